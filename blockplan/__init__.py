@@ -1,0 +1,19 @@
+"""blockplan — plan, record and adjudicate diagnostic nerve blocks after spine surgery.
+
+Decision support, not a medical device. The core library never imports napari or Qt;
+the napari plugin lives in the separate ``napari_blockplan`` package.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from blockplan.errors import BlockplanError, BlockplanWarning
+from blockplan.io.volume import ImageVolume
+
+try:
+    __version__ = version("blockplan")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = ["BlockplanError", "BlockplanWarning", "ImageVolume", "__version__"]

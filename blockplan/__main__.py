@@ -1,0 +1,5 @@
+"""``python -m blockplan`` runs the command line."""
+
+from blockplan.cli import main
+
+main()

@@ -1,0 +1,488 @@
+"""The case: one patient's plan and outcomes, validated on construction.
+
+Every model is an immutable pydantic model (``frozen=True``, unknown fields forbidden).
+An edit makes a new object (``case.model_copy(update=...)`` or the helpers on `Case`),
+so an invalid case never exists. Coordinates are DICOM patient coordinates (LPS, mm)
+together with the FrameOfReferenceUID they belong to — never voxel indices.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Literal, Self
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from blockplan.case.vocab import (
+    Agent,
+    Approach,
+    BlockType,
+    Complication,
+    ContrastPattern,
+    Guidance,
+    Laterality,
+    Structure,
+    parse_level,
+)
+
+__all__ = [
+    "CASE_SCHEMA_VERSION",
+    "Case",
+    "Contrast",
+    "DiaryEntry",
+    "Injection",
+    "LevelMarker",
+    "MaskGrid",
+    "Needle",
+    "Note",
+    "OdiEntry",
+    "PainDiary",
+    "PatientInfo",
+    "PatientPoint",
+    "PgicEntry",
+    "Procedure",
+    "ScarRegion",
+    "Sedation",
+    "SeriesRef",
+    "Steroid",
+    "StudyRef",
+    "Target",
+    "Trajectory",
+    "new_id",
+]
+
+CASE_SCHEMA_VERSION = 1
+"""Version of the case file format written by this release."""
+
+Level = Annotated[str, AfterValidator(parse_level)]
+"""A vertebra (``"L5"``) or motion segment (``"L4-L5"``), normalised."""
+
+Uid = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[0-9]+(\.[0-9]+)*$")]
+"""A DICOM UID."""
+
+Nrs = Annotated[int, Field(ge=0, le=10)]
+"""Numeric rating scale of pain, 0 (none) to 10 (worst imaginable)."""
+
+
+def new_id() -> str:
+    """A fresh random identifier for a case item."""
+    return uuid.uuid4().hex[:12]
+
+
+class _Model(BaseModel):
+    # allow_inf_nan=False: JSON (the case file, the store) cannot represent NaN or ±inf.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", validate_default=True, allow_inf_nan=False
+    )
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError("date-time must carry a time zone (e.g. 2026-03-15T09:30:00+01:00)")
+    offset = value.utcoffset()
+    if offset is not None and offset.total_seconds() % 60:
+        # ISO 8601 offsets are ±hh:mm; a seconds part would be lost in the case file.
+        raise ValueError("time-zone offset must be whole minutes (e.g. +01:00)")
+    return value
+
+
+AwareDatetime = Annotated[dt.datetime, AfterValidator(_aware)]
+
+
+# --- geometry -------------------------------------------------------------------------
+class PatientPoint(_Model):
+    """A point in DICOM patient coordinates (LPS, mm) of one frame of reference."""
+
+    lps: tuple[float, float, float]
+    frame_of_reference_uid: Uid
+
+    @field_validator("lps")
+    @classmethod
+    def _finite(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
+        if not all(np.isfinite(v)):
+            raise ValueError("coordinates must be finite numbers (mm)")
+        return v
+
+    def as_array(self) -> npt.NDArray[np.float64]:
+        """The point as a float64 array ``[x, y, z]`` in LPS mm."""
+        return np.asarray(self.lps, dtype=np.float64)
+
+
+class MaskGrid(_Model):
+    """The voxel grid a mask lives on: shape ``(k, j, i)`` and the (i, j, k, 1) → LPS affine."""
+
+    shape: tuple[int, int, int]
+    affine: tuple[tuple[float, float, float, float], ...]
+    frame_of_reference_uid: Uid
+    series_instance_uid: Uid
+
+    @field_validator("affine")
+    @classmethod
+    def _affine_4x4(cls, v: tuple[tuple[float, ...], ...]) -> tuple[tuple[float, ...], ...]:
+        a = np.asarray(v, dtype=np.float64)
+        if a.shape != (4, 4) or not np.allclose(a[3], [0, 0, 0, 1]):
+            raise ValueError("affine must be 4×4 with last row (0, 0, 0, 1)")
+        if abs(np.linalg.det(a[:3, :3])) < 1e-9:
+            raise ValueError("affine is singular")
+        return v
+
+    def affine_array(self) -> npt.NDArray[np.float64]:
+        """The affine as a 4×4 float64 array."""
+        return np.asarray(self.affine, dtype=np.float64)
+
+    def voxel_volume_ml(self) -> float:
+        """Volume of one voxel in mL."""
+        return float(abs(np.linalg.det(self.affine_array()[:3, :3])) / 1000.0)
+
+
+def encode_mask_rle(mask: npt.NDArray[np.bool_]) -> tuple[int, ...]:
+    """Run lengths of a boolean mask in C order, starting with a run of False."""
+    flat = np.ascontiguousarray(mask, dtype=bool).ravel()
+    change = np.flatnonzero(np.diff(flat.astype(np.int8))) + 1
+    bounds = np.concatenate(([0], change, [flat.size]))
+    runs = np.diff(bounds)
+    if flat.size and flat[0]:
+        runs = np.concatenate(([0], runs))
+    return tuple(int(r) for r in runs)
+
+
+def decode_mask_rle(runs: tuple[int, ...], shape: tuple[int, int, int]) -> npt.NDArray[np.bool_]:
+    """Inverse of `encode_mask_rle`."""
+    values = np.arange(len(runs)) % 2 == 1
+    flat = np.repeat(values, runs)
+    return flat.reshape(shape)
+
+
+# --- study ----------------------------------------------------------------------------
+class PatientInfo(_Model):
+    """Patient identity as recorded in the images. Identifying: never logged."""
+
+    patient_id: str = Field(default="", max_length=64)
+    patient_name: str = Field(default="", max_length=324)
+    birth_date: dt.date | None = None
+    sex: Literal["F", "M", "O", ""] = ""
+
+
+class SeriesRef(_Model):
+    """A series of the study that the case refers to."""
+
+    series_instance_uid: Uid
+    modality: str = ""
+    series_number: int | None = None
+    description: str = ""
+    frame_of_reference_uid: Uid | None = None
+
+
+class StudyRef(_Model):
+    """The imaging study the plan is made on."""
+
+    study_instance_uid: Uid
+    study_date: dt.date | None = None
+    accession_number: str = ""
+    description: str = ""
+    series: tuple[SeriesRef, ...] = ()
+
+
+# --- planning -------------------------------------------------------------------------
+class LevelMarker(_Model):
+    """A vertebral body or disc centre marked by the physician."""
+
+    id: str = Field(default_factory=new_id)
+    level: Level
+    position: PatientPoint
+
+    @property
+    def kind(self) -> Literal["vertebral_body", "disc"]:
+        """``"disc"`` for a segment marker (``"L4-L5"``), else ``"vertebral_body"``."""
+        return "disc" if "-" in self.level else "vertebral_body"
+
+
+class ScarRegion(_Model):
+    """Epidural scar painted or grown on one series, stored as a run-length-encoded mask."""
+
+    id: str = Field(default_factory=new_id)
+    label: str = "epidural scar"
+    grid: MaskGrid
+    rle: tuple[int, ...]
+    method: Literal["manual", "region_grow", "imported"] = "manual"
+    volume_ml_per_level: dict[str, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _rle_matches_grid(self) -> Self:
+        total = int(np.prod(self.grid.shape))
+        if sum(self.rle) != total or any(r < 0 for r in self.rle):
+            raise ValueError(
+                f"scar mask run lengths cover {sum(self.rle)} voxels; grid has {total}"
+            )
+        return self
+
+    @classmethod
+    def from_mask(cls, mask: npt.NDArray[np.bool_], grid: MaskGrid, **kw: object) -> ScarRegion:
+        """Build from a boolean array of shape ``grid.shape``."""
+        if tuple(mask.shape) != tuple(grid.shape):
+            raise ValueError(f"mask shape {mask.shape} differs from grid shape {grid.shape}")
+        return cls(grid=grid, rle=encode_mask_rle(mask), **kw)  # type: ignore[arg-type]
+
+    def mask(self) -> npt.NDArray[np.bool_]:
+        """The mask as a boolean array ``[k, j, i]``."""
+        return decode_mask_rle(self.rle, self.grid.shape)
+
+    @property
+    def voxel_count(self) -> int:
+        """Number of voxels in the scar."""
+        return int(sum(self.rle[1::2]))
+
+    @property
+    def volume_ml(self) -> float:
+        """Total scar volume in mL."""
+        return self.voxel_count * self.grid.voxel_volume_ml()
+
+
+class Target(_Model):
+    """A candidate injection target."""
+
+    id: str = Field(default_factory=new_id)
+    label: str = ""
+    level: Level | None = None
+    side: Laterality
+    structure: Structure
+    block_type: BlockType
+    approach: Approach | None = None
+    position: PatientPoint
+    notes: str = ""
+
+
+class Trajectory(_Model):
+    """A straight needle path from a skin entry point to a target."""
+
+    id: str = Field(default_factory=new_id)
+    target_id: str
+    entry: PatientPoint
+
+
+# --- procedures and outcomes ----------------------------------------------------------
+class Injection(_Model):
+    """Agent delivered at one target / level / side during a procedure."""
+
+    target_id: str | None = None
+    level: Level | None = None
+    side: Laterality
+    structure: Structure | None = None
+    agent: Agent
+    concentration_pct: float | None = Field(default=None, ge=0, le=10)
+    volume_ml: float = Field(ge=0, le=50)
+    branches: int = Field(default=1, ge=1, le=4)
+    """Medial branches covered by this injection's volume (for per-branch volume caps)."""
+
+    @property
+    def volume_per_branch_ml(self) -> float:
+        """Volume per medial branch (mL)."""
+        return self.volume_ml / self.branches
+
+
+class Contrast(_Model):
+    """Contrast given before the agent."""
+
+    agent: str = ""
+    volume_ml: float = Field(default=0.0, ge=0, le=50)
+    pattern: ContrastPattern = ContrastPattern.NOT_USED
+    intravascular_uptake: bool = False
+    dsa_used: bool = False
+
+
+class Steroid(_Model):
+    """Corticosteroid added to the injectate."""
+
+    name: str
+    dose_mg: float = Field(ge=0)
+    particulate: bool = False
+
+
+class Sedation(_Model):
+    """Sedation given (any sedation makes a block non-diagnostic under shipped profiles)."""
+
+    drug: str
+    dose: str = ""
+
+
+class Needle(_Model):
+    """Needle used."""
+
+    gauge: int | None = Field(default=None, ge=10, le=30)
+    length_mm: float | None = Field(default=None, gt=0, le=300)
+    tip: str = ""
+
+
+class DiaryEntry(_Model):
+    """Pain at a time after the block."""
+
+    minutes: int = Field(ge=0, le=60 * 24 * 14)
+    nrs: Nrs | None = None
+    patient_relief_pct: float | None = Field(default=None, ge=-100, le=100)
+
+
+class PainDiary(_Model):
+    """Pain diary of one block: baseline NRS and NRS at times after it."""
+
+    baseline_nrs: Nrs
+    baseline_provoked: bool = False
+    entries: tuple[DiaryEntry, ...] = ()
+    movements_possible: bool | None = None
+    """Previously painful movements became possible (required for SIJ under some profiles)."""
+
+    @field_validator("entries")
+    @classmethod
+    def _sorted_unique(cls, v: tuple[DiaryEntry, ...]) -> tuple[DiaryEntry, ...]:
+        times = [e.minutes for e in v]
+        if len(set(times)) != len(times):
+            raise ValueError("diary times must be unique")
+        return tuple(sorted(v, key=lambda e: e.minutes))
+
+
+class Procedure(_Model):
+    """One diagnostic block session (shared/DOMAIN.md §6)."""
+
+    id: str = Field(default_factory=new_id)
+    performed_at: AwareDatetime
+    operator: str = ""
+    block_type: BlockType
+    approach: Approach | None = None
+    guidance: Guidance = Guidance.FLUOROSCOPY
+    indication: str = ""
+    injections: tuple[Injection, ...] = Field(min_length=1)
+    contrast: Contrast = Field(default_factory=Contrast)
+    steroid: Steroid | None = None
+    sedation: Sedation | None = None
+    needle: Needle = Field(default_factory=Needle)
+    complications: tuple[Complication, ...] = ()
+    images_saved: int = Field(default=0, ge=0)
+    diary: PainDiary | None = None
+    interpretation: str = ""
+    next_step: str = ""
+    notes: str = ""
+
+    @property
+    def agents(self) -> frozenset[Agent]:
+        """Agents injected in this procedure."""
+        return frozenset(i.agent for i in self.injections)
+
+
+class OdiEntry(_Model):
+    """Oswestry Disability Index answers: 10 items scored 0–5, None when unanswered."""
+
+    recorded_on: dt.date
+    items: tuple[int | None, ...] = Field(min_length=10, max_length=10)
+
+    @field_validator("items")
+    @classmethod
+    def _item_range(cls, v: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        for n, item in enumerate(v, start=1):
+            if item is not None and not 0 <= item <= 5:
+                raise ValueError(f"ODI item {n} must be 0–5 or empty; got {item}")
+        return v
+
+
+class PgicEntry(_Model):
+    """Patient Global Impression of Change: 1 very much improved … 7 very much worse."""
+
+    recorded_on: dt.date
+    score: int = Field(ge=1, le=7)
+
+
+class Note(_Model):
+    """A free-text note."""
+
+    at: AwareDatetime
+    author: str = ""
+    text: str
+
+
+# --- the case -------------------------------------------------------------------------
+class Case(_Model):
+    """One patient's plan and outcomes."""
+
+    schema_version: Literal[1] = 1
+    case_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    title: str = ""
+    created_at: AwareDatetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    patient: PatientInfo = Field(default_factory=PatientInfo)
+    study: StudyRef | None = None
+    indication: str = ""
+    diagnosis_codes: tuple[str, ...] = ()
+    profile_name: str = "asra-2020-single"
+    levels: tuple[LevelMarker, ...] = ()
+    scar_regions: tuple[ScarRegion, ...] = ()
+    targets: tuple[Target, ...] = ()
+    trajectories: tuple[Trajectory, ...] = ()
+    procedures: tuple[Procedure, ...] = ()
+    odi: tuple[OdiEntry, ...] = ()
+    pgic: tuple[PgicEntry, ...] = ()
+    notes: tuple[Note, ...] = ()
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Self:
+        for name in ("levels", "scar_regions", "targets", "trajectories", "procedures"):
+            ids = [item.id for item in getattr(self, name)]
+            if len(set(ids)) != len(ids):
+                raise ValueError(f"{name}: ids must be unique")
+        target_ids = {t.id for t in self.targets}
+        for traj in self.trajectories:
+            if traj.target_id not in target_ids:
+                raise ValueError(f"trajectory {traj.id} refers to unknown target {traj.target_id}")
+        for proc in self.procedures:
+            for inj in proc.injections:
+                if inj.target_id is not None and inj.target_id not in target_ids:
+                    raise ValueError(
+                        f"procedure {proc.id} injection refers to unknown target {inj.target_id}"
+                    )
+        return self
+
+    # -- look-ups ----------------------------------------------------------------------
+    def target(self, target_id: str) -> Target:
+        """The target with this id (KeyError if absent)."""
+        for t in self.targets:
+            if t.id == target_id:
+                return t
+        raise KeyError(target_id)
+
+    def trajectory_for(self, target_id: str) -> Trajectory | None:
+        """The trajectory planned for a target, if any."""
+        return next((t for t in self.trajectories if t.target_id == target_id), None)
+
+    # -- edits (each returns a new, validated case) -------------------------------------
+    def replace_item(self, collection: str, item: BaseModel) -> Case:
+        """Insert or replace (by ``id``) an item of ``collection`` (e.g. ``"targets"``)."""
+        items = list(getattr(self, collection))
+        item_id = getattr(item, "id")  # noqa: B009
+        for n, old in enumerate(items):
+            if old.id == item_id:
+                items[n] = item
+                break
+        else:
+            items.append(item)
+        return self.evolve(**{collection: tuple(items)})
+
+    def remove_item(self, collection: str, item_id: str) -> Case:
+        """Remove an item by id (and trajectories of a removed target)."""
+        items = tuple(i for i in getattr(self, collection) if i.id != item_id)
+        changes: dict[str, object] = {collection: items}
+        if collection == "targets":
+            changes["trajectories"] = tuple(t for t in self.trajectories if t.target_id != item_id)
+        return self.evolve(**changes)
+
+    def evolve(self, **changes: object) -> Case:
+        """A new case with ``changes`` applied and everything validated again."""
+        data = self.model_dump(mode="python")
+        for key, value in changes.items():
+            data[key] = value
+        return Case.model_validate(data)

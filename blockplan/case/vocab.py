@@ -1,0 +1,226 @@
+"""Controlled vocabulary of the case: levels, sides, structures, block types, agents.
+
+Every enum has ``str`` values, which are what the case file stores. Levels follow the
+usual clinical notation: a vertebra ``"L5"``, a motion segment (disc, facet joint)
+``"L4-L5"`` (upper-lower, adjacent vertebrae), a transitional sixth lumbar vertebra ``"L6"``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "Agent",
+    "Approach",
+    "BlockType",
+    "Complication",
+    "ContrastPattern",
+    "Guidance",
+    "Laterality",
+    "SpinalLevel",
+    "Structure",
+    "is_segment",
+    "level_index",
+    "next_level",
+    "parse_level",
+    "segment_between",
+]
+
+
+class SpinalLevel(StrEnum):
+    """A vertebra, C1 to S5, with a transitional L6 between L5 and S1."""
+
+    C1 = "C1"
+    C2 = "C2"
+    C3 = "C3"
+    C4 = "C4"
+    C5 = "C5"
+    C6 = "C6"
+    C7 = "C7"
+    T1 = "T1"
+    T2 = "T2"
+    T3 = "T3"
+    T4 = "T4"
+    T5 = "T5"
+    T6 = "T6"
+    T7 = "T7"
+    T8 = "T8"
+    T9 = "T9"
+    T10 = "T10"
+    T11 = "T11"
+    T12 = "T12"
+    L1 = "L1"
+    L2 = "L2"
+    L3 = "L3"
+    L4 = "L4"
+    L5 = "L5"
+    L6 = "L6"
+    S1 = "S1"
+    S2 = "S2"
+    S3 = "S3"
+    S4 = "S4"
+    S5 = "S5"
+
+
+_ORDER: tuple[SpinalLevel, ...] = tuple(SpinalLevel)
+
+
+def level_index(level: SpinalLevel | str) -> int:
+    """Position of a vertebra from the top (C1 = 0); L6 sits between L5 and S1."""
+    return _ORDER.index(SpinalLevel(level))
+
+
+def next_level(level: SpinalLevel | str, *, transitional_l6: bool = False) -> SpinalLevel | None:
+    """The vertebra below ``level`` (L5 → S1 unless ``transitional_l6``), or None below S5."""
+    idx = level_index(level) + 1
+    if idx >= len(_ORDER):
+        return None
+    nxt = _ORDER[idx]
+    if nxt is SpinalLevel.L6 and not transitional_l6:
+        nxt = SpinalLevel.S1
+    return nxt
+
+
+def segment_between(upper: SpinalLevel | str, lower: SpinalLevel | str) -> str:
+    """The motion-segment name ``"UPPER-LOWER"`` of two adjacent vertebrae."""
+    u, lo = SpinalLevel(upper), SpinalLevel(lower)
+    gap = level_index(lo) - level_index(u)
+    adjacent = gap == 1 or (gap == 2 and u is SpinalLevel.L5 and lo is SpinalLevel.S1)
+    if not adjacent:
+        raise ValueError(f"{u}-{lo} is not a motion segment: the vertebrae are not adjacent")
+    return f"{u}-{lo}"
+
+
+def parse_level(text: str) -> str:
+    """Validate and normalise a level: a vertebra (``"L5"``) or a segment (``"L4-L5"``).
+
+    Accepts en dashes and lower case (``"l4–l5"``). Raises ``ValueError`` naming the
+    expected forms.
+    """
+    cleaned = text.strip().upper().replace("–", "-").replace("/", "-").replace(" ", "")
+    if "-" in cleaned:
+        upper, _, lower = cleaned.partition("-")
+        try:
+            return segment_between(upper, lower)
+        except ValueError as err:
+            raise ValueError(
+                f"level {text!r}: expected a vertebra like 'L5' or a segment of adjacent "
+                f"vertebrae like 'L4-L5' ({err})"
+            ) from err
+    try:
+        return SpinalLevel(cleaned).value
+    except ValueError as err:
+        raise ValueError(
+            f"level {text!r}: expected a vertebra C1–C7, T1–T12, L1–L6 or S1–S5, "
+            "or a segment like 'L4-L5'"
+        ) from err
+
+
+def is_segment(level: str) -> bool:
+    """True for a motion segment (``"L4-L5"``), False for a vertebra."""
+    return "-" in level
+
+
+class Laterality(StrEnum):
+    """Side of a target or block, from the patient's point of view."""
+
+    LEFT = "left"
+    RIGHT = "right"
+    BILATERAL = "bilateral"
+    MIDLINE = "midline"
+
+
+class Structure(StrEnum):
+    """A candidate pain generator: what the evidence ledger is keyed by."""
+
+    NERVE_ROOT = "nerve_root"
+    FACET_JOINT = "facet_joint"
+    DISC = "disc"
+    SACROILIAC_JOINT = "sacroiliac_joint"
+    EPIDURAL_SPACE = "epidural_space"
+
+
+class BlockType(StrEnum):
+    """Diagnostic or therapeutic block types (shared/DOMAIN.md §2)."""
+
+    MEDIAL_BRANCH = "mbb"
+    FACET_INTRAARTICULAR = "facet_ia"
+    SELECTIVE_NERVE_ROOT = "snrb"
+    TRANSFORAMINAL_EPIDURAL = "tfesi"
+    INTERLAMINAR_EPIDURAL = "ilesi"
+    CAUDAL_EPIDURAL = "caudal"
+    SACROILIAC_JOINT = "sij"
+    DISCOGRAPHY = "discography"
+
+    @property
+    def structure(self) -> Structure:
+        """The structure this block tests."""
+        return _BLOCK_STRUCTURE[self]
+
+
+_BLOCK_STRUCTURE: dict[BlockType, Structure] = {
+    BlockType.MEDIAL_BRANCH: Structure.FACET_JOINT,
+    BlockType.FACET_INTRAARTICULAR: Structure.FACET_JOINT,
+    BlockType.SELECTIVE_NERVE_ROOT: Structure.NERVE_ROOT,
+    BlockType.TRANSFORAMINAL_EPIDURAL: Structure.NERVE_ROOT,
+    BlockType.INTERLAMINAR_EPIDURAL: Structure.EPIDURAL_SPACE,
+    BlockType.CAUDAL_EPIDURAL: Structure.EPIDURAL_SPACE,
+    BlockType.SACROILIAC_JOINT: Structure.SACROILIAC_JOINT,
+    BlockType.DISCOGRAPHY: Structure.DISC,
+}
+
+
+class Approach(StrEnum):
+    """Needle approach."""
+
+    SUBPEDICULAR = "subpedicular"  # transforaminal "safe triangle"
+    RETRODISCAL = "retrodiscal"  # Kambin's triangle
+    INFRANEURAL = "infraneural"
+    INTERLAMINAR = "interlaminar"
+    CAUDAL = "caudal"
+    POSTERIOR_OBLIQUE = "posterior_oblique"
+    POSTERIOR = "posterior"
+    OTHER = "other"
+
+
+class Guidance(StrEnum):
+    """Imaging guidance of a procedure."""
+
+    FLUOROSCOPY = "fluoroscopy"
+    CT = "ct"
+    ULTRASOUND = "ultrasound"
+
+
+class Agent(StrEnum):
+    """Injected agent. ``saline`` is the placebo control."""
+
+    LIDOCAINE = "lidocaine"
+    BUPIVACAINE = "bupivacaine"
+    ROPIVACAINE = "ropivacaine"
+    SALINE = "saline"
+
+    @property
+    def is_anaesthetic(self) -> bool:
+        """True for a local anaesthetic, False for saline."""
+        return self is not Agent.SALINE
+
+
+class ContrastPattern(StrEnum):
+    """Contrast spread seen before injecting the agent."""
+
+    ALONG_ROOT = "along_root"
+    FORAMINAL = "foraminal"
+    EPIDURAL = "epidural"
+    INTRA_ARTICULAR = "intra_articular"
+    NEITHER = "neither"
+    NOT_USED = "not_used"
+
+
+class Complication(StrEnum):
+    """Complications recorded for a procedure."""
+
+    VASOVAGAL = "vasovagal"
+    PARAESTHESIA = "paraesthesia"
+    DURAL_PUNCTURE = "dural_puncture"
+    INTRAVASCULAR = "intravascular"
+    OTHER = "other"

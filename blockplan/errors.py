@@ -1,0 +1,95 @@
+"""Exceptions and warnings raised by blockplan.
+
+Every message says what failed, where (file, series number or UID, field), what was
+expected and what was found, and what to do next. Messages never contain
+patient-identifying values (names, IDs, birth dates): refer to series by number or UID
+and to files by path.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ArchiveError",
+    "BlockplanError",
+    "BlockplanWarning",
+    "CaseConflictError",
+    "CaseError",
+    "CaseFileError",
+    "CaseNotFoundError",
+    "DicomInputError",
+    "DicomReadWarning",
+    "GeometryError",
+    "GeometryWarning",
+    "PacsError",
+    "PlanningError",
+    "ProfileError",
+    "ReportError",
+    "SeriesRefusedError",
+]
+
+
+class BlockplanError(Exception):
+    """Base class of every error blockplan raises on purpose."""
+
+
+class BlockplanWarning(UserWarning):
+    """Base class of every warning blockplan emits."""
+
+
+# --- input DICOM ---------------------------------------------------------------------
+class DicomInputError(BlockplanError):
+    """An input file, folder or DICOMDIR cannot be read as DICOM images."""
+
+
+class SeriesRefusedError(DicomInputError):
+    """A series was found but cannot be loaded as a volume without risking wrong geometry."""
+
+
+class GeometryError(BlockplanError):
+    """Positions, orientations or spacings are inconsistent or cannot be computed."""
+
+
+class DicomReadWarning(BlockplanWarning):
+    """A file or attribute deviates from the standard but could be read."""
+
+
+class GeometryWarning(BlockplanWarning):
+    """Geometry was corrected or resampled; the message says how."""
+
+
+# --- case ----------------------------------------------------------------------------
+class CaseError(BlockplanError):
+    """A case cannot be built, stored or loaded."""
+
+
+class CaseFileError(CaseError):
+    """A case file is malformed, tampered with, or of an unknown schema version."""
+
+
+class CaseConflictError(CaseError):
+    """Another session saved the case since it was loaded; nothing was overwritten."""
+
+
+class CaseNotFoundError(CaseError):
+    """No case with the given id exists in the store."""
+
+
+# --- clinical rules, planning, output ------------------------------------------------
+class ProfileError(BlockplanError):
+    """An adjudication profile file is missing or invalid."""
+
+
+class PlanningError(BlockplanError):
+    """A planning computation (levels, scar, trajectory) cannot be done with the given data."""
+
+
+class ReportError(BlockplanError):
+    """The report cannot be built or written."""
+
+
+class ArchiveError(BlockplanError):
+    """A DICOM object cannot be built, written or validated."""
+
+
+class PacsError(ArchiveError):
+    """A PACS refused or could not be reached; the objects stay in the outbox."""

@@ -1,0 +1,187 @@
+"""`ImageVolume`: a voxel array with its exact place in DICOM patient space.
+
+Conventions (used everywhere in blockplan):
+
+* ``array`` is indexed ``array[k, j, i]``: slice ``k``, row ``j``, column ``i``.
+* ``affine`` is a 4×4 matrix mapping the homogeneous voxel index ``(i, j, k, 1)``
+  (column, row, slice) to DICOM patient coordinates ``(x, y, z, 1)`` in LPS, millimetres.
+  Column 0 is the step along a row (``ImageOrientationPatient[:3] × PixelSpacing[1]``),
+  column 1 the step down a column (``ImageOrientationPatient[3:] × PixelSpacing[0]``),
+  column 2 the step from slice to slice (which is not necessarily orthogonal to the
+  other two: a gantry-tilted series keeps its sheared affine unless it was resampled),
+  column 3 the position of voxel (0, 0, 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["ImageVolume", "WindowPreset"]
+
+
+@dataclass(frozen=True, slots=True)
+class WindowPreset:
+    """A display window in output units (HU for CT)."""
+
+    name: str
+    center: float
+    width: float
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ImageVolume:
+    """A 3-D image in DICOM patient space (LPS, mm).
+
+    Parameters
+    ----------
+    array
+        Voxel values indexed ``[k, j, i]`` (slice, row, column), already rescaled
+        (Hounsfield units for CT).
+    affine
+        4×4 float64 matrix mapping ``(i, j, k, 1)`` to LPS millimetres.
+    frame_of_reference_uid
+        FrameOfReferenceUID shared by all images of the volume.
+    modality
+        DICOM Modality (``"CT"``, ``"MR"``, …).
+    series_instance_uid, series_number, series_description
+        Identify the source series (never patient-identifying).
+    study_instance_uid
+        StudyInstanceUID of the source study.
+    sop_instance_uids
+        SOPInstanceUID of each slice ``k`` (for multi-frame: the one instance, repeated).
+    windows
+        Display windows from the headers (or modality defaults).
+    geometry_note
+        How the geometry was obtained, e.g. ``"regular"``, ``"sheared (gantry tilt 15.0°)"``,
+        ``"resampled to regular spacing 1.25 mm"``.
+    warnings
+        Messages of every deviation met while loading (also emitted as warnings).
+    metadata
+        Other non-identifying header values later stages use (e.g. ``"Manufacturer"``,
+        ``"KVP"``, ``"TransferSyntaxUID"``).
+    """
+
+    array: npt.NDArray[Any]
+    affine: npt.NDArray[np.float64]
+    frame_of_reference_uid: str
+    modality: str
+    series_instance_uid: str
+    study_instance_uid: str = ""
+    series_number: int | None = None
+    series_description: str = ""
+    sop_instance_uids: tuple[str, ...] = ()
+    windows: tuple[WindowPreset, ...] = ()
+    geometry_note: str = "regular"
+    warnings: tuple[str, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.array.ndim != 3:
+            raise ValueError(
+                f"ImageVolume array must be 3-D [k, j, i]; got shape {self.array.shape}"
+            )
+        aff = np.asarray(self.affine, dtype=np.float64)
+        if aff.shape != (4, 4) or not np.allclose(aff[3], [0, 0, 0, 1]):
+            raise ValueError("ImageVolume affine must be 4×4 with last row (0, 0, 0, 1)")
+        if abs(np.linalg.det(aff[:3, :3])) < 1e-9:
+            raise ValueError("ImageVolume affine is singular (zero spacing or parallel axes)")
+        object.__setattr__(self, "affine", aff)
+
+    # -- shape and spacing -----------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(slices, rows, columns)``."""
+        k, j, i = self.array.shape
+        return int(k), int(j), int(i)
+
+    @property
+    def spacing(self) -> tuple[float, float, float]:
+        """Length in mm of one step along i (column), j (row) and k (slice)."""
+        n = np.linalg.norm(self.affine[:3, :3], axis=0)
+        return float(n[0]), float(n[1]), float(n[2])
+
+    @property
+    def direction(self) -> npt.NDArray[np.float64]:
+        """3×3 matrix whose columns are the unit vectors of i, j and k in LPS."""
+        return self.affine[:3, :3] / np.linalg.norm(self.affine[:3, :3], axis=0)
+
+    @property
+    def is_orthogonal(self) -> bool:
+        """True when the slice axis is perpendicular to the image plane (no shear)."""
+        d = self.direction
+        return bool(abs(float(np.dot(np.cross(d[:, 0], d[:, 1]), d[:, 2]))) > 1 - 1e-6)
+
+    # -- coordinate conversion -------------------------------------------------------
+    def index_to_lps(self, ijk: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Map voxel indices ``(i, j, k)`` (shape ``(3,)`` or ``(n, 3)``) to LPS mm."""
+        pts = np.asarray(ijk, dtype=np.float64)
+        one = pts.ndim == 1
+        pts = np.atleast_2d(pts)
+        out = pts @ self.affine[:3, :3].T + self.affine[:3, 3]
+        return out[0] if one else out
+
+    def lps_to_index(self, xyz: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Map LPS mm points (``(3,)`` or ``(n, 3)``) to fractional voxel indices ``(i, j, k)``."""
+        pts = np.asarray(xyz, dtype=np.float64)
+        one = pts.ndim == 1
+        pts = np.atleast_2d(pts)
+        inv = np.linalg.inv(self.affine)
+        out = pts @ inv[:3, :3].T + inv[:3, 3]
+        return out[0] if one else out
+
+    def contains_lps(self, xyz: npt.ArrayLike, margin: float = 0.5) -> bool:
+        """True when the LPS point lies inside the voxel grid (± ``margin`` voxels)."""
+        ijk = self.lps_to_index(xyz)
+        k, j, i = self.shape
+        upper = np.array([i, j, k], dtype=np.float64) - 1 + margin
+        return bool(np.all(ijk >= -margin) and np.all(ijk <= upper))
+
+    def sample_lps(self, xyz: npt.ArrayLike, order: int = 1) -> npt.NDArray[np.float64]:
+        """Values at LPS points (``(n, 3)``), nearest (order 0) or trilinear (order 1).
+
+        Points outside the grid give NaN.
+        """
+        pts = np.atleast_2d(np.asarray(xyz, dtype=np.float64))
+        ijk = self.lps_to_index(pts)
+        k_n, j_n, i_n = self.shape
+        out = np.full(len(pts), np.nan)
+        if order == 0:
+            idx = np.rint(ijk).astype(np.int64)
+            ok = np.all((idx >= 0) & (idx < [i_n, j_n, k_n]), axis=1)
+            out[ok] = self.array[idx[ok, 2], idx[ok, 1], idx[ok, 0]]
+            return out
+        ok = np.all((ijk >= 0) & (ijk <= np.array([i_n, j_n, k_n]) - 1), axis=1)
+        p = ijk[ok]
+        lo = np.floor(p).astype(np.int64)
+        lo = np.minimum(lo, np.array([i_n, j_n, k_n]) - 2).clip(min=0)
+        f = p - lo
+        arr = self.array
+        acc = np.zeros(len(p))
+        for di in (0, 1):
+            for dj in (0, 1):
+                for dk in (0, 1):
+                    w = (
+                        (f[:, 0] if di else 1 - f[:, 0])
+                        * (f[:, 1] if dj else 1 - f[:, 1])
+                        * (f[:, 2] if dk else 1 - f[:, 2])
+                    )
+                    ii = np.minimum(lo[:, 0] + di, i_n - 1)
+                    jj = np.minimum(lo[:, 1] + dj, j_n - 1)
+                    kk = np.minimum(lo[:, 2] + dk, k_n - 1)
+                    acc += w * arr[kk, jj, ii]
+        out[ok] = acc
+        return out
+
+    def voxel_volume_ml(self) -> float:
+        """Volume of one voxel in millilitres (1 mL = 1000 mm³)."""
+        return float(abs(np.linalg.det(self.affine[:3, :3])) / 1000.0)
+
+    def with_array(self, array: npt.NDArray[Any], **changes: Any) -> ImageVolume:
+        """A copy with another array (same grid) and optional field changes."""
+        fields = {f: getattr(self, f) for f in self.__dataclass_fields__}
+        fields.update(array=array, **changes)
+        return ImageVolume(**fields)

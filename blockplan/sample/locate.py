@@ -1,0 +1,36 @@
+"""Where the synthetic sample study is on this machine.
+
+A source checkout ships it in ``sample_dicom/``; an installed wheel does not, so the
+study is generated once (deterministically, from the default seed) into the user's
+cache folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["sample_study_path"]
+
+
+def _checkout_copy() -> Path | None:
+    candidate = Path(__file__).resolve().parents[2] / "sample_dicom"
+    return candidate if (candidate / "truth.json").is_file() else None
+
+
+def sample_study_path() -> Path:
+    """Folder of the synthetic study (``$BLOCKPLAN_SAMPLE_DIR``, checkout, or cache)."""
+    override = os.environ.get("BLOCKPLAN_SAMPLE_DIR")
+    if override:
+        return Path(override)
+    found = _checkout_copy()
+    if found is not None:
+        return found
+    from blockplan import __version__
+    from blockplan.sample import DEFAULT_SEED, generate_sample_study
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    target = cache / "blockplan" / f"sample_dicom-{__version__}"
+    if not (target / "truth.json").is_file():
+        generate_sample_study(target, seed=DEFAULT_SEED)
+    return target

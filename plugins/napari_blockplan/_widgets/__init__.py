@@ -1,0 +1,1 @@
+"""Dock widgets of the blockplan plugin (adapters only: no clinical rule or geometry here)."""

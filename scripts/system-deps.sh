@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Install the Debian packages blockplan's tests (and napari under Xvfb) need, when missing.
+# Runs apt-get update at most once. As non-root it only reports what is missing.
+set -euo pipefail
+
+packages=(
+  # napari under a virtual X server (pytest-xvfb starts Xvfb itself)
+  xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 libxcb-cursor0
+  libxkbcommon-x11-0 libgl1 libegl1 libdbus-1-3 libfontconfig1
+  # DICOM tools: dciodvfy validates what we write; dcmtk encodes test fixtures
+  dicom3tools dcmtk
+  # report checks: pdftoppm/pdffonts, PDF/A conversion, qpdf
+  poppler-utils ghostscript qpdf icc-profiles-free fonts-dejavu-core
+  # real servers the tests start on loopback
+  postgresql orthanc orthanc-dicomweb
+  # network namespace for Orthanc (unshare, ip)
+  util-linux iproute2
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "system packages: all present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "system packages missing (run 'make test' as root to install them): ${missing[*]}" >&2
+  exit 0
+fi
+
+echo "installing system packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "system packages: installed ${#missing[@]}"

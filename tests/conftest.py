@@ -1,0 +1,25 @@
+"""Shared test set-up: tests never touch the user's home, store or cache."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = REPO / "sample_dicom"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.delenv("BLOCKPLAN_DB", raising=False)
+    yield
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"blockplan tests; DISPLAY={os.environ.get('DISPLAY', '')!r}"
