@@ -41,6 +41,7 @@ __all__ = [
     "Contrast",
     "DiaryEntry",
     "Injection",
+    "Landmark",
     "LevelMarker",
     "MaskGrid",
     "Needle",
@@ -205,6 +206,22 @@ class LevelMarker(_Model):
     def kind(self) -> Literal["vertebral_body", "disc"]:
         """``"disc"`` for a segment marker (``"L4-L5"``), else ``"vertebral_body"``."""
         return "disc" if "-" in self.level else "vertebral_body"
+
+
+class Landmark(_Model):
+    """An anatomical structure to keep the needle away from, marked as a sphere.
+
+    A nerve root at a foramen or a point on the thecal sac is marked by its centre and
+    an approximate radius (mm); clearance from a needle path is measured to the
+    sphere's surface.
+    """
+
+    id: str = Field(default_factory=new_id)
+    kind: Literal["nerve_root", "thecal_sac", "artery", "other"]
+    level: Level | None = None
+    side: Laterality | None = None
+    position: PatientPoint
+    radius_mm: float = Field(default=0.0, ge=0, le=30)
 
 
 class ScarRegion(_Model):
@@ -421,6 +438,7 @@ class Case(_Model):
     diagnosis_codes: tuple[str, ...] = ()
     profile_name: str = "asra-2020-single"
     levels: tuple[LevelMarker, ...] = ()
+    landmarks: tuple[Landmark, ...] = ()
     scar_regions: tuple[ScarRegion, ...] = ()
     targets: tuple[Target, ...] = ()
     trajectories: tuple[Trajectory, ...] = ()
@@ -431,7 +449,14 @@ class Case(_Model):
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Self:
-        for name in ("levels", "scar_regions", "targets", "trajectories", "procedures"):
+        for name in (
+            "levels",
+            "landmarks",
+            "scar_regions",
+            "targets",
+            "trajectories",
+            "procedures",
+        ):
             ids = [item.id for item in getattr(self, name)]
             if len(set(ids)) != len(ids):
                 raise ValueError(f"{name}: ids must be unique")
