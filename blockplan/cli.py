@@ -19,6 +19,7 @@ from blockplan.errors import BlockplanError
 # name -> "module:attribute" of a click command; each must work when listed here.
 _COMMANDS: dict[str, str] = {
     "view": "blockplan._cli_view:view",
+    "outcomes": "blockplan.outcomes.cli:outcomes",
 }
 
 

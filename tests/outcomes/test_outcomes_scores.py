@@ -1,0 +1,145 @@
+"""ODI scoring with missing items, bands, minimal important change; PGIC labels."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from blockplan.case.model import OdiEntry, PgicEntry
+from blockplan.outcomes.scores import (
+    MIC_ODI_POINTS,
+    odi_band,
+    odi_changes,
+    pgic_label,
+    score_odi,
+    score_pgic,
+)
+
+D = dt.date(2026, 3, 1)
+
+
+@pytest.mark.parametrize(
+    ("items", "percent", "answered", "band"),
+    [
+        ([0] * 10, 0.0, 10, "minimal"),
+        ([5] * 10, 100.0, 10, "bed-bound"),
+        ([2] * 10, 40.0, 10, "moderate"),
+        ([1] * 10, 20.0, 10, "minimal"),
+        ([3] * 9 + [None], 60.0, 9, "severe"),  # 27 / 45
+        ([4] * 8 + [None, None], 80.0, 8, "crippled"),  # 32 / 40
+        ([2] * 8 + [3, None], 100 * 19 / 45, 9, "severe"),  # 42.2 %
+    ],
+)
+def test_odi_score(items, percent: float, answered: int, band: str) -> None:
+    score = score_odi(OdiEntry(recorded_on=D, items=tuple(items)))
+    assert score.percent == pytest.approx(percent)
+    assert (score.answered, score.band, score.reason) == (answered, band, None)
+    assert score.recorded_on == D
+
+
+def test_odi_refused_below_8_items() -> None:
+    score = score_odi([1] * 7 + [None] * 3)
+    assert score.percent is None and score.band is None and score.answered == 7
+    assert score.reason is not None
+    assert "only 7 of 10" in score.reason and "Fairbank & Pynsent 2000" in score.reason
+
+
+@pytest.mark.parametrize(
+    ("percent", "band"),
+    [
+        (0, "minimal"),
+        (20, "minimal"),
+        (20.5, "moderate"),
+        (21, "moderate"),
+        (40, "moderate"),
+        (41, "severe"),
+        (60, "severe"),
+        (61, "crippled"),
+        (80, "crippled"),
+        (81, "bed-bound"),
+        (100, "bed-bound"),
+    ],
+)
+def test_odi_bands(percent: float, band: str) -> None:
+    assert odi_band(percent) == band
+
+
+@pytest.mark.parametrize("bad", [[1] * 9, [6] + [0] * 9, [-1] + [0] * 9])
+def test_odi_bad_items(bad: list[int]) -> None:
+    with pytest.raises(ValueError, match="ODI"):
+        score_odi(bad)
+
+
+def test_odi_band_out_of_range() -> None:
+    with pytest.raises(ValueError, match="0–100"):
+        odi_band(101)
+
+
+def _odi(day: int, value: int, missing: int = 0) -> OdiEntry:
+    # value = ODI % with all items answered: items sum to value / 2
+    items: list[int | None] = []
+    remaining = value // 2
+    for _ in range(10):
+        item = min(5, remaining)
+        items.append(item)
+        remaining -= item
+    for n in range(missing):
+        items[-1 - n] = None
+    return OdiEntry(recorded_on=D + dt.timedelta(days=day), items=tuple(items))
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "meaningful", "direction"),
+    [
+        (50, 40, True, "improved"),  # exactly the MIC
+        (50, 42, False, "improved"),
+        (40, 60, True, "worse"),
+        (40, 40, False, "unchanged"),
+    ],
+)
+def test_odi_change(before: int, after: int, meaningful: bool, direction: str) -> None:
+    (change,) = odi_changes([_odi(30, after), _odi(0, before)])  # order does not matter
+    assert change.change_points == pytest.approx(after - before)
+    assert (change.meaningful, change.direction) == (meaningful, direction)
+    assert change.from_date < change.to_date
+    assert MIC_ODI_POINTS == 10
+
+
+def test_odi_changes_skip_unscorable_and_add_first_to_last() -> None:
+    changes = odi_changes([_odi(0, 60), _odi(10, 20, missing=3), _odi(20, 52), _odi(40, 30)])
+    assert [(c.from_pct, c.to_pct) for c in changes] == [(60, 52), (52, 30), (60, 30)]
+    assert [c.meaningful for c in changes] == [False, True, True]
+
+
+@pytest.mark.parametrize(
+    ("score", "label"),
+    [
+        (1, "very much improved"),
+        (2, "much improved"),
+        (3, "minimally improved"),
+        (4, "no change"),
+        (5, "minimally worse"),
+        (6, "much worse"),
+        (7, "very much worse"),
+    ],
+)
+def test_pgic_labels(score: int, label: str) -> None:
+    assert pgic_label(score) == label
+
+
+@pytest.mark.parametrize("bad", [0, 8])
+def test_pgic_out_of_range(bad: int) -> None:
+    with pytest.raises(ValueError, match="PGIC is scored 1–7"):
+        pgic_label(bad)
+
+
+def test_score_pgic_sorted() -> None:
+    entries = [
+        PgicEntry(recorded_on=D + dt.timedelta(days=9), score=2),
+        PgicEntry(recorded_on=D, score=4),
+    ]
+    assert [(p.score, p.label) for p in score_pgic(entries)] == [
+        (4, "no change"),
+        (2, "much improved"),
+    ]
