@@ -19,7 +19,9 @@ from blockplan.errors import BlockplanError
 # name -> "module:attribute" of a click command; each must work when listed here.
 _COMMANDS: dict[str, str] = {
     "view": "blockplan._cli_view:view",
+    "case": "blockplan.case.cli:case",
     "outcomes": "blockplan.outcomes.cli:outcomes",
+    "report": "blockplan.report.cli:report",
 }
 
 

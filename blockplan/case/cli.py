@@ -1,0 +1,217 @@
+"""``blockplan case``: list, show, export and import cases of the store.
+
+Every command takes ``--db URL`` (an SQLite file path or a SQLAlchemy URL such as
+``postgresql+psycopg://user@host/db``; default ``$BLOCKPLAN_DB``, else the SQLite store in
+``$XDG_DATA_HOME/blockplan/cases.sqlite3``). Output never shows patient identifiers; a
+case is named by its id. Errors print one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from blockplan.errors import BlockplanError, CaseFileError
+
+__all__ = ["case"]
+
+
+class _CaseGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BlockplanError as err:
+            click.echo(f"blockplan: error: {err}", err=True)
+            sys.exit(2)
+
+
+_db_option = click.option(
+    "--db",
+    "db",
+    envvar="BLOCKPLAN_DB",
+    default=None,
+    metavar="URL",
+    help="Case store: SQLite file or SQLAlchemy URL (default: $BLOCKPLAN_DB, else "
+    "$XDG_DATA_HOME/blockplan/cases.sqlite3).",
+)
+_json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def _user_option(func: Any) -> Any:
+    from blockplan.case.store import default_user
+
+    return click.option(
+        "--user",
+        default=default_user,
+        show_default="your login name",
+        help="Who does this (recorded in the audit trail).",
+    )(func)
+
+
+def _open(db: str | None) -> Any:
+    from blockplan.case.store import CaseStore
+
+    return CaseStore(db)
+
+
+def _when(value: Any) -> str:
+    return "-" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+@click.group(cls=_CaseGroup)
+def case() -> None:
+    """Cases in the store: list, show, export to a file, import from files."""
+
+
+@case.command("list")
+@_db_option
+@click.option("--patient-id", default=None, help="Only this patient's cases.")
+@_json_option
+def list_cases(db: str | None, patient_id: str | None, as_json: bool) -> None:
+    """List the stored cases, most recently changed first."""
+    with _open(db) as store:
+        rows = store.list_cases(patient_id=patient_id)
+    if as_json:
+        _echo_json([r.to_json_dict() for r in rows])
+        return
+    if not rows:
+        click.echo("no cases")
+        return
+    click.echo(
+        f"{'case id':32}  {'ver':>4}  {'changed':20}  {'targets':>7}  {'blocks':>6}  "
+        f"{'last block':20}  title"
+    )
+    for r in rows:
+        click.echo(
+            f"{r.case_id:32}  {r.version:>4}  {_when(r.updated_at):20}  {r.n_targets:>7}  "
+            f"{r.n_procedures:>6}  {_when(r.last_procedure_at):20}  {r.title}"
+        )
+
+
+@case.command("show")
+@click.argument("case_id")
+@_db_option
+@_json_option
+def show(case_id: str, db: str | None, as_json: bool) -> None:
+    """Show a case's summary, targets, blocks and audit trail (no patient identifiers)."""
+    with _open(db) as store:
+        loaded, _version = store.load(case_id)
+        summary = store.summary(case_id)
+        trail = store.audit(case_id)
+    targets = [
+        {
+            "id": t.id,
+            "level": t.level,
+            "side": t.side.value,
+            "structure": t.structure.value,
+            "block_type": t.block_type.value,
+        }
+        for t in loaded.targets
+    ]
+    blocks = [
+        {
+            "id": p.id,
+            "performed_at": p.performed_at.isoformat(),
+            "block_type": p.block_type.value,
+            "agents": sorted(a.value for a in p.agents),
+            "diary_points": 0 if p.diary is None else len(p.diary.entries),
+        }
+        for p in loaded.procedures
+    ]
+    if as_json:
+        _echo_json(
+            {
+                "summary": summary.to_json_dict(),
+                "targets": targets,
+                "procedures": blocks,
+                "audit": [e.to_json_dict() for e in trail],
+            }
+        )
+        return
+    click.echo(f"case {summary.case_id}  version {summary.version}")
+    click.echo(f"  title:      {summary.title}")
+    click.echo(f"  created:    {_when(summary.created_at)}")
+    click.echo(f"  changed:    {_when(summary.updated_at)}")
+    click.echo(
+        f"  levels {summary.n_levels}, scar regions {summary.n_scar_regions}, "
+        f"targets {summary.n_targets}, trajectories {summary.n_trajectories}, "
+        f"blocks {summary.n_procedures} ({summary.n_diaries} with a diary)"
+    )
+    for t in targets:
+        click.echo(
+            f"  target {t['id']}: {t['level'] or '-'} {t['side']} {t['structure']} "
+            f"({t['block_type']})"
+        )
+    for b in blocks:
+        click.echo(
+            f"  block {b['id']}: {b['performed_at']} {b['block_type']} "
+            f"{'+'.join(b['agents'])}, {b['diary_points']} diary points"
+        )
+    click.echo("  audit trail:")
+    for e in trail:
+        click.echo(f"    v{e.version:<4} {_when(e.at)}  {e.user:16} {e.action:8} {e.summary}")
+
+
+@case.command("export")
+@click.argument("case_id")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Case file to write (mode 0600).",
+)
+@click.option("--force", is_flag=True, help="Replace an existing file.")
+@_db_option
+@_user_option
+def export(case_id: str, output: Path, force: bool, db: str | None, user: str) -> None:
+    """Write a case to a versioned, checksummed JSON case file."""
+    from blockplan.case.casefile import save_case_file
+
+    if output.exists() and not force:
+        raise CaseFileError(f"{output}: exists; choose another name or pass --force to replace it")
+    with _open(db) as store:
+        loaded, version = store.load(case_id)
+        written = save_case_file(loaded, output)
+        store.record(case_id, user, "export", f"version {version} exported to a case file")
+    click.echo(f"exported case {case_id} version {version} to {written}")
+
+
+@case.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--new-id", is_flag=True, help="Store each case under a fresh case id (a copy).")
+@_db_option
+@_user_option
+@_json_option
+def import_(
+    files: tuple[Path, ...], new_id: bool, db: str | None, user: str, as_json: bool
+) -> None:
+    """Import case files: all are validated first, then stored in one transaction."""
+    from blockplan.case.casefile import load_case_file
+    from blockplan.case.model import Case
+
+    cases = [load_case_file(f) for f in files]
+    if new_id:
+        cases = [c.evolve(case_id=Case().case_id) for c in cases]
+    with _open(db) as store:
+        versions = store.create_many(
+            cases, user, action="import", summary="imported from a case file"
+        )
+    result = [
+        {"file": str(f), "case_id": c.case_id, "version": v, "title": c.title}
+        for f, c, v in zip(files, cases, versions, strict=True)
+    ]
+    if as_json:
+        _echo_json(result)
+        return
+    for item in result:
+        click.echo(f"imported {item['file']} as case {item['case_id']} version {item['version']}")

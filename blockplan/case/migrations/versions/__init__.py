@@ -1,0 +1,1 @@
+"""Revisions of the case store schema, oldest first (``0001_initial`` …)."""

@@ -1,0 +1,1006 @@
+"""The case store: every case, every version counter and an append-only audit trail.
+
+One code path (SQLAlchemy 2 Core) serves two databases:
+
+* an embedded **SQLite** file for one workstation (the default:
+  ``$XDG_DATA_HOME/blockplan/cases.sqlite3``, i.e. ``~/.local/share/blockplan/...``),
+  in WAL mode with ``synchronous=FULL`` and foreign keys on; the file and its ``-wal`` /
+  ``-shm`` companions are mode 0600, a folder the store creates 0700;
+* **PostgreSQL** for a clinic, by URL (``postgresql+psycopg://user@host/db``).
+
+The location comes from the ``url`` argument, else ``$BLOCKPLAN_DB``, else the default
+file; a plain path means an SQLite file. The schema is created and upgraded with Alembic
+when the store opens (``blockplan/case/migrations``).
+
+Safety
+------
+Each write is one transaction: the case row and its audit entry commit together or not at
+all, so a crash (``kill -9``) at any moment leaves the last committed version. Edits are
+compare-and-swap on a version counter (``UPDATE … WHERE case_id = ? AND version = ?``):
+a session that saves over a version it did not load gets `CaseConflictError` and nothing
+is overwritten. The audit trail is append-only (database triggers refuse UPDATE and DELETE).
+
+Patient key
+-----------
+Listing a patient's cases must not need the patient id in clear in a column, an index or
+a query parameter (which a server may log). The store keeps ``patient_key`` =
+HMAC-SHA-256(secret, patient id), where the secret is random per store (table
+``store_meta``). A plain SHA-256 would not do: hospital ids are short and a leaked hash
+is reversed by trying every id. The id itself stays in the case document, which the store
+needs to give back the case.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import hmac
+import json
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import ValidationError
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from blockplan.case._codec import CaseBodyError, case_from_body, describe_validation_error
+from blockplan.case.casefile import load_case_file
+from blockplan.case.model import CASE_SCHEMA_VERSION, Case
+from blockplan.errors import CaseConflictError, CaseError, CaseNotFoundError
+
+__all__ = [
+    "AuditEntry",
+    "CaseSession",
+    "CaseStore",
+    "CaseSummary",
+    "default_db_path",
+    "default_user",
+]
+
+log = logging.getLogger(__name__)
+
+_DB_ENV = "BLOCKPLAN_DB"
+_MIGRATIONS = Path(__file__).with_name("migrations")
+_PG_MIGRATION_LOCK = 0x626C6B70  # "blkp": advisory lock serialising migrations
+
+SCHEMA_REVISION = "0001"
+"""The newest Alembic revision in ``migrations/versions`` (a test keeps them equal)."""
+
+
+def default_db_path() -> Path:
+    """``$XDG_DATA_HOME/blockplan/cases.sqlite3`` (``~/.local/share/...`` by default)."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return Path(base) / "blockplan" / "cases.sqlite3"
+
+
+def default_user() -> str:
+    """The operating-system login name, for the audit trail."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+# --- tables (kept in step with migrations/versions by a test) ------------------------------
+class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """A time-zone-aware date-time stored in UTC on SQLite and PostgreSQL alike."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive date-time given to the case store")
+        utc = value.astimezone(dt.UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+metadata = sa.MetaData()
+
+store_meta = sa.Table(
+    "store_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text(), nullable=False),
+)
+
+cases_table = sa.Table(
+    "cases",
+    metadata,
+    sa.Column("case_id", sa.String(64), primary_key=True),
+    sa.Column("patient_key", sa.String(64), nullable=True),
+    sa.Column("title", sa.Text(), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("schema_version", sa.Integer(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("n_levels", sa.Integer(), nullable=False),
+    sa.Column("n_scar_regions", sa.Integer(), nullable=False),
+    sa.Column("n_targets", sa.Integer(), nullable=False),
+    sa.Column("n_trajectories", sa.Integer(), nullable=False),
+    sa.Column("n_procedures", sa.Integer(), nullable=False),
+    sa.Column("n_diaries", sa.Integer(), nullable=False),
+    sa.Column("last_procedure_at", UtcDateTime(), nullable=True),
+    sa.Column("document", sa.Text(), nullable=False),
+    sa.Column("document_sha256", sa.String(64), nullable=False),
+    sa.CheckConstraint("version >= 1", name="ck_cases_version_positive"),
+    sa.Index("ix_cases_patient_key_updated_at", "patient_key", "updated_at"),
+    sa.Index("ix_cases_updated_at", "updated_at"),
+)
+
+audit_table = sa.Table(
+    "audit",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("user_name", sa.String(128), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("summary", sa.Text(), nullable=False),
+    sa.Index("ix_audit_case_id_id", "case_id", "id"),
+)
+
+_SUMMARY_COLUMNS = (
+    cases_table.c.case_id,
+    cases_table.c.title,
+    cases_table.c.version,
+    cases_table.c.created_at,
+    cases_table.c.updated_at,
+    cases_table.c.n_levels,
+    cases_table.c.n_scar_regions,
+    cases_table.c.n_targets,
+    cases_table.c.n_trajectories,
+    cases_table.c.n_procedures,
+    cases_table.c.n_diaries,
+    cases_table.c.last_procedure_at,
+)
+
+
+# --- results --------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CaseSummary:
+    """What a case list shows: no patient identifiers.
+
+    Times are UTC. ``last_procedure_at`` is None for a case without procedures.
+    """
+
+    case_id: str
+    title: str
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    n_levels: int
+    n_scar_regions: int
+    n_targets: int
+    n_trajectories: int
+    n_procedures: int
+    n_diaries: int
+    last_procedure_at: dt.datetime | None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The summary as JSON-compatible values (ISO 8601 times)."""
+        out = asdict(self)
+        for key, value in out.items():
+            if isinstance(value, dt.datetime):
+                out[key] = value.isoformat()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One line of the audit trail: who did what to which version, when (UTC)."""
+
+    id: int
+    case_id: str
+    version: int
+    at: dt.datetime
+    user: str
+    action: str
+    summary: str
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The entry as JSON-compatible values (ISO 8601 time)."""
+        out = asdict(self)
+        out["at"] = self.at.isoformat()
+        return out
+
+
+# --- helpers --------------------------------------------------------------------------
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CASE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _clean_text(text: str, limit: int) -> str:
+    # PostgreSQL text cannot hold NUL; control characters have no place in a list column.
+    return _CONTROL.sub(" ", text)[:limit]
+
+
+def _check_label(kind: str, value: str, limit: int) -> str:
+    cleaned = _clean_text(value, limit + 1).strip()
+    if not cleaned:
+        raise CaseError(f"{kind}: must not be empty (the audit trail records it)")
+    if len(cleaned) > limit:
+        raise CaseError(f"{kind}: at most {limit} characters, found {len(value)}")
+    return cleaned
+
+
+def _identifying_words(case: Case) -> list[str]:
+    p = case.patient
+    words = [p.patient_id.strip(), p.patient_name.strip()]
+    words += re.split(r"[\^\s,]+", p.patient_name)
+    if p.birth_date is not None:
+        words.append(p.birth_date.isoformat())
+    return sorted({w for w in words if len(w) >= 3}, key=len, reverse=True)
+
+
+def scrub_summary(summary: str, case: Case, limit: int = 2000) -> str:
+    """The audit summary with the case's patient identifiers replaced by ``[patient]``."""
+    text = _clean_text(summary, limit)
+    for word in _identifying_words(case):
+        text = re.sub(re.escape(word), "[patient]", text, flags=re.IGNORECASE)
+    return text
+
+
+def _document_of(case: Case) -> str:
+    try:
+        return case.model_dump_json()
+    except (ValueError, TypeError) as err:  # pydantic_core.PydanticSerializationError
+        raise CaseError(
+            f"case {case.case_id}: cannot be stored as UTF-8 JSON ({type(err).__name__}); "
+            "a text field holds characters that are not valid Unicode"
+        ) from err
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --- the store ------------------------------------------------------------------------
+class CaseStore:
+    """Cases in SQLite (default) or PostgreSQL, with versions and an audit trail.
+
+    Parameters
+    ----------
+    url
+        A SQLAlchemy URL (``sqlite:////path/cases.sqlite3``,
+        ``postgresql+psycopg://user@host:5432/db``) or a file path of an SQLite store.
+        ``None``: ``$BLOCKPLAN_DB``, else `default_db_path`. ``postgresql://`` URLs use
+        the psycopg 3 driver.
+
+    Raises
+    ------
+    CaseError
+        When the database cannot be opened or its schema is newer than this release.
+
+    Notes
+    -----
+    Opening runs the Alembic migrations to the newest revision, in one transaction
+    (PostgreSQL: under an advisory lock, so two clients opening a new database at once
+    do not both create it). Thread-safe: every call uses its own connection.
+    """
+
+    def __init__(self, url: str | os.PathLike[str] | None = None) -> None:
+        self.url, self.path = _resolve_url(url)
+        self.dialect = self.url.get_backend_name()
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise CaseError(
+                f"case store {self.display_url}: unsupported database "
+                f"{self.dialect!r}; use an SQLite file or postgresql+psycopg://"
+            )
+        if self.path is not None:
+            _prepare_sqlite_file(self.path)
+        self._engine = _make_engine(self.url)
+        try:
+            self._migrate()
+            if self.path is not None:
+                _restrict_sqlite_files(self.path)
+            self._secret = self._load_secret()
+        except SQLAlchemyError as err:
+            self._engine.dispose()
+            raise CaseError(
+                f"case store {self.display_url}: cannot open ({type(err).__name__}: {_short(err)})"
+            ) from err
+        except BaseException:
+            self._engine.dispose()
+            raise
+
+    # -- life cycle ----------------------------------------------------------------
+    @property
+    def display_url(self) -> str:
+        """The URL without password, for messages."""
+        return self.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        """Close every pooled connection (the store can be reopened with a new object)."""
+        self._engine.dispose()
+
+    def __enter__(self) -> CaseStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"CaseStore({self.display_url!r})"
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        try:
+            with self._engine.connect() as conn, conn.begin():
+                yield conn
+        except SQLAlchemyError as err:
+            raise CaseError(f"case store {self.display_url}: {_short(err)}") from err
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        # SQLite: BEGIN IMMEDIATE takes the write lock at once, so a writer never has to
+        # upgrade a read lock (which fails at once under WAL instead of waiting).
+        with self._engine.connect() as conn:
+            conn.execution_options(blockplan_write=True)
+            with conn.begin():
+                yield conn
+
+    def _migrate(self) -> None:
+        with self._write() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+            current = _current_revision(conn)
+            if current == SCHEMA_REVISION:
+                return  # the usual case: no need to load Alembic at all
+            _upgrade(conn, current, self.display_url)
+
+    def _load_secret(self) -> bytes:
+        with self._read() as conn:
+            value = conn.execute(
+                sa.select(store_meta.c.value).where(store_meta.c.key == "patient_key_secret")
+            ).scalar_one()
+        return bytes.fromhex(value)
+
+    def patient_key(self, patient_id: str) -> str | None:
+        """HMAC-SHA-256 of a patient id under this store's secret; None for no id."""
+        cleaned = patient_id.strip()
+        if not cleaned:
+            return None
+        return hmac.new(self._secret, cleaned.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    # -- rows ----------------------------------------------------------------------
+    def _row(self, case: Case, version: int, now: dt.datetime) -> dict[str, Any]:
+        if not _CASE_ID.match(case.case_id):
+            raise CaseError(
+                f"case_id: expected 1-64 letters, digits, '.', '_' or '-', found "
+                f"{case.case_id[:80]!r}; store the case under a new id"
+            )
+        document = _document_of(case)
+        performed = [p.performed_at for p in case.procedures]
+        return {
+            "case_id": case.case_id,
+            "patient_key": self.patient_key(case.patient.patient_id),
+            "title": _clean_text(case.title, 500),
+            "version": version,
+            "schema_version": CASE_SCHEMA_VERSION,
+            "created_at": case.created_at,
+            "updated_at": now,
+            "n_levels": len(case.levels),
+            "n_scar_regions": len(case.scar_regions),
+            "n_targets": len(case.targets),
+            "n_trajectories": len(case.trajectories),
+            "n_procedures": len(case.procedures),
+            "n_diaries": sum(p.diary is not None for p in case.procedures),
+            "last_procedure_at": max(performed) if performed else None,
+            "document": document,
+            "document_sha256": _sha256(document),
+        }
+
+    @staticmethod
+    def _audit_row(
+        case_id: str, version: int, now: dt.datetime, user: str, action: str, summary: str
+    ) -> dict[str, Any]:
+        return {
+            "case_id": case_id,
+            "version": version,
+            "at": now,
+            "user_name": user,
+            "action": action,
+            "summary": summary,
+        }
+
+    # -- writing -------------------------------------------------------------------
+    def create(self, case: Case, user: str, *, action: str = "create", summary: str = "") -> int:
+        """Store a new case.
+
+        Parameters
+        ----------
+        case
+            The case; its ``case_id`` must not be in the store.
+        user
+            Who creates it (recorded in the audit trail).
+        action, summary
+            Audit trail entry; patient identifiers in ``summary`` are replaced.
+
+        Returns
+        -------
+        int
+            The case's version: 1, or one past the last version the audit trail knows
+            for this id (a case deleted and imported again keeps counting up, so a stale
+            session can never save over it).
+
+        Raises
+        ------
+        CaseConflictError
+            When a case with this id exists.
+        """
+        return self.create_many([case], user, action=action, summary=summary)[0]
+
+    def create_many(
+        self, cases: Sequence[Case], user: str, *, action: str = "create", summary: str = ""
+    ) -> list[int]:
+        """Store several new cases in one transaction: all of them or none.
+
+        See `create`; returns the version of each case.
+        """
+        user = _check_label("user", user, 128)
+        action = _check_label("action", action, 32)
+        ids = [c.case_id for c in cases]
+        if len(set(ids)) != len(ids):
+            raise CaseConflictError("the same case id appears twice in one import")
+        now = dt.datetime.now(dt.UTC)
+        rows = [self._row(c, 1, now) for c in cases]
+        versions: list[int] = []
+        try:
+            with self._write() as conn:
+                last = self._last_audit_versions(conn, ids)
+                existing = self._existing(conn, ids)
+                if existing:
+                    raise CaseConflictError(
+                        f"case {existing[0]} is already in the store; nothing was imported. "
+                        "Open the stored case, or import the file as a new case (new id)."
+                    )
+                audit_rows = []
+                for case, row in zip(cases, rows, strict=True):
+                    row["version"] = last.get(case.case_id, 0) + 1
+                    versions.append(row["version"])
+                    audit_rows.append(
+                        self._audit_row(
+                            case.case_id,
+                            row["version"],
+                            now,
+                            user,
+                            action,
+                            scrub_summary(summary, case),
+                        )
+                    )
+                if rows:
+                    conn.execute(sa.insert(cases_table), rows)
+                    conn.execute(sa.insert(audit_table), audit_rows)
+        except IntegrityError as err:
+            raise CaseConflictError(
+                "a case being imported was stored by another session at the same moment; "
+                "nothing was imported. List the cases and try again."
+            ) from err
+        except SQLAlchemyError as err:
+            raise CaseError(f"case store {self.display_url}: {_short(err)}") from err
+        for case_id, version in zip(ids, versions, strict=True):
+            log.debug("case %s: created at version %d", case_id, version)
+        return versions
+
+    @staticmethod
+    def _existing(conn: Connection, ids: Sequence[str]) -> list[str]:
+        found: list[str] = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            found += conn.execute(
+                sa.select(cases_table.c.case_id).where(cases_table.c.case_id.in_(chunk))
+            ).scalars()
+        return found
+
+    @staticmethod
+    def _last_audit_versions(conn: Connection, ids: Sequence[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = conn.execute(
+                sa.select(audit_table.c.case_id, sa.func.max(audit_table.c.version))
+                .where(audit_table.c.case_id.in_(chunk))
+                .group_by(audit_table.c.case_id)
+            )
+            out.update({case_id: int(v) for case_id, v in rows})
+        return out
+
+    def save(
+        self,
+        case: Case,
+        expected_version: int,
+        user: str,
+        action: str = "edit",
+        summary: str = "",
+    ) -> int:
+        """Save a new version of a stored case, if nobody saved since ``expected_version``.
+
+        Compare-and-swap in one transaction: the row is updated only where its version is
+        still ``expected_version``, and the audit entry is written with it.
+
+        Parameters
+        ----------
+        case
+            The edited case (same ``case_id``).
+        expected_version
+            The version this edit started from (as returned by `load` or the last `save`).
+        user, action, summary
+            Audit trail entry; patient identifiers in ``summary`` are replaced.
+
+        Returns
+        -------
+        int
+            The new version, ``expected_version + 1``.
+
+        Raises
+        ------
+        CaseConflictError
+            When the stored version moved on; nothing was overwritten.
+        CaseNotFoundError
+            When the case is not in the store (deleted?).
+        """
+        user = _check_label("user", user, 128)
+        action = _check_label("action", action, 32)
+        now = dt.datetime.now(dt.UTC)
+        new_version = expected_version + 1
+        row = self._row(case, new_version, now)
+        del row["case_id"]
+        try:
+            with self._write() as conn:
+                result = conn.execute(
+                    sa.update(cases_table)
+                    .where(
+                        cases_table.c.case_id == case.case_id,
+                        cases_table.c.version == expected_version,
+                    )
+                    .values(**row)
+                )
+                if result.rowcount != 1:
+                    current = conn.execute(
+                        sa.select(cases_table.c.version).where(
+                            cases_table.c.case_id == case.case_id
+                        )
+                    ).scalar_one_or_none()
+                    if current is None:
+                        raise CaseNotFoundError(
+                            f"case {case.case_id} is not in the store (deleted?); nothing was "
+                            "saved. Export your copy to a file or create it again."
+                        )
+                    raise CaseConflictError(
+                        f"case {case.case_id}: another session saved version {current} after "
+                        f"this one loaded version {expected_version}; nothing was overwritten. "
+                        "Reload the case and apply your change again."
+                    )
+                conn.execute(
+                    sa.insert(audit_table),
+                    self._audit_row(
+                        case.case_id,
+                        new_version,
+                        now,
+                        user,
+                        action,
+                        scrub_summary(summary, case),
+                    ),
+                )
+        except SQLAlchemyError as err:
+            raise CaseError(f"case store {self.display_url}: {_short(err)}") from err
+        log.debug("case %s: saved version %d", case.case_id, new_version)
+        return new_version
+
+    def delete(self, case_id: str, expected_version: int, user: str, summary: str = "") -> None:
+        """Remove a case (e.g. created for the wrong patient); the audit trail keeps it.
+
+        Compare-and-swap like `save`: refused when the case changed since
+        ``expected_version``. The audit entry (action ``delete``) takes version
+        ``expected_version + 1``. Export the case first if it may be needed again.
+
+        Raises
+        ------
+        CaseConflictError
+            When the stored version moved on.
+        CaseNotFoundError
+            When the case is not in the store.
+        """
+        user = _check_label("user", user, 128)
+        now = dt.datetime.now(dt.UTC)
+        try:
+            with self._write() as conn:
+                row = conn.execute(
+                    sa.select(cases_table.c.version, cases_table.c.document).where(
+                        cases_table.c.case_id == case_id
+                    )
+                ).one_or_none()
+                if row is None:
+                    raise CaseNotFoundError(f"case {case_id} is not in the store")
+                if row.version != expected_version:
+                    raise CaseConflictError(
+                        f"case {case_id}: another session saved version {row.version} after "
+                        f"this one loaded version {expected_version}; nothing was deleted. "
+                        "Reload the case and decide again."
+                    )
+                case = Case.model_validate_json(row.document)
+                conn.execute(sa.delete(cases_table).where(cases_table.c.case_id == case_id))
+                conn.execute(
+                    sa.insert(audit_table),
+                    self._audit_row(
+                        case_id,
+                        expected_version + 1,
+                        now,
+                        user,
+                        "delete",
+                        scrub_summary(summary, case),
+                    ),
+                )
+        except SQLAlchemyError as err:
+            raise CaseError(f"case store {self.display_url}: {_short(err)}") from err
+
+    def record(self, case_id: str, user: str, action: str, summary: str = "") -> None:
+        """Add an audit entry about the current version without changing the case.
+
+        Used for events such as ``export`` (who took the case out of the store).
+        """
+        user = _check_label("user", user, 128)
+        action = _check_label("action", action, 32)
+        now = dt.datetime.now(dt.UTC)
+        try:
+            with self._write() as conn:
+                row = conn.execute(
+                    sa.select(cases_table.c.version, cases_table.c.document).where(
+                        cases_table.c.case_id == case_id
+                    )
+                ).one_or_none()
+                if row is None:
+                    raise CaseNotFoundError(f"case {case_id} is not in the store")
+                case = Case.model_validate_json(row.document)
+                conn.execute(
+                    sa.insert(audit_table),
+                    self._audit_row(
+                        case_id, row.version, now, user, action, scrub_summary(summary, case)
+                    ),
+                )
+        except SQLAlchemyError as err:
+            raise CaseError(f"case store {self.display_url}: {_short(err)}") from err
+
+    def import_file(
+        self, path: str | os.PathLike[str], user: str, *, new_id: bool = False
+    ) -> tuple[Case, int]:
+        """Validate a case file completely, then store it in one transaction.
+
+        Parameters
+        ----------
+        path
+            A case file (see `blockplan.case.casefile`).
+        user
+            Who imports it.
+        new_id
+            Store it under a fresh ``case_id`` (to import a copy of a stored case).
+
+        Returns
+        -------
+        (Case, int)
+            The stored case and its version.
+
+        Raises
+        ------
+        CaseFileError
+            When the file is malformed or tampered with: nothing is stored.
+        CaseConflictError
+            When its case id is already stored and ``new_id`` is false.
+        """
+        case = load_case_file(path)
+        if new_id:
+            case = case.evolve(case_id=Case().case_id)
+        version = self.create(case, user, action="import", summary="imported from a case file")
+        return case, version
+
+    # -- reading -------------------------------------------------------------------
+    def load(self, case_id: str) -> tuple[Case, int]:
+        """The stored case and its version.
+
+        Raises
+        ------
+        CaseNotFoundError
+            When no case has this id.
+        CaseError
+            When the stored document fails its checksum or validation (damaged database).
+        """
+        with self._read() as conn:
+            row = conn.execute(
+                sa.select(
+                    cases_table.c.document,
+                    cases_table.c.document_sha256,
+                    cases_table.c.schema_version,
+                    cases_table.c.version,
+                ).where(cases_table.c.case_id == case_id)
+            ).one_or_none()
+        if row is None:
+            raise CaseNotFoundError(
+                f"case {case_id} is not in the store {self.display_url}; "
+                "`blockplan case list` shows the stored cases"
+            )
+        return self._case_of(case_id, row.document, row.document_sha256, row.schema_version), int(
+            row.version
+        )
+
+    def _case_of(self, case_id: str, document: str, sha: str, schema_version: int) -> Case:
+        if _sha256(document) != sha:
+            raise CaseError(
+                f"case {case_id}: the stored document does not match its checksum (the "
+                "database was damaged or edited outside blockplan); restore it from a backup"
+            )
+        try:
+            if schema_version == CASE_SCHEMA_VERSION:
+                return Case.model_validate_json(document)
+            return case_from_body(json.loads(document), schema_version)
+        except ValidationError as err:
+            raise CaseError(
+                f"case {case_id}: the stored document is invalid ({describe_validation_error(err)})"
+            ) from err
+        except CaseBodyError as err:
+            raise CaseError(f"case {case_id}: the stored document is invalid ({err})") from err
+
+    def summary(self, case_id: str) -> CaseSummary:
+        """Counts and dates of one case, without loading its document.
+
+        Raises
+        ------
+        CaseNotFoundError
+            When no case has this id.
+        """
+        with self._read() as conn:
+            row = conn.execute(
+                sa.select(*_SUMMARY_COLUMNS).where(cases_table.c.case_id == case_id)
+            ).one_or_none()
+        if row is None:
+            raise CaseNotFoundError(f"case {case_id} is not in the store {self.display_url}")
+        return CaseSummary(**row._asdict())
+
+    def list_cases(
+        self, patient_id: str | None = None, *, limit: int | None = None
+    ) -> list[CaseSummary]:
+        """Summaries of the stored cases, most recently changed first.
+
+        Parameters
+        ----------
+        patient_id
+            Only this patient's cases (matched through the keyed hash, never in clear).
+        limit
+            At most this many.
+        """
+        query = sa.select(*_SUMMARY_COLUMNS).order_by(
+            cases_table.c.updated_at.desc(), cases_table.c.case_id
+        )
+        if patient_id is not None:
+            key = self.patient_key(patient_id)
+            if key is None:
+                return []
+            query = query.where(cases_table.c.patient_key == key)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._read() as conn:
+            return [CaseSummary(**row._asdict()) for row in conn.execute(query)]
+
+    def audit(self, case_id: str) -> list[AuditEntry]:
+        """The audit trail of a case, oldest first (also after the case was deleted)."""
+        query = (
+            sa.select(audit_table)
+            .where(audit_table.c.case_id == case_id)
+            .order_by(audit_table.c.id)
+        )
+        with self._read() as conn:
+            return [
+                AuditEntry(
+                    id=r.id,
+                    case_id=r.case_id,
+                    version=r.version,
+                    at=r.at,
+                    user=r.user_name,
+                    action=r.action,
+                    summary=r.summary,
+                )
+                for r in conn.execute(query)
+            ]
+
+
+# --- the editing session --------------------------------------------------------------
+class CaseSession:
+    """The case being edited, saved on every change (what the napari plugin holds).
+
+    Parameters
+    ----------
+    store
+        Where the case lives.
+    case_id
+        The case to open (loaded at once).
+    user
+        Who edits (recorded with every save).
+
+    Notes
+    -----
+    Each `apply` is one committed version: closing napari or a crash loses nothing that
+    `apply` returned from. When another session saved in between, `apply` raises
+    `CaseConflictError` and keeps this session's case and version unchanged; call
+    `reload` and apply the change again. Thread-safe.
+    """
+
+    def __init__(self, store: CaseStore, case_id: str, user: str) -> None:
+        self.store = store
+        self.user = _check_label("user", user, 128)
+        self._lock = threading.RLock()
+        self._case, self._version = store.load(case_id)
+
+    @classmethod
+    def create(cls, store: CaseStore, case: Case, user: str) -> CaseSession:
+        """Store a new case and open a session on it."""
+        store.create(case, user)
+        return cls(store, case.case_id, user)
+
+    @property
+    def case(self) -> Case:
+        """The case as last saved by this session (or loaded)."""
+        return self._case
+
+    @property
+    def version(self) -> int:
+        """Its stored version."""
+        return self._version
+
+    @property
+    def case_id(self) -> str:
+        """The case id."""
+        return self._case.case_id
+
+    def apply(self, new_case: Case, action: str = "edit", summary: str = "") -> int:
+        """Save ``new_case`` as the next version at once; returns the new version.
+
+        An unchanged case is not saved again (the version stays).
+
+        Raises
+        ------
+        CaseConflictError
+            Another session saved first: nothing was overwritten; `reload`, then redo.
+        CaseError
+            When ``new_case`` is another case (different ``case_id``).
+        """
+        with self._lock:
+            if new_case.case_id != self._case.case_id:
+                raise CaseError(
+                    f"session of case {self._case.case_id} was given case {new_case.case_id}"
+                )
+            if new_case.model_dump_json() == self._case.model_dump_json():
+                return self._version
+            version = self.store.save(new_case, self._version, self.user, action, summary)
+            self._case, self._version = new_case, version
+            return version
+
+    def reload(self) -> Case:
+        """Load the newest stored version (after a conflict); returns it."""
+        with self._lock:
+            self._case, self._version = self.store.load(self._case.case_id)
+            return self._case
+
+
+# --- opening --------------------------------------------------------------------------
+def _current_revision(conn: Connection) -> str | None:
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return None
+    value = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    return None if value is None else str(value)
+
+
+def _upgrade(conn: Connection, current: str | None, where: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS).replace("%", "%%"))
+    if current is not None:
+        try:
+            ScriptDirectory.from_config(config).get_revision(current)
+        except CommandError as err:
+            raise CaseError(
+                f"case store {where}: its schema (revision {current}) is newer than this "
+                "blockplan knows; upgrade blockplan to open it"
+            ) from err
+    config.attributes["connection"] = conn
+    command.upgrade(config, "head")
+    log.info("case store %s: schema upgraded %s -> %s", where, current, SCHEMA_REVISION)
+
+
+def _short(err: BaseException) -> str:
+    text = str(getattr(err, "orig", None) or err).splitlines()[0]
+    return text[:300]
+
+
+def _resolve_url(url: str | os.PathLike[str] | None) -> tuple[URL, Path | None]:
+    raw = os.fspath(url) if url is not None else os.environ.get(_DB_ENV) or ""
+    if not raw:
+        path = default_db_path()
+        return URL.create("sqlite+pysqlite", database=str(path)), path
+    if "://" not in raw:
+        path = Path(raw).expanduser().absolute()
+        return URL.create("sqlite+pysqlite", database=str(path)), path
+    try:
+        parsed = make_url(raw)
+    except (sa.exc.ArgumentError, ValueError) as err:
+        raise CaseError(f"case store URL is not valid: {err}") from err
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database in (None, "", ":memory:") or str(parsed.database).startswith("file:"):
+            raise CaseError("case store: an SQLite store must be a file path, not in memory")
+        path = Path(str(parsed.database)).expanduser().absolute()
+        return parsed.set(drivername="sqlite+pysqlite", database=str(path)), path
+    return parsed, None
+
+
+def _prepare_sqlite_file(path: Path) -> None:
+    folder = path.parent
+    try:
+        if not folder.exists():
+            folder.mkdir(mode=0o700, parents=True)
+            folder.chmod(0o700)
+        elif folder == default_db_path().parent and folder.stat().st_uid == os.geteuid():
+            folder.chmod(0o700)
+        if not path.exists():
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            os.close(fd)
+    except FileExistsError:
+        pass  # another process created it at the same moment
+    except OSError as err:
+        raise CaseError(f"case store {path}: cannot create ({err.strerror or err})") from err
+
+
+def _restrict_sqlite_files(path: Path) -> None:
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            st = name.stat()
+        except FileNotFoundError:
+            continue
+        if st.st_uid == os.geteuid() and st.st_mode & 0o077:
+            name.chmod(0o600)
+
+
+def _make_engine(url: URL) -> Engine:
+    if url.get_backend_name() != "sqlite":
+        return sa.create_engine(url, pool_pre_ping=True)
+    engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get("blockplan_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
