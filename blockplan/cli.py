@@ -18,9 +18,13 @@ from blockplan.errors import BlockplanError
 
 # name -> "module:attribute" of a click command; each must work when listed here.
 _COMMANDS: dict[str, str] = {
+    "archive": "blockplan.archive.cli:archive",
+    "export": "blockplan.archive.cli:export",
     "view": "blockplan._cli_view:view",
+    "demo": "blockplan._cli_demo:demo",
     "case": "blockplan.case.cli:case",
     "outcomes": "blockplan.outcomes.cli:outcomes",
+    "series": "blockplan.io.cli:series",
     "report": "blockplan.report.cli:report",
 }
 

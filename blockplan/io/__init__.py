@@ -1,5 +1,21 @@
-"""Reading DICOM studies: discovery of series and loading them as `ImageVolume`."""
+"""Reading DICOM studies: discovery of series and loading them as `ImageVolume`.
 
+>>> from blockplan.io import discover, load_series
+>>> found = discover("study/")                         # doctest: +SKIP
+>>> volume = load_series(found.series[0])              # doctest: +SKIP
+"""
+
+from blockplan.io.discovery import Discovery, SeriesInfo, SkippedFile, discover
+from blockplan.io.loader import load_path, load_series
 from blockplan.io.volume import ImageVolume, WindowPreset
 
-__all__ = ["ImageVolume", "WindowPreset"]
+__all__ = [
+    "Discovery",
+    "ImageVolume",
+    "SeriesInfo",
+    "SkippedFile",
+    "WindowPreset",
+    "discover",
+    "load_path",
+    "load_series",
+]

@@ -1,4 +1,4 @@
-"""Reevaluation suggestions from the ledger (shared/DOMAIN.md §5).
+"""Reevaluation suggestions from the ledger (each with its rule and citation).
 
 Each suggestion carries the rule that produced it and its citation. They are decision
 support — prompts for the physician, not orders — and never appear without the profile
@@ -57,13 +57,15 @@ REEVALUATION_RULES: dict[str, tuple[str, str, str]] = {
         "consider targeted therapy of the root, and a spinal cord stimulation trial if "
         "neuropathic pain stays refractory (trial success: ≥ 50 % relief during activity with "
         "stable or reduced analgesics; psychosocial screening first)",
-        "shared/DOMAIN.md §5; ASRA Pain Medicine neuromodulation guidance 2023 (verify)",
+        "Christelis N, et al. Persistent spinal pain syndrome. Pain Med 2021;22:807; "
+        "ASRA Pain Medicine consensus guidance on spinal cord stimulation, 2023 (verify)",
     ),
     "radicular_imaging": (
         "confirmed radicular (nerve root) source, no scar recorded at its level",
         "correlate with gadolinium-enhanced MRI (scar enhances homogeneously and surrounds the "
         "root; recurrent disc enhances only at its rim, ~96 % accurate) before targeted therapy",
-        "shared/DOMAIN.md §1 (verify)",
+        "Hueftle MG, et al. Lumbar spine: postoperative MR imaging with Gd-DTPA. "
+        "Radiology 1988;167:817-824 (verify)",
     ),
     "nothing_confirmed": (
         "nothing confirmed or probable after at least one valid diagnostic block",

@@ -245,6 +245,30 @@ class TrajectoryMetrics:
         return needle_label(self.suggested_needle_mm)
 
     @property
+    def oblique_label(self) -> str:
+        """The C-arm oblique angle, e.g. ``"23.2° left"`` or ``"0.0° (true PA)"``."""
+        if self.oblique_side is Laterality.MIDLINE:
+            return "0.0° (true PA)"
+        return f"{self.oblique_deg:.1f}° {self.oblique_side.value}"
+
+    @property
+    def tilt_label(self) -> str:
+        """The cranio-caudal tilt, e.g. ``"7.5° cranial"`` or ``"none"``."""
+        if self.tilt_direction is TiltDirection.NONE:
+            return "none"
+        return f"{self.tilt_deg:.1f}° {self.tilt_direction.value}"
+
+    @property
+    def clearance_label(self) -> str:
+        """Closest approach to a landmark and to the scar, e.g. ``"root L5 left 3.1; scar 4.0"``."""
+        parts = []
+        if self.closest_landmark is not None:
+            parts.append(f"{self.closest_landmark.label} {self.closest_landmark.distance_mm:.1f}")
+        if self.scar_distance_mm is not None:
+            parts.append(f"scar {self.scar_distance_mm:.1f}")
+        return "; ".join(parts) if parts else "–"
+
+    @property
     def c_arm_text(self) -> str:
         """The C-arm set-up, e.g. ``"23.2° left oblique, 7.5° cranial tilt"``."""
         if self.oblique_side is Laterality.MIDLINE:

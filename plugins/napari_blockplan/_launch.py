@@ -1,4 +1,4 @@
-"""Start napari with the blockplan widgets docked and, optionally, a study loaded."""
+"""Start napari with the blockplan widgets docked and, optionally, a study loading."""
 
 from __future__ import annotations
 
@@ -7,19 +7,27 @@ from typing import Any
 
 __all__ = ["DOCK_WIDGETS", "launch_viewer"]
 
-DOCK_WIDGETS: tuple[str, ...] = ("Study browser",)
+DOCK_WIDGETS: tuple[str, ...] = ("Study browser", "Planning", "Outcomes")
 """Display names (from napari.yaml) of the widgets docked at start, in order."""
 
 
 def launch_viewer(path: Path | str | None = None, *, run: bool = True) -> Any:
-    """Open a napari viewer with blockplan's dock widgets; open ``path`` if given."""
+    """Open a napari viewer with blockplan's dock widgets; load ``path`` if given.
+
+    The study is discovered at once and its series load in a background thread through
+    the Study browser (with a progress bar), so the viewer never freezes.
+    """
     import napari
 
     viewer = napari.Viewer(title="blockplan")
+    widgets = {}
     for name in DOCK_WIDGETS:
-        viewer.window.add_plugin_dock_widget("blockplan", name)
+        _dock, widget = viewer.window.add_plugin_dock_widget("blockplan", name)
+        widgets[name] = widget
     if path is not None:
-        viewer.open(str(path), plugin="blockplan")
+        browser = widgets["Study browser"]
+        browser.scan(path)
+        browser.load_selected()
     if run:
         napari.run()
     return viewer

@@ -1,0 +1,226 @@
+"""Benchmark: building the report (issue 8) against its 1 s budget and a bare reportlab peer.
+
+Builds, in memory, the synthetic lumbar phantom of the report tests (an axial CT and a
+sagittal T2-like MR in one frame of reference) and a case of 11 targets with trajectories,
+scar and 6 blocks with diaries: 12 key images (11 axial planes and the sagittal overview),
+about 6 pages. Then times, in one process:
+
+* ``blockplan``: `blockplan.report.build_report` — evidence ledger, plane sampling of every
+  key image, map, charts, tables, layout, PDF/A-2b conversion (pikepdf);
+* ``bare reportlab`` (the peer): a plain reportlab document of the same 12 images
+  (pre-rendered pixels) and the same five tables as plain text (findings, targets,
+  procedures, blocks, sources in detail), same embedded fonts, without sampling, ledger,
+  map, charts, styling or PDF/A.
+
+The two builds alternate (after one warm-up each) so that load from other processes hits
+both alike. Prints a markdown table of the median and fastest of ``--repeat`` builds, the
+median of the per-pair ratios to the peer (budget ≤ 1.5×) and the 1 s budget; with
+``--results FILE`` appends it, dated, under "## report build (issue 8)".
+
+Usage::
+
+    python benchmarks/report_build.py [--repeat 7] [--results benchmarks/RESULTS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+BUDGET_S = 1.0
+BUDGET_RATIO = 1.5
+
+
+def _bare_reportlab(images: list[bytes], tables: list[list[list[str]]]) -> bytes:
+    """The peer: images and tables in a plain reportlab document with the same fonts."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Table, TableStyle
+
+    from blockplan.report.fonts import register_fonts
+
+    fonts = register_fonts()
+    style = ParagraphStyle("c", fontName=fonts.regular, fontSize=7.5, leading=9.3)
+    story: list[object] = [Paragraph("Key images", style)]
+    cells = [Image(io.BytesIO(png), width=86 * mm, height=86 * mm) for png in images]
+    pairs = [cells[i : i + 2] for i in range(0, len(cells), 2)]
+    story.append(Table(pairs, colWidths=[90 * mm, 90 * mm]))
+    for rows in tables:
+        data = [[Paragraph(c, style) for c in row] for row in rows]
+        t = Table(data, repeatRows=1)
+        t.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), fonts.regular)]))
+        story.append(t)
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buf, pagesize=A4, invariant=1, initialFontName=fonts.regular, pageCompression=1
+    )
+    doc.build(story)
+    return buf.getvalue()
+
+
+def _interleaved(
+    a: Callable[[], object], b: Callable[[], object], repeat: int
+) -> tuple[list[float], list[float]]:
+    """Time ``a`` and ``b`` alternately (after a warm-up each), so load drift hits both."""
+    a()
+    b()
+    ta: list[float] = []
+    tb: list[float] = []
+    for _ in range(repeat):
+        for fn, out in ((a, ta), (b, tb)):
+            t0 = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t0)
+    return ta, tb
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--results", type=Path, default=None)
+    args = parser.parse_args()
+
+    import numpy as np
+    from PIL import Image as PILImage
+    from pypdf import PdfReader
+
+    from blockplan.outcomes import build_ledger
+    from blockplan.report import ReportOptions, build_report, findings_from_ledger
+    from blockplan.report import keyimages as ki
+    from blockplan.report.sections import injection_text, needle_path
+    from tests.report import _factory
+
+    ct, mr = _factory.ct_volume(), _factory.mr_sagittal_volume()
+    case = _factory.make_case(11, 6, volume=ct)
+    options = ReportOptions(
+        clinic_name="Synthetic Spine Clinic",
+        author="Dr. A. Example",
+        created_at=dt.datetime(2026, 3, 20, 10, 0, tzinfo=dt.UTC),
+    )
+
+    def ours() -> bytes:
+        return build_report(case, volumes=[ct, mr], options=options)
+
+    pdf = ours()
+    pages = len(PdfReader(io.BytesIO(pdf)).pages)
+
+    # The peer gets the very same pixels, already rendered, as PNG files.
+    scars = [ki.ScarMask.from_region(r) for r in case.scar_regions]
+    arrays = [ki.sagittal_overview(mr, case.levels, scars=scars).pixels]
+    for t in case.targets:
+        traj = case.trajectory_for(t.id)
+        entry = traj.entry.lps if traj else None
+        arrays.append(ki.axial_key_image(ct, t, label="T", entry=entry, scars=scars).pixels)
+    pngs = []
+    for a in arrays:
+        buf = io.BytesIO()
+        PILImage.fromarray(np.ascontiguousarray(a)).save(buf, format="PNG", compress_level=1)
+        pngs.append(buf.getvalue())
+    ledger = build_ledger(case, case.profile_name)
+    findings = findings_from_ledger(ledger)
+    tables: list[list[list[str]]] = [
+        [["#", "Pain source", "Status", "Why", "What would settle it"]]
+        + [
+            [
+                str(n),
+                s.display_label,
+                s.status,
+                s.reasons[0] if s.reasons else "",
+                "; ".join(s.settle),
+            ]
+            for n, s in enumerate(findings.sources, start=1)
+        ],
+        [["#", "Level", "Side", "Structure", "Block", "Approach", "Target", "Entry", "Path"]]
+        + [
+            [
+                f"T{n}",
+                t.level or "",
+                t.side.value,
+                t.structure.value,
+                t.block_type.value,
+                t.approach.value if t.approach else "",
+                str(t.position.lps),
+                str(case.trajectory_for(t.id).entry.lps),  # type: ignore[union-attr]
+                needle_path(t, case.trajectory_for(t.id).entry.lps),  # type: ignore[union-attr]
+            ]
+            for n, t in enumerate(case.targets, start=1)
+        ],
+        [["#", "Date, operator", "Block", "Injections", "Contrast", "Additives", "Needle"]]
+        + [
+            [
+                str(n),
+                f"{p.performed_at.isoformat()} {p.operator}",
+                p.block_type.value,
+                "; ".join(injection_text(case, i) for i in p.injections),
+                p.contrast.pattern.value,
+                f"steroid: {p.steroid}; sedation: {p.sedation}",
+                f"{p.needle.gauge} G {p.needle.length_mm} mm {p.needle.tip}",
+            ]
+            for n, p in enumerate(case.procedures, start=1)
+        ],
+        [["#", "Date", "Sites", "Agents", "NRS", "Peak", "Run", "Verdict", "Flags and reasons"]]
+        + [
+            [
+                str(b.number),
+                b.performed_at.date().isoformat(),
+                "; ".join(k.label for k in b.sites),
+                " + ".join(b.agents),
+                str(b.baseline_nrs),
+                f"{b.peak_relief_pct}",
+                f"{b.onset_min}-{b.duration_min}",
+                b.verdict,
+                "; ".join([f.message for f in b.flags] + list(b.reasons)),
+            ]
+            for b in findings.blocks
+        ],
+        [["Source", "Status", "Why"]]
+        + [[s.display_label, s.status, "; ".join(s.reasons)] for s in findings.sources],
+    ]
+
+    def peer() -> bytes:
+        return _bare_reportlab(pngs, tables)
+
+    ours_t, peer_t = _interleaved(ours, peer, args.repeat)
+    ours_s, peer_s = statistics.median(ours_t), statistics.median(peer_t)
+    ratio = statistics.median(o / p for o, p in zip(ours_t, peer_t))
+    lines = [
+        f"{dt.date.today().isoformat()}; "
+        f"`python benchmarks/report_build.py --repeat {args.repeat}`; "
+        f"{platform.machine()}, Python {platform.python_version()}.",
+        "",
+        f"Case: {len(case.targets)} targets, {len(case.procedures)} blocks with diaries, scar; "
+        f"{len(arrays)} key images (11 axial planes 320 px, sagittal overview); "
+        f"{pages} pages, {len(pdf) / 1024:.0f} KiB.",
+        "Peer: a bare reportlab document with the same 12 images (pre-rendered PNG) and the "
+        "same five tables as plain text (findings, targets, procedures, blocks, sources), "
+        "same embedded fonts; no sampling, ledger, map, charts, styling or PDF/A.",
+        "",
+        "| build | median s | fastest s | ratio to peer | ≤ 1.5× peer | ≤ 1 s |",
+        "|---|---:|---:|---:|---|---|",
+        f"| blockplan `build_report` | {ours_s:.3f} | {min(ours_t):.3f} | {ratio:.2f}× | "
+        f"{'yes' if ratio <= BUDGET_RATIO else 'NO'} | {'yes' if ours_s <= BUDGET_S else 'NO'} |",
+        f"| bare reportlab | {peer_s:.3f} | {min(peer_t):.3f} | 1.00× | | |",
+        "",
+        "Builds alternate between the two (one warm-up each); the ratio is the median of the "
+        "per-pair ratios.",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if args.results is not None:
+        with args.results.open("a", encoding="utf-8") as fh:
+            fh.write("\n## report build (issue 8)\n\n" + text + "\n")
+
+
+if __name__ == "__main__":
+    main()

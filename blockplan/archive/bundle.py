@@ -1,0 +1,413 @@
+"""All archive objects of a case, a local archive folder, and the de-identified export.
+
+`build_archive` makes the four objects (report PDF, Encapsulated PDF, SR, SEG) from a
+case and the headers of the series it was planned on; `write_archive` writes them with
+the case file and a manifest into a new folder, atomically; `build_export` does the
+same for a de-identified copy (`blockplan.archive.deid`).
+
+Folder layout::
+
+    DIR/
+      manifest.json          {"format": "blockplan.archive", "files": [{name, sha256, bytes, ...}]}
+      report.pdf             the PDF/A report
+      report-encapsulated.dcm   Encapsulated PDF (study of the images)
+      plan-sr.dcm            Comprehensive 3D SR (TID 1500)
+      scar-seg.dcm           Segmentation (when the case has scar)
+      case.blockplan.json    the case file
+
+Writing goes into a temporary folder beside DIR (files fsynced, mode 0600, folder 0700)
+that is renamed to DIR at the end, so DIR either does not exist or is complete.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydicom.dataset import Dataset
+
+from blockplan.archive._common import dataset_bytes, sort_by_uid
+from blockplan.archive.deid import Deidentifier
+from blockplan.archive.encapdoc import encapsulate_pdf
+from blockplan.archive.seg import build_scar_seg
+from blockplan.archive.sr import build_measurement_report
+from blockplan.case.casefile import dumps_case_file
+from blockplan.case.model import Case
+from blockplan.errors import ArchiveError, BlockplanError
+from blockplan.io import ImageVolume
+
+__all__ = [
+    "MANIFEST_FORMAT",
+    "ArchiveObjects",
+    "build_archive",
+    "build_export",
+    "plan_metrics",
+    "write_archive",
+]
+
+MANIFEST_FORMAT = "blockplan.archive"
+DOCUMENT_TITLE = "Diagnostic spine block plan and record"
+
+_SAFE_METADATA = (
+    "Manufacturer",
+    "ManufacturerModelName",
+    "KVP",
+    "SliceThickness",
+    "PixelSpacing",
+    "ImageOrientationPatient",
+    "RescaleSlope",
+    "RescaleIntercept",
+    "TransferSyntaxUID",
+    "SourceImages",
+)
+
+
+@dataclass
+class ArchiveObjects:
+    """The archive objects of one case.
+
+    Attributes
+    ----------
+    case
+        The case archived (the de-identified one for an export).
+    pdf
+        The report PDF.
+    encapsulated_pdf, sr, seg
+        The DICOM objects (``seg`` None when the case has no scar region).
+    seg_placement
+        How the SEG frames relate to the source images (see `blockplan.archive.seg`).
+    """
+
+    case: Case
+    pdf: bytes
+    encapsulated_pdf: Dataset
+    sr: Dataset
+    seg: Dataset | None = None
+    seg_placement: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def datasets(self) -> list[Dataset]:
+        """The DICOM objects, SEG first (the SR references it)."""
+        out = [self.encapsulated_pdf, self.sr]
+        if self.seg is not None:
+            out.insert(0, self.seg)
+        return out
+
+
+def plan_metrics(case: Case, volume: ImageVolume | None = None) -> dict[str, object]:
+    """Trajectory id → `TrajectoryMetrics` from the planning core (empty when it fails).
+
+    The CT (``volume``) enables the bone check; scar regions and landmarks of the case
+    are used for clearances.
+    """
+    try:
+        from blockplan.planning import evaluate_trajectory
+    except ImportError:  # pragma: no cover - planning is part of the distribution
+        return {}
+    scars = [(r.mask(), r.grid) for r in case.scar_regions]
+    ct = volume if volume is not None and volume.modality == "CT" else None
+    out: dict[str, object] = {}
+    for traj in case.trajectories:
+        target = case.target(traj.target_id)
+        try:
+            out[traj.id] = evaluate_trajectory(
+                traj.entry,
+                target.position,
+                ct=ct,
+                scar_masks=scars,
+                landmarks=case.landmarks,
+            )
+        except (BlockplanError, ValueError):
+            continue
+    return out
+
+
+def _build_pdf(
+    case: Case,
+    volumes: Sequence[ImageVolume],
+    report_options: object | None,
+    created_at: dt.datetime | None,
+) -> bytes:
+    from blockplan.report import ReportOptions, build_report
+
+    opts = report_options if isinstance(report_options, ReportOptions) else ReportOptions()
+    if created_at is not None and opts.created_at is None:
+        opts = dataclasses.replace(opts, created_at=created_at)
+    return build_report(case, volumes=list(volumes), options=opts)
+
+
+def build_archive(
+    case: Case,
+    source_headers: Sequence[Dataset],
+    *,
+    volume: ImageVolume | None = None,
+    pdf: bytes | None = None,
+    metrics: Mapping[str, object] | None = None,
+    report_options: object | None = None,
+    content_datetime: dt.datetime | None = None,
+    title: str = DOCUMENT_TITLE,
+) -> ArchiveObjects:
+    """Build the report PDF, Encapsulated PDF, SR and SEG of a case.
+
+    Parameters
+    ----------
+    case
+        The case.
+    source_headers
+        Headers of the series the plan was made on. With ``volume`` they are put in its
+        slice order (`ImageVolume.sop_instance_uids`); otherwise they must already be.
+    volume
+        The loaded series: key images for the report, CT for the trajectory metrics.
+    pdf
+        A ready report PDF; built with `blockplan.report.build_report` when None.
+    metrics
+        Trajectory (or target) id → metrics; computed with the planning core when None.
+    report_options
+        `blockplan.report.ReportOptions` for the PDF.
+    content_datetime
+        ContentDate/Time of the objects and the report date (now, by default).
+    title
+        DocumentTitle of the Encapsulated PDF.
+
+    Raises
+    ------
+    ArchiveError
+        When an object cannot be built (the message names it); ReportError from the report.
+    """
+    if not source_headers:
+        raise ArchiveError(
+            f"case {case.case_id}: no source images; pass the study folder the plan was made on"
+        )
+    headers = list(source_headers)
+    if volume is not None:
+        headers = sort_by_uid(headers, volume.sop_instance_uids)
+    when = content_datetime or dt.datetime.now().astimezone().replace(microsecond=0)
+    if metrics is None:
+        metrics = plan_metrics(case, volume)
+    if pdf is None:
+        pdf = _build_pdf(case, [volume] if volume is not None else [], report_options, when)
+
+    seg = None
+    placement = None
+    segment_numbers: dict[str, int] = {}
+    for_uid = str(headers[0].get("FrameOfReferenceUID", ""))
+    regions = [r for r in case.scar_regions if r.grid.frame_of_reference_uid == for_uid]
+    notes = []
+    if len(regions) < len(case.scar_regions):
+        notes.append(
+            f"{len(case.scar_regions) - len(regions)} scar region(s) lie in another frame of "
+            "reference than the source series and are not in the SEG"
+        )
+    if regions:
+        built = build_scar_seg(regions, headers)
+        seg, placement, segment_numbers = built.dataset, built.placement, built.segment_numbers
+        seg.ContentDate, seg.ContentTime = when.strftime("%Y%m%d"), when.strftime("%H%M%S")
+    sr = build_measurement_report(
+        case,
+        headers,
+        metrics=metrics,
+        seg=seg,
+        segment_numbers=segment_numbers,
+        content_datetime=when,
+    )
+    enc = encapsulate_pdf(pdf, headers[0], title, source_images=headers, content_datetime=when)
+    return ArchiveObjects(
+        case=case,
+        pdf=pdf,
+        encapsulated_pdf=enc,
+        sr=sr,
+        seg=seg,
+        seg_placement=placement,
+        notes=notes,
+    )
+
+
+def build_export(
+    case: Case,
+    source_headers: Sequence[Dataset],
+    deidentifier: Deidentifier,
+    *,
+    volume: ImageVolume | None = None,
+    report_options: object | None = None,
+    now: dt.datetime | None = None,
+) -> ArchiveObjects:
+    """The archive objects of a de-identified copy of the case.
+
+    Everything is rebuilt from de-identified inputs: the case (`Deidentifier.case`), the
+    source headers (`Deidentifier.source_headers`) and the volume (UIDs replaced, no
+    header values but geometry and pixel data). The PDF is built from the de-identified
+    case, and each DICOM object passes the attribute rules once more and is marked
+    (PatientIdentityRemoved, DeidentificationMethodCodeSequence).
+    """
+    headers = list(source_headers)
+    if volume is not None:
+        headers = sort_by_uid(headers, volume.sop_instance_uids)
+    metrics = plan_metrics(case, volume)  # geometry only: nothing identifying
+    clean_case = deidentifier.case(case)
+    clean_headers = deidentifier.source_headers(headers)
+    clean_volume = None
+    if volume is not None:
+        clean_volume = dataclasses.replace(
+            volume,
+            frame_of_reference_uid=deidentifier.uid(volume.frame_of_reference_uid),
+            series_instance_uid=deidentifier.uid(volume.series_instance_uid),
+            study_instance_uid=deidentifier.uid(volume.study_instance_uid),
+            sop_instance_uids=tuple(deidentifier.uid(u) for u in volume.sop_instance_uids),
+            series_description="",
+            metadata={k: v for k, v in volume.metadata.items() if k in _SAFE_METADATA},
+        )
+    when = deidentifier.content_datetime(now)
+    objects = build_archive(
+        clean_case,
+        clean_headers,
+        volume=clean_volume,
+        metrics=metrics,
+        report_options=report_options,
+        content_datetime=when,
+    )
+    objects.encapsulated_pdf = _finish(deidentifier, objects.encapsulated_pdf)
+    objects.sr = _finish(deidentifier, objects.sr, structured=True)
+    if objects.seg is not None:
+        objects.seg = _finish(deidentifier, objects.seg)
+    return objects
+
+
+def _finish(deid: Deidentifier, ds: Dataset, structured: bool = False) -> Dataset:
+    out = deid.dataset(ds, uids=False, dates=False, keep_content=structured)
+    # the input already carries the pseudonym, which the table's Z would empty
+    out.PatientName, out.PatientID = ds.PatientName, ds.PatientID
+    deid.mark(out, structured_content=structured)
+    # The rules remove SeriesDescription (X); PACS show the DOC/SR/SEG series fine without.
+    return out
+
+
+# --- the folder -------------------------------------------------------------------------
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _write(folder: Path, name: str, data: bytes) -> dict[str, Any]:
+    path = folder / name
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return {"name": name, "bytes": len(data), "sha256": _sha256(data)}
+
+
+def write_archive(
+    objects: ArchiveObjects, folder: str | os.PathLike[str], *, deidentified: bool = False
+) -> Path:
+    """Write the objects, the case file and ``manifest.json`` into a new folder.
+
+    Parameters
+    ----------
+    objects
+        From `build_archive` or `build_export`.
+    folder
+        Destination; must not exist (its parent must).
+    deidentified
+        Recorded in the manifest.
+
+    Returns
+    -------
+    Path
+        The folder written.
+
+    Raises
+    ------
+    ArchiveError
+        When the folder exists or cannot be written; nothing is left behind then.
+    """
+    target = Path(folder).absolute()
+    if target.exists():
+        raise ArchiveError(
+            f"{target}: already exists; archives are never overwritten. Choose a new folder "
+            "or remove the old one"
+        )
+    parent = target.parent
+    if not parent.is_dir():
+        raise ArchiveError(f"{parent}: folder does not exist; create it first")
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
+    except OSError as err:
+        raise ArchiveError(f"{parent}: cannot write ({err.strerror or err})") from err
+    try:
+        os.chmod(tmp, 0o700)
+        files = [_write(tmp, "report.pdf", objects.pdf)]
+        named = [("report-encapsulated.dcm", objects.encapsulated_pdf), ("plan-sr.dcm", objects.sr)]
+        if objects.seg is not None:
+            named.append(("scar-seg.dcm", objects.seg))
+        for name, ds in named:
+            entry = _write(tmp, name, dataset_bytes(ds))
+            entry.update(
+                sop_class_uid=str(ds.SOPClassUID),
+                sop_instance_uid=str(ds.SOPInstanceUID),
+                series_instance_uid=str(ds.SeriesInstanceUID),
+                modality=str(ds.Modality),
+            )
+            files.append(entry)
+        files.append(_write(tmp, "case.blockplan.json", dumps_case_file(objects.case)))
+        from blockplan import __version__
+
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            "version": 1,
+            "generator": f"blockplan {__version__}",
+            "case_id": objects.case.case_id,
+            "study_instance_uid": str(objects.sr.StudyInstanceUID),
+            "deidentified": deidentified,
+            "seg_placement": objects.seg_placement,
+            "notes": objects.notes,
+            "files": files,
+        }
+        _write(tmp, "manifest.json", (json.dumps(manifest, indent=2) + "\n").encode())
+        _fsync(tmp)
+        os.rename(tmp, target)
+        _fsync(parent)
+    except BaseException as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(err, OSError):
+            raise ArchiveError(
+                f"{target}: cannot write the archive ({err.strerror or err}); nothing was kept"
+            ) from err
+        raise
+    return target
+
+
+def _fsync(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def verify_archive(folder: str | os.PathLike[str]) -> list[str]:
+    """Problems found checking a folder against its manifest (empty when intact)."""
+    base = Path(folder)
+    try:
+        manifest = json.loads((base / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        return [f"manifest.json unreadable ({err})"]
+    problems = []
+    for entry in manifest.get("files", []):
+        path = base / entry["name"]
+        try:
+            data = path.read_bytes()
+        except OSError:
+            problems.append(f"{entry['name']}: missing")
+            continue
+        if _sha256(data) != entry["sha256"]:
+            problems.append(f"{entry['name']}: SHA-256 differs from the manifest")
+    return problems

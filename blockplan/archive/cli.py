@@ -1,0 +1,231 @@
+"""``blockplan archive`` and ``blockplan export``: archive a case to a folder or a PACS.
+
+::
+
+    blockplan archive CASE --images STUDY --to DIR
+    blockplan archive CASE --images STUDY --to pacs://ORTHANC@pacs.example:4242 \\
+        --calling-ae BLOCKPLAN [--tls-ca ca.pem [--tls-cert me.pem --tls-key me.key]]
+    blockplan archive CASE --images STUDY --to https://pacs.example/dicom-web
+    blockplan archive --retry --to pacs://ORTHANC@pacs.example:4242
+    blockplan export CASE --images STUDY --deidentify --to DIR [--dates shift:-365|remove|keep]
+
+CASE is a case file (``*.blockplan.json``); STUDY the folder of the images the plan was
+made on (the series holding the scar, else the one in the targets' frame of reference).
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from blockplan.errors import ArchiveError, PacsError
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
+    from blockplan.case.model import Case
+    from blockplan.io import ImageVolume, SeriesInfo
+
+__all__ = ["archive", "export"]
+
+
+def _load(case_path: str, images: str | None) -> tuple[Case, list[Dataset], ImageVolume]:
+    from blockplan.archive._common import read_headers
+    from blockplan.case.casefile import load_case_file
+    from blockplan.io import discover, load_series
+
+    case = load_case_file(case_path)
+    if images is None:
+        raise ArchiveError(
+            "--images is required: the folder of the study the plan was made on (the DICOM "
+            "objects must reference its images)"
+        )
+    found = discover(images)
+    info = select_series(found.series, case)
+    volume = load_series(info)
+    return case, read_headers(info.files), volume
+
+
+def select_series(series: Sequence[SeriesInfo], case: Case) -> SeriesInfo:
+    """The series the case was planned on: the scar's, else the targets' frame of reference."""
+    usable = [s for s in series if s.status != "refused"]
+    wanted = {r.grid.series_instance_uid for r in case.scar_regions}
+    for s in usable:
+        if s.series_instance_uid in wanted:
+            return s
+    frames = {t.position.frame_of_reference_uid for t in case.targets}
+    for s in usable:
+        if s.frame_of_reference_uid in frames:
+            return s
+    listed = ", ".join(f"series {s.series_number} ({s.modality})" for s in series) or "none"
+    raise ArchiveError(
+        f"case {case.case_id}: no series of the images folder holds the plan "
+        f"(found: {listed}); point --images at the study the plan was made on"
+    )
+
+
+def _ssl_context(ca: str | None, cert: str | None, key: str | None) -> ssl.SSLContext | None:
+    if ca is None and cert is None:
+        return None
+    try:
+        ctx = ssl.create_default_context(cafile=ca)
+        if cert is not None:
+            ctx.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as err:
+        raise PacsError(
+            f"TLS files cannot be used ({err}); check --tls-ca/--tls-cert/--tls-key"
+        ) from err
+    return ctx
+
+
+def _send(
+    datasets: list[Dataset],
+    to: str,
+    calling_ae: str,
+    ctx: ssl.SSLContext | None,
+    ca: str | None,
+    outbox: str | None,
+) -> None:
+    from blockplan.archive.pacs import Outbox, parse_destination, send
+
+    dest = parse_destination(to, calling_ae=calling_ae, ssl_context=ctx, ca_bundle=ca)
+    result = send(datasets, dest, outbox=Outbox(outbox) if outbox else None)
+    click.echo(f"sent {len(result.sent)} object(s) to {result.destination}")
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}")
+
+
+_TO_HELP = "DIR (a new folder), pacs://AE@host:port (C-STORE) or http(s)://…/dicom-web (STOW-RS)"
+
+
+@click.command()
+@click.argument("case_file", required=False, type=click.Path(dir_okay=False))
+@click.option("--images", type=click.Path(exists=True), help="Study folder the plan was made on.")
+@click.option("--to", "to", required=True, help=_TO_HELP)
+@click.option(
+    "--pdf",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Use this report PDF instead of building it.",
+)
+@click.option("--calling-ae", default="BLOCKPLAN", show_default=True, help="Our AE title.")
+@click.option(
+    "--tls-ca",
+    type=click.Path(exists=True, dir_okay=False),
+    help="CA certificates (PEM) to trust; enables DICOM TLS / https verification.",
+)
+@click.option(
+    "--tls-cert",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Client certificate (PEM) for DICOM TLS.",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Private key (PEM) of --tls-cert.",
+)
+@click.option(
+    "--outbox",
+    type=click.Path(file_okay=False),
+    help="Outbox folder (default: ~/.local/share/blockplan/outbox).",
+)
+@click.option("--retry", is_flag=True, help="Send what waits in the outbox to --to.")
+def archive(
+    case_file: str | None,
+    images: str | None,
+    to: str,
+    pdf: str | None,
+    calling_ae: str,
+    tls_ca: str | None,
+    tls_cert: str | None,
+    tls_key: str | None,
+    outbox: str | None,
+    retry: bool,
+) -> None:
+    """Archive CASE_FILE: report PDF, Encapsulated PDF, SR, SEG and the case file.
+
+    To a folder (with manifest.json, written atomically) or to a PACS. A failed send
+    keeps the objects in the outbox; --retry sends them later.
+    """
+    ctx = _ssl_context(tls_ca, tls_cert, tls_key)
+    if retry:
+        from blockplan.archive.pacs import Outbox, parse_destination, retry_outbox
+
+        dest = parse_destination(to, calling_ae=calling_ae, ssl_context=ctx, ca_bundle=tls_ca)
+        result = retry_outbox(dest, Outbox(outbox) if outbox else None)
+        click.echo(f"sent {len(result.sent)} waiting object(s) to {result.destination}")
+        return
+    if case_file is None:
+        raise ArchiveError("CASE_FILE is required (or --retry to send the outbox)")
+    from blockplan.archive.bundle import build_archive, write_archive
+
+    case, headers, volume = _load(case_file, images)
+    pdf_bytes = Path(pdf).read_bytes() if pdf else None
+    objects = build_archive(case, headers, volume=volume, pdf=pdf_bytes)
+    if "://" in to:
+        _send(objects.datasets(), to, calling_ae, ctx, tls_ca, outbox)
+        return
+    out = write_archive(objects, to)
+    click.echo(f"archived case to {out}")
+
+
+@click.command()
+@click.argument("case_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--images", type=click.Path(exists=True), help="Study folder the plan was made on.")
+@click.option(
+    "--deidentify/--no-deidentify",
+    default=False,
+    help="Apply the PS3.15 Basic Application Level Confidentiality Profile.",
+)
+@click.option("--to", "to", required=True, type=click.Path(), help="New folder to write.")
+@click.option(
+    "--dates",
+    default="shift:0",
+    show_default=True,
+    help="shift:<days> (e.g. shift:-365), remove, or keep.",
+)
+@click.option(
+    "--key-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Secret key for UID and pseudonym hashing (same key: same results); "
+    "default: a random key (exports cannot be linked).",
+)
+@click.option(
+    "--free-text",
+    type=click.Choice(["scrub", "remove"]),
+    default="scrub",
+    show_default=True,
+    help="Scrub patient identifiers from free text, or empty it.",
+)
+def export(
+    case_file: str,
+    images: str | None,
+    deidentify: bool,
+    to: str,
+    dates: str,
+    key_file: str | None,
+    free_text: str,
+) -> None:
+    """Export CASE_FILE to a folder; with --deidentify, de-identified (see the README)."""
+    from blockplan.archive.bundle import build_archive, build_export, write_archive
+    from blockplan.archive.deid import DatePolicy, Deidentifier
+
+    case, headers, volume = _load(case_file, images)
+    if not deidentify:
+        objects = build_archive(case, headers, volume=volume)
+        click.echo(f"exported case to {write_archive(objects, to)}")
+        return
+    policy = DatePolicy.parse(dates)
+    kwargs: dict[str, object] = {"dates": policy, "free_text": free_text}
+    if key_file is not None:
+        key = Path(key_file).read_bytes().strip()
+        if len(key) < 16:
+            raise ArchiveError(f"{key_file}: key is {len(key)} bytes; use at least 16")
+        kwargs["key"] = key
+    deid = Deidentifier(**kwargs)  # type: ignore[arg-type]
+    objects = build_export(case, headers, deid, volume=volume)
+    out = write_archive(objects, to, deidentified=True)
+    click.echo(f"exported de-identified case to {out} ({policy.description()})")

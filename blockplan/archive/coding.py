@@ -1,0 +1,231 @@
+"""Coded concepts of the archive objects: SNOMED CT and DICOM where they exist, else ours.
+
+Standard codes come from pydicom's code dictionary (``pydicom.sr.codedict.codes``), so
+only concepts that DICOM PS3.16 itself uses are taken from SNOMED CT (SCT) or DICOM
+(DCM). What has no such code — spinal nerve root, zygapophysial (facet) joint, epidural
+space, the block types, approaches, C-arm angles as blockplan defines them, levels
+without a standard concept (S1–S5, L6, C1-C2, L5-L6, L6-S1) — uses the private coding
+scheme ``99BLOCKPLAN`` (PS3.16 §8.2: a designator beginning with "99" is private). Every
+object that uses it declares it in CodingSchemeIdentificationSequence.
+
+Tables (value → code) are data: `STRUCTURE_CODES`, `BLOCK_TYPE_CODES`,
+`APPROACH_CODES`, `SIDE_CODES`, `level_code`. `PRIVATE_CODES` lists every private code
+with its meaning; the README prints the same table. Reading goes the other way
+(`structure_from_code`, …) and also accepts the code values alone, so a PACS that
+rewrites code meanings does not break reading.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TypeVar
+
+from pydicom.dataset import Dataset
+from pydicom.sr.codedict import codes
+from pydicom.sr.coding import Code
+
+from blockplan.case.vocab import (
+    Approach,
+    BlockType,
+    Laterality,
+    SpinalLevel,
+    Structure,
+    parse_level,
+)
+
+__all__ = [
+    "APPROACH_CODES",
+    "BLOCK_TYPE_CODES",
+    "PRIVATE_CODES",
+    "PRIVATE_SCHEME",
+    "SIDE_CODES",
+    "STRUCTURE_CODES",
+    "approach_from_code",
+    "block_type_from_code",
+    "coding_scheme_identification",
+    "level_code",
+    "level_from_code",
+    "private",
+    "same_code",
+    "side_from_code",
+    "structure_from_code",
+]
+
+K = TypeVar("K")
+
+PRIVATE_SCHEME = "99BLOCKPLAN"
+"""Coding scheme designator of blockplan's private codes."""
+
+PRIVATE_SCHEME_NAME = "blockplan private codes"
+PRIVATE_SCHEME_ORGANIZATION = "blockplan project"
+
+PRIVATE_CODES: dict[str, str] = {
+    # structures without a standard code in PS3.16
+    "NERVE-ROOT": "Spinal nerve root",
+    "FACET-JOINT": "Zygapophysial (facet) joint",
+    "DISC": "Intervertebral disc",
+    "EPIDURAL-SPACE": "Epidural space",
+    # block types
+    "BLK-MBB": "Medial branch block",
+    "BLK-FACET-IA": "Facet joint intra-articular injection",
+    "BLK-SNRB": "Selective nerve root block",
+    "BLK-TFESI": "Transforaminal epidural injection",
+    "BLK-ILESI": "Interlaminar epidural injection",
+    "BLK-CAUDAL": "Caudal epidural injection",
+    "BLK-SIJ": "Sacroiliac joint injection",
+    "BLK-DISCO": "Provocative discography",
+    # approaches
+    "APP-SUBPEDICULAR": "Subpedicular (safe triangle) approach",
+    "APP-RETRODISCAL": "Retrodiscal (Kambin triangle) approach",
+    "APP-INFRANEURAL": "Infraneural approach",
+    "APP-INTERLAMINAR": "Interlaminar approach",
+    "APP-CAUDAL": "Caudal (sacral hiatus) approach",
+    "APP-POST-OBLIQUE": "Posterior oblique approach",
+    "APP-POSTERIOR": "Posterior approach",
+    "APP-OTHER": "Other approach",
+    # concept names
+    "TARGET": "Injection target",
+    "TRAJECTORY": "Planned needle trajectory",
+    "BLOCK-TYPE": "Planned block type",
+    "APPROACH": "Needle approach",
+    "SPINAL-LEVEL": "Spinal level",
+    "OBLIQUE": "C-arm oblique angle from true PA",
+    "OBLIQUE-SIDE": "C-arm oblique side",
+    "TILT": "C-arm cranio-caudal tilt",
+    "TILT-DIR": "C-arm tilt direction",
+    "CLEAR-LANDMARK": "Clearance to nearest marked structure",
+    "CLEAR-SCAR": "Distance to nearest scar voxel",
+    "PLAN": "Diagnostic spinal nerve block planning",
+    "NO-TILT": "No tilt",
+    "TRUE-PA": "True PA (no oblique)",
+}
+"""Every private code value → code meaning (values ≤ 16 characters, meanings ≤ 64)."""
+
+
+def private(value: str) -> Code:
+    """The private code ``value`` of scheme `PRIVATE_SCHEME`."""
+    return Code(value, PRIVATE_SCHEME, PRIVATE_CODES[value])
+
+
+def coding_scheme_identification() -> Dataset:
+    """The CodingSchemeIdentificationSequence item that declares `PRIVATE_SCHEME`."""
+    item = Dataset()
+    item.CodingSchemeDesignator = PRIVATE_SCHEME
+    item.CodingSchemeName = PRIVATE_SCHEME_NAME
+    item.CodingSchemeResponsibleOrganization = PRIVATE_SCHEME_ORGANIZATION
+    return item
+
+
+STRUCTURE_CODES: dict[Structure, Code] = {
+    Structure.NERVE_ROOT: private("NERVE-ROOT"),
+    Structure.FACET_JOINT: private("FACET-JOINT"),
+    Structure.DISC: private("DISC"),
+    Structure.SACROILIAC_JOINT: codes.SCT.SacroiliacJoint,
+    Structure.EPIDURAL_SPACE: private("EPIDURAL-SPACE"),
+}
+
+BLOCK_TYPE_CODES: dict[BlockType, Code] = {
+    BlockType.MEDIAL_BRANCH: private("BLK-MBB"),
+    BlockType.FACET_INTRAARTICULAR: private("BLK-FACET-IA"),
+    BlockType.SELECTIVE_NERVE_ROOT: private("BLK-SNRB"),
+    BlockType.TRANSFORAMINAL_EPIDURAL: private("BLK-TFESI"),
+    BlockType.INTERLAMINAR_EPIDURAL: private("BLK-ILESI"),
+    BlockType.CAUDAL_EPIDURAL: private("BLK-CAUDAL"),
+    BlockType.SACROILIAC_JOINT: private("BLK-SIJ"),
+    BlockType.DISCOGRAPHY: private("BLK-DISCO"),
+}
+
+APPROACH_CODES: dict[Approach, Code] = {
+    Approach.SUBPEDICULAR: private("APP-SUBPEDICULAR"),
+    Approach.RETRODISCAL: private("APP-RETRODISCAL"),
+    Approach.INFRANEURAL: private("APP-INFRANEURAL"),
+    Approach.INTERLAMINAR: private("APP-INTERLAMINAR"),
+    Approach.CAUDAL: private("APP-CAUDAL"),
+    Approach.POSTERIOR_OBLIQUE: private("APP-POST-OBLIQUE"),
+    Approach.POSTERIOR: private("APP-POSTERIOR"),
+    Approach.OTHER: private("APP-OTHER"),
+}
+
+SIDE_CODES: dict[Laterality, Code] = {
+    Laterality.LEFT: codes.SCT.Left,
+    Laterality.RIGHT: codes.SCT.Right,
+    Laterality.BILATERAL: codes.SCT.Bilateral,
+    Laterality.MIDLINE: codes.SCT.Midline,
+}
+
+
+def _level_name(level: str) -> str:
+    # "L4-L5" -> "L4L5Disc" level concept; "L5" -> "L5Vertebra"
+    if "-" in level:
+        upper, lower = level.split("-")
+        return f"LevelOf{upper}{lower}IntervertebralDisc"
+    return f"{level}Vertebra"
+
+
+def level_code(level: str) -> Code:
+    """The code of a spinal level (``"L5"`` or ``"L4-L5"``).
+
+    A vertebra maps to its SNOMED CT vertebra concept (``L5 vertebra``), a motion
+    segment to SNOMED's "Level of L4/L5 intervertebral disc", which names the level
+    without claiming the disc is the structure. Levels without a concept in PS3.16
+    (S1–S5, L6, C1-C2, L5-L6, L6-S1) use the private code ``LEVEL-<level>``.
+    """
+    level = parse_level(level)
+    code = getattr(codes.SCT, _level_name(level), None)
+    if isinstance(code, Code):
+        return code
+    return Code(f"LEVEL-{level}", PRIVATE_SCHEME, f"Spinal level {level}")
+
+
+def same_code(a: object, b: Code) -> bool:
+    """True when ``a`` (a Code, CodedConcept or code item) has b's value and scheme."""
+    value = getattr(a, "value", None) or getattr(a, "CodeValue", None)
+    scheme = getattr(a, "scheme_designator", None) or getattr(a, "CodingSchemeDesignator", None)
+    return bool(value == b.value and scheme == b.scheme_designator)
+
+
+def _lookup(table: dict[K, Code], code: object, what: str) -> K:
+    for key, known in table.items():
+        if same_code(code, known):
+            return key
+    value = getattr(code, "value", code)
+    scheme = getattr(code, "scheme_designator", "?")
+    raise ValueError(f"unknown {what} code ({value}, {scheme})")
+
+
+def structure_from_code(code: object) -> Structure:
+    """Inverse of `STRUCTURE_CODES` (ValueError for an unknown code)."""
+    return _lookup(STRUCTURE_CODES, code, "structure")
+
+
+def block_type_from_code(code: object) -> BlockType:
+    """Inverse of `BLOCK_TYPE_CODES`."""
+    return _lookup(BLOCK_TYPE_CODES, code, "block type")
+
+
+def approach_from_code(code: object) -> Approach:
+    """Inverse of `APPROACH_CODES`."""
+    return _lookup(APPROACH_CODES, code, "approach")
+
+
+def side_from_code(code: object) -> Laterality:
+    """Inverse of `SIDE_CODES`."""
+    return _lookup(SIDE_CODES, code, "laterality")
+
+
+def level_from_code(code: object) -> str:
+    """Inverse of `level_code`: the level text (``"L5"``, ``"L4-L5"``)."""
+    value = str(getattr(code, "value", None) or getattr(code, "CodeValue", ""))
+    scheme = getattr(code, "scheme_designator", None) or getattr(code, "CodingSchemeDesignator", "")
+    if scheme == PRIVATE_SCHEME and value.startswith("LEVEL-"):
+        return parse_level(value.removeprefix("LEVEL-"))
+    names = [lv.value for lv in SpinalLevel]
+    candidates = names + [f"{a}-{b}" for a, b in itertools.pairwise(names)] + ["L5-S1"]
+    for level in candidates:
+        try:
+            known = level_code(level)
+        except ValueError:
+            continue
+        if known.scheme_designator != PRIVATE_SCHEME and same_code(code, known):
+            return level
+    raise ValueError(f"unknown spinal level code ({value}, {scheme})")

@@ -1,0 +1,439 @@
+"""Sending archive objects to a PACS: DICOM C-STORE (pynetdicom) or STOW-RS (DICOMweb).
+
+Nothing is lost when a PACS is down or refuses: every object is first written to a
+local **outbox** (a folder, mode 0700, one file per object, mode 0600, written
+atomically) and removed from it only after the PACS confirmed storage. A failed send
+raises `~blockplan.errors.PacsError` naming the PACS (AE titles, host:port or URL),
+the reason and what to do; `retry_outbox` sends what waits there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import socket
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+from blockplan.archive._common import dataset_bytes
+from blockplan.errors import ArchiveError, PacsError
+
+__all__ = [
+    "DicomDestination",
+    "DicomWebDestination",
+    "Outbox",
+    "SendResult",
+    "default_outbox",
+    "parse_destination",
+    "retry_outbox",
+    "send",
+    "send_cstore",
+    "send_stow",
+]
+
+_AE_RE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")  # 16 chars, no backslash/control
+
+
+def _check_ae(title: str, role: str) -> str:
+    if not _AE_RE.match(title) or not title.strip():
+        raise PacsError(
+            f"{role} AE title {title!r} is invalid: 1–16 printable characters without "
+            "backslash are allowed"
+        )
+    return title
+
+
+@dataclass(frozen=True, slots=True)
+class DicomDestination:
+    """A DICOM C-STORE SCP.
+
+    Parameters
+    ----------
+    host, port
+        Where the PACS listens.
+    called_ae
+        The PACS' AE title.
+    calling_ae
+        Our AE title, as registered at the PACS.
+    ssl_context
+        Client TLS context for DICOM TLS (PS3.15 Annex B), or None for plain DICOM.
+    server_hostname
+        Name to verify the PACS certificate against (default: ``host``).
+    timeout
+        Seconds for connecting, association and each response.
+    """
+
+    host: str
+    port: int
+    called_ae: str
+    calling_ae: str = "BLOCKPLAN"
+    ssl_context: ssl.SSLContext | None = field(default=None, compare=False)
+    server_hostname: str | None = None
+    timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        _check_ae(self.called_ae, "called")
+        _check_ae(self.calling_ae, "calling")
+        if not 0 < int(self.port) < 65536:
+            raise PacsError(f"port {self.port} is not a TCP port (1–65535)")
+
+    @property
+    def label(self) -> str:
+        """``CALLED@host:port`` (plus ``tls`` when encrypted)."""
+        tls = " (TLS)" if self.ssl_context is not None else ""
+        return f"{self.called_ae}@{self.host}:{self.port}{tls}"
+
+
+@dataclass(frozen=True, slots=True)
+class DicomWebDestination:
+    """A DICOMweb (STOW-RS) service, e.g. ``https://pacs.example/dicom-web``.
+
+    ``ca_bundle`` is a PEM file of trusted CAs for https; ``headers`` e.g. an
+    ``Authorization`` header (never logged).
+    """
+
+    url: str
+    ca_bundle: str | None = None
+    headers: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    timeout: float = 30.0
+
+    @property
+    def label(self) -> str:
+        """The URL without user information."""
+        parts = urlparse(self.url)
+        return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}" + (
+            parts.path or ""
+        )
+
+
+Destination = DicomDestination | DicomWebDestination
+
+
+def parse_destination(
+    text: str,
+    *,
+    calling_ae: str = "BLOCKPLAN",
+    ssl_context: ssl.SSLContext | None = None,
+    ca_bundle: str | None = None,
+) -> Destination:
+    """``pacs://AE@host:port`` → `DicomDestination`; ``http(s)://…`` → `DicomWebDestination`."""
+    if text.startswith(("http://", "https://")):
+        return DicomWebDestination(url=text.rstrip("/"), ca_bundle=ca_bundle)
+    m = re.match(r"^pacs(?:s)?://([^@/]+)@(\[[^\]]+\]|[^:/]+):(\d+)/?$", text)
+    if m is None:
+        raise PacsError(
+            f"destination {text!r} is not understood; write pacs://AE@host:port "
+            "(e.g. pacs://ORTHANC@127.0.0.1:4242) or a DICOMweb URL https://host/dicom-web"
+        )
+    called, host, port = m.group(1), m.group(2).strip("[]"), int(m.group(3))
+    if text.startswith("pacss://") and ssl_context is None:
+        ssl_context = ssl.create_default_context()
+    return DicomDestination(
+        host=host, port=port, called_ae=called, calling_ae=calling_ae, ssl_context=ssl_context
+    )
+
+
+# --- outbox -------------------------------------------------------------------------------
+def default_outbox() -> Path:
+    """``$XDG_DATA_HOME/blockplan/outbox`` (``~/.local/share/blockplan/outbox``)."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return Path(base) / "blockplan" / "outbox"
+
+
+_SAFE_NAME = re.compile(r"^[0-9.]{1,64}$")
+
+
+class Outbox:
+    """Objects waiting to be sent: one ``<SOPInstanceUID>.dcm`` file each.
+
+    The folder is created with mode 0700 and each file is written atomically with
+    mode 0600 (objects hold patient data).
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path) if path is not None else default_outbox()
+
+    def _ensure(self) -> None:
+        try:
+            self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chmod(self.path, 0o700)
+        except OSError as err:
+            raise ArchiveError(
+                f"outbox {self.path}: cannot be created ({err.strerror or err}); "
+                "check that the folder is writable"
+            ) from err
+
+    def put(self, ds: Dataset) -> Path:
+        """Store ``ds`` (replacing an older copy of the same instance)."""
+        from blockplan.archive._common import write_private_file
+
+        uid = str(ds.SOPInstanceUID)
+        if not _SAFE_NAME.match(uid):
+            raise ArchiveError(f"SOPInstanceUID {uid!r} is not a valid UID")
+        self._ensure()
+        try:
+            return write_private_file(self.path / f"{uid}.dcm", dataset_bytes(ds))
+        except OSError as err:
+            raise ArchiveError(
+                f"outbox {self.path}: cannot write SOPInstanceUID {uid} "
+                f"({err.strerror or err}); nothing was sent"
+            ) from err
+
+    def files(self) -> list[Path]:
+        """The waiting files, oldest first."""
+        if not self.path.is_dir():
+            return []
+        items = [p for p in self.path.glob("*.dcm") if p.is_file()]
+        return sorted(items, key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+    def __len__(self) -> int:
+        return len(self.files())
+
+    def load(self, path: Path) -> Dataset:
+        """Read one waiting object."""
+        try:
+            return pydicom.dcmread(path)
+        except (InvalidDicomError, OSError) as err:
+            raise ArchiveError(
+                f"outbox file {path} is damaged ({err}); move it away and archive again"
+            ) from err
+
+    def remove(self, sop_instance_uid: str) -> None:
+        """Forget an object the PACS confirmed."""
+        with contextlib.suppress(FileNotFoundError):
+            (self.path / f"{sop_instance_uid}.dcm").unlink()
+
+
+# --- sending ------------------------------------------------------------------------------
+@dataclass
+class SendResult:
+    """What a send did.
+
+    Attributes
+    ----------
+    destination
+        Label of the PACS.
+    sent
+        SOPInstanceUIDs the PACS confirmed.
+    warnings
+        Non-fatal remarks of the PACS (e.g. coerced attributes), one per object.
+    """
+
+    destination: str
+    sent: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _probe(host: str, port: int, timeout: float) -> str | None:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as err:
+        return err.strerror or str(err)
+
+
+def _store_one_by_one(
+    datasets: Sequence[Dataset], dest: DicomDestination, result: SendResult, outbox: Outbox
+) -> list[str]:
+    from pynetdicom import AE
+
+    failures: list[str] = []
+    ae = AE(ae_title=dest.calling_ae)
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = dest.timeout
+    ae.connection_timeout = dest.timeout
+    for sop_class in sorted({str(ds.SOPClassUID) for ds in datasets}):
+        # one context per transfer syntax, so the PACS can accept the one the object has
+        ae.add_requested_context(sop_class, ExplicitVRLittleEndian)
+        ae.add_requested_context(sop_class, ImplicitVRLittleEndian)
+    tls = None
+    if dest.ssl_context is not None:
+        tls = (dest.ssl_context, dest.server_hostname or dest.host)
+    logging.getLogger("pynetdicom").setLevel(logging.CRITICAL)
+    assoc = ae.associate(dest.host, dest.port, ae_title=dest.called_ae, tls_args=tls)
+    if assoc.is_rejected:
+        rsp = assoc.acceptor.primitive
+        reason = getattr(rsp, "reason_str", "no reason given")
+        raise PacsError(
+            f"PACS {dest.label} rejected the association from calling AE "
+            f"{dest.calling_ae!r} to called AE {dest.called_ae!r}: {reason}. Ask the PACS "
+            f"administrator to register calling AE {dest.calling_ae!r} (this computer) or "
+            "use --calling-ae with a registered title, and check the called AE title; "
+            f"{len(datasets)} object(s) wait in the outbox {outbox.path}"
+        )
+    if not assoc.is_established:
+        hint = (
+            "the TLS handshake failed (check --tls-ca and the PACS certificate) or the PACS aborted"
+            if tls
+            else "the PACS aborted the association (wrong port for plain DICOM?)"
+        )
+        raise PacsError(
+            f"no association with PACS {dest.label} as {dest.calling_ae!r}: {hint}; "
+            f"{len(datasets)} object(s) wait in the outbox {outbox.path}"
+        )
+    try:
+        for ds in datasets:
+            uid = str(ds.SOPInstanceUID)
+            status = assoc.send_c_store(ds)
+            code = int(getattr(status, "Status", -1)) if status else -1
+            if code == 0x0000:
+                result.sent.append(uid)
+                outbox.remove(uid)
+            elif code in (0xB000, 0xB006, 0xB007):
+                result.sent.append(uid)
+                result.warnings.append(f"{uid}: stored with warning 0x{code:04X}")
+                outbox.remove(uid)
+            else:
+                what = "no response" if code < 0 else f"status 0x{code:04X}"
+                failures.append(f"{uid} ({what})")
+    finally:
+        if assoc.is_established:
+            assoc.release()
+    return failures
+
+
+def send_cstore(
+    datasets: Sequence[Dataset], dest: DicomDestination, *, outbox: Outbox | None = None
+) -> SendResult:
+    """Send objects by C-STORE, through the outbox.
+
+    Every object is written to the outbox first and removed once the PACS answered
+    success (or a warning status).
+
+    Raises
+    ------
+    PacsError
+        When the PACS cannot be reached, refuses the association (the message names
+        the calling and called AE titles and host:port) or fails an object; what was
+        not confirmed stays in the outbox.
+    """
+    box = outbox if outbox is not None else Outbox()
+    for ds in datasets:
+        box.put(ds)
+    return _cstore_from(box, list(datasets), dest)
+
+
+def _cstore_from(box: Outbox, datasets: list[Dataset], dest: DicomDestination) -> SendResult:
+    result = SendResult(destination=dest.label)
+    if not datasets:
+        return result
+    reason = _probe(dest.host, dest.port, min(dest.timeout, 10.0))
+    if reason is not None:
+        raise PacsError(
+            f"cannot reach PACS {dest.label} ({reason}); check host, port and network, or "
+            f"whether the PACS is running. {len(datasets)} object(s) wait in the outbox "
+            f"{box.path}; send them later with `blockplan archive --retry` or retry_outbox()"
+        )
+    failures = _store_one_by_one(datasets, dest, result, box)
+    if failures:
+        raise PacsError(
+            f"PACS {dest.label} did not store {len(failures)} of {len(datasets)} object(s): "
+            f"{', '.join(failures[:3])}; they wait in the outbox {box.path}. Check the PACS "
+            "log for the reason, then retry"
+        )
+    return result
+
+
+def _stow_client(dest: DicomWebDestination) -> object:
+    import requests
+    from dicomweb_client.api import DICOMwebClient
+
+    session = requests.Session()
+    if dest.ca_bundle:
+        session.verify = dest.ca_bundle
+    return DICOMwebClient(url=dest.url, session=session, headers=dict(dest.headers) or None)
+
+
+def send_stow(
+    datasets: Sequence[Dataset], dest: DicomWebDestination, *, outbox: Outbox | None = None
+) -> SendResult:
+    """Send objects by DICOMweb STOW-RS, through the outbox.
+
+    Raises
+    ------
+    PacsError
+        When the service cannot be reached or refuses an object (HTTP status and the
+        URL are named); what was not stored stays in the outbox.
+    """
+    box = outbox if outbox is not None else Outbox()
+    for ds in datasets:
+        box.put(ds)
+    return _stow_from(box, list(datasets), dest)
+
+
+def _stow_from(box: Outbox, datasets: list[Dataset], dest: DicomWebDestination) -> SendResult:
+    import requests
+
+    result = SendResult(destination=dest.label)
+    if not datasets:
+        return result
+    client = _stow_client(dest)
+    failed: list[str] = []
+    by_study: dict[str, list[Dataset]] = {}
+    for ds in datasets:
+        by_study.setdefault(str(ds.StudyInstanceUID), []).append(ds)
+    for group in by_study.values():
+        try:
+            response = client.store_instances(group)  # type: ignore[attr-defined]
+        except requests.exceptions.HTTPError as err:
+            status = err.response.status_code if err.response is not None else "?"
+            raise PacsError(
+                f"DICOMweb {dest.label} refused the objects (HTTP {status}); check the URL "
+                f"and credentials. {len(datasets) - len(result.sent)} object(s) wait in the "
+                f"outbox {box.path}"
+            ) from err
+        except (requests.exceptions.RequestException, OSError) as err:
+            raise PacsError(
+                f"cannot reach DICOMweb {dest.label} ({type(err).__name__}); check the URL "
+                f"and network. {len(datasets) - len(result.sent)} object(s) wait in the "
+                f"outbox {box.path}"
+            ) from err
+        refused = {
+            str(item.ReferencedSOPInstanceUID) for item in (response.get("FailedSOPSequence") or [])
+        }
+        for ds in group:
+            uid = str(ds.SOPInstanceUID)
+            if uid in refused:
+                failed.append(uid)
+            else:
+                result.sent.append(uid)
+                box.remove(uid)
+    if failed:
+        raise PacsError(
+            f"DICOMweb {dest.label} did not store {len(failed)} object(s) (first: {failed[0]}); "
+            f"they wait in the outbox {box.path}"
+        )
+    return result
+
+
+def send(
+    datasets: Sequence[Dataset], dest: Destination, *, outbox: Outbox | None = None
+) -> SendResult:
+    """Send by C-STORE or STOW-RS, whichever ``dest`` is (see `send_cstore`, `send_stow`)."""
+    if isinstance(dest, DicomWebDestination):
+        return send_stow(datasets, dest, outbox=outbox)
+    return send_cstore(datasets, dest, outbox=outbox)
+
+
+def retry_outbox(dest: Destination, outbox: Outbox | None = None) -> SendResult:
+    """Send everything waiting in the outbox to ``dest``; sent files are removed.
+
+    Raises
+    ------
+    PacsError
+        As `send`; unsent objects stay.
+    """
+    box = outbox if outbox is not None else Outbox()
+    datasets = [box.load(p) for p in box.files()]
+    if isinstance(dest, DicomWebDestination):
+        return _stow_from(box, datasets, dest)
+    return _cstore_from(box, datasets, dest)

@@ -1,0 +1,645 @@
+"""The plan as a DICOM Comprehensive 3D SR measurement report (TID 1500), and back.
+
+Content (one Measurement Group per item, all under "Imaging Measurements"):
+
+* **Target** — TID 1410 group: Tracking Identifier ``target:<id> <label>``, Finding
+  (99BLOCKPLAN ``TARGET``), Finding Site = the structure (SNOMED CT "Sacroiliac joint"
+  or a private code) with Laterality (SNOMED Left/Right/Bilateral) or topographical
+  modifier Midline, qualitative evaluations *Spinal level* (SNOMED vertebra or "Level
+  of L4/L5 intervertebral disc", else private), *Planned block type* and *Needle
+  approach*, and the point as SCOORD3D POINT in the frame of reference.
+* **Trajectory** — TID 1410 group: ``trajectory:<id> target:<target id>``, SCOORD3D
+  POLYLINE entry → target, measurements Path length (DCM 121211, mm), Needle Length
+  (DCM 111467, mm, the suggested needle), C-arm oblique and tilt (deg, private names,
+  with side and direction as qualitative evaluations), clearance to the nearest marked
+  structure and distance to scar (mm, private names).
+* **Scar** — TID 1411 group per scar region (total) and per level: Referenced Segment
+  (the SEG segment), Finding SNOMED "Scar tissue", Finding Site "Vertebral canal",
+  Volume (SNOMED 118565006) in UCUM ``ml``; per-level groups carry the level as a
+  qualitative evaluation (the part of the segment at that level).
+
+Tracking UIDs are derived from the case id and item id, so re-archiving a case keeps
+them (PACS can follow a target across reports). Free-text notes are not written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import highdicom as hd
+import numpy as np
+from pydicom.dataset import Dataset
+from pydicom.sr.codedict import codes
+from pydicom.sr.coding import Code
+from pydicom.uid import generate_uid
+from pydicom.valuerep import DA, TM
+
+from blockplan.archive._common import MANUFACTURER, new_uid, software_version, with_type2
+from blockplan.archive.coding import (
+    APPROACH_CODES,
+    BLOCK_TYPE_CODES,
+    PRIVATE_SCHEME,
+    SIDE_CODES,
+    STRUCTURE_CODES,
+    approach_from_code,
+    block_type_from_code,
+    coding_scheme_identification,
+    level_code,
+    level_from_code,
+    private,
+    same_code,
+    side_from_code,
+    structure_from_code,
+)
+from blockplan.case.model import Case, PatientPoint, ScarRegion, Target, Trajectory
+from blockplan.case.vocab import Laterality
+from blockplan.errors import ArchiveError
+
+__all__ = [
+    "ArchivedPlan",
+    "TrajectoryMeasurements",
+    "build_measurement_report",
+    "measurements_from",
+    "read_sr",
+    "read_sr_targets",
+]
+
+MM = Code("mm", "UCUM", "millimeter")
+DEG = Code("deg", "UCUM", "degree")
+ML = Code("ml", "UCUM", "milliliter")
+
+_DEVICE_UID = str(generate_uid(prefix=None, entropy_srcs=["blockplan device observer"]))
+
+
+# --- measurements in ----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class TrajectoryMeasurements:
+    """Numbers archived with a trajectory (mm and degrees); None when not measured.
+
+    ``oblique_side`` is the side the image intensifier rotates towards (``left``,
+    ``right`` or ``midline`` for true PA); ``tilt_direction`` ``cranial``, ``caudal`` or
+    ``none``. ``landmark_clearance_mm`` is the smallest clearance to a marked structure
+    (negative when the path passes through it).
+    """
+
+    path_length_mm: float | None = None
+    needle_length_mm: float | None = None
+    oblique_deg: float | None = None
+    oblique_side: str | None = None
+    tilt_deg: float | None = None
+    tilt_direction: str | None = None
+    landmark_clearance_mm: float | None = None
+    scar_distance_mm: float | None = None
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    return str(getattr(value, "value", value))
+
+
+def measurements_from(metrics: object) -> TrajectoryMeasurements:
+    """Read a metrics-like object defensively into `TrajectoryMeasurements`.
+
+    Accepts `blockplan.planning.trajectory.TrajectoryMetrics`, any object with some of
+    its attributes, a mapping with the same keys, or a `TrajectoryMeasurements`.
+    Missing, non-numeric and non-finite values become None.
+    """
+    if isinstance(metrics, TrajectoryMeasurements):
+        return metrics
+
+    def get(name: str) -> Any:
+        if isinstance(metrics, Mapping):
+            return metrics.get(name)
+        return getattr(metrics, name, None)
+
+    clearance = _number(get("landmark_clearance_mm"))
+    if clearance is None:
+        closest = get("closest_landmark")
+        if isinstance(closest, Mapping):
+            clearance = _number(closest.get("distance_mm"))
+        elif closest is not None:
+            clearance = _number(getattr(closest, "distance_mm", None))
+    needle = _number(get("needle_length_mm"))
+    if needle is None:
+        needle = _number(get("suggested_needle_mm"))
+    return TrajectoryMeasurements(
+        path_length_mm=_number(get("path_length_mm")),
+        needle_length_mm=needle,
+        oblique_deg=_number(get("oblique_deg")),
+        oblique_side=_text(get("oblique_side")),
+        tilt_deg=_number(get("tilt_deg")),
+        tilt_direction=_text(get("tilt_direction")),
+        landmark_clearance_mm=clearance,
+        scar_distance_mm=_number(get("scar_distance_mm")),
+    )
+
+
+# --- building ------------------------------------------------------------------------------
+def _tracking_uid(*parts: str) -> str:
+    return str(generate_uid(prefix=None, entropy_srcs=["blockplan", *parts]))
+
+
+def _tracking(identifier: str, *uid_parts: str) -> hd.sr.TrackingIdentifier:
+    return hd.sr.TrackingIdentifier(uid=_tracking_uid(*uid_parts), identifier=identifier)
+
+
+def _finding_site(structure_code: Code, side: Laterality | None) -> hd.sr.FindingSite:
+    if side is None:
+        return hd.sr.FindingSite(anatomic_location=structure_code)
+    if side is Laterality.MIDLINE:
+        return hd.sr.FindingSite(
+            anatomic_location=structure_code, topographical_modifier=codes.SCT.Midline
+        )
+    return hd.sr.FindingSite(anatomic_location=structure_code, laterality=SIDE_CODES[side])
+
+
+def _qual(name: str, value: Code) -> hd.sr.QualitativeEvaluation:
+    return hd.sr.QualitativeEvaluation(name=private(name), value=value)
+
+
+def _target_group(
+    case: Case, target: Target
+) -> hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations:
+    qualitative = [_qual("BLOCK-TYPE", BLOCK_TYPE_CODES[target.block_type])]
+    if target.level:
+        qualitative.append(_qual("SPINAL-LEVEL", level_code(target.level)))
+    if target.approach is not None:
+        qualitative.append(_qual("APPROACH", APPROACH_CODES[target.approach]))
+    label = f" {target.label}" if target.label else ""
+    return hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
+        tracking_identifier=_tracking(
+            f"target:{target.id}{label}", case.case_id, "target", target.id
+        ),
+        referenced_region=hd.sr.ImageRegion3D(
+            graphic_type=hd.sr.GraphicTypeValues3D.POINT,
+            graphic_data=np.array([target.position.lps], dtype=np.float64),
+            frame_of_reference_uid=target.position.frame_of_reference_uid,
+        ),
+        finding_type=private("TARGET"),
+        finding_sites=[_finding_site(STRUCTURE_CODES[target.structure], target.side)],
+        qualitative_evaluations=qualitative,
+    )
+
+
+def _side_value(text: str | None) -> Code | None:
+    if text is None:
+        return None
+    text = text.lower()
+    if text in ("left", "right"):
+        return SIDE_CODES[Laterality(text)]
+    if text in ("midline", "none", "pa"):
+        return private("TRUE-PA")
+    return None
+
+
+def _tilt_value(text: str | None) -> Code | None:
+    if text is None:
+        return None
+    return {"cranial": codes.SCT.Cranial, "caudal": codes.SCT.Caudal}.get(
+        text.lower(), private("NO-TILT") if text.lower() == "none" else None
+    )
+
+
+def _trajectory_group(
+    case: Case, traj: Trajectory, target: Target, m: TrajectoryMeasurements
+) -> hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations:
+    entry = np.asarray(traj.entry.lps, dtype=np.float64)
+    tip = np.asarray(target.position.lps, dtype=np.float64)
+    path = m.path_length_mm if m.path_length_mm is not None else float(np.linalg.norm(tip - entry))
+    measurements = [hd.sr.Measurement(name=codes.DCM.PathLength, value=path, unit=MM)]
+    numbers = (
+        (codes.DCM.NeedleLength, m.needle_length_mm, MM),
+        (private("OBLIQUE"), m.oblique_deg, DEG),
+        (private("TILT"), m.tilt_deg, DEG),
+        (private("CLEAR-LANDMARK"), m.landmark_clearance_mm, MM),
+        (private("CLEAR-SCAR"), m.scar_distance_mm, MM),
+    )
+    for name, value, unit in numbers:
+        if value is not None:
+            measurements.append(hd.sr.Measurement(name=name, value=value, unit=unit))
+    qualitative = []
+    side = _side_value(m.oblique_side)
+    if side is not None and m.oblique_deg is not None:
+        qualitative.append(_qual("OBLIQUE-SIDE", side))
+    tilt = _tilt_value(m.tilt_direction)
+    if tilt is not None and m.tilt_deg is not None:
+        qualitative.append(_qual("TILT-DIR", tilt))
+    if traj.entry.frame_of_reference_uid != target.position.frame_of_reference_uid:
+        raise ArchiveError(
+            f"trajectory {traj.id}: entry and target lie in different frames of reference "
+            f"({traj.entry.frame_of_reference_uid} vs "
+            f"{target.position.frame_of_reference_uid}); plan both on one series"
+        )
+    return hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
+        tracking_identifier=_tracking(
+            f"trajectory:{traj.id} target:{target.id}", case.case_id, "trajectory", traj.id
+        ),
+        referenced_region=hd.sr.ImageRegion3D(
+            graphic_type=hd.sr.GraphicTypeValues3D.POLYLINE,
+            graphic_data=np.stack([entry, tip]),
+            frame_of_reference_uid=traj.entry.frame_of_reference_uid,
+        ),
+        finding_type=private("TRAJECTORY"),
+        finding_sites=[_finding_site(STRUCTURE_CODES[target.structure], target.side)],
+        measurements=measurements,
+        qualitative_evaluations=qualitative or None,
+    )
+
+
+def _scar_groups(
+    case: Case, region: ScarRegion, seg: Dataset, segment_number: int
+) -> list[hd.sr.VolumetricROIMeasurementsAndQualitativeEvaluations]:
+    refs = seg.get("ReferencedSeriesSequence") or [seg]
+    source_series = str(refs[0].SeriesInstanceUID)
+
+    def group(
+        tracking: str, volume: float, level: str | None
+    ) -> hd.sr.VolumetricROIMeasurementsAndQualitativeEvaluations:
+        return hd.sr.VolumetricROIMeasurementsAndQualitativeEvaluations(
+            tracking_identifier=_tracking(tracking, case.case_id, "scar", region.id, level or ""),
+            referenced_segment=hd.sr.ReferencedSegment(
+                sop_class_uid=seg.SOPClassUID,
+                sop_instance_uid=seg.SOPInstanceUID,
+                segment_number=segment_number,
+                source_series=hd.sr.SourceSeriesForSegmentation(source_series),
+            ),
+            finding_type=codes.SCT.ScarTissue,
+            finding_sites=[hd.sr.FindingSite(anatomic_location=codes.SCT.VertebralCanal)],
+            measurements=[hd.sr.Measurement(name=codes.SCT.Volume, value=volume, unit=ML)],
+            qualitative_evaluations=(
+                [_qual("SPINAL-LEVEL", level_code(level))] if level is not None else None
+            ),
+        )
+
+    groups = [group(f"scar:{region.id}", region.volume_ml, None)]
+    for level, volume in sorted(region.volume_ml_per_level.items()):
+        groups.append(group(f"scar:{region.id} level:{level}", float(volume), level))
+    return groups
+
+
+def build_measurement_report(
+    case: Case,
+    source_images: Sequence[Dataset],
+    *,
+    metrics: Mapping[str, object] | None = None,
+    seg: Dataset | None = None,
+    segment_numbers: Mapping[str, int] | None = None,
+    series_instance_uid: str | None = None,
+    sop_instance_uid: str | None = None,
+    series_number: int = 9902,
+    instance_number: int = 1,
+    series_description: str = "blockplan plan",
+    content_datetime: dt.datetime | None = None,
+) -> Dataset:
+    """A Comprehensive 3D SR (TID 1500) of the case's targets, trajectories and scar.
+
+    Parameters
+    ----------
+    case
+        The case; every target and trajectory is written, and each scar region that
+        has a segment in ``seg``.
+    source_images
+        Headers of the images the plan was made on (evidence; patient and study are
+        copied from the first).
+    metrics
+        Trajectory id or target id → metrics (`TrajectoryMetrics`, a mapping, or
+        `TrajectoryMeasurements`); path length is computed from the points when absent.
+    seg, segment_numbers
+        The scar SEG and region id → segment number (from `~blockplan.archive.seg.SegBuild`);
+        by default the segment whose TrackingID is ``scar:<region id>``.
+    series_instance_uid, sop_instance_uid, series_number, instance_number, series_description
+        Identity of the new SR series and instance.
+    content_datetime
+        ContentDate/Time (now, by default).
+
+    Returns
+    -------
+    pydicom.dataset.Dataset
+        The SR instance (highdicom ``Comprehensive3DSR``).
+
+    Raises
+    ------
+    ArchiveError
+        When the case holds nothing to report or highdicom refuses the content.
+    """
+    if not source_images:
+        raise ArchiveError("no source image headers given; the SR must reference its images")
+    source_images = with_type2(source_images)
+    metrics = metrics or {}
+    groups: list[Any] = []
+    for target in case.targets:
+        groups.append(_target_group(case, target))
+    for traj in case.trajectories:
+        target = case.target(traj.target_id)
+        raw = metrics.get(traj.id, metrics.get(traj.target_id))
+        groups.append(_trajectory_group(case, traj, target, measurements_from(raw or {})))
+    evidence = list(source_images)
+    if seg is not None:
+        numbers = dict(segment_numbers or {})
+        if not numbers:
+            for desc in seg.SegmentSequence:
+                tracking = str(desc.get("TrackingID", ""))
+                if tracking.startswith("scar:"):
+                    numbers[tracking[5:]] = int(desc.SegmentNumber)
+        for region in case.scar_regions:
+            if region.id in numbers:
+                groups.extend(_scar_groups(case, region, seg, numbers[region.id]))
+        evidence.append(seg)
+    if not groups:
+        raise ArchiveError(
+            f"case {case.case_id}: no target, trajectory or scar to report; "
+            "plan at least one target first"
+        )
+    observer = hd.sr.ObserverContext(
+        observer_type=codes.DCM.Device,
+        observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
+            uid=_DEVICE_UID,
+            name=MANUFACTURER,
+            manufacturer_name=MANUFACTURER,
+            model_name=MANUFACTURER,
+        ),
+    )
+    try:
+        report = hd.sr.MeasurementReport(
+            observation_context=hd.sr.ObservationContext(observer_device_context=observer),
+            procedure_reported=private("PLAN"),
+            imaging_measurements=groups,
+        )
+        sr = hd.sr.Comprehensive3DSR(
+            evidence=evidence,
+            content=report,
+            series_instance_uid=series_instance_uid or new_uid(),
+            series_number=series_number,
+            sop_instance_uid=sop_instance_uid or new_uid(),
+            instance_number=instance_number,
+            manufacturer=MANUFACTURER,
+            is_complete=True,
+            series_description=series_description,
+        )
+    except (ValueError, TypeError) as err:
+        raise ArchiveError(
+            f"case {case.case_id}: highdicom refused the SR content ({err})"
+        ) from err
+    sr.SoftwareVersions = software_version()
+    when = content_datetime or dt.datetime.now().astimezone()
+    sr.ContentDate = DA(when.strftime("%Y%m%d"))
+    sr.ContentTime = TM(when.strftime("%H%M%S"))
+    schemes: list[Dataset] = list(sr.get("CodingSchemeIdentificationSequence", []))
+    if not any(s.get("CodingSchemeDesignator") == PRIVATE_SCHEME for s in schemes):
+        schemes.append(coding_scheme_identification())
+    sr.CodingSchemeIdentificationSequence = schemes  # pydicom makes it a Sequence
+    return sr
+
+
+# --- reading -------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ArchivedPlan:
+    """What `read_sr` recovers from a blockplan SR.
+
+    Attributes
+    ----------
+    targets, trajectories
+        Case items with their original ids (positions in LPS mm).
+    measurements
+        Trajectory id → its archived numbers.
+    scar_volume_ml
+        Scar region id → total volume (mL).
+    scar_volume_ml_per_level
+        Scar region id → level → volume (mL).
+    """
+
+    targets: tuple[Target, ...] = ()
+    trajectories: tuple[Trajectory, ...] = ()
+    measurements: dict[str, TrajectoryMeasurements] = field(default_factory=dict)
+    scar_volume_ml: dict[str, float] = field(default_factory=dict)
+    scar_volume_ml_per_level: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+_NAME_TRACKING = Code("112039", "DCM", "Tracking Identifier")
+_NAME_FINDING = Code("121071", "DCM", "Finding")
+_NAME_SITE = Code("363698007", "SCT", "Finding Site")
+_NAME_LATERALITY = Code("272741003", "SCT", "Laterality")
+_NAME_TOPO = Code("106233006", "SCT", "Topographical modifier")
+_NAME_REGION = Code("111030", "DCM", "Image Region")
+_NAME_GROUP = Code("125007", "DCM", "Measurement Group")
+
+
+def _name(item: Dataset) -> Dataset | None:
+    seq = item.get("ConceptNameCodeSequence")
+    return seq[0] if seq else None
+
+
+def _is(item: Dataset, code: Code) -> bool:
+    name = _name(item)
+    return name is not None and same_code(name, code)
+
+
+def _code_value(item: Dataset) -> Dataset:
+    return item.ConceptCodeSequence[0]
+
+
+def _groups(content: Sequence[Dataset]) -> list[Dataset]:
+    out: list[Dataset] = []
+    for item in content:
+        if item.get("ValueType") == "CONTAINER" and _is(item, _NAME_GROUP):
+            out.append(item)
+        elif "ContentSequence" in item:
+            out.extend(_groups(item.ContentSequence))
+    return out
+
+
+def _child(group: Dataset, code: Code) -> list[Dataset]:
+    return [i for i in group.get("ContentSequence", []) if _is(i, code)]
+
+
+def _scoord(group: Dataset) -> tuple[str, np.ndarray, str]:
+    for item in group.get("ContentSequence", []):
+        if item.get("ValueType") == "SCOORD3D":
+            data = np.asarray([float(v) for v in item.GraphicData]).reshape(-1, 3)
+            return str(item.GraphicType), data, str(item.ReferencedFrameOfReferenceUID)
+    raise ValueError("no SCOORD3D region")
+
+
+def _qualitative(group: Dataset) -> dict[str, Dataset]:
+    out: dict[str, Dataset] = {}
+    for item in group.get("ContentSequence", []):
+        name = _name(item)
+        if (
+            item.get("ValueType") == "CODE"
+            and name is not None
+            and name.CodingSchemeDesignator == PRIVATE_SCHEME
+        ):
+            out[str(name.CodeValue)] = _code_value(item)
+    return out
+
+
+def _numbers(group: Dataset) -> dict[tuple[str, str], float]:
+    out: dict[tuple[str, str], float] = {}
+    for item in group.get("ContentSequence", []):
+        if item.get("ValueType") == "NUM" and item.get("MeasuredValueSequence"):
+            name = _name(item)
+            if name is None:
+                continue
+            value = float(item.MeasuredValueSequence[0].NumericValue)
+            out[(str(name.CodeValue), str(name.CodingSchemeDesignator))] = value
+    return out
+
+
+def _site(group: Dataset) -> tuple[Dataset | None, Laterality | None]:
+    for item in _child(group, _NAME_SITE):
+        structure = _code_value(item)
+        side = None
+        for mod in item.get("ContentSequence", []):
+            if _is(mod, _NAME_LATERALITY):
+                side = side_from_code(_code_value(mod))
+            elif _is(mod, _NAME_TOPO) and same_code(_code_value(mod), codes.SCT.Midline):
+                side = Laterality.MIDLINE
+        return structure, side
+    return None, None
+
+
+def _tracking_text(group: Dataset) -> str:
+    items = _child(group, _NAME_TRACKING)
+    return str(items[0].TextValue) if items else ""
+
+
+def read_sr(sr: Dataset) -> ArchivedPlan:
+    """Targets, trajectories, their measurements and scar volumes of a blockplan SR.
+
+    Groups that blockplan did not write (other tracking identifiers) are skipped.
+
+    Raises
+    ------
+    ArchiveError
+        When ``sr`` is not an SR document or a blockplan group is malformed.
+    """
+    if "ContentSequence" not in sr:
+        raise ArchiveError(
+            f"SOPInstanceUID {sr.get('SOPInstanceUID', '?')}: not an SR document "
+            "(no ContentSequence)"
+        )
+    targets: list[Target] = []
+    trajectories: list[Trajectory] = []
+    measurements: dict[str, TrajectoryMeasurements] = {}
+    scar_total: dict[str, float] = {}
+    scar_levels: dict[str, dict[str, float]] = {}
+    for group in _groups(sr.ContentSequence):
+        tracking = _tracking_text(group)
+        try:
+            if tracking.startswith("target:"):
+                targets.append(_read_target(group, tracking))
+            elif tracking.startswith("trajectory:"):
+                traj, m = _read_trajectory(group, tracking)
+                trajectories.append(traj)
+                measurements[traj.id] = m
+            elif tracking.startswith("scar:"):
+                parts = tracking.split()
+                region_id = parts[0][5:]
+                volume = _numbers(group).get((codes.SCT.Volume.value, "SCT"))
+                if volume is None:
+                    continue
+                if len(parts) > 1 and parts[1].startswith("level:"):
+                    scar_levels.setdefault(region_id, {})[parts[1][6:]] = volume
+                else:
+                    scar_total[region_id] = volume
+        except (ValueError, KeyError, AttributeError, IndexError) as err:
+            raise ArchiveError(
+                f"SR {sr.get('SOPInstanceUID', '?')}: measurement group {tracking!r} is "
+                f"malformed ({err})"
+            ) from err
+    return ArchivedPlan(
+        targets=tuple(targets),
+        trajectories=tuple(trajectories),
+        measurements=measurements,
+        scar_volume_ml=scar_total,
+        scar_volume_ml_per_level=scar_levels,
+    )
+
+
+def _xyz(row: np.ndarray) -> tuple[float, float, float]:
+    return float(row[0]), float(row[1]), float(row[2])
+
+
+def _read_target(group: Dataset, tracking: str) -> Target:
+    head, _, label = tracking.partition(" ")
+    graphic, data, for_uid = _scoord(group)
+    if graphic != "POINT":
+        raise ValueError(f"target region is {graphic}, expected POINT")
+    structure, side = _site(group)
+    qual = _qualitative(group)
+    level = level_from_code(qual["SPINAL-LEVEL"]) if "SPINAL-LEVEL" in qual else None
+    return Target(
+        id=head[len("target:") :],
+        label=label,
+        level=level,
+        side=side if side is not None else Laterality.MIDLINE,
+        structure=structure_from_code(structure),
+        block_type=block_type_from_code(qual["BLOCK-TYPE"]),
+        approach=approach_from_code(qual["APPROACH"]) if "APPROACH" in qual else None,
+        position=PatientPoint(lps=_xyz(data[0]), frame_of_reference_uid=for_uid),
+    )
+
+
+def _read_trajectory(group: Dataset, tracking: str) -> tuple[Trajectory, TrajectoryMeasurements]:
+    parts = tracking.split()
+    traj_id = parts[0][len("trajectory:") :]
+    target_id = parts[1][len("target:") :]
+    graphic, data, for_uid = _scoord(group)
+    if graphic != "POLYLINE" or len(data) < 2:
+        raise ValueError(f"trajectory region is {graphic} of {len(data)} points")
+    nums = _numbers(group)
+    qual = _qualitative(group)
+
+    def num(code: Code) -> float | None:
+        return nums.get((code.value, code.scheme_designator))
+
+    side = qual.get("OBLIQUE-SIDE")
+    tilt = qual.get("TILT-DIR")
+    side_text = None
+    if side is not None:
+        side_text = "midline" if same_code(side, private("TRUE-PA")) else side_from_code(side).value
+    tilt_text = None
+    if tilt is not None:
+        tilt_text = (
+            "cranial"
+            if same_code(tilt, codes.SCT.Cranial)
+            else "caudal"
+            if same_code(tilt, codes.SCT.Caudal)
+            else "none"
+        )
+    m = TrajectoryMeasurements(
+        path_length_mm=num(codes.DCM.PathLength),
+        needle_length_mm=num(codes.DCM.NeedleLength),
+        oblique_deg=num(private("OBLIQUE")),
+        oblique_side=side_text,
+        tilt_deg=num(private("TILT")),
+        tilt_direction=tilt_text,
+        landmark_clearance_mm=num(private("CLEAR-LANDMARK")),
+        scar_distance_mm=num(private("CLEAR-SCAR")),
+    )
+    traj = Trajectory(
+        id=traj_id,
+        target_id=target_id,
+        entry=PatientPoint(lps=_xyz(data[0]), frame_of_reference_uid=for_uid),
+    )
+    return traj, m
+
+
+def read_sr_targets(sr: Dataset) -> list[Target]:
+    """The targets of a blockplan SR (see `read_sr`)."""
+    return list(read_sr(sr).targets)

@@ -1,0 +1,425 @@
+"""The demo case on the synthetic sample study (what ``make run`` shows without a display).
+
+`build_demo_case` turns the sample study's ground truth (``truth.json``) into a planned
+case — level markers, roots and thecal sac, the scar, the truth targets with their
+needle entries — and adds a synthetic but clinically coherent block history:
+
+1. left L5 selective nerve root block with lidocaine (relief ≥ 80 % for 60 min),
+2. right L4–L5 medial branch blocks with lidocaine (25 % relief: negative),
+3. left L5 selective nerve root block with bupivacaine on another day (relief ≥ 80 % for
+   180 min: a concordant comparative pair),
+4. a right L5 transforaminal epidural with steroid under sedation (therapeutic; shown,
+   flagged, not evidence),
+
+plus ODI and PGIC entries. Everything is synthetic; the patient is ``PHANTOM^LUMBAR``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from blockplan.case import (
+    Agent,
+    Approach,
+    BlockType,
+    Case,
+    Contrast,
+    ContrastPattern,
+    DiaryEntry,
+    Guidance,
+    Injection,
+    Landmark,
+    Laterality,
+    LevelMarker,
+    MaskGrid,
+    Needle,
+    Note,
+    OdiEntry,
+    PainDiary,
+    PatientInfo,
+    PatientPoint,
+    PgicEntry,
+    Procedure,
+    ScarRegion,
+    Sedation,
+    SeriesRef,
+    Steroid,
+    Structure,
+    StudyRef,
+    Target,
+    Trajectory,
+)
+
+__all__ = ["DEMO_CASE_ID", "DEMO_PROFILE", "build_demo_case", "run_demo"]
+
+DEMO_CASE_ID = "demo-phantom-lumbar-0001"
+DEMO_PROFILE = "comparative"
+_TZ = dt.timezone(dt.timedelta(hours=1))
+_CREATED = dt.datetime(2026, 3, 20, 8, 30, tzinfo=_TZ)
+
+_APPROACHES = {
+    "subpedicular": Approach.SUBPEDICULAR,
+    "retrodiscal": Approach.RETRODISCAL,
+    "infraneural": Approach.INFRANEURAL,
+    "posterior oblique": Approach.POSTERIOR_OBLIQUE,
+    "extraforaminal": Approach.POSTERIOR_OBLIQUE,
+}
+_STRUCTURES = {"medial_branch": Structure.FACET_JOINT}
+
+
+def _point(lps: Any, frame: str) -> PatientPoint:
+    x, y, z = (float(v) for v in lps)
+    return PatientPoint(lps=(x, y, z), frame_of_reference_uid=frame)
+
+
+def _approach(text: str) -> Approach | None:
+    for key, value in _APPROACHES.items():
+        if text.lower().startswith(key):
+            return value
+    return None
+
+
+def _diary(baseline: int, nrs: dict[int, int], movements: bool | None = None) -> PainDiary:
+    return PainDiary(
+        baseline_nrs=baseline,
+        baseline_provoked=True,
+        entries=tuple(DiaryEntry(minutes=m, nrs=n) for m, n in nrs.items()),
+        movements_possible=movements,
+    )
+
+
+def build_demo_case(sample_dir: Path) -> Case:
+    """The demo case on the sample study in ``sample_dir`` (reads ``truth.json``)."""
+    truth = json.loads((sample_dir / "truth.json").read_text(encoding="utf-8"))
+    frame = truth["frame_of_reference_uid"]
+    ct_info = next(s for s in truth["series"] if s["modality"] == "CT")
+
+    study = StudyRef(
+        study_instance_uid=truth["study_instance_uid"],
+        study_date=dt.date(2026, 3, 15),
+        description="Synthetic post-operative lumbar spine",
+        series=tuple(
+            SeriesRef(
+                series_instance_uid=s["series_instance_uid"],
+                modality=s["modality"],
+                series_number=s["series_number"],
+                description=s["series_description"],
+                frame_of_reference_uid=frame,
+            )
+            for s in truth["series"]
+        ),
+    )
+    levels = [
+        LevelMarker(id=f"lv-{name}", level=name, position=_point(v["center_lps"], frame))
+        for name, v in truth["vertebrae"].items()
+    ]
+    levels += [
+        LevelMarker(id=f"lv-{name}", level=name, position=_point(v["center_lps"], frame))
+        for name, v in truth["discs"].items()
+    ]
+    landmarks = [
+        Landmark(
+            id=f"root-{r['root']}-{r['side']}",
+            kind="nerve_root",
+            level=r["root"],
+            side=Laterality(r["side"]),
+            position=_point(r["foramen_lps"], frame),
+            radius_mm=float(r["radius_mm"]),
+        )
+        for r in truth["nerve_roots"]
+    ]
+    landmarks += [
+        Landmark(
+            id=f"sac-{name}",
+            kind="thecal_sac",
+            level=name,
+            side=Laterality.MIDLINE,
+            position=_point(p, frame),
+            radius_mm=6.0,
+        )
+        for name, p in truth["thecal_sac_centerline"].items()
+    ]
+
+    scar_info = truth["scar"]
+    with np.load(sample_dir / scar_info["mask_file"]) as npz:
+        mask = npz["mask"].astype(bool)
+        affine = npz["affine"]
+    grid = MaskGrid.model_validate(
+        {
+            "shape": [int(n) for n in mask.shape],
+            "affine": np.asarray(affine, dtype=float).tolist(),
+            "frame_of_reference_uid": frame,
+            "series_instance_uid": ct_info["series_instance_uid"],
+        }
+    )
+    scar = ScarRegion.from_mask(
+        mask,
+        grid,
+        id="scar-1",
+        label="epidural scar around the left L5 root",
+        method="manual",
+        volume_ml_per_level={k: float(v) for k, v in scar_info["volume_ml_by_level"].items()},
+    )
+
+    targets: list[Target] = []
+    trajectories: list[Trajectory] = []
+    for n, t in enumerate(truth["targets"], start=1):
+        target = Target(
+            id=f"t{n}",
+            label=t["name"],
+            level=t["level"],
+            side=Laterality(t["side"]),
+            structure=_STRUCTURES.get(t["structure"]) or Structure(t["structure"]),
+            block_type=BlockType(t["block_type"]),
+            approach=_approach(t["approach"]),
+            position=_point(t["target_lps"], frame),
+            notes=t.get("note", ""),
+        )
+        targets.append(target)
+        trajectories.append(
+            Trajectory(id=f"p{n}", target_id=target.id, entry=_point(t["entry_lps"], frame))
+        )
+
+    def find(block: BlockType, side: str) -> list[Target]:
+        return [t for t in targets if t.block_type is block and t.side.value == side]
+
+    snrb_left = find(BlockType.SELECTIVE_NERVE_ROOT, "left")[0]
+    mbb_right = find(BlockType.MEDIAL_BRANCH, "right")
+    tfesi_right = find(BlockType.TRANSFORAMINAL_EPIDURAL, "right")[0]
+    contrast_root = Contrast(agent="iohexol 300", volume_ml=0.3, pattern=ContrastPattern.ALONG_ROOT)
+
+    def snrb(day: dt.datetime, agent: Agent, pct: float, diary: PainDiary, pid: str) -> Procedure:
+        return Procedure(
+            id=pid,
+            performed_at=day,
+            operator="Dr. Demo (synthetic)",
+            block_type=BlockType.SELECTIVE_NERVE_ROOT,
+            approach=snrb_left.approach,
+            guidance=Guidance.FLUOROSCOPY,
+            indication="left L5 radicular pain after L4-L5 decompression",
+            injections=(
+                Injection(
+                    target_id=snrb_left.id,
+                    level=snrb_left.level,
+                    side=snrb_left.side,
+                    structure=snrb_left.structure,
+                    agent=agent,
+                    concentration_pct=pct,
+                    volume_ml=0.5,
+                ),
+            ),
+            contrast=contrast_root,
+            needle=Needle(gauge=22, length_mm=127, tip="Quincke"),
+            images_saved=3,
+            diary=diary,
+            interpretation="concordant pain reproduction on contact with the root",
+        )
+
+    procedures = [
+        snrb(
+            dt.datetime(2026, 4, 7, 9, 0, tzinfo=_TZ),
+            Agent.LIDOCAINE,
+            2.0,
+            _diary(
+                8,
+                {
+                    0: 1,
+                    15: 1,
+                    30: 0,
+                    60: 1,
+                    120: 3,
+                    180: 6,
+                    240: 7,
+                    300: 8,
+                    360: 8,
+                    480: 8,
+                    1440: 8,
+                },
+            ),
+            "b1",
+        ),
+        Procedure(
+            id="b2",
+            performed_at=dt.datetime(2026, 4, 7, 10, 0, tzinfo=_TZ),
+            operator="Dr. Demo (synthetic)",
+            block_type=BlockType.MEDIAL_BRANCH,
+            approach=Approach.POSTERIOR_OBLIQUE,
+            guidance=Guidance.FLUOROSCOPY,
+            indication="right axial low back pain",
+            injections=tuple(
+                Injection(
+                    target_id=t.id,
+                    level=t.level,
+                    side=t.side,
+                    structure=t.structure,
+                    agent=Agent.LIDOCAINE,
+                    concentration_pct=2.0,
+                    volume_ml=0.5,
+                )
+                for t in mbb_right
+            ),
+            contrast=Contrast(agent="iohexol 300", volume_ml=0.2, pattern=ContrastPattern.NEITHER),
+            needle=Needle(gauge=22, length_mm=89, tip="Quincke"),
+            diary=_diary(
+                4,
+                {
+                    0: 3,
+                    15: 3,
+                    30: 3,
+                    60: 3,
+                    120: 4,
+                    180: 4,
+                    240: 4,
+                    300: 4,
+                    360: 4,
+                    480: 4,
+                    1440: 4,
+                },
+            ),
+        ),
+        snrb(
+            dt.datetime(2026, 4, 21, 9, 0, tzinfo=_TZ),
+            Agent.BUPIVACAINE,
+            0.5,
+            _diary(
+                8,
+                {
+                    0: 1,
+                    15: 1,
+                    30: 0,
+                    60: 0,
+                    120: 1,
+                    180: 1,
+                    240: 3,
+                    300: 5,
+                    360: 7,
+                    480: 8,
+                    1440: 8,
+                },
+            ),
+            "b3",
+        ),
+        Procedure(
+            id="b4",
+            performed_at=dt.datetime(2026, 5, 5, 9, 0, tzinfo=_TZ),
+            operator="Dr. Demo (synthetic)",
+            block_type=BlockType.TRANSFORAMINAL_EPIDURAL,
+            approach=tfesi_right.approach,
+            guidance=Guidance.FLUOROSCOPY,
+            indication="right L5 radicular symptoms",
+            injections=(
+                Injection(
+                    target_id=tfesi_right.id,
+                    level=tfesi_right.level,
+                    side=tfesi_right.side,
+                    structure=tfesi_right.structure,
+                    agent=Agent.LIDOCAINE,
+                    concentration_pct=1.0,
+                    volume_ml=2.0,
+                ),
+            ),
+            contrast=Contrast(
+                agent="iohexol 300",
+                volume_ml=1.0,
+                pattern=ContrastPattern.EPIDURAL,
+                intravascular_uptake=True,
+                dsa_used=False,
+            ),
+            steroid=Steroid(name="dexamethasone", dose_mg=4.0, particulate=False),
+            sedation=Sedation(drug="midazolam", dose="1 mg IV"),
+            needle=Needle(gauge=22, length_mm=127, tip="Quincke"),
+            diary=_diary(
+                6,
+                {
+                    0: 2,
+                    15: 2,
+                    30: 2,
+                    60: 3,
+                    120: 4,
+                    180: 5,
+                    240: 6,
+                    300: 6,
+                    360: 6,
+                    480: 6,
+                    1440: 5,
+                },
+            ),
+            notes="therapeutic injection under sedation; not a diagnostic block",
+        ),
+    ]
+    return Case(
+        case_id=DEMO_CASE_ID,
+        title="Demo: persistent left L5 radicular pain after L4-L5 decompression",
+        created_at=_CREATED,
+        patient=PatientInfo(
+            patient_id=truth["patient"]["id"],
+            patient_name=truth["patient"]["name"],
+            sex="O",
+        ),
+        study=study,
+        indication=(
+            "Persistent left leg pain (L5 distribution) and right axial low back pain after "
+            "left L4-L5 laminotomy and discectomy (PSPS type 2)."
+        ),
+        diagnosis_codes=("M96.1", "M54.16"),
+        profile_name=DEMO_PROFILE,
+        levels=tuple(levels),
+        landmarks=tuple(landmarks),
+        scar_regions=(scar,),
+        targets=tuple(targets),
+        trajectories=tuple(trajectories),
+        procedures=tuple(procedures),
+        odi=(
+            OdiEntry(recorded_on=dt.date(2026, 3, 20), items=(3, 2, 3, 3, 2, 3, 2, 2, 2, 2)),
+            OdiEntry(recorded_on=dt.date(2026, 5, 19), items=(2, 1, 2, 2, 1, 2, 1, 1, None, 1)),
+        ),
+        pgic=(PgicEntry(recorded_on=dt.date(2026, 5, 19), score=3),),
+        notes=(
+            Note(
+                at=_CREATED,
+                author="Dr. Demo (synthetic)",
+                text="SYNTHETIC demo case on a phantom study; no patient data.",
+            ),
+        ),
+    )
+
+
+def run_demo(out_dir: Path, *, sample_dir: Path | None = None) -> dict[str, Path]:
+    """Build the demo case and write what blockplan produces for it into ``out_dir``.
+
+    Returns the paths written, by kind (``"case"``, ``"report"``).
+    """
+    from blockplan.case.casefile import save_case_file
+    from blockplan.sample.locate import sample_study_path
+
+    sample = sample_dir or sample_study_path()
+    case = build_demo_case(sample)
+    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    written: dict[str, Path] = {}
+    case_path = out_dir / "demo-case.blockplan.json"
+    save_case_file(case, case_path)
+    written["case"] = case_path
+    written.update(_write_report(case, sample, out_dir))
+    return written
+
+
+def _write_report(case: Case, sample: Path, out_dir: Path) -> dict[str, Path]:
+    from blockplan.io import load_path
+    from blockplan.outcomes import build_ledger
+    from blockplan.report import ReportOptions, write_report
+
+    volumes = load_path(sample)
+    ledger = build_ledger(case, case.profile_name)
+    path = out_dir / "demo-report.pdf"
+    options = ReportOptions(
+        clinic_name="blockplan demo clinic (synthetic)",
+        author="Dr. Demo (synthetic)",
+        created_at=dt.datetime(2026, 5, 19, 12, 0, tzinfo=_TZ),
+    )
+    write_report(case, path, volumes=volumes, ledger=ledger, options=options)
+    return {"report": path}

@@ -1,0 +1,123 @@
+"""``blockplan series PATH [--json]``: list the image series found, with geometry.
+
+Headers only: shape, spacing and affine come from `blockplan.io.geometry.plan_grid`,
+the function `load_series` uses, so what is printed is what loading would produce
+(with the default options ``allow_gaps=False, tilt="shear"``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from pydicom.uid import UID
+
+from blockplan.errors import DicomInputError
+from blockplan.io.discovery import Discovery, SeriesInfo, discover
+
+__all__ = ["discovery_to_json", "series", "series_to_json"]
+
+JSON_FORMAT_VERSION = 1
+
+
+def series_to_json(s: SeriesInfo) -> dict[str, Any]:
+    """One series as a JSON-ready dict (see ``blockplan series --help``)."""
+    grid = s.grid
+    return {
+        "key": s.key,
+        "series_number": s.series_number,
+        "series_instance_uid": s.series_instance_uid,
+        "study_instance_uid": s.study_instance_uid,
+        "frame_of_reference_uid": s.frame_of_reference_uid,
+        "modality": s.modality,
+        "description": s.description,
+        "orientation": s.orientation,
+        "rows": s.rows,
+        "columns": s.columns,
+        "n_images": s.n_images,
+        "n_files": len(s.files),
+        "shape": list(grid.shape) if grid is not None else None,
+        "spacing_mm": [round(v, 6) for v in grid.spacing] if grid is not None else None,
+        "affine": [[round(float(v), 6) for v in row] for row in grid.affine]
+        if grid is not None
+        else None,
+        "geometry_note": grid.note if grid is not None else None,
+        "transfer_syntaxes": [{"uid": t, "name": UID(t).name} for t in s.transfer_syntaxes],
+        "status": s.status,
+        "reasons": list(s.reasons),
+    }
+
+
+def discovery_to_json(found: Discovery) -> dict[str, Any]:
+    """The whole discovery as a JSON-ready dict."""
+    return {
+        "format": "blockplan.series",
+        "version": JSON_FORMAT_VERSION,
+        "path": found.path,
+        "series": [series_to_json(s) for s in found.series],
+        "skipped": [{"path": f.path, "reason": f.reason} for f in found.skipped],
+    }
+
+
+def _fmt_vec(values: Any, digits: int = 2) -> str:
+    return "(" + ", ".join(f"{float(v):.{digits}f}" for v in values) + ")"
+
+
+def _text(found: Discovery) -> str:
+    lines: list[str] = []
+    for s in found.series:
+        number = s.series_number if s.series_number is not None else "-"
+        lines.append(
+            f"Series {number}  {s.modality}  {s.description or '(no description)'}  "
+            f"[{s.status.upper()}]"
+        )
+        lines.append(f"  key          {s.key}")
+        lines.append(
+            f"  images       {s.n_images} of {s.columns}×{s.rows} pixels, {s.orientation}, "
+            f"in {len(s.files)} file(s)"
+        )
+        ts = ", ".join(f"{UID(t).name} ({t})" for t in s.transfer_syntaxes)
+        lines.append(f"  transfer     {ts}")
+        if s.grid is not None:
+            k, j, i = s.grid.shape
+            lines.append(f"  shape        {k} slices × {j} rows × {i} columns (k, j, i)")
+            lines.append(f"  spacing      {_fmt_vec(s.grid.spacing, 3)} mm (column, row, slice)")
+            lines.append(f"  geometry     {s.grid.note}")
+            lines.append("  affine       (i, j, k, 1) → LPS mm")
+            for row in s.grid.affine:
+                lines.append("               [" + "  ".join(f"{v:10.4f}" for v in row) + "]")
+        for reason in s.reasons:
+            lines.append(f"  reason       {reason}")
+        lines.append("")
+    if found.skipped:
+        lines.append(f"Skipped {len(found.skipped)} file(s):")
+        for f in found.skipped:
+            lines.append(f"  {f.path}: {f.reason}")
+    return "\n".join(lines).rstrip("\n")
+
+
+@click.command()
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (format: blockplan.series v1).")
+def series(path: Path, as_json: bool) -> None:
+    """List every image series under PATH (file, folder or DICOMDIR), headers only.
+
+    For each series: number, UID, modality, description, orientation, shape,
+    spacing, the 4×4 affine mapping (column i, row j, slice k, 1) to LPS mm,
+    transfer syntaxes, and status (ok / warnings / refused, with reasons).
+    Exits with status 2 when no image series is found.
+    """
+    found = discover(path)
+    if as_json:
+        click.echo(json.dumps(discovery_to_json(found), indent=2, ensure_ascii=False))
+        if not found.series:
+            raise SystemExit(2)
+        return
+    if not found.series:
+        raise DicomInputError(
+            f"{path}: no image series found ({len(found.skipped)} file(s) skipped as "
+            "non-DICOM, non-image or unreadable)."
+        )
+    click.echo(_text(found))

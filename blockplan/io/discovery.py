@@ -1,0 +1,483 @@
+"""Discovery: find the image series in a file, folder tree or DICOMDIR (headers only).
+
+Images are grouped by SeriesInstanceUID and then split by everything that makes one
+UID hold several volumes in real exports: StudyInstanceUID, FrameOfReferenceUID,
+orientation, image size and localizer ImageType always; AcquisitionNumber,
+EchoNumbers, ImageType, TemporalPositionIdentifier or folder when (and only when)
+slice positions repeat. Nothing here decodes pixels; the geometry of each series is
+computed from its headers with `blockplan.io.geometry.plan_grid`, the same function
+`load_series` uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+from pydicom import uid as dcm_uid
+
+from blockplan.errors import DicomInputError, SeriesRefusedError
+from blockplan.io._headers import FileRead, FrameHeader, read_file
+from blockplan.io._pixels import decoder_available
+from blockplan.io.geometry import SliceGrid, orientation_label, plan_grid, refusal_reason
+
+__all__ = ["Discovery", "SeriesInfo", "SeriesStatus", "SkippedFile", "discover"]
+
+SeriesStatus = Literal["ok", "warnings", "refused"]
+
+_LOSSY = {
+    dcm_uid.JPEGBaseline8Bit,
+    dcm_uid.JPEGExtended12Bit,
+    dcm_uid.JPEG2000,
+    dcm_uid.JPEGLSNearLossless,
+    dcm_uid.JPEG2000MC,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedFile:
+    """A file that holds no loadable image, and why (never a patient value)."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SeriesInfo:
+    """One volume-candidate found by `discover` (headers only, no pixels).
+
+    Attributes
+    ----------
+    key
+        Stable unique identifier within a discovery: the SeriesInstanceUID, followed by
+        ``|name=value,…`` when one UID was split into several volumes.
+    orientation
+        ``"axial"``, ``"sagittal"``, ``"coronal"``, ``"oblique"`` (or ``"unknown"``
+        without ImageOrientationPatient).
+    rows, columns
+        Image size in pixels.
+    n_images
+        Number of 2-D images (frames) in the series.
+    files
+        The files holding them, in slice order when the geometry is known.
+    transfer_syntaxes
+        Transfer syntax UIDs found.
+    status
+        ``"ok"``, ``"warnings"`` (loadable; see ``reasons``) or ``"refused"``
+        (``load_series`` raises `SeriesRefusedError`; ``reasons`` says why).
+    reasons
+        Human-readable reasons for the status.
+    frames
+        Per-image header records (internal use by the loader).
+    grid
+        Header-only geometry with default options (None when refused).
+    """
+
+    key: str
+    series_instance_uid: str
+    series_number: int | None
+    modality: str
+    description: str
+    orientation: str
+    rows: int
+    columns: int
+    n_images: int
+    files: list[str]
+    frame_of_reference_uid: str
+    study_instance_uid: str
+    transfer_syntaxes: list[str]
+    status: SeriesStatus
+    reasons: list[str] = field(default_factory=list)
+    frames: tuple[FrameHeader, ...] = field(default=(), repr=False)
+    grid: SliceGrid | None = field(default=None, repr=False)
+
+    @property
+    def label(self) -> str:
+        """How messages name the series: number and UID (never patient data)."""
+        return _label(self.series_number, self.key)
+
+    @property
+    def shape(self) -> tuple[int, int, int] | None:
+        """Output ``(slices, rows, columns)`` with default options (None when refused)."""
+        return self.grid.shape if self.grid is not None else None
+
+    @property
+    def spacing(self) -> tuple[float, float, float] | None:
+        """mm per step along (column, row, slice) with default options."""
+        return self.grid.spacing if self.grid is not None else None
+
+    @property
+    def affine(self) -> npt.NDArray[np.float64] | None:
+        """4×4 (i, j, k, 1) → LPS mm with default options (None when refused)."""
+        return self.grid.affine if self.grid is not None else None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Discovery:
+    """What `discover` found under a path."""
+
+    path: str
+    series: list[SeriesInfo]
+    skipped: list[SkippedFile]
+
+    def get(self, key: str) -> SeriesInfo:
+        """The series with this key (or SeriesInstanceUID, when unique)."""
+        for s in self.series:
+            if s.key == key:
+                return s
+        matches = [s for s in self.series if s.series_instance_uid == key]
+        if len(matches) == 1:
+            return matches[0]
+        raise KeyError(key)
+
+
+def _label(number: int | None, key: str) -> str:
+    uid, _, split = key.partition("|")
+    num = f"Series {number}" if number is not None else "Series (no number)"
+    return f"{num} (UID {uid}; {split})" if split else f"{num} (UID {uid})"
+
+
+# --- file enumeration ------------------------------------------------------------------
+def _walk(root: str) -> list[str]:
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        out.extend(os.path.join(dirpath, f) for f in sorted(filenames))
+    return out
+
+
+def _dicomdir_files(path: str) -> tuple[list[str], list[SkippedFile]]:
+    import pydicom
+    from pydicom.fileset import FileSet
+
+    try:
+        fs = FileSet(pydicom.dcmread(path))
+    except Exception as err:  # a damaged DICOMDIR: say so, the caller may walk the folder
+        raise DicomInputError(
+            f"{path}: DICOMDIR cannot be read ({type(err).__name__}); "
+            "open its folder instead to scan the files directly."
+        ) from err
+    files: list[str] = []
+    skipped: list[SkippedFile] = []
+    for instance in fs:
+        p = os.fspath(instance.path)
+        if os.path.isfile(p):
+            files.append(p)
+        else:
+            skipped.append(SkippedFile(p, "referenced by DICOMDIR but missing"))
+    return sorted(set(files)), skipped
+
+
+def _read_all(paths: Sequence[str]) -> list[tuple[str, FileRead]]:
+    # Sequential on purpose: header parsing holds the GIL; threads measured slower.
+    return [(p, read_file(p)) for p in paths]
+
+
+# --- grouping --------------------------------------------------------------------------
+def _normal(frame: FrameHeader) -> npt.NDArray[np.float64] | None:
+    if frame.orientation is None:
+        return None
+    n = np.cross(np.asarray(frame.orientation[:3]), np.asarray(frame.orientation[3:]))
+    norm = float(np.linalg.norm(n))
+    return n / norm if norm > 1e-6 else None
+
+
+def _has_repeats(frames: Sequence[FrameHeader]) -> bool:
+    if len(frames) < 2 or frames[0].position is None:
+        return False
+    n = _normal(frames[0])
+    if n is None or any(f.position is None for f in frames):
+        return False
+    d = np.sort(np.array([f.position for f in frames], dtype=np.float64) @ n)
+    return bool(np.any(np.diff(d) < 0.01))
+
+
+_SPLITTERS: tuple[tuple[str, Callable[[FrameHeader], str]], ...] = (
+    ("acq", lambda f: f.acquisition_number),
+    ("echo", lambda f: f.echo_numbers),
+    ("type", lambda f: "/".join(f.image_type)),
+    ("temporal", lambda f: f.temporal_position),
+    ("folder", lambda f: f.folder),
+)
+
+
+def _split_repeats(
+    frames: list[FrameHeader],
+) -> list[tuple[dict[str, str], list[FrameHeader]]] | None:
+    """Split frames whose positions repeat by the tag that tells the volumes apart."""
+    best: list[tuple[dict[str, str], list[FrameHeader]]] | None = None
+    for name, getter in _SPLITTERS:
+        sub: dict[str, list[FrameHeader]] = {}
+        for f in frames:
+            sub.setdefault(getter(f), []).append(f)
+        if len(sub) < 2 or any(_has_repeats(g) for g in sub.values()):
+            continue
+        cand = [({name: k}, g) for k, g in sub.items()]
+        if best is None or len(cand) < len(best):
+            best = cand
+    if best is not None:
+        return best
+    sub2: dict[tuple[str, ...], list[FrameHeader]] = {}
+    for f in frames:
+        sub2.setdefault(tuple(g(f) for _, g in _SPLITTERS), []).append(f)
+    if len(sub2) > 1 and not any(_has_repeats(g) for g in sub2.values()):
+        names = [n for n, _ in _SPLITTERS]
+        return [(dict(zip(names, k)), g) for k, g in sub2.items()]
+    return None
+
+
+def _orientation_clusters(frames: Iterable[FrameHeader]) -> dict[int, list[FrameHeader]]:
+    reps: list[npt.NDArray[np.float64] | None] = []
+    out: dict[int, list[FrameHeader]] = {}
+    for f in frames:
+        o = None if f.orientation is None else np.asarray(f.orientation, dtype=np.float64)
+        idx = -1
+        for i, r in enumerate(reps):
+            if (o is None and r is None) or (
+                o is not None and r is not None and float(np.max(np.abs(o - r))) <= 1e-3
+            ):
+                idx = i
+                break
+        if idx < 0:
+            reps.append(o)
+            idx = len(reps) - 1
+        out.setdefault(idx, []).append(f)
+    return out
+
+
+def _short(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()[:8]
+
+
+def _group(frames: list[FrameHeader]) -> list[tuple[str, list[FrameHeader], list[str]]]:
+    """(key, frames, notes) per volume candidate."""
+    by_uid: dict[str, list[FrameHeader]] = {}
+    for f in frames:
+        by_uid.setdefault(f.series_instance_uid or f"(no SeriesInstanceUID) {f.folder}", []).append(
+            f
+        )
+    result: list[tuple[str, list[FrameHeader], list[str]]] = []
+    for uid, uframes in by_uid.items():
+        # Copies of the same instance (same SOPInstanceUID and frame) count once.
+        seen: dict[tuple[str, int], FrameHeader] = {}
+        n_dupes = 0
+        for f in uframes:
+            k = (f.sop_instance_uid, f.frame_index)
+            if f.sop_instance_uid and k in seen:
+                n_dupes += 1
+                continue
+            seen[k] = f
+        uframes = list(seen.values())
+        hard: dict[tuple[str, str, int, int, bool], list[FrameHeader]] = {}
+        for f in uframes:
+            hard.setdefault(
+                (
+                    f.study_instance_uid,
+                    f.frame_of_reference_uid,
+                    f.rows,
+                    f.columns,
+                    f.is_localizer,
+                ),
+                [],
+            ).append(f)
+        parts: list[tuple[dict[str, str], list[FrameHeader], list[str]]] = []
+        for (study, frame_ref, rows, cols, loc), hframes in hard.items():
+            clusters = _orientation_clusters(hframes)
+            for cframes in clusters.values():
+                attrs = {
+                    "study": _short(study),
+                    "for": _short(frame_ref),
+                    "size": f"{cols}x{rows}",
+                    "localizer": "yes" if loc else "no",
+                    "orientation": orientation_label(cframes[0].orientation),
+                }
+                notes: list[str] = []
+                if n_dupes:
+                    notes.append(f"{n_dupes} duplicate copies of the same instances ignored")
+                if not _has_repeats(cframes):
+                    parts.append((attrs, cframes, notes))
+                    continue
+                split = _split_repeats(cframes)
+                if split is None:
+                    parts.append((attrs, cframes, [*notes, "__repeats__"]))
+                else:
+                    for extra, sframes in split:
+                        if "folder" in extra:
+                            extra = {**extra, "folder": _short(extra["folder"])}
+                        parts.append(({**attrs, **extra}, sframes, notes))
+        if len(parts) == 1:
+            result.append((uid, parts[0][1], parts[0][2]))
+            continue
+        names = sorted({n for a, _, _ in parts for n in a})
+        varying = [n for n in names if len({a.get(n, "") for a, _, _ in parts}) > 1]
+        for attrs, pframes, notes in parts:
+            suffix = ",".join(f"{n}={attrs.get(n, '')}" for n in varying)
+            result.append((f"{uid}|{suffix}", pframes, notes))
+    return result
+
+
+# --- assessment ------------------------------------------------------------------------
+def _strip(label: str, message: str) -> str:
+    prefix = f"{label}: "
+    return message[len(prefix) :] if message.startswith(prefix) else message
+
+
+def hard_refusal(frames: Sequence[FrameHeader]) -> str | None:
+    """Why these frames can never load (whatever the options), or None."""
+    hard = refusal_reason(frames)
+    if hard is not None:
+        return hard
+    tsuids = sorted({f.transfer_syntax_uid for f in frames})
+    missing = [t for t in tsuids if not decoder_available(t)]
+    if missing:
+        names = ", ".join(f"{dcm_uid.UID(t).name} ({t})" for t in missing)
+        return f"no pixel decoder installed for {names}; install the pylibjpeg or gdcm plugins"
+    return None
+
+
+def assess(
+    frames: Sequence[FrameHeader], label: str, notes: Sequence[str] = ()
+) -> tuple[SeriesStatus, list[str], SliceGrid | None]:
+    """Status, reasons and header-only grid (default options) of one series."""
+    if "__repeats__" in notes:
+        return (
+            "refused",
+            [
+                "the same slice positions occur more than once and no AcquisitionNumber, "
+                "EchoNumbers, ImageType, TemporalPositionIdentifier or folder tells the "
+                "volumes apart; refusing to stack them (split the series, e.g. by export "
+                "folder, or pick another series)"
+            ],
+            None,
+        )
+    reasons = list(notes)
+    hard = hard_refusal(frames)
+    if hard is not None:
+        return "refused", [hard], None
+    tsuids = sorted({f.transfer_syntax_uid for f in frames})
+    bad = [f for f in frames if f.pixel_problem is not None]
+    good = [f for f in frames if f.pixel_problem is None]
+    if not good:
+        return "refused", [f"no readable pixel data ({bad[0].pixel_problem})"], None
+    try:
+        grid = plan_grid(good, label)
+    except SeriesRefusedError as err:
+        msg = _strip(label, str(err))
+        if bad:
+            files = ", ".join(sorted({os.path.basename(f.path) for f in bad}))
+            msg = f"unreadable file(s) {files} leave a gap in the stack; {msg}"
+        return "refused", [msg], None
+    status: SeriesStatus = "ok"
+    if bad:
+        files = ", ".join(sorted({os.path.basename(f.path) for f in bad}))
+        reasons.append(f"{len(bad)} image(s) skipped, unreadable pixel data: {files}")
+    if grid.tilt_deg > 0:
+        reasons.append(
+            f"gantry tilt {grid.tilt_deg:.1f}°: loads with a sheared affine (tilt='shear') "
+            "or resampled to an orthogonal grid (tilt='resample')"
+        )
+    if len(good) == 1:
+        reasons.append(grid.note)
+    if any(t in _LOSSY for t in tsuids) or any(f.lossy for f in frames):
+        reasons.append("lossy compressed: values differ from the acquired ones")
+    if reasons:
+        status = "warnings"
+    return status, reasons, grid
+
+
+def _series_sort_key(s: SeriesInfo) -> tuple[str, float, str]:
+    return (
+        s.study_instance_uid,
+        float(s.series_number) if s.series_number is not None else math.inf,
+        s.key,
+    )
+
+
+def discover(path: str | os.PathLike[str]) -> Discovery:
+    """Find every image series under a path, reading headers only.
+
+    Parameters
+    ----------
+    path
+        A DICOM file, a folder (searched recursively) or a DICOMDIR file (its
+        referenced files are read).
+
+    Returns
+    -------
+    Discovery
+        ``series``: `SeriesInfo` sorted by (StudyInstanceUID, SeriesNumber, key), each
+        with status and header-only geometry; ``skipped``: files that are not DICOM,
+        hold no image (SR, PDF, presentation state, …) or cannot be read, with reasons.
+
+    Raises
+    ------
+    DicomInputError
+        The path does not exist, or a DICOMDIR given directly cannot be read.
+
+    Notes
+    -----
+    Input files are only opened for reading. Series of one SeriesInstanceUID are
+    split into separate `SeriesInfo` by study, frame of reference, orientation, image
+    size and localizer ImageType, and — only where slice positions repeat — by
+    AcquisitionNumber, EchoNumbers, ImageType, TemporalPositionIdentifier or folder.
+    """
+    root = os.fspath(path)
+    if not os.path.exists(root):
+        raise DicomInputError(f"{root}: no such file or folder.")
+    skipped: list[SkippedFile] = []
+    if os.path.isdir(root):
+        paths = _walk(root)
+    else:
+        first = read_file(root)
+        if first.is_dicomdir:
+            paths, missing = _dicomdir_files(root)
+            skipped.extend(missing)
+        else:
+            paths = [root]
+    frames: list[FrameHeader] = []
+    for p, res in _read_all(paths):
+        if res.skip_reason is not None:
+            skipped.append(SkippedFile(p, res.skip_reason))
+        else:
+            frames.extend(res.frames)
+
+    series: list[SeriesInfo] = []
+    for key, gframes, notes in _group(frames):
+        f0 = gframes[0]
+        label = _label(f0.series_number, key)
+        status, reasons, grid = assess(gframes, label, notes)
+        ordered = gframes
+        if grid is not None:
+            good = [f for f in gframes if f.pixel_problem is None]
+            ordered = [good[i] for i in grid.order]
+            ordered += [f for f in gframes if f.pixel_problem is not None]
+        files = list(dict.fromkeys(f.path for f in ordered))
+        series.append(
+            SeriesInfo(
+                key=key,
+                series_instance_uid=f0.series_instance_uid,
+                series_number=f0.series_number,
+                modality=f0.modality,
+                description=f0.series_description,
+                orientation=orientation_label(f0.orientation),
+                rows=f0.rows,
+                columns=f0.columns,
+                n_images=len(gframes),
+                files=files,
+                frame_of_reference_uid=f0.frame_of_reference_uid,
+                study_instance_uid=f0.study_instance_uid,
+                transfer_syntaxes=sorted({f.transfer_syntax_uid for f in gframes}),
+                status=status,
+                reasons=reasons,
+                frames=tuple(gframes),
+                grid=grid,
+            )
+        )
+    series.sort(key=_series_sort_key)
+    return Discovery(path=root, series=series, skipped=skipped)

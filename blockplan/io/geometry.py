@@ -1,0 +1,420 @@
+"""Header-only slice geometry: where every voxel of a series lies in LPS millimetres.
+
+This is the one place geometry is computed. Discovery (and ``blockplan series``) uses it
+to report shape, spacing and affine without decoding a pixel; `load_series` uses the
+same `plan_grid` result to place, blend or resample the decoded slices.
+
+Conventions: voxel index ``(i, j, k)`` is (column, row, slice); the affine maps
+``(i, j, k, 1)`` to DICOM patient coordinates (LPS, mm). Column 0 is
+``ImageOrientationPatient[:3] * PixelSpacing[1]``, column 1 is
+``ImageOrientationPatient[3:] * PixelSpacing[0]``, column 2 the step from slice to
+slice (sorted by increasing projection on the slice normal ``row × column``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from blockplan.errors import SeriesRefusedError
+from blockplan.io._headers import FrameHeader
+
+__all__ = [
+    "BlendPlan",
+    "SliceGrid",
+    "TiltPlan",
+    "orientation_label",
+    "plan_grid",
+    "refusal_reason",
+]
+
+TiltMode = Literal["shear", "resample"]
+
+# Tolerances (mm). The loader promises every voxel within 0.5 mm of its header position.
+POSITION_TOLERANCE_MM = 0.25  # largest allowed distance of a slice from the fitted grid
+DUPLICATE_TOLERANCE_MM = 0.01  # two slices closer than this along the normal coincide
+SHEAR_SNAP_MM = 0.1  # in-plane drift over the whole stack below this: treated as orthogonal
+AXIS_TOLERANCE_DEG = 5.0  # an image plane within this of a patient plane gets its name
+
+
+def orientation_label(orientation: Sequence[float] | None) -> str:
+    """Name of the image plane: ``"axial"``, ``"sagittal"``, ``"coronal"`` or ``"oblique"``.
+
+    The slice normal (row × column direction) within 5° of the patient z, x or y axis
+    gives axial, sagittal or coronal; anything else is oblique. A gantry-tilted CT
+    (image plane tilted by more than 5°) is therefore ``"oblique"``. Without
+    ImageOrientationPatient the label is ``"unknown"``.
+    """
+    if orientation is None:
+        return "unknown"
+    n = np.cross(np.asarray(orientation[:3], float), np.asarray(orientation[3:], float))
+    norm = float(np.linalg.norm(n))
+    if norm < 1e-6:
+        return "unknown"
+    n = np.abs(n / norm)
+    axis = int(np.argmax(n))
+    if math.degrees(math.acos(min(1.0, float(n[axis])))) > AXIS_TOLERANCE_DEG:
+        return "oblique"
+    return ("sagittal", "coronal", "axial")[axis]
+
+
+@dataclass(frozen=True, slots=True)
+class BlendPlan:
+    """Linear resampling along the slice axis onto regular spacing.
+
+    Output slice ``m`` is ``(1 - w[m]) * source[k0[m]] + w[m] * source[k0[m] + 1]``
+    (source indices in sorted slice order).
+    """
+
+    k0: tuple[int, ...]
+    w: tuple[float, ...]
+    spacing_mm: float
+
+
+@dataclass(frozen=True, slots=True)
+class TiltPlan:
+    """Resampling of a sheared (gantry-tilted) stack onto an orthogonal grid.
+
+    Output slice ``k`` at output pixel ``(i', j')`` takes the source slice ``k`` at
+    ``(i' + origin_offset[0] - k * shift[0], j' + origin_offset[1] - k * shift[1])``
+    (bilinear). Both are in voxels of (column, row).
+    """
+
+    shift: tuple[float, float]
+    origin_offset: tuple[float, float]
+    source_shape: tuple[int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class SliceGrid:
+    """The output voxel grid of a series and how to fill it from the sorted slices.
+
+    Attributes
+    ----------
+    order
+        Indices into the frames given to `plan_grid`, in slice order (increasing
+        projection on the slice normal).
+    affine
+        4×4 matrix mapping output ``(i, j, k, 1)`` to LPS mm.
+    shape
+        Output ``(slices, rows, columns)``.
+    note
+        ``ImageVolume.geometry_note``: ``"regular"``, ``"sheared (gantry tilt 12.0°)"``, ….
+    spacings_mm
+        Distances between consecutive sorted slices along the normal, as found.
+    tilt_deg
+        Angle between the slice step and the slice normal (0 for orthogonal stacks).
+    blend, tilt
+        Resampling steps the loader applies, in this order (None: not needed).
+    warnings
+        GeometryWarning messages the loader emits.
+    """
+
+    order: tuple[int, ...]
+    affine: npt.NDArray[np.float64]
+    shape: tuple[int, int, int]
+    note: str
+    spacings_mm: tuple[float, ...]
+    tilt_deg: float = 0.0
+    blend: BlendPlan | None = None
+    tilt: TiltPlan | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def spacing(self) -> tuple[float, float, float]:
+        """Length in mm of one output step along i (column), j (row) and k (slice)."""
+        n = np.linalg.norm(self.affine[:3, :3], axis=0)
+        return float(n[0]), float(n[1]), float(n[2])
+
+
+def refusal_reason(frames: Sequence[FrameHeader]) -> str | None:
+    """Why these frames can never form a volume (whatever the options), or None.
+
+    The reason is a sentence fragment without the series label.
+    """
+    if not frames:
+        return "no readable images"
+    f0 = frames[0]
+    if any(f.is_mosaic for f in frames):
+        return (
+            "Siemens MOSAIC images (several slices tiled in one image) are not supported; "
+            "convert the series to single slices (e.g. with dcm2niix) or pick another series"
+        )
+    if any(f.samples_per_pixel != 1 for f in frames):
+        return (
+            f"colour images (SamplesPerPixel {f0.samples_per_pixel}, "
+            f"{f0.photometric_interpretation}) are not volumes; pick a CT or MR series"
+        )
+    if any(f.position is None for f in frames):
+        if f0.n_frames_in_file > 1 and not f0.enhanced:
+            return (
+                "multi-frame image without per-frame positions "
+                "(no PerFrameFunctionalGroupsSequence); pick another series"
+            )
+        return (
+            "images without ImagePositionPatient (not cross-sectional, e.g. a secondary "
+            "capture or screenshot); pick another series"
+        )
+    if any(f.orientation is None for f in frames):
+        return "images without ImageOrientationPatient; pick another series"
+    if any(f.pixel_spacing is None or min(f.pixel_spacing) <= 0 for f in frames):
+        return "images without a valid PixelSpacing; pick another series"
+    o0 = np.asarray(f0.orientation, float)
+    if any(np.max(np.abs(np.asarray(f.orientation, float) - o0)) > 1e-3 for f in frames):
+        return "images of different orientations in one stack; pick another series"
+    if any(f.pixel_spacing != f0.pixel_spacing for f in frames):
+        sp = sorted({f.pixel_spacing for f in frames if f.pixel_spacing})
+        return f"PixelSpacing differs between images ({sp[0]} vs {sp[-1]} mm)"
+    return None
+
+
+def _unit(v: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    n = float(np.linalg.norm(v))
+    if n < 1e-9:
+        raise SeriesRefusedError("zero-length direction in ImageOrientationPatient")
+    return v / n
+
+
+def plan_grid(
+    frames: Sequence[FrameHeader],
+    label: str,
+    *,
+    allow_gaps: bool = False,
+    tilt: TiltMode = "shear",
+) -> SliceGrid:
+    """Compute the output grid of a stack of frames from their headers alone.
+
+    Parameters
+    ----------
+    frames
+        The frames of one series (one orientation and image size), in any order.
+    label
+        How messages name the series, e.g. ``"Series 4 (UID 1.2.3)"``.
+    allow_gaps
+        Irregular spacing or a missing slice: False refuses, True plans linear
+        resampling along the slice axis to the median spacing.
+    tilt
+        Gantry tilt (slice positions not along the normal): ``"shear"`` keeps the
+        sheared affine (column 2 = actual slice step), ``"resample"`` plans bilinear
+        resampling onto an orthogonal grid covering the acquired extent.
+
+    Returns
+    -------
+    SliceGrid
+
+    Raises
+    ------
+    SeriesRefusedError
+        The frames cannot form a volume with these options; the message names the
+        series, what was found and what to do.
+    """
+    reason = refusal_reason(frames)
+    if reason is not None:
+        raise SeriesRefusedError(f"{label}: {reason}.")
+    f0 = frames[0]
+    assert f0.orientation is not None and f0.pixel_spacing is not None
+    row_dir = _unit(np.asarray(f0.orientation[:3], float))
+    col_dir = _unit(np.asarray(f0.orientation[3:], float))
+    normal = _unit(np.cross(row_dir, col_dir))
+    c0 = row_dir * f0.pixel_spacing[1]
+    c1 = col_dir * f0.pixel_spacing[0]
+    rows, cols = f0.rows, f0.columns
+
+    positions = np.array([f.position for f in frames], dtype=np.float64)
+    proj = positions @ normal
+    order = np.argsort(proj, kind="stable")
+    p = positions[order]
+    d = proj[order]
+    n_slices = len(frames)
+
+    if n_slices == 1:
+        thick = f0.slice_thickness
+        if thick is None or thick <= 0:
+            raise SeriesRefusedError(
+                f"{label}: a single image without SliceThickness has no slice step; "
+                "pick a series with several slices."
+            )
+        affine = _affine(c0, c1, normal * thick, p[0])
+        return SliceGrid(
+            order=tuple(int(i) for i in order),
+            affine=affine,
+            shape=(1, rows, cols),
+            note=f"single slice; slice step from SliceThickness {thick:.2f} mm",
+            spacings_mm=(),
+        )
+
+    spacings = np.diff(d)
+    if np.any(spacings < DUPLICATE_TOLERANCE_MM):
+        n_dup = int(np.sum(spacings < DUPLICATE_TOLERANCE_MM))
+        raise SeriesRefusedError(
+            f"{label}: {n_dup} slice position(s) occur more than once and no "
+            "AcquisitionNumber, EchoNumbers, ImageType or folder tells the volumes apart; "
+            "refusing to stack them. Split the series (e.g. by export folder) or pick another."
+        )
+    med = float(np.median(spacings))
+    k = np.arange(n_slices, dtype=np.float64)
+    # Least-squares line through positions by index: p_k ≈ b + k s.
+    design = np.stack([np.ones_like(k), k], axis=1)
+    coef, *_ = np.linalg.lstsq(design, p, rcond=None)
+    b, s = coef[0], coef[1]
+    resid_idx = float(np.max(np.linalg.norm(p - (b + k[:, None] * s), axis=1)))
+    step_tol = max(0.05, 0.02 * med)
+    regular = bool(np.max(np.abs(spacings - med)) <= step_tol) and (
+        resid_idx <= POSITION_TOLERANCE_MM
+    )
+    found = tuple(float(x) for x in spacings)
+    warnings: list[str] = []
+    blend: BlendPlan | None = None
+
+    if regular:
+        step, origin = s, b
+        out_k = n_slices
+        note_parts: list[str] = []
+    else:
+        lo, hi = float(np.min(spacings)), float(np.max(spacings))
+        if not allow_gaps:
+            raise SeriesRefusedError(
+                f"{label}: slice spacing varies {lo:.2f}–{hi:.2f} mm along the normal "
+                f"(median {med:.2f} mm; a slice is missing or the spacing is irregular); "
+                "load with allow_gaps=True to resample to regular spacing, "
+                "or pick another series."
+            )
+        # Positions as a line in the projection: p ≈ a + d u (u · normal = 1).
+        design_d = np.stack([np.ones_like(d), d], axis=1)
+        coef_d, *_ = np.linalg.lstsq(design_d, p, rcond=None)
+        a, u = coef_d[0], coef_d[1]
+        resid_d = float(np.max(np.linalg.norm(p - (a + d[:, None] * u), axis=1)))
+        if resid_d > POSITION_TOLERANCE_MM:
+            raise SeriesRefusedError(
+                f"{label}: slice positions lie up to {resid_d:.2f} mm off a straight line; "
+                "they cannot be resampled onto one grid. Pick another series."
+            )
+        extent = float(d[-1] - d[0])
+        out_k = max(2, round(extent / med) + 1)
+        spacing = extent / (out_k - 1)
+        targets = d[0] + spacing * np.arange(out_k)
+        k0 = np.clip(np.searchsorted(d, targets, side="right") - 1, 0, n_slices - 2)
+        w = np.clip((targets - d[k0]) / (d[k0 + 1] - d[k0]), 0.0, 1.0)
+        blend = BlendPlan(
+            k0=tuple(int(x) for x in k0), w=tuple(float(x) for x in w), spacing_mm=spacing
+        )
+        step, origin = u * spacing, a + d[0] * u
+        note_parts = [f"resampled to regular spacing {spacing:.2f} mm"]
+        warnings.append(
+            f"{label}: slice spacing varies {lo:.2f}–{hi:.2f} mm; resampled {n_slices} "
+            f"slices to {out_k} at regular spacing {spacing:.2f} mm "
+            "(linear along the slice axis)."
+        )
+
+    along = float(step @ normal)
+    in_plane = step - along * normal
+    drift = float(np.linalg.norm(in_plane)) * (out_k - 1)
+    tilt_deg = 0.0
+    tilt_plan: TiltPlan | None = None
+    shape = (out_k, rows, cols)
+    if drift <= SHEAR_SNAP_MM:
+        step = along * normal
+    else:
+        tilt_deg = math.degrees(math.atan2(float(np.linalg.norm(in_plane)), along))
+        if tilt == "resample":
+            plane = np.stack([c0, c1], axis=1)
+            sol, *_ = np.linalg.lstsq(plane, in_plane, rcond=None)
+            si, sj = float(sol[0]), float(sol[1])
+            off_i = min(0.0, (out_k - 1) * si)
+            off_j = min(0.0, (out_k - 1) * sj)
+            new_cols = math.ceil(cols - 1 + (out_k - 1) * abs(si) - 1e-6) + 1
+            new_rows = math.ceil(rows - 1 + (out_k - 1) * abs(sj) - 1e-6) + 1
+            tilt_plan = TiltPlan(shift=(si, sj), origin_offset=(off_i, off_j), source_shape=shape)
+            origin = origin + off_i * c0 + off_j * c1
+            step = along * normal
+            shape = (out_k, new_rows, new_cols)
+            note_parts.append(
+                f"resampled to an orthogonal grid (gantry tilt {tilt_deg:.1f}°, "
+                f"{cols}×{rows} → {new_cols}×{new_rows} pixels)"
+            )
+        elif tilt == "shear":
+            note_parts.append(f"sheared (gantry tilt {tilt_deg:.1f}°)")
+        else:
+            raise ValueError(f"tilt must be 'shear' or 'resample', not {tilt!r}")
+    return SliceGrid(
+        order=tuple(int(i) for i in order),
+        affine=_affine(c0, c1, step, origin),
+        shape=shape,
+        note="; ".join(note_parts) if note_parts else "regular",
+        spacings_mm=found,
+        tilt_deg=tilt_deg,
+        blend=blend,
+        tilt=tilt_plan,
+        warnings=tuple(warnings),
+    )
+
+
+def _affine(
+    c0: npt.NDArray[np.float64],
+    c1: npt.NDArray[np.float64],
+    c2: npt.NDArray[np.float64],
+    origin: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    aff = np.eye(4)
+    aff[:3, 0], aff[:3, 1], aff[:3, 2], aff[:3, 3] = c0, c1, c2, origin
+    return aff
+
+
+def apply_blend(
+    array: npt.NDArray[np.float32 | np.float64], plan: BlendPlan
+) -> npt.NDArray[np.float32]:
+    """Linear interpolation along axis 0 following `plan` (float32 out)."""
+    out = np.empty((len(plan.k0), *array.shape[1:]), dtype=np.float32)
+    for m, (k0, w) in enumerate(zip(plan.k0, plan.w)):
+        if w <= 1e-9:
+            out[m] = array[k0]
+        elif w >= 1 - 1e-9:
+            out[m] = array[k0 + 1]
+        else:
+            np.multiply(array[k0], 1.0 - w, out=out[m], casting="unsafe")
+            out[m] += w * array[k0 + 1].astype(np.float32)
+    return out
+
+
+def _shift_axis(
+    src: npt.NDArray[np.float32], t: float, n_out: int, axis: int, fill: float
+) -> npt.NDArray[np.float32]:
+    """Sample ``src`` along ``axis`` at ``arange(n_out) + t`` (linear; outside -> fill)."""
+    n_in = src.shape[axis]
+    base = math.floor(t)
+    frac = t - base
+    idx = np.arange(n_out) + base
+    lo = np.clip(idx, 0, n_in - 1)
+    hi = np.clip(idx + 1, 0, n_in - 1)
+    a = np.take(src, lo, axis=axis)
+    if frac > 1e-9:
+        out = a * np.float32(1.0 - frac) + np.take(src, hi, axis=axis) * np.float32(frac)
+    else:
+        out = a.astype(np.float32, copy=True)
+    coord = idx + frac
+    bad = (coord < -1e-6) | (coord > n_in - 1 + 1e-6)
+    if np.any(bad):
+        sl: list[slice | npt.NDArray[np.bool_]] = [slice(None)] * src.ndim
+        sl[axis] = bad
+        out[tuple(sl)] = fill
+    return out
+
+
+def apply_tilt(
+    array: npt.NDArray[np.float32], plan: TiltPlan, out_shape: tuple[int, int, int], fill: float
+) -> npt.NDArray[np.float32]:
+    """Resample a sheared stack onto the orthogonal grid of `plan` (bilinear per slice)."""
+    out = np.empty(out_shape, dtype=np.float32)
+    si, sj = plan.shift
+    oi, oj = plan.origin_offset
+    for k in range(out_shape[0]):
+        ti = oi - k * si
+        tj = oj - k * sj
+        tmp = _shift_axis(array[k].astype(np.float32, copy=False), ti, out_shape[2], 1, fill)
+        out[k] = _shift_axis(tmp, tj, out_shape[1], 0, fill)
+    return out

@@ -1,0 +1,309 @@
+"""Loading a discovered series as an `ImageVolume` (pixels, exact affine, windows)."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from blockplan.errors import DicomInputError, DicomReadWarning, GeometryWarning, SeriesRefusedError
+from blockplan.io._headers import FrameHeader, read_metadata
+from blockplan.io._pixels import alloc, read_stored
+from blockplan.io.discovery import SeriesInfo, discover, hard_refusal
+from blockplan.io.geometry import SliceGrid, TiltMode, apply_blend, apply_tilt, plan_grid
+from blockplan.io.volume import ImageVolume, WindowPreset
+
+__all__ = ["MODALITY_WINDOWS", "load_path", "load_series"]
+
+# Default display windows (output units: HU for CT) when the headers carry none.
+MODALITY_WINDOWS: dict[str, tuple[WindowPreset, ...]] = {
+    "CT": (
+        WindowPreset("bone", 400.0, 1800.0),
+        WindowPreset("soft tissue", 40.0, 400.0),
+        WindowPreset("spine soft tissue", 50.0, 350.0),
+    ),
+}
+
+_INT_TYPES: tuple[np.dtype[Any], ...] = (np.dtype(np.int16), np.dtype(np.int32))
+
+
+def _is_int(x: float) -> bool:
+    return float(x).is_integer()
+
+
+def _rescale(
+    stored: npt.NDArray[Any], slopes: npt.NDArray[np.float64], icpts: npt.NDArray[np.float64]
+) -> npt.NDArray[Any]:
+    """Apply per-slice RescaleSlope/Intercept, choosing the smallest fitting dtype.
+
+    Identity rescale keeps the stored integer type; integer slope and intercept give
+    int16 (or int32 when the values need it; in place when possible); anything else
+    gives float32.
+    """
+    if np.all(slopes == 1.0) and np.all(icpts == 0.0):
+        return stored
+    k = len(stored)
+    if np.all([_is_int(s) for s in slopes]) and np.all([_is_int(i) for i in icpts]):
+        mins = stored.reshape(k, -1).min(axis=1).astype(np.float64)
+        maxs = stored.reshape(k, -1).max(axis=1).astype(np.float64)
+        ends = np.concatenate(
+            [mins, maxs, mins * slopes, maxs * slopes, mins * slopes + icpts, maxs * slopes + icpts]
+        )
+        lo, hi = float(ends.min()), float(ends.max())
+        for dt in _INT_TYPES:
+            info = np.iinfo(dt)
+            if info.min <= lo and hi <= info.max:
+                break
+        else:
+            dt = np.dtype(np.float64)
+        if dt.itemsize == stored.dtype.itemsize and dt.kind == "i":
+            # same size: reinterpret in place (values fit, so the bits are the same)
+            out = stored.view(dt)
+        else:
+            out = alloc(stored.shape, dt)
+            for z in range(k):
+                out[z] = stored[z]
+        for z in range(k):
+            if slopes[z] != 1.0:
+                out[z] *= dt.type(slopes[z])
+            if icpts[z] != 0.0:
+                out[z] += dt.type(icpts[z])
+        return out
+    out32 = alloc(stored.shape, np.float32)
+    for z in range(k):
+        np.multiply(stored[z], np.float32(slopes[z]), out=out32[z], casting="unsafe")
+        out32[z] += np.float32(icpts[z])
+    return out32
+
+
+def _windows(
+    frame: FrameHeader, modality: str, array: npt.NDArray[Any]
+) -> tuple[WindowPreset, ...]:
+    n = min(len(frame.window_centers), len(frame.window_widths))
+    presets = []
+    for w in range(n):
+        if frame.window_widths[w] <= 0:
+            continue
+        name = (
+            frame.window_explanations[w]
+            if w < len(frame.window_explanations)
+            else f"header window {w + 1}"
+        )
+        presets.append(WindowPreset(name, frame.window_centers[w], frame.window_widths[w]))
+    if presets:
+        return tuple(presets)
+    if modality in MODALITY_WINDOWS:
+        return MODALITY_WINDOWS[modality]
+    sample = array[:: max(1, array.shape[0] // 16), ::4, ::4]
+    lo, hi = (float(v) for v in np.percentile(sample, [1.0, 99.0]))
+    if hi <= lo:
+        hi = lo + 1.0
+    return (WindowPreset("auto (1st–99th percentile)", (lo + hi) / 2.0, hi - lo),)
+
+
+def _to_dtype(array: npt.NDArray[np.float32], like: np.dtype[Any]) -> npt.NDArray[Any]:
+    if like.kind in "iu":
+        info = np.iinfo(like)
+        return np.clip(np.rint(array), info.min, info.max).astype(like)
+    return array
+
+
+def _warn(message: str, category: type[Warning]) -> None:
+    warnings.warn(category(message), stacklevel=3)
+
+
+def load_series(
+    series: SeriesInfo, allow_gaps: bool = False, tilt: TiltMode = "shear"
+) -> ImageVolume:
+    """Load one discovered series as an `ImageVolume` in LPS millimetres.
+
+    Parameters
+    ----------
+    series
+        A `SeriesInfo` from `discover`.
+    allow_gaps
+        Irregular slice spacing or a missing slice is refused by default; True
+        resamples linearly along the slice axis to the median spacing (and emits a
+        `GeometryWarning`).
+    tilt
+        Gantry-tilted stacks: ``"shear"`` (default) keeps the acquired voxels with a
+        sheared affine (column 2 = actual slice step, ``geometry_note``
+        ``"sheared (gantry tilt X°)"``); ``"resample"`` resamples them bilinearly
+        onto an orthogonal grid that covers the acquired extent (outside: the
+        volume's minimum value).
+
+    Returns
+    -------
+    ImageVolume
+        ``array[k, j, i]`` in output units (HU for CT): the stored integer type when
+        no rescale applies, int16/int32 for integer slope and intercept, float32
+        otherwise; resampled volumes keep that type (rounded). ``affine`` maps
+        ``(i, j, k, 1)`` (column, row, slice) to LPS mm; every voxel lies within
+        0.5 mm of where its header puts it.
+
+    Raises
+    ------
+    SeriesRefusedError
+        The series cannot be loaded without risking wrong geometry (mosaic, repeated
+        positions, missing positions, irregular spacing without ``allow_gaps``, …).
+        The message names the series (number and UID), what was found and what to do.
+
+    Warns
+    -----
+    DicomReadWarning
+        Files whose pixel data could not be read were skipped (the stack stays
+        complete without them).
+    GeometryWarning
+        The slices were resampled to regular spacing (``allow_gaps=True``).
+    """
+    if tilt not in ("shear", "resample"):
+        raise ValueError(f"tilt must be 'shear' or 'resample', not {tilt!r}")
+    label = series.label
+    frames = list(series.frames)
+    hard = hard_refusal(frames)
+    if hard is not None:
+        raise SeriesRefusedError(f"{label}: {hard}.")
+
+    messages: list[str] = []
+    bad: dict[str, str] = {f.path: f.pixel_problem for f in frames if f.pixel_problem}
+    good = [f for f in frames if f.pixel_problem is None]
+    while True:
+        grid = _plan(good, label, bad, allow_gaps, tilt)
+        ordered = [good[i] for i in grid.order]
+        stored, errors = read_stored(ordered)
+        if not errors:
+            break
+        for slot, why in errors.items():
+            bad[ordered[slot].path] = why
+        keep = {id(f) for k, f in enumerate(ordered) if k not in errors}
+        good = [f for f in good if id(f) in keep]
+        if not good:
+            raise SeriesRefusedError(
+                f"{label}: no image could be read ({next(iter(errors.values()))})."
+            )
+
+    for path, why in sorted(bad.items()):
+        msg = (
+            f"{label}: skipped {os.path.basename(path)} ({why}); "
+            "the remaining slices form a complete stack."
+        )
+        messages.append(msg)
+        _warn(msg, DicomReadWarning)
+
+    slopes = np.array([f.rescale_slope for f in ordered], dtype=np.float64)
+    icpts = np.array([f.rescale_intercept for f in ordered], dtype=np.float64)
+    array = _rescale(stored, slopes, icpts)
+    del stored
+    out_dtype = array.dtype
+    sop_uids = tuple(f.sop_instance_uid for f in ordered)
+    if grid.blend is not None:
+        blended = apply_blend(array, grid.blend)
+        sop_uids = tuple(
+            sop_uids[k0 + (1 if w >= 0.5 else 0)] for k0, w in zip(grid.blend.k0, grid.blend.w)
+        )
+        array = _to_dtype(blended, out_dtype)
+    if grid.tilt is not None:
+        fill = float(array.min())
+        array = _to_dtype(
+            apply_tilt(array.astype(np.float32, copy=False), grid.tilt, grid.shape, fill), out_dtype
+        )
+    for msg in grid.warnings:
+        messages.append(msg)
+        _warn(msg, GeometryWarning)
+
+    f0 = ordered[0]
+    metadata: dict[str, Any] = read_metadata(f0.path)
+    metadata.update(
+        TransferSyntaxUID=f0.transfer_syntax_uid,
+        TransferSyntaxUIDs=sorted({f.transfer_syntax_uid for f in ordered}),
+        PixelSpacing=list(f0.pixel_spacing or ()),
+        ImageOrientationPatient=list(f0.orientation or ()),
+        SliceThickness=f0.slice_thickness,
+        RescaleSlope=float(slopes[0]),
+        RescaleIntercept=float(icpts[0]),
+        SourceImages=len(ordered),
+        SeriesKey=series.key,
+    )
+    if grid.spacings_mm:
+        metadata["SliceSpacingsFound"] = [round(x, 4) for x in grid.spacings_mm]
+    if grid.tilt_deg:
+        metadata["GantryTiltDegrees"] = round(grid.tilt_deg, 3)
+    return ImageVolume(
+        array=array,
+        affine=grid.affine,
+        frame_of_reference_uid=f0.frame_of_reference_uid,
+        modality=f0.modality,
+        series_instance_uid=f0.series_instance_uid,
+        study_instance_uid=f0.study_instance_uid,
+        series_number=f0.series_number,
+        series_description=f0.series_description,
+        sop_instance_uids=sop_uids,
+        windows=_windows(f0, f0.modality, array),
+        geometry_note=grid.note,
+        warnings=tuple(messages),
+        metadata=metadata,
+    )
+
+
+def _plan(
+    good: Sequence[FrameHeader],
+    label: str,
+    bad: dict[str, str],
+    allow_gaps: bool,
+    tilt: TiltMode,
+) -> SliceGrid:
+    try:
+        return plan_grid(good, label, allow_gaps=allow_gaps, tilt=tilt)
+    except SeriesRefusedError as err:
+        if not bad:
+            raise
+        files = ", ".join(sorted(os.path.basename(p) for p in bad))
+        raise SeriesRefusedError(
+            f"{label}: unreadable file(s) {files} leave a gap in the stack; "
+            f"{str(err).removeprefix(label + ': ')}"
+        ) from err
+
+
+def load_path(
+    path: str | os.PathLike[str], allow_gaps: bool = False, tilt: TiltMode = "shear"
+) -> list[ImageVolume]:
+    """Load every loadable series under a file, folder or DICOMDIR.
+
+    Parameters
+    ----------
+    path
+        As for `discover`.
+    allow_gaps, tilt
+        Passed to `load_series` for every series.
+
+    Returns
+    -------
+    list of ImageVolume
+        In discovery order. Refused series are skipped with a `DicomReadWarning`
+        naming the series and the reason.
+
+    Raises
+    ------
+    DicomInputError
+        No series could be loaded (the message counts refused series and skipped files).
+    """
+    found = discover(path)
+    volumes: list[ImageVolume] = []
+    refused: list[str] = []
+    for s in found.series:
+        try:
+            volumes.append(load_series(s, allow_gaps=allow_gaps, tilt=tilt))
+        except SeriesRefusedError as err:
+            refused.append(str(err))
+            _warn(f"{err} (series skipped)", DicomReadWarning)
+    if not volumes:
+        raise DicomInputError(
+            f"{os.fspath(path)}: no loadable image series "
+            f"({len(refused)} refused, {len(found.skipped)} files skipped as non-image or "
+            "unreadable); run `blockplan series PATH` to see why."
+        )
+    return volumes

@@ -1,0 +1,387 @@
+"""Build the report: a PDF/A-2b document of a case, its images and its evidence ledger.
+
+The report is what the clinic archives and the next physician reads. It is built
+headless (reportlab, numpy and Pillow; no Qt, no OpenGL), every page carries the report
+id, "page x of y" and "decision support, not a medical device", and the file is
+byte-reproducible for a fixed creation date.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reportlab.lib.pagesizes import A4, letter
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Flowable,
+    Frame,
+    NextPageTemplate,
+    PageTemplate,
+    Paragraph,
+)
+
+from blockplan import __version__
+from blockplan.case.casefile import write_bytes_atomic
+from blockplan.case.model import Case
+from blockplan.errors import ProfileError, ReportError
+from blockplan.io.volume import ImageVolume
+from blockplan.report.findings import ReportFindings, findings_from_ledger
+from blockplan.report.fonts import FontSet, register_fonts
+from blockplan.report.layout import INK, MUTED, RULE, make_styles, person_name
+from blockplan.report.options import ReportOptions, derive_report_id
+from blockplan.report.pdfa import PdfaMetadata, make_pdfa
+from blockplan.report.sections import DISCLAIMER, Context, story
+
+__all__ = ["DISCLAIMER", "build_report", "resolve_findings", "write_report"]
+
+_MARGIN = 16 * mm
+_TOP_FIRST = 14 * mm
+_TOP_LATER = 20 * mm
+_BOTTOM = 18 * mm
+_TOTAL_FORM = "blockplanPageTotal"
+
+
+@dataclass(frozen=True, slots=True)
+class _PageInfo:
+    fonts: FontSet
+    report_id: str
+    running_left: str
+    running_right: str
+    page_width: float
+    page_height: float
+
+
+class _ReportCanvas(Canvas):
+    """A canvas that writes the page total once, as a form every footer refers to."""
+
+    def __init__(self, *args: Any, page_info: _PageInfo, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._page_info = page_info
+
+    def save(self) -> None:
+        total = self.getPageNumber() - 1  # the last showPage already counted on
+        self.beginForm(_TOTAL_FORM)
+        self.setFont(self._page_info.fonts.regular, 7)
+        self.setFillColor(MUTED)
+        self.drawString(0, 0, str(total))
+        self.endForm()
+        super().save()
+
+
+def _draw_page_frame(canvas: Canvas, info: _PageInfo, *, running_header: bool) -> None:
+    canvas.saveState()
+    w, m, fonts = info.page_width, _MARGIN, info.fonts
+    y = 10 * mm
+    canvas.setStrokeColor(RULE)
+    canvas.setLineWidth(0.5)
+    canvas.line(m, y + 9, w - m, y + 9)
+    canvas.setFillColor(MUTED)
+    canvas.setFont(fonts.regular, 7)
+    canvas.drawString(m, y, f"Report {info.report_id}")
+    canvas.setFont(fonts.bold, 7)
+    canvas.drawCentredString(w / 2, y, DISCLAIMER)
+    canvas.setFont(fonts.regular, 7)
+    slot = canvas.stringWidth("888", fonts.regular, 7)
+    canvas.drawRightString(w - m - slot, y, f"Page {canvas.getPageNumber()} of ")
+    canvas.saveState()
+    canvas.translate(w - m - slot, y)
+    canvas.doForm(_TOTAL_FORM)
+    canvas.restoreState()
+    if running_header:
+        top = info.page_height - 11 * mm
+        canvas.setFillColor(INK)
+        canvas.setFont(fonts.bold, 7.5)
+        canvas.drawString(m, top, info.running_left)
+        canvas.setFont(fonts.regular, 7.5)
+        canvas.drawRightString(w - m, top, info.running_right)
+        canvas.setStrokeColor(RULE)
+        canvas.line(m, top - 4, w - m, top - 4)
+    canvas.restoreState()
+
+
+class _ReportDoc(BaseDocTemplate):
+    """A document template that adds an outline entry (bookmark) per section heading."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._section = 0
+
+    def afterFlowable(self, flowable: Flowable) -> None:
+        if isinstance(flowable, Paragraph) and flowable.style.name == "H1":
+            self._section += 1
+            key = f"section{self._section}"
+            self.canv.bookmarkPage(key)
+            self.canv.addOutlineEntry(flowable.getPlainText(), key, level=0)
+
+
+_A85_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _plain_flate() -> Iterator[None]:
+    """Streams without the ASCII85 layer reportlab adds by default.
+
+    reportlab reads this switch from its global settings; pure-Python ASCII85 of the key
+    images cost more than the rest of the layout, and the PDF only gets larger with it.
+    The previous value is restored afterwards.
+    """
+    from reportlab import rl_config
+
+    with _A85_LOCK:
+        previous = rl_config.useA85
+        rl_config.useA85 = 0
+        try:
+            yield
+        finally:
+            rl_config.useA85 = previous
+
+
+def resolve_findings(case: Case, ledger: object, options: ReportOptions) -> ReportFindings:
+    """Findings from a ledger, ready findings, or (None) a ledger built for the case.
+
+    Parameters
+    ----------
+    case
+        The case.
+    ledger
+        A `blockplan.outcomes.Ledger`, `ReportFindings`, or None.
+    options
+        ``options.profile`` (else the case's profile) is used when ``ledger`` is None.
+
+    Raises
+    ------
+    ReportError
+        When the profile cannot be loaded or ``ledger`` is of another type.
+    """
+    if isinstance(ledger, ReportFindings):
+        return ledger
+    from blockplan.outcomes import Ledger, build_ledger
+
+    if ledger is None:
+        profile = options.profile or case.profile_name
+        try:
+            ledger = build_ledger(case, profile)
+        except ProfileError as err:
+            raise ReportError(f"report: profile {profile!r} cannot be used ({err})") from err
+    if not isinstance(ledger, Ledger):
+        raise ReportError(
+            "report: ledger must be a blockplan.outcomes.Ledger, ReportFindings or None, "
+            f"not {type(ledger).__name__}"
+        )
+    return findings_from_ledger(ledger)
+
+
+def _block_numbers(case: Case, findings: ReportFindings) -> dict[str, int]:
+    numbers = {b.procedure_id: b.number for b in findings.blocks}
+    following = max(numbers.values(), default=0) + 1
+    for proc in sorted(case.procedures, key=lambda p: p.performed_at):
+        if proc.id not in numbers:
+            numbers[proc.id] = following
+            following += 1
+    return numbers
+
+
+def _as_volumes(
+    volumes: Iterable[ImageVolume] | Mapping[str, ImageVolume] | None,
+) -> list[ImageVolume]:
+    if volumes is None:
+        return []
+    items = list(volumes.values()) if isinstance(volumes, Mapping) else list(volumes)
+    for v in items:
+        if not isinstance(v, ImageVolume):
+            raise ReportError(
+                f"report: volumes must be ImageVolume objects, not {type(v).__name__}"
+            )
+    return items
+
+
+def build_report(
+    case: Case,
+    *,
+    volumes: Iterable[ImageVolume] | Mapping[str, ImageVolume] | None = None,
+    ledger: object = None,
+    options: ReportOptions | None = None,
+) -> bytes:
+    """Build the report of a case as PDF/A-2b bytes.
+
+    Parameters
+    ----------
+    case
+        The case: patient, study, levels, scar, targets, trajectories, procedures.
+    volumes
+        Image volumes of the study (LPS affine, any orientation). Key images are sampled
+        from those whose frame of reference matches the targets; None or empty: the
+        report says that no images were given.
+    ledger
+        A `blockplan.outcomes.Ledger`, ready `ReportFindings`, or None to build the ledger
+        under ``options.profile`` (default: the case's profile).
+    options
+        Clinic, author, date, report id and sizes; see `ReportOptions`.
+
+    Returns
+    -------
+    bytes
+        The PDF/A-2b file. With ``options.created_at`` fixed, equal input gives equal bytes.
+
+    Raises
+    ------
+    ReportError
+        When a font or the ICC profile is missing, the profile cannot be loaded, the logo
+        cannot be read, or the layout fails.
+    """
+    opts = options or ReportOptions()
+    created = opts.created_at or dt.datetime.now(dt.UTC).replace(microsecond=0)
+    if created.tzinfo is None:
+        raise ReportError(
+            "report: created_at must carry a time zone (e.g. 2026-03-15T09:30:00+01:00)"
+        )
+    fonts = register_fonts()
+    findings = resolve_findings(case, ledger, opts)
+    report_id = opts.report_id or derive_report_id(case, findings.profile_label, created)
+    vols = _as_volumes(volumes)
+
+    page = A4 if opts.page_size == "A4" else letter
+    width = page[0] - 2 * _MARGIN
+    ctx = Context(
+        case=case,
+        findings=findings,
+        options=opts,
+        fonts=fonts,
+        st=make_styles(fonts),
+        report_id=report_id,
+        created_at=created,
+        width=width,
+        target_labels={t.id: f"T{n}" for n, t in enumerate(case.targets, start=1)},
+        block_numbers=_block_numbers(case, findings),
+    )
+    p = case.patient
+    info = _PageInfo(
+        fonts=fonts,
+        report_id=report_id,
+        running_left=" · ".join(x for x in (opts.clinic_name, opts.title) if x),
+        running_right=" · ".join(
+            x
+            for x in (
+                person_name(p.patient_name),
+                f"ID {p.patient_id}" if p.patient_id else "",
+                f"born {p.birth_date.isoformat()}" if p.birth_date else "",
+            )
+            if x
+        ),
+        page_width=page[0],
+        page_height=page[1],
+    )
+
+    buffer = io.BytesIO()
+    doc = _ReportDoc(
+        buffer,
+        pagesize=page,
+        leftMargin=_MARGIN,
+        rightMargin=_MARGIN,
+        topMargin=_TOP_FIRST,
+        bottomMargin=_BOTTOM,
+        title=opts.title,
+        author=opts.author,
+        invariant=1,
+        pageCompression=1,
+        initialFontName=fonts.regular,
+        initialFontSize=9,
+        enforceColorSpace="rgb",
+        lang=opts.language,
+    )
+
+    def template(name: str, top: float, running_header: bool) -> PageTemplate:
+        frame = Frame(
+            _MARGIN,
+            _BOTTOM,
+            width,
+            page[1] - top - _BOTTOM,
+            id=name,
+            leftPadding=0,
+            rightPadding=0,
+            topPadding=0,
+            bottomPadding=0,
+        )
+        return PageTemplate(
+            id=name,
+            frames=[frame],
+            onPage=lambda c, d: _draw_page_frame(c, info, running_header=running_header),
+        )
+
+    doc.addPageTemplates(
+        [template("first", _TOP_FIRST, False), template("later", _TOP_LATER, True)]
+    )
+
+    def canvasmaker(*args: Any, **kwargs: Any) -> _ReportCanvas:
+        return _ReportCanvas(*args, page_info=info, **kwargs)
+
+    flowables: list[Flowable] = [NextPageTemplate("later"), *story(ctx, vols)]
+    try:
+        with _plain_flate():
+            doc.build(flowables, canvasmaker=canvasmaker)
+    except ReportError:
+        raise
+    except Exception as err:  # reportlab raises LayoutError and plain exceptions alike
+        raise ReportError(
+            f"report {report_id}: layout failed ({type(err).__name__}: {err})"
+        ) from err
+
+    meta = PdfaMetadata(
+        title=f"{opts.title} {report_id}",
+        author=opts.author or opts.clinic_name or "blockplan",
+        subject=f"Diagnostic block report {report_id} ({DISCLAIMER.lower()})",
+        keywords=f"blockplan; {findings.profile_label}; {report_id}",
+        report_id=report_id,
+        created_at=created,
+        creator=f"blockplan {__version__}",
+        producer=f"blockplan {__version__} (ReportLab, pikepdf)",
+        language=opts.language,
+    )
+    return make_pdfa(buffer.getvalue(), meta)
+
+
+def write_report(
+    case: Case,
+    path: str | Path,
+    *,
+    volumes: Iterable[ImageVolume] | Mapping[str, ImageVolume] | None = None,
+    ledger: object = None,
+    options: ReportOptions | None = None,
+) -> Path:
+    """Build the report and write it atomically with mode 0600.
+
+    Parameters
+    ----------
+    case, volumes, ledger, options
+        As for `build_report`.
+    path
+        Destination ``.pdf`` file; its folder must exist. An existing file is replaced
+        only once the new report is complete.
+
+    Returns
+    -------
+    Path
+        The absolute path written.
+
+    Raises
+    ------
+    ReportError
+        When the report cannot be built or the file cannot be written.
+    """
+    data = build_report(case, volumes=volumes, ledger=ledger, options=options)
+    try:
+        return write_bytes_atomic(path, data, mode=0o600)
+    except OSError as err:
+        raise ReportError(
+            f"report: cannot write {path} ({err.strerror or err}); check that the folder "
+            "exists and is writable"
+        ) from err

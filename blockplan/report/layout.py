@@ -1,0 +1,375 @@
+"""Building blocks of the report layout: styles, tables, formatting, the key-image flowable.
+
+Every piece of text uses the embedded DejaVu Sans faces (`blockplan.report.fonts`); the
+helpers here make sure that holds for table cells too, whose reportlab default is a font
+PDF/A cannot use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from xml.sax.saxutils import escape
+
+from PIL import Image as PILImage
+from reportlab.lib.colors import Color, HexColor, white
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.utils import ImageReader
+from reportlab.platypus import Flowable, Table, TableStyle
+
+from blockplan.report.findings import SourceStatus
+from blockplan.report.fonts import REGULAR, FontSet
+from blockplan.report.keyimages import KeyImage
+from blockplan.report.spinemap import STATUS_COLOURS
+
+__all__ = [
+    "HEAD_BG",
+    "INK",
+    "MUTED",
+    "RULE",
+    "KeyImageFlowable",
+    "Styles",
+    "block_name",
+    "data_table",
+    "esc",
+    "fmt_date",
+    "fmt_lps",
+    "fmt_num",
+    "grid",
+    "make_styles",
+    "person_name",
+    "status_tint",
+]
+
+INK = HexColor("#1E1E1E")
+MUTED = HexColor("#5F6B73")
+RULE = HexColor("#B8C2C8")
+HEAD_BG = HexColor("#33414E")
+ZEBRA = HexColor("#F3F5F7")
+_TRAJECTORY = HexColor("#00D5FF")
+_TARGET = HexColor("#FFD400")
+_HALO = HexColor("#000000")
+
+_BLOCK_NAMES = {
+    "mbb": "medial branch block",
+    "facet_ia": "facet intra-articular block",
+    "snrb": "selective nerve root block",
+    "tfesi": "transforaminal epidural",
+    "ilesi": "interlaminar epidural",
+    "caudal": "caudal epidural",
+    "sij": "sacroiliac joint block",
+    "discography": "discography",
+}
+
+
+# --- formatting -------------------------------------------------------------------------
+def esc(text: object) -> str:
+    """Escape text for a reportlab paragraph (``&``, ``<``, ``>``)."""
+    return escape(str(text))
+
+
+def person_name(dicom_pn: str) -> str:
+    """DICOM person name ``Family^Given^Middle^Prefix^Suffix`` as ``Family, Given Middle``."""
+    if "^" not in dicom_pn:
+        return dicom_pn.strip()
+    parts = [p.strip() for p in dicom_pn.split("=")[0].split("^")]
+    parts += [""] * (5 - len(parts))
+    family, given, middle, prefix, suffix = parts[:5]
+    first = " ".join(p for p in (prefix, given, middle) if p)
+    name = ", ".join(p for p in (family, first) if p)
+    return f"{name}, {suffix}" if suffix else name
+
+
+def fmt_date(value: dt.date | dt.datetime | None) -> str:
+    """``YYYY-MM-DD`` or ``YYYY-MM-DD HH:MM`` (local time as recorded); ``–`` for None."""
+    if value is None:
+        return "–"
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return value.isoformat()
+
+
+def fmt_num(value: float | None, unit: str = "", fmt: str = "{:g}") -> str:
+    """A number with its unit, ``–`` for None."""
+    if value is None:
+        return "–"
+    return f"{fmt.format(value)} {unit}".strip()
+
+
+def fmt_lps(point: Sequence[float]) -> str:
+    """``(x, y, z)`` in mm with one decimal."""
+    return "({:.1f}, {:.1f}, {:.1f})".format(*point)
+
+
+def block_name(value: str) -> str:
+    """Readable name of a `~blockplan.case.vocab.BlockType` value."""
+    return _BLOCK_NAMES.get(value, value.replace("_", " "))
+
+
+def status_tint(status: SourceStatus, amount: float = 0.3) -> Color:
+    """A light tint of a status colour, for table cells (text stays dark and readable)."""
+    c = STATUS_COLOURS[status]
+    return Color(1 - amount * (1 - c.red), 1 - amount * (1 - c.green), 1 - amount * (1 - c.blue))
+
+
+# --- styles -----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Styles:
+    """Paragraph styles of the report."""
+
+    title: ParagraphStyle
+    h1: ParagraphStyle
+    h2: ParagraphStyle
+    body: ParagraphStyle
+    bullet: ParagraphStyle
+    small: ParagraphStyle
+    cell: ParagraphStyle
+    cell_head: ParagraphStyle
+    caption: ParagraphStyle
+    label: ParagraphStyle
+    clinic: ParagraphStyle
+
+
+def make_styles(fonts: FontSet) -> Styles:
+    """The report's paragraph styles, all on the embedded fonts."""
+    base = ParagraphStyle(
+        "base",
+        fontName=fonts.regular,
+        bulletFontName=fonts.regular,
+        fontSize=9,
+        leading=11.6,
+        textColor=INK,
+    )
+    small = ParagraphStyle("small", parent=base, fontSize=7.5, leading=9.5, textColor=MUTED)
+    return Styles(
+        title=ParagraphStyle(
+            "title", parent=base, fontName=fonts.bold, fontSize=16, leading=20, spaceAfter=5
+        ),
+        h1=ParagraphStyle(
+            "H1",
+            parent=base,
+            fontName=fonts.bold,
+            fontSize=12,
+            leading=15,
+            spaceBefore=10,
+            spaceAfter=5,
+            textColor=HEAD_BG,
+        ),
+        h2=ParagraphStyle(
+            "H2",
+            parent=base,
+            fontName=fonts.bold,
+            fontSize=9.5,
+            leading=12,
+            spaceBefore=7,
+            spaceAfter=3,
+        ),
+        body=ParagraphStyle("body", parent=base, spaceAfter=4),
+        bullet=ParagraphStyle("bullet", parent=base, leftIndent=11, bulletIndent=1, spaceAfter=3),
+        small=small,
+        cell=ParagraphStyle("cell", parent=base, fontSize=7.5, leading=9.3),
+        cell_head=ParagraphStyle(
+            "cellhead",
+            parent=base,
+            fontName=fonts.bold,
+            fontSize=7.5,
+            leading=9.3,
+            textColor=white,
+        ),
+        caption=ParagraphStyle("caption", parent=base, fontSize=7.5, leading=9.3),
+        label=ParagraphStyle("label", parent=base, fontSize=7, leading=9, textColor=MUTED),
+        clinic=ParagraphStyle("clinic", parent=base, fontName=fonts.bold, fontSize=11, leading=14),
+    )
+
+
+# --- tables -----------------------------------------------------------------------------
+class _Table(Table):
+    """A table whose plain-text cells use the embedded font (reportlab's default is not)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), REGULAR)]))
+
+
+def grid(
+    rows: list[list[Any]],
+    widths: Sequence[float],
+    commands: Iterable[tuple[Any, ...]] = (),
+    **kwargs: Any,
+) -> Table:
+    """A layout table without padding or lines (for placing things side by side)."""
+    table = _Table(rows, colWidths=list(widths), hAlign="LEFT", **kwargs)
+    style: list[tuple[Any, ...]] = [
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 0),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+        ("TOPPADDING", (0, 0), (-1, -1), 0),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
+    ]
+    style.extend(commands)
+    table.setStyle(TableStyle(style))
+    return table
+
+
+def data_table(
+    rows: list[list[Any]],
+    widths: Sequence[float],
+    commands: Iterable[tuple[Any, ...]] = (),
+) -> Table:
+    """A data table with a dark header row that repeats on every page it splits onto."""
+    table = _Table(rows, colWidths=list(widths), repeatRows=1, hAlign="LEFT")
+    style: list[tuple[Any, ...]] = [
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.25, RULE),
+        ("BACKGROUND", (0, 0), (-1, 0), HEAD_BG),
+        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [white, ZEBRA]),
+    ]
+    style.extend(commands)
+    table.setStyle(TableStyle(style))
+    return table
+
+
+# --- key images -------------------------------------------------------------------------
+class KeyImageFlowable(Flowable):
+    """A key image at its true physical aspect with its vector overlay.
+
+    The raster (grey values and scar) is drawn first; target, planned needle path, level
+    labels, target ticks, scale bar and orientation letters are drawn over it as vectors
+    with dark halos, so they stay crisp and readable on any background.
+    """
+
+    def __init__(self, image: KeyImage, width: float, max_height: float, fonts: FontSet) -> None:
+        super().__init__()
+        self.image = image
+        self.fonts = fonts
+        aspect = image.rows / image.cols
+        self.width = min(width, max_height / aspect)
+        self.height = self.width * aspect
+        mode = "L" if image.pixels.ndim == 2 else "RGB"
+        self._reader = ImageReader(PILImage.fromarray(image.pixels, mode=mode))
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        return self.width, self.height
+
+    def _xy(self, col: float, row: float) -> tuple[float, float]:
+        s = self.width / self.image.cols
+        return (col + 0.5) * s, self.height - (row + 0.5) * s
+
+    def _label(
+        self, x: float, y: float, text: str, *, anchor: str = "left", size: float = 8
+    ) -> None:
+        c = self.canv
+        w = c.stringWidth(text, self.fonts.bold, size)
+        x0 = x if anchor == "left" else (x - w if anchor == "right" else x - w / 2)
+        c.setFillColor(_HALO)
+        c.rect(x0 - 1.8, y - 2.2, w + 3.6, size + 2.4, stroke=0, fill=1)
+        c.setFillColor(white)
+        c.setFont(self.fonts.bold, size)
+        c.drawString(x0, y, text)
+
+    def draw(self) -> None:
+        c = self.canv
+        w, h = self.width, self.height
+        c.drawImage(self._reader, 0, 0, w, h)
+        c.saveState()
+        clip = c.beginPath()
+        clip.rect(0, 0, w, h)
+        c.clipPath(clip, stroke=0, fill=0)
+        c.setLineCap(1)
+        for line in self.image.lines:
+            x0, y0 = self._xy(line.col0, line.row0)
+            x1, y1 = self._xy(line.col1, line.row1)
+            for colour, width in ((_HALO, 2.8), (_TRAJECTORY, 1.3)):
+                c.setStrokeColor(colour)
+                c.setLineWidth(width)
+                c.line(x0, y0, x1, y1)
+        for mark in self.image.marks:
+            x, y = self._xy(mark.col, mark.row)
+            if mark.kind == "target":
+                self._target(x, y, mark.label)
+            elif mark.kind == "entry":
+                c.setFillColor(_TRAJECTORY)
+                c.setStrokeColor(_HALO)
+                c.setLineWidth(0.8)
+                c.rect(x - 2.2, y - 2.2, 4.4, 4.4, stroke=1, fill=1)
+            elif mark.kind == "level":
+                c.setFillColor(_TARGET)
+                c.setStrokeColor(_HALO)
+                c.setLineWidth(0.6)
+                c.circle(x, y, 1.8, stroke=1, fill=1)
+                self._label(x - 6, y - 2.5, mark.label, anchor="right", size=7)
+        for y, labels in self._tick_groups():
+            c.setFillColor(_TARGET)
+            c.setStrokeColor(_HALO)
+            c.setLineWidth(0.6)
+            p = c.beginPath()
+            p.moveTo(w, y + 3.5)
+            p.lineTo(w - 6, y)
+            p.lineTo(w, y - 3.5)
+            p.close()
+            c.drawPath(p, stroke=1, fill=1)
+            self._label(w - 8, y - 2.5, " ".join(labels), anchor="right", size=6.5)
+        c.restoreState()
+        self._scale_bar()
+        self._letters()
+        c.setStrokeColor(INK)
+        c.setLineWidth(0.5)
+        c.rect(0, 0, w, h, stroke=1, fill=0)
+
+    def _tick_groups(self) -> list[tuple[float, list[str]]]:
+        """Target ticks at the right edge; ticks closer than a label's height share one."""
+        marks = [m for m in self.image.marks if m.kind == "target_tick"]
+        ticks = sorted(((self._xy(m.col, m.row)[1], m.label) for m in marks), key=lambda t: -t[0])
+        groups: list[tuple[float, list[str]]] = []
+        for y, label in ticks:
+            if groups and groups[-1][0] - y < 9.5:
+                groups[-1][1].append(label)
+            else:
+                groups.append((y, [label]))
+        return groups
+
+    def _target(self, x: float, y: float, label: str) -> None:
+        c = self.canv
+        for colour, lw in ((_HALO, 2.4), (_TARGET, 1.1)):
+            c.setStrokeColor(colour)
+            c.setLineWidth(lw)
+            c.circle(x, y, 4.5, stroke=1, fill=0)
+            c.line(x - 8, y, x - 5, y)
+            c.line(x + 5, y, x + 8, y)
+            c.line(x, y - 8, x, y - 5)
+            c.line(x, y + 5, x, y + 8)
+        if label:
+            self._label(x + 8, y + 5, label)
+
+    def _scale_bar(self) -> None:
+        c = self.canv
+        bar_mm = 20.0 if self.image.width_mm >= 60 else 10.0
+        length = bar_mm / self.image.px_mm * (self.width / self.image.cols)
+        x, y = 7.0, 7.0
+        c.setFillColor(_HALO)
+        c.rect(x - 1, y - 1, length + 2, 4, stroke=0, fill=1)
+        c.setFillColor(white)
+        c.rect(x, y, length, 2, stroke=0, fill=1)
+        self._label(x, y + 6, f"{bar_mm:g} mm", size=6.5)
+
+    def _letters(self) -> None:
+        w, h = self.width, self.height
+        letters = self.image.letters
+        # Keep the right-edge letter clear of the target ticks drawn there.
+        ticks = [y for y, _ in self._tick_groups()]
+        right_y = h / 2
+        for offset in (0, 14, -14, 28, -28, 42, -42, 56, -56):
+            candidate = h / 2 + offset
+            if all(abs(candidate - t) > 11 for t in ticks):
+                right_y = candidate
+                break
+        self._label(4, h / 2 - 3, letters["left"], size=9)
+        self._label(w - 4, right_y - 3, letters["right"], anchor="right", size=9)
+        self._label(w / 2, h - 12, letters["top"], anchor="centre", size=9)
+        self._label(w / 2, 5, letters["bottom"], anchor="centre", size=9)

@@ -1,0 +1,75 @@
+"""Settings of a report: clinic, author, date, identifiers and image sizes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from blockplan.case.model import Case
+
+__all__ = ["ReportOptions", "derive_report_id"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportOptions:
+    """How to build a report.
+
+    Attributes
+    ----------
+    clinic_name
+        Printed at the top of the first page and in the running header.
+    clinic_address
+        Lines under the clinic name (``"\\n"`` separates lines).
+    clinic_logo
+        Logo image (a path or the bytes of a PNG/JPEG file), drawn at most 45 × 18 mm.
+    author
+        Physician responsible for the report (header, signature block, PDF author).
+    title
+        Document title.
+    created_at
+        Date and time of the report (time-zone aware). Default: now (UTC). Fix it to
+        get byte-identical PDFs from the same case.
+    report_id
+        Report identifier; default derived from the case id, profile and date
+        (`derive_report_id`).
+    profile
+        Adjudication profile used when no ledger is given (default: the case's profile).
+    page_size
+        ``"A4"`` or ``"letter"``.
+    key_image_pixels
+        Width of an axial key image in pixels.
+    max_key_images
+        At most this many axial key images (one per target, in target order).
+    include_sagittal
+        Include the sagittal overview with level labels.
+    language
+        Language tag of the text (PDF ``/Lang``).
+    """
+
+    clinic_name: str = ""
+    clinic_address: str = ""
+    clinic_logo: Path | bytes | None = None
+    author: str = ""
+    title: str = "Diagnostic spine block report"
+    created_at: dt.datetime | None = None
+    report_id: str | None = None
+    profile: str | None = None
+    page_size: Literal["A4", "letter"] = "A4"
+    key_image_pixels: int = 320
+    max_key_images: int = 24
+    include_sagittal: bool = True
+    language: str = "en"
+
+
+def derive_report_id(case: Case, profile_label: str, created_at: dt.datetime) -> str:
+    """A report id from the case id, profile and creation date: ``BPR-YYYYMMDD-XXXXXXXX``.
+
+    The same case, profile and date give the same id; it holds no patient identifier.
+    """
+    digest = hashlib.sha256(
+        f"{case.case_id}|{profile_label}|{created_at.isoformat()}".encode()
+    ).hexdigest()
+    return f"BPR-{created_at.strftime('%Y%m%d')}-{digest[:8].upper()}"

@@ -1,0 +1,909 @@
+"""The sections of the report, each a list of reportlab flowables.
+
+In reading order: header, pain-source findings (summary, map, ranked table), key images,
+targets and trajectories, procedures, pain diaries, adjudication, reevaluation
+suggestions, outcome measures and notes, signature.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image as PILImage
+from reportlab.lib.units import mm
+from reportlab.platypus import (
+    CondPageBreak,
+    Flowable,
+    Image,
+    KeepTogether,
+    Paragraph,
+    Spacer,
+)
+
+from blockplan import __version__
+from blockplan.case.model import Case, Injection, Procedure, Target
+from blockplan.errors import ReportError
+from blockplan.io.volume import ImageVolume
+from blockplan.report import keyimages as ki
+from blockplan.report.charts import diary_chart
+from blockplan.report.findings import (
+    STATUS_MEANING,
+    STATUS_ORDER,
+    BlockFinding,
+    ReportFindings,
+    SourceStatus,
+    structure_label,
+)
+from blockplan.report.fonts import FontSet
+from blockplan.report.layout import (
+    INK,
+    RULE,
+    KeyImageFlowable,
+    Styles,
+    block_name,
+    data_table,
+    esc,
+    fmt_date,
+    fmt_lps,
+    fmt_num,
+    grid,
+    person_name,
+    status_tint,
+)
+from blockplan.report.options import ReportOptions
+from blockplan.report.spinemap import STATUS_COLOURS, legend_drawing, pain_source_map
+
+__all__ = ["DISCLAIMER", "Context", "story"]
+
+DISCLAIMER = "Decision support, not a medical device"
+"""Printed in the footer of every page and in the banner under the header."""
+
+_BANNER_BG = "#FFF4E0"
+_BANNER_EDGE = "#E69F00"
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Everything the sections need."""
+
+    case: Case
+    findings: ReportFindings
+    options: ReportOptions
+    fonts: FontSet
+    st: Styles
+    report_id: str
+    created_at: dt.datetime
+    width: float
+    """Width of the text frame (pt)."""
+    target_labels: dict[str, str]
+    """Target id → ``"T1"``, ``"T2"``, … in case order."""
+    block_numbers: dict[str, int]
+    """Procedure id → chronological block number (the ledger's numbering)."""
+
+
+def story(ctx: Context, volumes: Sequence[ImageVolume]) -> list[Flowable]:
+    """All sections, in reading order."""
+    flow: list[Flowable] = []
+    flow += header(ctx)
+    flow += findings(ctx)
+    flow += key_images(ctx, volumes)
+    flow += targets_table(ctx)
+    flow += procedures_table(ctx)
+    flow += diaries(ctx)
+    flow += adjudication(ctx)
+    flow += suggestions(ctx)
+    flow += outcome_measures(ctx)
+    flow += signature(ctx)
+    return flow
+
+
+def h1(ctx: Context, text: str) -> list[Flowable]:
+    """A section heading that never ends a page: it moves on when less than 40 mm remain."""
+    return [CondPageBreak(40 * mm), Paragraph(esc(text), ctx.st.h1)]
+
+
+def h2(ctx: Context, text: str) -> list[Flowable]:
+    """A sub-heading that moves to the next page when less than 25 mm remain."""
+    return [CondPageBreak(25 * mm), Paragraph(esc(text), ctx.st.h2)]
+
+
+# --- header -----------------------------------------------------------------------------
+def _logo(options: ReportOptions) -> Image | None:
+    source = options.clinic_logo
+    if source is None:
+        return None
+    where = "bytes" if isinstance(source, bytes) else str(source)
+    try:
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        with PILImage.open(io.BytesIO(data)) as raw:
+            raw.load()
+            img = raw.convert("RGBA")
+    except (OSError, ValueError, PILImage.DecompressionBombError) as err:
+        raise ReportError(
+            f"clinic logo ({where}) cannot be read as an image ({err}); use a PNG or JPEG file"
+        ) from err
+    # No alpha channel in the PDF: composite on white.
+    flat = PILImage.new("RGB", img.size, (255, 255, 255))
+    flat.paste(img, mask=img.getchannel("A"))
+    scale = min(45 * mm / flat.width, 18 * mm / flat.height)
+    png = io.BytesIO()
+    flat.save(png, format="PNG")
+    png.seek(0)
+    return Image(png, width=flat.width * scale, height=flat.height * scale)
+
+
+def _facts(ctx: Context, title: str, rows: list[tuple[str, str]], width: float) -> Flowable:
+    st = ctx.st
+    data: list[list[Any]] = [[Paragraph(f"<b>{esc(title)}</b>", st.cell), ""]]
+    for key, value in rows:
+        data.append([Paragraph(esc(key), st.label), Paragraph(esc(value or "–"), st.cell)])
+    return grid(
+        data,
+        [width * 0.32, width * 0.68],
+        [
+            ("SPAN", (0, 0), (1, 0)),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+            ("LINEBELOW", (0, 0), (1, 0), 0.5, RULE),
+        ],
+    )
+
+
+def header(ctx: Context) -> list[Flowable]:
+    """Clinic and logo, title, patient / study / report facts, indication, disclaimer."""
+    case, opts, st = ctx.case, ctx.options, ctx.st
+    flow: list[Flowable] = []
+    clinic: list[Flowable] = []
+    if opts.clinic_name:
+        clinic.append(Paragraph(esc(opts.clinic_name), st.clinic))
+    for line in opts.clinic_address.splitlines():
+        clinic.append(Paragraph(esc(line), st.small))
+    logo = _logo(opts)
+    if clinic or logo is not None:
+        flow.append(
+            grid(
+                [[clinic or "", logo or ""]],
+                [ctx.width * 0.7, ctx.width * 0.3],
+                [("ALIGN", (1, 0), (1, 0), "RIGHT")],
+            )
+        )
+        flow.append(Spacer(1, 3 * mm))
+    flow.append(Paragraph(esc(opts.title), st.title))
+
+    p = case.patient
+    gap = 4 * mm
+    col = (ctx.width - 2 * gap) / 3
+    patient = _facts(
+        ctx,
+        "Patient",
+        [
+            ("Name", person_name(p.patient_name)),
+            ("Patient ID", p.patient_id),
+            ("Birth date", fmt_date(p.birth_date)),
+            ("Sex", {"F": "female", "M": "male", "O": "other"}.get(p.sex, "")),
+        ],
+        col,
+    )
+    s = case.study
+    study = _facts(
+        ctx,
+        "Study",
+        [
+            ("Date", fmt_date(s.study_date) if s else "–"),
+            ("Description", s.description if s else ""),
+            ("Accession", s.accession_number if s else ""),
+            ("Study UID", s.study_instance_uid if s else ""),
+        ],
+        col,
+    )
+    days = sorted({proc.performed_at.date() for proc in case.procedures})
+    if not days:
+        span = "none"
+    elif len(days) == 1:
+        span = f"{len(case.procedures)} on {fmt_date(days[0])}"
+    else:
+        span = f"{len(case.procedures)}, {fmt_date(days[0])} to {fmt_date(days[-1])}"
+    report = _facts(
+        ctx,
+        "Report",
+        [
+            ("Report ID", ctx.report_id),
+            ("Date", fmt_date(ctx.created_at)),
+            ("Author", opts.author),
+            ("Profile", ctx.findings.profile_label),
+            ("Blocks", span),
+        ],
+        col,
+    )
+    flow.append(grid([[patient, study, report]], [col + gap, col + gap, col]))
+    parts = []
+    if case.indication:
+        parts.append(f"<b>Indication</b>: {esc(case.indication)}")
+    if case.diagnosis_codes:
+        parts.append(f"<b>Diagnosis codes</b>: {esc(', '.join(case.diagnosis_codes))}")
+    if parts:
+        flow += [Spacer(1, 2.5 * mm), Paragraph(" &nbsp; · &nbsp; ".join(parts), st.body)]
+    reason = ctx.findings.disclaimer.split(":", 1)[-1].strip()
+    reason = reason[:1].upper() + reason[1:]
+    banner = grid(
+        [
+            [
+                Paragraph(
+                    f"<b>{DISCLAIMER}.</b> {esc(reason)} Statuses in this report are computed "
+                    f"under the profile <b>{esc(ctx.findings.profile_label)}</b>.",
+                    st.cell,
+                )
+            ]
+        ],
+        [ctx.width],
+        [
+            ("BACKGROUND", (0, 0), (-1, -1), _BANNER_BG),
+            ("LINEBEFORE", (0, 0), (0, -1), 2.5, _BANNER_EDGE),
+            ("LEFTPADDING", (0, 0), (-1, -1), 6),
+            ("TOPPADDING", (0, 0), (-1, -1), 4),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+        ],
+    )
+    flow += [Spacer(1, 2 * mm), banner]
+    return flow
+
+
+# --- findings ---------------------------------------------------------------------------
+_STATUS_HEADINGS: dict[SourceStatus, str] = {
+    "confirmed": "Confirmed",
+    "probable": "Probable",
+    "indeterminate": "Open (indeterminate)",
+    "excluded": "Not supported as a pain source",
+}
+
+
+def _status_cell(status: SourceStatus, ctx: Context) -> Paragraph:
+    return Paragraph(f"<b>{status}</b>", ctx.st.cell)
+
+
+def _status_commands(status: SourceStatus, col: int, row: int) -> list[tuple[Any, ...]]:
+    return [
+        ("BACKGROUND", (col, row), (col, row), status_tint(status)),
+        ("LINEBEFORE", (col, row), (col, row), 3, STATUS_COLOURS[status]),
+    ]
+
+
+def findings(ctx: Context) -> list[Flowable]:
+    """The summary first: statuses in words beside the pain-source map, then the ranked table."""
+    f, st, fonts = ctx.findings, ctx.st, ctx.fonts
+    flow: list[Flowable] = h1(ctx, "Pain-source findings")
+    ranked = f.ranked_sources()
+    title = f" ({esc(f.profile_title)})" if f.profile_title else ""
+    summary: list[Flowable] = [
+        Paragraph(f"Under profile <b>{esc(f.profile_label)}</b>{title}:", st.body)
+    ]
+    if not ranked:
+        summary.append(
+            Paragraph(
+                "No block has tested a candidate pain source and no target is planned.", st.body
+            )
+        )
+    for status in STATUS_ORDER:
+        labels = [s.display_label for s in ranked if s.status == status]
+        if labels:
+            summary.append(
+                Paragraph(
+                    f"<b>{_STATUS_HEADINGS[status]}</b>: {esc('; '.join(labels))}",
+                    st.bullet,
+                    bulletText="•",
+                )
+            )
+    drawing = pain_source_map(
+        f,
+        ctx.case.targets,
+        font=fonts.regular,
+        bold_font=fonts.bold,
+        extra_levels=[m.level for m in ctx.case.levels],
+    )
+    legend = legend_drawing(font=fonts.regular, bold_font=fonts.bold)
+    explain = Paragraph(
+        "<b>Pain-source map</b>, front view: the patient's right is on the viewer's left, as on "
+        "the axial images. Nerve roots leave below each vertebra (outer markers), facet joints "
+        "lie beside each disc, the epidural space beside each body, the sacroiliac joints "
+        "beside the sacrum, discs in the midline. A bar joins the sites of a block that "
+        "covered several at once: its relief cannot be attributed to one of them.",
+        st.small,
+    )
+    meaning = Paragraph(
+        " ".join(f"<b>{s}</b>: {esc(STATUS_MEANING[s])}." for s in STATUS_ORDER)
+        + f" Each under {esc(f.profile_label)}.",
+        st.small,
+    )
+    map_w = drawing.width + 4 * mm
+    right = [*summary, Spacer(1, 3 * mm), legend, Spacer(1, 2 * mm), explain, meaning]
+    flow.append(
+        grid(
+            [[drawing, right]],
+            [map_w, ctx.width - map_w],
+            [("BOX", (0, 0), (0, 0), 0.4, RULE), ("LEFTPADDING", (1, 0), (1, 0), 5 * mm)],
+        )
+    )
+    if not ranked:
+        return flow
+    flow.append(Spacer(1, 4 * mm))
+    widths = [6 * mm, 38 * mm, 25 * mm, 60 * mm, ctx.width - 129 * mm]
+    heads = ("#", "Pain source", "Status", "Why", "What would settle it")
+    rows: list[list[Any]] = [[Paragraph(h, st.cell_head) for h in heads]]
+    commands: list[tuple[Any, ...]] = []
+    for n, source in enumerate(ranked, start=1):
+        blocks = ", ".join(str(b) for b in source.blocks) or "none"
+        why = esc(source.reasons[0]) if source.reasons else "–"
+        rows.append(
+            [
+                Paragraph(str(n), st.cell),
+                Paragraph(f"<b>{esc(source.display_label)}</b>", st.cell),
+                _status_cell(source.status, ctx),
+                Paragraph(f"{why}<br/><font color='#5F6B73'>blocks: {esc(blocks)}</font>", st.cell),
+                Paragraph("<br/>".join(esc(s) for s in source.settle) or "–", st.cell),
+            ]
+        )
+        commands += _status_commands(source.status, 2, n)
+    flow.append(data_table(rows, widths, commands))
+    return flow
+
+
+# --- key images -------------------------------------------------------------------------
+def _rows_of_two(
+    lead: list[Flowable], cells: Sequence[list[Flowable]], cell_w: float, gap: float
+) -> list[Flowable]:
+    """Cells two per row, each row its own table; the lead stays with the first row."""
+    rows: list[Flowable] = []
+    for i in range(0, len(cells), 2):
+        pair: list[Any] = list(cells[i : i + 2])
+        if len(pair) == 1:
+            pair.append("")
+        rows.append(
+            grid(
+                [pair],
+                [cell_w + gap, cell_w],
+                [("BOTTOMPADDING", (0, 0), (-1, -1), 9), ("RIGHTPADDING", (0, 0), (0, 0), gap)],
+            )
+        )
+    if not rows:
+        return lead
+    return [KeepTogether([*lead, rows[0]]), *rows[1:]]
+
+
+def _in_frame(points: Sequence[Any], frame: str) -> list[Any]:
+    return [p for p in points if p.position.frame_of_reference_uid == frame]
+
+
+def _sagittal_cell(
+    ctx: Context, volumes: Sequence[ImageVolume], scars: Sequence[ki.ScarMask], cell_w: float
+) -> list[Flowable] | None:
+    case = ctx.case
+    anchors = case.levels or case.targets
+    if not anchors:
+        return None
+    frame = anchors[0].position.frame_of_reference_uid
+    points = [a.position.lps for a in _in_frame(anchors, frame)]
+    centre = np.mean(np.asarray(points, dtype=np.float64), axis=0)
+    vol = ki.choose_volume(
+        volumes, centre, frame, modalities=("MR", "CT"), prefer_normal=(1.0, 0.0, 0.0)
+    )
+    if vol is None:
+        return None
+    labelled = [(ctx.target_labels[t.id], t) for t in _in_frame(case.targets, frame)]
+    img = ki.sagittal_overview(vol, _in_frame(case.levels, frame), labelled, scars=scars)
+    caption = Paragraph(
+        "<b>Sagittal overview</b> with level labels; target heights are marked at the right "
+        f"edge. {esc(img.source)}.",
+        ctx.st.caption,
+    )
+    return [KeyImageFlowable(img, cell_w, 125 * mm, ctx.fonts), Spacer(1, 1.5 * mm), caption]
+
+
+def _axial_cell(
+    ctx: Context,
+    target: Target,
+    volumes: Sequence[ImageVolume],
+    scars: Sequence[ki.ScarMask],
+    cell_w: float,
+) -> list[Flowable] | None:
+    case = ctx.case
+    label = ctx.target_labels[target.id]
+    frame = target.position.frame_of_reference_uid
+    vol = ki.choose_volume(
+        volumes, target.position.lps, frame, modalities=("CT", "MR"), prefer_normal=(0, 0, 1.0)
+    )
+    if vol is None:
+        return None
+    levels = _in_frame(case.levels, frame)
+    bodies = [m for m in levels if m.kind == "vertebral_body"] or levels
+    anchors = []
+    if bodies:
+        nearest = min(bodies, key=lambda m: abs(m.position.lps[2] - target.position.lps[2]))
+        anchors.append(nearest.position.lps)
+    traj = case.trajectory_for(target.id)
+    entry = None
+    if traj is not None and traj.entry.frame_of_reference_uid == frame:
+        entry = traj.entry.lps
+    img = ki.axial_key_image(
+        vol,
+        target,
+        label=label,
+        entry=entry,
+        scars=scars,
+        midline_x=float(np.mean([m.position.lps[0] for m in levels])) if levels else None,
+        anchors=anchors,
+        pixels=ctx.options.key_image_pixels,
+    )
+    what = " ".join(
+        x for x in (target.level or "", target.side.value, structure_label(target.structure))
+    )
+    approach = f" ({target.approach.value.replace('_', ' ')})" if target.approach else ""
+    notes = "; ".join([img.source, *img.notes])
+    scar = " Scar overlay shown." if img.scar_shown else ""
+    caption = Paragraph(
+        f"<b>{esc(label)}</b> · {esc(what)} · {esc(block_name(target.block_type.value))}"
+        f"{esc(approach)}. {esc(notes)}.{scar}",
+        ctx.st.caption,
+    )
+    return [KeyImageFlowable(img, cell_w, 110 * mm, ctx.fonts), Spacer(1, 1.5 * mm), caption]
+
+
+def key_images(ctx: Context, volumes: Sequence[ImageVolume]) -> list[Flowable]:
+    """Sagittal overview and an axial plane through each target, two per row."""
+    st, case, opts = ctx.st, ctx.case, ctx.options
+    head = h1(ctx, "Key images")
+    if not volumes:
+        return [
+            *head,
+            Paragraph(
+                "No image volumes were given when this report was built; key images are not "
+                "included.",
+                st.body,
+            ),
+        ]
+    scars = [ki.ScarMask.from_region(r) for r in case.scar_regions]
+    intro = Paragraph(
+        "Planes resampled in patient space with square pixels (true physical aspect). "
+        "Radiological convention: the patient's right is on the viewer's left. "
+        "Yellow: target; cyan: planned needle path from the skin entry (square); "
+        "orange: epidural scar; scale bar in mm.",
+        st.small,
+    )
+    gap = 6 * mm
+    cell_w = (ctx.width - gap) / 2
+    cells: list[list[Flowable]] = []
+    if opts.include_sagittal:
+        cell = _sagittal_cell(ctx, volumes, scars, cell_w)
+        if cell is not None:
+            cells.append(cell)
+    missing: list[str] = []
+    for target in case.targets[: opts.max_key_images]:
+        cell = _axial_cell(ctx, target, volumes, scars, cell_w)
+        if cell is None:
+            missing.append(ctx.target_labels[target.id])
+        else:
+            cells.append(cell)
+    flow: list[Flowable] = _rows_of_two([*head, intro, Spacer(1, 2 * mm)], cells, cell_w, gap)
+    if missing:
+        flow.append(
+            Paragraph(
+                f"No given image volume contains {', '.join(missing)} in its frame of "
+                "reference: no key image for it.",
+                st.small,
+            )
+        )
+    if len(case.targets) > opts.max_key_images:
+        flow.append(
+            Paragraph(
+                f"Key images are shown for the first {opts.max_key_images} of "
+                f"{len(case.targets)} targets.",
+                st.small,
+            )
+        )
+    return flow
+
+
+# --- targets and procedures -------------------------------------------------------------
+def needle_path(target: Target, entry: Sequence[float]) -> str:
+    """Length and angles of a straight path from ``entry`` to ``target`` (LPS mm).
+
+    The in-plane angle is that of the path's axial projection from the anteroposterior
+    axis; the tilt is its angle to the axial plane, named by the direction the needle
+    advances (cranially when the entry is caudal to the target).
+    """
+    v = np.asarray(target.position.lps, dtype=np.float64) - np.asarray(entry, dtype=np.float64)
+    length = float(np.linalg.norm(v))
+    if length < 1e-6:
+        return "–"
+    in_plane = math.degrees(math.atan2(abs(v[0]), abs(v[1])))
+    tilt = math.degrees(math.asin(max(-1.0, min(1.0, float(v[2]) / length))))
+    if abs(tilt) < 0.5:
+        return f"{length:.0f} mm; {in_plane:.0f}° from AP; in the axial plane"
+    way = "cranially (entry caudal)" if tilt > 0 else "caudally (entry cranial)"
+    return f"{length:.0f} mm; {in_plane:.0f}° from AP; tilted {abs(tilt):.0f}° {way}"
+
+
+def targets_table(ctx: Context) -> list[Flowable]:
+    """Every target with its planned trajectory."""
+    st, case = ctx.st, ctx.case
+    flow: list[Flowable] = h1(ctx, "Targets and trajectories")
+    if not case.targets:
+        flow.append(Paragraph("No targets planned.", st.body))
+        return flow
+    heads = (
+        "#",
+        "Level",
+        "Side",
+        "Structure",
+        "Block",
+        "Approach",
+        "Target (LPS mm)",
+        "Entry (LPS mm)",
+        "Needle path",
+    )
+    mmw = [8, 13, 12, 22, 27, 21, 27, 27]
+    widths = [x * mm for x in mmw] + [ctx.width - sum(mmw) * mm]
+    rows: list[list[Any]] = [[Paragraph(h, st.cell_head) for h in heads]]
+    for t in case.targets:
+        traj = case.trajectory_for(t.id)
+        entry = traj.entry.lps if traj is not None else None
+        structure = esc(structure_label(t.structure))
+        if t.label:
+            structure += f"<br/><font color='#5F6B73'>{esc(t.label)}</font>"
+        rows.append(
+            [
+                Paragraph(ctx.target_labels[t.id], st.cell),
+                Paragraph(esc(t.level or "–"), st.cell),
+                Paragraph(esc(t.side.value), st.cell),
+                Paragraph(structure, st.cell),
+                Paragraph(esc(block_name(t.block_type.value)), st.cell),
+                Paragraph(esc(t.approach.value.replace("_", " ") if t.approach else "–"), st.cell),
+                Paragraph(fmt_lps(t.position.lps), st.cell),
+                Paragraph(fmt_lps(entry) if entry is not None else "not planned", st.cell),
+                Paragraph(esc(needle_path(t, entry)) if entry is not None else "–", st.cell),
+            ]
+        )
+    flow.append(data_table(rows, widths))
+    flow.append(
+        Paragraph(
+            "LPS: DICOM patient coordinates in mm (x toward the patient's left, y posterior, "
+            "z superior). Needle path: length from skin entry to target; angle of its axial "
+            "projection from the anteroposterior axis; cranio-caudal tilt of the advancing needle.",
+            st.small,
+        )
+    )
+    return flow
+
+
+def injection_text(case: Case, injection: Injection) -> str:
+    """E.g. ``"L5 right: lidocaine 2 % 0.5 mL"``."""
+    level = injection.level
+    if injection.target_id is not None:
+        level = level or case.target(injection.target_id).level
+    conc = f" {injection.concentration_pct:g} %" if injection.concentration_pct is not None else ""
+    branches = f" ({injection.branches} branches)" if injection.branches > 1 else ""
+    where = " ".join(p for p in (level or "", injection.side.value) if p)
+    return f"{where}: {injection.agent.value}{conc} {injection.volume_ml:g} mL{branches}"
+
+
+def _procedure_row(ctx: Context, proc: Procedure) -> list[Any]:
+    st, case = ctx.st, ctx.case
+    approach = f", {proc.approach.value.replace('_', ' ')}" if proc.approach else ""
+    block = (
+        f"{esc(block_name(proc.block_type.value))}{esc(approach)}<br/>"
+        f"<font color='#5F6B73'>{esc(proc.guidance.value)} guidance</font>"
+    )
+    injections = "<br/>".join(esc(injection_text(case, i)) for i in proc.injections)
+    c = proc.contrast
+    if c.pattern.value == "not_used" and not c.volume_ml:
+        contrast = "none"
+    else:
+        contrast = (
+            f"{c.agent or 'contrast'} {c.volume_ml:g} mL; {c.pattern.value.replace('_', ' ')}"
+        )
+        if c.intravascular_uptake:
+            contrast += "; intravascular uptake" + (" (DSA)" if c.dsa_used else " (no DSA)")
+    steroid = "none"
+    if proc.steroid is not None:
+        s = proc.steroid
+        steroid = f"{s.name} {s.dose_mg:g} mg" + (" (particulate)" if s.particulate else "")
+    sedation = f"{proc.sedation.drug} {proc.sedation.dose}".strip() if proc.sedation else "none"
+    n = proc.needle
+    needle = " ".join(
+        x
+        for x in (
+            f"{n.gauge} G" if n.gauge else "",
+            f"{n.length_mm:g} mm" if n.length_mm else "",
+            n.tip,
+        )
+        if x
+    )
+    complications = ", ".join(x.value.replace("_", " ") for x in proc.complications)
+    operator = f"<br/>{esc(proc.operator)}" if proc.operator else ""
+    return [
+        Paragraph(str(ctx.block_numbers[proc.id]), st.cell),
+        Paragraph(f"{esc(fmt_date(proc.performed_at))}{operator}", st.cell),
+        Paragraph(block, st.cell),
+        Paragraph(injections, st.cell),
+        Paragraph(esc(contrast), st.cell),
+        Paragraph(f"steroid: {esc(steroid)}<br/>sedation: {esc(sedation)}", st.cell),
+        Paragraph(
+            f"{esc(needle or '–')}<br/>"
+            + (f"complications: {esc(complications)}" if complications else "no complications"),
+            st.cell,
+        ),
+    ]
+
+
+def procedures_table(ctx: Context) -> list[Flowable]:
+    """Every block session: date, operator, block, injections, contrast, additives, needle."""
+    st, case = ctx.st, ctx.case
+    flow: list[Flowable] = h1(ctx, "Procedures")
+    if not case.procedures:
+        flow.append(Paragraph("No procedures recorded.", st.body))
+        return flow
+    heads = ("#", "Date, operator", "Block", "Injections", "Contrast", "Additives", "Needle")
+    mmw = [7, 24, 31, 42, 24, 24]
+    widths = [x * mm for x in mmw] + [ctx.width - sum(mmw) * mm]
+    rows: list[list[Any]] = [[Paragraph(h, st.cell_head) for h in heads]]
+    for proc in sorted(case.procedures, key=lambda p: ctx.block_numbers[p.id]):
+        rows.append(_procedure_row(ctx, proc))
+    flow.append(data_table(rows, widths))
+    flow.append(
+        Paragraph("#: block number, in time order; the adjudication refers to it.", st.small)
+    )
+    return flow
+
+
+# --- diaries ----------------------------------------------------------------------------
+def block_caption(b: BlockFinding) -> str:
+    """One-line description of a block and its result (paragraph markup)."""
+    agents = " + ".join(b.agents) or "–"
+    sites = "; ".join(k.label for k in b.sites) or "–"
+    parts = []
+    if b.peak_relief_pct is not None:
+        parts.append(f"peak {b.peak_relief_pct:.0f} %")
+    if b.onset_min is not None and b.duration_min is not None:
+        sustained = "sustained" if b.sustained else "not sustained"
+        parts.append(f"≥ threshold {b.onset_min}–{b.duration_min} min, {sustained}")
+    detail = f" ({'; '.join(parts)})" if parts else ""
+    baseline = f"; baseline NRS {b.baseline_nrs}" if b.baseline_nrs is not None else ""
+    return (
+        f"<b>Block {b.number}</b> · {esc(fmt_date(b.performed_at))} · "
+        f"{esc(block_name(b.block_type))} · {esc(sites)} · {esc(agents)}{esc(baseline)} — "
+        f"<b>{esc(b.verdict)}</b>{esc(detail)}"
+    )
+
+
+def diaries(ctx: Context) -> list[Flowable]:
+    """A relief-over-time chart per block with its threshold line."""
+    st, f = ctx.st, ctx.findings
+    flow: list[Flowable] = h1(ctx, "Pain diaries")
+    blocks = [b for b in f.blocks if b.curve]
+    if not blocks:
+        flow.append(Paragraph("No pain diary recorded.", st.body))
+        return flow
+    flow.append(
+        Paragraph(
+            "Relief = 100 × (baseline NRS − NRS) / baseline; the right axis gives the same "
+            f"heights as NRS. Dashed line: the threshold of {esc(f.profile_label)} "
+            f"({f.threshold_pct:g} %); shaded: the run at or above it that starts at onset "
+            f"(sustained when it spans ≥ {f.min_sustained_min} min). Open squares: the "
+            "patient's own relief estimate. ×: missing diary point (never interpolated).",
+            st.small,
+        )
+    )
+    gap = 6 * mm
+    cell_w = (ctx.width - gap) / 2
+    cells: list[list[Flowable]] = []
+    for b in blocks:
+        chart = diary_chart(b, width=cell_w, height=46 * mm, font=ctx.fonts.regular)
+        cells.append([Paragraph(block_caption(b), st.caption), Spacer(1, 1 * mm), chart])
+    return _rows_of_two(flow, cells, cell_w, gap)
+
+
+# --- adjudication -----------------------------------------------------------------------
+def _block_notes(b: BlockFinding) -> str:
+    lines = [
+        f"<font color='#B00020'><b>{esc(flag.severity)}</b></font>: {esc(flag.message)}"
+        for flag in b.flags
+    ]
+    flag_texts = {flag.message for flag in b.flags}
+    for reason in b.reasons:
+        if not any(text in reason for text in flag_texts):
+            lines.append(esc(reason))
+    if b.agent_window_min is not None and b.duration_consistent is not None:
+        lo, hi = b.agent_window_min
+        where = "inside" if b.duration_consistent else "outside"
+        lines.append(f"duration {where} the agent's window {lo}–{hi} min")
+    return "<br/>".join(lines) or "–"
+
+
+def adjudication(ctx: Context) -> list[Flowable]:
+    """Profile, per-block verdicts with flags, comparative pairs, sources in detail."""
+    st, f = ctx.st, ctx.findings
+    flow: list[Flowable] = h1(ctx, "Adjudication")
+    title = f" — {esc(f.profile_title)}" if f.profile_title else ""
+    rule = f"; confirmation rule: {esc(f.confirmation)}" if f.confirmation else ""
+    flow.append(
+        Paragraph(
+            f"<b>Profile</b>: {esc(f.profile_name)}, version {esc(f.profile_version)}{title}",
+            st.body,
+        )
+    )
+    flow.append(
+        Paragraph(
+            f"<b>Positive block</b>: relief ≥ {f.threshold_pct:g} % sustained ≥ "
+            f"{f.min_sustained_min} min{rule}",
+            st.body,
+        )
+    )
+    if f.profile_citations:
+        flow.append(Paragraph("<b>Based on</b>: " + esc("; ".join(f.profile_citations)), st.small))
+    if f.blocks:
+        flow += h2(ctx, "Blocks")
+        heads = (
+            "#",
+            "Date",
+            "Sites",
+            "Agents",
+            "NRS",
+            "Peak",
+            "≥ threshold",
+            "Verdict",
+            "Flags and reasons",
+        )
+        mmw = [7, 19, 30, 21, 9, 11, 17, 20]
+        widths = [x * mm for x in mmw] + [ctx.width - sum(mmw) * mm]
+        rows: list[list[Any]] = [[Paragraph(h, st.cell_head) for h in heads]]
+        for b in f.blocks:
+            run = "–"
+            if b.onset_min is not None and b.duration_min is not None:
+                run = f"{b.onset_min}–{b.duration_min} min"
+            rows.append(
+                [
+                    Paragraph(str(b.number), st.cell),
+                    Paragraph(esc(b.performed_at.strftime("%Y-%m-%d")), st.cell),
+                    Paragraph(esc("; ".join(k.label for k in b.sites) or "–"), st.cell),
+                    Paragraph(esc(" + ".join(b.agents) or "–"), st.cell),
+                    Paragraph(fmt_num(b.baseline_nrs), st.cell),
+                    Paragraph(fmt_num(b.peak_relief_pct, "%", "{:.0f}"), st.cell),
+                    Paragraph(run, st.cell),
+                    Paragraph(f"<b>{esc(b.verdict)}</b>", st.cell),
+                    Paragraph(_block_notes(b), st.cell),
+                ]
+            )
+        flow.append(data_table(rows, widths))
+        flow.append(
+            Paragraph("NRS: baseline pain; ≥ threshold: onset and end of the run.", st.small)
+        )
+    if f.pairs:
+        flow += h2(ctx, "Comparative pairs")
+        flow += [Paragraph(esc(pair), st.bullet, bulletText="•") for pair in f.pairs]
+    ranked = f.ranked_sources()
+    if ranked:
+        flow += h2(ctx, "Sources in detail")
+        widths = [42 * mm, 25 * mm, ctx.width - 67 * mm]
+        rows = [[Paragraph(h, st.cell_head) for h in ("Source", "Status", "Why")]]
+        commands: list[tuple[Any, ...]] = []
+        for n, s in enumerate(ranked, start=1):
+            lines = ([s.status_text] if s.status_text else []) + list(s.reasons)
+            rows.append(
+                [
+                    Paragraph(f"<b>{esc(s.display_label)}</b>", st.cell),
+                    _status_cell(s.status, ctx),
+                    Paragraph("<br/>".join(esc(x) for x in lines) or "–", st.cell),
+                ]
+            )
+            commands += _status_commands(s.status, 1, n)
+        flow.append(data_table(rows, widths, commands))
+    for note in f.notes:
+        flow.append(Paragraph(f"Note: {esc(note)}", st.small))
+    return flow
+
+
+def suggestions(ctx: Context) -> list[Flowable]:
+    """Reevaluation suggestions with their conditions and citations."""
+    st, f = ctx.st, ctx.findings
+    flow: list[Flowable] = [
+        *h1(ctx, "Reevaluation suggestions"),
+        Paragraph(
+            "Decision support: prompts for the treating physician that follow from the statuses "
+            f"under {esc(f.profile_label)}; not orders.",
+            st.small,
+        ),
+    ]
+    if not f.suggestions:
+        flow.append(Paragraph("No suggestion follows from the current statuses.", st.body))
+        return flow
+    for s in f.suggestions:
+        about = f" ({esc('; '.join(s.sources))})" if s.sources else ""
+        cond = f"<i>{esc(s.condition)}</i>{about}: " if s.condition else ""
+        cite = (
+            f"<br/><font size='7' color='#5F6B73'>Source: {esc(s.citation)}</font>"
+            if s.citation
+            else ""
+        )
+        flow.append(Paragraph(f"{cond}<b>{esc(s.text)}</b>{cite}", st.bullet, bulletText="•"))
+    return flow
+
+
+def outcome_measures(ctx: Context) -> list[Flowable]:
+    """ODI (with band and change) and PGIC entries, and free-text notes, when the case has any."""
+    from blockplan.outcomes import odi_changes, pgic_label, score_odi
+
+    st, case = ctx.st, ctx.case
+    flow: list[Flowable] = []
+    if case.odi or case.pgic:
+        flow += h1(ctx, "Outcome measures")
+        rows: list[list[Any]] = [[Paragraph(h, st.cell_head) for h in ("Date", "Measure", "Score")]]
+        for odi in sorted(case.odi, key=lambda e: e.recorded_on):
+            scored = score_odi(odi)
+            if scored.percent is None:
+                text = f"not scored: {scored.reason or 'too few items answered'}"
+            else:
+                band = f", {scored.band}" if scored.band else ""
+                text = f"{scored.percent:.0f} %{band} ({scored.answered} of 10 items answered)"
+            rows.append(
+                [
+                    Paragraph(fmt_date(odi.recorded_on), st.cell),
+                    Paragraph("Oswestry Disability Index", st.cell),
+                    Paragraph(esc(text), st.cell),
+                ]
+            )
+        for g in sorted(case.pgic, key=lambda e: e.recorded_on):
+            rows.append(
+                [
+                    Paragraph(fmt_date(g.recorded_on), st.cell),
+                    Paragraph("Patient Global Impression of Change", st.cell),
+                    Paragraph(f"{g.score}: {esc(pgic_label(g.score))}", st.cell),
+                ]
+            )
+        flow.append(data_table(rows, [28 * mm, 70 * mm, ctx.width - 98 * mm]))
+        for change in odi_changes(case.odi):
+            flow.append(Paragraph(f"ODI: {esc(change.text)}", st.small))
+    if case.notes:
+        flow += h1(ctx, "Notes")
+        for note in case.notes:
+            by = f", {note.author}" if note.author else ""
+            flow.append(
+                Paragraph(f"<b>{esc(fmt_date(note.at))}{esc(by)}</b>: {esc(note.text)}", st.body)
+            )
+    return flow
+
+
+def signature(ctx: Context) -> list[Flowable]:
+    """Who prepared the report, lines to sign and date, and the closing statement."""
+    st = ctx.st
+    rows = [
+        [Paragraph("Report prepared by", st.label), Paragraph(esc(ctx.options.author), st.body)],
+        [Paragraph("Signature", st.label), ""],
+        [Paragraph("Date", st.label), ""],
+    ]
+    block = grid(
+        rows,
+        [35 * mm, 80 * mm],
+        [
+            ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+            ("LINEBELOW", (1, 0), (1, -1), 0.6, INK),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+        ],
+        rowHeights=[None, 12 * mm, 9 * mm],
+    )
+    statement = Paragraph(
+        f"Generated by blockplan {esc(__version__)} on {esc(fmt_date(ctx.created_at))}, report "
+        f"{esc(ctx.report_id)}. {DISCLAIMER}: pain-source statuses are computed from the "
+        f"recorded blocks and diaries under {esc(ctx.findings.profile_label)} and must be "
+        "interpreted by the treating physician in the light of the whole clinical picture.",
+        st.small,
+    )
+    return [
+        CondPageBreak(55 * mm),
+        KeepTogether([Paragraph("Signature", st.h1), block, Spacer(1, 4 * mm), statement]),
+    ]

@@ -1,0 +1,391 @@
+"""The pain-source map: a schematic of the spine with every candidate source coloured.
+
+A front view (patient's right on the viewer's left, as on the key images): vertebral
+bodies with discs between them, facet joints beside each motion segment, nerve roots
+leaving below each vertebra, the epidural space beside each body and the sacroiliac
+joints beside the sacrum. Each tested source is a marker filled with its ledger status
+colour and its status letter (so the map reads in grey too); a planned target not yet
+tested is an empty dashed marker. Drawn with reportlab graphics: vector, fonts embedded.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from reportlab.graphics.shapes import Circle, Drawing, Ellipse, Line, Polygon, Rect, String
+from reportlab.lib.colors import Color, HexColor, white
+
+from blockplan.case.model import Target
+from blockplan.case.vocab import SpinalLevel, level_index
+from blockplan.report.findings import STATUS_ORDER, ReportFindings, SourceKey, SourceStatus
+
+__all__ = [
+    "STATUS_COLOURS",
+    "STATUS_LETTERS",
+    "STATUS_TEXT_COLOURS",
+    "legend_drawing",
+    "pain_source_map",
+]
+
+# Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
+STATUS_COLOURS: dict[SourceStatus, Color] = {
+    "confirmed": HexColor("#D55E00"),
+    "probable": HexColor("#E69F00"),
+    "indeterminate": HexColor("#C8C8C8"),
+    "excluded": HexColor("#0072B2"),
+}
+"""Fill colour of each ledger status (map, tables, legend)."""
+
+STATUS_TEXT_COLOURS: dict[SourceStatus, Color] = {
+    "confirmed": white,
+    "probable": HexColor("#000000"),
+    "indeterminate": HexColor("#000000"),
+    "excluded": white,
+}
+"""Text colour on each status fill."""
+
+STATUS_LETTERS: dict[SourceStatus, str] = {
+    "confirmed": "C",
+    "probable": "P",
+    "indeterminate": "I",
+    "excluded": "E",
+}
+"""Letter printed inside a map marker."""
+
+_BONE = HexColor("#EDE8DF")
+_BONE_EDGE = HexColor("#8C8478")
+_DISC = HexColor("#D9E2EC")
+_INK = HexColor("#222222")
+_MUTED = HexColor("#6B6B6B")
+_ROOT = HexColor("#B08A3E")
+
+_VH = 26.0  # vertebral body height (pt)
+_DH = 12.0  # disc height
+_VW = 58.0  # vertebral body width
+_R = 7.0  # marker radius
+_X_EPIDURAL = _VW / 2 + 7
+_X_FACET = 52.0
+_X_ROOT = 86.0
+_X_SIJ = 66.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Mark:
+    site: SourceKey
+    status: SourceStatus | None  # None: planned or listed but not tested yet
+
+
+def _vertebrae_of(level: str) -> tuple[str, ...]:
+    return tuple(level.split("-")) if "-" in level else (level,)
+
+
+def _level_range(sites: Iterable[SourceKey], extra: Iterable[str]) -> list[str]:
+    idx: list[int] = []
+    wanted = list(extra)
+    for site in sites:
+        if site.level:
+            wanted.append(site.level)
+        if site.structure == "sacroiliac_joint":
+            wanted.append("S1")
+    for level in wanted:
+        idx.extend(level_index(v) for v in _vertebrae_of(level))
+    if not idx:
+        lo, hi = level_index("L3"), level_index("S1")
+    else:
+        lo = max(min(idx) - 1, 0)
+        hi = max(min(max(idx) + 1, level_index("S1")), max(idx))
+    names = [v.value for v in list(SpinalLevel)[lo : hi + 1]]
+    if "L6" in names and not any("L6" in w for w in wanted):
+        names.remove("L6")
+    return names
+
+
+def _collect(
+    findings: ReportFindings, targets: Sequence[Target]
+) -> tuple[list[_Mark], list[tuple[tuple[SourceKey, ...], SourceStatus]]]:
+    marks: dict[SourceKey, _Mark] = {}
+    groups: list[tuple[tuple[SourceKey, ...], SourceStatus]] = []
+    for source in findings.ranked_sources():
+        if source.is_group:
+            if source.blocks:
+                groups.append((source.sites, source.status))
+            continue
+        site = source.sites[0]
+        if site not in marks:
+            marks[site] = _Mark(site, source.status if source.blocks else None)
+    for group, _ in groups:
+        for site in group:
+            marks.setdefault(site, _Mark(site, None))
+    for t in targets:
+        sides = ("left", "right") if t.side.value == "bilateral" else (t.side.value,)
+        for side in sides:
+            structure = t.structure.value
+            site = SourceKey(
+                structure=structure,
+                level=None if structure == "sacroiliac_joint" else t.level,
+                side=None if structure == "disc" else side,
+            )
+            marks.setdefault(site, _Mark(site, None))
+    return list(marks.values()), groups
+
+
+def _sign(side: str | None) -> int:
+    # Viewer's left (x < 0) is the patient's right.
+    return {"right": -1, "left": 1}.get(side or "", 0)
+
+
+def _marker(d: Drawing, x: float, y: float, status: SourceStatus | None, font: str) -> None:
+    if status is None:
+        c = Circle(x, y, _R, fillColor=white, strokeColor=_INK, strokeWidth=0.8)
+        c.strokeDashArray = [1.5, 1.5]
+        d.add(c)
+        return
+    d.add(Circle(x, y, _R, fillColor=STATUS_COLOURS[status], strokeColor=_INK, strokeWidth=0.6))
+    d.add(
+        String(
+            x,
+            y - 2.6,
+            STATUS_LETTERS[status],
+            fontName=font,
+            fontSize=7.5,
+            fillColor=STATUS_TEXT_COLOURS[status],
+            textAnchor="middle",
+        )
+    )
+
+
+class _Layout:
+    def __init__(self, levels: Sequence[str], height: float, top_pad: float, cx: float) -> None:
+        self.cx = cx
+        self.centre_y: dict[str, float] = {}
+        self.disc_y: dict[str, float] = {}
+        y = height - top_pad
+        for n, level in enumerate(levels):
+            self.centre_y[level] = y - _VH / 2
+            y -= _VH
+            if n < len(levels) - 1:
+                self.disc_y[f"{level}-{levels[n + 1]}"] = y - _DH / 2
+                y -= _DH
+
+    def position(self, site: SourceKey) -> tuple[float, float] | None:
+        """Marker centre of a site, None when it is outside the drawn levels."""
+        sgn = _sign(site.side)
+        cx = self.cx
+        if site.structure == "sacroiliac_joint":
+            y = self.centre_y.get("S1")
+            return None if y is None else (cx + sgn * _X_SIJ, y)
+        if site.level is None:
+            return None
+        first = _vertebrae_of(site.level)[0]
+        if site.structure == "disc":
+            y = self.disc_y.get(site.level)
+            return None if y is None else (cx + sgn * 18, y)
+        if site.structure == "facet_joint":
+            y = self.disc_y.get(site.level, self.centre_y.get(first))
+            return None if y is None or not sgn else (cx + sgn * _X_FACET, y)
+        if site.structure == "nerve_root":
+            y = self.centre_y.get(first)
+            return None if y is None or not sgn else (cx + sgn * _X_ROOT, y - _VH * 0.45)
+        y = self.centre_y.get(first)  # epidural space
+        if y is None:
+            return None
+        return (cx + sgn * _X_EPIDURAL, y) if sgn else (cx, y + _VH / 2)
+
+
+def pain_source_map(
+    findings: ReportFindings,
+    targets: Sequence[Target] = (),
+    *,
+    font: str,
+    bold_font: str,
+    extra_levels: Iterable[str] = (),
+) -> Drawing:
+    """Draw the pain-source map.
+
+    Parameters
+    ----------
+    findings
+        Ledger view. A single-site source is a marker with its status colour and letter;
+        a source of several sites (a bilateral block, several levels at once) is a bar
+        in its status colour joining its sites' markers.
+    targets
+        Planned targets; sites no block has tested yet are dashed, empty markers.
+    font, bold_font
+        Registered reportlab font names (embedded TrueType).
+    extra_levels
+        Further levels to include in the drawn range (e.g. the level markers).
+
+    Returns
+    -------
+    Drawing
+        About 230 pt wide; its height grows with the number of levels.
+    """
+    marks, groups = _collect(findings, targets)
+    levels = _level_range([m.site for m in marks], extra_levels)
+    n = len(levels)
+    top_pad, bottom_pad = 22.0, 12.0
+    height = top_pad + n * _VH + (n - 1) * _DH + bottom_pad
+    width = 2 * (_X_ROOT + _R + 20)
+    d = Drawing(width, height)
+    d.initialFontName = font  # reportlab's default (Helvetica) is not embedded
+    cx = width / 2
+    lay = _Layout(levels, height, top_pad, cx)
+
+    for letter, x in (("R", cx - _X_ROOT), ("L", cx + _X_ROOT)):
+        d.add(
+            String(
+                x,
+                height - 12,
+                letter,
+                fontName=bold_font,
+                fontSize=10,
+                fillColor=_INK,
+                textAnchor="middle",
+            )
+        )
+    # The spine: bodies, sacrum, discs.
+    for level in levels:
+        mid = lay.centre_y[level]
+        top = mid + _VH / 2
+        if level.startswith("S"):
+            w = _VW / 2
+            d.add(
+                Polygon(
+                    [
+                        cx - w - 6,
+                        top,
+                        cx + w + 6,
+                        top,
+                        cx + w - 6,
+                        top - _VH,
+                        cx - w + 6,
+                        top - _VH,
+                    ],
+                    fillColor=_BONE,
+                    strokeColor=_BONE_EDGE,
+                    strokeWidth=0.8,
+                )
+            )
+        else:
+            d.add(
+                Rect(
+                    cx - _VW / 2,
+                    top - _VH,
+                    _VW,
+                    _VH,
+                    rx=4,
+                    ry=4,
+                    fillColor=_BONE,
+                    strokeColor=_BONE_EDGE,
+                    strokeWidth=0.8,
+                )
+            )
+        d.add(
+            String(
+                cx,
+                mid - 3.2,
+                level,
+                fontName=bold_font,
+                fontSize=9,
+                fillColor=_INK,
+                textAnchor="middle",
+            )
+        )
+    for seg, dy in lay.disc_y.items():
+        d.add(
+            Ellipse(
+                cx,
+                dy,
+                _VW / 2 - 2,
+                _DH / 2 - 1.5,
+                fillColor=_DISC,
+                strokeColor=_BONE_EDGE,
+                strokeWidth=0.5,
+            )
+        )
+        d.add(String(2, dy - 2.5, seg, fontName=font, fontSize=6.5, fillColor=_MUTED))
+
+    # Anatomy behind the markers: root courses, facet stubs.
+    for mark in marks:
+        pos = lay.position(mark.site)
+        if pos is None:
+            continue
+        x, y = pos
+        sgn = 1 if x > cx else -1
+        if mark.site.structure == "nerve_root":
+            d.add(
+                Line(
+                    cx + sgn * _VW / 2,
+                    y + _VH * 0.45 - 2,
+                    x - sgn * _R,
+                    y,
+                    strokeColor=_ROOT,
+                    strokeWidth=1.2,
+                )
+            )
+        elif mark.site.structure == "facet_joint":
+            d.add(
+                Line(
+                    cx + sgn * _VW / 2,
+                    y,
+                    x - sgn * _R,
+                    y,
+                    strokeColor=_BONE_EDGE,
+                    strokeWidth=0.6,
+                )
+            )
+        elif mark.site.structure == "sacroiliac_joint":
+            d.add(
+                String(
+                    x,
+                    y - _R - 8,
+                    "SIJ",
+                    fontName=font,
+                    fontSize=6,
+                    fillColor=_MUTED,
+                    textAnchor="middle",
+                )
+            )
+    # Sources of several sites: a bar in the status colour joining the sites.
+    for sites, status in groups:
+        points = [p for p in (lay.position(s) for s in sites) if p is not None]
+        if len(points) < 2:
+            continue
+        points.sort()
+        for (x0, y0), (x1, y1) in itertools.pairwise(points):
+            d.add(Line(x0, y0, x1, y1, strokeColor=_INK, strokeWidth=4.2, strokeLineCap=1))
+            d.add(
+                Line(
+                    x0,
+                    y0,
+                    x1,
+                    y1,
+                    strokeColor=STATUS_COLOURS[status],
+                    strokeWidth=3,
+                    strokeLineCap=1,
+                )
+            )
+    for mark in marks:
+        pos = lay.position(mark.site)
+        if pos is not None:
+            _marker(d, pos[0], pos[1], mark.status, bold_font)
+    return d
+
+
+def legend_drawing(
+    *, font: str, bold_font: str, statuses: Sequence[SourceStatus] = STATUS_ORDER
+) -> Drawing:
+    """A one-column legend of the status markers (and the dashed "planned" marker)."""
+    rows: list[tuple[SourceStatus | None, str]] = [(s, s) for s in statuses]
+    rows.append((None, "not yet tested"))
+    line_h = 16.0
+    d = Drawing(130, line_h * len(rows) + 2)
+    d.initialFontName = font  # reportlab's default (Helvetica) is not embedded
+    y = d.height - line_h / 2 - 1
+    for status, text in rows:
+        _marker(d, _R + 1, y, status, bold_font)
+        d.add(String(_R * 2 + 7, y - 3, text, fontName=font, fontSize=8, fillColor=_INK))
+        y -= line_h
+    return d

@@ -1,0 +1,192 @@
+"""The layers blockplan owns, drawn from the case.
+
+Each layer is named ``"blockplan: <role>"`` and tagged ``metadata["blockplan"]["role"]``.
+They are views of the case: `refresh_layers` redraws them from a `Case` after every
+change, so reopening a case restores every layer exactly. Points live in world
+coordinates (LPS as ``(z, y, x)``, see `_convert`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from blockplan.case import Case, ScarRegion
+from napari_blockplan._convert import lps_to_world
+
+if TYPE_CHECKING:
+    import napari
+
+__all__ = [
+    "ROLES",
+    "STATUS_COLOURS",
+    "layer_for",
+    "refresh_layers",
+    "scar_layer_data",
+]
+
+ROLES = ("levels", "landmarks", "targets", "trajectories", "scar")
+
+STATUS_COLOURS: dict[str, str] = {
+    "confirmed": "#d62728",  # red: the pain source
+    "probable": "#ff7f0e",
+    "indeterminate": "#f2c12e",
+    "excluded": "#7f7f7f",
+    "untested": "#1f9bde",
+}
+"""Target colours by ledger status (shared with the report's pain-source map)."""
+
+_POINT_SIZE_MM = 4.0
+
+
+def _name(role: str) -> str:
+    return f"blockplan: {role}"
+
+
+def layer_for(viewer: napari.viewer.Viewer, role: str) -> Any:
+    """The blockplan layer of a role, or None."""
+    for layer in viewer.layers:
+        if layer.metadata.get("blockplan", {}).get("role") == role:
+            return layer
+    return None
+
+
+def _points(viewer: napari.viewer.Viewer, role: str, data: np.ndarray, **style: Any) -> Any:
+    layer = layer_for(viewer, role)
+    data = np.asarray(data, dtype=float).reshape(-1, 3)
+    if layer is None:
+        layer = viewer.add_points(
+            data,
+            ndim=3,
+            name=_name(role),
+            size=_POINT_SIZE_MM,
+            metadata={"blockplan": {"role": role}},
+            **style,
+        )
+        layer.editable = False
+        return layer
+    with layer.events.blocker_all():
+        layer.data = data
+        for key, value in style.items():
+            setattr(layer, key, value)
+    layer.refresh()
+    return layer
+
+
+def refresh_layers(
+    viewer: napari.viewer.Viewer,
+    case: Case,
+    *,
+    statuses: Mapping[str, str] | None = None,
+    safety: Mapping[str, bool] | None = None,
+) -> None:
+    """Redraw every blockplan layer from ``case``.
+
+    ``statuses`` maps target id → ledger status (colours); ``safety`` maps target id →
+    whether its trajectory is safe (red paths are unsafe).
+    """
+    statuses = statuses or {}
+    safety = safety or {}
+    lv = case.levels
+    _points(
+        viewer,
+        "levels",
+        lps_to_world([m.position.lps for m in lv]) if lv else np.empty((0, 3)),
+        face_color="#ffd700",
+        symbol="diamond",
+        features={"level": [m.level for m in lv]},
+        text={"string": "{level}", "color": "#ffd700", "size": 10, "anchor": "upper_left"},
+    )
+    lm = case.landmarks
+    _points(
+        viewer,
+        "landmarks",
+        lps_to_world([m.position.lps for m in lm]) if lm else np.empty((0, 3)),
+        face_color="#9467bd",
+        symbol="ring",
+        features={"kind": [m.kind for m in lm], "level": [m.level or "" for m in lm]},
+    )
+    tg = case.targets
+    colours = [STATUS_COLOURS[statuses.get(t.id, "untested")] for t in tg]
+    _points(
+        viewer,
+        "targets",
+        lps_to_world([t.position.lps for t in tg]) if tg else np.empty((0, 3)),
+        face_color=colours if colours else "#1f9bde",
+        symbol="cross",
+        features={
+            "id": [t.id for t in tg],
+            "label": [_target_label(t) for t in tg],
+        },
+        text={"string": "{label}", "color": "white", "size": 9, "anchor": "lower_left"},
+    )
+    _trajectories(viewer, case, safety)
+    _scar(viewer, case)
+
+
+def _target_label(t: Any) -> str:
+    return t.label or f"{t.level or ''} {t.side.value} {t.block_type.value}".strip()
+
+
+def _trajectories(viewer: napari.viewer.Viewer, case: Case, safety: Mapping[str, bool]) -> None:
+    lines, colours = [], []
+    for traj in case.trajectories:
+        target = case.target(traj.target_id)
+        lines.append(lps_to_world([traj.entry.lps, target.position.lps]))
+        colours.append("#2ca02c" if safety.get(traj.target_id, True) else "#d62728")
+    layer = layer_for(viewer, "trajectories")
+    if layer is None:
+        layer = viewer.add_shapes(
+            lines or None,
+            ndim=3,
+            shape_type="line",
+            edge_width=1.0,
+            edge_color=colours or "#2ca02c",
+            name=_name("trajectories"),
+            metadata={"blockplan": {"role": "trajectories"}},
+        )
+        layer.editable = False
+        return
+    with layer.events.blocker_all():
+        layer.data = []
+        if lines:
+            layer.add_lines(lines, edge_color=colours, edge_width=1.0)
+    layer.refresh()
+
+
+def scar_layer_data(region: ScarRegion) -> tuple[np.ndarray, dict[str, Any]]:
+    """Labels data (uint8 mask) and placement of a scar region's grid."""
+    aff = region.grid.affine_array()
+    # scar grids are world-aligned display grids (see _convert.display_volume)
+    sx, sy, sz = np.linalg.norm(aff[:3, :3], axis=0)
+    origin = aff[:3, 3]
+    return region.mask().astype(np.uint8), {
+        "scale": (sz, sy, sx),
+        "translate": (origin[2], origin[1], origin[0]),
+    }
+
+
+def _scar(viewer: napari.viewer.Viewer, case: Case) -> None:
+    layer = layer_for(viewer, "scar")
+    if not case.scar_regions:
+        if layer is not None:
+            with layer.events.blocker_all():
+                layer.data = np.zeros_like(layer.data)
+            layer.refresh()
+        return
+    region = case.scar_regions[0]
+    data, placement = scar_layer_data(region)
+    meta = {"role": "scar", "region_id": region.id, "grid": region.grid}
+    if layer is None or layer.data.shape != data.shape:
+        if layer is not None:
+            viewer.layers.remove(layer)
+        layer = viewer.add_labels(
+            data, name=_name("scar"), opacity=0.45, metadata={"blockplan": meta}, **placement
+        )
+        return
+    with layer.events.blocker_all():
+        layer.data = data
+        layer.metadata["blockplan"] = meta
+    layer.refresh()

@@ -1,0 +1,119 @@
+"""``blockplan archive`` and ``blockplan export`` end to end."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import stat
+from pathlib import Path
+
+import pydicom
+import pytest
+from click.testing import CliRunner
+
+from blockplan.archive import verify_archive
+from blockplan.case.casefile import load_case_file, save_case_file
+from blockplan.case.model import Case
+from blockplan.cli import main
+from tests.archive._factory import Study
+from tests.archive._orthanc import OrthancServer, available
+
+
+@pytest.fixture
+def case_file(case: Case, tmp_path: Path) -> Path:
+    return save_case_file(case, tmp_path / "case.blockplan.json")
+
+
+def test_archive_to_folder(case_file: Path, study: Study, case: Case, tmp_path: Path) -> None:
+    out = tmp_path / "archive"
+    result = CliRunner().invoke(
+        main, ["archive", str(case_file), "--images", str(study.folder), "--to", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    names = {f["name"] for f in manifest["files"]}
+    assert names == {
+        "report.pdf",
+        "report-encapsulated.dcm",
+        "plan-sr.dcm",
+        "scar-seg.dcm",
+        "case.blockplan.json",
+    }
+    for entry in manifest["files"]:
+        data = (out / entry["name"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+        assert stat.S_IMODE((out / entry["name"]).stat().st_mode) == 0o600
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    assert verify_archive(out) == []
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".archive.")]  # no temp left
+    enc = pydicom.dcmread(out / "report-encapsulated.dcm")
+    assert bytes(enc.EncapsulatedDocument).startswith((out / "report.pdf").read_bytes()[:1024])
+    assert enc.StudyInstanceUID == study.headers[0].StudyInstanceUID
+    assert load_case_file(out / "case.blockplan.json").case_id == case.case_id
+    # never overwritten
+    again = CliRunner().invoke(
+        main, ["archive", str(case_file), "--images", str(study.folder), "--to", str(out)]
+    )
+    assert again.exit_code == 2 and "already exists" in again.output
+    (out / "plan-sr.dcm").write_bytes(b"changed")
+    assert verify_archive(out) == ["plan-sr.dcm: SHA-256 differs from the manifest"]
+
+
+def test_archive_with_given_pdf_and_errors(case_file: Path, study: Study, tmp_path: Path) -> None:
+    pdf = tmp_path / "r.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    out = tmp_path / "a"
+    result = CliRunner().invoke(
+        main,
+        [
+            "archive",
+            str(case_file),
+            "--images",
+            str(study.folder),
+            "--pdf",
+            str(pdf),
+            "--to",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert (out / "report.pdf").read_bytes() == pdf.read_bytes()
+    missing = CliRunner().invoke(main, ["archive", str(case_file), "--to", str(tmp_path / "b")])
+    assert missing.exit_code == 2 and "--images is required" in missing.output
+    bad = CliRunner().invoke(
+        main, ["archive", str(case_file), "--images", str(study.folder), "--to", "pacs://nohost"]
+    )
+    assert bad.exit_code == 2 and "pacs://AE@host:port" in bad.output
+
+
+@pytest.mark.orthanc
+@pytest.mark.skipif(available() is not None, reason=str(available()))
+def test_archive_to_pacs_and_retry(case_file: Path, study: Study, tmp_path: Path) -> None:
+    outbox = tmp_path / "outbox"
+    with OrthancServer(tmp_path / "pacs") as server:
+        to = f"pacs://{server.aet}@127.0.0.1:{server.dicom_port}"
+        refused = CliRunner().invoke(
+            main,
+            [
+                "archive",
+                str(case_file),
+                "--images",
+                str(study.folder),
+                "--to",
+                to,
+                "--calling-ae",
+                "INTRUDER",
+                "--outbox",
+                str(outbox),
+            ],
+        )
+        assert refused.exit_code == 2
+        assert "'INTRUDER'" in refused.output and "Traceback" not in refused.output
+        assert len(list(outbox.glob("*.dcm"))) == 3
+        retried = CliRunner().invoke(
+            main, ["archive", "--retry", "--to", to, "--outbox", str(outbox)]
+        )
+        assert retried.exit_code == 0, retried.output
+        assert "sent 3 waiting object(s)" in retried.output
+        assert list(outbox.glob("*.dcm")) == []
+        assert len(server.get_json("/instances")) == 3

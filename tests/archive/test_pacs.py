@@ -1,0 +1,194 @@
+"""Sending to a real Orthanc (private network namespace, see _orthanc.py)."""
+
+from __future__ import annotations
+
+import io
+import ssl
+import stat
+import subprocess
+from pathlib import Path
+
+import pydicom
+import pytest
+
+from blockplan.archive import (
+    DicomDestination,
+    DicomWebDestination,
+    Outbox,
+    parse_destination,
+    retry_outbox,
+    send_cstore,
+    send_stow,
+)
+from blockplan.archive._common import dataset_bytes
+from blockplan.archive.bundle import ArchiveObjects
+from blockplan.errors import PacsError
+from tests.archive._orthanc import OrthancServer, available
+
+pytestmark = [
+    pytest.mark.orthanc,
+    pytest.mark.skipif(available() is not None, reason=str(available())),
+]
+
+
+@pytest.fixture(scope="module")
+def orthanc(tmp_path_factory: pytest.TempPathFactory):
+    with OrthancServer(tmp_path_factory.mktemp("orthanc")) as server:
+        yield server
+
+
+def dest_for(server: OrthancServer, calling: str = "BLOCKPLAN") -> DicomDestination:
+    return DicomDestination("127.0.0.1", server.dicom_port, server.aet, calling, timeout=10)
+
+
+def assert_stored_intact(server: OrthancServer, ds: pydicom.Dataset) -> None:
+    stored = server.instance_file(str(ds.SOPInstanceUID))
+    assert stored is not None, "not in Orthanc"
+    got = pydicom.dcmread(io.BytesIO(stored))
+    sent = pydicom.dcmread(io.BytesIO(dataset_bytes(ds)))
+    # Orthanc keeps the dataset as received; compare every element below the file meta
+    assert got == sent
+
+
+def test_cstore_arrives_intact(
+    orthanc: OrthancServer, objects: ArchiveObjects, tmp_path: Path
+) -> None:
+    box = Outbox(tmp_path / "outbox")
+    result = send_cstore(objects.datasets(), dest_for(orthanc), outbox=box)
+    assert sorted(result.sent) == sorted(str(d.SOPInstanceUID) for d in objects.datasets())
+    assert len(box) == 0
+    for ds in objects.datasets():
+        assert_stored_intact(orthanc, ds)
+
+
+def test_stow_rs_arrives_intact(
+    orthanc: OrthancServer, objects: ArchiveObjects, tmp_path: Path
+) -> None:
+    # a second copy under new instance UIDs, so it does not collide with the C-STORE test
+    sr = pydicom.dcmread(io.BytesIO(dataset_bytes(objects.sr)))
+    sr.SOPInstanceUID = sr.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.generate_uid()
+    box = Outbox(tmp_path / "outbox")
+    result = send_stow([sr], DicomWebDestination(orthanc.url + "/dicom-web"), outbox=box)
+    assert result.sent == [str(sr.SOPInstanceUID)] and len(box) == 0
+    assert_stored_intact(orthanc, sr)
+
+
+def test_unknown_calling_ae_is_refused(
+    orthanc: OrthancServer, objects: ArchiveObjects, tmp_path: Path
+) -> None:
+    box = Outbox(tmp_path / "outbox")
+    with pytest.raises(
+        PacsError,
+        match=r"rejected the association from calling AE 'STRANGER'"
+        r".*ORTHANC_TEST.*register calling AE",
+    ) as err:
+        send_cstore([objects.sr], dest_for(orthanc, "STRANGER"), outbox=box)
+    assert f"127.0.0.1:{orthanc.dicom_port}" in str(err.value)
+    assert len(box) == 1  # nothing lost
+
+
+def test_failed_send_waits_in_outbox_then_retry(objects: ArchiveObjects, tmp_path: Path) -> None:
+    server = OrthancServer(tmp_path / "pacs")
+    server.start()
+    port = server.dicom_port
+    server.stop()  # the PACS is down: the relay port refuses connections
+    box = Outbox(tmp_path / "outbox")
+    dest = DicomDestination("127.0.0.1", port, server.aet, "BLOCKPLAN", timeout=5)
+    with pytest.raises(PacsError, match=r"cannot reach PACS ORTHANC_TEST@127\.0\.0\.1.*outbox"):
+        send_cstore(objects.datasets(), dest, outbox=box)
+    assert len(box) == len(objects.datasets())
+    assert stat.S_IMODE(box.path.stat().st_mode) == 0o700
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in box.files())
+    try:
+        server.start()  # same host ports again
+        assert server.dicom_port == port
+        result = retry_outbox(dest, box)
+        assert len(result.sent) == len(objects.datasets())
+        assert len(box) == 0
+        for ds in objects.datasets():
+            assert_stored_intact(server, ds)
+    finally:
+        server.stop()
+
+
+def _make_certs(folder: Path) -> tuple[Path, Path, Path]:
+    ca_key, ca, key, csr, cert = (
+        folder / n for n in ("ca.key", "ca.pem", "srv.key", "srv.csr", "srv.pem")
+    )
+    ext = folder / "ext.cnf"
+    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    run = lambda *a: subprocess.run(["openssl", *a], check=True, capture_output=True)  # noqa: E731
+    run(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        str(ca_key),
+        "-out",
+        str(ca),
+        "-days",
+        "2",
+        "-subj",
+        "/CN=blockplan test CA",
+    )
+    run(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        str(key),
+        "-out",
+        str(csr),
+        "-subj",
+        "/CN=localhost",
+    )
+    run(
+        "x509",
+        "-req",
+        "-in",
+        str(csr),
+        "-CA",
+        str(ca),
+        "-CAkey",
+        str(ca_key),
+        "-CAcreateserial",
+        "-out",
+        str(cert),
+        "-days",
+        "2",
+        "-extfile",
+        str(ext),
+    )
+    return cert, key, ca
+
+
+def test_cstore_over_tls(objects: ArchiveObjects, tmp_path: Path) -> None:
+    cert, key, ca = _make_certs(tmp_path)
+    with OrthancServer(tmp_path / "pacs", tls=(cert, key, ca)) as server:
+        ctx = ssl.create_default_context(cafile=str(ca))
+        dest = parse_destination(
+            f"pacs://{server.aet}@127.0.0.1:{server.dicom_port}", ssl_context=ctx
+        )
+        assert isinstance(dest, DicomDestination) and dest.label.endswith("(TLS)")
+        result = send_cstore([objects.sr], dest, outbox=Outbox(tmp_path / "outbox"))
+        assert result.sent == [str(objects.sr.SOPInstanceUID)]
+        assert_stored_intact(server, objects.sr)
+        # without TLS the same port does not talk DICOM
+        plain = DicomDestination("127.0.0.1", server.dicom_port, server.aet, timeout=5)
+        with pytest.raises(PacsError, match="no association"):
+            send_cstore([objects.sr], plain, outbox=Outbox(tmp_path / "outbox2"))
+
+
+def test_destination_parsing() -> None:
+    d = parse_destination("pacs://PACS1@10.0.0.5:11112", calling_ae="ME")
+    assert isinstance(d, DicomDestination)
+    assert (d.called_ae, d.host, d.port, d.calling_ae) == ("PACS1", "10.0.0.5", 11112, "ME")
+    w = parse_destination("https://pacs.example/dicom-web/")
+    assert isinstance(w, DicomWebDestination) and w.url == "https://pacs.example/dicom-web"
+    with pytest.raises(PacsError, match="not understood"):
+        parse_destination("ftp://x")
+    with pytest.raises(PacsError, match="AE title"):
+        DicomDestination("h", 104, "WAY_TOO_LONG_AE_TITLE_X")
