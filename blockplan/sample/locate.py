@@ -2,7 +2,7 @@
 
 A source checkout ships it in ``sample_dicom/``; an installed wheel does not, so the
 study is generated once (deterministically, from the default seed) into the user's
-cache folder.
+cache folder, keyed by the phantom version so a changed phantom is regenerated.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ def sample_study_path() -> Path:
     found = _checkout_copy()
     if found is not None:
         return found
-    from blockplan import __version__
     from blockplan.sample import DEFAULT_SEED, generate_sample_study
+    from blockplan.sample.writer import PHANTOM_VERSION
 
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    target = cache / "blockplan" / f"sample_dicom-{__version__}"
+    target = cache / "blockplan" / f"sample_dicom-phantom{PHANTOM_VERSION}"
     if not (target / "truth.json").is_file():
         generate_sample_study(target, seed=DEFAULT_SEED)
     return target
