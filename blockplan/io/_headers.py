@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -331,13 +332,17 @@ def read_file(path: str) -> FileRead:
         with open(path, "rb") as fp:
             first = fp.read(132)
             fp.seek(0)
-            try:
-                ds = pydicom.dcmread(fp, stop_before_pixels=True)
-            except InvalidDicomError:
-                if first[128:132] == b"DICM" or not _looks_like_raw_dicom(first):
-                    return FileRead(skip_reason="not a DICOM file")
-                fp.seek(0)
-                ds = pydicom.dcmread(fp, stop_before_pixels=True, force=True)
+            # pydicom warns about many harmless deviations of real files; what matters
+            # for loading is reported through SeriesInfo.status/reasons instead.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    ds = pydicom.dcmread(fp, stop_before_pixels=True)
+                except InvalidDicomError:
+                    if first[128:132] == b"DICM" or not _looks_like_raw_dicom(first):
+                        return FileRead(skip_reason="not a DICOM file")
+                    fp.seek(0)
+                    ds = pydicom.dcmread(fp, stop_before_pixels=True, force=True)
             pos = fp.tell()
             tsuid = UID(str(getattr(ds.file_meta, "TransferSyntaxUID", "") or ""))
             sop_class = _str(ds.file_meta, "MediaStorageSOPClassUID") or _str(ds, "SOPClassUID")
@@ -360,6 +365,8 @@ def read_file(path: str) -> FileRead:
         name = UID(sop_class).name if sop_class else "unknown SOP class"
         if _get(ds, "SOPClassUID") is None and _get(ds, "Modality") is None:
             return FileRead(skip_reason="not a DICOM file")
+        if "Image Storage" in name:
+            return FileRead(skip_reason=f"image without pixel data ({name})")
         return FileRead(skip_reason=f"non-image object ({name})")
     if _get(ds, "Rows") is None or _get(ds, "Columns") is None:
         return FileRead(skip_reason="image without Rows/Columns (unreadable DICOM)")

@@ -31,9 +31,12 @@ _NATIVE = {
     dcm_uid.ExplicitVRBigEndian,
 }
 
-# Preferred decoding plugin per transfer syntax, by measured speed (benchmarks/RESULTS.md):
-# RLE: pylibjpeg-rle ~14x faster than SimpleITK/GDCM; JPEG lossless / JPEG-LS: gdcm
-# ~1.7x faster than pylibjpeg. Anything else: pydicom's own choice.
+# Preferred pydicom decoding plugin per transfer syntax, by speed measured on this
+# project's machine (512² int16 frames; benchmarks/RESULTS.md, "load_series"): RLE
+# pylibjpeg-rle 0.3 ms vs pydicom 2.1 ms; JPEG lossless gdcm 6.4 ms vs pylibjpeg 9.0 ms;
+# JPEG-LS pyjpegls 5.8 ms vs gdcm 8.0 ms vs pylibjpeg 25 ms; JPEG 2000 gdcm 37 ms vs
+# pillow 43 ms vs pylibjpeg 45 ms. JPEG lossless and JPEG-LS single-frame files first
+# try the direct paths below (faster still); anything else: pydicom's own choice.
 PREFERRED_PLUGINS: dict[str, tuple[str, ...]] = {
     dcm_uid.RLELossless: ("pylibjpeg", "pydicom"),
     dcm_uid.JPEGLossless: ("gdcm", "pylibjpeg"),
@@ -44,8 +47,9 @@ PREFERRED_PLUGINS: dict[str, tuple[str, ...]] = {
     dcm_uid.JPEG2000: ("gdcm", "pylibjpeg", "pillow"),
 }
 
-
-_THREADED = {dcm_uid.RLELossless, dcm_uid.JPEG2000Lossless, dcm_uid.JPEG2000}
+# Decoded in 2+ threads: only where that was measured faster (pylibjpeg-rle releases the
+# GIL; gdcm, CharLS and libjpeg hold it, so threads only add overhead there).
+_THREADED = {dcm_uid.RLELossless}
 
 
 def alloc(shape: tuple[int, ...], dtype: np.dtype[Any] | type) -> npt.NDArray[Any]:
@@ -293,8 +297,6 @@ def read_stored(
         for slot in big:
             out[slot].byteswap(inplace=True)
     if coded:
-        # The decoders measured here hold the GIL (gdcm, CharLS, libjpeg), so threads
-        # only help the ones that release it (pylibjpeg-rle, openjpeg).
         tsuids = {fr.transfer_syntax_uid for _, fr in coded}
         parallel = tsuids <= _THREADED
         n_threads = threads or (min(4, os.cpu_count() or 1) if parallel else 1)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -265,15 +266,16 @@ def _group(frames: list[FrameHeader]) -> list[tuple[str, list[FrameHeader], list
     result: list[tuple[str, list[FrameHeader], list[str]]] = []
     for uid, uframes in by_uid.items():
         # Copies of the same instance (same SOPInstanceUID and frame) count once.
-        seen: dict[tuple[str, int], FrameHeader] = {}
-        n_dupes = 0
+        seen: set[tuple[str, int]] = set()
+        kept: list[FrameHeader] = []
         for f in uframes:
             k = (f.sop_instance_uid, f.frame_index)
             if f.sop_instance_uid and k in seen:
-                n_dupes += 1
                 continue
-            seen[k] = f
-        uframes = list(seen.values())
+            seen.add(k)
+            kept.append(f)
+        n_dupes = len(uframes) - len(kept)
+        uframes = kept
         hard: dict[tuple[str, str, int, int, bool], list[FrameHeader]] = {}
         for f in uframes:
             hard.setdefault(
@@ -316,9 +318,14 @@ def _group(frames: list[FrameHeader]) -> list[tuple[str, list[FrameHeader], list
             continue
         names = sorted({n for a, _, _ in parts for n in a})
         varying = [n for n in names if len({a.get(n, "") for a, _, _ in parts}) > 1]
-        for attrs, pframes, notes in parts:
-            suffix = ",".join(f"{n}={attrs.get(n, '')}" for n in varying)
-            result.append((f"{uid}|{suffix}", pframes, notes))
+        bases = [",".join(f"{n}={a.get(n, '')}" for n in varying) for a, _, _ in parts]
+        counts = Counter(bases)
+        seen_base: Counter[str] = Counter()
+        for base, (_, pframes, notes) in zip(bases, parts):
+            if counts[base] > 1:  # e.g. two oblique stacks: same attributes otherwise
+                seen_base[base] += 1
+                base = f"{base},stack={seen_base[base]}" if base else f"stack={seen_base[base]}"
+            result.append((f"{uid}|{base}", pframes, notes))
     return result
 
 

@@ -39,15 +39,15 @@ TiltMode = Literal["shear", "resample"]
 POSITION_TOLERANCE_MM = 0.25  # largest allowed distance of a slice from the fitted grid
 DUPLICATE_TOLERANCE_MM = 0.01  # two slices closer than this along the normal coincide
 SHEAR_SNAP_MM = 0.1  # in-plane drift over the whole stack below this: treated as orthogonal
-AXIS_TOLERANCE_DEG = 5.0  # an image plane within this of a patient plane gets its name
+AXIS_TOLERANCE_DEG = 30.0  # a plane within this of a patient plane gets that plane's name
 
 
 def orientation_label(orientation: Sequence[float] | None) -> str:
     """Name of the image plane: ``"axial"``, ``"sagittal"``, ``"coronal"`` or ``"oblique"``.
 
-    The slice normal (row × column direction) within 5° of the patient z, x or y axis
-    gives axial, sagittal or coronal; anything else is oblique. A gantry-tilted CT
-    (image plane tilted by more than 5°) is therefore ``"oblique"``. Without
+    The slice normal (row × column direction) within 30° of the patient z, x or y axis
+    gives axial, sagittal or coronal, so disc-angled spine axials and gantry-tilted CT
+    are ``"axial"``; a plane further than 30° from all three is ``"oblique"``. Without
     ImageOrientationPatient the label is ``"unknown"``.
     """
     if orientation is None:
@@ -144,6 +144,11 @@ def refusal_reason(frames: Sequence[FrameHeader]) -> str | None:
         return (
             "Siemens MOSAIC images (several slices tiled in one image) are not supported; "
             "convert the series to single slices (e.g. with dcm2niix) or pick another series"
+        )
+    if any(f.bits_allocated not in (8, 16, 32) for f in frames):
+        return (
+            f"BitsAllocated {f0.bits_allocated} is not supported (1 is a binary "
+            "segmentation, not an image); pick a CT or MR series"
         )
     if any(f.samples_per_pixel != 1 for f in frames):
         return (

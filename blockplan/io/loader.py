@@ -187,10 +187,12 @@ def load_series(
             )
 
     for path, why in sorted(bad.items()):
-        msg = (
-            f"{label}: skipped {os.path.basename(path)} ({why}); "
-            "the remaining slices form a complete stack."
+        outcome = (
+            "its slice was interpolated from the neighbours (allow_gaps=True)"
+            if grid.blend is not None
+            else "the remaining slices form a complete stack"
         )
+        msg = f"{label}: skipped {os.path.basename(path)} ({why}); {outcome}."
         messages.append(msg)
         _warn(msg, DicomReadWarning)
 

@@ -15,11 +15,14 @@ from blockplan.planning.levels import (
     LevelAssignment,
     SpineAxis,
     assign_level,
+    level_for_structure,
     propose_next_level,
 )
 from blockplan.planning.scar import (
+    AUTO_MULTIPLIERS,
     UNASSIGNED_LEVEL,
     grow_scar,
+    grow_scar_auto,
     mask_grid_for,
     resample_mask,
     scar_volume_ml,
@@ -41,6 +44,7 @@ from blockplan.planning.trajectory import (
 )
 
 __all__ = [
+    "AUTO_MULTIPLIERS",
     "DEFAULT_BONE_EXCLUSION_MM",
     "DEFAULT_BONE_HU",
     "DEFAULT_MARGIN_MM",
@@ -60,6 +64,8 @@ __all__ = [
     "assign_level",
     "evaluate_trajectory",
     "grow_scar",
+    "grow_scar_auto",
+    "level_for_structure",
     "mask_grid_for",
     "needle_label",
     "propose_next_level",

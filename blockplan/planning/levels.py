@@ -51,7 +51,7 @@ import numpy as np
 import numpy.typing as npt
 
 from blockplan.case.model import LevelMarker
-from blockplan.case.vocab import Laterality, SpinalLevel, is_segment, parse_level
+from blockplan.case.vocab import Laterality, SpinalLevel, Structure, is_segment, parse_level
 from blockplan.errors import PlanningError
 from blockplan.planning._common import PointLike, as_lps, common_frame, fmt_lps
 
@@ -63,6 +63,7 @@ __all__ = [
     "LevelAssignment",
     "SpineAxis",
     "assign_level",
+    "level_for_structure",
     "propose_next_level",
 ]
 
@@ -532,3 +533,28 @@ def assign_level(
         )
     )
     return axis.assign(point_lps, midline_tolerance_mm=midline_tolerance_mm)
+
+
+def level_for_structure(level: str | None, structure: Structure | str) -> str | None:
+    """The level name a target of ``structure`` gets from where it lies.
+
+    ``level`` is where the point is (`assign_level`): a vertebra or a motion segment.
+
+    * A nerve root is named by its vertebra. Thoracic, lumbar and sacral roots leave
+      the canal below the pedicle of the vertebra of the same number, so a target in the
+      L5-S1 foramen tests the L5 root; cervical roots leave above theirs, so a target in
+      the C4-C5 foramen tests C5 (C7-T1 carries C8, which has no vertebra: kept as the
+      segment). A point level with a vertebral body keeps that vertebra.
+    * A facet joint and a disc are motion segments; a point level with a vertebral body
+      keeps its vertebra (the physician names the joint).
+    * A sacroiliac joint has no spinal level (None).
+    """
+    structure = Structure(structure)
+    if level is None or structure is Structure.SACROILIAC_JOINT:
+        return None
+    if structure is not Structure.NERVE_ROOT or not is_segment(level):
+        return level
+    upper, lower = level.split("-")
+    if upper.startswith("C"):
+        return lower if lower.startswith("C") else level
+    return upper

@@ -33,8 +33,10 @@ from blockplan.planning.levels import (
 )
 
 __all__ = [
+    "AUTO_MULTIPLIERS",
     "UNASSIGNED_LEVEL",
     "grow_scar",
+    "grow_scar_auto",
     "mask_grid_for",
     "resample_mask",
     "scar_volume_ml",
@@ -80,7 +82,10 @@ def grow_scar(
         Seed inside the scar: a `PatientPoint` (frame of reference checked) or
         ``(x, y, z)`` in LPS mm.
     multiplier
-        Width of the intensity window in standard deviations.
+        Width of the intensity window in standard deviations (the "sensitivity"). Lower
+        it when the region leaks into neighbouring enhancing tissue (the region then
+        fills its confinement sphere); on thick-slice MR, grow on an isotropic
+        resampling (as the napari plugin does) rather than the native slices.
     iterations
         Times the statistics are re-estimated from the grown region.
     radius_vox
@@ -166,6 +171,70 @@ def grow_scar(
     out = np.zeros(volume.shape, dtype=bool)
     out[box] = region
     return out
+
+
+AUTO_MULTIPLIERS: tuple[float, ...] = tuple(1.0 + 0.25 * n for n in range(13))
+"""Multipliers tried by `grow_scar_auto`, from narrow (1.0) to wide (4.0)."""
+
+
+def grow_scar_auto(
+    volume: ImageVolume,
+    seed_lps: PointLike,
+    *,
+    radius_vox: int = 2,
+    leak_ratio: float = 1.5,
+    min_ml: float = 0.1,
+    mean_shift: float = 0.5,
+    max_radius_mm: float = 40.0,
+    iterations: int = 3,
+) -> tuple[npt.NDArray[np.bool_], float]:
+    """Grow scar with the widest window that does not leak; returns the mask and multiplier.
+
+    `grow_scar` is run with each of `AUTO_MULTIPLIERS` in turn. The region grows smoothly
+    while the window widens across the scar's own partial-volume boundary, and jumps when
+    it breaks through into neighbouring tissue. A leak is a step that grows the region by
+    more than ``leak_ratio`` (once it holds ``min_ml``) *and* moves its mean intensity by
+    more than ``mean_shift`` standard deviations of the previous region (growth within
+    one homogeneous tissue keeps the mean). The result is the last region before the
+    first leak; if no step leaks, the widest. This is the usual leakage guard of region growing; the
+    physician corrects the proposal by painting.
+
+    Raises
+    ------
+    PlanningError
+        When no multiplier grows a region from the seed.
+    """
+    last: tuple[npt.NDArray[np.bool_], float, float, float, float] | None = None
+    failure: PlanningError | None = None
+    for multiplier in AUTO_MULTIPLIERS:
+        try:
+            mask = grow_scar(
+                volume,
+                seed_lps,
+                multiplier=multiplier,
+                iterations=iterations,
+                radius_vox=radius_vox,
+                max_radius_mm=max_radius_mm,
+            )
+        except PlanningError as err:
+            failure = err
+            continue
+        ml = scar_volume_ml(mask, volume)
+        values = np.asarray(volume.array[mask], dtype=np.float64)
+        mean, std = float(values.mean()), float(values.std())
+        # a jump in size that also pulls the mean away: another tissue joined
+        if (
+            last is not None
+            and last[2] >= min_ml
+            and ml > leak_ratio * last[2]
+            and abs(mean - last[3]) > mean_shift * max(last[4], 1e-6)
+        ):
+            break
+        last = (mask, multiplier, ml, mean, std)
+    if last is None:
+        assert failure is not None
+        raise failure
+    return last[0], last[1]
 
 
 def _voxel_ml(affine: npt.NDArray[np.float64]) -> float:

@@ -38,7 +38,7 @@ STATUS_COLOURS: dict[str, str] = {
 }
 """Target colours by ledger status (shared with the report's pain-source map)."""
 
-_POINT_SIZE_MM = 4.0
+_POINT_SIZE_MM = 5.0
 
 
 def _name(role: str) -> str:
@@ -115,7 +115,9 @@ def refresh_layers(
         "targets",
         lps_to_world([t.position.lps for t in tg]) if tg else np.empty((0, 3)),
         face_color=colours if colours else "#1f9bde",
-        symbol="cross",
+        symbol="disc",
+        border_color="white",
+        border_width=0.2,
         features={
             "id": [t.id for t in tg],
             "label": [_target_label(t) for t in tg],

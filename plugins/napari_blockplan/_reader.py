@@ -84,6 +84,9 @@ def read_study(path: str | Sequence[str]) -> list[Any]:
                 refused.append(str(err))
                 continue
             layers.append(image_layer_data(volume))
+    # show the first series; the others start hidden so they do not blend over it
+    for _data, kwargs, _kind in layers[1:]:
+        kwargs["visible"] = False
     for message in refused:
         warnings.warn(f"blockplan: not loaded — {message}", stacklevel=2)
     if not layers:

@@ -131,8 +131,8 @@ def test_missing_slice_refused_then_filled(tmp_path: Path, unchanged) -> None:
         ((0.0, 1.0, 0.0), (0.0, 0.0, -1.0), "sagittal"),
         ((1.0, 0.0, 0.0), (0.0, 0.0, -1.0), "coronal"),
         (
-            (math.cos(0.5), math.sin(0.5), 0.0),
-            (-math.sin(0.5) * math.cos(0.4), math.cos(0.5) * math.cos(0.4), -math.sin(0.4)),
+            (math.cos(0.7), math.sin(0.7), 0.0),
+            (-math.sin(0.7) * math.cos(0.8), math.cos(0.7) * math.cos(0.8), -math.sin(0.8)),
             "oblique",
         ),
     ],

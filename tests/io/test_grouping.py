@@ -257,3 +257,32 @@ def test_series_sorted_by_study_and_number(tmp_path: Path) -> None:
             tmp_path / f"s{n}", SeriesSpec(phantom((2, 4, 4)), study_uid=study, series_number=n)
         )
     assert [s.series_number for s in discover(tmp_path).series] == [2, 5, 12]
+
+
+def test_two_angled_stacks_with_one_plane_name_get_distinct_keys(tmp_path: Path) -> None:
+    import math
+
+    uid_ = uid()
+    study, frame_ref = uid(), uid()
+    specs = []
+    for n, angle in enumerate((0.1, 0.3)):  # both within 30° of coronal
+        spec = SeriesSpec(
+            phantom((3, 8, 8), seed=n),
+            series_uid=uid_,
+            study_uid=study,
+            for_uid=frame_ref,
+            row_dir=(math.cos(angle), math.sin(angle), 0.0),
+            col_dir=(0.0, 0.0, -1.0),
+        )
+        spec.slice_step = tuple(spec.normal * 3.0)
+        write_series(tmp_path, spec, prefix=f"S{n}")
+        specs.append(spec)
+    found = discover(tmp_path)
+    keys = [s.key for s in found.series]
+    assert len(found.series) == 2 and len(set(keys)) == 2
+    assert all(s.orientation == "coronal" and s.status == "ok" for s in found.series)
+    assert sorted(k.rsplit("|", 1)[1] for k in keys) == ["stack=1", "stack=2"]
+    for s in found.series:
+        assert_geometry(
+            load_series(s), specs[0] if s.files[0].startswith(str(tmp_path / "S0")) else specs[1]
+        )

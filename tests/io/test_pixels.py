@@ -263,3 +263,25 @@ def test_fast_decoders_are_used_and_exact(tmp_path: Path, tsuid: str) -> None:
         dest = got
     np.testing.assert_array_equal(dest, stored[0])
     np.testing.assert_array_equal(_decode_one(frame), stored[0])  # pydicom fallback agrees
+
+
+def test_every_bundled_pydicom_file_loads_or_is_refused_with_reason() -> None:
+    import warnings
+
+    root = Path(get_testdata_file("CT_small.dcm", download=False)).parent
+    found = discover(root)
+    assert len(found.series) > 10 and found.skipped
+    assert all(s.reason for s in found.skipped)
+    loaded = 0
+    for s in found.series:
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            try:
+                vol = load_series(s)
+            except SeriesRefusedError as err:
+                assert str(err).startswith(s.label)
+                continue
+        assert s.status != "refused"
+        assert np.all(np.isfinite(vol.affine))
+        loaded += 1
+    assert loaded > 10

@@ -21,8 +21,10 @@ from tests.io._dicom_factory import SeriesSpec, phantom, write_series
         ((1, 0, 0, 0, 1, 0), "axial"),
         ((0, 1, 0, 0, 0, -1), "sagittal"),
         ((1, 0, 0, 0, 0, -1), "coronal"),
-        ((1, 0, 0, 0, 0.9976, 0.0698), "axial"),  # 4° tilt: still axial
-        ((1, 0, 0, 0, 0.985, 0.174), "oblique"),  # 10° tilt
+        ((1, 0, 0, 0, 0.9781, 0.2079), "axial"),  # 12° disc-angled axial
+        ((1, 0, 0, 0, 0.8829, 0.4695), "axial"),  # 28°
+        ((1, 0, 0, 0, 0.8480, 0.5299), "oblique"),  # 32°
+        ((1, 0, 0, 0, 0.7071, 0.7071), "oblique"),  # 45°
         (None, "unknown"),
     ],
 )

@@ -268,3 +268,25 @@ def test_spacing_check_ignores_disc_markers_and_tolerates_normal_variation() -> 
         marker("L3", 0, 0, 40),
     ]
     assert assign_level((0, 0, 80), markers).level == "L2"
+
+
+@pytest.mark.parametrize(
+    ("where", "structure", "expected"),
+    [
+        ("L5-S1", "nerve_root", "L5"),  # lumbar roots exit below their own pedicle
+        ("L4-L5", "nerve_root", "L4"),
+        ("T12-L1", "nerve_root", "T12"),
+        ("C4-C5", "nerve_root", "C5"),  # cervical roots exit above theirs
+        ("C7-T1", "nerve_root", "C7-T1"),  # C8: no vertebra of that name
+        ("L5", "nerve_root", "L5"),
+        ("L4-L5", "facet_joint", "L4-L5"),
+        ("L4", "facet_joint", "L4"),
+        ("L4-L5", "disc", "L4-L5"),
+        ("L5-S1", "sacroiliac_joint", None),
+        (None, "nerve_root", None),
+    ],
+)
+def test_level_for_structure(where: str | None, structure: str, expected: str | None) -> None:
+    from blockplan.planning import level_for_structure
+
+    assert level_for_structure(where, structure) == expected

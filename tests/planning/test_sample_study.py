@@ -21,7 +21,6 @@ from blockplan.planning import (
     evaluate_trajectory,
     grow_scar,
     propose_next_level,
-    resample_mask,
     scar_volume_ml,
     scar_volume_per_level,
 )
@@ -141,25 +140,18 @@ def _deepest_point(mask: npt.NDArray[np.bool_], aff: npt.NDArray[np.float64]) ->
     return [float(v) for v in aff[:3, :3] @ np.array([i, j, k]) + aff[:3, 3]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="phantom T1 post-Gd (series 4, 4 mm slices): scar (median ~610) is iso-intense with "
-    "the post-operative fill (~690) and fat (~750) it touches, so intensity region growing "
-    "fills the whole confinement sphere; needs a phantom with scar brighter than its "
-    "neighbours (e.g. fat-saturated T1 post-Gd)",
-)
-def test_grow_scar_on_the_t1_recovers_the_truth_volume(
+def test_grow_scar_leaks_on_the_non_suppressed_t1(
     truth: dict[str, Any],
     volumes: dict[int, ImageVolume],
     scar_truth: tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]],
 ) -> None:
+    """Without fat suppression the scar touches equally bright fat: growth is far too big.
+
+    This documents why the widget proposes the fat-suppressed series and warns on leaks.
+    """
     mask, aff = scar_truth
-    t1 = volumes[4]
-    assert t1.modality == "MR"
-    grown = grow_scar(t1, _pp(_deepest_point(mask, aff), truth))
-    # on the truth's (CT) grid, to compare like with like
-    on_ct = resample_mask(grown, t1, volumes[2])
-    assert scar_volume_ml(on_ct, volumes[2]) == pytest.approx(truth["scar"]["volume_ml"], rel=0.1)
+    grown = grow_scar(volumes[4], _pp(_deepest_point(mask, aff), truth))
+    assert scar_volume_ml(grown, volumes[4]) > 3 * truth["scar"]["volume_ml"]
 
 
 # --- trajectories -----------------------------------------------------------------------------

@@ -225,3 +225,37 @@ def test_marker_helpers_are_consistent() -> None:
     # guard the factory the other tests rely on
     assert [m.level for m in straight_spine()] == ["L1", "L2", "L3", "L4", "L5", "S1"]
     assert marker("L4-L5", 0, 0, 0).kind == "disc"
+
+
+def test_grow_scar_auto_stops_before_leaking_into_a_touching_structure() -> None:
+    """A bright blob touching a slightly dimmer slab: fixed wide windows leak, auto does not."""
+    from blockplan.planning import AUTO_MULTIPLIERS, grow_scar_auto
+
+    rng = np.random.default_rng(7)
+    shape = (48, 64, 64)
+    kk, jj, ii = np.indices(shape)
+    arr = rng.normal(100.0, 8.0, shape)
+    slab = ii >= 40
+    arr[slab] = rng.normal(370.0, 8.0, shape)[slab]
+    blob = (kk - 24) ** 2 + (jj - 32) ** 2 + (ii - 32) ** 2 <= 8**2  # touches the slab at i=40
+    arr[blob] = rng.normal(400.0, 8.0, shape)[blob]
+    aff = np.diag([1.0, 1.0, 1.0, 1.0])
+    from blockplan.io.volume import ImageVolume
+
+    vol = ImageVolume(
+        array=arr.astype(np.float32),
+        affine=aff,
+        frame_of_reference_uid="1.2.3",
+        modality="MR",
+        series_instance_uid="1.2.3.4",
+    )
+    mask, multiplier = grow_scar_auto(vol, (32.0, 32.0, 24.0))
+    assert multiplier in AUTO_MULTIPLIERS
+    overlap = np.count_nonzero(mask & blob) / np.count_nonzero(blob)
+    assert overlap > 0.95
+    assert np.count_nonzero(mask & slab) < 0.02 * np.count_nonzero(blob)
+    # the widest fixed window does leak into the slab, which is what auto guards against
+    from blockplan.planning import grow_scar
+
+    wide = grow_scar(vol, (32.0, 32.0, 24.0), multiplier=AUTO_MULTIPLIERS[-1], radius_vox=2)
+    assert np.count_nonzero(wide & slab) > np.count_nonzero(blob)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from napari_blockplan._convert import lps_to_world, world_to_lps
 from napari_blockplan._reader import get_reader
-
 from tests.io._dicom_factory import SeriesSpec, write_series
 
 pytestmark = pytest.mark.gui
@@ -80,6 +80,8 @@ def test_series_line_up_in_patient_space(make_napari_viewer, tmp_path: Path) -> 
     ct = next(lay for lay in layers if lay.metadata["blockplan"]["modality"] == "CT")
     mr = next(lay for lay in layers if lay.metadata["blockplan"]["modality"] == "MR")
     assert mr.metadata["blockplan"]["display_transform"] == "reoriented"
+    assert ct.visible and not mr.visible  # only the first series shows at first
+    mr.visible = True
     # both bright voxels sit at P in world = LPS (z, y, x)
     for layer in (ct, mr):
         assert np.allclose(world_to_lps(_bright_world(layer)), p, atol=0.5), layer.name

@@ -19,6 +19,7 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -74,6 +75,9 @@ TARGET_COLUMNS = (
 _EDITABLE = {"Target", "Level", "Side", "Structure", "Block", "Approach"}
 
 _MODES = ("level", "landmark", "target", "entry", "seed")
+
+GROW_RADIUS_MM = 40.0
+_LEAK_FRACTION = 0.6  # a region filling this much of its confinement sphere has leaked
 
 
 class PlanningWidget(QWidget):
@@ -146,8 +150,23 @@ class PlanningWidget(QWidget):
         clear.clicked.connect(self.clear_scar)
         self.scar_volume = QLabel("no scar marked")
         self.scar_volume.setWordWrap(True)
+        self.sensitivity = QDoubleSpinBox()
+        self.sensitivity.setRange(0.75, 4.0)
+        self.sensitivity.setSingleStep(0.25)
+        self.sensitivity.setSpecialValueText("auto")  # the minimum: leak-guarded choice
+        self.sensitivity.setValue(self.sensitivity.minimum())
+        self.sensitivity.setToolTip(
+            "intensity window in standard deviations ('auto': the widest that does not "
+            "leak); lower it if the region leaks"
+        )
+        self.grow_radius = QDoubleSpinBox()
+        self.grow_radius.setRange(5, 80)
+        self.grow_radius.setValue(GROW_RADIUS_MM)
+        self.grow_radius.setSuffix(" mm")
         form = QFormLayout(w)
         form.addRow("Series:", self.scar_series)
+        form.addRow("Sensitivity:", self.sensitivity)
+        form.addRow("Grow within:", self.grow_radius)
         form.addRow(grow)
         form.addRow(paint)
         form.addRow(clear)
@@ -345,12 +364,26 @@ class PlanningWidget(QWidget):
 
     def grow_scar_at(self, world: Any) -> ScarRegion:
         """Propose a scar region by region-growing from ``world`` on the chosen series."""
-        from blockplan.planning import grow_scar
+        from blockplan.planning import grow_scar, grow_scar_auto
         from napari_blockplan._convert import display_volume
 
         shown, _how = display_volume(self._scar_volume())
         seed = self._point(world)
-        mask = grow_scar(shown, seed.lps)
+        radius = self.grow_radius.value()
+        if self.sensitivity.value() == self.sensitivity.minimum():
+            mask, _multiplier = grow_scar_auto(shown, seed.lps, max_radius_mm=radius)
+        else:
+            mask = grow_scar(
+                shown, seed.lps, multiplier=self.sensitivity.value(), max_radius_mm=radius
+            )
+        sphere_ml = 4 / 3 * np.pi * radius**3 / 1000
+        grown_ml = float(mask.sum()) * shown.voxel_volume_ml()
+        if grown_ml > _LEAK_FRACTION * sphere_ml:
+            raise BlockplanError(
+                f"the region leaked ({grown_ml:.0f} mL fills the {radius:.0f} mm sphere around "
+                "the click): lower the sensitivity, use a fat-suppressed post-contrast series, "
+                "or paint the scar"
+            )
         existing = self.ws.case.scar_regions
         if existing and existing[0].grid == self._grid(shown):
             mask = mask | existing[0].mask()
@@ -435,8 +468,11 @@ class PlanningWidget(QWidget):
     # ------------------------------------------------------------------ targets -
     def add_target_at(self, world: Any) -> Target:
         """Add a target at ``world`` with the chosen block type; level and side automatic."""
+        from blockplan.planning import level_for_structure
+
         point = self._point(world)
-        level, side = self._assign(point)
+        where, side = self._assign(point)
+        level = level_for_structure(where, self.structure.currentText())
         block = BlockType(self.block_type.currentText())
         approach = self.approach.currentText() or None
         target = Target(
@@ -587,9 +623,7 @@ class PlanningWidget(QWidget):
         if current in uids:
             self.scar_series.setCurrentIndex(uids.index(current))
         else:
-            mr = [n for n, v in enumerate(self.ws.volumes()) if v.modality == "MR"]
-            if mr:
-                self.scar_series.setCurrentIndex(mr[-1])
+            self.scar_series.setCurrentIndex(_preferred_scar_series(self.ws.volumes()))
 
     def _fill_scar(self, case: Case) -> None:
         if not case.scar_regions:
@@ -645,6 +679,17 @@ class PlanningWidget(QWidget):
         """Redo the last undone edit."""
         action = self.ws.redo()
         self.message.setText(f"redone: {action}" if action else "nothing to redo")
+
+
+def _preferred_scar_series(volumes: list[ImageVolume]) -> int:
+    """Index of the series to grow scar on: a fat-suppressed MR, else the last MR, else 0."""
+    mr = [n for n, v in enumerate(volumes) if v.modality == "MR"]
+    fat_suppressed = [
+        n
+        for n in mr
+        if any(tag in volumes[n].series_description.upper() for tag in (" FS", "FATSAT", "FAT SAT"))
+    ]
+    return (fat_suppressed or mr or [0])[-1]
 
 
 def _first_error(err: ValueError) -> str:

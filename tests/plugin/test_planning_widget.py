@@ -1,0 +1,225 @@
+"""The Planning widget on the sample study, checked against its ground truth (Xvfb)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from blockplan.case.store import CaseStore
+from napari_blockplan._convert import display_volume, lps_to_world, world_to_lps
+from napari_blockplan._layers import layer_for
+from napari_blockplan._workspace import workspace_for
+from tests.planning.test_sample_study import _deepest_point
+
+pytestmark = pytest.mark.gui
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom"
+TRUTH: dict[str, Any] = json.loads((SAMPLE / "truth.json").read_text())
+STRUCTURE = {"medial_branch": "facet_joint"}
+
+
+@pytest.fixture
+def planning(make_napari_viewer, tmp_path: Path):
+    """A viewer with the sample study, a private case store and the Planning widget."""
+    viewer = make_napari_viewer(show=True)
+    viewer.open_sample("blockplan", "lumbar_postop")
+    store = CaseStore(tmp_path / "cases.sqlite3")
+    ws = workspace_for(viewer)
+    ws.use_store(store)
+    _dock, widget = viewer.window.add_plugin_dock_widget("blockplan", "Planning")
+    return viewer, widget, ws, store
+
+
+def _place_levels(widget: Any) -> list[str]:
+    placed = []
+    centres = {**TRUTH["vertebrae"], **TRUTH["discs"]}
+    while (name := widget._proposed_level()) in centres:
+        widget.add_level_at(lps_to_world(centres[name]["center_lps"]))
+        placed.append(name)
+    return placed
+
+
+def _add_truth_targets(widget: Any) -> list[tuple[Any, dict[str, Any]]]:
+    added = []
+    for truth in TRUTH["targets"]:
+        widget.block_type.setCurrentText(truth["block_type"])
+        assert widget.structure.currentText() == STRUCTURE.get(
+            truth["structure"], truth["structure"]
+        )
+        target = widget.add_target_at(lps_to_world(truth["target_lps"]))
+        widget.set_entry_at(lps_to_world(truth["entry_lps"]), target_id=target.id)
+        added.append((target, truth))
+    return added
+
+
+def test_levels_targets_and_trajectories_match_the_ground_truth(planning) -> None:
+    viewer, widget, ws, _store = planning
+    placed = _place_levels(widget)
+    expected = [n for pair in zip(TRUTH["vertebrae"], [*TRUTH["discs"], None]) for n in pair if n]
+    assert placed == expected  # T12, T12-L1, L1, …, L5-S1, S1
+    assert [m.level for m in ws.case.levels] == expected
+    for name in ("L5",):
+        (marker,) = [m for m in ws.case.levels if m.level == name]
+        assert np.allclose(marker.position.lps, TRUTH["vertebrae"][name]["center_lps"])
+
+    added = _add_truth_targets(widget)
+    assert len(ws.case.targets) == len(TRUTH["targets"])
+    for target, truth in added:
+        stored = ws.case.target(target.id)
+        assert stored.side.value == truth["side"]  # filled in automatically
+        if truth["structure"] == "nerve_root":  # a root target lies at its own vertebra
+            assert stored.level == truth["level"]
+        assert np.allclose(stored.position.lps, truth["target_lps"], atol=1e-9)
+        m = widget.metrics[target.id]
+        length = np.linalg.norm(np.subtract(truth["entry_lps"], truth["target_lps"]))
+        assert m.path_length_mm == pytest.approx(length, abs=1e-6)
+        assert m.path_length_mm == pytest.approx(truth["depth_mm"], abs=0.6)
+        assert m.oblique_deg == pytest.approx(truth["angle_from_sagittal_deg"], abs=0.5)
+        assert m.tilt_deg == pytest.approx(truth["craniocaudal_tilt_deg"], abs=0.5)
+        assert m.oblique_side.value == truth["side"]  # entry lateral on the target's side
+        assert m.safe, m.warnings
+        assert m.bone_checked and not m.crosses_bone
+
+    # the table lists every target with its numbers
+    table = widget.table
+    assert table.rowCount() == len(added)
+    header = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    for row, (target, _truth) in enumerate(added):
+        assert table.item(row, header.index("Path mm")).text() == (
+            f"{widget.metrics[target.id].path_length_mm:.1f}"
+        )
+        assert table.item(row, header.index("Safe")).text() == "yes"
+
+    # editing a cell edits the case; an invalid value is refused and nothing changes
+    level_col = header.index("Level")
+    first_id = added[0][0].id
+    table.item(0, level_col).setText("L4")
+    assert ws.case.target(first_id).level == "L4"
+    table.item(0, level_col).setText("X9")
+    assert ws.case.target(first_id).level == "L4"
+    assert "not valid" in widget.message.text()
+    assert table.item(0, level_col).text() == "L4"
+
+    # selecting a row centres the view on the target
+    widget.select_target(added[2][0].id)
+    world = lps_to_world(added[2][1]["target_lps"])
+    assert np.allclose(viewer.camera.center[-2:], world[-2:])
+    assert viewer.dims.point[0] == pytest.approx(world[0], abs=1.0)
+
+    # every layer shows the case in patient space
+    targets = layer_for(viewer, "targets")
+    assert np.allclose(world_to_lps(targets.data), [t.position.lps for t in ws.case.targets])
+    lines = layer_for(viewer, "trajectories")
+    assert len(lines.data) == len(added)
+
+
+def test_target_on_the_axial_ct_is_at_the_same_place_on_the_sagittal_mr(planning) -> None:
+    viewer, widget, _ws, _store = planning
+    _place_levels(widget)
+    truth = TRUTH["targets"][0]
+    world = lps_to_world(truth["target_lps"])
+    widget.add_target_at(world)
+    for layer in viewer.layers:
+        vol = layer.metadata.get("blockplan_volume")
+        if vol is None:
+            continue
+        shown, _how = display_volume(vol)
+        kji = layer.world_to_data(world)
+        assert np.allclose(shown.index_to_lps(kji[::-1]), truth["target_lps"], atol=1e-6), (
+            layer.name
+        )
+
+
+def test_undo_redo_and_reopening_restore_every_layer(planning, make_napari_viewer) -> None:
+    viewer, widget, ws, store = planning
+    _place_levels(widget)
+    _add_truth_targets(widget)
+    n = len(ws.case.targets)
+    widget.delete_selected_target()
+    assert len(ws.case.targets) == n - 1
+    widget.undo()
+    assert len(ws.case.targets) == n
+    widget.redo()
+    assert len(ws.case.targets) == n - 1
+    widget.undo()
+
+    # every edit was saved: a second viewer opening the case shows identical layers
+    other = make_napari_viewer(show=True)
+    other.open_sample("blockplan", "lumbar_postop")
+    ws2 = workspace_for(other)
+    ws2.use_store(store)
+    other.window.add_plugin_dock_widget("blockplan", "Planning")
+    ws2.open_case(ws.case.case_id)
+    assert ws2.case == ws.case
+    for role in ("levels", "targets", "landmarks"):
+        assert np.array_equal(layer_for(other, role).data, layer_for(viewer, role).data), role
+    a, b = layer_for(other, "trajectories").data, layer_for(viewer, "trajectories").data
+    assert len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_scar_region_grow_paint_and_volume_per_level(planning) -> None:
+    viewer, widget, ws, _store = planning
+    _place_levels(widget)
+    assert "FS" in widget.scar_series.currentText()  # fat-suppressed post-Gd proposed
+    with np.load(SAMPLE / TRUTH["scar"]["mask_file"]) as npz:
+        seed = _deepest_point(npz["mask"].astype(bool), npz["affine"])
+    widget.set_mode("seed")
+    widget.click(lps_to_world(seed))
+    (region,) = ws.case.scar_regions
+    assert region.method == "region_grow"
+    assert region.volume_ml == pytest.approx(TRUTH["scar"]["volume_ml"], rel=0.10)
+    assert set(region.volume_ml_per_level) >= {"L4-L5", "L5"}
+    assert "mL in total" in widget.scar_volume.text()
+    assert "L5:" in widget.scar_volume.text()
+
+    # paint more scar on the layer: the case follows, and undo takes it back
+    widget.start_painting()
+    layer = layer_for(viewer, "scar")
+    assert layer.mode == "paint"
+    data = layer.data.copy()
+    k, j, i = np.argwhere(data)[0]
+    data[k, j : j + 4, i : i + 4] = 1
+    layer.data = data
+    widget.commit_painting()
+    assert ws.case.scar_regions[0].voxel_count == int(data.sum()) > region.voxel_count
+    widget.undo()
+    assert ws.case.scar_regions[0].voxel_count == region.voxel_count
+
+    # a click in bright fat next to nothing enhancing leaks: refused with advice
+    widget.sensitivity.setValue(4.0)
+    widget.click(lps_to_world(seed))
+    assert "leaked" in widget.message.text()
+    assert ws.case.scar_regions[0].voxel_count == region.voxel_count
+
+
+def test_workspace_screenshot_shows_every_layer(planning) -> None:
+    viewer, widget, _ws, _store = planning
+    _place_levels(widget)
+    _add_truth_targets(widget)
+    with np.load(SAMPLE / TRUTH["scar"]["mask_file"]) as npz:
+        seed = _deepest_point(npz["mask"].astype(bool), npz["affine"])
+    widget.grow_scar_at(lps_to_world(seed))
+    roles = {lay.metadata.get("blockplan", {}).get("role") for lay in viewer.layers}
+    assert {"levels", "landmarks", "targets", "trajectories", "scar"} <= roles
+    # axial CT through the left L5 SNRB target, CT visible under the overlays
+    snrb = next(t for t in TRUTH["targets"] if t["block_type"] == "snrb")
+    viewer.dims.set_point(0, snrb["target_lps"][2])
+    viewer.reset_view()
+    shot = viewer.screenshot(canvas_only=True, flash=False)[..., :3].astype(int)
+    import os
+
+    if os.environ.get("BLOCKPLAN_SAVE_SCREENSHOT"):
+        from PIL import Image
+
+        Image.fromarray(shot.astype(np.uint8)).save(os.environ["BLOCKPLAN_SAVE_SCREENSHOT"])
+    gray = shot.mean(axis=2)
+    assert (gray > 200).mean() > 0.001  # cortical bone in the bone window
+    r, g, b = shot[..., 0], shot[..., 1], shot[..., 2]
+    green = (g > 120) & (r < 100) & (b < 100)  # safe trajectory lines (#2ca02c)
+    target_blue = (b > 180) & (r < 80) & (g > 120)  # untested targets (#1f9bde)
+    assert green.sum() > 20
+    assert target_blue.sum() > 5
