@@ -7,7 +7,7 @@ from typing import Any
 
 __all__ = ["DOCK_WIDGETS", "launch_viewer"]
 
-DOCK_WIDGETS: tuple[str, ...] = ("Study browser", "Planning", "Outcomes")
+DOCK_WIDGETS: tuple[str, ...] = ("Study browser", "Planning", "Outcomes", "Report")
 """Display names (from napari.yaml) of the widgets docked at start, in order."""
 
 

@@ -107,7 +107,7 @@ def test_levels_targets_and_trajectories_match_the_ground_truth(planning) -> Non
     # selecting a row centres the view on the target
     widget.select_target(added[2][0].id)
     world = lps_to_world(added[2][1]["target_lps"])
-    assert np.allclose(viewer.camera.center[-2:], world[-2:])
+    assert np.allclose(viewer.scene.camera.center[-2:], world[-2:])
     assert viewer.dims.point[0] == pytest.approx(world[0], abs=1.0)
 
     # every layer shows the case in patient space

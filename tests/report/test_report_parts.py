@@ -348,3 +348,30 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
         main, ["report", str(case_path), "-o", str(tmp_path / "r.pdf"), "--date", "2026-03-20"]
     )
     assert bad_date.exit_code != 0 and "time zone" in bad_date.output
+
+
+def test_render_pages_gives_one_png_per_page() -> None:
+    import io
+
+    from reportlab.pdfgen.canvas import Canvas
+
+    from blockplan.report.preview import render_pages
+
+    buf = io.BytesIO()
+    canvas = Canvas(buf)
+    for n in range(3):
+        canvas.drawString(72, 720, f"page {n + 1}")
+        canvas.showPage()
+    canvas.save()
+    pages = render_pages(buf.getvalue(), dpi=30)
+    assert len(pages) == 3
+    assert all(p.startswith(b"\x89PNG") for p in pages)
+    assert len(render_pages(buf.getvalue(), dpi=30, first=2, last=2)) == 1
+
+
+def test_render_pages_refuses_what_is_not_a_pdf() -> None:
+    from blockplan.errors import ReportError
+    from blockplan.report.preview import render_pages
+
+    with pytest.raises(ReportError, match="pdftoppm could not render"):
+        render_pages(b"not a pdf")

@@ -28,6 +28,7 @@ from qtpy.QtWidgets import (
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -80,9 +81,11 @@ class OutcomesWidget(QWidget):
         top.addRow("Profile:", self.profile)
         top.addRow(self.profile_label)
         layout.addLayout(top)
-        layout.addWidget(self._procedure_box())
-        layout.addWidget(self._diary_box())
-        layout.addWidget(self._ledger_box())
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._procedure_box(), "Record")
+        self.tabs.addTab(self._diary_box(), "Diary")
+        self.tabs.addTab(self._ledger_box(), "Ledger")
+        layout.addWidget(self.tabs)
         disclaimer = QLabel("Decision support, not a medical device.")
         disclaimer.setStyleSheet("color: gray; font-style: italic")
         layout.addWidget(disclaimer)
@@ -171,6 +174,8 @@ class OutcomesWidget(QWidget):
 
         self.figure = Figure(figsize=(3.2, 1.6), dpi=90, tight_layout=True)
         self.chart = FigureCanvasQTAgg(self.figure)
+        self.chart.setMinimumHeight(150)
+        self.diary.setMinimumHeight(220)
         form = QFormLayout(box)
         form.addRow("Block:", self.procedure_list)
         form.addRow("Baseline NRS:", self.baseline)

@@ -531,7 +531,7 @@ class PlanningWidget(QWidget):
         if tid is None or self._filling:
             return
         world = lps_to_world(self.ws.case.target(tid).position.lps)
-        self.viewer.camera.center = (
+        self.viewer.scene.camera.center = (
             tuple(world[-2:]) if self.viewer.dims.ndisplay == 2 else tuple(world)
         )
         self.viewer.dims.set_point(range(3), tuple(world))

@@ -1,0 +1,113 @@
+"""The Outcomes widget: record a block, enter its diary, see the ledger live (Xvfb)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from blockplan.case import Agent, BlockType
+from blockplan.case.store import CaseStore
+from blockplan.demo import build_demo_case
+from napari_blockplan._layers import STATUS_COLOURS, layer_for
+from napari_blockplan._workspace import workspace_for
+
+pytestmark = pytest.mark.gui
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom"
+TZ = dt.timezone(dt.timedelta(hours=1))
+
+
+@pytest.fixture
+def outcomes(make_napari_viewer, tmp_path: Path):
+    viewer = make_napari_viewer(show=True)
+    viewer.open_sample("blockplan", "lumbar_postop")
+    ws = workspace_for(viewer)
+    ws.use_store(CaseStore(tmp_path / "cases.sqlite3"))
+    viewer.window.add_plugin_dock_widget("blockplan", "Planning")
+    _dock, widget = viewer.window.add_plugin_dock_widget("blockplan", "Outcomes")
+    ws.start_case(build_demo_case(SAMPLE))
+    return viewer, widget, ws
+
+
+def _rgba(colour: str) -> np.ndarray:
+    from napari.utils.colormaps.standardize_color import transform_color
+
+    return transform_color(colour)[0]
+
+
+def _status(widget, label: str) -> str:
+    table = widget.ledger_table
+    for row in range(table.rowCount()):
+        if table.item(row, 0).text() == label:
+            return table.item(row, 1).text()
+    raise KeyError(label)
+
+
+def test_ledger_shows_live_and_targets_follow_their_status(outcomes) -> None:
+    viewer, widget, ws = outcomes
+    assert widget.profile.currentText() == "comparative"
+    assert "comparative v" in widget.profile_label.text()
+    assert _status(widget, "L5, left, nerve root") == "confirmed"
+    assert _status(widget, "L4-L5, right, facet joint") == "excluded"
+
+    targets = layer_for(viewer, "targets")
+    colours = dict(zip(targets.features["id"], targets.face_color, strict=True))
+    snrb = next(t for t in ws.case.targets if t.block_type is BlockType.SELECTIVE_NERVE_ROOT)
+    mbb = [t for t in ws.case.targets if t.block_type is BlockType.MEDIAL_BRANCH]
+    assert np.allclose(colours[snrb.id], _rgba(STATUS_COLOURS["confirmed"]))
+    for t in mbb:
+        assert np.allclose(colours[t.id], _rgba(STATUS_COLOURS["excluded"]))
+
+    # record a bupivacaine MBB at both right medial-branch targets, strongly positive
+    before = len(ws.case.procedures)
+    proc = widget.record_procedure(
+        performed_at=dt.datetime(2026, 5, 26, 9, 0, tzinfo=TZ),
+        block_type=BlockType.MEDIAL_BRANCH,
+        target_ids=[t.id for t in mbb],
+        agent=Agent.BUPIVACAINE,
+        concentration_pct=0.5,
+        volume_ml=0.5,
+    )
+    assert len(ws.case.procedures) == before + 1
+    assert [i.target_id for i in proc.injections] == [t.id for t in mbb]
+    assert widget.selected_procedure_id() == proc.id
+    # the diary grid offers the profile's times
+    times = [int(widget.diary.item(r, 0).text()) for r in range(widget.diary.rowCount())]
+    assert times[:4] == [0, 15, 30, 60] and times[-1] == 1440
+
+    # enter the diary through the grid, as a person would
+    nrs = {0: 0, 15: 0, 30: 0, 60: 0, 120: 0, 180: 1, 240: 3}
+    for row, minutes in enumerate(times):
+        if minutes in nrs:
+            widget.diary.item(row, 1).setText(str(nrs[minutes]))
+    widget.baseline.setValue(5)
+    widget.save_diary_from_grid()
+    stored = next(p for p in ws.case.procedures if p.id == proc.id)
+    assert stored.diary is not None and stored.diary.baseline_nrs == 5
+    assert [(e.minutes, e.nrs) for e in stored.diary.entries] == sorted(nrs.items())
+    assert "positive" in widget.verdict.text()
+
+    # lidocaine negative + bupivacaine positive is a negative comparative pair (DOMAIN §4)
+    assert _status(widget, "L4-L5, right, facet joint") == "excluded"
+
+    # switching the profile recomputes everything and is stored with the case: under
+    # asra-2020-single each block stands alone, and a positive with a negative is mixed
+    widget.profile.setCurrentText("asra-2020-single")
+    assert ws.case.profile_name == "asra-2020-single"
+    assert widget.ledger.profile_name == "asra-2020-single"
+    assert "asra-2020-single v" in widget.profile_label.text()
+    assert _status(widget, "L4-L5, right, facet joint") == "indeterminate"
+    colours = dict(zip(targets.features["id"], targets.face_color, strict=True))
+    for t in mbb:
+        assert np.allclose(colours[t.id], _rgba(STATUS_COLOURS["indeterminate"]))
+
+
+def test_recording_needs_a_target_and_says_so(outcomes) -> None:
+    _viewer, widget, ws = outcomes
+    before = ws.case
+    assert widget.record_from_form() is None  # nothing ticked
+    assert "tick at least one planned target" in widget.verdict.text()
+    assert ws.case == before

@@ -1,0 +1,72 @@
+"""File ▸ Open Sample, and the Report widget's build / preview / save (Xvfb)."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+from npe2 import PluginManifest
+
+from blockplan.case.store import CaseStore
+from blockplan.demo import build_demo_case
+from napari_blockplan._workspace import workspace_for
+
+pytestmark = pytest.mark.gui
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom"
+
+
+def _sample_keys() -> list[str]:
+    import napari_blockplan
+
+    manifest = PluginManifest.from_file(Path(napari_blockplan.__file__).with_name("napari.yaml"))
+    return [s.key for s in manifest.contributions.sample_data or []]
+
+
+@pytest.mark.parametrize("key", _sample_keys())
+def test_every_sample_opens_and_the_ct_shows_bone(make_napari_viewer, key: str) -> None:
+    viewer = make_napari_viewer(show=True)
+    layers = viewer.open_sample("blockplan", key)
+    modalities = sorted(lay.metadata["blockplan"]["modality"] for lay in layers)
+    assert modalities == ["CT", "MR", "MR", "MR"]
+    ct = layers[0]
+    assert ct.metadata["blockplan"]["modality"] == "CT" and ct.visible
+    assert ct.contrast_limits == [-500.0, 1500.0]  # the header's BONE window 500/2000
+    # axial slice through the L4 body: cortical bone bright, air and fat dark
+    viewer.dims.set_point(0, -126.9)
+    viewer.reset_view()
+    shot = viewer.screenshot(canvas_only=True, flash=False)[..., :3].mean(axis=2)
+    body = shot[shot > 10]  # the imaged field, not the black background around it
+    bone = body > 150  # cortex (1250 HU → 223 in the window; a thin rim, partly blended)
+    assert bone.sum() > 500, "cortical bone should render bright"
+    assert np.percentile(body, 99.9) > 190
+    assert 0.005 < bone.mean() < 0.2
+    assert np.percentile(body, 50) < 120, "soft tissue stays grey in the bone window"
+
+
+def test_report_widget_builds_previews_and_saves(make_napari_viewer, qtbot, tmp_path) -> None:
+    viewer = make_napari_viewer(show=True)
+    viewer.open_sample("blockplan", "lumbar_postop")
+    ws = workspace_for(viewer)
+    ws.use_store(CaseStore(tmp_path / "cases.sqlite3"))
+    ws.start_case(build_demo_case(SAMPLE))
+    _dock, widget = viewer.window.add_plugin_dock_widget("blockplan", "Report")
+    widget.clinic.setText("Test Clinic")
+    assert not widget.save_button.isEnabled()
+    widget.build()
+    qtbot.waitUntil(lambda: widget.pdf is not None, timeout=60000)
+    assert widget.pdf.startswith(b"%PDF-")
+    assert len(widget.pages) >= 4
+    assert widget.page.maximum() == len(widget.pages)
+    assert widget.preview.pixmap() is not None and not widget.preview.pixmap().isNull()
+    assert widget.save_button.isEnabled()
+    out = widget.save(tmp_path / "report.pdf")
+    assert out.read_bytes() == widget.pdf
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    from pypdf import PdfReader
+
+    text = PdfReader(out).pages[0].extract_text()
+    assert "Test Clinic" in text
+    assert "L5, left, nerve root" in text or "L5" in text
