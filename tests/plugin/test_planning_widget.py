@@ -223,3 +223,17 @@ def test_workspace_screenshot_shows_every_layer(planning) -> None:
     target_blue = (b > 180) & (r < 80) & (g > 120)  # untested targets (#1f9bde)
     assert green.sum() > 20
     assert target_blue.sum() > 5
+
+
+def test_target_labels_follow_the_case(planning) -> None:
+    viewer, widget, ws, _store = planning
+    _place_levels(widget)
+    _first, second = _add_truth_targets(widget)[:2]
+    layer = layer_for(viewer, "targets")
+    assert list(layer.text.values) == [
+        f"{t.level} {t.side.value} {t.block_type.value}" for t in ws.case.targets
+    ]
+    header = [widget.table.horizontalHeaderItem(c).text() for c in range(12)]
+    widget.table.item(1, header.index("Target")).setText("my label")
+    assert ws.case.target(second[0].id).label == "my label"
+    assert list(layer.text.values)[1] == "my label"

@@ -488,7 +488,7 @@ class PlanningWidget(QWidget):
             "add target",
             f"target {level or '?'} {side.value} {block.value}",
         )
-        self.select_target(target.id)
+        self.select_target(target.id, centre=False)  # the view is already there
         return target
 
     def selected_target_id(self) -> str | None:
@@ -499,12 +499,16 @@ class PlanningWidget(QWidget):
         item = self.table.item(min(rows), 0)
         return None if item is None else item.data(Qt.ItemDataRole.UserRole)
 
-    def select_target(self, target_id: str) -> None:
-        """Select a target's row (which centres the view on it)."""
+    def select_target(self, target_id: str, *, centre: bool = True) -> None:
+        """Select a target's row, centring the view on it unless ``centre`` is False."""
         for row in range(self.table.rowCount()):
             item = self.table.item(row, 0)
             if item is not None and item.data(Qt.ItemDataRole.UserRole) == target_id:
-                self.table.selectRow(row)
+                filling, self._filling = self._filling, self._filling or not centre
+                try:
+                    self.table.selectRow(row)
+                finally:
+                    self._filling = filling
                 return
 
     def delete_selected_target(self) -> None:
