@@ -70,6 +70,14 @@ def run(repeat: int) -> None:
     centres = {**truth["vertebrae"], **truth["discs"]}
     while (name := widget._proposed_level()) in centres:
         widget.add_level_at(lps_to_world(centres[name]["center_lps"]))
+    import sys
+
+    sys.path.insert(0, str(REPO))
+    from tests.planning.test_sample_study import _deepest_point
+
+    with np.load(REPO / "sample_dicom" / truth["scar"]["mask_file"]) as npz:
+        seed = _deepest_point(npz["mask"].astype(bool), npz["affine"])
+    widget.grow_scar_at(lps_to_world(seed))  # the scar, so path metrics include clearance
     for t in truth["targets"]:  # the planned targets, each with its path and metrics
         widget.block_type.setCurrentText(t["block_type"])
         target = widget.add_target_at(lps_to_world(t["target_lps"]))
@@ -101,7 +109,8 @@ def run(repeat: int) -> None:
     pmed = statistics.median(peer) * 1000
     print(
         f"add target + refresh table ({rows} targets, {len(ws.case.trajectories)} paths "
-        f"with scar-free metrics, SQLite autosave)"
+        f"with bone/scar/landmark metrics, a {ws.case.scar_regions[0].volume_ml:.2f} mL scar, "
+        "SQLite autosave)"
     )
     print(
         "| measurement | median ms | p95 ms | peer (napari Points.add) median ms | ratio "

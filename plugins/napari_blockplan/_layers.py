@@ -164,12 +164,21 @@ def _trajectories(viewer: napari.viewer.Viewer, case: Case, safety: Mapping[str,
             metadata={"blockplan": {"role": "trajectories"}},
         )
         layer.editable = False
+        layer.metadata["blockplan"]["drawn"] = _lines_signature(lines, colours)
+        return
+    signature = _lines_signature(lines, colours)
+    if layer.metadata["blockplan"].get("drawn") == signature:
         return
     with layer.events.blocker_all():
         layer.data = []
         if lines:
             layer.add_lines(lines, edge_color=colours, edge_width=1.0)
+    layer.metadata["blockplan"]["drawn"] = signature
     layer.refresh()
+
+
+def _lines_signature(lines: list[np.ndarray], colours: list[str]) -> tuple[Any, ...]:
+    return (tuple(line.tobytes() for line in lines), tuple(colours))
 
 
 def scar_layer_data(region: ScarRegion) -> tuple[np.ndarray, dict[str, Any]]:
@@ -187,14 +196,18 @@ def scar_layer_data(region: ScarRegion) -> tuple[np.ndarray, dict[str, Any]]:
 def _scar(viewer: napari.viewer.Viewer, case: Case) -> None:
     layer = layer_for(viewer, "scar")
     if not case.scar_regions:
-        if layer is not None:
+        if layer is not None and layer.metadata["blockplan"].get("drawn") is not None:
             with layer.events.blocker_all():
                 layer.data = np.zeros_like(layer.data)
+            layer.metadata["blockplan"]["drawn"] = None
             layer.refresh()
         return
     region = case.scar_regions[0]
+    drawn = (region.id, hash(region.rle), region.grid)
+    if layer is not None and layer.metadata["blockplan"].get("drawn") == drawn:
+        return  # decoding and uploading a mask costs ~8 ms
     data, placement = scar_layer_data(region)
-    meta = {"role": "scar", "region_id": region.id, "grid": region.grid}
+    meta = {"role": "scar", "region_id": region.id, "grid": region.grid, "drawn": drawn}
     if layer is None or layer.data.shape != data.shape:
         if layer is not None:
             viewer.layers.remove(layer)

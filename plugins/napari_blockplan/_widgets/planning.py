@@ -89,6 +89,9 @@ class PlanningWidget(QWidget):
         self.ws = workspace_for(napari_viewer)
         self.mode: str | None = None
         self.metrics: dict[str, Any] = {}
+        self._metrics_cache: dict[Any, Any] = {}
+        self._masks: list[tuple[np.ndarray, np.ndarray]] = []
+        self._masks_key: Any = None
         self._filling = False
 
         tabs = QTabWidget()
@@ -572,12 +575,17 @@ class PlanningWidget(QWidget):
 
     # ------------------------------------------------------------------ refresh -
     def compute_metrics(self, case: Case) -> dict[str, Any]:
-        """Trajectory metrics per target id (core `evaluate_trajectory`)."""
+        """Trajectory metrics per target id (core `evaluate_trajectory`).
+
+        Results are cached by their inputs (entry, target, scar, landmarks, CT), so an
+        edit that does not touch a path does not recompute it.
+        """
         from blockplan.planning import evaluate_trajectory
 
         ct = self.ws.ct()
-        scars = [(r.mask(), r.grid.affine_array()) for r in case.scar_regions]
+        scar_key = tuple((r.id, hash(r.rle), r.grid) for r in case.scar_regions)
         out: dict[str, Any] = {}
+        cache: dict[Any, Any] = {}
         for traj in case.trajectories:
             target = case.target(traj.target_id)
             exclude = tuple(
@@ -588,15 +596,35 @@ class PlanningWidget(QWidget):
                 and lm.level == target.level
                 and lm.side == target.side
             )
-            out[traj.target_id] = evaluate_trajectory(
+            key = (
                 traj.entry.lps,
                 target.position.lps,
-                ct=ct,
-                scar_masks=scars,
-                landmarks=case.landmarks,
-                exclude_landmark_ids=exclude,
+                exclude,
+                scar_key,
+                case.landmarks,
+                None if ct is None else ct.series_instance_uid,
             )
+            metrics = self._metrics_cache.get(key)
+            if metrics is None:
+                metrics = evaluate_trajectory(
+                    traj.entry.lps,
+                    target.position.lps,
+                    ct=ct,
+                    scar_masks=self._scar_masks(case),
+                    landmarks=case.landmarks,
+                    exclude_landmark_ids=exclude,
+                )
+            cache[key] = metrics
+            out[traj.target_id] = metrics
+        self._metrics_cache = cache  # keep only what the current case uses
         return out
+
+    def _scar_masks(self, case: Case) -> list[tuple[np.ndarray, np.ndarray]]:
+        key = tuple((r.id, hash(r.rle)) for r in case.scar_regions)
+        if self._masks_key != key:
+            self._masks = [(r.mask(), r.grid.affine_array()) for r in case.scar_regions]
+            self._masks_key = key
+        return self._masks
 
     def _on_case_changed(self, case: Case) -> None:
         self.metrics = self.compute_metrics(case) if case.trajectories else {}
