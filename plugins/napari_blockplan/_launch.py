@@ -21,8 +21,9 @@ def launch_viewer(path: Path | str | None = None, *, run: bool = True) -> Any:
 
     viewer = napari.Viewer(title="blockplan")
     widgets = {}
-    for name in DOCK_WIDGETS:
-        _dock, widget = viewer.window.add_plugin_dock_widget("blockplan", name)
+    for n, name in enumerate(DOCK_WIDGETS):
+        # one dock area with a tab per widget, so the canvas keeps its room
+        _dock, widget = viewer.window.add_plugin_dock_widget("blockplan", name, tabify=n > 0)
         widgets[name] = widget
     if path is not None:
         browser = widgets["Study browser"]

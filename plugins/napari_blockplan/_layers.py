@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ROLES",
     "STATUS_COLOURS",
+    "keep_overlays_on_top",
     "layer_for",
     "refresh_layers",
     "scar_layer_data",
@@ -87,6 +88,28 @@ def _points(viewer: napari.viewer.Viewer, role: str, data: np.ndarray, **style: 
 def _signature(data: np.ndarray, style: dict[str, Any]) -> tuple[Any, ...]:
     dynamic = tuple(repr(style.get(key)) for key in _DYNAMIC)
     return (data.tobytes(), *dynamic)
+
+
+def keep_overlays_on_top(viewer: napari.viewer.Viewer) -> None:
+    """From now on, move layers added later (images) below blockplan's overlay layers."""
+    if getattr(viewer, "_blockplan_overlays_on_top", False):
+        return
+
+    def _on_inserted(event: Any) -> None:
+        layer = event.value
+        if layer.metadata.get("blockplan", {}).get("role") in ROLES:
+            return
+        overlays = [
+            n
+            for n, lay in enumerate(viewer.layers)
+            if lay.metadata.get("blockplan", {}).get("role") in ROLES
+        ]
+        index = viewer.layers.index(layer)
+        if overlays and index > overlays[0]:
+            viewer.layers.move(index, overlays[0])
+
+    viewer.layers.events.inserted.connect(_on_inserted)
+    viewer._blockplan_overlays_on_top = True
 
 
 def refresh_layers(

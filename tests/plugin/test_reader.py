@@ -105,5 +105,7 @@ def test_study_browser_loads_in_background(make_napari_viewer, qtbot, tmp_path: 
     assert worker is not None
     qtbot.waitUntil(lambda: len(viewer.layers) == 2, timeout=30000)
     qtbot.waitUntil(lambda: widget.load_button.isEnabled(), timeout=30000)
+    assert widget.status.text() == "2 series loaded."
+    assert [lay.visible for lay in viewer.layers] == [True, False]
     for layer in viewer.layers:
         assert np.allclose(world_to_lps(_bright_world(layer)), p, atol=0.5)

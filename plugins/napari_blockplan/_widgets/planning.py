@@ -48,7 +48,7 @@ from blockplan.case import (
 )
 from blockplan.errors import BlockplanError
 from napari_blockplan._convert import lps_to_world, world_to_lps
-from napari_blockplan._layers import layer_for, refresh_layers
+from napari_blockplan._layers import keep_overlays_on_top, layer_for, refresh_layers
 from napari_blockplan._workspace import workspace_for
 
 if TYPE_CHECKING:
@@ -118,6 +118,7 @@ class PlanningWidget(QWidget):
         layout.addWidget(self.message)
 
         self.ws.case_changed.connect(self._on_case_changed)
+        keep_overlays_on_top(self.viewer)
         self.viewer.mouse_drag_callbacks.append(self._on_mouse)
         self._bind_keys()
         self._on_case_changed(self.ws.case)

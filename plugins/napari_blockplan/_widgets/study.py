@@ -36,6 +36,7 @@ class StudyWidget(QWidget):
         self.viewer = napari_viewer
         self.series: list[Any] = []
         self._worker: Any = None
+        self._loaded = 0
 
         self.path_edit = QLineEdit()
         self.path_edit.setPlaceholderText("DICOM folder, file or DICOMDIR")
@@ -138,6 +139,7 @@ class StudyWidget(QWidget):
 
         self.progress.setRange(0, len(chosen))
         self.progress.setValue(0)
+        self._loaded = 0
         self.progress.setVisible(True)
         self.load_button.setEnabled(False)
         self._worker = _load()
@@ -149,12 +151,18 @@ class StudyWidget(QWidget):
             self._show_error(str(result))
             return
         data, kwargs, _ = result
-        self.viewer.add_image(data, **kwargs)
+        first = self._loaded == 0
+        # like the reader: the first series shows, the others start hidden
+        self.viewer.add_image(data, **{**kwargs, "visible": first})
+        self._loaded += 1
+        if first:
+            self.viewer.reset_view()
 
     def _done(self) -> None:
         self.progress.setVisible(False)
         self.load_button.setEnabled(True)
-        self.status.setText(f"{self.progress.maximum()} series loaded.")
+        self.status.setText(f"{self._loaded} series loaded.")
+        self.viewer.reset_view()
 
     def _show_error(self, message: str) -> None:
         from napari.utils.notifications import show_error

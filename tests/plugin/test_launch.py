@@ -1,0 +1,39 @@
+"""`blockplan view PATH`: napari with every dock widget and the study loading (Xvfb)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from napari_blockplan._launch import DOCK_WIDGETS, launch_viewer
+
+pytestmark = pytest.mark.gui
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom"
+
+
+def test_launch_docks_every_widget_and_loads_the_study(qtbot) -> None:
+    viewer = launch_viewer(SAMPLE, run=False)
+    try:
+        docked = {name.split(" (")[0] for name in viewer.window.dock_widgets}
+        assert set(DOCK_WIDGETS) <= docked
+
+        def images():
+            return [lay for lay in viewer.layers if "blockplan_volume" in lay.metadata]
+
+        qtbot.waitUntil(lambda: len(images()) == 4, timeout=60000)
+        browser = next(
+            w for name, w in viewer.window.dock_widgets.items() if name.startswith("Study")
+        )
+        qtbot.waitUntil(lambda: browser.load_button.isEnabled(), timeout=60000)
+        assert [lay.visible for lay in images()] == [True, False, False, False]
+        # images sit below blockplan's overlays (targets, paths, levels stay visible)
+        roles = [lay.metadata.get("blockplan", {}).get("role") for lay in viewer.layers]
+        first_overlay = next(n for n, r in enumerate(roles) if r != "image")
+        assert all(r == "image" for r in roles[:first_overlay])
+        assert "image" not in roles[first_overlay:]
+        shot = viewer.screenshot(canvas_only=True, flash=False)[..., :3].mean(axis=2)
+        assert (shot > 150).sum() > 200, "the CT shows after loading (view reset)"
+    finally:
+        viewer.close()
