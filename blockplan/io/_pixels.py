@@ -47,8 +47,9 @@ PREFERRED_PLUGINS: dict[str, tuple[str, ...]] = {
     dcm_uid.JPEG2000: ("gdcm", "pylibjpeg", "pillow"),
 }
 
-# Decoded in 2+ threads: only where that was measured faster (pylibjpeg-rle releases the
-# GIL; gdcm, CharLS and libjpeg hold it, so threads only add overhead there).
+# Decoded in 2+ threads: only where that was measured faster (pylibjpeg-rle and
+# imagecodecs release the GIL; gdcm, pyjpegls and pylibjpeg-libjpeg hold it, so threads
+# only add overhead there).
 _THREADED = {dcm_uid.RLELossless}
 
 
@@ -183,41 +184,77 @@ def _gdcm_into(fr: FrameHeader, dest: npt.NDArray[Any]) -> bool:
     return True
 
 
-def _jpeg_ls_direct(fr: FrameHeader) -> npt.NDArray[Any] | None:
-    """JPEG-LS: CharLS (pyjpegls) on the frame bytes, 3.8 ms vs 5.8 ms per 512² frame
-    through pydicom's plugin. None when not applicable (caller falls back)."""
-    try:
-        import jpeg_ls
-        from pydicom.encaps import generate_frames
-    except ImportError:
-        return None
+def _frame_bytes(fr: FrameHeader) -> bytes:
+    """The encoded bytes of a single-frame file's one frame."""
+    from pydicom.encaps import generate_frames
+
     assert fr.pixel_offset is not None
     with open(fr.path, "rb") as fp:
         fp.seek(fr.pixel_offset)
         data = fp.read()
-    frame = next(generate_frames(data, number_of_frames=1))
-    decoded = np.asarray(jpeg_ls.decode(np.frombuffer(frame, dtype=np.uint8)))
+    return next(generate_frames(data, number_of_frames=1))
+
+
+def _as_stored(decoded: npt.NDArray[Any], fr: FrameHeader) -> npt.NDArray[Any] | None:
     dtype = stored_dtype(fr)
     if decoded.dtype.itemsize != dtype.itemsize or decoded.size != fr.rows * fr.columns:
         return None
     return decoded.view(dtype).reshape(fr.rows, fr.columns)
 
 
+def _imagecodecs_direct(fr: FrameHeader) -> npt.NDArray[Any] | None:
+    """JPEG lossless (libjpeg-turbo 3) or JPEG-LS (CharLS) through imagecodecs.
+
+    Measured on this project's machine (512² int16): JPEG lossless ~1 ms per frame
+    against 3.4 ms for GDCM; both codecs release the GIL, so frames decode in threads.
+    None when imagecodecs is missing or the result does not fit the header.
+    """
+    try:
+        import imagecodecs
+    except ImportError:
+        return None
+    if fr.transfer_syntax_uid in _JPEG_LOSSLESS:
+        decoded = imagecodecs.jpeg8_decode(_frame_bytes(fr))
+    else:
+        decoded = imagecodecs.jpegls_decode(_frame_bytes(fr))
+    return _as_stored(np.asarray(decoded), fr)
+
+
+def _jpeg_ls_direct(fr: FrameHeader) -> npt.NDArray[Any] | None:
+    """JPEG-LS: CharLS (pyjpegls) on the frame bytes, 3.8 ms vs 5.8 ms per 512² frame
+    through pydicom's plugin. None when not applicable (caller falls back)."""
+    try:
+        import jpeg_ls
+    except ImportError:
+        return None
+    frame = _frame_bytes(fr)
+    return _as_stored(np.asarray(jpeg_ls.decode(np.frombuffer(frame, dtype=np.uint8))), fr)
+
+
+def _imagecodecs_available() -> bool:
+    try:
+        import imagecodecs  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _decode_into(fr: FrameHeader, dest: npt.NDArray[Any]) -> None:
-    """Decode one compressed frame into ``dest`` (raises when no decoder can)."""
-    direct = fr.n_frames_in_file == 1 and fr.pixel_offset is not None
+    """Decode one compressed frame into ``dest`` (raises when no decoder can).
+
+    Single-frame JPEG lossless and JPEG-LS files try the fast direct paths first
+    (imagecodecs, then GDCM or pyjpegls); anything they cannot do goes through
+    pydicom's decoders, which report failures properly.
+    """
+    tsuid = fr.transfer_syntax_uid
     res: npt.NDArray[Any] | None = None
-    if direct and fr.transfer_syntax_uid in _JPEG_LOSSLESS:
-        try:
-            if _gdcm_into(fr, dest):
-                return
-        except Exception:  # fall back to pydicom's decoders, which report properly
-            pass
-    elif direct and fr.transfer_syntax_uid in _JPEG_LS:
-        try:
-            res = _jpeg_ls_direct(fr)
-        except Exception:  # fall back to pydicom's decoders
-            res = None
+    if fr.n_frames_in_file == 1 and fr.pixel_offset is not None:
+        if tsuid in _JPEG_LOSSLESS | _JPEG_LS:
+            res = _try(_imagecodecs_direct, fr)
+        if res is None and tsuid in _JPEG_LOSSLESS and _try(_gdcm_into, fr, dest):
+            return
+        if res is None and tsuid in _JPEG_LS:
+            res = _try(_jpeg_ls_direct, fr)
     if res is None:
         res = _decode_one(fr)
     if res.shape != dest.shape:
@@ -226,6 +263,14 @@ def _decode_into(fr: FrameHeader, dest: npt.NDArray[Any]) -> None:
         dest[...] = res.view(dest.dtype)
     else:
         dest[...] = res
+
+
+def _try(func: Any, *args: Any) -> Any:
+    """``func(*args)``, or None when it raises (a fast path failing falls back)."""
+    try:
+        return func(*args)
+    except Exception:
+        return None
 
 
 def _decode_one(fr: FrameHeader) -> npt.NDArray[Any]:
@@ -298,7 +343,8 @@ def read_stored(
             out[slot].byteswap(inplace=True)
     if coded:
         tsuids = {fr.transfer_syntax_uid for _, fr in coded}
-        parallel = tsuids <= _THREADED
+        threaded = _THREADED | (_JPEG_LOSSLESS | _JPEG_LS if _imagecodecs_available() else set())
+        parallel = tsuids <= threaded
         n_threads = threads or (min(4, os.cpu_count() or 1) if parallel else 1)
 
         def work(item: tuple[int, FrameHeader]) -> None:
