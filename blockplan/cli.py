@@ -29,7 +29,18 @@ _COMMANDS: dict[str, str] = {
 }
 
 
-class _LazyGroup(click.Group):
+class ErrorReportingGroup(click.Group):
+    """A click group that reports a `BlockplanError` as one line and exits with status 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BlockplanError as err:
+            click.echo(f"blockplan: error: {err}", err=True)
+            sys.exit(2)
+
+
+class _LazyGroup(ErrorReportingGroup):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(_COMMANDS)
 
@@ -40,13 +51,6 @@ class _LazyGroup(click.Group):
         module_name, attr = target.split(":")
         command: click.Command = getattr(importlib.import_module(module_name), attr)
         return command
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except BlockplanError as err:
-            click.echo(f"blockplan: error: {err}", err=True)
-            sys.exit(2)
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

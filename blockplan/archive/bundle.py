@@ -40,7 +40,7 @@ from blockplan.archive.deid import Deidentifier
 from blockplan.archive.encapdoc import encapsulate_pdf
 from blockplan.archive.seg import build_scar_seg
 from blockplan.archive.sr import build_measurement_report
-from blockplan.case.casefile import dumps_case_file
+from blockplan.case.casefile import dumps_case_file, fsync_dir
 from blockplan.case.model import Case
 from blockplan.errors import ArchiveError, BlockplanError
 from blockplan.io import ImageVolume
@@ -372,9 +372,9 @@ def write_archive(
             "files": files,
         }
         _write(tmp, "manifest.json", (json.dumps(manifest, indent=2) + "\n").encode())
-        _fsync(tmp)
+        fsync_dir(tmp)
         os.rename(tmp, target)
-        _fsync(parent)
+        fsync_dir(parent)
     except BaseException as err:
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(err, OSError):
@@ -383,14 +383,6 @@ def write_archive(
             ) from err
         raise
     return target
-
-
-def _fsync(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def verify_archive(folder: str | os.PathLike[str]) -> list[str]:

@@ -131,7 +131,8 @@ def dumps_case_file(case: Case) -> bytes:
         ) from err
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries (a rename into it) to disk."""
     fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         os.fsync(fd)
@@ -179,7 +180,7 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes, *, mode: int =
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-    _fsync_dir(folder)
+    fsync_dir(folder)
     return target
 
 

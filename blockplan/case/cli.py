@@ -9,24 +9,15 @@ case is named by its id. Errors print one line and exit with status 2.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from blockplan.errors import BlockplanError, CaseFileError
+from blockplan.cli import ErrorReportingGroup
+from blockplan.errors import CaseFileError
 
 __all__ = ["case"]
-
-
-class _CaseGroup(click.Group):
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except BlockplanError as err:
-            click.echo(f"blockplan: error: {err}", err=True)
-            sys.exit(2)
 
 
 _db_option = click.option(
@@ -66,7 +57,7 @@ def _echo_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 
-@click.group(cls=_CaseGroup)
+@click.group(cls=ErrorReportingGroup)
 def case() -> None:
     """Cases in the store: list, show, export to a file, import from files."""
 
