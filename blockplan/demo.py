@@ -54,6 +54,7 @@ from blockplan.case import (
     Target,
     Trajectory,
 )
+from blockplan.errors import BlockplanError
 
 __all__ = ["DEMO_CASE_ID", "DEMO_PROFILE", "build_demo_case", "run_demo"]
 
@@ -95,7 +96,15 @@ def _diary(baseline: int, nrs: dict[int, int], movements: bool | None = None) ->
 
 def build_demo_case(sample_dir: Path) -> Case:
     """The demo case on the sample study in ``sample_dir`` (reads ``truth.json``)."""
-    truth = json.loads((sample_dir / "truth.json").read_text(encoding="utf-8"))
+    truth_path = sample_dir / "truth.json"
+    try:
+        truth = json.loads(truth_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise BlockplanError(
+            f"{truth_path}: cannot read the sample study's ground truth "
+            f"({type(err).__name__}); point --sample at the blockplan sample study or "
+            "regenerate it with: python -m blockplan.sample DIR"
+        ) from err
     frame = truth["frame_of_reference_uid"]
     ct_info = next(s for s in truth["series"] if s["modality"] == "CT")
 

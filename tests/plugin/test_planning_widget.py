@@ -237,3 +237,21 @@ def test_target_labels_follow_the_case(planning) -> None:
     widget.table.item(1, header.index("Target")).setText("my label")
     assert ws.case.target(second[0].id).label == "my label"
     assert list(layer.text.values)[1] == "my label"
+
+
+def test_a_path_through_bone_is_flagged_in_the_table_and_the_view(planning) -> None:
+    viewer, widget, ws, _store = planning
+    _place_levels(widget)
+    truth = next(t for t in TRUTH["targets"] if t["block_type"] == "snrb")
+    widget.block_type.setCurrentText("snrb")
+    target = widget.add_target_at(lps_to_world(truth["target_lps"]))
+    # straight from the back through the lamina and spinous process region
+    entry = np.array([0.0, 130.0, truth["target_lps"][2]])
+    widget.set_entry_at(lps_to_world(entry), target_id=target.id)
+    m = widget.metrics[target.id]
+    assert not m.safe and m.crosses_bone
+    header = [widget.table.horizontalHeaderItem(c).text() for c in range(12)]
+    safe_text = widget.table.item(0, header.index("Safe")).text()
+    assert safe_text.startswith("NO: ") and "bone" in safe_text
+    lines = layer_for(viewer, "trajectories")
+    assert np.allclose(lines.edge_color[0], [214 / 255, 39 / 255, 40 / 255, 1.0])  # red
