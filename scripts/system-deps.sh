@@ -14,7 +14,7 @@ packages=(
   # real servers the tests start on loopback
   postgresql orthanc orthanc-dicomweb
   # network namespace for Orthanc (unshare, ip)
-  util-linux iproute2
+  util-linux iproute2 openssl
 )
 
 missing=()

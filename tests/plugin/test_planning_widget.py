@@ -240,7 +240,7 @@ def test_target_labels_follow_the_case(planning) -> None:
 
 
 def test_a_path_through_bone_is_flagged_in_the_table_and_the_view(planning) -> None:
-    viewer, widget, ws, _store = planning
+    viewer, widget, _ws, _store = planning
     _place_levels(widget)
     truth = next(t for t in TRUTH["targets"] if t["block_type"] == "snrb")
     widget.block_type.setCurrentText("snrb")

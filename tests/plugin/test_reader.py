@@ -90,8 +90,16 @@ def test_series_line_up_in_patient_space(make_napari_viewer, tmp_path: Path) -> 
     placed = points.data[0]
     assert ct.get_value(placed, world=True) > 1000  # HU of the spot (3000 - 1024)
     assert mr.get_value(lps_to_world(p), world=True) == 1000
-    # physical aspect: the CT layer's scale is its spacing (z, y, x) in mm
+    # physical aspect: the CT layer's scale is its spacing (z, y, x) in mm, and its world
+    # extent is the acquired field in mm, in 2-D and 3-D alike
     assert np.allclose(ct.scale, (2.0, 0.8, 0.6))
+    lo, hi = np.asarray(ct.extent.world)
+    assert np.allclose(lo, lps_to_world([-30.0, -10.0, 40.0]))  # first voxel's position
+    assert np.allclose(hi - lo, np.array([15, 31, 39]) * [2.0, 0.8, 0.6])  # centre to centre
+    viewer.dims.ndisplay = 3
+    viewer.reset_view()
+    shot = viewer.screenshot(canvas_only=True, flash=False)[..., :3]
+    assert shot.max() > 100  # the bright voxel renders in the 3-D view
 
 
 def test_study_browser_loads_in_background(make_napari_viewer, qtbot, tmp_path: Path) -> None:
