@@ -50,6 +50,8 @@ class Workspace:
         self.user = _user_name()
         self._undo: list[tuple[Case, str]] = []
         self._redo: list[tuple[Case, str]] = []
+        self.target_statuses: dict[str, str] = {}
+        """Ledger status per target id (set by the Outcomes widget; colours the targets)."""
 
     # -- store --------------------------------------------------------------------
     @property

@@ -629,11 +629,10 @@ class PlanningWidget(QWidget):
 
     def _on_case_changed(self, case: Case) -> None:
         self.metrics = self.compute_metrics(case) if case.trajectories else {}
-        statuses = getattr(self.ws, "target_statuses", {})
         refresh_layers(
             self.viewer,
             case,
-            statuses=statuses,
+            statuses=self.ws.target_statuses,
             safety={tid: m.safe for tid, m in self.metrics.items()},
         )
         scar = layer_for(self.viewer, "scar")
