@@ -2,7 +2,8 @@
 
 A `Workspace` is the only object widgets change the case through. Every edit is a new
 immutable `Case` handed to `Workspace.apply`, which saves it to the store at once
-(`CaseSession`), pushes the previous state on the undo stack and emits `case_changed`;
+(`CaseSession`), pushes the previous state on the undo stack, recomputes the evidence
+ledger (core `build_ledger`) and emits `case_changed`;
 `_layers.py` then redraws the blockplan layers from the case. Nothing here computes
 geometry or applies clinical rules: that is the core's job.
 """
@@ -50,8 +51,10 @@ class Workspace:
         self.user = _user_name()
         self._undo: list[tuple[Case, str]] = []
         self._redo: list[tuple[Case, str]] = []
+        self.ledger: Any = None
+        """The evidence ledger of the case under its profile (recomputed on every change)."""
         self.target_statuses: dict[str, str] = {}
-        """Ledger status per target id (set by the Outcomes widget; colours the targets)."""
+        """Ledger status per target id (colours the targets)."""
 
     # -- store --------------------------------------------------------------------
     @property
@@ -88,7 +91,7 @@ class Workspace:
         self.case = self.session.case
         self._undo.clear()
         self._redo.clear()
-        self.case_changed.emit(self.case)
+        self._announce()
         return self.case
 
     def start_case(self, case: Case) -> Case:
@@ -98,7 +101,7 @@ class Workspace:
         self._ensure_session()
         self._undo.clear()
         self._redo.clear()
-        self.case_changed.emit(self.case)
+        self._announce()
         return self.case
 
     # -- edits --------------------------------------------------------------------
@@ -110,7 +113,7 @@ class Workspace:
         del self._undo[:-_UNDO_DEPTH]
         self._redo.clear()
         self.case = new_case
-        self.case_changed.emit(self.case)
+        self._announce()
         return self.case
 
     @property
@@ -131,7 +134,7 @@ class Workspace:
         self._ensure_session().apply(previous, action="undo", summary=action)
         self._redo.append((self.case, action))
         self.case = previous
-        self.case_changed.emit(self.case)
+        self._announce()
         return action
 
     def redo(self) -> str | None:
@@ -142,8 +145,16 @@ class Workspace:
         self._ensure_session().apply(following, action="redo", summary=action)
         self._undo.append((self.case, action))
         self.case = following
-        self.case_changed.emit(self.case)
+        self._announce()
         return action
+
+    def _announce(self) -> None:
+        """Recompute the ledger of the new case, then tell the widgets."""
+        from blockplan.outcomes import build_ledger, target_statuses
+
+        self.ledger = build_ledger(self.case, self.case.profile_name)
+        self.target_statuses = target_statuses(self.ledger, self.case)
+        self.case_changed.emit(self.case)
 
     # -- images -------------------------------------------------------------------
     def volumes(self) -> list[ImageVolume]:

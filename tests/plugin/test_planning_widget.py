@@ -255,3 +255,26 @@ def test_a_path_through_bone_is_flagged_in_the_table_and_the_view(planning) -> N
     assert safe_text.startswith("NO: ") and "bone" in safe_text
     lines = layer_for(viewer, "trajectories")
     assert np.allclose(lines.edge_color[0], [214 / 255, 39 / 255, 40 / 255, 1.0])  # red
+
+
+def test_target_colours_follow_the_ledger_without_the_outcomes_widget(planning) -> None:
+    from napari.utils.colormaps.standardize_color import transform_color
+
+    from blockplan.demo import build_demo_case
+    from napari_blockplan._layers import STATUS_COLOURS
+
+    viewer, _widget, ws, _store = planning
+    ws.start_case(build_demo_case(SAMPLE))
+    layer = layer_for(viewer, "targets")
+    colours = dict(zip(layer.features["id"], layer.face_color, strict=True))
+    for target in ws.case.targets:
+        status = ws.target_statuses[target.id]
+        assert np.allclose(colours[target.id], transform_color(STATUS_COLOURS[status])[0])
+    snrb = next(t for t in ws.case.targets if t.block_type.value == "snrb")
+    assert ws.target_statuses[snrb.id] == "confirmed"
+    # switching the profile is an edit like any other: the colours are recomputed
+    ws.apply(ws.case.evolve(profile_name="strict-dual-80"), "set profile", "strict-dual-80")
+    assert ws.ledger.profile_name == "strict-dual-80"
+    colours = dict(zip(layer.features["id"], layer.face_color, strict=True))
+    expected = STATUS_COLOURS[ws.target_statuses[snrb.id]]
+    assert np.allclose(colours[snrb.id], transform_color(expected)[0])

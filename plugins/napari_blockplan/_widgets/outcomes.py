@@ -346,10 +346,11 @@ class OutcomesWidget(QWidget):
 
     # ------------------------------------------------------------------ refresh -
     def _on_case_changed(self, case: Case) -> None:
-        from blockplan.outcomes import build_ledger, target_statuses
+        from blockplan.outcomes import build_ledger
 
-        self.ledger = build_ledger(case, case.profile_name)
-        self.ws.target_statuses = target_statuses(self.ledger, case)
+        if self.ws.ledger is None:  # the workspace has not announced a case yet
+            self.ws.ledger = build_ledger(case, case.profile_name)
+        self.ledger = self.ws.ledger
         self._filling = True
         try:
             self.profile.setCurrentText(case.profile_name)
@@ -360,19 +361,6 @@ class OutcomesWidget(QWidget):
         finally:
             self._filling = False
         self._show_diary()
-        self._recolour_targets()
-
-    def _recolour_targets(self) -> None:
-        from napari_blockplan._layers import STATUS_COLOURS, layer_for
-
-        layer = layer_for(self.viewer, "targets")
-        if layer is None or len(layer.data) == 0:
-            return
-        ids = list(layer.features["id"])
-        layer.face_color = [
-            STATUS_COLOURS[self.ws.target_statuses.get(tid, "untested")] for tid in ids
-        ]
-        layer.refresh()
 
     def _fill_targets(self, case: Case) -> None:
         checked = set(self.selected_target_ids())
