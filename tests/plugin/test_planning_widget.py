@@ -278,3 +278,22 @@ def test_target_colours_follow_the_ledger_without_the_outcomes_widget(planning) 
     colours = dict(zip(layer.features["id"], layer.face_color, strict=True))
     expected = STATUS_COLOURS[ws.target_statuses[snrb.id]]
     assert np.allclose(colours[snrb.id], transform_color(expected)[0])
+
+
+def test_clicks_without_a_study_or_selection_explain_what_to_do(make_napari_viewer, tmp_path):
+    viewer = make_napari_viewer(show=True)
+    ws = workspace_for(viewer)
+    ws.use_store(CaseStore(tmp_path / "cases.sqlite3"))
+    _dock, widget = viewer.window.add_plugin_dock_widget("blockplan", "Planning")
+    widget.set_mode("target")
+    widget.click([0.0, 0.0, 0.0])
+    assert "load a study first" in widget.message.text()
+    assert ws.case.targets == ()
+
+    viewer.open_sample("blockplan", "lumbar_postop")
+    widget.set_mode("entry")
+    widget.click([0.0, 0.0, 0.0])
+    assert "select a target in the table first" in widget.message.text()
+    assert ws.case.trajectories == ()
+    with pytest.raises(ValueError, match="unknown mode"):
+        widget.set_mode("teleport")
