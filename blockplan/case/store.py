@@ -625,13 +625,7 @@ class CaseStore:
         now = dt.datetime.now(dt.UTC)
         try:
             with self._write() as conn:
-                row = conn.execute(
-                    sa.select(cases_table.c.version, cases_table.c.document).where(
-                        cases_table.c.case_id == case_id
-                    )
-                ).one_or_none()
-                if row is None:
-                    raise CaseNotFoundError(f"case {case_id} is not in the store")
+                row = _current_row(conn, case_id)
                 if row.version != expected_version:
                     raise CaseConflictError(
                         f"case {case_id}: another session saved version {row.version} after "
@@ -664,13 +658,7 @@ class CaseStore:
         now = dt.datetime.now(dt.UTC)
         try:
             with self._write() as conn:
-                row = conn.execute(
-                    sa.select(cases_table.c.version, cases_table.c.document).where(
-                        cases_table.c.case_id == case_id
-                    )
-                ).one_or_none()
-                if row is None:
-                    raise CaseNotFoundError(f"case {case_id} is not in the store")
+                row = _current_row(conn, case_id)
                 case = Case.model_validate_json(row.document)
                 conn.execute(
                     sa.insert(audit_table),
@@ -927,6 +915,18 @@ def _upgrade(conn: Connection, current: str | None, where: str) -> None:
     config.attributes["connection"] = conn
     command.upgrade(config, "head")
     log.info("case store %s: schema upgraded %s -> %s", where, current, SCHEMA_REVISION)
+
+
+def _current_row(conn: sa.Connection, case_id: str) -> Any:
+    """The stored version and document of a case (CaseNotFoundError when absent)."""
+    row = conn.execute(
+        sa.select(cases_table.c.version, cases_table.c.document).where(
+            cases_table.c.case_id == case_id
+        )
+    ).one_or_none()
+    if row is None:
+        raise CaseNotFoundError(f"case {case_id} is not in the store")
+    return row
 
 
 def _short(err: BaseException) -> str:
