@@ -85,11 +85,18 @@ def _approach(text: str) -> Approach | None:
     return None
 
 
-def _diary(baseline: int, nrs: dict[int, int], movements: bool | None = None) -> PainDiary:
+DIARY_MINUTES = (0, 15, 30, 60, 120, 180, 240, 300, 360, 480, 1440)
+"""The default diary schedule (shared/DOMAIN.md §3) the demo diaries are recorded on."""
+
+
+def _diary(baseline: int, nrs: tuple[int, ...], movements: bool | None = None) -> PainDiary:
+    """A provoked-baseline diary with one NRS per `DIARY_MINUTES` time."""
+    if len(nrs) != len(DIARY_MINUTES):
+        raise ValueError(f"demo diary needs {len(DIARY_MINUTES)} NRS values, got {len(nrs)}")
     return PainDiary(
         baseline_nrs=baseline,
         baseline_provoked=True,
-        entries=tuple(DiaryEntry(minutes=m, nrs=n) for m, n in nrs.items()),
+        entries=tuple(DiaryEntry(minutes=m, nrs=n) for m, n in zip(DIARY_MINUTES, nrs)),
         movements_possible=movements,
     )
 
@@ -212,15 +219,7 @@ def build_demo_case(sample_dir: Path) -> Case:
             guidance=Guidance.FLUOROSCOPY,
             indication="left L5 radicular pain after L4-L5 decompression",
             injections=(
-                Injection(
-                    target_id=snrb_left.id,
-                    level=snrb_left.level,
-                    side=snrb_left.side,
-                    structure=snrb_left.structure,
-                    agent=agent,
-                    concentration_pct=pct,
-                    volume_ml=0.5,
-                ),
+                Injection.at_target(snrb_left, agent=agent, concentration_pct=pct, volume_ml=0.5),
             ),
             contrast=contrast_root,
             needle=Needle(gauge=22, length_mm=127, tip="Quincke"),
@@ -234,22 +233,7 @@ def build_demo_case(sample_dir: Path) -> Case:
             dt.datetime(2026, 4, 7, 9, 0, tzinfo=_TZ),
             Agent.LIDOCAINE,
             2.0,
-            _diary(
-                8,
-                {
-                    0: 1,
-                    15: 1,
-                    30: 0,
-                    60: 1,
-                    120: 3,
-                    180: 6,
-                    240: 7,
-                    300: 8,
-                    360: 8,
-                    480: 8,
-                    1440: 8,
-                },
-            ),
+            _diary(8, (1, 1, 0, 1, 3, 6, 7, 8, 8, 8, 8)),
             "b1",
         ),
         Procedure(
@@ -261,56 +245,18 @@ def build_demo_case(sample_dir: Path) -> Case:
             guidance=Guidance.FLUOROSCOPY,
             indication="right axial low back pain",
             injections=tuple(
-                Injection(
-                    target_id=t.id,
-                    level=t.level,
-                    side=t.side,
-                    structure=t.structure,
-                    agent=Agent.LIDOCAINE,
-                    concentration_pct=2.0,
-                    volume_ml=0.5,
-                )
+                Injection.at_target(t, agent=Agent.LIDOCAINE, concentration_pct=2.0, volume_ml=0.5)
                 for t in mbb_right
             ),
             contrast=Contrast(agent="iohexol 300", volume_ml=0.2, pattern=ContrastPattern.NEITHER),
             needle=Needle(gauge=22, length_mm=89, tip="Quincke"),
-            diary=_diary(
-                4,
-                {
-                    0: 3,
-                    15: 3,
-                    30: 3,
-                    60: 3,
-                    120: 4,
-                    180: 4,
-                    240: 4,
-                    300: 4,
-                    360: 4,
-                    480: 4,
-                    1440: 4,
-                },
-            ),
+            diary=_diary(4, (3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4)),
         ),
         snrb(
             dt.datetime(2026, 4, 21, 9, 0, tzinfo=_TZ),
             Agent.BUPIVACAINE,
             0.5,
-            _diary(
-                8,
-                {
-                    0: 1,
-                    15: 1,
-                    30: 0,
-                    60: 0,
-                    120: 1,
-                    180: 1,
-                    240: 3,
-                    300: 5,
-                    360: 7,
-                    480: 8,
-                    1440: 8,
-                },
-            ),
+            _diary(8, (1, 1, 0, 0, 1, 1, 3, 5, 7, 8, 8)),
             "b3",
         ),
         Procedure(
@@ -322,14 +268,8 @@ def build_demo_case(sample_dir: Path) -> Case:
             guidance=Guidance.FLUOROSCOPY,
             indication="right L5 radicular symptoms",
             injections=(
-                Injection(
-                    target_id=tfesi_right.id,
-                    level=tfesi_right.level,
-                    side=tfesi_right.side,
-                    structure=tfesi_right.structure,
-                    agent=Agent.LIDOCAINE,
-                    concentration_pct=1.0,
-                    volume_ml=2.0,
+                Injection.at_target(
+                    tfesi_right, agent=Agent.LIDOCAINE, concentration_pct=1.0, volume_ml=2.0
                 ),
             ),
             contrast=Contrast(
@@ -342,22 +282,7 @@ def build_demo_case(sample_dir: Path) -> Case:
             steroid=Steroid(name="dexamethasone", dose_mg=4.0, particulate=False),
             sedation=Sedation(drug="midazolam", dose="1 mg IV"),
             needle=Needle(gauge=22, length_mm=127, tip="Quincke"),
-            diary=_diary(
-                6,
-                {
-                    0: 2,
-                    15: 2,
-                    30: 2,
-                    60: 3,
-                    120: 4,
-                    180: 5,
-                    240: 6,
-                    300: 6,
-                    360: 6,
-                    480: 6,
-                    1440: 5,
-                },
-            ),
+            diary=_diary(6, (2, 2, 2, 3, 4, 5, 6, 6, 6, 6, 5)),
             notes="therapeutic injection under sedation; not a diagnostic block",
         ),
     ]

@@ -301,6 +301,28 @@ class Injection(_Model):
     branches: int = Field(default=1, ge=1, le=4)
     """Medial branches covered by this injection's volume (for per-branch volume caps)."""
 
+    @classmethod
+    def at_target(
+        cls,
+        target: Target,
+        *,
+        agent: Agent,
+        volume_ml: float,
+        concentration_pct: float | None = None,
+        branches: int = 1,
+    ) -> Injection:
+        """An injection at a planned target: level, side and structure are the target's."""
+        return cls(
+            target_id=target.id,
+            level=target.level,
+            side=target.side,
+            structure=target.structure,
+            agent=agent,
+            concentration_pct=concentration_pct,
+            volume_ml=volume_ml,
+            branches=branches,
+        )
+
     @property
     def volume_per_branch_ml(self) -> float:
         """Volume per medial branch (mL)."""

@@ -305,3 +305,32 @@ def test_in_memory_bytes_round_trip() -> None:
 
     case = make_case()
     assert loads_case_file(dumps_case_file(case)) == case
+
+
+def test_injection_at_target_takes_the_targets_site() -> None:
+    from blockplan.case import (
+        Agent,
+        BlockType,
+        Injection,
+        Laterality,
+        PatientPoint,
+        Structure,
+        Target,
+    )
+
+    target = Target(
+        id="t9",
+        level="l4-l5",
+        side=Laterality.RIGHT,
+        structure=Structure.FACET_JOINT,
+        block_type=BlockType.MEDIAL_BRANCH,
+        position=PatientPoint(lps=(1.0, 2.0, 3.0), frame_of_reference_uid="1.2.3"),
+    )
+    inj = Injection.at_target(target, agent=Agent.LIDOCAINE, volume_ml=1.0, branches=2)
+    assert (inj.target_id, inj.level, inj.side, inj.structure) == (
+        "t9",
+        "L4-L5",
+        Laterality.RIGHT,
+        Structure.FACET_JOINT,
+    )
+    assert inj.volume_per_branch_ml == 0.5

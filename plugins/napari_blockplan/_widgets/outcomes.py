@@ -255,21 +255,16 @@ class OutcomesWidget(QWidget):
         if not target_ids:
             raise BlockplanError("tick at least one planned target for the block")
         case = self.ws.case
-        injections = []
-        for tid in target_ids:
-            target = case.target(tid)
-            injections.append(
-                Injection(
-                    target_id=tid,
-                    level=target.level,
-                    side=target.side,
-                    structure=target.structure,
-                    agent=agent,
-                    concentration_pct=concentration_pct,
-                    volume_ml=volume_ml,
-                    branches=branches,
-                )
+        injections = [
+            Injection.at_target(
+                case.target(tid),
+                agent=agent,
+                concentration_pct=concentration_pct,
+                volume_ml=volume_ml,
+                branches=branches,
             )
+            for tid in target_ids
+        ]
         procedure = Procedure(
             performed_at=performed_at,
             operator=self.ws.user,
