@@ -47,6 +47,7 @@ from blockplan.case import (
     Sedation,
     Steroid,
 )
+from blockplan.case.entry import sedation_from_text, steroid_from_text
 from blockplan.errors import BlockplanError
 from napari_blockplan._workspace import workspace_for
 
@@ -228,8 +229,8 @@ class OutcomesWidget(QWidget):
                     intravascular_uptake=self.intravascular.isChecked(),
                     dsa_used=self.dsa.isChecked(),
                 ),
-                steroid=_steroid(self.steroid.text()),
-                sedation=_sedation(self.sedation.text()),
+                steroid=steroid_from_text(self.steroid.text()),
+                sedation=sedation_from_text(self.sedation.text()),
                 guidance=Guidance(self.guidance.currentText()),
             )
         except (BlockplanError, ValueError) as err:
@@ -459,27 +460,3 @@ class OutcomesWidget(QWidget):
 def _cell(table: QTableWidget, row: int, col: int) -> str:
     item = table.item(row, col)
     return "" if item is None else item.text().strip()
-
-
-def _split_dose(text: str) -> tuple[str, str]:
-    parts = text.strip().split(maxsplit=1)
-    return parts[0], parts[1] if len(parts) > 1 else ""
-
-
-def _steroid(text: str) -> Steroid | None:
-    if not text.strip() or text.strip().lower() == "none":
-        return None
-    name, dose = _split_dose(text)
-    mg = float(dose.lower().replace("mg", "").strip() or 0)
-    return Steroid(
-        name=name,
-        dose_mg=mg,
-        particulate=name.lower() in {"methylprednisolone", "triamcinolone", "betamethasone"},
-    )
-
-
-def _sedation(text: str) -> Sedation | None:
-    if not text.strip() or text.strip().lower() == "none":
-        return None
-    drug, dose = _split_dose(text)
-    return Sedation(drug=drug, dose=dose)
