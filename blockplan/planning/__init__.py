@@ -44,6 +44,7 @@ from blockplan.planning.scar import (
 )
 from blockplan.planning.scar_edit import (
     DEFAULT_GROW_RADIUS_MM,
+    GROW_RADIUS_RANGE_MM,
     LEAK_FRACTION,
     paint_voxels,
     preferred_scar_series,
@@ -78,6 +79,7 @@ __all__ = [
     "DEFAULT_NEEDLE_SPARE_MM",
     "DEFAULT_SEGMENT_ZONE",
     "DEFAULT_STEP_MM",
+    "GROW_RADIUS_RANGE_MM",
     "LANDMARK_RADIUS_MM",
     "LEAK_FRACTION",
     "STANDARD_NEEDLE_LENGTHS_MM",

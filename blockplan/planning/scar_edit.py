@@ -42,6 +42,7 @@ from blockplan.planning.scar import (
 __all__ = [
     "DEFAULT_GROW_RADIUS_MM",
     "FAT_SUPPRESSION_WORDS",
+    "GROW_RADIUS_RANGE_MM",
     "LEAK_FRACTION",
     "paint_voxels",
     "preferred_scar_series",
@@ -53,6 +54,9 @@ __all__ = [
 
 DEFAULT_GROW_RADIUS_MM = 40.0
 """Radius (mm) of the sphere around the click that confines a scar proposal."""
+
+GROW_RADIUS_RANGE_MM = (5.0, 80.0)
+"""Smallest and largest confinement radius (mm) offered for a scar proposal."""
 
 LEAK_FRACTION = 0.6
 """A proposal filling more than this fraction of its confinement sphere has leaked."""

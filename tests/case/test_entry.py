@@ -39,3 +39,15 @@ def test_a_dose_that_is_not_mg_is_refused_clearly() -> None:
 def test_sedation_entry() -> None:
     sedation = sedation_from_text("midazolam 2 mg IV")
     assert sedation is not None and (sedation.drug, sedation.dose) == ("midazolam", "2 mg IV")
+
+
+def test_form_limits_come_from_the_model() -> None:
+    from blockplan.case.limits import NRS_LIMITS, TYPICAL_VOLUME_ML, field_limits
+    from blockplan.case.model import Injection
+    from blockplan.case.vocab import BlockType
+
+    assert NRS_LIMITS == (0, 10)
+    assert field_limits(Injection, "branches") == (1.0, 4.0)
+    assert field_limits(Injection, "concentration_pct") == (0.0, 10.0)
+    assert set(TYPICAL_VOLUME_ML) == set(BlockType)
+    assert TYPICAL_VOLUME_ML[BlockType.MEDIAL_BRANCH] == 0.5  # at the ≤ 0.5 mL/branch cap

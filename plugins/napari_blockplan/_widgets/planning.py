@@ -47,7 +47,9 @@ from blockplan.case import (
 )
 from blockplan.errors import BlockplanError
 from blockplan.planning import (
+    AUTO_MULTIPLIERS,
     DEFAULT_GROW_RADIUS_MM,
+    GROW_RADIUS_RANGE_MM,
     LANDMARK_RADIUS_MM,
     PathPlanner,
     TrajectoryMetrics,
@@ -169,8 +171,10 @@ class PlanningWidget(QWidget):
         self.scar_volume = QLabel("no scar marked")
         self.scar_volume.setWordWrap(True)
         self.sensitivity = QDoubleSpinBox()
-        self.sensitivity.setRange(0.75, 4.0)
-        self.sensitivity.setSingleStep(0.25)
+        # one step below the narrowest window means "auto"
+        step = AUTO_MULTIPLIERS[1] - AUTO_MULTIPLIERS[0]
+        self.sensitivity.setRange(AUTO_MULTIPLIERS[0] - step, AUTO_MULTIPLIERS[-1])
+        self.sensitivity.setSingleStep(step)
         self.sensitivity.setSpecialValueText("auto")  # the minimum: leak-guarded choice
         self.sensitivity.setValue(self.sensitivity.minimum())
         self.sensitivity.setToolTip(
@@ -178,7 +182,7 @@ class PlanningWidget(QWidget):
             "leak); lower it if the region leaks"
         )
         self.grow_radius = QDoubleSpinBox()
-        self.grow_radius.setRange(5, 80)
+        self.grow_radius.setRange(*GROW_RADIUS_RANGE_MM)
         self.grow_radius.setValue(DEFAULT_GROW_RADIUS_MM)
         self.grow_radius.setSuffix(" mm")
         form = QFormLayout(w)
