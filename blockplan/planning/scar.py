@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from blockplan.case.model import LevelMarker, MaskGrid
 from blockplan.errors import PlanningError
+from blockplan.io import resample
 from blockplan.io.volume import ImageVolume
 from blockplan.planning._common import (
     GridLike,
@@ -386,7 +387,8 @@ def resample_mask(
 
     Each target voxel takes the value of the source voxel whose centre is nearest to its
     own centre in index space (exact for the voxel centres; the volume changes by partial
-    voxels at the boundary).
+    voxels at the boundary). The grids and frames are checked here; the resampling is
+    `blockplan.io.resample.resample_mask`.
 
     Parameters
     ----------
@@ -407,38 +409,4 @@ def resample_mask(
     src_aff, src_frame = grid_affine(source, "source grid")
     dst_aff, dst_frame = grid_affine(target, "target grid")
     common_frame([("source grid", src_frame), ("target grid", dst_frame)])
-    dst_shape = target.shape
-    out = np.zeros(dst_shape, dtype=bool)
-    k, j, i = np.nonzero(m)
-    if len(k) == 0:
-        return out
-    # target-index bounding box of the source mask (its voxel corners), then map back
-    lo_s = np.array([i.min(), j.min(), k.min()], dtype=np.float64) - 0.5
-    hi_s = np.array([i.max(), j.max(), k.max()], dtype=np.float64) + 0.5
-    cube = np.array(
-        [
-            [x, y, z]
-            for x in (lo_s[0], hi_s[0])
-            for y in (lo_s[1], hi_s[1])
-            for z in (lo_s[2], hi_s[2])
-        ]
-    )
-    src_to_dst = np.linalg.inv(dst_aff) @ src_aff
-    dst_ijk = cube @ src_to_dst[:3, :3].T + src_to_dst[:3, 3]
-    size = np.array(dst_shape[::-1])
-    lo = np.clip(np.floor(dst_ijk.min(axis=0)).astype(np.int64), 0, size)
-    hi = np.clip(np.ceil(dst_ijk.max(axis=0)).astype(np.int64) + 1, 0, size)
-    if np.any(hi <= lo):
-        return out
-    kk, jj, ii = np.meshgrid(
-        np.arange(lo[2], hi[2]), np.arange(lo[1], hi[1]), np.arange(lo[0], hi[0]), indexing="ij"
-    )
-    pts = np.stack([ii.ravel(), jj.ravel(), kk.ravel()], axis=1).astype(np.float64)
-    dst_to_src = np.linalg.inv(src_to_dst)
-    src_ijk = np.rint(pts @ dst_to_src[:3, :3].T + dst_to_src[:3, 3]).astype(np.int64)
-    src_size = np.array(m.shape[::-1])
-    ok = np.all((src_ijk >= 0) & (src_ijk < src_size), axis=1)
-    vals = np.zeros(len(pts), dtype=bool)
-    vals[ok] = m[src_ijk[ok, 2], src_ijk[ok, 1], src_ijk[ok, 0]]
-    out[lo[2] : hi[2], lo[1] : hi[1], lo[0] : hi[0]] = vals.reshape(kk.shape)
-    return out
+    return resample.resample_mask(m, src_aff, dst_aff, target.shape)

@@ -87,6 +87,7 @@ import numpy.typing as npt
 from blockplan.case.model import Landmark
 from blockplan.case.vocab import Laterality
 from blockplan.errors import PlanningError
+from blockplan.io.resample import sample_points
 from blockplan.io.volume import ImageVolume
 from blockplan.planning._common import (
     GridLike,
@@ -618,11 +619,7 @@ def _first_sample_in(
     mask: npt.NDArray[np.bool_], affine: npt.NDArray[np.float64], path: PathSamples
 ) -> int | None:
     """Index of the first path sample whose nearest voxel of ``mask`` is set, or None."""
-    inv = np.linalg.inv(affine)
-    idx = np.rint(path.points_lps @ inv[:3, :3].T + inv[:3, 3]).astype(np.int64)
-    ok = np.all((idx >= 0) & (idx < np.array(mask.shape[::-1])), axis=1)
-    hit = np.zeros(len(idx), dtype=bool)
-    hit[ok] = mask[idx[ok, 2], idx[ok, 1], idx[ok, 0]]
+    hit = sample_points(mask, path.points_lps, "nearest", affine=affine) == 1.0
     return int(np.argmax(hit)) if hit.any() else None
 
 
