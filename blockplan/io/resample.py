@@ -26,8 +26,11 @@ space (origin 0, spacing 1, identity direction) and the mapping between them an
 to_affine``. A SimpleITK image's direction cannot hold a shear; the transform can, so
 sheared source and target grids resample exactly. The source is first cropped to the
 box the target reaches (one voxel of margin), so a plane through a large volume costs
-what the plane costs. highdicom's ``Volume`` was the alternative; it permutes, flips,
-pads and crops but does not interpolate.
+what the plane costs. A target grid whose axes run along the source axes (an axial plane
+of an axial CT: the index map is a scaled permutation) is resampled one axis at a time
+with numpy instead, by the same rules and to the same values, several times faster.
+highdicom's ``Volume`` was the alternative; it permutes, flips, pads and crops but does
+not interpolate.
 
 Points are sampled with numpy gathers (`sample_points`), by the same rules: a
 trajectory check samples a few hundred points on every edit, which must not copy the
@@ -56,7 +59,8 @@ _SNAP = 1e-9  # index-map entries this close to an integer are made exact
 
 def _affine(affine: npt.ArrayLike, name: str) -> npt.NDArray[np.float64]:
     aff = np.asarray(affine, dtype=np.float64)
-    if aff.shape != (4, 4) or not np.allclose(aff[3], [0, 0, 0, 1]):
+    last = aff[3].tolist() if aff.shape == (4, 4) else [math.nan]
+    if len(last) != 4 or max(abs(last[0]), abs(last[1]), abs(last[2]), abs(last[3] - 1)) > 1e-8:
         raise ValueError(
             f"{name}: expected a 4×4 affine (i, j, k, 1) → LPS mm with last row (0, 0, 0, 1); "
             f"got shape {aff.shape}"
@@ -154,6 +158,50 @@ def _linear_inside(
     return (ii >= np.ceil(lower)[..., None]) & (ii <= np.floor(upper)[..., None])
 
 
+def _separable_axes(m: npt.NDArray[np.float64]) -> list[int] | None:
+    """For target axes i, j, k the one source axis each moves along; None when oblique."""
+    moves = m[:3, :3] != 0  # index_map made near-zero entries exact
+    if not (moves.sum(axis=0) == 1).all() or not (moves.sum(axis=1) == 1).all():
+        return None
+    return [int(np.argmax(moves[:, t])) for t in range(3)]
+
+
+def _resample_separable(
+    arr: npt.NDArray[Any],
+    m: npt.NDArray[np.float64],
+    axes: list[int],
+    to_shape: tuple[int, int, int],
+    order: Order,
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_]]:
+    """Resampling one axis at a time, for grids along the source axes; (values, inside).
+
+    Same rules and values as the general path (float32 arithmetic for linear); the axis
+    that shrinks most goes first, so an axial plane of an axial CT blends two slices once.
+    """
+    sizes = arr.shape[::-1]  # along i, j, k
+    counts = to_shape[::-1]
+    out = arr
+    inside: list[npt.NDArray[np.bool_]] = [np.ones(0, dtype=bool)] * 3
+    for t in sorted(range(3), key=lambda t: counts[t] / sizes[axes[t]]):
+        a, n = 2 - axes[t], sizes[axes[t]]  # array axis and size along the source axis
+        p = m[axes[t], t] * np.arange(counts[t]) + m[axes[t], 3]
+        if order == "nearest":
+            idx = np.floor(p + 0.5).astype(np.int64)
+            inside[t] = (idx >= 0) & (idx < n)
+            out = np.take(out, np.clip(idx, 0, n - 1), axis=a)
+            continue
+        inside[t] = (p >= -_EDGE_TOL) & (p <= n - 1 + _EDGE_TOL)
+        q = np.clip(p, 0, n - 1)
+        lo = np.minimum(np.floor(q), max(n - 2, 0)).astype(np.int64)
+        f = (q - lo).astype(np.float32).reshape([-1 if d == a else 1 for d in range(3)])
+        below = np.take(out, lo, axis=a).astype(np.float32, copy=False)  # float after taking
+        above = np.take(out, np.minimum(lo + 1, n - 1), axis=a).astype(np.float32, copy=False)
+        out = below * (1 - f) + above * f
+    out = np.transpose(out, [2 - axes[2], 2 - axes[1], 2 - axes[0]])  # to target [k, j, i]
+    ok = inside[2][:, None, None] & inside[1][None, :, None] & inside[0][None, None, :]
+    return out, ok
+
+
 def _sitk_resample(
     crop: npt.NDArray[Any],
     m: npt.NDArray[np.float64],
@@ -222,6 +270,11 @@ def resample_image(
     out_dtype = np.dtype(np.float32) if order == "linear" else arr.dtype
     value = _fill_for(out_dtype, order, fill)
     m = index_map(src_aff, _affine(to_affine, "to_affine"))
+    axes = _separable_axes(m)
+    if axes is not None:
+        values, inside = _resample_separable(arr, m, axes, shape, order)
+        out = np.where(inside, values, value).astype(out_dtype, copy=False)
+        return np.ascontiguousarray(out)
     size = np.array(arr.shape[::-1], dtype=np.int64)
     lo, hi = _crop_box(m, shape, size)
     if np.any(hi <= lo):
