@@ -39,6 +39,7 @@ from pydicom.uid import generate_uid
 from blockplan.archive._common import MANUFACTURER, new_uid, software_version, with_type2
 from blockplan.case.model import MaskGrid, ScarRegion
 from blockplan.errors import ArchiveError
+from blockplan.io.resample import resample_mask
 
 __all__ = [
     "SCAR_CATEGORY",
@@ -207,51 +208,6 @@ def map_mask_exact(
     return out
 
 
-def _resample_nearest(
-    mask: npt.NDArray[np.bool_],
-    from_affine: npt.NDArray[np.float64],
-    to_affine: npt.NDArray[np.float64],
-    to_shape: tuple[int, int, int],
-) -> npt.NDArray[np.bool_]:
-    out = np.zeros(to_shape, dtype=bool)
-    k, j, i = np.nonzero(mask)
-    if k.size == 0:
-        return out
-    # bounding box of the scar in target index space, one voxel of margin
-    corners = np.array(
-        [
-            [a, b, c, 1]
-            for a in (i.min() - 1, i.max() + 1)
-            for b in (j.min() - 1, j.max() + 1)
-            for c in (k.min() - 1, k.max() + 1)
-        ],
-        dtype=np.float64,
-    ).T
-    to_idx = np.linalg.solve(to_affine, from_affine @ corners)[:3]
-    lo = np.clip(np.floor(to_idx.min(axis=1)).astype(int), 0, None)
-    hi = np.minimum(
-        np.ceil(to_idx.max(axis=1)).astype(int) + 1, [to_shape[2], to_shape[1], to_shape[0]]
-    )
-    ii, jj, kk = np.meshgrid(
-        np.arange(lo[0], hi[0]), np.arange(lo[1], hi[1]), np.arange(lo[2], hi[2]), indexing="ij"
-    )
-    pts = np.stack([ii.ravel(), jj.ravel(), kk.ravel(), np.ones(ii.size)])
-    src = np.rint(np.linalg.solve(from_affine, to_affine @ pts)[:3]).astype(int)
-    ks, js, is_ = mask.shape
-    ok = (
-        (src[0] >= 0)
-        & (src[0] < is_)
-        & (src[1] >= 0)
-        & (src[1] < js)
-        & (src[2] >= 0)
-        & (src[2] < ks)
-    )
-    hit = np.zeros(ok.shape, dtype=bool)
-    hit[ok] = mask[src[2][ok], src[1][ok], src[0][ok]]
-    out[kk.ravel()[hit], jj.ravel()[hit], ii.ravel()[hit]] = True
-    return out
-
-
 def _is_orthogonal(affine: npt.NDArray[np.float64]) -> bool:
     d = affine[:3, :3] / np.linalg.norm(affine[:3, :3], axis=0)
     return bool(np.allclose(d.T @ d, np.eye(3), atol=1e-6))
@@ -385,7 +341,7 @@ def build_scar_seg(
         placement = "resampled"
         pixel_array = np.stack(
             [
-                _resample_nearest(m, r.grid.affine_array(), src_affine, src_shape)
+                resample_mask(m, r.grid.affine_array(), src_affine, src_shape)
                 for m, r in zip(masks, regions)
             ],
             axis=-1,

@@ -7,6 +7,7 @@
 
 from blockplan.io.discovery import Discovery, SeriesInfo, SkippedFile, discover
 from blockplan.io.loader import load_path, load_series
+from blockplan.io.resample import resample_image, resample_mask, sample_points
 from blockplan.io.volume import ImageVolume, WindowPreset
 
 __all__ = [
@@ -18,4 +19,7 @@ __all__ = [
     "discover",
     "load_path",
     "load_series",
+    "resample_image",
+    "resample_mask",
+    "sample_points",
 ]
