@@ -29,7 +29,14 @@ from blockplan.outcomes.diary import (
     relief_pct,
     relief_run,
 )
-from blockplan.outcomes.evidence import SourceEvidence, Status
+from blockplan.outcomes.evidence import (
+    STATUS_COLOURS,
+    STATUS_ORDER,
+    STATUS_TEXT_COLOURS,
+    UNTESTED,
+    SourceEvidence,
+    Status,
+)
 from blockplan.outcomes.ledger import DISCLAIMER, Ledger, build_ledger
 from blockplan.outcomes.profiles import (
     ConfirmationRule,
@@ -55,6 +62,10 @@ __all__ = [
     "DEFAULT_DIARY_TIMES_MIN",
     "DISCLAIMER",
     "MIC_ODI_POINTS",
+    "STATUS_COLOURS",
+    "STATUS_ORDER",
+    "STATUS_TEXT_COLOURS",
+    "UNTESTED",
     "BlockResult",
     "BlockRole",
     "ComparativePair",

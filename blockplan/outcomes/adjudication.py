@@ -127,6 +127,13 @@ class SourceKey(_Result):
         return f"{self.level or '–'}, {side}, {STRUCTURE_NAMES[self.structure]}"
 
     @property
+    def short_label(self) -> str:
+        """Compact wording for running text and reports, e.g. ``"L5 right nerve root"``,
+        ``"right sacroiliac joint"``, ``"L4-L5 disc"`` (a midline side is not named)."""
+        side = "" if self.side in (None, Laterality.MIDLINE) else str(self.side)
+        return " ".join(p for p in (self.level or "", side, STRUCTURE_NAMES[self.structure]) if p)
+
+    @property
     def sort_key(self) -> tuple[int, int, int]:
         """Order: structure, then level from the top, then side."""
         level = -1 if self.level is None else level_index(self.level.split("-")[0])

@@ -31,14 +31,12 @@ from blockplan import __version__
 from blockplan.case.model import Case, Injection, Procedure, Target
 from blockplan.errors import ReportError
 from blockplan.io.volume import ImageVolume
+from blockplan.outcomes.evidence import STATUS_ORDER, Status
 from blockplan.report import keyimages as ki
 from blockplan.report.charts import diary_chart
 from blockplan.report.findings import (
-    STATUS_MEANING,
-    STATUS_ORDER,
     BlockFinding,
     ReportFindings,
-    SourceStatus,
     structure_label,
 )
 from blockplan.report.fonts import FontSet
@@ -58,7 +56,7 @@ from blockplan.report.layout import (
     status_tint,
 )
 from blockplan.report.options import ReportOptions
-from blockplan.report.spinemap import STATUS_COLOURS, legend_drawing, pain_source_map
+from blockplan.report.spinemap import legend_drawing, pain_source_map, status_colour
 
 __all__ = ["DISCLAIMER", "Context", "story"]
 
@@ -256,22 +254,14 @@ def header(ctx: Context) -> list[Flowable]:
 
 
 # --- findings ---------------------------------------------------------------------------
-_STATUS_HEADINGS: dict[SourceStatus, str] = {
-    "confirmed": "Confirmed",
-    "probable": "Probable",
-    "indeterminate": "Open (indeterminate)",
-    "excluded": "Not supported as a pain source",
-}
-
-
-def _status_cell(status: SourceStatus, ctx: Context) -> Paragraph:
+def _status_cell(status: Status, ctx: Context) -> Paragraph:
     return Paragraph(f"<b>{status}</b>", ctx.st.cell)
 
 
-def _status_commands(status: SourceStatus, col: int, row: int) -> list[tuple[Any, ...]]:
+def _status_commands(status: Status, col: int, row: int) -> list[tuple[Any, ...]]:
     return [
         ("BACKGROUND", (col, row), (col, row), status_tint(status)),
-        ("LINEBEFORE", (col, row), (col, row), 3, STATUS_COLOURS[status]),
+        ("LINEBEFORE", (col, row), (col, row), 3, status_colour(status)),
     ]
 
 
@@ -295,7 +285,7 @@ def findings(ctx: Context) -> list[Flowable]:
         if labels:
             summary.append(
                 Paragraph(
-                    f"<b>{_STATUS_HEADINGS[status]}</b>: {esc('; '.join(labels))}",
+                    f"<b>{status.heading}</b>: {esc('; '.join(labels))}",
                     st.bullet,
                     bulletText="•",
                 )
@@ -317,7 +307,7 @@ def findings(ctx: Context) -> list[Flowable]:
         st.small,
     )
     meaning = Paragraph(
-        " ".join(f"<b>{s}</b>: {esc(STATUS_MEANING[s])}." for s in STATUS_ORDER)
+        " ".join(f"<b>{s}</b>: {esc(s.meaning)}." for s in STATUS_ORDER)
         + f" Each under {esc(f.profile_label)}.",
         st.small,
     )
@@ -665,7 +655,7 @@ def procedures_table(ctx: Context) -> list[Flowable]:
 def block_caption(b: BlockFinding) -> str:
     """One-line description of a block and its result (paragraph markup)."""
     agents = " + ".join(b.agents) or "–"
-    sites = "; ".join(k.label for k in b.sites) or "–"
+    sites = "; ".join(k.short_label for k in b.sites) or "–"
     parts = []
     if b.peak_relief_pct is not None:
         parts.append(f"peak {b.peak_relief_pct:.0f} %")
@@ -770,7 +760,7 @@ def adjudication(ctx: Context) -> list[Flowable]:
                 [
                     Paragraph(str(b.number), st.cell),
                     Paragraph(esc(b.performed_at.strftime("%Y-%m-%d")), st.cell),
-                    Paragraph(esc("; ".join(k.label for k in b.sites) or "–"), st.cell),
+                    Paragraph(esc("; ".join(k.short_label for k in b.sites) or "–"), st.cell),
                     Paragraph(esc(" + ".join(b.agents) or "–"), st.cell),
                     Paragraph(fmt_num(b.baseline_nrs), st.cell),
                     Paragraph(fmt_num(b.peak_relief_pct, "%", "{:.0f}"), st.cell),
