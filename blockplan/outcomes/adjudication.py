@@ -305,6 +305,16 @@ class BlockResult(_Result):
         return frozenset(self.sites)
 
     @property
+    def onset_min(self) -> int | None:
+        """Onset of relief at the profile's threshold (minutes), None without one."""
+        return None if self.run is None else self.run.onset_min
+
+    @property
+    def duration_min(self) -> int | None:
+        """Duration of the run at the threshold that starts at onset (minutes), or None."""
+        return None if self.run is None else self.run.duration_min
+
+    @property
     def is_valid(self) -> bool:
         """True when the block is evidence (adjudicated positive/negative or a valid control)."""
         return self.verdict in _VALID
