@@ -202,42 +202,43 @@ def pain_source_map(
     d.initialFontName = font  # reportlab's default (Helvetica) is not embedded
     cx = width / 2
     lay = _Layout(levels, height, top_pad, cx)
-
     for letter, x in (("R", cx - _X_ROOT), ("L", cx + _X_ROOT)):
-        d.add(
-            String(
-                x,
-                height - 12,
-                letter,
-                fontName=bold_font,
-                fontSize=10,
-                fillColor=_INK,
-                textAnchor="middle",
-            )
-        )
-    # The spine: bodies, sacrum, discs.
+        d.add(_text(x, height - 12, letter, bold_font, 10, _INK, "middle"))
+    _draw_spine(d, lay, levels, font, bold_font)
+    _draw_anatomy(d, lay, marks, font)
+    _draw_groups(d, lay, groups)
+    for mark in marks:
+        pos = lay.position(mark.site)
+        if pos is not None:
+            _marker(d, pos[0], pos[1], mark.status, bold_font)
+    return d
+
+
+def _text(
+    x: float, y: float, text: str, font: str, size: float, colour: Color, anchor: str = "start"
+) -> String:
+    return String(x, y, text, fontName=font, fontSize=size, fillColor=colour, textAnchor=anchor)
+
+
+def _draw_spine(d: Drawing, lay: _Layout, levels: Sequence[str], font: str, bold_font: str) -> None:
+    """Vertebral bodies (the sacrum as a trapezoid) with their names, discs between them."""
+    cx = lay.cx
     for level in levels:
         mid = lay.centre_y[level]
         top = mid + _VH / 2
         if level.startswith("S"):
             w = _VW / 2
-            d.add(
-                Polygon(
-                    [
-                        cx - w - 6,
-                        top,
-                        cx + w + 6,
-                        top,
-                        cx + w - 6,
-                        top - _VH,
-                        cx - w + 6,
-                        top - _VH,
-                    ],
-                    fillColor=_BONE,
-                    strokeColor=_BONE_EDGE,
-                    strokeWidth=0.8,
-                )
-            )
+            corners = [
+                cx - w - 6,
+                top,
+                cx + w + 6,
+                top,
+                cx + w - 6,
+                top - _VH,
+                cx - w + 6,
+                top - _VH,
+            ]
+            d.add(Polygon(corners, fillColor=_BONE, strokeColor=_BONE_EDGE, strokeWidth=0.8))
         else:
             d.add(
                 Rect(
@@ -252,17 +253,7 @@ def pain_source_map(
                     strokeWidth=0.8,
                 )
             )
-        d.add(
-            String(
-                cx,
-                mid - 3.2,
-                level,
-                fontName=bold_font,
-                fontSize=9,
-                fillColor=_INK,
-                textAnchor="middle",
-            )
-        )
+        d.add(_text(cx, mid - 3.2, level, bold_font, 9, _INK, "middle"))
     for seg, dy in lay.disc_y.items():
         d.add(
             Ellipse(
@@ -275,50 +266,36 @@ def pain_source_map(
                 strokeWidth=0.5,
             )
         )
-        d.add(String(2, dy - 2.5, seg, fontName=font, fontSize=6.5, fillColor=_MUTED))
+        d.add(_text(2, dy - 2.5, seg, font, 6.5, _MUTED))
 
-    # Anatomy behind the markers: root courses, facet stubs.
+
+def _draw_anatomy(d: Drawing, lay: _Layout, marks: Sequence[_Mark], font: str) -> None:
+    """Behind the markers: root courses, facet stubs and the SIJ captions."""
+    cx = lay.cx
     for mark in marks:
         pos = lay.position(mark.site)
         if pos is None:
             continue
         x, y = pos
         sgn = 1 if x > cx else -1
-        if mark.site.structure is Structure.NERVE_ROOT:
+        structure = mark.site.structure
+        if structure is Structure.NERVE_ROOT:
+            start = (cx + sgn * _VW / 2, y + _VH * 0.45 - 2)
+            d.add(Line(*start, x - sgn * _R, y, strokeColor=_ROOT, strokeWidth=1.2))
+        elif structure is Structure.FACET_JOINT:
             d.add(
                 Line(
-                    cx + sgn * _VW / 2,
-                    y + _VH * 0.45 - 2,
-                    x - sgn * _R,
-                    y,
-                    strokeColor=_ROOT,
-                    strokeWidth=1.2,
+                    cx + sgn * _VW / 2, y, x - sgn * _R, y, strokeColor=_BONE_EDGE, strokeWidth=0.6
                 )
             )
-        elif mark.site.structure is Structure.FACET_JOINT:
-            d.add(
-                Line(
-                    cx + sgn * _VW / 2,
-                    y,
-                    x - sgn * _R,
-                    y,
-                    strokeColor=_BONE_EDGE,
-                    strokeWidth=0.6,
-                )
-            )
-        elif mark.site.structure is Structure.SACROILIAC_JOINT:
-            d.add(
-                String(
-                    x,
-                    y - _R - 8,
-                    "SIJ",
-                    fontName=font,
-                    fontSize=6,
-                    fillColor=_MUTED,
-                    textAnchor="middle",
-                )
-            )
-    # Sources of several sites: a bar in the status colour joining the sites.
+        elif structure is Structure.SACROILIAC_JOINT:
+            d.add(_text(x, y - _R - 8, "SIJ", font, 6, _MUTED, "middle"))
+
+
+def _draw_groups(
+    d: Drawing, lay: _Layout, groups: Sequence[tuple[tuple[SourceKey, ...], Status]]
+) -> None:
+    """Sources of several sites: a bar in the status colour joining the sites."""
     for sites, status in groups:
         points = [p for p in (lay.position(s) for s in sites) if p is not None]
         if len(points) < 2:
@@ -337,11 +314,6 @@ def pain_source_map(
                     strokeLineCap=1,
                 )
             )
-    for mark in marks:
-        pos = lay.position(mark.site)
-        if pos is not None:
-            _marker(d, pos[0], pos[1], mark.status, bold_font)
-    return d
 
 
 def legend_drawing(
