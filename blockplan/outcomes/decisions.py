@@ -44,6 +44,7 @@ from dataclasses import dataclass
 
 from blockplan.case.vocab import BlockType, Structure
 from blockplan.outcomes.adjudication import (
+    BLOCK_NAMES,
     STRUCTURE_NAMES,
     BlockResult,
     BlockRole,
@@ -173,11 +174,6 @@ _FIRST_BLOCK_TYPES = {
     Structure.NERVE_ROOT: BlockType.SELECTIVE_NERVE_ROOT,
     Structure.SACROILIAC_JOINT: BlockType.SACROILIAC_JOINT,
 }
-_FIRST_BLOCK_NAMES = {
-    BlockType.MEDIAL_BRANCH: "medial branch block",
-    BlockType.SELECTIVE_NERVE_ROOT: "selective nerve root block",
-    BlockType.SACROILIAC_JOINT: "sacroiliac joint block",
-}
 
 
 def _first_block_text(sites: Iterable[SourceKey], profile: Profile) -> str:
@@ -205,10 +201,7 @@ def _first_block_text(sites: Iterable[SourceKey], profile: Profile) -> str:
     agent = (
         "lidocaine or bupivacaine" if profile.confirmation in comparative else "a local anaesthetic"
     )
-    text = (
-        f"a diagnostic {_FIRST_BLOCK_NAMES[block_type]} with {agent} "
-        f"(no sedation, no steroid{volume})"
-    )
+    text = f"a diagnostic {BLOCK_NAMES[block_type]} with {agent} (no sedation, no steroid{volume})"
     if block_type is BlockType.SACROILIAC_JOINT and profile.sij_requires_movements:
         text += ", recording whether previously painful movements become possible"
     return text
