@@ -20,6 +20,7 @@ from blockplan.outcomes.adjudication import (
     injection_sites,
     validity_flags,
 )
+from blockplan.outcomes.chart import DiaryChartSpec, diary_chart_spec
 from blockplan.outcomes.diary import (
     DEFAULT_DIARY_TIMES_MIN,
     ReliefPoint,
@@ -70,6 +71,7 @@ __all__ = [
     "BlockRole",
     "ComparativePair",
     "ConfirmationRule",
+    "DiaryChartSpec",
     "Flag",
     "FlagCode",
     "Ledger",
@@ -90,6 +92,7 @@ __all__ = [
     "build_ledger",
     "classify_pair",
     "comparative_pairs",
+    "diary_chart_spec",
     "expand_sites",
     "injection_sites",
     "list_profiles",
