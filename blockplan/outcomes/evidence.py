@@ -102,7 +102,7 @@ STATUS_COLOURS: Mapping[str, str] = MappingProxyType(
         Status.PROBABLE: "#E69F00",
         Status.INDETERMINATE: "#C8C8C8",
         Status.EXCLUDED: "#0072B2",
-        UNTESTED: "#1F9BDE",
+        UNTESTED: "#CC79A7",
     }
 )
 """Fill colour (hex sRGB) of each status and of `UNTESTED`: the report's tables, map and

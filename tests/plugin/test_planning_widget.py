@@ -227,9 +227,10 @@ def test_workspace_screenshot_shows_every_layer(planning) -> None:
     assert (gray > 200).mean() > 0.001  # cortical bone in the bone window
     r, g, b = shot[..., 0], shot[..., 1], shot[..., 2]
     green = (g > 120) & (r < 100) & (b < 100)  # safe trajectory lines (#2ca02c)
-    target_blue = (b > 180) & (r < 80) & (g > 120)  # untested targets (#1f9bde)
+    # untested targets: Okabe-Ito reddish purple (#CC79A7), apart from every status colour
+    target_pink = (r > 180) & (g > 90) & (g < 150) & (b > 140) & (b < 200)
     assert green.sum() > 20
-    assert target_blue.sum() > 5
+    assert target_pink.sum() > 5
 
 
 def test_target_labels_follow_the_case(planning) -> None:
