@@ -33,14 +33,18 @@ _json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.
 
 
 def _user_option(func: Any) -> Any:
-    from blockplan.case.store import default_user
-
     return click.option(
         "--user",
-        default=default_user,
-        show_default="your login name",
+        default=None,
+        show_default="the configured clinician (blockplan config set clinician_name …)",
         help="Who does this (recorded in the audit trail).",
     )(func)
+
+
+def _user(given: str | None) -> str:
+    from blockplan.case.store import default_user
+
+    return given if given else default_user()
 
 
 def _open(db: str | None) -> Any:
@@ -164,10 +168,11 @@ def show(case_id: str, db: str | None, as_json: bool) -> None:
 @click.option("--force", is_flag=True, help="Replace an existing file.")
 @_db_option
 @_user_option
-def export(case_id: str, output: Path, force: bool, db: str | None, user: str) -> None:
+def export(case_id: str, output: Path, force: bool, db: str | None, user: str | None) -> None:
     """Write a case to a versioned, checksummed JSON case file."""
     from blockplan.case.casefile import save_case_file
 
+    user = _user(user)
     if output.exists() and not force:
         raise CaseFileError(f"{output}: exists; choose another name or pass --force to replace it")
     with _open(db) as store:
@@ -184,12 +189,13 @@ def export(case_id: str, output: Path, force: bool, db: str | None, user: str) -
 @_user_option
 @_json_option
 def import_(
-    files: tuple[Path, ...], new_id: bool, db: str | None, user: str, as_json: bool
+    files: tuple[Path, ...], new_id: bool, db: str | None, user: str | None, as_json: bool
 ) -> None:
     """Import case files: all are validated first, then stored in one transaction."""
     from blockplan.case.casefile import load_case_file
     from blockplan.case.model import Case
 
+    user = _user(user)
     cases = [load_case_file(f) for f in files]
     if new_id:
         cases = [c.evolve(case_id=Case().case_id) for c in cases]

@@ -33,7 +33,6 @@ needs to give back the case.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import hashlib
 import hmac
 import json
@@ -52,6 +51,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from blockplan._paths import user_data_dir
 from blockplan.case._codec import CaseBodyError, case_from_body, describe_validation_error
 from blockplan.case.casefile import load_case_file
 from blockplan.case.model import CASE_SCHEMA_VERSION, Case
@@ -77,17 +77,26 @@ SCHEMA_REVISION = "0001"
 
 
 def default_db_path() -> Path:
-    """``$XDG_DATA_HOME/blockplan/cases.sqlite3`` (``~/.local/share/...`` by default)."""
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
-    return Path(base) / "blockplan" / "cases.sqlite3"
+    """``cases.sqlite3`` in blockplan's user data folder (platformdirs).
+
+    On Linux ``$XDG_DATA_HOME/blockplan/cases.sqlite3`` (``~/.local/share/...`` when
+    ``XDG_DATA_HOME`` is not set).
+    """
+    return user_data_dir() / "cases.sqlite3"
 
 
 def default_user() -> str:
-    """The operating-system login name, for the audit trail."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+    """The configured clinician name, for the audit trail (never the OS login).
+
+    Raises
+    ------
+    SettingsError
+        When no clinician is configured (`blockplan.settings`); the message says how to
+        set one.
+    """
+    from blockplan.settings import require_clinician
+
+    return require_clinician()
 
 
 # --- tables (kept in step with migrations/versions by a test) ------------------------------

@@ -54,7 +54,9 @@ def test_show_text_and_json(filled: tuple[str, str]) -> None:
     assert shown["audit"][0]["action"] == "create"
 
 
-def test_export_then_import_round_trip(filled: tuple[str, str], tmp_path: Path) -> None:
+def test_export_then_import_round_trip(
+    filled: tuple[str, str], tmp_path: Path, clinician: str
+) -> None:
     url, case_id = filled
     out_file = tmp_path / "case.blockplan.json"
     _, out, _ = run("export", case_id, "-o", str(out_file), "--db", url, "--user", "dr-b")
@@ -72,9 +74,24 @@ def test_export_then_import_round_trip(filled: tuple[str, str], tmp_path: Path) 
     with CaseStore(other) as store:
         assert store.load(case_id)[0] == load_case_file(out_file)
         assert store.audit(case_id)[0].action == "import"
+        assert store.audit(case_id)[0].user == clinician  # the configured clinician
 
 
-def test_import_is_all_or_nothing(tmp_path: Path) -> None:
+def test_operator_must_be_configured_never_the_login(
+    filled: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import getpass
+
+    monkeypatch.setattr(getpass, "getuser", lambda: pytest.fail("the OS login was used"))
+    url, case_id = filled
+    out_file = tmp_path / "case.blockplan.json"
+    code, _, err = run("export", case_id, "-o", str(out_file), "--db", url, ok=False)
+    assert code == 2 and err.count("\n") == 1
+    assert "no clinician is configured" in err and "blockplan config set clinician_name" in err
+    assert not out_file.exists()
+
+
+def test_import_is_all_or_nothing(tmp_path: Path, clinician: str) -> None:
     good = save_case_file(make_case(), tmp_path / "good.json")
     bad = save_case_file(make_case(), tmp_path / "bad.json")
     doc = json.loads(bad.read_text())
@@ -89,7 +106,7 @@ def test_import_is_all_or_nothing(tmp_path: Path) -> None:
         assert store.list_cases() == []
 
 
-def test_errors_are_one_line_exit_2(tmp_path: Path) -> None:
+def test_errors_are_one_line_exit_2(tmp_path: Path, clinician: str) -> None:
     db = str(tmp_path / "s.sqlite3")
     code, _, err = run("show", "nope", "--db", db, ok=False)
     assert code == 2
