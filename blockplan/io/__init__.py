@@ -6,6 +6,7 @@
 """
 
 from blockplan.io.discovery import Discovery, SeriesInfo, SkippedFile, discover
+from blockplan.io.identity import StudyIdentity, study_identity
 from blockplan.io.loader import load_path, load_series
 from blockplan.io.volume import ImageVolume, WindowPreset
 
@@ -14,8 +15,10 @@ __all__ = [
     "ImageVolume",
     "SeriesInfo",
     "SkippedFile",
+    "StudyIdentity",
     "WindowPreset",
     "discover",
     "load_path",
     "load_series",
+    "study_identity",
 ]
