@@ -20,21 +20,26 @@ compare-and-swap on a version counter (``UPDATE … WHERE case_id = ? AND versio
 a session that saves over a version it did not load gets `CaseConflictError` and nothing
 is overwritten. The audit trail is append-only (database triggers refuse UPDATE and DELETE).
 
-Patient key
------------
-Listing a patient's cases must not need the patient id in clear in a column, an index or
-a query parameter (which a server may log). The store keeps ``patient_key`` =
-HMAC-SHA-256(secret, patient id), where the secret is random per store (table
-``store_meta``). A plain SHA-256 would not do: hospital ids are short and a leaked hash
-is reversed by trying every id. The id itself stays in the case document, which the store
-needs to give back the case.
+Patient identity
+----------------
+The worklist searches cases by patient name, patient ID, study date and title, so the
+cases table holds the identity in clear, in columns written with every version:
+``patient_id``, ``patient_name`` (the DICOM person name as recorded),
+``patient_name_folded`` (accents removed, case folded, ``^`` as space — what a name search
+compares), ``birth_date``, ``study_instance_uid``, ``study_date`` and ``title_folded``.
+The case document (``document``) holds the same values. The identity is shown to the
+clinician (worklist, ``blockplan case list``, report) and kept out of logs, error
+messages and the audit trail (`scrub_summary` replaces it in audit summaries). Up to
+schema revision 0001 the store kept only an HMAC of the patient id (``patient_key``):
+a name search cannot work on keyed hashes, and with the ID in a column the hash hid
+nothing, so revision 0002 drops it. Protection is the file mode (0600/0700) for SQLite
+and the database role for PostgreSQL.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import json
 import logging
 import os
@@ -42,7 +47,7 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +58,9 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from blockplan._paths import user_data_dir
 from blockplan.case._codec import CaseBodyError, case_from_body, describe_validation_error
+from blockplan.case._text import fold_person_name, fold_text, search_words
 from blockplan.case.casefile import load_case_file
-from blockplan.case.model import CASE_SCHEMA_VERSION, Case
+from blockplan.case.model import CASE_SCHEMA_VERSION, Case, PatientInfo
 from blockplan.errors import CaseConflictError, CaseError, CaseNotFoundError
 
 __all__ = [
@@ -62,8 +68,12 @@ __all__ = [
     "CaseSession",
     "CaseStore",
     "CaseSummary",
+    "DateRange",
+    "WorklistEntry",
     "default_db_path",
     "default_user",
+    "parse_study_date",
+    "scrub_summary",
 ]
 
 log = logging.getLogger(__name__)
@@ -72,7 +82,7 @@ _DB_ENV = "BLOCKPLAN_DB"
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _PG_MIGRATION_LOCK = 0x626C6B70  # "blkp": advisory lock serialising migrations
 
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 """The newest Alembic revision in ``migrations/versions`` (a test keeps them equal)."""
 
 
@@ -135,7 +145,6 @@ cases_table = sa.Table(
     "cases",
     metadata,
     sa.Column("case_id", sa.String(64), primary_key=True),
-    sa.Column("patient_key", sa.String(64), nullable=True),
     sa.Column("title", sa.Text(), nullable=False),
     sa.Column("version", sa.Integer(), nullable=False),
     sa.Column("schema_version", sa.Integer(), nullable=False),
@@ -150,9 +159,19 @@ cases_table = sa.Table(
     sa.Column("last_procedure_at", UtcDateTime(), nullable=True),
     sa.Column("document", sa.Text(), nullable=False),
     sa.Column("document_sha256", sa.String(64), nullable=False),
+    # identity, for the worklist (revision 0002); see "Patient identity" above
+    sa.Column("patient_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("patient_name", sa.Text(), nullable=False, server_default=""),
+    sa.Column("patient_name_folded", sa.Text(), nullable=False, server_default=""),
+    sa.Column("birth_date", sa.Date(), nullable=True),
+    sa.Column("study_instance_uid", sa.String(64), nullable=True),
+    sa.Column("study_date", sa.Date(), nullable=True),
+    sa.Column("title_folded", sa.Text(), nullable=False, server_default=""),
     sa.CheckConstraint("version >= 1", name="ck_cases_version_positive"),
-    sa.Index("ix_cases_patient_key_updated_at", "patient_key", "updated_at"),
     sa.Index("ix_cases_updated_at", "updated_at"),
+    sa.Index("ix_cases_patient_id_updated_at", "patient_id", "updated_at"),
+    sa.Index("ix_cases_study_instance_uid_updated_at", "study_instance_uid", "updated_at"),
+    sa.Index("ix_cases_study_date", "study_date"),
 )
 
 audit_table = sa.Table(
@@ -214,6 +233,98 @@ class CaseSummary:
         return out
 
 
+_WORKLIST_COLUMNS = (
+    *_SUMMARY_COLUMNS,
+    cases_table.c.patient_name,
+    cases_table.c.patient_id,
+    cases_table.c.birth_date,
+    cases_table.c.study_date,
+    cases_table.c.study_instance_uid,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WorklistEntry:
+    """A line of the worklist: who, which study, which case (identifying: never logged).
+
+    ``patient_name`` is the DICOM person name as recorded (``FAMILY^GIVEN``); dates are
+    as recorded in the images; times are UTC. ``repr`` shows only the case id.
+    """
+
+    case_id: str
+    title: str = field(repr=False)
+    patient_name: str = field(repr=False)
+    patient_id: str = field(repr=False)
+    birth_date: dt.date | None = field(repr=False)
+    study_date: dt.date | None = field(repr=False)
+    study_instance_uid: str | None
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    n_levels: int
+    n_scar_regions: int
+    n_targets: int
+    n_trajectories: int
+    n_procedures: int
+    n_diaries: int
+    last_procedure_at: dt.datetime | None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The entry as JSON-compatible values (ISO 8601 dates and times)."""
+        out = asdict(self)
+        for key, value in out.items():
+            if isinstance(value, dt.date | dt.datetime):
+                out[key] = value.isoformat()
+        return out
+
+
+DateRange = tuple[dt.date | None, dt.date | None]
+"""Inclusive study-date range; None leaves that end open."""
+
+
+def parse_study_date(text: str) -> dt.date | DateRange:
+    """A study date or range as typed: ``2026-03-15``, ``2026-03-01..2026-03-31``,
+    ``2026-03-01..`` (from), ``..2026-03-31`` (until); DICOM ``20260301-20260331`` too.
+
+    Raises
+    ------
+    ValueError
+        Naming the accepted forms.
+    """
+    cleaned = text.strip()
+    forms = (
+        "expected a date YYYY-MM-DD or a range FROM..TO (either end may be left out), "
+        f"found {cleaned!r}"
+    )
+
+    def day(part: str) -> dt.date | None:
+        part = part.strip()
+        if not part:
+            return None
+        try:
+            if re.fullmatch(r"\d{8}", part):
+                return dt.datetime.strptime(part, "%Y%m%d").date()
+            return dt.date.fromisoformat(part)
+        except ValueError as err:
+            raise ValueError(forms) from err
+
+    if ".." in cleaned:
+        start, _, end = cleaned.partition("..")
+    elif re.fullmatch(r"\d{8}-\d{0,8}|-\d{8}", cleaned):
+        start, _, end = cleaned.partition("-")
+    else:
+        single = day(cleaned)
+        if single is None:
+            raise ValueError(forms)
+        return single
+    first, last = day(start), day(end)
+    if first is None and last is None:
+        raise ValueError(forms)
+    if first is not None and last is not None and first > last:
+        raise ValueError(f"study date range {cleaned!r}: the start is after the end")
+    return first, last
+
+
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
     """One line of the audit trail: who did what to which version, when (UTC)."""
@@ -252,21 +363,42 @@ def _check_label(kind: str, value: str, limit: int) -> str:
     return cleaned
 
 
-def _identifying_words(case: Case) -> list[str]:
-    p = case.patient
-    words = [p.patient_id.strip(), p.patient_name.strip()]
-    words += re.split(r"[\^\s,]+", p.patient_name)
-    if p.birth_date is not None:
-        words.append(p.birth_date.isoformat())
+def _identifying_words(*items: Case | PatientInfo) -> list[str]:
+    words: list[str] = []
+    for item in items:
+        p = item.patient if isinstance(item, Case) else item
+        words += [p.patient_id.strip(), p.patient_name.strip()]
+        words += re.split(r"[\^\s,=]+", p.patient_name)
+        if p.birth_date is not None:
+            b = p.birth_date
+            words += [b.isoformat(), b.strftime("%Y%m%d"), b.strftime("%d.%m.%Y")]
+            words += [b.strftime("%d/%m/%Y"), b.strftime("%m/%d/%Y")]
+        if isinstance(item, Case) and item.study is not None:
+            words.append(item.study.accession_number.strip())
     return sorted({w for w in words if len(w) >= 3}, key=len, reverse=True)
 
 
-def scrub_summary(summary: str, case: Case, limit: int = 2000) -> str:
-    """The audit summary with the case's patient identifiers replaced by ``[patient]``."""
+def scrub_summary(
+    summary: str, case: Case, limit: int = 2000, *, also: Sequence[Case | PatientInfo] = ()
+) -> str:
+    """The audit summary with the patient's identifiers replaced by ``[patient]``.
+
+    Replaced, ignoring case: the patient id, the name and each of its parts (also spelled
+    without accents), the birth date (ISO, DICOM and common day/month orders) and the
+    accession number of ``case`` and of the cases in ``also`` (e.g. the previous version,
+    whose identity may differ). A title or summary that names the patient thus never
+    reaches the audit trail in clear.
+    """
     text = _clean_text(summary, limit)
-    for word in _identifying_words(case):
+    words = _identifying_words(case, *also)
+    for word in words:
         text = re.sub(re.escape(word), "[patient]", text, flags=re.IGNORECASE)
-    return text
+    folded = {fold_text(w) for w in words}
+
+    def fold_match(m: re.Match[str]) -> str:
+        return "[patient]" if fold_text(m.group()) in folded else m.group()
+
+    return re.sub(r"[^\W\d_]{3,}", fold_match, text)
 
 
 def _document_of(case: Case) -> str:
@@ -277,6 +409,21 @@ def _document_of(case: Case) -> str:
             f"case {case.case_id}: cannot be stored as UTF-8 JSON ({type(err).__name__}); "
             "a text field holds characters that are not valid Unicode"
         ) from err
+
+
+def _identity_columns(case: Case) -> dict[str, Any]:
+    """The worklist columns of a case (see "Patient identity" in the module docs)."""
+    p, study = case.patient, case.study
+    name = _clean_text(p.patient_name, 324).strip()
+    return {
+        "patient_id": _clean_text(p.patient_id, 64).strip(),
+        "patient_name": name,
+        "patient_name_folded": fold_person_name(name),
+        "birth_date": p.birth_date,
+        "study_instance_uid": study.study_instance_uid if study is not None else None,
+        "study_date": study.study_date if study is not None else None,
+        "title_folded": fold_text(_clean_text(case.title, 500)),
+    }
 
 
 def _sha256(text: str) -> str:
@@ -322,7 +469,6 @@ class CaseStore:
             self._migrate()
             if self.path is not None:
                 _restrict_sqlite_files(self.path)
-            self._secret = self._load_secret()
         except SQLAlchemyError as err:
             self._engine.dispose()
             raise CaseError(
@@ -377,20 +523,6 @@ class CaseStore:
                 return  # the usual case: no need to load Alembic at all
             _upgrade(conn, current, self.display_url)
 
-    def _load_secret(self) -> bytes:
-        with self._read() as conn:
-            value = conn.execute(
-                sa.select(store_meta.c.value).where(store_meta.c.key == "patient_key_secret")
-            ).scalar_one()
-        return bytes.fromhex(value)
-
-    def patient_key(self, patient_id: str) -> str | None:
-        """HMAC-SHA-256 of a patient id under this store's secret; None for no id."""
-        cleaned = patient_id.strip()
-        if not cleaned:
-            return None
-        return hmac.new(self._secret, cleaned.encode("utf-8"), hashlib.sha256).hexdigest()
-
     # -- rows ----------------------------------------------------------------------
     def _row(self, case: Case, version: int, now: dt.datetime) -> dict[str, Any]:
         if not _CASE_ID.match(case.case_id):
@@ -402,8 +534,8 @@ class CaseStore:
         performed = [p.performed_at for p in case.procedures]
         return {
             "case_id": case.case_id,
-            "patient_key": self.patient_key(case.patient.patient_id),
             "title": _clean_text(case.title, 500),
+            **_identity_columns(case),
             "version": version,
             "schema_version": CASE_SCHEMA_VERSION,
             "created_at": case.created_at,
@@ -534,6 +666,20 @@ class CaseStore:
             out.update({case_id: int(v) for case_id, v in rows})
         return out
 
+    @staticmethod
+    def _stored_patient(conn: Connection, case_id: str) -> PatientInfo | None:
+        """The stored version's patient (its identity may differ from the new version's)."""
+        row = conn.execute(
+            sa.select(
+                cases_table.c.patient_id, cases_table.c.patient_name, cases_table.c.birth_date
+            ).where(cases_table.c.case_id == case_id)
+        ).one_or_none()
+        if row is None:
+            return None
+        return PatientInfo.model_construct(
+            patient_id=row.patient_id, patient_name=row.patient_name, birth_date=row.birth_date
+        )
+
     def save(
         self,
         case: Case,
@@ -576,6 +722,7 @@ class CaseStore:
         del row["case_id"]
         try:
             with self._write() as conn:
+                previous = self._stored_patient(conn, case.case_id) if summary.strip() else None
                 result = conn.execute(
                     sa.update(cases_table)
                     .where(
@@ -608,7 +755,7 @@ class CaseStore:
                         now,
                         user,
                         action,
-                        scrub_summary(summary, case),
+                        scrub_summary(summary, case, also=[previous] if previous else []),
                     ),
                 )
         except SQLAlchemyError as err:
@@ -775,12 +922,12 @@ class CaseStore:
     def list_cases(
         self, patient_id: str | None = None, *, limit: int | None = None
     ) -> list[CaseSummary]:
-        """Summaries of the stored cases, most recently changed first.
+        """Summaries of the stored cases, most recently changed first (no identity).
 
         Parameters
         ----------
         patient_id
-            Only this patient's cases (matched through the keyed hash, never in clear).
+            Only this patient's cases (exact PatientID, surrounding spaces ignored).
         limit
             At most this many.
         """
@@ -788,14 +935,110 @@ class CaseStore:
             cases_table.c.updated_at.desc(), cases_table.c.case_id
         )
         if patient_id is not None:
-            key = self.patient_key(patient_id)
-            if key is None:
+            if not patient_id.strip():
                 return []
-            query = query.where(cases_table.c.patient_key == key)
+            query = query.where(cases_table.c.patient_id == patient_id.strip())
         if limit is not None:
             query = query.limit(limit)
         with self._read() as conn:
             return [CaseSummary(**row._asdict()) for row in conn.execute(query)]
+
+    def worklist(
+        self,
+        search: str = "",
+        *,
+        patient_name: str = "",
+        patient_id: str = "",
+        study_date: dt.date | DateRange | None = None,
+        title: str = "",
+        limit: int | None = 100,
+    ) -> list[WorklistEntry]:
+        """Find cases by patient, study date and title; most recently changed first.
+
+        Every given criterion must hold. Text is compared folded: case and accents are
+        ignored and DICOM ``^`` separators count as spaces, so ``"muller hans"``,
+        ``"Müller"`` and ``"HANS MÜLLER"`` all find ``MÜLLER^HANS``; each word of a
+        text must occur (as a substring, in any order).
+
+        Parameters
+        ----------
+        search
+            Free text: each word must occur in the patient name, the patient ID or the
+            title.
+        patient_name
+            Each word must occur in the patient name.
+        patient_id
+            The exact PatientID (surrounding spaces ignored).
+        study_date
+            A date, or an inclusive range ``(first, last)`` with None for an open end.
+        title
+            Each word must occur in the case title.
+        limit
+            At most this many entries (None: all).
+
+        Returns
+        -------
+        list of WorklistEntry
+            With patient name, ID, birth date, study date and UID, version, dates and
+            counts. Identifying: show them, never log them.
+        """
+        column = cases_table.c
+        conditions: list[sa.ColumnElement[bool]] = []
+        for word in search_words(search):
+            conditions.append(
+                sa.or_(
+                    column.patient_name_folded.contains(word, autoescape=True),
+                    sa.func.lower(column.patient_id).contains(word, autoescape=True),
+                    column.title_folded.contains(word, autoescape=True),
+                )
+            )
+        for word in search_words(patient_name):
+            conditions.append(column.patient_name_folded.contains(word, autoescape=True))
+        for word in search_words(title):
+            conditions.append(column.title_folded.contains(word, autoescape=True))
+        if patient_id.strip():
+            conditions.append(column.patient_id == patient_id.strip())
+        if isinstance(study_date, dt.date):
+            conditions.append(column.study_date == study_date)
+        elif study_date is not None:
+            first, last = study_date
+            if first is not None:
+                conditions.append(column.study_date >= first)
+            if last is not None:
+                conditions.append(column.study_date <= last)
+        return self._worklist(conditions, limit)
+
+    def cases_for_study(
+        self, study_instance_uid: str, *, limit: int | None = None
+    ) -> list[WorklistEntry]:
+        """The cases planned on a study, most recently changed first.
+
+        The first entry is the case to offer for reopening when the study is opened again.
+
+        Parameters
+        ----------
+        study_instance_uid
+            The study's StudyInstanceUID.
+        limit
+            At most this many (None: all).
+        """
+        uid = study_instance_uid.strip()
+        if not uid:
+            return []
+        return self._worklist([cases_table.c.study_instance_uid == uid], limit)
+
+    def _worklist(
+        self, conditions: Sequence[sa.ColumnElement[bool]], limit: int | None
+    ) -> list[WorklistEntry]:
+        query = (
+            sa.select(*_WORKLIST_COLUMNS)
+            .where(*conditions)
+            .order_by(cases_table.c.updated_at.desc(), cases_table.c.case_id)
+        )
+        if limit is not None:
+            query = query.limit(max(0, limit))
+        with self._read() as conn:
+            return [WorklistEntry(**row._asdict()) for row in conn.execute(query)]
 
     def audit(self, case_id: str) -> list[AuditEntry]:
         """The audit trail of a case, oldest first (also after the case was deleted)."""

@@ -163,16 +163,19 @@ def test_list_and_summary(store: CaseStore) -> None:
     assert PATIENT_ID not in text and "Synthia" not in text
 
 
-def test_patient_id_is_stored_only_as_a_keyed_hash(store: CaseStore) -> None:
+def test_identity_is_stored_in_worklist_columns_and_no_patient_key(store: CaseStore) -> None:
     case = make_case()
     store.create(case, "dr-a")
     with store._engine.connect() as conn:
-        row = conn.execute(sa.select(cases_table.c.patient_key, cases_table.c.title)).one()
-    assert row.patient_key == store.patient_key(PATIENT_ID)
-    assert PATIENT_ID not in row.patient_key and len(row.patient_key) == 64
-    import hashlib
-
-    assert row.patient_key != hashlib.sha256(PATIENT_ID.encode()).hexdigest()  # keyed
+        row = conn.execute(sa.select(cases_table)).one()
+        secrets = conn.execute(
+            sa.select(sa.func.count()).select_from(metadata.tables["store_meta"])
+        )
+    assert (row.patient_id, row.patient_name) == (PATIENT_ID, PATIENT_NAME)
+    assert row.patient_name_folded == "testpatient synthia"
+    assert row.title_folded == case.title.lower()
+    assert "patient_key" not in row._fields
+    assert secrets.scalar_one() == 0  # the HMAC secret of revision 0001 is gone
 
 
 def test_create_many_is_all_or_nothing(store: CaseStore) -> None:
