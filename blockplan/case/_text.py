@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["fold_person_name", "fold_text", "search_words"]
+__all__ = ["fold_person_name", "fold_text", "format_person_name", "search_words"]
 
 _SPACES = re.compile(r"\s+")
 
@@ -34,3 +34,15 @@ def fold_person_name(dicom_pn: str) -> str:
 def search_words(text: str) -> list[str]:
     """The folded words of a search text (each must match; order does not matter)."""
     return [w for w in fold_text(text).split(" ") if w]
+
+
+def format_person_name(dicom_pn: str) -> str:
+    """DICOM person name ``Family^Given^Middle^Prefix^Suffix`` as ``Family, Given Middle``."""
+    if "^" not in dicom_pn:
+        return dicom_pn.strip()
+    parts = [p.strip() for p in dicom_pn.split("=")[0].split("^")]
+    parts += [""] * (5 - len(parts))
+    family, given, middle, prefix, suffix = parts[:5]
+    first = " ".join(p for p in (prefix, given, middle) if p)
+    name = ", ".join(p for p in (family, first) if p)
+    return f"{name}, {suffix}" if suffix else name
