@@ -96,9 +96,10 @@ def main() -> None:
     from pypdf import PdfReader
 
     from blockplan.outcomes import build_ledger
+    from blockplan.planning import describe_path, measure_paths
     from blockplan.report import ReportOptions, build_report, findings_from_ledger
     from blockplan.report import keyimages as ki
-    from blockplan.report.sections import injection_text, needle_path
+    from blockplan.report.sections import injection_text
     from tests.report import _factory
 
     ct, mr = _factory.ct_volume(), _factory.mr_sagittal_volume()
@@ -129,6 +130,7 @@ def main() -> None:
         pngs.append(buf.getvalue())
     ledger = build_ledger(case, case.profile_name)
     findings = findings_from_ledger(ledger)
+    words = {tid: describe_path(m) for tid, m in measure_paths(case, [ct, mr]).items()}
     tables: list[list[list[str]]] = [
         [["#", "Pain source", "Status", "Why", "What would settle it"]]
         + [
@@ -152,7 +154,8 @@ def main() -> None:
                 t.approach.value if t.approach else "",
                 str(t.position.lps),
                 str(case.trajectory_for(t.id).entry.lps),  # type: ignore[union-attr]
-                needle_path(t, case.trajectory_for(t.id).entry.lps),  # type: ignore[union-attr]
+                f"{words[t.id].length} {words[t.id].c_arm} {words[t.id].clearance} "
+                f"{words[t.id].safety}",
             ]
             for n, t in enumerate(case.targets, start=1)
         ],

@@ -42,8 +42,10 @@ from blockplan.archive.seg import build_scar_seg
 from blockplan.archive.sr import build_measurement_report
 from blockplan.case.casefile import dumps_case_file, fsync_dir
 from blockplan.case.model import Case
-from blockplan.errors import ArchiveError, BlockplanError
+from blockplan.errors import ArchiveError
 from blockplan.io import ImageVolume
+from blockplan.planning.paths import measure_paths
+from blockplan.planning.trajectory import TrajectoryMetrics
 
 __all__ = [
     "MANIFEST_FORMAT",
@@ -103,32 +105,10 @@ class ArchiveObjects:
         return out
 
 
-def plan_metrics(case: Case, volume: ImageVolume | None = None) -> dict[str, object]:
-    """Trajectory id → `TrajectoryMetrics` from the planning core (empty when it fails).
-
-    The CT (``volume``) enables the bone check; scar regions and landmarks of the case
-    are used for clearances.
-    """
-    try:
-        from blockplan.planning import evaluate_trajectory
-    except ImportError:  # pragma: no cover - planning is part of the distribution
-        return {}
-    scars = [(r.mask(), r.grid) for r in case.scar_regions]
-    ct = volume if volume is not None and volume.modality == "CT" else None
-    out: dict[str, object] = {}
-    for traj in case.trajectories:
-        target = case.target(traj.target_id)
-        try:
-            out[traj.id] = evaluate_trajectory(
-                traj.entry,
-                target.position,
-                ct=ct,
-                scar_masks=scars,
-                landmarks=case.landmarks,
-            )
-        except (BlockplanError, ValueError):
-            continue
-    return out
+def plan_metrics(case: Case, volume: ImageVolume | None = None) -> dict[str, TrajectoryMetrics]:
+    """Target id → its measured path, exactly as the planning screen and the report measure
+    it (`blockplan.planning.measure_paths`; the CT ``volume`` enables the bone check)."""
+    return measure_paths(case, [volume] if volume is not None else [], skip_unmeasurable=True)
 
 
 def _build_pdf(
@@ -155,7 +135,7 @@ def build_archive(
     *,
     volume: ImageVolume | None = None,
     pdf: bytes | None = None,
-    metrics: Mapping[str, object] | None = None,
+    metrics: Mapping[str, TrajectoryMetrics] | None = None,
     report_options: object | None = None,
     content_datetime: dt.datetime | None = None,
     title: str = DOCUMENT_TITLE,
@@ -174,7 +154,7 @@ def build_archive(
     pdf
         A ready report PDF; built with `blockplan.report.build_report` when None.
     metrics
-        Trajectory (or target) id → metrics; computed with the planning core when None.
+        Target id → measured path; `plan_metrics` (the planning core) when None.
     report_options
         `blockplan.report.ReportOptions` for the PDF.
     content_datetime

@@ -36,6 +36,7 @@ from blockplan.case.vocab import (
 __all__ = [
     "APPROACH_CODES",
     "BLOCK_TYPE_CODES",
+    "LANDMARK_CODES",
     "PRIVATE_CODES",
     "PRIVATE_SCHEME",
     "SIDE_CODES",
@@ -43,6 +44,7 @@ __all__ = [
     "approach_from_code",
     "block_type_from_code",
     "coding_scheme_identification",
+    "landmark_kind_from_code",
     "level_code",
     "level_from_code",
     "private",
@@ -95,6 +97,12 @@ PRIVATE_CODES: dict[str, str] = {
     "TILT-DIR": "C-arm tilt direction",
     "CLEAR-LANDMARK": "Clearance to nearest marked structure",
     "CLEAR-SCAR": "Distance to nearest scar voxel",
+    "CLEAR-STRUCTURE": "Nearest marked structure",
+    "CLEAR-LEVEL": "Level of nearest marked structure",
+    "CLEAR-SIDE": "Side of nearest marked structure",
+    "PATH-SAFE": "Planned path passes the safety checks",
+    "THECAL-SAC": "Thecal sac",
+    "STRUCT-OTHER": "Other marked structure",
     "PLAN": "Diagnostic spinal nerve block planning",
     "NO-TILT": "No tilt",
     "TRUE-PA": "True PA (no oblique)",
@@ -145,6 +153,14 @@ APPROACH_CODES: dict[Approach, Code] = {
     Approach.POSTERIOR: private("APP-POSTERIOR"),
     Approach.OTHER: private("APP-OTHER"),
 }
+
+LANDMARK_CODES: dict[str, Code] = {
+    "nerve_root": private("NERVE-ROOT"),
+    "thecal_sac": private("THECAL-SAC"),
+    "artery": codes.SCT.Artery,
+    "other": private("STRUCT-OTHER"),
+}
+"""Kind of a marked structure (`~blockplan.case.model.Landmark.kind`) → code."""
 
 SIDE_CODES: dict[Laterality, Code] = {
     Laterality.LEFT: codes.SCT.Left,
@@ -206,6 +222,11 @@ def block_type_from_code(code: object) -> BlockType:
 def approach_from_code(code: object) -> Approach:
     """Inverse of `APPROACH_CODES`."""
     return _lookup(APPROACH_CODES, code, "approach")
+
+
+def landmark_kind_from_code(code: object) -> str:
+    """Inverse of `LANDMARK_CODES`."""
+    return _lookup(LANDMARK_CODES, code, "marked structure")
 
 
 def side_from_code(code: object) -> Laterality:

@@ -42,12 +42,14 @@ from blockplan.archive._common import MANUFACTURER, new_uid, software_version, w
 from blockplan.archive.coding import (
     APPROACH_CODES,
     BLOCK_TYPE_CODES,
+    LANDMARK_CODES,
     PRIVATE_SCHEME,
     SIDE_CODES,
     STRUCTURE_CODES,
     approach_from_code,
     block_type_from_code,
     coding_scheme_identification,
+    landmark_kind_from_code,
     level_code,
     level_from_code,
     private,
@@ -58,6 +60,8 @@ from blockplan.archive.coding import (
 from blockplan.case.model import Case, PatientPoint, ScarRegion, Target, Trajectory
 from blockplan.case.vocab import Laterality
 from blockplan.errors import ArchiveError
+from blockplan.planning.trajectory import TrajectoryMetrics
+from blockplan.planning.wording import PathWords, path_words
 
 __all__ = [
     "ArchivedPlan",
@@ -78,12 +82,14 @@ _DEVICE_UID = str(generate_uid(prefix=None, entropy_srcs=["blockplan device obse
 # --- measurements in ----------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class TrajectoryMeasurements:
-    """Numbers archived with a trajectory (mm and degrees); None when not measured.
+    """What the SR holds about a planned path (mm and degrees); None when not measured.
 
     ``oblique_side`` is the side the image intensifier rotates towards (``left``,
     ``right`` or ``midline`` for true PA); ``tilt_direction`` ``cranial``, ``caudal`` or
-    ``none``. ``landmark_clearance_mm`` is the smallest clearance to a marked structure
-    (negative when the path passes through it).
+    ``none`` (see `blockplan.planning.wording`). ``landmark_clearance_mm`` is the
+    clearance to the nearest marked structure (negative when the path passes through it),
+    named by ``clearance_kind``, ``clearance_level`` and ``clearance_side``; ``safe`` is
+    the safety verdict of the planning core.
     """
 
     path_length_mm: float | None = None
@@ -93,59 +99,63 @@ class TrajectoryMeasurements:
     tilt_deg: float | None = None
     tilt_direction: str | None = None
     landmark_clearance_mm: float | None = None
+    clearance_kind: str | None = None
+    clearance_level: str | None = None
+    clearance_side: str | None = None
     scar_distance_mm: float | None = None
+    safe: bool | None = None
+
+    def words(self) -> PathWords | None:
+        """The path in the words of the planning screen and the report (None when the SR
+        lacks a measurement those words need)."""
+        values = (self.path_length_mm, self.oblique_deg, self.oblique_side, self.tilt_deg)
+        if any(v is None for v in values) or self.tilt_direction is None or self.safe is None:
+            return None
+        closest = None
+        if self.landmark_clearance_mm is not None and self.clearance_kind is not None:
+            closest = (
+                self.landmark_clearance_mm,
+                self.clearance_kind,
+                self.clearance_level,
+                self.clearance_side,
+            )
+        return path_words(
+            path_length_mm=float(self.path_length_mm or 0.0),
+            needle_mm=self.needle_length_mm,
+            oblique_deg=float(self.oblique_deg or 0.0),
+            oblique_side=str(self.oblique_side),
+            tilt_deg=float(self.tilt_deg or 0.0),
+            tilt_direction=self.tilt_direction,
+            closest=closest,
+            scar_distance_mm=self.scar_distance_mm,
+            safe=self.safe,
+        )
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
 
 
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    return str(getattr(value, "value", value))
-
-
-def measurements_from(metrics: object) -> TrajectoryMeasurements:
-    """Read a metrics-like object defensively into `TrajectoryMeasurements`.
-
-    Accepts `blockplan.planning.trajectory.TrajectoryMetrics`, any object with some of
-    its attributes, a mapping with the same keys, or a `TrajectoryMeasurements`.
-    Missing, non-numeric and non-finite values become None.
-    """
+def measurements_from(
+    metrics: TrajectoryMetrics | TrajectoryMeasurements,
+) -> TrajectoryMeasurements:
+    """The SR content of a path measured by the planning core (`measure_paths`)."""
     if isinstance(metrics, TrajectoryMeasurements):
         return metrics
-
-    def get(name: str) -> Any:
-        if isinstance(metrics, Mapping):
-            return metrics.get(name)
-        return getattr(metrics, name, None)
-
-    clearance = _number(get("landmark_clearance_mm"))
-    if clearance is None:
-        closest = get("closest_landmark")
-        if isinstance(closest, Mapping):
-            clearance = _number(closest.get("distance_mm"))
-        elif closest is not None:
-            clearance = _number(getattr(closest, "distance_mm", None))
-    needle = _number(get("needle_length_mm"))
-    if needle is None:
-        needle = _number(get("suggested_needle_mm"))
+    closest = metrics.closest_landmark
     return TrajectoryMeasurements(
-        path_length_mm=_number(get("path_length_mm")),
-        needle_length_mm=needle,
-        oblique_deg=_number(get("oblique_deg")),
-        oblique_side=_text(get("oblique_side")),
-        tilt_deg=_number(get("tilt_deg")),
-        tilt_direction=_text(get("tilt_direction")),
-        landmark_clearance_mm=clearance,
-        scar_distance_mm=_number(get("scar_distance_mm")),
+        path_length_mm=metrics.path_length_mm,
+        needle_length_mm=metrics.suggested_needle_mm,
+        oblique_deg=metrics.oblique_deg,
+        oblique_side=metrics.oblique_side.value,
+        tilt_deg=metrics.tilt_deg,
+        tilt_direction=metrics.tilt_direction.value,
+        landmark_clearance_mm=None if closest is None else closest.distance_mm,
+        clearance_kind=None if closest is None else closest.kind,
+        clearance_level=None if closest is None else closest.level,
+        clearance_side=None if closest is None or closest.side is None else closest.side.value,
+        scar_distance_mm=_finite(metrics.scar_distance_mm),
+        safe=metrics.safe,
     )
 
 
@@ -239,6 +249,14 @@ def _trajectory_group(
     tilt = _tilt_value(m.tilt_direction)
     if tilt is not None and m.tilt_deg is not None:
         qualitative.append(_qual("TILT-DIR", tilt))
+    if m.landmark_clearance_mm is not None and m.clearance_kind in LANDMARK_CODES:
+        qualitative.append(_qual("CLEAR-STRUCTURE", LANDMARK_CODES[m.clearance_kind]))
+        if m.clearance_level:
+            qualitative.append(_qual("CLEAR-LEVEL", level_code(m.clearance_level)))
+        if m.clearance_side:
+            qualitative.append(_qual("CLEAR-SIDE", SIDE_CODES[Laterality(m.clearance_side)]))
+    if m.safe is not None:
+        qualitative.append(_qual("PATH-SAFE", codes.SCT.Yes if m.safe else codes.SCT.No))
     if traj.entry.frame_of_reference_uid != target.position.frame_of_reference_uid:
         raise ArchiveError(
             f"trajectory {traj.id}: entry and target lie in different frames of reference "
@@ -296,7 +314,7 @@ def build_measurement_report(
     case: Case,
     source_images: Sequence[Dataset],
     *,
-    metrics: Mapping[str, object] | None = None,
+    metrics: Mapping[str, TrajectoryMetrics | TrajectoryMeasurements] | None = None,
     seg: Dataset | None = None,
     segment_numbers: Mapping[str, int] | None = None,
     series_instance_uid: str | None = None,
@@ -317,8 +335,9 @@ def build_measurement_report(
         Headers of the images the plan was made on (evidence; patient and study are
         copied from the first).
     metrics
-        Trajectory id or target id → metrics (`TrajectoryMetrics`, a mapping, or
-        `TrajectoryMeasurements`); path length is computed from the points when absent.
+        Target id (or trajectory id) → the path measured by the planning core
+        (`blockplan.planning.measure_paths`) or `TrajectoryMeasurements`; a path without
+        metrics is written with its length only.
     seg, segment_numbers
         The scar SEG and region id → segment number (from `~blockplan.archive.seg.SegBuild`);
         by default the segment whose TrackingID is ``scar:<region id>``.
@@ -346,8 +365,9 @@ def build_measurement_report(
         groups.append(_target_group(case, target))
     for traj in case.trajectories:
         target = case.target(traj.target_id)
-        raw = metrics.get(traj.id, metrics.get(traj.target_id))
-        groups.append(_trajectory_group(case, traj, target, measurements_from(raw or {})))
+        raw = metrics.get(traj.target_id, metrics.get(traj.id))
+        measured = TrajectoryMeasurements() if raw is None else measurements_from(raw)
+        groups.append(_trajectory_group(case, traj, target, measured))
     evidence = list(source_images)
     if seg is not None:
         numbers = dict(segment_numbers or {})
@@ -622,7 +642,15 @@ def _read_trajectory(group: Dataset, tracking: str) -> tuple[Trajectory, Traject
             if same_code(tilt, codes.SCT.Caudal)
             else "none"
         )
+    kind = qual.get("CLEAR-STRUCTURE")
+    level = qual.get("CLEAR-LEVEL")
+    clear_side = qual.get("CLEAR-SIDE")
+    safe = qual.get("PATH-SAFE")
     m = TrajectoryMeasurements(
+        clearance_kind=None if kind is None else landmark_kind_from_code(kind),
+        clearance_level=None if level is None else level_from_code(level),
+        clearance_side=None if clear_side is None else side_from_code(clear_side).value,
+        safe=None if safe is None else same_code(safe, codes.SCT.Yes),
         path_length_mm=num(codes.DCM.PathLength),
         needle_length_mm=num(codes.DCM.NeedleLength),
         oblique_deg=num(private("OBLIQUE")),

@@ -21,6 +21,7 @@ __all__ = [
     "Structure",
     "is_segment",
     "level_index",
+    "level_sort_key",
     "next_level",
     "parse_level",
     "segment_between",
@@ -119,6 +120,17 @@ def parse_level(text: str) -> str:
 def is_segment(level: str) -> bool:
     """True for a motion segment (``"L4-L5"``), False for a vertebra."""
     return "-" in level
+
+
+def level_sort_key(level: str) -> float:
+    """Cranio-caudal order of a level: vertebra index, a segment halfway below its upper
+    vertebra; anything else (``"unassigned"``) sorts last."""
+    upper, _, _lower = level.partition("-")
+    try:
+        index = float(level_index(upper))
+    except ValueError:
+        return float("inf")
+    return index + 0.5 if _lower else index
 
 
 class Laterality(StrEnum):

@@ -71,6 +71,7 @@ from blockplan.case.model import Landmark
 from blockplan.case.vocab import Laterality
 from blockplan.errors import PlanningError
 from blockplan.io.volume import ImageVolume
+from blockplan.planning import wording
 from blockplan.planning._common import (
     GridLike,
     PointLike,
@@ -81,6 +82,8 @@ from blockplan.planning._common import (
     grid_affine,
     grid_shape,
 )
+
+needle_label = wording.needle_label
 
 __all__ = [
     "DEFAULT_BONE_EXCLUSION_MM",
@@ -240,54 +243,29 @@ class TrajectoryMetrics:
     @property
     def needle_label(self) -> str:
         """The suggested needle as text, e.g. ``"3.5 in (89 mm)"``, or ``"none long enough"``."""
-        if self.suggested_needle_mm is None:
-            return "none long enough"
-        return needle_label(self.suggested_needle_mm)
+        return wording.needle_label(self.suggested_needle_mm)
 
     @property
     def oblique_label(self) -> str:
-        """The C-arm oblique angle, e.g. ``"23.2° left"`` or ``"0.0° (true PA)"``."""
-        if self.oblique_side is Laterality.MIDLINE:
-            return "0.0° (true PA)"
-        return f"{self.oblique_deg:.1f}° {self.oblique_side.value}"
+        """The C-arm oblique, e.g. ``"23.2° left oblique"`` (`wording.oblique_text`)."""
+        return wording.oblique_text(self.oblique_deg, self.oblique_side.value)
 
     @property
     def tilt_label(self) -> str:
-        """The cranio-caudal tilt, e.g. ``"7.5° cranial"`` or ``"none"``."""
-        if self.tilt_direction is TiltDirection.NONE:
-            return "none"
-        return f"{self.tilt_deg:.1f}° {self.tilt_direction.value}"
+        """The C-arm tilt, e.g. ``"7.5° cranial tilt"`` (`wording.tilt_text`)."""
+        return wording.tilt_text(self.tilt_deg, self.tilt_direction.value)
 
     @property
     def clearance_label(self) -> str:
-        """Closest approach to a landmark and to the scar, e.g. ``"root L5 left 3.1; scar 4.0"``."""
-        parts = []
-        if self.closest_landmark is not None:
-            parts.append(f"{self.closest_landmark.label} {self.closest_landmark.distance_mm:.1f}")
-        if self.scar_distance_mm is not None:
-            parts.append(f"scar {self.scar_distance_mm:.1f}")
-        return "; ".join(parts) if parts else "–"
+        """Closest marked structure, e.g. ``"3.1 mm from nerve root L5 left"``."""
+        return wording.describe_path(self).clearance
 
     @property
     def c_arm_text(self) -> str:
         """The C-arm set-up, e.g. ``"23.2° left oblique, 7.5° cranial tilt"``."""
-        if self.oblique_side is Laterality.MIDLINE:
-            oblique = "true PA (0.0° oblique)"
-        else:
-            oblique = f"{self.oblique_deg:.1f}° {self.oblique_side.value} oblique"
-        if self.tilt_direction is TiltDirection.NONE:
-            tilt = "no tilt"
-        else:
-            tilt = f"{self.tilt_deg:.1f}° {self.tilt_direction.value} tilt"
-        return f"{oblique}, {tilt}"
-
-
-def needle_label(length_mm: float) -> str:
-    """``"3.5 in (89 mm)"`` for a whole or half-inch length, else ``"90 mm"``."""
-    inches = length_mm / 25.4
-    if abs(inches * 2 - round(inches * 2)) < 1e-3:
-        return f"{inches:g} in ({length_mm:.0f} mm)"
-    return f"{length_mm:.0f} mm"
+        return wording.c_arm_text(
+            self.oblique_deg, self.oblique_side.value, self.tilt_deg, self.tilt_direction.value
+        )
 
 
 def suggest_needle_mm(

@@ -34,6 +34,7 @@ from blockplan.case.casefile import write_bytes_atomic
 from blockplan.case.model import Case
 from blockplan.errors import ProfileError, ReportError
 from blockplan.io.volume import ImageVolume
+from blockplan.planning.paths import measure_paths
 from blockplan.report.findings import ReportFindings, findings_from_ledger
 from blockplan.report.fonts import FontSet, register_fonts
 from blockplan.report.layout import INK, MUTED, RULE, make_styles, person_name
@@ -263,6 +264,7 @@ def build_report(
         width=width,
         target_labels={t.id: f"T{n}" for n, t in enumerate(case.targets, start=1)},
         block_numbers=_block_numbers(case, findings),
+        paths=measure_paths(case, vols, skip_unmeasurable=True),
     )
     p = case.patient
     info = _PageInfo(

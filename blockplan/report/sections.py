@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,8 @@ from blockplan import __version__
 from blockplan.case.model import Case, Injection, Procedure, Target
 from blockplan.errors import ReportError
 from blockplan.io.volume import ImageVolume
+from blockplan.planning.trajectory import TrajectoryMetrics
+from blockplan.planning.wording import describe_path, scar_volume_text
 from blockplan.report import keyimages as ki
 from blockplan.report.charts import diary_chart
 from blockplan.report.findings import (
@@ -86,6 +87,8 @@ class Context:
     """Target id → ``"T1"``, ``"T2"``, … in case order."""
     block_numbers: dict[str, int]
     """Procedure id → chronological block number (the ledger's numbering)."""
+    paths: dict[str, TrajectoryMetrics] = field(default_factory=dict)
+    """Target id → its measured path (`blockplan.planning.measure_paths`)."""
 
 
 def story(ctx: Context, volumes: Sequence[ImageVolume]) -> list[Flowable]:
@@ -510,74 +513,99 @@ def key_images(ctx: Context, volumes: Sequence[ImageVolume]) -> list[Flowable]:
 
 
 # --- targets and procedures -------------------------------------------------------------
-def needle_path(target: Target, entry: Sequence[float]) -> str:
-    """Length and angles of a straight path from ``entry`` to ``target`` (LPS mm).
-
-    The in-plane angle is that of the path's axial projection from the anteroposterior
-    axis; the tilt is its angle to the axial plane, named by the direction the needle
-    advances (cranially when the entry is caudal to the target).
-    """
-    v = np.asarray(target.position.lps, dtype=np.float64) - np.asarray(entry, dtype=np.float64)
-    length = float(np.linalg.norm(v))
-    if length < 1e-6:
-        return "–"
-    in_plane = math.degrees(math.atan2(abs(v[0]), abs(v[1])))
-    tilt = math.degrees(math.asin(max(-1.0, min(1.0, float(v[2]) / length))))
-    if abs(tilt) < 0.5:
-        return f"{length:.0f} mm; {in_plane:.0f}° from AP; in the axial plane"
-    way = "cranially (entry caudal)" if tilt > 0 else "caudally (entry cranial)"
-    return f"{length:.0f} mm; {in_plane:.0f}° from AP; tilted {abs(tilt):.0f}° {way}"
+def _path_cell(ctx: Context, target: Target) -> Paragraph:
+    """The planned path of a target in the words the planning screen uses."""
+    st = ctx.st
+    if ctx.case.trajectory_for(target.id) is None:
+        return Paragraph("not planned", st.cell)
+    metrics = ctx.paths.get(target.id)
+    if metrics is None:
+        return Paragraph("not measured (entry and target cannot be measured as a path)", st.cell)
+    w = describe_path(metrics)
+    safe = f"safe: {esc(w.safety)}"
+    if not metrics.safe:
+        safe = f"<font color='#B00020'><b>{safe}</b></font>"
+    lines = [
+        f"path {esc(w.length)} · needle {esc(w.needle)}",
+        f"C-arm {esc(w.c_arm)}",
+        f"closest: {esc(w.clearance)}; {esc(w.scar)}",
+        safe,
+    ]
+    return Paragraph("<br/>".join(lines), st.cell)
 
 
 def targets_table(ctx: Context) -> list[Flowable]:
-    """Every target with its planned trajectory."""
+    """Every target with its planned trajectory, measured by the planning core."""
     st, case = ctx.st, ctx.case
     flow: list[Flowable] = h1(ctx, "Targets and trajectories")
     if not case.targets:
         flow.append(Paragraph("No targets planned.", st.body))
         return flow
-    heads = (
-        "#",
-        "Level",
-        "Side",
-        "Structure",
-        "Block",
-        "Approach",
-        "Target (LPS mm)",
-        "Entry (LPS mm)",
-        "Needle path",
-    )
-    mmw = [8, 13, 12, 22, 27, 21, 27, 27]
+    heads = ("#", "Level", "Side", "Structure", "Block", "Target / entry (LPS mm)", "Needle path")
+    mmw = [8, 12, 12, 24, 28, 30]
     widths = [x * mm for x in mmw] + [ctx.width - sum(mmw) * mm]
     rows: list[list[Any]] = [[Paragraph(h, st.cell_head) for h in heads]]
     for t in case.targets:
         traj = case.trajectory_for(t.id)
-        entry = traj.entry.lps if traj is not None else None
         structure = esc(structure_label(t.structure))
         if t.label:
             structure += f"<br/><font color='#5F6B73'>{esc(t.label)}</font>"
+        block = esc(block_name(t.block_type.value))
+        if t.approach:
+            block += f"<br/><font color='#5F6B73'>{esc(t.approach.value.replace('_', ' '))}</font>"
+        entry = fmt_lps(traj.entry.lps) if traj is not None else "–"
         rows.append(
             [
                 Paragraph(ctx.target_labels[t.id], st.cell),
                 Paragraph(esc(t.level or "–"), st.cell),
                 Paragraph(esc(t.side.value), st.cell),
                 Paragraph(structure, st.cell),
-                Paragraph(esc(block_name(t.block_type.value)), st.cell),
-                Paragraph(esc(t.approach.value.replace("_", " ") if t.approach else "–"), st.cell),
-                Paragraph(fmt_lps(t.position.lps), st.cell),
-                Paragraph(fmt_lps(entry) if entry is not None else "not planned", st.cell),
-                Paragraph(esc(needle_path(t, entry)) if entry is not None else "–", st.cell),
+                Paragraph(block, st.cell),
+                Paragraph(f"{fmt_lps(t.position.lps)}<br/>{entry}", st.cell),
+                _path_cell(ctx, t),
             ]
         )
     flow.append(data_table(rows, widths))
     flow.append(
         Paragraph(
             "LPS: DICOM patient coordinates in mm (x toward the patient's left, y posterior, "
-            "z superior). Needle path: length from skin entry to target; angle of its axial "
-            "projection from the anteroposterior axis; cranio-caudal tilt of the advancing needle.",
+            "z superior). Path: skin entry to target. C-arm (patient prone, beam "
+            "posterior-anterior, set so the needle is seen end-on): <i>oblique</i> names the "
+            "side the image intensifier turns towards, <i>tilt</i> where it tilts along the "
+            "patient's long axis (cranial: towards the head). Closest: clearance to the "
+            "nearest marked structure (the root a root block aims at is not a hazard for "
+            "its own path) and to the marked scar. Safe: no bone crossed, no structure "
+            f"within the margin, posterior entry, path inside the CT. {esc(_bone_note(ctx))}",
             st.small,
         )
     )
+    flow += scar_summary(ctx)
+    return flow
+
+
+def _bone_note(ctx: Context) -> str:
+    if not ctx.paths:
+        return ""
+    if all(m.bone_checked for m in ctx.paths.values()):
+        return "Bone checked on the CT of the study."
+    return "Bone was not checked where no CT of the study covers the path."
+
+
+def scar_summary(ctx: Context) -> list[Flowable]:
+    """The marked epidural scar: volume in total and per level."""
+    regions = ctx.case.scar_regions
+    if not regions:
+        return []
+    flow: list[Flowable] = h2(ctx, "Epidural scar")
+    for region in regions:
+        how = {"region_grow": "grown from a click", "manual": "painted", "imported": "imported"}
+        text = scar_volume_text(region.volume_ml, region.volume_ml_per_level)
+        flow.append(
+            Paragraph(
+                f"{esc(region.label)} ({how.get(region.method, region.method)}): {esc(text)}.",
+                ctx.st.body,
+            )
+        )
     return flow
 
 

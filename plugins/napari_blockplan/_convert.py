@@ -23,6 +23,7 @@ import numpy.typing as npt
 from blockplan.io.volume import ImageVolume
 
 __all__ = [
+    "display_grid",
     "display_volume",
     "image_layer_data",
     "lps_to_world",
@@ -45,6 +46,36 @@ def world_to_lps(world: npt.ArrayLike) -> npt.NDArray[np.float64]:
 def _axis_aligned(volume: ImageVolume) -> bool:
     d = volume.direction
     return bool(np.all((np.abs(d) < _ALIGNED_TOL) | (np.abs(np.abs(d) - 1) < _ALIGNED_TOL)))
+
+
+def display_grid(
+    affine: npt.NDArray[np.float64], shape: tuple[int, int, int]
+) -> tuple[npt.NDArray[np.float64], tuple[int, int, int]]:
+    """The world-aligned grid (affine, shape ``(k, j, i)``) napari shows a grid on.
+
+    Its i, j, k axes run along +x, +y, +z. An axis-aligned grid keeps its voxels (the same
+    centres, permuted and flipped); any other grid gets the bounding box of its corners
+    at its finest spacing — the grid `display_volume` resamples oblique series onto.
+    """
+    aff = np.asarray(affine, dtype=np.float64)
+    k, j, i = shape
+    corners = np.array(
+        [[a, b, c] for a in (0, i - 1) for b in (0, j - 1) for c in (0, k - 1)], dtype=float
+    )
+    lps = corners @ aff[:3, :3].T + aff[:3, 3]
+    lo, hi = lps.min(axis=0), lps.max(axis=0)
+    spacing = np.linalg.norm(aff[:3, :3], axis=0)
+    d = aff[:3, :3] / spacing
+    if np.all((np.abs(d) < _ALIGNED_TOL) | (np.abs(np.abs(d) - 1) < _ALIGNED_TOL)):
+        steps = np.array([spacing[int(np.argmax(np.abs(d[w])))] for w in range(3)])
+        size = np.rint((hi - lo) / steps).astype(int) + 1
+    else:
+        steps = np.full(3, float(spacing.min()))
+        size = np.maximum(np.ceil((hi - lo) / steps).astype(int) + 1, 1)
+    out = np.eye(4)
+    out[:3, :3] = np.diag(steps)
+    out[:3, 3] = lo
+    return out, (int(size[2]), int(size[1]), int(size[0]))
 
 
 def display_volume(volume: ImageVolume) -> tuple[ImageVolume, str]:
@@ -82,14 +113,9 @@ def display_volume(volume: ImageVolume) -> tuple[ImageVolume, str]:
 def _resample_world_aligned(volume: ImageVolume) -> ImageVolume:
     import SimpleITK as sitk
 
-    k, j, i = volume.shape
-    corners = np.array(
-        [[a, b, c] for a in (0, i - 1) for b in (0, j - 1) for c in (0, k - 1)], dtype=float
-    )
-    lps = volume.index_to_lps(corners)
-    lo, hi = lps.min(axis=0), lps.max(axis=0)
-    step = min(volume.spacing)
-    size = np.maximum(np.ceil((hi - lo) / step).astype(int) + 1, 1)
+    grid_affine, shape = display_grid(volume.affine, volume.shape)
+    lo, step = grid_affine[:3, 3], float(grid_affine[0, 0])
+    size = shape[::-1]
     src = sitk.GetImageFromArray(np.asarray(volume.array, dtype=np.float32))
     src.SetSpacing((1.0, 1.0, 1.0))
     src.SetOrigin((0.0, 0.0, 0.0))

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from blockplan.case import Case, ScarRegion
-from napari_blockplan._convert import lps_to_world
+from blockplan.case import Case, MaskGrid, ScarRegion
+from napari_blockplan._convert import display_grid, lps_to_world
 
 if TYPE_CHECKING:
     import napari
@@ -25,6 +25,7 @@ __all__ = [
     "keep_overlays_on_top",
     "layer_for",
     "refresh_layers",
+    "scar_display_grid",
     "scar_layer_data",
 ]
 
@@ -204,14 +205,29 @@ def _lines_signature(lines: list[np.ndarray], colours: list[str]) -> tuple[Any, 
     return (tuple(line.tobytes() for line in lines), tuple(colours))
 
 
+def scar_display_grid(region: ScarRegion) -> MaskGrid:
+    """The world-aligned grid the scar of a region is shown (and painted) on.
+
+    The region is stored on its source series' grid; napari shows it on the display grid
+    of that series (`_convert.display_grid`): the same voxels for an axis-aligned series,
+    a resampling for an oblique one.
+    """
+    affine, shape = display_grid(region.grid.affine_array(), region.grid.shape)
+    return region.grid.model_copy(
+        update={"shape": shape, "affine": tuple(tuple(float(v) for v in row) for row in affine)}
+    )
+
+
 def scar_layer_data(region: ScarRegion) -> tuple[np.ndarray, dict[str, Any]]:
-    """Labels data (uint8 mask) and placement of a scar region's grid."""
-    aff = region.grid.affine_array()
-    # scar grids are world-aligned display grids (see _convert.display_volume)
-    sx, sy, sz = np.linalg.norm(aff[:3, :3], axis=0)
+    """Labels data (uint8 mask on the display grid) and its placement in the world."""
+    from blockplan.planning import resample_mask
+
+    shown = scar_display_grid(region)
+    aff = shown.affine_array()
+    data = resample_mask(region.mask(), region.grid, shown).astype(np.uint8)
     origin = aff[:3, 3]
-    return region.mask().astype(np.uint8), {
-        "scale": (sz, sy, sx),
+    return data, {
+        "scale": (aff[2, 2], aff[1, 1], aff[0, 0]),
         "translate": (origin[2], origin[1], origin[0]),
     }
 
@@ -230,7 +246,14 @@ def _scar(viewer: napari.viewer.Viewer, case: Case) -> None:
     if layer is not None and layer.metadata["blockplan"].get("drawn") == drawn:
         return  # decoding and uploading a mask costs ~8 ms
     data, placement = scar_layer_data(region)
-    meta = {"role": "scar", "region_id": region.id, "grid": region.grid, "drawn": drawn}
+    meta = {
+        "role": "scar",
+        "region_id": region.id,
+        "grid": region.grid,
+        "shown_grid": scar_display_grid(region),
+        "shown": data.copy(),
+        "drawn": drawn,
+    }
     if layer is None or layer.data.shape != data.shape:
         if layer is not None:
             viewer.layers.remove(layer)

@@ -15,6 +15,7 @@ import numpy.typing as npt
 import pydicom
 from pydicom.dataset import Dataset
 
+from blockplan.archive.sr import TrajectoryMeasurements
 from blockplan.case.model import (
     Case,
     Injection,
@@ -217,20 +218,24 @@ def make_case(study: Study) -> Case:
     )
 
 
-def metrics_for(case: Case) -> dict[str, object]:
-    """Metrics-like objects per target id (a plain dict, as a caller without planning)."""
-    out: dict[str, object] = {}
+def metrics_for(case: Case) -> dict[str, TrajectoryMeasurements]:
+    """What the SR holds per target id, as a caller without a CT would pass it."""
+    out: dict[str, TrajectoryMeasurements] = {}
     for traj in case.trajectories:
         tip = np.asarray(case.target(traj.target_id).position.lps)
         length = float(np.linalg.norm(tip - np.asarray(traj.entry.lps)))
-        out[traj.target_id] = {
-            "path_length_mm": length,
-            "suggested_needle_mm": 89.0,
-            "oblique_deg": 23.25,
-            "oblique_side": "right",
-            "tilt_deg": 7.5,
-            "tilt_direction": "cranial",
-            "closest_landmark": {"distance_mm": 3.25},
-            "scar_distance_mm": float("inf"),  # none near: not archived
-        }
+        out[traj.target_id] = TrajectoryMeasurements(
+            path_length_mm=length,
+            needle_length_mm=89.0,
+            oblique_deg=23.25,
+            oblique_side="right",
+            tilt_deg=7.5,
+            tilt_direction="cranial",
+            landmark_clearance_mm=3.25,
+            clearance_kind="nerve_root",
+            clearance_level="L5",
+            clearance_side="right",
+            scar_distance_mm=None,  # no scar near
+            safe=True,
+        )
     return out

@@ -100,7 +100,14 @@ def test_sr_round_trip(objects: ArchiveObjects, case: Case) -> None:
     m = plan.measurements["r1"]
     assert m.needle_length_mm == 89.0 and m.oblique_side == "right" and m.oblique_deg == 23.25
     assert m.tilt_direction == "cranial" and m.landmark_clearance_mm == 3.25
-    assert m.scar_distance_mm is None  # infinite: not archived
+    assert m.scar_distance_mm is None  # no scar near: not archived
+    assert (m.clearance_kind, m.clearance_level, m.clearance_side) == ("nerve_root", "L5", "right")
+    assert m.safe is True
+    words = m.words()
+    assert words is not None
+    assert words.c_arm == "23.2° right oblique, 7.5° cranial tilt"
+    assert words.clearance == "3.2 mm from nerve root L5 right"
+    assert words.verdict == "yes"
     region = case.scar_regions[0]
     assert plan.scar_volume_ml["scar1"] == pytest.approx(region.volume_ml)
     assert plan.scar_volume_ml_per_level["scar1"] == region.volume_ml_per_level

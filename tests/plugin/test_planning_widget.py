@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from blockplan.case.store import CaseStore
+from blockplan.planning import mask_grid_for
 from napari_blockplan._convert import display_volume, lps_to_world, world_to_lps
 from napari_blockplan._layers import layer_for
 from napari_blockplan._workspace import workspace_for
@@ -185,7 +186,12 @@ def test_scar_region_grow_paint_and_volume_per_level(planning) -> None:
     data[k, j : j + 4, i : i + 4] = 1
     layer.data = data
     widget.commit_painting()
-    assert ws.case.scar_regions[0].voxel_count == int(data.sum()) > region.voxel_count
+    (stored,) = ws.case.scar_regions
+    # the scar stays on its source series' grid (the oblique T1), not napari's display grid
+    assert stored.grid == region.grid == mask_grid_for(ws.volume(region.grid.series_instance_uid))
+    assert stored.voxel_count > region.voxel_count
+    shown = layer_for(viewer, "scar").data > 0
+    assert shown[data > 0].all()  # every painted voxel is now shown as scar
     widget.undo()
     assert ws.case.scar_regions[0].voxel_count == region.voxel_count
 

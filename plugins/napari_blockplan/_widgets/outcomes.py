@@ -47,6 +47,8 @@ from blockplan.case import (
     Sedation,
     Steroid,
 )
+from blockplan.case.entry import sedation_from_text, steroid_from_text
+from blockplan.case.limits import NRS_LIMITS, TYPICAL_VOLUME_ML, field_limits
 from blockplan.errors import BlockplanError
 from napari_blockplan._workspace import workspace_for
 
@@ -105,19 +107,20 @@ class OutcomesWidget(QWidget):
         self.agent = QComboBox()
         self.agent.addItems([a.value for a in Agent])
         self.concentration = QDoubleSpinBox()
-        self.concentration.setRange(0, 10)
+        _limit(self.concentration, Injection, "concentration_pct")
         self.concentration.setSingleStep(0.25)
         self.concentration.setSuffix(" %")
         self.volume = QDoubleSpinBox()
-        self.volume.setRange(0, 20)
+        _limit(self.volume, Injection, "volume_ml")
         self.volume.setSingleStep(0.1)
         self.volume.setDecimals(2)
         self.volume.setSuffix(" mL per target")
-        self.volume.setValue(0.5)
+        self.block_type.currentTextChanged.connect(self._typical_volume)
+        self._typical_volume(self.block_type.currentText())
         self.branches = QSpinBox()
-        self.branches.setRange(1, 4)
+        _limit(self.branches, Injection, "branches")
         self.contrast_ml = QDoubleSpinBox()
-        self.contrast_ml.setRange(0, 10)
+        _limit(self.contrast_ml, Contrast, "volume_ml")
         self.contrast_ml.setSingleStep(0.1)
         self.contrast_ml.setSuffix(" mL")
         self.contrast_pattern = QComboBox()
@@ -159,8 +162,10 @@ class OutcomesWidget(QWidget):
         self.procedure_list = QComboBox()
         self.procedure_list.currentIndexChanged.connect(lambda _i: self._show_diary())
         self.baseline = QSpinBox()
-        self.baseline.setRange(0, 10)
-        self.baseline.setValue(7)
+        # one below the scale means "not entered": a baseline is never made up
+        self.baseline.setRange(NRS_LIMITS[0] - 1, NRS_LIMITS[1])
+        self.baseline.setSpecialValueText("not entered")
+        self.baseline.setValue(self.baseline.minimum())
         self.movements = QCheckBox("previously painful movements became possible")
         self.diary = QTableWidget(0, 3)
         self.diary.setHorizontalHeaderLabels(("Minutes", "NRS 0–10", "Patient relief %"))
@@ -195,6 +200,9 @@ class OutcomesWidget(QWidget):
         QVBoxLayout(box).addWidget(self.ledger_table)
         return box
 
+    def _typical_volume(self, block: str) -> None:
+        self.volume.setValue(TYPICAL_VOLUME_ML[BlockType(block)])
+
     # ------------------------------------------------------------------ actions -
     def set_profile(self, name: str) -> None:
         """Adjudicate under another profile (stored with the case)."""
@@ -228,8 +236,8 @@ class OutcomesWidget(QWidget):
                     intravascular_uptake=self.intravascular.isChecked(),
                     dsa_used=self.dsa.isChecked(),
                 ),
-                steroid=_steroid(self.steroid.text()),
-                sedation=_sedation(self.sedation.text()),
+                steroid=steroid_from_text(self.steroid.text()),
+                sedation=sedation_from_text(self.sedation.text()),
                 guidance=Guidance(self.guidance.currentText()),
             )
         except (BlockplanError, ValueError) as err:
@@ -293,6 +301,9 @@ class OutcomesWidget(QWidget):
         pid = self.selected_procedure_id()
         if pid is None:
             self._error("record a block first")
+            return
+        if self.baseline.value() == self.baseline.minimum():
+            self._error("enter the baseline NRS (pain before the block) first")
             return
         entries: list[tuple[int, int | None, float | None]] = []
         try:
@@ -420,6 +431,7 @@ class OutcomesWidget(QWidget):
             )
             for col, value in enumerate(values):
                 self.diary.setItem(row, col, QTableWidgetItem(value))
+        self.baseline.setValue(self.baseline.minimum())
         if proc is not None and proc.diary is not None:
             self.baseline.setValue(proc.diary.baseline_nrs)
             self.movements.setChecked(bool(proc.diary.movements_possible))
@@ -461,25 +473,11 @@ def _cell(table: QTableWidget, row: int, col: int) -> str:
     return "" if item is None else item.text().strip()
 
 
-def _split_dose(text: str) -> tuple[str, str]:
-    parts = text.strip().split(maxsplit=1)
-    return parts[0], parts[1] if len(parts) > 1 else ""
-
-
-def _steroid(text: str) -> Steroid | None:
-    if not text.strip() or text.strip().lower() == "none":
-        return None
-    name, dose = _split_dose(text)
-    mg = float(dose.lower().replace("mg", "").strip() or 0)
-    return Steroid(
-        name=name,
-        dose_mg=mg,
-        particulate=name.lower() in {"methylprednisolone", "triamcinolone", "betamethasone"},
-    )
-
-
-def _sedation(text: str) -> Sedation | None:
-    if not text.strip() or text.strip().lower() == "none":
-        return None
-    drug, dose = _split_dose(text)
-    return Sedation(drug=drug, dose=dose)
+def _limit(box: QSpinBox | QDoubleSpinBox, model: Any, field: str) -> None:
+    """Give a spin box the range the case model accepts for ``field``."""
+    lo, hi = field_limits(model, field)
+    low, high = (lo if lo is not None else 0.0), (hi if hi is not None else 1e6)
+    if isinstance(box, QSpinBox):
+        box.setRange(int(low), int(high))
+    else:
+        box.setRange(low, high)

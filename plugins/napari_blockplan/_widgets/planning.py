@@ -36,7 +36,6 @@ from blockplan.case import (
     BlockType,
     Case,
     Landmark,
-    Laterality,
     LevelMarker,
     PatientPoint,
     ScarRegion,
@@ -47,6 +46,28 @@ from blockplan.case import (
     Trajectory,
 )
 from blockplan.errors import BlockplanError
+from blockplan.planning import (
+    AUTO_MULTIPLIERS,
+    DEFAULT_GROW_RADIUS_MM,
+    GROW_RADIUS_RANGE_MM,
+    LANDMARK_RADIUS_MM,
+    PathPlanner,
+    TrajectoryMetrics,
+    case_frame,
+    describe_path,
+    mask_grid_for,
+    paint_voxels,
+    place_landmark,
+    place_level_marker,
+    place_target,
+    planning_ct,
+    preferred_scar_series,
+    propose_scar,
+    refresh_scar_levels,
+    scar_region_from_mask,
+    with_scar,
+)
+from blockplan.planning.wording import scar_volume_text
 from napari_blockplan._convert import lps_to_world, world_to_lps
 from napari_blockplan._layers import keep_overlays_on_top, layer_for, refresh_layers
 from napari_blockplan._workspace import workspace_for
@@ -69,15 +90,12 @@ TARGET_COLUMNS = (
     "Needle",
     "Oblique",
     "Tilt",
-    "Clearance mm",
+    "Clearance",
     "Safe",
 )
 _EDITABLE = {"Target", "Level", "Side", "Structure", "Block", "Approach"}
 
 _MODES = ("level", "landmark", "target", "entry", "seed")
-
-GROW_RADIUS_MM = 40.0
-_LEAK_FRACTION = 0.6  # a region filling this much of its confinement sphere has leaked
 
 
 class PlanningWidget(QWidget):
@@ -88,10 +106,8 @@ class PlanningWidget(QWidget):
         self.viewer = napari_viewer
         self.ws = workspace_for(napari_viewer)
         self.mode: str | None = None
-        self.metrics: dict[str, Any] = {}
-        self._metrics_cache: dict[Any, Any] = {}
-        self._masks: list[tuple[np.ndarray, np.ndarray]] = []
-        self._masks_key: Any = None
+        self.metrics: dict[str, TrajectoryMetrics] = {}
+        self._planner = PathPlanner()
         self._filling = False
 
         tabs = QTabWidget()
@@ -130,7 +146,7 @@ class PlanningWidget(QWidget):
         place = QPushButton("Place level marker [Shift-L]")
         place.clicked.connect(lambda: self.set_mode("level"))
         self.landmark_kind = QComboBox()
-        self.landmark_kind.addItems(["nerve_root", "thecal_sac", "artery"])
+        self.landmark_kind.addItems([k for k in LANDMARK_RADIUS_MM if k != "other"])
         place_lm = QPushButton("Place landmark")
         place_lm.clicked.connect(lambda: self.set_mode("landmark"))
         remove = QPushButton("Remove last level marker")
@@ -155,8 +171,10 @@ class PlanningWidget(QWidget):
         self.scar_volume = QLabel("no scar marked")
         self.scar_volume.setWordWrap(True)
         self.sensitivity = QDoubleSpinBox()
-        self.sensitivity.setRange(0.75, 4.0)
-        self.sensitivity.setSingleStep(0.25)
+        # one step below the narrowest window means "auto"
+        step = AUTO_MULTIPLIERS[1] - AUTO_MULTIPLIERS[0]
+        self.sensitivity.setRange(AUTO_MULTIPLIERS[0] - step, AUTO_MULTIPLIERS[-1])
+        self.sensitivity.setSingleStep(step)
         self.sensitivity.setSpecialValueText("auto")  # the minimum: leak-guarded choice
         self.sensitivity.setValue(self.sensitivity.minimum())
         self.sensitivity.setToolTip(
@@ -164,8 +182,8 @@ class PlanningWidget(QWidget):
             "leak); lower it if the region leaks"
         )
         self.grow_radius = QDoubleSpinBox()
-        self.grow_radius.setRange(5, 80)
-        self.grow_radius.setValue(GROW_RADIUS_MM)
+        self.grow_radius.setRange(*GROW_RADIUS_RANGE_MM)
+        self.grow_radius.setValue(DEFAULT_GROW_RADIUS_MM)
         self.grow_radius.setSuffix(" mm")
         form = QFormLayout(w)
         form.addRow("Series:", self.scar_series)
@@ -314,44 +332,29 @@ class PlanningWidget(QWidget):
 
         return propose_next_level(self.ws.case.levels)
 
-    def _assign(self, point: PatientPoint) -> tuple[str | None, Laterality]:
-        from blockplan.planning import assign_level
-
-        if len(self.ws.case.levels) < 2:
-            return None, Laterality.MIDLINE
-        found = assign_level(point.lps, self.ws.case.levels)
-        return found.level, found.side
-
     # ------------------------------------------------------------------ levels --
     def add_level_at(self, world: Any) -> LevelMarker:
         """Place the proposed next level marker at ``world``."""
-        marker = LevelMarker(level=self._proposed_level(), position=self._point(world))
-        self._apply(
-            self.ws.case.replace_item("levels", marker), "add level", f"level marker {marker.level}"
-        )
+        marker = place_level_marker(self._point(world), self.ws.case.levels)
+        case = refresh_scar_levels(self.ws.case.replace_item("levels", marker))
+        self._apply(case, "add level", f"level marker {marker.level}")
         return marker
 
     def remove_last_level(self) -> None:
         """Remove the most recently placed level marker."""
         if self.ws.case.levels:
             last = self.ws.case.levels[-1]
-            self._apply(
-                self.ws.case.remove_item("levels", last.id),
-                "remove level",
-                f"removed level marker {last.level}",
-            )
+            case = refresh_scar_levels(self.ws.case.remove_item("levels", last.id))
+            self._apply(case, "remove level", f"removed level marker {last.level}")
 
     def add_landmark_at(self, world: Any) -> Landmark:
-        """Mark a nerve root / thecal sac / artery at ``world`` (level and side automatic)."""
-        point = self._point(world)
-        level, side = self._assign(point)
+        """Mark a nerve root / thecal sac / artery at ``world`` (level, side, size automatic)."""
         kind = self.landmark_kind.currentText()
-        radius = {"nerve_root": 2.5, "thecal_sac": 7.0, "artery": 1.5}.get(kind, 0.0)
-        lm = Landmark(kind=kind, level=level, side=side, position=point, radius_mm=radius)
+        lm = place_landmark(kind, self._point(world), self.ws.case.levels)  # type: ignore[arg-type]
         self._apply(
             self.ws.case.replace_item("landmarks", lm),
             "add landmark",
-            f"{kind.replace('_', ' ')} {level or ''} {side.value}",
+            f"{kind.replace('_', ' ')} {lm.level or ''} {lm.side.value if lm.side else ''}",
         )
         return lm
 
@@ -360,78 +363,45 @@ class PlanningWidget(QWidget):
         uid = self.scar_series.currentData()
         vol = self.ws.volume(uid) if uid else None
         if vol is None:
-            vols = self.ws.volumes()
-            if not vols:
-                raise BlockplanError("load a study first: the scar is drawn on a series")
-            vol = next((v for v in vols if v.modality == "MR"), vols[0])
+            vol = preferred_scar_series(self.ws.volumes())
+        if vol is None:
+            raise BlockplanError("load a study first: the scar is drawn on a series")
         return vol
 
     def grow_scar_at(self, world: Any) -> ScarRegion:
         """Propose a scar region by region-growing from ``world`` on the chosen series."""
-        from blockplan.planning import grow_scar, grow_scar_auto
-        from napari_blockplan._convert import display_volume
-
-        shown, _how = display_volume(self._scar_volume())
-        seed = self._point(world)
-        radius = self.grow_radius.value()
-        if self.sensitivity.value() == self.sensitivity.minimum():
-            mask, _multiplier = grow_scar_auto(shown, seed.lps, max_radius_mm=radius)
-        else:
-            mask = grow_scar(
-                shown, seed.lps, multiplier=self.sensitivity.value(), max_radius_mm=radius
-            )
-        sphere_ml = 4 / 3 * np.pi * radius**3 / 1000
-        grown_ml = float(mask.sum()) * shown.voxel_volume_ml()
-        if grown_ml > _LEAK_FRACTION * sphere_ml:
-            raise BlockplanError(
-                f"the region leaked ({grown_ml:.0f} mL fills the {radius:.0f} mm sphere around "
-                "the click): lower the sensitivity, use a fat-suppressed post-contrast series, "
-                "or paint the scar"
-            )
+        volume = self._scar_volume()
+        sensitivity = self.sensitivity.value()
+        mask = propose_scar(
+            volume,
+            self._point(world),
+            sensitivity=None if sensitivity == self.sensitivity.minimum() else sensitivity,
+            radius_mm=self.grow_radius.value(),
+        )
+        grid = mask_grid_for(volume)
         existing = self.ws.case.scar_regions
-        if existing and existing[0].grid == self._grid(shown):
-            mask = mask | existing[0].mask()
-        region = self._scar_region(mask, shown, method="region_grow")
+        previous = existing[0] if existing else None
+        if previous is not None and previous.grid == grid:
+            mask = mask | previous.mask()
+        region = scar_region_from_mask(
+            mask, grid, self.ws.case.levels, method="region_grow", previous=previous
+        )
         self._apply(
-            self._set_scar(region), "grow scar", f"scar region grown: {region.volume_ml:.2f} mL"
+            with_scar(self.ws.case, region),
+            "grow scar",
+            f"scar region grown: {region.volume_ml:.2f} mL",
         )
         return region
-
-    def _grid(self, shown: ImageVolume) -> Any:
-        from blockplan.planning import mask_grid_for
-
-        return mask_grid_for(shown)
-
-    def _scar_region(self, mask: np.ndarray, shown: ImageVolume, method: str) -> ScarRegion:
-        from blockplan.planning import scar_volume_per_level
-
-        grid = self._grid(shown)
-        per_level = (
-            scar_volume_per_level(mask, grid.affine_array(), self.ws.case.levels)
-            if len(self.ws.case.levels) >= 2
-            else {}
-        )
-        old = self.ws.case.scar_regions
-        kw = {"id": old[0].id} if old else {}
-        return ScarRegion.from_mask(
-            mask.astype(bool), grid, method=method, volume_ml_per_level=per_level, **kw
-        )
-
-    def _set_scar(self, region: ScarRegion | None) -> Case:
-        case = self.ws.case
-        for old in case.scar_regions:
-            case = case.remove_item("scar_regions", old.id)
-        return case.replace_item("scar_regions", region) if region is not None else case
 
     def start_painting(self) -> None:
         """Select the scar layer in paint mode (created empty on the chosen series)."""
         layer = layer_for(self.viewer, "scar")
         if layer is None:
-            from napari_blockplan._convert import display_volume
-
-            shown, _ = display_volume(self._scar_volume())
-            region = self._scar_region(np.zeros(shown.shape, bool), shown, method="manual")
-            self._apply(self._set_scar(region), "start scar", "empty scar layer created")
+            volume = self._scar_volume()
+            region = scar_region_from_mask(
+                np.zeros(volume.shape, bool), mask_grid_for(volume), (), method="manual"
+            )
+            self._apply(with_scar(self.ws.case, region), "start scar", "empty scar layer created")
             layer = layer_for(self.viewer, "scar")
         self.viewer.layers.selection.active = layer
         layer.selected_label = 1
@@ -439,58 +409,55 @@ class PlanningWidget(QWidget):
         self._connect_paint(layer)
 
     def _connect_paint(self, layer: Any) -> None:
-        if not getattr(layer, "_blockplan_paint_connected", False):
+        if not layer.metadata["blockplan"].get("paint_connected"):
             layer.events.paint.connect(lambda _e: self.commit_painting())
-            layer._blockplan_paint_connected = True
+            layer.metadata["blockplan"]["paint_connected"] = True
 
     def commit_painting(self) -> None:
-        """Store what was painted on the scar layer (called after each stroke)."""
+        """Store what was painted on the scar layer (called after each stroke).
+
+        The layer shows the scar on napari's display grid; the painted and erased voxels
+        are written into the region on its source series' grid (`paint_voxels`).
+        """
         layer = layer_for(self.viewer, "scar")
         if layer is None or not self.ws.case.scar_regions:
             return
-        old = self.ws.case.scar_regions[0]
-        mask = np.asarray(layer.data) > 0
-        if np.array_equal(mask, old.mask()):
+        meta = layer.metadata["blockplan"]
+        painted = np.asarray(layer.data) > 0
+        changed = np.argwhere(painted != (meta["shown"] > 0))
+        if not len(changed):
             return
-        from blockplan.planning import scar_volume_per_level
-
-        per_level = (
-            scar_volume_per_level(mask, old.grid.affine_array(), self.ws.case.levels)
-            if len(self.ws.case.levels) >= 2
-            else {}
+        old = self.ws.case.scar_regions[0]
+        shown = meta["shown_grid"].affine_array()
+        centres = changed[:, ::-1] @ shown[:3, :3].T + shown[:3, 3]
+        values = painted[changed[:, 0], changed[:, 1], changed[:, 2]]
+        mask = paint_voxels(old.mask(), old.grid, centres, values)
+        region = scar_region_from_mask(
+            mask, old.grid, self.ws.case.levels, method="manual", previous=old
         )
-        region = ScarRegion.from_mask(
-            mask, old.grid, id=old.id, method="manual", volume_ml_per_level=per_level
+        self._apply(
+            with_scar(self.ws.case, region), "paint scar", f"scar edited: {region.volume_ml:.2f} mL"
         )
-        self._apply(self._set_scar(region), "paint scar", f"scar edited: {region.volume_ml:.2f} mL")
 
     def clear_scar(self) -> None:
         """Remove the scar region."""
         if self.ws.case.scar_regions:
-            self._apply(self._set_scar(None), "clear scar", "scar cleared")
+            self._apply(with_scar(self.ws.case, None), "clear scar", "scar cleared")
 
     # ------------------------------------------------------------------ targets -
     def add_target_at(self, world: Any) -> Target:
         """Add a target at ``world`` with the chosen block type; level and side automatic."""
-        from blockplan.planning import level_for_structure
-
-        point = self._point(world)
-        where, side = self._assign(point)
-        level = level_for_structure(where, self.structure.currentText())
-        block = BlockType(self.block_type.currentText())
-        approach = self.approach.currentText() or None
-        target = Target(
-            level=level,
-            side=side,
+        target = place_target(
+            self._point(world),
+            self.ws.case.levels,
+            block_type=BlockType(self.block_type.currentText()),
             structure=Structure(self.structure.currentText()),
-            block_type=block,
-            approach=approach,
-            position=point,
+            approach=Approach(self.approach.currentText()) if self.approach.currentText() else None,
         )
         self._apply(
             self.ws.case.replace_item("targets", target),
             "add target",
-            f"target {level or '?'} {side.value} {block.value}",
+            f"target {target.level or '?'} {target.side.value} {target.block_type.value}",
         )
         self.select_target(target.id, centre=False)  # the view is already there
         return target
@@ -575,57 +542,10 @@ class PlanningWidget(QWidget):
         )
 
     # ------------------------------------------------------------------ refresh -
-    def compute_metrics(self, case: Case) -> dict[str, Any]:
-        """Trajectory metrics per target id (core `evaluate_trajectory`).
-
-        Results are cached by their inputs (entry, target, scar, landmarks, CT), so an
-        edit that does not touch a path does not recompute it.
-        """
-        from blockplan.planning import evaluate_trajectory
-
-        ct = self.ws.ct()
-        scar_key = tuple((r.id, hash(r.rle), r.grid) for r in case.scar_regions)
-        out: dict[str, Any] = {}
-        cache: dict[Any, Any] = {}
-        for traj in case.trajectories:
-            target = case.target(traj.target_id)
-            exclude = tuple(
-                lm.id
-                for lm in case.landmarks
-                if lm.kind == "nerve_root"
-                and target.structure is Structure.NERVE_ROOT
-                and lm.level == target.level
-                and lm.side == target.side
-            )
-            key = (
-                traj.entry.lps,
-                target.position.lps,
-                exclude,
-                scar_key,
-                case.landmarks,
-                None if ct is None else ct.series_instance_uid,
-            )
-            metrics = self._metrics_cache.get(key)
-            if metrics is None:
-                metrics = evaluate_trajectory(
-                    traj.entry.lps,
-                    target.position.lps,
-                    ct=ct,
-                    scar_masks=self._scar_masks(case),
-                    landmarks=case.landmarks,
-                    exclude_landmark_ids=exclude,
-                )
-            cache[key] = metrics
-            out[traj.target_id] = metrics
-        self._metrics_cache = cache  # keep only what the current case uses
-        return out
-
-    def _scar_masks(self, case: Case) -> list[tuple[np.ndarray, np.ndarray]]:
-        key = tuple((r.id, hash(r.rle)) for r in case.scar_regions)
-        if self._masks_key != key:
-            self._masks = [(r.mask(), r.grid.affine_array()) for r in case.scar_regions]
-            self._masks_key = key
-        return self._masks
+    def compute_metrics(self, case: Case) -> dict[str, TrajectoryMetrics]:
+        """Every planned path measured by the core (`PathPlanner`: cached by its inputs)."""
+        ct = planning_ct(self.ws.volumes(), case_frame(case))
+        return self._planner.measure(case, ct, skip_unmeasurable=True)
 
     def _on_case_changed(self, case: Case) -> None:
         self.metrics = self.compute_metrics(case) if case.trajectories else {}
@@ -655,16 +575,16 @@ class PlanningWidget(QWidget):
         if current in uids:
             self.scar_series.setCurrentIndex(uids.index(current))
         else:
-            self.scar_series.setCurrentIndex(_preferred_scar_series(self.ws.volumes()))
+            preferred = preferred_scar_series(self.ws.volumes())
+            if preferred is not None:
+                self.scar_series.setCurrentIndex(uids.index(preferred.series_instance_uid))
 
     def _fill_scar(self, case: Case) -> None:
         if not case.scar_regions:
             self.scar_volume.setText("no scar marked")
             return
         region = case.scar_regions[0]
-        parts = [f"{region.volume_ml:.2f} mL in total"]
-        parts += [f"{lv}: {ml:.2f} mL" for lv, ml in sorted(region.volume_ml_per_level.items())]
-        self.scar_volume.setText("; ".join(parts))
+        self.scar_volume.setText(scar_volume_text(region.volume_ml, region.volume_ml_per_level))
 
     def _fill_table(self, case: Case) -> None:
         self._filling = True
@@ -673,6 +593,7 @@ class PlanningWidget(QWidget):
             self.table.setRowCount(len(case.targets))
             for row, t in enumerate(case.targets):
                 m = self.metrics.get(t.id)
+                w = None if m is None else describe_path(m)
                 values = [
                     t.label or t.id[:6],
                     t.level or "",
@@ -681,11 +602,11 @@ class PlanningWidget(QWidget):
                     t.block_type.value,
                     t.approach.value if t.approach else "",
                     "" if m is None else f"{m.path_length_mm:.1f}",
-                    "" if m is None else m.needle_label,
-                    "" if m is None else m.oblique_label,
-                    "" if m is None else m.tilt_label,
-                    "" if m is None else m.clearance_label,
-                    "" if m is None else ("yes" if m.safe else "NO: " + "; ".join(m.warnings)),
+                    "" if w is None else w.needle,
+                    "" if w is None else w.oblique,
+                    "" if w is None else w.tilt,
+                    "" if w is None else f"{w.clearance}; {w.scar}",
+                    "" if w is None else w.safety,
                 ]
                 for col, value in enumerate(values):
                     item = QTableWidgetItem(value)
@@ -711,17 +632,6 @@ class PlanningWidget(QWidget):
         """Redo the last undone edit."""
         action = self.ws.redo()
         self.message.setText(f"redone: {action}" if action else "nothing to redo")
-
-
-def _preferred_scar_series(volumes: list[ImageVolume]) -> int:
-    """Index of the series to grow scar on: a fat-suppressed MR, else the last MR, else 0."""
-    mr = [n for n, v in enumerate(volumes) if v.modality == "MR"]
-    fat_suppressed = [
-        n
-        for n in mr
-        if any(tag in volumes[n].series_description.upper() for tag in (" FS", "FATSAT", "FAT SAT"))
-    ]
-    return (fat_suppressed or mr or [0])[-1]
 
 
 def _first_error(err: ValueError) -> str:
