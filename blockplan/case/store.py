@@ -20,20 +20,29 @@ compare-and-swap on a version counter (``UPDATE … WHERE case_id = ? AND versio
 a session that saves over a version it did not load gets `CaseConflictError` and nothing
 is overwritten. The audit trail is append-only (database triggers refuse UPDATE and DELETE).
 
+Tables
+------
+``cases`` holds one narrow row per case — title, version, dates, item counts and the
+patient identity — which every list and search reads; ``case_documents`` holds the case
+itself (JSON, its SHA-256 and schema version), written in the same transaction;
+``audit`` the append-only trail; ``store_meta`` store-wide values. Keeping the documents
+out of ``cases`` (revision 0002) lets a search scan 10 000 cases without reading them.
+
 Patient identity
 ----------------
 The worklist searches cases by patient name, patient ID, study date and title, so the
 cases table holds the identity in clear, in columns written with every version:
 ``patient_id``, ``patient_name`` (the DICOM person name as recorded),
 ``patient_name_folded`` (accents removed, case folded, ``^`` as space — what a name search
-compares), ``birth_date``, ``study_instance_uid``, ``study_date`` and ``title_folded``.
-The case document (``document``) holds the same values. The identity is shown to the
-clinician (worklist, ``blockplan case list``, report) and kept out of logs, error
-messages and the audit trail (`scrub_summary` replaces it in audit summaries). Up to
-schema revision 0001 the store kept only an HMAC of the patient id (``patient_key``):
-a name search cannot work on keyed hashes, and with the ID in a column the hash hid
-nothing, so revision 0002 drops it. Protection is the file mode (0600/0700) for SQLite
-and the database role for PostgreSQL.
+compares), ``birth_date``, ``study_instance_uid``, ``study_date``, ``title_folded`` and
+``search_text`` (folded name, ID and title: what a free-text search compares).
+The case document holds the same values. The identity is shown to the clinician
+(worklist, ``blockplan case list``, report) and kept out of logs, error messages and the
+audit trail (`scrub_summary` replaces it in audit summaries). Up to schema revision 0001
+the store kept only an HMAC of the patient id (``patient_key``): a name search cannot
+work on keyed hashes, and with the ID in a column the hash hid nothing, so revision 0002
+drops it. Protection is the file mode (0600/0700) for SQLite and the database role for
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -74,6 +83,7 @@ __all__ = [
     "default_user",
     "parse_study_date",
     "scrub_summary",
+    "search_text",
 ]
 
 log = logging.getLogger(__name__)
@@ -147,7 +157,6 @@ cases_table = sa.Table(
     sa.Column("case_id", sa.String(64), primary_key=True),
     sa.Column("title", sa.Text(), nullable=False),
     sa.Column("version", sa.Integer(), nullable=False),
-    sa.Column("schema_version", sa.Integer(), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
     sa.Column("n_levels", sa.Integer(), nullable=False),
@@ -157,8 +166,6 @@ cases_table = sa.Table(
     sa.Column("n_procedures", sa.Integer(), nullable=False),
     sa.Column("n_diaries", sa.Integer(), nullable=False),
     sa.Column("last_procedure_at", UtcDateTime(), nullable=True),
-    sa.Column("document", sa.Text(), nullable=False),
-    sa.Column("document_sha256", sa.String(64), nullable=False),
     # identity, for the worklist (revision 0002); see "Patient identity" above
     sa.Column("patient_id", sa.String(64), nullable=False, server_default=""),
     sa.Column("patient_name", sa.Text(), nullable=False, server_default=""),
@@ -167,11 +174,24 @@ cases_table = sa.Table(
     sa.Column("study_instance_uid", sa.String(64), nullable=True),
     sa.Column("study_date", sa.Date(), nullable=True),
     sa.Column("title_folded", sa.Text(), nullable=False, server_default=""),
+    sa.Column("search_text", sa.Text(), nullable=False, server_default=""),
     sa.CheckConstraint("version >= 1", name="ck_cases_version_positive"),
-    sa.Index("ix_cases_updated_at", "updated_at"),
+    # newest first, and a search tests search_text in the index before reading a row
+    sa.Index("ix_cases_updated_at_search", "updated_at", "search_text"),
     sa.Index("ix_cases_patient_id_updated_at", "patient_id", "updated_at"),
     sa.Index("ix_cases_study_instance_uid_updated_at", "study_instance_uid", "updated_at"),
     sa.Index("ix_cases_study_date", "study_date"),
+)
+
+documents_table = sa.Table(
+    "case_documents",
+    metadata,
+    # one row per row of "cases", written in the same transaction (revision 0002 moved the
+    # documents out of "cases" so that lists and searches read narrow rows only)
+    sa.Column("case_id", sa.String(64), primary_key=True),
+    sa.Column("schema_version", sa.Integer(), nullable=False),
+    sa.Column("document", sa.Text(), nullable=False),
+    sa.Column("document_sha256", sa.String(64), nullable=False),
 )
 
 audit_table = sa.Table(
@@ -415,15 +435,27 @@ def _identity_columns(case: Case) -> dict[str, Any]:
     """The worklist columns of a case (see "Patient identity" in the module docs)."""
     p, study = case.patient, case.study
     name = _clean_text(p.patient_name, 324).strip()
+    patient_id = _clean_text(p.patient_id, 64).strip()
+    name_folded = fold_person_name(name)
+    title_folded = fold_text(_clean_text(case.title, 500))
     return {
-        "patient_id": _clean_text(p.patient_id, 64).strip(),
+        "patient_id": patient_id,
         "patient_name": name,
-        "patient_name_folded": fold_person_name(name),
+        "patient_name_folded": name_folded,
         "birth_date": p.birth_date,
         "study_instance_uid": study.study_instance_uid if study is not None else None,
         "study_date": study.study_date if study is not None else None,
-        "title_folded": fold_text(_clean_text(case.title, 500)),
+        "title_folded": title_folded,
+        "search_text": search_text(name_folded, patient_id, title_folded),
     }
+
+
+def search_text(name_folded: str, patient_id: str, title_folded: str) -> str:
+    """What a free-text search looks in: folded name, ID and title, one per line.
+
+    A search word never holds a line break, so it cannot match across two fields.
+    """
+    return "\n".join((name_folded, fold_text(patient_id), title_folded))
 
 
 def _sha256(text: str) -> str:
@@ -524,7 +556,10 @@ class CaseStore:
             _upgrade(conn, current, self.display_url)
 
     # -- rows ----------------------------------------------------------------------
-    def _row(self, case: Case, version: int, now: dt.datetime) -> dict[str, Any]:
+    def _row(
+        self, case: Case, version: int, now: dt.datetime
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The case's row of ``cases`` and its row of ``case_documents``."""
         if not _CASE_ID.match(case.case_id):
             raise CaseError(
                 f"case_id: expected 1-64 letters, digits, '.', '_' or '-', found "
@@ -532,12 +567,11 @@ class CaseStore:
             )
         document = _document_of(case)
         performed = [p.performed_at for p in case.procedures]
-        return {
+        row = {
             "case_id": case.case_id,
             "title": _clean_text(case.title, 500),
             **_identity_columns(case),
             "version": version,
-            "schema_version": CASE_SCHEMA_VERSION,
             "created_at": case.created_at,
             "updated_at": now,
             "n_levels": len(case.levels),
@@ -547,9 +581,14 @@ class CaseStore:
             "n_procedures": len(case.procedures),
             "n_diaries": sum(p.diary is not None for p in case.procedures),
             "last_procedure_at": max(performed) if performed else None,
+        }
+        doc = {
+            "case_id": case.case_id,
+            "schema_version": CASE_SCHEMA_VERSION,
             "document": document,
             "document_sha256": _sha256(document),
         }
+        return row, doc
 
     @staticmethod
     def _audit_row(
@@ -604,7 +643,9 @@ class CaseStore:
         if len(set(ids)) != len(ids):
             raise CaseConflictError("the same case id appears twice in one import")
         now = dt.datetime.now(dt.UTC)
-        rows = [self._row(c, 1, now) for c in cases]
+        pairs = [self._row(c, 1, now) for c in cases]
+        rows = [row for row, _doc in pairs]
+        docs = [doc for _row, doc in pairs]
         versions: list[int] = []
         try:
             with self._write() as conn:
@@ -631,6 +672,7 @@ class CaseStore:
                     )
                 if rows:
                     conn.execute(sa.insert(cases_table), rows)
+                    conn.execute(sa.insert(documents_table), docs)
                     conn.execute(sa.insert(audit_table), audit_rows)
         except IntegrityError as err:
             raise CaseConflictError(
@@ -718,8 +760,8 @@ class CaseStore:
         action = _check_label("action", action, 32)
         now = dt.datetime.now(dt.UTC)
         new_version = expected_version + 1
-        row = self._row(case, new_version, now)
-        del row["case_id"]
+        row, doc = self._row(case, new_version, now)
+        del row["case_id"], doc["case_id"]
         try:
             with self._write() as conn:
                 previous = self._stored_patient(conn, case.case_id) if summary.strip() else None
@@ -747,6 +789,11 @@ class CaseStore:
                         f"this one loaded version {expected_version}; nothing was overwritten. "
                         "Reload the case and apply your change again."
                     )
+                conn.execute(
+                    sa.update(documents_table)
+                    .where(documents_table.c.case_id == case.case_id)
+                    .values(**doc)
+                )
                 conn.execute(
                     sa.insert(audit_table),
                     self._audit_row(
@@ -788,8 +835,9 @@ class CaseStore:
                         f"this one loaded version {expected_version}; nothing was deleted. "
                         "Reload the case and decide again."
                     )
-                case = Case.model_validate_json(row.document)
+                case = self._case_of(case_id, row.document, row.document_sha256, row.schema_version)
                 conn.execute(sa.delete(cases_table).where(cases_table.c.case_id == case_id))
+                conn.execute(sa.delete(documents_table).where(documents_table.c.case_id == case_id))
                 conn.execute(
                     sa.insert(audit_table),
                     self._audit_row(
@@ -815,7 +863,7 @@ class CaseStore:
         try:
             with self._write() as conn:
                 row = _current_row(conn, case_id)
-                case = Case.model_validate_json(row.document)
+                case = self._case_of(case_id, row.document, row.document_sha256, row.schema_version)
                 conn.execute(
                     sa.insert(audit_table),
                     self._audit_row(
@@ -869,14 +917,7 @@ class CaseStore:
             When the stored document fails its checksum or validation (damaged database).
         """
         with self._read() as conn:
-            row = conn.execute(
-                sa.select(
-                    cases_table.c.document,
-                    cases_table.c.document_sha256,
-                    cases_table.c.schema_version,
-                    cases_table.c.version,
-                ).where(cases_table.c.case_id == case_id)
-            ).one_or_none()
+            row = conn.execute(_current_query(case_id)).one_or_none()
         if row is None:
             raise CaseNotFoundError(
                 f"case {case_id} is not in the store {self.display_url}; "
@@ -983,19 +1024,16 @@ class CaseStore:
             counts. Identifying: show them, never log them.
         """
         column = cases_table.c
+        has = self._has
         conditions: list[sa.ColumnElement[bool]] = []
         for word in search_words(search):
-            conditions.append(
-                sa.or_(
-                    column.patient_name_folded.contains(word, autoescape=True),
-                    sa.func.lower(column.patient_id).contains(word, autoescape=True),
-                    column.title_folded.contains(word, autoescape=True),
-                )
-            )
+            conditions.append(has(column.search_text, word))
+        # search_text holds the name and title too: testing it first lets SQLite skip a
+        # row on its index entry alone
         for word in search_words(patient_name):
-            conditions.append(column.patient_name_folded.contains(word, autoescape=True))
+            conditions += [has(column.search_text, word), has(column.patient_name_folded, word)]
         for word in search_words(title):
-            conditions.append(column.title_folded.contains(word, autoescape=True))
+            conditions += [has(column.search_text, word), has(column.title_folded, word)]
         if patient_id.strip():
             conditions.append(column.patient_id == patient_id.strip())
         if isinstance(study_date, dt.date):
@@ -1007,6 +1045,15 @@ class CaseStore:
             if last is not None:
                 conditions.append(column.study_date <= last)
         return self._worklist(conditions, limit)
+
+    def _has(self, column: sa.ColumnElement[str], word: str) -> sa.ColumnElement[bool]:
+        """``word`` occurs in ``column`` (plain substring: no LIKE wildcards to escape)."""
+        find = (
+            sa.func.instr(column, word)
+            if self.dialect == "sqlite"
+            else sa.func.strpos(column, word)
+        )
+        return find > 0
 
     def cases_for_study(
         self, study_instance_uid: str, *, limit: int | None = None
@@ -1169,13 +1216,23 @@ def _upgrade(conn: Connection, current: str | None, where: str) -> None:
     log.info("case store %s: schema upgraded %s -> %s", where, current, SCHEMA_REVISION)
 
 
+def _current_query(case_id: str) -> sa.Select[Any]:
+    """The stored version and document (with its checksum and schema) of a case."""
+    return (
+        sa.select(
+            cases_table.c.version,
+            documents_table.c.document,
+            documents_table.c.document_sha256,
+            documents_table.c.schema_version,
+        )
+        .join(documents_table, documents_table.c.case_id == cases_table.c.case_id)
+        .where(cases_table.c.case_id == case_id)
+    )
+
+
 def _current_row(conn: sa.Connection, case_id: str) -> Any:
     """The stored version and document of a case (CaseNotFoundError when absent)."""
-    row = conn.execute(
-        sa.select(cases_table.c.version, cases_table.c.document).where(
-            cases_table.c.case_id == case_id
-        )
-    ).one_or_none()
+    row = conn.execute(_current_query(case_id)).one_or_none()
     if row is None:
         raise CaseNotFoundError(f"case {case_id} is not in the store")
     return row

@@ -321,3 +321,23 @@ def test_downgrade_to_0001_restores_patient_keys(store_url: str) -> None:
     assert key == hmac.new(bytes.fromhex(secret), b"SYN-42", hashlib.sha256).hexdigest()
     with CaseStore(store_url) as store:  # and upgraded again on open
         assert store.worklist(patient_id="SYN-42")[0].case_id == case.case_id
+
+
+def test_migration_fills_the_same_identity_columns_as_the_store() -> None:
+    import importlib.util
+
+    from blockplan.case.store import _MIGRATIONS, _identity_columns
+
+    path = _MIGRATIONS / "versions" / "0002_worklist_identity.py"
+    spec = importlib.util.spec_from_file_location("blockplan_migration_0002", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for case in (
+        _case(
+            "MÜLLER^Hans^^Dr.", " SYN-001 ", "1", dt.date(2026, 3, 2), "Zoë L5", dt.date(1960, 5, 6)
+        ),
+        _case("", "", "5", None, ""),
+        make_case().evolve(study=None),
+    ):
+        assert module.identity_of(case.model_dump_json(), case.title) == _identity_columns(case)
