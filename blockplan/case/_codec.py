@@ -108,7 +108,7 @@ def _v1_to_v2(body: Body) -> Body:
     so ``[]`` stays ``[]`` (now read as not recorded — the honest reading) and a non-empty
     list keeps its complications, each once (v2 refuses duplicates). Study time,
     referring physician, institution, index pain, complication notes and the needle's
-    kind are new and empty.
+    type are new and empty.
     """
     for proc in body.get("procedures", []) or []:
         if isinstance(proc, dict) and isinstance(proc.get("complications"), list):

@@ -67,7 +67,7 @@ CASE_SCHEMA_VERSION = 2
 
 2: study time, referring physician and institution in `StudyRef`; complications
 ``[]`` means *not recorded* and ``["none"]`` records that none occurred;
-``complication_notes``, ``index_pain`` and the needle's ``kind`` in `Procedure`.
+``complication_notes``, ``index_pain`` and the needle's ``type`` in `Procedure`.
 """
 
 Level = Annotated[str, AfterValidator(parse_level)]
@@ -385,19 +385,19 @@ class Sedation(_Model):
 
 
 class Needle(_Model):
-    """Needle used: gauge, length (mm), tip and kind."""
+    """Needle used: gauge, length (mm), tip and type."""
 
     gauge: int | None = Field(default=None, ge=10, le=30)
     length_mm: float | None = Field(default=None, gt=0, le=300)
     tip: str = ""
     """Tip shape, e.g. ``"curved"``, ``"straight bevel"``, ``"blunt"``."""
-    kind: str = ""
+    type: str = ""
     """Needle type, e.g. ``"spinal (Quincke)"``, ``"Whitacre"``, ``"Tuohy"``, ``"Chiba"``."""
 
     @property
     def is_empty(self) -> bool:
         """True when nothing about the needle was recorded."""
-        return not (self.gauge or self.length_mm or self.tip or self.kind)
+        return not (self.gauge or self.length_mm or self.tip or self.type)
 
 
 class DiaryEntry(_Model):
@@ -446,7 +446,7 @@ class Procedure(_Model):
         Agent, concentration and volume per target / level / side.
     contrast, steroid, sedation, needle
         Contrast (agent, volume, pattern, intravascular uptake, DSA), corticosteroid
-        (particulate?), sedation (drug, dose), needle (gauge, length, tip, kind).
+        (particulate?), sedation (drug, dose), needle (gauge, length, tip, type).
     complications
         ``()``: **not recorded**; ``(Complication.NONE,)``: recorded, none occurred;
         otherwise the complications that occurred (``none`` cannot be combined with

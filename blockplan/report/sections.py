@@ -642,10 +642,10 @@ def injection_text(case: Case, injection: Injection) -> str:
 
 
 def needle_text(proc: Procedure) -> str:
-    """E.g. ``"22 G 89 mm, Quincke, spinal"`` (gauge, length, tip, kind); empty if none."""
+    """E.g. ``"22 G 89 mm, Quincke, spinal"`` (gauge, length, tip, type); empty if none."""
     n = proc.needle
     size = " ".join(x for x in (f"{n.gauge} G" if n.gauge else "", _mm(n.length_mm)) if x)
-    return ", ".join(x for x in (size, n.tip, n.kind) if x)
+    return ", ".join(x for x in (size, n.tip, n.type) if x)
 
 
 def _mm(value: float | None) -> str:

@@ -191,7 +191,7 @@ def procedures(draw: st.DrawFn, proc_id: str, target_ids: list[str]) -> Procedur
                 gauge=st.none() | st.integers(10, 30),
                 length_mm=st.none() | st.floats(0.5, 300),
                 tip=short_text,
-                kind=short_text,
+                type=short_text,
             )
         ),
         complications=draw(

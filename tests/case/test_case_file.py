@@ -163,7 +163,7 @@ def test_v1_file_of_release_0_1_is_imported() -> None:
     # v1 allowed the same complication twice; v2 keeps it once
     assert second.complications == (Complication.VASOVAGAL,)
     assert second.complications_occurred == (Complication.VASOVAGAL,)
-    assert second.needle.kind == "" and second.needle.tip == "Quincke"
+    assert second.needle.type == "" and second.needle.tip == "Quincke"
     assert case.study is not None and case.study.study_time is None
     assert case.study.referring_physician == "" == case.study.institution
     assert case.patient.patient_id == PATIENT_ID and case.study.accession_number == "ACC-1"

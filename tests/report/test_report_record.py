@@ -43,7 +43,7 @@ def _record_case() -> Case:
                 "operator": "Dr. Procedure (synthetic)",
                 "indication": "right L5 radicular pain, level unclear",
                 "index_pain": "right posterolateral thigh pain on standing",
-                "needle": Needle(gauge=22, length_mm=89, tip="curved", kind="Quincke spinal"),
+                "needle": Needle(gauge=22, length_mm=89, tip="curved", type="Quincke spinal"),
                 "complications": (Complication.NONE,),
                 "images_saved": 4,
                 "interpretation": "concordant spread along the root",
