@@ -226,7 +226,7 @@ _SUMMARY_COLUMNS = (
 # --- results --------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class CaseSummary:
-    """What a case list shows: no patient identifiers.
+    """Counts and dates of a case, without patient identifiers (`WorklistEntry` has them).
 
     Times are UTC. ``last_procedure_at`` is None for a case without procedures.
     """
