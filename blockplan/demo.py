@@ -106,19 +106,78 @@ def _diary(baseline: int, nrs: tuple[int, ...], movements: bool | None = None) -
 
 def build_demo_case(sample_dir: Path) -> Case:
     """The demo case on the sample study in ``sample_dir`` (reads ``truth.json``)."""
+    truth = _read_truth(sample_dir)
+    frame = truth["frame_of_reference_uid"]
+    targets, trajectories = _targets_and_trajectories(truth, frame)
+    case = Case(
+        case_id=DEMO_CASE_ID,
+        title="Demo: persistent left L5 radicular pain after L4-L5 decompression",
+        created_at=_CREATED,
+        patient=PatientInfo(
+            patient_id=truth["patient"]["id"],
+            patient_name=truth["patient"]["name"],
+            sex="O",
+        ),
+        study=_study_ref(truth, frame),
+        indication=(
+            "Persistent left leg pain (L5 distribution) and right axial low back pain after "
+            "left L4-L5 laminotomy and discectomy (PSPS type 2)."
+        ),
+        diagnosis_codes=("M96.1", "M54.16"),
+        profile_name=DEMO_PROFILE,
+        levels=_level_markers(truth, frame),
+        landmarks=_landmarks(truth, frame),
+        scar_regions=(_scar_region(sample_dir, truth, frame),),
+        targets=tuple(targets),
+        trajectories=tuple(trajectories),
+        procedures=_procedures(targets),
+        odi=_odi_entries(),
+        pgic=(PgicEntry(recorded_on=dt.date(2026, 5, 19), score=3),),
+        notes=(
+            Note(
+                at=_CREATED,
+                author="Dr. Demo (synthetic)",
+                text="SYNTHETIC demo case on a phantom study; no patient data.",
+            ),
+        ),
+    )
+    ct_folder = next(s["folder"] for s in truth["series"] if s["modality"] == "CT")
+    return _with_image_identity(case, sample_dir / ct_folder)
+
+
+def _with_image_identity(case: Case, series_folder: Path) -> Case:
+    """The case with the patient and study the sample's images record (header only)."""
+    from blockplan.case.identity import adopt_identity
+    from blockplan.io import study_identity
+
+    return adopt_identity(case, study_identity(series_folder))
+
+
+def _odi_entries() -> tuple[OdiEntry, ...]:
+    """The demo's ODI questionnaires: before the blocks and after them."""
+    return (
+        OdiEntry(recorded_on=dt.date(2026, 3, 20), items=(3, 2, 3, 3, 2, 3, 2, 2, 2, 2)),
+        OdiEntry(recorded_on=dt.date(2026, 5, 19), items=(2, 1, 2, 2, 1, 2, 1, 1, None, 1)),
+    )
+
+
+def _read_truth(sample_dir: Path) -> dict[str, Any]:
+    """The sample study's ``truth.json``; an unreadable one says how to get it back."""
     truth_path = sample_dir / "truth.json"
     try:
-        truth = json.loads(truth_path.read_text(encoding="utf-8"))
+        truth: dict[str, Any] = json.loads(truth_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         raise BlockplanError(
             f"{truth_path}: cannot read the sample study's ground truth "
             f"({type(err).__name__}); point --sample at the blockplan sample study or "
             "regenerate it with: python -m blockplan.sample DIR"
         ) from err
-    frame = truth["frame_of_reference_uid"]
-    ct_info = next(s for s in truth["series"] if s["modality"] == "CT")
+    return truth
 
-    study = StudyRef(
+
+def _study_ref(truth: dict[str, Any], frame: str) -> StudyRef:
+    """The sample study and every series in it."""
+    return StudyRef(
         study_instance_uid=truth["study_instance_uid"],
         study_date=dt.date(2026, 3, 15),
         description="Synthetic post-operative lumbar spine",
@@ -133,6 +192,10 @@ def build_demo_case(sample_dir: Path) -> Case:
             for s in truth["series"]
         ),
     )
+
+
+def _level_markers(truth: dict[str, Any], frame: str) -> tuple[LevelMarker, ...]:
+    """A level marker at every vertebral body centre, then at every disc centre."""
     levels = [
         LevelMarker(id=f"lv-{name}", level=name, position=_point(v["center_lps"], frame))
         for name, v in truth["vertebrae"].items()
@@ -141,6 +204,11 @@ def build_demo_case(sample_dir: Path) -> Case:
         LevelMarker(id=f"lv-{name}", level=name, position=_point(v["center_lps"], frame))
         for name, v in truth["discs"].items()
     ]
+    return tuple(levels)
+
+
+def _landmarks(truth: dict[str, Any], frame: str) -> tuple[Landmark, ...]:
+    """Every nerve root at its foramen, then the thecal sac at every level."""
     landmarks = [
         Landmark(
             id=f"root-{r['root']}-{r['side']}",
@@ -163,8 +231,13 @@ def build_demo_case(sample_dir: Path) -> Case:
         )
         for name, p in truth["thecal_sac_centerline"].items()
     ]
+    return tuple(landmarks)
 
+
+def _scar_region(sample_dir: Path, truth: dict[str, Any], frame: str) -> ScarRegion:
+    """The truth scar mask, on the CT series' grid, with its per-level volumes."""
     scar_info = truth["scar"]
+    ct_info = next(s for s in truth["series"] if s["modality"] == "CT")
     with np.load(sample_dir / scar_info["mask_file"]) as npz:
         mask = npz["mask"].astype(bool)
         affine = npz["affine"]
@@ -176,7 +249,7 @@ def build_demo_case(sample_dir: Path) -> Case:
             "series_instance_uid": ct_info["series_instance_uid"],
         }
     )
-    scar = ScarRegion.from_mask(
+    return ScarRegion.from_mask(
         mask,
         grid,
         id="scar-1",
@@ -185,6 +258,11 @@ def build_demo_case(sample_dir: Path) -> Case:
         volume_ml_per_level={k: float(v) for k, v in scar_info["volume_ml_by_level"].items()},
     )
 
+
+def _targets_and_trajectories(
+    truth: dict[str, Any], frame: str
+) -> tuple[list[Target], list[Trajectory]]:
+    """The truth targets (``t1``, ``t2``, …) and a path from each one's skin entry."""
     targets: list[Target] = []
     trajectories: list[Trajectory] = []
     for n, t in enumerate(truth["targets"], start=1):
@@ -203,143 +281,117 @@ def build_demo_case(sample_dir: Path) -> Case:
         trajectories.append(
             Trajectory(id=f"p{n}", target_id=target.id, entry=_point(t["entry_lps"], frame))
         )
+    return targets, trajectories
 
-    def find(block: BlockType, side: str) -> list[Target]:
-        return [t for t in targets if t.block_type is block and t.side.value == side]
 
-    snrb_left = find(BlockType.SELECTIVE_NERVE_ROOT, "left")[0]
-    mbb_right = find(BlockType.MEDIAL_BRANCH, "right")
-    tfesi_right = find(BlockType.TRANSFORAMINAL_EPIDURAL, "right")[0]
-    contrast_root = Contrast(agent="iohexol 300", volume_ml=0.3, pattern=ContrastPattern.ALONG_ROOT)
+def _find(targets: list[Target], block: BlockType, side: str) -> list[Target]:
+    """The targets planned for ``block`` on ``side``."""
+    return [t for t in targets if t.block_type is block and t.side.value == side]
 
-    def snrb(day: dt.datetime, agent: Agent, pct: float, diary: PainDiary, pid: str) -> Procedure:
-        return Procedure(
-            id=pid,
-            performed_at=day,
-            operator="Dr. Demo (synthetic)",
-            block_type=BlockType.SELECTIVE_NERVE_ROOT,
-            approach=snrb_left.approach,
-            guidance=Guidance.FLUOROSCOPY,
-            indication="left L5 radicular pain after L4-L5 decompression",
-            index_pain="left buttock and lateral leg pain to the dorsum of the foot",
-            injections=(
-                Injection.at_target(snrb_left, agent=agent, concentration_pct=pct, volume_ml=0.5),
-            ),
-            contrast=contrast_root,
-            needle=Needle(gauge=22, length_mm=127, tip="curved", type="Quincke spinal"),
-            complications=(Complication.NONE,),
-            images_saved=3,
-            diary=diary,
-            interpretation="concordant pain reproduction on contact with the root",
-        )
 
-    procedures = [
-        snrb(
+def _procedures(targets: list[Target]) -> tuple[Procedure, ...]:
+    """The demo's four blocks, in the order they were done (see the module docs)."""
+    snrb_left = _find(targets, BlockType.SELECTIVE_NERVE_ROOT, "left")[0]
+    return (
+        _left_l5_snrb(
+            snrb_left,
             dt.datetime(2026, 4, 7, 9, 0, tzinfo=_TZ),
             Agent.LIDOCAINE,
             2.0,
             _diary(8, (1, 1, 0, 1, 3, 6, 7, 8, 8, 8, 8)),
             "b1",
         ),
-        Procedure(
-            id="b2",
-            performed_at=dt.datetime(2026, 4, 7, 10, 0, tzinfo=_TZ),
-            operator="Dr. Demo (synthetic)",
-            block_type=BlockType.MEDIAL_BRANCH,
-            approach=Approach.POSTERIOR_OBLIQUE,
-            guidance=Guidance.FLUOROSCOPY,
-            indication="right axial low back pain",
-            index_pain="right low back pain on extension and rotation",
-            injections=tuple(
-                Injection.at_target(t, agent=Agent.LIDOCAINE, concentration_pct=2.0, volume_ml=0.5)
-                for t in mbb_right
-            ),
-            contrast=Contrast(agent="iohexol 300", volume_ml=0.2, pattern=ContrastPattern.NEITHER),
-            needle=Needle(gauge=22, length_mm=89, tip="straight", type="Quincke spinal"),
-            complications=(Complication.NONE,),
-            diary=_diary(4, (3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4)),
-        ),
-        snrb(
+        _right_medial_branch_blocks(_find(targets, BlockType.MEDIAL_BRANCH, "right")),
+        _left_l5_snrb(
+            snrb_left,
             dt.datetime(2026, 4, 21, 9, 0, tzinfo=_TZ),
             Agent.BUPIVACAINE,
             0.5,
             _diary(8, (1, 1, 0, 0, 1, 1, 3, 5, 7, 8, 8)),
             "b3",
         ),
-        Procedure(
-            id="b4",
-            performed_at=dt.datetime(2026, 5, 5, 9, 0, tzinfo=_TZ),
-            operator="Dr. Demo (synthetic)",
-            block_type=BlockType.TRANSFORAMINAL_EPIDURAL,
-            approach=tfesi_right.approach,
-            guidance=Guidance.FLUOROSCOPY,
-            indication="right L5 radicular symptoms",
-            index_pain="right leg pain in the L5 distribution",
-            injections=(
-                Injection.at_target(
-                    tfesi_right, agent=Agent.LIDOCAINE, concentration_pct=1.0, volume_ml=2.0
-                ),
-            ),
-            contrast=Contrast(
-                agent="iohexol 300",
-                volume_ml=1.0,
-                pattern=ContrastPattern.EPIDURAL,
-                intravascular_uptake=True,
-                dsa_used=False,
-            ),
-            steroid=Steroid(name="dexamethasone", dose_mg=4.0, particulate=False),
-            sedation=Sedation(drug="midazolam", dose="1 mg IV"),
-            needle=Needle(gauge=22, length_mm=127, tip="curved", type="Quincke spinal"),
-            complications=(Complication.VASOVAGAL,),
-            complication_notes="brief vasovagal reaction, resolved lying flat",
-            diary=_diary(6, (2, 2, 2, 3, 4, 5, 6, 6, 6, 6, 5)),
-            notes="therapeutic injection under sedation; not a diagnostic block",
-        ),
-    ]
-    case = Case(
-        case_id=DEMO_CASE_ID,
-        title="Demo: persistent left L5 radicular pain after L4-L5 decompression",
-        created_at=_CREATED,
-        patient=PatientInfo(
-            patient_id=truth["patient"]["id"],
-            patient_name=truth["patient"]["name"],
-            sex="O",
-        ),
-        study=study,
-        indication=(
-            "Persistent left leg pain (L5 distribution) and right axial low back pain after "
-            "left L4-L5 laminotomy and discectomy (PSPS type 2)."
-        ),
-        diagnosis_codes=("M96.1", "M54.16"),
-        profile_name=DEMO_PROFILE,
-        levels=tuple(levels),
-        landmarks=tuple(landmarks),
-        scar_regions=(scar,),
-        targets=tuple(targets),
-        trajectories=tuple(trajectories),
-        procedures=tuple(procedures),
-        odi=(
-            OdiEntry(recorded_on=dt.date(2026, 3, 20), items=(3, 2, 3, 3, 2, 3, 2, 2, 2, 2)),
-            OdiEntry(recorded_on=dt.date(2026, 5, 19), items=(2, 1, 2, 2, 1, 2, 1, 1, None, 1)),
-        ),
-        pgic=(PgicEntry(recorded_on=dt.date(2026, 5, 19), score=3),),
-        notes=(
-            Note(
-                at=_CREATED,
-                author="Dr. Demo (synthetic)",
-                text="SYNTHETIC demo case on a phantom study; no patient data.",
-            ),
-        ),
+        _right_l5_tfesi(_find(targets, BlockType.TRANSFORAMINAL_EPIDURAL, "right")[0]),
     )
-    return _with_image_identity(case, sample_dir / ct_info["folder"])
 
 
-def _with_image_identity(case: Case, series_folder: Path) -> Case:
-    """The case with the patient and study the sample's images record (header only)."""
-    from blockplan.case.identity import adopt_identity
-    from blockplan.io import study_identity
+def _left_l5_snrb(
+    target: Target, day: dt.datetime, agent: Agent, pct: float, diary: PainDiary, pid: str
+) -> Procedure:
+    """A diagnostic left L5 selective nerve root block (0.5 mL, contrast along the root)."""
+    return Procedure(
+        id=pid,
+        performed_at=day,
+        operator="Dr. Demo (synthetic)",
+        block_type=BlockType.SELECTIVE_NERVE_ROOT,
+        approach=target.approach,
+        guidance=Guidance.FLUOROSCOPY,
+        indication="left L5 radicular pain after L4-L5 decompression",
+        index_pain="left buttock and lateral leg pain to the dorsum of the foot",
+        injections=(
+            Injection.at_target(target, agent=agent, concentration_pct=pct, volume_ml=0.5),
+        ),
+        contrast=Contrast(agent="iohexol 300", volume_ml=0.3, pattern=ContrastPattern.ALONG_ROOT),
+        needle=Needle(gauge=22, length_mm=127, tip="curved", type="Quincke spinal"),
+        complications=(Complication.NONE,),
+        images_saved=3,
+        diary=diary,
+        interpretation="concordant pain reproduction on contact with the root",
+    )
 
-    return adopt_identity(case, study_identity(series_folder))
+
+def _right_medial_branch_blocks(targets: list[Target]) -> Procedure:
+    """Right L4-L5 medial branch blocks with lidocaine (25 % relief: negative)."""
+    return Procedure(
+        id="b2",
+        performed_at=dt.datetime(2026, 4, 7, 10, 0, tzinfo=_TZ),
+        operator="Dr. Demo (synthetic)",
+        block_type=BlockType.MEDIAL_BRANCH,
+        approach=Approach.POSTERIOR_OBLIQUE,
+        guidance=Guidance.FLUOROSCOPY,
+        indication="right axial low back pain",
+        index_pain="right low back pain on extension and rotation",
+        injections=tuple(
+            Injection.at_target(t, agent=Agent.LIDOCAINE, concentration_pct=2.0, volume_ml=0.5)
+            for t in targets
+        ),
+        contrast=Contrast(agent="iohexol 300", volume_ml=0.2, pattern=ContrastPattern.NEITHER),
+        needle=Needle(gauge=22, length_mm=89, tip="straight", type="Quincke spinal"),
+        complications=(Complication.NONE,),
+        diary=_diary(4, (3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4)),
+    )
+
+
+def _right_l5_tfesi(target: Target) -> Procedure:
+    """A therapeutic right L5 transforaminal epidural with steroid under sedation."""
+    return Procedure(
+        id="b4",
+        performed_at=dt.datetime(2026, 5, 5, 9, 0, tzinfo=_TZ),
+        operator="Dr. Demo (synthetic)",
+        block_type=BlockType.TRANSFORAMINAL_EPIDURAL,
+        approach=target.approach,
+        guidance=Guidance.FLUOROSCOPY,
+        indication="right L5 radicular symptoms",
+        index_pain="right leg pain in the L5 distribution",
+        injections=(
+            Injection.at_target(
+                target, agent=Agent.LIDOCAINE, concentration_pct=1.0, volume_ml=2.0
+            ),
+        ),
+        contrast=Contrast(
+            agent="iohexol 300",
+            volume_ml=1.0,
+            pattern=ContrastPattern.EPIDURAL,
+            intravascular_uptake=True,
+            dsa_used=False,
+        ),
+        steroid=Steroid(name="dexamethasone", dose_mg=4.0, particulate=False),
+        sedation=Sedation(drug="midazolam", dose="1 mg IV"),
+        needle=Needle(gauge=22, length_mm=127, tip="curved", type="Quincke spinal"),
+        complications=(Complication.VASOVAGAL,),
+        complication_notes="brief vasovagal reaction, resolved lying flat",
+        diary=_diary(6, (2, 2, 2, 3, 4, 5, 6, 6, 6, 6, 5)),
+        notes="therapeutic injection under sedation; not a diagnostic block",
+    )
 
 
 def run_demo(out_dir: Path, *, sample_dir: Path | None = None) -> dict[str, Path]:

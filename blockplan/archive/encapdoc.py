@@ -98,6 +98,53 @@ def encapsulate_pdf(
     ArchiveError
         When ``pdf_bytes`` is not a PDF or is too large for one DICOM attribute.
     """
+    _check_pdf(pdf_bytes)
+    info = source if isinstance(source, PatientStudyInfo) else PatientStudyInfo.from_dataset(source)
+    when = content_datetime or dt.datetime.now().astimezone()
+    date, time = dicom_date_time(when)
+    sop_uid = sop_instance_uid or new_uid()
+
+    ds = _new_instance(sop_uid, date, time)
+    # Patient, General Study (copied)
+    info.apply_to(ds)
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    # Encapsulated Document Series
+    ds.Modality = "DOC"
+    ds.SeriesInstanceUID = series_instance_uid or new_uid()
+    ds.SeriesNumber = series_number
+    ds.SeriesDescription = series_description
+    _set_equipment(ds)
+    # Encapsulated Document
+    ds.InstanceNumber = instance_number
+    ds.ContentDate, ds.ContentTime = date, time
+    ds.AcquisitionDateTime = when.strftime("%Y%m%d%H%M%S")
+    ds.BurnedInAnnotation = "YES"  # the PDF shows patient identity
+    ds.RecognizableVisualFeatures = "NO"
+    ds.DocumentTitle = title
+    ds.ConceptNameCodeSequence = DicomSequence([_code_item(concept)])
+    if source_images:
+        ds.SourceInstanceSequence = _source_instances(source_images)
+    _set_document(ds, pdf_bytes)
+    return ds
+
+
+def _new_instance(sop_uid: str, date: str, time: str) -> Dataset:
+    """An Encapsulated PDF instance with file meta and SOP Common (UTF-8), nothing else."""
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = EncapsulatedPDFStorage
+    ds.file_meta.MediaStorageSOPInstanceUID = UID(sop_uid)
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    # SOP Common
+    ds.SOPClassUID = EncapsulatedPDFStorage
+    ds.SOPInstanceUID = sop_uid
+    ds.InstanceCreationDate, ds.InstanceCreationTime = date, time
+    return ds
+
+
+def _check_pdf(pdf_bytes: bytes) -> None:
+    """Refuse what is not a PDF, or is too long for one OB value (with its padding byte)."""
     if not pdf_bytes.startswith(b"%PDF-"):
         raise ArchiveError(
             f"the report is not a PDF (starts with {pdf_bytes[:8]!r}, expected b'%PDF-'); "
@@ -108,55 +155,32 @@ def encapsulate_pdf(
             f"the report is {len(pdf_bytes)} bytes; DICOM allows at most {_MAX_PDF_BYTES - 1} "
             "in one Encapsulated Document: reduce the key images"
         )
-    info = source if isinstance(source, PatientStudyInfo) else PatientStudyInfo.from_dataset(source)
-    when = content_datetime or dt.datetime.now().astimezone()
-    date, time = dicom_date_time(when)
-    sop_uid = sop_instance_uid or new_uid()
 
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.MediaStorageSOPClassUID = EncapsulatedPDFStorage
-    ds.file_meta.MediaStorageSOPInstanceUID = UID(sop_uid)
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.SpecificCharacterSet = "ISO_IR 192"
 
-    # SOP Common
-    ds.SOPClassUID = EncapsulatedPDFStorage
-    ds.SOPInstanceUID = sop_uid
-    ds.InstanceCreationDate, ds.InstanceCreationTime = date, time
-    # Patient, General Study (copied)
-    info.apply_to(ds)
-    ds.SpecificCharacterSet = "ISO_IR 192"
-    # Encapsulated Document Series
-    ds.Modality = "DOC"
-    ds.SeriesInstanceUID = series_instance_uid or new_uid()
-    ds.SeriesNumber = series_number
-    ds.SeriesDescription = series_description
-    # General Equipment, SC Equipment
+def _set_equipment(ds: Dataset) -> None:
+    """General Equipment and SC Equipment: blockplan, a workstation conversion."""
     ds.Manufacturer = MANUFACTURER
     ds.ManufacturerModelName = MANUFACTURER
     ds.SoftwareVersions = software_version()
     ds.ConversionType = "WSD"  # workstation
-    # Encapsulated Document
-    ds.InstanceNumber = instance_number
-    ds.ContentDate, ds.ContentTime = date, time
-    ds.AcquisitionDateTime = when.strftime("%Y%m%d%H%M%S")
-    ds.BurnedInAnnotation = "YES"  # the PDF shows patient identity
-    ds.RecognizableVisualFeatures = "NO"
-    ds.DocumentTitle = title
-    ds.ConceptNameCodeSequence = DicomSequence([_code_item(concept)])
-    if source_images:
-        refs = []
-        for img in source_images:
-            ref = Dataset()
-            ref.ReferencedSOPClassUID = img.SOPClassUID
-            ref.ReferencedSOPInstanceUID = img.SOPInstanceUID
-            refs.append(ref)
-        ds.SourceInstanceSequence = DicomSequence(refs)
+
+
+def _source_instances(source_images: Sequence[Dataset]) -> DicomSequence:
+    """SourceInstanceSequence: SOP class and instance UID of each source image."""
+    refs = []
+    for img in source_images:
+        ref = Dataset()
+        ref.ReferencedSOPClassUID = img.SOPClassUID
+        ref.ReferencedSOPInstanceUID = img.SOPInstanceUID
+        refs.append(ref)
+    return DicomSequence(refs)
+
+
+def _set_document(ds: Dataset, pdf_bytes: bytes) -> None:
+    """The PDF itself: MIME type, true length, and the bytes padded to an even length."""
     ds.MIMETypeOfEncapsulatedDocument = "application/pdf"
     ds.EncapsulatedDocumentLength = len(pdf_bytes)
     ds.EncapsulatedDocument = pdf_bytes + (b"\0" if len(pdf_bytes) % 2 else b"")
-    return ds
 
 
 def extract_pdf(ds: Dataset) -> bytes:

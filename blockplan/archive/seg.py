@@ -39,6 +39,7 @@ from pydicom.uid import generate_uid
 from blockplan.archive._common import MANUFACTURER, new_uid, software_version, with_type2
 from blockplan.case.model import MaskGrid, ScarRegion
 from blockplan.errors import ArchiveError
+from blockplan.io.resample import resample_mask
 
 __all__ = [
     "SCAR_CATEGORY",
@@ -207,51 +208,6 @@ def map_mask_exact(
     return out
 
 
-def _resample_nearest(
-    mask: npt.NDArray[np.bool_],
-    from_affine: npt.NDArray[np.float64],
-    to_affine: npt.NDArray[np.float64],
-    to_shape: tuple[int, int, int],
-) -> npt.NDArray[np.bool_]:
-    out = np.zeros(to_shape, dtype=bool)
-    k, j, i = np.nonzero(mask)
-    if k.size == 0:
-        return out
-    # bounding box of the scar in target index space, one voxel of margin
-    corners = np.array(
-        [
-            [a, b, c, 1]
-            for a in (i.min() - 1, i.max() + 1)
-            for b in (j.min() - 1, j.max() + 1)
-            for c in (k.min() - 1, k.max() + 1)
-        ],
-        dtype=np.float64,
-    ).T
-    to_idx = np.linalg.solve(to_affine, from_affine @ corners)[:3]
-    lo = np.clip(np.floor(to_idx.min(axis=1)).astype(int), 0, None)
-    hi = np.minimum(
-        np.ceil(to_idx.max(axis=1)).astype(int) + 1, [to_shape[2], to_shape[1], to_shape[0]]
-    )
-    ii, jj, kk = np.meshgrid(
-        np.arange(lo[0], hi[0]), np.arange(lo[1], hi[1]), np.arange(lo[2], hi[2]), indexing="ij"
-    )
-    pts = np.stack([ii.ravel(), jj.ravel(), kk.ravel(), np.ones(ii.size)])
-    src = np.rint(np.linalg.solve(from_affine, to_affine @ pts)[:3]).astype(int)
-    ks, js, is_ = mask.shape
-    ok = (
-        (src[0] >= 0)
-        & (src[0] < is_)
-        & (src[1] >= 0)
-        & (src[1] < js)
-        & (src[2] >= 0)
-        & (src[2] < ks)
-    )
-    hit = np.zeros(ok.shape, dtype=bool)
-    hit[ok] = mask[src[2][ok], src[1][ok], src[0][ok]]
-    out[kk.ravel()[hit], jj.ravel()[hit], ii.ravel()[hit]] = True
-    return out
-
-
 def _is_orthogonal(affine: npt.NDArray[np.float64]) -> bool:
     d = affine[:3, :3] / np.linalg.norm(affine[:3, :3], axis=0)
     return bool(np.allclose(d.T @ d, np.eye(3), atol=1e-6))
@@ -337,6 +293,69 @@ def build_scar_seg(
         raise ArchiveError("no source image headers given; the SEG must reference its images")
     source_images = with_type2(source_images)
     for_uid = str(source_images[0].get("FrameOfReferenceUID", ""))
+    masks = _region_masks(regions, for_uid)
+    placement, pixel_array = _place_masks(masks, regions, source_images, for_uid)
+    seg = _segmentation(
+        regions,
+        source_images,
+        pixel_array,
+        series_instance_uid=series_instance_uid or new_uid(),
+        sop_instance_uid=sop_instance_uid or new_uid(),
+        series_number=series_number,
+        instance_number=instance_number,
+        series_description=series_description,
+    )
+    return SegBuild(
+        dataset=seg,
+        placement=placement,
+        segment_numbers={r.id: n for n, r in enumerate(regions, start=1)},
+    )
+
+
+def _segmentation(
+    regions: Sequence[ScarRegion],
+    source_images: Sequence[Dataset],
+    pixel_array: npt.NDArray[np.uint8] | hd.Volume,
+    *,
+    series_instance_uid: str,
+    sop_instance_uid: str,
+    series_number: int,
+    instance_number: int,
+    series_description: str,
+) -> Dataset:
+    """The highdicom BINARY Segmentation, one segment per region (empty frames omitted);
+    highdicom's refusal becomes an `ArchiveError` naming the source series."""
+    try:
+        return hd.seg.Segmentation(
+            source_images=list(source_images),
+            pixel_array=pixel_array,
+            segment_descriptions=[_segment(r, n) for n, r in enumerate(regions, start=1)],
+            series_instance_uid=series_instance_uid,
+            series_number=series_number,
+            sop_instance_uid=sop_instance_uid,
+            instance_number=instance_number,
+            manufacturer=MANUFACTURER,
+            manufacturer_model_name=MANUFACTURER,
+            software_versions=software_version(),
+            device_serial_number="none",
+            content_label="SCAR",
+            content_description="epidural scar",
+            series_description=series_description,
+            omit_empty_frames=True,
+            **_BINARY,  # type: ignore[arg-type]
+        )
+    except (ValueError, TypeError) as err:
+        raise ArchiveError(
+            f"source series {source_images[0].get('SeriesInstanceUID', '?')}: highdicom "
+            f"refused the scar SEG ({err})"
+        ) from err
+
+
+_BINARY = {"segmentation_type": "BINARY"}
+
+
+def _region_masks(regions: Sequence[ScarRegion], for_uid: str) -> list[npt.NDArray[np.bool_]]:
+    """Each region's mask; refused when a region is in another frame of reference or empty."""
     masks: list[npt.NDArray[np.bool_]] = []
     for region in regions:
         if region.grid.frame_of_reference_uid != for_uid:
@@ -349,43 +368,40 @@ def build_scar_seg(
         if not mask.any():
             raise ArchiveError(f"scar region {region.id} is empty; remove it or draw the scar")
         masks.append(mask)
+    return masks
 
+
+def _place_masks(
+    masks: list[npt.NDArray[np.bool_]],
+    regions: Sequence[ScarRegion],
+    source_images: Sequence[Dataset],
+    for_uid: str,
+) -> tuple[str, npt.NDArray[np.uint8] | hd.Volume]:
+    """Where the SEG frames go (see the module docs) and the pixel array for highdicom.
+
+    In order of preference: ``"source-grid"`` when every mask maps exactly onto the
+    source images, ``"own-grid"`` when all regions share one orthogonal grid,
+    ``"resampled"`` (nearest neighbour) when the source images form a regular grid;
+    refused otherwise. One segment gives a 3-D array, several a 4-D one (one per segment).
+    """
     try:
         src_affine: npt.NDArray[np.float64] | None
         src_affine, src_shape = source_grid(source_images)
     except ArchiveError:
         src_affine, src_shape = None, (0, 0, 0)
-
-    placed: list[npt.NDArray[np.bool_]] | None = None
+    placed = None if src_affine is None else _exact_on_source(masks, regions, src_affine, src_shape)
     placement = "source-grid"
-    if src_affine is not None:
-        exact = [
-            map_mask_exact(m, r.grid.affine_array(), src_affine, src_shape)
-            for m, r in zip(masks, regions)
-        ]
-        if all(e is not None for e in exact):
-            placed = [e for e in exact if e is not None]
-
-    common = {"segmentation_type": "BINARY"}
     pixel_array: npt.NDArray[np.uint8] | hd.Volume
     if placed is not None:
         pixel_array = np.stack(placed, axis=-1).astype(np.uint8)
-    elif len({r.grid.model_dump_json() for r in regions}) == 1 and _is_orthogonal(
-        regions[0].grid.affine_array()
-    ):
+    elif _share_one_orthogonal_grid(regions):
         placement = "own-grid"
-        pixel_array = hd.Volume(
-            array=np.stack(masks, axis=-1).astype(np.uint8),
-            affine=_to_hd_affine(regions[0].grid.affine_array()),
-            coordinate_system="PATIENT",
-            frame_of_reference_uid=for_uid,
-            channels={hd.ChannelDescriptor("SegmentNumber"): list(range(1, len(masks) + 1))},
-        )
+        pixel_array = _own_grid_volume(masks, regions[0].grid, for_uid)
     elif src_affine is not None:
         placement = "resampled"
         pixel_array = np.stack(
             [
-                _resample_nearest(m, r.grid.affine_array(), src_affine, src_shape)
+                resample_mask(m, r.grid.affine_array(), src_affine, src_shape)
                 for m, r in zip(masks, regions)
             ],
             axis=-1,
@@ -398,35 +414,40 @@ def build_scar_seg(
         )
     if isinstance(pixel_array, np.ndarray) and pixel_array.shape[-1] == 1:
         pixel_array = pixel_array[..., 0]
+    return placement, pixel_array
 
-    try:
-        seg = hd.seg.Segmentation(
-            source_images=list(source_images),
-            pixel_array=pixel_array,
-            segment_descriptions=[_segment(r, n) for n, r in enumerate(regions, start=1)],
-            series_instance_uid=series_instance_uid or new_uid(),
-            series_number=series_number,
-            sop_instance_uid=sop_instance_uid or new_uid(),
-            instance_number=instance_number,
-            manufacturer=MANUFACTURER,
-            manufacturer_model_name=MANUFACTURER,
-            software_versions=software_version(),
-            device_serial_number="none",
-            content_label="SCAR",
-            content_description="epidural scar",
-            series_description=series_description,
-            omit_empty_frames=True,
-            **common,  # type: ignore[arg-type]
-        )
-    except (ValueError, TypeError) as err:
-        raise ArchiveError(
-            f"source series {source_images[0].get('SeriesInstanceUID', '?')}: highdicom "
-            f"refused the scar SEG ({err})"
-        ) from err
-    return SegBuild(
-        dataset=seg,
-        placement=placement,
-        segment_numbers={r.id: n for n, r in enumerate(regions, start=1)},
+
+def _exact_on_source(
+    masks: list[npt.NDArray[np.bool_]],
+    regions: Sequence[ScarRegion],
+    src_affine: npt.NDArray[np.float64],
+    src_shape: tuple[int, int, int],
+) -> list[npt.NDArray[np.bool_]] | None:
+    """Every mask carried voxel by voxel onto the source grid, or None if any is not exact."""
+    exact = [
+        map_mask_exact(m, r.grid.affine_array(), src_affine, src_shape)
+        for m, r in zip(masks, regions)
+    ]
+    if all(e is not None for e in exact):
+        return [e for e in exact if e is not None]
+    return None
+
+
+def _share_one_orthogonal_grid(regions: Sequence[ScarRegion]) -> bool:
+    """All regions on the same mask grid, and that grid orthogonal (not sheared)."""
+    return len({r.grid.model_dump_json() for r in regions}) == 1 and _is_orthogonal(
+        regions[0].grid.affine_array()
+    )
+
+
+def _own_grid_volume(masks: list[npt.NDArray[np.bool_]], grid: MaskGrid, for_uid: str) -> hd.Volume:
+    """The masks on their own grid as a highdicom Volume, one channel per segment."""
+    return hd.Volume(
+        array=np.stack(masks, axis=-1).astype(np.uint8),
+        affine=_to_hd_affine(grid.affine_array()),
+        coordinate_system="PATIENT",
+        frame_of_reference_uid=for_uid,
+        channels={hd.ChannelDescriptor("SegmentNumber"): list(range(1, len(masks) + 1))},
     )
 
 

@@ -359,23 +359,10 @@ def build_measurement_report(
     if not source_images:
         raise ArchiveError("no source image headers given; the SR must reference its images")
     source_images = with_type2(source_images)
-    metrics = metrics or {}
-    groups: list[Any] = []
-    for target in case.targets:
-        groups.append(_target_group(case, target))
-    for traj in case.trajectories:
-        target = case.target(traj.target_id)
-        raw = metrics.get(traj.target_id, metrics.get(traj.id))
-        measured = TrajectoryMeasurements() if raw is None else measurements_from(raw)
-        groups.append(_trajectory_group(case, traj, target, measured))
+    groups = _plan_groups(case, metrics or {})
     evidence = list(source_images)
     if seg is not None:
-        numbers = dict(segment_numbers or {})
-        if not numbers:
-            for desc in seg.SegmentSequence:
-                tracking = str(desc.get("TrackingID", ""))
-                if tracking.startswith("scar:"):
-                    numbers[tracking[5:]] = int(desc.SegmentNumber)
+        numbers = _scar_segment_numbers(seg, segment_numbers)
         for region in case.scar_regions:
             if region.id in numbers:
                 groups.extend(_scar_groups(case, region, seg, numbers[region.id]))
@@ -385,27 +372,46 @@ def build_measurement_report(
             f"case {case.case_id}: no target, trajectory or scar to report; "
             "plan at least one target first"
         )
-    observer = hd.sr.ObserverContext(
-        observer_type=codes.DCM.Device,
-        observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
-            uid=_DEVICE_UID,
-            name=MANUFACTURER,
-            manufacturer_name=MANUFACTURER,
-            model_name=MANUFACTURER,
-        ),
+    sr = _comprehensive_sr(
+        case,
+        groups,
+        evidence,
+        series_instance_uid=series_instance_uid or new_uid(),
+        sop_instance_uid=sop_instance_uid or new_uid(),
+        series_number=series_number,
+        instance_number=instance_number,
+        series_description=series_description,
     )
+    _finish(sr, content_datetime or dt.datetime.now().astimezone())
+    return sr
+
+
+def _comprehensive_sr(
+    case: Case,
+    groups: list[Any],
+    evidence: list[Dataset],
+    *,
+    series_instance_uid: str,
+    sop_instance_uid: str,
+    series_number: int,
+    instance_number: int,
+    series_description: str,
+) -> hd.sr.Comprehensive3DSR:
+    """The TID 1500 measurement report of ``groups`` as a complete Comprehensive 3D SR;
+    highdicom's refusal becomes an `ArchiveError` naming the case."""
+    observer = _observer()
     try:
         report = hd.sr.MeasurementReport(
             observation_context=hd.sr.ObservationContext(observer_device_context=observer),
             procedure_reported=private("PLAN"),
             imaging_measurements=groups,
         )
-        sr = hd.sr.Comprehensive3DSR(
+        return hd.sr.Comprehensive3DSR(
             evidence=evidence,
             content=report,
-            series_instance_uid=series_instance_uid or new_uid(),
+            series_instance_uid=series_instance_uid,
             series_number=series_number,
-            sop_instance_uid=sop_instance_uid or new_uid(),
+            sop_instance_uid=sop_instance_uid,
             instance_number=instance_number,
             manufacturer=MANUFACTURER,
             is_complete=True,
@@ -415,15 +421,64 @@ def build_measurement_report(
         raise ArchiveError(
             f"case {case.case_id}: highdicom refused the SR content ({err})"
         ) from err
+
+
+def _plan_groups(
+    case: Case, metrics: Mapping[str, TrajectoryMetrics | TrajectoryMeasurements]
+) -> list[Any]:
+    """A measurement group per target, then per trajectory (with its measured path)."""
+    groups: list[Any] = [_target_group(case, target) for target in case.targets]
+    for traj in case.trajectories:
+        target = case.target(traj.target_id)
+        measured = _trajectory_measurements(metrics, traj)
+        groups.append(_trajectory_group(case, traj, target, measured))
+    return groups
+
+
+def _trajectory_measurements(
+    metrics: Mapping[str, TrajectoryMetrics | TrajectoryMeasurements], traj: Trajectory
+) -> TrajectoryMeasurements:
+    """The path's metrics, looked up by its target id first, then by its own id; none
+    found gives empty measurements (the path is written with its length only)."""
+    raw = metrics.get(traj.target_id, metrics.get(traj.id))
+    return TrajectoryMeasurements() if raw is None else measurements_from(raw)
+
+
+def _scar_segment_numbers(
+    seg: Dataset, segment_numbers: Mapping[str, int] | None
+) -> dict[str, int]:
+    """Region id → segment number: as given, or else from TrackingIDs ``scar:<region id>``."""
+    numbers = dict(segment_numbers or {})
+    if not numbers:
+        for desc in seg.SegmentSequence:
+            tracking = str(desc.get("TrackingID", ""))
+            if tracking.startswith("scar:"):
+                numbers[tracking[5:]] = int(desc.SegmentNumber)
+    return numbers
+
+
+def _observer() -> hd.sr.ObserverContext:
+    """The observer of every blockplan SR: blockplan itself, as a device."""
+    return hd.sr.ObserverContext(
+        observer_type=codes.DCM.Device,
+        observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
+            uid=_DEVICE_UID,
+            name=MANUFACTURER,
+            manufacturer_name=MANUFACTURER,
+            model_name=MANUFACTURER,
+        ),
+    )
+
+
+def _finish(sr: Dataset, when: dt.datetime) -> None:
+    """Software version, content date/time, and blockplan's private coding scheme declared."""
     sr.SoftwareVersions = software_version()
-    when = content_datetime or dt.datetime.now().astimezone()
     sr.ContentDate = DA(when.strftime("%Y%m%d"))
     sr.ContentTime = TM(when.strftime("%H%M%S"))
     schemes: list[Dataset] = list(sr.get("CodingSchemeIdentificationSequence", []))
     if not any(s.get("CodingSchemeDesignator") == PRIVATE_SCHEME for s in schemes):
         schemes.append(coding_scheme_identification())
     sr.CodingSchemeIdentificationSequence = schemes  # pydicom makes it a Sequence
-    return sr
 
 
 # --- reading -------------------------------------------------------------------------------

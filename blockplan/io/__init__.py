@@ -8,6 +8,7 @@
 from blockplan.io.discovery import Discovery, SeriesInfo, SkippedFile, discover
 from blockplan.io.identity import StudyIdentity, study_identity
 from blockplan.io.loader import load_path, load_series
+from blockplan.io.resample import resample_image, resample_mask, sample_points
 from blockplan.io.volume import ImageVolume, WindowPreset
 
 __all__ = [
@@ -20,5 +21,8 @@ __all__ = [
     "discover",
     "load_path",
     "load_series",
+    "resample_image",
+    "resample_mask",
+    "sample_points",
     "study_identity",
 ]

@@ -12,6 +12,7 @@ import functools
 import math
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -399,9 +400,42 @@ def _with_problem(frame: FrameHeader, problem: str) -> FrameHeader:
 def _frames_of(
     ds: Dataset, path: str, tsuid: str, offset: int | None, length: int | None
 ) -> list[FrameHeader]:
+    """One `FrameHeader` per frame of the file.
+
+    An enhanced file (functional groups present) takes each frame's values from its
+    groups; any other file gives every frame its own attributes (`_classic_positions`
+    places the frames of a multi-frame one).
+    """
     n_frames = _int(ds, "NumberOfFrames") or 1
-    image_type = tuple(s.strip().upper() for s in _str(ds, "ImageType").split("\\") if s.strip())
-    common: dict[str, Any] = dict(
+    image_type = _image_type(_str(ds, "ImageType"))
+    common = _file_fields(ds, path, tsuid, offset, length, n_frames)
+    base = _frame_defaults(ds, image_type)
+    base_pos = _floats(_get(ds, "ImagePositionPatient"), 3)
+    per_frame = _get(ds, "PerFrameFunctionalGroupsSequence")
+    if per_frame is not None or _get(ds, "SharedFunctionalGroupsSequence") is not None:
+        shared = _first_item(ds, "SharedFunctionalGroupsSequence")
+        frames: list[FrameHeader] = []
+        for f in range(n_frames):
+            pf = per_frame[f] if per_frame is not None and f < len(per_frame) else None
+            frames.append(_enhanced_frame(f, pf, shared, base, common))
+        return frames
+    offsets = _float_list(_get(ds, "GridFrameOffsetVector"))
+    positions = _classic_positions(base_pos, base["orientation"], offsets, n_frames)
+    return [
+        FrameHeader(frame_index=f, position=positions[f], **base, **common) for f in range(n_frames)
+    ]
+
+
+def _image_type(text: str) -> tuple[str, ...]:
+    """ImageType values, upper case, blank values dropped."""
+    return tuple(s.strip().upper() for s in text.split("\\") if s.strip())
+
+
+def _file_fields(
+    ds: Dataset, path: str, tsuid: str, offset: int | None, length: int | None, n_frames: int
+) -> dict[str, Any]:
+    """The `FrameHeader` fields every frame of one file shares (identity, pixel format)."""
+    return dict(
         path=path,
         n_frames_in_file=n_frames,
         series_instance_uid=_str(ds, "SeriesInstanceUID"),
@@ -422,127 +456,151 @@ def _frames_of(
         pixel_offset=offset,
         pixel_length=length,
     )
-    lossy = _str(ds, "LossyImageCompression") == "01"
-    sop = _str(ds, "SOPInstanceUID")
-    base_pos = _floats(_get(ds, "ImagePositionPatient"), 3)
-    base_ori = _floats(_get(ds, "ImageOrientationPatient"), 6)
-    base_spacing = _floats(_get(ds, "PixelSpacing"), 2)
-    base_thick = _float(_get(ds, "SliceThickness"), None)
-    base_slope = _float(_get(ds, "RescaleSlope"), 1.0) or 1.0
-    base_icpt = _float(_get(ds, "RescaleIntercept"), 0.0) or 0.0
+
+
+def _rescale_slope(ds: Dataset) -> float:
+    """RescaleSlope (1.0 when absent or 0); an RT Dose's DoseGridScaling takes its place."""
     if _get(ds, "DoseGridScaling") is not None:
-        base_slope = _float(_get(ds, "DoseGridScaling"), 1.0) or 1.0
-    base_wc = _float_list(_get(ds, "WindowCenter"))
-    base_ww = _float_list(_get(ds, "WindowWidth"))
-    base_we = tuple(s for s in _str(ds, "WindowCenterWidthExplanation").split("\\") if s)
-    acq = _str(ds, "AcquisitionNumber")
-    echo = _str(ds, "EchoNumbers")
-    temporal = _str(ds, "TemporalPositionIdentifier")
+        return _float(_get(ds, "DoseGridScaling"), 1.0) or 1.0
+    return _float(_get(ds, "RescaleSlope"), 1.0) or 1.0
 
-    per_frame = _get(ds, "PerFrameFunctionalGroupsSequence")
-    if per_frame is not None or _get(ds, "SharedFunctionalGroupsSequence") is not None:
-        shared = _first_item(ds, "SharedFunctionalGroupsSequence")
-        frames: list[FrameHeader] = []
-        for f in range(n_frames):
-            pf = per_frame[f] if per_frame is not None and f < len(per_frame) else None
 
-            def grp(keyword: str, pf: Dataset | None = pf) -> Dataset | None:
-                return _first_item(pf, keyword) or _first_item(shared, keyword)
+def _frame_defaults(ds: Dataset, image_type: tuple[str, ...]) -> dict[str, Any]:
+    """Per-frame `FrameHeader` fields as the file's own attributes give them (no position).
 
-            pos_item = grp("PlanePositionSequence")
-            ori_item = grp("PlaneOrientationSequence")
-            meas = grp("PixelMeasuresSequence")
-            pvt = grp("PixelValueTransformationSequence")
-            voi = grp("FrameVOILUTSequence")
-            content = grp("FrameContentSequence")
-            ftype_item = (
-                grp("CTImageFrameTypeSequence")
-                or grp("MRImageFrameTypeSequence")
-                or grp("PETFrameTypeSequence")
-            )
-            echo_item = grp("MREchoSequence")
-            ftype = image_type
-            if ftype_item is not None and _str(ftype_item, "FrameType"):
-                ftype = tuple(
-                    s.strip().upper() for s in _str(ftype_item, "FrameType").split("\\") if s
-                )
-            frames.append(
-                FrameHeader(
-                    frame_index=f,
-                    sop_instance_uid=sop,
-                    acquisition_number=acq,
-                    echo_numbers=_str(echo_item, "EffectiveEchoTime") if echo_item else echo,
-                    image_type=ftype,
-                    temporal_position=(
-                        _str(content, "TemporalPositionIndex") if content else temporal
-                    ),
-                    position=_floats(_get(pos_item, "ImagePositionPatient"), 3)
-                    if pos_item is not None
-                    else None,
-                    orientation=_floats(_get(ori_item, "ImageOrientationPatient"), 6)
-                    if ori_item is not None
-                    else base_ori,
-                    pixel_spacing=_floats(_get(meas, "PixelSpacing"), 2)
-                    if meas is not None
-                    else base_spacing,
-                    slice_thickness=_float(_get(meas, "SliceThickness"), base_thick)
-                    if meas is not None
-                    else base_thick,
-                    rescale_slope=(_float(_get(pvt, "RescaleSlope"), 1.0) or 1.0)
-                    if pvt is not None
-                    else base_slope,
-                    rescale_intercept=(_float(_get(pvt, "RescaleIntercept"), 0.0) or 0.0)
-                    if pvt is not None
-                    else base_icpt,
-                    window_centers=_float_list(_get(voi, "WindowCenter")) if voi else base_wc,
-                    window_widths=_float_list(_get(voi, "WindowWidth")) if voi else base_ww,
-                    window_explanations=tuple(
-                        s for s in _str(voi, "WindowCenterWidthExplanation").split("\\") if s
-                    )
-                    if voi
-                    else base_we,
-                    enhanced=True,
-                    lossy=lossy,
-                    **common,
-                )
-            )
-        return frames
+    They hold for every frame of a classic file and for each frame of an enhanced file
+    whose functional groups do not say otherwise.
+    """
+    return dict(
+        sop_instance_uid=_str(ds, "SOPInstanceUID"),
+        acquisition_number=_str(ds, "AcquisitionNumber"),
+        echo_numbers=_str(ds, "EchoNumbers"),
+        image_type=image_type,
+        temporal_position=_str(ds, "TemporalPositionIdentifier"),
+        orientation=_floats(_get(ds, "ImageOrientationPatient"), 6),
+        pixel_spacing=_floats(_get(ds, "PixelSpacing"), 2),
+        slice_thickness=_float(_get(ds, "SliceThickness"), None),
+        rescale_slope=_rescale_slope(ds),
+        rescale_intercept=_float(_get(ds, "RescaleIntercept"), 0.0) or 0.0,
+        window_centers=_float_list(_get(ds, "WindowCenter")),
+        window_widths=_float_list(_get(ds, "WindowWidth")),
+        window_explanations=_explanations(ds),
+        lossy=_str(ds, "LossyImageCompression") == "01",
+    )
 
-    positions: list[tuple[float, ...] | None] = [base_pos] * n_frames
-    offsets = _float_list(_get(ds, "GridFrameOffsetVector"))
-    if n_frames > 1:
-        positions = [None] * n_frames
-        if base_pos is not None and base_ori is not None and len(offsets) == n_frames:
-            # RT Dose style: offsets along the normal of the image plane
-            r, c = base_ori[:3], base_ori[3:]
-            n = (
-                r[1] * c[2] - r[2] * c[1],
-                r[2] * c[0] - r[0] * c[2],
-                r[0] * c[1] - r[1] * c[0],
-            )
-            positions = [
-                (base_pos[0] + g * n[0], base_pos[1] + g * n[1], base_pos[2] + g * n[2])
-                for g in offsets
-            ]
+
+def _explanations(ds: Dataset | None) -> tuple[str, ...]:
+    """WindowCenterWidthExplanation values, blank values dropped."""
+    return tuple(s for s in _str(ds, "WindowCenterWidthExplanation").split("\\") if s)
+
+
+def _classic_positions(
+    base_pos: tuple[float, ...] | None,
+    base_ori: tuple[float, ...] | None,
+    offsets: tuple[float, ...],
+    n_frames: int,
+) -> list[tuple[float, ...] | None]:
+    """ImagePositionPatient of each frame of a file without functional groups.
+
+    A single frame is at the file's ImagePositionPatient. Several frames have positions
+    only when GridFrameOffsetVector gives one offset per frame (RT Dose style: offsets
+    along the normal of the image plane from ImagePositionPatient); otherwise none.
+    """
+    if n_frames <= 1:
+        return [base_pos] * n_frames
+    if base_pos is None or base_ori is None or len(offsets) != n_frames:
+        return [None] * n_frames
+    r, c = base_ori[:3], base_ori[3:]
+    n = (
+        r[1] * c[2] - r[2] * c[1],
+        r[2] * c[0] - r[0] * c[2],
+        r[0] * c[1] - r[1] * c[0],
+    )
     return [
-        FrameHeader(
-            frame_index=f,
-            sop_instance_uid=sop,
-            acquisition_number=acq,
-            echo_numbers=echo,
-            image_type=image_type,
-            temporal_position=temporal,
-            position=positions[f],
-            orientation=base_ori,
-            pixel_spacing=base_spacing,
-            slice_thickness=base_thick,
-            rescale_slope=base_slope,
-            rescale_intercept=base_icpt,
-            window_centers=base_wc,
-            window_widths=base_ww,
-            window_explanations=base_we,
-            lossy=lossy,
-            **common,
-        )
-        for f in range(n_frames)
+        (base_pos[0] + g * n[0], base_pos[1] + g * n[1], base_pos[2] + g * n[2]) for g in offsets
     ]
+
+
+_Group = Callable[[str], Dataset | None]
+
+
+def _enhanced_frame(
+    f: int,
+    pf: Dataset | None,
+    shared: Dataset | None,
+    base: dict[str, Any],
+    common: dict[str, Any],
+) -> FrameHeader:
+    """Frame ``f`` of an enhanced file: its functional groups (per-frame item ``pf``
+    first, then the shared one) override the file's own values ``base``."""
+
+    def grp(keyword: str) -> Dataset | None:
+        return _first_item(pf, keyword) or _first_item(shared, keyword)
+
+    fields = {
+        **base,
+        **_frame_plane(grp, base),
+        **_frame_kind(grp, base),
+        **_frame_pixel_values(grp, base),
+    }
+    return FrameHeader(frame_index=f, enhanced=True, **fields, **common)
+
+
+def _frame_plane(grp: _Group, base: dict[str, Any]) -> dict[str, Any]:
+    """Position (None without a PlanePositionSequence), orientation, spacing, thickness."""
+    pos_item = grp("PlanePositionSequence")
+    ori_item = grp("PlaneOrientationSequence")
+    meas = grp("PixelMeasuresSequence")
+    return dict(
+        position=_floats(_get(pos_item, "ImagePositionPatient"), 3)
+        if pos_item is not None
+        else None,
+        orientation=_floats(_get(ori_item, "ImageOrientationPatient"), 6)
+        if ori_item is not None
+        else base["orientation"],
+        pixel_spacing=_floats(_get(meas, "PixelSpacing"), 2)
+        if meas is not None
+        else base["pixel_spacing"],
+        slice_thickness=_float(_get(meas, "SliceThickness"), base["slice_thickness"])
+        if meas is not None
+        else base["slice_thickness"],
+    )
+
+
+def _frame_kind(grp: _Group, base: dict[str, Any]) -> dict[str, Any]:
+    """FrameType (replacing ImageType), effective echo time and temporal position index."""
+    content = grp("FrameContentSequence")
+    ftype_item = (
+        grp("CTImageFrameTypeSequence")
+        or grp("MRImageFrameTypeSequence")
+        or grp("PETFrameTypeSequence")
+    )
+    echo_item = grp("MREchoSequence")
+    ftype = base["image_type"]
+    if ftype_item is not None and _str(ftype_item, "FrameType"):
+        # unlike ImageType, a blank FrameType value is kept (as an empty string)
+        ftype = tuple(s.strip().upper() for s in _str(ftype_item, "FrameType").split("\\") if s)
+    return dict(
+        image_type=ftype,
+        echo_numbers=_str(echo_item, "EffectiveEchoTime") if echo_item else base["echo_numbers"],
+        temporal_position=(
+            _str(content, "TemporalPositionIndex") if content else base["temporal_position"]
+        ),
+    )
+
+
+def _frame_pixel_values(grp: _Group, base: dict[str, Any]) -> dict[str, Any]:
+    """Rescale slope/intercept and display windows of one enhanced frame."""
+    pvt = grp("PixelValueTransformationSequence")
+    voi = grp("FrameVOILUTSequence")
+    return dict(
+        rescale_slope=(_float(_get(pvt, "RescaleSlope"), 1.0) or 1.0)
+        if pvt is not None
+        else base["rescale_slope"],
+        rescale_intercept=(_float(_get(pvt, "RescaleIntercept"), 0.0) or 0.0)
+        if pvt is not None
+        else base["rescale_intercept"],
+        window_centers=_float_list(_get(voi, "WindowCenter")) if voi else base["window_centers"],
+        window_widths=_float_list(_get(voi, "WindowWidth")) if voi else base["window_widths"],
+        window_explanations=_explanations(voi) if voi else base["window_explanations"],
+    )

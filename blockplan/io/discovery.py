@@ -256,77 +256,137 @@ def _short(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:8]
 
 
+_Part = tuple[dict[str, str], list[FrameHeader], list[str]]
+
+
 def _group(frames: list[FrameHeader]) -> list[tuple[str, list[FrameHeader], list[str]]]:
-    """(key, frames, notes) per volume candidate."""
+    """(key, frames, notes) per volume candidate.
+
+    Frames are grouped by SeriesInstanceUID (`_by_series_uid`); each UID's frames are
+    split into volume candidates (`_volume_parts`), which are named by the attributes
+    that tell them apart (`_part_keys`).
+    """
+    result: list[tuple[str, list[FrameHeader], list[str]]] = []
+    for uid, uframes in _by_series_uid(frames).items():
+        kept, n_dupes = _drop_duplicate_instances(uframes)
+        parts = _volume_parts(kept, n_dupes)
+        if len(parts) == 1:
+            result.append((uid, parts[0][1], parts[0][2]))
+            continue
+        for key, (_, pframes, notes) in zip(_part_keys(uid, parts), parts):
+            result.append((key, pframes, notes))
+    return result
+
+
+def _by_series_uid(frames: Iterable[FrameHeader]) -> dict[str, list[FrameHeader]]:
+    """Frames by SeriesInstanceUID; frames without one are grouped per folder."""
     by_uid: dict[str, list[FrameHeader]] = {}
     for f in frames:
         by_uid.setdefault(f.series_instance_uid or f"(no SeriesInstanceUID) {f.folder}", []).append(
             f
         )
-    result: list[tuple[str, list[FrameHeader], list[str]]] = []
-    for uid, uframes in by_uid.items():
-        # Copies of the same instance (same SOPInstanceUID and frame) count once.
-        seen: set[tuple[str, int]] = set()
-        kept: list[FrameHeader] = []
-        for f in uframes:
-            k = (f.sop_instance_uid, f.frame_index)
-            if f.sop_instance_uid and k in seen:
-                continue
-            seen.add(k)
-            kept.append(f)
-        n_dupes = len(uframes) - len(kept)
-        uframes = kept
-        hard: dict[tuple[str, str, int, int, bool], list[FrameHeader]] = {}
-        for f in uframes:
-            hard.setdefault(
-                (
-                    f.study_instance_uid,
-                    f.frame_of_reference_uid,
-                    f.rows,
-                    f.columns,
-                    f.is_localizer,
-                ),
-                [],
-            ).append(f)
-        parts: list[tuple[dict[str, str], list[FrameHeader], list[str]]] = []
-        for (study, frame_ref, rows, cols, loc), hframes in hard.items():
-            clusters = _orientation_clusters(hframes)
-            for cframes in clusters.values():
-                attrs = {
-                    "study": _short(study),
-                    "for": _short(frame_ref),
-                    "size": f"{cols}x{rows}",
-                    "localizer": "yes" if loc else "no",
-                    "orientation": orientation_label(cframes[0].orientation),
-                }
-                notes: list[str] = []
-                if n_dupes:
-                    notes.append(f"{n_dupes} duplicate copies of the same instances ignored")
-                if not _has_repeats(cframes):
-                    parts.append((attrs, cframes, notes))
-                    continue
-                split = _split_repeats(cframes)
-                if split is None:
-                    parts.append((attrs, cframes, [*notes, "__repeats__"]))
-                else:
-                    for extra, sframes in split:
-                        if "folder" in extra:
-                            extra = {**extra, "folder": _short(extra["folder"])}
-                        parts.append(({**attrs, **extra}, sframes, notes))
-        if len(parts) == 1:
-            result.append((uid, parts[0][1], parts[0][2]))
+    return by_uid
+
+
+def _drop_duplicate_instances(frames: list[FrameHeader]) -> tuple[list[FrameHeader], int]:
+    """Copies of the same instance (same SOPInstanceUID and frame) count once.
+
+    Returns the frames kept (first copy of each, in order) and how many were dropped.
+    Frames without a SOPInstanceUID are always kept.
+    """
+    seen: set[tuple[str, int]] = set()
+    kept: list[FrameHeader] = []
+    for f in frames:
+        k = (f.sop_instance_uid, f.frame_index)
+        if f.sop_instance_uid and k in seen:
             continue
-        names = sorted({n for a, _, _ in parts for n in a})
-        varying = [n for n in names if len({a.get(n, "") for a, _, _ in parts}) > 1]
-        bases = [",".join(f"{n}={a.get(n, '')}" for n in varying) for a, _, _ in parts]
-        counts = Counter(bases)
-        seen_base: Counter[str] = Counter()
-        for base, (_, pframes, notes) in zip(bases, parts):
-            if counts[base] > 1:  # e.g. two oblique stacks: same attributes otherwise
-                seen_base[base] += 1
-                base = f"{base},stack={seen_base[base]}" if base else f"stack={seen_base[base]}"
-            result.append((f"{uid}|{base}", pframes, notes))
-    return result
+        seen.add(k)
+        kept.append(f)
+    return kept, len(frames) - len(kept)
+
+
+def _hard_groups(
+    frames: Iterable[FrameHeader],
+) -> dict[tuple[str, str, int, int, bool], list[FrameHeader]]:
+    """Frames that can never share a volume apart: by study, frame of reference,
+    image size (rows, columns) and localizer ImageType."""
+    hard: dict[tuple[str, str, int, int, bool], list[FrameHeader]] = {}
+    for f in frames:
+        hard.setdefault(
+            (
+                f.study_instance_uid,
+                f.frame_of_reference_uid,
+                f.rows,
+                f.columns,
+                f.is_localizer,
+            ),
+            [],
+        ).append(f)
+    return hard
+
+
+def _volume_parts(frames: list[FrameHeader], n_dupes: int) -> list[_Part]:
+    """(attributes, frames, notes) of each volume in one SeriesInstanceUID's frames.
+
+    Split by `_hard_groups`, then by orientation, then — where slice positions repeat —
+    by the tag that tells the volumes apart (`_split_repeats`).
+    """
+    parts: list[_Part] = []
+    for (study, frame_ref, rows, cols, loc), hframes in _hard_groups(frames).items():
+        for cframes in _orientation_clusters(hframes).values():
+            attrs = {
+                "study": _short(study),
+                "for": _short(frame_ref),
+                "size": f"{cols}x{rows}",
+                "localizer": "yes" if loc else "no",
+                "orientation": orientation_label(cframes[0].orientation),
+            }
+            notes: list[str] = []
+            if n_dupes:
+                notes.append(f"{n_dupes} duplicate copies of the same instances ignored")
+            parts.extend(_repeat_parts(attrs, cframes, notes))
+    return parts
+
+
+def _repeat_parts(
+    attrs: dict[str, str], frames: list[FrameHeader], notes: list[str]
+) -> list[_Part]:
+    """One stack as it is, or split where its slice positions repeat.
+
+    Repeats that no tag tells apart stay one part, marked ``"__repeats__"`` in its notes
+    (`assess` refuses it). A folder used to split is named by a short hash.
+    """
+    if not _has_repeats(frames):
+        return [(attrs, frames, notes)]
+    split = _split_repeats(frames)
+    if split is None:
+        return [(attrs, frames, [*notes, "__repeats__"])]
+    parts: list[_Part] = []
+    for extra, sframes in split:
+        if "folder" in extra:
+            extra = {**extra, "folder": _short(extra["folder"])}
+        parts.append(({**attrs, **extra}, sframes, notes))
+    return parts
+
+
+def _part_keys(uid: str, parts: Sequence[_Part]) -> list[str]:
+    """Keys of the volumes one UID was split into: ``uid|name=value,…``.
+
+    Only the attributes whose values differ between the parts are named; parts that
+    still look alike (e.g. two oblique stacks) are numbered ``stack=1``, ``stack=2``, ….
+    """
+    names = sorted({n for a, _, _ in parts for n in a})
+    varying = [n for n in names if len({a.get(n, "") for a, _, _ in parts}) > 1]
+    bases = [",".join(f"{n}={a.get(n, '')}" for n in varying) for a, _, _ in parts]
+    counts = Counter(bases)
+    seen_base: Counter[str] = Counter()
+    keys: list[str] = []
+    for base in bases:
+        if counts[base] > 1:  # e.g. two oblique stacks: same attributes otherwise
+            seen_base[base] += 1
+            base = f"{base},stack={seen_base[base]}" if base else f"stack={seen_base[base]}"
+        keys.append(f"{uid}|{base}")
+    return keys
 
 
 # --- assessment ------------------------------------------------------------------------

@@ -222,38 +222,90 @@ def plan_grid(
     if reason is not None:
         raise SeriesRefusedError(f"{label}: {reason}.")
     f0 = frames[0]
+    c0, c1, normal = _in_plane_steps(f0)
+    order, p, d = _slice_order(frames, normal)
+    order_t = tuple(int(i) for i in order)
+    if len(frames) == 1:
+        return _single_slice_grid(f0, label, order_t, p[0], c0, c1, normal)
+    spacings = np.diff(d)
+    _refuse_repeated_positions(spacings, label)
+    med = float(np.median(spacings))
+    step, origin, regular = _fit_slice_line(p, spacings, med)
+    blend: BlendPlan | None = None
+    warnings: list[str] = []
+    notes: list[str] = []
+    if not regular:
+        if not allow_gaps:
+            raise SeriesRefusedError(_irregular_spacing_message(label, spacings, med))
+        blend, step, origin = _plan_blend(label, p, d, med)
+        notes.append(f"resampled to regular spacing {blend.spacing_mm:.2f} mm")
+        warnings.append(_blend_warning(label, spacings, len(frames), blend))
+    out_k = len(frames) if blend is None else len(blend.k0)
+    tilted = _plan_tilt(step, origin, normal, c0, c1, (out_k, f0.rows, f0.columns), tilt)
+    if tilted.note:
+        notes.append(tilted.note)
+    return SliceGrid(
+        order=order_t,
+        affine=_affine(c0, c1, tilted.step, tilted.origin),
+        shape=tilted.shape,
+        note="; ".join(notes) if notes else "regular",
+        spacings_mm=tuple(float(x) for x in spacings),
+        tilt_deg=tilted.tilt_deg,
+        blend=blend,
+        tilt=tilted.plan,
+        warnings=tuple(warnings),
+    )
+
+
+_Vec = npt.NDArray[np.float64]
+
+
+def _in_plane_steps(f0: FrameHeader) -> tuple[_Vec, _Vec, _Vec]:
+    """Affine columns 0 and 1 (one column, one row step in mm) and the unit slice normal."""
     assert f0.orientation is not None and f0.pixel_spacing is not None
     row_dir = _unit(np.asarray(f0.orientation[:3], float))
     col_dir = _unit(np.asarray(f0.orientation[3:], float))
     normal = _unit(np.cross(row_dir, col_dir))
-    c0 = row_dir * f0.pixel_spacing[1]
-    c1 = col_dir * f0.pixel_spacing[0]
-    rows, cols = f0.rows, f0.columns
+    return row_dir * f0.pixel_spacing[1], col_dir * f0.pixel_spacing[0], normal
 
+
+def _slice_order(
+    frames: Sequence[FrameHeader], normal: _Vec
+) -> tuple[npt.NDArray[np.intp], _Vec, _Vec]:
+    """Slice order (stable sort by projection on the normal), sorted positions, projections."""
     positions = np.array([f.position for f in frames], dtype=np.float64)
     proj = positions @ normal
     order = np.argsort(proj, kind="stable")
-    p = positions[order]
-    d = proj[order]
-    n_slices = len(frames)
+    return order, positions[order], proj[order]
 
-    if n_slices == 1:
-        thick = f0.slice_thickness
-        if thick is None or thick <= 0:
-            raise SeriesRefusedError(
-                f"{label}: a single image without SliceThickness has no slice step; "
-                "pick a series with several slices."
-            )
-        affine = _affine(c0, c1, normal * thick, p[0])
-        return SliceGrid(
-            order=tuple(int(i) for i in order),
-            affine=affine,
-            shape=(1, rows, cols),
-            note=f"single slice; slice step from SliceThickness {thick:.2f} mm",
-            spacings_mm=(),
+
+def _single_slice_grid(
+    f0: FrameHeader,
+    label: str,
+    order: tuple[int, ...],
+    position: _Vec,
+    c0: _Vec,
+    c1: _Vec,
+    normal: _Vec,
+) -> SliceGrid:
+    """A one-image series: the slice step is SliceThickness along the normal (refused without)."""
+    thick = f0.slice_thickness
+    if thick is None or thick <= 0:
+        raise SeriesRefusedError(
+            f"{label}: a single image without SliceThickness has no slice step; "
+            "pick a series with several slices."
         )
+    return SliceGrid(
+        order=order,
+        affine=_affine(c0, c1, normal * thick, position),
+        shape=(1, f0.rows, f0.columns),
+        note=f"single slice; slice step from SliceThickness {thick:.2f} mm",
+        spacings_mm=(),
+    )
 
-    spacings = np.diff(d)
+
+def _refuse_repeated_positions(spacings: _Vec, label: str) -> None:
+    """Refuse slices closer than `DUPLICATE_TOLERANCE_MM` along the normal (same position)."""
     if np.any(spacings < DUPLICATE_TOLERANCE_MM):
         n_dup = int(np.sum(spacings < DUPLICATE_TOLERANCE_MM))
         raise SeriesRefusedError(
@@ -261,9 +313,16 @@ def plan_grid(
             "AcquisitionNumber, EchoNumbers, ImageType or folder tells the volumes apart; "
             "refusing to stack them. Split the series (e.g. by export folder) or pick another."
         )
-    med = float(np.median(spacings))
-    k = np.arange(n_slices, dtype=np.float64)
-    # Least-squares line through positions by index: p_k ≈ b + k s.
+
+
+def _fit_slice_line(p: _Vec, spacings: _Vec, med: float) -> tuple[_Vec, _Vec, bool]:
+    """Least-squares line through the sorted positions by index: ``p_k ≈ origin + k step``.
+
+    The stack is regular when every spacing is within max(0.05 mm, 2 % of the median) of
+    the median and every position within `POSITION_TOLERANCE_MM` of the line.
+    Returns (step, origin, regular).
+    """
+    k = np.arange(len(p), dtype=np.float64)
     design = np.stack([np.ones_like(k), k], axis=1)
     coef, *_ = np.linalg.lstsq(design, p, rcond=None)
     b, s = coef[0], coef[1]
@@ -272,90 +331,128 @@ def plan_grid(
     regular = bool(np.max(np.abs(spacings - med)) <= step_tol) and (
         resid_idx <= POSITION_TOLERANCE_MM
     )
-    found = tuple(float(x) for x in spacings)
-    warnings: list[str] = []
-    blend: BlendPlan | None = None
+    return s, b, regular
 
-    if regular:
-        step, origin = s, b
-        out_k = n_slices
-        note_parts: list[str] = []
-    else:
-        lo, hi = float(np.min(spacings)), float(np.max(spacings))
-        if not allow_gaps:
-            raise SeriesRefusedError(
-                f"{label}: slice spacing varies {lo:.2f}–{hi:.2f} mm along the normal "
-                f"(median {med:.2f} mm; a slice is missing or the spacing is irregular); "
-                "load with allow_gaps=True to resample to regular spacing, "
-                "or pick another series."
-            )
-        # Positions as a line in the projection: p ≈ a + d u (u · normal = 1).
-        design_d = np.stack([np.ones_like(d), d], axis=1)
-        coef_d, *_ = np.linalg.lstsq(design_d, p, rcond=None)
-        a, u = coef_d[0], coef_d[1]
-        resid_d = float(np.max(np.linalg.norm(p - (a + d[:, None] * u), axis=1)))
-        if resid_d > POSITION_TOLERANCE_MM:
-            raise SeriesRefusedError(
-                f"{label}: slice positions lie up to {resid_d:.2f} mm off a straight line; "
-                "they cannot be resampled onto one grid. Pick another series."
-            )
-        extent = float(d[-1] - d[0])
-        out_k = max(2, round(extent / med) + 1)
-        spacing = extent / (out_k - 1)
-        targets = d[0] + spacing * np.arange(out_k)
-        k0 = np.clip(np.searchsorted(d, targets, side="right") - 1, 0, n_slices - 2)
-        w = np.clip((targets - d[k0]) / (d[k0 + 1] - d[k0]), 0.0, 1.0)
-        blend = BlendPlan(
-            k0=tuple(int(x) for x in k0), w=tuple(float(x) for x in w), spacing_mm=spacing
-        )
-        step, origin = u * spacing, a + d[0] * u
-        note_parts = [f"resampled to regular spacing {spacing:.2f} mm"]
-        warnings.append(
-            f"{label}: slice spacing varies {lo:.2f}–{hi:.2f} mm; resampled {n_slices} "
-            f"slices to {out_k} at regular spacing {spacing:.2f} mm "
-            "(linear along the slice axis)."
-        )
 
+def _irregular_spacing_message(label: str, spacings: _Vec, med: float) -> str:
+    """Why an irregular stack is refused without ``allow_gaps``, and what to do."""
+    lo, hi = float(np.min(spacings)), float(np.max(spacings))
+    return (
+        f"{label}: slice spacing varies {lo:.2f}–{hi:.2f} mm along the normal "
+        f"(median {med:.2f} mm; a slice is missing or the spacing is irregular); "
+        "load with allow_gaps=True to resample to regular spacing, "
+        "or pick another series."
+    )
+
+
+def _plan_blend(label: str, p: _Vec, d: _Vec, med: float) -> tuple[BlendPlan, _Vec, _Vec]:
+    """Linear resampling of an irregular stack to (about) the median spacing.
+
+    Refused when the positions lie more than `POSITION_TOLERANCE_MM` off a straight line.
+    Returns the plan and the output slice step and origin.
+    """
+    # Positions as a line in the projection: p ≈ a + d u (u · normal = 1).
+    design_d = np.stack([np.ones_like(d), d], axis=1)
+    coef_d, *_ = np.linalg.lstsq(design_d, p, rcond=None)
+    a, u = coef_d[0], coef_d[1]
+    resid_d = float(np.max(np.linalg.norm(p - (a + d[:, None] * u), axis=1)))
+    if resid_d > POSITION_TOLERANCE_MM:
+        raise SeriesRefusedError(
+            f"{label}: slice positions lie up to {resid_d:.2f} mm off a straight line; "
+            "they cannot be resampled onto one grid. Pick another series."
+        )
+    n_slices = len(d)
+    extent = float(d[-1] - d[0])
+    out_k = max(2, round(extent / med) + 1)
+    spacing = extent / (out_k - 1)
+    targets = d[0] + spacing * np.arange(out_k)
+    k0 = np.clip(np.searchsorted(d, targets, side="right") - 1, 0, n_slices - 2)
+    w = np.clip((targets - d[k0]) / (d[k0 + 1] - d[k0]), 0.0, 1.0)
+    blend = BlendPlan(
+        k0=tuple(int(x) for x in k0), w=tuple(float(x) for x in w), spacing_mm=spacing
+    )
+    return blend, u * spacing, a + d[0] * u
+
+
+def _blend_warning(label: str, spacings: _Vec, n_slices: int, blend: BlendPlan) -> str:
+    """The GeometryWarning of a resampled irregular stack."""
+    lo, hi = float(np.min(spacings)), float(np.max(spacings))
+    return (
+        f"{label}: slice spacing varies {lo:.2f}–{hi:.2f} mm; resampled {n_slices} "
+        f"slices to {len(blend.k0)} at regular spacing {blend.spacing_mm:.2f} mm "
+        "(linear along the slice axis)."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Tilted:
+    """Outcome of `_plan_tilt`: the final slice step, origin, shape and tilt handling."""
+
+    step: _Vec
+    origin: _Vec
+    shape: tuple[int, int, int]
+    tilt_deg: float = 0.0
+    plan: TiltPlan | None = None
+    note: str = ""
+
+
+def _plan_tilt(
+    step: _Vec,
+    origin: _Vec,
+    normal: _Vec,
+    c0: _Vec,
+    c1: _Vec,
+    shape: tuple[int, int, int],
+    tilt: TiltMode,
+) -> _Tilted:
+    """Gantry tilt: a slice step off the normal.
+
+    In-plane drift over the whole stack up to `SHEAR_SNAP_MM` is snapped to the normal
+    (orthogonal). Beyond it, ``"shear"`` keeps the sheared step and ``"resample"`` plans
+    `_resample_tilt`.
+    """
     along = float(step @ normal)
     in_plane = step - along * normal
-    drift = float(np.linalg.norm(in_plane)) * (out_k - 1)
-    tilt_deg = 0.0
-    tilt_plan: TiltPlan | None = None
-    shape = (out_k, rows, cols)
+    drift = float(np.linalg.norm(in_plane)) * (shape[0] - 1)
     if drift <= SHEAR_SNAP_MM:
-        step = along * normal
-    else:
-        tilt_deg = math.degrees(math.atan2(float(np.linalg.norm(in_plane)), along))
-        if tilt == "resample":
-            plane = np.stack([c0, c1], axis=1)
-            sol, *_ = np.linalg.lstsq(plane, in_plane, rcond=None)
-            si, sj = float(sol[0]), float(sol[1])
-            off_i = min(0.0, (out_k - 1) * si)
-            off_j = min(0.0, (out_k - 1) * sj)
-            new_cols = math.ceil(cols - 1 + (out_k - 1) * abs(si) - 1e-6) + 1
-            new_rows = math.ceil(rows - 1 + (out_k - 1) * abs(sj) - 1e-6) + 1
-            tilt_plan = TiltPlan(shift=(si, sj), origin_offset=(off_i, off_j), source_shape=shape)
-            origin = origin + off_i * c0 + off_j * c1
-            step = along * normal
-            shape = (out_k, new_rows, new_cols)
-            note_parts.append(
-                f"resampled to an orthogonal grid (gantry tilt {tilt_deg:.1f}°, "
-                f"{cols}×{rows} → {new_cols}×{new_rows} pixels)"
-            )
-        elif tilt == "shear":
-            note_parts.append(f"sheared (gantry tilt {tilt_deg:.1f}°)")
-        else:
-            raise ValueError(f"tilt must be 'shear' or 'resample', not {tilt!r}")
-    return SliceGrid(
-        order=tuple(int(i) for i in order),
-        affine=_affine(c0, c1, step, origin),
-        shape=shape,
-        note="; ".join(note_parts) if note_parts else "regular",
-        spacings_mm=found,
+        return _Tilted(step=along * normal, origin=origin, shape=shape)
+    tilt_deg = math.degrees(math.atan2(float(np.linalg.norm(in_plane)), along))
+    if tilt == "resample":
+        return _resample_tilt(along, in_plane, origin, normal, c0, c1, shape, tilt_deg)
+    if tilt == "shear":
+        return _Tilted(step, origin, shape, tilt_deg, note=f"sheared (gantry tilt {tilt_deg:.1f}°)")
+    raise ValueError(f"tilt must be 'shear' or 'resample', not {tilt!r}")
+
+
+def _resample_tilt(
+    along: float,
+    in_plane: _Vec,
+    origin: _Vec,
+    normal: _Vec,
+    c0: _Vec,
+    c1: _Vec,
+    shape: tuple[int, int, int],
+    tilt_deg: float,
+) -> _Tilted:
+    """Bilinear resampling of a sheared stack onto an orthogonal grid covering its extent."""
+    out_k, rows, cols = shape
+    plane = np.stack([c0, c1], axis=1)
+    sol, *_ = np.linalg.lstsq(plane, in_plane, rcond=None)
+    si, sj = float(sol[0]), float(sol[1])
+    off_i = min(0.0, (out_k - 1) * si)
+    off_j = min(0.0, (out_k - 1) * sj)
+    new_cols = math.ceil(cols - 1 + (out_k - 1) * abs(si) - 1e-6) + 1
+    new_rows = math.ceil(rows - 1 + (out_k - 1) * abs(sj) - 1e-6) + 1
+    return _Tilted(
+        step=along * normal,
+        origin=origin + off_i * c0 + off_j * c1,
+        shape=(out_k, new_rows, new_cols),
         tilt_deg=tilt_deg,
-        blend=blend,
-        tilt=tilt_plan,
-        warnings=tuple(warnings),
+        plan=TiltPlan(shift=(si, sj), origin_offset=(off_i, off_j), source_shape=shape),
+        note=(
+            f"resampled to an orthogonal grid (gantry tilt {tilt_deg:.1f}°, "
+            f"{cols}×{rows} → {new_cols}×{new_rows} pixels)"
+        ),
     )
 
 

@@ -14,7 +14,14 @@ from blockplan.errors import DicomInputError, DicomReadWarning, GeometryWarning,
 from blockplan.io._headers import FrameHeader, read_metadata
 from blockplan.io._pixels import alloc, read_stored
 from blockplan.io.discovery import SeriesInfo, discover, hard_refusal
-from blockplan.io.geometry import SliceGrid, TiltMode, apply_blend, apply_tilt, plan_grid
+from blockplan.io.geometry import (
+    BlendPlan,
+    SliceGrid,
+    TiltMode,
+    apply_blend,
+    apply_tilt,
+    plan_grid,
+)
 from blockplan.io.volume import ImageVolume, WindowPreset
 
 __all__ = ["MODALITY_WINDOWS", "load_path", "load_series"]
@@ -168,46 +175,22 @@ def load_series(
     if hard is not None:
         raise SeriesRefusedError(f"{label}: {hard}.")
 
-    messages: list[str] = []
     bad: dict[str, str] = {f.path: f.pixel_problem for f in frames if f.pixel_problem}
     good = [f for f in frames if f.pixel_problem is None]
-    while True:
-        grid = _plan(good, label, bad, allow_gaps, tilt)
-        ordered = [good[i] for i in grid.order]
-        stored, errors = read_stored(ordered)
-        if not errors:
-            break
-        for slot, why in errors.items():
-            bad[ordered[slot].path] = why
-        keep = {id(f) for k, f in enumerate(ordered) if k not in errors}
-        good = [f for f in good if id(f) in keep]
-        if not good:
-            raise SeriesRefusedError(
-                f"{label}: no image could be read ({next(iter(errors.values()))})."
-            )
-
-    for path, why in sorted(bad.items()):
-        outcome = (
-            "its slice was interpolated from the neighbours (allow_gaps=True)"
-            if grid.blend is not None
-            else "the remaining slices form a complete stack"
-        )
-        msg = f"{label}: skipped {os.path.basename(path)} ({why}); {outcome}."
-        messages.append(msg)
+    grid, ordered, stored = _read_readable(good, label, bad, allow_gaps, tilt)
+    messages = _skipped_messages(label, bad, grid)
+    for msg in messages:
         _warn(msg, DicomReadWarning)
 
     slopes = np.array([f.rescale_slope for f in ordered], dtype=np.float64)
     icpts = np.array([f.rescale_intercept for f in ordered], dtype=np.float64)
     array = _rescale(stored, slopes, icpts)
-    del stored
+    del stored  # the stored values are no longer needed: free them before resampling
     out_dtype = array.dtype
     sop_uids = tuple(f.sop_instance_uid for f in ordered)
     if grid.blend is not None:
-        blended = apply_blend(array, grid.blend)
-        sop_uids = tuple(
-            sop_uids[k0 + (1 if w >= 0.5 else 0)] for k0, w in zip(grid.blend.k0, grid.blend.w)
-        )
-        array = _to_dtype(blended, out_dtype)
+        array = _to_dtype(apply_blend(array, grid.blend), out_dtype)
+        sop_uids = _blended_sop_uids(sop_uids, grid.blend)
     if grid.tilt is not None:
         fill = float(array.min())
         array = _to_dtype(
@@ -218,22 +201,6 @@ def load_series(
         _warn(msg, GeometryWarning)
 
     f0 = ordered[0]
-    metadata: dict[str, Any] = read_metadata(f0.path)
-    metadata.update(
-        TransferSyntaxUID=f0.transfer_syntax_uid,
-        TransferSyntaxUIDs=sorted({f.transfer_syntax_uid for f in ordered}),
-        PixelSpacing=list(f0.pixel_spacing or ()),
-        ImageOrientationPatient=list(f0.orientation or ()),
-        SliceThickness=f0.slice_thickness,
-        RescaleSlope=float(slopes[0]),
-        RescaleIntercept=float(icpts[0]),
-        SourceImages=len(ordered),
-        SeriesKey=series.key,
-    )
-    if grid.spacings_mm:
-        metadata["SliceSpacingsFound"] = [round(x, 4) for x in grid.spacings_mm]
-    if grid.tilt_deg:
-        metadata["GantryTiltDegrees"] = round(grid.tilt_deg, 3)
     return ImageVolume(
         array=array,
         affine=grid.affine,
@@ -247,8 +214,82 @@ def load_series(
         windows=_windows(f0, f0.modality, array),
         geometry_note=grid.note,
         warnings=tuple(messages),
-        metadata=metadata,
+        metadata=_volume_metadata(series.key, ordered, grid),
     )
+
+
+def _read_readable(
+    good: list[FrameHeader],
+    label: str,
+    bad: dict[str, str],
+    allow_gaps: bool,
+    tilt: TiltMode,
+) -> tuple[SliceGrid, list[FrameHeader], npt.NDArray[Any]]:
+    """Plan the grid and read the stored pixels, dropping images whose pixels fail.
+
+    An image that cannot be decoded joins ``bad`` (path → why, updated in place) and
+    the grid is planned again without it, so the stack is checked again (a gap is
+    refused unless ``allow_gaps``). Returns the grid, the frames in slice order and
+    their stored values.
+    """
+    while True:
+        grid = _plan(good, label, bad, allow_gaps, tilt)
+        ordered = [good[i] for i in grid.order]
+        stored, errors = read_stored(ordered)
+        if not errors:
+            return grid, ordered, stored
+        for slot, why in errors.items():
+            bad[ordered[slot].path] = why
+        keep = {id(f) for k, f in enumerate(ordered) if k not in errors}
+        good = [f for f in good if id(f) in keep]
+        if not good:
+            raise SeriesRefusedError(
+                f"{label}: no image could be read ({next(iter(errors.values()))})."
+            )
+
+
+def _skipped_messages(label: str, bad: dict[str, str], grid: SliceGrid) -> list[str]:
+    """One DicomReadWarning message per skipped file (by path), saying what became of it."""
+    messages: list[str] = []
+    for path, why in sorted(bad.items()):
+        outcome = (
+            "its slice was interpolated from the neighbours (allow_gaps=True)"
+            if grid.blend is not None
+            else "the remaining slices form a complete stack"
+        )
+        messages.append(f"{label}: skipped {os.path.basename(path)} ({why}); {outcome}.")
+    return messages
+
+
+def _blended_sop_uids(sop_uids: tuple[str, ...], blend: BlendPlan) -> tuple[str, ...]:
+    """SOPInstanceUID of each resampled slice: that of the nearer source slice (w ≥ 0.5:
+    the next one)."""
+    return tuple(sop_uids[k0 + (1 if w >= 0.5 else 0)] for k0, w in zip(blend.k0, blend.w))
+
+
+def _volume_metadata(
+    series_key: str, ordered: Sequence[FrameHeader], grid: SliceGrid
+) -> dict[str, Any]:
+    """ImageVolume.metadata: the first image's non-identifying header values, what the
+    loader used (transfer syntaxes, spacing, rescale, image count) and the geometry found."""
+    f0 = ordered[0]
+    metadata: dict[str, Any] = read_metadata(f0.path)
+    metadata.update(
+        TransferSyntaxUID=f0.transfer_syntax_uid,
+        TransferSyntaxUIDs=sorted({f.transfer_syntax_uid for f in ordered}),
+        PixelSpacing=list(f0.pixel_spacing or ()),
+        ImageOrientationPatient=list(f0.orientation or ()),
+        SliceThickness=f0.slice_thickness,
+        RescaleSlope=float(f0.rescale_slope),
+        RescaleIntercept=float(f0.rescale_intercept),
+        SourceImages=len(ordered),
+        SeriesKey=series_key,
+    )
+    if grid.spacings_mm:
+        metadata["SliceSpacingsFound"] = [round(x, 4) for x in grid.spacings_mm]
+    if grid.tilt_deg:
+        metadata["GantryTiltDegrees"] = round(grid.tilt_deg, 3)
+    return metadata
 
 
 def _plan(

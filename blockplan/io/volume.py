@@ -141,40 +141,17 @@ class ImageVolume:
         return bool(np.all(ijk >= -margin) and np.all(ijk <= upper))
 
     def sample_lps(self, xyz: npt.ArrayLike, order: int = 1) -> npt.NDArray[np.float64]:
-        """Values at LPS points (``(n, 3)``), nearest (order 0) or trilinear (order 1).
+        """Values at LPS points (``(n, 3)``, mm), nearest (order 0) or trilinear (order 1).
 
-        Points outside the grid give NaN.
+        Points outside the grid give NaN (for trilinear: outside the hull of the voxel
+        centres). A thin wrapper of `blockplan.io.resample.sample_points`, whose docstring
+        states the rules.
         """
-        pts = np.atleast_2d(np.asarray(xyz, dtype=np.float64))
-        ijk = self.lps_to_index(pts)
-        k_n, j_n, i_n = self.shape
-        out = np.full(len(pts), np.nan)
-        if order == 0:
-            idx = np.rint(ijk).astype(np.int64)
-            ok = np.all((idx >= 0) & (idx < [i_n, j_n, k_n]), axis=1)
-            out[ok] = self.array[idx[ok, 2], idx[ok, 1], idx[ok, 0]]
-            return out
-        ok = np.all((ijk >= 0) & (ijk <= np.array([i_n, j_n, k_n]) - 1), axis=1)
-        p = ijk[ok]
-        lo = np.floor(p).astype(np.int64)
-        lo = np.minimum(lo, np.array([i_n, j_n, k_n]) - 2).clip(min=0)
-        f = p - lo
-        arr = self.array
-        acc = np.zeros(len(p))
-        for di in (0, 1):
-            for dj in (0, 1):
-                for dk in (0, 1):
-                    w = (
-                        (f[:, 0] if di else 1 - f[:, 0])
-                        * (f[:, 1] if dj else 1 - f[:, 1])
-                        * (f[:, 2] if dk else 1 - f[:, 2])
-                    )
-                    ii = np.minimum(lo[:, 0] + di, i_n - 1)
-                    jj = np.minimum(lo[:, 1] + dj, j_n - 1)
-                    kk = np.minimum(lo[:, 2] + dk, k_n - 1)
-                    acc += w * arr[kk, jj, ii]
-        out[ok] = acc
-        return out
+        from blockplan.io.resample import sample_points
+
+        if order not in (0, 1):
+            raise ValueError(f"order must be 0 (nearest) or 1 (trilinear); got {order}")
+        return sample_points(self, xyz, "nearest" if order == 0 else "linear")
 
     def voxel_volume_ml(self) -> float:
         """Volume of one voxel in millilitres (1 mL = 1000 mm³)."""

@@ -20,6 +20,7 @@ from blockplan.outcomes.adjudication import (
     injection_sites,
     validity_flags,
 )
+from blockplan.outcomes.chart import DiaryChartSpec, diary_chart_spec
 from blockplan.outcomes.diary import (
     DEFAULT_DIARY_TIMES_MIN,
     ReliefPoint,
@@ -29,7 +30,14 @@ from blockplan.outcomes.diary import (
     relief_pct,
     relief_run,
 )
-from blockplan.outcomes.evidence import SourceEvidence, Status
+from blockplan.outcomes.evidence import (
+    STATUS_COLOURS,
+    STATUS_ORDER,
+    STATUS_TEXT_COLOURS,
+    UNTESTED,
+    SourceEvidence,
+    Status,
+)
 from blockplan.outcomes.ledger import DISCLAIMER, Ledger, build_ledger
 from blockplan.outcomes.profiles import (
     ConfirmationRule,
@@ -57,10 +65,15 @@ __all__ = [
     "DEFAULT_DIARY_TIMES_MIN",
     "DISCLAIMER",
     "MIC_ODI_POINTS",
+    "STATUS_COLOURS",
+    "STATUS_ORDER",
+    "STATUS_TEXT_COLOURS",
+    "UNTESTED",
     "BlockResult",
     "BlockRole",
     "ComparativePair",
     "ConfirmationRule",
+    "DiaryChartSpec",
     "Flag",
     "FlagCode",
     "Ledger",
@@ -82,6 +95,7 @@ __all__ = [
     "build_ledger",
     "classify_pair",
     "comparative_pairs",
+    "diary_chart_spec",
     "expand_sites",
     "injection_sites",
     "list_profiles",

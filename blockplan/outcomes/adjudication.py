@@ -27,11 +27,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from blockplan.case.model import Case, Injection, Procedure
+from blockplan.case.model import Case, Injection, PainDiary, Procedure
 from blockplan.case.vocab import Agent, BlockType, Laterality, Structure, level_index
 from blockplan.outcomes.diary import (
     ReliefPoint,
@@ -124,6 +125,13 @@ class SourceKey(_Result):
         """E.g. ``"L4-L5, right, facet joint"``; ``–`` for no level or side."""
         side = self.side.value if self.side is not None else "–"
         return f"{self.level or '–'}, {side}, {STRUCTURE_NAMES[self.structure]}"
+
+    @property
+    def short_label(self) -> str:
+        """Compact wording for running text and reports, e.g. ``"L5 right nerve root"``,
+        ``"right sacroiliac joint"``, ``"L4-L5 disc"`` (a midline side is not named)."""
+        side = "" if self.side in (None, Laterality.MIDLINE) else str(self.side)
+        return " ".join(p for p in (self.level or "", side, STRUCTURE_NAMES[self.structure]) if p)
 
     @property
     def sort_key(self) -> tuple[int, int, int]:
@@ -297,6 +305,16 @@ class BlockResult(_Result):
         return frozenset(self.sites)
 
     @property
+    def onset_min(self) -> int | None:
+        """Onset of relief at the profile's threshold (minutes), None without one."""
+        return None if self.run is None else self.run.onset_min
+
+    @property
+    def duration_min(self) -> int | None:
+        """Duration of the run at the threshold that starts at onset (minutes), or None."""
+        return None if self.run is None else self.run.duration_min
+
+    @property
     def is_valid(self) -> bool:
         """True when the block is evidence (adjudicated positive/negative or a valid control)."""
         return self.verdict in _VALID
@@ -424,10 +442,202 @@ def _negative_reasons(run: ReliefRun, peak: float | None, profile: Profile) -> l
     return reasons
 
 
+@dataclass(frozen=True, slots=True)
+class _BlockFacts:
+    """What a procedure says before it is read against the profile's rules."""
+
+    block_type: BlockType
+    role: BlockRole
+    agents: tuple[Agent, ...]
+    sites: tuple[SourceKey, ...]
+    flags: tuple[Flag, ...]
+    diary: PainDiary | None
+    curve: tuple[ReliefPoint, ...]
+    peak: float | None
+    run: ReliefRun | None
+    window: tuple[int, int] | None
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """A verdict with its reasons; ``POSITIVE`` from a check means "passes, go on"."""
+
+    verdict: Verdict
+    reasons: tuple[str, ...]
+    duration_consistent: bool | None = None
+
+
+def _block_facts(case: Case, procedure: Procedure, profile: Profile) -> _BlockFacts:
+    """Role, deciding agents and sites, flags, relief curve and run of a procedure.
+
+    The anaesthetic injections decide a block; saline alone makes it a control.
+    """
+    anaesthetic = [i for i in procedure.injections if i.agent.is_anaesthetic]
+    role = BlockRole.ANAESTHETIC if anaesthetic else BlockRole.CONTROL
+    deciding = anaesthetic or list(procedure.injections)
+    agents = tuple(sorted({i.agent for i in deciding}, key=list(Agent).index))
+    diary = procedure.diary
+    curve = relief_curve(diary, profile.diary_times_min) if diary is not None else ()
+    mixed = bool(anaesthetic) and len(anaesthetic) != len(procedure.injections)
+    return _BlockFacts(
+        block_type=procedure.block_type,
+        role=role,
+        agents=agents,
+        sites=_sorted_sites(s for i in deciding for s in injection_sites(case, procedure, i)),
+        flags=validity_flags(case, procedure, profile),
+        diary=diary,
+        curve=curve,
+        peak=peak_relief(curve),
+        run=relief_run(curve, profile.threshold_pct, profile.min_sustained_min)
+        if diary is not None
+        else None,
+        window=_agent_window(agents, profile) if role is BlockRole.ANAESTHETIC else None,
+        notes=("saline injected in the same session is ignored",) if mixed else (),
+    )
+
+
+def _outside_profile(facts: _BlockFacts, profile: Profile) -> _Reading | None:
+    """Not applicable: a block type or structure the profile does not adjudicate."""
+    if facts.block_type not in profile.diagnostic_block_types:
+        return _Reading(
+            Verdict.NOT_APPLICABLE,
+            (
+                f"a {BLOCK_NAMES[facts.block_type]} is not adjudicated as a diagnostic block "
+                f"under {profile.label}",
+            ),
+        )
+    outside = sorted({s.structure for s in facts.sites if not profile.covers(s.structure)})
+    if not outside:
+        return None
+    covered = ", ".join(STRUCTURE_NAMES[s] for s in profile.structures or ())
+    tested = ", ".join(STRUCTURE_NAMES[s] for s in outside)
+    return _Reading(
+        Verdict.NOT_APPLICABLE,
+        (f"{profile.label} adjudicates only {covered}; this block tested {tested}",),
+    )
+
+
+def _invalidated(facts: _BlockFacts, profile: Profile) -> _Reading | None:
+    """Not diagnostic: a validity flag the profile treats as invalidating."""
+    invalid = [f for f in facts.flags if f.severity is Severity.INVALID]
+    if not invalid:
+        return None
+    return _Reading(
+        Verdict.NOT_DIAGNOSTIC,
+        (
+            *(f.message for f in invalid),
+            f"not diagnostic under {profile.label}: counts as no evidence",
+        ),
+    )
+
+
+def _diary_not_readable(facts: _BlockFacts) -> _Reading | None:
+    """Pending without a diary or any NRS after the block; not diagnostic at baseline 0."""
+    if facts.diary is None or facts.run is None:
+        return _Reading(Verdict.PENDING, ("no pain diary recorded yet",))
+    if facts.diary.baseline_nrs == 0:
+        return _Reading(
+            Verdict.NOT_DIAGNOSTIC, ("relief is undefined with baseline NRS 0 (no index pain)",)
+        )
+    if facts.peak is None:
+        return _Reading(Verdict.PENDING, ("no NRS recorded after the block",))
+    return None
+
+
+def _saline_control(facts: _BlockFacts, profile: Profile) -> _Reading:
+    """Placebo response when saline relief meets the profile's placebo criterion."""
+    run, peak = facts.run, facts.peak
+    assert run is not None and peak is not None
+    threshold = _pct(profile.threshold_pct)
+    responded = (
+        run.reached
+        if profile.placebo_response is PlaceboCriterion.REACHES_THRESHOLD
+        else run.sustained
+    )
+    if responded:
+        return _Reading(
+            Verdict.PLACEBO_RESPONSE,
+            (
+                f"saline control reached {threshold} relief at {run.onset_min} min "
+                f"(peak {_pct(peak)}): placebo response",
+            ),
+        )
+    return _Reading(
+        Verdict.NO_PLACEBO_RESPONSE,
+        (f"saline control: peak relief {_pct(peak)}, no placebo response at {threshold}",),
+    )
+
+
+def _duration_for_agent(facts: _BlockFacts, profile: Profile) -> _Reading | None:
+    """When the profile asks for it: relief must last as long as the agent's window."""
+    if not profile.require_duration_consistent_with_agent:
+        return None
+    assert facts.run is not None and facts.run.duration_min is not None
+    duration = facts.run.duration_min
+    if facts.window is None:
+        names = "/".join(a.value for a in facts.agents)
+        return _Reading(
+            Verdict.NOT_DIAGNOSTIC, (f"{profile.label} has no duration window for {names}",)
+        )
+    low, high = facts.window
+    consistent = low <= duration <= high
+    names, span = " + ".join(a.value for a in facts.agents), f"{low}–{high} min"
+    if not consistent:
+        return _Reading(
+            Verdict.NEGATIVE,
+            (f"relief lasted to {duration} min, outside the {span} expected for {names}",),
+            consistent,
+        )
+    return _Reading(Verdict.POSITIVE, (f"duration consistent with {names} ({span})",), True)
+
+
+def _sij_movements(facts: _BlockFacts, profile: Profile) -> _Reading | None:
+    """When the profile asks for it: previously painful movements possible after an SIJ block."""
+    tests_sij = any(s.structure is Structure.SACROILIAC_JOINT for s in facts.sites)
+    if not (profile.sij_requires_movements and tests_sij):
+        return None
+    assert facts.diary is not None
+    if facts.diary.movements_possible is None:
+        text = "sacroiliac joint: record whether previously painful movements became possible"
+        return _Reading(Verdict.PENDING, (text,))
+    if not facts.diary.movements_possible:
+        text = "sacroiliac joint: previously painful movements did not become possible"
+        return _Reading(Verdict.NEGATIVE, (text,))
+    return _Reading(
+        Verdict.POSITIVE, ("sacroiliac joint: previously painful movements became possible",)
+    )
+
+
+def _anaesthetic_block(facts: _BlockFacts, profile: Profile) -> _Reading:
+    """Positive when relief is sustained at the threshold and every further check passes."""
+    run, peak = facts.run, facts.peak
+    assert run is not None and peak is not None
+    if not run.sustained:
+        return _Reading(Verdict.NEGATIVE, tuple(_negative_reasons(run, peak, profile)))
+    reasons = [
+        f"relief ≥ {_pct(profile.threshold_pct)} from {run.onset_min} to {run.duration_min} min "
+        f"(sustained {run.span_min} min ≥ {profile.min_sustained_min} min; peak {_pct(peak)})"
+    ]
+    duration = _duration_for_agent(facts, profile)
+    consistent = None if duration is None else duration.duration_consistent
+    for check in (duration, _sij_movements(facts, profile)):
+        if check is None:
+            continue
+        reasons.extend(check.reasons)
+        if check.verdict is not Verdict.POSITIVE:
+            return _Reading(check.verdict, tuple(reasons), consistent)
+    return _Reading(Verdict.POSITIVE, tuple(reasons), consistent)
+
+
 def adjudicate_block(
     case: Case, procedure: Procedure, profile: Profile, number: int = 1
 ) -> BlockResult:
     """Adjudicate one procedure as a diagnostic block under ``profile``.
+
+    In order: outside the profile (not applicable), invalidating flags (not diagnostic),
+    a diary that cannot be read (pending, or not diagnostic at baseline 0), then a saline
+    control (placebo response or not) or an anaesthetic block (positive or negative).
 
     Parameters
     ----------
@@ -445,131 +655,32 @@ def adjudicate_block(
     BlockResult
         Verdict, relief curve, onset/duration, flags and reasons.
     """
-    anaesthetic = [i for i in procedure.injections if i.agent.is_anaesthetic]
-    role = BlockRole.ANAESTHETIC if anaesthetic else BlockRole.CONTROL
-    deciding = anaesthetic or list(procedure.injections)
-    agents = tuple(sorted({i.agent for i in deciding}, key=list(Agent).index))
-    sites = _sorted_sites(s for i in deciding for s in injection_sites(case, procedure, i))
-    flags = validity_flags(case, procedure, profile)
-    diary = procedure.diary
-    curve = relief_curve(diary, profile.diary_times_min) if diary is not None else ()
-    peak = peak_relief(curve)
-    run = (
-        relief_run(curve, profile.threshold_pct, profile.min_sustained_min)
-        if diary is not None
-        else None
+    facts = _block_facts(case, procedure, profile)
+    reading = _outside_profile(facts, profile) or _invalidated(facts, profile)
+    reading = reading or _diary_not_readable(facts)
+    if reading is None:
+        read = _saline_control if facts.role is BlockRole.CONTROL else _anaesthetic_block
+        reading = read(facts, profile)
+    diary = facts.diary
+    return BlockResult(
+        number=number,
+        procedure_id=procedure.id,
+        performed_at=procedure.performed_at,
+        block_type=procedure.block_type,
+        role=facts.role,
+        agents=facts.agents,
+        sites=facts.sites,
+        baseline_nrs=diary.baseline_nrs if diary is not None else None,
+        curve=facts.curve,
+        peak_relief_pct=facts.peak,
+        run=facts.run,
+        agent_window_min=facts.window,
+        duration_consistent=reading.duration_consistent,
+        movements_possible=diary.movements_possible if diary is not None else None,
+        flags=facts.flags,
+        verdict=reading.verdict,
+        reasons=(*facts.notes, *reading.reasons),
     )
-    window = _agent_window(agents, profile) if role is BlockRole.ANAESTHETIC else None
-    reasons: list[str] = []
-    if anaesthetic and len(anaesthetic) != len(procedure.injections):
-        reasons.append("saline injected in the same session is ignored")
-
-    def result(verdict: Verdict, duration_consistent: bool | None = None) -> BlockResult:
-        return BlockResult(
-            number=number,
-            procedure_id=procedure.id,
-            performed_at=procedure.performed_at,
-            block_type=procedure.block_type,
-            role=role,
-            agents=agents,
-            sites=sites,
-            baseline_nrs=diary.baseline_nrs if diary is not None else None,
-            curve=curve,
-            peak_relief_pct=peak,
-            run=run,
-            agent_window_min=window,
-            duration_consistent=duration_consistent,
-            movements_possible=diary.movements_possible if diary is not None else None,
-            flags=flags,
-            verdict=verdict,
-            reasons=tuple(reasons),
-        )
-
-    # Scope: block type and structure.
-    if procedure.block_type not in profile.diagnostic_block_types:
-        reasons.append(
-            f"a {BLOCK_NAMES[procedure.block_type]} is not adjudicated as a diagnostic block "
-            f"under {profile.label}"
-        )
-        return result(Verdict.NOT_APPLICABLE)
-    outside = sorted({s.structure for s in sites if not profile.covers(s.structure)})
-    if outside:
-        covered = ", ".join(STRUCTURE_NAMES[s] for s in profile.structures or ())
-        reasons.append(
-            f"{profile.label} adjudicates only {covered}; this block tested "
-            f"{', '.join(STRUCTURE_NAMES[s] for s in outside)}"
-        )
-        return result(Verdict.NOT_APPLICABLE)
-    # Validity.
-    invalid = [f for f in flags if f.severity is Severity.INVALID]
-    if invalid:
-        reasons.extend(f.message for f in invalid)
-        reasons.append(f"not diagnostic under {profile.label}: counts as no evidence")
-        return result(Verdict.NOT_DIAGNOSTIC)
-    if diary is None or run is None:
-        reasons.append("no pain diary recorded yet")
-        return result(Verdict.PENDING)
-    if diary.baseline_nrs == 0:
-        reasons.append("relief is undefined with baseline NRS 0 (no index pain)")
-        return result(Verdict.NOT_DIAGNOSTIC)
-    if peak is None:
-        reasons.append("no NRS recorded after the block")
-        return result(Verdict.PENDING)
-    threshold = _pct(profile.threshold_pct)
-    # Saline control.
-    if role is BlockRole.CONTROL:
-        responded = (
-            run.reached
-            if profile.placebo_response is PlaceboCriterion.REACHES_THRESHOLD
-            else run.sustained
-        )
-        if responded:
-            reasons.append(
-                f"saline control reached {threshold} relief at {run.onset_min} min "
-                f"(peak {_pct(peak)}): placebo response"
-            )
-            return result(Verdict.PLACEBO_RESPONSE)
-        reasons.append(
-            f"saline control: peak relief {_pct(peak)}, no placebo response at {threshold}"
-        )
-        return result(Verdict.NO_PLACEBO_RESPONSE)
-    # Anaesthetic block.
-    if not run.sustained:
-        reasons.extend(_negative_reasons(run, peak, profile))
-        return result(Verdict.NEGATIVE)
-    assert run.onset_min is not None and run.duration_min is not None
-    reasons.append(
-        f"relief ≥ {threshold} from {run.onset_min} to {run.duration_min} min "
-        f"(sustained {run.span_min} min ≥ {profile.min_sustained_min} min; peak {_pct(peak)})"
-    )
-    consistent: bool | None = None
-    if profile.require_duration_consistent_with_agent:
-        if window is None:
-            reasons.append(
-                f"{profile.label} has no duration window for {'/'.join(a.value for a in agents)}"
-            )
-            return result(Verdict.NOT_DIAGNOSTIC)
-        consistent = window[0] <= run.duration_min <= window[1]
-        span = f"{window[0]}–{window[1]} min"
-        if not consistent:
-            reasons.append(
-                f"relief lasted to {run.duration_min} min, outside the {span} expected for "
-                f"{' + '.join(a.value for a in agents)}"
-            )
-            return result(Verdict.NEGATIVE, consistent)
-        reasons.append(f"duration consistent with {' + '.join(a.value for a in agents)} ({span})")
-    tests_sij = any(s.structure is Structure.SACROILIAC_JOINT for s in sites)
-    if profile.sij_requires_movements and tests_sij:
-        if diary.movements_possible is None:
-            reasons.append(
-                "sacroiliac joint: record whether previously painful movements became possible"
-            )
-            return result(Verdict.PENDING, consistent)
-        if not diary.movements_possible:
-            reasons.append("sacroiliac joint: previously painful movements did not become possible")
-            return result(Verdict.NEGATIVE, consistent)
-        reasons.append("sacroiliac joint: previously painful movements became possible")
-    return result(Verdict.POSITIVE, consistent)
 
 
 def adjudicate(case: Case, profile: Profile) -> tuple[BlockResult, ...]:

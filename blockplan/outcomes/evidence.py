@@ -5,20 +5,32 @@ Decision support, not a medical device.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from types import MappingProxyType
+from typing import Final
 
 from pydantic import BaseModel, ConfigDict
 
 from blockplan.outcomes.adjudication import ComparativePair, SourceKey
 
-__all__ = ["STATUS_ORDER", "SourceEvidence", "Status"]
+__all__ = [
+    "STATUS_COLOURS",
+    "STATUS_ORDER",
+    "STATUS_TEXT_COLOURS",
+    "UNTESTED",
+    "SourceEvidence",
+    "Status",
+]
 
 
 class Status(StrEnum):
     """Status of a candidate pain source under a profile (shared/DOMAIN.md §5).
 
-    Ordered ``confirmed > probable > indeterminate > excluded`` (see `Status.rank`): the
-    order of support for the source being a pain generator.
+    The one status vocabulary of blockplan: the ledger decides it, the report, the map and
+    the viewer show it. Ordered ``confirmed > probable > indeterminate > excluded`` (see
+    `STATUS_ORDER` and `Status.rank`): the order of support for the source being a pain
+    generator.
     """
 
     CONFIRMED = "confirmed"
@@ -29,8 +41,23 @@ class Status(StrEnum):
 
     @property
     def rank(self) -> int:
-        """3 for confirmed … 0 for excluded."""
-        return STATUS_ORDER.index(self)
+        """3 for confirmed … 0 for excluded (higher is more support)."""
+        return len(STATUS_ORDER) - 1 - STATUS_ORDER.index(self)
+
+    @property
+    def meaning(self) -> str:
+        """What the status means in plain words (completed with "under <profile>")."""
+        return _MEANINGS[self]
+
+    @property
+    def heading(self) -> str:
+        """The status as a heading over the sources that have it, e.g. ``"Probable"``."""
+        return _HEADINGS[self]
+
+    @property
+    def letter(self) -> str:
+        """One capital letter (``"C"``, ``"P"``, ``"I"``, ``"E"``), e.g. inside a map marker."""
+        return self.value[0].upper()
 
     def describe(self, profile_label: str) -> str:
         """The status in words, naming the profile, e.g. ``"not supported as a pain source
@@ -44,12 +71,53 @@ class Status(StrEnum):
 
 
 STATUS_ORDER: tuple[Status, ...] = (
-    Status.EXCLUDED,
-    Status.INDETERMINATE,
-    Status.PROBABLE,
     Status.CONFIRMED,
+    Status.PROBABLE,
+    Status.INDETERMINATE,
+    Status.EXCLUDED,
 )
-"""Statuses from least to most support."""
+"""Statuses from most to least support: the order sources are ranked and read in."""
+
+_MEANINGS: dict[Status, str] = {
+    Status.CONFIRMED: "supported as a pain source",
+    Status.PROBABLE: "probably a pain source, awaiting confirmation",
+    Status.INDETERMINATE: "open: the blocks so far do not decide",
+    Status.EXCLUDED: "not supported as a pain source",
+}
+
+_HEADINGS: dict[Status, str] = {
+    Status.CONFIRMED: "Confirmed",
+    Status.PROBABLE: "Probable",
+    Status.INDETERMINATE: "Open (indeterminate)",
+    Status.EXCLUDED: "Not supported as a pain source",
+}
+
+UNTESTED: Final = "untested"
+"""Colour key of a planned target or site that no block has tested yet (not a status)."""
+
+# Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
+STATUS_COLOURS: Mapping[str, str] = MappingProxyType(
+    {
+        Status.CONFIRMED: "#D55E00",
+        Status.PROBABLE: "#E69F00",
+        Status.INDETERMINATE: "#C8C8C8",
+        Status.EXCLUDED: "#0072B2",
+        UNTESTED: "#1F9BDE",
+    }
+)
+"""Fill colour (hex sRGB) of each status and of `UNTESTED`: the report's tables, map and
+legend and the viewer's target points all use this one table."""
+
+STATUS_TEXT_COLOURS: Mapping[str, str] = MappingProxyType(
+    {
+        Status.CONFIRMED: "#FFFFFF",
+        Status.PROBABLE: "#000000",
+        Status.INDETERMINATE: "#000000",
+        Status.EXCLUDED: "#FFFFFF",
+        UNTESTED: "#000000",
+    }
+)
+"""Readable text colour on each `STATUS_COLOURS` fill."""
 
 
 class SourceEvidence(BaseModel):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from blockplan.case.model import Case, Target
 from blockplan.outcomes.adjudication import expand_sites
+from blockplan.outcomes.evidence import UNTESTED
 from blockplan.outcomes.ledger import Ledger
 
 __all__ = ["target_status", "target_statuses"]
 
 
 def target_status(ledger: Ledger, target: Target) -> str:
-    """Status of the source a target tests: a `Status` value, or ``"untested"``.
+    """Status of the source a target tests: a `Status` value, or `UNTESTED` (``"untested"``).
 
     The source is the target's own site set (two sites for a bilateral target), the
     same key the ledger files its blocks under.
@@ -19,8 +20,8 @@ def target_status(ledger: Ledger, target: Target) -> str:
     try:
         source = ledger.source(*keys)
     except KeyError:
-        return "untested"
-    return source.status.value if source.blocks else "untested"
+        return UNTESTED
+    return source.status.value if source.blocks else UNTESTED
 
 
 def target_statuses(ledger: Ledger, case: Case) -> dict[str, str]:

@@ -79,30 +79,19 @@ def _scores_lines(
     return lines
 
 
-def ledger_to_text(
-    ledger: Ledger,
-    *,
-    odi: Sequence[OdiScore] = (),
-    odi_changes: Sequence[OdiChange] = (),
-    pgic: Sequence[PgicScore] = (),
-) -> str:
-    """The ledger as plain text: header, ranked sources, block details, suggestions.
-
-    Parameters
-    ----------
-    ledger : Ledger
-    odi, odi_changes, pgic : sequences, optional
-        Scores to append (see `blockplan.outcomes.scores`).
-    """
-    lines = [
+def _header_lines(ledger: Ledger) -> list[str]:
+    return [
         "blockplan outcomes — decision support, not a medical device",
         f"profile: {ledger.profile_label} — {ledger.profile_title}",
         f"rule: relief ≥ {ledger.threshold_pct:g} % sustained ≥ {ledger.min_sustained_min} min; "
         f"confirmation: {ledger.confirmation.value.replace('_', '-')}",
         f"case: {ledger.case_id}",
-        "",
-        "PAIN SOURCES (ranked)",
     ]
+
+
+def _source_lines(ledger: Ledger) -> list[str]:
+    """The ranked table of sources, then each source's reasons and what would settle it."""
+    lines = ["PAIN SOURCES (ranked)"]
     width = max([len(s.label) for s in ledger.sources] + [6])
     lines.append(f"  {'#':>2}  {'source':<{width}}  {'status':<13}  blocks")
     for n, source in enumerate(ledger.sources, start=1):
@@ -118,7 +107,36 @@ def ledger_to_text(
         lines.append(f"  {n}. {source.label}: {source.status_text}")
         lines.extend(f"     - {reason}" for reason in source.reasons)
         lines.extend(f"     what would settle it: {text}" for text in source.settle)
-    lines += ["", "BLOCKS"]
+    return lines
+
+
+def _suggestion_lines(ledger: Ledger) -> list[str]:
+    lines = ["SUGGESTIONS (decision support)"]
+    if not ledger.suggestions:
+        lines.append("  none")
+    for s in ledger.suggestions:
+        about = f" [{'; '.join(s.sources)}]" if s.sources else ""
+        lines.append(f"  - {s.text}{about}")
+        lines.append(f"    rule: {s.condition}; source: {s.citation}")
+    return lines
+
+
+def ledger_to_text(
+    ledger: Ledger,
+    *,
+    odi: Sequence[OdiScore] = (),
+    odi_changes: Sequence[OdiChange] = (),
+    pgic: Sequence[PgicScore] = (),
+) -> str:
+    """The ledger as plain text: header, ranked sources, block details, suggestions.
+
+    Parameters
+    ----------
+    ledger : Ledger
+    odi, odi_changes, pgic : sequences, optional
+        Scores to append (see `blockplan.outcomes.scores`).
+    """
+    lines = [*_header_lines(ledger), "", *_source_lines(ledger), "", "BLOCKS"]
     if not ledger.blocks:
         lines.append("  no blocks recorded")
     for block in ledger.blocks:
@@ -126,13 +144,7 @@ def ledger_to_text(
     if ledger.pairs:
         lines += ["", "COMPARATIVE PAIRS"]
         lines.extend(f"  - {p.reason}" for p in ledger.pairs)
-    lines += ["", "SUGGESTIONS (decision support)"]
-    if not ledger.suggestions:
-        lines.append("  none")
-    for s in ledger.suggestions:
-        about = f" [{'; '.join(s.sources)}]" if s.sources else ""
-        lines.append(f"  - {s.text}{about}")
-        lines.append(f"    rule: {s.condition}; source: {s.citation}")
+    lines += ["", *_suggestion_lines(ledger)]
     if ledger.notes:
         lines += ["", "NOTES"]
         lines.extend(f"  - {note}" for note in ledger.notes)

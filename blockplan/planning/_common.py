@@ -63,7 +63,8 @@ def grid_affine(grid: GridLike, name: str) -> tuple[npt.NDArray[np.float64], str
     if isinstance(grid, MaskGrid):
         return grid.affine_array(), grid.frame_of_reference_uid
     aff = np.asarray(grid, dtype=np.float64)
-    if aff.shape != (4, 4) or not np.allclose(aff[3], [0, 0, 0, 1]):
+    # plain float comparisons: np.allclose costs more than the rest of a trajectory check
+    if aff.shape != (4, 4) or np.abs(aff[3] - (0.0, 0.0, 0.0, 1.0)).max() > 1e-8:
         raise PlanningError(
             f"{name}: expected a 4×4 affine (i, j, k, 1) → LPS mm with last row (0, 0, 0, 1); "
             f"got shape {aff.shape}"

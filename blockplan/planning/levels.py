@@ -173,6 +173,36 @@ def propose_next_level(
     return _name(nxt, chain)
 
 
+def _check_steps(names: Sequence[str], centres: npt.NDArray[np.float64]) -> None:
+    """Refuse markers (in cranio-caudal label order) that coincide, run cranially or tilt.
+
+    Each step from one marker to the next must be at least `MIN_MARKER_DISTANCE_MM` long,
+    go caudally (decreasing LPS z) and lie within `MAX_AXIS_TILT_DEG` of the z axis.
+    """
+    steps = np.diff(centres, axis=0)
+    lengths = np.linalg.norm(steps, axis=1)
+    for n, (step, length) in enumerate(zip(steps, lengths)):
+        a, b = names[n], names[n + 1]
+        if length < MIN_MARKER_DISTANCE_MM:
+            raise PlanningError(
+                f"markers {a} and {b} lie {length:.1f} mm apart (same place?): "
+                "move one of them to its own centre"
+            )
+        if step[2] >= 0:
+            raise PlanningError(
+                f"marker {b} lies {step[2]:.1f} mm cranial to {a} (LPS z "
+                f"{centres[n + 1][2]:.1f} vs {centres[n][2]:.1f} mm), but {b} is below "
+                f"{a}: check the level labels"
+            )
+        tilt = math.degrees(math.acos(min(1.0, -step[2] / length)))
+        if tilt > MAX_AXIS_TILT_DEG:
+            raise PlanningError(
+                f"the step from marker {a} to {b} is {tilt:.0f}° from the patient's "
+                f"cranio-caudal axis (at most {MAX_AXIS_TILT_DEG:.0f}° expected): "
+                "check the marker positions"
+            )
+
+
 def _check_spacing(
     names: tuple[str, ...],
     half: npt.NDArray[np.int64],
@@ -340,28 +370,7 @@ class SpineAxis:
         half.setflags(write=False)  # the axis is immutable, its arrays too
         centres.setflags(write=False)
 
-        steps = np.diff(centres, axis=0)
-        lengths = np.linalg.norm(steps, axis=1)
-        for n, (step, length) in enumerate(zip(steps, lengths)):
-            a, b = names[n], names[n + 1]
-            if length < MIN_MARKER_DISTANCE_MM:
-                raise PlanningError(
-                    f"markers {a} and {b} lie {length:.1f} mm apart (same place?): "
-                    "move one of them to its own centre"
-                )
-            if step[2] >= 0:
-                raise PlanningError(
-                    f"marker {b} lies {step[2]:.1f} mm cranial to {a} (LPS z "
-                    f"{centres[n + 1][2]:.1f} vs {centres[n][2]:.1f} mm), but {b} is below "
-                    f"{a}: check the level labels"
-                )
-            tilt = math.degrees(math.acos(min(1.0, -step[2] / length)))
-            if tilt > MAX_AXIS_TILT_DEG:
-                raise PlanningError(
-                    f"the step from marker {a} to {b} is {tilt:.0f}° from the patient's "
-                    f"cranio-caudal axis (at most {MAX_AXIS_TILT_DEG:.0f}° expected): "
-                    "check the marker positions"
-                )
+        _check_steps(names, centres)
         if max_spacing_ratio is not None:
             _check_spacing(names, half, centres, max_spacing_ratio)
         return cls(

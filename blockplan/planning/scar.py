@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from blockplan.case.model import LevelMarker, MaskGrid
 from blockplan.errors import PlanningError
+from blockplan.io import resample
 from blockplan.io.volume import ImageVolume
 from blockplan.planning._common import (
     GridLike,
@@ -51,6 +52,54 @@ def _series(volume: ImageVolume) -> str:
     if volume.series_number is not None:
         return f"series {volume.series_number}"
     return f"series {volume.series_instance_uid or '(no UID)'}"
+
+
+def _sphere_box(
+    volume: ImageVolume, ijk: npt.NDArray[np.float64], radius_mm: float
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Index box ``[lo, hi)`` (i, j, k) of the volume holding the sphere around ``ijk``."""
+    size_ijk = np.array(volume.shape[::-1])
+    inv = np.linalg.inv(volume.affine)[:3, :3]
+    half = radius_mm * np.linalg.norm(inv, axis=1)  # sphere half-extent per index axis
+    lo = np.clip(np.floor(ijk - half).astype(np.int64), 0, size_ijk - 1)
+    hi = np.clip(np.ceil(ijk + half).astype(np.int64), 0, size_ijk - 1) + 1
+    return lo, hi
+
+
+def _in_sphere(
+    affine: npt.NDArray[np.float64],
+    ijk: npt.NDArray[np.float64],
+    lo: npt.NDArray[np.int64],
+    hi: npt.NDArray[np.int64],
+    radius_mm: float,
+) -> npt.NDArray[np.bool_]:
+    """Voxels ``[k, j, i]`` of the box ``[lo, hi)`` within ``radius_mm`` of ``ijk`` (any affine)."""
+    kk, jj, ii = np.ogrid[lo[2] : hi[2], lo[1] : hi[1], lo[0] : hi[0]]
+    a = affine[:3, :3]
+    off = (
+        (ii - ijk[0])[..., None] * a[:, 0]
+        + (jj - ijk[1])[..., None] * a[:, 1]
+        + (kk - ijk[2])[..., None] * a[:, 2]
+    )
+    return np.asarray(np.einsum("...k,...k->...", off, off) <= radius_mm**2)
+
+
+def _seed_component(
+    region: npt.NDArray[np.bool_], seed_ijk: list[int], *, fill_holes: bool
+) -> npt.NDArray[np.bool_]:
+    """The part of ``region`` ``[k, j, i]`` face-connected to the seed, holes filled."""
+    import SimpleITK as sitk
+
+    component = sitk.ConnectedThreshold(
+        sitk.GetImageFromArray(region.astype(np.uint8)),
+        seedList=[seed_ijk],
+        lower=1,
+        upper=1,
+        replaceValue=1,
+    )
+    if fill_holes:
+        component = sitk.BinaryFillhole(component, fullyConnected=False, foregroundValue=1)
+    return np.asarray(sitk.GetArrayFromImage(component).astype(bool))
 
 
 def grow_scar(
@@ -121,15 +170,11 @@ def grow_scar(
             f"scar seed {fmt_lps(xyz)} mm lies outside {_series(volume)}: "
             "place the seed inside the image"
         )
-    size_ijk = np.array(volume.shape[::-1])
     ijk = volume.lps_to_index(xyz)
-    seed_idx = np.clip(np.rint(ijk).astype(np.int64), 0, size_ijk - 1)
-    inv = np.linalg.inv(volume.affine)[:3, :3]
-    half = max_radius_mm * np.linalg.norm(inv, axis=1)  # sphere half-extent per index axis
-    lo = np.clip(np.floor(ijk - half).astype(np.int64), 0, size_ijk - 1)
-    hi = np.clip(np.ceil(ijk + half).astype(np.int64), 0, size_ijk - 1) + 1
+    lo, hi = _sphere_box(volume, ijk, max_radius_mm)
     box = (slice(lo[2], hi[2]), slice(lo[1], hi[1]), slice(lo[0], hi[0]))
     crop = np.ascontiguousarray(volume.array[box], dtype=np.float32)
+    seed_idx = np.clip(np.rint(ijk).astype(np.int64), 0, np.array(volume.shape[::-1]) - 1)
     seed_local = [int(v) for v in seed_idx - lo]
 
     image = sitk.GetImageFromArray(crop)
@@ -143,33 +188,15 @@ def grow_scar(
     )
     region = sitk.GetArrayFromImage(grown).astype(bool)
 
-    # confine to the sphere (distances between voxel centres in mm, any affine)
-    kk, jj, ii = np.ogrid[lo[2] : hi[2], lo[1] : hi[1], lo[0] : hi[0]]
-    a = volume.affine[:3, :3]
-    off = (
-        (ii - ijk[0])[..., None] * a[:, 0]
-        + (jj - ijk[1])[..., None] * a[:, 1]
-        + (kk - ijk[2])[..., None] * a[:, 2]
-    )
-    region &= np.einsum("...k,...k->...", off, off) <= max_radius_mm**2
+    region &= _in_sphere(volume.affine, ijk, lo, hi, max_radius_mm)
     if not region[seed_local[2], seed_local[1], seed_local[0]]:
         raise PlanningError(
             f"region growing from {fmt_lps(xyz)} mm on {_series(volume)} found no region: "
             "the seed value lies outside the statistics of its neighbourhood; move the seed "
             "into the middle of the enhancing scar or raise the multiplier"
         )
-    component = sitk.ConnectedThreshold(
-        sitk.GetImageFromArray(region.astype(np.uint8)),
-        seedList=[seed_local],
-        lower=1,
-        upper=1,
-        replaceValue=1,
-    )
-    if fill_holes:
-        component = sitk.BinaryFillhole(component, fullyConnected=False, foregroundValue=1)
-    region = sitk.GetArrayFromImage(component).astype(bool)
     out = np.zeros(volume.shape, dtype=bool)
-    out[box] = region
+    out[box] = _seed_component(region, seed_local, fill_holes=fill_holes)
     return out
 
 
@@ -360,7 +387,8 @@ def resample_mask(
 
     Each target voxel takes the value of the source voxel whose centre is nearest to its
     own centre in index space (exact for the voxel centres; the volume changes by partial
-    voxels at the boundary).
+    voxels at the boundary). The grids and frames are checked here; the resampling is
+    `blockplan.io.resample.resample_mask`.
 
     Parameters
     ----------
@@ -381,38 +409,4 @@ def resample_mask(
     src_aff, src_frame = grid_affine(source, "source grid")
     dst_aff, dst_frame = grid_affine(target, "target grid")
     common_frame([("source grid", src_frame), ("target grid", dst_frame)])
-    dst_shape = target.shape
-    out = np.zeros(dst_shape, dtype=bool)
-    k, j, i = np.nonzero(m)
-    if len(k) == 0:
-        return out
-    # target-index bounding box of the source mask (its voxel corners), then map back
-    lo_s = np.array([i.min(), j.min(), k.min()], dtype=np.float64) - 0.5
-    hi_s = np.array([i.max(), j.max(), k.max()], dtype=np.float64) + 0.5
-    cube = np.array(
-        [
-            [x, y, z]
-            for x in (lo_s[0], hi_s[0])
-            for y in (lo_s[1], hi_s[1])
-            for z in (lo_s[2], hi_s[2])
-        ]
-    )
-    src_to_dst = np.linalg.inv(dst_aff) @ src_aff
-    dst_ijk = cube @ src_to_dst[:3, :3].T + src_to_dst[:3, 3]
-    size = np.array(dst_shape[::-1])
-    lo = np.clip(np.floor(dst_ijk.min(axis=0)).astype(np.int64), 0, size)
-    hi = np.clip(np.ceil(dst_ijk.max(axis=0)).astype(np.int64) + 1, 0, size)
-    if np.any(hi <= lo):
-        return out
-    kk, jj, ii = np.meshgrid(
-        np.arange(lo[2], hi[2]), np.arange(lo[1], hi[1]), np.arange(lo[0], hi[0]), indexing="ij"
-    )
-    pts = np.stack([ii.ravel(), jj.ravel(), kk.ravel()], axis=1).astype(np.float64)
-    dst_to_src = np.linalg.inv(src_to_dst)
-    src_ijk = np.rint(pts @ dst_to_src[:3, :3].T + dst_to_src[:3, 3]).astype(np.int64)
-    src_size = np.array(m.shape[::-1])
-    ok = np.all((src_ijk >= 0) & (src_ijk < src_size), axis=1)
-    vals = np.zeros(len(pts), dtype=bool)
-    vals[ok] = m[src_ijk[ok, 2], src_ijk[ok, 1], src_ijk[ok, 0]]
-    out[lo[2] : hi[2], lo[1] : hi[1], lo[0] : hi[0]] = vals.reshape(kk.shape)
-    return out
+    return resample.resample_mask(m, src_aff, dst_aff, target.shape)

@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 from blockplan.case.model import Case, LevelMarker, MaskGrid, ScarRegion
 from blockplan.errors import PlanningError
+from blockplan.io.resample import resample_image
 from blockplan.io.volume import ImageVolume
 from blockplan.planning._common import PointLike, as_lps, fmt_lps
 from blockplan.planning.scar import (
@@ -93,11 +94,9 @@ def _working_volume(
     affine = np.eye(4)
     affine[:3, :3] = np.stack([u, v, w], axis=1) * step
     affine[:3, 3] = seed - affine[:3, :3] @ np.full(3, (n - 1) / 2)
-    kk, jj, ii = np.meshgrid(np.arange(n), np.arange(n), np.arange(n), indexing="ij")
-    ijk = np.stack([ii.ravel(), jj.ravel(), kk.ravel()], axis=1).astype(np.float64)
-    values = volume.sample_lps(ijk @ affine[:3, :3].T + affine[:3, 3], order=1)
-    floor = float(np.nanmin(values)) if np.isfinite(values).any() else 0.0
-    array = np.nan_to_num(values, nan=floor).reshape(n, n, n).astype(np.float32)
+    floor = float(np.min(volume.array))
+    array = resample_image(volume, affine, (n, n, n), order="linear", fill=floor)
+    array = array.astype(np.float32, copy=False)
     return volume.with_array(array, affine=affine, sop_instance_uids=())
 
 

@@ -55,6 +55,22 @@ Bone, scar and landmarks
 landmark that is not excluded (the root that *is* the target of an SNRB/TFESI is passed in
 ``exclude_landmark_ids``), enters from anterior to the target, or could not be checked for
 bone over its whole length although a CT was given (part of it outside the CT).
+
+The steps
+---------
+`evaluate_trajectory` checks its inputs (parameters, modality, one frame of reference) and
+then runs these steps, each a public function with its own tests:
+
+1. `path_samples` — length, direction and a sample every ``step_mm``;
+2. `c_arm_angles` and `posterior_approach_hazard` — the coaxial view, and the prone rule;
+3. `needle_for_path` — the needle (a note when none is long enough);
+4. `bone_along_path` — the CT along the path (hazards: bone, path outside the CT);
+5. `scar_near_path` — distance to scar and where the path enters it (a note);
+6. `landmark_clearances`, `closest_active_landmark` and `clearance_hazards` — spheres
+   closer than the margin.
+
+``safe`` is True when no step reported a hazard; ``warnings`` lists the hazards in that
+order, then the notes.
 """
 
 from __future__ import annotations
@@ -63,6 +79,7 @@ import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -70,6 +87,7 @@ import numpy.typing as npt
 from blockplan.case.model import Landmark
 from blockplan.case.vocab import Laterality
 from blockplan.errors import PlanningError
+from blockplan.io.resample import sample_points
 from blockplan.io.volume import ImageVolume
 from blockplan.planning import wording
 from blockplan.planning._common import (
@@ -92,11 +110,24 @@ __all__ = [
     "DEFAULT_NEEDLE_SPARE_MM",
     "DEFAULT_STEP_MM",
     "STANDARD_NEEDLE_LENGTHS_MM",
+    "BoneFinding",
+    "CArmAngles",
     "LandmarkClearance",
+    "PathSamples",
+    "ScarFinding",
     "TiltDirection",
     "TrajectoryMetrics",
+    "bone_along_path",
+    "c_arm_angles",
+    "clearance_hazards",
+    "closest_active_landmark",
     "evaluate_trajectory",
+    "landmark_clearances",
+    "needle_for_path",
     "needle_label",
+    "path_samples",
+    "posterior_approach_hazard",
+    "scar_near_path",
     "suggest_needle_mm",
 ]
 
@@ -286,47 +317,427 @@ def _tup(p: npt.ArrayLike) -> tuple[float, float, float]:
     return float(a[0]), float(a[1]), float(a[2])
 
 
-def _segment_foot(
-    points: npt.NDArray[np.float64],
-    entry: npt.NDArray[np.float64],
-    unit: npt.NDArray[np.float64],
-    length: float,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Depth of each point's closest path point (clamped to the segment) and the distance."""
-    depth = np.clip((points - entry) @ unit, 0.0, length)
-    foot = entry + depth[:, None] * unit
-    return depth, np.linalg.norm(points - foot, axis=1)
+# --- the steps of evaluate_trajectory, in the order it runs them ---------------------------
+class CArmAngles(NamedTuple):
+    """C-arm angles of the coaxial (down-the-beam) view of a path; see the module docstring."""
+
+    oblique_deg: float
+    oblique_side: Laterality
+    tilt_deg: float
+    tilt_direction: TiltDirection
 
 
-def _scar_search(
-    mask: npt.NDArray[np.bool_],
-    affine: npt.NDArray[np.float64],
-    entry: npt.NDArray[np.float64],
-    unit: npt.NDArray[np.float64],
-    length: float,
-    samples: npt.NDArray[np.float64],
-) -> tuple[float, float | None, int | None]:
-    """(distance to the nearest scar voxel centre or inf, its depth, first sample in scar)."""
+def c_arm_angles(entry_lps: npt.ArrayLike, target_lps: npt.ArrayLike) -> CArmAngles:
+    """C-arm oblique and cranio-caudal tilt that put the X-ray beam along the path.
+
+    With ``v = entry − target`` (LPS mm, from the target towards the image intensifier):
+    oblique ``= atan2(|v_x|, v_y)`` towards the side of the entry (`Laterality.LEFT` when
+    ``v_x > 0``, i.e. the entry lies to the patient's left), tilt ``= atan2(|v_z|,
+    hypot(v_x, v_y))`` towards the entry (`TiltDirection.CRANIAL` when ``v_z > 0``).
+    A component within 1e-9 mm of zero gives ``MIDLINE`` / ``NONE``.
+
+    Parameters
+    ----------
+    entry_lps, target_lps
+        Skin entry and target, ``(x, y, z)`` LPS mm.
+
+    Returns
+    -------
+    CArmAngles
+        ``(oblique_deg, oblique_side, tilt_deg, tilt_direction)``; degrees in [0, 180] and
+        [0, 90].
+    """
+    v = np.asarray(entry_lps, dtype=np.float64) - np.asarray(target_lps, dtype=np.float64)
+    oblique = math.degrees(math.atan2(abs(v[0]), v[1]))
+    if v[0] > _EPS_MM:
+        side = Laterality.LEFT
+    elif v[0] < -_EPS_MM:
+        side = Laterality.RIGHT
+    else:
+        side = Laterality.MIDLINE
+    tilt = math.degrees(math.atan2(abs(v[2]), math.hypot(v[0], v[1])))
+    if v[2] > _EPS_MM:
+        direction = TiltDirection.CRANIAL
+    elif v[2] < -_EPS_MM:
+        direction = TiltDirection.CAUDAL
+    else:
+        direction = TiltDirection.NONE
+    return CArmAngles(oblique, side, tilt, direction)
+
+
+def posterior_approach_hazard(entry_lps: npt.ArrayLike, target_lps: npt.ArrayLike) -> str | None:
+    """The hazard message when the entry is not posterior to the target, else None.
+
+    The patient lies prone and the needle comes from the back: the entry must lie
+    posterior (greater LPS y, mm) to the target.
+    """
+    entry = np.asarray(entry_lps, dtype=np.float64)
+    target = np.asarray(target_lps, dtype=np.float64)
+    anterior_mm = float(target[1] - entry[1])
+    if anterior_mm < 0:
+        return None
+    return (
+        f"entry {fmt_lps(entry)} lies {anterior_mm:.1f} mm anterior to the target "
+        f"{fmt_lps(target)} mm (LPS y): not a posterior approach; check entry and target"
+    )
+
+
+def needle_for_path(
+    length_mm: float,
+    *,
+    needle_lengths_mm: Sequence[float] = STANDARD_NEEDLE_LENGTHS_MM,
+    spare_mm: float = DEFAULT_NEEDLE_SPARE_MM,
+) -> tuple[float | None, str | None]:
+    """The suggested needle (mm) for a path, and a planning note when none is long enough.
+
+    The needle is `suggest_needle_mm` (shortest with ``spare_mm`` to spare). The note is not
+    a hazard: a longer needle may be in stock.
+    """
+    needle = suggest_needle_mm(length_mm, needle_lengths_mm=needle_lengths_mm, spare_mm=spare_mm)
+    if needle is not None:
+        return needle, None
+    longest = max(needle_lengths_mm) if len(needle_lengths_mm) else 0.0
+    return None, (
+        f"path {length_mm:.1f} mm + {spare_mm:.0f} mm spare is longer than the longest "
+        f"needle listed ({longest:.1f} mm)"
+    )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PathSamples:
+    """Points every ``step_mm`` along a straight path, both ends included (LPS mm).
+
+    Attributes
+    ----------
+    entry_lps, target_lps
+        The path's ends, shape ``(3,)``.
+    unit_lps
+        Unit vector from the entry to the target.
+    length_mm
+        Entry-to-target distance.
+    depths_mm
+        Depth of each sample from the entry, ``0 … length_mm``, shape ``(n,)``.
+    points_lps
+        The samples, shape ``(n, 3)``: ``entry + depth × unit``.
+    """
+
+    entry_lps: npt.NDArray[np.float64]
+    target_lps: npt.NDArray[np.float64]
+    unit_lps: npt.NDArray[np.float64]
+    length_mm: float
+    depths_mm: npt.NDArray[np.float64]
+    points_lps: npt.NDArray[np.float64]
+
+
+def path_samples(
+    entry_lps: npt.ArrayLike, target_lps: npt.ArrayLike, step_mm: float = DEFAULT_STEP_MM
+) -> PathSamples:
+    """Sample the straight path from entry to target every ``step_mm`` (or a little less).
+
+    The path is cut into ``ceil(length / step_mm)`` equal steps (at least one).
+
+    Raises
+    ------
+    PlanningError
+        When ``step_mm`` ≤ 0, or entry and target lie less than 1 mm apart.
+    """
+    if step_mm <= 0:
+        raise PlanningError(f"step_mm must be > 0; got {step_mm}")
+    entry = np.asarray(entry_lps, dtype=np.float64)
+    target = np.asarray(target_lps, dtype=np.float64)
+    vec = target - entry
+    length = float(np.linalg.norm(vec))
+    if length < _MIN_PATH_MM:
+        raise PlanningError(
+            f"entry {fmt_lps(entry)} and target {fmt_lps(target)} mm are {length:.2f} mm "
+            f"apart (at least {_MIN_PATH_MM:.0f} mm needed): move the entry point to the skin"
+        )
+    unit = vec / length
+    depths = np.linspace(0.0, length, max(2, math.ceil(length / step_mm) + 1))
+    return PathSamples(entry, target, unit, length, depths, entry + depths[:, None] * unit)
+
+
+@dataclass(frozen=True, slots=True)
+class BoneFinding:
+    """What `bone_along_path` found (depths in mm from the entry, LPS mm, HU).
+
+    Attributes
+    ----------
+    checked
+        True when a CT was given and every sample up to the exclusion zone lay inside it.
+    crosses
+        None without a CT, else whether a checked sample exceeded the bone threshold.
+    first_depth_mm, first_lps, first_hu
+        The first bone sample (None when there is none).
+    hazards, notes
+        Messages: bone crossed or path outside the CT (hazards); no CT given (note).
+    """
+
+    checked: bool
+    crosses: bool | None
+    first_depth_mm: float | None = None
+    first_lps: tuple[float, float, float] | None = None
+    first_hu: float | None = None
+    hazards: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def _require_ct(ct: ImageVolume) -> None:
+    if ct.modality.upper() != "CT":
+        raise PlanningError(
+            f"the bone check needs a CT in Hounsfield units; series "
+            f"{ct.series_number if ct.series_number is not None else ct.series_instance_uid}"
+            f" is {ct.modality or 'of unknown modality'}: pass the CT, or ct=None"
+        )
+
+
+def bone_along_path(
+    ct: ImageVolume | None,
+    path: PathSamples,
+    *,
+    bone_hu: float = DEFAULT_BONE_HU,
+    bone_exclusion_mm: float = DEFAULT_BONE_EXCLUSION_MM,
+) -> BoneFinding:
+    """Whether the path crosses bone before the last ``bone_exclusion_mm`` mm.
+
+    The CT (same frame of reference as the path) is sampled trilinearly at the path samples
+    up to ``length − bone_exclusion_mm``; a sample above ``bone_hu`` (HU) is bone. Samples
+    outside the CT are not checked, which is a hazard of its own.
+
+    Raises
+    ------
+    PlanningError
+        When ``ct`` is not a CT.
+    """
+    if ct is None:
+        return BoneFinding(False, None, notes=("no CT given: bone crossing not checked",))
+    _require_ct(ct)
+    length = path.length_mm
+    check = path.depths_mm <= length - bone_exclusion_mm
+    depths, points = path.depths_mm[check], path.points_lps[check]
+    hu = ct.sample_lps(points, order=1)
+    outside = np.isnan(hu)
+    bone = np.zeros(len(hu), dtype=bool)
+    bone[~outside] = hu[~outside] > bone_hu
+    hazards = []
+    if outside.any():
+        hazards.append(
+            f"the path lies outside the CT from depth {depths[outside].min():.1f} to "
+            f"{depths[outside].max():.1f} mm (of {length:.1f} mm): bone not checked there"
+        )
+    if not bone.any():
+        return BoneFinding(not outside.any(), False, hazards=tuple(hazards))
+    n = int(np.argmax(bone))
+    depth, value = float(depths[n]), float(hu[n])
+    hazards.append(
+        f"crosses bone (CT {value:.0f} HU > {bone_hu:.0f} HU) at depth {depth:.1f} mm from "
+        f"the entry, {length - depth:.1f} mm before the target, LPS {fmt_lps(points[n])} mm"
+    )
+    return BoneFinding(not outside.any(), True, depth, _tup(points[n]), value, tuple(hazards))
+
+
+@dataclass(frozen=True, slots=True)
+class ScarFinding:
+    """What `scar_near_path` found (mm, LPS mm).
+
+    Attributes
+    ----------
+    distance_mm
+        Distance from the path segment to the nearest scar voxel centre; None without
+        masks, ``math.inf`` when they are empty.
+    closest_depth_mm
+        Depth of the path point closest to the scar (None unless the distance is finite).
+    crosses, entry_depth_mm, entry_lps
+        Whether a path sample's nearest voxel is scar, and the first such sample.
+    notes
+        The "crosses scar" caution (scar is not a hazard).
+    """
+
+    distance_mm: float | None = None
+    closest_depth_mm: float | None = None
+    crosses: bool = False
+    entry_depth_mm: float | None = None
+    entry_lps: tuple[float, float, float] | None = None
+    notes: tuple[str, ...] = ()
+
+
+def _scar_mask(
+    n: int, mask: npt.NDArray[np.bool_], grid: GridLike
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64], str | None]:
+    """Scar mask ``n`` checked against its grid: (mask, 4×4 affine, frame of reference)."""
+    m = check_mask(mask, f"scar mask {n}")
+    shape = grid_shape(grid)
+    if shape is not None and tuple(m.shape) != tuple(shape):
+        raise PlanningError(
+            f"scar mask {n}: shape {tuple(m.shape)} differs from its grid {tuple(shape)}"
+        )
+    aff, frame = grid_affine(grid, f"scar mask {n} grid")
+    return m, aff, frame
+
+
+def _distance_to_voxels(
+    mask: npt.NDArray[np.bool_], affine: npt.NDArray[np.float64], path: PathSamples
+) -> tuple[float, float | None]:
+    """(distance from the path segment to the nearest voxel centre of ``mask``, its depth)."""
     flat = np.flatnonzero(mask)  # 1-D scan: far faster than np.nonzero on a 3-D array
-    distance, depth = math.inf, None
-    if flat.size:
-        k, j, i = np.unravel_index(flat, mask.shape)
-        ijk = np.stack([i, j, k], axis=1).astype(np.float64)
-        rel = ijk @ affine[:3, :3].T + (affine[:3, 3] - entry)  # voxel centre − entry
-        along = rel @ unit
-        c = np.clip(along, 0.0, length)
-        # |rel − c·unit|² without the (n, 3) foot array; the minimum is recomputed exactly
-        d2 = np.einsum("ij,ij->i", rel, rel) - 2.0 * c * along + c * c
-        n = int(np.argmin(d2))
-        distance = float(np.linalg.norm(rel[n] - c[n] * unit))
-        depth = float(c[n])
-    inv = np.linalg.inv(affine)
-    idx = np.rint(samples @ inv[:3, :3].T + inv[:3, 3]).astype(np.int64)
-    ok = np.all((idx >= 0) & (idx < np.array(mask.shape[::-1])), axis=1)
-    hit = np.zeros(len(samples), dtype=bool)
-    hit[ok] = mask[idx[ok, 2], idx[ok, 1], idx[ok, 0]]
-    first = int(np.argmax(hit)) if hit.any() else None
-    return distance, depth, first
+    if not flat.size:
+        return math.inf, None
+    k, j, i = np.unravel_index(flat, mask.shape)
+    ijk = np.stack([i, j, k], axis=1).astype(np.float64)
+    rel = ijk @ affine[:3, :3].T + (affine[:3, 3] - path.entry_lps)  # voxel centre − entry
+    along = rel @ path.unit_lps
+    c = np.clip(along, 0.0, path.length_mm)
+    # |rel − c·unit|² without the (n, 3) foot array; the minimum is recomputed exactly
+    d2 = np.einsum("ij,ij->i", rel, rel) - 2.0 * c * along + c * c
+    n = int(np.argmin(d2))
+    return float(np.linalg.norm(rel[n] - c[n] * path.unit_lps)), float(c[n])
+
+
+def _first_sample_in(
+    mask: npt.NDArray[np.bool_], affine: npt.NDArray[np.float64], path: PathSamples
+) -> int | None:
+    """Index of the first path sample whose nearest voxel of ``mask`` is set, or None."""
+    hit = sample_points(mask, path.points_lps, "nearest", affine=affine) == 1.0
+    return int(np.argmax(hit)) if hit.any() else None
+
+
+def scar_near_path(
+    scar_masks: Sequence[tuple[npt.NDArray[np.bool_], GridLike]], path: PathSamples
+) -> ScarFinding:
+    """Closest approach of the path to scar, and where it first enters scar.
+
+    Every scar voxel centre of every mask counts (exact segment distance); the path crosses
+    scar when a path sample's nearest voxel is scar. Crossing scar is a caution (a note),
+    not a hazard.
+
+    Parameters
+    ----------
+    scar_masks
+        ``(mask, grid)`` pairs: boolean ``[k, j, i]`` masks and their grid (4×4 affine
+        (i, j, k, 1) → LPS mm, `MaskGrid` or `ImageVolume`), in the path's frame.
+    path
+        The sampled path (`path_samples`).
+    """
+    if not scar_masks:
+        return ScarFinding()
+    distance, depth, first = math.inf, None, None
+    for n, (mask, grid) in enumerate(scar_masks):
+        m, aff, _ = _scar_mask(n, mask, grid)
+        dist, dist_depth = _distance_to_voxels(m, aff, path)
+        if dist < distance:
+            distance, depth = dist, dist_depth
+        hit = _first_sample_in(m, aff, path)
+        if hit is not None and (first is None or hit < first):
+            first = hit
+    if first is None:
+        return ScarFinding(distance, depth)
+    entry_depth = float(path.depths_mm[first])
+    note = (
+        f"crosses scar from depth {entry_depth:.1f} mm "
+        f"({path.length_mm - entry_depth:.1f} mm before the target), "
+        f"LPS {fmt_lps(path.points_lps[first])} mm"
+    )
+    return ScarFinding(distance, depth, True, entry_depth, _tup(path.points_lps[first]), (note,))
+
+
+def landmark_clearances(
+    landmarks: Sequence[Landmark], path: PathSamples, *, exclude_ids: Collection[str] = ()
+) -> tuple[LandmarkClearance, ...]:
+    """Clearance from the path segment to each landmark sphere's surface, in input order.
+
+    The clearance is the exact distance from the segment (entry to target, not beyond) to
+    the sphere's centre minus its radius (mm; negative inside). Landmarks whose id is in
+    ``exclude_ids`` are reported with ``excluded=True``.
+    """
+    if not landmarks:
+        return ()
+    excluded = set(exclude_ids)
+    centres = np.array([lm.position.lps for lm in landmarks], dtype=np.float64)
+    depth = np.clip((centres - path.entry_lps) @ path.unit_lps, 0.0, path.length_mm)
+    foot = path.entry_lps + depth[:, None] * path.unit_lps
+    dist = np.linalg.norm(centres - foot, axis=1)
+    return tuple(
+        LandmarkClearance(
+            landmark_id=lm.id,
+            kind=lm.kind,
+            level=lm.level,
+            side=lm.side,
+            radius_mm=float(lm.radius_mm),
+            distance_mm=float(d - float(lm.radius_mm)),
+            depth_mm=float(t),
+            closest_point_lps=_tup(f),
+            excluded=lm.id in excluded,
+        )
+        for lm, t, d, f in zip(landmarks, depth, dist, foot)
+    )
+
+
+def closest_active_landmark(
+    clearances: Sequence[LandmarkClearance],
+) -> LandmarkClearance | None:
+    """The landmark not excluded with the smallest clearance (None when there is none)."""
+    active = [c for c in clearances if not c.excluded]
+    return min(active, key=lambda c: c.distance_mm) if active else None
+
+
+def clearance_hazards(
+    clearances: Sequence[LandmarkClearance], *, margin_mm: float, length_mm: float
+) -> tuple[str, ...]:
+    """One hazard per landmark not excluded that the path passes closer than ``margin_mm``.
+
+    Closest first; "passes through" when the path enters the sphere (negative clearance).
+    ``length_mm`` (the path length) words where it happens: mm before the target.
+    """
+    hazards = []
+    for c in sorted((c for c in clearances if not c.excluded), key=lambda c: c.distance_mm):
+        if c.distance_mm >= margin_mm:
+            break
+        where = (
+            f"at depth {c.depth_mm:.1f} mm ({length_mm - c.depth_mm:.1f} mm before the target), "
+            f"LPS {fmt_lps(c.closest_point_lps)} mm"
+        )
+        if c.distance_mm < 0:
+            hazards.append(
+                f"passes through {c.label} (id {c.landmark_id}): {-c.distance_mm:.1f} mm inside "
+                f"its {c.radius_mm:.1f} mm radius {where}"
+            )
+        else:
+            hazards.append(
+                f"passes {c.distance_mm:.1f} mm from {c.label} (id {c.landmark_id}), closer than "
+                f"the {margin_mm:.1f} mm margin, {where}"
+            )
+    return tuple(hazards)
+
+
+def _checked_inputs(
+    entry_lps: PointLike,
+    target_lps: PointLike,
+    *,
+    ct: ImageVolume | None,
+    scar_masks: Sequence[tuple[npt.NDArray[np.bool_], GridLike]],
+    landmarks: Sequence[Landmark],
+    step_mm: float,
+    margin_mm: float,
+    bone_exclusion_mm: float,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Entry and target as LPS arrays, after checking parameters, inputs and frames."""
+    entry, entry_frame = as_lps(entry_lps, "entry")
+    target, target_frame = as_lps(target_lps, "target")
+    if step_mm <= 0 or margin_mm < 0 or bone_exclusion_mm < 0:
+        raise PlanningError(
+            "evaluate_trajectory: step_mm must be > 0 and margin_mm, bone_exclusion_mm ≥ 0; "
+            f"got step_mm={step_mm}, margin_mm={margin_mm}, "
+            f"bone_exclusion_mm={bone_exclusion_mm}"
+        )
+    frames: list[tuple[str, str | None]] = [("entry", entry_frame), ("target", target_frame)]
+    if ct is not None:
+        _require_ct(ct)
+        frames.append(("CT", ct.frame_of_reference_uid))
+    for n, (mask, grid) in enumerate(scar_masks):
+        frames.append((f"scar mask {n}", _scar_mask(n, mask, grid)[2]))
+    frames.extend((f"landmark {lm.id}", lm.position.frame_of_reference_uid) for lm in landmarks)
+    common_frame(frames)
+    return entry, target
 
 
 def evaluate_trajectory(
@@ -347,7 +758,7 @@ def evaluate_trajectory(
     """Measure a straight needle path from ``entry_lps`` to ``target_lps``.
 
     Conventions and rules are in the module docstring (angles, needle, bone, scar,
-    landmarks, what makes a path unsafe).
+    landmarks, what makes a path unsafe); each rule is one of the steps listed there.
 
     Parameters
     ----------
@@ -385,201 +796,53 @@ def evaluate_trajectory(
         Entry and target closer than 1 mm, inputs from different frames of reference, a
         ``ct`` that is not a CT, a malformed mask, or invalid parameters.
     """
-    entry, entry_frame = as_lps(entry_lps, "entry")
-    target, target_frame = as_lps(target_lps, "target")
-    if step_mm <= 0 or margin_mm < 0 or bone_exclusion_mm < 0:
-        raise PlanningError(
-            "evaluate_trajectory: step_mm must be > 0 and margin_mm, bone_exclusion_mm ≥ 0; "
-            f"got step_mm={step_mm}, margin_mm={margin_mm}, "
-            f"bone_exclusion_mm={bone_exclusion_mm}"
-        )
-    frames: list[tuple[str, str | None]] = [("entry", entry_frame), ("target", target_frame)]
-    if ct is not None:
-        if ct.modality.upper() != "CT":
-            raise PlanningError(
-                f"the bone check needs a CT in Hounsfield units; series "
-                f"{ct.series_number if ct.series_number is not None else ct.series_instance_uid}"
-                f" is {ct.modality or 'of unknown modality'}: pass the CT, or ct=None"
-            )
-        frames.append(("CT", ct.frame_of_reference_uid))
-    masks: list[tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]] = []
-    for n, (mask, grid) in enumerate(scar_masks):
-        m = check_mask(mask, f"scar mask {n}")
-        shape = grid_shape(grid)
-        if shape is not None and tuple(m.shape) != tuple(shape):
-            raise PlanningError(
-                f"scar mask {n}: shape {tuple(m.shape)} differs from its grid {tuple(shape)}"
-            )
-        aff, frame = grid_affine(grid, f"scar mask {n} grid")
-        frames.append((f"scar mask {n}", frame))
-        masks.append((m, aff))
-    frames.extend((f"landmark {lm.id}", lm.position.frame_of_reference_uid) for lm in landmarks)
-    common_frame(frames)
-
-    vec = target - entry
-    length = float(np.linalg.norm(vec))
-    if length < _MIN_PATH_MM:
-        raise PlanningError(
-            f"entry {fmt_lps(entry)} and target {fmt_lps(target)} mm are {length:.2f} mm "
-            f"apart (at least {_MIN_PATH_MM:.0f} mm needed): move the entry point to the skin"
-        )
-    unit = vec / length
-    hazards: list[str] = []
-    notes: list[str] = []
-
-    # --- C-arm angles (v points from the target to the entry) -----------------------------
-    v = -vec
-    oblique = math.degrees(math.atan2(abs(v[0]), v[1]))
-    if v[0] > _EPS_MM:
-        oblique_side = Laterality.LEFT
-    elif v[0] < -_EPS_MM:
-        oblique_side = Laterality.RIGHT
-    else:
-        oblique_side = Laterality.MIDLINE
-    tilt = math.degrees(math.atan2(abs(v[2]), math.hypot(v[0], v[1])))
-    if v[2] > _EPS_MM:
-        tilt_dir = TiltDirection.CRANIAL
-    elif v[2] < -_EPS_MM:
-        tilt_dir = TiltDirection.CAUDAL
-    else:
-        tilt_dir = TiltDirection.NONE
-    if v[1] <= 0:
-        hazards.append(
-            f"entry {fmt_lps(entry)} lies {-v[1]:.1f} mm anterior to the target "
-            f"{fmt_lps(target)} mm (LPS y): not a posterior approach; check entry and target"
-        )
-
-    # --- needle ---------------------------------------------------------------------------
-    needle = suggest_needle_mm(
-        length, needle_lengths_mm=needle_lengths_mm, spare_mm=needle_spare_mm
+    entry, target = _checked_inputs(
+        entry_lps,
+        target_lps,
+        ct=ct,
+        scar_masks=scar_masks,
+        landmarks=landmarks,
+        step_mm=step_mm,
+        margin_mm=margin_mm,
+        bone_exclusion_mm=bone_exclusion_mm,
     )
-    if needle is None:
-        longest = max(needle_lengths_mm) if len(needle_lengths_mm) else 0.0
-        notes.append(
-            f"path {length:.1f} mm + {needle_spare_mm:.0f} mm spare is longer than the longest "
-            f"needle listed ({longest:.1f} mm)"
-        )
-
-    # --- samples --------------------------------------------------------------------------
-    n_samples = max(2, math.ceil(length / step_mm) + 1)
-    depths = np.linspace(0.0, length, n_samples)
-    samples = entry + depths[:, None] * unit
-
-    # --- bone -----------------------------------------------------------------------------
-    crosses_bone: bool | None = None
-    bone_checked = False
-    first_bone_depth = first_bone_hu = None
-    first_bone_lps = None
-    if ct is None:
-        notes.append("no CT given: bone crossing not checked")
-    else:
-        check = depths <= length - bone_exclusion_mm
-        hu = ct.sample_lps(samples[check], order=1)
-        outside = np.isnan(hu)
-        bone = np.zeros(len(hu), dtype=bool)
-        bone[~outside] = hu[~outside] > bone_hu
-        crosses_bone = bool(bone.any())
-        bone_checked = not outside.any()
-        if outside.any():
-            d_out = depths[check][outside]
-            hazards.append(
-                f"the path lies outside the CT from depth {d_out.min():.1f} to "
-                f"{d_out.max():.1f} mm (of {length:.1f} mm): bone not checked there"
-            )
-        if crosses_bone:
-            n = int(np.argmax(bone))
-            first_bone_depth = float(depths[n])
-            first_bone_hu = float(hu[n])
-            first_bone_lps = _tup(samples[n])
-            hazards.append(
-                f"crosses bone (CT {first_bone_hu:.0f} HU > {bone_hu:.0f} HU) at depth "
-                f"{first_bone_depth:.1f} mm from the entry, {length - first_bone_depth:.1f} mm "
-                f"before the target, LPS {fmt_lps(samples[n])} mm"
-            )
-
-    # --- scar -----------------------------------------------------------------------------
-    scar_distance: float | None = None
-    scar_depth: float | None = None
-    scar_first: int | None = None
-    for mask, aff in masks:
-        dist, depth, first = _scar_search(mask, aff, entry, unit, length, samples)
-        if scar_distance is None or dist < scar_distance:
-            scar_distance, scar_depth = dist, depth
-        if first is not None and (scar_first is None or first < scar_first):
-            scar_first = first
-    crosses_scar = scar_first is not None
-    scar_entry_depth = float(depths[scar_first]) if scar_first is not None else None
-    scar_entry_lps = _tup(samples[scar_first]) if scar_first is not None else None
-    if scar_first is not None:
-        notes.append(
-            f"crosses scar from depth {depths[scar_first]:.1f} mm "
-            f"({length - depths[scar_first]:.1f} mm before the target), "
-            f"LPS {fmt_lps(samples[scar_first])} mm"
-        )
-
-    # --- landmarks ------------------------------------------------------------------------
-    excluded = set(exclude_landmark_ids)
-    clearances: list[LandmarkClearance] = []
-    if landmarks:
-        centres = np.array([lm.position.lps for lm in landmarks], dtype=np.float64)
-        radii = np.array([lm.radius_mm for lm in landmarks], dtype=np.float64)
-        l_depth, l_dist = _segment_foot(centres, entry, unit, length)
-        for lm, depth, dist, radius in zip(landmarks, l_depth, l_dist, radii):
-            clearances.append(
-                LandmarkClearance(
-                    landmark_id=lm.id,
-                    kind=lm.kind,
-                    level=lm.level,
-                    side=lm.side,
-                    radius_mm=float(radius),
-                    distance_mm=float(dist - radius),
-                    depth_mm=float(depth),
-                    closest_point_lps=_tup(entry + depth * unit),
-                    excluded=lm.id in excluded,
-                )
-            )
-    active = [c for c in clearances if not c.excluded]
-    closest = min(active, key=lambda c: c.distance_mm) if active else None
-    for c in sorted(active, key=lambda c: c.distance_mm):
-        if c.distance_mm >= margin_mm:
-            break
-        where = (
-            f"at depth {c.depth_mm:.1f} mm ({length - c.depth_mm:.1f} mm before the target), "
-            f"LPS {fmt_lps(c.closest_point_lps)} mm"
-        )
-        if c.distance_mm < 0:
-            hazards.append(
-                f"passes through {c.label} (id {c.landmark_id}): {-c.distance_mm:.1f} mm inside "
-                f"its {c.radius_mm:.1f} mm radius {where}"
-            )
-        else:
-            hazards.append(
-                f"passes {c.distance_mm:.1f} mm from {c.label} (id {c.landmark_id}), closer than "
-                f"the {margin_mm:.1f} mm margin, {where}"
-            )
-
+    path = path_samples(entry, target, step_mm)
+    angles = c_arm_angles(entry, target)
+    needle, needle_note = needle_for_path(
+        path.length_mm, needle_lengths_mm=needle_lengths_mm, spare_mm=needle_spare_mm
+    )
+    bone = bone_along_path(ct, path, bone_hu=bone_hu, bone_exclusion_mm=bone_exclusion_mm)
+    scar = scar_near_path(scar_masks, path)
+    clearances = landmark_clearances(landmarks, path, exclude_ids=exclude_landmark_ids)
+    posterior = posterior_approach_hazard(entry, target)
+    hazards = (
+        ([posterior] if posterior else [])
+        + list(bone.hazards)
+        + list(clearance_hazards(clearances, margin_mm=margin_mm, length_mm=path.length_mm))
+    )
+    notes = ([needle_note] if needle_note else []) + list(bone.notes) + list(scar.notes)
     return TrajectoryMetrics(
         entry_lps=_tup(entry),
         target_lps=_tup(target),
-        direction_lps=_tup(unit),
-        path_length_mm=length,
+        direction_lps=_tup(path.unit_lps),
+        path_length_mm=path.length_mm,
         suggested_needle_mm=needle,
-        oblique_deg=oblique,
-        oblique_side=oblique_side,
-        tilt_deg=tilt,
-        tilt_direction=tilt_dir,
-        bone_checked=bone_checked,
-        crosses_bone=crosses_bone,
-        first_bone_depth_mm=first_bone_depth,
-        first_bone_lps=first_bone_lps,
-        first_bone_hu=first_bone_hu,
-        scar_distance_mm=scar_distance,
-        scar_closest_depth_mm=scar_depth if scar_distance not in (None, math.inf) else None,
-        crosses_scar=crosses_scar,
-        scar_entry_depth_mm=scar_entry_depth,
-        scar_entry_lps=scar_entry_lps,
-        landmarks=tuple(clearances),
-        closest_landmark=closest,
+        oblique_deg=angles.oblique_deg,
+        oblique_side=angles.oblique_side,
+        tilt_deg=angles.tilt_deg,
+        tilt_direction=angles.tilt_direction,
+        bone_checked=bone.checked,
+        crosses_bone=bone.crosses,
+        first_bone_depth_mm=bone.first_depth_mm,
+        first_bone_lps=bone.first_lps,
+        first_bone_hu=bone.first_hu,
+        scar_distance_mm=scar.distance_mm,
+        scar_closest_depth_mm=scar.closest_depth_mm,
+        crosses_scar=scar.crosses,
+        scar_entry_depth_mm=scar.entry_depth_mm,
+        scar_entry_lps=scar.entry_lps,
+        landmarks=clearances,
+        closest_landmark=closest_active_landmark(clearances),
         safe=not hazards,
         warnings=tuple(hazards + notes),
     )

@@ -19,7 +19,6 @@ from blockplan.report.findings import (
     CurvePoint,
     ReportFindings,
     SourceFinding,
-    SourceKey,
     Suggestion,
     findings_from_ledger,
 )
@@ -33,7 +32,6 @@ __all__ = [
     "ReportFindings",
     "ReportOptions",
     "SourceFinding",
-    "SourceKey",
     "Suggestion",
     "build_report",
     "derive_report_id",

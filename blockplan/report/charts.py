@@ -1,40 +1,58 @@
-"""Pain-diary charts: relief over time for one block, with the profile's threshold.
+"""Pain-diary charts: the core's diary chart of one block, drawn with reportlab.
 
-Relief (%) is plotted against time after the block on a square-root time axis (so the
-first hour and the next day both stay readable). The right axis gives the same heights as
-NRS (relief = 100 × (baseline − NRS) / baseline), so the chart reads either way. The run
-at or above the threshold that starts at onset is shaded; the patient's own relief
-estimate, where recorded, is drawn as open squares. Missing diary points are marked on
-the time axis and break the line (they are never interpolated). When the baseline NRS is
-0, relief is undefined and NRS is plotted instead.
+What the chart shows is defined once, in `blockplan.outcomes.chart.diary_chart_spec`
+(relief against time on a square-root axis, threshold line, shaded run from onset,
+patient's own relief as open squares, missing points marked and breaking the line, NRS
+when the baseline is 0); the Outcomes widget draws the same spec with matplotlib. This
+module only lays it out: frame, grid, labels, and a "not diagnostic" note from the
+block's verdict.
 """
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 
 from reportlab.graphics.shapes import Drawing, Group, Line, Path, PolyLine, Rect, String
 from reportlab.lib.colors import Color, HexColor, white
 
+from blockplan.outcomes.chart import DIARY_CHART_COLOURS, DiaryChartSpec, diary_chart_spec
 from blockplan.report.findings import BlockFinding
 
 __all__ = ["diary_chart"]
 
-_INK = HexColor("#222222")
-_GRID = HexColor("#DDDDDD")
-_LINE = HexColor("#0072B2")
-_PATIENT = HexColor("#6B6B6B")
-_THRESHOLD = HexColor("#D55E00")
-_RUN = HexColor("#FBE3CF")
-_TICKS_MIN = (0, 15, 30, 60, 120, 240, 480, 1440, 2880, 4320, 10080)
+_INK = HexColor(DIARY_CHART_COLOURS["ink"])
+_GRID = HexColor(DIARY_CHART_COLOURS["grid"])
+_MUTED = HexColor(DIARY_CHART_COLOURS["muted"])
+_LINE = HexColor(DIARY_CHART_COLOURS["line"])
+_PATIENT = HexColor(DIARY_CHART_COLOURS["patient"])
+_THRESHOLD = HexColor(DIARY_CHART_COLOURS["threshold"])
+_MISSING = HexColor(DIARY_CHART_COLOURS["missing"])
+_RUN = HexColor(DIARY_CHART_COLOURS["run"])
+_LABEL_GAP_PT = 13.0  # closer time-axis labels would overlap
 
 
-def _tick_label(minutes: int) -> str:
-    if minutes >= 1440 and minutes % 1440 == 0:
-        return f"{minutes // 1440} d"
-    if minutes >= 120 and minutes % 60 == 0:
-        return f"{minutes // 60} h"
-    return f"{minutes}"
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    """The plot area of a chart (pt) and the spec's data mapped into it."""
+
+    spec: DiaryChartSpec
+    left: float
+    bottom: float
+    width: float
+    height: float
+    font: str
+
+    def x(self, minutes: float) -> float:
+        return self.left + self.width * self.spec.time_axis(minutes)
+
+    def y(self, value: float) -> float:
+        low, high = self.spec.y_limits
+        return self.bottom + self.height * (value - low) / (high - low)
+
+    def text(self, x: float, y: float, text: str, colour: Color, anchor: str = "start") -> String:
+        return String(
+            x, y, text, fontName=self.font, fontSize=6.5, fillColor=colour, textAnchor=anchor
+        )
 
 
 def diary_chart(
@@ -63,208 +81,102 @@ def diary_chart(
     d = Drawing(width, height)
     d.initialFontName = font  # reportlab's default (Helvetica) is not embedded
     left, right, bottom, top = 30.0, 24.0, 22.0, 8.0
-    pw, ph = width - left - right, height - bottom - top
-    d.add(Rect(left, bottom, pw, ph, fillColor=white, strokeColor=_INK, strokeWidth=0.6))
-    points = block.curve
-    if not points:
-        d.add(
-            String(
-                left + pw / 2,
-                bottom + ph / 2,
-                "no diary recorded",
-                fontName=font,
-                fontSize=8,
-                fillColor=_PATIENT,
-                textAnchor="middle",
-            )
+    spec = diary_chart_spec(block, block.threshold_pct)
+    f = _Frame(spec, left, bottom, width - left - right, height - bottom - top, font)
+    d.add(Rect(left, bottom, f.width, f.height, fillColor=white, strokeColor=_INK, strokeWidth=0.6))
+    if spec.quantity is None:
+        message = f.text(
+            left + f.width / 2, bottom + f.height / 2, spec.message, _PATIENT, "middle"
         )
+        message.fontSize = 8
+        d.add(message)
         return d
-
-    baseline = block.baseline_nrs
-    use_relief = baseline not in (None, 0) and any(p.relief_pct is not None for p in points)
-    t_max = max(max(p.minutes for p in points), 60)
-    t_max = next((t for t in _TICKS_MIN if t >= t_max), t_max)
-
-    def x_of(minutes: float) -> float:
-        return left + pw * math.sqrt(max(minutes, 0) / t_max)
-
-    if use_relief:
-        values = [p.relief_pct for p in points]
-        patient = [p.patient_relief_pct for p in points]
-        finite = [v for v in values + patient if v is not None]
-        y_lo = min(-25.0, math.floor(min(finite) / 25.0) * 25.0) if finite else -25.0
-        y_lo = max(y_lo, -100.0)
-        y_hi = 100.0
-        y_ticks = [v for v in range(int(y_lo), 101, 25)]
-        y_title = "relief %"
-    else:
-        values = [None if p.nrs is None else float(p.nrs) for p in points]
-        patient = [None for _ in points]
-        y_lo, y_hi = 0.0, 10.0
-        y_ticks = [0, 2, 4, 6, 8, 10]
-        y_title = "NRS"
-
-    def y_of(value: float) -> float:
-        return bottom + ph * (value - y_lo) / (y_hi - y_lo)
-
-    # Grid and axes: one path per stroke style keeps the drawing light.
-    grid: list[tuple[float, float, float, float]] = []
-    ticks: list[tuple[float, float, float, float]] = []
-    for tick in y_ticks:
-        y = y_of(tick)
-        grid.append((left, y, left + pw, y))
-        d.add(
-            String(
-                left - 3,
-                y - 2.5,
-                f"{tick}",
-                fontName=font,
-                fontSize=6.5,
-                fillColor=_INK,
-                textAnchor="end",
-            )
-        )
-    last_label_x = -1e9
-    for t in _TICKS_MIN:
-        if t > t_max:
-            break
-        x = x_of(t)
-        ticks.append((x, bottom, x, bottom - 2.5))
-        if x - last_label_x < 13:
-            continue  # labels of early ticks would overlap
-        last_label_x = x
-        d.add(
-            String(
-                x,
-                bottom - 10,
-                _tick_label(t),
-                fontName=font,
-                fontSize=6.5,
-                fillColor=_INK,
-                textAnchor="middle",
-            )
-        )
-    d.add(
-        String(
-            left + pw / 2,
-            1.5,
-            "time after block (min, square-root scale)",
-            fontName=font,
-            fontSize=6.5,
-            fillColor=_PATIENT,
-            textAnchor="middle",
-        )
-    )
-    title = String(
-        9,
-        bottom + ph / 2,
-        y_title,
-        fontName=font,
-        fontSize=6.5,
-        fillColor=_PATIENT,
-        textAnchor="middle",
-    )
-    d.add(_rotated(title, 9, bottom + ph / 2))
-
-    if use_relief and baseline:
-        # Right axis: the NRS that each relief height means.
-        for n in range(0, 11):
-            relief = 100.0 * (baseline - n) / baseline
-            if y_lo - 1e-9 <= relief <= y_hi + 1e-9:
-                y = y_of(relief)
-                ticks.append((left + pw, y, left + pw + 2.5, y))
-                if n % 2 == 0 or baseline <= 5:
-                    d.add(
-                        String(
-                            left + pw + 4,
-                            y - 2.5,
-                            f"{n}",
-                            fontName=font,
-                            fontSize=6.5,
-                            fillColor=_INK,
-                        )
-                    )
-        d.add(
-            _rotated(
-                String(
-                    0,
-                    0,
-                    "NRS",
-                    fontName=font,
-                    fontSize=6.5,
-                    fillColor=_PATIENT,
-                    textAnchor="middle",
-                ),
-                width - 4,
-                bottom + ph / 2,
-            )
-        )
-
-        # The run at or above the threshold that starts at onset.
-        if block.onset_min is not None and block.duration_min is not None:
-            x0, x1 = x_of(block.onset_min), x_of(block.duration_min)
-            d.add(Rect(x0, bottom, max(x1 - x0, 1.5), ph, fillColor=_RUN, strokeColor=None))
-        ty = y_of(block.threshold_pct)
-        th = Line(left, ty, left + pw, ty, strokeColor=_THRESHOLD, strokeWidth=0.9)
-        th.strokeDashArray = [3, 2]
-        d.add(th)
-        d.add(
-            String(
-                left + 3,
-                ty + 2,
-                f"threshold {block.threshold_pct:g} %",
-                fontName=font,
-                fontSize=6.5,
-                fillColor=_THRESHOLD,
-            )
-        )
-
+    grid, ticks = _axes(d, f)
+    if spec.quantity == "relief":
+        ticks += _nrs_axis(d, f, width)
+        _run_and_threshold(d, f)
     d.add(_segments(grid, _GRID, 0.4))
     d.add(_segments(ticks, _INK, 0.5))
     if block.verdict == "not diagnostic":
-        d.add(
-            String(
-                left + pw - 3,
-                bottom + ph - 9,
-                "not diagnostic (see flags)",
-                fontName=font,
-                fontSize=6.5,
-                fillColor=_THRESHOLD,
-                textAnchor="end",
-            )
-        )
+        note = "not diagnostic (see flags)"
+        d.add(f.text(left + f.width - 3, bottom + f.height - 9, note, _THRESHOLD, "end"))
+    _data(d, f)
+    return d
 
-    # Patient's own estimate: open squares.
-    own = [(x_of(p.minutes), y_of(v)) for p, v in zip(points, patient) if v is not None]
+
+Segment = tuple[float, float, float, float]
+
+
+def _axes(d: Drawing, f: _Frame) -> tuple[list[Segment], list[Segment]]:
+    """Y labels and time labels with their titles; the grid lines and tick marks."""
+    spec = f.spec
+    grid: list[Segment] = []
+    ticks: list[Segment] = []
+    for tick in spec.y_ticks:
+        y = f.y(tick.value)
+        grid.append((f.left, y, f.left + f.width, y))
+        d.add(f.text(f.left - 3, y - 2.5, tick.label, _INK, "end"))
+    for tick in spec.time_labels(_LABEL_GAP_PT / f.width):
+        x = f.x(tick.value)
+        ticks.append((x, f.bottom, x, f.bottom - 2.5))
+        if tick.label:
+            d.add(f.text(x, f.bottom - 10, tick.label, _INK, "middle"))
+    d.add(f.text(f.left + f.width / 2, 1.5, spec.time_title, _PATIENT, "middle"))
+    middle = f.bottom + f.height / 2
+    d.add(_rotated(f.text(9, middle, spec.y_title, _PATIENT, "middle"), 9, middle))
+    return grid, ticks
+
+
+def _nrs_axis(d: Drawing, f: _Frame, width: float) -> list[Segment]:
+    """Right axis of a relief chart: the NRS that each relief height means."""
+    ticks: list[Segment] = []
+    edge = f.left + f.width
+    for tick in f.spec.nrs_ticks:
+        y = f.y(tick.value)
+        ticks.append((edge, y, edge + 2.5, y))
+        if tick.label:
+            d.add(f.text(edge + 4, y - 2.5, tick.label, _INK))
+    title = f.text(0, 0, f.spec.nrs_title, _PATIENT, "middle")
+    d.add(_rotated(title, width - 4, f.bottom + f.height / 2))
+    return ticks
+
+
+def _run_and_threshold(d: Drawing, f: _Frame) -> None:
+    """The shaded run at or above the threshold from onset, and the threshold line."""
+    spec = f.spec
+    if spec.shaded_run_min is not None:
+        x0, x1 = (f.x(t) for t in spec.shaded_run_min)
+        d.add(Rect(x0, f.bottom, max(x1 - x0, 1.5), f.height, fillColor=_RUN, strokeColor=None))
+    if spec.threshold_pct is None:
+        return
+    ty = f.y(spec.threshold_pct)
+    line = Line(f.left, ty, f.left + f.width, ty, strokeColor=_THRESHOLD, strokeWidth=0.9)
+    line.strokeDashArray = [3, 2]
+    d.add(line)
+    d.add(f.text(f.left + 3, ty + 2, spec.threshold_label, _THRESHOLD))
+
+
+def _data(d: Drawing, f: _Frame) -> None:
+    """Patient's estimate (open squares), the lines broken at missing points (×), and the
+    recorded points."""
+    spec = f.spec
+    own = [(f.x(m), f.y(v)) for m, v in spec.patient_points]
     if own:
         d.add(_markers(own, 2.0, fill=white, stroke=_PATIENT))
-
-    # Computed relief (or NRS): segments between consecutive recorded points only.
-    run: list[float] = []
-    for p, v in zip(points, values):
-        if v is None:
-            if len(run) >= 4:
-                d.add(PolyLine(run, strokeColor=_LINE, strokeWidth=1.2))
-            run = []
-            d.add(
-                String(
-                    x_of(p.minutes),
-                    bottom + 2,
-                    "×",
-                    fontName=font,
-                    fontSize=7,
-                    fillColor=_THRESHOLD,
-                    textAnchor="middle",
-                )
-            )
-            continue
-        run.extend([x_of(p.minutes), y_of(v)])
-    if len(run) >= 4:
-        d.add(PolyLine(run, strokeColor=_LINE, strokeWidth=1.2))
-    recorded = [(x_of(p.minutes), y_of(v)) for p, v in zip(points, values) if v is not None]
+    # Lines and missing marks in time order (a line ends before the point that breaks it).
+    shapes: list[tuple[float, PolyLine | String]] = []
+    for segment in spec.segments:
+        coords = [c for m, v in segment for c in (f.x(m), f.y(v))]
+        shapes.append((segment[-1][0], PolyLine(coords, strokeColor=_LINE, strokeWidth=1.2)))
+    for minutes in spec.missing_min:
+        mark = f.text(f.x(minutes), f.bottom + 2, "×", _MISSING, "middle")
+        mark.fontSize = 7
+        shapes.append((minutes, mark))
+    for _time, shape in sorted(shapes, key=lambda item: item[0]):
+        d.add(shape)
+    recorded = [(f.x(m), f.y(v)) for m, v in spec.points]
     if recorded:
         d.add(_markers(recorded, 1.8, fill=_LINE, stroke=white))
-    return d
 
 
 def _segments(

@@ -249,10 +249,8 @@ def build_report(
     fonts = register_fonts()
     findings = resolve_findings(case, ledger, opts)
     report_id = opts.report_id or derive_report_id(case, findings.profile_label, created)
-    vols = _as_volumes(volumes)
-
     page = A4 if opts.page_size == "A4" else letter
-    width = page[0] - 2 * _MARGIN
+    vols = _as_volumes(volumes)
     ctx = Context(
         case=case,
         findings=findings,
@@ -261,33 +259,60 @@ def build_report(
         st=make_styles(fonts),
         report_id=report_id,
         created_at=created,
-        width=width,
+        width=page[0] - 2 * _MARGIN,
         target_labels={t.id: f"T{n}" for n, t in enumerate(case.targets, start=1)},
         block_numbers=_block_numbers(case, findings),
         paths=measure_paths(case, vols, skip_unmeasurable=True),
     )
-    p = case.patient
-    info = _PageInfo(
-        fonts=fonts,
-        report_id=report_id,
+    info = _page_info(ctx, page)
+    pdf = _layout(ctx, info, story(ctx, vols))
+    return make_pdfa(pdf, _pdfa_metadata(ctx))
+
+
+def _page_info(ctx: Context, page: tuple[float, float]) -> _PageInfo:
+    """What every page frame shows: report id, clinic and title, patient."""
+    opts, p = ctx.options, ctx.case.patient
+    patient = (
+        person_name(p.patient_name),
+        f"ID {p.patient_id}" if p.patient_id else "",
+        f"born {p.birth_date.isoformat()}" if p.birth_date else "",
+    )
+    return _PageInfo(
+        fonts=ctx.fonts,
+        report_id=ctx.report_id,
         running_left=" · ".join(x for x in (opts.clinic_name, opts.title) if x),
-        running_right=" · ".join(
-            x
-            for x in (
-                person_name(p.patient_name),
-                f"ID {p.patient_id}" if p.patient_id else "",
-                f"born {p.birth_date.isoformat()}" if p.birth_date else "",
-            )
-            if x
-        ),
+        running_right=" · ".join(x for x in patient if x),
         page_width=page[0],
         page_height=page[1],
     )
 
+
+def _page_template(name: str, top: float, info: _PageInfo, running_header: bool) -> PageTemplate:
+    frame = Frame(
+        _MARGIN,
+        _BOTTOM,
+        info.page_width - 2 * _MARGIN,
+        info.page_height - top - _BOTTOM,
+        id=name,
+        leftPadding=0,
+        rightPadding=0,
+        topPadding=0,
+        bottomPadding=0,
+    )
+    return PageTemplate(
+        id=name,
+        frames=[frame],
+        onPage=lambda c, d: _draw_page_frame(c, info, running_header=running_header),
+    )
+
+
+def _layout(ctx: Context, info: _PageInfo, flowables: list[Flowable]) -> bytes:
+    """Lay the story out on pages (the first without the running header): PDF bytes."""
+    opts = ctx.options
     buffer = io.BytesIO()
     doc = _ReportDoc(
         buffer,
-        pagesize=page,
+        pagesize=(info.page_width, info.page_height),
         leftMargin=_MARGIN,
         rightMargin=_MARGIN,
         topMargin=_TOP_FIRST,
@@ -296,60 +321,46 @@ def build_report(
         author=opts.author,
         invariant=1,
         pageCompression=1,
-        initialFontName=fonts.regular,
+        initialFontName=ctx.fonts.regular,
         initialFontSize=9,
         enforceColorSpace="rgb",
         lang=opts.language,
     )
-
-    def template(name: str, top: float, running_header: bool) -> PageTemplate:
-        frame = Frame(
-            _MARGIN,
-            _BOTTOM,
-            width,
-            page[1] - top - _BOTTOM,
-            id=name,
-            leftPadding=0,
-            rightPadding=0,
-            topPadding=0,
-            bottomPadding=0,
-        )
-        return PageTemplate(
-            id=name,
-            frames=[frame],
-            onPage=lambda c, d: _draw_page_frame(c, info, running_header=running_header),
-        )
-
     doc.addPageTemplates(
-        [template("first", _TOP_FIRST, False), template("later", _TOP_LATER, True)]
+        [
+            _page_template("first", _TOP_FIRST, info, False),
+            _page_template("later", _TOP_LATER, info, True),
+        ]
     )
 
     def canvasmaker(*args: Any, **kwargs: Any) -> _ReportCanvas:
         return _ReportCanvas(*args, page_info=info, **kwargs)
 
-    flowables: list[Flowable] = [NextPageTemplate("later"), *story(ctx, vols)]
     try:
         with _plain_flate():
-            doc.build(flowables, canvasmaker=canvasmaker)
+            doc.build([NextPageTemplate("later"), *flowables], canvasmaker=canvasmaker)
     except ReportError:
         raise
     except Exception as err:  # reportlab raises LayoutError and plain exceptions alike
         raise ReportError(
-            f"report {report_id}: layout failed ({type(err).__name__}: {err})"
+            f"report {ctx.report_id}: layout failed ({type(err).__name__}: {err})"
         ) from err
+    return buffer.getvalue()
 
-    meta = PdfaMetadata(
+
+def _pdfa_metadata(ctx: Context) -> PdfaMetadata:
+    opts, report_id = ctx.options, ctx.report_id
+    return PdfaMetadata(
         title=f"{opts.title} {report_id}",
         author=opts.author or opts.clinic_name or "blockplan",
         subject=f"Diagnostic block report {report_id} ({DISCLAIMER.lower()})",
-        keywords=f"blockplan; {findings.profile_label}; {report_id}",
+        keywords=f"blockplan; {ctx.findings.profile_label}; {report_id}",
         report_id=report_id,
-        created_at=created,
+        created_at=ctx.created_at,
         creator=f"blockplan {__version__}",
         producer=f"blockplan {__version__} (ReportLab, pikepdf)",
         language=opts.language,
     )
-    return make_pdfa(buffer.getvalue(), meta)
 
 
 def write_report(

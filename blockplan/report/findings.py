@@ -1,8 +1,9 @@
 """What the report says about pain sources: a small view-model of the evidence ledger.
 
-The report renders `ReportFindings`, never the outcomes engine's objects directly, so its
-layout does not depend on how adjudication is computed. `findings_from_ledger` is the one
-place that turns a `blockplan.outcomes.Ledger` into findings.
+The report renders `ReportFindings`, never the outcomes engine's results directly, so its
+layout does not depend on how adjudication is computed; it shares the engine's vocabulary
+(`~blockplan.outcomes.Status`, `~blockplan.outcomes.SourceKey`). `findings_from_ledger`
+is the one place that turns a `blockplan.outcomes.Ledger` into findings.
 
 Wording follows shared/DOMAIN.md §5: *excluded* means "not supported as a pain source
 under <profile>", never "ruled out". Decision support, not a medical device.
@@ -14,78 +15,31 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from blockplan.outcomes.adjudication import STRUCTURE_NAMES, SourceKey
+from blockplan.outcomes.evidence import STATUS_ORDER, Status
+
 if TYPE_CHECKING:
-    from blockplan.outcomes import Ledger
-    from blockplan.outcomes import SourceKey as LedgerKey
+    from blockplan.outcomes.adjudication import BlockResult
+    from blockplan.outcomes.evidence import SourceEvidence
+    from blockplan.outcomes.ledger import Ledger
 
 __all__ = [
-    "STATUS_MEANING",
-    "STATUS_ORDER",
     "BlockFinding",
     "BlockFlag",
     "CurvePoint",
     "ReportFindings",
     "SourceFinding",
-    "SourceKey",
-    "SourceStatus",
     "Suggestion",
     "findings_from_ledger",
     "structure_label",
 ]
 
-SourceStatus = Literal["confirmed", "probable", "excluded", "indeterminate"]
-"""Ledger status of a candidate pain source."""
-
-STATUS_ORDER: tuple[SourceStatus, ...] = ("confirmed", "probable", "indeterminate", "excluded")
-"""Statuses from most to least support: the order sources are listed in."""
-
-STATUS_MEANING: dict[SourceStatus, str] = {
-    "confirmed": "supported as a pain source",
-    "probable": "probably a pain source, awaiting confirmation",
-    "indeterminate": "open: the blocks so far do not decide",
-    "excluded": "not supported as a pain source",
-}
-"""Plain-language meaning of each status (completed with "under <profile>")."""
-
-_STRUCTURE_LABELS: dict[str, str] = {
-    "nerve_root": "nerve root",
-    "facet_joint": "facet joint",
-    "disc": "disc",
-    "sacroiliac_joint": "sacroiliac joint",
-    "epidural_space": "epidural space",
-}
+_STRUCTURE_LABELS: dict[str, str] = {s.value: name for s, name in STRUCTURE_NAMES.items()}
 
 
 def structure_label(structure: str) -> str:
     """Readable name of a `~blockplan.case.vocab.Structure` value (``"nerve root"``)."""
     return _STRUCTURE_LABELS.get(structure, structure.replace("_", " "))
-
-
-@dataclass(frozen=True, slots=True)
-class SourceKey:
-    """One site a block can test: level, side and structure (shared/DOMAIN.md §5).
-
-    Attributes
-    ----------
-    structure
-        `~blockplan.case.vocab.Structure` value (``"nerve_root"``, ``"facet_joint"``, …).
-    level
-        Vertebra (``"L5"``) or motion segment (``"L4-L5"``); None without a level
-        (sacroiliac joint).
-    side
-        ``"left"``, ``"right"``, ``"midline"`` or None (a disc has no side).
-    """
-
-    structure: str
-    level: str | None = None
-    side: str | None = None
-
-    @property
-    def label(self) -> str:
-        """E.g. ``"L5 right nerve root"``, ``"right sacroiliac joint"``, ``"L4-L5 disc"``."""
-        parts = [self.level or "", self.side if self.side not in (None, "midline") else ""]
-        parts.append(structure_label(self.structure))
-        return " ".join(p for p in parts if p)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +162,7 @@ class SourceFinding:
     sites
         The sites of the source (at least one).
     status
-        ``"confirmed"``, ``"probable"``, ``"excluded"`` or ``"indeterminate"``.
+        Its ledger status (a status value given as text is converted).
     label
         Display label; default built from the sites.
     status_text
@@ -223,12 +177,15 @@ class SourceFinding:
     """
 
     sites: tuple[SourceKey, ...]
-    status: SourceStatus
+    status: Status
     label: str = ""
     status_text: str = ""
     reasons: tuple[str, ...] = ()
     blocks: tuple[int, ...] = ()
     settle: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", Status(self.status))
 
     @property
     def display_label(self) -> str:
@@ -236,12 +193,12 @@ class SourceFinding:
         if self.label:
             return self.label
         if len(self.sites) == 1:
-            return self.sites[0].label
+            return self.sites[0].short_label
         first = self.sites[0]
         if all(k.level == first.level and k.structure == first.structure for k in self.sites):
             sides = " + ".join(k.side or "–" for k in self.sites)
             return " ".join(p for p in (first.level, sides, structure_label(first.structure)) if p)
-        return " + ".join(k.label for k in self.sites)
+        return " + ".join(k.short_label for k in self.sites)
 
     @property
     def is_group(self) -> bool:
@@ -330,9 +287,59 @@ class ReportFindings:
         return next((b for b in self.blocks if b.procedure_id == procedure_id), None)
 
     def ranked_sources(self) -> tuple[SourceFinding, ...]:
-        """Sources ordered by status (`STATUS_ORDER`), keeping the ledger's order within."""
+        """Sources ordered by status (most support first, `~blockplan.outcomes.STATUS_ORDER`),
+        keeping the ledger's order within a status."""
         order = {s: n for n, s in enumerate(STATUS_ORDER)}
         return tuple(sorted(self.sources, key=lambda s: order[s.status]))
+
+
+def _block_finding(b: BlockResult, threshold_pct: float) -> BlockFinding:
+    """One adjudicated block, in the report's terms."""
+    run = b.run
+    return BlockFinding(
+        number=b.number,
+        procedure_id=b.procedure_id,
+        performed_at=b.performed_at,
+        block_type=b.block_type.value,
+        agents=tuple(a.value for a in b.agents),
+        sites=b.sites,
+        verdict=b.verdict.text,
+        threshold_pct=threshold_pct,
+        role="control" if b.role.value == "control" else "anaesthetic",
+        baseline_nrs=b.baseline_nrs,
+        curve=tuple(
+            CurvePoint(p.minutes, p.nrs, p.relief_pct, p.patient_relief_pct) for p in b.curve
+        ),
+        peak_relief_pct=b.peak_relief_pct,
+        onset_min=None if run is None else run.onset_min,
+        duration_min=None if run is None else run.duration_min,
+        sustained=False if run is None else run.sustained,
+        agent_window_min=b.agent_window_min,
+        duration_consistent=b.duration_consistent,
+        movements_possible=b.movements_possible,
+        flags=tuple(
+            BlockFlag(
+                f.code.value,
+                f.message,
+                "warning" if f.severity.value == "warning" else "invalid",
+            )
+            for f in b.flags
+        ),
+        reasons=b.reasons,
+    )
+
+
+def _source_finding(s: SourceEvidence) -> SourceFinding:
+    """One ledger source, in the report's terms."""
+    return SourceFinding(
+        sites=s.sites,
+        status=s.status,
+        label=s.label,
+        status_text=s.status_text,
+        reasons=s.reasons,
+        blocks=s.blocks,
+        settle=s.settle,
+    )
 
 
 def findings_from_ledger(ledger: Ledger) -> ReportFindings:
@@ -348,64 +355,6 @@ def findings_from_ledger(ledger: Ledger) -> ReportFindings:
     ReportFindings
         Sources in the ledger's rank order, blocks in chronological order.
     """
-
-    def key(k: LedgerKey) -> SourceKey:
-        return SourceKey(
-            structure=k.structure.value,
-            level=k.level,
-            side=None if k.side is None else k.side.value,
-        )
-
-    blocks: list[BlockFinding] = []
-    for b in ledger.blocks:
-        run = b.run
-        blocks.append(
-            BlockFinding(
-                number=b.number,
-                procedure_id=b.procedure_id,
-                performed_at=b.performed_at,
-                block_type=b.block_type.value,
-                agents=tuple(a.value for a in b.agents),
-                sites=tuple(key(k) for k in b.sites),
-                verdict=b.verdict.text,
-                threshold_pct=ledger.threshold_pct,
-                role="control" if b.role.value == "control" else "anaesthetic",
-                baseline_nrs=b.baseline_nrs,
-                curve=tuple(
-                    CurvePoint(p.minutes, p.nrs, p.relief_pct, p.patient_relief_pct)
-                    for p in b.curve
-                ),
-                peak_relief_pct=b.peak_relief_pct,
-                onset_min=None if run is None else run.onset_min,
-                duration_min=None if run is None else run.duration_min,
-                sustained=False if run is None else run.sustained,
-                agent_window_min=b.agent_window_min,
-                duration_consistent=b.duration_consistent,
-                movements_possible=b.movements_possible,
-                flags=tuple(
-                    BlockFlag(
-                        f.code.value,
-                        f.message,
-                        "warning" if f.severity.value == "warning" else "invalid",
-                    )
-                    for f in b.flags
-                ),
-                reasons=b.reasons,
-            )
-        )
-    statuses: dict[str, SourceStatus] = {s: s for s in STATUS_ORDER}
-    sources = tuple(
-        SourceFinding(
-            sites=tuple(key(k) for k in s.sites),
-            status=statuses[s.status.value],
-            label=s.label,
-            status_text=s.status_text,
-            reasons=s.reasons,
-            blocks=s.blocks,
-            settle=s.settle,
-        )
-        for s in ledger.sources
-    )
     suggestions = tuple(
         Suggestion(text=g.text, condition=g.condition, citation=g.citation, sources=g.sources)
         for g in ledger.suggestions
@@ -417,8 +366,8 @@ def findings_from_ledger(ledger: Ledger) -> ReportFindings:
         threshold_pct=ledger.threshold_pct,
         min_sustained_min=ledger.min_sustained_min,
         confirmation=ledger.confirmation.value.replace("_", " "),
-        sources=sources,
-        blocks=tuple(blocks),
+        sources=tuple(_source_finding(s) for s in ledger.sources),
+        blocks=tuple(_block_finding(b, ledger.threshold_pct) for b in ledger.blocks),
         suggestions=suggestions,
         profile_citations=ledger.profile_citations,
         pairs=tuple(p.reason for p in ledger.pairs),

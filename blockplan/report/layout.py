@@ -20,10 +20,10 @@ from reportlab.lib.utils import ImageReader
 from reportlab.platypus import Flowable, Table, TableStyle
 
 from blockplan.case._text import format_person_name
-from blockplan.report.findings import SourceStatus
+from blockplan.outcomes.evidence import Status
 from blockplan.report.fonts import REGULAR, FontSet
 from blockplan.report.keyimages import KeyImage
-from blockplan.report.spinemap import STATUS_COLOURS
+from blockplan.report.spinemap import status_colour
 
 __all__ = [
     "HEAD_BG",
@@ -102,9 +102,9 @@ def block_name(value: str) -> str:
     return _BLOCK_NAMES.get(value, value.replace("_", " "))
 
 
-def status_tint(status: SourceStatus, amount: float = 0.3) -> Color:
+def status_tint(status: Status, amount: float = 0.3) -> Color:
     """A light tint of a status colour, for table cells (text stays dark and readable)."""
-    c = STATUS_COLOURS[status]
+    c = status_colour(status)
     return Color(1 - amount * (1 - c.red), 1 - amount * (1 - c.green), 1 - amount * (1 - c.blue))
 
 

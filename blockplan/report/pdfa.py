@@ -24,9 +24,13 @@ import uuid
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from blockplan.errors import ReportError
+
+if TYPE_CHECKING:
+    import pikepdf
 
 __all__ = ["ICC_SEARCH_PATHS", "PdfaMetadata", "make_pdfa", "srgb_icc_profile"]
 
@@ -172,7 +176,6 @@ def make_pdfa(pdf_bytes: bytes, meta: PdfaMetadata, *, icc_profile: bytes | None
         embedded (PDF/A forbids each).
     """
     import pikepdf
-    from pikepdf import Array, Dictionary, Name, String
 
     if meta.created_at.tzinfo is None:
         raise ReportError("report creation date must carry a time zone (e.g. +01:00)")
@@ -185,53 +188,72 @@ def make_pdfa(pdf_bytes: bytes, meta: PdfaMetadata, *, icc_profile: bytes | None
             raise ReportError("the report PDF is encrypted; PDF/A forbids encryption")
         _check_no_javascript(pdf)
         _check_fonts_embedded(pdf)
+        _add_output_intent(pdf, icc_profile if icc_profile is not None else srgb_icc_profile())
+        _add_metadata(pdf, meta)
+        return _save(pdf)
 
-        icc = icc_profile if icc_profile is not None else srgb_icc_profile()
-        profile = pdf.make_stream(zlib.compress(icc, 9), Filter=Name.FlateDecode, N=3)
-        pdf.Root.OutputIntents = Array(
-            [
-                Dictionary(
-                    Type=Name.OutputIntent,
-                    S=Name.GTS_PDFA1,
-                    OutputConditionIdentifier=String("sRGB IEC61966-2.1"),
-                    RegistryName=String("http://www.color.org"),
-                    Info=String("sRGB IEC61966-2.1"),
-                    DestOutputProfile=profile,
-                )
-            ]
-        )
-        metadata = pdf.make_stream(_xmp_packet(meta))
-        metadata.Type = Name.Metadata
-        metadata.Subtype = Name.XML
-        pdf.Root.Metadata = metadata
-        pdf.Root.Lang = String(meta.language)
-        date = _pdf_date(meta.created_at)
-        pdf.trailer.Info = pdf.make_indirect(
+
+def _add_output_intent(pdf: pikepdf.Pdf, icc: bytes) -> None:
+    """The sRGB output intent PDF/A requires for device colours."""
+    from pikepdf import Array, Dictionary, Name, String
+
+    profile = pdf.make_stream(zlib.compress(icc, 9), Filter=Name.FlateDecode, N=3)
+    pdf.Root.OutputIntents = Array(
+        [
             Dictionary(
-                Title=String(meta.title),
-                Author=String(meta.author),
-                Subject=String(meta.subject),
-                Keywords=String(meta.keywords),
-                Creator=String(meta.creator),
-                Producer=String(meta.producer),
-                CreationDate=String(date),
-                ModDate=String(date),
+                Type=Name.OutputIntent,
+                S=Name.GTS_PDFA1,
+                OutputConditionIdentifier=String("sRGB IEC61966-2.1"),
+                RegistryName=String("http://www.color.org"),
+                Info=String("sRGB IEC61966-2.1"),
+                DestOutputProfile=profile,
             )
+        ]
+    )
+
+
+def _add_metadata(pdf: pikepdf.Pdf, meta: PdfaMetadata) -> None:
+    """XMP (with the PDF/A identification), language, information dictionary and file id,
+    all derived from ``meta`` so that equal input gives equal bytes."""
+    from pikepdf import Array, Dictionary, Name, String
+
+    metadata = pdf.make_stream(_xmp_packet(meta))
+    metadata.Type = Name.Metadata
+    metadata.Subtype = Name.XML
+    pdf.Root.Metadata = metadata
+    pdf.Root.Lang = String(meta.language)
+    date = _pdf_date(meta.created_at)
+    pdf.trailer.Info = pdf.make_indirect(
+        Dictionary(
+            Title=String(meta.title),
+            Author=String(meta.author),
+            Subject=String(meta.subject),
+            Keywords=String(meta.keywords),
+            Creator=String(meta.creator),
+            Producer=String(meta.producer),
+            CreationDate=String(date),
+            ModDate=String(date),
         )
-        first_id = hashlib.md5(meta.report_id.encode("utf-8"), usedforsecurity=False).digest()
-        pdf.trailer.ID = Array([String(first_id), String(first_id)])
-        out = io.BytesIO()
-        pdf.remove_unreferenced_resources()
-        pdf.save(
-            out,
-            deterministic_id=True,
-            # reportlab's streams are Flate already: copy them as they are (re-encoding
-            # would cost more than the whole layout); the XMP stays uncompressed.
-            compress_streams=False,
-            stream_decode_level=pikepdf.StreamDecodeLevel.none,
-            object_stream_mode=pikepdf.ObjectStreamMode.disable,
-            fix_metadata_version=False,
-        )
+    )
+    first_id = hashlib.md5(meta.report_id.encode("utf-8"), usedforsecurity=False).digest()
+    pdf.trailer.ID = Array([String(first_id), String(first_id)])
+
+
+def _save(pdf: pikepdf.Pdf) -> bytes:
+    import pikepdf
+
+    out = io.BytesIO()
+    pdf.remove_unreferenced_resources()
+    pdf.save(
+        out,
+        deterministic_id=True,
+        # reportlab's streams are Flate already: copy them as they are (re-encoding
+        # would cost more than the whole layout); the XMP stays uncompressed.
+        compress_streams=False,
+        stream_decode_level=pikepdf.StreamDecodeLevel.none,
+        object_stream_mode=pikepdf.ObjectStreamMode.disable,
+        fix_metadata_version=False,
+    )
     return out.getvalue()
 
 

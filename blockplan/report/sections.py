@@ -30,17 +30,16 @@ from blockplan import __version__
 from blockplan.case.model import Case, Injection, Procedure, StudyRef, Target
 from blockplan.errors import ReportError
 from blockplan.io.volume import ImageVolume
+from blockplan.outcomes.evidence import STATUS_ORDER, Status
 from blockplan.outcomes.scores import OdiChange
 from blockplan.planning.trajectory import TrajectoryMetrics
 from blockplan.planning.wording import describe_path, scar_volume_text
 from blockplan.report import keyimages as ki
 from blockplan.report.charts import diary_chart
 from blockplan.report.findings import (
-    STATUS_MEANING,
-    STATUS_ORDER,
     BlockFinding,
     ReportFindings,
-    SourceStatus,
+    SourceFinding,
     structure_label,
 )
 from blockplan.report.fonts import FontSet
@@ -60,7 +59,7 @@ from blockplan.report.layout import (
     status_tint,
 )
 from blockplan.report.options import ReportOptions
-from blockplan.report.spinemap import STATUS_COLOURS, legend_drawing, pain_source_map
+from blockplan.report.spinemap import legend_drawing, pain_source_map, status_colour
 
 __all__ = ["DISCLAIMER", "Context", "story"]
 
@@ -280,30 +279,30 @@ def header(ctx: Context) -> list[Flowable]:
 
 
 # --- findings ---------------------------------------------------------------------------
-_STATUS_HEADINGS: dict[SourceStatus, str] = {
-    "confirmed": "Confirmed",
-    "probable": "Probable",
-    "indeterminate": "Open (indeterminate)",
-    "excluded": "Not supported as a pain source",
-}
-
-
-def _status_cell(status: SourceStatus, ctx: Context) -> Paragraph:
+def _status_cell(status: Status, ctx: Context) -> Paragraph:
     return Paragraph(f"<b>{status}</b>", ctx.st.cell)
 
 
-def _status_commands(status: SourceStatus, col: int, row: int) -> list[tuple[Any, ...]]:
+def _status_commands(status: Status, col: int, row: int) -> list[tuple[Any, ...]]:
     return [
         ("BACKGROUND", (col, row), (col, row), status_tint(status)),
-        ("LINEBEFORE", (col, row), (col, row), 3, STATUS_COLOURS[status]),
+        ("LINEBEFORE", (col, row), (col, row), 3, status_colour(status)),
     ]
 
 
 def findings(ctx: Context) -> list[Flowable]:
     """The summary first: statuses in words beside the pain-source map, then the ranked table."""
-    f, st, fonts = ctx.findings, ctx.st, ctx.fonts
+    ranked = ctx.findings.ranked_sources()
     flow: list[Flowable] = h1(ctx, "Pain-source findings")
-    ranked = f.ranked_sources()
+    flow.append(_map_beside(ctx, _status_summary(ctx, ranked)))
+    if ranked:
+        flow += [Spacer(1, 4 * mm), _ranked_table(ctx, ranked)]
+    return flow
+
+
+def _status_summary(ctx: Context, ranked: Sequence[SourceFinding]) -> list[Flowable]:
+    """Under which profile, then one line per status with its sources, most support first."""
+    f, st = ctx.findings, ctx.st
     title = f" ({esc(f.profile_title)})" if f.profile_title else ""
     summary: list[Flowable] = [
         Paragraph(f"Under profile <b>{esc(f.profile_label)}</b>{title}:", st.body)
@@ -319,11 +318,17 @@ def findings(ctx: Context) -> list[Flowable]:
         if labels:
             summary.append(
                 Paragraph(
-                    f"<b>{_STATUS_HEADINGS[status]}</b>: {esc('; '.join(labels))}",
+                    f"<b>{status.heading}</b>: {esc('; '.join(labels))}",
                     st.bullet,
                     bulletText="•",
                 )
             )
+    return summary
+
+
+def _map_beside(ctx: Context, summary: list[Flowable]) -> Flowable:
+    """The pain-source map, and beside it the summary, the legend and what they mean."""
+    f, st, fonts = ctx.findings, ctx.st, ctx.fonts
     drawing = pain_source_map(
         f,
         ctx.case.targets,
@@ -341,22 +346,22 @@ def findings(ctx: Context) -> list[Flowable]:
         st.small,
     )
     meaning = Paragraph(
-        " ".join(f"<b>{s}</b>: {esc(STATUS_MEANING[s])}." for s in STATUS_ORDER)
+        " ".join(f"<b>{s}</b>: {esc(s.meaning)}." for s in STATUS_ORDER)
         + f" Each under {esc(f.profile_label)}.",
         st.small,
     )
     map_w = drawing.width + 4 * mm
     right = [*summary, Spacer(1, 3 * mm), legend, Spacer(1, 2 * mm), explain, meaning]
-    flow.append(
-        grid(
-            [[drawing, right]],
-            [map_w, ctx.width - map_w],
-            [("BOX", (0, 0), (0, 0), 0.4, RULE), ("LEFTPADDING", (1, 0), (1, 0), 5 * mm)],
-        )
+    return grid(
+        [[drawing, right]],
+        [map_w, ctx.width - map_w],
+        [("BOX", (0, 0), (0, 0), 0.4, RULE), ("LEFTPADDING", (1, 0), (1, 0), 5 * mm)],
     )
-    if not ranked:
-        return flow
-    flow.append(Spacer(1, 4 * mm))
+
+
+def _ranked_table(ctx: Context, ranked: Sequence[SourceFinding]) -> Flowable:
+    """Sources ranked: status, the first reason with the blocks, what would settle it."""
+    st = ctx.st
     widths = [6 * mm, 38 * mm, 25 * mm, 60 * mm, ctx.width - 129 * mm]
     heads = ("#", "Pain source", "Status", "Why", "What would settle it")
     rows: list[list[Any]] = [[Paragraph(h, st.cell_head) for h in heads]]
@@ -374,8 +379,7 @@ def findings(ctx: Context) -> list[Flowable]:
             ]
         )
         commands += _status_commands(source.status, 2, n)
-    flow.append(data_table(rows, widths, commands))
-    return flow
+    return data_table(rows, widths, commands)
 
 
 # --- key images -------------------------------------------------------------------------
@@ -766,7 +770,7 @@ def procedures_table(ctx: Context) -> list[Flowable]:
 def block_caption(b: BlockFinding) -> str:
     """One-line description of a block and its result (paragraph markup)."""
     agents = " + ".join(b.agents) or "–"
-    sites = "; ".join(k.label for k in b.sites) or "–"
+    sites = "; ".join(k.short_label for k in b.sites) or "–"
     parts = []
     if b.peak_relief_pct is not None:
         parts.append(f"peak {b.peak_relief_pct:.0f} %")
@@ -829,58 +833,9 @@ def _block_notes(b: BlockFinding) -> str:
 def adjudication(ctx: Context) -> list[Flowable]:
     """Profile, per-block verdicts with flags, comparative pairs, sources in detail."""
     st, f = ctx.st, ctx.findings
-    flow: list[Flowable] = h1(ctx, "Adjudication")
-    title = f" — {esc(f.profile_title)}" if f.profile_title else ""
-    rule = f"; confirmation rule: {esc(f.confirmation)}" if f.confirmation else ""
-    flow.append(
-        Paragraph(
-            f"<b>Profile</b>: {esc(f.profile_name)}, version {esc(f.profile_version)}{title}",
-            st.body,
-        )
-    )
-    flow.append(
-        Paragraph(
-            f"<b>Positive block</b>: relief ≥ {f.threshold_pct:g} % sustained ≥ "
-            f"{f.min_sustained_min} min{rule}",
-            st.body,
-        )
-    )
-    if f.profile_citations:
-        flow.append(Paragraph("<b>Based on</b>: " + esc("; ".join(f.profile_citations)), st.small))
+    flow: list[Flowable] = [*h1(ctx, "Adjudication"), *_profile_rules(ctx)]
     if f.blocks:
-        flow += h2(ctx, "Blocks")
-        heads = (
-            "#",
-            "Date",
-            "Sites",
-            "Agents",
-            "NRS",
-            "Peak",
-            "≥ threshold",
-            "Verdict",
-            "Flags and reasons",
-        )
-        mmw = [7, 19, 30, 21, 9, 11, 17, 20]
-        widths = [x * mm for x in mmw] + [ctx.width - sum(mmw) * mm]
-        rows: list[list[Any]] = [[Paragraph(h, st.cell_head) for h in heads]]
-        for b in f.blocks:
-            run = "–"
-            if b.onset_min is not None and b.duration_min is not None:
-                run = f"{b.onset_min}–{b.duration_min} min"
-            rows.append(
-                [
-                    Paragraph(str(b.number), st.cell),
-                    Paragraph(esc(b.performed_at.strftime("%Y-%m-%d")), st.cell),
-                    Paragraph(esc("; ".join(k.label for k in b.sites) or "–"), st.cell),
-                    Paragraph(esc(" + ".join(b.agents) or "–"), st.cell),
-                    Paragraph(fmt_num(b.baseline_nrs), st.cell),
-                    Paragraph(fmt_num(b.peak_relief_pct, "%", "{:.0f}"), st.cell),
-                    Paragraph(run, st.cell),
-                    Paragraph(f"<b>{esc(b.verdict)}</b>", st.cell),
-                    Paragraph(_block_notes(b), st.cell),
-                ]
-            )
-        flow.append(data_table(rows, widths))
+        flow += [*h2(ctx, "Blocks"), _blocks_table(ctx)]
         flow.append(
             Paragraph("NRS: baseline pain; ≥ threshold: onset and end of the run.", st.small)
         )
@@ -889,24 +844,77 @@ def adjudication(ctx: Context) -> list[Flowable]:
         flow += [Paragraph(esc(pair), st.bullet, bulletText="•") for pair in f.pairs]
     ranked = f.ranked_sources()
     if ranked:
-        flow += h2(ctx, "Sources in detail")
-        widths = [42 * mm, 25 * mm, ctx.width - 67 * mm]
-        rows = [[Paragraph(h, st.cell_head) for h in ("Source", "Status", "Why")]]
-        commands: list[tuple[Any, ...]] = []
-        for n, s in enumerate(ranked, start=1):
-            lines = ([s.status_text] if s.status_text else []) + list(s.reasons)
-            rows.append(
-                [
-                    Paragraph(f"<b>{esc(s.display_label)}</b>", st.cell),
-                    _status_cell(s.status, ctx),
-                    Paragraph("<br/>".join(esc(x) for x in lines) or "–", st.cell),
-                ]
-            )
-            commands += _status_commands(s.status, 1, n)
-        flow.append(data_table(rows, widths, commands))
+        flow += [*h2(ctx, "Sources in detail"), _sources_in_detail(ctx, ranked)]
     for note in f.notes:
         flow.append(Paragraph(f"Note: {esc(note)}", st.small))
     return flow
+
+
+def _profile_rules(ctx: Context) -> list[Flowable]:
+    """The profile by name and version, what makes a block positive, what it rests on."""
+    st, f = ctx.st, ctx.findings
+    title = f" — {esc(f.profile_title)}" if f.profile_title else ""
+    rule = f"; confirmation rule: {esc(f.confirmation)}" if f.confirmation else ""
+    flow: list[Flowable] = [
+        Paragraph(
+            f"<b>Profile</b>: {esc(f.profile_name)}, version {esc(f.profile_version)}{title}",
+            st.body,
+        ),
+        Paragraph(
+            f"<b>Positive block</b>: relief ≥ {f.threshold_pct:g} % sustained ≥ "
+            f"{f.min_sustained_min} min{rule}",
+            st.body,
+        ),
+    ]
+    if f.profile_citations:
+        flow.append(Paragraph("<b>Based on</b>: " + esc("; ".join(f.profile_citations)), st.small))
+    return flow
+
+
+def _blocks_table(ctx: Context) -> Flowable:
+    """Every block: date, sites, agents, baseline, peak, run, verdict, flags and reasons."""
+    st = ctx.st
+    heads = ("#", "Date", "Sites", "Agents", "NRS", "Peak", "≥ threshold", "Verdict")
+    mmw = [7, 19, 30, 21, 9, 11, 17, 20]
+    widths = [x * mm for x in mmw] + [ctx.width - sum(mmw) * mm]
+    rows: list[list[Any]] = [[Paragraph(h, st.cell_head) for h in (*heads, "Flags and reasons")]]
+    for b in ctx.findings.blocks:
+        run = "–"
+        if b.onset_min is not None and b.duration_min is not None:
+            run = f"{b.onset_min}–{b.duration_min} min"
+        rows.append(
+            [
+                Paragraph(str(b.number), st.cell),
+                Paragraph(esc(b.performed_at.strftime("%Y-%m-%d")), st.cell),
+                Paragraph(esc("; ".join(k.short_label for k in b.sites) or "–"), st.cell),
+                Paragraph(esc(" + ".join(b.agents) or "–"), st.cell),
+                Paragraph(fmt_num(b.baseline_nrs), st.cell),
+                Paragraph(fmt_num(b.peak_relief_pct, "%", "{:.0f}"), st.cell),
+                Paragraph(run, st.cell),
+                Paragraph(f"<b>{esc(b.verdict)}</b>", st.cell),
+                Paragraph(_block_notes(b), st.cell),
+            ]
+        )
+    return data_table(rows, widths)
+
+
+def _sources_in_detail(ctx: Context, ranked: Sequence[SourceFinding]) -> Flowable:
+    """Each source with its status in words (naming the profile) and every reason."""
+    st = ctx.st
+    widths = [42 * mm, 25 * mm, ctx.width - 67 * mm]
+    rows: list[list[Any]] = [[Paragraph(h, st.cell_head) for h in ("Source", "Status", "Why")]]
+    commands: list[tuple[Any, ...]] = []
+    for n, s in enumerate(ranked, start=1):
+        lines = ([s.status_text] if s.status_text else []) + list(s.reasons)
+        rows.append(
+            [
+                Paragraph(f"<b>{esc(s.display_label)}</b>", st.cell),
+                _status_cell(s.status, ctx),
+                Paragraph("<br/>".join(esc(x) for x in lines) or "–", st.cell),
+            ]
+        )
+        commands += _status_commands(s.status, 1, n)
+    return data_table(rows, widths, commands)
 
 
 def suggestions(ctx: Context) -> list[Flowable]:

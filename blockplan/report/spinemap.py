@@ -18,41 +18,18 @@ from reportlab.graphics.shapes import Circle, Drawing, Ellipse, Line, Polygon, R
 from reportlab.lib.colors import Color, HexColor, white
 
 from blockplan.case.model import Target
-from blockplan.case.vocab import SpinalLevel, level_index
-from blockplan.report.findings import STATUS_ORDER, ReportFindings, SourceKey, SourceStatus
+from blockplan.case.vocab import Laterality, SpinalLevel, Structure, level_index
+from blockplan.outcomes.adjudication import SourceKey, expand_sites
+from blockplan.outcomes.evidence import STATUS_COLOURS, STATUS_ORDER, STATUS_TEXT_COLOURS, Status
+from blockplan.report.findings import ReportFindings
 
-__all__ = [
-    "STATUS_COLOURS",
-    "STATUS_LETTERS",
-    "STATUS_TEXT_COLOURS",
-    "legend_drawing",
-    "pain_source_map",
-]
+__all__ = ["legend_drawing", "pain_source_map", "status_colour"]
 
-# Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
-STATUS_COLOURS: dict[SourceStatus, Color] = {
-    "confirmed": HexColor("#D55E00"),
-    "probable": HexColor("#E69F00"),
-    "indeterminate": HexColor("#C8C8C8"),
-    "excluded": HexColor("#0072B2"),
-}
-"""Fill colour of each ledger status (map, tables, legend)."""
 
-STATUS_TEXT_COLOURS: dict[SourceStatus, Color] = {
-    "confirmed": white,
-    "probable": HexColor("#000000"),
-    "indeterminate": HexColor("#000000"),
-    "excluded": white,
-}
-"""Text colour on each status fill."""
+def status_colour(status: Status) -> Color:
+    """The fill colour of a status (`~blockplan.outcomes.evidence.STATUS_COLOURS`)."""
+    return HexColor(STATUS_COLOURS[status])
 
-STATUS_LETTERS: dict[SourceStatus, str] = {
-    "confirmed": "C",
-    "probable": "P",
-    "indeterminate": "I",
-    "excluded": "E",
-}
-"""Letter printed inside a map marker."""
 
 _BONE = HexColor("#EDE8DF")
 _BONE_EDGE = HexColor("#8C8478")
@@ -74,7 +51,7 @@ _X_SIJ = 66.0
 @dataclass(frozen=True, slots=True)
 class _Mark:
     site: SourceKey
-    status: SourceStatus | None  # None: planned or listed but not tested yet
+    status: Status | None  # None: planned or listed but not tested yet
 
 
 def _vertebrae_of(level: str) -> tuple[str, ...]:
@@ -87,7 +64,7 @@ def _level_range(sites: Iterable[SourceKey], extra: Iterable[str]) -> list[str]:
     for site in sites:
         if site.level:
             wanted.append(site.level)
-        if site.structure == "sacroiliac_joint":
+        if site.structure is Structure.SACROILIAC_JOINT:
             wanted.append("S1")
     for level in wanted:
         idx.extend(level_index(v) for v in _vertebrae_of(level))
@@ -104,9 +81,9 @@ def _level_range(sites: Iterable[SourceKey], extra: Iterable[str]) -> list[str]:
 
 def _collect(
     findings: ReportFindings, targets: Sequence[Target]
-) -> tuple[list[_Mark], list[tuple[tuple[SourceKey, ...], SourceStatus]]]:
+) -> tuple[list[_Mark], list[tuple[tuple[SourceKey, ...], Status]]]:
     marks: dict[SourceKey, _Mark] = {}
-    groups: list[tuple[tuple[SourceKey, ...], SourceStatus]] = []
+    groups: list[tuple[tuple[SourceKey, ...], Status]] = []
     for source in findings.ranked_sources():
         if source.is_group:
             if source.blocks:
@@ -119,38 +96,31 @@ def _collect(
         for site in group:
             marks.setdefault(site, _Mark(site, None))
     for t in targets:
-        sides = ("left", "right") if t.side.value == "bilateral" else (t.side.value,)
-        for side in sides:
-            structure = t.structure.value
-            site = SourceKey(
-                structure=structure,
-                level=None if structure == "sacroiliac_joint" else t.level,
-                side=None if structure == "disc" else side,
-            )
+        for site in expand_sites(t.structure, t.level, t.side):
             marks.setdefault(site, _Mark(site, None))
     return list(marks.values()), groups
 
 
-def _sign(side: str | None) -> int:
+def _sign(side: Laterality | None) -> int:
     # Viewer's left (x < 0) is the patient's right.
-    return {"right": -1, "left": 1}.get(side or "", 0)
+    return {Laterality.RIGHT: -1, Laterality.LEFT: 1}.get(side, 0) if side else 0
 
 
-def _marker(d: Drawing, x: float, y: float, status: SourceStatus | None, font: str) -> None:
+def _marker(d: Drawing, x: float, y: float, status: Status | None, font: str) -> None:
     if status is None:
         c = Circle(x, y, _R, fillColor=white, strokeColor=_INK, strokeWidth=0.8)
         c.strokeDashArray = [1.5, 1.5]
         d.add(c)
         return
-    d.add(Circle(x, y, _R, fillColor=STATUS_COLOURS[status], strokeColor=_INK, strokeWidth=0.6))
+    d.add(Circle(x, y, _R, fillColor=status_colour(status), strokeColor=_INK, strokeWidth=0.6))
     d.add(
         String(
             x,
             y - 2.6,
-            STATUS_LETTERS[status],
+            status.letter,
             fontName=font,
             fontSize=7.5,
-            fillColor=STATUS_TEXT_COLOURS[status],
+            fillColor=HexColor(STATUS_TEXT_COLOURS[status]),
             textAnchor="middle",
         )
     )
@@ -173,19 +143,19 @@ class _Layout:
         """Marker centre of a site, None when it is outside the drawn levels."""
         sgn = _sign(site.side)
         cx = self.cx
-        if site.structure == "sacroiliac_joint":
+        if site.structure is Structure.SACROILIAC_JOINT:
             y = self.centre_y.get("S1")
             return None if y is None else (cx + sgn * _X_SIJ, y)
         if site.level is None:
             return None
         first = _vertebrae_of(site.level)[0]
-        if site.structure == "disc":
+        if site.structure is Structure.DISC:
             y = self.disc_y.get(site.level)
             return None if y is None else (cx + sgn * 18, y)
-        if site.structure == "facet_joint":
+        if site.structure is Structure.FACET_JOINT:
             y = self.disc_y.get(site.level, self.centre_y.get(first))
             return None if y is None or not sgn else (cx + sgn * _X_FACET, y)
-        if site.structure == "nerve_root":
+        if site.structure is Structure.NERVE_ROOT:
             y = self.centre_y.get(first)
             return None if y is None or not sgn else (cx + sgn * _X_ROOT, y - _VH * 0.45)
         y = self.centre_y.get(first)  # epidural space
@@ -232,42 +202,43 @@ def pain_source_map(
     d.initialFontName = font  # reportlab's default (Helvetica) is not embedded
     cx = width / 2
     lay = _Layout(levels, height, top_pad, cx)
-
     for letter, x in (("R", cx - _X_ROOT), ("L", cx + _X_ROOT)):
-        d.add(
-            String(
-                x,
-                height - 12,
-                letter,
-                fontName=bold_font,
-                fontSize=10,
-                fillColor=_INK,
-                textAnchor="middle",
-            )
-        )
-    # The spine: bodies, sacrum, discs.
+        d.add(_text(x, height - 12, letter, bold_font, 10, _INK, "middle"))
+    _draw_spine(d, lay, levels, font, bold_font)
+    _draw_anatomy(d, lay, marks, font)
+    _draw_groups(d, lay, groups)
+    for mark in marks:
+        pos = lay.position(mark.site)
+        if pos is not None:
+            _marker(d, pos[0], pos[1], mark.status, bold_font)
+    return d
+
+
+def _text(
+    x: float, y: float, text: str, font: str, size: float, colour: Color, anchor: str = "start"
+) -> String:
+    return String(x, y, text, fontName=font, fontSize=size, fillColor=colour, textAnchor=anchor)
+
+
+def _draw_spine(d: Drawing, lay: _Layout, levels: Sequence[str], font: str, bold_font: str) -> None:
+    """Vertebral bodies (the sacrum as a trapezoid) with their names, discs between them."""
+    cx = lay.cx
     for level in levels:
         mid = lay.centre_y[level]
         top = mid + _VH / 2
         if level.startswith("S"):
             w = _VW / 2
-            d.add(
-                Polygon(
-                    [
-                        cx - w - 6,
-                        top,
-                        cx + w + 6,
-                        top,
-                        cx + w - 6,
-                        top - _VH,
-                        cx - w + 6,
-                        top - _VH,
-                    ],
-                    fillColor=_BONE,
-                    strokeColor=_BONE_EDGE,
-                    strokeWidth=0.8,
-                )
-            )
+            corners = [
+                cx - w - 6,
+                top,
+                cx + w + 6,
+                top,
+                cx + w - 6,
+                top - _VH,
+                cx - w + 6,
+                top - _VH,
+            ]
+            d.add(Polygon(corners, fillColor=_BONE, strokeColor=_BONE_EDGE, strokeWidth=0.8))
         else:
             d.add(
                 Rect(
@@ -282,17 +253,7 @@ def pain_source_map(
                     strokeWidth=0.8,
                 )
             )
-        d.add(
-            String(
-                cx,
-                mid - 3.2,
-                level,
-                fontName=bold_font,
-                fontSize=9,
-                fillColor=_INK,
-                textAnchor="middle",
-            )
-        )
+        d.add(_text(cx, mid - 3.2, level, bold_font, 9, _INK, "middle"))
     for seg, dy in lay.disc_y.items():
         d.add(
             Ellipse(
@@ -305,50 +266,36 @@ def pain_source_map(
                 strokeWidth=0.5,
             )
         )
-        d.add(String(2, dy - 2.5, seg, fontName=font, fontSize=6.5, fillColor=_MUTED))
+        d.add(_text(2, dy - 2.5, seg, font, 6.5, _MUTED))
 
-    # Anatomy behind the markers: root courses, facet stubs.
+
+def _draw_anatomy(d: Drawing, lay: _Layout, marks: Sequence[_Mark], font: str) -> None:
+    """Behind the markers: root courses, facet stubs and the SIJ captions."""
+    cx = lay.cx
     for mark in marks:
         pos = lay.position(mark.site)
         if pos is None:
             continue
         x, y = pos
         sgn = 1 if x > cx else -1
-        if mark.site.structure == "nerve_root":
+        structure = mark.site.structure
+        if structure is Structure.NERVE_ROOT:
+            start = (cx + sgn * _VW / 2, y + _VH * 0.45 - 2)
+            d.add(Line(*start, x - sgn * _R, y, strokeColor=_ROOT, strokeWidth=1.2))
+        elif structure is Structure.FACET_JOINT:
             d.add(
                 Line(
-                    cx + sgn * _VW / 2,
-                    y + _VH * 0.45 - 2,
-                    x - sgn * _R,
-                    y,
-                    strokeColor=_ROOT,
-                    strokeWidth=1.2,
+                    cx + sgn * _VW / 2, y, x - sgn * _R, y, strokeColor=_BONE_EDGE, strokeWidth=0.6
                 )
             )
-        elif mark.site.structure == "facet_joint":
-            d.add(
-                Line(
-                    cx + sgn * _VW / 2,
-                    y,
-                    x - sgn * _R,
-                    y,
-                    strokeColor=_BONE_EDGE,
-                    strokeWidth=0.6,
-                )
-            )
-        elif mark.site.structure == "sacroiliac_joint":
-            d.add(
-                String(
-                    x,
-                    y - _R - 8,
-                    "SIJ",
-                    fontName=font,
-                    fontSize=6,
-                    fillColor=_MUTED,
-                    textAnchor="middle",
-                )
-            )
-    # Sources of several sites: a bar in the status colour joining the sites.
+        elif structure is Structure.SACROILIAC_JOINT:
+            d.add(_text(x, y - _R - 8, "SIJ", font, 6, _MUTED, "middle"))
+
+
+def _draw_groups(
+    d: Drawing, lay: _Layout, groups: Sequence[tuple[tuple[SourceKey, ...], Status]]
+) -> None:
+    """Sources of several sites: a bar in the status colour joining the sites."""
     for sites, status in groups:
         points = [p for p in (lay.position(s) for s in sites) if p is not None]
         if len(points) < 2:
@@ -362,23 +309,18 @@ def pain_source_map(
                     y0,
                     x1,
                     y1,
-                    strokeColor=STATUS_COLOURS[status],
+                    strokeColor=status_colour(status),
                     strokeWidth=3,
                     strokeLineCap=1,
                 )
             )
-    for mark in marks:
-        pos = lay.position(mark.site)
-        if pos is not None:
-            _marker(d, pos[0], pos[1], mark.status, bold_font)
-    return d
 
 
 def legend_drawing(
-    *, font: str, bold_font: str, statuses: Sequence[SourceStatus] = STATUS_ORDER
+    *, font: str, bold_font: str, statuses: Sequence[Status] = STATUS_ORDER
 ) -> Drawing:
     """A one-column legend of the status markers (and the dashed "planned" marker)."""
-    rows: list[tuple[SourceStatus | None, str]] = [(s, s) for s in statuses]
+    rows: list[tuple[Status | None, str]] = [(s, s.value) for s in statuses]
     rows.append((None, "not yet tested"))
     line_h = 16.0
     d = Drawing(130, line_h * len(rows) + 2)

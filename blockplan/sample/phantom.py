@@ -315,63 +315,71 @@ class Phantom:
 
     def _torso_contents(self) -> list[tuple[Tissue, Shape]]:
         """Viscera, kidneys, muscles and great vessels (axial cross-sections along z)."""
-        t = Tissue
-        out: list[tuple[Tissue, Shape]] = []
         z, yf = self._z_body, self._y_front
         zp = np.concatenate([[z[0] - 80], z, [z[-1] + 80]])
         yfp = np.concatenate([[yf[0]], yf, [yf[-1]]])
+        out: list[tuple[Tissue, Shape]] = [(Tissue.VISCERA, self._viscera(zp, yfp))]
+        out.extend(self._kidneys())
+        for s in (1, -1):
+            out.extend((Tissue.MUSCLE, shape) for shape in self._back_muscles(s))
+        out.extend((Tissue.BLOOD, shape) for shape in self._great_vessels(zp, yfp))
+        out.extend((Tissue.BLOOD, shape) for shape in self._iliac_vessels())
+        return out
 
-        def const(v: float, sel: npt.NDArray[np.bool_] | slice = slice(None)) -> F64:
-            return np.full(len(zp[sel]), v)
-
+    def _viscera(self, zp: F64, yfp: F64) -> Shape:
+        """The abdominal contents in front of the spine, inside the body wall."""
         inner = ZEllipse(
             *self._nodes(
                 {k: (0.0, d - 118.0, 140.0, 100.0) for k, d in _BACK_DEPTH.items()}, pad=80.0
             )
         )
-        viscera = ZEllipse(zp, const(0.0), yfp - 72.0, const(125.0), const(66.0))
-        out.append((t.VISCERA, Intersection([viscera, inner])))
+        n = len(zp)
+        viscera = ZEllipse(zp, np.full(n, 0.0), yfp - 72.0, np.full(n, 125.0), np.full(n, 66.0))
+        return Intersection([viscera, inner])
 
-        # kidneys in perirenal fat (left higher than right), partly inside the CT field
+    def _kidneys(self) -> list[tuple[Tissue, Shape]]:
+        """Kidneys in perirenal fat (left higher than right), partly inside the CT field."""
+        out: list[tuple[Tissue, Shape]] = []
         for s, dz in ((1, 0.0), (-1, -18.0)):
             zc = float(self.vf["L1"].origin[2]) + dz
             yc = float(self.canal_center(zc)[0, 1]) - 14.0
             ident = Frame(np.array([s * 86.0, yc, zc]), np.eye(3))
-            out.append((t.FAT, Part(ident, Ellipsoid((0, 0, 0), (30, 34, 64)))))
-            out.append((t.KIDNEY, Part(ident, Ellipsoid((0, 0, 0), (21, 26, 54)))))
+            out.append((Tissue.FAT, Part(ident, Ellipsoid((0, 0, 0), (30, 34, 64)))))
+            out.append((Tissue.KIDNEY, Part(ident, Ellipsoid((0, 0, 0), (21, 26, 54)))))
+        return out
 
-        for s in (1, -1):
-            for table, pad in ((_QUADRATUS_LUMBORUM, 0.0), (_ERECTOR_SPINAE, 40.0)):
-                rows = {k: (s * cx, dy, rx, ry) for k, (cx, dy, rx, ry) in table.items()}
-                out.append((t.MUSCLE, ZEllipse(*self._nodes(rows, pad=pad))))
-            psoas = []
-            for name, (rx, ry, dy) in _PSOAS.items():
-                o = self.vf[name].origin
-                cx = s * (self.spec[name].body_width / 2 + rx * 0.8 + 3.0)
-                psoas.append((float(o[2]), cx, float(o[1]) + dy, rx, ry))
-            out.append((t.MUSCLE, ZEllipse(*(np.array(c) for c in zip(*psoas)))))
+    def _back_muscles(self, s: int) -> list[Shape]:
+        """Quadratus lumborum, erector spinae and psoas on side ``s``."""
+        out: list[Shape] = []
+        for table, pad in ((_QUADRATUS_LUMBORUM, 0.0), (_ERECTOR_SPINAE, 40.0)):
+            rows = {k: (s * cx, dy, rx, ry) for k, (cx, dy, rx, ry) in table.items()}
+            out.append(ZEllipse(*self._nodes(rows, pad=pad)))
+        psoas = []
+        for name, (rx, ry, dy) in _PSOAS.items():
+            o = self.vf[name].origin
+            cx = s * (self.spec[name].body_width / 2 + rx * 0.8 + 3.0)
+            psoas.append((float(o[2]), cx, float(o[1]) + dy, rx, ry))
+        out.append(ZEllipse(*(np.array(c) for c in zip(*psoas))))
+        return out
 
-        # aorta (left of midline) to its bifurcation at L4, IVC (right) to L5, iliac vessels
+    def _great_vessels(self, zp: F64, yfp: F64) -> list[Shape]:
+        """Aorta (left of midline) down to its bifurcation at L4, IVC (right) down to L5."""
+        out: list[Shape] = []
+        vessels = (("L4", 14.0, 13.0, 10.5, 10.5), ("L5", -24.0, 15.0, 13.0, 9.0))
+        for level, cx, depth, rx, ry in vessels:  # depth: in front of the vertebral bodies
+            sel = zp >= float(self.vf[level].origin[2])
+            n = len(zp[sel])
+            out.append(
+                ZEllipse(zp[sel], np.full(n, cx), yfp[sel] - depth, np.full(n, rx), np.full(n, ry))
+            )
+        return out
+
+    def _iliac_vessels(self) -> list[Shape]:
+        """Common iliac artery and vein on each side, from the bifurcations into the pelvis."""
+        z, yf = self._z_body, self._y_front
         z_l4, z_l5, z_s1 = (float(self.vf[n].origin[2]) for n in ("L4", "L5", "S1"))
-        sel = zp >= z_l4
-        out.append(
-            (
-                t.BLOOD,
-                ZEllipse(
-                    zp[sel], const(14.0, sel), yfp[sel] - 13.0, const(10.5, sel), const(10.5, sel)
-                ),
-            )
-        )
-        sel = zp >= z_l5
-        out.append(
-            (
-                t.BLOOD,
-                ZEllipse(
-                    zp[sel], const(-24.0, sel), yfp[sel] - 15.0, const(13.0, sel), const(9.0, sel)
-                ),
-            )
-        )
         yf_l4, yf_l5, yf_s1 = (float(np.interp(v, z, yf)) for v in (z_l4, z_l5, z_s1))
+        out: list[Shape] = []
         for s in (1, -1):
             artery = Capsule(
                 (s * 7.0 + 7.0, yf_l4 - 13.0, z_l4 + 4.0),
@@ -385,7 +393,7 @@ class Phantom:
                 8.0,
                 7.0,
             )
-            out.extend([(t.BLOOD, artery), (t.BLOOD, vein)])
+            out.extend([artery, vein])
         return out
 
     # canal ---------------------------------------------------------------------------
@@ -537,81 +545,101 @@ class Phantom:
 
     # bones ---------------------------------------------------------------------------
     def _vertebra_parts(self, v: VertebraSpec) -> list[Shape]:
+        """The bony parts of one vertebra: body, posterior elements, spinous process, ribs, alae."""
         f = self.vf[v.name]
-        parts: list[Shape] = []
-        hh = v.body_height / 2
-        parts.append(Part(f, VertebralBody(v.body_width / 2, v.body_depth / 2, hh, v.wedge_deg)))
+        parts: list[Shape] = [
+            Part(
+                f, VertebralBody(v.body_width / 2, v.body_depth / 2, v.body_height / 2, v.wedge_deg)
+            )
+        ]
+        for s in (1, -1):
+            parts.extend(self._posterior_elements(v, s))
+        parts.append(self._spinous_process(v))
+        if v.name == "T12":
+            parts.extend(self._ribs(v))
+        if v.kind == "sacral":
+            parts.extend(self._sacral_alae(v))
+        return parts
+
+    @staticmethod
+    def _lamina_top(v: VertebraSpec) -> float:
+        """Cranial edge of the laminae (u, vertebra frame)."""
+        return v.pedicle_center_u + v.pedicle_height / 2 - 3.0
+
+    @staticmethod
+    def _lamina_mid_a(v: VertebraSpec) -> float:
+        """Where the laminae meet on the midline (a, vertebra frame)."""
+        return v.body_depth / 2 + v.canal_depth + 3.0
+
+    def _posterior_elements(self, v: VertebraSpec, s: int) -> list[Shape]:
+        """Pedicle, lamina and (where present) transverse process on side ``s``."""
+        f = self.vf[v.name]
         ap = v.body_depth / 2
         up = v.pedicle_center_u
-        lam_top = up + v.pedicle_height / 2 - 3.0
-        lam_mid_a = ap + v.canal_depth + 3.0
+        hh = v.body_height / 2
         g = math.radians(v.pedicle_convergence_deg)
+        ped_c = (s * (v.interpedicular / 2 + v.pedicle_width / 2), ap + 4.0, up)
+        pedicle = EllipticCylinder(
+            ped_c, (s * math.sin(g), math.cos(g)), 9.0, v.pedicle_width / 2, v.pedicle_height / 2
+        )
+        lam_lat = (s * (v.interpedicular / 2 + v.pedicle_width * 0.45), ap + 11.0)
+        lamina = LaminaSlab(
+            lam_lat, (0.0, self._lamina_mid_a(v)), 6.0, -hh - 6.0, self._lamina_top(v), v.shear
+        )
+        parts: list[Shape] = [Part(f, pedicle), Part(f, lamina)]
+        if v.transverse_length > 0:
+            tl = v.transverse_length
+            tp_c = (s * (v.interpedicular / 2 + v.pedicle_width + tl / 2 - 3.0), ap + 9.0, up)
+            parts.append(
+                Part(f, Box(tp_c, (tl / 2 + 3.0, 4.0, v.transverse_height / 2), s * 8.0, 2.5))
+            )
+        return parts
+
+    def _spinous_process(self, v: VertebraSpec) -> Shape:
+        """The spinous process, behind the junction of the laminae."""
+        lam_mid_a = self._lamina_mid_a(v)
+        sp_c = (0.0, lam_mid_a + v.spinous_length / 2, v.pedicle_center_u - 6.0)
+        half = (3.2, v.spinous_length / 2 + 2.0, v.spinous_height / 2)
+        return Part(self.vf[v.name], Box(sp_c, half, 0.0, 2.0, v.shear, self._lamina_top(v)))
+
+    def _ribs(self, v: VertebraSpec) -> list[Shape]:
+        """The 12th ribs (on T12)."""
+        f = self.vf[v.name]
+        ap = v.body_depth / 2
+        up = v.pedicle_center_u
+        out: list[Shape] = []
         for s in (1, -1):
-            ped_c = (s * (v.interpedicular / 2 + v.pedicle_width / 2), ap + 4.0, up)
-            parts.append(
-                Part(
-                    f,
-                    EllipticCylinder(
-                        ped_c,
-                        (s * math.sin(g), math.cos(g)),
-                        9.0,
-                        v.pedicle_width / 2,
-                        v.pedicle_height / 2,
-                    ),
+            pts = f.to_lps(
+                np.array(
+                    [
+                        (s * 14.0, ap + 2.0, up + 1.0),
+                        (s * 30.0, ap + 14.0, up - 2.0),
+                        (s * 52.0, ap + 16.0, up - 12.0),
+                        (s * 90.0, ap - 4.0, up - 40.0),
+                    ]
                 )
             )
-            lam_lat = (s * (v.interpedicular / 2 + v.pedicle_width * 0.45), ap + 11.0)
-            parts.append(
-                Part(f, LaminaSlab(lam_lat, (0.0, lam_mid_a), 6.0, -hh - 6.0, lam_top, v.shear))
-            )
-            if v.transverse_length > 0:
-                tl = v.transverse_length
-                tp_c = (s * (v.interpedicular / 2 + v.pedicle_width + tl / 2 - 3.0), ap + 9.0, up)
-                parts.append(
-                    Part(f, Box(tp_c, (tl / 2 + 3.0, 4.0, v.transverse_height / 2), s * 8.0, 2.5))
-                )
-        sp_c = (0.0, lam_mid_a + v.spinous_length / 2, up - 6.0)
-        parts.append(
+            out.append(Polyline(pts, [4.5, 5.0, 4.5, 4.0]))
+        return out
+
+    def _sacral_alae(self, v: VertebraSpec) -> list[Shape]:
+        """The alae / lateral masses either side of a sacral body."""
+        f = self.vf[v.name]
+        ap = v.body_depth / 2
+        hh = v.body_height / 2
+        w = v.body_width
+        return [
             Part(
                 f,
                 Box(
-                    sp_c,
-                    (3.2, v.spinous_length / 2 + 2.0, v.spinous_height / 2),
-                    0.0,
-                    2.0,
-                    v.shear,
-                    lam_top,
+                    (s * (w / 2 + w * 0.18), ap * 0.15, -hh * 0.2),
+                    (w * 0.38, ap * 0.95, hh * 0.85),
+                    -s * 12.0,
+                    3.0,
                 ),
             )
-        )
-        if v.name == "T12":  # the 12th ribs
-            for s in (1, -1):
-                pts = f.to_lps(
-                    np.array(
-                        [
-                            (s * 14.0, ap + 2.0, up + 1.0),
-                            (s * 30.0, ap + 14.0, up - 2.0),
-                            (s * 52.0, ap + 16.0, up - 12.0),
-                            (s * 90.0, ap - 4.0, up - 40.0),
-                        ]
-                    )
-                )
-                parts.append(Polyline(pts, [4.5, 5.0, 4.5, 4.0]))
-        if v.kind == "sacral":
-            for s in (1, -1):  # alae / lateral masses
-                w = v.body_width
-                parts.append(
-                    Part(
-                        f,
-                        Box(
-                            (s * (w / 2 + w * 0.18), ap * 0.15, -hh * 0.2),
-                            (w * 0.38, ap * 0.95, hh * 0.85),
-                            -s * 12.0,
-                            3.0,
-                        ),
-                    )
-                )
-        return parts
+            for s in (1, -1)
+        ]
 
     def _ilium(self, s: int) -> Shape:
         """Posterior iliac wing (untilted), from the PSIS to beyond the field of view.

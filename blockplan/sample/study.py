@@ -19,6 +19,7 @@ import math
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -123,7 +124,13 @@ def _t1_grid(phantom: Phantom) -> Grid:
 
 def series_specs(phantom: Phantom) -> tuple[SeriesSpec, SeriesSpec, SeriesSpec, SeriesSpec]:
     """The four series: geometry, names, transfer syntaxes and modality attributes."""
-    ct = SeriesSpec(
+    t1 = _t1_spec(phantom)
+    return _ct_spec(phantom), _t2_spec(), t1, _t1fs_spec(t1)
+
+
+def _ct_spec(phantom: Phantom) -> SeriesSpec:
+    """Series 2: the axial bone-kernel CT, JPEG-LS lossless."""
+    return SeriesSpec(
         number=2,
         description="CT LUMBAR SPINE BONE 1.0",
         modality="CT",
@@ -149,7 +156,11 @@ def series_specs(phantom: Phantom) -> tuple[SeriesSpec, SeriesSpec, SeriesSpec, 
             "FocalSpots": "0.7",
         },
     )
-    mr_common = {
+
+
+def _mr_common() -> dict[str, Any]:
+    """MR attributes shared by the three MR series (1.5 T spin echo, spine coil)."""
+    return {
         "ScanningSequence": "SE",
         "MRAcquisitionType": "2D",
         "AngioFlag": "N",
@@ -163,7 +174,11 @@ def series_specs(phantom: Phantom) -> tuple[SeriesSpec, SeriesSpec, SeriesSpec, 
         "ReceiveCoilName": "SPINE",
         "TransmitCoilName": "BODY",
     }
-    t2 = SeriesSpec(
+
+
+def _t2_spec() -> SeriesSpec:
+    """Series 3: sagittal T2 turbo spin echo, RLE lossless."""
+    return SeriesSpec(
         number=3,
         description="T2 SAG",
         modality="MR",
@@ -174,7 +189,7 @@ def series_specs(phantom: Phantom) -> tuple[SeriesSpec, SeriesSpec, SeriesSpec, 
         windows=((430.0, 900.0, "T2"),),
         image_type=("ORIGINAL", "PRIMARY", "OTHER"),
         attributes={
-            **mr_common,
+            **_mr_common(),
             "SequenceVariant": ["SK", "SP", "OSP"],
             "ScanOptions": "",
             "SequenceName": "tse2d1_17",
@@ -187,7 +202,11 @@ def series_specs(phantom: Phantom) -> tuple[SeriesSpec, SeriesSpec, SeriesSpec, 
             "InPlanePhaseEncodingDirection": "ROW",
         },
     )
-    t1 = SeriesSpec(
+
+
+def _t1_spec(phantom: Phantom) -> SeriesSpec:
+    """Series 4: disc-angled axial T1 after gadolinium, uncompressed."""
+    return SeriesSpec(
         number=4,
         description="T1 AX POST GD",
         modality="MR",
@@ -198,7 +217,7 @@ def series_specs(phantom: Phantom) -> tuple[SeriesSpec, SeriesSpec, SeriesSpec, 
         windows=((450.0, 900.0, "T1"),),
         image_type=("ORIGINAL", "PRIMARY", "OTHER"),
         attributes={
-            **mr_common,
+            **_mr_common(),
             "SequenceVariant": ["SK", "SP"],
             "ScanOptions": "",
             "SequenceName": "tse2d1_3",
@@ -216,8 +235,11 @@ def series_specs(phantom: Phantom) -> tuple[SeriesSpec, SeriesSpec, SeriesSpec, 
             "ContrastBolusIngredient": "GADOLINIUM",
         },
     )
-    # the same block repeated with fat suppression: scar bright against dark fat
-    t1fs = replace(
+
+
+def _t1fs_spec(t1: SeriesSpec) -> SeriesSpec:
+    """Series 5: the T1 block repeated with fat suppression (scar bright against dark fat)."""
+    return replace(
         t1,
         number=5,
         description="T1 AX POST GD FS",
@@ -227,7 +249,6 @@ def series_specs(phantom: Phantom) -> tuple[SeriesSpec, SeriesSpec, SeriesSpec, 
         windows=((400.0, 800.0, "T1 FS"),),
         attributes={**t1.attributes, "ScanOptions": "FS", "SequenceName": "tse2d1_3fs"},
     )
-    return ct, t2, t1, t1fs
 
 
 def _mr_labels(phantom: Phantom, grid: Grid) -> list[npt.NDArray[np.uint8]]:

@@ -178,78 +178,96 @@ def _off_bone(phantom: Phantom, start: F64, direction: F64, gap_mm: float) -> F6
 
 def plan_targets(phantom: Phantom, limits: EntryLimits) -> list[Target]:
     """TFESI at L5 both sides, right L4–L5 medial branch blocks, left L5 SNRB."""
-    out: list[Target] = []
+    out = [_tfesi_target(phantom, limits, side) for side in ("right", "left")]
+    # medial branch blocks for the right L4-L5 facet: L3 MB over L4, L4 MB over L5
+    out += [
+        _medial_branch_target(phantom, limits, nerve, host)
+        for nerve, host in (("L3 medial branch", "L4"), ("L4 medial branch", "L5"))
+    ]
+    out.append(_snrb_target(phantom, limits))
+    return out
+
+
+def _tfesi_target(phantom: Phantom, limits: EntryLimits, side: str) -> Target:
+    """L5 transforaminal epidural: the subpedicular safe triangle below the L5 pedicle.
+
+    The tip is the free soft-tissue point nearest to just below and lateral to the pedicle
+    (1.5 mm off bone, 2 mm off the root); the path is searched around 35° lateral, 10° caudal.
+    """
     v = phantom.spec["L5"]
     f = phantom.vf["L5"]
-    for side in ("right", "left"):
-        s = SIDES[side]
-        nominal = f.to_lps(
-            (
-                s * (v.interpedicular / 2 + v.pedicle_width * 0.75),
-                v.body_depth / 2 + 8.0,
-                v.pedicle_center_u - v.pedicle_height / 2 - 3.0,
-            )
+    s = SIDES[side]
+    nominal = f.to_lps(
+        (
+            s * (v.interpedicular / 2 + v.pedicle_width * 0.75),
+            v.body_depth / 2 + 8.0,
+            v.pedicle_center_u - v.pedicle_height / 2 - 3.0,
         )
-        target = _free_point_near(phantom, nominal, bone_mm=1.5, root_mm=2.0)
-        entry, theta, tilt, clear = _search(
-            phantom, target, s, (35.0, 10.0), limits, tip_zone_mm=10.0, bone_clearance_mm=2.0
-        )
-        out.append(
-            Target(
-                name=f"L5 {side} transforaminal (subpedicular safe triangle)",
-                level="L5",
-                side=side,
-                structure="nerve_root",
-                block_type="tfesi",
-                approach="subpedicular (safe triangle)",
-                nerve="L5 spinal nerve",
-                target_lps=target,
-                entry_lps=entry,
-                angle_from_sagittal_deg=theta,
-                craniocaudal_tilt_deg=tilt,
-                min_bone_clearance_mm=clear,
-                note="tip just below the L5 pedicle, posterosuperolateral to the exiting L5 root "
-                "in the L5-S1 foramen",
-            )
-        )
+    )
+    target = _free_point_near(phantom, nominal, bone_mm=1.5, root_mm=2.0)
+    entry, theta, tilt, clear = _search(
+        phantom, target, s, (35.0, 10.0), limits, tip_zone_mm=10.0, bone_clearance_mm=2.0
+    )
+    return Target(
+        name=f"L5 {side} transforaminal (subpedicular safe triangle)",
+        level="L5",
+        side=side,
+        structure="nerve_root",
+        block_type="tfesi",
+        approach="subpedicular (safe triangle)",
+        nerve="L5 spinal nerve",
+        target_lps=target,
+        entry_lps=entry,
+        angle_from_sagittal_deg=theta,
+        craniocaudal_tilt_deg=tilt,
+        min_bone_clearance_mm=clear,
+        note="tip just below the L5 pedicle, posterosuperolateral to the exiting L5 root "
+        "in the L5-S1 foramen",
+    )
 
-    # medial branch blocks for the right L4-L5 facet: L3 MB over L4, L4 MB over L5
-    for nerve, host in (("L3 medial branch", "L4"), ("L4 medial branch", "L5")):
-        hv = phantom.spec[host]
-        hf = phantom.vf[host]
-        s = SIDES["right"]
-        junction = hf.to_lps(
-            (
-                s * (hv.interpedicular / 2 + hv.pedicle_width + 1.0),
-                hv.body_depth / 2 + 11.0,
-                hv.pedicle_center_u + hv.transverse_height / 2 - 1.5,
-            )
-        )
-        approach = _direction(s, 15.0, 0.0)
-        target = _off_bone(phantom, junction, approach, gap_mm=1.0)
-        entry, theta, tilt, clear = _search(
-            phantom, target, s, (15.0, 0.0), limits, tip_zone_mm=6.0, bone_clearance_mm=2.0
-        )
-        out.append(
-            Target(
-                name=f"{nerve} (right), L4-L5 facet",
-                level="L4-L5",
-                side="right",
-                structure="medial_branch",
-                block_type="mbb",
-                approach="posterior oblique",
-                nerve=nerve,
-                target_lps=target,
-                entry_lps=entry,
-                angle_from_sagittal_deg=theta,
-                craniocaudal_tilt_deg=tilt,
-                min_bone_clearance_mm=clear,
-                note=f"tip 1 mm off bone at the junction of the {host} superior articular "
-                f"process and transverse process",
-            )
-        )
 
-    # selective nerve root block of the scarred left L5 root, at the foraminal exit
+def _medial_branch_target(phantom: Phantom, limits: EntryLimits, nerve: str, host: str) -> Target:
+    """Right medial branch block: 1 mm off bone at the junction of the ``host`` vertebra's
+    superior articular process and transverse process (path near 15° lateral, no tilt)."""
+    hv = phantom.spec[host]
+    hf = phantom.vf[host]
+    s = SIDES["right"]
+    junction = hf.to_lps(
+        (
+            s * (hv.interpedicular / 2 + hv.pedicle_width + 1.0),
+            hv.body_depth / 2 + 11.0,
+            hv.pedicle_center_u + hv.transverse_height / 2 - 1.5,
+        )
+    )
+    approach = _direction(s, 15.0, 0.0)
+    target = _off_bone(phantom, junction, approach, gap_mm=1.0)
+    entry, theta, tilt, clear = _search(
+        phantom, target, s, (15.0, 0.0), limits, tip_zone_mm=6.0, bone_clearance_mm=2.0
+    )
+    return Target(
+        name=f"{nerve} (right), L4-L5 facet",
+        level="L4-L5",
+        side="right",
+        structure="medial_branch",
+        block_type="mbb",
+        approach="posterior oblique",
+        nerve=nerve,
+        target_lps=target,
+        entry_lps=entry,
+        angle_from_sagittal_deg=theta,
+        craniocaudal_tilt_deg=tilt,
+        min_bone_clearance_mm=clear,
+        note=f"tip 1 mm off bone at the junction of the {host} superior articular "
+        f"process and transverse process",
+    )
+
+
+def _snrb_target(phantom: Phantom, limits: EntryLimits) -> Target:
+    """Selective nerve root block of the scarred left L5 root, at the foraminal exit.
+
+    The tip is the free point nearest to 2 mm behind the root's surface where it leaves
+    the foramen (1 mm off the root); the path is searched around 40° lateral, 5° caudal.
+    """
     root = phantom.root("L5", "left")
     p_in, p_out = root.path_lps[3], root.path_lps[4]
     along = (p_out - p_in) / np.linalg.norm(p_out - p_in)
@@ -260,22 +278,19 @@ def plan_targets(phantom: Phantom, limits: EntryLimits) -> list[Target]:
     entry, theta, tilt, clear = _search(
         phantom, target, 1, (40.0, 5.0), limits, tip_zone_mm=10.0, bone_clearance_mm=2.0
     )
-    out.append(
-        Target(
-            name="L5 left selective nerve root block",
-            level="L5",
-            side="left",
-            structure="nerve_root",
-            block_type="snrb",
-            approach="extraforaminal",
-            nerve="L5 spinal nerve",
-            target_lps=target,
-            entry_lps=entry,
-            angle_from_sagittal_deg=theta,
-            craniocaudal_tilt_deg=tilt,
-            min_bone_clearance_mm=clear,
-            note="tip against the posterior surface of the left L5 root as it leaves the L5-S1 "
-            "foramen (the root wrapped by scar in the lateral recess)",
-        )
+    return Target(
+        name="L5 left selective nerve root block",
+        level="L5",
+        side="left",
+        structure="nerve_root",
+        block_type="snrb",
+        approach="extraforaminal",
+        nerve="L5 spinal nerve",
+        target_lps=target,
+        entry_lps=entry,
+        angle_from_sagittal_deg=theta,
+        craniocaudal_tilt_deg=tilt,
+        min_bone_clearance_mm=clear,
+        note="tip against the posterior surface of the left L5 root as it leaves the L5-S1 "
+        "foramen (the root wrapped by scar in the lateral recess)",
     )
-    return out

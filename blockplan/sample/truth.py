@@ -168,31 +168,96 @@ def write_truth(
 ) -> Path:
     """Write ``truth.json``, ``truth_scar_mask.npz`` and ``truth_schema.md``."""
     ct = specs[0]
-    series = []
-    for spec in specs:
-        g = spec.grid
-        series.append(
-            {
-                "series_number": spec.number,
-                "series_description": spec.description,
-                "modality": spec.modality,
-                "series_instance_uid": make_uid(seed, "series", spec.number),
-                "folder": spec.folder,
-                "images": len(files[spec.number]),
-                "rows": g.shape[1],
-                "columns": g.shape[2],
-                "pixel_spacing_mm": list(g.pixel_spacing),
-                "slice_thickness_mm": g.slice_thickness,
-                "slice_spacing_mm": abs(g.slice_step),
-                "image_orientation_patient": [
-                    round(v, 6) for v in (*g.row_direction, *g.column_direction)
-                ],
-                "transfer_syntax_uid": str(spec.transfer_syntax),
-                "transfer_syntax": _TS_NAMES[str(spec.transfer_syntax)],
-                "affine": [[round(float(v), 6) for v in row] for row in g.affine],
-            }
-        )
+    vertebrae = _vertebrae_truth(phantom)
+    discs = _discs_truth(phantom)
+    scar = _scar_truth(
+        out_dir,
+        phantom,
+        ct,
+        ct_labels,
+        make_uid(seed, "series", ct.number),
+        uids.frame_of_reference_uid,
+    )
+    truth = {
+        **_study_truth(seed, uids),
+        "series": [_series_truth(spec, seed, len(files[spec.number])) for spec in specs],
+        "vertebrae": vertebrae,
+        "discs": discs,
+        "thecal_sac_centerline": _centerline_truth(phantom, [*vertebrae, *discs]),
+        "nerve_roots": _roots_truth(phantom),
+        "scar": scar,
+        "targets": [_target_truth(t) for t in targets],
+        "tissue_intensities": _intensities_truth(),
+    }
+    path = out_dir / TRUTH_FILE
+    path.write_text(json.dumps(truth, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out_dir / SCHEMA_FILE).write_text(SCHEMA_TEXT, encoding="utf-8")
+    return path
 
+
+def _intensities_truth() -> dict[str, dict[str, float]]:
+    """The noise-free value of every tissue label per contrast (CT in HU)."""
+    return {
+        "CT_HU": {t.name: CT_HU[t] for t in Tissue},
+        "MR_T2": {t.name: MR_T2[t] for t in Tissue},
+        "MR_T1_POST_GD": {t.name: MR_T1_POST_GD[t] for t in Tissue},
+        "MR_T1_POST_GD_FS": {t.name: MR_T1_POST_GD_FS[t] for t in Tissue},
+    }
+
+
+def _study_truth(seed: int, uids: StudyUIDs) -> dict[str, Any]:
+    """The first keys of ``truth.json``: what it is, generator, UIDs, patient, surgery."""
+    return {
+        "description": (
+            "Ground truth of the synthetic post-operative lumbar spine study written by "
+            "blockplan.sample. SYNTHETIC PHANTOM - not patient data. Every key is explained "
+            f"in {SCHEMA_FILE}."
+        ),
+        "schema": SCHEMA_FILE,
+        "phantom_version": PHANTOM_VERSION,
+        "seed": seed,
+        "coordinate_system": "DICOM patient LPS, mm",
+        "frame_of_reference_uid": uids.frame_of_reference_uid,
+        "study_instance_uid": uids.study_instance_uid,
+        "patient": {
+            "name": PATIENT["PatientName"],
+            "id": PATIENT["PatientID"],
+            "synthetic": True,
+            "note": SYNTHETIC_NOTE,
+        },
+        "surgery": {
+            "procedure": "laminotomy (partial laminectomy) with medial facetectomy, "
+            "flavectomy and discectomy",
+            "level": SURGERY_LEVEL,
+            "side": SURGERY_SIDE,
+        },
+    }
+
+
+def _series_truth(spec: SeriesSpec, seed: int, n_images: int) -> dict[str, Any]:
+    """One ``series[]`` entry: identity, image geometry, transfer syntax and affine."""
+    g = spec.grid
+    return {
+        "series_number": spec.number,
+        "series_description": spec.description,
+        "modality": spec.modality,
+        "series_instance_uid": make_uid(seed, "series", spec.number),
+        "folder": spec.folder,
+        "images": n_images,
+        "rows": g.shape[1],
+        "columns": g.shape[2],
+        "pixel_spacing_mm": list(g.pixel_spacing),
+        "slice_thickness_mm": g.slice_thickness,
+        "slice_spacing_mm": abs(g.slice_step),
+        "image_orientation_patient": [round(v, 6) for v in (*g.row_direction, *g.column_direction)],
+        "transfer_syntax_uid": str(spec.transfer_syntax),
+        "transfer_syntax": _TS_NAMES[str(spec.transfer_syntax)],
+        "affine": [[round(float(v), 6) for v in row] for row in g.affine],
+    }
+
+
+def _vertebrae_truth(phantom: Phantom) -> dict[str, dict[str, Any]]:
+    """``vertebrae.<level>`` for the CT levels: body centre, axis and size, pedicles."""
     vertebrae = {}
     for name in CT_LEVELS:
         v = phantom.spec[name]
@@ -218,6 +283,11 @@ def write_truth(
                 for side, s in (("left", 1), ("right", -1))
             }
         vertebrae[name] = entry
+    return vertebrae
+
+
+def _discs_truth(phantom: Phantom) -> dict[str, dict[str, Any]]:
+    """``discs.<upper-lower>`` below a CT level: centre, normal, height, degeneration."""
     discs = {}
     for name, d in phantom.discs.items():
         if d.upper not in CT_LEVELS:
@@ -229,74 +299,32 @@ def write_truth(
             "height_mm": d.height,
             "degenerate": d.degenerate,
         }
+    return discs
+
+
+def _centerline_truth(phantom: Phantom, levels: Sequence[str]) -> dict[str, list[float]]:
+    """Thecal sac centre at the height of each vertebral body or disc centre."""
     centerline = {}
-    for name in [*vertebrae, *discs]:
-        frame = phantom.vf[name] if name in vertebrae else phantom.df[name]
+    for name in levels:
+        frame = phantom.vf[name] if name in phantom.vf else phantom.df[name]
         centerline[name] = _pt(phantom.canal_center(float(frame.origin[2]))[0])
-    roots = []
-    for r in phantom.roots:
-        if r.name not in CT_LEVELS:
-            continue
-        roots.append(
-            {
-                "root": r.name,
-                "side": r.side,
-                "foramen": r.foramen,
-                "foramen_lps": _pt(r.foramen_lps),
-                "radius_mm": round(max(r.radii_mm), 2),
-                "path_lps": [_pt(p) for p in r.path_lps],
-            }
-        )
-    scar = _scar_truth(
-        out_dir,
-        phantom,
-        ct,
-        ct_labels,
-        make_uid(seed, "series", ct.number),
-        uids.frame_of_reference_uid,
-    )
-    truth = {
-        "description": (
-            "Ground truth of the synthetic post-operative lumbar spine study written by "
-            "blockplan.sample. SYNTHETIC PHANTOM - not patient data. Every key is explained "
-            f"in {SCHEMA_FILE}."
-        ),
-        "schema": SCHEMA_FILE,
-        "phantom_version": PHANTOM_VERSION,
-        "seed": seed,
-        "coordinate_system": "DICOM patient LPS, mm",
-        "frame_of_reference_uid": uids.frame_of_reference_uid,
-        "study_instance_uid": uids.study_instance_uid,
-        "patient": {
-            "name": PATIENT["PatientName"],
-            "id": PATIENT["PatientID"],
-            "synthetic": True,
-            "note": SYNTHETIC_NOTE,
-        },
-        "surgery": {
-            "procedure": "laminotomy (partial laminectomy) with medial facetectomy, "
-            "flavectomy and discectomy",
-            "level": SURGERY_LEVEL,
-            "side": SURGERY_SIDE,
-        },
-        "series": series,
-        "vertebrae": vertebrae,
-        "discs": discs,
-        "thecal_sac_centerline": centerline,
-        "nerve_roots": roots,
-        "scar": scar,
-        "targets": [_target_truth(t) for t in targets],
-        "tissue_intensities": {
-            "CT_HU": {t.name: CT_HU[t] for t in Tissue},
-            "MR_T2": {t.name: MR_T2[t] for t in Tissue},
-            "MR_T1_POST_GD": {t.name: MR_T1_POST_GD[t] for t in Tissue},
-            "MR_T1_POST_GD_FS": {t.name: MR_T1_POST_GD_FS[t] for t in Tissue},
-        },
-    }
-    path = out_dir / TRUTH_FILE
-    path.write_text(json.dumps(truth, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    (out_dir / SCHEMA_FILE).write_text(SCHEMA_TEXT, encoding="utf-8")
-    return path
+    return centerline
+
+
+def _roots_truth(phantom: Phantom) -> list[dict[str, Any]]:
+    """``nerve_roots[]`` of the CT levels: foramen, its centre, largest radius, path."""
+    return [
+        {
+            "root": r.name,
+            "side": r.side,
+            "foramen": r.foramen,
+            "foramen_lps": _pt(r.foramen_lps),
+            "radius_mm": round(max(r.radii_mm), 2),
+            "path_lps": [_pt(p) for p in r.path_lps],
+        }
+        for r in phantom.roots
+        if r.name in CT_LEVELS
+    ]
 
 
 def write_provenance(

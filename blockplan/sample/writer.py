@@ -116,17 +116,46 @@ def _ds(value: float, digits: int = 6) -> str:
 def _dataset(
     spec: SeriesSpec, uids: StudyUIDs, seed: int, k: int, pixels: npt.NDArray[np.uint16]
 ) -> Dataset:
-    grid = spec.grid
+    """Image ``k`` (0-based) of a series as a CT or MR Image Storage dataset."""
     sop_class = CTImageStorage if spec.modality == "CT" else MRImageStorage
     sop_uid = make_uid(seed, "series", spec.number, "instance", k + 1)
     ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.MediaStorageSOPClassUID = sop_class
-    ds.file_meta.MediaStorageSOPInstanceUID = UID(sop_uid)
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.ImplementationClassUID = UID(IMPLEMENTATION_CLASS_UID)
-    ds.file_meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
+    ds.file_meta = _file_meta(sop_class, sop_uid)
+    _set_study_and_series(ds, spec, sop_class, sop_uid)
+    ds.StudyInstanceUID = uids.study_instance_uid
+    ds.SeriesInstanceUID = make_uid(seed, "series", spec.number)
+    ds.StudyID = "1"
+    ds.SeriesNumber = spec.number
+    ds.AcquisitionNumber = 1
+    ds.InstanceNumber = k + 1
+    ds.FrameOfReferenceUID = uids.frame_of_reference_uid
+    ds.PositionReferenceIndicator = ""
+    _set_image_plane(ds, spec.grid, k)
+    # general image
+    ds.ImageComments = SYNTHETIC_NOTE
+    ds.BurnedInAnnotation = "NO"
+    ds.LossyImageCompression = "00"
+    # modality-specific
+    for key, value in spec.attributes.items():
+        setattr(ds, key, value)
+    _set_image_pixel(ds, spec, pixels)
+    _set_pixel_data(ds, spec, pixels)
+    return ds
 
+
+def _file_meta(sop_class: UID, sop_uid: str) -> FileMetaDataset:
+    """File meta information: explicit VR little endian, blockplan's implementation UID."""
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPInstanceUID = UID(sop_uid)
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.ImplementationClassUID = UID(IMPLEMENTATION_CLASS_UID)
+    meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
+    return meta
+
+
+def _set_study_and_series(ds: Dataset, spec: SeriesSpec, sop_class: UID, sop_uid: str) -> None:
+    """SOP common, study, series, equipment and patient attributes (fixed dates and times)."""
     # SOP common
     ds.SpecificCharacterSet = "ISO_IR 192"
     ds.ImageType = list(spec.image_type)
@@ -159,29 +188,20 @@ def _dataset(
     ds.SoftwareVersions = f"blockplan.sample phantom {PHANTOM_VERSION}"
     ds.ProtocolName = spec.description
     ds.PatientPosition = "HFS"
-    ds.StudyInstanceUID = uids.study_instance_uid
-    ds.SeriesInstanceUID = make_uid(seed, "series", spec.number)
-    ds.StudyID = "1"
-    ds.SeriesNumber = spec.number
-    ds.AcquisitionNumber = 1
-    ds.InstanceNumber = k + 1
-    ds.FrameOfReferenceUID = uids.frame_of_reference_uid
-    ds.PositionReferenceIndicator = ""
-    # image plane
+
+
+def _set_image_plane(ds: Dataset, grid: Grid, k: int) -> None:
+    """Image plane module of slice ``k``: position, orientation, thickness, spacing."""
     pos = grid.position(k)
     ds.ImagePositionPatient = [_ds(v) for v in pos]
     ds.ImageOrientationPatient = [_ds(v, 10) for v in (*grid.row_direction, *grid.column_direction)]
     ds.SliceThickness = _ds(grid.slice_thickness)
     ds.SliceLocation = _ds(float(np.dot(pos, grid.normal)))
     ds.PixelSpacing = [_ds(grid.pixel_spacing[0]), _ds(grid.pixel_spacing[1])]
-    # general image
-    ds.ImageComments = SYNTHETIC_NOTE
-    ds.BurnedInAnnotation = "NO"
-    ds.LossyImageCompression = "00"
-    # modality-specific
-    for key, value in spec.attributes.items():
-        setattr(ds, key, value)
-    # image pixel
+
+
+def _set_image_pixel(ds: Dataset, spec: SeriesSpec, pixels: npt.NDArray[np.uint16]) -> None:
+    """Image pixel description (12 of 16 bits, unsigned), CT rescale and VOI windows."""
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"
     ds.Rows, ds.Columns = int(pixels.shape[0]), int(pixels.shape[1])
@@ -198,6 +218,9 @@ def _dataset(
     ds.WindowWidth = [_ds(w[1]) for w in spec.windows]
     ds.WindowCenterWidthExplanation = [w[2] for w in spec.windows]
 
+
+def _set_pixel_data(ds: Dataset, spec: SeriesSpec, pixels: npt.NDArray[np.uint16]) -> None:
+    """PixelData in the series' transfer syntax (compressed with a fixed encoder)."""
     frame = np.ascontiguousarray(pixels, dtype=np.uint16)
     if spec.transfer_syntax == ExplicitVRLittleEndian:
         ds.PixelData = frame.tobytes()
@@ -206,7 +229,6 @@ def _dataset(
         ds.compress(
             spec.transfer_syntax, frame, encoding_plugin=plugin, generate_instance_uid=False
         )
-    return ds
 
 
 def write_series(

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from blockplan.io.resample import resample_image
 from blockplan.io.volume import ImageVolume
 
 __all__ = [
@@ -111,34 +112,14 @@ def display_volume(volume: ImageVolume) -> tuple[ImageVolume, str]:
 
 
 def _resample_world_aligned(volume: ImageVolume) -> ImageVolume:
-    import SimpleITK as sitk
+    """The volume trilinearly resampled onto an isotropic grid along +x, +y, +z covering it.
 
-    grid_affine, shape = display_grid(volume.affine, volume.shape)
-    lo, step = grid_affine[:3, 3], float(grid_affine[0, 0])
-    size = shape[::-1]
-    src = sitk.GetImageFromArray(np.asarray(volume.array, dtype=np.float32))
-    src.SetSpacing((1.0, 1.0, 1.0))
-    src.SetOrigin((0.0, 0.0, 0.0))
-    # voxel index (i, j, k) -> LPS as a SimpleITK affine from output physical space (LPS)
-    tfm = sitk.AffineTransform(3)
-    inv = np.linalg.inv(volume.affine)
-    tfm.SetMatrix(inv[:3, :3].ravel().tolist())
-    tfm.SetTranslation(inv[:3, 3].tolist())
-    out = sitk.Resample(
-        src,
-        [int(s) for s in size],
-        tfm,
-        sitk.sitkLinear,
-        [float(v) for v in lo],
-        (step, step, step),
-        (1, 0, 0, 0, 1, 0, 0, 0, 1),
-        float(np.min(volume.array)),
-        sitk.sitkFloat32,
-    )
-    arr = sitk.GetArrayFromImage(out)
-    aff = np.eye(4)
-    aff[:3, :3] = np.diag([step, step, step])
-    aff[:3, 3] = lo
+    The step is the smallest voxel spacing (`display_grid`); outside the source the minimum
+    value shows.
+    """
+    aff, shape = display_grid(volume.affine, volume.shape)
+    step = float(aff[0, 0])
+    arr = resample_image(volume, aff, shape, order="linear", fill=float(np.min(volume.array)))
     note = f"{volume.geometry_note}; resampled to a {step:.2f} mm world-aligned grid for display"
     return volume.with_array(arr, affine=aff, geometry_note=note)
 

@@ -3,7 +3,9 @@
 Each layer is named ``"blockplan: <role>"`` and tagged ``metadata["blockplan"]["role"]``.
 They are views of the case: `refresh_layers` redraws them from a `Case` after every
 change, so reopening a case restores every layer exactly. Points live in world
-coordinates (LPS as ``(z, y, x)``, see `_convert`).
+coordinates (LPS as ``(z, y, x)``, see `_convert`). Targets are coloured by ledger status
+with the core's one table, `blockplan.outcomes.STATUS_COLOURS` (re-exported here), which
+the report's pain-source map uses too.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from blockplan.case import Case, MaskGrid, ScarRegion
+from blockplan.outcomes.evidence import STATUS_COLOURS, UNTESTED
 from napari_blockplan._convert import display_grid, lps_to_world
 
 if TYPE_CHECKING:
@@ -30,15 +33,6 @@ __all__ = [
 ]
 
 ROLES = ("levels", "landmarks", "targets", "trajectories", "scar")
-
-STATUS_COLOURS: dict[str, str] = {
-    "confirmed": "#d62728",  # red: the pain source
-    "probable": "#ff7f0e",
-    "indeterminate": "#f2c12e",
-    "excluded": "#7f7f7f",
-    "untested": "#1f9bde",
-}
-"""Target colours by ledger status (shared with the report's pain-source map)."""
 
 _POINT_SIZE_MM = 5.0
 
@@ -147,12 +141,12 @@ def refresh_layers(
         features={"kind": [m.kind for m in lm], "level": [m.level or "" for m in lm]},
     )
     tg = case.targets
-    colours = [STATUS_COLOURS[statuses.get(t.id, "untested")] for t in tg]
+    colours = [STATUS_COLOURS[statuses.get(t.id, UNTESTED)] for t in tg]
     _points(
         viewer,
         "targets",
         lps_to_world([t.position.lps for t in tg]) if tg else np.empty((0, 3)),
-        face_color=colours if colours else "#1f9bde",
+        face_color=colours if colours else STATUS_COLOURS[UNTESTED],
         symbol="disc",
         border_color="white",
         border_width=0.2,

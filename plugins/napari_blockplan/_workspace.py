@@ -42,6 +42,9 @@ class Workspace:
     case_changed = Signal(object)
     """Emitted with the new `Case` after every change (edit, undo, redo, open)."""
 
+    mode_changed = Signal(object)
+    """Emitted with the placement mode (or None) whenever it changes."""
+
     def __init__(self, viewer: napari.viewer.Viewer, store: Any = None) -> None:
         self.viewer = viewer
         self._store = store
@@ -54,6 +57,15 @@ class Workspace:
         """The evidence ledger of the case under its profile (recomputed on every change)."""
         self.target_statuses: dict[str, str] = {}
         """Ledger status per target id (colours the targets)."""
+        self.mode: str | None = None
+        """What the next canvas click places (None: clicks place nothing)."""
+
+    # -- placement mode -----------------------------------------------------------
+    def set_mode(self, mode: str | None, hint: str = "") -> None:
+        """Enter a placement mode (None leaves it); the hint shows in napari's status bar."""
+        self.mode = mode
+        self.viewer.help = f"blockplan: {hint} — Esc to stop" if mode else ""
+        self.mode_changed.emit(mode)
 
     # -- store --------------------------------------------------------------------
     @property
@@ -114,6 +126,16 @@ class Workspace:
         self.case = new_case
         self._announce()
         return self.case
+
+    @property
+    def last_action(self) -> str | None:
+        """The edit Undo would take back (None when there is none)."""
+        return self._undo[-1][1] if self._undo else None
+
+    @property
+    def next_redo(self) -> str | None:
+        """The edit Redo would restore (None when there is none)."""
+        return self._redo[-1][1] if self._redo else None
 
     @property
     def can_undo(self) -> bool:

@@ -177,6 +177,35 @@ def test_seg_own_grid_when_resampled(study: Study) -> None:
     assert lps_set(back) == lps_set(region)
 
 
+def test_seg_nearest_neighbour_for_a_sheared_mask_grid(study: Study) -> None:
+    # a gantry-tilt-like grid (slices shifted along the rows) unrelated to the source grid
+    vol = study.volume
+    affine = vol.affine.copy()
+    affine[:3, :3] *= 0.75
+    affine[:3, 2] += 0.4 * vol.affine[:3, 1]
+    grid = MaskGrid(
+        shape=(14, 24, 20),
+        affine=tuple(map(tuple, affine)),
+        frame_of_reference_uid=vol.frame_of_reference_uid,
+        series_instance_uid=vol.series_instance_uid,
+    )
+    mask = np.zeros(grid.shape, dtype=bool)
+    mask[3:10, 6:16, 4:14] = True
+    region = ScarRegion.from_mask(mask, grid, id="tilted")
+    built = build_scar_seg([region], study.headers)
+    assert built.placement == "resampled"
+    back = read_seg_scar(reread(built.dataset))
+    # by hand: a source voxel is scar when its centre's nearest mask voxel is set
+    k, j, i = np.nonzero(np.ones(vol.shape, dtype=bool))
+    lps = vol.affine @ np.stack([i, j, k, np.ones_like(i)])
+    ijk = np.floor(np.linalg.solve(affine, lps)[:3] + 0.5).astype(int)
+    inside = np.all((ijk >= 0) & (ijk < np.array(grid.shape[::-1])[:, None]), axis=0)
+    want = np.zeros(len(i), dtype=bool)
+    want[inside] = mask[ijk[2, inside], ijk[1, inside], ijk[0, inside]]
+    want_lps = {tuple(p) for p in np.round(lps[:3, want].T, 3)}
+    assert want_lps and lps_set(back) == want_lps
+
+
 def test_seg_refusals(study: Study, case: Case) -> None:
     grid, _ = reoriented_grid(study.volume)
     empty = ScarRegion.from_mask(np.zeros(grid.shape, dtype=bool), grid)

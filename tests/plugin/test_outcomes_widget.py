@@ -111,3 +111,73 @@ def test_recording_needs_a_target_and_says_so(outcomes) -> None:
     assert widget.record_from_form() is None  # nothing ticked
     assert "tick at least one planned target" in widget.verdict.text()
     assert ws.case == before
+
+
+def _gid(ax, gid: str) -> list:
+    return [a for a in (*ax.lines, *ax.patches, *ax.texts) if a.get_gid() == gid]
+
+
+def _assert_axes_hold_the_spec(ax, spec) -> None:
+    """The matplotlib axes hold exactly the core chart's points, lines and threshold."""
+    from napari_blockplan._widgets._diary_chart import LABEL_GAP
+
+    tx = spec.time_axis
+    segments = [line.get_xydata().tolist() for line in _gid(ax, "segment")]
+    assert segments == [[[tx(m), v] for m, v in s] for s in spec.segments]
+    (points,) = _gid(ax, "points")
+    assert points.get_xydata().tolist() == [[tx(m), v] for m, v in spec.points]
+    missing = _gid(ax, "missing")
+    assert [x for line in missing for x in line.get_xdata()] == [tx(m) for m in spec.missing_min]
+    thresholds = _gid(ax, "threshold")
+    if spec.threshold_pct is None:
+        assert thresholds == []
+    else:
+        (threshold,) = thresholds
+        assert list(threshold.get_ydata()) == [spec.threshold_pct] * 2
+        assert threshold.get_label() == spec.threshold_label
+    runs = _gid(ax, "run")
+    if spec.shaded_run_min is None:
+        assert runs == []
+    else:
+        (run,) = runs
+        xs = run.get_path().transformed(run.get_patch_transform()).vertices[:, 0]
+        onset, duration = spec.shaded_run_min
+        assert np.allclose([xs.min(), xs.max()], [tx(onset), tx(duration)])
+    assert ax.get_xlim() == (0.0, 1.0) and ax.get_ylim() == spec.y_limits
+    times = spec.time_labels(LABEL_GAP)
+    assert list(ax.get_xticks()) == [tx(t.value) for t in times]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [t.label for t in times]
+    assert ax.get_ylabel() == spec.y_title and ax.get_xlabel() == spec.time_title
+
+
+def test_diary_chart_draws_the_core_chart_spec(outcomes) -> None:
+    from blockplan.outcomes.chart import diary_chart_spec
+
+    _viewer, widget, ws = outcomes
+    proc = next(p for p in ws.case.procedures if p.diary is not None)
+    ids = [widget.procedure_list.itemData(i) for i in range(widget.procedure_list.count())]
+    widget.procedure_list.setCurrentIndex(ids.index(proc.id))
+
+    def chart_and_spec():
+        ledger = widget.ledger
+        block = next(b for b in ledger.blocks if b.procedure_id == proc.id)
+        return widget.figure.axes[0], diary_chart_spec(block, ledger.threshold_pct)
+
+    ax, spec = chart_and_spec()
+    assert spec.quantity == "relief" and spec.points and spec.shaded_run_min is not None
+    _assert_axes_hold_the_spec(ax, spec)
+    # the square-root time axis: 6 h sits half-way to 1 d
+    assert spec.time_max_min == 1440 and spec.time_axis(360) == 0.5
+
+    # a missing point at 60 min breaks the line and is marked
+    entries = [(m, None if m == 60 else 2, None) for m in (0, 15, 30, 60, 120, 180, 240)]
+    widget.set_diary(proc.id, 8, entries)
+    ax, spec = chart_and_spec()
+    assert 60 in spec.missing_min and len(spec.segments) == 2
+    _assert_axes_hold_the_spec(ax, spec)
+
+    # baseline NRS 0: relief is undefined, the chart shows NRS without a threshold
+    widget.set_diary(proc.id, 0, [(0, 0, None), (15, 1, None), (30, 2, None)])
+    ax, spec = chart_and_spec()
+    assert spec.quantity == "nrs" and spec.threshold_pct is None
+    _assert_axes_hold_the_spec(ax, spec)

@@ -197,6 +197,7 @@ def test_scar_region_grow_paint_and_volume_per_level(planning) -> None:
 
     # a click in bright fat next to nothing enhancing leaks: refused with advice
     widget.sensitivity.setValue(4.0)
+    widget.set_mode("seed")  # painting left the placement mode
     widget.click(lps_to_world(seed))
     assert "leaked" in widget.message.text()
     assert ws.case.scar_regions[0].voxel_count == region.voxel_count

@@ -14,14 +14,15 @@ from pypdf import PdfReader
 
 from blockplan.case.casefile import save_case_file
 from blockplan.case.model import Case
+from blockplan.case.vocab import Laterality, Structure
 from blockplan.cli import main
 from blockplan.errors import ReportError
 from blockplan.io.volume import ImageVolume
+from blockplan.outcomes import SourceKey, Status
 from blockplan.report import (
     ReportFindings,
     ReportOptions,
     SourceFinding,
-    SourceKey,
     build_report,
 )
 from blockplan.report import fonts as report_fonts
@@ -268,8 +269,8 @@ def test_font_dir_env_is_searched_first(monkeypatch: pytest.MonkeyPatch, tmp_pat
 # --- findings built directly ------------------------------------------------------------
 def test_report_from_findings_with_a_group_source(options: ReportOptions) -> None:
     case = _factory.make_case(2, 0)
-    left = SourceKey("facet_joint", "L4-L5", "left")
-    right = SourceKey("facet_joint", "L4-L5", "right")
+    left = SourceKey(structure=Structure.FACET_JOINT, level="L4-L5", side=Laterality.LEFT)
+    right = SourceKey(structure=Structure.FACET_JOINT, level="L4-L5", side=Laterality.RIGHT)
     findings = ReportFindings(
         profile_name="custom-profile",
         profile_version="2.1",
@@ -277,11 +278,11 @@ def test_report_from_findings_with_a_group_source(options: ReportOptions) -> Non
         sources=(
             SourceFinding(
                 sites=(left, right),
-                status="probable",
+                status=Status.PROBABLE,
                 blocks=(1,),
                 settle=("a block of each side",),
             ),
-            SourceFinding(sites=(left,), status="indeterminate", reasons=("shared relief",)),
+            SourceFinding(sites=(left,), status=Status.INDETERMINATE, reasons=("shared relief",)),
         ),
     )
     pdf = build_report(case, ledger=findings, options=options)
@@ -289,6 +290,52 @@ def test_report_from_findings_with_a_group_source(options: ReportOptions) -> Non
     assert "custom-profile v2.1" in text
     assert "L4-L5 left + right facet joint" in " ".join(text.split())
     assert "a block of each side" in text
+
+
+def test_findings_share_the_ledger_vocabulary() -> None:
+    from blockplan.outcomes import STATUS_ORDER, build_ledger
+    from blockplan.report import findings as report_findings
+    from blockplan.report import findings_from_ledger
+
+    ledger = build_ledger(_factory.make_case(5, 7), "asra-2020-single")
+    findings = findings_from_ledger(ledger)
+    assert report_findings.SourceKey is SourceKey  # one SourceKey, not a copy
+    assert [s.sites for s in findings.sources] == [s.sites for s in ledger.sources]
+    assert [s.status for s in findings.sources] == [s.status for s in ledger.sources]
+    assert all(type(s.status) is Status for s in findings.sources)
+    assert [b.sites for b in findings.blocks] == [b.sites for b in ledger.blocks]
+    ranks = [STATUS_ORDER.index(s.status) for s in findings.ranked_sources()]
+    assert ranks == sorted(ranks) and len(set(ranks)) > 1
+
+
+def test_source_finding_status_and_display_label() -> None:
+    right = SourceKey(structure=Structure.FACET_JOINT, level="L4-L5", side=Laterality.RIGHT)
+    left = right.model_copy(update={"side": Laterality.LEFT})
+    root = SourceKey(structure=Structure.NERVE_ROOT, level="L5", side=Laterality.RIGHT)
+    finding = SourceFinding(sites=(right,), status="probable")  # type: ignore[arg-type]
+    assert finding.status is Status.PROBABLE
+    with pytest.raises(ValueError, match="ruled out"):
+        SourceFinding(sites=(right,), status="ruled out")  # type: ignore[arg-type]
+    assert finding.display_label == "L4-L5 right facet joint"
+    both = SourceFinding(sites=(left, right), status=Status.CONFIRMED)
+    assert both.display_label == "L4-L5 left + right facet joint"
+    mixed = SourceFinding(sites=(right, root), status=Status.CONFIRMED)
+    assert mixed.display_label == "L4-L5 right facet joint + L5 right nerve root"
+    named = SourceFinding(sites=(right,), status=Status.EXCLUDED, label="L4-L5, right, facet")
+    assert named.display_label == "L4-L5, right, facet"
+
+
+def test_report_colours_come_from_the_one_table() -> None:
+    from reportlab.lib.colors import HexColor
+
+    from blockplan.outcomes import STATUS_COLOURS
+    from blockplan.report.layout import status_tint
+    from blockplan.report.spinemap import status_colour
+
+    for status in Status:
+        assert status_colour(status) == HexColor(STATUS_COLOURS[status])
+        tint = status_tint(status, amount=1.0)
+        assert tint.rgb() == pytest.approx(HexColor(STATUS_COLOURS[status]).rgb())
 
 
 # --- the command line -------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Outcomes dock widget: record a block against planned targets, enter its pain diary.
 
 Adapters only: the form builds a `Procedure`, the diary grid a `PainDiary`; the
-adjudication, ledger and every status come from `blockplan.outcomes` and are shown
-live. Target colours in the viewer follow their ledger status.
+adjudication, ledger, every status and the diary chart (`blockplan.outcomes.chart`, the
+one the report draws) come from `blockplan.outcomes` and are shown live. Target colours
+in the viewer follow their ledger status.
 """
 
 from __future__ import annotations
@@ -447,18 +448,14 @@ class OutcomesWidget(QWidget):
         self.verdict.setText(f"Block #{block.number}: {block.verdict.text}. {reasons}")
 
     def _draw_chart(self, block: Any) -> None:
+        """The core's diary chart of the block (the report draws the same spec)."""
+        from blockplan.outcomes.chart import diary_chart_spec
+        from napari_blockplan._widgets._diary_chart import draw_diary_chart
+
         self.figure.clear()
         ax = self.figure.add_subplot(111)
-        if block is not None and block.curve:
-            pts = [(p.minutes, p.relief_pct) for p in block.curve if p.relief_pct is not None]
-            if pts:
-                xs, ys = zip(*pts, strict=True)
-                ax.plot(xs, ys, marker="o", markersize=3, color="#1f77b4")
-            ax.axhline(self.ledger.threshold_pct, color="#d62728", linestyle="--", linewidth=1)
-        ax.set_ylim(-20, 105)
-        ax.set_xlabel("minutes after block", fontsize=7)
-        ax.set_ylabel("relief %", fontsize=7)
-        ax.tick_params(labelsize=6)
+        spec = None if block is None else diary_chart_spec(block, self.ledger.threshold_pct)
+        draw_diary_chart(ax, spec)
         self.chart.draw_idle()
 
     def _error(self, text: str) -> None:

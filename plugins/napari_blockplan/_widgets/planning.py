@@ -70,7 +70,7 @@ from blockplan.planning import (
 from blockplan.planning.wording import scar_volume_text
 from napari_blockplan._convert import lps_to_world, world_to_lps
 from napari_blockplan._layers import keep_overlays_on_top, layer_for, refresh_layers
-from napari_blockplan._workspace import workspace_for
+from napari_blockplan._widgets._panel import Panel, UndoBar
 
 if TYPE_CHECKING:
     import napari
@@ -98,14 +98,11 @@ _EDITABLE = {"Target", "Level", "Side", "Structure", "Block", "Approach"}
 _MODES = ("level", "landmark", "target", "entry", "seed")
 
 
-class PlanningWidget(QWidget):
+class PlanningWidget(Panel):
     """Levels, scar, targets and trajectories of the open case."""
 
     def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
-        super().__init__()
-        self.viewer = napari_viewer
-        self.ws = workspace_for(napari_viewer)
-        self.mode: str | None = None
+        super().__init__(napari_viewer)
         self.metrics: dict[str, TrajectoryMetrics] = {}
         self._planner = PathPlanner()
         self._filling = False
@@ -117,14 +114,11 @@ class PlanningWidget(QWidget):
         self.tabs = tabs
 
         self.mode_label = QLabel("")
-        undo = QPushButton("Undo")
-        undo.clicked.connect(self.undo)
-        redo = QPushButton("Redo")
-        redo.clicked.connect(self.redo)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.mode_label, 1)
-        bottom.addWidget(undo)
-        bottom.addWidget(redo)
+        self.mode_label.setWordWrap(True)
+        self.undo_bar = UndoBar(self.ws)
+        bottom = QVBoxLayout()
+        bottom.addWidget(self.mode_label)
+        bottom.addWidget(self.undo_bar)
         self.message = QLabel("")
         self.message.setWordWrap(True)
 
@@ -133,9 +127,11 @@ class PlanningWidget(QWidget):
         layout.addLayout(bottom)
         layout.addWidget(self.message)
 
-        self.ws.case_changed.connect(self._on_case_changed)
+        self.listen(self.ws.case_changed, self._on_case_changed)
+        self.listen(self.ws.mode_changed, self._on_mode_changed)
         keep_overlays_on_top(self.viewer)
         self.viewer.mouse_drag_callbacks.append(self._on_mouse)
+        self.destroyed.connect(lambda *_: _remove(self.viewer.mouse_drag_callbacks, self._on_mouse))
         self._bind_keys()
         self._on_case_changed(self.ws.case)
 
@@ -215,6 +211,11 @@ class PlanningWidget(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
+        # a cell is edited on purpose only (double-click or F2): a stray key never renames
+        self.table.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+        )
         self.table.itemChanged.connect(self._on_item_changed)
         self.table.itemSelectionChanged.connect(self._on_selection)
         form = QFormLayout()
@@ -242,18 +243,25 @@ class PlanningWidget(QWidget):
             "Shift-T": lambda _v: self.set_mode("target"),
             "Shift-E": lambda _v: self.set_mode("entry"),
             "Shift-G": lambda _v: self.set_mode("seed"),
-            "Escape": lambda _v: self.set_mode(None),
+            "Escape": lambda _v: self.ws.set_mode(None),
             "Control-Alt-Z": lambda _v: self.undo(),
             "Control-Alt-Y": lambda _v: self.redo(),
         }
         for key, func in bindings.items():
             self.viewer.bind_key(key, func, overwrite=True)
 
+    @property
+    def mode(self) -> str | None:
+        """What the next canvas click places (the workspace's placement mode)."""
+        return self.ws.mode
+
     def set_mode(self, mode: str | None) -> None:
-        """Make the next canvas click place a ``mode`` item (None: clicks do nothing)."""
+        """Make the next canvas click place a ``mode`` item (None: clicks do nothing).
+
+        Entering a mode stops painting on the scar layer, so a click places one thing.
+        """
         if mode is not None and mode not in _MODES:
             raise ValueError(f"unknown mode {mode!r}")
-        self.mode = mode
         hint = {
             "level": f"click the centre of {self._proposed_level()}",
             "landmark": f"click a {self.landmark_kind.currentText().replace('_', ' ')}",
@@ -261,7 +269,13 @@ class PlanningWidget(QWidget):
             "entry": "click the skin entry point of the selected target",
             "seed": "click inside the scar",
         }
-        self.mode_label.setText(hint.get(mode or "", "") + (" (Esc to stop)" if mode else ""))
+        scar = layer_for(self.viewer, "scar")
+        if mode is not None and scar is not None and scar.mode != "pan_zoom":
+            scar.mode = "pan_zoom"
+        self.ws.set_mode(mode, hint.get(mode or "", ""))
+
+    def _on_mode_changed(self, mode: str | None) -> None:
+        self.mode_label.setText(f"{self.viewer.help}" if mode else "")
 
     def _on_mouse(self, viewer: Any, event: Any) -> Any:
         if self.mode is None or event.button != 1:
@@ -403,6 +417,7 @@ class PlanningWidget(QWidget):
             )
             self._apply(with_scar(self.ws.case, region), "start scar", "empty scar layer created")
             layer = layer_for(self.viewer, "scar")
+        self.ws.set_mode(None)  # a paint stroke is not a placement click
         self.viewer.layers.selection.active = layer
         layer.selected_label = 1
         layer.mode = "paint"
@@ -624,13 +639,13 @@ class PlanningWidget(QWidget):
 
     # ------------------------------------------------------------------ undo ----
     def undo(self) -> None:
-        """Undo the last planning edit."""
-        action = self.ws.undo()
+        """Undo the last edit."""
+        action = self.undo_bar.undo()
         self.message.setText(f"undone: {action}" if action else "nothing to undo")
 
     def redo(self) -> None:
         """Redo the last undone edit."""
-        action = self.ws.redo()
+        action = self.undo_bar.redo()
         self.message.setText(f"redone: {action}" if action else "nothing to redo")
 
 
@@ -640,3 +655,8 @@ def _first_error(err: ValueError) -> str:
         first = errors()[0]
         return str(first.get("msg", err))
     return str(err)
+
+
+def _remove(callbacks: list[Any], callback: Any) -> None:
+    if callback in callbacks:
+        callbacks.remove(callback)

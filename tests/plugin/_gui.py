@@ -1,0 +1,87 @@
+"""Driving napari as a person does: real Qt clicks and keys, counted.
+
+`Physician` sends only real Qt events (QTest) to widgets and to the canvas, and counts the
+user actions it performs: a mouse click, a key press (Tab, Enter, Escape, a shortcut), or
+typing one field's text (one value typed in one go counts once, as a person types it).
+Canvas clicks land on the screen pixel of a patient position (LPS mm) in the current 2-D
+view, computed from napari's public camera (centre, zoom, orientation).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from qtpy.QtCore import QPoint, Qt
+from qtpy.QtTest import QTest
+from qtpy.QtWidgets import QApplication, QWidget
+
+from napari_blockplan._convert import lps_to_world
+
+
+def settle(n: int = 5) -> None:
+    """Let Qt deliver pending events (layer redraws, signals)."""
+    app = QApplication.instance()
+    for _ in range(n):
+        app.processEvents()
+
+
+def canvas_widget(viewer: Any) -> QWidget:
+    """The Qt widget of napari's canvas (the only private attribute the tests use)."""
+    return viewer.window._qt_viewer.canvas.native
+
+
+def pixel_of(viewer: Any, lps: Any) -> QPoint:
+    """Screen pixel of a patient position in the current 2-D view."""
+    world = lps_to_world(np.asarray(lps, dtype=float))
+    canvas = canvas_widget(viewer)
+    shown = list(viewer.dims.displayed)
+    centre = np.asarray(viewer.camera.center)[-2:]
+    zoom = float(viewer.camera.zoom)
+    down, right = viewer.camera.orientation2d
+    offset = (world[shown] - centre) * zoom
+    if down == "up":
+        offset[0] = -offset[0]
+    if right == "left":
+        offset[1] = -offset[1]
+    x = canvas.width() / 2 + offset[1]
+    y = canvas.height() / 2 + offset[0]
+    return QPoint(round(x), round(y))
+
+
+class Physician:
+    """Sends real Qt events and counts user actions."""
+
+    def __init__(self, viewer: Any) -> None:
+        self.viewer = viewer
+        self.actions = 0
+        self.log: list[str] = []
+
+    def _count(self, what: str) -> None:
+        self.actions += 1
+        self.log.append(what)
+
+    def click(self, widget: QWidget, what: str = "", pos: QPoint | None = None) -> None:
+        """Left-click a widget (its centre, or ``pos``)."""
+        self._count(f"click {what or type(widget).__name__}")
+        QTest.mouseClick(
+            widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos or QPoint()
+        )
+        settle()
+
+    def key(self, widget: QWidget, key: Any, modifier: Any = None, what: str = "") -> None:
+        """Press one key (a shortcut, Tab, Enter, Escape) on a widget."""
+        self._count(f"key {what or key}")
+        QTest.keyClick(widget, key, modifier or Qt.KeyboardModifier.NoModifier)
+        settle()
+
+    def type(self, widget: QWidget, text: str, what: str = "") -> None:
+        """Type a value into the focused field of ``widget`` (counted once)."""
+        self._count(f"type {what or text!r}")
+        QTest.keyClicks(widget, text)
+        settle()
+
+    def click_patient(self, lps: Any, what: str = "") -> None:
+        """Click the canvas where the patient position ``lps`` is shown."""
+        canvas = canvas_widget(self.viewer)
+        self.click(canvas, what or f"canvas at {lps}", pixel_of(self.viewer, lps))

@@ -1,0 +1,116 @@
+"""Nothing changes the case silently: keys, Escape, stray keystrokes, undo (Xvfb, real events)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from qtpy.QtCore import Qt
+
+from blockplan.case.store import CaseStore
+from blockplan.demo import build_demo_case
+from napari_blockplan._layers import layer_for
+from napari_blockplan._workspace import workspace_for
+from tests.plugin._gui import Physician, canvas_widget, settle
+
+pytestmark = pytest.mark.gui
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom"
+TRUTH: dict[str, Any] = json.loads((SAMPLE / "truth.json").read_text())
+
+
+@pytest.fixture
+def demo(make_napari_viewer: Any, tmp_path: Path) -> Any:
+    viewer = make_napari_viewer(show=True)
+    viewer.open_sample("blockplan", "lumbar_postop")
+    ws = workspace_for(viewer)
+    ws.use_store(CaseStore(tmp_path / "cases.sqlite3"))
+    _d, planning = viewer.window.add_plugin_dock_widget("blockplan", "Planning")
+    _d, outcomes = viewer.window.add_plugin_dock_widget("blockplan", "Outcomes")
+    ws.start_case(build_demo_case(SAMPLE))
+    settle()
+    return viewer, ws, planning, outcomes
+
+
+def test_digits_typed_on_a_table_never_reach_the_scar_layer(demo: Any) -> None:
+    viewer, ws, planning, _outcomes = demo
+    doc = Physician(viewer)
+    scar = layer_for(viewer, "scar")
+    viewer.layers.selection.active = scar
+    assert scar.mode == "pan_zoom"
+    planning.tabs.setCurrentIndex(2)  # Targets
+    table = planning.table
+    doc.click(
+        table.viewport(), "a target row", table.visualRect(table.model().index(0, 3)).center()
+    )
+    for digit in "123456":
+        doc.key(table, digit)
+    assert scar.mode == "pan_zoom"  # napari's Labels shortcuts never saw the digits
+    before = ws.case
+    snrb = next(t for t in TRUTH["targets"] if t["block_type"] == "snrb")
+    viewer.dims.set_point(0, snrb["target_lps"][2])
+    doc.click_patient(snrb["target_lps"], "a click on the canvas afterwards")
+    assert ws.case == before  # nothing painted, nothing placed
+
+
+def test_a_stray_key_on_the_targets_table_never_renames_a_target(demo: Any) -> None:
+    viewer, ws, planning, _outcomes = demo
+    doc = Physician(viewer)
+    planning.tabs.setCurrentIndex(2)
+    table = planning.table
+    labels = [t.label for t in ws.case.targets]
+    doc.click(
+        table.viewport(), "the label cell", table.visualRect(table.model().index(0, 0)).center()
+    )
+    doc.key(table, "T", Qt.KeyboardModifier.ShiftModifier, "Shift-T meant for the canvas")
+    doc.key(table, Qt.Key.Key_Return)
+    doc.click(canvas_widget(viewer), "focus elsewhere")
+    assert [t.label for t in ws.case.targets] == labels
+
+
+def test_escape_leaves_placement_from_the_panel_and_the_canvas(demo: Any) -> None:
+    viewer, ws, planning, _outcomes = demo
+    doc = Physician(viewer)
+    planning.tabs.setCurrentIndex(2)
+    place = next(
+        b
+        for b in planning.findChildren(type(planning.undo_bar.undo_button))
+        if b.text().startswith("Place target")
+    )
+    doc.click(place, "Place target")
+    assert ws.mode == "target"
+    assert "click the target" in viewer.help and "Esc" in viewer.help  # in the status bar
+    assert "click the target" in planning.mode_label.text()
+    doc.key(planning.table, Qt.Key.Key_Escape)
+    assert ws.mode is None and viewer.help == ""
+    doc.click(place, "Place target")
+    doc.key(canvas_widget(viewer), Qt.Key.Key_Escape)
+    assert ws.mode is None
+
+
+def test_entering_a_placement_mode_stops_painting(demo: Any) -> None:
+    viewer, _ws, planning, _outcomes = demo
+    planning.start_painting()
+    scar = layer_for(viewer, "scar")
+    assert scar.mode == "paint"
+    planning.set_mode("target")
+    assert scar.mode == "pan_zoom"
+
+
+def test_every_edit_is_undoable_from_the_panel(demo: Any) -> None:
+    viewer, ws, planning, outcomes = demo
+    doc = Physician(viewer)
+    before = ws.case
+    outcomes.profile.setCurrentText("strict-dual-80")  # an Outcomes edit, autosaved
+    assert ws.case.profile_name == "strict-dual-80"
+    undo = planning.undo_bar.undo_button
+    assert undo.isEnabled() and undo.text() == "Undo set profile"
+    doc.click(undo, "Undo")
+    assert ws.case == before
+    assert outcomes.profile.currentText() == before.profile_name
+    redo = planning.undo_bar.redo_button
+    assert redo.text() == "Redo set profile"
+    doc.click(redo, "Redo")
+    assert ws.case.profile_name == "strict-dual-80"
