@@ -12,8 +12,21 @@ from blockplan.errors import BlockplanError
 
 @click.command()
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
-def view(path: Path | None) -> None:
+@click.option(
+    "--case",
+    "case_id",
+    default=None,
+    metavar="ID",
+    help="Open this stored case (see `blockplan case list`) from the case store "
+    "($BLOCKPLAN_DB, else the default store).",
+)
+def view(path: Path | None, case_id: str | None) -> None:
     """Open napari with the blockplan dock widgets and, if given, the study at PATH."""
+    if case_id is not None:
+        from blockplan.case.store import CaseStore
+
+        with CaseStore() as store:
+            store.summary(case_id)  # an unknown id fails here, before any window opens
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         raise BlockplanError(
             "no display found (DISPLAY is not set); 'blockplan view' needs a screen — "
@@ -25,4 +38,4 @@ def view(path: Path | None) -> None:
         raise BlockplanError(
             "napari is not installed; install it with: pip install 'blockplan[napari]'"
         ) from err
-    launch_viewer(path, run=True)
+    launch_viewer(path, run=True, case_id=case_id)

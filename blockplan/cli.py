@@ -23,6 +23,7 @@ _COMMANDS: dict[str, str] = {
     "view": "blockplan._cli_view:view",
     "demo": "blockplan._cli_demo:demo",
     "case": "blockplan.case.cli:case",
+    "config": "blockplan._cli_config:config",
     "outcomes": "blockplan.outcomes.cli:outcomes",
     "series": "blockplan.io.cli:series",
     "report": "blockplan.report.cli:report",

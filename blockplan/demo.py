@@ -11,7 +11,9 @@ needle entries — and adds a synthetic but clinically coherent block history:
 4. a right L5 transforaminal epidural with steroid under sedation (therapeutic; shown,
    flagged, not evidence),
 
-plus ODI and PGIC entries. Everything is synthetic; the patient is ``PHANTOM^LUMBAR``.
+plus ODI and PGIC entries. The patient and study are those recorded in the sample's CT
+headers (`blockplan.io.study_identity`), as for a case started from images. Everything is
+synthetic; the patient is ``PHANTOM^LUMBAR``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from blockplan.case import (
     Approach,
     BlockType,
     Case,
+    Complication,
     Contrast,
     ContrastPattern,
     DiaryEntry,
@@ -106,7 +109,7 @@ def build_demo_case(sample_dir: Path) -> Case:
     truth = _read_truth(sample_dir)
     frame = truth["frame_of_reference_uid"]
     targets, trajectories = _targets_and_trajectories(truth, frame)
-    return Case(
+    case = Case(
         case_id=DEMO_CASE_ID,
         title="Demo: persistent left L5 radicular pain after L4-L5 decompression",
         created_at=_CREATED,
@@ -138,6 +141,16 @@ def build_demo_case(sample_dir: Path) -> Case:
             ),
         ),
     )
+    ct_folder = next(s["folder"] for s in truth["series"] if s["modality"] == "CT")
+    return _with_image_identity(case, sample_dir / ct_folder)
+
+
+def _with_image_identity(case: Case, series_folder: Path) -> Case:
+    """The case with the patient and study the sample's images record (header only)."""
+    from blockplan.case.identity import adopt_identity
+    from blockplan.io import study_identity
+
+    return adopt_identity(case, study_identity(series_folder))
 
 
 def _odi_entries() -> tuple[OdiEntry, ...]:
@@ -313,11 +326,13 @@ def _left_l5_snrb(
         approach=target.approach,
         guidance=Guidance.FLUOROSCOPY,
         indication="left L5 radicular pain after L4-L5 decompression",
+        index_pain="left buttock and lateral leg pain to the dorsum of the foot",
         injections=(
             Injection.at_target(target, agent=agent, concentration_pct=pct, volume_ml=0.5),
         ),
         contrast=Contrast(agent="iohexol 300", volume_ml=0.3, pattern=ContrastPattern.ALONG_ROOT),
-        needle=Needle(gauge=22, length_mm=127, tip="Quincke"),
+        needle=Needle(gauge=22, length_mm=127, tip="curved", type="Quincke spinal"),
+        complications=(Complication.NONE,),
         images_saved=3,
         diary=diary,
         interpretation="concordant pain reproduction on contact with the root",
@@ -334,12 +349,14 @@ def _right_medial_branch_blocks(targets: list[Target]) -> Procedure:
         approach=Approach.POSTERIOR_OBLIQUE,
         guidance=Guidance.FLUOROSCOPY,
         indication="right axial low back pain",
+        index_pain="right low back pain on extension and rotation",
         injections=tuple(
             Injection.at_target(t, agent=Agent.LIDOCAINE, concentration_pct=2.0, volume_ml=0.5)
             for t in targets
         ),
         contrast=Contrast(agent="iohexol 300", volume_ml=0.2, pattern=ContrastPattern.NEITHER),
-        needle=Needle(gauge=22, length_mm=89, tip="Quincke"),
+        needle=Needle(gauge=22, length_mm=89, tip="straight", type="Quincke spinal"),
+        complications=(Complication.NONE,),
         diary=_diary(4, (3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4)),
     )
 
@@ -354,6 +371,7 @@ def _right_l5_tfesi(target: Target) -> Procedure:
         approach=target.approach,
         guidance=Guidance.FLUOROSCOPY,
         indication="right L5 radicular symptoms",
+        index_pain="right leg pain in the L5 distribution",
         injections=(
             Injection.at_target(
                 target, agent=Agent.LIDOCAINE, concentration_pct=1.0, volume_ml=2.0
@@ -368,7 +386,9 @@ def _right_l5_tfesi(target: Target) -> Procedure:
         ),
         steroid=Steroid(name="dexamethasone", dose_mg=4.0, particulate=False),
         sedation=Sedation(drug="midazolam", dose="1 mg IV"),
-        needle=Needle(gauge=22, length_mm=127, tip="Quincke"),
+        needle=Needle(gauge=22, length_mm=127, tip="curved", type="Quincke spinal"),
+        complications=(Complication.VASOVAGAL,),
+        complication_notes="brief vasovagal reaction, resolved lying flat",
         diary=_diary(6, (2, 2, 2, 3, 4, 5, 6, 6, 6, 6, 5)),
         notes="therapeutic injection under sedation; not a diagnostic block",
     )

@@ -21,10 +21,12 @@ __all__ = [
     "GeometryError",
     "GeometryWarning",
     "PacsError",
+    "PatientMismatchError",
     "PlanningError",
     "ProfileError",
     "ReportError",
     "SeriesRefusedError",
+    "SettingsError",
 ]
 
 
@@ -72,6 +74,25 @@ class CaseConflictError(CaseError):
 
 class CaseNotFoundError(CaseError):
     """No case with the given id exists in the store."""
+
+
+class PatientMismatchError(CaseError):
+    """Images belong to another patient or study than the open case.
+
+    The message names the study by StudyInstanceUID, the case by its id and the fields
+    that differ — never a name or an id, so it may be logged. ``comparison`` holds both
+    identities side by side (`blockplan.case.identity.IdentityComparison`) for a dialog
+    that is shown to the clinician and never logged.
+    """
+
+    def __init__(self, message: str, comparison: object = None) -> None:
+        super().__init__(message)
+        self.comparison = comparison
+
+
+# --- settings ------------------------------------------------------------------------
+class SettingsError(BlockplanError):
+    """The clinician settings are missing a value, invalid, or cannot be read or written."""
 
 
 # --- clinical rules, planning, output ------------------------------------------------

@@ -162,6 +162,7 @@ class PatientStudyInfo:
             )
         birth = getattr(patient, "birth_date", None)
         study_date = getattr(study, "study_date", None)
+        study_time = getattr(study, "study_time", None)
         return cls(
             study_instance_uid=study.study_instance_uid,
             patient_name=getattr(patient, "patient_name", ""),
@@ -169,7 +170,9 @@ class PatientStudyInfo:
             patient_birth_date=birth.strftime("%Y%m%d") if birth else "",
             patient_sex=getattr(patient, "sex", ""),
             study_date=study_date.strftime("%Y%m%d") if study_date else "",
+            study_time=study_time.strftime("%H%M%S") if study_time else "",
             accession_number=study.accession_number,
+            referring_physician_name=getattr(study, "referring_physician", ""),
             study_description=study.description,
         )
 

@@ -119,7 +119,11 @@ def _build_pdf(
 ) -> bytes:
     from blockplan.report import ReportOptions, build_report
 
-    opts = report_options if isinstance(report_options, ReportOptions) else ReportOptions()
+    opts = (
+        report_options
+        if isinstance(report_options, ReportOptions)
+        else ReportOptions.from_settings()
+    )
     if created_at is not None and opts.created_at is None:
         opts = dataclasses.replace(opts, created_at=created_at)
     return build_report(case, volumes=list(volumes), options=opts)

@@ -105,13 +105,22 @@ _TO_HELP = "DIR (a new folder), pacs://AE@host:port (C-STORE) or http(s)://…/d
 @click.command()
 @click.argument("case_file", required=False, type=click.Path(dir_okay=False))
 @click.option("--images", type=click.Path(exists=True), help="Study folder the plan was made on.")
-@click.option("--to", "to", required=True, help=_TO_HELP)
+@click.option(
+    "--to",
+    "to",
+    default=None,
+    help=_TO_HELP + "; default: the configured archive_destination (blockplan config).",
+)
 @click.option(
     "--pdf",
     type=click.Path(exists=True, dir_okay=False),
     help="Use this report PDF instead of building it.",
 )
-@click.option("--calling-ae", default="BLOCKPLAN", show_default=True, help="Our AE title.")
+@click.option(
+    "--calling-ae",
+    default=None,
+    help="Our AE title (default: the configured calling_ae_title, BLOCKPLAN unless set).",
+)
 @click.option(
     "--tls-ca",
     type=click.Path(exists=True, dir_okay=False),
@@ -130,15 +139,15 @@ _TO_HELP = "DIR (a new folder), pacs://AE@host:port (C-STORE) or http(s)://…/d
 @click.option(
     "--outbox",
     type=click.Path(file_okay=False),
-    help="Outbox folder (default: ~/.local/share/blockplan/outbox).",
+    help="Outbox folder (default: blockplan's data folder, ~/.local/share/blockplan/outbox).",
 )
 @click.option("--retry", is_flag=True, help="Send what waits in the outbox to --to.")
 def archive(
     case_file: str | None,
     images: str | None,
-    to: str,
+    to: str | None,
     pdf: str | None,
-    calling_ae: str,
+    calling_ae: str | None,
     tls_ca: str | None,
     tls_cert: str | None,
     tls_key: str | None,
@@ -150,6 +159,16 @@ def archive(
     To a folder (with manifest.json, written atomically) or to a PACS. A failed send
     keeps the objects in the outbox; --retry sends them later.
     """
+    from blockplan.settings import load_settings
+
+    settings = load_settings()
+    to = to or settings.archive_destination
+    if not to:
+        raise ArchiveError(
+            "no destination: pass --to DIR|pacs://AE@host:port|https://…/dicom-web, or set a "
+            "default with: blockplan config set archive_destination …"
+        )
+    calling_ae = calling_ae or settings.calling_ae_title
     ctx = _ssl_context(tls_ca, tls_cert, tls_key)
     if retry:
         from blockplan.archive.pacs import Outbox, parse_destination, retry_outbox

@@ -20,8 +20,9 @@ Table E.1-1 itself:
   dates and the adjudication needs their intervals, so under ``remove`` the case file's
   dates are re-based so the earliest is 2000-01-01.
 * **The case file** (`Deidentifier.case`): patient name and id become a keyed pseudonym,
-  birth date and sex are removed, accession number and descriptions emptied, person
-  names of staff (operator, note author) emptied, and free-text fields are scrubbed of
+  birth date and sex are removed, accession number, institution and descriptions
+  emptied, person names of staff (operator, note author, referring physician) emptied,
+  the study time removed with ``remove`` dates, and free-text fields are scrubbed of
   the patient's name parts, id, accession number and birth date (several formats);
   ``free_text="remove"`` empties them instead. Names of *other* people in free text
   cannot be recognised: use ``remove`` when unsure.
@@ -659,6 +660,10 @@ class Deidentifier:
         if body.get("study"):
             body["study"]["accession_number"] = ""
             body["study"]["description"] = ""
+            body["study"]["referring_physician"] = ""  # PS3.15: ReferringPhysicianName Z
+            body["study"]["institution"] = ""  # InstitutionName X
+            if self.dates.mode == "remove":
+                body["study"]["study_time"] = None
             for s in body["study"].get("series", []):
                 s["description"] = ""
         for proc in body.get("procedures", []):
@@ -698,8 +703,11 @@ _FREE_TEXT_KEYS = frozenset(
         "interpretation",
         "next_step",
         "description",
+        "index_pain",
+        "complication_notes",
         "dose",
         "tip",
+        "type",
         "agent",
         "name",
         "drug",

@@ -145,9 +145,13 @@ def parse_destination(
 
 # --- outbox -------------------------------------------------------------------------------
 def default_outbox() -> Path:
-    """``$XDG_DATA_HOME/blockplan/outbox`` (``~/.local/share/blockplan/outbox``)."""
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
-    return Path(base) / "blockplan" / "outbox"
+    """``outbox`` in blockplan's user data folder (platformdirs).
+
+    On Linux ``$XDG_DATA_HOME/blockplan/outbox`` (``~/.local/share/blockplan/outbox``).
+    """
+    from blockplan._paths import user_data_dir
+
+    return user_data_dir() / "outbox"
 
 
 _SAFE_NAME = re.compile(r"^[0-9.]{1,64}$")

@@ -99,7 +99,25 @@ def _v0_to_v1(body: Body) -> Body:
     return body
 
 
-MIGRATIONS: dict[int, Migration] = {0: _v0_to_v1}
+def _v1_to_v2(body: Body) -> Body:
+    """v1 → v2: complications and the new identity fields.
+
+    In v1 an empty ``complications`` list was printed as "no complications" although
+    nothing distinguished "none occurred" from "not entered". v2 says ``[]`` is *not
+    recorded* and ``["none"]`` is an explicit none. A v1 list cannot tell which was meant,
+    so ``[]`` stays ``[]`` (now read as not recorded — the honest reading) and a non-empty
+    list keeps its complications, each once (v2 refuses duplicates). Study time,
+    referring physician, institution, index pain, complication notes and the needle's
+    type are new and empty.
+    """
+    for proc in body.get("procedures", []) or []:
+        if isinstance(proc, dict) and isinstance(proc.get("complications"), list):
+            proc["complications"] = list(dict.fromkeys(proc["complications"]))
+    body["schema_version"] = 2
+    return body
+
+
+MIGRATIONS: dict[int, Migration] = {0: _v0_to_v1, 1: _v1_to_v2}
 """``{from_version: function(body) -> body of from_version + 1}``, applied in order."""
 
 
@@ -175,6 +193,10 @@ _SENSITIVE_KEYS = frozenset(
         "next_step",
         "description",
         "accession_number",
+        "referring_physician",
+        "institution",
+        "index_pain",
+        "complication_notes",
     }
 )
 

@@ -1,10 +1,10 @@
 """The case file: one case as versioned, checksummed UTF-8 JSON.
 
-Layout (schema version 1)::
+Layout (schema version 2)::
 
     {
       "format": "blockplan.case",
-      "schema_version": 1,
+      "schema_version": 2,
       "generator": "blockplan 0.1.0",
       "exported_at": "2026-03-15T09:30:00.000000Z",
       "checksum": "sha256:<64 hex digits>",
@@ -12,7 +12,8 @@ Layout (schema version 1)::
     }
 
 ``case`` is the case body, described by the JSON Schema shipped as
-``blockplan/case/schema/case-v1.schema.json`` (generated from `~blockplan.case.model.Case`).
+``blockplan/case/schema/case-v2.schema.json`` (generated from `~blockplan.case.model.Case`;
+the schemas of older versions stay beside it).
 ``checksum`` is the SHA-256 of the canonical JSON of ``case`` (keys sorted, no
 whitespace, UTF-8, integral numbers written as integers): a file whose body no longer
 matches is refused as changed or damaged. The checksum detects accidental damage and

@@ -2,8 +2,10 @@
 
 Every command takes ``--db URL`` (an SQLite file path or a SQLAlchemy URL such as
 ``postgresql+psycopg://user@host/db``; default ``$BLOCKPLAN_DB``, else the SQLite store in
-``$XDG_DATA_HOME/blockplan/cases.sqlite3``). Output never shows patient identifiers; a
-case is named by its id. Errors print one line and exit with status 2.
+blockplan's data folder, ``$XDG_DATA_HOME/blockplan/cases.sqlite3`` on Linux).
+``case list`` is the clinician's worklist and shows patient name, ID and study date;
+``show``, ``export`` and ``import`` name a case by its id only. Errors print one line and
+exit with status 2 (never with a patient identifier).
 """
 
 from __future__ import annotations
@@ -27,20 +29,24 @@ _db_option = click.option(
     default=None,
     metavar="URL",
     help="Case store: SQLite file or SQLAlchemy URL (default: $BLOCKPLAN_DB, else "
-    "$XDG_DATA_HOME/blockplan/cases.sqlite3).",
+    "cases.sqlite3 in blockplan's data folder, ~/.local/share/blockplan on Linux).",
 )
 _json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
 def _user_option(func: Any) -> Any:
-    from blockplan.case.store import default_user
-
     return click.option(
         "--user",
-        default=default_user,
-        show_default="your login name",
+        default=None,
+        show_default="the configured clinician (blockplan config set clinician_name …)",
         help="Who does this (recorded in the audit trail).",
     )(func)
+
+
+def _user(given: str | None) -> str:
+    from blockplan.case.store import default_user
+
+    return given if given else default_user()
 
 
 def _open(db: str | None) -> Any:
@@ -62,29 +68,98 @@ def case() -> None:
     """Cases in the store: list, show, export to a file, import from files."""
 
 
+def _study_date_option(value: str | None) -> Any:
+    if value is None:
+        return None
+    from blockplan.case.store import parse_study_date
+
+    try:
+        return parse_study_date(value)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--study-date") from err
+
+
 @case.command("list")
 @_db_option
-@click.option("--patient-id", default=None, help="Only this patient's cases.")
+@click.option(
+    "--search",
+    "search",
+    default="",
+    metavar="TEXT",
+    help="Words to find in the patient name, patient ID or title (case and accents ignored).",
+)
+@click.option("--patient-id", default=None, help="Only this patient's cases (exact ID).")
+@click.option(
+    "--study-date",
+    default=None,
+    metavar="DATE|FROM..TO",
+    help="Study date YYYY-MM-DD, or a range FROM..TO (either end may be left out).",
+)
+@click.option("--title", "title", default="", metavar="TEXT", help="Words to find in the title.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=100, show_default=True, help="At most N."
+)
 @_json_option
-def list_cases(db: str | None, patient_id: str | None, as_json: bool) -> None:
-    """List the stored cases, most recently changed first."""
+def list_cases(
+    db: str | None,
+    search: str,
+    patient_id: str | None,
+    study_date: str | None,
+    title: str,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """The worklist: stored cases with patient and study, most recently changed first.
+
+    Shows patient name, patient ID, study date, title, case id and when it last changed.
+    """
+    from blockplan.case._text import format_person_name
+
+    dates = _study_date_option(study_date)
     with _open(db) as store:
-        rows = store.list_cases(patient_id=patient_id)
+        if patient_id is not None and not patient_id.strip():
+            rows = []
+        else:
+            rows = store.worklist(
+                search,
+                patient_id=patient_id or "",
+                study_date=dates,
+                title=title,
+                limit=limit,
+            )
     if as_json:
         _echo_json([r.to_json_dict() for r in rows])
         return
     if not rows:
         click.echo("no cases")
         return
-    click.echo(
-        f"{'case id':32}  {'ver':>4}  {'changed':20}  {'targets':>7}  {'blocks':>6}  "
-        f"{'last block':20}  title"
-    )
-    for r in rows:
-        click.echo(
-            f"{r.case_id:32}  {r.version:>4}  {_when(r.updated_at):20}  {r.n_targets:>7}  "
-            f"{r.n_procedures:>6}  {_when(r.last_procedure_at):20}  {r.title}"
+    table = [
+        (
+            format_person_name(r.patient_name) or "-",
+            r.patient_id or "-",
+            r.study_date.isoformat() if r.study_date else "-",
+            r.title or "-",
+            r.case_id,
+            _when(r.updated_at),
         )
+        for r in rows
+    ]
+    heads = ("patient", "patient id", "study date", "title", "case id", "changed")
+    widths = [min(max(len(h), *(len(t[n]) for t in table)), 40) for n, h in enumerate(heads)]
+    widths[4] = max(widths[4], max(len(t[4]) for t in table))  # ids are never cut
+
+    def line(cells: tuple[str, ...]) -> str:
+        out = []
+        for text, width in zip(cells, widths, strict=True):
+            cut = text if len(text) <= width else text[: width - 1] + "…"
+            out.append(f"{cut:{width}}")
+        return "  ".join(out).rstrip()
+
+    click.echo(line(heads))
+    for cells in table:
+        click.echo(line(cells))
+    if len(rows) == limit:
+        click.echo(f"(first {limit}; narrow the search or raise --limit)")
 
 
 @case.command("show")
@@ -164,10 +239,11 @@ def show(case_id: str, db: str | None, as_json: bool) -> None:
 @click.option("--force", is_flag=True, help="Replace an existing file.")
 @_db_option
 @_user_option
-def export(case_id: str, output: Path, force: bool, db: str | None, user: str) -> None:
+def export(case_id: str, output: Path, force: bool, db: str | None, user: str | None) -> None:
     """Write a case to a versioned, checksummed JSON case file."""
     from blockplan.case.casefile import save_case_file
 
+    user = _user(user)
     if output.exists() and not force:
         raise CaseFileError(f"{output}: exists; choose another name or pass --force to replace it")
     with _open(db) as store:
@@ -184,12 +260,13 @@ def export(case_id: str, output: Path, force: bool, db: str | None, user: str) -
 @_user_option
 @_json_option
 def import_(
-    files: tuple[Path, ...], new_id: bool, db: str | None, user: str, as_json: bool
+    files: tuple[Path, ...], new_id: bool, db: str | None, user: str | None, as_json: bool
 ) -> None:
     """Import case files: all are validated first, then stored in one transaction."""
     from blockplan.case.casefile import load_case_file
     from blockplan.case.model import Case
 
+    user = _user(user)
     cases = [load_case_file(f) for f in files]
     if new_id:
         cases = [c.evolve(case_id=Case().case_id) for c in cases]

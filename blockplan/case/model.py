@@ -62,8 +62,13 @@ __all__ = [
     "new_id",
 ]
 
-CASE_SCHEMA_VERSION = 1
-"""Version of the case file format written by this release."""
+CASE_SCHEMA_VERSION = 2
+"""Version of the case file format written by this release.
+
+2: study time, referring physician and institution in `StudyRef`; complications
+``[]`` means *not recorded* and ``["none"]`` records that none occurred;
+``complication_notes``, ``index_pain`` and the needle's ``type`` in `Procedure`.
+"""
 
 Level = Annotated[str, AfterValidator(parse_level)]
 """A vertebra (``"L5"``) or motion segment (``"L4-L5"``), normalised."""
@@ -166,12 +171,21 @@ def decode_mask_rle(runs: tuple[int, ...], shape: tuple[int, int, int]) -> npt.N
 
 # --- study ----------------------------------------------------------------------------
 class PatientInfo(_Model):
-    """Patient identity as recorded in the images. Identifying: never logged."""
+    """Patient identity as recorded in the images. Identifying: never logged.
 
-    patient_id: str = Field(default="", max_length=64)
-    patient_name: str = Field(default="", max_length=324)
-    birth_date: dt.date | None = None
-    sex: Literal["F", "M", "O", ""] = ""
+    ``patient_name`` is a DICOM person name (``"FAMILY^GIVEN^MIDDLE^PREFIX^SUFFIX"``).
+    ``repr`` hides every value.
+    """
+
+    patient_id: str = Field(default="", max_length=64, repr=False)
+    patient_name: str = Field(default="", max_length=324, repr=False)
+    birth_date: dt.date | None = Field(default=None, repr=False)
+    sex: Literal["F", "M", "O", ""] = Field(default="", repr=False)
+
+    @property
+    def is_empty(self) -> bool:
+        """True when no identity is recorded (a case not yet started from images)."""
+        return not (self.patient_id or self.patient_name or self.birth_date or self.sex)
 
 
 class SeriesRef(_Model):
@@ -185,13 +199,29 @@ class SeriesRef(_Model):
 
 
 class StudyRef(_Model):
-    """The imaging study the plan is made on."""
+    """The imaging study the plan is made on, as recorded in its images.
+
+    ``study_date`` and ``study_time`` are the scanner's local date and time (DICOM
+    StudyDate, StudyTime carry no time zone). ``referring_physician`` is a DICOM person
+    name. Accession number, referring physician and institution may identify the patient:
+    never logged.
+    """
 
     study_instance_uid: Uid
     study_date: dt.date | None = None
-    accession_number: str = ""
-    description: str = ""
+    study_time: dt.time | None = None
+    accession_number: str = Field(default="", max_length=64, repr=False)
+    referring_physician: str = Field(default="", max_length=324, repr=False)
+    institution: str = Field(default="", max_length=324, repr=False)
+    description: str = Field(default="", repr=False)
     series: tuple[SeriesRef, ...] = ()
+
+    @field_validator("study_time")
+    @classmethod
+    def _local_time(cls, v: dt.time | None) -> dt.time | None:
+        if v is not None and v.tzinfo is not None:
+            raise ValueError("study time is the scanner's local time, without a time zone")
+        return v
 
 
 # --- planning -------------------------------------------------------------------------
@@ -355,11 +385,19 @@ class Sedation(_Model):
 
 
 class Needle(_Model):
-    """Needle used."""
+    """Needle used: gauge, length (mm), tip and type."""
 
     gauge: int | None = Field(default=None, ge=10, le=30)
     length_mm: float | None = Field(default=None, gt=0, le=300)
     tip: str = ""
+    """Tip shape, e.g. ``"curved"``, ``"straight bevel"``, ``"blunt"``."""
+    type: str = ""
+    """Needle type, e.g. ``"spinal (Quincke)"``, ``"Whitacre"``, ``"Tuohy"``, ``"Chiba"``."""
+
+    @property
+    def is_empty(self) -> bool:
+        """True when nothing about the needle was recorded."""
+        return not (self.gauge or self.length_mm or self.tip or self.type)
 
 
 class DiaryEntry(_Model):
@@ -389,7 +427,39 @@ class PainDiary(_Model):
 
 
 class Procedure(_Model):
-    """One diagnostic block session (shared/DOMAIN.md §6)."""
+    """One diagnostic block session (shared/DOMAIN.md §6).
+
+    Attributes
+    ----------
+    performed_at
+        Date and time with time zone.
+    operator
+        Physician who performed the block.
+    block_type, approach, guidance
+        What was done and under which imaging.
+    indication
+        Why this block (e.g. "left L5 radicular pain after L4-L5 decompression").
+    index_pain
+        The pain the block is meant to relieve, as the patient presents it (site, what
+        provokes it); the diary rates this pain.
+    injections
+        Agent, concentration and volume per target / level / side.
+    contrast, steroid, sedation, needle
+        Contrast (agent, volume, pattern, intravascular uptake, DSA), corticosteroid
+        (particulate?), sedation (drug, dose), needle (gauge, length, tip, type).
+    complications
+        ``()``: **not recorded**; ``(Complication.NONE,)``: recorded, none occurred;
+        otherwise the complications that occurred (``none`` cannot be combined with
+        others; each at most once).
+    complication_notes
+        Free text about the complications (what "other" was, treatment, outcome).
+    images_saved
+        Number of images saved from the procedure (fluoroscopy/CT).
+    diary
+        The pain diary after the block.
+    interpretation, next_step, notes
+        The physician's reading of the block, the plan that follows, anything else.
+    """
 
     id: str = Field(default_factory=new_id)
     performed_at: AwareDatetime
@@ -398,22 +468,43 @@ class Procedure(_Model):
     approach: Approach | None = None
     guidance: Guidance = Guidance.FLUOROSCOPY
     indication: str = ""
+    index_pain: str = ""
     injections: tuple[Injection, ...] = Field(min_length=1)
     contrast: Contrast = Field(default_factory=Contrast)
     steroid: Steroid | None = None
     sedation: Sedation | None = None
     needle: Needle = Field(default_factory=Needle)
     complications: tuple[Complication, ...] = ()
+    complication_notes: str = ""
     images_saved: int = Field(default=0, ge=0)
     diary: PainDiary | None = None
     interpretation: str = ""
     next_step: str = ""
     notes: str = ""
 
+    @field_validator("complications")
+    @classmethod
+    def _complications(cls, v: tuple[Complication, ...]) -> tuple[Complication, ...]:
+        if len(set(v)) != len(v):
+            raise ValueError("each complication at most once")
+        if Complication.NONE in v and len(v) > 1:
+            raise ValueError("'none' cannot be recorded together with a complication")
+        return v
+
     @property
     def agents(self) -> frozenset[Agent]:
         """Agents injected in this procedure."""
         return frozenset(i.agent for i in self.injections)
+
+    @property
+    def complications_recorded(self) -> bool:
+        """True when complications were documented (``none`` counts as documented)."""
+        return bool(self.complications)
+
+    @property
+    def complications_occurred(self) -> tuple[Complication, ...]:
+        """The complications that occurred (empty for ``none`` and for not recorded)."""
+        return tuple(c for c in self.complications if c is not Complication.NONE)
 
 
 class OdiEntry(_Model):
@@ -450,7 +541,7 @@ class Note(_Model):
 class Case(_Model):
     """One patient's plan and outcomes."""
 
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     case_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     title: str = ""
     created_at: AwareDatetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))

@@ -20,22 +20,35 @@ compare-and-swap on a version counter (``UPDATE … WHERE case_id = ? AND versio
 a session that saves over a version it did not load gets `CaseConflictError` and nothing
 is overwritten. The audit trail is append-only (database triggers refuse UPDATE and DELETE).
 
-Patient key
------------
-Listing a patient's cases must not need the patient id in clear in a column, an index or
-a query parameter (which a server may log). The store keeps ``patient_key`` =
-HMAC-SHA-256(secret, patient id), where the secret is random per store (table
-``store_meta``). A plain SHA-256 would not do: hospital ids are short and a leaked hash
-is reversed by trying every id. The id itself stays in the case document, which the store
-needs to give back the case.
+Tables
+------
+``cases`` holds one narrow row per case — title, version, dates, item counts and the
+patient identity — which every list and search reads; ``case_documents`` holds the case
+itself (JSON, its SHA-256 and schema version), written in the same transaction;
+``audit`` the append-only trail; ``store_meta`` store-wide values. Keeping the documents
+out of ``cases`` (revision 0002) lets a search scan 10 000 cases without reading them.
+
+Patient identity
+----------------
+The worklist searches cases by patient name, patient ID, study date and title, so the
+cases table holds the identity in clear, in columns written with every version:
+``patient_id``, ``patient_name`` (the DICOM person name as recorded),
+``patient_name_folded`` (accents removed, case folded, ``^`` as space — what a name search
+compares), ``birth_date``, ``study_instance_uid``, ``study_date``, ``title_folded`` and
+``search_text`` (folded name, ID and title: what a free-text search compares).
+The case document holds the same values. The identity is shown to the clinician
+(worklist, ``blockplan case list``, report) and kept out of logs, error messages and the
+audit trail (`scrub_summary` replaces it in audit summaries). Up to schema revision 0001
+the store kept only an HMAC of the patient id (``patient_key``): a name search cannot
+work on keyed hashes, and with the ID in a column the hash hid nothing, so revision 0002
+drops it. Protection is the file mode (0600/0700) for SQLite and the database role for
+PostgreSQL.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import hashlib
-import hmac
 import json
 import logging
 import os
@@ -43,7 +56,7 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +65,11 @@ from pydantic import ValidationError
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from blockplan._paths import user_data_dir
 from blockplan.case._codec import CaseBodyError, case_from_body, describe_validation_error
+from blockplan.case._text import fold_person_name, fold_text, search_words
 from blockplan.case.casefile import load_case_file
-from blockplan.case.model import CASE_SCHEMA_VERSION, Case
+from blockplan.case.model import CASE_SCHEMA_VERSION, Case, PatientInfo
 from blockplan.errors import CaseConflictError, CaseError, CaseNotFoundError
 
 __all__ = [
@@ -62,8 +77,13 @@ __all__ = [
     "CaseSession",
     "CaseStore",
     "CaseSummary",
+    "DateRange",
+    "WorklistEntry",
     "default_db_path",
     "default_user",
+    "parse_study_date",
+    "scrub_summary",
+    "search_text",
 ]
 
 log = logging.getLogger(__name__)
@@ -72,22 +92,31 @@ _DB_ENV = "BLOCKPLAN_DB"
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _PG_MIGRATION_LOCK = 0x626C6B70  # "blkp": advisory lock serialising migrations
 
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 """The newest Alembic revision in ``migrations/versions`` (a test keeps them equal)."""
 
 
 def default_db_path() -> Path:
-    """``$XDG_DATA_HOME/blockplan/cases.sqlite3`` (``~/.local/share/...`` by default)."""
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
-    return Path(base) / "blockplan" / "cases.sqlite3"
+    """``cases.sqlite3`` in blockplan's user data folder (platformdirs).
+
+    On Linux ``$XDG_DATA_HOME/blockplan/cases.sqlite3`` (``~/.local/share/...`` when
+    ``XDG_DATA_HOME`` is not set).
+    """
+    return user_data_dir() / "cases.sqlite3"
 
 
 def default_user() -> str:
-    """The operating-system login name, for the audit trail."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+    """The configured clinician name, for the audit trail (never the OS login).
+
+    Raises
+    ------
+    SettingsError
+        When no clinician is configured (`blockplan.settings`); the message says how to
+        set one.
+    """
+    from blockplan.settings import require_clinician
+
+    return require_clinician()
 
 
 # --- tables (kept in step with migrations/versions by a test) ------------------------------
@@ -126,10 +155,8 @@ cases_table = sa.Table(
     "cases",
     metadata,
     sa.Column("case_id", sa.String(64), primary_key=True),
-    sa.Column("patient_key", sa.String(64), nullable=True),
     sa.Column("title", sa.Text(), nullable=False),
     sa.Column("version", sa.Integer(), nullable=False),
-    sa.Column("schema_version", sa.Integer(), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
     sa.Column("n_levels", sa.Integer(), nullable=False),
@@ -139,11 +166,32 @@ cases_table = sa.Table(
     sa.Column("n_procedures", sa.Integer(), nullable=False),
     sa.Column("n_diaries", sa.Integer(), nullable=False),
     sa.Column("last_procedure_at", UtcDateTime(), nullable=True),
+    # identity, for the worklist (revision 0002); see "Patient identity" above
+    sa.Column("patient_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("patient_name", sa.Text(), nullable=False, server_default=""),
+    sa.Column("patient_name_folded", sa.Text(), nullable=False, server_default=""),
+    sa.Column("birth_date", sa.Date(), nullable=True),
+    sa.Column("study_instance_uid", sa.String(64), nullable=True),
+    sa.Column("study_date", sa.Date(), nullable=True),
+    sa.Column("title_folded", sa.Text(), nullable=False, server_default=""),
+    sa.Column("search_text", sa.Text(), nullable=False, server_default=""),
+    sa.CheckConstraint("version >= 1", name="ck_cases_version_positive"),
+    # newest first, and a search tests search_text in the index before reading a row
+    sa.Index("ix_cases_updated_at_search", "updated_at", "search_text"),
+    sa.Index("ix_cases_patient_id_updated_at", "patient_id", "updated_at"),
+    sa.Index("ix_cases_study_instance_uid_updated_at", "study_instance_uid", "updated_at"),
+    sa.Index("ix_cases_study_date", "study_date"),
+)
+
+documents_table = sa.Table(
+    "case_documents",
+    metadata,
+    # one row per row of "cases", written in the same transaction (revision 0002 moved the
+    # documents out of "cases" so that lists and searches read narrow rows only)
+    sa.Column("case_id", sa.String(64), primary_key=True),
+    sa.Column("schema_version", sa.Integer(), nullable=False),
     sa.Column("document", sa.Text(), nullable=False),
     sa.Column("document_sha256", sa.String(64), nullable=False),
-    sa.CheckConstraint("version >= 1", name="ck_cases_version_positive"),
-    sa.Index("ix_cases_patient_key_updated_at", "patient_key", "updated_at"),
-    sa.Index("ix_cases_updated_at", "updated_at"),
 )
 
 audit_table = sa.Table(
@@ -178,7 +226,7 @@ _SUMMARY_COLUMNS = (
 # --- results --------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class CaseSummary:
-    """What a case list shows: no patient identifiers.
+    """Counts and dates of a case, without patient identifiers (`WorklistEntry` has them).
 
     Times are UTC. ``last_procedure_at`` is None for a case without procedures.
     """
@@ -203,6 +251,98 @@ class CaseSummary:
             if isinstance(value, dt.datetime):
                 out[key] = value.isoformat()
         return out
+
+
+_WORKLIST_COLUMNS = (
+    *_SUMMARY_COLUMNS,
+    cases_table.c.patient_name,
+    cases_table.c.patient_id,
+    cases_table.c.birth_date,
+    cases_table.c.study_date,
+    cases_table.c.study_instance_uid,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WorklistEntry:
+    """A line of the worklist: who, which study, which case (identifying: never logged).
+
+    ``patient_name`` is the DICOM person name as recorded (``FAMILY^GIVEN``); dates are
+    as recorded in the images; times are UTC. ``repr`` shows only the case id.
+    """
+
+    case_id: str
+    title: str = field(repr=False)
+    patient_name: str = field(repr=False)
+    patient_id: str = field(repr=False)
+    birth_date: dt.date | None = field(repr=False)
+    study_date: dt.date | None = field(repr=False)
+    study_instance_uid: str | None
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    n_levels: int
+    n_scar_regions: int
+    n_targets: int
+    n_trajectories: int
+    n_procedures: int
+    n_diaries: int
+    last_procedure_at: dt.datetime | None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The entry as JSON-compatible values (ISO 8601 dates and times)."""
+        out = asdict(self)
+        for key, value in out.items():
+            if isinstance(value, dt.date | dt.datetime):
+                out[key] = value.isoformat()
+        return out
+
+
+DateRange = tuple[dt.date | None, dt.date | None]
+"""Inclusive study-date range; None leaves that end open."""
+
+
+def parse_study_date(text: str) -> dt.date | DateRange:
+    """A study date or range as typed: ``2026-03-15``, ``2026-03-01..2026-03-31``,
+    ``2026-03-01..`` (from), ``..2026-03-31`` (until); DICOM ``20260301-20260331`` too.
+
+    Raises
+    ------
+    ValueError
+        Naming the accepted forms.
+    """
+    cleaned = text.strip()
+    forms = (
+        "expected a date YYYY-MM-DD or a range FROM..TO (either end may be left out), "
+        f"found {cleaned!r}"
+    )
+
+    def day(part: str) -> dt.date | None:
+        part = part.strip()
+        if not part:
+            return None
+        try:
+            if re.fullmatch(r"\d{8}", part):
+                return dt.datetime.strptime(part, "%Y%m%d").date()
+            return dt.date.fromisoformat(part)
+        except ValueError as err:
+            raise ValueError(forms) from err
+
+    if ".." in cleaned:
+        start, _, end = cleaned.partition("..")
+    elif re.fullmatch(r"\d{8}-\d{0,8}|-\d{8}", cleaned):
+        start, _, end = cleaned.partition("-")
+    else:
+        single = day(cleaned)
+        if single is None:
+            raise ValueError(forms)
+        return single
+    first, last = day(start), day(end)
+    if first is None and last is None:
+        raise ValueError(forms)
+    if first is not None and last is not None and first > last:
+        raise ValueError(f"study date range {cleaned!r}: the start is after the end")
+    return first, last
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,21 +383,42 @@ def _check_label(kind: str, value: str, limit: int) -> str:
     return cleaned
 
 
-def _identifying_words(case: Case) -> list[str]:
-    p = case.patient
-    words = [p.patient_id.strip(), p.patient_name.strip()]
-    words += re.split(r"[\^\s,]+", p.patient_name)
-    if p.birth_date is not None:
-        words.append(p.birth_date.isoformat())
+def _identifying_words(*items: Case | PatientInfo) -> list[str]:
+    words: list[str] = []
+    for item in items:
+        p = item.patient if isinstance(item, Case) else item
+        words += [p.patient_id.strip(), p.patient_name.strip()]
+        words += re.split(r"[\^\s,=]+", p.patient_name)
+        if p.birth_date is not None:
+            b = p.birth_date
+            words += [b.isoformat(), b.strftime("%Y%m%d"), b.strftime("%d.%m.%Y")]
+            words += [b.strftime("%d/%m/%Y"), b.strftime("%m/%d/%Y")]
+        if isinstance(item, Case) and item.study is not None:
+            words.append(item.study.accession_number.strip())
     return sorted({w for w in words if len(w) >= 3}, key=len, reverse=True)
 
 
-def scrub_summary(summary: str, case: Case, limit: int = 2000) -> str:
-    """The audit summary with the case's patient identifiers replaced by ``[patient]``."""
+def scrub_summary(
+    summary: str, case: Case, limit: int = 2000, *, also: Sequence[Case | PatientInfo] = ()
+) -> str:
+    """The audit summary with the patient's identifiers replaced by ``[patient]``.
+
+    Replaced, ignoring case: the patient id, the name and each of its parts (also spelled
+    without accents), the birth date (ISO, DICOM and common day/month orders) and the
+    accession number of ``case`` and of the cases in ``also`` (e.g. the previous version,
+    whose identity may differ). A title or summary that names the patient thus never
+    reaches the audit trail in clear.
+    """
     text = _clean_text(summary, limit)
-    for word in _identifying_words(case):
+    words = _identifying_words(case, *also)
+    for word in words:
         text = re.sub(re.escape(word), "[patient]", text, flags=re.IGNORECASE)
-    return text
+    folded = {fold_text(w) for w in words}
+
+    def fold_match(m: re.Match[str]) -> str:
+        return "[patient]" if fold_text(m.group()) in folded else m.group()
+
+    return re.sub(r"[^\W\d_]{3,}", fold_match, text)
 
 
 def _document_of(case: Case) -> str:
@@ -268,6 +429,33 @@ def _document_of(case: Case) -> str:
             f"case {case.case_id}: cannot be stored as UTF-8 JSON ({type(err).__name__}); "
             "a text field holds characters that are not valid Unicode"
         ) from err
+
+
+def _identity_columns(case: Case) -> dict[str, Any]:
+    """The worklist columns of a case (see "Patient identity" in the module docs)."""
+    p, study = case.patient, case.study
+    name = _clean_text(p.patient_name, 324).strip()
+    patient_id = _clean_text(p.patient_id, 64).strip()
+    name_folded = fold_person_name(name)
+    title_folded = fold_text(_clean_text(case.title, 500))
+    return {
+        "patient_id": patient_id,
+        "patient_name": name,
+        "patient_name_folded": name_folded,
+        "birth_date": p.birth_date,
+        "study_instance_uid": study.study_instance_uid if study is not None else None,
+        "study_date": study.study_date if study is not None else None,
+        "title_folded": title_folded,
+        "search_text": search_text(name_folded, patient_id, title_folded),
+    }
+
+
+def search_text(name_folded: str, patient_id: str, title_folded: str) -> str:
+    """What a free-text search looks in: folded name, ID and title, one per line.
+
+    A search word never holds a line break, so it cannot match across two fields.
+    """
+    return "\n".join((name_folded, fold_text(patient_id), title_folded))
 
 
 def _sha256(text: str) -> str:
@@ -313,7 +501,6 @@ class CaseStore:
             self._migrate()
             if self.path is not None:
                 _restrict_sqlite_files(self.path)
-            self._secret = self._load_secret()
         except SQLAlchemyError as err:
             self._engine.dispose()
             raise CaseError(
@@ -368,22 +555,11 @@ class CaseStore:
                 return  # the usual case: no need to load Alembic at all
             _upgrade(conn, current, self.display_url)
 
-    def _load_secret(self) -> bytes:
-        with self._read() as conn:
-            value = conn.execute(
-                sa.select(store_meta.c.value).where(store_meta.c.key == "patient_key_secret")
-            ).scalar_one()
-        return bytes.fromhex(value)
-
-    def patient_key(self, patient_id: str) -> str | None:
-        """HMAC-SHA-256 of a patient id under this store's secret; None for no id."""
-        cleaned = patient_id.strip()
-        if not cleaned:
-            return None
-        return hmac.new(self._secret, cleaned.encode("utf-8"), hashlib.sha256).hexdigest()
-
     # -- rows ----------------------------------------------------------------------
-    def _row(self, case: Case, version: int, now: dt.datetime) -> dict[str, Any]:
+    def _row(
+        self, case: Case, version: int, now: dt.datetime
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The case's row of ``cases`` and its row of ``case_documents``."""
         if not _CASE_ID.match(case.case_id):
             raise CaseError(
                 f"case_id: expected 1-64 letters, digits, '.', '_' or '-', found "
@@ -391,12 +567,11 @@ class CaseStore:
             )
         document = _document_of(case)
         performed = [p.performed_at for p in case.procedures]
-        return {
+        row = {
             "case_id": case.case_id,
-            "patient_key": self.patient_key(case.patient.patient_id),
             "title": _clean_text(case.title, 500),
+            **_identity_columns(case),
             "version": version,
-            "schema_version": CASE_SCHEMA_VERSION,
             "created_at": case.created_at,
             "updated_at": now,
             "n_levels": len(case.levels),
@@ -406,9 +581,14 @@ class CaseStore:
             "n_procedures": len(case.procedures),
             "n_diaries": sum(p.diary is not None for p in case.procedures),
             "last_procedure_at": max(performed) if performed else None,
+        }
+        doc = {
+            "case_id": case.case_id,
+            "schema_version": CASE_SCHEMA_VERSION,
             "document": document,
             "document_sha256": _sha256(document),
         }
+        return row, doc
 
     @staticmethod
     def _audit_row(
@@ -463,7 +643,9 @@ class CaseStore:
         if len(set(ids)) != len(ids):
             raise CaseConflictError("the same case id appears twice in one import")
         now = dt.datetime.now(dt.UTC)
-        rows = [self._row(c, 1, now) for c in cases]
+        pairs = [self._row(c, 1, now) for c in cases]
+        rows = [row for row, _doc in pairs]
+        docs = [doc for _row, doc in pairs]
         versions: list[int] = []
         try:
             with self._write() as conn:
@@ -490,6 +672,7 @@ class CaseStore:
                     )
                 if rows:
                     conn.execute(sa.insert(cases_table), rows)
+                    conn.execute(sa.insert(documents_table), docs)
                     conn.execute(sa.insert(audit_table), audit_rows)
         except IntegrityError as err:
             raise CaseConflictError(
@@ -524,6 +707,20 @@ class CaseStore:
             )
             out.update({case_id: int(v) for case_id, v in rows})
         return out
+
+    @staticmethod
+    def _stored_patient(conn: Connection, case_id: str) -> PatientInfo | None:
+        """The stored version's patient (its identity may differ from the new version's)."""
+        row = conn.execute(
+            sa.select(
+                cases_table.c.patient_id, cases_table.c.patient_name, cases_table.c.birth_date
+            ).where(cases_table.c.case_id == case_id)
+        ).one_or_none()
+        if row is None:
+            return None
+        return PatientInfo.model_construct(
+            patient_id=row.patient_id, patient_name=row.patient_name, birth_date=row.birth_date
+        )
 
     def save(
         self,
@@ -563,10 +760,11 @@ class CaseStore:
         action = _check_label("action", action, 32)
         now = dt.datetime.now(dt.UTC)
         new_version = expected_version + 1
-        row = self._row(case, new_version, now)
-        del row["case_id"]
+        row, doc = self._row(case, new_version, now)
+        del row["case_id"], doc["case_id"]
         try:
             with self._write() as conn:
+                previous = self._stored_patient(conn, case.case_id) if summary.strip() else None
                 result = conn.execute(
                     sa.update(cases_table)
                     .where(
@@ -592,6 +790,11 @@ class CaseStore:
                         "Reload the case and apply your change again."
                     )
                 conn.execute(
+                    sa.update(documents_table)
+                    .where(documents_table.c.case_id == case.case_id)
+                    .values(**doc)
+                )
+                conn.execute(
                     sa.insert(audit_table),
                     self._audit_row(
                         case.case_id,
@@ -599,7 +802,7 @@ class CaseStore:
                         now,
                         user,
                         action,
-                        scrub_summary(summary, case),
+                        scrub_summary(summary, case, also=[previous] if previous else []),
                     ),
                 )
         except SQLAlchemyError as err:
@@ -632,8 +835,9 @@ class CaseStore:
                         f"this one loaded version {expected_version}; nothing was deleted. "
                         "Reload the case and decide again."
                     )
-                case = Case.model_validate_json(row.document)
+                case = self._case_of(case_id, row.document, row.document_sha256, row.schema_version)
                 conn.execute(sa.delete(cases_table).where(cases_table.c.case_id == case_id))
+                conn.execute(sa.delete(documents_table).where(documents_table.c.case_id == case_id))
                 conn.execute(
                     sa.insert(audit_table),
                     self._audit_row(
@@ -659,7 +863,7 @@ class CaseStore:
         try:
             with self._write() as conn:
                 row = _current_row(conn, case_id)
-                case = Case.model_validate_json(row.document)
+                case = self._case_of(case_id, row.document, row.document_sha256, row.schema_version)
                 conn.execute(
                     sa.insert(audit_table),
                     self._audit_row(
@@ -713,14 +917,7 @@ class CaseStore:
             When the stored document fails its checksum or validation (damaged database).
         """
         with self._read() as conn:
-            row = conn.execute(
-                sa.select(
-                    cases_table.c.document,
-                    cases_table.c.document_sha256,
-                    cases_table.c.schema_version,
-                    cases_table.c.version,
-                ).where(cases_table.c.case_id == case_id)
-            ).one_or_none()
+            row = conn.execute(_current_query(case_id)).one_or_none()
         if row is None:
             raise CaseNotFoundError(
                 f"case {case_id} is not in the store {self.display_url}; "
@@ -766,12 +963,12 @@ class CaseStore:
     def list_cases(
         self, patient_id: str | None = None, *, limit: int | None = None
     ) -> list[CaseSummary]:
-        """Summaries of the stored cases, most recently changed first.
+        """Summaries of the stored cases, most recently changed first (no identity).
 
         Parameters
         ----------
         patient_id
-            Only this patient's cases (matched through the keyed hash, never in clear).
+            Only this patient's cases (exact PatientID, surrounding spaces ignored).
         limit
             At most this many.
         """
@@ -779,14 +976,116 @@ class CaseStore:
             cases_table.c.updated_at.desc(), cases_table.c.case_id
         )
         if patient_id is not None:
-            key = self.patient_key(patient_id)
-            if key is None:
+            if not patient_id.strip():
                 return []
-            query = query.where(cases_table.c.patient_key == key)
+            query = query.where(cases_table.c.patient_id == patient_id.strip())
         if limit is not None:
             query = query.limit(limit)
         with self._read() as conn:
             return [CaseSummary(**row._asdict()) for row in conn.execute(query)]
+
+    def worklist(
+        self,
+        search: str = "",
+        *,
+        patient_name: str = "",
+        patient_id: str = "",
+        study_date: dt.date | DateRange | None = None,
+        title: str = "",
+        limit: int | None = 100,
+    ) -> list[WorklistEntry]:
+        """Find cases by patient, study date and title; most recently changed first.
+
+        Every given criterion must hold. Text is compared folded: case and accents are
+        ignored and DICOM ``^`` separators count as spaces, so ``"muller hans"``,
+        ``"Müller"`` and ``"HANS MÜLLER"`` all find ``MÜLLER^HANS``; each word of a
+        text must occur (as a substring, in any order).
+
+        Parameters
+        ----------
+        search
+            Free text: each word must occur in the patient name, the patient ID or the
+            title.
+        patient_name
+            Each word must occur in the patient name.
+        patient_id
+            The exact PatientID (surrounding spaces ignored).
+        study_date
+            A date, or an inclusive range ``(first, last)`` with None for an open end.
+        title
+            Each word must occur in the case title.
+        limit
+            At most this many entries (None: all).
+
+        Returns
+        -------
+        list of WorklistEntry
+            With patient name, ID, birth date, study date and UID, version, dates and
+            counts. Identifying: show them, never log them.
+        """
+        column = cases_table.c
+        has = self._has
+        conditions: list[sa.ColumnElement[bool]] = []
+        for word in search_words(search):
+            conditions.append(has(column.search_text, word))
+        # search_text holds the name and title too: testing it first lets SQLite skip a
+        # row on its index entry alone
+        for word in search_words(patient_name):
+            conditions += [has(column.search_text, word), has(column.patient_name_folded, word)]
+        for word in search_words(title):
+            conditions += [has(column.search_text, word), has(column.title_folded, word)]
+        if patient_id.strip():
+            conditions.append(column.patient_id == patient_id.strip())
+        if isinstance(study_date, dt.date):
+            conditions.append(column.study_date == study_date)
+        elif study_date is not None:
+            first, last = study_date
+            if first is not None:
+                conditions.append(column.study_date >= first)
+            if last is not None:
+                conditions.append(column.study_date <= last)
+        return self._worklist(conditions, limit)
+
+    def _has(self, column: sa.ColumnElement[str], word: str) -> sa.ColumnElement[bool]:
+        """``word`` occurs in ``column`` (plain substring: no LIKE wildcards to escape)."""
+        find = (
+            sa.func.instr(column, word)
+            if self.dialect == "sqlite"
+            else sa.func.strpos(column, word)
+        )
+        return find > 0
+
+    def cases_for_study(
+        self, study_instance_uid: str, *, limit: int | None = None
+    ) -> list[WorklistEntry]:
+        """The cases planned on a study, most recently changed first.
+
+        The first entry is the case to offer for reopening when the study is opened again.
+
+        Parameters
+        ----------
+        study_instance_uid
+            The study's StudyInstanceUID.
+        limit
+            At most this many (None: all).
+        """
+        uid = study_instance_uid.strip()
+        if not uid:
+            return []
+        return self._worklist([cases_table.c.study_instance_uid == uid], limit)
+
+    def _worklist(
+        self, conditions: Sequence[sa.ColumnElement[bool]], limit: int | None
+    ) -> list[WorklistEntry]:
+        query = (
+            sa.select(*_WORKLIST_COLUMNS)
+            .where(*conditions)
+            .order_by(cases_table.c.updated_at.desc(), cases_table.c.case_id)
+        )
+        if limit is not None:
+            query = query.limit(max(0, limit))
+        with self._read() as conn:
+            return [WorklistEntry(**row._asdict()) for row in conn.execute(query)]
 
     def audit(self, case_id: str) -> list[AuditEntry]:
         """The audit trail of a case, oldest first (also after the case was deleted)."""
@@ -917,13 +1216,23 @@ def _upgrade(conn: Connection, current: str | None, where: str) -> None:
     log.info("case store %s: schema upgraded %s -> %s", where, current, SCHEMA_REVISION)
 
 
+def _current_query(case_id: str) -> sa.Select[Any]:
+    """The stored version and document (with its checksum and schema) of a case."""
+    return (
+        sa.select(
+            cases_table.c.version,
+            documents_table.c.document,
+            documents_table.c.document_sha256,
+            documents_table.c.schema_version,
+        )
+        .join(documents_table, documents_table.c.case_id == cases_table.c.case_id)
+        .where(cases_table.c.case_id == case_id)
+    )
+
+
 def _current_row(conn: sa.Connection, case_id: str) -> Any:
     """The stored version and document of a case (CaseNotFoundError when absent)."""
-    row = conn.execute(
-        sa.select(cases_table.c.version, cases_table.c.document).where(
-            cases_table.c.case_id == case_id
-        )
-    ).one_or_none()
+    row = conn.execute(_current_query(case_id)).one_or_none()
     if row is None:
         raise CaseNotFoundError(f"case {case_id} is not in the store")
     return row

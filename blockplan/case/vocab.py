@@ -229,8 +229,14 @@ class ContrastPattern(StrEnum):
 
 
 class Complication(StrEnum):
-    """Complications recorded for a procedure."""
+    """Complications recorded for a procedure.
 
+    ``none`` records explicitly that no complication occurred; it stands alone. A procedure
+    with no entry at all has complications *not recorded* (schema version 2; see
+    `blockplan.case.model.Procedure.complications`).
+    """
+
+    NONE = "none"
     VASOVAGAL = "vasovagal"
     PARAESTHESIA = "paraesthesia"
     DURAL_PUNCTURE = "dural_puncture"

@@ -6,6 +6,7 @@
 """
 
 from blockplan.io.discovery import Discovery, SeriesInfo, SkippedFile, discover
+from blockplan.io.identity import StudyIdentity, study_identity
 from blockplan.io.loader import load_path, load_series
 from blockplan.io.resample import resample_image, resample_mask, sample_points
 from blockplan.io.volume import ImageVolume, WindowPreset
@@ -15,6 +16,7 @@ __all__ = [
     "ImageVolume",
     "SeriesInfo",
     "SkippedFile",
+    "StudyIdentity",
     "WindowPreset",
     "discover",
     "load_path",
@@ -22,4 +24,5 @@ __all__ = [
     "resample_image",
     "resample_mask",
     "sample_points",
+    "study_identity",
 ]

@@ -51,9 +51,11 @@ from blockplan.outcomes.reevaluation import Suggestion, reevaluation_suggestions
 from blockplan.outcomes.scores import (
     MIC_ODI_POINTS,
     OdiChange,
+    OdiCourseEntry,
     OdiScore,
     odi_band,
     odi_changes,
+    odi_course,
     pgic_label,
     score_odi,
 )
@@ -76,6 +78,7 @@ __all__ = [
     "FlagCode",
     "Ledger",
     "OdiChange",
+    "OdiCourseEntry",
     "OdiScore",
     "PairClass",
     "Profile",
@@ -99,6 +102,7 @@ __all__ = [
     "load_profile",
     "odi_band",
     "odi_changes",
+    "odi_course",
     "peak_relief",
     "pgic_label",
     "reevaluation_suggestions",

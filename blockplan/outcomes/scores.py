@@ -33,10 +33,12 @@ __all__ = [
     "ODI_CITATION",
     "PGIC_LABELS",
     "OdiChange",
+    "OdiCourseEntry",
     "OdiScore",
     "PgicScore",
     "odi_band",
     "odi_changes",
+    "odi_course",
     "pgic_label",
     "score_odi",
     "score_pgic",
@@ -178,25 +180,60 @@ def odi_changes(entries: Iterable[OdiEntry]) -> tuple[OdiChange, ...]:
     changes: list[OdiChange] = []
     for (d0, p0), (d1, p1) in steps:
         assert p0 is not None and p1 is not None
-        delta = p1 - p0
-        meaningful = abs(delta) >= MIC_ODI_POINTS - 1e-9
-        direction: Literal["improved", "worse", "unchanged"] = (
-            "improved" if delta < 0 else "worse" if delta > 0 else "unchanged"
-        )
-        note = "meaningful change (≥ 10 points)" if meaningful else "below the 10-point MIC"
-        changes.append(
-            OdiChange(
-                from_date=d0,
-                to_date=d1,
-                from_pct=p0,
-                to_pct=p1,
-                change_points=delta,
-                meaningful=meaningful,
-                direction=direction,
-                text=f"ODI {p0:.0f} % → {p1:.0f} % ({delta:+.0f} points, {direction}; {note})",
-            )
-        )
+        changes.append(_change(d0, p0, d1, p1))
     return tuple(changes)
+
+
+class OdiCourseEntry(_Result):
+    """One ODI questionnaire in the course of a case: its score and change from the first.
+
+    ``change_from_first`` is None for the first scorable entry and for entries that cannot
+    be scored.
+    """
+
+    recorded_on: dt.date
+    score: OdiScore
+    change_from_first: OdiChange | None = None
+
+
+def _change(d0: dt.date, p0: float, d1: dt.date, p1: float) -> OdiChange:
+    delta = p1 - p0
+    meaningful = abs(delta) >= MIC_ODI_POINTS - 1e-9
+    direction: Literal["improved", "worse", "unchanged"] = (
+        "improved" if delta < 0 else "worse" if delta > 0 else "unchanged"
+    )
+    note = "meaningful change (≥ 10 points)" if meaningful else "below the 10-point MIC"
+    return OdiChange(
+        from_date=d0,
+        to_date=d1,
+        from_pct=p0,
+        to_pct=p1,
+        change_points=delta,
+        meaningful=meaningful,
+        direction=direction,
+        text=f"ODI {p0:.0f} % → {p1:.0f} % ({delta:+.0f} points, {direction}; {note})",
+    )
+
+
+def odi_course(entries: Iterable[OdiEntry]) -> tuple[OdiCourseEntry, ...]:
+    """Every ODI entry by date, scored, with its change from the first scorable entry.
+
+    ``meaningful`` on a change flags at least `MIC_ODI_POINTS` (10) points.
+    """
+    course: list[OdiCourseEntry] = []
+    first: tuple[dt.date, float] | None = None
+    for entry in sorted(entries, key=lambda e: e.recorded_on):
+        scored = score_odi(entry)
+        change = None
+        if scored.percent is not None:
+            if first is None:
+                first = (entry.recorded_on, scored.percent)
+            else:
+                change = _change(first[0], first[1], entry.recorded_on, scored.percent)
+        course.append(
+            OdiCourseEntry(recorded_on=entry.recorded_on, score=scored, change_from_first=change)
+        )
+    return tuple(course)
 
 
 def pgic_label(score: int) -> str:

@@ -78,9 +78,19 @@ def _study_volumes(study: Path, frames: set[str], series: set[str]) -> list[Imag
     default=None,
     help="DICOM folder of the study, for the key images.",
 )
-@click.option("--author", default="", help="Physician responsible for the report.")
-@click.option("--clinic", "clinic_name", default="", help="Clinic name for the header.")
-@click.option("--clinic-address", default="", help="Clinic address; '\\n' separates lines.")
+@click.option(
+    "--author",
+    default="",
+    help="Physician responsible for the report (default: the configured clinician).",
+)
+@click.option(
+    "--clinic", "clinic_name", default="", help="Clinic name (default: the configured clinic)."
+)
+@click.option(
+    "--clinic-address",
+    default="",
+    help="Clinic address; '\\n' separates lines (default: the configured address).",
+)
 @click.option(
     "--logo",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -129,7 +139,7 @@ def report(
                 "images",
                 err=True,
             )
-    options = ReportOptions(
+    options = ReportOptions.from_settings(
         clinic_name=clinic_name,
         clinic_address=clinic_address.replace("\\n", "\n"),
         clinic_logo=logo,

@@ -226,7 +226,8 @@ def build_report(
         A `blockplan.outcomes.Ledger`, ready `ReportFindings`, or None to build the ledger
         under ``options.profile`` (default: the case's profile).
     options
-        Clinic, author, date, report id and sizes; see `ReportOptions`.
+        Clinic, author, date, report id and sizes; see `ReportOptions`. None: clinic and
+        author from the clinician settings (`ReportOptions.from_settings`).
 
     Returns
     -------
@@ -239,7 +240,7 @@ def build_report(
         When a font or the ICC profile is missing, the profile cannot be loaded, the logo
         cannot be read, or the layout fails.
     """
-    opts = options or ReportOptions()
+    opts = options or ReportOptions.from_settings()
     created = opts.created_at or dt.datetime.now(dt.UTC).replace(microsecond=0)
     if created.tzinfo is None:
         raise ReportError(

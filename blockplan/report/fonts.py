@@ -14,6 +14,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import platformdirs
+
 from blockplan.errors import ReportError
 
 __all__ = ["BOLD", "FONT_DIR_ENV", "REGULAR", "FontSet", "find_font", "register_fonts"]
@@ -67,7 +69,7 @@ def _search_dirs() -> list[Path]:
     if extra:
         dirs.append(Path(extra))
     dirs.extend(Path(d) for d in _SEARCH_DIRS)
-    dirs.append(Path.home() / ".local" / "share" / "fonts")
+    dirs.append(platformdirs.user_data_path() / "fonts")  # $XDG_DATA_HOME/fonts
     dirs.append(Path.home() / ".fonts")
     return dirs
 

@@ -19,6 +19,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.utils import ImageReader
 from reportlab.platypus import Flowable, Table, TableStyle
 
+from blockplan.case._text import format_person_name
 from blockplan.outcomes.evidence import Status
 from blockplan.report.fonts import REGULAR, FontSet
 from blockplan.report.keyimages import KeyImage
@@ -72,14 +73,7 @@ def esc(text: object) -> str:
 
 def person_name(dicom_pn: str) -> str:
     """DICOM person name ``Family^Given^Middle^Prefix^Suffix`` as ``Family, Given Middle``."""
-    if "^" not in dicom_pn:
-        return dicom_pn.strip()
-    parts = [p.strip() for p in dicom_pn.split("=")[0].split("^")]
-    parts += [""] * (5 - len(parts))
-    family, given, middle, prefix, suffix = parts[:5]
-    first = " ".join(p for p in (prefix, given, middle) if p)
-    name = ", ".join(p for p in (family, first) if p)
-    return f"{name}, {suffix}" if suffix else name
+    return format_person_name(dicom_pn)
 
 
 def fmt_date(value: dt.date | dt.datetime | None) -> str:

@@ -6,9 +6,12 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from blockplan.case.model import Case
+
+if TYPE_CHECKING:
+    from blockplan.settings import Settings
 
 __all__ = ["ReportOptions", "derive_report_id"]
 
@@ -62,6 +65,36 @@ class ReportOptions:
     max_key_images: int = 24
     include_sagittal: bool = True
     language: str = "en"
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> ReportOptions:
+        """Options whose clinic and author come from the clinician settings.
+
+        Parameters
+        ----------
+        settings
+            `blockplan.settings.Settings`; default: the saved settings (`load_settings`).
+        **overrides
+            Any field of `ReportOptions`; an empty ``author``, ``clinic_name`` or
+            ``clinic_address`` falls back to the settings.
+
+        Notes
+        -----
+        The author is the configured clinician — never the operating-system login. With
+        no clinician configured it stays empty (the signature block is then blank).
+        """
+        from blockplan.settings import load_settings
+
+        current = settings if settings is not None else load_settings()
+        defaults = {
+            "author": current.clinician_name,
+            "clinic_name": current.clinic_name,
+            "clinic_address": current.clinic_address,
+        }
+        for key, value in defaults.items():
+            if not overrides.get(key):
+                overrides[key] = value
+        return cls(**overrides)
 
 
 def derive_report_id(case: Case, profile_label: str, created_at: dt.datetime) -> str:

@@ -27,10 +27,11 @@ from reportlab.platypus import (
 )
 
 from blockplan import __version__
-from blockplan.case.model import Case, Injection, Procedure, Target
+from blockplan.case.model import Case, Injection, Procedure, StudyRef, Target
 from blockplan.errors import ReportError
 from blockplan.io.volume import ImageVolume
 from blockplan.outcomes.evidence import STATUS_ORDER, Status
+from blockplan.outcomes.scores import OdiChange
 from blockplan.planning.trajectory import TrajectoryMetrics
 from blockplan.planning.wording import describe_path, scar_volume_text
 from blockplan.report import keyimages as ki
@@ -64,6 +65,9 @@ __all__ = ["DISCLAIMER", "Context", "story"]
 
 DISCLAIMER = "Decision support, not a medical device"
 """Printed in the footer of every page and in the banner under the header."""
+
+NOT_RECORDED = "not recorded"
+"""Printed where the case holds no value (never a guess such as "none")."""
 
 _BANNER_BG = "#FFF4E0"
 _BANNER_EDGE = "#E69F00"
@@ -145,7 +149,7 @@ def _facts(ctx: Context, title: str, rows: list[tuple[str, str]], width: float) 
     st = ctx.st
     data: list[list[Any]] = [[Paragraph(f"<b>{esc(title)}</b>", st.cell), ""]]
     for key, value in rows:
-        data.append([Paragraph(esc(key), st.label), Paragraph(esc(value or "–"), st.cell)])
+        data.append([Paragraph(esc(key), st.label), Paragraph(esc(value or NOT_RECORDED), st.cell)])
     return grid(
         data,
         [width * 0.32, width * 0.68],
@@ -158,8 +162,23 @@ def _facts(ctx: Context, title: str, rows: list[tuple[str, str]], width: float) 
     )
 
 
+def _study_when(study: StudyRef | None) -> str:
+    """Study date and time as recorded (scanner local time); empty when unknown."""
+    if study is None or study.study_date is None:
+        return ""
+    when = fmt_date(study.study_date)
+    if study.study_time is not None:
+        when += f" {study.study_time.strftime('%H:%M')}"
+    return when
+
+
 def header(ctx: Context) -> list[Flowable]:
-    """Clinic and logo, title, patient / study / report facts, indication, disclaimer."""
+    """Clinic and logo, title, patient / study / report facts, indication, disclaimer.
+
+    The patient and study facts are those recorded in the images the case was started
+    from (name, ID, birth date, sex; study date and time, description, accession,
+    referring physician, institution, UID); a missing value reads "not recorded".
+    """
     case, opts, st = ctx.case, ctx.options, ctx.st
     flow: list[Flowable] = []
     clinic: list[Flowable] = []
@@ -188,7 +207,7 @@ def header(ctx: Context) -> list[Flowable]:
         [
             ("Name", person_name(p.patient_name)),
             ("Patient ID", p.patient_id),
-            ("Birth date", fmt_date(p.birth_date)),
+            ("Birth date", fmt_date(p.birth_date) if p.birth_date else ""),
             ("Sex", {"F": "female", "M": "male", "O": "other"}.get(p.sex, "")),
         ],
         col,
@@ -198,9 +217,11 @@ def header(ctx: Context) -> list[Flowable]:
         ctx,
         "Study",
         [
-            ("Date", fmt_date(s.study_date) if s else "–"),
+            ("Date", _study_when(s)),
             ("Description", s.description if s else ""),
             ("Accession", s.accession_number if s else ""),
+            ("Referring", person_name(s.referring_physician) if s else ""),
+            ("Institution", s.institution if s else ""),
             ("Study UID", s.study_instance_uid if s else ""),
         ],
         col,
@@ -624,6 +645,30 @@ def injection_text(case: Case, injection: Injection) -> str:
     return f"{where}: {injection.agent.value}{conc} {injection.volume_ml:g} mL{branches}"
 
 
+def needle_text(proc: Procedure) -> str:
+    """E.g. ``"22 G 89 mm, Quincke, spinal"`` (gauge, length, tip, type); empty if none."""
+    n = proc.needle
+    size = " ".join(x for x in (f"{n.gauge} G" if n.gauge else "", _mm(n.length_mm)) if x)
+    return ", ".join(x for x in (size, n.tip, n.type) if x)
+
+
+def _mm(value: float | None) -> str:
+    return f"{value:g} mm" if value else ""
+
+
+def complications_text(proc: Procedure) -> str:
+    """``"none"``, ``"not recorded"`` or the complications with their notes."""
+    if not proc.complications_recorded:
+        text = NOT_RECORDED
+    elif not proc.complications_occurred:
+        text = "none"
+    else:
+        text = ", ".join(x.value.replace("_", " ") for x in proc.complications_occurred)
+    if proc.complication_notes:
+        text += f" ({proc.complication_notes})"
+    return text
+
+
 def _procedure_row(ctx: Context, proc: Procedure) -> list[Any]:
     st, case = ctx.st, ctx.case
     approach = f", {proc.approach.value.replace('_', ' ')}" if proc.approach else ""
@@ -646,50 +691,78 @@ def _procedure_row(ctx: Context, proc: Procedure) -> list[Any]:
         s = proc.steroid
         steroid = f"{s.name} {s.dose_mg:g} mg" + (" (particulate)" if s.particulate else "")
     sedation = f"{proc.sedation.drug} {proc.sedation.dose}".strip() if proc.sedation else "none"
-    n = proc.needle
-    needle = " ".join(
-        x
-        for x in (
-            f"{n.gauge} G" if n.gauge else "",
-            f"{n.length_mm:g} mm" if n.length_mm else "",
-            n.tip,
-        )
-        if x
-    )
-    complications = ", ".join(x.value.replace("_", " ") for x in proc.complications)
-    operator = f"<br/>{esc(proc.operator)}" if proc.operator else ""
+    operator = esc(proc.operator) if proc.operator else f"operator {NOT_RECORDED}"
     return [
         Paragraph(str(ctx.block_numbers[proc.id]), st.cell),
-        Paragraph(f"{esc(fmt_date(proc.performed_at))}{operator}", st.cell),
+        Paragraph(f"{esc(fmt_date(proc.performed_at))}<br/>{operator}", st.cell),
         Paragraph(block, st.cell),
         Paragraph(injections, st.cell),
         Paragraph(esc(contrast), st.cell),
         Paragraph(f"steroid: {esc(steroid)}<br/>sedation: {esc(sedation)}", st.cell),
         Paragraph(
-            f"{esc(needle or '–')}<br/>"
-            + (f"complications: {esc(complications)}" if complications else "no complications"),
+            f"{esc(needle_text(proc) or NOT_RECORDED)}<br/>"
+            f"complications: {esc(complications_text(proc))}",
             st.cell,
         ),
     ]
 
 
+def procedure_details(ctx: Context, proc: Procedure) -> Paragraph:
+    """The record of one block in words: everything the table has no room for.
+
+    Indication, index pain, images saved, complications (with notes), interpretation,
+    next step and notes — each printed, "not recorded" when empty.
+    """
+    facts = (
+        ("Indication", proc.indication),
+        ("Index pain", proc.index_pain),
+        ("Images saved", str(proc.images_saved)),
+        ("Complications", complications_text(proc)),
+        ("Interpretation", proc.interpretation),
+        ("Next step", proc.next_step),
+        ("Notes", proc.notes),
+    )
+    text = "; ".join(f"<i>{key}</i>: {esc(value or NOT_RECORDED)}" for key, value in facts)
+    number = ctx.block_numbers[proc.id]
+    return Paragraph(
+        f"<b>Block {number}</b> ({esc(fmt_date(proc.performed_at))}). {text}.", ctx.st.body
+    )
+
+
 def procedures_table(ctx: Context) -> list[Flowable]:
-    """Every block session: date, operator, block, injections, contrast, additives, needle."""
+    """Every block session: the table (date, operator, block, guidance, injections, contrast,
+    additives, needle, complications), then each block's details in words."""
     st, case = ctx.st, ctx.case
     flow: list[Flowable] = h1(ctx, "Procedures")
     if not case.procedures:
         flow.append(Paragraph("No procedures recorded.", st.body))
         return flow
-    heads = ("#", "Date, operator", "Block", "Injections", "Contrast", "Additives", "Needle")
+    heads = (
+        "#",
+        "Date, operator",
+        "Block",
+        "Injections",
+        "Contrast",
+        "Additives",
+        "Needle, complications",
+    )
     mmw = [7, 24, 31, 42, 24, 24]
     widths = [x * mm for x in mmw] + [ctx.width - sum(mmw) * mm]
     rows: list[list[Any]] = [[Paragraph(h, st.cell_head) for h in heads]]
-    for proc in sorted(case.procedures, key=lambda p: ctx.block_numbers[p.id]):
+    ordered = sorted(case.procedures, key=lambda p: ctx.block_numbers[p.id])
+    for proc in ordered:
         rows.append(_procedure_row(ctx, proc))
     flow.append(data_table(rows, widths))
     flow.append(
-        Paragraph("#: block number, in time order; the adjudication refers to it.", st.small)
+        Paragraph(
+            "#: block number, in time order; the adjudication refers to it. Needle: gauge, "
+            "length, tip, type. Complications: “none” when recorded as none, "
+            "“not recorded” when nothing was entered.",
+            st.small,
+        )
     )
+    flow += h2(ctx, "Procedure details")
+    flow += [procedure_details(ctx, proc) for proc in ordered]
     return flow
 
 
@@ -870,17 +943,26 @@ def suggestions(ctx: Context) -> list[Flowable]:
     return flow
 
 
+def _odi_change_text(change: OdiChange | None) -> str:
+    if change is None:
+        return "–"
+    flag = "meaningful (≥ 10 points)" if change.meaningful else "below the 10-point MIC"
+    return f"{change.change_points:+.0f} points, {change.direction}; {flag}"
+
+
 def outcome_measures(ctx: Context) -> list[Flowable]:
-    """ODI (with band and change) and PGIC entries, and free-text notes, when the case has any."""
-    from blockplan.outcomes import odi_changes, pgic_label, score_odi
+    """Each ODI (%, band, change from the first with the 10-point flag) and PGIC entry, and
+    the case's free-text notes, when the case has any."""
+    from blockplan.outcomes.scores import MIC_CITATION, odi_course, pgic_label
 
     st, case = ctx.st, ctx.case
     flow: list[Flowable] = []
     if case.odi or case.pgic:
         flow += h1(ctx, "Outcome measures")
-        rows: list[list[Any]] = [[Paragraph(h, st.cell_head) for h in ("Date", "Measure", "Score")]]
-        for odi in sorted(case.odi, key=lambda e: e.recorded_on):
-            scored = score_odi(odi)
+        heads = ("Date", "Measure", "Score", "Change from first ODI")
+        rows: list[list[Any]] = [[Paragraph(h, st.cell_head) for h in heads]]
+        for entry in odi_course(case.odi):
+            scored = entry.score
             if scored.percent is None:
                 text = f"not scored: {scored.reason or 'too few items answered'}"
             else:
@@ -888,9 +970,10 @@ def outcome_measures(ctx: Context) -> list[Flowable]:
                 text = f"{scored.percent:.0f} %{band} ({scored.answered} of 10 items answered)"
             rows.append(
                 [
-                    Paragraph(fmt_date(odi.recorded_on), st.cell),
+                    Paragraph(fmt_date(entry.recorded_on), st.cell),
                     Paragraph("Oswestry Disability Index", st.cell),
                     Paragraph(esc(text), st.cell),
+                    Paragraph(esc(_odi_change_text(entry.change_from_first)), st.cell),
                 ]
             )
         for g in sorted(case.pgic, key=lambda e: e.recorded_on):
@@ -899,11 +982,20 @@ def outcome_measures(ctx: Context) -> list[Flowable]:
                     Paragraph(fmt_date(g.recorded_on), st.cell),
                     Paragraph("Patient Global Impression of Change", st.cell),
                     Paragraph(f"{g.score}: {esc(pgic_label(g.score))}", st.cell),
+                    Paragraph("–", st.cell),
                 ]
             )
-        flow.append(data_table(rows, [28 * mm, 70 * mm, ctx.width - 98 * mm]))
-        for change in odi_changes(case.odi):
-            flow.append(Paragraph(f"ODI: {esc(change.text)}", st.small))
+        flow.append(data_table(rows, [24 * mm, 52 * mm, 50 * mm, ctx.width - 126 * mm]))
+        flow.append(
+            Paragraph(
+                "ODI % = 100 × sum / (5 × items answered); bands 0–20 minimal, 21–40 moderate, "
+                "41–60 severe, 61–80 crippled, 81–100 bed-bound. Change in percentage points "
+                "from the first scorable ODI (negative: less disability); a change of ≥ 10 "
+                f"points is the minimal important change ({esc(MIC_CITATION)}). PGIC: 1 very "
+                "much improved … 7 very much worse.",
+                st.small,
+            )
+        )
     if case.notes:
         flow += h1(ctx, "Notes")
         for note in case.notes:

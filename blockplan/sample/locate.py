@@ -19,18 +19,22 @@ def _checkout_copy() -> Path | None:
 
 
 def sample_study_path() -> Path:
-    """Folder of the synthetic study (``$BLOCKPLAN_SAMPLE_DIR``, checkout, or cache)."""
+    """Folder of the synthetic study (``$BLOCKPLAN_SAMPLE_DIR``, checkout, or cache).
+
+    The cache is blockplan's user cache folder (platformdirs; on Linux
+    ``$XDG_CACHE_HOME/blockplan``, ``~/.cache/blockplan`` by default).
+    """
     override = os.environ.get("BLOCKPLAN_SAMPLE_DIR")
     if override:
         return Path(override)
     found = _checkout_copy()
     if found is not None:
         return found
+    from blockplan._paths import user_cache_dir
     from blockplan.sample import DEFAULT_SEED, generate_sample_study
     from blockplan.sample.writer import PHANTOM_VERSION
 
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    target = cache / "blockplan" / f"sample_dicom-phantom{PHANTOM_VERSION}"
+    target = user_cache_dir() / f"sample_dicom-phantom{PHANTOM_VERSION}"
     if not (target / "truth.json").is_file():
         generate_sample_study(target, seed=DEFAULT_SEED)
     return target

@@ -11,11 +11,15 @@ DOCK_WIDGETS: tuple[str, ...] = ("Study browser", "Planning", "Outcomes", "Repor
 """Display names (from napari.yaml) of the widgets docked at start, in order."""
 
 
-def launch_viewer(path: Path | str | None = None, *, run: bool = True) -> Any:
+def launch_viewer(
+    path: Path | str | None = None, *, run: bool = True, case_id: str | None = None
+) -> Any:
     """Open a napari viewer with blockplan's dock widgets; load ``path`` if given.
 
     The study is discovered at once and its series load in a background thread through
-    the Study browser (with a progress bar), so the viewer never freezes.
+    the Study browser (with a progress bar), so the viewer never freezes. With
+    ``case_id``, that stored case is opened in the viewer's workspace before the study
+    loads.
     """
     import napari
 
@@ -25,6 +29,10 @@ def launch_viewer(path: Path | str | None = None, *, run: bool = True) -> Any:
         # one dock area with a tab per widget, so the canvas keeps its room
         _dock, widget = viewer.window.add_plugin_dock_widget("blockplan", name, tabify=n > 0)
         widgets[name] = widget
+    if case_id is not None:
+        from napari_blockplan._workspace import workspace_for
+
+        workspace_for(viewer).open_case(case_id)
     if path is not None:
         browser = widgets["Study browser"]
         browser.scan(path)

@@ -10,7 +10,6 @@ geometry or applies clinical rules: that is the core's job.
 
 from __future__ import annotations
 
-import getpass
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -205,7 +204,7 @@ class Workspace:
 
 
 def _user_name() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "unknown"
+    """The configured clinician (never the OS login); a plain placeholder when unset."""
+    from blockplan.settings import operator_name
+
+    return operator_name()

@@ -86,6 +86,23 @@ def test_archive_with_given_pdf_and_errors(case_file: Path, study: Study, tmp_pa
     assert bad.exit_code == 2 and "pacs://AE@host:port" in bad.output
 
 
+def test_archive_destination_defaults_to_the_settings(
+    case_file: Path, study: Study, tmp_path: Path
+) -> None:
+    from blockplan.settings import Settings, save_settings
+
+    pdf = tmp_path / "r.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    args = ["archive", str(case_file), "--images", str(study.folder), "--pdf", str(pdf)]
+    none = CliRunner().invoke(main, args)
+    assert none.exit_code == 2 and "config set archive_destination" in none.output
+    out = tmp_path / "configured"
+    save_settings(Settings(archive_destination=str(out)))
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert (out / "manifest.json").is_file()
+
+
 @pytest.mark.orthanc
 @pytest.mark.skipif(available() is not None, reason=str(available()))
 def test_archive_to_pacs_and_retry(case_file: Path, study: Study, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import zlib
@@ -220,6 +221,36 @@ def test_dates_remove_and_keep(study: Study, case: Case) -> None:
     assert [c.CodeValue for c in header.DeidentificationMethodCodeSequence] == ["113100", "113106"]
     with pytest.raises(ArchiveError, match="shift:<days>"):
         DatePolicy.parse("later")
+
+
+def test_case_identity_fields_of_schema_v2_are_cleaned(case: Case) -> None:
+    assert case.study is not None
+    full = case.evolve(
+        study=case.study.model_copy(
+            update={
+                "referring_physician": "REFERRER^Rita",
+                "institution": "Synthetic Hospital",
+                "study_time": dt.time(10, 15),
+            }
+        ),
+        procedures=tuple(
+            p.model_copy(
+                update={
+                    "index_pain": f"pain of {PATIENT_ID}",
+                    "complication_notes": f"{PATIENT_ID} fainted",
+                }
+            )
+            for p in case.procedures
+        ),
+    )
+    clean = Deidentifier().case(full)
+    assert clean.study is not None
+    assert clean.study.referring_physician == "" and clean.study.institution == ""
+    assert clean.study.study_time == dt.time(10, 15)  # dates shifted: the time of day stays
+    text = clean.model_dump_json()
+    assert PATIENT_ID not in text and "Rita" not in text and "Synthetic Hospital" not in text
+    removed = Deidentifier(dates=DatePolicy.parse("remove")).case(full)
+    assert removed.study is not None and removed.study.study_time is None
 
 
 def test_free_text_remove(study: Study, case: Case) -> None:

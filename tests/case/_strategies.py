@@ -166,6 +166,7 @@ def procedures(draw: st.DrawFn, proc_id: str, target_ids: list[str]) -> Procedur
         approach=draw(st.none() | st.sampled_from(Approach)),
         guidance=draw(st.sampled_from(Guidance)),
         indication=draw(text),
+        index_pain=draw(text),
         injections=tuple(injections),
         contrast=draw(
             st.builds(
@@ -190,9 +191,20 @@ def procedures(draw: st.DrawFn, proc_id: str, target_ids: list[str]) -> Procedur
                 gauge=st.none() | st.integers(10, 30),
                 length_mm=st.none() | st.floats(0.5, 300),
                 tip=short_text,
+                type=short_text,
             )
         ),
-        complications=tuple(draw(st.lists(st.sampled_from(Complication), max_size=2))),
+        complications=draw(
+            st.just(())
+            | st.just((Complication.NONE,))
+            | st.lists(
+                st.sampled_from([c for c in Complication if c is not Complication.NONE]),
+                unique=True,
+                min_size=1,
+                max_size=2,
+            ).map(tuple)
+        ),
+        complication_notes=draw(text),
         images_saved=draw(st.integers(0, 1000)),
         diary=draw(st.none() | diaries()),
         interpretation=draw(text),
@@ -237,7 +249,10 @@ def cases(draw: st.DrawFn, max_items: int = 3) -> Case:
             StudyRef,
             study_instance_uid=uids,
             study_date=st.none() | dates,
+            study_time=st.none() | st.times(),
             accession_number=short_text,
+            referring_physician=short_text,
+            institution=short_text,
             description=text,
             series=st.lists(
                 st.builds(

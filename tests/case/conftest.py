@@ -155,6 +155,16 @@ def _drop_pg_database(server: PgServer, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture
+def clinician() -> str:
+    """A configured clinician (the operator recorded when no --user is given)."""
+    from blockplan.settings import Settings, save_settings
+
+    name = "Dr C. Onfigured"
+    save_settings(Settings(clinician_name=name))
+    return name
+
+
 @pytest.fixture(params=BACKENDS)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """URL of an empty store: an SQLite file in tmp_path, or a new PostgreSQL database."""

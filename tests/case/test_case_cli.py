@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import stat
 from pathlib import Path
@@ -10,9 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from blockplan.case.casefile import load_case_file, save_case_file
+from blockplan.case.model import PatientInfo, StudyRef
 from blockplan.case.store import CaseStore
 from blockplan.cli import main
-from tests.case._factory import PATIENT_ID, make_case
+from tests.case._factory import PATIENT_ID, PATIENT_NAME, make_case
 
 
 def run(*args: str, ok: bool = True) -> tuple[int, str, str]:
@@ -39,7 +41,60 @@ def test_list_text_and_json(filled: tuple[str, str]) -> None:
     rows = json.loads(out)
     assert [r["case_id"] for r in rows] == [case_id]
     assert rows[0]["n_procedures"] == 3 and rows[0]["version"] == 1
-    assert PATIENT_ID not in out
+    assert rows[0]["patient_id"] == PATIENT_ID and rows[0]["patient_name"] == PATIENT_NAME
+
+
+def test_list_is_the_clinicians_worklist(store_url: str) -> None:
+    mueller = make_case(title="L5 radicular pain").evolve(
+        patient=PatientInfo(patient_id="SYN-001", patient_name="MÜLLER^Hans"),
+        study=StudyRef(study_instance_uid="1.2.3.4", study_date=dt.date(2026, 3, 15)),
+    )
+    other = make_case(title="facet work-up").evolve(
+        patient=PatientInfo(patient_id="SYN-002", patient_name="Hansen^Kai"),
+        study=StudyRef(study_instance_uid="1.2.3.5", study_date=dt.date(2026, 4, 1)),
+    )
+    with CaseStore(store_url) as store:
+        store.create_many([mueller, other], "dr-a")
+    _, out, _ = run("list", "--db", store_url, "--search", "muller hans")
+    lines = out.splitlines()
+    assert lines[0].split() == [
+        "patient",
+        "patient",
+        "id",
+        "study",
+        "date",
+        "title",
+        "case",
+        "id",
+        "changed",
+    ]
+    assert len(lines) == 2
+    row = lines[1]
+    for text in ("MÜLLER, Hans", "SYN-001", "2026-03-15", "L5 radicular pain", mueller.case_id):
+        assert text in row
+    _, out, _ = run("list", "--db", store_url, "--study-date", "2026-03-01..2026-03-31", "--json")
+    assert [r["case_id"] for r in json.loads(out)] == [mueller.case_id]
+    _, out, _ = run("list", "--db", store_url, "--study-date", "2026-04-01", "--json")
+    assert [r["case_id"] for r in json.loads(out)] == [other.case_id]
+    _, out, _ = run("list", "--db", store_url, "--title", "facet", "--json")
+    assert [r["patient_name"] for r in json.loads(out)] == ["Hansen^Kai"]
+    _, out, _ = run("list", "--db", store_url, "--limit", "1")
+    assert "(first 1; narrow the search or raise --limit)" in out
+    _, out, _ = run("list", "--db", store_url, "--search", "nobody")
+    assert out == "no cases\n"
+    code, _, err = run("list", "--db", store_url, "--study-date", "March", ok=False)
+    assert code == 2 and "expected a date YYYY-MM-DD" in err and "Traceback" not in err
+
+
+def test_view_refuses_an_unknown_case_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BLOCKPLAN_DB", str(tmp_path / "s.sqlite3"))
+    monkeypatch.setenv("DISPLAY", ":99")  # the case is checked before any window opens
+    result = CliRunner().invoke(main, ["view", "--case", "nope"], catch_exceptions=False)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("blockplan: error: case nope is not in the store")
 
 
 def test_show_text_and_json(filled: tuple[str, str]) -> None:
@@ -54,7 +109,9 @@ def test_show_text_and_json(filled: tuple[str, str]) -> None:
     assert shown["audit"][0]["action"] == "create"
 
 
-def test_export_then_import_round_trip(filled: tuple[str, str], tmp_path: Path) -> None:
+def test_export_then_import_round_trip(
+    filled: tuple[str, str], tmp_path: Path, clinician: str
+) -> None:
     url, case_id = filled
     out_file = tmp_path / "case.blockplan.json"
     _, out, _ = run("export", case_id, "-o", str(out_file), "--db", url, "--user", "dr-b")
@@ -72,9 +129,24 @@ def test_export_then_import_round_trip(filled: tuple[str, str], tmp_path: Path) 
     with CaseStore(other) as store:
         assert store.load(case_id)[0] == load_case_file(out_file)
         assert store.audit(case_id)[0].action == "import"
+        assert store.audit(case_id)[0].user == clinician  # the configured clinician
 
 
-def test_import_is_all_or_nothing(tmp_path: Path) -> None:
+def test_operator_must_be_configured_never_the_login(
+    filled: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import getpass
+
+    monkeypatch.setattr(getpass, "getuser", lambda: pytest.fail("the OS login was used"))
+    url, case_id = filled
+    out_file = tmp_path / "case.blockplan.json"
+    code, _, err = run("export", case_id, "-o", str(out_file), "--db", url, ok=False)
+    assert code == 2 and err.count("\n") == 1
+    assert "no clinician is configured" in err and "blockplan config set clinician_name" in err
+    assert not out_file.exists()
+
+
+def test_import_is_all_or_nothing(tmp_path: Path, clinician: str) -> None:
     good = save_case_file(make_case(), tmp_path / "good.json")
     bad = save_case_file(make_case(), tmp_path / "bad.json")
     doc = json.loads(bad.read_text())
@@ -89,7 +161,7 @@ def test_import_is_all_or_nothing(tmp_path: Path) -> None:
         assert store.list_cases() == []
 
 
-def test_errors_are_one_line_exit_2(tmp_path: Path) -> None:
+def test_errors_are_one_line_exit_2(tmp_path: Path, clinician: str) -> None:
     db = str(tmp_path / "s.sqlite3")
     code, _, err = run("show", "nope", "--db", db, ok=False)
     assert code == 2

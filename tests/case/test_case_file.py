@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from pydantic import ValidationError
 
 from blockplan.case import _codec
 from blockplan.case._codec import body_checksum, canonical_json, migrate_body
@@ -21,6 +22,7 @@ from blockplan.case.casefile import (
     schema_path,
 )
 from blockplan.case.model import CASE_SCHEMA_VERSION, Case
+from blockplan.case.vocab import Complication
 from blockplan.errors import CaseError, CaseFileError
 from tests.case._factory import PATIENT_ID, PATIENT_NAME, make_case
 from tests.case._strategies import cases
@@ -76,7 +78,8 @@ def test_checksum_ignores_formatting_but_not_values(tmp_path: Path) -> None:
 def test_committed_schema_equals_the_model() -> None:
     committed = json.loads(schema_path().read_text(encoding="utf-8"))
     assert committed == case_json_schema(), (
-        "blockplan/case/schema/case-v1.schema.json is out of date: regenerate it with "
+        f"blockplan/case/schema/case-v{CASE_SCHEMA_VERSION}.schema.json is out of date: "
+        "regenerate it with "
         "`python -m blockplan.case.casefile` (and bump CASE_SCHEMA_VERSION with a migration "
         "if the change is not backwards compatible)"
     )
@@ -141,8 +144,52 @@ def test_gap_in_migrations_or_newer_version_is_refused(tmp_path: Path) -> None:
     doc = _envelope(path)
     doc["schema_version"] = CASE_SCHEMA_VERSION + 1
     _write(path, doc)
-    with pytest.raises(CaseFileError, match=r"schema_version 2 is newer .* upgrade blockplan"):
+    newer = CASE_SCHEMA_VERSION + 1
+    with pytest.raises(CaseFileError, match=rf"schema_version {newer} is newer .* upgrade"):
         load_case_file(path)
+
+
+V1_FILE = Path(__file__).with_name("data") / "case-v1.blockplan.json"
+"""A case file written by blockplan 0.1.0 (schema version 1), committed unchanged."""
+
+
+def test_v1_file_of_release_0_1_is_imported() -> None:
+    assert json.loads(V1_FILE.read_text(encoding="utf-8"))["schema_version"] == 1
+    case = load_case_file(V1_FILE)
+    assert case.schema_version == CASE_SCHEMA_VERSION
+    first, second = sorted(case.procedures, key=lambda p: p.performed_at)
+    # v1's empty list could not say "none occurred": it now reads "not recorded"
+    assert first.complications == () and not first.complications_recorded
+    # v1 allowed the same complication twice; v2 keeps it once
+    assert second.complications == (Complication.VASOVAGAL,)
+    assert second.complications_occurred == (Complication.VASOVAGAL,)
+    assert second.needle.type == "" and second.needle.tip == "Quincke"
+    assert case.study is not None and case.study.study_time is None
+    assert case.study.referring_physician == "" == case.study.institution
+    assert case.patient.patient_id == PATIENT_ID and case.study.accession_number == "ACC-1"
+
+
+def test_published_schema_of_every_version_is_kept() -> None:
+    folder = schema_path().parent
+    for version in range(1, CASE_SCHEMA_VERSION + 1):
+        schema = json.loads((folder / f"case-v{version}.schema.json").read_text("utf-8"))
+        assert schema["properties"]["schema_version"]["const"] == version
+
+
+def test_complications_distinguish_none_from_not_recorded() -> None:
+    proc = make_case().procedures[0]
+    assert proc.complications == () and not proc.complications_recorded
+    none = proc.model_copy(update={"complications": (Complication.NONE,)})
+    assert none.complications_recorded and none.complications_occurred == ()
+    with pytest.raises(ValidationError, match="'none' cannot be recorded together"):
+        proc.model_validate({**proc.model_dump(), "complications": ["none", "vasovagal"]})
+    with pytest.raises(ValidationError, match="each complication at most once"):
+        proc.model_validate({**proc.model_dump(), "complications": ["other", "other"]})
+
+
+def test_identity_values_are_hidden_from_repr() -> None:
+    case = make_case()
+    assert PATIENT_ID not in repr(case.patient) and PATIENT_ID not in repr(case)
 
 
 # --- writes ---------------------------------------------------------------------------

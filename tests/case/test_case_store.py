@@ -23,6 +23,7 @@ from blockplan.case.store import (
     audit_table,
     cases_table,
     default_db_path,
+    documents_table,
     metadata,
 )
 from blockplan.errors import CaseConflictError, CaseError, CaseFileError, CaseNotFoundError
@@ -163,16 +164,19 @@ def test_list_and_summary(store: CaseStore) -> None:
     assert PATIENT_ID not in text and "Synthia" not in text
 
 
-def test_patient_id_is_stored_only_as_a_keyed_hash(store: CaseStore) -> None:
+def test_identity_is_stored_in_worklist_columns_and_no_patient_key(store: CaseStore) -> None:
     case = make_case()
     store.create(case, "dr-a")
     with store._engine.connect() as conn:
-        row = conn.execute(sa.select(cases_table.c.patient_key, cases_table.c.title)).one()
-    assert row.patient_key == store.patient_key(PATIENT_ID)
-    assert PATIENT_ID not in row.patient_key and len(row.patient_key) == 64
-    import hashlib
-
-    assert row.patient_key != hashlib.sha256(PATIENT_ID.encode()).hexdigest()  # keyed
+        row = conn.execute(sa.select(cases_table)).one()
+        secrets = conn.execute(
+            sa.select(sa.func.count()).select_from(metadata.tables["store_meta"])
+        )
+    assert (row.patient_id, row.patient_name) == (PATIENT_ID, PATIENT_NAME)
+    assert row.patient_name_folded == "testpatient synthia"
+    assert row.title_folded == case.title.lower()
+    assert "patient_key" not in row._fields and "document" not in row._fields  # narrow
+    assert secrets.scalar_one() == 0  # the HMAC secret of revision 0001 is gone
 
 
 def test_create_many_is_all_or_nothing(store: CaseStore) -> None:
@@ -288,9 +292,9 @@ def test_damaged_document_is_refused(store: CaseStore) -> None:
     store.create(case, "dr-a")
     with store._engine.begin() as conn:
         conn.execute(
-            sa.update(cases_table).values(
+            sa.update(documents_table).values(
                 document=sa.func.replace(
-                    cases_table.c.document, '"baseline_nrs":7', '"baseline_nrs":3'
+                    documents_table.c.document, '"baseline_nrs":7', '"baseline_nrs":3'
                 )
             )
         )
@@ -312,13 +316,18 @@ def test_store_document_of_an_older_schema_is_migrated(store: CaseStore) -> None
 
     with store._engine.begin() as conn:
         conn.execute(
-            sa.update(cases_table).values(
+            sa.update(documents_table).values(
                 document=document,
                 schema_version=0,
                 document_sha256=hashlib.sha256(document.encode()).hexdigest(),
             )
         )
     assert store.load(case.case_id) == (case, 1)
+    # an old document is read through the migrations by every path, not only load
+    store.record(case.case_id, "dr-a", "export", f"exported {PATIENT_ID}")
+    store.delete(case.case_id, 1, "dr-a", summary=f"wrong patient {PATIENT_NAME}")
+    assert [e.action for e in store.audit(case.case_id)] == ["create", "export", "delete"]
+    assert "Synthia" not in " ".join(e.summary for e in store.audit(case.case_id))
 
 
 def test_migrations_match_the_table_definitions(store: CaseStore) -> None:

@@ -143,3 +143,28 @@ def test_score_pgic_sorted() -> None:
         (4, "no change"),
         (2, "much improved"),
     ]
+
+
+def test_odi_course_gives_each_entry_its_change_from_the_first_scorable() -> None:
+    from blockplan.outcomes import odi_course
+
+    entries = [
+        OdiEntry(recorded_on=dt.date(2026, 3, 20), items=(2,) * 9 + (None,)),  # 40 %
+        OdiEntry(recorded_on=dt.date(2026, 1, 5), items=(1,) + (None,) * 9),  # not scored
+        OdiEntry(recorded_on=dt.date(2026, 2, 1), items=(3,) * 10),  # 60 %, first scorable
+        OdiEntry(recorded_on=dt.date(2026, 2, 15), items=(3,) * 9 + (2,)),  # 58 %
+    ]
+    course = odi_course(entries)
+    assert [c.recorded_on.isoformat() for c in course] == [
+        "2026-01-05",
+        "2026-02-01",
+        "2026-02-15",
+        "2026-03-20",
+    ]
+    assert course[0].score.percent is None and course[0].change_from_first is None
+    assert course[1].score.percent == 60.0 and course[1].change_from_first is None
+    small, big = course[2].change_from_first, course[3].change_from_first
+    assert small is not None and big is not None
+    assert (small.change_points, small.meaningful, small.direction) == (-2.0, False, "improved")
+    assert (big.from_pct, big.to_pct, big.meaningful) == (60.0, 40.0, True)
+    assert big.from_date == dt.date(2026, 2, 1)

@@ -37,3 +37,19 @@ def test_launch_docks_every_widget_and_loads_the_study(qtbot) -> None:
         assert (shot > 150).sum() > 200, "the CT shows after loading (view reset)"
     finally:
         viewer.close()
+
+
+def test_launch_opens_a_stored_case(qtbot) -> None:
+    from blockplan.case.model import Case
+    from blockplan.case.store import CaseStore
+    from napari_blockplan._workspace import workspace_for
+
+    case = Case(title="stored before launch (synthetic)")
+    with CaseStore() as store:  # the default store, in the test's own data folder
+        store.create(case, "dr-a")
+    viewer = launch_viewer(None, run=False, case_id=case.case_id)
+    try:
+        workspace = workspace_for(viewer)
+        assert workspace.case == case and workspace.session.version == 1
+    finally:
+        viewer.close()
