@@ -8,6 +8,11 @@ and to files by path.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from blockplan.case.identity import IdentityComparison
+
 __all__ = [
     "ArchiveError",
     "BlockplanError",
@@ -85,7 +90,7 @@ class PatientMismatchError(CaseError):
     that is shown to the clinician and never logged.
     """
 
-    def __init__(self, message: str, comparison: object = None) -> None:
+    def __init__(self, message: str, comparison: IdentityComparison | None = None) -> None:
         super().__init__(message)
         self.comparison = comparison
 

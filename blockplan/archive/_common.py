@@ -14,6 +14,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
+from blockplan.case.model import Case
 from blockplan.errors import ArchiveError
 
 __all__ = [
@@ -151,28 +152,25 @@ class PatientStudyInfo:
         )
 
     @classmethod
-    def from_case(cls, case: object) -> PatientStudyInfo:
+    def from_case(cls, case: Case) -> PatientStudyInfo:
         """Patient and study identity as recorded in a `~blockplan.case.Case`."""
-        study = getattr(case, "study", None)
-        patient = getattr(case, "patient", None)
+        study, patient = case.study, case.patient
         if study is None:
             raise ArchiveError(
-                f"case {getattr(case, 'case_id', '?')}: no study is recorded, so the archive "
+                f"case {case.case_id}: no study is recorded, so the archive "
                 "objects cannot be placed in a study; load the images the plan was made on"
             )
-        birth = getattr(patient, "birth_date", None)
-        study_date = getattr(study, "study_date", None)
-        study_time = getattr(study, "study_time", None)
+        birth = patient.birth_date
         return cls(
             study_instance_uid=study.study_instance_uid,
-            patient_name=getattr(patient, "patient_name", ""),
-            patient_id=getattr(patient, "patient_id", ""),
+            patient_name=patient.patient_name,
+            patient_id=patient.patient_id,
             patient_birth_date=birth.strftime("%Y%m%d") if birth else "",
-            patient_sex=getattr(patient, "sex", ""),
-            study_date=study_date.strftime("%Y%m%d") if study_date else "",
-            study_time=study_time.strftime("%H%M%S") if study_time else "",
+            patient_sex=patient.sex,
+            study_date=study.study_date.strftime("%Y%m%d") if study.study_date else "",
+            study_time=study.study_time.strftime("%H%M%S") if study.study_time else "",
             accession_number=study.accession_number,
-            referring_physician_name=getattr(study, "referring_physician", ""),
+            referring_physician_name=study.referring_physician,
             study_description=study.description,
         )
 

@@ -46,6 +46,7 @@ from blockplan.errors import ArchiveError
 from blockplan.io import ImageVolume
 from blockplan.planning.paths import measure_paths
 from blockplan.planning.trajectory import TrajectoryMetrics
+from blockplan.report.options import ReportOptions
 
 __all__ = [
     "MANIFEST_FORMAT",
@@ -114,16 +115,12 @@ def plan_metrics(case: Case, volume: ImageVolume | None = None) -> dict[str, Tra
 def _build_pdf(
     case: Case,
     volumes: Sequence[ImageVolume],
-    report_options: object | None,
+    report_options: ReportOptions | None,
     created_at: dt.datetime | None,
 ) -> bytes:
-    from blockplan.report import ReportOptions, build_report
+    from blockplan.report import build_report
 
-    opts = (
-        report_options
-        if isinstance(report_options, ReportOptions)
-        else ReportOptions.from_settings()
-    )
+    opts = report_options if report_options is not None else ReportOptions.from_settings()
     if created_at is not None and opts.created_at is None:
         opts = dataclasses.replace(opts, created_at=created_at)
     return build_report(case, volumes=list(volumes), options=opts)
@@ -136,7 +133,7 @@ def build_archive(
     volume: ImageVolume | None = None,
     pdf: bytes | None = None,
     metrics: Mapping[str, TrajectoryMetrics] | None = None,
-    report_options: object | None = None,
+    report_options: ReportOptions | None = None,
     content_datetime: dt.datetime | None = None,
     title: str = DOCUMENT_TITLE,
 ) -> ArchiveObjects:
@@ -221,7 +218,7 @@ def build_export(
     deidentifier: Deidentifier,
     *,
     volume: ImageVolume | None = None,
-    report_options: object | None = None,
+    report_options: ReportOptions | None = None,
     now: dt.datetime | None = None,
 ) -> ArchiveObjects:
     """The archive objects of a de-identified copy of the case.

@@ -41,8 +41,10 @@ __all__ = [
     "PRIVATE_SCHEME",
     "SIDE_CODES",
     "STRUCTURE_CODES",
+    "CodeLike",
     "approach_from_code",
     "block_type_from_code",
+    "code_value_and_scheme",
     "coding_scheme_identification",
     "landmark_kind_from_code",
     "level_code",
@@ -193,51 +195,59 @@ def level_code(level: str) -> Code:
     return Code(f"LEVEL-{level}", PRIVATE_SCHEME, f"Spinal level {level}")
 
 
-def same_code(a: object, b: Code) -> bool:
+CodeLike = Code | Dataset
+"""A code as pydicom writes it (`Code`) or as it is read from a file: a code item
+(``CodeValue``, ``CodingSchemeDesignator``) or highdicom's `CodedConcept` (a `Dataset`)."""
+
+
+def code_value_and_scheme(code: CodeLike) -> tuple[str, str]:
+    """The value and scheme designator of a code, however it is held."""
+    if isinstance(code, Code):
+        return str(code.value), str(code.scheme_designator)
+    return str(code.get("CodeValue", "")), str(code.get("CodingSchemeDesignator", ""))
+
+
+def same_code(a: CodeLike, b: Code) -> bool:
     """True when ``a`` (a Code, CodedConcept or code item) has b's value and scheme."""
-    value = getattr(a, "value", None) or getattr(a, "CodeValue", None)
-    scheme = getattr(a, "scheme_designator", None) or getattr(a, "CodingSchemeDesignator", None)
-    return bool(value == b.value and scheme == b.scheme_designator)
+    return code_value_and_scheme(a) == (b.value, b.scheme_designator)
 
 
-def _lookup(table: dict[K, Code], code: object, what: str) -> K:
+def _lookup(table: dict[K, Code], code: CodeLike, what: str) -> K:
     for key, known in table.items():
         if same_code(code, known):
             return key
-    value = getattr(code, "value", code)
-    scheme = getattr(code, "scheme_designator", "?")
-    raise ValueError(f"unknown {what} code ({value}, {scheme})")
+    value, scheme = code_value_and_scheme(code)
+    raise ValueError(f"unknown {what} code ({value}, {scheme or '?'})")
 
 
-def structure_from_code(code: object) -> Structure:
+def structure_from_code(code: CodeLike) -> Structure:
     """Inverse of `STRUCTURE_CODES` (ValueError for an unknown code)."""
     return _lookup(STRUCTURE_CODES, code, "structure")
 
 
-def block_type_from_code(code: object) -> BlockType:
+def block_type_from_code(code: CodeLike) -> BlockType:
     """Inverse of `BLOCK_TYPE_CODES`."""
     return _lookup(BLOCK_TYPE_CODES, code, "block type")
 
 
-def approach_from_code(code: object) -> Approach:
+def approach_from_code(code: CodeLike) -> Approach:
     """Inverse of `APPROACH_CODES`."""
     return _lookup(APPROACH_CODES, code, "approach")
 
 
-def landmark_kind_from_code(code: object) -> str:
+def landmark_kind_from_code(code: CodeLike) -> str:
     """Inverse of `LANDMARK_CODES`."""
     return _lookup(LANDMARK_CODES, code, "marked structure")
 
 
-def side_from_code(code: object) -> Laterality:
+def side_from_code(code: CodeLike) -> Laterality:
     """Inverse of `SIDE_CODES`."""
     return _lookup(SIDE_CODES, code, "laterality")
 
 
-def level_from_code(code: object) -> str:
+def level_from_code(code: CodeLike) -> str:
     """Inverse of `level_code`: the level text (``"L5"``, ``"L4-L5"``)."""
-    value = str(getattr(code, "value", None) or getattr(code, "CodeValue", ""))
-    scheme = getattr(code, "scheme_designator", None) or getattr(code, "CodingSchemeDesignator", "")
+    value, scheme = code_value_and_scheme(code)
     if scheme == PRIVATE_SCHEME and value.startswith("LEVEL-"):
         return parse_level(value.removeprefix("LEVEL-"))
     names = [lv.value for lv in SpinalLevel]

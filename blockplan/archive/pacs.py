@@ -18,6 +18,7 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import pydicom
@@ -27,6 +28,9 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from blockplan.archive._common import dataset_bytes
 from blockplan.errors import ArchiveError, PacsError
+
+if TYPE_CHECKING:
+    from dicomweb_client.api import DICOMwebClient
 
 __all__ = [
     "DicomDestination",
@@ -347,7 +351,7 @@ def _cstore_from(box: Outbox, datasets: list[Dataset], dest: DicomDestination) -
     return result
 
 
-def _stow_client(dest: DicomWebDestination) -> object:
+def _stow_client(dest: DicomWebDestination) -> DICOMwebClient:
     import requests
     from dicomweb_client.api import DICOMwebClient
 
@@ -387,7 +391,7 @@ def _stow_from(box: Outbox, datasets: list[Dataset], dest: DicomWebDestination) 
         by_study.setdefault(str(ds.StudyInstanceUID), []).append(ds)
     for group in by_study.values():
         try:
-            response = client.store_instances(group)  # type: ignore[attr-defined]
+            response = client.store_instances(group)
         except requests.exceptions.HTTPError as err:
             status = err.response.status_code if err.response is not None else "?"
             raise PacsError(

@@ -96,9 +96,9 @@ def _frame_geometry(
         per = ds.PerFrameFunctionalGroupsSequence
 
         def pick(frame: Dataset, seq: str) -> Dataset:
-            if seq in frame:
-                return frame[seq].value[0]
-            return shared[seq].value[0]
+            source = frame if seq in frame else shared
+            item: Dataset = source[seq].value[0]
+            return item
 
         positions = np.array(
             [[float(v) for v in pick(f, "PlanePositionSequence").ImagePositionPatient] for f in per]

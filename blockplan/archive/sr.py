@@ -525,7 +525,8 @@ def _is(item: Dataset, code: Code) -> bool:
 
 
 def _code_value(item: Dataset) -> Dataset:
-    return item.ConceptCodeSequence[0]
+    result: Dataset = item.ConceptCodeSequence[0]
+    return result
 
 
 def _groups(content: Sequence[Dataset]) -> list[Dataset]:
@@ -656,6 +657,8 @@ def _read_target(group: Dataset, tracking: str) -> Target:
     if graphic != "POINT":
         raise ValueError(f"target region is {graphic}, expected POINT")
     structure, side = _site(group)
+    if structure is None:
+        raise ValueError("target has no finding site (the targeted structure)")
     qual = _qualitative(group)
     level = level_from_code(qual["SPINAL-LEVEL"]) if "SPINAL-LEVEL" in qual else None
     return Target(

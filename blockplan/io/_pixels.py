@@ -85,7 +85,7 @@ def decoder_available(transfer_syntax_uid: str) -> bool:
     if tsuid in _NATIVE or tsuid == dcm_uid.DeflatedExplicitVRLittleEndian:
         return True
     try:
-        from pydicom.pixels import get_decoder
+        from pydicom.pixels.decoders.base import get_decoder
 
         return bool(get_decoder(tsuid).is_available)
     except (NotImplementedError, ValueError):
@@ -94,7 +94,7 @@ def decoder_available(transfer_syntax_uid: str) -> bool:
 
 @functools.lru_cache(maxsize=64)
 def _plugins_for(tsuid: str) -> tuple[str, ...]:
-    from pydicom.pixels import get_decoder
+    from pydicom.pixels.decoders.base import get_decoder
 
     available = set(get_decoder(dcm_uid.UID(tsuid)).available_plugins)
     ordered = [p for p in PREFERRED_PLUGINS.get(tsuid, ()) if p in available]
@@ -282,7 +282,8 @@ def _try(func: Any, *args: Any) -> Any:
 
 def _decode_one(fr: FrameHeader) -> npt.NDArray[Any]:
     """Decode one compressed (or deflated) frame to stored values."""
-    from pydicom.pixels import get_decoder, pixel_array
+    from pydicom.pixels.decoders.base import get_decoder
+    from pydicom.pixels.utils import pixel_array
 
     if fr.pixel_offset is None:  # deflated or otherwise not locatable: generic path
         import pydicom

@@ -155,7 +155,10 @@ def _linear_inside(
         lower = np.maximum(lower, np.minimum(b0, b1))
         upper = np.minimum(upper, np.maximum(b0, b1))
     ii = np.arange(i_n)
-    return (ii >= np.ceil(lower)[..., None]) & (ii <= np.floor(upper)[..., None])
+    result: npt.NDArray[np.bool_] = (ii >= np.ceil(lower)[..., None]) & (
+        ii <= np.floor(upper)[..., None]
+    )
+    return result
 
 
 def _separable_axes(m: npt.NDArray[np.float64]) -> list[int] | None:

@@ -107,7 +107,10 @@ class ImageVolume:
     @property
     def direction(self) -> npt.NDArray[np.float64]:
         """3×3 matrix whose columns are the unit vectors of i, j and k in LPS."""
-        return self.affine[:3, :3] / np.linalg.norm(self.affine[:3, :3], axis=0)
+        result: npt.NDArray[np.float64] = self.affine[:3, :3] / np.linalg.norm(
+            self.affine[:3, :3], axis=0
+        )
+        return result
 
     @property
     def is_orthogonal(self) -> bool:
@@ -131,7 +134,8 @@ class ImageVolume:
         pts = np.atleast_2d(pts)
         inv = np.linalg.inv(self.affine)
         out = pts @ inv[:3, :3].T + inv[:3, 3]
-        return out[0] if one else out
+        result: npt.NDArray[np.float64] = out[0] if one else out
+        return result
 
     def contains_lps(self, xyz: npt.ArrayLike, margin: float = 0.5) -> bool:
         """True when the LPS point lies inside the voxel grid (± ``margin`` voxels)."""

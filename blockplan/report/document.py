@@ -34,6 +34,7 @@ from blockplan.case.casefile import write_bytes_atomic
 from blockplan.case.model import Case
 from blockplan.errors import ProfileError, ReportError
 from blockplan.io.volume import ImageVolume
+from blockplan.outcomes import Ledger, build_ledger
 from blockplan.planning.paths import measure_paths
 from blockplan.report.findings import ReportFindings, findings_from_ledger
 from blockplan.report.fonts import FontSet, register_fonts
@@ -146,7 +147,9 @@ def _plain_flate() -> Iterator[None]:
             rl_config.useA85 = previous
 
 
-def resolve_findings(case: Case, ledger: object, options: ReportOptions) -> ReportFindings:
+def resolve_findings(
+    case: Case, ledger: Ledger | ReportFindings | None, options: ReportOptions
+) -> ReportFindings:
     """Findings from a ledger, ready findings, or (None) a ledger built for the case.
 
     Parameters
@@ -165,8 +168,6 @@ def resolve_findings(case: Case, ledger: object, options: ReportOptions) -> Repo
     """
     if isinstance(ledger, ReportFindings):
         return ledger
-    from blockplan.outcomes import Ledger, build_ledger
-
     if ledger is None:
         profile = options.profile or case.profile_name
         try:
@@ -209,7 +210,7 @@ def build_report(
     case: Case,
     *,
     volumes: Iterable[ImageVolume] | Mapping[str, ImageVolume] | None = None,
-    ledger: object = None,
+    ledger: Ledger | ReportFindings | None = None,
     options: ReportOptions | None = None,
 ) -> bytes:
     """Build the report of a case as PDF/A-2b bytes.
@@ -368,7 +369,7 @@ def write_report(
     path: str | Path,
     *,
     volumes: Iterable[ImageVolume] | Mapping[str, ImageVolume] | None = None,
-    ledger: object = None,
+    ledger: Ledger | ReportFindings | None = None,
     options: ReportOptions | None = None,
 ) -> Path:
     """Build the report and write it atomically with mode 0600.

@@ -248,7 +248,10 @@ class ScarMask:
         """Nearest-voxel mask value at every pixel of ``plane``: ``(rows, cols)``."""
         if not self.mask.size:
             return np.zeros((plane.rows, plane.cols), dtype=bool)
-        return resample_mask(self.mask, self.affine, plane.affine, plane.grid_shape)[0]
+        result: npt.NDArray[np.bool_] = resample_mask(
+            self.mask, self.affine, plane.affine, plane.grid_shape
+        )[0]
+        return result
 
 
 # --- sampling ---------------------------------------------------------------------------
@@ -282,7 +285,8 @@ def _display_window(volume: ImageVolume, values: npt.NDArray[np.float32]) -> tup
 def _to_grey(volume: ImageVolume, values: npt.NDArray[np.float32]) -> npt.NDArray[np.uint8]:
     low, high = _display_window(volume, values)
     scaled = (np.nan_to_num(values, nan=low) - low) * (255.0 / (high - low))
-    return np.clip(scaled, 0, 255).astype(np.uint8)
+    result: npt.NDArray[np.uint8] = np.clip(scaled, 0, 255).astype(np.uint8)
+    return result
 
 
 def _overlay_scar(

@@ -257,16 +257,16 @@ def _save(pdf: pikepdf.Pdf) -> bytes:
     return out.getvalue()
 
 
-def _walk_objects(pdf: object) -> list[object]:
-    return list(pdf.objects)  # type: ignore[attr-defined]
+def _walk_objects(pdf: pikepdf.Pdf) -> list[pikepdf.Object]:
+    return list(pdf.objects)
 
 
-def _check_no_javascript(pdf: object) -> None:
+def _check_no_javascript(pdf: pikepdf.Pdf) -> None:
     """Refuse any /JS or /JavaScript key, or a JavaScript action, anywhere in the file."""
     import pikepdf
 
     seen: set[tuple[int, int]] = set()
-    stack: list[object] = [pdf.trailer]  # type: ignore[attr-defined]
+    stack: list[object] = [pdf.trailer]
     while stack:
         obj = stack.pop()
         if isinstance(obj, pikepdf.Object) and obj.is_indirect:
@@ -283,7 +283,7 @@ def _check_no_javascript(pdf: object) -> None:
             )
 
 
-def _check_fonts_embedded(pdf: object) -> None:
+def _check_fonts_embedded(pdf: pikepdf.Pdf) -> None:
     import pikepdf
 
     for obj in _walk_objects(pdf):

@@ -201,4 +201,5 @@ def synthesize_mr(
     n1 = rng.standard_normal(signal.shape, dtype=np.float32) * noise_sigma
     n2 = rng.standard_normal(signal.shape, dtype=np.float32) * noise_sigma
     mag = np.sqrt((signal + n1) ** 2 + n2**2)
-    return np.clip(np.rint(mag), 0, 4095).astype(np.uint16)
+    result: npt.NDArray[np.uint16] = np.clip(np.rint(mag), 0, 4095).astype(np.uint16)
+    return result

@@ -92,7 +92,8 @@ def smooth_min(a: F32, b: F32, k: float) -> F32:
     if k <= 0:
         return np.minimum(a, b)
     h = np.maximum(k - np.abs(a - b), 0.0) / k
-    return (np.minimum(a, b) - h * h * (k * 0.25)).astype(np.float32)
+    result: npt.NDArray[np.float32] = (np.minimum(a, b) - h * h * (k * 0.25)).astype(np.float32)
+    return result
 
 
 # --- frames ----------------------------------------------------------------------------
@@ -242,7 +243,8 @@ class VertebralBody(LocalShape):
         # rounded rim where the side wall meets the endplates
         outside = np.sqrt(np.maximum(side, 0) ** 2 + np.maximum(end, 0) ** 2)
         inside = np.minimum(np.maximum(side, end), 0)
-        return (outside + inside - r).astype(np.float32)
+        result: npt.NDArray[np.float32] = (outside + inside - r).astype(np.float32)
+        return result
 
 
 @dataclass(eq=False)
@@ -316,7 +318,10 @@ class Box(LocalShape):
         dz = np.abs(rel[:, 2]) - h[2]
         outside = np.sqrt(np.maximum(dx, 0) ** 2 + np.maximum(dy, 0) ** 2 + np.maximum(dz, 0) ** 2)
         inside = np.minimum(np.maximum(dx, np.maximum(dy, dz)), 0)
-        return (outside + inside - np.float32(self.radius)).astype(np.float32)
+        result: npt.NDArray[np.float32] = (outside + inside - np.float32(self.radius)).astype(
+            np.float32
+        )
+        return result
 
 
 @dataclass(eq=False)
@@ -354,7 +359,10 @@ class LaminaSlab(LocalShape):
         t = np.clip(((x - p0[0]) * d[0] + (a - p0[1]) * d[1]) / float(d @ d), 0.0, 1.0)
         dist = np.hypot(x - (p0[0] + t * d[0]), a - (p0[1] + t * d[1])) - self.thickness / 2
         u = q[:, 2]
-        return np.maximum(dist, np.maximum(self.u_lo - u, u - self.u_hi)).astype(np.float32)
+        result: npt.NDArray[np.float32] = np.maximum(
+            dist, np.maximum(self.u_lo - u, u - self.u_hi)
+        ).astype(np.float32)
+        return result
 
 
 @dataclass(eq=False)
@@ -377,7 +385,8 @@ class Ellipsoid(LocalShape):
         k1 = np.sqrt(((rel / (r * r)) ** 2).sum(axis=1))
         near = k0 * (k0 - 1.0) / np.maximum(k1, 1e-6)
         deep = (k0 - 1.0) * r.min()
-        return np.where(k0 < 0.5, deep, near).astype(np.float32)
+        result: npt.NDArray[np.float32] = np.where(k0 < 0.5, deep, near).astype(np.float32)
+        return result
 
 
 # --- shapes in patient space -----------------------------------------------------------
@@ -404,7 +413,10 @@ class Capsule(Shape):
         t = np.clip((rel @ d) / float(d @ d), 0.0, 1.0)
         closest = rel - t[:, None] * d
         dist = np.sqrt((closest * closest).sum(axis=1))
-        return (dist - (self.ra + t * (self.rb - self.ra))).astype(np.float32)
+        result: npt.NDArray[np.float32] = (dist - (self.ra + t * (self.rb - self.ra))).astype(
+            np.float32
+        )
+        return result
 
 
 @dataclass(eq=False)
@@ -475,7 +487,8 @@ class ZEllipse(Shape):
         cx, cy, rx, ry = lerp(self._cx), lerp(self._cy), lerp(self._rx), lerp(self._ry)
         d = _ellipse_sdf(points[:, 0] - cx, points[:, 1] - cy, rx, ry)
         dz = np.maximum(np.float32(self._z[0]) - z, z - np.float32(self._z[-1]))
-        return np.maximum(d, dz).astype(np.float32)
+        result: npt.NDArray[np.float32] = np.maximum(d, dz).astype(np.float32)
+        return result
 
 
 # --- combinators -----------------------------------------------------------------------
@@ -555,4 +568,7 @@ class Shell(Shape):
 
     def sdf(self, points: F32, box: Bounds | None = None) -> F32:
         d = self.inner.sdf(points, box)
-        return np.maximum(d, -d - np.float32(self.thickness)).astype(np.float32)
+        result: npt.NDArray[np.float32] = np.maximum(d, -d - np.float32(self.thickness)).astype(
+            np.float32
+        )
+        return result

@@ -69,7 +69,8 @@ def path_points(a: npt.ArrayLike, b: npt.ArrayLike, step_mm: float = _STEP_MM) -
     b = np.asarray(b, dtype=np.float64)
     n = max(2, math.ceil(float(np.linalg.norm(b - a)) / step_mm) + 1)
     t = np.linspace(0.0, 1.0, n)[:, None]
-    return a + t * (b - a)
+    result: npt.NDArray[np.float64] = a + t * (b - a)
+    return result
 
 
 def _direction(side: int, theta_deg: float, tilt_deg: float) -> F64:
