@@ -179,92 +179,101 @@ def header(ctx: Context) -> list[Flowable]:
     from (name, ID, birth date, sex; study date and time, description, accession,
     referring physician, institution, UID); a missing value reads "not recorded".
     """
-    case, opts, st = ctx.case, ctx.options, ctx.st
-    flow: list[Flowable] = []
+    flow = _clinic_block(ctx)
+    flow.append(Paragraph(esc(ctx.options.title), ctx.st.title))
+    gap = 4 * mm
+    col = (ctx.width - 2 * gap) / 3
+    facts = [_patient_facts(ctx, col), _study_facts(ctx, col), _report_facts(ctx, col)]
+    flow.append(grid([facts], [col + gap, col + gap, col]))
+    flow += _indication(ctx)
+    flow += [Spacer(1, 2 * mm), _disclaimer_banner(ctx)]
+    return flow
+
+
+def _clinic_block(ctx: Context) -> list[Flowable]:
+    """The clinic's name, address and logo, when given."""
+    opts, st = ctx.options, ctx.st
     clinic: list[Flowable] = []
     if opts.clinic_name:
         clinic.append(Paragraph(esc(opts.clinic_name), st.clinic))
     for line in opts.clinic_address.splitlines():
         clinic.append(Paragraph(esc(line), st.small))
     logo = _logo(opts)
-    if clinic or logo is not None:
-        flow.append(
-            grid(
-                [[clinic or "", logo or ""]],
-                [ctx.width * 0.7, ctx.width * 0.3],
-                [("ALIGN", (1, 0), (1, 0), "RIGHT")],
-            )
-        )
-        flow.append(Spacer(1, 3 * mm))
-    flow.append(Paragraph(esc(opts.title), st.title))
+    if not clinic and logo is None:
+        return []
+    table = grid(
+        [[clinic or "", logo or ""]],
+        [ctx.width * 0.7, ctx.width * 0.3],
+        [("ALIGN", (1, 0), (1, 0), "RIGHT")],
+    )
+    return [table, Spacer(1, 3 * mm)]
 
-    p = case.patient
-    gap = 4 * mm
-    col = (ctx.width - 2 * gap) / 3
-    patient = _facts(
-        ctx,
-        "Patient",
-        [
-            ("Name", person_name(p.patient_name)),
-            ("Patient ID", p.patient_id),
-            ("Birth date", fmt_date(p.birth_date) if p.birth_date else ""),
-            ("Sex", {"F": "female", "M": "male", "O": "other"}.get(p.sex, "")),
-        ],
-        col,
-    )
-    s = case.study
-    study = _facts(
-        ctx,
-        "Study",
-        [
-            ("Date", _study_when(s)),
-            ("Description", s.description if s else ""),
-            ("Accession", s.accession_number if s else ""),
-            ("Referring", person_name(s.referring_physician) if s else ""),
-            ("Institution", s.institution if s else ""),
-            ("Study UID", s.study_instance_uid if s else ""),
-        ],
-        col,
-    )
-    days = sorted({proc.performed_at.date() for proc in case.procedures})
+
+def _patient_facts(ctx: Context, col: float) -> Flowable:
+    p = ctx.case.patient
+    rows = [
+        ("Name", person_name(p.patient_name)),
+        ("Patient ID", p.patient_id),
+        ("Birth date", fmt_date(p.birth_date) if p.birth_date else ""),
+        ("Sex", {"F": "female", "M": "male", "O": "other"}.get(p.sex, "")),
+    ]
+    return _facts(ctx, "Patient", rows, col)
+
+
+def _study_facts(ctx: Context, col: float) -> Flowable:
+    s = ctx.case.study
+    rows = [
+        ("Date", _study_when(s)),
+        ("Description", s.description if s else ""),
+        ("Accession", s.accession_number if s else ""),
+        ("Referring", person_name(s.referring_physician) if s else ""),
+        ("Institution", s.institution if s else ""),
+        ("Study UID", s.study_instance_uid if s else ""),
+    ]
+    return _facts(ctx, "Study", rows, col)
+
+
+def _report_facts(ctx: Context, col: float) -> Flowable:
+    procedures = ctx.case.procedures
+    days = sorted({proc.performed_at.date() for proc in procedures})
     if not days:
         span = "none"
     elif len(days) == 1:
-        span = f"{len(case.procedures)} on {fmt_date(days[0])}"
+        span = f"{len(procedures)} on {fmt_date(days[0])}"
     else:
-        span = f"{len(case.procedures)}, {fmt_date(days[0])} to {fmt_date(days[-1])}"
-    report = _facts(
-        ctx,
-        "Report",
-        [
-            ("Report ID", ctx.report_id),
-            ("Date", fmt_date(ctx.created_at)),
-            ("Author", opts.author),
-            ("Profile", ctx.findings.profile_label),
-            ("Blocks", span),
-        ],
-        col,
-    )
-    flow.append(grid([[patient, study, report]], [col + gap, col + gap, col]))
+        span = f"{len(procedures)}, {fmt_date(days[0])} to {fmt_date(days[-1])}"
+    rows = [
+        ("Report ID", ctx.report_id),
+        ("Date", fmt_date(ctx.created_at)),
+        ("Author", ctx.options.author),
+        ("Profile", ctx.findings.profile_label),
+        ("Blocks", span),
+    ]
+    return _facts(ctx, "Report", rows, col)
+
+
+def _indication(ctx: Context) -> list[Flowable]:
+    case = ctx.case
     parts = []
     if case.indication:
         parts.append(f"<b>Indication</b>: {esc(case.indication)}")
     if case.diagnosis_codes:
         parts.append(f"<b>Diagnosis codes</b>: {esc(', '.join(case.diagnosis_codes))}")
-    if parts:
-        flow += [Spacer(1, 2.5 * mm), Paragraph(" &nbsp; · &nbsp; ".join(parts), st.body)]
+    if not parts:
+        return []
+    return [Spacer(1, 2.5 * mm), Paragraph(" &nbsp; · &nbsp; ".join(parts), ctx.st.body)]
+
+
+def _disclaimer_banner(ctx: Context) -> Flowable:
     reason = ctx.findings.disclaimer.split(":", 1)[-1].strip()
     reason = reason[:1].upper() + reason[1:]
-    banner = grid(
-        [
-            [
-                Paragraph(
-                    f"<b>{DISCLAIMER}.</b> {esc(reason)} Statuses in this report are computed "
-                    f"under the profile <b>{esc(ctx.findings.profile_label)}</b>.",
-                    st.cell,
-                )
-            ]
-        ],
+    text = Paragraph(
+        f"<b>{DISCLAIMER}.</b> {esc(reason)} Statuses in this report are computed "
+        f"under the profile <b>{esc(ctx.findings.profile_label)}</b>.",
+        ctx.st.cell,
+    )
+    return grid(
+        [[text]],
         [ctx.width],
         [
             ("BACKGROUND", (0, 0), (-1, -1), _BANNER_BG),
@@ -274,8 +283,6 @@ def header(ctx: Context) -> list[Flowable]:
             ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
         ],
     )
-    flow += [Spacer(1, 2 * mm), banner]
-    return flow
 
 
 # --- findings ---------------------------------------------------------------------------

@@ -197,6 +197,17 @@ def downgrade() -> None:
     secret = secrets.token_hex(32)
     meta = sa.table("store_meta", sa.column("key", sa.String()), sa.column("value", sa.Text()))
     op.bulk_insert(meta, [{"key": "patient_key_secret", "value": secret}])
+    _restore_0001_columns()
+    _move_documents_back(bytes.fromhex(secret))
+    op.drop_table("case_documents")
+    with op.batch_alter_table("cases") as batch:
+        for name in reversed(_IDENTITY):
+            batch.drop_column(name)
+        batch.create_index("ix_cases_patient_key_updated_at", ["patient_key", "updated_at"])
+
+
+def _restore_0001_columns() -> None:
+    """The 0001 indexes and the document and patient-key columns of ``cases``."""
     op.drop_index("ix_cases_study_date", "cases")
     op.drop_index("ix_cases_study_instance_uid_updated_at", "cases")
     op.drop_index("ix_cases_patient_id_updated_at", "cases")
@@ -211,6 +222,10 @@ def downgrade() -> None:
         batch.add_column(
             sa.Column("document_sha256", sa.String(64), nullable=False, server_default="")
         )
+
+
+def _move_documents_back(key: bytes) -> None:
+    """Copy each case document into its ``cases`` row with its keyed patient hash."""
     conn = op.get_bind()
     documents = _documents_table()
     cases = sa.table(
@@ -222,7 +237,6 @@ def downgrade() -> None:
         sa.column("document", sa.Text()),
         sa.column("document_sha256", sa.String()),
     )
-    key = bytes.fromhex(secret)
     rows = list(
         conn.execute(
             sa.select(
@@ -250,8 +264,3 @@ def downgrade() -> None:
                 document_sha256=row.document_sha256,
             )
         )
-    op.drop_table("case_documents")
-    with op.batch_alter_table("cases") as batch:
-        for name in reversed(_IDENTITY):
-            batch.drop_column(name)
-        batch.create_index("ix_cases_patient_key_updated_at", ["patient_key", "updated_at"])
