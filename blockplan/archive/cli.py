@@ -16,7 +16,6 @@ made on (the series holding the scar, else the one in the targets' frame of refe
 from __future__ import annotations
 
 import ssl
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,18 +24,13 @@ import click
 from blockplan.errors import ArchiveError, PacsError
 
 if TYPE_CHECKING:
-    from pydicom.dataset import Dataset
-
     from blockplan.case.model import Case
-    from blockplan.io import ImageVolume, SeriesInfo
 
 __all__ = ["archive", "export"]
 
 
-def _load(case_path: str, images: str | None) -> tuple[Case, list[Dataset], ImageVolume]:
-    from blockplan.archive._common import read_headers
+def _load(case_path: str, images: str | None) -> Case:
     from blockplan.case.casefile import load_case_file
-    from blockplan.io import discover, load_series
 
     case = load_case_file(case_path)
     if images is None:
@@ -44,28 +38,7 @@ def _load(case_path: str, images: str | None) -> tuple[Case, list[Dataset], Imag
             "--images is required: the folder of the study the plan was made on (the DICOM "
             "objects must reference its images)"
         )
-    found = discover(images)
-    info = select_series(found.series, case)
-    volume = load_series(info)
-    return case, read_headers(info.files), volume
-
-
-def select_series(series: Sequence[SeriesInfo], case: Case) -> SeriesInfo:
-    """The series the case was planned on: the scar's, else the targets' frame of reference."""
-    usable = [s for s in series if s.status != "refused"]
-    wanted = {r.grid.series_instance_uid for r in case.scar_regions}
-    for s in usable:
-        if s.series_instance_uid in wanted:
-            return s
-    frames = {t.position.frame_of_reference_uid for t in case.targets}
-    for s in usable:
-        if s.frame_of_reference_uid in frames:
-            return s
-    listed = ", ".join(f"series {s.series_number} ({s.modality})" for s in series) or "none"
-    raise ArchiveError(
-        f"case {case.case_id}: no series of the images folder holds the plan "
-        f"(found: {listed}); point --images at the study the plan was made on"
-    )
+    return case
 
 
 def _ssl_context(ca: str | None, cert: str | None, key: str | None) -> ssl.SSLContext | None:
@@ -80,23 +53,6 @@ def _ssl_context(ca: str | None, cert: str | None, key: str | None) -> ssl.SSLCo
             f"TLS files cannot be used ({err}); check --tls-ca/--tls-cert/--tls-key"
         ) from err
     return ctx
-
-
-def _send(
-    datasets: list[Dataset],
-    to: str,
-    calling_ae: str,
-    ctx: ssl.SSLContext | None,
-    ca: str | None,
-    outbox: str | None,
-) -> None:
-    from blockplan.archive.pacs import Outbox, parse_destination, send
-
-    dest = parse_destination(to, calling_ae=calling_ae, ssl_context=ctx, ca_bundle=ca)
-    result = send(datasets, dest, outbox=Outbox(outbox) if outbox else None)
-    click.echo(f"sent {len(result.sent)} object(s) to {result.destination}")
-    for warning in result.warnings:
-        click.echo(f"warning: {warning}")
 
 
 _TO_HELP = "DIR (a new folder), pacs://AE@host:port (C-STORE) or http(s)://…/dicom-web (STOW-RS)"
@@ -170,25 +126,31 @@ def archive(
         )
     calling_ae = calling_ae or settings.calling_ae_title
     ctx = _ssl_context(tls_ca, tls_cert, tls_key)
-    if retry:
-        from blockplan.archive.pacs import Outbox, parse_destination, retry_outbox
+    from blockplan.archive.jobs import archive_case, send_waiting
 
-        dest = parse_destination(to, calling_ae=calling_ae, ssl_context=ctx, ca_bundle=tls_ca)
-        result = retry_outbox(dest, Outbox(outbox) if outbox else None)
-        click.echo(f"sent {len(result.sent)} waiting object(s) to {result.destination}")
+    if retry:
+        done = send_waiting(to, calling_ae=calling_ae, tls=ctx, ca_bundle=tls_ca, outbox=outbox)
+        click.echo(f"sent {len(done.sent)} waiting object(s) to {done.destination}")
         return
     if case_file is None:
         raise ArchiveError("CASE_FILE is required (or --retry to send the outbox)")
-    from blockplan.archive.bundle import build_archive, write_archive
-
-    case, headers, volume = _load(case_file, images)
-    pdf_bytes = Path(pdf).read_bytes() if pdf else None
-    objects = build_archive(case, headers, volume=volume, pdf=pdf_bytes)
-    if "://" in to:
-        _send(objects.datasets(), to, calling_ae, ctx, tls_ca, outbox)
+    case = _load(case_file, images)
+    done = archive_case(
+        case,
+        str(images),
+        to,
+        pdf=Path(pdf).read_bytes() if pdf else None,
+        calling_ae=calling_ae,
+        tls=ctx,
+        ca_bundle=tls_ca,
+        outbox=outbox,
+    )
+    if done.folder is not None:
+        click.echo(f"archived case to {done.folder}")
         return
-    out = write_archive(objects, to)
-    click.echo(f"archived case to {out}")
+    click.echo(f"sent {len(done.sent)} object(s) to {done.destination}")
+    for warning in done.warnings:
+        click.echo(f"warning: {warning}")
 
 
 @click.command()
@@ -229,22 +191,25 @@ def export(
     free_text: str,
 ) -> None:
     """Export CASE_FILE to a folder; with --deidentify, de-identified (see the README)."""
-    from blockplan.archive.bundle import build_archive, build_export, write_archive
-    from blockplan.archive.deid import DatePolicy, Deidentifier
+    from blockplan.archive.deid import DatePolicy
+    from blockplan.archive.jobs import archive_case, export_deidentified
 
-    case, headers, volume = _load(case_file, images)
+    case = _load(case_file, images)
     if not deidentify:
-        objects = build_archive(case, headers, volume=volume)
-        click.echo(f"exported case to {write_archive(objects, to)}")
+        done = archive_case(case, str(images), to)
+        click.echo(f"exported case to {done.folder}")
         return
-    policy = DatePolicy.parse(dates)
-    kwargs: dict[str, object] = {"dates": policy, "free_text": free_text}
+    key = None
     if key_file is not None:
         key = Path(key_file).read_bytes().strip()
         if len(key) < 16:
             raise ArchiveError(f"{key_file}: key is {len(key)} bytes; use at least 16")
-        kwargs["key"] = key
-    deid = Deidentifier(**kwargs)  # type: ignore[arg-type]
-    objects = build_export(case, headers, deid, volume=volume)
-    out = write_archive(objects, to, deidentified=True)
-    click.echo(f"exported de-identified case to {out} ({policy.description()})")
+    out = export_deidentified(
+        case,
+        str(images),
+        to,
+        dates=dates,
+        key=key,
+        free_text="remove" if free_text == "remove" else "scrub",
+    )
+    click.echo(f"exported de-identified case to {out} ({DatePolicy.parse(dates).description()})")

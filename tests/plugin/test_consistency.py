@@ -21,7 +21,7 @@ from pypdf import PdfReader
 
 from blockplan.archive import build_archive, read_sr
 from blockplan.archive._common import read_headers
-from blockplan.archive.cli import select_series
+from blockplan.archive.jobs import select_series
 from blockplan.case import Case, Structure
 from blockplan.case.store import CaseStore
 from blockplan.demo import build_demo_case

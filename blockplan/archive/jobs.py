@@ -1,0 +1,211 @@
+"""Archive and export jobs: what ``blockplan archive`` / ``export`` and the Report panel run.
+
+One function per job, each a plain core function that reports its progress through an
+optional callback (the napari Report panel runs it in a worker thread and shows the
+steps; the CLI prints nothing until the end):
+
+* `archive_case` — the report PDF (the one given: the physician's reviewed copy), the
+  Encapsulated PDF, the SR and the SEG, to a new folder (with ``manifest.json``) or to a
+  PACS (C-STORE or STOW-RS); what the PACS does not confirm waits in the outbox.
+* `export_deidentified` — the same objects rebuilt from a de-identified copy of the case
+  (PS3.15 Basic Application Level Confidentiality Profile) into a new folder.
+* `send_waiting` — send what waits in the outbox; `waiting_in_outbox` counts it.
+
+The images the plan was made on are found with `source_series` (the series holding the
+scar, else one in the targets' frame of reference).
+"""
+
+from __future__ import annotations
+
+import secrets
+import ssl
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from pydicom.dataset import Dataset
+
+from blockplan.archive._common import read_headers
+from blockplan.case.model import Case
+from blockplan.errors import ArchiveError
+from blockplan.io import ImageVolume, SeriesInfo, discover, load_series
+
+if TYPE_CHECKING:
+    from blockplan.archive.pacs import Destination
+
+__all__ = [
+    "ArchiveOutcome",
+    "Progress",
+    "archive_case",
+    "export_deidentified",
+    "select_series",
+    "send_waiting",
+    "source_series",
+    "waiting_in_outbox",
+]
+
+Progress = Callable[[str], None]
+"""Called with a short description of each step as it starts."""
+
+
+def _quiet(_step: str) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveOutcome:
+    """What an archive job did.
+
+    Attributes
+    ----------
+    destination
+        The folder written or the PACS label.
+    folder
+        The new folder (folder destinations), else None.
+    sent
+        SOPInstanceUIDs the PACS confirmed (PACS destinations).
+    waiting
+        Objects still waiting in the outbox after the job.
+    warnings
+        Remarks of the PACS, one per object.
+    """
+
+    destination: str
+    folder: Path | None = None
+    sent: tuple[str, ...] = ()
+    waiting: int = 0
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+def select_series(series: Sequence[SeriesInfo], case: Case) -> SeriesInfo:
+    """The series the case was planned on: the scar's, else the targets' frame of reference."""
+    usable = [s for s in series if s.status != "refused"]
+    wanted = {r.grid.series_instance_uid for r in case.scar_regions}
+    for s in usable:
+        if s.series_instance_uid in wanted:
+            return s
+    frames = {t.position.frame_of_reference_uid for t in case.targets}
+    for s in usable:
+        if s.frame_of_reference_uid in frames:
+            return s
+    listed = ", ".join(f"series {s.series_number} ({s.modality})" for s in series) or "none"
+    raise ArchiveError(
+        f"case {case.case_id}: no series of the images folder holds the plan "
+        f"(found: {listed}); point --images at the study the plan was made on"
+    )
+
+
+def source_series(case: Case, images: str | Path) -> tuple[list[Dataset], ImageVolume]:
+    """Headers (slice order of the volume) and volume of the series the case was planned on."""
+    info = select_series(discover(images).series, case)
+    return read_headers(info.files), load_series(info)
+
+
+def _destination(
+    to: str, calling_ae: str, tls: ssl.SSLContext | None, ca: str | None
+) -> Destination:
+    from blockplan.archive.pacs import parse_destination
+
+    return parse_destination(to, calling_ae=calling_ae, ssl_context=tls, ca_bundle=ca)
+
+
+def archive_case(
+    case: Case,
+    images: str | Path,
+    to: str,
+    *,
+    pdf: bytes | None = None,
+    calling_ae: str = "BLOCKPLAN",
+    tls: ssl.SSLContext | None = None,
+    ca_bundle: str | None = None,
+    outbox: str | Path | None = None,
+    progress: Progress = _quiet,
+) -> ArchiveOutcome:
+    """Archive a case: to a new folder ``to``, or to the PACS ``pacs://…`` / ``https://…``.
+
+    ``pdf`` is the report exactly as the physician reviewed it (built when None).
+
+    Raises
+    ------
+    ArchiveError, PacsError
+        The message names what failed and what to do; nothing confirmed is lost (objects
+        the PACS did not confirm stay in the outbox).
+    """
+    from blockplan.archive.bundle import build_archive, write_archive
+    from blockplan.archive.pacs import Outbox, send
+
+    progress("reading the images the plan was made on")
+    headers, volume = source_series(case, images)
+    progress("building the report, SR and SEG" if pdf is None else "building the SR and SEG")
+    objects = build_archive(case, headers, volume=volume, pdf=pdf)
+    box = Outbox(outbox)
+    if "://" not in to:
+        progress(f"writing the archive folder {to}")
+        folder = write_archive(objects, to)
+        return ArchiveOutcome(destination=str(folder), folder=folder, waiting=len(box))
+    dest = _destination(to, calling_ae, tls, ca_bundle)
+    progress(f"sending {len(objects.datasets())} objects to {dest}")
+    result = send(objects.datasets(), dest, outbox=box)
+    return ArchiveOutcome(
+        destination=result.destination,
+        sent=tuple(result.sent),
+        waiting=len(box),
+        warnings=tuple(result.warnings),
+    )
+
+
+def export_deidentified(
+    case: Case,
+    images: str | Path,
+    to: str | Path,
+    *,
+    dates: str = "shift:0",
+    key: bytes | None = None,
+    free_text: Literal["scrub", "remove"] = "scrub",
+    progress: Progress = _quiet,
+) -> Path:
+    """Write a de-identified copy of the case's archive objects into the new folder ``to``.
+
+    ``dates``: ``shift:<days>``, ``remove`` or ``keep``; ``key``: secret for UIDs and
+    pseudonyms (≥ 16 bytes; random when None, so exports cannot be linked).
+    """
+    from blockplan.archive.bundle import build_export, write_archive
+    from blockplan.archive.deid import DatePolicy, Deidentifier
+
+    if key is not None and len(key) < 16:
+        raise ArchiveError(f"the de-identification key is {len(key)} bytes; use at least 16")
+    progress("reading the images the plan was made on")
+    headers, volume = source_series(case, images)
+    policy = DatePolicy.parse(dates)
+    deid = Deidentifier(key=key or secrets.token_bytes(32), dates=policy, free_text=free_text)
+    progress("de-identifying the case and rebuilding the report, SR and SEG")
+    objects = build_export(case, headers, deid, volume=volume)
+    progress(f"writing the export folder {to}")
+    return write_archive(objects, to, deidentified=True)
+
+
+def waiting_in_outbox(outbox: str | Path | None = None) -> int:
+    """Number of objects waiting in the outbox."""
+    from blockplan.archive.pacs import Outbox
+
+    return len(Outbox(outbox))
+
+
+def send_waiting(
+    to: str,
+    *,
+    calling_ae: str = "BLOCKPLAN",
+    tls: ssl.SSLContext | None = None,
+    ca_bundle: str | None = None,
+    outbox: str | Path | None = None,
+    progress: Progress = _quiet,
+) -> ArchiveOutcome:
+    """Send what waits in the outbox to the PACS ``to``."""
+    from blockplan.archive.pacs import Outbox, retry_outbox
+
+    box = Outbox(outbox)
+    dest = _destination(to, calling_ae, tls, ca_bundle)
+    progress(f"sending {len(box)} waiting objects to {dest}")
+    result = retry_outbox(dest, box)
+    return ArchiveOutcome(destination=result.destination, sent=tuple(result.sent), waiting=len(box))
