@@ -11,6 +11,7 @@ geometry or applies clinical rules: that is the core's job.
 from __future__ import annotations
 
 import weakref
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from psygnal import Signal
@@ -197,6 +198,20 @@ class Workspace:
         """The frame of reference of the loaded images (of the first one)."""
         vols = self.volumes()
         return vols[0].frame_of_reference_uid if vols else None
+
+    def images_folder(self) -> Path | None:
+        """The folder (or file) the loaded images were read from, if known.
+
+        The reader, the Study browser and the sample record it in the layer metadata
+        (``"blockplan_source"``); napari's own open path records it in ``layer.source``.
+        """
+        for layer in self.viewer.layers:
+            if not isinstance(layer.metadata.get("blockplan_volume"), ImageVolume):
+                continue
+            source = layer.metadata.get("blockplan_source") or getattr(layer.source, "path", None)
+            if source:
+                return Path(source)
+        return None
 
     def ct(self) -> ImageVolume | None:
         """The first loaded CT, if any (used for bone checks along needle paths)."""

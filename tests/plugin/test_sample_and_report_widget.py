@@ -70,3 +70,56 @@ def test_report_widget_builds_previews_and_saves(make_napari_viewer, qtbot, tmp_
     text = PdfReader(out).pages[0].extract_text()
     assert "Test Clinic" in text
     assert "L5, left, nerve root" in text or "L5" in text
+
+
+@pytest.fixture
+def report_panel(make_napari_viewer, qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    viewer = make_napari_viewer(show=True)
+    viewer.open_sample("blockplan", "lumbar_postop")
+    ws = workspace_for(viewer)
+    ws.use_store(CaseStore(tmp_path / "cases.sqlite3"))
+    ws.start_case(build_demo_case(SAMPLE))
+    _dock, widget = viewer.window.add_plugin_dock_widget("blockplan", "Report")
+    widget.build()
+    qtbot.waitUntil(lambda: widget.pdf is not None, timeout=60000)
+    return viewer, ws, widget
+
+
+def test_the_previewed_report_is_the_archived_one(report_panel, qtbot, tmp_path: Path) -> None:
+    from qtpy.QtCore import Qt
+    from qtpy.QtTest import QTest
+
+    _viewer, _ws, widget = report_panel
+    assert widget.outbox.text() == "outbox: empty"
+    assert not widget.send_waiting_button.isEnabled()
+    out = tmp_path / "archive"
+    widget.destination.setText(str(out))
+    QTest.mouseClick(widget.archive_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "archived to" in widget.status.text(), timeout=120000)
+    assert (out / "report.pdf").read_bytes() == widget.pdf  # byte for byte what was previewed
+    assert {p.name for p in out.iterdir()} >= {"plan-sr.dcm", "scar-seg.dcm", "manifest.json"}
+    assert not widget.progress.isVisible()
+
+
+def test_archiving_after_an_edit_asks_for_a_new_report(report_panel, tmp_path: Path) -> None:
+    _viewer, ws, widget = report_panel
+    ws.apply(ws.case.evolve(title="changed after the preview"), "rename", "title")
+    widget.destination.setText(str(tmp_path / "archive"))
+    assert widget.archive() is None
+    assert "the case changed after the report was built" in widget.status.text()
+    assert not (tmp_path / "archive").exists()
+
+
+def test_deidentified_export_from_the_panel(report_panel, qtbot, tmp_path: Path) -> None:
+    _viewer, _ws, widget = report_panel
+    widget.deid_dates.setCurrentText("remove")
+    widget.export_deidentified(tmp_path / "deid")
+    qtbot.waitUntil(lambda: "de-identified export written" in widget.status.text(), timeout=120000)
+    import json
+
+    manifest = json.loads((tmp_path / "deid" / "manifest.json").read_text())
+    assert manifest["deidentified"] is True
+    text = (tmp_path / "deid" / "case.blockplan.json").read_text()
+    assert "PHANTOM" not in text  # the synthetic patient's name is gone

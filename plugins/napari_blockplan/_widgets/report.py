@@ -1,48 +1,90 @@
-"""Report dock widget: build the report of the open case, preview it, save it."""
+"""Report panel: build the report, preview it, save it, archive it, export it de-identified.
+
+An adapter: the report is `blockplan.report.build_report`, archiving and export are the
+core jobs `blockplan.archive.jobs.archive_case` / `export_deidentified` / `send_waiting`,
+run in worker threads with their steps shown. The PDF that is archived is exactly the one
+previewed: archiving is refused when the case changed after the report was built.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import queue
+import threading
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import Qt
 from qtpy.QtGui import QPixmap
 from qtpy.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QProgressBar,
     QPushButton,
     QScrollArea,
     QSpinBox,
     QVBoxLayout,
-    QWidget,
 )
 
-from napari_blockplan._workspace import workspace_for
+from blockplan.case import Case
+from napari_blockplan._widgets._panel import Panel, UndoBar
 
 if TYPE_CHECKING:
     import napari
 
 __all__ = ["ReportWidget"]
 
+DATE_CHOICES = ("remove", "keep", "shift:-365")
+"""Date handling offered for a de-identified export (`DatePolicy` text)."""
 
-class ReportWidget(QWidget):
-    """Build (in the background), preview and save the PDF/A report of the open case."""
+
+def _run_with_steps(job: Callable[[Callable[[str], None]], Any]) -> Generator[str, None, Any]:
+    """Run ``job(progress)`` in a thread; yield each step it reports, return its result."""
+    steps: queue.Queue[str | None] = queue.Queue()
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = job(steps.put)
+        except BaseException as err:  # handed to the worker's errored signal below
+            outcome["error"] = err
+        finally:
+            steps.put(None)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    while (step := steps.get()) is not None:
+        yield step
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+class ReportWidget(Panel):
+    """Build (in the background), preview, save, archive and export the open case's report."""
 
     def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
-        super().__init__()
-        self.viewer = napari_viewer
-        self.ws = workspace_for(napari_viewer)
+        super().__init__(napari_viewer)
+        from blockplan.settings import load_settings
+
+        settings = load_settings()
         self.pdf: bytes | None = None
+        self.pdf_case: Case | None = None
+        """The case the built report shows (archiving needs it to be the open case)."""
         self.pages: list[bytes] = []
         self._worker: Any = None
 
-        self.clinic = QLineEdit()
+        self.clinic = QLineEdit(settings.clinic_name)
         self.clinic.setPlaceholderText("clinic name (printed in the header)")
-        self.author = QLineEdit(self.ws.user)
+        self.author = QLineEdit(settings.clinician_name)
+        self.author.setPlaceholderText("the responsible physician (blockplan config)")
         self.build_button = QPushButton("Build report")
         self.build_button.clicked.connect(self.build)
         self.save_button = QPushButton("Save PDF…")
@@ -58,7 +100,7 @@ class ReportWidget(QWidget):
         scroll = QScrollArea()
         scroll.setWidget(self.preview)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumHeight(360)
+        scroll.setMinimumHeight(300)
 
         form = QFormLayout()
         form.addRow("Clinic:", self.clinic)
@@ -73,10 +115,46 @@ class ReportWidget(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.status)
         layout.addWidget(scroll)
+        layout.addWidget(self._archive_box(settings.archive_destination))
+        layout.addWidget(UndoBar(self.ws))
         note = QLabel("Decision support, not a medical device.")
         note.setStyleSheet("color: gray; font-style: italic")
         layout.addWidget(note)
+        self._show_outbox()
 
+    def _archive_box(self, destination: str) -> QGroupBox:
+        box = QGroupBox("Archive and export")
+        self.destination = QLineEdit(destination)
+        self.destination.setPlaceholderText("new folder, pacs://AE@host:port or https://…")
+        self.archive_button = QPushButton("Archive the previewed report")
+        self.archive_button.setEnabled(False)
+        self.archive_button.clicked.connect(lambda: self.archive())
+        self.deid_dates = QComboBox()
+        self.deid_dates.addItems(DATE_CHOICES)
+        self.export_button = QPushButton("Export de-identified…")
+        self.export_button.clicked.connect(self._export_dialog)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)  # busy indicator while a job runs
+        self.progress.setVisible(False)
+        self.outbox = QLabel("")
+        self.send_waiting_button = QPushButton("Send waiting objects")
+        self.send_waiting_button.clicked.connect(lambda: self.send_waiting())
+        form = QFormLayout(box)
+        form.addRow("Archive to:", self.destination)
+        form.addRow(self.archive_button)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Dates:"))
+        row.addWidget(self.deid_dates)
+        row.addWidget(self.export_button)
+        form.addRow(row)
+        form.addRow(self.progress)
+        outbox = QHBoxLayout()
+        outbox.addWidget(self.outbox, 1)
+        outbox.addWidget(self.send_waiting_button)
+        form.addRow(outbox)
+        return box
+
+    # -- the report -----------------------------------------------------------------
     def build(self) -> Any:
         """Build the report of the open case in a background thread."""
         from napari.qt.threading import thread_worker
@@ -86,31 +164,30 @@ class ReportWidget(QWidget):
         clinic, author = self.clinic.text().strip(), self.author.text().strip()
 
         @thread_worker(connect={"returned": self._built, "errored": self._failed})
-        def _build() -> tuple[bytes, list[bytes]]:
+        def _build() -> tuple[Case, bytes, list[bytes]]:
             from blockplan.report import ReportOptions, build_report
             from blockplan.report.preview import render_pages
 
-            options = ReportOptions(
-                clinic_name=clinic,
-                author=author,
-                created_at=dt.datetime.now(dt.UTC).astimezone(),
+            options = ReportOptions.from_settings(
+                clinic_name=clinic, author=author, created_at=dt.datetime.now().astimezone()
             )
             pdf = build_report(case, volumes=volumes, options=options)
             try:
                 pages = render_pages(pdf, dpi=60)
-            except Exception:
+            except Exception:  # no pdftoppm: the report stands, without a preview
                 pages = []
-            return pdf, pages
+            return case, pdf, pages
 
         self.build_button.setEnabled(False)
         self.status.setText("building the report…")
         self._worker = _build()
         return self._worker
 
-    def _built(self, result: tuple[bytes, list[bytes]]) -> None:
-        self.pdf, self.pages = result
+    def _built(self, result: tuple[Case, bytes, list[bytes]]) -> None:
+        self.pdf_case, self.pdf, self.pages = result
         self.build_button.setEnabled(True)
         self.save_button.setEnabled(True)
+        self.archive_button.setEnabled(True)
         self.page.setMaximum(max(len(self.pages), 1))
         self.status.setText(
             f"report built: {len(self.pages)} pages, {len(self.pdf) / 1024:.0f} kB"
@@ -123,8 +200,10 @@ class ReportWidget(QWidget):
         from napari.utils.notifications import show_error
 
         self.build_button.setEnabled(True)
-        self.status.setText(f"the report could not be built: {err}")
-        show_error(f"blockplan: the report could not be built: {err}")
+        self.progress.setVisible(False)
+        self.archive_button.setEnabled(self.pdf is not None)
+        self.status.setText(f"failed: {err}")
+        show_error(f"blockplan: {err}")
 
     def _show_page(self, number: int) -> None:
         if not self.pages or not 1 <= number <= len(self.pages):
@@ -148,3 +227,110 @@ class ReportWidget(QWidget):
         name, _ = QFileDialog.getSaveFileName(self, "Save report", "report.pdf", "PDF (*.pdf)")
         if name:
             self.save(name)
+
+    # -- archive and export --------------------------------------------------------------
+    def _images(self) -> Path | None:
+        folder = self.ws.images_folder()
+        if folder is None:
+            self._refuse("the images the plan was made on are not known: load the study first")
+        return folder
+
+    def _refuse(self, text: str) -> None:
+        from napari.utils.notifications import show_error
+
+        self.status.setText(text)
+        show_error(f"blockplan: {text}")
+
+    def _start(self, job: Callable[[Callable[[str], None]], Any], done: Callable[..., None]) -> Any:
+        from napari.qt.threading import thread_worker
+
+        worker = thread_worker(
+            _run_with_steps,
+            connect={"yielded": self.status.setText, "returned": done, "errored": self._failed},
+        )(job)
+        self.progress.setVisible(True)
+        self.archive_button.setEnabled(False)
+        self._worker = worker
+        return worker
+
+    def archive(self) -> Any:
+        """Archive the previewed report with the SR and SEG to the destination given."""
+        from blockplan.archive.jobs import archive_case
+        from blockplan.settings import load_settings
+
+        destination = self.destination.text().strip()
+        if self.pdf is None or self.pdf_case is None:
+            return self._refuse("build and review the report first; then archive it")
+        if self.pdf_case != self.ws.case:
+            return self._refuse(
+                "the case changed after the report was built: build the report again, review "
+                "it, then archive"
+            )
+        if not destination:
+            return self._refuse("give a destination: a new folder, pacs://… or https://…")
+        images = self._images()
+        if images is None:
+            return None
+        case, pdf, ae = self.pdf_case, self.pdf, load_settings().calling_ae_title
+        return self._start(
+            lambda progress: archive_case(
+                case, images, destination, pdf=pdf, calling_ae=ae, progress=progress
+            ),
+            self._archived,
+        )
+
+    def _archived(self, outcome: Any) -> None:
+        self.progress.setVisible(False)
+        self.archive_button.setEnabled(True)
+        where = outcome.folder if outcome.folder is not None else outcome.destination
+        sent = f"{len(outcome.sent)} objects confirmed; " if outcome.folder is None else ""
+        self.status.setText(f"archived to {where}: {sent}the previewed report as signed")
+        self._show_outbox()
+
+    def export_deidentified(self, folder: str | Path) -> Any:
+        """Export a de-identified copy of the case's archive objects into a new folder."""
+        from blockplan.archive.jobs import export_deidentified
+
+        images = self._images()
+        if images is None:
+            return None
+        case, dates = self.ws.case, self.deid_dates.currentText()
+        return self._start(
+            lambda progress: export_deidentified(
+                case, images, folder, dates=dates, progress=progress
+            ),
+            self._exported,
+        )
+
+    def _exported(self, folder: Path) -> None:
+        self.progress.setVisible(False)
+        self.archive_button.setEnabled(self.pdf is not None)
+        self.status.setText(f"de-identified export written to {folder}")
+
+    def _export_dialog(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(self, "Export de-identified to a new folder")
+        if name:
+            self.export_deidentified(name)
+
+    def send_waiting(self) -> Any:
+        """Send the objects waiting in the outbox to the PACS destination given."""
+        from blockplan.archive.jobs import send_waiting
+        from blockplan.settings import load_settings
+
+        destination = self.destination.text().strip()
+        if "://" not in destination:
+            return self._refuse("give the PACS to send to: pacs://AE@host:port or https://…")
+        ae = load_settings().calling_ae_title
+        return self._start(
+            lambda progress: send_waiting(destination, calling_ae=ae, progress=progress),
+            self._archived,
+        )
+
+    def _show_outbox(self) -> None:
+        from blockplan.archive.jobs import waiting_in_outbox
+
+        waiting = waiting_in_outbox()
+        self.outbox.setText(
+            f"outbox: {waiting} object(s) waiting to be sent" if waiting else "outbox: empty"
+        )
+        self.send_waiting_button.setEnabled(waiting > 0)
