@@ -305,3 +305,29 @@ def test_clicks_without_a_study_or_selection_explain_what_to_do(make_napari_view
     assert ws.case.trajectories == ()
     with pytest.raises(ValueError, match="unknown mode"):
         widget.set_mode("teleport")
+
+
+def test_sagittal_view_is_upright_with_s1_drawn_below_l5(planning) -> None:
+    from blockplan.demo import build_demo_case
+    from tests.plugin._gui import Physician, pixel_of
+
+    viewer, widget, ws, _store = planning
+    ws.start_case(build_demo_case(SAMPLE))
+    Physician(viewer).click(widget.view_buttons["sagittal"], "Sagittal")
+    assert list(viewer.dims.displayed) == [0, 1]  # rows: superior-inferior, columns: A-P
+    l5, s1 = (TRUTH["vertebrae"][n]["center_lps"] for n in ("L5", "S1"))
+    p5, p1 = pixel_of(viewer, l5), pixel_of(viewer, s1)
+    assert p1.y() > p5.y() + 20  # S1 lower on the screen than L5
+    shot = viewer.screenshot(canvas_only=True, flash=False)[..., :3].astype(int)
+    r, g, b = shot[..., 0], shot[..., 1], shot[..., 2]
+    gold = (r > 200) & (g > 170) & (b < 80)  # the level markers (#ffd700) and labels
+
+    def gold_near(p: Any) -> int:
+        y, x = p.y(), p.x()
+        return int(gold[max(y - 8, 0) : y + 9, max(x - 8, 0) : x + 9].sum())
+
+    assert gold_near(p5) > 5 and gold_near(p1) > 5  # the markers are drawn where expected
+    # anterior on the viewer's left: the vertebral body lies left of the spinous process
+    body = TRUTH["vertebrae"]["L4"]["center_lps"]
+    behind = [body[0], body[1] + 40.0, body[2]]
+    assert pixel_of(viewer, body).x() < pixel_of(viewer, behind).x()

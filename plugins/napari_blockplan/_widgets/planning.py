@@ -70,6 +70,7 @@ from blockplan.planning import (
 from blockplan.planning.wording import scar_volume_text
 from napari_blockplan._convert import lps_to_world, world_to_lps
 from napari_blockplan._layers import keep_overlays_on_top, layer_for, refresh_layers
+from napari_blockplan._views import PLANES, show_plane
 from napari_blockplan._widgets._panel import Panel, UndoBar
 
 if TYPE_CHECKING:
@@ -122,7 +123,17 @@ class PlanningWidget(Panel):
         self.message = QLabel("")
         self.message.setWordWrap(True)
 
+        views = QHBoxLayout()
+        self.view_buttons: dict[str, QPushButton] = {}
+        for plane in PLANES:
+            button = QPushButton(plane.capitalize())
+            button.setToolTip(f"show the {plane} plane, upright")
+            button.clicked.connect(lambda _=False, p=plane: self.show_plane(p))
+            views.addWidget(button)
+            self.view_buttons[plane] = button
+
         layout = QVBoxLayout(self)
+        layout.addLayout(views)
         layout.addWidget(tabs)
         layout.addLayout(bottom)
         layout.addWidget(self.message)
@@ -249,6 +260,17 @@ class PlanningWidget(Panel):
         }
         for key, func in bindings.items():
             self.viewer.bind_key(key, func, overwrite=True)
+
+    def show_plane(self, plane: str) -> None:
+        """Show a plane upright through the selected target, else the spine's level markers."""
+        tid = self.selected_target_id()
+        case = self.ws.case
+        centre = None
+        if tid is not None:
+            centre = case.target(tid).position.lps
+        elif case.levels:
+            centre = tuple(np.mean([m.position.lps for m in case.levels], axis=0))
+        show_plane(self.viewer, plane, centre)
 
     @property
     def mode(self) -> str | None:
@@ -521,9 +543,8 @@ class PlanningWidget(Panel):
         if tid is None or self._filling:
             return
         world = lps_to_world(self.ws.case.target(tid).position.lps)
-        self.viewer.scene.camera.center = (
-            tuple(world[-2:]) if self.viewer.dims.ndisplay == 2 else tuple(world)
-        )
+        shown = list(self.viewer.dims.displayed)
+        self.viewer.camera.center = tuple(float(world[a]) for a in shown)
         self.viewer.dims.set_point(range(3), tuple(world))
 
     def _on_item_changed(self, item: QTableWidgetItem) -> None:
