@@ -16,6 +16,7 @@ from blockplan.planning.levels import (
     SpineAxis,
     assign_level,
     level_for_structure,
+    markable_levels,
     propose_next_level,
 )
 from blockplan.planning.paths import (
@@ -122,6 +123,7 @@ __all__ = [
     "landmark_clearances",
     "level_and_side",
     "level_for_structure",
+    "markable_levels",
     "mask_grid_for",
     "measure_paths",
     "needle_for_path",

@@ -64,6 +64,7 @@ __all__ = [
     "SpineAxis",
     "assign_level",
     "level_for_structure",
+    "markable_levels",
     "propose_next_level",
 ]
 
@@ -121,6 +122,15 @@ def _half_rank(level: str, chain: tuple[str, ...], transitional: bool) -> int:
 def _name(half_rank: int, chain: tuple[str, ...]) -> str:
     n = half_rank // 2
     return chain[n] if half_rank % 2 == 0 else f"{chain[n]}-{chain[n + 1]}"
+
+
+def markable_levels(markers: Sequence[LevelMarker] = ()) -> tuple[str, ...]:
+    """Every level a marker can name, cranial to caudal: ``C1, C1-C2, C2, …, S5``.
+
+    L6 and its segments appear when a marker already names L6 (a transitional spine).
+    """
+    chain = _chain(_mentions_l6([m.level for m in markers]))
+    return tuple(_name(n, chain) for n in range(2 * len(chain) - 1))
 
 
 def propose_next_level(

@@ -54,9 +54,15 @@ def level_and_side(
     return found.level, found.side
 
 
-def place_level_marker(point: PatientPoint, levels: Sequence[LevelMarker]) -> LevelMarker:
-    """The next level marker (`propose_next_level`) at ``point``."""
-    return LevelMarker(level=propose_next_level(levels), position=point)
+def place_level_marker(
+    point: PatientPoint, levels: Sequence[LevelMarker], level: str | None = None
+) -> LevelMarker:
+    """A level marker at ``point``: ``level``, or the proposed next one (`propose_next_level`).
+
+    The physician names the first marker on a study that does not start at T12 (a lumbar
+    CT from L3 down starts at L3, never silently at T12).
+    """
+    return LevelMarker(level=level or propose_next_level(levels), position=point)
 
 
 def place_landmark(

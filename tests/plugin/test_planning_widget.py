@@ -331,3 +331,18 @@ def test_sagittal_view_is_upright_with_s1_drawn_below_l5(planning) -> None:
     body = TRUTH["vertebrae"]["L4"]["center_lps"]
     behind = [body[0], body[1] + 40.0, body[2]]
     assert pixel_of(viewer, body).x() < pixel_of(viewer, behind).x()
+
+
+def test_the_first_level_is_chosen_by_the_physician_not_assumed_t12(planning) -> None:
+    _viewer, widget, ws, _store = planning
+    assert widget.next_level.currentText() == "T12"  # the proposal on an empty case
+    widget.next_level.setCurrentText("L4")
+    centres = {**TRUTH["vertebrae"], **TRUTH["discs"]}
+    for expected in ("L4", "L4-L5", "L5", "L5-S1", "S1"):
+        assert widget.next_level.currentText() == expected
+        widget.add_level_at(lps_to_world(centres[expected]["center_lps"]))
+    assert [m.level for m in ws.case.levels] == ["L4", "L4-L5", "L5", "L5-S1", "S1"]
+    snrb = next(t for t in TRUTH["targets"] if t["block_type"] == "snrb")
+    widget.block_type.setCurrentText("snrb")
+    target = widget.add_target_at(lps_to_world(snrb["target_lps"]))
+    assert (target.level, target.side.value) == (snrb["level"], snrb["side"])

@@ -55,6 +55,7 @@ from blockplan.planning import (
     TrajectoryMetrics,
     case_frame,
     describe_path,
+    markable_levels,
     mask_grid_for,
     paint_voxels,
     place_landmark,
@@ -149,7 +150,11 @@ class PlanningWidget(Panel):
     # ------------------------------------------------------------------ tabs ----
     def _levels_tab(self) -> QWidget:
         w = QWidget()
-        self.next_level = QLabel("")
+        self.next_level = QComboBox()
+        self.next_level.setToolTip(
+            "the level the next click marks: the proposal follows the last marker; choose "
+            "another for the first marker when the images do not start at T12"
+        )
         place = QPushButton("Place level marker [Shift-L]")
         place.clicked.connect(lambda: self.set_mode("level"))
         self.landmark_kind = QComboBox()
@@ -366,12 +371,27 @@ class PlanningWidget(Panel):
     def _proposed_level(self) -> str:
         from blockplan.planning import propose_next_level
 
-        return propose_next_level(self.ws.case.levels)
+        return self.next_level.currentText() or propose_next_level(self.ws.case.levels)
+
+    def _fill_next_level(self, case: Case) -> None:
+        """List every markable level, the proposal after the last marker selected."""
+        from blockplan.planning import propose_next_level
+
+        names = markable_levels(case.levels)
+        if [self.next_level.itemText(i) for i in range(self.next_level.count())] != list(names):
+            self.next_level.clear()
+            self.next_level.addItems(names)
+        try:
+            proposal = propose_next_level(case.levels)
+        except BlockplanError:  # the last level there is: nothing below it
+            proposal = names[-1]
+        self.next_level.setCurrentText(proposal)
 
     # ------------------------------------------------------------------ levels --
     def add_level_at(self, world: Any) -> LevelMarker:
-        """Place the proposed next level marker at ``world``."""
-        marker = place_level_marker(self._point(world), self.ws.case.levels)
+        """Place the level chosen in "Next level" (the proposal by default) at ``world``."""
+        chosen = self.next_level.currentText() or None
+        marker = place_level_marker(self._point(world), self.ws.case.levels, chosen)
         case = refresh_scar_levels(self.ws.case.replace_item("levels", marker))
         self._apply(case, "add level", f"level marker {marker.level}")
         return marker
@@ -597,7 +617,7 @@ class PlanningWidget(Panel):
         self._fill_table(case)
         self._fill_scar(case)
         self._fill_series()
-        self.next_level.setText(self._proposed_level())
+        self._fill_next_level(case)
 
     def _fill_series(self) -> None:
         current = self.scar_series.currentData()
