@@ -6,6 +6,7 @@
   case model accepts (`blockplan.case.limits.field_limits`); empty is None.
 - `SelectingLineEdit`: a line edit that selects its text when clicked into, so typing
   replaces the value shown (a date) in one go.
+- `compact_form`: a form layout that puts a label above its field when the dock is narrow.
 - `limit`: give a spin box the range the case model accepts for a field.
 - `first_error`: the first message of a pydantic validation error, with its field.
 """
@@ -19,6 +20,7 @@ from qtpy.QtCore import Qt, Signal
 from qtpy.QtGui import QFocusEvent, QMouseEvent
 from qtpy.QtWidgets import (
     QDoubleSpinBox,
+    QFormLayout,
     QGridLayout,
     QLineEdit,
     QPushButton,
@@ -28,7 +30,14 @@ from qtpy.QtWidgets import (
 
 from blockplan.case.limits import field_limits
 
-__all__ = ["ChoiceButtons", "NumberField", "SelectingLineEdit", "first_error", "limit"]
+__all__ = [
+    "ChoiceButtons",
+    "NumberField",
+    "SelectingLineEdit",
+    "compact_form",
+    "first_error",
+    "limit",
+]
 
 V = TypeVar("V", bound=Hashable)
 
@@ -184,3 +193,11 @@ def first_error(err: ValueError) -> str:
     where = ".".join(str(p) for p in first.get("loc", ()))
     msg = str(first.get("msg", err)).removeprefix("Value error, ")
     return f"{where}: {msg}" if where else msg
+
+
+def compact_form(parent: QWidget | None = None) -> QFormLayout:
+    """A form layout for a narrow dock: a label goes above a field that does not fit beside it."""
+    form = QFormLayout(parent) if parent is not None else QFormLayout()
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    return form

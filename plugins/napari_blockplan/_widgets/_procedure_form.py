@@ -22,7 +22,6 @@ from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QFormLayout,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -62,6 +61,7 @@ from napari_blockplan._widgets._controls import (
     ChoiceButtons,
     NumberField,
     SelectingLineEdit,
+    compact_form,
     first_error,
     limit,
 )
@@ -118,12 +118,10 @@ NOT_IN_FORM: dict[str, str] = {
 
 
 def target_label(target: Target, number: int) -> str:
-    """``"T1 · L5 left nerve root (selective nerve root block)"``."""
-    name = target.label or f"T{number}"
+    """``"T5 · L5 left nerve root · SNRB"``: the report's target number, site, block type."""
     where = " ".join(x for x in (target.level or "", target.side.value) if x)
-    return (
-        f"{name} · {where} {STRUCTURE_NAMES[target.structure]} ({BLOCK_NAMES[target.block_type]})"
-    )
+    block = target.block_type.value.replace("_", " ").upper()
+    return f"T{number} · {where} {STRUCTURE_NAMES[target.structure]} · {block}"
 
 
 def _words(value: str) -> str:
@@ -152,9 +150,9 @@ class ProcedureForm(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._session_box())
         layout.addWidget(self._injectate_box())
+        layout.addWidget(self._complications_box())
         layout.addWidget(self._contrast_box())
         layout.addWidget(self._additives_box())
-        layout.addWidget(self._complications_box())
         layout.addWidget(self._documentation_box())
         layout.addStretch(1)
 
@@ -184,7 +182,7 @@ class ProcedureForm(QWidget):
             columns=3,
             allow_none=False,
         )
-        form = QFormLayout(box)
+        form = compact_form(box)
         form.addRow("Targets:", self.targets_box)
         form.addRow(self.no_targets)
         form.addRow("Date, time:", self.performed_at)
@@ -204,7 +202,7 @@ class ProcedureForm(QWidget):
         self.mixed_note = QLabel("")
         self.mixed_note.setWordWrap(True)
         self.mixed_note.setStyleSheet("color: #D55E00")
-        form = QFormLayout(box)
+        form = compact_form(box)
         form.addRow("Agent:", self.agent_buttons)
         form.addRow("Concentration %:", self.concentration)
         form.addRow(self.mixed_note)
@@ -243,7 +241,7 @@ class ProcedureForm(QWidget):
         needle.addWidget(self.needle_length, 0, 1)
         needle.addWidget(self.needle_tip, 1, 0)
         needle.addWidget(self.needle_type, 1, 1)
-        form = QFormLayout(box)
+        form = compact_form(box)
         form.addRow("Contrast:", contrast)
         form.addRow("Pattern:", flags)
         form.addRow("Needle:", needle)
@@ -261,7 +259,7 @@ class ProcedureForm(QWidget):
         steroid = QHBoxLayout()
         steroid.addWidget(self.steroid, 1)
         steroid.addWidget(self.particulate)
-        form = QFormLayout(box)
+        form = compact_form(box)
         form.addRow("Steroid:", steroid)
         form.addRow("Sedation:", self.sedation)
         return box
@@ -276,7 +274,7 @@ class ProcedureForm(QWidget):
         self._complications_shown: tuple[Complication, ...] = ()
         self.complication_notes = QLineEdit()
         self.complication_notes.setPlaceholderText("what 'other' was, treatment, outcome")
-        form = QFormLayout(box)
+        form = compact_form(box)
         form.addRow(self.complication_buttons)
         form.addRow("Notes:", self.complication_notes)
         return box
@@ -293,7 +291,7 @@ class ProcedureForm(QWidget):
         self.notes = QPlainTextEdit()
         self.notes.setTabChangesFocus(True)
         self.notes.setMaximumHeight(48)
-        form = QFormLayout(box)
+        form = compact_form(box)
         form.addRow("Indication:", self.indication)
         form.addRow("Index pain:", self.index_pain)
         form.addRow("Images saved:", self.images_saved)
@@ -323,16 +321,21 @@ class ProcedureForm(QWidget):
         self.branch_spins.clear()
         if rows:
             self._targets_grid.addWidget(QLabel("mL"), 0, 1)
-            self._targets_grid.addWidget(QLabel("branches"), 0, 2)
+            self._targets_grid.addWidget(QLabel("br."), 0, 2)
         for row, (tid, label) in enumerate(rows, start=1):
             check = QCheckBox(label)
+            target = case.target(tid)
+            check.setToolTip(f"{target.label or label} ({BLOCK_NAMES[target.block_type]})")
             check.clicked.connect(lambda checked, t=tid: self._ticked(t, checked))
             volume = QDoubleSpinBox()
             limit(volume, Injection, "volume_ml")
             volume.setDecimals(2)
             volume.setSingleStep(0.1)
+            volume.setMaximumWidth(72)
             branches = QSpinBox()
             limit(branches, Injection, "branches")
+            branches.setMaximumWidth(52)
+            branches.setToolTip("medial branches this volume covers")
             checked, ml, n = state.get(tid, (False, self._typical_volume(), 1))
             check.setChecked(checked)
             volume.setValue(ml)
@@ -447,6 +450,7 @@ class ProcedureForm(QWidget):
             self.images_saved.setValue(fields["images_saved"].default)
             self._kept = ()
             self.mixed_note.setText("")
+            self.mixed_note.setVisible(False)
         finally:
             self._loading = False
 
@@ -499,6 +503,7 @@ class ProcedureForm(QWidget):
                 f"{len(self._kept)} injection(s) without a planned target are kept as recorded"
             )
         self.mixed_note.setText(". ".join(notes))
+        self.mixed_note.setVisible(bool(notes))
 
     def _fill_contrast(self, contrast: Contrast) -> None:
         self.contrast_agent.setText(contrast.agent)

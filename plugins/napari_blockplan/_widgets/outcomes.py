@@ -164,6 +164,7 @@ class OutcomesWidget(Panel):
         self.form = ProcedureForm(self._error)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.form)
         self.record_button = QPushButton("Record as new block")
         self.record_button.clicked.connect(self.record_from_form)
