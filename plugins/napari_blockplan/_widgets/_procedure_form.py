@@ -168,6 +168,10 @@ class ProcedureForm(QWidget):
         self.performed_at.setPlaceholderText("2026-04-07 09:00 +01:00")
         self.performed_at.setToolTip("date and time with time zone, ISO: 2026-04-07 09:00 +01:00")
         self.operator = QLineEdit()
+        self.operator.setPlaceholderText("not recorded (no clinician in the settings)")
+        self.operator.setToolTip(
+            "the configured clinician (blockplan config set clinician_name …); editable"
+        )
         self.block_type = QComboBox()
         for b in BlockType:
             self.block_type.addItem(BLOCK_NAMES[b], b)

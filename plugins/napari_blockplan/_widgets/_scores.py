@@ -2,7 +2,8 @@
 
 Adapters only: answers are read by `blockplan.case.entry` (`odi_from_text`,
 `date_from_text`) and validated by the case model; every score, band and change —
-the ODI %, its band, the change from the first ODI with the 10-point flag, the PGIC
+the ODI %, its band, the change from the first ODI with the 10-point flag (the core's
+wording, in bold when it reaches the minimal important change), the PGIC
 words — comes from `blockplan.outcomes.scores` (`odi_course`, `pgic_label`).
 
 A new ODI is one typed line (``3 2 1 - 4 2 3 1 2 0``, ``-`` unanswered) and Enter; a PGIC
@@ -14,15 +15,16 @@ is one click on its score and one on *Record PGIC*. Listed entries are edited in
 from __future__ import annotations
 
 import datetime as dt
+import html
 from collections.abc import Callable
 
 from qtpy.QtCore import Qt
-from qtpy.QtGui import QFont
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -38,7 +40,7 @@ from napari_blockplan._widgets._controls import ChoiceButtons, SelectingLineEdit
 
 __all__ = ["ODI_COLUMNS", "PGIC_COLUMNS", "ScoresPanel"]
 
-ODI_COLUMNS = ("Date", "Answers", "ODI", "Change from first ODI")
+ODI_COLUMNS = ("Date", "Answers", "ODI")
 PGIC_COLUMNS = ("Date", "PGIC", "Meaning")
 
 _EDIT = QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed
@@ -63,12 +65,11 @@ def _table(columns: tuple[str, ...]) -> QTableWidget:
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     table.setMinimumHeight(110)
+    table.horizontalHeader().setStretchLastSection(True)
     return table
 
 
-def _cell(
-    table: QTableWidget, row: int, col: int, text: str, editable: bool, bold: bool = False
-) -> None:
+def _cell(table: QTableWidget, row: int, col: int, text: str, editable: bool) -> None:
     """Set a cell's text, reusing its item (the item being edited stays alive)."""
     item = table.item(row, col)
     if item is None:
@@ -78,10 +79,6 @@ def _cell(
         table.setItem(row, col, item)
     elif item.text() != text:
         item.setText(text)
-    if item.font().bold() != bold:
-        font = QFont(item.font())
-        font.setBold(bold)
-        item.setFont(font)
 
 
 def _by_date(entries: tuple[OdiEntry, ...] | tuple[PgicEntry, ...]) -> list[int]:
@@ -118,6 +115,9 @@ class ScoresPanel(QWidget):
         self.odi_record_button.clicked.connect(self.record_odi)
         self.odi_table = _table(ODI_COLUMNS)
         self.odi_table.itemChanged.connect(self._odi_edited)
+        self.odi_changes = QLabel("")
+        self.odi_changes.setWordWrap(True)
+        self.odi_changes.setTextFormat(Qt.TextFormat.RichText)
         self.odi_delete_button = QPushButton("Delete selected ODI")
         self.odi_delete_button.clicked.connect(self.delete_odi)
         entry = QHBoxLayout()
@@ -127,6 +127,7 @@ class ScoresPanel(QWidget):
         form.addRow("Date:", self.odi_date)
         form.addRow("Answers:", entry)
         form.addRow(self.odi_table)
+        form.addRow(self.odi_changes)
         form.addRow(self.odi_delete_button)
         return box
 
@@ -169,18 +170,25 @@ class ScoresPanel(QWidget):
             self._filling = False
 
     def _fill_odi(self, case: Case) -> None:
+        """The ODI list (date, answers, % and band) and the changes from the first ODI."""
         self._odi_rows = _by_date(case.odi)
         course = odi_course(case.odi)
         table = self.odi_table
         table.setRowCount(len(course))
+        changes = []
         for row, (index, scored) in enumerate(zip(self._odi_rows, course, strict=True)):
-            change = scored.change_from_first
             _cell(table, row, 0, scored.recorded_on.isoformat(), True)
             _cell(table, row, 1, _answers(case.odi[index]), True)
             _cell(table, row, 2, _odi_text(scored), False)
-            meaningful = change is not None and change.meaningful
-            _cell(table, row, 3, "–" if change is None else change.text, False, meaningful)
-        table.resizeColumnsToContents()
+            change = scored.change_from_first
+            if change is not None:
+                text = html.escape(f"{change.to_date.isoformat()}: {change.text}")
+                changes.append(f"<b>{text}</b>" if change.meaningful else text)
+        for col in range(len(ODI_COLUMNS) - 1):
+            table.resizeColumnToContents(col)
+        self.odi_changes.setText(
+            "Change from the first ODI:<br>" + "<br>".join(changes) if changes else ""
+        )
 
     def _fill_pgic(self, case: Case) -> None:
         self._pgic_rows = _by_date(case.pgic)

@@ -67,6 +67,15 @@ TABS = ("Block", "Diary", "Outcome measures", "Ledger")
 """The tabs, in order."""
 
 
+def _scrolling(content: QWidget) -> QScrollArea:
+    """``content`` in a vertical scroll area as wide as the dock."""
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setWidget(content)
+    return scroll
+
+
 def _record_only(proc: Procedure) -> Procedure:
     """The block's record without its diary (what the form edits)."""
     return proc.model_copy(update={"diary": None})
@@ -101,8 +110,9 @@ class OutcomesWidget(Panel):
         baseline NRS line ("not entered" until typed; Enter moves to the grid), the
         provoked flag, the movements-possible buttons (True/False → button), the Quick
         entry line (``8: 1 1 0 1 3 6 7 8 8 8 8`` + Enter), the verdict and the chart.
-    odi_date, odi_entry, odi_record_button, odi_table, odi_delete_button
-        ODI: date, the ten answers on one line (+ Enter records), the scored list.
+    odi_date, odi_entry, odi_record_button, odi_table, odi_changes, odi_delete_button
+        ODI: date, the ten answers on one line (+ Enter records), the scored list, the
+        changes from the first ODI (the core's text).
     pgic_date, pgic_buttons, pgic_record_button, pgic_table, pgic_delete_button
         PGIC: date, score → toggle button (1–7), *Record PGIC*, the list.
     ledger_table, message, undo_bar
@@ -132,7 +142,7 @@ class OutcomesWidget(Panel):
         self.tabs.addTab(self._block_tab(), TABS[0])
         self.tabs.addTab(self._diary_tab(), TABS[1])
         self.scores = ScoresPanel(self._apply, self._error)
-        self.tabs.addTab(self.scores, TABS[2])
+        self.tabs.addTab(_scrolling(self.scores), TABS[2])
         self.tabs.addTab(self._ledger_box(), TABS[3])
         self.message = QLabel("")
         self.message.setWordWrap(True)
@@ -162,10 +172,7 @@ class OutcomesWidget(Panel):
     # ------------------------------------------------------------------ tabs ----
     def _block_tab(self) -> QWidget:
         self.form = ProcedureForm(self._error)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(self.form)
+        scroll = _scrolling(self.form)
         self.record_button = QPushButton("Record as new block")
         self.record_button.clicked.connect(self.record_from_form)
         self.save_button = QPushButton("Save changes")
@@ -191,10 +198,7 @@ class OutcomesWidget(Panel):
         self.chart = FigureCanvasQTAgg(self.figure)
         self.chart.setMinimumHeight(150)
         self.diary_panel = DiaryPanel(self._apply, self._error, self.chart)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.diary_panel)
-        return scroll
+        return _scrolling(self.diary_panel)
 
     def _ledger_box(self) -> QGroupBox:
         box = QGroupBox("Pain-source ledger")
@@ -229,6 +233,7 @@ class OutcomesWidget(Panel):
         self.odi_entry = scores.odi_entry
         self.odi_record_button = scores.odi_record_button
         self.odi_table = scores.odi_table
+        self.odi_changes = scores.odi_changes
         self.odi_delete_button = scores.odi_delete_button
         self.pgic_date = scores.pgic_date
         self.pgic_buttons = scores.pgic_buttons.buttons
