@@ -588,6 +588,7 @@ def test_screenshot_of_the_panel(demo: Any) -> None:
     from qtpy.QtGui import QPainter, QPixmap
 
     _viewer, widget, _ws = demo
+    widget.window().resize(1280, 1000)  # a dock of a usual height
     dock = widget.parentWidget()
     while dock is not None and not dock.inherits("QDockWidget"):
         dock = dock.parentWidget()

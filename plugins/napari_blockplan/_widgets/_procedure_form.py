@@ -148,8 +148,8 @@ class ProcedureForm(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        # what is typed or chosen for every block first, what has a default further down
         layout.addWidget(self._session_box())
-        layout.addWidget(self._injectate_box())
         layout.addWidget(self._complications_box())
         layout.addWidget(self._contrast_box())
         layout.addWidget(self._additives_box())
@@ -186,18 +186,6 @@ class ProcedureForm(QWidget):
             columns=3,
             allow_none=False,
         )
-        form = compact_form(box)
-        form.addRow("Targets:", self.targets_box)
-        form.addRow(self.no_targets)
-        form.addRow("Date, time:", self.performed_at)
-        form.addRow("Operator:", self.operator)
-        form.addRow("Block type:", self.block_type)
-        form.addRow("Approach:", self.approach)
-        form.addRow("Guidance:", self.guidance_buttons)
-        return box
-
-    def _injectate_box(self) -> QGroupBox:
-        box = QGroupBox("Injectate (volume per target on the target's row)")
         self.agent_buttons: ChoiceButtons[Agent] = ChoiceButtons(
             [(a, a.value) for a in Agent], columns=4
         )
@@ -206,14 +194,21 @@ class ProcedureForm(QWidget):
         self.mixed_note = QLabel("")
         self.mixed_note.setWordWrap(True)
         self.mixed_note.setStyleSheet("color: #D55E00")
+        kind = QHBoxLayout()
+        kind.addWidget(self.block_type, 3)
+        kind.addWidget(self.approach, 2)
         form = compact_form(box)
+        form.addRow("Targets:", self.targets_box)
+        form.addRow(self.no_targets)
+        form.addRow("Date, time:", self.performed_at)
+        form.addRow("Block, approach:", kind)
         form.addRow("Agent:", self.agent_buttons)
         form.addRow("Concentration %:", self.concentration)
         form.addRow(self.mixed_note)
         return box
 
     def _contrast_box(self) -> QGroupBox:
-        box = QGroupBox("Contrast and needle")
+        box = QGroupBox("Guidance, contrast and needle")
         self.contrast_agent = QLineEdit()
         self.contrast_agent.setPlaceholderText("agent, e.g. iohexol 300")
         self.contrast_ml = QDoubleSpinBox()
@@ -246,6 +241,7 @@ class ProcedureForm(QWidget):
         needle.addWidget(self.needle_tip, 1, 0)
         needle.addWidget(self.needle_type, 1, 1)
         form = compact_form(box)
+        form.addRow("Guidance:", self.guidance_buttons)
         form.addRow("Contrast:", contrast)
         form.addRow("Pattern:", flags)
         form.addRow("Needle:", needle)
@@ -296,6 +292,7 @@ class ProcedureForm(QWidget):
         self.notes.setTabChangesFocus(True)
         self.notes.setMaximumHeight(48)
         form = compact_form(box)
+        form.addRow("Operator:", self.operator)
         form.addRow("Indication:", self.indication)
         form.addRow("Index pain:", self.index_pain)
         form.addRow("Images saved:", self.images_saved)

@@ -133,7 +133,7 @@ class OutcomesWidget(Panel):
         self.profile_label = QLabel("")
         self.profile_label.setWordWrap(True)
         self.block_list = QListWidget()
-        self.block_list.setMaximumHeight(96)
+        self.block_list.setMaximumHeight(84)
         self.block_list.currentRowChanged.connect(self._block_selected)
         self.new_block_button = QPushButton("New block")
         self.new_block_button.clicked.connect(self.new_block)
