@@ -124,8 +124,8 @@ class DiaryTable(QTableWidget):
 class DiaryPanel(QWidget):
     """Baseline, flags, the grid, the quick-entry line, the verdict and the chart.
 
-    ``apply(case, action, summary)`` saves a changed case; ``on_error`` and ``on_saved``
-    receive messages for the physician.
+    ``apply(case, action, summary)`` saves a changed case; ``on_error`` receives messages
+    for the physician; ``chart`` is the canvas the panel shows under the verdict.
     """
 
     def __init__(
@@ -360,10 +360,6 @@ class DiaryPanel(QWidget):
         self.quick_diary.clear()
         if diary != proc.diary:
             self._save(proc, diary, "quick diary", "diary entered on one line")
-
-    def set_verdict(self, text: str) -> None:
-        """The block's verdict under the profile, from the ledger."""
-        self.verdict.setText(text)
 
 
 def _text(value: Any) -> str:

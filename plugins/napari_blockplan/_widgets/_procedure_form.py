@@ -572,6 +572,7 @@ class ProcedureForm(QWidget):
             )
             for tid in ticked
         ]
+        gauge = self.needle_gauge.value()
         steroid = steroid_from_text(self.steroid.text())
         if steroid is not None:
             steroid = steroid.model_copy(update={"particulate": self.particulate.isChecked()})
@@ -593,7 +594,7 @@ class ProcedureForm(QWidget):
             "steroid": steroid,
             "sedation": sedation_from_text(self.sedation.text()),
             "needle": Needle(
-                gauge=self.needle_gauge.value(),
+                gauge=None if gauge is None else int(gauge),
                 length_mm=self.needle_length.value(),
                 tip=self.needle_tip.text().strip(),
                 type=self.needle_type.text().strip(),

@@ -351,7 +351,11 @@ class OutcomesWidget(Panel):
         sedation: Sedation | None = None,
         guidance: Guidance = Guidance.FLUOROSCOPY,
     ) -> Procedure:
-        """Record a block at planned targets (level, side, structure from each target)."""
+        """Record a block at planned targets (level, side, structure from each target).
+
+        For scripts and tests; raises what `Workspace.apply` raises. The physician uses
+        the form (`record_from_form`).
+        """
         if not target_ids:
             raise BlockplanError("tick at least one planned target for the block")
         case = self.ws.case
@@ -375,7 +379,12 @@ class OutcomesWidget(Panel):
             steroid=steroid,
             sedation=sedation,
         )
-        self._record(procedure)
+        self.ws.apply(
+            case.replace_item("procedures", procedure),
+            "record block",
+            f"{BLOCK_NAMES[block_type]} with {agent.value} recorded",
+        )
+        self.select_block(procedure.id)
         return procedure
 
     def save_changes(self) -> Procedure | None:
