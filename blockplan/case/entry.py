@@ -1,4 +1,9 @@
-"""Turning what a physician types into case values: steroid and sedation entries.
+"""Turning what a physician types into case values.
+
+Steroid and sedation entries, pain-diary values (one NRS, a patient's relief %, a whole
+diary typed on one line), ODI answers typed on one line, dates and times with their time
+zone. Each function refuses what the case model would refuse, with a message that says
+what was expected; ranges come from the model (`blockplan.case.limits`).
 
 A form field "dexamethasone 4 mg" becomes a `Steroid`; whether a steroid is
 **particulate** is decided here, once: methylprednisolone acetate, triamcinolone
@@ -12,11 +17,32 @@ Decision support, not a medical device.
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import re
+from collections.abc import Sequence
 
-from blockplan.case.model import Sedation, Steroid
+from annotated_types import MaxLen
+from pydantic import ValidationError
 
-__all__ = ["PARTICULATE_STEROIDS", "is_particulate", "sedation_from_text", "steroid_from_text"]
+from blockplan.case.limits import NRS_LIMITS, field_limits
+from blockplan.case.model import DiaryEntry, OdiEntry, PainDiary, Sedation, Steroid
+
+__all__ = [
+    "ODI_ITEM_COUNT",
+    "PARTICULATE_STEROIDS",
+    "date_from_text",
+    "datetime_from_text",
+    "datetime_text",
+    "diary_with_point",
+    "is_particulate",
+    "nrs_from_text",
+    "odi_from_text",
+    "patient_relief_from_text",
+    "quick_diary_from_text",
+    "sedation_from_text",
+    "steroid_from_text",
+]
 
 PARTICULATE_STEROIDS: tuple[str, ...] = ("methylprednisolone", "triamcinolone", "betamethasone")
 """Steroid names whose depot preparations are particulate suspensions."""
@@ -68,3 +94,213 @@ def sedation_from_text(text: str) -> Sedation | None:
         return None
     drug, _, dose = text.strip().partition(" ")
     return Sedation(drug=drug, dose=dose.strip())
+
+
+# --- pain diary -----------------------------------------------------------------------
+_MISSING = {"", "-", "–"}
+
+
+def nrs_from_text(text: str) -> int | None:
+    """An NRS typed in a field: a whole number on the scale (0–10); None for empty or "-".
+
+    Raises
+    ------
+    ValueError
+        Saying the expected range and what was typed.
+    """
+    value = text.strip()
+    if value in _MISSING:
+        return None
+    lo, hi = NRS_LIMITS
+    if not re.fullmatch(r"\d{1,2}", value) or not lo <= int(value) <= hi:
+        raise ValueError(f"NRS must be a whole number {lo}–{hi} (or empty); got {value!r}")
+    return int(value)
+
+
+def patient_relief_from_text(text: str) -> float | None:
+    """The patient's own relief estimate typed in a field (``"60"``, ``"60 %"``); None if empty.
+
+    Raises
+    ------
+    ValueError
+        When it is not a number inside the range the case model accepts.
+    """
+    value = text.strip().removesuffix("%").strip().replace(",", ".")
+    if value in _MISSING:
+        return None
+    lo, hi = field_limits(DiaryEntry, "patient_relief_pct")
+    low, high = (-math.inf if lo is None else lo), (math.inf if hi is None else hi)
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not low <= number <= high:
+        raise ValueError(f"patient's relief must be a number {low:g}–{high:g} %; got {value!r}")
+    return number
+
+
+def diary_with_point(
+    diary: PainDiary, minutes: int, nrs: int | None, patient_relief_pct: float | None
+) -> PainDiary:
+    """``diary`` with its point at ``minutes`` set; a point with neither value is removed
+    (the time becomes a missing point)."""
+    entries = [e for e in diary.entries if e.minutes != minutes]
+    if nrs is not None or patient_relief_pct is not None:
+        entries.append(DiaryEntry(minutes=minutes, nrs=nrs, patient_relief_pct=patient_relief_pct))
+    return PainDiary.model_validate({**diary.model_dump(), "entries": entries})
+
+
+def quick_diary_from_text(
+    text: str, times_min: Sequence[int], current: PainDiary | None = None
+) -> PainDiary:
+    """A whole diary typed on one line: ``"8: 1 1 0 1 3 6 7 8 8 8 8"``.
+
+    The baseline NRS before the colon, then one NRS per diary time of ``times_min`` in
+    order (``-`` for a missing point; fewer values than times leave the later times as
+    they are). Without a colon the line holds values only and the baseline of
+    ``current`` is kept. Everything else of ``current`` (the patient's relief, baseline
+    provoked, movements) is kept.
+
+    Raises
+    ------
+    ValueError
+        Naming the value and its time, the expected range, or the missing baseline (a
+        baseline is never assumed).
+    """
+    head, colon, tail = text.partition(":")
+    baseline = current.baseline_nrs if current is not None else None
+    if colon:
+        try:
+            baseline = nrs_from_text(head) if head.strip() else baseline
+        except ValueError as err:
+            raise ValueError(f"baseline (before the colon): {err}") from err
+    if baseline is None:
+        raise ValueError(
+            "no baseline NRS: type it before the colon, e.g. '8: 1 1 0 1 3' "
+            "(the baseline is never assumed)"
+        )
+    values = (tail if colon else head).replace(",", " ").split()
+    times = list(times_min)
+    if len(values) > len(times):
+        raise ValueError(
+            f"{len(values)} values for {len(times)} diary times "
+            f"({', '.join(str(t) for t in times)} min): one NRS per time, '-' when missing"
+        )
+    if current is None:
+        diary = PainDiary(baseline_nrs=baseline)
+    else:
+        diary = PainDiary.model_validate({**current.model_dump(), "baseline_nrs": baseline})
+    for n, (minutes, value) in enumerate(zip(times, values, strict=False), start=1):
+        try:
+            nrs = nrs_from_text(value)
+        except ValueError as err:
+            raise ValueError(f"value {n} ({minutes} min): {err}") from err
+        old = next((e for e in diary.entries if e.minutes == minutes), None)
+        diary = diary_with_point(diary, minutes, nrs, old.patient_relief_pct if old else None)
+    return diary
+
+
+# --- ODI ------------------------------------------------------------------------------
+def _odi_item_count() -> int:
+    metadata = OdiEntry.model_fields["items"].metadata
+    return int(next(m.max_length for m in metadata if isinstance(m, MaxLen)))
+
+
+ODI_ITEM_COUNT: int = _odi_item_count()
+"""Items of the ODI questionnaire (the length `OdiEntry.items` accepts)."""
+
+
+def odi_from_text(text: str, recorded_on: dt.date) -> OdiEntry:
+    """ODI answers typed on one line: ``"3 2 1 - 4 2 3 1 2 0"`` (``-``: unanswered).
+
+    Ten digits without spaces (``"321-423120"``) are read one per item.
+
+    Raises
+    ------
+    ValueError
+        Naming the item and the expected answers, or the count typed.
+    """
+    tokens = text.replace(",", " ").split()
+    if len(tokens) == 1 and len(tokens[0]) == ODI_ITEM_COUNT:
+        tokens = list(tokens[0])
+    example = "e.g. '3 2 1 - 4 2 3 1 2 0'"
+    if len(tokens) != ODI_ITEM_COUNT:
+        raise ValueError(
+            f"the ODI has {ODI_ITEM_COUNT} items; got {len(tokens)}: type one answer per "
+            f"item ('-' when unanswered), {example}"
+        )
+    items: list[int | None] = []
+    for n, token in enumerate(tokens, start=1):
+        if token in _MISSING:
+            items.append(None)
+        elif token.isdigit():
+            items.append(int(token))
+        else:
+            raise ValueError(f"ODI item {n}: expected an answer 0–5 or '-'; got {token!r}")
+    try:
+        return OdiEntry(recorded_on=recorded_on, items=tuple(items))
+    except ValidationError as err:
+        raise ValueError(_first_message(err)) from err
+
+
+def _first_message(err: ValidationError) -> str:
+    return str(err.errors(include_url=False)[0]["msg"]).removeprefix("Value error, ")
+
+
+# --- dates and times ------------------------------------------------------------------
+_OFFSET = re.compile(r"\s*(Z|[+-]\d{2}:?\d{2})$")
+
+
+def datetime_from_text(text: str) -> dt.datetime:
+    """A date and time typed as ISO 8601: ``"2026-04-07 09:00 +01:00"``.
+
+    ``T`` or a space between date and time, seconds optional, the offset with or without
+    a space before it. Without an offset the time is read in this computer's time zone
+    (the zone is then shown with the value, so the physician sees what was stored).
+
+    Raises
+    ------
+    ValueError
+        When it is not a date and time (the message shows the expected form).
+    """
+    cleaned = _OFFSET.sub(r"\1", " ".join(text.split()))
+    cleaned = re.sub(r"^(\S+)[ T](\d):", r"\1 0\2:", cleaned)  # 9:00 → 09:00
+    form = "expected a date and time like '2026-04-07 09:00 +01:00'"
+    if not re.match(r"^\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}", cleaned):
+        raise ValueError(f"{form}; got {text.strip()!r}")
+    try:
+        value = dt.datetime.fromisoformat(cleaned)
+    except ValueError as err:
+        raise ValueError(f"{form}; got {text.strip()!r}") from err
+    if value.tzinfo is None:
+        value = value.astimezone()
+    offset = value.utcoffset()
+    if offset is not None and offset.total_seconds() % 60:
+        raise ValueError("the time-zone offset must be whole minutes (e.g. +01:00)")
+    return value
+
+
+def datetime_text(value: dt.datetime) -> str:
+    """``"2026-04-07 09:00 +01:00"``: how `datetime_from_text` reads it back (seconds when set)."""
+    clock = "%H:%M:%S" if value.second else "%H:%M"
+    text = value.strftime(f"%Y-%m-%d {clock}")
+    offset = value.utcoffset()
+    if offset is None:
+        return text
+    minutes = int(offset.total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{text} {sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def date_from_text(text: str) -> dt.date:
+    """A date typed as ISO 8601 (``"2026-04-07"``).
+
+    Raises
+    ------
+    ValueError
+        When it is not a date (the message shows the expected form).
+    """
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError as err:
+        raise ValueError(f"expected a date like 2026-04-07; got {text.strip()!r}") from err

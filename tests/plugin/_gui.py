@@ -26,6 +26,14 @@ def settle(n: int = 5) -> None:
         app.processEvents()
 
 
+def activate(widget: QWidget) -> None:
+    """Make the window holding ``widget`` the active one: keys then go where the focus is."""
+    window = widget.window()
+    window.activateWindow()
+    QTest.qWaitForWindowActive(window, 3000)
+    settle()
+
+
 def canvas_widget(viewer: Any) -> QWidget:
     """The Qt widget of napari's canvas (the only private attribute the tests use)."""
     return viewer.window._qt_viewer.canvas.native
@@ -80,6 +88,25 @@ class Physician:
         self._count(f"type {what or text!r}")
         QTest.keyClicks(widget, text)
         settle()
+
+    def type_focused(self, text: str, what: str = "") -> None:
+        """Type ``text`` where the keyboard focus is, key by key (counted once).
+
+        Each key goes to the widget that has the focus at that moment, as on a keyboard:
+        the first digit typed on a table cell opens its editor and the next ones go there.
+        """
+        self._count(f"type {what or text!r}")
+        for char in text:
+            target = QApplication.focusWidget()
+            assert target is not None, "no widget has the keyboard focus"
+            QTest.keyClick(target, char)
+        settle()
+
+    def key_focused(self, key: Any, what: str = "") -> None:
+        """Press one key (Enter, Tab) where the keyboard focus is."""
+        target = QApplication.focusWidget()
+        assert target is not None, "no widget has the keyboard focus"
+        self.key(target, key, what=what)
 
     def click_patient(self, lps: Any, what: str = "") -> None:
         """Click the canvas where the patient position ``lps`` is shown."""

@@ -13,7 +13,7 @@ from blockplan.case.store import CaseStore
 from blockplan.demo import build_demo_case
 from napari_blockplan._layers import layer_for
 from napari_blockplan._workspace import workspace_for
-from tests.plugin._gui import Physician, canvas_widget, settle
+from tests.plugin._gui import Physician, activate, canvas_widget, settle
 
 pytestmark = pytest.mark.gui
 
@@ -114,3 +114,48 @@ def test_every_edit_is_undoable_from_the_panel(demo: Any) -> None:
     assert redo.text() == "Redo set profile"
     doc.click(redo, "Redo")
     assert ws.case.profile_name == "strict-dual-80"
+
+
+def _diary_nrs(ws: Any, procedure_id: str) -> dict[int, int | None]:
+    proc = next(p for p in ws.case.procedures if p.id == procedure_id)
+    return {e.minutes: e.nrs for e in proc.diary.entries} if proc.diary else {}
+
+
+def _click_block(doc: Physician, outcomes: Any, procedure_id: str) -> None:
+    lst = outcomes.block_list
+    item = next(
+        lst.item(r)
+        for r in range(lst.count())
+        if lst.item(r).data(Qt.ItemDataRole.UserRole) == procedure_id
+    )
+    doc.click(lst.viewport(), "a block in the list", lst.visualItemRect(item).center())
+
+
+def test_diary_values_are_kept_per_cell(demo: Any) -> None:
+    """A typed diary value is saved to its block when committed, even when the physician
+    selects another block or the case changes while the cell is still being typed."""
+    viewer, ws, _planning, outcomes = demo
+    activate(outcomes)
+    doc = Physician(viewer)
+    _click_block(doc, outcomes, "b2")
+    outcomes.tabs.setCurrentIndex(1)
+    other = _diary_nrs(ws, "b1")
+    grid = outcomes.diary
+    doc.click(grid.viewport(), "30 min NRS", grid.visualItemRect(grid.item(2, 1)).center())
+    doc.type_focused("2")  # still typing: the cell editor is open
+    _click_block(doc, outcomes, "b1")  # another block: the typed value goes to b2
+    assert _diary_nrs(ws, "b2")[30] == 2
+    assert _diary_nrs(ws, "b1") == other
+    assert grid.item(2, 1).text() == str(other[30])  # b1's diary is shown now
+    _click_block(doc, outcomes, "b2")  # coming back shows it
+    assert grid.item(2, 1).text() == "2"
+
+    doc.click(grid.viewport(), "60 min NRS", grid.visualItemRect(grid.item(3, 1)).center())
+    doc.type_focused("5")
+    doc.click(outcomes.profile, "the profile")  # a case change while typing
+    doc.key(outcomes.profile.view(), Qt.Key.Key_Escape, what="close the list")
+    doc.type(outcomes.profile, "strict", "profile by keyboard")
+    assert ws.case.profile_name == "strict-dual-80"
+    assert _diary_nrs(ws, "b2")[30] == 2 and _diary_nrs(ws, "b2")[60] == 5
+    assert outcomes.selected_procedure_id() == "b2"
+    assert [grid.item(r, 1).text() for r in (2, 3)] == ["2", "5"]

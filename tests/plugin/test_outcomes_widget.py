@@ -7,12 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from qtpy.QtCore import Qt
 
 from blockplan.case import Agent, BlockType
 from blockplan.case.store import CaseStore
 from blockplan.demo import build_demo_case
 from napari_blockplan._layers import STATUS_COLOURS, layer_for
 from napari_blockplan._workspace import workspace_for
+from tests.plugin._gui import Physician, activate
 
 pytestmark = pytest.mark.gui
 
@@ -29,6 +31,7 @@ def outcomes(make_napari_viewer, tmp_path: Path):
     viewer.window.add_plugin_dock_widget("blockplan", "Planning")
     _dock, widget = viewer.window.add_plugin_dock_widget("blockplan", "Outcomes")
     ws.start_case(build_demo_case(SAMPLE))
+    activate(widget)
     return viewer, widget, ws
 
 
@@ -78,13 +81,18 @@ def test_ledger_shows_live_and_targets_follow_their_status(outcomes) -> None:
     times = [int(widget.diary.item(r, 0).text()) for r in range(widget.diary.rowCount())]
     assert times[:4] == [0, 15, 30, 60] and times[-1] == 1440
 
-    # enter the diary through the grid, as a person would
+    # enter the diary through the grid, as a person would: the baseline, Enter, then one
+    # NRS per row with Enter (Enter on an empty row moves on: a missing point)
     nrs = {0: 0, 15: 0, 30: 0, 60: 0, 120: 0, 180: 1, 240: 3}
-    for row, minutes in enumerate(times):
+    doc = Physician(viewer)
+    widget.tabs.setCurrentIndex(1)
+    doc.click(widget.baseline, "baseline")
+    doc.type(widget.baseline, "5")
+    doc.key(widget.baseline, Qt.Key.Key_Return)
+    for minutes in times:
         if minutes in nrs:
-            widget.diary.item(row, 1).setText(str(nrs[minutes]))
-    widget.baseline.setValue(5)
-    widget.save_diary_from_grid()
+            doc.type_focused(str(nrs[minutes]))
+        doc.key_focused(Qt.Key.Key_Return)
     stored = next(p for p in ws.case.procedures if p.id == proc.id)
     assert stored.diary is not None and stored.diary.baseline_nrs == 5
     assert [(e.minutes, e.nrs) for e in stored.diary.entries] == sorted(nrs.items())
@@ -109,7 +117,7 @@ def test_recording_needs_a_target_and_says_so(outcomes) -> None:
     _viewer, widget, ws = outcomes
     before = ws.case
     assert widget.record_from_form() is None  # nothing ticked
-    assert "tick at least one planned target" in widget.verdict.text()
+    assert "tick at least one planned target" in widget.message.text()
     assert ws.case == before
 
 
@@ -155,8 +163,7 @@ def test_diary_chart_draws_the_core_chart_spec(outcomes) -> None:
 
     _viewer, widget, ws = outcomes
     proc = next(p for p in ws.case.procedures if p.diary is not None)
-    ids = [widget.procedure_list.itemData(i) for i in range(widget.procedure_list.count())]
-    widget.procedure_list.setCurrentIndex(ids.index(proc.id))
+    widget.select_block(proc.id)
 
     def chart_and_spec():
         ledger = widget.ledger

@@ -1,9 +1,11 @@
-"""Outcomes dock widget: record a block against planned targets, enter its pain diary.
+"""Outcomes dock widget: document blocks, type their diaries, enter ODI/PGIC, see the ledger.
 
-Adapters only: the form builds a `Procedure`, the diary grid a `PainDiary`; the
-adjudication, ledger, every status and the diary chart (`blockplan.outcomes.chart`, the
-one the report draws) come from `blockplan.outcomes` and are shown live. Target colours
-in the viewer follow their ledger status.
+Adapters only: the procedure form (`_procedure_form`) builds a `Procedure`, the diary
+grid (`_diary`) a `PainDiary`, the outcome-measures tab (`_scores`) ODI and PGIC entries;
+every verdict, score, status and the diary chart (`blockplan.outcomes.chart`, the one
+the report draws) comes from `blockplan.outcomes` and is shown live. Target colours in
+the viewer follow their ledger status. Every change is saved at once through the
+workspace and can be undone.
 """
 
 from __future__ import annotations
@@ -11,22 +13,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from qtpy.QtCore import QDateTime, Qt
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
     QComboBox,
-    QDateTimeEdit,
-    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QSpinBox,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -38,8 +36,8 @@ from blockplan.case import (
     Agent,
     BlockType,
     Case,
+    Complication,
     Contrast,
-    ContrastPattern,
     DiaryEntry,
     Guidance,
     Injection,
@@ -48,149 +46,159 @@ from blockplan.case import (
     Sedation,
     Steroid,
 )
-from blockplan.case.entry import sedation_from_text, steroid_from_text
-from blockplan.case.limits import NRS_LIMITS, TYPICAL_VOLUME_ML, field_limits
+from blockplan.case.entry import datetime_text
 from blockplan.errors import BlockplanError
-from napari_blockplan._workspace import workspace_for
+from blockplan.outcomes.adjudication import BLOCK_NAMES
+from napari_blockplan._widgets._diary import DiaryPanel
+from napari_blockplan._widgets._panel import Panel, UndoBar
+from napari_blockplan._widgets._procedure_form import ProcedureForm
+from napari_blockplan._widgets._scores import ScoresPanel
 
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["OutcomesWidget"]
+__all__ = ["LEDGER_COLUMNS", "TABS", "OutcomesWidget"]
+
+_ID = Qt.ItemDataRole.UserRole
+"""Where a block-list item keeps its procedure id."""
 
 LEDGER_COLUMNS = ("Source", "Status", "Blocks", "What would settle it")
+TABS = ("Block", "Diary", "Outcome measures", "Ledger")
+"""The tabs, in order."""
 
 
-class OutcomesWidget(QWidget):
-    """Procedures, diaries and the live evidence ledger of the open case."""
+def _scrolling(content: QWidget) -> QScrollArea:
+    """``content`` in a vertical scroll area as wide as the dock."""
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setWidget(content)
+    return scroll
+
+
+def _record_only(proc: Procedure) -> Procedure:
+    """The block's record without its diary (what the form edits)."""
+    return proc.model_copy(update={"diary": None})
+
+
+class OutcomesWidget(Panel):
+    """Blocks, their diaries, ODI/PGIC and the live evidence ledger of the open case.
+
+    Public attributes (for tests that drive the panel with real events)
+    --------------------------------------------------------------------
+    profile, profile_label
+        Adjudication profile (combo box) and its title and version.
+    block_list, new_block_button
+        The recorded blocks (selecting one loads it into the form and the diary tab);
+        *New block* empties the selection and starts a new record.
+    tabs
+        Tabs in `TABS` order: Block, Diary, Outcome measures, Ledger.
+    form
+        The `ProcedureForm`; its controls are also attributes here:
+        ``target_checks`` (target id → QCheckBox; ticking sets block type and approach),
+        ``volume_spins`` and ``branch_spins`` (target id → spin box),
+        ``performed_at`` (ISO date, time and zone; clicking selects it), ``operator``,
+        ``block_type``, ``approach``, ``agent_buttons`` (Agent → toggle button),
+        ``concentration``, ``complication_buttons`` (Complication → toggle button) and
+        ``no_complications`` (the *no complications* button).
+    record_button, save_button, delete_button
+        *Record as new block* (then the Diary tab opens with the cursor in Quick entry),
+        *Save changes* to the selected block, *Delete block* (both undoable).
+    diary, baseline, baseline_provoked, movements_buttons, quick_diary, verdict, figure
+        The diary grid (QTableWidget: minutes, NRS, patient's relief %, computed relief %;
+        typing starts editing, Enter/Tab move down, each committed cell is saved), the
+        baseline NRS line ("not entered" until typed; Enter moves to the grid), the
+        provoked flag, the movements-possible buttons (True/False → button), the Quick
+        entry line (``8: 1 1 0 1 3 6 7 8 8 8 8`` + Enter), the verdict and the chart.
+    odi_date, odi_entry, odi_record_button, odi_table, odi_changes, odi_delete_button
+        ODI: date, the ten answers on one line (+ Enter records), the scored list, the
+        changes from the first ODI (the core's text).
+    pgic_date, pgic_buttons, pgic_record_button, pgic_table, pgic_delete_button
+        PGIC: date, score → toggle button (1–7), *Record PGIC*, the list.
+    ledger_table, message, undo_bar
+        The pain-source ledger, the last message (errors included), Undo/Redo.
+    """
 
     def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
-        super().__init__()
+        super().__init__(napari_viewer)
         from blockplan.outcomes import list_profiles
 
-        self.viewer = napari_viewer
-        self.ws = workspace_for(napari_viewer)
         self.ledger: Any = None
         self._filling = False
+        self._loaded: Procedure | None = None
 
         self.profile = QComboBox()
         self.profile.addItems(list(list_profiles()))
         self.profile.currentTextChanged.connect(self.set_profile)
         self.profile_label = QLabel("")
         self.profile_label.setWordWrap(True)
+        self.block_list = QListWidget()
+        self.block_list.setMaximumHeight(84)
+        self.block_list.currentRowChanged.connect(self._block_selected)
+        self.new_block_button = QPushButton("New block")
+        self.new_block_button.clicked.connect(self.new_block)
 
-        layout = QVBoxLayout(self)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._block_tab(), TABS[0])
+        self.tabs.addTab(self._diary_tab(), TABS[1])
+        self.scores = ScoresPanel(self._apply, self._error)
+        self.tabs.addTab(_scrolling(self.scores), TABS[2])
+        self.tabs.addTab(self._ledger_box(), TABS[3])
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.undo_bar = UndoBar(self.ws)
+
         top = QFormLayout()
         top.addRow("Profile:", self.profile)
         top.addRow(self.profile_label)
+        blocks = QHBoxLayout()
+        blocks.addWidget(self.block_list, 1)
+        blocks.addWidget(self.new_block_button)
+        top.addRow("Blocks:", blocks)
+        layout = QVBoxLayout(self)
         layout.addLayout(top)
-        self.tabs = QTabWidget()
-        self.tabs.addTab(self._procedure_box(), "Record")
-        self.tabs.addTab(self._diary_box(), "Diary")
-        self.tabs.addTab(self._ledger_box(), "Ledger")
-        layout.addWidget(self.tabs)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.message)
+        layout.addWidget(self.undo_bar)
         disclaimer = QLabel("Decision support, not a medical device.")
         disclaimer.setStyleSheet("color: gray; font-style: italic")
         layout.addWidget(disclaimer)
+        self._expose()
 
-        self.ws.case_changed.connect(self._on_case_changed)
+        self.listen(self.ws.case_changed, self._on_case_changed)
+        self.form.reset(self.ws.case, self._operator())
         self._on_case_changed(self.ws.case)
 
-    # ------------------------------------------------------------------ form ----
-    def _procedure_box(self) -> QGroupBox:
-        box = QGroupBox("Record a block")
-        self.performed_at = QDateTimeEdit(QDateTime.currentDateTime())
-        self.performed_at.setCalendarPopup(True)
-        self.block_type = QComboBox()
-        self.block_type.addItems([b.value for b in BlockType])
-        self.targets = QListWidget()
-        self.targets.setMaximumHeight(90)
-        self.agent = QComboBox()
-        self.agent.addItems([a.value for a in Agent])
-        self.concentration = QDoubleSpinBox()
-        _limit(self.concentration, Injection, "concentration_pct")
-        self.concentration.setSingleStep(0.25)
-        self.concentration.setSuffix(" %")
-        self.volume = QDoubleSpinBox()
-        _limit(self.volume, Injection, "volume_ml")
-        self.volume.setSingleStep(0.1)
-        self.volume.setDecimals(2)
-        self.volume.setSuffix(" mL per target")
-        self.block_type.currentTextChanged.connect(self._typical_volume)
-        self._typical_volume(self.block_type.currentText())
-        self.branches = QSpinBox()
-        _limit(self.branches, Injection, "branches")
-        self.contrast_ml = QDoubleSpinBox()
-        _limit(self.contrast_ml, Contrast, "volume_ml")
-        self.contrast_ml.setSingleStep(0.1)
-        self.contrast_ml.setSuffix(" mL")
-        self.contrast_pattern = QComboBox()
-        self.contrast_pattern.addItems([p.value for p in ContrastPattern])
-        self.intravascular = QCheckBox("intravascular uptake")
-        self.dsa = QCheckBox("DSA used")
-        self.steroid = QLineEdit()
-        self.steroid.setPlaceholderText("none (or e.g. dexamethasone 4 mg)")
-        self.sedation = QLineEdit()
-        self.sedation.setPlaceholderText("none (or e.g. midazolam 2 mg)")
-        self.guidance = QComboBox()
-        self.guidance.addItems([g.value for g in Guidance])
-        record = QPushButton("Record block")
-        record.clicked.connect(self.record_from_form)
-        form = QFormLayout(box)
-        form.addRow("Date/time:", self.performed_at)
-        form.addRow("Block:", self.block_type)
-        form.addRow("Targets:", self.targets)
-        form.addRow("Agent:", self.agent)
-        form.addRow("Concentration:", self.concentration)
-        form.addRow("Volume:", self.volume)
-        form.addRow("Medial branches:", self.branches)
-        contrast = QHBoxLayout()
-        contrast.addWidget(self.contrast_ml)
-        contrast.addWidget(self.contrast_pattern)
-        form.addRow("Contrast:", contrast)
-        flags = QHBoxLayout()
-        flags.addWidget(self.intravascular)
-        flags.addWidget(self.dsa)
-        form.addRow(flags)
-        form.addRow("Steroid:", self.steroid)
-        form.addRow("Sedation:", self.sedation)
-        form.addRow("Guidance:", self.guidance)
-        form.addRow(record)
-        return box
+    # ------------------------------------------------------------------ tabs ----
+    def _block_tab(self) -> QWidget:
+        self.form = ProcedureForm(self._error)
+        scroll = _scrolling(self.form)
+        self.record_button = QPushButton("Record as new block")
+        self.record_button.clicked.connect(self.record_from_form)
+        self.save_button = QPushButton("Save changes")
+        self.save_button.clicked.connect(self.save_changes)
+        self.delete_button = QPushButton("Delete block")
+        self.delete_button.clicked.connect(self.delete_block)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.record_button)
+        buttons.addWidget(self.save_button)
+        buttons.addWidget(self.delete_button)
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(scroll, 1)
+        layout.addLayout(buttons)
+        return tab
 
-    def _diary_box(self) -> QGroupBox:
-        box = QGroupBox("Pain diary")
-        self.procedure_list = QComboBox()
-        self.procedure_list.currentIndexChanged.connect(lambda _i: self._show_diary())
-        self.baseline = QSpinBox()
-        # one below the scale means "not entered": a baseline is never made up
-        self.baseline.setRange(NRS_LIMITS[0] - 1, NRS_LIMITS[1])
-        self.baseline.setSpecialValueText("not entered")
-        self.baseline.setValue(self.baseline.minimum())
-        self.movements = QCheckBox("previously painful movements became possible")
-        self.diary = QTableWidget(0, 3)
-        self.diary.setHorizontalHeaderLabels(("Minutes", "NRS 0–10", "Patient relief %"))
-        self.diary.verticalHeader().setVisible(False)
-        save = QPushButton("Save diary")
-        save.clicked.connect(self.save_diary_from_grid)
-        self.verdict = QLabel("")
-        self.verdict.setWordWrap(True)
+    def _diary_tab(self) -> QWidget:
         from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
         from matplotlib.figure import Figure
 
         self.figure = Figure(figsize=(3.2, 1.6), dpi=90, tight_layout=True)
         self.chart = FigureCanvasQTAgg(self.figure)
         self.chart.setMinimumHeight(150)
-        self.diary.setMinimumHeight(220)
-        form = QFormLayout(box)
-        form.addRow("Block:", self.procedure_list)
-        form.addRow("Baseline NRS:", self.baseline)
-        form.addRow(self.movements)
-        form.addRow(self.diary)
-        form.addRow(save)
-        form.addRow(self.verdict)
-        form.addRow(self.chart)
-        return box
+        self.diary_panel = DiaryPanel(self._apply, self._error, self.chart)
+        return _scrolling(self.diary_panel)
 
     def _ledger_box(self) -> QGroupBox:
         box = QGroupBox("Pain-source ledger")
@@ -201,49 +209,132 @@ class OutcomesWidget(QWidget):
         QVBoxLayout(box).addWidget(self.ledger_table)
         return box
 
-    def _typical_volume(self, block: str) -> None:
-        self.volume.setValue(TYPICAL_VOLUME_ML[BlockType(block)])
+    def _expose(self) -> None:
+        """The controls a physician uses most, as attributes of the panel (see the docs)."""
+        form, diary, scores = self.form, self.diary_panel, self.scores
+        self.target_checks = form.target_checks
+        self.volume_spins = form.volume_spins
+        self.branch_spins = form.branch_spins
+        self.performed_at = form.performed_at
+        self.operator = form.operator
+        self.block_type = form.block_type
+        self.approach = form.approach
+        self.agent_buttons = form.agent_buttons.buttons
+        self.concentration = form.concentration
+        self.complication_buttons = form.complication_buttons.buttons
+        self.no_complications = self.complication_buttons[Complication.NONE]
+        self.diary = diary.grid
+        self.baseline = diary.baseline
+        self.baseline_provoked = diary.baseline_provoked
+        self.movements_buttons = diary.movements.buttons
+        self.quick_diary = diary.quick_diary
+        self.verdict = diary.verdict
+        self.odi_date = scores.odi_date
+        self.odi_entry = scores.odi_entry
+        self.odi_record_button = scores.odi_record_button
+        self.odi_table = scores.odi_table
+        self.odi_changes = scores.odi_changes
+        self.odi_delete_button = scores.odi_delete_button
+        self.pgic_date = scores.pgic_date
+        self.pgic_buttons = scores.pgic_buttons.buttons
+        self.pgic_record_button = scores.pgic_record_button
+        self.pgic_table = scores.pgic_table
+        self.pgic_delete_button = scores.pgic_delete_button
+
+    # ------------------------------------------------------------------ helpers --
+    def _apply(self, case: Case, action: str, summary: str) -> None:
+        try:
+            self.ws.apply(case, action, summary)
+        except (BlockplanError, ValueError) as err:
+            self._error(f"{action}: {err}")
+            return
+        self.message.setText(summary)
+
+    def _error(self, text: str) -> None:
+        from napari.utils.notifications import show_error
+
+        self.message.setText(text)
+        show_error(f"blockplan: {text}")
+
+    @staticmethod
+    def _operator() -> str:
+        """The configured clinician (never the computer login); empty when not set."""
+        from blockplan.settings import UNCONFIGURED_OPERATOR, operator_name
+
+        name = operator_name()
+        return "" if name == UNCONFIGURED_OPERATOR else name
+
+    def _procedure(self, procedure_id: str | None) -> Procedure | None:
+        return next((p for p in self.ws.case.procedures if p.id == procedure_id), None)
+
+    def _block_number(self, procedure_id: str) -> int | None:
+        blocks = self.ledger.blocks if self.ledger is not None else ()
+        return next((b.number for b in blocks if b.procedure_id == procedure_id), None)
+
+    def _block_title(self, proc: Procedure) -> str:
+        number = self._block_number(proc.id)
+        agents = "/".join(sorted(a.value for a in proc.agents))
+        return (
+            f"Block #{number}: {datetime_text(proc.performed_at)}, "
+            f"{BLOCK_NAMES[proc.block_type]}, {agents}"
+        )
 
     # ------------------------------------------------------------------ actions -
     def set_profile(self, name: str) -> None:
         """Adjudicate under another profile (stored with the case)."""
         if self._filling or not name or name == self.ws.case.profile_name:
             return
-        self.ws.apply(self.ws.case.evolve(profile_name=name), "set profile", f"profile {name}")
+        self._apply(self.ws.case.evolve(profile_name=name), "set profile", f"profile {name}")
 
     def selected_target_ids(self) -> list[str]:
-        """Ids of the checked targets."""
-        out = []
-        for row in range(self.targets.count()):
-            item = self.targets.item(row)
-            if item.checkState() == Qt.CheckState.Checked:
-                out.append(item.data(Qt.ItemDataRole.UserRole))
-        return out
+        """Ids of the ticked targets."""
+        return self.form.ticked_target_ids()
+
+    def selected_procedure_id(self) -> str | None:
+        """Id of the selected block (shown in the form and on the Diary tab)."""
+        item = self.block_list.currentItem()
+        return None if item is None else str(item.data(_ID))
+
+    def select_block(self, procedure_id: str | None) -> None:
+        """Select a block (None: no block, a new record)."""
+        for row in range(self.block_list.count()):
+            if self.block_list.item(row).data(_ID) == procedure_id:
+                self.block_list.setCurrentRow(row)
+                return
+        self.block_list.setCurrentRow(-1)
+
+    def new_block(self) -> None:
+        """Start a new block record: no block selected, the form at its defaults."""
+        self.block_list.setCurrentRow(-1)
+        self.form.reset(self.ws.case, self._operator())
+        self._loaded = None
+        self.tabs.setCurrentIndex(0)
 
     def record_from_form(self) -> Procedure | None:
-        """Build a procedure from the form and record it (one injection per target)."""
+        """Record the form as a new block; the Diary tab opens for its diary."""
         try:
-            return self.record_procedure(
-                performed_at=self.performed_at.dateTime().toPyDateTime().astimezone(),
-                block_type=BlockType(self.block_type.currentText()),
-                target_ids=self.selected_target_ids(),
-                agent=Agent(self.agent.currentText()),
-                concentration_pct=self.concentration.value() or None,
-                volume_ml=self.volume.value(),
-                branches=self.branches.value(),
-                contrast=Contrast(
-                    volume_ml=self.contrast_ml.value(),
-                    pattern=ContrastPattern(self.contrast_pattern.currentText()),
-                    intravascular_uptake=self.intravascular.isChecked(),
-                    dsa_used=self.dsa.isChecked(),
-                ),
-                steroid=steroid_from_text(self.steroid.text()),
-                sedation=sedation_from_text(self.sedation.text()),
-                guidance=Guidance(self.guidance.currentText()),
-            )
+            proc = self.form.procedure(self.ws.case)
         except (BlockplanError, ValueError) as err:
             self._error(str(err))
             return None
+        if not self._record(proc):
+            return None
+        self.tabs.setCurrentIndex(1)
+        self.quick_diary.setFocus()
+        return proc
+
+    def _record(self, proc: Procedure) -> bool:
+        case = self.ws.case
+        agents = "/".join(sorted(a.value for a in proc.agents))
+        self._apply(
+            case.replace_item("procedures", proc),
+            "record block",
+            f"{BLOCK_NAMES[proc.block_type]} with {agents} recorded",
+        )
+        if self.ws.case is case:
+            return False
+        self.select_block(proc.id)
+        return True
 
     def record_procedure(
         self,
@@ -260,11 +351,15 @@ class OutcomesWidget(QWidget):
         sedation: Sedation | None = None,
         guidance: Guidance = Guidance.FLUOROSCOPY,
     ) -> Procedure:
-        """Record a block at planned targets (level, side, structure from each target)."""
+        """Record a block at planned targets (level, side, structure from each target).
+
+        For scripts and tests; raises what `Workspace.apply` raises. The physician uses
+        the form (`record_from_form`).
+        """
         if not target_ids:
             raise BlockplanError("tick at least one planned target for the block")
         case = self.ws.case
-        injections = [
+        injections = tuple(
             Injection.at_target(
                 case.target(tid),
                 agent=agent,
@@ -273,13 +368,13 @@ class OutcomesWidget(QWidget):
                 branches=branches,
             )
             for tid in target_ids
-        ]
+        )
         procedure = Procedure(
             performed_at=performed_at,
-            operator=self.ws.user,
+            operator=self._operator(),
             block_type=block_type,
             guidance=guidance,
-            injections=tuple(injections),
+            injections=injections,
             contrast=contrast or Contrast(),
             steroid=steroid,
             sedation=sedation,
@@ -287,46 +382,43 @@ class OutcomesWidget(QWidget):
         self.ws.apply(
             case.replace_item("procedures", procedure),
             "record block",
-            f"{block_type.value} with {agent.value}",
+            f"{BLOCK_NAMES[block_type]} with {agent.value} recorded",
         )
-        self.procedure_list.setCurrentIndex(self.procedure_list.count() - 1)
+        self.select_block(procedure.id)
         return procedure
 
-    def selected_procedure_id(self) -> str | None:
-        """Id of the block whose diary is shown."""
-        data = self.procedure_list.currentData()
-        return None if data is None else str(data)
+    def save_changes(self) -> Procedure | None:
+        """Save the form to the selected block (undoable)."""
+        base = self._procedure(self.selected_procedure_id())
+        if base is None:
+            self._error("select the block to change in the list (or record a new block)")
+            return None
+        try:
+            proc = self.form.procedure(self.ws.case, base=base)
+        except (BlockplanError, ValueError) as err:
+            self._error(str(err))
+            return None
+        if proc == base:
+            self.message.setText("no change to save")
+            return base
+        number = self._block_number(base.id)
+        self._apply(
+            self.ws.case.replace_item("procedures", proc), "edit block", f"block #{number} changed"
+        )
+        return proc
 
-    def save_diary_from_grid(self) -> None:
-        """Store the diary grid (empty NRS cells are missing points)."""
+    def delete_block(self) -> None:
+        """Delete the selected block and its diary (undoable)."""
         pid = self.selected_procedure_id()
         if pid is None:
-            self._error("record a block first")
+            self._error("select the block to delete in the list")
             return
-        if self.baseline.value() == self.baseline.minimum():
-            self._error("enter the baseline NRS (pain before the block) first")
-            return
-        entries: list[tuple[int, int | None, float | None]] = []
-        try:
-            for row in range(self.diary.rowCount()):
-                minutes = int(_cell(self.diary, row, 0) or "")
-                nrs_text = _cell(self.diary, row, 1)
-                rel_text = _cell(self.diary, row, 2)
-                entries.append(
-                    (
-                        minutes,
-                        int(nrs_text) if nrs_text else None,
-                        float(rel_text) if rel_text else None,
-                    )
-                )
-            self.set_diary(
-                pid,
-                self.baseline.value(),
-                entries,
-                movements_possible=self.movements.isChecked() or None,
-            )
-        except (ValueError, BlockplanError) as err:
-            self._error(f"diary row {row + 1}: {err}")
+        number = self._block_number(pid)
+        self._apply(
+            self.ws.case.remove_item("procedures", pid),
+            "delete block",
+            f"block #{number} deleted (Undo restores it)",
+        )
 
     def set_diary(
         self,
@@ -349,7 +441,7 @@ class OutcomesWidget(QWidget):
         case = self.ws.case
         proc = next(p for p in case.procedures if p.id == procedure_id)
         updated = proc.model_copy(update={"diary": diary})
-        self.ws.apply(case.replace_item("procedures", updated), "diary", "pain diary saved")
+        self._apply(case.replace_item("procedures", updated), "diary", "pain diary saved")
 
     # ------------------------------------------------------------------ refresh -
     def _on_case_changed(self, case: Case) -> None:
@@ -362,38 +454,45 @@ class OutcomesWidget(QWidget):
         try:
             self.profile.setCurrentText(case.profile_name)
             self.profile_label.setText(f"{self.ledger.profile_title} — {self.ledger.profile_label}")
-            self._fill_targets(case)
-            self._fill_procedures(case)
+            self.form.set_case(case)
+            self._fill_blocks(case)
             self._fill_ledger()
         finally:
             self._filling = False
-        self._show_diary()
+        self._show_selected(case)
+        self.scores.show_case(case)
 
-    def _fill_targets(self, case: Case) -> None:
-        checked = set(self.selected_target_ids())
-        self.targets.clear()
-        for t in case.targets:
-            label = f"{t.label or t.id[:6]}: {t.level or '?'} {t.side.value} {t.block_type.value}"
-            item = QListWidgetItem(label)
-            item.setData(Qt.ItemDataRole.UserRole, t.id)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(
-                Qt.CheckState.Checked if t.id in checked else Qt.CheckState.Unchecked
-            )
-            self.targets.addItem(item)
-
-    def _fill_procedures(self, case: Case) -> None:
+    def _fill_blocks(self, case: Case) -> None:
+        """The blocks in time order (the ledger's numbers) with their verdicts."""
         current = self.selected_procedure_id()
-        self.procedure_list.clear()
-        for n, p in enumerate(case.procedures, start=1):
-            agents = "/".join(sorted(a.value for a in p.agents))
-            when = p.performed_at.strftime("%Y-%m-%d %H:%M")
-            self.procedure_list.addItem(f"#{n} {when} {p.block_type.value} {agents}", p.id)
-        ids = [p.id for p in case.procedures]
-        if current in ids:
-            self.procedure_list.setCurrentIndex(ids.index(current))
-        elif ids:
-            self.procedure_list.setCurrentIndex(len(ids) - 1)
+        results = {b.procedure_id: b for b in self.ledger.blocks}
+        ordered = sorted(
+            case.procedures,
+            key=lambda p: results[p.id].number if p.id in results else len(results) + 1,
+        )
+        rows = []
+        for proc in ordered:
+            agents = "/".join(sorted(a.value for a in proc.agents))
+            result = results.get(proc.id)
+            verdict = f" — {result.verdict.text}" if result is not None else ""
+            number = result.number if result is not None else "?"
+            when = proc.performed_at.strftime("%Y-%m-%d %H:%M")
+            rows.append((proc.id, f"#{number} {when} {proc.block_type.value} {agents}{verdict}"))
+        lst = self.block_list
+        lst.blockSignals(True)
+        try:
+            if lst.count() != len(rows):
+                lst.clear()
+                for _pid, _text in rows:
+                    lst.addItem(QListWidgetItem())
+            for row, (pid, text) in enumerate(rows):
+                item = lst.item(row)
+                item.setText(text)
+                item.setData(_ID, pid)
+            ids = [pid for pid, _text in rows]
+            lst.setCurrentRow(ids.index(current) if current in ids else -1)
+        finally:
+            lst.blockSignals(False)
 
     def _fill_ledger(self) -> None:
         sources = self.ledger.sources
@@ -409,43 +508,33 @@ class OutcomesWidget(QWidget):
                 self.ledger_table.setItem(row, col, QTableWidgetItem(value))
         self.ledger_table.resizeColumnsToContents()
 
-    def _show_diary(self) -> None:
-        from blockplan.outcomes import load_profile
+    def _block_selected(self, _row: int) -> None:
+        if not self._filling:
+            self._show_selected(self.ws.case)
 
-        if self._filling:
-            return
-        pid = self.selected_procedure_id()
-        case = self.ws.case
-        proc = next((p for p in case.procedures if p.id == pid), None)
-        times = list(load_profile(case.profile_name).diary_times_min)
-        recorded = {e.minutes: e for e in (proc.diary.entries if proc and proc.diary else ())}
-        times = sorted(set(times) | set(recorded))
-        self.diary.setRowCount(len(times))
-        for row, minutes in enumerate(times):
-            entry = recorded.get(minutes)
-            values = (
-                str(minutes),
-                "" if entry is None or entry.nrs is None else str(entry.nrs),
-                ""
-                if entry is None or entry.patient_relief_pct is None
-                else f"{entry.patient_relief_pct:g}",
-            )
-            for col, value in enumerate(values):
-                self.diary.setItem(row, col, QTableWidgetItem(value))
-        self.baseline.setValue(self.baseline.minimum())
-        if proc is not None and proc.diary is not None:
-            self.baseline.setValue(proc.diary.baseline_nrs)
-            self.movements.setChecked(bool(proc.diary.movements_possible))
-        block = next(
-            (b for b in (self.ledger.blocks if self.ledger else ()) if b.procedure_id == pid),
-            None,
-        )
+    def _show_selected(self, case: Case) -> None:
+        """The selected block in the form (reloaded when its record changed), its diary."""
+        proc = self._procedure(self.selected_procedure_id())
+        if proc is None:
+            self._loaded = None
+        elif _record_only(proc) != self._loaded:
+            self.form.load(proc, case)
+            self._loaded = _record_only(proc)
+        self.save_button.setEnabled(proc is not None)
+        self.delete_button.setEnabled(proc is not None)
+        block = None
+        if proc is None:
+            self.diary_panel.show_block(case, None, "no block selected: record or select one")
+        else:
+            self.diary_panel.show_block(case, proc, self._block_title(proc))
+            blocks = self.ledger.blocks if self.ledger is not None else ()
+            block = next((b for b in blocks if b.procedure_id == proc.id), None)
         self._draw_chart(block)
         if block is None:
             self.verdict.setText("")
-            return
-        reasons = "; ".join(block.reasons)
-        self.verdict.setText(f"Block #{block.number}: {block.verdict.text}. {reasons}")
+        else:
+            reasons = "; ".join(block.reasons)
+            self.verdict.setText(f"Block #{block.number}: {block.verdict.text}. {reasons}")
 
     def _draw_chart(self, block: Any) -> None:
         """The core's diary chart of the block (the report draws the same spec)."""
@@ -457,24 +546,3 @@ class OutcomesWidget(QWidget):
         spec = None if block is None else diary_chart_spec(block, self.ledger.threshold_pct)
         draw_diary_chart(ax, spec)
         self.chart.draw_idle()
-
-    def _error(self, text: str) -> None:
-        from napari.utils.notifications import show_error
-
-        self.verdict.setText(text)
-        show_error(f"blockplan: {text}")
-
-
-def _cell(table: QTableWidget, row: int, col: int) -> str:
-    item = table.item(row, col)
-    return "" if item is None else item.text().strip()
-
-
-def _limit(box: QSpinBox | QDoubleSpinBox, model: Any, field: str) -> None:
-    """Give a spin box the range the case model accepts for ``field``."""
-    lo, hi = field_limits(model, field)
-    low, high = (lo if lo is not None else 0.0), (hi if hi is not None else 1e6)
-    if isinstance(box, QSpinBox):
-        box.setRange(int(low), int(high))
-    else:
-        box.setRange(low, high)
