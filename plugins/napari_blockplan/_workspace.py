@@ -408,6 +408,18 @@ class Workspace:
             identity, series=self._series_refs(), profile_name=_default_profile()
         )
 
+    def _redraft(self) -> None:
+        """Base the draft on the images now loaded; widgets hear of it when whose changed.
+
+        Another series of the same study only extends the draft's series list: no widget
+        shows that, and a refresh per series would cost every widget a redraw.
+        """
+        draft = self._draft()
+        quiet = _whose(draft) == _whose(self.case)
+        self.case = draft
+        if not quiet:
+            self._announce()
+
     def _sort_images(
         self, layers: list[Any]
     ) -> tuple[list[tuple[Any, PatientMismatchError]], list[StudyIdentity]]:
@@ -441,8 +453,7 @@ class Workspace:
             for identity in matching:
                 self._adopt(identity)
         else:
-            self.case = self._draft()
-            self._announce()
+            self._redraft()
         self.images_changed.emit()
 
     def _on_layer_removed(self, event: Any) -> None:
@@ -452,8 +463,7 @@ class Workspace:
         if layer.metadata.get("blockplan_refused"):
             return
         if not self.is_open:
-            self.case = self._draft()
-            self._announce()
+            self._redraft()
         self.images_changed.emit()
 
     def _refuse(self, layer: Any, err: PatientMismatchError) -> None:
@@ -523,6 +533,12 @@ def _identity_of(layer: Any) -> StudyIdentity | None:
     if isinstance(volume, ImageVolume) and volume.study_instance_uid:
         return StudyIdentity(study_instance_uid=volume.study_instance_uid)
     return None
+
+
+def _whose(case: Case) -> tuple[Any, ...]:
+    """What a draft shows: its patient, study (without its series list) and profile."""
+    study = case.study.model_copy(update={"series": ()}) if case.study else None
+    return (case.patient, study, case.profile_name)
 
 
 def window_title(case: Case | None) -> str:
