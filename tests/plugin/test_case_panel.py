@@ -40,9 +40,10 @@ OTHERS = (
 
 
 def _other_case(name: str, patient_id: str, study_date: dt.date, title: str, n: int) -> Case:
+    born = dt.date(1950 + 7 * n, 1 + n, 10 + n)
     return Case(
         title=title,
-        patient=PatientInfo(patient_id=patient_id, patient_name=name, sex="F"),
+        patient=PatientInfo(patient_id=patient_id, patient_name=name, birth_date=born, sex="F"),
         study=StudyRef(study_instance_uid=f"2.25.9{n}", study_date=study_date),
     )
 
@@ -98,6 +99,20 @@ def _retype(doc: Physician, field: Any, text: str, what: str) -> None:
     doc.click(field, what)
     field.selectAll()
     doc.type(field, text, what)
+
+
+def _save_screenshot(qtbot: Any, panel: Any, name: str) -> None:
+    """Save the panel, floated at a readable size, for the README (opt-in)."""
+    from qtpy.QtWidgets import QDockWidget
+
+    dock = panel.parentWidget()
+    while not isinstance(dock, QDockWidget):
+        dock = dock.parentWidget()
+    dock.setFloating(True)
+    dock.resize(820, 940)
+    settle(20)
+    qtbot.wait(200)
+    panel.grab().save(str(Path(SCREENSHOT_DIR or ".") / name))
 
 
 def _overlays(viewer: Any) -> list[str]:
@@ -305,9 +320,6 @@ def test_the_loaded_study_offers_its_stored_case_and_one_click_reopens_it(
     assert panel.offer.isVisible() and not ws.is_open  # offered, not opened
     assert panel.reopen_button.text().startswith(f"Reopen “{demo.title}”, ")
     assert len(store.worklist()) == 4  # nothing was created by loading
-    if SCREENSHOT_DIR:
-        _wait_for_worklist(qtbot, panel, 4)
-        panel.grab().save(str(Path(SCREENSHOT_DIR) / "case-panel-offer.png"))
     doc.click(panel.reopen_button, "Reopen")
     assert ws.is_open and ws.case.case_id == demo.case_id
     assert not panel.offer.isVisible()
@@ -316,10 +328,7 @@ def test_the_loaded_study_offers_its_stored_case_and_one_click_reopens_it(
     if SCREENSHOT_DIR:
         _wait_for_worklist(qtbot, panel, 4)
         _click_row(doc, panel, 0)
-        dock = viewer.window.dock_widgets["Cases (blockplan)"]
-        dock.resize(dock.width(), max(dock.height(), 900))
-        settle()
-        panel.grab().save(str(Path(SCREENSHOT_DIR) / "case-panel.png"))
+        _save_screenshot(qtbot, panel, "case-panel.png")
 
 
 def test_start_a_new_case_from_the_offer_and_the_first_edit_without_one(

@@ -67,6 +67,7 @@ CASE_FIELDS = (
 SEARCH_DELAY_MS = 150
 """Typing pauses this long before the worklist is searched (in a worker thread)."""
 
+_TITLE_WIDTH = 260  # px; the full title shows as a tooltip
 _CASE_FILTER = "blockplan case files (*.blockplan.json *.json);;All files (*)"
 _WARNING_STYLE = "QFrame#refused { border: 2px solid #d55e00; border-radius: 4px; }"
 _OFFER_STYLE = "QFrame#offer { border: 2px solid #0072b2; border-radius: 4px; }"
@@ -240,7 +241,7 @@ class CasePanel(Panel):
         self.search_edit.setClearButtonEnabled(True)
         self.search_edit.textChanged.connect(self._schedule_search)
         self.date_edit = QLineEdit()
-        self.date_edit.setPlaceholderText("study date: 2026-03-15 or 2026-03-01..2026-03-31")
+        self.date_edit.setPlaceholderText("2026-03-15, or a range 2026-03-01..2026-03-31")
         self.date_edit.setClearButtonEnabled(True)
         self.date_edit.textChanged.connect(self._schedule_search)
         search = QFormLayout()
@@ -253,7 +254,6 @@ class CasePanel(Panel):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setStretchLastSection(True)
         # double-click or Enter on a row opens it
         self.table.activated.connect(self._on_activated)
         self.table.itemSelectionChanged.connect(self._update_buttons)
@@ -382,10 +382,15 @@ class CasePanel(Panel):
                 item = QTableWidgetItem(value)
                 if col == 0:
                     item.setData(Qt.ItemDataRole.UserRole, e.case_id)
+                if WORKLIST_COLUMNS[col] == "Title":
+                    item.setToolTip(value)
                 self.table.setItem(row, col, item)
             if e.case_id == selected:
                 self.table.selectRow(row)
         self.table.resizeColumnsToContents()
+        title_column = WORKLIST_COLUMNS.index("Title")
+        if self.table.columnWidth(title_column) > _TITLE_WIDTH:  # long titles: see tooltip
+            self.table.setColumnWidth(title_column, _TITLE_WIDTH)
         searched = self.search_edit.text().strip() or self.date_edit.text().strip()
         n = len(self.entries)
         if n == 0:
