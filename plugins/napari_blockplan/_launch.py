@@ -7,7 +7,7 @@ from typing import Any
 
 __all__ = ["DOCK_WIDGETS", "launch_viewer"]
 
-DOCK_WIDGETS: tuple[str, ...] = ("Study browser", "Planning", "Outcomes", "Report")
+DOCK_WIDGETS: tuple[str, ...] = ("Cases", "Study browser", "Planning", "Outcomes", "Report")
 """Display names (from napari.yaml) of the widgets docked at start, in order."""
 
 
@@ -25,10 +25,13 @@ def launch_viewer(
 
     viewer = napari.Viewer(title="blockplan")
     widgets = {}
+    docks = []
     for n, name in enumerate(DOCK_WIDGETS):
         # one dock area with a tab per widget, so the canvas keeps its room
-        _dock, widget = viewer.window.add_plugin_dock_widget("blockplan", name, tabify=n > 0)
+        dock, widget = viewer.window.add_plugin_dock_widget("blockplan", name, tabify=n > 0)
         widgets[name] = widget
+        docks.append(dock)
+    docks[0].raise_()  # the Case panel's tab shows first: whose case is open
     if case_id is not None:
         from napari_blockplan._workspace import workspace_for
 

@@ -2,6 +2,10 @@
 
 `get_reader` decides cheaply (a header-only read of at most a few files) and returns
 ``None`` for anything it cannot read; it never raises.
+
+Each image layer carries the patient and study identity read from one header of its
+series (`with_identity`: ``metadata["blockplan_identity"]``), so the workspace can check
+that images belong to the open case.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["get_reader", "read_study"]
+__all__ = ["get_reader", "read_study", "with_identity"]
 
 _PROBE_LIMIT = 64  # files looked at when deciding about a folder
 
@@ -59,6 +63,24 @@ def get_reader(path: str | Sequence[str]) -> Callable[..., list[Any]] | None:
     return read_study
 
 
+def with_identity(layer_data: tuple[Any, dict, str], info: Any) -> tuple[Any, dict, str]:
+    """``layer_data`` with the identity of its series (`study_identity`) in the metadata.
+
+    One header read; a series whose identity cannot be read gets none (never raises).
+    """
+    from blockplan.errors import BlockplanError
+    from blockplan.io import study_identity
+    from napari_blockplan._workspace import IDENTITY_KEY
+
+    try:
+        identity = study_identity(info)
+    except (BlockplanError, OSError, ValueError):
+        return layer_data
+    data, kwargs, kind = layer_data
+    kwargs["metadata"][IDENTITY_KEY] = identity
+    return data, kwargs, kind
+
+
 def read_study(path: str | Sequence[str]) -> list[Any]:
     """Load every loadable series of the given paths as napari image layers.
 
@@ -83,7 +105,7 @@ def read_study(path: str | Sequence[str]) -> list[Any]:
             except BlockplanError as err:
                 refused.append(str(err))
                 continue
-            layers.append(image_layer_data(volume))
+            layers.append(with_identity(image_layer_data(volume), info))
     # show the first series; the others start hidden so they do not blend over it
     for _data, kwargs, _kind in layers[1:]:
         kwargs["visible"] = False

@@ -6,23 +6,45 @@ immutable `Case` handed to `Workspace.apply`, which saves it to the store at onc
 ledger (core `build_ledger`) and emits `case_changed`;
 `_layers.py` then redraws the blockplan layers from the case. Nothing here computes
 geometry or applies clinical rules: that is the core's job.
+
+**Open or not.** A case is *open* once it was opened from the store, started (New case,
+`start_case`) or edited: every edit saves it. Before that the workspace holds a draft —
+empty, or carrying the identity of the loaded images (`new_case_from_images`) — that is
+stored only by the first edit, so nothing is created silently and no case is anonymous
+when images are loaded.
+
+**Images belong to the case.** Image layers carry the identity read from their DICOM
+headers (``metadata["blockplan_identity"]``, a `StudyIdentity`, set by the reader and the
+Study browser). When one is added, the core rule `check_same_patient` compares it with the
+open case (or with the images already loaded): images of another patient or study are
+removed again and `images_refused` carries the error (its message names only UIDs and
+field names; its ``comparison`` holds both identities, for the Case panel, never logged).
+Images of the case's own study fill in what the case lacks (`adopt_identity`, an edit).
 """
 
 from __future__ import annotations
 
+import threading
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from psygnal import Signal
 
-from blockplan.case import Case
+from blockplan.case import Case, SeriesRef
+from blockplan.errors import CaseError, PatientMismatchError
+from blockplan.io.identity import StudyIdentity
 from blockplan.io.volume import ImageVolume
 
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["Workspace", "workspace_for"]
+    from blockplan.case.store import WorklistEntry
+
+__all__ = ["IDENTITY_KEY", "Workspace", "window_title", "workspace_for"]
+
+IDENTITY_KEY = "blockplan_identity"
+"""Layer metadata key of the `StudyIdentity` recorded in an image layer's DICOM headers."""
 
 _UNDO_DEPTH = 100
 _WORKSPACES: weakref.WeakKeyDictionary[Any, Workspace] = weakref.WeakKeyDictionary()
@@ -46,12 +68,24 @@ class Workspace:
     mode_changed = Signal(object)
     """Emitted with the placement mode (or None) whenever it changes."""
 
+    images_changed = Signal()
+    """Emitted when image layers were added or removed (the reopen offer may change)."""
+
+    images_refused = Signal(object)
+    """Emitted with the `PatientMismatchError` of images removed because they are another
+    patient's or study's (``err.comparison`` holds both identities: show, never log)."""
+
     def __init__(self, viewer: napari.viewer.Viewer, store: Any = None) -> None:
         self.viewer = viewer
         self._store = store
+        self._store_lock = threading.Lock()
         self.session: Any = None
-        self.case: Case = Case()
+        self.is_open = False
+        """True once a case is opened, started or edited (see the module docs)."""
         self.user = _user_name()
+        self._refused: set[tuple[str, str]] = set()
+        self._to_drop: list[Any] = []
+        self.case: Case = self._draft()
         self._undo: list[tuple[Case, str]] = []
         self._redo: list[tuple[Case, str]] = []
         self.ledger: Any = None
@@ -60,6 +94,8 @@ class Workspace:
         """Ledger status per target id (colours the targets)."""
         self.mode: str | None = None
         """What the next canvas click places (None: clicks place nothing)."""
+        viewer.layers.events.inserted.connect(self._on_layer_inserted)
+        viewer.layers.events.removed.connect(self._on_layer_removed)
 
     # -- placement mode -----------------------------------------------------------
     def set_mode(self, mode: str | None, hint: str = "") -> None:
@@ -72,11 +108,12 @@ class Workspace:
     @property
     def store(self) -> Any:
         """The case store (the default SQLite store unless one was given)."""
-        if self._store is None:
-            from blockplan.case.store import CaseStore
+        with self._store_lock:  # the worklist searches from a worker thread
+            if self._store is None:
+                from blockplan.case.store import CaseStore
 
-            self._store = CaseStore()
-        return self._store
+                self._store = CaseStore()
+            return self._store
 
     def use_store(self, store: Any) -> None:
         """Save to another store from now on (the open case is created there)."""
@@ -94,32 +131,179 @@ class Workspace:
                 self.session = CaseSession.create(self.store, self.case, self.user)
         return self.session
 
-    # -- opening ------------------------------------------------------------------
+    # -- opening and closing --------------------------------------------------------
     def open_case(self, case_id: str) -> Case:
-        """Open a stored case; the undo history starts empty."""
+        """Open a stored case; the undo history starts empty.
+
+        Loaded images of another patient or study are removed (`images_refused`); images
+        of the case's study fill in identity the case lacks (an undoable edit).
+        """
         from blockplan.case.store import CaseSession
 
-        self.session = CaseSession(self.store, case_id, user=self.user)
-        self.case = self.session.case
-        self._undo.clear()
-        self._redo.clear()
-        self._announce()
+        session = CaseSession(self.store, case_id, user=self.user)
+        self._begin(session.case, session)
         return self.case
 
     def start_case(self, case: Case) -> Case:
         """Make ``case`` the open case and store it at once."""
-        self.case = case
         self.session = None
-        self._ensure_session()
+        self.case = case
+        self._begin(case, self._ensure_session())
+        return self.case
+
+    def new_case(self, title: str = "") -> Case:
+        """Start and store a new case carrying the identity of the loaded images.
+
+        Raises
+        ------
+        CaseError
+            When no images are loaded (a case starts from its patient's study).
+        """
+        from blockplan.case.identity import new_case_from_images
+
+        identity = self.image_identity()
+        if identity is None:
+            raise CaseError(
+                "no images are loaded, so the new case would have no patient: load the "
+                "patient's study first (Study browser or File ▸ Open), then start the case"
+            )
+        case = new_case_from_images(
+            identity,
+            title=title.strip(),
+            series=self._series_refs(),
+            profile_name=_default_profile(),
+        )
+        return self.start_case(case)
+
+    def close_case(self) -> None:
+        """Close the open case: its layers are removed and nothing is open afterwards.
+
+        Every edit is already saved; the loaded images stay (a first edit, or New case,
+        starts a new case from them).
+        """
+        if not self.is_open:
+            return
+        self.set_mode(None)
+        self.session = None
+        self.is_open = False
         self._undo.clear()
         self._redo.clear()
+        self.case = self._draft()
         self._announce()
-        return self.case
+        self._clear_case_layers()
+
+    def _begin(self, case: Case, session: Any) -> None:
+        """Make a stored case the open one and check the loaded images against it."""
+        self.session = session
+        self.case = case
+        self.is_open = True
+        self._undo.clear()
+        self._redo.clear()
+        self._refused.clear()
+        foreign, matching = self._sort_images(self._image_layers())
+        for layer, err in foreign:
+            self._refuse(layer, err)
+        self._announce()
+        for identity in matching:
+            self._adopt(identity)
+
+    def _clear_case_layers(self) -> None:
+        """Empty blockplan's layers (the Planning widget does it too, when docked).
+
+        They are emptied, not removed: removing several layers in one go while a napari
+        notification is showing crashes vispy's drawing under Mesa (seen with napari
+        0.9.2 on Xvfb).
+        """
+        from napari_blockplan._layers import layer_for, refresh_layers
+
+        if layer_for(self.viewer, "targets") is not None:
+            refresh_layers(self.viewer, self.case)
+
+    # -- case-level edits ------------------------------------------------------------
+    def _require_open(self, what: str) -> None:
+        if not self.is_open:
+            raise CaseError(f"no case is open: open one from the worklist first, then {what}")
+
+    def rename_case(self, title: str) -> Case:
+        """Change the open case's title (an undoable, saved edit)."""
+        self._require_open("rename it")
+        title = title.strip()
+        if title == self.case.title:
+            return self.case
+        return self.apply(self.case.evolve(title=title), "rename case", "case title changed")
+
+    def export_case(self, path: str | Path) -> Path:
+        """Write the open case to a case file (mode 0600); the export is audited."""
+        from blockplan.case.casefile import save_case_file
+
+        self._require_open("export it")
+        written = save_case_file(self.case, path)
+        version = self._ensure_session().version
+        self.store.record(
+            self.case.case_id, self.user, "export", f"version {version} exported to a case file"
+        )
+        return written
+
+    def import_case(self, path: str | Path, *, new_id: bool = False) -> Case:
+        """Validate a case file completely, then store it (nothing half-imported)."""
+        case, _version = self.store.import_file(path, self.user, new_id=new_id)
+        return case
+
+    def find_cases(self, search: str = "", study_date: str = "") -> list[WorklistEntry]:
+        """The worklist: stored cases matching the free text and study date, newest first.
+
+        ``study_date`` is typed as `parse_study_date` reads it (``2026-03-15``,
+        ``2026-03-01..2026-03-31``). Safe to call from a worker thread.
+
+        Raises
+        ------
+        ValueError
+            When the study date is not a date or range (the message names the forms).
+        """
+        from blockplan.case.store import parse_study_date
+
+        dates = parse_study_date(study_date) if study_date.strip() else None
+        return self.store.worklist(search, study_date=dates)
+
+    def reopen_candidate(self) -> WorklistEntry | None:
+        """The stored case to offer for reopening: the newest of the loaded study.
+
+        None when a case is open, no images with a StudyInstanceUID are loaded, or the
+        store holds no case of that study.
+        """
+        identity = self.image_identity()
+        if self.is_open or identity is None or not identity.study_instance_uid:
+            return None
+        found = self.store.cases_for_study(identity.study_instance_uid, limit=1)
+        return found[0] if found else None
+
+    def set_clinician(self, name: str) -> str:
+        """Save the clinician (operator) in the settings; edits record them from now on.
+
+        Raises
+        ------
+        SettingsError
+            When the name is invalid or the settings cannot be written.
+        """
+        from blockplan.settings import load_settings, require_clinician, save_settings, set_value
+
+        settings = set_value(load_settings(), "clinician_name", name)
+        require_clinician(settings)  # refuses an empty name with the usual advice
+        save_settings(settings)
+        self.user = settings.clinician_name
+        if self.session is not None:
+            self.session.user = self.user
+        return self.user
 
     # -- edits --------------------------------------------------------------------
     def apply(self, new_case: Case, action: str, summary: str = "") -> Case:
-        """Save ``new_case`` at once and make it current (undoable)."""
+        """Save ``new_case`` at once and make it current (undoable).
+
+        The first edit without an open case stores the draft it was made on: a new case
+        carrying the loaded images' identity.
+        """
         session = self._ensure_session()
+        self.is_open = True
         session.apply(new_case, action=action, summary=summary)
         self._undo.append((self.case, action))
         del self._undo[:-_UNDO_DEPTH]
@@ -176,17 +360,153 @@ class Workspace:
 
         self.ledger = build_ledger(self.case, self.case.profile_name)
         self.target_statuses = target_statuses(self.ledger, self.case)
+        self.viewer.title = window_title(self.case if self.is_open else None)
         self.case_changed.emit(self.case)
 
     # -- images -------------------------------------------------------------------
+    def _image_layers(self) -> list[Any]:
+        return [
+            layer
+            for layer in self.viewer.layers
+            if isinstance(layer.metadata.get("blockplan_volume"), ImageVolume)
+            and not layer.metadata.get("blockplan_refused")
+        ]
+
     def volumes(self) -> list[ImageVolume]:
         """The volumes behind the image layers, in layer order."""
-        out = []
-        for layer in self.viewer.layers:
-            vol = layer.metadata.get("blockplan_volume")
-            if isinstance(vol, ImageVolume):
-                out.append(vol)
-        return out
+        return [layer.metadata["blockplan_volume"] for layer in self._image_layers()]
+
+    def image_identity(self) -> StudyIdentity | None:
+        """The identity of the loaded images, if any.
+
+        The first identity read from DICOM headers; else the study UID of a loaded volume.
+        """
+        found = [_identity_of(layer) for layer in self._image_layers()]
+        full = [i for i in found if i is not None and i.has_patient]
+        return next(iter(full), None) or next((i for i in found if i is not None), None)
+
+    def _series_refs(self) -> tuple[SeriesRef, ...]:
+        return tuple(
+            SeriesRef(
+                series_instance_uid=v.series_instance_uid,
+                modality=v.modality,
+                series_number=v.series_number,
+                description=v.series_description,
+                frame_of_reference_uid=v.frame_of_reference_uid,
+            )
+            for v in self.volumes()
+        )
+
+    def _draft(self) -> Case:
+        """What a first edit starts from: the loaded images' identity, or an empty case."""
+        from blockplan.case.identity import new_case_from_images
+
+        identity = self.image_identity()
+        if identity is None:
+            return Case()
+        return new_case_from_images(
+            identity, series=self._series_refs(), profile_name=_default_profile()
+        )
+
+    def _redraft(self) -> None:
+        """Base the draft on the images now loaded; widgets hear of it when whose changed.
+
+        Another series of the same study only extends the draft's series list: no widget
+        shows that, and a refresh per series would cost every widget a redraw.
+        """
+        draft = self._draft()
+        quiet = _whose(draft) == _whose(self.case)
+        self.case = draft
+        if not quiet:
+            self._announce()
+
+    def _sort_images(
+        self, layers: list[Any]
+    ) -> tuple[list[tuple[Any, PatientMismatchError]], list[StudyIdentity]]:
+        """Split image layers into another patient's or study's, and the case's own."""
+        from blockplan.case.identity import check_same_patient
+
+        foreign: list[tuple[Any, PatientMismatchError]] = []
+        matching: list[StudyIdentity] = []
+        for layer in layers:
+            identity = _identity_of(layer)
+            if identity is None:
+                continue
+            try:
+                check_same_patient(self.case, identity)
+            except PatientMismatchError as err:
+                foreign.append((layer, err))
+            else:
+                matching.append(identity)
+        return foreign, matching
+
+    def _on_layer_inserted(self, event: Any) -> None:
+        layer = event.value
+        if layer.metadata.get("blockplan_refused") or layer not in self._image_layers():
+            return
+        # the open case, or the draft of the images already loaded, decides
+        foreign, matching = self._sort_images([layer])
+        if foreign:
+            self._refuse(layer, foreign[0][1])
+            return
+        if self.is_open:
+            for identity in matching:
+                self._adopt(identity)
+        else:
+            self._redraft()
+        self.images_changed.emit()
+
+    def _on_layer_removed(self, event: Any) -> None:
+        layer = event.value
+        if not isinstance(layer.metadata.get("blockplan_volume"), ImageVolume):
+            return
+        if layer.metadata.get("blockplan_refused"):
+            return
+        if not self.is_open:
+            self._redraft()
+        self.images_changed.emit()
+
+    def _refuse(self, layer: Any, err: PatientMismatchError) -> None:
+        """Take another patient's or study's images out of the viewer and say so.
+
+        The layer is hidden and ignored at once, and removed from the viewer on the next
+        turns of the event loop, one layer per turn: not while napari is still inserting
+        it, and never several in one go (see `_clear_case_layers`).
+        """
+        layer.metadata["blockplan_refused"] = True
+        layer.visible = False
+        self._to_drop.append(layer)
+        if len(self._to_drop) == 1:
+            self._schedule_drop()
+        key = (self.case.case_id, err.comparison.images.study_instance_uid)
+        self.images_refused.emit(err)
+        if key not in self._refused:  # one notice per study, not one per series
+            self._refused.add(key)
+            from napari.utils.notifications import show_warning
+
+            show_warning(f"blockplan: {err}")
+
+    def _schedule_drop(self) -> None:
+        from qtpy.QtCore import QTimer
+
+        QTimer.singleShot(0, self._drop_next)
+
+    def _drop_next(self) -> None:
+        if not self._to_drop:
+            return
+        layer = self._to_drop.pop(0)
+        if layer in self.viewer.layers:
+            self.viewer.layers.remove(layer)
+        if self._to_drop:
+            self._schedule_drop()
+
+    def _adopt(self, identity: StudyIdentity) -> None:
+        """Fill in the identity the open case lacks from its own images (a saved edit)."""
+        from blockplan.case.identity import adopt_identity
+
+        adopted = adopt_identity(self.case, identity)
+        if adopted != self.case:
+            self.apply(adopted, "identity from images", "patient and study from the images")
 
     def volume(self, series_instance_uid: str) -> ImageVolume | None:
         """The loaded volume of a series, if any."""
@@ -216,6 +536,47 @@ class Workspace:
     def ct(self) -> ImageVolume | None:
         """The first loaded CT, if any (used for bone checks along needle paths)."""
         return next((v for v in self.volumes() if v.modality == "CT"), None)
+
+
+def _identity_of(layer: Any) -> StudyIdentity | None:
+    """The identity recorded in a layer's images (its study UID at least), or None."""
+    identity = layer.metadata.get(IDENTITY_KEY)
+    if isinstance(identity, StudyIdentity):
+        return identity
+    volume = layer.metadata.get("blockplan_volume")
+    if isinstance(volume, ImageVolume) and volume.study_instance_uid:
+        return StudyIdentity(study_instance_uid=volume.study_instance_uid)
+    return None
+
+
+def _whose(case: Case) -> tuple[Any, ...]:
+    """What a draft shows: its patient, study (without its series list) and profile."""
+    study = case.study.model_copy(update={"series": ()}) if case.study else None
+    return (case.patient, study, case.profile_name)
+
+
+def window_title(case: Case | None) -> str:
+    """napari's window title: the open case's patient and title ("blockplan" when none)."""
+    if case is None:
+        return "blockplan"
+    from blockplan.case._text import format_person_name
+
+    patient = format_person_name(case.patient.patient_name)
+    if case.patient.patient_id:
+        patient = f"{patient} ({case.patient.patient_id})".strip()
+    parts = ["blockplan", patient or "patient not recorded", case.title or f"case {case.case_id}"]
+    return " — ".join(parts)
+
+
+def _default_profile() -> str:
+    """The clinician's default profile for new cases (the model's when unreadable)."""
+    from blockplan.errors import SettingsError
+    from blockplan.settings import load_settings
+
+    try:
+        return load_settings().default_profile
+    except SettingsError:
+        return Case.model_fields["profile_name"].get_default()
 
 
 def _user_name() -> str:

@@ -77,6 +77,14 @@ class Physician:
         )
         settle()
 
+    def double_click(self, widget: QWidget, what: str = "", pos: QPoint | None = None) -> None:
+        """Double-click a widget (counted once): press and release, then the second click."""
+        self._count(f"double-click {what or type(widget).__name__}")
+        args = (Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos or QPoint())
+        QTest.mouseClick(widget, *args)
+        QTest.mouseDClick(widget, *args)  # Qt 6 sends only the double-click event itself
+        settle()
+
     def key(self, widget: QWidget, key: Any, modifier: Any = None, what: str = "") -> None:
         """Press one key (a shortcut, Tab, Enter, Escape) on a widget."""
         self._count(f"key {what or key}")

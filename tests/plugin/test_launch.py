@@ -51,5 +51,35 @@ def test_launch_opens_a_stored_case(qtbot) -> None:
     try:
         workspace = workspace_for(viewer)
         assert workspace.case == case and workspace.session.version == 1
+        # the Case panel is the first tab, shown, and names the open case
+        assert next(iter(viewer.window.dock_widgets)).startswith("Cases")
+        panel = viewer.window.dock_widgets["Cases (blockplan)"]
+        qtbot.waitUntil(panel.isVisible, timeout=5000)
+        assert panel.case_form.isVisible()
+        assert panel.fields["Case id"].text() == case.case_id
+        assert panel.title_edit.text() == case.title
+        assert viewer.title == f"blockplan — patient not recorded — {case.title}"
+    finally:
+        viewer.close()
+
+
+def test_launch_with_a_study_and_its_case_opens_both(qtbot) -> None:
+    from blockplan.case.store import CaseStore
+    from blockplan.demo import build_demo_case
+    from napari_blockplan._layers import layer_for
+    from napari_blockplan._workspace import workspace_for
+
+    demo = build_demo_case(SAMPLE)
+    with CaseStore() as store:
+        store.create(demo, "dr-a")
+    viewer = launch_viewer(SAMPLE, run=False, case_id=demo.case_id)
+    try:
+        workspace = workspace_for(viewer)
+        qtbot.waitUntil(lambda: len(workspace.volumes()) == 4, timeout=60000)
+        panel = viewer.window.dock_widgets["Cases (blockplan)"]
+        assert panel.fields["Patient"].text() == "PHANTOM, LUMBAR"
+        assert not panel.offer.isVisible() and not panel.refused.isVisible()
+        assert workspace.case == demo  # the images are the case's own: nothing to adopt
+        assert len(layer_for(viewer, "targets").data) == len(demo.targets)
     finally:
         viewer.close()

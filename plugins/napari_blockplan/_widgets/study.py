@@ -1,4 +1,8 @@
-"""Study browser: find the series in a folder, see their status, load the ones you want."""
+"""Study browser: find the series in a folder, see their status, load the ones you want.
+
+Above the table, the patient and study recorded in the images (one header read), so the
+physician sees whose study it is before loading it.
+"""
 
 from __future__ import annotations
 
@@ -49,6 +53,10 @@ class StudyWidget(QWidget):
         row.addWidget(browse)
         row.addWidget(self.scan_button)
 
+        self.identity_label = QLabel("")
+        self.identity_label.setWordWrap(True)
+        self.identity_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
         self.table = QTableWidget(0, len(_COLUMNS))
         self.table.setHorizontalHeaderLabels(_COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -64,6 +72,7 @@ class StudyWidget(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(row)
+        layout.addWidget(self.identity_label)
         layout.addWidget(self.table)
         layout.addWidget(self.load_button)
         layout.addWidget(self.progress)
@@ -88,6 +97,7 @@ class StudyWidget(QWidget):
             self._show_error(str(err))
             return
         self.series = list(found.series)
+        self.identity_label.setText(_identity_text(found))
         self.table.setRowCount(len(self.series))
         for row, info in enumerate(self.series):
             status = (
@@ -130,10 +140,11 @@ class StudyWidget(QWidget):
             from blockplan.errors import BlockplanError
             from blockplan.io import load_series
             from napari_blockplan._convert import image_layer_data
+            from napari_blockplan._reader import with_identity
 
             for info in chosen:
                 try:
-                    yield image_layer_data(load_series(info))
+                    yield with_identity(image_layer_data(load_series(info)), info)
                 except BlockplanError as err:
                     yield err
 
@@ -169,3 +180,32 @@ class StudyWidget(QWidget):
 
         self.status.setText(message)
         show_error(f"blockplan: {message}")
+
+
+def _identity_text(found: Any) -> str:
+    """The patient and study of a scanned folder, one line each (shown, never logged)."""
+    from blockplan.case._text import format_person_name
+    from blockplan.errors import BlockplanError
+    from blockplan.io import study_identity
+
+    if not found.series:
+        return ""
+    try:
+        i = study_identity(found)
+    except BlockplanError as err:
+        return f"Patient and study not identified: {err}"
+
+    def day(value: Any) -> str:
+        return value.isoformat() if value else "–"
+
+    patient = (
+        f"Patient: {format_person_name(i.patient_name) or '–'} · ID {i.patient_id or '–'}"
+        f" · born {day(i.birth_date)} · sex {i.sex or '–'}"
+    )
+    study = (
+        f"Study: {day(i.study_date)} · accession {i.accession_number or '–'}"
+        f" · referring {format_person_name(i.referring_physician) or '–'}"
+    )
+    if i.study_description:
+        study += f" · {i.study_description}"
+    return f"{patient}\n{study}"

@@ -1,0 +1,603 @@
+"""Case panel: the open case and whose it is, the worklist, and the case's life cycle.
+
+An adapter only: every operation is a thin `Workspace` method (open, new, rename, import,
+export, close, clinician) and every rule is the core's — the worklist search
+(`CaseStore.worklist`), the identity check that refuses another patient's images
+(`check_same_patient`), the case to offer for reopening (`cases_for_study`).
+
+What is shown here identifies the patient (name, ID, birth date…): it is for the
+clinician's eyes and is never logged; messages name cases by id.
+
+Layout, top to bottom: the clinician prompt (only until a clinician is configured); the
+reopen offer when the loaded study has stored cases; a warning when images of another
+patient or study were refused, with both identities side by side; the open case; the
+worklist with its search fields and buttons; the undo bar.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qtpy.QtCore import QModelIndex, Qt, QTimer
+from qtpy.QtGui import QFont
+from qtpy.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from blockplan.case._text import format_person_name
+from blockplan.errors import BlockplanError, CaseConflictError
+from napari_blockplan._widgets._panel import Panel, UndoBar
+
+if TYPE_CHECKING:
+    import napari
+
+    from blockplan.case import Case
+    from blockplan.case.store import WorklistEntry
+    from blockplan.errors import PatientMismatchError
+
+__all__ = ["CASE_FIELDS", "SEARCH_DELAY_MS", "WORKLIST_COLUMNS", "CasePanel"]
+
+WORKLIST_COLUMNS = ("Patient", "Patient ID", "Birth date", "Study date", "Title", "Changed")
+CASE_FIELDS = (
+    "Patient",
+    "Patient ID",
+    "Birth date",
+    "Sex",
+    "Study date",
+    "Accession",
+    "Title",
+    "Case id",
+    "Profile",
+)
+SEARCH_DELAY_MS = 150
+"""Typing pauses this long before the worklist is searched (in a worker thread)."""
+
+_TITLE_WIDTH = 260  # px; the full title shows as a tooltip
+_CASE_FILTER = "blockplan case files (*.blockplan.json *.json);;All files (*)"
+_WARNING_STYLE = "QFrame#refused { border: 2px solid #d55e00; border-radius: 4px; }"
+_OFFER_STYLE = "QFrame#offer { border: 2px solid #0072b2; border-radius: 4px; }"
+
+
+def _day(value: dt.date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def _changed(value: dt.datetime) -> str:
+    """A stored UTC time in the local time zone, to the minute."""
+    return value.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+class _Life:
+    """Whether the panel still exists (a search may finish after it was closed)."""
+
+    alive = True
+
+    def end(self) -> None:
+        self.alive = False
+
+
+class CasePanel(Panel):
+    """The open case, the worklist of stored cases, and opening, starting, closing cases."""
+
+    def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
+        super().__init__(napari_viewer)
+        self.entries: list[WorklistEntry] = []
+        self._generation = 0
+        self._shown = 0
+        self._life = _Life()
+        self._select_after: str | None = None
+        self._import_path: str | None = None
+        life = self._life
+        self.destroyed.connect(lambda *_: life.end())
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._clinician_row())
+        layout.addWidget(self._offer_banner())
+        layout.addWidget(self._refused_warning())
+        layout.addWidget(self._case_box())
+        layout.addWidget(self._worklist_box(), 1)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        layout.addWidget(self.message)
+        self.undo_bar = UndoBar(self.ws)
+        layout.addWidget(self.undo_bar)
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(SEARCH_DELAY_MS)
+        self._timer.timeout.connect(self.search)
+
+        self.listen(self.ws.case_changed, self._on_case_changed)
+        self.listen(self.ws.images_changed, self._refresh_offer)
+        self.listen(self.ws.images_refused, self._show_refused)
+        self._on_case_changed(self.ws.case)
+        self._refresh_clinician()
+        self.search()
+
+    # ------------------------------------------------------------------ parts ---
+    def _clinician_row(self) -> QWidget:
+        self.clinician_row = QWidget()
+        self.clinician_edit = QLineEdit()
+        self.clinician_edit.setPlaceholderText("e.g. Dr A. Example")
+        self.clinician_edit.returnPressed.connect(self.save_clinician)
+        self.clinician_save = QPushButton("Save")
+        self.clinician_save.clicked.connect(self.save_clinician)
+        row = QHBoxLayout(self.clinician_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("Clinician (operator):"))
+        row.addWidget(self.clinician_edit, 1)
+        row.addWidget(self.clinician_save)
+        self.clinician_row.setToolTip(
+            "recorded as the operator of every edit and as the report's author "
+            "(never the computer login)"
+        )
+        return self.clinician_row
+
+    def _offer_banner(self) -> QFrame:
+        self.offer = QFrame()
+        self.offer.setObjectName("offer")
+        self.offer.setStyleSheet(_OFFER_STYLE)
+        self.offer_label = QLabel("")
+        self.offer_label.setWordWrap(True)
+        self.reopen_button = QPushButton("Reopen")
+        self.reopen_button.clicked.connect(self.reopen)
+        self.start_new_button = QPushButton("Start a new case")
+        self.start_new_button.clicked.connect(self.new_case)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.reopen_button)
+        buttons.addWidget(self.start_new_button)
+        box = QVBoxLayout(self.offer)
+        box.addWidget(self.offer_label)
+        box.addLayout(buttons)
+        self.offer.setVisible(False)
+        self._offered: WorklistEntry | None = None
+        return self.offer
+
+    def _refused_warning(self) -> QFrame:
+        self.refused = QFrame()
+        self.refused.setObjectName("refused")
+        self.refused.setStyleSheet(_WARNING_STYLE)
+        self.refused_label = QLabel("")
+        self.refused_label.setWordWrap(True)
+        self.refused_table = QTableWidget(0, 3)
+        self.refused_table.verticalHeader().setVisible(False)
+        self.refused_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.refused_table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.refused_hint = QLabel("")
+        self.refused_hint.setWordWrap(True)
+        dismiss = QPushButton("Dismiss")
+        dismiss.clicked.connect(lambda: self.refused.setVisible(False))
+        self.refused_dismiss = dismiss
+        box = QVBoxLayout(self.refused)
+        box.addWidget(self.refused_label)
+        box.addWidget(self.refused_table)
+        box.addWidget(self.refused_hint)
+        box.addWidget(dismiss, 0, Qt.AlignmentFlag.AlignRight)
+        self.refused.setVisible(False)
+        return self.refused
+
+    def _case_box(self) -> QGroupBox:
+        box = QGroupBox("Open case")
+        self.no_case = QLabel("No case open.")
+        self.fields: dict[str, QLabel] = {}
+        form = QFormLayout()
+        for name in CASE_FIELDS:
+            if name == "Title":
+                continue
+            label = QLabel("")
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.fields[name] = label
+            form.addRow(f"{name}:", label)
+        bold = QFont()
+        bold.setBold(True)
+        self.fields["Patient"].setFont(bold)
+        self.title_edit = QLineEdit()
+        self.title_edit.setPlaceholderText("case title")
+        self.title_edit.returnPressed.connect(self.rename)
+        self.rename_button = QPushButton("Rename")
+        self.rename_button.clicked.connect(self.rename)
+        title_row = QHBoxLayout()
+        title_row.addWidget(self.title_edit, 1)
+        title_row.addWidget(self.rename_button)
+        form.insertRow(CASE_FIELDS.index("Title"), "Title:", title_row)
+        self.case_form = QWidget()
+        self.case_form.setLayout(form)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("write the open case to a .blockplan.json case file")
+        self.export_button.clicked.connect(self.export_case)
+        self.close_button = QPushButton("Close")
+        self.close_button.setToolTip("close the open case (every edit is already saved)")
+        self.close_button.clicked.connect(self.close_case)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.export_button)
+        buttons.addWidget(self.close_button)
+        column = QVBoxLayout(box)
+        column.addWidget(self.no_case)
+        column.addWidget(self.case_form)
+        column.addLayout(buttons)
+        return box
+
+    def _worklist_box(self) -> QGroupBox:
+        box = QGroupBox("Worklist")
+        self.search_edit = QLineEdit()
+        self.search_edit.setPlaceholderText("name, patient ID or title")
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.textChanged.connect(self._schedule_search)
+        self.date_edit = QLineEdit()
+        self.date_edit.setPlaceholderText("2026-03-15, or a range 2026-03-01..2026-03-31")
+        self.date_edit.setClearButtonEnabled(True)
+        self.date_edit.textChanged.connect(self._schedule_search)
+        search = QFormLayout()
+        search.addRow("Search:", self.search_edit)
+        search.addRow("Study date:", self.date_edit)
+
+        self.table = QTableWidget(0, len(WORKLIST_COLUMNS))
+        self.table.setHorizontalHeaderLabels(WORKLIST_COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        # double-click or Enter on a row opens it
+        self.table.activated.connect(self._on_activated)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.worklist_status = QLabel("")
+        self.worklist_status.setWordWrap(True)
+
+        self.open_button = QPushButton("Open")
+        self.open_button.clicked.connect(self.open_selected)
+        self.new_title = QLineEdit()
+        self.new_title.setPlaceholderText("title of a new case (optional)")
+        self.new_title.returnPressed.connect(self.new_case)
+        self.new_button = QPushButton("New case")
+        self.new_button.setToolTip("start a case for the patient and study of the loaded images")
+        self.new_button.clicked.connect(self.new_case)
+        self.import_button = QPushButton("Import case file…")
+        self.import_button.clicked.connect(self.import_case)
+        self.import_copy_button = QPushButton("Import as a copy")
+        self.import_copy_button.setToolTip("store the file's case under a new case id")
+        self.import_copy_button.clicked.connect(self.import_copy)
+        self.import_copy_button.setVisible(False)
+        first = QHBoxLayout()
+        first.addWidget(self.open_button)
+        first.addWidget(self.import_button)
+        first.addWidget(self.import_copy_button)
+        second = QHBoxLayout()
+        second.addWidget(self.new_title, 1)
+        second.addWidget(self.new_button)
+
+        column = QVBoxLayout(box)
+        column.addLayout(search)
+        column.addWidget(self.table, 1)
+        column.addWidget(self.worklist_status)
+        column.addLayout(first)
+        column.addLayout(second)
+        return box
+
+    # ------------------------------------------------------------------ open case
+    def _on_case_changed(self, case: Case) -> None:
+        is_open = self.ws.is_open
+        self.no_case.setVisible(not is_open)
+        self.case_form.setVisible(is_open)
+        if is_open:
+            p, s = case.patient, case.study
+            values = {
+                "Patient": format_person_name(p.patient_name) or "not recorded",
+                "Patient ID": p.patient_id or "not recorded",
+                "Birth date": _day(p.birth_date) or "not recorded",
+                "Sex": p.sex or "not recorded",
+                "Study date": (_day(s.study_date) if s else "") or "not recorded",
+                "Accession": (s.accession_number if s else "") or "not recorded",
+                "Case id": case.case_id,
+                "Profile": case.profile_name,
+            }
+            for name, value in values.items():
+                self.fields[name].setText(value)
+            self.title_edit.setText(case.title)
+        else:
+            for label in self.fields.values():
+                label.setText("")
+            self.title_edit.setText("")
+        self._update_buttons()
+        self._refresh_offer()
+        self._schedule_search()
+
+    def _update_buttons(self) -> None:
+        is_open = self.ws.is_open
+        for button in (self.rename_button, self.export_button, self.close_button):
+            button.setEnabled(is_open)
+        self.title_edit.setEnabled(is_open)
+        self.open_button.setEnabled(self.selected_case_id() is not None)
+
+    # ------------------------------------------------------------------ worklist
+    def _schedule_search(self, *_: Any) -> None:
+        self._timer.start()  # restarts: a search runs once typing pauses
+
+    def search(self) -> Any:
+        """Search the worklist now, in a worker thread; returns the worker (or None)."""
+        from napari.qt.threading import create_worker
+
+        self._timer.stop()
+        text, dates = self.search_edit.text(), self.date_edit.text()
+        if dates.strip():
+            from blockplan.case.store import parse_study_date
+
+            try:
+                parse_study_date(dates)
+            except ValueError as err:
+                self.worklist_status.setText(f"Study date: {err}")
+                return None
+        self._generation += 1
+        generation = self._generation
+        ws = self.ws
+
+        def find() -> Any:
+            try:
+                return ws.find_cases(text, dates)
+            except (BlockplanError, ValueError) as err:
+                return err
+
+        worker = create_worker(find, _start_thread=False)
+        worker.returned.connect(lambda result: self._show_rows(generation, result))
+        worker.start()
+        return worker
+
+    def _show_rows(self, generation: int, result: Any) -> None:
+        if not self._life.alive or generation != self._generation:
+            return  # the panel is gone, or a newer search was started
+        self._shown = generation
+        if isinstance(result, Exception):
+            self.worklist_status.setText(f"Worklist not searched: {result}")
+            return
+        selected = self._select_after or self.selected_case_id()
+        self._select_after = None
+        self.entries = list(result)
+        self.table.setRowCount(len(self.entries))
+        for row, e in enumerate(self.entries):
+            values = (
+                format_person_name(e.patient_name),
+                e.patient_id,
+                _day(e.birth_date),
+                _day(e.study_date),
+                e.title,
+                _changed(e.updated_at),
+            )
+            for col, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                if col == 0:
+                    item.setData(Qt.ItemDataRole.UserRole, e.case_id)
+                if WORKLIST_COLUMNS[col] == "Title":
+                    item.setToolTip(value)
+                self.table.setItem(row, col, item)
+            if e.case_id == selected:
+                self.table.selectRow(row)
+        self.table.resizeColumnsToContents()
+        title_column = WORKLIST_COLUMNS.index("Title")
+        if self.table.columnWidth(title_column) > _TITLE_WIDTH:  # long titles: see tooltip
+            self.table.setColumnWidth(title_column, _TITLE_WIDTH)
+        searched = self.search_edit.text().strip() or self.date_edit.text().strip()
+        n = len(self.entries)
+        if n == 0:
+            self.worklist_status.setText("No stored case matches." if searched else "No cases.")
+        else:
+            self.worklist_status.setText(
+                f"{n} case{'s' if n != 1 else ''}{' found' if searched else ''}, newest first."
+            )
+        self._update_buttons()
+
+    @property
+    def searching(self) -> bool:
+        """True while a search is waiting for typing to pause or for its result."""
+        return self._timer.isActive() or self._shown != self._generation
+
+    def selected_case_id(self) -> str | None:
+        """The case id of the selected worklist row."""
+        rows = {index.row() for index in self.table.selectedIndexes()}
+        if not rows:
+            return None
+        item = self.table.item(min(rows), 0)
+        return None if item is None else item.data(Qt.ItemDataRole.UserRole)
+
+    def _on_activated(self, index: QModelIndex) -> None:
+        self.table.selectRow(index.row())
+        self.open_selected()
+
+    # ------------------------------------------------------------------ actions -
+    def open_selected(self) -> None:
+        """Open the case of the selected worklist row."""
+        case_id = self.selected_case_id()
+        if case_id is None:
+            self._error("select a case in the worklist first, then Open")
+            return
+        self.open_case(case_id)
+
+    def open_case(self, case_id: str) -> None:
+        """Open a stored case (errors are shown, never raised)."""
+        try:
+            case = self.ws.open_case(case_id)
+        except BlockplanError as err:
+            self._error(str(err))
+            return
+        self.message.setText(f"Opened case {case.case_id}.")
+
+    def reopen(self) -> None:
+        """Reopen the case offered for the loaded study."""
+        if self._offered is not None:
+            self.open_case(self._offered.case_id)
+
+    def new_case(self) -> None:
+        """Start a case from the loaded images (with the optional title typed)."""
+        try:
+            case = self.ws.new_case(self.new_title.text())
+        except BlockplanError as err:
+            self._error(str(err))
+            return
+        self.new_title.clear()
+        self.message.setText(f"Started case {case.case_id} from the loaded images.")
+
+    def rename(self) -> None:
+        """Give the open case the title typed (undoable)."""
+        try:
+            self.ws.rename_case(self.title_edit.text())
+        except BlockplanError as err:
+            self._error(str(err))
+            return
+        self.message.setText("Case renamed.")
+
+    def close_case(self) -> None:
+        """Close the open case (every edit is already saved)."""
+        case_id = self.ws.case.case_id if self.ws.is_open else None
+        self.ws.close_case()
+        if case_id is not None:
+            self.message.setText(f"Closed case {case_id}; it stays in the worklist.")
+
+    def export_case(self) -> Path | None:
+        """Ask for a file name, then write the open case there (mode 0600)."""
+        if not self.ws.is_open:
+            self._error("no case is open: open one from the worklist first, then export it")
+            return None
+        suggested = f"case-{self.ws.case.case_id[:8]}.blockplan.json"
+        path, _filter = QFileDialog.getSaveFileName(self, "Export case", suggested, _CASE_FILTER)
+        if not path:
+            return None
+        if not path.endswith(".json"):
+            path += ".blockplan.json"
+        try:
+            written = self.ws.export_case(path)
+        except BlockplanError as err:
+            self._error(str(err))
+            return None
+        self.message.setText(f"Exported case {self.ws.case.case_id} to {written} (mode 0600).")
+        return written
+
+    def import_case(self) -> None:
+        """Ask for a case file and store its case (validated completely first)."""
+        path, _filter = QFileDialog.getOpenFileName(self, "Import case file", "", _CASE_FILTER)
+        if path:
+            self._import(path, new_id=False)
+
+    def import_copy(self) -> None:
+        """Import the file refused as already stored, under a new case id."""
+        if self._import_path is not None:
+            self._import(self._import_path, new_id=True)
+
+    def _import(self, path: str, *, new_id: bool) -> None:
+        self.import_copy_button.setVisible(False)
+        try:
+            case = self.ws.import_case(path, new_id=new_id)
+        except CaseConflictError as err:
+            self._import_path = path
+            self.import_copy_button.setVisible(True)
+            self._error(f"{path}: {err}")
+            return
+        except BlockplanError as err:
+            self._error(str(err))
+            return
+        self._import_path = None
+        self._select_after = case.case_id
+        self.search_edit.clear()
+        self.date_edit.clear()
+        self.search()
+        copy = " as a copy" if new_id else ""
+        self.message.setText(
+            f"Imported case {case.case_id}{copy}; it is selected in the worklist: Open it."
+        )
+
+    # ------------------------------------------------------------------ identity -
+    def _refresh_offer(self, *_: Any) -> None:
+        try:
+            entry = self.ws.reopen_candidate()
+        except BlockplanError as err:
+            self._error(str(err))
+            entry = None
+        self._offered = entry
+        self.offer.setVisible(entry is not None)
+        if entry is None:
+            return
+        title = entry.title or "untitled case"
+        self.offer_label.setText(
+            "The loaded study has a stored case. Reopen it to go on where you left off, "
+            "or start a new case for these images."
+        )
+        self.reopen_button.setText(f"Reopen “{title}”, {_changed(entry.updated_at)}")
+
+    def _show_refused(self, err: PatientMismatchError) -> None:
+        comparison = err.comparison
+        against = "Open case" if self.ws.is_open else "Images already loaded"
+        what = (
+            "another patient's images"
+            if not comparison.same_patient
+            else "images of another study of this patient"
+        )
+        self.refused_label.setText(
+            f"<b>Not loaded: {what}.</b> They were removed from the viewer; "
+            "nothing was added to the case. Compare:"
+        )
+        rows = comparison.rows()
+        self.refused_table.setRowCount(len(rows))
+        self.refused_table.setHorizontalHeaderLabels(["", against, "Refused images"])
+        bold = QFont()
+        bold.setBold(True)
+        for n, row in enumerate(rows):
+            values = (row.label, row.case_value, row.images_value)
+            for col, value in enumerate(values):
+                if row.label.startswith("Patient name"):
+                    value = format_person_name(value) if col else value
+                item = QTableWidgetItem(value)
+                if row.differs:
+                    item.setFont(bold)
+                    item.setForeground(Qt.GlobalColor.red)
+                self.refused_table.setItem(n, col, item)
+        self.refused_table.resizeColumnsToContents()
+        self.refused_hint.setText(
+            "To work on the refused images: Close the open case (or remove the loaded "
+            "images), then load them again; their own stored case is offered for reopening."
+            if self.ws.is_open
+            else "To work on the refused images: remove the images already loaded (layer "
+            "list), then load them again."
+        )
+        self.refused.setVisible(True)
+
+    # ------------------------------------------------------------------ clinician
+    def _refresh_clinician(self) -> None:
+        from blockplan.settings import load_settings
+
+        try:
+            configured = load_settings().clinician_configured
+        except BlockplanError as err:
+            self.message.setText(str(err))
+            configured = False
+        self.clinician_row.setVisible(not configured)
+
+    def save_clinician(self) -> None:
+        """Save the clinician typed as the operator (settings); edits record them."""
+        try:
+            name = self.ws.set_clinician(self.clinician_edit.text())
+        except BlockplanError as err:
+            self._error(str(err))
+            return
+        self.clinician_row.setVisible(False)
+        self.message.setText(f"Clinician saved: edits are recorded as {name}.")
+
+    # ------------------------------------------------------------------ helpers -
+    def _error(self, text: str) -> None:
+        from napari.utils.notifications import show_error
+
+        self.message.setText(text)
+        show_error(f"blockplan: {text}")
