@@ -10,7 +10,9 @@ the report's pain-source map uses too.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import weakref
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -52,18 +54,30 @@ def layer_for(viewer: napari.viewer.Viewer, role: str) -> Any:
 _DYNAMIC = ("features", "face_color")  # what changes with the case; the rest is set once
 
 
+@contextmanager
+def _keeping_active_layer(viewer: napari.viewer.Viewer) -> Iterator[None]:
+    """Add an overlay without taking the active layer from the physician's image."""
+    active = viewer.layers.selection.active
+    yield
+    if active is not None and active in viewer.layers:
+        viewer.layers.selection.active = active
+
+
 def _points(viewer: napari.viewer.Viewer, role: str, data: np.ndarray, **style: Any) -> Any:
     layer = layer_for(viewer, role)
     data = np.asarray(data, dtype=float).reshape(-1, 3)
     if layer is None:
-        layer = viewer.add_points(
-            data,
-            ndim=3,
-            name=_name(role),
-            size=_POINT_SIZE_MM,
-            metadata={"blockplan": {"role": role}},
-            **style,
-        )
+        if not len(data):
+            return None  # an overlay is made when it has something to show
+        with _keeping_active_layer(viewer):
+            layer = viewer.add_points(
+                data,
+                ndim=3,
+                name=_name(role),
+                size=_POINT_SIZE_MM,
+                metadata={"blockplan": {"role": role}},
+                **style,
+            )
         layer.editable = False
         layer.metadata["blockplan"]["drawn"] = _signature(data, style)
         return layer
@@ -85,9 +99,13 @@ def _signature(data: np.ndarray, style: dict[str, Any]) -> tuple[Any, ...]:
     return (data.tobytes(), *dynamic)
 
 
+_OVERLAID: weakref.WeakSet[Any] = weakref.WeakSet()
+"""Viewers whose overlays are kept on top (`keep_overlays_on_top`)."""
+
+
 def keep_overlays_on_top(viewer: napari.viewer.Viewer) -> None:
     """From now on, move layers added later (images) below blockplan's overlay layers."""
-    if getattr(viewer, "_blockplan_overlays_on_top", False):
+    if viewer in _OVERLAID:
         return
 
     def _on_inserted(event: Any) -> None:
@@ -104,7 +122,7 @@ def keep_overlays_on_top(viewer: napari.viewer.Viewer) -> None:
             viewer.layers.move(index, overlays[0])
 
     viewer.layers.events.inserted.connect(_on_inserted)
-    viewer._blockplan_overlays_on_top = True
+    _OVERLAID.add(viewer)
 
 
 def refresh_layers(
@@ -172,15 +190,18 @@ def _trajectories(viewer: napari.viewer.Viewer, case: Case, safety: Mapping[str,
         colours.append("#2ca02c" if safety.get(traj.target_id, True) else "#d62728")
     layer = layer_for(viewer, "trajectories")
     if layer is None:
-        layer = viewer.add_shapes(
-            lines or None,
-            ndim=3,
-            shape_type="line",
-            edge_width=1.0,
-            edge_color=colours or "#2ca02c",
-            name=_name("trajectories"),
-            metadata={"blockplan": {"role": "trajectories"}},
-        )
+        if not lines:
+            return
+        with _keeping_active_layer(viewer):
+            layer = viewer.add_shapes(
+                lines,
+                ndim=3,
+                shape_type="line",
+                edge_width=1.0,
+                edge_color=colours,
+                name=_name("trajectories"),
+                metadata={"blockplan": {"role": "trajectories"}},
+            )
         layer.editable = False
         layer.metadata["blockplan"]["drawn"] = _lines_signature(lines, colours)
         return
@@ -251,9 +272,10 @@ def _scar(viewer: napari.viewer.Viewer, case: Case) -> None:
     if layer is None or layer.data.shape != data.shape:
         if layer is not None:
             viewer.layers.remove(layer)
-        layer = viewer.add_labels(
-            data, name=_name("scar"), opacity=0.45, metadata={"blockplan": meta}, **placement
-        )
+        with _keeping_active_layer(viewer):
+            viewer.add_labels(
+                data, name=_name("scar"), opacity=0.45, metadata={"blockplan": meta}, **placement
+            )
         return
     with layer.events.blocker_all():
         layer.data = data

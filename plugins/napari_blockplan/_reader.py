@@ -10,6 +10,7 @@ that images belong to the open case.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -63,8 +64,11 @@ def get_reader(path: str | Sequence[str]) -> Callable[..., list[Any]] | None:
     return read_study
 
 
-def with_identity(layer_data: tuple[Any, dict, str], info: Any) -> tuple[Any, dict, str]:
-    """``layer_data`` with the identity of its series (`study_identity`) in the metadata.
+def with_identity(
+    layer_data: tuple[Any, dict, str], info: Any, source: str | Path | None = None
+) -> tuple[Any, dict, str]:
+    """``layer_data`` with the identity of its series (`study_identity`) in the metadata,
+    and the folder it was read from (``"blockplan_source"``: the archive reads its headers).
 
     One header read; a series whose identity cannot be read gets none (never raises).
     """
@@ -72,12 +76,11 @@ def with_identity(layer_data: tuple[Any, dict, str], info: Any) -> tuple[Any, di
     from blockplan.io import study_identity
     from napari_blockplan._workspace import IDENTITY_KEY
 
-    try:
-        identity = study_identity(info)
-    except (BlockplanError, OSError, ValueError):
-        return layer_data
     data, kwargs, kind = layer_data
-    kwargs["metadata"][IDENTITY_KEY] = identity
+    if source is not None:
+        kwargs["metadata"]["blockplan_source"] = str(source)
+    with contextlib.suppress(BlockplanError, OSError, ValueError):
+        kwargs["metadata"][IDENTITY_KEY] = study_identity(info)
     return data, kwargs, kind
 
 
@@ -105,7 +108,7 @@ def read_study(path: str | Sequence[str]) -> list[Any]:
             except BlockplanError as err:
                 refused.append(str(err))
                 continue
-            layers.append(with_identity(image_layer_data(volume), info))
+            layers.append(with_identity(image_layer_data(volume), info, p))
     # show the first series; the others start hidden so they do not blend over it
     for _data, kwargs, _kind in layers[1:]:
         kwargs["visible"] = False

@@ -12,8 +12,4 @@ def open_sample_study() -> list[Any]:
     from blockplan.sample.locate import sample_study_path
     from napari_blockplan._reader import read_study
 
-    path = str(sample_study_path())
-    layers = read_study(path)
-    for _data, kwargs, _kind in layers:
-        kwargs["metadata"]["blockplan_source"] = path  # where the archive finds the images
-    return layers
+    return read_study(str(sample_study_path()))

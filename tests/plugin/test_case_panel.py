@@ -18,7 +18,7 @@ import pytest
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QFileDialog
 
-from blockplan.case import Case, PatientInfo, StudyRef
+from blockplan.case import Case, PatientInfo, PatientPoint, StudyRef
 from blockplan.case.casefile import load_case_file
 from blockplan.case.store import CaseStore
 from blockplan.demo import build_demo_case
@@ -118,6 +118,15 @@ def _save_screenshot(qtbot: Any, panel: Any, name: str) -> None:
 def _overlays(viewer: Any) -> list[str]:
     return [
         lay.name for lay in viewer.layers if lay.metadata.get("blockplan", {}).get("role") in ROLES
+    ]
+
+
+def _showing(viewer: Any) -> list[str]:
+    """Roles of the blockplan overlay layers that show something."""
+    return [
+        lay.metadata["blockplan"]["role"]
+        for lay in viewer.layers
+        if lay.metadata.get("blockplan", {}).get("role") in ROLES and len(lay.data)
     ]
 
 
@@ -296,12 +305,17 @@ def test_new_rename_undo_export_import_and_close(
     assert len(store.worklist()) == 6
 
     # close: no case, no case layers, the title reset
-    assert _overlays(viewer)
+    from blockplan.planning import place_level_marker
+
+    ct = next(v for v in ws.volumes() if v.modality == "CT")
+    centre = PatientPoint(lps=(0.0, 60.0, -100.0), frame_of_reference_uid=ct.frame_of_reference_uid)
+    marker = place_level_marker(centre, ws.case.levels)
+    ws.apply(ws.case.replace_item("levels", marker), "add level", "a marker to show")
+    assert _showing(viewer) == ["levels"]
     doc.click(panel.close_button, "Close")
     assert not ws.is_open and not panel.case_form.isVisible() and panel.no_case.isVisible()
     assert all(label.text() == "" for label in panel.fields.values())
-    for role in ("levels", "landmarks", "targets", "trajectories"):
-        assert len(layer_for(viewer, role).data) == 0, role
+    assert _showing(viewer) == []  # the closed case's layers show nothing
     assert viewer.title == "blockplan"
     assert not panel.close_button.isEnabled() and not panel.export_button.isEnabled()
     # the images stay; the closed case of their study is offered again

@@ -28,7 +28,17 @@ def test_launch_docks_every_widget_and_loads_the_study(qtbot) -> None:
         )
         qtbot.waitUntil(lambda: browser.load_button.isEnabled(), timeout=60000)
         assert [lay.visible for lay in images()] == [True, False, False, False]
-        # images sit below blockplan's overlays (targets, paths, levels stay visible)
+        # overlays are made when a case shows something, and sit above the images
+        from blockplan.demo import build_demo_case
+        from napari_blockplan._workspace import workspace_for
+
+        assert not any(
+            lay.metadata.get("blockplan", {}).get("role")
+            for lay in viewer.layers
+            if "blockplan_volume" not in lay.metadata
+        )
+        workspace_for(viewer).start_case(build_demo_case(SAMPLE))
+        assert viewer.layers.selection.active in images()  # the physician's image stays active
         roles = [lay.metadata.get("blockplan", {}).get("role") for lay in viewer.layers]
         first_overlay = next(n for n, r in enumerate(roles) if r != "image")
         assert all(r == "image" for r in roles[:first_overlay])

@@ -134,6 +134,7 @@ class StudyWidget(QWidget):
         if not chosen:
             self._show_error("no loadable series selected")
             return None
+        source = self.path_edit.text().strip()
 
         @thread_worker(connect={"yielded": self._add_layer, "finished": self._done})
         def _load() -> Any:
@@ -144,7 +145,7 @@ class StudyWidget(QWidget):
 
             for info in chosen:
                 try:
-                    yield with_identity(image_layer_data(load_series(info)), info)
+                    yield with_identity(image_layer_data(load_series(info)), info, source)
                 except BlockplanError as err:
                     yield err
 
