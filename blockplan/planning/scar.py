@@ -209,28 +209,38 @@ def grow_scar_auto(
     seed_lps: PointLike,
     *,
     radius_vox: int = 2,
-    leak_ratio: float = 1.5,
+    leak_ratio: float = 3.0,
     min_ml: float = 0.1,
     mean_shift: float = 0.5,
+    min_contrast: float = 0.7,
     max_radius_mm: float = 40.0,
     iterations: int = 3,
 ) -> tuple[npt.NDArray[np.bool_], float]:
     """Grow scar with the widest window that does not leak; returns the mask and multiplier.
 
     `grow_scar` is run with each of `AUTO_MULTIPLIERS` in turn. The region grows smoothly
-    while the window widens across the scar's own partial-volume boundary, and jumps when
-    it breaks through into neighbouring tissue. A leak is a step that grows the region by
-    more than ``leak_ratio`` (once it holds ``min_ml``) *and* moves its mean intensity by
-    more than ``mean_shift`` standard deviations of the previous region (growth within
-    one homogeneous tissue keeps the mean). The result is the last region before the
-    first leak; if no step leaks, the widest. This is the usual leakage guard of region growing; the
-    physician corrects the proposal by painting.
+    while the window widens across the scar's own partial-volume boundary, and then leaks
+    into what surrounds it. The result is the last region before the first leak (if no step
+    leaks, the widest). Two signs of a leak (`_leaked`):
+
+    * **a jump into a neighbour**: a step that grows the region more than ``leak_ratio``
+      times (once it holds ``min_ml``) *and* moves its mean by more than ``mean_shift``
+      standard deviations of the previous region (growth within one tissue keeps the mean);
+    * **creep into the surroundings**: the region keeps less than ``min_contrast`` of the
+      contrast between the narrowest region (the enhancing core at the click) and the
+      surroundings (the median within the confinement sphere's box) — partial-volume and
+      background voxels dilute the enhancing scar.
+
+    The result does not hinge on the exact voxel clicked: a click a voxel away gives a
+    region of about the same size. The physician corrects the proposal by painting.
 
     Raises
     ------
     PlanningError
         When no multiplier grows a region from the seed.
     """
+    background = _surroundings(volume, seed_lps, max_radius_mm)
+    core: float | None = None
     last: tuple[npt.NDArray[np.bool_], float, float, float, float] | None = None
     failure: PlanningError | None = None
     for multiplier in AUTO_MULTIPLIERS:
@@ -249,12 +259,10 @@ def grow_scar_auto(
         ml = scar_volume_ml(mask, volume)
         values = np.asarray(volume.array[mask], dtype=np.float64)
         mean, std = float(values.mean()), float(values.std())
-        # a jump in size that also pulls the mean away: another tissue joined
-        if (
-            last is not None
-            and last[2] >= min_ml
-            and ml > leak_ratio * last[2]
-            and abs(mean - last[3]) > mean_shift * max(last[4], 1e-6)
+        core = mean if core is None else core
+        step = (ml, mean)
+        if last is not None and _leaked(
+            last, step, core, background, leak_ratio, min_ml, mean_shift, min_contrast
         ):
             break
         last = (mask, multiplier, ml, mean, std)
@@ -262,6 +270,41 @@ def grow_scar_auto(
         assert failure is not None
         raise failure
     return last[0], last[1]
+
+
+def _surroundings(volume: ImageVolume, seed_lps: PointLike, radius_mm: float) -> float:
+    """Median value of the box around the confinement sphere (what scar must stand out from)."""
+    xyz, _frame = as_lps(seed_lps, "scar seed")
+    ijk = volume.lps_to_index(xyz)
+    half = radius_mm * np.linalg.norm(np.linalg.inv(volume.affine)[:3, :3], axis=1)
+    size = np.array(volume.shape[::-1])
+    lo = np.clip(np.floor(ijk - half).astype(np.int64), 0, size - 1)
+    hi = np.clip(np.ceil(ijk + half).astype(np.int64), 0, size - 1) + 1
+    box = volume.array[lo[2] : hi[2], lo[1] : hi[1], lo[0] : hi[0]]
+    return float(np.median(box))
+
+
+def _leaked(
+    last: tuple[npt.NDArray[np.bool_], float, float, float, float],
+    step: tuple[float, float],
+    core: float,
+    background: float,
+    leak_ratio: float,
+    min_ml: float,
+    mean_shift: float,
+    min_contrast: float,
+) -> bool:
+    """Whether the region grown at this step (``step``: mL, mean) has leaked (see above)."""
+    _mask, _multiplier, last_ml, last_mean, last_std = last
+    ml, mean = step
+    jumped = (
+        last_ml >= min_ml
+        and ml > leak_ratio * last_ml
+        and abs(mean - last_mean) > mean_shift * max(last_std, 1e-6)
+    )
+    contrast = core - background
+    crept = abs(contrast) > 1e-6 and (mean - background) / contrast < min_contrast
+    return jumped or crept
 
 
 def _voxel_ml(affine: npt.NDArray[np.float64]) -> float:

@@ -216,3 +216,25 @@ def test_a_path_through_the_vertebral_body_is_refused(
     assert m.crosses_bone and not m.safe
     assert m.first_bone_depth_mm is not None and m.first_bone_depth_mm < 67.0
     assert m.warnings[0].startswith("crosses bone")
+
+
+def test_the_scar_proposal_does_not_hinge_on_the_exact_voxel_clicked(
+    truth: dict[str, Any],
+    volumes: dict[int, ImageVolume],
+    scar_truth: tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]],
+) -> None:
+    """Clicks within a millimetre of each other propose scars of about the same size."""
+    from blockplan.planning import preferred_scar_series, propose_scar
+
+    fs = preferred_scar_series(list(volumes.values()))
+    assert fs is not None and "FS" in fs.series_description
+    mask, aff = scar_truth
+    seed = np.asarray(_deepest_point(mask, aff))
+    offsets = [(0.0, 0.0, 0.0), (0.04, -0.21, 0.14), (-0.51, -0.25, 0.02), (0.55, -0.27, 0.14)]
+    sizes = [
+        float(propose_scar(fs, _pp(list(seed + d), truth)).sum()) * fs.voxel_volume_ml()
+        for d in offsets
+    ]
+    want = truth["scar"]["volume_ml"]
+    assert all(0.85 * want <= ml <= 1.4 * want for ml in sizes), sizes
+    assert max(sizes) / min(sizes) < 1.4, sizes

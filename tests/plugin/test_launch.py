@@ -13,7 +13,7 @@ pytestmark = pytest.mark.gui
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom"
 
 
-def test_launch_docks_every_widget_and_loads_the_study(qtbot) -> None:
+def test_launch_docks_every_widget_and_loads_the_study(qtbot, launch_app) -> None:
     viewer = launch_viewer(SAMPLE, run=False)
     try:
         docked = {name.split(" (")[0] for name in viewer.window.dock_widgets}
@@ -49,7 +49,7 @@ def test_launch_docks_every_widget_and_loads_the_study(qtbot) -> None:
         viewer.close()
 
 
-def test_launch_opens_a_stored_case(qtbot) -> None:
+def test_launch_opens_a_stored_case(qtbot, launch_app) -> None:
     from blockplan.case.model import Case
     from blockplan.case.store import CaseStore
     from napari_blockplan._workspace import workspace_for
@@ -73,7 +73,7 @@ def test_launch_opens_a_stored_case(qtbot) -> None:
         viewer.close()
 
 
-def test_launch_with_a_study_and_its_case_opens_both(qtbot) -> None:
+def test_launch_with_a_study_and_its_case_opens_both(qtbot, launch_app) -> None:
     from blockplan.case.store import CaseStore
     from blockplan.demo import build_demo_case
     from napari_blockplan._layers import layer_for

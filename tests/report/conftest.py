@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import shutil
 import subprocess
 from pathlib import Path
@@ -66,3 +67,43 @@ def render_pages(pdf: bytes, folder: Path, *, dpi: int = 60) -> list[Path]:
         timeout=120,
     )
     return sorted(folder.glob("page-*.png"))
+
+
+def pdf_difference(left: bytes, right: bytes, *, limit: int = 3) -> str:
+    """What differs between two PDFs: the first objects whose content differs, decoded.
+
+    A byte-for-byte mismatch of two reports says nothing by itself; this names the objects
+    (type, subtype, page content or image) and the first differing text of each.
+    """
+    import pikepdf
+
+    a, b = pikepdf.open(io.BytesIO(left)), pikepdf.open(io.BytesIO(right))
+    notes: list[str] = [f"{len(left)} vs {len(right)} bytes"]
+    for num in range(1, max(len(a.objects), len(b.objects)) + 1):
+        try:
+            oa, ob = a.get_object(num, 0), b.get_object(num, 0)
+        except (ValueError, pikepdf.PdfError):
+            continue
+        da, db = _object_bytes(oa), _object_bytes(ob)
+        if da == db:
+            continue
+        at = next((n for n, (x, y) in enumerate(zip(da, db)) if x != y), min(len(da), len(db)))
+        kind = oa.get("/Subtype", oa.get("/Type", "")) if hasattr(oa, "get") else ""
+        notes.append(
+            f"object {num} {kind}: differs at byte {at}: "
+            f"{da[max(0, at - 60) : at + 60]!r} vs {db[max(0, at - 60) : at + 60]!r}"
+        )
+        if len(notes) > limit:
+            break
+    return "; ".join(notes)
+
+
+def _object_bytes(obj: object) -> bytes:
+    import pikepdf
+
+    if isinstance(obj, pikepdf.Stream):
+        try:
+            return obj.read_bytes() + repr(obj.stream_dict).encode()
+        except pikepdf.PdfError:
+            return obj.read_raw_bytes()
+    return repr(obj).encode()

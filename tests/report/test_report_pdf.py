@@ -23,6 +23,7 @@ from blockplan.io.volume import ImageVolume
 from blockplan.outcomes import build_ledger
 from blockplan.report import ReportOptions, build_report, write_report
 from tests.report import _factory
+from tests.report.conftest import pdf_difference
 from tests.report.conftest import FIXED, render_pages
 
 REPO = Path(__file__).resolve().parents[2]
@@ -170,7 +171,7 @@ def test_same_case_and_date_give_identical_bytes(
     small_case: Case, ct: ImageVolume, mr: ImageVolume, options: ReportOptions, small_pdf: bytes
 ) -> None:
     again = build_report(small_case, volumes=[ct, mr], options=options)
-    assert again == small_pdf
+    assert again == small_pdf, pdf_difference(again, small_pdf)
     later = dataclasses.replace(options, created_at=FIXED + dt.timedelta(minutes=1))
     assert build_report(small_case, volumes=[ct, mr], options=later) != small_pdf
 
@@ -191,7 +192,7 @@ def test_identical_bytes_across_processes(small_pdf: bytes, tmp_path: Path) -> N
     out = subprocess.run(
         [sys.executable, "-c", script], cwd=REPO, capture_output=True, check=True, timeout=120
     )
-    assert out.stdout == small_pdf
+    assert out.stdout == small_pdf, pdf_difference(out.stdout, small_pdf)
 
 
 # --- pagination of a long case ----------------------------------------------------------

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from qtpy.QtCore import Qt
+from qtpy.QtCore import QSignalBlocker, Qt
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -71,7 +71,7 @@ from blockplan.planning import (
 from blockplan.planning.wording import scar_volume_text
 from napari_blockplan._convert import lps_to_world, world_to_lps
 from napari_blockplan._layers import keep_overlays_on_top, layer_for, refresh_layers
-from napari_blockplan._views import PLANES, show_plane
+from napari_blockplan._views import PLANES, point_at, show_plane
 from napari_blockplan._widgets._panel import Panel, UndoBar
 
 if TYPE_CHECKING:
@@ -141,6 +141,9 @@ class PlanningWidget(Panel):
 
         self.listen(self.ws.case_changed, self._on_case_changed)
         self.listen(self.ws.mode_changed, self._on_mode_changed)
+        self.viewer.layers.events.inserted.connect(self._fill_series)
+        self.viewer.layers.events.removed.connect(self._fill_series)
+        self.destroyed.connect(lambda *_: _disconnect_layer_events(self.viewer, self._fill_series))
         keep_overlays_on_top(self.viewer)
         self.viewer.mouse_drag_callbacks.append(self._on_mouse)
         self.destroyed.connect(lambda *_: _remove(self.viewer.mouse_drag_callbacks, self._on_mouse))
@@ -174,6 +177,8 @@ class PlanningWidget(Panel):
     def _scar_tab(self) -> QWidget:
         w = QWidget()
         self.scar_series = QComboBox()
+        self._chosen_series: str | None = None
+        self.scar_series.activated.connect(self._series_chosen)
         grow = QPushButton("Grow scar from a click [Shift-G]")
         grow.clicked.connect(lambda: self.set_mode("seed"))
         paint = QPushButton("Paint / erase on the scar layer")
@@ -267,15 +272,8 @@ class PlanningWidget(Panel):
             self.viewer.bind_key(key, func, overwrite=True)
 
     def show_plane(self, plane: str) -> None:
-        """Show a plane upright through the selected target, else the spine's level markers."""
-        tid = self.selected_target_id()
-        case = self.ws.case
-        centre = None
-        if tid is not None:
-            centre = case.target(tid).position.lps
-        elif case.levels:
-            centre = tuple(np.mean([m.position.lps for m in case.levels], axis=0))
-        show_plane(self.viewer, plane, centre)
+        """Show a plane upright through the last place clicked (any plane)."""
+        show_plane(self.viewer, plane)
 
     @property
     def mode(self) -> str | None:
@@ -305,7 +303,7 @@ class PlanningWidget(Panel):
         self.mode_label.setText(f"{self.viewer.help}" if mode else "")
 
     def _on_mouse(self, viewer: Any, event: Any) -> Any:
-        if self.mode is None or event.button != 1:
+        if event.button != 1:
             return
         press = np.asarray(event.position, dtype=float)
         yield
@@ -313,7 +311,11 @@ class PlanningWidget(Panel):
         while event.type == "mouse_move":
             dragged = True
             yield
-        if not dragged:
+        if dragged:
+            return
+        if self.mode is None:
+            point_at(self.viewer, press[-3:])  # a plain click links the planes there
+        else:
             self.click(press[-3:])
 
     def click(self, world: Any) -> None:
@@ -619,21 +621,25 @@ class PlanningWidget(Panel):
         self._fill_series()
         self._fill_next_level(case)
 
-    def _fill_series(self) -> None:
-        current = self.scar_series.currentData()
+    def _fill_series(self, *_: Any) -> None:
+        """List the loaded series; keep the physician's choice, else the preferred one."""
+        chosen = self._chosen_series
         uids = [v.series_instance_uid for v in self.ws.volumes()]
-        if uids == [self.scar_series.itemData(i) for i in range(self.scar_series.count())]:
-            return
-        self.scar_series.clear()
-        for v in self.ws.volumes():
-            label = f"{v.modality} {v.series_number or ''} {v.series_description}".strip()
-            self.scar_series.addItem(label, v.series_instance_uid)
-        if current in uids:
-            self.scar_series.setCurrentIndex(uids.index(current))
-        else:
-            preferred = preferred_scar_series(self.ws.volumes())
-            if preferred is not None:
-                self.scar_series.setCurrentIndex(uids.index(preferred.series_instance_uid))
+        if uids != [self.scar_series.itemData(i) for i in range(self.scar_series.count())]:
+            with QSignalBlocker(self.scar_series):
+                self.scar_series.clear()
+                for v in self.ws.volumes():
+                    label = f"{v.modality} {v.series_number or ''} {v.series_description}".strip()
+                    self.scar_series.addItem(label, v.series_instance_uid)
+        preferred = preferred_scar_series(self.ws.volumes())
+        uid = chosen if chosen in uids else (preferred.series_instance_uid if preferred else None)
+        if uid is not None:
+            with QSignalBlocker(self.scar_series):
+                self.scar_series.setCurrentIndex(uids.index(uid))
+
+    def _series_chosen(self, index: int) -> None:
+        """The physician picked a series: keep it while it is loaded."""
+        self._chosen_series = self.scar_series.itemData(index)
 
     def _fill_scar(self, case: Case) -> None:
         if not case.scar_regions:
@@ -701,3 +707,8 @@ def _first_error(err: ValueError) -> str:
 def _remove(callbacks: list[Any], callback: Any) -> None:
     if callback in callbacks:
         callbacks.remove(callback)
+
+
+def _disconnect_layer_events(viewer: Any, callback: Any) -> None:
+    viewer.layers.events.inserted.disconnect(callback)
+    viewer.layers.events.removed.disconnect(callback)

@@ -1,0 +1,27 @@
+"""Fixtures of the GUI tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture
+def launch_app(mock_app_model: Any) -> Iterator[Any]:
+    """A fresh napari application for tests that start napari as `blockplan view` does.
+
+    `launch_viewer` builds a plain ``napari.Viewer``; without this, the plugin commands it
+    registers stay in napari's global application, and the next viewer made after a
+    ``make_napari_viewer`` test (which clears napari's plugin-initialisation cache)
+    registers them again and fails ("Command 'blockplan.get_reader' already registered").
+    Same isolation as ``make_napari_viewer``: a throw-away application, caches cleared
+    before and after.
+    """
+    from napari._qt._qapp_model.qactions import init_qactions
+    from napari.plugins import _initialize_plugins
+
+    _initialize_plugins.cache_clear()
+    init_qactions.cache_clear()
+    yield mock_app_model
