@@ -23,8 +23,7 @@ from blockplan.io.volume import ImageVolume
 from blockplan.outcomes import build_ledger
 from blockplan.report import ReportOptions, build_report, write_report
 from tests.report import _factory
-from tests.report.conftest import pdf_difference
-from tests.report.conftest import FIXED, render_pages
+from tests.report.conftest import FIXED, pdf_difference, render_pages
 
 REPO = Path(__file__).resolve().parents[2]
 
