@@ -19,7 +19,7 @@ install: $(STAMP)
 run: $(STAMP)
 	@bash scripts/run.sh
 
-## make test: system packages (as root), venv, ruff, mypy on the core, pytest.
+## make test: system packages (as root), venv, ruff, mypy (strict) on the core and the plugin, pytest.
 test: system-deps $(STAMP) lint typecheck pytest
 
 system-deps:

@@ -130,21 +130,25 @@ _A85_LOCK = threading.Lock()
 
 @contextlib.contextmanager
 def _plain_flate() -> Iterator[None]:
-    """Streams without the ASCII85 layer reportlab adds by default.
+    """reportlab's global switches for a reproducible, compact report, restored afterwards.
 
-    reportlab reads this switch from its global settings; pure-Python ASCII85 of the key
-    images cost more than the rest of the layout, and the PDF only gets larger with it.
-    The previous value is restored afterwards.
+    * ``useA85 = 0``: streams without the ASCII85 layer reportlab adds by default;
+      pure-Python ASCII85 of the key images cost more than the rest of the layout, and the
+      PDF only gets larger with it.
+    * ``invariant = 1``: the drawings (diary charts, spine map) write their graphics
+      state in sorted order. Without it `reportlab.graphics.renderPDF` writes it in the
+      order of a dictionary filled from a hash-ordered set, so the same case gave different
+      bytes in another Python process (found by the cross-process reproducibility test).
     """
     from reportlab import rl_config
 
     with _A85_LOCK:
-        previous = rl_config.useA85
-        rl_config.useA85 = 0
+        previous = rl_config.useA85, rl_config.invariant
+        rl_config.useA85, rl_config.invariant = 0, 1
         try:
             yield
         finally:
-            rl_config.useA85 = previous
+            rl_config.useA85, rl_config.invariant = previous
 
 
 def resolve_findings(

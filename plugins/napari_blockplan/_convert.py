@@ -124,7 +124,9 @@ def _resample_world_aligned(volume: ImageVolume) -> ImageVolume:
     return volume.with_array(arr, affine=aff, geometry_note=note)
 
 
-def image_layer_data(volume: ImageVolume, *, name: str | None = None) -> tuple[Any, dict, str]:
+def image_layer_data(
+    volume: ImageVolume, *, name: str | None = None
+) -> tuple[Any, dict[str, Any], str]:
     """napari ``LayerDataTuple`` of a volume, placed in world = LPS ``(z, y, x)`` mm."""
     shown, how = display_volume(volume)
     sx, sy, sz = shown.spacing

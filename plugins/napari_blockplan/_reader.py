@@ -65,8 +65,8 @@ def get_reader(path: str | Sequence[str]) -> Callable[..., list[Any]] | None:
 
 
 def with_identity(
-    layer_data: tuple[Any, dict, str], info: Any, source: str | Path | None = None
-) -> tuple[Any, dict, str]:
+    layer_data: tuple[Any, dict[str, Any], str], info: Any, source: str | Path | None = None
+) -> tuple[Any, dict[str, Any], str]:
     """``layer_data`` with the identity of its series (`study_identity`) in the metadata,
     and the folder it was read from (``"blockplan_source"``: the archive reads its headers).
 

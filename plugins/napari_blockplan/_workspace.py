@@ -35,6 +35,7 @@ from blockplan.case import Case, SeriesRef
 from blockplan.errors import CaseError, PatientMismatchError
 from blockplan.io.identity import StudyIdentity
 from blockplan.io.volume import ImageVolume
+from napari_blockplan._qt import present
 
 if TYPE_CHECKING:
     import napari
@@ -246,8 +247,8 @@ class Workspace:
 
     def import_case(self, path: str | Path, *, new_id: bool = False) -> Case:
         """Validate a case file completely, then store it (nothing half-imported)."""
-        case, _version = self.store.import_file(path, self.user, new_id=new_id)
-        return case
+        imported: tuple[Case, int] = self.store.import_file(path, self.user, new_id=new_id)
+        return imported[0]
 
     def find_cases(self, search: str = "", study_date: str = "") -> list[WorklistEntry]:
         """The worklist: stored cases matching the free text and study date, newest first.
@@ -263,7 +264,8 @@ class Workspace:
         from blockplan.case.store import parse_study_date
 
         dates = parse_study_date(study_date) if study_date.strip() else None
-        return self.store.worklist(search, study_date=dates)
+        entries: list[WorklistEntry] = self.store.worklist(search, study_date=dates)
+        return entries
 
     def reopen_candidate(self) -> WorklistEntry | None:
         """The stored case to offer for reopening: the newest of the loaded study.
@@ -478,7 +480,7 @@ class Workspace:
         self._to_drop.append(layer)
         if len(self._to_drop) == 1:
             self._schedule_drop()
-        key = (self.case.case_id, err.comparison.images.study_instance_uid)
+        key = (self.case.case_id, present(err.comparison).images.study_instance_uid)
         self.images_refused.emit(err)
         if key not in self._refused:  # one notice per study, not one per series
             self._refused.add(key)
@@ -576,7 +578,7 @@ def _default_profile() -> str:
     try:
         return load_settings().default_profile
     except SettingsError:
-        return Case.model_fields["profile_name"].get_default()
+        return str(Case.model_fields["profile_name"].get_default())
 
 
 def _user_name() -> str:

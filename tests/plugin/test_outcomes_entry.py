@@ -126,11 +126,9 @@ def _nrs(ws: Any, procedure_id: str) -> dict[int, int | None]:
 
 def _report_text(case: Any) -> str:
     from pypdf import PdfReader
-    from reportlab import rl_config
 
     from blockplan.report import build_report
 
-    rl_config.invariant = 1
     pdf = build_report(case)
     reader = PdfReader(io.BytesIO(pdf))
     return "\n".join(page.extract_text() for page in reader.pages)

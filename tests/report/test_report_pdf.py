@@ -316,3 +316,30 @@ def test_write_report_into_missing_folder_raises(
 ) -> None:
     with pytest.raises(ReportError, match=r"cannot write .* check that the folder exists"):
         write_report(small_case, tmp_path / "missing" / "r.pdf", options=options)
+
+
+def test_reportlab_switches_are_restored_after_a_report(
+    small_case: Case, options: ReportOptions
+) -> None:
+    from reportlab import rl_config
+
+    before = rl_config.useA85, rl_config.invariant
+    build_report(small_case, options=options)
+    assert (rl_config.useA85, rl_config.invariant) == before
+
+
+def test_the_report_does_not_depend_on_reportlabs_global_switches(
+    small_case: Case, ct: ImageVolume, mr: ImageVolume, options: ReportOptions, small_pdf: bytes
+) -> None:
+    """A test once left ``rl_config.invariant`` set; reports built after it differed from
+    reports built in a fresh process (the drawings' graphics-state order)."""
+    from reportlab import rl_config
+
+    previous = rl_config.invariant
+    try:
+        for value in (0, 1):
+            rl_config.invariant = value
+            again = build_report(small_case, volumes=[ct, mr], options=options)
+            assert again == small_pdf, pdf_difference(again, small_pdf)
+    finally:
+        rl_config.invariant = previous

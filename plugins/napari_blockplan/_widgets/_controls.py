@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import Any, Generic, TypeVar
 
-from qtpy.QtCore import Qt, Signal
+from qtpy.QtCore import Qt, Signal  # type: ignore[attr-defined]
 from qtpy.QtGui import QFocusEvent, QMouseEvent
 from qtpy.QtWidgets import (
     QDoubleSpinBox,
@@ -162,12 +162,12 @@ class SelectingLineEdit(QLineEdit):
         super().__init__(*args)
         self._select_on_release = False
 
-    def focusInEvent(self, event: QFocusEvent) -> None:
+    def focusInEvent(self, event: QFocusEvent | None) -> None:
         super().focusInEvent(event)
-        if event.reason() == Qt.FocusReason.MouseFocusReason:
+        if event is not None and event.reason() == Qt.FocusReason.MouseFocusReason:
             self._select_on_release = True
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+    def mouseReleaseEvent(self, event: QMouseEvent | None) -> None:
         super().mouseReleaseEvent(event)
         if self._select_on_release:
             self._select_on_release = False

@@ -42,6 +42,7 @@ from blockplan.case.entry import (
     quick_diary_from_text,
 )
 from blockplan.case.limits import NRS_LIMITS
+from napari_blockplan._qt import present
 from napari_blockplan._widgets._controls import ChoiceButtons, SelectingLineEdit
 
 __all__ = ["DIARY_COLUMNS", "DiaryPanel", "DiaryTable"]
@@ -62,7 +63,7 @@ class DiaryTable(QTableWidget):
     def __init__(self) -> None:
         super().__init__(0, len(DIARY_COLUMNS))
         self.setHorizontalHeaderLabels(DIARY_COLUMNS)
-        self.verticalHeader().setVisible(False)
+        present(self.verticalHeader()).setVisible(False)
         self.setEditTriggers(
             QAbstractItemView.EditTrigger.AnyKeyPressed
             | QAbstractItemView.EditTrigger.DoubleClicked
@@ -82,13 +83,13 @@ class DiaryTable(QTableWidget):
         if step is None or not current.isValid():
             return super().moveCursor(action, modifiers)
         row = min(max(current.row() + step, 0), self.rowCount() - 1)
-        return self.model().index(row, current.column())
+        return present(self.model()).index(row, current.column())
 
     def hold(self) -> None:
         """Stay on the current cell when its editor closes (a refused value is retyped)."""
         self._hold = True
 
-    def closeEditor(self, editor: QWidget, hint: QAbstractItemDelegate.EndEditHint) -> None:
+    def closeEditor(self, editor: QWidget | None, hint: QAbstractItemDelegate.EndEditHint) -> None:
         editing = self.state() == QAbstractItemView.State.EditingState
         hold, self._hold = self._hold, False
         if hold and hint == QAbstractItemDelegate.EndEditHint.EditNextItem:
@@ -97,8 +98,8 @@ class DiaryTable(QTableWidget):
         if editing and not hold and hint == QAbstractItemDelegate.EndEditHint.SubmitModelCache:
             self._next_row()  # Enter committed the cell
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+    def keyPressEvent(self, event: QKeyEvent | None) -> None:
+        if event is not None and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             # while editing, the editor's Enter commits (closeEditor moves on); otherwise
             # Enter moves to the next time point
             if self.state() != QAbstractItemView.State.EditingState:
@@ -256,7 +257,7 @@ class DiaryPanel(QWidget):
         if self._filling or item.column() not in (NRS_COL, PATIENT_COL):
             return
         row = item.row()
-        minutes = int(self.grid.item(row, 0).text())
+        minutes = int(present(self.grid.item(row, 0)).text())
         where = f"diary {minutes} min (row {row + 1})"
         proc = self._procedure()
         stored = self._stored(proc, minutes)

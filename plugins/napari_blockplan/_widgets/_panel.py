@@ -38,9 +38,10 @@ class _EscapeFilter(QObject):
         super().__init__(panel)
         self.panel = panel
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+    def eventFilter(self, obj: QObject | None, event: QEvent | None) -> bool:
         if (
-            event.type() == QEvent.Type.KeyPress
+            event is not None
+            and event.type() == QEvent.Type.KeyPress
             and isinstance(event, QKeyEvent)
             and event.key() == Qt.Key.Key_Escape
             and isinstance(obj, QWidget)
@@ -68,13 +69,16 @@ class Panel(QWidget):
         signal.connect(slot)
         self.destroyed.connect(lambda *_: signal.disconnect(slot))
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:
+    def keyPressEvent(self, event: QKeyEvent | None) -> None:
+        if event is None:
+            return
         if event.key() == Qt.Key.Key_Escape:
             self.ws.set_mode(None)
         event.accept()  # never forwarded to napari's layer shortcuts
 
-    def keyReleaseEvent(self, event: QKeyEvent) -> None:
-        event.accept()
+    def keyReleaseEvent(self, event: QKeyEvent | None) -> None:
+        if event is not None:
+            event.accept()
 
 
 class UndoBar(QWidget):

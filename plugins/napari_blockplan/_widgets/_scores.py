@@ -36,6 +36,7 @@ from blockplan.case import Case, OdiEntry, PgicEntry
 from blockplan.case.entry import date_from_text, odi_from_text
 from blockplan.case.limits import field_limits
 from blockplan.outcomes.scores import OdiCourseEntry, odi_course, pgic_label
+from napari_blockplan._qt import present
 from napari_blockplan._widgets._controls import ChoiceButtons, SelectingLineEdit, first_error
 
 __all__ = ["ODI_COLUMNS", "PGIC_COLUMNS", "ScoresPanel"]
@@ -60,12 +61,12 @@ def _answers(entry: OdiEntry) -> str:
 def _table(columns: tuple[str, ...]) -> QTableWidget:
     table = QTableWidget(0, len(columns))
     table.setHorizontalHeaderLabels(columns)
-    table.verticalHeader().setVisible(False)
+    present(table.verticalHeader()).setVisible(False)
     table.setEditTriggers(_EDIT)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     table.setMinimumHeight(110)
-    table.horizontalHeader().setStretchLastSection(True)
+    present(table.horizontalHeader()).setStretchLastSection(True)
     return table
 
 
@@ -217,8 +218,8 @@ class ScoresPanel(QWidget):
             return
         index = self._odi_rows[item.row()]
         old = self._case.odi[index]
-        date_text = self.odi_table.item(item.row(), 0).text()
-        answers = self.odi_table.item(item.row(), 1).text()
+        date_text = present(self.odi_table.item(item.row(), 0)).text()
+        answers = present(self.odi_table.item(item.row(), 1)).text()
         try:
             entry = odi_from_text(answers, date_from_text(date_text))
         except ValueError as err:
@@ -262,8 +263,8 @@ class ScoresPanel(QWidget):
         index = self._pgic_rows[item.row()]
         old = self._case.pgic[index]
         try:
-            day = date_from_text(self.pgic_table.item(item.row(), 0).text())
-            score_text = self.pgic_table.item(item.row(), 1).text().strip()
+            day = date_from_text(present(self.pgic_table.item(item.row(), 0)).text())
+            score_text = present(self.pgic_table.item(item.row(), 1)).text().strip()
             lo, hi = field_limits(PgicEntry, "score")
             if not score_text.isdigit():
                 raise ValueError(f"expected a whole number {lo:g}–{hi:g}; got {score_text!r}")

@@ -41,6 +41,7 @@ from qtpy.QtWidgets import (
 
 from blockplan.case._text import format_person_name
 from blockplan.errors import BlockplanError, CaseConflictError
+from napari_blockplan._qt import present
 from napari_blockplan._widgets._panel import Panel, UndoBar
 
 if TYPE_CHECKING:
@@ -175,9 +176,9 @@ class CasePanel(Panel):
         self.refused_label = QLabel("")
         self.refused_label.setWordWrap(True)
         self.refused_table = QTableWidget(0, 3)
-        self.refused_table.verticalHeader().setVisible(False)
+        present(self.refused_table.verticalHeader()).setVisible(False)
         self.refused_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.refused_table.horizontalHeader().setSectionResizeMode(
+        present(self.refused_table.horizontalHeader()).setSectionResizeMode(
             QHeaderView.ResizeMode.ResizeToContents
         )
         self.refused_hint = QLabel("")
@@ -253,7 +254,7 @@ class CasePanel(Panel):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
+        present(self.table.verticalHeader()).setVisible(False)
         # double-click or Enter on a row opens it
         self.table.activated.connect(self._on_activated)
         self.table.itemSelectionChanged.connect(self._update_buttons)
@@ -538,7 +539,7 @@ class CasePanel(Panel):
         self.reopen_button.setText(f"Reopen “{title}”, {_changed(entry.updated_at)}")
 
     def _show_refused(self, err: PatientMismatchError) -> None:
-        comparison = err.comparison
+        comparison = present(err.comparison, "identity comparison")
         against = "Open case" if self.ws.is_open else "Images already loaded"
         what = (
             "another patient's images"

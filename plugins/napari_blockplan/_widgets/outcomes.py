@@ -49,6 +49,7 @@ from blockplan.case import (
 from blockplan.case.entry import datetime_text
 from blockplan.errors import BlockplanError
 from blockplan.outcomes.adjudication import BLOCK_NAMES
+from napari_blockplan._qt import present
 from napari_blockplan._widgets._diary import DiaryPanel
 from napari_blockplan._widgets._panel import Panel, UndoBar
 from napari_blockplan._widgets._procedure_form import ProcedureForm
@@ -195,7 +196,7 @@ class OutcomesWidget(Panel):
         from matplotlib.figure import Figure
 
         self.figure = Figure(figsize=(3.2, 1.6), dpi=90, tight_layout=True)
-        self.chart = FigureCanvasQTAgg(self.figure)
+        self.chart = FigureCanvasQTAgg(self.figure)  # type: ignore[no-untyped-call]
         self.chart.setMinimumHeight(150)
         self.diary_panel = DiaryPanel(self._apply, self._error, self.chart)
         return _scrolling(self.diary_panel)
@@ -204,7 +205,7 @@ class OutcomesWidget(Panel):
         box = QGroupBox("Pain-source ledger")
         self.ledger_table = QTableWidget(0, len(LEDGER_COLUMNS))
         self.ledger_table.setHorizontalHeaderLabels(LEDGER_COLUMNS)
-        self.ledger_table.verticalHeader().setVisible(False)
+        present(self.ledger_table.verticalHeader()).setVisible(False)
         self.ledger_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         QVBoxLayout(box).addWidget(self.ledger_table)
         return box
@@ -298,7 +299,7 @@ class OutcomesWidget(Panel):
     def select_block(self, procedure_id: str | None) -> None:
         """Select a block (None: no block, a new record)."""
         for row in range(self.block_list.count()):
-            if self.block_list.item(row).data(_ID) == procedure_id:
+            if present(self.block_list.item(row)).data(_ID) == procedure_id:
                 self.block_list.setCurrentRow(row)
                 return
         self.block_list.setCurrentRow(-1)
@@ -486,7 +487,7 @@ class OutcomesWidget(Panel):
                 for _pid, _text in rows:
                     lst.addItem(QListWidgetItem())
             for row, (pid, text) in enumerate(rows):
-                item = lst.item(row)
+                item = present(lst.item(row))
                 item.setText(text)
                 item.setData(_ID, pid)
             ids = [pid for pid, _text in rows]
@@ -545,4 +546,4 @@ class OutcomesWidget(Panel):
         ax = self.figure.add_subplot(111)
         spec = None if block is None else diary_chart_spec(block, self.ledger.threshold_pct)
         draw_diary_chart(ax, spec)
-        self.chart.draw_idle()
+        self.chart.draw_idle()  # type: ignore[no-untyped-call]

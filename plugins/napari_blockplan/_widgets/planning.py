@@ -71,6 +71,7 @@ from blockplan.planning import (
 from blockplan.planning.wording import scar_volume_text
 from napari_blockplan._convert import lps_to_world, world_to_lps
 from napari_blockplan._layers import keep_overlays_on_top, layer_for, refresh_layers
+from napari_blockplan._qt import present
 from napari_blockplan._views import PLANES, point_at, show_plane
 from napari_blockplan._widgets._panel import Panel, UndoBar
 
@@ -231,7 +232,7 @@ class PlanningWidget(Panel):
         self.table.setHorizontalHeaderLabels(TARGET_COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().setVisible(False)
+        present(self.table.verticalHeader()).setVisible(False)
         # a cell is edited on purpose only (double-click or F2): a stray key never renames
         self.table.setEditTriggers(
             QAbstractItemView.EditTrigger.DoubleClicked
@@ -314,7 +315,9 @@ class PlanningWidget(Panel):
         if dragged:
             return
         if self.mode is None:
-            point_at(self.viewer, press[-3:])  # a plain click links the planes there
+            point_at(
+                self.viewer, [float(v) for v in press[-3:]]
+            )  # a plain click links the planes there
         else:
             self.click(press[-3:])
 
@@ -340,7 +343,8 @@ class PlanningWidget(Panel):
         if frame is None:
             raise BlockplanError("load a study first: there is no image to place points on")
         lps = world_to_lps(np.asarray(world, dtype=float))
-        return PatientPoint(lps=tuple(float(v) for v in lps), frame_of_reference_uid=frame)
+        x, y, z = (float(v) for v in lps)
+        return PatientPoint(lps=(x, y, z), frame_of_reference_uid=frame)
 
     def _with_study(self, case: Case) -> Case:
         vols = self.ws.volumes()
@@ -573,7 +577,7 @@ class PlanningWidget(Panel):
         if self._filling:
             return
         column = TARGET_COLUMNS[item.column()]
-        tid = self.table.item(item.row(), 0).data(Qt.ItemDataRole.UserRole)
+        tid = present(self.table.item(item.row(), 0)).data(Qt.ItemDataRole.UserRole)
         target = self.ws.case.target(tid)
         text = item.text().strip()
         field = {

@@ -163,7 +163,9 @@ class ReportWidget(Panel):
         volumes = self.ws.volumes()
         clinic, author = self.clinic.text().strip(), self.author.text().strip()
 
-        @thread_worker(connect={"returned": self._built, "errored": self._failed})
+        @thread_worker(  # type: ignore[untyped-decorator]
+            connect={"returned": self._built, "errored": self._failed}
+        )
         def _build() -> tuple[Case, bytes, list[bytes]]:
             from blockplan.report import ReportOptions, build_report
             from blockplan.report.preview import render_pages

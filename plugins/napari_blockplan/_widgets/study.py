@@ -24,6 +24,8 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from napari_blockplan._qt import present
+
 if TYPE_CHECKING:
     import napari
 
@@ -61,7 +63,7 @@ class StudyWidget(QWidget):
         self.table.setHorizontalHeaderLabels(_COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
+        present(self.table.verticalHeader()).setVisible(False)
 
         self.load_button = QPushButton("Load selected")
         self.load_button.clicked.connect(self.load_selected)
@@ -136,7 +138,9 @@ class StudyWidget(QWidget):
             return None
         source = self.path_edit.text().strip()
 
-        @thread_worker(connect={"yielded": self._add_layer, "finished": self._done})
+        @thread_worker(  # type: ignore[untyped-decorator]
+            connect={"yielded": self._add_layer, "finished": self._done}
+        )
         def _load() -> Any:
             from blockplan.errors import BlockplanError
             from blockplan.io import load_series
