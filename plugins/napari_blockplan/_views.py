@@ -2,7 +2,7 @@
 
 napari world axes are LPS ``(z, y, x)`` (see `_convert`). A plane is shown by choosing
 which world axis is sliced (``viewer.dims.order``) and which way the screen axes point
-(``viewer.camera.orientation2d``) — the data are never flipped:
+(``viewer.scene.camera.orientation2d``) — the data are never flipped:
 
 * **axial** — rows posterior downwards (anterior at the top), columns towards the
   patient's left (the patient's right on the viewer's left, radiological convention);
@@ -13,7 +13,7 @@ which world axis is sliced (``viewer.dims.order``) and which way the screen axes
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,7 +23,14 @@ from napari_blockplan._convert import lps_to_world
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["PLANES", "point_at", "show_plane"]
+__all__ = [
+    "LETTER_OVERLAYS",
+    "PLANES",
+    "point_at",
+    "screen_letters",
+    "show_orientation_letters",
+    "show_plane",
+]
 
 PLANES: dict[str, tuple[tuple[int, int, int], tuple[str, str]]] = {
     "axial": ((0, 1, 2), ("down", "right")),
@@ -42,12 +49,12 @@ def show_plane(
     point = np.asarray(viewer.dims.point, dtype=float)
     viewer.dims.ndisplay = 2
     viewer.dims.order = order
-    viewer.camera.orientation2d = orientation
+    viewer.scene.camera.orientation2d = orientation
     viewer.reset_view()
     world = point if centre_lps is None else lps_to_world(np.asarray(centre_lps, dtype=float))
     viewer.dims.set_point(order[0], float(world[order[0]]))
     if centre_lps is not None:
-        viewer.camera.center = tuple(float(world[a]) for a in order[1:])
+        viewer.scene.camera.center = tuple(float(world[a]) for a in order[1:])
 
 
 def point_at(viewer: napari.viewer.Viewer, world: Sequence[float]) -> None:
@@ -58,3 +65,92 @@ def point_at(viewer: napari.viewer.Viewer, world: Sequence[float]) -> None:
     """
     shown = list(viewer.dims.displayed)
     viewer.dims.set_point(shown, tuple(float(world[a]) for a in shown))
+
+
+# --- orientation letters on the canvas ---------------------------------------------------
+_WORLD_AXIS_LPS = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+"""World axis (z, y, x) → its LPS unit vector."""
+
+LETTER_OVERLAYS: dict[str, str] = {
+    "top": "blockplan_orientation_top",
+    "bottom": "blockplan_orientation_bottom",
+    "left": "blockplan_orientation_left",
+    "right": "blockplan_orientation_right",
+}
+"""Canvas edge → key of its letter in ``viewer.canvas.overlays``."""
+
+_POSITIONS = {
+    "top": "top_center",
+    "bottom": "bottom_center",
+    "left": "middle_left",
+    "right": "middle_right",
+}
+
+
+def screen_letters(
+    order: Sequence[int], orientation2d: Sequence[str], ndisplay: int = 2
+) -> dict[str, str]:
+    """Patient-direction letters at the canvas edges for a napari 2-D view.
+
+    ``order`` is ``viewer.dims.order`` (the last two axes are shown: rows, columns),
+    ``orientation2d`` the camera's (``"up"``/``"down"``, ``"left"``/``"right"``: where
+    increasing row and column coordinates point). Each edge's letter is the report's rule
+    (`blockplan.report.keyimages.orientation_letter`) applied to the LPS direction that
+    points to that edge. Empty in 3-D.
+    """
+    from blockplan.report.keyimages import orientation_letter
+
+    if ndisplay != 2:
+        return {}
+    rows, cols = order[-2], order[-1]
+    down = _WORLD_AXIS_LPS[rows] * (1.0 if orientation2d[0] == "down" else -1.0)
+    right = _WORLD_AXIS_LPS[cols] * (1.0 if orientation2d[1] == "right" else -1.0)
+    return {
+        "top": orientation_letter(-down),
+        "bottom": orientation_letter(down),
+        "left": orientation_letter(-right),
+        "right": orientation_letter(right),
+    }
+
+
+def show_orientation_letters(viewer: napari.viewer.Viewer) -> Callable[[], None]:
+    """Put R/L/A/P/S/I letters at the canvas edges and keep them true as the view turns.
+
+    Uses napari's public canvas overlays (`viewer.canvas.overlays`); follows the dims order,
+    the camera orientation and 2-D/3-D. Returns the function that removes them again
+    (called when the widget that installed them closes).
+    """
+    from napari.components.overlays import TextOverlay
+
+    for edge, key in LETTER_OVERLAYS.items():
+        if key not in viewer.canvas.overlays:
+            viewer.canvas.overlays[key] = TextOverlay(
+                position=_POSITIONS[edge], font_size=14, color="yellow", visible=False
+            )
+
+    def update(*_: object) -> None:
+        letters = screen_letters(
+            viewer.dims.order, viewer.scene.camera.orientation2d, viewer.dims.ndisplay
+        )
+        for edge, key in LETTER_OVERLAYS.items():
+            overlay = viewer.canvas.overlays[key]
+            overlay.text = letters.get(edge, "")
+            overlay.visible = edge in letters
+
+    events = (
+        viewer.dims.events.order,
+        viewer.dims.events.ndisplay,
+        viewer.scene.camera.events.orientation,
+    )
+    for event in events:
+        event.connect(update)
+    update()
+
+    def remove() -> None:
+        for event in events:
+            event.disconnect(update)
+        for key in LETTER_OVERLAYS.values():
+            if key in viewer.canvas.overlays:
+                del viewer.canvas.overlays[key]
+
+    return remove

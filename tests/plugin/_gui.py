@@ -44,9 +44,9 @@ def pixel_of(viewer: Any, lps: Any) -> QPoint:
     world = lps_to_world(np.asarray(lps, dtype=float))
     canvas = canvas_widget(viewer)
     shown = list(viewer.dims.displayed)
-    centre = np.asarray(viewer.camera.center)[-2:]
-    zoom = float(viewer.camera.zoom)
-    down, right = viewer.camera.orientation2d
+    centre = np.asarray(viewer.scene.camera.center)[-2:]
+    zoom = float(viewer.scene.camera.zoom)
+    down, right = viewer.scene.camera.orientation2d
     offset = (world[shown] - centre) * zoom
     if down == "up":
         offset[0] = -offset[0]

@@ -355,3 +355,50 @@ def test_the_first_level_is_chosen_by_the_physician_not_assumed_t12(planning) ->
     widget.block_type.setCurrentText("snrb")
     target = widget.add_target_at(lps_to_world(snrb["target_lps"]))
     assert (target.level, target.side.value) == (snrb["level"], snrb["side"])
+
+
+def test_orientation_letters_follow_the_plane_shown(planning) -> None:
+    from napari_blockplan._views import LETTER_OVERLAYS
+    from tests.plugin._gui import Physician
+
+    viewer, widget, _ws, _store = planning
+    physician = Physician(viewer)
+
+    def letters() -> dict[str, str]:
+        shown = {edge: viewer.canvas.overlays[key] for edge, key in LETTER_OVERLAYS.items()}
+        return {edge: o.text for edge, o in shown.items() if o.visible}
+
+    physician.click(widget.view_buttons["sagittal"], "Sagittal")
+    assert letters() == {"top": "S", "bottom": "I", "left": "A", "right": "P"}
+    physician.click(widget.view_buttons["coronal"], "Coronal")
+    assert letters() == {"top": "S", "bottom": "I", "left": "R", "right": "L"}
+    physician.click(widget.view_buttons["axial"], "Axial")
+    assert letters() == {"top": "A", "bottom": "P", "left": "R", "right": "L"}
+    # drawn on the canvas: yellow glyphs in the middle of the left and right edges
+    shot = viewer.screenshot(canvas_only=True, flash=False)[..., :3].astype(int)
+    yellow = (shot[..., 0] > 200) & (shot[..., 1] > 200) & (shot[..., 2] < 80)
+    h, w = yellow.shape
+    middle = slice(h // 2 - 30, h // 2 + 30)
+    assert yellow[middle, :40].sum() > 10 and yellow[middle, w - 40 :].sum() > 10
+    # turning the camera by hand turns the letters with it
+    viewer.scene.camera.orientation2d = ("up", "left")
+    assert letters() == {"top": "P", "bottom": "A", "left": "L", "right": "R"}
+    viewer.dims.ndisplay = 3
+    assert letters() == {}
+
+
+def test_orientation_letters_leave_with_the_widget(planning) -> None:
+    from napari_blockplan._views import LETTER_OVERLAYS
+
+    viewer, widget, _ws, _store = planning
+    assert all(key in viewer.canvas.overlays for key in LETTER_OVERLAYS.values())
+    viewer.window.remove_dock_widget(widget.parent())
+    widget.close()
+    widget.deleteLater()
+    from qtpy.QtWidgets import QApplication
+
+    QApplication.processEvents()
+    from qtpy.QtCore import QCoreApplication, QEvent
+
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert not any(key in viewer.canvas.overlays for key in LETTER_OVERLAYS.values())

@@ -72,7 +72,7 @@ from blockplan.planning.wording import scar_volume_text
 from napari_blockplan._convert import lps_to_world, world_to_lps
 from napari_blockplan._layers import keep_overlays_on_top, layer_for, refresh_layers
 from napari_blockplan._qt import present
-from napari_blockplan._views import PLANES, point_at, show_plane
+from napari_blockplan._views import PLANES, point_at, show_orientation_letters, show_plane
 from napari_blockplan._widgets._panel import Panel, UndoBar
 
 if TYPE_CHECKING:
@@ -146,6 +146,8 @@ class PlanningWidget(Panel):
         self.viewer.layers.events.removed.connect(self._fill_series)
         self.destroyed.connect(lambda *_: _disconnect_layer_events(self.viewer, self._fill_series))
         keep_overlays_on_top(self.viewer)
+        remove_letters = show_orientation_letters(self.viewer)
+        self.destroyed.connect(lambda *_: remove_letters())
         self.viewer.mouse_drag_callbacks.append(self._on_mouse)
         self.destroyed.connect(lambda *_: _remove(self.viewer.mouse_drag_callbacks, self._on_mouse))
         self._bind_keys()
@@ -570,7 +572,7 @@ class PlanningWidget(Panel):
             return
         world = lps_to_world(self.ws.case.target(tid).position.lps)
         shown = list(self.viewer.dims.displayed)
-        self.viewer.camera.center = tuple(float(world[a]) for a in shown)
+        self.viewer.scene.camera.center = tuple(float(world[a]) for a in shown)
         self.viewer.dims.set_point(range(3), tuple(world))
 
     def _on_item_changed(self, item: QTableWidgetItem) -> None:
