@@ -402,3 +402,22 @@ def test_orientation_letters_leave_with_the_widget(planning) -> None:
 
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     assert not any(key in viewer.canvas.overlays for key in LETTER_OVERLAYS.values())
+
+
+def test_closing_the_planning_widget_gives_the_keys_back(planning) -> None:
+    from qtpy.QtCore import QCoreApplication, QEvent
+    from qtpy.QtWidgets import QApplication
+
+    from napari.utils.key_bindings import KeyBinding
+
+    viewer, widget, _ws, _store = planning
+    assert KeyBinding.from_str("Shift-L") in viewer.keymap
+    viewer.window.remove_dock_widget(widget.parent())
+    widget.close()
+    widget.deleteLater()
+    QApplication.processEvents()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    # a shortcut of the closed widget no longer reaches it (no error on a deleted widget)
+    assert KeyBinding.from_str("Shift-L") not in viewer.keymap
+    callbacks = [getattr(cb, "__self__", None) for cb in viewer.mouse_drag_callbacks]
+    assert widget not in callbacks

@@ -271,8 +271,15 @@ class PlanningWidget(Panel):
             "Control-Alt-Z": lambda _v: self.undo(),
             "Control-Alt-Y": lambda _v: self.redo(),
         }
-        for key, func in bindings.items():
-            self.viewer.bind_key(key, func, overwrite=True)
+        previous = {
+            key: self.viewer.bind_key(key, func, overwrite=True) for key, func in bindings.items()
+        }
+
+        def unbind(*_: object) -> None:  # the viewer's own bindings come back
+            for key, func in previous.items():
+                self.viewer.bind_key(key, func, overwrite=True)
+
+        self.destroyed.connect(unbind)
 
     def show_plane(self, plane: str) -> None:
         """Show a plane upright through the last place clicked (any plane)."""
