@@ -405,10 +405,9 @@ def test_orientation_letters_leave_with_the_widget(planning) -> None:
 
 
 def test_closing_the_planning_widget_gives_the_keys_back(planning) -> None:
+    from napari.utils.key_bindings import KeyBinding
     from qtpy.QtCore import QCoreApplication, QEvent
     from qtpy.QtWidgets import QApplication
-
-    from napari.utils.key_bindings import KeyBinding
 
     viewer, widget, _ws, _store = planning
     assert KeyBinding.from_str("Shift-L") in viewer.keymap
