@@ -575,7 +575,7 @@ def targets_table(ctx: Context) -> list[Flowable]:
         flow.append(Paragraph("No targets planned.", st.body))
         return flow
     heads = ("#", "Level", "Side", "Structure", "Block", "Target / entry (LPS mm)", "Needle path")
-    mmw = [8, 12, 12, 24, 28, 30]
+    mmw = [8, 20, 12, 24, 28, 30]  # Level: room for "L5 — confirm (was L2 left)"
     widths = [x * mm for x in mmw] + [ctx.width - sum(mmw) * mm]
     rows: list[list[Any]] = [[Paragraph(h, st.cell_head) for h in heads]]
     for t in case.targets:
