@@ -116,7 +116,7 @@ def _half_rank(level: str, chain: tuple[str, ...], transitional: bool) -> int:
     spine = "with a transitional L6" if transitional else "without L6 (L5-S1 is the segment)"
     raise PlanningError(
         f"level {level} does not fit a spine {spine}: the markers mix L6 with L5-S1; "
-        "relabel them, or pass transitional_l6 explicitly"
+        "rename the L5-S1 marker L5-L6 or L6-S1, or the L6 marker S1"
     )
 
 
@@ -272,7 +272,7 @@ def _check_spacing(
             f"vertebral markers {names[idx[big]]} and {names[idx[big + 1]]} are "
             f"{per_level[big]:.1f} mm per level apart, but {names[idx[small]]} and "
             f"{names[idx[small + 1]]} {per_level[small]:.1f} mm (more than {max_ratio:g}×): "
-            "a level skipped or mislabelled? Check the labels (or pass max_spacing_ratio=None)"
+            "a level skipped or mislabelled? Check the labels, or move or rename a marker"
         )
 
 
