@@ -7,6 +7,7 @@ from blockplan.case.model import (
     DiaryEntry,
     Injection,
     Landmark,
+    LevelChange,
     LevelMarker,
     MaskGrid,
     Needle,
@@ -36,6 +37,7 @@ from blockplan.case.vocab import (
     Laterality,
     SpinalLevel,
     Structure,
+    TransitionalVertebra,
 )
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "Injection",
     "Landmark",
     "Laterality",
+    "LevelChange",
     "LevelMarker",
     "MaskGrid",
     "Needle",
@@ -71,5 +74,6 @@ __all__ = [
     "StudyRef",
     "Target",
     "Trajectory",
+    "TransitionalVertebra",
     "new_id",
 ]

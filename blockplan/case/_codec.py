@@ -117,7 +117,14 @@ def _v1_to_v2(body: Body) -> Body:
     return body
 
 
-MIGRATIONS: dict[int, Migration] = {0: _v0_to_v1, 1: _v1_to_v2}
+def _v2_to_v3(body: Body) -> Body:
+    """v2 → v3: targets may carry an unconfirmed ``level_change``; the case a
+    ``transitional_vertebra``. Both are new and absent (nothing awaits confirmation)."""
+    body["schema_version"] = 3
+    return body
+
+
+MIGRATIONS: dict[int, Migration] = {0: _v0_to_v1, 1: _v1_to_v2, 2: _v2_to_v3}
 """``{from_version: function(body) -> body of from_version + 1}``, applied in order."""
 
 

@@ -32,6 +32,7 @@ from blockplan.case.vocab import (
     Guidance,
     Laterality,
     Structure,
+    TransitionalVertebra,
     parse_level,
 )
 
@@ -42,6 +43,7 @@ __all__ = [
     "DiaryEntry",
     "Injection",
     "Landmark",
+    "LevelChange",
     "LevelMarker",
     "MaskGrid",
     "Needle",
@@ -62,12 +64,14 @@ __all__ = [
     "new_id",
 ]
 
-CASE_SCHEMA_VERSION = 2
+CASE_SCHEMA_VERSION = 3
 """Version of the case file format written by this release.
 
 2: study time, referring physician and institution in `StudyRef`; complications
 ``[]`` means *not recorded* and ``["none"]`` records that none occurred;
 ``complication_notes``, ``index_pain`` and the needle's ``type`` in `Procedure`.
+3: a target's unconfirmed level change (`Target.level_change`) and the case's
+transitional vertebra (`Case.transitional_vertebra`).
 """
 
 Level = Annotated[str, AfterValidator(parse_level)]
@@ -295,8 +299,24 @@ class ScarRegion(_Model):
         return self.voxel_count * self.grid.voxel_volume_ml()
 
 
+class LevelChange(_Model):
+    """The level and side a target had before the level markers changed them.
+
+    Kept on the target (`Target.level_change`) until the physician confirms the new
+    level and side; ``level`` None: the target had no level yet (placed before levels).
+    """
+
+    level: Level | None = None
+    side: Laterality
+
+
 class Target(_Model):
-    """A candidate injection target."""
+    """A candidate injection target.
+
+    ``level_change`` is set when an edit of the level markers changed the target's level
+    or side (what it was before); None when the physician has confirmed them (or nothing
+    changed since the target was placed).
+    """
 
     id: str = Field(default_factory=new_id)
     label: str = ""
@@ -307,6 +327,7 @@ class Target(_Model):
     approach: Approach | None = None
     position: PatientPoint
     notes: str = ""
+    level_change: LevelChange | None = None
 
 
 class Trajectory(_Model):
@@ -541,7 +562,7 @@ class Note(_Model):
 class Case(_Model):
     """One patient's plan and outcomes."""
 
-    schema_version: Literal[2] = 2
+    schema_version: Literal[3] = 3
     case_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     title: str = ""
     created_at: AwareDatetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
@@ -551,6 +572,8 @@ class Case(_Model):
     diagnosis_codes: tuple[str, ...] = ()
     profile_name: str = "asra-2020-single"
     levels: tuple[LevelMarker, ...] = ()
+    transitional_vertebra: TransitionalVertebra | None = None
+    """Lumbosacral transitional anatomy the physician noted (None: none noted)."""
     landmarks: tuple[Landmark, ...] = ()
     scar_regions: tuple[ScarRegion, ...] = ()
     targets: tuple[Target, ...] = ()

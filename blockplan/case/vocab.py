@@ -19,6 +19,7 @@ __all__ = [
     "Laterality",
     "SpinalLevel",
     "Structure",
+    "TransitionalVertebra",
     "is_segment",
     "level_index",
     "level_sort_key",
@@ -131,6 +132,19 @@ def level_sort_key(level: str) -> float:
     except ValueError:
         return float("inf")
     return index + 0.5 if _lower else index
+
+
+class TransitionalVertebra(StrEnum):
+    """Lumbosacral transitional anatomy noted by the physician (shared/DOMAIN.md §10).
+
+    A **sacralised L5** (partly or wholly fused with the sacrum) keeps its name: it is
+    marked ``"L5"`` and its disc ``"L5-S1"``. A **lumbarised S1** (a sixth free lumbar-type
+    vertebra) is marked ``"L6"`` (segments ``"L5-L6"`` and ``"L6-S1"``), so the vertebrae
+    above keep the names counted from T12 and S1 stays the first fused sacral segment.
+    """
+
+    SACRALISED_L5 = "sacralised_l5"
+    LUMBARISED_S1 = "lumbarised_s1"
 
 
 class Laterality(StrEnum):

@@ -66,6 +66,7 @@ __all__ = [
     "level_for_structure",
     "markable_levels",
     "propose_next_level",
+    "renumber_levels",
 ]
 
 DEFAULT_MIDLINE_TOLERANCE_MM = 3.0
@@ -115,7 +116,7 @@ def _half_rank(level: str, chain: tuple[str, ...], transitional: bool) -> int:
     spine = "with a transitional L6" if transitional else "without L6 (L5-S1 is the segment)"
     raise PlanningError(
         f"level {level} does not fit a spine {spine}: the markers mix L6 with L5-S1; "
-        "relabel them, or pass transitional_l6 explicitly"
+        "rename the L5-S1 marker L5-L6 or L6-S1, or the L6 marker S1"
     )
 
 
@@ -124,13 +125,52 @@ def _name(half_rank: int, chain: tuple[str, ...]) -> str:
     return chain[n] if half_rank % 2 == 0 else f"{chain[n]}-{chain[n + 1]}"
 
 
-def markable_levels(markers: Sequence[LevelMarker] = ()) -> tuple[str, ...]:
+def markable_levels(
+    markers: Sequence[LevelMarker] = (), *, transitional_l6: bool = False
+) -> tuple[str, ...]:
     """Every level a marker can name, cranial to caudal: ``C1, C1-C2, C2, …, S5``.
 
-    L6 and its segments appear when a marker already names L6 (a transitional spine).
+    L6 and its segments appear for a transitional spine: ``transitional_l6`` (a lumbarised
+    S1 noted), or a marker already naming L6.
     """
-    chain = _chain(_mentions_l6([m.level for m in markers]))
+    chain = _chain(transitional_l6 or _mentions_l6([m.level for m in markers]))
     return tuple(_name(n, chain) for n in range(2 * len(chain) - 1))
+
+
+def renumber_levels(
+    levels: Sequence[str], old: str, new: str, *, transitional_l6: bool = False
+) -> tuple[str, ...]:
+    """Every level moved by the step that turns ``old`` into ``new`` (a recount).
+
+    A physician who counted from the wrong vertebra renames one marker and every other
+    marker moves with it (``T12, L1, L2`` renamed from ``T12`` to ``L3`` become
+    ``L3, L4, L5``). A vertebra renames to a vertebra, a disc to a disc.
+
+    Raises
+    ------
+    PlanningError
+        When ``old`` and ``new`` are not both vertebrae or both discs, or a level would
+        move beyond C1 or S5.
+    """
+    old, new = _normalise(old, "level"), _normalise(new, "new level")
+    l6 = transitional_l6 or _mentions_l6([*levels, old, new])
+    chain = _chain(l6)
+    step = _half_rank(new, chain, l6) - _half_rank(old, chain, l6)
+    if step % 2:
+        raise PlanningError(
+            f"renaming {old} to {new} turns a vertebra into a disc or back: "
+            "rename a vertebra to a vertebra, a disc to a disc"
+        )
+    out = []
+    for level in levels:
+        moved = _half_rank(_normalise(level, "level"), chain, l6) + step
+        if not 0 <= moved <= 2 * (len(chain) - 1):
+            raise PlanningError(
+                f"renumbering {old} as {new} moves {level} beyond C1 or S5: "
+                "check the new name, or rename that marker alone"
+            )
+        out.append(_name(moved, chain))
+    return tuple(out)
 
 
 def propose_next_level(
@@ -232,7 +272,7 @@ def _check_spacing(
             f"vertebral markers {names[idx[big]]} and {names[idx[big + 1]]} are "
             f"{per_level[big]:.1f} mm per level apart, but {names[idx[small]]} and "
             f"{names[idx[small + 1]]} {per_level[small]:.1f} mm (more than {max_ratio:g}×): "
-            "a level skipped or mislabelled? Check the labels (or pass max_spacing_ratio=None)"
+            "a level skipped or mislabelled? Check the labels, or move or rename a marker"
         )
 
 
@@ -396,6 +436,10 @@ class SpineAxis:
     def level_name(self, half_rank: int) -> str:
         """Name of a half rank: ``2n`` → vertebra ``n``, ``2n + 1`` → segment ``n``–``n + 1``."""
         return _name(int(half_rank), self.chain)
+
+    def coordinate_of(self, level: str) -> float:
+        """The level coordinate of a level name on this spine (vertebra units)."""
+        return _half_rank(_normalise(level, "level"), self.chain, "L6" in self.chain) / 2.0
 
     def _zone_half_rank(self, coord: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
         n = np.floor(coord)

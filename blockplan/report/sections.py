@@ -32,6 +32,7 @@ from blockplan.errors import ReportError
 from blockplan.io.volume import ImageVolume
 from blockplan.outcomes.evidence import STATUS_ORDER, Status
 from blockplan.outcomes.scores import OdiChange
+from blockplan.planning.level_edit import level_text, transitional_text, unconfirmed_targets
 from blockplan.planning.trajectory import TrajectoryMetrics
 from blockplan.planning.wording import describe_path, scar_volume_text
 from blockplan.report import keyimages as ki
@@ -574,7 +575,7 @@ def targets_table(ctx: Context) -> list[Flowable]:
         flow.append(Paragraph("No targets planned.", st.body))
         return flow
     heads = ("#", "Level", "Side", "Structure", "Block", "Target / entry (LPS mm)", "Needle path")
-    mmw = [8, 12, 12, 24, 28, 30]
+    mmw = [8, 20, 12, 24, 28, 30]  # Level: room for "L5 — confirm (was L2 left)"
     widths = [x * mm for x in mmw] + [ctx.width - sum(mmw) * mm]
     rows: list[list[Any]] = [[Paragraph(h, st.cell_head) for h in heads]]
     for t in case.targets:
@@ -589,7 +590,7 @@ def targets_table(ctx: Context) -> list[Flowable]:
         rows.append(
             [
                 Paragraph(ctx.target_labels[t.id], st.cell),
-                Paragraph(esc(t.level or "–"), st.cell),
+                Paragraph(esc(level_text(t)), st.cell),
                 Paragraph(esc(t.side.value), st.cell),
                 Paragraph(structure, st.cell),
                 Paragraph(block, st.cell),
@@ -598,6 +599,7 @@ def targets_table(ctx: Context) -> list[Flowable]:
             ]
         )
     flow.append(data_table(rows, widths))
+    flow += _level_notes(ctx)
     flow.append(
         Paragraph(
             "LPS: DICOM patient coordinates in mm (x toward the patient's left, y posterior, "
@@ -613,6 +615,21 @@ def targets_table(ctx: Context) -> list[Flowable]:
     )
     flow += scar_summary(ctx)
     return flow
+
+
+def _level_notes(ctx: Context) -> list[Flowable]:
+    """Transitional anatomy noted, and levels awaiting the physician's confirmation."""
+    notes = []
+    if ctx.case.transitional_vertebra is not None:
+        noted = transitional_text(ctx.case.transitional_vertebra)
+        notes.append(f"Transitional vertebra: {esc(noted)}.")
+    if unconfirmed_targets(ctx.case):
+        notes.append(
+            "<b>Level not confirmed</b> (“confirm”): the level markers were edited after "
+            "the target was placed and changed its level or side; the physician has not "
+            "confirmed the new values."
+        )
+    return [Paragraph(text, ctx.st.small) for text in notes]
 
 
 def _bone_note(ctx: Context) -> str:

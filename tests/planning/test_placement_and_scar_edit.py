@@ -27,7 +27,9 @@ from tests.planning._factory import affine, point, straight_spine, volume
 
 # --- placement --------------------------------------------------------------------------------
 def test_level_markers_follow_the_proposal() -> None:
-    first = place_level_marker(point(0, 0, 160), [])
+    with pytest.raises(PlanningError, match="first level marker has no level: choose"):
+        place_level_marker(point(0, 0, 160), [])  # never silently T12
+    first = place_level_marker(point(0, 0, 160), [], "T12")
     assert first.level == "T12"
     levels = straight_spine(("L3", "L4"))
     assert place_level_marker(point(0, 0, 80), levels).level == "L4-L5"
@@ -49,9 +51,9 @@ def test_a_root_target_is_named_by_the_vertebra_it_exits_below() -> None:
     assert (facet.level, facet.structure) == ("L5-S1", Structure.FACET_JOINT)
 
 
-def test_before_two_level_markers_a_target_has_no_level() -> None:
+def test_before_two_level_markers_a_target_has_no_level_and_its_side_from_the_midline() -> None:
     t = place_target(point(-20.0, 10.0, -20.0), [], block_type=BlockType.SELECTIVE_NERVE_ROOT)
-    assert (t.level, t.side) == (None, Laterality.MIDLINE)
+    assert (t.level, t.side) == (None, Laterality.RIGHT)  # x < 0: the patient's right
 
 
 # --- scar -------------------------------------------------------------------------------------

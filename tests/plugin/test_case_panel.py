@@ -309,7 +309,7 @@ def test_new_rename_undo_export_import_and_close(
 
     ct = next(v for v in ws.volumes() if v.modality == "CT")
     centre = PatientPoint(lps=(0.0, 60.0, -100.0), frame_of_reference_uid=ct.frame_of_reference_uid)
-    marker = place_level_marker(centre, ws.case.levels)
+    marker = place_level_marker(centre, ws.case.levels, "L3")
     ws.apply(ws.case.replace_item("levels", marker), "add level", "a marker to show")
     assert _showing(viewer) == ["levels"]
     doc.click(panel.close_button, "Close")

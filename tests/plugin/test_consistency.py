@@ -26,6 +26,14 @@ from blockplan.case import Case, Structure
 from blockplan.case.store import CaseStore
 from blockplan.demo import build_demo_case
 from blockplan.io import discover
+from blockplan.planning import (
+    level_text,
+    markers_in_order,
+    rename_level_marker,
+    set_transitional_vertebra,
+    transitional_text,
+    unconfirmed_targets,
+)
 from blockplan.planning.wording import scar_volume_text
 from blockplan.report import ReportOptions, build_report
 from napari_blockplan._workspace import workspace_for
@@ -151,3 +159,40 @@ def test_a_target_on_its_own_root_is_not_a_hazard_for_its_path(opened: Any) -> N
     own_root = f"nerve root {snrb.level} {snrb.side.value}"
     assert own_root not in row["Clearance"]
     assert own_root not in row["Safe"]
+
+
+@pytest.mark.parametrize("opened", ["demo case"], indirect=True)
+def test_screen_pdf_and_sr_state_the_same_unconfirmed_levels(opened: Any) -> None:
+    """A recount of the level markers flags every target: the Planning table and the PDF
+    print the same level text (new level, "confirm", what it was), the SR the new level."""
+    ws, planning, _outcomes = opened
+    case = ws.case
+    top = markers_in_order(case)[0]
+    case = rename_level_marker(case, top.id, "T11", recount=True)  # counted one level lower
+    case = set_transitional_vertebra(case, "sacralised_l5")
+    ws.apply(case, "rename level", "renumbered level markers")
+    assert len(unconfirmed_targets(ws.case)) == len(ws.case.targets)
+
+    screen = {row["Target"]: row for row in _table(planning.table)}
+    pdf = _pdf_text(
+        build_report(ws.case, volumes=ws.volumes(), options=ReportOptions(created_at=WHEN))
+    )
+    found = discover(SAMPLE)
+    info = select_series(found.series, ws.case)
+    objects = build_archive(
+        ws.case,
+        read_headers(info.files),
+        volume=ws.volume(info.series_instance_uid),
+        content_datetime=WHEN,
+    )
+    sr_targets = {t.id: t for t in read_sr(objects.sr).targets}
+    for target in ws.case.targets:
+        shown = screen[target.label]["Level"]
+        assert shown == level_text(target) and " — confirm (was " in shown
+        assert _flat(shown) in pdf
+        assert shown.startswith(f"{sr_targets[target.id].level} — ")
+        assert sr_targets[target.id].side.value == screen[target.label]["Side"]
+    assert "Level not confirmed" in pdf
+    noted = planning.transitional.currentText()
+    assert noted == transitional_text(ws.case.transitional_vertebra)
+    assert f"Transitional vertebra: {noted}." in pdf

@@ -44,6 +44,7 @@ def _shown(viewer: Any, role: str) -> np.ndarray:
 def _place_levels(widget: Any) -> list[str]:
     placed = []
     centres = {**TRUTH["vertebrae"], **TRUTH["discs"]}
+    widget.next_level.setCurrentText("T12")  # the physician names the first marker
     while (name := widget._proposed_level()) in centres:
         widget.add_level_at(lps_to_world(centres[name]["center_lps"]))
         placed.append(name)
@@ -344,7 +345,9 @@ def test_sagittal_view_is_upright_with_s1_drawn_below_l5(planning) -> None:
 
 def test_the_first_level_is_chosen_by_the_physician_not_assumed_t12(planning) -> None:
     _viewer, widget, ws, _store = planning
-    assert widget.next_level.currentText() == "T12"  # the proposal on an empty case
+    # nothing is assumed on an empty case: the physician chooses (never T12 by default)
+    assert widget.next_level.currentText() == ""
+    assert widget.next_level.placeholderText() == "choose the first level"
     widget.next_level.setCurrentText("L4")
     centres = {**TRUTH["vertebrae"], **TRUTH["discs"]}
     for expected in ("L4", "L4-L5", "L5", "L5-S1", "S1"):

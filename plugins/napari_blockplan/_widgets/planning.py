@@ -5,19 +5,23 @@ become core calls (`blockplan.planning`), results become case edits
 (`Workspace.apply`) and layers (`_layers.refresh_layers`).
 
 Clicking on the canvas places whatever the active mode says (keyboard shortcuts in
-brackets): a level marker [Shift-L], a root/thecal-sac landmark, a target [Shift-T], the
-skin entry of the selected target [Shift-E], or the seed of a scar region-grow [Shift-G].
-Escape leaves the mode. Undo/redo [Control-Alt-Z / Control-Alt-Y].
+brackets): a level marker [Shift-L], the new place of the marker selected in the marker
+list, a root/thecal-sac landmark, a target [Shift-T], the skin entry of the selected target
+[Shift-E], or the seed of a scar region-grow [Shift-G]. Escape leaves the mode. Undo/redo
+[Control-Alt-Z / Control-Alt-Y].
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from qtpy.QtCore import QSignalBlocker, Qt
+from qtpy.QtCore import QEvent, QObject, QSignalBlocker, Qt
+from qtpy.QtGui import QBrush, QColor, QKeyEvent
 from qtpy.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -44,6 +48,7 @@ from blockplan.case import (
     StudyRef,
     Target,
     Trajectory,
+    TransitionalVertebra,
 )
 from blockplan.errors import BlockplanError
 from blockplan.planning import (
@@ -54,18 +59,30 @@ from blockplan.planning import (
     PathPlanner,
     TrajectoryMetrics,
     case_frame,
+    change_level_markers,
+    confirm_target_level,
+    delete_level_marker,
     describe_path,
+    level_text,
     markable_levels,
+    markers_in_order,
     mask_grid_for,
+    move_level_marker,
     paint_voxels,
     place_landmark,
     place_level_marker,
     place_target,
     planning_ct,
     preferred_scar_series,
+    propose_next_level,
     propose_scar,
-    refresh_scar_levels,
+    rename_level_marker,
     scar_region_from_mask,
+    set_target_level,
+    set_target_side,
+    set_transitional_vertebra,
+    transitional_text,
+    unconfirmed_targets,
     with_scar,
 )
 from blockplan.planning.wording import scar_volume_text
@@ -98,7 +115,10 @@ TARGET_COLUMNS = (
 )
 _EDITABLE = {"Target", "Level", "Side", "Structure", "Block", "Approach"}
 
-_MODES = ("level", "landmark", "target", "entry", "seed")
+_MODES = ("level", "move_level", "landmark", "target", "entry", "seed")
+
+_UNCONFIRMED = QColor("#ffd8a8")
+"""Background of a level cell awaiting the physician's confirmation (light orange)."""
 
 
 class PlanningWidget(Panel):
@@ -156,11 +176,23 @@ class PlanningWidget(Panel):
     # ------------------------------------------------------------------ tabs ----
     def _levels_tab(self) -> QWidget:
         w = QWidget()
-        self.next_level = QComboBox()
-        self.next_level.setToolTip(
-            "the level the next click marks: the proposal follows the last marker; choose "
-            "another for the first marker when the images do not start at T12"
+        self.transitional = QComboBox()
+        for value in (None, *TransitionalVertebra):
+            self.transitional.addItem(transitional_text(value), value.value if value else "")
+        self.transitional.setToolTip(
+            "lumbosacral transitional anatomy: a sacralised L5 is marked L5; a lumbarised "
+            "S1 is marked L6 (then offered in Next level)"
         )
+        self.transitional.activated.connect(self._transitional_chosen)
+        self.next_level = QComboBox()
+        self.next_level.setPlaceholderText("choose the first level")
+        self.next_level.setToolTip(
+            "the level the next click marks: choose the first one (the images need not "
+            "start at T12); then the level after the last marker is proposed"
+        )
+        self.propose_discs = QCheckBox("Propose disc centres too")
+        self.propose_discs.setChecked(True)
+        self.propose_discs.toggled.connect(lambda _on: self._fill_next_level(self.ws.case))
         place = QPushButton("Place level marker [Shift-L]")
         place.clicked.connect(lambda: self.set_mode("level"))
         self.landmark_kind = QComboBox()
@@ -170,12 +202,50 @@ class PlanningWidget(Panel):
         remove = QPushButton("Remove last level marker")
         remove.clicked.connect(self.remove_last_level)
         form = QFormLayout(w)
+        form.addRow("Transitional vertebra:", self.transitional)
         form.addRow("Next level:", self.next_level)
+        form.addRow(self.propose_discs)
         form.addRow(place)
+        form.addRow(self._marker_list())
         form.addRow(remove)
         form.addRow("Landmark:", self.landmark_kind)
         form.addRow(place_lm)
         return w
+
+    def _marker_list(self) -> QWidget:
+        """The level markers, cranial to caudal: rename (F2 / double-click), move, delete."""
+        box = QWidget()
+        self.marker_table = QTableWidget(0, 2)
+        self.marker_table.setHorizontalHeaderLabels(("Level", "Centre (LPS mm)"))
+        self.marker_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.marker_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.marker_table.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+        )
+        self.marker_table.setToolTip("double-click or F2 on a level to rename the marker")
+        self.marker_table.itemChanged.connect(self._on_marker_renamed)
+        self.marker_table.installEventFilter(
+            _DeleteKey(self.marker_table, self.delete_selected_level)
+        )
+        self.recount = QCheckBox("Renaming renumbers every marker (recount)")
+        self.recount.setToolTip(
+            "for a spine counted from the wrong vertebra: rename one marker and every "
+            "other marker moves by the same number of levels"
+        )
+        move = QPushButton("Move selected marker")
+        move.clicked.connect(lambda: self.set_mode("move_level"))
+        delete = QPushButton("Delete selected marker")
+        delete.clicked.connect(self.delete_selected_level)
+        buttons = QHBoxLayout()
+        buttons.addWidget(move)
+        buttons.addWidget(delete)
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.marker_table)
+        layout.addWidget(self.recount)
+        layout.addLayout(buttons)
+        return box
 
     def _scar_tab(self) -> QWidget:
         w = QWidget()
@@ -298,7 +368,8 @@ class PlanningWidget(Panel):
         if mode is not None and mode not in _MODES:
             raise ValueError(f"unknown mode {mode!r}")
         hint = {
-            "level": f"click the centre of {self._proposed_level()}",
+            "level": self._level_hint(),
+            "move_level": f"click the new centre of {self._selected_marker_level()}",
             "landmark": f"click a {self.landmark_kind.currentText().replace('_', ' ')}",
             "target": "click the target",
             "entry": "click the skin entry point of the selected target",
@@ -332,8 +403,9 @@ class PlanningWidget(Panel):
 
     def click(self, world: Any) -> None:
         """Handle a canvas click at napari world position ``(z, y, x)`` for the mode."""
-        handlers = {
+        handlers: dict[str, Callable[[Any], object]] = {
             "level": self.add_level_at,
+            "move_level": self.move_level_to,
             "landmark": self.add_landmark_at,
             "target": self.add_target_at,
             "entry": self.set_entry_at,
@@ -384,39 +456,155 @@ class PlanningWidget(Panel):
         show_error(f"blockplan: {text}")
 
     def _proposed_level(self) -> str:
-        from blockplan.planning import propose_next_level
+        """The level the next level-marker click places ("" before the first is chosen)."""
+        return self.next_level.currentText()
 
-        return self.next_level.currentText() or propose_next_level(self.ws.case.levels)
+    def _level_hint(self) -> str:
+        level = self._proposed_level()
+        if level:
+            return f"click the centre of {level}"
+        return "choose the level of the first marker in Next level, then click its centre"
 
     def _fill_next_level(self, case: Case) -> None:
-        """List every markable level, the proposal after the last marker selected."""
-        from blockplan.planning import propose_next_level
+        """List every markable level; the proposal after the last marker selected, and
+        nothing selected (the physician chooses) before the first marker."""
+        lumbarised = case.transitional_vertebra is TransitionalVertebra.LUMBARISED_S1
+        names = markable_levels(case.levels, transitional_l6=lumbarised)
+        chosen = self.next_level.currentText()
+        with QSignalBlocker(self.next_level):
+            if [self.next_level.itemText(i) for i in range(self.next_level.count())] != list(names):
+                self.next_level.clear()
+                self.next_level.addItems(names)
+            if not case.levels:
+                self.next_level.setCurrentIndex(names.index(chosen) if chosen in names else -1)
+                return
+            try:
+                proposal = propose_next_level(
+                    case.levels,
+                    include_discs=self.propose_discs.isChecked(),
+                    transitional_l6=True if lumbarised else None,
+                )
+            except BlockplanError:  # the last level there is: nothing below it
+                proposal = names[-1]
+            self.next_level.setCurrentText(proposal)
 
-        names = markable_levels(case.levels)
-        if [self.next_level.itemText(i) for i in range(self.next_level.count())] != list(names):
-            self.next_level.clear()
-            self.next_level.addItems(names)
-        try:
-            proposal = propose_next_level(case.levels)
-        except BlockplanError:  # the last level there is: nothing below it
-            proposal = names[-1]
-        self.next_level.setCurrentText(proposal)
+    def _fill_markers(self, case: Case) -> None:
+        """The marker list, cranial to caudal, keeping the selected marker selected."""
+        selected = self.selected_marker_id()
+        markers = markers_in_order(case)
+        with QSignalBlocker(self.marker_table):
+            self.marker_table.setRowCount(len(markers))
+            for row, m in enumerate(markers):
+                level = QTableWidgetItem(m.level)
+                level.setData(Qt.ItemDataRole.UserRole, m.id)
+                where = QTableWidgetItem(", ".join(f"{v:.1f}" for v in m.position.lps))
+                where.setFlags(where.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                self.marker_table.setItem(row, 0, level)
+                self.marker_table.setItem(row, 1, where)
+                if m.id == selected:
+                    self.marker_table.selectRow(row)
+        with QSignalBlocker(self.transitional):
+            noted = case.transitional_vertebra
+            self.transitional.setCurrentIndex(
+                self.transitional.findData(noted.value if noted else "")
+            )
+
+    def selected_marker_id(self) -> str | None:
+        """Id of the level marker selected in the marker list."""
+        rows = {i.row() for i in self.marker_table.selectedIndexes()}
+        item = self.marker_table.item(min(rows), 0) if rows else None
+        return None if item is None else str(item.data(Qt.ItemDataRole.UserRole))
+
+    def _selected_marker_level(self) -> str:
+        mid = self.selected_marker_id()
+        found = [m.level for m in self.ws.case.levels if m.id == mid]
+        return found[0] if found else "the marker selected in the list"
 
     # ------------------------------------------------------------------ levels --
+    def _apply_levels(self, case: Case, action: str, summary: str) -> None:
+        """Apply a marker edit, saying which targets now await confirmation."""
+        before = {t.id for t in unconfirmed_targets(self.ws.case)}
+        flagged = [t for t in unconfirmed_targets(case) if t.id not in before]
+        if flagged:
+            names = ", ".join(t.label or t.id[:6] for t in flagged)
+            summary += (
+                f"; level or side changed for {names}: confirm in the Targets table "
+                "(tick the level)"
+            )
+        self._apply(case, action, summary)
+
     def add_level_at(self, world: Any) -> LevelMarker:
-        """Place the level chosen in "Next level" (the proposal by default) at ``world``."""
+        """Place the level chosen in "Next level" (the proposal by default) at ``world``.
+
+        Every target's level and side are recomputed (`change_level_markers`).
+        """
         chosen = self.next_level.currentText() or None
         marker = place_level_marker(self._point(world), self.ws.case.levels, chosen)
-        case = refresh_scar_levels(self.ws.case.replace_item("levels", marker))
-        self._apply(case, "add level", f"level marker {marker.level}")
+        case = change_level_markers(self.ws.case, (*self.ws.case.levels, marker))
+        self._apply_levels(case, "add level", f"level marker {marker.level}")
         return marker
 
     def remove_last_level(self) -> None:
         """Remove the most recently placed level marker."""
         if self.ws.case.levels:
             last = self.ws.case.levels[-1]
-            case = refresh_scar_levels(self.ws.case.remove_item("levels", last.id))
-            self._apply(case, "remove level", f"removed level marker {last.level}")
+            case = change_level_markers(self.ws.case, self.ws.case.levels[:-1])
+            self._apply_levels(case, "remove level", f"removed level marker {last.level}")
+
+    def delete_selected_level(self) -> None:
+        """Delete the marker selected in the marker list."""
+        mid = self.selected_marker_id()
+        if mid is None:
+            self._error("select a level marker in the list first, then delete it")
+            return
+        level = self._selected_marker_level()
+        try:
+            case = delete_level_marker(self.ws.case, mid)
+        except BlockplanError as err:
+            self._error(str(err))
+            return
+        self._apply_levels(case, "delete level", f"deleted level marker {level}")
+
+    def move_level_to(self, world: Any) -> None:
+        """Move the marker selected in the marker list to ``world`` (one click)."""
+        mid = self.selected_marker_id()
+        if mid is None:
+            raise BlockplanError("select a level marker in the list first, then click its centre")
+        level = self._selected_marker_level()
+        case = move_level_marker(self.ws.case, mid, self._point(world))
+        self.ws.set_mode(None)
+        self._apply_levels(case, "move level", f"moved level marker {level}")
+
+    def _on_marker_renamed(self, item: QTableWidgetItem) -> None:
+        mid = str(item.data(Qt.ItemDataRole.UserRole))
+        old = next((m.level for m in self.ws.case.levels if m.id == mid), "")
+        text = item.text().strip()
+        if text == old:
+            return
+        try:
+            case = rename_level_marker(self.ws.case, mid, text, recount=self.recount.isChecked())
+        except BlockplanError as err:
+            self._error(str(err))
+            self._fill_markers(self.ws.case)
+            return
+        what = "renumbered level markers" if self.recount.isChecked() else "renamed level marker"
+        self._apply_levels(case, "rename level", f"{what}: {old} → {text.upper()}")
+
+    def _transitional_chosen(self, index: int) -> None:
+        value = str(self.transitional.itemData(index) or "") or None
+        if value == (self.ws.case.transitional_vertebra or None):
+            return
+        try:
+            case = set_transitional_vertebra(self.ws.case, value)
+        except BlockplanError as err:
+            self._error(str(err))
+            self._fill_markers(self.ws.case)
+            return
+        self._apply(
+            case,
+            "note transitional vertebra",
+            f"transitional vertebra: {self.transitional.itemText(index)}",
+        )
 
     def add_landmark_at(self, world: Any) -> Landmark:
         """Mark a nerve root / thecal sac / artery at ``world`` (level, side, size automatic)."""
@@ -589,6 +777,9 @@ class PlanningWidget(Panel):
         tid = present(self.table.item(item.row(), 0)).data(Qt.ItemDataRole.UserRole)
         target = self.ws.case.target(tid)
         text = item.text().strip()
+        if column in ("Level", "Side"):
+            self._edit_level_or_side(item, target, column, text)
+            return
         field = {
             "Target": "label",
             "Level": "level",
@@ -612,6 +803,29 @@ class PlanningWidget(Panel):
             f"target {column.lower()} set",
         )
 
+    def _edit_level_or_side(
+        self, item: QTableWidgetItem, target: Target, column: str, text: str
+    ) -> None:
+        """A level cell ticked (confirmed) or typed, or a side typed: checked by the core."""
+        try:
+            if column == "Side":
+                case = set_target_side(self.ws.case, target.id, text)
+                action, summary = "edit target", "target side set"
+            elif item.checkState() == Qt.CheckState.Checked and target.level_change:
+                case = confirm_target_level(self.ws.case, target.id)
+                level = target.level or "level unassigned"
+                action, summary = "confirm level", f"level and side confirmed: {level}"
+            elif text == level_text(target):
+                return
+            else:
+                case = set_target_level(self.ws.case, target.id, text or None)
+                action, summary = "edit target", "target level set"
+        except BlockplanError as err:
+            self._error(str(err))
+            self._fill_table(self.ws.case)
+            return
+        self._apply(case, action, summary)
+
     # ------------------------------------------------------------------ refresh -
     def compute_metrics(self, case: Case) -> dict[str, TrajectoryMetrics]:
         """Every planned path measured by the core (`PathPlanner`: cached by its inputs)."""
@@ -633,6 +847,7 @@ class PlanningWidget(Panel):
         self._fill_scar(case)
         self._fill_series()
         self._fill_next_level(case)
+        self._fill_markers(case)
 
     def _fill_series(self, *_: Any) -> None:
         """List the loaded series; keep the physician's choice, else the preferred one."""
@@ -671,7 +886,7 @@ class PlanningWidget(Panel):
                 w = None if m is None else describe_path(m)
                 values = [
                     t.label or t.id[:6],
-                    t.level or "",
+                    level_text(t),
                     t.side.value,
                     t.structure.value,
                     t.block_type.value,
@@ -691,6 +906,8 @@ class PlanningWidget(Panel):
                         item.setData(Qt.ItemDataRole.UserRole, t.id)
                     if m is not None and not m.safe:
                         item.setForeground(Qt.GlobalColor.red)
+                    if TARGET_COLUMNS[col] == "Level":
+                        _show_level(item, t)
                     self.table.setItem(row, col, item)
             if selected is not None:
                 self.select_target(selected)
@@ -707,6 +924,37 @@ class PlanningWidget(Panel):
         """Redo the last undone edit."""
         action = self.undo_bar.redo()
         self.message.setText(f"redone: {action}" if action else "nothing to redo")
+
+
+class _DeleteKey(QObject):
+    """Delete (or Backspace) on a list that is not being edited deletes its selected row."""
+
+    def __init__(self, parent: QObject, action: Callable[[], None]) -> None:
+        super().__init__(parent)
+        self.action = action
+
+    def eventFilter(self, obj: QObject | None, event: QEvent | None) -> bool:
+        if (
+            isinstance(event, QKeyEvent)
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace)
+        ):
+            self.action()
+            return True
+        return False
+
+
+def _show_level(item: QTableWidgetItem, target: Target) -> None:
+    """A level awaiting confirmation: a tick box (tick to confirm) on a light orange cell."""
+    if target.level_change is None:
+        return
+    item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+    item.setCheckState(Qt.CheckState.Unchecked)
+    item.setBackground(QBrush(_UNCONFIRMED))
+    item.setToolTip(
+        "the level markers changed this target's level or side: check them on the images "
+        "and tick to confirm (or type the level)"
+    )
 
 
 def _first_error(err: ValueError) -> str:
