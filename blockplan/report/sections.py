@@ -951,16 +951,13 @@ def suggestions(ctx: Context) -> list[Flowable]:
 
 
 def _odi_change_text(change: OdiChange | None) -> str:
-    if change is None:
-        return "–"
-    flag = "meaningful (≥ 10 points)" if change.meaningful else "below the 10-point MIC"
-    return f"{change.change_points:+.0f} points, {change.direction}; {flag}"
+    return "–" if change is None else change.short_text
 
 
 def outcome_measures(ctx: Context) -> list[Flowable]:
     """Each ODI (%, band, change from the first with the 10-point flag) and PGIC entry, and
     the case's free-text notes, when the case has any."""
-    from blockplan.outcomes.scores import MIC_CITATION, odi_course, pgic_label
+    from blockplan.outcomes.scores import MIC_CITATION, odi_course, odi_number, pgic_label
 
     st, case = ctx.st, ctx.case
     flow: list[Flowable] = []
@@ -974,7 +971,8 @@ def outcome_measures(ctx: Context) -> list[Flowable]:
                 text = f"not scored: {scored.reason or 'too few items answered'}"
             else:
                 band = f", {scored.band}" if scored.band else ""
-                text = f"{scored.percent:.0f} %{band} ({scored.answered} of 10 items answered)"
+                percent = odi_number(scored.percent)
+                text = f"{percent} %{band} ({scored.answered} of 10 items answered)"
             rows.append(
                 [
                     Paragraph(fmt_date(entry.recorded_on), st.cell),
