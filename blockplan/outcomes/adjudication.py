@@ -329,6 +329,19 @@ class BlockResult(_Result):
         return f"{self.verdict.text} under {self.profile}" if self.profile else self.verdict.text
 
     @property
+    def short_verdict(self) -> str:
+        """The verdict with what a pending block awaits or why it needs review, e.g.
+        ``"pending: NRS at 15, 30 min"`` or ``"needs review: prolonged relief"``."""
+        if self.verdict is Verdict.PENDING and self.awaiting:
+            return f"pending: {self.awaiting}"
+        if self.verdict is Verdict.NEEDS_REVIEW:
+            codes = dict.fromkeys(
+                f.code.value.replace("_", " ") for f in self.flags if f.severity is Severity.REVIEW
+            )
+            return f"needs review: {', '.join(codes)}" if codes else self.verdict.text
+        return self.verdict.text
+
+    @property
     def review_reasons(self) -> tuple[str, ...]:
         """Messages of the flags that put the block up for review."""
         return tuple(f.message for f in self.flags if f.severity is Severity.REVIEW)

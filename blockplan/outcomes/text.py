@@ -119,9 +119,7 @@ def _source_lines(ledger: Ledger) -> list[str]:
         marks = " ".join(
             f"{mark}{number}" for attr, mark in _MARKS for number in getattr(source, attr)
         )
-        lines.append(
-            f"  {n:>2}  {source.label:<{width}}  {source.status.text:<13}  {marks or '–'}"
-        )
+        lines.append(f"  {n:>2}  {source.label:<{width}}  {source.status.text:<13}  {marks or '–'}")
     lines.append(f"  ({_LEGEND})")
     lines.append("")
     for n, source in enumerate(ledger.sources, start=1):
