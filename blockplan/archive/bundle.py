@@ -44,6 +44,7 @@ from blockplan.case.casefile import dumps_case_file, fsync_dir
 from blockplan.case.model import Case
 from blockplan.errors import ArchiveError
 from blockplan.io import ImageVolume
+from blockplan.outcomes.ledger import build_ledger
 from blockplan.planning.paths import measure_paths
 from blockplan.planning.trajectory import TrajectoryMetrics
 from blockplan.report.options import ReportOptions
@@ -195,6 +196,7 @@ def build_archive(
     sr = build_measurement_report(
         case,
         headers,
+        ledger=build_ledger(case, case.profile_name),
         metrics=metrics,
         seg=seg,
         segment_numbers=segment_numbers,

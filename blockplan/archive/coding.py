@@ -32,6 +32,8 @@ from blockplan.case.vocab import (
     Structure,
     parse_level,
 )
+from blockplan.outcomes.adjudication import Verdict
+from blockplan.outcomes.evidence import Status
 
 __all__ = [
     "APPROACH_CODES",
@@ -40,7 +42,9 @@ __all__ = [
     "PRIVATE_CODES",
     "PRIVATE_SCHEME",
     "SIDE_CODES",
+    "STATUS_CODES",
     "STRUCTURE_CODES",
+    "VERDICT_CODES",
     "CodeLike",
     "approach_from_code",
     "block_type_from_code",
@@ -52,7 +56,9 @@ __all__ = [
     "private",
     "same_code",
     "side_from_code",
+    "status_from_code",
     "structure_from_code",
+    "verdict_from_code",
 ]
 
 K = TypeVar("K")
@@ -108,6 +114,27 @@ PRIVATE_CODES: dict[str, str] = {
     "PLAN": "Diagnostic spinal nerve block planning",
     "NO-TILT": "No tilt",
     "TRUE-PA": "True PA (no oblique)",
+    # the evidence ledger (decision support; statuses and verdicts under a named profile)
+    "PAIN-SOURCE": "Candidate pain source",
+    "DIAG-BLOCK": "Diagnostic block",
+    "LEDGER-STATUS": "Pain-source status under the adjudication profile",
+    "BLOCK-VERDICT": "Block verdict under the adjudication profile",
+    "PROFILE": "Adjudication profile",
+    "MISSING-POINT": "Missing pain diary time point",
+    "S-CONFIRMED": "Confirmed pain source",
+    "S-PROBABLE": "Probable pain source, awaiting confirmation",
+    "S-NEEDS-REVIEW": "Needs the physician's review before it counts",
+    "S-PENDING": "Pending: a block's record is incomplete",
+    "S-INDETERMINATE": "Indeterminate: the blocks so far do not decide",
+    "S-EXCLUDED": "Not supported as a pain source",
+    "V-POSITIVE": "Positive block",
+    "V-NEGATIVE": "Negative block",
+    "V-PLACEBO-RESP": "Placebo response to saline control",
+    "V-NO-PLACEBO": "No placebo response to saline control",
+    "V-NOT-DIAGNOSTIC": "Not diagnostic (validity flag)",
+    "V-PENDING": "Pending: record incomplete",
+    "V-NEEDS-REVIEW": "Needs the physician's review",
+    "V-NOT-APPLICABLE": "Not adjudicated under the profile",
 }
 """Every private code value → code meaning (values ≤ 16 characters, meanings ≤ 64)."""
 
@@ -170,6 +197,21 @@ SIDE_CODES: dict[Laterality, Code] = {
     Laterality.BILATERAL: codes.SCT.Bilateral,
     Laterality.MIDLINE: codes.SCT.Midline,
 }
+
+
+STATUS_CODES: dict[Status, Code] = {
+    s: private(f"S-{s.value.upper().replace('_', '-')}") for s in Status
+}
+"""Ledger status → private code (`blockplan.outcomes.Status`)."""
+
+_VERDICT_VALUES = {
+    Verdict.PLACEBO_RESPONSE: "V-PLACEBO-RESP",
+    Verdict.NO_PLACEBO_RESPONSE: "V-NO-PLACEBO",
+}
+VERDICT_CODES: dict[Verdict, Code] = {
+    v: private(_VERDICT_VALUES.get(v, f"V-{v.value.upper().replace('_', '-')}")) for v in Verdict
+}
+"""Block verdict → private code (`blockplan.outcomes.Verdict`)."""
 
 
 def _level_name(level: str) -> str:
@@ -243,6 +285,16 @@ def landmark_kind_from_code(code: CodeLike) -> str:
 def side_from_code(code: CodeLike) -> Laterality:
     """Inverse of `SIDE_CODES`."""
     return _lookup(SIDE_CODES, code, "laterality")
+
+
+def status_from_code(code: CodeLike) -> Status:
+    """Inverse of `STATUS_CODES`."""
+    return _lookup(STATUS_CODES, code, "ledger status")
+
+
+def verdict_from_code(code: CodeLike) -> Verdict:
+    """Inverse of `VERDICT_CODES`."""
+    return _lookup(VERDICT_CODES, code, "block verdict")
 
 
 def level_from_code(code: CodeLike) -> str:

@@ -18,6 +18,14 @@ Content (one Measurement Group per item, all under "Imaging Measurements"):
   Volume (SNOMED 118565006) in UCUM ``ml``; per-level groups carry the level as a
   qualitative evaluation (the part of the segment at that level).
 
+* **Ledger** (decision support) — a TID 1501 group per pain source of the evidence ledger
+  (``source:<label>``, Finding 99BLOCKPLAN ``PAIN-SOURCE``, its sites as Finding Sites,
+  qualitative evaluations *Pain-source status* (``S-CONFIRMED`` … ``S-PENDING``,
+  ``S-NEEDS-REVIEW``) and *Adjudication profile* (the profile name and version), and per
+  block (``block:<number> <procedure id>``, Finding ``DIAG-BLOCK``) its *Block verdict*
+  and, for a pending block or one whose missing points decide it, each *Missing pain
+  diary time point* in minutes. The reasons in words are in the report PDF.
+
 Tracking UIDs are derived from the case id and item id, so re-archiving a case keeps
 them (PACS can follow a target across reports). Free-text notes are not written.
 """
@@ -45,7 +53,9 @@ from blockplan.archive.coding import (
     LANDMARK_CODES,
     PRIVATE_SCHEME,
     SIDE_CODES,
+    STATUS_CODES,
     STRUCTURE_CODES,
+    VERDICT_CODES,
     approach_from_code,
     block_type_from_code,
     coding_scheme_identification,
@@ -55,11 +65,16 @@ from blockplan.archive.coding import (
     private,
     same_code,
     side_from_code,
+    status_from_code,
     structure_from_code,
+    verdict_from_code,
 )
 from blockplan.case.model import Case, PatientPoint, ScarRegion, Target, Trajectory
 from blockplan.case.vocab import Laterality
 from blockplan.errors import ArchiveError
+from blockplan.outcomes.adjudication import BlockResult, SourceKey, Verdict
+from blockplan.outcomes.evidence import SourceEvidence
+from blockplan.outcomes.ledger import Ledger
 from blockplan.planning.trajectory import TrajectoryMetrics
 from blockplan.planning.wording import PathWords, path_words
 
@@ -75,6 +90,7 @@ __all__ = [
 MM = Code("mm", "UCUM", "millimeter")
 DEG = Code("deg", "UCUM", "degree")
 ML = Code("ml", "UCUM", "milliliter")
+MIN = Code("min", "UCUM", "minute")
 
 _DEVICE_UID = str(generate_uid(prefix=None, entropy_srcs=["blockplan device observer"]))
 
@@ -310,10 +326,83 @@ def _scar_groups(
     return groups
 
 
+def _profile_code(ledger: Ledger) -> Code:
+    """The adjudication profile as a private code: value ``<name>_v<version>`` (a long
+    code value when over 16 characters), meaning ``"<name> v<version>"``."""
+    return Code(
+        f"{ledger.profile_name}_v{ledger.profile_version}", PRIVATE_SCHEME, ledger.profile_label
+    )
+
+
+def _site_content(
+    sites: Sequence[SourceKey],
+) -> tuple[list[hd.sr.FindingSite], list[hd.sr.QualitativeEvaluation]]:
+    """Finding sites (structure with laterality) and a spinal-level evaluation per level."""
+    found = [_finding_site(STRUCTURE_CODES[k.structure], k.side) for k in sites]
+    levels = dict.fromkeys(k.level for k in sites if k.level)
+    return found, [_qual("SPINAL-LEVEL", level_code(level)) for level in levels]
+
+
+def _source_group(
+    case: Case, source: SourceEvidence, profile: Code
+) -> hd.sr.MeasurementsAndQualitativeEvaluations:
+    sites, levels = _site_content(source.sites)
+    return hd.sr.MeasurementsAndQualitativeEvaluations(
+        tracking_identifier=_tracking(
+            f"source:{source.label}", case.case_id, "source", source.label
+        ),
+        finding_type=private("PAIN-SOURCE"),
+        finding_sites=sites,
+        qualitative_evaluations=[
+            _qual("LEDGER-STATUS", STATUS_CODES[source.status]),
+            _qual("PROFILE", profile),
+            *levels,
+        ],
+    )
+
+
+def _block_group(
+    case: Case, block: BlockResult, profile: Code
+) -> hd.sr.MeasurementsAndQualitativeEvaluations:
+    sites, levels = _site_content(block.sites)
+    missing = block.missing_min if block.verdict in _AWAITING else ()
+    return hd.sr.MeasurementsAndQualitativeEvaluations(
+        tracking_identifier=_tracking(
+            f"block:{block.number} {block.procedure_id}", case.case_id, "block", block.procedure_id
+        ),
+        finding_type=private("DIAG-BLOCK"),
+        finding_sites=sites,
+        measurements=[
+            hd.sr.Measurement(name=private("MISSING-POINT"), value=float(m), unit=MIN)
+            for m in missing
+        ]
+        or None,
+        qualitative_evaluations=[
+            _qual("BLOCK-VERDICT", VERDICT_CODES[block.verdict]),
+            _qual("BLOCK-TYPE", BLOCK_TYPE_CODES[block.block_type]),
+            _qual("PROFILE", profile),
+            *levels,
+        ],
+    )
+
+
+_AWAITING = (Verdict.PENDING, Verdict.NEEDS_REVIEW)
+"""Verdicts whose missing diary points the SR lists."""
+
+
+def _ledger_groups(case: Case, ledger: Ledger) -> list[Any]:
+    """A group per ledger source (ranked) and per block (chronological)."""
+    profile = _profile_code(ledger)
+    groups: list[Any] = [_source_group(case, s, profile) for s in ledger.sources]
+    groups.extend(_block_group(case, b, profile) for b in ledger.blocks)
+    return groups
+
+
 def build_measurement_report(
     case: Case,
     source_images: Sequence[Dataset],
     *,
+    ledger: Ledger | None = None,
     metrics: Mapping[str, TrajectoryMetrics | TrajectoryMeasurements] | None = None,
     seg: Dataset | None = None,
     segment_numbers: Mapping[str, int] | None = None,
@@ -334,6 +423,9 @@ def build_measurement_report(
     source_images
         Headers of the images the plan was made on (evidence; patient and study are
         copied from the first).
+    ledger
+        The evidence ledger (`blockplan.outcomes.build_ledger`) whose source statuses,
+        block verdicts and missing diary points are written; none when not given.
     metrics
         Target id (or trajectory id) → the path measured by the planning core
         (`blockplan.planning.measure_paths`) or `TrajectoryMeasurements`; a path without
@@ -360,6 +452,8 @@ def build_measurement_report(
         raise ArchiveError("no source image headers given; the SR must reference its images")
     source_images = with_type2(source_images)
     groups = _plan_groups(case, metrics or {})
+    if ledger is not None:
+        groups.extend(_ledger_groups(case, ledger))
     evidence = list(source_images)
     if seg is not None:
         numbers = _scar_segment_numbers(seg, segment_numbers)
@@ -496,6 +590,14 @@ class ArchivedPlan:
         Scar region id → total volume (mL).
     scar_volume_ml_per_level
         Scar region id → level → volume (mL).
+    profile
+        ``"<name> v<version>"`` of the profile that decided the ledger ("" without one).
+    source_statuses
+        Pain-source label → ledger status value (``"confirmed"``, ``"pending"``, …).
+    block_verdicts
+        Block number → verdict value (``"positive"``, ``"needs_review"``, …).
+    missing_min
+        Block number → missing diary points (minutes) of a pending or needs-review block.
     """
 
     targets: tuple[Target, ...] = ()
@@ -503,6 +605,10 @@ class ArchivedPlan:
     measurements: dict[str, TrajectoryMeasurements] = field(default_factory=dict)
     scar_volume_ml: dict[str, float] = field(default_factory=dict)
     scar_volume_ml_per_level: dict[str, dict[str, float]] = field(default_factory=dict)
+    profile: str = ""
+    source_statuses: dict[str, str] = field(default_factory=dict)
+    block_verdicts: dict[int, str] = field(default_factory=dict)
+    missing_min: dict[int, tuple[int, ...]] = field(default_factory=dict)
 
 
 _NAME_TRACKING = Code("112039", "DCM", "Tracking Identifier")
@@ -614,10 +720,13 @@ def read_sr(sr: Dataset) -> ArchivedPlan:
     measurements: dict[str, TrajectoryMeasurements] = {}
     scar_total: dict[str, float] = {}
     scar_levels: dict[str, dict[str, float]] = {}
+    ledger = _ArchivedLedger()
     for group in _groups(sr.ContentSequence):
         tracking = _tracking_text(group)
         try:
-            if tracking.startswith("target:"):
+            if tracking.startswith(("source:", "block:")):
+                ledger.read(group, tracking)
+            elif tracking.startswith("target:"):
                 targets.append(_read_target(group, tracking))
             elif tracking.startswith("trajectory:"):
                 traj, m = _read_trajectory(group, tracking)
@@ -644,7 +753,37 @@ def read_sr(sr: Dataset) -> ArchivedPlan:
         measurements=measurements,
         scar_volume_ml=scar_total,
         scar_volume_ml_per_level=scar_levels,
+        profile=ledger.profile,
+        source_statuses=ledger.statuses,
+        block_verdicts=ledger.verdicts,
+        missing_min=ledger.missing,
     )
+
+
+@dataclass
+class _ArchivedLedger:
+    """The ledger groups of an SR as they are read."""
+
+    profile: str = ""
+    statuses: dict[str, str] = field(default_factory=dict)
+    verdicts: dict[int, str] = field(default_factory=dict)
+    missing: dict[int, tuple[int, ...]] = field(default_factory=dict)
+
+    def read(self, group: Dataset, tracking: str) -> None:
+        values = _qualitative(group)
+        self.profile = str(values["PROFILE"].CodeMeaning)
+        if tracking.startswith("source:"):
+            self.statuses[tracking[7:]] = status_from_code(values["LEDGER-STATUS"]).value
+            return
+        number = int(tracking[6:].split()[0])
+        self.verdicts[number] = verdict_from_code(values["BLOCK-VERDICT"]).value
+        points = [
+            int(float(item.MeasuredValueSequence[0].NumericValue))
+            for item in _child(group, private("MISSING-POINT"))
+            if item.get("MeasuredValueSequence")
+        ]
+        if points:
+            self.missing[number] = tuple(points)
 
 
 def _xyz(row: np.ndarray) -> tuple[float, float, float]:

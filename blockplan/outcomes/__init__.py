@@ -16,8 +16,11 @@ from blockplan.outcomes.adjudication import (
     adjudicate_block,
     classify_pair,
     comparative_pairs,
+    diary_is_final,
     expand_sites,
     injection_sites,
+    missing_diary_points,
+    review_flags,
     validity_flags,
 )
 from blockplan.outcomes.chart import DiaryChartSpec, diary_chart_spec
@@ -31,6 +34,7 @@ from blockplan.outcomes.diary import (
     relief_run,
 )
 from blockplan.outcomes.evidence import (
+    OPEN_STATUSES,
     STATUS_COLOURS,
     STATUS_ORDER,
     STATUS_TEXT_COLOURS,
@@ -42,12 +46,18 @@ from blockplan.outcomes.ledger import DISCLAIMER, Ledger, build_ledger
 from blockplan.outcomes.profiles import (
     ConfirmationRule,
     FlagCode,
+    PairEffect,
     Profile,
+    ReviewCode,
     Severity,
     list_profiles,
     load_profile,
 )
-from blockplan.outcomes.reevaluation import Suggestion, reevaluation_suggestions
+from blockplan.outcomes.reevaluation import (
+    Suggestion,
+    reevaluation_suggestions,
+    workup_still_open,
+)
 from blockplan.outcomes.scores import (
     MIC_ODI_POINTS,
     OdiChange,
@@ -65,6 +75,7 @@ __all__ = [
     "DEFAULT_DIARY_TIMES_MIN",
     "DISCLAIMER",
     "MIC_ODI_POINTS",
+    "OPEN_STATUSES",
     "STATUS_COLOURS",
     "STATUS_ORDER",
     "STATUS_TEXT_COLOURS",
@@ -81,9 +92,11 @@ __all__ = [
     "OdiCourseEntry",
     "OdiScore",
     "PairClass",
+    "PairEffect",
     "Profile",
     "ReliefPoint",
     "ReliefRun",
+    "ReviewCode",
     "Severity",
     "SourceEvidence",
     "SourceKey",
@@ -96,10 +109,12 @@ __all__ = [
     "classify_pair",
     "comparative_pairs",
     "diary_chart_spec",
+    "diary_is_final",
     "expand_sites",
     "injection_sites",
     "list_profiles",
     "load_profile",
+    "missing_diary_points",
     "odi_band",
     "odi_changes",
     "odi_course",
@@ -109,8 +124,10 @@ __all__ = [
     "relief_curve",
     "relief_pct",
     "relief_run",
+    "review_flags",
     "score_odi",
     "target_status",
     "target_statuses",
     "validity_flags",
+    "workup_still_open",
 ]

@@ -24,7 +24,9 @@ Decision support, not a medical device.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -44,10 +46,12 @@ from blockplan.outcomes.diary import (
 )
 from blockplan.outcomes.profiles import (
     Acting,
-    ConfirmationRule,
     FlagCode,
+    PairClass,
+    PairEffect,
     PlaceboCriterion,
     Profile,
+    ReviewCode,
     Severity,
     VolumeCap,
 )
@@ -66,8 +70,11 @@ __all__ = [
     "adjudicate_block",
     "classify_pair",
     "comparative_pairs",
+    "diary_is_final",
     "expand_sites",
     "injection_sites",
+    "missing_diary_points",
+    "review_flags",
     "sites_label",
     "validity_flags",
 ]
@@ -212,7 +219,12 @@ class Verdict(StrEnum):
     NOT_DIAGNOSTIC = "not_diagnostic"
     """A validity flag (or undefined relief) makes the block count as no evidence."""
     PENDING = "pending"
-    """The record is incomplete (no diary, no NRS, movements not recorded)."""
+    """The record is incomplete: no diary, a diary that is not final with missing points
+    that could change the verdict (``missing_min``), or movements not recorded."""
+    NEEDS_REVIEW = "needs_review"
+    """A reading the physician reviews before it counts (shared/DOMAIN.md §9): prolonged or
+    dip-and-recover relief, a low baseline, an unusual volume, or a missing point that
+    decides a final diary. ``provisional`` holds what the rules alone would say."""
     NOT_APPLICABLE = "not_applicable"
     """Not a diagnostic block type, or a structure outside the profile's scope."""
 
@@ -228,9 +240,9 @@ _VALID = frozenset(
 
 
 class Flag(_Result):
-    """A validity flag raised on a block, with the severity the profile gives it."""
+    """A validity flag or a reading to review, with the severity the profile gives it."""
 
-    code: FlagCode
+    code: FlagCode | ReviewCode
     severity: Severity
     message: str
 
@@ -271,9 +283,21 @@ class BlockResult(_Result):
     movements_possible : bool or None
         From the diary (sacroiliac joint).
     flags : tuple of Flag
+        Validity flags and readings to review, each with its severity.
     verdict : Verdict
     reasons : tuple of str
         Why, in words.
+    profile : str
+        ``"name vVERSION"`` of the profile that decided.
+    diary_final : bool or None
+        The diary counts as final (`diary_is_final`); None without a diary.
+    missing_min : tuple of int
+        Diary times without an NRS that the profile needs (`missing_diary_points`).
+    awaiting : str
+        What a pending block waits for, in words (``"NRS at 15, 30 min"``).
+    provisional : Verdict or None
+        For a pending or needs-review block: what the rules give on the points recorded so
+        far, before completion or review (not counted).
     """
 
     number: int
@@ -293,6 +317,34 @@ class BlockResult(_Result):
     flags: tuple[Flag, ...] = ()
     verdict: Verdict
     reasons: tuple[str, ...] = ()
+    profile: str = ""
+    diary_final: bool | None = None
+    missing_min: tuple[int, ...] = ()
+    awaiting: str = ""
+    provisional: Verdict | None = None
+
+    @property
+    def verdict_text(self) -> str:
+        """The verdict naming the profile, e.g. ``"needs review under strict-dual-80 v1.1.0"``."""
+        return f"{self.verdict.text} under {self.profile}" if self.profile else self.verdict.text
+
+    @property
+    def short_verdict(self) -> str:
+        """The verdict with what a pending block awaits or why it needs review, e.g.
+        ``"pending: NRS at 15, 30 min"`` or ``"needs review: prolonged relief"``."""
+        if self.verdict is Verdict.PENDING and self.awaiting:
+            return f"pending: {self.awaiting}"
+        if self.verdict is Verdict.NEEDS_REVIEW:
+            codes = dict.fromkeys(
+                f.code.value.replace("_", " ") for f in self.flags if f.severity is Severity.REVIEW
+            )
+            return f"needs review: {', '.join(codes)}" if codes else self.verdict.text
+        return self.verdict.text
+
+    @property
+    def review_reasons(self) -> tuple[str, ...]:
+        """Messages of the flags that put the block up for review."""
+        return tuple(f.message for f in self.flags if f.severity is Severity.REVIEW)
 
     @property
     def day(self) -> dt.date:
@@ -345,21 +397,32 @@ def _over(value: float, cap: VolumeCap) -> bool:
     return value >= cap.max_ml - _VOLUME_TOLERANCE_ML
 
 
-def _volume_messages(case: Case, procedure: Procedure, cap: VolumeCap) -> list[str]:
-    name = BLOCK_NAMES[procedure.block_type]
-    unit = " per branch" if cap.per_branch else ""
-    messages: list[str] = []
+def _site_volumes(
+    case: Case, procedure: Procedure, per_branch: bool
+) -> list[tuple[SourceKey, list[float]]]:
+    """Per site (sorted): each injection's volume and, for several injections, their sum
+    last (mL; per branch when asked)."""
     per_site: dict[SourceKey, list[Injection]] = defaultdict(list)
     for injection in procedure.injections:
         for site in injection_sites(case, procedure, injection):
             per_site[site].append(injection)
+    result: list[tuple[SourceKey, list[float]]] = []
     for site in sorted(per_site, key=lambda k: k.sort_key):
         injections = per_site[site]
-        volumes = [i.volume_per_branch_ml if cap.per_branch else i.volume_ml for i in injections]
+        volumes = [i.volume_per_branch_ml if per_branch else i.volume_ml for i in injections]
         if len(injections) > 1:
             total = sum(i.volume_ml for i in injections)
             branches = sum(i.branches for i in injections)
-            volumes.append(total / branches if cap.per_branch else total)
+            volumes.append(total / branches if per_branch else total)
+        result.append((site, volumes))
+    return result
+
+
+def _volume_messages(case: Case, procedure: Procedure, cap: VolumeCap) -> list[str]:
+    name = BLOCK_NAMES[procedure.block_type]
+    unit = " per branch" if cap.per_branch else ""
+    messages: list[str] = []
+    for site, volumes in _site_volumes(case, procedure, cap.per_branch):
         worst = max(volumes)
         if _over(worst, cap):
             messages.append(
@@ -412,6 +475,90 @@ def validity_flags(case: Case, procedure: Procedure, profile: Profile) -> tuple[
     return tuple(flags)
 
 
+def _unusual_volume_messages(case: Case, procedure: Procedure, profile: Profile) -> list[str]:
+    """Volumes outside the usual range but not over the cap (the cap has its own flag)."""
+    usual = profile.usual_volume_ml.get(procedure.block_type)
+    if usual is None:
+        return []
+    cap = profile.volume_caps.get(procedure.block_type)
+    name, messages = BLOCK_NAMES[procedure.block_type], []
+    for site, volumes in _site_volumes(case, procedure, usual.per_branch):
+        total = volumes[-1]
+        if cap is not None and cap.per_branch == usual.per_branch and _over(max(volumes), cap):
+            continue
+        if usual.contains(total):
+            continue
+        where = "below" if total < usual.min_ml else "above"
+        unit = " per branch" if usual.per_branch else ""
+        messages.append(
+            f"{total:.2f} mL{unit} at {site.label} is {where} the usual {usual.describe()} "
+            f"for a {name}: "
+            + (
+                "too little may not reach the target (a false-negative block)"
+                if where == "below"
+                else "more may spread beyond the target (a false-positive block)"
+            )
+        )
+    return messages
+
+
+def review_flags(case: Case, procedure: Procedure, profile: Profile) -> tuple[Flag, ...]:
+    """Facts of the record the physician reviews before the block counts (DOMAIN §9).
+
+    A baseline NRS above 0 and below ``profile.low_baseline_nrs`` (a 50 % change is then
+    one or two NRS points), and an injectate volume outside the block type's usual range
+    (``profile.usual_volume_ml``) but not over its cap. Each carries the severity the
+    profile gives it (`Profile.review_severity`).
+    """
+    flags: list[Flag] = []
+    diary = procedure.diary
+    if diary is not None and 0 < diary.baseline_nrs < profile.low_baseline_nrs:
+        change = diary.baseline_nrs / 2
+        flags.append(
+            Flag(
+                code=ReviewCode.LOW_BASELINE,
+                severity=profile.review_severity(ReviewCode.LOW_BASELINE),
+                message=(
+                    f"baseline NRS {diary.baseline_nrs}/10 is below "
+                    f"{profile.low_baseline_nrs}/10: 50 % relief is a change of only "
+                    f"{change:g} NRS point{'s' if change != 1 else ''}"
+                ),
+            )
+        )
+    severity = profile.review_severity(ReviewCode.VOLUME_OUTSIDE_USUAL_RANGE)
+    flags.extend(
+        Flag(code=ReviewCode.VOLUME_OUTSIDE_USUAL_RANGE, severity=severity, message=m)
+        for m in _unusual_volume_messages(case, procedure, profile)
+    )
+    return tuple(flags)
+
+
+def diary_is_final(diary: PainDiary, profile: Profile, agents: Sequence[Agent] = ()) -> bool:
+    """True when the diary counts as closed: an NRS is recorded at or after the end of the
+    agents' duration window (`Profile.window_end_min`), or at the last scheduled time.
+
+    The case model has no field for the physician to close a diary; until it has, this is
+    the rule. A diary that is not final and misses points that could change the verdict
+    leaves its block *pending*.
+    """
+    end = min(profile.window_end_min(tuple(agents)), profile.diary_times_min[-1])
+    return any(e.nrs is not None and e.minutes >= end for e in diary.entries)
+
+
+def missing_diary_points(
+    curve: Sequence[ReliefPoint], final: bool, window_end_min: int
+) -> tuple[int, ...]:
+    """Diary times without an NRS that the profile needs (minutes after the block).
+
+    For a diary that is not final: every missing point up to the end of the agent's window
+    (``window_end_min``). For a final diary: the gaps, i.e. missing points before the last
+    recorded NRS.
+    """
+    recorded = [p.minutes for p in curve if p.nrs is not None]
+    limit = max(recorded, default=-1) - 1 if final else window_end_min
+    return tuple(p.minutes for p in curve if p.nrs is None and p.minutes <= limit)
+
+
 # --- one block ------------------------------------------------------------------------
 def _agent_window(agents: Sequence[Agent], profile: Profile) -> tuple[int, int] | None:
     windows = [profile.agents[a].window_min for a in agents if a in profile.agents]
@@ -456,6 +603,8 @@ class _BlockFacts:
     peak: float | None
     run: ReliefRun | None
     window: tuple[int, int] | None
+    window_end: int
+    final: bool
     notes: tuple[str, ...]
 
 
@@ -466,6 +615,10 @@ class _Reading:
     verdict: Verdict
     reasons: tuple[str, ...]
     duration_consistent: bool | None = None
+    flags: tuple[Flag, ...] = ()
+    missing_min: tuple[int, ...] = ()
+    awaiting: str = ""
+    provisional: Verdict | None = None
 
 
 def _block_facts(case: Case, procedure: Procedure, profile: Profile) -> _BlockFacts:
@@ -485,7 +638,7 @@ def _block_facts(case: Case, procedure: Procedure, profile: Profile) -> _BlockFa
         role=role,
         agents=agents,
         sites=_sorted_sites(s for i in deciding for s in injection_sites(case, procedure, i)),
-        flags=validity_flags(case, procedure, profile),
+        flags=validity_flags(case, procedure, profile) + review_flags(case, procedure, profile),
         diary=diary,
         curve=curve,
         peak=peak_relief(curve),
@@ -493,6 +646,8 @@ def _block_facts(case: Case, procedure: Procedure, profile: Profile) -> _BlockFa
         if diary is not None
         else None,
         window=_agent_window(agents, profile) if role is BlockRole.ANAESTHETIC else None,
+        window_end=profile.window_end_min(agents),
+        final=diary is not None and diary_is_final(diary, profile, agents),
         notes=("saline injected in the same session is ignored",) if mixed else (),
     )
 
@@ -532,16 +687,26 @@ def _invalidated(facts: _BlockFacts, profile: Profile) -> _Reading | None:
     )
 
 
+def _minutes(times: Iterable[int]) -> str:
+    return ", ".join(str(t) for t in times) + " min"
+
+
 def _diary_not_readable(facts: _BlockFacts) -> _Reading | None:
     """Pending without a diary or any NRS after the block; not diagnostic at baseline 0."""
     if facts.diary is None or facts.run is None:
-        return _Reading(Verdict.PENDING, ("no pain diary recorded yet",))
+        return _Reading(Verdict.PENDING, ("no pain diary recorded yet",), awaiting="pain diary")
     if facts.diary.baseline_nrs == 0:
         return _Reading(
             Verdict.NOT_DIAGNOSTIC, ("relief is undefined with baseline NRS 0 (no index pain)",)
         )
     if facts.peak is None:
-        return _Reading(Verdict.PENDING, ("no NRS recorded after the block",))
+        missing = missing_diary_points(facts.curve, False, facts.window_end)
+        return _Reading(
+            Verdict.PENDING,
+            (f"no NRS recorded after the block yet (missing: {_minutes(missing)})",),
+            missing_min=missing,
+            awaiting=f"NRS at {_minutes(missing)}",
+        )
     return None
 
 
@@ -600,7 +765,8 @@ def _sij_movements(facts: _BlockFacts, profile: Profile) -> _Reading | None:
     assert facts.diary is not None
     if facts.diary.movements_possible is None:
         text = "sacroiliac joint: record whether previously painful movements became possible"
-        return _Reading(Verdict.PENDING, (text,))
+        awaiting = "whether previously painful movements became possible"
+        return _Reading(Verdict.PENDING, (text,), awaiting=awaiting)
     if not facts.diary.movements_possible:
         text = "sacroiliac joint: previously painful movements did not become possible"
         return _Reading(Verdict.NEGATIVE, (text,))
@@ -626,8 +792,131 @@ def _anaesthetic_block(facts: _BlockFacts, profile: Profile) -> _Reading:
             continue
         reasons.extend(check.reasons)
         if check.verdict is not Verdict.POSITIVE:
-            return _Reading(check.verdict, tuple(reasons), consistent)
+            return _Reading(check.verdict, tuple(reasons), consistent, awaiting=check.awaiting)
     return _Reading(Verdict.POSITIVE, tuple(reasons), consistent)
+
+
+# --- incomplete diaries and readings to review (shared/DOMAIN.md §9) -------------------
+_MAX_FILLED_POINTS = 8
+"""Beyond this many missing points, they are taken to decide (checking every way of
+filling them would cost 2ⁿ readings)."""
+
+
+def _rules_reading(facts: _BlockFacts, profile: Profile) -> _Reading:
+    """The profile's rules on the recorded points: a saline control or an anaesthetic block."""
+    read = _saline_control if facts.role is BlockRole.CONTROL else _anaesthetic_block
+    return read(facts, profile)
+
+
+def _relieved_at(facts: _BlockFacts, profile: Profile, minutes: Iterable[int]) -> _BlockFacts:
+    """The facts as if the diary had shown full relief at ``minutes`` (missing points)."""
+    at = set(minutes)
+    curve = tuple(
+        p.model_copy(update={"nrs": 0, "relief_pct": 100.0}) if p.minutes in at else p
+        for p in facts.curve
+    )
+    run = relief_run(curve, profile.threshold_pct, profile.min_sustained_min)
+    return dataclasses.replace(facts, curve=curve, run=run, peak=peak_relief(curve))
+
+
+def _missing_points_decide(
+    facts: _BlockFacts, profile: Profile, missing: Sequence[int], verdict: Verdict
+) -> bool:
+    """True when some way of filling the missing points (each with relief or without)
+    would change the verdict. A verdict depends only on which points reach the threshold,
+    so trying full relief or none at each point covers every possible value."""
+    if len(missing) > _MAX_FILLED_POINTS:
+        return True
+    for count in range(1, len(missing) + 1):
+        for chosen in itertools.combinations(missing, count):
+            filled = _relieved_at(facts, profile, chosen)
+            if _rules_reading(filled, profile).verdict is not verdict:
+                return True
+    return False
+
+
+def _pending_diary(facts: _BlockFacts, missing: tuple[int, ...], rules: _Reading) -> _Reading:
+    """Pending: a diary that is not final lacks points that could change the verdict."""
+    when = _minutes(missing)
+    return _Reading(
+        Verdict.PENDING,
+        (
+            f"diary incomplete: no NRS at {when}; a missing point is not evidence of relief "
+            "or of its absence",
+            f"on the points recorded so far the block reads {rules.verdict.text} (not counted)",
+            f"the diary counts as final once an NRS is recorded at or after {facts.window_end} "
+            "min, or at the last scheduled time",
+        ),
+        missing_min=missing,
+        awaiting=f"NRS at {when}",
+        provisional=rules.verdict,
+    )
+
+
+def _reading_flags(
+    facts: _BlockFacts, profile: Profile, rules: _Reading, gaps: tuple[int, ...]
+) -> tuple[Flag, ...]:
+    """Readings to review: missing points that decide a final diary, relief beyond the
+    agent's window, and a dip-and-recover that decides the block."""
+    run, flags = facts.run, []
+    assert run is not None
+
+    def add(code: ReviewCode, message: str) -> None:
+        flags.append(Flag(code=code, severity=profile.review_severity(code), message=message))
+
+    if gaps:
+        add(
+            ReviewCode.MISSING_POINT_DECIDES,
+            f"no NRS at {_minutes(gaps)} in a diary that counts as final, and those points "
+            f"decide the block (it reads {rules.verdict.text} without them)",
+        )
+    high = facts.window[1] if facts.window is not None else None
+    if high is not None and run.duration_min is not None and run.duration_min > high:
+        names, (low, _) = " + ".join(a.value for a in facts.agents), facts.window or (0, 0)
+        add(
+            ReviewCode.PROLONGED_RELIEF,
+            f"relief ≥ {_pct(profile.threshold_pct)} lasted to {run.duration_min} min, beyond "
+            f"the {low}–{high} min expected for {names} (prolonged relief is not a negative)",
+        )
+    dipped = rules.verdict in (Verdict.NEGATIVE, Verdict.NO_PLACEBO_RESPONSE)
+    if dipped and not gaps and run.recovered_at_min is not None:
+        how = "had no NRS" if run.ended_by is RunEnd.MISSING_POINT else "dipped below it"
+        add(
+            ReviewCode.DIP_AND_RECOVER,
+            f"relief ≥ {_pct(profile.threshold_pct)} from {run.onset_min} min {how} at "
+            f"{run.ended_at_min} min and recovered at {run.recovered_at_min} min: only the "
+            f"run that starts at onset counts, which makes the block {rules.verdict.text}",
+        )
+    return tuple(flags)
+
+
+def _read_diary(facts: _BlockFacts, profile: Profile) -> _Reading:
+    """The rules' reading, unless missing points decide it (pending while the diary is not
+    final) or a reading or fact of the record needs the physician's review."""
+    rules = _rules_reading(facts, profile)
+    missing = missing_diary_points(facts.curve, facts.final, facts.window_end)
+    decides = _missing_points_decide(facts, profile, missing, rules.verdict)
+    if decides and not facts.final:
+        return _pending_diary(facts, missing, rules)
+    if rules.verdict is Verdict.PENDING:
+        return rules
+    flags = _reading_flags(facts, profile, rules, missing if decides else ())
+    to_review = [f for f in (*facts.flags, *flags) if f.severity is Severity.REVIEW]
+    if not to_review:
+        return dataclasses.replace(rules, flags=flags, missing_min=missing)
+    return _Reading(
+        Verdict.NEEDS_REVIEW,
+        (
+            *rules.reasons,
+            *(f"needs review: {f.message}" for f in to_review),
+            f"not counted under {profile.label} until the physician reviews it (the rules "
+            f"alone read it {rules.verdict.text})",
+        ),
+        rules.duration_consistent,
+        flags=flags,
+        missing_min=missing,
+        provisional=rules.verdict,
+    )
 
 
 def adjudicate_block(
@@ -637,7 +926,10 @@ def adjudicate_block(
 
     In order: outside the profile (not applicable), invalidating flags (not diagnostic),
     a diary that cannot be read (pending, or not diagnostic at baseline 0), then a saline
-    control (placebo response or not) or an anaesthetic block (positive or negative).
+    control (placebo response or not) or an anaesthetic block (positive or negative) —
+    *pending* instead when the diary is not final (`diary_is_final`) and its missing points
+    could change that verdict, and *needs review* when a flag or reading with severity
+    ``review`` applies (shared/DOMAIN.md §9).
 
     Parameters
     ----------
@@ -657,10 +949,7 @@ def adjudicate_block(
     """
     facts = _block_facts(case, procedure, profile)
     reading = _outside_profile(facts, profile) or _invalidated(facts, profile)
-    reading = reading or _diary_not_readable(facts)
-    if reading is None:
-        read = _saline_control if facts.role is BlockRole.CONTROL else _anaesthetic_block
-        reading = read(facts, profile)
+    reading = reading or _diary_not_readable(facts) or _read_diary(facts, profile)
     diary = facts.diary
     return BlockResult(
         number=number,
@@ -677,9 +966,14 @@ def adjudicate_block(
         agent_window_min=facts.window,
         duration_consistent=reading.duration_consistent,
         movements_possible=diary.movements_possible if diary is not None else None,
-        flags=facts.flags,
+        flags=(*facts.flags, *reading.flags),
         verdict=reading.verdict,
         reasons=(*facts.notes, *reading.reasons),
+        profile=profile.label,
+        diary_final=facts.final if diary is not None else None,
+        missing_min=reading.missing_min,
+        awaiting=reading.awaiting,
+        provisional=reading.provisional,
     )
 
 
@@ -692,30 +986,12 @@ def adjudicate(case: Case, profile: Profile) -> tuple[BlockResult, ...]:
 
 
 # --- comparative pairs ----------------------------------------------------------------
-class PairClass(StrEnum):
-    """Class of a short-/long-acting pair of blocks on the same sites (DOMAIN §4)."""
-
-    CONCORDANT = "concordant"
-    """Both positive, the long-acting agent lasts longer."""
-    CONCORDANT_PROLONGED = "concordant_prolonged"
-    """Both positive, both longer than their windows, the long-acting agent still longer."""
-    DISCORDANT = "discordant"
-    """Both positive, the short-acting agent lasts as long or longer."""
-    NEGATIVE = "negative"
-    """Either block fails."""
-
-    @property
-    def text(self) -> str:
-        """Human wording."""
-        return self.value.replace("_", "-")
-
-
 class ComparativePair(_Result):
     """A short- and a long-acting block on the same sites on separate days.
 
-    ``counts_positive`` is True for a concordant pair (and a concordant-prolonged one when
-    the profile counts it); ``doubt`` is True when the pair itself makes the source
-    indeterminate under the profile (discordant, or concordant-prolonged not counted).
+    The class comes from the two relief runs (`classify_pair`), independent of each
+    block's verdict; ``effect`` is what the profile does with that class
+    (`Profile.pair_classes`), and ``reason`` says both, naming the profile.
     """
 
     short_block: int
@@ -724,14 +1000,24 @@ class ComparativePair(_Result):
     long_agent: Agent
     sites: tuple[SourceKey, ...]
     pair_class: PairClass
-    counts_positive: bool
-    doubt: bool
+    effect: PairEffect
+    profile: str
     reason: str
 
     @property
     def blocks(self) -> tuple[int, int]:
         """Numbers of the two blocks."""
         return (self.short_block, self.long_block)
+
+    @property
+    def counts_positive(self) -> bool:
+        """The profile counts the pair as positive evidence."""
+        return self.effect is PairEffect.COUNTS_POSITIVE
+
+    @property
+    def doubt(self) -> bool:
+        """The pair itself makes the source indeterminate under the profile."""
+        return self.effect is PairEffect.INDETERMINATE
 
 
 def _acting(block: BlockResult, profile: Profile) -> Acting | None:
@@ -742,15 +1028,16 @@ def _acting(block: BlockResult, profile: Profile) -> Acting | None:
 
 
 def classify_pair(short: BlockResult, long: BlockResult, profile: Profile) -> PairClass:
-    """Class of a pair: ``short`` with the short-acting, ``long`` with the long-acting agent.
+    """Class of a pair from the two relief runs: ``short`` with the short-acting, ``long``
+    with the long-acting agent (shared/DOMAIN.md §4).
 
-    Either verdict negative → negative. Both positive: short lasting as long or longer →
-    discordant; both durations beyond their windows → concordant-prolonged; else
-    concordant. Durations are the last diary time of each block's run (DOMAIN §3).
+    Either run not sustained at the profile's threshold → negative. Both sustained: the
+    short-acting relief lasting as long or longer → discordant; both durations beyond their
+    agents' windows → concordant-prolonged; else concordant. The blocks' verdicts are not
+    used: a duration outside the agent's window is what the class is about.
     """
-    if short.verdict is not Verdict.POSITIVE or long.verdict is not Verdict.POSITIVE:
+    if short.run is None or long.run is None or not (short.run.sustained and long.run.sustained):
         return PairClass.NEGATIVE
-    assert short.run is not None and long.run is not None
     d_short, d_long = short.run.duration_min, long.run.duration_min
     assert d_short is not None and d_long is not None
     if d_short >= d_long:
@@ -766,51 +1053,46 @@ def classify_pair(short: BlockResult, long: BlockResult, profile: Profile) -> Pa
 
 def _pair_reason(short: BlockResult, long: BlockResult, cls: PairClass, profile: Profile) -> str:
     def part(b: BlockResult) -> str:
-        if b.verdict is Verdict.POSITIVE and b.run is not None:
-            return f"{b.agent_label} (block {b.number}) relief to {b.run.duration_min} min"
-        return f"{b.agent_label} (block {b.number}) {b.verdict.text}"
+        run = b.run
+        if run is not None and run.sustained:
+            return f"{b.agent_label} (block {b.number}) relief to {run.duration_min} min"
+        return f"{b.agent_label} (block {b.number}) relief not sustained"
 
-    text = f"{part(short)}, {part(long)}: {cls.text}"
+    text = f"{profile.label}: {part(short)}, {part(long)}: {cls.text}"
     if cls is PairClass.CONCORDANT_PROLONGED:
-        counted = "counts" if profile.concordant_prolonged_counts_positive else "does not count"
-        text += f" (both beyond their windows; {counted} as positive under {profile.label})"
-    return text
+        text += " (both beyond their windows, the long-acting agent still longer)"
+    return f"{text} — {profile.pair_effect(cls).describe(profile.label)}"
+
+
+_PAIRABLE = frozenset({Verdict.POSITIVE, Verdict.NEGATIVE, Verdict.NEEDS_REVIEW})
+"""Verdicts of blocks whose relief runs can be compared: read diaries, valid records
+(a block that needs review is still compared; a pending one is not)."""
 
 
 def comparative_pairs(
     blocks: Sequence[BlockResult], profile: Profile
 ) -> tuple[ComparativePair, ...]:
-    """Every short-/long-acting pair of valid anaesthetic blocks on the same sites.
+    """Every short-/long-acting pair of anaesthetic blocks on the same sites.
 
-    A pair needs two valid anaesthetic blocks with one agent each (one short-, one
-    long-acting under the profile), the same set of sites, and separate days.
+    A pair needs two anaesthetic blocks with one agent each (one short-, one long-acting
+    under the profile), read diaries (positive, negative or needs review: not pending, not
+    diagnostic or not applicable), the same set of sites, and separate days.
     """
     usable = [
         b
         for b in blocks
         if b.role is BlockRole.ANAESTHETIC
-        and b.verdict in (Verdict.POSITIVE, Verdict.NEGATIVE)
+        and b.verdict in _PAIRABLE
         and _acting(b, profile) is not None
     ]
     shorts = [b for b in usable if _acting(b, profile) is Acting.SHORT]
     longs = [b for b in usable if _acting(b, profile) is Acting.LONG]
-    comparative = profile.confirmation in (
-        ConfirmationRule.COMPARATIVE,
-        ConfirmationRule.PLACEBO_CONTROLLED,
-    )
     pairs: list[ComparativePair] = []
     for s in shorts:
         for lg in longs:
             if s.site_set != lg.site_set or s.day == lg.day:
                 continue
             cls = classify_pair(s, lg, profile)
-            prolonged = cls is PairClass.CONCORDANT_PROLONGED
-            counts = cls is PairClass.CONCORDANT or (
-                prolonged and profile.concordant_prolonged_counts_positive
-            )
-            doubt = (
-                cls is PairClass.DISCORDANT and profile.discordant_pair_makes_indeterminate
-            ) or (prolonged and comparative and not counts)
             assert s.single_agent is not None and lg.single_agent is not None
             pairs.append(
                 ComparativePair(
@@ -820,8 +1102,8 @@ def comparative_pairs(
                     long_agent=lg.single_agent,
                     sites=s.sites,
                     pair_class=cls,
-                    counts_positive=counts,
-                    doubt=doubt,
+                    effect=profile.pair_effect(cls),
+                    profile=profile.label,
                     reason=_pair_reason(s, lg, cls, profile),
                 )
             )

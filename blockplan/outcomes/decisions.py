@@ -6,15 +6,21 @@ decides (see ``_evaluate`` in `blockplan.outcomes.ledger`):
 
 1. `out_of_profile_scope` — the profile does not adjudicate the source's structure;
 2. `placebo_response` — a saline control reached the threshold;
-3. `doubtful_pair` — a comparative pair whose class casts doubt (discordant when the
-   profile says so; concordant-prolonged when a comparative profile does not count it);
-4. the profile's confirmation rule (`CONFIRMATION_STEPS`): `decide_single`,
+3. `doubtful_pair` — a comparative pair whose class the profile says makes the source
+   indeterminate (``pair_classes``: discordant under every profile but
+   asra-2020-single; concordant-prolonged under comparative);
+4. `blocks_to_review` — a block on the source needs the physician's review, or a pair's
+   class puts the source up for review (concordant-prolonged under strict-dual-80);
+5. `blocks_pending` — a block on the source awaits data (an incomplete diary);
+6. the profile's confirmation rule (`CONFIRMATION_STEPS`): `decide_single`,
    `decide_dual`, `decide_comparative` or `decide_placebo_controlled`. When the positive
    evidence does not decide, each falls back on `negative_mixed_or_none`: `negative_only`,
    `mixed_results` or `no_valid_evidence`.
 
-Every step returns a `Decision`: the status, why, and what would settle an open source.
-`block_notes` adds the reasons every status carries after its own.
+Steps 4 and 5 also say what the other blocks alone would give (step 6 without the blocks
+under review or pending), so nothing is scored silently. Every step returns a `Decision`:
+the status, why (the first reason names the profile and version), and what would settle
+an open source. `block_notes` adds the reasons every status carries after its own.
 
 Statuses per confirmation rule
 ------------------------------
@@ -22,6 +28,7 @@ With *P* the valid positives and *N* the valid negatives on the source:
 
 - ``single``: *P* and no *N* → confirmed; *N* only → excluded; both or neither →
   indeterminate.
+- any rule: a block that needs review → needs review; else a pending block → pending.
 - ``dual``: *P* on ≥ 2 separate days (counted on one and the same set of sites) and no
   *N* → confirmed; otherwise *P* and no *N* → probable; *N* only → excluded; mixed or none
   → indeterminate.
@@ -39,6 +46,7 @@ With *P* the valid positives and *N* the valid negatives on the source:
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -55,7 +63,7 @@ from blockplan.outcomes.adjudication import (
     sites_label,
 )
 from blockplan.outcomes.evidence import Status
-from blockplan.outcomes.profiles import Acting, ConfirmationRule, Profile
+from blockplan.outcomes.profiles import Acting, ConfirmationRule, PairEffect, Profile, Severity
 
 __all__ = [
     "CONFIRMATION_STEPS",
@@ -63,6 +71,8 @@ __all__ = [
     "SourceBlocks",
     "awaiting_complementary_agent",
     "block_notes",
+    "blocks_pending",
+    "blocks_to_review",
     "decide_comparative",
     "decide_dual",
     "decide_pairs",
@@ -111,14 +121,19 @@ class SourceBlocks:
         Valid saline controls on the source; ``placebo`` those that reached the threshold.
     not_diagnostic, pending : tuple of BlockResult
         Blocks on the source that count as no evidence, or await data.
+    review : tuple of BlockResult
+        Blocks on the source that need the physician's review.
     pairs : tuple of ComparativePair
         Comparative pairs on exactly this source.
     positive_days : int
         Most distinct days with positives on one and the same set of sites.
+    profile_label : str
+        ``"name vVERSION"`` of the profile, named by every decision.
     """
 
     sites: tuple[SourceKey, ...]
     label: str
+    profile_label: str = ""
     in_scope: bool = True
     positives: tuple[BlockResult, ...] = ()
     negatives: tuple[BlockResult, ...] = ()
@@ -127,6 +142,7 @@ class SourceBlocks:
     placebo: tuple[BlockResult, ...] = ()
     not_diagnostic: tuple[BlockResult, ...] = ()
     pending: tuple[BlockResult, ...] = ()
+    review: tuple[BlockResult, ...] = ()
     pairs: tuple[ComparativePair, ...] = ()
     positive_days: int = 0
 
@@ -149,7 +165,7 @@ class Decision:
     ----------
     status : Status
     reasons : tuple of str
-        Why, in words.
+        Why, in words; the first names the profile and version.
     settle : tuple of str
         What would settle the source (kept only while it is open).
     """
@@ -164,9 +180,15 @@ def _refs(blocks: Iterable[BlockResult]) -> str:
     return ", ".join(f"block {b.number}" for b in sorted(blocks, key=lambda b: b.number))
 
 
+def _why(evidence: SourceBlocks, text: str) -> str:
+    """A decision's first reason, naming the profile: ``"<profile vX>: <text>"``."""
+    return f"{evidence.profile_label}: {text}" if evidence.profile_label else text
+
+
 def _summary(block: BlockResult) -> str:
     first = block.reasons[-1] if block.verdict is Verdict.NEGATIVE else block.reasons[0]
-    return f"{block.label}: {block.verdict.text} — {first}" if block.reasons else block.label
+    text = f"{block.label}: {block.verdict.text}"
+    return f"{text} — {first}" if block.reasons else text
 
 
 _FIRST_BLOCK_TYPES = {
@@ -266,6 +288,7 @@ def gather_evidence(
     return SourceBlocks(
         sites=ordered,
         label=sites_label(ordered),
+        profile_label=profile.label,
         in_scope=all(profile.covers(k.structure) for k in sites),
         positives=positives,
         negatives=tuple(
@@ -280,6 +303,7 @@ def gather_evidence(
         placebo=tuple(c for c in controls if c.verdict is Verdict.PLACEBO_RESPONSE),
         not_diagnostic=tuple(b for b in touching if b.verdict is Verdict.NOT_DIAGNOSTIC),
         pending=tuple(b for b in touching if b.verdict is Verdict.PENDING),
+        review=tuple(b for b in touching if b.verdict is Verdict.NEEDS_REVIEW),
         pairs=tuple(p for p in pairs if frozenset(p.sites) == sites),
         positive_days=positive_days(positives),
     )
@@ -302,9 +326,10 @@ def placebo_response(evidence: SourceBlocks) -> Decision | None:
     """Indeterminate when a saline control reached the threshold (every profile)."""
     if not evidence.placebo:
         return None
+    refs = _refs(evidence.placebo)
     return Decision(
         Status.INDETERMINATE,
-        (f"saline control reached the threshold (placebo response): {_refs(evidence.placebo)}",),
+        (_why(evidence, f"saline control reached the threshold (placebo response): {refs}"),),
         (
             "blinded, controlled blocks on separate days; consider psychosocial assessment "
             "(a placebo response makes anaesthetic relief uninterpretable)",
@@ -313,8 +338,9 @@ def placebo_response(evidence: SourceBlocks) -> Decision | None:
 
 
 def doubtful_pair(evidence: SourceBlocks) -> Decision | None:
-    """Indeterminate when a comparative pair on the source casts doubt (``pair.doubt``)."""
-    doubt = [p for p in evidence.pairs if p.doubt]
+    """Indeterminate when the profile says a comparative pair's class makes the source
+    indeterminate (``pair.effect``: discordant, or concordant-prolonged under comparative)."""
+    doubt = [p for p in evidence.pairs if p.effect is PairEffect.INDETERMINATE]
     if not doubt:
         return None
     if any(p.pair_class is PairClass.DISCORDANT for p in doubt):
@@ -329,22 +355,74 @@ def doubtful_pair(evidence: SourceBlocks) -> Decision | None:
     return Decision(Status.INDETERMINATE, tuple(p.reason for p in doubt), (settle,))
 
 
+def _without_them(rest: Decision) -> str:
+    """What the other blocks alone give, e.g. ``"the other blocks alone: probable"``."""
+    first = rest.reasons[0].split(": ", 1)[-1] if rest.reasons else ""
+    return f"the other blocks alone: {rest.status.text}" + (f" ({first})" if first else "")
+
+
+def blocks_to_review(evidence: SourceBlocks, rest: Decision) -> Decision | None:
+    """Needs review when a block on the source needs the physician's review, or a pair's
+    class puts the source up for review; ``rest`` is what the other blocks alone give."""
+    ev = evidence
+    pairs = [p for p in ev.pairs if p.effect is PairEffect.NEEDS_REVIEW]
+    if not ev.review and not pairs:
+        return None
+    reasons = [p.reason for p in pairs]
+    for block in ev.review:
+        why = "; ".join(block.review_reasons) or "a reading to review"
+        reasons.append(f"block {block.number} needs review: {why}")
+    reasons[0] = _why(ev, reasons[0]) if not pairs else reasons[0]
+    settle = [
+        f"the physician reviews block {b.number} (its reading is not counted until then); "
+        "if in doubt, repeat it on another day under standard conditions"
+        for b in ev.review
+    ]
+    if pairs:
+        settle.append(
+            "the physician reviews the pair's prolonged relief; a saline control on another "
+            "day (placebo-controlled profile) can settle it"
+        )
+    return Decision(Status.NEEDS_REVIEW, (*reasons, _without_them(rest)), tuple(settle))
+
+
+def blocks_pending(evidence: SourceBlocks, rest: Decision) -> Decision | None:
+    """Pending when a block on the source awaits data (no diary, an incomplete diary, or
+    movements not recorded); ``rest`` is what the other blocks alone give."""
+    ev = evidence
+    if not ev.pending:
+        return None
+    reasons = [
+        f"block {b.number} is pending: {b.awaiting or 'its record is incomplete'}"
+        for b in ev.pending
+    ]
+    reasons[0] = _why(ev, reasons[0])
+    settle = tuple(
+        f"complete the record of block {b.number} ({b.awaiting or 'pain diary, movements'})"
+        for b in ev.pending
+    )
+    return Decision(Status.PENDING, (*reasons, _without_them(rest)), settle)
+
+
 def negative_only(evidence: SourceBlocks) -> Decision:
     """Excluded: valid negatives and no valid positive."""
     return Decision(
         Status.EXCLUDED,
-        (f"valid negative {_refs(evidence.negatives)} and no valid positive block",),
+        (
+            _why(
+                evidence, f"valid negative {_refs(evidence.negatives)} and no valid positive block"
+            ),
+        ),
     )
 
 
 def mixed_results(evidence: SourceBlocks) -> Decision:
     """Indeterminate: valid positive and valid negative blocks disagree."""
+    ev = evidence
+    text = f"positive ({_refs(ev.positives)}) and negative ({_refs(ev.negatives)}) blocks disagree"
     return Decision(
         Status.INDETERMINATE,
-        (
-            f"positive ({_refs(evidence.positives)}) and negative ({_refs(evidence.negatives)}) "
-            "blocks disagree",
-        ),
+        (_why(ev, text),),
         (
             "a further valid block on another day under standard conditions (no sedation, "
             "no steroid, diagnostic volume)",
@@ -364,7 +442,8 @@ def no_valid_evidence(evidence: SourceBlocks, profile: Profile) -> Decision:
     if ev.pending:
         settle.append(f"complete the record of {_refs(ev.pending)} (pain diary, movements)")
     for block in ev.not_diagnostic:
-        codes = sorted({f.code.value.replace("_", " ") for f in block.flags})
+        invalid = [f for f in block.flags if f.severity is Severity.INVALID]
+        codes = sorted({f.code.value.replace("_", " ") for f in invalid})
         why = ", ".join(codes) or "undefined relief"
         settle.append(f"repeat block {block.number} without what made it not diagnostic ({why})")
     if ev.shared:
@@ -380,7 +459,7 @@ def no_valid_evidence(evidence: SourceBlocks, profile: Profile) -> Decision:
         reason = "no valid diagnostic block tested this source"
     if not settle:
         settle.append(_first_block_text(ev.sites, profile))
-    return Decision(Status.INDETERMINATE, (reason,), tuple(settle))
+    return Decision(Status.INDETERMINATE, (_why(ev, reason),), tuple(settle))
 
 
 def negative_mixed_or_none(evidence: SourceBlocks, profile: Profile) -> Decision:
@@ -398,10 +477,8 @@ def decide_single(evidence: SourceBlocks, profile: Profile) -> Decision:
     """``single`` (asra-2020-single): a valid positive and no valid negative confirms."""
     if not evidence.positive_only:
         return negative_mixed_or_none(evidence, profile)
-    return Decision(
-        Status.CONFIRMED,
-        (f"valid positive {_refs(evidence.positives)} and no valid negative block",),
-    )
+    text = f"valid positive {_refs(evidence.positives)} and no valid negative block"
+    return Decision(Status.CONFIRMED, (_why(evidence, text),))
 
 
 def decide_dual(evidence: SourceBlocks, profile: Profile) -> Decision:
@@ -411,24 +488,23 @@ def decide_dual(evidence: SourceBlocks, profile: Profile) -> Decision:
     if not ev.positive_only:
         return negative_mixed_or_none(ev, profile)
     if ev.positive_days >= 2:
-        return Decision(
-            Status.CONFIRMED,
-            (
-                f"valid positive blocks on {ev.positive_days} separate days "
-                f"({_refs(ev.positives)}) and no valid negative block",
-            ),
+        text = (
+            f"valid positive blocks on {ev.positive_days} separate days "
+            f"({_refs(ev.positives)}) and no valid negative block"
         )
+        return Decision(Status.CONFIRMED, (_why(ev, text),))
     consistent = (
         ", relief lasting as expected for its agent"
         if profile.require_duration_consistent_with_agent
         else ""
     )
+    text = (
+        f"valid positive {_refs(ev.positives)} on one day; confirmation needs positive "
+        "blocks of the same site(s) on two separate days"
+    )
     return Decision(
         Status.PROBABLE,
-        (
-            f"valid positive {_refs(ev.positives)} on one day; confirmation needs positive "
-            "blocks of the same site(s) on two separate days",
-        ),
+        (_why(ev, text),),
         (
             "a second block of the same site on another day (same or another local "
             f"anaesthetic) with relief ≥ {profile.threshold_pct:g} % sustained{consistent}",
@@ -444,25 +520,24 @@ def awaiting_complementary_agent(evidence: SourceBlocks, profile: Profile) -> De
     settle = [_complement(evidence.positives, profile)]
     if profile.confirmation is ConfirmationRule.PLACEBO_CONTROLLED:
         settle.append("then a saline control block of the same site on another day")
-    return Decision(
-        Status.PROBABLE,
-        (
-            f"valid positive {_refs(evidence.positives)}; the comparative block with the "
-            "other agent is missing",
-        ),
-        tuple(settle),
+    text = (
+        f"valid positive {_refs(evidence.positives)}; the comparative block with the "
+        "other agent is missing"
     )
+    return Decision(Status.PROBABLE, (_why(evidence, text),), tuple(settle))
 
 
 def decide_pairs(evidence: SourceBlocks) -> Decision:
-    """The comparative pairs on the source decide (the pair reasons come first).
+    """The comparative pairs on the source decide (the pair reasons come first; each names
+    the profile).
 
-    Every pair counting positive, no negative pair and no valid negative → confirmed;
-    negative pairs only, with no positive outside them → excluded; else indeterminate.
+    A pair counting positive, none counting negative and no valid negative → confirmed;
+    pairs counting negative only, with no positive outside them → excluded; else
+    indeterminate.
     """
     ev = evidence
-    counted = [p for p in ev.pairs if p.counts_positive]
-    negative_pairs = [p for p in ev.pairs if p.pair_class is PairClass.NEGATIVE]
+    counted = [p for p in ev.pairs if p.effect is PairEffect.COUNTS_POSITIVE]
+    negative_pairs = [p for p in ev.pairs if p.effect is PairEffect.COUNTS_NEGATIVE]
     paired = {n for p in ev.pairs for n in p.blocks}
     unpaired_positive = [b for b in ev.positives if b.number not in paired]
     reasons = tuple(p.reason for p in ev.pairs)
@@ -477,24 +552,54 @@ def decide_pairs(evidence: SourceBlocks) -> Decision:
     )
 
 
+def _why_saline_does_not_count(evidence: SourceBlocks, days: set[dt.date]) -> str:
+    """Why no saline control confirms: none given, or each given one and why it does not
+    count (another day is needed, other sites, no diary yet, not diagnostic)."""
+    ev = evidence
+    others = (
+        b for b in (*ev.pending, *ev.not_diagnostic, *ev.review) if b.role is BlockRole.CONTROL
+    )
+    given = sorted({*ev.controls, *others}, key=lambda b: b.number)
+    if not given:
+        return "relief with both anaesthetics; no saline control yet"
+    why = []
+    for c in given:
+        if c.verdict is not Verdict.NO_PLACEBO_RESPONSE:
+            why.append(f"saline control block {c.number} is {c.verdict.text}")
+        elif c.site_set != ev.site_set:
+            why.append(f"saline control block {c.number} also covered other sites")
+        elif c.day in days:
+            why.append(
+                f"saline control block {c.number} was on the day of an anaesthetic block "
+                "of the pair"
+            )
+    return (
+        "relief with both anaesthetics; "
+        + "; ".join(why)
+        + " (a saline control counts on this source alone, on a day of its own)"
+    )
+
+
 def saline_control(evidence: SourceBlocks, by_pairs: Decision) -> Decision:
     """Placebo-controlled: pairs that confirm need a saline control of the same source
     without placebo response, on a day other than both anaesthetic blocks of a pair."""
     ev = evidence
     day_of = {b.number: b.day for b in ev.positives}
     clean = [c for c in ev.controls if c.verdict is Verdict.NO_PLACEBO_RESPONSE]
+    counting = [p for p in ev.pairs if p.counts_positive]
     separate = any(
-        c.site_set == ev.site_set and c.day not in (day_of[p.short_block], day_of[p.long_block])
+        c.site_set == ev.site_set
+        and c.day not in (day_of.get(p.short_block), day_of.get(p.long_block))
         for c in clean
-        for p in ev.pairs
-        if p.counts_positive
+        for p in counting
     )
     if separate:
         saline = f"no placebo response to saline ({_refs(clean)}) on a separate day"
         return Decision(Status.CONFIRMED, (*by_pairs.reasons, saline))
+    days = {day_of[n] for p in counting for n in p.blocks if n in day_of}
     return Decision(
         Status.PROBABLE,
-        (*by_pairs.reasons, "relief with both anaesthetics; no saline control yet"),
+        (*by_pairs.reasons, _why_saline_does_not_count(ev, days)),
         ("a saline control block of the same site on another day",),
     )
 
@@ -535,7 +640,7 @@ def block_notes(evidence: SourceBlocks, status: Status) -> tuple[str, ...]:
     notes.extend(
         f"discordant pair noted; each block stands alone: {p.reason}"
         for p in ev.pairs
-        if p.pair_class is PairClass.DISCORDANT and not p.doubt
+        if p.pair_class is PairClass.DISCORDANT and p.effect is PairEffect.NOTED
     )
     if ev.shared and status is not Status.INDETERMINATE:
         notes.append(f"{_refs(ev.shared)} also covered other sites (not attributed here)")

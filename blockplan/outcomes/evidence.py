@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from blockplan.outcomes.adjudication import ComparativePair, SourceKey
 
 __all__ = [
+    "OPEN_STATUSES",
     "STATUS_COLOURS",
     "STATUS_ORDER",
     "STATUS_TEXT_COLOURS",
@@ -28,21 +29,31 @@ class Status(StrEnum):
     """Status of a candidate pain source under a profile (shared/DOMAIN.md §5).
 
     The one status vocabulary of blockplan: the ledger decides it, the report, the map and
-    the viewer show it. Ordered ``confirmed > probable > indeterminate > excluded`` (see
-    `STATUS_ORDER` and `Status.rank`): the order of support for the source being a pain
-    generator.
+    the viewer show it. Ordered ``confirmed > probable > needs review > pending >
+    indeterminate > excluded`` (see `STATUS_ORDER` and `Status.rank`): the order in which
+    sources are ranked and read — support first, then sources awaiting the physician or
+    data, then open and unsupported ones.
     """
 
     CONFIRMED = "confirmed"
     PROBABLE = "probable"
+    NEEDS_REVIEW = "needs_review"
+    """A block on the source needs the physician's review before it counts (§9)."""
+    PENDING = "pending"
+    """A block on the source awaits data (an incomplete diary): not scored yet (§9)."""
     INDETERMINATE = "indeterminate"
     EXCLUDED = "excluded"
     """Not supported as a pain source under the profile — never "ruled out"."""
 
     @property
     def rank(self) -> int:
-        """3 for confirmed … 0 for excluded (higher is more support)."""
+        """5 for confirmed … 0 for excluded (higher ranks first)."""
         return len(STATUS_ORDER) - 1 - STATUS_ORDER.index(self)
+
+    @property
+    def text(self) -> str:
+        """The status in plain words, e.g. ``"needs review"``."""
+        return self.value.replace("_", " ")
 
     @property
     def meaning(self) -> str:
@@ -56,8 +67,9 @@ class Status(StrEnum):
 
     @property
     def letter(self) -> str:
-        """One capital letter (``"C"``, ``"P"``, ``"I"``, ``"E"``), e.g. inside a map marker."""
-        return self.value[0].upper()
+        """One character inside a map marker: ``"C"``, ``"P"``, ``"I"``, ``"E"``, and
+        ``"!"`` (needs review) and ``"?"`` (pending)."""
+        return _LETTERS[self]
 
     def describe(self, profile_label: str) -> str:
         """The status in words, naming the profile, e.g. ``"not supported as a pain source
@@ -65,6 +77,10 @@ class Status(StrEnum):
         return {
             Status.CONFIRMED: f"confirmed as a pain source under {profile_label}",
             Status.PROBABLE: f"probable pain source under {profile_label}, awaiting confirmation",
+            Status.NEEDS_REVIEW: (
+                f"needs the physician's review under {profile_label} before it is scored"
+            ),
+            Status.PENDING: f"pending under {profile_label}: a block's record is incomplete",
             Status.INDETERMINATE: f"indeterminate under {profile_label}",
             Status.EXCLUDED: f"not supported as a pain source under {profile_label}",
         }[self]
@@ -73,14 +89,28 @@ class Status(StrEnum):
 STATUS_ORDER: tuple[Status, ...] = (
     Status.CONFIRMED,
     Status.PROBABLE,
+    Status.NEEDS_REVIEW,
+    Status.PENDING,
     Status.INDETERMINATE,
     Status.EXCLUDED,
 )
-"""Statuses from most to least support: the order sources are ranked and read in."""
+"""The order sources are ranked and read in (most support first; sources awaiting the
+physician's review or data before the open and unsupported ones)."""
+
+_LETTERS: dict[Status, str] = {
+    Status.CONFIRMED: "C",
+    Status.PROBABLE: "P",
+    Status.NEEDS_REVIEW: "!",
+    Status.PENDING: "?",
+    Status.INDETERMINATE: "I",
+    Status.EXCLUDED: "E",
+}
 
 _MEANINGS: dict[Status, str] = {
     Status.CONFIRMED: "supported as a pain source",
     Status.PROBABLE: "probably a pain source, awaiting confirmation",
+    Status.NEEDS_REVIEW: "a block needs the physician's review before it counts",
+    Status.PENDING: "a block's record is incomplete (missing diary points): not scored yet",
     Status.INDETERMINATE: "open: the blocks so far do not decide",
     Status.EXCLUDED: "not supported as a pain source",
 }
@@ -88,9 +118,16 @@ _MEANINGS: dict[Status, str] = {
 _HEADINGS: dict[Status, str] = {
     Status.CONFIRMED: "Confirmed",
     Status.PROBABLE: "Probable",
+    Status.NEEDS_REVIEW: "Needs review",
+    Status.PENDING: "Pending (record incomplete)",
     Status.INDETERMINATE: "Open (indeterminate)",
     Status.EXCLUDED: "Not supported as a pain source",
 }
+
+OPEN_STATUSES: frozenset[Status] = frozenset(
+    {Status.PROBABLE, Status.NEEDS_REVIEW, Status.PENDING, Status.INDETERMINATE}
+)
+"""Statuses that review, data or further testing could settle."""
 
 UNTESTED: Final = "untested"
 """Colour key of a planned target or site that no block has tested yet (not a status)."""
@@ -100,6 +137,8 @@ STATUS_COLOURS: Mapping[str, str] = MappingProxyType(
     {
         Status.CONFIRMED: "#D55E00",
         Status.PROBABLE: "#E69F00",
+        Status.NEEDS_REVIEW: "#F0E442",
+        Status.PENDING: "#56B4E9",
         Status.INDETERMINATE: "#C8C8C8",
         Status.EXCLUDED: "#0072B2",
         UNTESTED: "#CC79A7",
@@ -112,6 +151,8 @@ STATUS_TEXT_COLOURS: Mapping[str, str] = MappingProxyType(
     {
         Status.CONFIRMED: "#FFFFFF",
         Status.PROBABLE: "#000000",
+        Status.NEEDS_REVIEW: "#000000",
+        Status.PENDING: "#000000",
         Status.INDETERMINATE: "#000000",
         Status.EXCLUDED: "#FFFFFF",
         UNTESTED: "#000000",
@@ -146,6 +187,8 @@ class SourceEvidence(BaseModel):
         threshold.
     not_diagnostic, pending : tuple of int
         Blocks on this source that count as no evidence (flagged) or await data.
+    review : tuple of int
+        Blocks on this source that need the physician's review.
     pairs : tuple of ComparativePair
         Comparative pairs on exactly this source.
     positive_days : int
@@ -174,6 +217,7 @@ class SourceEvidence(BaseModel):
     placebo_responses: tuple[int, ...] = ()
     not_diagnostic: tuple[int, ...] = ()
     pending: tuple[int, ...] = ()
+    review: tuple[int, ...] = ()
     pairs: tuple[ComparativePair, ...] = ()
     positive_days: int = 0
     in_scope: bool = True
@@ -188,8 +232,9 @@ class SourceEvidence(BaseModel):
 
     @property
     def is_open(self) -> bool:
-        """True for probable and indeterminate sources (more testing could settle them)."""
-        return self.status in (Status.PROBABLE, Status.INDETERMINATE)
+        """True for probable, needs-review, pending and indeterminate sources (review, data
+        or more testing could settle them)."""
+        return self.status in OPEN_STATUSES
 
     @property
     def blocks(self) -> tuple[int, ...]:
@@ -201,5 +246,6 @@ class SourceEvidence(BaseModel):
             *self.controls,
             *self.not_diagnostic,
             *self.pending,
+            *self.review,
         }
         return tuple(sorted(numbers))

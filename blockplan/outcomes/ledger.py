@@ -26,8 +26,9 @@ How a source gets its status
 ----------------------------
 `blockplan.outcomes.decisions` holds the decision steps, one per situation, each with the
 rule it applies: out of the profile's scope, placebo response, doubtful comparative pair,
-then the profile's confirmation rule (single, dual, comparative, placebo-controlled).
-``_evaluate`` runs them in that order for each source; the first that applies decides.
+a block to review, a pending block, then the profile's confirmation rule (single, dual,
+comparative, placebo-controlled). ``_evaluate`` runs them in that order for each source;
+the first that applies decides.
 
 Decision support, not a medical device.
 """
@@ -55,14 +56,20 @@ from blockplan.outcomes.decisions import (
     Decision,
     SourceBlocks,
     block_notes,
+    blocks_pending,
+    blocks_to_review,
     doubtful_pair,
     gather_evidence,
     out_of_profile_scope,
     placebo_response,
 )
-from blockplan.outcomes.evidence import SourceEvidence, Status
+from blockplan.outcomes.evidence import OPEN_STATUSES, SourceEvidence
 from blockplan.outcomes.profiles import ConfirmationRule, Profile, load_profile
-from blockplan.outcomes.reevaluation import Suggestion, reevaluation_suggestions
+from blockplan.outcomes.reevaluation import (
+    Suggestion,
+    reevaluation_suggestions,
+    waiting_notes,
+)
 
 __all__ = ["DISCLAIMER", "Ledger", "build_ledger"]
 
@@ -72,7 +79,6 @@ DISCLAIMER = (
 )
 
 Sites = frozenset[SourceKey]
-_OPEN = (Status.PROBABLE, Status.INDETERMINATE)
 
 
 class Ledger(BaseModel):
@@ -145,11 +151,14 @@ def _evaluate(
 ) -> SourceEvidence:
     """The status of one source: gather its evidence, then the first step that applies."""
     evidence = gather_evidence(sites, blocks, pairs, profile)
+    rule = CONFIRMATION_STEPS[profile.confirmation](evidence, profile)
     decision = (
         out_of_profile_scope(evidence, profile)
         or placebo_response(evidence)
         or doubtful_pair(evidence)
-        or CONFIRMATION_STEPS[profile.confirmation](evidence, profile)
+        or blocks_to_review(evidence, rule)
+        or blocks_pending(evidence, rule)
+        or rule
     )
     return _source_evidence(evidence, decision, profile)
 
@@ -177,11 +186,12 @@ def _source_evidence(
         placebo_responses=_numbers(ev.placebo),
         not_diagnostic=_numbers(ev.not_diagnostic),
         pending=_numbers(ev.pending),
+        review=_numbers(ev.review),
         pairs=ev.pairs,
         positive_days=ev.positive_days,
         in_scope=ev.in_scope,
         reasons=tuple(dict.fromkeys(reasons)),
-        settle=tuple(dict.fromkeys(decision.settle)) if status in _OPEN else (),
+        settle=tuple(dict.fromkeys(decision.settle)) if status in OPEN_STATUSES else (),
         strength=(ev.positive_days, len(ev.positives), -len(ev.negatives), best_peak),
     )
 
@@ -268,6 +278,6 @@ def build_ledger(case: Case, profile: Profile | str | Path) -> Ledger:
         sources=sources,
         blocks=blocks,
         pairs=pairs,
-        suggestions=reevaluation_suggestions(case, sources, blocks),
-        notes=tuple(_notes(blocks, sources)),
+        suggestions=reevaluation_suggestions(case, sources, blocks, profile),
+        notes=tuple(_notes(blocks, sources)) + waiting_notes(case, sources, blocks, profile),
     )

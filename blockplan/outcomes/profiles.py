@@ -16,7 +16,7 @@ import json
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Final, Literal, Self
+from typing import Annotated, Any, Final, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -31,10 +31,14 @@ __all__ = [
     "Citation",
     "ConfirmationRule",
     "FlagCode",
+    "PairClass",
+    "PairEffect",
     "PlaceboCriterion",
     "Profile",
+    "ReviewCode",
     "Severity",
     "VolumeCap",
+    "VolumeRange",
     "list_profiles",
     "load_profile",
     "profile_path",
@@ -65,6 +69,9 @@ class Severity(StrEnum):
     """The block is shown and flagged but is not diagnostic (counts as no evidence)."""
     WARNING = "warning"
     """The block is shown with the warning and still adjudicated."""
+    REVIEW = "review"
+    """The block is shown with the reason and *needs review*: the physician looks at it
+    before it counts (never scored silently, shared/DOMAIN.md §9)."""
 
 
 class FlagCode(StrEnum):
@@ -75,6 +82,66 @@ class FlagCode(StrEnum):
     STEROID = "steroid"
     BASELINE_NRS_ZERO = "baseline_nrs_zero"
     INTRAVASCULAR_WITHOUT_DSA = "intravascular_without_dsa"
+
+
+class ReviewCode(StrEnum):
+    """Readings to review rather than score silently (shared/DOMAIN.md §9)."""
+
+    PROLONGED_RELIEF = "prolonged_relief"
+    """Relief at the threshold lasted beyond the end of the agent's window."""
+    DIP_AND_RECOVER = "dip_and_recover"
+    """Relief dipped below the threshold and recovered, and the dip decides the block."""
+    LOW_BASELINE = "low_baseline"
+    """Baseline NRS below ``Profile.low_baseline_nrs`` (but above 0)."""
+    VOLUME_OUTSIDE_USUAL_RANGE = "volume_outside_usual_range"
+    """Injectate outside the block type's usual range (``Profile.usual_volume_ml``) but not
+    over the cap."""
+    MISSING_POINT_DECIDES = "missing_point_decides"
+    """In a diary that counts as final, a missing point inside it could change the verdict."""
+
+
+class PairClass(StrEnum):
+    """Class of a short-/long-acting pair of blocks on the same sites (DOMAIN §4), from the
+    two relief runs themselves."""
+
+    CONCORDANT = "concordant"
+    """Both sustained at the threshold, the long-acting agent lasts longer."""
+    CONCORDANT_PROLONGED = "concordant_prolonged"
+    """Both sustained, both longer than their windows, the long-acting agent still longer."""
+    DISCORDANT = "discordant"
+    """Both sustained, the short-acting agent lasts as long or longer."""
+    NEGATIVE = "negative"
+    """Either block's relief is not sustained at the threshold."""
+
+    @property
+    def text(self) -> str:
+        """Human wording."""
+        return self.value.replace("_", "-")
+
+
+class PairEffect(StrEnum):
+    """What a profile does with a pair of a given class (``Profile.pair_classes``)."""
+
+    COUNTS_POSITIVE = "counts_positive"
+    """The pair is positive evidence (comparative rules: it confirms)."""
+    COUNTS_NEGATIVE = "counts_negative"
+    """The pair is negative evidence (comparative rules: it excludes)."""
+    INDETERMINATE = "indeterminate"
+    """The pair makes the source indeterminate."""
+    NEEDS_REVIEW = "needs_review"
+    """The pair puts the source up for the physician's review."""
+    NOTED = "noted"
+    """The pair is noted; each block stands alone."""
+
+    def describe(self, profile_label: str) -> str:
+        """What the effect does, naming the profile."""
+        return {
+            PairEffect.COUNTS_POSITIVE: f"counts as positive under {profile_label}",
+            PairEffect.COUNTS_NEGATIVE: f"counts as negative under {profile_label}",
+            PairEffect.INDETERMINATE: f"makes the source indeterminate under {profile_label}",
+            PairEffect.NEEDS_REVIEW: f"needs the physician's review under {profile_label}",
+            PairEffect.NOTED: f"noted; each block stands alone under {profile_label}",
+        }[self]
 
 
 class ConfirmationRule(StrEnum):
@@ -148,6 +215,57 @@ class VolumeCap(_Data):
         return f"{relation} {self.max_ml:g} mL{unit}"
 
 
+class VolumeRange(_Data):
+    """The usual diagnostic injectate volume of a block type (mL; per branch for a medial
+    branch block). Outside it (but not over the cap) a block needs review."""
+
+    min_ml: float = Field(ge=0, le=50)
+    max_ml: float = Field(gt=0, le=50)
+    per_branch: bool = False
+    citation: Citation | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.min_ml > self.max_ml:
+            raise ValueError(f"min_ml must not exceed max_ml; got {self.min_ml}–{self.max_ml}")
+        return self
+
+    def contains(self, volume_ml: float) -> bool:
+        """True when ``volume_ml`` lies inside the range (bounds included)."""
+        return self.min_ml - 1e-9 <= volume_ml <= self.max_ml + 1e-9
+
+    def describe(self) -> str:
+        """The range as text, e.g. ``"0.3–0.75 mL"``."""
+        unit = " per branch" if self.per_branch else ""
+        return f"{self.min_ml:g}–{self.max_ml:g} mL{unit}"
+
+
+def _default_review() -> dict[ReviewCode, Severity]:
+    return dict.fromkeys(ReviewCode, Severity.REVIEW)
+
+
+_LEGACY_PAIR_FIELDS = (
+    "concordant_prolonged_counts_positive",
+    "discordant_pair_makes_indeterminate",
+)
+
+
+def _legacy_pair_classes(data: dict[str, Any]) -> dict[str, str]:
+    """``pair_classes`` of a format-1 file that still uses the two former pair switches."""
+    prolonged = bool(data.pop(_LEGACY_PAIR_FIELDS[0], False))
+    discordant = bool(data.pop(_LEGACY_PAIR_FIELDS[1], True))
+    comparative = data.get("confirmation") in ("comparative", "placebo_controlled")
+    noted, positive = PairEffect.NOTED.value, PairEffect.COUNTS_POSITIVE.value
+    return {
+        "concordant": positive if comparative else noted,
+        "concordant_prolonged": (
+            positive if prolonged else PairEffect.INDETERMINATE.value if comparative else noted
+        ),
+        "discordant": PairEffect.INDETERMINATE.value if discordant else noted,
+        "negative": PairEffect.COUNTS_NEGATIVE.value if comparative else noted,
+    }
+
+
 def _default_flags() -> dict[FlagCode, Severity]:
     return {
         FlagCode.SEDATION: Severity.INVALID,
@@ -184,10 +302,11 @@ class Profile(_Data):
         A positive block's duration must lie inside its agent's window.
     confirmation : ConfirmationRule
         How valid blocks on a source become a ledger status.
-    concordant_prolonged_counts_positive : bool
-        A concordant-prolonged comparative pair counts as positive.
-    discordant_pair_makes_indeterminate : bool
-        A discordant lidocaine/bupivacaine pair makes the source indeterminate.
+    pair_classes : dict
+        What the profile does with a short-/long-acting pair of each `PairClass`
+        (`PairEffect`). Files that still give the former switches
+        ``concordant_prolonged_counts_positive`` / ``discordant_pair_makes_indeterminate``
+        are read into this table.
     sij_requires_movements : bool
         A sacroiliac-joint block is positive only when previously painful movements became
         possible.
@@ -201,6 +320,17 @@ class Profile(_Data):
         Severity of every validity flag.
     volume_caps : dict
         Diagnostic volume cap per block type.
+    review : dict
+        Severity of each reading to review (`ReviewCode`): ``review`` makes the block
+        *needs review*, ``warning`` shows it and still counts the block.
+    low_baseline_nrs : int
+        A baseline NRS above 0 and below this needs review (a 50 % change is then one or
+        two NRS points).
+    usual_volume_ml : dict
+        Usual diagnostic volume range per block type; outside it a block needs review.
+    workup_min_valid_blocks : int
+        Valid anaesthetic blocks needed before "nothing confirmed" suggestions (re-imaging,
+        psychosocial screening) may appear.
     """
 
     format_version: Literal[1] = PROFILE_FORMAT_VERSION
@@ -217,8 +347,7 @@ class Profile(_Data):
     agents: dict[Agent, AgentWindow]
     require_duration_consistent_with_agent: bool = False
     confirmation: ConfirmationRule
-    concordant_prolonged_counts_positive: bool = False
-    discordant_pair_makes_indeterminate: bool = True
+    pair_classes: dict[PairClass, PairEffect]
     sij_requires_movements: bool = False
     placebo_response: PlaceboCriterion = PlaceboCriterion.REACHES_THRESHOLD
     diagnostic_block_types: tuple[BlockType, ...] = (
@@ -230,6 +359,26 @@ class Profile(_Data):
     structures: tuple[Structure, ...] | None = None
     flags: dict[FlagCode, Severity] = Field(default_factory=_default_flags)
     volume_caps: dict[BlockType, VolumeCap] = Field(default_factory=dict)
+    review: dict[ReviewCode, Severity] = Field(default_factory=_default_review)
+    low_baseline_nrs: int = Field(default=4, ge=0, le=10)
+    usual_volume_ml: dict[BlockType, VolumeRange] = Field(default_factory=dict)
+    workup_min_valid_blocks: int = Field(default=2, ge=1, le=20)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _former_pair_switches(cls, data: Any) -> Any:
+        """Read the two former pair switches of format-1 files into ``pair_classes``."""
+        if not isinstance(data, dict):
+            return data
+        legacy = [k for k in _LEGACY_PAIR_FIELDS if k in data]
+        if legacy and "pair_classes" in data:
+            raise ValueError(
+                f"give either pair_classes or the former {' / '.join(legacy)}, not both"
+            )
+        if "pair_classes" not in data:
+            data = dict(data)
+            data["pair_classes"] = _legacy_pair_classes(data)
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -244,7 +393,34 @@ class Profile(_Data):
         missing = [code.value for code in FlagCode if code not in self.flags]
         if missing:
             raise ValueError(f"flags: severity missing for {', '.join(missing)}")
+        unclassed = [c.value for c in PairClass if c not in self.pair_classes]
+        if unclassed:
+            raise ValueError(f"pair_classes: effect missing for {', '.join(unclassed)}")
         return self
+
+    @property
+    def concordant_prolonged_counts_positive(self) -> bool:
+        """A concordant-prolonged pair counts as positive (from ``pair_classes``)."""
+        return self.pair_classes[PairClass.CONCORDANT_PROLONGED] is PairEffect.COUNTS_POSITIVE
+
+    @property
+    def discordant_pair_makes_indeterminate(self) -> bool:
+        """A discordant pair makes the source indeterminate (from ``pair_classes``)."""
+        return self.pair_classes[PairClass.DISCORDANT] is PairEffect.INDETERMINATE
+
+    def pair_effect(self, pair_class: PairClass) -> PairEffect:
+        """What this profile does with a pair of ``pair_class``."""
+        return self.pair_classes[pair_class]
+
+    def review_severity(self, code: ReviewCode) -> Severity:
+        """Severity of a reading to review under this profile (review by default)."""
+        return self.review.get(code, Severity.REVIEW)
+
+    def window_end_min(self, agents: tuple[Agent, ...] = ()) -> int:
+        """End of the duration window of ``agents`` (the latest end for a mixture); the
+        latest end of every agent of the profile when ``agents`` have none (saline)."""
+        ends = [self.agents[a].window_min[1] for a in agents if a in self.agents]
+        return max(ends) if ends else max(w.window_min[1] for w in self.agents.values())
 
     @property
     def label(self) -> str:

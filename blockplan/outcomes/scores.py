@@ -39,6 +39,7 @@ __all__ = [
     "odi_band",
     "odi_changes",
     "odi_course",
+    "odi_number",
     "pgic_label",
     "score_odi",
     "score_pgic",
@@ -95,7 +96,12 @@ class OdiScore(_Result):
 
 
 class OdiChange(_Result):
-    """Change of ODI between two dates (negative points = less disability)."""
+    """Change of ODI between two dates (negative points = less disability).
+
+    ``change_points`` is rounded to one decimal — the number printed — and ``meaningful``
+    compares that rounded number with `MIC_ODI_POINTS`, so the words always agree with the
+    figure (a change of −9.5 prints as "−9.5 points" and is below the MIC).
+    """
 
     from_date: dt.date
     to_date: dt.date
@@ -105,6 +111,20 @@ class OdiChange(_Result):
     meaningful: bool
     direction: Literal["improved", "worse", "unchanged"]
     text: str
+
+    @property
+    def short_text(self) -> str:
+        """E.g. ``"-9.5 points, improved; below the 10-point MIC"`` (report, viewer)."""
+        note = "meaningful (≥ 10 points)" if self.meaningful else "below the 10-point MIC"
+        return f"{odi_number(self.change_points, sign=True)} points, {self.direction}; {note}"
+
+
+def odi_number(value: float, *, sign: bool = False) -> str:
+    """An ODI percentage or change as every view prints it: one decimal, without a
+    trailing ``.0`` (``"47.5"``, ``"38"``, ``"-9.5"``; ``"+12"`` with ``sign``)."""
+    text = f"{value:+.1f}" if sign else f"{value:.1f}"
+    text = text.removesuffix(".0")
+    return "0" if text in ("+0", "-0") else text
 
 
 class PgicScore(_Result):
@@ -197,8 +217,8 @@ class OdiCourseEntry(_Result):
 
 
 def _change(d0: dt.date, p0: float, d1: dt.date, p1: float) -> OdiChange:
-    delta = p1 - p0
-    meaningful = abs(delta) >= MIC_ODI_POINTS - 1e-9
+    delta = round(p1 - p0, 1) + 0.0  # the printed figure decides (+ 0.0: no "-0.0")
+    meaningful = abs(delta) >= MIC_ODI_POINTS
     direction: Literal["improved", "worse", "unchanged"] = (
         "improved" if delta < 0 else "worse" if delta > 0 else "unchanged"
     )
@@ -211,7 +231,10 @@ def _change(d0: dt.date, p0: float, d1: dt.date, p1: float) -> OdiChange:
         change_points=delta,
         meaningful=meaningful,
         direction=direction,
-        text=f"ODI {p0:.0f} % → {p1:.0f} % ({delta:+.0f} points, {direction}; {note})",
+        text=(
+            f"ODI {odi_number(p0)} % → {odi_number(p1)} % "
+            f"({odi_number(delta, sign=True)} points, {direction}; {note})"
+        ),
     )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from blockplan.outcomes.adjudication import BlockResult
 from blockplan.outcomes.diary import ReliefPoint
 from blockplan.outcomes.ledger import Ledger
-from blockplan.outcomes.scores import OdiChange, OdiScore, PgicScore
+from blockplan.outcomes.scores import OdiChange, OdiScore, PgicScore, odi_number
 
 __all__ = ["ledger_to_text"]
 
@@ -21,10 +21,11 @@ _MARKS = (
     ("controls", "~"),
     ("not_diagnostic", "!"),
     ("pending", "?"),
+    ("review", "^"),
 )
 _LEGEND = (
     "blocks: +N positive, −N negative, *N positive that also covered other sites, "
-    "~N saline control, !N not diagnostic, ?N pending"
+    "~N saline control, !N not diagnostic, ?N pending, ^N needs review"
 )
 
 
@@ -35,8 +36,20 @@ def _point(p: ReliefPoint) -> str:
     return f"{p.minutes}′ {p.nrs}{relief}"
 
 
+def _completeness(block: BlockResult) -> str | None:
+    """Whether the diary counts as final and which points the profile still needs."""
+    if block.diary_final is None:
+        return None
+    text = "diary final" if block.diary_final else "diary not final"
+    if block.missing_min:
+        text += f"; missing: {', '.join(str(m) for m in block.missing_min)} min"
+    return text
+
+
 def _block_lines(block: BlockResult) -> list[str]:
-    lines = [f"  {block.label} — {block.verdict.text.upper()}"]
+    verdict = block.verdict.text.upper()
+    under = f" under {block.profile}" if block.profile else ""
+    lines = [f"  {block.label} — {verdict}{under}"]
     lines.append("    sites: " + "; ".join(k.label for k in block.sites))
     if block.baseline_nrs is not None:
         facts = [f"baseline NRS {block.baseline_nrs}"]
@@ -57,6 +70,13 @@ def _block_lines(block: BlockResult) -> list[str]:
         lines.append("    " + "; ".join(facts))
     if block.curve:
         lines.append("    diary (min NRS (relief)): " + " · ".join(_point(p) for p in block.curve))
+    completeness = _completeness(block)
+    if completeness:
+        lines.append(f"    {completeness}")
+    if block.awaiting:
+        lines.append(f"    awaiting: {block.awaiting}")
+    if block.provisional is not None:
+        lines.append(f"    on the points recorded the rules alone read: {block.provisional.text}")
     lines.extend(f"    flag {f.text}" for f in block.flags)
     lines.extend(f"    - {reason}" for reason in block.reasons)
     return lines
@@ -72,7 +92,8 @@ def _scores_lines(
             lines.append(f"  ODI {when}: not scored — {score.reason}")
         else:
             lines.append(
-                f"  ODI {when}: {score.percent:.0f} % ({score.band}; {score.answered}/10 items)"
+                f"  ODI {when}: {odi_number(score.percent)} % ({score.band}; "
+                f"{score.answered}/10 items)"
             )
     lines.extend(f"  {c.from_date} → {c.to_date}: {c.text}" for c in changes)
     lines.extend(f"  PGIC {p.recorded_on}: {p.score} — {p.label}" for p in pgic)
@@ -98,9 +119,7 @@ def _source_lines(ledger: Ledger) -> list[str]:
         marks = " ".join(
             f"{mark}{number}" for attr, mark in _MARKS for number in getattr(source, attr)
         )
-        lines.append(
-            f"  {n:>2}  {source.label:<{width}}  {source.status.value:<13}  {marks or '–'}"
-        )
+        lines.append(f"  {n:>2}  {source.label:<{width}}  {source.status.text:<13}  {marks or '–'}")
     lines.append(f"  ({_LEGEND})")
     lines.append("")
     for n, source in enumerate(ledger.sources, start=1):

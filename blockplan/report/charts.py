@@ -97,14 +97,21 @@ def diary_chart(
         _run_and_threshold(d, f)
     d.add(_segments(grid, _GRID, 0.4))
     d.add(_segments(ticks, _INK, 0.5))
-    if block.verdict == "not diagnostic":
-        note = "not diagnostic (see flags)"
+    note = _CHART_NOTES.get(block.verdict)
+    if note is not None:
         d.add(f.text(left + f.width - 3, bottom + f.height - 9, note, _THRESHOLD, "end"))
     _data(d, f)
     return d
 
 
 Segment = tuple[float, float, float, float]
+
+_CHART_NOTES = {
+    "not diagnostic": "not diagnostic (see flags)",
+    "pending": "pending: diary incomplete",
+    "needs review": "needs review (see reasons)",
+}
+"""A note in the chart's corner for verdicts whose curve must not be read as a result."""
 
 
 def _axes(d: Drawing, f: _Frame) -> tuple[list[Segment], list[Segment]]:

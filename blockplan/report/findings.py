@@ -53,12 +53,13 @@ class BlockFlag:
     message
         One sentence for the reader, e.g. ``"0.8 mL per branch exceeds the 0.5 mL cap"``.
     severity
-        ``"invalid"``: the block is not diagnostic; ``"warning"``: shown, still counted.
+        ``"invalid"``: the block is not diagnostic; ``"warning"``: shown, still counted;
+        ``"review"``: the block needs the physician's review before it counts.
     """
 
     code: str
     message: str
-    severity: Literal["invalid", "warning"] = "invalid"
+    severity: Literal["invalid", "warning", "review"] = "invalid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,15 @@ class BlockFinding:
         Validity flags.
     reasons
         Why the verdict, in words.
+    verdict_detail
+        The verdict with what a pending block awaits or why it needs review
+        (``"pending: NRS at 15, 30 min"``); empty to show ``verdict`` alone.
+    profile
+        ``"<name> v<version>"`` of the profile that decided.
+    missing_min, diary_final
+        Diary points the profile still needs, and whether the diary counts as final.
+    provisional
+        For a pending or needs-review block: what the rules alone give (not counted).
     """
 
     number: int
@@ -148,6 +158,11 @@ class BlockFinding:
     movements_possible: bool | None = None
     flags: tuple[BlockFlag, ...] = ()
     reasons: tuple[str, ...] = ()
+    verdict_detail: str = ""
+    profile: str = ""
+    missing_min: tuple[int, ...] = ()
+    diary_final: bool | None = None
+    provisional: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,12 +235,15 @@ class Suggestion:
         Where the rule comes from.
     sources
         Labels of the sources it concerns (empty for case-wide suggestions).
+    profile
+        ``"<name> v<version>"`` of the profile whose statuses it rests on.
     """
 
     text: str
     condition: str = ""
     citation: str = ""
     sources: tuple[str, ...] = ()
+    profile: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +311,13 @@ class ReportFindings:
         return tuple(sorted(self.sources, key=lambda s: order[s.status]))
 
 
+_SEVERITIES: dict[str, Literal["invalid", "warning", "review"]] = {
+    "invalid": "invalid",
+    "warning": "warning",
+    "review": "review",
+}
+
+
 def _block_finding(b: BlockResult, threshold_pct: float) -> BlockFinding:
     """One adjudicated block, in the report's terms."""
     run = b.run
@@ -318,14 +343,14 @@ def _block_finding(b: BlockResult, threshold_pct: float) -> BlockFinding:
         duration_consistent=b.duration_consistent,
         movements_possible=b.movements_possible,
         flags=tuple(
-            BlockFlag(
-                f.code.value,
-                f.message,
-                "warning" if f.severity.value == "warning" else "invalid",
-            )
-            for f in b.flags
+            BlockFlag(f.code.value, f.message, _SEVERITIES[f.severity.value]) for f in b.flags
         ),
         reasons=b.reasons,
+        verdict_detail=b.short_verdict,
+        profile=b.profile,
+        missing_min=b.missing_min,
+        diary_final=b.diary_final,
+        provisional=b.provisional.text if b.provisional is not None else "",
     )
 
 
@@ -356,7 +381,13 @@ def findings_from_ledger(ledger: Ledger) -> ReportFindings:
         Sources in the ledger's rank order, blocks in chronological order.
     """
     suggestions = tuple(
-        Suggestion(text=g.text, condition=g.condition, citation=g.citation, sources=g.sources)
+        Suggestion(
+            text=g.text,
+            condition=g.condition,
+            citation=g.citation,
+            sources=g.sources,
+            profile=g.profile,
+        )
         for g in ledger.suggestions
     )
     return ReportFindings(

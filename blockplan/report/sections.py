@@ -288,7 +288,7 @@ def _disclaimer_banner(ctx: Context) -> Flowable:
 
 # --- findings ---------------------------------------------------------------------------
 def _status_cell(status: Status, ctx: Context) -> Paragraph:
-    return Paragraph(f"<b>{status}</b>", ctx.st.cell)
+    return Paragraph(f"<b>{status.text}</b>", ctx.st.cell)
 
 
 def _status_commands(status: Status, col: int, row: int) -> list[tuple[Any, ...]]:
@@ -354,7 +354,7 @@ def _map_beside(ctx: Context, summary: list[Flowable]) -> Flowable:
         st.small,
     )
     meaning = Paragraph(
-        " ".join(f"<b>{s}</b>: {esc(s.meaning)}." for s in STATUS_ORDER)
+        " ".join(f"<b>{s.text}</b>: {esc(s.meaning)}." for s in STATUS_ORDER)
         + f" Each under {esc(f.profile_label)}.",
         st.small,
     )
@@ -806,7 +806,7 @@ def block_caption(b: BlockFinding) -> str:
     return (
         f"<b>Block {b.number}</b> · {esc(fmt_date(b.performed_at))} · "
         f"{esc(block_name(b.block_type))} · {esc(sites)} · {esc(agents)}{esc(baseline)} — "
-        f"<b>{esc(b.verdict)}</b>{esc(detail)}"
+        f"<b>{esc(b.verdict_detail or b.verdict)}</b>{esc(detail)}"
     )
 
 
@@ -843,6 +843,14 @@ def _block_notes(b: BlockFinding) -> str:
         f"<font color='#B00020'><b>{esc(flag.severity)}</b></font>: {esc(flag.message)}"
         for flag in b.flags
     ]
+    if b.missing_min:
+        final = "final" if b.diary_final else "not final"
+        when = ", ".join(str(m) for m in b.missing_min)
+        lines.append(f"<b>missing diary points</b>: {when} min (diary {final})")
+    if b.provisional:
+        lines.append(f"the rules alone read it {esc(b.provisional)} (not counted)")
+    if b.profile:
+        lines.append(f"<i>{esc(b.verdict)} under {esc(b.profile)}</i>")
     flag_texts = {flag.message for flag in b.flags}
     for reason in b.reasons:
         if not any(text in reason for text in flag_texts):
@@ -915,7 +923,7 @@ def _blocks_table(ctx: Context) -> Flowable:
                 Paragraph(fmt_num(b.baseline_nrs), st.cell),
                 Paragraph(fmt_num(b.peak_relief_pct, "%", "{:.0f}"), st.cell),
                 Paragraph(run, st.cell),
-                Paragraph(f"<b>{esc(b.verdict)}</b>", st.cell),
+                Paragraph(f"<b>{esc(b.verdict_detail or b.verdict)}</b>", st.cell),
                 Paragraph(_block_notes(b), st.cell),
             ]
         )
@@ -968,16 +976,13 @@ def suggestions(ctx: Context) -> list[Flowable]:
 
 
 def _odi_change_text(change: OdiChange | None) -> str:
-    if change is None:
-        return "–"
-    flag = "meaningful (≥ 10 points)" if change.meaningful else "below the 10-point MIC"
-    return f"{change.change_points:+.0f} points, {change.direction}; {flag}"
+    return "–" if change is None else change.short_text
 
 
 def outcome_measures(ctx: Context) -> list[Flowable]:
     """Each ODI (%, band, change from the first with the 10-point flag) and PGIC entry, and
     the case's free-text notes, when the case has any."""
-    from blockplan.outcomes.scores import MIC_CITATION, odi_course, pgic_label
+    from blockplan.outcomes.scores import MIC_CITATION, odi_course, odi_number, pgic_label
 
     st, case = ctx.st, ctx.case
     flow: list[Flowable] = []
@@ -991,7 +996,8 @@ def outcome_measures(ctx: Context) -> list[Flowable]:
                 text = f"not scored: {scored.reason or 'too few items answered'}"
             else:
                 band = f", {scored.band}" if scored.band else ""
-                text = f"{scored.percent:.0f} %{band} ({scored.answered} of 10 items answered)"
+                percent = odi_number(scored.percent)
+                text = f"{percent} %{band} ({scored.answered} of 10 items answered)"
             rows.append(
                 [
                     Paragraph(fmt_date(entry.recorded_on), st.cell),

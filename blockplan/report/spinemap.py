@@ -320,7 +320,7 @@ def legend_drawing(
     *, font: str, bold_font: str, statuses: Sequence[Status] = STATUS_ORDER
 ) -> Drawing:
     """A one-column legend of the status markers (and the dashed "planned" marker)."""
-    rows: list[tuple[Status | None, str]] = [(s, s.value) for s in statuses]
+    rows: list[tuple[Status | None, str]] = [(s, s.text) for s in statuses]
     rows.append((None, "not yet tested"))
     line_h = 16.0
     d = Drawing(130, line_h * len(rows) + 2)

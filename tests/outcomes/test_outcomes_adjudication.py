@@ -18,7 +18,13 @@ from blockplan.outcomes.adjudication import (
     adjudicate_block,
     comparative_pairs,
 )
-from blockplan.outcomes.profiles import FlagCode, Severity, load_profile, profile_path
+from blockplan.outcomes.profiles import (
+    FlagCode,
+    ReviewCode,
+    Severity,
+    load_profile,
+    profile_path,
+)
 from tests.outcomes._factory import (
     BILATERAL,
     BUPI,
@@ -180,11 +186,12 @@ def test_failing_the_bar_says_so() -> None:
         (LIDO, 15, Verdict.NEGATIVE),  # 0–15 min: not sustained
         (LIDO, 30, Verdict.POSITIVE),  # window 30–120 includes 30
         (LIDO, 120, Verdict.POSITIVE),
-        (LIDO, 180, Verdict.NEGATIVE),  # longer than lidocaine's window
+        # longer than lidocaine's window: needs review (v1.1; it was negative in v1.0)
+        (LIDO, 180, Verdict.NEEDS_REVIEW),
         (BUPI, 60, Verdict.NEGATIVE),  # shorter than bupivacaine's window
         (BUPI, 120, Verdict.POSITIVE),
         (BUPI, 240, Verdict.POSITIVE),
-        (BUPI, 300, Verdict.NEGATIVE),
+        (BUPI, 300, Verdict.NEEDS_REVIEW),
         (ROPI, 180, Verdict.POSITIVE),
     ],
 )
@@ -199,17 +206,26 @@ def test_strict_duration_consistent_with_agent(agent, until: int, expected: Verd
     )
 
 
-def test_dip_and_recovery_is_negative_with_reason() -> None:
+def test_dip_and_recovery_needs_review_with_reason() -> None:
+    # v1.1: a dip that decides the block is put up for review (it was a silent negative)
     diary = diary_from({0: 1, 15: 1, 30: 8, 60: 1, 120: 1, 180: 1})
     result = verdict(block(diary=diary))
-    assert result.verdict is Verdict.NEGATIVE
+    assert result.verdict is Verdict.NEEDS_REVIEW and result.provisional is Verdict.NEGATIVE
     assert any("again at 60 min after a dip" in r for r in result.reasons)
+    assert any(
+        r.startswith("needs review: relief ≥ 50 % from 0 min dipped") for r in result.reasons
+    )
 
 
-def test_missing_point_is_negative_with_reason() -> None:
+def test_missing_point_that_decides_a_final_diary_needs_review() -> None:
+    # final (an NRS at 120 min, the end of lidocaine's window); the missing 15-min point
+    # decides: v1.1 puts it up for review (it was negative)
     result = verdict(block(diary=diary_from({0: 1, 30: 1, 60: 1, 120: 1})))
-    assert result.verdict is Verdict.NEGATIVE
+    assert result.diary_final is True
+    assert result.verdict is Verdict.NEEDS_REVIEW and result.provisional is Verdict.NEGATIVE
+    assert result.missing_min == (15,)
     assert any("missing diary point (15 min)" in r for r in result.reasons)
+    assert [f.code for f in result.flags] == [ReviewCode.MISSING_POINT_DECIDES]
 
 
 @pytest.mark.parametrize(

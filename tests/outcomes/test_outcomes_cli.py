@@ -38,7 +38,7 @@ def test_text_output_default_profile(case_file: Path) -> None:
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == "blockplan outcomes — decision support, not a medical device"
-    assert lines[1].startswith("profile: asra-2020-single v1.0.0")
+    assert lines[1].startswith("profile: asra-2020-single v1.1.0")
     for heading in ("PAIN SOURCES (ranked)", "BLOCKS", "SUGGESTIONS (decision support)", "SCORES"):
         assert heading in lines
     assert "L4-L5, right, facet joint   confirmed" in result.output
@@ -51,8 +51,8 @@ def test_text_output_default_profile(case_file: Path) -> None:
 def test_profile_option_recomputes(case_file: Path) -> None:
     result = run(str(case_file), "--profile", "strict-dual-80")
     assert result.exit_code == 0, result.output
-    assert "profile: strict-dual-80 v1.0.0" in result.output
-    assert "not supported as a pain source under strict-dual-80 v1.0.0" in result.output
+    assert "profile: strict-dual-80 v1.1.0" in result.output
+    assert "not supported as a pain source under strict-dual-80 v1.1.0" in result.output
     assert "ruled out" not in result.output
 
 
@@ -62,7 +62,7 @@ def test_json_output(case_file: Path) -> None:
     data = json.loads(result.output)
     assert data["decision_support"].startswith("Decision support")
     ledger = data["ledger"]
-    assert (ledger["profile_name"], ledger["profile_version"]) == ("comparative", "1.0.0")
+    assert (ledger["profile_name"], ledger["profile_version"]) == ("comparative", "1.1.0")
     statuses = {s["label"]: s["status"] for s in ledger["sources"]}
     assert statuses["L4-L5, right, facet joint"] == "confirmed"
     assert statuses["L5, left, nerve root"] == "excluded"
@@ -87,7 +87,7 @@ def test_profile_file_path(case_file: Path, tmp_path: Path) -> None:
     path.write_text(json.dumps(custom))
     result = run(str(case_file), "--profile", str(path))
     assert result.exit_code == 0, result.output
-    assert "profile: clinic-60 v1.0.0" in result.output
+    assert "profile: clinic-60 v1.1.0" in result.output
 
 
 def test_unknown_profile_is_one_line_error(case_file: Path) -> None:

@@ -151,7 +151,7 @@ def test_out_of_profile_scope() -> None:
     decision = out_of_profile_scope(ev, p)
     assert decision == Decision(
         IND,
-        ("sij v1.0.0 adjudicates only sacroiliac joint",),
+        ("sij v1.1.0 adjudicates only sacroiliac joint",),
         ("adjudicate under a profile that covers this structure",),
     )
     assert out_of_profile_scope(*gather(pos_lido)) is None
@@ -161,7 +161,9 @@ def test_placebo_response() -> None:
     ev, _ = gather(pos_lido, pos_bupi, saline_resp)
     decision = placebo_response(ev)
     assert decision is not None and decision.status is IND
-    assert decision.reasons == ("saline control reached the threshold (placebo response): block 3",)
+    assert decision.reasons == (
+        "asra-2020-single v1.1.0: saline control reached the threshold (placebo response): block 3",
+    )
     assert "psychosocial" in decision.settle[0]
     assert placebo_response(gather(pos_lido, saline_clean)[0]) is None
 
@@ -191,14 +193,18 @@ def test_doubtful_pair_prolonged_under_comparative() -> None:
 # --- when positives alone do not decide -----------------------------------------------
 def test_negative_only() -> None:
     ev, _ = gather(neg_lido)
-    assert negative_only(ev) == Decision(X, ("valid negative block 1 and no valid positive block",))
+    assert negative_only(ev) == Decision(
+        X, ("asra-2020-single v1.1.0: valid negative block 1 and no valid positive block",)
+    )
 
 
 def test_mixed_results() -> None:
     ev, _ = gather(pos_lido, neg_lido)
     decision = mixed_results(ev)
     assert decision.status is IND
-    assert decision.reasons == ("positive (block 1) and negative (block 2) blocks disagree",)
+    assert decision.reasons == (
+        "asra-2020-single v1.1.0: positive (block 1) and negative (block 2) blocks disagree",
+    )
     assert decision.settle[0].startswith("a further valid block on another day")
 
 
@@ -206,7 +212,9 @@ def test_no_valid_evidence_says_what_was_tried() -> None:
     ev, p = gather(sedated, no_diary)
     decision = no_valid_evidence(ev, p)
     assert decision.status is IND
-    assert decision.reasons == ("no valid diagnostic block tested this source",)
+    assert decision.reasons == (
+        "asra-2020-single v1.1.0: no valid diagnostic block tested this source",
+    )
     assert decision.settle == (
         "complete the record of block 2 (pain diary, movements)",
         "repeat block 1 without what made it not diagnostic (sedation)",
@@ -216,7 +224,9 @@ def test_no_valid_evidence_says_what_was_tried() -> None:
 def test_no_valid_evidence_after_a_shared_block() -> None:
     ev, p = gather(bilateral_pos)
     decision = no_valid_evidence(ev, p)
-    assert decision.reasons[0].startswith("tested only together with other sites (block 1)")
+    assert decision.reasons[0].startswith(
+        "asra-2020-single v1.1.0: tested only together with other sites (block 1)"
+    )
     assert decision.settle[0].startswith("a block of L4-L5, right, facet joint alone")
 
 
@@ -250,7 +260,7 @@ def test_confirmation_steps_cover_every_rule() -> None:
 def test_decide_single() -> None:
     ev, p = gather(pos_lido)
     assert decide_single(ev, p) == Decision(
-        C, ("valid positive block 1 and no valid negative block",)
+        C, ("asra-2020-single v1.1.0: valid positive block 1 and no valid negative block",)
     )
     assert decide_single(*gather(neg_lido)).status is X
     assert decide_single(*gather(pos_lido, neg_lido)).status is IND
@@ -260,7 +270,9 @@ def test_decide_dual_two_days_confirm() -> None:
     ev, p = gather(pos_lido, pos_lido_2, profile_name="strict-dual-80")
     decision = decide_dual(ev, p)
     assert decision.status is C and decision.settle == ()
-    assert decision.reasons[0].startswith("valid positive blocks on 2 separate days")
+    assert decision.reasons[0].startswith(
+        "strict-dual-80 v1.1.0: valid positive blocks on 2 separate days"
+    )
 
 
 def test_decide_dual_one_day_is_probable() -> None:
@@ -335,22 +347,35 @@ def test_saline_control_on_a_separate_day_confirms() -> None:
 
 
 @pytest.mark.parametrize(
-    "saline",
+    ("saline", "why"),
     [
-        pytest.param(None, id="no-saline"),
-        pytest.param(block(day=0, hour=3, agent=SALINE, until=NO_RELIEF), id="same-day"),
+        pytest.param(None, "relief with both anaesthetics; no saline control yet", id="no-saline"),
+        # v1.1: a saline control that was given is named with why it does not count (it
+        # used to read "no saline control yet")
+        pytest.param(
+            block(day=0, hour=3, agent=SALINE, until=NO_RELIEF),
+            "relief with both anaesthetics; saline control block 2 was on the day of an "
+            "anaesthetic block of the pair (a saline control counts on this source alone, on "
+            "a day of its own)",
+            id="same-day",
+        ),
         pytest.param(
             block(day=14, side=BILATERAL, branches=2, volume_ml=1.0, agent=SALINE, until=NO_RELIEF),
+            "relief with both anaesthetics; saline control block 3 also covered other sites "
+            "(a saline control counts on this source alone, on a day of its own)",
             id="saline-on-more-sites",
         ),
     ],
 )
-def test_saline_control_missing_or_not_separate_is_probable(saline: Procedure | None) -> None:
+def test_saline_control_missing_or_not_separate_is_probable(
+    saline: Procedure | None, why: str
+) -> None:
     procedures = [pos_lido, pos_bupi] + ([saline] if saline is not None else [])
     ev, _ = gather(*procedures, profile_name="placebo-controlled")
     decision = saline_control(ev, decide_pairs(ev))
     assert decision.status is P
-    assert decision.reasons[-1] == "relief with both anaesthetics; no saline control yet"
+    assert decision.reasons[-1] == why
+    assert "no saline control yet" not in why or saline is None
     assert decision.settle == ("a saline control block of the same site on another day",)
 
 

@@ -1,11 +1,12 @@
 """Properties of the diary arithmetic and the ledger (hypothesis).
 
-The ledger property, precisely: order statuses ``confirmed > probable > indeterminate >
-excluded``. For every shipped profile, every case, every block whose verdict is
-*positive* under that profile, and every source present in both ledgers, removing that
-block from the case never raises the source's status — **unless** the block belongs to a
-comparative pair on that source whose class itself makes the source indeterminate
-(``pair.doubt``: discordant, or concordant-prolonged where the profile does not count it).
+The ledger property, precisely: order statuses by `Status.rank` (``confirmed > probable >
+needs review > pending > indeterminate > excluded``). For every shipped profile, every
+case, every block whose verdict is *positive* under that profile, and every source present
+in both ledgers, removing that block from the case never raises the source's status —
+**unless** the block belongs to a comparative pair on that source whose class the profile
+says makes the source indeterminate (``pair.doubt``: discordant, or concordant-prolonged
+under comparative).
 Such a positive is evidence *against* a reliable response, so removing it may legitimately
 lift the source (e.g. discordant → indeterminate; without the lidocaine block the
 bupivacaine block alone is probable under strict-dual-80). Removing a positive may lower a

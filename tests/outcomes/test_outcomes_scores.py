@@ -168,3 +168,45 @@ def test_odi_course_gives_each_entry_its_change_from_the_first_scorable() -> Non
     assert (small.change_points, small.meaningful, small.direction) == (-2.0, False, "improved")
     assert (big.from_pct, big.to_pct, big.meaningful) == (60.0, 40.0, True)
     assert big.from_date == dt.date(2026, 2, 1)
+
+
+def test_odi_change_prints_the_figure_it_compares_with_the_mic() -> None:
+    # issue 15: −9.5 points printed as "−10 points … below the 10-point MIC"
+    before = OdiEntry(recorded_on=D, items=(2, 2, 2, 3, 2, 2, 2, 4, None, None))  # 47.5 %
+    after = OdiEntry(recorded_on=D + dt.timedelta(days=30), items=(2,) * 9 + (1,))  # 38 %
+    (change,) = odi_changes([before, after])
+    assert (change.change_points, change.meaningful) == (-9.5, False)
+    assert change.text == "ODI 47.5 % → 38 % (-9.5 points, improved; below the 10-point MIC)"
+    assert change.short_text == "-9.5 points, improved; below the 10-point MIC"
+
+
+def test_every_reachable_odi_change_reads_as_it_is_judged() -> None:
+    """Over every pair of scorable ODI sums (8–10 items answered), the printed change and
+    the 10-point flag agree: flagged exactly when the printed figure is ≥ 10 in size."""
+    from blockplan.outcomes.scores import odi_number
+
+    percents = {100 * s / (5 * n) for n in (8, 9, 10) for s in range(5 * n + 1)}
+    for p0 in percents:
+        for p1 in percents:
+            (change,) = odi_changes(
+                [
+                    _entry_with_percent(p0, D),
+                    _entry_with_percent(p1, D + dt.timedelta(days=1)),
+                ]
+            )
+            printed = float(odi_number(change.change_points, sign=True))
+            assert change.meaningful is (abs(printed) >= 10), (p0, p1, change.text)
+            assert f"{odi_number(change.change_points, sign=True)} points" in change.text
+
+
+def _entry_with_percent(percent: float, when: dt.date) -> OdiEntry:
+    for n in (10, 9, 8):
+        total = percent * 5 * n / 100
+        if abs(total - round(total)) < 1e-9:
+            items: list[int | None] = []
+            left = round(total)
+            for _ in range(n):
+                items.append(min(5, left))
+                left -= items[-1]
+            return OdiEntry(recorded_on=when, items=(*items, *[None] * (10 - n)))
+    raise AssertionError(percent)

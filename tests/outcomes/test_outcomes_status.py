@@ -18,14 +18,18 @@ from blockplan.outcomes import (
 
 
 def test_order_is_most_support_first_and_rank_agrees() -> None:
+    # v1.1 adds needs review and pending (shared/DOMAIN.md §9) between the supported and
+    # the open or unsupported sources
     assert STATUS_ORDER == (
         Status.CONFIRMED,
         Status.PROBABLE,
+        Status.NEEDS_REVIEW,
+        Status.PENDING,
         Status.INDETERMINATE,
         Status.EXCLUDED,
     )
     assert set(STATUS_ORDER) == set(Status)
-    assert [s.rank for s in STATUS_ORDER] == [3, 2, 1, 0]
+    assert [s.rank for s in STATUS_ORDER] == [5, 4, 3, 2, 1, 0]
     assert sorted(Status, key=lambda s: -s.rank) == list(STATUS_ORDER)
 
 
@@ -34,6 +38,18 @@ def test_order_is_most_support_first_and_rank_agrees() -> None:
     [
         (Status.CONFIRMED, "supported as a pain source", "Confirmed", "C"),
         (Status.PROBABLE, "probably a pain source, awaiting confirmation", "Probable", "P"),
+        (
+            Status.NEEDS_REVIEW,
+            "a block needs the physician's review before it counts",
+            "Needs review",
+            "!",
+        ),
+        (
+            Status.PENDING,
+            "a block's record is incomplete (missing diary points): not scored yet",
+            "Pending (record incomplete)",
+            "?",
+        ),
         (
             Status.INDETERMINATE,
             "open: the blocks so far do not decide",

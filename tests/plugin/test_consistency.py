@@ -26,6 +26,7 @@ from blockplan.case import Case, Structure
 from blockplan.case.store import CaseStore
 from blockplan.demo import build_demo_case
 from blockplan.io import discover
+from blockplan.outcomes import Status
 from blockplan.planning import (
     level_text,
     markers_in_order,
@@ -147,9 +148,17 @@ def test_screen_pdf_and_sr_state_the_same_plan(opened: Any) -> None:
     assert scar_on_screen == from_sr
     assert scar_on_screen in pdf and scar_on_screen in archived_pdf
 
-    # ledger statuses: the Outcomes table and the report's findings
+    # ledger statuses: the Outcomes table, the report's findings and the SR
+    assert plan.profile == ws.ledger.profile_label
+    assert len(plan.source_statuses) == len(ledger_on_screen)
     for label, status in ledger_on_screen:
         assert f"{label} {status}" in pdf
+        assert Status(plan.source_statuses[label]).text == status
+    # block verdicts: the block list and the SR
+    listed = [outcomes.block_list.item(r).text() for r in range(outcomes.block_list.count())]
+    for block in ws.ledger.blocks:
+        assert plan.block_verdicts[block.number] == block.verdict.value
+        assert any(t.startswith(f"#{block.number} ") and block.short_verdict in t for t in listed)
 
 
 def test_a_target_on_its_own_root_is_not_a_hazard_for_its_path(opened: Any) -> None:

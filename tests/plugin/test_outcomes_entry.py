@@ -39,7 +39,7 @@ from blockplan.case import (
 from blockplan.case.limits import TYPICAL_VOLUME_ML
 from blockplan.case.store import CaseStore
 from blockplan.demo import build_demo_case
-from blockplan.outcomes.scores import odi_course, pgic_label
+from blockplan.outcomes.scores import odi_course, odi_number, pgic_label
 from blockplan.settings import Settings, save_settings
 from napari_blockplan._widgets._procedure_form import FIELD_CONTROLS, NOT_IN_FORM
 from napari_blockplan._workspace import workspace_for
@@ -527,7 +527,9 @@ def test_odi_and_pgic_entered_and_scored_by_the_core(panel: Any) -> None:
     assert table.rowCount() == 2
     for row, entry in enumerate(course):
         assert table.item(row, 0).text() == entry.recorded_on.isoformat()
-        assert table.item(row, 2).text() == f"{entry.score.percent:.0f} % ({entry.score.band})"
+        # one ODI number format everywhere (v1.1: one decimal, 20/45 = 44.4 %; was "44 %")
+        percent = odi_number(entry.score.percent)
+        assert table.item(row, 2).text() == f"{percent} % ({entry.score.band})"
     change = course[1].change_from_first
     assert change is not None and change.meaningful
     assert "≥ 10 points" in change.text

@@ -188,3 +188,53 @@ def test_diary_chart_draws_the_core_chart_spec(outcomes) -> None:
     ax, spec = chart_and_spec()
     assert spec.quantity == "nrs" and spec.threshold_pct is None
     _assert_axes_hold_the_spec(ax, spec)
+
+
+def test_pending_and_needs_review_blocks_show_why(outcomes) -> None:
+    from qtpy.QtGui import QColor
+
+    from blockplan.outcomes import STATUS_COLOURS as CORE_COLOURS
+
+    _viewer, widget, ws = outcomes
+    mbb = [t for t in ws.case.targets if t.block_type is BlockType.MEDIAL_BRANCH]
+    proc = widget.record_procedure(
+        performed_at=dt.datetime(2026, 5, 26, 9, 0, tzinfo=TZ),
+        block_type=BlockType.MEDIAL_BRANCH,
+        target_ids=[t.id for t in mbb],
+        agent=Agent.LIDOCAINE,
+        concentration_pct=2.0,
+        volume_ml=0.5,
+    )
+    label = "L4-L5, right, facet joint"
+
+    def row_of(text: str) -> int:
+        table = widget.ledger_table
+        return next(r for r in range(table.rowCount()) if table.item(r, 0).text() == text)
+
+    def listed() -> str:
+        items = [widget.block_list.item(r).text() for r in range(widget.block_list.count())]
+        return next(t for t in items if t.startswith("#5 "))
+
+    # only the in-clinic 0-min score: pending, with the missing times, never "excluded"
+    widget.set_diary(proc.id, 8, [(0, 1, None)])
+    widget.select_block(proc.id)
+    assert _status(widget, label) == "pending"
+    assert listed().endswith("pending: NRS at 15, 30, 60, 120 min")
+    assert "pending: NRS at 15, 30, 60, 120 min (under comparative v1.1.0)" in (
+        widget.verdict.text()
+    )
+    row = row_of(label)
+    status_cell = widget.ledger_table.item(row, 1)
+    assert status_cell.background().color() == QColor(CORE_COLOURS["pending"])
+    assert widget.ledger_table.item(row, 2).text().startswith("comparative v1.1.0: block 5 is")
+    assert "complete the record of block 5 (NRS at 15, 30, 60, 120 min)" in (
+        widget.ledger_table.item(row, 4).text()
+    )
+
+    # a baseline of 2/10 falling to 1/10: needs review, with the reason
+    widget.set_diary(proc.id, 2, [(m, 1 if m <= 60 else 2, None) for m in (0, 15, 30, 60, 120)])
+    assert _status(widget, label) == "needs review"
+    assert listed().endswith("needs review: low baseline")
+    assert "baseline NRS 2/10 is below 4/10" in widget.verdict.text()
+    status_cell = widget.ledger_table.item(row_of(label), 1)
+    assert status_cell.background().color() == QColor(CORE_COLOURS["needs_review"])

@@ -35,7 +35,7 @@ from qtpy.QtWidgets import (
 from blockplan.case import Case, OdiEntry, PgicEntry
 from blockplan.case.entry import date_from_text, odi_from_text
 from blockplan.case.limits import field_limits
-from blockplan.outcomes.scores import OdiCourseEntry, odi_course, pgic_label
+from blockplan.outcomes.scores import OdiCourseEntry, odi_course, odi_number, pgic_label
 from napari_blockplan._qt import present
 from napari_blockplan._widgets._controls import ChoiceButtons, SelectingLineEdit, first_error
 
@@ -51,7 +51,7 @@ def _odi_text(entry: OdiCourseEntry) -> str:
     score = entry.score
     if score.percent is None:
         return f"not scored: {score.reason}"
-    return f"{score.percent:.0f} % ({score.band})"
+    return f"{odi_number(score.percent)} % ({score.band})"
 
 
 def _answers(entry: OdiEntry) -> str:

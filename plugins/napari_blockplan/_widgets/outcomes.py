@@ -14,6 +14,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import Qt
+from qtpy.QtGui import QColor
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -49,6 +50,7 @@ from blockplan.case import (
 from blockplan.case.entry import datetime_text
 from blockplan.errors import BlockplanError
 from blockplan.outcomes.adjudication import BLOCK_NAMES
+from blockplan.outcomes.evidence import STATUS_COLOURS, STATUS_TEXT_COLOURS
 from napari_blockplan._qt import present
 from napari_blockplan._widgets._diary import DiaryPanel
 from napari_blockplan._widgets._panel import Panel, UndoBar
@@ -63,7 +65,7 @@ __all__ = ["LEDGER_COLUMNS", "TABS", "OutcomesWidget"]
 _ID = Qt.ItemDataRole.UserRole
 """Where a block-list item keeps its procedure id."""
 
-LEDGER_COLUMNS = ("Source", "Status", "Blocks", "What would settle it")
+LEDGER_COLUMNS = ("Source", "Status", "Why", "Blocks", "What would settle it")
 TABS = ("Block", "Diary", "Outcome measures", "Ledger")
 """The tabs, in order."""
 
@@ -475,7 +477,7 @@ class OutcomesWidget(Panel):
         for proc in ordered:
             agents = "/".join(sorted(a.value for a in proc.agents))
             result = results.get(proc.id)
-            verdict = f" — {result.verdict.text}" if result is not None else ""
+            verdict = f" — {result.short_verdict}" if result is not None else ""
             number = result.number if result is not None else "?"
             when = proc.performed_at.strftime("%Y-%m-%d %H:%M")
             rows.append((proc.id, f"#{number} {when} {proc.block_type.value} {agents}{verdict}"))
@@ -501,12 +503,17 @@ class OutcomesWidget(Panel):
         for row, s in enumerate(sources):
             values = (
                 s.label,
-                s.status.value,
+                s.status.text,
+                s.reasons[0] if s.reasons else "",
                 ", ".join(f"#{n}" for n in s.blocks),
                 "; ".join(s.settle),
             )
             for col, value in enumerate(values):
                 self.ledger_table.setItem(row, col, QTableWidgetItem(value))
+            status = present(self.ledger_table.item(row, 1))
+            status.setBackground(QColor(STATUS_COLOURS[s.status]))
+            status.setForeground(QColor(STATUS_TEXT_COLOURS[s.status]))
+            status.setToolTip(s.status_text)
         self.ledger_table.resizeColumnsToContents()
 
     def _block_selected(self, _row: int) -> None:
@@ -535,7 +542,9 @@ class OutcomesWidget(Panel):
             self.verdict.setText("")
         else:
             reasons = "; ".join(block.reasons)
-            self.verdict.setText(f"Block #{block.number}: {block.verdict.text}. {reasons}")
+            self.verdict.setText(
+                f"Block #{block.number}: {block.short_verdict} (under {block.profile}). {reasons}"
+            )
 
     def _draw_chart(self, block: Any) -> None:
         """The core's diary chart of the block (the report draws the same spec)."""
