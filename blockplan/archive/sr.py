@@ -546,7 +546,9 @@ def _observer() -> hd.sr.ObserverContext:
 
 
 def _finish(sr: Dataset, when: dt.datetime) -> None:
-    """Software version, content date/time, and blockplan's private coding scheme declared."""
+    """Software version, content date/time, UTF-8 text (target names hold "·", labels
+    any letter), and blockplan's private coding scheme declared."""
+    sr.SpecificCharacterSet = "ISO_IR 192"
     sr.SoftwareVersions = software_version()
     sr.ContentDate = DA(when.strftime("%Y%m%d"))
     sr.ContentTime = TM(when.strftime("%H%M%S"))
