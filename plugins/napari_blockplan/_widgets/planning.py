@@ -541,11 +541,8 @@ class PlanningWidget(Panel):
             structure=Structure(self.structure.currentText()),
             approach=Approach(self.approach.currentText()) if self.approach.currentText() else None,
         )
-        self._apply(
-            self.ws.case.replace_item("targets", target),
-            "add target",
-            f"target {target.level or '?'} {target.side.value} {target.block_type.value}",
-        )
+        case = self.ws.case.replace_item("targets", target)
+        self._apply(case, "add target", f"target {target_names(case.targets)[target.id]} placed")
         self.select_target(target.id, centre=False)  # the view is already there
         return target
 
