@@ -22,11 +22,13 @@ from qtpy.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -252,7 +254,9 @@ class PlanningWidget(Panel):
         layout = QVBoxLayout(w)
         layout.addLayout(form)
         layout.addLayout(row)
-        layout.addWidget(self.table)
+        rows = self.table.verticalHeader().defaultSectionSize()
+        self.table.setMinimumHeight(header.sizeHint().height() + 5 * rows + 4)  # five targets
+        layout.addWidget(self.table, 1)
         layout.addWidget(self._details_pane())
         self._default_structure(self.block_type.currentText())
         return w
@@ -273,13 +277,21 @@ class PlanningWidget(Panel):
         self.target_label.editingFinished.connect(self._label_edited)
         self.details = QLabel("")
         self.details.setWordWrap(True)
+        self.details.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # wrapped lines need room a tab page does not negotiate: scroll rather than clip
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(self.details)
+        scroll.setMinimumHeight(9 * self.details.fontMetrics().lineSpacing() + 8)
         form = QFormLayout(pane)
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow(self.details_title)
         form.addRow("Approach:", self.target_approach)
         form.addRow("Label:", self.target_label)
-        form.addRow(self.details)
+        form.addRow(scroll)
         return pane
 
     def _default_structure(self, block: str) -> None:
