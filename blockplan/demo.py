@@ -71,7 +71,7 @@ _APPROACHES = {
     "retrodiscal": Approach.RETRODISCAL,
     "infraneural": Approach.INFRANEURAL,
     "posterior oblique": Approach.POSTERIOR_OBLIQUE,
-    "extraforaminal": Approach.POSTERIOR_OBLIQUE,
+    "extraforaminal": Approach.EXTRAFORAMINAL,
 }
 _STRUCTURES = {"medial_branch": Structure.FACET_JOINT}
 

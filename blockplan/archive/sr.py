@@ -2,17 +2,23 @@
 
 Content (one Measurement Group per item, all under "Imaging Measurements"):
 
-* **Target** — TID 1410 group: Tracking Identifier ``target:<id> <label>``, Finding
+* **Target** — TID 1410 group: Tracking Identifier ``target:<id> <name>`` (the target's
+  name, `blockplan.planning.wording.target_name`, e.g. ``T5 · L5 left SNRB``; followed by
+  `` | <label>`` when the physician gave the target a label), Finding
   (99BLOCKPLAN ``TARGET``), Finding Site = the structure (SNOMED CT "Sacroiliac joint"
   or a private code) with Laterality (SNOMED Left/Right/Bilateral) or topographical
   modifier Midline, qualitative evaluations *Spinal level* (SNOMED vertebra or "Level
   of L4/L5 intervertebral disc", else private), *Planned block type* and *Needle
   approach*, and the point as SCOORD3D POINT in the frame of reference.
-* **Trajectory** — TID 1410 group: ``trajectory:<id> target:<target id>``, SCOORD3D
-  POLYLINE entry → target, measurements Path length (DCM 121211, mm), Needle Length
-  (DCM 111467, mm, the suggested needle), C-arm oblique and tilt (deg, private names,
-  with side and direction as qualitative evaluations), clearance to the nearest marked
-  structure and distance to scar (mm, private names).
+* **Trajectory** — TID 1410 group: ``trajectory:<id> target:<target id> <name>``,
+  SCOORD3D POLYLINE entry → target, measurements Path length (DCM 121211, mm), Needle
+  Length (DCM 111467, mm, the suggested needle), C-arm oblique and tilt (deg, private
+  names, with side and direction as qualitative evaluations), clearance to the nearest
+  marked structure, to the nearest marked structure of each kind (``CLEAR-OF-KIND``, one
+  per kind, each with its Finding Site: the structure, its laterality and its level as
+  topographical modifier), of the shaft to bone on the CT (``CLEAR-BONE``) and distance to
+  scar (mm, private names), and the safety verdict ``PATH-SAFE``: SNOMED Yes (safe), No
+  (unsafe) or Not Evaluated (not assessed, `blockplan.planning.SafetyVerdict`).
 * **Scar** — TID 1411 group per scar region (total) and per level: Referenced Segment
   (the SEG segment), Finding SNOMED "Scar tissue", Finding Site "Vertebral canal",
   Volume (SNOMED 118565006) in UCUM ``ml``; per-level groups carry the level as a
@@ -34,6 +40,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,8 +82,12 @@ from blockplan.errors import ArchiveError
 from blockplan.outcomes.adjudication import BlockResult, SourceKey, Verdict
 from blockplan.outcomes.evidence import SourceEvidence
 from blockplan.outcomes.ledger import Ledger
-from blockplan.planning.trajectory import TrajectoryMetrics
-from blockplan.planning.wording import PathWords, path_words
+from blockplan.planning.trajectory import (
+    SafetyVerdict,
+    TrajectoryMetrics,
+    unchecked_structures,
+)
+from blockplan.planning.wording import ClosestStructure, PathWords, path_words, target_names
 
 __all__ = [
     "ArchivedPlan",
@@ -104,8 +115,10 @@ class TrajectoryMeasurements:
     ``right`` or ``midline`` for true PA); ``tilt_direction`` ``cranial``, ``caudal`` or
     ``none`` (see `blockplan.planning.wording`). ``landmark_clearance_mm`` is the
     clearance to the nearest marked structure (negative when the path passes through it),
-    named by ``clearance_kind``, ``clearance_level`` and ``clearance_side``; ``safe`` is
-    the safety verdict of the planning core.
+    named by ``clearance_kind``, ``clearance_level`` and ``clearance_side``;
+    ``structures`` the nearest marked structure of each kind as ``(clearance mm, kind,
+    level, side)``; ``bone_clearance_mm`` the shaft's clearance to bone on the CT;
+    ``verdict`` the safety verdict of the planning core.
     """
 
     path_length_mm: float | None = None
@@ -119,13 +132,25 @@ class TrajectoryMeasurements:
     clearance_level: str | None = None
     clearance_side: str | None = None
     scar_distance_mm: float | None = None
-    safe: bool | None = None
+    structures: tuple[ClosestStructure, ...] = ()
+    bone_clearance_mm: float | None = None
+    verdict: SafetyVerdict | None = None
+
+    @property
+    def safe(self) -> bool | None:
+        """True only for the verdict *safe*; None when the SR holds no verdict."""
+        return None if self.verdict is None else self.verdict is SafetyVerdict.SAFE
 
     def words(self) -> PathWords | None:
         """The path in the words of the planning screen and the report (None when the SR
-        lacks a measurement those words need)."""
+        lacks a measurement those words need).
+
+        What the path was not checked against (for a *not assessed* verdict) follows from
+        the kinds of structure held and whether a bone clearance is
+        (`blockplan.planning.unchecked_structures`, the rule the planning core applied).
+        """
         values = (self.path_length_mm, self.oblique_deg, self.oblique_side, self.tilt_deg)
-        if any(v is None for v in values) or self.tilt_direction is None or self.safe is None:
+        if any(v is None for v in values) or self.tilt_direction is None or self.verdict is None:
             return None
         closest = None
         if self.landmark_clearance_mm is not None and self.clearance_kind is not None:
@@ -143,8 +168,13 @@ class TrajectoryMeasurements:
             tilt_deg=float(self.tilt_deg or 0.0),
             tilt_direction=self.tilt_direction,
             closest=closest,
+            structures=self.structures,
+            bone_clearance_mm=self.bone_clearance_mm,
             scar_distance_mm=self.scar_distance_mm,
-            safe=self.safe,
+            verdict=self.verdict,
+            unchecked=unchecked_structures(
+                [c[1] for c in self.structures], ct_given=self.bone_clearance_mm is not None
+            ),
         )
 
 
@@ -171,7 +201,12 @@ def measurements_from(
         clearance_level=None if closest is None else closest.level,
         clearance_side=None if closest is None or closest.side is None else closest.side.value,
         scar_distance_mm=_finite(metrics.scar_distance_mm),
-        safe=metrics.safe,
+        structures=tuple(
+            (c.distance_mm, c.kind, c.level, None if c.side is None else c.side.value)
+            for c in metrics.nearest_structures
+        ),
+        bone_clearance_mm=_finite(metrics.bone_clearance_mm),
+        verdict=metrics.verdict,
     )
 
 
@@ -198,18 +233,23 @@ def _qual(name: str, value: Code) -> hd.sr.QualitativeEvaluation:
     return hd.sr.QualitativeEvaluation(name=private(name), value=value)
 
 
+def _target_tracking(target: Target, name: str) -> str:
+    """``target:<id> <name>``, then `` | <label>`` when the target has a label."""
+    label = f" | {target.label}" if target.label else ""
+    return f"target:{target.id} {name}{label}"
+
+
 def _target_group(
-    case: Case, target: Target
+    case: Case, target: Target, name: str
 ) -> hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations:
     qualitative = [_qual("BLOCK-TYPE", BLOCK_TYPE_CODES[target.block_type])]
     if target.level:
         qualitative.append(_qual("SPINAL-LEVEL", level_code(target.level)))
     if target.approach is not None:
         qualitative.append(_qual("APPROACH", APPROACH_CODES[target.approach]))
-    label = f" {target.label}" if target.label else ""
     return hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
         tracking_identifier=_tracking(
-            f"target:{target.id}{label}", case.case_id, "target", target.id
+            _target_tracking(target, name), case.case_id, "target", target.id
         ),
         referenced_region=hd.sr.ImageRegion3D(
             graphic_type=hd.sr.GraphicTypeValues3D.POINT,
@@ -241,23 +281,57 @@ def _tilt_value(text: str | None) -> Code | None:
     )
 
 
-def _trajectory_group(
-    case: Case, traj: Trajectory, target: Target, m: TrajectoryMeasurements
-) -> hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations:
-    entry = np.asarray(traj.entry.lps, dtype=np.float64)
-    tip = np.asarray(target.position.lps, dtype=np.float64)
-    path = m.path_length_mm if m.path_length_mm is not None else float(np.linalg.norm(tip - entry))
-    measurements = [hd.sr.Measurement(name=codes.DCM.PathLength, value=path, unit=MM)]
+_VERDICT_CODES: dict[SafetyVerdict, Code] = {
+    SafetyVerdict.SAFE: codes.SCT.Yes,
+    SafetyVerdict.UNSAFE: codes.SCT.No,
+    SafetyVerdict.NOT_ASSESSED: codes.SCT.NotEvaluated,
+}
+"""The safety verdict as the value of ``PATH-SAFE``."""
+
+
+def _structure_clearance(c: ClosestStructure) -> hd.sr.Measurement | None:
+    """``CLEAR-OF-KIND`` (mm) with the structure, its side and level as Finding Site."""
+    distance, kind, level, side = c
+    if kind not in LANDMARK_CODES:
+        return None
+    site = hd.sr.FindingSite(
+        anatomic_location=LANDMARK_CODES[kind],
+        laterality=SIDE_CODES[Laterality(side)] if side in ("left", "right", "bilateral") else None,
+        topographical_modifier=level_code(level) if level else None,
+    )
+    return hd.sr.Measurement(
+        name=private("CLEAR-OF-KIND"), value=distance, unit=MM, finding_sites=[site]
+    )
+
+
+def _path_measurements(m: TrajectoryMeasurements, path_mm: float) -> list[hd.sr.Measurement]:
+    """Path length, needle, C-arm angles and every clearance the SR holds of a path."""
+    measurements = [hd.sr.Measurement(name=codes.DCM.PathLength, value=path_mm, unit=MM)]
     numbers = (
         (codes.DCM.NeedleLength, m.needle_length_mm, MM),
         (private("OBLIQUE"), m.oblique_deg, DEG),
         (private("TILT"), m.tilt_deg, DEG),
         (private("CLEAR-LANDMARK"), m.landmark_clearance_mm, MM),
+        (private("CLEAR-BONE"), m.bone_clearance_mm, MM),
         (private("CLEAR-SCAR"), m.scar_distance_mm, MM),
     )
     for name, value, unit in numbers:
         if value is not None:
             measurements.append(hd.sr.Measurement(name=name, value=value, unit=unit))
+    for c in m.structures:
+        item = _structure_clearance(c)
+        if item is not None:
+            measurements.append(item)
+    return measurements
+
+
+def _trajectory_group(
+    case: Case, traj: Trajectory, target: Target, m: TrajectoryMeasurements, name: str
+) -> hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations:
+    entry = np.asarray(traj.entry.lps, dtype=np.float64)
+    tip = np.asarray(target.position.lps, dtype=np.float64)
+    path = m.path_length_mm if m.path_length_mm is not None else float(np.linalg.norm(tip - entry))
+    measurements = _path_measurements(m, path)
     qualitative = []
     side = _side_value(m.oblique_side)
     if side is not None and m.oblique_deg is not None:
@@ -271,8 +345,8 @@ def _trajectory_group(
             qualitative.append(_qual("CLEAR-LEVEL", level_code(m.clearance_level)))
         if m.clearance_side:
             qualitative.append(_qual("CLEAR-SIDE", SIDE_CODES[Laterality(m.clearance_side)]))
-    if m.safe is not None:
-        qualitative.append(_qual("PATH-SAFE", codes.SCT.Yes if m.safe else codes.SCT.No))
+    if m.verdict is not None:
+        qualitative.append(_qual("PATH-SAFE", _VERDICT_CODES[m.verdict]))
     if traj.entry.frame_of_reference_uid != target.position.frame_of_reference_uid:
         raise ArchiveError(
             f"trajectory {traj.id}: entry and target lie in different frames of reference "
@@ -281,7 +355,7 @@ def _trajectory_group(
         )
     return hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
         tracking_identifier=_tracking(
-            f"trajectory:{traj.id} target:{target.id}", case.case_id, "trajectory", traj.id
+            f"trajectory:{traj.id} target:{target.id} {name}", case.case_id, "trajectory", traj.id
         ),
         referenced_region=hd.sr.ImageRegion3D(
             graphic_type=hd.sr.GraphicTypeValues3D.POLYLINE,
@@ -521,11 +595,12 @@ def _plan_groups(
     case: Case, metrics: Mapping[str, TrajectoryMetrics | TrajectoryMeasurements]
 ) -> list[Any]:
     """A measurement group per target, then per trajectory (with its measured path)."""
-    groups: list[Any] = [_target_group(case, target) for target in case.targets]
+    names = target_names(case.targets)
+    groups: list[Any] = [_target_group(case, t, names[t.id]) for t in case.targets]
     for traj in case.trajectories:
         target = case.target(traj.target_id)
         measured = _trajectory_measurements(metrics, traj)
-        groups.append(_trajectory_group(case, traj, target, measured))
+        groups.append(_trajectory_group(case, traj, target, measured, names[target.id]))
     return groups
 
 
@@ -565,7 +640,9 @@ def _observer() -> hd.sr.ObserverContext:
 
 
 def _finish(sr: Dataset, when: dt.datetime) -> None:
-    """Software version, content date/time, and blockplan's private coding scheme declared."""
+    """Software version, content date/time, UTF-8 text (target names hold "·", labels
+    any letter), and blockplan's private coding scheme declared."""
+    sr.SpecificCharacterSet = "ISO_IR 192"
     sr.SoftwareVersions = software_version()
     sr.ContentDate = DA(when.strftime("%Y%m%d"))
     sr.ContentTime = TM(when.strftime("%H%M%S"))
@@ -790,8 +867,22 @@ def _xyz(row: np.ndarray) -> tuple[float, float, float]:
     return float(row[0]), float(row[1]), float(row[2])
 
 
+_NAME_PREFIX = re.compile(r"^T\d+ · ")
+
+
+def _label_of(rest: str) -> str:
+    """The physician's label in the text after ``target:<id>``: after `` | `` when a name
+    precedes it; none when the text is a name alone; else all of it (SRs of blockplan
+    0.1, whose identifier held the label only)."""
+    name, bar, label = rest.partition(" | ")
+    if bar:
+        return label
+    return "" if _NAME_PREFIX.match(name) else rest
+
+
 def _read_target(group: Dataset, tracking: str) -> Target:
-    head, _, label = tracking.partition(" ")
+    head, _, rest = tracking.partition(" ")
+    label = _label_of(rest)
     graphic, data, for_uid = _scoord(group)
     if graphic != "POINT":
         raise ValueError(f"target region is {graphic}, expected POINT")
@@ -843,11 +934,14 @@ def _read_trajectory(group: Dataset, tracking: str) -> tuple[Trajectory, Traject
     level = qual.get("CLEAR-LEVEL")
     clear_side = qual.get("CLEAR-SIDE")
     safe = qual.get("PATH-SAFE")
+    verdict = None
+    if safe is not None:
+        verdict = next(v for v, code in _VERDICT_CODES.items() if same_code(safe, code))
     m = TrajectoryMeasurements(
         clearance_kind=None if kind is None else landmark_kind_from_code(kind),
         clearance_level=None if level is None else level_from_code(level),
         clearance_side=None if clear_side is None else side_from_code(clear_side).value,
-        safe=None if safe is None else same_code(safe, codes.SCT.Yes),
+        verdict=verdict,
         path_length_mm=num(codes.DCM.PathLength),
         needle_length_mm=num(codes.DCM.NeedleLength),
         oblique_deg=num(private("OBLIQUE")),
@@ -856,6 +950,8 @@ def _read_trajectory(group: Dataset, tracking: str) -> tuple[Trajectory, Traject
         tilt_direction=tilt_text,
         landmark_clearance_mm=num(private("CLEAR-LANDMARK")),
         scar_distance_mm=num(private("CLEAR-SCAR")),
+        structures=_structure_clearances(group),
+        bone_clearance_mm=num(private("CLEAR-BONE")),
     )
     traj = Trajectory(
         id=traj_id,
@@ -863,6 +959,24 @@ def _read_trajectory(group: Dataset, tracking: str) -> tuple[Trajectory, Traject
         entry=PatientPoint(lps=_xyz(data[0]), frame_of_reference_uid=for_uid),
     )
     return traj, m
+
+
+def _structure_clearances(group: Dataset) -> tuple[ClosestStructure, ...]:
+    """Every ``CLEAR-OF-KIND`` of a trajectory group: (mm, kind, level, side)."""
+    out: list[ClosestStructure] = []
+    for item in _child(group, private("CLEAR-OF-KIND")):
+        if not item.get("MeasuredValueSequence"):
+            continue
+        value = float(item.MeasuredValueSequence[0].NumericValue)
+        for site in _child(item, _NAME_SITE):
+            side = level = None
+            for mod in site.get("ContentSequence", []):
+                if _is(mod, _NAME_LATERALITY):
+                    side = side_from_code(_code_value(mod)).value
+                elif _is(mod, _NAME_TOPO):
+                    level = level_from_code(_code_value(mod))
+            out.append((value, landmark_kind_from_code(_code_value(site)), level, side))
+    return tuple(out)
 
 
 def read_sr_targets(sr: Dataset) -> list[Target]:

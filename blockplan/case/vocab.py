@@ -202,6 +202,7 @@ class Approach(StrEnum):
     SUBPEDICULAR = "subpedicular"  # transforaminal "safe triangle"
     RETRODISCAL = "retrodiscal"  # Kambin's triangle
     INFRANEURAL = "infraneural"
+    EXTRAFORAMINAL = "extraforaminal"  # lateral to the foramen, at the exiting root
     INTERLAMINAR = "interlaminar"
     CAUDAL = "caudal"
     POSTERIOR_OBLIQUE = "posterior_oblique"

@@ -6,10 +6,11 @@ is the one place that decides *what* a path of a case is checked against:
 * the **CT** it is checked for bone on — `planning_ct`: the first CT among the loaded
   volumes that lies in the targets' frame of reference;
 * the **scar** — every scar region of the case, on its own grid;
-* the **marked structures** — every landmark of the case, except the root a nerve-root
-  target is aimed at (`spared_landmark_ids`: an SNRB or TFESI needle is meant to reach its
-  root, so that root is not a hazard for its own path; every other root, the thecal sac and
-  arteries are).
+* the **marked structures** — every landmark of the case, except the root a root block
+  is aimed at (`spared_landmark_ids`: an SNRB or TFESI needle is meant to reach its root,
+  so that root is not a hazard for its own path; for every other block type — a medial
+  branch block beside the same root, say — it is, as are every other root, the thecal sac
+  and arteries).
 
 The planning widget, the report and the archive call it with the same case and CT, so they
 state the same clearances and verdicts. How each check works is in
@@ -27,12 +28,13 @@ import numpy as np
 import numpy.typing as npt
 
 from blockplan.case.model import Case, Landmark, ScarRegion, Target
-from blockplan.case.vocab import Structure
+from blockplan.case.vocab import BlockType
 from blockplan.errors import BlockplanError
 from blockplan.io.volume import ImageVolume
 from blockplan.planning.trajectory import TrajectoryMetrics, evaluate_trajectory
 
 __all__ = [
+    "ROOT_BLOCKS",
     "PathPlanner",
     "case_frame",
     "measure_paths",
@@ -41,14 +43,21 @@ __all__ = [
 ]
 
 
+ROOT_BLOCKS: frozenset[BlockType] = frozenset(
+    {BlockType.SELECTIVE_NERVE_ROOT, BlockType.TRANSFORAMINAL_EPIDURAL}
+)
+"""Block types whose needle is aimed at a nerve root: its own root is spared."""
+
+
 def spared_landmark_ids(target: Target, landmarks: Iterable[Landmark]) -> tuple[str, ...]:
     """Ids of the marked structures a target's own needle is meant to reach.
 
-    A nerve-root target (selective nerve root block, transforaminal epidural) is aimed at
-    its root: the nerve-root landmark of the same level and side is not a hazard for that
-    path. Every other landmark is.
+    A root block (`ROOT_BLOCKS`: selective nerve root block, transforaminal epidural) is
+    aimed at its root: the nerve-root landmark of the target's level and side is not a
+    hazard for that path. For every other block type (a medial branch block, a facet
+    injection, …) nothing is spared, and every landmark is a hazard.
     """
-    if target.structure is not Structure.NERVE_ROOT:
+    if target.block_type not in ROOT_BLOCKS:
         return ()
     return tuple(
         lm.id

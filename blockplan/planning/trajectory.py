@@ -43,6 +43,13 @@ Bone, scar and landmarks
 * **Bone**: the CT is sampled (trilinear) every ``step_mm`` from the entry up to
   ``bone_exclusion_mm`` before the target (targets such as the medial branch on the
   transverse process legitimately lie on bone); a sample above ``bone_hu`` is bone.
+* **Bone clearance** (`bone_clearance`): the shortest distance from the needle *shaft* —
+  the part of the path from the entry up to ``bone_exclusion_mm`` (default 3 mm) before
+  the target, the same exempt tip zone as the bone crossing check — to the centre of the
+  nearest CT voxel above ``bone_hu``. Every such voxel of the CT counts, also beside or
+  beyond the tip zone; voxel centres, so the distance to the bone surface may be up to half
+  a voxel diagonal less. A shaft that crosses bone has a clearance of at most half a voxel
+  diagonal. Without a CT it is not measured (None).
 * **Scar**: the distance reported is the exact distance from the path segment to the
   nearest scar *voxel centre* (every scar voxel is considered); the distance to the scar's
   voxel surface is at most half a voxel diagonal less. The path *crosses* scar when a path
@@ -51,10 +58,18 @@ Bone, scar and landmarks
 * **Landmarks** (nerve roots, thecal sac, arteries, marked as spheres): the clearance is the
   exact distance from the path segment to the sphere's surface (negative inside it).
 
-``safe`` is False when the path crosses bone, passes closer than ``margin_mm`` to a
-landmark that is not excluded (the root that *is* the target of an SNRB/TFESI is passed in
-``exclude_landmark_ids``), enters from anterior to the target, or could not be checked for
-bone over its whole length although a CT was given (part of it outside the CT).
+The verdict (`SafetyVerdict`, decided by `safety_verdict`) has three values:
+
+* **unsafe** — a *hazard*: the path crosses bone, passes closer than ``margin_mm`` to a
+  landmark that is not excluded (the root that *is* the target of an SNRB/TFESI is passed in
+  ``exclude_landmark_ids``), enters from anterior to the target, or could not be checked for
+  bone over its whole length although a CT was given (part of it outside the CT);
+* **not assessed** — no hazard found, but the path was not checked against everything a
+  verdict needs (`unchecked_structures`): at least one nerve root and the thecal sac marked
+  and taken into account (the spared target root does not count), and a CT for bone. A path
+  straight through an unmarked root would otherwise pass;
+* **safe** — no hazard, and checked against all of these; the words name what it was
+  checked against and how far it stays from each (`nearest_structures`, bone, scar).
 
 The steps
 ---------
@@ -64,13 +79,14 @@ then runs these steps, each a public function with its own tests:
 1. `path_samples` — length, direction and a sample every ``step_mm``;
 2. `c_arm_angles` and `posterior_approach_hazard` — the coaxial view, and the prone rule;
 3. `needle_for_path` — the needle (a note when none is long enough);
-4. `bone_along_path` — the CT along the path (hazards: bone, path outside the CT);
+4. `bone_along_path` — the CT along the path (hazards: bone, path outside the CT), and
+   `bone_clearance` — the shaft's distance to the nearest bone;
 5. `scar_near_path` — distance to scar and where the path enters it (a note);
-6. `landmark_clearances`, `closest_active_landmark` and `clearance_hazards` — spheres
-   closer than the margin.
+6. `landmark_clearances`, `closest_active_landmark`, `nearest_structures` and
+   `clearance_hazards` — spheres closer than the margin;
+7. `unchecked_structures` and `safety_verdict` — the verdict.
 
-``safe`` is True when no step reported a hazard; ``warnings`` lists the hazards in that
-order, then the notes.
+``hazards`` lists the hazards in that order; ``warnings`` the hazards, then the notes.
 """
 
 from __future__ import annotations
@@ -104,31 +120,39 @@ from blockplan.planning._common import (
 needle_label = wording.needle_label
 
 __all__ = [
+    "ASSESSMENT_STRUCTURES",
+    "BONE_SEARCH_MM",
     "DEFAULT_BONE_EXCLUSION_MM",
     "DEFAULT_BONE_HU",
     "DEFAULT_MARGIN_MM",
     "DEFAULT_NEEDLE_SPARE_MM",
     "DEFAULT_STEP_MM",
     "STANDARD_NEEDLE_LENGTHS_MM",
+    "BoneClearance",
     "BoneFinding",
     "CArmAngles",
     "LandmarkClearance",
     "PathSamples",
+    "SafetyVerdict",
     "ScarFinding",
     "TiltDirection",
     "TrajectoryMetrics",
     "bone_along_path",
+    "bone_clearance",
     "c_arm_angles",
     "clearance_hazards",
     "closest_active_landmark",
     "evaluate_trajectory",
     "landmark_clearances",
+    "nearest_structures",
     "needle_for_path",
     "needle_label",
     "path_samples",
     "posterior_approach_hazard",
+    "safety_verdict",
     "scar_near_path",
     "suggest_needle_mm",
+    "unchecked_structures",
 ]
 
 STANDARD_NEEDLE_LENGTHS_MM: tuple[float, ...] = (88.9, 127.0, 152.4, 177.8)
@@ -149,9 +173,27 @@ DEFAULT_MARGIN_MM = 2.0
 DEFAULT_STEP_MM = 0.5
 """Sampling step (mm) along the path; keep it at most half the smallest voxel spacing."""
 
+BONE_SEARCH_MM = 15.0
+"""`bone_clearance` looks for bone this far (mm) around the shaft first, then in the whole
+CT (a speed-up only: the result is the same)."""
+
+ASSESSMENT_STRUCTURES: tuple[str, ...] = ("nerve_root", "thecal_sac")
+"""Kinds of marked structure a path must have been checked against for a verdict."""
+
+_KIND_ORDER = ("nerve_root", "thecal_sac", "artery", "other")
+
 
 _EPS_MM = 1e-9
 _MIN_PATH_MM = 1.0
+
+
+class SafetyVerdict(StrEnum):
+    """The safety verdict of a path (module docstring): what the screen, the report and the
+    SR state."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+    NOT_ASSESSED = "not assessed"
 
 
 class TiltDirection(StrEnum):
@@ -237,14 +279,25 @@ class TrajectoryMetrics:
         finite).
     crosses_scar, scar_entry_depth_mm, scar_entry_lps
         Whether a path sample lies in scar, and the first such sample.
+    bone_clearance_mm, bone_clearance_depth_mm
+        `bone_clearance`: distance from the shaft to the nearest bone voxel centre and the
+        depth of the shaft point closest to it; None without a CT, ``math.inf`` (depth
+        None) when the CT holds no bone.
     landmarks
         Clearance to every landmark, in input order.
     closest_landmark
         The non-excluded landmark with the smallest clearance (None when there is none).
-    safe
-        No hazard found (see the module docstring for what counts).
+    nearest_structures
+        The nearest non-excluded landmark of each kind (`nearest_structures`).
+    unchecked
+        What the path was not checked against although a verdict needs it
+        (`unchecked_structures`): ``"nerve_root"``, ``"thecal_sac"``, ``"bone"``.
+    verdict
+        `SafetyVerdict` (`safety_verdict`).
+    hazards
+        One message per hazard, each saying what and where in mm.
     warnings
-        One message per finding (hazards first), each saying what and where in mm.
+        The hazards, then the notes (needle, no CT, crosses scar).
     """
 
     entry_lps: tuple[float, float, float]
@@ -266,10 +319,20 @@ class TrajectoryMetrics:
     crosses_scar: bool
     scar_entry_depth_mm: float | None
     scar_entry_lps: tuple[float, float, float] | None
+    bone_clearance_mm: float | None
+    bone_clearance_depth_mm: float | None
     landmarks: tuple[LandmarkClearance, ...]
     closest_landmark: LandmarkClearance | None
-    safe: bool
+    nearest_structures: tuple[LandmarkClearance, ...]
+    unchecked: tuple[str, ...]
+    verdict: SafetyVerdict
+    hazards: tuple[str, ...]
     warnings: tuple[str, ...]
+
+    @property
+    def safe(self) -> bool:
+        """True only for the verdict `SafetyVerdict.SAFE` (not for *not assessed*)."""
+        return self.verdict is SafetyVerdict.SAFE
 
     @property
     def needle_label(self) -> str:
@@ -536,6 +599,78 @@ def bone_along_path(
     return BoneFinding(not outside.any(), True, depth, _tup(points[n]), value, tuple(hazards))
 
 
+class BoneClearance(NamedTuple):
+    """What `bone_clearance` measured (mm)."""
+
+    distance_mm: float | None
+    """Shaft to the nearest bone voxel centre; None without a CT, ``math.inf`` without bone."""
+    depth_mm: float | None
+    """Depth (from the entry) of the shaft point closest to that bone."""
+
+
+def _crop_around(
+    ct: ImageVolume, start: npt.NDArray[np.float64], end: npt.NDArray[np.float64], margin_mm: float
+) -> tuple[tuple[slice, slice, slice], npt.NDArray[np.float64]] | None:
+    """The CT index box holding every point within ``margin_mm`` of the segment, and the
+    affine of that box (None when the box misses the CT)."""
+    lo, hi = np.minimum(start, end) - margin_mm, np.maximum(start, end) + margin_mm
+    corners = np.array(
+        [[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
+    )
+    ijk = ct.lps_to_index(corners)
+    k, j, i = ct.shape
+    first = np.maximum(np.floor(ijk.min(axis=0)), 0).astype(int)
+    last = np.minimum(np.ceil(ijk.max(axis=0)), np.array([i, j, k]) - 1).astype(int)
+    if np.any(first > last):
+        return None
+    box = (slice(first[2], last[2] + 1), slice(first[1], last[1] + 1), slice(first[0], last[0] + 1))
+    aff = ct.affine.copy()
+    aff[:3, 3] = ct.affine[:3, :3] @ first + ct.affine[:3, 3]
+    return box, aff
+
+
+def bone_clearance(
+    ct: ImageVolume | None,
+    path: PathSamples,
+    *,
+    bone_hu: float = DEFAULT_BONE_HU,
+    bone_exclusion_mm: float = DEFAULT_BONE_EXCLUSION_MM,
+    search_mm: float = BONE_SEARCH_MM,
+) -> BoneClearance:
+    """Distance from the needle shaft to the nearest bone on the CT.
+
+    The *shaft* is the path from the entry up to ``bone_exclusion_mm`` before the target
+    (the tip zone exempt from the bone check; the entry point alone when the path is
+    shorter). The clearance is the exact distance from that segment to the centre of the
+    nearest CT voxel above ``bone_hu`` (HU), anywhere in the CT. Bone within
+    ``search_mm`` of the shaft is looked for first (a speed-up; the answer is the same).
+
+    Returns
+    -------
+    BoneClearance
+        ``(distance_mm, depth_mm)``; ``(None, None)`` without a CT, ``(inf, None)`` when no
+        CT voxel exceeds ``bone_hu``.
+
+    Raises
+    ------
+    PlanningError
+        When ``ct`` is not a CT.
+    """
+    if ct is None:
+        return BoneClearance(None, None)
+    _require_ct(ct)
+    shaft_mm = max(path.length_mm - bone_exclusion_mm, 0.0)
+    end = path.entry_lps + shaft_mm * path.unit_lps
+    crop = _crop_around(ct, path.entry_lps, end, search_mm)
+    if crop is not None:
+        box, aff = crop
+        near = _distance_to_voxels(np.asarray(ct.array[box]) > bone_hu, aff, path, shaft_mm)
+        if near[0] <= search_mm:
+            return BoneClearance(*near)
+    found = _distance_to_voxels(np.asarray(ct.array) > bone_hu, ct.affine, path, shaft_mm)
+    return BoneClearance(*found) if math.isfinite(found[0]) else BoneClearance(math.inf, None)
+
+
 @dataclass(frozen=True, slots=True)
 class ScarFinding:
     """What `scar_near_path` found (mm, LPS mm).
@@ -576,9 +711,15 @@ def _scar_mask(
 
 
 def _distance_to_voxels(
-    mask: npt.NDArray[np.bool_], affine: npt.NDArray[np.float64], path: PathSamples
+    mask: npt.NDArray[np.bool_],
+    affine: npt.NDArray[np.float64],
+    path: PathSamples,
+    length_mm: float | None = None,
 ) -> tuple[float, float | None]:
-    """(distance from the path segment to the nearest voxel centre of ``mask``, its depth)."""
+    """(distance from the path segment to the nearest voxel centre of ``mask``, its depth).
+
+    ``length_mm`` shortens the segment (entry to that depth; default the whole path).
+    """
     flat = np.flatnonzero(mask)  # 1-D scan: far faster than np.nonzero on a 3-D array
     if not flat.size:
         return math.inf, None
@@ -586,7 +727,7 @@ def _distance_to_voxels(
     ijk = np.stack([i, j, k], axis=1).astype(np.float64)
     rel = ijk @ affine[:3, :3].T + (affine[:3, 3] - path.entry_lps)  # voxel centre − entry
     along = rel @ path.unit_lps
-    c = np.clip(along, 0.0, path.length_mm)
+    c = np.clip(along, 0.0, path.length_mm if length_mm is None else length_mm)
     # |rel − c·unit|² without the (n, 3) foot array; the minimum is recomputed exactly
     d2 = np.einsum("ij,ij->i", rel, rel) - 2.0 * c * along + c * c
     n = int(np.argmin(d2))
@@ -709,6 +850,53 @@ def clearance_hazards(
     return tuple(hazards)
 
 
+def nearest_structures(
+    clearances: Sequence[LandmarkClearance],
+) -> tuple[LandmarkClearance, ...]:
+    """The nearest landmark of each kind that is not excluded: nerve root, thecal sac,
+    artery, other (in that order; kinds not marked are left out)."""
+    nearest: dict[str, LandmarkClearance] = {}
+    for c in clearances:
+        if not c.excluded and (
+            c.kind not in nearest or c.distance_mm < nearest[c.kind].distance_mm
+        ):
+            nearest[c.kind] = c
+    order = {kind: n for n, kind in enumerate(_KIND_ORDER)}
+    return tuple(sorted(nearest.values(), key=lambda c: order.get(c.kind, len(order))))
+
+
+def unchecked_structures(checked_kinds: Collection[str], *, ct_given: bool) -> tuple[str, ...]:
+    """What a path was not checked against although its verdict needs it.
+
+    A verdict needs at least one marked structure of each kind in `ASSESSMENT_STRUCTURES`
+    (``"nerve_root"``, ``"thecal_sac"``) among those the path was checked against (the
+    root a root block aims at is spared, so it does not count), and a CT for bone
+    (``"bone"``).
+
+    Parameters
+    ----------
+    checked_kinds
+        Kinds of the marked structures the path was checked against.
+    ct_given
+        Whether bone was checked on a CT.
+    """
+    kinds = set(checked_kinds)
+    missing = [kind for kind in ASSESSMENT_STRUCTURES if kind not in kinds]
+    if not ct_given:
+        missing.append("bone")
+    return tuple(missing)
+
+
+def safety_verdict(hazards: Sequence[str], unchecked: Sequence[str]) -> SafetyVerdict:
+    """*Unsafe* when any hazard was found; else *not assessed* while something the verdict
+    needs was not checked (`unchecked_structures`); else *safe*."""
+    if hazards:
+        return SafetyVerdict.UNSAFE
+    if unchecked:
+        return SafetyVerdict.NOT_ASSESSED
+    return SafetyVerdict.SAFE
+
+
 def _checked_inputs(
     entry_lps: PointLike,
     target_lps: PointLike,
@@ -807,11 +995,11 @@ def evaluate_trajectory(
         bone_exclusion_mm=bone_exclusion_mm,
     )
     path = path_samples(entry, target, step_mm)
-    angles = c_arm_angles(entry, target)
     needle, needle_note = needle_for_path(
         path.length_mm, needle_lengths_mm=needle_lengths_mm, spare_mm=needle_spare_mm
     )
     bone = bone_along_path(ct, path, bone_hu=bone_hu, bone_exclusion_mm=bone_exclusion_mm)
+    clear = bone_clearance(ct, path, bone_hu=bone_hu, bone_exclusion_mm=bone_exclusion_mm)
     scar = scar_near_path(scar_masks, path)
     clearances = landmark_clearances(landmarks, path, exclude_ids=exclude_landmark_ids)
     posterior = posterior_approach_hazard(entry, target)
@@ -821,12 +1009,31 @@ def evaluate_trajectory(
         + list(clearance_hazards(clearances, margin_mm=margin_mm, length_mm=path.length_mm))
     )
     notes = ([needle_note] if needle_note else []) + list(bone.notes) + list(scar.notes)
+    return _metrics(path, needle, bone, clear, scar, clearances, tuple(hazards), tuple(notes))
+
+
+def _metrics(
+    path: PathSamples,
+    needle_mm: float | None,
+    bone: BoneFinding,
+    clear: BoneClearance,
+    scar: ScarFinding,
+    clearances: tuple[LandmarkClearance, ...],
+    hazards: tuple[str, ...],
+    notes: tuple[str, ...],
+) -> TrajectoryMetrics:
+    """The findings of the steps as `TrajectoryMetrics`, with the verdict."""
+    angles = c_arm_angles(path.entry_lps, path.target_lps)
+    nearest = nearest_structures(clearances)
+    unchecked = unchecked_structures(
+        [c.kind for c in nearest], ct_given=clear.distance_mm is not None
+    )
     return TrajectoryMetrics(
-        entry_lps=_tup(entry),
-        target_lps=_tup(target),
+        entry_lps=_tup(path.entry_lps),
+        target_lps=_tup(path.target_lps),
         direction_lps=_tup(path.unit_lps),
         path_length_mm=path.length_mm,
-        suggested_needle_mm=needle,
+        suggested_needle_mm=needle_mm,
         oblique_deg=angles.oblique_deg,
         oblique_side=angles.oblique_side,
         tilt_deg=angles.tilt_deg,
@@ -841,8 +1048,13 @@ def evaluate_trajectory(
         crosses_scar=scar.crosses,
         scar_entry_depth_mm=scar.entry_depth_mm,
         scar_entry_lps=scar.entry_lps,
+        bone_clearance_mm=clear.distance_mm,
+        bone_clearance_depth_mm=clear.depth_mm,
         landmarks=clearances,
         closest_landmark=closest_active_landmark(clearances),
-        safe=not hazards,
-        warnings=tuple(hazards + notes),
+        nearest_structures=nearest,
+        unchecked=unchecked,
+        verdict=safety_verdict(hazards, unchecked),
+        hazards=hazards,
+        warnings=hazards + notes,
     )

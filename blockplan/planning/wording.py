@@ -19,6 +19,15 @@ intensifier above the patient's back; the angles put the beam along the needle, 
   target, the needle advances caudally), ``"caudal"`` towards the feet:
   ``"7.5° cranial tilt"``; ``"no tilt"`` when the path lies in an axial plane.
 
+Clearances and the verdict name what the path was checked against (the nearest marked
+structure of each kind, bone on the CT, scar): ``"safe — clear of nerve root L4 left
+4.1 mm, thecal sac L5 12.0 mm, bone 8.1 mm, scar 18.0 mm"``; ``"not assessed — mark the
+roots and thecal sac"``; ``"UNSAFE — <hazards>"`` (the verdict itself is decided by
+`blockplan.planning.trajectory.safety_verdict`).
+
+Targets are named by `target_name`: ``"T1 · L5 left SNRB"`` (number in placement order,
+level, side, block type), used wherever a target is named.
+
 Decision support, not a medical device.
 """
 
@@ -29,26 +38,72 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from blockplan.case.vocab import level_sort_key
+from blockplan.case.vocab import BlockType, level_sort_key
 
 if TYPE_CHECKING:
-    from blockplan.planning.trajectory import TrajectoryMetrics
+    from blockplan.case.model import Target
+    from blockplan.planning.trajectory import LandmarkClearance, TrajectoryMetrics
 
 __all__ = [
+    "BLOCK_ABBREVIATIONS",
+    "VERDICT_WORDS",
     "PathWords",
+    "bone_clearance_text",
     "c_arm_text",
     "clearance_text",
+    "clearances_text",
     "describe_path",
     "landmark_name",
     "needle_label",
     "oblique_text",
     "path_length_text",
     "path_words",
-    "safety_text",
     "scar_distance_text",
     "scar_volume_text",
+    "structure_clearance_text",
+    "target_name",
+    "target_names",
     "tilt_text",
+    "unchecked_text",
+    "verdict_text",
 ]
+
+BLOCK_ABBREVIATIONS: dict[BlockType, str] = {
+    BlockType.MEDIAL_BRANCH: "MBB",
+    BlockType.FACET_INTRAARTICULAR: "facet IA",
+    BlockType.SELECTIVE_NERVE_ROOT: "SNRB",
+    BlockType.TRANSFORAMINAL_EPIDURAL: "TFESI",
+    BlockType.INTERLAMINAR_EPIDURAL: "ILESI",
+    BlockType.CAUDAL_EPIDURAL: "caudal ESI",
+    BlockType.SACROILIAC_JOINT: "SIJ",
+    BlockType.DISCOGRAPHY: "discography",
+}
+"""The block type as a target name abbreviates it."""
+
+VERDICT_WORDS: dict[str, str] = {
+    "safe": "safe",
+    "unsafe": "UNSAFE",
+    "not assessed": "not assessed",
+}
+"""`SafetyVerdict` value → the word shown for it."""
+
+
+def target_name(target: Target, number: int) -> str:
+    """A target as the physician names it: ``"T1 · L5 left SNRB"``.
+
+    ``number`` is its place in the order the targets were placed (1 = first); then the
+    level, the side and the block type (`BLOCK_ABBREVIATIONS`). A target without a level:
+    ``"T2 · left MBB, level unassigned"``.
+    """
+    what = f"{target.side.value} {BLOCK_ABBREVIATIONS[target.block_type]}"
+    if target.level:
+        return f"T{number} · {target.level} {what}"
+    return f"T{number} · {what}, level unassigned"
+
+
+def target_names(targets: Sequence[Target]) -> dict[str, str]:
+    """Target id → `target_name`, numbered in the given (placement) order."""
+    return {t.id: target_name(t, n) for n, t in enumerate(targets, start=1)}
 
 
 def oblique_text(oblique_deg: float, oblique_side: str) -> str:
@@ -111,11 +166,74 @@ def scar_distance_text(scar_distance_mm: float | None) -> str:
     return f"{scar_distance_mm:.1f} mm from scar"
 
 
-def safety_text(safe: bool, findings: Sequence[str] = ()) -> str:
-    """The safety verdict: ``"yes"``, or ``"NO: <findings>"`` (``"NO"`` without them)."""
-    if safe:
-        return "yes"
-    return "NO" + (": " + "; ".join(findings) if findings else "")
+ClosestStructure = tuple[float, str, str | None, str | None]
+"""(clearance mm, kind, level, side) of a marked structure."""
+
+
+def structure_clearance_text(
+    distance_mm: float, kind: str, level: str | None, side: str | None
+) -> str:
+    """One clearance with its structure: ``"nerve root L4 left 4.1 mm"``,
+    ``"thecal sac L5 1.2 mm inside"`` (negative distance: the path enters it)."""
+    name = landmark_name(kind, level, side)
+    if distance_mm < 0:
+        return f"{name} {-distance_mm:.1f} mm inside"
+    return f"{name} {distance_mm:.1f} mm"
+
+
+def bone_clearance_text(bone_clearance_mm: float | None) -> str:
+    """``"bone 8.1 mm"``; ``"bone not checked (no CT)"``; ``"no bone on the CT"``."""
+    if bone_clearance_mm is None:
+        return "bone not checked (no CT)"
+    if math.isinf(bone_clearance_mm):
+        return "no bone on the CT"
+    return f"bone {bone_clearance_mm:.1f} mm"
+
+
+def clearances_text(
+    structures: Sequence[ClosestStructure],
+    bone_clearance_mm: float | None,
+    scar_distance_mm: float | None,
+) -> str:
+    """Every clearance with what it is measured to, nearest structure of each kind first:
+    ``"nerve root L4 left 4.1 mm, thecal sac L5 12.0 mm, bone 8.1 mm, scar 18.0 mm"``."""
+    parts = [structure_clearance_text(*c) for c in structures] or ["no marked structure"]
+    parts.append(bone_clearance_text(bone_clearance_mm))
+    if scar_distance_mm is None or math.isinf(scar_distance_mm):
+        parts.append("no scar marked")
+    else:
+        parts.append(f"scar {scar_distance_mm:.1f} mm")
+    return ", ".join(parts)
+
+
+def unchecked_text(unchecked: Sequence[str]) -> str:
+    """What to do so a path can be assessed: ``"mark the roots and thecal sac"``,
+    ``"mark the nerve roots"``, ``"mark the thecal sac"``, ``"load the CT to check bone"``."""
+    marks = {"nerve_root", "thecal_sac"} & set(unchecked)
+    parts = []
+    if marks == {"nerve_root", "thecal_sac"}:
+        parts.append("mark the roots and thecal sac")
+    elif marks:
+        parts.append("mark the nerve roots" if "nerve_root" in marks else "mark the thecal sac")
+    if "bone" in unchecked:
+        parts.append("load the CT to check bone")
+    return "; ".join(parts)
+
+
+def verdict_text(
+    verdict: str, clearances: str, findings: Sequence[str] = (), unchecked: Sequence[str] = ()
+) -> str:
+    """The verdict in words (``verdict`` is a `SafetyVerdict` value).
+
+    ``"safe — clear of <clearances>"``; ``"UNSAFE — <findings>"`` (``"UNSAFE"`` without
+    them); ``"not assessed — <what to do>"`` (`unchecked_text`).
+    """
+    word = VERDICT_WORDS[str(verdict)]
+    if verdict == "safe":
+        return f"{word} — clear of {clearances}"
+    if verdict == "unsafe":
+        return word + (" — " + "; ".join(findings) if findings else "")
+    return f"{word} — {unchecked_text(unchecked)}"
 
 
 def needle_label(length_mm: float | None) -> str:
@@ -156,17 +274,23 @@ class PathWords:
     structure"``)."""
     scar: str
     """``"4.0 mm from scar"`` or ``"no scar marked"``."""
+    clearances: str
+    """Every clearance with its structure (`clearances_text`)."""
+    verdict: str
+    """``"safe"``, ``"UNSAFE"`` or ``"not assessed"`` (`VERDICT_WORDS`)."""
     safety: str
-    """``"yes"`` or ``"NO: <findings>"``."""
+    """The verdict with what it rests on (`verdict_text`)."""
 
-    @property
-    def verdict(self) -> str:
-        """``"yes"`` or ``"NO"`` (the safety verdict without its findings)."""
-        return self.safety.split(":", 1)[0]
-
-
-ClosestStructure = tuple[float, str, str | None, str | None]
-"""(clearance mm, kind, level, side) of the closest marked structure."""
+    def lines(self) -> tuple[str, ...]:
+        """The path's details, one line each, as the planning details pane and the report
+        print them."""
+        return (
+            f"Path length: {self.length}",
+            f"Needle: {self.needle}",
+            f"C-arm: {self.c_arm}",
+            f"Clearances: {self.clearances}",
+            f"Verdict: {self.safety}",
+        )
 
 
 def path_words(
@@ -178,15 +302,24 @@ def path_words(
     tilt_deg: float,
     tilt_direction: str,
     closest: ClosestStructure | None,
+    structures: Sequence[ClosestStructure] = (),
+    bone_clearance_mm: float | None = None,
     scar_distance_mm: float | None,
-    safe: bool,
+    verdict: str,
+    unchecked: Sequence[str] = (),
     findings: Sequence[str] = (),
 ) -> PathWords:
-    """Every phrase of a path from its values (mm, degrees, side and direction words)."""
+    """Every phrase of a path from its values (mm, degrees, side and direction words).
+
+    ``structures`` are the nearest marked structure of each kind, ``verdict`` a
+    `SafetyVerdict` value, ``unchecked`` what the path was not checked against and
+    ``findings`` the hazards (printed with an unsafe verdict).
+    """
     clearance = "no marked structure"
     if closest is not None:
         clearance = clearance_text(*closest)
     scar = None if scar_distance_mm is None or math.isinf(scar_distance_mm) else scar_distance_mm
+    clearances = clearances_text(structures, bone_clearance_mm, scar)
     return PathWords(
         length=path_length_text(path_length_mm),
         needle=needle_label(needle_mm),
@@ -195,16 +328,20 @@ def path_words(
         c_arm=c_arm_text(oblique_deg, oblique_side, tilt_deg, tilt_direction),
         clearance=clearance,
         scar=scar_distance_text(scar),
-        safety=safety_text(safe, findings),
+        clearances=clearances,
+        verdict=VERDICT_WORDS[str(verdict)],
+        safety=verdict_text(verdict, clearances, findings, unchecked),
     )
+
+
+def _values(c: LandmarkClearance) -> ClosestStructure:
+    """(distance, kind, level, side word) of a landmark clearance."""
+    return (c.distance_mm, c.kind, c.level, None if c.side is None else c.side.value)
 
 
 def describe_path(metrics: TrajectoryMetrics) -> PathWords:
     """A measured path (`evaluate_trajectory`) in words."""
     c = metrics.closest_landmark
-    closest = None
-    if c is not None:
-        closest = (c.distance_mm, c.kind, c.level, None if c.side is None else c.side.value)
     return path_words(
         path_length_mm=metrics.path_length_mm,
         needle_mm=metrics.suggested_needle_mm,
@@ -212,8 +349,11 @@ def describe_path(metrics: TrajectoryMetrics) -> PathWords:
         oblique_side=metrics.oblique_side.value,
         tilt_deg=metrics.tilt_deg,
         tilt_direction=metrics.tilt_direction.value,
-        closest=closest,
+        closest=None if c is None else _values(c),
+        structures=[_values(n) for n in metrics.nearest_structures],
+        bone_clearance_mm=metrics.bone_clearance_mm,
         scar_distance_mm=metrics.scar_distance_mm,
-        safe=metrics.safe,
-        findings=metrics.warnings,
+        verdict=metrics.verdict.value,
+        unchecked=metrics.unchecked,
+        findings=metrics.hazards,
     )

@@ -33,8 +33,14 @@ from blockplan.io.volume import ImageVolume
 from blockplan.outcomes.evidence import STATUS_ORDER, Status
 from blockplan.outcomes.scores import OdiChange
 from blockplan.planning.level_edit import level_text, transitional_text, unconfirmed_targets
-from blockplan.planning.trajectory import TrajectoryMetrics
-from blockplan.planning.wording import describe_path, scar_volume_text
+from blockplan.planning.trajectory import (
+    DEFAULT_BONE_EXCLUSION_MM,
+    DEFAULT_BONE_HU,
+    DEFAULT_MARGIN_MM,
+    SafetyVerdict,
+    TrajectoryMetrics,
+)
+from blockplan.planning.wording import describe_path, scar_volume_text, target_names
 from blockplan.report import keyimages as ki
 from blockplan.report.charts import diary_chart
 from blockplan.report.findings import (
@@ -88,7 +94,8 @@ class Context:
     width: float
     """Width of the text frame (pt)."""
     target_labels: dict[str, str]
-    """Target id → ``"T1"``, ``"T2"``, … in case order."""
+    """Target id → ``"T1"``, ``"T2"``, … in case order (the tags drawn on key images);
+    tables and captions name targets by `blockplan.planning.wording.target_name`."""
     block_numbers: dict[str, int]
     """Procedure id → chronological block number (the ledger's numbering)."""
     paths: dict[str, TrajectoryMetrics] = field(default_factory=dict)
@@ -482,8 +489,9 @@ def _axial_cell(
     approach = f" ({target.approach.value.replace('_', ' ')})" if target.approach else ""
     notes = "; ".join([img.source, *img.notes])
     scar = " Scar overlay shown." if img.scar_shown else ""
+    name = target_names(case.targets)[target.id]
     caption = Paragraph(
-        f"<b>{esc(label)}</b> · {esc(what)} · {esc(block_name(target.block_type.value))}"
+        f"<b>{esc(name)}</b> · {esc(what)} · {esc(block_name(target.block_type.value))}"
         f"{esc(approach)}. {esc(notes)}.{scar}",
         ctx.st.caption,
     )
@@ -546,25 +554,33 @@ def key_images(ctx: Context, volumes: Sequence[ImageVolume]) -> list[Flowable]:
 
 
 # --- targets and procedures -------------------------------------------------------------
+_VERDICT_COLOURS = {SafetyVerdict.UNSAFE: "#B00020", SafetyVerdict.NOT_ASSESSED: "#A15C00"}
+"""Ink of a verdict that is not *safe*: red (unsafe), dark amber (not assessed)."""
+
+
 def _path_cell(ctx: Context, target: Target) -> Paragraph:
-    """The planned path of a target in the words the planning screen uses."""
+    """The planned path of a target in the words of the planning details pane."""
     st = ctx.st
     if ctx.case.trajectory_for(target.id) is None:
         return Paragraph("not planned", st.cell)
     metrics = ctx.paths.get(target.id)
     if metrics is None:
         return Paragraph("not measured (entry and target cannot be measured as a path)", st.cell)
-    w = describe_path(metrics)
-    safe = f"safe: {esc(w.safety)}"
-    if not metrics.safe:
-        safe = f"<font color='#B00020'><b>{safe}</b></font>"
-    lines = [
-        f"path {esc(w.length)} · needle {esc(w.needle)}",
-        f"C-arm {esc(w.c_arm)}",
-        f"closest: {esc(w.clearance)}; {esc(w.scar)}",
-        safe,
-    ]
+    lines = [esc(line) for line in describe_path(metrics).lines()]
+    colour = _VERDICT_COLOURS.get(metrics.verdict)
+    if colour is not None:
+        lines[-1] = f"<font color='{colour}'><b>{lines[-1]}</b></font>"
     return Paragraph("<br/>".join(lines), st.cell)
+
+
+def _structure_cell(ctx: Context, t: Target) -> Paragraph:
+    """Structure, block type and approach, and the physician's label (grey)."""
+    text = f"{esc(structure_label(t.structure))}<br/>{esc(block_name(t.block_type.value))}"
+    if t.approach:
+        text += f", {esc(t.approach.value.replace('_', ' '))}"
+    if t.label:
+        text += f"<br/><font color='#5F6B73'>{esc(t.label)}</font>"
+    return Paragraph(text, ctx.st.cell)
 
 
 def targets_table(ctx: Context) -> list[Flowable]:
@@ -574,45 +590,25 @@ def targets_table(ctx: Context) -> list[Flowable]:
     if not case.targets:
         flow.append(Paragraph("No targets planned.", st.body))
         return flow
-    heads = ("#", "Level", "Side", "Structure", "Block", "Target / entry (LPS mm)", "Needle path")
-    mmw = [8, 20, 12, 24, 28, 30]  # Level: room for "L5 — confirm (was L2 left)"
+    heads = ("Target", "Structure, block", "Target / entry (LPS mm)", "Needle path")
+    mmw = [30, 34, 30]
     widths = [x * mm for x in mmw] + [ctx.width - sum(mmw) * mm]
     rows: list[list[Any]] = [[Paragraph(h, st.cell_head) for h in heads]]
+    names = target_names(case.targets)
     for t in case.targets:
         traj = case.trajectory_for(t.id)
-        structure = esc(structure_label(t.structure))
-        if t.label:
-            structure += f"<br/><font color='#5F6B73'>{esc(t.label)}</font>"
-        block = esc(block_name(t.block_type.value))
-        if t.approach:
-            block += f"<br/><font color='#5F6B73'>{esc(t.approach.value.replace('_', ' '))}</font>"
         entry = fmt_lps(traj.entry.lps) if traj is not None else "–"
         rows.append(
             [
-                Paragraph(ctx.target_labels[t.id], st.cell),
-                Paragraph(esc(level_text(t)), st.cell),
-                Paragraph(esc(t.side.value), st.cell),
-                Paragraph(structure, st.cell),
-                Paragraph(block, st.cell),
+                Paragraph(_target_cell(names[t.id], t), st.cell),
+                _structure_cell(ctx, t),
                 Paragraph(f"{fmt_lps(t.position.lps)}<br/>{entry}", st.cell),
                 _path_cell(ctx, t),
             ]
         )
     flow.append(data_table(rows, widths))
     flow += _level_notes(ctx)
-    flow.append(
-        Paragraph(
-            "LPS: DICOM patient coordinates in mm (x toward the patient's left, y posterior, "
-            "z superior). Path: skin entry to target. C-arm (patient prone, beam "
-            "posterior-anterior, set so the needle is seen end-on): <i>oblique</i> names the "
-            "side the image intensifier turns towards, <i>tilt</i> where it tilts along the "
-            "patient's long axis (cranial: towards the head). Closest: clearance to the "
-            "nearest marked structure (the root a root block aims at is not a hazard for "
-            "its own path) and to the marked scar. Safe: no bone crossed, no structure "
-            f"within the margin, posterior entry, path inside the CT. {esc(_bone_note(ctx))}",
-            st.small,
-        )
-    )
+    flow.append(Paragraph(_targets_note(ctx), st.small))
     flow += scar_summary(ctx)
     return flow
 
@@ -630,6 +626,33 @@ def _level_notes(ctx: Context) -> list[Flowable]:
             "confirmed the new values."
         )
     return [Paragraph(text, ctx.st.small) for text in notes]
+
+
+def _targets_note(ctx: Context) -> str:
+    """The footnote of the targets table: coordinates, C-arm, clearances, verdict."""
+    return (
+        "LPS: DICOM patient coordinates in mm (x toward the patient's left, y posterior, "
+        "z superior). Path: skin entry to target. C-arm (patient prone, beam "
+        "posterior-anterior, set so the needle is seen end-on): <i>oblique</i> names the "
+        "side the image intensifier turns towards, <i>tilt</i> where it tilts along the "
+        "patient's long axis (cranial: towards the head). Clearances: to the nearest marked "
+        "structure of each kind (the root an SNRB or TFESI aims at is not a hazard for its "
+        "own path), of the needle shaft (all of the path but the last "
+        f"{DEFAULT_BONE_EXCLUSION_MM:g} mm before the target) to the nearest CT voxel above "
+        f"{DEFAULT_BONE_HU:g} HU, and to the marked scar. Verdict: <i>UNSAFE</i> when bone "
+        f"is crossed, a marked structure lies within {DEFAULT_MARGIN_MM:g} mm, the entry is "
+        "not posterior or the path leaves the CT; <i>not assessed</i> while no nerve root or "
+        "no thecal sac is marked (or there is no CT); <i>safe</i> otherwise. "
+        f"{esc(_bone_note(ctx))}"
+    )
+
+
+def _target_cell(name: str, target: Target) -> str:
+    """The target's name in bold; below it the level awaiting confirmation, if any."""
+    cell = f"<b>{esc(name)}</b>"
+    if target.level_change is not None:
+        cell += f"<br/>{esc(level_text(target))}"
+    return cell
 
 
 def _bone_note(ctx: Context) -> str:

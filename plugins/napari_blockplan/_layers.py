@@ -19,6 +19,7 @@ import numpy as np
 
 from blockplan.case import Case, MaskGrid, ScarRegion
 from blockplan.outcomes.evidence import STATUS_COLOURS, UNTESTED
+from blockplan.planning.wording import target_names
 from napari_blockplan._convert import display_grid, lps_to_world
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ROLES",
     "STATUS_COLOURS",
+    "VERDICT_COLOURS",
     "keep_overlays_on_top",
     "layer_for",
     "refresh_layers",
@@ -130,15 +132,16 @@ def refresh_layers(
     case: Case,
     *,
     statuses: Mapping[str, str] | None = None,
-    safety: Mapping[str, bool] | None = None,
+    verdicts: Mapping[str, str] | None = None,
 ) -> None:
     """Redraw every blockplan layer from ``case``.
 
-    ``statuses`` maps target id → ledger status (colours); ``safety`` maps target id →
-    whether its trajectory is safe (red paths are unsafe).
+    ``statuses`` maps target id → ledger status (colours); ``verdicts`` maps target id →
+    the safety verdict of its trajectory (`blockplan.planning.SafetyVerdict`): green safe,
+    red unsafe, orange not assessed (also for a path without a verdict).
     """
     statuses = statuses or {}
-    safety = safety or {}
+    verdicts = verdicts or {}
     lv = case.levels
     _points(
         viewer,
@@ -159,6 +162,7 @@ def refresh_layers(
         features={"kind": [m.kind for m in lm], "level": [m.level or "" for m in lm]},
     )
     tg = case.targets
+    names = target_names(tg)
     colours = [STATUS_COLOURS[statuses.get(t.id, UNTESTED)] for t in tg]
     _points(
         viewer,
@@ -170,24 +174,24 @@ def refresh_layers(
         border_width=0.2,
         features={
             "id": [t.id for t in tg],
-            "label": [_target_label(t) for t in tg],
+            "label": [names[t.id] for t in tg],
         },
         text={"string": "{label}", "color": "white", "size": 9, "anchor": "lower_left"},
     )
-    _trajectories(viewer, case, safety)
+    _trajectories(viewer, case, verdicts)
     _scar(viewer, case)
 
 
-def _target_label(t: Any) -> str:
-    return t.label or f"{t.level or ''} {t.side.value} {t.block_type.value}".strip()
+VERDICT_COLOURS = {"safe": "#2ca02c", "unsafe": "#d62728", "not assessed": "#ff7f0e"}
+"""Colour of a planned path by its safety verdict (green, red, orange)."""
 
 
-def _trajectories(viewer: napari.viewer.Viewer, case: Case, safety: Mapping[str, bool]) -> None:
+def _trajectories(viewer: napari.viewer.Viewer, case: Case, verdicts: Mapping[str, str]) -> None:
     lines, colours = [], []
     for traj in case.trajectories:
         target = case.target(traj.target_id)
         lines.append(lps_to_world([traj.entry.lps, target.position.lps]))
-        colours.append("#2ca02c" if safety.get(traj.target_id, True) else "#d62728")
+        colours.append(VERDICT_COLOURS[str(verdicts.get(traj.target_id, "not assessed"))])
     layer = layer_for(viewer, "trajectories")
     if layer is None:
         if not lines:

@@ -33,6 +33,7 @@ from blockplan.case.model import (
 )
 from blockplan.case.vocab import Agent, Approach, BlockType, Laterality, Structure
 from blockplan.io import ImageVolume, discover, load_series
+from blockplan.planning import SafetyVerdict
 from tests.io._dicom_factory import SeriesSpec, write_series
 
 PATIENT_NAME = "Qzxwvtest^Jovanka^Ilse"
@@ -219,11 +220,16 @@ def make_case(study: Study) -> Case:
 
 
 def metrics_for(case: Case) -> dict[str, TrajectoryMeasurements]:
-    """What the SR holds per target id, as a caller without a CT would pass it."""
+    """What the SR holds per target id, as a caller without a CT would pass it.
+
+    The first path was checked against a root, the thecal sac and bone (safe); the others
+    against nothing (not assessed), so the SR holds both verdict codes.
+    """
     out: dict[str, TrajectoryMeasurements] = {}
-    for traj in case.trajectories:
+    for n, traj in enumerate(case.trajectories):
         tip = np.asarray(case.target(traj.target_id).position.lps)
         length = float(np.linalg.norm(tip - np.asarray(traj.entry.lps)))
+        checked = n == 0
         out[traj.target_id] = TrajectoryMeasurements(
             path_length_mm=length,
             needle_length_mm=89.0,
@@ -236,6 +242,12 @@ def metrics_for(case: Case) -> dict[str, TrajectoryMeasurements]:
             clearance_level="L5",
             clearance_side="right",
             scar_distance_mm=None,  # no scar near
-            safe=True,
+            structures=(
+                ((3.25, "nerve_root", "L5", "right"), (9.0, "thecal_sac", "L5", None))
+                if checked
+                else ()
+            ),
+            bone_clearance_mm=4.5 if checked else None,
+            verdict=SafetyVerdict.SAFE if checked else SafetyVerdict.NOT_ASSESSED,
         )
     return out

@@ -24,9 +24,11 @@ from blockplan.archive import (
 from blockplan.archive._common import dataset_bytes
 from blockplan.archive.bundle import ArchiveObjects
 from blockplan.archive.coding import PRIVATE_SCHEME, level_code, level_from_code
+from blockplan.archive.sr import _groups, _tracking_text
 from blockplan.archive.validate import dciodvfy_path
 from blockplan.case.model import Case, MaskGrid, ScarRegion
 from blockplan.errors import ArchiveError
+from blockplan.planning import SafetyVerdict
 from tests.archive._factory import Study, reoriented_grid
 
 needs_dciodvfy = pytest.mark.skipif(dciodvfy_path() is None, reason="dicom3tools not installed")
@@ -102,12 +104,31 @@ def test_sr_round_trip(objects: ArchiveObjects, case: Case) -> None:
     assert m.tilt_direction == "cranial" and m.landmark_clearance_mm == 3.25
     assert m.scar_distance_mm is None  # no scar near: not archived
     assert (m.clearance_kind, m.clearance_level, m.clearance_side) == ("nerve_root", "L5", "right")
-    assert m.safe is True
+    assert m.safe is True and m.verdict is SafetyVerdict.SAFE
+    assert m.structures == ((3.25, "nerve_root", "L5", "right"), (9.0, "thecal_sac", "L5", None))
+    assert m.bone_clearance_mm == 4.5
     words = m.words()
     assert words is not None
     assert words.c_arm == "23.2° right oblique, 7.5° cranial tilt"
     assert words.clearance == "3.2 mm from nerve root L5 right"
-    assert words.verdict == "yes"
+    assert words.verdict == "safe"
+    assert words.safety == (
+        "safe — clear of nerve root L5 right 3.2 mm, thecal sac L5 9.0 mm, bone 4.5 mm, "
+        "no scar marked"
+    )
+    # the second path was checked against nothing: "not assessed", never "yes"
+    other = plan.measurements["r2"]
+    assert other.verdict is SafetyVerdict.NOT_ASSESSED and other.safe is False
+    assert other.structures == () and other.bone_clearance_mm is None
+    unassessed = other.words()
+    assert unassessed is not None and unassessed.safety == (
+        "not assessed — mark the roots and thecal sac; load the CT to check bone"
+    )
+    # targets are named in the SR as on the screen and in the report, labels kept apart
+    names = [_tracking_text(g) for g in _groups(objects.sr.ContentSequence)]
+    assert "target:t1 T1 · L5 right TFESI | L5 right root" in names
+    assert "target:t2 T2 · L4-L5 left MBB" in names
+    assert "trajectory:r1 target:t1 T1 · L5 right TFESI" in names
     region = case.scar_regions[0]
     assert plan.scar_volume_ml["scar1"] == pytest.approx(region.volume_ml)
     assert plan.scar_volume_ml_per_level["scar1"] == region.volume_ml_per_level

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from blockplan.case.vocab import BlockType, Laterality, Structure
 from blockplan.errors import PlanningError
 from blockplan.planning import (
     PathPlanner,
+    SafetyVerdict,
     case_frame,
     describe_path,
     evaluate_trajectory,
@@ -64,14 +66,56 @@ def test_a_facet_target_spares_nothing() -> None:
     assert spared_landmark_ids(t, [ROOT]) == ()
 
 
-def test_path_onto_its_own_root_is_safe_and_onto_another_root_is_not() -> None:
+def test_path_onto_its_own_root_is_not_a_hazard_but_not_assessed_alone() -> None:
     own = _case(_target(Structure.NERVE_ROOT, "L5", "left", (20, 10, 0)), (50, 80, 10), ROOT)
     m = measure_paths(own)["t-nerve_root"]
-    assert m.safe and m.closest_landmark is None  # the only landmark is spared
+    assert m.hazards == () and m.closest_landmark is None  # the only landmark is spared
+    # checked against nothing: before issue 14 this asserted `m.safe` ("Safe: yes")
+    assert m.verdict is SafetyVerdict.NOT_ASSESSED and not m.safe
     facet = _case(_target(Structure.FACET_JOINT, "L5", "left", (20, 10, 0)), (50, 80, 10), ROOT)
     m = measure_paths(facet)["t-facet_joint"]
-    assert not m.safe
+    assert not m.safe and m.verdict is SafetyVerdict.UNSAFE
     assert describe_path(m).clearance == "2.5 mm inside nerve root L5 left"
+
+
+def _empty_ct() -> Any:
+    """A bone-free CT around the test paths (x −10 … 69, y 0 … 99, z −40 … 29 mm)."""
+    return volume(np.zeros((70, 100, 80), dtype=np.int16), affine(origin=(-10.0, 0.0, -40.0)))
+
+
+SAC = landmark("thecal_sac", 0, 30, -30, 6.0, level="S1", side="midline", id="sac-S1")
+
+
+@pytest.mark.parametrize(
+    ("block", "spared"),
+    [
+        (BlockType.SELECTIVE_NERVE_ROOT, True),
+        (BlockType.TRANSFORAMINAL_EPIDURAL, True),
+        (BlockType.MEDIAL_BRANCH, False),
+        (BlockType.FACET_INTRAARTICULAR, False),
+    ],
+)
+def test_own_root_is_spared_only_for_blocks_that_aim_at_it(block: BlockType, spared: bool) -> None:
+    # the target sits on the marked left L5 root; the S1 root and the sac are checked too
+    target = Target(
+        id="t",
+        level="L5",
+        side=Laterality.LEFT,
+        structure=Structure.NERVE_ROOT,  # the structure does not decide, the block does
+        block_type=block,
+        position=point(20, 10, 0),
+    )
+    case = _case(target, (50, 80, 10), ROOT, OTHER_ROOT, SAC)
+    assert spared_landmark_ids(target, case.landmarks) == (("root-L5-left",) if spared else ())
+    m = measure_paths(case, [_empty_ct()])["t"]
+    words = describe_path(m)
+    if spared:
+        assert m.verdict is SafetyVerdict.SAFE, m.warnings
+        assert "L5" not in words.safety  # its own root is neither a hazard nor a clearance
+        assert words.safety.startswith("safe — clear of nerve root S1 left")
+    else:
+        assert m.verdict is SafetyVerdict.UNSAFE
+        assert words.safety.startswith("UNSAFE — passes through nerve root L5 left")
 
 
 def test_planner_reuses_results_until_an_input_changes() -> None:
@@ -125,15 +169,52 @@ def test_c_arm_words() -> None:
     assert w.c_arm_text(40, "right", 5, "caudal") == "40.0° right oblique, 5.0° caudal tilt"
 
 
-def test_clearance_scar_and_safety_words() -> None:
+def test_clearance_scar_and_verdict_words() -> None:
     assert w.clearance_text(3.14, "nerve_root", "L5", "left") == "3.1 mm from nerve root L5 left"
     assert w.clearance_text(-1.2, "thecal_sac", "L4", "midline") == "1.2 mm inside thecal sac L4"
     assert w.scar_distance_text(None) == "no scar marked"
     assert w.scar_distance_text(4.04) == "4.0 mm from scar"
-    assert w.safety_text(True, ["crosses scar"]) == "yes"
-    assert w.safety_text(False, ["crosses bone", "x"]) == "NO: crosses bone; x"
-    assert w.safety_text(False) == "NO"
+    assert (
+        w.structure_clearance_text(4.12, "nerve_root", "L5", "left") == "nerve root L5 left 4.1 mm"
+    )
+    assert w.structure_clearance_text(-0.5, "thecal_sac", "L5", "midline") == (
+        "thecal sac L5 0.5 mm inside"
+    )
+    assert w.bone_clearance_text(None) == "bone not checked (no CT)"
+    assert w.bone_clearance_text(8.06) == "bone 8.1 mm"
+    listed = w.clearances_text(
+        [(4.1, "nerve_root", "L5", "left"), (12.0, "thecal_sac", "L5", "midline")], 8.1, 18.0
+    )
+    assert listed == "nerve root L5 left 4.1 mm, thecal sac L5 12.0 mm, bone 8.1 mm, scar 18.0 mm"
+    assert w.clearances_text([], None, None) == (
+        "no marked structure, bone not checked (no CT), no scar marked"
+    )
+    assert w.verdict_text("safe", listed) == f"safe — clear of {listed}"
+    assert w.verdict_text("unsafe", listed, ["crosses bone", "x"]) == "UNSAFE — crosses bone; x"
+    assert w.verdict_text("unsafe", listed) == "UNSAFE"
+    assert w.verdict_text("not assessed", listed, (), ["nerve_root", "thecal_sac"]) == (
+        "not assessed — mark the roots and thecal sac"
+    )
+    assert w.unchecked_text(["thecal_sac", "bone"]) == (
+        "mark the thecal sac; load the CT to check bone"
+    )
     assert w.needle_label(88.9) == "3.5 in (89 mm)" and w.needle_label(None) == "none long enough"
+
+
+def test_target_names() -> None:
+    snrb = _target(Structure.NERVE_ROOT, "L5", "left", (20, 10, 0))
+    assert w.target_name(snrb, 1) == "T1 · L5 left SNRB"
+    mbb = _target(Structure.FACET_JOINT, "L4-L5", "right", (20, 10, 0))
+    unassigned = mbb.model_copy(update={"id": "u", "level": None})
+    tfesi = snrb.model_copy(update={"id": "f", "block_type": BlockType.TRANSFORAMINAL_EPIDURAL})
+    names = w.target_names([snrb, mbb, unassigned, tfesi])
+    assert list(names.values()) == [
+        "T1 · L5 left SNRB",
+        "T2 · L4-L5 right MBB",
+        "T3 · right MBB, level unassigned",
+        "T4 · L5 left TFESI",
+    ]
+    assert set(w.BLOCK_ABBREVIATIONS) == set(BlockType)  # every block type has a short name
 
 
 def test_scar_volumes_read_cranial_to_caudal() -> None:
@@ -149,4 +230,6 @@ def test_describe_path_matches_the_metrics() -> None:
     assert (words.oblique, words.tilt) == (m.oblique_label, m.tilt_label)
     assert words.clearance.endswith("mm from nerve root S1 left")
     assert words.scar == "no scar marked"
-    assert words.safety == "yes" and words.verdict == "yes"
+    # no thecal sac and no CT: not "yes" any more (issue 14)
+    assert words.verdict == "not assessed"
+    assert words.safety == "not assessed — mark the thecal sac; load the CT to check bone"

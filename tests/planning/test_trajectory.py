@@ -12,10 +12,14 @@ from blockplan.case.vocab import Laterality
 from blockplan.errors import PlanningError
 from blockplan.planning import (
     STANDARD_NEEDLE_LENGTHS_MM,
+    SafetyVerdict,
     TiltDirection,
+    describe_path,
     evaluate_trajectory,
     needle_label,
+    safety_verdict,
     suggest_needle_mm,
+    unchecked_structures,
 )
 from tests.planning._factory import OTHER_FRAME, affine, landmark, point, volume
 
@@ -36,7 +40,12 @@ def test_worked_example_from_the_docs() -> None:
     assert m.needle_label == "3.5 in (89 mm)"
     assert m.crosses_bone is None and not m.bone_checked
     assert m.scar_distance_mm is None
-    assert m.safe
+    # nothing marked and no CT: no hazard found, but nothing to call the path safe on
+    # (this asserted `m.safe` before issue 14: "safe" with no root or thecal sac marked)
+    assert m.hazards == () and not m.safe
+    assert m.verdict is SafetyVerdict.NOT_ASSESSED
+    assert m.unchecked == ("nerve_root", "thecal_sac", "bone")
+    assert m.bone_clearance_mm is None
     assert m.warnings == ("no CT given: bone crossing not checked",)
 
 
@@ -92,7 +101,7 @@ def test_no_needle_long_enough() -> None:
     assert "path 180.0 mm + 10 mm spare is longer than the longest needle listed (177.8 mm)" in (
         m.warnings
     )
-    assert m.safe  # a planning note, not a hazard
+    assert m.hazards == ()  # a planning note, not a hazard
 
 
 def test_needle_labels() -> None:
@@ -124,7 +133,7 @@ def test_bone_crossing_depth_by_hand() -> None:
     assert m.first_bone_depth_mm == pytest.approx(40.5)
     assert m.first_bone_lps == pytest.approx((0.0, 39.5, 0.0))
     assert m.first_bone_hu == pytest.approx(520.0)
-    assert not m.safe
+    assert not m.safe and m.verdict is SafetyVerdict.UNSAFE
     assert m.warnings[0] == (
         "crosses bone (CT 520 HU > 300 HU) at depth 40.5 mm from the entry, 29.5 mm before "
         "the target, LPS (0.0, 39.5, 0.0) mm"
@@ -137,7 +146,7 @@ def test_target_on_bone_is_excluded_from_the_bone_check() -> None:
     # target 2 mm inside the bone (y = 38): with the default 3 mm exclusion only depths up to
     # 42 − 3 = 39 mm (y ≥ 41) are checked
     m = evaluate_trajectory((0.0, 80.0, 0.0), (0.0, 38.0, 0.0), ct=ct)
-    assert m.bone_checked and m.crosses_bone is False and m.safe
+    assert m.bone_checked and m.crosses_bone is False and m.hazards == ()
     assert m.warnings == ()
     strict = evaluate_trajectory((0.0, 80.0, 0.0), (0.0, 38.0, 0.0), ct=ct, bone_exclusion_mm=0)
     assert strict.crosses_bone and strict.first_bone_depth_mm == pytest.approx(40.5)
@@ -174,16 +183,17 @@ def test_landmark_clearance_by_hand() -> None:
     assert c.closest_point_lps == pytest.approx((0.0, 20.0, 0.0))
     assert c.label == "nerve root L5 left"
     assert m.closest_landmark == c
-    assert m.safe
+    assert m.hazards == ()
 
     close = landmark("nerve_root", 5.0, 20.0, 0.0, 4.0, level="L5", side="left", id="r1")
     m = evaluate_trajectory((0, 80, 0), (0, 10, 0), landmarks=[close])
-    assert not m.safe
+    assert not m.safe and m.verdict is SafetyVerdict.UNSAFE
     assert m.warnings[0] == (
         "passes 1.0 mm from nerve root L5 left (id r1), closer than the 2.0 mm margin, "
         "at depth 60.0 mm (10.0 mm before the target), LPS (0.0, 20.0, 0.0) mm"
     )
-    assert evaluate_trajectory((0, 80, 0), (0, 10, 0), landmarks=[close], margin_mm=0.5).safe
+    relaxed = evaluate_trajectory((0, 80, 0), (0, 10, 0), landmarks=[close], margin_mm=0.5)
+    assert relaxed.hazards == ()
 
 
 def test_path_through_a_landmark_and_beyond_the_target() -> None:
@@ -205,7 +215,7 @@ def test_the_target_root_can_be_excluded() -> None:
     m = evaluate_trajectory(
         (0, 80, 0), (0, 10, 0), landmarks=[target_root, other], exclude_landmark_ids={"t"}
     )
-    assert m.safe
+    assert m.hazards == ()
     assert m.landmarks[0].excluded and m.landmarks[0].distance_mm == pytest.approx(-1.0)
     assert m.closest_landmark is not None and m.closest_landmark.landmark_id == "o"
     assert not evaluate_trajectory((0, 80, 0), (0, 10, 0), landmarks=[target_root]).safe
@@ -223,7 +233,7 @@ def test_scar_distance_and_crossing_by_hand() -> None:
     m = evaluate_trajectory((0, 80.25, 0), (0, 10.25, 0), scar_masks=[(beside, aff)])
     assert m.scar_distance_mm == pytest.approx(3.0)
     assert 55.25 <= (m.scar_closest_depth_mm or 0) <= 60.25
-    assert not m.crosses_scar and m.safe
+    assert not m.crosses_scar and m.hazards == ()
 
     across = np.zeros((100, 100, 100), dtype=bool)
     across[48:53, 60:66, 48:53] = True  # y = 40..45 on the path
@@ -232,7 +242,7 @@ def test_scar_distance_and_crossing_by_hand() -> None:
     # samples at y = 80.25 − 0.5 n: the first whose nearest voxel is scar is y = 45.25
     assert m.scar_entry_depth_mm == pytest.approx(35.0)
     assert m.scar_entry_lps == pytest.approx((0.0, 45.25, 0.0))
-    assert m.safe  # a caution, not a hazard
+    assert m.hazards == ()  # a caution, not a hazard
     assert m.warnings[-1] == (
         "crosses scar from depth 35.0 mm (35.0 mm before the target), LPS (0.0, 45.2, 0.0) mm"
     )
@@ -293,3 +303,101 @@ def test_refusals() -> None:
 
 
 # speed is measured in benchmarks/evaluate_trajectory.py, not asserted here
+
+
+# --- bone clearance -------------------------------------------------------------------------
+def test_bone_clearance_of_the_shaft_by_hand() -> None:
+    ct = volume(*_ct_with_slab())  # bone voxel centres at y = 30 … 39 (integer x, z)
+    # the shaft ends 3 mm before the target (y = 48): 48 − 39 = 9 mm from the slab
+    m = evaluate_trajectory((0.0, 80.0, 0.0), (0.0, 45.0, 0.0), ct=ct)
+    assert m.bone_clearance_mm == pytest.approx(9.0)
+    assert m.bone_clearance_depth_mm == pytest.approx(32.0)
+    # the exempt tip zone is the one the bone crossing check leaves out
+    near = evaluate_trajectory((0.0, 80.0, 0.0), (0.0, 41.0, 0.0), ct=ct)
+    assert near.bone_clearance_mm == pytest.approx(5.0) and near.crosses_bone is False
+    whole = evaluate_trajectory((0.0, 80.0, 0.0), (0.0, 41.0, 0.0), ct=ct, bone_exclusion_mm=0)
+    assert whole.bone_clearance_mm == pytest.approx(2.0)
+    # bone farther than the first search radius (15 mm) is still found, exactly
+    far = evaluate_trajectory((0.0, 80.0, 0.0), (0.0, 60.0, 0.0), ct=ct)
+    assert far.bone_clearance_mm == pytest.approx(24.0)
+    # a shaft through bone passes through voxel centres here: clearance 0
+    through = evaluate_trajectory((0.0, 80.0, 0.0), (0.0, 10.0, 0.0), ct=ct)
+    assert through.crosses_bone and through.bone_clearance_mm == pytest.approx(0.0)
+
+
+def test_bone_clearance_without_a_ct_or_without_bone() -> None:
+    assert evaluate_trajectory((0, 80, 0), (0, 45, 0)).bone_clearance_mm is None
+    arr, aff = _ct_with_slab()
+    m = evaluate_trajectory((0, 80, 0), (0, 45, 0), ct=volume(np.zeros_like(arr), aff))
+    assert m.bone_clearance_mm == math.inf and m.bone_clearance_depth_mm is None
+    assert describe_path(m).clearances.endswith("no bone on the CT, no scar marked")
+
+
+# --- the verdict: safe only when what it was checked against is named ----------------------
+FAR_ROOT = landmark("nerve_root", 40.0, 60.0, 0.0, 2.5, level="L4", side="left", id="far")
+SAC = landmark("thecal_sac", 0.0, 60.0, -40.0, 6.0, level="L5", side="midline", id="sac")
+
+
+def test_no_root_or_thecal_sac_marked_is_not_assessed_never_safe() -> None:
+    ct = volume(*_ct_with_slab())
+    m = evaluate_trajectory((0.0, 80.0, 0.0), (0.0, 45.0, 0.0), ct=ct)
+    assert m.hazards == () and not m.safe
+    assert m.verdict is SafetyVerdict.NOT_ASSESSED
+    assert m.unchecked == ("nerve_root", "thecal_sac")
+    words = describe_path(m)
+    assert words.verdict == "not assessed"
+    assert words.safety == "not assessed — mark the roots and thecal sac"
+    only_sac = describe_path(
+        evaluate_trajectory((0.0, 80.0, 0.0), (0.0, 45.0, 0.0), ct=ct, landmarks=[SAC])
+    )
+    assert only_sac.safety == "not assessed — mark the nerve roots"
+    no_ct = describe_path(evaluate_trajectory((0, 80, 0), (0, 45, 0), landmarks=[FAR_ROOT, SAC]))
+    assert no_ct.safety == "not assessed — load the CT to check bone"
+
+
+def test_safe_names_every_structure_it_was_checked_against() -> None:
+    ct = volume(*_ct_with_slab())
+    m = evaluate_trajectory((0.0, 80.0, 0.0), (0.0, 45.0, 0.0), ct=ct, landmarks=[FAR_ROOT, SAC])
+    assert m.verdict is SafetyVerdict.SAFE and m.safe and m.unchecked == ()
+    assert [c.landmark_id for c in m.nearest_structures] == ["far", "sac"]
+    words = describe_path(m)
+    assert words.verdict == "safe"
+    # root: 40 mm from the path, radius 2.5; sac: 40 mm, radius 6; bone: 48 − 39 mm
+    assert words.clearances == (
+        "nerve root L4 left 37.5 mm, thecal sac L5 34.0 mm, bone 9.0 mm, no scar marked"
+    )
+    assert words.safety == f"safe — clear of {words.clearances}"
+    assert words.lines() == (
+        "Path length: 35.0 mm",
+        "Needle: 3.5 in (89 mm)",
+        "C-arm: true PA (0.0° oblique), no tilt",
+        f"Clearances: {words.clearances}",
+        f"Verdict: {words.safety}",
+    )
+
+
+def test_a_marked_root_on_the_path_makes_it_unsafe_and_is_named() -> None:
+    ct = volume(*_ct_with_slab())
+    on_path = landmark("nerve_root", 0.0, 60.0, 0.0, 2.5, level="L4", side="left", id="r-on")
+    m = evaluate_trajectory((0.0, 80.0, 0.0), (0.0, 45.0, 0.0), ct=ct, landmarks=[on_path, SAC])
+    assert m.verdict is SafetyVerdict.UNSAFE and not m.safe
+    words = describe_path(m)
+    assert words.verdict == "UNSAFE"
+    assert words.safety.startswith(
+        "UNSAFE — passes through nerve root L4 left (id r-on): 2.5 mm inside its 2.5 mm radius"
+    )
+    assert words.clearances.startswith("nerve root L4 left 2.5 mm inside, thecal sac L5 34.0 mm")
+    # a hazard decides even when something else is missing (here: no thecal sac, no CT)
+    alone = evaluate_trajectory((0.0, 80.0, 0.0), (0.0, 45.0, 0.0), landmarks=[on_path])
+    assert alone.verdict is SafetyVerdict.UNSAFE
+
+
+def test_the_verdict_rule_by_itself() -> None:
+    assert unchecked_structures(["nerve_root", "thecal_sac"], ct_given=True) == ()
+    assert unchecked_structures(["thecal_sac", "artery"], ct_given=False) == (
+        "nerve_root",
+        "bone",
+    )
+    assert safety_verdict(["crosses bone"], ["nerve_root"]) is SafetyVerdict.UNSAFE
+    assert safety_verdict([], ["thecal_sac"]) is SafetyVerdict.NOT_ASSESSED
+    assert safety_verdict([], []) is SafetyVerdict.SAFE

@@ -175,7 +175,11 @@ def test_a_clinic_day_in_napari(qtbot: Any, tmp_path: Path, launch_app: Any) -> 
     (target,) = ws.case.targets
     assert (target.level, target.side.value, target.block_type.value) == ("L5", "left", "snrb")
     assert np.allclose(target.position.lps, SNRB["target_lps"], atol=1.0)
-    assert planning.table.item(0, 11).text() == "yes"  # safe, as the planning core says
+    # no root or thecal sac marked today: the core cannot call the path safe, and says what
+    # to mark (before issue 14 this asserted "yes" — "safe" with nothing marked)
+    verdict = planning.table.item(0, planning.table.columnCount() - 1).text()
+    assert verdict == "not assessed"
+    assert "Verdict: not assessed — mark the roots and thecal sac" in planning.details.text()
 
     # the scar: a click at its deepest point on the fat-suppressed T1, grown
     with np.load(SAMPLE / TRUTH["scar"]["mask_file"]) as npz:

@@ -5,7 +5,9 @@ physician sees (the Planning table, the scar volume, the Outcomes ledger), the t
 report PDF (built from the same case and volumes, and the copy inside the archive) and the
 SR content items (read back with `read_sr`), and asserts that they state the same levels,
 sides, path lengths, C-arm angles with their direction words, clearances with the structure
-named, safety verdicts, scar volumes and ledger statuses.
+named, safety verdicts, scar volumes and ledger statuses. Targets are selected with real
+clicks on their table rows; the details pane then shows the path in the report's words.
+Every place that names a target (table, Outcomes ticks, report, SR) names it alike.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ from pypdf import PdfReader
 from blockplan.archive import build_archive, read_sr
 from blockplan.archive._common import read_headers
 from blockplan.archive.jobs import select_series
+from blockplan.archive.sr import _groups, _tracking_text
 from blockplan.case import Case, Structure
 from blockplan.case.store import CaseStore
 from blockplan.demo import build_demo_case
 from blockplan.io import discover
 from blockplan.outcomes import Status
 from blockplan.planning import (
+    SafetyVerdict,
     level_text,
     markers_in_order,
     rename_level_marker,
@@ -35,9 +39,10 @@ from blockplan.planning import (
     transitional_text,
     unconfirmed_targets,
 )
-from blockplan.planning.wording import scar_volume_text
+from blockplan.planning.wording import scar_volume_text, target_names
 from blockplan.report import ReportOptions, build_report
 from napari_blockplan._workspace import workspace_for
+from tests.plugin._gui import Physician
 
 pytestmark = pytest.mark.gui
 
@@ -74,6 +79,20 @@ def _table(table: Any) -> list[dict[str, str]]:
     ]
 
 
+def _select_row(doc: Physician, planning: Any, name: str) -> None:
+    """Click the Targets tab (when not shown) and then the table row of the named target."""
+    tabs = planning.tabs
+    bar = tabs.tabBar()
+    index = next(i for i in range(bar.count()) if bar.tabText(i) == "Targets")
+    if tabs.currentIndex() != index:
+        doc.click(bar, "the Targets tab", bar.tabRect(index).center())
+    table = planning.table
+    row = next(r for r in range(table.rowCount()) if table.item(r, 0).text() == name)
+    table.scrollToItem(table.item(row, 0))  # the physician scrolls the list to it
+    doc.click(table.viewport(), name, table.visualItemRect(table.item(row, 0)).center())
+    assert planning.details_title.text() == name
+
+
 @pytest.fixture(params=["demo case", "targets on their roots"])
 def opened(request: pytest.FixtureRequest, make_napari_viewer: Any, tmp_path: Path) -> Any:
     viewer = make_napari_viewer(show=True)
@@ -92,12 +111,15 @@ def opened(request: pytest.FixtureRequest, make_napari_viewer: Any, tmp_path: Pa
 def test_screen_pdf_and_sr_state_the_same_plan(opened: Any) -> None:
     ws, planning, outcomes = opened
     case = ws.case
+    doc = Physician(planning.viewer)
+    names = target_names(case.targets)
 
     # what the physician sees
     screen = {row["Target"]: row for row in _table(planning.table)}
     scar_on_screen = planning.scar_volume.text()
     ledger_on_screen = [(r["Source"], r["Status"]) for r in _table(outcomes.ledger_table)]
     assert len(screen) == len(case.targets) == 5
+    assert list(screen) == list(names.values())  # "T1 · L5 right TFESI", …
     assert ledger_on_screen
 
     # the report, built from the same case and volumes
@@ -118,27 +140,36 @@ def test_screen_pdf_and_sr_state_the_same_plan(opened: Any) -> None:
     plan = read_sr(objects.sr)
     sr_targets = {t.id: t for t in plan.targets}
     sr_paths = {traj.target_id: plan.measurements[traj.id] for traj in plan.trajectories}
+    sr_names = [_tracking_text(g) for g in _groups(objects.sr.ContentSequence)]
 
     for target in case.targets:
-        row = screen[target.label]
+        name = names[target.id]
+        row = screen[name]
         got = sr_targets[target.id]
+        # the target's name: table, Outcomes ticks, both PDFs and the SR
+        assert outcomes.target_checks[target.id].text() == name
+        assert name in pdf and name in archived_pdf
+        assert any(t.startswith(f"target:{target.id} {name}") for t in sr_names)
         # level and side
         assert row["Level"] == target.level == got.level
         assert row["Side"] == target.side.value == got.side.value
         words = sr_paths[target.id].words()
         assert words is not None
-        # path length, C-arm angles with their words, clearance with the structure named
-        assert row["Path mm"] == words.length.removesuffix(" mm")
-        assert row["Needle"] == words.needle
-        assert (row["Oblique"], row["Tilt"]) == (words.oblique, words.tilt)
-        assert row["Clearance"] == f"{words.clearance}; {words.scar}"
-        # the safety verdict (the SR holds the verdict, the screen and the PDF its reasons)
-        assert row["Safe"].split(":")[0] == words.verdict
+        # the verdict word: table, SR (which holds the verdict, not the hazards' wording)
+        assert row["Verdict"] == words.verdict
+        # the details pane of the row clicked: path length, needle, C-arm oblique and tilt,
+        # every clearance with its structure and the verdict, in the report's words
+        _select_row(doc, planning, name)
+        details = tuple(planning.details.text().splitlines())
+        assert details[:4] == words.lines()[:4]
+        if sr_paths[target.id].verdict is SafetyVerdict.UNSAFE:
+            assert details[4].startswith("Verdict: UNSAFE — ")
+        else:
+            assert details[4] == words.lines()[4]
+        assert f"{words.oblique}, {words.tilt}" in details[2]
         for text in (pdf, archived_pdf):
-            assert f"path {words.length} · needle {words.needle}" in text
-            assert f"C-arm {words.c_arm}" in text
-            assert f"closest: {words.clearance}; {words.scar}" in text
-            assert _flat(f"safe: {row['Safe']}") in text
+            for line in details:
+                assert _flat(line) in text, line
 
     # scar volumes: screen, SR (total and per level) and both PDFs
     region = case.scar_regions[0]
@@ -164,10 +195,12 @@ def test_screen_pdf_and_sr_state_the_same_plan(opened: Any) -> None:
 def test_a_target_on_its_own_root_is_not_a_hazard_for_its_path(opened: Any) -> None:
     ws, planning, _outcomes = opened
     snrb = next(t for t in ws.case.targets if t.block_type.value == "snrb")
-    row = next(r for r in _table(planning.table) if r["Target"] == snrb.label)
+    _select_row(Physician(planning.viewer), planning, target_names(ws.case.targets)[snrb.id])
     own_root = f"nerve root {snrb.level} {snrb.side.value}"
-    assert own_root not in row["Clearance"]
-    assert own_root not in row["Safe"]
+    details = planning.details.text()
+    assert "Clearances: nerve root " in details  # other roots are named …
+    assert own_root not in details  # … its own root neither as a clearance nor a hazard
+    assert "Verdict: safe — clear of nerve root" in details
 
 
 @pytest.mark.parametrize("opened", ["demo case"], indirect=True)
@@ -183,6 +216,7 @@ def test_screen_pdf_and_sr_state_the_same_unconfirmed_levels(opened: Any) -> Non
     assert len(unconfirmed_targets(ws.case)) == len(ws.case.targets)
 
     screen = {row["Target"]: row for row in _table(planning.table)}
+    names = target_names(ws.case.targets)
     pdf = _pdf_text(
         build_report(ws.case, volumes=ws.volumes(), options=ReportOptions(created_at=WHEN))
     )
@@ -196,12 +230,23 @@ def test_screen_pdf_and_sr_state_the_same_unconfirmed_levels(opened: Any) -> Non
     )
     sr_targets = {t.id: t for t in read_sr(objects.sr).targets}
     for target in ws.case.targets:
-        shown = screen[target.label]["Level"]
+        shown = screen[names[target.id]]["Level"]
         assert shown == level_text(target) and " — confirm (was " in shown
         assert _flat(shown) in pdf
         assert shown.startswith(f"{sr_targets[target.id].level} — ")
-        assert sr_targets[target.id].side.value == screen[target.label]["Side"]
+        assert sr_targets[target.id].side.value == screen[names[target.id]]["Side"]
     assert "Level not confirmed" in pdf
     noted = planning.transitional.currentText()
     assert noted == transitional_text(ws.case.transitional_vertebra)
     assert f"Transitional vertebra: {noted}." in pdf
+
+
+def test_the_targets_table_reads_without_scrolling_sideways(opened: Any) -> None:
+    _ws, planning, _outcomes = opened
+    doc = Physician(planning.viewer)
+    _select_row(doc, planning, planning.table.item(0, 0).text())
+    table = planning.table
+    assert table.columnCount() == 6
+    assert table.horizontalScrollBar().maximum() == 0  # nothing hidden off to the right
+    assert planning.details.wordWrap()
+    assert planning.details.width() <= table.width()  # the details pane sits below, wrapped

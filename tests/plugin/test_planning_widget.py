@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from blockplan.case.store import CaseStore
-from blockplan.planning import mask_grid_for
+from blockplan.planning import SafetyVerdict, mask_grid_for
 from napari_blockplan._convert import display_volume, lps_to_world, world_to_lps
 from napari_blockplan._layers import layer_for
 from napari_blockplan._workspace import workspace_for
@@ -89,18 +89,23 @@ def test_levels_targets_and_trajectories_match_the_ground_truth(planning) -> Non
         assert m.oblique_deg == pytest.approx(truth["angle_from_sagittal_deg"], abs=0.5)
         assert m.tilt_deg == pytest.approx(truth["craniocaudal_tilt_deg"], abs=0.5)
         assert m.oblique_side.value == truth["side"]  # entry lateral on the target's side
-        assert m.safe, m.warnings
+        # no hazard, but no root or thecal sac is marked in this test: not assessed (this
+        # asserted `m.safe` before issue 14)
+        assert m.hazards == (), m.warnings
+        assert m.verdict is SafetyVerdict.NOT_ASSESSED and not m.safe
         assert m.bone_checked and not m.crosses_bone
 
-    # the table lists every target with its numbers
+    # the table lists every target by name with its verdict; the details pane its numbers
     table = widget.table
     assert table.rowCount() == len(added)
     header = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    assert header == ["Target", "Level", "Side", "Structure", "Block", "Verdict"]
     for row, (target, _truth) in enumerate(added):
-        assert table.item(row, header.index("Path mm")).text() == (
-            f"{widget.metrics[target.id].path_length_mm:.1f}"
+        assert table.item(row, header.index("Verdict")).text() == "not assessed"
+        widget.select_target(target.id)
+        assert f"Path length: {widget.metrics[target.id].path_length_mm:.1f} mm" in (
+            widget.details.text()
         )
-        assert table.item(row, header.index("Safe")).text() == "yes"
 
     # editing a cell edits the case; an invalid value is refused and nothing changes
     level_col = header.index("Level")
@@ -214,9 +219,18 @@ def test_workspace_screenshot_shows_every_layer(planning) -> None:
     viewer, widget, _ws, _store = planning
     _place_levels(widget)
     _add_truth_targets(widget)
-    root = next(r for r in TRUTH["nerve_roots"] if (r["root"], r["side"]) == ("L5", "left"))
+    # nothing marked yet: every path is drawn orange, "not assessed"
+    from napari.utils.colormaps.standardize_color import transform_color
+
+    lines = layer_for(viewer, "trajectories")
+    assert all(np.allclose(c, transform_color("#ff7f0e")[0]) for c in lines.edge_color)
+    # the roots next to the left L5 SNRB and the thecal sac marked: its path can be judged
     widget.landmark_kind.setCurrentText("nerve_root")
-    widget.add_landmark_at(lps_to_world(root["foramen_lps"]))
+    for level in ("L4", "L5"):
+        root = next(r for r in TRUTH["nerve_roots"] if (r["root"], r["side"]) == (level, "left"))
+        widget.add_landmark_at(lps_to_world(root["foramen_lps"]))
+    widget.landmark_kind.setCurrentText("thecal_sac")
+    widget.add_landmark_at(lps_to_world(TRUTH["thecal_sac_centerline"]["L5"]))
     with np.load(SAMPLE / TRUTH["scar"]["mask_file"]) as npz:
         seed = _deepest_point(npz["mask"].astype(bool), npz["affine"])
     widget.grow_scar_at(lps_to_world(seed))
@@ -243,18 +257,24 @@ def test_workspace_screenshot_shows_every_layer(planning) -> None:
     assert target_pink.sum() > 5
 
 
-def test_target_labels_follow_the_case(planning) -> None:
+def test_targets_are_named_alike_in_the_table_and_the_view(planning) -> None:
+    from blockplan.planning import target_names
+
     viewer, widget, ws, _store = planning
     _place_levels(widget)
     _first, second = _add_truth_targets(widget)[:2]
     layer = layer_for(viewer, "targets")
-    assert list(layer.text.values) == [
-        f"{t.level} {t.side.value} {t.block_type.value}" for t in ws.case.targets
-    ]
-    header = [widget.table.horizontalHeaderItem(c).text() for c in range(12)]
-    widget.table.item(1, header.index("Target")).setText("my label")
-    assert ws.case.target(second[0].id).label == "my label"
-    assert list(layer.text.values)[1] == "my label"
+    names = list(target_names(ws.case.targets).values())
+    assert names[:2] == ["T1 · L5 right TFESI", "T2 · L5 left TFESI"]
+    assert list(layer.text.values) == names
+    assert [widget.table.item(r, 0).text() for r in range(widget.table.rowCount())] == names
+    # the name follows an edit of the level; a target without a level says so
+    header = [widget.table.horizontalHeaderItem(c).text() for c in range(6)]
+    widget.table.item(1, header.index("Level")).setText("L4")
+    assert list(layer.text.values)[1] == widget.table.item(1, 0).text() == "T2 · L4 left TFESI"
+    widget.table.item(1, header.index("Level")).setText("")
+    assert ws.case.target(second[0].id).level is None
+    assert widget.table.item(1, 0).text() == "T2 · left TFESI, level unassigned"
 
 
 def test_a_path_through_bone_is_flagged_in_the_table_and_the_view(planning) -> None:
@@ -267,10 +287,10 @@ def test_a_path_through_bone_is_flagged_in_the_table_and_the_view(planning) -> N
     entry = np.array([0.0, 130.0, truth["target_lps"][2]])
     widget.set_entry_at(lps_to_world(entry), target_id=target.id)
     m = widget.metrics[target.id]
-    assert not m.safe and m.crosses_bone
-    header = [widget.table.horizontalHeaderItem(c).text() for c in range(12)]
-    safe_text = widget.table.item(0, header.index("Safe")).text()
-    assert safe_text.startswith("NO: ") and "bone" in safe_text
+    assert not m.safe and m.crosses_bone and m.verdict is SafetyVerdict.UNSAFE
+    header = [widget.table.horizontalHeaderItem(c).text() for c in range(6)]
+    assert widget.table.item(0, header.index("Verdict")).text() == "UNSAFE"
+    assert "Verdict: UNSAFE — crosses bone" in widget.details.text()
     lines = layer_for(viewer, "trajectories")
     assert np.allclose(lines.edge_color[0], [214 / 255, 39 / 255, 40 / 255, 1.0])  # red
 

@@ -45,7 +45,6 @@ from blockplan.case import (
     Injection,
     Needle,
     Procedure,
-    Target,
 )
 from blockplan.case.entry import (
     datetime_from_text,
@@ -56,7 +55,8 @@ from blockplan.case.entry import (
 )
 from blockplan.case.limits import TYPICAL_VOLUME_ML
 from blockplan.errors import BlockplanError
-from blockplan.outcomes.adjudication import BLOCK_NAMES, STRUCTURE_NAMES
+from blockplan.outcomes.adjudication import BLOCK_NAMES
+from blockplan.planning.wording import target_names
 from napari_blockplan._widgets._controls import (
     ChoiceButtons,
     NumberField,
@@ -66,7 +66,7 @@ from napari_blockplan._widgets._controls import (
     limit,
 )
 
-__all__ = ["FIELD_CONTROLS", "NOT_IN_FORM", "ProcedureForm", "target_label"]
+__all__ = ["FIELD_CONTROLS", "NOT_IN_FORM", "ProcedureForm"]
 
 FIELD_CONTROLS: dict[str, str] = {
     "performed_at": "performed_at",
@@ -115,13 +115,6 @@ NOT_IN_FORM: dict[str, str] = {
     "diary": "edited on the Diary tab, saved per cell",
 }
 """Fields of `Procedure` the form does not edit, and why."""
-
-
-def target_label(target: Target, number: int) -> str:
-    """``"T5 · L5 left nerve root · SNRB"``: the report's target number, site, block type."""
-    where = " ".join(x for x in (target.level or "", target.side.value) if x)
-    block = target.block_type.value.replace("_", " ").upper()
-    return f"T{number} · {where} {STRUCTURE_NAMES[target.structure]} · {block}"
 
 
 def _words(value: str) -> str:
@@ -305,7 +298,7 @@ class ProcedureForm(QWidget):
     def set_case(self, case: Case) -> None:
         """Show the case's targets (ticks and volumes of kept targets stay)."""
         self._case = case
-        rows = tuple((t.id, target_label(t, n)) for n, t in enumerate(case.targets, start=1))
+        rows = tuple(target_names(case.targets).items())  # the core's names, as everywhere
         if rows == self._row_targets:
             return
         state = {

@@ -25,9 +25,13 @@ from qtpy.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -57,6 +61,8 @@ from blockplan.planning import (
     GROW_RADIUS_RANGE_MM,
     LANDMARK_RADIUS_MM,
     PathPlanner,
+    PathWords,
+    SafetyVerdict,
     TrajectoryMetrics,
     case_frame,
     change_level_markers,
@@ -81,6 +87,7 @@ from blockplan.planning import (
     set_target_level,
     set_target_side,
     set_transitional_vertebra,
+    target_names,
     transitional_text,
     unconfirmed_targets,
     with_scar,
@@ -99,21 +106,14 @@ if TYPE_CHECKING:
 
 __all__ = ["PlanningWidget"]
 
-TARGET_COLUMNS = (
-    "Target",
-    "Level",
-    "Side",
-    "Structure",
-    "Block",
-    "Approach",
-    "Path mm",
-    "Needle",
-    "Oblique",
-    "Tilt",
-    "Clearance",
-    "Safe",
-)
-_EDITABLE = {"Target", "Level", "Side", "Structure", "Block", "Approach"}
+TARGET_COLUMNS = ("Target", "Level", "Side", "Structure", "Block", "Verdict")
+_EDITABLE = {"Level": "level", "Side": "side", "Structure": "structure", "Block": "block_type"}
+"""Editable column → the `Target` field it edits (the name follows from the target)."""
+
+_VERDICT_INK: dict[SafetyVerdict, QColor] = {
+    SafetyVerdict.UNSAFE: QColor(Qt.GlobalColor.red),
+    SafetyVerdict.NOT_ASSESSED: QColor("#b35900"),
+}
 
 _MODES = ("level", "move_level", "landmark", "target", "entry", "seed")
 
@@ -310,6 +310,9 @@ class PlanningWidget(Panel):
             QAbstractItemView.EditTrigger.DoubleClicked
             | QAbstractItemView.EditTrigger.EditKeyPressed
         )
+        header = present(self.table.horizontalHeader())
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
         self.table.itemChanged.connect(self._on_item_changed)
         self.table.itemSelectionChanged.connect(self._on_selection)
         form = QFormLayout()
@@ -323,9 +326,45 @@ class PlanningWidget(Panel):
         layout = QVBoxLayout(w)
         layout.addLayout(form)
         layout.addLayout(row)
-        layout.addWidget(self.table)
+        rows = present(self.table.verticalHeader()).defaultSectionSize()
+        self.table.setMinimumHeight(header.sizeHint().height() + 5 * rows + 4)  # five targets
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self._details_pane())
         self._default_structure(self.block_type.currentText())
         return w
+
+    def _details_pane(self) -> QWidget:
+        """The selected target: its name, approach and label (editable), and its path."""
+        pane = QWidget()
+        self.details_title = QLabel("")
+        self.details_title.setStyleSheet("font-weight: bold")
+        self.details_title.setWordWrap(True)
+        self.target_approach = QComboBox()
+        self.target_approach.addItem("not recorded", None)
+        for a in Approach:
+            self.target_approach.addItem(a.value.replace("_", " "), a)
+        self.target_approach.activated.connect(self._approach_chosen)
+        self.target_label = QLineEdit()
+        self.target_label.setPlaceholderText("a label of your own (optional)")
+        self.target_label.editingFinished.connect(self._label_edited)
+        self.details = QLabel("")
+        self.details.setWordWrap(True)
+        self.details.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # wrapped lines need room a tab page does not negotiate: scroll rather than clip
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(self.details)
+        scroll.setMinimumHeight(9 * self.details.fontMetrics().lineSpacing() + 8)
+        form = QFormLayout(pane)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow(self.details_title)
+        form.addRow("Approach:", self.target_approach)
+        form.addRow("Label:", self.target_label)
+        form.addRow(scroll)
+        return pane
 
     def _default_structure(self, block: str) -> None:
         self.structure.setCurrentText(BlockType(block).structure.value)
@@ -714,11 +753,8 @@ class PlanningWidget(Panel):
             structure=Structure(self.structure.currentText()),
             approach=Approach(self.approach.currentText()) if self.approach.currentText() else None,
         )
-        self._apply(
-            self.ws.case.replace_item("targets", target),
-            "add target",
-            f"target {target.level or '?'} {target.side.value} {target.block_type.value}",
-        )
+        case = self.ws.case.replace_item("targets", target)
+        self._apply(case, "add target", f"target {target_names(case.targets)[target.id]} placed")
         self.select_target(target.id, centre=False)  # the view is already there
         return target
 
@@ -763,6 +799,7 @@ class PlanningWidget(Panel):
 
     def _on_selection(self) -> None:
         tid = self.selected_target_id()
+        self._fill_details()
         if tid is None or self._filling:
             return
         world = lps_to_world(self.ws.case.target(tid).position.lps)
@@ -775,33 +812,60 @@ class PlanningWidget(Panel):
             return
         column = TARGET_COLUMNS[item.column()]
         tid = present(self.table.item(item.row(), 0)).data(Qt.ItemDataRole.UserRole)
-        target = self.ws.case.target(tid)
         text = item.text().strip()
         if column in ("Level", "Side"):
-            self._edit_level_or_side(item, target, column, text)
+            self._edit_level_or_side(item, self.ws.case.target(tid), column, text)
             return
-        field = {
-            "Target": "label",
-            "Level": "level",
-            "Side": "side",
-            "Structure": "structure",
-            "Block": "block_type",
-            "Approach": "approach",
-        }[column]
-        value: Any = text or None if field in ("level", "approach") else text
+        self._edit_target(tid, _EDITABLE[column], text, f"target {column.lower()}")
+
+    def _edit_target(self, tid: str, field: str, value: Any, what: str) -> None:
+        """Set one field of a target (validated by the case model; refused with a message)."""
+        target = self.ws.case.target(tid)
         try:
             data = target.model_dump()
             data[field] = value
             updated = Target.model_validate(data)
         except ValueError as err:
-            self._error(f"target {column.lower()}: {text!r} is not valid ({_first_error(err)})")
+            self._error(f"{what}: {value!r} is not valid ({_first_error(err)})")
             self._fill_table(self.ws.case)
             return
-        self._apply(
-            self.ws.case.replace_item("targets", updated),
-            "edit target",
-            f"target {column.lower()} set",
-        )
+        if updated != target:
+            self._apply(self.ws.case.replace_item("targets", updated), "edit target", f"{what} set")
+
+    def _approach_chosen(self, index: int) -> None:
+        tid = self.selected_target_id()
+        if tid is not None:
+            self._edit_target(tid, "approach", self.target_approach.itemData(index), "approach")
+
+    def _label_edited(self) -> None:
+        tid = self.selected_target_id()
+        if tid is not None and self.target_label.text() != self.ws.case.target(tid).label:
+            self._edit_target(tid, "label", self.target_label.text().strip(), "target label")
+
+    def _fill_details(self) -> None:
+        """The selected target's name, approach, label and planned path (core words)."""
+        tid = self.selected_target_id()
+        target = None if tid is None else self.ws.case.target(tid)
+        for control in (self.target_approach, self.target_label):
+            control.setEnabled(target is not None)
+        if target is None:
+            self.details_title.setText("Select a target to see its path and verdict.")
+            self.details.setText("")
+            return
+        self.details_title.setText(target_names(self.ws.case.targets)[target.id])
+        with QSignalBlocker(self.target_approach):
+            self.target_approach.setCurrentIndex(self.target_approach.findData(target.approach))
+        if not self.target_label.hasFocus():
+            self.target_label.setText(target.label)
+        self.details.setText("\n".join(self._path_lines(target)))
+
+    def _path_lines(self, target: Target) -> tuple[str, ...]:
+        if self.ws.case.trajectory_for(target.id) is None:
+            return ("Needle path: not planned — place the skin entry [Shift-E]",)
+        metrics = self.metrics.get(target.id)
+        if metrics is None:
+            return ("Needle path: not measured (entry and target cannot be measured as a path)",)
+        return describe_path(metrics).lines()
 
     def _edit_level_or_side(
         self, item: QTableWidgetItem, target: Target, column: str, text: str
@@ -838,7 +902,7 @@ class PlanningWidget(Panel):
             self.viewer,
             case,
             statuses=self.ws.target_statuses,
-            safety={tid: m.safe for tid, m in self.metrics.items()},
+            verdicts={tid: m.verdict for tid, m in self.metrics.items()},
         )
         scar = layer_for(self.viewer, "scar")
         if scar is not None:
@@ -879,24 +943,19 @@ class PlanningWidget(Panel):
     def _fill_table(self, case: Case) -> None:
         self._filling = True
         selected = self.selected_target_id()
+        names = target_names(case.targets)
         try:
             self.table.setRowCount(len(case.targets))
             for row, t in enumerate(case.targets):
                 m = self.metrics.get(t.id)
                 w = None if m is None else describe_path(m)
                 values = [
-                    t.label or t.id[:6],
+                    names[t.id],
                     level_text(t),
                     t.side.value,
                     t.structure.value,
                     t.block_type.value,
-                    t.approach.value if t.approach else "",
-                    "" if m is None else f"{m.path_length_mm:.1f}",
-                    "" if w is None else w.needle,
-                    "" if w is None else w.oblique,
-                    "" if w is None else w.tilt,
-                    "" if w is None else f"{w.clearance}; {w.scar}",
-                    "" if w is None else w.safety,
+                    _verdict_word(case, t.id, w),
                 ]
                 for col, value in enumerate(values):
                     item = QTableWidgetItem(value)
@@ -904,15 +963,21 @@ class PlanningWidget(Panel):
                         item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
                     if col == 0:
                         item.setData(Qt.ItemDataRole.UserRole, t.id)
-                    if m is not None and not m.safe:
+                        item.setToolTip(t.label)
+                    if m is not None and m.verdict is SafetyVerdict.UNSAFE:
                         item.setForeground(Qt.GlobalColor.red)
                     if TARGET_COLUMNS[col] == "Level":
                         _show_level(item, t)
+                    if TARGET_COLUMNS[col] == "Verdict" and m is not None and w is not None:
+                        item.setToolTip(w.safety)
+                        if m.verdict in _VERDICT_INK:
+                            item.setForeground(_VERDICT_INK[m.verdict])
                     self.table.setItem(row, col, item)
             if selected is not None:
                 self.select_target(selected)
         finally:
             self._filling = False
+        self._fill_details()
 
     # ------------------------------------------------------------------ undo ----
     def undo(self) -> None:
@@ -955,6 +1020,13 @@ def _show_level(item: QTableWidgetItem, target: Target) -> None:
         "the level markers changed this target's level or side: check them on the images "
         "and tick to confirm (or type the level)"
     )
+
+
+def _verdict_word(case: Case, target_id: str, words: PathWords | None) -> str:
+    """The verdict column: the core's verdict word, or why a target has none."""
+    if words is not None:
+        return words.verdict
+    return "no path" if case.trajectory_for(target_id) is None else "not measured"
 
 
 def _first_error(err: ValueError) -> str:
