@@ -63,8 +63,11 @@ def run(repeat: int) -> None:
     truth = json.loads((REPO / "sample_dicom" / "truth.json").read_text())
     tmp = Path(tempfile.mkdtemp(prefix="bp-bench-"))
     viewer = napari.Viewer(show=True)
-    viewer.open(str(REPO / "sample_dicom"), plugin="blockplan")
+    viewer.open(str(REPO / "sample_dicom"), plugin="blockplan")  # loads in a worker
     ws = workspace_for(viewer)
+    while len(ws.volumes()) < 4:
+        QApplication.processEvents()
+        time.sleep(0.01)
     ws.use_store(CaseStore(tmp / "cases.sqlite3"))
     _dock, widget = viewer.window.add_plugin_dock_widget("blockplan", "Planning")
     centres = {**truth["vertebrae"], **truth["discs"]}

@@ -403,6 +403,7 @@ def test_images_of_another_patient_are_refused_with_both_identities(
     notices = len(notification_manager.records)
 
     viewer.open(str(_another_patients_series(tmp_path)), plugin="blockplan")
+    qtbot.waitUntil(panel.refused.isVisible, timeout=30000)  # loaded in a worker, then refused
     qtbot.waitUntil(
         lambda: sum("blockplan_volume" in lay.metadata for lay in viewer.layers) == n_images
     )
