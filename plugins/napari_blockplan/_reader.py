@@ -581,6 +581,7 @@ class StudyLoad:
     def _poll(self) -> None:
         """Show the worker's progress (GUI thread, every ~0.1 s)."""
         state = self.state
+        state.view_z = self._view_z()  # the next series' first slice: where the view is
         pct = int(100 * state.done / state.total) if state.total else 0
         for layer in self.pending.values():
             name = f"{layer.metadata.get('blockplan_series_name', layer.name)} (loading {pct} %)"

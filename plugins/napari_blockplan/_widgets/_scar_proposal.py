@@ -127,6 +127,12 @@ class ScarProposal(QWidget):
         layout.addLayout(busy)
         layout.addLayout(decide)
         self._show_state()
+        self.destroyed.connect(lambda *_: self._forget())
+
+    def _forget(self) -> None:
+        """The panel is gone: stop growing; a late result is ignored (`_on_result`)."""
+        self._state.cancelled = True
+        self.worker = None
 
     @property
     def growing(self) -> bool:

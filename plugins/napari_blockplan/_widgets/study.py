@@ -215,8 +215,14 @@ class StudyWidget(QWidget):
         self.status.setText(summary + problems)
 
     def _stop_quietly(self) -> None:
-        if self.job is not None and self.job.running:
-            self.job.cancel()
+        """The panel is gone: stop its job and never call back into it."""
+        job, self.job = self.job, None
+        if job is not None:
+            job.progressed.disconnect()
+            job.finished.disconnect()
+            job.scanned.disconnect()
+            if job.running:
+                job.cancel()
 
     def _show_error(self, message: str) -> None:
         from napari.utils.notifications import show_error
