@@ -191,7 +191,7 @@ def open_study(path: str | Sequence[str], **_: Any) -> list[Any]:
         return read_study(path)
     paths = [path] if isinstance(path, str) else list(path)
     for p in paths:
-        load = StudyLoad(viewer, path=p, source=p, napari_progress=True)
+        load = StudyLoad(viewer, path=p, source=p, show_status=True)
         _RUNNING.add(load)
         load.finished.connect(lambda _text, load=load: _RUNNING.discard(load))
         load.start()
@@ -263,6 +263,7 @@ def _study_events(
     from blockplan.errors import BlockplanError
     from blockplan.io import discover
 
+    _warm_napari()
     try:
         if infos is None:
             state.phase = "finding the series"
@@ -288,6 +289,16 @@ def _study_events(
         state.series_done = len(infos)
     except _Cancelled:
         yield ("cancelled",)
+
+
+def _warm_napari() -> None:
+    """What napari's first image layer would otherwise do on the GUI thread, done once
+    here: pint's unit registry (~1 s to build) and scipy.ndimage (the layer thumbnail)."""
+    import pint
+    import scipy.ndimage  # noqa: F401
+
+    with contextlib.suppress(Exception):
+        pint.get_application_registry().pixel  # type: ignore[no-untyped-call]  # noqa: B018
 
 
 def _series_events(
@@ -410,8 +421,8 @@ class StudyLoad:
     """Find and load a study's series in a worker thread, showing each as it comes.
 
     Give ``path`` (scan, then load every loadable series) or ``infos`` (load these).
-    Signals carry what a panel shows; napari's own progress bar is used when
-    ``napari_progress`` (the reader, with no panel of its own).
+    Signals carry what a panel shows; with ``show_status`` (the reader, with no panel of
+    its own) the progress also goes to napari's status bar.
     """
 
     progressed = Signal(str, float)
@@ -429,7 +440,7 @@ class StudyLoad:
         infos: Sequence[SeriesInfo] | None = None,
         source: str | Path = "",
         scan_only: bool = False,
-        napari_progress: bool = False,
+        show_status: bool = False,
     ) -> None:
         self.viewer = viewer
         self.path = None if path is None else str(path)
@@ -444,8 +455,7 @@ class StudyLoad:
         self.cancelled = False
         self.running = False
         self.worker: Any = None
-        self._bar: Any = None
-        self._napari_progress = napari_progress
+        self._show_status = show_status
         self._timer = QTimer()
         self._timer.setInterval(_POLL_MS)
         self._timer.timeout.connect(self._poll)
@@ -592,15 +602,10 @@ class StudyLoad:
         else:
             text = f"Loading {state.phase}: {state.done} of {state.total} images"
         self.progressed.emit(text, state.fraction())
-        if self._napari_progress and self._bar is None:
-            from napari.utils import progress
-
-            # made on the first tick, not in napari's open call: it costs a redraw
-            self._bar = progress(total=1000, desc="blockplan: opening the study")
-        if self._bar is not None:
-            self._bar.set_description(f"blockplan: {text}")
-            self._bar.n = int(1000 * state.fraction())
-            self._bar.refresh()
+        if self._show_status:
+            # napari's status bar, not its progress bar: that one re-enters the event
+            # loop (processEvents) on every update
+            self.viewer.status = f"blockplan: {text} ({int(100 * state.fraction())} %)"
 
     def _on_finished(self) -> None:
         self._timer.stop()
@@ -611,10 +616,10 @@ class StudyLoad:
             if layer in self.viewer.layers:
                 self.viewer.layers.remove(layer)
         self.pending.clear()
-        if self._bar is not None:
-            self._bar.close()
         n = len(self.loaded)
         text = f"{n} series loaded" + (" (cancelled)" if self.cancelled else "") + "."
+        if self._show_status:
+            self.viewer.status = f"blockplan: {text}"
         self.finished.emit(text)
 
 

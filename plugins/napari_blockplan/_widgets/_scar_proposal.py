@@ -268,12 +268,20 @@ class ScarProposal(QWidget):
             )
 
     def _discard(self) -> None:
+        """Hide the proposal layer now and remove it on the next turn of the event loop
+        (napari collects garbage on every removal: not in the same turn as an edit)."""
         self.proposal = None
         layer = self.layer()
         if layer is not None:
-            with contextlib.suppress(ValueError):
-                self.viewer.layers.remove(layer)
+            layer.visible = False
+            layer.metadata["blockplan"]["role"] = "scar proposal (discarded)"
+            QTimer.singleShot(0, lambda: self._remove(layer))
         self._show_state()
+
+    def _remove(self, layer: Any) -> None:
+        with contextlib.suppress(ValueError, RuntimeError):
+            if layer in self.viewer.layers:
+                self.viewer.layers.remove(layer)
 
     def _show_state(self) -> None:
         growing = self.worker is not None
