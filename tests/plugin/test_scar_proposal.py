@@ -20,7 +20,7 @@ from qtpy.QtTest import QTest
 from blockplan.case.store import CaseStore
 from blockplan.planning.wording import scar_volume_text
 from napari_blockplan._convert import lps_to_world
-from napari_blockplan._layers import layer_for
+from napari_blockplan._layers import layer_for, scar_layer_data
 from napari_blockplan._workspace import workspace_for
 from tests.planning.test_sample_study import _deepest_point
 from tests.plugin._gui import Physician, canvas_widget, pixel_of, settle
@@ -83,7 +83,11 @@ def test_accepting_a_proposal_is_one_undoable_edit_with_volumes_per_level(
     (region,) = ws.case.scar_regions
     assert region.method == "region_grow"
     assert layer_for(viewer, "scar proposal") is None
-    assert int(np.count_nonzero(layer_for(viewer, "scar").data)) > 0
+    # the scar layer shows exactly the stored region (one labels layer, nothing left over)
+    settle()
+    labels = [lay for lay in viewer.layers if type(lay).__name__ == "Labels"]
+    assert labels == [layer_for(viewer, "scar")]
+    np.testing.assert_array_equal(labels[0].data > 0, scar_layer_data(region)[0] > 0)
     assert ws.last_action == "grow scar"
     # what the physician reads is the core's wording of the stored region
     shown = widget.scar_volume.text()

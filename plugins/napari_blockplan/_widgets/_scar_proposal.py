@@ -196,7 +196,10 @@ class ScarProposal(QWidget):
         region = scar_region_from_mask(
             mask, proposal.grid, case.levels, method="region_grow", previous=previous
         )
-        self._discard()
+        if not self._becomes_scar_layer(proposal):
+            self._discard()
+        self.proposal = None
+        self._show_state()
         self.panel._apply(
             with_scar(case, region), "grow scar", f"scar region grown: {region.volume_ml:.2f} mL"
         )
@@ -258,14 +261,33 @@ class ScarProposal(QWidget):
         data, placement = proposal.shown
         colours = DirectLabelColormap(color_dict={None: "transparent", 1: _PROPOSAL_COLOUR})
         with _keeping_active_layer(self.viewer):
-            self.viewer.add_labels(
+            layer = self.viewer.add_labels(
                 data,
                 name=f"blockplan: {PROPOSAL_ROLE}",
                 opacity=0.6,
-                colormap=colours,
                 metadata={"blockplan": {"role": PROPOSAL_ROLE}},
                 **placement,
             )
+        # napari's own label colours, for when the layer becomes the scar layer
+        layer.metadata["blockplan_default_colours"] = layer.colormap
+        layer.colormap = colours
+
+    def _becomes_scar_layer(self, proposal: Proposal) -> bool:
+        """With no scar layer yet, the accepted proposal's layer becomes it (the case's
+        redraw then fills it in place): no second layer made, none removed — each costs
+        napari a few hundred milliseconds."""
+        from napari_blockplan._layers import layer_for
+
+        layer = self.layer()
+        if layer is None or layer_for(self.viewer, "scar") is not None:
+            return False
+        if layer.data.shape != proposal.shown[0].shape:
+            return False
+        layer.metadata["blockplan"] = {"role": "scar"}  # drawn from the case next
+        layer.colormap = layer.metadata.get("blockplan_default_colours", layer.colormap)
+        layer.opacity = 0.45
+        layer.name = "blockplan: scar"
+        return True
 
     def _discard(self) -> None:
         """Hide the proposal layer now and remove it on the next turn of the event loop
