@@ -40,6 +40,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -336,28 +337,40 @@ def _make_ct(root: Path, slices: int) -> Path:
     return folder
 
 
-def _table(results: dict[str, dict[str, Any]]) -> str:
+def _table(runs: dict[str, list[dict[str, Any]]]) -> str:
+    """Median (and range) over the runs of each scenario."""
     rows = [
-        "| scenario | phase | longest GUI stall ms | ≤ 200 ms |",
+        "| scenario | phase | longest GUI stall ms, median (min–max) | ≤ 200 ms |",
         "|---|---|---:|---|",
     ]
-    for name, res in results.items():
-        for phase, ms in res["stalls ms"].items():
-            rows.append(f"| {name} | {phase} | {ms} | {'yes' if ms <= 200 else 'no'} |")
-    rows += ["", "| scenario | timings (s) |", "|---|---|"]
-    for name, res in results.items():
-        times = ", ".join(f"{k} {v:.2f}" for k, v in res.items() if k.endswith(" s"))
+    for name, results in runs.items():
+        for phase in results[0]["stalls ms"]:
+            ms = [r["stalls ms"][phase] for r in results]
+            med = statistics.median(ms)
+            rows.append(
+                f"| {name} | {phase} | {med:.0f} ({min(ms)}–{max(ms)}) | "
+                f"{'yes' if med <= 200 else 'no'} |"
+            )
+    rows += ["", "| scenario | timings s, median (min–max) |", "|---|---|"]
+    for name, results in runs.items():
+        keys = [k for k in results[0] if k.endswith(" s")]
+        times = ", ".join(
+            f"{k[:-2]} {statistics.median(r[k] for r in results):.2f} "
+            f"({min(r[k] for r in results):.2f}–{max(r[k] for r in results):.2f})"
+            for k in keys
+        )
         extra = ""
-        if "refused" in res:
-            extra = f"; peer reads {res['readable']}, refuses {res['refused']}"
-        load = "load avg {:.1f}→{:.1f}".format(*res["load average"])
-        rows.append(f"| {name} | {times}{extra}; {load} |")
+        if "refused" in results[0]:
+            extra = f"; reads {results[0]['readable']}, refuses {results[0]['refused']}"
+        loads = [x for r in results for x in r["load average"]]
+        rows.append(f"| {name} | {times}{extra}; load avg {min(loads):.1f}–{max(loads):.1f} |")
     return "\n".join(rows)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--slices", type=int, default=400)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of every scenario")
     parser.add_argument("--keep", type=Path, help="folder to keep the generated CT in")
     parser.add_argument("--scenario", choices=SCENARIOS, help=argparse.SUPPRESS)
     parser.add_argument("--ct", type=Path, help=argparse.SUPPRESS)
@@ -372,31 +385,38 @@ def main() -> None:
     if not ct.is_dir() or len(list(ct.iterdir())) != args.slices:
         shutil.rmtree(ct, ignore_errors=True)
         ct = _make_ct(root, args.slices)
-    results: dict[str, dict[str, Any]] = {}
+    runs: dict[str, list[dict[str, Any]]] = {}
     try:
-        for name in args.only or SCENARIOS:
-            proc = subprocess.run(
-                [sys.executable, __file__, "--scenario", name, "--ct", str(ct)],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-            if proc.returncode != 0 or not lines:
-                print(proc.stderr[-3000:], file=sys.stderr)
-                raise SystemExit(f"{name} failed")
-            results[name] = json.loads(lines[-1])
-            print(name, results[name], file=sys.stderr)
+        for _ in range(args.repeat):  # alternating: every scenario once per round
+            for name in args.only or SCENARIOS:
+                runs.setdefault(name, []).append(_run(name, ct))
     finally:
         if xvfb is not None:
             xvfb.terminate()
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)
     print(
-        f"{dt.date.today()}; `python benchmarks/gui_stalls.py --slices {args.slices}`; "
-        f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}\n"
+        f"{dt.date.today()}; `python benchmarks/gui_stalls.py --slices {args.slices} "
+        f"--repeat {args.repeat}`; {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}\n"
     )
-    print(_table(results))
+    print(_table(runs))
+
+
+def _run(name: str, ct: Path) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--scenario", name, "--ct", str(ct)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if not lines:  # (a crash in napari's teardown after the result is printed is harmless)
+        print(proc.stderr[-3000:], file=sys.stderr)
+        raise SystemExit(f"{name} failed")
+    result: dict[str, Any] = json.loads(lines[-1])
+    print(name, result, file=sys.stderr)
+    return result
 
 
 if __name__ == "__main__":
