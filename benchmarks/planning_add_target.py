@@ -63,8 +63,11 @@ def run(repeat: int) -> None:
     truth = json.loads((REPO / "sample_dicom" / "truth.json").read_text())
     tmp = Path(tempfile.mkdtemp(prefix="bp-bench-"))
     viewer = napari.Viewer(show=True)
-    viewer.open(str(REPO / "sample_dicom"), plugin="blockplan")
+    viewer.open(str(REPO / "sample_dicom"), plugin="blockplan")  # loads in a worker
     ws = workspace_for(viewer)
+    while len(ws.volumes()) < 4:
+        QApplication.processEvents()
+        time.sleep(0.01)
     ws.use_store(CaseStore(tmp / "cases.sqlite3"))
     _dock, widget = viewer.window.add_plugin_dock_widget("blockplan", "Planning")
     centres = {**truth["vertebrae"], **truth["discs"]}
@@ -78,6 +81,10 @@ def run(repeat: int) -> None:
     with np.load(REPO / "sample_dicom" / truth["scar"]["mask_file"]) as npz:
         seed = _deepest_point(npz["mask"].astype(bool), npz["affine"])
     widget.grow_scar_at(lps_to_world(seed))  # the scar, so path metrics include clearance
+    while widget.proposal.proposal is None:  # grown in a worker, then accepted
+        QApplication.processEvents()
+        time.sleep(0.01)
+    widget.proposal.accept()
     for t in truth["targets"]:  # the planned targets, each with its path and metrics
         widget.block_type.setCurrentText(t["block_type"])
         target = widget.add_target_at(lps_to_world(t["target_lps"]))

@@ -7,7 +7,7 @@
 
 from blockplan.io.discovery import Discovery, SeriesInfo, SkippedFile, discover
 from blockplan.io.identity import StudyIdentity, study_identity
-from blockplan.io.loader import load_path, load_series
+from blockplan.io.loader import load_path, load_series, load_slice
 from blockplan.io.resample import resample_image, resample_mask, sample_points
 from blockplan.io.volume import ImageVolume, WindowPreset
 
@@ -21,6 +21,7 @@ __all__ = [
     "discover",
     "load_path",
     "load_series",
+    "load_slice",
     "resample_image",
     "resample_mask",
     "sample_points",

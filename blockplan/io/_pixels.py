@@ -13,7 +13,7 @@ import ctypes
 import functools
 import mmap
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -116,9 +116,13 @@ def _fix_bits(arr: npt.NDArray[Any], frame: FrameHeader) -> None:
 
 
 def _read_native(
-    frames: Sequence[tuple[int, FrameHeader]], out: npt.NDArray[Any]
+    frames: Sequence[tuple[int, FrameHeader]],
+    out: npt.NDArray[Any],
+    tick: Callable[[], None],
 ) -> dict[int, str]:
-    """readinto for uncompressed frames grouped by file; returns {slot: error}."""
+    """readinto for uncompressed frames grouped by file; returns {slot: error}.
+
+    ``tick()`` after each frame (an exception it raises propagates)."""
     errors: dict[int, str] = {}
     by_file: dict[str, list[tuple[int, FrameHeader]]] = {}
     for slot, fr in frames:
@@ -135,6 +139,7 @@ def _read_native(
                         errors[slot] = (
                             f"file truncated ({got or 0} of {fr.frame_bytes} pixel bytes)"
                         )
+                    tick()
         except OSError as err:
             for slot, _ in items:
                 errors[slot] = f"cannot read pixel data ({type(err).__name__})"
@@ -321,21 +326,36 @@ def _decode_one(fr: FrameHeader) -> npt.NDArray[Any]:
 
 
 def read_stored(
-    frames: Sequence[FrameHeader], *, threads: int | None = None
+    frames: Sequence[FrameHeader],
+    *,
+    threads: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[npt.NDArray[Any], dict[int, str]]:
     """Read the stored values of `frames` (one series, same size) into ``array[k, j, i]``.
 
     Returns the array (stored dtype, native byte order, BitsStored applied) and
     ``{k: reason}`` for frames that could not be read (their slot is left undefined).
+    ``progress(done, total)`` is called in the calling thread after each frame; an
+    exception it raises stops the reading (decoder threads are stopped first) and
+    propagates.
     """
     f0 = frames[0]
     dtype = stored_dtype(f0)
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, len(frames))
+
     native: list[tuple[int, FrameHeader]] = []
     coded: list[tuple[int, FrameHeader]] = []
     errors: dict[int, str] = {}
     for slot, fr in enumerate(frames):
         if fr.pixel_problem is not None:
             errors[slot] = fr.pixel_problem
+            tick()
         elif fr.transfer_syntax_uid in _NATIVE and fr.pixel_offset is not None:
             native.append((slot, fr))
         else:
@@ -345,7 +365,7 @@ def read_stored(
     shape = (len(frames), f0.rows, f0.columns)
     out = alloc(shape, dtype) if coded else np.empty(shape, dtype=dtype)
     if native:
-        errors.update(_read_native(native, out))
+        errors.update(_read_native(native, out, tick))
         big = [s for s, fr in native if fr.transfer_syntax_uid == dcm_uid.ExplicitVRBigEndian]
         for slot in big:
             out[slot].byteswap(inplace=True)
@@ -363,11 +383,16 @@ def read_stored(
                 errors[slot] = f"cannot decode pixel data ({type(err).__name__}: {err})"
 
         if n_threads > 1 and len(coded) > 1:
-            with ThreadPoolExecutor(n_threads) as pool:
-                list(pool.map(work, coded))
+            pool = ThreadPoolExecutor(n_threads)
+            try:
+                for _ in pool.map(work, coded):
+                    tick()
+            finally:  # on cancel: drop the queued frames, wait for the running ones
+                pool.shutdown(wait=True, cancel_futures=True)
         else:
             for item in coded:
                 work(item)
+                tick()
     # BitsStored: masking / sign extension. Idempotent, so decoded frames (already
     # processed by their decoder) may go through it again.
     if len({fr.bits_stored for fr in frames}) == 1:

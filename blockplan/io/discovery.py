@@ -28,9 +28,14 @@ from blockplan.io._headers import FileRead, FrameHeader, read_file
 from blockplan.io._pixels import decoder_available
 from blockplan.io.geometry import SliceGrid, orientation_label, plan_grid, refusal_reason
 
-__all__ = ["Discovery", "SeriesInfo", "SeriesStatus", "SkippedFile", "discover"]
+__all__ = ["Discovery", "Progress", "SeriesInfo", "SeriesStatus", "SkippedFile", "discover"]
 
 SeriesStatus = Literal["ok", "warnings", "refused"]
+
+Progress = Callable[[int, int], None]
+"""``progress(done, total)``: called after each file (`discover`) or image (`load_series`)
+is read. An exception it raises stops the work and propagates — that is how a caller in
+another thread cancels (e.g. a GUI's Cancel button sets a flag the callback checks)."""
 
 _LOSSY = {
     dcm_uid.JPEGBaseline8Bit,
@@ -175,9 +180,14 @@ def _dicomdir_files(path: str) -> tuple[list[str], list[SkippedFile]]:
     return sorted(set(files)), skipped
 
 
-def _read_all(paths: Sequence[str]) -> list[tuple[str, FileRead]]:
+def _read_all(paths: Sequence[str], progress: Progress | None) -> list[tuple[str, FileRead]]:
     # Sequential on purpose: header parsing holds the GIL; threads measured slower.
-    return [(p, read_file(p)) for p in paths]
+    out: list[tuple[str, FileRead]] = []
+    for p in paths:
+        out.append((p, read_file(p)))
+        if progress is not None:
+            progress(len(out), len(paths))
+    return out
 
 
 # --- grouping --------------------------------------------------------------------------
@@ -466,7 +476,7 @@ def _series_sort_key(s: SeriesInfo) -> tuple[str, float, str]:
     )
 
 
-def discover(path: str | os.PathLike[str]) -> Discovery:
+def discover(path: str | os.PathLike[str], *, progress: Progress | None = None) -> Discovery:
     """Find every image series under a path, reading headers only.
 
     Parameters
@@ -474,6 +484,10 @@ def discover(path: str | os.PathLike[str]) -> Discovery:
     path
         A DICOM file, a folder (searched recursively) or a DICOMDIR file (its
         referenced files are read).
+    progress
+        Called as ``progress(files_read, files_found)`` after each file; an exception it
+        raises cancels the scan and propagates (`Progress`). A folder of 2 000 files
+        takes seconds: a GUI scans in a worker thread.
 
     Returns
     -------
@@ -508,7 +522,7 @@ def discover(path: str | os.PathLike[str]) -> Discovery:
         else:
             paths = [root]
     frames: list[FrameHeader] = []
-    for p, res in _read_all(paths):
+    for p, res in _read_all(paths, progress):
         if res.skip_reason is not None:
             skipped.append(SkippedFile(p, res.skip_reason))
         else:

@@ -59,6 +59,7 @@ from blockplan.planning.placement import (
 )
 from blockplan.planning.scar import (
     AUTO_MULTIPLIERS,
+    DISC_SPACE_SHARE,
     UNASSIGNED_LEVEL,
     grow_scar,
     grow_scar_auto,
@@ -133,6 +134,7 @@ __all__ = [
     "DEFAULT_NEEDLE_SPARE_MM",
     "DEFAULT_SEGMENT_ZONE",
     "DEFAULT_STEP_MM",
+    "DISC_SPACE_SHARE",
     "GROW_RADIUS_RANGE_MM",
     "LANDMARK_RADIUS_MM",
     "LEAK_FRACTION",

@@ -7,7 +7,7 @@ of `blockplan.io.ImageVolume`. Volumes are in millilitres (1 mL = 1000 mm³).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -29,13 +29,14 @@ from blockplan.planning._common import (
 )
 from blockplan.planning.levels import (
     DEFAULT_MAX_SPACING_RATIO,
-    DEFAULT_SEGMENT_ZONE,
     SpineAxis,
 )
 
 __all__ = [
     "AUTO_MULTIPLIERS",
+    "DISC_SPACE_SHARE",
     "UNASSIGNED_LEVEL",
+    "Progress",
     "grow_scar",
     "grow_scar_auto",
     "mask_grid_for",
@@ -46,6 +47,17 @@ __all__ = [
 
 UNASSIGNED_LEVEL = "unassigned"
 """Key of `scar_volume_per_level` for scar beyond the zones of the first and last marker."""
+
+DISC_SPACE_SHARE = 0.3
+"""Share of a vertebra-to-vertebra step that is disc space (endplate to endplate), centred
+on the disc. Lumbar discs are about 8–12 mm high between vertebral bodies about 25–28 mm
+high, so the disc space is about 0.25–0.3 of a level (verify; the sample phantom has 8 mm
+discs between 26–27 mm bodies). `scar_volume_per_level` splits scar at the endplates this
+places; targets use the wider motion-segment zone of `assign_level`."""
+
+Progress = Callable[[int, int], None]
+"""``progress(done, total)``, called after each step of a long computation. An exception
+it raises stops the computation and propagates: that is how a caller cancels."""
 
 
 def _series(volume: ImageVolume) -> str:
@@ -215,6 +227,7 @@ def grow_scar_auto(
     min_contrast: float = 0.7,
     max_radius_mm: float = 40.0,
     iterations: int = 3,
+    progress: Progress | None = None,
 ) -> tuple[npt.NDArray[np.bool_], float]:
     """Grow scar with the widest window that does not leak; returns the mask and multiplier.
 
@@ -234,6 +247,9 @@ def grow_scar_auto(
     The result does not hinge on the exact voxel clicked: a click a voxel away gives a
     region of about the same size. The physician corrects the proposal by painting.
 
+    ``progress(done, len(AUTO_MULTIPLIERS))`` is called after each multiplier tried (see
+    `Progress`: raising from it cancels).
+
     Raises
     ------
     PlanningError
@@ -243,7 +259,9 @@ def grow_scar_auto(
     core: float | None = None
     last: tuple[npt.NDArray[np.bool_], float, float, float, float] | None = None
     failure: PlanningError | None = None
-    for multiplier in AUTO_MULTIPLIERS:
+    for n, multiplier in enumerate(AUTO_MULTIPLIERS, start=1):
+        if progress is not None and n > 1:
+            progress(n - 1, len(AUTO_MULTIPLIERS))
         try:
             mask = grow_scar(
                 volume,
@@ -266,6 +284,8 @@ def grow_scar_auto(
         ):
             break
         last = (mask, multiplier, ml, mean, std)
+    if progress is not None:
+        progress(len(AUTO_MULTIPLIERS), len(AUTO_MULTIPLIERS))
     if last is None:
         assert failure is not None
         raise failure
@@ -341,14 +361,17 @@ def scar_volume_per_level(
     affine: GridLike,
     markers: Sequence[LevelMarker] | SpineAxis,
     *,
-    segment_zone: float = DEFAULT_SEGMENT_ZONE,
+    segment_zone: float = DISC_SPACE_SHARE,
     transitional_l6: bool | None = None,
     max_spacing_ratio: float | None = DEFAULT_MAX_SPACING_RATIO,
 ) -> dict[str, float]:
-    """Scar volume (mL) at each vertebra and motion segment.
+    """Scar volume (mL) at each vertebra and disc level, split at the endplates.
 
-    Every scar voxel centre is given a level by the rule of `assign_level` (see
-    `blockplan.planning.levels`), vectorised over all voxels.
+    Every scar voxel centre is given the level of the slab it lies in — a vertebral body
+    between its endplates, or a disc space between two endplates — by the rule of
+    `assign_level` (see `blockplan.planning.levels`) with the disc space taking
+    `DISC_SPACE_SHARE` of each vertebra-to-vertebra step, centred on the disc (its marked
+    centre, or halfway between the two body centres). Vectorised over all voxels.
 
     Parameters
     ----------
@@ -358,8 +381,10 @@ def scar_volume_per_level(
         The mask's grid: a 4×4 affine (i, j, k, 1) → LPS mm, a `MaskGrid` or an
         `ImageVolume` (the latter two also check the frame of reference and shape).
     markers
-        Level markers (at least two) or a prebuilt `SpineAxis`.
-    segment_zone, transitional_l6, max_spacing_ratio
+        Level markers (at least two) or a prebuilt `SpineAxis` (its own segment zone).
+    segment_zone
+        Share of a level that is disc space (default `DISC_SPACE_SHARE`).
+    transitional_l6, max_spacing_ratio
         See `SpineAxis.from_markers`.
 
     Returns

@@ -33,6 +33,8 @@ from blockplan.io.resample import resample_image
 from blockplan.io.volume import ImageVolume
 from blockplan.planning._common import PointLike, as_lps, fmt_lps
 from blockplan.planning.scar import (
+    AUTO_MULTIPLIERS,
+    Progress,
     grow_scar,
     grow_scar_auto,
     mask_grid_for,
@@ -106,8 +108,12 @@ def propose_scar(
     *,
     sensitivity: float | None = None,
     radius_mm: float = DEFAULT_GROW_RADIUS_MM,
+    progress: Progress | None = None,
 ) -> npt.NDArray[np.bool_]:
     """A scar proposal grown from a click, as a mask on ``volume``'s own grid.
+
+    Seconds of work on a large series: callers with a user waiting run it in a worker
+    thread and pass ``progress``.
 
     Parameters
     ----------
@@ -120,12 +126,17 @@ def propose_scar(
         (`grow_scar_auto`).
     radius_mm
         Radius of the sphere around the click that confines the region.
+    progress
+        Called as ``progress(done, total)`` after each step (resampling, each window
+        tried, the mask moved back); an exception it raises cancels the proposal and
+        propagates (`blockplan.planning.scar.Progress`).
 
     Raises
     ------
     PlanningError
         Seed outside the series, nothing grown, or the region leaked (the message says
-        what to do: lower the sensitivity, use a fat-suppressed series, or paint).
+        what to do: lower the sensitivity, use a fat-suppressed series, or paint). A
+        region that leaks is refused here, whoever calls.
     """
     seed, _frame = as_lps(seed_lps, "scar seed")
     if not volume.contains_lps(seed, margin=0.5):
@@ -133,11 +144,18 @@ def propose_scar(
             f"scar seed {fmt_lps(seed)} mm lies outside series "
             f"{volume.series_number or volume.series_instance_uid}: click inside the image"
         )
+    total = 2 + (len(AUTO_MULTIPLIERS) if sensitivity is None else 1)
+    report = progress or (lambda _done, _total: None)
+    report(0, total)
     work = _working_volume(volume, seed, radius_mm)
+    report(1, total)
     if sensitivity is None:
-        mask, _multiplier = grow_scar_auto(work, seed_lps, max_radius_mm=radius_mm)
+        mask, _multiplier = grow_scar_auto(
+            work, seed_lps, max_radius_mm=radius_mm, progress=lambda n, _t: report(1 + n, total)
+        )
     else:
         mask = grow_scar(work, seed_lps, multiplier=sensitivity, max_radius_mm=radius_mm)
+        report(2, total)
     grown_ml = float(mask.sum()) * work.voxel_volume_ml()
     sphere_ml = 4 / 3 * np.pi * radius_mm**3 / 1000
     if grown_ml > LEAK_FRACTION * sphere_ml:
@@ -146,7 +164,9 @@ def propose_scar(
             "the click): lower the sensitivity, use a fat-suppressed post-contrast series, "
             "or paint the scar"
         )
-    return resample_mask(mask, work.affine, mask_grid_for(volume))
+    proposal = resample_mask(mask, work.affine, mask_grid_for(volume))
+    report(total, total)
+    return proposal
 
 
 def scar_region_from_mask(

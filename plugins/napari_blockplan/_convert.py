@@ -15,6 +15,7 @@ layer metadata says so.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,9 +25,12 @@ from blockplan.io.resample import resample_image
 from blockplan.io.volume import ImageVolume
 
 __all__ = [
+    "DisplayAxes",
+    "display_axes",
     "display_grid",
     "display_volume",
     "image_layer_data",
+    "layer_kwargs",
     "lps_to_world",
     "world_to_lps",
 ]
@@ -79,36 +83,74 @@ def display_grid(
     return out, (int(size[2]), int(size[1]), int(size[0]))
 
 
+@dataclass(frozen=True)
+class DisplayAxes:
+    """How an axis-aligned grid is shown exactly: array axes permuted, then flipped.
+
+    ``perm``: the source array axes (``k, j, i`` order) that become display axes 0, 1, 2
+    (world z, y, x); ``flips``: display axes flipped after the permutation; ``affine``
+    and ``shape``: the display grid (`display_grid`).
+    """
+
+    perm: tuple[int, int, int]
+    flips: tuple[int, ...]
+    affine: npt.NDArray[np.float64]
+    shape: tuple[int, int, int]
+
+    @property
+    def slices_stay_slices(self) -> bool:
+        """Whether each display slice along world z is one acquired slice (axial stacks)."""
+        return self.perm[0] == 0
+
+    def acquired_slice(self, m: int) -> int:
+        """The acquired slice ``k`` shown as display slice ``m`` (`slices_stay_slices`)."""
+        return self.shape[0] - 1 - m if 0 in self.flips else m
+
+    def show_slice(self, plane: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """An acquired slice ``[j, i]`` as its display slice ``[y, x]`` (a view)."""
+        out = plane.T if self.perm[1:] == (2, 1) else plane
+        in_plane = tuple(a - 1 for a in self.flips if a > 0)
+        return np.flip(out, axis=in_plane) if in_plane else out
+
+
+def display_axes(affine: npt.ArrayLike, shape: tuple[int, int, int]) -> DisplayAxes | None:
+    """The exact display transform of a grid (`DisplayAxes`), or None when it is oblique
+    or sheared (resampled for display instead, `display_volume`)."""
+    aff = np.asarray(affine, dtype=np.float64)
+    d = aff[:3, :3] / np.linalg.norm(aff[:3, :3], axis=0)
+    if not np.all((np.abs(d) < _ALIGNED_TOL) | (np.abs(np.abs(d) - 1) < _ALIGNED_TOL)):
+        return None
+    # which ijk column (0..2) runs along LPS z, y, x; ijk index a is array axis 2 - a
+    src_for_world = [int(np.argmax(np.abs(d[w]))) for w in (2, 1, 0)]
+    perm = tuple(2 - a for a in src_for_world)
+    new = np.eye(4)
+    new[:3, :3] = aff[:3, src_for_world[::-1]]
+    new[:3, 3] = aff[:3, 3]
+    shape_ijk = [shape[p] for p in perm][::-1]
+    flips = []
+    for axis in range(3):
+        if new[axis, axis] < 0:
+            new[:3, 3] = new[:3, 3] + new[:3, axis] * (shape_ijk[axis] - 1)
+            new[:3, axis] = -new[:3, axis]
+            flips.append(2 - axis)
+    shown = (shape[perm[0]], shape[perm[1]], shape[perm[2]])
+    return DisplayAxes((perm[0], perm[1], perm[2]), tuple(sorted(flips)), new, shown)
+
+
 def display_volume(volume: ImageVolume) -> tuple[ImageVolume, str]:
     """A volume whose i, j, k axes run along +x, +y, +z, and how it was obtained.
 
     Returns the reoriented (exact) or resampled volume and ``"reoriented"``,
     ``"identity"`` or ``"resampled"``.
     """
-    if _axis_aligned(volume):
-        d = volume.direction
-        # which array axis (k, j, i order → 0, 1, 2) runs along LPS z, y, x
-        src_for_world = [int(np.argmax(np.abs(d[w]))) for w in (2, 1, 0)]  # ijk index 0..2
-        # ijk index a -> array axis (2 - a)
-        perm = [2 - a for a in src_for_world]
-        arr = np.transpose(volume.array, perm)
-        aff = volume.affine.copy()
-        ijk_cols = [a for a in src_for_world[::-1]]  # new i, j, k from old ijk indices
-        new = np.eye(4)
-        new[:3, :3] = aff[:3, ijk_cols]
-        new[:3, 3] = aff[:3, 3]
-        shape_ijk = arr.shape[::-1]
-        flips = []
-        for axis in range(3):
-            if new[axis, axis] < 0:
-                new[:3, 3] = new[:3, 3] + new[:3, axis] * (shape_ijk[axis] - 1)
-                new[:3, axis] = -new[:3, axis]
-                flips.append(2 - axis)
-        if flips:
-            arr = np.flip(arr, axis=tuple(flips))
-        how = "identity" if perm == [0, 1, 2] and not flips else "reoriented"
-        return volume.with_array(np.ascontiguousarray(arr), affine=new), how
-    return _resample_world_aligned(volume), "resampled"
+    axes = display_axes(volume.affine, volume.shape)
+    if axes is None:
+        return _resample_world_aligned(volume), "resampled"
+    arr = np.transpose(volume.array, axes.perm)
+    if axes.flips:
+        arr = np.flip(arr, axis=axes.flips)
+    how = "identity" if axes.perm == (0, 1, 2) and not axes.flips else "reoriented"
+    return volume.with_array(np.ascontiguousarray(arr), affine=axes.affine), how
 
 
 def _resample_world_aligned(volume: ImageVolume) -> ImageVolume:
@@ -129,35 +171,52 @@ def image_layer_data(
 ) -> tuple[Any, dict[str, Any], str]:
     """napari ``LayerDataTuple`` of a volume, placed in world = LPS ``(z, y, x)`` mm."""
     shown, how = display_volume(volume)
-    sx, sy, sz = shown.spacing
-    origin = shown.affine[:3, 3]
-    window = shown.windows[0] if shown.windows else None
+    kwargs = layer_kwargs(shown, shown.affine, how, name=name)
+    kwargs["metadata"]["blockplan_volume"] = volume
+    return shown.array, kwargs, "image"
+
+
+def layer_kwargs(
+    volume: ImageVolume,
+    display_affine: npt.NDArray[np.float64],
+    how: str,
+    *,
+    name: str | None = None,
+) -> dict[str, Any]:
+    """napari image-layer keyword arguments of a series shown on ``display_affine``.
+
+    ``volume`` gives the windows (contrast limits: its first window, else the 1st–99th
+    percentile of its array), the name and the tags; a one-slice volume (`load_slice`)
+    serves for a series still loading.
+    """
+    aff = np.asarray(display_affine, dtype=np.float64)
+    sx, sy, sz = (float(v) for v in np.linalg.norm(aff[:3, :3], axis=0))
+    origin = aff[:3, 3]
+    window = volume.windows[0] if volume.windows else None
     if window is not None:
         clim = (window.center - window.width / 2, window.center + window.width / 2)
     else:
-        lo, hi = np.percentile(shown.array, [1, 99]) if shown.array.size else (0, 1)
+        lo, hi = np.percentile(volume.array, [1, 99]) if volume.array.size else (0, 1)
         clim = (float(lo), float(hi) if hi > lo else float(lo) + 1)
     label = name or (
-        f"{shown.modality} {shown.series_number or ''} {shown.series_description}".strip()
+        f"{volume.modality} {volume.series_number or ''} {volume.series_description}".strip()
     )
-    kwargs: dict[str, Any] = {
+    return {
         "name": label,
         "scale": (sz, sy, sx),
         "translate": (float(origin[2]), float(origin[1]), float(origin[0])),
         "contrast_limits": clim,
         "colormap": "gray",
-        "blending": "translucent" if shown.modality == "CT" else "additive",
+        "blending": "translucent" if volume.modality == "CT" else "additive",
         "metadata": {
             "blockplan": {
                 "role": "image",
-                "series_instance_uid": shown.series_instance_uid,
-                "frame_of_reference_uid": shown.frame_of_reference_uid,
-                "modality": shown.modality,
+                "series_instance_uid": volume.series_instance_uid,
+                "frame_of_reference_uid": volume.frame_of_reference_uid,
+                "modality": volume.modality,
                 "display_transform": how,
-                "geometry_note": shown.geometry_note,
-                "windows": [(w.name, w.center, w.width) for w in shown.windows],
+                "geometry_note": volume.geometry_note,
+                "windows": [(w.name, w.center, w.width) for w in volume.windows],
             },
-            "blockplan_volume": volume,
         },
     }
-    return shown.array, kwargs, "image"

@@ -443,7 +443,11 @@ class Workspace:
         return foreign, matching
 
     def _on_layer_inserted(self, event: Any) -> None:
-        layer = event.value
+        self.image_layer_ready(event.value)
+
+    def image_layer_ready(self, layer: Any) -> None:
+        """Check and adopt an image layer: when added, or when a layer shown while its
+        series loaded (`_reader.StudyLoad`) got its complete volume."""
         if layer.metadata.get("blockplan_refused") or layer not in self._image_layers():
             return
         # the open case, or the draft of the images already loaded, decides

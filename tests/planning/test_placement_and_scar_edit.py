@@ -142,3 +142,39 @@ def test_a_replaced_region_keeps_its_id_and_label() -> None:
     old = ScarRegion.from_mask(np.zeros(vol.shape, bool), grid, label="scar around L5 left")
     new = scar_region_from_mask(np.ones(vol.shape, bool), grid, [], method="manual", previous=old)
     assert (new.id, new.label, new.voxel_count) == (old.id, old.label, 64)
+
+
+class _Stop(Exception):
+    """What a caller raises from ``progress`` to cancel."""
+
+
+def test_a_proposal_reports_progress_and_can_be_cancelled() -> None:
+    vol = _blob_volume((1.0, 1.0, 4.0))
+    seen: list[tuple[int, int]] = []
+    mask = propose_scar(
+        vol, point(30.0, 30.0, 30.0), radius_mm=20.0, progress=lambda d, t: seen.append((d, t))
+    )
+    assert mask.any()
+    totals = {t for _, t in seen}
+    assert len(totals) == 1 and seen[0][0] == 0 and seen[-1][0] == seen[-1][1]
+    done = [d for d, _ in seen]
+    assert done == sorted(done) and len(done) > 3  # resampling, each window, the mask back
+
+    calls: list[int] = []
+
+    def stop_after_three(done: int, _total: int) -> None:
+        calls.append(done)
+        if len(calls) == 3:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        propose_scar(vol, point(30.0, 30.0, 30.0), radius_mm=20.0, progress=stop_after_three)
+    assert len(calls) == 3  # nothing ran after the cancel
+
+
+def test_the_leak_guard_is_in_the_core_whoever_calls() -> None:
+    """The refusal does not depend on a widget: automatic and fixed sensitivity alike."""
+    flat = volume(np.full((40, 40, 40), 500.0, np.float32), affine(), modality="MR")
+    for sensitivity in (None, 1.0, 4.0):
+        with pytest.raises(PlanningError, match="leaked"):
+            propose_scar(flat, point(20.0, 20.0, 20.0), sensitivity=sensitivity, radius_mm=10.0)

@@ -9,6 +9,8 @@ import pytest
 from blockplan.case.model import MaskGrid, ScarRegion
 from blockplan.errors import PlanningError
 from blockplan.planning import (
+    DEFAULT_SEGMENT_ZONE,
+    DISC_SPACE_SHARE,
     UNASSIGNED_LEVEL,
     SpineAxis,
     grow_scar,
@@ -149,11 +151,11 @@ def _slab_mask() -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
 
 
 def test_scar_volume_per_level_by_hand() -> None:
-    # markers L4 z=40, L5 z=0, S1 z=-40: L4 owns z > 30, L4-L5 owns 10 < z ≤ 30, the L4
-    # zone ends at z = 50 (nothing marked above)
+    # markers L4 z=40, L5 z=0, S1 z=-40, split halfway (the targets' segment zone): L4 owns
+    # z > 30, L4-L5 owns 10 < z ≤ 30, the L4 zone ends at z = 50 (nothing marked above)
     mask, aff = _slab_mask()
     markers = straight_spine(("L4", "L5", "S1"), top_z=40.0)
-    got = scar_volume_per_level(mask, aff, markers)
+    got = scar_volume_per_level(mask, aff, markers, segment_zone=DEFAULT_SEGMENT_ZONE)
     assert list(got) == ["L4", "L4-L5", UNASSIGNED_LEVEL]
     assert got["L4"] == pytest.approx(4 * 16 / 1000)  # z = 31..34
     assert got["L4-L5"] == pytest.approx(5 * 16 / 1000)  # z = 26..30
@@ -173,7 +175,27 @@ def test_scar_volume_per_level_checks_frames_and_grid() -> None:
     with pytest.raises(PlanningError, match="at least 2 level markers"):
         scar_volume_per_level(mask, aff, markers[:1])
     same = volume(np.zeros(mask.shape, np.int16), aff)
-    assert scar_volume_per_level(mask, mask_grid_for(same), markers)["L4"] == pytest.approx(0.064)
+    per_level = scar_volume_per_level(
+        mask, mask_grid_for(same), markers, segment_zone=DEFAULT_SEGMENT_ZONE
+    )
+    assert per_level["L4"] == pytest.approx(0.064)
+
+
+def test_scar_volume_per_level_splits_at_the_endplates_by_hand() -> None:
+    # the default: the disc space takes DISC_SPACE_SHARE (0.3) of the 40 mm L4→L5 step,
+    # centred on the disc at z = 20, so the endplates lie at z = 26 and z = 14: L4 owns
+    # z > 26 (8 slices of the slab), the L4-L5 disc space 14 < z ≤ 26 (z = 26: 1 slice);
+    # the L4 zone ends 0.35 of a step above L4 (z < 54), so z = 60 is unassigned
+    assert DISC_SPACE_SHARE == 0.3
+    mask, aff = _slab_mask()
+    markers = straight_spine(("L4", "L5", "S1"), top_z=40.0)
+    got = scar_volume_per_level(mask, aff, markers)
+    assert got == {
+        "L4": pytest.approx(8 * 16 / 1000),
+        "L4-L5": pytest.approx(16 / 1000),
+        UNASSIGNED_LEVEL: pytest.approx(16 / 1000),
+    }
+    assert list(got) == ["L4", "L4-L5", UNASSIGNED_LEVEL]
 
 
 # --- grids ----------------------------------------------------------------------------------

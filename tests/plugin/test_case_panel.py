@@ -403,6 +403,7 @@ def test_images_of_another_patient_are_refused_with_both_identities(
     notices = len(notification_manager.records)
 
     viewer.open(str(_another_patients_series(tmp_path)), plugin="blockplan")
+    qtbot.waitUntil(panel.refused.isVisible, timeout=30000)  # loaded in a worker, then refused
     qtbot.waitUntil(
         lambda: sum("blockplan_volume" in lay.metadata for lay in viewer.layers) == n_images
     )
@@ -453,10 +454,13 @@ def test_the_clinician_prompt_sets_the_operator(make_napari_viewer: Any, store: 
     assert store.audit(ws.case.case_id)[-1].user == "Dr A. Example (synthetic)"
 
 
-def test_the_study_browser_shows_whose_study_it_is(make_napari_viewer: Any, tmp_path: Path) -> None:
+def test_the_study_browser_shows_whose_study_it_is(
+    make_napari_viewer: Any, qtbot: Any, tmp_path: Path
+) -> None:
     viewer = make_napari_viewer(show=True)
     _d, browser = viewer.window.add_plugin_dock_widget("blockplan", "Study browser")
     browser.scan(SAMPLE)
+    qtbot.waitUntil(lambda: not browser.busy, timeout=60000)  # found in a worker
     text = browser.identity_label.text()
     assert "PHANTOM, LUMBAR" in text and "ID SYNTH-0001" in text
     assert "born 1968-07-04" in text and "sex O" in text
@@ -465,4 +469,5 @@ def test_the_study_browser_shows_whose_study_it_is(make_napari_viewer: Any, tmp_
     shutil.copytree(SAMPLE / "S0004_MR_T1_AX_GD", mixed / "a")
     shutil.copytree(_another_patients_series(tmp_path), mixed / "b")
     browser.scan(mixed)
+    qtbot.waitUntil(lambda: not browser.busy, timeout=60000)
     assert "holds 2 studies" in browser.identity_label.text()

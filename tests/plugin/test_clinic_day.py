@@ -192,6 +192,11 @@ def test_a_clinic_day_in_napari(qtbot: Any, tmp_path: Path, launch_app: Any) -> 
     grow = next(b for b in planning.findChildren(type(place)) if b.text().startswith("Grow scar"))
     doc.click(grow, "Grow scar from a click")
     doc.click_patient(seed, "inside the scar")
+    # grown in a worker, shown as a proposal layer (not yet in the case), then accepted
+    qtbot.waitUntil(planning.proposal.accept_button.isEnabled, timeout=120000)
+    assert not ws.case.scar_regions and layer_for(viewer, "scar proposal") is not None
+    doc.click(planning.proposal.accept_button, "Accept proposal")
+    assert layer_for(viewer, "scar proposal") is None
     (region,) = ws.case.scar_regions
     want = TRUTH["scar"]["volume_ml"]
     assert 0.85 * want <= region.volume_ml <= 1.4 * want  # as the core's proposal promises

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from qtpy.QtCore import Qt
+from qtpy.QtTest import QTest
 
 from blockplan.case.store import CaseStore
 from blockplan.planning import SafetyVerdict, mask_grid_for
@@ -174,7 +176,21 @@ def test_undo_redo_and_reopening_restore_every_layer(planning, make_napari_viewe
     assert len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
 
 
-def test_scar_region_grow_paint_and_volume_per_level(planning) -> None:
+def _open_scar_tab(widget: Any) -> None:
+    bar = widget.tabs.tabBar()
+    index = next(i for i in range(bar.count()) if bar.tabText(i) == "Scar")
+    QTest.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(index).center())
+    assert widget.tabs.currentIndex() == index
+
+
+def _accept_proposal(qtbot: Any, widget: Any) -> None:
+    """Wait for the proposal grown in the worker, then click Accept."""
+    _open_scar_tab(widget)
+    qtbot.waitUntil(widget.proposal.accept_button.isEnabled, timeout=120000)
+    QTest.mouseClick(widget.proposal.accept_button, Qt.MouseButton.LeftButton)
+
+
+def test_scar_region_grow_paint_and_volume_per_level(planning, qtbot) -> None:
     viewer, widget, ws, _store = planning
     _place_levels(widget)
     assert "FS" in widget.scar_series.currentText()  # fat-suppressed post-Gd proposed
@@ -182,6 +198,7 @@ def test_scar_region_grow_paint_and_volume_per_level(planning) -> None:
         seed = _deepest_point(npz["mask"].astype(bool), npz["affine"])
     widget.set_mode("seed")
     widget.click(lps_to_world(seed))
+    _accept_proposal(qtbot, widget)
     (region,) = ws.case.scar_regions
     assert region.method == "region_grow"
     assert region.volume_ml == pytest.approx(TRUTH["scar"]["volume_ml"], rel=0.10)
@@ -211,11 +228,13 @@ def test_scar_region_grow_paint_and_volume_per_level(planning) -> None:
     widget.sensitivity.setValue(4.0)
     widget.set_mode("seed")  # painting left the placement mode
     widget.click(lps_to_world(seed))
+    qtbot.waitUntil(lambda: not widget.proposal.growing, timeout=120000)
     assert "leaked" in widget.message.text()
+    assert widget.proposal.layer() is None and not widget.proposal.accept_button.isEnabled()
     assert ws.case.scar_regions[0].voxel_count == region.voxel_count
 
 
-def test_workspace_screenshot_shows_every_layer(planning) -> None:
+def test_workspace_screenshot_shows_every_layer(planning, qtbot) -> None:
     viewer, widget, _ws, _store = planning
     _place_levels(widget)
     _add_truth_targets(widget)
@@ -234,6 +253,7 @@ def test_workspace_screenshot_shows_every_layer(planning) -> None:
     with np.load(SAMPLE / TRUTH["scar"]["mask_file"]) as npz:
         seed = _deepest_point(npz["mask"].astype(bool), npz["affine"])
     widget.grow_scar_at(lps_to_world(seed))
+    _accept_proposal(qtbot, widget)
     roles = {lay.metadata.get("blockplan", {}).get("role") for lay in viewer.layers}
     assert {"levels", "landmarks", "targets", "trajectories", "scar"} <= roles
     # axial CT through the left L5 SNRB target, CT visible under the overlays

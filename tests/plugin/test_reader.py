@@ -72,10 +72,17 @@ def test_reader_declines_non_dicom(tmp_path: Path) -> None:
     assert get_reader(str(tmp_path / "missing.dcm")) is None
 
 
-def test_series_line_up_in_patient_space(make_napari_viewer, tmp_path: Path) -> None:
+def _images(viewer) -> list:
+    return [lay for lay in viewer.layers if "blockplan_volume" in lay.metadata]
+
+
+def test_series_line_up_in_patient_space(make_napari_viewer, qtbot, tmp_path: Path) -> None:
     p = _study(tmp_path)
     viewer = make_napari_viewer(show=True)
-    layers = viewer.open(str(tmp_path), plugin="blockplan")
+    # napari's own open path: the reader returns at once, the series load in a worker
+    assert viewer.open(str(tmp_path), plugin="blockplan") == []
+    qtbot.waitUntil(lambda: len(_images(viewer)) == 2, timeout=30000)
+    layers = _images(viewer)
     assert len(layers) == 2
     ct = next(lay for lay in layers if lay.metadata["blockplan"]["modality"] == "CT")
     mr = next(lay for lay in layers if lay.metadata["blockplan"]["modality"] == "MR")
@@ -107,6 +114,7 @@ def test_study_browser_loads_in_background(make_napari_viewer, qtbot, tmp_path: 
     viewer = make_napari_viewer(show=True)
     _dock, widget = viewer.window.add_plugin_dock_widget("blockplan", "Study browser")
     widget.scan(tmp_path)
+    qtbot.waitUntil(lambda: not widget.busy, timeout=30000)
     assert widget.table.rowCount() == 2
     assert "skipped" in widget.status.text()
     worker = widget.load_selected()

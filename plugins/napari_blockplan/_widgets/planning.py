@@ -46,7 +46,6 @@ from blockplan.case import (
     Landmark,
     LevelMarker,
     PatientPoint,
-    ScarRegion,
     SeriesRef,
     Structure,
     StudyRef,
@@ -81,7 +80,6 @@ from blockplan.planning import (
     planning_ct,
     preferred_scar_series,
     propose_next_level,
-    propose_scar,
     rename_level_marker,
     scar_region_from_mask,
     set_target_level,
@@ -98,6 +96,7 @@ from napari_blockplan._layers import keep_overlays_on_top, layer_for, refresh_la
 from napari_blockplan._qt import present
 from napari_blockplan._views import PLANES, point_at, show_orientation_letters, show_plane
 from napari_blockplan._widgets._panel import Panel, UndoBar
+from napari_blockplan._widgets._scar_proposal import ScarProposal
 
 if TYPE_CHECKING:
     import napari
@@ -162,6 +161,7 @@ class PlanningWidget(Panel):
 
         self.listen(self.ws.case_changed, self._on_case_changed)
         self.listen(self.ws.mode_changed, self._on_mode_changed)
+        self.listen(self.ws.images_changed, self._fill_series)  # a series completed loading
         self.viewer.layers.events.inserted.connect(self._fill_series)
         self.viewer.layers.events.removed.connect(self._fill_series)
         self.destroyed.connect(lambda *_: _disconnect_layer_events(self.viewer, self._fill_series))
@@ -276,10 +276,12 @@ class PlanningWidget(Panel):
         self.grow_radius.setValue(DEFAULT_GROW_RADIUS_MM)
         self.grow_radius.setSuffix(" mm")
         form = QFormLayout(w)
+        self.proposal = ScarProposal(self)
         form.addRow("Series:", self.scar_series)
         form.addRow("Sensitivity:", self.sensitivity)
         form.addRow("Grow within:", self.grow_radius)
         form.addRow(grow)
+        form.addRow(self.proposal)
         form.addRow(paint)
         form.addRow(clear)
         form.addRow("Volume:", self.scar_volume)
@@ -666,30 +668,21 @@ class PlanningWidget(Panel):
             raise BlockplanError("load a study first: the scar is drawn on a series")
         return vol
 
-    def grow_scar_at(self, world: Any) -> ScarRegion:
-        """Propose a scar region by region-growing from ``world`` on the chosen series."""
+    def grow_scar_at(self, world: Any) -> Any:
+        """Grow a scar proposal from ``world`` on the chosen series, in a worker.
+
+        The proposal shows as its own layer, not yet in the case, with its volume per
+        level; Accept adds it (one undoable edit), Reject or Cancel leave the case as it
+        is (`ScarProposal`). Returns the worker.
+        """
         volume = self._scar_volume()
         sensitivity = self.sensitivity.value()
-        mask = propose_scar(
+        return self.proposal.start(
             volume,
             self._point(world),
-            sensitivity=None if sensitivity == self.sensitivity.minimum() else sensitivity,
-            radius_mm=self.grow_radius.value(),
+            None if sensitivity == self.sensitivity.minimum() else sensitivity,
+            self.grow_radius.value(),
         )
-        grid = mask_grid_for(volume)
-        existing = self.ws.case.scar_regions
-        previous = existing[0] if existing else None
-        if previous is not None and previous.grid == grid:
-            mask = mask | previous.mask()
-        region = scar_region_from_mask(
-            mask, grid, self.ws.case.levels, method="region_grow", previous=previous
-        )
-        self._apply(
-            with_scar(self.ws.case, region),
-            "grow scar",
-            f"scar region grown: {region.volume_ml:.2f} mL",
-        )
-        return region
 
     def start_painting(self) -> None:
         """Select the scar layer in paint mode (created empty on the chosen series)."""

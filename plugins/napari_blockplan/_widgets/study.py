@@ -1,7 +1,8 @@
 """Study browser: find the series in a folder, see their status, load the ones you want.
 
 Above the table, the patient and study recorded in the images (one header read), so the
-physician sees whose study it is before loading it.
+physician sees whose study it is before loading it. Finding and loading run in a worker
+thread with progress and Cancel; napari stays responsive throughout.
 """
 
 from __future__ import annotations
@@ -35,14 +36,20 @@ _COLUMNS = ("No.", "Modality", "Description", "Orientation", "Images", "Size", "
 
 
 class StudyWidget(QWidget):
-    """List the series of a folder and load the selected ones as layers."""
+    """List the series of a folder and load the selected ones as layers.
+
+    Finding the series (headers only) and loading them run in a worker thread with a
+    progress bar and Cancel (`_reader.StudyLoad`); each series shows as soon as its
+    first slice is read and fills in as it loads, so napari stays responsive.
+    """
 
     def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
         super().__init__()
         self.viewer = napari_viewer
         self.series: list[Any] = []
-        self._worker: Any = None
-        self._loaded = 0
+        self.job: Any = None
+        """The running `StudyLoad` (scan or load), if any."""
+        self._load_when_found = False
 
         self.path_edit = QLineEdit()
         self.path_edit.setPlaceholderText("DICOM folder, file or DICOMDIR")
@@ -68,7 +75,16 @@ class StudyWidget(QWidget):
         self.load_button = QPushButton("Load selected")
         self.load_button.clicked.connect(self.load_selected)
         self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
         self.progress.setVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("stop finding or loading; series already loaded stay")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.setVisible(False)
+        busy = QHBoxLayout()
+        busy.addWidget(self.progress)
+        busy.addWidget(self.cancel_button)
         self.status = QLabel("")
         self.status.setWordWrap(True)
 
@@ -77,8 +93,9 @@ class StudyWidget(QWidget):
         layout.addWidget(self.identity_label)
         layout.addWidget(self.table)
         layout.addWidget(self.load_button)
-        layout.addWidget(self.progress)
+        layout.addLayout(busy)
         layout.addWidget(self.status)
+        self.destroyed.connect(lambda *_: self._stop_quietly())
 
     # -- actions ------------------------------------------------------------------
     def _browse(self) -> None:
@@ -87,17 +104,27 @@ class StudyWidget(QWidget):
             self.path_edit.setText(folder)
             self.scan(folder)
 
-    def scan(self, path: str | Path) -> None:
-        """Discover the series under ``path`` (header-only) and list them."""
-        from blockplan.errors import BlockplanError
-        from blockplan.io import discover
+    @property
+    def busy(self) -> bool:
+        """Whether a scan or a load is running."""
+        return self.job is not None and self.job.running
 
+    def scan(self, path: str | Path) -> Any:
+        """Find the series under ``path`` (headers only) in a worker; the table fills in
+        when done. Returns the `StudyLoad`."""
+        from napari_blockplan._reader import StudyLoad
+
+        if self.busy:
+            self.job.cancel()
         self.path_edit.setText(str(path))
-        try:
-            found = discover(Path(path))
-        except BlockplanError as err:
-            self._show_error(str(err))
-            return
+        if not str(path).strip() or not Path(path).exists():
+            self._show_error(f"{path or '(no folder)'}: no such file or folder; choose a folder")
+            return None
+        job = StudyLoad(self.viewer, path=path, source=path, scan_only=True)
+        job.scanned.connect(self._show_series)
+        return self._run(job, "Finding the series…")
+
+    def _show_series(self, found: Any) -> None:
         self.series = list(found.series)
         self.identity_label.setText(_identity_text(found))
         self.table.setRowCount(len(self.series))
@@ -120,7 +147,7 @@ class StudyWidget(QWidget):
                 self.table.setItem(row, col, item)
         self.table.resizeColumnsToContents()
         skipped = f", {len(found.skipped)} other files skipped" if found.skipped else ""
-        self.status.setText(f"{len(self.series)} series found{skipped}.")
+        self._found_text = f"{len(self.series)} series found{skipped}."
 
     def selected_series(self) -> list[Any]:
         """The series of the selected rows (all loadable ones when nothing is selected)."""
@@ -129,56 +156,75 @@ class StudyWidget(QWidget):
         return [s for s in chosen if s.status != "refused"]
 
     def load_selected(self) -> Any:
-        """Load the selected series in a background thread, with progress."""
-        from napari.qt.threading import thread_worker
+        """Load the selected series in a worker, each shown as soon as its first slice is
+        read (while a scan runs: load all it finds when it is done). Returns the
+        `StudyLoad`, or None."""
+        from napari_blockplan._reader import StudyLoad
 
+        if self.busy and self.job.scan_only:
+            self._load_when_found = True
+            self.status.setText("The series load as soon as they are found.")
+            return None
+        if self.busy:
+            return self.job
         chosen = self.selected_series()
         if not chosen:
             self._show_error("no loadable series selected")
             return None
         source = self.path_edit.text().strip()
+        return self._run(StudyLoad(self.viewer, infos=chosen, source=source), "Loading…")
 
-        @thread_worker(  # type: ignore[untyped-decorator]
-            connect={"yielded": self._add_layer, "finished": self._done}
-        )
-        def _load() -> Any:
-            from blockplan.errors import BlockplanError
-            from blockplan.io import load_series
-            from napari_blockplan._convert import image_layer_data
-            from napari_blockplan._reader import with_identity
+    def cancel(self) -> None:
+        """Stop the scan or load that is running (series already loaded stay)."""
+        self._load_when_found = False
+        if self.busy:
+            self.job.cancel()
+            self.status.setText("Cancelling…")
 
-            for info in chosen:
-                try:
-                    yield with_identity(image_layer_data(load_series(info)), info, source)
-                except BlockplanError as err:
-                    yield err
-
-        self.progress.setRange(0, len(chosen))
+    def _run(self, job: Any, text: str) -> Any:
+        self.job = job
+        job.progressed.connect(self._on_progress)
+        job.finished.connect(lambda summary, job=job: self._done(job, summary))
         self.progress.setValue(0)
-        self._loaded = 0
         self.progress.setVisible(True)
+        self.cancel_button.setVisible(True)
         self.load_button.setEnabled(False)
-        self._worker = _load()
-        return self._worker
+        self.scan_button.setEnabled(False)
+        self.status.setText(text)
+        job.start()
+        return job
 
-    def _add_layer(self, result: Any) -> None:
-        self.progress.setValue(self.progress.value() + 1)
-        if isinstance(result, Exception):
-            self._show_error(str(result))
-            return
-        data, kwargs, _ = result
-        first = self._loaded == 0
-        # like the reader: the first series shows, the others start hidden
-        self.viewer.add_image(data, **{**kwargs, "visible": first})
-        self._loaded += 1
-        if first:
-            self.viewer.reset_view()
+    def _on_progress(self, text: str, fraction: float) -> None:
+        self.progress.setValue(int(1000 * fraction))
+        self.status.setText(text)
 
-    def _done(self) -> None:
+    def _done(self, job: Any, summary: str) -> None:
+        if job is not self.job:
+            return  # a job replaced by a newer one
+        self.job = None
         self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
         self.load_button.setEnabled(True)
-        self.status.setText(f"{self._loaded} series loaded.")
-        self.viewer.reset_view()
+        self.scan_button.setEnabled(True)
+        if job.scan_only:
+            found = getattr(self, "_found_text", "")
+            self.status.setText("Cancelled." if job.cancelled else found)
+            if self._load_when_found and not job.cancelled:
+                self._load_when_found = False
+                self.load_selected()
+            return
+        problems = f" {len(job.problems)} not loaded: {job.problems[0]}" if job.problems else ""
+        self.status.setText(summary + problems)
+
+    def _stop_quietly(self) -> None:
+        """The panel is gone: stop its job and never call back into it."""
+        job, self.job = self.job, None
+        if job is not None:
+            job.progressed.disconnect()
+            job.finished.disconnect()
+            job.scanned.disconnect()
+            if job.running:
+                job.cancel()
 
     def _show_error(self, message: str) -> None:
         from napari.utils.notifications import show_error

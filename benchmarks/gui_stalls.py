@@ -1,0 +1,423 @@
+"""Benchmark: how long napari's GUI thread stalls while blockplan opens, loads, grows scar
+and builds the report, and how soon the first image is on screen (issue 14, points 2 and 6).
+
+Targets: the GUI thread never stalls longer than 200 ms during open, load, grow or report
+on the sample study; the first image of a 400-slice CT on screen ≤ 0.3 s after the series
+is chosen.
+
+A **tick monitor** measures stalls: a 10 ms ``QTimer`` on the GUI thread records when it
+fires; a timer cannot fire while the thread is busy, so the longest gap between two ticks
+inside a phase is the longest stall of that phase. "On screen" is the first paint of the
+canvas after the layer exists. Scenarios, each in a fresh process (same imports, same
+page cache), one after the other in one run:
+
+* ``blockplan-sample`` — napari with blockplan's docks (``launch_viewer``), the sample
+  study opened through napari's open path with blockplan's reader, then the levels
+  marked, a scar proposal grown from the scar's deepest point and accepted (Accept
+  clicked), and the report built in the Report panel. Phases: open (to the first image
+  drawn), load (to all four series complete), grow (click to proposal drawn, Accept),
+  report (Build clicked to preview shown).
+* ``napari-sample`` — the peer: a plain napari viewer opening the same sample series with
+  its builtin reader (imageio). Only series 4 (uncompressed T1) is readable by it; the
+  others are JPEG-LS / RLE compressed, which it refuses (reported).
+* ``blockplan-ct400-browser`` — a synthetic 400-slice 512² CT (the generator of
+  ``load_series.py``), found by the Study browser, then Load clicked (the series chosen):
+  first image on screen, the whole series, stalls.
+* ``blockplan-ct400-open`` — the same CT through napari's open path with blockplan's
+  reader (the folder chosen: the series are found first).
+* ``napari-ct400`` — the peer: plain napari opening the same CT with its builtin reader.
+
+Run: ``xvfb-run -a .venv/bin/python benchmarks/gui_stalls.py [--slices 400] [--keep DIR]``.
+Prints a Markdown table for RESULTS.md with the machine's load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import itertools
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "sample_dicom"
+TICK_MS = 10
+SCENARIOS = (
+    "blockplan-sample",
+    "napari-sample",
+    "blockplan-ct400-browser",
+    "blockplan-ct400-open",
+    "napari-ct400",
+)
+
+
+# --- the monitor ------------------------------------------------------------------------
+class Monitor:
+    """GUI-thread ticks, canvas paints and named phases (perf_counter seconds)."""
+
+    def __init__(self, viewer: Any) -> None:
+        from qtpy.QtCore import QEvent, QObject, Qt, QTimer
+
+        self.ticks: list[float] = []
+        self.paints: list[float] = []
+        self.phases: dict[str, tuple[float, float]] = {}
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(TICK_MS)
+        self.timer.timeout.connect(lambda: self.ticks.append(time.perf_counter()))
+        self.inserted: list[tuple[float, Any]] = []
+        viewer.layers.events.inserted.connect(
+            lambda e: self.inserted.append((time.perf_counter(), e.value))
+        )
+        paints = self.paints
+
+        class _Paints(QObject):
+            def eventFilter(self, obj: Any, event: Any) -> bool:
+                if event.type() == QEvent.Type.Paint:
+                    paints.append(time.perf_counter())
+                return False
+
+        self._filter = _Paints()
+        # the canvas widget: the one private attribute (as tests/plugin/_gui.py)
+        viewer.window._qt_viewer.canvas.native.installEventFilter(self._filter)
+        self.timer.start()
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        self.phases[name] = (start, time.perf_counter())
+
+    def longest_stall_ms(self, name: str) -> float:
+        """The longest gap between ticks overlapping the phase."""
+        start, end = self.phases[name]
+        times = [t for t in self.ticks if t <= end]
+        before = [t for t in times if t < start]
+        inside = [t for t in times if t >= start]
+        edges = before[-1:] + inside
+        if len(edges) < 2:
+            return (end - start) * 1000
+        gaps = [b - a for a, b in itertools.pairwise(edges)]
+        gaps.append(end - edges[-1])
+        return max(gaps) * 1000
+
+    def first_paint_after(self, t: float) -> float | None:
+        return next((p for p in self.paints if p >= t), None)
+
+
+def _wait(cond: Callable[[], bool], timeout: float = 300.0) -> None:
+    """Run the event loop until ``cond()`` (never sleeping the GUI thread itself)."""
+    from qtpy.QtTest import QTest
+
+    end = time.perf_counter() + timeout
+    while not cond():
+        if time.perf_counter() > end:
+            raise SystemExit("timed out waiting")
+        QTest.qWait(5)
+
+
+def _drawn(mon: Monitor, since: float, timeout: float = 2.0) -> float:
+    """Let the canvas draw what changed since ``since``; the time of that paint (or of
+    ``since`` when nothing needed drawing, e.g. a hidden layer)."""
+    from qtpy.QtTest import QTest
+
+    end = time.perf_counter() + timeout
+    while mon.first_paint_after(since) is None and time.perf_counter() < end:
+        QTest.qWait(5)
+    return mon.first_paint_after(since) or since
+
+
+def _first_image(mon: Monitor, viewer: Any, t0: float) -> float:
+    """Seconds from ``t0`` to the first paint after the first image layer was added."""
+    _wait(lambda: _shown_loading(viewer))
+    added = min(t for t, layer in mon.inserted if t >= t0)
+    return _drawn(mon, added, timeout=30.0) - t0
+
+
+# --- scenarios (each in its own process) -----------------------------------------------
+def _images(viewer: Any) -> list[Any]:
+    return [lay for lay in viewer.layers if "blockplan_volume" in lay.metadata]
+
+
+def _shown_loading(viewer: Any) -> bool:
+    from napari_blockplan._reader import LOADING_KEY
+
+    return any(
+        LOADING_KEY in lay.metadata or "blockplan_volume" in lay.metadata for lay in viewer.layers
+    )
+
+
+def blockplan_sample(mon: Monitor, viewer: Any, tmp: Path) -> dict[str, Any]:
+    import json as _json
+
+    import numpy as np
+    from qtpy.QtCore import Qt
+    from qtpy.QtTest import QTest
+
+    from blockplan.case.store import CaseStore
+    from napari_blockplan._convert import lps_to_world
+    from napari_blockplan._workspace import workspace_for
+
+    sys.path.insert(0, str(REPO))
+    from tests.planning.test_sample_study import _deepest_point
+
+    ws = workspace_for(viewer)
+    ws.use_store(CaseStore(tmp / "cases.sqlite3"))
+    docks = {title.split(" (")[0]: w for title, w in viewer.window.dock_widgets.items()}
+    planning = docks["Planning"]
+    report = docks["Report"]
+    out: dict[str, Any] = {}
+    with mon.phase("open"):
+        t0 = time.perf_counter()
+        viewer.open(str(SAMPLE), plugin="blockplan")
+        out["first image s"] = _first_image(mon, viewer, t0)
+    with mon.phase("load"):
+        _wait(lambda: len(ws.volumes()) == 4)
+        out["all 4 series s"] = _drawn(mon, time.perf_counter()) - t0
+    truth = _json.loads((SAMPLE / "truth.json").read_text())
+    centres = {**truth["vertebrae"], **truth["discs"]}
+    with mon.phase("levels"):
+        for name in ("L4", "L4-L5", "L5", "L5-S1", "S1"):
+            planning.next_level.setCurrentText(name)
+            planning.add_level_at(lps_to_world(centres[name]["center_lps"]))
+            QTest.qWait(20)
+    with np.load(SAMPLE / truth["scar"]["mask_file"]) as npz:
+        seed = _deepest_point(npz["mask"].astype(bool), npz["affine"])
+    with mon.phase("grow"):
+        t1 = time.perf_counter()
+        planning.grow_scar_at(lps_to_world(seed))
+        _wait(lambda: planning.proposal.proposal is not None)
+        out["proposal shown s"] = _drawn(mon, time.perf_counter()) - t1
+        t_accept = time.perf_counter()
+        QTest.mouseClick(planning.proposal.accept_button, Qt.MouseButton.LeftButton)
+        out["accept s"] = _drawn(mon, t_accept) - t_accept
+    with mon.phase("report"):
+        t2 = time.perf_counter()
+        QTest.mouseClick(report.build_button, Qt.MouseButton.LeftButton)
+        _wait(lambda: report.pdf is not None)
+        QTest.qWait(100)  # the preview shown
+        out["report s"] = time.perf_counter() - t2
+    return out
+
+
+def napari_sample(mon: Monitor, viewer: Any, tmp: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {"readable": [], "refused": []}
+    with mon.phase("open"):
+        t0 = time.perf_counter()
+        for folder in sorted(p for p in SAMPLE.iterdir() if p.is_dir()):
+            try:
+                viewer.open(str(folder), plugin="napari")
+                out["readable"].append(folder.name)
+            except Exception as err:
+                out["refused"].append(f"{folder.name} ({type(err).__name__})")
+        added = [t for t, _layer in mon.inserted if t >= t0]
+        out["first image s"] = _drawn(mon, min(added)) - t0 if added else float("nan")
+    mon.phases["load"] = mon.phases["open"]
+    return out
+
+
+def blockplan_ct400_browser(mon: Monitor, viewer: Any, tmp: Path, ct: Path) -> dict[str, Any]:
+    from qtpy.QtCore import Qt
+    from qtpy.QtTest import QTest
+
+    docks = {title.split(" (")[0]: w for title, w in viewer.window.dock_widgets.items()}
+    browser = docks["Study browser"]
+    out: dict[str, Any] = {}
+    with mon.phase("scan"):
+        t0 = time.perf_counter()
+        browser.scan(ct)
+        _wait(lambda: not browser.busy)
+        out["series found s"] = time.perf_counter() - t0
+    with mon.phase("open"):
+        t1 = time.perf_counter()
+        QTest.mouseClick(browser.load_button, Qt.MouseButton.LeftButton)  # the series chosen
+        out["first image s"] = _first_image(mon, viewer, t1)
+    with mon.phase("load"):
+        _wait(lambda: len(_images(viewer)) == 1 and not browser.busy)
+        out["whole series s"] = _drawn(mon, time.perf_counter()) - t1
+    return out
+
+
+def blockplan_ct400_open(mon: Monitor, viewer: Any, tmp: Path, ct: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    with mon.phase("open"):
+        t0 = time.perf_counter()
+        viewer.open(str(ct), plugin="blockplan")
+        out["first image s"] = _first_image(mon, viewer, t0)
+    with mon.phase("load"):
+        _wait(lambda: len(_images(viewer)) == 1)
+        out["whole series s"] = _drawn(mon, time.perf_counter()) - t0
+    return out
+
+
+def napari_ct400(mon: Monitor, viewer: Any, tmp: Path, ct: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    with mon.phase("open"):
+        t0 = time.perf_counter()
+        viewer.open(str(ct), plugin="napari")
+        added = min(t for t, _layer in mon.inserted if t >= t0)
+        out["first image s"] = _drawn(mon, added) - t0
+        out["whole series s"] = out["first image s"]
+    mon.phases["load"] = mon.phases["open"]
+    return out
+
+
+def run_scenario(name: str, ct: Path) -> dict[str, Any]:
+    import napari
+    from qtpy.QtTest import QTest
+
+    tmp = Path(tempfile.mkdtemp(prefix="bp-stalls-"))
+    os.environ["XDG_DATA_HOME"] = str(tmp / "data")  # never the user's store or settings
+    os.environ["XDG_CONFIG_HOME"] = str(tmp / "config")
+    os.environ["BLOCKPLAN_DB"] = str(tmp / "cases.sqlite3")
+    if name.startswith("blockplan"):
+        from napari_blockplan._launch import launch_viewer
+
+        viewer = launch_viewer(None, run=False)
+    else:
+        viewer = napari.Viewer(title="napari")
+    QTest.qWait(500)  # the window shown and drawn once
+    mon = Monitor(viewer)
+    QTest.qWait(200)
+    load_before = os.getloadavg()[0]
+    if name == "blockplan-sample":
+        out = blockplan_sample(mon, viewer, tmp)
+    elif name == "napari-sample":
+        out = napari_sample(mon, viewer, tmp)
+    elif name == "blockplan-ct400-browser":
+        out = blockplan_ct400_browser(mon, viewer, tmp, ct)
+    elif name == "blockplan-ct400-open":
+        out = blockplan_ct400_open(mon, viewer, tmp, ct)
+    else:
+        out = napari_ct400(mon, viewer, tmp, ct)
+    out["stalls ms"] = {p: round(mon.longest_stall_ms(p)) for p in mon.phases}
+    out["load average"] = [load_before, os.getloadavg()[0]]
+    viewer.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+# --- driver ---------------------------------------------------------------------------
+def _ensure_display() -> subprocess.Popen[bytes] | None:
+    if os.environ.get("DISPLAY"):
+        return None
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        raise SystemExit("no DISPLAY and no Xvfb: run under xvfb-run")
+    proc = subprocess.Popen([xvfb, ":89", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"])
+    os.environ["DISPLAY"] = ":89"
+    time.sleep(1.0)
+    return proc
+
+
+def _make_ct(root: Path, slices: int) -> Path:
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from load_series import _write_one  # the 400-slice synthetic CT of load_series.py
+    from pydicom.uid import generate_uid
+
+    folder = root / "ct"
+    folder.mkdir(parents=True, exist_ok=True)
+    ids = (generate_uid(), generate_uid(), generate_uid())
+    from concurrent.futures import ProcessPoolExecutor
+
+    jobs = [(str(folder), k, 512, *ids, "uncompressed") for k in range(slices)]
+    with ProcessPoolExecutor(os.cpu_count() or 1) as pool:
+        list(pool.map(_write_one, jobs, chunksize=16))
+    return folder
+
+
+def _table(runs: dict[str, list[dict[str, Any]]]) -> str:
+    """Median (and range) over the runs of each scenario."""
+    rows = [
+        "| scenario | phase | longest GUI stall ms, median (min–max) | ≤ 200 ms |",
+        "|---|---|---:|---|",
+    ]
+    for name, results in runs.items():
+        for phase in results[0]["stalls ms"]:
+            ms = [r["stalls ms"][phase] for r in results]
+            med = statistics.median(ms)
+            rows.append(
+                f"| {name} | {phase} | {med:.0f} ({min(ms)}–{max(ms)}) | "
+                f"{'yes' if med <= 200 else 'no'} |"
+            )
+    rows += ["", "| scenario | timings s, median (min–max) |", "|---|---|"]
+    for name, results in runs.items():
+        keys = [k for k in results[0] if k.endswith(" s")]
+        times = ", ".join(
+            f"{k[:-2]} {statistics.median(r[k] for r in results):.2f} "
+            f"({min(r[k] for r in results):.2f}–{max(r[k] for r in results):.2f})"
+            for k in keys
+        )
+        extra = ""
+        if "refused" in results[0]:
+            extra = f"; reads {results[0]['readable']}, refuses {results[0]['refused']}"
+        loads = [x for r in results for x in r["load average"]]
+        rows.append(f"| {name} | {times}{extra}; load avg {min(loads):.1f}–{max(loads):.1f} |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--slices", type=int, default=400)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of every scenario")
+    parser.add_argument("--keep", type=Path, help="folder to keep the generated CT in")
+    parser.add_argument("--scenario", choices=SCENARIOS, help=argparse.SUPPRESS)
+    parser.add_argument("--ct", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--only", nargs="*", choices=SCENARIOS, help="run these scenarios")
+    args = parser.parse_args()
+    if args.scenario:
+        print(json.dumps(run_scenario(args.scenario, args.ct)))
+        return
+    xvfb = _ensure_display()
+    root = args.keep or Path(tempfile.mkdtemp(prefix="bp-ct400-"))
+    ct = root / "ct"
+    if not ct.is_dir() or len(list(ct.iterdir())) != args.slices:
+        shutil.rmtree(ct, ignore_errors=True)
+        ct = _make_ct(root, args.slices)
+    runs: dict[str, list[dict[str, Any]]] = {}
+    try:
+        for _ in range(args.repeat):  # alternating: every scenario once per round
+            for name in args.only or SCENARIOS:
+                runs.setdefault(name, []).append(_run(name, ct))
+    finally:
+        if xvfb is not None:
+            xvfb.terminate()
+        if args.keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+    print(
+        f"{dt.date.today()}; `python benchmarks/gui_stalls.py --slices {args.slices} "
+        f"--repeat {args.repeat}`; {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}\n"
+    )
+    print(_table(runs))
+
+
+def _run(name: str, ct: Path) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--scenario", name, "--ct", str(ct)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if not lines:  # (a crash in napari's teardown after the result is printed is harmless)
+        print(proc.stderr[-3000:], file=sys.stderr)
+        raise SystemExit(f"{name} failed")
+    result: dict[str, Any] = json.loads(lines[-1])
+    print(name, result, file=sys.stderr)
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,316 @@
+"""The scar proposal of the Planning widget's Scar tab: grown in a worker, shown, decided.
+
+A click in seed mode starts the core's leak-guarded region growing
+(`blockplan.planning.propose_scar`) in a worker thread, with a progress bar and Cancel.
+The result is shown as its own layer, ``"blockplan: scar proposal"``, which is not part of
+the case: **Accept** adds it to the case's scar (one undoable edit, volumes per level by
+the core), **Reject** discards it. A region that leaks is refused by the core and the
+advice is shown; Cancel and Reject leave the case as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+if TYPE_CHECKING:
+    from blockplan.case import Case, LevelMarker, MaskGrid, PatientPoint, ScarRegion
+    from blockplan.io.volume import ImageVolume
+
+__all__ = ["PROPOSAL_ROLE", "ScarProposal"]
+
+PROPOSAL_ROLE = "scar proposal"
+"""``metadata["blockplan"]["role"]`` of the proposal layer (not one of the case's roles)."""
+
+_PROPOSAL_COLOUR = "#00e5ff"  # cyan: apart from the scar layer's label colour
+_POLL_MS = 100
+
+
+class _Cancelled(Exception):
+    """The physician pressed Cancel while the proposal grew."""
+
+
+class _GrowState:
+    """Progress shared with the worker; Cancel makes its callback raise."""
+
+    def __init__(self) -> None:
+        self.done = 0
+        self.total = 1
+        self.cancelled = False
+
+    def progress(self, done: int, total: int) -> None:
+        if self.cancelled:
+            raise _Cancelled
+        self.done, self.total = done, total
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A grown region waiting for Accept or Reject (on its source series' grid)."""
+
+    mask: npt.NDArray[np.bool_]
+    grid: MaskGrid
+    text: str
+    """Its volume in total and per level, in the core's words."""
+    shown: tuple[npt.NDArray[np.uint8], dict[str, Any]]
+    """Labels data on the display grid and its placement (`_layers.scar_layer_data`)."""
+
+
+def _grow(
+    volume: ImageVolume,
+    seed: PatientPoint,
+    sensitivity: float | None,
+    radius_mm: float,
+    levels: tuple[LevelMarker, ...],
+    state: _GrowState,
+) -> Proposal:
+    """The worker: the core's proposal, its volumes per level and its display data."""
+    from blockplan.planning import mask_grid_for, propose_scar, scar_region_from_mask
+    from blockplan.planning.wording import scar_volume_text
+    from napari_blockplan._layers import scar_layer_data
+
+    mask = propose_scar(
+        volume, seed, sensitivity=sensitivity, radius_mm=radius_mm, progress=state.progress
+    )
+    grid = mask_grid_for(volume)
+    region = scar_region_from_mask(mask, grid, levels, method="region_grow")
+    text = scar_volume_text(region.volume_ml, region.volume_ml_per_level)
+    return Proposal(mask, grid, text, scar_layer_data(region))
+
+
+class ScarProposal(QWidget):
+    """Progress, Cancel, and Accept / Reject of a scar proposal (a part of the Scar tab).
+
+    ``panel`` is the Planning widget: its viewer, workspace, ``_apply`` (an undoable,
+    saved edit) and ``_error`` are used.
+    """
+
+    def __init__(self, panel: Any) -> None:
+        super().__init__()
+        self.panel = panel
+        self.viewer = panel.viewer
+        self.proposal: Proposal | None = None
+        self.worker: Any = None
+        self._state = _GrowState()
+        self._timer = QTimer(self)
+        self._timer.setInterval(_POLL_MS)
+        self._timer.timeout.connect(self._poll)
+
+        self.label = QLabel("")
+        self.label.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("stop growing; the case stays as it is")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.accept_button = QPushButton("Accept proposal")
+        self.accept_button.setToolTip("add the proposal to the case's scar (undoable)")
+        self.accept_button.clicked.connect(self.accept)
+        self.reject_button = QPushButton("Reject")
+        self.reject_button.setToolTip("discard the proposal; the case stays as it is")
+        self.reject_button.clicked.connect(self.reject)
+        busy = QHBoxLayout()
+        busy.addWidget(self.progress)
+        busy.addWidget(self.cancel_button)
+        decide = QHBoxLayout()
+        decide.addWidget(self.accept_button)
+        decide.addWidget(self.reject_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label)
+        layout.addLayout(busy)
+        layout.addLayout(decide)
+        self._show_state()
+        self.destroyed.connect(lambda *_: self._forget())
+
+    def _forget(self) -> None:
+        """The panel is gone: stop growing; a late result is ignored (`_on_result`)."""
+        self._state.cancelled = True
+        self.worker = None
+
+    @property
+    def growing(self) -> bool:
+        """Whether a proposal is being grown."""
+        return self.worker is not None
+
+    # -- actions ------------------------------------------------------------------
+    def start(
+        self,
+        volume: ImageVolume,
+        seed: PatientPoint,
+        sensitivity: float | None,
+        radius_mm: float,
+    ) -> Any:
+        """Grow a proposal in a worker (a pending one is discarded first)."""
+        from napari.qt.threading import create_worker
+
+        self.cancel()
+        self._discard()
+        self._state = _GrowState()
+        worker = create_worker(
+            _grow,
+            volume,
+            seed,
+            sensitivity,
+            radius_mm,
+            self.panel.ws.case.levels,
+            self._state,
+            _start_thread=False,
+            _ignore_errors=True,
+        )
+        worker.returned.connect(lambda result, w=worker: self._on_result(w, result))
+        worker.errored.connect(lambda err, w=worker: self._on_error(w, err))
+        self.worker = worker
+        self.label.setText("Growing the scar proposal…")
+        self._timer.start()
+        self._show_state()
+        worker.start()
+        return worker
+
+    def cancel(self) -> None:
+        """Stop growing (the case is unchanged)."""
+        if self.worker is not None:
+            self._state.cancelled = True
+            self._finish_worker()
+            self.label.setText("Scar proposal cancelled; the case is unchanged.")
+            self.panel.message.setText("scar proposal cancelled")
+
+    def accept(self) -> ScarRegion | None:
+        """Add the proposal to the case's scar: one undoable edit."""
+        from blockplan.planning import scar_region_from_mask, with_scar
+
+        proposal = self.proposal
+        if proposal is None:
+            return None
+        case: Case = self.panel.ws.case
+        previous = case.scar_regions[0] if case.scar_regions else None
+        mask = proposal.mask
+        if previous is not None and previous.grid == proposal.grid:
+            mask = mask | previous.mask()
+        region = scar_region_from_mask(
+            mask, proposal.grid, case.levels, method="region_grow", previous=previous
+        )
+        if not self._becomes_scar_layer(proposal):
+            self._discard()
+        self.proposal = None
+        self._show_state()
+        self.panel._apply(
+            with_scar(case, region), "grow scar", f"scar region grown: {region.volume_ml:.2f} mL"
+        )
+        self.label.setText("")
+        return region
+
+    def reject(self) -> None:
+        """Discard the proposal (the case is unchanged)."""
+        if self.proposal is not None:
+            self._discard()
+            self.label.setText("Proposal rejected; the case is unchanged.")
+            self.panel.message.setText("scar proposal rejected")
+
+    # -- worker results -----------------------------------------------------------
+    def _on_result(self, worker: Any, proposal: Proposal) -> None:
+        if worker is not self.worker:
+            return  # cancelled meanwhile
+        self._finish_worker()
+        self.proposal = proposal
+        self._show_layer(proposal)
+        self.label.setText(f"Proposal: {proposal.text}. Accept adds it to the scar; Reject.")
+        self._show_state()
+
+    def _on_error(self, worker: Any, err: Exception) -> None:
+        from blockplan.errors import BlockplanError
+
+        if worker is not self.worker:
+            return
+        self._finish_worker()
+        if isinstance(err, _Cancelled):
+            return
+        if isinstance(err, BlockplanError):
+            self.label.setText("")
+            self.panel._error(str(err))
+        else:
+            self.panel._error(f"scar growing stopped by an unexpected {type(err).__name__}")
+
+    def _finish_worker(self) -> None:
+        self.worker = None
+        self._timer.stop()
+        self._show_state()
+
+    def _poll(self) -> None:
+        self.progress.setRange(0, max(1, self._state.total))
+        self.progress.setValue(self._state.done)
+
+    # -- the layer ----------------------------------------------------------------
+    def layer(self) -> Any:
+        """The proposal layer, if shown."""
+        from napari_blockplan._layers import layer_for
+
+        return layer_for(self.viewer, PROPOSAL_ROLE)
+
+    def _show_layer(self, proposal: Proposal) -> None:
+        from napari.utils.colormaps import DirectLabelColormap
+
+        from napari_blockplan._layers import _keeping_active_layer
+
+        data, placement = proposal.shown
+        colours = DirectLabelColormap(color_dict={None: "transparent", 1: _PROPOSAL_COLOUR})
+        with _keeping_active_layer(self.viewer):
+            layer = self.viewer.add_labels(
+                data,
+                name=f"blockplan: {PROPOSAL_ROLE}",
+                opacity=0.6,
+                metadata={"blockplan": {"role": PROPOSAL_ROLE}},
+                **placement,
+            )
+        # napari's own label colours, for when the layer becomes the scar layer
+        layer.metadata["blockplan_default_colours"] = layer.colormap
+        layer.colormap = colours
+
+    def _becomes_scar_layer(self, proposal: Proposal) -> bool:
+        """With no scar layer yet, the accepted proposal's layer becomes it (the case's
+        redraw then fills it in place): no second layer made, none removed — each costs
+        napari a few hundred milliseconds."""
+        from napari_blockplan._layers import layer_for
+
+        layer = self.layer()
+        if layer is None or layer_for(self.viewer, "scar") is not None:
+            return False
+        if layer.data.shape != proposal.shown[0].shape:
+            return False
+        layer.metadata["blockplan"] = {"role": "scar"}  # drawn from the case next
+        layer.colormap = layer.metadata.get("blockplan_default_colours", layer.colormap)
+        layer.opacity = 0.45
+        layer.name = "blockplan: scar"
+        return True
+
+    def _discard(self) -> None:
+        """Hide the proposal layer now and remove it on the next turn of the event loop
+        (napari collects garbage on every removal: not in the same turn as an edit)."""
+        self.proposal = None
+        layer = self.layer()
+        if layer is not None:
+            layer.visible = False
+            layer.metadata["blockplan"]["role"] = "scar proposal (discarded)"
+            QTimer.singleShot(0, lambda: self._remove(layer))
+        self._show_state()
+
+    def _remove(self, layer: Any) -> None:
+        with contextlib.suppress(ValueError, RuntimeError):
+            if layer in self.viewer.layers:
+                self.viewer.layers.remove(layer)
+
+    def _show_state(self) -> None:
+        growing = self.worker is not None
+        self.progress.setVisible(growing)
+        self.cancel_button.setVisible(growing)
+        if growing:
+            self.progress.setRange(0, 0)  # busy until the first step is reported
+        pending = self.proposal is not None
+        self.accept_button.setEnabled(pending)
+        self.reject_button.setEnabled(pending)
