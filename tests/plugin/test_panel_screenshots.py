@@ -58,11 +58,12 @@ def demo(make_napari_viewer: Any, tmp_path: Path) -> Any:
     return viewer, ws
 
 
-def test_study_browser_panel(demo: Any) -> None:
+def test_study_browser_panel(demo: Any, qtbot: Any) -> None:
     viewer, _ws = demo
     _dock, browser = viewer.window.add_plugin_dock_widget("blockplan", "Study browser")
-    browser.scan(SAMPLE)
-    settle()
+    browser.scan(SAMPLE)  # in a worker: the panel fills in when the scan is done
+    qtbot.waitUntil(lambda: browser.table.rowCount() == 4, timeout=60000)
+    qtbot.waitUntil(lambda: "PHANTOM" in browser.identity_label.text(), timeout=60000)
     assert "PHANTOM, LUMBAR" in browser.identity_label.text()
     assert browser.table.rowCount() == 4
     descriptions = " ".join(
