@@ -618,6 +618,11 @@ class StudyLoad:
         self.pending.clear()
         n = len(self.loaded)
         text = f"{n} series loaded" + (" (cancelled)" if self.cancelled else "") + "."
+        if not n and not self.cancelled and not self.scan_only:
+            from napari.utils.notifications import show_warning
+
+            why = f" ({len(self.problems)} refused: {self.problems[0]})" if self.problems else ""
+            show_warning(f"blockplan: no loadable image series{why}")
         if self._show_status:
             self.viewer.status = f"blockplan: {text}"
         self.finished.emit(text)

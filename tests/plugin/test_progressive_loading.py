@@ -167,3 +167,15 @@ def test_cancel_removes_the_series_loading_and_the_browser_stays_usable(
     QTest.mouseClick(widget.load_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(_images(viewer)) == 1 and not widget.busy, timeout=60000)
     assert _loading(viewer) == []
+
+
+def test_a_missing_folder_is_refused_in_one_line(make_napari_viewer: Any, tmp_path: Path) -> None:
+    viewer = make_napari_viewer(show=True)
+    _dock, widget = viewer.window.add_plugin_dock_widget("blockplan", "Study browser")
+    missing = tmp_path / "PATIENT NAME" / "study"
+    widget.path_edit.setText(str(missing))
+    QTest.mouseClick(widget.scan_button, Qt.MouseButton.LeftButton)
+    assert not widget.busy and widget.scan_button.isEnabled()
+    text = widget.status.text()
+    assert text == "no such file or folder: choose a DICOM folder (Browse…)"
+    assert "PATIENT" not in text and "\n" not in text

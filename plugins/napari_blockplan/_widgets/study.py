@@ -118,7 +118,8 @@ class StudyWidget(QWidget):
             self.job.cancel()
         self.path_edit.setText(str(path))
         if not str(path).strip() or not Path(path).exists():
-            self._show_error(f"{path or '(no folder)'}: no such file or folder; choose a folder")
+            # the path is not repeated: folder names can name people
+            self._show_error("no such file or folder: choose a DICOM folder (Browse…)")
             return None
         job = StudyLoad(self.viewer, path=path, source=path, scan_only=True)
         job.scanned.connect(self._show_series)
