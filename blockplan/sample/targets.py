@@ -37,6 +37,9 @@ FORBIDDEN_ON_PATH: frozenset[int] = frozenset(
     )
 )
 _STEP_MM = 0.25
+SHAFT_END_MM = 3.0
+"""The shaft whose bone clearance truth.json records ends this far before the tip (the
+last millimetres reach the target, which may lie next to bone)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +99,8 @@ def _try_path(
     tip_zone_mm: float,
     bone_clearance_mm: float,
 ) -> tuple[F64, float] | None:
-    """Entry point and minimum bone clearance of a safe path, or None."""
+    """Entry point and the shaft's bone clearance (on the phantom's labels) of a safe path,
+    or None."""
     pts = target + np.arange(0.0, 220.0, _STEP_MM)[:, None] * direction
     labels = phantom.labels(pts)
     outside = np.nonzero(labels == int(Tissue.AIR))[0]
@@ -116,7 +120,7 @@ def _try_path(
     entry = (pts[exit_i - 1] + pts[exit_i]) / 2
     if abs(entry[0]) > limits.x_max or not limits.z_min <= entry[2] <= limits.z_max:
         return None
-    return entry, float(bone[shaft].min()) if shaft.any() else float(bone.min())
+    return entry, phantom.bone_clearance(entry, target + SHAFT_END_MM * direction)
 
 
 def _search(

@@ -457,8 +457,8 @@ Keys:
   crosses no bone, thecal sac, cord, nerve root, kidney, viscera or vessel of the
   phantom), `depth_mm`, `angle_from_sagittal_deg` (lateral angulation),
   `craniocaudal_tilt_deg` (positive: entry caudal to the target), `min_bone_clearance_mm`
-  (along the shaft, excluding the last 10 mm near the tip, which stays ≥ 0.25 mm off
-  bone), `note`.
+  (distance from the shaft — the skin entry to 3 mm before the tip — to the nearest point
+  the phantom labels bone, on a 0.25 mm lattice), `note`.
 - `tissue_intensities` — the noise-free value of every tissue label: `CT_HU` (Hounsfield
   units), `MR_T2`, `MR_T1_POST_GD`, `MR_T1_POST_GD_FS` (scanner units).
 
