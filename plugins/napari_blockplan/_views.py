@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LETTER_OVERLAYS",
     "PLANES",
+    "centre_on",
     "point_at",
     "screen_letters",
     "show_orientation_letters",
@@ -55,6 +56,14 @@ def show_plane(
     viewer.dims.set_point(order[0], float(world[order[0]]))
     if centre_lps is not None:
         viewer.scene.camera.center = tuple(float(world[a]) for a in order[1:])
+
+
+def centre_on(viewer: napari.viewer.Viewer, centre_lps: Sequence[float]) -> None:
+    """Put ``centre_lps`` (LPS mm) in the middle of the plane shown, and make every plane
+    pass through it (the zoom and the plane shown are kept)."""
+    world = lps_to_world(np.asarray(centre_lps, dtype=float))
+    viewer.dims.set_point(range(3), tuple(float(w) for w in world))
+    viewer.scene.camera.center = tuple(float(world[a]) for a in viewer.dims.displayed)
 
 
 def point_at(viewer: napari.viewer.Viewer, world: Sequence[float]) -> None:

@@ -24,6 +24,7 @@ from qtpy.QtWidgets import QTabBar, QWidget
 
 from blockplan.case import Agent, Complication
 from blockplan.settings import Settings, save_settings
+from napari_blockplan._convert import lps_to_world
 from napari_blockplan._launch import launch_viewer
 from napari_blockplan._layers import ROLES, layer_for
 from napari_blockplan._workspace import workspace_for
@@ -269,6 +270,13 @@ def test_a_clinic_day_in_napari(qtbot: Any, tmp_path: Path, launch_app: Any) -> 
     assert ws.case.case_id == case_id
     settle(20)
     assert _what_is_shown(viewer) == before
+    # the view opens where the work is: every plane through the planned targets' centre
+    centre = lps_to_world(np.mean([t.position.lps for t in ws.case.targets], axis=0))
+    np.testing.assert_allclose(
+        viewer.dims.point, centre, atol=max(r.step for r in viewer.dims.range)
+    )
+    shown = list(viewer.dims.displayed)
+    np.testing.assert_allclose(viewer.scene.camera.center[-2:], centre[shown], atol=1e-6)
 
     print(f"{doc.actions} actions:", *doc.log, sep="\n  ")
     assert doc.actions <= BUDGET, doc.log

@@ -94,7 +94,13 @@ from blockplan.planning.wording import scar_volume_text
 from napari_blockplan._convert import lps_to_world, world_to_lps
 from napari_blockplan._layers import keep_overlays_on_top, layer_for, refresh_layers
 from napari_blockplan._qt import present
-from napari_blockplan._views import PLANES, point_at, show_orientation_letters, show_plane
+from napari_blockplan._views import (
+    PLANES,
+    centre_on,
+    point_at,
+    show_orientation_letters,
+    show_plane,
+)
 from napari_blockplan._widgets._panel import Panel, UndoBar
 from napari_blockplan._widgets._scar_proposal import ScarProposal
 
@@ -171,6 +177,9 @@ class PlanningWidget(Panel):
         self.viewer.mouse_drag_callbacks.append(self._on_mouse)
         self.destroyed.connect(lambda *_: _remove(self.viewer.mouse_drag_callbacks, self._on_mouse))
         self._bind_keys()
+        self._centred_on: str | None = None
+        """The case whose planned targets the view was last centred on (once per opening)."""
+        self.listen(self.ws.images_changed, self._centre_on_targets)
         self._on_case_changed(self.ws.case)
 
     # ------------------------------------------------------------------ tabs ----
@@ -905,6 +914,21 @@ class PlanningWidget(Panel):
         self._fill_series()
         self._fill_next_level(case)
         self._fill_markers(case)
+        self._centre_on_targets()
+
+    def _centre_on_targets(self, *_: Any) -> None:
+        """Once per opened case, centre the view on its planned targets.
+
+        A reopened case shows where the work is, not the whole volume; later edits never
+        move the view. Waits until images are loaded (the camera has nothing to show before).
+        """
+        case = self.ws.case
+        if not self.ws.is_open or self._centred_on == case.case_id or not self.ws.volumes():
+            return
+        self._centred_on = case.case_id
+        if case.targets:
+            centre = np.mean([t.position.lps for t in case.targets], axis=0)
+            centre_on(self.viewer, centre)
 
     def _fill_series(self, *_: Any) -> None:
         """List the loaded series; keep the physician's choice, else the preferred one."""
