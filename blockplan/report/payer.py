@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from reportlab.platypus import Flowable, Paragraph
+from reportlab.platypus import Flowable, KeepTogether, Paragraph
 
 from blockplan.case.model import Case
 from blockplan.errors import ProfileError, ReportError
@@ -50,11 +50,7 @@ def payer_section(ctx: Context) -> list[Flowable]:
             rest = item.text.removeprefix(prefix)
             colour = _STATUS_COLOUR[item.status.value]
             cite = f"<br/><font size='7' color='#5F6B73'>Source: {esc(item.citation)}</font>"
-            flow.append(
-                Paragraph(
-                    f"<font color='{colour}'><b>{esc(prefix)}</b></font>{esc(rest)}{cite}",
-                    st.bullet,
-                    bulletText="•",
-                )
-            )
+            text = f"<font color='{colour}'><b>{esc(prefix)}</b></font>{esc(rest)}{cite}"
+            # An item never splits across pages: it is read (and extracted) as one piece.
+            flow.append(KeepTogether([Paragraph(text, st.bullet, bulletText="•")]))
     return flow
