@@ -42,7 +42,7 @@ def _load_case(path: Path) -> Case:
     help="Print the payer-documentation checklist under this payer profile instead "
     "(e.g. cms-lcd-l38773-facet, cms-lcd-l39242-esi; repeatable). Not a coverage decision.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the ledger as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the ledger (or checklists) as JSON.")
 def outcomes(
     case_path: Path, profile_name: str | None, payer_profiles: tuple[str, ...], as_json: bool
 ) -> None:

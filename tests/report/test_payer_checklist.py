@@ -102,3 +102,21 @@ def test_unknown_payer_profile_is_a_report_error() -> None:
     options = ReportOptions(created_at=FIXED, payer_profiles=("no-such-lcd",))
     with pytest.raises(ReportError, match=r"payer checklist cannot be made.*no-such-lcd"):
         build_report(case_of(block()), options=options)
+
+
+def test_report_command_adds_the_checklist(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from blockplan.case.casefile import save_case_file
+    from blockplan.cli import main
+
+    case_path = save_case_file(payer_case(), tmp_path / "case.blockplan.json")
+    out = tmp_path / "report.pdf"
+    args = ["report", str(case_path), "-o", str(out), "--date", "2026-06-01T10:00:00+00:00"]
+    result = CliRunner().invoke(main, [*args, "--payer", "cms-lcd-l39242-esi"])
+    assert result.exit_code == 0, result.output
+    text = squeeze(pdf_text(out.read_bytes(), tmp_path))
+    assert squeeze(CHECKLIST_HEADING) in text
+    checklist = evaluate_checklist(payer_case(), "cms-lcd-l39242-esi")
+    assert all(squeeze(item.text) in text for item in checklist.items)
+    assert squeeze("cms-lcd-l38773-facet") not in text
