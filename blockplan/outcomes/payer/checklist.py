@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Final
@@ -205,10 +205,16 @@ def _block_note(b: BlockResult, crit: Profile) -> str:
 
 
 def _site_item(
-    check: DiagnosticBlocksCheck, site: SourceKey, blocks: Sequence[BlockResult], crit: Profile
+    check: DiagnosticBlocksCheck,
+    site: SourceKey,
+    blocks: Sequence[BlockResult],
+    crit: Profile,
+    session_of: Mapping[str, dt.date],
 ) -> ChecklistItem:
-    positive_days = sorted({b.day for b in blocks if b.verdict is Verdict.POSITIVE})
-    pending_days = {b.day for b in blocks if b.verdict is Verdict.PENDING} - set(positive_days)
+    """Positive blocks count once per session (`group_sessions`), whatever the agents."""
+    positive = {session_of[b.procedure_id] for b in blocks if b.verdict is Verdict.POSITIVE}
+    pending = {session_of[b.procedure_id] for b in blocks if b.verdict is Verdict.PENDING}
+    positive_days, pending_days = sorted(positive), pending - positive
     n, need = len(positive_days), check.min_blocks
     notes = "; ".join(_block_note(b, crit) for b in blocks)
     if n >= need:
@@ -232,8 +238,9 @@ def _diagnostic_blocks(
     for b in blocks:
         for site in b.sites:
             by_site[site].append(b)
+    session_of = {p.id: s.date for s in sessions for p in s.procedures}
     return [
-        _site_item(check, site, by_site[site], crit)
+        _site_item(check, site, by_site[site], crit, session_of)
         for site in sorted(by_site, key=lambda k: k.sort_key)
     ]
 
