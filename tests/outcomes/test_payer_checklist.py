@@ -23,6 +23,7 @@ from blockplan.outcomes.payer import (
 from tests.outcomes._factory import (
     BILATERAL,
     BUPI,
+    FACET_IA,
     LEFT,
     LIDO,
     MBB,
@@ -183,6 +184,19 @@ LEVEL_CASES = {
 }
 
 
+def test_block_types_of_one_code_family_share_the_level_limit() -> None:
+    facet = case_of(levels_block(MBB, ["L4-L5", "L5-S1"]), levels_block(FACET_IA, ["L3-L4"]))
+    assert only(facet, FACET, "levels-per-session").status is NOT_MET
+    esi = case_of(levels_block(TFESI, ["L4", "L5"]), levels_block(SNRB, ["S1"]))
+    item = only(esi, ESI, "levels-per-session")
+    assert item.status is NOT_MET
+    assert "3 levels of transforaminal epidural injection or selective nerve root block" in (
+        item.reason
+    )
+    separate = case_of(levels_block(TFESI, ["L4", "L5"]), levels_block(ILESI, ["L3-L4"]))
+    assert only(separate, ESI, "levels-per-session").status is MET
+
+
 @pytest.mark.parametrize("name", list(LEVEL_CASES))
 def test_levels_per_session(name: str) -> None:
     profile, proc, status = LEVEL_CASES[name]
@@ -193,8 +207,8 @@ def test_levels_per_session(name: str) -> None:
 def test_levels_per_session_names_the_session_and_levels() -> None:
     item = only(case_of(levels_block(TFESI, ["L4", "L5", "S1"])), ESI, "levels-per-session")
     assert item.reason == (
-        "2026-03-02 lumbar/sacral: 3 levels of transforaminal epidural injection "
-        "(L4, L5, S1; limit 2)."
+        "2026-03-02 lumbar/sacral: 3 levels of transforaminal epidural injection or "
+        "selective nerve root block (L4, L5, S1; limit 2)."
     )
 
 

@@ -37,6 +37,7 @@ from blockplan.outcomes.payer.profile import (
     DiagnosticBlocksCheck,
     DisabilityScaleCheck,
     ImagingGuidanceCheck,
+    LevelLimit,
     LevelsPerSessionCheck,
     NotInCaseCheck,
     PainScoresCheck,
@@ -246,38 +247,41 @@ def _diagnostic_blocks(
 
 
 # --- levels per session ----------------------------------------------------------------
+def _session_levels(
+    case: Case, profile: PayerProfile, session: Session, limit: LevelLimit
+) -> dict[str | None, set[str]]:
+    """Region → levels the session treated with the limit's block types (None: unknown)."""
+    levels: dict[str | None, set[str]] = defaultdict(set)
+    for proc in session.of_types(limit.block_types):
+        for region, found in _regions_of(case, proc, profile).items():
+            levels[region] |= found
+    return levels
+
+
 def _levels_per_session(
     case: Case, profile: PayerProfile, check: LevelsPerSessionCheck, sessions: Sequence[Session]
 ) -> list[ChecklistItem]:
     over: list[str] = []
     unrecorded: list[str] = []
-    checked = 0
-    for session in sessions:
-        levels: dict[tuple[str | None, BlockType], set[str]] = defaultdict(set)
-        for proc in session.of_types(tuple(check.max_levels)):
-            checked += 1
-            for region, found in _regions_of(case, proc, profile).items():
-                levels[(region, proc.block_type)] |= found
-        for (region, block_type), found in sorted(
-            levels.items(), key=lambda kv: (str(kv[0][0]), kv[0][1].value)
-        ):
-            limit = check.max_levels[block_type]
+    checked = sum(len(s.of_types(check.block_types)) for s in sessions)
+    if not checked:
+        return [_nothing_in_scope(check, _types_text(check.block_types))]
+    for session, limit in ((s, lim) for s in sessions for lim in check.limits):
+        levels = _session_levels(case, profile, session, limit)
+        for region, found in sorted(levels.items(), key=lambda kv: str(kv[0])):
             if region is None:
-                unrecorded.append(f"{session.date.isoformat()} {BLOCK_NAMES[block_type]}")
-            elif len(found) > limit:
+                unrecorded.append(f"{session.date.isoformat()} {limit.label}")
+            elif len(found) > limit.max_levels:
                 over.append(
                     f"{session.date.isoformat()} {region}: {len(found)} levels of "
-                    f"{BLOCK_NAMES[block_type]} ({', '.join(sorted(found))}; limit {limit})"
+                    f"{limit.label} ({', '.join(sorted(found))}; limit {limit.max_levels})"
                 )
-    if not checked:
-        return [_nothing_in_scope(check, _types_text(check.max_levels))]
-    limits = ", ".join(f"{BLOCK_NAMES[b]} {n}" for b, n in check.max_levels.items())
     if over:
         return [_item(check, ItemStatus.NOT_MET, f"{'; '.join(over)}.")]
     if unrecorded:
-        return [
-            _item(check, ItemStatus.NOT_RECORDED, f"Level not recorded: {'; '.join(unrecorded)}.")
-        ]
+        reason = f"Level not recorded: {'; '.join(unrecorded)}."
+        return [_item(check, ItemStatus.NOT_RECORDED, reason)]
+    limits = "; ".join(f"{lim.label} {lim.max_levels}" for lim in check.limits)
     return [_item(check, ItemStatus.MET, f"{checked} procedure(s) within the limits ({limits}).")]
 
 

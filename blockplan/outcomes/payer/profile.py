@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from blockplan.case.vocab import BlockType, Guidance
 from blockplan.errors import ProfileError
+from blockplan.outcomes.adjudication import BLOCK_NAMES
 from blockplan.outcomes.profiles import Citation
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "DiagnosticBlocksCheck",
     "DisabilityScaleCheck",
     "ImagingGuidanceCheck",
+    "LevelLimit",
     "LevelsPerSessionCheck",
     "NotInCaseCheck",
     "PainScoresCheck",
@@ -94,12 +96,37 @@ class DiagnosticBlocksCheck(_Check):
     criteria_profile: str = Field(min_length=1)
 
 
+class LevelLimit(_Data):
+    """At most ``max_levels`` distinct levels of these block types together (those billed
+    with one code family) per region and session."""
+
+    block_types: tuple[BlockType, ...] = Field(min_length=1)
+    max_levels: int = Field(ge=1, le=10)
+
+    @property
+    def label(self) -> str:
+        """E.g. ``"medial branch block or facet intra-articular block"``."""
+        return " or ".join(BLOCK_NAMES[b] for b in self.block_types)
+
+
 class LevelsPerSessionCheck(_Check):
-    """At most ``max_levels[block type]`` distinct levels per region and session (sides
-    at one level count once: a bilateral level is one level)."""
+    """Each limit: at most N distinct levels per region and session (sides at one level
+    count once: a bilateral level is one level)."""
 
     kind: Literal[CheckKind.LEVELS_PER_SESSION]
-    max_levels: dict[BlockType, Annotated[int, Field(ge=1, le=10)]] = Field(min_length=1)
+    limits: tuple[LevelLimit, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _each_type_once(self) -> Self:
+        types = [b for limit in self.limits for b in limit.block_types]
+        if len(set(types)) != len(types):
+            raise ValueError("limits: a block type may appear in one limit only")
+        return self
+
+    @property
+    def block_types(self) -> tuple[BlockType, ...]:
+        """Every block type the limits cover."""
+        return tuple(b for limit in self.limits for b in limit.block_types)
 
 
 class SessionsPerPeriodCheck(_Check):
