@@ -34,14 +34,28 @@ def _load_case(path: Path) -> Case:
     default=None,
     help="Profile name (e.g. strict-dual-80) or profile JSON path; default: the case's profile.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the ledger as JSON.")
-def outcomes(case_path: Path, profile_name: str | None, as_json: bool) -> None:
+@click.option(
+    "--payer",
+    "payer_profiles",
+    multiple=True,
+    metavar="NAME|PATH",
+    help="Print the payer-documentation checklist under this payer profile instead "
+    "(e.g. cms-lcd-l38773-facet, cms-lcd-l39242-esi; repeatable). Not a coverage decision.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the ledger (or checklists) as JSON.")
+def outcomes(
+    case_path: Path, profile_name: str | None, payer_profiles: tuple[str, ...], as_json: bool
+) -> None:
     """Print the evidence ledger of CASE under a profile (decision support).
 
     Sources are ranked confirmed, probable, indeterminate, excluded; each block is listed
     with its relief curve, flags and verdict; suggestions name their rule and citation.
+    With --payer: the payer-documentation checklist (met / not met / not recorded).
     """
     case = _load_case(case_path)
+    if payer_profiles:
+        _print_payer_checklists(case, payer_profiles, as_json)
+        return
     profile = load_profile(profile_name or case.profile_name)
     ledger = build_ledger(case, profile)
     odi = tuple(score_odi(e) for e in sorted(case.odi, key=lambda e: e.recorded_on))
@@ -58,3 +72,15 @@ def outcomes(case_path: Path, profile_name: str | None, as_json: bool) -> None:
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return
     click.echo(ledger_to_text(ledger, odi=odi, odi_changes=changes, pgic=pgic), nl=False)
+
+
+def _print_payer_checklists(case: Case, names: tuple[str, ...], as_json: bool) -> None:
+    """Each payer checklist (`blockplan.outcomes.payer.evaluate_checklist`), text or JSON."""
+    from blockplan.outcomes.payer import checklist_to_text, evaluate_checklist
+
+    checklists = [evaluate_checklist(case, name) for name in names]
+    if as_json:
+        payload = [c.model_dump(mode="json") for c in checklists]
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+    click.echo("\n".join(checklist_to_text(c) for c in checklists), nl=False)

@@ -104,6 +104,14 @@ def _study_volumes(study: Path, frames: set[str], series: set[str]) -> list[Imag
     help="Report date-time with time zone (ISO 8601); fixes it for a reproducible file.",
 )
 @click.option("--report-id", default=None, help="Report identifier; default derived.")
+@click.option(
+    "--payer",
+    "payer_profiles",
+    multiple=True,
+    metavar="NAME|PATH",
+    help="Add the payer-documentation checklist under this payer profile (repeatable; "
+    "decision support, not a coverage decision).",
+)
 def report(
     case_path: Path,
     output: Path,
@@ -115,6 +123,7 @@ def report(
     logo: Path | None,
     date: str | None,
     report_id: str | None,
+    payer_profiles: tuple[str, ...],
 ) -> None:
     """Write the PDF/A-2b report of CASE (a blockplan case file) to FILE.pdf.
 
@@ -147,6 +156,7 @@ def report(
         created_at=_parse_date(date),
         report_id=report_id,
         profile=profile,
+        payer_profiles=payer_profiles,
     )
     if output.suffix.lower() != ".pdf":
         raise ReportError(f"report: output {output} should end in .pdf")

@@ -40,6 +40,7 @@ from blockplan.report.findings import ReportFindings, findings_from_ledger
 from blockplan.report.fonts import FontSet, register_fonts
 from blockplan.report.layout import INK, MUTED, RULE, make_styles, person_name
 from blockplan.report.options import ReportOptions, derive_report_id
+from blockplan.report.payer import payer_checklists
 from blockplan.report.pdfa import PdfaMetadata, make_pdfa
 from blockplan.report.sections import DISCLAIMER, Context, story
 
@@ -268,6 +269,7 @@ def build_report(
         target_labels={t.id: f"T{n}" for n, t in enumerate(case.targets, start=1)},
         block_numbers=_block_numbers(case, findings),
         paths=measure_paths(case, vols, skip_unmeasurable=True),
+        payer=payer_checklists(case, opts.payer_profiles),
     )
     info = _page_info(ctx, page)
     pdf = _layout(ctx, info, story(ctx, vols))

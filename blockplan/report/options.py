@@ -50,6 +50,10 @@ class ReportOptions:
         Include the sagittal overview with level labels.
     language
         Language tag of the text (PDF ``/Lang``).
+    payer_profiles
+        Payer profiles (names or paths, e.g. ``"cms-lcd-l38773-facet"``) whose
+        documentation checklist the report adds (decision support — not a coverage
+        decision); empty: no checklist.
     """
 
     clinic_name: str = ""
@@ -65,6 +69,7 @@ class ReportOptions:
     max_key_images: int = 24
     include_sagittal: bool = True
     language: str = "en"
+    payer_profiles: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> ReportOptions:

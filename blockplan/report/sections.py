@@ -31,6 +31,7 @@ from blockplan.case.model import Case, Injection, Procedure, StudyRef, Target
 from blockplan.errors import ReportError
 from blockplan.io.volume import ImageVolume
 from blockplan.outcomes.evidence import STATUS_ORDER, Status
+from blockplan.outcomes.payer import PayerChecklist
 from blockplan.outcomes.scores import OdiChange
 from blockplan.planning.level_edit import level_text, transitional_text, unconfirmed_targets
 from blockplan.planning.trajectory import (
@@ -66,6 +67,7 @@ from blockplan.report.layout import (
     status_tint,
 )
 from blockplan.report.options import ReportOptions
+from blockplan.report.payer import payer_section
 from blockplan.report.spinemap import legend_drawing, pain_source_map, status_colour
 
 __all__ = ["DISCLAIMER", "Context", "story"]
@@ -100,6 +102,8 @@ class Context:
     """Procedure id → chronological block number (the ledger's numbering)."""
     paths: dict[str, TrajectoryMetrics] = field(default_factory=dict)
     """Target id → its measured path (`blockplan.planning.measure_paths`)."""
+    payer: tuple[PayerChecklist, ...] = ()
+    """Payer-documentation checklists (`blockplan.outcomes.payer`), when asked for."""
 
 
 def story(ctx: Context, volumes: Sequence[ImageVolume]) -> list[Flowable]:
@@ -114,6 +118,7 @@ def story(ctx: Context, volumes: Sequence[ImageVolume]) -> list[Flowable]:
     flow += adjudication(ctx)
     flow += suggestions(ctx)
     flow += outcome_measures(ctx)
+    flow += payer_section(ctx)
     flow += signature(ctx)
     return flow
 
