@@ -130,6 +130,17 @@ def _showing(viewer: Any) -> list[str]:
     ]
 
 
+def _assert_every_cell_fits(table: Any) -> None:
+    """Names, IDs and dates are shown whole (a cut name could be another patient's)."""
+    metrics = table.fontMetrics()
+    for r in range(table.rowCount()):
+        for c in range(table.columnCount()):
+            if table.horizontalHeaderItem(c).text() == "Title":
+                continue  # long titles are cut; the whole title is the cell's tooltip
+            text = table.item(r, c).text()
+            assert metrics.horizontalAdvance(text) < table.columnWidth(c), (r, c)
+
+
 def test_the_worklist_finds_cases_by_name_id_study_date_and_title(
     make_napari_viewer: Any, store: CaseStore, qtbot: Any
 ) -> None:
@@ -146,6 +157,7 @@ def test_the_worklist_finds_cases_by_name_id_study_date_and_title(
         "Changed",
     ]
     assert rows[0]["Birth date"] == "1968-07-04" and rows[0]["Study date"] == "2026-03-15"
+    _assert_every_cell_fits(panel.table)
 
     _retype(doc, panel.search_edit, "erika testfall", "a given and family name")
     assert [r["Patient ID"] for r in _wait_for_worklist(qtbot, panel, 1)] == ["SYNTH-0002"]

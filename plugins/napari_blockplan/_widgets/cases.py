@@ -17,6 +17,7 @@ worklist with its search fields and buttons; the undo bar.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ from qtpy.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QStyle,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -370,8 +372,8 @@ class CasePanel(Panel):
         self._select_after = None
         self.entries = list(result)
         self.table.setRowCount(len(self.entries))
-        for row, e in enumerate(self.entries):
-            values = (
+        rows = [
+            (
                 format_person_name(e.patient_name),
                 e.patient_id,
                 _day(e.birth_date),
@@ -379,6 +381,9 @@ class CasePanel(Panel):
                 e.title,
                 _changed(e.updated_at),
             )
+            for e in self.entries
+        ]
+        for row, (e, values) in enumerate(zip(self.entries, rows)):
             for col, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 if col == 0:
@@ -388,10 +393,7 @@ class CasePanel(Panel):
                 self.table.setItem(row, col, item)
             if e.case_id == selected:
                 self.table.selectRow(row)
-        self.table.resizeColumnsToContents()
-        title_column = WORKLIST_COLUMNS.index("Title")
-        if self.table.columnWidth(title_column) > _TITLE_WIDTH:  # long titles: see tooltip
-            self.table.setColumnWidth(title_column, _TITLE_WIDTH)
+        _fit_columns(self.table, rows)
         searched = self.search_edit.text().strip() or self.date_edit.text().strip()
         n = len(self.entries)
         if n == 0:
@@ -602,3 +604,18 @@ class CasePanel(Panel):
 
         self.message.setText(text)
         show_error(f"blockplan: {text}")
+
+
+def _fit_columns(table: QTableWidget, rows: Sequence[Sequence[str]]) -> None:
+    """Columns as wide as their widest text (header included); long titles are cut (the
+    full title is the cell's tooltip).
+
+    Measured from the texts with the table's font: Qt's ``resizeColumnsToContents`` lays
+    out every cell and took half of a worklist search's time.
+    """
+    cells, header = table.fontMetrics(), present(table.horizontalHeader()).fontMetrics()
+    pad = 2 * present(table.style()).pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 12
+    for col, name in enumerate(WORKLIST_COLUMNS):
+        widest = max((cells.horizontalAdvance(r[col]) for r in rows), default=0)
+        width = max(widest, header.horizontalAdvance(name) + 12) + pad
+        table.setColumnWidth(col, min(width, _TITLE_WIDTH) if name == "Title" else width)
