@@ -61,8 +61,10 @@ METADATA_KEYWORDS: tuple[str, ...] = (
     "LossyImageCompression",
 )
 
-_PIXEL_TAGS_LE = (b"\xe0\x7f\x10\x00", b"\xe0\x7f\x08\x00", b"\xe0\x7f\x09\x00")
-_PIXEL_TAGS_BE = (b"\x7f\xe0\x00\x10", b"\x7f\xe0\x00\x08", b"\x7f\xe0\x00\x09")
+# Pixel Data only: Float / Double Float Pixel Data (parametric maps) would be read as
+# integers, so such files count as having no pixel data (skipped with the reason).
+_PIXEL_TAGS_LE = (b"\xe0\x7f\x10\x00",)
+_PIXEL_TAGS_BE = (b"\x7f\xe0\x00\x10",)
 _LONG_VRS = {b"OB", b"OW", b"OF", b"OD", b"OL", b"OV", b"UN", b"SQ", b"UT", b"UC", b"UR"}
 
 
@@ -530,6 +532,21 @@ def _rescale_slope(ds: Dataset) -> float:
     return _float(_get(ds, "RescaleSlope"), 1.0) or 1.0
 
 
+def _rescale_problem(item: Dataset | None, inherited: str | None = None) -> str | None:
+    """Why this item's rescale values cannot be used (present but not a finite number),
+    else ``inherited``. A NaN or infinite slope must never read as 1.0."""
+    for kw in ("RescaleSlope", "RescaleIntercept", "DoseGridScaling"):
+        raw = _get(item, kw)
+        if raw is None or str(raw).strip() == "":
+            continue
+        if _floats(raw, 1) is None:
+            return (
+                f"{kw} is {str(raw).strip()[:24]!r}, not a finite number: the image's "
+                "values cannot be computed"
+            )
+    return inherited
+
+
 def _frame_defaults(ds: Dataset, image_type: tuple[str, ...]) -> dict[str, Any]:
     """Per-frame `FrameHeader` fields as the file's own attributes give them (no position).
 
@@ -551,6 +568,7 @@ def _frame_defaults(ds: Dataset, image_type: tuple[str, ...]) -> dict[str, Any]:
         window_widths=_float_list(_get(ds, "WindowWidth")),
         window_explanations=_explanations(ds),
         lossy=_str(ds, "LossyImageCompression") == "01",
+        pixel_problem=_rescale_problem(ds),
     )
 
 
@@ -668,4 +686,5 @@ def _frame_pixel_values(grp: _Group, base: dict[str, Any]) -> dict[str, Any]:
         window_centers=_float_list(_get(voi, "WindowCenter")) if voi else base["window_centers"],
         window_widths=_float_list(_get(voi, "WindowWidth")) if voi else base["window_widths"],
         window_explanations=_explanations(voi) if voi else base["window_explanations"],
+        pixel_problem=_rescale_problem(pvt, base.get("pixel_problem")),
     )

@@ -24,9 +24,11 @@ import numpy.typing as npt
 from pydicom import uid as dcm_uid
 
 from blockplan.errors import DicomInputError, SeriesRefusedError
+from blockplan.io._guard import pass_callback, unexpected_errors
 from blockplan.io._headers import FileRead, FrameHeader, read_file
 from blockplan.io._pixels import decoder_available
 from blockplan.io.geometry import SliceGrid, orientation_label, plan_grid, refusal_reason
+from blockplan.io.limits import claimed_size_problem, max_series_bytes
 
 __all__ = ["Discovery", "Progress", "SeriesInfo", "SeriesStatus", "SkippedFile", "discover"]
 
@@ -301,17 +303,28 @@ def _by_series_uid(frames: Iterable[FrameHeader]) -> dict[str, list[FrameHeader]
 def _drop_duplicate_instances(frames: list[FrameHeader]) -> tuple[list[FrameHeader], int]:
     """Copies of the same instance (same SOPInstanceUID and frame) count once.
 
-    Returns the frames kept (first copy of each, in order) and how many were dropped.
-    Frames without a SOPInstanceUID are always kept.
+    The copy kept is the first intact one in path order (pixel data present and whole
+    as far as the header pass can tell); a truncated copy is kept only when no copy is
+    intact. Returns the frames kept (in the order of the first copy of each) and how
+    many were dropped. Frames without a SOPInstanceUID are always kept.
     """
-    seen: set[tuple[str, int]] = set()
+    chosen: dict[tuple[str, int], FrameHeader] = {}
+    for f in frames:
+        if not f.sop_instance_uid:
+            continue
+        k = (f.sop_instance_uid, f.frame_index)
+        held = chosen.get(k)
+        if held is None or (held.pixel_problem is not None and f.pixel_problem is None):
+            chosen[k] = f
     kept: list[FrameHeader] = []
+    placed: set[tuple[str, int]] = set()
     for f in frames:
         k = (f.sop_instance_uid, f.frame_index)
-        if f.sop_instance_uid and k in seen:
-            continue
-        seen.add(k)
-        kept.append(f)
+        if not f.sop_instance_uid:
+            kept.append(f)
+        elif k not in placed:
+            placed.add(k)
+            kept.append(chosen[k])
     return kept, len(frames) - len(kept)
 
 
@@ -353,7 +366,10 @@ def _volume_parts(frames: list[FrameHeader], n_dupes: int) -> list[_Part]:
             }
             notes: list[str] = []
             if n_dupes:
-                notes.append(f"{n_dupes} duplicate copies of the same instances ignored")
+                notes.append(
+                    f"{n_dupes} duplicate copies of the same instances ignored "
+                    "(the intact copy of each kept)"
+                )
             parts.extend(_repeat_parts(attrs, cframes, notes))
     return parts
 
@@ -410,6 +426,12 @@ def hard_refusal(frames: Sequence[FrameHeader]) -> str | None:
     hard = refusal_reason(frames)
     if hard is not None:
         return hard
+    f0 = frames[0]
+    too_big = claimed_size_problem(
+        f0.rows, f0.columns, len(frames), f0.samples_per_pixel * max(1, f0.bits_allocated // 8)
+    )
+    if too_big is not None:
+        return f"the series' {too_big}"
     tsuids = sorted({f.transfer_syntax_uid for f in frames})
     missing = [t for t in tsuids if not decoder_available(t)]
     if missing:
@@ -509,6 +531,13 @@ def discover(path: str | os.PathLike[str], *, progress: Progress | None = None) 
     AcquisitionNumber, EchoNumbers, ImageType, TemporalPositionIdentifier or folder.
     """
     root = os.fspath(path)
+    max_series_bytes()  # a malformed BLOCKPLAN_MAX_SERIES_GIB fails here, once
+    with unexpected_errors(lambda why: DicomInputError(f"{root}: scanning {why}.")):
+        return _discover(root, pass_callback(progress))
+
+
+def _discover(root: str, progress: Progress | None) -> Discovery:
+    """`discover` without its safety net: files, headers, groups, assessed series."""
     if not os.path.exists(root):
         raise DicomInputError(f"{root}: no such file or folder.")
     skipped: list[SkippedFile] = []

@@ -29,6 +29,7 @@ __all__ = [
     "SliceGrid",
     "TiltPlan",
     "orientation_label",
+    "orientation_problem",
     "plan_grid",
     "refusal_reason",
 ]
@@ -39,6 +40,7 @@ TiltMode = Literal["shear", "resample"]
 POSITION_TOLERANCE_MM = 0.25  # largest allowed distance of a slice from the fitted grid
 DUPLICATE_TOLERANCE_MM = 0.01  # two slices closer than this along the normal coincide
 SHEAR_SNAP_MM = 0.1  # in-plane drift over the whole stack below this: treated as orthogonal
+ORTHONORMAL_TOLERANCE = 2e-3  # |length - 1| and |row · column| of ImageOrientationPatient
 AXIS_TOLERANCE_DEG = 30.0  # a plane within this of a patient plane gets that plane's name
 
 
@@ -142,8 +144,9 @@ def refusal_reason(frames: Sequence[FrameHeader]) -> str | None:
     f0 = frames[0]
     if any(f.is_mosaic for f in frames):
         return (
-            "Siemens MOSAIC images (several slices tiled in one image) are not supported; "
-            "convert the series to single slices (e.g. with dcm2niix) or pick another series"
+            "Siemens MOSAIC images (several slices tiled in one image) cannot be placed "
+            "in 3-D; ask for the series to be exported from the scanner or PACS as "
+            "single slices, or pick another series"
         )
     if any(f.bits_allocated not in (8, 16, 32) for f in frames):
         return (
@@ -162,13 +165,21 @@ def refusal_reason(frames: Sequence[FrameHeader]) -> str | None:
                 "(no PerFrameFunctionalGroupsSequence); pick another series"
             )
         return (
-            "images without ImagePositionPatient (not cross-sectional, e.g. a secondary "
-            "capture or screenshot); pick another series"
+            "images without ImagePositionPatient cannot be placed in 3-D (a screenshot, "
+            "a secondary capture or a vendor's grid of several slices in one image); "
+            "pick another series"
         )
     if any(f.orientation is None for f in frames):
         return "images without ImageOrientationPatient; pick another series"
+    for ori in {f.orientation for f in frames}:
+        bad = orientation_problem(ori)
+        if bad is not None:
+            return bad
     if any(f.pixel_spacing is None or min(f.pixel_spacing) <= 0 for f in frames):
         return "images without a valid PixelSpacing; pick another series"
+    odd = _implausible_geometry(frames)
+    if odd is not None:
+        return odd
     o0 = np.asarray(f0.orientation, float)
     if any(np.max(np.abs(np.asarray(f.orientation, float) - o0)) > 1e-3 for f in frames):
         return "images of different orientations in one stack; pick another series"
@@ -176,6 +187,49 @@ def refusal_reason(frames: Sequence[FrameHeader]) -> str | None:
         sp = sorted({f.pixel_spacing for f in frames if f.pixel_spacing})
         return f"PixelSpacing differs between images ({sp[0]} vs {sp[-1]} mm)"
     return None
+
+
+def _implausible_geometry(frames: Sequence[FrameHeader]) -> str | None:
+    """PixelSpacing outside 0.001–1000 mm or a position beyond 100 m: a damaged header
+    (such values make the voxel grid degenerate or overflow)."""
+    for f in frames:
+        assert f.pixel_spacing is not None and f.position is not None
+        if not all(1e-3 <= v <= 1e3 for v in f.pixel_spacing):
+            return (
+                f"PixelSpacing {f.pixel_spacing[0]:g}\\{f.pixel_spacing[1]:g} mm is outside "
+                "0.001–1000 mm (damaged header); pick another series"
+            )
+        if max(abs(v) for v in f.position) > 1e5:
+            return (
+                f"ImagePositionPatient {max(abs(v) for v in f.position):g} mm from the origin "
+                "(beyond 100 m: damaged header); pick another series"
+            )
+    return None
+
+
+def orientation_problem(orientation: Sequence[float] | None) -> str | None:
+    """Why ImageOrientationPatient does not give two perpendicular unit vectors, or None.
+
+    Each direction's length may differ from 1, and their dot product from 0, by
+    `ORTHONORMAL_TOLERANCE` (values written with 3-4 decimals pass); beyond that the
+    image axes are not trusted.
+    """
+    if orientation is None:
+        return None
+    r = np.asarray(orientation[:3], dtype=np.float64)
+    c = np.asarray(orientation[3:], dtype=np.float64)
+    lr, lc = float(np.linalg.norm(r)), float(np.linalg.norm(c))
+    dot = float(r @ c)
+    tol = ORTHONORMAL_TOLERANCE
+    if abs(lr - 1.0) <= tol and abs(lc - 1.0) <= tol and abs(dot) <= tol:
+        return None
+    angle = math.degrees(math.acos(max(-1.0, min(1.0, dot / (lr * lc))))) if lr * lc else 0.0
+    values = "\\".join(f"{v:g}" for v in orientation)
+    return (
+        f"ImageOrientationPatient {values} is not two perpendicular unit vectors (row "
+        f"length {lr:.4f}, column length {lc:.4f}, angle {angle:.2f}°; tolerance {tol:g}): "
+        "the image axes cannot be trusted; pick another series"
+    )
 
 
 def _unit(v: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
