@@ -475,7 +475,10 @@ def assess(
     status: SeriesStatus = "ok"
     if bad:
         files = ", ".join(sorted({os.path.basename(f.path) for f in bad}))
-        reasons.append(f"{len(bad)} image(s) skipped, unreadable pixel data: {files}")
+        why = {os.path.basename(f.path): f.pixel_problem for f in bad}
+        named = "; ".join(f"{name}: {text}" for name, text in sorted(why.items())[:3])
+        more = f"; and {len(why) - 3} more" if len(why) > 3 else ""
+        reasons.append(f"{len(bad)} image(s) skipped, unreadable pixel data ({named}{more})")
     if grid.tilt_deg > 0:
         reasons.append(
             f"gantry tilt {grid.tilt_deg:.1f}°: loads with a sheared affine (tilt='shear') "
