@@ -109,9 +109,15 @@ def frame_problem(
             f"codestream ends without its end marker ({marker} FFD9; last bytes "
             f"{data[-4:].hex()}): the frame is truncated or damaged"
         )
-    dims = _j2k_size(data) if tsuid in _JPEG_2000 else _jpeg_size(data)
-    if dims is None:
+    found = _j2k_size(data) if tsuid in _JPEG_2000 else _jpeg_size(data)
+    if found is None:
         return "codestream declares no image size (no SOF/SIZ marker): damaged frame"
+    dims, precision = found[:3], found[3]
+    if precision > 8 * bytes_per_sample:
+        return (
+            f"codestream holds {precision}-bit samples, BitsAllocated is "
+            f"{8 * bytes_per_sample}: damaged or lying header"
+        )
     if dims != (rows, columns, samples):
         return (
             f"codestream declares {dims[1]}×{dims[0]} pixels × {dims[2]} sample(s), "
@@ -144,8 +150,8 @@ def rle_problem(
     return None
 
 
-def _jpeg_size(data: bytes) -> tuple[int, int, int] | None:
-    """(rows, columns, components) from the first SOF marker (JPEG, JPEG-LS SOF55)."""
+def _jpeg_size(data: bytes) -> tuple[int, int, int, int] | None:
+    """(rows, columns, components, bits) from the first SOF marker (JPEG, JPEG-LS SOF55)."""
     if data[:2] != b"\xff\xd8":
         return None
     pos = 2
@@ -161,21 +167,22 @@ def _jpeg_size(data: bytes) -> tuple[int, int, int] | None:
         is_sof = 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC)
         if (is_sof or marker == 0xF7) and pos + 10 <= len(data):
             rows, cols = struct.unpack(">HH", data[pos + 5 : pos + 9])
-            return rows, cols, data[pos + 9]
+            return rows, cols, data[pos + 9], data[pos + 4]
         if marker == 0xDA or length < 2:
             return None
         pos += 2 + length
     return None
 
 
-def _j2k_size(data: bytes) -> tuple[int, int, int] | None:
-    """(rows, columns, components) from the SIZ marker of a J2K codestream (or JP2 file)."""
+def _j2k_size(data: bytes) -> tuple[int, int, int, int] | None:
+    """(rows, columns, components, bits of the first component) from the SIZ marker of
+    a J2K codestream (or JP2 file)."""
     start = data.find(b"\xff\x4f\xff\x51", 0, 1 << 16)
-    if start < 0 or start + 42 > len(data):
+    if start < 0 or start + 43 > len(data):
         return None
     xsiz, ysiz, xo, yo = struct.unpack(">IIII", data[start + 8 : start + 24])
     comps = struct.unpack(">H", data[start + 40 : start + 42])[0]
-    return ysiz - yo, xsiz - xo, comps
+    return ysiz - yo, xsiz - xo, comps, (data[start + 42] & 0x7F) + 1
 
 
 def head_tail_problem(

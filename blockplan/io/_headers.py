@@ -423,6 +423,12 @@ def _pixel_checks(
             problem = f"pixel data too short ({length} of {expected} bytes)"
         elif available < expected:
             problem = f"file truncated ({available} of {expected} pixel bytes present)"
+        elif length - expected >= max(2, cols * samples * bytes_per_sample):
+            problem = (
+                f"pixel data holds {length} bytes, Rows {rows} × Columns {cols} × "
+                f"{n_frames} frame(s) need {expected}: the header does not describe the "
+                "data (padding is less than a row)"
+            )
     else:
         shape = (rows, cols, samples, bytes_per_sample)
         problem = _encapsulated_problem(path, tsuid, size, offset, n_frames, shape)

@@ -14,6 +14,7 @@ slice (sorted by increasing projection on the slice normal ``row × column``).
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -152,6 +153,13 @@ def refusal_reason(frames: Sequence[FrameHeader]) -> str | None:
         return (
             f"BitsAllocated {f0.bits_allocated} is not supported (1 is a binary "
             "segmentation, not an image); pick a CT or MR series"
+        )
+    odd_bits = next((f for f in frames if not 1 <= f.bits_stored <= f.bits_allocated), None)
+    if odd_bits is not None:
+        return (
+            f"BitsStored {odd_bits.bits_stored} with BitsAllocated {odd_bits.bits_allocated} "
+            f"in {os.path.basename(odd_bits.path)} (stored bits must fit the allocated "
+            "ones: damaged header); pick another series"
         )
     if any(f.samples_per_pixel != 1 for f in frames):
         return (

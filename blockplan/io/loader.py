@@ -69,7 +69,7 @@ def _rescale(
                 break
         else:
             dt = np.dtype(np.float64)
-            _refuse_beyond(mins, maxs, slopes, icpts, float(np.finfo(np.float64).max))
+            _refuse_beyond(mins, maxs, slopes, icpts, float(np.finfo(np.float32).max))
         if dt.itemsize == stored.dtype.itemsize and dt.kind == "i":
             # same size: reinterpret in place (values fit, so the bits are the same)
             out = stored.view(dt)
