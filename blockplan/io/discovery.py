@@ -27,7 +27,13 @@ from blockplan.errors import DicomInputError, SeriesRefusedError
 from blockplan.io._guard import pass_callback, unexpected_errors
 from blockplan.io._headers import FileRead, FrameHeader, read_file
 from blockplan.io._pixels import decoder_available
-from blockplan.io.geometry import SliceGrid, orientation_label, plan_grid, refusal_reason
+from blockplan.io.geometry import (
+    SliceGrid,
+    TiltMode,
+    orientation_label,
+    plan_grid,
+    refusal_reason,
+)
 from blockplan.io.limits import claimed_size_problem, max_series_bytes
 
 __all__ = ["Discovery", "Progress", "SeriesInfo", "SeriesStatus", "SkippedFile", "discover"]
@@ -441,9 +447,15 @@ def hard_refusal(frames: Sequence[FrameHeader]) -> str | None:
 
 
 def assess(
-    frames: Sequence[FrameHeader], label: str, notes: Sequence[str] = ()
+    frames: Sequence[FrameHeader],
+    label: str,
+    notes: Sequence[str] = (),
+    *,
+    allow_gaps: bool = False,
+    tilt: TiltMode = "shear",
 ) -> tuple[SeriesStatus, list[str], SliceGrid | None]:
-    """Status, reasons and header-only grid (default options) of one series."""
+    """Status, reasons and header-only grid of one series (the options of `load_series`;
+    discovery uses the defaults)."""
     if "__repeats__" in notes:
         return (
             "refused",
@@ -465,7 +477,7 @@ def assess(
     if not good:
         return "refused", [f"no readable pixel data ({bad[0].pixel_problem})"], None
     try:
-        grid = plan_grid(good, label)
+        grid = plan_grid(good, label, allow_gaps=allow_gaps, tilt=tilt)
     except SeriesRefusedError as err:
         msg = _strip(label, str(err))
         if bad:
@@ -479,6 +491,7 @@ def assess(
         named = "; ".join(f"{name}: {text}" for name, text in sorted(why.items())[:3])
         more = f"; and {len(why) - 3} more" if len(why) > 3 else ""
         reasons.append(f"{len(bad)} image(s) skipped, unreadable pixel data ({named}{more})")
+    reasons.extend(_strip(label, w) for w in grid.warnings)
     if grid.tilt_deg > 0:
         reasons.append(
             f"gantry tilt {grid.tilt_deg:.1f}°: loads with a sheared affine (tilt='shear') "

@@ -26,6 +26,7 @@ from blockplan.errors import SeriesRefusedError
 from blockplan.io._headers import FrameHeader
 
 __all__ = [
+    "INTERPOLATED_NOTE",
     "BlendPlan",
     "SliceGrid",
     "TiltPlan",
@@ -42,7 +43,11 @@ POSITION_TOLERANCE_MM = 0.25  # largest allowed distance of a slice from the fit
 DUPLICATE_TOLERANCE_MM = 0.01  # two slices closer than this along the normal coincide
 SHEAR_SNAP_MM = 0.1  # in-plane drift over the whole stack below this: treated as orthogonal
 ORTHONORMAL_TOLERANCE = 2e-3  # |length - 1| and |row · column| of ImageOrientationPatient
-AXIS_TOLERANCE_DEG = 30.0  # a plane within this of a patient plane gets that plane's name
+AXIS_TOLERANCE_DEG = 30.0
+# geometry_note of a stack resampled along the slice axis: its slices are interpolated
+INTERPOLATED_NOTE = (
+    "resampled to regular spacing"  # a plane within this of a patient plane gets that plane's name
+)
 
 
 def orientation_label(orientation: Sequence[float] | None) -> str:
@@ -300,7 +305,7 @@ def plan_grid(
         if not allow_gaps:
             raise SeriesRefusedError(_irregular_spacing_message(label, spacings, med))
         blend, step, origin = _plan_blend(label, p, d, med)
-        notes.append(f"resampled to regular spacing {blend.spacing_mm:.2f} mm")
+        notes.append(f"{INTERPOLATED_NOTE} {blend.spacing_mm:.2f} mm")
         warnings.append(_blend_warning(label, spacings, len(frames), blend))
     out_k = len(frames) if blend is None else len(blend.k0)
     tilted = _plan_tilt(step, origin, normal, c0, c1, (out_k, f0.rows, f0.columns), tilt)
@@ -402,8 +407,9 @@ def _irregular_spacing_message(label: str, spacings: _Vec, med: float) -> str:
     return (
         f"{label}: slice spacing varies {lo:.2f}–{hi:.2f} mm along the normal "
         f"(median {med:.2f} mm; a slice is missing or the spacing is irregular); "
-        "load with allow_gaps=True to resample to regular spacing, "
-        "or pick another series."
+        "open it resampled to regular spacing (marked as interpolated) or split at the "
+        "gap — Study browser 'Gaps', `blockplan view --gaps resample|split`, "
+        "load_series(allow_gaps=True) — or pick another series."
     )
 
 

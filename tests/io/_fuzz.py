@@ -330,7 +330,7 @@ def run_mutant(
     name = desc["file"]
     sop = pydicom.dcmread(base.folder / name, stop_before_pixels=True).SOPInstanceUID
     pristine = _pristine(base, cache)
-    outcome, detail, flagged = "refused", "", False
+    outcome, detail, flagged, workers = "refused", "", False, 0
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -344,6 +344,10 @@ def run_mutant(
                 except BlockplanError:
                     continue
         flagged |= any(name in str(w.message) for w in caught)
+        workers = sum(
+            "decoder process ended" in str(w.message) or "no decoder finished" in str(w.message)
+            for w in caught
+        )
         outcome = "loaded" if vols else "refused"
         for vol in vols:
             bad = _silent_problem(vol, sop, pristine, desc["must_flag"], desc["kind"])
@@ -355,7 +359,7 @@ def run_mutant(
         if isinstance(err, KeyboardInterrupt | SystemExit):
             raise
         outcome, detail = "uncaught", f"{type(err).__name__}: {str(err)[:200]}"
-    return {**desc, "outcome": outcome, "detail": detail}
+    return {**desc, "outcome": outcome, "detail": detail, "worker_ended": workers}
 
 
 def _silent_problem(
