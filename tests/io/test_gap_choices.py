@@ -54,7 +54,7 @@ def test_resample_choice_assesses_and_loads_marked_as_interpolated(tmp_path: Pat
     assert s.status == "warnings" and s.shape == (7, 12, 10)
     assert any("resampled 6 slices to 7" in r for r in s.reasons)
     with pytest.warns(GeometryWarning, match="resampled 6 slices to 7"):
-        vol = load_series(s, **load_options("resample"))  # type: ignore[arg-type]
+        vol = load_series(s, **load_options("resample"))
     assert vol.is_interpolated and vol.shape == (7, 12, 10)
 
 
