@@ -50,6 +50,7 @@ def series_to_json(s: SeriesInfo) -> dict[str, Any]:
         "transfer_syntaxes": [{"uid": t, "name": UID(t).name} for t in s.transfer_syntaxes],
         "status": s.status,
         "reasons": list(s.reasons),
+        "stack": s.stack,
     }
 
 
@@ -81,6 +82,8 @@ def _text(found: Discovery) -> str:
             f"  images       {s.n_images} of {s.columns}×{s.rows} pixels, {s.orientation}, "
             f"in {len(s.files)} file(s)"
         )
+        if s.stack:
+            lines.append(f"  stack        {s.stack}")
         ts = ", ".join(f"{UID(t).name} ({t})" for t in s.transfer_syntaxes)
         lines.append(f"  transfer     {ts}")
         if s.grid is not None:

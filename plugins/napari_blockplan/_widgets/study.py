@@ -186,7 +186,7 @@ class StudyWidget(QWidget):
             values = (
                 "" if info.series_number is None else str(info.series_number),
                 info.modality,
-                info.description,
+                info.description + (f" — {info.stack}" if info.stack else ""),
                 info.orientation,
                 str(info.n_images),
                 f"{info.columns}×{info.rows}",
