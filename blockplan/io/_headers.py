@@ -371,15 +371,9 @@ def read_file(path: str) -> FileRead:
         return FileRead(skip_reason=f"unreadable DICOM ({type(err).__name__})")
 
     if not present:
-        name = UID(sop_class).name if sop_class else "unknown SOP class"
-        if _get(ds, "SOPClassUID") is None and _get(ds, "Modality") is None:
-            return FileRead(skip_reason="not a DICOM file")
-        if "Image Storage" in name:
-            return FileRead(skip_reason=f"image without pixel data ({name})")
-        return FileRead(skip_reason=f"non-image object ({name})")
+        return FileRead(skip_reason=_no_pixels_reason(ds, sop_class))
     if _get(ds, "Rows") is None or _get(ds, "Columns") is None:
         return FileRead(skip_reason="image without Rows/Columns (unreadable DICOM)")
-
     try:
         skip, problem = _pixel_checks(ds, path, str(tsuid), size, offset, length)
         if skip is not None:
@@ -390,6 +384,17 @@ def read_file(path: str) -> FileRead:
     if problem is not None:
         frames = [_with_problem(f, problem) for f in frames]
     return FileRead(frames=tuple(frames))
+
+
+def _no_pixels_reason(ds: Dataset, sop_class: str) -> str:
+    """Why a file without Pixel Data is skipped: not DICOM, an image without pixels, or
+    a non-image object (SR, PDF, presentation state, …)."""
+    name = UID(sop_class).name if sop_class else "unknown SOP class"
+    if _get(ds, "SOPClassUID") is None and _get(ds, "Modality") is None:
+        return "not a DICOM file"
+    if "Image Storage" in name:
+        return f"image without pixel data ({name})"
+    return f"non-image object ({name})"
 
 
 def _pixel_checks(

@@ -79,28 +79,7 @@ class StudyWidget(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         present(self.table.verticalHeader()).setVisible(False)
 
-        self.gaps_combo = QComboBox()
-        for value, text in _GAP_ITEMS:
-            self.gaps_combo.addItem(text, value)
-        self.gaps_combo.setToolTip(
-            "a series with a missing slice or irregular spacing: refuse it, resample it "
-            "onto regular spacing (its layer is marked 'interpolated'), or split it at the "
-            "gap into regular parts"
-        )
-        self.tilt_combo = QComboBox()
-        for value, text in _TILT_ITEMS:
-            self.tilt_combo.addItem(text, value)
-        self.tilt_combo.setToolTip(
-            "gantry-tilted CT: keep the acquired voxels (sheared grid) or resample them "
-            "onto an orthogonal grid"
-        )
-        self.gaps_combo.currentIndexChanged.connect(lambda *_: self._relist())
-        self.tilt_combo.currentIndexChanged.connect(lambda *_: self._relist())
-        choices = QHBoxLayout()
-        choices.addWidget(QLabel("Gaps:"))
-        choices.addWidget(self.gaps_combo)
-        choices.addWidget(QLabel("Gantry tilt:"))
-        choices.addWidget(self.tilt_combo)
+        choices = self._choices_row()
         self._found: Any = None
 
         self.load_button = QPushButton("Load selected")
@@ -128,6 +107,32 @@ class StudyWidget(QWidget):
         layout.addLayout(busy)
         layout.addWidget(self.status)
         self.destroyed.connect(lambda *_: self._stop_quietly())
+
+    def _choices_row(self) -> QHBoxLayout:
+        """The 'Gaps' and 'Gantry tilt' choices (`blockplan.io.gaps.with_choices`)."""
+        self.gaps_combo = QComboBox()
+        for value, text in _GAP_ITEMS:
+            self.gaps_combo.addItem(text, value)
+        self.gaps_combo.setToolTip(
+            "a series with a missing slice or irregular spacing: refuse it, resample it "
+            "onto regular spacing (its layer is marked 'interpolated'), or split it at the "
+            "gap into regular parts"
+        )
+        self.tilt_combo = QComboBox()
+        for value, text in _TILT_ITEMS:
+            self.tilt_combo.addItem(text, value)
+        self.tilt_combo.setToolTip(
+            "gantry-tilted CT: keep the acquired voxels (sheared grid) or resample them "
+            "onto an orthogonal grid"
+        )
+        self.gaps_combo.currentIndexChanged.connect(lambda *_: self._relist())
+        self.tilt_combo.currentIndexChanged.connect(lambda *_: self._relist())
+        choices = QHBoxLayout()
+        choices.addWidget(QLabel("Gaps:"))
+        choices.addWidget(self.gaps_combo)
+        choices.addWidget(QLabel("Gantry tilt:"))
+        choices.addWidget(self.tilt_combo)
+        return choices
 
     # -- actions ------------------------------------------------------------------
     def _browse(self) -> None:
