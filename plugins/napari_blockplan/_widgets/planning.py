@@ -90,6 +90,7 @@ from blockplan.planning import (
     unconfirmed_targets,
     with_scar,
 )
+from blockplan.planning.opening import opening_point
 from blockplan.planning.wording import scar_volume_text
 from napari_blockplan._convert import lps_to_world, world_to_lps
 from napari_blockplan._layers import keep_overlays_on_top, layer_for, refresh_layers
@@ -917,7 +918,7 @@ class PlanningWidget(Panel):
         self._centre_on_targets()
 
     def _centre_on_targets(self, *_: Any) -> None:
-        """Once per opened case, centre the view on its planned targets.
+        """Once per opened case, centre the view on its planned targets (on the midline).
 
         A reopened case shows where the work is, not the whole volume; later edits never
         move the view. Waits until images are loaded (the camera has nothing to show before).
@@ -926,8 +927,8 @@ class PlanningWidget(Panel):
         if not self.ws.is_open or self._centred_on == case.case_id or not self.ws.volumes():
             return
         self._centred_on = case.case_id
-        if case.targets:
-            centre = np.mean([t.position.lps for t in case.targets], axis=0)
+        centre = opening_point(case)
+        if centre is not None:
             centre_on(self.viewer, centre)
 
     def _fill_series(self, *_: Any) -> None:
