@@ -78,6 +78,8 @@ __all__ = [
     "CaseStore",
     "CaseSummary",
     "DateRange",
+    "PatientSources",
+    "SourcesList",
     "WorklistEntry",
     "default_db_path",
     "default_user",
@@ -92,7 +94,7 @@ _DB_ENV = "BLOCKPLAN_DB"
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _PG_MIGRATION_LOCK = 0x626C6B70  # "blkp": advisory lock serialising migrations
 
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 """The newest Alembic revision in ``migrations/versions`` (a test keeps them equal)."""
 
 
@@ -208,6 +210,31 @@ audit_table = sa.Table(
     sa.Index("ix_audit_case_id_id", "case_id", "id"),
 )
 
+ledgers_table = sa.Table(
+    "case_ledgers",
+    metadata,
+    # one row per case and shipped profile, written with every version (revision 0003):
+    # the ledger summary of that version under that profile
+    sa.Column("case_id", sa.String(64), primary_key=True),
+    sa.Column("profile_name", sa.String(64), primary_key=True),
+    sa.Column("profile_version", sa.String(32), nullable=False),
+    sa.Column("case_version", sa.Integer(), nullable=False),
+    sa.Column("own_profile", sa.Boolean(), nullable=False),
+    sa.Column("n_listed", sa.Integer(), nullable=False),
+    sa.Index("ix_case_ledgers_listed", "profile_name", "n_listed"),
+)
+
+sources_table = sa.Table(
+    "case_sources",
+    metadata,
+    # the listed sources (confirmed, probable, needs review, pending) of each summary
+    sa.Column("case_id", sa.String(64), primary_key=True),
+    sa.Column("profile_name", sa.String(64), primary_key=True),
+    sa.Column("position", sa.Integer(), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("sites", sa.Text(), nullable=False),
+)
+
 _SUMMARY_COLUMNS = (
     cases_table.c.case_id,
     cases_table.c.title,
@@ -297,6 +324,48 @@ class WorklistEntry:
             if isinstance(value, dt.date | dt.datetime):
                 out[key] = value.isoformat()
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class PatientSources:
+    """One case of the clinic-wide sources list: who, and the sources under the profile.
+
+    Identifying (patient name, ID, birth date): show them, never log them. ``sources``
+    holds ``(status, sites)`` pairs in the ledger's rank order; the statuses are those of
+    `blockplan.outcomes.summary.LISTED_STATUSES`.
+    """
+
+    case_id: str
+    title: str = field(repr=False)
+    patient_name: str = field(repr=False)
+    patient_id: str = field(repr=False)
+    birth_date: dt.date | None = field(repr=False)
+    version: int
+    profile_name: str
+    profile_version: str
+    sources: tuple[tuple[str, str], ...]
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The entry as JSON-compatible values."""
+        out = asdict(self)
+        out["birth_date"] = self.birth_date.isoformat() if self.birth_date else None
+        out["sources"] = [{"status": st, "sites": sites} for st, sites in self.sources]
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class SourcesList:
+    """`CaseStore.sources`: the cases with listed sources, and how many were not summarised.
+
+    ``profile`` None: each case under its own profile. ``not_summarised`` counts the cases
+    without a summary of the current profile version (stored before revision 0003, or
+    under an older profile version, or whose own profile is not a shipped one):
+    `CaseStore.refresh_sources` summarises them.
+    """
+
+    profile: str | None
+    entries: tuple[PatientSources, ...]
+    not_summarised: int
 
 
 DateRange = tuple[dt.date | None, dt.date | None]
@@ -461,6 +530,57 @@ def search_text(name_folded: str, patient_id: str, title_folded: str) -> str:
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+Rows = list[dict[str, Any]]
+
+
+def _summary_rows(case: Case) -> tuple[Rows, Rows]:
+    """The ``case_ledgers`` and ``case_sources`` rows of a case: its ledger summary under
+    every shipped profile (`blockplan.outcomes.summary.ledger_summaries`). Built before the
+    write transaction; `_write_summaries` adds the version."""
+    from blockplan.errors import BlockplanError
+    from blockplan.outcomes.summary import ledger_summaries
+
+    ledgers: Rows = []
+    sources: Rows = []
+    try:
+        summaries = ledger_summaries(case)
+    except (BlockplanError, ValueError) as err:  # never block a save: left unsummarised
+        log.warning("case %s: no ledger summary stored (%s)", case.case_id, type(err).__name__)
+        return [], []
+    for summary in summaries:
+        key = {"case_id": case.case_id, "profile_name": summary.profile_name}
+        ledgers.append(
+            {
+                **key,
+                "profile_version": summary.profile_version,
+                "own_profile": summary.profile_name == case.profile_name,
+                "n_listed": len(summary.sources),
+            }
+        )
+        sources += [
+            {**key, "position": n, "status": line.status.value, "sites": line.label}
+            for n, line in enumerate(summary.sources)
+        ]
+    return ledgers, sources
+
+
+def _write_summaries(
+    conn: Connection, summaries: Sequence[tuple[tuple[Rows, Rows], str, int]]
+) -> None:
+    """Replace the stored ledger summaries of cases: ``(rows, case_id, version)`` each."""
+    ids = [case_id for _rows, case_id, _v in summaries]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        conn.execute(sa.delete(sources_table).where(sources_table.c.case_id.in_(chunk)))
+        conn.execute(sa.delete(ledgers_table).where(ledgers_table.c.case_id.in_(chunk)))
+    ledgers = [{**row, "case_version": v} for (rows, _s), _id, v in summaries for row in rows]
+    sources = [row for (_l, rows), _id, _v in summaries for row in rows]
+    if ledgers:
+        conn.execute(sa.insert(ledgers_table), ledgers)
+    if sources:
+        conn.execute(sa.insert(sources_table), sources)
 
 
 # --- the store ------------------------------------------------------------------------
@@ -645,6 +765,7 @@ class CaseStore:
             raise CaseConflictError("the same case id appears twice in one import")
         now = dt.datetime.now(dt.UTC)
         pairs = [self._row(c, 1, now) for c in cases]
+        summaries = [_summary_rows(c) for c in cases]
         rows = [row for row, _doc in pairs]
         docs = [doc for _row, doc in pairs]
         versions: list[int] = []
@@ -675,6 +796,7 @@ class CaseStore:
                     conn.execute(sa.insert(cases_table), rows)
                     conn.execute(sa.insert(documents_table), docs)
                     conn.execute(sa.insert(audit_table), audit_rows)
+                    _write_summaries(conn, list(zip(summaries, ids, versions, strict=True)))
         except IntegrityError as err:
             raise CaseConflictError(
                 "a case being imported was stored by another session at the same moment; "
@@ -763,6 +885,7 @@ class CaseStore:
         new_version = expected_version + 1
         row, doc = self._row(case, new_version, now)
         del row["case_id"], doc["case_id"]
+        ledger_rows = _summary_rows(case)
         try:
             with self._write() as conn:
                 previous = self._stored_patient(conn, case.case_id) if summary.strip() else None
@@ -795,6 +918,7 @@ class CaseStore:
                     .where(documents_table.c.case_id == case.case_id)
                     .values(**doc)
                 )
+                _write_summaries(conn, [(ledger_rows, case.case_id, new_version)])
                 conn.execute(
                     sa.insert(audit_table),
                     self._audit_row(
@@ -839,6 +963,8 @@ class CaseStore:
                 case = self._case_of(case_id, row.document, row.document_sha256, row.schema_version)
                 conn.execute(sa.delete(cases_table).where(cases_table.c.case_id == case_id))
                 conn.execute(sa.delete(documents_table).where(documents_table.c.case_id == case_id))
+                conn.execute(sa.delete(sources_table).where(sources_table.c.case_id == case_id))
+                conn.execute(sa.delete(ledgers_table).where(ledgers_table.c.case_id == case_id))
                 conn.execute(
                     sa.insert(audit_table),
                     self._audit_row(
@@ -1075,6 +1201,156 @@ class CaseStore:
             return []
         return self._worklist([cases_table.c.study_instance_uid == uid], limit)
 
+    def sources(self, profile: str | None = None, *, limit: int | None = 100) -> SourcesList:
+        """Which patients have which confirmed, probable, needs-review or pending sources.
+
+        Read from the ledger summaries stored with every case version (no case is loaded
+        or adjudicated), ordered by patient name, patient ID and case id.
+
+        Parameters
+        ----------
+        profile
+            A shipped profile name; None: each case under its own profile.
+        limit
+            At most this many cases (None: all).
+
+        Returns
+        -------
+        SourcesList
+            Entries with patient name, ID and birth date (identifying: show them, never log
+            them), and the number of cases without a current summary.
+
+        Raises
+        ------
+        CaseError
+            When ``profile`` is not a shipped profile.
+        """
+        current = _profile_versions(profile)
+        ledger, column = ledgers_table.c, cases_table.c
+        summarised = self._summarised(profile, current)
+        picked = (
+            sa.select(ledger.case_id, ledger.profile_name, ledger.profile_version)
+            .join(cases_table, column.case_id == ledger.case_id)
+            .where(summarised, ledger.n_listed > 0)
+            .order_by(column.patient_name_folded, column.patient_id, column.case_id)
+        )
+        if limit is not None:
+            picked = picked.limit(max(0, limit))
+        with self._read() as conn:
+            chosen = conn.execute(picked).all()
+            lines = self._source_lines(conn, {r.case_id: r.profile_name for r in chosen})
+            people = self._people(conn, [r.case_id for r in chosen])
+            missing = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(cases_table)
+                .where(~sa.exists().where(summarised))
+            ).scalar_one()
+        entries = tuple(
+            PatientSources(
+                **people[r.case_id],
+                profile_name=r.profile_name,
+                profile_version=r.profile_version,
+                sources=tuple(lines.get(r.case_id, ())),
+            )
+            for r in chosen
+        )
+        return SourcesList(profile=profile, entries=entries, not_summarised=int(missing))
+
+    @staticmethod
+    def _summarised(profile: str | None, current: dict[str, str]) -> sa.ColumnElement[bool]:
+        """A ledger row of the case's current version under ``profile`` (its own: None),
+        of the profile's current version."""
+        ledger = ledgers_table.c
+        version = sa.case(current, value=ledger.profile_name, else_=sa.null())
+        which = ledger.own_profile if profile is None else ledger.profile_name == profile
+        return sa.and_(
+            ledger.case_id == cases_table.c.case_id,
+            which,
+            ledger.profile_version == version,
+            ledger.case_version == cases_table.c.version,
+        )
+
+    @staticmethod
+    def _source_lines(
+        conn: Connection, profile_of: dict[str, str]
+    ) -> dict[str, list[tuple[str, str]]]:
+        """``case_id → [(status, sites), …]`` of each case under its chosen profile."""
+        out: dict[str, list[tuple[str, str]]] = {}
+        src = sources_table.c
+        ids = list(profile_of)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            names = sorted({profile_of[i] for i in chunk})
+            rows = conn.execute(
+                sa.select(src.case_id, src.profile_name, src.status, src.sites)
+                .where(src.case_id.in_(chunk), src.profile_name.in_(names))
+                .order_by(src.case_id, src.position)
+            )
+            for r in rows:
+                if profile_of[r.case_id] == r.profile_name:
+                    out.setdefault(r.case_id, []).append((r.status, r.sites))
+        return out
+
+    @staticmethod
+    def _people(conn: Connection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        c = cases_table.c
+        columns = (c.case_id, c.title, c.patient_name, c.patient_id, c.birth_date, c.version)
+        out: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for r in conn.execute(sa.select(*columns).where(c.case_id.in_(chunk))):
+                out[r.case_id] = r._asdict()
+        return out
+
+    def refresh_sources(self, *, batch: int = 200) -> int:
+        """Store the ledger summaries of every case whose stored ones are missing or out of
+        date (another case version or profile version); returns how many were written.
+
+        Each batch is one transaction, and writes only where the case's version is still
+        the one it loaded (a case saved meanwhile keeps the summary its save wrote).
+        """
+        versions = _profile_versions(None)
+        ledger, c = ledgers_table.c, cases_table.c
+        current = (
+            sa.select(sa.func.count())
+            .where(
+                ledger.case_id == c.case_id,
+                ledger.case_version == c.version,
+                ledger.profile_version == sa.case(versions, value=ledger.profile_name),
+            )
+            .scalar_subquery()
+        )
+        done, after = 0, ""
+        while True:
+            with self._read() as conn:
+                stale = list(
+                    conn.execute(
+                        sa.select(c.case_id)
+                        .where(c.case_id > after, current < len(versions))
+                        .order_by(c.case_id)
+                        .limit(batch)
+                    ).scalars()
+                )
+            if not stale:
+                return done
+            after = stale[-1]
+            rows = []
+            for cid in stale:
+                try:
+                    case, version = self.load(cid)
+                except CaseNotFoundError:  # deleted meanwhile
+                    continue
+                rows.append((_summary_rows(case), cid, version))
+            with self._write() as conn:
+                now = dict(
+                    conn.execute(sa.select(c.case_id, c.version).where(c.case_id.in_(stale)))
+                    .tuples()
+                    .all()
+                )
+                fresh = [r for r in rows if now.get(r[1]) == r[2]]
+                _write_summaries(conn, fresh)
+            done += len(fresh)
+
     def _worklist(
         self, conditions: Sequence[sa.ColumnElement[bool]], limit: int | None
     ) -> list[WorklistEntry]:
@@ -1189,6 +1465,22 @@ class CaseSession:
 
 
 # --- opening --------------------------------------------------------------------------
+def _profile_versions(profile: str | None) -> dict[str, str]:
+    """Current versions of the shipped profiles (all, or ``profile``'s); CaseError when
+    ``profile`` is not shipped."""
+    from blockplan.outcomes.summary import shipped_profile_versions
+
+    versions = shipped_profile_versions()
+    if profile is None:
+        return versions
+    if profile not in versions:
+        raise CaseError(
+            f"profile {profile!r}: the store keeps summaries under the shipped profiles "
+            f"only ({', '.join(sorted(versions))}); pick one of them"
+        )
+    return {profile: versions[profile]}
+
+
 def _current_revision(conn: Connection) -> str | None:
     if not sa.inspect(conn).has_table("alembic_version"):
         return None
