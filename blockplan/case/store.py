@@ -184,6 +184,8 @@ cases_table = sa.Table(
     sa.Index("ix_cases_patient_id_updated_at", "patient_id", "updated_at"),
     sa.Index("ix_cases_study_instance_uid_updated_at", "study_instance_uid", "updated_at"),
     sa.Index("ix_cases_study_date", "study_date"),
+    # the sources list's order (revision 0003): read in index order, stopped at the limit
+    sa.Index("ix_cases_patient_order", "patient_name_folded", "patient_id", "case_id"),
 )
 
 documents_table = sa.Table(
@@ -221,7 +223,7 @@ ledgers_table = sa.Table(
     sa.Column("case_version", sa.Integer(), nullable=False),
     sa.Column("own_profile", sa.Boolean(), nullable=False),
     sa.Column("n_listed", sa.Integer(), nullable=False),
-    sa.Index("ix_case_ledgers_listed", "profile_name", "n_listed"),
+    sa.Index("ix_case_ledgers_current", "profile_name", "profile_version", "own_profile"),
 )
 
 sources_table = sa.Table(
@@ -1226,35 +1228,43 @@ class CaseStore:
             When ``profile`` is not a shipped profile.
         """
         current = _profile_versions(profile)
-        ledger, column = ledgers_table.c, cases_table.c
-        summarised = self._summarised(profile, current)
+        c, ledger, src = cases_table.c, ledgers_table.c, sources_table.c
         picked = (
-            sa.select(ledger.case_id, ledger.profile_name, ledger.profile_version)
-            .join(cases_table, column.case_id == ledger.case_id)
-            .where(summarised, ledger.n_listed > 0)
-            .order_by(column.patient_name_folded, column.patient_id, column.case_id)
+            sa.select(c.case_id)
+            .where(sa.exists().where(self._summarised(profile, current), ledger.n_listed > 0))
+            .order_by(c.patient_name_folded, c.patient_id, c.case_id)
         )
         if limit is not None:
             picked = picked.limit(max(0, limit))
-        with self._read() as conn:
-            chosen = conn.execute(picked).all()
-            lines = self._source_lines(conn, {r.case_id: r.profile_name for r in chosen})
-            people = self._people(conn, [r.case_id for r in chosen])
-            missing = conn.execute(
-                sa.select(sa.func.count())
-                .select_from(cases_table)
-                .where(~sa.exists().where(summarised))
-            ).scalar_one()
-        entries = tuple(
-            PatientSources(
-                **people[r.case_id],
-                profile_name=r.profile_name,
-                profile_version=r.profile_version,
-                sources=tuple(lines.get(r.case_id, ())),
+        chosen = picked.subquery()
+        which = ledger.own_profile if profile is None else ledger.profile_name == profile
+        query = (
+            sa.select(
+                c.case_id,
+                c.title,
+                c.patient_name,
+                c.patient_id,
+                c.birth_date,
+                c.version,
+                ledger.profile_name,
+                ledger.profile_version,
+                src.status,
+                src.sites,
             )
-            for r in chosen
+            .select_from(
+                chosen.join(cases_table, c.case_id == chosen.c.case_id)
+                .join(ledgers_table, sa.and_(ledger.case_id == c.case_id, which))
+                .join(
+                    sources_table,
+                    sa.and_(src.case_id == c.case_id, src.profile_name == ledger.profile_name),
+                )
+            )
+            .order_by(c.patient_name_folded, c.patient_id, c.case_id, src.position)
         )
-        return SourcesList(profile=profile, entries=entries, not_summarised=int(missing))
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+            missing = self._not_summarised(conn, profile, current)
+        return SourcesList(profile=profile, entries=_patient_sources(rows), not_summarised=missing)
 
     @staticmethod
     def _summarised(profile: str | None, current: dict[str, str]) -> sa.ColumnElement[bool]:
@@ -1271,36 +1281,21 @@ class CaseStore:
         )
 
     @staticmethod
-    def _source_lines(
-        conn: Connection, profile_of: dict[str, str]
-    ) -> dict[str, list[tuple[str, str]]]:
-        """``case_id → [(status, sites), …]`` of each case under its chosen profile."""
-        out: dict[str, list[tuple[str, str]]] = {}
-        src = sources_table.c
-        ids = list(profile_of)
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            names = sorted({profile_of[i] for i in chunk})
-            rows = conn.execute(
-                sa.select(src.case_id, src.profile_name, src.status, src.sites)
-                .where(src.case_id.in_(chunk), src.profile_name.in_(names))
-                .order_by(src.case_id, src.position)
+    def _not_summarised(conn: Connection, profile: str | None, current: dict[str, str]) -> int:
+        """Cases without a summary of the current profile version under ``profile`` (their
+        own: None). Summaries are written in the transaction of their case version, so
+        counting the current ones (on an index) is enough."""
+        ledger = ledgers_table.c
+        total = conn.execute(sa.select(sa.func.count()).select_from(cases_table)).scalar_one()
+        done = 0
+        for name, version in current.items():
+            query = sa.select(sa.func.count()).where(
+                ledger.profile_name == name, ledger.profile_version == version
             )
-            for r in rows:
-                if profile_of[r.case_id] == r.profile_name:
-                    out.setdefault(r.case_id, []).append((r.status, r.sites))
-        return out
-
-    @staticmethod
-    def _people(conn: Connection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        c = cases_table.c
-        columns = (c.case_id, c.title, c.patient_name, c.patient_id, c.birth_date, c.version)
-        out: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            for r in conn.execute(sa.select(*columns).where(c.case_id.in_(chunk))):
-                out[r.case_id] = r._asdict()
-        return out
+            if profile is None:
+                query = query.where(ledger.own_profile)
+            done += conn.execute(query).scalar_one()
+        return int(total - done)
 
     def refresh_sources(self, *, batch: int = 200) -> int:
         """Store the ledger summaries of every case whose stored ones are missing or out of
@@ -1465,6 +1460,31 @@ class CaseSession:
 
 
 # --- opening --------------------------------------------------------------------------
+def _patient_sources(rows: Sequence[Any]) -> tuple[PatientSources, ...]:
+    """The sources list's entries from its rows (one per source line, grouped by case)."""
+    entries: list[PatientSources] = []
+    lines: list[tuple[str, str]] = []
+    for n, r in enumerate(rows):
+        lines.append((r.status, r.sites))
+        if n + 1 < len(rows) and rows[n + 1].case_id == r.case_id:
+            continue
+        entries.append(
+            PatientSources(
+                case_id=r.case_id,
+                title=r.title,
+                patient_name=r.patient_name,
+                patient_id=r.patient_id,
+                birth_date=r.birth_date,
+                version=r.version,
+                profile_name=r.profile_name,
+                profile_version=r.profile_version,
+                sources=tuple(lines),
+            )
+        )
+        lines = []
+    return tuple(entries)
+
+
 def _profile_versions(profile: str | None) -> dict[str, str]:
     """Current versions of the shipped profiles (all, or ``profile``'s); CaseError when
     ``profile`` is not shipped."""

@@ -4,7 +4,9 @@
   version it summarises, whether it is the case's own profile, and how many sources it
   lists;
 * ``case_sources``: the listed sources (confirmed, probable, needs review, pending) of each
-  summary, in the ledger's rank order: status and sites in words.
+  summary, in the ledger's rank order: status and sites in words;
+* ``ix_cases_patient_order`` on ``cases`` (folded name, patient ID, case id): the list's
+  order, read from the index and stopped at the limit.
 
 Both are written with every case version in the save's transaction
 (``blockplan.case.store``). The tables start empty: stored cases are summarised by
@@ -38,7 +40,11 @@ def upgrade() -> None:
         sa.Column("own_profile", sa.Boolean(), nullable=False),
         sa.Column("n_listed", sa.Integer(), nullable=False),
     )
-    op.create_index("ix_case_ledgers_listed", "case_ledgers", ["profile_name", "n_listed"])
+    op.create_index(
+        "ix_case_ledgers_current",
+        "case_ledgers",
+        ["profile_name", "profile_version", "own_profile"],
+    )
     op.create_table(
         "case_sources",
         sa.Column("case_id", sa.String(64), primary_key=True),
@@ -47,10 +53,14 @@ def upgrade() -> None:
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("sites", sa.Text(), nullable=False),
     )
+    op.create_index(
+        "ix_cases_patient_order", "cases", ["patient_name_folded", "patient_id", "case_id"]
+    )
 
 
 def downgrade() -> None:
     """Drop the summary tables (the cases keep everything they summarise)."""
+    op.drop_index("ix_cases_patient_order", table_name="cases")
     op.drop_table("case_sources")
-    op.drop_index("ix_case_ledgers_listed", table_name="case_ledgers")
+    op.drop_index("ix_case_ledgers_current", table_name="case_ledgers")
     op.drop_table("case_ledgers")
