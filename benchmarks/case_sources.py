@@ -142,9 +142,10 @@ def _postgres() -> Iterator[str]:
 
 # --- the peer: raw SQL ------------------------------------------------------------------
 _PICK = (
-    "SELECT l.case_id FROM case_ledgers l JOIN cases c ON c.case_id = l.case_id "
-    "WHERE l.profile_name = {p} AND l.profile_version = {p} AND l.case_version = c.version "
-    "AND l.n_listed > 0 ORDER BY c.patient_name_folded, c.patient_id, c.case_id"
+    "SELECT c.case_id FROM cases c WHERE EXISTS (SELECT 1 FROM case_ledgers l "
+    "WHERE l.case_id = c.case_id AND l.profile_name = {p} AND l.profile_version = {p} "
+    "AND l.case_version = c.version AND l.n_listed > 0) "
+    "ORDER BY c.patient_name_folded, c.patient_id, c.case_id"
 )
 _LINES = (
     "SELECT c.case_id, c.title, c.patient_name, c.patient_id, c.birth_date, c.version, "

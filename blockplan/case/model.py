@@ -601,6 +601,13 @@ class BlockSession:
         """True when the sitting holds several blocks."""
         return len(self.procedures) > 1
 
+    @property
+    def diary(self) -> PainDiary | None:
+        """The sitting's diary: the one its blocks record (None when none is recorded, or
+        when blocks record different ones, e.g. for different index pains)."""
+        found = [p.diary for p in self.procedures if p.diary is not None]
+        return found[0] if found and all(d == found[0] for d in found) else None
+
 
 def group_by_session(procedures: Iterable[Procedure]) -> tuple[BlockSession, ...]:
     """The procedures grouped by ``session_id``: sessions oldest first, each in time order.

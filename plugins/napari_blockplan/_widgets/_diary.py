@@ -249,8 +249,8 @@ class DiaryPanel(QWidget):
         return next((p for p in self._case.procedures if p.id == self._pid), None)
 
     def _save(self, proc: Procedure, diary: PainDiary | None, action: str, summary: str) -> None:
-        updated = proc.model_copy(update={"diary": diary})
-        self._apply(self._case.replace_item("procedures", updated), action, summary)
+        # one sitting, one diary: the blocks of the session that shared it get it too
+        self._apply(self._case.with_session_diary(proc.id, diary), action, summary)
 
     def _cell_committed(self, item: QTableWidgetItem) -> None:
         """A typed cell: read it, save it to the shown block, or refuse it in place."""
