@@ -1236,9 +1236,8 @@ class CaseStore:
         )
         if limit is not None:
             picked = picked.limit(max(0, limit))
-        chosen = picked.subquery()
         which = ledger.own_profile if profile is None else ledger.profile_name == profile
-        query = (
+        lines = (
             sa.select(
                 c.case_id,
                 c.title,
@@ -1252,18 +1251,22 @@ class CaseStore:
                 src.sites,
             )
             .select_from(
-                chosen.join(cases_table, c.case_id == chosen.c.case_id)
-                .join(ledgers_table, sa.and_(ledger.case_id == c.case_id, which))
-                .join(
+                cases_table.join(ledgers_table, sa.and_(ledger.case_id == c.case_id, which)).join(
                     sources_table,
                     sa.and_(src.case_id == c.case_id, src.profile_name == ledger.profile_name),
                 )
             )
-            .order_by(c.patient_name_folded, c.patient_id, c.case_id, src.position)
+            .order_by(c.case_id, src.position)
         )
+        rows: list[Any] = []
         with self._read() as conn:
-            rows = conn.execute(query).all()
+            chosen = list(conn.execute(picked).scalars())
+            for start in range(0, len(chosen), 500):  # by primary key: a few rows per case
+                chunk = chosen[start : start + 500]
+                rows += conn.execute(lines.where(c.case_id.in_(chunk))).all()
             missing = self._not_summarised(conn, profile, current)
+        order = {case_id: n for n, case_id in enumerate(chosen)}
+        rows.sort(key=lambda r: order[r.case_id])  # stable: each case's lines stay in order
         return SourcesList(profile=profile, entries=_patient_sources(rows), not_summarised=missing)
 
     @staticmethod
