@@ -1274,12 +1274,18 @@ class CaseStore:
         """A ledger row of the case's current version under ``profile`` (its own: None),
         of the profile's current version."""
         ledger = ledgers_table.c
-        version = sa.case(current, value=ledger.profile_name, else_=sa.null())
-        which = ledger.own_profile if profile is None else ledger.profile_name == profile
+        # plain comparisons, not a CASE: PostgreSQL then estimates the rows well enough to
+        # read the cases in name order and stop at the limit
+        current_version = sa.or_(
+            *(
+                sa.and_(ledger.profile_name == name, ledger.profile_version == version)
+                for name, version in current.items()
+            )
+        )
         return sa.and_(
             ledger.case_id == cases_table.c.case_id,
-            which,
-            ledger.profile_version == version,
+            *([ledger.own_profile] if profile is None else []),
+            current_version,
             ledger.case_version == cases_table.c.version,
         )
 
