@@ -84,6 +84,14 @@ def test_an_mbb_recorded_into_the_sitting_of_an_snrb(outcomes) -> None:
     diaries = [p.diary for p in ws.case.session_of(snrb.id).procedures]
     assert diaries[0] == diaries[1] and diaries[0].entries[0].nrs == 8
 
+    # the physician closes the sitting's diary as final on the Diary tab
+    widget.select_block(mbb.id)
+    widget.tabs.setCurrentIndex(1)
+    _tick(doc, widget.diary_panel.closed_as_final, "diary closed as final")
+    closed = [p.diary for p in ws.case.session_of(snrb.id).procedures]
+    assert all(d is not None and d.closed_as_final for d in closed)
+    widget.tabs.setCurrentIndex(0)
+
     # editing the MBB keeps it in the sitting
     widget.select_block(mbb.id)
     assert form.session.currentData() == snrb.session_id
