@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -21,6 +22,7 @@ __all__ = [
     "MANUFACTURER",
     "PatientStudyInfo",
     "dataset_bytes",
+    "derived_uid",
     "new_uid",
     "read_headers",
     "software_version",
@@ -83,6 +85,19 @@ _PATIENT_STUDY_KEYWORDS: tuple[str, ...] = (
 def new_uid() -> str:
     """A fresh UID under the UUID-derived root ``2.25`` (PS3.5 §B.2): no registered root needed."""
     return str(generate_uid(prefix=None))
+
+
+_UID_NAMESPACE = uuid.UUID("0b6f3f0e-5a52-4b8e-9d1c-6c1b8f6a2d17")
+
+
+def derived_uid(*parts: str) -> str:
+    """A UID derived from ``parts``: ``2.25.<UUID as integer>`` (PS3.5 §B.2), the UUID a
+    name-based (version 5) one — equal parts, equal UID, in every process.
+
+    (pydicom's ``generate_uid(prefix=None, entropy_srcs=…)`` ignores the entropy and
+    returns a random UUID-based UID.)
+    """
+    return f"2.25.{uuid.uuid5(_UID_NAMESPACE, chr(31).join(parts)).int}"
 
 
 def software_version() -> str:

@@ -40,6 +40,7 @@ from blockplan.archive.deid import Deidentifier
 from blockplan.archive.encapdoc import encapsulate_pdf
 from blockplan.archive.seg import build_scar_seg
 from blockplan.archive.sr import build_measurement_report
+from blockplan.archive.versions import ROLES, VersionUids
 from blockplan.case.casefile import dumps_case_file, fsync_dir
 from blockplan.case.model import Case
 from blockplan.errors import ArchiveError
@@ -137,6 +138,7 @@ def build_archive(
     report_options: ReportOptions | None = None,
     content_datetime: dt.datetime | None = None,
     title: str = DOCUMENT_TITLE,
+    uids: VersionUids | None = None,
 ) -> ArchiveObjects:
     """Build the report PDF, Encapsulated PDF, SR and SEG of a case.
 
@@ -159,6 +161,9 @@ def build_archive(
         ContentDate/Time of the objects and the report date (now, by default).
     title
         DocumentTitle of the Encapsulated PDF.
+    uids
+        Series and instance UIDs, InstanceNumber and predecessors of this archive version
+        (`blockplan.archive.versions.version_uids`); fresh UIDs when None.
 
     Raises
     ------
@@ -189,8 +194,9 @@ def build_archive(
             f"{len(case.scar_regions) - len(regions)} scar region(s) lie in another frame of "
             "reference than the source series and are not in the SEG"
         )
+    ids = _identity(uids)
     if regions:
-        built = build_scar_seg(regions, headers)
+        built = build_scar_seg(regions, headers, **ids["seg"])
         seg, placement, segment_numbers = built.dataset, built.placement, built.segment_numbers
         seg.ContentDate, seg.ContentTime = when.strftime("%Y%m%d"), when.strftime("%H%M%S")
     sr = build_measurement_report(
@@ -201,8 +207,18 @@ def build_archive(
         seg=seg,
         segment_numbers=segment_numbers,
         content_datetime=when,
+        previous_versions=uids.previous("sr") if uids is not None else (),
+        **ids["sr"],
     )
-    enc = encapsulate_pdf(pdf, headers[0], title, source_images=headers, content_datetime=when)
+    enc = encapsulate_pdf(
+        pdf,
+        headers[0],
+        title,
+        source_images=headers,
+        content_datetime=when,
+        predecessors=uids.previous("report") if uids is not None else (),
+        **ids["report"],
+    )
     return ArchiveObjects(
         case=case,
         pdf=pdf,
@@ -212,6 +228,20 @@ def build_archive(
         seg_placement=placement,
         notes=notes,
     )
+
+
+def _identity(uids: VersionUids | None) -> dict[str, dict[str, Any]]:
+    """Keyword arguments giving each object its UIDs and InstanceNumber (none: fresh UIDs)."""
+    if uids is None:
+        return {role: {} for role in ROLES}
+    return {
+        role: {
+            "series_instance_uid": uids.series[role],
+            "sop_instance_uid": uids.instances[role],
+            "instance_number": uids.instance_number,
+        }
+        for role in ROLES
+    }
 
 
 def build_export(

@@ -50,10 +50,15 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
-from pydicom.uid import generate_uid
 from pydicom.valuerep import DA, TM
 
-from blockplan.archive._common import MANUFACTURER, new_uid, software_version, with_type2
+from blockplan.archive._common import (
+    MANUFACTURER,
+    derived_uid,
+    new_uid,
+    software_version,
+    with_type2,
+)
 from blockplan.archive.coding import (
     APPROACH_CODES,
     BLOCK_TYPE_CODES,
@@ -103,7 +108,7 @@ DEG = Code("deg", "UCUM", "degree")
 ML = Code("ml", "UCUM", "milliliter")
 MIN = Code("min", "UCUM", "minute")
 
-_DEVICE_UID = str(generate_uid(prefix=None, entropy_srcs=["blockplan device observer"]))
+_DEVICE_UID = derived_uid("blockplan device observer")
 
 
 # --- measurements in ----------------------------------------------------------------------
@@ -212,7 +217,7 @@ def measurements_from(
 
 # --- building ------------------------------------------------------------------------------
 def _tracking_uid(*parts: str) -> str:
-    return str(generate_uid(prefix=None, entropy_srcs=["blockplan", *parts]))
+    return derived_uid("blockplan", *parts)
 
 
 def _tracking(identifier: str, *uid_parts: str) -> hd.sr.TrackingIdentifier:
@@ -486,6 +491,7 @@ def build_measurement_report(
     instance_number: int = 1,
     series_description: str = "blockplan plan",
     content_datetime: dt.datetime | None = None,
+    previous_versions: Sequence[Dataset] = (),
 ) -> Dataset:
     """A Comprehensive 3D SR (TID 1500) of the case's targets, trajectories and scar.
 
@@ -511,6 +517,9 @@ def build_measurement_report(
         Identity of the new SR series and instance.
     content_datetime
         ContentDate/Time (now, by default).
+    previous_versions
+        Earlier SR versions of the case (StudyInstanceUID, SeriesInstanceUID,
+        SOPInstanceUID, SOPClassUID each): PredecessorDocumentsSequence.
 
     Returns
     -------
@@ -549,6 +558,7 @@ def build_measurement_report(
         series_number=series_number,
         instance_number=instance_number,
         series_description=series_description,
+        previous_versions=previous_versions,
     )
     _finish(sr, content_datetime or dt.datetime.now().astimezone())
     return sr
@@ -564,6 +574,7 @@ def _comprehensive_sr(
     series_number: int,
     instance_number: int,
     series_description: str,
+    previous_versions: Sequence[Dataset] = (),
 ) -> hd.sr.Comprehensive3DSR:
     """The TID 1500 measurement report of ``groups`` as a complete Comprehensive 3D SR;
     highdicom's refusal becomes an `ArchiveError` naming the case."""
@@ -584,6 +595,7 @@ def _comprehensive_sr(
             manufacturer=MANUFACTURER,
             is_complete=True,
             series_description=series_description,
+            previous_versions=list(previous_versions) or None,
         )
     except (ValueError, TypeError) as err:
         raise ArchiveError(
