@@ -212,3 +212,46 @@ def test_derived_uids_are_the_same_in_every_process() -> None:
     uid = derived_uid("blockplan-archive", "case", "sr", "x")
     assert uid == "2.25.166012132551998256539771628627171360422"
     assert derived_uid("a", "b") != derived_uid("ab")
+
+
+@pytest.mark.orthanc
+@pytest.mark.skipif(available() is not None, reason=str(available()))
+def test_full_pacs_exits_3_and_a_later_archive_reports_the_waiting_objects(
+    orthanc: OrthancServer, case: Case, objects, study: Study, tmp_path: Path
+) -> None:
+    from tests.archive.test_pacs import _other_patient_filler
+
+    outbox = tmp_path / "outbox"
+    full_case = save_case_file(
+        case.model_copy(update={"case_id": "e" * 32}), tmp_path / "full.blockplan.json"
+    )
+    with OrthancServer(tmp_path / "full", max_storage_mb=1) as full:
+        full.fill_storage(_other_patient_filler(objects.encapsulated_pdf, 1_048_576 - 2_000))
+        code, output = _run(
+            "archive", str(full_case), "--images", str(study.folder), "--author", "Dr. A",
+            "--to", full.url + "/dicom-web", "--outbox", str(outbox), "--json",
+        )  # fmt: skip
+    assert code == 3, output  # EXIT_PACS_UNAVAILABLE: a scheduler retries later
+    failure = json.loads(output.splitlines()[0])
+    assert failure["ok"] is False and failure["exit_status"] == 3
+    assert "is its storage full?" in failure["error"]
+    assert len(list(outbox.glob("*.dcm"))) == 3
+    # another case archived to a working PACS: done, and the 3 waiting objects are named
+    other = save_case_file(case.model_copy(update={"case_id": "a" * 32}), tmp_path / "o.json")
+    code, output = _run(
+        "archive", str(other), "--images", str(study.folder), "--author", "Dr. A",
+        "--to", f"pacs://{orthanc.aet}@127.0.0.1:{orthanc.dicom_port}", "--outbox", str(outbox),
+    )  # fmt: skip
+    assert code == 0, output
+    assert "sent 3 object(s)" in output
+    assert f"note: 3 object(s) still wait in the outbox {outbox}" in output
+    # a stopped PACS: exit status 3 as well
+    down = OrthancServer(tmp_path / "down")
+    down.start()
+    port = down.dicom_port
+    down.stop()
+    code, output = _run(
+        "archive", "--retry", "--to", f"pacs://{down.aet}@127.0.0.1:{port}", "--outbox",
+        str(outbox),
+    )  # fmt: skip
+    assert code == 3 and "cannot reach PACS" in output
