@@ -35,7 +35,7 @@ from typing import Any
 
 from pydicom.dataset import Dataset
 
-from blockplan.archive._common import dataset_bytes, sort_by_uid
+from blockplan.archive._common import dataset_bytes, normalise_dates, sort_by_uid
 from blockplan.archive.deid import Deidentifier
 from blockplan.archive.encapdoc import encapsulate_pdf
 from blockplan.archive.seg import build_scar_seg
@@ -174,7 +174,7 @@ def build_archive(
         raise ArchiveError(
             f"case {case.case_id}: no source images; pass the study folder the plan was made on"
         )
-    headers = list(source_headers)
+    headers, notes = normalise_dates(source_headers)
     if volume is not None:
         headers = sort_by_uid(headers, volume.sop_instance_uids)
     when = content_datetime or dt.datetime.now().astimezone().replace(microsecond=0)
@@ -188,7 +188,6 @@ def build_archive(
     segment_numbers: dict[str, int] = {}
     for_uid = str(headers[0].get("FrameOfReferenceUID", ""))
     regions = [r for r in case.scar_regions if r.grid.frame_of_reference_uid == for_uid]
-    notes = []
     if len(regions) < len(case.scar_regions):
         notes.append(
             f"{len(case.scar_regions) - len(regions)} scar region(s) lie in another frame of "
@@ -261,7 +260,7 @@ def build_export(
     case, and each DICOM object passes the attribute rules once more and is marked
     (PatientIdentityRemoved, DeidentificationMethodCodeSequence).
     """
-    headers = list(source_headers)
+    headers, _ = normalise_dates(source_headers)
     if volume is not None:
         headers = sort_by_uid(headers, volume.sop_instance_uids)
     metrics = plan_metrics(case, volume)  # geometry only: nothing identifying

@@ -39,6 +39,7 @@ from blockplan.archive._common import (
     MANUFACTURER,
     derived_uid,
     new_uid,
+    redact,
     software_version,
     with_type2,
 )
@@ -348,7 +349,7 @@ def _segmentation(
     except (ValueError, TypeError) as err:
         raise ArchiveError(
             f"source series {source_images[0].get('SeriesInstanceUID', '?')}: highdicom "
-            f"refused the scar SEG ({err})"
+            f"refused the scar SEG ({redact(str(err), source_images)})"
         ) from err
 
 

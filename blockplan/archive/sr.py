@@ -56,6 +56,7 @@ from blockplan.archive._common import (
     MANUFACTURER,
     derived_uid,
     new_uid,
+    redact,
     software_version,
     with_type2,
 )
@@ -599,7 +600,7 @@ def _comprehensive_sr(
         )
     except (ValueError, TypeError) as err:
         raise ArchiveError(
-            f"case {case.case_id}: highdicom refused the SR content ({err})"
+            f"case {case.case_id}: highdicom refused the SR content ({redact(str(err), evidence)})"
         ) from err
 
 
