@@ -7,7 +7,7 @@
         --calling-ae BLOCKPLAN [--tls-ca ca.pem [--tls-cert me.pem --tls-key me.key]]
     blockplan archive CASE --images STUDY --to https://pacs.example/dicom-web
     blockplan archive --retry --to pacs://ORTHANC@pacs.example:4242
-    blockplan export CASE --images STUDY --deidentify --to DIR [--dates shift:-365|remove|keep]
+    blockplan export CASE --images STUDY --deidentify --to DIR [--dates shift:key|remove|keep]
 
 CASE is a case file (``*.blockplan.json``); STUDY the folder of the images the plan was
 made on (the series holding the scar, else the one in the targets' frame of reference).
@@ -268,9 +268,10 @@ def _json_errors(as_json: bool) -> Iterator[None]:
 @click.option("--to", "to", required=True, type=click.Path(), help="New folder to write.")
 @click.option(
     "--dates",
-    default="shift:0",
+    default="shift:key",
     show_default=True,
-    help="shift:<days> (e.g. shift:-365), remove, or keep.",
+    help="shift:key (each patient's dates move by 1–10 years, derived from the key), "
+    "shift:<days> (e.g. shift:-365), remove, or keep (real dates).",
 )
 @click.option(
     "--key-file",

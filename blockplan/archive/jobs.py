@@ -265,15 +265,16 @@ def export_deidentified(
     images: str | Path,
     to: str | Path,
     *,
-    dates: str = "shift:0",
+    dates: str = "shift:key",
     key: bytes | None = None,
     free_text: Literal["scrub", "remove"] = "scrub",
     progress: Progress = _quiet,
 ) -> Path:
     """Write a de-identified copy of the case's archive objects into the new folder ``to``.
 
-    ``dates``: ``shift:<days>``, ``remove`` or ``keep``; ``key``: secret for UIDs and
-    pseudonyms (≥ 16 bytes; random when None, so exports cannot be linked).
+    ``dates``: ``shift:key`` (default: a per-patient shift derived from the key),
+    ``shift:<days>``, ``remove`` or ``keep``; ``key``: secret for UIDs, pseudonyms and the
+    date shift (≥ 16 bytes; random when None, so exports cannot be linked).
     """
     from blockplan.archive.bundle import build_export, write_archive
     from blockplan.archive.deid import DatePolicy, Deidentifier
