@@ -20,7 +20,7 @@ import json
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import click
 
@@ -34,6 +34,7 @@ from blockplan.errors import (
 )
 
 if TYPE_CHECKING:
+    from blockplan.archive.deid import BurnedIn
     from blockplan.archive.jobs import ArchiveOutcome
     from blockplan.case.model import Case
 
@@ -286,6 +287,15 @@ def _json_errors(as_json: bool) -> Iterator[None]:
     show_default=True,
     help="Scrub patient identifiers from free text, or empty it.",
 )
+@click.option(
+    "--burned-in",
+    type=click.Choice(["refuse", "masked", "consent"]),
+    default="refuse",
+    show_default=True,
+    help="Images whose pixels may show text (BurnedInAnnotation YES, screen captures): "
+    "refuse them, include them because the text was masked (declared as Clean Pixel Data), "
+    "or include them with the patient's consent (recorded).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 def export(
     case_file: str,
@@ -295,11 +305,12 @@ def export(
     dates: str,
     key_file: str | None,
     free_text: str,
+    burned_in: str,
     as_json: bool,
 ) -> None:
     """Export CASE_FILE to a folder; with --deidentify, de-identified (see the README)."""
     with _json_errors(as_json):
-        _export(case_file, images, deidentify, to, dates, key_file, free_text, as_json)
+        _export(case_file, images, deidentify, to, dates, key_file, free_text, burned_in, as_json)
 
 
 def _export(
@@ -310,6 +321,7 @@ def _export(
     dates: str,
     key_file: str | None,
     free_text: str,
+    burned_in: str,
     as_json: bool,
 ) -> None:
     from blockplan.archive.deid import DatePolicy
@@ -332,11 +344,12 @@ def _export(
         dates=dates,
         key=key,
         free_text="remove" if free_text == "remove" else "scrub",
+        burned_in=cast("BurnedIn", burned_in),  # click.Choice checked it
     )
     how = DatePolicy.parse(dates).description()
     if as_json:
         result = {"format": "blockplan.export-outcome", "version": 1, "ok": True}
-        result.update(folder=str(out), deidentified=True, dates=how)
+        result.update(folder=str(out), deidentified=True, dates=how, burned_in=burned_in)
         click.echo(json.dumps(result, indent=2))
         return
     click.echo(f"exported de-identified case to {out} ({how})")

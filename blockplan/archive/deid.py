@@ -58,9 +58,14 @@ from blockplan.case.model import Case
 from blockplan.errors import ArchiveError
 
 __all__ = [
+    "CONSENT_NOTE",
     "E1_1_ACTIONS",
+    "BurnedIn",
     "DatePolicy",
     "Deidentifier",
+    "burned_in_reason",
+    "check_burned_in",
+    "deidentification_method_text",
     "identifying_strings",
 ]
 
@@ -388,6 +393,64 @@ class DatePolicy:
         return "dates shifted per patient (keyed)" if self.days is None else "dates shifted"
 
 
+BurnedIn = Literal["refuse", "masked", "consent"]
+"""What to do with source images that carry burned-in text (see `check_burned_in`)."""
+
+CONSENT_NOTE = "burned-in annotation kept with patient consent"
+"""DeidentificationMethod value of an export made with ``--burned-in consent``."""
+
+_SCREEN_CAPTURE_CLASSES = frozenset(
+    {
+        "1.2.840.10008.5.1.4.1.1.7",  # Secondary Capture Image
+        "1.2.840.10008.5.1.4.1.1.7.1",  # Multi-frame Single Bit SC
+        "1.2.840.10008.5.1.4.1.1.7.2",  # Multi-frame Grayscale Byte SC
+        "1.2.840.10008.5.1.4.1.1.7.3",  # Multi-frame Grayscale Word SC
+        "1.2.840.10008.5.1.4.1.1.7.4",  # Multi-frame True Color SC
+    }
+)
+
+
+def burned_in_reason(headers: Sequence[Dataset]) -> str | None:
+    """Why the pixels of a series may show text (e.g. the patient's name), or None.
+
+    BurnedInAnnotation YES, a Secondary Capture SOP class, a ConversionType (screen or
+    film capture) or ``SCREEN`` in ImageType.
+    """
+    for ds in headers:
+        if str(ds.get("BurnedInAnnotation", "")).strip().upper() == "YES":
+            return "BurnedInAnnotation is YES"
+        if str(ds.get("SOPClassUID", "")) in _SCREEN_CAPTURE_CLASSES:
+            return "it is a secondary (screen) capture"
+        if ds.get("ConversionType"):
+            return f"it is a capture (ConversionType {ds.ConversionType})"
+        if "SCREEN" in [str(v).upper() for v in (ds.get("ImageType") or [])]:
+            return "its ImageType says SCREEN (a screen capture)"
+    return None
+
+
+def check_burned_in(headers: Sequence[Dataset], policy: BurnedIn) -> None:
+    """Refuse, under ``policy`` ``"refuse"``, a series whose pixels may show text.
+
+    ``"masked"`` (the text was masked, e.g. by the PACS's pixel de-identification) and
+    ``"consent"`` (the patient agreed to share the images as they are) admit it.
+
+    Raises
+    ------
+    ArchiveError
+        Naming the series by number and UID, the reason and the options.
+    """
+    reason = burned_in_reason(headers)
+    if reason is None or policy != "refuse":
+        return
+    first = headers[0]
+    raise ArchiveError(
+        f"series {first.get('SeriesNumber', '?')} ({first.get('SeriesInstanceUID', '?')}): "
+        f"{reason}, so text burned into the pixels (e.g. the patient's name) would show in "
+        "the de-identified key images. Export another series, or pass --burned-in masked "
+        "once the text is masked, or --burned-in consent with the patient's consent"
+    )
+
+
 def deidentification_method_text(method: Sequence[Any], dates: DatePolicy) -> list[str]:
     """DeidentificationMethod values: the tool, each option applied, and the date handling.
 
@@ -459,12 +522,17 @@ class Deidentifier:
         Values to scrub from free text (`identifying_strings`); `case` adds the case's own.
     free_text
         ``"scrub"`` (remove identifiers from free text) or ``"remove"`` (empty it).
+    burned_in
+        How source images with burned-in text were admitted (`check_burned_in`):
+        ``"refuse"`` (none were), ``"masked"`` (declared as Clean Pixel Data, 113101) or
+        ``"consent"`` (recorded in DeidentificationMethod).
     """
 
     key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     dates: DatePolicy = field(default_factory=DatePolicy)
     identifiers: list[str] = field(default_factory=list)
     free_text: Literal["scrub", "remove"] = "scrub"
+    burned_in: BurnedIn = "refuse"
     uid_map: dict[str, str] = field(default_factory=dict)
     _rebase_days: int | None = None
     _patient_id: str | None = None
@@ -648,10 +716,15 @@ class Deidentifier:
         """Add PatientIdentityRemoved and the de-identification method attributes."""
         ds.PatientIdentityRemoved = "YES"
         method = [codes.DCM.BasicApplicationConfidentialityProfile, *self.dates.method_codes()]
+        if self.burned_in == "masked":
+            method.append(codes.DCM.CleanPixelDataOption)
         if structured_content:
             method.append(codes.DCM.CleanStructuredContentOption)
         # one LO value (≤ 64 characters) per step, never cut: DeidentificationMethod is 1-n
-        ds.DeidentificationMethod = deidentification_method_text(method, self.dates)
+        values = deidentification_method_text(method, self.dates)
+        if self.burned_in == "consent":
+            values.append(CONSENT_NOTE)
+        ds.DeidentificationMethod = values
         items = []
         for code in method:
             item = Dataset()

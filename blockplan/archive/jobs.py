@@ -38,6 +38,7 @@ from blockplan.io import ImageVolume, SeriesInfo, discover, load_series
 from blockplan.report.options import ReportOptions
 
 if TYPE_CHECKING:
+    from blockplan.archive.deid import BurnedIn
     from blockplan.archive.pacs import Destination
 
 __all__ = [
@@ -268,23 +269,29 @@ def export_deidentified(
     dates: str = "shift:key",
     key: bytes | None = None,
     free_text: Literal["scrub", "remove"] = "scrub",
+    burned_in: BurnedIn = "refuse",
     progress: Progress = _quiet,
 ) -> Path:
     """Write a de-identified copy of the case's archive objects into the new folder ``to``.
 
     ``dates``: ``shift:key`` (default: a per-patient shift derived from the key),
     ``shift:<days>``, ``remove`` or ``keep``; ``key``: secret for UIDs, pseudonyms and the
-    date shift (≥ 16 bytes; random when None, so exports cannot be linked).
+    date shift (≥ 16 bytes; random when None, so exports cannot be linked);
+    ``burned_in``: a series whose pixels may show text (BurnedInAnnotation YES, screen
+    captures) is refused unless ``"masked"`` or ``"consent"`` (`check_burned_in`).
     """
     from blockplan.archive.bundle import build_export, write_archive
-    from blockplan.archive.deid import DatePolicy, Deidentifier
+    from blockplan.archive.deid import DatePolicy, Deidentifier, check_burned_in
 
     if key is not None and len(key) < 16:
         raise ArchiveError(f"the de-identification key is {len(key)} bytes; use at least 16")
     progress("reading the images the plan was made on")
     headers, volume = source_series(case, images)
+    check_burned_in(headers, burned_in)
     policy = DatePolicy.parse(dates)
-    deid = Deidentifier(key=key or secrets.token_bytes(32), dates=policy, free_text=free_text)
+    deid = Deidentifier(
+        key=key or secrets.token_bytes(32), dates=policy, free_text=free_text, burned_in=burned_in
+    )
     progress("de-identifying the case and rebuilding the report, SR and SEG")
     objects = build_export(case, headers, deid, volume=volume)
     progress(f"writing the export folder {to}")
