@@ -72,6 +72,8 @@ from blockplan.archive.coding import (
     approach_from_code,
     block_type_from_code,
     coding_scheme_identification,
+    concept,
+    concept_keys,
     landmark_kind_from_code,
     level_code,
     level_from_code,
@@ -236,7 +238,7 @@ def _finding_site(structure_code: Code, side: Laterality | None) -> hd.sr.Findin
 
 
 def _qual(name: str, value: Code) -> hd.sr.QualitativeEvaluation:
-    return hd.sr.QualitativeEvaluation(name=private(name), value=value)
+    return hd.sr.QualitativeEvaluation(name=concept(name), value=value)
 
 
 def _target_tracking(target: Target, name: str) -> str:
@@ -262,7 +264,7 @@ def _target_group(
             graphic_data=np.array([target.position.lps], dtype=np.float64),
             frame_of_reference_uid=target.position.frame_of_reference_uid,
         ),
-        finding_type=private("TARGET"),
+        finding_type=concept("TARGET"),
         finding_sites=[_finding_site(STRUCTURE_CODES[target.structure], target.side)],
         qualitative_evaluations=qualitative,
     )
@@ -751,12 +753,9 @@ def _qualitative(group: Dataset) -> dict[str, Dataset]:
     out: dict[str, Dataset] = {}
     for item in group.get("ContentSequence", []):
         name = _name(item)
-        if (
-            item.get("ValueType") == "CODE"
-            and name is not None
-            and name.CodingSchemeDesignator == PRIVATE_SCHEME
-        ):
-            out[str(name.CodeValue)] = _code_value(item)
+        if item.get("ValueType") == "CODE" and name is not None:
+            for key in concept_keys(name):
+                out[key] = _code_value(item)
     return out
 
 
