@@ -14,7 +14,12 @@ from typing import Any
 import click
 
 from blockplan import __version__
-from blockplan.errors import BlockplanError
+from blockplan.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_PACS_UNAVAILABLE,
+    BlockplanError,
+    PacsUnavailableError,
+)
 
 # name -> "module:attribute" of a click command; each must work when listed here.
 _COMMANDS: dict[str, str] = {
@@ -31,14 +36,18 @@ _COMMANDS: dict[str, str] = {
 
 
 class ErrorReportingGroup(click.Group):
-    """A click group that reports a `BlockplanError` as one line and exits with status 2."""
+    """A click group that reports a `BlockplanError` as one line and exits non-zero.
+
+    Status 2 for bad input, 3 for an unreachable or refusing PACS (retry later).
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except BlockplanError as err:
             click.echo(f"blockplan: error: {err}", err=True)
-            sys.exit(2)
+            unavailable = isinstance(err, PacsUnavailableError)
+            sys.exit(EXIT_PACS_UNAVAILABLE if unavailable else EXIT_BAD_INPUT)
 
 
 class _LazyGroup(ErrorReportingGroup):

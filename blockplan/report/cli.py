@@ -161,4 +161,7 @@ def report(
     if output.suffix.lower() != ".pdf":
         raise ReportError(f"report: output {output} should end in .pdf")
     path = write_report(case, output, volumes=volumes, options=options)
-    click.echo(f"wrote {path}")
+    from blockplan.report.kept import keep_report
+
+    kept = keep_report(case, path.read_bytes())
+    click.echo(f"wrote {path} (report {kept.report_id}, kept with case {case.case_id} for archive)")

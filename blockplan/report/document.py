@@ -38,6 +38,7 @@ from blockplan.outcomes import Ledger, build_ledger
 from blockplan.planning.paths import measure_paths
 from blockplan.report.findings import ReportFindings, findings_from_ledger
 from blockplan.report.fonts import FontSet, register_fonts
+from blockplan.report.identity import case_relations
 from blockplan.report.layout import INK, MUTED, RULE, make_styles, person_name
 from blockplan.report.options import ReportOptions, derive_report_id
 from blockplan.report.payer import payer_checklists
@@ -367,6 +368,7 @@ def _pdfa_metadata(ctx: Context) -> PdfaMetadata:
         creator=f"blockplan {__version__}",
         producer=f"blockplan {__version__} (ReportLab, pikepdf)",
         language=opts.language,
+        relations=case_relations(ctx.case),
     )
 
 
