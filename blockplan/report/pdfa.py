@@ -56,6 +56,7 @@ def bundled_icc_path() -> Path | None:
             return path
     return None
 
+
 _NAMESPACE = uuid.UUID("6f0d3c52-8d3e-4d39-9a57-2f1f5a0b8c11")
 
 
