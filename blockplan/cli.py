@@ -26,8 +26,8 @@ _COMMANDS: dict[str, str] = {
     "demo": "blockplan._cli_demo:demo",
     "case": "blockplan.case.cli:case",
     "config": "blockplan._cli_config:config",
-    "outcomes": "blockplan.outcomes.cli:outcomes",
-    "series": "blockplan.io.cli:series",
+    "outcomes": "blockplan._cli_outcomes:outcomes",
+    "series": "blockplan._cli_series:series",
     "report": "blockplan._cli_report:report",
 }
 
