@@ -59,11 +59,13 @@ DISC_RUN_MM = (2.5, 18.0)
 BODY_MM = (15.0, 38.0)
 MIN_CONTRAST_HU = 50.0
 BONE_HU = 150.0
+METAL_HU = 2000.0
 SACRUM_WIDTH_MM = 80.0
 SACRUM_MIN_MM = 20.0
 RIB_MEDIAL_MM = 30.0
 RIB_REACH_MM = 62.0
 RIB_MAX_ML = 25.0
+RIB_MIN_ML = 0.5
 CONFIDENCE = {"both": 0.95, "sacrum": 0.75, "ribs": 0.65}
 
 _NAMES: tuple[str, ...] = tuple(
@@ -159,6 +161,7 @@ class WorkGrid:
     hu: F32
     spacing: tuple[float, float, float]
     affine: F64
+    metal: npt.NDArray[np.bool_]  # (nz,) slices holding metal (> 2000 HU) or near it
 
     def to_lps(self, mm: F64) -> F64:
         """Working-mm points ``(n, 3)`` (x, y, z order) to LPS."""
@@ -198,11 +201,12 @@ def working_grid(volume: ImageVolume) -> WorkGrid | str:
         if sign < 0:
             m[c, 3] = size - 1
         steps.append(slice(None, None, stride) if sign > 0 else slice(size - 1, None, -stride))
-    sub = view[tuple(steps)]
-    hu = np.clip(np.asarray(sub, dtype=np.float32), *HU_CLIP).astype(np.float32)
+    hu = np.asarray(view[tuple(steps)], dtype=np.float32)
     affine = volume.affine @ m
-    spacing = tuple(float(v) for v in np.linalg.norm(affine[:3, :3], axis=0))
-    return WorkGrid(hu, (spacing[0], spacing[1], spacing[2]), affine)
+    sx, sy, sz = (float(v) for v in np.linalg.norm(affine[:3, :3], axis=0))
+    metal = np.convolve((hu > METAL_HU).any(axis=(1, 2)), np.ones(2 * round(15 / sz) + 1), "same")
+    np.clip(hu, *HU_CLIP, out=hu)
+    return WorkGrid(hu, (sx, sy, sz), affine, metal > 0)
 
 
 # --- 2. the spine's path through the axial slices --------------------------------------
@@ -234,13 +238,16 @@ def _slice_candidates(grid: WorkGrid, k: int = 8) -> tuple[F64, F64]:
     x_ref = float(np.median(np.argmax(b.max(axis=1), axis=1))) * sx
     far = np.abs(np.arange(nx) * sx - x_ref) > 40.0
     b[:, :, far] = -np.inf
-    peak = b.copy()
+    peak = b
     for axis in (1, 2):  # running maximum over ~10 mm: a local maximum equals it
         n = max(3, round(10.0 / grid.spacing[2 - axis]) | 1)
         pad = [(0, 0)] * 3
         pad[axis] = (n // 2, n // 2)
-        win = np.lib.stride_tricks.sliding_window_view(np.pad(peak, pad, mode="edge"), n, axis)
-        peak = win.max(axis=-1)
+        padded = np.pad(peak, pad, mode="edge")
+        length = peak.shape[axis]
+        peak = padded.take(np.arange(length), axis=axis)
+        for shift in range(1, n):
+            np.maximum(peak, padded.take(np.arange(shift, shift + length), axis=axis), out=peak)
     flat = np.where(b >= peak, b, -np.inf).reshape(nz, -1)
     k = min(k, flat.shape[1])
     top = np.argpartition(flat, -k, axis=1)[:, -k:]
@@ -463,7 +470,8 @@ def find_sacrum(grid: WorkGrid, curve: SpineCurve, column: Column) -> tuple[bool
             f"only {bottom.length:.0f} mm of bone in view below the lowest disc (expected "
             f"≥ {SACRUM_MIN_MM:.0f} mm of sacrum): the sacrum was not identified"
         )
-    width = bone_width_mm(grid, curve, bottom.hi - 12.0)
+    probes = [bottom.hi - d for d in (8.0, 12.0, 16.0, 20.0)]
+    width = max(bone_width_mm(grid, curve, s) for s in probes)
     above = [bone_width_mm(grid, curve, (b.lo + b.hi) / 2) for b in column.bodies[1:3]]
     need = max(SACRUM_WIDTH_MM, 1.5 * min(above)) if above else SACRUM_WIDTH_MM
     if width < need:
@@ -475,13 +483,18 @@ def find_sacrum(grid: WorkGrid, curve: SpineCurve, column: Column) -> tuple[bool
 
 
 # --- 6. the lowest ribs --------------------------------------------------------------
-def _components(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
-    """26-connected components (labels 1…n, by decreasing size; 0 = background)."""
+def _components(mask: npt.NDArray[np.bool_], min_voxels: int) -> list[npt.NDArray[np.int64]]:
+    """26-connected components of at least ``min_voxels``: flat voxel indices of each."""
     import SimpleITK as sitk
 
     image = sitk.GetImageFromArray(mask.astype(np.uint8))
-    labels = sitk.RelabelComponent(sitk.ConnectedComponent(image, True), 20)
-    return sitk.GetArrayViewFromImage(labels).astype(np.int64)
+    labelled = sitk.RelabelComponent(sitk.ConnectedComponent(image, True), min_voxels)
+    labels = sitk.GetArrayViewFromImage(labelled).ravel()
+    idx = np.flatnonzero(labels)
+    order = np.argsort(labels[idx], kind="stable")
+    idx = idx[order]
+    cuts = np.flatnonzero(np.diff(labels[idx])) + 1
+    return [np.asarray(part, dtype=np.int64) for part in np.split(idx, cuts)] if len(idx) else []
 
 
 def _body_at(column: Column, s: float) -> int | None:
@@ -519,12 +532,12 @@ def find_lowest_ribs(
     """
     lateral = _lateral_mm(grid, curve)
     mask = (grid.hu > 200.0) & (lateral >= RIB_MEDIAL_MM)[:, None, :]
-    labels = _components(mask)
+    mask[grid.metal] = False  # streaks from screws and rods look like thin lateral bone
     sx, sy, sz = grid.spacing
     voxel_ml = sx * sy * sz / 1000.0
     found: dict[int, set[str]] = {}
-    for label in range(1, int(labels.max()) + 1):
-        z, y, x = np.nonzero(labels == label)
+    for flat in _components(mask, max(1, round(RIB_MIN_ML / voxel_ml))):
+        z, y, x = np.unravel_index(flat, mask.shape)
         if len(z) * voxel_ml > RIB_MAX_ML:
             continue
         lat = lateral[z, x]
@@ -540,6 +553,12 @@ def find_lowest_ribs(
     if not found:
         return None, "no ribs in view: the count was not checked against the lowest ribs"
     lowest = min(found)
+    anchor = column.bodies[lowest]
+    if not (anchor.is_whole_body or (anchor.below == "disc" and anchor.above == "edge")):
+        return None, (
+            f"rib-like bone on a body {anchor.length:.0f} mm tall (not a single vertebra): "
+            "the lowest ribs were not used"
+        )
     sides = " and ".join(sorted(found[lowest]))
     return lowest, f"lowest ribs ({sides}) on the vertebra counted as T12"
 
@@ -603,6 +622,9 @@ def count_levels(column: Column, sacrum: bool, rib_body: int | None) -> _Count:
         )  # fmt: skip
     if from_sacrum:
         names = {**from_ribs, **from_sacrum}
+        for n in set(from_ribs) & set(from_sacrum):  # a body named differently: name neither
+            if from_ribs[n] != from_sacrum[n]:
+                del names[n]
         return _Count(names, CONFIDENCE["sacrum"], "counted up from the sacrum", (), None, None)
     if from_ribs:
         return _Count(from_ribs, CONFIDENCE["ribs"], "counted from the lowest ribs", (), None, "T12")
@@ -643,7 +665,9 @@ def _levels(
         why = f"{count.how}; body {body.length:.0f} mm along the spine"
         levels.append(ProposedLevel(name, _lps(grid, curve, s), count.confidence, (why,)))
         lower = count.names.get(n - 1)
-        if lower is not None and body.below == "disc":
+        below_ok = n - 1 == 0 and lower == "S1" or column.bodies[n - 1].is_whole_body
+        adjacent = lower is not None and _NAMES.index(lower) == _NAMES.index(name) + 1
+        if adjacent and below_ok and body.below == "disc":
             lo, hi = next(d for d in column.discs if d[1] == body.lo)
             why = f"{count.how}; disc {hi - lo:.0f} mm between {name} and {lower}"
             centre = _lps(grid, curve, (lo + hi) / 2)
