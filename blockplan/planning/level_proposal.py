@@ -234,7 +234,7 @@ def _slice_candidates(grid: WorkGrid, k: int = 8) -> tuple[F64, F64]:
     sx, sy, _ = grid.spacing
     size = (max(3, round(BOX_MM / sy)) | 1, max(3, round(BOX_MM / sx)) | 1)
     b = _box_mean(grid.hu, size)
-    nz, ny, nx = b.shape
+    nz, _ny, nx = b.shape
     x_ref = float(np.median(np.argmax(b.max(axis=1), axis=1))) * sx
     far = np.abs(np.arange(nx) * sx - x_ref) > 40.0
     b[:, :, far] = -np.inf
@@ -269,7 +269,9 @@ def track_spine(grid: WorkGrid) -> tuple[F64, F64]:
     finite = np.isfinite(scores)
     best = np.argmax(np.where(finite, scores, -np.inf), axis=1)
     x_ref = float(np.median(yx[np.arange(nz), best, 1]))
-    gain = np.where(finite, scores, -1e6) - 2.0 * np.maximum(np.abs(yx[..., 1] - x_ref) - 15, 0) ** 2
+    gain = (
+        np.where(finite, scores, -1e6) - 2.0 * np.maximum(np.abs(yx[..., 1] - x_ref) - 15, 0) ** 2
+    )
     total = gain[0].copy()
     back = np.zeros((nz, k), dtype=np.int64)
     for z in range(1, nz):
@@ -479,7 +481,10 @@ def find_sacrum(grid: WorkGrid, curve: SpineCurve, column: Column) -> tuple[bool
             f"the bone below the lowest disc is {width:.0f} mm wide (a sacrum with its alae "
             f"is ≥ {need:.0f} mm): the scan seems to end above the sacrum"
         )
-    return True, f"sacrum: {width:.0f} mm wide with its alae, no disc in the {bottom.length:.0f} mm in view"
+    return (
+        True,
+        f"sacrum: {width:.0f} mm wide with its alae, no disc in the {bottom.length:.0f} mm in view",
+    )
 
 
 # --- 6. the lowest ribs --------------------------------------------------------------
@@ -488,7 +493,8 @@ def _components(mask: npt.NDArray[np.bool_], min_voxels: int) -> list[npt.NDArra
     import SimpleITK as sitk
 
     image = sitk.GetImageFromArray(mask.astype(np.uint8))
-    labelled = sitk.RelabelComponent(sitk.ConnectedComponent(image, True), min_voxels)
+    connected = sitk.ConnectedComponent(image, True)  # type: ignore[no-untyped-call]
+    labelled = sitk.RelabelComponent(connected, min_voxels)  # type: ignore[no-untyped-call]
     labels = sitk.GetArrayViewFromImage(labelled).ravel()
     idx = np.flatnonzero(labels)
     order = np.argsort(labels[idx], kind="stable")
@@ -585,50 +591,64 @@ def _chain(column: Column, anchor: int, anchor_name: str) -> dict[int, str]:
 
 
 @dataclass(frozen=True, slots=True)
-class _Count:
-    names: dict[int, str]
-    confidence: float
-    how: str  # "counted from the sacrum" / "counted from the lowest ribs" / "both"
+class Count:
+    """Names per body index (caudal first) with how each was counted and its confidence."""
+
+    names: dict[int, tuple[str, str, float]]
     reasons: tuple[str, ...]
     sacrum_count: str | None
     rib_count: str | None
 
+    def name(self, body: int) -> str | None:
+        """The name of body ``body``, or None."""
+        entry = self.names.get(body)
+        return entry[0] if entry else None
 
-def count_levels(column: Column, sacrum: bool, rib_body: int | None) -> _Count:
-    """Names per body index from the anchors in view; none where the anchors disagree."""
+
+_FROM_SACRUM = "counted up from the sacrum (lowest ribs not in view or not reachable)"
+_FROM_RIBS = "counted from the lowest ribs (sacrum not in view or not reachable)"
+_FROM_BOTH = "counted from the sacrum and the lowest ribs (they agree)"
+
+
+def _disagreement(sacrum_says: str) -> str:
+    free = _NAMES.index("S1") - _NAMES.index(sacrum_says) - 1
+    return (
+        f"the two counts disagree: from the sacrum the lowest rib-bearing vertebra is "
+        f"{sacrum_says}, from the ribs it is T12 ({free} free vertebrae between the lowest "
+        "ribs and the sacrum instead of 5: transitional anatomy — L6, sacralised L5, or 11 "
+        "or 13 rib pairs); nothing is labelled: count on an image of the whole spine and "
+        "place the markers by hand"
+    )
+
+
+def count_levels(column: Column, sacrum: bool, rib_body: int | None) -> Count:
+    """Names per body from the anchors in view; none where the anchors disagree.
+
+    With both anchors on one unbroken chain, the count from the sacrum must name the
+    lowest rib-bearing vertebra T12; otherwise nothing is named and both counts are
+    given. On separate stretches (a fusion between them) each anchor names its own
+    stretch, and a body the two would name differently is not named.
+    """
     from_sacrum = _chain(column, 0, "S1") if sacrum else {}
     from_ribs = _chain(column, rib_body, "T12") if rib_body is not None else {}
+    if not from_sacrum and not from_ribs:
+        why = "neither the sacrum nor the lowest ribs are in view: no level can be counted"
+        return Count({}, (why,), None, None)
+    rib_count = "T12" if from_ribs else None
     sacrum_says = from_sacrum.get(rib_body) if rib_body is not None else None
-    if from_sacrum and from_ribs and sacrum_says is not None:
-        if sacrum_says != "T12":
-            free = _NAMES.index("S1") - _NAMES.index(sacrum_says) - 1
-            return _Count(
-                {},
-                0.0,
-                "",
-                (
-                    f"the two counts disagree: from the sacrum the lowest rib-bearing vertebra "
-                    f"is {sacrum_says}, from the ribs it is T12 ({free} free vertebrae between "
-                    "the lowest ribs and the sacrum instead of 5: transitional anatomy — L6, "
-                    "sacralised L5, or 11 or 13 rib pairs); nothing is labelled: count on an "
-                    "image of the whole spine and place the markers by hand",
-                ),
-                sacrum_says,
-                "T12",
-            )
-        return _Count(
-            from_sacrum, CONFIDENCE["both"], "counted from the sacrum and the lowest ribs (they agree)",
-            ("the counts from the sacrum and from the lowest ribs agree",), "T12", "T12",
-        )  # fmt: skip
-    if from_sacrum:
-        names = {**from_ribs, **from_sacrum}
-        for n in set(from_ribs) & set(from_sacrum):  # a body named differently: name neither
-            if from_ribs[n] != from_sacrum[n]:
-                del names[n]
-        return _Count(names, CONFIDENCE["sacrum"], "counted up from the sacrum", (), None, None)
-    if from_ribs:
-        return _Count(from_ribs, CONFIDENCE["ribs"], "counted from the lowest ribs", (), None, "T12")
-    return _Count({}, 0.0, "", ("neither the sacrum nor the lowest ribs are in view: no level can be counted",), None, None)  # fmt: skip
+    if sacrum_says is not None and sacrum_says != "T12":
+        return Count({}, (_disagreement(sacrum_says),), sacrum_says, rib_count)
+    if sacrum_says == "T12":
+        both = {n: (name, _FROM_BOTH, CONFIDENCE["both"]) for n, name in from_sacrum.items()}
+        agree = "the counts from the sacrum and from the lowest ribs agree"
+        return Count(both, (agree,), "T12", "T12")
+    names = {n: (name, _FROM_RIBS, CONFIDENCE["ribs"]) for n, name in from_ribs.items()}
+    for n, name in from_sacrum.items():
+        if n in names and names[n][0] != name:
+            del names[n]
+        else:
+            names[n] = (name, _FROM_SACRUM, CONFIDENCE["sacrum"])
+    return Count(names, (), None, rib_count)
 
 
 # --- the proposal --------------------------------------------------------------------
@@ -646,15 +666,19 @@ def _s1_centre_s(column: Column) -> float:
 
 
 def _levels(
-    grid: WorkGrid, curve: SpineCurve, column: Column, count: _Count
+    grid: WorkGrid, curve: SpineCurve, column: Column, count: Count
 ) -> tuple[list[ProposedLevel], list[str]]:
     """The named bodies and discs, and the reasons for bodies found but not named."""
     levels: list[ProposedLevel] = []
     withheld: list[str] = []
     for n, body in enumerate(column.bodies):
-        name = count.names.get(n)
+        name = count.name(n)
         if name is None:
+            upper, lower = count.name(n + 1), count.name(n - 1)
+            if upper and lower and not body.is_whole_body:
+                withheld.append(_withheld_reason(f"the bone between {upper} and {lower}", body))
             continue
+        _, how, confidence = count.names[n]
         if name == "S1":
             s = _s1_centre_s(column)
         elif body.is_whole_body:
@@ -662,27 +686,39 @@ def _levels(
         else:
             withheld.append(_withheld_reason(name, body))
             continue
-        why = f"{count.how}; body {body.length:.0f} mm along the spine"
-        levels.append(ProposedLevel(name, _lps(grid, curve, s), count.confidence, (why,)))
-        lower = count.names.get(n - 1)
-        below_ok = n - 1 == 0 and lower == "S1" or column.bodies[n - 1].is_whole_body
-        adjacent = lower is not None and _NAMES.index(lower) == _NAMES.index(name) + 1
-        if adjacent and below_ok and body.below == "disc":
-            lo, hi = next(d for d in column.discs if d[1] == body.lo)
-            why = f"{count.how}; disc {hi - lo:.0f} mm between {name} and {lower}"
+        why = f"{how}; body {body.length:.0f} mm along the spine"
+        levels.append(ProposedLevel(name, _lps(grid, curve, s), confidence, (why,)))
+        disc = _disc_below(column, count, n)
+        if disc is not None:
+            lo, hi = disc
+            why = f"{how}; disc {hi - lo:.0f} mm between {name} and {count.name(n - 1)}"
             centre = _lps(grid, curve, (lo + hi) / 2)
-            levels.append(ProposedLevel(f"{name}-{lower}", centre, count.confidence, (why,)))
+            label = f"{name}-{count.name(n - 1)}"
+            levels.append(ProposedLevel(label, centre, confidence, (why,)))
     order = {name: i for i, name in enumerate(_NAMES)}
     levels.sort(key=lambda lv: order[lv.label.split("-")[0]] + (0.5 if lv.is_disc else 0.0))
     return levels, withheld
+
+
+def _disc_below(column: Column, count: Count, n: int) -> tuple[float, float] | None:
+    """The disc between body ``n`` and the body below when both are proposed and adjacent."""
+    name, lower = count.name(n), count.name(n - 1)
+    if name is None or lower is None or column.bodies[n].below != "disc":
+        return None
+    if _NAMES.index(lower) != _NAMES.index(name) + 1:
+        return None
+    if not (lower == "S1" or column.bodies[n - 1].is_whole_body):
+        return None
+    return next(d for d in column.discs if d[1] == column.bodies[n].lo)
 
 
 def _withheld_reason(name: str, body: Segment) -> str:
     if body.above == "edge" or body.below == "edge":
         return f"{name}: not proposed — the body is cut by the end of the scan"
     return (
-        f"{name}: not proposed — the body measures {body.length:.0f} mm along the spine "
-        f"(expected {BODY_MM[0]:.0f}–{BODY_MM[1]:.0f}: a fusion or a missed disc?)"
+        f"{name}: not proposed — {body.length:.0f} mm of bone along the spine between two "
+        f"discs (a body is {BODY_MM[0]:.0f}–{BODY_MM[1]:.0f} mm): a fusion, or a disc hidden "
+        "by metal artefact? The levels beyond it are not counted through it"
     )
 
 
@@ -726,9 +762,14 @@ def propose_levels(volume: ImageVolume) -> LevelProposal:
     count = count_levels(column, sacrum, rib_body)
     levels, withheld = _levels(grid, curve, column, count)
     reasons = [sacrum_why, rib_why, *count.reasons]
-    if sacrum and count.names:
-        free = sum(1 for n, b in enumerate(column.bodies) if n and count.names.get(n, "").startswith("L"))
-        reasons.append(f"{free} free lumbar vertebrae named above the sacrum")
+    lumbar = [v for v in count.names.values() if v[0][0] == "L" and v[1] != _FROM_RIBS]
+    if lumbar:
+        reasons.append(f"{len(lumbar)} free lumbar vertebrae named above the sacrum")
+    if grid.metal.any():
+        reasons.append(
+            "metal (screws or rods) in view: its streaks can hide a disc; a level is proposed "
+            "only where both of its discs were seen"
+        )
     if not levels and not count.reasons:
         reasons.append("no vertebra could be named with confidence")
     return LevelProposal(

@@ -11,6 +11,7 @@ prone, sagittal reformat). Positions are LPS mm; the truth is every body and dis
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -136,7 +137,7 @@ def _box(x0: float, x1: float, a0: float, a1: float, u0: float, u1: float) -> In
 
 
 def _tube(canvas: _Canvas, pts: F64, radius: float, value: float) -> None:
-    for p0, p1 in zip(pts[:-1], pts[1:]):
+    for p0, p1 in itertools.pairwise(pts):
         seg = p1 - p0
         length = float(np.linalg.norm(seg))
 
@@ -148,7 +149,9 @@ def _tube(canvas: _Canvas, pts: F64, radius: float, value: float) -> None:
         canvas.paint(p0, np.eye(3), length + radius, inside, value)
 
 
-def _vertebra(c: _Canvas, v: Variant, name: str, o: F64, th: float, dims: tuple[float, ...]) -> None:
+def _vertebra(
+    c: _Canvas, v: Variant, name: str, o: F64, th: float, dims: tuple[float, ...]
+) -> None:
     h, w, d, _wedge, tp = dims
     ax = _frame(th)
     rb = math.hypot(w / 2, h / 2) + 3
@@ -174,7 +177,13 @@ def _vertebra(c: _Canvas, v: Variant, name: str, o: F64, th: float, dims: tuple[
     if name == "L5" and v.sacralised_l5:  # broad transverse processes fused with the alae
         for s in (1, -1):
             x0, x1 = (w / 2 - 2, w / 2 + 30) if s > 0 else (-w / 2 - 30, -w / 2 + 2)
-            c.paint(o, ax, math.hypot(w / 2 + 30, d) + 12, _box(x0, x1, -d / 2 + 4, d / 2, -h / 2 - 12, 4), 300.0)
+            c.paint(
+                o,
+                ax,
+                math.hypot(w / 2 + 30, d) + 12,
+                _box(x0, x1, -d / 2 + 4, d / 2, -h / 2 - 12, 4),
+                300.0,
+            )
 
 
 def _sacrum(c: _Canvas, o: F64, th: float, l5: F64) -> None:
@@ -211,7 +220,7 @@ def _sacrum(c: _Canvas, o: F64, th: float, l5: F64) -> None:
 def _metal(c: _Canvas, layout: dict[str, tuple[F64, float, tuple[float, ...]]]) -> None:
     heads = {}
     for name in ("L4", "L5"):
-        o, th, (h, w, d, *_rest) = layout[name]
+        o, th, (_h, _w, d, *_rest) = layout[name]
         ax = _frame(th)
         for s in (1, -1):
             entry = o + ax @ [s * 24.0, d / 2 + 30, 5.0]
@@ -234,7 +243,11 @@ def _streaks(c: _Canvas) -> None:
         cols = np.nonzero(metal.any(axis=0))[0]
         left = metal[:, : nx // 2].nonzero()
         right = metal[:, nx // 2 :].nonzero()
-        pts = [np.array([p[1].mean() + off, p[0].mean()]) for p, off in ((left, 0), (right, nx // 2)) if len(p[0])]
+        pts = [
+            np.array([p[1].mean() + off, p[0].mean()])
+            for p, off in ((left, 0), (right, nx // 2))
+            if len(p[0])
+        ]
         for p in pts:
             ang = np.arctan2(yy - p[1], xx - p[0])
             dist = np.hypot(yy - p[1], xx - p[0]) * c.spacing[0]
@@ -254,12 +267,20 @@ def build(v: Variant = Variant()) -> tuple[ImageVolume, Truth]:
     z_bot = float(layout[v.bottom[0]][0][2]) + v.bottom[1]
     sp = (v.pixel_mm, v.pixel_mm, v.slice_mm)
     origin = np.array([-100.0, -110.0, z_bot])
-    shape = (int((z_top - z_bot) // v.slice_mm) + 1, int(220 // v.pixel_mm) + 1, int(200 // v.pixel_mm) + 1)
+    shape = (
+        int((z_top - z_bot) // v.slice_mm) + 1,
+        int(220 // v.pixel_mm) + 1,
+        int(200 // v.pixel_mm) + 1,
+    )
     c = _Canvas(origin, sp, shape)
     mid_y = float(np.mean([o[1] for o, _, _ in layout.values()])) + 10.0
     torso = (0.0, mid_y, 0.0)
-    c.paint(np.array(torso), np.eye(3), 1e4, lambda x, a, u: (x / 150) ** 2 + (a / 105) ** 2 <= 1, -90.0)
-    c.paint(np.array(torso), np.eye(3), 1e4, lambda x, a, u: (x / 135) ** 2 + (a / 90) ** 2 <= 1, 40.0)
+    c.paint(
+        np.array(torso), np.eye(3), 1e4, lambda x, a, u: (x / 150) ** 2 + (a / 105) ** 2 <= 1, -90.0
+    )
+    c.paint(
+        np.array(torso), np.eye(3), 1e4, lambda x, a, u: (x / 135) ** 2 + (a / 90) ** 2 <= 1, 40.0
+    )
     truth = Truth()
     for name, (o, th, dims) in layout.items():
         if "-" in name:
