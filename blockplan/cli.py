@@ -26,6 +26,7 @@ _COMMANDS: dict[str, str] = {
     "config": "blockplan._cli_config:config",
     "outcomes": "blockplan.outcomes.cli:outcomes",
     "series": "blockplan.io.cli:series",
+    "levels": "blockplan.planning.cli_levels:levels",
     "report": "blockplan.report.cli:report",
 }
 

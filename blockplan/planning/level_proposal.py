@@ -481,9 +481,10 @@ def find_sacrum(grid: WorkGrid, curve: SpineCurve, column: Column) -> tuple[bool
             f"the bone below the lowest disc is {width:.0f} mm wide (a sacrum with its alae "
             f"is ≥ {need:.0f} mm): the scan seems to end above the sacrum"
         )
-    return (
-        True,
-        f"sacrum: {width:.0f} mm wide with its alae, no disc in the {bottom.length:.0f} mm in view",
+    x, y, z = _lps(grid, curve, bottom.hi)
+    return True, (
+        f"sacrum found below the disc at ({x:.0f}, {y:.0f}, {z:.0f}) mm: {width:.0f} mm wide "
+        f"with its alae, no disc in the {bottom.length:.0f} mm of it in view"
     )
 
 
@@ -687,6 +688,8 @@ def _levels(
             withheld.append(_withheld_reason(name, body))
             continue
         why = f"{how}; body {body.length:.0f} mm along the spine"
+        if name == "S1":
+            why = f"{how}; the first sacral segment, {body.hi - s:.0f} mm below the L5-S1 disc"
         levels.append(ProposedLevel(name, _lps(grid, curve, s), confidence, (why,)))
         disc = _disc_below(column, count, n)
         if disc is not None:

@@ -103,7 +103,7 @@ def test_both_anchors_agree_and_every_level_is_proposed(variant: Variant) -> Non
     assert p.sacrum_count == p.rib_count == "T12"
     assert {lv.confidence for lv in p.levels} == {0.95}
     _assert_right_places(p, truth)
-    assert any(r.startswith("sacrum: ") for r in p.reasons)
+    assert any(r.startswith("sacrum found below the disc at (") for r in p.reasons)
     assert any("5 free lumbar vertebrae" in r for r in p.reasons)
 
 
