@@ -225,33 +225,44 @@ def _box_mean(a: F32, size: tuple[int, int]) -> F32:
     return out.astype(np.float32)
 
 
-def _slice_candidates(grid: WorkGrid, k: int = 8) -> tuple[F64, F64]:
+def _running_max(a: F32, n: int, axis: int) -> F32:
+    """Maximum over a window of ``n`` samples along ``axis`` (edges repeated)."""
+    pad = [(0, 0)] * a.ndim
+    pad[axis] = (n // 2, n // 2)
+    padded = np.pad(a, pad, mode="edge")
+    length = a.shape[axis]
+    out = padded.take(np.arange(length), axis=axis)
+    for shift in range(1, n):
+        np.maximum(out, padded.take(np.arange(shift, shift + length), axis=axis), out=out)
+    return out
+
+
+def _slice_candidates(grid: WorkGrid, k: int = 8, chunk: int = 16) -> tuple[F64, F64]:
     """Up to ``k`` local maxima of the box mean per slice within 40 mm of the midline.
 
     Returns scores ``(nz, k)`` (−inf where a slice has fewer) and positions ``(nz, k, 2)``
     (y, x in working mm). The midline is the median column of every slice's maximum.
+    Slices are taken ``chunk`` at a time, so the temporaries stay small.
     """
     sx, sy, _ = grid.spacing
     size = (max(3, round(BOX_MM / sy)) | 1, max(3, round(BOX_MM / sx)) | 1)
-    b = _box_mean(grid.hu, size)
-    nz, _ny, nx = b.shape
+    nz, _ny, nx = grid.hu.shape
+    b = np.empty(grid.hu.shape, dtype=np.float32)
+    for z0 in range(0, nz, chunk):
+        b[z0 : z0 + chunk] = _box_mean(grid.hu[z0 : z0 + chunk], size)
     x_ref = float(np.median(np.argmax(b.max(axis=1), axis=1))) * sx
-    far = np.abs(np.arange(nx) * sx - x_ref) > 40.0
-    b[:, :, far] = -np.inf
-    peak = b
-    for axis in (1, 2):  # running maximum over ~10 mm: a local maximum equals it
-        n = max(3, round(10.0 / grid.spacing[2 - axis]) | 1)
-        pad = [(0, 0)] * 3
-        pad[axis] = (n // 2, n // 2)
-        padded = np.pad(peak, pad, mode="edge")
-        length = peak.shape[axis]
-        peak = padded.take(np.arange(length), axis=axis)
-        for shift in range(1, n):
-            np.maximum(peak, padded.take(np.arange(shift, shift + length), axis=axis), out=peak)
-    flat = np.where(b >= peak, b, -np.inf).reshape(nz, -1)
-    k = min(k, flat.shape[1])
-    top = np.argpartition(flat, -k, axis=1)[:, -k:]
-    scores = np.take_along_axis(flat, top, axis=1).astype(np.float64)
+    b[:, :, np.abs(np.arange(nx) * sx - x_ref) > 40.0] = -np.inf
+    k = min(k, b[0].size)
+    scores = np.empty((nz, k))
+    top = np.empty((nz, k), dtype=np.int64)
+    for z0 in range(0, nz, chunk):
+        part = b[z0 : z0 + chunk]
+        peak = part
+        for axis in (1, 2):  # running maximum over ~10 mm: a local maximum equals it
+            peak = _running_max(peak, max(3, round(10.0 / grid.spacing[2 - axis]) | 1), axis)
+        flat = np.where(part >= peak, part, -np.inf).reshape(len(part), -1)
+        top[z0 : z0 + chunk] = np.argpartition(flat, -k, axis=1)[:, -k:]
+        scores[z0 : z0 + chunk] = np.take_along_axis(flat, top[z0 : z0 + chunk], axis=1)
     yx = np.stack([(top // nx) * sy, (top % nx) * sx], axis=-1).astype(np.float64)
     return scores, yx
 
