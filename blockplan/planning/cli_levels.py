@@ -1,9 +1,11 @@
-"""``blockplan levels PATH [--series N] [--json]``: propose the vertebral levels on a CT.
+"""``blockplan levels PATH [--series N] [--case FILE] [--json]``: levels proposed on a CT.
 
 Prints every proposed body and disc centre (LPS mm) with its confidence and how it was
 counted, the reasons (sacrum, lowest ribs, whether the two counts agree) and the levels
-found but not proposed. Exits 0 — also with an empty proposal, whose reasons say why —
-and 2 when the path holds no image series or the series asked for is not there.
+found but not proposed; with ``--case``, whether the case's level markers agree with the
+proposal (the wrong-level guard, both counts when they do not). Exits 0 — also with an
+empty proposal, whose reasons say why — and 2 when the path holds no image series or the
+series asked for is not there.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import click
 
 from blockplan.errors import DicomInputError
 from blockplan.io.discovery import SeriesInfo, discover
+from blockplan.planning.level_guard import LevelCheck, check_level_markers
 from blockplan.planning.level_proposal import LevelProposal, propose_levels
 
 __all__ = ["levels", "proposal_text"]
@@ -75,13 +78,22 @@ def proposal_text(p: LevelProposal) -> str:
     default=None,
     help="Series number (default: the CT with the most images).",
 )
+@click.option(
+    "--case",
+    "case_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A case file: check its level markers against the proposal (wrong-level guard).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (format: blockplan.levels v1).")
-def levels(path: Path, series_number: int | None, as_json: bool) -> None:
+def levels(path: Path, series_number: int | None, case_path: Path | None, as_json: bool) -> None:
     """Propose vertebral body and disc centres on the lumbar CT under PATH.
 
     Counts up from the sacrum and checks against the lowest ribs when both are in view;
     when they disagree (transitional anatomy) nothing is labelled and both counts are
-    given. Exit status 0, also when no level can be proposed (the reasons say why).
+    given. With --case, the case's level markers are compared with the proposal and
+    any disagreement is printed with both counts. Exit status 0, also when no level can
+    be proposed (the reasons say why).
     """
     from blockplan.io import load_series
 
@@ -90,7 +102,26 @@ def levels(path: Path, series_number: int | None, as_json: bool) -> None:
         proposal = LevelProposal((), (chosen,), "", None, "")
     else:
         proposal = propose_levels(load_series(chosen))
+    check = _check(case_path, proposal) if case_path is not None else None
     if as_json:
-        click.echo(json.dumps(proposal.to_json(), indent=2, ensure_ascii=False))
-    else:
-        click.echo(proposal_text(proposal))
+        data = proposal.to_json()
+        if check is not None:
+            data["check"] = {
+                "status": check.status,
+                "message": check.message,
+                "pairs": [
+                    {"marker": p.marker_label, "proposed": p.proposed_label, "offset": p.offset}
+                    for p in check.pairs
+                ],
+            }
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    click.echo(proposal_text(proposal))
+    if check is not None:
+        click.echo(check.message)
+
+
+def _check(case_path: Path, proposal: LevelProposal) -> LevelCheck:
+    from blockplan.case.casefile import load_case_file
+
+    return check_level_markers(load_case_file(case_path).levels, proposal)

@@ -65,3 +65,40 @@ def test_levels_unknown_series_is_one_line_and_exit_2() -> None:
         f"blockplan: error: {SAMPLE}: no series 9 (found: 2, 3, 4, 5): pick one of those "
         "with --series"
     ]
+
+
+def test_levels_with_a_case_whose_markers_are_one_level_off_says_so(tmp_path: Path) -> None:
+    from blockplan.case.casefile import save_case_file
+    from blockplan.case.model import Case, LevelMarker, PatientPoint
+
+    truth = json.loads((SAMPLE / "truth.json").read_text(encoding="utf-8"))
+    frame = truth["frame_of_reference_uid"]
+    bodies = ("L3", "L4", "L5")
+    markers = tuple(
+        LevelMarker(
+            level=name,
+            position=PatientPoint(
+                lps=tuple(truth["vertebrae"][body]["center_lps"]), frame_of_reference_uid=frame
+            ),
+        )
+        for name, body in zip(("L4", "L5", "S1"), bodies, strict=True)
+    )
+    case_file = save_case_file(Case(levels=markers), tmp_path / "off.blockplan.json")
+    result = CliRunner().invoke(
+        main, ["levels", str(SAMPLE), "--series", "2", "--case", str(case_file)]
+    )
+    assert result.exit_code == 0, result.output
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith(
+        "Level count: the markers and the automatic count disagree by one level — the level "
+        "marked L4 is L3 by the automatic count"
+    )
+    assert "markers name these bodies L4–S1, the automatic count L3–L5" in last
+    as_json = CliRunner().invoke(main, ["levels", str(SAMPLE), "--case", str(case_file), "--json"])
+    check = json.loads(as_json.output)["check"]
+    assert check["status"] == "disagree"
+    assert [(p["marker"], p["proposed"], p["offset"]) for p in check["pairs"]] == [
+        ("L4", "L3", -1),
+        ("L5", "L4", -1),
+        ("S1", "L5", -1),
+    ]
