@@ -790,3 +790,39 @@ def propose_levels(volume: ImageVolume) -> LevelProposal:
         tuple(levels), tuple(reasons), volume.series_instance_uid, volume.series_number,
         volume.frame_of_reference_uid, count.sacrum_count, count.rib_count, tuple(withheld),
     )  # fmt: skip
+
+
+# --- the physician's corrections -----------------------------------------------------
+_SHIFT_ORDER: tuple[str, ...] = (*_NAMES, "S2", "S3", "S4", "S5")
+
+
+def _shifted(label: str, steps: int) -> str | None:
+    parts = []
+    for part in label.split("-"):
+        i = _SHIFT_ORDER.index(part) + steps
+        if not 0 <= i < len(_SHIFT_ORDER):
+            return None
+        parts.append(_SHIFT_ORDER[i])
+    return "-".join(parts)
+
+
+def shift_proposal(proposal: LevelProposal, steps: int) -> LevelProposal:
+    """The proposal with every name moved ``steps`` levels caudally (negative: cranially).
+
+    The physician's "shift by one level": the positions stay, the names move (L4 → L5,
+    L4-L5 → L5-S1); a name that would leave T1…S5 is dropped.
+    """
+    if steps == 0:
+        return proposal
+    word = "caudally" if steps > 0 else "cranially"
+    note = f"shifted {abs(steps)} level{'s' if abs(steps) > 1 else ''} {word} by the physician"
+    levels = []
+    for lv in proposal.levels:
+        label = _shifted(lv.label, steps)
+        if label is not None:
+            levels.append(ProposedLevel(label, lv.centre_lps, lv.confidence, (*lv.reasons, note)))
+    return LevelProposal(
+        tuple(levels), (*proposal.reasons, note), proposal.series_instance_uid,
+        proposal.series_number, proposal.frame_of_reference_uid, proposal.sacrum_count,
+        proposal.rib_count, proposal.withheld,
+    )  # fmt: skip

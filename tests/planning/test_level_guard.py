@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
+import pytest
 
 from blockplan.case.model import Case, LevelMarker, PatientPoint, Target
 from blockplan.case.vocab import BlockType, Laterality, Structure
@@ -119,3 +120,44 @@ def test_the_check_for_a_case_uses_the_ct_of_its_markers_frame() -> None:
     assert check is not None and check.status == "agree"
     assert level_check_for_case(Case(), [volume]) is None
     assert level_check_for_case(case, []) is None
+
+
+# --- accepting a proposal (issue 19 point 3, the core half) ---------------------------------
+def test_shifting_moves_every_name_and_keeps_the_positions() -> None:
+    from blockplan.planning.level_proposal import shift_proposal
+
+    _, _, proposal = _phantom()
+    down = shift_proposal(proposal, 1)
+    assert [lv.label for lv in down.levels][:3] == ["L1", "L1-L2", "L2"]
+    assert [lv.label for lv in down.levels][-2:] == ["S1-S2", "S2"]
+    assert [lv.centre_lps for lv in down.levels] == [lv.centre_lps for lv in proposal.levels]
+    assert down.reasons[-1] == "shifted 1 level caudally by the physician"
+    assert shift_proposal(proposal, 0) is proposal
+    up = shift_proposal(proposal, -12)  # T12 - 12 levels falls off the spine: dropped
+    assert up.levels[0].label == "T1" and "T12" not in [lv.label for lv in up.levels]
+
+
+def test_accepted_markers_become_the_case_markers_with_an_audit_summary() -> None:
+    from blockplan.errors import PlanningError
+    from blockplan.planning.level_accept import accept_proposed_levels
+    from blockplan.planning.level_proposal import shift_proposal
+
+    _, truth, proposal = _phantom()
+    old = Case(
+        levels=_markers(truth, ("L1", "L2"), at=("L1", "L2")), targets=(_target(truth, "L4"),)
+    )
+    moved_l3 = tuple(float(v) for v in truth.centres["L3"] + [0.0, 0.0, 2.0])
+    case, summary = accept_proposed_levels(old, proposal, moved={"L3": moved_l3})  # type: ignore[dict-item]
+    assert [m.level for m in case.levels] == [lv.label for lv in proposal.levels]
+    assert next(m for m in case.levels if m.level == "L3").position.lps == moved_l3
+    assert case.targets[0].level == "L4"  # recomputed from the accepted markers
+    assert summary.startswith(
+        "level markers proposed automatically on CT series 2 (counted from the sacrum and the "
+        "lowest ribs (they agree)) and accepted: T12–S1, 13 markers"
+    )
+    assert summary.endswith("; moved by the physician before accepting: L3")
+    _, shifted = accept_proposed_levels(Case(), shift_proposal(proposal, -1))
+    assert "T11–L5" in shifted and "; shifted 1 level cranially by the physician" in shifted
+    empty = LevelProposal((), ("x",), "1.2", 2, FRAME)
+    with pytest.raises(PlanningError, match="no proposed level to accept"):
+        accept_proposed_levels(Case(), empty)
