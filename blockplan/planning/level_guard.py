@@ -5,9 +5,10 @@
 any pair differs, the check *disagrees* and states both counts ("markers name these
 bodies L1–L5, the automatic count L2–S1"); the workspace, ``blockplan levels --case``
 and the report print its `LevelCheck.message`. `targets_near_disagreement` names the
-targets within `NEAR_MM` of a disagreeing marker, and `flag_targets_near_disagreement`
-sets them awaiting the physician's confirmation (`Target.level_change`, cleared by
-`blockplan.planning.confirm_target_level`). Positions are LPS mm.
+targets within one level (`NEAR_LEVELS`) of a disagreeing marker, and
+`flag_targets_near_disagreement` sets them awaiting the physician's confirmation
+(`Target.level_change`, cleared by `blockplan.planning.confirm_target_level`). Positions
+are LPS mm.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from blockplan.planning.level_proposal import LevelProposal, ProposedLevel, prop
 
 __all__ = [
     "MATCH_MM",
+    "NEAR_LEVELS",
     "NEAR_MM",
     "LevelCheck",
     "LevelPair",
@@ -36,7 +38,9 @@ __all__ = [
 
 #: A marker and a proposed level this close (mm) mark the same body or disc.
 MATCH_MM = 12.0
-#: Targets this close (mm) to a disagreeing marker are flagged (about one level).
+#: Targets within this many levels of a disagreeing marker are flagged.
+NEAR_LEVELS = 1.0
+#: … or, where the markers make no spine axis, this close (mm).
 NEAR_MM = 35.0
 
 _WORDS = {1: "one level", 2: "two levels", 3: "three levels"}
@@ -171,15 +175,27 @@ def _verdict(pairs: tuple[LevelPair, ...], proposal: LevelProposal) -> LevelChec
 
 
 def targets_near_disagreement(case: Case, check: LevelCheck) -> tuple[Target, ...]:
-    """The case's targets within `NEAR_MM` of a marker the automatic count names otherwise."""
-    spots = [np.asarray(p.marker_lps) for p in check.disagreements]
-    if not spots:
+    """The case's targets within one level of a marker the automatic count names otherwise.
+
+    Measured along the spine of the case's markers (`SpineAxis`, level units); where the
+    markers make no axis, within `NEAR_MM` of the marker.
+    """
+    from blockplan.errors import PlanningError
+    from blockplan.planning.levels import SpineAxis
+
+    wrong = check.disagreements
+    if not wrong or not case.targets:
         return ()
-    return tuple(
-        t
-        for t in case.targets
-        if min(float(np.linalg.norm(t.position.as_array() - s)) for s in spots) <= NEAR_MM
-    )
+    points = np.array([t.position.as_array() for t in case.targets])
+    try:
+        axis = SpineAxis.from_markers(case.levels)
+        coords = axis.locate(points).level_coordinate
+        spots = [axis.coordinate_of(p.marker_label) for p in wrong]
+        near = [min(abs(c - s) for s in spots) <= NEAR_LEVELS for c in coords]
+    except PlanningError:
+        mm = [np.linalg.norm(points - np.asarray(p.marker_lps), axis=1) for p in wrong]
+        near = list(np.min(mm, axis=0) <= NEAR_MM)
+    return tuple(t for t, hit in zip(case.targets, near, strict=True) if hit)
 
 
 def flag_targets_near_disagreement(case: Case, check: LevelCheck) -> Case:

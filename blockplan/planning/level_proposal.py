@@ -125,6 +125,15 @@ class LevelProposal:
         """The proposed centre of ``label`` (LPS mm), or None when not proposed."""
         return next((lv.centre_lps for lv in self.levels if lv.label == label), None)
 
+    def summary(self) -> str:
+        """One line for the screen: what was proposed and how, or why nothing was."""
+        if not self.levels:
+            why = next((r for r in self.reasons if "disagree" in r), None)
+            return f"no level proposed: {why or (self.reasons[-1] if self.reasons else '')}"
+        how = self.levels[0].reasons[0].split(";")[0]
+        first, last = self.levels[0].label, self.levels[-1].label
+        return f"{len(self.levels)} levels proposed ({first}–{last}), {how}"
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (format ``blockplan.levels``, version 1)."""
         return {
