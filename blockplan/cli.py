@@ -33,6 +33,7 @@ _COMMANDS: dict[str, str] = {
     "config": "blockplan._cli_config:config",
     "outcomes": "blockplan._cli_outcomes:outcomes",
     "series": "blockplan._cli_series:series",
+    "levels": "blockplan.planning.cli_levels:levels",
     "report": "blockplan._cli_report:report",
 }
 
@@ -46,6 +47,7 @@ _SHORT_HELP: dict[str, str] = {
     "config": "Clinician settings: clinician name, clinic, archive destination, AE title, profile.",
     "outcomes": "Print the evidence ledger of CASE under a profile (decision support).",
     "series": "List every image series under PATH (file, folder or DICOMDIR), headers only.",
+    "levels": "Propose vertebral body and disc centres on the lumbar CT under PATH.",
     "report": "Write the PDF/A-2b report of CASE (a blockplan case file) to FILE.pdf.",
 }
 

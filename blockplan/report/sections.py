@@ -34,6 +34,7 @@ from blockplan.outcomes.evidence import STATUS_ORDER, Status
 from blockplan.outcomes.payer import PayerChecklist
 from blockplan.outcomes.scores import OdiChange
 from blockplan.planning.level_edit import level_text, transitional_text, unconfirmed_targets
+from blockplan.planning.level_guard import LevelCheck
 from blockplan.planning.trajectory import (
     DEFAULT_BONE_EXCLUSION_MM,
     DEFAULT_BONE_HU,
@@ -104,6 +105,8 @@ class Context:
     """Target id → its measured path (`blockplan.planning.measure_paths`)."""
     payer: tuple[PayerChecklist, ...] = ()
     """Payer-documentation checklists (`blockplan.outcomes.payer`), when asked for."""
+    level_check: LevelCheck | None = None
+    """The level markers against the automatic count (`blockplan.planning.level_guard`)."""
 
 
 def story(ctx: Context, volumes: Sequence[ImageVolume]) -> list[Flowable]:
@@ -592,6 +595,7 @@ def targets_table(ctx: Context) -> list[Flowable]:
     """Every target with its planned trajectory, measured by the planning core."""
     st, case = ctx.st, ctx.case
     flow: list[Flowable] = h1(ctx, "Targets and trajectories")
+    flow += _level_check(ctx)
     if not case.targets:
         flow.append(Paragraph("No targets planned.", st.body))
         return flow
@@ -618,6 +622,17 @@ def targets_table(ctx: Context) -> list[Flowable]:
     return flow
 
 
+def _level_check(ctx: Context) -> list[Flowable]:
+    """The wrong-level guard's verdict, as the core worded it (both counts when they differ)."""
+    check = ctx.level_check
+    if check is None:
+        return []
+    text = esc(check.message)
+    if check.status == "disagree":
+        text = f"<b>Wrong-level warning.</b> {text}."
+    return [Paragraph(text, ctx.st.body)]
+
+
 def _level_notes(ctx: Context) -> list[Flowable]:
     """Transitional anatomy noted, and levels awaiting the physician's confirmation."""
     notes = []
@@ -627,8 +642,8 @@ def _level_notes(ctx: Context) -> list[Flowable]:
     if unconfirmed_targets(ctx.case):
         notes.append(
             "<b>Level not confirmed</b> (“confirm”): the level markers were edited after "
-            "the target was placed and changed its level or side; the physician has not "
-            "confirmed the new values."
+            "the target was placed and changed its level or side, or the automatic level "
+            "count disagrees with the markers near it; the physician has not confirmed it."
         )
     return [Paragraph(text, ctx.st.small) for text in notes]
 

@@ -139,4 +139,5 @@ def test_sample_study_report(sample: tuple[Case, list[ImageVolume]], tmp_path: P
     assert len(images) == len(case.targets) + 1
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
     assert "CT series 2" in text and "Scar overlay shown" in text
+    assert "Level count: the markers agree with the automatic count" in " ".join(text.split())
     assert len(render_pages(pdf, tmp_path)) == len(doc.pages)

@@ -102,6 +102,7 @@ from napari_blockplan._views import (
     show_orientation_letters,
     show_plane,
 )
+from napari_blockplan._widgets._level_proposal import LevelProposalPanel
 from napari_blockplan._widgets._panel import Panel, UndoBar
 from napari_blockplan._widgets._scar_proposal import ScarProposal
 
@@ -218,6 +219,8 @@ class PlanningWidget(Panel):
         form.addRow(place)
         form.addRow(self._marker_list())
         form.addRow(remove)
+        self.level_proposal = LevelProposalPanel(self)
+        form.addRow(self.level_proposal)
         form.addRow("Landmark:", self.landmark_kind)
         form.addRow(place_lm)
         return w
