@@ -148,7 +148,8 @@ def _axis_map(
 
 def _slice(array: npt.NDArray[Any], axis: int, n: int) -> npt.NDArray[Any]:
     """Slice ``n`` along voxel axis ``axis`` as ``[rows, cols]`` (array order is k, j, i)."""
-    return np.take(array, n, axis=2 - axis)
+    plane: npt.NDArray[Any] = np.take(array, n, axis=2 - axis)
+    return plane
 
 
 def _accumulate_slice(

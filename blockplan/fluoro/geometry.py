@@ -194,7 +194,9 @@ class CArmGeometry:
         depth = float((np.asarray(point_lps, dtype=np.float64) - self.source_lps) @ self.beam)
         return self.detector.source_detector_mm / depth
 
-    def ray_directions(self, columns: npt.ArrayLike, rows: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    def ray_directions(
+        self, columns: npt.ArrayLike, rows: npt.ArrayLike
+    ) -> npt.NDArray[np.float64]:
         """Unit LPS directions from the source through detector pixels (broadcast
         ``columns`` against ``rows``); shape ``(..., 3)``."""
         c0, r0 = self.principal_point
