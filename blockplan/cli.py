@@ -20,6 +20,7 @@ from blockplan.errors import BlockplanError
 _COMMANDS: dict[str, str] = {
     "archive": "blockplan.archive.cli:archive",
     "export": "blockplan.archive.cli:export",
+    "fluoro": "blockplan.fluoro.cli:fluoro",
     "view": "blockplan._cli_view:view",
     "demo": "blockplan._cli_demo:demo",
     "case": "blockplan.case.cli:case",
