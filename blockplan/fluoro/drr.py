@@ -148,7 +148,8 @@ def _axis_map(
 
 def _slice(array: npt.NDArray[Any], axis: int, n: int) -> npt.NDArray[Any]:
     """Slice ``n`` along voxel axis ``axis`` as ``[rows, cols]`` (array order is k, j, i)."""
-    plane: npt.NDArray[Any] = np.take(array, n, axis=2 - axis)
+    index: tuple[slice | int, ...] = (slice(None),) * (2 - axis) + (n,)
+    plane: npt.NDArray[Any] = array[index]  # a view, never a copy
     return plane
 
 
@@ -234,8 +235,6 @@ def compute_drr(
     PlanningError
         The volume is not a CT, or the source lies inside it.
     """
-    from scipy import ndimage
-
     options = options or DrrOptions()
     if volume.modality.upper() != "CT":
         raise PlanningError(
@@ -244,22 +243,41 @@ def compute_drr(
         )
     slab = _choose_slab(volume, geometry)
     acc, cols, rows = _sum_slices(volume, slab, options)
-    det = geometry.detector
-    dirs = geometry.ray_directions(np.arange(det.columns)[None, :], np.arange(det.rows)[:, None])
-    inv = np.linalg.inv(volume.affine[:3, :3])
-    d = dirs @ inv.T  # index-space direction per mm of ray
-    del dirs
-    t = (slab.ref - slab.source[slab.axis]) / d[..., slab.axis]
-    at_c = slab.source[slab.cols] + t * d[..., slab.cols]
-    at_r = slab.source[slab.rows] + t * d[..., slab.rows]
-    step_mm = 1.0 / np.abs(d[..., slab.axis])  # ray length per slice
-    del d, t
-    over = options.oversample
-    coords = np.stack([(at_r - rows[0]) * over, (at_c - cols[0]) * over])
-    summed = ndimage.map_coordinates(acc, coords, order=1, mode="constant", cval=0.0)
-    scale = np.float32(options.mu_water_per_mm / 1000.0)
-    result: npt.NDArray[np.float32] = (summed * step_mm).astype(np.float32) * scale
+    result = np.empty((geometry.detector.rows, geometry.detector.columns), np.float32)
+    for start in range(0, result.shape[0], _ROWS_PER_CHUNK):
+        rows_done = slice(start, min(start + _ROWS_PER_CHUNK, result.shape[0]))
+        result[rows_done] = _warp_rows(acc, cols, rows, slab, volume, geometry, rows_done)
+    result *= np.float32(options.mu_water_per_mm / 1000.0)
     return result
+
+
+_ROWS_PER_CHUNK = 64
+
+
+def _warp_rows(
+    acc: npt.NDArray[np.float32],
+    cols: npt.NDArray[np.float64],
+    rows: npt.NDArray[np.float64],
+    slab: _Slab,
+    volume: ImageVolume,
+    geometry: CArmGeometry,
+    detector_rows: slice,
+) -> npt.NDArray[np.float32]:
+    """Detector rows from the reference-grid sum: where each pixel's ray meets the
+    reference slice, bilinear, times the ray's length per slice."""
+    from scipy import ndimage
+
+    det = geometry.detector
+    r = np.arange(det.rows)[detector_rows]
+    dirs = geometry.ray_directions(np.arange(det.columns)[None, :], r[:, None])
+    d = dirs @ np.linalg.inv(volume.affine[:3, :3]).T  # index-space step per mm of ray
+    t = (slab.ref - slab.source[slab.axis]) / d[..., slab.axis]
+    over = (cols[1] - cols[0]) if cols.size > 1 else 1.0
+    at_c = (slab.source[slab.cols] + t * d[..., slab.cols] - cols[0]) / over
+    at_r = (slab.source[slab.rows] + t * d[..., slab.rows] - rows[0]) / over
+    summed = ndimage.map_coordinates(acc, [at_r, at_c], order=1, mode="constant", cval=0.0)
+    out: npt.NDArray[np.float32] = (summed / np.abs(d[..., slab.axis])).astype(np.float32)
+    return out
 
 
 def to_display(

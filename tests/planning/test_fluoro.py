@@ -105,6 +105,8 @@ def test_drr_of_a_cube_is_the_analytic_line_integral(beam: tuple[float, float, f
     np.testing.assert_allclose(li[ok], exact[ok], rtol=0.01)
     outside = _chords(g, 16.5)[0] == 0  # rays that miss the cube by a voxel cross air only
     assert outside.sum() > 1000 and (li[outside] < 1e-6).all()
+    finer = compute_drr(vol, g, DrrOptions(oversample=2))  # type: ignore[arg-type]
+    np.testing.assert_allclose(finer[ok], exact[ok], rtol=0.01)
 
 
 def test_bone_enhanced_adds_the_bone_term_and_padding_counts_as_air() -> None:
