@@ -112,10 +112,20 @@ def _ring(draw: Any, centre: tuple[float, float], radius: float, colour: Any, wi
     draw.ellipse((c - radius, r - radius, c + radius, r + radius), outline=colour, width=width)
 
 
+def _text(draw: Any, xy: tuple[float, float], text: str, font: Any) -> None:
+    draw.text(xy, text, fill=_TEXT, font=font, stroke_width=2, stroke_fill=_SHADOW)
+
+
 def draw_preview(
-    gray: npt.NDArray[np.uint8], overlay: PlanOverlay, view: FluoroView, caption: str
+    gray: npt.NDArray[np.uint8],
+    overlay: PlanOverlay,
+    view: FluoroView,
+    caption: str,
+    *,
+    labels: bool = True,
 ) -> npt.NDArray[np.uint8]:
-    """The windowed DRR as RGB with the plan drawn on it (`plan_overlay`)."""
+    """The windowed DRR as RGB with the plan drawn on it (`plan_overlay`); without
+    ``labels`` no text but the edge letters (a document prints the words beside it)."""
     from PIL import Image, ImageDraw
 
     img = Image.fromarray(gray).convert("RGB")
@@ -124,45 +134,20 @@ def draw_preview(
     font = _font(size)
     for _name, centre, radius in overlay.roots:
         _ring(draw, centre, max(radius, 2.0), _ROOT, 1)
-    for name, (c, r) in overlay.levels:
-        draw.text(
-            (c + 4, r - size / 2), name, fill=_TEXT, font=font, stroke_width=2, stroke_fill=_SHADOW
-        )
     if overlay.entry_px is not None:
         draw.line([overlay.entry_px, overlay.target_px], fill=_PATH, width=2)
         _ring(draw, overlay.entry_px, 6.0, _ENTRY, 2)
     c, r = overlay.target_px
     draw.line([(c - 8, r), (c + 8, r)], fill=_TARGET, width=2)
     draw.line([(c, r - 8), (c, r + 8)], fill=_TARGET, width=2)
-    g = view.geometry
+    if labels:
+        for name, (lc, lr) in overlay.levels:
+            _text(draw, (lc + 4, lr - size / 2), name, font)
+        for row, line in enumerate((caption, view.title, *view.notes)):
+            _text(draw, (4, 4 + row * (size + 2)), line, font)
     w, h = img.size
-    draw.text((4, 4), caption, fill=_TEXT, font=font, stroke_width=2, stroke_fill=_SHADOW)
-    draw.text((4, 6 + size), view.title, fill=_TEXT, font=font, stroke_width=2, stroke_fill=_SHADOW)
-    for note_row, note in enumerate(view.notes):
-        draw.text(
-            (4, 8 + size * (2 + note_row)),
-            note,
-            fill=_TEXT,
-            font=font,
-            stroke_width=2,
-            stroke_fill=_SHADOW,
-        )
-    draw.text(
-        (w - size - 2, h / 2),
-        direction_letter(g.right),
-        fill=_TEXT,
-        font=font,
-        stroke_width=2,
-        stroke_fill=_SHADOW,
-    )
-    draw.text(
-        (w / 2, h - size - 4),
-        direction_letter(g.down),
-        fill=_TEXT,
-        font=font,
-        stroke_width=2,
-        stroke_fill=_SHADOW,
-    )
+    _text(draw, (w - size - 2, h / 2), direction_letter(view.geometry.right), font)
+    _text(draw, (w / 2, h - size - 4), direction_letter(view.geometry.down), font)
     return np.asarray(img, dtype=np.uint8)
 
 
@@ -176,6 +161,7 @@ def fluoro_preview(
     options: DrrOptions | None = None,
     dense_dark: bool = True,
     oblique_deg: float | None = None,
+    labels: bool = True,
 ) -> FluoroPreview:
     """The preview of one view of one target on the case's CT.
 
@@ -190,7 +176,8 @@ def fluoro_preview(
     name = names[target_id]
     li = compute_drr(ct, view.geometry, options)
     overlay = plan_overlay(case, target_id, view.geometry)
-    rgb = draw_preview(to_display(li, dense_dark=dense_dark), overlay, view, name)
+    gray = to_display(li, dense_dark=dense_dark)
+    rgb = draw_preview(gray, overlay, view, name, labels=labels)
     return FluoroPreview(target_id, name, view, li, rgb, overlay)
 
 
