@@ -546,8 +546,12 @@ def key_images(ctx: Context, volumes: Sequence[ImageVolume]) -> list[Flowable]:
         "Planes resampled in patient space with square pixels (true physical aspect). "
         "Radiological convention: the patient's right is on the viewer's left. "
         "Yellow: target; cyan: planned needle path from the skin entry (square); "
-        "orange: epidural scar; scale bar in mm. Beside a planned target's plane: its "
-        "bull's-eye and progression C-arm previews.",
+        "orange: epidural scar; scale bar in mm."
+        + (
+            " Beside a planned target's plane: its bull's-eye and progression C-arm previews."
+            if opts.fluoro_previews
+            else ""
+        ),
         st.small,
     )
     gap = 6 * mm
