@@ -73,6 +73,9 @@ class DrrOptions:
     oversample
         Samples per voxel of the intermediate (reference-slice) image, 1–4; 2 sharpens the
         image at four times the cost of that step.
+    voxel_step
+        Use every n-th voxel along each axis (1–4): a quick, coarser preview (about n³
+        times faster; the report's thumbnails use 2).
     """
 
     mu_water_per_mm: float = DEFAULT_MU_WATER_PER_MM
@@ -80,12 +83,15 @@ class DrrOptions:
     bone_hu: float = DEFAULT_BONE_HU
     bone_gain: float = DEFAULT_BONE_GAIN
     oversample: int = 1
+    voxel_step: int = 1
 
     def __post_init__(self) -> None:
         if not 0 < self.mu_water_per_mm < 1:
             raise PlanningError(f"DRR: μ_water {self.mu_water_per_mm:g}/mm; expected 0–1/mm")
         if self.oversample not in (1, 2, 3, 4):
             raise PlanningError(f"DRR: oversample {self.oversample}; expected 1, 2, 3 or 4")
+        if self.voxel_step not in (1, 2, 3, 4):
+            raise PlanningError(f"DRR: voxel step {self.voxel_step}; expected 1, 2, 3 or 4")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +122,13 @@ def _choose_slab(volume: ImageVolume, geometry: CArmGeometry) -> _Slab:
     others = sorted({0, 1, 2} - {axis})
     ref = float(np.clip(np.rint(iso[axis]), 0, size - 1))
     return _Slab(axis, others[0], others[1], src, ref)
+
+
+def _every_nth_voxel(volume: ImageVolume, n: int) -> ImageVolume:
+    """A view of every n-th voxel along each axis (no copy), on its own grid."""
+    affine = volume.affine.copy()
+    affine[:3, :3] *= n
+    return volume.with_array(volume.array[::n, ::n, ::n], affine=affine)
 
 
 def _attenuation(hu: npt.NDArray[Any], options: DrrOptions) -> npt.NDArray[np.float32]:
@@ -241,6 +254,8 @@ def compute_drr(
             f"DRR: series {volume.series_number} is {volume.modality}, expected CT: "
             "open the study's CT series"
         )
+    if options.voxel_step > 1:
+        volume = _every_nth_voxel(volume, options.voxel_step)
     slab = _choose_slab(volume, geometry)
     acc, cols, rows = _sum_slices(volume, slab, options)
     result = np.empty((geometry.detector.rows, geometry.detector.columns), np.float32)

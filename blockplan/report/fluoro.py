@@ -17,6 +17,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Image, Paragraph, Spacer
 
 from blockplan.errors import PlanningError
+from blockplan.fluoro.drr import DrrOptions
 from blockplan.fluoro.geometry import DEFAULT_DETECTOR_PX, DEFAULT_PIXEL_MM, DetectorSpec
 from blockplan.fluoro.preview import FluoroPreview, fluoro_preview
 from blockplan.fluoro.views import ViewKind
@@ -32,6 +33,9 @@ __all__ = ["REPORT_VIEWS", "fluoro_cell", "report_previews"]
 
 REPORT_VIEWS = (ViewKind.BULLSEYE, ViewKind.PROGRESSION)
 """The views the report shows for each planned target."""
+
+_QUICK = DrrOptions(voxel_step=2)
+"""Thumbnails: every second CT voxel along each axis (about 8 times faster)."""
 
 
 def report_previews(
@@ -50,7 +54,9 @@ def report_previews(
     )
     try:
         return tuple(
-            fluoro_preview(case, ct, target.id, kind, detector=detector, labels=False)
+            fluoro_preview(
+                case, ct, target.id, kind, detector=detector, options=_QUICK, labels=False
+            )
             for kind in REPORT_VIEWS
         )
     except PlanningError:

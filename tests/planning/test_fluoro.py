@@ -121,6 +121,20 @@ def test_bone_enhanced_adds_the_bone_term_and_padding_counts_as_air() -> None:
     assert outside.any() and plain.min() >= 0.0 and (plain[outside] < 1e-6).all()
 
 
+def test_every_second_voxel_keeps_the_geometry() -> None:
+    _, vol = _cube_volume()
+    g = CArmGeometry.from_beam(
+        (1.2, -0.7, 2.3), (0.479, 0.878, 0.2), DetectorSpec(1000, 600, 128, 128)
+    )
+    chord, ok = _chords(g, 15.0)
+    quick = compute_drr(vol, g, DrrOptions(voxel_step=2))  # type: ignore[arg-type]
+    # every second voxel: faces move by up to one voxel; compare rays well inside the cube
+    middle = ok & (_chords(g, 12.0)[1])
+    np.testing.assert_allclose(quick[middle], 0.04 * chord[middle], rtol=0.02)
+    with pytest.raises(PlanningError, match=r"voxel step 5; expected 1, 2, 3 or 4"):
+        DrrOptions(voxel_step=5)
+
+
 def test_display_shows_dense_as_dark_unless_asked() -> None:
     li = np.array([[0.0, 1.0], [2.0, 4.0]], dtype=np.float32)
     dark = to_display(li, window=(0.0, 4.0))
