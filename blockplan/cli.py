@@ -27,6 +27,7 @@ from blockplan.errors import (
 _COMMANDS: dict[str, str] = {
     "archive": "blockplan.archive.cli:archive",
     "export": "blockplan.archive.cli:export",
+    "fluoro": "blockplan.fluoro.cli:fluoro",
     "view": "blockplan._cli_view:view",
     "demo": "blockplan._cli_demo:demo",
     "case": "blockplan.case.cli:case",
@@ -47,6 +48,7 @@ _SHORT_HELP: dict[str, str] = {
     "config": "Clinician settings: clinician name, clinic, archive destination, AE title, profile.",
     "outcomes": "Print the evidence ledger of CASE under a profile (decision support).",
     "series": "List every image series under PATH (file, folder or DICOMDIR), headers only.",
+    "fluoro": "Write the C-arm preview (a DRR from the case's CT) of one view of one target.",
     "levels": "Propose vertebral body and disc centres on the lumbar CT under PATH.",
     "report": "Write the PDF/A-2b report of CASE (a blockplan case file) to FILE.pdf.",
 }
