@@ -118,9 +118,11 @@ def fluoro(
     bone_enhanced: bool,
     dense_bright: bool,
 ) -> None:
-    """Write the C-arm preview (a DRR from the case's CT, isocentre at the target) of one
-    view of one target to OUT.png, and OUT.json with the projection matrix, the C-arm
-    angles, the distances and the pixel positions of the target and the entry.
+    """Write the C-arm preview (a DRR from the case's CT) of one view of one target.
+
+    The isocentre is at the target. OUT.png is the preview; OUT.json holds the projection
+    matrix, the C-arm angles, the distances and the pixel positions of the target and the
+    entry.
 
     Decision support, not a medical device.
     """
