@@ -16,7 +16,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import QEvent, QObject, Qt
-from qtpy.QtGui import QKeyEvent
+from qtpy.QtGui import QKeyEvent, QKeySequence, QShortcut  # type: ignore[attr-defined]
 from qtpy.QtWidgets import QApplication, QHBoxLayout, QPushButton, QWidget
 
 from napari_blockplan._workspace import Workspace, workspace_for
@@ -86,6 +86,19 @@ class Panel(QWidget):
         self.viewer = napari_viewer
         self.ws: Workspace = workspace_for(napari_viewer)
         _watch_escape(self)
+        self._undo_keys()
+
+    def _undo_keys(self) -> None:
+        """Ctrl+Z undoes the last edit of the case wherever the focus is in the panel
+        (Ctrl+Shift+Z / Ctrl+Y redo); a text field being typed in keeps its own undo."""
+        for keys, action in (
+            (QKeySequence.StandardKey.Undo, self.ws.undo),
+            (QKeySequence.StandardKey.Redo, self.ws.redo),
+        ):
+            for sequence in QKeySequence.keyBindings(keys):
+                shortcut = QShortcut(sequence, self)
+                shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+                shortcut.activated.connect(action)
 
     def listen(self, signal: Any, slot: Any) -> None:
         """Connect ``slot`` to a workspace signal until this panel is destroyed."""

@@ -465,12 +465,25 @@ class PlanningWidget(Panel):
             "entry": self.set_entry_at,
             "seed": self.grow_scar_at,
         }
-        if self.mode is None:
+        mode = self.mode
+        if mode is None:
             return
+        before = {m.level for m in self.ws.case.levels}
         try:
-            handlers[self.mode](world)
+            handlers[mode](world)
         except BlockplanError as err:
             self._error(str(err))
+            return
+        placed = {m.level for m in self.ws.case.levels} - before
+        self._after_placement(mode, placed)
+
+    def _after_placement(self, mode: str, levels_placed: set[str]) -> None:
+        """One click places one item: the mode ends, so a later click to look around moves
+        nothing. Levels are marked in a row (the hint names the next one) until S1."""
+        if mode != "level" or "S1" in levels_placed:
+            self.ws.set_mode(None)
+        else:
+            self.set_mode("level")  # the hint follows: "click the centre of L5-S1"
 
     # ------------------------------------------------------------------ helpers -
     def _point(self, world: Any) -> PatientPoint:
