@@ -1,7 +1,7 @@
 """Where a stored case opens: the place of its work, on the spine's midline.
 
-A physician who reopens a case expects the planes at the level of the planned targets, and
-the sagittal plane on the midline, where the level markers (and so the level count) are.
+A physician who reopens a case expects to see a planned target and its path, and the
+sagittal plane on the midline, where the level markers (and so the level count) are.
 """
 
 from __future__ import annotations
@@ -16,14 +16,15 @@ __all__ = ["opening_point"]
 def opening_point(case: Case) -> tuple[float, float, float] | None:
     """The patient position (LPS mm) a reopened case opens at, or None without targets.
 
-    Superior-inferior and anterior-posterior: the mean of the planned targets. Left-right:
-    the median left-right position of the level markers (the spine's midline), so the
-    sagittal plane through this point shows every level marker; the targets' mean when no
-    level is marked (bilateral targets average to the midline, one-sided ones do not).
+    Superior-inferior and anterior-posterior: those of the first planned target (the first
+    row of the targets table), so the axial plane shows a target and its path — the
+    targets' mean can fall between two levels and show none. Left-right: the median
+    left-right position of the level markers (the spine's midline), so the sagittal plane
+    shows every level marker; the target's own when no level is marked.
     """
     if not case.targets:
         return None
-    centre = np.mean([t.position.lps for t in case.targets], axis=0)
+    x, y, z = case.targets[0].position.lps
     if case.levels:
-        centre[0] = float(np.median([m.position.lps[0] for m in case.levels]))
-    return (float(centre[0]), float(centre[1]), float(centre[2]))
+        x = float(np.median([m.position.lps[0] for m in case.levels]))
+    return (float(x), float(y), float(z))
