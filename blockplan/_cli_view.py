@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from blockplan._cli_series import GAPS_OPTION, TILT_OPTION
 from blockplan.errors import BlockplanError
-from blockplan.io.cli import GAPS_OPTION, TILT_OPTION
-from blockplan.io.gaps import GapChoice
-from blockplan.io.geometry import TiltMode
+
+if TYPE_CHECKING:
+    from blockplan.io.gaps import GapChoice
+    from blockplan.io.geometry import TiltMode
 
 
 @click.command()

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BLOCK_ABBREVIATIONS",
+    "VERDICT_COLOURS",
     "VERDICT_WORDS",
     "PathWords",
     "bone_clearance_text",
@@ -86,6 +87,14 @@ VERDICT_WORDS: dict[str, str] = {
     "not assessed": "not assessed",
 }
 """`SafetyVerdict` value → the word shown for it."""
+
+VERDICT_COLOURS: dict[str, str] = {
+    "safe": "#2ca02c",
+    "unsafe": "#d62728",
+    "not assessed": "#ff7f0e",
+}
+"""`SafetyVerdict` value → the colour a planned path is drawn in, on the canvas and on the
+report's key images (green, red, orange); a path without a verdict is *not assessed*."""
 
 
 def target_name(target: Target, number: int) -> str:

@@ -35,9 +35,11 @@ from blockplan.case.model import Case
 from blockplan.errors import ProfileError, ReportError
 from blockplan.io.volume import ImageVolume
 from blockplan.outcomes import Ledger, build_ledger
+from blockplan.planning.level_guard import level_check_for_case
 from blockplan.planning.paths import measure_paths
 from blockplan.report.findings import ReportFindings, findings_from_ledger
 from blockplan.report.fonts import FontSet, register_fonts
+from blockplan.report.identity import case_relations
 from blockplan.report.layout import INK, MUTED, RULE, make_styles, person_name
 from blockplan.report.options import ReportOptions, derive_report_id
 from blockplan.report.payer import payer_checklists
@@ -270,6 +272,7 @@ def build_report(
         block_numbers=_block_numbers(case, findings),
         paths=measure_paths(case, vols, skip_unmeasurable=True),
         payer=payer_checklists(case, opts.payer_profiles),
+        level_check=level_check_for_case(case, vols),
     )
     info = _page_info(ctx, page)
     pdf = _layout(ctx, info, story(ctx, vols))
@@ -367,6 +370,7 @@ def _pdfa_metadata(ctx: Context) -> PdfaMetadata:
         creator=f"blockplan {__version__}",
         producer=f"blockplan {__version__} (ReportLab, pikepdf)",
         language=opts.language,
+        relations=case_relations(ctx.case),
     )
 
 

@@ -235,13 +235,23 @@ class KeyImageFlowable(Flowable):
 
     The raster (grey values and scar) is drawn first; target, planned needle path, level
     labels, target ticks, scale bar and orientation letters are drawn over it as vectors
-    with dark halos, so they stay crisp and readable on any background.
+    with dark halos, so they stay crisp and readable on any background. ``path_colour``
+    (hex) is the path's and entry's colour — its verdict's (`VERDICT_COLOURS`) in the report.
     """
 
-    def __init__(self, image: KeyImage, width: float, max_height: float, fonts: FontSet) -> None:
+    def __init__(
+        self,
+        image: KeyImage,
+        width: float,
+        max_height: float,
+        fonts: FontSet,
+        *,
+        path_colour: str | None = None,
+    ) -> None:
         super().__init__()
         self.image = image
         self.fonts = fonts
+        self.path_colour = _TRAJECTORY if path_colour is None else HexColor(path_colour)
         aspect = image.rows / image.cols
         self.width = min(width, max_height / aspect)
         self.height = self.width * aspect
@@ -279,7 +289,7 @@ class KeyImageFlowable(Flowable):
         for line in self.image.lines:
             x0, y0 = self._xy(line.col0, line.row0)
             x1, y1 = self._xy(line.col1, line.row1)
-            for colour, width in ((_HALO, 2.8), (_TRAJECTORY, 1.3)):
+            for colour, width in ((_HALO, 2.8), (self.path_colour, 1.3)):
                 c.setStrokeColor(colour)
                 c.setLineWidth(width)
                 c.line(x0, y0, x1, y1)
@@ -288,7 +298,7 @@ class KeyImageFlowable(Flowable):
             if mark.kind == "target":
                 self._target(x, y, mark.label)
             elif mark.kind == "entry":
-                c.setFillColor(_TRAJECTORY)
+                c.setFillColor(self.path_colour)
                 c.setStrokeColor(_HALO)
                 c.setLineWidth(0.8)
                 c.rect(x - 2.2, y - 2.2, 4.4, 4.4, stroke=1, fill=1)

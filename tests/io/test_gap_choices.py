@@ -71,3 +71,10 @@ def test_series_cli_lists_the_parts_or_the_resampled_grid(tmp_path: Path) -> Non
     assert "resampled to regular spacing 2.50 mm" in resampled.output
     refused = runner.invoke(main, ["series", str(tmp_path)])
     assert "[REFUSED]" in refused.output
+
+
+def test_cli_spells_the_same_gap_choices_as_the_core() -> None:
+    from blockplan._cli_series import _GAP_CHOICES
+    from blockplan.io.gaps import GAP_CHOICES
+
+    assert _GAP_CHOICES == GAP_CHOICES

@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from pydicom.uid import UID
 
 from blockplan.errors import DicomInputError
-from blockplan.io.discovery import Discovery, SeriesInfo, discover
-from blockplan.io.gaps import GAP_CHOICES, GapChoice, with_choices
-from blockplan.io.geometry import TiltMode
+
+if TYPE_CHECKING:
+    from blockplan.io.discovery import Discovery, SeriesInfo
+    from blockplan.io.gaps import GapChoice
+    from blockplan.io.geometry import TiltMode
+
+# blockplan.io.gaps.GAP_CHOICES, spelled here so `--help` imports no stage (a test
+# compares them)
+_GAP_CHOICES = ("refuse", "resample", "split")
 
 __all__ = ["GAPS_OPTION", "TILT_OPTION", "discovery_to_json", "series", "series_to_json"]
 
@@ -27,6 +33,8 @@ JSON_FORMAT_VERSION = 1
 
 def series_to_json(s: SeriesInfo) -> dict[str, Any]:
     """One series as a JSON-ready dict (see ``blockplan series --help``)."""
+    from pydicom.uid import UID
+
     grid = s.grid
     return {
         "key": s.key,
@@ -65,11 +73,25 @@ def discovery_to_json(found: Discovery) -> dict[str, Any]:
     }
 
 
+def _finite_or_null(value: Any) -> Any:
+    """``value`` with every infinite or NaN number replaced by None: strict JSON (RFC 8259)
+    has no Infinity or NaN, and a header holding one gives no usable geometry anyway."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_or_null(v) for v in value]
+    return value
+
+
 def _fmt_vec(values: Any, digits: int = 2) -> str:
     return "(" + ", ".join(f"{float(v):.{digits}f}" for v in values) + ")"
 
 
 def _text(found: Discovery) -> str:
+    from pydicom.uid import UID
+
     lines: list[str] = []
     for s in found.series:
         number = s.series_number if s.series_number is not None else "-"
@@ -106,7 +128,7 @@ def _text(found: Discovery) -> str:
 
 GAPS_OPTION = click.option(
     "--gaps",
-    type=click.Choice(GAP_CHOICES),
+    type=click.Choice(_GAP_CHOICES),
     default="refuse",
     show_default=True,
     help="A missing slice or irregular spacing: refuse the series, resample it onto "
@@ -136,10 +158,14 @@ def series(path: Path, as_json: bool, gaps: GapChoice, tilt: TiltMode) -> None:
     loading with --gaps and --tilt would give them.
     Exits with status 2 when no image series is found.
     """
+    from blockplan.io.discovery import discover
+    from blockplan.io.gaps import with_choices
+
     found = discover(path)
     found = dataclasses.replace(found, series=with_choices(found.series, gaps, tilt))
     if as_json:
-        click.echo(json.dumps(discovery_to_json(found), indent=2, ensure_ascii=False))
+        doc = _finite_or_null(discovery_to_json(found))
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False))
         if not found.series:
             raise SystemExit(2)
         return
