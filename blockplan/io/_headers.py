@@ -23,11 +23,16 @@ from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
 
 from blockplan.io._codestream import head_tail_problem, walk_fragments
-from blockplan.io.limits import claimed_size_problem, not_regular_reason
+from blockplan.io.limits import (
+    claimed_size_problem,
+    inflated_size_problem,
+    not_regular_reason,
+)
 
 __all__ = ["METADATA_KEYWORDS", "FileRead", "FrameHeader", "read_file", "read_metadata"]
 
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
+_DEFLATED_UID = b"1.2.840.10008.1.2.1.99"
 
 # Non-identifying header values copied to ImageVolume.metadata. Names, IDs, dates,
 # institution and operator names are deliberately absent.
@@ -339,7 +344,11 @@ def read_file(path: str) -> FileRead:
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as fp:
-            first = fp.read(132)
+            first = fp.read(1024)
+            if _DEFLATED_UID in first:
+                too_big = inflated_size_problem(fp)
+                if too_big is not None:
+                    return FileRead(skip_reason=too_big)
             fp.seek(0)
             # pydicom warns about many harmless deviations of real files; what matters
             # for loading is reported through SeriesInfo.status/reasons instead.

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import stat
+import zlib
+from typing import BinaryIO
 
 from blockplan.errors import DicomInputError
 
@@ -20,6 +22,7 @@ __all__ = [
     "FRAME_TIME_BUDGET_S",
     "MAX_SERIES_ENV",
     "claimed_size_problem",
+    "inflated_size_problem",
     "max_series_bytes",
     "not_regular_reason",
 ]
@@ -106,3 +109,33 @@ def claimed_size_problem(
         f"{bytes_per_pixel} byte(s) = {_mib(need)}, above the limit of {_mib(limit)} "
         f"(set {MAX_SERIES_ENV} to raise it if this is a real series)"
     )
+
+
+def inflated_size_problem(fp: BinaryIO) -> str | None:
+    """Why a deflated file must not be parsed: its data set inflates beyond the ceiling
+    (a deflate bomb: a few MiB that inflate to gigabytes), or None.
+
+    Inflates in 64 KiB steps, keeping nothing, before pydicom would inflate it whole.
+    The data set starts after the file meta group (its (0002,0000) group length).
+    """
+    fp.seek(132)
+    head = fp.read(12)
+    if len(head) < 12 or head[:4] != b"\x02\x00\x00\x00":
+        return None  # no standard file meta group: pydicom decides
+    fp.seek(144 + int.from_bytes(head[8:12], "little"))
+    limit = max_series_bytes()
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    total = 0
+    try:
+        while chunk := fp.read(1 << 16):
+            while chunk and total <= limit:
+                total += len(inflater.decompress(chunk, 1 << 20))
+                chunk = inflater.unconsumed_tail
+            if total > limit:
+                return (
+                    f"refused: the deflated data set inflates beyond {_mib(limit)} (the "
+                    f"limit; set {MAX_SERIES_ENV} to raise it if this is a real series)"
+                )
+    except zlib.error:
+        return None  # damaged stream: pydicom reports it as unreadable
+    return None
