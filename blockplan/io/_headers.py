@@ -26,7 +26,7 @@ from blockplan.io._codestream import head_tail_problem, walk_fragments
 from blockplan.io.limits import (
     claimed_size_problem,
     inflated_size_problem,
-    not_regular_reason,
+    mode_reason,
 )
 
 __all__ = ["METADATA_KEYWORDS", "FileRead", "FrameHeader", "read_file", "read_metadata"]
@@ -338,11 +338,15 @@ def read_file(path: str) -> FileRead:
     Never raises for bad input: a non-DICOM, non-image or unreadable file comes back
     with ``skip_reason`` set.
     """
-    not_regular = not_regular_reason(path)
+    try:
+        st = os.stat(path)
+    except OSError as err:
+        return FileRead(skip_reason=f"cannot be read ({type(err).__name__})")
+    not_regular = mode_reason(st.st_mode)  # a FIFO must never be opened: it blocks
     if not_regular is not None:
         return FileRead(skip_reason=not_regular)
+    size = st.st_size
     try:
-        size = os.path.getsize(path)
         with open(path, "rb") as fp:
             first = fp.read(1024)
             if _DEFLATED_UID in first:
@@ -455,7 +459,7 @@ def _encapsulated_problem(
     path: str, tsuid: str, size: int, offset: int, n_frames: int, shape: tuple[int, int, int, int]
 ) -> str | None:
     """Item structure, fragments per frame and (single frame) the codestream's ends."""
-    with open(path, "rb") as fp:
+    with open(path, "rb", buffering=0) as fp:  # a few 8-byte reads: no 8 KiB buffer fills
         fragments, problem = walk_fragments(fp, offset, size)
         if problem is not None:
             return problem

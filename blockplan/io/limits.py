@@ -24,6 +24,7 @@ __all__ = [
     "claimed_size_problem",
     "inflated_size_problem",
     "max_series_bytes",
+    "mode_reason",
     "not_regular_reason",
 ]
 
@@ -77,6 +78,11 @@ def not_regular_reason(path: str) -> str | None:
         mode = os.stat(path).st_mode
     except OSError as err:
         return f"cannot be read ({type(err).__name__})"
+    return mode_reason(mode)
+
+
+def mode_reason(mode: int) -> str | None:
+    """`not_regular_reason` from an ``st_mode`` already at hand."""
     if stat.S_ISREG(mode):
         return None
     kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
