@@ -27,6 +27,7 @@ from blockplan.io.limits import (
     claimed_size_problem,
     inflated_size_problem,
     mode_reason,
+    pixel_length_problem,
 )
 
 __all__ = ["METADATA_KEYWORDS", "FileRead", "FrameHeader", "read_file", "read_metadata"]
@@ -436,17 +437,9 @@ def _pixel_checks(
     if length is not None:
         expected = rows * cols * samples * bytes_per_sample * n_frames
         available = max(0, size - offset)
-        problem = None
-        if length < expected:
-            problem = f"pixel data too short ({length} of {expected} bytes)"
-        elif available < expected:
+        problem = pixel_length_problem(length, rows, cols, n_frames, samples * bytes_per_sample)
+        if problem is None and available < expected:
             problem = f"file truncated ({available} of {expected} pixel bytes present)"
-        elif length - expected >= max(2, cols * samples * bytes_per_sample):
-            problem = (
-                f"pixel data holds {length} bytes, Rows {rows} × Columns {cols} × "
-                f"{n_frames} frame(s) need {expected}: the header does not describe the "
-                "data (padding is less than a row)"
-            )
     else:
         shape = (rows, cols, samples, bytes_per_sample)
         problem = _encapsulated_problem(path, tsuid, size, offset, n_frames, shape)

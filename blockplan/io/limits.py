@@ -26,6 +26,7 @@ __all__ = [
     "max_series_bytes",
     "mode_reason",
     "not_regular_reason",
+    "pixel_length_problem",
 ]
 
 DEFAULT_MAX_SERIES_GIB = 2.0
@@ -133,9 +134,12 @@ def inflated_size_problem(fp: BinaryIO) -> str | None:
     inflater = zlib.decompressobj(-zlib.MAX_WBITS)
     total = 0
     try:
-        while chunk := fp.read(1 << 16):
-            while chunk and total <= limit:
-                total += len(inflater.decompress(chunk, 1 << 20))
+        while not inflater.eof and (chunk := fp.read(1 << 16)):
+            while chunk and total <= limit and not inflater.eof:
+                out = inflater.decompress(chunk, 1 << 20)
+                if not out and len(inflater.unconsumed_tail) >= len(chunk):
+                    break  # no progress (e.g. data after the stream's end): stop
+                total += len(out)
                 chunk = inflater.unconsumed_tail
             if total > limit:
                 return (
@@ -144,4 +148,25 @@ def inflated_size_problem(fp: BinaryIO) -> str | None:
                 )
     except zlib.error:
         return None  # damaged stream: pydicom reports it as unreadable
+    return None
+
+
+def pixel_length_problem(
+    length: int, rows: int, columns: int, frames: int, bytes_per_pixel: int
+) -> str | None:
+    """Why uncompressed Pixel Data of ``length`` bytes does not fit the header, or None.
+
+    Shorter than Rows × Columns × frames × bytes: truncated. Longer by a row or more: the
+    header does not describe the data (e.g. a wrong Rows) — a pad byte or a few bytes of
+    padding are fine.
+    """
+    expected = rows * columns * frames * bytes_per_pixel
+    if length < expected:
+        return f"pixel data too short ({length} of {expected} bytes)"
+    if length - expected >= max(2, columns * bytes_per_pixel):
+        return (
+            f"pixel data holds {length} bytes, Rows {rows} × Columns {columns} × "
+            f"{frames} frame(s) need {expected}: the header does not describe the data "
+            "(padding is less than a row)"
+        )
     return None
