@@ -147,6 +147,34 @@ def test_worker_over_its_time_budget_is_replaced_and_the_frame_refused(tmp_path:
     np.testing.assert_array_equal(got, pydicom.dcmread(paths[0]).pixel_array)
 
 
+def test_worker_that_aborts_mid_frame_is_replaced_and_the_frame_refused(tmp_path: Path) -> None:
+    import signal
+
+    from blockplan.io import _sandbox
+
+    _, paths = _write(tmp_path, JPEGLSLossless, n=1, size=16)
+    frame = discover(tmp_path).series[0].frames[0]
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    stuck = type(frame).__new__(type(frame))
+    for name in type(frame).__slots__:
+        object.__setattr__(stuck, name, getattr(frame, name))
+    object.__setattr__(stuck, "path", str(pipe))
+    decode_in_worker(frame)  # the worker is up
+    worker = _sandbox._worker
+    assert worker is not None
+    # the decoder "aborts" (SIGABRT, as a damaged JPEG-LS header made one do) mid-frame
+    timer = threading.Timer(1.0, os.kill, (worker.proc.pid, signal.SIGABRT))
+    timer.start()
+    with pytest.raises(
+        FrameDecodeError, match=r"decoder process ended on this frame \(exit code -6\)"
+    ):
+        decode_in_worker(stuck, timeout_s=60.0)
+    timer.join()
+    got = decode_in_worker(frame)  # the application goes on with a fresh worker
+    np.testing.assert_array_equal(got, pydicom.dcmread(paths[0]).pixel_array)
+
+
 # --- point 2: never silent -------------------------------------------------------------
 @pytest.mark.parametrize("tsuid", COMPRESSED, ids=_ids)
 def test_truncated_copy_of_a_compressed_slice_is_named_at_discovery(
