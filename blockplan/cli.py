@@ -15,7 +15,6 @@ from typing import Any
 
 import click
 
-from blockplan import __version__
 from blockplan.errors import BlockplanError
 
 # name -> "module:attribute" of a click command; each must work when listed here.
@@ -100,7 +99,7 @@ class _LazyGroup(ErrorReportingGroup):
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="blockplan")
+@click.version_option(package_name="blockplan", prog_name="blockplan")  # looked up when asked
 def main() -> None:
     """Plan, record and adjudicate diagnostic nerve blocks.
 
