@@ -58,7 +58,9 @@ class ErrorReportingGroup(click.Group):
             sys.exit(2)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
-        except Exception as err:  # anything unforeseen: one line, the traceback on request
+        except BaseException as err:  # unforeseen (incl. a Rust panic): one line
+            if isinstance(err, SystemExit | KeyboardInterrupt | GeneratorExit):
+                raise
             if os.environ.get("BLOCKPLAN_DEBUG"):
                 raise
             click.echo(
@@ -77,6 +79,12 @@ def _os_error_line(err: OSError) -> str:
 
 
 class _LazyGroup(ErrorReportingGroup):
+    def invoke(self, ctx: click.Context) -> Any:
+        from blockplan._cli_quiet import native_stderr_quiet
+
+        with native_stderr_quiet():
+            return super().invoke(ctx)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(_COMMANDS)
 
@@ -89,7 +97,7 @@ class _LazyGroup(ErrorReportingGroup):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = _COMMANDS.get(cmd_name)
         if target is None:
-            return None
+            return super().get_command(ctx, cmd_name)  # one added in code (tests), or None
         module_name, attr = target.split(":")
         command: click.Command = getattr(importlib.import_module(module_name), attr)
         from blockplan._cli_types import require_regular_files
