@@ -65,5 +65,23 @@ EOF
   test -s "$HOME/demo/demo-report.pdf"
   npe2 list | tee "$WORK/npe2.txt"
   grep -q blockplan "$WORK/npe2.txt"
+  python - <<EOF
+# the reader with the lowest supported napari: DICOM only, "*" never
+import numpy as np
+from npe2 import PluginManager
+from blockplan.sample.locate import sample_study_path
+from napari_blockplan._reader import get_reader
+pm = PluginManager.instance()
+pm.discover()
+def readers(path):
+    return sorted({r.plugin_name for r in pm.iter_compatible_readers([str(path)])})
+np.save("plane.npy", np.zeros((2, 2)))
+assert readers("plane.npy") == ["napari"], readers("plane.npy")
+assert readers("x/DICOMDIR") == ["blockplan"] and readers("x/IM000001") == ["blockplan"]
+sample = sample_study_path()
+assert readers(sample) == ["blockplan", "napari"], readers(sample)
+assert get_reader(str(sample)) is not None and get_reader("plane.npy") is None
+print("reader: DICOM only, with napari", __import__("napari").__version__)
+EOF
 '
 step "passed"
