@@ -20,6 +20,7 @@ from reportlab.lib.utils import ImageReader
 from reportlab.platypus import Flowable, Table, TableStyle
 
 from blockplan.case._text import format_person_name
+from blockplan.case.vocab import BLOCK_NAMES, BlockType
 from blockplan.outcomes.evidence import Status
 from blockplan.report.fonts import REGULAR, FontSet
 from blockplan.report.keyimages import KeyImage
@@ -52,17 +53,6 @@ ZEBRA = HexColor("#F3F5F7")
 _TRAJECTORY = HexColor("#00D5FF")
 _TARGET = HexColor("#FFD400")
 _HALO = HexColor("#000000")
-
-_BLOCK_NAMES = {
-    "mbb": "medial branch block",
-    "facet_ia": "facet intra-articular block",
-    "snrb": "selective nerve root block",
-    "tfesi": "transforaminal epidural",
-    "ilesi": "interlaminar epidural",
-    "caudal": "caudal epidural",
-    "sij": "sacroiliac joint block",
-    "discography": "discography",
-}
 
 
 # --- formatting -------------------------------------------------------------------------
@@ -99,7 +89,10 @@ def fmt_lps(point: Sequence[float]) -> str:
 
 def block_name(value: str) -> str:
     """Readable name of a `~blockplan.case.vocab.BlockType` value."""
-    return _BLOCK_NAMES.get(value, value.replace("_", " "))
+    try:
+        return BLOCK_NAMES[BlockType(value)]
+    except ValueError:
+        return value.replace("_", " ")
 
 
 def status_tint(status: Status, amount: float = 0.3) -> Color:

@@ -27,6 +27,7 @@ from reportlab.platypus import (
 )
 
 from blockplan import __version__
+from blockplan.case._text import sex_text
 from blockplan.case.model import Case, Injection, Procedure, StudyRef, Target
 from blockplan.errors import ReportError
 from blockplan.io.volume import ImageVolume
@@ -237,7 +238,7 @@ def _patient_facts(ctx: Context, col: float) -> Flowable:
         ("Name", person_name(p.patient_name)),
         ("Patient ID", p.patient_id),
         ("Birth date", fmt_date(p.birth_date) if p.birth_date else ""),
-        ("Sex", {"F": "female", "M": "male", "O": "other"}.get(p.sex, "")),
+        ("Sex", sex_text(p.sex)),
     ]
     return _facts(ctx, "Patient", rows, col)
 
