@@ -495,7 +495,10 @@ class PlanningWidget(Panel):
 
     def _after_placement(self, mode: str, levels_placed: set[str]) -> None:
         """One click places one item: the mode ends, so a later click to look around moves
-        nothing. Levels are marked in a row (the hint names the next one) until S1."""
+        nothing. Levels are marked in a row (the hint names the next one) until S1; a scar
+        seed stays armed (a proposal can be cancelled or rejected and grown again)."""
+        if mode == "seed":
+            return
         if mode != "level" or "S1" in levels_placed:
             self.ws.set_mode(None)
         else:
