@@ -157,29 +157,36 @@ def quick_diary_from_text(
 
     The baseline NRS before the colon, then one NRS per diary time of ``times_min`` in
     order (``-`` for a missing point; fewer values than times leave the later times as
-    they are). Without a colon the line holds values only and the baseline of
-    ``current`` is kept. Everything else of ``current`` (the patient's relief, baseline
-    provoked, movements) is kept.
+    they are). Nothing before the colon (``": 2 1"``) keeps the baseline of ``current``.
+    The colon is required: ``"7 1 1"`` could be a baseline of 7 or a first point of 7,
+    and a misread baseline changes the relief of every point, so such a line is refused.
+    Everything else of ``current`` (the patient's relief, baseline provoked, movements)
+    is kept.
 
     Raises
     ------
     ValueError
-        Naming the value and its time, the expected range, or the missing baseline (a
-        baseline is never assumed).
+        Naming the value and its time, the expected range, the missing colon, or the
+        missing baseline (a baseline is never assumed).
     """
     head, colon, tail = text.partition(":")
     baseline = current.baseline_nrs if current is not None else None
-    if colon:
-        try:
-            baseline = nrs_from_text(head) if head.strip() else baseline
-        except ValueError as err:
-            raise ValueError(f"baseline (before the colon): {err}") from err
+    if not colon:
+        kept = f"': {head.strip()}' to keep the baseline {baseline}" if baseline is not None else ""
+        raise ValueError(
+            "no colon: type the baseline NRS, a colon, then one NRS per time, e.g. "
+            f"'8: {head.strip() or '1 1 0'}'" + (f", or {kept}" if kept else "")
+        )
+    try:
+        baseline = nrs_from_text(head) if head.strip() else baseline
+    except ValueError as err:
+        raise ValueError(f"baseline (before the colon): {err}") from err
     if baseline is None:
         raise ValueError(
             "no baseline NRS: type it before the colon, e.g. '8: 1 1 0 1 3' "
             "(the baseline is never assumed)"
         )
-    values = (tail if colon else head).replace(",", " ").split()
+    values = tail.replace(",", " ").split()
     times = list(times_min)
     if len(values) > len(times):
         raise ValueError(

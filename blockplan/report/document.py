@@ -35,6 +35,7 @@ from blockplan.case.model import Case
 from blockplan.errors import ProfileError, ReportError
 from blockplan.io.volume import ImageVolume
 from blockplan.outcomes import Ledger, build_ledger
+from blockplan.planning.level_guard import level_check_for_case
 from blockplan.planning.paths import measure_paths
 from blockplan.report.findings import ReportFindings, findings_from_ledger
 from blockplan.report.fonts import FontSet, register_fonts
@@ -271,6 +272,7 @@ def build_report(
         block_numbers=_block_numbers(case, findings),
         paths=measure_paths(case, vols, skip_unmeasurable=True),
         payer=payer_checklists(case, opts.payer_profiles),
+        level_check=level_check_for_case(case, vols),
     )
     info = _page_info(ctx, page)
     pdf = _layout(ctx, info, story(ctx, vols))

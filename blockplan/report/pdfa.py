@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import importlib.util
 import io
 import uuid
 import zlib
@@ -48,7 +49,21 @@ ICC_SEARCH_PATHS: tuple[str, ...] = (
     "/usr/share/color/icc/ghostscript/srgb.icc",  # Debian ghostscript
     "/usr/share/ghostscript/iccprofiles/srgb.icc",
 )
-"""Where an sRGB ICC profile is looked for; Pillow's built-in sRGB profile is the fallback."""
+"""Where an sRGB ICC profile is looked for first; then highdicom's bundled sRGB profile
+(`bundled_icc_path`), and last Pillow's built-in sRGB profile."""
+
+
+def bundled_icc_path() -> Path | None:
+    """highdicom's bundled sRGB profile (``highdicom/_icc_profiles``), located without
+    importing highdicom; None when it is not there."""
+    spec = importlib.util.find_spec("highdicom")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        for path in sorted((Path(folder) / "_icc_profiles").glob("sRGB*.icc")):
+            return path
+    return None
+
 
 _NAMESPACE = uuid.UUID("6f0d3c52-8d3e-4d39-9a57-2f1f5a0b8c11")
 
@@ -88,13 +103,14 @@ class PdfaMetadata:
 
 
 def srgb_icc_profile() -> bytes:
-    """Bytes of an sRGB ICC profile (a system file, else Pillow's built-in profile).
+    """Bytes of an sRGB ICC profile (a system file, else highdicom's bundled profile, else
+    Pillow's built-in profile).
 
     Pillow's profile carries the time it was made; that date and the profile id are
     zeroed so that reports stay byte-reproducible.
     """
-    for candidate in ICC_SEARCH_PATHS:
-        path = Path(candidate)
+    bundled = bundled_icc_path()
+    for path in [Path(c) for c in ICC_SEARCH_PATHS] + ([bundled] if bundled else []):
         if path.is_file():
             data = path.read_bytes()
             if len(data) > 128 and data[16:20] == b"RGB ":

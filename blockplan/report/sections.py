@@ -34,6 +34,7 @@ from blockplan.outcomes.evidence import STATUS_ORDER, Status
 from blockplan.outcomes.payer import PayerChecklist
 from blockplan.outcomes.scores import OdiChange
 from blockplan.planning.level_edit import level_text, transitional_text, unconfirmed_targets
+from blockplan.planning.level_guard import LevelCheck
 from blockplan.planning.trajectory import (
     DEFAULT_BONE_EXCLUSION_MM,
     DEFAULT_BONE_HU,
@@ -50,6 +51,7 @@ from blockplan.report.findings import (
     SourceFinding,
     structure_label,
 )
+from blockplan.report.fluoro import fluoro_cell
 from blockplan.report.fonts import FontSet
 from blockplan.report.layout import (
     INK,
@@ -104,6 +106,8 @@ class Context:
     """Target id → its measured path (`blockplan.planning.measure_paths`)."""
     payer: tuple[PayerChecklist, ...] = ()
     """Payer-documentation checklists (`blockplan.outcomes.payer`), when asked for."""
+    level_check: LevelCheck | None = None
+    """The level markers against the automatic count (`blockplan.planning.level_guard`)."""
 
 
 def story(ctx: Context, volumes: Sequence[ImageVolume]) -> list[Flowable]:
@@ -503,6 +507,30 @@ def _axial_cell(
     return [KeyImageFlowable(img, cell_w, 110 * mm, ctx.fonts), Spacer(1, 1.5 * mm), caption]
 
 
+def _target_cells(
+    ctx: Context, volumes: Sequence[ImageVolume], scars: Sequence[ki.ScarMask], cell_w: float
+) -> tuple[list[list[Flowable]], list[str], bool]:
+    """Each target's axial key image, with its C-arm previews beside it on one row; the
+    labels of targets without a key image; whether any previews were made."""
+    cells: list[list[Flowable]] = []
+    missing: list[str] = []
+    any_previews = False
+    for target in ctx.case.targets[: ctx.options.max_key_images]:
+        cell = _axial_cell(ctx, target, volumes, scars, cell_w)
+        if cell is None:
+            missing.append(ctx.target_labels[target.id])
+            continue
+        previews = fluoro_cell(ctx, target, volumes, cell_w)
+        if previews is None:
+            cells.append(cell)
+            continue
+        any_previews = True
+        if len(cells) % 2:
+            cells.append([])  # the previews go beside their axial image, on one row
+        cells += [cell, previews]
+    return cells, missing, any_previews
+
+
 def key_images(ctx: Context, volumes: Sequence[ImageVolume]) -> list[Flowable]:
     """Sagittal overview and an axial plane through each target, two per row."""
     st, case, opts = ctx.st, ctx.case, ctx.options
@@ -521,23 +549,20 @@ def key_images(ctx: Context, volumes: Sequence[ImageVolume]) -> list[Flowable]:
         "Planes resampled in patient space with square pixels (true physical aspect). "
         "Radiological convention: the patient's right is on the viewer's left. "
         "Yellow: target; cyan: planned needle path from the skin entry (square); "
-        "orange: epidural scar; scale bar in mm.",
+        "orange: epidural scar; scale bar in mm."
+        + (
+            " Beside a planned target's plane: its bull's-eye and progression C-arm previews."
+            if opts.fluoro_previews
+            else ""
+        ),
         st.small,
     )
     gap = 6 * mm
     cell_w = (ctx.width - gap) / 2
-    cells: list[list[Flowable]] = []
-    if opts.include_sagittal:
-        cell = _sagittal_cell(ctx, volumes, scars, cell_w)
-        if cell is not None:
-            cells.append(cell)
-    missing: list[str] = []
-    for target in case.targets[: opts.max_key_images]:
-        cell = _axial_cell(ctx, target, volumes, scars, cell_w)
-        if cell is None:
-            missing.append(ctx.target_labels[target.id])
-        else:
-            cells.append(cell)
+    cells, missing, previews = _target_cells(ctx, volumes, scars, cell_w)
+    sagittal = _sagittal_cell(ctx, volumes, scars, cell_w) if opts.include_sagittal else None
+    if sagittal is not None:  # first, or last when previews pair each row
+        cells = [*cells, sagittal] if previews else [sagittal, *cells]
     flow: list[Flowable] = _rows_of_two([*head, intro, Spacer(1, 2 * mm)], cells, cell_w, gap)
     if missing:
         flow.append(
@@ -592,6 +617,7 @@ def targets_table(ctx: Context) -> list[Flowable]:
     """Every target with its planned trajectory, measured by the planning core."""
     st, case = ctx.st, ctx.case
     flow: list[Flowable] = h1(ctx, "Targets and trajectories")
+    flow += _level_check(ctx)
     if not case.targets:
         flow.append(Paragraph("No targets planned.", st.body))
         return flow
@@ -618,6 +644,17 @@ def targets_table(ctx: Context) -> list[Flowable]:
     return flow
 
 
+def _level_check(ctx: Context) -> list[Flowable]:
+    """The wrong-level guard's verdict, as the core worded it (both counts when they differ)."""
+    check = ctx.level_check
+    if check is None:
+        return []
+    text = esc(check.message)
+    if check.status == "disagree":
+        text = f"<b>Wrong-level warning.</b> {text}."
+    return [Paragraph(text, ctx.st.body)]
+
+
 def _level_notes(ctx: Context) -> list[Flowable]:
     """Transitional anatomy noted, and levels awaiting the physician's confirmation."""
     notes = []
@@ -627,8 +664,8 @@ def _level_notes(ctx: Context) -> list[Flowable]:
     if unconfirmed_targets(ctx.case):
         notes.append(
             "<b>Level not confirmed</b> (“confirm”): the level markers were edited after "
-            "the target was placed and changed its level or side; the physician has not "
-            "confirmed the new values."
+            "the target was placed and changed its level or side, or the automatic level "
+            "count disagrees with the markers near it; the physician has not confirmed it."
         )
     return [Paragraph(text, ctx.st.small) for text in notes]
 

@@ -15,6 +15,7 @@ layer metadata says so.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,8 +60,10 @@ def display_grid(
     """The world-aligned grid (affine, shape ``(k, j, i)``) napari shows a grid on.
 
     Its i, j, k axes run along +x, +y, +z. An axis-aligned grid keeps its voxels (the same
-    centres, permuted and flipped); any other grid gets the bounding box of its corners
-    at its finest spacing — the grid `display_volume` resamples oblique series onto.
+    centres, permuted and flipped); any other grid gets the bounding box of its corners at
+    its own resolution — each world axis takes the spacing of the source axis closest to it
+    (`_nearest_source_axes`), so a 4 mm MR slab stays 4 mm thick instead of being sampled
+    eight times finer — the grid `display_volume` resamples oblique series onto.
     """
     aff = np.asarray(affine, dtype=np.float64)
     k, j, i = shape
@@ -75,12 +78,24 @@ def display_grid(
         steps = np.array([spacing[int(np.argmax(np.abs(d[w])))] for w in range(3)])
         size = np.rint((hi - lo) / steps).astype(int) + 1
     else:
-        steps = np.full(3, float(spacing.min()))
+        steps = spacing[list(_nearest_source_axes(d))]
         size = np.maximum(np.ceil((hi - lo) / steps).astype(int) + 1, 1)
     out = np.eye(4)
     out[:3, :3] = np.diag(steps)
     out[:3, 3] = lo
     return out, (int(size[2]), int(size[1]), int(size[0]))
+
+
+def _nearest_source_axes(direction: npt.NDArray[np.float64]) -> tuple[int, int, int]:
+    """For world x, y, z: the source axis (i, j or k) each is closest to, one each.
+
+    The permutation with the largest summed |cosine| between each world axis and its
+    source axis (3! = 6 candidates), so two world axes never share a source axis.
+    """
+    perms = list(itertools.permutations(range(3)))
+    scores = [sum(abs(direction[w, a]) for w, a in enumerate(p)) for p in perms]
+    best = perms[int(np.argmax(scores))]
+    return (best[0], best[1], best[2])
 
 
 @dataclass(frozen=True)
@@ -154,16 +169,29 @@ def display_volume(volume: ImageVolume) -> tuple[ImageVolume, str]:
 
 
 def _resample_world_aligned(volume: ImageVolume) -> ImageVolume:
-    """The volume trilinearly resampled onto an isotropic grid along +x, +y, +z covering it.
+    """The volume trilinearly resampled onto a world-aligned grid covering it.
 
-    The step is the smallest voxel spacing (`display_grid`); outside the source the minimum
-    value shows.
+    The grid keeps the source's resolution (`display_grid`) and the array its stored type
+    (integers rounded), so the layer costs about the source's bytes times its bounding
+    box's excess; outside the source the minimum value shows.
     """
     aff, shape = display_grid(volume.affine, volume.shape)
-    step = float(aff[0, 0])
+    steps = " × ".join(f"{float(aff[a, a]):.2f}" for a in range(3))
     arr = resample_image(volume, aff, shape, order="linear", fill=float(np.min(volume.array)))
-    note = f"{volume.geometry_note}; resampled to a {step:.2f} mm world-aligned grid for display"
+    arr = _as_stored_type(arr, volume.array.dtype)
+    note = f"{volume.geometry_note}; resampled to a {steps} mm world-aligned grid for display"
     return volume.with_array(arr, affine=aff, geometry_note=note)
+
+
+def _as_stored_type(arr: npt.NDArray[Any], dtype: np.dtype[Any]) -> npt.NDArray[Any]:
+    """``arr`` (float, interpolated) in the source's type: integers rounded and clipped."""
+    if arr.dtype == dtype:
+        return arr
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        np.rint(arr, out=arr)
+        np.clip(arr, info.min, info.max, out=arr)
+    return arr.astype(dtype)
 
 
 def image_layer_data(

@@ -244,8 +244,22 @@ def test_pillow_srgb_fallback_is_reproducible(monkeypatch: pytest.MonkeyPatch) -
     import blockplan.report.pdfa as pdfa
 
     monkeypatch.setattr(pdfa, "ICC_SEARCH_PATHS", ())
+    monkeypatch.setattr(pdfa, "bundled_icc_path", lambda: None)
     first, second = pdfa.srgb_icc_profile(), pdfa.srgb_icc_profile()
     assert first == second and first[36:40] == b"acsp"
+
+
+def test_without_system_profiles_highdicoms_bundled_srgb_is_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import blockplan.report.pdfa as pdfa
+
+    monkeypatch.setattr(pdfa, "ICC_SEARCH_PATHS", ("/nonexistent/sRGB.icc",))
+    bundled = pdfa.bundled_icc_path()
+    assert bundled is not None and "highdicom" in bundled.parts
+    data = pdfa.srgb_icc_profile()
+    assert data == bundled.read_bytes()
+    assert data[36:40] == b"acsp" and data[16:20] == b"RGB "
 
 
 # --- fonts ------------------------------------------------------------------------------
@@ -253,10 +267,24 @@ def test_missing_font_names_the_debian_package(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(report_fonts, "_SEARCH_DIRS", ())
+    monkeypatch.setattr(report_fonts, "_bundled_font_dirs", list)
     monkeypatch.setenv(report_fonts.FONT_DIR_ENV, str(tmp_path))
     monkeypatch.setenv("HOME", str(tmp_path))
     with pytest.raises(ReportError, match=r"DejaVuSans\.ttf .*fonts-dejavu-core"):
         report_fonts.find_font("DejaVuSans.ttf")
+
+
+def test_without_system_fonts_matplotlibs_dejavu_is_used(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(report_fonts, "_SEARCH_DIRS", ())
+    monkeypatch.delenv(report_fonts.FONT_DIR_ENV, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    for name in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"):
+        found = report_fonts.find_font(name)
+        assert found.parts[-5:-1] == ("matplotlib", "mpl-data", "fonts", "ttf"), found
+        assert found.read_bytes()[:4] == b"\x00\x01\x00\x00"  # TrueType outlines
 
 
 def test_font_dir_env_is_searched_first(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

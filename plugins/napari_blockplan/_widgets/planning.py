@@ -90,6 +90,7 @@ from blockplan.planning import (
     unconfirmed_targets,
     with_scar,
 )
+from blockplan.planning.opening import opening_point
 from blockplan.planning.wording import scar_volume_text
 from napari_blockplan._convert import lps_to_world, world_to_lps
 from napari_blockplan._layers import keep_overlays_on_top, layer_for, refresh_layers
@@ -101,6 +102,7 @@ from napari_blockplan._views import (
     show_orientation_letters,
     show_plane,
 )
+from napari_blockplan._widgets._level_proposal import LevelProposalPanel
 from napari_blockplan._widgets._panel import Panel, UndoBar
 from napari_blockplan._widgets._scar_proposal import ScarProposal
 
@@ -217,6 +219,8 @@ class PlanningWidget(Panel):
         form.addRow(place)
         form.addRow(self._marker_list())
         form.addRow(remove)
+        self.level_proposal = LevelProposalPanel(self)
+        form.addRow(self.level_proposal)
         form.addRow("Landmark:", self.landmark_kind)
         form.addRow(place_lm)
         return w
@@ -461,12 +465,25 @@ class PlanningWidget(Panel):
             "entry": self.set_entry_at,
             "seed": self.grow_scar_at,
         }
-        if self.mode is None:
+        mode = self.mode
+        if mode is None:
             return
+        before = {m.level for m in self.ws.case.levels}
         try:
-            handlers[self.mode](world)
+            handlers[mode](world)
         except BlockplanError as err:
             self._error(str(err))
+            return
+        placed = {m.level for m in self.ws.case.levels} - before
+        self._after_placement(mode, placed)
+
+    def _after_placement(self, mode: str, levels_placed: set[str]) -> None:
+        """One click places one item: the mode ends, so a later click to look around moves
+        nothing. Levels are marked in a row (the hint names the next one) until S1."""
+        if mode != "level" or "S1" in levels_placed:
+            self.ws.set_mode(None)
+        else:
+            self.set_mode("level")  # the hint follows: "click the centre of L5-S1"
 
     # ------------------------------------------------------------------ helpers -
     def _point(self, world: Any) -> PatientPoint:
@@ -917,7 +934,7 @@ class PlanningWidget(Panel):
         self._centre_on_targets()
 
     def _centre_on_targets(self, *_: Any) -> None:
-        """Once per opened case, centre the view on its planned targets.
+        """Once per opened case, centre the view on its planned targets (on the midline).
 
         A reopened case shows where the work is, not the whole volume; later edits never
         move the view. Waits until images are loaded (the camera has nothing to show before).
@@ -926,8 +943,8 @@ class PlanningWidget(Panel):
         if not self.ws.is_open or self._centred_on == case.case_id or not self.ws.volumes():
             return
         self._centred_on = case.case_id
-        if case.targets:
-            centre = np.mean([t.position.lps for t in case.targets], axis=0)
+        centre = opening_point(case)
+        if centre is not None:
             centre_on(self.viewer, centre)
 
     def _fill_series(self, *_: Any) -> None:
