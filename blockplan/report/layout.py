@@ -11,7 +11,6 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from xml.sax.saxutils import escape
 
 from PIL import Image as PILImage
 from reportlab.lib.colors import Color, HexColor, white
@@ -57,8 +56,11 @@ _HALO = HexColor("#000000")
 
 # --- formatting -------------------------------------------------------------------------
 def esc(text: object) -> str:
-    """Escape text for a reportlab paragraph (``&``, ``<``, ``>``)."""
-    return escape(str(text))
+    """Text as reportlab paragraph markup: escaped (``&``, ``<``, ``>``), right-to-left runs
+    in visual order, CJK in a fallback font (`blockplan.report.scripts.markup`)."""
+    from blockplan.report.scripts import markup
+
+    return markup(str(text))
 
 
 def person_name(dicom_pn: str) -> str:
