@@ -195,10 +195,15 @@ def report(
         payer_profiles=payer_profiles,
     )
     path = write_report(case, output, volumes=volumes, options=options)
-    if not as_json:
-        click.echo(f"wrote {path}")
-        return
+    from blockplan.report.kept import keep_report
+
     data = path.read_bytes()
+    kept = keep_report(case, data)
+    if not as_json:
+        click.echo(
+            f"wrote {path} (report {kept.report_id}, kept with case {case.case_id} for archive)"
+        )
+        return
     result = {
         "format": "blockplan.report",
         "version": JSON_FORMAT_VERSION,
@@ -206,6 +211,7 @@ def report(
         "bytes": len(data),
         "sha256": hashlib.sha256(data).hexdigest(),
         "case_id": case.case_id,
+        "report_id": kept.report_id,
         "key_image_series": len(volumes),
     }
     click.echo(json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False))

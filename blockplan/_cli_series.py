@@ -7,6 +7,7 @@ the function `load_series` uses, so what is printed is what loading would produc
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -15,11 +16,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from blockplan.errors import DicomInputError
+from blockplan.io.gaps import GAP_CHOICES, GapChoice, with_choices
+from blockplan.io.geometry import TiltMode
 
 if TYPE_CHECKING:
     from blockplan.io.discovery import Discovery, SeriesInfo
 
-__all__ = ["discovery_to_json", "series", "series_to_json"]
+__all__ = ["GAPS_OPTION", "TILT_OPTION", "discovery_to_json", "series", "series_to_json"]
 
 JSON_FORMAT_VERSION = 1
 
@@ -116,20 +119,42 @@ def _text(found: Discovery) -> str:
     return "\n".join(lines).rstrip("\n")
 
 
+GAPS_OPTION = click.option(
+    "--gaps",
+    type=click.Choice(GAP_CHOICES),
+    default="refuse",
+    show_default=True,
+    help="A missing slice or irregular spacing: refuse the series, resample it onto "
+    "regular spacing (marked as interpolated), or split it at the gap into regular parts.",
+)
+TILT_OPTION = click.option(
+    "--tilt",
+    type=click.Choice(["shear", "resample"]),
+    default="shear",
+    show_default=True,
+    help="Gantry tilt: keep the acquired voxels with a sheared affine, or resample them "
+    "onto an orthogonal grid.",
+)
+
+
 @click.command()
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (format: blockplan.series v1).")
-def series(path: Path, as_json: bool) -> None:
+@GAPS_OPTION
+@TILT_OPTION
+def series(path: Path, as_json: bool, gaps: GapChoice, tilt: TiltMode) -> None:
     """List every image series under PATH (file, folder or DICOMDIR), headers only.
 
     For each series: number, UID, modality, description, orientation, shape,
     spacing, the 4×4 affine mapping (column i, row j, slice k, 1) to LPS mm,
-    transfer syntaxes, and status (ok / warnings / refused, with reasons).
+    transfer syntaxes, and status (ok / warnings / refused, with reasons), as
+    loading with --gaps and --tilt would give them.
     Exits with status 2 when no image series is found.
     """
     from blockplan.io.discovery import discover
 
     found = discover(path)
+    found = dataclasses.replace(found, series=with_choices(found.series, gaps, tilt))
     if as_json:
         doc = _finite_or_null(discovery_to_json(found))
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False))

@@ -15,18 +15,25 @@ from typing import Any
 
 import click
 
-from blockplan.errors import BlockplanError
+from blockplan.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_PACS_UNAVAILABLE,
+    BlockplanError,
+    PacsUnavailableError,
+)
 
 # name -> "module:attribute" of a click command; each must work when listed here.
 _COMMANDS: dict[str, str] = {
     "archive": "blockplan.archive.cli:archive",
     "export": "blockplan.archive.cli:export",
+    "fluoro": "blockplan.fluoro.cli:fluoro",
     "view": "blockplan._cli_view:view",
     "demo": "blockplan._cli_demo:demo",
     "case": "blockplan.case.cli:case",
     "config": "blockplan._cli_config:config",
     "outcomes": "blockplan._cli_outcomes:outcomes",
     "series": "blockplan._cli_series:series",
+    "levels": "blockplan.planning.cli_levels:levels",
     "report": "blockplan._cli_report:report",
 }
 
@@ -40,19 +47,25 @@ _SHORT_HELP: dict[str, str] = {
     "config": "Clinician settings: clinician name, clinic, archive destination, AE title, profile.",
     "outcomes": "Print the evidence ledger of CASE under a profile (decision support).",
     "series": "List every image series under PATH (file, folder or DICOMDIR), headers only.",
+    "fluoro": "Write the C-arm preview (a DRR from the case's CT) of one view of one target.",
+    "levels": "Propose vertebral body and disc centres on the lumbar CT under PATH.",
     "report": "Write the PDF/A-2b report of CASE (a blockplan case file) to FILE.pdf.",
 }
 
 
 class ErrorReportingGroup(click.Group):
-    """A click group that reports a `BlockplanError` as one line and exits with status 2."""
+    """A click group that reports a `BlockplanError` as one line and exits non-zero.
+
+    Status 2 for bad input, 3 for an unreachable or refusing PACS (retry later).
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except BlockplanError as err:
             click.echo(f"blockplan: error: {err}", err=True)
-            sys.exit(2)
+            unavailable = isinstance(err, PacsUnavailableError)
+            sys.exit(EXIT_PACS_UNAVAILABLE if unavailable else EXIT_BAD_INPUT)
         except OSError as err:  # a file or folder the command could not read or write
             click.echo(f"blockplan: error: {_os_error_line(err)}", err=True)
             sys.exit(2)

@@ -8,6 +8,7 @@ by the functions in `MIGRATIONS`, before they are validated.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Mapping
@@ -124,7 +125,38 @@ def _v2_to_v3(body: Body) -> Body:
     return body
 
 
-MIGRATIONS: dict[int, Migration] = {0: _v0_to_v1, 1: _v1_to_v2, 2: _v2_to_v3}
+def _local_date(value: Any) -> str | None:
+    """The local date (ISO) of an ISO date-time with offset, None when unreadable."""
+    try:
+        return dt.datetime.fromisoformat(value).date().isoformat()
+    except (TypeError, ValueError):
+        return None
+
+
+def _v3_to_v4(body: Body) -> Body:
+    """v3 → v4: procedures carry the ``session_id`` of their sitting; diaries may be
+    ``closed_as_final`` (absent: not closed, as before).
+
+    v3 could not say which blocks were done in one sitting. Procedures on the same local
+    date become one session (the first one's id is the session id): blocks on one day
+    cannot be told apart by the relief that follows (the anaesthetic of the first still
+    acts), "separate days" already compared dates, and payers count a session per date.
+    It only makes attribution more cautious: relief after that day supports the set of
+    the day's sites. A procedure without a readable date keeps a session of its own.
+    """
+    procs = [p for p in body.get("procedures", []) or [] if isinstance(p, dict)]
+    first_of_day: dict[str, str] = {}
+    for proc in sorted(procs, key=lambda p: str(p.get("performed_at", ""))):
+        if "session_id" in proc:
+            continue
+        own = str(proc.get("id") or "") or f"session-{len(first_of_day)}"
+        day = _local_date(proc.get("performed_at"))
+        proc["session_id"] = own if day is None else first_of_day.setdefault(day, own)
+    body["schema_version"] = 4
+    return body
+
+
+MIGRATIONS: dict[int, Migration] = {0: _v0_to_v1, 1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 """``{from_version: function(body) -> body of from_version + 1}``, applied in order."""
 
 

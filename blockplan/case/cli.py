@@ -1,9 +1,10 @@
-"""``blockplan case``: list, show, export and import cases of the store.
+"""``blockplan case``: list, sources, show, export and import cases of the store.
 
 Every command takes ``--db URL`` (an SQLite file path or a SQLAlchemy URL such as
 ``postgresql+psycopg://user@host/db``; default ``$BLOCKPLAN_DB``, else the SQLite store in
 blockplan's data folder, ``$XDG_DATA_HOME/blockplan/cases.sqlite3`` on Linux).
 ``case list`` is the clinician's worklist and shows patient name, ID and study date;
+``case sources`` the patients' confirmed, probable and open sources (names and IDs too);
 ``show``, ``export`` and ``import`` name a case by its id only. Errors print one line and
 exit with status 2 (never with a patient identifier).
 """
@@ -170,6 +171,66 @@ def list_cases(
         click.echo(line(cells))
     if len(rows) == limit:
         click.echo(f"(first {limit}; narrow the search or raise --limit)")
+
+
+@case.command("sources")
+@_db_option
+@click.option(
+    "--profile",
+    default=None,
+    metavar="NAME",
+    help="A shipped adjudication profile (default: each case under its own profile).",
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=100, show_default=True, help="At most N cases."
+)
+@click.option(
+    "--refresh", is_flag=True, help="First summarise the cases without a current summary (slow)."
+)
+@_json_option
+def sources(db: str | None, profile: str | None, limit: int, refresh: bool, as_json: bool) -> None:
+    """Which patients have which confirmed, probable, needs-review or pending sources.
+
+    Read from the ledger summaries the store keeps with every case version; shows patient
+    name, patient ID, case id and each listed source with its status.
+    """
+    with _open(db) as store:
+        if refresh:
+            store.refresh_sources()
+        found = store.sources(profile, limit=limit)
+    if as_json:
+        _echo_json(
+            {
+                "profile": found.profile,
+                "not_summarised": found.not_summarised,
+                "cases": [e.to_json_dict() for e in found.entries],
+            }
+        )
+        return
+    _echo_sources(found, limit)
+
+
+def _echo_sources(found: Any, limit: int) -> None:
+    from blockplan.case._text import format_person_name
+
+    under = f"under {found.profile}" if found.profile else "each case under its own profile"
+    if not found.entries:
+        click.echo(f"no confirmed, probable, needs-review or pending sources ({under})")
+    for e in found.entries:
+        name = format_person_name(e.patient_name) or "-"
+        click.echo(
+            f"{name}  {e.patient_id or '-'}  case {e.case_id}  "
+            f"({e.profile_name} v{e.profile_version})"
+        )
+        for status, sites in e.sources:
+            click.echo(f"    {status.replace('_', ' '):13} {sites}")
+    if len(found.entries) == limit:
+        click.echo(f"(first {limit} cases; raise --limit for more)")
+    if found.not_summarised:
+        click.echo(
+            f"{found.not_summarised} case(s) have no current summary ({under}) and are not "
+            "listed: run `blockplan case sources --refresh`"
+        )
 
 
 @case.command("show")

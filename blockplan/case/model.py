@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Annotated, Literal, Self
 
 import numpy as np
@@ -38,6 +40,7 @@ from blockplan.case.vocab import (
 
 __all__ = [
     "CASE_SCHEMA_VERSION",
+    "BlockSession",
     "Case",
     "Contrast",
     "DiaryEntry",
@@ -61,10 +64,11 @@ __all__ = [
     "StudyRef",
     "Target",
     "Trajectory",
+    "group_by_session",
     "new_id",
 ]
 
-CASE_SCHEMA_VERSION = 3
+CASE_SCHEMA_VERSION = 4
 """Version of the case file format written by this release.
 
 2: study time, referring physician and institution in `StudyRef`; complications
@@ -72,6 +76,8 @@ CASE_SCHEMA_VERSION = 3
 ``complication_notes``, ``index_pain`` and the needle's ``type`` in `Procedure`.
 3: a target's unconfirmed level change (`Target.level_change`) and the case's
 transitional vertebra (`Case.transitional_vertebra`).
+4: sessions — procedures done in one sitting share `Procedure.session_id` (`Case.sessions`);
+a diary the physician closed as final (`PainDiary.closed_as_final`).
 """
 
 Level = Annotated[str, AfterValidator(parse_level)]
@@ -437,6 +443,9 @@ class PainDiary(_Model):
     entries: tuple[DiaryEntry, ...] = ()
     movements_possible: bool | None = None
     """Previously painful movements became possible (required for SIJ under some profiles)."""
+    closed_as_final: bool = False
+    """The physician closed the diary as final: no more points will be recorded, so a
+    missing point no longer leaves the block pending (shared/DOMAIN.md §9)."""
 
     @field_validator("entries")
     @classmethod
@@ -448,10 +457,15 @@ class PainDiary(_Model):
 
 
 class Procedure(_Model):
-    """One diagnostic block session (shared/DOMAIN.md §6).
+    """One block: its type, sites and agents (shared/DOMAIN.md §6); one of a session's.
 
     Attributes
     ----------
+    session_id
+        The sitting the block was done in. Blocks done in one sitting (e.g. an SNRB and an
+        MBB) are separate procedures with the same ``session_id``; relief after the
+        sitting supports only the set of their sites (`Case.sessions`). A new procedure is
+        a session of its own.
     performed_at
         Date and time with time zone.
     operator
@@ -483,6 +497,7 @@ class Procedure(_Model):
     """
 
     id: str = Field(default_factory=new_id)
+    session_id: str = Field(default_factory=new_id, min_length=1, max_length=64)
     performed_at: AwareDatetime
     operator: str = ""
     block_type: BlockType
@@ -558,11 +573,70 @@ class Note(_Model):
     text: str
 
 
+# --- sessions -------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class BlockSession:
+    """One sitting: the procedures that share a ``session_id``, oldest first.
+
+    Relief after a sitting supports only the set of sites its blocks tested, as for a
+    bilateral block (`blockplan.outcomes.ledger`). Every procedure of a session is on one
+    local date (`Case` refuses a session that spans two).
+    """
+
+    session_id: str
+    procedures: tuple[Procedure, ...]
+
+    @property
+    def performed_at(self) -> dt.datetime:
+        """When the first block of the session was done (time-zone aware)."""
+        return self.procedures[0].performed_at
+
+    @property
+    def date(self) -> dt.date:
+        """The local calendar date of the session."""
+        return self.performed_at.date()
+
+    @property
+    def is_multi_block(self) -> bool:
+        """True when the sitting holds several blocks."""
+        return len(self.procedures) > 1
+
+    @property
+    def diary(self) -> PainDiary | None:
+        """The sitting's diary: the one its blocks record (None when none is recorded, or
+        when blocks record different ones, e.g. for different index pains)."""
+        found = [p.diary for p in self.procedures if p.diary is not None]
+        return found[0] if found and all(d == found[0] for d in found) else None
+
+
+def group_by_session(procedures: Iterable[Procedure]) -> tuple[BlockSession, ...]:
+    """The procedures grouped by ``session_id``: sessions oldest first, each in time order.
+
+    The one definition of a session (`Case.sessions`, the adjudication and the payer
+    checks read it).
+    """
+    by_id: dict[str, list[Procedure]] = {}
+    for proc in sorted(procedures, key=lambda p: (p.performed_at, p.id)):
+        by_id.setdefault(proc.session_id, []).append(proc)
+    return tuple(BlockSession(session_id=k, procedures=tuple(v)) for k, v in by_id.items())
+
+
+def _check_sessions(procedures: Iterable[Procedure]) -> None:
+    for session in group_by_session(procedures):
+        dates = sorted({p.performed_at.date() for p in session.procedures})
+        if len(dates) > 1:
+            raise ValueError(
+                f"session {session.session_id}: its blocks are on {len(dates)} dates "
+                f"({dates[0].isoformat()} … {dates[-1].isoformat()}); a session is one sitting "
+                "on one date: give the later blocks their own session"
+            )
+
+
 # --- the case -------------------------------------------------------------------------
 class Case(_Model):
     """One patient's plan and outcomes."""
 
-    schema_version: Literal[3] = 3
+    schema_version: Literal[4] = 4
     case_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     title: str = ""
     created_at: AwareDatetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
@@ -606,7 +680,34 @@ class Case(_Model):
                     raise ValueError(
                         f"procedure {proc.id} injection refers to unknown target {inj.target_id}"
                     )
+        _check_sessions(self.procedures)
         return self
+
+    @property
+    def sessions(self) -> tuple[BlockSession, ...]:
+        """The case's sittings, oldest first (`group_by_session`)."""
+        return group_by_session(self.procedures)
+
+    def session_of(self, procedure_id: str) -> BlockSession:
+        """The session a procedure belongs to (KeyError if no such procedure)."""
+        for session in self.sessions:
+            if any(p.id == procedure_id for p in session.procedures):
+                return session
+        raise KeyError(procedure_id)
+
+    def with_session_diary(self, procedure_id: str, diary: PainDiary | None) -> Case:
+        """A new case with ``diary`` on the procedure and on every other block of its
+        session that held the same diary as it (one sitting, one diary of the index pain;
+        a block whose diary differs — e.g. another index pain — keeps its own)."""
+        session = self.session_of(procedure_id)
+        old = next(p.diary for p in session.procedures if p.id == procedure_id)
+        changed = {
+            p.id: p.model_copy(update={"diary": diary})
+            for p in session.procedures
+            if p.id == procedure_id or p.diary == old
+        }
+        procs = tuple(changed.get(p.id, p) for p in self.procedures)
+        return self.evolve(procedures=procs)
 
     # -- look-ups ----------------------------------------------------------------------
     def target(self, target_id: str) -> Target:

@@ -78,6 +78,8 @@ __all__ = [
     "CaseStore",
     "CaseSummary",
     "DateRange",
+    "PatientSources",
+    "SourcesList",
     "WorklistEntry",
     "default_db_path",
     "default_user",
@@ -92,7 +94,7 @@ _DB_ENV = "BLOCKPLAN_DB"
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _PG_MIGRATION_LOCK = 0x626C6B70  # "blkp": advisory lock serialising migrations
 
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 """The newest Alembic revision in ``migrations/versions`` (a test keeps them equal)."""
 
 
@@ -182,6 +184,8 @@ cases_table = sa.Table(
     sa.Index("ix_cases_patient_id_updated_at", "patient_id", "updated_at"),
     sa.Index("ix_cases_study_instance_uid_updated_at", "study_instance_uid", "updated_at"),
     sa.Index("ix_cases_study_date", "study_date"),
+    # the sources list's order (revision 0003): read in index order, stopped at the limit
+    sa.Index("ix_cases_patient_order", "patient_name_folded", "patient_id", "case_id"),
 )
 
 documents_table = sa.Table(
@@ -206,6 +210,31 @@ audit_table = sa.Table(
     sa.Column("action", sa.String(32), nullable=False),
     sa.Column("summary", sa.Text(), nullable=False),
     sa.Index("ix_audit_case_id_id", "case_id", "id"),
+)
+
+ledgers_table = sa.Table(
+    "case_ledgers",
+    metadata,
+    # one row per case and shipped profile, written with every version (revision 0003):
+    # the ledger summary of that version under that profile
+    sa.Column("case_id", sa.String(64), primary_key=True),
+    sa.Column("profile_name", sa.String(64), primary_key=True),
+    sa.Column("profile_version", sa.String(32), nullable=False),
+    sa.Column("case_version", sa.Integer(), nullable=False),
+    sa.Column("own_profile", sa.Boolean(), nullable=False),
+    sa.Column("n_listed", sa.Integer(), nullable=False),
+    sa.Index("ix_case_ledgers_current", "profile_name", "profile_version", "own_profile"),
+)
+
+sources_table = sa.Table(
+    "case_sources",
+    metadata,
+    # the listed sources (confirmed, probable, needs review, pending) of each summary
+    sa.Column("case_id", sa.String(64), primary_key=True),
+    sa.Column("profile_name", sa.String(64), primary_key=True),
+    sa.Column("position", sa.Integer(), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("sites", sa.Text(), nullable=False),
 )
 
 _SUMMARY_COLUMNS = (
@@ -297,6 +326,48 @@ class WorklistEntry:
             if isinstance(value, dt.date | dt.datetime):
                 out[key] = value.isoformat()
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class PatientSources:
+    """One case of the clinic-wide sources list: who, and the sources under the profile.
+
+    Identifying (patient name, ID, birth date): show them, never log them. ``sources``
+    holds ``(status, sites)`` pairs in the ledger's rank order; the statuses are those of
+    `blockplan.outcomes.summary.LISTED_STATUSES`.
+    """
+
+    case_id: str
+    title: str = field(repr=False)
+    patient_name: str = field(repr=False)
+    patient_id: str = field(repr=False)
+    birth_date: dt.date | None = field(repr=False)
+    version: int
+    profile_name: str
+    profile_version: str
+    sources: tuple[tuple[str, str], ...]
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The entry as JSON-compatible values."""
+        out = asdict(self)
+        out["birth_date"] = self.birth_date.isoformat() if self.birth_date else None
+        out["sources"] = [{"status": st, "sites": sites} for st, sites in self.sources]
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class SourcesList:
+    """`CaseStore.sources`: the cases with listed sources, and how many were not summarised.
+
+    ``profile`` None: each case under its own profile. ``not_summarised`` counts the cases
+    without a summary of the current profile version (stored before revision 0003, or
+    under an older profile version, or whose own profile is not a shipped one):
+    `CaseStore.refresh_sources` summarises them.
+    """
+
+    profile: str | None
+    entries: tuple[PatientSources, ...]
+    not_summarised: int
 
 
 DateRange = tuple[dt.date | None, dt.date | None]
@@ -461,6 +532,57 @@ def search_text(name_folded: str, patient_id: str, title_folded: str) -> str:
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+Rows = list[dict[str, Any]]
+
+
+def _summary_rows(case: Case) -> tuple[Rows, Rows]:
+    """The ``case_ledgers`` and ``case_sources`` rows of a case: its ledger summary under
+    every shipped profile (`blockplan.outcomes.summary.ledger_summaries`). Built before the
+    write transaction; `_write_summaries` adds the version."""
+    from blockplan.errors import BlockplanError
+    from blockplan.outcomes.summary import ledger_summaries
+
+    ledgers: Rows = []
+    sources: Rows = []
+    try:
+        summaries = ledger_summaries(case)
+    except (BlockplanError, ValueError) as err:  # never block a save: left unsummarised
+        log.warning("case %s: no ledger summary stored (%s)", case.case_id, type(err).__name__)
+        return [], []
+    for summary in summaries:
+        key = {"case_id": case.case_id, "profile_name": summary.profile_name}
+        ledgers.append(
+            {
+                **key,
+                "profile_version": summary.profile_version,
+                "own_profile": summary.profile_name == case.profile_name,
+                "n_listed": len(summary.sources),
+            }
+        )
+        sources += [
+            {**key, "position": n, "status": line.status.value, "sites": line.label}
+            for n, line in enumerate(summary.sources)
+        ]
+    return ledgers, sources
+
+
+def _write_summaries(
+    conn: Connection, summaries: Sequence[tuple[tuple[Rows, Rows], str, int]]
+) -> None:
+    """Replace the stored ledger summaries of cases: ``(rows, case_id, version)`` each."""
+    ids = [case_id for _rows, case_id, _v in summaries]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        conn.execute(sa.delete(sources_table).where(sources_table.c.case_id.in_(chunk)))
+        conn.execute(sa.delete(ledgers_table).where(ledgers_table.c.case_id.in_(chunk)))
+    ledgers = [{**row, "case_version": v} for (rows, _s), _id, v in summaries for row in rows]
+    sources = [row for (_l, rows), _id, _v in summaries for row in rows]
+    if ledgers:
+        conn.execute(sa.insert(ledgers_table), ledgers)
+    if sources:
+        conn.execute(sa.insert(sources_table), sources)
 
 
 # --- the store ------------------------------------------------------------------------
@@ -645,6 +767,7 @@ class CaseStore:
             raise CaseConflictError("the same case id appears twice in one import")
         now = dt.datetime.now(dt.UTC)
         pairs = [self._row(c, 1, now) for c in cases]
+        summaries = [_summary_rows(c) for c in cases]
         rows = [row for row, _doc in pairs]
         docs = [doc for _row, doc in pairs]
         versions: list[int] = []
@@ -675,6 +798,7 @@ class CaseStore:
                     conn.execute(sa.insert(cases_table), rows)
                     conn.execute(sa.insert(documents_table), docs)
                     conn.execute(sa.insert(audit_table), audit_rows)
+                    _write_summaries(conn, list(zip(summaries, ids, versions, strict=True)))
         except IntegrityError as err:
             raise CaseConflictError(
                 "a case being imported was stored by another session at the same moment; "
@@ -763,6 +887,7 @@ class CaseStore:
         new_version = expected_version + 1
         row, doc = self._row(case, new_version, now)
         del row["case_id"], doc["case_id"]
+        ledger_rows = _summary_rows(case)
         try:
             with self._write() as conn:
                 previous = self._stored_patient(conn, case.case_id) if summary.strip() else None
@@ -795,6 +920,7 @@ class CaseStore:
                     .where(documents_table.c.case_id == case.case_id)
                     .values(**doc)
                 )
+                _write_summaries(conn, [(ledger_rows, case.case_id, new_version)])
                 conn.execute(
                     sa.insert(audit_table),
                     self._audit_row(
@@ -839,6 +965,8 @@ class CaseStore:
                 case = self._case_of(case_id, row.document, row.document_sha256, row.schema_version)
                 conn.execute(sa.delete(cases_table).where(cases_table.c.case_id == case_id))
                 conn.execute(sa.delete(documents_table).where(documents_table.c.case_id == case_id))
+                conn.execute(sa.delete(sources_table).where(sources_table.c.case_id == case_id))
+                conn.execute(sa.delete(ledgers_table).where(ledgers_table.c.case_id == case_id))
                 conn.execute(
                     sa.insert(audit_table),
                     self._audit_row(
@@ -1075,6 +1203,158 @@ class CaseStore:
             return []
         return self._worklist([cases_table.c.study_instance_uid == uid], limit)
 
+    def sources(self, profile: str | None = None, *, limit: int | None = 100) -> SourcesList:
+        """Which patients have which confirmed, probable, needs-review or pending sources.
+
+        Read from the ledger summaries stored with every case version (no case is loaded
+        or adjudicated), ordered by patient name, patient ID and case id.
+
+        Parameters
+        ----------
+        profile
+            A shipped profile name; None: each case under its own profile.
+        limit
+            At most this many cases (None: all).
+
+        Returns
+        -------
+        SourcesList
+            Entries with patient name, ID and birth date (identifying: show them, never log
+            them), and the number of cases without a current summary.
+
+        Raises
+        ------
+        CaseError
+            When ``profile`` is not a shipped profile.
+        """
+        current = _profile_versions(profile)
+        c, ledger, src = cases_table.c, ledgers_table.c, sources_table.c
+        picked = (
+            sa.select(c.case_id)
+            .where(sa.exists().where(self._summarised(profile, current), ledger.n_listed > 0))
+            .order_by(c.patient_name_folded, c.patient_id, c.case_id)
+        )
+        if limit is not None:
+            picked = picked.limit(max(0, limit))
+        which = ledger.own_profile if profile is None else ledger.profile_name == profile
+        lines = (
+            sa.select(
+                c.case_id,
+                c.title,
+                c.patient_name,
+                c.patient_id,
+                c.birth_date,
+                c.version,
+                ledger.profile_name,
+                ledger.profile_version,
+                src.status,
+                src.sites,
+            )
+            .select_from(
+                cases_table.join(ledgers_table, sa.and_(ledger.case_id == c.case_id, which)).join(
+                    sources_table,
+                    sa.and_(src.case_id == c.case_id, src.profile_name == ledger.profile_name),
+                )
+            )
+            .order_by(c.case_id, src.position)
+        )
+        rows: list[Any] = []
+        with self._read() as conn:
+            chosen = list(conn.execute(picked).scalars())
+            for start in range(0, len(chosen), 500):  # by primary key: a few rows per case
+                chunk = chosen[start : start + 500]
+                rows += conn.execute(lines.where(c.case_id.in_(chunk))).all()
+            missing = self._not_summarised(conn, profile, current)
+        order = {case_id: n for n, case_id in enumerate(chosen)}
+        rows.sort(key=lambda r: order[r.case_id])  # stable: each case's lines stay in order
+        return SourcesList(profile=profile, entries=_patient_sources(rows), not_summarised=missing)
+
+    @staticmethod
+    def _summarised(profile: str | None, current: dict[str, str]) -> sa.ColumnElement[bool]:
+        """A ledger row of the case's current version under ``profile`` (its own: None),
+        of the profile's current version."""
+        ledger = ledgers_table.c
+        # plain comparisons, not a CASE: PostgreSQL then estimates the rows well enough to
+        # read the cases in name order and stop at the limit
+        current_version = sa.or_(
+            *(
+                sa.and_(ledger.profile_name == name, ledger.profile_version == version)
+                for name, version in current.items()
+            )
+        )
+        return sa.and_(
+            ledger.case_id == cases_table.c.case_id,
+            *([ledger.own_profile] if profile is None else []),
+            current_version,
+            ledger.case_version == cases_table.c.version,
+        )
+
+    @staticmethod
+    def _not_summarised(conn: Connection, profile: str | None, current: dict[str, str]) -> int:
+        """Cases without a summary of the current profile version under ``profile`` (their
+        own: None). Summaries are written in the transaction of their case version, so
+        counting the current ones (on an index) is enough."""
+        ledger = ledgers_table.c
+        total = conn.execute(sa.select(sa.func.count()).select_from(cases_table)).scalar_one()
+        done = 0
+        for name, version in current.items():
+            query = sa.select(sa.func.count()).where(
+                ledger.profile_name == name, ledger.profile_version == version
+            )
+            if profile is None:
+                query = query.where(ledger.own_profile)
+            done += conn.execute(query).scalar_one()
+        return int(total - done)
+
+    def refresh_sources(self, *, batch: int = 200) -> int:
+        """Store the ledger summaries of every case whose stored ones are missing or out of
+        date (another case version or profile version); returns how many were written.
+
+        Each batch is one transaction, and writes only where the case's version is still
+        the one it loaded (a case saved meanwhile keeps the summary its save wrote).
+        """
+        versions = _profile_versions(None)
+        ledger, c = ledgers_table.c, cases_table.c
+        current = (
+            sa.select(sa.func.count())
+            .where(
+                ledger.case_id == c.case_id,
+                ledger.case_version == c.version,
+                ledger.profile_version == sa.case(versions, value=ledger.profile_name),
+            )
+            .scalar_subquery()
+        )
+        done, after = 0, ""
+        while True:
+            with self._read() as conn:
+                stale = list(
+                    conn.execute(
+                        sa.select(c.case_id)
+                        .where(c.case_id > after, current < len(versions))
+                        .order_by(c.case_id)
+                        .limit(batch)
+                    ).scalars()
+                )
+            if not stale:
+                return done
+            after = stale[-1]
+            rows = []
+            for cid in stale:
+                try:
+                    case, version = self.load(cid)
+                except CaseNotFoundError:  # deleted meanwhile
+                    continue
+                rows.append((_summary_rows(case), cid, version))
+            with self._write() as conn:
+                now = dict(
+                    conn.execute(sa.select(c.case_id, c.version).where(c.case_id.in_(stale)))
+                    .tuples()
+                    .all()
+                )
+                fresh = [r for r in rows if now.get(r[1]) == r[2]]
+                _write_summaries(conn, fresh)
+            done += len(fresh)
+
     def _worklist(
         self, conditions: Sequence[sa.ColumnElement[bool]], limit: int | None
     ) -> list[WorklistEntry]:
@@ -1189,6 +1469,47 @@ class CaseSession:
 
 
 # --- opening --------------------------------------------------------------------------
+def _patient_sources(rows: Sequence[Any]) -> tuple[PatientSources, ...]:
+    """The sources list's entries from its rows (one per source line, grouped by case)."""
+    entries: list[PatientSources] = []
+    lines: list[tuple[str, str]] = []
+    for n, r in enumerate(rows):
+        lines.append((r.status, r.sites))
+        if n + 1 < len(rows) and rows[n + 1].case_id == r.case_id:
+            continue
+        entries.append(
+            PatientSources(
+                case_id=r.case_id,
+                title=r.title,
+                patient_name=r.patient_name,
+                patient_id=r.patient_id,
+                birth_date=r.birth_date,
+                version=r.version,
+                profile_name=r.profile_name,
+                profile_version=r.profile_version,
+                sources=tuple(lines),
+            )
+        )
+        lines = []
+    return tuple(entries)
+
+
+def _profile_versions(profile: str | None) -> dict[str, str]:
+    """Current versions of the shipped profiles (all, or ``profile``'s); CaseError when
+    ``profile`` is not shipped."""
+    from blockplan.outcomes.summary import shipped_profile_versions
+
+    versions = shipped_profile_versions()
+    if profile is None:
+        return versions
+    if profile not in versions:
+        raise CaseError(
+            f"profile {profile!r}: the store keeps summaries under the shipped profiles "
+            f"only ({', '.join(sorted(versions))}); pick one of them"
+        )
+    return {profile: versions[profile]}
+
+
 def _current_revision(conn: Connection) -> str | None:
     if not sa.inspect(conn).has_table("alembic_version"):
         return None

@@ -34,8 +34,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from blockplan.case.model import Case, Injection, PainDiary, Procedure
-from blockplan.case.vocab import Agent, BlockType, Laterality, Structure, level_index
+from blockplan.case.model import BlockSession, Case, Injection, PainDiary, Procedure
+from blockplan.case.vocab import BLOCK_NAMES, Agent, BlockType, Laterality, Structure, level_index
 from blockplan.outcomes.diary import (
     ReliefPoint,
     ReliefRun,
@@ -75,21 +75,11 @@ __all__ = [
     "injection_sites",
     "missing_diary_points",
     "review_flags",
+    "session_sites",
     "sites_label",
     "validity_flags",
 ]
 
-BLOCK_NAMES: dict[BlockType, str] = {
-    BlockType.MEDIAL_BRANCH: "medial branch block",
-    BlockType.FACET_INTRAARTICULAR: "facet intra-articular block",
-    BlockType.SELECTIVE_NERVE_ROOT: "selective nerve root block",
-    BlockType.TRANSFORAMINAL_EPIDURAL: "transforaminal epidural injection",
-    BlockType.INTERLAMINAR_EPIDURAL: "interlaminar epidural injection",
-    BlockType.CAUDAL_EPIDURAL: "caudal epidural injection",
-    BlockType.SACROILIAC_JOINT: "sacroiliac joint block",
-    BlockType.DISCOGRAPHY: "provocative discography",
-}
-"""Human names of block types, for reasons and reports."""
 
 STRUCTURE_NAMES: dict[Structure, str] = {
     Structure.NERVE_ROOT: "nerve root",
@@ -184,6 +174,18 @@ def injection_sites(
 
 def _sorted_sites(sites: Iterable[SourceKey]) -> tuple[SourceKey, ...]:
     return tuple(sorted(set(sites), key=lambda k: k.sort_key))
+
+
+def session_sites(case: Case, session: BlockSession) -> tuple[SourceKey, ...]:
+    """The sites a sitting anaesthetised: those of every anaesthetic injection of its blocks
+    (of every injection when none was anaesthetic), sorted.
+
+    Relief after the sitting supports only this set (shared/DOMAIN.md §9), as relief after
+    a bilateral block supports only the pair of sides.
+    """
+    pairs = [(p, i) for p in session.procedures for i in p.injections]
+    deciding = [(p, i) for p, i in pairs if i.agent.is_anaesthetic] or pairs
+    return _sorted_sites(s for p, i in deciding for s in injection_sites(case, p, i))
 
 
 def sites_label(sites: Sequence[SourceKey]) -> str:
@@ -298,10 +300,17 @@ class BlockResult(_Result):
     provisional : Verdict or None
         For a pending or needs-review block: what the rules give on the points recorded so
         far, before completion or review (not counted).
+    session_id : str
+        The sitting the block was done in (`Procedure.session_id`).
+    session_sites : tuple of SourceKey
+        Sites anaesthetised by every block of that sitting (`session_sites`); relief after
+        it supports only this set. Equal to ``sites`` for a block done alone.
     """
 
     number: int
     procedure_id: str
+    session_id: str = ""
+    session_sites: tuple[SourceKey, ...] = ()
     performed_at: dt.datetime
     block_type: BlockType
     role: BlockRole
@@ -355,6 +364,17 @@ class BlockResult(_Result):
     def site_set(self) -> frozenset[SourceKey]:
         """The tested sites as a set."""
         return frozenset(self.sites)
+
+    @property
+    def evidence_set(self) -> frozenset[SourceKey]:
+        """The sites the relief after this block is evidence about: every site anaesthetised
+        in its sitting (its own sites when it was done alone)."""
+        return frozenset(self.session_sites) | self.site_set
+
+    @property
+    def session_key(self) -> str:
+        """The block's sitting (its procedure id when the session is not known)."""
+        return self.session_id or self.procedure_id
 
     @property
     def onset_min(self) -> int | None:
@@ -534,13 +554,15 @@ def review_flags(case: Case, procedure: Procedure, profile: Profile) -> tuple[Fl
 
 
 def diary_is_final(diary: PainDiary, profile: Profile, agents: Sequence[Agent] = ()) -> bool:
-    """True when the diary counts as closed: an NRS is recorded at or after the end of the
-    agents' duration window (`Profile.window_end_min`), or at the last scheduled time.
+    """True when the diary counts as closed: the physician closed it as final
+    (`PainDiary.closed_as_final`), or an NRS is recorded at or after the end of the agents'
+    duration window (`Profile.window_end_min`) or at the last scheduled time.
 
-    The case model has no field for the physician to close a diary; until it has, this is
-    the rule. A diary that is not final and misses points that could change the verdict
-    leaves its block *pending*.
+    A diary that is not final and misses points that could change the verdict leaves its
+    block *pending*; in a final diary such points put the block up for review.
     """
+    if diary.closed_as_final:
+        return True
     end = min(profile.window_end_min(tuple(agents)), profile.diary_times_min[-1])
     return any(e.nrs is not None and e.minutes >= end for e in diary.entries)
 
@@ -845,7 +867,7 @@ def _pending_diary(facts: _BlockFacts, missing: tuple[int, ...], rules: _Reading
             "or of its absence",
             f"on the points recorded so far the block reads {rules.verdict.text} (not counted)",
             f"the diary counts as final once an NRS is recorded at or after {facts.window_end} "
-            "min, or at the last scheduled time",
+            "min or at the last scheduled time, or when the physician closes it as final",
         ),
         missing_min=missing,
         awaiting=f"NRS at {when}",
@@ -919,6 +941,27 @@ def _read_diary(facts: _BlockFacts, profile: Profile) -> _Reading:
     )
 
 
+def _session_of(
+    case: Case, procedure: Procedure
+) -> tuple[str, tuple[SourceKey, ...], tuple[str, ...]]:
+    """The block's session id, the sites its sitting anaesthetised, and a note when other
+    blocks were done in the same sitting (relief then supports only the set)."""
+    try:
+        session = case.session_of(procedure.id)
+    except KeyError:  # a procedure not (yet) in the case: a session of its own
+        return procedure.session_id, (), ()
+    together = session_sites(case, session)
+    others = [p for p in session.procedures if p.id != procedure.id]
+    if not others:
+        return session.session_id, together, ()
+    names = "; ".join(dict.fromkeys(BLOCK_NAMES[p.block_type] for p in others))
+    note = (
+        f"done in one session with another block ({names}): relief after the session "
+        f"supports only the set of its sites ({sites_label(together)}), not one of them alone"
+    )
+    return session.session_id, together, (note,)
+
+
 def adjudicate_block(
     case: Case, procedure: Procedure, profile: Profile, number: int = 1
 ) -> BlockResult:
@@ -951,9 +994,12 @@ def adjudicate_block(
     reading = _outside_profile(facts, profile) or _invalidated(facts, profile)
     reading = reading or _diary_not_readable(facts) or _read_diary(facts, profile)
     diary = facts.diary
+    session_id, together, session_note = _session_of(case, procedure)
     return BlockResult(
         number=number,
         procedure_id=procedure.id,
+        session_id=session_id,
+        session_sites=together,
         performed_at=procedure.performed_at,
         block_type=procedure.block_type,
         role=facts.role,
@@ -968,7 +1014,7 @@ def adjudicate_block(
         movements_possible=diary.movements_possible if diary is not None else None,
         flags=(*facts.flags, *reading.flags),
         verdict=reading.verdict,
-        reasons=(*facts.notes, *reading.reasons),
+        reasons=(*session_note, *facts.notes, *reading.reasons),
         profile=profile.label,
         diary_final=facts.final if diary is not None else None,
         missing_min=reading.missing_min,
@@ -1076,7 +1122,8 @@ def comparative_pairs(
 
     A pair needs two anaesthetic blocks with one agent each (one short-, one long-acting
     under the profile), read diaries (positive, negative or needs review: not pending, not
-    diagnostic or not applicable), the same set of sites, and separate days.
+    diagnostic or not applicable), the same set of sites — of their sittings
+    (`BlockResult.evidence_set`) — and separate days; two sittings make one pair.
     """
     usable = [
         b
@@ -1088,10 +1135,14 @@ def comparative_pairs(
     shorts = [b for b in usable if _acting(b, profile) is Acting.SHORT]
     longs = [b for b in usable if _acting(b, profile) is Acting.LONG]
     pairs: list[ComparativePair] = []
+    seen: set[tuple[str, str]] = set()
     for s in shorts:
         for lg in longs:
-            if s.site_set != lg.site_set or s.day == lg.day:
+            if s.evidence_set != lg.evidence_set or s.day == lg.day:
                 continue
+            if (s.session_key, lg.session_key) in seen:
+                continue  # two sittings are one comparison, however many blocks each held
+            seen.add((s.session_key, lg.session_key))
             cls = classify_pair(s, lg, profile)
             assert s.single_agent is not None and lg.single_agent is not None
             pairs.append(
@@ -1100,7 +1151,7 @@ def comparative_pairs(
                     long_block=lg.number,
                     short_agent=s.single_agent,
                     long_agent=lg.single_agent,
-                    sites=s.sites,
+                    sites=_sorted_sites(s.evidence_set),
                     pair_class=cls,
                     effect=profile.pair_effect(cls),
                     profile=profile.label,

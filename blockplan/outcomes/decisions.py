@@ -81,6 +81,7 @@ __all__ = [
     "doubtful_pair",
     "gather_evidence",
     "mixed_results",
+    "negative_cover",
     "negative_mixed_or_none",
     "negative_only",
     "no_valid_evidence",
@@ -98,9 +99,11 @@ Sites = frozenset[SourceKey]
 class SourceBlocks:
     """The blocks that bear on one candidate source, sorted by what they say.
 
-    Formally, for the source *S* and a block that tested the sites *X*: a valid positive
-    supports *S* when *X* ⊆ *S*; a valid negative counts against *S* when *S* ⊆ *X*; a
-    positive with *X* overlapping *S* but not inside it is *shared*; saline controls,
+    Formally, for the source *S* and a block that tested the sites *X* in a sitting that
+    anaesthetised the sites *Y* ⊇ *X* (*Y* = *X* for a block done alone): a valid positive
+    supports *S* when *Y* ⊆ *S*; a valid negative counts against *S* when *S* lies inside
+    the sites of the sitting's valid negative blocks (`negative_cover`); a positive with
+    *Y* overlapping *S* but not inside it is *shared*; saline controls,
     not-diagnostic and pending blocks concern *S* when *X* and *S* overlap; pairs concern
     *S* when both blocks tested exactly *S*.
 
@@ -250,8 +253,24 @@ def positive_days(positives: Sequence[BlockResult]) -> int:
     Reproducibility counts days on one set of sites: a left and a right positive on two
     days do not confirm the pair of sides under the dual rule.
     """
-    site_sets = {b.site_set for b in positives}
-    return max((len({b.day for b in positives if b.site_set == x}) for x in site_sets), default=0)
+    site_sets = {b.evidence_set for b in positives}
+    return max(
+        (len({b.day for b in positives if b.evidence_set == x}) for x in site_sets), default=0
+    )
+
+
+def negative_cover(blocks: Iterable[BlockResult]) -> dict[str, Sites]:
+    """Per sitting, the sites its valid negative anaesthetic blocks covered together.
+
+    No relief after a sitting counts against every site its valid negative blocks
+    anaesthetised and against every set of them (a bilateral negative: each side and the
+    pair; an SNRB and an MBB negative in one sitting: each and both).
+    """
+    cover: dict[str, Sites] = {}
+    for b in blocks:
+        if b.role is BlockRole.ANAESTHETIC and b.verdict is Verdict.NEGATIVE:
+            cover[b.session_key] = cover.get(b.session_key, frozenset()) | b.site_set
+    return cover
 
 
 def gather_evidence(
@@ -281,8 +300,9 @@ def gather_evidence(
     anaesthetic = [b for b in relevant if b.role is BlockRole.ANAESTHETIC]
     touching = [b for b in relevant if b.site_set & sites]
     positives = tuple(
-        b for b in anaesthetic if b.verdict is Verdict.POSITIVE and b.site_set <= sites
+        b for b in anaesthetic if b.verdict is Verdict.POSITIVE and b.evidence_set <= sites
     )
+    against = negative_cover(anaesthetic)
     controls = tuple(b for b in touching if b.role is BlockRole.CONTROL and b.is_valid)
     ordered = tuple(sorted(sites, key=lambda k: k.sort_key))
     return SourceBlocks(
@@ -292,12 +312,16 @@ def gather_evidence(
         in_scope=all(profile.covers(k.structure) for k in sites),
         positives=positives,
         negatives=tuple(
-            b for b in anaesthetic if b.verdict is Verdict.NEGATIVE and sites <= b.site_set
+            b
+            for b in anaesthetic
+            if b.verdict is Verdict.NEGATIVE and sites <= against[b.session_key]
         ),
         shared=tuple(
             b
             for b in anaesthetic
-            if b.verdict is Verdict.POSITIVE and b.site_set & sites and not b.site_set <= sites
+            if b.verdict is Verdict.POSITIVE
+            and b.evidence_set & sites
+            and not b.evidence_set <= sites
         ),
         controls=controls,
         placebo=tuple(c for c in controls if c.verdict is Verdict.PLACEBO_RESPONSE),
@@ -566,7 +590,7 @@ def _why_saline_does_not_count(evidence: SourceBlocks, days: set[dt.date]) -> st
     for c in given:
         if c.verdict is not Verdict.NO_PLACEBO_RESPONSE:
             why.append(f"saline control block {c.number} is {c.verdict.text}")
-        elif c.site_set != ev.site_set:
+        elif c.evidence_set != ev.site_set:
             why.append(f"saline control block {c.number} also covered other sites")
         elif c.day in days:
             why.append(
@@ -588,7 +612,7 @@ def saline_control(evidence: SourceBlocks, by_pairs: Decision) -> Decision:
     clean = [c for c in ev.controls if c.verdict is Verdict.NO_PLACEBO_RESPONSE]
     counting = [p for p in ev.pairs if p.counts_positive]
     separate = any(
-        c.site_set == ev.site_set
+        c.evidence_set == ev.site_set
         and c.day not in (day_of.get(p.short_block), day_of.get(p.long_block))
         for c in clean
         for p in counting

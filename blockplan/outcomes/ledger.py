@@ -6,8 +6,8 @@ recomputes every verdict, pair and status (shared/DOMAIN.md §5).
 Sources and attribution
 -----------------------
 Evidence is kept per ``(level, side, structure)`` site. A block that covered several sites
-at once (a bilateral injection, or several levels in one session) anaesthetised all of
-them, so:
+at once (a bilateral injection, or several levels), or several blocks done in one sitting
+(`Procedure.session_id`: e.g. an SNRB and an MBB), anaesthetised all of them, so:
 
 - a **positive** result says the pain generator is *among* those sites. It supports the
   source made of that set of sites (e.g. ``L4-L5, left + right, facet joint``) and any
@@ -210,6 +210,7 @@ def _candidates(case: Case, blocks: Sequence[BlockResult], profile: Profile) -> 
     for block in blocks:
         if block.block_type in profile.diagnostic_block_types:
             add(block.sites)
+            add(block.evidence_set)
     for target in case.targets:
         add(expand_sites(target.structure, target.level, target.side))
     return candidates
@@ -238,6 +239,13 @@ def _notes(blocks: Sequence[BlockResult], sources: Sequence[SourceEvidence]) -> 
             "a block that covered several sites (bilateral, or several levels) supports only "
             "that set of sites: its relief cannot be attributed to one of them; a negative "
             "result counts against each site it covered"
+        )
+    if any(b.evidence_set != b.site_set for b in blocks):
+        notes.append(
+            "blocks done in one session (e.g. a nerve root block and a medial branch block in "
+            "one sitting) are separate records, but the relief after the session supports only "
+            "the set of their sites: neither is confirmed on its own until separate blocks on "
+            "separate days tell them apart"
         )
     return notes
 

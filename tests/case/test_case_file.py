@@ -169,6 +169,51 @@ def test_v1_file_of_release_0_1_is_imported() -> None:
     assert case.patient.patient_id == PATIENT_ID and case.study.accession_number == "ACC-1"
 
 
+def test_v1_file_procedures_on_separate_dates_are_sessions_of_their_own() -> None:
+    case = load_case_file(V1_FILE)
+    first, second = case.sessions
+    assert [p.id for p in first.procedures] == ["p0"] and first.session_id == "p0"
+    assert [p.id for p in second.procedures] == ["p1"] and second.session_id == "p1"
+    assert all(p.diary is None or not p.diary.closed_as_final for p in case.procedures)
+
+
+def test_v1_file_with_an_snrb_and_an_mbb_on_one_date_becomes_one_session(
+    tmp_path: Path,
+) -> None:
+    """The issue's example recorded before sessions existed: two procedures, one date."""
+    doc = _envelope(V1_FILE)
+    snrb, second = doc["case"]["procedures"]
+    second.update(
+        performed_at="2026-03-02T09:50:00+01:00",
+        block_type="mbb",
+        injections=[{**second["injections"][0], "target_id": "t2", "volume_ml": 0.4}],
+    )
+    case = load_case_file(_write(tmp_path / "v1-one-day.blockplan.json", doc))
+    (session,) = case.sessions
+    assert session.session_id == snrb["id"] == "p0"
+    assert [p.block_type.value for p in session.procedures] == ["snrb", "mbb"]
+    # and the current version is written back with the session
+    saved = _envelope(save_case_file(case, tmp_path / "v4.json"))
+    assert saved["schema_version"] == CASE_SCHEMA_VERSION == 4
+    assert {p["session_id"] for p in saved["case"]["procedures"]} == {"p0"}
+
+
+def test_v3_to_v4_keeps_existing_session_ids_and_separates_unreadable_dates() -> None:
+    body = {
+        "procedures": [
+            {"id": "a", "performed_at": "2026-03-02T23:30:00-05:00"},
+            {"id": "b", "performed_at": "2026-03-02T08:00:00+01:00"},
+            {"id": "c", "performed_at": "not a date"},
+            {"id": "d", "performed_at": "2026-03-02T10:00:00+01:00", "session_id": "kept"},
+        ]
+    }
+    out = migrate_body(body, 3, target=4)
+    sessions = {p["id"]: p["session_id"] for p in out["procedures"]}
+    # local dates: a is on 2 March in its own time zone, as is b → one session
+    assert sessions == {"a": "b", "b": "b", "c": "c", "d": "kept"}
+    assert "session_id" not in body["procedures"][0]
+
+
 def test_published_schema_of_every_version_is_kept() -> None:
     folder = schema_path().parent
     for version in range(1, CASE_SCHEMA_VERSION + 1):

@@ -14,7 +14,13 @@ import sqlalchemy as sa
 
 from blockplan.case.casefile import load_case_file
 from blockplan.case.model import Case, PatientInfo, StudyRef
-from blockplan.case.store import CaseStore, cases_table, parse_study_date, scrub_summary
+from blockplan.case.store import (
+    SCHEMA_REVISION,
+    CaseStore,
+    cases_table,
+    parse_study_date,
+    scrub_summary,
+)
 from tests.case._factory import make_case
 
 UID = "1.2.826.0.1.3680043.8.498."
@@ -290,7 +296,7 @@ def test_store_of_revision_0001_is_upgraded_and_searchable(store_url: str) -> No
         with store._engine.connect() as conn:
             columns = {c["name"] for c in sa.inspect(conn).get_columns("cases")}
             version_num = conn.execute(sa.text("SELECT version_num FROM alembic_version"))
-            assert version_num.scalar_one() == "0002"
+            assert version_num.scalar_one() == SCHEMA_REVISION  # was "0002"; 0003 added summaries
             assert conn.execute(sa.select(sa.func.count()).select_from(cases_table)).scalar() == 1
         assert "patient_key" not in columns and "patient_name_folded" in columns
         store.save(loaded.evolve(title="after upgrade"), 3, "dr-a")

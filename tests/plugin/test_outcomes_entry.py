@@ -221,6 +221,7 @@ def test_a_block_recorded_through_the_form_round_trips_every_value(panel: Any) -
     targets = {t.id: t for t in ws.case.targets}
     expected = Procedure(
         id=stored.id,
+        session_id=stored.session_id,  # a session of its own (schema 4)
         performed_at=dt.datetime(2026, 4, 7, 9, 0, tzinfo=TZ),
         operator="Dr B. Other",
         block_type=BlockType.MEDIAL_BRANCH,

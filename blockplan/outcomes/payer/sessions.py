@@ -1,9 +1,10 @@
 """Sessions and spinal regions as payer rules count them.
 
-A payer counts *sessions* — everything done on one date of service — per spinal
-*region*. The case model (schema 3) records procedures, not sessions, so
-`group_sessions` is the one place that says what a session is; when the case model gets
-session records, only it changes.
+A payer counts *sessions* per spinal *region*, and a payer's session is a date of service:
+"all procedures performed on a single calendar day" (the wording of the MAC pain
+management LCDs, verify per LCD). `group_sessions` builds them from the case's session
+records (`Case.sessions`, the one definition of a sitting): the sittings of one local date
+make one payer session, and a sitting never spans two dates.
 
 Decision support, not a coverage decision.
 """
@@ -15,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from blockplan.case.model import Case, Procedure
+from blockplan.case.model import BlockSession, Case, Procedure
 from blockplan.case.vocab import BlockType
 
 __all__ = ["Session", "group_sessions", "months_before", "spinal_region"]
@@ -23,10 +24,12 @@ __all__ = ["Session", "group_sessions", "months_before", "spinal_region"]
 
 @dataclass(frozen=True, slots=True)
 class Session:
-    """The procedures performed on one date (the local date of ``performed_at``)."""
+    """A date of service: the recorded sittings of one local date and their procedures."""
 
     date: dt.date
     procedures: tuple[Procedure, ...]
+    sittings: tuple[str, ...] = ()
+    """The ``session_id`` of each sitting of that date, oldest first."""
 
     def of_types(self, block_types: tuple[BlockType, ...]) -> tuple[Procedure, ...]:
         """The session's procedures of these block types."""
@@ -34,17 +37,20 @@ class Session:
 
 
 def group_sessions(case: Case) -> tuple[Session, ...]:
-    """The case's sessions, oldest first: the procedures performed on one date.
-
-    The date is the local calendar date of ``performed_at`` (in the time zone it was
-    recorded with), as for "separate days" in the adjudication. This is the one function
-    that defines a session; it will read the case's session records once the case model
-    holds them.
-    """
-    by_date: dict[dt.date, list[Procedure]] = defaultdict(list)
-    for proc in sorted(case.procedures, key=lambda p: p.performed_at):
-        by_date[proc.performed_at.date()].append(proc)
-    return tuple(Session(date=d, procedures=tuple(ps)) for d, ps in sorted(by_date.items()))
+    """The case's payer sessions, oldest first: its recorded sittings (`Case.sessions`)
+    grouped by local date (the date of ``performed_at`` in the time zone it was recorded
+    with, as for "separate days" in the adjudication)."""
+    by_date: dict[dt.date, list[BlockSession]] = defaultdict(list)
+    for sitting in case.sessions:
+        by_date[sitting.date].append(sitting)
+    return tuple(
+        Session(
+            date=day,
+            procedures=tuple(p for s in sittings for p in s.procedures),
+            sittings=tuple(s.session_id for s in sittings),
+        )
+        for day, sittings in sorted(by_date.items())
+    )
 
 
 def spinal_region(level: str | None, regions: Mapping[str, tuple[str, ...]]) -> str | None:

@@ -157,6 +157,11 @@ class DiaryPanel(QWidget):
             [(True, "yes"), (False, "no")], columns=2
         )
         self.movements.changed.connect(self._flags_changed)
+        self.closed_as_final = QCheckBox("diary closed as final (no more points will come)")
+        self.closed_as_final.setToolTip(
+            "missing points then stay missing: the block is no longer pending on them"
+        )
+        self.closed_as_final.clicked.connect(self._flags_changed)
         self.quick_diary = QLineEdit()
         self.quick_diary.setPlaceholderText(
             "8: 1 1 0 1 3 6 7 8 8 8 8   (baseline: one NRS per time)"
@@ -186,6 +191,7 @@ class DiaryPanel(QWidget):
         movements = QFormLayout()
         movements.addRow("Previously painful movements possible:", self.movements)
         layout.addLayout(movements)
+        layout.addWidget(self.closed_as_final)
         layout.addWidget(self.verdict)
         layout.addWidget(chart)
 
@@ -222,6 +228,7 @@ class DiaryPanel(QWidget):
             self._fill_rows(rows)
             self.baseline.setText("" if diary is None else str(diary.baseline_nrs))
             self.baseline_provoked.setChecked(diary is not None and diary.baseline_provoked)
+            self.closed_as_final.setChecked(diary is not None and diary.closed_as_final)
             self.movements.set_value(None if diary is None else diary.movements_possible)
             self.quick_times.setText(
                 "times (min): " + " ".join(str(m) for m in self._schedule) + "; '-' missing"
@@ -249,8 +256,8 @@ class DiaryPanel(QWidget):
         return next((p for p in self._case.procedures if p.id == self._pid), None)
 
     def _save(self, proc: Procedure, diary: PainDiary | None, action: str, summary: str) -> None:
-        updated = proc.model_copy(update={"diary": diary})
-        self._apply(self._case.replace_item("procedures", updated), action, summary)
+        # one sitting, one diary: the blocks of the session that shared it get it too
+        self._apply(self._case.with_session_diary(proc.id, diary), action, summary)
 
     def _cell_committed(self, item: QTableWidgetItem) -> None:
         """A typed cell: read it, save it to the shown block, or refuse it in place."""
@@ -327,7 +334,7 @@ class DiaryPanel(QWidget):
             self.grid.setCurrentCell(0, NRS_COL)
 
     def _flags_changed(self) -> None:
-        """Baseline provoked, movements possible: saved with the diary."""
+        """Baseline provoked, movements possible, closed as final: saved with the diary."""
         proc = self._procedure()
         if self._filling or proc is None:
             return
@@ -340,10 +347,13 @@ class DiaryPanel(QWidget):
                 **proc.diary.model_dump(),
                 "baseline_provoked": self.baseline_provoked.isChecked(),
                 "movements_possible": self.movements.value(),
+                "closed_as_final": self.closed_as_final.isChecked(),
             }
         )
         if diary != proc.diary:
-            self._save(proc, diary, "diary flags", "baseline provoked / movements recorded")
+            self._save(
+                proc, diary, "diary flags", "baseline provoked / movements / closed recorded"
+            )
 
     def _quick_entered(self) -> None:
         """A whole diary on one line: baseline, colon, one NRS per scheduled time."""

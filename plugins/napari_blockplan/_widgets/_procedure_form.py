@@ -45,11 +45,12 @@ from blockplan.case import (
     Injection,
     Needle,
     Procedure,
+    new_id,
 )
 from blockplan.case.entry import (
-    datetime_from_text,
     datetime_text,
     is_particulate,
+    performed_at_from_text,
     sedation_from_text,
     steroid_from_text,
 )
@@ -69,6 +70,7 @@ from napari_blockplan._widgets._controls import (
 __all__ = ["FIELD_CONTROLS", "NOT_IN_FORM", "ProcedureForm"]
 
 FIELD_CONTROLS: dict[str, str] = {
+    "session_id": "session",
     "performed_at": "performed_at",
     "operator": "operator",
     "block_type": "block_type",
@@ -187,12 +189,19 @@ class ProcedureForm(QWidget):
         self.mixed_note = QLabel("")
         self.mixed_note.setWordWrap(True)
         self.mixed_note.setStyleSheet("color: #D55E00")
+        self.session = QComboBox()
+        self.session.setToolTip(
+            "blocks done in one sitting (e.g. a nerve root block and a medial branch block) "
+            "share a session: the relief after it supports only the set of their sites"
+        )
+        self.session.currentIndexChanged.connect(self._session_chosen)
         kind = QHBoxLayout()
         kind.addWidget(self.block_type, 3)
         kind.addWidget(self.approach, 2)
         form = compact_form(box)
         form.addRow("Targets:", self.targets_box)
         form.addRow(self.no_targets)
+        form.addRow("Session:", self.session)
         form.addRow("Date, time:", self.performed_at)
         form.addRow("Block, approach:", kind)
         form.addRow("Agent:", self.agent_buttons)
@@ -295,9 +304,33 @@ class ProcedureForm(QWidget):
         return box
 
     # ------------------------------------------------------------------ targets --
+    def _fill_sessions(self, case: Case) -> None:
+        """The session choice: a session of its own, or one of the case's sittings."""
+        current = self.session.currentData()
+        self.session.blockSignals(True)
+        try:
+            self.session.clear()
+            self.session.addItem("a session of its own", None)
+            for sitting in case.sessions:
+                names = " + ".join(BLOCK_NAMES[p.block_type] for p in sitting.procedures)
+                self.session.addItem(
+                    f"with {datetime_text(sitting.performed_at)}: {names}", sitting.session_id
+                )
+            self._set_combo(self.session, current)
+        finally:
+            self.session.blockSignals(False)
+
+    def _session_chosen(self, _index: int) -> None:
+        """Joining a sitting takes its date and time (a session is one sitting)."""
+        chosen = self.session.currentData()
+        sitting = next((s for s in self._case.sessions if s.session_id == chosen), None)
+        if not self._loading and sitting is not None:
+            self.performed_at.setText(datetime_text(sitting.performed_at))
+
     def set_case(self, case: Case) -> None:
-        """Show the case's targets (ticks and volumes of kept targets stay)."""
+        """Show the case's targets (ticks and volumes of kept targets stay) and sittings."""
         self._case = case
+        self._fill_sessions(case)
         rows = tuple(target_names(case.targets).items())  # the core's names, as everywhere
         if rows == self._row_targets:
             return
@@ -442,6 +475,7 @@ class ProcedureForm(QWidget):
                 line.clear()
             self.notes.clear()
             self.images_saved.setValue(fields["images_saved"].default)
+            self.session.setCurrentIndex(0)
             self._kept = ()
             self.mixed_note.setText("")
             self.mixed_note.setVisible(False)
@@ -455,6 +489,7 @@ class ProcedureForm(QWidget):
         try:
             self.performed_at.setText(datetime_text(proc.performed_at))
             self.operator.setText(proc.operator)
+            self._set_combo(self.session, proc.session_id)
             self._set_combo(self.block_type, proc.block_type)
             self._set_combo(self.approach, proc.approach)
             self.guidance_buttons.set_value(proc.guidance)
@@ -537,7 +572,7 @@ class ProcedureForm(QWidget):
         if agent is None:
             raise BlockplanError("choose the agent (" + ", ".join(a.value for a in Agent) + ")")
         try:
-            performed_at = datetime_from_text(self.performed_at.text())
+            performed_at = performed_at_from_text(self.performed_at.text())
         except ValueError as err:
             raise ValueError(f"date, time: {err}") from err
         try:
@@ -545,12 +580,24 @@ class ProcedureForm(QWidget):
         except ValueError as err:
             raise ValueError(first_error(err)) from err
         values["performed_at"] = performed_at
+        values["session_id"] = self._session_id(case, base)
         if base is not None:
             values |= {"id": base.id, "diary": base.diary}
         try:
             return Procedure.model_validate(values)
         except ValueError as err:
             raise ValueError(first_error(err)) from err
+
+    def _session_id(self, case: Case, base: Procedure | None) -> str:
+        """The chosen sitting; "of its own": the edited block's own session when it was
+        alone in it, else a new one."""
+        chosen = self.session.currentData()
+        if chosen is not None:
+            return str(chosen)
+        sitting = next((s for s in case.sessions if base and s.session_id == base.session_id), None)
+        if base is not None and sitting is not None and not sitting.is_multi_block:
+            return base.session_id
+        return new_id()
 
     def _values(self, case: Case, agent: Agent, ticked: list[str]) -> dict[str, Any]:
         """The form's values as `Procedure` fields (numbers refused outside the model's range)."""

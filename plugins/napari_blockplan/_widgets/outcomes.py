@@ -328,6 +328,9 @@ class OutcomesWidget(Panel):
 
     def _record(self, proc: Procedure) -> bool:
         case = self.ws.case
+        joined = next((s for s in case.sessions if s.session_id == proc.session_id), None)
+        if joined is not None and proc.diary is None:  # a block added to a sitting: its diary
+            proc = proc.model_copy(update={"diary": joined.diary})
         agents = "/".join(sorted(a.value for a in proc.agents))
         self._apply(
             case.replace_item("procedures", proc),
@@ -442,9 +445,7 @@ class OutcomesWidget(Panel):
             movements_possible=movements_possible,
         )
         case = self.ws.case
-        proc = next(p for p in case.procedures if p.id == procedure_id)
-        updated = proc.model_copy(update={"diary": diary})
-        self._apply(case.replace_item("procedures", updated), "diary", "pain diary saved")
+        self._apply(case.with_session_diary(procedure_id, diary), "diary", "pain diary saved")
 
     # ------------------------------------------------------------------ refresh -
     def _on_case_changed(self, case: Case) -> None:
