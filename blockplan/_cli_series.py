@@ -16,11 +16,17 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from blockplan.errors import DicomInputError
-from blockplan.io.gaps import GAP_CHOICES, GapChoice, with_choices
-from blockplan.io.geometry import TiltMode
 
 if TYPE_CHECKING:
     from blockplan.io.discovery import Discovery, SeriesInfo
+    from blockplan.io.gaps import GapChoice
+    from blockplan.io.geometry import TiltMode
+
+GAP_CHOICES = ("refuse", "resample", "split")
+"""`blockplan.io.gaps.GAP_CHOICES`, spelled out so that ``--help`` and argument errors
+import no stage (a test checks they are the same)."""
+TILT_CHOICES = ("shear", "resample")
+"""The values of `blockplan.io.geometry.TiltMode` (checked by the same test)."""
 
 __all__ = ["GAPS_OPTION", "TILT_OPTION", "discovery_to_json", "series", "series_to_json"]
 
@@ -129,7 +135,7 @@ GAPS_OPTION = click.option(
 )
 TILT_OPTION = click.option(
     "--tilt",
-    type=click.Choice(["shear", "resample"]),
+    type=click.Choice(TILT_CHOICES),
     default="shear",
     show_default=True,
     help="Gantry tilt: keep the acquired voxels with a sheared affine, or resample them "
@@ -152,6 +158,7 @@ def series(path: Path, as_json: bool, gaps: GapChoice, tilt: TiltMode) -> None:
     Exits with status 2 when no image series is found.
     """
     from blockplan.io.discovery import discover
+    from blockplan.io.gaps import with_choices
 
     found = discover(path)
     found = dataclasses.replace(found, series=with_choices(found.series, gaps, tilt))
