@@ -669,7 +669,19 @@ class CaseStore:
             with conn.begin():
                 yield conn
 
+    def _is_current(self) -> bool:
+        """True when the schema is at `SCHEMA_REVISION`: one read, no lock, no catalog query
+        (the usual case; a missing table simply means it is not)."""
+        try:
+            with self._engine.connect() as conn:
+                revision = conn.execute(sa.text("SELECT version_num FROM alembic_version"))
+                return revision.scalar() == SCHEMA_REVISION
+        except SQLAlchemyError:
+            return False
+
     def _migrate(self) -> None:
+        if self._is_current():
+            return
         with self._write() as conn:
             if self.dialect == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
