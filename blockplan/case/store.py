@@ -1626,7 +1626,8 @@ def _restrict_sqlite_files(path: Path) -> None:
 
 def _make_engine(url: URL) -> Engine:
     if url.get_backend_name() != "sqlite":
-        return sa.create_engine(url, pool_pre_ping=True)
+        # no hstore columns: skip the type look-up it costs every new engine's first connect
+        return sa.create_engine(url, pool_pre_ping=True, use_native_hstore=False)
     engine = sa.create_engine(url, connect_args={"timeout": 30})
 
     @sa.event.listens_for(engine, "connect")
