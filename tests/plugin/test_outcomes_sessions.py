@@ -55,6 +55,9 @@ def test_an_mbb_recorded_into_the_sitting_of_an_snrb(outcomes) -> None:
         volume_ml=0.5,
     )
     widget.set_diary(snrb.id, 9, RELIEF)
+    # a block alone in its sitting shows "of its own": recording another from it starts anew
+    widget.select_block(snrb.id)
+    assert form.session.currentData() is None
 
     # a new block, joined to that sitting through the session box, with real events
     doc = Physician(viewer)
