@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
+
+from blockplan._cli_progress import tty_progress
+from blockplan.errors import BlockplanError
 
 
 @click.command()
@@ -32,6 +36,23 @@ def demo(out_dir: Path, sample_dir: Path | None) -> None:
     """
     from blockplan.demo import DEMO_PROFILE, run_demo
 
-    written = run_demo(out_dir, sample_dir=sample_dir)
+    _check_writable(out_dir)
+    progress = tty_progress("generating the sample study (once, about 2 minutes)")
+    written = run_demo(out_dir, sample_dir=sample_dir, progress=progress)
     click.echo(f"demo case (synthetic, profile {DEMO_PROFILE}): {written['case'].resolve()}")
     click.echo(f"report (PDF/A-2b): {written['report'].resolve()}")
+
+
+def _check_writable(out_dir: Path) -> None:
+    """Create ``out_dir`` (mode 0700) or say in one line why it cannot be written."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as err:
+        raise BlockplanError(
+            f"demo: cannot create the folder {out_dir} ({err.strerror or type(err).__name__}); "
+            "choose a writable folder with -o"
+        ) from err
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        raise BlockplanError(
+            f"demo: the folder {out_dir} is not writable; choose a writable folder with -o"
+        )

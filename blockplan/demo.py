@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -394,15 +395,22 @@ def _right_l5_tfesi(target: Target) -> Procedure:
     )
 
 
-def run_demo(out_dir: Path, *, sample_dir: Path | None = None) -> dict[str, Path]:
+def run_demo(
+    out_dir: Path,
+    *,
+    sample_dir: Path | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> dict[str, Path]:
     """Build the demo case and write what blockplan produces for it into ``out_dir``.
 
+    ``progress`` follows the sample study's generation, when an installed wheel has to
+    generate it (`blockplan.sample.locate.sample_study_path`).
     Returns the paths written, by kind (``"case"``, ``"report"``).
     """
     from blockplan.case.casefile import save_case_file
     from blockplan.sample.locate import sample_study_path
 
-    sample = sample_dir or sample_study_path()
+    sample = sample_dir or sample_study_path(progress)
     case = build_demo_case(sample)
     out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     written: dict[str, Path] = {}

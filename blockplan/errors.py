@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from blockplan.case.identity import IdentityComparison
 
 __all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_PACS_UNAVAILABLE",
     "ArchiveError",
     "BlockplanError",
     "BlockplanWarning",
@@ -26,6 +28,7 @@ __all__ = [
     "GeometryError",
     "GeometryWarning",
     "PacsError",
+    "PacsUnavailableError",
     "PatientMismatchError",
     "PlanningError",
     "ProfileError",
@@ -119,3 +122,18 @@ class ArchiveError(BlockplanError):
 
 class PacsError(ArchiveError):
     """A PACS refused or could not be reached; the objects stay in the outbox."""
+
+
+class PacsUnavailableError(PacsError):
+    """The PACS could not be reached, or refused or did not confirm storage for now.
+
+    Retrying later may succeed (the CLI exits with status 3, `EXIT_PACS_UNAVAILABLE`, so
+    a scheduler can retry); the objects stay in the outbox.
+    """
+
+
+EXIT_BAD_INPUT = 2
+"""CLI exit status of a `BlockplanError` other than `PacsUnavailableError`."""
+
+EXIT_PACS_UNAVAILABLE = 3
+"""CLI exit status of a `PacsUnavailableError`: retry later (`blockplan archive --retry`)."""

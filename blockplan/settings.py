@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from blockplan._paths import user_config_dir
 from blockplan.errors import SettingsError
+from blockplan.strict_json import loads_strict
 
 __all__ = [
     "SETTINGS_KEYS",
@@ -179,7 +180,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     if len(data) > _MAX_FILE_BYTES:
         raise SettingsError(f"{file}: larger than a settings file can be; {fix}")
     try:
-        doc = json.loads(data.decode("utf-8"))
+        doc = loads_strict(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as err:
         raise SettingsError(f"{file}: not UTF-8 JSON ({type(err).__name__}); {fix}") from err
     if not isinstance(doc, dict):

@@ -27,5 +27,14 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _every_report_is_pdfa():
+    """Every report the suite builds passes a real PDF/A-2b validator (issue 17 point 7)."""
+    from tests.report._pdfa_check import validating_reports
+
+    with validating_reports():
+        yield
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     return f"blockplan tests; DISPLAY={os.environ.get('DISPLAY', '')!r}"

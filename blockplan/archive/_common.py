@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import re
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -18,11 +20,15 @@ from blockplan.case.model import Case
 from blockplan.errors import ArchiveError
 
 __all__ = [
+    "IDENTIFYING_KEYWORDS",
     "MANUFACTURER",
     "PatientStudyInfo",
     "dataset_bytes",
+    "derived_uid",
     "new_uid",
+    "normalise_dates",
     "read_headers",
+    "redact",
     "software_version",
 ]
 
@@ -83,6 +89,19 @@ _PATIENT_STUDY_KEYWORDS: tuple[str, ...] = (
 def new_uid() -> str:
     """A fresh UID under the UUID-derived root ``2.25`` (PS3.5 §B.2): no registered root needed."""
     return str(generate_uid(prefix=None))
+
+
+_UID_NAMESPACE = uuid.UUID("0b6f3f0e-5a52-4b8e-9d1c-6c1b8f6a2d17")
+
+
+def derived_uid(*parts: str) -> str:
+    """A UID derived from ``parts``: ``2.25.<UUID as integer>`` (PS3.5 §B.2), the UUID a
+    name-based (version 5) one — equal parts, equal UID, in every process.
+
+    (pydicom's ``generate_uid(prefix=None, entropy_srcs=…)`` ignores the entropy and
+    returns a random UUID-based UID.)
+    """
+    return f"2.25.{uuid.uuid5(_UID_NAMESPACE, chr(31).join(parts)).int}"
 
 
 def software_version() -> str:
@@ -236,6 +255,97 @@ def read_headers(files: Iterable[str | os.PathLike[str]]) -> list[Dataset]:
                 "check the study folder"
             ) from err
     return out
+
+
+_DATE_FORMATS = ("%Y%m%d", "%Y-%m-%d", "%Y.%m.%d", "%Y/%m/%d", "%d.%m.%Y")
+_TIME = re.compile(r"^\d{2}(\d{2}(\d{2}(\.\d{1,6})?)?)?$")
+_DATETIME = re.compile(r"^\d{4}(\d{2}(\d{2}(\d{2}(\d{2}(\d{2}(\.\d{1,6})?)?)?)?)?)?([+-]\d{4})?$")
+
+
+def _conformant(vr: str, text: str) -> str | None:
+    """``text`` as a conformant DA, TM or DT value, or None when it cannot be read."""
+    text = text.strip()
+    if vr == "DA":
+        for fmt in _DATE_FORMATS:
+            try:
+                return dt.datetime.strptime(text, fmt).strftime("%Y%m%d")
+            except ValueError:
+                continue
+        return None
+    if vr == "TM":
+        squeezed = text.replace(":", "")
+    else:  # DT: 1951-03-23T10:30:00+0100 -> 19510323103000+0100
+        squeezed = re.sub(r"^(\d{4})-(\d{2})-(\d{2})", r"\1\2\3", text)
+        squeezed = re.sub(r"[:T ]", "", squeezed)
+    pattern = _TIME if vr == "TM" else _DATETIME
+    return squeezed if pattern.match(squeezed) else None
+
+
+def normalise_dates(headers: Sequence[Dataset]) -> tuple[list[Dataset], list[str]]:
+    """Copies of ``headers`` whose DA, TM and DT values are made conformant, and notes.
+
+    Real images carry e.g. ``1951-03-23`` in a DA element (highdicom refuses it). Such a
+    value is rewritten (``19510323``); one that cannot be read is left empty. Each note
+    names the attribute and what was done — never the value, which may identify the
+    patient (a birth date). Only top-level attributes are changed, and only on copies.
+    """
+    out: list[Dataset] = []
+    notes: dict[str, str] = {}
+    for ds in headers:
+        copy: Dataset | None = None
+        for elem in ds:
+            if elem.VR not in ("DA", "TM", "DT") or elem.VM != 1 or not str(elem.value or ""):
+                continue
+            text = str(elem.value)
+            fixed = _conformant(elem.VR, text)
+            if fixed == text:
+                continue
+            if copy is None:
+                copy = _shallow_copy(ds)
+            copy[elem.tag] = pydicom.DataElement(elem.tag, elem.VR, fixed or "")
+            what = f"normalised to {elem.VR} format" if fixed else "unreadable, left empty"
+            notes.setdefault(elem.keyword or str(elem.tag), what)
+        out.append(copy if copy is not None else ds)
+    return out, [
+        f"source images: {kw} was not a conformant DICOM date/time ({what})"
+        for kw, what in sorted(notes.items())
+    ]
+
+
+def _shallow_copy(ds: Dataset) -> Dataset:
+    """A new dataset holding the same elements (``Dataset(ds)`` would share its storage)."""
+    copy = Dataset()
+    for elem in ds:
+        copy.add(elem)
+    if hasattr(ds, "file_meta"):
+        copy.file_meta = ds.file_meta
+    return copy
+
+
+IDENTIFYING_KEYWORDS: tuple[str, ...] = (
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "OtherPatientIDs",
+    "OtherPatientNames",
+    "AccessionNumber",
+    "ReferringPhysicianName",
+    "PatientAddress",
+    "PatientTelephoneNumbers",
+    "InstitutionName",
+)
+"""Attributes whose values never appear in a message (`redact`)."""
+
+
+def redact(message: str, headers: Sequence[Dataset]) -> str:
+    """``message`` with every value of an identifying attribute of ``headers`` replaced by
+    the attribute's name in angle brackets (e.g. ``<PatientBirthDate>``)."""
+    for keyword in IDENTIFYING_KEYWORDS:
+        values = {str(h.get(keyword, "") or "") for h in headers}
+        for value in sorted(values, key=len, reverse=True):
+            if len(value) >= 3 and value in message:
+                message = message.replace(value, f"<{keyword}>")
+    return message
 
 
 def dataset_bytes(ds: Dataset) -> bytes:

@@ -35,11 +35,12 @@ from typing import Any
 
 from pydicom.dataset import Dataset
 
-from blockplan.archive._common import dataset_bytes, sort_by_uid
+from blockplan.archive._common import dataset_bytes, normalise_dates, sort_by_uid
 from blockplan.archive.deid import Deidentifier
 from blockplan.archive.encapdoc import encapsulate_pdf
 from blockplan.archive.seg import build_scar_seg
 from blockplan.archive.sr import build_measurement_report
+from blockplan.archive.versions import ROLES, VersionUids
 from blockplan.case.casefile import dumps_case_file, fsync_dir
 from blockplan.case.model import Case
 from blockplan.errors import ArchiveError
@@ -137,6 +138,7 @@ def build_archive(
     report_options: ReportOptions | None = None,
     content_datetime: dt.datetime | None = None,
     title: str = DOCUMENT_TITLE,
+    uids: VersionUids | None = None,
 ) -> ArchiveObjects:
     """Build the report PDF, Encapsulated PDF, SR and SEG of a case.
 
@@ -159,6 +161,9 @@ def build_archive(
         ContentDate/Time of the objects and the report date (now, by default).
     title
         DocumentTitle of the Encapsulated PDF.
+    uids
+        Series and instance UIDs, InstanceNumber and predecessors of this archive version
+        (`blockplan.archive.versions.version_uids`); fresh UIDs when None.
 
     Raises
     ------
@@ -169,7 +174,7 @@ def build_archive(
         raise ArchiveError(
             f"case {case.case_id}: no source images; pass the study folder the plan was made on"
         )
-    headers = list(source_headers)
+    headers, notes = normalise_dates(source_headers)
     if volume is not None:
         headers = sort_by_uid(headers, volume.sop_instance_uids)
     when = content_datetime or dt.datetime.now().astimezone().replace(microsecond=0)
@@ -183,14 +188,14 @@ def build_archive(
     segment_numbers: dict[str, int] = {}
     for_uid = str(headers[0].get("FrameOfReferenceUID", ""))
     regions = [r for r in case.scar_regions if r.grid.frame_of_reference_uid == for_uid]
-    notes = []
     if len(regions) < len(case.scar_regions):
         notes.append(
             f"{len(case.scar_regions) - len(regions)} scar region(s) lie in another frame of "
             "reference than the source series and are not in the SEG"
         )
+    ids = _identity(uids)
     if regions:
-        built = build_scar_seg(regions, headers)
+        built = build_scar_seg(regions, headers, **ids["seg"])
         seg, placement, segment_numbers = built.dataset, built.placement, built.segment_numbers
         seg.ContentDate, seg.ContentTime = when.strftime("%Y%m%d"), when.strftime("%H%M%S")
     sr = build_measurement_report(
@@ -201,8 +206,18 @@ def build_archive(
         seg=seg,
         segment_numbers=segment_numbers,
         content_datetime=when,
+        previous_versions=uids.previous("sr") if uids is not None else (),
+        **ids["sr"],
     )
-    enc = encapsulate_pdf(pdf, headers[0], title, source_images=headers, content_datetime=when)
+    enc = encapsulate_pdf(
+        pdf,
+        headers[0],
+        title,
+        source_images=headers,
+        content_datetime=when,
+        predecessors=uids.previous("report") if uids is not None else (),
+        **ids["report"],
+    )
     return ArchiveObjects(
         case=case,
         pdf=pdf,
@@ -212,6 +227,20 @@ def build_archive(
         seg_placement=placement,
         notes=notes,
     )
+
+
+def _identity(uids: VersionUids | None) -> dict[str, dict[str, Any]]:
+    """Keyword arguments giving each object its UIDs and InstanceNumber (none: fresh UIDs)."""
+    if uids is None:
+        return {role: {} for role in ROLES}
+    return {
+        role: {
+            "series_instance_uid": uids.series[role],
+            "sop_instance_uid": uids.instances[role],
+            "instance_number": uids.instance_number,
+        }
+        for role in ROLES
+    }
 
 
 def build_export(
@@ -231,7 +260,7 @@ def build_export(
     case, and each DICOM object passes the attribute rules once more and is marked
     (PatientIdentityRemoved, DeidentificationMethodCodeSequence).
     """
-    headers = list(source_headers)
+    headers, _ = normalise_dates(source_headers)
     if volume is not None:
         headers = sort_by_uid(headers, volume.sop_instance_uids)
     metrics = plan_metrics(case, volume)  # geometry only: nothing identifying

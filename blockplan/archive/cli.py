@@ -7,7 +7,7 @@
         --calling-ae BLOCKPLAN [--tls-ca ca.pem [--tls-cert me.pem --tls-key me.key]]
     blockplan archive CASE --images STUDY --to https://pacs.example/dicom-web
     blockplan archive --retry --to pacs://ORTHANC@pacs.example:4242
-    blockplan export CASE --images STUDY --deidentify --to DIR [--dates shift:-365|remove|keep]
+    blockplan export CASE --images STUDY --deidentify --to DIR [--dates shift:key|remove|keep]
 
 CASE is a case file (``*.blockplan.json``); STUDY the folder of the images the plan was
 made on (the series holding the scar, else the one in the targets' frame of reference).
@@ -15,15 +15,27 @@ made on (the series holding the scar, else the one in the targets' frame of refe
 
 from __future__ import annotations
 
+import contextlib
+import json
 import ssl
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import click
 
-from blockplan.errors import ArchiveError, PacsError
+from blockplan.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_PACS_UNAVAILABLE,
+    ArchiveError,
+    BlockplanError,
+    PacsError,
+    PacsUnavailableError,
+)
 
 if TYPE_CHECKING:
+    from blockplan.archive.deid import BurnedIn
+    from blockplan.archive.jobs import ArchiveOutcome
     from blockplan.case.model import Case
 
 __all__ = ["archive", "export"]
@@ -98,6 +110,15 @@ _TO_HELP = "DIR (a new folder), pacs://AE@host:port (C-STORE) or http(s)://…/d
     help="Outbox folder (default: blockplan's data folder, ~/.local/share/blockplan/outbox).",
 )
 @click.option("--retry", is_flag=True, help="Send what waits in the outbox to --to.")
+@click.option(
+    "--author",
+    default="",
+    help="Only when no signed report is kept for the case (first build): the physician.",
+)
+@click.option(
+    "--clinic", default="", help="Only when no signed report is kept (first build): the clinic."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 def archive(
     case_file: str | None,
     images: str | None,
@@ -109,14 +130,51 @@ def archive(
     tls_key: str | None,
     outbox: str | None,
     retry: bool,
+    author: str,
+    clinic: str,
+    as_json: bool,
 ) -> None:
     """Archive CASE_FILE: report PDF, Encapsulated PDF, SR, SEG and the case file.
 
-    To a folder (with manifest.json, written atomically) or to a PACS. A failed send
-    keeps the objects in the outbox; --retry sends them later.
+    The report is the signed one: --pdf (checked: PDF/A of this case), else the one kept
+    with the case (written by `blockplan report`), byte for byte; one is built only when
+    none was kept. Archiving the same report again adds nothing (same UIDs). To a folder
+    (with manifest.json, written atomically) or to a PACS. A failed send keeps the objects
+    in the outbox; --retry sends them later. Exit status 2: bad input; 3: the PACS is
+    unreachable or refused (retry later).
     """
+    with _json_errors(as_json):
+        _archive(
+            case_file,
+            images,
+            to,
+            pdf,
+            calling_ae,
+            (tls_ca, tls_cert, tls_key),
+            outbox,
+            retry,
+            author,
+            clinic,
+            as_json,
+        )
+
+
+def _archive(
+    case_file: str | None,
+    images: str | None,
+    to: str | None,
+    pdf: str | None,
+    calling_ae: str | None,
+    tls_files: tuple[str | None, str | None, str | None],
+    outbox: str | None,
+    retry: bool,
+    author: str,
+    clinic: str,
+    as_json: bool,
+) -> None:
     from blockplan.settings import load_settings
 
+    tls_ca, tls_cert, tls_key = tls_files
     settings = load_settings()
     to = to or settings.archive_destination
     if not to:
@@ -130,27 +188,74 @@ def archive(
 
     if retry:
         done = send_waiting(to, calling_ae=calling_ae, tls=ctx, ca_bundle=tls_ca, outbox=outbox)
-        click.echo(f"sent {len(done.sent)} waiting object(s) to {done.destination}")
+        _print_outcome(
+            done, as_json, f"sent {len(done.sent)} waiting object(s) to {done.destination}"
+        )
         return
     if case_file is None:
         raise ArchiveError("CASE_FILE is required (or --retry to send the outbox)")
     case = _load(case_file, images)
+    options = None
+    if author or clinic:
+        from blockplan.report.options import ReportOptions
+
+        options = ReportOptions.from_settings(author=author, clinic_name=clinic)
     done = archive_case(
         case,
         str(images),
         to,
-        pdf=Path(pdf).read_bytes() if pdf else None,
+        pdf=_read_pdf(pdf) if pdf else None,
+        report_options=options,
         calling_ae=calling_ae,
         tls=ctx,
         ca_bundle=tls_ca,
         outbox=outbox,
     )
-    if done.folder is not None:
-        click.echo(f"archived case to {done.folder}")
+    where = (
+        f"archived case to {done.folder}"
+        if done.folder is not None
+        else (f"sent {len(done.sent)} object(s) to {done.destination}")
+    )
+    how = "built now (first report of the case)" if done.report_built else "the signed report"
+    _print_outcome(done, as_json, f"{where}; report {done.report_id}: {how}")
+
+
+def _read_pdf(path: str) -> bytes:
+    target = Path(path)
+    if not target.is_file():
+        raise ArchiveError(f"--pdf {path}: not a regular file; give the report PDF")
+    try:
+        return target.read_bytes()
+    except OSError as err:
+        raise ArchiveError(f"--pdf {path}: cannot be read ({err.strerror or err})") from err
+
+
+def _print_outcome(done: ArchiveOutcome, as_json: bool, line: str) -> None:
+    if as_json:
+        click.echo(json.dumps(done.to_json(), indent=2))
         return
-    click.echo(f"sent {len(done.sent)} object(s) to {done.destination}")
+    click.echo(line)
     for warning in done.warnings:
         click.echo(f"warning: {warning}")
+    if done.waiting:
+        click.echo(
+            f"note: {done.waiting} object(s) still wait in the outbox {done.outbox}; send them "
+            "with `blockplan archive --retry --to …`"
+        )
+
+
+@contextlib.contextmanager
+def _json_errors(as_json: bool) -> Iterator[None]:
+    """With --json, a failure is also printed as JSON on stdout (then exits as usual)."""
+    try:
+        yield
+    except BlockplanError as err:
+        if as_json:
+            status = (
+                EXIT_PACS_UNAVAILABLE if isinstance(err, PacsUnavailableError) else EXIT_BAD_INPUT
+            )
+            click.echo(json.dumps({"ok": False, "error": str(err), "exit_status": status}))
+        raise
 
 
 @click.command()
@@ -164,9 +269,10 @@ def archive(
 @click.option("--to", "to", required=True, type=click.Path(), help="New folder to write.")
 @click.option(
     "--dates",
-    default="shift:0",
+    default="shift:key",
     show_default=True,
-    help="shift:<days> (e.g. shift:-365), remove, or keep.",
+    help="shift:key (each patient's dates move by 1–10 years, derived from the key), "
+    "shift:<days> (e.g. shift:-365), remove, or keep (real dates).",
 )
 @click.option(
     "--key-file",
@@ -181,6 +287,16 @@ def archive(
     show_default=True,
     help="Scrub patient identifiers from free text, or empty it.",
 )
+@click.option(
+    "--burned-in",
+    type=click.Choice(["refuse", "masked", "consent"]),
+    default="refuse",
+    show_default=True,
+    help="Images whose pixels may show text (BurnedInAnnotation YES, screen captures): "
+    "refuse them, include them because the text was masked (declared as Clean Pixel Data), "
+    "or include them with the patient's consent (recorded).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 def export(
     case_file: str,
     images: str | None,
@@ -189,15 +305,32 @@ def export(
     dates: str,
     key_file: str | None,
     free_text: str,
+    burned_in: str,
+    as_json: bool,
 ) -> None:
     """Export CASE_FILE to a folder; with --deidentify, de-identified (see the README)."""
+    with _json_errors(as_json):
+        _export(case_file, images, deidentify, to, dates, key_file, free_text, burned_in, as_json)
+
+
+def _export(
+    case_file: str,
+    images: str | None,
+    deidentify: bool,
+    to: str,
+    dates: str,
+    key_file: str | None,
+    free_text: str,
+    burned_in: str,
+    as_json: bool,
+) -> None:
     from blockplan.archive.deid import DatePolicy
     from blockplan.archive.jobs import archive_case, export_deidentified
 
     case = _load(case_file, images)
     if not deidentify:
         done = archive_case(case, str(images), to)
-        click.echo(f"exported case to {done.folder}")
+        _print_outcome(done, as_json, f"exported case to {done.folder}")
         return
     key = None
     if key_file is not None:
@@ -211,5 +344,12 @@ def export(
         dates=dates,
         key=key,
         free_text="remove" if free_text == "remove" else "scrub",
+        burned_in=cast("BurnedIn", burned_in),  # click.Choice checked it
     )
-    click.echo(f"exported de-identified case to {out} ({DatePolicy.parse(dates).description()})")
+    how = DatePolicy.parse(dates).description()
+    if as_json:
+        result = {"format": "blockplan.export-outcome", "version": 1, "ok": True}
+        result.update(folder=str(out), deidentified=True, dates=how, burned_in=burned_in)
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"exported de-identified case to {out} ({how})")

@@ -42,6 +42,7 @@ __all__ = [
     "PRIVATE_CODES",
     "PRIVATE_SCHEME",
     "SIDE_CODES",
+    "STANDARD_CONCEPTS",
     "STATUS_CODES",
     "STRUCTURE_CODES",
     "VERDICT_CODES",
@@ -50,6 +51,8 @@ __all__ = [
     "block_type_from_code",
     "code_value_and_scheme",
     "coding_scheme_identification",
+    "concept",
+    "concept_keys",
     "landmark_kind_from_code",
     "level_code",
     "level_from_code",
@@ -145,6 +148,32 @@ PRIVATE_CODES: dict[str, str] = {
 def private(value: str) -> Code:
     """The private code ``value`` of scheme `PRIVATE_SCHEME`."""
     return Code(value, PRIVATE_SCHEME, PRIVATE_CODES[value])
+
+
+STANDARD_CONCEPTS: dict[str, Code] = {
+    "TARGET": codes.DCM.Target,  # finding type of a target group
+    "APPROACH": codes.DCM.InstrumentApproach,
+    "SPINAL-LEVEL": codes.SCT.TopographicalModifier,
+    "CLEAR-LEVEL": codes.SCT.TopographicalModifier,
+    "CLEAR-SIDE": codes.SCT.Laterality,
+}
+"""Concepts written with a standard code (DICOM PS3.16, via pydicom) instead of the private
+one of the same key; readers accept both (files written before)."""
+
+
+def concept(name: str) -> Code:
+    """The code written for concept ``name``: standard when PS3.16 has one, else private."""
+    return STANDARD_CONCEPTS.get(name) or private(name)
+
+
+def concept_keys(code: CodeLike) -> list[str]:
+    """The concept keys a code stands for (a private key, or the keys of a standard code)."""
+    value, scheme = code_value_and_scheme(code)
+    if scheme == PRIVATE_SCHEME:
+        return [value]
+    return [
+        k for k, c in STANDARD_CONCEPTS.items() if (c.value, c.scheme_designator) == (value, scheme)
+    ]
 
 
 def coding_scheme_identification() -> Dataset:

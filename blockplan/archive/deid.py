@@ -43,7 +43,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal
@@ -58,9 +58,14 @@ from blockplan.case.model import Case
 from blockplan.errors import ArchiveError
 
 __all__ = [
+    "CONSENT_NOTE",
     "E1_1_ACTIONS",
+    "BurnedIn",
     "DatePolicy",
     "Deidentifier",
+    "burned_in_reason",
+    "check_burned_in",
+    "deidentification_method_text",
     "identifying_strings",
 ]
 
@@ -339,38 +344,129 @@ _DUMMY = {"DA": "19000101", "TM": "000000", "DT": "19000101000000", "PN": "ANONY
 
 @dataclass(frozen=True, slots=True)
 class DatePolicy:
-    """What happens to dates: ``shift`` by ``days``, ``remove`` or ``keep``."""
+    """What happens to dates: ``shift`` by ``days``, ``remove`` or ``keep``.
+
+    ``days`` None (the default, ``shift:key``): each patient's dates move by a number of
+    days derived from the de-identification key and the patient id (between one and ten
+    years back, never 0), so real dates never leave by default and exports made with the
+    same key stay consistent. ``shift:0`` keeps the real dates and is declared so.
+    """
 
     mode: Literal["shift", "remove", "keep"] = "shift"
-    days: int = 0
+    days: int | None = None
 
     @classmethod
     def parse(cls, text: str) -> DatePolicy:
-        """``"shift:-30"``, ``"remove"`` or ``"keep"``."""
+        """``"shift:key"`` (default), ``"shift:-30"``, ``"remove"`` or ``"keep"``."""
         text = text.strip().lower()
         if text in ("remove", "keep"):
             return cls(mode=text)  # type: ignore[arg-type]
+        if text in ("shift", "shift:key"):
+            return cls(mode="shift", days=None)
         m = re.fullmatch(r"shift:([+-]?\d{1,6})", text)
         if m is None:
             raise ArchiveError(
-                f"dates option {text!r} is not understood; use shift:<days> (e.g. shift:-365), "
-                "remove or keep"
+                f"dates option {text!r} is not understood; use shift:key (a per-patient "
+                "shift from the key), shift:<days> (e.g. shift:-365), remove or keep"
             )
         return cls(mode="shift", days=int(m.group(1)))
 
+    @property
+    def keeps_real_dates(self) -> bool:
+        """True when dates leave unchanged (``keep`` or ``shift:0``)."""
+        return self.mode == "keep" or (self.mode == "shift" and self.days == 0)
+
     def method_codes(self) -> list[Any]:
-        """Profile option codes this policy applies (CID 7050)."""
+        """The CID 7050 option codes this policy applies — exactly those."""
+        if self.keeps_real_dates:
+            return [codes.DCM.RetainLongitudinalTemporalInformationFullDatesOption]
         if self.mode == "shift":
             return [codes.DCM.RetainLongitudinalTemporalInformationModifiedDatesOption]
-        if self.mode == "keep":
-            return [codes.DCM.RetainLongitudinalTemporalInformationFullDatesOption]
         return []
 
     def description(self) -> str:
-        """Text for DeidentificationMethod."""
-        if self.mode == "shift":
-            return f"dates shifted by {self.days} days"
-        return "dates kept" if self.mode == "keep" else "dates removed"
+        """What happened to dates, in words (no shift amount: it would undo the shift)."""
+        if self.keeps_real_dates:
+            return "dates kept"
+        if self.mode == "remove":
+            return "dates removed"
+        return "dates shifted per patient (keyed)" if self.days is None else "dates shifted"
+
+
+BurnedIn = Literal["refuse", "masked", "consent"]
+"""What to do with source images that carry burned-in text (see `check_burned_in`)."""
+
+CONSENT_NOTE = "burned-in annotation kept with patient consent"
+"""DeidentificationMethod value of an export made with ``--burned-in consent``."""
+
+_SCREEN_CAPTURE_CLASSES = frozenset(
+    {
+        "1.2.840.10008.5.1.4.1.1.7",  # Secondary Capture Image
+        "1.2.840.10008.5.1.4.1.1.7.1",  # Multi-frame Single Bit SC
+        "1.2.840.10008.5.1.4.1.1.7.2",  # Multi-frame Grayscale Byte SC
+        "1.2.840.10008.5.1.4.1.1.7.3",  # Multi-frame Grayscale Word SC
+        "1.2.840.10008.5.1.4.1.1.7.4",  # Multi-frame True Color SC
+    }
+)
+
+
+def burned_in_reason(headers: Sequence[Dataset]) -> str | None:
+    """Why the pixels of a series may show text (e.g. the patient's name), or None.
+
+    BurnedInAnnotation YES, a Secondary Capture SOP class, a ConversionType (screen or
+    film capture) or ``SCREEN`` in ImageType.
+    """
+    for ds in headers:
+        if str(ds.get("BurnedInAnnotation", "")).strip().upper() == "YES":
+            return "BurnedInAnnotation is YES"
+        if str(ds.get("SOPClassUID", "")) in _SCREEN_CAPTURE_CLASSES:
+            return "it is a secondary (screen) capture"
+        if ds.get("ConversionType"):
+            return f"it is a capture (ConversionType {ds.ConversionType})"
+        if "SCREEN" in [str(v).upper() for v in (ds.get("ImageType") or [])]:
+            return "its ImageType says SCREEN (a screen capture)"
+    return None
+
+
+def check_burned_in(headers: Sequence[Dataset], policy: BurnedIn) -> None:
+    """Refuse, under ``policy`` ``"refuse"``, a series whose pixels may show text.
+
+    ``"masked"`` (the text was masked, e.g. by the PACS's pixel de-identification) and
+    ``"consent"`` (the patient agreed to share the images as they are) admit it.
+
+    Raises
+    ------
+    ArchiveError
+        Naming the series by number and UID, the reason and the options.
+    """
+    reason = burned_in_reason(headers)
+    if reason is None or policy != "refuse":
+        return
+    first = headers[0]
+    raise ArchiveError(
+        f"series {first.get('SeriesNumber', '?')} ({first.get('SeriesInstanceUID', '?')}): "
+        f"{reason}, so text burned into the pixels (e.g. the patient's name) would show in "
+        "the de-identified key images. Export another series, or pass --burned-in masked "
+        "once the text is masked, or --burned-in consent with the patient's consent"
+    )
+
+
+def deidentification_method_text(method: Sequence[Any], dates: DatePolicy) -> list[str]:
+    """DeidentificationMethod values: the tool, each option applied, and the date handling.
+
+    Each value fits LO (64 characters) whole; nothing is truncated.
+    """
+    from blockplan import __version__
+
+    values = [f"blockplan {__version__}", *(str(code.meaning) for code in method)]
+    values.append(dates.description())
+    too_long = [v for v in values if len(v) > 64]
+    if too_long:
+        raise ArchiveError(
+            f"DeidentificationMethod value {too_long[0]!r} is longer than 64 characters "
+            "(LO); report a bug"
+        )
+    return values
 
 
 def _name_tokens(name: str) -> list[str]:
@@ -426,14 +522,20 @@ class Deidentifier:
         Values to scrub from free text (`identifying_strings`); `case` adds the case's own.
     free_text
         ``"scrub"`` (remove identifiers from free text) or ``"remove"`` (empty it).
+    burned_in
+        How source images with burned-in text were admitted (`check_burned_in`):
+        ``"refuse"`` (none were), ``"masked"`` (declared as Clean Pixel Data, 113101) or
+        ``"consent"`` (recorded in DeidentificationMethod).
     """
 
     key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     dates: DatePolicy = field(default_factory=DatePolicy)
     identifiers: list[str] = field(default_factory=list)
     free_text: Literal["scrub", "remove"] = "scrub"
+    burned_in: BurnedIn = "refuse"
     uid_map: dict[str, str] = field(default_factory=dict)
     _rebase_days: int | None = None
+    _patient_id: str | None = None
 
     # -- building blocks -----------------------------------------------------------------
     def _mac(self, purpose: str, value: str) -> bytes:
@@ -460,9 +562,18 @@ class Deidentifier:
         """``ANON^<12 hex>``: the new PatientName (family ``ANON``, given the hash)."""
         return self.pseudonym(patient_id).replace("-", "^", 1)
 
+    def shift_days(self, patient_id: str | None = None) -> int:
+        """Days the dates move under a ``shift`` policy: the policy's, else derived from the
+        key and ``patient_id`` (default: the patient being de-identified), -3650…-365."""
+        if self.dates.days is not None:
+            return self.dates.days
+        patient = patient_id if patient_id is not None else (self._patient_id or "")
+        digest = int.from_bytes(self._mac("date-shift", patient)[:8], "big")
+        return -(365 + digest % (10 * 365 - 365 + 1))
+
     def _shift_days(self) -> int:
         if self.dates.mode == "shift":
-            return self.dates.days
+            return self.shift_days()
         if self.dates.mode == "remove" and self._rebase_days is not None:
             return self._rebase_days
         return 0
@@ -481,7 +592,7 @@ class Deidentifier:
         if self.dates.mode == "remove":
             return dt.datetime(1900, 1, 1, tzinfo=now.tzinfo)
         if self.dates.mode == "shift":
-            return now + dt.timedelta(days=self.dates.days)
+            return now + dt.timedelta(days=self.shift_days())
         return now
 
     def scrub(self, text: str) -> str:
@@ -510,7 +621,7 @@ class Deidentifier:
             day = dt.datetime.strptime(value[:8], "%Y%m%d").date()
         except ValueError:
             return ""
-        return (day + dt.timedelta(days=self.dates.days)).strftime("%Y%m%d") + value[8:]
+        return (day + dt.timedelta(days=self.shift_days())).strftime("%Y%m%d") + value[8:]
 
     def dataset(
         self, ds: Dataset, *, uids: bool = True, dates: bool = True, keep_content: bool = False
@@ -528,6 +639,8 @@ class Deidentifier:
         keep_content
             Keep ContentSequence (an SR built from the de-identified case; option 113104).
         """
+        if self._patient_id is None:
+            self._patient_id = str(ds.get("PatientID", ""))
         out = Dataset()
         for elem in ds:
             new = self._element(elem, uids=uids, dates=dates, keep_content=keep_content)
@@ -602,13 +715,16 @@ class Deidentifier:
     def mark(self, ds: Dataset, *, structured_content: bool = False) -> None:
         """Add PatientIdentityRemoved and the de-identification method attributes."""
         ds.PatientIdentityRemoved = "YES"
-        ds.DeidentificationMethod = (
-            "blockplan: PS3.15 Basic Application Level Confidentiality Profile; "
-            + self.dates.description()
-        )[:64]
         method = [codes.DCM.BasicApplicationConfidentialityProfile, *self.dates.method_codes()]
+        if self.burned_in == "masked":
+            method.append(codes.DCM.CleanPixelDataOption)
         if structured_content:
             method.append(codes.DCM.CleanStructuredContentOption)
+        # one LO value (≤ 64 characters) per step, never cut: DeidentificationMethod is 1-n
+        values = deidentification_method_text(method, self.dates)
+        if self.burned_in == "consent":
+            values.append(CONSENT_NOTE)
+        ds.DeidentificationMethod = values
         items = []
         for code in method:
             item = Dataset()
@@ -638,6 +754,7 @@ class Deidentifier:
     def case(self, case: Case) -> Case:
         """The de-identified case (see the module docs for what changes)."""
         p = case.patient
+        self._patient_id = p.patient_id
         self.identifiers += identifying_strings(
             p.patient_name,
             p.patient_id,

@@ -65,6 +65,7 @@ def encapsulate_pdf(
     instance_number: int = 1,
     series_description: str = "blockplan report",
     content_datetime: dt.datetime | None = None,
+    predecessors: Sequence[Dataset] = (),
 ) -> Dataset:
     """Wrap a PDF as an Encapsulated PDF instance in the study of ``source``.
 
@@ -87,6 +88,10 @@ def encapsulate_pdf(
         Shown by PACS viewers.
     content_datetime
         ContentDate/Time and AcquisitionDateTime (now, by default).
+    predecessors
+        Earlier versions of this document (StudyInstanceUID, SeriesInstanceUID,
+        SOPInstanceUID, SOPClassUID each): PredecessorDocumentsSequence, so a PACS can
+        show the new version as superseding them.
 
     Returns
     -------
@@ -124,6 +129,8 @@ def encapsulate_pdf(
     ds.ConceptNameCodeSequence = DicomSequence([_code_item(concept)])
     if source_images:
         ds.SourceInstanceSequence = _source_instances(source_images)
+    if predecessors:
+        ds.PredecessorDocumentsSequence = predecessor_sequence(predecessors)
     _set_document(ds, pdf_bytes)
     return ds
 
@@ -174,6 +181,36 @@ def _source_instances(source_images: Sequence[Dataset]) -> DicomSequence:
         ref.ReferencedSOPInstanceUID = img.SOPInstanceUID
         refs.append(ref)
     return DicomSequence(refs)
+
+
+def predecessor_sequence(documents: Sequence[Dataset]) -> DicomSequence:
+    """PredecessorDocumentsSequence (study → series → instance) of earlier versions."""
+    studies: dict[str, dict[str, list[Dataset]]] = {}
+    for doc in documents:
+        series = studies.setdefault(str(doc.StudyInstanceUID), {})
+        series.setdefault(str(doc.SeriesInstanceUID), []).append(doc)
+    items = []
+    for study_uid, by_series in studies.items():
+        study = Dataset()
+        study.StudyInstanceUID = study_uid
+        study.ReferencedSeriesSequence = DicomSequence(
+            [_series_item(uid, docs) for uid, docs in by_series.items()]
+        )
+        items.append(study)
+    return DicomSequence(items)
+
+
+def _series_item(series_uid: str, docs: Sequence[Dataset]) -> Dataset:
+    item = Dataset()
+    item.SeriesInstanceUID = series_uid
+    refs = []
+    for doc in docs:
+        ref = Dataset()
+        ref.ReferencedSOPClassUID = doc.SOPClassUID
+        ref.ReferencedSOPInstanceUID = doc.SOPInstanceUID
+        refs.append(ref)
+    item.ReferencedSOPSequence = DicomSequence(refs)
+    return item
 
 
 def _set_document(ds: Dataset, pdf_bytes: bytes) -> None:

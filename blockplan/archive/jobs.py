@@ -4,9 +4,11 @@ One function per job, each a plain core function that reports its progress throu
 optional callback (the napari Report panel runs it in a worker thread and shows the
 steps; the CLI prints nothing until the end):
 
-* `archive_case` — the report PDF (the one given: the physician's reviewed copy), the
-  Encapsulated PDF, the SR and the SEG, to a new folder (with ``manifest.json``) or to a
-  PACS (C-STORE or STOW-RS); what the PACS does not confirm waits in the outbox.
+* `archive_case` — the signed report PDF (the one given, else the one kept with the case,
+  `blockplan.report.kept`; built only when none was kept), the Encapsulated PDF, the SR
+  and the SEG, to a new folder (with ``manifest.json``) or to a PACS (C-STORE or
+  STOW-RS); what the PACS does not confirm waits in the outbox. The same report version
+  gets the same UIDs (`blockplan.archive.versions`), so archiving again adds nothing.
 * `export_deidentified` — the same objects rebuilt from a de-identified copy of the case
   (PS3.15 Basic Application Level Confidentiality Profile) into a new folder.
 * `send_waiting` — send what waits in the outbox; `waiting_in_outbox` counts it.
@@ -17,6 +19,9 @@ scar, else one in the targets' frame of reference).
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import hashlib
 import secrets
 import ssl
 from collections.abc import Callable, Sequence
@@ -28,10 +33,12 @@ from pydicom.dataset import Dataset
 
 from blockplan.archive._common import read_headers
 from blockplan.case.model import Case
-from blockplan.errors import ArchiveError
+from blockplan.errors import ArchiveError, ReportError
 from blockplan.io import ImageVolume, SeriesInfo, discover, load_series
+from blockplan.report.options import ReportOptions
 
 if TYPE_CHECKING:
+    from blockplan.archive.deid import BurnedIn
     from blockplan.archive.pacs import Destination
 
 __all__ = [
@@ -41,6 +48,7 @@ __all__ = [
     "export_deidentified",
     "select_series",
     "send_waiting",
+    "signed_report",
     "source_series",
     "waiting_in_outbox",
 ]
@@ -69,6 +77,16 @@ class ArchiveOutcome:
         Objects still waiting in the outbox after the job.
     warnings
         Remarks of the PACS, one per object.
+    report_id, report_sha256
+        The report archived (empty for ``send_waiting``).
+    report_built
+        True when no signed report was kept and this job built the first one.
+    sop_instance_uids
+        The objects of this archive version.
+    instance_number
+        Its version number (1 for the first version of the case).
+    outbox
+        The outbox folder.
     """
 
     destination: str
@@ -76,6 +94,31 @@ class ArchiveOutcome:
     sent: tuple[str, ...] = ()
     waiting: int = 0
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    report_id: str = ""
+    report_sha256: str = ""
+    report_built: bool = False
+    sop_instance_uids: tuple[str, ...] = ()
+    instance_number: int = 0
+    outbox: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        """The outcome as JSON-ready data (``blockplan archive --json``)."""
+        return {
+            "format": "blockplan.archive-outcome",
+            "version": 1,
+            "ok": True,
+            "destination": self.destination,
+            "folder": str(self.folder) if self.folder is not None else None,
+            "report_id": self.report_id,
+            "report_sha256": self.report_sha256,
+            "report_built": self.report_built,
+            "instance_number": self.instance_number,
+            "sop_instance_uids": list(self.sop_instance_uids),
+            "sent": list(self.sent),
+            "waiting_in_outbox": self.waiting,
+            "outbox": self.outbox,
+            "warnings": list(self.warnings),
+        }
 
 
 def select_series(series: Sequence[SeriesInfo], case: Case) -> SeriesInfo:
@@ -110,12 +153,54 @@ def _destination(
     return parse_destination(to, calling_ae=calling_ae, ssl_context=tls, ca_bundle=ca)
 
 
+def signed_report(
+    case: Case,
+    pdf: bytes | None,
+    volumes: Sequence[ImageVolume],
+    report_options: ReportOptions | None = None,
+) -> tuple[bytes, bool]:
+    """The report to archive and whether it was built now (no signed report was kept).
+
+    ``pdf`` (the physician's reviewed copy) is checked against the case and kept; else
+    the latest report kept with the case is used, byte for byte; only when none was kept
+    is one built (with ``report_options``, default: the clinician settings) and kept.
+
+    Raises
+    ------
+    ReportError
+        When ``pdf`` is not a PDF/A report of this case, or ``report_options`` are given
+        while a signed report is kept (they would be silently ignored).
+    """
+    from blockplan.report import build_report
+    from blockplan.report.kept import keep_report, latest_kept_report
+
+    if pdf is not None:
+        keep_report(case, pdf, "the given report PDF")
+        return pdf, False
+    kept = latest_kept_report(case)
+    if kept is not None:
+        if report_options is not None:
+            raise ReportError(
+                f"case {case.case_id}: a signed report is kept for this case and is archived "
+                "unchanged; --author/--clinic only apply to a first build. Drop them, or "
+                "write and review a new report with `blockplan report`"
+            )
+        return kept, False
+    options = report_options or ReportOptions.from_settings()
+    if options.created_at is None:
+        options = dataclasses.replace(options, created_at=dt.datetime.now().astimezone())
+    built = build_report(case, volumes=list(volumes), options=options)
+    keep_report(case, built)
+    return built, True
+
+
 def archive_case(
     case: Case,
     images: str | Path,
     to: str,
     *,
     pdf: bytes | None = None,
+    report_options: ReportOptions | None = None,
     calling_ae: str = "BLOCKPLAN",
     tls: ssl.SSLContext | None = None,
     ca_bundle: str | None = None,
@@ -124,30 +209,51 @@ def archive_case(
 ) -> ArchiveOutcome:
     """Archive a case: to a new folder ``to``, or to the PACS ``pacs://…`` / ``https://…``.
 
-    ``pdf`` is the report exactly as the physician reviewed it (built when None).
+    ``pdf`` is the report exactly as the physician reviewed it; see `signed_report` for
+    what is archived without it. The objects' content date is the report's date.
 
     Raises
     ------
-    ArchiveError, PacsError
+    ArchiveError, PacsError, ReportError
         The message names what failed and what to do; nothing confirmed is lost (objects
         the PACS did not confirm stay in the outbox).
     """
     from blockplan.archive.bundle import build_archive, write_archive
     from blockplan.archive.pacs import Outbox, send
+    from blockplan.archive.versions import record_version, version_uids
+    from blockplan.report.identity import read_report_identity
 
     progress("reading the images the plan was made on")
     headers, volume = source_series(case, images)
-    progress("building the report, SR and SEG" if pdf is None else "building the SR and SEG")
-    objects = build_archive(case, headers, volume=volume, pdf=pdf)
+    progress("finding the signed report")
+    pdf, built = signed_report(case, pdf, [volume], report_options)
+    report = read_report_identity(pdf)
+    uids = version_uids(case, pdf)
+    progress("building the SR and SEG")
+    objects = build_archive(
+        case, headers, volume=volume, pdf=pdf, uids=uids, content_datetime=report.created_at
+    )
     box = Outbox(outbox)
+    done = ArchiveOutcome(
+        destination=to,
+        report_id=report.report_id,
+        report_sha256=hashlib.sha256(pdf).hexdigest(),
+        report_built=built,
+        sop_instance_uids=tuple(str(ds.SOPInstanceUID) for ds in objects.datasets()),
+        instance_number=uids.instance_number,
+        outbox=str(box.path),
+    )
     if "://" not in to:
         progress(f"writing the archive folder {to}")
         folder = write_archive(objects, to)
-        return ArchiveOutcome(destination=str(folder), folder=folder, waiting=len(box))
+        record_version(case.case_id, uids, objects.datasets())
+        return dataclasses.replace(done, destination=str(folder), folder=folder, waiting=len(box))
     dest = _destination(to, calling_ae, tls, ca_bundle)
+    record_version(case.case_id, uids, objects.datasets())  # delivered through the outbox
     progress(f"sending {len(objects.datasets())} objects to {dest}")
     result = send(objects.datasets(), dest, outbox=box)
-    return ArchiveOutcome(
+    return dataclasses.replace(
+        done,
         destination=result.destination,
         sent=tuple(result.sent),
         waiting=len(box),
@@ -160,25 +266,32 @@ def export_deidentified(
     images: str | Path,
     to: str | Path,
     *,
-    dates: str = "shift:0",
+    dates: str = "shift:key",
     key: bytes | None = None,
     free_text: Literal["scrub", "remove"] = "scrub",
+    burned_in: BurnedIn = "refuse",
     progress: Progress = _quiet,
 ) -> Path:
     """Write a de-identified copy of the case's archive objects into the new folder ``to``.
 
-    ``dates``: ``shift:<days>``, ``remove`` or ``keep``; ``key``: secret for UIDs and
-    pseudonyms (≥ 16 bytes; random when None, so exports cannot be linked).
+    ``dates``: ``shift:key`` (default: a per-patient shift derived from the key),
+    ``shift:<days>``, ``remove`` or ``keep``; ``key``: secret for UIDs, pseudonyms and the
+    date shift (≥ 16 bytes; random when None, so exports cannot be linked);
+    ``burned_in``: a series whose pixels may show text (BurnedInAnnotation YES, screen
+    captures) is refused unless ``"masked"`` or ``"consent"`` (`check_burned_in`).
     """
     from blockplan.archive.bundle import build_export, write_archive
-    from blockplan.archive.deid import DatePolicy, Deidentifier
+    from blockplan.archive.deid import DatePolicy, Deidentifier, check_burned_in
 
     if key is not None and len(key) < 16:
         raise ArchiveError(f"the de-identification key is {len(key)} bytes; use at least 16")
     progress("reading the images the plan was made on")
     headers, volume = source_series(case, images)
+    check_burned_in(headers, burned_in)
     policy = DatePolicy.parse(dates)
-    deid = Deidentifier(key=key or secrets.token_bytes(32), dates=policy, free_text=free_text)
+    deid = Deidentifier(
+        key=key or secrets.token_bytes(32), dates=policy, free_text=free_text, burned_in=burned_in
+    )
     progress("de-identifying the case and rebuilding the report, SR and SEG")
     objects = build_export(case, headers, deid, volume=volume)
     progress(f"writing the export folder {to}")
@@ -208,4 +321,10 @@ def send_waiting(
     dest = _destination(to, calling_ae, tls, ca_bundle)
     progress(f"sending {len(box)} waiting objects to {dest}")
     result = retry_outbox(dest, box)
-    return ArchiveOutcome(destination=result.destination, sent=tuple(result.sent), waiting=len(box))
+    return ArchiveOutcome(
+        destination=result.destination,
+        sent=tuple(result.sent),
+        waiting=len(box),
+        warnings=tuple(result.warnings),
+        outbox=str(box.path),
+    )

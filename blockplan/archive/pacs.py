@@ -5,6 +5,16 @@ local **outbox** (a folder, mode 0700, one file per object, mode 0600, written
 atomically) and removed from it only after the PACS confirmed storage. A failed send
 raises `~blockplan.errors.PacsError` naming the PACS (AE titles, host:port or URL),
 the reason and what to do; `retry_outbox` sends what waits there.
+
+An unreachable PACS, one that refuses for now or does not confirm an object raises
+`~blockplan.errors.PacsUnavailableError` (CLI exit status 3: retry later); a wrong
+destination, AE title or credentials raise `~blockplan.errors.PacsError` (status 2).
+Connecting gives up after `CONNECT_TIMEOUT_S` seconds.
+
+Over STOW-RS an instance counts as stored only when the response lists it in its
+ReferencedSOPSequence (PS3.18 §10.5.3): a server that answers HTTP 200 but lists an
+instance in neither ReferencedSOPSequence nor FailedSOPSequence (Orthanc does when its
+storage is full) has not stored it, and it stays in the outbox.
 """
 
 from __future__ import annotations
@@ -27,12 +37,13 @@ from pydicom.errors import InvalidDicomError
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from blockplan.archive._common import dataset_bytes
-from blockplan.errors import ArchiveError, PacsError
+from blockplan.errors import ArchiveError, PacsError, PacsUnavailableError
 
 if TYPE_CHECKING:
     from dicomweb_client.api import DICOMwebClient
 
 __all__ = [
+    "CONNECT_TIMEOUT_S",
     "DicomDestination",
     "DicomWebDestination",
     "Outbox",
@@ -43,7 +54,11 @@ __all__ = [
     "send",
     "send_cstore",
     "send_stow",
+    "stow_outcome",
 ]
+
+CONNECT_TIMEOUT_S = 5.0
+"""Seconds to wait for a TCP connection to a PACS (C-STORE or STOW-RS) before giving up."""
 
 _AE_RE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")  # 16 chars, no backslash/control
 
@@ -258,7 +273,7 @@ def _store_one_by_one(
     failures: list[str] = []
     ae = AE(ae_title=dest.calling_ae)
     ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = dest.timeout
-    ae.connection_timeout = dest.timeout
+    ae.connection_timeout = min(dest.timeout, CONNECT_TIMEOUT_S)
     for sop_class in sorted({str(ds.SOPClassUID) for ds in datasets}):
         # one context per transfer syntax, so the PACS can accept the one the object has
         ae.add_requested_context(sop_class, ExplicitVRLittleEndian)
@@ -271,6 +286,11 @@ def _store_one_by_one(
     if assoc.is_rejected:
         rsp = assoc.acceptor.primitive
         reason = getattr(rsp, "reason_str", "no reason given")
+        if getattr(rsp, "result", None) == 0x02:  # rejected-transient: busy, try later
+            raise PacsUnavailableError(
+                f"PACS {dest.label} is busy (association rejected for now: {reason}); "
+                f"{len(datasets)} object(s) wait in the outbox {outbox.path}: retry later"
+            )
         raise PacsError(
             f"PACS {dest.label} rejected the association from calling AE "
             f"{dest.calling_ae!r} to called AE {dest.called_ae!r}: {reason}. Ask the PACS "
@@ -284,7 +304,7 @@ def _store_one_by_one(
             if tls
             else "the PACS aborted the association (wrong port for plain DICOM?)"
         )
-        raise PacsError(
+        raise PacsUnavailableError(
             f"no association with PACS {dest.label} as {dest.calling_ae!r}: {hint}; "
             f"{len(datasets)} object(s) wait in the outbox {outbox.path}"
         )
@@ -334,16 +354,16 @@ def _cstore_from(box: Outbox, datasets: list[Dataset], dest: DicomDestination) -
     result = SendResult(destination=dest.label)
     if not datasets:
         return result
-    reason = _probe(dest.host, dest.port, min(dest.timeout, 10.0))
+    reason = _probe(dest.host, dest.port, min(dest.timeout, CONNECT_TIMEOUT_S))
     if reason is not None:
-        raise PacsError(
+        raise PacsUnavailableError(
             f"cannot reach PACS {dest.label} ({reason}); check host, port and network, or "
             f"whether the PACS is running. {len(datasets)} object(s) wait in the outbox "
             f"{box.path}; send them later with `blockplan archive --retry` or retry_outbox()"
         )
     failures = _store_one_by_one(datasets, dest, result, box)
     if failures:
-        raise PacsError(
+        raise PacsUnavailableError(
             f"PACS {dest.label} did not store {len(failures)} of {len(datasets)} object(s): "
             f"{', '.join(failures[:3])}; they wait in the outbox {box.path}. Check the PACS "
             "log for the reason, then retry"
@@ -358,7 +378,14 @@ def _stow_client(dest: DicomWebDestination) -> DICOMwebClient:
     session = requests.Session()
     if dest.ca_bundle:
         session.verify = dest.ca_bundle
-    return DICOMwebClient(url=dest.url, session=session, headers=dict(dest.headers) or None)
+    client = DICOMwebClient(
+        url=dest.url,
+        session=session,
+        headers=dict(dest.headers) or None,
+        timeout=(min(dest.timeout, CONNECT_TIMEOUT_S), dest.timeout),
+    )
+    client.set_http_retry_params(retry=False)  # the outbox is the retry
+    return client
 
 
 def send_stow(
@@ -366,11 +393,16 @@ def send_stow(
 ) -> SendResult:
     """Send objects by DICOMweb STOW-RS, through the outbox.
 
+    An object leaves the outbox only when the response lists it in its
+    ReferencedSOPSequence.
+
     Raises
     ------
+    PacsUnavailableError
+        When the service cannot be reached within `CONNECT_TIMEOUT_S`, answers a server
+        error, or does not list an object as stored (the reason per object is named).
     PacsError
-        When the service cannot be reached or refuses an object (HTTP status and the
-        URL are named); what was not stored stays in the outbox.
+        When the service refuses the request itself (HTTP 4xx: URL or credentials).
     """
     box = outbox if outbox is not None else Outbox()
     for ds in datasets:
@@ -378,47 +410,90 @@ def send_stow(
     return _stow_from(box, list(datasets), dest)
 
 
-def _stow_from(box: Outbox, datasets: list[Dataset], dest: DicomWebDestination) -> SendResult:
+def stow_outcome(response: Dataset, sent: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """What a STOW-RS response says of the instances ``sent`` (PS3.18 §10.5.3).
+
+    Returns
+    -------
+    stored, not_stored
+        UIDs listed in ReferencedSOPSequence (in the order sent); every other UID with
+        the reason: its FailureReason from FailedSOPSequence, or "not listed as stored"
+        when the response lists it in neither sequence.
+    """
+    listed = {str(i.get("ReferencedSOPInstanceUID", "")) for i in _items(response, "Referenced")}
+    failed = {
+        str(i.get("ReferencedSOPInstanceUID", "")): f"failure reason 0x{int(i.FailureReason):04X}"
+        if "FailureReason" in i
+        else "failed, no reason given"
+        for i in _items(response, "Failed")
+    }
+    stored = [uid for uid in sent if uid in listed and uid not in failed]
+    not_stored = {
+        uid: failed.get(uid, "not listed as stored in the response")
+        for uid in sent
+        if uid not in stored
+    }
+    return stored, not_stored
+
+
+def _items(response: Dataset, kind: str) -> list[Dataset]:
+    return list(response.get(f"{kind}SOPSequence") or [])
+
+
+def _stow_group(client: DICOMwebClient, group: list[Dataset], dest: DicomWebDestination) -> Dataset:
+    """POST one study's instances; HTTP and network failures become PACS errors."""
     import requests
 
+    try:
+        response: Dataset = client.store_instances(group)
+    except requests.exceptions.HTTPError as err:
+        status = err.response.status_code if err.response is not None else 0
+        if 400 <= status < 500 and status not in (408, 409, 429):
+            raise PacsError(
+                f"DICOMweb {dest.label} refused the request (HTTP {status}); check the URL "
+                f"and credentials. The objects wait in the outbox"
+            ) from err
+        raise PacsUnavailableError(
+            f"DICOMweb {dest.label} did not store the objects (HTTP {status or '?'}); "
+            "they wait in the outbox: retry later"
+        ) from err
+    except (requests.exceptions.RequestException, OSError) as err:
+        raise PacsUnavailableError(
+            f"cannot reach DICOMweb {dest.label} ({type(err).__name__}, connect timeout "
+            f"{min(dest.timeout, CONNECT_TIMEOUT_S):g} s); check the URL and network, or "
+            "whether the PACS is running. The objects wait in the outbox: retry later"
+        ) from err
+    return response
+
+
+def _stow_from(box: Outbox, datasets: list[Dataset], dest: DicomWebDestination) -> SendResult:
     result = SendResult(destination=dest.label)
     if not datasets:
         return result
     client = _stow_client(dest)
-    failed: list[str] = []
+    problems: dict[str, str] = {}
     by_study: dict[str, list[Dataset]] = {}
     for ds in datasets:
         by_study.setdefault(str(ds.StudyInstanceUID), []).append(ds)
     for group in by_study.values():
         try:
-            response = client.store_instances(group)
-        except requests.exceptions.HTTPError as err:
-            status = err.response.status_code if err.response is not None else "?"
-            raise PacsError(
-                f"DICOMweb {dest.label} refused the objects (HTTP {status}); check the URL "
-                f"and credentials. {len(datasets) - len(result.sent)} object(s) wait in the "
-                f"outbox {box.path}"
-            ) from err
-        except (requests.exceptions.RequestException, OSError) as err:
-            raise PacsError(
-                f"cannot reach DICOMweb {dest.label} ({type(err).__name__}); check the URL "
-                f"and network. {len(datasets) - len(result.sent)} object(s) wait in the "
-                f"outbox {box.path}"
-            ) from err
-        refused = {
-            str(item.ReferencedSOPInstanceUID) for item in (response.get("FailedSOPSequence") or [])
-        }
-        for ds in group:
-            uid = str(ds.SOPInstanceUID)
-            if uid in refused:
-                failed.append(uid)
-            else:
-                result.sent.append(uid)
-                box.remove(uid)
-    if failed:
-        raise PacsError(
-            f"DICOMweb {dest.label} did not store {len(failed)} object(s) (first: {failed[0]}); "
-            f"they wait in the outbox {box.path}"
+            response = _stow_group(client, group, dest)
+        except PacsError as err:
+            waiting = len(datasets) - len(result.sent)
+            raise type(err)(f"{err} ({waiting} object(s) in {box.path})") from err
+        stored, not_stored = stow_outcome(response, [str(ds.SOPInstanceUID) for ds in group])
+        for uid in stored:
+            result.sent.append(uid)
+            box.remove(uid)
+        problems.update(not_stored)
+    if problems:
+        first = next(iter(problems.items()))
+        unlisted = sum(1 for r in problems.values() if r.startswith("not listed"))
+        hint = " (is its storage full? ask the PACS administrator)" if unlisted else ""
+        raise PacsUnavailableError(
+            f"DICOMweb {dest.label} did not confirm {len(problems)} of {len(datasets)} "
+            f"object(s){hint}: SOPInstanceUID {first[0]} {first[1]}; they wait in the outbox "
+            f"{box.path}: retry later with `blockplan archive --retry`"
         )
     return result
 

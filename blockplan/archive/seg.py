@@ -34,9 +34,15 @@ import numpy as np
 import numpy.typing as npt
 from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
-from pydicom.uid import generate_uid
 
-from blockplan.archive._common import MANUFACTURER, new_uid, software_version, with_type2
+from blockplan.archive._common import (
+    MANUFACTURER,
+    derived_uid,
+    new_uid,
+    redact,
+    software_version,
+    with_type2,
+)
 from blockplan.case.model import MaskGrid, ScarRegion
 from blockplan.errors import ArchiveError
 from blockplan.io.resample import resample_mask
@@ -224,11 +230,7 @@ def _from_hd_affine(affine: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 # --- building ---------------------------------------------------------------------------
 def _tracking_uid(region: ScarRegion) -> str:
-    return str(
-        generate_uid(
-            prefix=None, entropy_srcs=["blockplan-scar", region.grid.series_instance_uid, region.id]
-        )
-    )
+    return derived_uid("blockplan-scar", region.grid.series_instance_uid, region.id)
 
 
 def _segment(region: ScarRegion, number: int) -> hd.seg.SegmentDescription:
@@ -347,7 +349,7 @@ def _segmentation(
     except (ValueError, TypeError) as err:
         raise ArchiveError(
             f"source series {source_images[0].get('SeriesInstanceUID', '?')}: highdicom "
-            f"refused the scar SEG ({err})"
+            f"refused the scar SEG ({redact(str(err), source_images)})"
         ) from err
 
 

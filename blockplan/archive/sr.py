@@ -50,10 +50,16 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
-from pydicom.uid import generate_uid
 from pydicom.valuerep import DA, TM
 
-from blockplan.archive._common import MANUFACTURER, new_uid, software_version, with_type2
+from blockplan.archive._common import (
+    MANUFACTURER,
+    derived_uid,
+    new_uid,
+    redact,
+    software_version,
+    with_type2,
+)
 from blockplan.archive.coding import (
     APPROACH_CODES,
     BLOCK_TYPE_CODES,
@@ -66,6 +72,8 @@ from blockplan.archive.coding import (
     approach_from_code,
     block_type_from_code,
     coding_scheme_identification,
+    concept,
+    concept_keys,
     landmark_kind_from_code,
     level_code,
     level_from_code,
@@ -103,7 +111,7 @@ DEG = Code("deg", "UCUM", "degree")
 ML = Code("ml", "UCUM", "milliliter")
 MIN = Code("min", "UCUM", "minute")
 
-_DEVICE_UID = str(generate_uid(prefix=None, entropy_srcs=["blockplan device observer"]))
+_DEVICE_UID = derived_uid("blockplan device observer")
 
 
 # --- measurements in ----------------------------------------------------------------------
@@ -212,7 +220,7 @@ def measurements_from(
 
 # --- building ------------------------------------------------------------------------------
 def _tracking_uid(*parts: str) -> str:
-    return str(generate_uid(prefix=None, entropy_srcs=["blockplan", *parts]))
+    return derived_uid("blockplan", *parts)
 
 
 def _tracking(identifier: str, *uid_parts: str) -> hd.sr.TrackingIdentifier:
@@ -230,7 +238,7 @@ def _finding_site(structure_code: Code, side: Laterality | None) -> hd.sr.Findin
 
 
 def _qual(name: str, value: Code) -> hd.sr.QualitativeEvaluation:
-    return hd.sr.QualitativeEvaluation(name=private(name), value=value)
+    return hd.sr.QualitativeEvaluation(name=concept(name), value=value)
 
 
 def _target_tracking(target: Target, name: str) -> str:
@@ -256,7 +264,7 @@ def _target_group(
             graphic_data=np.array([target.position.lps], dtype=np.float64),
             frame_of_reference_uid=target.position.frame_of_reference_uid,
         ),
-        finding_type=private("TARGET"),
+        finding_type=concept("TARGET"),
         finding_sites=[_finding_site(STRUCTURE_CODES[target.structure], target.side)],
         qualitative_evaluations=qualitative,
     )
@@ -486,6 +494,7 @@ def build_measurement_report(
     instance_number: int = 1,
     series_description: str = "blockplan plan",
     content_datetime: dt.datetime | None = None,
+    previous_versions: Sequence[Dataset] = (),
 ) -> Dataset:
     """A Comprehensive 3D SR (TID 1500) of the case's targets, trajectories and scar.
 
@@ -511,6 +520,9 @@ def build_measurement_report(
         Identity of the new SR series and instance.
     content_datetime
         ContentDate/Time (now, by default).
+    previous_versions
+        Earlier SR versions of the case (StudyInstanceUID, SeriesInstanceUID,
+        SOPInstanceUID, SOPClassUID each): PredecessorDocumentsSequence.
 
     Returns
     -------
@@ -549,6 +561,7 @@ def build_measurement_report(
         series_number=series_number,
         instance_number=instance_number,
         series_description=series_description,
+        previous_versions=previous_versions,
     )
     _finish(sr, content_datetime or dt.datetime.now().astimezone())
     return sr
@@ -564,6 +577,7 @@ def _comprehensive_sr(
     series_number: int,
     instance_number: int,
     series_description: str,
+    previous_versions: Sequence[Dataset] = (),
 ) -> hd.sr.Comprehensive3DSR:
     """The TID 1500 measurement report of ``groups`` as a complete Comprehensive 3D SR;
     highdicom's refusal becomes an `ArchiveError` naming the case."""
@@ -584,10 +598,11 @@ def _comprehensive_sr(
             manufacturer=MANUFACTURER,
             is_complete=True,
             series_description=series_description,
+            previous_versions=list(previous_versions) or None,
         )
     except (ValueError, TypeError) as err:
         raise ArchiveError(
-            f"case {case.case_id}: highdicom refused the SR content ({err})"
+            f"case {case.case_id}: highdicom refused the SR content ({redact(str(err), evidence)})"
         ) from err
 
 
@@ -738,12 +753,9 @@ def _qualitative(group: Dataset) -> dict[str, Dataset]:
     out: dict[str, Dataset] = {}
     for item in group.get("ContentSequence", []):
         name = _name(item)
-        if (
-            item.get("ValueType") == "CODE"
-            and name is not None
-            and name.CodingSchemeDesignator == PRIVATE_SCHEME
-        ):
-            out[str(name.CodeValue)] = _code_value(item)
+        if item.get("ValueType") == "CODE" and name is not None:
+            for key in concept_keys(name):
+                out[key] = _code_value(item)
     return out
 
 

@@ -46,6 +46,7 @@ from blockplan.case._codec import (
 )
 from blockplan.case.model import CASE_SCHEMA_VERSION, Case
 from blockplan.errors import CaseError, CaseFileError
+from blockplan.strict_json import loads_strict
 
 __all__ = [
     "FILE_FORMAT",
@@ -217,19 +218,6 @@ def save_case_file(case: Case, path: str | os.PathLike[str]) -> Path:
 
 
 # --- reading --------------------------------------------------------------------------
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"key {key!r} appears twice in one object")
-        out[key] = value
-    return out
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not a valid JSON number")
-
-
 def loads_case_file(data: bytes, source: str = "<bytes>") -> Case:
     """Parse, verify, migrate and validate the bytes of a case file.
 
@@ -261,7 +249,7 @@ def loads_case_file(data: bytes, source: str = "<bytes>") -> Case:
     except UnicodeDecodeError as err:
         raise fail(f"not UTF-8 text (bad byte at offset {err.start})") from err
     try:
-        doc = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        doc = loads_strict(text)
     except json.JSONDecodeError as err:
         raise fail(f"not valid JSON ({err.msg} at line {err.lineno}, column {err.colno})") from err
     except ValueError as err:

@@ -12,13 +12,14 @@ exit with status 2 (never with a patient identifier).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import click
 
 from blockplan.cli import ErrorReportingGroup
-from blockplan.errors import CaseFileError
+from blockplan.errors import CaseError, CaseFileError
 
 __all__ = ["case"]
 
@@ -50,9 +51,18 @@ def _user(given: str | None) -> str:
     return given if given else default_user()
 
 
-def _open(db: str | None) -> Any:
+def _open(db: str | None, *, must_exist: bool = False) -> Any:
+    """The case store; with ``must_exist`` (``case list``), an explicit SQLite file that
+    does not exist is refused: a typo must not leave an empty database behind."""
     from blockplan.case.store import CaseStore
 
+    if must_exist and db:
+        path = db.removeprefix("sqlite:///") if db.startswith("sqlite:///") else db
+        if "://" not in path and not os.path.exists(path):
+            raise CaseError(
+                f"case store {path} does not exist; check --db or $BLOCKPLAN_DB "
+                "(`blockplan case import` creates a store)"
+            )
     return CaseStore(db)
 
 
@@ -117,7 +127,7 @@ def list_cases(
     from blockplan.case._text import format_person_name
 
     dates = _study_date_option(study_date)
-    with _open(db) as store:
+    with _open(db, must_exist=True) as store:
         if patient_id is not None and not patient_id.strip():
             rows = []
         else:

@@ -39,6 +39,7 @@ __all__ = [
     "nrs_from_text",
     "odi_from_text",
     "patient_relief_from_text",
+    "performed_at_from_text",
     "quick_diary_from_text",
     "sedation_from_text",
     "steroid_from_text",
@@ -157,29 +158,36 @@ def quick_diary_from_text(
 
     The baseline NRS before the colon, then one NRS per diary time of ``times_min`` in
     order (``-`` for a missing point; fewer values than times leave the later times as
-    they are). Without a colon the line holds values only and the baseline of
-    ``current`` is kept. Everything else of ``current`` (the patient's relief, baseline
-    provoked, movements) is kept.
+    they are). Nothing before the colon (``": 2 1"``) keeps the baseline of ``current``.
+    The colon is required: ``"7 1 1"`` could be a baseline of 7 or a first point of 7,
+    and a misread baseline changes the relief of every point, so such a line is refused.
+    Everything else of ``current`` (the patient's relief, baseline provoked, movements)
+    is kept.
 
     Raises
     ------
     ValueError
-        Naming the value and its time, the expected range, or the missing baseline (a
-        baseline is never assumed).
+        Naming the value and its time, the expected range, the missing colon, or the
+        missing baseline (a baseline is never assumed).
     """
     head, colon, tail = text.partition(":")
     baseline = current.baseline_nrs if current is not None else None
-    if colon:
-        try:
-            baseline = nrs_from_text(head) if head.strip() else baseline
-        except ValueError as err:
-            raise ValueError(f"baseline (before the colon): {err}") from err
+    if not colon:
+        kept = f"': {head.strip()}' to keep the baseline {baseline}" if baseline is not None else ""
+        raise ValueError(
+            "no colon: type the baseline NRS, a colon, then one NRS per time, e.g. "
+            f"'8: {head.strip() or '1 1 0'}'" + (f", or {kept}" if kept else "")
+        )
+    try:
+        baseline = nrs_from_text(head) if head.strip() else baseline
+    except ValueError as err:
+        raise ValueError(f"baseline (before the colon): {err}") from err
     if baseline is None:
         raise ValueError(
             "no baseline NRS: type it before the colon, e.g. '8: 1 1 0 1 3' "
             "(the baseline is never assumed)"
         )
-    values = (tail if colon else head).replace(",", " ").split()
+    values = tail.replace(",", " ").split()
     times = list(times_min)
     if len(values) > len(times):
         raise ValueError(
@@ -277,6 +285,32 @@ def datetime_from_text(text: str) -> dt.datetime:
     offset = value.utcoffset()
     if offset is not None and offset.total_seconds() % 60:
         raise ValueError("the time-zone offset must be whole minutes (e.g. +01:00)")
+    return value
+
+
+FUTURE_TOLERANCE = dt.timedelta(minutes=10)
+"""How far past this computer's clock a block's time may lie (clocks drift; typing does not)."""
+
+
+def performed_at_from_text(text: str, now: dt.datetime | None = None) -> dt.datetime:
+    """When a block was done, typed as `datetime_from_text` reads it; never in the future.
+
+    A block is recorded after it is done: a time later than ``now`` (this computer's clock,
+    plus `FUTURE_TOLERANCE`) is a typing slip — "2026-12-31" for "2026-12-01" — that would
+    date the whole work-up wrongly in the report, so it is refused.
+
+    Raises
+    ------
+    ValueError
+        When it is not a date and time, or when it lies in the future (both times named).
+    """
+    value = datetime_from_text(text)
+    now = now or dt.datetime.now(dt.UTC).astimezone()
+    if value > now + FUTURE_TOLERANCE:
+        raise ValueError(
+            f"{datetime_text(value)} is in the future (now {datetime_text(now)}): a block is "
+            "recorded after it is done — check the date"
+        )
     return value
 
 

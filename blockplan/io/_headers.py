@@ -22,6 +22,9 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
 
+from blockplan.io._codestream import head_tail_problem, walk_fragments
+from blockplan.io.limits import claimed_size_problem, not_regular_reason
+
 __all__ = ["METADATA_KEYWORDS", "FileRead", "FrameHeader", "read_file", "read_metadata"]
 
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
@@ -58,8 +61,10 @@ METADATA_KEYWORDS: tuple[str, ...] = (
     "LossyImageCompression",
 )
 
-_PIXEL_TAGS_LE = (b"\xe0\x7f\x10\x00", b"\xe0\x7f\x08\x00", b"\xe0\x7f\x09\x00")
-_PIXEL_TAGS_BE = (b"\x7f\xe0\x00\x10", b"\x7f\xe0\x00\x08", b"\x7f\xe0\x00\x09")
+# Pixel Data only: Float / Double Float Pixel Data (parametric maps) would be read as
+# integers, so such files count as having no pixel data (skipped with the reason).
+_PIXEL_TAGS_LE = (b"\xe0\x7f\x10\x00",)
+_PIXEL_TAGS_BE = (b"\x7f\xe0\x00\x10",)
 _LONG_VRS = {b"OB", b"OW", b"OF", b"OD", b"OL", b"OV", b"UN", b"SQ", b"UT", b"UC", b"UR"}
 
 
@@ -328,6 +333,9 @@ def read_file(path: str) -> FileRead:
     Never raises for bad input: a non-DICOM, non-image or unreadable file comes back
     with ``skip_reason`` set.
     """
+    not_regular = not_regular_reason(path)
+    if not_regular is not None:
+        return FileRead(skip_reason=not_regular)
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as fp:
@@ -372,23 +380,88 @@ def read_file(path: str) -> FileRead:
     if _get(ds, "Rows") is None or _get(ds, "Columns") is None:
         return FileRead(skip_reason="image without Rows/Columns (unreadable DICOM)")
 
-    problem: str | None = None
     try:
+        skip, problem = _pixel_checks(ds, path, str(tsuid), size, offset, length)
+        if skip is not None:
+            return FileRead(skip_reason=skip)
         frames = _frames_of(ds, path, str(tsuid), offset, length)
     except Exception as err:  # damaged attribute values: report the file, never crash
         return FileRead(skip_reason=f"unreadable DICOM header ({type(err).__name__})")
-    if offset is not None and length is not None and frames:
-        expected = frames[0].frame_bytes * frames[0].n_frames_in_file
+    if problem is not None:
+        frames = [_with_problem(f, problem) for f in frames]
+    return FileRead(frames=tuple(frames))
+
+
+def _pixel_checks(
+    ds: Dataset, path: str, tsuid: str, size: int, offset: int | None, length: int | None
+) -> tuple[str | None, str | None]:
+    """(reason to skip the file, problem of its pixels) from the sizes its header claims.
+
+    Before a frame record is made (a header may claim 10⁸ frames): the claimed size is
+    checked against the ceiling (`claimed_size_problem`), native pixel bytes against
+    the bytes present, encapsulated data for its item structure, one fragment per frame
+    and (single frame) the codestream's end marker and declared size. A multi-frame
+    file that fails is skipped whole; a single image is kept with its problem, so the
+    series names it.
+    """
+    rows, cols = int(ds.Rows), int(ds.Columns)
+    n_frames = max(1, _int(ds, "NumberOfFrames") or 1)
+    samples = _int(ds, "SamplesPerPixel") or 1
+    bytes_per_sample = (_int(ds, "BitsAllocated") or 16) // 8
+    too_big = claimed_size_problem(
+        rows, cols, n_frames, samples * max(1, bytes_per_sample), what="its images"
+    )
+    if too_big is not None:
+        return f"refused: {too_big}", None
+    if offset is None:  # deflated: checked when inflated
+        return None, None
+    if length is not None:
+        expected = rows * cols * samples * bytes_per_sample * n_frames
         available = max(0, size - offset)
+        problem = None
         if length < expected:
             problem = f"pixel data too short ({length} of {expected} bytes)"
         elif available < expected:
             problem = f"file truncated ({available} of {expected} pixel bytes present)"
-    elif offset is not None and length is None and size - offset < 16:
-        problem = "file truncated (no compressed pixel data)"
-    if problem is not None:
-        frames = [_with_problem(f, problem) for f in frames]
-    return FileRead(frames=tuple(frames))
+        elif length - expected >= max(2, cols * samples * bytes_per_sample):
+            problem = (
+                f"pixel data holds {length} bytes, Rows {rows} × Columns {cols} × "
+                f"{n_frames} frame(s) need {expected}: the header does not describe the "
+                "data (padding is less than a row)"
+            )
+    else:
+        shape = (rows, cols, samples, bytes_per_sample)
+        problem = _encapsulated_problem(path, tsuid, size, offset, n_frames, shape)
+    if problem is not None and n_frames > 1:
+        return f"{problem}; NumberOfFrames {n_frames}: none of its frames can be trusted", None
+    return None, problem
+
+
+def _encapsulated_problem(
+    path: str, tsuid: str, size: int, offset: int, n_frames: int, shape: tuple[int, int, int, int]
+) -> str | None:
+    """Item structure, fragments per frame and (single frame) the codestream's ends."""
+    with open(path, "rb") as fp:
+        fragments, problem = walk_fragments(fp, offset, size)
+        if problem is not None:
+            return problem
+        if len(fragments) < n_frames:
+            return (
+                f"NumberOfFrames {n_frames} but only {len(fragments)} fragment(s) of "
+                "compressed pixel data present"
+            )
+        if n_frames > 1 or not fragments:
+            return None
+        total = sum(n for _, n in fragments)
+        start, first = fragments[0]
+        fp.seek(start)
+        head = fp.read(min(first, 4096))
+        last_start, last = fragments[-1]
+        tail = b""
+        if total > len(head):
+            fp.seek(last_start + max(0, last - 16))
+            tail = fp.read(min(last, 16))
+    return head_tail_problem(tsuid, head, tail, total, shape)
 
 
 def _with_problem(frame: FrameHeader, problem: str) -> FrameHeader:
@@ -406,7 +479,7 @@ def _frames_of(
     groups; any other file gives every frame its own attributes (`_classic_positions`
     places the frames of a multi-frame one).
     """
-    n_frames = _int(ds, "NumberOfFrames") or 1
+    n_frames = max(1, _int(ds, "NumberOfFrames") or 1)
     image_type = _image_type(_str(ds, "ImageType"))
     common = _file_fields(ds, path, tsuid, offset, length, n_frames)
     base = _frame_defaults(ds, image_type)
@@ -465,6 +538,21 @@ def _rescale_slope(ds: Dataset) -> float:
     return _float(_get(ds, "RescaleSlope"), 1.0) or 1.0
 
 
+def _rescale_problem(item: Dataset | None, inherited: str | None = None) -> str | None:
+    """Why this item's rescale values cannot be used (present but not a finite number),
+    else ``inherited``. A NaN or infinite slope must never read as 1.0."""
+    for kw in ("RescaleSlope", "RescaleIntercept", "DoseGridScaling"):
+        raw = _get(item, kw)
+        if raw is None or str(raw).strip() == "":
+            continue
+        if _floats(raw, 1) is None:
+            return (
+                f"{kw} is {str(raw).strip()[:24]!r}, not a finite number: the image's "
+                "values cannot be computed"
+            )
+    return inherited
+
+
 def _frame_defaults(ds: Dataset, image_type: tuple[str, ...]) -> dict[str, Any]:
     """Per-frame `FrameHeader` fields as the file's own attributes give them (no position).
 
@@ -486,6 +574,7 @@ def _frame_defaults(ds: Dataset, image_type: tuple[str, ...]) -> dict[str, Any]:
         window_widths=_float_list(_get(ds, "WindowWidth")),
         window_explanations=_explanations(ds),
         lossy=_str(ds, "LossyImageCompression") == "01",
+        pixel_problem=_rescale_problem(ds),
     )
 
 
@@ -603,4 +692,5 @@ def _frame_pixel_values(grp: _Group, base: dict[str, Any]) -> dict[str, Any]:
         window_centers=_float_list(_get(voi, "WindowCenter")) if voi else base["window_centers"],
         window_widths=_float_list(_get(voi, "WindowWidth")) if voi else base["window_widths"],
         window_explanations=_explanations(voi) if voi else base["window_explanations"],
+        pixel_problem=_rescale_problem(pvt, base.get("pixel_problem")),
     )

@@ -24,9 +24,17 @@ import numpy.typing as npt
 from pydicom import uid as dcm_uid
 
 from blockplan.errors import DicomInputError, SeriesRefusedError
+from blockplan.io._guard import pass_callback, unexpected_errors
 from blockplan.io._headers import FileRead, FrameHeader, read_file
 from blockplan.io._pixels import decoder_available
-from blockplan.io.geometry import SliceGrid, orientation_label, plan_grid, refusal_reason
+from blockplan.io.geometry import (
+    SliceGrid,
+    TiltMode,
+    orientation_label,
+    plan_grid,
+    refusal_reason,
+)
+from blockplan.io.limits import claimed_size_problem, max_series_bytes
 
 __all__ = ["Discovery", "Progress", "SeriesInfo", "SeriesStatus", "SkippedFile", "discover"]
 
@@ -301,17 +309,28 @@ def _by_series_uid(frames: Iterable[FrameHeader]) -> dict[str, list[FrameHeader]
 def _drop_duplicate_instances(frames: list[FrameHeader]) -> tuple[list[FrameHeader], int]:
     """Copies of the same instance (same SOPInstanceUID and frame) count once.
 
-    Returns the frames kept (first copy of each, in order) and how many were dropped.
-    Frames without a SOPInstanceUID are always kept.
+    The copy kept is the first intact one in path order (pixel data present and whole
+    as far as the header pass can tell); a truncated copy is kept only when no copy is
+    intact. Returns the frames kept (in the order of the first copy of each) and how
+    many were dropped. Frames without a SOPInstanceUID are always kept.
     """
-    seen: set[tuple[str, int]] = set()
+    chosen: dict[tuple[str, int], FrameHeader] = {}
+    for f in frames:
+        if not f.sop_instance_uid:
+            continue
+        k = (f.sop_instance_uid, f.frame_index)
+        held = chosen.get(k)
+        if held is None or (held.pixel_problem is not None and f.pixel_problem is None):
+            chosen[k] = f
     kept: list[FrameHeader] = []
+    placed: set[tuple[str, int]] = set()
     for f in frames:
         k = (f.sop_instance_uid, f.frame_index)
-        if f.sop_instance_uid and k in seen:
-            continue
-        seen.add(k)
-        kept.append(f)
+        if not f.sop_instance_uid:
+            kept.append(f)
+        elif k not in placed:
+            placed.add(k)
+            kept.append(chosen[k])
     return kept, len(frames) - len(kept)
 
 
@@ -353,7 +372,10 @@ def _volume_parts(frames: list[FrameHeader], n_dupes: int) -> list[_Part]:
             }
             notes: list[str] = []
             if n_dupes:
-                notes.append(f"{n_dupes} duplicate copies of the same instances ignored")
+                notes.append(
+                    f"{n_dupes} duplicate copies of the same instances ignored "
+                    "(the intact copy of each kept)"
+                )
             parts.extend(_repeat_parts(attrs, cframes, notes))
     return parts
 
@@ -410,6 +432,12 @@ def hard_refusal(frames: Sequence[FrameHeader]) -> str | None:
     hard = refusal_reason(frames)
     if hard is not None:
         return hard
+    f0 = frames[0]
+    too_big = claimed_size_problem(
+        f0.rows, f0.columns, len(frames), f0.samples_per_pixel * max(1, f0.bits_allocated // 8)
+    )
+    if too_big is not None:
+        return f"the series' {too_big}"
     tsuids = sorted({f.transfer_syntax_uid for f in frames})
     missing = [t for t in tsuids if not decoder_available(t)]
     if missing:
@@ -419,9 +447,15 @@ def hard_refusal(frames: Sequence[FrameHeader]) -> str | None:
 
 
 def assess(
-    frames: Sequence[FrameHeader], label: str, notes: Sequence[str] = ()
+    frames: Sequence[FrameHeader],
+    label: str,
+    notes: Sequence[str] = (),
+    *,
+    allow_gaps: bool = False,
+    tilt: TiltMode = "shear",
 ) -> tuple[SeriesStatus, list[str], SliceGrid | None]:
-    """Status, reasons and header-only grid (default options) of one series."""
+    """Status, reasons and header-only grid of one series (the options of `load_series`;
+    discovery uses the defaults)."""
     if "__repeats__" in notes:
         return (
             "refused",
@@ -443,7 +477,7 @@ def assess(
     if not good:
         return "refused", [f"no readable pixel data ({bad[0].pixel_problem})"], None
     try:
-        grid = plan_grid(good, label)
+        grid = plan_grid(good, label, allow_gaps=allow_gaps, tilt=tilt)
     except SeriesRefusedError as err:
         msg = _strip(label, str(err))
         if bad:
@@ -453,7 +487,11 @@ def assess(
     status: SeriesStatus = "ok"
     if bad:
         files = ", ".join(sorted({os.path.basename(f.path) for f in bad}))
-        reasons.append(f"{len(bad)} image(s) skipped, unreadable pixel data: {files}")
+        why = {os.path.basename(f.path): f.pixel_problem for f in bad}
+        named = "; ".join(f"{name}: {text}" for name, text in sorted(why.items())[:3])
+        more = f"; and {len(why) - 3} more" if len(why) > 3 else ""
+        reasons.append(f"{len(bad)} image(s) skipped, unreadable pixel data ({named}{more})")
+    reasons.extend(_strip(label, w) for w in grid.warnings)
     if grid.tilt_deg > 0:
         reasons.append(
             f"gantry tilt {grid.tilt_deg:.1f}°: loads with a sheared affine (tilt='shear') "
@@ -509,6 +547,13 @@ def discover(path: str | os.PathLike[str], *, progress: Progress | None = None) 
     AcquisitionNumber, EchoNumbers, ImageType, TemporalPositionIdentifier or folder.
     """
     root = os.fspath(path)
+    max_series_bytes()  # a malformed BLOCKPLAN_MAX_SERIES_GIB fails here, once
+    with unexpected_errors(lambda why: DicomInputError(f"{root}: scanning {why}.")):
+        return _discover(root, pass_callback(progress))
+
+
+def _discover(root: str, progress: Progress | None) -> Discovery:
+    """`discover` without its safety net: files, headers, groups, assessed series."""
     if not os.path.exists(root):
         raise DicomInputError(f"{root}: no such file or folder.")
     skipped: list[SkippedFile] = []

@@ -14,32 +14,39 @@ slice (sorted by increasing projection on the slice normal ``row × column``).
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from blockplan._io_choices import TiltMode
 from blockplan.errors import SeriesRefusedError
 from blockplan.io._headers import FrameHeader
 
 __all__ = [
+    "INTERPOLATED_NOTE",
     "BlendPlan",
     "SliceGrid",
+    "TiltMode",
     "TiltPlan",
     "orientation_label",
+    "orientation_problem",
     "plan_grid",
     "refusal_reason",
 ]
-
-TiltMode = Literal["shear", "resample"]
 
 # Tolerances (mm). The loader promises every voxel within 0.5 mm of its header position.
 POSITION_TOLERANCE_MM = 0.25  # largest allowed distance of a slice from the fitted grid
 DUPLICATE_TOLERANCE_MM = 0.01  # two slices closer than this along the normal coincide
 SHEAR_SNAP_MM = 0.1  # in-plane drift over the whole stack below this: treated as orthogonal
-AXIS_TOLERANCE_DEG = 30.0  # a plane within this of a patient plane gets that plane's name
+ORTHONORMAL_TOLERANCE = 2e-3  # |length - 1| and |row · column| of ImageOrientationPatient
+AXIS_TOLERANCE_DEG = 30.0
+# geometry_note of a stack resampled along the slice axis: its slices are interpolated
+INTERPOLATED_NOTE = (
+    "resampled to regular spacing"  # a plane within this of a patient plane gets that plane's name
+)
 
 
 def orientation_label(orientation: Sequence[float] | None) -> str:
@@ -142,13 +149,21 @@ def refusal_reason(frames: Sequence[FrameHeader]) -> str | None:
     f0 = frames[0]
     if any(f.is_mosaic for f in frames):
         return (
-            "Siemens MOSAIC images (several slices tiled in one image) are not supported; "
-            "convert the series to single slices (e.g. with dcm2niix) or pick another series"
+            "Siemens MOSAIC images (several slices tiled in one image) cannot be placed "
+            "in 3-D; ask for the series to be exported from the scanner or PACS as "
+            "single slices, or pick another series"
         )
     if any(f.bits_allocated not in (8, 16, 32) for f in frames):
         return (
             f"BitsAllocated {f0.bits_allocated} is not supported (1 is a binary "
             "segmentation, not an image); pick a CT or MR series"
+        )
+    odd_bits = next((f for f in frames if not 1 <= f.bits_stored <= f.bits_allocated), None)
+    if odd_bits is not None:
+        return (
+            f"BitsStored {odd_bits.bits_stored} with BitsAllocated {odd_bits.bits_allocated} "
+            f"in {os.path.basename(odd_bits.path)} (stored bits must fit the allocated "
+            "ones: damaged header); pick another series"
         )
     if any(f.samples_per_pixel != 1 for f in frames):
         return (
@@ -162,13 +177,21 @@ def refusal_reason(frames: Sequence[FrameHeader]) -> str | None:
                 "(no PerFrameFunctionalGroupsSequence); pick another series"
             )
         return (
-            "images without ImagePositionPatient (not cross-sectional, e.g. a secondary "
-            "capture or screenshot); pick another series"
+            "images without ImagePositionPatient cannot be placed in 3-D (a screenshot, "
+            "a secondary capture or a vendor's grid of several slices in one image); "
+            "pick another series"
         )
     if any(f.orientation is None for f in frames):
         return "images without ImageOrientationPatient; pick another series"
+    for ori in {f.orientation for f in frames}:
+        bad = orientation_problem(ori)
+        if bad is not None:
+            return bad
     if any(f.pixel_spacing is None or min(f.pixel_spacing) <= 0 for f in frames):
         return "images without a valid PixelSpacing; pick another series"
+    odd = _implausible_geometry(frames)
+    if odd is not None:
+        return odd
     o0 = np.asarray(f0.orientation, float)
     if any(np.max(np.abs(np.asarray(f.orientation, float) - o0)) > 1e-3 for f in frames):
         return "images of different orientations in one stack; pick another series"
@@ -176,6 +199,49 @@ def refusal_reason(frames: Sequence[FrameHeader]) -> str | None:
         sp = sorted({f.pixel_spacing for f in frames if f.pixel_spacing})
         return f"PixelSpacing differs between images ({sp[0]} vs {sp[-1]} mm)"
     return None
+
+
+def _implausible_geometry(frames: Sequence[FrameHeader]) -> str | None:
+    """PixelSpacing outside 0.001–1000 mm or a position beyond 100 m: a damaged header
+    (such values make the voxel grid degenerate or overflow)."""
+    for f in frames:
+        assert f.pixel_spacing is not None and f.position is not None
+        if not all(1e-3 <= v <= 1e3 for v in f.pixel_spacing):
+            return (
+                f"PixelSpacing {f.pixel_spacing[0]:g}\\{f.pixel_spacing[1]:g} mm is outside "
+                "0.001–1000 mm (damaged header); pick another series"
+            )
+        if max(abs(v) for v in f.position) > 1e5:
+            return (
+                f"ImagePositionPatient {max(abs(v) for v in f.position):g} mm from the origin "
+                "(beyond 100 m: damaged header); pick another series"
+            )
+    return None
+
+
+def orientation_problem(orientation: Sequence[float] | None) -> str | None:
+    """Why ImageOrientationPatient does not give two perpendicular unit vectors, or None.
+
+    Each direction's length may differ from 1, and their dot product from 0, by
+    `ORTHONORMAL_TOLERANCE` (values written with 3-4 decimals pass); beyond that the
+    image axes are not trusted.
+    """
+    if orientation is None:
+        return None
+    r = np.asarray(orientation[:3], dtype=np.float64)
+    c = np.asarray(orientation[3:], dtype=np.float64)
+    lr, lc = float(np.linalg.norm(r)), float(np.linalg.norm(c))
+    dot = float(r @ c)
+    tol = ORTHONORMAL_TOLERANCE
+    if abs(lr - 1.0) <= tol and abs(lc - 1.0) <= tol and abs(dot) <= tol:
+        return None
+    angle = math.degrees(math.acos(max(-1.0, min(1.0, dot / (lr * lc))))) if lr * lc else 0.0
+    values = "\\".join(f"{v:g}" for v in orientation)
+    return (
+        f"ImageOrientationPatient {values} is not two perpendicular unit vectors (row "
+        f"length {lr:.4f}, column length {lc:.4f}, angle {angle:.2f}°; tolerance {tol:g}): "
+        "the image axes cannot be trusted; pick another series"
+    )
 
 
 def _unit(v: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -238,7 +304,7 @@ def plan_grid(
         if not allow_gaps:
             raise SeriesRefusedError(_irregular_spacing_message(label, spacings, med))
         blend, step, origin = _plan_blend(label, p, d, med)
-        notes.append(f"resampled to regular spacing {blend.spacing_mm:.2f} mm")
+        notes.append(f"{INTERPOLATED_NOTE} {blend.spacing_mm:.2f} mm")
         warnings.append(_blend_warning(label, spacings, len(frames), blend))
     out_k = len(frames) if blend is None else len(blend.k0)
     tilted = _plan_tilt(step, origin, normal, c0, c1, (out_k, f0.rows, f0.columns), tilt)
@@ -340,8 +406,9 @@ def _irregular_spacing_message(label: str, spacings: _Vec, med: float) -> str:
     return (
         f"{label}: slice spacing varies {lo:.2f}–{hi:.2f} mm along the normal "
         f"(median {med:.2f} mm; a slice is missing or the spacing is irregular); "
-        "load with allow_gaps=True to resample to regular spacing, "
-        "or pick another series."
+        "open it resampled to regular spacing (marked as interpolated) or split at the "
+        "gap — Study browser 'Gaps', `blockplan view --gaps resample|split`, "
+        "load_series(allow_gaps=True) — or pick another series."
     )
 
 

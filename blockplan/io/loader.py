@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from blockplan.errors import DicomInputError, DicomReadWarning, GeometryWarning, SeriesRefusedError
+from blockplan.io._guard import pass_callback, unexpected_errors
 from blockplan.io._headers import FrameHeader, read_metadata
 from blockplan.io._pixels import alloc, read_stored
 from blockplan.io.discovery import Progress, SeriesInfo, discover, hard_refusal
@@ -22,6 +23,7 @@ from blockplan.io.geometry import (
     apply_tilt,
     plan_grid,
 )
+from blockplan.io.limits import claimed_size_problem
 from blockplan.io.volume import ImageVolume, WindowPreset
 
 __all__ = ["MODALITY_WINDOWS", "load_path", "load_series", "load_slice"]
@@ -54,9 +56,9 @@ def _rescale(
     if np.all(slopes == 1.0) and np.all(icpts == 0.0):
         return stored
     k = len(stored)
+    mins = stored.reshape(k, -1).min(axis=1).astype(np.float64)
+    maxs = stored.reshape(k, -1).max(axis=1).astype(np.float64)
     if np.all([_is_int(s) for s in slopes]) and np.all([_is_int(i) for i in icpts]):
-        mins = stored.reshape(k, -1).min(axis=1).astype(np.float64)
-        maxs = stored.reshape(k, -1).max(axis=1).astype(np.float64)
         ends = np.concatenate(
             [mins, maxs, mins * slopes, maxs * slopes, mins * slopes + icpts, maxs * slopes + icpts]
         )
@@ -67,6 +69,7 @@ def _rescale(
                 break
         else:
             dt = np.dtype(np.float64)
+            _refuse_beyond(mins, maxs, slopes, icpts, float(np.finfo(np.float32).max))
         if dt.itemsize == stored.dtype.itemsize and dt.kind == "i":
             # same size: reinterpret in place (values fit, so the bits are the same)
             out = stored.view(dt)
@@ -80,11 +83,36 @@ def _rescale(
             if icpts[z] != 0.0:
                 out[z] += dt.type(icpts[z])
         return out
+    _refuse_beyond(mins, maxs, slopes, icpts, float(np.finfo(np.float32).max))
     out32 = alloc(stored.shape, np.float32)
     for z in range(k):
         np.multiply(stored[z], np.float32(slopes[z]), out=out32[z], casting="unsafe")
         out32[z] += np.float32(icpts[z])
     return out32
+
+
+class NonFiniteValues(ValueError):
+    """Rescaled values of some slices would not be finite numbers (``slices``: indices)."""
+
+    def __init__(self, slices: list[int]) -> None:
+        super().__init__(f"non-finite values in slices {slices}")
+        self.slices = slices
+
+
+def _refuse_beyond(
+    mins: npt.NDArray[np.float64],
+    maxs: npt.NDArray[np.float64],
+    slopes: npt.NDArray[np.float64],
+    icpts: npt.NDArray[np.float64],
+    limit: float,
+) -> None:
+    """Raise `NonFiniteValues` when a slice's rescaled values leave ±``limit`` (the output
+    type's range) or are NaN — before anything is computed (a 1e308 slope gives inf)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        ends = np.stack([mins * slopes + icpts, maxs * slopes + icpts])
+        bad = ~np.all(np.isfinite(ends) & (np.abs(ends) <= limit), axis=0)
+    if np.any(bad):
+        raise NonFiniteValues([int(i) for i in np.flatnonzero(bad)])
 
 
 def _windows(
@@ -180,6 +208,15 @@ def load_series(
     if tilt not in ("shear", "resample"):
         raise ValueError(f"tilt must be 'shear' or 'resample', not {tilt!r}")
     label = series.label
+    with unexpected_errors(lambda why: SeriesRefusedError(f"{label}: loading {why}.")):
+        return _load(series, allow_gaps, tilt, pass_callback(progress))
+
+
+def _load(
+    series: SeriesInfo, allow_gaps: bool, tilt: TiltMode, progress: Progress | None
+) -> ImageVolume:
+    """`load_series` without its safety net: refusals, pixels, values, the volume."""
+    label = series.label
     frames = list(series.frames)
     hard = hard_refusal(frames)
     if hard is not None:
@@ -191,13 +228,57 @@ def load_series(
     messages = _skipped_messages(label, bad, grid)
     for msg in messages:
         _warn(msg, DicomReadWarning)
+    held = [stored]  # handed over, so the stored values are freed before resampling
+    del stored
+    array, sop_uids = _output_values(held, ordered, grid, label)
+    for msg in grid.warnings:
+        messages.append(msg)
+        _warn(msg, GeometryWarning)
 
+    f0 = ordered[0]
+    try:
+        return ImageVolume(
+            array=array,
+            affine=grid.affine,
+            frame_of_reference_uid=f0.frame_of_reference_uid,
+            modality=f0.modality,
+            series_instance_uid=f0.series_instance_uid,
+            study_instance_uid=f0.study_instance_uid,
+            series_number=f0.series_number,
+            series_description=f0.series_description,
+            sop_instance_uids=sop_uids,
+            windows=_windows(f0, f0.modality, array),
+            geometry_note=grid.note,
+            warnings=tuple(messages),
+            metadata=_volume_metadata(series.key, ordered, grid),
+        )
+    except ValueError as err:  # ImageVolume validates its affine and array
+        raise SeriesRefusedError(
+            f"{label}: the headers give no usable voxel grid ({err}; PixelSpacing "
+            f"{f0.pixel_spacing}, slice step from ImagePositionPatient); pick another series."
+        ) from err
+
+
+def _output_values(
+    held: list[npt.NDArray[Any]], ordered: Sequence[FrameHeader], grid: SliceGrid, label: str
+) -> tuple[npt.NDArray[Any], tuple[str, ...]]:
+    """Rescaled values on the output grid (blended, tilt-resampled) and each output
+    slice's SOPInstanceUID. Refuses non-finite values and grids above the ceiling.
+    ``held`` holds the stored values (emptied here, so they are freed early)."""
+    stored = held.pop()
     slopes = np.array([f.rescale_slope for f in ordered], dtype=np.float64)
     icpts = np.array([f.rescale_intercept for f in ordered], dtype=np.float64)
-    array = _rescale(stored, slopes, icpts)
-    del stored  # the stored values are no longer needed: free them before resampling
+    try:
+        array = _rescale(stored, slopes, icpts)
+    except NonFiniteValues as err:
+        raise SeriesRefusedError(_non_finite_message(label, ordered, err.slices)) from err
+    del stored  # no longer needed: free it before resampling
     out_dtype = array.dtype
     sop_uids = tuple(f.sop_instance_uid for f in ordered)
+    if grid.blend is not None or grid.tilt is not None:
+        too_big = claimed_size_problem(*grid.shape, 4, what="the resampled slices")
+        if too_big is not None:
+            raise SeriesRefusedError(f"{label}: {too_big}.")
     if grid.blend is not None:
         array = _to_dtype(apply_blend(array, grid.blend), out_dtype)
         sop_uids = _blended_sop_uids(sop_uids, grid.blend)
@@ -206,26 +287,7 @@ def load_series(
         array = _to_dtype(
             apply_tilt(array.astype(np.float32, copy=False), grid.tilt, grid.shape, fill), out_dtype
         )
-    for msg in grid.warnings:
-        messages.append(msg)
-        _warn(msg, GeometryWarning)
-
-    f0 = ordered[0]
-    return ImageVolume(
-        array=array,
-        affine=grid.affine,
-        frame_of_reference_uid=f0.frame_of_reference_uid,
-        modality=f0.modality,
-        series_instance_uid=f0.series_instance_uid,
-        study_instance_uid=f0.study_instance_uid,
-        series_number=f0.series_number,
-        series_description=f0.series_description,
-        sop_instance_uids=sop_uids,
-        windows=_windows(f0, f0.modality, array),
-        geometry_note=grid.note,
-        warnings=tuple(messages),
-        metadata=_volume_metadata(series.key, ordered, grid),
-    )
+    return array, sop_uids
 
 
 def _read_readable(
@@ -276,6 +338,14 @@ def load_slice(series: SeriesInfo, k: int) -> ImageVolume:
     IndexError
         ``k`` is outside ``0 .. slices - 1``.
     """
+    with unexpected_errors(
+        lambda why: SeriesRefusedError(f"{series.label}: slice {k}: {why}."), (IndexError,)
+    ):
+        return _load_slice(series, k)
+
+
+def _load_slice(series: SeriesInfo, k: int) -> ImageVolume:
+    """`load_slice` without its safety net."""
     grid = series.grid
     if grid is None or series.status == "refused":
         raise SeriesRefusedError(f"{series.label}: {'; '.join(series.reasons) or 'refused'}.")
@@ -323,6 +393,19 @@ def _skipped_messages(label: str, bad: dict[str, str], grid: SliceGrid) -> list[
         )
         messages.append(f"{label}: skipped {os.path.basename(path)} ({why}); {outcome}.")
     return messages
+
+
+def _non_finite_message(label: str, ordered: Sequence[FrameHeader], slices: list[int]) -> str:
+    """Why rescaled values that are not finite numbers refuse the series."""
+    f = ordered[slices[0]]
+    names = ", ".join(os.path.basename(ordered[k].path) for k in slices[:3])
+    more = f" and {len(slices) - 3} more" if len(slices) > 3 else ""
+    return (
+        f"{label}: RescaleSlope {f.rescale_slope:g} / RescaleIntercept "
+        f"{f.rescale_intercept:g} of {names}{more} give values that are not finite "
+        "numbers (beyond the output type's range); the header is damaged: pick another "
+        "series or export it again."
+    )
 
 
 def _blended_sop_uids(sop_uids: tuple[str, ...], blend: BlendPlan) -> tuple[str, ...]:

@@ -91,6 +91,12 @@ class ImageVolume:
             raise ValueError("ImageVolume affine is singular (zero spacing or parallel axes)")
         object.__setattr__(self, "affine", aff)
 
+    @property
+    def is_interpolated(self) -> bool:
+        """Whether slices were interpolated onto regular spacing (a gap or irregular
+        spacing loaded with ``allow_gaps=True``): say so wherever the volume is shown."""
+        return "resampled to regular spacing" in self.geometry_note
+
     # -- shape and spacing -----------------------------------------------------------
     @property
     def shape(self) -> tuple[int, int, int]:

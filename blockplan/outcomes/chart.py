@@ -8,9 +8,10 @@ The chart (shared/DOMAIN.md §3): relief (%) against time after the block on a
 square-root time axis (`DiaryChartSpec.time_axis`), so the first hour and the next day
 both stay readable; the profile's threshold as a line; the run at or above the threshold
 that starts at onset shaded from onset to duration; the patient's own relief estimate as
-open squares; missing diary points marked on the time axis and breaking the line (never
-interpolated); a right axis giving the NRS that each relief height means. When the
-baseline NRS is 0, relief is undefined and NRS is plotted instead (no threshold, no run).
+open squares; missing diary points marked by a dotted vertical line and breaking the line
+(never interpolated, never drawn where a value would be read); a right axis giving the NRS
+that each relief height means. When the baseline NRS is 0, relief is undefined and NRS is
+plotted instead (no threshold, no run).
 
 This module draws nothing and imports no plotting library.
 """

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from blockplan.case.vocab import Agent, BlockType, Structure
 from blockplan.errors import ProfileError
 from blockplan.outcomes.diary import DEFAULT_DIARY_TIMES_MIN
+from blockplan.strict_json import loads_strict
 
 __all__ = [
     "PROFILE_FORMAT_VERSION",
@@ -467,7 +468,7 @@ def _from_file(path: Path) -> Profile:
     except OSError as err:
         raise ProfileError(f"profile file {path}: cannot be read ({err.strerror})") from err
     try:
-        data = json.loads(text)
+        data = loads_strict(text)
     except json.JSONDecodeError as err:
         raise ProfileError(
             f"profile file {path}: not valid JSON at line {err.lineno} column {err.colno} "

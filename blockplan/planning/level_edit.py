@@ -81,7 +81,8 @@ def level_text(target: Target) -> str:
     ``"L5"``; ``"level unassigned"`` (no level yet; a sacroiliac joint has no spinal level:
     ``"–"``); a level or side changed by the level markers and not yet confirmed:
     ``"L5 — confirm (was L2 left)"`` (``"was unassigned, left"`` for a target placed before
-    the levels).
+    the levels); a target flagged by the wrong-level guard (`level_guard`, nothing changed):
+    ``"L5 — confirm (the automatic level count disagrees near it)"``.
     """
     if target.level is not None:
         now = target.level
@@ -92,6 +93,8 @@ def level_text(target: Target) -> str:
     change = target.level_change
     if change is None:
         return now
+    if change.level == target.level and change.side == target.side:  # level_guard's flag
+        return f"{now} — confirm (the automatic level count disagrees near it)"
     was = f"{change.level} " if change.level else "unassigned, "
     return f"{now} — confirm (was {was}{change.side.value})"
 

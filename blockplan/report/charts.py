@@ -164,21 +164,24 @@ def _run_and_threshold(d: Drawing, f: _Frame) -> None:
 
 
 def _data(d: Drawing, f: _Frame) -> None:
-    """Patient's estimate (open squares), the lines broken at missing points (×), and the
-    recorded points."""
+    """Patient's estimate (open squares), the lines broken at missing points (a dotted
+    vertical line each), and the recorded points."""
     spec = f.spec
     own = [(f.x(m), f.y(v)) for m, v in spec.patient_points]
     if own:
         d.add(_markers(own, 2.0, fill=white, stroke=_PATIENT))
     # Lines and missing marks in time order (a line ends before the point that breaks it).
-    shapes: list[tuple[float, PolyLine | String]] = []
+    shapes: list[tuple[float, PolyLine | Line]] = []
     for segment in spec.segments:
         coords = [c for m, v in segment for c in (f.x(m), f.y(v))]
         shapes.append((segment[-1][0], PolyLine(coords, strokeColor=_LINE, strokeWidth=1.2)))
     for minutes in spec.missing_min:
-        mark = f.text(f.x(minutes), f.bottom + 2, "×", _MISSING, "middle")
-        mark.fontSize = 7
-        shapes.append((minutes, mark))
+        # a dotted line across the whole height: no value here (a mark on the time axis
+        # would sit at 0 % relief, which the right axis reads as NRS 10)
+        x = f.x(minutes)
+        gap = Line(x, f.bottom, x, f.bottom + f.height, strokeColor=_MISSING, strokeWidth=0.7)
+        gap.strokeDashArray = [1, 2]
+        shapes.append((minutes, gap))
     for _time, shape in sorted(shapes, key=lambda item: item[0]):
         d.add(shape)
     recorded = [(f.x(m), f.y(v)) for m, v in spec.points]

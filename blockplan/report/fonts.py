@@ -3,12 +3,14 @@
 PDF/A requires every font to be embedded, and patient names are not always Latin, so the
 report uses DejaVu Sans (Latin, Greek, Cyrillic and more) for all text, including the
 first font a reportlab canvas selects. blockplan ships no font files: they are looked up
-at run time in ``$BLOCKPLAN_FONT_DIR`` and the usual system folders. On Debian and Ubuntu
-they come with the package ``fonts-dejavu-core``.
+at run time in ``$BLOCKPLAN_FONT_DIR``, the usual system folders (on Debian and Ubuntu the
+package ``fonts-dejavu-core``), and last in matplotlib's bundled fonts (``mpl-data/fonts/ttf``,
+found without importing matplotlib), so an installed wheel needs no system font package.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import threading
 from dataclasses import dataclass
@@ -71,7 +73,17 @@ def _search_dirs() -> list[Path]:
     dirs.extend(Path(d) for d in _SEARCH_DIRS)
     dirs.append(platformdirs.user_data_path() / "fonts")  # $XDG_DATA_HOME/fonts
     dirs.append(Path.home() / ".fonts")
+    dirs.extend(_bundled_font_dirs())
     return dirs
+
+
+def _bundled_font_dirs() -> list[Path]:
+    """matplotlib's bundled DejaVu fonts (``mpl-data/fonts/ttf``), located without importing
+    matplotlib (a second of start-up); empty when matplotlib is not installed."""
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    return [Path(p) / "mpl-data" / "fonts" / "ttf" for p in spec.submodule_search_locations]
 
 
 def find_font(file_name: str) -> Path:
@@ -107,8 +119,8 @@ def find_font(file_name: str) -> Path:
     raise ReportError(
         f"font {file_name} (DejaVu Sans) not found in {', '.join(str(d) for d in searched)}; "
         "the report embeds it so that every name renders: install the Debian package "
-        f"fonts-dejavu-core (apt-get install fonts-dejavu-core) or set {FONT_DIR_ENV} to a "
-        "folder that holds it"
+        f"fonts-dejavu-core (apt-get install fonts-dejavu-core), or matplotlib, or set "
+        f"{FONT_DIR_ENV} to a folder that holds it"
     )
 
 

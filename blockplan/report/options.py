@@ -48,6 +48,11 @@ class ReportOptions:
         At most this many axial key images (one per target, in target order).
     include_sagittal
         Include the sagittal overview with level labels.
+    fluoro_previews
+        Beside each planned target's axial key image, its bull's-eye and progression C-arm
+        previews (DRRs from the CT; `blockplan.fluoro`).
+    fluoro_pixels
+        Detector size of those previews in pixels (the field stays 307 mm).
     language
         Language tag of the text (PDF ``/Lang``).
     payer_profiles
@@ -68,6 +73,8 @@ class ReportOptions:
     key_image_pixels: int = 320
     max_key_images: int = 24
     include_sagittal: bool = True
+    fluoro_previews: bool = True
+    fluoro_pixels: int = 256
     language: str = "en"
     payer_profiles: tuple[str, ...] = ()
 

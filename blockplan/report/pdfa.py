@@ -10,7 +10,15 @@ uses nothing else. This module adds what PDF/A-2b needs on top (ISO 19005-2, lev
   dates);
 * a trailer ``/ID`` whose first element is derived from the report id;
 
-and checks there is no encryption and no JavaScript. The output is byte-reproducible:
+and checks there is no encryption and no JavaScript.
+
+**No stream ends in CR.** qpdf writes a LF before ``endstream``; when a stream's raw
+data itself ends in byte 0x0D, a reader takes CR LF as the end-of-line marker and counts
+one byte less than ``/Length``: rule 6.1.7.1 of PDF/A-2 fails. A Flate stream ends in
+the Adler-32 checksum of its decoded data, so this hit about one stream in 256 — about
+one report in 20 — and re-compressing cannot help (same data, same checksum).
+`_end_streams_without_cr` wraps such a stream's data in an outer ``/ASCII85Decode``
+layer, whose data always ends in ``~>``. The output is byte-reproducible:
 every date comes from the caller, the XMP document id from the report id, and the second
 ``/ID`` element is a digest of the content (qpdf's deterministic id).
 """
@@ -19,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import importlib.util
 import io
 import uuid
 import zlib
@@ -40,7 +49,21 @@ ICC_SEARCH_PATHS: tuple[str, ...] = (
     "/usr/share/color/icc/ghostscript/srgb.icc",  # Debian ghostscript
     "/usr/share/ghostscript/iccprofiles/srgb.icc",
 )
-"""Where an sRGB ICC profile is looked for; Pillow's built-in sRGB profile is the fallback."""
+"""Where an sRGB ICC profile is looked for first; then highdicom's bundled sRGB profile
+(`bundled_icc_path`), and last Pillow's built-in sRGB profile."""
+
+
+def bundled_icc_path() -> Path | None:
+    """highdicom's bundled sRGB profile (``highdicom/_icc_profiles``), located without
+    importing highdicom; None when it is not there."""
+    spec = importlib.util.find_spec("highdicom")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        for path in sorted((Path(folder) / "_icc_profiles").glob("sRGB*.icc")):
+            return path
+    return None
+
 
 _NAMESPACE = uuid.UUID("6f0d3c52-8d3e-4d39-9a57-2f1f5a0b8c11")
 
@@ -62,6 +85,9 @@ class PdfaMetadata:
         Application that made the content, and the library chain that wrote the file.
     language
         BCP 47 language of the text (``/Lang`` of the catalogue, ``xml:lang`` in XMP).
+    relations
+        ``dc:relation`` entries (URNs naming the case, study and patient digest, see
+        `blockplan.report.identity`).
     """
 
     title: str
@@ -73,16 +99,18 @@ class PdfaMetadata:
     creator: str
     producer: str
     language: str = "en"
+    relations: tuple[str, ...] = ()
 
 
 def srgb_icc_profile() -> bytes:
-    """Bytes of an sRGB ICC profile (a system file, else Pillow's built-in profile).
+    """Bytes of an sRGB ICC profile (a system file, else highdicom's bundled profile, else
+    Pillow's built-in profile).
 
     Pillow's profile carries the time it was made; that date and the profile id are
     zeroed so that reports stay byte-reproducible.
     """
-    for candidate in ICC_SEARCH_PATHS:
-        path = Path(candidate)
+    bundled = bundled_icc_path()
+    for path in [Path(c) for c in ICC_SEARCH_PATHS] + ([bundled] if bundled else []):
         if path.is_file():
             data = path.read_bytes()
             if len(data) > 128 and data[16:20] == b"RGB ":
@@ -119,6 +147,8 @@ def _xmp_packet(meta: PdfaMetadata) -> bytes:
     lang = e(meta.language)
     date = _xmp_date(meta.created_at)
     doc_uuid = uuid.uuid5(_NAMESPACE, meta.report_id)
+    relations = "".join(f"<rdf:li>{e(r)}</rdf:li>" for r in meta.relations)
+    relation = f"<dc:relation><rdf:Bag>{relations}</rdf:Bag></dc:relation>" if relations else ""
     xml = f"""<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/">
  <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
@@ -136,6 +166,7 @@ def _xmp_packet(meta: PdfaMetadata) -> bytes:
    <dc:description><rdf:Alt><rdf:li xml:lang="x-default">{e(meta.subject)}</rdf:li></rdf:Alt>
    </dc:description>
    <dc:identifier>{e(meta.report_id)}</dc:identifier>
+   {relation}
    <dc:language><rdf:Bag><rdf:li>{lang}</rdf:li></rdf:Bag></dc:language>
    <xmp:CreateDate>{date}</xmp:CreateDate>
    <xmp:ModifyDate>{date}</xmp:ModifyDate>
@@ -190,6 +221,7 @@ def make_pdfa(pdf_bytes: bytes, meta: PdfaMetadata, *, icc_profile: bytes | None
         _check_fonts_embedded(pdf)
         _add_output_intent(pdf, icc_profile if icc_profile is not None else srgb_icc_profile())
         _add_metadata(pdf, meta)
+        _end_streams_without_cr(pdf)
         return _save(pdf)
 
 
@@ -255,6 +287,30 @@ def _save(pdf: pikepdf.Pdf) -> bytes:
         fix_metadata_version=False,
     )
     return out.getvalue()
+
+
+def _end_streams_without_cr(pdf: pikepdf.Pdf) -> None:
+    """Give every stream whose raw data ends in CR an outer ASCII85 layer (see module docs)."""
+    import base64
+
+    import pikepdf
+
+    for obj in _walk_objects(pdf):
+        if not isinstance(obj, pikepdf.Stream) or not obj.read_raw_bytes().endswith(b"\r"):
+            continue
+        raw = obj.read_raw_bytes()
+        filters, parms = obj.get("/Filter"), obj.get("/DecodeParms")
+        inner = list(filters) if isinstance(filters, pikepdf.Array) else [filters]
+        inner = [f for f in inner if f is not None]
+        decode_parms = None
+        if parms is not None:
+            inner_parms = list(parms) if isinstance(parms, pikepdf.Array) else [parms]
+            decode_parms = pikepdf.Array([None, *inner_parms])
+        obj.write(
+            base64.a85encode(raw) + b"~>",
+            filter=pikepdf.Array([pikepdf.Name.ASCII85Decode, *inner]),
+            decode_parms=decode_parms,
+        )
 
 
 def _walk_objects(pdf: pikepdf.Pdf) -> list[pikepdf.Object]:

@@ -27,6 +27,7 @@ from reportlab.platypus import (
 )
 
 from blockplan import __version__
+from blockplan.case._text import sex_text
 from blockplan.case.model import Case, Injection, Procedure, StudyRef, Target
 from blockplan.errors import ReportError
 from blockplan.io.volume import ImageVolume
@@ -34,6 +35,7 @@ from blockplan.outcomes.evidence import STATUS_ORDER, Status
 from blockplan.outcomes.payer import PayerChecklist
 from blockplan.outcomes.scores import OdiChange
 from blockplan.planning.level_edit import level_text, transitional_text, unconfirmed_targets
+from blockplan.planning.level_guard import LevelCheck
 from blockplan.planning.trajectory import (
     DEFAULT_BONE_EXCLUSION_MM,
     DEFAULT_BONE_HU,
@@ -41,7 +43,12 @@ from blockplan.planning.trajectory import (
     SafetyVerdict,
     TrajectoryMetrics,
 )
-from blockplan.planning.wording import describe_path, scar_volume_text, target_names
+from blockplan.planning.wording import (
+    VERDICT_COLOURS,
+    describe_path,
+    scar_volume_text,
+    target_names,
+)
 from blockplan.report import keyimages as ki
 from blockplan.report.charts import diary_chart
 from blockplan.report.findings import (
@@ -50,6 +57,7 @@ from blockplan.report.findings import (
     SourceFinding,
     structure_label,
 )
+from blockplan.report.fluoro import fluoro_cell
 from blockplan.report.fonts import FontSet
 from blockplan.report.layout import (
     INK,
@@ -104,6 +112,8 @@ class Context:
     """Target id → its measured path (`blockplan.planning.measure_paths`)."""
     payer: tuple[PayerChecklist, ...] = ()
     """Payer-documentation checklists (`blockplan.outcomes.payer`), when asked for."""
+    level_check: LevelCheck | None = None
+    """The level markers against the automatic count (`blockplan.planning.level_guard`)."""
 
 
 def story(ctx: Context, volumes: Sequence[ImageVolume]) -> list[Flowable]:
@@ -228,7 +238,7 @@ def _patient_facts(ctx: Context, col: float) -> Flowable:
         ("Name", person_name(p.patient_name)),
         ("Patient ID", p.patient_id),
         ("Birth date", fmt_date(p.birth_date) if p.birth_date else ""),
-        ("Sex", {"F": "female", "M": "male", "O": "other"}.get(p.sex, "")),
+        ("Sex", sex_text(p.sex)),
     ]
     return _facts(ctx, "Patient", rows, col)
 
@@ -500,7 +510,36 @@ def _axial_cell(
         f"{esc(approach)}. {esc(notes)}.{scar}",
         ctx.st.caption,
     )
-    return [KeyImageFlowable(img, cell_w, 110 * mm, ctx.fonts), Spacer(1, 1.5 * mm), caption]
+    metrics = ctx.paths.get(target.id)
+    verdict = "not assessed" if metrics is None else metrics.verdict.value
+    flowable = KeyImageFlowable(
+        img, cell_w, 110 * mm, ctx.fonts, path_colour=VERDICT_COLOURS[verdict]
+    )
+    return [flowable, Spacer(1, 1.5 * mm), caption]
+
+
+def _target_cells(
+    ctx: Context, volumes: Sequence[ImageVolume], scars: Sequence[ki.ScarMask], cell_w: float
+) -> tuple[list[list[Flowable]], list[str], bool]:
+    """Each target's axial key image, with its C-arm previews beside it on one row; the
+    labels of targets without a key image; whether any previews were made."""
+    cells: list[list[Flowable]] = []
+    missing: list[str] = []
+    any_previews = False
+    for target in ctx.case.targets[: ctx.options.max_key_images]:
+        cell = _axial_cell(ctx, target, volumes, scars, cell_w)
+        if cell is None:
+            missing.append(ctx.target_labels[target.id])
+            continue
+        previews = fluoro_cell(ctx, target, volumes, cell_w)
+        if previews is None:
+            cells.append(cell)
+            continue
+        any_previews = True
+        if len(cells) % 2:
+            cells.append([])  # the previews go beside their axial image, on one row
+        cells += [cell, previews]
+    return cells, missing, any_previews
 
 
 def key_images(ctx: Context, volumes: Sequence[ImageVolume]) -> list[Flowable]:
@@ -520,24 +559,22 @@ def key_images(ctx: Context, volumes: Sequence[ImageVolume]) -> list[Flowable]:
     intro = Paragraph(
         "Planes resampled in patient space with square pixels (true physical aspect). "
         "Radiological convention: the patient's right is on the viewer's left. "
-        "Yellow: target; cyan: planned needle path from the skin entry (square); "
-        "orange: epidural scar; scale bar in mm.",
+        "Yellow: target; planned needle path from the skin entry (square) in its safety "
+        "verdict's colour, as on screen — green safe, red unsafe, orange not assessed; "
+        "orange fill: epidural scar; scale bar in mm."
+        + (
+            " Beside a planned target's plane: its bull's-eye and progression C-arm previews."
+            if opts.fluoro_previews
+            else ""
+        ),
         st.small,
     )
     gap = 6 * mm
     cell_w = (ctx.width - gap) / 2
-    cells: list[list[Flowable]] = []
-    if opts.include_sagittal:
-        cell = _sagittal_cell(ctx, volumes, scars, cell_w)
-        if cell is not None:
-            cells.append(cell)
-    missing: list[str] = []
-    for target in case.targets[: opts.max_key_images]:
-        cell = _axial_cell(ctx, target, volumes, scars, cell_w)
-        if cell is None:
-            missing.append(ctx.target_labels[target.id])
-        else:
-            cells.append(cell)
+    cells, missing, previews = _target_cells(ctx, volumes, scars, cell_w)
+    sagittal = _sagittal_cell(ctx, volumes, scars, cell_w) if opts.include_sagittal else None
+    if sagittal is not None:  # first, or last when previews pair each row
+        cells = [*cells, sagittal] if previews else [sagittal, *cells]
     flow: list[Flowable] = _rows_of_two([*head, intro, Spacer(1, 2 * mm)], cells, cell_w, gap)
     if missing:
         flow.append(
@@ -592,6 +629,7 @@ def targets_table(ctx: Context) -> list[Flowable]:
     """Every target with its planned trajectory, measured by the planning core."""
     st, case = ctx.st, ctx.case
     flow: list[Flowable] = h1(ctx, "Targets and trajectories")
+    flow += _level_check(ctx)
     if not case.targets:
         flow.append(Paragraph("No targets planned.", st.body))
         return flow
@@ -618,6 +656,17 @@ def targets_table(ctx: Context) -> list[Flowable]:
     return flow
 
 
+def _level_check(ctx: Context) -> list[Flowable]:
+    """The wrong-level guard's verdict, as the core worded it (both counts when they differ)."""
+    check = ctx.level_check
+    if check is None:
+        return []
+    text = esc(check.message)
+    if check.status == "disagree":
+        text = f"<b>Wrong-level warning.</b> {text}."
+    return [Paragraph(text, ctx.st.body)]
+
+
 def _level_notes(ctx: Context) -> list[Flowable]:
     """Transitional anatomy noted, and levels awaiting the physician's confirmation."""
     notes = []
@@ -627,8 +676,8 @@ def _level_notes(ctx: Context) -> list[Flowable]:
     if unconfirmed_targets(ctx.case):
         notes.append(
             "<b>Level not confirmed</b> (“confirm”): the level markers were edited after "
-            "the target was placed and changed its level or side; the physician has not "
-            "confirmed the new values."
+            "the target was placed and changed its level or side, or the automatic level "
+            "count disagrees with the markers near it; the physician has not confirmed it."
         )
     return [Paragraph(text, ctx.st.small) for text in notes]
 

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from blockplan._cli_progress import tty_progress
 from blockplan.sample.study import DEFAULT_SEED, generate_sample_study
 
 
@@ -22,7 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="noise and UID seed")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    out = generate_sample_study(args.out_dir, seed=args.seed)
+    progress = tty_progress("generating the sample study")
+    out = generate_sample_study(args.out_dir, seed=args.seed, progress=progress)
     print(f"wrote {out} in {time.perf_counter() - start:.1f} s")
     return 0
 

@@ -8,6 +8,7 @@ cache folder, keyed by the phantom version so a changed phantom is regenerated.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 __all__ = ["sample_study_path"]
@@ -18,11 +19,12 @@ def _checkout_copy() -> Path | None:
     return candidate if (candidate / "truth.json").is_file() else None
 
 
-def sample_study_path() -> Path:
+def sample_study_path(progress: Callable[[int, int, str], None] | None = None) -> Path:
     """Folder of the synthetic study (``$BLOCKPLAN_SAMPLE_DIR``, checkout, or cache).
 
     The cache is blockplan's user cache folder (platformdirs; on Linux
-    ``$XDG_CACHE_HOME/blockplan``, ``~/.cache/blockplan`` by default).
+    ``$XDG_CACHE_HOME/blockplan``, ``~/.cache/blockplan`` by default). ``progress``
+    follows the generation when it has to be generated (`generate_sample_study`).
     """
     override = os.environ.get("BLOCKPLAN_SAMPLE_DIR")
     if override:
@@ -36,5 +38,5 @@ def sample_study_path() -> Path:
 
     target = user_cache_dir() / f"sample_dicom-phantom{PHANTOM_VERSION}"
     if not (target / "truth.json").is_file():
-        generate_sample_study(target, seed=DEFAULT_SEED)
+        generate_sample_study(target, seed=DEFAULT_SEED, progress=progress)
     return target

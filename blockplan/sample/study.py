@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -257,7 +258,11 @@ def _mr_labels(phantom: Phantom, grid: Grid) -> list[npt.NDArray[np.uint8]]:
     return [label_grid(phantom, grid, offset_mm=-q), label_grid(phantom, grid, offset_mm=q)]
 
 
-def generate_sample_study(out_dir: Path, seed: int = DEFAULT_SEED) -> Path:
+def generate_sample_study(
+    out_dir: Path,
+    seed: int = DEFAULT_SEED,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> Path:
     """Write the synthetic post-operative lumbar spine study into ``out_dir``.
 
     Parameters
@@ -268,6 +273,9 @@ def generate_sample_study(out_dir: Path, seed: int = DEFAULT_SEED) -> Path:
     seed
         Drives the image noise, bone texture and UIDs (the anatomy is fixed). The same
         seed writes byte-identical files.
+    progress
+        Called as ``progress(done, total, what)`` before each of the steps and once at
+        the end (``done == total``); None for none.
 
     Returns
     -------
@@ -279,23 +287,30 @@ def generate_sample_study(out_dir: Path, seed: int = DEFAULT_SEED) -> Path:
     for folder in SERIES_FOLDERS:
         if (out_dir / folder).is_dir():
             shutil.rmtree(out_dir / folder)
+    step = _stepper(progress, total=9)
     phantom = Phantom()
     uids = StudyUIDs.from_seed(seed)
     rng = np.random.default_rng(seed)
     specs = series_specs(phantom)
     ct_spec, t2_spec, t1_spec, t1fs_spec = specs
 
+    step("CT: tissues")
     ct_labels = label_grid(phantom, ct_spec.grid)
+    step("CT: pixels")
     ct_pixels = synthesize_ct(ct_labels, ct_spec.grid, rng)
     skin_l4 = _posterior_skin(phantom, float(phantom.vf["L4"].origin[2]))
+    step("T2 sagittal")
     t2_pixels = synthesize_mr(_mr_labels(phantom, t2_spec.grid), MR_T2, t2_spec.grid, rng, skin_l4)
+    step("T1 axial post-Gd")
     t1_labels = _mr_labels(phantom, t1_spec.grid)
     t1_pixels = synthesize_mr(t1_labels, MR_T1_POST_GD, t1_spec.grid, rng, skin_l4)
+    step("T1 axial post-Gd, fat suppressed")
     t1fs_pixels = synthesize_mr(t1_labels, MR_T1_POST_GD_FS, t1fs_spec.grid, rng, skin_l4)
 
     files = {}
     pixels = (ct_pixels, t2_pixels, t1_pixels, t1fs_pixels)
     for spec, series_pixels in zip(specs, pixels, strict=True):
+        step(f"writing {spec.folder}")
         files[spec.number] = write_series(out_dir, spec, series_pixels, uids, seed)
 
     grid = ct_spec.grid
@@ -305,7 +320,20 @@ def generate_sample_study(out_dir: Path, seed: int = DEFAULT_SEED) -> Path:
     targets = plan_targets(phantom, limits)
     write_truth(out_dir, phantom, seed, uids, specs, files, ct_labels, targets)
     write_provenance(out_dir, seed, specs, files)
+    step("done")
     return out_dir
+
+
+def _stepper(progress: Callable[[int, int, str], None] | None, total: int) -> Callable[[str], None]:
+    """``step(what)`` reports step n of ``total`` (n counted from 0) to ``progress``."""
+    done = [0]
+
+    def step(what: str) -> None:
+        if progress is not None:
+            progress(min(done[0], total), total, what)
+        done[0] += 1
+
+    return step
 
 
 def _posterior_skin(phantom: Phantom, z: float) -> tuple[float, float, float]:

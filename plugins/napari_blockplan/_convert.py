@@ -60,7 +60,10 @@ def display_grid(
 
     Its i, j, k axes run along +x, +y, +z. An axis-aligned grid keeps its voxels (the same
     centres, permuted and flipped); any other grid gets the bounding box of its corners
-    at its finest spacing — the grid `display_volume` resamples oblique series onto.
+    at its finest spacing — the grid `display_volume` resamples oblique series onto. (At
+    each axis's own spacing the layer would be ~8× smaller for a 4 mm MR slab, but a scar
+    painted on such a coarse grid maps to source voxels across two tilted slices and a
+    stroke can vanish; painting needs the fine grid.)
     """
     aff = np.asarray(affine, dtype=np.float64)
     k, j, i = shape
@@ -156,14 +159,27 @@ def display_volume(volume: ImageVolume) -> tuple[ImageVolume, str]:
 def _resample_world_aligned(volume: ImageVolume) -> ImageVolume:
     """The volume trilinearly resampled onto an isotropic grid along +x, +y, +z covering it.
 
-    The step is the smallest voxel spacing (`display_grid`); outside the source the minimum
+    The step is the smallest voxel spacing (`display_grid`); the array keeps its stored
+    type (integers rounded: half the bytes of float32); outside the source the minimum
     value shows.
     """
     aff, shape = display_grid(volume.affine, volume.shape)
-    step = float(aff[0, 0])
+    steps = " × ".join(f"{float(aff[a, a]):.2f}" for a in range(3))
     arr = resample_image(volume, aff, shape, order="linear", fill=float(np.min(volume.array)))
-    note = f"{volume.geometry_note}; resampled to a {step:.2f} mm world-aligned grid for display"
+    arr = _as_stored_type(arr, volume.array.dtype)
+    note = f"{volume.geometry_note}; resampled to a {steps} mm world-aligned grid for display"
     return volume.with_array(arr, affine=aff, geometry_note=note)
+
+
+def _as_stored_type(arr: npt.NDArray[Any], dtype: np.dtype[Any]) -> npt.NDArray[Any]:
+    """``arr`` (float, interpolated) in the source's type: integers rounded and clipped."""
+    if arr.dtype == dtype:
+        return arr
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        np.rint(arr, out=arr)
+        np.clip(arr, info.min, info.max, out=arr)
+    return arr.astype(dtype)
 
 
 def image_layer_data(

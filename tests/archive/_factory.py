@@ -53,8 +53,16 @@ class Study:
     headers: list[Dataset]  # in slice order (volume.sop_instance_uids)
 
 
-def write_study(folder: Path, shape: tuple[int, int, int] = (12, 20, 16)) -> Study:
-    """A CT series of ``shape`` (slices, rows, columns) with our identifying values."""
+def write_study(
+    folder: Path,
+    shape: tuple[int, int, int] = (12, 20, 16),
+    overrides: dict[str, str] | None = None,
+) -> Study:
+    """A CT series of ``shape`` (slices, rows, columns) with our identifying values.
+
+    ``overrides``: keyword → raw value written into every image (e.g. a non-conformant
+    ``PatientBirthDate``).
+    """
     rng = np.random.default_rng(7)
     vol = rng.integers(0, 1500, size=shape).astype(np.int16)
     spec = SeriesSpec(volume=vol, origin=(-40.0, -30.0, 80.0), pixel_spacing=(2.0, 2.0))
@@ -69,6 +77,8 @@ def write_study(folder: Path, shape: tuple[int, int, int] = (12, 20, 16)) -> Stu
         ds.StudyDate = "20260302"
         ds.StudyDescription = "CT LWS"
         ds.InstitutionName = "Synthetic Hospital Qzxwv"
+        for keyword, value in (overrides or {}).items():
+            setattr(ds, keyword, value)
 
     files = write_series(folder, spec, edit=edit)
     found = discover(folder)

@@ -148,12 +148,15 @@ class OrthancServer:
     tls
         ``(certificate, private key, trusted CA)`` PEM paths to serve DICOM TLS instead of
         plain DICOM, or None.
+    max_storage_mb
+        Orthanc's ``MaximumStorageSize`` (None: unlimited); see `fill_storage`.
     """
 
     workdir: Path
     aet: str = "ORTHANC_TEST"
     known_modalities: tuple[str, ...] = ("BLOCKPLAN",)
     tls: tuple[Path, Path, Path] | None = None
+    max_storage_mb: int | None = None
     dicom_port: int = 0
     http_port: int = 0
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
@@ -185,6 +188,8 @@ class OrthancServer:
             "HttpServerEnabled": True,
             "ConcurrentJobs": 1,
         }
+        if self.max_storage_mb is not None:
+            cfg["MaximumStorageSize"] = self.max_storage_mb
         if self.tls is not None:
             cert, key, ca = self.tls
             cfg.update(
@@ -284,6 +289,21 @@ class OrthancServer:
 
     def get_json(self, path: str) -> Any:
         return json.loads(self.get(path))
+
+    def post(self, path: str, data: bytes, method: str = "POST") -> Any:
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        with urllib.request.urlopen(req, timeout=10) as rsp:
+            body = rsp.read()
+        return json.loads(body) if body.strip().startswith((b"{", b"[")) else body
+
+    def fill_storage(self, dicom_file: bytes) -> None:
+        """Store ``dicom_file`` (another patient) and protect its patient from recycling.
+
+        With ``max_storage_mb`` just above the file's size, the storage is then full: Orthanc
+        can recycle no patient and stores nothing more ("The file storage is full").
+        """
+        stored = self.post("/instances", dicom_file)
+        self.post(f"/patients/{stored['ParentPatient']}/protected", b"1", method="PUT")
 
     def find_instance(self, sop_instance_uid: str) -> str | None:
         """Orthanc's id of the instance with this SOPInstanceUID, or None."""

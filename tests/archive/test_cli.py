@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import stat
@@ -18,10 +19,23 @@ from blockplan.cli import main
 from tests.archive._factory import Study
 from tests.archive._orthanc import OrthancServer, available
 
+SIGNED_AT = dt.datetime(2026, 3, 2, 15, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+
 
 @pytest.fixture
 def case_file(case: Case, tmp_path: Path) -> Path:
     return save_case_file(case, tmp_path / "case.blockplan.json")
+
+
+@pytest.fixture(scope="module")
+def signed_pdf(case: Case, study: Study, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report the physician wrote and reviewed (a real PDF/A report of the case)."""
+    from blockplan.report import ReportOptions, build_report
+
+    options = ReportOptions(author="Dr. Signing", created_at=SIGNED_AT)
+    path = tmp_path_factory.mktemp("signed") / "signed.pdf"
+    path.write_bytes(build_report(case, volumes=[study.volume], options=options))
+    return path
 
 
 def test_archive_to_folder(case_file: Path, study: Study, case: Case, tmp_path: Path) -> None:
@@ -59,9 +73,12 @@ def test_archive_to_folder(case_file: Path, study: Study, case: Case, tmp_path: 
     assert verify_archive(out) == ["plan-sr.dcm: SHA-256 differs from the manifest"]
 
 
-def test_archive_with_given_pdf_and_errors(case_file: Path, study: Study, tmp_path: Path) -> None:
-    pdf = tmp_path / "r.pdf"
-    pdf.write_bytes(b"%PDF-1.4\n%%EOF\n")
+def test_archive_with_given_pdf_and_errors(
+    case_file: Path, study: Study, tmp_path: Path, signed_pdf: Path
+) -> None:
+    # Issue 17 point 2 changed this test: --pdf used to accept any bytes starting with
+    # %PDF-; it must now be a PDF/A report of this case (see test_given_pdf_is_checked).
+    pdf = signed_pdf
     out = tmp_path / "a"
     result = CliRunner().invoke(
         main,
@@ -87,12 +104,11 @@ def test_archive_with_given_pdf_and_errors(case_file: Path, study: Study, tmp_pa
 
 
 def test_archive_destination_defaults_to_the_settings(
-    case_file: Path, study: Study, tmp_path: Path
+    case_file: Path, study: Study, tmp_path: Path, signed_pdf: Path
 ) -> None:
     from blockplan.settings import Settings, save_settings
 
-    pdf = tmp_path / "r.pdf"
-    pdf.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    pdf = signed_pdf  # issue 17 point 2: a real report of the case, no longer any %PDF- bytes
     args = ["archive", str(case_file), "--images", str(study.folder), "--pdf", str(pdf)]
     none = CliRunner().invoke(main, args)
     assert none.exit_code == 2 and "config set archive_destination" in none.output

@@ -22,19 +22,13 @@ from blockplan.archive import (
 )
 from blockplan.archive._common import dataset_bytes
 from blockplan.archive.bundle import ArchiveObjects
-from blockplan.errors import PacsError
+from blockplan.errors import PacsError, PacsUnavailableError
 from tests.archive._orthanc import OrthancServer, available
 
 pytestmark = [
     pytest.mark.orthanc,
     pytest.mark.skipif(available() is not None, reason=str(available())),
 ]
-
-
-@pytest.fixture(scope="module")
-def orthanc(tmp_path_factory: pytest.TempPathFactory):
-    with OrthancServer(tmp_path_factory.mktemp("orthanc")) as server:
-        yield server
 
 
 def dest_for(server: OrthancServer, calling: str = "BLOCKPLAN") -> DicomDestination:
@@ -192,3 +186,74 @@ def test_destination_parsing() -> None:
         parse_destination("ftp://x")
     with pytest.raises(PacsError, match="AE title"):
         DicomDestination("h", 104, "WAY_TOO_LONG_AE_TITLE_X")
+
+
+def _other_patient_filler(ds: pydicom.Dataset, total_bytes: int) -> bytes:
+    """A DICOM file of another patient and study, about ``total_bytes`` long."""
+    filler = pydicom.dcmread(io.BytesIO(dataset_bytes(ds)))
+    filler.PatientID = "FILLER-0001"
+    filler.PatientName = "Filler^Storage"
+    filler.StudyInstanceUID = pydicom.uid.generate_uid()
+    filler.SeriesInstanceUID = pydicom.uid.generate_uid()
+    filler.SOPInstanceUID = filler.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.generate_uid()
+    header = len(dataset_bytes(filler)) - len(filler.EncapsulatedDocument)
+    size = (total_bytes - header) // 2 * 2
+    filler.EncapsulatedDocument = b"%PDF-" + bytes(size - 5)
+    filler.EncapsulatedDocumentLength = size
+    return dataset_bytes(filler)
+
+
+def test_stow_response_counts_only_listed_instances() -> None:
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    from blockplan.archive.pacs import stow_outcome
+
+    def item(uid: str, reason: int | None = None) -> Dataset:
+        ds = Dataset()
+        ds.ReferencedSOPInstanceUID = uid
+        if reason is not None:
+            ds.FailureReason = reason
+        return ds
+
+    response = Dataset()
+    response.ReferencedSOPSequence = Sequence([item("1.1")])
+    response.FailedSOPSequence = Sequence([item("1.2", 0xA700)])
+    stored, not_stored = stow_outcome(response, ["1.1", "1.2", "1.3"])
+    assert stored == ["1.1"]
+    assert not_stored == {
+        "1.2": "failure reason 0xA700",
+        "1.3": "not listed as stored in the response",
+    }
+    # HTTP 200 with an empty body lists nothing: nothing is stored
+    assert stow_outcome(Dataset(), ["1.1"]) == ([], {"1.1": "not listed as stored in the response"})
+
+
+def test_stow_to_full_storage_keeps_every_object_in_the_outbox(
+    objects: ArchiveObjects, tmp_path: Path
+) -> None:
+    with OrthancServer(tmp_path / "pacs", max_storage_mb=1) as server:
+        server.fill_storage(_other_patient_filler(objects.encapsulated_pdf, 1_048_576 - 2_000))
+        box = Outbox(tmp_path / "outbox")
+        dest = DicomWebDestination(server.url + "/dicom-web")
+        with pytest.raises(
+            PacsUnavailableError,
+            match=r"did not confirm 3 of 3 object\(s\) \(is its storage full\?.*"
+            r"not listed as stored.*wait in the outbox",
+        ):
+            send_stow(objects.datasets(), dest, outbox=box)
+        assert len(box) == len(objects.datasets()) == 3
+        assert all(
+            server.find_instance(str(ds.SOPInstanceUID)) is None for ds in objects.datasets()
+        )
+
+
+def test_stow_to_a_stopped_server_is_unavailable(objects: ArchiveObjects, tmp_path: Path) -> None:
+    server = OrthancServer(tmp_path / "pacs")
+    server.start()
+    url = server.url + "/dicom-web"
+    server.stop()
+    box = Outbox(tmp_path / "outbox")
+    with pytest.raises(PacsUnavailableError, match=r"cannot reach DICOMweb .*connect timeout 5 s"):
+        send_stow(objects.datasets(), DicomWebDestination(url), outbox=box)
+    assert len(box) == 3

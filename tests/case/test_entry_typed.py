@@ -76,7 +76,7 @@ def test_quick_diary_keeps_what_it_does_not_name() -> None:
             DiaryEntry(minutes=60, nrs=4),
         ),
     )
-    diary = quick_diary_from_text("2 1", TIMES, current)  # values only: the baseline stays
+    diary = quick_diary_from_text(": 2 1", TIMES, current)  # no baseline typed: it stays
     assert (diary.baseline_nrs, diary.baseline_provoked, diary.movements_possible) == (
         6,
         True,
@@ -92,7 +92,7 @@ def test_quick_diary_keeps_what_it_does_not_name() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("1 1 0", "no baseline NRS: type it before the colon"),
+        ("1 1 0", "no colon: type the baseline NRS, a colon, then one NRS per time"),
         (": 1 1 0", "no baseline NRS"),
         ("11: 1", r"baseline \(before the colon\): NRS must be a whole number 0–10"),
         ("8: 1 1 11", r"value 3 \(30 min\): NRS must be a whole number 0–10"),
@@ -103,6 +103,15 @@ def test_quick_diary_keeps_what_it_does_not_name() -> None:
 def test_quick_diary_refusals(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         quick_diary_from_text(text, TIMES)
+
+
+def test_a_line_without_its_colon_is_refused_not_read_as_points() -> None:
+    # the slip of the physician trial: "7 1 1" meant as baseline 7, read as points 7, 1, 1
+    current = PainDiary(baseline_nrs=8, entries=(DiaryEntry(minutes=0, nrs=2),))
+    with pytest.raises(ValueError, match="no colon") as refused:
+        quick_diary_from_text("7 1 1", TIMES, current)
+    assert "'8: 7 1 1'" in str(refused.value)
+    assert "': 7 1 1' to keep the baseline 8" in str(refused.value)
 
 
 def test_odi_typed_on_one_line() -> None:
@@ -170,3 +179,17 @@ def test_dates() -> None:
     assert date_from_text(" 2026-04-07 ") == dt.date(2026, 4, 7)
     with pytest.raises(ValueError, match="expected a date like 2026-04-07; got '7/4'"):
         date_from_text("7/4")
+
+
+def test_a_block_dated_in_the_future_is_refused_as_a_slip() -> None:
+    from blockplan.case.entry import performed_at_from_text
+
+    now = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC)
+    done = performed_at_from_text("2026-12-03 09:05 +00:00", now)  # clocks drift a little
+    assert done == dt.datetime(2026, 12, 3, 9, 5, tzinfo=dt.UTC)
+    with pytest.raises(ValueError, match="in the future") as refused:
+        performed_at_from_text("2026-12-31 09:00 +00:00", now)
+    assert "2026-12-31 09:00 +00:00" in str(refused.value)
+    assert "now 2026-12-03 09:00 +00:00" in str(refused.value)
+    with pytest.raises(ValueError, match="expected a date and time"):
+        performed_at_from_text("31.12.2026", now)

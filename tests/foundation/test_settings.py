@@ -76,7 +76,7 @@ def test_sample_study_is_generated_into_the_user_cache(
 
     made: list[Path] = []
 
-    def fake_generate(target: Path, seed: int) -> None:
+    def fake_generate(target: Path, seed: int, progress: object = None) -> None:
         made.append(Path(target))
 
     monkeypatch.delenv("BLOCKPLAN_SAMPLE_DIR", raising=False)

@@ -375,7 +375,9 @@ def test_blended_slices_take_the_uid_of_the_nearer_source_slice() -> None:
 def test_read_readable_drops_an_undecodable_end_slice_and_replans(tmp_path: Path) -> None:
     paths = write_series(tmp_path, SeriesSpec(phantom((5, 16, 16))), tsuid=RLELossless)
     data = bytearray(paths[4].read_bytes())
-    data[-200:] = b"\xff" * 200  # damage the RLE segments, keep the file length
+    # damage the RLE segments, keep the file length and the sequence delimiter (the
+    # last 8 bytes; damaging those is now found by discovery already)
+    data[-208:-8] = b"\xff" * 200
     paths[4].write_bytes(bytes(data))
     frames = list(discover(tmp_path).series[0].frames)
     bad: dict[str, str] = {}

@@ -270,8 +270,11 @@ def test_a_clinic_day_in_napari(qtbot: Any, tmp_path: Path, launch_app: Any) -> 
     assert ws.case.case_id == case_id
     settle(20)
     assert _what_is_shown(viewer) == before
-    # the view opens where the work is: every plane through the planned targets' centre
-    centre = lps_to_world(np.mean([t.position.lps for t in ws.case.targets], axis=0))
+    # the view opens where the work is: the axial and coronal planes through the first
+    # planned target, the sagittal plane on the spine's midline (where the level markers are)
+    first = ws.case.targets[0].position.lps
+    midline = np.median([m.position.lps[0] for m in ws.case.levels])
+    centre = lps_to_world([midline, first[1], first[2]])
     np.testing.assert_allclose(
         viewer.dims.point, centre, atol=max(r.step for r in viewer.dims.range)
     )

@@ -159,3 +159,32 @@ def test_diary_values_are_kept_per_cell(demo: Any) -> None:
     assert _diary_nrs(ws, "b2")[30] == 2 and _diary_nrs(ws, "b2")[60] == 5
     assert outcomes.selected_procedure_id() == "b2"
     assert [grid.item(r, 1).text() for r in (2, 3)] == ["2", "5"]
+
+
+def test_ctrl_z_undoes_the_last_edit_wherever_the_focus_is_in_a_panel(demo: Any) -> None:
+    viewer, ws, planning, outcomes = demo
+    doc = Physician(viewer)
+    activate(planning)
+    before = ws.case
+    outcomes.profile.setCurrentText("strict-dual-80")  # an edit made on the Outcomes panel
+    assert ws.case.profile_name == "strict-dual-80"
+    planning.tabs.setCurrentIndex(2)
+    table = planning.table
+    doc.click(
+        table.viewport(), "a target row", table.visualRect(table.model().index(0, 3)).center()
+    )
+    doc.key(table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier, "Ctrl+Z on the table")
+    assert ws.case == before
+    doc.key(table, Qt.Key.Key_Z, ctrl_shift, "Ctrl+Shift+Z")
+    assert ws.case.profile_name == "strict-dual-80"
+    # a text field being typed in keeps its own undo: the case is not touched
+    activate(outcomes)
+    outcomes.tabs.setCurrentIndex(1)
+    field = outcomes.quick_diary
+    doc.click(field, "Quick entry")
+    doc.type(field, "8: 1")
+    doc.key(field, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier, "Ctrl+Z in the field")
+    assert ws.case.profile_name == "strict-dual-80"
+
+
+ctrl_shift = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier

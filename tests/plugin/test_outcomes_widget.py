@@ -134,8 +134,9 @@ def _assert_axes_hold_the_spec(ax, spec) -> None:
     assert segments == [[[tx(m), v] for m, v in s] for s in spec.segments]
     (points,) = _gid(ax, "points")
     assert points.get_xydata().tolist() == [[tx(m), v] for m, v in spec.points]
-    missing = _gid(ax, "missing")
-    assert [x for line in missing for x in line.get_xdata()] == [tx(m) for m in spec.missing_min]
+    missing = _gid(ax, "missing")  # one vertical line per missing point, at its time
+    assert [tuple(line.get_xdata()) for line in missing] == [(tx(m),) * 2 for m in spec.missing_min]
+    assert all(tuple(line.get_ydata()) == (0, 1) for line in missing)  # the whole height
     thresholds = _gid(ax, "threshold")
     if spec.threshold_pct is None:
         assert thresholds == []

@@ -244,8 +244,22 @@ def test_pillow_srgb_fallback_is_reproducible(monkeypatch: pytest.MonkeyPatch) -
     import blockplan.report.pdfa as pdfa
 
     monkeypatch.setattr(pdfa, "ICC_SEARCH_PATHS", ())
+    monkeypatch.setattr(pdfa, "bundled_icc_path", lambda: None)
     first, second = pdfa.srgb_icc_profile(), pdfa.srgb_icc_profile()
     assert first == second and first[36:40] == b"acsp"
+
+
+def test_without_system_profiles_highdicoms_bundled_srgb_is_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import blockplan.report.pdfa as pdfa
+
+    monkeypatch.setattr(pdfa, "ICC_SEARCH_PATHS", ("/nonexistent/sRGB.icc",))
+    bundled = pdfa.bundled_icc_path()
+    assert bundled is not None and "highdicom" in bundled.parts
+    data = pdfa.srgb_icc_profile()
+    assert data == bundled.read_bytes()
+    assert data[36:40] == b"acsp" and data[16:20] == b"RGB "
 
 
 # --- fonts ------------------------------------------------------------------------------
@@ -253,10 +267,24 @@ def test_missing_font_names_the_debian_package(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(report_fonts, "_SEARCH_DIRS", ())
+    monkeypatch.setattr(report_fonts, "_bundled_font_dirs", list)
     monkeypatch.setenv(report_fonts.FONT_DIR_ENV, str(tmp_path))
     monkeypatch.setenv("HOME", str(tmp_path))
     with pytest.raises(ReportError, match=r"DejaVuSans\.ttf .*fonts-dejavu-core"):
         report_fonts.find_font("DejaVuSans.ttf")
+
+
+def test_without_system_fonts_matplotlibs_dejavu_is_used(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(report_fonts, "_SEARCH_DIRS", ())
+    monkeypatch.delenv(report_fonts.FONT_DIR_ENV, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    for name in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"):
+        found = report_fonts.find_font(name)
+        assert found.parts[-5:-1] == ("matplotlib", "mpl-data", "fonts", "ttf"), found
+        assert found.read_bytes()[:4] == b"\x00\x01\x00\x00"  # TrueType outlines
 
 
 def test_font_dir_env_is_searched_first(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -422,3 +450,32 @@ def test_render_pages_refuses_what_is_not_a_pdf() -> None:
 
     with pytest.raises(ReportError, match="pdftoppm could not render"):
         render_pages(b"not a pdf")
+
+
+def _stroke_colours(pdf: bytes) -> set[tuple[float, float, float]]:
+    """Every RGB stroke colour (``r g b RG``) set on the report's pages."""
+    found: set[tuple[float, float, float]] = set()
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        for page in doc.pages:
+            for operands, operator in pikepdf.parse_content_stream(page):
+                if str(operator) == "RG":
+                    found.add(tuple(round(float(v), 3) for v in operands))  # type: ignore[arg-type]
+    return found
+
+
+def _rgb(hex_colour: str) -> tuple[float, float, float]:
+    return tuple(round(int(hex_colour[i : i + 2], 16) / 255, 3) for i in (1, 3, 5))  # type: ignore[return-value]
+
+
+def test_key_image_paths_are_drawn_in_their_verdicts_colour_as_on_screen(
+    small_case: Case, ct: ImageVolume, small_pdf: bytes
+) -> None:
+    from blockplan.planning import measure_paths
+    from blockplan.planning.wording import VERDICT_COLOURS
+
+    verdicts = {m.verdict.value for m in measure_paths(small_case, [ct]).values()}
+    assert verdicts  # the case has measured paths
+    colours = _stroke_colours(small_pdf)
+    for verdict in verdicts:
+        assert _rgb(VERDICT_COLOURS[verdict]) in colours, verdict
+    assert _rgb("#00D5FF") not in colours  # no path drawn in the old verdict-less cyan

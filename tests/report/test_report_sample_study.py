@@ -136,7 +136,10 @@ def test_sample_study_report(sample: tuple[Case, list[ImageVolume]], tmp_path: P
     pdf = build_report(case, volumes=volumes, options=ReportOptions(created_at=FIXED))
     doc = pikepdf.open(io.BytesIO(pdf))
     images = [x for page in doc.pages for x in page.get_images().values()]
-    assert len(images) == len(case.targets) + 1
+    # an axial plane per target, the sagittal overview, and (issue 20) the bull's-eye and
+    # progression C-arm previews of every planned target
+    assert len(images) == len(case.targets) + 1 + 2 * len(case.trajectories)
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
     assert "CT series 2" in text and "Scar overlay shown" in text
+    assert "Level count: the markers agree with the automatic count" in " ".join(text.split())
     assert len(render_pages(pdf, tmp_path)) == len(doc.pages)

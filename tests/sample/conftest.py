@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +19,14 @@ class Generated:
     """A study written during the test session."""
 
     path: Path
+    steps: list[tuple[int, int, str]] = field(default_factory=list)
+    """The progress the generation reported, in order."""
 
 
 def _generate(out: Path) -> Generated:
-    generate_sample_study(out, seed=DEFAULT_SEED)
-    return Generated(out)
+    steps: list[tuple[int, int, str]] = []
+    generate_sample_study(out, seed=DEFAULT_SEED, progress=lambda *s: steps.append(s))
+    return Generated(out, steps)
 
 
 @pytest.fixture(scope="session")

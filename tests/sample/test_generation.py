@@ -111,3 +111,11 @@ def test_command_line_entry_point_help() -> None:
         check=True,
     )
     assert "OUT_DIR" in out.stdout.upper() and "--seed" in out.stdout
+
+
+def test_generation_reports_each_step_then_done(generated: Generated) -> None:
+    steps = generated.steps
+    assert [d for d, _t, _w in steps] == list(range(len(steps)))
+    assert {t for _d, t, _w in steps} == {len(steps) - 1}
+    assert steps[-1][2] == "done"
+    assert any("S0002_CT" in w for _d, _t, w in steps)  # every series is named as it is written

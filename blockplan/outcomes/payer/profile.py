@@ -24,6 +24,7 @@ from blockplan.case.vocab import BlockType, Guidance
 from blockplan.errors import ProfileError
 from blockplan.outcomes.adjudication import BLOCK_NAMES
 from blockplan.outcomes.profiles import Citation
+from blockplan.strict_json import loads_strict
 
 __all__ = [
     "PAYER_PROFILE_FORMAT_VERSION",
@@ -276,7 +277,7 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
 
 def _from_file(path: Path) -> PayerProfile:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = loads_strict(path.read_text(encoding="utf-8"))
     except OSError as err:
         raise ProfileError(f"payer profile {path}: cannot be read ({err.strerror})") from err
     except json.JSONDecodeError as err:

@@ -81,7 +81,7 @@ def _run_and_threshold(ax: Axes, spec: DiaryChartSpec) -> None:
 
 def _data(ax: Axes, spec: DiaryChartSpec) -> None:
     """The lines broken at missing points, the recorded points, the patient's estimate
-    (open squares) and the missing points (× on the time axis)."""
+    (open squares) and the missing points (a dotted vertical line each)."""
     tx = spec.time_axis
     for segment in spec.segments:
         xs, ys = [tx(m) for m, _v in segment], [v for _m, v in segment]
@@ -111,18 +111,11 @@ def _data(ax: Axes, spec: DiaryChartSpec) -> None:
             markeredgewidth=0.5,
             gid="points",
         )
-    if spec.missing_min:
-        # On the time axis: x in data, y in axes units.
-        xs = [tx(m) for m in spec.missing_min]
-        ax.plot(
-            xs,
-            [0.04] * len(xs),
-            linestyle="none",
-            marker="x",
-            markersize=4,
-            color=_COLOUR["missing"],
-            transform=ax.get_xaxis_transform(),
-            gid="missing",
+    for minutes in spec.missing_min:
+        # a dotted line across the whole height: no value here (a mark on the time axis
+        # would sit at 0 % relief, which the right axis reads as NRS 10)
+        ax.axvline(
+            tx(minutes), color=_COLOUR["missing"], linestyle=":", linewidth=0.8, gid="missing"
         )
 
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from blockplan.case.model import Case
-from blockplan.outcomes.ledger import build_ledger
-from blockplan.outcomes.profiles import load_profile
-from blockplan.outcomes.scores import odi_changes, score_odi, score_pgic
-from blockplan.outcomes.text import ledger_to_text
+from blockplan._cli_types import ProfileRef
+
+if TYPE_CHECKING:
+    from blockplan.case.model import Case
 
 
 def _load_case(path: Path) -> Case:
@@ -31,6 +31,7 @@ def _load_case(path: Path) -> Case:
 @click.option(
     "--profile",
     "profile_name",
+    type=ProfileRef(),
     default=None,
     help="Profile name (e.g. strict-dual-80) or profile JSON path; default: the case's profile.",
 )
@@ -38,6 +39,7 @@ def _load_case(path: Path) -> Case:
     "--payer",
     "payer_profiles",
     multiple=True,
+    type=ProfileRef(),
     metavar="NAME|PATH",
     help="Print the payer-documentation checklist under this payer profile instead "
     "(e.g. cms-lcd-l38773-facet, cms-lcd-l39242-esi; repeatable). Not a coverage decision.",
@@ -52,6 +54,11 @@ def outcomes(
     with its relief curve, flags and verdict; suggestions name their rule and citation.
     With --payer: the payer-documentation checklist (met / not met / not recorded).
     """
+    from blockplan.outcomes.ledger import build_ledger
+    from blockplan.outcomes.profiles import load_profile
+    from blockplan.outcomes.scores import odi_changes, score_odi, score_pgic
+    from blockplan.outcomes.text import ledger_to_text
+
     case = _load_case(case_path)
     if payer_profiles:
         _print_payer_checklists(case, payer_profiles, as_json)

@@ -7,23 +7,29 @@ the function `load_series` uses, so what is printed is what loading would produc
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from pydicom.uid import UID
 
+from blockplan._io_choices import GAP_CHOICES, TILT_CHOICES, GapChoice, TiltMode
 from blockplan.errors import DicomInputError
-from blockplan.io.discovery import Discovery, SeriesInfo, discover
 
-__all__ = ["discovery_to_json", "series", "series_to_json"]
+if TYPE_CHECKING:
+    from blockplan.io.discovery import Discovery, SeriesInfo
+
+__all__ = ["GAPS_OPTION", "TILT_OPTION", "discovery_to_json", "series", "series_to_json"]
 
 JSON_FORMAT_VERSION = 1
 
 
 def series_to_json(s: SeriesInfo) -> dict[str, Any]:
     """One series as a JSON-ready dict (see ``blockplan series --help``)."""
+    from pydicom.uid import UID
+
     grid = s.grid
     return {
         "key": s.key,
@@ -61,11 +67,25 @@ def discovery_to_json(found: Discovery) -> dict[str, Any]:
     }
 
 
+def _finite_or_null(value: Any) -> Any:
+    """``value`` with every infinite or NaN number replaced by None: strict JSON (RFC 8259)
+    has no Infinity or NaN, and a header holding one gives no usable geometry anyway."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_or_null(v) for v in value]
+    return value
+
+
 def _fmt_vec(values: Any, digits: int = 2) -> str:
     return "(" + ", ".join(f"{float(v):.{digits}f}" for v in values) + ")"
 
 
 def _text(found: Discovery) -> str:
+    from pydicom.uid import UID
+
     lines: list[str] = []
     for s in found.series:
         number = s.series_number if s.series_number is not None else "-"
@@ -98,20 +118,47 @@ def _text(found: Discovery) -> str:
     return "\n".join(lines).rstrip("\n")
 
 
+GAPS_OPTION = click.option(
+    "--gaps",
+    type=click.Choice(GAP_CHOICES),
+    default="refuse",
+    show_default=True,
+    help="A missing slice or irregular spacing: refuse the series, resample it onto "
+    "regular spacing (marked as interpolated), or split it at the gap into regular parts.",
+)
+TILT_OPTION = click.option(
+    "--tilt",
+    type=click.Choice(TILT_CHOICES),
+    default="shear",
+    show_default=True,
+    help="Gantry tilt: keep the acquired voxels with a sheared affine, or resample them "
+    "onto an orthogonal grid.",
+)
+
+
 @click.command()
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (format: blockplan.series v1).")
-def series(path: Path, as_json: bool) -> None:
+@GAPS_OPTION
+@TILT_OPTION
+def series(path: Path, as_json: bool, gaps: GapChoice, tilt: TiltMode) -> None:
     """List every image series under PATH (file, folder or DICOMDIR), headers only.
 
     For each series: number, UID, modality, description, orientation, shape,
     spacing, the 4×4 affine mapping (column i, row j, slice k, 1) to LPS mm,
-    transfer syntaxes, and status (ok / warnings / refused, with reasons).
+    transfer syntaxes, and status (ok / warnings / refused, with reasons), as
+    loading with --gaps and --tilt would give them.
     Exits with status 2 when no image series is found.
     """
+    from blockplan.io.discovery import discover
+
     found = discover(path)
+    from blockplan.io.gaps import with_choices
+
+    found = dataclasses.replace(found, series=with_choices(found.series, gaps, tilt))
     if as_json:
-        click.echo(json.dumps(discovery_to_json(found), indent=2, ensure_ascii=False))
+        doc = _finite_or_null(discovery_to_json(found))
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False))
         if not found.series:
             raise SystemExit(2)
         return

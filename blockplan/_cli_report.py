@@ -6,17 +6,40 @@ Decision support, not a medical device.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from blockplan._cli_types import ProfileRef, RegularFile
 from blockplan.errors import ReportError
 
 if TYPE_CHECKING:
+    from blockplan.case.model import Case
     from blockplan.io.volume import ImageVolume
 
 __all__ = ["report"]
+
+JSON_FORMAT_VERSION = 1
+MAX_AUTHOR_CHARS = 200
+"""Longest --author / --clinic accepted (a name and title, not a paragraph)."""
+MAX_REPORT_ID_CHARS = 64
+"""Longest --report-id accepted (the length of a DICOM LO value, where it is archived)."""
+
+
+def _bounded(limit: int, name: str) -> Callable[[click.Context, click.Parameter, str], str]:
+    def check(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+        if value is not None and len(value) > limit:
+            raise click.BadParameter(
+                f"{len(value)} characters; at most {limit} fit the report", param_hint=name
+            )
+        return value
+
+    return check
 
 
 def _parse_date(value: str | None) -> dt.datetime | None:
@@ -63,11 +86,14 @@ def _study_volumes(study: Path, frames: set[str], series: set[str]) -> list[Imag
     "output",
     required=True,
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="PDF file to write (mode 0600, replaced atomically).",
+    help="PDF file to write (mode 0600, written atomically); an existing file is replaced "
+    "only with --force.",
 )
+@click.option("--force", is_flag=True, help="Replace an existing output file.")
 @click.option(
     "--profile",
     "profile",
+    type=ProfileRef(),
     default=None,
     help="Adjudication profile name or JSON path; default: the case's profile.",
 )
@@ -81,10 +107,15 @@ def _study_volumes(study: Path, frames: set[str], series: set[str]) -> list[Imag
 @click.option(
     "--author",
     default="",
+    callback=_bounded(MAX_AUTHOR_CHARS, "--author"),
     help="Physician responsible for the report (default: the configured clinician).",
 )
 @click.option(
-    "--clinic", "clinic_name", default="", help="Clinic name (default: the configured clinic)."
+    "--clinic",
+    "clinic_name",
+    default="",
+    callback=_bounded(MAX_AUTHOR_CHARS, "--clinic"),
+    help="Clinic name (default: the configured clinic).",
 )
 @click.option(
     "--clinic-address",
@@ -93,7 +124,7 @@ def _study_volumes(study: Path, frames: set[str], series: set[str]) -> list[Imag
 )
 @click.option(
     "--logo",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=RegularFile(path_type=Path),
     default=None,
     help="Clinic logo (PNG or JPEG).",
 )
@@ -103,14 +134,27 @@ def _study_volumes(study: Path, frames: set[str], series: set[str]) -> list[Imag
     default=None,
     help="Report date-time with time zone (ISO 8601); fixes it for a reproducible file.",
 )
-@click.option("--report-id", default=None, help="Report identifier; default derived.")
+@click.option(
+    "--report-id",
+    default=None,
+    callback=_bounded(MAX_REPORT_ID_CHARS, "--report-id"),
+    help="Report identifier; default derived.",
+)
 @click.option(
     "--payer",
     "payer_profiles",
     multiple=True,
+    type=ProfileRef(),
     metavar="NAME|PATH",
     help="Add the payer-documentation checklist under this payer profile (repeatable; "
     "decision support, not a coverage decision).",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the result as JSON (format blockplan.report v1: path, bytes, sha256, case "
+    "id, key-image series).",
 )
 def report(
     case_path: Path,
@@ -124,6 +168,8 @@ def report(
     date: str | None,
     report_id: str | None,
     payer_profiles: tuple[str, ...],
+    force: bool,
+    as_json: bool,
 ) -> None:
     """Write the PDF/A-2b report of CASE (a blockplan case file) to FILE.pdf.
 
@@ -135,19 +181,9 @@ def report(
     from blockplan.report.document import write_report
     from blockplan.report.options import ReportOptions
 
+    _check_output(output, force)
     case = load_case_file(case_path)
-    volumes: list[ImageVolume] = []
-    if study is not None:
-        frames = {t.position.frame_of_reference_uid for t in case.targets}
-        frames |= {m.position.frame_of_reference_uid for m in case.levels}
-        series = {s.series_instance_uid for s in case.study.series} if case.study else set()
-        volumes = _study_volumes(study, frames, series)
-        if not volumes:
-            click.echo(
-                f"blockplan: no series in {study} belongs to the case; the report has no key "
-                "images",
-                err=True,
-            )
+    volumes = _case_volumes(case, study) if study is not None else []
     options = ReportOptions.from_settings(
         clinic_name=clinic_name,
         clinic_address=clinic_address.replace("\\n", "\n"),
@@ -158,7 +194,49 @@ def report(
         profile=profile,
         payer_profiles=payer_profiles,
     )
+    path = write_report(case, output, volumes=volumes, options=options)
+    from blockplan.report.kept import keep_report
+
+    data = path.read_bytes()
+    kept = keep_report(case, data)
+    if not as_json:
+        click.echo(
+            f"wrote {path} (report {kept.report_id}, kept with case {case.case_id} for archive)"
+        )
+        return
+    result = {
+        "format": "blockplan.report",
+        "version": JSON_FORMAT_VERSION,
+        "path": str(path),
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "case_id": case.case_id,
+        "report_id": kept.report_id,
+        "key_image_series": len(volumes),
+    }
+    click.echo(json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False))
+
+
+def _check_output(output: Path, force: bool) -> None:
+    """Refuse a wrong suffix, and an existing file (a report may be signed) without --force."""
     if output.suffix.lower() != ".pdf":
         raise ReportError(f"report: output {output} should end in .pdf")
-    path = write_report(case, output, volumes=volumes, options=options)
-    click.echo(f"wrote {path}")
+    if os.path.lexists(output) and not force:
+        raise ReportError(
+            f"report: {output} exists (a report, perhaps signed, is never replaced silently); "
+            "choose another name or pass --force to replace it"
+        )
+
+
+def _case_volumes(case: Case, study: Path) -> list[ImageVolume]:
+    """The series of ``study`` that belong to ``case`` (its series, else its frames)."""
+    frames = {t.position.frame_of_reference_uid for t in case.targets}
+    frames |= {m.position.frame_of_reference_uid for m in case.levels}
+    series = {s.series_instance_uid for s in case.study.series} if case.study else set()
+    volumes = _study_volumes(study, frames, series)
+    if not volumes:
+        click.echo(
+            f"blockplan: no series in {study} belongs to the case; the report has no key images",
+            err=True,
+        )
+    return volumes

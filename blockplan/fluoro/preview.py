@@ -1,0 +1,213 @@
+"""A C-arm preview of a target: the DRR of one view with the plan drawn on it.
+
+`fluoro_preview` computes the DRR of one view (`blockplan.fluoro.views`), windows it as the
+C-arm monitor shows it and draws, each point projected by the view's projection matrix:
+the target (red cross), the skin entry (green ring), the path (yellow), the level markers
+(their names), the marked nerve roots (orange rings of their projected radius), the view's
+name with its C-arm angles, and the edge letters of the patient's directions (L/R, A/P,
+H/F). `preview_record` is what ``blockplan fluoro`` writes beside the image.
+
+Decision support, not a medical device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from blockplan.case.model import Case
+from blockplan.fluoro.drr import DrrOptions, compute_drr, to_display
+from blockplan.fluoro.geometry import CArmGeometry, DetectorSpec
+from blockplan.fluoro.views import VIEW_TITLES, FluoroView, ViewKind, target_views
+from blockplan.io.volume import ImageVolume
+from blockplan.planning import wording
+
+__all__ = [
+    "FluoroPreview",
+    "PlanOverlay",
+    "direction_letter",
+    "draw_preview",
+    "fluoro_preview",
+    "plan_overlay",
+    "preview_record",
+]
+
+_TARGET = (230, 40, 40)
+_ENTRY = (40, 200, 60)
+_PATH = (250, 210, 40)
+_ROOT = (255, 140, 0)
+_TEXT = (255, 255, 255)
+_SHADOW = (0, 0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOverlay:
+    """Detector pixel positions ``(column, row)`` of what the preview draws."""
+
+    target_px: tuple[float, float]
+    entry_px: tuple[float, float] | None
+    levels: tuple[tuple[str, tuple[float, float]], ...]
+    roots: tuple[tuple[str, tuple[float, float], float], ...]
+    """(name, centre, projected radius in pixels)."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FluoroPreview:
+    """One view of one target: geometry, angles, DRR and the drawn image."""
+
+    target_id: str
+    target_name: str
+    view: FluoroView
+    line_integral: npt.NDArray[np.float32]
+    image_rgb: npt.NDArray[np.uint8]
+    overlay: PlanOverlay
+
+
+def _px(geometry: CArmGeometry, point: npt.ArrayLike) -> tuple[float, float]:
+    c, r = geometry.project(point)
+    return float(c), float(r)
+
+
+def plan_overlay(case: Case, target_id: str, geometry: CArmGeometry) -> PlanOverlay:
+    """Project the target, its entry, the level markers and the marked roots."""
+    target = case.target(target_id)
+    traj = case.trajectory_for(target_id)
+    entry = None if traj is None else _px(geometry, traj.entry.as_array())
+    levels = tuple((m.level, _px(geometry, m.position.as_array())) for m in case.levels)
+    roots = []
+    for lm in case.landmarks:
+        if lm.kind != "nerve_root":
+            continue
+        centre = lm.position.as_array()
+        name = wording.landmark_name(lm.kind, lm.level, None if lm.side is None else lm.side.value)
+        radius_px = lm.radius_mm * geometry.magnification_at(centre) / geometry.detector.pixel_mm
+        roots.append((name, _px(geometry, centre), float(radius_px)))
+    return PlanOverlay(_px(geometry, target.position.as_array()), entry, levels, tuple(roots))
+
+
+def direction_letter(vector: npt.ArrayLike) -> str:
+    """The patient direction a vector mostly points to: L/R (±x), P/A (±y), H/F (±z)."""
+    v = np.asarray(vector, dtype=np.float64)
+    axis = int(np.argmax(np.abs(v)))
+    return ("LR", "PA", "HF")[axis][0 if v[axis] > 0 else 1]
+
+
+def _font(size: int) -> Any:
+    from PIL import ImageFont
+
+    from blockplan.errors import ReportError
+    from blockplan.report.fonts import find_font
+
+    try:
+        return ImageFont.truetype(str(find_font("DejaVuSans.ttf")), size)
+    except (ReportError, OSError):
+        return ImageFont.load_default()
+
+
+def _ring(draw: Any, centre: tuple[float, float], radius: float, colour: Any, width: int) -> None:
+    c, r = centre
+    draw.ellipse((c - radius, r - radius, c + radius, r + radius), outline=colour, width=width)
+
+
+def _text(draw: Any, xy: tuple[float, float], text: str, font: Any) -> None:
+    draw.text(xy, text, fill=_TEXT, font=font, stroke_width=2, stroke_fill=_SHADOW)
+
+
+def draw_preview(
+    gray: npt.NDArray[np.uint8],
+    overlay: PlanOverlay,
+    view: FluoroView,
+    caption: str,
+    *,
+    labels: bool = True,
+) -> npt.NDArray[np.uint8]:
+    """The windowed DRR as RGB with the plan drawn on it (`plan_overlay`); without
+    ``labels`` no text but the edge letters (a document prints the words beside it)."""
+    from PIL import Image, ImageDraw
+
+    img = Image.fromarray(gray).convert("RGB")
+    draw = ImageDraw.Draw(img)
+    size = max(10, gray.shape[1] // 40)
+    font = _font(size)
+    for _name, centre, radius in overlay.roots:
+        _ring(draw, centre, max(radius, 2.0), _ROOT, 1)
+    if overlay.entry_px is not None:
+        draw.line([overlay.entry_px, overlay.target_px], fill=_PATH, width=2)
+        _ring(draw, overlay.entry_px, 6.0, _ENTRY, 2)
+    c, r = overlay.target_px
+    draw.line([(c - 8, r), (c + 8, r)], fill=_TARGET, width=2)
+    draw.line([(c, r - 8), (c, r + 8)], fill=_TARGET, width=2)
+    if labels:
+        for name, (lc, lr) in overlay.levels:
+            _text(draw, (lc + 4, lr - size / 2), name, font)
+        for row, line in enumerate((caption, view.title, *view.notes)):
+            _text(draw, (4, 4 + row * (size + 2)), line, font)
+    w, h = img.size
+    _text(draw, (w - size - 2, h / 2), direction_letter(view.geometry.right), font)
+    _text(draw, (w / 2, h - size - 4), direction_letter(view.geometry.down), font)
+    return np.asarray(img, dtype=np.uint8)
+
+
+def fluoro_preview(
+    case: Case,
+    ct: ImageVolume,
+    target_id: str,
+    kind: ViewKind,
+    *,
+    detector: DetectorSpec | None = None,
+    options: DrrOptions | None = None,
+    dense_dark: bool = True,
+    oblique_deg: float | None = None,
+    labels: bool = True,
+) -> FluoroPreview:
+    """The preview of one view of one target on the case's CT.
+
+    Raises
+    ------
+    PlanningError
+        As `target_views` and `compute_drr`.
+    """
+    extra = {} if oblique_deg is None else {"oblique_deg": oblique_deg}
+    (view,) = target_views(case, target_id, detector, kinds=(kind,), **extra)
+    names = wording.target_names(case.targets)
+    name = names[target_id]
+    li = compute_drr(ct, view.geometry, options)
+    overlay = plan_overlay(case, target_id, view.geometry)
+    gray = to_display(li, dense_dark=dense_dark)
+    rgb = draw_preview(gray, overlay, view, name, labels=labels)
+    return FluoroPreview(target_id, name, view, li, rgb, overlay)
+
+
+def preview_record(preview: FluoroPreview) -> dict[str, Any]:
+    """What ``blockplan fluoro`` writes beside the image (JSON-ready; no patient data)."""
+    v = preview.view
+    g = v.geometry
+    a = v.angles
+    det = g.detector
+    return {
+        "target_id": preview.target_id,
+        "target": preview.target_name,
+        "view": v.kind.value,
+        "view_title": VIEW_TITLES[v.kind],
+        "c_arm": v.c_arm,
+        "c_arm_angles": {
+            "oblique_deg": round(a.oblique_deg, 3),
+            "oblique_side": a.oblique_side.value,
+            "tilt_deg": round(a.tilt_deg, 3),
+            "tilt_direction": a.tilt_direction.value,
+        },
+        "projection_matrix": g.projection_matrix.tolist(),
+        "projection_maps": "homogeneous LPS mm (x, y, z, 1) to (w*column, w*row, w)",
+        "source_isocentre_mm": det.source_isocentre_mm,
+        "source_detector_mm": det.source_detector_mm,
+        "detector": {"columns": det.columns, "rows": det.rows, "pixel_mm": det.pixel_mm},
+        "isocentre_lps": g.isocentre_lps.tolist(),
+        "source_lps": g.source_lps.tolist(),
+        "beam_lps": g.beam.tolist(),
+        "target_px": list(preview.overlay.target_px),
+        "entry_px": None if preview.overlay.entry_px is None else list(preview.overlay.entry_px),
+        "notes": list(v.notes),
+    }

@@ -1,0 +1,99 @@
+"""The C-arm previews of a target in the report: bull's-eye and progression, side by side.
+
+The previews are computed by the core (`blockplan.fluoro.preview.fluoro_preview`), on the
+CT the paths were checked on (`blockplan.planning.paths.planning_ct`); the report only
+places them and prints each view's name and C-arm angles as the core worded them.
+
+Decision support, not a medical device.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from reportlab.lib.units import mm
+from reportlab.platypus import Flowable, Image, Paragraph, Spacer
+
+from blockplan.errors import PlanningError
+from blockplan.fluoro.drr import DrrOptions
+from blockplan.fluoro.geometry import DEFAULT_DETECTOR_PX, DEFAULT_PIXEL_MM, DetectorSpec
+from blockplan.fluoro.preview import FluoroPreview, fluoro_preview
+from blockplan.fluoro.views import ViewKind
+from blockplan.io.volume import ImageVolume
+from blockplan.planning.paths import planning_ct
+from blockplan.report.layout import esc, grid
+
+if TYPE_CHECKING:
+    from blockplan.case.model import Target
+    from blockplan.report.sections import Context
+
+__all__ = ["REPORT_VIEWS", "fluoro_cell", "report_previews"]
+
+REPORT_VIEWS = (ViewKind.BULLSEYE, ViewKind.PROGRESSION)
+"""The views the report shows for each planned target."""
+
+_QUICK = DrrOptions(voxel_step=2)
+"""Thumbnails: every second CT voxel along each axis (about 8 times faster)."""
+
+
+def report_previews(
+    ctx: Context, target: Target, volumes: Sequence[ImageVolume]
+) -> tuple[FluoroPreview, ...]:
+    """The report's previews of a target; none without a path or a CT in its frame."""
+    case = ctx.case
+    if not ctx.options.fluoro_previews or case.trajectory_for(target.id) is None:
+        return ()
+    ct = planning_ct(volumes, target.position.frame_of_reference_uid)
+    if ct is None:
+        return ()
+    px = ctx.options.fluoro_pixels
+    detector = DetectorSpec(
+        columns=px, rows=px, pixel_mm=DEFAULT_PIXEL_MM * DEFAULT_DETECTOR_PX / px
+    )
+    try:
+        return tuple(
+            fluoro_preview(
+                case, ct, target.id, kind, detector=detector, options=_QUICK, labels=False
+            )
+            for kind in REPORT_VIEWS
+        )
+    except PlanningError:
+        return ()  # e.g. the source inside a very large CT: the previews are left out
+
+
+def _image(preview: FluoroPreview, width: float) -> Image:
+    from PIL import Image as PILImage
+
+    buf = io.BytesIO()
+    PILImage.fromarray(preview.image_rgb).save(buf, format="PNG")
+    buf.seek(0)
+    rows, cols = preview.image_rgb.shape[:2]
+    return Image(buf, width=width, height=width * rows / cols)
+
+
+def fluoro_cell(
+    ctx: Context, target: Target, volumes: Sequence[ImageVolume], cell_w: float
+) -> list[Flowable] | None:
+    """The bull's-eye and progression previews of a target with their C-arm angles."""
+    previews = report_previews(ctx, target, volumes)
+    if not previews:
+        return None
+    gap = 3 * mm
+    half = (cell_w - gap) / 2
+    images = grid(
+        [[_image(p, half) for p in previews]],
+        [half + gap, half],
+        [("RIGHTPADDING", (0, 0), (0, 0), gap)],
+    )
+    first = previews[0]
+    det = first.view.geometry.detector
+    views = "; ".join(f"<b>{esc(p.view.title)}</b>" for p in previews)
+    caption = Paragraph(
+        f"<b>{esc(first.target_name)}</b> · C-arm previews (DRR from the CT, dense = dark; "
+        f"source–detector {det.source_detector_mm:g} mm, isocentre at the target): {views}. "
+        "Red: target; green ring: skin entry; yellow: path; orange rings: marked roots.",
+        ctx.st.caption,
+    )
+    return [images, Spacer(1, 1.5 * mm), caption]

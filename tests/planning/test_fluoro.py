@@ -1,0 +1,233 @@
+"""C-arm previews on synthetic data: the projection matrix, the DRR against analytic line
+integrals, the views of a target and their angles in words."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from blockplan.case.model import Case, Target, Trajectory
+from blockplan.case.vocab import BlockType, Laterality, Structure
+from blockplan.errors import PlanningError
+from blockplan.fluoro.drr import DrrOptions, compute_drr, to_display
+from blockplan.fluoro.geometry import CArmGeometry, DetectorSpec
+from blockplan.fluoro.views import (
+    ViewKind,
+    bullseye_beam,
+    endplate_beam,
+    oblique_beam,
+    progression_beam,
+    target_views,
+)
+from blockplan.planning import wording
+from blockplan.planning.trajectory import c_arm_angles
+from tests.planning._factory import affine, point, straight_spine, volume
+
+# -- the projection matrix ----------------------------------------------------------------
+
+
+def test_projection_matrix_is_the_hand_computed_pinhole() -> None:
+    # PA beam (+y) through the isocentre (10, 20, 30); source 600 mm before it, detector
+    # 1000 mm from the source; 101 x 81 pixels of 0.5 mm: f = 2000 px, principal (50, 40).
+    # Image right = beam x up = y x z = +x (patient left), down = -z.
+    det = DetectorSpec(1000.0, 600.0, 101, 81, 0.5)
+    g = CArmGeometry.from_beam((10.0, 20.0, 30.0), (0.0, 2.0, 0.0), det)
+    k = np.array([[2000.0, 0, 50], [0, 2000.0, 40], [0, 0, 1]])
+    rt = np.array([[1.0, 0, 0, -10], [0, 0, -1, 30], [0, 1, 0, 580]])
+    np.testing.assert_allclose(g.projection_matrix, k @ rt)
+    np.testing.assert_allclose(g.source_lps, [10.0, -580.0, 30.0])
+    # 6 mm left and 12 mm up in the isocentre plane: 2000 * 6 / 600 = 20 px right,
+    # 40 px up; the same offsets 300 mm deeper: 2000 * 6 / 900 = 13.33 px.
+    np.testing.assert_allclose(g.project((16.0, 20.0, 42.0)), (70.0, 0.0))
+    np.testing.assert_allclose(g.project((16.0, 320.0, 30.0)), (50 + 40 / 3, 40.0))
+    assert g.magnification_at((0.0, 20.0, 0.0)) == pytest.approx(1000 / 600)
+    assert np.isnan(g.project((10.0, -700.0, 30.0))).all()  # behind the source
+
+
+def test_every_pixel_ray_projects_back_to_its_pixel() -> None:
+    g = CArmGeometry.from_beam((5.0, 60.0, -150.0), (0.4, 0.9, -0.2), DetectorSpec())
+    cols, rows = np.meshgrid([0.0, 100.0, 511.0], [0.0, 255.5, 400.0])
+    d = g.ray_directions(cols, rows)
+    pts = g.source_lps + 750.0 * d.reshape(-1, 3)
+    np.testing.assert_allclose(g.project(pts), np.c_[cols.ravel(), rows.ravel()], atol=1e-9)
+    np.testing.assert_allclose(g.project(g.isocentre_lps), g.principal_point, atol=1e-9)
+
+
+def test_detector_spec_refuses_a_source_beyond_the_detector() -> None:
+    with pytest.raises(PlanningError, match=r"source–isocentre 1200 mm must lie between 0"):
+        DetectorSpec(source_detector_mm=1000.0, source_isocentre_mm=1200.0)
+    with pytest.raises(PlanningError, match=r"pixel pitch 0 mm"):
+        DetectorSpec(pixel_mm=0.0)
+
+
+# -- the DRR --------------------------------------------------------------------------------
+
+
+def _cube_volume(hu: int = 1000, pad: int = -1000) -> tuple[npt.NDArray[np.int16], object]:
+    """64 mm of 1 mm voxels, centred on the origin; a 30 mm cube (faces at ±15 mm)."""
+    arr = np.full((64, 64, 64), pad, np.int16)
+    arr[17:47, 17:47, 17:47] = hu
+    return arr, volume(arr, affine(origin=(-31.5, -31.5, -31.5)))
+
+
+def _chords(g: CArmGeometry, half: float) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """Exact chord (mm) of every pixel's ray through the cube |x|,|y|,|z| <= half, and which
+    rays stay >= 1.5 mm inside it except within 2 mm of where they enter and leave (a ray
+    grazing a face samples its interpolated edge all along: no analytic comparison)."""
+    det = g.detector
+    d = g.ray_directions(np.arange(det.columns)[None, :], np.arange(det.rows)[:, None])
+    src = g.source_lps
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t1, t2 = (-half - src) / d, (half - src) / d
+    t_in = np.nanmax(np.minimum(t1, t2), axis=-1)
+    t_out = np.nanmin(np.maximum(t1, t2), axis=-1)
+    chord = np.clip(t_out - t_in, 0.0, None)
+    ts = t_in[..., None] + 2.0 + (t_out - t_in - 4.0)[..., None] * np.linspace(0, 1, 41)
+    pts = src + ts[..., None] * d[..., None, :]
+    depth = (half - np.abs(pts).max(axis=-1)).min(axis=-1)
+    return chord, (chord > 10.0) & (depth >= 1.5)
+
+
+@pytest.mark.parametrize(
+    "beam", [(0.0, 1.0, 0.0), (0.479, 0.878, 0.2), (0.3, 0.2, 1.0), (1.0, 0.1, 0.05)]
+)
+def test_drr_of_a_cube_is_the_analytic_line_integral(beam: tuple[float, float, float]) -> None:
+    _, vol = _cube_volume()
+    det = DetectorSpec(1000.0, 600.0, 128, 128, 0.6)
+    g = CArmGeometry.from_beam((1.2, -0.7, 2.3), beam, det)
+    li = compute_drr(vol, g)  # type: ignore[arg-type]
+    chord, ok = _chords(g, 15.0)
+    assert ok.sum() > 1000
+    exact = 0.02 * 2.0 * chord  # mu = mu_water (1 + 1000/1000) along the chord
+    np.testing.assert_allclose(li[ok], exact[ok], rtol=0.01)
+    outside = _chords(g, 16.5)[0] == 0  # rays that miss the cube by a voxel cross air only
+    assert outside.sum() > 1000 and (li[outside] < 1e-6).all()
+    finer = compute_drr(vol, g, DrrOptions(oversample=2))  # type: ignore[arg-type]
+    np.testing.assert_allclose(finer[ok], exact[ok], rtol=0.01)
+
+
+def test_bone_enhanced_adds_the_bone_term_and_padding_counts_as_air() -> None:
+    _, vol = _cube_volume(pad=-3024)
+    g = CArmGeometry.from_beam((0.0, 0.0, 0.0), (0.0, 1.0, 0.0), DetectorSpec(1000, 600, 128, 128))
+    chord, ok = _chords(g, 15.0)
+    plain = compute_drr(vol, g)  # type: ignore[arg-type]
+    bone = compute_drr(vol, g, DrrOptions(bone_enhanced=True))  # type: ignore[arg-type]
+    # mu = mu_water (2 + 2.0 * (1000 - 150) / 1000)
+    np.testing.assert_allclose(bone[ok], 0.02 * 3.7 * chord[ok], rtol=0.01)
+    outside = _chords(g, 16.5)[0] == 0
+    assert outside.any() and plain.min() >= 0.0 and (plain[outside] < 1e-6).all()
+
+
+def test_every_second_voxel_keeps_the_geometry() -> None:
+    _, vol = _cube_volume()
+    g = CArmGeometry.from_beam(
+        (1.2, -0.7, 2.3), (0.479, 0.878, 0.2), DetectorSpec(1000, 600, 128, 128)
+    )
+    chord, ok = _chords(g, 15.0)
+    quick = compute_drr(vol, g, DrrOptions(voxel_step=2))  # type: ignore[arg-type]
+    # every second voxel: faces move by up to one voxel; compare rays well inside the cube
+    middle = ok & (_chords(g, 12.0)[1])
+    np.testing.assert_allclose(quick[middle], 0.04 * chord[middle], rtol=0.02)
+    with pytest.raises(PlanningError, match=r"voxel step 5; expected 1, 2, 3 or 4"):
+        DrrOptions(voxel_step=5)
+
+
+def test_display_shows_dense_as_dark_unless_asked() -> None:
+    li = np.array([[0.0, 1.0], [2.0, 4.0]], dtype=np.float32)
+    dark = to_display(li, window=(0.0, 4.0))
+    assert dark.tolist() == [[255, 191], [128, 0]]
+    assert to_display(li, window=(0.0, 4.0), dense_dark=False).tolist() == [[0, 64], [128, 255]]
+
+
+def test_drr_refuses_mr_and_a_source_inside_the_volume() -> None:
+    arr, vol = _cube_volume()
+    mr = volume(arr, affine(origin=(-31.5, -31.5, -31.5)), modality="MR")
+    g = CArmGeometry.from_beam((0.0, 0.0, 0.0), (0.0, 1.0, 0.0), DetectorSpec())
+    with pytest.raises(PlanningError, match=r"series .* is MR, expected CT"):
+        compute_drr(mr, g)
+    near = CArmGeometry.from_beam((0, 0, 0), (0, 1, 0), DetectorSpec(100.0, 20.0, 64, 64))
+    with pytest.raises(PlanningError, match=r"source lies inside .* increase the source"):
+        compute_drr(vol, near)  # type: ignore[arg-type]
+
+
+# -- views ----------------------------------------------------------------------------------
+
+
+def _case(block: BlockType = BlockType.TRANSFORAMINAL_EPIDURAL, side: str = "left") -> Case:
+    target = Target(
+        id="tg",
+        level="L4",
+        side=Laterality(side),
+        structure=Structure.NERVE_ROOT,
+        block_type=block,
+        position=point(20.0, 10.0, 40.0),
+    )
+    sign = 1.0 if side == "left" else -1.0
+    traj = Trajectory(target_id="tg", entry=point(20.0 + sign * 30.0, 80.0, 50.0))
+    return Case(
+        case_id="c-1",
+        levels=tuple(straight_spine()),
+        targets=(target,),
+        trajectories=(traj,),
+    )
+
+
+def test_bullseye_and_progression_beams() -> None:
+    e, t = np.array([50.0, 80.0, 10.0]), np.array([20.0, 10.0, 0.0])
+    b = bullseye_beam(e, t)
+    np.testing.assert_allclose(b, (e - t) / np.linalg.norm(e - t))
+    p = progression_beam(e, t)
+    assert abs(float(p @ b)) < 1e-12 and p[1] >= 0 and p[0] < 0  # contralateral oblique
+    np.testing.assert_allclose(progression_beam((0, 80, 10), (0, 10, 0)), (1, 0, 0), atol=1e-12)
+
+
+def test_views_state_their_angles_with_the_path_wording() -> None:
+    case = _case()
+    views = {v.kind: v for v in target_views(case, "tg")}
+    assert list(views) == [
+        ViewKind.BULLSEYE,
+        ViewKind.PROGRESSION,
+        ViewKind.AP,
+        ViewKind.OBLIQUE,
+        ViewKind.LATERAL,
+    ]
+    a = c_arm_angles((50.0, 80.0, 50.0), (20.0, 10.0, 40.0))
+    words = wording.c_arm_text(a.oblique_deg, a.oblique_side, a.tilt_deg, a.tilt_direction)
+    assert views[ViewKind.BULLSEYE].c_arm == words == "23.2° left oblique, 7.5° cranial tilt"
+    assert views[ViewKind.BULLSEYE].title == f"bull's-eye: {words}"
+    # a straight spine along z: the AP view is true PA, the oblique turns 25° to the left
+    assert views[ViewKind.AP].c_arm == "true PA (0.0° oblique), no tilt"
+    assert views[ViewKind.OBLIQUE].c_arm == "25.0° left oblique, no tilt"
+    assert views[ViewKind.LATERAL].c_arm == "90.0° left oblique, no tilt"
+    right = {v.kind: v for v in target_views(_case(side="right"), "tg")}
+    assert right[ViewKind.OBLIQUE].c_arm == "25.0° right oblique, no tilt"
+    assert right[ViewKind.LATERAL].c_arm == "90.0° right oblique, no tilt"
+
+
+def test_endplate_beam_is_perpendicular_to_a_lordotic_spine() -> None:
+    spine = np.array([0.0, -math.sin(math.radians(18)), math.cos(math.radians(18))])
+    b = endplate_beam(spine)
+    assert abs(float(b @ spine)) < 1e-12 and b[0] == 0 and b[1] > 0
+    a = c_arm_angles(b, (0.0, 0.0, 0.0))
+    assert a.tilt_deg == pytest.approx(18.0) and a.tilt_direction == "cranial"
+    turned = oblique_beam(b, spine, Laterality.RIGHT, 30.0)
+    assert turned[0] < 0 and abs(float(turned @ spine)) < 1e-12
+    assert math.degrees(math.acos(float(turned @ b))) == pytest.approx(30.0)
+
+
+def test_views_refuse_what_they_cannot_show() -> None:
+    case = _case(block=BlockType.SELECTIVE_NERVE_ROOT)
+    assert ViewKind.OBLIQUE not in {v.kind for v in target_views(case, "tg")}
+    with pytest.raises(PlanningError, match=r"oblique: target tg is a snrb block"):
+        target_views(case, "tg", kinds=[ViewKind.OBLIQUE])
+    with pytest.raises(PlanningError, match=r"no target 'nope' in case c-1"):
+        target_views(case, "nope")
+    no_path = case.evolve(trajectories=())
+    with pytest.raises(PlanningError, match=r"bullseye: target tg has no planned path"):
+        target_views(no_path, "tg", kinds=[ViewKind.BULLSEYE])
+    flat = target_views(no_path.evolve(levels=()), "tg", kinds=[ViewKind.AP])[0]
+    assert flat.c_arm == "true PA (0.0° oblique), no tilt"
+    assert "endplates not squared" in flat.notes[0]
