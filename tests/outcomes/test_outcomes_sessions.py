@@ -159,6 +159,19 @@ def test_the_issue_example_blocks_and_ledger_say_why() -> None:
     assert any("one session" in n and "neither is confirmed" in n for n in ledger.notes)
 
 
+def test_the_ledger_text_names_the_sitting_sites() -> None:
+    from blockplan.outcomes.text import ledger_to_text
+
+    text = ledger_to_text(build_ledger(case_of(*_sitting()), profile("asra-2020-single")))
+    assert (
+        text.count(
+            "session sites (relief supports only these together): L5, left, nerve root; "
+            "L4-L5, left, facet joint"
+        )
+        == 2
+    )
+
+
 def test_separate_sessions_on_separate_days_are_attributed_to_each_site() -> None:
     snrb, mbb = _sitting()
     apart = (
