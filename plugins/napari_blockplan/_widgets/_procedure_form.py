@@ -489,7 +489,11 @@ class ProcedureForm(QWidget):
         try:
             self.performed_at.setText(datetime_text(proc.performed_at))
             self.operator.setText(proc.operator)
-            self._set_combo(self.session, proc.session_id)
+            # a block alone in its sitting shows "of its own", so "Record as new block" from
+            # it starts a new sitting; a block of a multi-block sitting shows that sitting
+            sitting = next((x for x in case.sessions if x.session_id == proc.session_id), None)
+            joined = sitting is not None and sitting.is_multi_block
+            self._set_combo(self.session, proc.session_id if joined else None)
             self._set_combo(self.block_type, proc.block_type)
             self._set_combo(self.approach, proc.approach)
             self.guidance_buttons.set_value(proc.guidance)
