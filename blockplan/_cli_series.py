@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from blockplan._io_choices import GAP_CHOICES, TILT_CHOICES, GapChoice, TiltMode
 from blockplan.errors import DicomInputError
 
 if TYPE_CHECKING:
@@ -161,6 +162,8 @@ def series(path: Path, as_json: bool, gaps: GapChoice, tilt: TiltMode) -> None:
     from blockplan.io.gaps import with_choices
 
     found = discover(path)
+    from blockplan.io.gaps import with_choices
+
     found = dataclasses.replace(found, series=with_choices(found.series, gaps, tilt))
     if as_json:
         doc = _finite_or_null(discovery_to_json(found))
