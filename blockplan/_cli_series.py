@@ -20,14 +20,6 @@ from blockplan.errors import DicomInputError
 
 if TYPE_CHECKING:
     from blockplan.io.discovery import Discovery, SeriesInfo
-    from blockplan.io.gaps import GapChoice
-    from blockplan.io.geometry import TiltMode
-
-GAP_CHOICES = ("refuse", "resample", "split")
-"""`blockplan.io.gaps.GAP_CHOICES`, spelled out so that ``--help`` and argument errors
-import no stage (a test checks they are the same)."""
-TILT_CHOICES = ("shear", "resample")
-"""The values of `blockplan.io.geometry.TiltMode` (checked by the same test)."""
 
 __all__ = ["GAPS_OPTION", "TILT_OPTION", "discovery_to_json", "series", "series_to_json"]
 
@@ -159,7 +151,6 @@ def series(path: Path, as_json: bool, gaps: GapChoice, tilt: TiltMode) -> None:
     Exits with status 2 when no image series is found.
     """
     from blockplan.io.discovery import discover
-    from blockplan.io.gaps import with_choices
 
     found = discover(path)
     from blockplan.io.gaps import with_choices

@@ -292,14 +292,3 @@ def test_an_unforeseen_failure_or_panic_is_one_line_with_status_70(
         "blockplan: internal error (_Panic); please report it with the command you ran "
         "(BLOCKPLAN_DEBUG=1 shows the traceback)\n"
     )
-
-
-def test_series_choices_are_the_loaders() -> None:
-    import typing
-
-    from blockplan import _cli_series
-    from blockplan.io.gaps import GAP_CHOICES
-    from blockplan.io.geometry import TiltMode
-
-    assert _cli_series.GAP_CHOICES == GAP_CHOICES
-    assert typing.get_args(TiltMode) == _cli_series.TILT_CHOICES
