@@ -283,15 +283,25 @@ def _warp_rows(
     from scipy import ndimage
 
     det = geometry.detector
-    r = np.arange(det.rows)[detector_rows]
-    dirs = geometry.ray_directions(np.arange(det.columns)[None, :], r[:, None])
-    d = dirs @ np.linalg.inv(volume.affine[:3, :3]).T  # index-space step per mm of ray
-    t = (slab.ref - slab.source[slab.axis]) / d[..., slab.axis]
+    c0, r0 = geometry.principal_point
+    u = (np.arange(det.columns) - c0) * det.pixel_mm  # mm on the detector, per column
+    v = (np.arange(det.rows)[detector_rows] - r0) * det.pixel_mm  # per row
+    inv = np.linalg.inv(volume.affine[:3, :3])
+    right, down, beam = inv @ geometry.right, inv @ geometry.down, inv @ geometry.beam
+    # ray from the source to pixel (row, col), in voxel index units, per component:
+    # u·right + v·down + SDD·beam (not normalised); its length in mm is |(u, v, SDD)|
+    ray = [
+        v[:, None] * down[k] + (u * right[k] + det.source_detector_mm * beam[k])[None, :]
+        for k in range(3)
+    ]
+    length_mm = np.sqrt(v[:, None] ** 2 + (u**2 + det.source_detector_mm**2)[None, :])
+    t = (slab.ref - slab.source[slab.axis]) / ray[slab.axis]
     over = (cols[1] - cols[0]) if cols.size > 1 else 1.0
-    at_c = (slab.source[slab.cols] + t * d[..., slab.cols] - cols[0]) / over
-    at_r = (slab.source[slab.rows] + t * d[..., slab.rows] - rows[0]) / over
+    at_c = (slab.source[slab.cols] + t * ray[slab.cols] - cols[0]) / over
+    at_r = (slab.source[slab.rows] + t * ray[slab.rows] - rows[0]) / over
     summed = ndimage.map_coordinates(acc, [at_r, at_c], order=1, mode="constant", cval=0.0)
-    out: npt.NDArray[np.float32] = (summed / np.abs(d[..., slab.axis])).astype(np.float32)
+    step_mm = length_mm / np.abs(ray[slab.axis])  # ray length per slice
+    out: npt.NDArray[np.float32] = (summed * step_mm).astype(np.float32)
     return out
 
 
