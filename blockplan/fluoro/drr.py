@@ -37,6 +37,7 @@ from blockplan.fluoro.geometry import CArmGeometry
 from blockplan.io.volume import ImageVolume
 
 __all__ = [
+    "BODY_LINE_INTEGRAL",
     "DEFAULT_BONE_GAIN",
     "DEFAULT_BONE_HU",
     "DEFAULT_MU_WATER_PER_MM",
@@ -56,6 +57,10 @@ DEFAULT_BONE_GAIN = 2.0
 """Extra attenuation per HU above `DEFAULT_BONE_HU`, in units of water's per HU."""
 
 _AIR_HU = -1000.0
+
+BODY_LINE_INTEGRAL = 0.5
+"""Line integral above which a ray counts as passing through the body (≈ 25 mm of water)
+when the display window is chosen."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,12 +319,18 @@ def to_display(
     """8-bit grey of a DRR (`compute_drr`) as the C-arm monitor shows it.
 
     ``window`` ``(low, high)`` of the line integral maps to white..black (dense = dark) or
-    black..white; by default low is 0 (air) and high the 99.5th percentile of the image.
+    black..white. By default it spans the body: the 2nd to the 99.8th percentile of the
+    pixels whose line integral exceeds `BODY_LINE_INTEGRAL` (rays through the patient,
+    not only air), so the soft tissue does not take all the grey levels.
     """
     li = np.asarray(line_integral, dtype=np.float32)
     if window is None:
-        high = float(np.percentile(li, 99.5)) if li.size else 1.0
-        window = (0.0, high if high > 0 else 1.0)
+        body = li[li > BODY_LINE_INTEGRAL]
+        if body.size:
+            low, high = (float(p) for p in np.percentile(body, [2.0, 99.8]))
+            window = (low, high) if high > low else (0.0, max(high, 1.0))
+        else:
+            window = (0.0, 1.0)
     low, high = window
     frac = np.clip((li - low) / max(high - low, 1e-6), 0.0, 1.0)
     if dense_dark:
