@@ -42,7 +42,7 @@ def test_previews_follow_the_selected_target_and_its_entry(docked: Any, qtbot: A
     viewer, ws, planning, previews = docked
     case = ws.case
     first = case.targets[0].id
-    qtbot.waitUntil(lambda: _shows(previews, first), timeout=60000)
+    qtbot.waitUntil(lambda: _shows(previews, first) and previews.final, timeout=60000)
     eye, side = target_views(case, first, kinds=[ViewKind.BULLSEYE, ViewKind.PROGRESSION])
     assert [c.text() for c in previews.captions] == [eye.title, side.title]
     assert previews.images[0].pixmap().width() == 384
@@ -68,7 +68,10 @@ def test_previews_follow_the_selected_target_and_its_entry(docked: Any, qtbot: A
     planning.set_entry_at(lps_to_world(entry), target_id=fifth)
     moved = target_views(ws.case, fifth, kinds=[ViewKind.BULLSEYE])[0]
     assert "cranial tilt" in moved.c_arm
-    qtbot.waitUntil(lambda: previews.captions[0].text() == moved.title, timeout=60000)
+    qtbot.waitUntil(
+        lambda: previews.captions[0].text() == moved.title and previews.final, timeout=60000
+    )
+    assert "refining" not in previews.status.text()
     shown = previews.shown[0]
     np.testing.assert_allclose(shown.view.geometry.beam, moved.geometry.beam)
     assert np.linalg.norm(np.subtract(shown.overlay.entry_px, shown.overlay.target_px)) < 1.0
