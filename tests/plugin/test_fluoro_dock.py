@@ -75,3 +75,10 @@ def test_previews_follow_the_selected_target_and_its_entry(docked: Any, qtbot: A
     shown = previews.shown[0]
     np.testing.assert_allclose(shown.view.geometry.beam, moved.geometry.beam)
     assert np.linalg.norm(np.subtract(shown.overlay.entry_px, shown.overlay.target_px)) < 1.0
+
+    # an SNRB has no Scotty-dog view: the panel says what it can show instead of failing
+    oblique = previews.views[1].findData(ViewKind.OBLIQUE.value)
+    previews.views[1].setCurrentIndex(oblique)
+    assert previews.shown == () and previews.status.text() == (
+        f"{name}: bull's-eye, progression, AP, endplates squared, true lateral can be shown"
+    )

@@ -21,7 +21,7 @@ from qtpy.QtGui import QImage, QPixmap
 from qtpy.QtWidgets import QComboBox, QFormLayout, QGridLayout, QLabel, QVBoxLayout
 
 from blockplan.case import Case
-from blockplan.fluoro.views import VIEW_TITLES, ViewKind
+from blockplan.fluoro.views import VIEW_TITLES, ViewKind, view_kinds
 from blockplan.planning.wording import target_names
 from napari_blockplan._widgets._panel import Panel
 
@@ -129,25 +129,28 @@ class FluoroWidget(Panel):
         if index >= 0:
             self.target.setCurrentIndex(index)
 
-    def _request(self) -> tuple[Any, ...] | None:
-        """What the previews depend on; None when there is nothing to show."""
+    def _request(self) -> tuple[tuple[Any, ...] | None, str]:
+        """What the previews depend on; or None and what to do to see them."""
         tid = self.target.currentData()
         ct = self.ws.ct()
         if tid is None or ct is None:
-            return None
+            return None, "select a target and load the case's CT to see its C-arm previews"
         case = self.ws.case
+        target = case.target(tid)
         traj = case.trajectory_for(tid)
         kinds = tuple(ViewKind(c.currentData()) for c in self.views)
+        offered = view_kinds(target, traj is not None)  # the core says which views exist
+        if any(k not in offered for k in kinds):
+            name = self.target.currentText()
+            return None, (
+                f"{name}: "
+                + ", ".join(VIEW_TITLES[k] for k in offered)
+                + " can be shown"
+                + ("" if traj is not None else "; place its skin entry for the others")
+            )
         entry = None if traj is None else traj.entry
-        return (
-            tid,
-            case.target(tid).position,
-            entry,
-            case.levels,
-            case.landmarks,
-            kinds,
-            ct.series_instance_uid,
-        )
+        request = (tid, target.position, entry, case.levels, case.landmarks, kinds)
+        return (*request, ct.series_instance_uid), ""
 
     # -- computing ------------------------------------------------------------------
     def refresh(self, *_: Any) -> None:
@@ -156,9 +159,9 @@ class FluoroWidget(Panel):
             self._stale = True  # computed when the panel is shown (`showEvent`)
             return
         self._stale = False
-        request = self._request()
+        request, why = self._request()
         if request is None:
-            self._clear("select a target and load the case's CT to see its C-arm previews")
+            self._clear(why)
             return
         if request == self._wanted:
             return
