@@ -155,12 +155,12 @@ def _axis_map(
 ) -> tuple[int, int, npt.NDArray[np.intp], npt.NDArray[np.float32]] | None:
     """Reference-slice coordinates ``grid`` → slice coordinates (scaled about ``src``):
     the valid range ``[lo, hi)`` of ``grid``, the lower voxel and the weight of the upper."""
-    x = src + (grid - src) * scale
-    valid = np.flatnonzero((x >= 0) & (x <= size - 1))
-    if valid.size == 0:
+    # the map is increasing (scale > 0): the valid range is found by bisection on ``grid``
+    lo = int(np.searchsorted(grid, src - src / scale, "left"))
+    hi = int(np.searchsorted(grid, src + (size - 1.0 - src) / scale, "right"))
+    if hi <= lo:
         return None
-    lo, hi = int(valid[0]), int(valid[-1]) + 1
-    xs = x[lo:hi]
+    xs = np.clip(src + (grid[lo:hi] - src) * scale, 0.0, size - 1.0)
     i0 = np.minimum(xs.astype(np.intp), size - 2) if size > 1 else np.zeros(hi - lo, np.intp)
     return lo, hi, i0, (xs - i0).astype(np.float32)
 
