@@ -838,6 +838,7 @@ class PlanningWidget(Panel):
 
     def _on_selection(self) -> None:
         tid = self.selected_target_id()
+        self.ws.select_target(tid)
         self._fill_details()
         if tid is None or self._filling:
             return
