@@ -466,7 +466,7 @@ def test_closing_the_planning_widget_gives_the_keys_back(planning) -> None:
     assert widget not in callbacks
 
 
-def test_the_targets_table_speaks_the_physicians_words(planning) -> None:
+def test_the_targets_table_speaks_the_physicians_words(planning, qtbot) -> None:
     from blockplan.demo import build_demo_case
 
     _viewer, widget, ws, _store = planning
@@ -482,7 +482,7 @@ def test_the_targets_table_speaks_the_physicians_words(planning) -> None:
     first = ws.case.targets[0].id
     table.item(0, block).setText("tfesi")
     assert ws.case.target(first).block_type.value == "tfesi"
-    assert table.item(0, block).text() == "TFESI"
+    qtbot.waitUntil(lambda: table.item(0, block).text() == "TFESI", timeout=5000)
     table.item(0, block).setText("xyz")
     assert ws.case.target(first).block_type.value == "tfesi"
     assert "type one of MBB, facet IA, SNRB, TFESI" in widget.message.text()

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from qtpy.QtCore import QEvent, QObject, QSignalBlocker, Qt
+from qtpy.QtCore import QEvent, QObject, QSignalBlocker, Qt, QTimer
 from qtpy.QtGui import QBrush, QColor, QKeyEvent
 from qtpy.QtWidgets import (
     QAbstractItemView,
@@ -862,9 +862,18 @@ class PlanningWidget(Panel):
             value = parse(text)
         except ValueError as err:
             self._error(f"{what}: {err}")
+        else:
+            self._edit_target(tid, _EDITABLE[column], value, what)
+        # the cell then shows the stored value in the physician's words ("tfesi" → "TFESI");
+        # refilled once Qt is done with the item being edited (it cannot be replaced while
+        # it signals its own change)
+        QTimer.singleShot(0, self._refill_table)
+
+    def _refill_table(self) -> None:
+        try:
             self._fill_table(self.ws.case)
-            return
-        self._edit_target(tid, _EDITABLE[column], value, what)
+        except RuntimeError:  # the panel was closed before the event loop came back
+            pass
 
     def _edit_target(self, tid: str, field: str, value: Any, what: str) -> None:
         """Set one field of a target (validated by the case model; refused with a message)."""
