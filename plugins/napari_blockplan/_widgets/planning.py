@@ -13,6 +13,7 @@ list, a root/thecal-sac landmark, a target [Shift-T], the skin entry of the sele
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -870,10 +871,9 @@ class PlanningWidget(Panel):
         QTimer.singleShot(0, self._refill_table)
 
     def _refill_table(self) -> None:
-        try:
+        # RuntimeError: the panel was closed before the event loop came back
+        with contextlib.suppress(RuntimeError):
             self._fill_table(self.ws.case)
-        except RuntimeError:  # the panel was closed before the event loop came back
-            pass
 
     def _edit_target(self, tid: str, field: str, value: Any, what: str) -> None:
         """Set one field of a target (validated by the case model; refused with a message)."""
