@@ -42,6 +42,9 @@ class LevelProposalPanel(QWidget):
         self.worker: Any = None
         self._proposal: LevelProposal | None = None
         self._shift = 0
+        self._counted: LevelProposal | None = None
+        """The last count made (kept after Accept / Discard): markers are checked against it."""
+        self._flagged_for: tuple[tuple[str, str], ...] = ()
         self.propose_button = QPushButton("Propose levels")
         self.propose_button.setToolTip(
             "count the vertebrae on the CT (from the sacrum, checked against the lowest ribs)"
@@ -69,7 +72,15 @@ class LevelProposalPanel(QWidget):
         layout.addLayout(row)
         layout.addLayout(decide)
         layout.addWidget(self.status)
+        self.guard = QLabel("")
+        self.guard.setWordWrap(True)
+        layout.addWidget(self.guard)
         self._enable(False)
+        planning.listen(self.ws.case_changed, self._check)
+        self.destroyed.connect(self._forget)
+
+    def _forget(self, *_: Any) -> None:
+        self.worker = None  # a result arriving after the panel closed is dropped
 
     @property
     def proposal(self) -> LevelProposal | None:
@@ -108,10 +119,11 @@ class LevelProposalPanel(QWidget):
         if worker is not self.worker:
             return
         self.worker = None
-        self._proposal, self._shift = proposal, 0
+        self._proposal, self._shift, self._counted = proposal, 0, proposal
+        self._flagged_for = ()
         self._draw()
-        self._guard(proposal)
         self._enable(True)
+        self._check(self.ws.case)
 
     def _on_error(self, worker: Any, err: Exception) -> None:
         if worker is not self.worker:
@@ -120,13 +132,20 @@ class LevelProposalPanel(QWidget):
         self._enable(False)
         self.planning._error(str(err) if isinstance(err, BlockplanError) else repr(err))
 
-    def _guard(self, proposal: LevelProposal) -> None:
-        """The wrong-level guard against the markers already placed, if any."""
-        case = self.ws.case
-        if not case.levels:
+    def _check(self, case: Any) -> None:
+        """The wrong-level guard: the case's markers against the last count, on every edit.
+
+        Targets near a disagreement are flagged once per new set of disagreements.
+        """
+        if self._counted is None or not case.levels:
+            self.guard.setText("")
             return
-        check = check_level_markers(case.levels, proposal)
-        self.status.setText(f"{self.status.text()}\n{check.message}")
+        check = check_level_markers(case.levels, self._counted)
+        self.guard.setText(check.message)
+        wrong = tuple((p.marker_label, p.proposed_label) for p in check.disagreements)
+        if not wrong or wrong == self._flagged_for:
+            return
+        self._flagged_for = wrong
         flagged = flag_targets_near_disagreement(case, check)
         if flagged != case:
             self.planning._apply(flagged, "flag targets: levels disagree", check.message)
