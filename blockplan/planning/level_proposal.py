@@ -555,7 +555,8 @@ def find_lowest_ribs(
 
     A rib is bone beyond 30 mm from the spine's centre that reaches ≥ 62 mm lateral and
     holds ≤ 25 mL (an iliac wing is larger and lies at the sacrum); it belongs to the body
-    its medial end lies on.
+    its medial end lies on. The lowest rib-bearing body counts only with a whole rib-free
+    body below it (a chest CT ending in the ribs shows no lowest ribs).
     """
     lateral = _lateral_mm(grid, curve)
     mask = (grid.hu > 200.0) & (lateral >= RIB_MEDIAL_MM)[:, None, :]
@@ -585,6 +586,11 @@ def find_lowest_ribs(
         return None, (
             f"rib-like bone on a body {anchor.length:.0f} mm tall (not a single vertebra): "
             "the lowest ribs were not used"
+        )
+    if lowest == 0 or not column.bodies[lowest - 1].is_whole_body:
+        return None, (
+            "ribs reach the lower end of what could be followed (no whole rib-free vertebra "
+            "below them): the lowest ribs may lie beyond the scan and were not used"
         )
     sides = " and ".join(sorted(found[lowest]))
     return lowest, f"lowest ribs ({sides}) on the vertebra counted as T12"
@@ -770,7 +776,8 @@ def propose_levels(volume: ImageVolume) -> LevelProposal:
     if volume.modality != "CT":
         return empty(
             f"series {volume.series_number}: modality {volume.modality}, expected CT — levels "
-            "are proposed on CT only; open the CT of the study"
+            "are proposed on CT only (the anchors, the sacrum's alae and the lowest ribs, are "
+            "measured on bone); open the CT of the study or mark the levels by hand"
         )
     grid = working_grid(volume)
     if isinstance(grid, str):

@@ -156,6 +156,12 @@ def test_counts_that_disagree_label_nothing_and_state_both(
     assert "from the ribs it is T12" in text and "transitional anatomy" in text
 
 
+def test_a_scan_ending_in_the_ribs_does_not_take_its_lowest_ribs_for_t12() -> None:
+    p, _truth = _run(Variant(top=("T10", 0.0), bottom=("T12", -4.0)))
+    assert p.levels == () and p.rib_count is None
+    assert any("the lowest ribs may lie beyond the scan and were not used" in r for r in p.reasons)
+
+
 def test_sacralised_l5_is_never_named_wrongly() -> None:
     p, truth = _run(Variant(sacralised_l5=True))
     _assert_right_places(p, truth)
@@ -182,8 +188,9 @@ def test_not_a_ct_gives_an_empty_proposal_and_says_why() -> None:
     p = propose_levels(_volume(np.zeros((20, 20, 20)), modality="MR"))
     assert p.levels == ()
     assert p.reasons == (
-        "series 7: modality MR, expected CT — levels are proposed on CT only; open the CT "
-        "of the study",
+        "series 7: modality MR, expected CT — levels are proposed on CT only (the anchors, "
+        "the sacrum's alae and the lowest ribs, are measured on bone); open the CT of the "
+        "study or mark the levels by hand",
     )
 
 
