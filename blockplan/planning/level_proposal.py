@@ -125,6 +125,24 @@ class LevelProposal:
         """The proposed centre of ``label`` (LPS mm), or None when not proposed."""
         return next((lv.centre_lps for lv in self.levels if lv.label == label), None)
 
+    def on_midline(self) -> LevelProposal:
+        """The proposal with every centre on one sagittal plane, x = the median x (LPS).
+
+        How a physician places markers on the sagittal view; the spread of the centres'
+        x (±3 mm on the sample) would otherwise tilt the markers' mid-sagittal plane.
+        """
+        if not self.levels:
+            return self
+        x = float(np.median([lv.centre_lps[0] for lv in self.levels]))
+        levels = tuple(
+            ProposedLevel(lv.label, (x, *lv.centre_lps[1:]), lv.confidence, lv.reasons)
+            for lv in self.levels
+        )
+        return LevelProposal(
+            levels, self.reasons, self.series_instance_uid, self.series_number,
+            self.frame_of_reference_uid, self.sacrum_count, self.rib_count, self.withheld,
+        )  # fmt: skip
+
     def summary(self) -> str:
         """One line for the screen: what was proposed and how, or why nothing was."""
         if not self.levels:

@@ -216,3 +216,12 @@ def test_json_names_every_level_and_reason() -> None:
     assert [lv["label"] for lv in data["levels"]] == list(_labels(p))
     assert data["levels"][0]["reasons"] and len(data["levels"][0]["centre_lps"]) == 3
     assert data["withheld"] == list(p.withheld) and json.dumps(data)
+
+
+def test_on_the_midline_every_centre_shares_the_median_x() -> None:
+    p, truth = _run(Variant(orientation="HFP"))
+    mid = p.on_midline()
+    xs = sorted(lv.centre_lps[0] for lv in p.levels)
+    assert {lv.centre_lps[0] for lv in mid.levels} == {xs[len(xs) // 2]}
+    assert [lv.centre_lps[1:] for lv in mid.levels] == [lv.centre_lps[1:] for lv in p.levels]
+    _assert_right_places(mid, truth)

@@ -1,7 +1,8 @@
 """The Levels tab's "Propose levels": the automatic count shown as markers to decide on.
 
 Adapters only: `blockplan.planning.propose_levels` runs in a worker on the planning CT;
-the proposal is drawn as the points layer ``"blockplan: proposed levels"`` (drag a point
+the proposal, on its mid-sagittal plane (`LevelProposal.on_midline`), is drawn as the
+points layer ``"blockplan: proposed levels"`` and the view centred on it (drag a point
 in napari's select mode to edit it); "One level up/down" renames every marker
 (`shift_proposal`); "Accept" makes them the case's level markers
 (`accept_proposed_levels`, audited as proposed-then-accepted). When the case already has
@@ -27,6 +28,7 @@ from blockplan.planning import (
 from blockplan.planning.level_accept import accept_proposed_levels
 from blockplan.planning.level_proposal import shift_proposal
 from napari_blockplan._convert import lps_to_world, world_to_lps
+from napari_blockplan._views import centre_on
 
 ROLE = "proposed levels"
 
@@ -119,7 +121,7 @@ class LevelProposalPanel(QWidget):
         if worker is not self.worker:
             return
         self.worker = None
-        self._proposal, self._shift, self._counted = proposal, 0, proposal
+        self._proposal, self._shift, self._counted = proposal.on_midline(), 0, proposal
         self._flagged_for = ()
         self._draw()
         self._enable(True)
@@ -185,6 +187,7 @@ class LevelProposalPanel(QWidget):
         )
         if active is not None:
             self.viewer.layers.selection.active = active
+        centre_on(self.viewer, proposal.levels[len(labels) // 2].centre_lps)
 
     # -- deciding ----------------------------------------------------------------------
     def shift(self, steps: int) -> None:
