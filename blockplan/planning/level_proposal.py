@@ -66,6 +66,7 @@ RIB_MEDIAL_MM = 30.0
 RIB_REACH_MM = 62.0
 RIB_MAX_ML = 25.0
 RIB_MIN_ML = 0.5
+RIB_MAX_AREA_MM2 = 250.0  # mean cross-section along its lateral run (ribs ≈ 80–100)
 CONFIDENCE = {"both": 0.95, "sacrum": 0.75, "ribs": 0.65}
 
 _NAMES: tuple[str, ...] = tuple(
@@ -571,8 +572,9 @@ def find_lowest_ribs(
 ) -> tuple[int | None, str]:
     """Index of the lowest body carrying a rib (at or above ``lowest_allowed``), and why.
 
-    A rib is bone beyond 30 mm from the spine's centre that reaches ≥ 62 mm lateral and
-    holds ≤ 25 mL (an iliac wing is larger and lies at the sacrum); it belongs to the body
+    A rib is bone beyond 30 mm from the spine's centre that reaches ≥ 62 mm lateral, holds
+    ≤ 25 mL and is thin (≤ 250 mm² of cross-section on average along its lateral run; an
+    iliac wing is larger and lies at the sacrum); it belongs to the body
     its medial end lies on. The lowest rib-bearing body counts only with a whole rib-free
     body below it (a chest CT ending in the ribs shows no lowest ribs).
     """
@@ -589,6 +591,8 @@ def find_lowest_ribs(
         lat = lateral[z, x]
         if lat.max() < RIB_REACH_MM or lat.min() > RIB_MEDIAL_MM + 10.0:
             continue
+        if len(z) * voxel_ml * 1000.0 / (lat.max() - lat.min()) > RIB_MAX_AREA_MM2:
+            continue  # thick, not a rib (an iliac wing, a contrast-filled kidney or bowel)
         head = lat <= lat.min() + 6.0
         mm = np.array([x[head].mean() * sx, y[head].mean() * sy, z[head].mean() * sz])
         body = _body_at(column, float(curve.nearest_s(mm)))

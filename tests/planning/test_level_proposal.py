@@ -94,8 +94,16 @@ FULL = ALL + DISCS
         Variant(orientation="HFP"),
         Variant(orientation="SAG"),
         Variant(slice_mm=3.0, seed=3),
+        Variant(contrast_kidneys=True, seed=4),
     ],
-    ids=["supine-head-first", "feet-first", "prone", "sagittal-reformat", "3mm-slices"],
+    ids=[
+        "supine-head-first",
+        "feet-first",
+        "prone",
+        "sagittal-reformat",
+        "3mm-slices",
+        "contrast-in-the-renal-pelves",  # bright, lateral, small: not taken for ribs on L1-L2
+    ],
 )
 def test_both_anchors_agree_and_every_level_is_proposed(variant: Variant) -> None:
     p, truth = _run(variant)
