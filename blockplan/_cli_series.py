@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from blockplan._io_choices import GAP_CHOICES, TILT_CHOICES, GapChoice, TiltMode
 from blockplan.errors import DicomInputError
-from blockplan.io.gaps import GAP_CHOICES, GapChoice, with_choices
-from blockplan.io.geometry import TiltMode
 
 if TYPE_CHECKING:
     from blockplan.io.discovery import Discovery, SeriesInfo
@@ -129,7 +128,7 @@ GAPS_OPTION = click.option(
 )
 TILT_OPTION = click.option(
     "--tilt",
-    type=click.Choice(["shear", "resample"]),
+    type=click.Choice(TILT_CHOICES),
     default="shear",
     show_default=True,
     help="Gantry tilt: keep the acquired voxels with a sheared affine, or resample them "
@@ -154,6 +153,8 @@ def series(path: Path, as_json: bool, gaps: GapChoice, tilt: TiltMode) -> None:
     from blockplan.io.discovery import discover
 
     found = discover(path)
+    from blockplan.io.gaps import with_choices
+
     found = dataclasses.replace(found, series=with_choices(found.series, gaps, tilt))
     if as_json:
         doc = _finite_or_null(discovery_to_json(found))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from typing import Literal
 
 import numpy as np
 
@@ -21,8 +20,7 @@ from blockplan.io.geometry import TiltMode, refusal_reason
 
 __all__ = ["GAP_CHOICES", "GapChoice", "load_options", "split_at_gaps", "with_choices"]
 
-GapChoice = Literal["refuse", "resample", "split"]
-GAP_CHOICES: tuple[GapChoice, ...] = ("refuse", "resample", "split")
+from blockplan._io_choices import GAP_CHOICES, GapChoice
 
 
 def _runs(frames: list[FrameHeader]) -> list[list[FrameHeader]]:

@@ -38,7 +38,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from blockplan.case.vocab import BlockType, level_sort_key
+from blockplan.case.vocab import BLOCK_NAMES, BlockType, Structure, level_sort_key
 
 if TYPE_CHECKING:
     from blockplan.case.model import Target
@@ -46,8 +46,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BLOCK_ABBREVIATIONS",
+    "VERDICT_COLOURS",
     "VERDICT_WORDS",
     "PathWords",
+    "block_type_from_text",
     "bone_clearance_text",
     "c_arm_text",
     "clearance_text",
@@ -61,6 +63,8 @@ __all__ = [
     "scar_distance_text",
     "scar_volume_text",
     "structure_clearance_text",
+    "structure_from_text",
+    "structure_text",
     "target_name",
     "target_names",
     "tilt_text",
@@ -80,12 +84,60 @@ BLOCK_ABBREVIATIONS: dict[BlockType, str] = {
 }
 """The block type as a target name abbreviates it."""
 
+
+def block_type_from_text(text: str) -> BlockType:
+    """A block type as a physician types it: its abbreviation (``"SNRB"``, ``"facet IA"``),
+    its full name or its stored value (``"snrb"``), in any case.
+
+    Raises
+    ------
+    ValueError
+        Naming the abbreviations that are understood.
+    """
+    wanted = " ".join(text.replace("_", " ").split()).casefold()
+    for block in BlockType:
+        spellings = (block.value.replace("_", " "), BLOCK_ABBREVIATIONS[block], BLOCK_NAMES[block])
+        if wanted in (s.casefold() for s in spellings):
+            return block
+    known = ", ".join(BLOCK_ABBREVIATIONS[b] for b in BlockType)
+    raise ValueError(f"{text.strip()!r} is not a block type: type one of {known}")
+
+
+def structure_text(structure: Structure) -> str:
+    """A structure as the screen and the report name it: ``"nerve root"``."""
+    return structure.value.replace("_", " ")
+
+
+def structure_from_text(text: str) -> Structure:
+    """A structure as typed: ``"nerve root"`` or ``"nerve_root"``, in any case.
+
+    Raises
+    ------
+    ValueError
+        Naming the structures that are understood.
+    """
+    wanted = "_".join(text.replace("_", " ").split()).casefold()
+    try:
+        return Structure(wanted)
+    except ValueError:
+        known = ", ".join(structure_text(s) for s in Structure)
+        raise ValueError(f"{text.strip()!r} is not a structure: type one of {known}") from None
+
+
 VERDICT_WORDS: dict[str, str] = {
     "safe": "safe",
     "unsafe": "UNSAFE",
     "not assessed": "not assessed",
 }
 """`SafetyVerdict` value → the word shown for it."""
+
+VERDICT_COLOURS: dict[str, str] = {
+    "safe": "#2ca02c",
+    "unsafe": "#d62728",
+    "not assessed": "#ff7f0e",
+}
+"""`SafetyVerdict` value → the colour a planned path is drawn in, on the canvas and on the
+report's key images (green, red, orange); a path without a verdict is *not assessed*."""
 
 
 def target_name(target: Target, number: int) -> str:

@@ -11,7 +11,6 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from xml.sax.saxutils import escape
 
 from PIL import Image as PILImage
 from reportlab.lib.colors import Color, HexColor, white
@@ -20,6 +19,7 @@ from reportlab.lib.utils import ImageReader
 from reportlab.platypus import Flowable, Table, TableStyle
 
 from blockplan.case._text import format_person_name
+from blockplan.case.vocab import BLOCK_NAMES, BlockType
 from blockplan.outcomes.evidence import Status
 from blockplan.report.fonts import REGULAR, FontSet
 from blockplan.report.keyimages import KeyImage
@@ -53,22 +53,14 @@ _TRAJECTORY = HexColor("#00D5FF")
 _TARGET = HexColor("#FFD400")
 _HALO = HexColor("#000000")
 
-_BLOCK_NAMES = {
-    "mbb": "medial branch block",
-    "facet_ia": "facet intra-articular block",
-    "snrb": "selective nerve root block",
-    "tfesi": "transforaminal epidural",
-    "ilesi": "interlaminar epidural",
-    "caudal": "caudal epidural",
-    "sij": "sacroiliac joint block",
-    "discography": "discography",
-}
-
 
 # --- formatting -------------------------------------------------------------------------
 def esc(text: object) -> str:
-    """Escape text for a reportlab paragraph (``&``, ``<``, ``>``)."""
-    return escape(str(text))
+    """Text as reportlab paragraph markup: escaped (``&``, ``<``, ``>``), right-to-left runs
+    in visual order, CJK in a fallback font (`blockplan.report.scripts.markup`)."""
+    from blockplan.report.scripts import markup
+
+    return markup(str(text))
 
 
 def person_name(dicom_pn: str) -> str:
@@ -99,7 +91,10 @@ def fmt_lps(point: Sequence[float]) -> str:
 
 def block_name(value: str) -> str:
     """Readable name of a `~blockplan.case.vocab.BlockType` value."""
-    return _BLOCK_NAMES.get(value, value.replace("_", " "))
+    try:
+        return BLOCK_NAMES[BlockType(value)]
+    except ValueError:
+        return value.replace("_", " ")
 
 
 def status_tint(status: Status, amount: float = 0.3) -> Color:
@@ -235,13 +230,23 @@ class KeyImageFlowable(Flowable):
 
     The raster (grey values and scar) is drawn first; target, planned needle path, level
     labels, target ticks, scale bar and orientation letters are drawn over it as vectors
-    with dark halos, so they stay crisp and readable on any background.
+    with dark halos, so they stay crisp and readable on any background. ``path_colour``
+    (hex) is the path's and entry's colour — its verdict's (`VERDICT_COLOURS`) in the report.
     """
 
-    def __init__(self, image: KeyImage, width: float, max_height: float, fonts: FontSet) -> None:
+    def __init__(
+        self,
+        image: KeyImage,
+        width: float,
+        max_height: float,
+        fonts: FontSet,
+        *,
+        path_colour: str | None = None,
+    ) -> None:
         super().__init__()
         self.image = image
         self.fonts = fonts
+        self.path_colour = _TRAJECTORY if path_colour is None else HexColor(path_colour)
         aspect = image.rows / image.cols
         self.width = min(width, max_height / aspect)
         self.height = self.width * aspect
@@ -279,7 +284,7 @@ class KeyImageFlowable(Flowable):
         for line in self.image.lines:
             x0, y0 = self._xy(line.col0, line.row0)
             x1, y1 = self._xy(line.col1, line.row1)
-            for colour, width in ((_HALO, 2.8), (_TRAJECTORY, 1.3)):
+            for colour, width in ((_HALO, 2.8), (self.path_colour, 1.3)):
                 c.setStrokeColor(colour)
                 c.setLineWidth(width)
                 c.line(x0, y0, x1, y1)
@@ -288,7 +293,7 @@ class KeyImageFlowable(Flowable):
             if mark.kind == "target":
                 self._target(x, y, mark.label)
             elif mark.kind == "entry":
-                c.setFillColor(_TRAJECTORY)
+                c.setFillColor(self.path_colour)
                 c.setStrokeColor(_HALO)
                 c.setLineWidth(0.8)
                 c.rect(x - 2.2, y - 2.2, 4.4, 4.4, stroke=1, fill=1)

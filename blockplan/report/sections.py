@@ -27,6 +27,7 @@ from reportlab.platypus import (
 )
 
 from blockplan import __version__
+from blockplan.case._text import sex_text
 from blockplan.case.model import Case, Injection, Procedure, StudyRef, Target
 from blockplan.errors import ReportError
 from blockplan.io.volume import ImageVolume
@@ -42,7 +43,12 @@ from blockplan.planning.trajectory import (
     SafetyVerdict,
     TrajectoryMetrics,
 )
-from blockplan.planning.wording import describe_path, scar_volume_text, target_names
+from blockplan.planning.wording import (
+    VERDICT_COLOURS,
+    describe_path,
+    scar_volume_text,
+    target_names,
+)
 from blockplan.report import keyimages as ki
 from blockplan.report.charts import diary_chart
 from blockplan.report.findings import (
@@ -232,7 +238,7 @@ def _patient_facts(ctx: Context, col: float) -> Flowable:
         ("Name", person_name(p.patient_name)),
         ("Patient ID", p.patient_id),
         ("Birth date", fmt_date(p.birth_date) if p.birth_date else ""),
-        ("Sex", {"F": "female", "M": "male", "O": "other"}.get(p.sex, "")),
+        ("Sex", sex_text(p.sex)),
     ]
     return _facts(ctx, "Patient", rows, col)
 
@@ -504,7 +510,12 @@ def _axial_cell(
         f"{esc(approach)}. {esc(notes)}.{scar}",
         ctx.st.caption,
     )
-    return [KeyImageFlowable(img, cell_w, 110 * mm, ctx.fonts), Spacer(1, 1.5 * mm), caption]
+    metrics = ctx.paths.get(target.id)
+    verdict = "not assessed" if metrics is None else metrics.verdict.value
+    flowable = KeyImageFlowable(
+        img, cell_w, 110 * mm, ctx.fonts, path_colour=VERDICT_COLOURS[verdict]
+    )
+    return [flowable, Spacer(1, 1.5 * mm), caption]
 
 
 def _target_cells(
@@ -548,8 +559,9 @@ def key_images(ctx: Context, volumes: Sequence[ImageVolume]) -> list[Flowable]:
     intro = Paragraph(
         "Planes resampled in patient space with square pixels (true physical aspect). "
         "Radiological convention: the patient's right is on the viewer's left. "
-        "Yellow: target; cyan: planned needle path from the skin entry (square); "
-        "orange: epidural scar; scale bar in mm."
+        "Yellow: target; planned needle path from the skin entry (square) in its safety "
+        "verdict's colour, as on screen — green safe, red unsafe, orange not assessed; "
+        "orange fill: epidural scar; scale bar in mm."
         + (
             " Beside a planned target's plane: its bull's-eye and progression C-arm previews."
             if opts.fluoro_previews

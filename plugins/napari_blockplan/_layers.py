@@ -19,7 +19,7 @@ import numpy as np
 
 from blockplan.case import Case, MaskGrid, ScarRegion
 from blockplan.outcomes.evidence import STATUS_COLOURS, UNTESTED
-from blockplan.planning.wording import target_names
+from blockplan.planning.wording import VERDICT_COLOURS, target_names
 from napari_blockplan._convert import display_grid, lps_to_world
 
 if TYPE_CHECKING:
@@ -180,10 +180,6 @@ def refresh_layers(
     )
     _trajectories(viewer, case, verdicts)
     _scar(viewer, case)
-
-
-VERDICT_COLOURS = {"safe": "#2ca02c", "unsafe": "#d62728", "not assessed": "#ff7f0e"}
-"""Colour of a planned path by its safety verdict (green, red, orange)."""
 
 
 def _trajectories(viewer: napari.viewer.Viewer, case: Case, verdicts: Mapping[str, str]) -> None:

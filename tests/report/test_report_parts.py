@@ -450,3 +450,32 @@ def test_render_pages_refuses_what_is_not_a_pdf() -> None:
 
     with pytest.raises(ReportError, match="pdftoppm could not render"):
         render_pages(b"not a pdf")
+
+
+def _stroke_colours(pdf: bytes) -> set[tuple[float, float, float]]:
+    """Every RGB stroke colour (``r g b RG``) set on the report's pages."""
+    found: set[tuple[float, float, float]] = set()
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        for page in doc.pages:
+            for operands, operator in pikepdf.parse_content_stream(page):
+                if str(operator) == "RG":
+                    found.add(tuple(round(float(v), 3) for v in operands))  # type: ignore[arg-type]
+    return found
+
+
+def _rgb(hex_colour: str) -> tuple[float, float, float]:
+    return tuple(round(int(hex_colour[i : i + 2], 16) / 255, 3) for i in (1, 3, 5))  # type: ignore[return-value]
+
+
+def test_key_image_paths_are_drawn_in_their_verdicts_colour_as_on_screen(
+    small_case: Case, ct: ImageVolume, small_pdf: bytes
+) -> None:
+    from blockplan.planning import measure_paths
+    from blockplan.planning.wording import VERDICT_COLOURS
+
+    verdicts = {m.verdict.value for m in measure_paths(small_case, [ct]).values()}
+    assert verdicts  # the case has measured paths
+    colours = _stroke_colours(small_pdf)
+    for verdict in verdicts:
+        assert _rgb(VERDICT_COLOURS[verdict]) in colours, verdict
+    assert _rgb("#00D5FF") not in colours  # no path drawn in the old verdict-less cyan

@@ -48,9 +48,9 @@ from blockplan.case import (
     new_id,
 )
 from blockplan.case.entry import (
-    datetime_from_text,
     datetime_text,
     is_particulate,
+    performed_at_from_text,
     sedation_from_text,
     steroid_from_text,
 )
@@ -572,7 +572,7 @@ class ProcedureForm(QWidget):
         if agent is None:
             raise BlockplanError("choose the agent (" + ", ".join(a.value for a in Agent) + ")")
         try:
-            performed_at = datetime_from_text(self.performed_at.text())
+            performed_at = performed_at_from_text(self.performed_at.text())
         except ValueError as err:
             raise ValueError(f"date, time: {err}") from err
         try:
