@@ -265,21 +265,29 @@ def _running_max(a: F32, n: int, axis: int) -> F32:
     return out
 
 
-def _slice_candidates(grid: WorkGrid, k: int = 8, chunk: int = 16) -> tuple[F64, F64]:
+def _slice_candidates(
+    grid: WorkGrid, k: int = 8, chunk: int = 16, avoid: F64 | None = None
+) -> tuple[F64, F64]:
     """Up to ``k`` local maxima of the box mean per slice within 40 mm of the midline.
 
     Returns scores ``(nz, k)`` (−inf where a slice has fewer) and positions ``(nz, k, 2)``
     (y, x in working mm). The midline is the median column of every slice's maximum.
-    Slices are taken ``chunk`` at a time, so the temporaries stay small.
+    Slices are taken ``chunk`` at a time, so the temporaries stay small. ``avoid``: a path
+    ``(nz, 2)`` (y, x mm) tried before; nothing within 20 mm of it is a candidate.
     """
     sx, sy, _ = grid.spacing
     size = (max(3, round(BOX_MM / sy)) | 1, max(3, round(BOX_MM / sx)) | 1)
-    nz, _ny, nx = grid.hu.shape
+    nz, ny, nx = grid.hu.shape
     b = np.empty(grid.hu.shape, dtype=np.float32)
     for z0 in range(0, nz, chunk):
         b[z0 : z0 + chunk] = _box_mean(grid.hu[z0 : z0 + chunk], size)
     x_ref = float(np.median(np.argmax(b.max(axis=1), axis=1))) * sx
     b[:, :, np.abs(np.arange(nx) * sx - x_ref) > 40.0] = -np.inf
+    if avoid is not None:
+        ys, xs = np.arange(ny) * sy, np.arange(nx) * sx
+        for z in range(nz):
+            near = (ys[:, None] - avoid[z, 0]) ** 2 + (xs[None, :] - avoid[z, 1]) ** 2 <= 400.0
+            b[z][near] = -np.inf
     k = min(k, b[0].size)
     scores = np.empty((nz, k))
     top = np.empty((nz, k), dtype=np.int64)
@@ -295,14 +303,14 @@ def _slice_candidates(grid: WorkGrid, k: int = 8, chunk: int = 16) -> tuple[F64,
     return scores, yx
 
 
-def track_spine(grid: WorkGrid) -> tuple[F64, F64]:
+def track_spine(grid: WorkGrid, avoid: F64 | None = None) -> tuple[F64, F64]:
     """One body-or-disc position per axial slice by dynamic programming.
 
     Returns ``(yx_mm (nz, 2), score (nz,))``: the path maximises the summed box-mean HU
     minus a penalty for moving faster than 1.5 mm per mm along z (the sacrum's slope) and
     for leaving a 15 mm band around the median midline.
     """
-    scores, yx = _slice_candidates(grid)
+    scores, yx = _slice_candidates(grid, avoid=avoid)
     nz, k = scores.shape
     dz = grid.spacing[2]
     finite = np.isfinite(scores)
@@ -700,6 +708,30 @@ def count_levels(column: Column, sacrum: bool, rib_body: int | None) -> Count:
     return Count(names, (), None, rib_count)
 
 
+def _whole_bodies(column: Column | str) -> int:
+    return 0 if isinstance(column, str) else sum(b.is_whole_body for b in column.bodies)
+
+
+def find_spine(grid: WorkGrid) -> tuple[SpineCurve, Column | str]:
+    """The spine's curve and its bodies and discs along it.
+
+    The densest continuous path first; when it shows fewer than two whole bodies between
+    discs (it may follow a contrast-filled aorta or bowel), the next path at least 20 mm
+    from it too, and the one with more whole bodies is kept (the first on a tie).
+    """
+    yx, _score = track_spine(grid)
+    curve = spine_curve(grid, yx)
+    column = split_bodies_and_discs(spine_profile(grid, curve))
+    if _whole_bodies(column) >= 2:
+        return curve, column
+    yx2, _score = track_spine(grid, avoid=yx)
+    curve2 = spine_curve(grid, yx2)
+    column2 = split_bodies_and_discs(spine_profile(grid, curve2))
+    if _whole_bodies(column2) > _whole_bodies(column):
+        return curve2, column2
+    return curve, column
+
+
 # --- the proposal --------------------------------------------------------------------
 def _lps(grid: WorkGrid, curve: SpineCurve, s: float) -> tuple[float, float, float]:
     i = int(np.clip(round(s), 0, len(curve.points) - 1))
@@ -804,9 +836,7 @@ def propose_levels(volume: ImageVolume) -> LevelProposal:
     grid = working_grid(volume)
     if isinstance(grid, str):
         return empty(f"series {volume.series_number}: {grid}")
-    yx, _score = track_spine(grid)
-    curve = spine_curve(grid, yx)
-    column = split_bodies_and_discs(spine_profile(grid, curve))
+    curve, column = find_spine(grid)
     if isinstance(column, str):
         return empty(f"series {volume.series_number}: {column}")
     sacrum, sacrum_why = find_sacrum(grid, curve, column)

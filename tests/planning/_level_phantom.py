@@ -51,6 +51,7 @@ class Variant:
     sacralised_l5: bool = False
     metal: bool = False
     contrast_kidneys: bool = False  # excreted contrast in both renal pelves, beside L1-L2
+    aorta_hu: float = 40.0  # 300 for an arterial-phase contrast CT
     top: tuple[str, float] = ("T11", 0.0)
     bottom: tuple[str, float] = ("S1", -45.0)
     pixel_mm: float = 2.0
@@ -283,6 +284,12 @@ def build(v: Variant = Variant()) -> tuple[ImageVolume, Truth]:
     c.paint(
         np.array(torso), np.eye(3), 1e4, lambda x, a, u: (x / 135) ** 2 + (a / 90) ** 2 <= 1, 40.0
     )
+    for name in ("T11", "T12", "L1", "L2", "L3", "L4"):  # aorta in front of the bodies, left
+        o, th, dims = layout[name]
+        if len(dims) > 1:
+            centre = o + np.array([12.0, -dims[2] / 2 - 14.0, 0.0])
+            tube = lambda x, a, u: (x / 11) ** 2 + (a / 11) ** 2 <= 1  # noqa: E731
+            c.paint(centre, np.eye(3), 40.0, tube, v.aorta_hu)
     truth = Truth()
     for name, (o, th, dims) in layout.items():
         if "-" in name:
