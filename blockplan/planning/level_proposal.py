@@ -31,7 +31,7 @@ accepts, shifts or edits every proposed marker.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -189,7 +189,12 @@ class WorkGrid:
     hu: F32
     spacing: tuple[float, float, float]
     affine: F64
-    metal: npt.NDArray[np.bool_]  # (nz,) slices holding metal (> 2000 HU) or near it
+    metal_voxels: npt.NDArray[np.bool_]  # [z, y, x] voxels above 2000 HU (screws, rods)
+
+    @property
+    def metal(self) -> npt.NDArray[np.bool_]:
+        """``(nz,)``: the slices holding metal."""
+        return np.asarray(self.metal_voxels.any(axis=(1, 2)), dtype=np.bool_)
 
     def to_lps(self, mm: F64) -> F64:
         """Working-mm points ``(n, 3)`` (x, y, z order) to LPS."""
@@ -232,9 +237,9 @@ def working_grid(volume: ImageVolume) -> WorkGrid | str:
     hu = np.asarray(view[tuple(steps)], dtype=np.float32)
     affine = volume.affine @ m
     sx, sy, sz = (float(v) for v in np.linalg.norm(affine[:3, :3], axis=0))
-    metal = np.convolve((hu > METAL_HU).any(axis=(1, 2)), np.ones(2 * round(15 / sz) + 1), "same")
+    metal = hu > METAL_HU
     np.clip(hu, *HU_CLIP, out=hu)
-    return WorkGrid(hu, (sx, sy, sz), affine, metal > 0)
+    return WorkGrid(hu, (sx, sy, sz), affine, metal)
 
 
 # --- 2. the spine's path through the axial slices --------------------------------------
@@ -423,6 +428,7 @@ class Segment:
     hi: float
     below: str
     above: str
+    metal: bool = False  # metal in its slices: its ends are uncertain, counting stops here
 
     @property
     def length(self) -> float:
@@ -436,6 +442,7 @@ class Segment:
             self.below == "disc"
             and self.above == "disc"
             and BODY_MM[0] <= self.length <= BODY_MM[1]
+            and not self.metal
         )
 
 
@@ -588,8 +595,9 @@ def find_lowest_ribs(
     """
     lateral = _lateral_mm(grid, curve)
     mask = (grid.hu > 200.0) & (lateral >= RIB_MEDIAL_MM)[:, None, :]
-    mask[grid.metal] = False  # streaks from screws and rods look like thin lateral bone
     sx, sy, sz = grid.spacing
+    near_metal = np.convolve(grid.metal, np.ones(2 * round(15 / sz) + 1), "same") > 0
+    mask[near_metal] = False  # streaks from screws and rods look like thin lateral bone
     voxel_ml = sx * sy * sz / 1000.0
     found: dict[int, set[str]] = {}
     for flat in _components(mask, max(1, round(RIB_MIN_ML / voxel_ml))):
@@ -699,6 +707,10 @@ def count_levels(column: Column, sacrum: bool, rib_body: int | None) -> Count:
         both = {n: (name, _FROM_BOTH, CONFIDENCE["both"]) for n, name in from_sacrum.items()}
         agree = "the counts from the sacrum and from the lowest ribs agree"
         return Count(both, (agree,), "T12", "T12")
+    if from_sacrum and from_ribs:
+        mismatch = _joined_counts_mismatch(column, from_sacrum, from_ribs)
+        if mismatch:
+            return Count({}, (mismatch,), None, rib_count)
     names = {n: (name, _FROM_RIBS, CONFIDENCE["ribs"]) for n, name in from_ribs.items()}
     for n, name in from_sacrum.items():
         if n in names and names[n][0] != name:
@@ -706,6 +718,60 @@ def count_levels(column: Column, sacrum: bool, rib_body: int | None) -> Count:
         else:
             names[n] = (name, _FROM_SACRUM, CONFIDENCE["sacrum"])
     return Count(names, (), None, rib_count)
+
+
+def _joined_counts_mismatch(
+    column: Column, from_sacrum: dict[int, str], from_ribs: dict[int, str]
+) -> str | None:
+    """Why two counts that do not meet cannot both stand (None when they can).
+
+    Between the highest body named from the sacrum and the lowest named from the ribs
+    lies bone the chain could not pass (a fusion, a split); the distance along the spine
+    between them, in levels of the spine's own spacing, must match their names' distance.
+    """
+
+    def solid(n: int) -> bool:
+        return n == 0 or column.bodies[n].is_whole_body
+
+    top = max((n for n in from_sacrum if solid(n)), default=0)
+    anchor = next(n for n, name in from_ribs.items() if name == "T12")
+    bottom = min((n for n in from_ribs if solid(n) or n == anchor), default=anchor)
+    if top >= bottom:
+        return None
+    mids = [(b.lo + b.hi) / 2 for b in column.bodies]
+    mids[0] = _s1_centre_s(column)  # the sacrum's stretch in view is longer than S1
+    steps = [mids[n + 1] - mids[n] for n in range(len(mids) - 1)
+             if column.bodies[n].is_whole_body and column.bodies[n + 1].is_whole_body]  # fmt: skip
+    if not steps:
+        return "the counts from the sacrum and from the ribs do not meet and cannot be joined"
+    levels = (mids[bottom] - mids[top]) / float(np.median(steps))
+    named = _NAMES.index(from_sacrum[top]) - _NAMES.index(from_ribs[bottom])
+    if abs(levels - named) <= 0.4:
+        return None
+    return (
+        f"the counts from the sacrum (up to {from_sacrum[top]}) and from the lowest ribs (down "
+        f"to {from_ribs[bottom]}) do not meet; the bone between them spans {levels:.1f} levels "
+        f"where their names leave {named}: nothing is labelled — count on the images"
+    )
+
+
+def mark_metal(grid: WorkGrid, curve: SpineCurve, column: Column) -> Column:
+    """The column with every body that holds metal within 12 mm of the spine's centre line
+    (its ends' 3 mm excepted) flagged (`Segment.metal`): screws and their streaks move its
+    apparent ends."""
+    if not grid.metal_voxels.any():
+        return column
+    sx, sy, sz = grid.spacing
+    k, j, i = np.nonzero(grid.metal_voxels)
+    metal_mm = np.stack([i * sx, j * sy, k * sz], axis=1)
+    near = np.zeros(len(curve.points), dtype=bool)
+    for n, p in enumerate(curve.points):  # a few hundred points, metal voxels few
+        d = metal_mm - p
+        near[n] = bool(np.any(np.einsum("ij,ij->i", d, d) <= 144.0))
+    bodies = tuple(
+        replace(b, metal=bool(near[int(b.lo) + 3 : int(b.hi) - 2].any())) for b in column.bodies
+    )
+    return Column(bodies, column.discs)
 
 
 def _whole_bodies(column: Column | str) -> int:
@@ -752,6 +818,7 @@ def _levels(
     """The named bodies and discs, and the reasons for bodies found but not named."""
     levels: list[ProposedLevel] = []
     withheld: list[str] = []
+    centres: dict[int, tuple[float, float, float]] = {}
     for n, body in enumerate(column.bodies):
         name = count.name(n)
         if name is None:
@@ -770,14 +837,15 @@ def _levels(
         why = f"{how}; body {body.length:.0f} mm along the spine"
         if name == "S1":
             why = f"{how}; the first sacral segment, {body.hi - s:.0f} mm below the L5-S1 disc"
-        levels.append(ProposedLevel(name, _lps(grid, curve, s), confidence, (why,)))
+        centres[n] = _lps(grid, curve, s)
+        levels.append(ProposedLevel(name, centres[n], confidence, (why,)))
         disc = _disc_below(column, count, n)
-        if disc is not None:
+        if disc is not None and n - 1 in centres:  # halfway between the two body centres
             lo, hi = disc
             why = f"{how}; disc {hi - lo:.0f} mm between {name} and {count.name(n - 1)}"
-            centre = _lps(grid, curve, (lo + hi) / 2)
+            x, y, z = (np.asarray(centres[n]) + np.asarray(centres[n - 1])) / 2
             label = f"{name}-{count.name(n - 1)}"
-            levels.append(ProposedLevel(label, centre, confidence, (why,)))
+            levels.append(ProposedLevel(label, (float(x), float(y), float(z)), confidence, (why,)))
     order = {name: i for i, name in enumerate(_NAMES)}
     levels.sort(key=lambda lv: order[lv.label.split("-")[0]] + (0.5 if lv.is_disc else 0.0))
     return levels, withheld
@@ -798,6 +866,11 @@ def _disc_below(column: Column, count: Count, n: int) -> tuple[float, float] | N
 def _withheld_reason(name: str, body: Segment) -> str:
     if body.above == "edge" or body.below == "edge":
         return f"{name}: not proposed — the body is cut by the end of the scan"
+    if body.metal:
+        return (
+            f"{name}: not proposed — metal (screws or rods) in it: its streaks make the "
+            "body's ends uncertain, and the levels beyond it are not counted through it"
+        )
     return (
         f"{name}: not proposed — {body.length:.0f} mm of bone along the spine between two "
         f"discs (a body is {BODY_MM[0]:.0f}–{BODY_MM[1]:.0f} mm): a fusion, or a disc hidden "
@@ -839,6 +912,7 @@ def propose_levels(volume: ImageVolume) -> LevelProposal:
     curve, column = find_spine(grid)
     if isinstance(column, str):
         return empty(f"series {volume.series_number}: {column}")
+    column = mark_metal(grid, curve, column)
     sacrum, sacrum_why = find_sacrum(grid, curve, column)
     rib_body, rib_why = find_lowest_ribs(grid, curve, column, 2 if sacrum else 0)
     count = count_levels(column, sacrum, rib_body)

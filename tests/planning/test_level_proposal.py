@@ -35,11 +35,12 @@ def _labels(p: LevelProposal) -> tuple[str, ...]:
 
 
 def _assert_right_places(p: LevelProposal, truth: Truth) -> None:
-    """Bodies inside the true body and ≤ 5 mm along the spine; discs ≤ 8 mm from theirs."""
+    """Bodies inside the true body and ≤ 5 mm along the spine; discs ≤ 10 mm from theirs
+    (a disc is 9 mm tall and 32 mm deep: still inside it)."""
     for lv in p.levels:
         centre = np.asarray(lv.centre_lps)
         if lv.is_disc:
-            assert np.linalg.norm(centre - truth.centres[lv.label]) <= 8.0, lv
+            assert np.linalg.norm(centre - truth.centres[lv.label]) <= 10.0, lv
         else:
             assert truth.inside_body(lv.label, centre), lv
             assert truth.along_spine_mm(lv.label, centre) <= 5.0, lv
@@ -140,7 +141,7 @@ def test_pedicle_screws_and_rods_hide_a_disc_and_nothing_is_counted_through_it()
     assert {"T12", "L1", "L2", "L3", "S1"} <= set(_labels(p))
     assert "L4" not in _labels(p) and "L4-L5" not in _labels(p)
     assert any("metal (screws or rods)" in r for r in p.reasons)
-    assert any("hidden by metal artefact" in w for w in p.withheld)
+    assert any("not proposed — metal (screws or rods) in it" in w for w in p.withheld)
 
 
 @pytest.mark.parametrize(
@@ -233,3 +234,19 @@ def test_on_the_midline_every_centre_shares_the_median_x() -> None:
     assert {lv.centre_lps[0] for lv in mid.levels} == {xs[len(xs) // 2]}
     assert [lv.centre_lps[1:] for lv in mid.levels] == [lv.centre_lps[1:] for lv in p.levels]
     _assert_right_places(mid, truth)
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [Variant(lumbar=6, seed=10), Variant(metal=True, seed=12), Variant(seed=14)],
+    ids=["L6-disc-split-by-noise", "metal-body-ends-moved", "sharp-lumbosacral-bend"],
+)
+def test_noise_seeds_that_once_gave_a_wrong_place_or_name(variant: Variant) -> None:
+    """Regressions from a seed sweep: counts that do not meet are not joined, a body with
+    metal in it is not proposed (nor counted through), a disc sits between its bodies."""
+    p, truth = _run(variant)
+    _assert_right_places(p, truth)
+    if variant.lumbar == 6:
+        assert p.levels == () and any("do not meet" in r for r in p.reasons)
+    if variant.metal:
+        assert any(w.startswith("L4: not proposed — metal") for w in p.withheld)
