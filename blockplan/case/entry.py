@@ -172,14 +172,13 @@ def quick_diary_from_text(
     """
     head, colon, tail = text.partition(":")
     baseline = current.baseline_nrs if current is not None else None
-    if not colon:
-        kept = f"': {head.strip()}' to keep the baseline {baseline}" if baseline is not None else ""
+    if not colon and baseline is not None:
         raise ValueError(
             "no colon: type the baseline NRS, a colon, then one NRS per time, e.g. "
-            f"'8: {head.strip() or '1 1 0'}'" + (f", or {kept}" if kept else "")
+            f"'8: {head.strip()}', or ': {head.strip()}' to keep the baseline {baseline}"
         )
     try:
-        baseline = nrs_from_text(head) if head.strip() else baseline
+        baseline = nrs_from_text(head) if colon and head.strip() else baseline
     except ValueError as err:
         raise ValueError(f"baseline (before the colon): {err}") from err
     if baseline is None:

@@ -92,7 +92,7 @@ def test_quick_diary_keeps_what_it_does_not_name() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("1 1 0", "no colon: type the baseline NRS, a colon, then one NRS per time"),
+        ("1 1 0", "no baseline NRS: type it before the colon"),
         (": 1 1 0", "no baseline NRS"),
         ("11: 1", r"baseline \(before the colon\): NRS must be a whole number 0–10"),
         ("8: 1 1 11", r"value 3 \(30 min\): NRS must be a whole number 0–10"),

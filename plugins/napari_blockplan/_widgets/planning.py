@@ -92,6 +92,7 @@ from blockplan.planning import (
     with_scar,
 )
 from blockplan.planning.opening import opening_point
+from blockplan.planning.paths import own_root_label
 from blockplan.planning.wording import (
     BLOCK_ABBREVIATIONS,
     block_type_from_text,
@@ -837,6 +838,7 @@ class PlanningWidget(Panel):
 
     def _on_selection(self) -> None:
         tid = self.selected_target_id()
+        self.ws.select_target(tid)
         self._fill_details()
         if tid is None or self._filling:
             return
@@ -911,7 +913,7 @@ class PlanningWidget(Panel):
         metrics = self.metrics.get(target.id)
         if metrics is None:
             return ("Needle path: not measured (entry and target cannot be measured as a path)",)
-        return describe_path(metrics).lines()
+        return describe_path(metrics, own_root_label(target)).lines()
 
     def _edit_level_or_side(
         self, item: QTableWidgetItem, target: Target, column: str, text: str
@@ -1009,7 +1011,7 @@ class PlanningWidget(Panel):
             self.table.setRowCount(len(case.targets))
             for row, t in enumerate(case.targets):
                 m = self.metrics.get(t.id)
-                w = None if m is None else describe_path(m)
+                w = None if m is None else describe_path(m, own_root_label(t))
                 values = [
                     names[t.id],
                     level_text(t),
