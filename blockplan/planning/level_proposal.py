@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from blockplan.errors import MissingExtraError
 from blockplan.io.volume import ImageVolume
 
 __all__ = [
@@ -544,12 +545,19 @@ def find_sacrum(grid: WorkGrid, curve: SpineCurve, column: Column) -> tuple[bool
 
 # --- 6. the lowest ribs --------------------------------------------------------------
 def _components(mask: npt.NDArray[np.bool_], min_voxels: int) -> list[npt.NDArray[np.int64]]:
-    """26-connected components of at least ``min_voxels``: flat voxel indices of each."""
-    import SimpleITK as sitk
+    """26-connected components of at least ``min_voxels``: flat voxel indices of each.
 
+    Raises
+    ------
+    MissingExtraError
+        SimpleITK (the ``imaging`` extra) is not installed.
+    """
+    from blockplan.extras import import_extra
+
+    sitk = import_extra("SimpleITK", "imaging", "the lowest-rib search of the level proposal")
     image = sitk.GetImageFromArray(mask.astype(np.uint8))
-    connected = sitk.ConnectedComponent(image, True)  # type: ignore[no-untyped-call]
-    labelled = sitk.RelabelComponent(connected, min_voxels)  # type: ignore[no-untyped-call]
+    connected = sitk.ConnectedComponent(image, True)
+    labelled = sitk.RelabelComponent(connected, min_voxels)
     labels = sitk.GetArrayViewFromImage(labelled).ravel()
     idx = np.flatnonzero(labels)
     order = np.argsort(labels[idx], kind="stable")
@@ -600,7 +608,11 @@ def find_lowest_ribs(
     mask[near_metal] = False  # streaks from screws and rods look like thin lateral bone
     voxel_ml = sx * sy * sz / 1000.0
     found: dict[int, set[str]] = {}
-    for flat in _components(mask, max(1, round(RIB_MIN_ML / voxel_ml))):
+    try:
+        pieces = _components(mask, max(1, round(RIB_MIN_ML / voxel_ml)))
+    except MissingExtraError as err:
+        return None, f"the lowest ribs were not searched: {err}"
+    for flat in pieces:
         z, y, x = np.unravel_index(flat, mask.shape)
         if len(z) * voxel_ml > RIB_MAX_ML:
             continue

@@ -250,3 +250,21 @@ def test_noise_seeds_that_once_gave_a_wrong_place_or_name(variant: Variant) -> N
         assert p.levels == () and any("do not meet" in r for r in p.reasons)
     if variant.metal:
         assert any(w.startswith("L4: not proposed — metal") for w in p.withheld)
+
+
+def test_without_the_imaging_extra_the_count_runs_from_the_sacrum_and_says_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "SimpleITK", None)  # as if not installed
+    volume, truth = build(Variant(seed=7))
+    p = propose_levels(volume)
+    assert {"L1", "L5", "S1"} <= set(_labels(p))
+    assert {lv.confidence for lv in p.levels} == {0.75}
+    assert any(
+        r.startswith("the lowest ribs were not searched:")
+        and "pip install 'blockplan[imaging]'" in r
+        for r in p.reasons
+    )
+    _assert_right_places(p, truth)
