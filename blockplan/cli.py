@@ -33,7 +33,7 @@ _COMMANDS: dict[str, str] = {
     "config": "blockplan._cli_config:config",
     "outcomes": "blockplan._cli_outcomes:outcomes",
     "series": "blockplan._cli_series:series",
-    "levels": "blockplan.planning.cli_levels:levels",
+    "levels": "blockplan._cli_levels:levels",
     "report": "blockplan._cli_report:report",
 }
 

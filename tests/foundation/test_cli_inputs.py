@@ -74,6 +74,8 @@ def _modules_after(*args: str) -> set[str]:
         ("demo", "--help"),
         ("config", "--help"),
         ("view", "--help"),
+        ("levels", "--help"),
+        ("levels",),  # missing argument
     ],
 )
 def test_help_and_argument_errors_import_no_stage(args: tuple[str, ...]) -> None:
