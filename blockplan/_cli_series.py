@@ -53,6 +53,7 @@ def series_to_json(s: SeriesInfo) -> dict[str, Any]:
         "transfer_syntaxes": [{"uid": t, "name": UID(t).name} for t in s.transfer_syntaxes],
         "status": s.status,
         "reasons": list(s.reasons),
+        "stack": s.stack,
     }
 
 
@@ -98,6 +99,8 @@ def _text(found: Discovery) -> str:
             f"  images       {s.n_images} of {s.columns}×{s.rows} pixels, {s.orientation}, "
             f"in {len(s.files)} file(s)"
         )
+        if s.stack:
+            lines.append(f"  stack        {s.stack}")
         ts = ", ".join(f"{UID(t).name} ({t})" for t in s.transfer_syntaxes)
         lines.append(f"  transfer     {ts}")
         if s.grid is not None:
@@ -151,10 +154,9 @@ def series(path: Path, as_json: bool, gaps: GapChoice, tilt: TiltMode) -> None:
     Exits with status 2 when no image series is found.
     """
     from blockplan.io.discovery import discover
-
-    found = discover(path)
     from blockplan.io.gaps import with_choices
 
+    found = discover(path)
     found = dataclasses.replace(found, series=with_choices(found.series, gaps, tilt))
     if as_json:
         doc = _finite_or_null(discovery_to_json(found))

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from blockplan._cli_series import GAPS_OPTION, TILT_OPTION
 from blockplan.errors import BlockplanError
+
+if TYPE_CHECKING:
+    from blockplan.io.gaps import GapChoice
+    from blockplan.io.geometry import TiltMode
 
 
 @click.command()
@@ -20,8 +26,14 @@ from blockplan.errors import BlockplanError
     help="Open this stored case (see `blockplan case list`) from the case store "
     "($BLOCKPLAN_DB, else the default store).",
 )
-def view(path: Path | None, case_id: str | None) -> None:
-    """Open napari with the blockplan dock widgets and, if given, the study at PATH."""
+@GAPS_OPTION
+@TILT_OPTION
+def view(path: Path | None, case_id: str | None, gaps: GapChoice, tilt: TiltMode) -> None:
+    """Open napari with the blockplan dock widgets and, if given, the study at PATH.
+
+    --gaps and --tilt preset the Study browser's choices for series with a missing
+    slice or gantry tilt (they can be changed there).
+    """
     if case_id is not None:
         from blockplan.case.store import CaseStore
 
@@ -38,4 +50,4 @@ def view(path: Path | None, case_id: str | None) -> None:
         raise BlockplanError(
             "napari is not installed; install it with: pip install 'blockplan[napari]'"
         ) from err
-    launch_viewer(path, run=True, case_id=case_id)
+    launch_viewer(path, run=True, case_id=case_id, gaps=gaps, tilt=tilt)

@@ -23,11 +23,17 @@ from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
 
 from blockplan.io._codestream import head_tail_problem, walk_fragments
-from blockplan.io.limits import claimed_size_problem, not_regular_reason
+from blockplan.io.limits import (
+    claimed_size_problem,
+    inflated_size_problem,
+    mode_reason,
+    pixel_length_problem,
+)
 
 __all__ = ["METADATA_KEYWORDS", "FileRead", "FrameHeader", "read_file", "read_metadata"]
 
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
+_DEFLATED_UID = b"1.2.840.10008.1.2.1.99"
 
 # Non-identifying header values copied to ImageVolume.metadata. Names, IDs, dates,
 # institution and operator names are deliberately absent.
@@ -333,13 +339,21 @@ def read_file(path: str) -> FileRead:
     Never raises for bad input: a non-DICOM, non-image or unreadable file comes back
     with ``skip_reason`` set.
     """
-    not_regular = not_regular_reason(path)
+    try:
+        st = os.stat(path)
+    except OSError as err:
+        return FileRead(skip_reason=f"cannot be read ({type(err).__name__})")
+    not_regular = mode_reason(st.st_mode)  # a FIFO must never be opened: it blocks
     if not_regular is not None:
         return FileRead(skip_reason=not_regular)
+    size = st.st_size
     try:
-        size = os.path.getsize(path)
         with open(path, "rb") as fp:
-            first = fp.read(132)
+            first = fp.read(1024)
+            if _DEFLATED_UID in first:
+                too_big = inflated_size_problem(fp)
+                if too_big is not None:
+                    return FileRead(skip_reason=too_big)
             fp.seek(0)
             # pydicom warns about many harmless deviations of real files; what matters
             # for loading is reported through SeriesInfo.status/reasons instead.
@@ -371,15 +385,9 @@ def read_file(path: str) -> FileRead:
         return FileRead(skip_reason=f"unreadable DICOM ({type(err).__name__})")
 
     if not present:
-        name = UID(sop_class).name if sop_class else "unknown SOP class"
-        if _get(ds, "SOPClassUID") is None and _get(ds, "Modality") is None:
-            return FileRead(skip_reason="not a DICOM file")
-        if "Image Storage" in name:
-            return FileRead(skip_reason=f"image without pixel data ({name})")
-        return FileRead(skip_reason=f"non-image object ({name})")
+        return FileRead(skip_reason=_no_pixels_reason(ds, sop_class))
     if _get(ds, "Rows") is None or _get(ds, "Columns") is None:
         return FileRead(skip_reason="image without Rows/Columns (unreadable DICOM)")
-
     try:
         skip, problem = _pixel_checks(ds, path, str(tsuid), size, offset, length)
         if skip is not None:
@@ -390,6 +398,17 @@ def read_file(path: str) -> FileRead:
     if problem is not None:
         frames = [_with_problem(f, problem) for f in frames]
     return FileRead(frames=tuple(frames))
+
+
+def _no_pixels_reason(ds: Dataset, sop_class: str) -> str:
+    """Why a file without Pixel Data is skipped: not DICOM, an image without pixels, or
+    a non-image object (SR, PDF, presentation state, …)."""
+    name = UID(sop_class).name if sop_class else "unknown SOP class"
+    if _get(ds, "SOPClassUID") is None and _get(ds, "Modality") is None:
+        return "not a DICOM file"
+    if "Image Storage" in name:
+        return f"image without pixel data ({name})"
+    return f"non-image object ({name})"
 
 
 def _pixel_checks(
@@ -418,17 +437,9 @@ def _pixel_checks(
     if length is not None:
         expected = rows * cols * samples * bytes_per_sample * n_frames
         available = max(0, size - offset)
-        problem = None
-        if length < expected:
-            problem = f"pixel data too short ({length} of {expected} bytes)"
-        elif available < expected:
+        problem = pixel_length_problem(length, rows, cols, n_frames, samples * bytes_per_sample)
+        if problem is None and available < expected:
             problem = f"file truncated ({available} of {expected} pixel bytes present)"
-        elif length - expected >= max(2, cols * samples * bytes_per_sample):
-            problem = (
-                f"pixel data holds {length} bytes, Rows {rows} × Columns {cols} × "
-                f"{n_frames} frame(s) need {expected}: the header does not describe the "
-                "data (padding is less than a row)"
-            )
     else:
         shape = (rows, cols, samples, bytes_per_sample)
         problem = _encapsulated_problem(path, tsuid, size, offset, n_frames, shape)
@@ -441,7 +452,7 @@ def _encapsulated_problem(
     path: str, tsuid: str, size: int, offset: int, n_frames: int, shape: tuple[int, int, int, int]
 ) -> str | None:
     """Item structure, fragments per frame and (single frame) the codestream's ends."""
-    with open(path, "rb") as fp:
+    with open(path, "rb", buffering=0) as fp:  # a few 8-byte reads: no 8 KiB buffer fills
         fragments, problem = walk_fragments(fp, offset, size)
         if problem is not None:
             return problem

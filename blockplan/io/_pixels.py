@@ -24,6 +24,7 @@ from pydicom import uid as dcm_uid
 from blockplan.io._codestream import frame_problem
 from blockplan.io._headers import FrameHeader
 from blockplan.io._sandbox import FrameDecodeError, decode_in_worker
+from blockplan.io.limits import pixel_length_problem
 
 __all__ = ["PREFERRED_PLUGINS", "alloc", "decoder_available", "read_stored"]
 
@@ -366,7 +367,15 @@ def _decode_one(fr: FrameHeader) -> npt.NDArray[Any]:
     if fr.pixel_offset is None:  # deflated or otherwise not locatable: generic path
         import pydicom
 
-        return pixel_array(pydicom.dcmread(fr.path), index=fr.frame_index, raw=True)
+        ds = pydicom.dcmread(fr.path)
+        if not dcm_uid.UID(fr.transfer_syntax_uid).is_compressed:
+            bpp = fr.samples_per_pixel * max(1, fr.bits_allocated // 8)
+            length = len(ds.PixelData) if "PixelData" in ds else 0
+            args = (fr.rows, fr.columns, fr.n_frames_in_file, bpp)
+            problem = pixel_length_problem(length, *args)
+            if problem is not None:
+                raise FrameDecodeError(problem)
+        return pixel_array(ds, index=fr.frame_index, raw=True)
     decoder = get_decoder(dcm_uid.UID(fr.transfer_syntax_uid))
     last: Exception | None = None
     opts: dict[str, Any] = dict(

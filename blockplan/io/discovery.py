@@ -16,7 +16,7 @@ import math
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -91,6 +91,10 @@ class SeriesInfo:
         Per-image header records (internal use by the loader).
     grid
         Header-only geometry with default options (None when refused).
+    stack
+        For one of several stacks of one SeriesInstanceUID at different angles (e.g.
+        disc-angled spine axials): which stack, its angle and where it lies, e.g.
+        ``"stack 2 of 3: 12.3° from axial, centre z -84.0 mm"``; else ``""``.
     """
 
     key: str
@@ -110,6 +114,7 @@ class SeriesInfo:
     reasons: list[str] = field(default_factory=list)
     frames: tuple[FrameHeader, ...] = field(default=(), repr=False)
     grid: SliceGrid | None = field(default=None, repr=False)
+    stack: str = ""
 
     @property
     def label(self) -> str:
@@ -606,4 +611,50 @@ def _discover(root: str, progress: Progress | None) -> Discovery:
             )
         )
     series.sort(key=_series_sort_key)
-    return Discovery(path=root, series=series, skipped=skipped)
+    return Discovery(path=root, series=_with_stack_notes(series), skipped=skipped)
+
+
+_AXES = {"sagittal": (0, "x"), "coronal": (1, "y"), "axial": (2, "z")}
+
+
+def _stack_note(s: SeriesInfo) -> str:
+    """Angle of the slice normal from its plane's patient axis, and the stack's centre."""
+    n = _normal(s.frames[0])
+    positions = [f.position for f in s.frames if f.position is not None]
+    if n is None or not positions:
+        return ""
+    nearest = int(np.argmax(np.abs(n)))
+    axis, name = _AXES.get(s.orientation, (nearest, "xyz"[nearest]))
+    angle = math.degrees(math.acos(min(1.0, abs(float(n[axis])))))
+    centre = np.mean(np.array(positions, dtype=np.float64), axis=0)
+    return f"{angle:.1f}° from {s.orientation}, centre {name} {centre[axis]:.1f} mm"
+
+
+def _with_stack_notes(series: list[SeriesInfo]) -> list[SeriesInfo]:
+    """Name each of several differently angled stacks of one SeriesInstanceUID."""
+    by_uid: dict[str, list[int]] = {}
+    for i, s in enumerate(series):
+        by_uid.setdefault(s.series_instance_uid, []).append(i)
+    out = list(series)
+    for idx in by_uid.values():
+        normals = {_normal_key(series[i]) for i in idx}
+        if len(idx) < 2 or len(normals) < 2:
+            continue
+        order = sorted(idx, key=lambda i: _centre_along(series[i]))
+        for k, i in enumerate(order, 1):
+            note = _stack_note(series[i])
+            if note:
+                out[i] = replace(series[i], stack=f"stack {k} of {len(idx)}: {note}")
+    return out
+
+
+def _normal_key(s: SeriesInfo) -> tuple[float, ...]:
+    n = _normal(s.frames[0]) if s.frames else None
+    return () if n is None else tuple(float(v) for v in np.round(n, 4))
+
+
+def _centre_along(s: SeriesInfo) -> float:
+    """Mean position along the patient axis of the stack's plane (for ordering stacks)."""
+    axis = _AXES.get(s.orientation, (2, "z"))[0]
+    values = [f.position[axis] for f in s.frames if f.position is not None]
+    return float(np.mean(values)) if values else 0.0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from typing import TypedDict
 
 import numpy as np
 
@@ -18,7 +19,14 @@ from blockplan.io._headers import FrameHeader
 from blockplan.io.discovery import SeriesInfo, _label, assess
 from blockplan.io.geometry import TiltMode, refusal_reason
 
-__all__ = ["GAP_CHOICES", "GapChoice", "load_options", "split_at_gaps", "with_choices"]
+__all__ = [
+    "GAP_CHOICES",
+    "GapChoice",
+    "LoadOptions",
+    "load_options",
+    "split_at_gaps",
+    "with_choices",
+]
 
 from blockplan._io_choices import GAP_CHOICES, GapChoice
 
@@ -114,6 +122,13 @@ def _gap_refusal(series: SeriesInfo) -> bool:
     return any("spacing varies" in r or "leave a gap" in r for r in series.reasons)
 
 
-def load_options(gaps: GapChoice = "refuse", tilt: TiltMode = "shear") -> dict[str, object]:
+class LoadOptions(TypedDict):
+    """Keyword arguments of `load_series` (see `load_options`)."""
+
+    allow_gaps: bool
+    tilt: TiltMode
+
+
+def load_options(gaps: GapChoice = "refuse", tilt: TiltMode = "shear") -> LoadOptions:
     """Keyword arguments of `load_series` for these choices."""
     return {"allow_gaps": gaps == "resample", "tilt": tilt}

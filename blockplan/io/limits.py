@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import stat
+import zlib
+from typing import BinaryIO
 
 from blockplan.errors import DicomInputError
 
@@ -20,8 +22,11 @@ __all__ = [
     "FRAME_TIME_BUDGET_S",
     "MAX_SERIES_ENV",
     "claimed_size_problem",
+    "inflated_size_problem",
     "max_series_bytes",
+    "mode_reason",
     "not_regular_reason",
+    "pixel_length_problem",
 ]
 
 DEFAULT_MAX_SERIES_GIB = 2.0
@@ -74,6 +79,11 @@ def not_regular_reason(path: str) -> str | None:
         mode = os.stat(path).st_mode
     except OSError as err:
         return f"cannot be read ({type(err).__name__})"
+    return mode_reason(mode)
+
+
+def mode_reason(mode: int) -> str | None:
+    """`not_regular_reason` from an ``st_mode`` already at hand."""
     if stat.S_ISREG(mode):
         return None
     kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
@@ -106,3 +116,57 @@ def claimed_size_problem(
         f"{bytes_per_pixel} byte(s) = {_mib(need)}, above the limit of {_mib(limit)} "
         f"(set {MAX_SERIES_ENV} to raise it if this is a real series)"
     )
+
+
+def inflated_size_problem(fp: BinaryIO) -> str | None:
+    """Why a deflated file must not be parsed: its data set inflates beyond the ceiling
+    (a deflate bomb: a few MiB that inflate to gigabytes), or None.
+
+    Inflates in 64 KiB steps, keeping nothing, before pydicom would inflate it whole.
+    The data set starts after the file meta group (its (0002,0000) group length).
+    """
+    fp.seek(132)
+    head = fp.read(12)
+    if len(head) < 12 or head[:4] != b"\x02\x00\x00\x00":
+        return None  # no standard file meta group: pydicom decides
+    fp.seek(144 + int.from_bytes(head[8:12], "little"))
+    limit = max_series_bytes()
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    total = 0
+    try:
+        while not inflater.eof and (chunk := fp.read(1 << 16)):
+            while chunk and total <= limit and not inflater.eof:
+                out = inflater.decompress(chunk, 1 << 20)
+                if not out and len(inflater.unconsumed_tail) >= len(chunk):
+                    break  # no progress (e.g. data after the stream's end): stop
+                total += len(out)
+                chunk = inflater.unconsumed_tail
+            if total > limit:
+                return (
+                    f"refused: the deflated data set inflates beyond {_mib(limit)} (the "
+                    f"limit; set {MAX_SERIES_ENV} to raise it if this is a real series)"
+                )
+    except zlib.error:
+        return None  # damaged stream: pydicom reports it as unreadable
+    return None
+
+
+def pixel_length_problem(
+    length: int, rows: int, columns: int, frames: int, bytes_per_pixel: int
+) -> str | None:
+    """Why uncompressed Pixel Data of ``length`` bytes does not fit the header, or None.
+
+    Shorter than Rows × Columns × frames × bytes: truncated. Longer by a row or more: the
+    header does not describe the data (e.g. a wrong Rows) — a pad byte or a few bytes of
+    padding are fine.
+    """
+    expected = rows * columns * frames * bytes_per_pixel
+    if length < expected:
+        return f"pixel data too short ({length} of {expected} bytes)"
+    if length - expected >= max(2, columns * bytes_per_pixel):
+        return (
+            f"pixel data holds {length} bytes, Rows {rows} × Columns {columns} × "
+            f"{frames} frame(s) need {expected}: the header does not describe the data "
+            "(padding is less than a row)"
+        )
+    return None

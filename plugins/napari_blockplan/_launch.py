@@ -12,14 +12,20 @@ DOCK_WIDGETS: tuple[str, ...] = ("Cases", "Study browser", "Planning", "Outcomes
 
 
 def launch_viewer(
-    path: Path | str | None = None, *, run: bool = True, case_id: str | None = None
+    path: Path | str | None = None,
+    *,
+    run: bool = True,
+    case_id: str | None = None,
+    gaps: str = "refuse",
+    tilt: str = "shear",
 ) -> Any:
     """Open a napari viewer with blockplan's dock widgets; load ``path`` if given.
 
     The study is discovered at once and its series load in a background thread through
     the Study browser (with a progress bar), so the viewer never freezes. With
     ``case_id``, that stored case is opened in the viewer's workspace before the study
-    loads.
+    loads. ``gaps`` and ``tilt`` preset the Study browser's choices
+    (`blockplan.io.gaps.with_choices`).
     """
     import napari
 
@@ -39,6 +45,7 @@ def launch_viewer(
         workspace_for(viewer).open_case(case_id)
     if path is not None:
         browser = widgets["Study browser"]
+        browser.set_choices(gaps, tilt)
         browser.scan(path)
         browser.load_selected()
     if run:

@@ -48,6 +48,8 @@ if TYPE_CHECKING:
     import napari
 
     from blockplan.io import ImageVolume, SeriesInfo
+    from blockplan.io.gaps import GapChoice
+    from blockplan.io.geometry import TiltMode
     from napari_blockplan._convert import DisplayAxes
 
 __all__ = [
@@ -258,10 +260,13 @@ def _study_events(
     infos: list[SeriesInfo] | None,
     source: str,
     scan_only: bool,
+    choices: tuple[GapChoice, TiltMode] = ("refuse", "shear"),
 ) -> Generator[tuple[Any, ...], None, None]:
-    """The worker: find the series (unless given), then load each; yields events."""
+    """The worker: find the series (unless given), then load each; yields events.
+    ``choices``: what to do with gaps and gantry tilt (`blockplan.io.gaps`)."""
     from blockplan.errors import BlockplanError
     from blockplan.io import discover
+    from blockplan.io.gaps import with_choices
 
     _warm_napari()
     try:
@@ -271,8 +276,9 @@ def _study_events(
             yield ("scanned", found)
             if scan_only:
                 return
-            infos = [s for s in found.series if s.status != "refused"]
-            for s in found.series:
+            listed = with_choices(found.series, *choices)
+            infos = [s for s in listed if s.status != "refused"]
+            for s in listed:
                 if s.status == "refused":
                     yield ("failed", s, f"{s.label}: {'; '.join(s.reasons)}")
         state.series_total = len(infos)
@@ -281,7 +287,7 @@ def _study_events(
             state.phase = f"series {info.series_number or '?'} ({n + 1} of {len(infos)})"
             state.current = info.key
             try:
-                yield from _series_events(state, info, source)
+                yield from _series_events(state, info, source, choices)
             except _SkipSeries:
                 yield ("skipped", info)
             except BlockplanError as err:
@@ -302,11 +308,15 @@ def _warm_napari() -> None:
 
 
 def _series_events(
-    state: LoadState, info: SeriesInfo, source: str
+    state: LoadState,
+    info: SeriesInfo,
+    source: str,
+    choices: tuple[GapChoice, TiltMode] = ("refuse", "shear"),
 ) -> Generator[tuple[Any, ...], None, None]:
     """One series: its first slice (when it can be shown slice by slice), then all of it."""
     from blockplan.errors import BlockplanError
     from blockplan.io import load_series, load_slice
+    from blockplan.io.gaps import load_options
     from napari_blockplan._convert import display_axes, image_layer_data
 
     identity = _identity(info)
@@ -319,7 +329,7 @@ def _series_events(
             state.shown.clear()
             yield ("preview", info, axes, one, m, identity)
             _wait_until_shown(state)
-    volume = load_series(info, progress=state.progress)
+    volume = load_series(info, progress=state.progress, **load_options(*choices))
     yield ("loaded", info, with_identity(image_layer_data(volume), info, source))
 
 
@@ -441,8 +451,12 @@ class StudyLoad:
         source: str | Path = "",
         scan_only: bool = False,
         show_status: bool = False,
+        gaps: GapChoice = "refuse",
+        tilt: TiltMode = "shear",
     ) -> None:
         self.viewer = viewer
+        self.choices: tuple[GapChoice, TiltMode] = (gaps, tilt)
+        """What to do with gaps and gantry tilt (`blockplan.io.gaps.with_choices`)."""
         self.path = None if path is None else str(path)
         self.infos = None if infos is None else list(infos)
         self.source = str(source or path or "")
@@ -473,6 +487,7 @@ class StudyLoad:
             self.infos,
             self.source,
             self.scan_only,
+            self.choices,
             _start_thread=False,
             _ignore_errors=True,
         )

@@ -39,6 +39,7 @@ import numpy as np
 import pydicom
 from pydicom.encaps import encapsulate, generate_frames
 from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
@@ -61,6 +62,7 @@ BASES: dict[str, str] = {
     "jpeg2000": JPEG2000Lossless,
     "enhanced": ExplicitVRLittleEndian,
     "enhanced_rle": RLELossless,
+    "deflated": DeflatedExplicitVRLittleEndian,
 }
 KINDS = (
     "truncate",
@@ -103,6 +105,12 @@ def make_bases(root: Path) -> dict[str, Base]:
                 ds.compress(RLELossless, generate_instance_uid=False)
                 ds.save_as(path, enforce_file_format=True)
             files: tuple[Path, ...] = (path,)
+        elif tsuid == DeflatedExplicitVRLittleEndian:
+            files = tuple(write_series(folder, spec))
+            for path in files:  # pydicom deflates the data set on writing
+                ds = pydicom.dcmread(path)
+                ds.file_meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian
+                ds.save_as(path, enforce_file_format=True)
         else:
             files = tuple(write_series(folder, spec, tsuid=tsuid))
         bases[name] = Base(name, folder, tsuid, files)

@@ -54,7 +54,7 @@ def test_resample_choice_assesses_and_loads_marked_as_interpolated(tmp_path: Pat
     assert s.status == "warnings" and s.shape == (7, 12, 10)
     assert any("resampled 6 slices to 7" in r for r in s.reasons)
     with pytest.warns(GeometryWarning, match="resampled 6 slices to 7"):
-        vol = load_series(s, **load_options("resample"))  # type: ignore[arg-type]
+        vol = load_series(s, **load_options("resample"))
     assert vol.is_interpolated and vol.shape == (7, 12, 10)
 
 
@@ -71,3 +71,15 @@ def test_series_cli_lists_the_parts_or_the_resampled_grid(tmp_path: Path) -> Non
     assert "resampled to regular spacing 2.50 mm" in resampled.output
     refused = runner.invoke(main, ["series", str(tmp_path)])
     assert "[REFUSED]" in refused.output
+
+
+def test_cli_offers_the_same_gap_and_tilt_choices_as_the_core() -> None:
+    import typing
+
+    from blockplan._cli_series import series
+    from blockplan.io.gaps import GAP_CHOICES, GapChoice
+    from blockplan.io.geometry import TiltMode
+
+    offered = {p.name: tuple(p.type.choices) for p in series.params if p.name in ("gaps", "tilt")}
+    assert offered["gaps"] == GAP_CHOICES == typing.get_args(GapChoice)
+    assert offered["tilt"] == typing.get_args(TiltMode)

@@ -98,6 +98,25 @@ def test_header_claiming_10_to_the_8_frames_is_skipped_with_the_numbers(
     assert [s.n_images for s in found.series] == [1]
 
 
+def test_deflate_bomb_is_refused_before_pydicom_inflates_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pydicom.uid import DeflatedExplicitVRLittleEndian
+
+    paths = write_series(tmp_path, SeriesSpec(phantom((3, 8, 8))))
+    ds = pydicom.dcmread(paths[1])
+    ds.add_new(0x00091010, "OB", bytes(24 << 20))  # 24 MiB of zeros deflate to ~24 KiB
+    ds.file_meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian
+    ds.save_as(paths[1], enforce_file_format=True)
+    assert paths[1].stat().st_size < 1 << 20
+    monkeypatch.setenv("BLOCKPLAN_MAX_SERIES_GIB", "0.01")  # ~10 MiB
+    found = discover(tmp_path)
+    reason = next(s.reason for s in found.skipped if s.path == str(paths[1]))
+    assert reason.startswith("refused: the deflated data set inflates beyond 10.2 MiB")
+    monkeypatch.delenv("BLOCKPLAN_MAX_SERIES_GIB")
+    assert [s.n_images for s in discover(tmp_path).series] == [3]  # a real one: read
+
+
 def test_ceiling_from_the_environment_refuses_a_series_naming_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -33,6 +34,12 @@ if TYPE_CHECKING:
 __all__ = ["StudyWidget"]
 
 _COLUMNS = ("No.", "Modality", "Description", "Orientation", "Images", "Size", "Status")
+_GAP_ITEMS = (
+    ("refuse", "refuse the series"),
+    ("resample", "resample (interpolated)"),
+    ("split", "split at the gap"),
+)
+_TILT_ITEMS = (("shear", "keep (sheared)"), ("resample", "resample"))
 
 
 class StudyWidget(QWidget):
@@ -72,6 +79,9 @@ class StudyWidget(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         present(self.table.verticalHeader()).setVisible(False)
 
+        choices = self._choices_row()
+        self._found: Any = None
+
         self.load_button = QPushButton("Load selected")
         self.load_button.clicked.connect(self.load_selected)
         self.progress = QProgressBar()
@@ -92,10 +102,37 @@ class StudyWidget(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.identity_label)
         layout.addWidget(self.table)
+        layout.addLayout(choices)
         layout.addWidget(self.load_button)
         layout.addLayout(busy)
         layout.addWidget(self.status)
         self.destroyed.connect(lambda *_: self._stop_quietly())
+
+    def _choices_row(self) -> QHBoxLayout:
+        """The 'Gaps' and 'Gantry tilt' choices (`blockplan.io.gaps.with_choices`)."""
+        self.gaps_combo = QComboBox()
+        for value, text in _GAP_ITEMS:
+            self.gaps_combo.addItem(text, value)
+        self.gaps_combo.setToolTip(
+            "a series with a missing slice or irregular spacing: refuse it, resample it "
+            "onto regular spacing (its layer is marked 'interpolated'), or split it at the "
+            "gap into regular parts"
+        )
+        self.tilt_combo = QComboBox()
+        for value, text in _TILT_ITEMS:
+            self.tilt_combo.addItem(text, value)
+        self.tilt_combo.setToolTip(
+            "gantry-tilted CT: keep the acquired voxels (sheared grid) or resample them "
+            "onto an orthogonal grid"
+        )
+        self.gaps_combo.currentIndexChanged.connect(lambda *_: self._relist())
+        self.tilt_combo.currentIndexChanged.connect(lambda *_: self._relist())
+        choices = QHBoxLayout()
+        choices.addWidget(QLabel("Gaps:"))
+        choices.addWidget(self.gaps_combo)
+        choices.addWidget(QLabel("Gantry tilt:"))
+        choices.addWidget(self.tilt_combo)
+        return choices
 
     # -- actions ------------------------------------------------------------------
     def _browse(self) -> None:
@@ -125,8 +162,26 @@ class StudyWidget(QWidget):
         job.scanned.connect(self._show_series)
         return self._run(job, "Finding the series…")
 
+    @property
+    def choices(self) -> tuple[str, str]:
+        """(gaps, tilt) as chosen: see `blockplan.io.gaps.with_choices`."""
+        return self.gaps_combo.currentData(), self.tilt_combo.currentData()
+
+    def set_choices(self, gaps: str, tilt: str) -> None:
+        """Preset the choices (``blockplan view --gaps/--tilt``)."""
+        self.gaps_combo.setCurrentIndex(max(0, self.gaps_combo.findData(gaps)))
+        self.tilt_combo.setCurrentIndex(max(0, self.tilt_combo.findData(tilt)))
+
+    def _relist(self) -> None:
+        """The choices changed: list the found series again as they would load."""
+        if self._found is not None and not self.busy:
+            self._show_series(self._found)
+
     def _show_series(self, found: Any) -> None:
-        self.series = list(found.series)
+        from blockplan.io.gaps import with_choices
+
+        self._found = found
+        self.series = with_choices(list(found.series), *self.choices)  # type: ignore[arg-type]
         self.identity_label.setText(_identity_text(found))
         self.table.setRowCount(len(self.series))
         for row, info in enumerate(self.series):
@@ -136,7 +191,7 @@ class StudyWidget(QWidget):
             values = (
                 "" if info.series_number is None else str(info.series_number),
                 info.modality,
-                info.description,
+                info.description + (f" — {info.stack}" if info.stack else ""),
                 info.orientation,
                 str(info.n_images),
                 f"{info.columns}×{info.rows}",
@@ -173,7 +228,9 @@ class StudyWidget(QWidget):
             self._show_error("no loadable series selected")
             return None
         source = self.path_edit.text().strip()
-        return self._run(StudyLoad(self.viewer, infos=chosen, source=source), "Loading…")
+        gaps, tilt = self.choices
+        job = StudyLoad(self.viewer, infos=chosen, source=source, gaps=gaps, tilt=tilt)  # type: ignore[arg-type]
+        return self._run(job, "Loading…")
 
     def cancel(self) -> None:
         """Stop the scan or load that is running (series already loaded stay)."""

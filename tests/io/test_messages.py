@@ -1,0 +1,58 @@
+"""Messages a physician can act on (issue 16, point 5)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from blockplan.cli import main
+from blockplan.errors import SeriesRefusedError
+from blockplan.io import discover, load_series
+from tests.io._dicom_factory import SeriesSpec, phantom, uid, write_series
+
+
+def test_mosaic_refusal_gives_advice_that_leads_somewhere(tmp_path: Path) -> None:
+    spec = SeriesSpec(phantom((2, 16, 16)), image_type=("ORIGINAL", "PRIMARY", "MOSAIC"))
+    write_series(tmp_path, spec)
+    s = discover(tmp_path).series[0]
+    assert "dcm2niix" not in s.reasons[0]  # its NIfTI output cannot be opened here
+    with pytest.raises(SeriesRefusedError, match=r"exported from the scanner or PACS as single"):
+        load_series(s)
+
+
+def test_images_without_position_are_not_all_called_secondary_captures(tmp_path: Path) -> None:
+    def no_position(ds, _k) -> None:  # type: ignore[no-untyped-def]
+        del ds.ImagePositionPatient
+
+    write_series(tmp_path, SeriesSpec(phantom((2, 8, 8))), edit=no_position)
+    reason = discover(tmp_path).series[0].reasons[0]
+    assert "a vendor's grid of several slices in one image" in reason
+    assert "(not cross-sectional, e.g. a secondary capture" not in reason
+
+
+def test_disc_angled_stacks_of_one_series_are_listed_with_angle_and_place(
+    tmp_path: Path,
+) -> None:
+    series_uid, study, frame_ref = uid(), uid(), uid()
+    for n, (deg, z0) in enumerate(((8.0, 0.0), (-12.0, 40.0))):
+        t = math.radians(deg)
+        spec = SeriesSpec(
+            phantom((3, 8, 8), seed=n),
+            series_uid=series_uid,
+            study_uid=study,
+            for_uid=frame_ref,
+            col_dir=(0.0, math.cos(t), math.sin(t)),
+            origin=(-100.0, -120.0, z0),
+        )
+        spec.slice_step = tuple(spec.normal * 3.0)
+        write_series(tmp_path, spec, prefix=f"S{n}")
+    found = discover(tmp_path)
+    assert sorted(s.stack for s in found.series) == [
+        "stack 1 of 2: 8.0° from axial, centre z 3.0 mm",
+        "stack 2 of 2: 12.0° from axial, centre z 42.9 mm",
+    ]
+    out = CliRunner().invoke(main, ["series", str(tmp_path)]).output
+    assert "stack        stack 2 of 2: 12.0° from axial" in out

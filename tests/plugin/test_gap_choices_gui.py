@@ -1,0 +1,64 @@
+"""A series with a missing slice opens from the Study browser with an explicit choice:
+split at the gap (two exact parts) or resampled (its layer marked 'interpolated')
+(issue 16, point 4). Real Qt events on the browser's controls."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from qtpy.QtCore import Qt
+from qtpy.QtTest import QTest
+
+from tests.io._dicom_factory import SeriesSpec, phantom, write_series
+
+pytestmark = pytest.mark.gui
+
+
+def _images(viewer: Any) -> list[Any]:
+    return [lay for lay in viewer.layers if "blockplan_volume" in lay.metadata]
+
+
+def _choose(combo: Any, data: str) -> None:
+    """Pick an entry with the keyboard, as a user would (focus, arrows)."""
+    combo.setFocus()
+    target = combo.findData(data)
+    while combo.currentIndex() != target:
+        key = Qt.Key.Key_Down if combo.currentIndex() < target else Qt.Key.Key_Up
+        QTest.keyClick(combo, key)
+
+
+def test_gapped_series_split_or_resampled_from_the_browser(
+    make_napari_viewer: Any, qtbot: Any, tmp_path: Path
+) -> None:
+    spec = SeriesSpec(phantom((7, 24, 20)), series_number=5, description="gapped")
+    write_series(tmp_path, spec, indices=[0, 1, 2, 4, 5, 6])  # slice 3 missing
+    viewer = make_napari_viewer(show=True)
+    _dock, widget = viewer.window.add_plugin_dock_widget("blockplan", "Study browser")
+    widget.scan(tmp_path)
+    qtbot.waitUntil(lambda: not widget.busy, timeout=60000)
+    assert widget.table.item(0, 6).text().startswith("refused: slice spacing varies")
+
+    _choose(widget.gaps_combo, "split")
+    assert widget.table.rowCount() == 2
+    assert [widget.table.item(r, 4).text() for r in range(2)] == ["3", "3"]
+    QTest.mouseClick(widget.load_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(_images(viewer)) == 2 and not widget.busy, timeout=60000)
+    volumes = sorted(
+        (lay.metadata["blockplan_volume"] for lay in _images(viewer)),
+        key=lambda v: float(v.affine[2, 3]),
+    )
+    np.testing.assert_array_equal(volumes[0].array, spec.volume[:3] - 1024)
+    np.testing.assert_array_equal(volumes[1].array, spec.volume[4:] - 1024)
+    assert not any("interpolated" in lay.name for lay in _images(viewer))
+
+    viewer.layers.clear()
+    _choose(widget.gaps_combo, "resample")
+    assert widget.table.rowCount() == 1 and widget.table.item(0, 6).text() == "warnings"
+    QTest.mouseClick(widget.load_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(_images(viewer)) == 1 and not widget.busy, timeout=60000)
+    (layer,) = _images(viewer)
+    assert layer.name == "CT 5 gapped (interpolated)"
+    assert layer.metadata["blockplan_volume"].shape == (7, 24, 20)
