@@ -34,6 +34,7 @@ import argparse
 import contextlib
 import datetime as dt
 import glob
+import io
 import os
 import platform
 import pwd
@@ -157,16 +158,38 @@ _LINES = (
 )
 
 
-def _raw(url: str, version: str) -> Callable[[int | None], list[Any]]:
-    """The sources list as two hand-written SELECTs on a raw DB-API connection."""
+def _connect(url: str) -> tuple[Any, str]:
+    """A raw DB-API connection to the store and its parameter mark."""
     if url.startswith("sqlite"):
-        conn: Any = sqlite3.connect(url.split("///", 1)[1])
-        mark = "?"
-    else:
-        import psycopg
+        return sqlite3.connect(url.split("///", 1)[1]), "?"
+    import psycopg
 
-        conn = psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True)
-        mark = "%s"
+    conn = psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True)
+    return conn, "%s"
+
+
+def _raw_fresh(url: str, version: str) -> Callable[[], list[Any]]:
+    """The peer of the command: connect, the two SELECTs (first 100 cases), print, close."""
+
+    def run() -> list[Any]:
+        conn, _mark = _connect(url)
+        try:
+            rows = _raw(url, version, conn)(100)
+            for row in rows:
+                print(*row, file=io.StringIO())
+            return rows
+        finally:
+            conn.close()
+
+    return run
+
+
+def _raw(url: str, version: str, conn: Any = None) -> Callable[[int | None], list[Any]]:
+    """The sources list as two hand-written SELECTs on a raw DB-API connection."""
+    if conn is None:
+        conn, mark = _connect(url)
+    else:
+        mark = "?" if url.startswith("sqlite") else "%s"
 
     def query(limit: int | None) -> list[Any]:
         pick = _PICK.format(p=mark) + (f" LIMIT {limit}" if limit else "")
@@ -223,9 +246,10 @@ def _bench(url: str, cases: list[Case], repeat: int) -> tuple[list[str], float, 
         rows = [
             ("`CaseStore.sources(P)` (first 100 cases)", _time(lambda: store.sources(PROFILE),
              repeat), _time(lambda: raw(100), repeat)),
-            ("`blockplan case sources --profile P` (in-process)",
+            ("`blockplan case sources --profile P` (in-process; peer: a new raw connection, "
+             "the two SELECTs, printed)",
              _time(lambda: runner.invoke(main, args), max(20, repeat // 4)),
-             _time(lambda: raw(100), repeat)),
+             _time(_raw_fresh(url, version), max(20, repeat // 4))),
             (f"`CaseStore.sources(P, limit=None)` (all {len(everyone.entries)} cases)",
              _time(lambda: store.sources(PROFILE, limit=None), max(10, repeat // 10)),
              _time(lambda: raw(None), max(10, repeat // 10))),
@@ -246,7 +270,8 @@ def run(n_cases: int, repeat: int, backends: list[str]) -> str:
     out = [
         f"{dt.date.today().isoformat()}, {n_cases} cases, profile {PROFILE}, "
         f"{platform.python_implementation()} {platform.python_version()}, "
-        f"{os.cpu_count()} cores (shared). Budget: median ≤ 50 ms. Peer: the same answer by "
+        f"{os.cpu_count()} cores shared (load average {os.getloadavg()[0]:.1f} at the start). "
+        "Budget: median ≤ 50 ms. Peer: the same answer by "
         "hand-written SELECTs on a raw DB-API connection (sqlite3 / psycopg).",
         "",
         "| backend | query | median ms | p95 ms | raw SQL median ms | ratio | ≤ 50 ms |",

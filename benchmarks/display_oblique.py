@@ -2,10 +2,10 @@
 
 Target: the displayed array ≤ 1.2× the source's bytes and ≤ 1 s per 100 slices.
 
-blockplan: `napari_blockplan._convert.display_volume` — a world-aligned grid at the source's
-own resolution, in the stored type. Peer (the straightforward approach, and blockplan's
-before): SimpleITK `Resample` onto the isotropic bounding-box grid at the finest spacing,
-float32. Same inputs, same process, alternating; medians.
+blockplan: `napari_blockplan._convert.display_volume` — the isotropic world-aligned grid at
+the finest spacing (a scar is painted on it), in the stored type. Peer (the straightforward
+approach): SimpleITK `Resample` onto the same grid, float32. Same inputs, same process,
+alternating; medians.
 
 Inputs: the sample study's 12° oblique T1 MR (36 × 256², uint16); a synthetic 58-slice
 512² int16 CT with a 20° gantry tilt (sheared); a synthetic 3° oblique 100-slice 512² CT.

@@ -12,6 +12,9 @@ squared, true lateral), each computed by:
   (each plane perpendicular to the central ray, scaled by its magnification) and sum the
   attenuation along the rays.
 
+Then the time the napari dock needs when a target moves (its two previews at 384², the
+plan drawn; the panel's budget is one second).
+
 Prints, per view, the median of ``--repeat`` runs (after one warm-up), the peak memory
 above the baseline while one DRR runs (the process's resident high-water mark, reset
 before each run through ``/proc/self/clear_refs``; Linux), as a multiple of the CT's
@@ -127,6 +130,33 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|---:|---|")
     for view in views:
         print(_row(ct, view, args.repeat))
+    print()
+    print(_dock_update(ct, case, args.repeat))
+
+
+def _dock_update(ct: ImageVolume, case: Any, repeat: int) -> str:
+    """What the napari dock computes when a target moves: its bull's-eye and progression
+    previews at 384² with the plan drawn (`fluoro_preview`), first quick (every second
+    voxel), then at full quality."""
+    from blockplan.fluoro.drr import DrrOptions
+    from blockplan.fluoro.geometry import DetectorSpec
+    from blockplan.fluoro.preview import fluoro_preview
+
+    detector = DetectorSpec(columns=384, rows=384, pixel_mm=0.8)
+    tid = case.targets[0].id
+
+    def both(step: int) -> None:
+        for kind in (ViewKind.BULLSEYE, ViewKind.PROGRESSION):
+            fluoro_preview(
+                case, ct, tid, kind, detector=detector, options=DrrOptions(voxel_step=step)
+            )
+
+    quick = _median_s(lambda: both(2), repeat)
+    full = _median_s(lambda: both(1), repeat)
+    return (
+        "Dock update (bull's-eye + progression at 384², plan drawn): quick preview "
+        f"{quick:.3f} s, full quality {full:.3f} s (medians; budget 1 s to the first)."
+    )
 
 
 def _row(ct: ImageVolume, view: Any, repeat: int) -> str:

@@ -86,14 +86,14 @@ def run(repeat: int) -> None:
         time.sleep(0.01)
     widget.proposal.accept()
     for t in truth["targets"]:  # the planned targets, each with its path and metrics
-        widget.block_type.setCurrentText(t["block_type"])
+        widget.block_type.setCurrentIndex(widget.block_type.findData(t["block_type"]))
         target = widget.add_target_at(lps_to_world(t["target_lps"]))
         widget.set_entry_at(lps_to_world(t["entry_lps"]), target_id=target.id)
     app = QApplication.instance()
     app.processEvents()
 
     base = np.asarray(truth["targets"][0]["target_lps"])
-    widget.block_type.setCurrentText("snrb")
+    widget.block_type.setCurrentIndex(widget.block_type.findData("snrb"))
     ours: list[float] = []
     for n in range(repeat):
         world = lps_to_world(base + np.array([0.0, 0.0, -1.0 - 0.5 * n]))

@@ -6,7 +6,6 @@ the napari plugin lives in the separate ``napari_blockplan`` package.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from blockplan.errors import BlockplanError, BlockplanWarning
@@ -14,19 +13,29 @@ from blockplan.errors import BlockplanError, BlockplanWarning
 if TYPE_CHECKING:
     from blockplan.io.volume import ImageVolume
 
-try:
-    __version__ = version("blockplan")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
+    __version__: str
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("blockplan")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "0.0.0+unknown"
 
 
 def __getattr__(name: str) -> Any:
-    """``blockplan.ImageVolume`` on first use: ``import blockplan`` (every CLI command,
-    ``blockplan --help``) stays free of pydicom and numpy."""
+    """``blockplan.ImageVolume`` and ``blockplan.__version__`` on first use: ``import
+    blockplan`` (every CLI command, ``blockplan --help``) loads neither pydicom, numpy nor
+    importlib.metadata (0.1 s)."""
     if name == "ImageVolume":
         from blockplan.io.volume import ImageVolume
 
         return ImageVolume
+    if name == "__version__":
+        globals()["__version__"] = value = _version()
+        return value
     raise AttributeError(f"module 'blockplan' has no attribute {name!r}")
 
 

@@ -15,16 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from blockplan._io_choices import GAP_CHOICES, TILT_CHOICES, GapChoice, TiltMode
 from blockplan.errors import DicomInputError
 
 if TYPE_CHECKING:
     from blockplan.io.discovery import Discovery, SeriesInfo
-    from blockplan.io.gaps import GapChoice
-    from blockplan.io.geometry import TiltMode
-
-# blockplan.io.gaps.GAP_CHOICES, spelled here so `--help` imports no stage (a test
-# compares them)
-_GAP_CHOICES = ("refuse", "resample", "split")
 
 __all__ = ["GAPS_OPTION", "TILT_OPTION", "discovery_to_json", "series", "series_to_json"]
 
@@ -128,7 +123,7 @@ def _text(found: Discovery) -> str:
 
 GAPS_OPTION = click.option(
     "--gaps",
-    type=click.Choice(_GAP_CHOICES),
+    type=click.Choice(GAP_CHOICES),
     default="refuse",
     show_default=True,
     help="A missing slice or irregular spacing: refuse the series, resample it onto "
@@ -136,7 +131,7 @@ GAPS_OPTION = click.option(
 )
 TILT_OPTION = click.option(
     "--tilt",
-    type=click.Choice(["shear", "resample"]),
+    type=click.Choice(TILT_CHOICES),
     default="shear",
     show_default=True,
     help="Gantry tilt: keep the acquired voxels with a sheared affine, or resample them "

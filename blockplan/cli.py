@@ -15,7 +15,6 @@ from typing import Any
 
 import click
 
-from blockplan import __version__
 from blockplan.errors import (
     EXIT_BAD_INPUT,
     EXIT_PACS_UNAVAILABLE,
@@ -34,7 +33,7 @@ _COMMANDS: dict[str, str] = {
     "config": "blockplan._cli_config:config",
     "outcomes": "blockplan._cli_outcomes:outcomes",
     "series": "blockplan._cli_series:series",
-    "levels": "blockplan.planning.cli_levels:levels",
+    "levels": "blockplan._cli_levels:levels",
     "report": "blockplan._cli_report:report",
 }
 
@@ -72,7 +71,9 @@ class ErrorReportingGroup(click.Group):
             sys.exit(2)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
-        except Exception as err:  # anything unforeseen: one line, the traceback on request
+        except BaseException as err:  # unforeseen (incl. a Rust panic): one line
+            if isinstance(err, SystemExit | KeyboardInterrupt | GeneratorExit):
+                raise
             if os.environ.get("BLOCKPLAN_DEBUG"):
                 raise
             click.echo(
@@ -91,6 +92,12 @@ def _os_error_line(err: OSError) -> str:
 
 
 class _LazyGroup(ErrorReportingGroup):
+    def invoke(self, ctx: click.Context) -> Any:
+        from blockplan._cli_quiet import native_stderr_quiet
+
+        with native_stderr_quiet():
+            return super().invoke(ctx)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(_COMMANDS)
 
@@ -103,7 +110,7 @@ class _LazyGroup(ErrorReportingGroup):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = _COMMANDS.get(cmd_name)
         if target is None:
-            return None
+            return super().get_command(ctx, cmd_name)  # one added in code (tests), or None
         module_name, attr = target.split(":")
         command: click.Command = getattr(importlib.import_module(module_name), attr)
         from blockplan._cli_types import require_regular_files
@@ -113,7 +120,7 @@ class _LazyGroup(ErrorReportingGroup):
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="blockplan")
+@click.version_option(package_name="blockplan", prog_name="blockplan")  # looked up when asked
 def main() -> None:
     """Plan, record and adjudicate diagnostic nerve blocks.
 

@@ -27,6 +27,7 @@ __all__ = [
     "DicomReadWarning",
     "GeometryError",
     "GeometryWarning",
+    "MissingExtraError",
     "PacsError",
     "PacsUnavailableError",
     "PatientMismatchError",
@@ -101,6 +102,11 @@ class PatientMismatchError(CaseError):
 # --- settings ------------------------------------------------------------------------
 class SettingsError(BlockplanError):
     """The clinician settings are missing a value, invalid, or cannot be read or written."""
+
+
+class MissingExtraError(BlockplanError):
+    """A feature needs a package of an optional extra that is not installed (the message
+    names the ``pip install 'blockplan[EXTRA]'`` that adds it)."""
 
 
 # --- clinical rules, planning, output ------------------------------------------------

@@ -11,8 +11,8 @@ gui=(
   libxkbcommon-x11-0 libgl1 libegl1 libdbus-1-3 libfontconfig1
 )
 demo=(
-  # the report: embedded fonts and the sRGB output intent
-  fonts-dejavu-core icc-profiles-free
+  # the report: embedded fonts (CJK and Hangul names too) and the sRGB output intent
+  fonts-dejavu-core fonts-droid-fallback fonts-nanum icc-profiles-free
 )
 packages=(
   "${gui[@]}"

@@ -42,7 +42,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import highdicom as hd
@@ -90,6 +90,7 @@ from blockplan.errors import ArchiveError
 from blockplan.outcomes.adjudication import BlockResult, SourceKey, Verdict
 from blockplan.outcomes.evidence import SourceEvidence
 from blockplan.outcomes.ledger import Ledger
+from blockplan.planning.paths import own_root_label
 from blockplan.planning.trajectory import (
     SafetyVerdict,
     TrajectoryMetrics,
@@ -143,6 +144,7 @@ class TrajectoryMeasurements:
     structures: tuple[ClosestStructure, ...] = ()
     bone_clearance_mm: float | None = None
     verdict: SafetyVerdict | None = None
+    own_root: str | None = None
 
     @property
     def safe(self) -> bool | None:
@@ -183,6 +185,7 @@ class TrajectoryMeasurements:
             unchecked=unchecked_structures(
                 [c[1] for c in self.structures], ct_given=self.bone_clearance_mm is not None
             ),
+            own_root=self.own_root,
         )
 
 
@@ -836,6 +839,12 @@ def read_sr(sr: Dataset) -> ArchivedPlan:
                 f"SR {sr.get('SOPInstanceUID', '?')}: measurement group {tracking!r} is "
                 f"malformed ({err})"
             ) from err
+    by_id = {t.id: t for t in targets}
+    for traj in trajectories:  # the root each root block aims at, from its target
+        target = by_id.get(traj.target_id)
+        if target is not None and traj.id in measurements:
+            own = own_root_label(target)
+            measurements[traj.id] = replace(measurements[traj.id], own_root=own)
     return ArchivedPlan(
         targets=tuple(targets),
         trajectories=tuple(trajectories),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["fold_person_name", "fold_text", "format_person_name", "search_words"]
+__all__ = ["fold_person_name", "fold_text", "format_person_name", "search_words", "sex_text"]
 
 _SPACES = re.compile(r"\s+")
 
@@ -46,3 +46,11 @@ def format_person_name(dicom_pn: str) -> str:
     first = " ".join(p for p in (prefix, given, middle) if p)
     name = ", ".join(p for p in (family, first) if p)
     return f"{name}, {suffix}" if suffix else name
+
+
+def sex_text(code: str | None) -> str:
+    """A DICOM PatientSex code in words: ``"female"``, ``"male"``, ``"other"``; ``""`` when
+    not recorded, the code itself when it is none of the three."""
+    if not code:
+        return ""
+    return {"F": "female", "M": "male", "O": "other"}.get(code.strip().upper(), code)

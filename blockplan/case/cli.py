@@ -256,6 +256,7 @@ def show(case_id: str, db: str | None, as_json: bool) -> None:
     blocks = [
         {
             "id": p.id,
+            "session_id": p.session_id,
             "performed_at": p.performed_at.isoformat(),
             "block_type": p.block_type.value,
             "agents": sorted(a.value for a in p.agents),
@@ -290,7 +291,8 @@ def show(case_id: str, db: str | None, as_json: bool) -> None:
     for b in blocks:
         click.echo(
             f"  block {b['id']}: {b['performed_at']} {b['block_type']} "
-            f"{'+'.join(b['agents'])}, {b['diary_points']} diary points"
+            f"{'+'.join(b['agents'])}, {b['diary_points']} diary points, "
+            f"session {b['session_id']}"
         )
     click.echo("  audit trail:")
     for e in trail:

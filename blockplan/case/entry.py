@@ -39,6 +39,7 @@ __all__ = [
     "nrs_from_text",
     "odi_from_text",
     "patient_relief_from_text",
+    "performed_at_from_text",
     "quick_diary_from_text",
     "sedation_from_text",
     "steroid_from_text",
@@ -171,14 +172,13 @@ def quick_diary_from_text(
     """
     head, colon, tail = text.partition(":")
     baseline = current.baseline_nrs if current is not None else None
-    if not colon:
-        kept = f"': {head.strip()}' to keep the baseline {baseline}" if baseline is not None else ""
+    if not colon and baseline is not None:
         raise ValueError(
             "no colon: type the baseline NRS, a colon, then one NRS per time, e.g. "
-            f"'8: {head.strip() or '1 1 0'}'" + (f", or {kept}" if kept else "")
+            f"'8: {head.strip()}', or ': {head.strip()}' to keep the baseline {baseline}"
         )
     try:
-        baseline = nrs_from_text(head) if head.strip() else baseline
+        baseline = nrs_from_text(head) if colon and head.strip() else baseline
     except ValueError as err:
         raise ValueError(f"baseline (before the colon): {err}") from err
     if baseline is None:
@@ -284,6 +284,32 @@ def datetime_from_text(text: str) -> dt.datetime:
     offset = value.utcoffset()
     if offset is not None and offset.total_seconds() % 60:
         raise ValueError("the time-zone offset must be whole minutes (e.g. +01:00)")
+    return value
+
+
+FUTURE_TOLERANCE = dt.timedelta(minutes=10)
+"""How far past this computer's clock a block's time may lie (clocks drift; typing does not)."""
+
+
+def performed_at_from_text(text: str, now: dt.datetime | None = None) -> dt.datetime:
+    """When a block was done, typed as `datetime_from_text` reads it; never in the future.
+
+    A block is recorded after it is done: a time later than ``now`` (this computer's clock,
+    plus `FUTURE_TOLERANCE`) is a typing slip — "2026-12-31" for "2026-12-01" — that would
+    date the whole work-up wrongly in the report, so it is refused.
+
+    Raises
+    ------
+    ValueError
+        When it is not a date and time, or when it lies in the future (both times named).
+    """
+    value = datetime_from_text(text)
+    now = now or dt.datetime.now(dt.UTC).astimezone()
+    if value > now + FUTURE_TOLERANCE:
+        raise ValueError(
+            f"{datetime_text(value)} is in the future (now {datetime_text(now)}): a block is "
+            "recorded after it is done — check the date"
+        )
     return value
 
 

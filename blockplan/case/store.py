@@ -669,7 +669,19 @@ class CaseStore:
             with conn.begin():
                 yield conn
 
+    def _is_current(self) -> bool:
+        """True when the schema is at `SCHEMA_REVISION`: one read, no lock, no catalog query
+        (the usual case; a missing table simply means it is not)."""
+        try:
+            with self._engine.connect() as conn:
+                revision = conn.execute(sa.text("SELECT version_num FROM alembic_version"))
+                return revision.scalar() == SCHEMA_REVISION
+        except SQLAlchemyError:
+            return False
+
     def _migrate(self) -> None:
+        if self._is_current():
+            return
         with self._write() as conn:
             if self.dialect == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
@@ -1256,17 +1268,13 @@ class CaseStore:
                     sa.and_(src.case_id == c.case_id, src.profile_name == ledger.profile_name),
                 )
             )
-            .order_by(c.case_id, src.position)
+            # the chosen cases first (by primary key), then their few lines each
+            .where(c.case_id.in_(picked.scalar_subquery()))
+            .order_by(c.patient_name_folded, c.patient_id, c.case_id, src.position)
         )
-        rows: list[Any] = []
         with self._read() as conn:
-            chosen = list(conn.execute(picked).scalars())
-            for start in range(0, len(chosen), 500):  # by primary key: a few rows per case
-                chunk = chosen[start : start + 500]
-                rows += conn.execute(lines.where(c.case_id.in_(chunk))).all()
+            rows = conn.execute(lines).all()
             missing = self._not_summarised(conn, profile, current)
-        order = {case_id: n for n, case_id in enumerate(chosen)}
-        rows.sort(key=lambda r: order[r.case_id])  # stable: each case's lines stay in order
         return SourcesList(profile=profile, entries=_patient_sources(rows), not_summarised=missing)
 
     @staticmethod
@@ -1293,18 +1301,20 @@ class CaseStore:
     def _not_summarised(conn: Connection, profile: str | None, current: dict[str, str]) -> int:
         """Cases without a summary of the current profile version under ``profile`` (their
         own: None). Summaries are written in the transaction of their case version, so
-        counting the current ones (on an index) is enough."""
+        counting the current ones (on an index) is enough; one round trip."""
         ledger = ledgers_table.c
-        total = conn.execute(sa.select(sa.func.count()).select_from(cases_table)).scalar_one()
-        done = 0
-        for name, version in current.items():
-            query = sa.select(sa.func.count()).where(
-                ledger.profile_name == name, ledger.profile_version == version
-            )
-            if profile is None:
-                query = query.where(ledger.own_profile)
-            done += conn.execute(query).scalar_one()
-        return int(total - done)
+        done = sa.select(sa.func.count()).where(
+            sa.or_(
+                *(
+                    sa.and_(ledger.profile_name == name, ledger.profile_version == version)
+                    for name, version in current.items()
+                )
+            ),
+            *([ledger.own_profile] if profile is None else []),
+        )
+        total = sa.select(sa.func.count()).select_from(cases_table)
+        query = sa.select(total.scalar_subquery() - done.scalar_subquery())
+        return int(conn.execute(query).scalar_one())
 
     def refresh_sources(self, *, batch: int = 200) -> int:
         """Store the ledger summaries of every case whose stored ones are missing or out of
@@ -1616,7 +1626,8 @@ def _restrict_sqlite_files(path: Path) -> None:
 
 def _make_engine(url: URL) -> Engine:
     if url.get_backend_name() != "sqlite":
-        return sa.create_engine(url, pool_pre_ping=True)
+        # no hstore columns: skip the type look-up it costs every new engine's first connect
+        return sa.create_engine(url, pool_pre_ping=True, use_native_hstore=False)
     engine = sa.create_engine(url, connect_args={"timeout": 30})
 
     @sa.event.listens_for(engine, "connect")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "BLOCK_NAMES",
     "Agent",
     "Approach",
     "BlockType",
@@ -257,3 +258,16 @@ class Complication(StrEnum):
     DURAL_PUNCTURE = "dural_puncture"
     INTRAVASCULAR = "intravascular"
     OTHER = "other"
+
+
+BLOCK_NAMES: dict[BlockType, str] = {
+    BlockType.MEDIAL_BRANCH: "medial branch block",
+    BlockType.FACET_INTRAARTICULAR: "facet intra-articular block",
+    BlockType.SELECTIVE_NERVE_ROOT: "selective nerve root block",
+    BlockType.TRANSFORAMINAL_EPIDURAL: "transforaminal epidural injection",
+    BlockType.INTERLAMINAR_EPIDURAL: "interlaminar epidural injection",
+    BlockType.CAUDAL_EPIDURAL: "caudal epidural injection",
+    BlockType.SACROILIAC_JOINT: "sacroiliac joint block",
+    BlockType.DISCOGRAPHY: "provocative discography",
+}
+"""Human names of block types, for reasons and reports."""

@@ -26,6 +26,7 @@ Decision support, not a medical device.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,7 @@ from blockplan.fluoro.geometry import CArmGeometry
 from blockplan.io.volume import ImageVolume
 
 __all__ = [
+    "BODY_LINE_INTEGRAL",
     "DEFAULT_BONE_GAIN",
     "DEFAULT_BONE_HU",
     "DEFAULT_MU_WATER_PER_MM",
@@ -56,6 +58,10 @@ DEFAULT_BONE_GAIN = 2.0
 """Extra attenuation per HU above `DEFAULT_BONE_HU`, in units of water's per HU."""
 
 _AIR_HU = -1000.0
+
+BODY_LINE_INTEGRAL = 0.5
+"""Line integral above which a ray counts as passing through the body (≈ 25 mm of water)
+when the display window is chosen."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,21 +155,37 @@ def _axis_map(
 ) -> tuple[int, int, npt.NDArray[np.intp], npt.NDArray[np.float32]] | None:
     """Reference-slice coordinates ``grid`` → slice coordinates (scaled about ``src``):
     the valid range ``[lo, hi)`` of ``grid``, the lower voxel and the weight of the upper."""
-    x = src + (grid - src) * scale
-    valid = np.flatnonzero((x >= 0) & (x <= size - 1))
-    if valid.size == 0:
+    # the map is increasing (scale > 0): the valid range is found by bisection on ``grid``
+    lo = int(np.searchsorted(grid, src - src / scale, "left"))
+    hi = int(np.searchsorted(grid, src + (size - 1.0 - src) / scale, "right"))
+    if hi <= lo:
         return None
-    lo, hi = int(valid[0]), int(valid[-1]) + 1
-    xs = x[lo:hi]
+    xs = np.clip(src + (grid[lo:hi] - src) * scale, 0.0, size - 1.0)
     i0 = np.minimum(xs.astype(np.intp), size - 2) if size > 1 else np.zeros(hi - lo, np.intp)
     return lo, hi, i0, (xs - i0).astype(np.float32)
 
 
-def _slice(array: npt.NDArray[Any], axis: int, n: int) -> npt.NDArray[Any]:
-    """Slice ``n`` along voxel axis ``axis`` as ``[rows, cols]`` (array order is k, j, i)."""
-    index: tuple[slice | int, ...] = (slice(None),) * (2 - axis) + (n,)
-    plane: npt.NDArray[Any] = array[index]  # a view, never a copy
-    return plane
+_BLOCK = 16
+
+
+def _slices(array: npt.NDArray[Any], axis: int) -> Iterator[tuple[int, npt.NDArray[Any]]]:
+    """Every slice along voxel axis ``axis`` as ``[rows, cols]`` (array order is k, j, i).
+
+    Slices along k and j are views. Slices along i (a lateral beam) would read one cache
+    line per voxel across the whole volume: ``_BLOCK`` of them are copied at a time, in
+    memory order, into a buffer of ``_BLOCK`` slices (2 MB for the sample CT, never the
+    whole volume) that the slices then read from the cache.
+    """
+    count = array.shape[2 - axis]
+    if axis != 0:
+        for n in range(count):
+            index: tuple[slice | int, ...] = (slice(None),) * (2 - axis) + (n,)
+            yield n, array[index]
+        return
+    for start in range(0, count, _BLOCK):
+        block = np.ascontiguousarray(array[:, :, start : start + _BLOCK])  # read in order
+        for offset in range(block.shape[2]):
+            yield start + offset, block[:, :, offset]
 
 
 def _accumulate_slice(
@@ -213,13 +235,13 @@ def _sum_slices(
     acc = np.zeros((rows.size, cols.size), dtype=np.float32)
     sizes = (volume.shape[2], volume.shape[1], volume.shape[0])
     s = slab.source
-    for n in range(sizes[slab.axis]):
+    for n, plane in _slices(volume.array, slab.axis):
         scale = (n - s[slab.axis]) / (slab.ref - s[slab.axis])
         cmap = _axis_map(cols, scale, s[slab.cols], sizes[slab.cols])
         rmap = _axis_map(rows, scale, s[slab.rows], sizes[slab.rows])
         if cmap is None or rmap is None:
             continue
-        _accumulate_slice(acc, _slice(volume.array, slab.axis, n), (cmap, rmap), options)
+        _accumulate_slice(acc, plane, (cmap, rmap), options)
     return acc, cols, rows
 
 
@@ -283,15 +305,25 @@ def _warp_rows(
     from scipy import ndimage
 
     det = geometry.detector
-    r = np.arange(det.rows)[detector_rows]
-    dirs = geometry.ray_directions(np.arange(det.columns)[None, :], r[:, None])
-    d = dirs @ np.linalg.inv(volume.affine[:3, :3]).T  # index-space step per mm of ray
-    t = (slab.ref - slab.source[slab.axis]) / d[..., slab.axis]
+    c0, r0 = geometry.principal_point
+    u = (np.arange(det.columns) - c0) * det.pixel_mm  # mm on the detector, per column
+    v = (np.arange(det.rows)[detector_rows] - r0) * det.pixel_mm  # per row
+    inv = np.linalg.inv(volume.affine[:3, :3])
+    right, down, beam = inv @ geometry.right, inv @ geometry.down, inv @ geometry.beam
+    # ray from the source to pixel (row, col), in voxel index units, per component:
+    # u·right + v·down + SDD·beam (not normalised); its length in mm is |(u, v, SDD)|
+    ray = [
+        v[:, None] * down[k] + (u * right[k] + det.source_detector_mm * beam[k])[None, :]
+        for k in range(3)
+    ]
+    length_mm = np.sqrt(v[:, None] ** 2 + (u**2 + det.source_detector_mm**2)[None, :])
+    t = (slab.ref - slab.source[slab.axis]) / ray[slab.axis]
     over = (cols[1] - cols[0]) if cols.size > 1 else 1.0
-    at_c = (slab.source[slab.cols] + t * d[..., slab.cols] - cols[0]) / over
-    at_r = (slab.source[slab.rows] + t * d[..., slab.rows] - rows[0]) / over
+    at_c = (slab.source[slab.cols] + t * ray[slab.cols] - cols[0]) / over
+    at_r = (slab.source[slab.rows] + t * ray[slab.rows] - rows[0]) / over
     summed = ndimage.map_coordinates(acc, [at_r, at_c], order=1, mode="constant", cval=0.0)
-    out: npt.NDArray[np.float32] = (summed / np.abs(d[..., slab.axis])).astype(np.float32)
+    step_mm = length_mm / np.abs(ray[slab.axis])  # ray length per slice
+    out: npt.NDArray[np.float32] = (summed * step_mm).astype(np.float32)
     return out
 
 
@@ -304,12 +336,18 @@ def to_display(
     """8-bit grey of a DRR (`compute_drr`) as the C-arm monitor shows it.
 
     ``window`` ``(low, high)`` of the line integral maps to white..black (dense = dark) or
-    black..white; by default low is 0 (air) and high the 99.5th percentile of the image.
+    black..white. By default it spans the body: the 2nd to the 99.8th percentile of the
+    pixels whose line integral exceeds `BODY_LINE_INTEGRAL` (rays through the patient,
+    not only air), so the soft tissue does not take all the grey levels.
     """
     li = np.asarray(line_integral, dtype=np.float32)
     if window is None:
-        high = float(np.percentile(li, 99.5)) if li.size else 1.0
-        window = (0.0, high if high > 0 else 1.0)
+        body = li[li > BODY_LINE_INTEGRAL]
+        if body.size:
+            low, high = (float(p) for p in np.percentile(body, [2.0, 99.8]))
+            window = (low, high) if high > low else (0.0, max(high, 1.0))
+        else:
+            window = (0.0, 1.0)
     low, high = window
     frac = np.clip((li - low) / max(high - low, 1e-6), 0.0, 1.0)
     if dense_dark:

@@ -163,6 +163,15 @@ def endplate_beam(spine_dir: npt.ArrayLike) -> npt.NDArray[np.float64]:
     return _unit(y - float(y @ t) * t)
 
 
+def _turn(
+    v: npt.NDArray[np.float64], axis: npt.NDArray[np.float64], radians: float
+) -> npt.NDArray[np.float64]:
+    """``v`` turned about the unit ``axis`` by ``radians`` (Rodrigues)."""
+    c, s = math.cos(radians), math.sin(radians)
+    turned: npt.NDArray[np.float64] = v * c + np.cross(axis, v) * s + axis * (axis @ v) * (1 - c)
+    return turned
+
+
 def oblique_beam(
     ap_beam: npt.ArrayLike, spine_dir: npt.ArrayLike, side: Laterality, oblique_deg: float
 ) -> npt.NDArray[np.float64]:
@@ -171,12 +180,9 @@ def oblique_beam(
     b = _unit(ap_beam)
     t = _unit(np.asarray(spine_dir, dtype=np.float64) * np.array([0.0, 1.0, 1.0]))
     sign = -1.0 if side == Laterality.RIGHT else 1.0
-    a = math.radians(oblique_deg)
-    turned = b * math.cos(a) + np.cross(t, b) * math.sin(a) + t * float(t @ b) * (1 - math.cos(a))
+    turned = _turn(b, t, math.radians(oblique_deg))
     if turned[0] * sign < 0:
-        turned = (
-            b * math.cos(a) - np.cross(t, b) * math.sin(a) + t * float(t @ b) * (1 - math.cos(a))
-        )
+        turned = _turn(b, t, -math.radians(oblique_deg))
     return _unit(turned)
 
 

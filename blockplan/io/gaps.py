@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from typing import Literal, TypedDict
+from typing import TypedDict
 
 import numpy as np
 
@@ -28,8 +28,7 @@ __all__ = [
     "with_choices",
 ]
 
-GapChoice = Literal["refuse", "resample", "split"]
-GAP_CHOICES: tuple[GapChoice, ...] = ("refuse", "resample", "split")
+from blockplan._io_choices import GAP_CHOICES, GapChoice
 
 
 def _runs(frames: list[FrameHeader]) -> list[list[FrameHeader]]:

@@ -17,11 +17,11 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from blockplan._io_choices import TiltMode
 from blockplan.errors import SeriesRefusedError
 from blockplan.io._headers import FrameHeader
 
@@ -29,14 +29,13 @@ __all__ = [
     "INTERPOLATED_NOTE",
     "BlendPlan",
     "SliceGrid",
+    "TiltMode",
     "TiltPlan",
     "orientation_label",
     "orientation_problem",
     "plan_grid",
     "refusal_reason",
 ]
-
-TiltMode = Literal["shear", "resample"]
 
 # Tolerances (mm). The loader promises every voxel within 0.5 mm of its header position.
 POSITION_TOLERANCE_MM = 0.25  # largest allowed distance of a slice from the fitted grid

@@ -46,6 +46,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from blockplan.extras import import_extra
 from blockplan.io.volume import ImageVolume
 
 __all__ = ["Order", "index_map", "resample_image", "resample_mask", "sample_points"]
@@ -213,7 +214,7 @@ def _sitk_resample(
     fill: float,
 ) -> npt.NDArray[Any]:
     """SimpleITK resampling of ``crop`` onto the target index grid through ``m``."""
-    import SimpleITK as sitk
+    sitk = import_extra("SimpleITK", "imaging", "resampling onto an oblique or tilted grid")
 
     source = sitk.GetImageFromArray(crop)  # index space: origin 0, spacing 1, identity
     transform = sitk.AffineTransform(3)  # target index (as physical point) → source index
@@ -231,7 +232,7 @@ def _sitk_resample(
         fill,
         source.GetPixelID(),
     )
-    return sitk.GetArrayFromImage(out)
+    return np.asarray(sitk.GetArrayFromImage(out))
 
 
 def resample_image(

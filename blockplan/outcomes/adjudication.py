@@ -35,7 +35,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from blockplan.case.model import BlockSession, Case, Injection, PainDiary, Procedure
-from blockplan.case.vocab import Agent, BlockType, Laterality, Structure, level_index
+from blockplan.case.vocab import BLOCK_NAMES, Agent, BlockType, Laterality, Structure, level_index
 from blockplan.outcomes.diary import (
     ReliefPoint,
     ReliefRun,
@@ -80,17 +80,6 @@ __all__ = [
     "validity_flags",
 ]
 
-BLOCK_NAMES: dict[BlockType, str] = {
-    BlockType.MEDIAL_BRANCH: "medial branch block",
-    BlockType.FACET_INTRAARTICULAR: "facet intra-articular block",
-    BlockType.SELECTIVE_NERVE_ROOT: "selective nerve root block",
-    BlockType.TRANSFORAMINAL_EPIDURAL: "transforaminal epidural injection",
-    BlockType.INTERLAMINAR_EPIDURAL: "interlaminar epidural injection",
-    BlockType.CAUDAL_EPIDURAL: "caudal epidural injection",
-    BlockType.SACROILIAC_JOINT: "sacroiliac joint block",
-    BlockType.DISCOGRAPHY: "provocative discography",
-}
-"""Human names of block types, for reasons and reports."""
 
 STRUCTURE_NAMES: dict[Structure, str] = {
     Structure.NERVE_ROOT: "nerve root",

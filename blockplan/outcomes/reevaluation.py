@@ -212,7 +212,10 @@ def workup_still_open(
         why.append(f"planned target not tested yet: {'; '.join(dict.fromkeys(untested))}")
     valid = sum(1 for b in blocks if b.role is BlockRole.ANAESTHETIC and b.is_valid)
     if valid < profile.workup_min_valid_blocks:
-        why.append(f"{valid} valid diagnostic block(s), {profile.workup_min_valid_blocks} needed")
+        why.append(
+            f"{valid} of the {profile.workup_min_valid_blocks} valid diagnostic blocks this "
+            "profile wants before suggesting them"
+        )
     return tuple(why)
 
 

@@ -51,6 +51,12 @@ def _block_lines(block: BlockResult) -> list[str]:
     under = f" under {block.profile}" if block.profile else ""
     lines = [f"  {block.label} — {verdict}{under}"]
     lines.append("    sites: " + "; ".join(k.label for k in block.sites))
+    if block.evidence_set != block.site_set:  # done in a sitting with other blocks
+        together = sorted(block.evidence_set, key=lambda k: k.sort_key)
+        lines.append(
+            "    session sites (relief supports only these together): "
+            + "; ".join(k.label for k in together)
+        )
     if block.baseline_nrs is not None:
         facts = [f"baseline NRS {block.baseline_nrs}"]
         if block.peak_relief_pct is not None:

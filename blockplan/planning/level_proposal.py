@@ -31,12 +31,13 @@ accepts, shifts or edits every proposed marker.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from blockplan.errors import MissingExtraError
 from blockplan.io.volume import ImageVolume
 
 __all__ = [
@@ -66,6 +67,7 @@ RIB_MEDIAL_MM = 30.0
 RIB_REACH_MM = 62.0
 RIB_MAX_ML = 25.0
 RIB_MIN_ML = 0.5
+RIB_MAX_AREA_MM2 = 250.0  # mean cross-section along its lateral run (ribs ≈ 80–100)
 CONFIDENCE = {"both": 0.95, "sacrum": 0.75, "ribs": 0.65}
 
 _NAMES: tuple[str, ...] = tuple(
@@ -125,6 +127,24 @@ class LevelProposal:
         """The proposed centre of ``label`` (LPS mm), or None when not proposed."""
         return next((lv.centre_lps for lv in self.levels if lv.label == label), None)
 
+    def on_midline(self) -> LevelProposal:
+        """The proposal with every centre on one sagittal plane, x = the median x (LPS).
+
+        How a physician places markers on the sagittal view; the spread of the centres'
+        x (±3 mm on the sample) would otherwise tilt the markers' mid-sagittal plane.
+        """
+        if not self.levels:
+            return self
+        x = float(np.median([lv.centre_lps[0] for lv in self.levels]))
+        levels = tuple(
+            ProposedLevel(lv.label, (x, *lv.centre_lps[1:]), lv.confidence, lv.reasons)
+            for lv in self.levels
+        )
+        return LevelProposal(
+            levels, self.reasons, self.series_instance_uid, self.series_number,
+            self.frame_of_reference_uid, self.sacrum_count, self.rib_count, self.withheld,
+        )  # fmt: skip
+
     def summary(self) -> str:
         """One line for the screen: what was proposed and how, or why nothing was."""
         if not self.levels:
@@ -170,7 +190,12 @@ class WorkGrid:
     hu: F32
     spacing: tuple[float, float, float]
     affine: F64
-    metal: npt.NDArray[np.bool_]  # (nz,) slices holding metal (> 2000 HU) or near it
+    metal_voxels: npt.NDArray[np.bool_]  # [z, y, x] voxels above 2000 HU (screws, rods)
+
+    @property
+    def metal(self) -> npt.NDArray[np.bool_]:
+        """``(nz,)``: the slices holding metal."""
+        return np.asarray(self.metal_voxels.any(axis=(1, 2)), dtype=np.bool_)
 
     def to_lps(self, mm: F64) -> F64:
         """Working-mm points ``(n, 3)`` (x, y, z order) to LPS."""
@@ -213,9 +238,9 @@ def working_grid(volume: ImageVolume) -> WorkGrid | str:
     hu = np.asarray(view[tuple(steps)], dtype=np.float32)
     affine = volume.affine @ m
     sx, sy, sz = (float(v) for v in np.linalg.norm(affine[:3, :3], axis=0))
-    metal = np.convolve((hu > METAL_HU).any(axis=(1, 2)), np.ones(2 * round(15 / sz) + 1), "same")
+    metal = hu > METAL_HU
     np.clip(hu, *HU_CLIP, out=hu)
-    return WorkGrid(hu, (sx, sy, sz), affine, metal > 0)
+    return WorkGrid(hu, (sx, sy, sz), affine, metal)
 
 
 # --- 2. the spine's path through the axial slices --------------------------------------
@@ -246,21 +271,29 @@ def _running_max(a: F32, n: int, axis: int) -> F32:
     return out
 
 
-def _slice_candidates(grid: WorkGrid, k: int = 8, chunk: int = 16) -> tuple[F64, F64]:
+def _slice_candidates(
+    grid: WorkGrid, k: int = 8, chunk: int = 16, avoid: F64 | None = None
+) -> tuple[F64, F64]:
     """Up to ``k`` local maxima of the box mean per slice within 40 mm of the midline.
 
     Returns scores ``(nz, k)`` (−inf where a slice has fewer) and positions ``(nz, k, 2)``
     (y, x in working mm). The midline is the median column of every slice's maximum.
-    Slices are taken ``chunk`` at a time, so the temporaries stay small.
+    Slices are taken ``chunk`` at a time, so the temporaries stay small. ``avoid``: a path
+    ``(nz, 2)`` (y, x mm) tried before; nothing within 20 mm of it is a candidate.
     """
     sx, sy, _ = grid.spacing
     size = (max(3, round(BOX_MM / sy)) | 1, max(3, round(BOX_MM / sx)) | 1)
-    nz, _ny, nx = grid.hu.shape
+    nz, ny, nx = grid.hu.shape
     b = np.empty(grid.hu.shape, dtype=np.float32)
     for z0 in range(0, nz, chunk):
         b[z0 : z0 + chunk] = _box_mean(grid.hu[z0 : z0 + chunk], size)
     x_ref = float(np.median(np.argmax(b.max(axis=1), axis=1))) * sx
     b[:, :, np.abs(np.arange(nx) * sx - x_ref) > 40.0] = -np.inf
+    if avoid is not None:
+        ys, xs = np.arange(ny) * sy, np.arange(nx) * sx
+        for z in range(nz):
+            near = (ys[:, None] - avoid[z, 0]) ** 2 + (xs[None, :] - avoid[z, 1]) ** 2 <= 400.0
+            b[z][near] = -np.inf
     k = min(k, b[0].size)
     scores = np.empty((nz, k))
     top = np.empty((nz, k), dtype=np.int64)
@@ -276,14 +309,14 @@ def _slice_candidates(grid: WorkGrid, k: int = 8, chunk: int = 16) -> tuple[F64,
     return scores, yx
 
 
-def track_spine(grid: WorkGrid) -> tuple[F64, F64]:
+def track_spine(grid: WorkGrid, avoid: F64 | None = None) -> tuple[F64, F64]:
     """One body-or-disc position per axial slice by dynamic programming.
 
     Returns ``(yx_mm (nz, 2), score (nz,))``: the path maximises the summed box-mean HU
     minus a penalty for moving faster than 1.5 mm per mm along z (the sacrum's slope) and
     for leaving a 15 mm band around the median midline.
     """
-    scores, yx = _slice_candidates(grid)
+    scores, yx = _slice_candidates(grid, avoid=avoid)
     nz, k = scores.shape
     dz = grid.spacing[2]
     finite = np.isfinite(scores)
@@ -396,6 +429,7 @@ class Segment:
     hi: float
     below: str
     above: str
+    metal: bool = False  # metal in its slices: its ends are uncertain, counting stops here
 
     @property
     def length(self) -> float:
@@ -409,6 +443,7 @@ class Segment:
             self.below == "disc"
             and self.above == "disc"
             and BODY_MM[0] <= self.length <= BODY_MM[1]
+            and not self.metal
         )
 
 
@@ -510,12 +545,19 @@ def find_sacrum(grid: WorkGrid, curve: SpineCurve, column: Column) -> tuple[bool
 
 # --- 6. the lowest ribs --------------------------------------------------------------
 def _components(mask: npt.NDArray[np.bool_], min_voxels: int) -> list[npt.NDArray[np.int64]]:
-    """26-connected components of at least ``min_voxels``: flat voxel indices of each."""
-    import SimpleITK as sitk
+    """26-connected components of at least ``min_voxels``: flat voxel indices of each.
 
+    Raises
+    ------
+    MissingExtraError
+        SimpleITK (the ``imaging`` extra) is not installed.
+    """
+    from blockplan.extras import import_extra
+
+    sitk = import_extra("SimpleITK", "imaging", "the lowest-rib search of the level proposal")
     image = sitk.GetImageFromArray(mask.astype(np.uint8))
-    connected = sitk.ConnectedComponent(image, True)  # type: ignore[no-untyped-call]
-    labelled = sitk.RelabelComponent(connected, min_voxels)  # type: ignore[no-untyped-call]
+    connected = sitk.ConnectedComponent(image, True)
+    labelled = sitk.RelabelComponent(connected, min_voxels)
     labels = sitk.GetArrayViewFromImage(labelled).ravel()
     idx = np.flatnonzero(labels)
     order = np.argsort(labels[idx], kind="stable")
@@ -553,23 +595,32 @@ def find_lowest_ribs(
 ) -> tuple[int | None, str]:
     """Index of the lowest body carrying a rib (at or above ``lowest_allowed``), and why.
 
-    A rib is bone beyond 30 mm from the spine's centre that reaches ≥ 62 mm lateral and
-    holds ≤ 25 mL (an iliac wing is larger and lies at the sacrum); it belongs to the body
-    its medial end lies on.
+    A rib is bone beyond 30 mm from the spine's centre that reaches ≥ 62 mm lateral, holds
+    ≤ 25 mL and is thin (≤ 250 mm² of cross-section on average along its lateral run; an
+    iliac wing is larger and lies at the sacrum); it belongs to the body
+    its medial end lies on. The lowest rib-bearing body counts only with a whole rib-free
+    body below it (a chest CT ending in the ribs shows no lowest ribs).
     """
     lateral = _lateral_mm(grid, curve)
     mask = (grid.hu > 200.0) & (lateral >= RIB_MEDIAL_MM)[:, None, :]
-    mask[grid.metal] = False  # streaks from screws and rods look like thin lateral bone
     sx, sy, sz = grid.spacing
+    near_metal = np.convolve(grid.metal, np.ones(2 * round(15 / sz) + 1), "same") > 0
+    mask[near_metal] = False  # streaks from screws and rods look like thin lateral bone
     voxel_ml = sx * sy * sz / 1000.0
     found: dict[int, set[str]] = {}
-    for flat in _components(mask, max(1, round(RIB_MIN_ML / voxel_ml))):
+    try:
+        pieces = _components(mask, max(1, round(RIB_MIN_ML / voxel_ml)))
+    except MissingExtraError as err:
+        return None, f"the lowest ribs were not searched: {err}"
+    for flat in pieces:
         z, y, x = np.unravel_index(flat, mask.shape)
         if len(z) * voxel_ml > RIB_MAX_ML:
             continue
         lat = lateral[z, x]
         if lat.max() < RIB_REACH_MM or lat.min() > RIB_MEDIAL_MM + 10.0:
             continue
+        if len(z) * voxel_ml * 1000.0 / (lat.max() - lat.min()) > RIB_MAX_AREA_MM2:
+            continue  # thick, not a rib (an iliac wing, a contrast-filled kidney or bowel)
         head = lat <= lat.min() + 6.0
         mm = np.array([x[head].mean() * sx, y[head].mean() * sy, z[head].mean() * sz])
         body = _body_at(column, float(curve.nearest_s(mm)))
@@ -585,6 +636,11 @@ def find_lowest_ribs(
         return None, (
             f"rib-like bone on a body {anchor.length:.0f} mm tall (not a single vertebra): "
             "the lowest ribs were not used"
+        )
+    if lowest == 0 or not column.bodies[lowest - 1].is_whole_body:
+        return None, (
+            "ribs reach the lower end of what could be followed (no whole rib-free vertebra "
+            "below them): the lowest ribs may lie beyond the scan and were not used"
         )
     sides = " and ".join(sorted(found[lowest]))
     return lowest, f"lowest ribs ({sides}) on the vertebra counted as T12"
@@ -663,6 +719,10 @@ def count_levels(column: Column, sacrum: bool, rib_body: int | None) -> Count:
         both = {n: (name, _FROM_BOTH, CONFIDENCE["both"]) for n, name in from_sacrum.items()}
         agree = "the counts from the sacrum and from the lowest ribs agree"
         return Count(both, (agree,), "T12", "T12")
+    if from_sacrum and from_ribs:
+        mismatch = _joined_counts_mismatch(column, from_sacrum, from_ribs)
+        if mismatch:
+            return Count({}, (mismatch,), None, rib_count)
     names = {n: (name, _FROM_RIBS, CONFIDENCE["ribs"]) for n, name in from_ribs.items()}
     for n, name in from_sacrum.items():
         if n in names and names[n][0] != name:
@@ -670,6 +730,84 @@ def count_levels(column: Column, sacrum: bool, rib_body: int | None) -> Count:
         else:
             names[n] = (name, _FROM_SACRUM, CONFIDENCE["sacrum"])
     return Count(names, (), None, rib_count)
+
+
+def _joined_counts_mismatch(
+    column: Column, from_sacrum: dict[int, str], from_ribs: dict[int, str]
+) -> str | None:
+    """Why two counts that do not meet cannot both stand (None when they can).
+
+    Between the highest body named from the sacrum and the lowest named from the ribs
+    lies bone the chain could not pass (a fusion, a split); the distance along the spine
+    between them, in levels of the spine's own spacing, must match their names' distance.
+    """
+
+    def solid(n: int) -> bool:
+        return n == 0 or column.bodies[n].is_whole_body
+
+    top = max((n for n in from_sacrum if solid(n)), default=0)
+    anchor = next(n for n, name in from_ribs.items() if name == "T12")
+    bottom = min((n for n in from_ribs if solid(n) or n == anchor), default=anchor)
+    if top >= bottom:
+        return None
+    mids = [(b.lo + b.hi) / 2 for b in column.bodies]
+    mids[0] = _s1_centre_s(column)  # the sacrum's stretch in view is longer than S1
+    steps = [mids[n + 1] - mids[n] for n in range(len(mids) - 1)
+             if column.bodies[n].is_whole_body and column.bodies[n + 1].is_whole_body]  # fmt: skip
+    if not steps:
+        return "the counts from the sacrum and from the ribs do not meet and cannot be joined"
+    levels = (mids[bottom] - mids[top]) / float(np.median(steps))
+    named = _NAMES.index(from_sacrum[top]) - _NAMES.index(from_ribs[bottom])
+    if abs(levels - named) <= 0.4:
+        return None
+    return (
+        f"the counts from the sacrum (up to {from_sacrum[top]}) and from the lowest ribs (down "
+        f"to {from_ribs[bottom]}) do not meet; the bone between them spans {levels:.1f} levels "
+        f"where their names leave {named}: nothing is labelled — count on the images"
+    )
+
+
+def mark_metal(grid: WorkGrid, curve: SpineCurve, column: Column) -> Column:
+    """The column with every body that holds metal within 12 mm of the spine's centre line
+    (its ends' 3 mm excepted) flagged (`Segment.metal`): screws and their streaks move its
+    apparent ends."""
+    if not grid.metal_voxels.any():
+        return column
+    sx, sy, sz = grid.spacing
+    k, j, i = np.nonzero(grid.metal_voxels)
+    metal_mm = np.stack([i * sx, j * sy, k * sz], axis=1)
+    near = np.zeros(len(curve.points), dtype=bool)
+    for n, p in enumerate(curve.points):  # a few hundred points, metal voxels few
+        d = metal_mm - p
+        near[n] = bool(np.any(np.einsum("ij,ij->i", d, d) <= 144.0))
+    bodies = tuple(
+        replace(b, metal=bool(near[int(b.lo) + 3 : int(b.hi) - 2].any())) for b in column.bodies
+    )
+    return Column(bodies, column.discs)
+
+
+def _whole_bodies(column: Column | str) -> int:
+    return 0 if isinstance(column, str) else sum(b.is_whole_body for b in column.bodies)
+
+
+def find_spine(grid: WorkGrid) -> tuple[SpineCurve, Column | str]:
+    """The spine's curve and its bodies and discs along it.
+
+    The densest continuous path first; when it shows fewer than two whole bodies between
+    discs (it may follow a contrast-filled aorta or bowel), the next path at least 20 mm
+    from it too, and the one with more whole bodies is kept (the first on a tie).
+    """
+    yx, _score = track_spine(grid)
+    curve = spine_curve(grid, yx)
+    column = split_bodies_and_discs(spine_profile(grid, curve))
+    if _whole_bodies(column) >= 2:
+        return curve, column
+    yx2, _score = track_spine(grid, avoid=yx)
+    curve2 = spine_curve(grid, yx2)
+    column2 = split_bodies_and_discs(spine_profile(grid, curve2))
+    if _whole_bodies(column2) > _whole_bodies(column):
+        return curve2, column2
+    return curve, column
 
 
 # --- the proposal --------------------------------------------------------------------
@@ -692,6 +830,7 @@ def _levels(
     """The named bodies and discs, and the reasons for bodies found but not named."""
     levels: list[ProposedLevel] = []
     withheld: list[str] = []
+    centres: dict[int, tuple[float, float, float]] = {}
     for n, body in enumerate(column.bodies):
         name = count.name(n)
         if name is None:
@@ -710,14 +849,15 @@ def _levels(
         why = f"{how}; body {body.length:.0f} mm along the spine"
         if name == "S1":
             why = f"{how}; the first sacral segment, {body.hi - s:.0f} mm below the L5-S1 disc"
-        levels.append(ProposedLevel(name, _lps(grid, curve, s), confidence, (why,)))
+        centres[n] = _lps(grid, curve, s)
+        levels.append(ProposedLevel(name, centres[n], confidence, (why,)))
         disc = _disc_below(column, count, n)
-        if disc is not None:
+        if disc is not None and n - 1 in centres:  # halfway between the two body centres
             lo, hi = disc
             why = f"{how}; disc {hi - lo:.0f} mm between {name} and {count.name(n - 1)}"
-            centre = _lps(grid, curve, (lo + hi) / 2)
+            x, y, z = (np.asarray(centres[n]) + np.asarray(centres[n - 1])) / 2
             label = f"{name}-{count.name(n - 1)}"
-            levels.append(ProposedLevel(label, centre, confidence, (why,)))
+            levels.append(ProposedLevel(label, (float(x), float(y), float(z)), confidence, (why,)))
     order = {name: i for i, name in enumerate(_NAMES)}
     levels.sort(key=lambda lv: order[lv.label.split("-")[0]] + (0.5 if lv.is_disc else 0.0))
     return levels, withheld
@@ -738,6 +878,11 @@ def _disc_below(column: Column, count: Count, n: int) -> tuple[float, float] | N
 def _withheld_reason(name: str, body: Segment) -> str:
     if body.above == "edge" or body.below == "edge":
         return f"{name}: not proposed — the body is cut by the end of the scan"
+    if body.metal:
+        return (
+            f"{name}: not proposed — metal (screws or rods) in it: its streaks make the "
+            "body's ends uncertain, and the levels beyond it are not counted through it"
+        )
     return (
         f"{name}: not proposed — {body.length:.0f} mm of bone along the spine between two "
         f"discs (a body is {BODY_MM[0]:.0f}–{BODY_MM[1]:.0f} mm): a fusion, or a disc hidden "
@@ -770,16 +915,16 @@ def propose_levels(volume: ImageVolume) -> LevelProposal:
     if volume.modality != "CT":
         return empty(
             f"series {volume.series_number}: modality {volume.modality}, expected CT — levels "
-            "are proposed on CT only; open the CT of the study"
+            "are proposed on CT only (the anchors, the sacrum's alae and the lowest ribs, are "
+            "measured on bone); open the CT of the study or mark the levels by hand"
         )
     grid = working_grid(volume)
     if isinstance(grid, str):
         return empty(f"series {volume.series_number}: {grid}")
-    yx, _score = track_spine(grid)
-    curve = spine_curve(grid, yx)
-    column = split_bodies_and_discs(spine_profile(grid, curve))
+    curve, column = find_spine(grid)
     if isinstance(column, str):
         return empty(f"series {volume.series_number}: {column}")
+    column = mark_metal(grid, curve, column)
     sacrum, sacrum_why = find_sacrum(grid, curve, column)
     rib_body, rib_why = find_lowest_ribs(grid, curve, column, 2 if sacrum else 0)
     count = count_levels(column, sacrum, rib_body)

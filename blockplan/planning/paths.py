@@ -38,6 +38,7 @@ __all__ = [
     "PathPlanner",
     "case_frame",
     "measure_paths",
+    "own_root_label",
     "planning_ct",
     "spared_landmark_ids",
 ]
@@ -64,6 +65,17 @@ def spared_landmark_ids(target: Target, landmarks: Iterable[Landmark]) -> tuple[
         for lm in landmarks
         if lm.kind == "nerve_root" and lm.level == target.level and lm.side == target.side
     )
+
+
+def own_root_label(target: Target) -> str | None:
+    """The root a root block aims at, as a verdict names it (``"nerve root L5 left"``).
+
+    None for every other block type, and for a root block without a level: its path is then
+    checked against every marked root (`spared_landmark_ids`).
+    """
+    if target.block_type not in ROOT_BLOCKS or not target.level:
+        return None
+    return f"nerve root {target.level} {target.side.value}"
 
 
 def planning_ct(

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from blockplan.case.model import LevelMarker, MaskGrid
 from blockplan.errors import PlanningError
+from blockplan.extras import import_extra
 from blockplan.io import resample
 from blockplan.io.volume import ImageVolume
 from blockplan.planning._common import (
@@ -100,7 +101,7 @@ def _seed_component(
     region: npt.NDArray[np.bool_], seed_ijk: list[int], *, fill_holes: bool
 ) -> npt.NDArray[np.bool_]:
     """The part of ``region`` ``[k, j, i]`` face-connected to the seed, holes filled."""
-    import SimpleITK as sitk
+    sitk = import_extra("SimpleITK", "imaging", "growing the scar region")
 
     component = sitk.ConnectedThreshold(
         sitk.GetImageFromArray(region.astype(np.uint8)),
@@ -166,8 +167,10 @@ def grow_scar(
     PlanningError
         Seed outside the volume or in another frame of reference, invalid parameters, or
         nothing grown (the seed is not inside a homogeneous region).
+    MissingExtraError
+        SimpleITK (the ``imaging`` extra) is not installed.
     """
-    import SimpleITK as sitk
+    sitk = import_extra("SimpleITK", "imaging", "growing the scar region")
 
     xyz, frame = as_lps(seed_lps, "scar seed")
     common_frame([(_series(volume), volume.frame_of_reference_uid), ("scar seed", frame)])

@@ -38,7 +38,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from blockplan.case.vocab import BlockType, level_sort_key
+from blockplan.case.vocab import BLOCK_NAMES, BlockType, Structure, level_sort_key
 
 if TYPE_CHECKING:
     from blockplan.case.model import Target
@@ -49,6 +49,7 @@ __all__ = [
     "VERDICT_COLOURS",
     "VERDICT_WORDS",
     "PathWords",
+    "block_type_from_text",
     "bone_clearance_text",
     "c_arm_text",
     "clearance_text",
@@ -62,6 +63,8 @@ __all__ = [
     "scar_distance_text",
     "scar_volume_text",
     "structure_clearance_text",
+    "structure_from_text",
+    "structure_text",
     "target_name",
     "target_names",
     "tilt_text",
@@ -80,6 +83,46 @@ BLOCK_ABBREVIATIONS: dict[BlockType, str] = {
     BlockType.DISCOGRAPHY: "discography",
 }
 """The block type as a target name abbreviates it."""
+
+
+def block_type_from_text(text: str) -> BlockType:
+    """A block type as a physician types it: its abbreviation (``"SNRB"``, ``"facet IA"``),
+    its full name or its stored value (``"snrb"``), in any case.
+
+    Raises
+    ------
+    ValueError
+        Naming the abbreviations that are understood.
+    """
+    wanted = " ".join(text.replace("_", " ").split()).casefold()
+    for block in BlockType:
+        spellings = (block.value.replace("_", " "), BLOCK_ABBREVIATIONS[block], BLOCK_NAMES[block])
+        if wanted in (s.casefold() for s in spellings):
+            return block
+    known = ", ".join(BLOCK_ABBREVIATIONS[b] for b in BlockType)
+    raise ValueError(f"{text.strip()!r} is not a block type: type one of {known}")
+
+
+def structure_text(structure: Structure) -> str:
+    """A structure as the screen and the report name it: ``"nerve root"``."""
+    return structure.value.replace("_", " ")
+
+
+def structure_from_text(text: str) -> Structure:
+    """A structure as typed: ``"nerve root"`` or ``"nerve_root"``, in any case.
+
+    Raises
+    ------
+    ValueError
+        Naming the structures that are understood.
+    """
+    wanted = "_".join(text.replace("_", " ").split()).casefold()
+    try:
+        return Structure(wanted)
+    except ValueError:
+        known = ", ".join(structure_text(s) for s in Structure)
+        raise ValueError(f"{text.strip()!r} is not a structure: type one of {known}") from None
+
 
 VERDICT_WORDS: dict[str, str] = {
     "safe": "safe",
@@ -215,22 +258,34 @@ def clearances_text(
     return ", ".join(parts)
 
 
-def unchecked_text(unchecked: Sequence[str]) -> str:
+def unchecked_text(unchecked: Sequence[str], own_root: str | None = None) -> str:
     """What to do so a path can be assessed: ``"mark the roots and thecal sac"``,
-    ``"mark the nerve roots"``, ``"mark the thecal sac"``, ``"load the CT to check bone"``."""
+    ``"mark the nerve roots"``, ``"mark the thecal sac"``, ``"load the CT to check bone"``.
+
+    ``own_root``: the root a root block aims at (`blockplan.planning.own_root_label`),
+    which never counts — so the physician is told to mark the others: ``"mark the nerve
+    roots near the path other than the target's own (nerve root L5 left)"``.
+    """
     marks = {"nerve_root", "thecal_sac"} & set(unchecked)
+    roots = "mark the nerve roots"
+    if own_root:
+        roots = f"mark the nerve roots near the path other than the target's own ({own_root})"
     parts = []
     if marks == {"nerve_root", "thecal_sac"}:
-        parts.append("mark the roots and thecal sac")
+        parts.append(f"{roots} and the thecal sac" if own_root else "mark the roots and thecal sac")
     elif marks:
-        parts.append("mark the nerve roots" if "nerve_root" in marks else "mark the thecal sac")
+        parts.append(roots if "nerve_root" in marks else "mark the thecal sac")
     if "bone" in unchecked:
         parts.append("load the CT to check bone")
     return "; ".join(parts)
 
 
 def verdict_text(
-    verdict: str, clearances: str, findings: Sequence[str] = (), unchecked: Sequence[str] = ()
+    verdict: str,
+    clearances: str,
+    findings: Sequence[str] = (),
+    unchecked: Sequence[str] = (),
+    own_root: str | None = None,
 ) -> str:
     """The verdict in words (``verdict`` is a `SafetyVerdict` value).
 
@@ -242,7 +297,7 @@ def verdict_text(
         return f"{word} — clear of {clearances}"
     if verdict == "unsafe":
         return word + (" — " + "; ".join(findings) if findings else "")
-    return f"{word} — {unchecked_text(unchecked)}"
+    return f"{word} — {unchecked_text(unchecked, own_root)}"
 
 
 def needle_label(length_mm: float | None) -> str:
@@ -317,12 +372,14 @@ def path_words(
     verdict: str,
     unchecked: Sequence[str] = (),
     findings: Sequence[str] = (),
+    own_root: str | None = None,
 ) -> PathWords:
     """Every phrase of a path from its values (mm, degrees, side and direction words).
 
     ``structures`` are the nearest marked structure of each kind, ``verdict`` a
     `SafetyVerdict` value, ``unchecked`` what the path was not checked against and
-    ``findings`` the hazards (printed with an unsafe verdict).
+    ``findings`` the hazards (printed with an unsafe verdict), ``own_root`` the root a root
+    block aims at (`unchecked_text`).
     """
     clearance = "no marked structure"
     if closest is not None:
@@ -339,7 +396,7 @@ def path_words(
         scar=scar_distance_text(scar),
         clearances=clearances,
         verdict=VERDICT_WORDS[str(verdict)],
-        safety=verdict_text(verdict, clearances, findings, unchecked),
+        safety=verdict_text(verdict, clearances, findings, unchecked, own_root),
     )
 
 
@@ -348,8 +405,9 @@ def _values(c: LandmarkClearance) -> ClosestStructure:
     return (c.distance_mm, c.kind, c.level, None if c.side is None else c.side.value)
 
 
-def describe_path(metrics: TrajectoryMetrics) -> PathWords:
-    """A measured path (`evaluate_trajectory`) in words."""
+def describe_path(metrics: TrajectoryMetrics, own_root: str | None = None) -> PathWords:
+    """A measured path (`evaluate_trajectory`) in words; ``own_root`` the root its block
+    aims at (`blockplan.planning.own_root_label` of the target)."""
     c = metrics.closest_landmark
     return path_words(
         path_length_mm=metrics.path_length_mm,
@@ -365,4 +423,5 @@ def describe_path(metrics: TrajectoryMetrics) -> PathWords:
         verdict=metrics.verdict.value,
         unchecked=metrics.unchecked,
         findings=metrics.hazards,
+        own_root=own_root,
     )

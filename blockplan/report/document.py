@@ -44,6 +44,7 @@ from blockplan.report.layout import INK, MUTED, RULE, make_styles, person_name
 from blockplan.report.options import ReportOptions, derive_report_id
 from blockplan.report.payer import payer_checklists
 from blockplan.report.pdfa import PdfaMetadata, make_pdfa
+from blockplan.report.scripts import check_glyphs, draw_text, register_script_fonts
 from blockplan.report.sections import DISCLAIMER, Context, story
 
 __all__ = ["DISCLAIMER", "build_report", "resolve_findings", "write_report"]
@@ -104,10 +105,8 @@ def _draw_page_frame(canvas: Canvas, info: _PageInfo, *, running_header: bool) -
     if running_header:
         top = info.page_height - 11 * mm
         canvas.setFillColor(INK)
-        canvas.setFont(fonts.bold, 7.5)
-        canvas.drawString(m, top, info.running_left)
-        canvas.setFont(fonts.regular, 7.5)
-        canvas.drawRightString(w - m, top, info.running_right)
+        draw_text(canvas, m, top, info.running_left, fonts.bold, 7.5, right=False)
+        draw_text(canvas, w - m, top, info.running_right, fonts.regular, 7.5, right=True)
         canvas.setStrokeColor(RULE)
         canvas.line(m, top - 4, w - m, top - 4)
     canvas.restoreState()
@@ -255,6 +254,7 @@ def build_report(
             "report: created_at must carry a time zone (e.g. 2026-03-15T09:30:00+01:00)"
         )
     fonts = register_fonts()
+    _check_text(case, opts)
     findings = resolve_findings(case, ledger, opts)
     report_id = opts.report_id or derive_report_id(case, findings.profile_label, created)
     page = A4 if opts.page_size == "A4" else letter
@@ -277,6 +277,18 @@ def build_report(
     info = _page_info(ctx, page)
     pdf = _layout(ctx, info, story(ctx, vols))
     return make_pdfa(pdf, _pdfa_metadata(ctx))
+
+
+def _check_text(case: Case, opts: ReportOptions) -> None:
+    """Every text the report prints has a glyph in an embedded font (else ReportError)."""
+    register_script_fonts()
+    options = {
+        "author": opts.author,
+        "clinic_name": opts.clinic_name,
+        "clinic_address": opts.clinic_address,
+        "title": opts.title,
+    }
+    check_glyphs({"case": case.model_dump(mode="json"), "options": options})
 
 
 def _page_info(ctx: Context, page: tuple[float, float]) -> _PageInfo:

@@ -9,12 +9,11 @@ Decision support, not a medical device.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Image, Paragraph, Spacer
+from reportlab.platypus import Flowable, Paragraph, Spacer
 
 from blockplan.errors import PlanningError
 from blockplan.fluoro.drr import DrrOptions
@@ -63,14 +62,23 @@ def report_previews(
         return ()  # e.g. the source inside a very large CT: the previews are left out
 
 
-def _image(preview: FluoroPreview, width: float) -> Image:
-    from PIL import Image as PILImage
+class _Picture(Flowable):  # type: ignore[misc]
+    """A preview's pixels at a given width (no PNG round trip)."""
 
-    buf = io.BytesIO()
-    PILImage.fromarray(preview.image_rgb).save(buf, format="PNG")
-    buf.seek(0)
-    rows, cols = preview.image_rgb.shape[:2]
-    return Image(buf, width=width, height=width * rows / cols)
+    def __init__(self, preview: FluoroPreview, width: float) -> None:
+        from PIL import Image as PILImage
+        from reportlab.lib.utils import ImageReader
+
+        super().__init__()
+        rows, cols = preview.image_rgb.shape[:2]
+        self.width, self.height = width, width * rows / cols
+        self._reader = ImageReader(PILImage.fromarray(preview.image_rgb))
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        return self.width, self.height
+
+    def draw(self) -> None:
+        self.canv.drawImage(self._reader, 0, 0, self.width, self.height)
 
 
 def fluoro_cell(
@@ -83,7 +91,7 @@ def fluoro_cell(
     gap = 3 * mm
     half = (cell_w - gap) / 2
     images = grid(
-        [[_image(p, half) for p in previews]],
+        [[_Picture(p, half) for p in previews]],
         [half + gap, half],
         [("RIGHTPADDING", (0, 0), (0, 0), gap)],
     )

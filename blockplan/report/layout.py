@@ -11,7 +11,6 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from xml.sax.saxutils import escape
 
 from PIL import Image as PILImage
 from reportlab.lib.colors import Color, HexColor, white
@@ -20,6 +19,7 @@ from reportlab.lib.utils import ImageReader
 from reportlab.platypus import Flowable, Table, TableStyle
 
 from blockplan.case._text import format_person_name
+from blockplan.case.vocab import BLOCK_NAMES, BlockType
 from blockplan.outcomes.evidence import Status
 from blockplan.report.fonts import REGULAR, FontSet
 from blockplan.report.keyimages import KeyImage
@@ -53,22 +53,14 @@ _TRAJECTORY = HexColor("#00D5FF")
 _TARGET = HexColor("#FFD400")
 _HALO = HexColor("#000000")
 
-_BLOCK_NAMES = {
-    "mbb": "medial branch block",
-    "facet_ia": "facet intra-articular block",
-    "snrb": "selective nerve root block",
-    "tfesi": "transforaminal epidural",
-    "ilesi": "interlaminar epidural",
-    "caudal": "caudal epidural",
-    "sij": "sacroiliac joint block",
-    "discography": "discography",
-}
-
 
 # --- formatting -------------------------------------------------------------------------
 def esc(text: object) -> str:
-    """Escape text for a reportlab paragraph (``&``, ``<``, ``>``)."""
-    return escape(str(text))
+    """Text as reportlab paragraph markup: escaped (``&``, ``<``, ``>``), right-to-left runs
+    in visual order, CJK in a fallback font (`blockplan.report.scripts.markup`)."""
+    from blockplan.report.scripts import markup
+
+    return markup(str(text))
 
 
 def person_name(dicom_pn: str) -> str:
@@ -99,7 +91,10 @@ def fmt_lps(point: Sequence[float]) -> str:
 
 def block_name(value: str) -> str:
     """Readable name of a `~blockplan.case.vocab.BlockType` value."""
-    return _BLOCK_NAMES.get(value, value.replace("_", " "))
+    try:
+        return BLOCK_NAMES[BlockType(value)]
+    except ValueError:
+        return value.replace("_", " ")
 
 
 def status_tint(status: Status, amount: float = 0.3) -> Color:

@@ -27,6 +27,7 @@ from reportlab.platypus import (
 )
 
 from blockplan import __version__
+from blockplan.case._text import sex_text
 from blockplan.case.model import Case, Injection, Procedure, StudyRef, Target
 from blockplan.errors import ReportError
 from blockplan.io.volume import ImageVolume
@@ -35,6 +36,7 @@ from blockplan.outcomes.payer import PayerChecklist
 from blockplan.outcomes.scores import OdiChange
 from blockplan.planning.level_edit import level_text, transitional_text, unconfirmed_targets
 from blockplan.planning.level_guard import LevelCheck
+from blockplan.planning.paths import own_root_label
 from blockplan.planning.trajectory import (
     DEFAULT_BONE_EXCLUSION_MM,
     DEFAULT_BONE_HU,
@@ -237,7 +239,7 @@ def _patient_facts(ctx: Context, col: float) -> Flowable:
         ("Name", person_name(p.patient_name)),
         ("Patient ID", p.patient_id),
         ("Birth date", fmt_date(p.birth_date) if p.birth_date else ""),
-        ("Sex", {"F": "female", "M": "male", "O": "other"}.get(p.sex, "")),
+        ("Sex", sex_text(p.sex)),
     ]
     return _facts(ctx, "Patient", rows, col)
 
@@ -607,7 +609,7 @@ def _path_cell(ctx: Context, target: Target) -> Paragraph:
     metrics = ctx.paths.get(target.id)
     if metrics is None:
         return Paragraph("not measured (entry and target cannot be measured as a path)", st.cell)
-    lines = [esc(line) for line in describe_path(metrics).lines()]
+    lines = [esc(line) for line in describe_path(metrics, own_root_label(target)).lines()]
     colour = _VERDICT_COLOURS.get(metrics.verdict)
     if colour is not None:
         lines[-1] = f"<font color='{colour}'><b>{lines[-1]}</b></font>"

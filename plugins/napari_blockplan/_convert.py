@@ -15,7 +15,6 @@ layer metadata says so.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,10 +59,11 @@ def display_grid(
     """The world-aligned grid (affine, shape ``(k, j, i)``) napari shows a grid on.
 
     Its i, j, k axes run along +x, +y, +z. An axis-aligned grid keeps its voxels (the same
-    centres, permuted and flipped); any other grid gets the bounding box of its corners at
-    its own resolution — each world axis takes the spacing of the source axis closest to it
-    (`_nearest_source_axes`), so a 4 mm MR slab stays 4 mm thick instead of being sampled
-    eight times finer — the grid `display_volume` resamples oblique series onto.
+    centres, permuted and flipped); any other grid gets the bounding box of its corners
+    at its finest spacing — the grid `display_volume` resamples oblique series onto. (At
+    each axis's own spacing the layer would be ~8× smaller for a 4 mm MR slab, but a scar
+    painted on such a coarse grid maps to source voxels across two tilted slices and a
+    stroke can vanish; painting needs the fine grid.)
     """
     aff = np.asarray(affine, dtype=np.float64)
     k, j, i = shape
@@ -78,24 +78,12 @@ def display_grid(
         steps = np.array([spacing[int(np.argmax(np.abs(d[w])))] for w in range(3)])
         size = np.rint((hi - lo) / steps).astype(int) + 1
     else:
-        steps = spacing[list(_nearest_source_axes(d))]
+        steps = np.full(3, float(spacing.min()))
         size = np.maximum(np.ceil((hi - lo) / steps).astype(int) + 1, 1)
     out = np.eye(4)
     out[:3, :3] = np.diag(steps)
     out[:3, 3] = lo
     return out, (int(size[2]), int(size[1]), int(size[0]))
-
-
-def _nearest_source_axes(direction: npt.NDArray[np.float64]) -> tuple[int, int, int]:
-    """For world x, y, z: the source axis (i, j or k) each is closest to, one each.
-
-    The permutation with the largest summed |cosine| between each world axis and its
-    source axis (3! = 6 candidates), so two world axes never share a source axis.
-    """
-    perms = list(itertools.permutations(range(3)))
-    scores = [sum(abs(direction[w, a]) for w, a in enumerate(p)) for p in perms]
-    best = perms[int(np.argmax(scores))]
-    return (best[0], best[1], best[2])
 
 
 @dataclass(frozen=True)
@@ -169,11 +157,11 @@ def display_volume(volume: ImageVolume) -> tuple[ImageVolume, str]:
 
 
 def _resample_world_aligned(volume: ImageVolume) -> ImageVolume:
-    """The volume trilinearly resampled onto a world-aligned grid covering it.
+    """The volume trilinearly resampled onto an isotropic grid along +x, +y, +z covering it.
 
-    The grid keeps the source's resolution (`display_grid`) and the array its stored type
-    (integers rounded), so the layer costs about the source's bytes times its bounding
-    box's excess; outside the source the minimum value shows.
+    The step is the smallest voxel spacing (`display_grid`); the array keeps its stored
+    type (integers rounded: half the bytes of float32); outside the source the minimum
+    value shows.
     """
     aff, shape = display_grid(volume.affine, volume.shape)
     steps = " × ".join(f"{float(aff[a, a]):.2f}" for a in range(3))

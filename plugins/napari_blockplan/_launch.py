@@ -35,6 +35,7 @@ def launch_viewer(
     for n, name in enumerate(DOCK_WIDGETS):
         # one dock area with a tab per widget, so the canvas keeps its room
         dock, widget = viewer.window.add_plugin_dock_widget("blockplan", name, tabify=n > 0)
+        dock.setWindowTitle(name)  # the tab reads "Cases", not a clipped "Cases (bloc…"
         widgets[name] = widget
         docks.append(dock)
     docks[0].raise_()  # the Case panel's tab shows first: whose case is open

@@ -72,6 +72,9 @@ class Workspace:
     images_changed = Signal()
     """Emitted when image layers were added or removed (the reopen offer may change)."""
 
+    target_selected = Signal(object)
+    """Emitted with the id of the target selected in the Planning panel (None: none)."""
+
     images_refused = Signal(object)
     """Emitted with the `PatientMismatchError` of images removed because they are another
     patient's or study's (``err.comparison`` holds both identities: show, never log)."""
@@ -95,8 +98,16 @@ class Workspace:
         """Ledger status per target id (colours the targets)."""
         self.mode: str | None = None
         """What the next canvas click places (None: clicks place nothing)."""
+        self.selected_target_id: str | None = None
+        """The target selected in the Planning panel (the C-arm previews follow it)."""
         viewer.layers.events.inserted.connect(self._on_layer_inserted)
         viewer.layers.events.removed.connect(self._on_layer_removed)
+
+    def select_target(self, target_id: str | None) -> None:
+        """Note the selected target and tell the panels that follow it."""
+        if target_id != self.selected_target_id:
+            self.selected_target_id = target_id
+            self.target_selected.emit(target_id)
 
     # -- placement mode -----------------------------------------------------------
     def set_mode(self, mode: str | None, hint: str = "") -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from blockplan.archive.bundle import ArchiveObjects, build_archive
 from blockplan.case.model import Case
 from tests.archive._factory import Study, make_case, metrics_for, write_study
+from tests.archive._orthanc import OrthancServer
 
 
 @pytest.fixture(scope="module")
@@ -29,3 +31,13 @@ def objects(study: Study, case: Case) -> ArchiveObjects:
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrthancServer]:
+    """One Orthanc for the session (tests that stop or misconfigure one start their own).
+
+    Safe to share: every test stores objects under UIDs of its own and counts only those.
+    """
+    with OrthancServer(tmp_path_factory.mktemp("orthanc")) as server:
+        yield server

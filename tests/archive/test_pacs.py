@@ -31,12 +31,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def orthanc(tmp_path_factory: pytest.TempPathFactory):
-    with OrthancServer(tmp_path_factory.mktemp("orthanc")) as server:
-        yield server
-
-
 def dest_for(server: OrthancServer, calling: str = "BLOCKPLAN") -> DicomDestination:
     return DicomDestination("127.0.0.1", server.dicom_port, server.aet, calling, timeout=10)
 

@@ -137,12 +137,6 @@ def _without_pdfa_claim(pdf: bytes) -> bytes:
 
 
 # --- against a real Orthanc -------------------------------------------------------------
-@pytest.fixture(scope="module")
-def orthanc(tmp_path_factory: pytest.TempPathFactory):
-    with OrthancServer(tmp_path_factory.mktemp("orthanc")) as server:
-        yield server
-
-
 @pytest.mark.parametrize("via", ["cstore", "stow"])
 @pytest.mark.orthanc
 @pytest.mark.skipif(available() is not None, reason=str(available()))

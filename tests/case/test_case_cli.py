@@ -107,6 +107,11 @@ def test_show_text_and_json(filled: tuple[str, str]) -> None:
     shown = json.loads(out)
     assert shown["summary"]["n_targets"] == 2 and len(shown["procedures"]) == 3
     assert shown["audit"][0]["action"] == "create"
+    with CaseStore(url) as store:
+        loaded = store.load(case_id)[0]
+    assert [b["session_id"] for b in shown["procedures"]] == [
+        p.session_id for p in loaded.procedures
+    ]
 
 
 def test_export_then_import_round_trip(

@@ -110,7 +110,7 @@ def _check_file(path: Path, reported: int) -> int:
 def test_kill_9_mid_save_never_loses_a_commit(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    seed = random.randrange(2**32)
+    seed = 20261203  # fixed: the same kill delays in every run (the suite is deterministic)
     rng = random.Random(seed)
     database = None
     sqlite_path: Path | None = None

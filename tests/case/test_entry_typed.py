@@ -92,7 +92,7 @@ def test_quick_diary_keeps_what_it_does_not_name() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("1 1 0", "no colon: type the baseline NRS, a colon, then one NRS per time"),
+        ("1 1 0", "no baseline NRS: type it before the colon"),
         (": 1 1 0", "no baseline NRS"),
         ("11: 1", r"baseline \(before the colon\): NRS must be a whole number 0–10"),
         ("8: 1 1 11", r"value 3 \(30 min\): NRS must be a whole number 0–10"),
@@ -179,3 +179,17 @@ def test_dates() -> None:
     assert date_from_text(" 2026-04-07 ") == dt.date(2026, 4, 7)
     with pytest.raises(ValueError, match="expected a date like 2026-04-07; got '7/4'"):
         date_from_text("7/4")
+
+
+def test_a_block_dated_in_the_future_is_refused_as_a_slip() -> None:
+    from blockplan.case.entry import performed_at_from_text
+
+    now = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC)
+    done = performed_at_from_text("2026-12-03 09:05 +00:00", now)  # clocks drift a little
+    assert done == dt.datetime(2026, 12, 3, 9, 5, tzinfo=dt.UTC)
+    with pytest.raises(ValueError, match="in the future") as refused:
+        performed_at_from_text("2026-12-31 09:00 +00:00", now)
+    assert "2026-12-31 09:00 +00:00" in str(refused.value)
+    assert "now 2026-12-03 09:00 +00:00" in str(refused.value)
+    with pytest.raises(ValueError, match="expected a date and time"):
+        performed_at_from_text("31.12.2026", now)

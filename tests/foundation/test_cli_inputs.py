@@ -74,6 +74,8 @@ def _modules_after(*args: str) -> set[str]:
         ("demo", "--help"),
         ("config", "--help"),
         ("view", "--help"),
+        ("levels", "--help"),
+        ("levels",),  # missing argument
     ],
 )
 def test_help_and_argument_errors_import_no_stage(args: tuple[str, ...]) -> None:
@@ -243,3 +245,52 @@ def test_series_json_is_strict_json(tmp_path: Path) -> None:
 
     doc = json.loads(result.stdout, parse_constant=refuse)
     assert doc["format"] == "blockplan.series"
+
+
+# --- native chatter and unforeseen failures -------------------------------------------------
+_CHATTY = (
+    "import os, click\n"
+    "from blockplan.cli import main\n"
+    "@main.command('chatter')\n"
+    "def chatter():\n"
+    "    os.write(2, b'Warning: bogus value from a C decoder\\n')\n"
+    "    click.echo('blockplan: the one line', err=True)\n"
+    "main(['chatter'])\n"
+)
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_native_chatter_stays_off_stderr_unless_debugging(debug: bool) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "BLOCKPLAN_DEBUG"}
+    if debug:
+        env["BLOCKPLAN_DEBUG"] = "1"
+    out = subprocess.run(
+        [sys.executable, "-c", _CHATTY], capture_output=True, text=True, env=env, cwd=REPO
+    )
+    assert out.returncode == 0, out.stderr
+    assert "blockplan: the one line" in out.stderr
+    assert ("bogus value" in out.stderr) is debug
+
+
+class _Panic(BaseException):
+    """Like pyo3's PanicException (a Rust panic): a BaseException, not an Exception."""
+
+
+def test_an_unforeseen_failure_or_panic_is_one_line_with_status_70(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("BLOCKPLAN_DEBUG", raising=False)
+
+    @main.command("probe-panic")
+    def probe_panic() -> None:
+        raise _Panic("thread panicked at src/lib.rs")
+
+    try:
+        result = CliRunner().invoke(main, ["probe-panic"])
+    finally:
+        main.commands.pop("probe-panic", None)
+    assert result.exit_code == 70
+    assert result.output == (
+        "blockplan: internal error (_Panic); please report it with the command you ran "
+        "(BLOCKPLAN_DEBUG=1 shows the traceback)\n"
+    )

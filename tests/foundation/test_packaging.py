@@ -7,6 +7,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -17,7 +18,7 @@ def test_wheel_holds_exactly_the_two_packages_and_the_manifest(tmp_path: Path) -
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "build")
     for name in ("blockplan", "plugins", "tests"):
         shutil.copytree(REPO / name, src / name, ignore=ignore)
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy2(REPO / name, src / name)
     out = tmp_path / "dist"
     subprocess.run(
@@ -49,6 +50,23 @@ def test_wheel_holds_exactly_the_two_packages_and_the_manifest(tmp_path: Path) -
     # every package of the source tree made it in
     for init in (REPO / "blockplan").rglob("__init__.py"):
         assert init.relative_to(REPO).as_posix() in names, init
+    _check_metadata(zipfile.ZipFile(wheel), names)
+
+
+def _check_metadata(wheel: zipfile.ZipFile, names: list[str]) -> None:
+    """Licence file, project URLs, classifiers and a lean, permissive core."""
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    meta = wheel.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    assert "License-Expression: BSD-3-Clause" in meta
+    assert "Project-URL: Source, https://" in meta
+    assert "Classifier: Programming Language :: Python :: 3.11" in meta
+    core = [line for line in meta.splitlines() if line.startswith("Requires-Dist:")]
+    core = [line for line in core if "extra ==" not in line]
+    for heavy_or_gpl in ("pylibjpeg-libjpeg", "simpleitk", "imagecodecs", "python-gdcm", "napari"):
+        assert not any(heavy_or_gpl in line.lower() for line in core), heavy_or_gpl
+    for extra in ("imaging", "codecs", "gpl", "napari", "postgres", "all"):
+        assert f"Provides-Extra: {extra}" in meta
+    assert 'Requires-Dist: pylibjpeg-libjpeg>=2.1; extra == "gpl"' in meta
 
 
 def test_core_never_imports_gui_modules() -> None:
@@ -74,3 +92,53 @@ def test_plugin_manifest_validates_with_imports() -> None:
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "valid" in (out.stdout + out.stderr).lower()
+
+
+def test_readme_images_have_absolute_urls() -> None:
+    """PyPI and the napari hub show README.md without the repository's files."""
+    import re
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    targets = re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", text)
+    assert targets
+    for target in targets:
+        assert target.startswith("https://"), target
+        assert (REPO / "docs" / target.rsplit("/", 1)[-1]).is_file(), target
+
+
+def test_core_dependency_tree_has_no_gpl_licence() -> None:
+    """Walk the installed core requirements (no extras) and read each licence."""
+    import re
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    seen: set[str] = set()
+    todo = ["blockplan"]
+    gpl: list[str] = []
+    while todo:
+        name = todo.pop()
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        dist = metadata.distribution(name)
+        licence = _licence(dist.metadata)
+        if re.search(r"(?<!L)GPL|GNU General Public", licence):
+            gpl.append(f"{name}: {licence[:80]}")
+        for text in dist.requires or []:
+            req = Requirement(text)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
+    assert "pydicom" in seen and "matplotlib" in seen
+    assert not gpl, gpl
+
+
+def _licence(meta: Any) -> str:
+    """The SPDX expression, else the licence classifiers, else a short License field
+    (some packages put their whole licence text there)."""
+    if meta.get("License-Expression"):
+        return str(meta["License-Expression"])
+    classifiers = [c for c in meta.get_all("Classifier") or [] if c.startswith("License")]
+    short = meta.get("License") or ""
+    return " ".join(classifiers) + (" " + short if len(short) < 100 else "")

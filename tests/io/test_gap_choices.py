@@ -73,8 +73,13 @@ def test_series_cli_lists_the_parts_or_the_resampled_grid(tmp_path: Path) -> Non
     assert "[REFUSED]" in refused.output
 
 
-def test_cli_spells_the_same_gap_choices_as_the_core() -> None:
-    from blockplan._cli_series import _GAP_CHOICES
-    from blockplan.io.gaps import GAP_CHOICES
+def test_cli_offers_the_same_gap_and_tilt_choices_as_the_core() -> None:
+    import typing
 
-    assert _GAP_CHOICES == GAP_CHOICES
+    from blockplan._cli_series import series
+    from blockplan.io.gaps import GAP_CHOICES, GapChoice
+    from blockplan.io.geometry import TiltMode
+
+    offered = {p.name: tuple(p.type.choices) for p in series.params if p.name in ("gaps", "tilt")}
+    assert offered["gaps"] == GAP_CHOICES == typing.get_args(GapChoice)
+    assert offered["tilt"] == typing.get_args(TiltMode)

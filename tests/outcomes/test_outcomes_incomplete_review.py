@@ -325,7 +325,8 @@ def test_a_pending_block_makes_no_pair() -> None:
 def test_a_single_negative_block_does_not_suggest_reimaging() -> None:
     ledger = build_ledger(case_of(block(until=NO_RELIEF)), profile("asra-2020-single"))
     assert ledger.suggestions == ()
-    assert any("1 valid diagnostic block(s), 2 needed" in n for n in ledger.notes)
+    # worded as the work-up threshold, not as the profile's confirmation rule (one block)
+    assert any("1 of the 2 valid diagnostic blocks this profile wants" in n for n in ledger.notes)
 
 
 def test_a_pending_block_holds_back_reimaging() -> None:

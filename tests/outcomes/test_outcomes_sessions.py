@@ -12,6 +12,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from blockplan.case.model import Case, Procedure
@@ -20,6 +22,7 @@ from blockplan.outcomes import build_ledger
 from blockplan.outcomes.adjudication import SourceKey, Verdict, adjudicate
 from blockplan.outcomes.evidence import Status
 from blockplan.outcomes.payer import group_sessions
+from blockplan.outcomes.profiles import list_profiles
 from tests.outcomes._factory import (
     BUPI,
     LEFT,
@@ -32,6 +35,8 @@ from tests.outcomes._factory import (
     diary_from,
     profile,
 )
+from tests.outcomes.test_outcomes_properties import FAST, _compare, _without
+from tests.outcomes.test_outcomes_properties import cases as property_cases
 
 ROOT = SourceKey(structure=Structure.NERVE_ROOT, level="L5", side=LEFT)
 FACET = SourceKey(structure=Structure.FACET_JOINT, level="L4-L5", side=LEFT)
@@ -159,6 +164,19 @@ def test_the_issue_example_blocks_and_ledger_say_why() -> None:
     assert any("one session" in n and "neither is confirmed" in n for n in ledger.notes)
 
 
+def test_the_ledger_text_names_the_sitting_sites() -> None:
+    from blockplan.outcomes.text import ledger_to_text
+
+    text = ledger_to_text(build_ledger(case_of(*_sitting()), profile("asra-2020-single")))
+    assert (
+        text.count(
+            "session sites (relief supports only these together): L5, left, nerve root; "
+            "L4-L5, left, facet joint"
+        )
+        == 2
+    )
+
+
 def test_separate_sessions_on_separate_days_are_attributed_to_each_site() -> None:
     snrb, mbb = _sitting()
     apart = (
@@ -220,3 +238,44 @@ def test_case_model_round_trips_sessions() -> None:
     case = case_of(*_sitting())
     again = Case.model_validate_json(case.model_dump_json())
     assert again == case and again.sessions[0].session_id == "s1-0"
+
+
+# --- properties: every block of a date in one sitting ----------------------------------
+def _one_sitting_per_date(case: Case) -> Case:
+    day = {p.id: p.performed_at.date().isoformat() for p in case.procedures}
+    return case.evolve(
+        procedures=tuple(p.model_copy(update={"session_id": day[p.id]}) for p in case.procedures)
+    )
+
+
+@FAST
+@given(property_cases, st.sampled_from(list_profiles()))
+def test_a_sitting_supports_only_sets_holding_all_its_sites(case: Case, profile_name: str) -> None:
+    ledger = build_ledger(_one_sitting_per_date(case), profile(profile_name))
+    blocks = {b.number: b for b in ledger.blocks}
+    for source in ledger.sources:
+        for number in source.supporting:
+            assert blocks[number].evidence_set <= set(source.sites), source.label
+        if source.status in (Status.CONFIRMED, Status.PROBABLE) and not source.pairs:
+            assert source.supporting, source.label
+
+
+@FAST
+@given(property_cases, st.sampled_from(list_profiles()))
+def test_with_sittings_removing_a_positive_block_never_upgrades(
+    case: Case, profile_name: str
+) -> None:
+    """The property of `test_outcomes_properties`, for blocks alone in their sitting.
+
+    Taking one block out of a multi-block sitting is not removing evidence: it changes what
+    the rest of the sitting supports (its relief becomes attributable to fewer sites), so
+    such a removal may legitimately raise a single site's status.
+    """
+    case = _one_sitting_per_date(case)
+    p = profile(profile_name)
+    full = build_ledger(case, p)
+    for result in full.blocks:
+        alone = result.evidence_set == result.site_set
+        if result.verdict is Verdict.POSITIVE and alone:
+            reduced = build_ledger(_without(case, result.procedure_id), p)
+            _compare(full, reduced, result.number, positive=True)

@@ -5,8 +5,9 @@ and discs on a lordotic curve built up from the sacrum (as `blockplan.sample.ana
 does), a neural arch, spinous and transverse processes, ribs on chosen vertebrae, a fused
 sacrum with alae, the iliac wings, soft tissue and noise. Variants: extra lumbar vertebra
 (L6), sacralised L5, ribs on other vertebrae (11 or 13 pairs), pedicle screws and rods
-with metal streaks, cropping, slice thickness and patient orientation (feet first,
-prone, sagittal reformat). Positions are LPS mm; the truth is every body and disc centre.
+with metal streaks, contrast-filled renal pelves, cropping, slice thickness and patient
+orientation (feet first, prone, sagittal reformat). Positions are LPS mm; the truth is
+every body and disc centre.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ class Variant:
     rib_levels: tuple[str, ...] = ("T10", "T11", "T12")
     sacralised_l5: bool = False
     metal: bool = False
+    contrast_kidneys: bool = False  # excreted contrast in both renal pelves, beside L1-L2
+    aorta_hu: float = 40.0  # 300 for an arterial-phase contrast CT
     top: tuple[str, float] = ("T11", 0.0)
     bottom: tuple[str, float] = ("S1", -45.0)
     pixel_mm: float = 2.0
@@ -281,6 +284,12 @@ def build(v: Variant = Variant()) -> tuple[ImageVolume, Truth]:
     c.paint(
         np.array(torso), np.eye(3), 1e4, lambda x, a, u: (x / 135) ** 2 + (a / 90) ** 2 <= 1, 40.0
     )
+    for name in ("T11", "T12", "L1", "L2", "L3", "L4"):  # aorta in front of the bodies, left
+        o, th, dims = layout[name]
+        if len(dims) > 1:
+            centre = o + np.array([12.0, -dims[2] / 2 - 14.0, 0.0])
+            tube = lambda x, a, u: (x / 11) ** 2 + (a / 11) ** 2 <= 1  # noqa: E731
+            c.paint(centre, np.eye(3), 40.0, tube, v.aorta_hu)
     truth = Truth()
     for name, (o, th, dims) in layout.items():
         if "-" in name:
@@ -296,6 +305,12 @@ def build(v: Variant = Variant()) -> tuple[ImageVolume, Truth]:
             truth.frames[name] = (np.asarray(o), _frame(th), (float(w), float(d), float(h)))
     if v.metal:
         _metal(c, layout)
+    if v.contrast_kidneys:
+        o = layout["L1-L2"][0]
+        for s in (1, -1):
+            pelvis = o + np.array([s * 50.0, 5.0, 0.0])
+            inside = lambda x, a, u: (x / 15) ** 2 + (a / 10) ** 2 + (u / 20) ** 2 <= 1  # noqa: E731
+            c.paint(pelvis, np.eye(3), 25.0, inside, 600.0)
     rng = np.random.default_rng(v.seed)
     c.hu += rng.normal(0.0, 15.0, c.hu.shape).astype(np.float32)
     return _orient(c, v.orientation), truth

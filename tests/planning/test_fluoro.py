@@ -140,6 +140,10 @@ def test_display_shows_dense_as_dark_unless_asked() -> None:
     dark = to_display(li, window=(0.0, 4.0))
     assert dark.tolist() == [[255, 191], [128, 0]]
     assert to_display(li, window=(0.0, 4.0), dense_dark=False).tolist() == [[0, 64], [128, 255]]
+    # by default the window spans the rays through the body (line integral above 0.5)
+    body = np.array([[0.0, 0.1], [1.0, 3.0]], dtype=np.float32)
+    shown = to_display(body)
+    assert shown[0].tolist() == [255, 255] and shown[1, 0] > 250 and shown[1, 1] < 5
 
 
 def test_drr_refuses_mr_and_a_source_inside_the_volume() -> None:

@@ -35,11 +35,12 @@ def _labels(p: LevelProposal) -> tuple[str, ...]:
 
 
 def _assert_right_places(p: LevelProposal, truth: Truth) -> None:
-    """Bodies inside the true body and ≤ 5 mm along the spine; discs ≤ 8 mm from theirs."""
+    """Bodies inside the true body and ≤ 5 mm along the spine; discs ≤ 10 mm from theirs
+    (a disc is 9 mm tall and 32 mm deep: still inside it)."""
     for lv in p.levels:
         centre = np.asarray(lv.centre_lps)
         if lv.is_disc:
-            assert np.linalg.norm(centre - truth.centres[lv.label]) <= 8.0, lv
+            assert np.linalg.norm(centre - truth.centres[lv.label]) <= 10.0, lv
         else:
             assert truth.inside_body(lv.label, centre), lv
             assert truth.along_spine_mm(lv.label, centre) <= 5.0, lv
@@ -94,8 +95,16 @@ FULL = ALL + DISCS
         Variant(orientation="HFP"),
         Variant(orientation="SAG"),
         Variant(slice_mm=3.0, seed=3),
+        Variant(contrast_kidneys=True, seed=4),
     ],
-    ids=["supine-head-first", "feet-first", "prone", "sagittal-reformat", "3mm-slices"],
+    ids=[
+        "supine-head-first",
+        "feet-first",
+        "prone",
+        "sagittal-reformat",
+        "3mm-slices",
+        "contrast-in-the-renal-pelves",  # bright, lateral, small: not taken for ribs on L1-L2
+    ],
 )
 def test_both_anchors_agree_and_every_level_is_proposed(variant: Variant) -> None:
     p, truth = _run(variant)
@@ -132,7 +141,7 @@ def test_pedicle_screws_and_rods_hide_a_disc_and_nothing_is_counted_through_it()
     assert {"T12", "L1", "L2", "L3", "S1"} <= set(_labels(p))
     assert "L4" not in _labels(p) and "L4-L5" not in _labels(p)
     assert any("metal (screws or rods)" in r for r in p.reasons)
-    assert any("hidden by metal artefact" in w for w in p.withheld)
+    assert any("not proposed — metal (screws or rods) in it" in w for w in p.withheld)
 
 
 @pytest.mark.parametrize(
@@ -154,6 +163,12 @@ def test_counts_that_disagree_label_nothing_and_state_both(
     text = " ".join(p.reasons)
     assert f"from the sacrum the lowest rib-bearing vertebra is {sacrum_says}" in text
     assert "from the ribs it is T12" in text and "transitional anatomy" in text
+
+
+def test_a_scan_ending_in_the_ribs_does_not_take_its_lowest_ribs_for_t12() -> None:
+    p, _truth = _run(Variant(top=("T10", 0.0), bottom=("T12", -4.0)))
+    assert p.levels == () and p.rib_count is None
+    assert any("the lowest ribs may lie beyond the scan and were not used" in r for r in p.reasons)
 
 
 def test_sacralised_l5_is_never_named_wrongly() -> None:
@@ -182,8 +197,9 @@ def test_not_a_ct_gives_an_empty_proposal_and_says_why() -> None:
     p = propose_levels(_volume(np.zeros((20, 20, 20)), modality="MR"))
     assert p.levels == ()
     assert p.reasons == (
-        "series 7: modality MR, expected CT — levels are proposed on CT only; open the CT "
-        "of the study",
+        "series 7: modality MR, expected CT — levels are proposed on CT only (the anchors, "
+        "the sacrum's alae and the lowest ribs, are measured on bone); open the CT of the "
+        "study or mark the levels by hand",
     )
 
 
@@ -209,3 +225,46 @@ def test_json_names_every_level_and_reason() -> None:
     assert [lv["label"] for lv in data["levels"]] == list(_labels(p))
     assert data["levels"][0]["reasons"] and len(data["levels"][0]["centre_lps"]) == 3
     assert data["withheld"] == list(p.withheld) and json.dumps(data)
+
+
+def test_on_the_midline_every_centre_shares_the_median_x() -> None:
+    p, truth = _run(Variant(orientation="HFP"))
+    mid = p.on_midline()
+    xs = sorted(lv.centre_lps[0] for lv in p.levels)
+    assert {lv.centre_lps[0] for lv in mid.levels} == {xs[len(xs) // 2]}
+    assert [lv.centre_lps[1:] for lv in mid.levels] == [lv.centre_lps[1:] for lv in p.levels]
+    _assert_right_places(mid, truth)
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [Variant(lumbar=6, seed=10), Variant(metal=True, seed=12), Variant(seed=14)],
+    ids=["L6-disc-split-by-noise", "metal-body-ends-moved", "sharp-lumbosacral-bend"],
+)
+def test_noise_seeds_that_once_gave_a_wrong_place_or_name(variant: Variant) -> None:
+    """Regressions from a seed sweep: counts that do not meet are not joined, a body with
+    metal in it is not proposed (nor counted through), a disc sits between its bodies."""
+    p, truth = _run(variant)
+    _assert_right_places(p, truth)
+    if variant.lumbar == 6:
+        assert p.levels == () and any("do not meet" in r for r in p.reasons)
+    if variant.metal:
+        assert any(w.startswith("L4: not proposed — metal") for w in p.withheld)
+
+
+def test_without_the_imaging_extra_the_count_runs_from_the_sacrum_and_says_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "SimpleITK", None)  # as if not installed
+    volume, truth = build(Variant(seed=7))
+    p = propose_levels(volume)
+    assert {"L1", "L5", "S1"} <= set(_labels(p))
+    assert {lv.confidence for lv in p.levels} == {0.75}
+    assert any(
+        r.startswith("the lowest ribs were not searched:")
+        and "pip install 'blockplan[imaging]'" in r
+        for r in p.reasons
+    )
+    _assert_right_places(p, truth)

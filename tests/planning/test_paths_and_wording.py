@@ -78,6 +78,26 @@ def test_path_onto_its_own_root_is_not_a_hazard_but_not_assessed_alone() -> None
     assert describe_path(m).clearance == "2.5 mm inside nerve root L5 left"
 
 
+def test_a_root_block_not_assessed_names_the_roots_still_to_mark() -> None:
+    from blockplan.planning.paths import own_root_label
+
+    # the physician marked the target's own root and the sac: the verdict must say that the
+    # own root does not count, and which one it is (a physician's trial found "mark the
+    # nerve roots" unhelpful with L5 left already marked)
+    target = _target(Structure.NERVE_ROOT, "L5", "left", (20, 10, 0))
+    target = target.model_copy(update={"block_type": BlockType.SELECTIVE_NERVE_ROOT})
+    m = measure_paths(_case(target, (50, 80, 10), ROOT))["t-nerve_root"]
+    assert m.verdict is SafetyVerdict.NOT_ASSESSED
+    own = own_root_label(target)
+    assert own == "nerve root L5 left"
+    assert describe_path(m, own).safety == (
+        "not assessed — mark the nerve roots near the path other than the target's own "
+        "(nerve root L5 left) and the thecal sac; load the CT to check bone"
+    )
+    facet = _target(Structure.FACET_JOINT, "L5", "left", (20, 10, 0))
+    assert own_root_label(facet) is None  # only a root block aims at a root
+
+
 def _empty_ct() -> Any:
     """A bone-free CT around the test paths (x −10 … 69, y 0 … 99, z −40 … 29 mm)."""
     return volume(np.zeros((70, 100, 80), dtype=np.int16), affine(origin=(-10.0, 0.0, -40.0)))

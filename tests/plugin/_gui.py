@@ -120,3 +120,11 @@ class Physician:
         """Click the canvas where the patient position ``lps`` is shown."""
         canvas = canvas_widget(self.viewer)
         self.click(canvas, what or f"canvas at {lps}", pixel_of(self.viewer, lps))
+
+
+def choose(combo: Any, value: str) -> None:
+    """Select the item of ``combo`` whose stored value is ``value`` (the item's text is the
+    physician's word for it, e.g. "SNRB — selective nerve root block" for ``"snrb"``)."""
+    index = combo.findData(value)
+    assert index >= 0, f"{value!r} is not an item of the list"
+    combo.setCurrentIndex(index)

@@ -210,7 +210,7 @@ def test_a_click_opens_a_case_with_its_layers_identity_and_window_title(
         "Patient": "PHANTOM, LUMBAR",
         "Patient ID": "SYNTH-0001",
         "Birth date": "1968-07-04",
-        "Sex": "O",
+        "Sex": "other",  # the word, not the DICOM code (as the report prints it)
         "Study date": "2026-03-15",
         "Accession": "SYNTH0001",
         "Case id": demo.case_id,

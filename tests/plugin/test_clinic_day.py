@@ -23,6 +23,7 @@ from qtpy.QtCore import QPoint, Qt
 from qtpy.QtWidgets import QTabBar, QWidget
 
 from blockplan.case import Agent, Complication
+from blockplan.case.entry import datetime_text
 from blockplan.settings import Settings, save_settings
 from napari_blockplan._convert import lps_to_world
 from napari_blockplan._launch import launch_viewer
@@ -166,7 +167,7 @@ def test_a_clinic_day_in_napari(qtbot: Any, tmp_path: Path, launch_app: Any) -> 
 
     # the left L5 SNRB target and its skin entry on the axial CT
     _open_tab(doc, planning.tabs, "Targets")
-    _choose(doc, planning.block_type, "snrb")
+    _choose(doc, planning.block_type, "SNRB")
     doc.click(planning.view_buttons["axial"], "Axial")
     assert viewer.dims.point[0] == pytest.approx(SNRB["target_lps"][2], abs=0.6)
     doc.key(canvas_widget(viewer), Qt.Key.Key_T, Qt.KeyboardModifier.ShiftModifier, "Shift-T")
@@ -208,6 +209,9 @@ def test_a_clinic_day_in_napari(qtbot: Any, tmp_path: Path, launch_app: Any) -> 
     activate(outcomes)
     _tick(doc, outcomes.target_checks[target.id], "the L5 left target")
     doc.click(outcomes.agent_buttons[Agent.LIDOCAINE], "lidocaine")
+    doc.click(outcomes.performed_at, "date")
+    first = dt.datetime.now().astimezone() - dt.timedelta(days=14)
+    doc.type(outcomes.performed_at, datetime_text(first), "two weeks ago")
     doc.click(outcomes.no_complications, "no complications")
     doc.click(outcomes.record_button, "Record as new block")
     doc.type(outcomes.quick_diary, "8: 1 1 0 1 3 6 7 8 8 8 8", "the diary")
@@ -217,8 +221,8 @@ def test_a_clinic_day_in_napari(qtbot: Any, tmp_path: Path, launch_app: Any) -> 
         _tick(doc, outcomes.target_checks[target.id], "the L5 left target")
     doc.click(outcomes.agent_buttons[Agent.BUPIVACAINE], "bupivacaine")
     doc.click(outcomes.performed_at, "date")
-    when = (ws.case.procedures[0].performed_at.date() + dt.timedelta(days=14)).isoformat()
-    doc.type(outcomes.performed_at, f"{when} 09:00 +01:00", "two weeks later")
+    earlier_today = dt.datetime.now().astimezone() - dt.timedelta(hours=1)
+    doc.type(outcomes.performed_at, datetime_text(earlier_today), "an hour ago")
     if not outcomes.no_complications.isChecked():
         doc.click(outcomes.no_complications, "no complications")
     doc.click(outcomes.record_button, "Record as new block")

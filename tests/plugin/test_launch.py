@@ -66,6 +66,14 @@ def test_launch_opens_a_stored_case(qtbot, launch_app) -> None:
         panel = viewer.window.dock_widgets["Cases (blockplan)"]
         qtbot.waitUntil(panel.isVisible, timeout=5000)
         assert panel.case_form.isVisible()
+        # each tab reads its panel's name whole ("Cases", never a clipped "Cases (bloc…")
+        from qtpy.QtWidgets import QTabBar
+
+        from tests.plugin._gui import canvas_widget
+
+        bars = canvas_widget(viewer).window().findChildren(QTabBar)
+        tabs = {bar.tabText(i) for bar in bars for i in range(bar.count())}
+        assert {"Cases", "Study browser", "Planning", "Outcomes", "Report"} <= tabs, tabs
         assert panel.fields["Case id"].text() == case.case_id
         assert panel.title_edit.text() == case.title
         assert viewer.title == f"blockplan — patient not recorded — {case.title}"

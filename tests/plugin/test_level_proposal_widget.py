@@ -66,10 +66,12 @@ def test_propose_shift_edit_and_accept_levels(
     layer = panel.layer()
     assert list(layer.features["level"]) == ALL
     assert np.allclose(layer.data[6], lps_to_world(panel.proposal.centre_of("L3")))
-    status = panel.status.text()
-    assert status.startswith("13 levels proposed (T12–S1), counted from the sacrum and the")
-    assert "the level marked L5 is L4 by the automatic count" in status
-    assert "markers name these bodies L5–S1, the automatic count L4–L5" in status
+    assert panel.status.text().startswith(
+        "13 levels proposed (T12–S1), counted from the sacrum and the lowest ribs"
+    )
+    guard = panel.guard.text()
+    assert "the level marked L5 is L4 by the automatic count" in guard
+    assert "markers name these bodies L5–S1, the automatic count L4–L5" in guard
     assert ws.case.targets[0].level_change is not None  # flagged until confirmed
 
     doc.click(panel.down_button, "One level down")
@@ -95,4 +97,6 @@ def test_propose_shift_edit_and_accept_levels(
         "lowest ribs (they agree)) and accepted: T12–S1, 13 markers"
     )
     assert entries[-1].summary.endswith("moved by the physician before accepting: L3")
+    # the guard re-checks on every edit: the accepted markers agree with the count
+    assert panel.guard.text().startswith("Level count: the markers agree with the automatic")
     assert doc.actions <= 6

@@ -103,7 +103,7 @@ def _target_on_axial(doc: Physician, planning: Any) -> None:
     doc.click(planning.view_buttons["sagittal"], "Sagittal")
     doc.click_patient(SNRB["target_lps"], "the target's height on the sagittal view")
     _open_tab(doc, planning.tabs, "Targets")
-    _choose(doc, planning.block_type, "snrb")
+    _choose(doc, planning.block_type, "SNRB")
     doc.click(planning.view_buttons["axial"], "Axial")
     doc.key(canvas_widget(doc.viewer), Qt.Key.Key_T, Qt.KeyboardModifier.ShiftModifier, "Shift-T")
     doc.click_patient(SNRB["target_lps"], "the target")

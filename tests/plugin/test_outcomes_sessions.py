@@ -55,6 +55,9 @@ def test_an_mbb_recorded_into_the_sitting_of_an_snrb(outcomes) -> None:
         volume_ml=0.5,
     )
     widget.set_diary(snrb.id, 9, RELIEF)
+    # a block alone in its sitting shows "of its own": recording another from it starts anew
+    widget.select_block(snrb.id)
+    assert form.session.currentData() is None
 
     # a new block, joined to that sitting through the session box, with real events
     doc = Physician(viewer)
@@ -69,12 +72,13 @@ def test_an_mbb_recorded_into_the_sitting_of_an_snrb(outcomes) -> None:
     doc.click(widget.record_button, "Record as new block")
 
     sitting = ws.case.session_of(snrb.id)
-    assert [p.block_type for p in sitting.procedures] == [
-        BlockType.SELECTIVE_NERVE_ROOT,
-        BlockType.MEDIAL_BRANCH,
-    ]
-    mbb = sitting.procedures[1]
-    assert mbb.diary == ws.case.session_of(snrb.id).procedures[0].diary  # one sitting, one diary
+    # same time: the sitting orders its blocks by time, then id
+    assert sorted(p.block_type for p in sitting.procedures) == sorted(
+        [BlockType.SELECTIVE_NERVE_ROOT, BlockType.MEDIAL_BRANCH]
+    )
+    mbb = next(p for p in sitting.procedures if p.block_type is BlockType.MEDIAL_BRANCH)
+    first = next(p for p in sitting.procedures if p.id == snrb.id)
+    assert mbb.diary is not None and mbb.diary == first.diary  # one sitting, one diary
     # the ledger reads the sitting: the relief supports only the set of both sites
     result = next(b for b in widget.ledger.blocks if b.procedure_id == mbb.id)
     assert len(result.evidence_set) == 2 and "done in one session" in result.reasons[0]

@@ -17,6 +17,7 @@ from napari_blockplan._convert import display_volume, lps_to_world, world_to_lps
 from napari_blockplan._layers import layer_for
 from napari_blockplan._workspace import workspace_for
 from tests.planning.test_sample_study import _deepest_point
+from tests.plugin._gui import choose
 
 pytestmark = pytest.mark.gui
 
@@ -56,8 +57,8 @@ def _place_levels(widget: Any) -> list[str]:
 def _add_truth_targets(widget: Any) -> list[tuple[Any, dict[str, Any]]]:
     added = []
     for truth in TRUTH["targets"]:
-        widget.block_type.setCurrentText(truth["block_type"])
-        assert widget.structure.currentText() == STRUCTURE.get(
+        choose(widget.block_type, truth["block_type"])
+        assert widget.structure.currentData() == STRUCTURE.get(
             truth["structure"], truth["structure"]
         )
         target = widget.add_target_at(lps_to_world(truth["target_lps"]))
@@ -244,11 +245,11 @@ def test_workspace_screenshot_shows_every_layer(planning, qtbot) -> None:
     lines = layer_for(viewer, "trajectories")
     assert all(np.allclose(c, transform_color("#ff7f0e")[0]) for c in lines.edge_color)
     # the roots next to the left L5 SNRB and the thecal sac marked: its path can be judged
-    widget.landmark_kind.setCurrentText("nerve_root")
+    choose(widget.landmark_kind, "nerve_root")
     for level in ("L4", "L5"):
         root = next(r for r in TRUTH["nerve_roots"] if (r["root"], r["side"]) == (level, "left"))
         widget.add_landmark_at(lps_to_world(root["foramen_lps"]))
-    widget.landmark_kind.setCurrentText("thecal_sac")
+    choose(widget.landmark_kind, "thecal_sac")
     widget.add_landmark_at(lps_to_world(TRUTH["thecal_sac_centerline"]["L5"]))
     with np.load(SAMPLE / TRUTH["scar"]["mask_file"]) as npz:
         seed = _deepest_point(npz["mask"].astype(bool), npz["affine"])
@@ -301,7 +302,7 @@ def test_a_path_through_bone_is_flagged_in_the_table_and_the_view(planning) -> N
     viewer, widget, _ws, _store = planning
     _place_levels(widget)
     truth = next(t for t in TRUTH["targets"] if t["block_type"] == "snrb")
-    widget.block_type.setCurrentText("snrb")
+    choose(widget.block_type, "snrb")
     target = widget.add_target_at(lps_to_world(truth["target_lps"]))
     # straight from the back through the lamina and spinous process region
     entry = np.array([0.0, 130.0, truth["target_lps"][2]])
@@ -395,7 +396,7 @@ def test_the_first_level_is_chosen_by_the_physician_not_assumed_t12(planning) ->
         widget.add_level_at(lps_to_world(centres[expected]["center_lps"]))
     assert [m.level for m in ws.case.levels] == ["L4", "L4-L5", "L5", "L5-S1", "S1"]
     snrb = next(t for t in TRUTH["targets"] if t["block_type"] == "snrb")
-    widget.block_type.setCurrentText("snrb")
+    choose(widget.block_type, "snrb")
     target = widget.add_target_at(lps_to_world(snrb["target_lps"]))
     assert (target.level, target.side.value) == (snrb["level"], snrb["side"])
 
@@ -463,3 +464,27 @@ def test_closing_the_planning_widget_gives_the_keys_back(planning) -> None:
     assert KeyBinding.from_str("Shift-L") not in viewer.keymap
     callbacks = [getattr(cb, "__self__", None) for cb in viewer.mouse_drag_callbacks]
     assert widget not in callbacks
+
+
+def test_the_targets_table_speaks_the_physicians_words(planning, qtbot) -> None:
+    from blockplan.demo import build_demo_case
+
+    _viewer, widget, ws, _store = planning
+    ws.start_case(build_demo_case(SAMPLE))
+    table = widget.table
+    header = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    block, structure = header.index("Block"), header.index("Structure")
+    shown = {table.item(r, block).text() for r in range(table.rowCount())}
+    assert shown <= {"MBB", "facet IA", "SNRB", "TFESI", "ILESI", "caudal ESI", "SIJ"}
+    assert "SNRB" in shown  # never the stored value "snrb"
+    assert all("_" not in table.item(r, structure).text() for r in range(table.rowCount()))
+    # what the column shows is what the physician may type back
+    first = ws.case.targets[0].id
+    table.item(0, block).setText("tfesi")
+    assert ws.case.target(first).block_type.value == "tfesi"
+    qtbot.waitUntil(lambda: table.item(0, block).text() == "TFESI", timeout=5000)
+    table.item(0, block).setText("xyz")
+    assert ws.case.target(first).block_type.value == "tfesi"
+    assert "type one of MBB, facet IA, SNRB, TFESI" in widget.message.text()
+    table.item(0, structure).setText("Nerve Root")
+    assert ws.case.target(first).structure.value == "nerve_root"

@@ -65,6 +65,11 @@ def test_report_widget_builds_previews_and_saves(make_napari_viewer, qtbot, tmp_
     out = widget.save(tmp_path / "report.pdf")
     assert out.read_bytes() == widget.pdf
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    # saved = kept with the case: a later archive sends these very bytes
+    from blockplan.report.kept import latest_kept_report
+
+    assert latest_kept_report(ws.case) == widget.pdf
+    assert "kept with the case" in widget.status.text()
     from pypdf import PdfReader
 
     text = PdfReader(out).pages[0].extract_text()

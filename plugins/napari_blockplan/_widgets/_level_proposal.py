@@ -1,7 +1,8 @@
 """The Levels tab's "Propose levels": the automatic count shown as markers to decide on.
 
 Adapters only: `blockplan.planning.propose_levels` runs in a worker on the planning CT;
-the proposal is drawn as the points layer ``"blockplan: proposed levels"`` (drag a point
+the proposal, on its mid-sagittal plane (`LevelProposal.on_midline`), is drawn as the
+points layer ``"blockplan: proposed levels"`` and the view centred on it (drag a point
 in napari's select mode to edit it); "One level up/down" renames every marker
 (`shift_proposal`); "Accept" makes them the case's level markers
 (`accept_proposed_levels`, audited as proposed-then-accepted). When the case already has
@@ -27,6 +28,7 @@ from blockplan.planning import (
 from blockplan.planning.level_accept import accept_proposed_levels
 from blockplan.planning.level_proposal import shift_proposal
 from napari_blockplan._convert import lps_to_world, world_to_lps
+from napari_blockplan._views import centre_on
 
 ROLE = "proposed levels"
 
@@ -42,6 +44,9 @@ class LevelProposalPanel(QWidget):
         self.worker: Any = None
         self._proposal: LevelProposal | None = None
         self._shift = 0
+        self._counted: LevelProposal | None = None
+        """The last count made (kept after Accept / Discard): markers are checked against it."""
+        self._flagged_for: tuple[tuple[str, str], ...] = ()
         self.propose_button = QPushButton("Propose levels")
         self.propose_button.setToolTip(
             "count the vertebrae on the CT (from the sacrum, checked against the lowest ribs)"
@@ -69,7 +74,15 @@ class LevelProposalPanel(QWidget):
         layout.addLayout(row)
         layout.addLayout(decide)
         layout.addWidget(self.status)
+        self.guard = QLabel("")
+        self.guard.setWordWrap(True)
+        layout.addWidget(self.guard)
         self._enable(False)
+        planning.listen(self.ws.case_changed, self._check)
+        self.destroyed.connect(self._forget)
+
+    def _forget(self, *_: Any) -> None:
+        self.worker = None  # a result arriving after the panel closed is dropped
 
     @property
     def proposal(self) -> LevelProposal | None:
@@ -108,10 +121,11 @@ class LevelProposalPanel(QWidget):
         if worker is not self.worker:
             return
         self.worker = None
-        self._proposal, self._shift = proposal, 0
+        self._proposal, self._shift, self._counted = proposal.on_midline(), 0, proposal
+        self._flagged_for = ()
         self._draw()
-        self._guard(proposal)
         self._enable(True)
+        self._check(self.ws.case)
 
     def _on_error(self, worker: Any, err: Exception) -> None:
         if worker is not self.worker:
@@ -120,13 +134,20 @@ class LevelProposalPanel(QWidget):
         self._enable(False)
         self.planning._error(str(err) if isinstance(err, BlockplanError) else repr(err))
 
-    def _guard(self, proposal: LevelProposal) -> None:
-        """The wrong-level guard against the markers already placed, if any."""
-        case = self.ws.case
-        if not case.levels:
+    def _check(self, case: Any) -> None:
+        """The wrong-level guard: the case's markers against the last count, on every edit.
+
+        Targets near a disagreement are flagged once per new set of disagreements.
+        """
+        if self._counted is None or not case.levels:
+            self.guard.setText("")
             return
-        check = check_level_markers(case.levels, proposal)
-        self.status.setText(f"{self.status.text()}\n{check.message}")
+        check = check_level_markers(case.levels, self._counted)
+        self.guard.setText(check.message)
+        wrong = tuple((p.marker_label, p.proposed_label) for p in check.disagreements)
+        if not wrong or wrong == self._flagged_for:
+            return
+        self._flagged_for = wrong
         flagged = flag_targets_near_disagreement(case, check)
         if flagged != case:
             self.planning._apply(flagged, "flag targets: levels disagree", check.message)
@@ -166,6 +187,7 @@ class LevelProposalPanel(QWidget):
         )
         if active is not None:
             self.viewer.layers.selection.active = active
+        centre_on(self.viewer, proposal.levels[len(labels) // 2].centre_lps)
 
     # -- deciding ----------------------------------------------------------------------
     def shift(self, steps: int) -> None:

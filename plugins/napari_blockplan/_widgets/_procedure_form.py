@@ -48,9 +48,9 @@ from blockplan.case import (
     new_id,
 )
 from blockplan.case.entry import (
-    datetime_from_text,
     datetime_text,
     is_particulate,
+    performed_at_from_text,
     sedation_from_text,
     steroid_from_text,
 )
@@ -489,7 +489,11 @@ class ProcedureForm(QWidget):
         try:
             self.performed_at.setText(datetime_text(proc.performed_at))
             self.operator.setText(proc.operator)
-            self._set_combo(self.session, proc.session_id)
+            # a block alone in its sitting shows "of its own", so "Record as new block" from
+            # it starts a new sitting; a block of a multi-block sitting shows that sitting
+            sitting = next((x for x in case.sessions if x.session_id == proc.session_id), None)
+            joined = sitting is not None and sitting.is_multi_block
+            self._set_combo(self.session, proc.session_id if joined else None)
             self._set_combo(self.block_type, proc.block_type)
             self._set_combo(self.approach, proc.approach)
             self.guidance_buttons.set_value(proc.guidance)
@@ -572,7 +576,7 @@ class ProcedureForm(QWidget):
         if agent is None:
             raise BlockplanError("choose the agent (" + ", ".join(a.value for a in Agent) + ")")
         try:
-            performed_at = datetime_from_text(self.performed_at.text())
+            performed_at = performed_at_from_text(self.performed_at.text())
         except ValueError as err:
             raise ValueError(f"date, time: {err}") from err
         try:
@@ -580,7 +584,7 @@ class ProcedureForm(QWidget):
         except ValueError as err:
             raise ValueError(first_error(err)) from err
         values["performed_at"] = performed_at
-        values["session_id"] = self._session_id(case, base)
+        values["session_id"] = self._session_id(case, base, performed_at)
         if base is not None:
             values |= {"id": base.id, "diary": base.diary}
         try:
@@ -588,11 +592,16 @@ class ProcedureForm(QWidget):
         except ValueError as err:
             raise ValueError(first_error(err)) from err
 
-    def _session_id(self, case: Case, base: Procedure | None) -> str:
+    def _session_id(self, case: Case, base: Procedure | None, performed_at: Any) -> str:
         """The chosen sitting; "of its own": the edited block's own session when it was
-        alone in it, else a new one."""
+        alone in it, else a new one. A sitting is one date: a block dated on another day
+        than the chosen sitting (the form still showing the last block's sitting) is a
+        sitting of its own."""
         chosen = self.session.currentData()
-        if chosen is not None:
+        sitting = next((s for s in case.sessions if s.session_id == chosen), None)
+        if chosen is not None and (
+            sitting is None or sitting.performed_at.date() == performed_at.date()
+        ):
             return str(chosen)
         sitting = next((s for s in case.sessions if base and s.session_id == base.session_id), None)
         if base is not None and sitting is not None and not sitting.is_multi_block:

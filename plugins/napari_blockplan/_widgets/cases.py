@@ -41,7 +41,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from blockplan.case._text import format_person_name
+from blockplan.case._text import format_person_name, sex_text
 from blockplan.errors import BlockplanError, CaseConflictError
 from napari_blockplan._qt import present
 from napari_blockplan._widgets._panel import Panel, UndoBar
@@ -304,7 +304,7 @@ class CasePanel(Panel):
                 "Patient": format_person_name(p.patient_name) or "not recorded",
                 "Patient ID": p.patient_id or "not recorded",
                 "Birth date": _day(p.birth_date) or "not recorded",
-                "Sex": p.sex or "not recorded",
+                "Sex": sex_text(p.sex) or "not recorded",
                 "Study date": (_day(s.study_date) if s else "") or "not recorded",
                 "Accession": (s.accession_number if s else "") or "not recorded",
                 "Case id": case.case_id,

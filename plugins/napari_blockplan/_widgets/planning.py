@@ -13,11 +13,12 @@ list, a root/thecal-sac landmark, a target [Shift-T], the skin entry of the sele
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from qtpy.QtCore import QEvent, QObject, QSignalBlocker, Qt
+from qtpy.QtCore import QEvent, QObject, QSignalBlocker, Qt, QTimer
 from qtpy.QtGui import QBrush, QColor, QKeyEvent
 from qtpy.QtWidgets import (
     QAbstractItemView,
@@ -53,6 +54,7 @@ from blockplan.case import (
     Trajectory,
     TransitionalVertebra,
 )
+from blockplan.case.vocab import BLOCK_NAMES
 from blockplan.errors import BlockplanError
 from blockplan.planning import (
     AUTO_MULTIPLIERS,
@@ -91,7 +93,14 @@ from blockplan.planning import (
     with_scar,
 )
 from blockplan.planning.opening import opening_point
-from blockplan.planning.wording import scar_volume_text
+from blockplan.planning.paths import own_root_label
+from blockplan.planning.wording import (
+    BLOCK_ABBREVIATIONS,
+    block_type_from_text,
+    scar_volume_text,
+    structure_from_text,
+    structure_text,
+)
 from napari_blockplan._convert import lps_to_world, world_to_lps
 from napari_blockplan._layers import keep_overlays_on_top, layer_for, refresh_layers
 from napari_blockplan._qt import present
@@ -207,7 +216,9 @@ class PlanningWidget(Panel):
         place = QPushButton("Place level marker [Shift-L]")
         place.clicked.connect(lambda: self.set_mode("level"))
         self.landmark_kind = QComboBox()
-        self.landmark_kind.addItems([k for k in LANDMARK_RADIUS_MM if k != "other"])
+        for kind in LANDMARK_RADIUS_MM:
+            if kind != "other":
+                self.landmark_kind.addItem(kind.replace("_", " "), kind)
         place_lm = QPushButton("Place landmark")
         place_lm.clicked.connect(lambda: self.set_mode("landmark"))
         remove = QPushButton("Remove last level marker")
@@ -302,13 +313,19 @@ class PlanningWidget(Panel):
 
     def _targets_tab(self) -> QWidget:
         w = QWidget()
+        # the physician's words shown, the stored value as each item's data
         self.structure = QComboBox()
-        self.structure.addItems([s.value for s in Structure])
+        for structure in Structure:
+            self.structure.addItem(structure_text(structure), structure.value)
         self.block_type = QComboBox()
-        self.block_type.addItems([b.value for b in BlockType])
-        self.block_type.currentTextChanged.connect(self._default_structure)
+        for block in BlockType:
+            label = f"{BLOCK_ABBREVIATIONS[block]} — {BLOCK_NAMES[block]}"
+            self.block_type.addItem(label, block.value)
+        self.block_type.currentIndexChanged.connect(lambda _i: self._default_structure())
         self.approach = QComboBox()
-        self.approach.addItems(["", *[a.value for a in Approach]])
+        self.approach.addItem("not recorded", "")
+        for approach in Approach:
+            self.approach.addItem(approach.value.replace("_", " "), approach.value)
         add = QPushButton("Place target [Shift-T]")
         add.clicked.connect(lambda: self.set_mode("target"))
         entry = QPushButton("Place skin entry of selected [Shift-E]")
@@ -331,9 +348,9 @@ class PlanningWidget(Panel):
         self.table.itemChanged.connect(self._on_item_changed)
         self.table.itemSelectionChanged.connect(self._on_selection)
         form = QFormLayout()
-        form.addRow("Block type:", self.block_type)
-        form.addRow("Structure:", self.structure)
-        form.addRow("Approach:", self.approach)
+        form.addRow("New target — block:", self.block_type)
+        form.addRow("New target — structure:", self.structure)
+        form.addRow("New target — approach:", self.approach)
         row = QHBoxLayout()
         row.addWidget(add)
         row.addWidget(entry)
@@ -345,7 +362,7 @@ class PlanningWidget(Panel):
         self.table.setMinimumHeight(header.sizeHint().height() + 5 * rows + 4)  # five targets
         layout.addWidget(self.table, 1)
         layout.addWidget(self._details_pane())
-        self._default_structure(self.block_type.currentText())
+        self._default_structure()
         return w
 
     def _details_pane(self) -> QWidget:
@@ -381,8 +398,9 @@ class PlanningWidget(Panel):
         form.addRow(scroll)
         return pane
 
-    def _default_structure(self, block: str) -> None:
-        self.structure.setCurrentText(BlockType(block).structure.value)
+    def _default_structure(self) -> None:
+        block = BlockType(self.block_type.currentData())
+        self.structure.setCurrentIndex(self.structure.findData(block.structure.value))
 
     # ------------------------------------------------------------------ modes ---
     def _bind_keys(self) -> None:
@@ -424,7 +442,7 @@ class PlanningWidget(Panel):
         hint = {
             "level": self._level_hint(),
             "move_level": f"click the new centre of {self._selected_marker_level()}",
-            "landmark": f"click a {self.landmark_kind.currentText().replace('_', ' ')}",
+            "landmark": f"click a {self.landmark_kind.currentText()}",
             "target": "click the target",
             "entry": "click the skin entry point of the selected target",
             "seed": "click inside the scar",
@@ -479,7 +497,10 @@ class PlanningWidget(Panel):
 
     def _after_placement(self, mode: str, levels_placed: set[str]) -> None:
         """One click places one item: the mode ends, so a later click to look around moves
-        nothing. Levels are marked in a row (the hint names the next one) until S1."""
+        nothing. Levels are marked in a row (the hint names the next one) until S1; a scar
+        seed stays armed (a proposal can be cancelled or rejected and grown again)."""
+        if mode == "seed":
+            return
         if mode != "level" or "S1" in levels_placed:
             self.ws.set_mode(None)
         else:
@@ -675,7 +696,7 @@ class PlanningWidget(Panel):
 
     def add_landmark_at(self, world: Any) -> Landmark:
         """Mark a nerve root / thecal sac / artery at ``world`` (level, side, size automatic)."""
-        kind = self.landmark_kind.currentText()
+        kind = str(self.landmark_kind.currentData())
         lm = place_landmark(kind, self._point(world), self.ws.case.levels)  # type: ignore[arg-type]
         self._apply(
             self.ws.case.replace_item("landmarks", lm),
@@ -768,9 +789,9 @@ class PlanningWidget(Panel):
         target = place_target(
             self._point(world),
             self.ws.case.levels,
-            block_type=BlockType(self.block_type.currentText()),
-            structure=Structure(self.structure.currentText()),
-            approach=Approach(self.approach.currentText()) if self.approach.currentText() else None,
+            block_type=BlockType(self.block_type.currentData()),
+            structure=Structure(self.structure.currentData()),
+            approach=Approach(self.approach.currentData()) if self.approach.currentData() else None,
         )
         case = self.ws.case.replace_item("targets", target)
         self._apply(case, "add target", f"target {target_names(case.targets)[target.id]} placed")
@@ -818,6 +839,7 @@ class PlanningWidget(Panel):
 
     def _on_selection(self) -> None:
         tid = self.selected_target_id()
+        self.ws.select_target(tid)
         self._fill_details()
         if tid is None or self._filling:
             return
@@ -835,7 +857,23 @@ class PlanningWidget(Panel):
         if column in ("Level", "Side"):
             self._edit_level_or_side(item, self.ws.case.target(tid), column, text)
             return
-        self._edit_target(tid, _EDITABLE[column], text, f"target {column.lower()}")
+        what = f"target {column.lower()}"
+        parse = {"Block": block_type_from_text, "Structure": structure_from_text}[column]
+        try:
+            value = parse(text)
+        except ValueError as err:
+            self._error(f"{what}: {err}")
+        else:
+            self._edit_target(tid, _EDITABLE[column], value, what)
+        # the cell then shows the stored value in the physician's words ("tfesi" → "TFESI");
+        # refilled once Qt is done with the item being edited (it cannot be replaced while
+        # it signals its own change)
+        QTimer.singleShot(0, self._refill_table)
+
+    def _refill_table(self) -> None:
+        # RuntimeError: the panel was closed before the event loop came back
+        with contextlib.suppress(RuntimeError):
+            self._fill_table(self.ws.case)
 
     def _edit_target(self, tid: str, field: str, value: Any, what: str) -> None:
         """Set one field of a target (validated by the case model; refused with a message)."""
@@ -884,7 +922,7 @@ class PlanningWidget(Panel):
         metrics = self.metrics.get(target.id)
         if metrics is None:
             return ("Needle path: not measured (entry and target cannot be measured as a path)",)
-        return describe_path(metrics).lines()
+        return describe_path(metrics, own_root_label(target)).lines()
 
     def _edit_level_or_side(
         self, item: QTableWidgetItem, target: Target, column: str, text: str
@@ -982,13 +1020,13 @@ class PlanningWidget(Panel):
             self.table.setRowCount(len(case.targets))
             for row, t in enumerate(case.targets):
                 m = self.metrics.get(t.id)
-                w = None if m is None else describe_path(m)
+                w = None if m is None else describe_path(m, own_root_label(t))
                 values = [
                     names[t.id],
                     level_text(t),
                     t.side.value,
-                    t.structure.value,
-                    t.block_type.value,
+                    structure_text(t.structure),
+                    BLOCK_ABBREVIATIONS[t.block_type],
                     _verdict_word(case, t.id, w),
                 ]
                 for col, value in enumerate(values):

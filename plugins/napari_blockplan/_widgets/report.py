@@ -215,14 +215,17 @@ class ReportWidget(Panel):
         self.preview.setPixmap(pixmap)
 
     def save(self, path: str | Path) -> Path:
-        """Write the built report atomically (mode 0600)."""
+        """Write the built report atomically (mode 0600) and keep it with its case, so a
+        later archive (here or `blockplan archive`) sends these very bytes."""
         from blockplan.case.casefile import write_bytes_atomic
         from blockplan.errors import ReportError
+        from blockplan.report.kept import keep_report
 
-        if self.pdf is None:
+        if self.pdf is None or self.pdf_case is None:
             raise ReportError("build the report first")
         written = write_bytes_atomic(Path(path), self.pdf)
-        self.status.setText(f"saved {written}")
+        kept = keep_report(self.pdf_case, self.pdf)
+        self.status.setText(f"saved {written} (report {kept.report_id}, kept with the case)")
         return written
 
     def _save_dialog(self) -> None:
@@ -286,7 +289,7 @@ class ReportWidget(Panel):
         self.archive_button.setEnabled(True)
         where = outcome.folder if outcome.folder is not None else outcome.destination
         sent = f"{len(outcome.sent)} objects confirmed; " if outcome.folder is None else ""
-        self.status.setText(f"archived to {where}: {sent}the previewed report as signed")
+        self.status.setText(f"archived to {where}: {sent}the report exactly as previewed")
         self._show_outbox()
 
     def export_deidentified(self, folder: str | Path) -> Any:

@@ -12,19 +12,24 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from blockplan.errors import DicomInputError
-from blockplan.io.discovery import SeriesInfo, discover
-from blockplan.planning.level_guard import LevelCheck, check_level_markers
-from blockplan.planning.level_proposal import LevelProposal, propose_levels
+
+if TYPE_CHECKING:  # the command's --help imports no stage (`blockplan.cli`)
+    from blockplan.io.discovery import SeriesInfo
+    from blockplan.planning.level_guard import LevelCheck
+    from blockplan.planning.level_proposal import LevelProposal
 
 __all__ = ["levels", "proposal_text"]
 
 
 def _pick_series(path: Path, series_number: int | None) -> SeriesInfo | str:
     """The series asked for, else the loadable CT with the most images (or why none)."""
+    from blockplan.io.discovery import discover
+
     found = discover(path)
     if not found.series:
         raise DicomInputError(
@@ -96,6 +101,7 @@ def levels(path: Path, series_number: int | None, case_path: Path | None, as_jso
     be proposed (the reasons say why).
     """
     from blockplan.io import load_series
+    from blockplan.planning.level_proposal import LevelProposal, propose_levels
 
     chosen = _pick_series(path, series_number)
     if isinstance(chosen, str):
@@ -123,5 +129,6 @@ def levels(path: Path, series_number: int | None, case_path: Path | None, as_jso
 
 def _check(case_path: Path, proposal: LevelProposal) -> LevelCheck:
     from blockplan.case.casefile import load_case_file
+    from blockplan.planning.level_guard import check_level_markers
 
     return check_level_markers(load_case_file(case_path).levels, proposal)

@@ -1,0 +1,246 @@
+"""C-arm previews panel: what the C-arm will show for the selected target.
+
+An adapter: the previews are `blockplan.fluoro.preview.fluoro_preview` (DRRs from the loaded
+CT), computed in a napari ``thread_worker``; the GUI thread only shows the images. The panel
+follows the target selected in the Planning panel (`Workspace.target_selected`) or its own
+target list, and recomputes when that target or its skin entry moves (any case change that
+alters them). A change while a preview is being computed is not lost: the newest one is
+computed next, older results are dropped. A quick preview (every second CT voxel) shows
+first, the full-quality one replaces it. A hidden panel (another tab in front) computes
+nothing until it is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from qtpy.QtCore import Qt
+from qtpy.QtGui import QImage, QPixmap
+from qtpy.QtWidgets import QComboBox, QFormLayout, QGridLayout, QLabel, QVBoxLayout
+
+from blockplan.case import Case
+from blockplan.fluoro.views import VIEW_TITLES, ViewKind, view_kinds
+from blockplan.planning.wording import target_names
+from napari_blockplan._widgets._panel import Panel
+
+if TYPE_CHECKING:
+    import napari
+
+    from blockplan.fluoro.preview import FluoroPreview
+    from blockplan.io.volume import ImageVolume
+
+__all__ = ["FluoroWidget"]
+
+DOCK_DETECTOR_PX = 384
+"""Detector size of the panel's previews (pixels; the field stays 307 mm)."""
+
+QUICK_VOXEL_STEP = 2
+"""The quick previews shown first use every second CT voxel (about 8 times faster); the
+full-quality ones replace them when computed."""
+
+_Result = tuple[tuple[Any, ...], tuple["FluoroPreview", ...]]
+
+
+def _pixmap(rgb: np.ndarray[Any, Any]) -> QPixmap:
+    data = np.ascontiguousarray(rgb)
+    h, w = data.shape[:2]
+    image = QImage(data.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888)
+    return QPixmap.fromImage(image.copy())  # copy: the array may go away
+
+
+class FluoroWidget(Panel):
+    """Bull's-eye and progression previews (or any two views) of one target."""
+
+    def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
+        super().__init__(napari_viewer)
+        self.target = QComboBox()
+        self.target.currentIndexChanged.connect(lambda *_: self.refresh())
+        self.views = [QComboBox(), QComboBox()]
+        for combo, kind in zip(self.views, (ViewKind.BULLSEYE, ViewKind.PROGRESSION), strict=True):
+            for k in ViewKind:
+                combo.addItem(VIEW_TITLES[k], k.value)
+            combo.setCurrentIndex(list(ViewKind).index(kind))
+            combo.currentIndexChanged.connect(lambda *_: self.refresh())
+        self.images = [QLabel("no preview"), QLabel("no preview")]
+        self.captions = [QLabel(""), QLabel("")]
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.shown: tuple[FluoroPreview, ...] = ()
+        """The previews on screen."""
+        self.final = False
+        """Whether they are the full-quality previews (a quick one shows first)."""
+        self._wanted: Any = None
+        self._running: Any = None
+        self._worker: Any = None
+        self._stale = True
+        self._layout()
+        self.listen(self.ws.case_changed, self._on_case)
+        self.listen(self.ws.target_selected, self._on_selected)
+        self.listen(self.ws.images_changed, self.refresh)
+        self._fill_targets(self.ws.case)
+
+    def _layout(self) -> None:
+        form = QFormLayout()
+        form.addRow("Target:", self.target)
+        grid = QGridLayout()
+        for col, (combo, image, caption) in enumerate(
+            zip(self.views, self.images, self.captions, strict=True)
+        ):
+            image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            image.setMinimumSize(200, 200)
+            caption.setWordWrap(True)
+            grid.addWidget(combo, 0, col)
+            grid.addWidget(image, 1, col)
+            grid.addWidget(caption, 2, col)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(grid)
+        layout.addWidget(self.status)
+        layout.addWidget(QLabel("DRRs from the CT; decision support, not a medical device."))
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
+
+    # -- what to show ---------------------------------------------------------------
+    def _fill_targets(self, case: Case) -> None:
+        names = target_names(case.targets)
+        keep = self.target.currentData() or self.ws.selected_target_id
+        self.target.blockSignals(True)
+        try:
+            self.target.clear()
+            for tid, name in names.items():
+                self.target.addItem(name, tid)
+            index = self.target.findData(keep) if keep else -1
+            with_path = [i for i, t in enumerate(case.targets) if case.trajectory_for(t.id)]
+            self.target.setCurrentIndex(index if index >= 0 else (with_path or [0])[0])
+        finally:
+            self.target.blockSignals(False)
+        self.refresh()
+
+    def _on_case(self, case: Case) -> None:
+        self._fill_targets(case)
+
+    def _on_selected(self, target_id: str | None) -> None:
+        index = self.target.findData(target_id) if target_id else -1
+        if index >= 0:
+            self.target.setCurrentIndex(index)
+
+    def _request(self) -> tuple[tuple[Any, ...] | None, str]:
+        """What the previews depend on; or None and what to do to see them."""
+        tid = self.target.currentData()
+        ct = self.ws.ct()
+        if tid is None or ct is None:
+            return None, "select a target and load the case's CT to see its C-arm previews"
+        case = self.ws.case
+        target = case.target(tid)
+        traj = case.trajectory_for(tid)
+        kinds = tuple(ViewKind(c.currentData()) for c in self.views)
+        offered = view_kinds(target, traj is not None)  # the core says which views exist
+        if any(k not in offered for k in kinds):
+            name = self.target.currentText()
+            return None, (
+                f"{name}: "
+                + ", ".join(VIEW_TITLES[k] for k in offered)
+                + " can be shown"
+                + ("" if traj is not None else "; place its skin entry for the others")
+            )
+        entry = None if traj is None else traj.entry
+        request = (tid, target.position, entry, case.levels, case.landmarks, kinds)
+        return (*request, ct.series_instance_uid), ""
+
+    # -- computing ------------------------------------------------------------------
+    def refresh(self, *_: Any) -> None:
+        """Recompute the previews when what they show changed (in a worker thread)."""
+        if not self.isVisible():
+            self._stale = True  # computed when the panel is shown (`showEvent`)
+            return
+        self._stale = False
+        request, why = self._request()
+        if request is None:
+            self._clear(why)
+            return
+        if request == self._wanted:
+            return
+        self._wanted = request
+        if self._running is None:
+            self._start(request)
+
+    def _clear(self, message: str) -> None:
+        self._wanted = None
+        self.shown = ()
+        for image, caption in zip(self.images, self.captions, strict=True):
+            image.clear()
+            image.setText("no preview")
+            caption.setText("")
+        self.status.setText(message)
+
+    def _start(self, request: tuple[Any, ...]) -> Any:
+        from napari.qt.threading import thread_worker
+
+        case, ct = self.ws.case, self.ws.ct()
+        assert ct is not None
+        tid, kinds = request[0], request[5]
+
+        @thread_worker(  # type: ignore[untyped-decorator]
+            connect={"yielded": self._quick, "returned": self._computed, "errored": self._failed}
+        )
+        def _compute() -> Generator[_Result, None, _Result]:
+            yield request, _previews(case, ct, tid, kinds, QUICK_VOXEL_STEP)
+            return request, _previews(case, ct, tid, kinds, 1)
+
+        self._running = request
+        self.status.setText("computing the C-arm previews…")
+        self._worker = _compute()
+        return self._worker
+
+    def _quick(self, result: _Result) -> None:
+        request, previews = result
+        if request == self._wanted:
+            self._show(previews, final=False)
+
+    def _computed(self, result: _Result) -> None:
+        request, previews = result
+        self._running = None
+        if request == self._wanted:
+            self._show(previews, final=True)
+        elif self._wanted is not None:
+            self._start(self._wanted)  # the target moved meanwhile: the newest wins
+
+    def _failed(self, err: Exception) -> None:
+        from napari.utils.notifications import show_error
+
+        self._running = None
+        self._wanted = None
+        self.status.setText(f"no preview: {err}")
+        show_error(f"blockplan: {err}")
+
+    def _show(self, previews: tuple[FluoroPreview, ...], *, final: bool) -> None:
+        self.shown = previews
+        self.final = final
+        for preview, image, caption in zip(previews, self.images, self.captions, strict=True):
+            image.setPixmap(_pixmap(preview.image_rgb))
+            caption.setText(preview.view.title)
+        quality = "" if final else " (quick preview; refining…)"
+        self.status.setText(f"{previews[0].target_name}: isocentre at the target{quality}")
+
+
+def _previews(
+    case: Case, ct: ImageVolume, target_id: str, kinds: tuple[ViewKind, ...], voxel_step: int
+) -> tuple[FluoroPreview, ...]:
+    """The previews of ``target_id`` (core call; runs in the worker thread)."""
+    from blockplan.fluoro.drr import DrrOptions
+    from blockplan.fluoro.geometry import DEFAULT_DETECTOR_PX, DEFAULT_PIXEL_MM, DetectorSpec
+    from blockplan.fluoro.preview import fluoro_preview
+
+    px = DOCK_DETECTOR_PX
+    detector = DetectorSpec(
+        columns=px, rows=px, pixel_mm=DEFAULT_PIXEL_MM * DEFAULT_DETECTOR_PX / px
+    )
+    options = DrrOptions(voxel_step=voxel_step)
+    return tuple(
+        fluoro_preview(case, ct, target_id, k, detector=detector, options=options) for k in kinds
+    )
