@@ -181,7 +181,11 @@ def test_a_clinic_day_in_napari(qtbot: Any, tmp_path: Path, launch_app: Any) -> 
     # to mark (before issue 14 this asserted "yes" — "safe" with nothing marked)
     verdict = planning.table.item(0, planning.table.columnCount() - 1).text()
     assert verdict == "not assessed"
-    assert "Verdict: not assessed — mark the roots and thecal sac" in planning.details.text()
+    # an SNRB aims at its own root: the verdict names the roots still to mark
+    assert (
+        "Verdict: not assessed — mark the nerve roots near the path other than the target's "
+        "own (nerve root L5 left) and the thecal sac"
+    ) in planning.details.text()
 
     # the scar: a click at its deepest point on the fat-suppressed T1, grown
     with np.load(SAMPLE / TRUTH["scar"]["mask_file"]) as npz:
