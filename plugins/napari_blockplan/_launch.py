@@ -29,7 +29,8 @@ def launch_viewer(
     """
     import napari
 
-    viewer = napari.Viewer(title="blockplan")
+    # shown once its docks are in: each dock added to a shown window resizes and redraws it
+    viewer = napari.Viewer(title="blockplan", show=False)
     widgets = {}
     docks = []
     for n, name in enumerate(DOCK_WIDGETS):
@@ -38,6 +39,7 @@ def launch_viewer(
         dock.setWindowTitle(name)  # the tab reads "Cases", not a clipped "Cases (bloc…"
         widgets[name] = widget
         docks.append(dock)
+    viewer.window.show()
     docks[0].raise_()  # the Case panel's tab shows first: whose case is open
     if case_id is not None:
         from napari_blockplan._workspace import workspace_for
