@@ -183,21 +183,8 @@ def build_archive(
     if pdf is None:
         pdf = _build_pdf(case, [volume] if volume is not None else [], report_options, when)
 
-    seg = None
-    placement = None
-    segment_numbers: dict[str, int] = {}
-    for_uid = str(headers[0].get("FrameOfReferenceUID", ""))
-    regions = [r for r in case.scar_regions if r.grid.frame_of_reference_uid == for_uid]
-    if len(regions) < len(case.scar_regions):
-        notes.append(
-            f"{len(case.scar_regions) - len(regions)} scar region(s) lie in another frame of "
-            "reference than the source series and are not in the SEG"
-        )
     ids = _identity(uids)
-    if regions:
-        built = build_scar_seg(regions, headers, **ids["seg"])
-        seg, placement, segment_numbers = built.dataset, built.placement, built.segment_numbers
-        seg.ContentDate, seg.ContentTime = when.strftime("%Y%m%d"), when.strftime("%H%M%S")
+    seg, placement, segment_numbers = _scar_seg(case, headers, ids["seg"], when, notes)
     sr = build_measurement_report(
         case,
         headers,
@@ -227,6 +214,31 @@ def build_archive(
         seg_placement=placement,
         notes=notes,
     )
+
+
+def _scar_seg(
+    case: Case,
+    headers: Sequence[Dataset],
+    ids: dict[str, Any],
+    when: dt.datetime,
+    notes: list[str],
+) -> tuple[Dataset | None, str | None, dict[str, int]]:
+    """The SEG of the case's scar regions in the source series' frame of reference (None
+    without any), how it is placed, and each region's segment number; regions in another
+    frame are left out with a note."""
+    for_uid = str(headers[0].get("FrameOfReferenceUID", ""))
+    regions = [r for r in case.scar_regions if r.grid.frame_of_reference_uid == for_uid]
+    if len(regions) < len(case.scar_regions):
+        notes.append(
+            f"{len(case.scar_regions) - len(regions)} scar region(s) lie in another frame of "
+            "reference than the source series and are not in the SEG"
+        )
+    if not regions:
+        return None, None, {}
+    built = build_scar_seg(regions, headers, **ids)
+    seg = built.dataset
+    seg.ContentDate, seg.ContentTime = when.strftime("%Y%m%d"), when.strftime("%H%M%S")
+    return seg, built.placement, built.segment_numbers
 
 
 def _identity(uids: VersionUids | None) -> dict[str, dict[str, Any]]:

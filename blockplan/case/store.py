@@ -537,6 +537,40 @@ def _sha256(text: str) -> str:
 Rows = list[dict[str, Any]]
 
 
+def _swap_case_row(
+    conn: sa.Connection, case_id: str, expected_version: int, row: dict[str, Any]
+) -> None:
+    """Compare-and-swap: update the case row only where it is still at ``expected_version``.
+
+    Raises
+    ------
+    CaseConflictError
+        When the stored version moved on; nothing was overwritten.
+    CaseNotFoundError
+        When the case is not in the store.
+    """
+    result = conn.execute(
+        sa.update(cases_table)
+        .where(cases_table.c.case_id == case_id, cases_table.c.version == expected_version)
+        .values(**row)
+    )
+    if result.rowcount == 1:
+        return
+    current = conn.execute(
+        sa.select(cases_table.c.version).where(cases_table.c.case_id == case_id)
+    ).scalar_one_or_none()
+    if current is None:
+        raise CaseNotFoundError(
+            f"case {case_id} is not in the store (deleted?); nothing was saved. Export your "
+            "copy to a file or create it again."
+        )
+    raise CaseConflictError(
+        f"case {case_id}: another session saved version {current} after this one loaded "
+        f"version {expected_version}; nothing was overwritten. Reload the case and apply your "
+        "change again."
+    )
+
+
 def _summary_rows(case: Case) -> tuple[Rows, Rows]:
     """The ``case_ledgers`` and ``case_sources`` rows of a case: its ledger summary under
     every shipped profile (`blockplan.outcomes.summary.ledger_summaries`). Built before the
@@ -903,30 +937,7 @@ class CaseStore:
         try:
             with self._write() as conn:
                 previous = self._stored_patient(conn, case.case_id) if summary.strip() else None
-                result = conn.execute(
-                    sa.update(cases_table)
-                    .where(
-                        cases_table.c.case_id == case.case_id,
-                        cases_table.c.version == expected_version,
-                    )
-                    .values(**row)
-                )
-                if result.rowcount != 1:
-                    current = conn.execute(
-                        sa.select(cases_table.c.version).where(
-                            cases_table.c.case_id == case.case_id
-                        )
-                    ).scalar_one_or_none()
-                    if current is None:
-                        raise CaseNotFoundError(
-                            f"case {case.case_id} is not in the store (deleted?); nothing was "
-                            "saved. Export your copy to a file or create it again."
-                        )
-                    raise CaseConflictError(
-                        f"case {case.case_id}: another session saved version {current} after "
-                        f"this one loaded version {expected_version}; nothing was overwritten. "
-                        "Reload the case and apply your change again."
-                    )
+                _swap_case_row(conn, case.case_id, expected_version, row)
                 conn.execute(
                     sa.update(documents_table)
                     .where(documents_table.c.case_id == case.case_id)
