@@ -97,6 +97,12 @@ class ImageVolume:
         spacing loaded with ``allow_gaps=True``): say so wherever the volume is shown."""
         return "resampled to regular spacing" in self.geometry_note
 
+    @property
+    def interpolated_mark(self) -> str:
+        """``" (interpolated)"`` for an interpolated volume, else ``""``: appended to its name
+        wherever it is shown (napari layer, report key-image captions)."""
+        return " (interpolated)" if self.is_interpolated else ""
+
     # -- shape and spacing -----------------------------------------------------------
     @property
     def shape(self) -> tuple[int, int, int]:

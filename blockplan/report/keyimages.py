@@ -350,7 +350,7 @@ def _render(
 def _series_label(volume: ImageVolume) -> str:
     number = f" series {volume.series_number}" if volume.series_number is not None else ""
     desc = f" ({volume.series_description})" if volume.series_description else ""
-    return f"{volume.modality}{number}{desc}"
+    return f"{volume.modality}{number}{desc}{volume.interpolated_mark}"
 
 
 # --- choosing a volume ------------------------------------------------------------------

@@ -216,7 +216,7 @@ def layer_kwargs(
         clim = (float(lo), float(hi) if hi > lo else float(lo) + 1)
     label = name or (
         f"{volume.modality} {volume.series_number or ''} {volume.series_description}".strip()
-        + (" (interpolated)" if volume.is_interpolated else "")
+        + volume.interpolated_mark
     )
     return {
         "name": label,

@@ -125,6 +125,16 @@ def test_target_and_trajectory_land_where_they_are(ct: ImageVolume) -> None:
     assert "cranial" in img.notes[0]
 
 
+def test_a_key_image_of_an_interpolated_series_says_so(ct: ImageVolume) -> None:
+    target = _factory.make_case(1, 0).targets[0]
+    assert "(interpolated)" not in ki.axial_key_image(ct, target, label="T1").source
+    note = f"{ct.geometry_note}; slices resampled to regular spacing 2.50 mm (a gap)"
+    gappy = ct.with_array(ct.array, geometry_note=note)
+    assert gappy.is_interpolated
+    img = ki.axial_key_image(gappy, target, label="T1")
+    assert "(interpolated)" in img.source  # the caption names it, as the napari layer does
+
+
 def test_sagittal_overview_labels_levels(mr: ImageVolume, small_case: Case) -> None:
     img = ki.sagittal_overview(mr, small_case.levels, [("T1", small_case.targets[0])])
     assert img.letters == {"left": "A", "right": "P", "top": "S", "bottom": "I"}
