@@ -31,7 +31,7 @@ from blockplan.case.model import Case, Landmark, ScarRegion, Target
 from blockplan.case.vocab import BlockType
 from blockplan.errors import BlockplanError
 from blockplan.io.volume import ImageVolume
-from blockplan.planning.trajectory import TrajectoryMetrics, evaluate_trajectory
+from blockplan.planning.trajectory import TrajectoryMetrics, evaluate_trajectory, needle_for_path
 
 __all__ = [
     "ROOT_BLOCKS",
@@ -39,6 +39,7 @@ __all__ = [
     "case_frame",
     "measure_paths",
     "own_root_label",
+    "planned_needle_mm",
     "planning_ct",
     "spared_landmark_ids",
 ]
@@ -65,6 +66,18 @@ def spared_landmark_ids(target: Target, landmarks: Iterable[Landmark]) -> tuple[
         for lm in landmarks
         if lm.kind == "nerve_root" and lm.level == target.level and lm.side == target.side
     )
+
+
+def planned_needle_mm(case: Case, target_id: str) -> float | None:
+    """The needle the plan suggests for a target (`needle_for_path` of its path's length,
+    as the details pane and the report state it); None without a planned path or when no
+    listed needle is long enough."""
+    traj = case.trajectory_for(target_id)
+    if traj is None:
+        return None
+    tip = np.asarray(case.target(target_id).position.lps, dtype=np.float64)
+    length = float(np.linalg.norm(tip - np.asarray(traj.entry.lps, dtype=np.float64)))
+    return needle_for_path(length)[0]
 
 
 def own_root_label(target: Target) -> str | None:

@@ -170,6 +170,18 @@ def test_every_procedure_field_has_a_form_control(panel: Any) -> None:
         assert isinstance(getattr(widget.form, attr), QWidget | dict), path
 
 
+def test_ticking_a_planned_target_takes_the_plans_needle(panel: Any) -> None:
+    from blockplan.planning import measure_paths
+
+    viewer, widget, ws = panel
+    doc = Physician(viewer)
+    planned = [t.id for t in ws.case.targets if ws.case.trajectory_for(t.id) is not None]
+    assert planned  # the fixture plans paths
+    _tick(doc, widget.target_checks[planned[0]], "a planned target")
+    needle = measure_paths(ws.case)[planned[0]].suggested_needle_mm
+    assert needle is not None and widget.form.needle_length.value() == pytest.approx(needle)
+
+
 def test_a_block_recorded_through_the_form_round_trips_every_value(panel: Any) -> None:
     viewer, widget, ws = panel
     doc = Physician(viewer)
@@ -202,7 +214,7 @@ def test_a_block_recorded_through_the_form_round_trips_every_value(panel: Any) -
     _tick(doc, form.intravascular, "intravascular uptake")
     _tick(doc, form.dsa, "DSA")
     doc.type(form.needle_gauge, "22")
-    doc.type(form.needle_length, "89")
+    _replace(doc, form.needle_length, "89", "needle length")
     doc.type(form.needle_tip, "straight")
     doc.type(form.needle_type, "Quincke spinal")
     doc.type(form.steroid, "triamcinolone acetonide 40 mg")

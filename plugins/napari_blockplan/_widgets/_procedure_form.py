@@ -57,6 +57,7 @@ from blockplan.case.entry import (
 from blockplan.case.limits import TYPICAL_VOLUME_ML
 from blockplan.errors import BlockplanError
 from blockplan.outcomes.adjudication import BLOCK_NAMES
+from blockplan.planning.paths import planned_needle_mm
 from blockplan.planning.wording import target_names
 from napari_blockplan._widgets._controls import (
     ChoiceButtons,
@@ -400,6 +401,9 @@ class ProcedureForm(QWidget):
             self._set_combo(self.block_type, target.block_type)
             self._set_combo(self.approach, target.approach)
         self.volume_spins[target_id].setValue(self._typical_volume())
+        planned = planned_needle_mm(self._case, target_id)
+        if planned is not None and self.needle_length.value() is None:
+            self.needle_length.set_value(planned)  # the plan's needle, until one is typed
 
     def current_block_type(self) -> BlockType:
         """The block type chosen."""
