@@ -180,6 +180,16 @@ def test_ticking_a_planned_target_takes_the_plans_needle(panel: Any) -> None:
     _tick(doc, widget.target_checks[planned[0]], "a planned target")
     needle = measure_paths(ws.case)[planned[0]].suggested_needle_mm
     assert needle is not None and widget.form.needle_length.value() == pytest.approx(needle)
+    # the medial-branch count belongs to a medial branch block only
+    mbb = ws.case.target(planned[0]).block_type is BlockType.MEDIAL_BRANCH
+    assert widget.branch_spins[planned[0]].isVisibleTo(widget) == mbb
+    other = next(
+        (t for t in ws.case.targets if (t.block_type is BlockType.MEDIAL_BRANCH) != mbb), None
+    )
+    if other is not None:
+        _tick(doc, widget.target_checks[planned[0]], "untick it")
+        _tick(doc, widget.target_checks[other.id], "a target of the other kind")
+        assert widget.branch_spins[other.id].isVisibleTo(widget) == (not mbb)
 
 
 def test_a_block_recorded_through_the_form_round_trips_every_value(panel: Any) -> None:

@@ -375,6 +375,7 @@ class ProcedureForm(QWidget):
             self.volume_spins[tid] = volume
             self.branch_spins[tid] = branches
         self._targets_grid.setColumnStretch(0, 1)
+        self._show_branches()
         self.no_targets.setVisible(not rows)
         self._row_targets = rows
 
@@ -412,10 +413,17 @@ class ProcedureForm(QWidget):
     def _typical_volume(self) -> float:
         return TYPICAL_VOLUME_ML[self.current_block_type()]
 
+    def _show_branches(self) -> None:
+        """The medial-branch count is a medial branch block's: shown for it only."""
+        mbb = self.current_block_type() is BlockType.MEDIAL_BRANCH
+        for spin in self.branch_spins.values():
+            spin.setVisible(mbb)
+
     def _block_type_changed(self, _index: int) -> None:
         """Volumes still at the old block type's typical value take the new one's."""
         old = TYPICAL_VOLUME_ML[self._shown_block_type]
         self._shown_block_type = self.current_block_type()
+        self._show_branches()
         if self._loading:
             return
         for spin in self.volume_spins.values():
