@@ -30,6 +30,7 @@ __all__ = [
     "STATUS_COLOURS",
     "VERDICT_COLOURS",
     "keep_overlays_on_top",
+    "keeping_active_layer",
     "layer_for",
     "refresh_layers",
     "scar_display_grid",
@@ -57,7 +58,7 @@ _DYNAMIC = ("features", "face_color")  # what changes with the case; the rest is
 
 
 @contextmanager
-def _keeping_active_layer(viewer: napari.viewer.Viewer) -> Iterator[None]:
+def keeping_active_layer(viewer: napari.viewer.Viewer) -> Iterator[None]:
     """Add an overlay without taking the active layer from the physician's image."""
     active = viewer.layers.selection.active
     yield
@@ -71,7 +72,7 @@ def _points(viewer: napari.viewer.Viewer, role: str, data: np.ndarray, **style: 
     if layer is None:
         if not len(data):
             return None  # an overlay is made when it has something to show
-        with _keeping_active_layer(viewer):
+        with keeping_active_layer(viewer):
             layer = viewer.add_points(
                 data,
                 ndim=3,
@@ -192,7 +193,7 @@ def _trajectories(viewer: napari.viewer.Viewer, case: Case, verdicts: Mapping[st
     if layer is None:
         if not lines:
             return
-        with _keeping_active_layer(viewer):
+        with keeping_active_layer(viewer):
             layer = viewer.add_shapes(
                 lines,
                 ndim=3,
@@ -272,7 +273,7 @@ def _scar(viewer: napari.viewer.Viewer, case: Case) -> None:
     if layer is None or layer.data.shape != data.shape:
         if layer is not None:
             viewer.layers.remove(layer)
-        with _keeping_active_layer(viewer):
+        with keeping_active_layer(viewer):
             viewer.add_labels(
                 data, name=_name("scar"), opacity=0.45, metadata={"blockplan": meta}, **placement
             )

@@ -531,6 +531,16 @@ class StudyLoad:
     def _first_visible(self) -> bool:
         return not self.loaded and not self.pending
 
+    def _add_image(self, data: Any, kwargs: dict[str, Any]) -> Any:
+        """Add a series' layer; a hidden one (every series after the first) leaves the
+        active layer to the series shown, so the physician's controls act on what is seen."""
+        from napari_blockplan._layers import keeping_active_layer
+
+        if kwargs.get("visible", True):
+            return self.viewer.add_image(data, **kwargs)
+        with keeping_active_layer(self.viewer):
+            return self.viewer.add_image(data, **kwargs)
+
     def _show_preview(
         self,
         info: SeriesInfo,
@@ -558,7 +568,7 @@ class StudyLoad:
                 meta[IDENTITY_KEY] = identity
             kwargs["name"] = f"{kwargs['name']} (loading)"
             kwargs["visible"] = self._first_visible()
-            self.pending[info.key] = self.viewer.add_image(lazy, **kwargs)
+            self.pending[info.key] = self._add_image(lazy, kwargs)
         finally:
             self.state.shown.set()
 
@@ -572,7 +582,7 @@ class StudyLoad:
             return  # removed by the physician while it loaded
         if layer is None or layer not in self.viewer.layers:
             kwargs["visible"] = self._first_visible()
-            self.loaded.append(self.viewer.add_image(data, **kwargs))
+            self.loaded.append(self._add_image(data, kwargs))
             return
         meta = {**layer.metadata, **kwargs["metadata"]}
         meta.pop(LOADING_KEY, None)

@@ -99,5 +99,9 @@ def test_launch_with_a_study_and_its_case_opens_both(qtbot, launch_app) -> None:
         assert not panel.offer.isVisible() and not panel.refused.isVisible()
         assert workspace.case == demo  # the images are the case's own: nothing to adopt
         assert len(layer_for(viewer, "targets").data) == len(demo.targets)
+        # the layer controls act on what is seen: the active image is the one shown, not
+        # the last series loaded (hidden)
+        active = viewer.layers.selection.active
+        assert active is not None and active.visible, getattr(active, "name", None)
     finally:
         viewer.close()

@@ -256,11 +256,11 @@ class ScarProposal(QWidget):
     def _show_layer(self, proposal: Proposal) -> None:
         from napari.utils.colormaps import DirectLabelColormap
 
-        from napari_blockplan._layers import _keeping_active_layer
+        from napari_blockplan._layers import keeping_active_layer
 
         data, placement = proposal.shown
         colours = DirectLabelColormap(color_dict={None: "transparent", 1: _PROPOSAL_COLOUR})
-        with _keeping_active_layer(self.viewer):
+        with keeping_active_layer(self.viewer):
             layer = self.viewer.add_labels(
                 data,
                 name=f"blockplan: {PROPOSAL_ROLE}",
