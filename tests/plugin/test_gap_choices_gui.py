@@ -1,6 +1,7 @@
 """A series with a missing slice opens from the Study browser with an explicit choice:
 split at the gap (two exact parts) or resampled (its layer marked 'interpolated')
-(issue 16, point 4). Real Qt events on the browser's controls."""
+(issue 16, point 4); the resampled series is named interpolated alike on the layer, in the
+case, the report caption and the SR. Real Qt events on the browser's controls."""
 
 from __future__ import annotations
 
@@ -12,6 +13,13 @@ import pytest
 from qtpy.QtCore import Qt
 from qtpy.QtTest import QTest
 
+from blockplan.archive import build_measurement_report, read_sr
+from blockplan.archive._common import read_headers
+from blockplan.case import BlockType, Laterality, PatientPoint, Structure, Target
+from blockplan.case.casefile import load_case_file, save_case_file
+from blockplan.io.volume import INTERPOLATED_MARK
+from blockplan.report.keyimages import axial_key_image
+from napari_blockplan._workspace import workspace_for
 from tests.io._dicom_factory import SeriesSpec, phantom, write_series
 
 pytestmark = pytest.mark.gui
@@ -62,3 +70,29 @@ def test_gapped_series_split_or_resampled_from_the_browser(
     (layer,) = _images(viewer)
     assert layer.name == "CT 5 gapped (interpolated)"
     assert layer.metadata["blockplan_volume"].shape == (7, 24, 20)
+
+    # one mark wherever the series is named: layer, the case's record of it (kept by a
+    # reopened case), the report's key-image caption and the SR (issue 16 point 4)
+    volume = layer.metadata["blockplan_volume"]
+    case = workspace_for(viewer).case
+    assert case.study is not None and [r.interpolated for r in case.study.series] == [True]
+    reopened = load_case_file(save_case_file(case, tmp_path / "case.blockplan.json"))
+    assert reopened.study is not None and reopened.study.series[0].interpolated
+    centre = volume.index_to_lps(np.array(volume.shape[::-1], dtype=float) / 2 - 0.5)
+    target = Target(
+        level="L5",
+        side=Laterality.RIGHT,
+        structure=Structure.NERVE_ROOT,
+        block_type=BlockType.TRANSFORAMINAL_EPIDURAL,
+        position=PatientPoint(
+            lps=tuple(float(v) for v in centre),
+            frame_of_reference_uid=volume.frame_of_reference_uid,
+        ),
+    )
+    caption = axial_key_image(volume, target, label="T1").source
+    files = sorted(p for p in tmp_path.iterdir() if p.name.startswith("IM"))
+    sr = build_measurement_report(reopened.evolve(targets=(target,)), read_headers(files))
+    (statement,) = read_sr(sr).statements
+    assert INTERPOLATED_MARK in layer.name
+    assert caption.startswith("CT series 5 (gapped)" + INTERPOLATED_MARK)
+    assert statement.startswith("CT series 5 (gapped)" + INTERPOLATED_MARK + ": resampled")
