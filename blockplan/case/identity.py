@@ -38,6 +38,7 @@ __all__ = [
     "adopt_identity",
     "check_same_patient",
     "compare_identity",
+    "interpolated_series",
     "new_case_from_images",
     "patient_info",
     "series_ref",
@@ -84,6 +85,12 @@ def series_ref(info: SeriesInfo) -> SeriesRef:
         description=info.description,
         frame_of_reference_uid=info.frame_of_reference_uid or None,
     )
+
+
+def interpolated_series(case: Case) -> frozenset[str]:
+    """SeriesInstanceUIDs the case was planned on resampled onto regular spacing."""
+    refs = case.study.series if case.study is not None else ()
+    return frozenset(r.series_instance_uid for r in refs if r.interpolated)
 
 
 def volume_series_ref(volume: ImageVolume) -> SeriesRef:
