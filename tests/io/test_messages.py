@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,25 @@ def test_images_without_position_are_not_all_called_secondary_captures(tmp_path:
     reason = discover(tmp_path).series[0].reasons[0]
     assert "a vendor's grid of several slices in one image" in reason
     assert "(not cross-sectional, e.g. a secondary capture" not in reason
+
+
+def test_images_that_coincide_get_one_message_naming_count_positions_and_files(
+    tmp_path: Path,
+) -> None:
+    # every slice its own AcquisitionNumber (sequential CT), two positions scanned twice:
+    # one refused series with one message, not seven one-image "series"
+    positions = [(-100.0, -120.0, z) for z in (0.0, 2.5, 5.0, 5.0, 7.5, 7.5, 10.0)]
+    spec = SeriesSpec(phantom((7, 8, 8)), positions=positions, acquisition_number=[*range(7)])
+    write_series(tmp_path, spec)
+    (s,) = discover(tmp_path).series
+    expected = (
+        "2 slice position(s) occur more than once (4 images at 5.0–7.5 mm along the slice "
+        "normal; files IM0002.dcm … IM0005.dcm)"
+    )
+    assert s.status == "refused" and s.n_images == 7
+    assert s.reasons == [s.reasons[0]] and s.reasons[0].startswith(expected)
+    with pytest.raises(SeriesRefusedError, match=re.escape(expected)):
+        load_series(s)
 
 
 def test_disc_angled_stacks_of_one_series_are_listed_with_angle_and_place(
