@@ -95,7 +95,9 @@ class SeriesInfo:
     stack
         For one of several stacks of one SeriesInstanceUID at different angles (e.g.
         disc-angled spine axials): which stack, its angle and where it lies, e.g.
-        ``"stack 2 of 3: 12.3° from axial, centre z -84.0 mm"``; else ``""``.
+        ``"stack 2 of 3: 12.3° from axial, centre z -84.0 mm"`` (the centre of its
+        images, `centre_lps`); else ``""``. `blockplan.planning.stacks.stack_listing`
+        adds the disc it crosses once levels are marked.
     """
 
     key: str
@@ -121,6 +123,28 @@ class SeriesInfo:
     def label(self) -> str:
         """How messages name the series: number and UID (never patient data)."""
         return _label(self.series_number, self.key)
+
+    @property
+    def centre_lps(self) -> tuple[float, float, float] | None:
+        """Centre of the stack (mean of the image centres, LPS mm); None without geometry."""
+        f0 = self.frames[0] if self.frames else None
+        if f0 is None or f0.orientation is None or f0.pixel_spacing is None:
+            return None
+        positions = [f.position for f in self.frames if f.position is not None]
+        if not positions:
+            return None
+        half = (
+            np.asarray(f0.orientation[:3], dtype=np.float64)
+            * f0.pixel_spacing[1]
+            * (f0.columns - 1)
+            / 2
+            + np.asarray(f0.orientation[3:], dtype=np.float64)
+            * f0.pixel_spacing[0]
+            * (f0.rows - 1)
+            / 2
+        )
+        x, y, z = (float(v) for v in np.mean(np.asarray(positions, np.float64), axis=0) + half)
+        return x, y, z
 
     @property
     def shape(self) -> tuple[int, int, int] | None:
@@ -637,13 +661,12 @@ _AXES = {"sagittal": (0, "x"), "coronal": (1, "y"), "axial": (2, "z")}
 def _stack_note(s: SeriesInfo) -> str:
     """Angle of the slice normal from its plane's patient axis, and the stack's centre."""
     n = _normal(s.frames[0])
-    positions = [f.position for f in s.frames if f.position is not None]
-    if n is None or not positions:
+    centre = s.centre_lps
+    if n is None or centre is None:
         return ""
     nearest = int(np.argmax(np.abs(n)))
     axis, name = _AXES.get(s.orientation, (nearest, "xyz"[nearest]))
     angle = math.degrees(math.acos(min(1.0, abs(float(n[axis])))))
-    centre = np.mean(np.array(positions, dtype=np.float64), axis=0)
     return f"{angle:.1f}° from {s.orientation}, centre {name} {centre[axis]:.1f} mm"
 
 
