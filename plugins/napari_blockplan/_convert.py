@@ -16,16 +16,17 @@ layer metadata says so.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
 
-from blockplan.io.resample import resample_image
+from blockplan.io.resample import resample_image, sample_points
 from blockplan.io.volume import ImageVolume
 
 __all__ = [
     "DisplayAxes",
+    "WorldAlignedView",
     "display_axes",
     "display_grid",
     "display_volume",
@@ -159,16 +160,126 @@ def display_volume(volume: ImageVolume) -> tuple[ImageVolume, str]:
 def _resample_world_aligned(volume: ImageVolume) -> ImageVolume:
     """The volume trilinearly resampled onto an isotropic grid along +x, +y, +z covering it.
 
-    The step is the smallest voxel spacing (`display_grid`); the array keeps its stored
-    type (integers rounded: half the bytes of float32); outside the source the minimum
-    value shows.
+    The step is the smallest voxel spacing (`display_grid`); the array is a
+    `WorldAlignedView`: each part napari shows (a plane) is resampled when asked for, in
+    the stored type (integers rounded); outside the source the minimum value shows.
     """
     aff, shape = display_grid(volume.affine, volume.shape)
     steps = " × ".join(f"{float(aff[a, a]):.2f}" for a in range(3))
-    arr = resample_image(volume, aff, shape, order="linear", fill=float(np.min(volume.array)))
-    arr = _as_stored_type(arr, volume.array.dtype)
+    view = WorldAlignedView(volume, aff, shape, fill=float(np.min(volume.array)))
     note = f"{volume.geometry_note}; resampled to a {steps} mm world-aligned grid for display"
-    return volume.with_array(arr, affine=aff, geometry_note=note)
+    return volume.with_array(cast("npt.NDArray[Any]", view), affine=aff, geometry_note=note)
+
+
+_Key = tuple[int | slice | npt.NDArray[np.intp], ...]
+
+
+class WorldAlignedView:
+    """A volume on a world-aligned display grid, resampled part by part when indexed.
+
+    Behaves as a read-only ``[k, j, i]`` array of ``shape`` and the source's dtype (the
+    napari layer-data protocol: ``shape``, ``dtype``, ``ndim``, ``size``, indexing,
+    ``__array__``): ``view[m]`` resamples one plane of the grid (what napari asks for in
+    2-D), ``view[:, j]`` a coronal one, and integer arrays sample single voxels — each by
+    the rules of `blockplan.io.resample` (trilinear, ``fill`` outside), to the values a
+    whole-grid `resample_image` gives. Only the source is held, so the display costs no
+    more memory than the series.
+    """
+
+    def __init__(
+        self,
+        volume: ImageVolume,
+        affine: npt.NDArray[np.float64],
+        shape: tuple[int, int, int],
+        *,
+        fill: float,
+    ) -> None:
+        self.volume = volume
+        self.affine = np.asarray(affine, dtype=np.float64)
+        self.shape = shape
+        self.dtype = volume.array.dtype
+        self.fill = fill
+        self.ndim = 3
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the grid if it were an array (none are held)."""
+        return self.size * self.dtype.itemsize
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> npt.NDArray[Any]:
+        out = self[:, :, :]
+        return out if dtype is None else out.astype(dtype)
+
+    def __getitem__(self, key: Any) -> npt.NDArray[Any]:
+        full = _full_key(key)
+        if any(isinstance(k, np.ndarray) for k in full):
+            return self._voxels(full)
+        starts, steps, counts, kept = _ranges(full, self.shape)
+        if 0 in counts:
+            return np.empty([c for c, k in zip(counts, kept, strict=True) if k], self.dtype)
+        sub = self.affine.copy()
+        sub[:3, 3] = self.affine[:3, :3] @ np.array(starts[::-1], float) + self.affine[:3, 3]
+        sub[:3, :3] = self.affine[:3, :3] * np.array(steps[::-1], float)
+        grid = (counts[0], counts[1], counts[2])
+        arr = resample_image(self.volume, sub, grid, order="linear", fill=self.fill)
+        arr = _as_stored_type(arr, self.dtype)
+        return arr[tuple(slice(None) if k else 0 for k in kept)]
+
+    def _voxels(self, key: _Key) -> npt.NDArray[Any]:
+        """Integer-array indexing: the voxels named, sampled at their patient positions."""
+        kji = np.broadcast_arrays(*(np.asarray(k) for k in key))
+        shape = kji[0].shape
+        ijk1 = np.column_stack(
+            [*(a.ravel().astype(float) for a in kji[::-1]), np.ones(kji[0].size)]
+        )
+        lps = (ijk1 @ self.affine.T)[:, :3]
+        values = sample_points(self.volume, lps, "linear")
+        values[np.isnan(values)] = self.fill
+        return _as_stored_type(values.astype(np.float32), self.dtype).reshape(shape)
+
+
+def _full_key(key: Any) -> _Key:
+    """``key`` as one entry per axis (Ellipsis and missing axes as full slices)."""
+    parts = list(key) if isinstance(key, tuple) else [key]
+    if any(p is Ellipsis for p in parts):
+        at = next(n for n, p in enumerate(parts) if p is Ellipsis)
+        parts[at : at + 1] = [slice(None)] * (3 - len(parts) + 1)
+    parts += [slice(None)] * (3 - len(parts))
+    if len(parts) != 3:
+        raise IndexError(f"too many indices for a 3-D display grid: {len(parts)}")
+    return tuple(
+        p if isinstance(p, slice) else np.asarray(p) if np.ndim(p) else int(p) for p in parts
+    )
+
+
+def _ranges(
+    key: _Key, shape: tuple[int, int, int]
+) -> tuple[list[int], list[int], list[int], list[bool]]:
+    """Start, step and count per axis of a key of ints and slices, and which axes stay."""
+    starts, steps, counts, kept = [], [], [], []
+    for n, k in zip(shape, key, strict=True):
+        if isinstance(k, slice):
+            r = range(*k.indices(n))
+            starts.append(r.start)
+            steps.append(r.step)
+            counts.append(len(r))
+            kept.append(True)
+            continue
+        i = int(k) + n if int(k) < 0 else int(k)
+        if not 0 <= i < n:
+            raise IndexError(f"index {int(k)} is out of bounds for an axis of size {n}")
+        starts.append(i)
+        steps.append(1)
+        counts.append(1)
+        kept.append(False)
+    return starts, steps, counts, kept
 
 
 def _as_stored_type(arr: npt.NDArray[Any], dtype: np.dtype[Any]) -> npt.NDArray[Any]:
@@ -212,7 +323,10 @@ def layer_kwargs(
     if window is not None:
         clim = (window.center - window.width / 2, window.center + window.width / 2)
     else:
-        lo, hi = np.percentile(volume.array, [1, 99]) if volume.array.size else (0, 1)
+        arr = volume.array
+        if isinstance(arr, WorldAlignedView):
+            arr = arr.volume.array  # its source: resampling the whole grid is what it saves
+        lo, hi = np.percentile(arr, [1, 99]) if arr.size else (0, 1)
         clim = (float(lo), float(hi) if hi > lo else float(lo) + 1)
     label = name or (
         f"{volume.modality} {volume.series_number or ''} {volume.series_description}".strip()
