@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 
-from blockplan.io import discover, load_series
-from blockplan.io.resample import sample_points
-from napari_blockplan._convert import display_volume
+from blockplan.io import ImageVolume, discover, load_series
+from blockplan.io.resample import resample_image, sample_points
+from napari_blockplan._convert import WorldAlignedView, display_volume, image_layer_data
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom"
 
 
-def _oblique_mr() -> object:
+def _oblique_mr() -> ImageVolume:
     found = discover(SAMPLE).series
     return load_series(next(s for s in found if s.series_number == 4))
 
@@ -45,3 +48,53 @@ def test_every_displayed_voxel_is_the_source_interpolated_at_its_patient_positio
     assert inside.sum() > 200  # most samples fall inside the oblique slab
     got = shown.array[kji[:, 0], kji[:, 1], kji[:, 2]].astype(float)
     np.testing.assert_allclose(got[inside], np.rint(expected[inside]), atol=1.0)
+
+
+def _tilted_ct() -> ImageVolume:
+    """A small gantry-tilted CT (20°, sheared grid), int16."""
+    arr = np.random.default_rng(3).integers(-1000, 1500, size=(12, 40, 36), dtype=np.int16)
+    t = np.radians(20.0)
+    aff = np.eye(4)
+    aff[:3, 0] = (0.7, 0.0, 0.0)
+    aff[:3, 1] = (0.0, 0.7 * np.cos(t), 0.7 * np.sin(t))
+    aff[:3, 2] = (0.0, 0.0, 3.0)
+    return ImageVolume(arr, aff, "1.2.3", "CT", "1.2.3.4")
+
+
+def test_the_display_grid_is_resampled_plane_by_plane_as_napari_asks() -> None:
+    """No copy of the grid is made: each plane napari asks for is resampled then, to the
+    values the whole grid resampled at once has (issue 16 point 6)."""
+    for source in (_tilted_ct(), _oblique_mr()):
+        tracemalloc.start()
+        shown, _how = display_volume(source)
+        held = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        view = shown.array
+        assert isinstance(view, WorldAlignedView) and view.volume is source
+        assert held < 0.1 * view.nbytes  # nothing the size of the grid (it was 1×)
+        whole = resample_image(
+            source, shown.affine, view.shape, order="linear", fill=float(source.array.min())
+        )
+        whole = np.rint(whole).astype(source.array.dtype)
+        assert all(np.array_equal(view[m], whole[m]) for m in range(view.shape[0]))
+        assert all(np.array_equal(view[:, j], whole[:, j]) for j in range(0, view.shape[1], 7))
+        assert np.array_equal(view[..., 5], whole[..., 5])
+        assert np.array_equal(view[::3, 1:-1:2, ::-1], whole[::3, 1:-1:2, ::-1])
+        assert np.array_equal(np.asarray(view), whole)
+        assert view[-1, -1, -1] == whole[-1, -1, -1]
+        with pytest.raises(IndexError, match="out of bounds"):
+            view[view.shape[0]]
+
+
+def test_napari_shows_the_tilted_ct_from_the_view(make_napari_viewer: Any) -> None:
+    source = _tilted_ct()
+    data, kwargs, _kind = image_layer_data(source)
+    viewer = make_napari_viewer(show=True)
+    layer = viewer.add_image(data, **kwargs)
+    assert isinstance(layer.data, WorldAlignedView)
+    m = data.shape[0] // 2
+    viewer.dims.set_point(0, layer.data_to_world((m, 0, 0))[0])
+    plane = data[m]
+    for j, i in ((5, 5), (plane.shape[0] // 2, plane.shape[1] // 2), (20, 30)):
+        world = layer.data_to_world((m, j, i))
+        assert layer.get_value(world, world=True) == plane[j, i]  # what napari shows there
