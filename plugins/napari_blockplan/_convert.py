@@ -173,6 +173,10 @@ def _resample_world_aligned(volume: ImageVolume) -> ImageVolume:
 
 _Key = tuple[int | slice | npt.NDArray[np.intp], ...]
 
+_BAND_VOXELS = 32768
+"""Output voxels resampled per call: the source box a band of a tilted plane reaches is a
+few slices deep, where the whole plane's box spans most of the series."""
+
 
 class WorldAlignedView:
     """A volume on a world-aligned display grid, resampled part by part when indexed.
@@ -224,13 +228,29 @@ class WorldAlignedView:
         starts, steps, counts, kept = _ranges(full, self.shape)
         if 0 in counts:
             return np.empty([c for c, k in zip(counts, kept, strict=True) if k], self.dtype)
+        axis = kept.index(True) if any(kept) else 0
+        band = max(1, _BAND_VOXELS // max(1, int(np.prod(counts)) // counts[axis]))
+        out = np.empty(counts, dtype=self.dtype)
+        for first in range(0, counts[axis], band):
+            part = list(starts)
+            part[axis] = starts[axis] + first * steps[axis]
+            grid = list(counts)
+            grid[axis] = min(band, counts[axis] - first)
+            at = tuple(
+                slice(first, first + grid[axis]) if a == axis else slice(None) for a in range(3)
+            )
+            out[at] = self._resample(part, steps, (grid[0], grid[1], grid[2]))
+        return out[tuple(slice(None) if k else 0 for k in kept)]
+
+    def _resample(
+        self, starts: list[int], steps: list[int], counts: tuple[int, int, int]
+    ) -> npt.NDArray[Any]:
+        """The sub-grid from ``starts`` by ``steps`` (``k, j, i``), in the stored type."""
         sub = self.affine.copy()
         sub[:3, 3] = self.affine[:3, :3] @ np.array(starts[::-1], float) + self.affine[:3, 3]
         sub[:3, :3] = self.affine[:3, :3] * np.array(steps[::-1], float)
-        grid = (counts[0], counts[1], counts[2])
-        arr = resample_image(self.volume, sub, grid, order="linear", fill=self.fill)
-        arr = _as_stored_type(arr, self.dtype)
-        return arr[tuple(slice(None) if k else 0 for k in kept)]
+        arr = resample_image(self.volume, sub, counts, order="linear", fill=self.fill)
+        return _as_stored_type(arr, self.dtype)
 
     def _voxels(self, key: _Key) -> npt.NDArray[Any]:
         """Integer-array indexing: the voxels named, sampled at their patient positions."""
