@@ -7,14 +7,18 @@ anterior at the top). Points are converted with `lps_to_world` / `world_to_lps`;
 nothing else in the plugin knows the axis order.
 
 A volume is shown with a diagonal (scale + translate) transform, because napari cannot
-slice rotated or sheared layers in 2-D. Volumes whose axes are world-aligned up to a
-permutation and flips are reoriented exactly (transpose/flip, no interpolation); oblique
-or gantry-tilted volumes are resampled onto a world-aligned grid covering them, and the
-layer metadata says so.
+slice rotated or sheared layers in 2-D (napari 0.9 shows such a slice without its
+out-of-slice rotation or shear: a gantry-tilted CT would show each tilted slice flat, up
+to tens of mm from where the overlays are drawn). Volumes whose axes are world-aligned up
+to a permutation and flips are reoriented exactly (transpose/flip, no interpolation);
+oblique or gantry-tilted volumes are resampled onto a world-aligned grid covering them —
+lazily, each plane when napari asks for it (`WorldAlignedView`), so the layer holds no
+copy of the series — and the layer metadata says so.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -145,7 +149,9 @@ def display_volume(volume: ImageVolume) -> tuple[ImageVolume, str]:
     """A volume whose i, j, k axes run along +x, +y, +z, and how it was obtained.
 
     Returns the reoriented (exact) or resampled volume and ``"reoriented"``,
-    ``"identity"`` or ``"resampled"``.
+    ``"identity"`` or ``"resampled"``. A resampled volume's ``array`` is a
+    `WorldAlignedView` (array-like, resampled where indexed): napari layer data, not for
+    computing on — compute on the source volume.
     """
     axes = display_axes(volume.affine, volume.shape)
     if axes is None:
@@ -204,6 +210,8 @@ class WorldAlignedView:
         self.dtype = volume.array.dtype
         self.fill = fill
         self.ndim = 3
+        self._lock = threading.Lock()
+        self._last: tuple[tuple[Any, ...], npt.NDArray[Any]] | None = None
 
     @property
     def size(self) -> int:
@@ -219,13 +227,19 @@ class WorldAlignedView:
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> npt.NDArray[Any]:
         out = self[:, :, :]
-        return out if dtype is None else out.astype(dtype)
+        if dtype is not None:
+            return out.astype(dtype)
+        return out.copy() if copy else out
 
     def __getitem__(self, key: Any) -> npt.NDArray[Any]:
         full = _full_key(key)
         if any(isinstance(k, np.ndarray) for k in full):
             return self._voxels(full)
         starts, steps, counts, kept = _ranges(full, self.shape)
+        ask = (tuple(starts), tuple(steps), tuple(counts), tuple(kept))
+        with self._lock:
+            if self._last is not None and self._last[0] == ask:
+                return self._last[1]  # napari redraws (refresh, thumbnail) ask again
         if 0 in counts:
             return np.empty([c for c, k in zip(counts, kept, strict=True) if k], self.dtype)
         axis = kept.index(True) if any(kept) else 0
@@ -240,7 +254,13 @@ class WorldAlignedView:
                 slice(first, first + grid[axis]) if a == axis else slice(None) for a in range(3)
             )
             out[at] = self._resample(part, steps, (grid[0], grid[1], grid[2]))
-        return out[tuple(slice(None) if k else 0 for k in kept)]
+        if not any(kept):
+            return out[0, 0, 0]  # type: ignore[no-any-return]  # one voxel: a scalar
+        shown = out[tuple(slice(None) if k else 0 for k in kept)]
+        shown.flags.writeable = False  # shared with the next caller asking the same
+        with self._lock:
+            self._last = (ask, shown)
+        return shown
 
     def _resample(
         self, starts: list[int], steps: list[int], counts: tuple[int, int, int]
