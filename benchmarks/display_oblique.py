@@ -123,7 +123,7 @@ def main() -> None:
         "CT 100 × 512², 3° oblique": _synthetic(100, 512, 3.0, sheared=False),
     }
     print(
-        "| series | source MiB | blockplan prepare s | blockplan MiB (× source) "
+        "| series | source MiB | blockplan prepare + first plane s | blockplan MiB (× source) "
         "| blockplan ms per axial plane shown | peer s | peer MiB (× source) | time ratio |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
