@@ -244,6 +244,8 @@ class WorldAlignedView:
             return np.empty([c for c, k in zip(counts, kept, strict=True) if k], self.dtype)
         axis = kept.index(True) if any(kept) else 0
         band = max(1, _BAND_VOXELS // max(1, int(np.prod(counts)) // counts[axis]))
+        if all(kept):
+            band = counts[axis]  # a whole block (napari's 3-D view): one multi-threaded call
         out = np.empty(counts, dtype=self.dtype)
         for first in range(0, counts[axis], band):
             part = list(starts)
