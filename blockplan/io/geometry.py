@@ -295,7 +295,7 @@ def plan_grid(
     if len(frames) == 1:
         return _single_slice_grid(f0, label, order_t, p[0], c0, c1, normal)
     spacings = np.diff(d)
-    _refuse_repeated_positions(frames, label)
+    _refuse_repeated_positions(spacings, label, frames)
     med = float(np.median(spacings))
     step, origin, regular = _fit_slice_line(p, spacings, med)
     blend: BlendPlan | None = None
@@ -399,10 +399,16 @@ def coinciding_images(frames: Sequence[FrameHeader]) -> str | None:
     )
 
 
-def _refuse_repeated_positions(frames: Sequence[FrameHeader], label: str) -> None:
-    """Refuse slices closer than `DUPLICATE_TOLERANCE_MM` along the normal (same position)."""
-    coinciding = coinciding_images(frames)
-    if coinciding is not None:
+def _refuse_repeated_positions(
+    spacings: _Vec, label: str, frames: Sequence[FrameHeader] = ()
+) -> None:
+    """Refuse slices closer than `DUPLICATE_TOLERANCE_MM` along the normal (same position);
+    with the ``frames`` the message is `coinciding_images`' (count, where, which files)."""
+    close = spacings < DUPLICATE_TOLERANCE_MM
+    if np.any(close):
+        coinciding = coinciding_images(frames) if frames else None
+        if coinciding is None:
+            coinciding = f"{int(np.sum(close))} slice position(s) occur more than once"
         raise SeriesRefusedError(
             f"{label}: {coinciding} and no AcquisitionNumber, EchoNumbers, ImageType or "
             "folder tells the volumes apart; refusing to stack them. Split the series "
