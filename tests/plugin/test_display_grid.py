@@ -86,6 +86,7 @@ def test_the_display_grid_is_resampled_plane_by_plane_as_napari_asks() -> None:
             view[view.shape[0]]
 
 
+@pytest.mark.gui
 def test_napari_shows_the_tilted_ct_from_the_view(make_napari_viewer: Any) -> None:
     source = _tilted_ct()
     data, kwargs, _kind = image_layer_data(source)
