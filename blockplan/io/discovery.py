@@ -694,7 +694,7 @@ def _normal_key(s: SeriesInfo) -> tuple[float, ...]:
 
 
 def _centre_along(s: SeriesInfo) -> float:
-    """Mean position along the patient axis of the stack's plane (for ordering stacks)."""
+    """The stack's centre along the patient axis of its plane (for ordering stacks)."""
     axis = _AXES.get(s.orientation, (2, "z"))[0]
-    values = [f.position[axis] for f in s.frames if f.position is not None]
-    return float(np.mean(values)) if values else 0.0
+    centre = s.centre_lps
+    return 0.0 if centre is None else centre[axis]
