@@ -192,8 +192,9 @@ class WorldAlignedView:
     ``__array__``): ``view[m]`` resamples one plane of the grid (what napari asks for in
     2-D), ``view[:, j]`` a coronal one, and integer arrays sample single voxels — each by
     the rules of `blockplan.io.resample` (trilinear, ``fill`` outside), to the values a
-    whole-grid `resample_image` gives. Only the source is held, so the display costs no
-    more memory than the series.
+    whole-grid `resample_image` gives. Only the source and the last part asked for are held,
+    so the display costs no more memory than the series — until napari's 3-D view asks for
+    the whole grid, which is then kept (as the layer held it before).
     """
 
     def __init__(
@@ -212,6 +213,7 @@ class WorldAlignedView:
         self.ndim = 3
         self._lock = threading.Lock()
         self._last: tuple[tuple[Any, ...], npt.NDArray[Any]] | None = None
+        self._whole: npt.NDArray[Any] | None = None
 
     @property
     def size(self) -> int:
@@ -235,6 +237,8 @@ class WorldAlignedView:
         full = _full_key(key)
         if any(isinstance(k, np.ndarray) for k in full):
             return self._voxels(full)
+        if self._whole is not None:  # napari's 3-D view asked for it once: keep serving it
+            return self._whole[full]
         starts, steps, counts, kept = _ranges(full, self.shape)
         ask = (tuple(starts), tuple(steps), tuple(counts), tuple(kept))
         with self._lock:
@@ -242,10 +246,26 @@ class WorldAlignedView:
                 return self._last[1]  # napari redraws (refresh, thumbnail) ask again
         if 0 in counts:
             return np.empty([c for c, k in zip(counts, kept, strict=True) if k], self.dtype)
+        out = self._block(starts, steps, counts, kept)
+        if not any(kept):
+            return out[0, 0, 0]  # type: ignore[no-any-return]  # one voxel: a scalar
+        shown = out[tuple(slice(None) if k else 0 for k in kept)]
+        shown.flags.writeable = False  # shared with the next caller asking the same
+        with self._lock:
+            self._last = (ask, shown)
+            if tuple(counts) == self.shape and set(steps) == {1}:
+                self._whole = shown
+        return shown
+
+    def _block(
+        self, starts: list[int], steps: list[int], counts: list[int], kept: list[bool]
+    ) -> npt.NDArray[Any]:
+        """The sub-grid asked for, resampled in bands along its first kept axis (a whole
+        block, napari's 3-D view, in one multi-threaded call)."""
         axis = kept.index(True) if any(kept) else 0
         band = max(1, _BAND_VOXELS // max(1, int(np.prod(counts)) // counts[axis]))
         if all(kept):
-            band = counts[axis]  # a whole block (napari's 3-D view): one multi-threaded call
+            band = counts[axis]
         out = np.empty(counts, dtype=self.dtype)
         for first in range(0, counts[axis], band):
             part = list(starts)
@@ -256,13 +276,7 @@ class WorldAlignedView:
                 slice(first, first + grid[axis]) if a == axis else slice(None) for a in range(3)
             )
             out[at] = self._resample(part, steps, (grid[0], grid[1], grid[2]))
-        if not any(kept):
-            return out[0, 0, 0]  # type: ignore[no-any-return]  # one voxel: a scalar
-        shown = out[tuple(slice(None) if k else 0 for k in kept)]
-        shown.flags.writeable = False  # shared with the next caller asking the same
-        with self._lock:
-            self._last = (ask, shown)
-        return shown
+        return out
 
     def _resample(
         self, starts: list[int], steps: list[int], counts: tuple[int, int, int]
