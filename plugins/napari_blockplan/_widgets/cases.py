@@ -313,6 +313,7 @@ class CasePanel(Panel):
             for name, value in values.items():
                 self.fields[name].setText(value)
             self.title_edit.setText(case.title)
+            self.title_edit.setCursorPosition(0)  # a long title reads from its start
         else:
             for label in self.fields.values():
                 label.setText("")
