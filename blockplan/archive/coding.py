@@ -5,7 +5,8 @@ PS3.16 as pydicom 3.0 ships it), so only concepts that PS3.16 itself uses are ta
 SNOMED CT (SCT) or DICOM (DCM). Written with a standard code:
 
 * structures: sacroiliac joint (SCT 39723000); a disc at a motion segment that CID 7604
-  "Intervertebral Disc" lists (C2/C3 … L5/S1, e.g. SCT 84020006 "L4/L5 disc");
+  "Intervertebral Disc" lists (C2/C3 … L5/S1, e.g. SCT 84020006 "L4/L5 disc"); the
+  thecal sac as "Dura mater" (SCT 18545000); artery;
 * levels: the vertebrae C1–L5 (CID 7603) and the disc levels C2/C3 … L5/S1 (CID 1003);
 * concept names: Target (DCM 112162), Instrument Approach, Topographical modifier,
   Laterality, Procedure Code (DCM 121023, the block type's name) and the adjudication
@@ -15,16 +16,17 @@ SNOMED CT (SCT) or DICOM (DCM). Written with a standard code:
   Caudal, Yes / No / Not Evaluated.
 
 PS3.16 has no concept — checked against every SCT, DCM and LN concept pydicom holds —
-for a spinal nerve root, a zygapophysial (facet) joint, the epidural space, the thecal
-sac, an individual sacral vertebra (S1–S5: only "Sacrum" as a whole), L6, the C1-C2,
-L5-L6 and L6-S1 segments, a block type or approach as blockplan defines them, the C-arm
-angles as the physician sets them (DCM 112011/112012 Positioner Primary/Secondary Angle
-are signed RAO/LAO and caudal/cranial angles, not an oblique from true PA with its side
-named) and the evidence ledger's statuses and verdicts other than those above. These use
-the private coding scheme ``99BLOCKPLAN`` (PS3.16 §8.2: a designator beginning with "99"
-is private), declared in every object's CodingSchemeIdentificationSequence. dciodvfy
-warns once per private code item ("Unrecognized defined term <99BLOCKPLAN>") — it checks
-the designator, not context groups.
+for a spinal nerve root (only "Nerve"), a zygapophysial (facet) joint (only "Joint"), the
+epidural space, an individual sacral vertebra (S1–S5: only "Sacrum" as a whole), L6, the
+C1-C2, L5-L6 and L6-S1 segments, a block type or approach as blockplan defines them, the
+C-arm angles as the physician sets them (DCM 112011/112012 Positioner Primary/Secondary
+Angle are signed RAO/LAO and caudal/cranial angles, not an oblique from true PA with its
+side named), a path's clearances (DCM 121206 "Distance" is never negative; a clearance is
+when the path passes through the structure) and the evidence ledger's statuses and
+verdicts other than those above. These use the private coding scheme ``99BLOCKPLAN``
+(PS3.16 §8.2: a designator beginning with "99" is private), declared in every object's
+CodingSchemeIdentificationSequence. dciodvfy warns once per private code item
+("Unrecognized defined term <99BLOCKPLAN>") — it checks the designator, not context groups.
 
 Tables (value → code) are data: `STRUCTURE_CODES` (with `structure_code` for discs),
 `BLOCK_TYPE_CODES`, `APPROACH_CODES`, `SIDE_CODES`, `STATUS_CODES`, `VERDICT_CODES`,
@@ -132,7 +134,6 @@ PRIVATE_CODES: dict[str, str] = {
     "CLEAR-OF-KIND": "Clearance to the nearest marked structure of its kind",
     "CLEAR-BONE": "Clearance of the needle shaft to bone on CT",
     "PATH-SAFE": "Planned path passes the safety checks",
-    "THECAL-SAC": "Thecal sac",
     "STRUCT-OTHER": "Other marked structure",
     "PLAN": "Diagnostic spinal nerve block planning",
     "NO-TILT": "No tilt",
@@ -169,6 +170,7 @@ LEGACY_PRIVATE_CODES: dict[str, str] = {
     "S-INDETERMINATE": "Indeterminate: the blocks so far do not decide",
     "V-POSITIVE": "Positive block",
     "V-NEGATIVE": "Negative block",
+    "THECAL-SAC": "Thecal sac",
 }
 """Private codes of earlier versions that now have a standard code: read, never written."""
 
@@ -248,11 +250,15 @@ APPROACH_CODES: dict[Approach, Code] = {
 
 LANDMARK_CODES: dict[str, Code] = {
     "nerve_root": private("NERVE-ROOT"),
-    "thecal_sac": private("THECAL-SAC"),
+    "thecal_sac": codes.SCT.DuraMater,
     "artery": codes.SCT.Artery,
     "other": private("STRUCT-OTHER"),
 }
-"""Kind of a marked structure (`~blockplan.case.model.Landmark.kind`) → code."""
+"""Kind of a marked structure (`~blockplan.case.model.Landmark.kind`) → code. The thecal
+sac is the spinal dural sac: SNOMED "Dura mater" (18545000, CID 7151), the structure whose
+puncture its clearance guards against (PS3.16 has no "thecal sac")."""
+
+_LEGACY_LANDMARKS = {"thecal_sac": private("THECAL-SAC")}
 
 SIDE_CODES: dict[Laterality, Code] = {
     Laterality.LEFT: codes.SCT.Left,
@@ -393,8 +399,9 @@ def approach_from_code(code: CodeLike) -> Approach:
 
 
 def landmark_kind_from_code(code: CodeLike) -> str:
-    """Inverse of `LANDMARK_CODES`."""
-    return _lookup(LANDMARK_CODES, code, "marked structure")
+    """Inverse of `LANDMARK_CODES`; also reads the private ``THECAL-SAC`` of earlier
+    versions."""
+    return _lookup(LANDMARK_CODES, code, "marked structure", _LEGACY_LANDMARKS)
 
 
 def side_from_code(code: CodeLike) -> Laterality:

@@ -15,6 +15,7 @@ from blockplan.archive import build_measurement_report, read_sr, validate_datase
 from blockplan.archive.bundle import ArchiveObjects
 from blockplan.archive.coding import (
     DISC_CODES,
+    LANDMARK_CODES,
     LEGACY_PRIVATE_CODES,
     PRIVATE_CODES,
     PRIVATE_SCHEME,
@@ -24,6 +25,7 @@ from blockplan.archive.coding import (
     code_value_and_scheme,
     concept,
     concept_keys,
+    landmark_kind_from_code,
     private,
     status_from_code,
     structure_code,
@@ -67,8 +69,9 @@ def test_fewer_dciodvfy_warnings(objects: ArchiveObjects) -> None:
     result = validate_dataset(objects.sr)
     assert result.errors == ()
     # 82 warnings (one per private code) before issue 17 point 9, 65 after its first part,
-    # 50 since discs, block-type name, profile, Positive/Negative, Indeterminate are standard
-    assert len(result.warnings) <= 50
+    # 49 since discs, block-type name, profile, Positive/Negative, Indeterminate and the
+    # thecal sac (Dura mater) are standard
+    assert len(result.warnings) <= 49
 
 
 def test_sr_with_the_old_private_concepts_still_reads(objects: ArchiveObjects, case: Case) -> None:
@@ -208,11 +211,12 @@ def test_disc_target_round_trips_as_snomed_disc(study: Study, case: Case) -> Non
 
 def _as_written_before(sr: pydicom.Dataset) -> pydicom.Dataset:
     """``sr`` as blockplan wrote it before point 9: private block-type name, status
-    ``S-INDETERMINATE`` and the profile as a private ``PROFILE`` code."""
+    ``S-INDETERMINATE``, ``THECAL-SAC`` and the profile as a private ``PROFILE`` code."""
     old = copy.deepcopy(sr)
     swaps = {
         ("121023", "DCM"): private("BLOCK-TYPE"),
         ("82334004", "SCT"): private("S-INDETERMINATE"),
+        ("18545000", "SCT"): private("THECAL-SAC"),
     }
     for el in list(old.iterall()):
         if el.keyword in ("ConceptNameCodeSequence", "ConceptCodeSequence"):
@@ -248,3 +252,13 @@ def test_sr_with_the_old_private_codes_still_reads(objects: ArchiveObjects) -> N
     assert "indeterminate" in new.source_statuses.values()
     assert back.block_verdicts == new.block_verdicts
     assert [t.block_type for t in back.targets] == [t.block_type for t in new.targets]
+    assert "THECAL-SAC" in _private_values(old)
+    assert back.measurements == new.measurements
+    assert any(c[1] == "thecal_sac" for m in new.measurements.values() for c in m.structures)
+
+
+def test_thecal_sac_is_dura_mater_both_ways() -> None:
+    assert LANDMARK_CODES["thecal_sac"] == Code("18545000", "SCT", "Dura mater")
+    assert landmark_kind_from_code(codes.SCT.DuraMater) == "thecal_sac"
+    assert landmark_kind_from_code(private("THECAL-SAC")) == "thecal_sac"  # SRs before
+    assert len({code_value_and_scheme(c) for c in LANDMARK_CODES.values()}) == len(LANDMARK_CODES)
