@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import highdicom as hd
 import pydicom
@@ -262,3 +263,12 @@ def test_thecal_sac_is_dura_mater_both_ways() -> None:
     assert landmark_kind_from_code(codes.SCT.DuraMater) == "thecal_sac"
     assert landmark_kind_from_code(private("THECAL-SAC")) == "thecal_sac"  # SRs before
     assert len({code_value_and_scheme(c) for c in LANDMARK_CODES.values()}) == len(LANDMARK_CODES)
+
+
+def test_readme_lists_every_private_code() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    listed = {k for k in (*PRIVATE_CODES, *LEGACY_PRIVATE_CODES) if f"`{k}`" in readme}
+    missing = set(PRIVATE_CODES) | set(LEGACY_PRIVATE_CODES)
+    missing -= listed | {k for k in PRIVATE_CODES if k.startswith("APP-")}  # "APP-*"
+    assert missing == set()
+    assert "`APP-*`" in readme
