@@ -87,6 +87,8 @@ def _fmt_vec(values: Any, digits: int = 2) -> str:
 def _text(found: Discovery) -> str:
     from pydicom.uid import UID
 
+    from blockplan.planning.stacks import stack_listing
+
     lines: list[str] = []
     for s in found.series:
         number = s.series_number if s.series_number is not None else "-"
@@ -100,7 +102,7 @@ def _text(found: Discovery) -> str:
             f"in {len(s.files)} file(s)"
         )
         if s.stack:
-            lines.append(f"  stack        {s.stack}")
+            lines.append(f"  stack        {stack_listing(s)}")
         ts = ", ".join(f"{UID(t).name} ({t})" for t in s.transfer_syntaxes)
         lines.append(f"  transfer     {ts}")
         if s.grid is not None:

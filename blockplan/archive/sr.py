@@ -32,6 +32,12 @@ Content (one Measurement Group per item, all under "Imaging Measurements"):
   and, for a pending block or one whose missing points decide it, each *Missing pain
   diary time point* in minutes. The reasons in words are in the report PDF.
 
+* **Interpolated series** — when the case records that the series the plan was made on
+  was resampled onto regular spacing (`blockplan.case.SeriesRef.interpolated`), a TEXT
+  Comment in TID 1500's *Qualitative Evaluations* container says so in the words of
+  `blockplan.io.volume.interpolated_statement` (its mark is the napari layer's and the
+  report captions').
+
 Tracking UIDs are derived from the case id and item id, so re-archiving a case keeps
 them (PACS can follow a target across reports). Free-text notes are not written.
 """
@@ -87,6 +93,7 @@ from blockplan.archive.coding import (
 from blockplan.case.model import Case, PatientPoint, ScarRegion, Target, Trajectory
 from blockplan.case.vocab import Laterality
 from blockplan.errors import ArchiveError
+from blockplan.io.volume import interpolated_statement
 from blockplan.outcomes.adjudication import BlockResult, SourceKey, Verdict
 from blockplan.outcomes.evidence import SourceEvidence
 from blockplan.outcomes.ledger import Ledger
@@ -586,6 +593,7 @@ def _comprehensive_sr(
             procedure_reported=private("PLAN"),
             imaging_measurements=groups,
         )
+        _add_statements(report, _interpolated_statements(case, evidence))
         return hd.sr.Comprehensive3DSR(
             evidence=evidence,
             content=report,
@@ -602,6 +610,44 @@ def _comprehensive_sr(
         raise ArchiveError(
             f"case {case.case_id}: highdicom refused the SR content ({redact(str(err), evidence)})"
         ) from err
+
+
+_QUALITATIVE_EVALUATIONS = Code("C0034375", "UMLS", "Qualitative Evaluations")
+
+
+def _interpolated_statements(case: Case, evidence: Sequence[Dataset]) -> list[str]:
+    """`interpolated_statement` of each evidence series the case records as resampled
+    onto regular spacing (`SeriesRef.interpolated`)."""
+    uids = {str(ds.get("SeriesInstanceUID", "")) for ds in evidence}
+    refs = case.study.series if case.study is not None else ()
+    out: list[str] = []
+    for ref in refs:
+        if ref.interpolated and ref.series_instance_uid in uids:
+            number = f" series {ref.series_number}" if ref.series_number is not None else ""
+            desc = f" ({ref.description})" if ref.description else ""
+            out.append(interpolated_statement(f"{ref.modality}{number}{desc}"))
+    return out
+
+
+def _add_statements(report: hd.sr.MeasurementReport, texts: Sequence[str]) -> None:
+    """TEXT Comments in TID 1500's Qualitative Evaluations container (row 12)."""
+    if not texts:
+        return
+    container = hd.sr.ContainerContentItem(
+        name=_QUALITATIVE_EVALUATIONS,
+        relationship_type=hd.sr.RelationshipTypeValues.CONTAINS,
+    )
+    container.ContentSequence = hd.sr.ContentSequence(
+        [
+            hd.sr.TextContentItem(
+                name=codes.DCM.Comment,
+                value=text,
+                relationship_type=hd.sr.RelationshipTypeValues.CONTAINS,
+            )
+            for text in texts
+        ]
+    )
+    report[0].ContentSequence.append(container)
 
 
 def _plan_groups(
@@ -688,6 +734,9 @@ class ArchivedPlan:
         Block number → verdict value (``"positive"``, ``"needs_review"``, …).
     missing_min
         Block number → missing diary points (minutes) of a pending or needs-review block.
+    statements
+        The Comments of the Qualitative Evaluations container (e.g. that the planning
+        series was interpolated).
     """
 
     targets: tuple[Target, ...] = ()
@@ -699,6 +748,7 @@ class ArchivedPlan:
     source_statuses: dict[str, str] = field(default_factory=dict)
     block_verdicts: dict[int, str] = field(default_factory=dict)
     missing_min: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    statements: tuple[str, ...] = ()
 
 
 _NAME_TRACKING = Code("112039", "DCM", "Tracking Identifier")
@@ -850,7 +900,22 @@ def read_sr(sr: Dataset) -> ArchivedPlan:
         source_statuses=ledger.statuses,
         block_verdicts=ledger.verdicts,
         missing_min=ledger.missing,
+        statements=_statements(sr.ContentSequence),
     )
+
+
+def _statements(content: Sequence[Dataset]) -> tuple[str, ...]:
+    """TEXT items of the report's Qualitative Evaluations container."""
+    for item in content:
+        if item.get("ValueType") == "CONTAINER" and _is(item, _QUALITATIVE_EVALUATIONS):
+            return tuple(
+                str(i.TextValue) for i in item.ContentSequence if i.get("ValueType") == "TEXT"
+            )
+        if "ContentSequence" in item and item.get("ValueType") == "CONTAINER":
+            found = _statements(item.ContentSequence)
+            if found:
+                return found
+    return ()
 
 
 @dataclass

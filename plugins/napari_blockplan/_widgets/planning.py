@@ -47,13 +47,13 @@ from blockplan.case import (
     Landmark,
     LevelMarker,
     PatientPoint,
-    SeriesRef,
     Structure,
     StudyRef,
     Target,
     Trajectory,
     TransitionalVertebra,
 )
+from blockplan.case.identity import volume_series_ref
 from blockplan.case.vocab import BLOCK_NAMES
 from blockplan.errors import BlockplanError
 from blockplan.planning import (
@@ -525,16 +525,7 @@ class PlanningWidget(Panel):
         vols = self.ws.volumes()
         if case.study is not None or not vols:
             return case
-        series = tuple(
-            SeriesRef(
-                series_instance_uid=v.series_instance_uid,
-                modality=v.modality,
-                series_number=v.series_number,
-                description=v.series_description,
-                frame_of_reference_uid=v.frame_of_reference_uid,
-            )
-            for v in vols
-        )
+        series = tuple(volume_series_ref(v) for v in vols)
         return case.evolve(
             study=StudyRef(study_instance_uid=vols[0].study_instance_uid, series=series)
         )
