@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from blockplan.io._codestream import head_tail_problem, walk_fragments
-from blockplan.io._rawheader import RawHeader, scan
+from blockplan.io._rawheader import RawHeader, metadata, scan
 from blockplan.io.limits import (
     claimed_size_problem,
     inflated_size_problem,
@@ -293,6 +293,16 @@ def _metadata(ds: Dataset) -> dict[str, Any]:
 
 def read_metadata(path: str) -> dict[str, Any]:
     """The non-identifying `METADATA_KEYWORDS` of one file (header only; {} if unreadable)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return {}
+    if mode_reason(st.st_mode) is not None:  # never open a FIFO
+        return {}
+    raw = _read_raw(path, st.st_size)
+    found = metadata(raw) if raw is not None else None
+    if found is not None:
+        return found
     import pydicom
 
     try:

@@ -16,11 +16,13 @@ pydicom. Each value is the one `_headers._get` gets from pydicom for the same fi
 
 from __future__ import annotations
 
+import math
+import re
 import struct
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["KEYWORDS", "RawHeader", "scan"]
+__all__ = ["KEYWORDS", "METADATA", "RawHeader", "metadata", "scan"]
 
 CHUNK = 16 * 1024  # first read: the whole header of a typical CT or MR slice
 MAX_HEADER = 4 * 1024 * 1024  # larger headers (enhanced, private blobs): pydicom reads them
@@ -99,9 +101,42 @@ KEYWORDS: dict[str, tuple[int, str]] = {
     "GridFrameOffsetVector": (0x3004000C, "DS"),
     "DoseGridScaling": (0x3004000E, "DS"),
 }
+# keyword: (tag, dictionary VR) of the values copied to ImageVolume.metadata
+# (`_headers.METADATA_KEYWORDS`, same order).
+METADATA: dict[str, tuple[int, str]] = {
+    "SOPClassUID": (0x00080016, "UI"),
+    "Manufacturer": (0x00080070, "LO"),
+    "ManufacturerModelName": (0x00081090, "LO"),
+    "SoftwareVersions": (0x00181020, "LO"),
+    "KVP": (0x00180060, "DS"),
+    "XRayTubeCurrent": (0x00181151, "IS"),
+    "Exposure": (0x00181152, "IS"),
+    "ConvolutionKernel": (0x00181210, "SH"),
+    "ReconstructionDiameter": (0x00181100, "DS"),
+    "SliceThickness": (0x00180050, "DS"),
+    "SpacingBetweenSlices": (0x00180088, "DS"),
+    "PhotometricInterpretation": (0x00280004, "CS"),
+    "BitsAllocated": (0x00280100, "US"),
+    "BitsStored": (0x00280101, "US"),
+    "PixelRepresentation": (0x00280103, "US"),
+    "RescaleType": (0x00281054, "LO"),
+    "BodyPartExamined": (0x00180015, "CS"),
+    "PatientPosition": (0x00185100, "CS"),
+    "ContrastBolusAgent": (0x00180010, "LO"),
+    "MagneticFieldStrength": (0x00180087, "DS"),
+    "RepetitionTime": (0x00180080, "DS"),
+    "EchoTime": (0x00180081, "DS"),
+    "FlipAngle": (0x00181314, "DS"),
+    "ScanningSequence": (0x00180020, "CS"),
+    "SequenceName": (0x00180024, "SH"),
+    "ImageType": (0x00080008, "CS"),
+    "LossyImageCompression": (0x00282110, "CS"),
+}
 # Present in a file: pydicom reads it (DICOMDIR, enhanced functional groups, command set).
 _FALLBACK_TAGS = frozenset({0x00041220, 0x52009229, 0x52009230})
-_NEEDED = frozenset(tag for tag, _ in KEYWORDS.values())
+_NEEDED = frozenset(tag for tag, _ in (*KEYWORDS.values(), *METADATA.values()))
+_DS = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_IS = re.compile(r"[+-]?[0-9]{1,10}")
 
 
 class _Unusual(Exception):
@@ -123,6 +158,7 @@ class RawHeader:
     """
 
     transfer_syntax_uid: str
+    elements: dict[int, tuple[bytes | None, int, int]]
     values: dict[str, Any]
     pixel_offset: int
     pixel_length: int | None
@@ -180,7 +216,7 @@ def _parse(data: bytes, size: int) -> RawHeader:
     values = {
         kw: _value(data, elements[tag], vr) for kw, (tag, vr) in KEYWORDS.items() if tag in elements
     }
-    return RawHeader(tsuid, values, offset, length, data, len(data) >= size)
+    return RawHeader(tsuid, elements, values, offset, length, data, len(data) >= size)
 
 
 def _tag_at(data: bytes, pos: int) -> int:
@@ -312,3 +348,50 @@ def _value(data: bytes, element: tuple[bytes | None, int, int], dict_vr: str) ->
         parts = [p.decode("ascii").rstrip("\0 ") for p in raw.split(b"\\")]
         return parts[0] if len(parts) == 1 else parts
     raise _Unusual
+
+
+def metadata(header: RawHeader) -> dict[str, Any] | None:
+    """`_headers.read_metadata` from the bytes: the `METADATA` values present, as pydicom
+    converts them (DS float, IS and US int, text str; several values a list), or None
+    where a value is not in the plain form this reads (pydicom reads the file then)."""
+    out: dict[str, Any] = {}
+    for keyword, (tag, dict_vr) in METADATA.items():
+        element = header.elements.get(tag)
+        if element is None or element[2] == 0:
+            continue  # absent or empty: not copied
+        if element[0] not in (None, dict_vr.encode()):
+            return None
+        value = _converted(_raw(header.data, element), dict_vr)
+        if value is None:
+            return None
+        if value != "":
+            out[keyword] = value
+    return out
+
+
+def _converted(raw: bytes, dict_vr: str) -> Any:
+    """A value as pydicom's converter for ``dict_vr`` gives it, if plainly encoded."""
+    if dict_vr == "US":
+        return _U16.unpack(raw)[0] if len(raw) == 2 else None
+    if not raw.isascii() or b"\x1b" in raw:
+        return None
+    text = raw.decode("ascii")
+    if dict_vr in ("LO", "SH"):  # each value right-stripped
+        items = [v.rstrip("\0 ") for v in text.split("\\")]
+    else:  # CS, UI, DS, IS: the whole right-stripped, then split
+        items = (text.strip() if dict_vr == "DS" else text).rstrip(" \x00").split("\\")
+    if dict_vr in ("DS", "IS"):
+        numbers = [_number(v.strip(), dict_vr) for v in items]
+        if any(n is None for n in numbers):
+            return None
+        return numbers[0] if len(numbers) == 1 else numbers
+    return items[0] if len(items) == 1 else items
+
+
+def _number(text: str, vr: str) -> float | int | None:
+    if vr == "IS":
+        return int(text) if _IS.fullmatch(text) else None
+    if len(text) > 16 or not _DS.fullmatch(text):
+        return None
+    value = float(text)
+    return value if math.isfinite(value) else None

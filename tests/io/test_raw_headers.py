@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +21,16 @@ import pytest
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
-from pydicom.uid import ImplicitVRLittleEndian
+from pydicom.uid import (
+    UID,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
 
-from blockplan.io import _headers, discover
-from blockplan.io._rawheader import KEYWORDS
+from blockplan.io import _headers, _uids, discover
+from blockplan.io._rawheader import KEYWORDS, METADATA, metadata
 from tests.io._dicom_factory import SeriesSpec, phantom, write_series
 from tests.io._fuzz import make_bases, make_mutant
 
@@ -43,6 +51,19 @@ def test_keyword_table_is_pydicoms_dictionary() -> None:
         assert dictionary_VR(tag) == vr, keyword
 
 
+def test_metadata_table_is_pydicoms_dictionary() -> None:
+    assert tuple(METADATA) == _headers.METADATA_KEYWORDS
+    for keyword, (tag, vr) in METADATA.items():
+        assert tag_for_keyword(keyword) == tag, keyword
+        assert dictionary_VR(tag) == vr, keyword
+
+
+def _same_metadata(path: Path) -> bool:
+    """read_metadata gives what pydicom's converted values give (repr: NaN equals NaN)."""
+    peer = _headers._metadata(pydicom.dcmread(path, stop_before_pixels=True, force=True))
+    return repr(_headers.read_metadata(str(path))) == repr(peer)
+
+
 def test_every_sample_file_reads_as_pydicom_reads_it() -> None:
     files = sorted(p for p in SAMPLE.rglob("*") if p.is_file())
     n_fast = 0
@@ -50,6 +71,10 @@ def test_every_sample_file_reads_as_pydicom_reads_it() -> None:
         ours, peer, fast = _both(path)
         assert ours == peer, path.relative_to(REPO)
         n_fast += fast
+        if ours.frames:
+            assert _same_metadata(path)
+            raw = _headers._read_raw(str(path), path.stat().st_size)
+            assert raw is not None and metadata(raw) is not None  # read from the bytes
     images = sum(1 for p in files if _headers._read_pydicom(str(p), p.stat().st_size).frames)
     assert images >= 300 and n_fast == images  # every sample image took the byte reader
 
@@ -134,6 +159,7 @@ def test_unusual_headers_read_as_pydicom_reads_them(
     path = _one_file(tmp_path, CHANGES[name], tsuid)
     ours, peer, fast = _both(path)
     assert ours == peer
+    assert _same_metadata(path)
     if name == "non-ASCII description":
         assert not fast  # pydicom decodes the character set
     if name in ("empty values", "nested sequences", "padded UIDs") and tsuid is None:
@@ -149,6 +175,8 @@ def test_fuzzed_files_read_as_pydicom_reads_them(tmp_path: Path) -> None:
         ours, peer, fast = _both(path)
         assert ours == peer, mutant
         n_fast += fast
+        if ours.frames:
+            assert _same_metadata(path), mutant
         n_files += 1
         shutil.rmtree(mutant["folder"])
     assert n_files == 160 and n_fast >= 40  # the byte reader met damaged files too
@@ -163,3 +191,56 @@ def test_rows_beyond_the_first_read_are_read(tmp_path: Path) -> None:
     path = _one_file(tmp_path, blob)
     ours, peer, fast = _both(path)
     assert fast and ours == peer and ours.frames[0].rows == 8
+
+
+def test_transfer_syntax_names_are_pydicoms() -> None:
+    for uid, name in _uids.NAMES.items():
+        assert UID(uid).name == name
+        assert _uids.name(uid) == name
+    assert _uids.name("1.2.840.10008.1.2.4.100") == UID("1.2.840.10008.1.2.4.100").name
+    assert {
+        ImplicitVRLittleEndian,
+        ExplicitVRLittleEndian,
+        ExplicitVRBigEndian,
+        DeflatedExplicitVRLittleEndian,
+    } == _uids.NATIVE
+
+
+def _loaded_after(code: str, *args: str) -> set[str]:
+    """Modules loaded in a fresh interpreter after running ``code`` (argv: ``args``)."""
+    tail = "\nprint(' '.join(sorted(sys.modules)), file=sys.stderr)\n"
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys\n" + code + tail, *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
+    )
+    return set(out.stderr.strip().splitlines()[-1].split())
+
+
+NATIVE_SERIES = SAMPLE / "S0004_MR_T1_AX_GD"  # explicit VR little endian
+
+
+def test_listing_and_loading_uncompressed_series_never_import_pydicom() -> None:
+    """Importing pydicom probes its decoder plugins (GDCM's bindings among them): 0.2–0.6 s
+    of every command. Headers and native pixels need none of it (issue 18 point 4)."""
+    listing = _loaded_after(
+        "from blockplan.cli import main\n"
+        "try:\n"
+        "    main.main(['series', sys.argv[1]], prog_name='blockplan')\n"
+        "except SystemExit as end:\n"
+        "    assert not end.code, end.code\n",
+        str(NATIVE_SERIES),
+    )
+    assert "blockplan.io.discovery" in listing  # it did the work
+    heavy = {"pydicom", "gdcm", "blockplan.io.loader", "blockplan.io._pixels"}
+    assert not listing & heavy, sorted(listing & heavy)
+    loading = _loaded_after(
+        "from blockplan.io import discover, load_series\n"
+        "volume = load_series(discover(sys.argv[1]).series[0])\n"
+        "assert volume.array.shape[0] == 36 and volume.metadata['Manufacturer']\n",
+        str(NATIVE_SERIES),
+    )
+    assert "blockplan.io.loader" in loading
+    assert not loading & {"pydicom", "gdcm"}, sorted(loading & {"pydicom", "gdcm"})
