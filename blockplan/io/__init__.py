@@ -56,10 +56,17 @@ __all__ = [
 
 
 def __getattr__(attr: str) -> Any:
+    """A public name (imported from its module on first use) or a submodule."""
     module = _WHERE.get(attr)
-    if module is None:
-        raise AttributeError(f"module 'blockplan.io' has no attribute {attr!r}")
-    value = getattr(importlib.import_module(f"blockplan.io.{module}"), attr)
+    if module is not None:
+        value = getattr(importlib.import_module(f"blockplan.io.{module}"), attr)
+    else:
+        try:
+            value = importlib.import_module(f"blockplan.io.{attr}")
+        except ModuleNotFoundError as err:
+            if err.name != f"blockplan.io.{attr}":
+                raise
+            raise AttributeError(f"module 'blockplan.io' has no attribute {attr!r}") from None
     globals()[attr] = value
     return value
 
