@@ -510,10 +510,12 @@ def read_stored(
             native.append((slot, fr))
         else:
             coded.append((slot, fr))
-    # readinto faults pages in inside the kernel (cheap); decoders copy in user space,
-    # where committing the pages first is faster (see `alloc`).
+    # Pages committed up front (`alloc`): faster for decoders, which copy in user space,
+    # and steadier for readinto, whose faults on a fresh np.empty (numpy asks for huge
+    # pages) stalled on memory compaction in about 4 of 10 runs (0.3 s against 0.1 s for
+    # 200 MiB; benchmarks/RESULTS.md, "whole-process load").
     shape = (len(frames), f0.rows, f0.columns)
-    out = alloc(shape, dtype) if coded else np.empty(shape, dtype=dtype)
+    out = alloc(shape, dtype)
     if native:
         errors.update(_read_native(native, out, tick))
         big = [s for s, fr in native if fr.transfer_syntax_uid == dcm_uid.ExplicitVRBigEndian]

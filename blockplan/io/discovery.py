@@ -11,7 +11,6 @@ computed from its headers with `blockplan.io.geometry.plan_grid`, the same funct
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 from collections import Counter
@@ -275,6 +274,8 @@ def _orientation_clusters(frames: Iterable[FrameHeader]) -> dict[int, list[Frame
 
 
 def _short(text: str) -> str:
+    import hashlib  # only when a series is split
+
     return hashlib.sha1(text.encode()).hexdigest()[:8]
 
 
