@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -178,19 +179,21 @@ _SEQUENCE_KEYWORDS = frozenset(
 )
 
 
-def scan(fd_read: Any, size: int) -> RawHeader | None:
+def scan(fd_read: Callable[[int], bytes], size: int) -> RawHeader | None:
     """Read the header through ``fd_read(n)`` (a file of ``size`` bytes, at its start).
 
-    Returns None when pydicom must read the file instead (see the module notes).
+    Reads 16 KiB, then up to 256 KiB and 4 MiB while the header goes on. Returns None
+    when pydicom must read the file instead (see the module notes).
     """
-    data = fd_read(min(size, CHUNK))
-    for attempt in range(2):
+    data = b""
+    for want in (CHUNK, 16 * CHUNK, MAX_HEADER):
+        if len(data) >= min(size, want):
+            continue
+        data += fd_read(min(size, want) - len(data))
         try:
             return _parse(data, size)
         except _Short:
-            if attempt or len(data) >= min(size, MAX_HEADER):
-                return None
-            data += fd_read(min(size, MAX_HEADER) - len(data))
+            continue
         except (_Unusual, struct.error, UnicodeDecodeError):
             return None
     return None

@@ -182,15 +182,18 @@ def test_fuzzed_files_read_as_pydicom_reads_them(tmp_path: Path) -> None:
     assert n_files == 160 and n_fast >= 40  # the byte reader met damaged files too
 
 
-def test_rows_beyond_the_first_read_are_read(tmp_path: Path) -> None:
-    """A header longer than the first read (a large private element) is read whole."""
+@pytest.mark.parametrize("blob", [40_000, 300_000, 5_000_000])
+def test_headers_beyond_the_first_read_are_read(tmp_path: Path, blob: int) -> None:
+    """A header longer than the first read (a large private element before Rows) is read
+    in larger steps up to 4 MiB; a longer one goes to pydicom — the same values either way."""
 
-    def blob(ds: Dataset) -> None:
-        ds.add_new(0x00091010, "OB", np.arange(40_000, dtype=np.uint8).tobytes())
+    def add_blob(ds: Dataset) -> None:
+        ds.add_new(0x00091010, "OB", np.arange(blob, dtype=np.uint8).tobytes())
 
-    path = _one_file(tmp_path, blob)
+    path = _one_file(tmp_path, add_blob)
     ours, peer, fast = _both(path)
-    assert fast and ours == peer and ours.frames[0].rows == 8
+    assert ours == peer and ours.frames[0].rows == 8
+    assert fast == (blob < 4 * 1024 * 1024)
 
 
 def test_transfer_syntax_names_are_pydicoms() -> None:
