@@ -2,7 +2,9 @@
 
 Each command runs as a fresh process (start-up, imports and work, as a user or a script
 meets them), side by side with the peer in the same run, alternating, ``--repeat`` times;
-the table shows medians and the ratio blockplan / dcm2niix:
+the table shows medians of wall time and the ratio blockplan / dcm2niix, and the same for
+CPU time (user + system of the child process: on a shared machine the wall time also counts
+the time a process waits for a core, the CPU time only its own work):
 
 * ``blockplan --help`` (target ≤ 0.3 s) against ``dcm2niix -h``;
 * ``blockplan series DIR`` (every series listed from the headers; target ≤ 1.0×) against
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -64,16 +67,22 @@ def generate(folder: Path, slices: int, size: int) -> None:
         list(pool.map(gen._write_one, jobs, chunksize=16))  # type: ignore[attr-defined]
 
 
-def _time(cmd: list[str], out_dir: Path | None = None) -> float:
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _time(cmd: list[str], out_dir: Path | None = None) -> tuple[float, float]:
+    """(wall s, CPU s) of one run of ``cmd``."""
     if out_dir is not None:
         shutil.rmtree(out_dir, ignore_errors=True)
         out_dir.mkdir()
-    start = time.perf_counter()
+    cpu, start = _cpu(), time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, _cpu() - cpu
 
 
-Row = tuple[str, str, float, float]
+Row = tuple[str, str, float, float, float, float]
 
 
 def run(folder: Path, slices: int, repeat: int, scratch: Path) -> list[Row]:
@@ -92,14 +101,18 @@ def run(folder: Path, slices: int, repeat: int, scratch: Path) -> list[Row]:
             nifti,
         ),
     }
-    times: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in pairs}
+    times: dict[str, tuple[list[tuple[float, float]], list[tuple[float, float]]]] = {
+        k: ([], []) for k in pairs
+    }
     for _ in range(repeat):
         for name, (ours, peer, out) in pairs.items():
             times[name][0].append(_time(ours))
             times[name][1].append(_time(peer, out))
     rows = []
     for name, (ours_t, peer_t) in times.items():
-        rows.append((name, pairs[name][1][0], statistics.median(ours_t), statistics.median(peer_t)))
+        walls = [statistics.median(t[0] for t in runs) for runs in (ours_t, peer_t)]
+        cpus = [statistics.median(t[1] for t in runs) for runs in (ours_t, peer_t)]
+        rows.append((name, pairs[name][1][0], walls[0], walls[1], cpus[0], cpus[1]))
     return rows
 
 
@@ -117,10 +130,18 @@ def main() -> None:
         folder = args.keep or scratch / "ct"
         if not (folder.is_dir() and any(folder.iterdir())):
             generate(folder, args.slices, args.size)
-        print("| command | peer | blockplan s | peer s | ratio |")
-        print("|---|---|---:|---:|---:|")
-        for name, peer, ours, theirs in run(folder, args.slices, args.repeat, scratch):
-            print(f"| {name} | {peer} | {ours:.2f} | {theirs:.2f} | {ours / theirs:.2f}× |")
+        print(
+            "| command | peer | blockplan s | peer s | ratio "
+            "| blockplan CPU s | peer CPU s | CPU ratio |"
+        )
+        print("|---|---|---:|---:|---:|---:|---:|---:|")
+        for name, peer, ours, theirs, ours_cpu, peer_cpu in run(
+            folder, args.slices, args.repeat, scratch
+        ):
+            print(
+                f"| {name} | {peer} | {ours:.2f} | {theirs:.2f} | {ours / theirs:.2f}× "
+                f"| {ours_cpu:.2f} | {peer_cpu:.2f} | {ours_cpu / max(peer_cpu, 1e-3):.2f}× |"
+            )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
