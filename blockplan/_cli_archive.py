@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import ssl
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -33,7 +32,9 @@ from blockplan.errors import (
     PacsUnavailableError,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the commands' --help import no stage (`blockplan.cli`)
+    import ssl
+
     from blockplan.archive.deid import BurnedIn
     from blockplan.archive.jobs import ArchiveOutcome
     from blockplan.case.model import Case
@@ -56,6 +57,8 @@ def _load(case_path: str, images: str | None) -> Case:
 def _ssl_context(ca: str | None, cert: str | None, key: str | None) -> ssl.SSLContext | None:
     if ca is None and cert is None:
         return None
+    import ssl
+
     try:
         ctx = ssl.create_default_context(cafile=ca)
         if cert is not None:
