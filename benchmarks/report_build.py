@@ -7,10 +7,11 @@ about 6 pages. Then times, in one process:
 
 * ``blockplan``: `blockplan.report.build_report` — evidence ledger, plane sampling of every
   key image, map, charts, tables, layout, PDF/A-2b conversion (pikepdf);
-* ``bare reportlab`` (the peer): a plain reportlab document of the same 12 images
-  (pre-rendered pixels) and the same five tables as plain text (findings, targets,
-  procedures, blocks, sources in detail), same embedded fonts, without sampling, ledger,
-  map, charts, styling or PDF/A.
+* ``bare reportlab`` (the peer): a plain reportlab document of the same 12 images and
+  the same 22 C-arm preview thumbnails (pre-rendered pixels, as PNG) and the same five
+  tables as plain text (findings, targets, procedures, blocks, sources in detail), same
+  embedded fonts and the same reportlab settings (``useA85 = 0``, ``invariant = 1``),
+  without sampling, DRRs, ledger, map, charts, styling or PDF/A.
 
 The two builds alternate (after one warm-up each) so that load from other processes hits
 both alike. Prints a markdown table of the median and fastest of ``--repeat`` builds, the
@@ -41,8 +42,12 @@ BUDGET_S = 1.0
 BUDGET_RATIO = 1.5
 
 
-def _bare_reportlab(images: list[bytes], tables: list[list[list[str]]]) -> bytes:
-    """The peer: images and tables in a plain reportlab document with the same fonts."""
+def _bare_reportlab(
+    images: list[bytes], thumbs: list[bytes], tables: list[list[list[str]]]
+) -> bytes:
+    """The peer: images and tables in a plain reportlab document with the same fonts and
+    the same reportlab settings as blockplan's (no ASCII85 layer, invariant output)."""
+    from reportlab import rl_config
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
@@ -56,6 +61,10 @@ def _bare_reportlab(images: list[bytes], tables: list[list[list[str]]]) -> bytes
     cells = [Image(io.BytesIO(png), width=86 * mm, height=86 * mm) for png in images]
     pairs = [cells[i : i + 2] for i in range(0, len(cells), 2)]
     story.append(Table(pairs, colWidths=[90 * mm, 90 * mm]))
+    small = [Image(io.BytesIO(png), width=42 * mm, height=42 * mm) for png in thumbs]
+    fours = [small[i : i + 4] for i in range(0, len(small), 4)]
+    if fours:
+        story.append(Table(fours, colWidths=[45 * mm] * 4))
     for rows in tables:
         data = [[Paragraph(c, style) for c in row] for row in rows]
         t = Table(data, repeatRows=1)
@@ -65,7 +74,12 @@ def _bare_reportlab(images: list[bytes], tables: list[list[list[str]]]) -> bytes
     doc = SimpleDocTemplate(
         buf, pagesize=A4, invariant=1, initialFontName=fonts.regular, pageCompression=1
     )
-    doc.build(story)
+    previous = rl_config.useA85, rl_config.invariant
+    rl_config.useA85, rl_config.invariant = 0, 1  # as blockplan.report.document does
+    try:
+        doc.build(story)
+    finally:
+        rl_config.useA85, rl_config.invariant = previous
     return buf.getvalue()
 
 
@@ -95,10 +109,14 @@ def main() -> None:
     from PIL import Image as PILImage
     from pypdf import PdfReader
 
+    from blockplan.fluoro.drr import DrrOptions
+    from blockplan.fluoro.geometry import DEFAULT_DETECTOR_PX, DEFAULT_PIXEL_MM, DetectorSpec
+    from blockplan.fluoro.preview import fluoro_preview
     from blockplan.outcomes import build_ledger
     from blockplan.planning import describe_path, measure_paths
     from blockplan.report import ReportOptions, build_report, findings_from_ledger
     from blockplan.report import keyimages as ki
+    from blockplan.report.fluoro import REPORT_VIEWS
     from blockplan.report.sections import injection_text
     from tests.report import _factory
 
@@ -123,11 +141,28 @@ def main() -> None:
         traj = case.trajectory_for(t.id)
         entry = traj.entry.lps if traj else None
         arrays.append(ki.axial_key_image(ct, t, label="T", entry=entry, scars=scars).pixels)
-    pngs = []
-    for a in arrays:
+    # ... and the same C-arm preview thumbnails (bull's-eye and progression per target)
+    detector = DetectorSpec(
+        columns=options.fluoro_pixels,
+        rows=options.fluoro_pixels,
+        pixel_mm=DEFAULT_PIXEL_MM * DEFAULT_DETECTOR_PX / options.fluoro_pixels,
+    )
+    thumbs = [
+        fluoro_preview(
+            case, ct, t.id, kind, detector=detector, options=DrrOptions(voxel_step=2), labels=False
+        ).image_rgb
+        for t in case.targets
+        if case.trajectory_for(t.id) is not None
+        for kind in REPORT_VIEWS
+    ]
+
+    def png(a: object) -> bytes:
         buf = io.BytesIO()
         PILImage.fromarray(np.ascontiguousarray(a)).save(buf, format="PNG", compress_level=1)
-        pngs.append(buf.getvalue())
+        return buf.getvalue()
+
+    pngs = [png(a) for a in arrays]
+    thumb_pngs = [png(a) for a in thumbs]
     ledger = build_ledger(case, case.profile_name)
     findings = findings_from_ledger(ledger)
     words = {tid: describe_path(m) for tid, m in measure_paths(case, [ct, mr]).items()}
@@ -192,7 +227,7 @@ def main() -> None:
     ]
 
     def peer() -> bytes:
-        return _bare_reportlab(pngs, tables)
+        return _bare_reportlab(pngs, thumb_pngs, tables)
 
     ours_t, peer_t = _interleaved(ours, peer, args.repeat)
     ours_s, peer_s = statistics.median(ours_t), statistics.median(peer_t)
@@ -205,9 +240,11 @@ def main() -> None:
         f"Case: {len(case.targets)} targets, {len(case.procedures)} blocks with diaries, scar; "
         f"{len(arrays)} key images (11 axial planes 320 px, sagittal overview); "
         f"{pages} pages, {len(pdf) / 1024:.0f} KiB.",
-        "Peer: a bare reportlab document with the same 12 images (pre-rendered PNG) and the "
+        f"Peer: a bare reportlab document with the same {len(arrays)} images and "
+        f"{len(thumbs)} C-arm preview thumbnails (pre-rendered PNG), useA85 = 0 as in "
+        "blockplan, and the "
         "same five tables as plain text (findings, targets, procedures, blocks, sources), "
-        "same embedded fonts; no sampling, ledger, map, charts, styling or PDF/A.",
+        "same embedded fonts; no sampling, DRRs, ledger, map, charts, styling or PDF/A.",
         "",
         "| build | median s | fastest s | ratio to peer | ≤ 1.5× peer | ≤ 1 s |",
         "|---|---:|---:|---:|---|---|",
