@@ -41,6 +41,7 @@ from blockplan.report.findings import ReportFindings, findings_from_ledger
 from blockplan.report.fonts import FontSet, register_fonts
 from blockplan.report.identity import case_relations
 from blockplan.report.layout import INK, MUTED, RULE, make_styles, person_name
+from blockplan.report.memo import case_revision, report_memo
 from blockplan.report.options import ReportOptions, derive_report_id
 from blockplan.report.payer import payer_checklists
 from blockplan.report.pdfa import PdfaMetadata, make_pdfa
@@ -259,6 +260,7 @@ def build_report(
     report_id = opts.report_id or derive_report_id(case, findings.profile_label, created)
     page = A4 if opts.page_size == "A4" else letter
     vols = _as_volumes(volumes)
+    revision = case_revision(case)
     ctx = Context(
         case=case,
         findings=findings,
@@ -272,7 +274,10 @@ def build_report(
         block_numbers=_block_numbers(case, findings),
         paths=measure_paths(case, vols, skip_unmeasurable=True),
         payer=payer_checklists(case, opts.payer_profiles),
-        level_check=level_check_for_case(case, vols),
+        level_check=report_memo.get(
+            revision, vols, "level check", lambda: level_check_for_case(case, vols)
+        ),
+        revision=revision,
     )
     info = _page_info(ctx, page)
     pdf = _layout(ctx, info, story(ctx, vols))
