@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import io
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -41,7 +42,7 @@ from blockplan.report.findings import ReportFindings, findings_from_ledger
 from blockplan.report.fonts import FontSet, register_fonts
 from blockplan.report.identity import case_relations
 from blockplan.report.layout import INK, MUTED, RULE, make_styles, person_name
-from blockplan.report.memo import case_revision, report_memo
+from blockplan.report.memo import case_revision, image_streams, report_memo
 from blockplan.report.options import ReportOptions, derive_report_id
 from blockplan.report.payer import payer_checklists
 from blockplan.report.pdfa import PdfaMetadata, make_pdfa
@@ -138,20 +139,49 @@ def _plain_flate() -> Iterator[None]:
     * ``useA85 = 0``: streams without the ASCII85 layer reportlab adds by default;
       pure-Python ASCII85 of the key images cost more than the rest of the layout, and the
       PDF only gets larger with it.
+    * images: an image whose pixels were compressed for an earlier report reuses that
+      Flate stream (`blockplan.report.memo.image_streams`);
     * ``invariant = 1``: the drawings (diary charts, spine map) write their graphics
       state in sorted order. Without it `reportlab.graphics.renderPDF` writes it in the
       order of a dictionary filled from a hash-ordered set, so the same case gave different
       bytes in another Python process (found by the cross-process reproducibility test).
     """
     from reportlab import rl_config
+    from reportlab.pdfbase import pdfdoc
 
     with _A85_LOCK:
-        previous = rl_config.useA85, rl_config.invariant
+        previous = rl_config.useA85, rl_config.invariant, pdfdoc.PDFImageXObject
         rl_config.useA85, rl_config.invariant = 0, 1
+        pdfdoc.PDFImageXObject = _reused_image_class(previous[2])
         try:
             yield
         finally:
-            rl_config.useA85, rl_config.invariant = previous
+            rl_config.useA85, rl_config.invariant, pdfdoc.PDFImageXObject = previous
+
+
+_STREAM_FIELDS = ("width", "height", "streamContent", "_filters", "colorSpace", "bitsPerComponent")
+
+
+@functools.cache
+def _reused_image_class(base: type) -> type:
+    """reportlab's image XObject, taking its Flate stream from `image_streams` when the
+    same pixels were compressed before (``canvas.drawImage`` names an image by the MD5
+    of its pixel bytes and mask), and keeping it there otherwise. The stream is the one
+    zlib would make again: the bytes of the PDF do not change."""
+
+    class ReusedImageXObject(base):
+        def loadImageFromSRC(self, im: Any) -> None:
+            found = image_streams.get(self.name) if im.jpeg_fh() is None else None
+            if found is None:
+                super().loadImageFromSRC(im)
+                if im.jpeg_fh() is None:
+                    image_streams.put(self.name, tuple(getattr(self, f) for f in _STREAM_FIELDS))
+                return
+            for field, value in zip(_STREAM_FIELDS, found, strict=True):
+                setattr(self, field, value)
+            self._checkTransparency(im)
+
+    return ReusedImageXObject
 
 
 def resolve_findings(

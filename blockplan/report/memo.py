@@ -17,13 +17,14 @@ import hashlib
 import threading
 import weakref
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import fields
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from blockplan.case.model import Case
     from blockplan.io.volume import ImageVolume
 
-__all__ = ["ReportMemo", "case_revision", "report_memo"]
+__all__ = ["ImageStreams", "ReportMemo", "case_revision", "image_streams", "report_memo"]
 
 T = TypeVar("T")
 
@@ -36,7 +37,12 @@ def case_revision(case: Case) -> str:
 
 
 def _volume_key(volume: ImageVolume) -> _VolumeKey:
-    return id(volume.array), volume.affine.tobytes() + volume.modality.encode("utf-8")
+    """The array's identity, its affine, and a digest of everything else the volume says
+    (series number, description, geometry note …: captions quote them)."""
+    skip = ("array", "affine")
+    described = repr([getattr(volume, f.name) for f in fields(volume) if f.name not in skip])
+    digest = hashlib.sha256(volume.affine.tobytes() + described.encode("utf-8"))
+    return id(volume.array), digest.digest()
 
 
 class ReportMemo:
@@ -82,11 +88,50 @@ class ReportMemo:
         return value
 
     def clear(self) -> None:
-        """Forget every result (the next build computes everything)."""
+        """Forget every result, compressed images too (the next build computes
+        everything)."""
         with self._lock:
             self._entries.clear()
             self._revision = ""
+        image_streams.clear()
 
 
 report_memo = ReportMemo()
 """The memo the report builder uses."""
+
+
+class ImageStreams:
+    """Compressed image streams by content: the Flate data reportlab made for an image's
+    pixels, kept for the next build that embeds the very same pixels (the key is the
+    digest reportlab itself names the image by: MD5 of the pixel bytes and mask).
+
+    Bounded (the latest ``limit`` images, a few megabytes); thread-safe.
+    """
+
+    def __init__(self, limit: int = 128) -> None:
+        self._lock = threading.Lock()
+        self._limit = limit
+        self._streams: dict[str, tuple[Any, ...]] = {}
+        self.hits = 0
+
+    def get(self, name: str) -> tuple[Any, ...] | None:
+        with self._lock:
+            found = self._streams.pop(name, None)
+            if found is not None:
+                self._streams[name] = found  # most recently used last
+                self.hits += 1
+            return found
+
+    def put(self, name: str, stream: tuple[Any, ...]) -> None:
+        with self._lock:
+            self._streams[name] = stream
+            while len(self._streams) > self._limit:
+                del self._streams[next(iter(self._streams))]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._streams.clear()
+
+
+image_streams = ImageStreams()
+"""The compressed image streams the report builder reuses."""

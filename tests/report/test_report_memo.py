@@ -4,13 +4,14 @@ and no volume kept alive."""
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import weakref
 
 from blockplan.case.model import Case
 from blockplan.io.volume import ImageVolume
 from blockplan.report import ReportOptions, build_report
-from blockplan.report.memo import case_revision, report_memo
+from blockplan.report.memo import case_revision, image_streams, report_memo
 from tests.report import _factory
 
 
@@ -67,7 +68,29 @@ def test_a_reloaded_volume_is_computed_anew_and_a_freed_one_is_not_kept(
     hits = report_memo.hits
     assert _build(case, reloaded, options) == first
     assert report_memo.hits == hits
+    renamed = dataclasses.replace(ct, series_number=9)  # the same array, described otherwise
+    _build(case, renamed, options)
+    assert report_memo.hits == hits
+    del renamed
     gone = weakref.ref(ct.array)
     del ct
     gc.collect()
     assert gone() is None
+
+
+def test_compressed_images_are_reused_across_revisions_without_changing_a_byte(
+    ct: ImageVolume, options: ReportOptions
+) -> None:
+    from reportlab.pdfbase import pdfdoc
+
+    original = pdfdoc.PDFImageXObject
+    case = _factory.make_case(2, 1, volume=ct)
+    retitled = case.evolve(title="another title")  # another revision, the same pictures
+    report_memo.clear()  # clears image_streams too
+    _build(case, ct, options)
+    hits = image_streams.hits
+    reused = _build(retitled, ct, options)
+    assert image_streams.hits - hits >= 5  # 2 axial, sagittal, 4 previews
+    report_memo.clear()
+    assert _build(retitled, ct, options) == reused  # every image compressed anew
+    assert pdfdoc.PDFImageXObject is original  # reportlab's class is back after a build
