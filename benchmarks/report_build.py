@@ -267,8 +267,8 @@ def main() -> None:
         "Builds take turns (cold, warm, peer; one warm-up each); each ratio is the median of "
         f"the per-round ratios. Load average at the end: {load:.1f} on {os.cpu_count()} CPUs. "
         "Cold: `report_memo` cleared before the build (C-arm previews, key images and the "
-        "level count computed); warm: the same case revision built again, as the Report "
-        "panel does for Write or Archive after its preview (`blockplan.report.memo`).",
+        "level count computed); warm: the same case revision built again in the same "
+        "process (`blockplan.report.memo`).",
     ]
     text = "\n".join(lines)
     print(text)

@@ -1,14 +1,14 @@
 """Pictures and checks a report computes from a case and its images, kept for the next
 build of the same case revision.
 
-The Report panel builds the report for its preview, then again to write or archive it;
-the C-arm previews (one DRR each), the key images and the automatic level count of that
-second build are the first build's, reused. A result is reused only for the very same
-case content (a digest of the case as JSON: any edit is another revision) and the very
-same image arrays (the objects themselves, held by weak reference, with their affine):
-a volume that was loaded again, resampled or freed is computed anew. Only the latest
-case revision is kept, so the memo holds a few megabytes of pictures and never keeps a
-volume alive.
+When a process builds the report of a case again (the Report panel's Build pressed a
+second time, e.g. after changing the author or the date), the C-arm previews (one DRR
+each), the key images and the automatic level count of the first build are reused. A
+result is reused only for the very same case content (a digest of the case as JSON: any
+edit is another revision) and the very same image arrays (the objects themselves, held by
+weak reference, with their affine and description): a volume that was loaded again,
+resampled or freed is computed anew. Only the latest case revision is kept, so the memo
+holds a few megabytes of pictures and never keeps a volume alive.
 """
 
 from __future__ import annotations
