@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import hashlib
 import io
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -140,7 +141,7 @@ def _plain_flate() -> Iterator[None]:
       pure-Python ASCII85 of the key images cost more than the rest of the layout, and the
       PDF only gets larger with it.
     * images: an image whose pixels were compressed for an earlier report reuses that
-      Flate stream (`blockplan.report.memo.image_streams`);
+      Flate stream (`blockplan.report.memo.image_streams`, keyed by the pixels' digest);
     * ``invariant = 1``: the drawings (diary charts, spine map) write their graphics
       state in sorted order. Without it `reportlab.graphics.renderPDF` writes it in the
       order of a dictionary filled from a hash-ordered set, so the same case gave different
@@ -165,17 +166,23 @@ _STREAM_FIELDS = ("width", "height", "streamContent", "_filters", "colorSpace", 
 @functools.cache
 def _reused_image_class(base: type) -> type:
     """reportlab's image XObject, taking its Flate stream from `image_streams` when the
-    same pixels were compressed before (``canvas.drawImage`` names an image by the MD5
-    of its pixel bytes and mask), and keeping it there otherwise. The stream is the one
-    zlib would make again: the bytes of the PDF do not change."""
+    same pixels were compressed before, and keeping it there otherwise. The key is the
+    pixels' own digest (with size, mode and mask), never the name reportlab gives an image
+    (for a file that is its path). The stream is the one zlib would make again: the bytes
+    of the PDF do not change."""
 
     class ReusedImageXObject(base):
         def loadImageFromSRC(self, im: Any) -> None:
-            found = image_streams.get(self.name) if im.jpeg_fh() is None else None
+            if im.jpeg_fh() is not None:
+                super().loadImageFromSRC(im)
+                return
+            raw = im.getRGBData()  # kept by the reader: drawImage asked for it already
+            pixels = hashlib.blake2b(raw, digest_size=20).hexdigest()
+            key = f"{pixels} {im.getSize()} {im.mode} {self.mask!r}"
+            found = image_streams.get(key)
             if found is None:
                 super().loadImageFromSRC(im)
-                if im.jpeg_fh() is None:
-                    image_streams.put(self.name, tuple(getattr(self, f) for f in _STREAM_FIELDS))
+                image_streams.put(key, tuple(getattr(self, f) for f in _STREAM_FIELDS))
                 return
             for field, value in zip(_STREAM_FIELDS, found, strict=True):
                 setattr(self, field, value)

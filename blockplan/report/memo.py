@@ -102,8 +102,8 @@ report_memo = ReportMemo()
 
 class ImageStreams:
     """Compressed image streams by content: the Flate data reportlab made for an image's
-    pixels, kept for the next build that embeds the very same pixels (the key is the
-    digest reportlab itself names the image by: MD5 of the pixel bytes and mask).
+    pixels, kept for the next build that embeds the very same pixels (the key is a digest
+    of the pixel bytes with the image's size, mode and mask).
 
     Bounded (the latest ``limit`` images, a few megabytes); thread-safe.
     """
