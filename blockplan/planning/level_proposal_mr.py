@@ -69,6 +69,7 @@ MIN_CANAL_MM = 60.0
 PATHS_TRIED = 3
 STRIP_MM = (10.0, 24.0)  # in front of the canal's centre: the bodies' posterior half
 DISC_CONTRAST = 0.30
+FAINT_DISC = 0.15
 DISC_RUN_MM = (2.5, 18.0)
 MAX_BODY_NOISE = 0.10
 SACRUM_MIN_MM = 32.0
@@ -191,6 +192,18 @@ class Canal:
     rows_y: F64  # (nz,) the whole path, y in working mm per row (what a next try avoids)
 
 
+def mid_sagittal_x(clarity: F64, best: int) -> float:
+    """The slice index (fractional) of the canal's middle: the clarity-weighted centre of
+    the slices beside the clearest one that show it at ≥ 80 % of its clarity."""
+    lo, hi = best, best
+    while lo > 0 and clarity[lo - 1] >= 0.8 * clarity[best]:
+        lo -= 1
+    while hi < len(clarity) - 1 and clarity[hi + 1] >= 0.8 * clarity[best]:
+        hi += 1
+    w = clarity[lo : hi + 1]
+    return float(np.sum(w * np.arange(lo, hi + 1)) / np.sum(w))
+
+
 def track_canal(grid: WorkGrid, bright: bool, avoid: tuple[F64, ...] = ()) -> Canal | str:
     """The clearest continuous canal over every sagittal slice, trimmed to where it shows.
 
@@ -202,14 +215,11 @@ def track_canal(grid: WorkGrid, bright: bool, avoid: tuple[F64, ...] = ()) -> Ca
     for rows_y in avoid:
         score[np.abs(ys[None, :] - rows_y[:, None]) <= 12.0] = -0.3
     max_step = max(1, math.ceil(1.5 * sz / sy))
-    best: tuple[float, int, npt.NDArray[np.int64], F64] | None = None
-    for i in range(score.shape[2]):
-        path, along = _best_path(score[:, :, i], max_step)
-        mean = float(along.mean())
-        if best is None or mean > best[0]:
-            best = (mean, i, path, along)
-    assert best is not None
-    _mean, i, path, along = best
+    paths = [_best_path(score[:, :, i], max_step) for i in range(score.shape[2])]
+    means = np.array([float(along.mean()) for _path, along in paths])
+    i = int(np.argmax(means))
+    path, along = paths[i]
+    x_mm = mid_sagittal_x(means, i) * sx
     smooth = _gaussian_1d(along, 4.5 / sz)
     strong = smooth > max(0.05, 0.4 * float(np.percentile(smooth, 75)))
     runs = _runs(strong)
@@ -221,7 +231,7 @@ def track_canal(grid: WorkGrid, bright: bool, avoid: tuple[F64, ...] = ()) -> Ca
             f"the spinal canal could be followed over only {(b - a) * sz:.0f} mm "
             f"(expected ≥ {MIN_CANAL_MM:.0f} mm): no column found"
         )
-    yx = np.stack([path[a:b] * sy, np.full(b - a, i * sx)], axis=1).astype(np.float64)
+    yx = np.stack([path[a:b] * sy, np.full(b - a, x_mm)], axis=1).astype(np.float64)
     return Canal(yx, a, float(along[a:b].mean()), bright, path.astype(np.float64) * sy)
 
 
@@ -260,8 +270,22 @@ def column_profile(grid: WorkGrid, curve: SpineCurve) -> F64:
 
 
 # --- 4. bodies and discs ------------------------------------------------------------------
-def split_column(profile: F64) -> Column | str:
-    """Discs: runs 2.5–18 mm differing ≥ 30 % from the running median; bodies between."""
+@dataclass(frozen=True, slots=True)
+class Deviation:
+    """The profile relative to the bodies' signal (its running median over 61 mm), from
+    ``s = first`` (mm along the curve) every 1 mm: 0 in a body, ±0.3 or more in a disc."""
+
+    first: int
+    values: F64
+
+    def between(self, lo: float, hi: float) -> F64:
+        """The values from ``s = lo`` to ``hi``."""
+        out: F64 = self.values[max(0, int(lo) - self.first) : max(0, int(hi) - self.first)]
+        return out
+
+
+def deviation(profile: F64) -> Deviation | str:
+    """The profile's `Deviation`, or why there is too little of it."""
     valid = np.flatnonzero(np.isfinite(profile))
     if len(valid) < MIN_CANAL_MM:
         return f"less than {MIN_CANAL_MM:.0f} mm of the column could be followed"
@@ -270,7 +294,14 @@ def split_column(profile: F64) -> Column | str:
     p = _gaussian_1d(np.interp(s, valid, profile[valid]), 1.0)
     window = np.lib.stride_tricks.sliding_window_view(np.pad(p, 30, mode="edge"), 61)
     level = np.maximum(np.median(window, axis=1), 1e-6)
-    dev = p / level - 1.0
+    return Deviation(first, p / level - 1.0)
+
+
+def split_column(dev_or_why: Deviation | str) -> Column | str:
+    """Discs: runs 2.5–18 mm differing ≥ 30 % from the running median; bodies between."""
+    if isinstance(dev_or_why, str):
+        return dev_or_why
+    first, dev = dev_or_why.first, dev_or_why.values
     odd = np.abs(dev) >= DISC_CONTRAST
     _drop_short(odd, False, 3.0)
     _drop_short(odd, True, DISC_RUN_MM[0])
@@ -308,11 +339,34 @@ def tilt_deg(curve: SpineCurve, lo: float, hi: float) -> float:
     return math.degrees(math.atan2(-d[1], d[2]))
 
 
-def find_sacrum_mr(curve: SpineCurve, column: Column) -> tuple[Column | None, str]:
+def faint_disc_below(dev: Deviation, seg: Segment) -> float | None:
+    """How far below the top of ``seg`` (mm) a thin disc-like band lies, or None.
+
+    A band ≥ 3 mm long of ≥ 15 % deviation (gaps ≤ 2 mm bridged) that reaches a disc's
+    30 % somewhere, in all but the lowest 10 mm of ``seg``: a disc too thin to be counted
+    as one (the cortex where two bones fused reaches less).
+    """
+    part = dev.between(seg.lo + 10.0, seg.hi)
+    odd = np.abs(part) >= FAINT_DISC
+    _drop_short(odd, False, 3.0)
+    runs = [
+        (a, b)
+        for a, b in _runs(odd)
+        if b - a >= 3 and float(np.max(np.abs(part[a:b]))) >= DISC_CONTRAST
+    ]
+    if not runs:
+        return None
+    a, b = runs[-1]
+    return float(len(part) - (a + b) / 2)
+
+
+def find_sacrum_mr(curve: SpineCurve, column: Column, dev: Deviation) -> tuple[Column | None, str]:
     """The column from the sacrum up (the sacrum as body 0), and why; None when not found.
 
     The sacrum is the lowest segment with a disc above it that runs ≥ 32 mm without a disc
-    and leans forward ≥ 20° (the promontory); segments below it are not the spine's.
+    and leans forward ≥ 20° (the promontory); segments below it are not the spine's. A
+    faint disc-like band inside it (a thin L5-S1 disc of a sacralised L5, or a rudimentary
+    S1-S2 disc) makes the count ambiguous: no sacrum is named.
     """
     for n, seg in enumerate(column.bodies):
         if seg.above != "disc" or seg.length < SACRUM_MIN_MM:
@@ -320,6 +374,13 @@ def find_sacrum_mr(curve: SpineCurve, column: Column) -> tuple[Column | None, st
         tilt = tilt_deg(curve, seg.hi - SACRUM_MIN_MM + 4.0, seg.hi - 2.0)
         if tilt < SACRUM_TILT_DEG:
             continue
+        faint = faint_disc_below(dev, seg)
+        if faint is not None:
+            return None, (
+                f"a faint disc-like band {faint:.0f} mm below the top of the sacrum (the thin "
+                "L5-S1 disc of a sacralised L5, or a rudimentary S1-S2 disc?): the count from "
+                "the sacrum is ambiguous — count on a CT or an image that shows the lowest ribs"
+            )
         bodies = (replace(seg, below="edge"), *column.bodies[n + 1 :])
         discs = tuple(d for d in column.discs if d[0] >= seg.hi)
         return Column(bodies, discs), (
@@ -394,12 +455,13 @@ def find_column(grid: WorkGrid) -> Found | str:
                 break
             tried.append(canal.rows_y)
             curve = canal_curve(grid, canal)
-            column = split_column(column_profile(grid, curve))
-            if isinstance(column, str):
-                why = why or column
+            dev = deviation(column_profile(grid, curve))
+            column = split_column(dev)
+            if isinstance(column, str) or isinstance(dev, str):
+                why = why or str(column)
                 continue
             if _whole(column) >= 2:
-                found.append(Found(canal, curve, column, *find_sacrum_mr(curve, column)))
+                found.append(Found(canal, curve, column, *find_sacrum_mr(curve, column, dev)))
     if not found:
         return why or "no column of vertebral bodies and discs found in front of the canal"
     return max(found, key=lambda f: f.rank)
@@ -435,14 +497,14 @@ def propose_levels_mr(volume: ImageVolume) -> LevelProposal:
     if isinstance(found, str):
         return empty(f"{series}: {found}")
     curve, sacral = found.curve, found.sacral
-    x = float(grid.to_lps(curve.points[:1])[0, 0])
+    x = round(float(grid.to_lps(curve.points[:1])[0, 0]))
     contrast = "bright: T2-weighted" if found.canal.bright else "dark: T1-weighted"
-    seen = f"MR: the spinal canal followed on the sagittal slice at x = {x:.0f} mm (CSF {contrast})"
+    seen = f"MR: the spinal canal followed on the sagittal slice at x = {x} mm (CSF {contrast})"
     if sacral is None:
         return empty(seen, found.sacrum_why, SACRUM_ALONE)
     depth = body_mid_depth(grid, curve, sacral)
     bodies_line = SpineCurve(curve.points + depth * anterior(curve), curve.tangents, curve.laterals)
-    top = ", ".join(f"{c:.0f}" for c in _lps(grid, bodies_line, sacral.bodies[0].hi))
+    top = ", ".join(str(round(c)) for c in _lps(grid, bodies_line, sacral.bodies[0].hi))
     names = {
         n: (name, FROM_SACRUM_MR, MR_CONFIDENCE) for n, name in _chain(sacral, 0, "S1").items()
     }

@@ -26,6 +26,7 @@ from tests.planning._level_phantom import (
 )
 
 SERIES_MR = "1.2.826.0.1.3680043.8.498.79"
+PIXEL_MM = 1.5  # in-plane; 1 mm across the slices, averaged over their thickness
 
 # painted value -> (T2, T1) signal; anything else is muscle
 _SIGNAL = {
@@ -70,7 +71,7 @@ def _sacral_canal(c: _Canvas, pieces: list[tuple[np.ndarray, float, float, float
 
 def build_mr(v: MRVariant = MRVariant()) -> tuple[ImageVolume, Truth]:
     """The sagittal (or axial) MR of a variant and the truth of its anatomy."""
-    c, truth, pieces = _scene(v.anatomy, (1.0, 1.0, 1.0), x_range=(-40.0, 40.0))
+    c, truth, pieces = _scene(v.anatomy, (1.0, PIXEL_MM, PIXEL_MM), x_range=(-40.0, 40.0))
     _sacral_canal(c, pieces)
     col = 0 if v.contrast == "T2" else 1
     table = {k: s[col] for k, s in _SIGNAL.items()}
@@ -78,7 +79,7 @@ def build_mr(v: MRVariant = MRVariant()) -> tuple[ImageVolume, Truth]:
     for value, s in table.items():
         signal[c.hu == value] = s
     ny = c.hu.shape[1]
-    y = c.origin[1] + np.arange(ny)  # the coil lies behind the patient (y ≈ +100 mm)
+    y = c.origin[1] + PIXEL_MM * np.arange(ny)  # the coil lies behind the patient (y ≈ +100 mm)
     signal *= (1.0 / (1.0 + (np.maximum(100.0 - y, 0.0) / 200.0) ** 2)).astype(np.float32)[
         None, :, None
     ]
@@ -102,10 +103,10 @@ def _orient_mr(
     aff = np.zeros((4, 4))
     aff[3, 3] = 1.0
     nz = sag.shape[1]
-    aff[:3, 0] = (0.0, 1.0, 0.0)  # columns along +y
-    aff[:3, 1] = (0.0, 0.0, -1.0)  # rows along -z
+    aff[:3, 0] = (0.0, PIXEL_MM, 0.0)  # columns along +y
+    aff[:3, 1] = (0.0, 0.0, -PIXEL_MM)  # rows along -z
     aff[:3, 2] = (v.slice_mm, 0.0, 0.0)  # slices along +x
-    aff[:3, 3] = (centres[0], origin[1], origin[2] + nz - 1)
+    aff[:3, 3] = (centres[0], origin[1], origin[2] + PIXEL_MM * (nz - 1))
     if v.orientation in ("SAG-FF", "SAG-RL"):
         axis = 1 if v.orientation == "SAG-FF" else 0  # array axis: rows, or slices
         col = 1 if axis == 1 else 2

@@ -174,3 +174,12 @@ def test_sample_sagittal_t2_levels_at_their_true_centres() -> None:
             w, dp = part["body_width_mm"], part["body_depth_mm"]
             assert (lateral / (w / 2)) ** 2 + (ap / (dp / 2)) ** 2 <= 1.0, lv
     assert p.series_number == 3
+
+
+def test_the_same_anatomy_as_an_axial_mr_stack_is_refused() -> None:
+    volume, _truth = build_mr(MRVariant(orientation="AX"))
+    p = propose_levels(volume)
+    assert p.levels == ()
+    assert p.reasons == (
+        "series 3: an axial MR stack does not show the column; choose the sagittal series",
+    )
