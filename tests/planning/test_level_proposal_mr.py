@@ -102,7 +102,7 @@ def test_a_scan_ending_above_the_sacrum_proposes_nothing_and_says_why() -> None:
 
 
 def test_a_series_too_noisy_proposes_nothing_and_says_why() -> None:
-    p, _truth = _run(MRVariant(noise=0.6))
+    p, _truth = _run(MRVariant(noise=1.2))
     assert p.levels == ()
     assert len(p.reasons) == 1 and p.reasons[0].startswith("series 3: ")
     assert "too noisy" in p.reasons[0]
