@@ -113,6 +113,7 @@ class LevelProposal:
     sacrum_count: str | None = None
     rib_count: str | None = None
     withheld: tuple[str, ...] = ()
+    modality: str = "CT"  # of the series counted on: "CT" or "MR"
 
     @property
     def counts_disagree(self) -> bool:
@@ -140,10 +141,7 @@ class LevelProposal:
             ProposedLevel(lv.label, (x, *lv.centre_lps[1:]), lv.confidence, lv.reasons)
             for lv in self.levels
         )
-        return LevelProposal(
-            levels, self.reasons, self.series_instance_uid, self.series_number,
-            self.frame_of_reference_uid, self.sacrum_count, self.rib_count, self.withheld,
-        )  # fmt: skip
+        return replace(self, levels=levels)
 
     def summary(self) -> str:
         """One line for the screen: what was proposed and how, or why nothing was."""
@@ -175,6 +173,7 @@ class LevelProposal:
             "withheld": list(self.withheld),
             "sacrum_count": self.sacrum_count,
             "rib_count": self.rib_count,
+            "modality": self.modality,
         }
 
 
@@ -995,8 +994,4 @@ def shift_proposal(proposal: LevelProposal, steps: int) -> LevelProposal:
         label = _shifted(lv.label, steps)
         if label is not None:
             levels.append(ProposedLevel(label, lv.centre_lps, lv.confidence, (*lv.reasons, note)))
-    return LevelProposal(
-        tuple(levels), (*proposal.reasons, note), proposal.series_instance_uid,
-        proposal.series_number, proposal.frame_of_reference_uid, proposal.sacrum_count,
-        proposal.rib_count, proposal.withheld,
-    )  # fmt: skip
+    return replace(proposal, levels=tuple(levels), reasons=(*proposal.reasons, note))

@@ -30,6 +30,7 @@ line (the canal's curve moved forward by the bodies' measured mid-depth).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -57,12 +58,12 @@ from blockplan.planning.level_proposal import (
     spine_curve,
 )
 
-__all__ = ["MR_CONFIDENCE", "propose_levels_mr"]
+__all__ = ["MR_CONFIDENCE", "propose_levels_mr", "series_for_levels"]
 
 MR_SPACING_MM = 1.5
 #: A stack whose slice normal lies within this angle of patient left-right is sagittal.
 SAGITTAL_TOLERANCE_DEG = 25.0
-MAX_NOISE = 0.20  # noise / tissue signal (99th percentile)
+MAX_NOISE = 0.15  # noise / tissue signal (99th percentile)
 CANAL_BOX_MM = (15.0, 5.0)  # cranio-caudal, antero-posterior
 CANAL_FLANK_MM = 11.0
 MIN_CANAL_MM = 60.0
@@ -394,6 +395,26 @@ def find_sacrum_mr(curve: SpineCurve, column: Column, dev: Deviation) -> tuple[C
     )
 
 
+def series_for_levels(
+    volumes: Iterable[ImageVolume], frame_of_reference_uid: str | None
+) -> ImageVolume | None:
+    """The series levels are proposed on: the planning CT (`planning_ct`), else the first
+    sagittal MR in the frame (any frame when None); None when there is neither."""
+    from blockplan.planning.paths import planning_ct
+
+    volumes = list(volumes)
+    ct = planning_ct(volumes, frame_of_reference_uid)
+    if ct is not None:
+        return ct
+    sagittal_mrs = (
+        v for v in volumes if v.modality.upper() == "MR" and stack_orientation(v) == "sagittal"
+    )
+    return next(
+        (v for v in sagittal_mrs if frame_of_reference_uid in (None, v.frame_of_reference_uid)),
+        None,
+    )
+
+
 # --- the proposal -----------------------------------------------------------------------
 def body_mid_depth(grid: WorkGrid, curve: SpineCurve, column: Column) -> float:
     """How far in front of the canal's centre (mm) the bodies' centres lie: the middle of
@@ -486,7 +507,7 @@ def propose_levels_mr(volume: ImageVolume) -> LevelProposal:
     def empty(*reasons: str) -> LevelProposal:
         return LevelProposal(
             (), tuple(reasons), volume.series_instance_uid, volume.series_number,
-            volume.frame_of_reference_uid,
+            volume.frame_of_reference_uid, modality="MR",
         )  # fmt: skip
 
     series = f"series {volume.series_number}"
@@ -518,5 +539,5 @@ def propose_levels_mr(volume: ImageVolume) -> LevelProposal:
         reasons.append("no vertebra could be named with confidence")
     return LevelProposal(
         tuple(levels), tuple(reasons), volume.series_instance_uid, volume.series_number,
-        volume.frame_of_reference_uid, None, None, tuple(withheld),
+        volume.frame_of_reference_uid, None, None, tuple(withheld), "MR",
     )  # fmt: skip
