@@ -343,22 +343,23 @@ def tilt_deg(curve: SpineCurve, lo: float, hi: float) -> float:
 def faint_disc_below(dev: Deviation, seg: Segment) -> float | None:
     """How far below the top of ``seg`` (mm) a thin disc-like band lies, or None.
 
-    A band ≥ 3 mm long of ≥ 15 % deviation (gaps ≤ 2 mm bridged) that reaches a disc's
-    30 % somewhere, in all but the lowest 10 mm of ``seg``: a disc too thin to be counted
-    as one (the cortex where two bones fused reaches less).
+    A band ≥ 2 mm long of ≥ 15 % deviation (gaps ≤ 2 mm bridged) that reaches a disc's
+    30 % somewhere, 12–40 mm below the top (where a sacralised L5's thin L5-S1 disc, or a
+    rudimentary S1-S2 disc, lies): a disc too thin to be counted as one (the cortex where
+    two bones fused reaches less).
     """
-    part = dev.between(seg.lo + 10.0, seg.hi)
+    part = dev.between(max(seg.lo, seg.hi - 40.0), seg.hi - 12.0)
     odd = np.abs(part) >= FAINT_DISC
     _drop_short(odd, False, 3.0)
     runs = [
         (a, b)
         for a, b in _runs(odd)
-        if b - a >= 3 and float(np.max(np.abs(part[a:b]))) >= DISC_CONTRAST
+        if b - a >= 2 and float(np.max(np.abs(part[a:b]))) >= DISC_CONTRAST
     ]
     if not runs:
         return None
     a, b = runs[-1]
-    return float(len(part) - (a + b) / 2)
+    return float(12.0 + len(part) - (a + b) / 2)
 
 
 def find_sacrum_mr(curve: SpineCurve, column: Column, dev: Deviation) -> tuple[Column | None, str]:
@@ -458,6 +459,31 @@ class Found:
         return (self.sacral is not None, _whole(self.column), self.canal.clarity)
 
 
+def on_the_bodies_line(
+    curve: SpineCurve, column: Column, depth_mm: float
+) -> tuple[SpineCurve, Column]:
+    """The bodies' centre line (the canal's curve moved ``depth_mm`` forward), resampled
+    every 1 mm of its own length, and the column's boundaries moved onto it.
+
+    Where the canal bends, 1 mm along it is more or less than 1 mm along a line 25 mm in
+    front of it: a body's centre is the middle of its ends on its own line.
+    """
+    pts = curve.points + depth_mm * anterior(curve)
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(pts, axis=0), axis=1))])
+    s = np.arange(0.0, arc[-1], 1.0)
+    res = np.stack([np.interp(s, arc, pts[:, n]) for n in range(3)], axis=1)
+    idx = np.arange(len(pts), dtype=np.float64)
+
+    def moved(v: float) -> float:
+        return float(np.interp(v, idx, arc))
+
+    bodies = tuple(replace(b, lo=moved(b.lo), hi=moved(b.hi)) for b in column.bodies)
+    discs = tuple((moved(lo), moved(hi)) for lo, hi in column.discs)
+    tangents = np.stack([np.interp(s, arc, curve.tangents[:, n]) for n in range(3)], axis=1)
+    laterals = np.stack([np.interp(s, arc, curve.laterals[:, n]) for n in range(3)], axis=1)
+    return SpineCurve(res, tangents, laterals), Column(bodies, discs)
+
+
 def find_column(grid: WorkGrid) -> Found | str:
     """The canal, its curve, the column in front of it and the sacrum, or why none.
 
@@ -523,8 +549,7 @@ def propose_levels_mr(volume: ImageVolume) -> LevelProposal:
     seen = f"MR: the spinal canal followed on the sagittal slice at x = {x} mm (CSF {contrast})"
     if sacral is None:
         return empty(seen, found.sacrum_why, SACRUM_ALONE)
-    depth = body_mid_depth(grid, curve, sacral)
-    bodies_line = SpineCurve(curve.points + depth * anterior(curve), curve.tangents, curve.laterals)
+    bodies_line, sacral = on_the_bodies_line(curve, sacral, body_mid_depth(grid, curve, sacral))
     top = ", ".join(str(round(c)) for c in _lps(grid, bodies_line, sacral.bodies[0].hi))
     names = {
         n: (name, FROM_SACRUM_MR, MR_CONFIDENCE) for n, name in _chain(sacral, 0, "S1").items()

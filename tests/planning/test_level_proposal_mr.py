@@ -94,6 +94,18 @@ def test_a_transitional_l6_cannot_be_told_on_mr_and_the_reasons_say_so() -> None
     assert {lv.confidence for lv in p.levels} == {MR_CONFIDENCE}
 
 
+def test_a_sacralised_l5_whose_thin_disc_is_faint_is_never_named_wrongly() -> None:
+    """At 5 mm slices the sacralised L5's thin L5-S1 disc does not reach a disc's contrast:
+    counted through, every name would be one level off; the faint band says so instead."""
+    anatomy = _anatomy(sacralised_l5=True, dark_discs=("L4-L5",), seed=17)
+    p, _truth = _run(MRVariant(anatomy=anatomy, slice_mm=5.0, slices=13, noise=0.05, seed=17))
+    assert p.levels == ()
+    (why,) = [r for r in p.reasons if r.startswith("a faint disc-like band")]
+    assert "mm below the top of the sacrum (the thin L5-S1 disc of a sacralised L5" in why
+    below = float(why.split(" band ")[1].split(" mm")[0])
+    assert 20.0 <= below <= 32.0  # one L5 body (26 mm) below the top of the fused block
+
+
 def test_a_scan_ending_above_the_sacrum_proposes_nothing_and_says_why() -> None:
     p, _truth = _run(MRVariant(anatomy=Variant(bottom=("L4", -5.0))))
     assert p.levels == ()
