@@ -44,7 +44,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -92,6 +94,30 @@ class Monitor:
         # the canvas widget: the one private attribute (as tests/plugin/_gui.py)
         viewer.window._qt_viewer.canvas.native.installEventFilter(self._filter)
         self.timer.start()
+        self.samples: list[tuple[float, str]] = []
+        if os.environ.get("BP_WATCHDOG"):
+            threading.Thread(target=self._watch, daemon=True).start()
+
+    def _watch(self) -> None:
+        """Stack samples of the GUI thread while it has not ticked for > 100 ms."""
+        main = threading.main_thread().ident
+        while True:
+            time.sleep(0.02)
+            if not self.ticks or time.perf_counter() - self.ticks[-1] < 0.1:
+                continue
+            frame = sys._current_frames().get(main or 0)
+            stack = traceback.extract_stack(frame) if frame is not None else []
+            where = " < ".join(
+                f"{Path(f.filename).stem}:{f.lineno} {f.name}"
+                for f in reversed(stack)
+                if "site-packages" not in f.filename or "napari" in f.filename
+            )
+            self.samples.append((time.perf_counter(), where[:600]))
+
+    def stall_samples(self, name: str) -> list[str]:
+        """The watchdog's stack samples inside a phase (with ``BP_WATCHDOG=1``)."""
+        start, end = self.phases[name]
+        return [w for t, w in self.samples if start <= t <= end]
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -303,6 +329,10 @@ def run_scenario(name: str, ct: Path) -> dict[str, Any]:
         out = napari_ct400(mon, viewer, tmp, ct)
     out["stalls ms"] = {p: round(mon.longest_stall_ms(p)) for p in mon.phases}
     out["load average"] = [load_before, os.getloadavg()[0]]
+    if os.environ.get("BP_WATCHDOG"):
+        for p in mon.phases:
+            for where in mon.stall_samples(p):
+                print(f"STALL {p}: {where}", file=sys.stderr)
     viewer.close()
     shutil.rmtree(tmp, ignore_errors=True)
     return out

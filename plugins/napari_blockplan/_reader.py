@@ -298,10 +298,17 @@ def _study_events(
 
 
 def _warm_napari() -> None:
-    """What napari's first image layer would otherwise do on the GUI thread, done once
-    here: pint's unit registry (~1 s to build) and scipy.ndimage (the layer thumbnail)."""
+    """What napari's first layers would otherwise import on the GUI thread, done once
+    here: pint's unit registry (~1 s to build), scipy.ndimage (the layer thumbnail),
+    pandas (a points or labels layer's features, ~0.2 s) and skimage.color (the labels
+    colormap, ~0.1 s)."""
+    import importlib
+
     import pint
-    import scipy.ndimage  # noqa: F401
+
+    for name in ("scipy.ndimage", "pandas", "skimage.color"):  # napari's own dependencies
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
 
     with contextlib.suppress(Exception):
         pint.get_application_registry().pixel  # type: ignore[no-untyped-call]  # noqa: B018
@@ -534,12 +541,12 @@ class StudyLoad:
     def _add_image(self, data: Any, kwargs: dict[str, Any]) -> Any:
         """Add a series' layer; a hidden one (every series after the first) leaves the
         active layer to the series shown, so the physician's controls act on what is seen."""
-        from napari_blockplan._layers import keeping_active_layer
+        from napari.layers import Image
 
-        if kwargs.get("visible", True):
-            return self.viewer.add_image(data, **kwargs)
-        with keeping_active_layer(self.viewer):
-            return self.viewer.add_image(data, **kwargs)
+        from napari_blockplan._layers import insert_layer
+
+        visible = kwargs.get("visible", True)
+        return insert_layer(self.viewer, Image(data, **kwargs), activate=visible)
 
     def _show_preview(
         self,
