@@ -297,16 +297,20 @@ def _study_events(
         yield ("cancelled",)
 
 
+_WARM_MODULES = ("scipy.ndimage", "scipy.linalg", "pandas", "skimage.color.colorconv")
+"""napari's own dependencies that its first layers import lazily: the layer thumbnail,
+a points or labels layer's features (pandas, ~0.2 s), the labels colormap (skimage's
+colour conversions and scipy.linalg, ~0.2 s; skimage loads lazily, so the submodule)."""
+
+
 def _warm_napari() -> None:
     """What napari's first layers would otherwise import on the GUI thread, done once
-    here: pint's unit registry (~1 s to build), scipy.ndimage (the layer thumbnail),
-    pandas (a points or labels layer's features, ~0.2 s) and skimage.color (the labels
-    colormap, ~0.1 s)."""
+    here: pint's unit registry (~1 s to build) and `_WARM_MODULES`."""
     import importlib
 
     import pint
 
-    for name in ("scipy.ndimage", "pandas", "skimage.color"):  # napari's own dependencies
+    for name in _WARM_MODULES:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
 

@@ -1,7 +1,12 @@
-"""Overlays and hidden series are added without napari switching the active layer to
-them and back (`_layers.insert_layer`): nothing listening sees a selection change."""
+"""What napari's layer creation costs on the GUI thread, kept small: overlays and hidden
+series are added without napari switching the active layer to them and back
+(`_layers.insert_layer`), and the modules napari's first layers import lazily are
+imported by the loader's worker (`_reader._warm_napari`)."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -39,3 +44,24 @@ def test_insert_layer_with_activate_makes_it_the_active_layer(make_napari_viewer
     viewer.add_image(np.zeros((4, 8, 8), np.float32), name="T1")
     shown = insert_layer(viewer, Image(np.ones((4, 8, 8), np.float32)), activate=True)
     assert viewer.layers.selection.active is shown
+
+
+def test_the_loader_worker_imports_what_the_first_labels_layer_needs() -> None:
+    """In a fresh interpreter: after `_warm_napari` (run by the loader's worker thread),
+    napari's first labels layer imports nothing more from pandas, skimage or scipy."""
+    code = (
+        "import sys, numpy as np\n"
+        "from napari_blockplan._reader import _warm_napari\n"
+        "_warm_napari()\n"
+        "from napari.layers import Labels, Points\n"
+        "before = set(sys.modules)\n"
+        "Labels(np.zeros((2, 4, 4), np.uint8))\n"
+        "Points(np.zeros((1, 3)), features={'level': ['L5']})\n"
+        "late = sorted(m for m in set(sys.modules) - before\n"
+        "              if m.split('.')[0] in ('pandas', 'skimage', 'scipy'))\n"
+        "print(late)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]"
