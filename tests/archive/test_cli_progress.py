@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -24,14 +25,15 @@ def case_file(case: Case, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _blockplan(*args: str, stderr: int) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "XDG_DATA_HOME": str(Path(args[-1]).parent / "data")}
+    """``blockplan ARGS`` as a process; its data folder is the test's own (the XDG
+    variables tests/conftest.py sets, inherited)."""
+    assert os.environ["XDG_DATA_HOME"].startswith(tempfile.gettempdir())
     return subprocess.run(
         [sys.executable, "-m", "blockplan", *args],
         stdout=subprocess.PIPE,
         stderr=stderr,
         text=True,
         cwd=REPO,
-        env=env,
         timeout=120,
     )
 
