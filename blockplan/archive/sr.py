@@ -73,7 +73,6 @@ from blockplan.archive.coding import (
     PRIVATE_SCHEME,
     SIDE_CODES,
     STATUS_CODES,
-    STRUCTURE_CODES,
     VERDICT_CODES,
     approach_from_code,
     block_type_from_code,
@@ -87,6 +86,7 @@ from blockplan.archive.coding import (
     same_code,
     side_from_code,
     status_from_code,
+    structure_code,
     structure_from_code,
     verdict_from_code,
 )
@@ -275,7 +275,7 @@ def _target_group(
             frame_of_reference_uid=target.position.frame_of_reference_uid,
         ),
         finding_type=concept("TARGET"),
-        finding_sites=[_finding_site(STRUCTURE_CODES[target.structure], target.side)],
+        finding_sites=[_finding_site(structure_code(target.structure, target.level), target.side)],
         qualitative_evaluations=qualitative,
     )
 
@@ -381,7 +381,7 @@ def _trajectory_group(
             frame_of_reference_uid=traj.entry.frame_of_reference_uid,
         ),
         finding_type=private("TRAJECTORY"),
-        finding_sites=[_finding_site(STRUCTURE_CODES[target.structure], target.side)],
+        finding_sites=[_finding_site(structure_code(target.structure, target.level), target.side)],
         measurements=measurements,
         qualitative_evaluations=qualitative or None,
     )
@@ -418,25 +418,23 @@ def _scar_groups(
     return groups
 
 
-def _profile_code(ledger: Ledger) -> Code:
-    """The adjudication profile as a private code: value ``<name>_v<version>`` (a long
-    code value when over 16 characters), meaning ``"<name> v<version>"``."""
-    return Code(
-        f"{ledger.profile_name}_v{ledger.profile_version}", PRIVATE_SCHEME, ledger.profile_label
-    )
+def _profile_algorithm(ledger: Ledger) -> hd.sr.AlgorithmIdentification:
+    """The adjudication profile as TID 4019 Algorithm Identification: Algorithm Name (DCM
+    111001) and Algorithm Version (DCM 111003), e.g. ``asra-2020-single`` / ``1.1.0``."""
+    return hd.sr.AlgorithmIdentification(name=ledger.profile_name, version=ledger.profile_version)
 
 
 def _site_content(
     sites: Sequence[SourceKey],
 ) -> tuple[list[hd.sr.FindingSite], list[hd.sr.QualitativeEvaluation]]:
     """Finding sites (structure with laterality) and a spinal-level evaluation per level."""
-    found = [_finding_site(STRUCTURE_CODES[k.structure], k.side) for k in sites]
+    found = [_finding_site(structure_code(k.structure, k.level), k.side) for k in sites]
     levels = dict.fromkeys(k.level for k in sites if k.level)
     return found, [_qual("SPINAL-LEVEL", level_code(level)) for level in levels]
 
 
 def _source_group(
-    case: Case, source: SourceEvidence, profile: Code
+    case: Case, source: SourceEvidence, profile: hd.sr.AlgorithmIdentification
 ) -> hd.sr.MeasurementsAndQualitativeEvaluations:
     sites, levels = _site_content(source.sites)
     return hd.sr.MeasurementsAndQualitativeEvaluations(
@@ -444,17 +442,14 @@ def _source_group(
             f"source:{source.label}", case.case_id, "source", source.label
         ),
         finding_type=private("PAIN-SOURCE"),
+        algorithm_id=profile,
         finding_sites=sites,
-        qualitative_evaluations=[
-            _qual("LEDGER-STATUS", STATUS_CODES[source.status]),
-            _qual("PROFILE", profile),
-            *levels,
-        ],
+        qualitative_evaluations=[_qual("LEDGER-STATUS", STATUS_CODES[source.status]), *levels],
     )
 
 
 def _block_group(
-    case: Case, block: BlockResult, profile: Code
+    case: Case, block: BlockResult, profile: hd.sr.AlgorithmIdentification
 ) -> hd.sr.MeasurementsAndQualitativeEvaluations:
     sites, levels = _site_content(block.sites)
     missing = block.missing_min if block.verdict in _AWAITING else ()
@@ -463,6 +458,7 @@ def _block_group(
             f"block:{block.number} {block.procedure_id}", case.case_id, "block", block.procedure_id
         ),
         finding_type=private("DIAG-BLOCK"),
+        algorithm_id=profile,
         finding_sites=sites,
         measurements=[
             hd.sr.Measurement(name=private("MISSING-POINT"), value=float(m), unit=MIN)
@@ -472,7 +468,6 @@ def _block_group(
         qualitative_evaluations=[
             _qual("BLOCK-VERDICT", VERDICT_CODES[block.verdict]),
             _qual("BLOCK-TYPE", BLOCK_TYPE_CODES[block.block_type]),
-            _qual("PROFILE", profile),
             *levels,
         ],
     )
@@ -484,7 +479,7 @@ _AWAITING = (Verdict.PENDING, Verdict.NEEDS_REVIEW)
 
 def _ledger_groups(case: Case, ledger: Ledger) -> list[Any]:
     """A group per ledger source (ranked) and per block (chronological)."""
-    profile = _profile_code(ledger)
+    profile = _profile_algorithm(ledger)
     groups: list[Any] = [_source_group(case, s, profile) for s in ledger.sources]
     groups.extend(_block_group(case, b, profile) for b in ledger.blocks)
     return groups
@@ -934,7 +929,7 @@ class _ArchivedLedger:
 
     def read(self, group: Dataset, tracking: str) -> None:
         values = _qualitative(group)
-        self.profile = str(values["PROFILE"].CodeMeaning)
+        self.profile = _profile_of(group, values)
         if tracking.startswith("source:"):
             self.statuses[tracking[7:]] = status_from_code(values["LEDGER-STATUS"]).value
             return
@@ -947,6 +942,16 @@ class _ArchivedLedger:
         ]
         if points:
             self.missing[number] = tuple(points)
+
+
+def _profile_of(group: Dataset, values: Mapping[str, Dataset]) -> str:
+    """``"<name> v<version>"`` from the group's Algorithm Name and Version (TID 4019), or
+    from the private ``PROFILE`` code of SRs written before."""
+    name = _child(group, codes.DCM.AlgorithmName)
+    version = _child(group, codes.DCM.AlgorithmVersion)
+    if name and version:
+        return f"{name[0].TextValue} v{version[0].TextValue}"
+    return str(values["PROFILE"].CodeMeaning)
 
 
 def _xyz(row: np.ndarray) -> tuple[float, float, float]:

@@ -691,6 +691,12 @@ class Case(_Model):
         return self
 
     @property
+    def display_name(self) -> str:
+        """How a physician names this case on screen: its title, else the id's first eight
+        characters (as in the exported file's name) — never the 32-character id."""
+        return f"case “{self.title}”" if self.title else f"case {self.case_id[:8]}"
+
+    @property
     def sessions(self) -> tuple[BlockSession, ...]:
         """The case's sittings, oldest first (`group_by_session`)."""
         return group_by_session(self.procedures)

@@ -11,7 +11,6 @@ computed from its headers with `blockplan.io.geometry.plan_grid`, the same funct
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 from collections import Counter
@@ -21,12 +20,11 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from pydicom import uid as dcm_uid
 
 from blockplan.errors import DicomInputError, SeriesRefusedError
+from blockplan.io import _uids as dcm_uid
 from blockplan.io._guard import pass_callback, unexpected_errors
 from blockplan.io._headers import FileRead, FrameHeader, read_file
-from blockplan.io._pixels import decoder_available
 from blockplan.io.geometry import (
     SliceGrid,
     TiltMode,
@@ -317,6 +315,8 @@ def _orientation_clusters(frames: Iterable[FrameHeader]) -> dict[int, list[Frame
 
 
 def _short(text: str) -> str:
+    import hashlib  # only when a series is split
+
     return hashlib.sha1(text.encode()).hexdigest()[:8]
 
 
@@ -473,6 +473,15 @@ def _strip(label: str, message: str) -> str:
     return message[len(prefix) :] if message.startswith(prefix) else message
 
 
+def _decoder_available(tsuid: str) -> bool:
+    """`_pixels.decoder_available`, imported (with the decoders) only for compressed data."""
+    if tsuid in dcm_uid.NATIVE:
+        return True
+    from blockplan.io._pixels import decoder_available
+
+    return decoder_available(tsuid)
+
+
 def hard_refusal(frames: Sequence[FrameHeader]) -> str | None:
     """Why these frames can never load (whatever the options), or None."""
     hard = refusal_reason(frames)
@@ -485,9 +494,9 @@ def hard_refusal(frames: Sequence[FrameHeader]) -> str | None:
     if too_big is not None:
         return f"the series' {too_big}"
     tsuids = sorted({f.transfer_syntax_uid for f in frames})
-    missing = [t for t in tsuids if not decoder_available(t)]
+    missing = [t for t in tsuids if not _decoder_available(t)]
     if missing:
-        names = ", ".join(f"{dcm_uid.UID(t).name} ({t})" for t in missing)
+        names = ", ".join(f"{dcm_uid.name(t)} ({t})" for t in missing)
         return f"no pixel decoder installed for {names}; install the pylibjpeg or gdcm plugins"
     return None
 

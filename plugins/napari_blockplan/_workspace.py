@@ -574,7 +574,7 @@ def window_title(case: Case | None) -> str:
     patient = format_person_name(case.patient.patient_name)
     if case.patient.patient_id:
         patient = f"{patient} ({case.patient.patient_id})".strip()
-    parts = ["blockplan", patient or "patient not recorded", case.title or f"case {case.case_id}"]
+    parts = ["blockplan", patient or "patient not recorded", case.title or case.display_name]
     return " — ".join(parts)
 
 

@@ -307,7 +307,7 @@ class StudyWidget(QWidget):
 
 def _identity_text(found: Any) -> str:
     """The patient and study of a scanned folder, one line each (shown, never logged)."""
-    from blockplan.case._text import format_person_name
+    from blockplan.case._text import format_person_name, sex_text
     from blockplan.errors import BlockplanError
     from blockplan.io import study_identity
 
@@ -323,7 +323,7 @@ def _identity_text(found: Any) -> str:
 
     patient = (
         f"Patient: {format_person_name(i.patient_name) or '–'} · ID {i.patient_id or '–'}"
-        f" · born {day(i.birth_date)} · sex {i.sex or '–'}"
+        f" · born {day(i.birth_date)} · sex {sex_text(i.sex) or '–'}"
     )
     study = (
         f"Study: {day(i.study_date)} · accession {i.accession_number or '–'}"
