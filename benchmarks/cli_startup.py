@@ -12,12 +12,18 @@ the time a process waits for a core, the CPU time only its own work):
 * a whole-process load (``python -c`` running ``discover`` + ``load_series``; target
   ≤ 1.5×) against the same dcm2niix conversion.
 
+and, in a table of their own, ``blockplan GROUP --help`` for every command group that
+used to import its stage (``case``, ``case list``, ``archive``, ``export``, ``fluoro``,
+``levels``; target ≤ 0.3 s each) against ``dcm2niix -h``. ``--help-only`` runs that
+table alone (no data generated).
+
 DIR is a synthetic 400-slice 512² int16 CT series, uncompressed (the generator of
 ``load_series.py``).
 
 Usage::
 
     python benchmarks/cli_startup.py [--slices 400] [--size 512] [--repeat 5] [--keep DIR]
+                                     [--help-only]
 """
 
 from __future__ import annotations
@@ -116,15 +122,55 @@ def run(folder: Path, slices: int, repeat: int, scratch: Path) -> list[Row]:
     return rows
 
 
+HELP_GROUPS = (
+    ("case",),
+    ("case", "list"),
+    ("archive",),
+    ("export",),
+    ("fluoro",),
+    ("levels",),
+)
+HELP_TARGET_S = 0.3
+
+
+def help_rows(repeat: int) -> list[Row]:
+    """``blockplan GROUP --help`` of each group, alternating with ``dcm2niix -h``."""
+    peer = ["dcm2niix", "-h"]
+    ours: dict[str, list[float]] = {" ".join(g): [] for g in HELP_GROUPS}
+    theirs: list[float] = []
+    for _ in range(repeat):
+        for group in HELP_GROUPS:
+            ours[" ".join(group)].append(_time([str(BIN / "blockplan"), *group, "--help"]))
+            theirs.append(_time(peer))
+    peer_s = statistics.median(theirs)
+    return [
+        (f"`blockplan {name} --help`", "dcm2niix", statistics.median(t), peer_s)
+        for name, t in ours.items()
+    ]
+
+
+def print_help_rows(repeat: int) -> None:
+    print("| command | peer | blockplan s | peer s | ratio | ≤ 0.3 s |")
+    print("|---|---|---:|---:|---:|---|")
+    for name, peer, ours, theirs in help_rows(repeat):
+        ok = "yes" if ours <= HELP_TARGET_S else "NO"
+        print(f"| {name} | {peer} -h | {ours:.3f} | {theirs:.3f} | {ours / theirs:.1f}× | {ok} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--slices", type=int, default=400)
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--keep", type=Path, default=None, help="generate into / reuse this folder")
+    parser.add_argument("--help-only", action="store_true", help="only the GROUP --help table")
     args = parser.parse_args()
     if shutil.which("dcm2niix") is None:
         sys.exit("dcm2niix is not installed (apt-get install dcm2niix)")
+    print_help_rows(args.repeat)
+    if args.help_only:
+        return
+    print()
     scratch = Path(tempfile.mkdtemp(prefix="blockplan-cli-bench-"))
     try:
         folder = args.keep or scratch / "ct"

@@ -100,7 +100,9 @@ def _text(found: Discovery) -> str:
             f"in {len(s.files)} file(s)"
         )
         if s.stack:
-            lines.append(f"  stack        {s.stack}")
+            from blockplan.planning.stacks import stack_listing  # only for angled stacks
+
+            lines.append(f"  stack        {stack_listing(s)}")
         ts = ", ".join(f"{name(t)} ({t})" for t in s.transfer_syntaxes)
         lines.append(f"  transfer     {ts}")
         if s.grid is not None:

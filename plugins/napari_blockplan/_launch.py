@@ -39,17 +39,18 @@ def launch_viewer(
         dock.setWindowTitle(name)  # the tab reads "Cases", not a clipped "Cases (bloc…"
         widgets[name] = widget
         docks.append(dock)
-    viewer.window.show()
-    docks[0].raise_()  # the Case panel's tab shows first: whose case is open
     if case_id is not None:
         from napari_blockplan._workspace import workspace_for
 
         workspace_for(viewer).open_case(case_id)
     if path is not None:
+        # the series are looked for while the window is shown and first drawn (~0.3 s)
         browser = widgets["Study browser"]
         browser.set_choices(gaps, tilt)
         browser.scan(path)
         browser.load_selected()
+    viewer.window.show()
+    docks[0].raise_()  # the Case panel's tab shows first: whose case is open
     if run:
         napari.run()
     return viewer

@@ -29,6 +29,7 @@ __all__ = [
     "ROLES",
     "STATUS_COLOURS",
     "VERDICT_COLOURS",
+    "insert_layer",
     "keep_overlays_on_top",
     "keeping_active_layer",
     "layer_for",
@@ -59,11 +60,22 @@ _DYNAMIC = ("features", "face_color")  # what changes with the case; the rest is
 
 @contextmanager
 def keeping_active_layer(viewer: napari.viewer.Viewer) -> Iterator[None]:
-    """Add an overlay without taking the active layer from the physician's image."""
-    active = viewer.layers.selection.active
-    yield
-    if active is not None and active in viewer.layers:
-        viewer.layers.selection.active = active
+    """Add an overlay without taking the active layer from the physician's image.
+
+    napari makes every inserted layer the active one; the selection is put back as it
+    was with its events blocked, so nothing listening sees a change that never stays:
+    the layer controls do not switch to the new layer and back, and the canvas is not
+    laid out and redrawn twice (≈ 30 ms less per layer in software GL).
+    """
+    selection = viewer.layers.selection
+    active, selected = selection.active, list(selection)
+    with selection.events.blocker_all():
+        yield
+        kept = [layer for layer in selected if layer in viewer.layers]
+        selection.clear()
+        if active is not None and active in viewer.layers:
+            selection.active = active
+        selection.update(kept)
 
 
 def _points(viewer: napari.viewer.Viewer, role: str, data: np.ndarray, **style: Any) -> Any:
@@ -100,6 +112,29 @@ def _points(viewer: napari.viewer.Viewer, role: str, data: np.ndarray, **style: 
 def _signature(data: np.ndarray, style: dict[str, Any]) -> tuple[Any, ...]:
     dynamic = tuple(repr(style.get(key)) for key in _DYNAMIC)
     return (data.tobytes(), *dynamic)
+
+
+def insert_layer(viewer: napari.viewer.Viewer, layer: Any, *, activate: bool = False) -> Any:
+    """Add a napari layer where it belongs: blockplan's overlays on top, anything else
+    (images, a proposal) just below them — inserted there, not appended and then moved
+    (each move re-orders the scene and redraws the canvas). Unless ``activate``, the
+    active layer stays the physician's (`keeping_active_layer`). Returns the layer."""
+    index = len(viewer.layers)
+    if viewer in _OVERLAID and layer.metadata.get("blockplan", {}).get("role") not in ROLES:
+        index = next(
+            (
+                n
+                for n, lay in enumerate(viewer.layers)
+                if lay.metadata.get("blockplan", {}).get("role") in ROLES
+            ),
+            index,
+        )
+    if activate:
+        viewer.layers.insert(index, layer)
+    else:
+        with keeping_active_layer(viewer):
+            viewer.layers.insert(index, layer)
+    return layer
 
 
 _OVERLAID: weakref.WeakSet[Any] = weakref.WeakSet()

@@ -297,11 +297,22 @@ def _study_events(
         yield ("cancelled",)
 
 
+_WARM_MODULES = ("scipy.ndimage", "scipy.linalg", "pandas", "skimage.color.colorconv")
+"""napari's own dependencies that its first layers import lazily: the layer thumbnail,
+a points or labels layer's features (pandas, ~0.2 s), the labels colormap (skimage's
+colour conversions and scipy.linalg, ~0.2 s; skimage loads lazily, so the submodule)."""
+
+
 def _warm_napari() -> None:
-    """What napari's first image layer would otherwise do on the GUI thread, done once
-    here: pint's unit registry (~1 s to build) and scipy.ndimage (the layer thumbnail)."""
+    """What napari's first layers would otherwise import on the GUI thread, done once
+    here: pint's unit registry (~1 s to build) and `_WARM_MODULES`."""
+    import importlib
+
     import pint
-    import scipy.ndimage  # noqa: F401
+
+    for name in _WARM_MODULES:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
 
     with contextlib.suppress(Exception):
         pint.get_application_registry().pixel  # type: ignore[no-untyped-call]  # noqa: B018
@@ -534,12 +545,12 @@ class StudyLoad:
     def _add_image(self, data: Any, kwargs: dict[str, Any]) -> Any:
         """Add a series' layer; a hidden one (every series after the first) leaves the
         active layer to the series shown, so the physician's controls act on what is seen."""
-        from napari_blockplan._layers import keeping_active_layer
+        from napari.layers import Image
 
-        if kwargs.get("visible", True):
-            return self.viewer.add_image(data, **kwargs)
-        with keeping_active_layer(self.viewer):
-            return self.viewer.add_image(data, **kwargs)
+        from napari_blockplan._layers import insert_layer
+
+        visible = kwargs.get("visible", True)
+        return insert_layer(self.viewer, Image(data, **kwargs), activate=visible)
 
     def _show_preview(
         self,

@@ -254,20 +254,23 @@ class ScarProposal(QWidget):
         return layer_for(self.viewer, PROPOSAL_ROLE)
 
     def _show_layer(self, proposal: Proposal) -> None:
+        from napari.layers import Labels
         from napari.utils.colormaps import DirectLabelColormap
 
-        from napari_blockplan._layers import keeping_active_layer
+        from napari_blockplan._layers import insert_layer
 
         data, placement = proposal.shown
         colours = DirectLabelColormap(color_dict={None: "transparent", 1: _PROPOSAL_COLOUR})
-        with keeping_active_layer(self.viewer):
-            layer = self.viewer.add_labels(
+        layer = insert_layer(
+            self.viewer,
+            Labels(
                 data,
                 name=f"blockplan: {PROPOSAL_ROLE}",
                 opacity=0.6,
                 metadata={"blockplan": {"role": PROPOSAL_ROLE}},
                 **placement,
-            )
+            ),
+        )
         # napari's own label colours, for when the layer becomes the scar layer
         layer.metadata["blockplan_default_colours"] = layer.colormap
         layer.colormap = colours
