@@ -133,15 +133,18 @@ HELP_GROUPS = (
 HELP_TARGET_S = 0.3
 
 
-def help_rows(repeat: int) -> list[Row]:
+HelpRow = tuple[str, str, float, float]
+
+
+def help_rows(repeat: int) -> list[HelpRow]:
     """``blockplan GROUP --help`` of each group, alternating with ``dcm2niix -h``."""
     peer = ["dcm2niix", "-h"]
     ours: dict[str, list[float]] = {" ".join(g): [] for g in HELP_GROUPS}
     theirs: list[float] = []
     for _ in range(repeat):
         for group in HELP_GROUPS:
-            ours[" ".join(group)].append(_time([str(BIN / "blockplan"), *group, "--help"]))
-            theirs.append(_time(peer))
+            ours[" ".join(group)].append(_time([str(BIN / "blockplan"), *group, "--help"])[0])
+            theirs.append(_time(peer)[0])
     peer_s = statistics.median(theirs)
     return [
         (f"`blockplan {name} --help`", "dcm2niix", statistics.median(t), peer_s)

@@ -145,6 +145,10 @@ def _rss_mb() -> float:
 def measure(method: str, folder: str) -> dict[str, Any]:
     """Run one measurement in this process; returns seconds and peak RSS growth."""
     if method == "blockplan":
+        # Imports stay outside the timing, as SimpleITK's do: blockplan imports pydicom's
+        # decoder registry only when compressed data is met, so import it here.
+        import pydicom.pixels  # noqa: F401
+
         from blockplan.io import discover, load_series
 
         baseline = _rss_mb()

@@ -166,8 +166,18 @@ def test_unusual_headers_read_as_pydicom_reads_them(
         assert fast and ours.frames  # read from the bytes, and right
 
 
+def _same_discovery(root: Path) -> bool:
+    """discover(root) finds the same series, geometry, reasons and skips without the byte
+    reader."""
+    ours = _summary(root)
+    with pytest.MonkeyPatch.context() as patch:
+        _strip_pydicom_path(patch)
+        return _summary(root) == ours
+
+
 def test_fuzzed_files_read_as_pydicom_reads_them(tmp_path: Path) -> None:
     bases = make_bases(tmp_path / "bases")
+    assert _same_discovery(tmp_path / "bases")  # every syntax, enhanced, deflated
     n_fast = n_files = 0
     for index in range(160):
         mutant = make_mutant(bases, 7, index, tmp_path / "mutants")
@@ -177,6 +187,7 @@ def test_fuzzed_files_read_as_pydicom_reads_them(tmp_path: Path) -> None:
         n_fast += fast
         if ours.frames:
             assert _same_metadata(path), mutant
+        assert _same_discovery(Path(mutant["folder"])), mutant
         n_files += 1
         shutil.rmtree(mutant["folder"])
     assert n_files == 160 and n_fast >= 40  # the byte reader met damaged files too
