@@ -155,29 +155,33 @@ def canal_score(grid: WorkGrid, bright: bool) -> F32:
     return np.clip(score, -0.3, 1.0).astype(np.float32)
 
 
-def _best_path(score: F32, max_step: int) -> tuple[npt.NDArray[np.int64], F64]:
-    """Rows ``(nz, ny)``: the column per row maximising the summed score, moving at most
-    ``max_step`` columns per row (a small penalty per column moved). Returns the path and
-    the score along it."""
-    nz, ny = score.shape
+def _best_paths(score: F32, max_step: int) -> tuple[npt.NDArray[np.int64], F64]:
+    """Every sagittal slice of ``score [z, y, x]`` at once: per row the column ``y``
+    maximising the summed score, moving at most ``max_step`` columns per row (a small
+    penalty per column moved). Returns the paths and the score along them, ``(nz, nx)``."""
+    nz, ny, nx = score.shape
     total = score[0].astype(np.float64)
-    back = np.zeros((nz, ny), dtype=np.int64)
-    cols = np.arange(ny)
+    back = np.zeros((nz, ny, nx), dtype=np.int8)  # where each row's best came from: y + back
     for z in range(1, nz):
-        best, arg = total.copy(), cols.copy()
+        best, arg = total.copy(), np.zeros((ny, nx), dtype=np.int8)
         for d in range(1, max_step + 1):
-            for sign in (1, -1):
-                src = np.clip(cols - sign * d, 0, ny - 1)
-                cand = total[src] - 0.02 * d
+            for offset in (-d, d):
+                cand = np.full_like(total, -np.inf)
+                if offset < 0:
+                    cand[d:] = total[:-d]
+                else:
+                    cand[:-d] = total[d:]
+                cand -= 0.02 * d
                 better = cand > best
-                best[better], arg[better] = cand[better], src[better]
+                best[better], arg[better] = cand[better], offset
         back[z] = arg
         total = best + score[z]
-    path = np.zeros(nz, dtype=np.int64)
-    path[-1] = int(np.argmax(total))
+    cols = np.arange(nx)
+    path = np.zeros((nz, nx), dtype=np.int64)
+    path[-1] = np.argmax(total, axis=0)
     for z in range(nz - 1, 0, -1):
-        path[z - 1] = back[z, path[z]]
-    along: F64 = score[np.arange(nz), path].astype(np.float64)
+        path[z - 1] = path[z] + back[z, path[z], cols]
+    along: F64 = np.take_along_axis(score, path[:, None, :], axis=1)[:, 0, :].astype(np.float64)
     return path, along
 
 
@@ -216,10 +220,10 @@ def track_canal(grid: WorkGrid, bright: bool, avoid: tuple[F64, ...] = ()) -> Ca
     for rows_y in avoid:
         score[np.abs(ys[None, :] - rows_y[:, None]) <= 12.0] = -0.3
     max_step = max(1, math.ceil(1.5 * sz / sy))
-    paths = [_best_path(score[:, :, i], max_step) for i in range(score.shape[2])]
-    means = np.array([float(along.mean()) for _path, along in paths])
+    paths, alongs = _best_paths(score, max_step)
+    means: F64 = alongs.mean(axis=0)
     i = int(np.argmax(means))
-    path, along = paths[i]
+    path, along = paths[:, i], alongs[:, i]
     x_mm = mid_sagittal_x(means, i) * sx
     smooth = _gaussian_1d(along, 4.5 / sz)
     strong = smooth > max(0.05, 0.4 * float(np.percentile(smooth, 75)))
