@@ -205,6 +205,10 @@ def _report(modality: str, bp: str, peer: str, repeat: int) -> None:
     total_bp = 1 + mem[bp]["growth_bytes"] / mem[bp]["volume_bytes"]
     ok_t = "met" if med[bp] <= TARGET_S else "NOT met"
     ok_m = "met" if total_bp <= TARGET_MEMORY else "NOT met"
+    if modality != "CT":  # issue 19 sets its targets for the 400-slice CT
+        growth = mem[bp]["growth_bytes"] / 2**20
+        print(f"(targets are set for CT; here {med[bp]:.2f} s, {growth:.0f} MiB above the volume)")
+        return
     print(f"target ≤ {TARGET_S} s: {ok_t}; memory ≤ {TARGET_MEMORY}× the volume: {ok_m}")
 
 

@@ -142,17 +142,21 @@ def sagittal_grid(volume: ImageVolume) -> WorkGrid | str:
 
 
 # --- 2. the canal ------------------------------------------------------------------------
-def canal_score(grid: WorkGrid, bright: bool) -> F32:
+def canal_score(grid: WorkGrid, bright: bool, chunk: int = 4) -> F32:
     """``[z, y, x]``: how much a 15 × 5 mm box is brighter (``bright``) or darker than the
-    same box 11 mm in front of it and 11 mm behind it, whichever differs less."""
+    same box 11 mm in front of it and 11 mm behind it, whichever differs less. Slices are
+    taken ``chunk`` at a time, so the temporaries stay small."""
     _sx, sy, sz = grid.spacing
     size = (max(3, round(CANAL_BOX_MM[0] / sz)) | 1, max(3, round(CANAL_BOX_MM[1] / sy)) | 1)
-    box = _box_mean(grid.hu, size, axes=(0, 1))
     off = max(1, round(CANAL_FLANK_MM / sy))
-    padded = np.pad(box, ((0, 0), (off, off), (0, 0)), mode="edge")
-    front, back = padded[:, : -2 * off], padded[:, 2 * off :]
-    score = box - np.maximum(front, back) if bright else np.minimum(front, back) - box
-    return np.clip(score, -0.3, 1.0).astype(np.float32)
+    out = np.empty(grid.hu.shape, dtype=np.float32)
+    for x0 in range(0, grid.hu.shape[2], chunk):
+        box = _box_mean(grid.hu[:, :, x0 : x0 + chunk], size, axes=(0, 1))
+        padded = np.pad(box, ((0, 0), (off, off), (0, 0)), mode="edge")
+        front, back = padded[:, : -2 * off], padded[:, 2 * off :]
+        score = box - np.maximum(front, back) if bright else np.minimum(front, back) - box
+        out[:, :, x0 : x0 + chunk] = np.clip(score, -0.3, 1.0)
+    return out
 
 
 def _best_paths(score: F32, max_step: int) -> tuple[npt.NDArray[np.int64], F64]:
