@@ -68,6 +68,8 @@ CANAL_BOX_MM = (15.0, 5.0)  # cranio-caudal, antero-posterior
 CANAL_FLANK_MM = 11.0
 MIN_CANAL_MM = 60.0
 PATHS_TRIED = 3
+CANAL_GAP_MM = 20.0
+CANAL_TRIM = 0.25  # the canal shows where its score is ≥ this × its 75th percentile
 STRIP_MM = (10.0, 24.0)  # in front of the canal's centre: the bodies' posterior half
 DISC_CONTRAST = 0.30
 FAINT_DISC = 0.15
@@ -230,7 +232,8 @@ def track_canal(grid: WorkGrid, bright: bool, avoid: tuple[F64, ...] = ()) -> Ca
     path, along = paths[:, i], alongs[:, i]
     x_mm = mid_sagittal_x(means, i) * sx
     smooth = _gaussian_1d(along, 4.5 / sz)
-    strong = smooth > max(0.05, 0.4 * float(np.percentile(smooth, 75)))
+    strong = smooth > max(0.05, CANAL_TRIM * float(np.percentile(smooth, 75)))
+    _drop_short(strong, False, CANAL_GAP_MM / sz)  # the conus, a narrow level: bridged
     runs = _runs(strong)
     if not runs:
         return "no spinal canal found on any sagittal slice"
@@ -374,13 +377,16 @@ def find_sacrum_mr(curve: SpineCurve, column: Column, dev: Deviation) -> tuple[C
     """The column from the sacrum up (the sacrum as body 0), and why; None when not found.
 
     The sacrum is the lowest segment with a disc above it that runs ≥ 32 mm without a disc
-    and leans forward ≥ 20° (the promontory); segments below it are not the spine's. A
+    and leans forward ≥ 20° (the promontory), under a whole body (L5); segments below it
+    are not the spine's. A
     faint disc-like band inside it (a thin L5-S1 disc of a sacralised L5, or a rudimentary
     S1-S2 disc) makes the count ambiguous: no sacrum is named.
     """
     for n, seg in enumerate(column.bodies):
         if seg.above != "disc" or seg.length < SACRUM_MIN_MM:
             continue
+        if n + 1 >= len(column.bodies) or not column.bodies[n + 1].is_whole_body:
+            continue  # an L5 above it, whole: not bone below the sacrum followed by mistake
         tilt = tilt_deg(curve, seg.hi - SACRUM_MIN_MM + 4.0, seg.hi - 2.0)
         if tilt < SACRUM_TILT_DEG:
             continue
@@ -462,9 +468,10 @@ class Found:
     sacrum_why: str
 
     @property
-    def rank(self) -> tuple[bool, int, float]:
-        """Better first: a sacrum found, more whole bodies, a clearer canal."""
-        return (self.sacral is not None, _whole(self.column), self.canal.clarity)
+    def rank(self) -> tuple[int, float]:
+        """Better first: more whole bodies, a clearer canal (never whether a sacrum was
+        found: a path that misses a faint disc must not win over one that sees it)."""
+        return (_whole(self.column), self.canal.clarity)
 
 
 def on_the_bodies_line(
@@ -553,8 +560,8 @@ def propose_levels_mr(volume: ImageVolume) -> LevelProposal:
         return empty(f"{series}: {found}")
     curve, sacral = found.curve, found.sacral
     x = round(float(grid.to_lps(curve.points[:1])[0, 0]))
-    contrast = "bright: T2-weighted" if found.canal.bright else "dark: T1-weighted"
-    seen = f"MR: the spinal canal followed on the sagittal slice at x = {x} mm (CSF {contrast})"
+    band = "bright (as CSF on T2)" if found.canal.bright else "dark (as CSF on T1)"
+    seen = f"MR: the column followed along the canal, a {band} band behind it, at x = {x} mm"
     if sacral is None:
         return empty(seen, found.sacrum_why, SACRUM_ALONE)
     bodies_line, sacral = on_the_bodies_line(curve, sacral, body_mid_depth(grid, curve, sacral))
