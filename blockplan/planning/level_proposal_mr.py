@@ -526,7 +526,37 @@ def find_column(grid: WorkGrid) -> Found | str:
                 found.append(Found(canal, curve, column, *find_sacrum_mr(curve, column, dev)))
     if not found:
         return why or "no column of vertebral bodies and discs found in front of the canal"
-    return max(found, key=lambda f: f.rank)
+    best = max(found, key=lambda f: f.rank)
+    doubt = readings_disagree(grid, best, found)
+    return doubt or best
+
+
+def readings_disagree(grid: WorkGrid, best: Found, found: list[Found]) -> str | None:
+    """Why the other readings of the column (≥ 3 whole bodies) cast doubt on the best one's
+    count, or None: one of them sees a faint disc inside the sacrum, or puts the top of
+    the sacrum more than 12 mm along the best one's curve from where the best one puts it
+    (a level is 25–40 mm)."""
+    if best.sacral is None:
+        return None
+    top_s = best.sacral.bodies[0].hi
+    yz = best.curve.points[:, 1:]
+    for other in found:
+        if other is best or _whole(other.column) < 3:
+            continue
+        if other.sacral is None and other.sacrum_why.startswith("a faint disc-like band"):
+            return f"another reading of the column found {other.sacrum_why}"
+        if other.sacral is None:
+            continue
+        i = min(int(other.sacral.bodies[0].hi), len(other.curve.points) - 1)
+        s = float(np.argmin(np.linalg.norm(yz - other.curve.points[i, 1:], axis=1)))
+        if abs(s - top_s) > 12.0:
+            return (
+                f"two readings of the column put the top of the sacrum {abs(s - top_s):.0f} mm "
+                "apart along the spine (a sacralised L5 or a fused level read as the sacrum?): "
+                "the count from the sacrum is ambiguous — count on a CT or an image that shows "
+                "the lowest ribs"
+            )
+    return None
 
 
 def propose_levels_mr(volume: ImageVolume) -> LevelProposal:
@@ -557,7 +587,7 @@ def propose_levels_mr(volume: ImageVolume) -> LevelProposal:
         return empty(f"{series}: {grid}")
     found = find_column(grid)
     if isinstance(found, str):
-        return empty(f"{series}: {found}")
+        return empty(f"{series}: {found}", *([SACRUM_ALONE] if "sacrum" in found else []))
     curve, sacral = found.curve, found.sacral
     x = round(float(grid.to_lps(curve.points[:1])[0, 0]))
     band = "bright (as CSF on T2)" if found.canal.bright else "dark (as CSF on T1)"

@@ -60,7 +60,7 @@ def _anatomy(**changes: object) -> Variant:
             "dark (as CSF on T1)",
         ),
         (
-            MRVariant(contrast="T1", orientation="SAG-T", slice_mm=5.0, slices=13, seed=3),
+            MRVariant(contrast="T1", orientation="SAG-T", slice_mm=5.0, slices=13, seed=5),
             "dark (as CSF on T1)",
         ),
     ],
@@ -113,7 +113,7 @@ def test_a_sacralised_l5_is_never_named_wrongly(variant: MRVariant) -> None:
     a faint band the count from the sacrum is refused as ambiguous."""
     p, truth = _run(variant)
     _assert_right_places(p, truth)
-    faint = [r for r in p.reasons if r.startswith("a faint disc-like band")]
+    faint = [r for r in p.reasons if "a faint disc-like band" in r]
     assert "L5" in _labels(p) or faint
 
 
