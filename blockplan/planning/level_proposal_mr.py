@@ -5,26 +5,33 @@ when unsure, nothing is proposed for that level). The steps:
 
 1. `sagittal_grid` — only a sagittal stack shows the column: axial, coronal and oblique
    stacks are refused with a reason. The series is re-indexed along LPS +x, +y, +z at
-   about 1 mm in-plane and its signal divided by its 99th percentile; a series whose
-   noise is more than 20 % of that signal is refused as too noisy.
-2. `track_canal` — in every sagittal slice the spinal canal is a continuous band brighter
-   (CSF on T2) or darker (CSF on T1) than the tissue 11 mm in front of and behind it;
-   dynamic programming over the rows finds it, and the slice where it is clearest is the
-   mid-sagittal slice. Both contrasts are tried; the one showing more whole bodies wins.
+   about 1.5 mm in-plane and its signal divided by its 99th percentile; a series whose
+   noise is more than 15 % of that signal is refused as too noisy.
+2. `track_canal` — the spinal canal is a continuous band brighter (CSF on T2) or darker
+   (CSF on T1) than the tissue 11 mm in front of and behind it; dynamic programming over
+   the rows of every sagittal slice finds it, the clarity-weighted centre of the slices
+   showing it best is the mid-sagittal position (`mid_sagittal_x`), dips ≤ 20 mm (the
+   conus) are bridged. Both contrasts, and for each up to three paths, are tried
+   (`find_column`); the one showing the most whole bodies wins.
 3. `column_profile` — along the canal (smoothed, every 1 mm), the median signal 10–24 mm
    in front of it: the posterior half of the vertebral bodies and the discs.
-4. `split_column` — the bodies' signal is the profile's running median; discs are runs
-   2.5–18 mm long that differ from it by ≥ 30 % either way (bright T2 discs, dark T1 or
-   degenerated discs; the dark endplates join them); the bone between two is a body.
-5. `find_sacrum_mr` — the lowest segment is the sacrum when it runs ≥ 32 mm without a
-   full disc (S1 and S2 fused) and leans ≥ 20° from the cranio-caudal axis, its upper end
-   forward (the promontory).
+4. `split_column` — the bodies' signal is the profile's running median (`deviation`);
+   discs are runs 2.5–18 mm long that differ from it by ≥ 30 % either way (bright T2
+   discs, dark T1 or degenerated discs; the dark endplates join them); the bone between
+   two is a body.
+5. `find_sacrum_mr` — the lowest segment under a whole body (L5) is the sacrum when it
+   runs ≥ 32 mm without a full disc (S1 and S2 fused) and leans ≥ 20° from the
+   cranio-caudal axis, its upper end forward (the promontory). A faint disc-like band
+   12–40 mm below its top (`faint_disc_below`: a sacralised L5's thin disc, or a
+   rudimentary S1-S2 disc) makes the count ambiguous, and so does another reading of the
+   column that sees one or puts the sacrum's top elsewhere (`readings_disagree`).
 6. Count up from the sacrum through whole bodies and discs (`level_proposal._chain`).
    The lowest ribs are not on a lumbar sagittal MR: the count rests on the sacrum alone,
    and every reason says so.
 
 Positions are DICOM patient coordinates (LPS, mm); centres lie on the bodies' centre
-line (the canal's curve moved forward by the bodies' measured mid-depth).
+line (the canal's curve moved forward by the bodies' measured mid-depth and re-measured
+by its own length, `on_the_bodies_line`).
 """
 
 from __future__ import annotations
