@@ -218,3 +218,22 @@ def test_the_same_anatomy_as_an_axial_mr_stack_is_refused() -> None:
     assert p.reasons == (
         "series 3: an axial MR stack does not show the column; choose the sagittal series",
     )
+
+
+def test_the_guard_checks_a_case_against_the_sagittal_mr_when_there_is_no_ct() -> None:
+    from blockplan.case import Case, LevelMarker, PatientPoint
+    from blockplan.planning.level_guard import level_check_for_case
+    from tests.planning._level_phantom import FRAME
+
+    variant = MRVariant(anatomy=_anatomy(dark_discs=("L4-L5",)))
+    volume, truth = build_mr(variant)
+    one_off = tuple(
+        LevelMarker(
+            level=name,
+            position=PatientPoint(lps=tuple(truth.centres[body]), frame_of_reference_uid=FRAME),
+        )
+        for name, body in (("L4", "L3"), ("L5", "L4"), ("S1", "L5"))
+    )
+    check = level_check_for_case(Case(levels=one_off), [volume])
+    assert check is not None and check.status == "disagree"
+    assert "the level marked L4 is L3 by the automatic count" in check.message
