@@ -80,8 +80,11 @@ def test_every_level_from_t12_to_s1_counted_from_the_sacrum(variant: MRVariant, 
     assert p.withheld == ("T11: not proposed — the body is cut by the end of the scan",)
 
 
-def test_study_cropped_to_start_at_l3_slices_right_to_left() -> None:
-    p, truth = _run(MRVariant(anatomy=Variant(top=("L3", 10.0)), orientation="SAG-RL"))
+@pytest.mark.parametrize(
+    "orientation", ["SAG-RL", "SAG-PA"], ids=["right-to-left", "back-to-front"]
+)
+def test_study_cropped_to_start_at_l3(orientation: str) -> None:
+    p, truth = _run(MRVariant(anatomy=Variant(top=("L3", 10.0)), orientation=orientation))
     assert _labels(p) == ("L4", "L4-L5", "L5", "L5-S1", "S1")
     _assert_right_places(p, truth)
     assert any("L3: not proposed" in w and "end of the scan" in w for w in p.withheld)
