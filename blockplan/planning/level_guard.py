@@ -213,17 +213,17 @@ def flag_targets_near_disagreement(case: Case, check: LevelCheck) -> Case:
 
 
 def level_check_for_case(case: Case, volumes: Iterable[ImageVolume]) -> LevelCheck | None:
-    """The check of the case's markers against a proposal on the first CT in their frame.
+    """The check of the case's markers against a proposal on the first CT in their frame
+    (without one, the first sagittal MR in it: `series_for_levels`).
 
-    None when the case has no level markers or no CT of their frame is given.
+    None when the case has no level markers or no such series of their frame is given.
     """
+    from blockplan.planning.level_proposal_mr import series_for_levels
+
     if not case.levels:
         return None
     frame = case.levels[0].position.frame_of_reference_uid
-    ct = next(
-        (v for v in volumes if v.modality.upper() == "CT" and v.frame_of_reference_uid == frame),
-        None,
-    )
-    if ct is None:
+    volume = series_for_levels(volumes, frame)
+    if volume is None:
         return None
-    return check_level_markers(case.levels, propose_levels(ct))
+    return check_level_markers(case.levels, propose_levels(volume))

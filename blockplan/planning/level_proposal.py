@@ -905,13 +905,14 @@ def _withheld_reason(name: str, body: Segment) -> str:
 
 
 def propose_levels(volume: ImageVolume) -> LevelProposal:
-    """Propose vertebral body and disc centres on a CT of the lumbar spine.
+    """Propose vertebral body and disc centres on a CT (or a sagittal MR) of the lumbar spine.
 
     Parameters
     ----------
     volume
         A CT (HU) in any orientation within 25° of the patient axes (axial, sagittal or
-        coronal reformats, feet first or prone), slices 0.5–3 mm.
+        coronal reformats, feet first or prone), slices 0.5–3 mm; or an MR, counted by
+        `blockplan.planning.level_proposal_mr.propose_levels_mr` (sagittal stacks only).
 
     Returns
     -------

@@ -5,26 +5,33 @@ when unsure, nothing is proposed for that level). The steps:
 
 1. `sagittal_grid` — only a sagittal stack shows the column: axial, coronal and oblique
    stacks are refused with a reason. The series is re-indexed along LPS +x, +y, +z at
-   about 1 mm in-plane and its signal divided by its 99th percentile; a series whose
-   noise is more than 20 % of that signal is refused as too noisy.
-2. `track_canal` — in every sagittal slice the spinal canal is a continuous band brighter
-   (CSF on T2) or darker (CSF on T1) than the tissue 11 mm in front of and behind it;
-   dynamic programming over the rows finds it, and the slice where it is clearest is the
-   mid-sagittal slice. Both contrasts are tried; the one showing more whole bodies wins.
+   about 1.5 mm in-plane and its signal divided by its 99th percentile; a series whose
+   noise is more than 15 % of that signal is refused as too noisy.
+2. `track_canal` — the spinal canal is a continuous band brighter (CSF on T2) or darker
+   (CSF on T1) than the tissue 11 mm in front of and behind it; dynamic programming over
+   the rows of every sagittal slice finds it, the clarity-weighted centre of the slices
+   showing it best is the mid-sagittal position (`mid_sagittal_x`), dips ≤ 20 mm (the
+   conus) are bridged. Both contrasts, and for each up to three paths, are tried
+   (`find_column`); the one showing the most whole bodies wins.
 3. `column_profile` — along the canal (smoothed, every 1 mm), the median signal 10–24 mm
    in front of it: the posterior half of the vertebral bodies and the discs.
-4. `split_column` — the bodies' signal is the profile's running median; discs are runs
-   2.5–18 mm long that differ from it by ≥ 30 % either way (bright T2 discs, dark T1 or
-   degenerated discs; the dark endplates join them); the bone between two is a body.
-5. `find_sacrum_mr` — the lowest segment is the sacrum when it runs ≥ 32 mm without a
-   full disc (S1 and S2 fused) and leans ≥ 20° from the cranio-caudal axis, its upper end
-   forward (the promontory).
+4. `split_column` — the bodies' signal is the profile's running median (`deviation`);
+   discs are runs 2.5–18 mm long that differ from it by ≥ 30 % either way (bright T2
+   discs, dark T1 or degenerated discs; the dark endplates join them); the bone between
+   two is a body.
+5. `find_sacrum_mr` — the lowest segment under a whole body (L5) is the sacrum when it
+   runs ≥ 32 mm without a full disc (S1 and S2 fused) and leans ≥ 20° from the
+   cranio-caudal axis, its upper end forward (the promontory). A faint disc-like band
+   12–40 mm below its top (`faint_disc_below`: a sacralised L5's thin disc, or a
+   rudimentary S1-S2 disc) makes the count ambiguous, and so does another reading of the
+   column that sees one or puts the sacrum's top elsewhere (`readings_disagree`).
 6. Count up from the sacrum through whole bodies and discs (`level_proposal._chain`).
    The lowest ribs are not on a lumbar sagittal MR: the count rests on the sacrum alone,
    and every reason says so.
 
 Positions are DICOM patient coordinates (LPS, mm); centres lie on the bodies' centre
-line (the canal's curve moved forward by the bodies' measured mid-depth).
+line (the canal's curve moved forward by the bodies' measured mid-depth and re-measured
+by its own length, `on_the_bodies_line`).
 """
 
 from __future__ import annotations
@@ -68,6 +75,8 @@ CANAL_BOX_MM = (15.0, 5.0)  # cranio-caudal, antero-posterior
 CANAL_FLANK_MM = 11.0
 MIN_CANAL_MM = 60.0
 PATHS_TRIED = 3
+CANAL_GAP_MM = 20.0
+CANAL_TRIM = 0.25  # the canal shows where its score is ≥ this × its 75th percentile
 STRIP_MM = (10.0, 24.0)  # in front of the canal's centre: the bodies' posterior half
 DISC_CONTRAST = 0.30
 FAINT_DISC = 0.15
@@ -142,42 +151,50 @@ def sagittal_grid(volume: ImageVolume) -> WorkGrid | str:
 
 
 # --- 2. the canal ------------------------------------------------------------------------
-def canal_score(grid: WorkGrid, bright: bool) -> F32:
+def canal_score(grid: WorkGrid, bright: bool, chunk: int = 4) -> F32:
     """``[z, y, x]``: how much a 15 × 5 mm box is brighter (``bright``) or darker than the
-    same box 11 mm in front of it and 11 mm behind it, whichever differs less."""
+    same box 11 mm in front of it and 11 mm behind it, whichever differs less. Slices are
+    taken ``chunk`` at a time, so the temporaries stay small."""
     _sx, sy, sz = grid.spacing
     size = (max(3, round(CANAL_BOX_MM[0] / sz)) | 1, max(3, round(CANAL_BOX_MM[1] / sy)) | 1)
-    box = _box_mean(grid.hu, size, axes=(0, 1))
     off = max(1, round(CANAL_FLANK_MM / sy))
-    padded = np.pad(box, ((0, 0), (off, off), (0, 0)), mode="edge")
-    front, back = padded[:, : -2 * off], padded[:, 2 * off :]
-    score = box - np.maximum(front, back) if bright else np.minimum(front, back) - box
-    return np.clip(score, -0.3, 1.0).astype(np.float32)
+    out = np.empty(grid.hu.shape, dtype=np.float32)
+    for x0 in range(0, grid.hu.shape[2], chunk):
+        box = _box_mean(grid.hu[:, :, x0 : x0 + chunk], size, axes=(0, 1))
+        padded = np.pad(box, ((0, 0), (off, off), (0, 0)), mode="edge")
+        front, back = padded[:, : -2 * off], padded[:, 2 * off :]
+        score = box - np.maximum(front, back) if bright else np.minimum(front, back) - box
+        out[:, :, x0 : x0 + chunk] = np.clip(score, -0.3, 1.0)
+    return out
 
 
-def _best_path(score: F32, max_step: int) -> tuple[npt.NDArray[np.int64], F64]:
-    """Rows ``(nz, ny)``: the column per row maximising the summed score, moving at most
-    ``max_step`` columns per row (a small penalty per column moved). Returns the path and
-    the score along it."""
-    nz, ny = score.shape
+def _best_paths(score: F32, max_step: int) -> tuple[npt.NDArray[np.int64], F64]:
+    """Every sagittal slice of ``score [z, y, x]`` at once: per row the column ``y``
+    maximising the summed score, moving at most ``max_step`` columns per row (a small
+    penalty per column moved). Returns the paths and the score along them, ``(nz, nx)``."""
+    nz, ny, nx = score.shape
     total = score[0].astype(np.float64)
-    back = np.zeros((nz, ny), dtype=np.int64)
-    cols = np.arange(ny)
+    back = np.zeros((nz, ny, nx), dtype=np.int8)  # where each row's best came from: y + back
     for z in range(1, nz):
-        best, arg = total.copy(), cols.copy()
+        best, arg = total.copy(), np.zeros((ny, nx), dtype=np.int8)
         for d in range(1, max_step + 1):
-            for sign in (1, -1):
-                src = np.clip(cols - sign * d, 0, ny - 1)
-                cand = total[src] - 0.02 * d
+            for offset in (-d, d):
+                cand = np.full_like(total, -np.inf)
+                if offset < 0:
+                    cand[d:] = total[:-d]
+                else:
+                    cand[:-d] = total[d:]
+                cand -= 0.02 * d
                 better = cand > best
-                best[better], arg[better] = cand[better], src[better]
+                best[better], arg[better] = cand[better], offset
         back[z] = arg
         total = best + score[z]
-    path = np.zeros(nz, dtype=np.int64)
-    path[-1] = int(np.argmax(total))
+    cols = np.arange(nx)
+    path = np.zeros((nz, nx), dtype=np.int64)
+    path[-1] = np.argmax(total, axis=0)
     for z in range(nz - 1, 0, -1):
-        path[z - 1] = back[z, path[z]]
-    along: F64 = score[np.arange(nz), path].astype(np.float64)
+        path[z - 1] = path[z] + back[z, path[z], cols]
+    along: F64 = np.take_along_axis(score, path[:, None, :], axis=1)[:, 0, :].astype(np.float64)
     return path, along
 
 
@@ -216,13 +233,14 @@ def track_canal(grid: WorkGrid, bright: bool, avoid: tuple[F64, ...] = ()) -> Ca
     for rows_y in avoid:
         score[np.abs(ys[None, :] - rows_y[:, None]) <= 12.0] = -0.3
     max_step = max(1, math.ceil(1.5 * sz / sy))
-    paths = [_best_path(score[:, :, i], max_step) for i in range(score.shape[2])]
-    means = np.array([float(along.mean()) for _path, along in paths])
+    paths, alongs = _best_paths(score, max_step)
+    means: F64 = alongs.mean(axis=0)
     i = int(np.argmax(means))
-    path, along = paths[i]
+    path, along = paths[:, i], alongs[:, i]
     x_mm = mid_sagittal_x(means, i) * sx
     smooth = _gaussian_1d(along, 4.5 / sz)
-    strong = smooth > max(0.05, 0.4 * float(np.percentile(smooth, 75)))
+    strong = smooth > max(0.05, CANAL_TRIM * float(np.percentile(smooth, 75)))
+    _drop_short(strong, False, CANAL_GAP_MM / sz)  # the conus, a narrow level: bridged
     runs = _runs(strong)
     if not runs:
         return "no spinal canal found on any sagittal slice"
@@ -366,13 +384,16 @@ def find_sacrum_mr(curve: SpineCurve, column: Column, dev: Deviation) -> tuple[C
     """The column from the sacrum up (the sacrum as body 0), and why; None when not found.
 
     The sacrum is the lowest segment with a disc above it that runs ≥ 32 mm without a disc
-    and leans forward ≥ 20° (the promontory); segments below it are not the spine's. A
+    and leans forward ≥ 20° (the promontory), under a whole body (L5); segments below it
+    are not the spine's. A
     faint disc-like band inside it (a thin L5-S1 disc of a sacralised L5, or a rudimentary
     S1-S2 disc) makes the count ambiguous: no sacrum is named.
     """
     for n, seg in enumerate(column.bodies):
         if seg.above != "disc" or seg.length < SACRUM_MIN_MM:
             continue
+        if n + 1 >= len(column.bodies) or not column.bodies[n + 1].is_whole_body:
+            continue  # an L5 above it, whole: not bone below the sacrum followed by mistake
         tilt = tilt_deg(curve, seg.hi - SACRUM_MIN_MM + 4.0, seg.hi - 2.0)
         if tilt < SACRUM_TILT_DEG:
             continue
@@ -454,9 +475,10 @@ class Found:
     sacrum_why: str
 
     @property
-    def rank(self) -> tuple[bool, int, float]:
-        """Better first: a sacrum found, more whole bodies, a clearer canal."""
-        return (self.sacral is not None, _whole(self.column), self.canal.clarity)
+    def rank(self) -> tuple[int, float]:
+        """Better first: more whole bodies, a clearer canal (never whether a sacrum was
+        found: a path that misses a faint disc must not win over one that sees it)."""
+        return (_whole(self.column), self.canal.clarity)
 
 
 def on_the_bodies_line(
@@ -511,7 +533,37 @@ def find_column(grid: WorkGrid) -> Found | str:
                 found.append(Found(canal, curve, column, *find_sacrum_mr(curve, column, dev)))
     if not found:
         return why or "no column of vertebral bodies and discs found in front of the canal"
-    return max(found, key=lambda f: f.rank)
+    best = max(found, key=lambda f: f.rank)
+    doubt = readings_disagree(grid, best, found)
+    return doubt or best
+
+
+def readings_disagree(grid: WorkGrid, best: Found, found: list[Found]) -> str | None:
+    """Why the other readings of the column (≥ 3 whole bodies) cast doubt on the best one's
+    count, or None: one of them sees a faint disc inside the sacrum, or puts the top of
+    the sacrum more than 12 mm along the best one's curve from where the best one puts it
+    (a level is 25–40 mm)."""
+    if best.sacral is None:
+        return None
+    top_s = best.sacral.bodies[0].hi
+    yz = best.curve.points[:, 1:]
+    for other in found:
+        if other is best or _whole(other.column) < 3:
+            continue
+        if other.sacral is None and other.sacrum_why.startswith("a faint disc-like band"):
+            return f"another reading of the column found {other.sacrum_why}"
+        if other.sacral is None:
+            continue
+        i = min(int(other.sacral.bodies[0].hi), len(other.curve.points) - 1)
+        s = float(np.argmin(np.linalg.norm(yz - other.curve.points[i, 1:], axis=1)))
+        if abs(s - top_s) > 12.0:
+            return (
+                f"two readings of the column put the top of the sacrum {abs(s - top_s):.0f} mm "
+                "apart along the spine (a sacralised L5 or a fused level read as the sacrum?): "
+                "the count from the sacrum is ambiguous — count on a CT or an image that shows "
+                "the lowest ribs"
+            )
+    return None
 
 
 def propose_levels_mr(volume: ImageVolume) -> LevelProposal:
@@ -542,11 +594,11 @@ def propose_levels_mr(volume: ImageVolume) -> LevelProposal:
         return empty(f"{series}: {grid}")
     found = find_column(grid)
     if isinstance(found, str):
-        return empty(f"{series}: {found}")
+        return empty(f"{series}: {found}", *([SACRUM_ALONE] if "sacrum" in found else []))
     curve, sacral = found.curve, found.sacral
     x = round(float(grid.to_lps(curve.points[:1])[0, 0]))
-    contrast = "bright: T2-weighted" if found.canal.bright else "dark: T1-weighted"
-    seen = f"MR: the spinal canal followed on the sagittal slice at x = {x} mm (CSF {contrast})"
+    band = "bright (as CSF on T2)" if found.canal.bright else "dark (as CSF on T1)"
+    seen = f"MR: the column followed along the canal, a {band} band behind it, at x = {x} mm"
     if sacral is None:
         return empty(seen, found.sacrum_why, SACRUM_ALONE)
     bodies_line, sacral = on_the_bodies_line(curve, sacral, body_mid_depth(grid, curve, sacral))

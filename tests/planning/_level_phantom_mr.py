@@ -1,11 +1,12 @@
 """Synthetic sagittal MR variants for the MR level-proposal tests.
 
-The CT phantom's anatomy (`tests.planning._level_phantom`), painted noise-free on a 1 mm
-grid ±40 mm around the midline, each painted value mapped to a T1 or T2 signal (the
-values are the phantom's tissue labels), a sacral canal added (CSF down to S2, fat in
-S3), then sagittal slices averaged over their thickness, a posterior coil's shading and
-Rician noise. Orientation variants flip or swap the stack's axes (feet first, slices
-right to left, rows along y); ``"AX"`` makes an axial MR stack. Positions are LPS mm.
+The CT phantom's anatomy (`tests.planning._level_phantom`), painted noise-free ±40 mm
+around the midline (1 mm left-right, 1.5 mm in-plane), each painted value mapped to a T1
+or T2 signal (the values are the phantom's tissue labels), a sacral canal added (CSF down
+to S2, fat in S3), then sagittal slices averaged over their thickness, a posterior coil's
+shading and Rician noise. Orientation variants flip or swap the stack's axes (feet first,
+slices right to left, columns back to front, rows along y); ``"AX"`` makes an axial MR
+stack. Positions are LPS mm.
 """
 
 from __future__ import annotations
@@ -57,7 +58,9 @@ class MRVariant:
     slice_mm: float = 4.0
     slices: int = 17
     noise: float = 0.03  # Rician sigma / marrow signal
-    orientation: str = "SAG"  # SAG, SAG-FF (rows feet→head), SAG-RL, SAG-T (rows along y), AX
+    # SAG, SAG-FF (rows feet→head), SAG-RL (slices right→left), SAG-PA (columns back→front,
+    # as a prone patient's), SAG-T (rows along y), AX (an axial stack)
+    orientation: str = "SAG"
     seed: int = 0
 
 
@@ -107,9 +110,9 @@ def _orient_mr(
     aff[:3, 1] = (0.0, 0.0, -PIXEL_MM)  # rows along -z
     aff[:3, 2] = (v.slice_mm, 0.0, 0.0)  # slices along +x
     aff[:3, 3] = (centres[0], origin[1], origin[2] + PIXEL_MM * (nz - 1))
-    if v.orientation in ("SAG-FF", "SAG-RL"):
-        axis = 1 if v.orientation == "SAG-FF" else 0  # array axis: rows, or slices
-        col = 1 if axis == 1 else 2
+    if v.orientation in ("SAG-FF", "SAG-RL", "SAG-PA"):
+        axis = {"SAG-FF": 1, "SAG-RL": 0, "SAG-PA": 2}[v.orientation]  # rows, slices, columns
+        col = {1: 1, 0: 2, 2: 0}[axis]
         n = arr.shape[axis]
         arr = np.flip(arr, axis=axis)
         aff[:3, 3] += aff[:3, col] * (n - 1)

@@ -50,7 +50,7 @@ def test_levels_on_the_sagittal_mr_series_counts_from_the_sacrum() -> None:
     labels = [ln.split()[0] for ln in lines[1:] if ln.startswith("  ") and "mm LPS" in ln]
     assert labels[-3:] == ["L5", "L5-S1", "S1"] and "L4" in labels
     assert "confidence 0.60" in lines[1] and "the count rests on the sacrum alone" in lines[1]
-    assert any(ln.startswith("  - MR: the spinal canal followed on the sagittal") for ln in lines)
+    assert any(ln.startswith("  - MR: the column followed along the canal, a ") for ln in lines)
 
 
 def test_levels_without_a_ct_takes_the_sagittal_mr(tmp_path: Path) -> None:
