@@ -122,14 +122,22 @@ def screen_letters(
     }
 
 
+_LETTERS_AFTER_FIRST_IMAGE_MS = 50
+"""The letters appear this long after the first layer: drawing them for the first time
+(four text visuals, their glyphs) is then a short step of its own, not part of the first
+image's (issue 14 point 2: no GUI stall over 200 ms)."""
+
+
 def show_orientation_letters(viewer: napari.viewer.Viewer) -> Callable[[], None]:
     """Put R/L/A/P/S/I letters at the canvas edges and keep them true as the view turns.
 
     Uses napari's public canvas overlays (`viewer.canvas.overlays`); follows the dims order,
-    the camera orientation and 2-D/3-D. Returns the function that removes them again
-    (called when the widget that installed them closes).
+    the camera orientation and 2-D/3-D; none while the viewer holds no layer (nothing to
+    orient). Returns the function that removes them again (called when the widget that
+    installed them closes).
     """
     from napari.components.overlays import TextOverlay
+    from qtpy.QtCore import QTimer
 
     for edge, key in LETTER_OVERLAYS.items():
         if key not in viewer.canvas.overlays:
@@ -137,27 +145,47 @@ def show_orientation_letters(viewer: napari.viewer.Viewer) -> Callable[[], None]
                 position=_POSITIONS[edge], font_size=14, color="yellow", visible=False
             )
 
+    shown = [len(viewer.layers) > 0]  # False from an empty viewer to just after its first layer
+
     def update(*_: object) -> None:
-        letters = screen_letters(
-            viewer.dims.order, viewer.scene.camera.orientation2d, viewer.dims.ndisplay
+        if not all(key in viewer.canvas.overlays for key in LETTER_OVERLAYS.values()):
+            return  # removed meanwhile
+        shown[0] = shown[0] and len(viewer.layers) > 0
+        letters = (
+            screen_letters(
+                viewer.dims.order, viewer.scene.camera.orientation2d, viewer.dims.ndisplay
+            )
+            if shown[0]
+            else {}
         )
         for edge, key in LETTER_OVERLAYS.items():
             overlay = viewer.canvas.overlays[key]
             overlay.text = letters.get(edge, "")
             overlay.visible = edge in letters
 
+    def show_now() -> None:
+        shown[0] = True
+        update()
+
+    def first_layer(*_: object) -> None:
+        if not shown[0]:
+            QTimer.singleShot(_LETTERS_AFTER_FIRST_IMAGE_MS, show_now)
+
     events = (
         viewer.dims.events.order,
         viewer.dims.events.ndisplay,
         viewer.scene.camera.events.orientation,
+        viewer.layers.events.removed,
     )
     for event in events:
         event.connect(update)
+    viewer.layers.events.inserted.connect(first_layer)
     update()
 
     def remove() -> None:
         for event in events:
             event.disconnect(update)
+        viewer.layers.events.inserted.disconnect(first_layer)
         for key in LETTER_OVERLAYS.values():
             if key in viewer.canvas.overlays:
                 del viewer.canvas.overlays[key]
