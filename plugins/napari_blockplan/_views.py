@@ -122,10 +122,11 @@ def screen_letters(
     }
 
 
-_LETTERS_AFTER_FIRST_IMAGE_MS = 50
-"""The letters appear this long after the first layer: drawing them for the first time
-(four text visuals, their glyphs) is then a short step of its own, not part of the first
-image's (issue 14 point 2: no GUI stall over 200 ms)."""
+_LETTER_STEP_MS = 50
+"""After the first layer, the letters appear one edge per step this long apart: drawing a
+letter for the first time (its text visual's shader, its glyph) costs ~0.1-0.15 s of the
+GUI thread in software GL, so each is a short step of its own — not one stall of ~0.6 s,
+nor part of the first image's (issue 14 point 2: no GUI stall over 200 ms)."""
 
 
 def show_orientation_letters(viewer: napari.viewer.Viewer) -> Callable[[], None]:
@@ -144,32 +145,35 @@ def show_orientation_letters(viewer: napari.viewer.Viewer) -> Callable[[], None]
             viewer.canvas.overlays[key] = TextOverlay(
                 position=_POSITIONS[edge], font_size=14, color="yellow", visible=False
             )
-
-    shown = [len(viewer.layers) > 0]  # False from an empty viewer to just after its first layer
+    # how many edges may show: all of them, or none until the first layer is in
+    shown = [len(LETTER_OVERLAYS) if len(viewer.layers) else 0]
 
     def update(*_: object) -> None:
         if not all(key in viewer.canvas.overlays for key in LETTER_OVERLAYS.values()):
             return  # removed meanwhile
-        shown[0] = shown[0] and len(viewer.layers) > 0
-        letters = (
-            screen_letters(
-                viewer.dims.order, viewer.scene.camera.orientation2d, viewer.dims.ndisplay
-            )
-            if shown[0]
-            else {}
+        if not len(viewer.layers):
+            shown[0] = 0
+        letters = screen_letters(
+            viewer.dims.order, viewer.scene.camera.orientation2d, viewer.dims.ndisplay
         )
-        for edge, key in LETTER_OVERLAYS.items():
+        for n, (edge, key) in enumerate(LETTER_OVERLAYS.items()):
             overlay = viewer.canvas.overlays[key]
             overlay.text = letters.get(edge, "")
-            overlay.visible = edge in letters
+            overlay.visible = edge in letters and n < shown[0]
 
-    def show_now() -> None:
-        shown[0] = True
-        update()
+    revealing = [False]
+
+    def reveal() -> None:
+        shown[0] += 1
+        update()  # back to 0 when the layers are gone meanwhile
+        revealing[0] = 0 < shown[0] < len(LETTER_OVERLAYS)
+        if revealing[0]:
+            QTimer.singleShot(_LETTER_STEP_MS, reveal)
 
     def first_layer(*_: object) -> None:
-        if not shown[0]:
-            QTimer.singleShot(_LETTERS_AFTER_FIRST_IMAGE_MS, show_now)
+        if not shown[0] and not revealing[0]:
+            revealing[0] = True
+            QTimer.singleShot(_LETTER_STEP_MS, reveal)
 
     events = (
         viewer.dims.events.order,
