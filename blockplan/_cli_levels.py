@@ -1,4 +1,5 @@
-"""``blockplan levels PATH [--series N] [--case FILE] [--json]``: levels proposed on a CT.
+"""``blockplan levels PATH [--series N] [--case FILE] [--json]``: levels proposed on a CT
+or a sagittal MR (counted from the sacrum alone).
 
 Prints every proposed body and disc centre (LPS mm) with its confidence and how it was
 counted, the reasons (sacrum, lowest ribs, whether the two counts agree) and the levels
@@ -27,7 +28,8 @@ __all__ = ["levels", "proposal_text"]
 
 
 def _pick_series(path: Path, series_number: int | None) -> SeriesInfo | str:
-    """The series asked for, else the loadable CT with the most images (or why none)."""
+    """The series asked for, else the loadable CT with the most images, else the sagittal
+    MR with the most (or why none)."""
     from blockplan.io.discovery import discover
 
     found = discover(path)
@@ -45,13 +47,15 @@ def _pick_series(path: Path, series_number: int | None) -> SeriesInfo | str:
                 "with --series"
             )
         return chosen[0]
-    cts = [s for s in found.series if s.modality == "CT" and s.status != "refused"]
-    if not cts:
+    loadable = [s for s in found.series if s.status != "refused"]
+    cts = [s for s in loadable if s.modality == "CT"]
+    sagittal_mrs = [s for s in loadable if s.modality == "MR" and s.orientation == "sagittal"]
+    if not cts and not sagittal_mrs:
         return (
-            f"no loadable CT series under the path (series found: {numbers}): levels are "
-            "proposed on CT only"
+            f"no loadable CT or sagittal MR series under the path (series found: {numbers}): "
+            "levels are proposed on CT or on a sagittal MR"
         )
-    return max(cts, key=lambda s: s.n_images)
+    return max(cts or sagittal_mrs, key=lambda s: s.n_images)
 
 
 def proposal_text(p: LevelProposal) -> str:
@@ -81,7 +85,7 @@ def proposal_text(p: LevelProposal) -> str:
     "series_number",
     type=int,
     default=None,
-    help="Series number (default: the CT with the most images).",
+    help="Series number (default: the CT with the most images, else the sagittal MR).",
 )
 @click.option(
     "--case",
@@ -92,9 +96,9 @@ def proposal_text(p: LevelProposal) -> str:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (format: blockplan.levels v1).")
 def levels(path: Path, series_number: int | None, case_path: Path | None, as_json: bool) -> None:
-    """Propose vertebral body and disc centres on the lumbar CT under PATH.
+    """Propose vertebral body and disc centres on the lumbar CT (or sagittal MR) under PATH.
 
-    Counts up from the sacrum and checks against the lowest ribs when both are in view;
+    Counts up from the sacrum and, on CT, checks against the lowest ribs when both are in view;
     when they disagree (transitional anatomy) nothing is labelled and both counts are
     given. With --case, the case's level markers are compared with the proposal and
     any disagreement is printed with both counts. Exit status 0, also when no level can

@@ -56,21 +56,24 @@ def _parse_date(value: str | None) -> dt.datetime | None:
     return when
 
 
-def _study_volumes(study: Path, frames: set[str], series: set[str]) -> list[ImageVolume]:
-    """Load the series of ``study`` that belong to the case (by series or frame UID)."""
+def _study_volumes(
+    study: Path, frames: set[str], series: set[str], resampled: frozenset[str] = frozenset()
+) -> list[ImageVolume]:
+    """Load the series of ``study`` that belong to the case (by series or frame UID);
+    those in ``resampled`` resampled onto regular spacing, as the case was planned."""
     from blockplan.errors import DicomInputError
     from blockplan.io import discover, load_series
+    from blockplan.io.gaps import as_planned, load_options, planned_gaps
 
-    found = discover(study)
     volumes: list[ImageVolume] = []
-    for info in found.series:
+    for info in as_planned(discover(study).series, resampled):
         if info.status == "refused":
             continue
         wanted = info.series_instance_uid in series or info.frame_of_reference_uid in frames
         if (series or frames) and not wanted:
             continue
         try:
-            volumes.append(load_series(info))
+            volumes.append(load_series(info, **load_options(planned_gaps(info, resampled))))
         except DicomInputError as err:
             click.echo(f"blockplan: skipped {info.label}: {err}", err=True)
     return volumes
@@ -233,7 +236,9 @@ def _case_volumes(case: Case, study: Path) -> list[ImageVolume]:
     frames = {t.position.frame_of_reference_uid for t in case.targets}
     frames |= {m.position.frame_of_reference_uid for m in case.levels}
     series = {s.series_instance_uid for s in case.study.series} if case.study else set()
-    volumes = _study_volumes(study, frames, series)
+    from blockplan.case.identity import interpolated_series
+
+    volumes = _study_volumes(study, frames, series, interpolated_series(case))
     if not volumes:
         click.echo(
             f"blockplan: no series in {study} belongs to the case; the report has no key images",

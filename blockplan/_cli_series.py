@@ -28,7 +28,7 @@ JSON_FORMAT_VERSION = 1
 
 def series_to_json(s: SeriesInfo) -> dict[str, Any]:
     """One series as a JSON-ready dict (see ``blockplan series --help``)."""
-    from pydicom.uid import UID
+    from blockplan.io._uids import name
 
     grid = s.grid
     return {
@@ -50,7 +50,7 @@ def series_to_json(s: SeriesInfo) -> dict[str, Any]:
         if grid is not None
         else None,
         "geometry_note": grid.note if grid is not None else None,
-        "transfer_syntaxes": [{"uid": t, "name": UID(t).name} for t in s.transfer_syntaxes],
+        "transfer_syntaxes": [{"uid": t, "name": name(t)} for t in s.transfer_syntaxes],
         "status": s.status,
         "reasons": list(s.reasons),
         "stack": s.stack,
@@ -85,7 +85,7 @@ def _fmt_vec(values: Any, digits: int = 2) -> str:
 
 
 def _text(found: Discovery) -> str:
-    from pydicom.uid import UID
+    from blockplan.io._uids import name
 
     lines: list[str] = []
     for s in found.series:
@@ -100,8 +100,10 @@ def _text(found: Discovery) -> str:
             f"in {len(s.files)} file(s)"
         )
         if s.stack:
-            lines.append(f"  stack        {s.stack}")
-        ts = ", ".join(f"{UID(t).name} ({t})" for t in s.transfer_syntaxes)
+            from blockplan.planning.stacks import stack_listing  # only for angled stacks
+
+            lines.append(f"  stack        {stack_listing(s)}")
+        ts = ", ".join(f"{name(t)} ({t})" for t in s.transfer_syntaxes)
         lines.append(f"  transfer     {ts}")
         if s.grid is not None:
             k, j, i = s.grid.shape

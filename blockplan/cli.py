@@ -24,12 +24,12 @@ from blockplan.errors import (
 
 # name -> "module:attribute" of a click command; each must work when listed here.
 _COMMANDS: dict[str, str] = {
-    "archive": "blockplan.archive.cli:archive",
-    "export": "blockplan.archive.cli:export",
-    "fluoro": "blockplan.fluoro.cli:fluoro",
+    "archive": "blockplan._cli_archive:archive",
+    "export": "blockplan._cli_archive:export",
+    "fluoro": "blockplan._cli_fluoro:fluoro",
     "view": "blockplan._cli_view:view",
     "demo": "blockplan._cli_demo:demo",
-    "case": "blockplan.case.cli:case",
+    "case": "blockplan._cli_case:case",
     "config": "blockplan._cli_config:config",
     "outcomes": "blockplan._cli_outcomes:outcomes",
     "series": "blockplan._cli_series:series",

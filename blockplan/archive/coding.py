@@ -1,18 +1,40 @@
 """Coded concepts of the archive objects: SNOMED CT and DICOM where they exist, else ours.
 
-Standard codes come from pydicom's code dictionary (``pydicom.sr.codedict.codes``), so
-only concepts that DICOM PS3.16 itself uses are taken from SNOMED CT (SCT) or DICOM
-(DCM). What has no such code — spinal nerve root, zygapophysial (facet) joint, epidural
-space, the block types, approaches, C-arm angles as blockplan defines them, levels
-without a standard concept (S1–S5, L6, C1-C2, L5-L6, L6-S1) — uses the private coding
-scheme ``99BLOCKPLAN`` (PS3.16 §8.2: a designator beginning with "99" is private). Every
-object that uses it declares it in CodingSchemeIdentificationSequence.
+Standard codes come from pydicom's code dictionary (``pydicom.sr.codedict.codes``, DICOM
+PS3.16 as pydicom 3.0 ships it), so only concepts that PS3.16 itself uses are taken from
+SNOMED CT (SCT) or DICOM (DCM). Written with a standard code:
 
-Tables (value → code) are data: `STRUCTURE_CODES`, `BLOCK_TYPE_CODES`,
-`APPROACH_CODES`, `SIDE_CODES`, `level_code`. `PRIVATE_CODES` lists every private code
-with its meaning; the README prints the same table. Reading goes the other way
-(`structure_from_code`, …) and also accepts the code values alone, so a PACS that
-rewrites code meanings does not break reading.
+* structures: sacroiliac joint (SCT 39723000); a disc at a motion segment that CID 7604
+  "Intervertebral Disc" lists (C2/C3 … L5/S1, e.g. SCT 84020006 "L4/L5 disc"); the
+  thecal sac as "Dura mater" (SCT 18545000); artery;
+* levels: the vertebrae C1–L5 (CID 7603) and the disc levels C2/C3 … L5/S1 (CID 1003);
+* concept names: Target (DCM 112162), Instrument Approach, Topographical modifier,
+  Laterality, Procedure Code (DCM 121023, the block type's name) and the adjudication
+  profile as TID 4019 Algorithm Name / Algorithm Version (DCM 111001 / 111003);
+* values: Positive / Negative (CID 250) for a block's verdict, Indeterminate (SCT
+  82334004) for a pain source's status, Left / Right / Bilateral / Midline, Cranial /
+  Caudal, Yes / No / Not Evaluated.
+
+PS3.16 has no concept — checked against every SCT, DCM and LN concept pydicom holds —
+for a spinal nerve root (only "Nerve"), a zygapophysial (facet) joint (only "Joint"), the
+epidural space, an individual sacral vertebra (S1–S5: only "Sacrum" as a whole), L6, the
+C1-C2, L5-L6 and L6-S1 segments, a block type or approach as blockplan defines them, the
+C-arm angles as the physician sets them (DCM 112011/112012 Positioner Primary/Secondary
+Angle are signed RAO/LAO and caudal/cranial angles, not an oblique from true PA with its
+side named), a path's clearances (DCM 121206 "Distance" is never negative; a clearance is
+when the path passes through the structure) and the evidence ledger's statuses and
+verdicts other than those above. These use the private coding scheme ``99BLOCKPLAN``
+(PS3.16 §8.2: a designator beginning with "99" is private), declared in every object's
+CodingSchemeIdentificationSequence. dciodvfy warns once per private code item
+("Unrecognized defined term <99BLOCKPLAN>") — it checks the designator, not context groups.
+
+Tables (value → code) are data: `STRUCTURE_CODES` (with `structure_code` for discs),
+`BLOCK_TYPE_CODES`, `APPROACH_CODES`, `SIDE_CODES`, `STATUS_CODES`, `VERDICT_CODES`,
+`level_code`. `PRIVATE_CODES` lists every private code still written, with its meaning;
+the README prints the same table. `LEGACY_PRIVATE_CODES` lists private codes of earlier
+versions that now have a standard code: reading goes the other way (`structure_from_code`,
+…) and accepts both, and the code values alone, so SRs already archived and a PACS that
+rewrites code meanings do not break reading.
 """
 
 from __future__ import annotations
@@ -38,7 +60,9 @@ from blockplan.outcomes.evidence import Status
 __all__ = [
     "APPROACH_CODES",
     "BLOCK_TYPE_CODES",
+    "DISC_CODES",
     "LANDMARK_CODES",
+    "LEGACY_PRIVATE_CODES",
     "PRIVATE_CODES",
     "PRIVATE_SCHEME",
     "SIDE_CODES",
@@ -60,6 +84,7 @@ __all__ = [
     "same_code",
     "side_from_code",
     "status_from_code",
+    "structure_code",
     "structure_from_code",
     "verdict_from_code",
 ]
@@ -98,11 +123,7 @@ PRIVATE_CODES: dict[str, str] = {
     "APP-POSTERIOR": "Posterior approach",
     "APP-OTHER": "Other approach",
     # concept names
-    "TARGET": "Injection target",
     "TRAJECTORY": "Planned needle trajectory",
-    "BLOCK-TYPE": "Planned block type",
-    "APPROACH": "Needle approach",
-    "SPINAL-LEVEL": "Spinal level",
     "OBLIQUE": "C-arm oblique angle from true PA",
     "OBLIQUE-SIDE": "C-arm oblique side",
     "TILT": "C-arm cranio-caudal tilt",
@@ -110,12 +131,9 @@ PRIVATE_CODES: dict[str, str] = {
     "CLEAR-LANDMARK": "Clearance to nearest marked structure",
     "CLEAR-SCAR": "Distance to nearest scar voxel",
     "CLEAR-STRUCTURE": "Nearest marked structure",
-    "CLEAR-LEVEL": "Level of nearest marked structure",
-    "CLEAR-SIDE": "Side of nearest marked structure",
     "CLEAR-OF-KIND": "Clearance to the nearest marked structure of its kind",
     "CLEAR-BONE": "Clearance of the needle shaft to bone on CT",
     "PATH-SAFE": "Planned path passes the safety checks",
-    "THECAL-SAC": "Thecal sac",
     "STRUCT-OTHER": "Other marked structure",
     "PLAN": "Diagnostic spinal nerve block planning",
     "NO-TILT": "No tilt",
@@ -125,16 +143,12 @@ PRIVATE_CODES: dict[str, str] = {
     "DIAG-BLOCK": "Diagnostic block",
     "LEDGER-STATUS": "Pain-source status under the adjudication profile",
     "BLOCK-VERDICT": "Block verdict under the adjudication profile",
-    "PROFILE": "Adjudication profile",
     "MISSING-POINT": "Missing pain diary time point",
     "S-CONFIRMED": "Confirmed pain source",
     "S-PROBABLE": "Probable pain source, awaiting confirmation",
     "S-NEEDS-REVIEW": "Needs the physician's review before it counts",
     "S-PENDING": "Pending: a block's record is incomplete",
-    "S-INDETERMINATE": "Indeterminate: the blocks so far do not decide",
     "S-EXCLUDED": "Not supported as a pain source",
-    "V-POSITIVE": "Positive block",
-    "V-NEGATIVE": "Negative block",
     "V-PLACEBO-RESP": "Placebo response to saline control",
     "V-NO-PLACEBO": "No placebo response to saline control",
     "V-NOT-DIAGNOSTIC": "Not diagnostic (validity flag)",
@@ -142,12 +156,29 @@ PRIVATE_CODES: dict[str, str] = {
     "V-NEEDS-REVIEW": "Needs the physician's review",
     "V-NOT-APPLICABLE": "Not adjudicated under the profile",
 }
-"""Every private code value → code meaning (values ≤ 16 characters, meanings ≤ 64)."""
+"""Every private code written today: value → meaning (values ≤ 16 characters, meanings ≤
+64). Only what PS3.16 has no concept for (see the module docstring)."""
+
+LEGACY_PRIVATE_CODES: dict[str, str] = {
+    "TARGET": "Injection target",
+    "BLOCK-TYPE": "Planned block type",
+    "APPROACH": "Needle approach",
+    "SPINAL-LEVEL": "Spinal level",
+    "CLEAR-LEVEL": "Level of nearest marked structure",
+    "CLEAR-SIDE": "Side of nearest marked structure",
+    "PROFILE": "Adjudication profile",
+    "S-INDETERMINATE": "Indeterminate: the blocks so far do not decide",
+    "V-POSITIVE": "Positive block",
+    "V-NEGATIVE": "Negative block",
+    "THECAL-SAC": "Thecal sac",
+}
+"""Private codes of earlier versions that now have a standard code: read, never written."""
 
 
 def private(value: str) -> Code:
-    """The private code ``value`` of scheme `PRIVATE_SCHEME`."""
-    return Code(value, PRIVATE_SCHEME, PRIVATE_CODES[value])
+    """The private code ``value`` of scheme `PRIVATE_SCHEME` (written or legacy)."""
+    meaning = PRIVATE_CODES.get(value) or LEGACY_PRIVATE_CODES[value]
+    return Code(value, PRIVATE_SCHEME, meaning)
 
 
 STANDARD_CONCEPTS: dict[str, Code] = {
@@ -156,6 +187,7 @@ STANDARD_CONCEPTS: dict[str, Code] = {
     "SPINAL-LEVEL": codes.SCT.TopographicalModifier,
     "CLEAR-LEVEL": codes.SCT.TopographicalModifier,
     "CLEAR-SIDE": codes.SCT.Laterality,
+    "BLOCK-TYPE": codes.DCM.ProcedureCode,
 }
 """Concepts written with a standard code (DICOM PS3.16, via pydicom) instead of the private
 one of the same key; readers accept both (files written before)."""
@@ -218,11 +250,15 @@ APPROACH_CODES: dict[Approach, Code] = {
 
 LANDMARK_CODES: dict[str, Code] = {
     "nerve_root": private("NERVE-ROOT"),
-    "thecal_sac": private("THECAL-SAC"),
+    "thecal_sac": codes.SCT.DuraMater,
     "artery": codes.SCT.Artery,
     "other": private("STRUCT-OTHER"),
 }
-"""Kind of a marked structure (`~blockplan.case.model.Landmark.kind`) → code."""
+"""Kind of a marked structure (`~blockplan.case.model.Landmark.kind`) → code. The thecal
+sac is the spinal dural sac: SNOMED "Dura mater" (18545000, CID 7151), the structure whose
+puncture its clearance guards against (PS3.16 has no "thecal sac")."""
+
+_LEGACY_LANDMARKS = {"thecal_sac": private("THECAL-SAC")}
 
 SIDE_CODES: dict[Laterality, Code] = {
     Laterality.LEFT: codes.SCT.Left,
@@ -232,19 +268,66 @@ SIDE_CODES: dict[Laterality, Code] = {
 }
 
 
+def _status_private(status: Status) -> Code:
+    return private(f"S-{status.value.upper().replace('_', '-')}")
+
+
 STATUS_CODES: dict[Status, Code] = {
-    s: private(f"S-{s.value.upper().replace('_', '-')}") for s in Status
+    s: codes.SCT.Indeterminate if s is Status.INDETERMINATE else _status_private(s) for s in Status
 }
-"""Ledger status → private code (`blockplan.outcomes.Status`)."""
+"""Ledger status → code (`blockplan.outcomes.Status`): SNOMED "Indeterminate", else private."""
 
 _VERDICT_VALUES = {
     Verdict.PLACEBO_RESPONSE: "V-PLACEBO-RESP",
     Verdict.NO_PLACEBO_RESPONSE: "V-NO-PLACEBO",
 }
+_STANDARD_VERDICTS = {Verdict.POSITIVE: codes.SCT.Positive, Verdict.NEGATIVE: codes.SCT.Negative}
+
+
+def _verdict_private(verdict: Verdict) -> Code:
+    return private(_VERDICT_VALUES.get(verdict, f"V-{verdict.value.upper().replace('_', '-')}"))
+
+
 VERDICT_CODES: dict[Verdict, Code] = {
-    v: private(_VERDICT_VALUES.get(v, f"V-{v.value.upper().replace('_', '-')}")) for v in Verdict
+    v: _STANDARD_VERDICTS.get(v) or _verdict_private(v) for v in Verdict
 }
-"""Block verdict → private code (`blockplan.outcomes.Verdict`)."""
+"""Block verdict → code (`blockplan.outcomes.Verdict`): Positive / Negative of CID 250
+"Positive/Negative", else private."""
+
+_LEGACY_STATUS = {Status.INDETERMINATE: _status_private(Status.INDETERMINATE)}
+_LEGACY_VERDICTS = {v: _verdict_private(v) for v in _STANDARD_VERDICTS}
+
+
+def _disc_name(segment: str) -> str:
+    upper, lower = segment.split("-")
+    return f"{upper}{lower}Disc"
+
+
+def _segments() -> list[str]:
+    names = [lv.value for lv in SpinalLevel]
+    return [f"{a}-{b}" for a, b in itertools.pairwise(names)] + ["L5-S1"]
+
+
+DISC_CODES: dict[str, Code] = {
+    seg: code
+    for seg in _segments()
+    if isinstance(code := getattr(codes.SCT, _disc_name(seg), None), Code)
+}
+"""Motion segment → its disc in CID 7604 "Intervertebral Disc" (``"L4-L5"`` → SCT
+84020006 "L4/L5 disc"); C2-C3 to L5-S1."""
+
+
+def structure_code(structure: Structure, level: str | None = None) -> Code:
+    """The code of a targeted structure at ``level``: a disc at a segment of `DISC_CODES`
+    is that disc (SCT), every other structure its `STRUCTURE_CODES` entry."""
+    if structure is Structure.DISC and level:
+        try:
+            disc = DISC_CODES.get(parse_level(level))
+        except ValueError:
+            disc = None
+        if disc is not None:
+            return disc
+    return STRUCTURE_CODES[structure]
 
 
 def _level_name(level: str) -> str:
@@ -287,8 +370,10 @@ def same_code(a: CodeLike, b: Code) -> bool:
     return code_value_and_scheme(a) == (b.value, b.scheme_designator)
 
 
-def _lookup(table: dict[K, Code], code: CodeLike, what: str) -> K:
-    for key, known in table.items():
+def _lookup(
+    table: dict[K, Code], code: CodeLike, what: str, legacy: dict[K, Code] | None = None
+) -> K:
+    for key, known in [*table.items(), *(legacy or {}).items()]:
         if same_code(code, known):
             return key
     value, scheme = code_value_and_scheme(code)
@@ -296,7 +381,10 @@ def _lookup(table: dict[K, Code], code: CodeLike, what: str) -> K:
 
 
 def structure_from_code(code: CodeLike) -> Structure:
-    """Inverse of `STRUCTURE_CODES` (ValueError for an unknown code)."""
+    """Inverse of `structure_code`: any disc of `DISC_CODES` is `Structure.DISC`
+    (ValueError for an unknown code)."""
+    if any(same_code(code, disc) for disc in DISC_CODES.values()):
+        return Structure.DISC
     return _lookup(STRUCTURE_CODES, code, "structure")
 
 
@@ -311,8 +399,9 @@ def approach_from_code(code: CodeLike) -> Approach:
 
 
 def landmark_kind_from_code(code: CodeLike) -> str:
-    """Inverse of `LANDMARK_CODES`."""
-    return _lookup(LANDMARK_CODES, code, "marked structure")
+    """Inverse of `LANDMARK_CODES`; also reads the private ``THECAL-SAC`` of earlier
+    versions."""
+    return _lookup(LANDMARK_CODES, code, "marked structure", _LEGACY_LANDMARKS)
 
 
 def side_from_code(code: CodeLike) -> Laterality:
@@ -321,13 +410,15 @@ def side_from_code(code: CodeLike) -> Laterality:
 
 
 def status_from_code(code: CodeLike) -> Status:
-    """Inverse of `STATUS_CODES`."""
-    return _lookup(STATUS_CODES, code, "ledger status")
+    """Inverse of `STATUS_CODES`; also reads the private ``S-INDETERMINATE`` of earlier
+    versions."""
+    return _lookup(STATUS_CODES, code, "ledger status", _LEGACY_STATUS)
 
 
 def verdict_from_code(code: CodeLike) -> Verdict:
-    """Inverse of `VERDICT_CODES`."""
-    return _lookup(VERDICT_CODES, code, "block verdict")
+    """Inverse of `VERDICT_CODES`; also reads the private ``V-POSITIVE`` / ``V-NEGATIVE``
+    of earlier versions."""
+    return _lookup(VERDICT_CODES, code, "block verdict", _LEGACY_VERDICTS)
 
 
 def level_from_code(code: CodeLike) -> str:
@@ -335,8 +426,7 @@ def level_from_code(code: CodeLike) -> str:
     value, scheme = code_value_and_scheme(code)
     if scheme == PRIVATE_SCHEME and value.startswith("LEVEL-"):
         return parse_level(value.removeprefix("LEVEL-"))
-    names = [lv.value for lv in SpinalLevel]
-    candidates = names + [f"{a}-{b}" for a, b in itertools.pairwise(names)] + ["L5-S1"]
+    candidates = [lv.value for lv in SpinalLevel] + _segments()
     for level in candidates:
         try:
             known = level_code(level)

@@ -141,8 +141,14 @@ def select_series(series: Sequence[SeriesInfo], case: Case) -> SeriesInfo:
 
 def source_series(case: Case, images: str | Path) -> tuple[list[Dataset], ImageVolume]:
     """Headers (slice order of the volume) and volume of the series the case was planned on."""
-    info = select_series(discover(images).series, case)
-    return read_headers(info.files), load_series(info)
+    from blockplan.case.identity import interpolated_series
+    from blockplan.io.gaps import as_planned, load_options, planned_gaps
+
+    resampled = interpolated_series(case)  # loaded as the plan was made on it
+    info = select_series(as_planned(discover(images).series, resampled), case)
+    return read_headers(info.files), load_series(
+        info, **load_options(planned_gaps(info, resampled))
+    )
 
 
 def _destination(

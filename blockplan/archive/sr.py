@@ -32,6 +32,12 @@ Content (one Measurement Group per item, all under "Imaging Measurements"):
   and, for a pending block or one whose missing points decide it, each *Missing pain
   diary time point* in minutes. The reasons in words are in the report PDF.
 
+* **Interpolated series** — when the case records that the series the plan was made on
+  was resampled onto regular spacing (`blockplan.case.SeriesRef.interpolated`), a TEXT
+  Comment in TID 1500's *Qualitative Evaluations* container says so in the words of
+  `blockplan.io.volume.interpolated_statement` (its mark is the napari layer's and the
+  report captions').
+
 Tracking UIDs are derived from the case id and item id, so re-archiving a case keeps
 them (PACS can follow a target across reports). Free-text notes are not written.
 """
@@ -67,7 +73,6 @@ from blockplan.archive.coding import (
     PRIVATE_SCHEME,
     SIDE_CODES,
     STATUS_CODES,
-    STRUCTURE_CODES,
     VERDICT_CODES,
     approach_from_code,
     block_type_from_code,
@@ -81,12 +86,14 @@ from blockplan.archive.coding import (
     same_code,
     side_from_code,
     status_from_code,
+    structure_code,
     structure_from_code,
     verdict_from_code,
 )
 from blockplan.case.model import Case, PatientPoint, ScarRegion, Target, Trajectory
 from blockplan.case.vocab import Laterality
 from blockplan.errors import ArchiveError
+from blockplan.io.volume import interpolated_statement
 from blockplan.outcomes.adjudication import BlockResult, SourceKey, Verdict
 from blockplan.outcomes.evidence import SourceEvidence
 from blockplan.outcomes.ledger import Ledger
@@ -268,7 +275,7 @@ def _target_group(
             frame_of_reference_uid=target.position.frame_of_reference_uid,
         ),
         finding_type=concept("TARGET"),
-        finding_sites=[_finding_site(STRUCTURE_CODES[target.structure], target.side)],
+        finding_sites=[_finding_site(structure_code(target.structure, target.level), target.side)],
         qualitative_evaluations=qualitative,
     )
 
@@ -374,7 +381,7 @@ def _trajectory_group(
             frame_of_reference_uid=traj.entry.frame_of_reference_uid,
         ),
         finding_type=private("TRAJECTORY"),
-        finding_sites=[_finding_site(STRUCTURE_CODES[target.structure], target.side)],
+        finding_sites=[_finding_site(structure_code(target.structure, target.level), target.side)],
         measurements=measurements,
         qualitative_evaluations=qualitative or None,
     )
@@ -411,25 +418,23 @@ def _scar_groups(
     return groups
 
 
-def _profile_code(ledger: Ledger) -> Code:
-    """The adjudication profile as a private code: value ``<name>_v<version>`` (a long
-    code value when over 16 characters), meaning ``"<name> v<version>"``."""
-    return Code(
-        f"{ledger.profile_name}_v{ledger.profile_version}", PRIVATE_SCHEME, ledger.profile_label
-    )
+def _profile_algorithm(ledger: Ledger) -> hd.sr.AlgorithmIdentification:
+    """The adjudication profile as TID 4019 Algorithm Identification: Algorithm Name (DCM
+    111001) and Algorithm Version (DCM 111003), e.g. ``asra-2020-single`` / ``1.1.0``."""
+    return hd.sr.AlgorithmIdentification(name=ledger.profile_name, version=ledger.profile_version)
 
 
 def _site_content(
     sites: Sequence[SourceKey],
 ) -> tuple[list[hd.sr.FindingSite], list[hd.sr.QualitativeEvaluation]]:
     """Finding sites (structure with laterality) and a spinal-level evaluation per level."""
-    found = [_finding_site(STRUCTURE_CODES[k.structure], k.side) for k in sites]
+    found = [_finding_site(structure_code(k.structure, k.level), k.side) for k in sites]
     levels = dict.fromkeys(k.level for k in sites if k.level)
     return found, [_qual("SPINAL-LEVEL", level_code(level)) for level in levels]
 
 
 def _source_group(
-    case: Case, source: SourceEvidence, profile: Code
+    case: Case, source: SourceEvidence, profile: hd.sr.AlgorithmIdentification
 ) -> hd.sr.MeasurementsAndQualitativeEvaluations:
     sites, levels = _site_content(source.sites)
     return hd.sr.MeasurementsAndQualitativeEvaluations(
@@ -437,17 +442,14 @@ def _source_group(
             f"source:{source.label}", case.case_id, "source", source.label
         ),
         finding_type=private("PAIN-SOURCE"),
+        algorithm_id=profile,
         finding_sites=sites,
-        qualitative_evaluations=[
-            _qual("LEDGER-STATUS", STATUS_CODES[source.status]),
-            _qual("PROFILE", profile),
-            *levels,
-        ],
+        qualitative_evaluations=[_qual("LEDGER-STATUS", STATUS_CODES[source.status]), *levels],
     )
 
 
 def _block_group(
-    case: Case, block: BlockResult, profile: Code
+    case: Case, block: BlockResult, profile: hd.sr.AlgorithmIdentification
 ) -> hd.sr.MeasurementsAndQualitativeEvaluations:
     sites, levels = _site_content(block.sites)
     missing = block.missing_min if block.verdict in _AWAITING else ()
@@ -456,6 +458,7 @@ def _block_group(
             f"block:{block.number} {block.procedure_id}", case.case_id, "block", block.procedure_id
         ),
         finding_type=private("DIAG-BLOCK"),
+        algorithm_id=profile,
         finding_sites=sites,
         measurements=[
             hd.sr.Measurement(name=private("MISSING-POINT"), value=float(m), unit=MIN)
@@ -465,7 +468,6 @@ def _block_group(
         qualitative_evaluations=[
             _qual("BLOCK-VERDICT", VERDICT_CODES[block.verdict]),
             _qual("BLOCK-TYPE", BLOCK_TYPE_CODES[block.block_type]),
-            _qual("PROFILE", profile),
             *levels,
         ],
     )
@@ -477,7 +479,7 @@ _AWAITING = (Verdict.PENDING, Verdict.NEEDS_REVIEW)
 
 def _ledger_groups(case: Case, ledger: Ledger) -> list[Any]:
     """A group per ledger source (ranked) and per block (chronological)."""
-    profile = _profile_code(ledger)
+    profile = _profile_algorithm(ledger)
     groups: list[Any] = [_source_group(case, s, profile) for s in ledger.sources]
     groups.extend(_block_group(case, b, profile) for b in ledger.blocks)
     return groups
@@ -591,6 +593,7 @@ def _comprehensive_sr(
             procedure_reported=private("PLAN"),
             imaging_measurements=groups,
         )
+        _add_statements(report, _interpolated_statements(case, evidence))
         return hd.sr.Comprehensive3DSR(
             evidence=evidence,
             content=report,
@@ -607,6 +610,44 @@ def _comprehensive_sr(
         raise ArchiveError(
             f"case {case.case_id}: highdicom refused the SR content ({redact(str(err), evidence)})"
         ) from err
+
+
+_QUALITATIVE_EVALUATIONS = Code("C0034375", "UMLS", "Qualitative Evaluations")
+
+
+def _interpolated_statements(case: Case, evidence: Sequence[Dataset]) -> list[str]:
+    """`interpolated_statement` of each evidence series the case records as resampled
+    onto regular spacing (`SeriesRef.interpolated`)."""
+    uids = {str(ds.get("SeriesInstanceUID", "")) for ds in evidence}
+    refs = case.study.series if case.study is not None else ()
+    out: list[str] = []
+    for ref in refs:
+        if ref.interpolated and ref.series_instance_uid in uids:
+            number = f" series {ref.series_number}" if ref.series_number is not None else ""
+            desc = f" ({ref.description})" if ref.description else ""
+            out.append(interpolated_statement(f"{ref.modality}{number}{desc}"))
+    return out
+
+
+def _add_statements(report: hd.sr.MeasurementReport, texts: Sequence[str]) -> None:
+    """TEXT Comments in TID 1500's Qualitative Evaluations container (row 12)."""
+    if not texts:
+        return
+    container = hd.sr.ContainerContentItem(
+        name=_QUALITATIVE_EVALUATIONS,
+        relationship_type=hd.sr.RelationshipTypeValues.CONTAINS,
+    )
+    container.ContentSequence = hd.sr.ContentSequence(
+        [
+            hd.sr.TextContentItem(
+                name=codes.DCM.Comment,
+                value=text,
+                relationship_type=hd.sr.RelationshipTypeValues.CONTAINS,
+            )
+            for text in texts
+        ]
+    )
+    report[0].ContentSequence.append(container)
 
 
 def _plan_groups(
@@ -693,6 +734,9 @@ class ArchivedPlan:
         Block number → verdict value (``"positive"``, ``"needs_review"``, …).
     missing_min
         Block number → missing diary points (minutes) of a pending or needs-review block.
+    statements
+        The Comments of the Qualitative Evaluations container (e.g. that the planning
+        series was interpolated).
     """
 
     targets: tuple[Target, ...] = ()
@@ -704,6 +748,7 @@ class ArchivedPlan:
     source_statuses: dict[str, str] = field(default_factory=dict)
     block_verdicts: dict[int, str] = field(default_factory=dict)
     missing_min: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    statements: tuple[str, ...] = ()
 
 
 _NAME_TRACKING = Code("112039", "DCM", "Tracking Identifier")
@@ -855,7 +900,22 @@ def read_sr(sr: Dataset) -> ArchivedPlan:
         source_statuses=ledger.statuses,
         block_verdicts=ledger.verdicts,
         missing_min=ledger.missing,
+        statements=_statements(sr.ContentSequence),
     )
+
+
+def _statements(content: Sequence[Dataset]) -> tuple[str, ...]:
+    """TEXT items of the report's Qualitative Evaluations container."""
+    for item in content:
+        if item.get("ValueType") == "CONTAINER" and _is(item, _QUALITATIVE_EVALUATIONS):
+            return tuple(
+                str(i.TextValue) for i in item.ContentSequence if i.get("ValueType") == "TEXT"
+            )
+        if "ContentSequence" in item and item.get("ValueType") == "CONTAINER":
+            found = _statements(item.ContentSequence)
+            if found:
+                return found
+    return ()
 
 
 @dataclass
@@ -869,7 +929,7 @@ class _ArchivedLedger:
 
     def read(self, group: Dataset, tracking: str) -> None:
         values = _qualitative(group)
-        self.profile = str(values["PROFILE"].CodeMeaning)
+        self.profile = _profile_of(group, values)
         if tracking.startswith("source:"):
             self.statuses[tracking[7:]] = status_from_code(values["LEDGER-STATUS"]).value
             return
@@ -882,6 +942,16 @@ class _ArchivedLedger:
         ]
         if points:
             self.missing[number] = tuple(points)
+
+
+def _profile_of(group: Dataset, values: Mapping[str, Dataset]) -> str:
+    """``"<name> v<version>"`` from the group's Algorithm Name and Version (TID 4019), or
+    from the private ``PROFILE`` code of SRs written before."""
+    name = _child(group, codes.DCM.AlgorithmName)
+    version = _child(group, codes.DCM.AlgorithmVersion)
+    if name and version:
+        return f"{name[0].TextValue} v{version[0].TextValue}"
+    return str(values["PROFILE"].CodeMeaning)
 
 
 def _xyz(row: np.ndarray) -> tuple[float, float, float]:

@@ -156,7 +156,21 @@ def _v3_to_v4(body: Body) -> Body:
     return body
 
 
-MIGRATIONS: dict[int, Migration] = {0: _v0_to_v1, 1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
+def _v4_to_v5(body: Body) -> Body:
+    """v4 → v5: a study series may be marked ``interpolated`` (resampled onto regular
+    spacing). v4 did not record it; absent means not interpolated, which is what v4 could
+    plan on without the Python API."""
+    body["schema_version"] = 5
+    return body
+
+
+MIGRATIONS: dict[int, Migration] = {
+    0: _v0_to_v1,
+    1: _v1_to_v2,
+    2: _v2_to_v3,
+    3: _v3_to_v4,
+    4: _v4_to_v5,
+}
 """``{from_version: function(body) -> body of from_version + 1}``, applied in order."""
 
 

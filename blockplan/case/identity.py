@@ -30,6 +30,7 @@ from blockplan.errors import PatientMismatchError
 if TYPE_CHECKING:
     from blockplan.io.discovery import SeriesInfo
     from blockplan.io.identity import StudyIdentity
+    from blockplan.io.volume import ImageVolume
 
 __all__ = [
     "IdentityComparison",
@@ -37,10 +38,12 @@ __all__ = [
     "adopt_identity",
     "check_same_patient",
     "compare_identity",
+    "interpolated_series",
     "new_case_from_images",
     "patient_info",
     "series_ref",
     "study_ref",
+    "volume_series_ref",
 ]
 
 Field = Literal["PatientID", "PatientName", "StudyInstanceUID"]
@@ -81,6 +84,25 @@ def series_ref(info: SeriesInfo) -> SeriesRef:
         series_number=info.series_number,
         description=info.description,
         frame_of_reference_uid=info.frame_of_reference_uid or None,
+    )
+
+
+def interpolated_series(case: Case) -> frozenset[str]:
+    """SeriesInstanceUIDs the case was planned on resampled onto regular spacing."""
+    refs = case.study.series if case.study is not None else ()
+    return frozenset(r.series_instance_uid for r in refs if r.interpolated)
+
+
+def volume_series_ref(volume: ImageVolume) -> SeriesRef:
+    """A `SeriesRef` of a loaded series, marked ``interpolated`` when it was resampled onto
+    regular spacing (`ImageVolume.is_interpolated`)."""
+    return SeriesRef(
+        series_instance_uid=volume.series_instance_uid,
+        modality=volume.modality,
+        series_number=volume.series_number,
+        description=volume.series_description,
+        frame_of_reference_uid=volume.frame_of_reference_uid or None,
+        interpolated=volume.is_interpolated,
     )
 
 

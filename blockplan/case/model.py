@@ -68,7 +68,7 @@ __all__ = [
     "new_id",
 ]
 
-CASE_SCHEMA_VERSION = 4
+CASE_SCHEMA_VERSION = 5
 """Version of the case file format written by this release.
 
 2: study time, referring physician and institution in `StudyRef`; complications
@@ -78,6 +78,7 @@ CASE_SCHEMA_VERSION = 4
 transitional vertebra (`Case.transitional_vertebra`).
 4: sessions — procedures done in one sitting share `Procedure.session_id` (`Case.sessions`);
 a diary the physician closed as final (`PainDiary.closed_as_final`).
+5: a series the plan was made on resampled onto regular spacing (`SeriesRef.interpolated`).
 """
 
 Level = Annotated[str, AfterValidator(parse_level)]
@@ -199,13 +200,19 @@ class PatientInfo(_Model):
 
 
 class SeriesRef(_Model):
-    """A series of the study that the case refers to."""
+    """A series of the study that the case refers to.
+
+    ``interpolated``: the plan was made on the series resampled onto regular spacing (a
+    missing slice or irregular spacing, `blockplan.io.ImageVolume.is_interpolated`); a
+    rebuilt report loads it so again and every output says so.
+    """
 
     series_instance_uid: Uid
     modality: str = ""
     series_number: int | None = None
     description: str = ""
     frame_of_reference_uid: Uid | None = None
+    interpolated: bool = False
 
 
 class StudyRef(_Model):
@@ -636,7 +643,7 @@ def _check_sessions(procedures: Iterable[Procedure]) -> None:
 class Case(_Model):
     """One patient's plan and outcomes."""
 
-    schema_version: Literal[4] = 4
+    schema_version: Literal[5] = 5
     case_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     title: str = ""
     created_at: AwareDatetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
@@ -682,6 +689,12 @@ class Case(_Model):
                     )
         _check_sessions(self.procedures)
         return self
+
+    @property
+    def display_name(self) -> str:
+        """How a physician names this case on screen: its title, else the id's first eight
+        characters (as in the exported file's name) — never the 32-character id."""
+        return f"case “{self.title}”" if self.title else f"case {self.case_id[:8]}"
 
     @property
     def sessions(self) -> tuple[BlockSession, ...]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "BLOCK_ABBREVIATIONS",
     "BLOCK_NAMES",
     "Agent",
     "Approach",
@@ -184,6 +185,11 @@ class BlockType(StrEnum):
         """The structure this block tests."""
         return _BLOCK_STRUCTURE[self]
 
+    @property
+    def usual_approach(self) -> Approach:
+        """The approach usually taken for this block: a default the physician confirms."""
+        return _USUAL_APPROACH[self]
+
 
 _BLOCK_STRUCTURE: dict[BlockType, Structure] = {
     BlockType.MEDIAL_BRANCH: Structure.FACET_JOINT,
@@ -209,6 +215,19 @@ class Approach(StrEnum):
     POSTERIOR_OBLIQUE = "posterior_oblique"
     POSTERIOR = "posterior"
     OTHER = "other"
+
+
+_USUAL_APPROACH: dict[BlockType, Approach] = {
+    BlockType.MEDIAL_BRANCH: Approach.POSTERIOR_OBLIQUE,
+    BlockType.FACET_INTRAARTICULAR: Approach.POSTERIOR_OBLIQUE,
+    BlockType.SELECTIVE_NERVE_ROOT: Approach.SUBPEDICULAR,
+    BlockType.TRANSFORAMINAL_EPIDURAL: Approach.SUBPEDICULAR,  # the "safe triangle"
+    BlockType.INTERLAMINAR_EPIDURAL: Approach.INTERLAMINAR,
+    BlockType.CAUDAL_EPIDURAL: Approach.CAUDAL,
+    BlockType.SACROILIAC_JOINT: Approach.POSTERIOR,
+    BlockType.DISCOGRAPHY: Approach.POSTERIOR_OBLIQUE,
+}
+"""The usual approach per block type (DOMAIN §2; procedure texts): a default, never a rule."""
 
 
 class Guidance(StrEnum):
@@ -271,3 +290,15 @@ BLOCK_NAMES: dict[BlockType, str] = {
     BlockType.DISCOGRAPHY: "provocative discography",
 }
 """Human names of block types, for reasons and reports."""
+
+BLOCK_ABBREVIATIONS: dict[BlockType, str] = {
+    BlockType.MEDIAL_BRANCH: "MBB",
+    BlockType.FACET_INTRAARTICULAR: "facet IA",
+    BlockType.SELECTIVE_NERVE_ROOT: "SNRB",
+    BlockType.TRANSFORAMINAL_EPIDURAL: "TFESI",
+    BlockType.INTERLAMINAR_EPIDURAL: "ILESI",
+    BlockType.CAUDAL_EPIDURAL: "caudal ESI",
+    BlockType.SACROILIAC_JOINT: "SIJ",
+    BlockType.DISCOGRAPHY: "discography",
+}
+"""The block type as a target name and a block list abbreviate it."""

@@ -3,7 +3,7 @@
 `geometry` (one 3×4 projection matrix from LPS mm to detector pixels), `drr` (the line
 integrals from the CT), `views` (bull's-eye, progression, AP with the endplates squared,
 ipsilateral oblique, true lateral, and their C-arm angles in the planning table's words),
-`preview` (the DRR with the plan drawn on it) and `cli` (``blockplan fluoro``).
+`preview` (the DRR with the plan drawn on it); ``blockplan fluoro`` is `blockplan._cli_fluoro`.
 
 Decision support, not a medical device.
 """

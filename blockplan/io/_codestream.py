@@ -22,7 +22,7 @@ import itertools
 import struct
 from typing import BinaryIO
 
-from pydicom import uid as dcm_uid
+from blockplan.io import _uids as dcm_uid
 
 __all__ = [
     "ENDS_WITH_EOI",

@@ -9,26 +9,26 @@ reads headers once (here) and pixel bytes once (`blockplan.io._pixels`).
 from __future__ import annotations
 
 import functools
+import io
 import math
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, MutableSequence
 from dataclasses import dataclass
-from typing import Any, Literal
-
-import pydicom
-from pydicom.datadict import dictionary_VR, tag_for_keyword
-from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
-from pydicom.uid import UID
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
 
 from blockplan.io._codestream import head_tail_problem, walk_fragments
+from blockplan.io._rawheader import RawHeader, metadata, scan
 from blockplan.io.limits import (
     claimed_size_problem,
     inflated_size_problem,
     mode_reason,
     pixel_length_problem,
 )
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 __all__ = ["METADATA_KEYWORDS", "FileRead", "FrameHeader", "read_file", "read_metadata"]
 
@@ -161,6 +161,8 @@ _ASCII_VRS = frozenset({"UI", "CS", "IS", "DS", "AS", "DA", "TM", "DT"})
 
 @functools.lru_cache(maxsize=512)
 def _tag_vr(keyword: str) -> tuple[int, str] | None:
+    from pydicom.datadict import dictionary_VR, tag_for_keyword
+
     tag = tag_for_keyword(keyword)
     if tag is None:
         return None
@@ -170,10 +172,17 @@ def _tag_vr(keyword: str) -> tuple[int, str] | None:
         return None
 
 
-def _get(ds: Dataset | None, keyword: str, *, fast: bool = True) -> Any:
+def _is_multi(value: Any) -> bool:
+    """A multi-valued element's value (list, tuple or pydicom's MultiValue / Sequence)."""
+    return isinstance(value, list | tuple | MutableSequence) and not isinstance(value, bytearray)
+
+
+def _get(ds: Dataset | RawHeader | None, keyword: str, *, fast: bool = True) -> Any:
     """Value of ``keyword`` or None; ASCII VRs come back as text (multi-values joined by \\)."""
     if ds is None:
         return None
+    if isinstance(ds, RawHeader):
+        return ds.get(keyword)
     try:
         tag_vr = _tag_vr(keyword) if fast else None
         if tag_vr is not None and tag_vr[1] in _ASCII_VRS:
@@ -185,7 +194,7 @@ def _get(ds: Dataset | None, keyword: str, *, fast: bool = True) -> Any:
                 return None
             if isinstance(raw, bytes | bytearray):
                 return raw.decode("latin-1").strip(" \x00")
-            if isinstance(raw, list | tuple | pydicom.multival.MultiValue):
+            if _is_multi(raw):
                 return "\\".join(str(v) for v in raw)
             return str(raw)
         return ds.get(keyword)
@@ -193,16 +202,16 @@ def _get(ds: Dataset | None, keyword: str, *, fast: bool = True) -> Any:
         return None
 
 
-def _str(ds: Dataset | None, keyword: str) -> str:
+def _str(ds: Dataset | RawHeader | None, keyword: str) -> str:
     value = _get(ds, keyword)
     if value is None:
         return ""
-    if isinstance(value, list | tuple | pydicom.multival.MultiValue):
+    if _is_multi(value):
         return "\\".join(str(v) for v in value)
     return str(value).strip()
 
 
-def _int(ds: Dataset | None, keyword: str) -> int | None:
+def _int(ds: Dataset | RawHeader | None, keyword: str) -> int | None:
     value = _get(ds, keyword)
     if value is None or value == "":
         return None
@@ -218,7 +227,7 @@ def _int(ds: Dataset | None, keyword: str) -> int | None:
 def _values(value: Any) -> list[Any]:
     if isinstance(value, str):
         return value.split("\\")
-    if isinstance(value, list | tuple | pydicom.multival.MultiValue):
+    if _is_multi(value):
         return list(value)
     return [value]
 
@@ -254,7 +263,7 @@ def _float(value: Any, default: float | None) -> float | None:
     return vals[0] if vals else default
 
 
-def _first_item(ds: Dataset | None, keyword: str) -> Dataset | None:
+def _first_item(ds: Dataset | RawHeader | None, keyword: str) -> Dataset | None:
     if ds is None:
         return None
     seq = _get(ds, keyword)
@@ -264,6 +273,8 @@ def _first_item(ds: Dataset | None, keyword: str) -> Dataset | None:
         item = seq[0]
     except (IndexError, TypeError):
         return None
+    from pydicom.dataset import Dataset
+
     return item if isinstance(item, Dataset) else None
 
 
@@ -273,7 +284,7 @@ def _metadata(ds: Dataset) -> dict[str, Any]:
         value = _get(ds, kw, fast=False)
         if value is None or value == "":
             continue
-        if isinstance(value, pydicom.multival.MultiValue | list | tuple):
+        if _is_multi(value):
             meta[kw] = [_plain(v) for v in value]
         else:
             meta[kw] = _plain(value)
@@ -282,6 +293,18 @@ def _metadata(ds: Dataset) -> dict[str, Any]:
 
 def read_metadata(path: str) -> dict[str, Any]:
     """The non-identifying `METADATA_KEYWORDS` of one file (header only; {} if unreadable)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return {}
+    if mode_reason(st.st_mode) is not None:  # never open a FIFO
+        return {}
+    raw = _read_raw(path, st.st_size)
+    found = metadata(raw) if raw is not None else None
+    if found is not None:
+        return found
+    import pydicom
+
     try:
         ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
     except Exception:  # metadata is informative only; a damaged header gives none
@@ -297,7 +320,7 @@ def _plain(value: Any) -> Any:
         return int(value)
     if isinstance(value, float):
         return float(value)
-    if isinstance(value, pydicom.valuerep.DSdecimal):
+    if isinstance(value, Decimal):  # pydicom's DSdecimal
         return float(value)
     return str(value)
 
@@ -337,7 +360,8 @@ def read_file(path: str) -> FileRead:
     """Read one file's header (stop before pixels) into frame records.
 
     Never raises for bad input: a non-DICOM, non-image or unreadable file comes back
-    with ``skip_reason`` set.
+    with ``skip_reason`` set. The header is read from its bytes
+    (`blockplan.io._rawheader`) when the file is encoded as most are, else by pydicom.
     """
     try:
         st = os.stat(path)
@@ -346,7 +370,30 @@ def read_file(path: str) -> FileRead:
     not_regular = mode_reason(st.st_mode)  # a FIFO must never be opened: it blocks
     if not_regular is not None:
         return FileRead(skip_reason=not_regular)
-    size = st.st_size
+    raw = _read_raw(path, st.st_size)
+    if raw is None:
+        return _read_pydicom(path, st.st_size)
+    whole = raw.data if raw.complete else None
+    return _image_read(
+        raw, path, raw.transfer_syntax_uid, st.st_size, raw.pixel_offset, raw.pixel_length, whole
+    )
+
+
+def _read_raw(path: str, size: int) -> RawHeader | None:
+    """The header read from the file's bytes, or None (pydicom must read it)."""
+    try:
+        with open(path, "rb", buffering=0) as fp:
+            return scan(fp.read, size)
+    except OSError:  # the pydicom path reports it
+        return None
+
+
+def _read_pydicom(path: str, size: int) -> FileRead:
+    """`read_file` by pydicom: any encoding, damaged files, DICOMDIR, non-images."""
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+    from pydicom.uid import UID
+
     try:
         with open(path, "rb") as fp:
             first = fp.read(1024)
@@ -386,13 +433,27 @@ def read_file(path: str) -> FileRead:
 
     if not present:
         return FileRead(skip_reason=_no_pixels_reason(ds, sop_class))
+    return _image_read(ds, path, str(tsuid), size, offset, length, None)
+
+
+def _image_read(
+    ds: Dataset | RawHeader,
+    path: str,
+    tsuid: str,
+    size: int,
+    offset: int | None,
+    length: int | None,
+    whole: bytes | None,
+) -> FileRead:
+    """Frame records of an image file whose header is read (``whole``: the file's bytes
+    when they are in memory already)."""
     if _get(ds, "Rows") is None or _get(ds, "Columns") is None:
         return FileRead(skip_reason="image without Rows/Columns (unreadable DICOM)")
     try:
-        skip, problem = _pixel_checks(ds, path, str(tsuid), size, offset, length)
+        skip, problem = _pixel_checks(ds, path, tsuid, size, offset, length, whole)
         if skip is not None:
             return FileRead(skip_reason=skip)
-        frames = _frames_of(ds, path, str(tsuid), offset, length)
+        frames = _frames_of(ds, path, tsuid, offset, length)
     except Exception as err:  # damaged attribute values: report the file, never crash
         return FileRead(skip_reason=f"unreadable DICOM header ({type(err).__name__})")
     if problem is not None:
@@ -403,6 +464,8 @@ def read_file(path: str) -> FileRead:
 def _no_pixels_reason(ds: Dataset, sop_class: str) -> str:
     """Why a file without Pixel Data is skipped: not DICOM, an image without pixels, or
     a non-image object (SR, PDF, presentation state, …)."""
+    from pydicom.uid import UID
+
     name = UID(sop_class).name if sop_class else "unknown SOP class"
     if _get(ds, "SOPClassUID") is None and _get(ds, "Modality") is None:
         return "not a DICOM file"
@@ -412,7 +475,13 @@ def _no_pixels_reason(ds: Dataset, sop_class: str) -> str:
 
 
 def _pixel_checks(
-    ds: Dataset, path: str, tsuid: str, size: int, offset: int | None, length: int | None
+    ds: Dataset | RawHeader,
+    path: str,
+    tsuid: str,
+    size: int,
+    offset: int | None,
+    length: int | None,
+    whole: bytes | None = None,
 ) -> tuple[str | None, str | None]:
     """(reason to skip the file, problem of its pixels) from the sizes its header claims.
 
@@ -423,7 +492,7 @@ def _pixel_checks(
     file that fails is skipped whole; a single image is kept with its problem, so the
     series names it.
     """
-    rows, cols = int(ds.Rows), int(ds.Columns)
+    rows, cols = int(_get(ds, "Rows")), int(_get(ds, "Columns"))
     n_frames = max(1, _int(ds, "NumberOfFrames") or 1)
     samples = _int(ds, "SamplesPerPixel") or 1
     bytes_per_sample = (_int(ds, "BitsAllocated") or 16) // 8
@@ -442,17 +511,25 @@ def _pixel_checks(
             problem = f"file truncated ({available} of {expected} pixel bytes present)"
     else:
         shape = (rows, cols, samples, bytes_per_sample)
-        problem = _encapsulated_problem(path, tsuid, size, offset, n_frames, shape)
+        problem = _encapsulated_problem(path, tsuid, size, offset, n_frames, shape, whole)
     if problem is not None and n_frames > 1:
         return f"{problem}; NumberOfFrames {n_frames}: none of its frames can be trusted", None
     return None, problem
 
 
 def _encapsulated_problem(
-    path: str, tsuid: str, size: int, offset: int, n_frames: int, shape: tuple[int, int, int, int]
+    path: str,
+    tsuid: str,
+    size: int,
+    offset: int,
+    n_frames: int,
+    shape: tuple[int, int, int, int],
+    whole: bytes | None = None,
 ) -> str | None:
-    """Item structure, fragments per frame and (single frame) the codestream's ends."""
-    with open(path, "rb", buffering=0) as fp:  # a few 8-byte reads: no 8 KiB buffer fills
+    """Item structure, fragments per frame and (single frame) the codestream's ends
+    (read from ``whole``, the file's bytes, when given)."""
+    # a few 8-byte reads: no 8 KiB buffer fills
+    with io.BytesIO(whole) if whole is not None else open(path, "rb", buffering=0) as fp:
         fragments, problem = walk_fragments(fp, offset, size)
         if problem is not None:
             return problem
@@ -482,7 +559,7 @@ def _with_problem(frame: FrameHeader, problem: str) -> FrameHeader:
 
 
 def _frames_of(
-    ds: Dataset, path: str, tsuid: str, offset: int | None, length: int | None
+    ds: Dataset | RawHeader, path: str, tsuid: str, offset: int | None, length: int | None
 ) -> list[FrameHeader]:
     """One `FrameHeader` per frame of the file.
 
@@ -516,7 +593,12 @@ def _image_type(text: str) -> tuple[str, ...]:
 
 
 def _file_fields(
-    ds: Dataset, path: str, tsuid: str, offset: int | None, length: int | None, n_frames: int
+    ds: Dataset | RawHeader,
+    path: str,
+    tsuid: str,
+    offset: int | None,
+    length: int | None,
+    n_frames: int,
 ) -> dict[str, Any]:
     """The `FrameHeader` fields every frame of one file shares (identity, pixel format)."""
     return dict(
@@ -529,8 +611,8 @@ def _file_fields(
         series_number=_int(ds, "SeriesNumber"),
         series_description=_str(ds, "SeriesDescription"),
         instance_number=_int(ds, "InstanceNumber"),
-        rows=int(ds.Rows),
-        columns=int(ds.Columns),
+        rows=int(_get(ds, "Rows")),
+        columns=int(_get(ds, "Columns")),
         samples_per_pixel=_int(ds, "SamplesPerPixel") or 1,
         bits_allocated=_int(ds, "BitsAllocated") or 16,
         bits_stored=_int(ds, "BitsStored") or (_int(ds, "BitsAllocated") or 16),
@@ -542,14 +624,14 @@ def _file_fields(
     )
 
 
-def _rescale_slope(ds: Dataset) -> float:
+def _rescale_slope(ds: Dataset | RawHeader) -> float:
     """RescaleSlope (1.0 when absent or 0); an RT Dose's DoseGridScaling takes its place."""
     if _get(ds, "DoseGridScaling") is not None:
         return _float(_get(ds, "DoseGridScaling"), 1.0) or 1.0
     return _float(_get(ds, "RescaleSlope"), 1.0) or 1.0
 
 
-def _rescale_problem(item: Dataset | None, inherited: str | None = None) -> str | None:
+def _rescale_problem(item: Dataset | RawHeader | None, inherited: str | None = None) -> str | None:
     """Why this item's rescale values cannot be used (present but not a finite number),
     else ``inherited``. A NaN or infinite slope must never read as 1.0."""
     for kw in ("RescaleSlope", "RescaleIntercept", "DoseGridScaling"):
@@ -564,7 +646,7 @@ def _rescale_problem(item: Dataset | None, inherited: str | None = None) -> str 
     return inherited
 
 
-def _frame_defaults(ds: Dataset, image_type: tuple[str, ...]) -> dict[str, Any]:
+def _frame_defaults(ds: Dataset | RawHeader, image_type: tuple[str, ...]) -> dict[str, Any]:
     """Per-frame `FrameHeader` fields as the file's own attributes give them (no position).
 
     They hold for every frame of a classic file and for each frame of an enhanced file
@@ -589,7 +671,7 @@ def _frame_defaults(ds: Dataset, image_type: tuple[str, ...]) -> dict[str, Any]:
     )
 
 
-def _explanations(ds: Dataset | None) -> tuple[str, ...]:
+def _explanations(ds: Dataset | RawHeader | None) -> tuple[str, ...]:
     """WindowCenterWidthExplanation values, blank values dropped."""
     return tuple(s for s in _str(ds, "WindowCenterWidthExplanation").split("\\") if s)
 
@@ -621,7 +703,7 @@ def _classic_positions(
     ]
 
 
-_Group = Callable[[str], Dataset | None]
+_Group = Callable[[str], "Dataset | None"]
 
 
 def _enhanced_frame(

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from pydicom import uid as dcm_uid
 
+from blockplan.io import _uids as dcm_uid
 from blockplan.io._codestream import frame_problem
 from blockplan.io._headers import FrameHeader
 from blockplan.io._sandbox import FrameDecodeError, decode_in_worker
@@ -84,13 +84,13 @@ def stored_dtype(frame: FrameHeader) -> np.dtype[Any]:
 
 def decoder_available(transfer_syntax_uid: str) -> bool:
     """True when a pixel decoder for this transfer syntax is installed."""
-    tsuid = dcm_uid.UID(transfer_syntax_uid)
-    if tsuid in _NATIVE or tsuid == dcm_uid.DeflatedExplicitVRLittleEndian:
+    if transfer_syntax_uid in dcm_uid.NATIVE:
         return True
     try:
         from pydicom.pixels.decoders.base import get_decoder
+        from pydicom.uid import UID
 
-        return bool(get_decoder(tsuid).is_available)
+        return bool(get_decoder(UID(transfer_syntax_uid)).is_available)
     except (NotImplementedError, ValueError):
         return False
 
@@ -98,8 +98,9 @@ def decoder_available(transfer_syntax_uid: str) -> bool:
 @functools.lru_cache(maxsize=64)
 def _plugins_for(tsuid: str) -> tuple[str, ...]:
     from pydicom.pixels.decoders.base import get_decoder
+    from pydicom.uid import UID
 
-    available = set(get_decoder(dcm_uid.UID(tsuid)).available_plugins)
+    available = set(get_decoder(UID(tsuid)).available_plugins)
     ordered = [p for p in PREFERRED_PLUGINS.get(tsuid, ()) if p in available]
     return (*ordered, "")  # "" = let pydicom choose
 
@@ -363,12 +364,13 @@ def _decode_one(fr: FrameHeader) -> npt.NDArray[Any]:
     """Decode one compressed (or deflated) frame to stored values."""
     from pydicom.pixels.decoders.base import get_decoder
     from pydicom.pixels.utils import pixel_array
+    from pydicom.uid import UID
 
     if fr.pixel_offset is None:  # deflated or otherwise not locatable: generic path
         import pydicom
 
         ds = pydicom.dcmread(fr.path)
-        if not dcm_uid.UID(fr.transfer_syntax_uid).is_compressed:
+        if not UID(fr.transfer_syntax_uid).is_compressed:
             bpp = fr.samples_per_pixel * max(1, fr.bits_allocated // 8)
             length = len(ds.PixelData) if "PixelData" in ds else 0
             args = (fr.rows, fr.columns, fr.n_frames_in_file, bpp)
@@ -376,7 +378,7 @@ def _decode_one(fr: FrameHeader) -> npt.NDArray[Any]:
             if problem is not None:
                 raise FrameDecodeError(problem)
         return pixel_array(ds, index=fr.frame_index, raw=True)
-    decoder = get_decoder(dcm_uid.UID(fr.transfer_syntax_uid))
+    decoder = get_decoder(UID(fr.transfer_syntax_uid))
     last: Exception | None = None
     opts: dict[str, Any] = dict(
         rows=fr.rows,
@@ -508,10 +510,12 @@ def read_stored(
             native.append((slot, fr))
         else:
             coded.append((slot, fr))
-    # readinto faults pages in inside the kernel (cheap); decoders copy in user space,
-    # where committing the pages first is faster (see `alloc`).
+    # Pages committed up front (`alloc`): faster for decoders, which copy in user space,
+    # and steadier for readinto, whose faults on a fresh np.empty (numpy asks for huge
+    # pages) stalled on memory compaction in about 4 of 10 runs (0.3 s against 0.1 s for
+    # 200 MiB; benchmarks/RESULTS.md, "whole-process load").
     shape = (len(frames), f0.rows, f0.columns)
-    out = alloc(shape, dtype) if coded else np.empty(shape, dtype=dtype)
+    out = alloc(shape, dtype)
     if native:
         errors.update(_read_native(native, out, tick))
         big = [s for s, fr in native if fr.transfer_syntax_uid == dcm_uid.ExplicitVRBigEndian]

@@ -13,17 +13,18 @@ what those decoders cannot do comes here, so the usual load pays nothing for thi
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import threading
 import warnings
-from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from blockplan.io._headers import FrameHeader
 from blockplan.io.limits import FRAME_TIME_BUDGET_S
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 __all__ = ["FrameDecodeError", "decode_in_worker", "shutdown"]
 
@@ -36,6 +37,8 @@ class _Worker:
     """One worker process and the parent's end of its pipe."""
 
     def __init__(self) -> None:
+        import multiprocessing as mp  # only when a frame needs the worker
+
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe()
         self.conn: Connection = parent

@@ -11,7 +11,6 @@ computed from its headers with `blockplan.io.geometry.plan_grid`, the same funct
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 from collections import Counter
@@ -21,15 +20,15 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from pydicom import uid as dcm_uid
 
 from blockplan.errors import DicomInputError, SeriesRefusedError
+from blockplan.io import _uids as dcm_uid
 from blockplan.io._guard import pass_callback, unexpected_errors
 from blockplan.io._headers import FileRead, FrameHeader, read_file
-from blockplan.io._pixels import decoder_available
 from blockplan.io.geometry import (
     SliceGrid,
     TiltMode,
+    coinciding_images,
     orientation_label,
     plan_grid,
     refusal_reason,
@@ -94,7 +93,9 @@ class SeriesInfo:
     stack
         For one of several stacks of one SeriesInstanceUID at different angles (e.g.
         disc-angled spine axials): which stack, its angle and where it lies, e.g.
-        ``"stack 2 of 3: 12.3° from axial, centre z -84.0 mm"``; else ``""``.
+        ``"stack 2 of 3: 12.3° from axial, centre z -84.0 mm"`` (the centre of its
+        images, `centre_lps`); else ``""``. `blockplan.planning.stacks.stack_listing`
+        adds the disc it crosses once levels are marked.
     """
 
     key: str
@@ -120,6 +121,28 @@ class SeriesInfo:
     def label(self) -> str:
         """How messages name the series: number and UID (never patient data)."""
         return _label(self.series_number, self.key)
+
+    @property
+    def centre_lps(self) -> tuple[float, float, float] | None:
+        """Centre of the stack (mean of the image centres, LPS mm); None without geometry."""
+        f0 = self.frames[0] if self.frames else None
+        if f0 is None or f0.orientation is None or f0.pixel_spacing is None:
+            return None
+        positions = [f.position for f in self.frames if f.position is not None]
+        if not positions:
+            return None
+        half = (
+            np.asarray(f0.orientation[:3], dtype=np.float64)
+            * f0.pixel_spacing[1]
+            * (f0.columns - 1)
+            / 2
+            + np.asarray(f0.orientation[3:], dtype=np.float64)
+            * f0.pixel_spacing[0]
+            * (f0.rows - 1)
+            / 2
+        )
+        x, y, z = (float(v) for v in np.mean(np.asarray(positions, np.float64), axis=0) + half)
+        return x, y, z
 
     @property
     def shape(self) -> tuple[int, int, int] | None:
@@ -222,6 +245,16 @@ def _has_repeats(frames: Sequence[FrameHeader]) -> bool:
     return bool(np.any(np.diff(d) < 0.01))
 
 
+def _most_at_one_position(frames: Sequence[FrameHeader]) -> int:
+    """The largest number of frames at one slice position (within 0.01 mm along the normal)."""
+    n = _normal(frames[0])
+    if n is None or any(f.position is None for f in frames):
+        return len(frames)
+    d = np.sort(np.array([f.position for f in frames], dtype=np.float64) @ n)
+    starts = np.flatnonzero(np.concatenate(([True], np.diff(d) >= 0.01)))
+    return int(np.max(np.diff(np.append(starts, len(d)))))
+
+
 _SPLITTERS: tuple[tuple[str, Callable[[FrameHeader], str]], ...] = (
     ("acq", lambda f: f.acquisition_number),
     ("echo", lambda f: f.echo_numbers),
@@ -234,13 +267,19 @@ _SPLITTERS: tuple[tuple[str, Callable[[FrameHeader], str]], ...] = (
 def _split_repeats(
     frames: list[FrameHeader],
 ) -> list[tuple[dict[str, str], list[FrameHeader]]] | None:
-    """Split frames whose positions repeat by the tag that tells the volumes apart."""
+    """Split frames whose positions repeat by the tag that tells the volumes apart.
+
+    A tag tells volumes apart only when it gives no more parts than the most images at
+    one position: a tag that changes with every slice (per-slice AcquisitionNumber) would
+    make each image a "series" of its own, so the repeats stay one refused series.
+    """
+    most = _most_at_one_position(frames)
     best: list[tuple[dict[str, str], list[FrameHeader]]] | None = None
     for name, getter in _SPLITTERS:
         sub: dict[str, list[FrameHeader]] = {}
         for f in frames:
             sub.setdefault(getter(f), []).append(f)
-        if len(sub) < 2 or any(_has_repeats(g) for g in sub.values()):
+        if not 2 <= len(sub) <= most or any(_has_repeats(g) for g in sub.values()):
             continue
         cand = [({name: k}, g) for k, g in sub.items()]
         if best is None or len(cand) < len(best):
@@ -250,7 +289,7 @@ def _split_repeats(
     sub2: dict[tuple[str, ...], list[FrameHeader]] = {}
     for f in frames:
         sub2.setdefault(tuple(g(f) for _, g in _SPLITTERS), []).append(f)
-    if len(sub2) > 1 and not any(_has_repeats(g) for g in sub2.values()):
+    if 1 < len(sub2) <= most and not any(_has_repeats(g) for g in sub2.values()):
         names = [n for n, _ in _SPLITTERS]
         return [(dict(zip(names, k)), g) for k, g in sub2.items()]
     return None
@@ -276,6 +315,8 @@ def _orientation_clusters(frames: Iterable[FrameHeader]) -> dict[int, list[Frame
 
 
 def _short(text: str) -> str:
+    import hashlib  # only when a series is split
+
     return hashlib.sha1(text.encode()).hexdigest()[:8]
 
 
@@ -432,6 +473,15 @@ def _strip(label: str, message: str) -> str:
     return message[len(prefix) :] if message.startswith(prefix) else message
 
 
+def _decoder_available(tsuid: str) -> bool:
+    """`_pixels.decoder_available`, imported (with the decoders) only for compressed data."""
+    if tsuid in dcm_uid.NATIVE:
+        return True
+    from blockplan.io._pixels import decoder_available
+
+    return decoder_available(tsuid)
+
+
 def hard_refusal(frames: Sequence[FrameHeader]) -> str | None:
     """Why these frames can never load (whatever the options), or None."""
     hard = refusal_reason(frames)
@@ -444,9 +494,9 @@ def hard_refusal(frames: Sequence[FrameHeader]) -> str | None:
     if too_big is not None:
         return f"the series' {too_big}"
     tsuids = sorted({f.transfer_syntax_uid for f in frames})
-    missing = [t for t in tsuids if not decoder_available(t)]
+    missing = [t for t in tsuids if not _decoder_available(t)]
     if missing:
-        names = ", ".join(f"{dcm_uid.UID(t).name} ({t})" for t in missing)
+        names = ", ".join(f"{dcm_uid.name(t)} ({t})" for t in missing)
         return f"no pixel decoder installed for {names}; install the pylibjpeg or gdcm plugins"
     return None
 
@@ -462,13 +512,13 @@ def assess(
     """Status, reasons and header-only grid of one series (the options of `load_series`;
     discovery uses the defaults)."""
     if "__repeats__" in notes:
+        where = coinciding_images(frames) or "the same slice positions occur more than once"
         return (
             "refused",
             [
-                "the same slice positions occur more than once and no AcquisitionNumber, "
-                "EchoNumbers, ImageType, TemporalPositionIdentifier or folder tells the "
-                "volumes apart; refusing to stack them (split the series, e.g. by export "
-                "folder, or pick another series)"
+                f"{where} and no AcquisitionNumber, EchoNumbers, ImageType, "
+                "TemporalPositionIdentifier or folder tells the volumes apart; refusing to "
+                "stack them (split the series, e.g. by export folder, or pick another series)"
             ],
             None,
         )
@@ -620,13 +670,12 @@ _AXES = {"sagittal": (0, "x"), "coronal": (1, "y"), "axial": (2, "z")}
 def _stack_note(s: SeriesInfo) -> str:
     """Angle of the slice normal from its plane's patient axis, and the stack's centre."""
     n = _normal(s.frames[0])
-    positions = [f.position for f in s.frames if f.position is not None]
-    if n is None or not positions:
+    centre = s.centre_lps
+    if n is None or centre is None:
         return ""
     nearest = int(np.argmax(np.abs(n)))
     axis, name = _AXES.get(s.orientation, (nearest, "xyz"[nearest]))
     angle = math.degrees(math.acos(min(1.0, abs(float(n[axis])))))
-    centre = np.mean(np.array(positions, dtype=np.float64), axis=0)
     return f"{angle:.1f}° from {s.orientation}, centre {name} {centre[axis]:.1f} mm"
 
 

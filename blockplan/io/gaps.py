@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections.abc import Collection
 from typing import TypedDict
 
 import numpy as np
@@ -23,7 +24,9 @@ __all__ = [
     "GAP_CHOICES",
     "GapChoice",
     "LoadOptions",
+    "as_planned",
     "load_options",
+    "planned_gaps",
     "split_at_gaps",
     "with_choices",
 ]
@@ -114,6 +117,22 @@ def with_choices(
         )
         out.append(dataclasses.replace(s, status=status, reasons=reasons, grid=grid))
     return out
+
+
+def as_planned(series: list[SeriesInfo], resampled: Collection[str]) -> list[SeriesInfo]:
+    """The series as a case was planned on them: those whose SeriesInstanceUID is in
+    ``resampled`` (the case records them interpolated, `blockplan.case.SeriesRef`) listed
+    as ``gaps="resample"`` lists them, the others unchanged. Load each with
+    ``load_options(planned_gaps(info, resampled))``."""
+    return [
+        with_choices([s], gaps="resample")[0] if s.series_instance_uid in resampled else s
+        for s in series
+    ]
+
+
+def planned_gaps(series: SeriesInfo, resampled: Collection[str]) -> GapChoice:
+    """``"resample"`` for a series the case was planned on resampled, else ``"refuse"``."""
+    return "resample" if series.series_instance_uid in resampled else "refuse"
 
 
 def _gap_refusal(series: SeriesInfo) -> bool:

@@ -31,6 +31,7 @@ __all__ = [
     "SliceGrid",
     "TiltMode",
     "TiltPlan",
+    "coinciding_images",
     "orientation_label",
     "orientation_problem",
     "plan_grid",
@@ -294,7 +295,7 @@ def plan_grid(
     if len(frames) == 1:
         return _single_slice_grid(f0, label, order_t, p[0], c0, c1, normal)
     spacings = np.diff(d)
-    _refuse_repeated_positions(spacings, label)
+    _refuse_repeated_positions(frames, label)
     med = float(np.median(spacings))
     step, origin, regular = _fit_slice_line(p, spacings, med)
     blend: BlendPlan | None = None
@@ -370,14 +371,42 @@ def _single_slice_grid(
     )
 
 
-def _refuse_repeated_positions(spacings: _Vec, label: str) -> None:
+def coinciding_images(frames: Sequence[FrameHeader]) -> str | None:
+    """One phrase for all images that coincide (closer than `DUPLICATE_TOLERANCE_MM` along
+    the slice normal), or None: how many positions occur more than once, how many images
+    lie there, where along the normal and in which files, e.g. ``"2 slice position(s)
+    occur more than once (4 images at 5.0–7.5 mm along the slice normal; files
+    IM0003.dcm … IM0006.dcm)"``."""
+    if not frames or frames[0].orientation is None or frames[0].pixel_spacing is None:
+        return None
+    if any(f.position is None for f in frames):
+        return None
+    order, _, d = _slice_order(frames, _in_plane_steps(frames[0])[2])
+    close = np.diff(d) < DUPLICATE_TOLERANCE_MM
+    if not np.any(close):
+        return None
+    at = np.zeros(len(d), dtype=bool)
+    at[:-1] |= close
+    at[1:] |= close
+    n_positions = int(np.sum(close & ~np.concatenate(([False], close[:-1]))))
+    lo, hi = float(np.min(d[at])), float(np.max(d[at]))
+    where = f"{lo:.1f} mm" if hi - lo < 0.05 else f"{lo:.1f}–{hi:.1f} mm"
+    names = sorted({os.path.basename(frames[int(i)].path) for i in order[at]})
+    files = names[0] if len(names) == 1 else f"{names[0]} … {names[-1]}"
+    return (
+        f"{n_positions} slice position(s) occur more than once ({int(np.sum(at))} images at "
+        f"{where} along the slice normal; file{'s' if len(names) > 1 else ''} {files})"
+    )
+
+
+def _refuse_repeated_positions(frames: Sequence[FrameHeader], label: str) -> None:
     """Refuse slices closer than `DUPLICATE_TOLERANCE_MM` along the normal (same position)."""
-    if np.any(spacings < DUPLICATE_TOLERANCE_MM):
-        n_dup = int(np.sum(spacings < DUPLICATE_TOLERANCE_MM))
+    coinciding = coinciding_images(frames)
+    if coinciding is not None:
         raise SeriesRefusedError(
-            f"{label}: {n_dup} slice position(s) occur more than once and no "
-            "AcquisitionNumber, EchoNumbers, ImageType or folder tells the volumes apart; "
-            "refusing to stack them. Split the series (e.g. by export folder) or pick another."
+            f"{label}: {coinciding} and no AcquisitionNumber, EchoNumbers, ImageType or "
+            "folder tells the volumes apart; refusing to stack them. Split the series "
+            "(e.g. by export folder) or pick another."
         )
 
 

@@ -20,7 +20,20 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["ImageVolume", "WindowPreset"]
+__all__ = ["INTERPOLATED_MARK", "ImageVolume", "WindowPreset", "interpolated_statement"]
+
+INTERPOLATED_MARK = " (interpolated)"
+"""Follows the name of a series resampled onto regular spacing wherever it is shown: the
+napari layer, the report's key-image captions and the SR (`interpolated_statement`)."""
+
+
+def interpolated_statement(series_label: str) -> str:
+    """The sentence the archive states about a series resampled onto regular spacing,
+    e.g. ``"CT series 4 (interpolated): resampled onto a regular grid …"``."""
+    return (
+        f"{series_label}{INTERPOLATED_MARK}: resampled onto a regular grid (a missing "
+        "slice or irregular spacing); voxels between the acquired slices are interpolated"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +114,7 @@ class ImageVolume:
     def interpolated_mark(self) -> str:
         """``" (interpolated)"`` for an interpolated volume, else ``""``: appended to its name
         wherever it is shown (napari layer, report key-image captions)."""
-        return " (interpolated)" if self.is_interpolated else ""
+        return INTERPOLATED_MARK if self.is_interpolated else ""
 
     # -- shape and spacing -----------------------------------------------------------
     @property

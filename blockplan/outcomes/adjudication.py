@@ -35,7 +35,15 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from blockplan.case.model import BlockSession, Case, Injection, PainDiary, Procedure
-from blockplan.case.vocab import BLOCK_NAMES, Agent, BlockType, Laterality, Structure, level_index
+from blockplan.case.vocab import (
+    BLOCK_ABBREVIATIONS,
+    BLOCK_NAMES,
+    Agent,
+    BlockType,
+    Laterality,
+    Structure,
+    level_index,
+)
 from blockplan.outcomes.diary import (
     ReliefPoint,
     ReliefRun,
@@ -400,6 +408,15 @@ class BlockResult(_Result):
     def single_agent(self) -> Agent | None:
         """The agent when exactly one decides the block, else None."""
         return self.agents[0] if len(self.agents) == 1 else None
+
+    @property
+    def list_line(self) -> str:
+        """One line of a block list, e.g.
+        ``"#1 2026-04-07 09:00 · SNRB L5 right nerve root · lidocaine — positive"``."""
+        sites = " + ".join(k.short_label for k in self.sites) or "site not recorded"
+        when = self.performed_at.strftime("%Y-%m-%d %H:%M")
+        what = f"{BLOCK_ABBREVIATIONS[self.block_type]} {sites}"
+        return f"#{self.number} {when} · {what} · {self.agent_label} — {self.short_verdict}"
 
     @property
     def label(self) -> str:

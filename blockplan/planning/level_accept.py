@@ -60,7 +60,8 @@ def accept_proposed_levels(
     new_case = change_level_markers(case, tuple(markers))
     how = proposal.levels[0].reasons[0].split(";")[0]
     summary = (
-        f"level markers proposed automatically on CT series {proposal.series_number} ({how}) "
+        f"level markers proposed automatically on {proposal.modality} series "
+        f"{proposal.series_number} ({how}) "
         f"and accepted: {proposal.levels[0].label}–{proposal.levels[-1].label}, "
         f"{len(markers)} markers"
     )

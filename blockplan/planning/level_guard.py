@@ -130,7 +130,7 @@ def check_level_markers(markers: Sequence[LevelMarker], proposal: LevelProposal)
             "not_compared",
             (),
             "Level count: not compared — the markers lie in another frame of reference than "
-            f"the CT (series {proposal.series_number}) the count was made on",
+            f"the {proposal.modality} (series {proposal.series_number}) the count was made on",
         )
     pairs = []
     for m in markers:

@@ -113,6 +113,7 @@ class LevelProposal:
     sacrum_count: str | None = None
     rib_count: str | None = None
     withheld: tuple[str, ...] = ()
+    modality: str = "CT"  # of the series counted on: "CT" or "MR"
 
     @property
     def counts_disagree(self) -> bool:
@@ -140,10 +141,7 @@ class LevelProposal:
             ProposedLevel(lv.label, (x, *lv.centre_lps[1:]), lv.confidence, lv.reasons)
             for lv in self.levels
         )
-        return LevelProposal(
-            levels, self.reasons, self.series_instance_uid, self.series_number,
-            self.frame_of_reference_uid, self.sacrum_count, self.rib_count, self.withheld,
-        )  # fmt: skip
+        return replace(self, levels=levels)
 
     def summary(self) -> str:
         """One line for the screen: what was proposed and how, or why nothing was."""
@@ -175,6 +173,7 @@ class LevelProposal:
             "withheld": list(self.withheld),
             "sacrum_count": self.sacrum_count,
             "rib_count": self.rib_count,
+            "modality": self.modality,
         }
 
 
@@ -204,8 +203,12 @@ class WorkGrid:
         return out
 
 
-def working_grid(volume: ImageVolume) -> WorkGrid | str:
-    """The CT on a ~2 mm grid along the patient axes, or the reason it cannot be made."""
+def patient_axes_view(volume: ImageVolume, spacing_mm: float) -> tuple[Any, F64] | str:
+    """The array as ``[z, y, x]`` along LPS +z, +y, +x, strided to about ``spacing_mm``.
+
+    Returns the view (no copy) and the affine mapping its index (i=x, j=y, k=z) to LPS,
+    or the reason it cannot be made (an axis more than 25° from every patient axis).
+    """
     direction = volume.direction
     array_axis_of_voxel = {0: 2, 1: 1, 2: 0}  # voxel axis i, j, k -> array axis
     order: list[int] = []  # array axis for LPS z, y, x
@@ -227,7 +230,7 @@ def working_grid(volume: ImageVolume) -> WorkGrid | str:
     m[3, 3] = 1.0
     steps = []
     for n, (lps_axis, c) in enumerate(zip((2, 1, 0), voxel_axes)):
-        stride = max(1, round(WORK_SPACING_MM / sp[c]))
+        stride = max(1, round(spacing_mm / sp[c]))
         sign = 1 if direction[lps_axis, c] > 0 else -1
         size = view.shape[n]
         col = 2 - n  # working index column: x=0, y=1, z=2
@@ -235,8 +238,17 @@ def working_grid(volume: ImageVolume) -> WorkGrid | str:
         if sign < 0:
             m[c, 3] = size - 1
         steps.append(slice(None, None, stride) if sign > 0 else slice(size - 1, None, -stride))
-    hu = np.asarray(view[tuple(steps)], dtype=np.float32)
-    affine = volume.affine @ m
+    affine: F64 = volume.affine @ m
+    return view[tuple(steps)], affine
+
+
+def working_grid(volume: ImageVolume) -> WorkGrid | str:
+    """The CT on a ~2 mm grid along the patient axes, or the reason it cannot be made."""
+    got = patient_axes_view(volume, WORK_SPACING_MM)
+    if isinstance(got, str):
+        return got
+    view, affine = got
+    hu = np.array(view, dtype=np.float32)  # a copy: the caller's volume is never clipped
     sx, sy, sz = (float(v) for v in np.linalg.norm(affine[:3, :3], axis=0))
     metal = hu > METAL_HU
     np.clip(hu, *HU_CLIP, out=hu)
@@ -244,10 +256,11 @@ def working_grid(volume: ImageVolume) -> WorkGrid | str:
 
 
 # --- 2. the spine's path through the axial slices --------------------------------------
-def _box_mean(a: F32, size: tuple[int, int]) -> F32:
-    """Mean over a ``size`` (rows, columns) box in every axial slice (edges repeated)."""
+def _box_mean(a: F32, size: tuple[int, int], axes: tuple[int, int] = (1, 2)) -> F32:
+    """Mean over a ``size`` box along ``axes`` (default: rows, columns of every axial
+    slice), edges repeated."""
     out = a
-    for axis, n in zip((1, 2), size):
+    for axis, n in zip(axes, size):
         r = n // 2
         pad = [(0, 0)] * 3
         pad[axis] = (r + 1, r)
@@ -365,14 +378,15 @@ def _gaussian_1d(values: F64, sigma: float) -> F64:
     return out
 
 
-def spine_curve(grid: WorkGrid, yx: F64) -> SpineCurve:
-    """The tracked positions smoothed (σ 20 mm left-right, 10 mm front-back) and resampled
-    every 1 mm of arc length."""
+def spine_curve(
+    grid: WorkGrid, yx: F64, sigma_mm: tuple[float, float] = (20.0, 10.0)
+) -> SpineCurve:
+    """The tracked positions smoothed (σ 20 mm left-right, 10 mm front-back unless
+    ``sigma_mm`` says otherwise) and resampled every 1 mm of arc length."""
     dz = grid.spacing[2]
     z = np.arange(len(yx)) * dz
-    pts = np.stack(
-        [_gaussian_1d(yx[:, 1], 20.0 / dz), _gaussian_1d(yx[:, 0], 10.0 / dz), z], axis=1
-    )
+    sx, sy = sigma_mm
+    pts = np.stack([_gaussian_1d(yx[:, 1], sx / dz), _gaussian_1d(yx[:, 0], sy / dz), z], axis=1)
     seg = np.linalg.norm(np.diff(pts, axis=0), axis=1)
     arc = np.concatenate([[0.0], np.cumsum(seg)])
     s = np.arange(0.0, arc[-1], 1.0)
@@ -912,11 +926,16 @@ def propose_levels(volume: ImageVolume) -> LevelProposal:
             volume.frame_of_reference_uid, **extra,
         )  # fmt: skip
 
+    if volume.modality == "MR":
+        from blockplan.planning.level_proposal_mr import propose_levels_mr
+
+        return propose_levels_mr(volume)
     if volume.modality != "CT":
         return empty(
-            f"series {volume.series_number}: modality {volume.modality}, expected CT — levels "
-            "are proposed on CT only (the anchors, the sacrum's alae and the lowest ribs, are "
-            "measured on bone); open the CT of the study or mark the levels by hand"
+            f"series {volume.series_number}: modality {volume.modality}, expected CT or MR — "
+            "levels are proposed on CT (the anchors, the sacrum's alae and the lowest ribs, "
+            "are measured on bone) or on a sagittal MR (from the sacrum alone); open one of "
+            "those or mark the levels by hand"
         )
     grid = working_grid(volume)
     if isinstance(grid, str):
@@ -975,8 +994,4 @@ def shift_proposal(proposal: LevelProposal, steps: int) -> LevelProposal:
         label = _shifted(lv.label, steps)
         if label is not None:
             levels.append(ProposedLevel(label, lv.centre_lps, lv.confidence, (*lv.reasons, note)))
-    return LevelProposal(
-        tuple(levels), (*proposal.reasons, note), proposal.series_instance_uid,
-        proposal.series_number, proposal.frame_of_reference_uid, proposal.sacrum_count,
-        proposal.rib_count, proposal.withheld,
-    )  # fmt: skip
+    return replace(proposal, levels=tuple(levels), reasons=(*proposal.reasons, note))

@@ -65,6 +65,7 @@ __all__ = [
     "assign_level",
     "level_for_structure",
     "markable_levels",
+    "nearest_disc",
     "propose_next_level",
     "renumber_levels",
 ]
@@ -596,6 +597,23 @@ def assign_level(
         )
     )
     return axis.assign(point_lps, midline_tolerance_mm=midline_tolerance_mm)
+
+
+def nearest_disc(point_lps: npt.ArrayLike, axis: SpineAxis) -> str | None:
+    """The disc (motion segment, ``"L4-L5"``) nearest a point along the spine axis.
+
+    ``point_lps`` is ``(x, y, z)`` in LPS mm in the axis's frame of reference. The point's
+    level coordinate ``c`` (see the module docstring) lies within half a level of the disc
+    ``floor(c) + 0.5``; None when the point lies beyond the zone of the first or last
+    marker (mark the next level rather than guess).
+    """
+    loc = axis.locate(np.asarray(point_lps, dtype=np.float64).reshape(1, 3))
+    if not bool(loc.inside[0]):
+        return None
+    disc = 2 * int(np.floor(loc.level_coordinate[0])) + 1
+    if disc >= 2 * (len(axis.chain) - 1):
+        return None  # below the last vertebra of the chain: no disc
+    return axis.level_name(disc)
 
 
 def level_for_structure(level: str | None, structure: Structure | str) -> str | None:

@@ -38,7 +38,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from blockplan.case.vocab import BLOCK_NAMES, BlockType, Structure, level_sort_key
+from blockplan.case.vocab import (
+    BLOCK_ABBREVIATIONS,
+    BLOCK_NAMES,
+    BlockType,
+    Structure,
+    level_sort_key,
+)
 
 if TYPE_CHECKING:
     from blockplan.case.model import Target
@@ -71,18 +77,6 @@ __all__ = [
     "unchecked_text",
     "verdict_text",
 ]
-
-BLOCK_ABBREVIATIONS: dict[BlockType, str] = {
-    BlockType.MEDIAL_BRANCH: "MBB",
-    BlockType.FACET_INTRAARTICULAR: "facet IA",
-    BlockType.SELECTIVE_NERVE_ROOT: "SNRB",
-    BlockType.TRANSFORAMINAL_EPIDURAL: "TFESI",
-    BlockType.INTERLAMINAR_EPIDURAL: "ILESI",
-    BlockType.CAUDAL_EPIDURAL: "caudal ESI",
-    BlockType.SACROILIAC_JOINT: "SIJ",
-    BlockType.DISCOGRAPHY: "discography",
-}
-"""The block type as a target name abbreviates it."""
 
 
 def block_type_from_text(text: str) -> BlockType:

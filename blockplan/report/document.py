@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
+import hashlib
 import io
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -41,6 +43,7 @@ from blockplan.report.findings import ReportFindings, findings_from_ledger
 from blockplan.report.fonts import FontSet, register_fonts
 from blockplan.report.identity import case_relations
 from blockplan.report.layout import INK, MUTED, RULE, make_styles, person_name
+from blockplan.report.memo import case_revision, image_streams, report_memo
 from blockplan.report.options import ReportOptions, derive_report_id
 from blockplan.report.payer import payer_checklists
 from blockplan.report.pdfa import PdfaMetadata, make_pdfa
@@ -137,20 +140,55 @@ def _plain_flate() -> Iterator[None]:
     * ``useA85 = 0``: streams without the ASCII85 layer reportlab adds by default;
       pure-Python ASCII85 of the key images cost more than the rest of the layout, and the
       PDF only gets larger with it.
+    * images: an image whose pixels were compressed for an earlier report reuses that
+      Flate stream (`blockplan.report.memo.image_streams`, keyed by the pixels' digest);
     * ``invariant = 1``: the drawings (diary charts, spine map) write their graphics
       state in sorted order. Without it `reportlab.graphics.renderPDF` writes it in the
       order of a dictionary filled from a hash-ordered set, so the same case gave different
       bytes in another Python process (found by the cross-process reproducibility test).
     """
     from reportlab import rl_config
+    from reportlab.pdfbase import pdfdoc
 
     with _A85_LOCK:
-        previous = rl_config.useA85, rl_config.invariant
+        previous = rl_config.useA85, rl_config.invariant, pdfdoc.PDFImageXObject
         rl_config.useA85, rl_config.invariant = 0, 1
+        pdfdoc.PDFImageXObject = _reused_image_class(previous[2])
         try:
             yield
         finally:
-            rl_config.useA85, rl_config.invariant = previous
+            rl_config.useA85, rl_config.invariant, pdfdoc.PDFImageXObject = previous
+
+
+_STREAM_FIELDS = ("width", "height", "streamContent", "_filters", "colorSpace", "bitsPerComponent")
+
+
+@functools.cache
+def _reused_image_class(base: type) -> type:
+    """reportlab's image XObject, taking its Flate stream from `image_streams` when the
+    same pixels were compressed before, and keeping it there otherwise. The key is the
+    pixels' own digest (with size, mode and mask), never the name reportlab gives an image
+    (for a file that is its path). The stream is the one zlib would make again: the bytes
+    of the PDF do not change."""
+
+    class ReusedImageXObject(base):
+        def loadImageFromSRC(self, im: Any) -> None:
+            if im.jpeg_fh() is not None:
+                super().loadImageFromSRC(im)
+                return
+            raw = im.getRGBData()  # kept by the reader: drawImage asked for it already
+            pixels = hashlib.blake2b(raw, digest_size=20).hexdigest()
+            key = f"{pixels} {im.getSize()} {im.mode} {self.mask!r}"
+            found = image_streams.get(key)
+            if found is None:
+                super().loadImageFromSRC(im)
+                image_streams.put(key, tuple(getattr(self, f) for f in _STREAM_FIELDS))
+                return
+            for field, value in zip(_STREAM_FIELDS, found, strict=True):
+                setattr(self, field, value)
+            self._checkTransparency(im)
+
+    return ReusedImageXObject
 
 
 def resolve_findings(
@@ -259,6 +297,7 @@ def build_report(
     report_id = opts.report_id or derive_report_id(case, findings.profile_label, created)
     page = A4 if opts.page_size == "A4" else letter
     vols = _as_volumes(volumes)
+    revision = case_revision(case)
     ctx = Context(
         case=case,
         findings=findings,
@@ -272,7 +311,10 @@ def build_report(
         block_numbers=_block_numbers(case, findings),
         paths=measure_paths(case, vols, skip_unmeasurable=True),
         payer=payer_checklists(case, opts.payer_profiles),
-        level_check=level_check_for_case(case, vols),
+        level_check=report_memo.get(
+            revision, vols, "level check", lambda: level_check_for_case(case, vols)
+        ),
+        revision=revision,
     )
     info = _page_info(ctx, page)
     pdf = _layout(ctx, info, story(ctx, vols))

@@ -23,6 +23,7 @@ from blockplan.fluoro.views import ViewKind
 from blockplan.io.volume import ImageVolume
 from blockplan.planning.paths import planning_ct
 from blockplan.report.layout import esc, grid
+from blockplan.report.memo import report_memo
 
 if TYPE_CHECKING:
     from blockplan.case.model import Target
@@ -51,15 +52,19 @@ def report_previews(
     detector = DetectorSpec(
         columns=px, rows=px, pixel_mm=DEFAULT_PIXEL_MM * DEFAULT_DETECTOR_PX / px
     )
-    try:
-        return tuple(
-            fluoro_preview(
-                case, ct, target.id, kind, detector=detector, options=_QUICK, labels=False
+
+    def compute() -> tuple[FluoroPreview, ...]:
+        try:
+            return tuple(
+                fluoro_preview(
+                    case, ct, target.id, kind, detector=detector, options=_QUICK, labels=False
+                )
+                for kind in REPORT_VIEWS
             )
-            for kind in REPORT_VIEWS
-        )
-    except PlanningError:
-        return ()  # e.g. the source inside a very large CT: the previews are left out
+        except PlanningError:
+            return ()  # e.g. the source inside a very large CT: the previews are left out
+
+    return report_memo.get(ctx.revision, [ct], ("fluoro", target.id, px), compute)
 
 
 class _Picture(Flowable):  # type: ignore[misc]

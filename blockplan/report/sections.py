@@ -75,6 +75,7 @@ from blockplan.report.layout import (
     person_name,
     status_tint,
 )
+from blockplan.report.memo import report_memo
 from blockplan.report.options import ReportOptions
 from blockplan.report.payer import payer_section
 from blockplan.report.spinemap import legend_drawing, pain_source_map, status_colour
@@ -115,6 +116,9 @@ class Context:
     """Payer-documentation checklists (`blockplan.outcomes.payer`), when asked for."""
     level_check: LevelCheck | None = None
     """The level markers against the automatic count (`blockplan.planning.level_guard`)."""
+    revision: str = ""
+    """The case's revision (`blockplan.report.memo.case_revision`): pictures computed for
+    it are reused by the next build of the same case; empty: nothing is reused."""
 
 
 def story(ctx: Context, volumes: Sequence[ImageVolume]) -> list[Flowable]:
@@ -455,7 +459,12 @@ def _sagittal_cell(
     if vol is None:
         return None
     labelled = [(ctx.target_labels[t.id], t) for t in _in_frame(case.targets, frame)]
-    img = ki.sagittal_overview(vol, _in_frame(case.levels, frame), labelled, scars=scars)
+    img = report_memo.get(
+        ctx.revision,
+        [vol],
+        "sagittal",
+        lambda: ki.sagittal_overview(vol, _in_frame(case.levels, frame), labelled, scars=scars),
+    )
     caption = Paragraph(
         "<b>Sagittal overview</b> with level labels; target heights are marked at the right "
         f"edge. {esc(img.source)}.",
@@ -489,15 +498,20 @@ def _axial_cell(
     entry = None
     if traj is not None and traj.entry.frame_of_reference_uid == frame:
         entry = traj.entry.lps
-    img = ki.axial_key_image(
-        vol,
-        target,
-        label=label,
-        entry=entry,
-        scars=scars,
-        midline_x=float(np.mean([m.position.lps[0] for m in levels])) if levels else None,
-        anchors=anchors,
-        pixels=ctx.options.key_image_pixels,
+    img = report_memo.get(
+        ctx.revision,
+        [vol],
+        ("axial", target.id, ctx.options.key_image_pixels),
+        lambda: ki.axial_key_image(
+            vol,
+            target,
+            label=label,
+            entry=entry,
+            scars=scars,
+            midline_x=float(np.mean([m.position.lps[0] for m in levels])) if levels else None,
+            anchors=anchors,
+            pixels=ctx.options.key_image_pixels,
+        ),
     )
     what = " ".join(
         x for x in (target.level or "", target.side.value, structure_label(target.structure))

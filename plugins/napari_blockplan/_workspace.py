@@ -399,16 +399,9 @@ class Workspace:
         return next(iter(full), None) or next((i for i in found if i is not None), None)
 
     def _series_refs(self) -> tuple[SeriesRef, ...]:
-        return tuple(
-            SeriesRef(
-                series_instance_uid=v.series_instance_uid,
-                modality=v.modality,
-                series_number=v.series_number,
-                description=v.series_description,
-                frame_of_reference_uid=v.frame_of_reference_uid,
-            )
-            for v in self.volumes()
-        )
+        from blockplan.case.identity import volume_series_ref
+
+        return tuple(volume_series_ref(v) for v in self.volumes())
 
     def _draft(self) -> Case:
         """What a first edit starts from: the loaded images' identity, or an empty case."""
@@ -581,7 +574,7 @@ def window_title(case: Case | None) -> str:
     patient = format_person_name(case.patient.patient_name)
     if case.patient.patient_id:
         patient = f"{patient} ({case.patient.patient_id})".strip()
-    parts = ["blockplan", patient or "patient not recorded", case.title or f"case {case.case_id}"]
+    parts = ["blockplan", patient or "patient not recorded", case.title or case.display_name]
     return " — ".join(parts)
 
 

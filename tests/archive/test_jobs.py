@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pydicom
 import pytest
+from click.testing import CliRunner
+from pypdf import PdfReader
 
 from blockplan.archive.jobs import (
     archive_case,
@@ -15,8 +18,10 @@ from blockplan.archive.jobs import (
     source_series,
     waiting_in_outbox,
 )
+from blockplan.case.casefile import save_case_file
 from blockplan.case.model import Case
-from blockplan.errors import ArchiveError
+from blockplan.cli import main
+from blockplan.errors import ArchiveError, GeometryWarning
 from blockplan.io import discover
 from tests.archive._factory import Study
 
@@ -47,6 +52,34 @@ def test_source_series_is_the_one_the_plan_was_made_on(study: Study, case: Case)
     headers, volume = source_series(case, study.folder)
     assert volume.series_instance_uid == study.volume.series_instance_uid
     assert [h.SOPInstanceUID for h in headers] == list(volume.sop_instance_uids)
+
+
+def test_a_case_planned_on_a_resampled_series_is_rebuilt_on_it(
+    study: Study, case: Case, tmp_path: Path
+) -> None:
+    """The case records the series interpolated: the archive and a rebuilt report load it
+    resampled again (a missing slice would refuse it) and say so (issue 16 point 4)."""
+    gapped = tmp_path / "gapped"
+    gapped.mkdir()
+    for n, f in enumerate(study.files):
+        if n != 5:  # a slice lost in the middle
+            shutil.copy(f, gapped / f.name)
+    with pytest.raises(ArchiveError, match="no series of the images folder holds the plan"):
+        source_series(case, gapped)  # as recorded before: refused for its gap
+    assert case.study is not None
+    ref = case.study.series[0].model_copy(update={"interpolated": True})
+    resampled = case.evolve(study=case.study.model_copy(update={"series": (ref,)}))
+    with pytest.warns(GeometryWarning, match="resampled 11 slices to 12"):
+        headers, volume = source_series(resampled, gapped)
+    assert volume.is_interpolated and len(headers) == len(study.files) - 1
+    case_file = save_case_file(resampled, tmp_path / "case.blockplan.json")
+    out = tmp_path / "report.pdf"
+    args = ["report", str(case_file), "--study", str(gapped), "-o", str(out)]
+    with pytest.warns(GeometryWarning, match="resampled 11 slices to 12"):
+        result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    text = "".join(page.extract_text() for page in PdfReader(out).pages)
+    assert "CT series 3 (synthetic phantom) (interpolated), axial plane" in " ".join(text.split())
 
 
 def test_a_folder_without_the_plan_is_refused_clearly(study: Study, case: Case) -> None:

@@ -28,6 +28,7 @@ from blockplan.archive.sr import _groups, _tracking_text
 from blockplan.archive.validate import dciodvfy_path
 from blockplan.case.model import Case, MaskGrid, ScarRegion
 from blockplan.errors import ArchiveError
+from blockplan.io.volume import interpolated_statement
 from blockplan.planning import SafetyVerdict
 from tests.archive._factory import Study, reoriented_grid
 
@@ -146,6 +147,19 @@ def test_sr_codes(objects: ArchiveObjects) -> None:
     for level in ("L5", "L4-L5", "L5-S1", "S1", "C1-C2"):
         assert level_from_code(level_code(level)) == level
     assert level_code("L5").scheme_designator == "SCT"
+
+
+@needs_dciodvfy
+def test_sr_states_an_interpolated_planning_series(study: Study, case: Case) -> None:
+    assert read_sr(build_measurement_report(case, study.headers)).statements == ()
+    assert case.study is not None
+    ref = case.study.series[0].model_copy(update={"interpolated": True})
+    resampled = case.evolve(study=case.study.model_copy(update={"series": (ref,)}))
+    sr = reread(build_measurement_report(resampled, study.headers))
+    assert read_sr(sr).statements == (interpolated_statement("CT series 3"),)
+    result = validate_dataset(sr)
+    assert result.errors == (), result.errors
+    assert all(PRIVATE_SCHEME in w for w in result.warnings), result.warnings
 
 
 def test_sr_refusals(study: Study, case: Case) -> None:

@@ -66,6 +66,7 @@ def test_archive_sends_the_signed_report_byte_for_byte(
     # the objects carry the report's date, not the archive time
     assert (enc.ContentDate, enc.ContentTime) == ("20260302", "153000")
     assert pydicom.dcmread(out / "plan-sr.dcm").ContentDate == "20260302"
+    assert pydicom.dcmread(out / "plan-sr.dcm").ContentTime == "153000"  # and its time
     # --author/--clinic would be silently ignored: refused while a signed report is kept
     code, output = _run(
         "archive", str(case_file), "--images", str(study.folder), "--to", str(tmp_path / "b"),

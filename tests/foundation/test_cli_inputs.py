@@ -36,6 +36,7 @@ HEAVY = (
     "blockplan.report",
     "blockplan.archive",
     "blockplan.planning",
+    "blockplan.fluoro",
 )
 
 
@@ -76,11 +77,36 @@ def _modules_after(*args: str) -> set[str]:
         ("view", "--help"),
         ("levels", "--help"),
         ("levels",),  # missing argument
+        ("case", "--help"),
+        ("case", "list", "--help"),
+        ("case", "sources", "--help"),
+        ("case", "show", "--help"),
+        ("case", "export", "--help"),
+        ("case", "import", "--help"),
+        ("case", "show"),  # missing argument
+        ("case", "list", "--limit", "0"),  # out of range
+        ("case", "frobnicate"),
+        ("config", "show", "--help"),
+        ("config", "set", "--help"),
+        ("archive", "--help"),
+        ("archive", "--no-such-option"),
+        ("archive", "missing.json", "--pdf", "missing.pdf"),  # no such file
+        ("export", "--help"),
+        ("export",),  # missing argument
+        ("fluoro", "--help"),
+        ("fluoro", "missing.json", "--view", "sideways"),  # bad choice
     ],
 )
 def test_help_and_argument_errors_import_no_stage(args: tuple[str, ...]) -> None:
     loaded = _modules_after(*args)
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_fluoro_view_choices_are_the_view_kinds() -> None:
+    from blockplan._cli_fluoro import VIEW_CHOICES
+    from blockplan.fluoro.views import ViewKind
+
+    assert tuple(k.value for k in ViewKind) == VIEW_CHOICES
 
 
 def test_listing_series_imports_no_report_store_or_network_code(tmp_path: Path) -> None:

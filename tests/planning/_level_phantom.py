@@ -58,6 +58,7 @@ class Variant:
     slice_mm: float = 2.0
     orientation: str = "HFS"  # HFS, FFS, HFP, SAG
     seed: int = 0
+    dark_discs: tuple[str, ...] = ()  # degenerated (desiccated) discs: dark on T2 MR
 
 
 @dataclass
@@ -189,7 +190,7 @@ def _vertebra(
             )
 
 
-def _sacrum(c: _Canvas, o: F64, th: float, l5: F64) -> None:
+def _sacrum(c: _Canvas, o: F64, th: float, l5: F64) -> list[tuple[F64, float, float, float, float]]:
     prev_o, prev_t, h_prev = o, th, 28.0
     pieces = [(o, th, 28.0, 48.0, 33.0)]
     for h, w, d in ((24.0, 40.0, 27.0), (20.0, 32.0, 22.0)):
@@ -218,6 +219,7 @@ def _sacrum(c: _Canvas, o: F64, th: float, l5: F64) -> None:
             return (d2 <= 6.5**2) & (u <= top) & (u >= top - 90)
 
         c.paint(o, np.eye(3), 130, ilium, 420.0)
+    return pieces
 
 
 def _metal(c: _Canvas, layout: dict[str, tuple[F64, float, tuple[float, ...]]]) -> None:
@@ -265,15 +267,24 @@ def _streaks(c: _Canvas) -> None:
 
 def build(v: Variant = Variant()) -> tuple[ImageVolume, Truth]:
     """The CT of a variant (HU, float32) and its truth."""
+    c, truth, _pieces = _scene(v, (v.pixel_mm, v.pixel_mm, v.slice_mm))
+    rng = np.random.default_rng(v.seed)
+    c.hu += rng.normal(0.0, 15.0, c.hu.shape).astype(np.float32)
+    return _orient(c, v.orientation), truth
+
+
+def _scene(
+    v: Variant, sp: tuple[float, float, float], x_range: tuple[float, float] = (-100.0, 100.0)
+) -> tuple[_Canvas, Truth, list[tuple[F64, float, float, float, float]]]:
+    """The painted canvas (noise-free), the truth and the sacral pieces."""
     layout = {n: (o, t, dims) for n, o, t, dims in spine_layout(v)}
     z_top = float(layout[v.top[0]][0][2]) + v.top[1]
     z_bot = float(layout[v.bottom[0]][0][2]) + v.bottom[1]
-    sp = (v.pixel_mm, v.pixel_mm, v.slice_mm)
-    origin = np.array([-100.0, -110.0, z_bot])
+    origin = np.array([x_range[0], -110.0, z_bot])
     shape = (
-        int((z_top - z_bot) // v.slice_mm) + 1,
-        int(220 // v.pixel_mm) + 1,
-        int(200 // v.pixel_mm) + 1,
+        int((z_top - z_bot) // sp[2]) + 1,
+        int(220 // sp[1]) + 1,
+        int((x_range[1] - x_range[0]) // sp[0]) + 1,
     )
     c = _Canvas(origin, sp, shape)
     mid_y = float(np.mean([o[1] for o, _, _ in layout.values()])) + 10.0
@@ -294,11 +305,12 @@ def build(v: Variant = Variant()) -> tuple[ImageVolume, Truth]:
     for name, (o, th, dims) in layout.items():
         if "-" in name:
             w = 46.0
-            c.paint(o, _frame(th), 60, _ellcyl(w / 2, 16.0, dims[0] / 2 + 0.5), 85.0)
+            value = 86.0 if name in v.dark_discs else 85.0
+            c.paint(o, _frame(th), 60, _ellcyl(w / 2, 16.0, dims[0] / 2 + 0.5), value)
         elif name != "S1":
             _vertebra(c, v, name, o, th, dims)
         truth.centres[name] = np.asarray(o, dtype=np.float64)
-    _sacrum(c, layout["S1"][0], layout["S1"][1], layout["L5"][0])
+    pieces = _sacrum(c, layout["S1"][0], layout["S1"][1], layout["L5"][0])
     for name, (o, th, dims) in layout.items():
         if "-" not in name:
             h, w, d = dims[:3]
@@ -311,9 +323,7 @@ def build(v: Variant = Variant()) -> tuple[ImageVolume, Truth]:
             pelvis = o + np.array([s * 50.0, 5.0, 0.0])
             inside = lambda x, a, u: (x / 15) ** 2 + (a / 10) ** 2 + (u / 20) ** 2 <= 1  # noqa: E731
             c.paint(pelvis, np.eye(3), 25.0, inside, 600.0)
-    rng = np.random.default_rng(v.seed)
-    c.hu += rng.normal(0.0, 15.0, c.hu.shape).astype(np.float32)
-    return _orient(c, v.orientation), truth
+    return c, truth, pieces
 
 
 def _orient(c: _Canvas, orientation: str) -> ImageVolume:

@@ -1,4 +1,4 @@
-"""``blockplan levels`` on the sample study: the proposal, JSON, MR and error exits."""
+"""``blockplan levels`` on the sample study: CT and sagittal MR proposals, JSON, error exits."""
 
 from __future__ import annotations
 
@@ -41,21 +41,54 @@ def test_levels_json_for_one_series() -> None:
     assert l4["confidence"] == 0.95 and data["sacrum_count"] == data["rib_count"] == "T12"
 
 
-def test_levels_on_an_mr_series_exits_0_with_an_empty_proposal_and_the_reason() -> None:
+def test_levels_on_the_sagittal_mr_series_counts_from_the_sacrum() -> None:
+    # issue 19 point 2: the sagittal MR gets a proposal (it was empty, "expected CT")
     result = CliRunner().invoke(main, ["levels", str(SAMPLE), "--series", "3"])
     assert result.exit_code == 0, result.output
-    assert "  no level proposed" in result.output
-    assert "series 3: modality MR, expected CT" in result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("Series 3: level proposal (decision support")
+    labels = [ln.split()[0] for ln in lines[1:] if ln.startswith("  ") and "mm LPS" in ln]
+    assert labels[-3:] == ["L5", "L5-S1", "S1"] and "L4" in labels
+    assert "confidence 0.60" in lines[1] and "the count rests on the sacrum alone" in lines[1]
+    assert any(ln.startswith("  - MR: the spinal canal followed on the sagittal") for ln in lines)
 
 
-def test_levels_without_any_ct_exits_0_and_says_why(tmp_path: Path) -> None:
+def test_levels_without_a_ct_takes_the_sagittal_mr(tmp_path: Path) -> None:
     import shutil
 
     shutil.copytree(SAMPLE / "S0003_MR_T2_SAG", tmp_path / "mr")
     result = CliRunner().invoke(main, ["levels", str(tmp_path), "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["levels"] == [] and "levels are proposed on CT only" in data["reasons"][0]
+    assert data["series_number"] == 3
+    s1 = next(lv for lv in data["levels"] if lv["label"] == "S1")
+    truth = json.loads((SAMPLE / "truth.json").read_text(encoding="utf-8"))
+    centre = truth["vertebrae"]["S1"]["center_lps"]
+    assert sum((a - b) ** 2 for a, b in zip(s1["centre_lps"], centre, strict=True)) ** 0.5 < 5
+
+
+def test_levels_without_a_ct_or_sagittal_mr_exits_0_and_says_why(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(SAMPLE / "S0004_MR_T1_AX_GD", tmp_path / "mr")
+    result = CliRunner().invoke(main, ["levels", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["levels"] == []
+    assert data["reasons"] == [
+        "no loadable CT or sagittal MR series under the path (series found: 4): levels are "
+        "proposed on CT or on a sagittal MR"
+    ]
+
+
+def test_levels_on_an_axial_mr_series_exits_0_and_says_choose_the_sagittal() -> None:
+    result = CliRunner().invoke(main, ["levels", str(SAMPLE), "--series", "4"])
+    assert result.exit_code == 0, result.output
+    assert "  no level proposed" in result.output
+    assert (
+        "  - series 4: an axial MR stack does not show the column; choose the sagittal series"
+        in result.output.splitlines()
+    )
 
 
 def test_levels_unknown_series_is_one_line_and_exit_2() -> None:

@@ -97,10 +97,10 @@ def test_targets_near_a_disagreement_are_flagged_until_confirmed() -> None:
 
 def test_nothing_to_compare_says_why() -> None:
     volume, truth, _ = _phantom()
-    empty = propose_levels(volume.with_array(volume.array, modality="MR"))
+    empty = propose_levels(volume.with_array(volume.array, modality="PT"))
     check = check_level_markers(_markers(truth, BODIES), empty)
     assert check.status == "not_compared"
-    assert check.message.startswith("Level count: not compared — series 2: modality MR")
+    assert check.message.startswith("Level count: not compared — series 2: modality PT")
     assert (
         check_level_markers((), empty).message == "Level count: not compared — no level markers yet"
     )

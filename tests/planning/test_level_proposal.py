@@ -193,13 +193,14 @@ def _volume(
     )
 
 
-def test_not_a_ct_gives_an_empty_proposal_and_says_why() -> None:
-    p = propose_levels(_volume(np.zeros((20, 20, 20)), modality="MR"))
+def test_neither_ct_nor_mr_gives_an_empty_proposal_and_says_why() -> None:
+    # issue 19 point 2: MR is proposed on too (tests/planning/test_level_proposal_mr.py)
+    p = propose_levels(_volume(np.zeros((20, 20, 20)), modality="PT"))
     assert p.levels == ()
     assert p.reasons == (
-        "series 7: modality MR, expected CT — levels are proposed on CT only (the anchors, "
-        "the sacrum's alae and the lowest ribs, are measured on bone); open the CT of the "
-        "study or mark the levels by hand",
+        "series 7: modality PT, expected CT or MR — levels are proposed on CT (the anchors, "
+        "the sacrum's alae and the lowest ribs, are measured on bone) or on a sagittal MR "
+        "(from the sacrum alone); open one of those or mark the levels by hand",
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from napari_blockplan._launch import DOCK_WIDGETS, launch_viewer
@@ -103,5 +104,14 @@ def test_launch_with_a_study_and_its_case_opens_both(qtbot, launch_app) -> None:
         # the last series loaded (hidden)
         active = viewer.layers.selection.active
         assert active is not None and active.visible, getattr(active, "name", None)
+        # the whole slice is in view (the case's points, drawn before the images came,
+        # do not set the zoom): its displayed extent fits the canvas, and fills most of it
+        shown = list(viewer.dims.displayed)
+        extent = np.ptp(active.extent.world[:, shown], axis=0) * viewer.camera.zoom
+        canvas = np.asarray(viewer.screenshot(canvas_only=True, flash=False).shape[:2])
+        assert np.all(extent <= canvas * 1.02) and np.any(extent >= canvas * 0.6), (
+            extent,
+            canvas,
+        )
     finally:
         viewer.close()

@@ -19,7 +19,7 @@ import pytest
 from blockplan.case import BlockType, Case, PatientPoint
 from blockplan.case.store import CaseStore
 from blockplan.planning import add_level_marker, place_target
-from napari_blockplan._convert import lps_to_world
+from napari_blockplan._convert import lps_to_world, world_to_lps
 from napari_blockplan._workspace import workspace_for
 from tests.plugin._gui import Physician, activate, settle
 from tests.plugin.test_clinic_day import _open_tab
@@ -100,3 +100,37 @@ def test_propose_shift_edit_and_accept_levels(
     # the guard re-checks on every edit: the accepted markers agree with the count
     assert panel.guard.text().startswith("Level count: the markers agree with the automatic")
     assert doc.actions <= 6
+
+
+def test_propose_levels_on_the_sagittal_mr_when_no_ct_is_open(
+    make_napari_viewer: Any, qtbot: Any, tmp_path: Path
+) -> None:
+    """Issue 19 point 2 in napari: only the sagittal T2 is open; "Propose levels" counts
+    on it from the sacrum and "Accept" audits the MR series it was counted on."""
+    store = CaseStore(tmp_path / "cases.sqlite3")
+    viewer = make_napari_viewer(show=True)
+    viewer.open(str(SAMPLE / "S0003_MR_T2_SAG"), plugin="blockplan")
+    ws = workspace_for(viewer)
+    ws.use_store(store)
+    qtbot.waitUntil(lambda: len(ws.volumes()) == 1, timeout=60000)  # loaded in the background
+    assert [v.modality for v in ws.volumes()] == ["MR"]
+    _d, planning = viewer.window.add_plugin_dock_widget("blockplan", "Planning")
+    activate(planning)
+    ws.start_case(Case())
+    settle()
+    doc = Physician(viewer)
+    panel = planning.level_proposal
+    _open_tab(doc, planning.tabs, "Levels")
+    doc.click(panel.propose_button, "Propose levels")
+    qtbot.waitUntil(panel.accept_button.isEnabled, timeout=60000)
+    labels = list(panel.layer().features["level"])
+    assert labels[-5:] == ["L4", "L4-L5", "L5", "L5-S1", "S1"]
+    assert "counted up from the sacrum on the sagittal MR" in panel.status.text()
+    for label, lps in zip(labels, np.asarray(panel.layer().data), strict=True):
+        truth = np.asarray(CENTRES[label]["center_lps"])
+        assert abs(world_to_lps(lps)[2] - truth[2]) < 5.0, label
+    doc.click(panel.accept_button, "Accept proposed levels")
+    assert [m.level for m in ws.case.levels] == labels
+    summary = store.audit(ws.case.case_id)[-1].summary
+    assert summary.startswith("level markers proposed automatically on MR series 3 (counted up")
+    assert doc.actions <= 3

@@ -220,7 +220,11 @@ def test_pending_and_needs_review_blocks_show_why(outcomes) -> None:
     widget.set_diary(proc.id, 8, [(0, 1, None)])
     widget.select_block(proc.id)
     assert _status(widget, label) == "pending"
-    assert listed().endswith("pending: NRS at 15, 30, 60, 120 min")
+    # the physician's words: abbreviation, level, side, structure (not "mbb lidocaine")
+    assert listed() == (
+        "#5 2026-05-26 09:00 · MBB L4-L5 right facet joint · lidocaine"
+        " — pending: NRS at 15, 30, 60, 120 min"
+    )
     assert "pending: NRS at 15, 30, 60, 120 min (under comparative v1.1.0)" in (
         widget.verdict.text()
     )
@@ -237,5 +241,9 @@ def test_pending_and_needs_review_blocks_show_why(outcomes) -> None:
     assert _status(widget, label) == "needs review"
     assert listed().endswith("needs review: low baseline")
     assert "baseline NRS 2/10 is below 4/10" in widget.verdict.text()
+    # the verdict on its first line, each reason on a line of its own (not one paragraph)
+    first, *reasons = widget.verdict.text().splitlines()
+    assert first == "Block #5: needs review: low baseline (under comparative v1.1.0)"
+    assert reasons and all(line.startswith("• ") for line in reasons)
     status_cell = widget.ledger_table.item(row_of(label), 1)
     assert status_cell.background().color() == QColor(CORE_COLOURS["needs_review"])

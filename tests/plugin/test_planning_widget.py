@@ -12,6 +12,7 @@ from qtpy.QtCore import Qt
 from qtpy.QtTest import QTest
 
 from blockplan.case.store import CaseStore
+from blockplan.case.vocab import BlockType
 from blockplan.planning import SafetyVerdict, mask_grid_for
 from napari_blockplan._convert import display_volume, lps_to_world, world_to_lps
 from napari_blockplan._layers import layer_for
@@ -61,7 +62,10 @@ def _add_truth_targets(widget: Any) -> list[tuple[Any, dict[str, Any]]]:
         assert widget.structure.currentData() == STRUCTURE.get(
             truth["structure"], truth["structure"]
         )
+        usual = BlockType(widget.block_type.currentData()).usual_approach
+        assert widget.approach.currentData() == usual.value  # the block's usual approach
         target = widget.add_target_at(lps_to_world(truth["target_lps"]))
+        assert target.approach is usual
         widget.set_entry_at(lps_to_world(truth["entry_lps"]), target_id=target.id)
         added.append((target, truth))
     return added

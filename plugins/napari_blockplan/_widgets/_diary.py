@@ -175,6 +175,7 @@ class DiaryPanel(QWidget):
         self.grid.itemChanged.connect(self._cell_committed)
         self.verdict = QLabel("")
         self.verdict.setWordWrap(True)
+        self.verdict.setTextFormat(Qt.TextFormat.PlainText)  # reasons are shown as written
 
         baseline = QHBoxLayout()
         baseline.addWidget(self.baseline)

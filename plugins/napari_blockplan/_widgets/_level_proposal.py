@@ -1,6 +1,7 @@
 """The Levels tab's "Propose levels": the automatic count shown as markers to decide on.
 
-Adapters only: `blockplan.planning.propose_levels` runs in a worker on the planning CT;
+Adapters only: `blockplan.planning.propose_levels` runs in a worker on the planning CT
+(without one, on the sagittal MR: `series_for_levels`);
 the proposal, on its mid-sagittal plane (`LevelProposal.on_midline`), is drawn as the
 points layer ``"blockplan: proposed levels"`` and the view centred on it (drag a point
 in napari's select mode to edit it); "One level up/down" renames every marker
@@ -22,11 +23,11 @@ from blockplan.planning import (
     LevelProposal,
     check_level_markers,
     flag_targets_near_disagreement,
-    planning_ct,
     propose_levels,
 )
 from blockplan.planning.level_accept import accept_proposed_levels
 from blockplan.planning.level_proposal import shift_proposal
+from blockplan.planning.level_proposal_mr import series_for_levels
 from napari_blockplan._convert import lps_to_world, world_to_lps
 from napari_blockplan._views import centre_on
 
@@ -49,7 +50,8 @@ class LevelProposalPanel(QWidget):
         self._flagged_for: tuple[tuple[str, str], ...] = ()
         self.propose_button = QPushButton("Propose levels")
         self.propose_button.setToolTip(
-            "count the vertebrae on the CT (from the sacrum, checked against the lowest ribs)"
+            "count the vertebrae on the CT (from the sacrum, checked against the lowest ribs),"
+            " or without a CT on the sagittal MR (from the sacrum alone)"
         )
         self.propose_button.clicked.connect(self.start)
         self.up_button = QPushButton("One level up")
@@ -103,16 +105,20 @@ class LevelProposalPanel(QWidget):
         """Propose levels on the planning CT in a worker thread."""
         from napari.qt.threading import create_worker
 
-        ct = planning_ct(self.ws.volumes(), self.ws.frame_of_reference_uid())
-        if ct is None:
-            self.planning._error("load the CT of the study first: levels are proposed on CT")
+        volume = series_for_levels(self.ws.volumes(), self.ws.frame_of_reference_uid())
+        if volume is None:
+            self.planning._error(
+                "load the CT or the sagittal MR of the study first: levels are proposed on those"
+            )
             return None
         self.discard()
-        self.worker = create_worker(propose_levels, ct, _start_thread=False)
+        self.worker = create_worker(propose_levels, volume, _start_thread=False)
         worker = self.worker
         worker.returned.connect(lambda result, w=worker: self._on_result(w, result))
         worker.errored.connect(lambda err, w=worker: self._on_error(w, err))
-        self.status.setText(f"counting the levels on CT series {ct.series_number} …")
+        self.status.setText(
+            f"counting the levels on {volume.modality} series {volume.series_number} …"
+        )
         self._enable(False)
         worker.start()
         return worker

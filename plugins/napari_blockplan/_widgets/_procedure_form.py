@@ -186,7 +186,7 @@ class ProcedureForm(QWidget):
             [(a, a.value) for a in Agent], columns=4
         )
         self.concentration = NumberField(Injection, "concentration_pct", "concentration")
-        self.concentration.setPlaceholderText("% (not recorded)")
+        self.concentration.setPlaceholderText("not recorded")
         self.mixed_note = QLabel("")
         self.mixed_note.setWordWrap(True)
         self.mixed_note.setStyleSheet("color: #D55E00")

@@ -313,10 +313,14 @@ class CasePanel(Panel):
             for name, value in values.items():
                 self.fields[name].setText(value)
             self.title_edit.setText(case.title)
+            self.title_edit.setCursorPosition(0)  # a long title reads from its start
         else:
             for label in self.fields.values():
                 label.setText("")
             self.title_edit.setText("")
+        if is_open and case.case_id not in {e.case_id for e in self.entries}:
+            # the rows shown predate this case: never let them say it does not exist
+            self.worklist_status.setText("Updating the worklist…")
         self._update_buttons()
         self._refresh_offer()
         self._schedule_search()
@@ -437,7 +441,7 @@ class CasePanel(Panel):
         except BlockplanError as err:
             self._error(str(err))
             return
-        self.message.setText(f"Opened case {case.case_id}.")
+        self.message.setText(f"Opened {case.display_name}.")
 
     def reopen(self) -> None:
         """Reopen the case offered for the loaded study."""
@@ -452,7 +456,7 @@ class CasePanel(Panel):
             self._error(str(err))
             return
         self.new_title.clear()
-        self.message.setText(f"Started case {case.case_id} from the loaded images.")
+        self.message.setText(f"Started {case.display_name} from the loaded images.")
 
     def rename(self) -> None:
         """Give the open case the title typed (undoable)."""
@@ -465,10 +469,10 @@ class CasePanel(Panel):
 
     def close_case(self) -> None:
         """Close the open case (every edit is already saved)."""
-        case_id = self.ws.case.case_id if self.ws.is_open else None
+        name = self.ws.case.display_name if self.ws.is_open else None
         self.ws.close_case()
-        if case_id is not None:
-            self.message.setText(f"Closed case {case_id}; it stays in the worklist.")
+        if name is not None:
+            self.message.setText(f"Closed {name}; it stays in the worklist.")
 
     def export_case(self) -> Path | None:
         """Ask for a file name, then write the open case there (mode 0600)."""
@@ -486,7 +490,7 @@ class CasePanel(Panel):
         except BlockplanError as err:
             self._error(str(err))
             return None
-        self.message.setText(f"Exported case {self.ws.case.case_id} to {written} (mode 0600).")
+        self.message.setText(f"Exported {self.ws.case.display_name} to {written} (mode 0600).")
         return written
 
     def import_case(self) -> None:
@@ -519,7 +523,7 @@ class CasePanel(Panel):
         self.search()
         copy = " as a copy" if new_id else ""
         self.message.setText(
-            f"Imported case {case.case_id}{copy}; it is selected in the worklist: Open it."
+            f"Imported {case.display_name}{copy}; it is selected in the worklist: Open it."
         )
 
     # ------------------------------------------------------------------ identity -

@@ -48,8 +48,8 @@ from blockplan.case import (
     Steroid,
 )
 from blockplan.case.entry import datetime_text
+from blockplan.case.vocab import BLOCK_ABBREVIATIONS, BLOCK_NAMES
 from blockplan.errors import BlockplanError
-from blockplan.outcomes.adjudication import BLOCK_NAMES
 from blockplan.outcomes.evidence import STATUS_COLOURS, STATUS_TEXT_COLOURS
 from napari_blockplan._qt import present
 from napari_blockplan._widgets._diary import DiaryPanel
@@ -66,6 +66,8 @@ _ID = Qt.ItemDataRole.UserRole
 """Where a block-list item keeps its procedure id."""
 
 LEDGER_COLUMNS = ("Source", "Status", "Why", "Blocks", "What would settle it")
+_LEDGER_TEXT_WIDTH = 280
+"""Widest a ledger text column (reason, what would settle it) grows, in pixels; it wraps."""
 TABS = ("Block", "Diary", "Outcome measures", "Ledger")
 """The tabs, in order."""
 
@@ -208,6 +210,7 @@ class OutcomesWidget(Panel):
         self.ledger_table = QTableWidget(0, len(LEDGER_COLUMNS))
         self.ledger_table.setHorizontalHeaderLabels(LEDGER_COLUMNS)
         present(self.ledger_table.verticalHeader()).setVisible(False)
+        self.ledger_table.setWordWrap(True)
         self.ledger_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         QVBoxLayout(box).addWidget(self.ledger_table)
         return box
@@ -476,12 +479,13 @@ class OutcomesWidget(Panel):
         )
         rows = []
         for proc in ordered:
-            agents = "/".join(sorted(a.value for a in proc.agents))
             result = results.get(proc.id)
-            verdict = f" — {result.short_verdict}" if result is not None else ""
-            number = result.number if result is not None else "?"
+            if result is not None:
+                rows.append((proc.id, result.list_line))  # the ledger's words for the block
+                continue
+            agents = "/".join(sorted(a.value for a in proc.agents))
             when = proc.performed_at.strftime("%Y-%m-%d %H:%M")
-            rows.append((proc.id, f"#{number} {when} {proc.block_type.value} {agents}{verdict}"))
+            rows.append((proc.id, f"#? {when} · {BLOCK_ABBREVIATIONS[proc.block_type]} · {agents}"))
         lst = self.block_list
         lst.blockSignals(True)
         try:
@@ -492,6 +496,7 @@ class OutcomesWidget(Panel):
             for row, (pid, text) in enumerate(rows):
                 item = present(lst.item(row))
                 item.setText(text)
+                item.setToolTip(text)  # whole, however narrow the dock
                 item.setData(_ID, pid)
             ids = [pid for pid, _text in rows]
             lst.setCurrentRow(ids.index(current) if current in ids else -1)
@@ -510,12 +515,19 @@ class OutcomesWidget(Panel):
                 "; ".join(s.settle),
             )
             for col, value in enumerate(values):
-                self.ledger_table.setItem(row, col, QTableWidgetItem(value))
+                item = QTableWidgetItem(value)
+                item.setToolTip(value)  # whole, however narrow the column
+                self.ledger_table.setItem(row, col, item)
             status = present(self.ledger_table.item(row, 1))
             status.setBackground(QColor(STATUS_COLOURS[s.status]))
             status.setForeground(QColor(STATUS_TEXT_COLOURS[s.status]))
             status.setToolTip(s.status_text)
-        self.ledger_table.resizeColumnsToContents()
+        table = self.ledger_table
+        table.resizeColumnsToContents()
+        # long reasons wrap inside a readable width instead of running off to the right
+        for col in (2, 4):
+            table.setColumnWidth(col, min(table.columnWidth(col), _LEDGER_TEXT_WIDTH))
+        table.resizeRowsToContents()
 
     def _block_selected(self, _row: int) -> None:
         if not self._filling:
@@ -542,10 +554,10 @@ class OutcomesWidget(Panel):
         if block is None:
             self.verdict.setText("")
         else:
-            reasons = "; ".join(block.reasons)
-            self.verdict.setText(
-                f"Block #{block.number}: {block.short_verdict} (under {block.profile}). {reasons}"
-            )
+            # the verdict on its own line, then one line per reason: read at a glance
+            lines = [f"Block #{block.number}: {block.short_verdict} (under {block.profile})"]
+            lines += [f"• {reason}" for reason in block.reasons]
+            self.verdict.setText("\n".join(lines))
 
     def _draw_chart(self, block: Any) -> None:
         """The core's diary chart of the block (the report draws the same spec)."""

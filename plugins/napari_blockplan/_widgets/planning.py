@@ -47,13 +47,13 @@ from blockplan.case import (
     Landmark,
     LevelMarker,
     PatientPoint,
-    SeriesRef,
     Structure,
     StudyRef,
     Target,
     Trajectory,
     TransitionalVertebra,
 )
+from blockplan.case.identity import volume_series_ref
 from blockplan.case.vocab import BLOCK_NAMES
 from blockplan.errors import BlockplanError
 from blockplan.planning import (
@@ -248,6 +248,11 @@ class PlanningWidget(Panel):
             | QAbstractItemView.EditTrigger.EditKeyPressed
         )
         self.marker_table.setToolTip("double-click or F2 on a level to rename the marker")
+        # the header and the coordinates read whole: no clipped title, no wrapped numbers
+        self.marker_table.setWordWrap(False)
+        marker_header = present(self.marker_table.horizontalHeader())
+        marker_header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        marker_header.setStretchLastSection(True)
         self.marker_table.itemChanged.connect(self._on_marker_renamed)
         self.marker_table.installEventFilter(
             _DeleteKey(self.marker_table, self.delete_selected_level)
@@ -321,7 +326,7 @@ class PlanningWidget(Panel):
         for block in BlockType:
             label = f"{BLOCK_ABBREVIATIONS[block]} — {BLOCK_NAMES[block]}"
             self.block_type.addItem(label, block.value)
-        self.block_type.currentIndexChanged.connect(lambda _i: self._default_structure())
+        self.block_type.currentIndexChanged.connect(lambda _i: self._defaults_from_block())
         self.approach = QComboBox()
         self.approach.addItem("not recorded", "")
         for approach in Approach:
@@ -362,7 +367,7 @@ class PlanningWidget(Panel):
         self.table.setMinimumHeight(header.sizeHint().height() + 5 * rows + 4)  # five targets
         layout.addWidget(self.table, 1)
         layout.addWidget(self._details_pane())
-        self._default_structure()
+        self._defaults_from_block()
         return w
 
     def _details_pane(self) -> QWidget:
@@ -398,9 +403,10 @@ class PlanningWidget(Panel):
         form.addRow(scroll)
         return pane
 
-    def _default_structure(self) -> None:
+    def _defaults_from_block(self) -> None:
         block = BlockType(self.block_type.currentData())
         self.structure.setCurrentIndex(self.structure.findData(block.structure.value))
+        self.approach.setCurrentIndex(self.approach.findData(block.usual_approach.value))
 
     # ------------------------------------------------------------------ modes ---
     def _bind_keys(self) -> None:
@@ -519,16 +525,7 @@ class PlanningWidget(Panel):
         vols = self.ws.volumes()
         if case.study is not None or not vols:
             return case
-        series = tuple(
-            SeriesRef(
-                series_instance_uid=v.series_instance_uid,
-                modality=v.modality,
-                series_number=v.series_number,
-                description=v.series_description,
-                frame_of_reference_uid=v.frame_of_reference_uid,
-            )
-            for v in vols
-        )
+        series = tuple(volume_series_ref(v) for v in vols)
         return case.evolve(
             study=StudyRef(study_instance_uid=vols[0].study_instance_uid, series=series)
         )
@@ -983,6 +980,9 @@ class PlanningWidget(Panel):
         self._centred_on = case.case_id
         centre = opening_point(case)
         if centre is not None:
+            # fit the images first: a case opened before its study has its points layers
+            # drawn first, and napari zooms onto their small extent (22× here, not 3.8×)
+            self.viewer.reset_view()
             centre_on(self.viewer, centre)
 
     def _fill_series(self, *_: Any) -> None:

@@ -27,6 +27,7 @@ from qtpy.QtWidgets import (
 )
 
 from napari_blockplan._qt import present
+from napari_blockplan._workspace import workspace_for
 
 if TYPE_CHECKING:
     import napari
@@ -107,6 +108,11 @@ class StudyWidget(QWidget):
         layout.addLayout(busy)
         layout.addWidget(self.status)
         self.destroyed.connect(lambda *_: self._stop_quietly())
+        self._markers: tuple[Any, ...] = ()
+        """The open case's level markers the listing used (angled stacks name their disc)."""
+        ws = workspace_for(napari_viewer)
+        ws.case_changed.connect(self._on_case)
+        self.destroyed.connect(lambda *_: ws.case_changed.disconnect(self._on_case))
 
     def _choices_row(self) -> QHBoxLayout:
         """The 'Gaps' and 'Gantry tilt' choices (`blockplan.io.gaps.with_choices`)."""
@@ -177,9 +183,16 @@ class StudyWidget(QWidget):
         if self._found is not None and not self.busy:
             self._show_series(self._found)
 
+    def _on_case(self, case: Any) -> None:
+        """Levels marked or moved: list the angled stacks again with their discs."""
+        if tuple(case.levels) != self._markers:
+            self._relist()
+
     def _show_series(self, found: Any) -> None:
         from blockplan.io.gaps import with_choices
+        from blockplan.planning.stacks import stack_listing
 
+        self._markers = tuple(workspace_for(self.viewer).case.levels)
         self._found = found
         self.series = with_choices(list(found.series), *self.choices)  # type: ignore[arg-type]
         self.identity_label.setText(_identity_text(found))
@@ -188,10 +201,11 @@ class StudyWidget(QWidget):
             status = (
                 info.status if info.status != "refused" else "refused: " + "; ".join(info.reasons)
             )
+            stack = stack_listing(info, self._markers)
             values = (
                 "" if info.series_number is None else str(info.series_number),
                 info.modality,
-                info.description + (f" — {info.stack}" if info.stack else ""),
+                info.description + (f" — {stack}" if stack else ""),
                 info.orientation,
                 str(info.n_images),
                 f"{info.columns}×{info.rows}",
@@ -293,7 +307,7 @@ class StudyWidget(QWidget):
 
 def _identity_text(found: Any) -> str:
     """The patient and study of a scanned folder, one line each (shown, never logged)."""
-    from blockplan.case._text import format_person_name
+    from blockplan.case._text import format_person_name, sex_text
     from blockplan.errors import BlockplanError
     from blockplan.io import study_identity
 
@@ -309,7 +323,7 @@ def _identity_text(found: Any) -> str:
 
     patient = (
         f"Patient: {format_person_name(i.patient_name) or '–'} · ID {i.patient_id or '–'}"
-        f" · born {day(i.birth_date)} · sex {i.sex or '–'}"
+        f" · born {day(i.birth_date)} · sex {sex_text(i.sex) or '–'}"
     )
     study = (
         f"Study: {day(i.study_date)} · accession {i.accession_number or '–'}"

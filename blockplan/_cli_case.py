@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from blockplan._cli_progress import tty_steps
 from blockplan.cli import ErrorReportingGroup
 from blockplan.errors import CaseError, CaseFileError
 
@@ -340,13 +341,18 @@ def import_(
     from blockplan.case.model import Case
 
     user = _user(user)
-    cases = [load_case_file(f) for f in files]
-    if new_id:
-        cases = [c.evolve(case_id=Case().case_id) for c in cases]
-    with _open(db) as store:
-        versions = store.create_many(
-            cases, user, action="import", summary="imported from a case file"
-        )
+    with tty_steps("case import", len(files) + 1) as step:
+        cases = []
+        for n, path in enumerate(files, start=1):
+            step(f"reading case file {n} of {len(files)}")  # a file's name may name the patient
+            cases.append(load_case_file(path))
+        if new_id:
+            cases = [c.evolve(case_id=Case().case_id) for c in cases]
+        step("storing")
+        with _open(db) as store:
+            versions = store.create_many(
+                cases, user, action="import", summary="imported from a case file"
+            )
     result = [
         {"file": str(f), "case_id": c.case_id, "version": v, "title": c.title}
         for f, c, v in zip(files, cases, versions, strict=True)

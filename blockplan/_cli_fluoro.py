@@ -13,13 +13,16 @@ from typing import TYPE_CHECKING
 import click
 
 from blockplan.errors import PlanningError
-from blockplan.fluoro.views import ViewKind
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the command's --help imports no stage (`blockplan.cli`)
     from blockplan.case.model import Case
     from blockplan.io.volume import ImageVolume
 
-__all__ = ["fluoro", "pick_target"]
+__all__ = ["VIEW_CHOICES", "fluoro", "pick_target"]
+
+VIEW_CHOICES = ("bullseye", "progression", "ap", "oblique", "lateral")
+"""`blockplan.fluoro.views.ViewKind`'s values, spelt out so that ``--help`` and argument
+errors import no numpy (a test checks that the two agree)."""
 
 
 def pick_target(case: Case, wanted: str | None) -> str:
@@ -85,7 +88,7 @@ def _write(output: Path, rgb: object, record: dict[str, object]) -> Path:
 @click.option(
     "--view",
     "view",
-    type=click.Choice([k.value for k in ViewKind]),
+    type=click.Choice(VIEW_CHOICES),
     default=None,
     help="C-arm view; default: bullseye (ap for a target without a path).",
 )
@@ -130,6 +133,7 @@ def fluoro(
     from blockplan.fluoro.drr import DrrOptions
     from blockplan.fluoro.geometry import DetectorSpec
     from blockplan.fluoro.preview import fluoro_preview, preview_record
+    from blockplan.fluoro.views import ViewKind
 
     if output.suffix.lower() != ".png":
         raise PlanningError(f"fluoro: output {output.name} should end in .png")

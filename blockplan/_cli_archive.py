@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import ssl
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import click
 
+from blockplan._cli_progress import tty_steps
 from blockplan.errors import (
     EXIT_BAD_INPUT,
     EXIT_PACS_UNAVAILABLE,
@@ -33,7 +33,9 @@ from blockplan.errors import (
     PacsUnavailableError,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the commands' --help import no stage (`blockplan.cli`)
+    import ssl
+
     from blockplan.archive.deid import BurnedIn
     from blockplan.archive.jobs import ArchiveOutcome
     from blockplan.case.model import Case
@@ -56,6 +58,8 @@ def _load(case_path: str, images: str | None) -> Case:
 def _ssl_context(ca: str | None, cert: str | None, key: str | None) -> ssl.SSLContext | None:
     if ca is None and cert is None:
         return None
+    import ssl
+
     try:
         ctx = ssl.create_default_context(cafile=ca)
         if cert is not None:
@@ -66,6 +70,9 @@ def _ssl_context(ca: str | None, cert: str | None, key: str | None) -> ssl.SSLCo
         ) from err
     return ctx
 
+
+_ARCHIVE_STEPS = 4  # `archive_case`: read the images, find the report, build, write or send
+_EXPORT_STEPS = 3  # `export_deidentified`: read the images, de-identify and rebuild, write
 
 _TO_HELP = "DIR (a new folder), pacs://AE@host:port (C-STORE) or http(s)://…/dicom-web (STOW-RS)"
 
@@ -187,7 +194,15 @@ def _archive(
     from blockplan.archive.jobs import archive_case, send_waiting
 
     if retry:
-        done = send_waiting(to, calling_ae=calling_ae, tls=ctx, ca_bundle=tls_ca, outbox=outbox)
+        with tty_steps("archive --retry", 1) as progress:
+            done = send_waiting(
+                to,
+                calling_ae=calling_ae,
+                tls=ctx,
+                ca_bundle=tls_ca,
+                outbox=outbox,
+                progress=progress,
+            )
         _print_outcome(
             done, as_json, f"sent {len(done.sent)} waiting object(s) to {done.destination}"
         )
@@ -200,17 +215,20 @@ def _archive(
         from blockplan.report.options import ReportOptions
 
         options = ReportOptions.from_settings(author=author, clinic_name=clinic)
-    done = archive_case(
-        case,
-        str(images),
-        to,
-        pdf=_read_pdf(pdf) if pdf else None,
-        report_options=options,
-        calling_ae=calling_ae,
-        tls=ctx,
-        ca_bundle=tls_ca,
-        outbox=outbox,
-    )
+    given = _read_pdf(pdf) if pdf else None
+    with tty_steps("archive", _ARCHIVE_STEPS) as progress:
+        done = archive_case(
+            case,
+            str(images),
+            to,
+            pdf=given,
+            report_options=options,
+            calling_ae=calling_ae,
+            tls=ctx,
+            ca_bundle=tls_ca,
+            outbox=outbox,
+            progress=progress,
+        )
     where = (
         f"archived case to {done.folder}"
         if done.folder is not None
@@ -329,7 +347,8 @@ def _export(
 
     case = _load(case_file, images)
     if not deidentify:
-        done = archive_case(case, str(images), to)
+        with tty_steps("export", _ARCHIVE_STEPS) as progress:
+            done = archive_case(case, str(images), to, progress=progress)
         _print_outcome(done, as_json, f"exported case to {done.folder}")
         return
     key = None
@@ -337,15 +356,17 @@ def _export(
         key = Path(key_file).read_bytes().strip()
         if len(key) < 16:
             raise ArchiveError(f"{key_file}: key is {len(key)} bytes; use at least 16")
-    out = export_deidentified(
-        case,
-        str(images),
-        to,
-        dates=dates,
-        key=key,
-        free_text="remove" if free_text == "remove" else "scrub",
-        burned_in=cast("BurnedIn", burned_in),  # click.Choice checked it
-    )
+    with tty_steps("export --deidentify", _EXPORT_STEPS) as progress:
+        out = export_deidentified(
+            case,
+            str(images),
+            to,
+            dates=dates,
+            key=key,
+            free_text="remove" if free_text == "remove" else "scrub",
+            burned_in=cast("BurnedIn", burned_in),  # click.Choice checked it
+            progress=progress,
+        )
     how = DatePolicy.parse(dates).description()
     if as_json:
         result = {"format": "blockplan.export-outcome", "version": 1, "ok": True}

@@ -1,0 +1,137 @@
+"""Pictures and checks a report computes from a case and its images, kept for the next
+build of the same case revision.
+
+When a process builds the report of a case again (the Report panel's Build pressed a
+second time, e.g. after changing the author or the date), the C-arm previews (one DRR
+each), the key images and the automatic level count of the first build are reused. A
+result is reused only for the very same case content (a digest of the case as JSON: any
+edit is another revision) and the very same image arrays (the objects themselves, held by
+weak reference, with their affine and description): a volume that was loaded again,
+resampled or freed is computed anew. Only the latest case revision is kept, so the memo
+holds a few megabytes of pictures and never keeps a volume alive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import weakref
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from blockplan.case.model import Case
+    from blockplan.io.volume import ImageVolume
+
+__all__ = ["ImageStreams", "ReportMemo", "case_revision", "image_streams", "report_memo"]
+
+T = TypeVar("T")
+
+_VolumeKey = tuple[int, bytes]
+
+
+def case_revision(case: Case) -> str:
+    """A digest of the case's content: equal for equal cases, different after any edit."""
+    return hashlib.sha256(case.model_dump_json().encode("utf-8")).hexdigest()
+
+
+def _volume_key(volume: ImageVolume) -> _VolumeKey:
+    """The array's identity, its affine, and a digest of everything else the volume says
+    (series number, description, geometry note …: captions quote them)."""
+    skip = ("array", "affine")
+    described = repr([getattr(volume, f.name) for f in fields(volume) if f.name not in skip])
+    digest = hashlib.sha256(volume.affine.tobytes() + described.encode("utf-8"))
+    return id(volume.array), digest.digest()
+
+
+class ReportMemo:
+    """Results keyed by case revision, image volumes and a part name (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._revision = ""
+        self._entries: dict[Hashable, tuple[tuple[weakref.ref[Any], ...], Any]] = {}
+        self.hits = 0
+        """How many results were reused (for tests and benchmarks)."""
+
+    def get(
+        self,
+        revision: str,
+        volumes: Sequence[ImageVolume],
+        part: Hashable,
+        compute: Callable[[], T],
+    ) -> T:
+        """``compute()``'s result for this case revision, these volumes and ``part``;
+        computed now unless it was computed for the same ones before (an empty
+        ``revision`` always computes)."""
+        if not revision:
+            return compute()
+        key = (tuple(_volume_key(v) for v in volumes), part)
+        with self._lock:
+            if revision != self._revision:
+                self._entries.clear()
+                self._revision = revision
+            found = self._entries.get(key)
+        if found is not None:
+            refs, value = found
+            if all(r() is v.array for r, v in zip(refs, volumes, strict=True)):
+                with self._lock:
+                    self.hits += 1
+                result: T = value
+                return result
+        value = compute()
+        refs = tuple(weakref.ref(v.array) for v in volumes)
+        with self._lock:
+            if revision == self._revision:
+                self._entries[key] = (refs, value)
+        return value
+
+    def clear(self) -> None:
+        """Forget every result, compressed images too (the next build computes
+        everything)."""
+        with self._lock:
+            self._entries.clear()
+            self._revision = ""
+        image_streams.clear()
+
+
+report_memo = ReportMemo()
+"""The memo the report builder uses."""
+
+
+class ImageStreams:
+    """Compressed image streams by content: the Flate data reportlab made for an image's
+    pixels, kept for the next build that embeds the very same pixels (the key is a digest
+    of the pixel bytes with the image's size, mode and mask).
+
+    Bounded (the latest ``limit`` images, a few megabytes); thread-safe.
+    """
+
+    def __init__(self, limit: int = 128) -> None:
+        self._lock = threading.Lock()
+        self._limit = limit
+        self._streams: dict[str, tuple[Any, ...]] = {}
+        self.hits = 0
+
+    def get(self, name: str) -> tuple[Any, ...] | None:
+        with self._lock:
+            found = self._streams.pop(name, None)
+            if found is not None:
+                self._streams[name] = found  # most recently used last
+                self.hits += 1
+            return found
+
+    def put(self, name: str, stream: tuple[Any, ...]) -> None:
+        with self._lock:
+            self._streams[name] = stream
+            while len(self._streams) > self._limit:
+                del self._streams[next(iter(self._streams))]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._streams.clear()
+
+
+image_streams = ImageStreams()
+"""The compressed image streams the report builder reuses."""

@@ -1,0 +1,73 @@
+"""The SR and the report PDF say the same C-arm directions (issue 17 point 9).
+
+Both come from one core rule, `blockplan.planning.wording.path_words`: the report words the
+planning core's measurements, the SR holds them as codes (SNOMED Left/Right, Cranial/Caudal)
+and `TrajectoryMeasurements.words` words them back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+
+import pytest
+from pypdf import PdfReader
+
+from blockplan.archive import read_sr
+from blockplan.archive.bundle import ArchiveObjects, build_archive
+from blockplan.archive.coding import code_value_and_scheme
+from blockplan.archive.sr import _groups, _qualitative, _tracking_text
+from blockplan.case.model import Case
+from tests.archive._factory import Study
+
+WHEN = dt.datetime(2026, 3, 2, 15, 30, 5, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+@pytest.fixture(scope="module")
+def measured(study: Study, case: Case) -> ArchiveObjects:
+    """The archive with paths measured by the planning core (as `blockplan archive` does)."""
+    return build_archive(case, study.headers, volume=study.volume, content_datetime=WHEN)
+
+
+def test_sr_c_arm_words_are_the_pdfs(measured: ArchiveObjects) -> None:
+    pdf = _flat(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(measured.pdf)).pages))
+    plan = read_sr(measured.sr)
+    assert plan.trajectories
+    sides = set()
+    for traj in plan.trajectories:
+        words = plan.measurements[traj.id].words()
+        assert words is not None
+        assert f"C-arm: {words.c_arm}" in pdf, words.c_arm
+        for line in words.lines():
+            assert _flat(line) in pdf, line
+        sides.add(words.oblique.split()[-2])
+    assert sides == {"left", "right"}  # both directions met: a swap would show
+
+
+def test_sr_direction_codes_are_snomed(measured: ArchiveObjects) -> None:
+    seen = {}
+    for group in _groups(measured.sr.ContentSequence):
+        if _tracking_text(group).startswith("trajectory:"):
+            values = _qualitative(group)
+            seen[_tracking_text(group).split()[0]] = (
+                code_value_and_scheme(values["OBLIQUE-SIDE"]),
+                code_value_and_scheme(values["TILT-DIR"]),
+            )
+    # SNOMED Right (24028007) / Left (7771000); Caudal (3583002) / Cranial (66787007)
+    assert seen == {
+        "trajectory:r1": (("24028007", "SCT"), ("3583002", "SCT")),
+        "trajectory:r2": (("7771000", "SCT"), ("3583002", "SCT")),
+    }
+
+
+def test_sr_content_date_time_is_the_reports(measured: ArchiveObjects) -> None:
+    for ds in (measured.sr, measured.encapsulated_pdf, measured.seg):
+        assert ds is not None
+        assert (str(ds.ContentDate), str(ds.ContentTime)) == ("20260302", "153005")
+    pdf = _flat(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(measured.pdf)).pages))
+    assert "2026-03-02" in pdf

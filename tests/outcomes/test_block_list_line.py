@@ -1,0 +1,30 @@
+"""How a block and a case are named on screen: the ledger's block line, the case's name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from blockplan.case import Case
+from blockplan.demo import build_demo_case
+from blockplan.outcomes.ledger import build_ledger
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom"
+
+
+def test_a_block_line_names_number_time_abbreviation_sites_agent_and_verdict() -> None:
+    case = build_demo_case(SAMPLE)
+    ledger = build_ledger(case, case.profile_name)
+    lines = {b.number: b.list_line for b in ledger.blocks}
+    assert lines[1] == "#1 2026-04-07 09:00 · SNRB L5 left nerve root · lidocaine — positive"
+    for block in ledger.blocks:
+        line = block.list_line
+        assert line.startswith(f"#{block.number} ") and line.endswith(block.short_verdict)
+        assert block.block_type.value not in line.split(" · ")[1].split()  # "MBB", not "mbb"
+
+
+def test_a_case_is_named_by_its_title_or_the_start_of_its_id() -> None:
+    titled = Case(title="Left L5 root")
+    assert titled.display_name == "case “Left L5 root”"
+    untitled = Case()
+    assert untitled.display_name == f"case {untitled.case_id[:8]}"
+    assert untitled.case_id not in untitled.display_name

@@ -1,0 +1,96 @@
+"""Pictures reused between builds of the same case revision (`blockplan.report.memo`):
+the same bytes as a build that computes everything, never a stale picture after an edit,
+and no volume kept alive."""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import weakref
+
+from blockplan.case.model import Case
+from blockplan.io.volume import ImageVolume
+from blockplan.report import ReportOptions, build_report
+from blockplan.report.memo import case_revision, image_streams, report_memo
+from tests.report import _factory
+
+
+def _build(case: Case, ct: ImageVolume, options: ReportOptions) -> bytes:
+    return build_report(case, volumes=[ct], options=options)
+
+
+def test_a_second_build_reuses_the_pictures_and_gives_the_same_bytes(
+    ct: ImageVolume, options: ReportOptions
+) -> None:
+    case = _factory.make_case(2, 1, volume=ct)
+    report_memo.clear()
+    first = _build(case, ct, options)
+    hits = report_memo.hits
+    again = _build(case, ct, options)
+    # previews of 2 targets, 2 axial key images, sagittal overview, level check
+    assert report_memo.hits - hits >= 5
+    assert again == first
+
+
+def test_an_edited_case_never_gets_the_previous_revisions_pictures(
+    ct: ImageVolume, options: ReportOptions
+) -> None:
+    case = _factory.make_case(2, 1, volume=ct)
+    moved = case.targets[0].model_copy(
+        update={
+            "position": case.targets[0].position.model_copy(
+                update={
+                    "lps": tuple(
+                        c + d for c, d in zip(case.targets[0].position.lps, (4, 0, 6), strict=True)
+                    )
+                }
+            )
+        }
+    )
+    edited = case.evolve(targets=(moved, *case.targets[1:]))
+    assert case_revision(edited) != case_revision(case)
+    report_memo.clear()
+    fresh = _build(edited, ct, options)
+    _build(case, ct, options)  # the memo now holds the unedited case's pictures
+    hits = report_memo.hits
+    assert _build(edited, ct, options) == fresh
+    assert report_memo.hits == hits  # nothing of the other revision was reused
+
+
+def test_a_reloaded_volume_is_computed_anew_and_a_freed_one_is_not_kept(
+    options: ReportOptions,
+) -> None:
+    ct = _factory.ct_volume()
+    case = _factory.make_case(1, 1, volume=ct)
+    report_memo.clear()
+    first = _build(case, ct, options)
+    reloaded = _factory.ct_volume()  # equal voxels, another array
+    hits = report_memo.hits
+    assert _build(case, reloaded, options) == first
+    assert report_memo.hits == hits
+    renamed = dataclasses.replace(ct, series_number=9)  # the same array, described otherwise
+    _build(case, renamed, options)
+    assert report_memo.hits == hits
+    del renamed
+    gone = weakref.ref(ct.array)
+    del ct
+    gc.collect()
+    assert gone() is None
+
+
+def test_compressed_images_are_reused_across_revisions_without_changing_a_byte(
+    ct: ImageVolume, options: ReportOptions
+) -> None:
+    from reportlab.pdfbase import pdfdoc
+
+    original = pdfdoc.PDFImageXObject
+    case = _factory.make_case(2, 1, volume=ct)
+    retitled = case.evolve(title="another title")  # another revision, the same pictures
+    report_memo.clear()  # clears image_streams too
+    _build(case, ct, options)
+    hits = image_streams.hits
+    reused = _build(retitled, ct, options)
+    assert image_streams.hits - hits >= 5  # 2 axial, sagittal, 4 previews
+    report_memo.clear()
+    assert _build(retitled, ct, options) == reused  # every image compressed anew
+    assert pdfdoc.PDFImageXObject is original  # reportlab's class is back after a build
