@@ -257,7 +257,7 @@ def napari_sample(mon: Monitor, viewer: Any, tmp: Path) -> dict[str, Any]:
                 out["refused"].append(f"{folder.name} ({type(err).__name__})")
         added = [t for t, _layer in mon.inserted if t >= t0]
         out["first image s"] = _drawn(mon, min(added)) - t0 if added else float("nan")
-    mon.phases["load"] = mon.phases["open"]
+    mon.phases["load"], mon.cpu["load"] = mon.phases["open"], mon.cpu["open"]
     return out
 
 
@@ -303,7 +303,7 @@ def napari_ct400(mon: Monitor, viewer: Any, tmp: Path, ct: Path) -> dict[str, An
         added = min(t for t, _layer in mon.inserted if t >= t0)
         out["first image s"] = _drawn(mon, added) - t0
         out["whole series s"] = out["first image s"]
-    mon.phases["load"] = mon.phases["open"]
+    mon.phases["load"], mon.cpu["load"] = mon.phases["open"], mon.cpu["open"]
     return out
 
 

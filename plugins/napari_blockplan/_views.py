@@ -122,42 +122,74 @@ def screen_letters(
     }
 
 
+_LETTER_STEP_MS = 50
+"""After the first layer, the letters appear one edge per step this long apart: drawing a
+letter for the first time (its text visual's shader, its glyph) costs ~0.1-0.15 s of the
+GUI thread in software GL, so each is a short step of its own — not one stall of ~0.6 s,
+nor part of the first image's (issue 14 point 2: no GUI stall over 200 ms)."""
+
+
 def show_orientation_letters(viewer: napari.viewer.Viewer) -> Callable[[], None]:
     """Put R/L/A/P/S/I letters at the canvas edges and keep them true as the view turns.
 
     Uses napari's public canvas overlays (`viewer.canvas.overlays`); follows the dims order,
-    the camera orientation and 2-D/3-D. Returns the function that removes them again
-    (called when the widget that installed them closes).
+    the camera orientation and 2-D/3-D; none while the viewer holds no layer (nothing to
+    orient). Returns the function that removes them again (called when the widget that
+    installed them closes).
     """
     from napari.components.overlays import TextOverlay
+    from qtpy.QtCore import QTimer
 
     for edge, key in LETTER_OVERLAYS.items():
         if key not in viewer.canvas.overlays:
             viewer.canvas.overlays[key] = TextOverlay(
                 position=_POSITIONS[edge], font_size=14, color="yellow", visible=False
             )
+    # how many edges may show: all of them, or none until the first layer is in
+    shown = [len(LETTER_OVERLAYS) if len(viewer.layers) else 0]
 
     def update(*_: object) -> None:
+        if not all(key in viewer.canvas.overlays for key in LETTER_OVERLAYS.values()):
+            return  # removed meanwhile
+        if not len(viewer.layers):
+            shown[0] = 0
         letters = screen_letters(
             viewer.dims.order, viewer.scene.camera.orientation2d, viewer.dims.ndisplay
         )
-        for edge, key in LETTER_OVERLAYS.items():
+        for n, (edge, key) in enumerate(LETTER_OVERLAYS.items()):
             overlay = viewer.canvas.overlays[key]
             overlay.text = letters.get(edge, "")
-            overlay.visible = edge in letters
+            overlay.visible = edge in letters and n < shown[0]
+
+    revealing = [False]
+
+    def reveal() -> None:
+        shown[0] += 1
+        update()  # back to 0 when the layers are gone meanwhile
+        revealing[0] = 0 < shown[0] < len(LETTER_OVERLAYS)
+        if revealing[0]:
+            QTimer.singleShot(_LETTER_STEP_MS, reveal)
+
+    def first_layer(*_: object) -> None:
+        if not shown[0] and not revealing[0]:
+            revealing[0] = True
+            QTimer.singleShot(_LETTER_STEP_MS, reveal)
 
     events = (
         viewer.dims.events.order,
         viewer.dims.events.ndisplay,
         viewer.scene.camera.events.orientation,
+        viewer.layers.events.removed,
     )
     for event in events:
         event.connect(update)
+    viewer.layers.events.inserted.connect(first_layer)
     update()
 
     def remove() -> None:
         for event in events:
             event.disconnect(update)
+        viewer.layers.events.inserted.disconnect(first_layer)
         for key in LETTER_OVERLAYS.values():
             if key in viewer.canvas.overlays:
                 del viewer.canvas.overlays[key]

@@ -65,3 +65,23 @@ def test_the_loader_worker_imports_what_the_first_labels_layer_needs() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_orientation_letters_follow_the_first_image_in_a_step_of_their_own(
+    make_napari_viewer, qtbot
+) -> None:
+    """No letters on an empty canvas; after the first image they appear in a later turn
+    of the event loop (their first draw is not part of the first image's)."""
+    from napari_blockplan._views import LETTER_OVERLAYS, show_orientation_letters
+
+    viewer = make_napari_viewer(show=True)
+    remove = show_orientation_letters(viewer)
+    overlays = [viewer.canvas.overlays[key] for key in LETTER_OVERLAYS.values()]
+    assert not any(o.visible for o in overlays)
+    image = viewer.add_image(np.zeros((4, 8, 8), np.float32))
+    assert not any(o.visible for o in overlays)  # not in the same step as the image
+    qtbot.waitUntil(lambda: all(o.visible for o in overlays), timeout=5000)
+    assert {o.text for o in overlays} == {"A", "P", "R", "L"}
+    viewer.layers.remove(image)
+    assert not any(o.visible for o in overlays)
+    remove()
