@@ -48,7 +48,9 @@ _SHORT_HELP: dict[str, str] = {
     "outcomes": "Print the evidence ledger of CASE under a profile (decision support).",
     "series": "List every image series under PATH (file, folder or DICOMDIR), headers only.",
     "fluoro": "Write the C-arm preview (a DRR from the case's CT) of one view of one target.",
-    "levels": "Propose vertebral body and disc centres on the lumbar CT (or sagittal MR) under PATH.",
+    "levels": (
+        "Propose vertebral body and disc centres on the lumbar CT (or sagittal MR) under PATH."
+    ),
     "report": "Write the PDF/A-2b report of CASE (a blockplan case file) to FILE.pdf.",
 }
 
