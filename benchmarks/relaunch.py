@@ -167,8 +167,8 @@ def _blockplan(app: Any, demo_id: str) -> dict[str, float]:
 def _search(app: Any, panel: Any) -> dict[str, float]:
     """Enter a search in the Case panel; time from the typing pause to the rows shown."""
     out: dict[str, float] = {}
-    # typed a moment after the reopen: within ~0.3 s of it, the reopened case's own refresh
-    # restarts the worklist search (measured: 101–201 ms instead of 23–31 ms)
+    # typed a moment after the reopen, as a physician can: within ~0.3 s of it the GUI thread
+    # is still drawing the reopened case and delivers the rows late (101–201 ms, not 23–31)
     settle = time.perf_counter() + float(os.environ.get("BP_SETTLE", "1.0"))
     _wait(app, lambda: time.perf_counter() > settle)
     for label, text in (("search_name", "müllersynth given12"), ("search_id", "SYN000123")):
