@@ -499,13 +499,23 @@ def split_bodies_and_discs(profile: F64) -> Column | str:
     low = p < (body_ref + disc_ref) / 2
     _drop_short(low, False, 3.0)
     _drop_short(low, True, DISC_RUN_MM[0])
+    return column_from_disc_mask(low, first)
+
+
+def column_from_disc_mask(disc: npt.NDArray[np.bool_], first: int) -> Column:
+    """Bodies and discs from a disc-like mask along the spine (1 mm samples from ``first``):
+    a disc-like run inside the profile and at most `DISC_RUN_MM` long is a disc, one that
+    touches an end of the profile is an edge; the runs between them are bodies.
+
+    The one rule for CT (`split_bodies_and_discs`) and MR (`level_proposal_mr.split_column`).
+    """
     bounds: list[tuple[float, float, str]] = []
-    for a, b in _runs(low):
-        touches_end = a == 0 or b == len(low)
+    for a, b in _runs(disc):
+        touches_end = a == 0 or b == len(disc)
         kind = "disc" if not touches_end and b - a <= DISC_RUN_MM[1] else "edge"
         bounds.append((float(a + first), float(b + first), kind))
     bodies: list[Segment] = []
-    for a, b in _runs(~low):
+    for a, b in _runs(~disc):
         below = next((k for lo, hi, k in bounds if hi == a + first), "edge")
         above = next((k for lo, hi, k in bounds if lo == b + first), "edge")
         bodies.append(Segment(float(a + first), float(b + first), below, above))

@@ -61,6 +61,7 @@ from blockplan.planning.level_proposal import (
     _lps,
     _runs,
     _sample,
+    column_from_disc_mask,
     patient_axes_view,
     spine_curve,
 )
@@ -330,18 +331,7 @@ def split_column(dev_or_why: Deviation | str) -> Column | str:
             f"the signal inside the bodies varies by ±{100 * body_noise:.0f} % (expected "
             f"≤ {100 * MAX_BODY_NOISE:.0f} %): too noisy to tell the bodies from the discs"
         )
-    bounds: list[tuple[float, float, str]] = []
-    for a, b in _runs(odd):
-        touches_end = a == 0 or b == len(odd)
-        kind = "disc" if not touches_end and b - a <= DISC_RUN_MM[1] else "edge"
-        bounds.append((float(a + first), float(b + first), kind))
-    bodies: list[Segment] = []
-    for a, b in _runs(~odd):
-        below = next((k for lo, hi, k in bounds if hi == a + first), "edge")
-        above = next((k for lo, hi, k in bounds if lo == b + first), "edge")
-        bodies.append(Segment(float(a + first), float(b + first), below, above))
-    discs = tuple((lo, hi) for lo, hi, k in bounds if k == "disc")
-    return Column(tuple(bodies), discs)
+    return column_from_disc_mask(odd, first)
 
 
 def _whole(column: Column | str) -> int:
