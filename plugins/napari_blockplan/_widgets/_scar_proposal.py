@@ -261,19 +261,18 @@ class ScarProposal(QWidget):
 
         data, placement = proposal.shown
         colours = DirectLabelColormap(color_dict={None: "transparent", 1: _PROPOSAL_COLOUR})
-        layer = insert_layer(
-            self.viewer,
-            Labels(
-                data,
-                name=f"blockplan: {PROPOSAL_ROLE}",
-                opacity=0.6,
-                metadata={"blockplan": {"role": PROPOSAL_ROLE}},
-                **placement,
-            ),
+        layer = Labels(
+            data,
+            name=f"blockplan: {PROPOSAL_ROLE}",
+            opacity=0.6,
+            metadata={"blockplan": {"role": PROPOSAL_ROLE}},
+            **placement,
         )
-        # napari's own label colours, for when the layer becomes the scar layer
+        # napari's own label colours, for when the layer becomes the scar layer; the
+        # proposal's colour set before the layer is shown (one refresh fewer on screen)
         layer.metadata["blockplan_default_colours"] = layer.colormap
         layer.colormap = colours
+        insert_layer(self.viewer, layer)
 
     def _becomes_scar_layer(self, proposal: Proposal) -> bool:
         """With no scar layer yet, the accepted proposal's layer becomes it (the case's

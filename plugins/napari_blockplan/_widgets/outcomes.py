@@ -201,6 +201,7 @@ class OutcomesWidget(Panel):
 
         self.figure = Figure(figsize=(3.2, 1.6), dpi=90, tight_layout=True)
         self.chart = FigureCanvasQTAgg(self.figure)  # type: ignore[no-untyped-call]
+        self._chart_spec: Any = None  # what the chart shows (drawn again only when it changes)
         self.chart.setMinimumHeight(150)
         self.diary_panel = DiaryPanel(self._apply, self._error, self.chart)
         return _scrolling(self.diary_panel)
@@ -564,8 +565,10 @@ class OutcomesWidget(Panel):
         from blockplan.outcomes.chart import diary_chart_spec
         from napari_blockplan._widgets._diary_chart import draw_diary_chart
 
-        self.figure.clear()
-        ax = self.figure.add_subplot(111)
         spec = None if block is None else diary_chart_spec(block, self.ledger.threshold_pct)
-        draw_diary_chart(ax, spec)
+        if self.figure.axes and spec == self._chart_spec:
+            return  # the chart shows this already: an edit elsewhere (a scar) redraws nothing
+        self._chart_spec = spec
+        self.figure.clear()
+        draw_diary_chart(self.figure.add_subplot(111), spec)
         self.chart.draw_idle()  # type: ignore[no-untyped-call]
