@@ -10,6 +10,7 @@ from typing import TextIO
 import pytest
 
 from blockplan._cli_progress import tty_progress, tty_steps
+from tests._cli import read_terminal
 
 
 def test_no_progress_when_not_a_terminal() -> None:
@@ -23,16 +24,7 @@ def test_progress_on_a_terminal_rewrites_one_line_and_ends_it() -> None:
         assert show is not None
         show(0, 4, "CT")
         show(4, 4, "done")
-    text = ""
-    while True:  # everything written, until the closed terminal reports EIO
-        try:
-            chunk = os.read(main, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        text += chunk.decode()
-    os.close(main)
+    text = read_terminal(main)
     assert "generating:   0 % CT" in text
     assert text.rstrip().endswith("generating: 100 % done")
     assert text.count("\r") >= 2 and text.endswith("\n")
@@ -50,17 +42,7 @@ def _pty_text(write: Callable[[TextIO], None]) -> str:
     main, other = os.openpty()
     with os.fdopen(other, "w") as tty:
         write(tty)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(main, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk.decode())
-    os.close(main)
-    return "".join(chunks)
+    return read_terminal(main)
 
 
 def test_steps_count_up_on_a_terminal_and_end_the_line() -> None:
