@@ -26,7 +26,7 @@ Decision support, not a medical device.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +42,7 @@ __all__ = [
     "DEFAULT_BONE_GAIN",
     "DEFAULT_BONE_HU",
     "DEFAULT_MU_WATER_PER_MM",
+    "DrrFunction",
     "DrrOptions",
     "compute_drr",
     "to_display",
@@ -243,6 +244,10 @@ def _sum_slices(
             continue
         _accumulate_slice(acc, plane, (cmap, rmap), options)
     return acc, cols, rows
+
+
+DrrFunction = Callable[[ImageVolume, CArmGeometry, "DrrOptions | None"], npt.NDArray[np.float32]]
+"""What computes a DRR: `compute_drr`, or a function that reuses its results."""
 
 
 def compute_drr(

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from blockplan.case.model import Case
-from blockplan.fluoro.drr import DrrOptions, compute_drr, to_display
+from blockplan.fluoro.drr import DrrFunction, DrrOptions, compute_drr, to_display
 from blockplan.fluoro.geometry import CArmGeometry, DetectorSpec
 from blockplan.fluoro.views import VIEW_TITLES, FluoroView, ViewKind, target_views
 from blockplan.io.volume import ImageVolume
@@ -162,8 +162,12 @@ def fluoro_preview(
     dense_dark: bool = True,
     oblique_deg: float | None = None,
     labels: bool = True,
+    drr: DrrFunction = compute_drr,
 ) -> FluoroPreview:
     """The preview of one view of one target on the case's CT.
+
+    ``drr`` computes the line integrals (`compute_drr`, or one that reuses them: the
+    report keeps them per C-arm position, `blockplan.report.memo`).
 
     Raises
     ------
@@ -174,7 +178,7 @@ def fluoro_preview(
     (view,) = target_views(case, target_id, detector, kinds=(kind,), **extra)
     names = wording.target_names(case.targets)
     name = names[target_id]
-    li = compute_drr(ct, view.geometry, options)
+    li = drr(ct, view.geometry, options)
     overlay = plan_overlay(case, target_id, view.geometry)
     gray = to_display(li, dense_dark=dense_dark)
     rgb = draw_preview(gray, overlay, view, name, labels=labels)

@@ -13,7 +13,7 @@ are LPS mm.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -212,11 +212,17 @@ def flag_targets_near_disagreement(case: Case, check: LevelCheck) -> Case:
     return case
 
 
-def level_check_for_case(case: Case, volumes: Iterable[ImageVolume]) -> LevelCheck | None:
+def level_check_for_case(
+    case: Case,
+    volumes: Iterable[ImageVolume],
+    propose: Callable[[ImageVolume], LevelProposal] | None = None,
+) -> LevelCheck | None:
     """The check of the case's markers against a proposal on the first CT in their frame
     (without one, the first sagittal MR in it: `series_for_levels`).
 
-    None when the case has no level markers or no such series of their frame is given.
+    ``propose`` makes the proposal (`propose_levels`, or one that reuses it: the report
+    keeps it per series, `blockplan.report.memo`). None when the case has no level
+    markers or no such series of their frame is given.
     """
     from blockplan.planning.level_proposal_mr import series_for_levels
 
@@ -226,4 +232,4 @@ def level_check_for_case(case: Case, volumes: Iterable[ImageVolume]) -> LevelChe
     volume = series_for_levels(volumes, frame)
     if volume is None:
         return None
-    return check_level_markers(case.levels, propose_levels(volume))
+    return check_level_markers(case.levels, (propose or propose_levels)(volume))

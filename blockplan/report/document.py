@@ -38,6 +38,7 @@ from blockplan.errors import ProfileError, ReportError
 from blockplan.io.volume import ImageVolume
 from blockplan.outcomes import Ledger, build_ledger
 from blockplan.planning.level_guard import level_check_for_case
+from blockplan.planning.level_proposal import LevelProposal, propose_levels
 from blockplan.planning.paths import measure_paths
 from blockplan.report.findings import ReportFindings, findings_from_ledger
 from blockplan.report.fonts import FontSet, register_fonts
@@ -312,13 +313,19 @@ def build_report(
         paths=measure_paths(case, vols, skip_unmeasurable=True),
         payer=payer_checklists(case, opts.payer_profiles),
         level_check=report_memo.get(
-            revision, vols, "level check", lambda: level_check_for_case(case, vols)
+            revision, vols, "level check", lambda: level_check_for_case(case, vols, _proposal)
         ),
         revision=revision,
     )
     info = _page_info(ctx, page)
     pdf = _layout(ctx, info, story(ctx, vols))
     return make_pdfa(pdf, _pdfa_metadata(ctx))
+
+
+def _proposal(volume: ImageVolume) -> LevelProposal:
+    """The automatic level count of a series, kept across case revisions (it depends on
+    the images alone)."""
+    return report_memo.lasting([volume], "level proposal", lambda: propose_levels(volume))
 
 
 def _check_text(case: Case, opts: ReportOptions) -> None:

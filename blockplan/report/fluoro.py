@@ -12,12 +12,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
+import numpy.typing as npt
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, Spacer
 
 from blockplan.errors import PlanningError
-from blockplan.fluoro.drr import DrrOptions
-from blockplan.fluoro.geometry import DEFAULT_DETECTOR_PX, DEFAULT_PIXEL_MM, DetectorSpec
+from blockplan.fluoro.drr import DrrOptions, compute_drr
+from blockplan.fluoro.geometry import (
+    DEFAULT_DETECTOR_PX,
+    DEFAULT_PIXEL_MM,
+    CArmGeometry,
+    DetectorSpec,
+)
 from blockplan.fluoro.preview import FluoroPreview, fluoro_preview
 from blockplan.fluoro.views import ViewKind
 from blockplan.io.volume import ImageVolume
@@ -57,7 +64,14 @@ def report_previews(
         try:
             return tuple(
                 fluoro_preview(
-                    case, ct, target.id, kind, detector=detector, options=_QUICK, labels=False
+                    case,
+                    ct,
+                    target.id,
+                    kind,
+                    detector=detector,
+                    options=_QUICK,
+                    labels=False,
+                    drr=_reused_drr,
                 )
                 for kind in REPORT_VIEWS
             )
@@ -65,6 +79,17 @@ def report_previews(
             return ()  # e.g. the source inside a very large CT: the previews are left out
 
     return report_memo.get(ctx.revision, [ct], ("fluoro", target.id, px), compute)
+
+
+def _reused_drr(
+    ct: ImageVolume, geometry: CArmGeometry, options: DrrOptions | None
+) -> npt.NDArray[np.float32]:
+    """`compute_drr`, kept per CT and C-arm position across case revisions: a rebuild
+    after an edit that moves no needle reuses every DRR (`ReportMemo.lasting`)."""
+    g = geometry
+    position = tuple(a.tobytes() for a in (g.isocentre_lps, g.beam, g.right, g.down))
+    part = ("drr", position, g.detector, options)
+    return report_memo.lasting([ct], part, lambda: compute_drr(ct, geometry, options))
 
 
 class _Picture(Flowable):  # type: ignore[misc]

@@ -9,6 +9,12 @@ edit is another revision) and the very same image arrays (the objects themselves
 weak reference, with their affine and description): a volume that was loaded again,
 resampled or freed is computed anew. Only the latest case revision is kept, so the memo
 holds a few megabytes of pictures and never keeps a volume alive.
+
+Two results depend on the images alone, not on the case: the line integrals of a C-arm
+preview (one DRR, for one C-arm position) and the automatic level count. They are kept
+across revisions too (`ReportMemo.lasting`, the latest `LASTING_LIMIT` of them), so that
+building the report again after an edit that moves no needle — a diary entry, a score, a
+block's verdict — computes none of them again.
 """
 
 from __future__ import annotations
@@ -24,11 +30,22 @@ if TYPE_CHECKING:
     from blockplan.case.model import Case
     from blockplan.io.volume import ImageVolume
 
-__all__ = ["ImageStreams", "ReportMemo", "case_revision", "image_streams", "report_memo"]
+__all__ = [
+    "LASTING_LIMIT",
+    "ImageStreams",
+    "ReportMemo",
+    "case_revision",
+    "image_streams",
+    "report_memo",
+]
 
 T = TypeVar("T")
 
 _VolumeKey = tuple[int, bytes]
+
+LASTING_LIMIT = 96
+"""How many image-only results `ReportMemo.lasting` keeps (a 256² DRR is 256 KiB: at most
+about 24 MiB, whatever the number of cases built)."""
 
 
 def case_revision(case: Case) -> str:
@@ -52,8 +69,11 @@ class ReportMemo:
         self._lock = threading.Lock()
         self._revision = ""
         self._entries: dict[Hashable, tuple[tuple[weakref.ref[Any], ...], Any]] = {}
+        self._lasting: dict[Hashable, tuple[tuple[weakref.ref[Any], ...], Any]] = {}
         self.hits = 0
-        """How many results were reused (for tests and benchmarks)."""
+        """How many results of a case revision were reused (for tests and benchmarks)."""
+        self.lasting_hits = 0
+        """How many image-only results were reused (`lasting`)."""
 
     def get(
         self,
@@ -87,11 +107,36 @@ class ReportMemo:
                 self._entries[key] = (refs, value)
         return value
 
+    def lasting(
+        self, volumes: Sequence[ImageVolume], part: Hashable, compute: Callable[[], T]
+    ) -> T:
+        """``compute()``'s result for these volumes and ``part`` whatever the case
+        revision: for results that depend on the images and ``part`` alone (a DRR for one
+        C-arm position, the level count of a CT). The latest `LASTING_LIMIT` are kept."""
+        key = (tuple(_volume_key(v) for v in volumes), part)
+        with self._lock:
+            found = self._lasting.pop(key, None)
+            if found is not None:
+                refs, value = found
+                if all(r() is v.array for r, v in zip(refs, volumes, strict=True)):
+                    self._lasting[key] = found  # most recently used last
+                    self.lasting_hits += 1
+                    result: T = value
+                    return result
+        value = compute()
+        refs = tuple(weakref.ref(v.array) for v in volumes)
+        with self._lock:
+            self._lasting[key] = (refs, value)
+            while len(self._lasting) > LASTING_LIMIT:
+                del self._lasting[next(iter(self._lasting))]
+        return value
+
     def clear(self) -> None:
         """Forget every result, compressed images too (the next build computes
         everything)."""
         with self._lock:
             self._entries.clear()
+            self._lasting.clear()
             self._revision = ""
         image_streams.clear()
 

@@ -94,3 +94,39 @@ def test_compressed_images_are_reused_across_revisions_without_changing_a_byte(
     report_memo.clear()
     assert _build(retitled, ct, options) == reused  # every image compressed anew
     assert pdfdoc.PDFImageXObject is original  # reportlab's class is back after a build
+
+
+def test_an_edit_that_moves_no_needle_reuses_every_drr_and_the_level_count(
+    ct: ImageVolume, options: ReportOptions
+) -> None:
+    case = _factory.make_case(2, 2, volume=ct)
+    block = case.procedures[-1]
+    edited = case.replace_item(  # a note on the block: a new revision, no needle moved
+        "procedures", block.model_copy(update={"notes": "diary checked by phone"})
+    )
+    assert case_revision(edited) != case_revision(case)
+    report_memo.clear()
+    fresh = _build(edited, ct, options)  # everything computed for the edited case
+    report_memo.clear()
+    _build(case, ct, options)
+    hits, lasting = report_memo.hits, report_memo.lasting_hits
+    assert _build(edited, ct, options) == fresh
+    assert report_memo.hits == hits  # nothing of the other revision's own results
+    assert report_memo.lasting_hits - lasting == 2 * 2 + 1  # 2 targets × 2 DRRs, level count
+
+
+def test_a_moved_needle_gets_new_drrs_and_the_others_are_reused(
+    ct: ImageVolume, options: ReportOptions
+) -> None:
+    case = _factory.make_case(2, 1, volume=ct)
+    first = case.targets[0]
+    lps = tuple(c + d for c, d in zip(first.position.lps, (4, 0, 6), strict=True))
+    moved = first.model_copy(update={"position": first.position.model_copy(update={"lps": lps})})
+    edited = case.evolve(targets=(moved, *case.targets[1:]))
+    report_memo.clear()
+    fresh = _build(edited, ct, options)
+    report_memo.clear()
+    _build(case, ct, options)
+    lasting = report_memo.lasting_hits
+    assert _build(edited, ct, options) == fresh
+    assert report_memo.lasting_hits - lasting == 2 + 1  # the unmoved target's 2, level count
