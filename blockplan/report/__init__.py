@@ -12,7 +12,7 @@ suggestions, signature. Every page carries "page x of y", the report id and "dec
 support, not a medical device".
 """
 
-from blockplan.report.document import DISCLAIMER, build_report, write_report
+from blockplan.report.document import DISCLAIMER, build_report, prepare_report, write_report
 from blockplan.report.findings import (
     BlockFinding,
     BlockFlag,
@@ -36,5 +36,6 @@ __all__ = [
     "build_report",
     "derive_report_id",
     "findings_from_ledger",
+    "prepare_report",
     "write_report",
 ]

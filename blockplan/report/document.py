@@ -14,7 +14,7 @@ import functools
 import hashlib
 import io
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,7 @@ from blockplan.report.pdfa import PdfaMetadata, make_pdfa
 from blockplan.report.scripts import check_glyphs, draw_text, register_script_fonts
 from blockplan.report.sections import DISCLAIMER, Context, story
 
-__all__ = ["DISCLAIMER", "build_report", "resolve_findings", "write_report"]
+__all__ = ["DISCLAIMER", "build_report", "prepare_report", "resolve_findings", "write_report"]
 
 _MARGIN = 16 * mm
 _TOP_FIRST = 14 * mm
@@ -320,6 +320,29 @@ def build_report(
     info = _page_info(ctx, page)
     pdf = _layout(ctx, info, story(ctx, vols))
     return make_pdfa(pdf, _pdfa_metadata(ctx))
+
+
+def prepare_report(
+    case: Case,
+    volumes: Iterable[ImageVolume] | Mapping[str, ImageVolume] | None,
+    options: ReportOptions | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> None:
+    """Compute ahead what the report takes from the images alone — the C-arm previews'
+    DRRs and the automatic level count (`blockplan.report.memo`) — so that the next
+    `build_report` of this case, or of any later revision of it that moves no needle,
+    finds them ready. Meant for a worker while the physician plans; stops early when
+    ``cancelled()`` says so. Computes nothing twice and writes nothing.
+    """
+    from blockplan.planning.level_proposal_mr import series_for_levels
+    from blockplan.report.fluoro import prepare_previews
+
+    vols = _as_volumes(volumes)
+    prepare_previews(case, vols, options or ReportOptions(), cancelled)
+    if case.levels and not cancelled():
+        volume = series_for_levels(vols, case.levels[0].position.frame_of_reference_uid)
+        if volume is not None:
+            _proposal(volume)
 
 
 def _proposal(volume: ImageVolume) -> LevelProposal:

@@ -9,7 +9,7 @@ Decision support, not a medical device.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,10 +33,11 @@ from blockplan.report.layout import esc, grid
 from blockplan.report.memo import report_memo
 
 if TYPE_CHECKING:
-    from blockplan.case.model import Target
+    from blockplan.case.model import Case, Target
+    from blockplan.report.options import ReportOptions
     from blockplan.report.sections import Context
 
-__all__ = ["REPORT_VIEWS", "fluoro_cell", "report_previews"]
+__all__ = ["REPORT_VIEWS", "fluoro_cell", "prepare_previews", "report_previews"]
 
 REPORT_VIEWS = (ViewKind.BULLSEYE, ViewKind.PROGRESSION)
 """The views the report shows for each planned target."""
@@ -49,36 +50,68 @@ def report_previews(
     ctx: Context, target: Target, volumes: Sequence[ImageVolume]
 ) -> tuple[FluoroPreview, ...]:
     """The report's previews of a target; none without a path or a CT in its frame."""
-    case = ctx.case
-    if not ctx.options.fluoro_previews or case.trajectory_for(target.id) is None:
-        return ()
-    ct = planning_ct(volumes, target.position.frame_of_reference_uid)
+    ct = _preview_ct(ctx.case, target, volumes, ctx.options)
     if ct is None:
         return ()
-    px = ctx.options.fluoro_pixels
+    part = ("fluoro", target.id, ctx.options.fluoro_pixels)
+    return report_memo.get(
+        ctx.revision, [ct], part, lambda: _compute_previews(ctx.case, target, ct, ctx.options)
+    )
+
+
+def prepare_previews(
+    case: Case,
+    volumes: Sequence[ImageVolume],
+    options: ReportOptions,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> int:
+    """Compute ahead the DRRs of the report's previews (kept by `ReportMemo.lasting`), so
+    that the next build of the case takes them ready: e.g. in a worker while the physician
+    plans. Stops early when ``cancelled()`` says so; returns the number of targets done."""
+    done = 0
+    for target in case.targets:
+        if cancelled():
+            break
+        ct = _preview_ct(case, target, volumes, options)
+        if ct is not None:
+            _compute_previews(case, target, ct, options)
+            done += 1
+    return done
+
+
+def _preview_ct(
+    case: Case, target: Target, volumes: Sequence[ImageVolume], options: ReportOptions
+) -> ImageVolume | None:
+    """The CT a target's previews are computed on; None without previews, a path, or a CT
+    in the target's frame."""
+    if not options.fluoro_previews or case.trajectory_for(target.id) is None:
+        return None
+    return planning_ct(volumes, target.position.frame_of_reference_uid)
+
+
+def _compute_previews(
+    case: Case, target: Target, ct: ImageVolume, options: ReportOptions
+) -> tuple[FluoroPreview, ...]:
+    px = options.fluoro_pixels
     detector = DetectorSpec(
         columns=px, rows=px, pixel_mm=DEFAULT_PIXEL_MM * DEFAULT_DETECTOR_PX / px
     )
-
-    def compute() -> tuple[FluoroPreview, ...]:
-        try:
-            return tuple(
-                fluoro_preview(
-                    case,
-                    ct,
-                    target.id,
-                    kind,
-                    detector=detector,
-                    options=_QUICK,
-                    labels=False,
-                    drr=_reused_drr,
-                )
-                for kind in REPORT_VIEWS
+    try:
+        return tuple(
+            fluoro_preview(
+                case,
+                ct,
+                target.id,
+                kind,
+                detector=detector,
+                options=_QUICK,
+                labels=False,
+                drr=_reused_drr,
             )
-        except PlanningError:
-            return ()  # e.g. the source inside a very large CT: the previews are left out
-
-    return report_memo.get(ctx.revision, [ct], ("fluoro", target.id, px), compute)
+            for kind in REPORT_VIEWS
+        )
+    except PlanningError:
+        return ()  # e.g. the source inside a very large CT: the previews are left out
 
 
 def _reused_drr(

@@ -130,3 +130,27 @@ def test_a_moved_needle_gets_new_drrs_and_the_others_are_reused(
     lasting = report_memo.lasting_hits
     assert _build(edited, ct, options) == fresh
     assert report_memo.lasting_hits - lasting == 2 + 1  # the unmoved target's 2, level count
+
+
+def test_prepared_pictures_make_the_first_build_compute_no_drr(
+    ct: ImageVolume, options: ReportOptions
+) -> None:
+    from blockplan.report import prepare_report
+
+    case = _factory.make_case(2, 1, volume=ct)
+    report_memo.clear()
+    cold = _build(case, ct, options)
+    report_memo.clear()
+    asked: list[int] = []
+
+    def cancelled() -> bool:  # the physician leaves after the first target's previews
+        asked.append(1)
+        return len(asked) > 1
+
+    prepare_report(case, [ct], options, cancelled=cancelled)
+    lasting = report_memo.lasting_hits
+    prepare_report(case, [ct], options)  # the first target's 2 DRRs ready, the rest now
+    assert report_memo.lasting_hits - lasting == 2
+    lasting = report_memo.lasting_hits
+    assert _build(case, ct, options) == cold  # the same bytes as computing everything
+    assert report_memo.lasting_hits - lasting == 2 * 2 + 1  # every DRR, the level count
