@@ -52,6 +52,7 @@ from blockplan.case.vocab import BLOCK_ABBREVIATIONS, BLOCK_NAMES
 from blockplan.errors import BlockplanError
 from blockplan.outcomes.evidence import STATUS_COLOURS, STATUS_TEXT_COLOURS
 from napari_blockplan._qt import present
+from napari_blockplan._widgets._controls import scroll_only
 from napari_blockplan._widgets._diary import DiaryPanel
 from napari_blockplan._widgets._panel import Panel, UndoBar
 from napari_blockplan._widgets._procedure_form import ProcedureForm
@@ -172,6 +173,7 @@ class OutcomesWidget(Panel):
         disclaimer.setStyleSheet("color: gray; font-style: italic")
         layout.addWidget(disclaimer)
         self._expose()
+        scroll_only(self)  # the wheel scrolls the panel; it never changes a dose or profile
 
         self.listen(self.ws.case_changed, self._on_case_changed)
         self.form.reset(self.ws.case, self._operator())

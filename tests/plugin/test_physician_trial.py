@@ -1,0 +1,100 @@
+"""Mistakes a physician makes in a clinic day, driven with real Qt events (Xvfb).
+
+Found by a physician's trial of the whole day in napari (wt-o): each test sends the events
+the physician sent and checks what the panel shows and what the case store holds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from qtpy.QtCore import QPoint, QPointF, Qt
+from qtpy.QtGui import QWheelEvent
+from qtpy.QtWidgets import QApplication, QScrollArea, QWidget
+
+from blockplan.case.store import CaseStore
+from blockplan.demo import build_demo_case
+from blockplan.settings import Settings, save_settings
+from napari_blockplan._workspace import workspace_for
+from tests.plugin._gui import Physician, activate, settle
+
+pytestmark = pytest.mark.gui
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom"
+
+
+@pytest.fixture
+def demo(make_napari_viewer: Any, tmp_path: Path) -> Any:
+    """The Outcomes panel on the demo case (four blocks with diaries), its store on disk."""
+    save_settings(Settings(clinician_name="Dr A. Example"))
+    viewer = make_napari_viewer(show=True)
+    ws = workspace_for(viewer)
+    ws.use_store(CaseStore(tmp_path / "cases.sqlite3"))
+    _dock, widget = viewer.window.add_plugin_dock_widget("blockplan", "Outcomes")
+    ws.start_case(build_demo_case(SAMPLE))
+    activate(widget)
+    return viewer, widget, ws
+
+
+def _click_block(doc: Physician, widget: Any, row: int) -> str:
+    lst = widget.block_list
+    doc.click(lst.viewport(), f"block #{row + 1}", lst.visualItemRect(lst.item(row)).center())
+    pid = widget.selected_procedure_id()
+    assert pid is not None
+    return str(pid)
+
+
+def _wheel(widget: QWidget, notches: int = 3) -> None:
+    """Turn the mouse wheel towards the user over ``widget`` (scrolling a page down)."""
+    pos = QPointF(widget.width() / 2, widget.height() / 2)
+    for _ in range(notches):
+        event = QWheelEvent(
+            pos,
+            widget.mapToGlobal(pos),
+            QPoint(0, 0),
+            QPoint(0, -120),
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+            Qt.ScrollPhase.NoScrollPhase,
+            False,
+        )
+        QApplication.sendEvent(widget, event)
+    settle()
+
+
+def _scroll_area(widget: QWidget) -> QScrollArea:
+    parent = widget.parentWidget()
+    while not isinstance(parent, QScrollArea):
+        parent = parent.parentWidget()
+    return parent
+
+
+def test_the_wheel_scrolls_the_form_and_never_changes_a_dose(demo: Any) -> None:
+    """Scrolling the Block form with the wheel over a dose, the block type or the profile
+    changed them (0.5 → 0.2 mL, SNRB → TFESI); the next Save changes stored both."""
+    viewer, widget, ws = demo
+    doc = Physician(viewer)
+    pid = _click_block(doc, widget, 0)
+    before = next(p for p in ws.case.procedures if p.id == pid)
+    tid = before.injections[0].target_id
+    spin, kind, profile = widget.volume_spins[tid], widget.block_type, widget.profile
+    shown = (spin.value(), kind.currentText(), profile.currentText())
+    scroll = _scroll_area(spin).verticalScrollBar()
+    top = scroll.value()
+
+    for control in (spin, kind, profile, widget.form.contrast_ml, widget.form.images_saved):
+        _wheel(control)
+
+    assert (spin.value(), kind.currentText(), profile.currentText()) == shown
+    assert scroll.value() > top  # the wheel scrolled the form, as the physician meant
+    assert ws.case.profile_name == profile.currentText()
+    doc.click(widget.form.notes, "Notes")
+    doc.type(widget.form.notes, "tolerated well", "a note")
+    doc.click(widget.save_button, "Save changes")
+    after = next(p for p in ws.case.procedures if p.id == pid)
+    assert after.notes == "tolerated well"
+    assert after.injections == before.injections and after.block_type is before.block_type
+    stored, _version = ws.store.load(ws.case.case_id)
+    assert next(p for p in stored.procedures if p.id == pid).injections == before.injections
