@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from qtpy.QtCore import QPoint, QPointF, Qt
+from qtpy.QtCore import QPoint, QPointF, Qt, QTimer
 from qtpy.QtGui import QWheelEvent
-from qtpy.QtWidgets import QApplication, QScrollArea, QWidget
+from qtpy.QtTest import QTest
+from qtpy.QtWidgets import QApplication, QMessageBox, QPushButton, QScrollArea, QWidget
 
 from blockplan.case.store import CaseStore
 from blockplan.demo import build_demo_case
@@ -98,3 +99,78 @@ def test_the_wheel_scrolls_the_form_and_never_changes_a_dose(demo: Any) -> None:
     assert after.injections == before.injections and after.block_type is before.block_type
     stored, _version = ws.store.load(ws.case.case_id)
     assert next(p for p in stored.procedures if p.id == pid).injections == before.injections
+
+
+def _answer(button: str, seen: list[str]) -> None:
+    """When a dialog opens, note its text and click its button ``button`` (a real click)."""
+
+    def click() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, click)
+            return
+        seen.append(box.text())
+        target = next(b for b in box.findChildren(QPushButton) if b.text() == button)
+        QTest.mouseClick(target, Qt.MouseButton.LeftButton)
+
+    QTimer.singleShot(0, click)
+
+
+def test_a_block_edit_not_saved_is_never_lost_silently(demo: Any) -> None:
+    """An interpretation typed into block #1 and then a click on block #2 lost the text
+    without a word; now the physician is asked: stay, save or discard."""
+    viewer, widget, ws = demo
+    doc = Physician(viewer)
+    first = _click_block(doc, widget, 0)
+    stored = next(p for p in ws.case.procedures if p.id == first).interpretation
+    field = widget.form.interpretation
+    doc.click(field, "Interpretation")
+    doc.key(field, Qt.Key.Key_End, what="End")
+    doc.type(field, ", concordant relief", "an interpretation")
+    typed = field.text()
+    lst = widget.block_list
+    second = lst.visualItemRect(lst.item(1)).center()
+
+    seen: list[str] = []
+    _answer("Stay on block #1", seen)
+    doc.click(lst.viewport(), "block #2", second)
+    assert seen == ["Block #1 has changes that are not saved: interpretation."]
+    assert widget.selected_procedure_id() == first and field.text() == typed
+    assert next(p for p in ws.case.procedures if p.id == first).interpretation == stored
+
+    _answer("Save changes", seen)
+    doc.click(lst.viewport(), "block #2", second)
+    assert widget.selected_procedure_id() != first
+    assert next(p for p in ws.case.procedures if p.id == first).interpretation == typed
+    saved, _version = ws.store.load(ws.case.case_id)
+    assert next(p for p in saved.procedures if p.id == first).interpretation == typed
+
+    # block #2: a volume typed, then New block; Discard keeps block #2 as it was
+    pid = str(widget.selected_procedure_id())
+    before = next(p for p in ws.case.procedures if p.id == pid)
+    spin = widget.volume_spins[before.injections[0].target_id]
+    doc.double_click(spin, "the volume")
+    doc.key(spin, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier, "select all")
+    doc.type(spin, "1.5", "1.5 mL")
+    _answer("Discard changes", seen)
+    doc.click(widget.new_block_button, "New block")
+    assert seen[-1].startswith("Block #2 has changes that are not saved: targets, agent,")
+    assert widget.selected_procedure_id() is None
+    assert next(p for p in ws.case.procedures if p.id == pid) == before
+    assert widget.message.text() == "changes to block #2 discarded"
+
+
+def test_recording_an_edited_block_as_new_asks_nothing(demo: Any) -> None:
+    """Record as new block from a loaded block (same block, another agent) is not a lost
+    edit: the new block is recorded, the loaded one stays unchanged, no dialog."""
+    viewer, widget, ws = demo
+    doc = Physician(viewer)
+    first = _click_block(doc, widget, 0)
+    before = next(p for p in ws.case.procedures if p.id == first)
+    other = next(a for a, b in widget.agent_buttons.items() if not b.isChecked())
+    doc.click(widget.agent_buttons[other], other.value)
+    n = len(ws.case.procedures)
+    doc.click(widget.record_button, "Record as new block")
+    assert QApplication.activeModalWidget() is None
+    assert len(ws.case.procedures) == n + 1
+    assert next(p for p in ws.case.procedures if p.id == first) == before
