@@ -20,6 +20,7 @@ from blockplan.demo import build_demo_case
 from blockplan.settings import Settings, save_settings
 from napari_blockplan._workspace import workspace_for
 from tests.plugin._gui import Physician, activate, settle
+from tests.plugin.test_outcomes_entry import _record_snrb, _report_text, _squash
 
 pytestmark = pytest.mark.gui
 
@@ -35,6 +36,19 @@ def demo(make_napari_viewer: Any, tmp_path: Path) -> Any:
     ws.use_store(CaseStore(tmp_path / "cases.sqlite3"))
     _dock, widget = viewer.window.add_plugin_dock_widget("blockplan", "Outcomes")
     ws.start_case(build_demo_case(SAMPLE))
+    activate(widget)
+    return viewer, widget, ws
+
+
+@pytest.fixture
+def panel(make_napari_viewer: Any, tmp_path: Path) -> Any:
+    """The Outcomes panel on the demo case without its blocks."""
+    save_settings(Settings(clinician_name="Dr A. Example"))
+    viewer = make_napari_viewer(show=True)
+    ws = workspace_for(viewer)
+    ws.use_store(CaseStore(tmp_path / "cases.sqlite3"))
+    _dock, widget = viewer.window.add_plugin_dock_widget("blockplan", "Outcomes")
+    ws.start_case(build_demo_case(SAMPLE).evolve(procedures=(), odi=(), pgic=()))
     activate(widget)
     return viewer, widget, ws
 
@@ -174,3 +188,19 @@ def test_recording_an_edited_block_as_new_asks_nothing(demo: Any) -> None:
     assert QApplication.activeModalWidget() is None
     assert len(ws.case.procedures) == n + 1
     assert next(p for p in ws.case.procedures if p.id == first) == before
+
+
+def test_a_missing_diary_point_is_named_on_screen_as_in_the_report(panel: Any) -> None:
+    """A diary without its 60-min point: the report listed "missing diary points: 60 min"
+    under the block's verdict, the panel's verdict did not mention the gap."""
+    viewer, widget, ws = panel
+    doc = Physician(viewer)
+    pid = _record_snrb(doc, widget, ws)
+    doc.type(widget.quick_diary, "8: 1 1 0 - 3 6 7 8 8 8 8", "a diary without 60 min")
+    doc.key(widget.quick_diary, Qt.Key.Key_Return, what="Enter")
+    block = next(b for b in widget.ledger.blocks if b.procedure_id == pid)
+    assert block.missing_min == (60,)
+    shown = widget.verdict.text().splitlines()
+    assert shown[0].startswith("Block #1: positive")
+    assert shown[-1] == "• missing diary points: 60 min (diary final)"
+    assert _squash("missing diary points: 60 min (diary final)") in _squash(_report_text(ws.case))
