@@ -15,6 +15,7 @@ from qtpy.QtGui import QWheelEvent
 from qtpy.QtTest import QTest
 from qtpy.QtWidgets import QApplication, QMessageBox, QPushButton, QScrollArea, QWidget
 
+from blockplan.case import Case
 from blockplan.case.store import CaseStore
 from blockplan.demo import build_demo_case
 from blockplan.settings import Settings, save_settings
@@ -204,3 +205,67 @@ def test_a_missing_diary_point_is_named_on_screen_as_in_the_report(panel: Any) -
     assert shown[0].startswith("Block #1: positive")
     assert shown[-1] == "• missing diary points: 60 min (diary final)"
     assert _squash("missing diary points: 60 min (diary final)") in _squash(_report_text(ws.case))
+
+
+# --- the Case panel --------------------------------------------------------------------
+@pytest.fixture
+def two_cases(make_napari_viewer: Any, tmp_path: Path) -> Any:
+    """The Case panel over a store with two cases of the sample study: the planned demo
+    case, then an empty case started later by mistake (the newest)."""
+    store = CaseStore(tmp_path / "cases.sqlite3")
+    demo = build_demo_case(SAMPLE)
+    store.create(demo, "dr-test")
+    empty = Case(patient=demo.patient, study=demo.study)
+    store.create(empty, "dr-test")
+    viewer = make_napari_viewer(show=True)
+    ws = workspace_for(viewer)
+    ws.use_store(store)
+    _dock, panel = viewer.window.add_plugin_dock_widget("blockplan", "Cases")
+    settle()
+    return viewer, ws, panel, demo, empty
+
+
+def test_two_cases_of_the_loaded_study_are_both_offered(two_cases: Any) -> None:
+    """The reopen banner offered only the newest case of the study — the empty one started
+    by mistake — and one click reopened it instead of the planned case."""
+    viewer, ws, panel, demo, empty = two_cases
+    doc = Physician(viewer)
+    viewer.open_sample("blockplan", "lumbar_postop")
+    settle()
+    assert panel.offer.isVisible() and not ws.is_open
+    assert "has 2 stored cases" in panel.offer_label.text()
+    shown = [b.text() for b in panel.reopen_buttons if b.isVisible()]
+    n_targets, n_blocks = len(demo.targets), len(demo.procedures)
+    assert shown[0].startswith(f"Reopen case {empty.case_id[:8]}, ")
+    assert shown[0].endswith(" — nothing planned yet")
+    assert shown[1].startswith(f"Reopen “{demo.title}”, ")
+    assert shown[1].endswith(f" — {n_targets} targets, {n_blocks} blocks")
+    doc.click(panel.reopen_buttons[1], "Reopen the planned case")
+    assert ws.is_open and ws.case.case_id == demo.case_id
+    assert not panel.offer.isVisible()
+
+
+def test_the_worklist_shows_which_case_before_the_dock_edge(two_cases: Any, qtbot: Any) -> None:
+    """Two cases of one patient looked identical: the title and the time changed were the
+    fifth and sixth columns, beyond the dock's edge. Now they follow the patient ID."""
+    viewer, ws, panel, demo, _empty = two_cases
+    doc = Physician(viewer)
+    qtbot.waitUntil(lambda: not panel.searching, timeout=5000)
+    table = panel.table
+    heads = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    assert heads[:4] == ["Patient", "Patient ID", "Title", "Changed"]
+    assert [table.item(r, 2).text() for r in range(2)] == ["", demo.title]
+    title = heads.index("Title")
+    seen = table.viewport().width() - table.columnViewportPosition(title)
+    assert seen >= 50, seen  # before: the title began beyond the dock's edge
+
+    # a case opened with none of its images loaded says which study to load
+    rect = table.visualRect(table.model().index(1, 0))
+    doc.double_click(table.viewport(), "the planned case", rect.center())
+    assert ws.is_open and ws.case.case_id == demo.case_id
+    study = demo.study
+    assert panel.message.text() == (
+        f"Opened {demo.display_name}. No image of its study is loaded yet: load the study "
+        f"({study.study_date.isoformat()}, {study.description}) with the Study browser; its "
+        "points are shown meanwhile."
+    )
