@@ -359,6 +359,20 @@ class BlockResult(_Result):
         return self.verdict.text
 
     @property
+    def missing_points_text(self) -> str:
+        """The diary times the profile needs that have no NRS, as the report prints them,
+        e.g. ``"missing diary points: 60 min (diary final)"``; "" when none is missing.
+
+        Shown beside every verdict, also one the gap does not change: a missing point is
+        neither relief nor its absence (DOMAIN §9).
+        """
+        if not self.missing_min:
+            return ""
+        when = ", ".join(str(m) for m in self.missing_min)
+        final = "final" if self.diary_final else "not final"
+        return f"missing diary points: {when} min (diary {final})"
+
+    @property
     def review_reasons(self) -> tuple[str, ...]:
         """Messages of the flags that put the block up for review."""
         return tuple(f.message for f in self.flags if f.severity is Severity.REVIEW)

@@ -148,13 +148,13 @@ def test_the_worklist_finds_cases_by_name_id_study_date_and_title(
     doc = Physician(viewer)
     rows = _wait_for_worklist(qtbot, panel, 4)
     assert rows[0]["Patient"] == "PHANTOM, LUMBAR"  # newest first
-    assert list(rows[0]) == [
+    assert list(rows[0]) == [  # which case (title, changed) before the dock's edge (wt-o)
         "Patient",
         "Patient ID",
-        "Birth date",
-        "Study date",
         "Title",
         "Changed",
+        "Study date",
+        "Birth date",
     ]
     assert rows[0]["Birth date"] == "1968-07-04" and rows[0]["Study date"] == "2026-03-15"
     _assert_every_cell_fits(panel.table)

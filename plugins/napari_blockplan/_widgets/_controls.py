@@ -9,6 +9,9 @@
 - `compact_form`: a form layout that puts a label above its field when the dock is narrow.
 - `limit`: give a spin box the range the case model accepts for a field.
 - `first_error`: the first message of a pydantic validation error, with its field.
+- `scroll_only`: the mouse wheel over a spin box or drop-down scrolls the panel and never
+  changes the value (a dose or block type changed by scrolling the form was then saved
+  with the next *Save changes*).
 """
 
 from __future__ import annotations
@@ -16,9 +19,13 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import Any, Generic, TypeVar
 
-from qtpy.QtCore import Qt, Signal  # type: ignore[attr-defined]
+from qtpy.QtCore import QEvent, QObject, Qt, Signal  # type: ignore[attr-defined]
 from qtpy.QtGui import QFocusEvent, QMouseEvent
 from qtpy.QtWidgets import (
+    QAbstractScrollArea,
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
@@ -37,6 +44,7 @@ __all__ = [
     "compact_form",
     "first_error",
     "limit",
+    "scroll_only",
 ]
 
 V = TypeVar("V", bound=Hashable)
@@ -201,3 +209,38 @@ def compact_form(parent: QWidget | None = None) -> QFormLayout:
     form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
     form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
     return form
+
+
+class _ScrollOnly(QObject):
+    """Sends a wheel turned over a value control to the scroll area around it instead."""
+
+    def eventFilter(self, obj: QObject | None, event: QEvent | None) -> bool:
+        if event is None or event.type() != QEvent.Type.Wheel or not isinstance(obj, QWidget):
+            return False
+        parent = obj.parentWidget()
+        while parent is not None and not isinstance(parent, QAbstractScrollArea):
+            parent = parent.parentWidget()
+        if parent is not None:
+            QApplication.sendEvent(parent.viewport(), event)  # the form scrolls on
+        return True  # the value never changes by the wheel
+
+
+def scroll_only(root: QWidget) -> None:
+    """The mouse wheel over any spin box or drop-down under ``root`` scrolls, never sets.
+
+    A physician scrolls a long form with the wheel; Qt's spin boxes and combo boxes take
+    the wheel as "change the value" even without focus, so a dose, a block type or the
+    profile changed under the pointer. Values are typed, stepped with the arrows or chosen
+    from the opened list instead. Call again after adding controls (already guarded ones
+    are skipped).
+    """
+    guard = root.findChild(_ScrollOnly, "scroll_only")
+    if guard is None:
+        guard = _ScrollOnly(root)
+        guard.setObjectName("scroll_only")
+    controls: list[QWidget] = [*root.findChildren(QAbstractSpinBox), *root.findChildren(QComboBox)]
+    for control in controls:
+        if not control.property("scroll_only"):
+            control.setProperty("scroll_only", True)
+            control.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the wheel gives no focus
+            control.installEventFilter(guard)

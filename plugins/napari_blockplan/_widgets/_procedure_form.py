@@ -66,6 +66,7 @@ from napari_blockplan._widgets._controls import (
     compact_form,
     first_error,
     limit,
+    scroll_only,
 )
 
 __all__ = ["FIELD_CONTROLS", "NOT_IN_FORM", "ProcedureForm"]
@@ -378,6 +379,7 @@ class ProcedureForm(QWidget):
         self._show_branches()
         self.no_targets.setVisible(not rows)
         self._row_targets = rows
+        scroll_only(self)  # the new volume and branch boxes too
 
     def ticked_target_ids(self) -> list[str]:
         """Ids of the ticked targets, in case order."""

@@ -53,9 +53,11 @@ if TYPE_CHECKING:
     from blockplan.case.store import WorklistEntry
     from blockplan.errors import PatientMismatchError
 
-__all__ = ["CASE_FIELDS", "SEARCH_DELAY_MS", "WORKLIST_COLUMNS", "CasePanel"]
+__all__ = ["CASE_FIELDS", "OFFERED_CASES", "SEARCH_DELAY_MS", "WORKLIST_COLUMNS", "CasePanel"]
 
-WORKLIST_COLUMNS = ("Patient", "Patient ID", "Birth date", "Study date", "Title", "Changed")
+WORKLIST_COLUMNS = ("Patient", "Patient ID", "Title", "Changed", "Study date", "Birth date")
+"""Who, then which of their cases (title, when changed) — in view in a narrow dock, so two
+cases of one patient are told apart —, then the study date and the birth date."""
 CASE_FIELDS = (
     "Patient",
     "Patient ID",
@@ -67,10 +69,12 @@ CASE_FIELDS = (
     "Case id",
     "Profile",
 )
+OFFERED_CASES = 3
+"""The reopen banner offers at most this many stored cases of the loaded study."""
 SEARCH_DELAY_MS = 150
 """Typing pauses this long before the worklist is searched (in a worker thread)."""
 
-_TITLE_WIDTH = 260  # px; the full title shows as a tooltip
+_TITLE_WIDTH = 200  # px; the full title shows as a tooltip
 _CASE_FILTER = "blockplan case files (*.blockplan.json *.json);;All files (*)"
 _WARNING_STYLE = "QFrame#refused { border: 2px solid #d55e00; border-radius: 4px; }"
 _OFFER_STYLE = "QFrame#offer { border: 2px solid #0072b2; border-radius: 4px; }"
@@ -157,18 +161,22 @@ class CasePanel(Panel):
         self.offer.setStyleSheet(_OFFER_STYLE)
         self.offer_label = QLabel("")
         self.offer_label.setWordWrap(True)
-        self.reopen_button = QPushButton("Reopen")
-        self.reopen_button.clicked.connect(self.reopen)
+        # one button per stored case of the study (newest first); the first is reopen_button
+        self.reopen_buttons: list[QPushButton] = []
+        for n in range(OFFERED_CASES):
+            button = QPushButton("Reopen")
+            button.clicked.connect(lambda _checked=False, i=n: self.reopen(i))
+            self.reopen_buttons.append(button)
+        self.reopen_button = self.reopen_buttons[0]
         self.start_new_button = QPushButton("Start a new case")
         self.start_new_button.clicked.connect(self.new_case)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.reopen_button)
-        buttons.addWidget(self.start_new_button)
         box = QVBoxLayout(self.offer)
         box.addWidget(self.offer_label)
-        box.addLayout(buttons)
+        for button in self.reopen_buttons:
+            box.addWidget(button)
+        box.addWidget(self.start_new_button)
         self.offer.setVisible(False)
-        self._offered: WorklistEntry | None = None
+        self._offered: list[WorklistEntry] = []
         return self.offer
 
     def _refused_warning(self) -> QFrame:
@@ -376,17 +384,7 @@ class CasePanel(Panel):
         self._select_after = None
         self.entries = list(result)
         self.table.setRowCount(len(self.entries))
-        rows = [
-            (
-                format_person_name(e.patient_name),
-                e.patient_id,
-                _day(e.birth_date),
-                _day(e.study_date),
-                e.title,
-                _changed(e.updated_at),
-            )
-            for e in self.entries
-        ]
+        rows = [_worklist_row(e) for e in self.entries]
         for row, (e, values) in enumerate(zip(self.entries, rows)):
             for col, value in enumerate(values):
                 item = QTableWidgetItem(value)
@@ -441,12 +439,12 @@ class CasePanel(Panel):
         except BlockplanError as err:
             self._error(str(err))
             return
-        self.message.setText(f"Opened {case.display_name}.")
+        self.message.setText(f"Opened {case.display_name}.{_images_hint(self.ws, case)}")
 
-    def reopen(self) -> None:
-        """Reopen the case offered for the loaded study."""
-        if self._offered is not None:
-            self.open_case(self._offered.case_id)
+    def reopen(self, n: int = 0) -> None:
+        """Reopen the ``n``-th case offered for the loaded study (0: the newest)."""
+        if n < len(self._offered):
+            self.open_case(self._offered[n].case_id)
 
     def new_case(self) -> None:
         """Start a case from the loaded images (with the optional title typed)."""
@@ -529,20 +527,36 @@ class CasePanel(Panel):
     # ------------------------------------------------------------------ identity -
     def _refresh_offer(self, *_: Any) -> None:
         try:
-            entry = self.ws.reopen_candidate()
+            entries = self._offered_cases()
         except BlockplanError as err:
             self._error(str(err))
-            entry = None
-        self._offered = entry
-        self.offer.setVisible(entry is not None)
-        if entry is None:
-            return
-        title = entry.title or "untitled case"
-        self.offer_label.setText(
-            "The loaded study has a stored case. Reopen it to go on where you left off, "
-            "or start a new case for these images."
-        )
-        self.reopen_button.setText(f"Reopen “{title}”, {_changed(entry.updated_at)}")
+            entries = []
+        self._offered = entries[:OFFERED_CASES]
+        self.offer.setVisible(bool(entries))
+        for button, entry in zip(self.reopen_buttons, self._offered + [None] * OFFERED_CASES):
+            button.setVisible(entry is not None)
+            if entry is not None:
+                button.setText(_reopen_text(entry))
+        if len(entries) == 1:
+            self.offer_label.setText(
+                "The loaded study has a stored case. Reopen it to go on where you left off, "
+                "or start a new case for these images."
+            )
+        elif entries:
+            more = len(entries) - len(self._offered)
+            rest = f" ({more} more in the worklist)" if more > 0 else ""
+            self.offer_label.setText(
+                f"The loaded study has {len(entries)} stored cases{rest}, newest first. "
+                "Reopen the one to go on with, or start a new case for these images."
+            )
+
+    def _offered_cases(self) -> list[WorklistEntry]:
+        """The stored cases of the loaded study (newest first, one more than offered)."""
+        newest = self.ws.reopen_candidate()  # None: a case is open, or none of this study
+        if newest is None or not newest.study_instance_uid:
+            return [] if newest is None else [newest]
+        found = self.ws.store.cases_for_study(newest.study_instance_uid, limit=OFFERED_CASES + 1)
+        return found or [newest]
 
     def _show_refused(self, err: PatientMismatchError) -> None:
         comparison = present(err.comparison, "identity comparison")
@@ -608,6 +622,46 @@ class CasePanel(Panel):
 
         self.message.setText(text)
         show_error(f"blockplan: {text}")
+
+
+def _images_hint(ws: Any, case: Case) -> str:
+    """After opening a case with none of its study's images loaded: which study to load
+    (its folder may have moved; the case keeps what it was planned on, not where)."""
+    if ws.image_identity() is not None or case.study is None:
+        return ""
+    study = case.study
+    what = ", ".join(x for x in (_day(study.study_date), study.description) if x)
+    return (
+        f" No image of its study is loaded yet: load the study{f' ({what})' if what else ''} "
+        "with the Study browser; its points are shown meanwhile."
+    )
+
+
+def _worklist_row(entry: WorklistEntry) -> tuple[str, ...]:
+    """A worklist row's texts, in `WORKLIST_COLUMNS` order."""
+    texts = {
+        "Patient": format_person_name(entry.patient_name),
+        "Patient ID": entry.patient_id,
+        "Title": entry.title,
+        "Changed": _changed(entry.updated_at),
+        "Study date": _day(entry.study_date),
+        "Birth date": _day(entry.birth_date),
+    }
+    return tuple(texts[name] for name in WORKLIST_COLUMNS)
+
+
+def _reopen_text(entry: WorklistEntry) -> str:
+    """A reopen button: which case (title, else the id's first eight characters), when it
+    was changed and what it holds, so two cases of one study are told apart."""
+    name = f"“{entry.title}”" if entry.title else f"case {entry.case_id[:8]}"
+    held = [
+        f"{n} {word}{'s' if n != 1 else ''}"
+        for n, word in ((entry.n_targets, "target"), (entry.n_procedures, "block"))
+        if n
+    ]
+    return (
+        f"Reopen {name}, {_changed(entry.updated_at)} — {', '.join(held) or 'nothing planned yet'}"
+    )
 
 
 def _fit_columns(table: QTableWidget, rows: Sequence[Sequence[str]]) -> None:

@@ -24,6 +24,7 @@ from qtpy.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QTableWidget,
@@ -52,6 +53,7 @@ from blockplan.case.vocab import BLOCK_ABBREVIATIONS, BLOCK_NAMES
 from blockplan.errors import BlockplanError
 from blockplan.outcomes.evidence import STATUS_COLOURS, STATUS_TEXT_COLOURS
 from napari_blockplan._qt import present
+from napari_blockplan._widgets._controls import scroll_only
 from napari_blockplan._widgets._diary import DiaryPanel
 from napari_blockplan._widgets._panel import Panel, UndoBar
 from napari_blockplan._widgets._procedure_form import ProcedureForm
@@ -79,6 +81,19 @@ def _scrolling(content: QWidget) -> QScrollArea:
     scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     scroll.setWidget(content)
     return scroll
+
+
+_FIELD_WORDS = {
+    "performed_at": "date, time",
+    "block_type": "block type",
+    "injections": "targets, agent, concentration or volumes",
+    "session_id": "session",
+    "complication_notes": "complication notes",
+    "index_pain": "index pain",
+    "images_saved": "images saved",
+    "next_step": "next step",
+}
+"""A `Procedure` field in the physician's words (the others: the field name in words)."""
 
 
 def _record_only(proc: Procedure) -> Procedure:
@@ -172,6 +187,7 @@ class OutcomesWidget(Panel):
         disclaimer.setStyleSheet("color: gray; font-style: italic")
         layout.addWidget(disclaimer)
         self._expose()
+        scroll_only(self)  # the wheel scrolls the panel; it never changes a dose or profile
 
         self.listen(self.ws.case_changed, self._on_case_changed)
         self.form.reset(self.ws.case, self._operator())
@@ -316,6 +332,8 @@ class OutcomesWidget(Panel):
     def new_block(self) -> None:
         """Start a new block record: no block selected, the form at its defaults."""
         self.block_list.setCurrentRow(-1)
+        if self.selected_procedure_id() is not None:
+            return  # the physician stayed on a block with unsaved changes
         self.form.reset(self.ws.case, self._operator())
         self._loaded = None
         self.tabs.setCurrentIndex(0)
@@ -346,6 +364,7 @@ class OutcomesWidget(Panel):
         )
         if self.ws.case is case:
             return False
+        self._loaded = None  # what the form shows went into the new block, not the loaded one
         self.select_block(proc.id)
         return True
 
@@ -402,7 +421,11 @@ class OutcomesWidget(Panel):
 
     def save_changes(self) -> Procedure | None:
         """Save the form to the selected block (undoable)."""
-        base = self._procedure(self.selected_procedure_id())
+        return self._save_block(self.selected_procedure_id())
+
+    def _save_block(self, procedure_id: str | None) -> Procedure | None:
+        """Save the form to the block ``procedure_id`` (undoable); None when refused."""
+        base = self._procedure(procedure_id)
         if base is None:
             self._error("select the block to change in the list (or record a new block)")
             return None
@@ -415,10 +438,9 @@ class OutcomesWidget(Panel):
             self.message.setText("no change to save")
             return base
         number = self._block_number(base.id)
-        self._apply(
-            self.ws.case.replace_item("procedures", proc), "edit block", f"block #{number} changed"
-        )
-        return proc
+        case = self.ws.case
+        self._apply(case.replace_item("procedures", proc), "edit block", f"block #{number} changed")
+        return None if self.ws.case is case else proc
 
     def delete_block(self) -> None:
         """Delete the selected block and its diary (undoable)."""
@@ -534,8 +556,62 @@ class OutcomesWidget(Panel):
         table.resizeRowsToContents()
 
     def _block_selected(self, _row: int) -> None:
-        if not self._filling:
+        if not self._filling and self._leave_loaded_block():
             self._show_selected(self.ws.case)
+
+    def unsaved_changes(self) -> list[str]:
+        """What the form changed in the block it shows and that is not saved (field words).
+
+        A value that cannot be read (letters in a number) counts as a change.
+        """
+        loaded = self._procedure(self._loaded.id) if self._loaded is not None else None
+        if loaded is None:
+            return []
+        try:
+            shown = _record_only(self.form.procedure(self.ws.case, base=loaded))
+        except (BlockplanError, ValueError):
+            return ["a value that cannot be read"]
+        old, new = _record_only(loaded).model_dump(), shown.model_dump()
+        return [_FIELD_WORDS.get(k, k.replace("_", " ")) for k in old if old[k] != new[k]]
+
+    def _leave_loaded_block(self) -> bool:
+        """Before another block is shown: save, discard or keep the form's unsaved changes.
+
+        False (the list goes back to the loaded block) when the physician stays on it or
+        its changes cannot be saved.
+        """
+        loaded = self._loaded
+        if loaded is None or loaded.id == self.selected_procedure_id():
+            return True
+        changed = self.unsaved_changes()
+        if not changed:
+            return True
+        number = self._block_number(loaded.id)
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Unsaved changes")
+        box.setText(f"Block #{number} has changes that are not saved: {', '.join(changed)}.")
+        box.setInformativeText(f"Save them to block #{number}, discard them, or stay on it?")
+        save = box.addButton("Save changes", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Discard changes", QMessageBox.ButtonRole.DestructiveRole)
+        stay = box.addButton(f"Stay on block #{number}", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(stay)
+        box.exec()
+        clicked = box.clickedButton()
+        if clicked is save and self._save_block(loaded.id) is not None:
+            return True
+        if clicked is save or clicked is stay:
+            self._reselect(loaded.id)
+            return False
+        self.message.setText(f"changes to block #{number} discarded")
+        return True
+
+    def _reselect(self, procedure_id: str) -> None:
+        self.block_list.blockSignals(True)
+        try:
+            self.select_block(procedure_id)
+        finally:
+            self.block_list.blockSignals(False)
 
     def _show_selected(self, case: Case) -> None:
         """The selected block in the form (reloaded when its record changed), its diary."""
@@ -561,6 +637,8 @@ class OutcomesWidget(Panel):
             # the verdict on its own line, then one line per reason: read at a glance
             lines = [f"Block #{block.number}: {block.short_verdict} (under {block.profile})"]
             lines += [f"• {reason}" for reason in block.reasons]
+            if block.missing_points_text:  # as the report lists it, also when it decides nothing
+                lines.append(f"• {block.missing_points_text}")
             self.verdict.setText("\n".join(lines))
 
     def _draw_chart(self, block: Any) -> None:

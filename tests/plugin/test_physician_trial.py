@@ -1,0 +1,271 @@
+"""Mistakes a physician makes in a clinic day, driven with real Qt events (Xvfb).
+
+Found by a physician's trial of the whole day in napari (wt-o): each test sends the events
+the physician sent and checks what the panel shows and what the case store holds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from qtpy.QtCore import QPoint, QPointF, Qt, QTimer
+from qtpy.QtGui import QWheelEvent
+from qtpy.QtTest import QTest
+from qtpy.QtWidgets import QApplication, QMessageBox, QPushButton, QScrollArea, QWidget
+
+from blockplan.case import Case
+from blockplan.case.store import CaseStore
+from blockplan.demo import build_demo_case
+from blockplan.settings import Settings, save_settings
+from napari_blockplan._workspace import workspace_for
+from tests.plugin._gui import Physician, activate, settle
+from tests.plugin.test_outcomes_entry import _record_snrb, _report_text, _squash
+
+pytestmark = pytest.mark.gui
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom"
+
+
+@pytest.fixture
+def demo(make_napari_viewer: Any, tmp_path: Path) -> Any:
+    """The Outcomes panel on the demo case (four blocks with diaries), its store on disk."""
+    save_settings(Settings(clinician_name="Dr A. Example"))
+    viewer = make_napari_viewer(show=True)
+    ws = workspace_for(viewer)
+    ws.use_store(CaseStore(tmp_path / "cases.sqlite3"))
+    _dock, widget = viewer.window.add_plugin_dock_widget("blockplan", "Outcomes")
+    ws.start_case(build_demo_case(SAMPLE))
+    activate(widget)
+    return viewer, widget, ws
+
+
+@pytest.fixture
+def panel(make_napari_viewer: Any, tmp_path: Path) -> Any:
+    """The Outcomes panel on the demo case without its blocks."""
+    save_settings(Settings(clinician_name="Dr A. Example"))
+    viewer = make_napari_viewer(show=True)
+    ws = workspace_for(viewer)
+    ws.use_store(CaseStore(tmp_path / "cases.sqlite3"))
+    _dock, widget = viewer.window.add_plugin_dock_widget("blockplan", "Outcomes")
+    ws.start_case(build_demo_case(SAMPLE).evolve(procedures=(), odi=(), pgic=()))
+    activate(widget)
+    return viewer, widget, ws
+
+
+def _click_block(doc: Physician, widget: Any, row: int) -> str:
+    lst = widget.block_list
+    doc.click(lst.viewport(), f"block #{row + 1}", lst.visualItemRect(lst.item(row)).center())
+    pid = widget.selected_procedure_id()
+    assert pid is not None
+    return str(pid)
+
+
+def _wheel(widget: QWidget, notches: int = 3) -> None:
+    """Turn the mouse wheel towards the user over ``widget`` (scrolling a page down)."""
+    pos = QPointF(widget.width() / 2, widget.height() / 2)
+    for _ in range(notches):
+        event = QWheelEvent(
+            pos,
+            widget.mapToGlobal(pos),
+            QPoint(0, 0),
+            QPoint(0, -120),
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+            Qt.ScrollPhase.NoScrollPhase,
+            False,
+        )
+        QApplication.sendEvent(widget, event)
+    settle()
+
+
+def _scroll_area(widget: QWidget) -> QScrollArea:
+    parent = widget.parentWidget()
+    while not isinstance(parent, QScrollArea):
+        parent = parent.parentWidget()
+    return parent
+
+
+def test_the_wheel_scrolls_the_form_and_never_changes_a_dose(demo: Any) -> None:
+    """Scrolling the Block form with the wheel over a dose, the block type or the profile
+    changed them (0.5 → 0.2 mL, SNRB → TFESI); the next Save changes stored both."""
+    viewer, widget, ws = demo
+    doc = Physician(viewer)
+    pid = _click_block(doc, widget, 0)
+    before = next(p for p in ws.case.procedures if p.id == pid)
+    tid = before.injections[0].target_id
+    spin, kind, profile = widget.volume_spins[tid], widget.block_type, widget.profile
+    shown = (spin.value(), kind.currentText(), profile.currentText())
+    scroll = _scroll_area(spin).verticalScrollBar()
+    top = scroll.value()
+
+    for control in (spin, kind, profile, widget.form.contrast_ml, widget.form.images_saved):
+        _wheel(control)
+
+    assert (spin.value(), kind.currentText(), profile.currentText()) == shown
+    assert scroll.value() > top  # the wheel scrolled the form, as the physician meant
+    assert ws.case.profile_name == profile.currentText()
+    doc.click(widget.form.notes, "Notes")
+    doc.type(widget.form.notes, "tolerated well", "a note")
+    doc.click(widget.save_button, "Save changes")
+    after = next(p for p in ws.case.procedures if p.id == pid)
+    assert after.notes == "tolerated well"
+    assert after.injections == before.injections and after.block_type is before.block_type
+    stored, _version = ws.store.load(ws.case.case_id)
+    assert next(p for p in stored.procedures if p.id == pid).injections == before.injections
+
+
+def _answer(button: str, seen: list[str]) -> None:
+    """When a dialog opens, note its text and click its button ``button`` (a real click)."""
+
+    def click() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, click)
+            return
+        seen.append(box.text())
+        target = next(b for b in box.findChildren(QPushButton) if b.text() == button)
+        QTest.mouseClick(target, Qt.MouseButton.LeftButton)
+
+    QTimer.singleShot(0, click)
+
+
+def test_a_block_edit_not_saved_is_never_lost_silently(demo: Any) -> None:
+    """An interpretation typed into block #1 and then a click on block #2 lost the text
+    without a word; now the physician is asked: stay, save or discard."""
+    viewer, widget, ws = demo
+    doc = Physician(viewer)
+    first = _click_block(doc, widget, 0)
+    stored = next(p for p in ws.case.procedures if p.id == first).interpretation
+    field = widget.form.interpretation
+    doc.click(field, "Interpretation")
+    doc.key(field, Qt.Key.Key_End, what="End")
+    doc.type(field, ", concordant relief", "an interpretation")
+    typed = field.text()
+    lst = widget.block_list
+    second = lst.visualItemRect(lst.item(1)).center()
+
+    seen: list[str] = []
+    _answer("Stay on block #1", seen)
+    doc.click(lst.viewport(), "block #2", second)
+    assert seen == ["Block #1 has changes that are not saved: interpretation."]
+    assert widget.selected_procedure_id() == first and field.text() == typed
+    assert next(p for p in ws.case.procedures if p.id == first).interpretation == stored
+
+    _answer("Save changes", seen)
+    doc.click(lst.viewport(), "block #2", second)
+    assert widget.selected_procedure_id() != first
+    assert next(p for p in ws.case.procedures if p.id == first).interpretation == typed
+    saved, _version = ws.store.load(ws.case.case_id)
+    assert next(p for p in saved.procedures if p.id == first).interpretation == typed
+
+    # block #2: a volume typed, then New block; Discard keeps block #2 as it was
+    pid = str(widget.selected_procedure_id())
+    before = next(p for p in ws.case.procedures if p.id == pid)
+    spin = widget.volume_spins[before.injections[0].target_id]
+    doc.double_click(spin, "the volume")
+    doc.key(spin, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier, "select all")
+    doc.type(spin, "1.5", "1.5 mL")
+    _answer("Discard changes", seen)
+    doc.click(widget.new_block_button, "New block")
+    assert seen[-1].startswith("Block #2 has changes that are not saved: targets, agent,")
+    assert widget.selected_procedure_id() is None
+    assert next(p for p in ws.case.procedures if p.id == pid) == before
+    assert widget.message.text() == "changes to block #2 discarded"
+
+
+def test_recording_an_edited_block_as_new_asks_nothing(demo: Any) -> None:
+    """Record as new block from a loaded block (same block, another agent) is not a lost
+    edit: the new block is recorded, the loaded one stays unchanged, no dialog."""
+    viewer, widget, ws = demo
+    doc = Physician(viewer)
+    first = _click_block(doc, widget, 0)
+    before = next(p for p in ws.case.procedures if p.id == first)
+    other = next(a for a, b in widget.agent_buttons.items() if not b.isChecked())
+    doc.click(widget.agent_buttons[other], other.value)
+    n = len(ws.case.procedures)
+    doc.click(widget.record_button, "Record as new block")
+    assert QApplication.activeModalWidget() is None
+    assert len(ws.case.procedures) == n + 1
+    assert next(p for p in ws.case.procedures if p.id == first) == before
+
+
+def test_a_missing_diary_point_is_named_on_screen_as_in_the_report(panel: Any) -> None:
+    """A diary without its 60-min point: the report listed "missing diary points: 60 min"
+    under the block's verdict, the panel's verdict did not mention the gap."""
+    viewer, widget, ws = panel
+    doc = Physician(viewer)
+    pid = _record_snrb(doc, widget, ws)
+    doc.type(widget.quick_diary, "8: 1 1 0 - 3 6 7 8 8 8 8", "a diary without 60 min")
+    doc.key(widget.quick_diary, Qt.Key.Key_Return, what="Enter")
+    block = next(b for b in widget.ledger.blocks if b.procedure_id == pid)
+    assert block.missing_min == (60,)
+    shown = widget.verdict.text().splitlines()
+    assert shown[0].startswith("Block #1: positive")
+    assert shown[-1] == "• missing diary points: 60 min (diary final)"
+    assert _squash("missing diary points: 60 min (diary final)") in _squash(_report_text(ws.case))
+
+
+# --- the Case panel --------------------------------------------------------------------
+@pytest.fixture
+def two_cases(make_napari_viewer: Any, tmp_path: Path) -> Any:
+    """The Case panel over a store with two cases of the sample study: the planned demo
+    case, then an empty case started later by mistake (the newest)."""
+    store = CaseStore(tmp_path / "cases.sqlite3")
+    demo = build_demo_case(SAMPLE)
+    store.create(demo, "dr-test")
+    empty = Case(patient=demo.patient, study=demo.study)
+    store.create(empty, "dr-test")
+    viewer = make_napari_viewer(show=True)
+    ws = workspace_for(viewer)
+    ws.use_store(store)
+    _dock, panel = viewer.window.add_plugin_dock_widget("blockplan", "Cases")
+    settle()
+    return viewer, ws, panel, demo, empty
+
+
+def test_two_cases_of_the_loaded_study_are_both_offered(two_cases: Any) -> None:
+    """The reopen banner offered only the newest case of the study — the empty one started
+    by mistake — and one click reopened it instead of the planned case."""
+    viewer, ws, panel, demo, empty = two_cases
+    doc = Physician(viewer)
+    viewer.open_sample("blockplan", "lumbar_postop")
+    settle()
+    assert panel.offer.isVisible() and not ws.is_open
+    assert "has 2 stored cases" in panel.offer_label.text()
+    shown = [b.text() for b in panel.reopen_buttons if b.isVisible()]
+    n_targets, n_blocks = len(demo.targets), len(demo.procedures)
+    assert shown[0].startswith(f"Reopen case {empty.case_id[:8]}, ")
+    assert shown[0].endswith(" — nothing planned yet")
+    assert shown[1].startswith(f"Reopen “{demo.title}”, ")
+    assert shown[1].endswith(f" — {n_targets} targets, {n_blocks} blocks")
+    doc.click(panel.reopen_buttons[1], "Reopen the planned case")
+    assert ws.is_open and ws.case.case_id == demo.case_id
+    assert not panel.offer.isVisible()
+
+
+def test_the_worklist_shows_which_case_before_the_dock_edge(two_cases: Any, qtbot: Any) -> None:
+    """Two cases of one patient looked identical: the title and the time changed were the
+    fifth and sixth columns, beyond the dock's edge. Now they follow the patient ID."""
+    viewer, ws, panel, demo, _empty = two_cases
+    doc = Physician(viewer)
+    qtbot.waitUntil(lambda: not panel.searching, timeout=5000)
+    table = panel.table
+    heads = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    assert heads[:4] == ["Patient", "Patient ID", "Title", "Changed"]
+    assert [table.item(r, 2).text() for r in range(2)] == ["", demo.title]
+    title = heads.index("Title")
+    seen = table.viewport().width() - table.columnViewportPosition(title)
+    assert seen >= 50, seen  # before: the title began beyond the dock's edge
+
+    # a case opened with none of its images loaded says which study to load
+    rect = table.visualRect(table.model().index(1, 0))
+    doc.double_click(table.viewport(), "the planned case", rect.center())
+    assert ws.is_open and ws.case.case_id == demo.case_id
+    study = demo.study
+    assert panel.message.text() == (
+        f"Opened {demo.display_name}. No image of its study is loaded yet: load the study "
+        f"({study.study_date.isoformat()}, {study.description}) with the Study browser; its "
+        "points are shown meanwhile."
+    )
