@@ -13,10 +13,11 @@ page cache), one after the other in one run:
 
 * ``blockplan-sample`` — napari with blockplan's docks (``launch_viewer``), the sample
   study opened through napari's open path with blockplan's reader, then the levels
-  marked, a scar proposal grown from the scar's deepest point and accepted (Accept
-  clicked), and the report built in the Report panel. Phases: open (to the first image
-  drawn), load (to all four series complete), grow (click to proposal drawn, Accept),
-  report (Build clicked to preview shown).
+  marked, seed mode entered (Shift-G), a scar proposal grown from the scar's deepest
+  point and accepted (Accept clicked), and the report built in the Report panel. Phases:
+  open (to the first image drawn), load (to all four series complete), levels, seed mode
+  (the proposal's hidden layer made), grow (click to proposal drawn, Accept), report
+  (Build clicked to preview shown). A phase ends when the GUI thread ticks again.
 * ``napari-sample`` — the peer: a plain napari viewer opening the same sample series with
   its builtin reader (imageio). Only series 4 (uncompressed T1) is readable by it; the
   others are JPEG-LS / RLE compressed, which it refuses (reported).
@@ -257,6 +258,9 @@ def blockplan_sample(mon: Monitor, viewer: Any, tmp: Path) -> dict[str, Any]:
             planning.next_level.setCurrentText(name)
             planning.add_level_at(lps_to_world(centres[name]["center_lps"]))
             QTest.qWait(20)
+    with mon.phase("seed mode"):  # Shift-G: the proposal's (hidden) layer is made now
+        planning.set_mode("seed")
+        QTest.qWait(50)
     with mon.phase("grow"):
         t1 = time.perf_counter()
         planning.grow_scar_at(lps_to_world(seed))
