@@ -71,6 +71,8 @@ _BUSY_S = 0.025
 """The GUI thread is busy when its pulse is this late: the worker waits (`give_way`)."""
 _GIVE_WAY_MAX_S = 0.25
 """The longest the worker waits for a busy GUI thread, per image (then it reads on)."""
+_NO_EVENT_LOOP_S = 1.0
+"""A pulse this old: the GUI thread runs no event loop (a script), the worker never waits."""
 
 LOADING_KEY = "blockplan_loading"
 """Layer metadata key of the `LoadState` of a layer shown while its series loads."""
@@ -258,7 +260,7 @@ class LoadState:
         while not self.cancel.is_set():
             now = time.perf_counter()
             late = now - self.pulse
-            if not self.pulse or late < _BUSY_S or late > 1.0 or now > end:
+            if not self.pulse or late < _BUSY_S or late > _NO_EVENT_LOOP_S or now > end:
                 return
             time.sleep(0.002)
 
