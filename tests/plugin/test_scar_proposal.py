@@ -160,3 +160,36 @@ def test_a_leaking_region_is_refused_by_the_core_and_nothing_is_proposed(
     assert "leaked" in widget.message.text()
     assert layer_for(viewer, "scar proposal") is None
     assert ws.case == before
+
+
+def test_the_proposal_layer_is_made_in_seed_mode_and_reused(scar: Any, qtbot: Any) -> None:
+    """napari builds a labels layer in one ~0.3 s call: made (hidden, empty, no role) when
+    seed mode is entered, then every proposal is shown in that one layer."""
+    viewer, widget, ws, doc, seed = scar
+    qtbot.waitUntil(lambda: widget.proposal.spare() is not None, timeout=10000)
+    spare = widget.proposal.spare()
+    assert not spare.visible and not spare.data.any()
+    assert layer_for(viewer, "scar proposal") is None and "blockplan" not in spare.metadata
+    assert viewer.layers.selection.active is not spare  # the physician's image stays active
+
+    doc.click_patient(seed, "inside the scar")
+    _proposal_shown(qtbot, widget)
+    assert layer_for(viewer, "scar proposal") is spare and spare.visible
+    assert widget.proposal.spare() is None
+    assert spare.get_value(lps_to_world(seed), world=True) == 1  # placed on the series
+
+    doc.click(widget.proposal.reject_button, "Reject")
+    assert widget.proposal.spare() is spare and not spare.visible and not spare.data.any()
+    assert layer_for(viewer, "scar proposal") is None and ws.case.scar_regions == ()
+
+    doc.click_patient(seed, "inside the scar, again")
+    _proposal_shown(qtbot, widget)
+    settle()
+    labels = [lay for lay in viewer.layers if type(lay).__name__ == "Labels"]
+    assert labels == [spare] and layer_for(viewer, "scar proposal") is spare
+    doc.click(widget.proposal.accept_button, "Accept proposal")
+    settle()
+    # the proposal's layer became the scar layer: still one labels layer, no spare left
+    assert layer_for(viewer, "scar") is spare and widget.proposal.spare() is None
+    assert [lay for lay in viewer.layers if type(lay).__name__ == "Labels"] == [spare]
+    np.testing.assert_array_equal(spare.data > 0, scar_layer_data(ws.case.scar_regions[0])[0] > 0)

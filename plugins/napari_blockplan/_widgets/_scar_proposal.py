@@ -6,6 +6,12 @@ The result is shown as its own layer, ``"blockplan: scar proposal"``, which is n
 the case: **Accept** adds it to the case's scar (one undoable edit, volumes per level by
 the core), **Reject** discards it. A region that leaks is refused by the core and the
 advice is shown; Cancel and Reject leave the case as it was.
+
+napari builds a labels layer in one call on the GUI thread (its controls, its vispy
+visual and overlays: ≈ 0.3 s in software GL). So the layer is made once, hidden and empty
+— a *spare*, tagged ``metadata["blockplan_spare"]`` and without a blockplan role — when
+seed mode is entered (`prepare`), and each proposal is shown in it by assigning its data
+and placement; Reject and Cancel empty and hide it again for the next proposal.
 """
 
 from __future__ import annotations
@@ -23,12 +29,14 @@ if TYPE_CHECKING:
     from blockplan.case import Case, LevelMarker, MaskGrid, PatientPoint, ScarRegion
     from blockplan.io.volume import ImageVolume
 
-__all__ = ["PROPOSAL_ROLE", "ScarProposal"]
+__all__ = ["PROPOSAL_ROLE", "SPARE_KEY", "ScarProposal"]
 
 PROPOSAL_ROLE = "scar proposal"
 """``metadata["blockplan"]["role"]`` of the proposal layer (not one of the case's roles)."""
 
 _PROPOSAL_COLOUR = "#00e5ff"  # cyan: apart from the scar layer's label colour
+SPARE_KEY = "blockplan_spare"
+"""Layer metadata key of the hidden, empty layer the next proposal is shown in."""
 _POLL_MS = 100
 
 
@@ -253,26 +261,55 @@ class ScarProposal(QWidget):
 
         return layer_for(self.viewer, PROPOSAL_ROLE)
 
-    def _show_layer(self, proposal: Proposal) -> None:
+    def spare(self) -> Any:
+        """The hidden, empty layer the next proposal will be shown in, if made."""
+        return next((lay for lay in self.viewer.layers if SPARE_KEY in lay.metadata), None)
+
+    def prepare(self) -> Any:
+        """Make the spare proposal layer now (hidden, empty), unless there is one, a
+        proposal is shown or no series is loaded; returns it (or None)."""
+        from blockplan.errors import BlockplanError
+
+        if self.spare() is not None or self.layer() is not None:
+            return self.spare()
+        try:
+            volume = self.panel._scar_volume()
+        except BlockplanError:
+            return None
+        return self._make_layer(_empty_placement(volume))
+
+    def _make_layer(self, placement: dict[str, Any]) -> Any:
+        """A hidden, empty proposal layer (a spare), inserted below the overlays."""
         from napari.layers import Labels
         from napari.utils.colormaps import DirectLabelColormap
 
         from napari_blockplan._layers import insert_layer
 
-        data, placement = proposal.shown
-        colours = DirectLabelColormap(color_dict={None: "transparent", 1: _PROPOSAL_COLOUR})
         layer = Labels(
-            data,
+            np.zeros((1, 1, 1), np.uint8),
             name=f"blockplan: {PROPOSAL_ROLE}",
             opacity=0.6,
-            metadata={"blockplan": {"role": PROPOSAL_ROLE}},
+            visible=False,
+            metadata={SPARE_KEY: PROPOSAL_ROLE},
             **placement,
         )
-        # napari's own label colours, for when the layer becomes the scar layer; the
-        # proposal's colour set before the layer is shown (one refresh fewer on screen)
+        # napari's own label colours, for when the layer becomes the scar layer
         layer.metadata["blockplan_default_colours"] = layer.colormap
-        layer.colormap = colours
-        insert_layer(self.viewer, layer)
+        layer.colormap = DirectLabelColormap(color_dict={None: "transparent", 1: _PROPOSAL_COLOUR})
+        return insert_layer(self.viewer, layer)
+
+    def _show_layer(self, proposal: Proposal) -> None:
+        """Show the proposal in the spare layer (made now when there is none)."""
+        data, placement = proposal.shown
+        layer = self.spare()
+        if layer is None:
+            layer = self._make_layer(placement)
+        del layer.metadata[SPARE_KEY]
+        layer.metadata["blockplan"] = {"role": PROPOSAL_ROLE}
+        layer.data = data  # hidden: napari uploads it when shown
+        layer.scale = placement["scale"]
+        layer.translate = placement["translate"]
+        layer.visible = True
 
     def _becomes_scar_layer(self, proposal: Proposal) -> bool:
         """With no scar layer yet, the accepted proposal's layer becomes it (the case's
@@ -292,14 +329,19 @@ class ScarProposal(QWidget):
         return True
 
     def _discard(self) -> None:
-        """Hide the proposal layer now and remove it on the next turn of the event loop
-        (napari collects garbage on every removal: not in the same turn as an edit)."""
+        """Hide and empty the proposal layer: it is the spare for the next proposal (or,
+        when a spare exists already, removed on the next turn of the event loop: napari
+        collects garbage on every removal, not in the same turn as an edit)."""
         self.proposal = None
         layer = self.layer()
         if layer is not None:
             layer.visible = False
-            layer.metadata["blockplan"]["role"] = "scar proposal (discarded)"
-            QTimer.singleShot(0, lambda: self._remove(layer))
+            del layer.metadata["blockplan"]
+            if self.spare() is None:
+                layer.data = np.zeros((1, 1, 1), np.uint8)
+                layer.metadata[SPARE_KEY] = PROPOSAL_ROLE
+            else:
+                QTimer.singleShot(0, lambda: self._remove(layer))
         self._show_state()
 
     def _remove(self, layer: Any) -> None:
@@ -316,3 +358,17 @@ class ScarProposal(QWidget):
         pending = self.proposal is not None
         self.accept_button.setEnabled(pending)
         self.reject_button.setEnabled(pending)
+
+
+def _empty_placement(volume: ImageVolume) -> dict[str, Any]:
+    """Scale and translate of a one-voxel layer at the first voxel of ``volume``'s display
+    grid: inside the images, on their spacing (the spare changes no slider's range or
+    step)."""
+    from napari_blockplan._convert import display_grid
+
+    aff, _shape = display_grid(np.asarray(volume.affine, dtype=float), volume.shape)
+    origin = aff[:3, 3]
+    return {
+        "scale": (aff[2, 2], aff[1, 1], aff[0, 0]),
+        "translate": (origin[2], origin[1], origin[0]),
+    }

@@ -460,6 +460,12 @@ class PlanningWidget(Panel):
 
     def _on_mode_changed(self, mode: str | None) -> None:
         self.mode_label.setText(f"{self.viewer.help}" if mode else "")
+        if mode == "seed":  # the proposal's layer is made now, not when it is shown
+            QTimer.singleShot(0, self._prepare_proposal)
+
+    def _prepare_proposal(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the panel closed meanwhile
+            self.proposal.prepare()
 
     def _on_mouse(self, viewer: Any, event: Any) -> Any:
         if event.button != 1:
