@@ -128,3 +128,31 @@ def test_deidentified_export_from_the_panel(report_panel, qtbot, tmp_path: Path)
     assert manifest["deidentified"] is True
     text = (tmp_path / "deid" / "case.blockplan.json").read_text()
     assert "PHANTOM" not in text  # the synthetic patient's name is gone
+
+
+def test_the_reports_pictures_are_computed_while_the_case_rests(
+    make_napari_viewer, qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qtpy.QtCore import Qt
+    from qtpy.QtTest import QTest
+
+    from blockplan.report.memo import report_memo
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    viewer = make_napari_viewer(show=True)
+    viewer.open_sample("blockplan", "lumbar_postop")
+    ws = workspace_for(viewer)
+    ws.use_store(CaseStore(tmp_path / "cases.sqlite3"))
+    _dock, widget = viewer.window.add_plugin_dock_widget("blockplan", "Report")
+    report_memo.clear()
+    case = ws.start_case(build_demo_case(SAMPLE))  # a case change: computed in 1.5 s
+    qtbot.waitUntil(lambda: widget.prepared_edit == widget.edits[0], timeout=60000)
+    planned = sum(1 for t in case.targets if case.trajectory_for(t.id) is not None)
+    assert planned >= 2
+    reused = report_memo.lasting_hits
+    QTest.mouseClick(widget.build_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: widget.pdf is not None, timeout=60000)
+    # Build computed no DRR and no level count: bull's-eye and progression of every path
+    assert report_memo.lasting_hits - reused == 2 * planned + 1
+    assert "report built" in widget.status.text()

@@ -15,7 +15,7 @@ from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qtpy.QtCore import Qt
+from qtpy.QtCore import Qt, QTimer
 from qtpy.QtGui import QPixmap
 from qtpy.QtWidgets import (
     QComboBox,
@@ -67,6 +67,10 @@ def _run_with_steps(job: Callable[[Callable[[str], None]], Any]) -> Generator[st
     return outcome["value"]
 
 
+PREPARE_AFTER_MS = 1500
+"""How long the case stays unchanged before the report's pictures are computed ahead."""
+
+
 class ReportWidget(Panel):
     """Build (in the background), preview, save, archive and export the open case's report."""
 
@@ -80,6 +84,18 @@ class ReportWidget(Panel):
         """The case the built report shows (archiving needs it to be the open case)."""
         self.pages: list[bytes] = []
         self._worker: Any = None
+        self.preparing: Any = None
+        """The worker computing the report's pictures ahead (`prepare`), if any."""
+        self.prepared_edit = -1
+        """The case edit (`edits`) whose pictures were last computed ahead."""
+        self.edits = [0]
+        """How many times the case changed since the panel opened (-1: panel closed)."""
+        self.destroyed.connect(lambda *_, e=self.edits: e.__setitem__(0, -1))
+        self._prepare_timer = QTimer(self)
+        self._prepare_timer.setSingleShot(True)
+        self._prepare_timer.setInterval(PREPARE_AFTER_MS)
+        self._prepare_timer.timeout.connect(self.prepare)
+        self.listen(self.ws.case_changed, self._case_edited)
 
         self.clinic = QLineEdit(settings.clinic_name)
         self.clinic.setPlaceholderText("clinic name (printed in the header)")
@@ -155,6 +171,43 @@ class ReportWidget(Panel):
         return box
 
     # -- the report -----------------------------------------------------------------
+    def _case_edited(self, *_: Any) -> None:
+        self.edits[0] += 1  # a running preparation stops before its next target
+        self._prepare_timer.start()
+
+    def prepare(self) -> Any:
+        """Compute the report's C-arm previews and level count ahead, in a worker at low
+        priority (`blockplan.report.prepare_report`), so that Build finds them ready.
+
+        Runs when the case has been left unchanged for `PREPARE_AFTER_MS`; an edit stops
+        it before its next target. Nothing is shown and nothing is written.
+        """
+        from napari.qt.threading import thread_worker
+
+        case, volumes = self.ws.case, self.ws.volumes()
+        if not volumes or not (case.trajectories or case.levels):
+            return None
+        edits, edit = self.edits, self.edits[0]  # the worker never touches the widget
+
+        @thread_worker  # type: ignore[untyped-decorator]
+        def _prepare() -> int:
+            from blockplan.report import ReportOptions, prepare_report
+            from napari_blockplan._reader import _below_the_gui
+
+            _below_the_gui()
+            options = ReportOptions.from_settings(created_at=dt.datetime.now().astimezone())
+            prepare_report(case, volumes, options, cancelled=lambda: edits[0] != edit)
+            return edit
+
+        self.preparing = _prepare()
+        self.preparing.returned.connect(self._prepared)
+        self.preparing.start()
+        return self.preparing
+
+    def _prepared(self, edit: int) -> None:
+        if edit == self.edits[0]:
+            self.prepared_edit = edit
+
     def build(self) -> Any:
         """Build the report of the open case in a background thread."""
         from napari.qt.threading import thread_worker
