@@ -34,7 +34,7 @@ from reportlab.platypus import (
 from blockplan import __version__
 from blockplan.case.casefile import write_bytes_atomic
 from blockplan.case.model import Case
-from blockplan.errors import ProfileError, ReportError
+from blockplan.errors import BlockplanError, ProfileError, ReportError
 from blockplan.io.volume import ImageVolume
 from blockplan.outcomes import Ledger, build_ledger
 from blockplan.planning.level_guard import level_check_for_case
@@ -287,6 +287,22 @@ def build_report(
         cannot be read, or the layout fails.
     """
     opts = options or ReportOptions.from_settings()
+    vols = _as_volumes(volumes)
+    page = A4 if opts.page_size == "A4" else letter
+    ctx = _context(case, vols, ledger, opts, page)
+    info = _page_info(ctx, page)
+    pdf = _layout(ctx, info, story(ctx, vols))
+    return make_pdfa(pdf, _pdfa_metadata(ctx))
+
+
+def _context(
+    case: Case,
+    vols: list[ImageVolume],
+    ledger: Ledger | ReportFindings | None,
+    opts: ReportOptions,
+    page: tuple[float, float],
+) -> Context:
+    """Everything the sections print from, checked (text glyphs, time zone, profile)."""
     created = opts.created_at or dt.datetime.now(dt.UTC).replace(microsecond=0)
     if created.tzinfo is None:
         raise ReportError(
@@ -296,10 +312,8 @@ def build_report(
     _check_text(case, opts)
     findings = resolve_findings(case, ledger, opts)
     report_id = opts.report_id or derive_report_id(case, findings.profile_label, created)
-    page = A4 if opts.page_size == "A4" else letter
-    vols = _as_volumes(volumes)
     revision = case_revision(case)
-    ctx = Context(
+    return Context(
         case=case,
         findings=findings,
         options=opts,
@@ -317,9 +331,6 @@ def build_report(
         ),
         revision=revision,
     )
-    info = _page_info(ctx, page)
-    pdf = _layout(ctx, info, story(ctx, vols))
-    return make_pdfa(pdf, _pdfa_metadata(ctx))
 
 
 def prepare_report(
@@ -328,21 +339,46 @@ def prepare_report(
     options: ReportOptions | None = None,
     cancelled: Callable[[], bool] = lambda: False,
 ) -> None:
-    """Compute ahead what the report takes from the images alone — the C-arm previews'
-    DRRs and the automatic level count (`blockplan.report.memo`) — so that the next
+    """Compute ahead the report's pictures — the C-arm previews' DRRs, the key images
+    and the automatic level count (`blockplan.report.memo`) — so that the next
     `build_report` of this case, or of any later revision of it that moves no needle,
-    finds them ready. Meant for a worker while the physician plans; stops early when
-    ``cancelled()`` says so. Computes nothing twice and writes nothing.
+    finds them ready. Meant for a worker while the physician plans: stops early when
+    ``cancelled()`` says so (checked between targets), and leaves any error in the case
+    (a missing font, an unreadable logo) to the build, which reports it. Writes nothing.
     """
-    from blockplan.planning.level_proposal_mr import series_for_levels
     from blockplan.report.fluoro import prepare_previews
 
+    opts = options or ReportOptions()
     vols = _as_volumes(volumes)
-    prepare_previews(case, vols, options or ReportOptions(), cancelled)
-    if case.levels and not cancelled():
-        volume = series_for_levels(vols, case.levels[0].position.frame_of_reference_uid)
-        if volume is not None:
-            _proposal(volume)
+    prepare_previews(case, vols, opts, cancelled)  # the slow part, target by target
+    if cancelled():
+        return
+    with contextlib.suppress(BlockplanError):
+        flow = story(_context(case, vols, None, opts, A4), vols)  # key images, level count
+        if not cancelled():
+            _precompress(flow)
+
+
+def _precompress(flowables: Iterable[Any]) -> None:
+    """Compress the pictures of a story as its layout will (`memo.image_streams`)."""
+    from reportlab.pdfbase import pdfdoc
+
+    with _plain_flate():
+        for reader in _image_readers(flowables):
+            pdfdoc.PDFImageXObject("prepared", reader, mask=None)
+
+
+def _image_readers(flowables: Iterable[Any]) -> Iterator[Any]:
+    """The image readers of our picture flowables (`KeyImageFlowable`, the C-arm
+    previews), in tables and kept-together groups too."""
+    for f in flowables:
+        reader = getattr(f, "_reader", None)
+        if reader is not None:
+            yield reader
+        yield from _image_readers(getattr(f, "_content", None) or ())  # KeepTogether
+        for row in getattr(f, "_cellvalues", None) or ():  # Table
+            for cell in row:
+                yield from _image_readers(cell if isinstance(cell, list | tuple) else [cell])
 
 
 def _proposal(volume: ImageVolume) -> LevelProposal:

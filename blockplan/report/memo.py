@@ -10,11 +10,12 @@ weak reference, with their affine and description): a volume that was loaded aga
 resampled or freed is computed anew. Only the latest case revision is kept, so the memo
 holds a few megabytes of pictures and never keeps a volume alive.
 
-Two results depend on the images alone, not on the case: the line integrals of a C-arm
-preview (one DRR, for one C-arm position) and the automatic level count. They are kept
-across revisions too (`ReportMemo.lasting`, the latest `LASTING_LIMIT` of them), so that
-building the report again after an edit that moves no needle — a diary entry, a score, a
-block's verdict — computes none of them again.
+The pictures are also kept by what they are drawn from, across revisions
+(`ReportMemo.lasting`, the latest `LASTING_LIMIT` of them): the line integrals of a C-arm
+preview by the CT and the C-arm position, the automatic level count by the series, a key
+image by its series, target, path, label, scar and level markers. Building the report again
+after an edit that moves no needle — a diary entry, a score, a note — computes none of them
+again; a moved needle gets its own target's pictures (and the sagittal overview) anew.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ T = TypeVar("T")
 _VolumeKey = tuple[int, bytes]
 
 LASTING_LIMIT = 96
-"""How many image-only results `ReportMemo.lasting` keeps (a 256² DRR is 256 KiB: at most
-about 24 MiB, whatever the number of cases built)."""
+"""How many results `ReportMemo.lasting` keeps (a 256² DRR is 256 KiB, a 320² key image
+300 KiB: at most about 30 MiB, whatever the number of cases built)."""
 
 
 def case_revision(case: Case) -> str:
@@ -112,7 +113,8 @@ class ReportMemo:
     ) -> T:
         """``compute()``'s result for these volumes and ``part`` whatever the case
         revision: for results that depend on the images and ``part`` alone (a DRR for one
-        C-arm position, the level count of a CT). The latest `LASTING_LIMIT` are kept."""
+        C-arm position, the level count of a CT, a key image with a digest of what it is
+        drawn from in ``part``). The latest `LASTING_LIMIT` are kept."""
         key = (tuple(_volume_key(v) for v in volumes), part)
         with self._lock:
             found = self._lasting.pop(key, None)

@@ -8,6 +8,7 @@ suggestions, outcome measures and notes, signature.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -443,8 +444,17 @@ def _in_frame(points: Sequence[Any], frame: str) -> list[Any]:
     return [p for p in points if p.position.frame_of_reference_uid == frame]
 
 
+def _digest(parts: Sequence[str]) -> str:
+    """One digest of what a picture is drawn from."""
+    return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
+
+
 def _sagittal_cell(
-    ctx: Context, volumes: Sequence[ImageVolume], scars: Sequence[ki.ScarMask], cell_w: float
+    ctx: Context,
+    volumes: Sequence[ImageVolume],
+    scars: Sequence[ki.ScarMask],
+    basis: str,
+    cell_w: float,
 ) -> list[Flowable] | None:
     case = ctx.case
     anchors = case.levels or case.targets
@@ -459,10 +469,10 @@ def _sagittal_cell(
     if vol is None:
         return None
     labelled = [(ctx.target_labels[t.id], t) for t in _in_frame(case.targets, frame)]
-    img = report_memo.get(
-        ctx.revision,
+    drawn_from = (basis, frame, *(f"{n} {t.model_dump_json()}" for n, t in labelled))
+    img = report_memo.lasting(
         [vol],
-        "sagittal",
+        ("sagittal", _digest(drawn_from)),
         lambda: ki.sagittal_overview(vol, _in_frame(case.levels, frame), labelled, scars=scars),
     )
     caption = Paragraph(
@@ -478,6 +488,7 @@ def _axial_cell(
     target: Target,
     volumes: Sequence[ImageVolume],
     scars: Sequence[ki.ScarMask],
+    basis: str,
     cell_w: float,
 ) -> list[Flowable] | None:
     case = ctx.case
@@ -498,10 +509,10 @@ def _axial_cell(
     entry = None
     if traj is not None and traj.entry.frame_of_reference_uid == frame:
         entry = traj.entry.lps
-    img = report_memo.get(
-        ctx.revision,
+    drawn_from = (basis, target.model_dump_json(), label, repr(entry))
+    img = report_memo.lasting(
         [vol],
-        ("axial", target.id, ctx.options.key_image_pixels),
+        ("axial", ctx.options.key_image_pixels, _digest(drawn_from)),
         lambda: ki.axial_key_image(
             vol,
             target,
@@ -534,7 +545,11 @@ def _axial_cell(
 
 
 def _target_cells(
-    ctx: Context, volumes: Sequence[ImageVolume], scars: Sequence[ki.ScarMask], cell_w: float
+    ctx: Context,
+    volumes: Sequence[ImageVolume],
+    scars: Sequence[ki.ScarMask],
+    basis: str,
+    cell_w: float,
 ) -> tuple[list[list[Flowable]], list[str], bool]:
     """Each target's axial key image, with its C-arm previews beside it on one row; the
     labels of targets without a key image; whether any previews were made."""
@@ -542,7 +557,7 @@ def _target_cells(
     missing: list[str] = []
     any_previews = False
     for target in ctx.case.targets[: ctx.options.max_key_images]:
-        cell = _axial_cell(ctx, target, volumes, scars, cell_w)
+        cell = _axial_cell(ctx, target, volumes, scars, basis, cell_w)
         if cell is None:
             missing.append(ctx.target_labels[target.id])
             continue
@@ -571,6 +586,13 @@ def key_images(ctx: Context, volumes: Sequence[ImageVolume]) -> list[Flowable]:
             ),
         ]
     scars = [ki.ScarMask.from_region(r) for r in case.scar_regions]
+    # what every key image is drawn from besides its target: kept by it across revisions
+    basis = _digest(
+        [
+            *(r.model_dump_json() for r in case.scar_regions),
+            *(m.model_dump_json() for m in case.levels),
+        ]
+    )
     intro = Paragraph(
         "Planes resampled in patient space with square pixels (true physical aspect). "
         "Radiological convention: the patient's right is on the viewer's left. "
@@ -586,8 +608,8 @@ def key_images(ctx: Context, volumes: Sequence[ImageVolume]) -> list[Flowable]:
     )
     gap = 6 * mm
     cell_w = (ctx.width - gap) / 2
-    cells, missing, previews = _target_cells(ctx, volumes, scars, cell_w)
-    sagittal = _sagittal_cell(ctx, volumes, scars, cell_w) if opts.include_sagittal else None
+    cells, missing, previews = _target_cells(ctx, volumes, scars, basis, cell_w)
+    sagittal = _sagittal_cell(ctx, volumes, scars, basis, cell_w) if opts.include_sagittal else None
     if sagittal is not None:  # first, or last when previews pair each row
         cells = [*cells, sagittal] if previews else [sagittal, *cells]
     flow: list[Flowable] = _rows_of_two([*head, intro, Spacer(1, 2 * mm)], cells, cell_w, gap)

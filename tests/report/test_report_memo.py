@@ -25,10 +25,12 @@ def test_a_second_build_reuses_the_pictures_and_gives_the_same_bytes(
     case = _factory.make_case(2, 1, volume=ct)
     report_memo.clear()
     first = _build(case, ct, options)
-    hits = report_memo.hits
+    hits, lasting = report_memo.hits, report_memo.lasting_hits
     again = _build(case, ct, options)
-    # previews of 2 targets, 2 axial key images, sagittal overview, level check
-    assert report_memo.hits - hits >= 5
+    # previews of 2 targets and the level check (this revision's), 2 axial key images and
+    # the sagittal overview (kept by what they are drawn from)
+    assert report_memo.hits - hits == 2 + 1
+    assert report_memo.lasting_hits - lasting == 2 + 1
     assert again == first
 
 
@@ -96,7 +98,7 @@ def test_compressed_images_are_reused_across_revisions_without_changing_a_byte(
     assert pdfdoc.PDFImageXObject is original  # reportlab's class is back after a build
 
 
-def test_an_edit_that_moves_no_needle_reuses_every_drr_and_the_level_count(
+def test_an_edit_that_moves_no_needle_reuses_every_picture_and_the_level_count(
     ct: ImageVolume, options: ReportOptions
 ) -> None:
     case = _factory.make_case(2, 2, volume=ct)
@@ -112,10 +114,11 @@ def test_an_edit_that_moves_no_needle_reuses_every_drr_and_the_level_count(
     hits, lasting = report_memo.hits, report_memo.lasting_hits
     assert _build(edited, ct, options) == fresh
     assert report_memo.hits == hits  # nothing of the other revision's own results
-    assert report_memo.lasting_hits - lasting == 2 * 2 + 1  # 2 targets × 2 DRRs, level count
+    # 2 targets × 2 DRRs, the level count, 2 axial key images and the sagittal overview
+    assert report_memo.lasting_hits - lasting == 2 * 2 + 1 + 2 + 1
 
 
-def test_a_moved_needle_gets_new_drrs_and_the_others_are_reused(
+def test_a_moved_needle_gets_new_pictures_and_the_others_are_reused(
     ct: ImageVolume, options: ReportOptions
 ) -> None:
     case = _factory.make_case(2, 1, volume=ct)
@@ -129,10 +132,12 @@ def test_a_moved_needle_gets_new_drrs_and_the_others_are_reused(
     _build(case, ct, options)
     lasting = report_memo.lasting_hits
     assert _build(edited, ct, options) == fresh
-    assert report_memo.lasting_hits - lasting == 2 + 1  # the unmoved target's 2, level count
+    # the unmoved target's 2 DRRs and axial key image, the level count (the sagittal
+    # overview marks the moved target: drawn again)
+    assert report_memo.lasting_hits - lasting == 2 + 1 + 1
 
 
-def test_prepared_pictures_make_the_first_build_compute_no_drr(
+def test_prepared_pictures_make_the_first_build_compute_none(
     ct: ImageVolume, options: ReportOptions
 ) -> None:
     from blockplan.report import prepare_report
@@ -149,8 +154,29 @@ def test_prepared_pictures_make_the_first_build_compute_no_drr(
 
     prepare_report(case, [ct], options, cancelled=cancelled)
     lasting = report_memo.lasting_hits
-    prepare_report(case, [ct], options)  # the first target's 2 DRRs ready, the rest now
-    assert report_memo.lasting_hits - lasting == 2
-    lasting = report_memo.lasting_hits
+    assert _build(case, ct, options) == cold
+    assert report_memo.lasting_hits - lasting == 2  # the first target's 2 DRRs only
+    report_memo.clear()
+    prepare_report(case, [ct], options)
+    hits, lasting = report_memo.hits, report_memo.lasting_hits
     assert _build(case, ct, options) == cold  # the same bytes as computing everything
-    assert report_memo.lasting_hits - lasting == 2 * 2 + 1  # every DRR, the level count
+    # nothing computed: both targets' previews and the level check, 2 axial key images
+    # and the sagittal overview were ready
+    assert report_memo.hits - hits == 2 + 1
+    assert report_memo.lasting_hits - lasting == 2 + 1
+
+
+def test_prepared_pictures_are_compressed_ahead_too(
+    ct: ImageVolume, options: ReportOptions
+) -> None:
+    from blockplan.report import prepare_report
+
+    case = _factory.make_case(2, 1, volume=ct)
+    report_memo.clear()
+    cold = _build(case, ct, options)
+    report_memo.clear()
+    prepare_report(case, [ct], options)
+    streams = image_streams.hits
+    assert _build(case, ct, options) == cold
+    # every picture's Flate stream was ready: 2 axial, the sagittal overview, 4 previews
+    assert image_streams.hits - streams == 2 + 1 + 2 * 2
