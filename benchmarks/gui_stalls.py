@@ -30,8 +30,10 @@ page cache), one after the other in one run:
 
 Run: ``xvfb-run -a .venv/bin/python benchmarks/gui_stalls.py [--slices 400] [--keep DIR]``.
 With ``BP_WATCHDOG=1`` each scenario also prints stack samples of the GUI thread taken
-while it has not ticked for > 100 ms (``STALL <phase>: …``; run one scenario with
-``--scenario NAME --ct DIR`` to see them). The GUI thread's CPU time per phase is printed
+while it has not ticked for > 100 ms (``STALL <phase>: cpu N % <stack> || <other
+threads>``: N, the share of the last 20 ms the GUI thread ran on a CPU — far below 100 %,
+it waited for the GIL or a CPU; run one scenario with ``--scenario NAME --ct DIR`` to see
+them). The GUI thread's CPU time per phase is printed
 beside the stalls: on a shared machine the stalls include waiting for a CPU, the CPU time
 does not.
 Prints a Markdown table for RESULTS.md with the machine's load average.

@@ -29,6 +29,7 @@ __all__ = [
     "ROLES",
     "STATUS_COLOURS",
     "VERDICT_COLOURS",
+    "adopt_as_scar_layer",
     "insert_layer",
     "keep_overlays_on_top",
     "keeping_active_layer",
@@ -293,18 +294,10 @@ def _scar(viewer: napari.viewer.Viewer, case: Case) -> None:
             layer.refresh()
         return
     region = case.scar_regions[0]
-    drawn = (region.id, hash(region.rle), region.grid)
-    if layer is not None and layer.metadata["blockplan"].get("drawn") == drawn:
-        return  # decoding and uploading a mask costs ~8 ms
+    if layer is not None and layer.metadata["blockplan"].get("drawn") == _drawn(region):
+        return  # decoding and uploading a mask costs ~8 ms (much more for a large one)
     data, placement = scar_layer_data(region)
-    meta = {
-        "role": "scar",
-        "region_id": region.id,
-        "grid": region.grid,
-        "shown_grid": scar_display_grid(region),
-        "shown": data.copy(),
-        "drawn": drawn,
-    }
+    meta = _scar_meta(region, data)
     if layer is None or layer.data.shape != data.shape:
         if layer is not None:
             viewer.layers.remove(layer)
@@ -317,3 +310,27 @@ def _scar(viewer: napari.viewer.Viewer, case: Case) -> None:
         layer.data = data
         layer.metadata["blockplan"] = meta
     layer.refresh()
+
+
+def _drawn(region: ScarRegion) -> tuple[Any, ...]:
+    return (region.id, hash(region.rle), region.grid)
+
+
+def _scar_meta(region: ScarRegion, data: np.ndarray) -> dict[str, Any]:
+    """The scar layer's ``metadata["blockplan"]`` when it shows ``data`` of ``region``."""
+    return {
+        "role": "scar",
+        "region_id": region.id,
+        "grid": region.grid,
+        "shown_grid": scar_display_grid(region),
+        "shown": data.copy(),
+        "drawn": _drawn(region),
+    }
+
+
+def adopt_as_scar_layer(layer: Any, region: ScarRegion) -> None:
+    """Make ``layer``, which shows exactly ``region`` already (its data are
+    `scar_layer_data` of it: an accepted scar proposal), the scar layer: the case's next
+    redraw finds it drawn and neither decodes nor uploads the mask again."""
+    layer.metadata["blockplan"] = _scar_meta(region, np.asarray(layer.data))
+    layer.name = _name("scar")

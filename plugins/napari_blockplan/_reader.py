@@ -297,7 +297,6 @@ def _study_events(
     from blockplan.io import discover
     from blockplan.io.gaps import with_choices
 
-    _below_the_gui()
     _warm_napari()
     try:
         if infos is None:
@@ -332,14 +331,10 @@ _WORKER_NICE = 10
 
 
 def _below_the_gui() -> None:
-    """Run this worker thread, and the decoding threads it starts (they inherit it), at
-    a lower CPU priority than the GUI thread (Linux: niceness is per thread).
-
-    On two cores, two decoding threads and the GUI thread share the CPUs: napari building
-    a layer got 25-45 % of a CPU during the load. Lowering a thread's priority needs no
-    privilege; it is not raised again (the thread pool reuses the thread for later
-    workers, which are background work too).
-    """
+    """Run this thread, and the threads it starts (they inherit it), at a lower CPU
+    priority than the GUI thread (Linux: niceness is per thread). Lowering needs no
+    privilege; raising it again would, so only threads of their own get it
+    (`_run_below_the_gui`)."""
     import os
 
     with contextlib.suppress(AttributeError, OSError):
@@ -347,6 +342,21 @@ def _below_the_gui() -> None:
         now = os.getpriority(os.PRIO_PROCESS, tid)
         if now < _WORKER_NICE:
             os.setpriority(os.PRIO_PROCESS, tid, _WORKER_NICE)
+
+
+def _run_below_the_gui(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``func(*args, **kwargs)`` in a thread of its own at a lower CPU priority than the
+    GUI thread (`_below_the_gui`), with the decoding threads it starts; waits for it.
+
+    On two cores, the core's two decoding threads and the GUI thread shared the CPUs:
+    napari building a layer got 25-45 % of a CPU during a load. The thread ends with the
+    call: napari's thread pool, whose threads later run GIL-bound work (the report), keeps
+    its priority — a low-priority thread holding the GIL would stall the GUI thread.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, initializer=_below_the_gui) as pool:
+        return pool.submit(func, *args, **kwargs).result()
 
 
 _WARM_MODULES = ("scipy.ndimage", "scipy.linalg", "pandas", "skimage.color.colorconv")
@@ -392,7 +402,9 @@ def _series_events(
             state.shown.clear()
             yield ("preview", info, axes, one, m, identity)
             _wait_until_shown(state)
-    volume = load_series(info, progress=state.progress, **load_options(*choices))
+    volume = _run_below_the_gui(
+        load_series, info, progress=state.progress, **load_options(*choices)
+    )
     yield ("loaded", info, with_identity(image_layer_data(volume), info, source))
 
 

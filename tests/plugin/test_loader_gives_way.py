@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from napari_blockplan import _reader
-from napari_blockplan._reader import LoadState, _below_the_gui
+from napari_blockplan._reader import LoadState, _below_the_gui, _run_below_the_gui
 
 
 def _priority() -> int:
@@ -43,6 +43,33 @@ def test_the_loader_and_the_threads_it_starts_run_below_the_gui_thread() -> None
     assert seen["worker"] >= max(gui_before, _reader._WORKER_NICE)
     assert seen["decoder"] == seen["worker"]  # inherited by the threads it starts
     assert _priority() == gui_before  # the calling (GUI) thread keeps its priority
+
+
+def test_the_load_runs_in_a_thread_of_its_own_below_the_gui_thread() -> None:
+    """The calling thread (one of napari's pool, later running GIL-bound work such as the
+    report) keeps its priority; the reading thread and the threads it starts are lower."""
+    caller_before = _priority()
+    seen: dict[str, int] = {}
+
+    def read() -> str:
+        seen["reader"] = _priority()
+        thread = threading.Thread(target=lambda: seen.update(decoder=_priority()))
+        thread.start()
+        thread.join()
+        return "volume"
+
+    assert _run_below_the_gui(read) == "volume"
+    assert seen["reader"] >= max(caller_before, _reader._WORKER_NICE)
+    assert seen["decoder"] == seen["reader"]
+    assert _priority() == caller_before
+
+
+def test_what_the_load_raises_reaches_the_worker() -> None:
+    def cancelled() -> None:
+        raise _reader._Cancelled
+
+    with pytest.raises(_reader._Cancelled):
+        _run_below_the_gui(cancelled)
 
 
 @pytest.fixture

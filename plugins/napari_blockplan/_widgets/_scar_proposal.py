@@ -204,7 +204,7 @@ class ScarProposal(QWidget):
         region = scar_region_from_mask(
             mask, proposal.grid, case.levels, method="region_grow", previous=previous
         )
-        if not self._becomes_scar_layer(proposal):
+        if previous is not None or not self._becomes_scar_layer(proposal, region):
             self._discard()
         self.proposal = None
         self._show_state()
@@ -311,21 +311,21 @@ class ScarProposal(QWidget):
         layer.translate = placement["translate"]
         layer.visible = True
 
-    def _becomes_scar_layer(self, proposal: Proposal) -> bool:
-        """With no scar layer yet, the accepted proposal's layer becomes it (the case's
-        redraw then fills it in place): no second layer made, none removed — each costs
-        napari a few hundred milliseconds."""
-        from napari_blockplan._layers import layer_for
+    def _becomes_scar_layer(self, proposal: Proposal, region: ScarRegion) -> bool:
+        """With no scar layer yet, the accepted proposal's layer becomes it: no second
+        layer made, none removed — each costs napari a few hundred milliseconds. It shows
+        the accepted region already (no scar before: the region is the proposal), so the
+        case's redraw leaves it as it is."""
+        from napari_blockplan._layers import adopt_as_scar_layer, layer_for
 
         layer = self.layer()
         if layer is None or layer_for(self.viewer, "scar") is not None:
             return False
         if layer.data.shape != proposal.shown[0].shape:
             return False
-        layer.metadata["blockplan"] = {"role": "scar"}  # drawn from the case next
         layer.colormap = layer.metadata.get("blockplan_default_colours", layer.colormap)
         layer.opacity = 0.45
-        layer.name = "blockplan: scar"
+        adopt_as_scar_layer(layer, region)
         return True
 
     def _discard(self) -> None:
