@@ -6,6 +6,7 @@ the physician sent and checks what the panel shows and what the case store holds
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -205,6 +206,57 @@ def test_a_missing_diary_point_is_named_on_screen_as_in_the_report(panel: Any) -
     assert shown[0].startswith("Block #1: positive")
     assert shown[-1] == "• missing diary points: 60 min (diary final)"
     assert _squash("missing diary points: 60 min (diary final)") in _squash(_report_text(ws.case))
+
+
+def test_no_diary_is_typed_when_no_block_is_selected(demo: Any) -> None:
+    """With no block selected the Diary tab took a baseline of 11 and kept showing it,
+    saved nowhere and without a word; now nothing can be typed there until a block is."""
+    viewer, widget, ws = demo
+    doc = Physician(viewer)
+    doc.click(widget.new_block_button, "New block")
+    bar = widget.tabs.tabBar()
+    doc.click(bar, "the Diary tab", bar.tabRect(1).center())
+    before = ws.case
+    doc.click(widget.baseline, "Baseline NRS")
+    doc.type(widget.baseline, "11", "a baseline")
+    doc.key(widget.baseline, Qt.Key.Key_Return, what="Enter")
+    assert widget.diary_panel.block_label.text().startswith("no block selected")
+    assert widget.baseline.text() == "" and not widget.baseline.isEnabled()
+    assert not widget.quick_diary.isEnabled() and not widget.diary.isEnabled()
+    assert ws.case is before
+    # selecting a block makes its diary typeable again
+    _click_block(doc, widget, 0)
+    assert widget.baseline.isEnabled() and widget.quick_diary.isEnabled()
+
+
+def test_an_odi_or_pgic_dated_in_the_future_is_refused(demo: Any) -> None:
+    """A block dated tomorrow was refused, an ODI or PGIC dated next year was recorded (and
+    sorted after every block in the report's course of scores)."""
+    viewer, widget, ws = demo
+    doc = Physician(viewer)
+    bar = widget.tabs.tabBar()
+    doc.click(bar, "Outcome measures", bar.tabRect(2).center())
+    before = ws.case
+    next_year = f"{dt.date.today().year + 1}-05-01"
+    doc.click(widget.odi_date, "ODI date")
+    doc.type(widget.odi_date, next_year, "next year")
+    doc.click(widget.odi_entry, "ODI answers")
+    doc.type(widget.odi_entry, "1 1 1 1 1 1 1 1 1 1", "ten answers")
+    doc.key(widget.odi_entry, Qt.Key.Key_Return, what="Enter")
+    assert ws.case is before
+    assert widget.message.text().startswith(f"ODI: {next_year} is in the future (today is ")
+    assert widget.odi_entry.text() == "1 1 1 1 1 1 1 1 1 1"  # kept, to be corrected
+    doc.click(widget.pgic_date, "PGIC date")
+    doc.type(widget.pgic_date, next_year, "next year")
+    doc.click(widget.pgic_buttons[2], "2 much improved")
+    doc.click(widget.pgic_record_button, "Record PGIC")
+    assert ws.case is before
+    assert widget.message.text().startswith(f"PGIC: {next_year} is in the future")
+    # today's date is taken
+    doc.click(widget.odi_date, "ODI date")
+    doc.type(widget.odi_date, dt.date.today().isoformat(), "today")
+    doc.click(widget.odi_record_button, "Record ODI")
+    assert len(ws.case.odi) == len(before.odi) + 1
 
 
 # --- the Case panel --------------------------------------------------------------------
