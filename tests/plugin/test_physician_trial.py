@@ -321,3 +321,40 @@ def test_the_worklist_shows_which_case_before_the_dock_edge(two_cases: Any, qtbo
         f"({study.study_date.isoformat()}, {study.description}) with the Study browser; its "
         "points are shown meanwhile."
     )
+
+
+def test_a_title_typed_and_not_renamed_is_not_lost_on_close(two_cases: Any) -> None:
+    """A new title typed and then Close (Rename never pressed) dropped the title silently."""
+    viewer, ws, panel, demo, _empty = two_cases
+    doc = Physician(viewer)
+    viewer.open_sample("blockplan", "lumbar_postop")
+    settle()
+    doc.click(panel.reopen_buttons[1], "Reopen the planned case")
+    assert ws.case.case_id == demo.case_id
+    field = panel.title_edit
+    doc.click(field, "Title")
+    doc.key(field, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier, "select all")
+    doc.type(field, "Left L5 root, after two blocks", "a new title")
+
+    seen: list[str] = []
+    _answer("Stay on the case", seen)
+    doc.click(panel.close_button, "Close")
+    assert seen == [
+        "The title typed, “Left L5 root, after two blocks”, is not saved (Rename was not pressed)."
+    ]
+    assert ws.is_open and field.text() == "Left L5 root, after two blocks"
+
+    _answer("Rename, then close", seen)
+    doc.click(panel.close_button, "Close")
+    assert not ws.is_open
+    stored, _version = ws.store.load(demo.case_id)
+    assert stored.title == "Left L5 root, after two blocks"
+
+    doc.click(panel.reopen_buttons[0], "Reopen it")
+    doc.click(field, "Title")
+    doc.key(field, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier, "select all")
+    doc.type(field, "a slip", "another title")
+    _answer("Close without it", seen)
+    doc.click(panel.close_button, "Close")
+    assert not ws.is_open
+    assert ws.store.load(demo.case_id)[0].title == "Left L5 root, after two blocks"
