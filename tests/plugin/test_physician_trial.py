@@ -14,7 +14,14 @@ import pytest
 from qtpy.QtCore import QPoint, QPointF, Qt, QTimer
 from qtpy.QtGui import QWheelEvent
 from qtpy.QtTest import QTest
-from qtpy.QtWidgets import QApplication, QMessageBox, QPushButton, QScrollArea, QWidget
+from qtpy.QtWidgets import (
+    QApplication,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QWidget,
+)
 
 from blockplan.case import Case
 from blockplan.case.store import CaseStore
@@ -257,6 +264,28 @@ def test_an_odi_or_pgic_dated_in_the_future_is_refused(demo: Any) -> None:
     doc.type(widget.odi_date, dt.date.today().isoformat(), "today")
     doc.click(widget.odi_record_button, "Record ODI")
     assert len(ws.case.odi) == len(before.odi) + 1
+
+
+def test_the_needle_fields_keep_their_units_in_view(demo: Any) -> None:
+    """The needle length filled from the plan read "88.9" with no unit (gauge? inches?)."""
+    viewer, widget, _ws = demo
+    doc = Physician(viewer)
+    _click_block(doc, widget, 0)
+    form = widget.form
+    for field, unit in ((form.needle_gauge, "G"), (form.needle_length, "mm")):
+        field_box = field.geometry()
+        beside = [
+            label
+            for label in form.findChildren(QLabel)
+            if label.text() == unit and label.parentWidget() is field.parentWidget()
+        ]
+        assert len(beside) == 1, unit
+        box = beside[0].geometry()
+        assert beside[0].isVisible() and box.left() >= field_box.right()
+        assert (
+            box.left() - field_box.right() < 20
+            and abs(box.center().y() - field_box.center().y()) < 4
+        )
 
 
 # --- the Case panel --------------------------------------------------------------------
