@@ -288,6 +288,33 @@ def test_the_needle_fields_keep_their_units_in_view(demo: Any) -> None:
         )
 
 
+def test_what_would_settle_a_source_is_read_without_scrolling(demo: Any) -> None:
+    """The ledger's last column (what would settle an open source) lay beyond the dock's
+    edge; the selected source's reasons and advice now show whole under the table."""
+    viewer, widget, _ws = demo
+    doc = Physician(viewer)
+    bar = widget.tabs.tabBar()
+    doc.click(bar, "the Ledger tab", bar.tabRect(3).center())
+    table = widget.ledger_table
+    row = next(r for r in range(table.rowCount()) if table.item(r, 1).text() == "indeterminate")
+    doc.click(
+        table.viewport(), "the open source", table.visualItemRect(table.item(row, 0)).center()
+    )
+    source = widget.ledger.sources[row]
+    settle_text = table.item(row, 4).text()
+    assert settle_text and settle_text == "; ".join(source.settle)
+    details = widget.ledger_details
+    assert details.isVisible()
+    lines = details.text().splitlines()
+    assert lines[0] == f"{source.label}: {source.status_text}"
+    assert lines[1] == f"Why: {'; '.join(source.reasons)}"
+    assert lines[1].startswith(f"Why: {table.item(row, 2).text()}")  # as the table says
+    assert lines[2:] == [f"What would settle it: {settle_text}"]
+    # inside the dock, not beyond its edge
+    right = details.mapTo(widget, details.rect().topRight()).x()
+    assert right <= widget.width()
+
+
 # --- the Case panel --------------------------------------------------------------------
 @pytest.fixture
 def two_cases(make_napari_viewer: Any, tmp_path: Path) -> Any:
