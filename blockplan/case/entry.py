@@ -31,6 +31,7 @@ from blockplan.case.model import DiaryEntry, OdiEntry, PainDiary, Sedation, Ster
 __all__ = [
     "ODI_ITEM_COUNT",
     "PARTICULATE_STEROIDS",
+    "answered_on_from_text",
     "date_from_text",
     "datetime_from_text",
     "datetime_text",
@@ -337,3 +338,26 @@ def date_from_text(text: str) -> dt.date:
         return dt.date.fromisoformat(text.strip())
     except ValueError as err:
         raise ValueError(f"expected a date like 2026-04-07; got {text.strip()!r}") from err
+
+
+def answered_on_from_text(text: str, today: dt.date | None = None) -> dt.date:
+    """The day a patient answered a questionnaire (ODI, PGIC), typed as ISO 8601; never
+    after ``today`` (this computer's local date).
+
+    A score is recorded after the patient gives it, as a block after it is done
+    (`performed_at_from_text`): "2027-05-01" for "2026-05-01" is a typing slip that would
+    put the score after every block in the report's course of ODI and PGIC, so it is refused.
+
+    Raises
+    ------
+    ValueError
+        When it is not a date, or when it lies in the future (both dates named).
+    """
+    value = date_from_text(text)
+    today = today or dt.date.today()
+    if value > today:
+        raise ValueError(
+            f"{value.isoformat()} is in the future (today is {today.isoformat()}): a score is "
+            "recorded after the patient gives it — check the date"
+        )
+    return value

@@ -193,3 +193,16 @@ def test_a_block_dated_in_the_future_is_refused_as_a_slip() -> None:
     assert "now 2026-12-03 09:00 +00:00" in str(refused.value)
     with pytest.raises(ValueError, match="expected a date and time"):
         performed_at_from_text("31.12.2026", now)
+
+
+def test_a_score_dated_in_the_future_is_refused_as_a_slip() -> None:
+    from blockplan.case.entry import answered_on_from_text
+
+    today = dt.date(2026, 12, 3)
+    assert answered_on_from_text("2026-12-03", today) == today
+    assert answered_on_from_text(" 2026-05-01 ", today) == dt.date(2026, 5, 1)
+    with pytest.raises(ValueError, match="in the future") as refused:
+        answered_on_from_text("2027-05-01", today)
+    assert "2027-05-01 is in the future (today is 2026-12-03)" in str(refused.value)
+    with pytest.raises(ValueError, match="expected a date like 2026-04-07"):
+        answered_on_from_text("01.05.2027", today)

@@ -6,6 +6,7 @@ the physician sent and checks what the panel shows and what the case store holds
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,14 @@ import pytest
 from qtpy.QtCore import QPoint, QPointF, Qt, QTimer
 from qtpy.QtGui import QWheelEvent
 from qtpy.QtTest import QTest
-from qtpy.QtWidgets import QApplication, QMessageBox, QPushButton, QScrollArea, QWidget
+from qtpy.QtWidgets import (
+    QApplication,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QWidget,
+)
 
 from blockplan.case import Case
 from blockplan.case.store import CaseStore
@@ -207,6 +215,106 @@ def test_a_missing_diary_point_is_named_on_screen_as_in_the_report(panel: Any) -
     assert _squash("missing diary points: 60 min (diary final)") in _squash(_report_text(ws.case))
 
 
+def test_no_diary_is_typed_when_no_block_is_selected(demo: Any) -> None:
+    """With no block selected the Diary tab took a baseline of 11 and kept showing it,
+    saved nowhere and without a word; now nothing can be typed there until a block is."""
+    viewer, widget, ws = demo
+    doc = Physician(viewer)
+    doc.click(widget.new_block_button, "New block")
+    bar = widget.tabs.tabBar()
+    doc.click(bar, "the Diary tab", bar.tabRect(1).center())
+    before = ws.case
+    doc.click(widget.baseline, "Baseline NRS")
+    doc.type(widget.baseline, "11", "a baseline")
+    doc.key(widget.baseline, Qt.Key.Key_Return, what="Enter")
+    assert widget.diary_panel.block_label.text().startswith("no block selected")
+    assert widget.baseline.text() == "" and not widget.baseline.isEnabled()
+    assert not widget.quick_diary.isEnabled() and not widget.diary.isEnabled()
+    assert ws.case is before
+    # selecting a block makes its diary typeable again
+    _click_block(doc, widget, 0)
+    assert widget.baseline.isEnabled() and widget.quick_diary.isEnabled()
+
+
+def test_an_odi_or_pgic_dated_in_the_future_is_refused(demo: Any) -> None:
+    """A block dated tomorrow was refused, an ODI or PGIC dated next year was recorded (and
+    sorted after every block in the report's course of scores)."""
+    viewer, widget, ws = demo
+    doc = Physician(viewer)
+    bar = widget.tabs.tabBar()
+    doc.click(bar, "Outcome measures", bar.tabRect(2).center())
+    before = ws.case
+    next_year = f"{dt.date.today().year + 1}-05-01"
+    doc.click(widget.odi_date, "ODI date")
+    doc.type(widget.odi_date, next_year, "next year")
+    doc.click(widget.odi_entry, "ODI answers")
+    doc.type(widget.odi_entry, "1 1 1 1 1 1 1 1 1 1", "ten answers")
+    doc.key(widget.odi_entry, Qt.Key.Key_Return, what="Enter")
+    assert ws.case is before
+    assert widget.message.text().startswith(f"ODI: {next_year} is in the future (today is ")
+    assert widget.odi_entry.text() == "1 1 1 1 1 1 1 1 1 1"  # kept, to be corrected
+    doc.click(widget.pgic_date, "PGIC date")
+    doc.type(widget.pgic_date, next_year, "next year")
+    doc.click(widget.pgic_buttons[2], "2 much improved")
+    doc.click(widget.pgic_record_button, "Record PGIC")
+    assert ws.case is before
+    assert widget.message.text().startswith(f"PGIC: {next_year} is in the future")
+    # today's date is taken
+    doc.click(widget.odi_date, "ODI date")
+    doc.type(widget.odi_date, dt.date.today().isoformat(), "today")
+    doc.click(widget.odi_record_button, "Record ODI")
+    assert len(ws.case.odi) == len(before.odi) + 1
+
+
+def test_the_needle_fields_keep_their_units_in_view(demo: Any) -> None:
+    """The needle length filled from the plan read "88.9" with no unit (gauge? inches?)."""
+    viewer, widget, _ws = demo
+    doc = Physician(viewer)
+    _click_block(doc, widget, 0)
+    form = widget.form
+    for field, unit in ((form.needle_gauge, "G"), (form.needle_length, "mm")):
+        field_box = field.geometry()
+        beside = [
+            label
+            for label in form.findChildren(QLabel)
+            if label.text() == unit and label.parentWidget() is field.parentWidget()
+        ]
+        assert len(beside) == 1, unit
+        box = beside[0].geometry()
+        assert beside[0].isVisible() and box.left() >= field_box.right()
+        assert (
+            box.left() - field_box.right() < 20
+            and abs(box.center().y() - field_box.center().y()) < 4
+        )
+
+
+def test_what_would_settle_a_source_is_read_without_scrolling(demo: Any) -> None:
+    """The ledger's last column (what would settle an open source) lay beyond the dock's
+    edge; the selected source's reasons and advice now show whole under the table."""
+    viewer, widget, _ws = demo
+    doc = Physician(viewer)
+    bar = widget.tabs.tabBar()
+    doc.click(bar, "the Ledger tab", bar.tabRect(3).center())
+    table = widget.ledger_table
+    row = next(r for r in range(table.rowCount()) if table.item(r, 1).text() == "indeterminate")
+    doc.click(
+        table.viewport(), "the open source", table.visualItemRect(table.item(row, 0)).center()
+    )
+    source = widget.ledger.sources[row]
+    settle_text = table.item(row, 4).text()
+    assert settle_text and settle_text == "; ".join(source.settle)
+    details = widget.ledger_details
+    assert details.isVisible()
+    lines = details.text().splitlines()
+    assert lines[0] == f"{source.label}: {source.status_text}"
+    assert lines[1] == f"Why: {'; '.join(source.reasons)}"
+    assert lines[1].startswith(f"Why: {table.item(row, 2).text()}")  # as the table says
+    assert lines[2:] == [f"What would settle it: {settle_text}"]
+    # inside the dock, not beyond its edge
+    right = details.mapTo(widget, details.rect().topRight()).x()
+    assert right <= widget.width()
+
+
 # --- the Case panel --------------------------------------------------------------------
 @pytest.fixture
 def two_cases(make_napari_viewer: Any, tmp_path: Path) -> Any:
@@ -269,3 +377,40 @@ def test_the_worklist_shows_which_case_before_the_dock_edge(two_cases: Any, qtbo
         f"({study.study_date.isoformat()}, {study.description}) with the Study browser; its "
         "points are shown meanwhile."
     )
+
+
+def test_a_title_typed_and_not_renamed_is_not_lost_on_close(two_cases: Any) -> None:
+    """A new title typed and then Close (Rename never pressed) dropped the title silently."""
+    viewer, ws, panel, demo, _empty = two_cases
+    doc = Physician(viewer)
+    viewer.open_sample("blockplan", "lumbar_postop")
+    settle()
+    doc.click(panel.reopen_buttons[1], "Reopen the planned case")
+    assert ws.case.case_id == demo.case_id
+    field = panel.title_edit
+    doc.click(field, "Title")
+    doc.key(field, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier, "select all")
+    doc.type(field, "Left L5 root, after two blocks", "a new title")
+
+    seen: list[str] = []
+    _answer("Stay on the case", seen)
+    doc.click(panel.close_button, "Close")
+    assert seen == [
+        "The title typed, “Left L5 root, after two blocks”, is not saved (Rename was not pressed)."
+    ]
+    assert ws.is_open and field.text() == "Left L5 root, after two blocks"
+
+    _answer("Rename, then close", seen)
+    doc.click(panel.close_button, "Close")
+    assert not ws.is_open
+    stored, _version = ws.store.load(demo.case_id)
+    assert stored.title == "Left L5 root, after two blocks"
+
+    doc.click(panel.reopen_buttons[0], "Reopen it")
+    doc.click(field, "Title")
+    doc.key(field, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier, "select all")
+    doc.type(field, "a slip", "another title")
+    _answer("Close without it", seen)
+    doc.click(panel.close_button, "Close")
+    assert not ws.is_open
+    assert ws.store.load(demo.case_id)[0].title == "Left L5 root, after two blocks"

@@ -225,7 +225,16 @@ class DiaryPanel(QWidget):
         self._filling = True
         try:
             self.block_label.setText(title)
-            self.grid.setEnabled(proc is not None)
+            # nothing is typed for no block: a baseline typed there stayed shown, unsaved
+            for control in (
+                self.grid,
+                self.baseline,
+                self.baseline_provoked,
+                self.quick_diary,
+                self.movements,
+                self.closed_as_final,
+            ):
+                control.setEnabled(proc is not None)
             self._fill_rows(rows)
             self.baseline.setText("" if diary is None else str(diary.baseline_nrs))
             self.baseline_provoked.setChecked(diary is not None and diary.baseline_provoked)

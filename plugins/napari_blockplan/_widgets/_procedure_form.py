@@ -240,8 +240,14 @@ class ProcedureForm(QWidget):
         flags.addWidget(self.intravascular)
         flags.addWidget(self.dsa)
         needle = QGridLayout()
-        needle.addWidget(self.needle_gauge, 0, 0)
-        needle.addWidget(self.needle_length, 0, 1)
+        # the unit stays in view once a value replaces the placeholder ("88.9" alone read
+        # as inches or gauge in the trial)
+        for col, (field, unit) in enumerate(((self.needle_gauge, "G"), (self.needle_length, "mm"))):
+            with_unit = QHBoxLayout()
+            with_unit.addWidget(field)
+            with_unit.addWidget(QLabel(unit))
+            with_unit.addStretch(1)
+            needle.addLayout(with_unit, 0, col)
         needle.addWidget(self.needle_tip, 1, 0)
         needle.addWidget(self.needle_type, 1, 1)
         form = compact_form(box)

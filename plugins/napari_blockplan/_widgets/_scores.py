@@ -33,7 +33,7 @@ from qtpy.QtWidgets import (
 )
 
 from blockplan.case import Case, OdiEntry, PgicEntry
-from blockplan.case.entry import date_from_text, odi_from_text
+from blockplan.case.entry import answered_on_from_text, odi_from_text
 from blockplan.case.limits import field_limits
 from blockplan.outcomes.scores import OdiCourseEntry, odi_course, odi_number, pgic_label
 from napari_blockplan._qt import present
@@ -206,7 +206,8 @@ class ScoresPanel(QWidget):
     def record_odi(self) -> None:
         """Record the ODI typed on the answers line, on the date shown."""
         try:
-            entry = odi_from_text(self.odi_entry.text(), date_from_text(self.odi_date.text()))
+            answered_on = answered_on_from_text(self.odi_date.text())
+            entry = odi_from_text(self.odi_entry.text(), answered_on)
         except ValueError as err:
             self._on_error(f"ODI: {err}; not recorded")
             return
@@ -221,7 +222,7 @@ class ScoresPanel(QWidget):
         date_text = present(self.odi_table.item(item.row(), 0)).text()
         answers = present(self.odi_table.item(item.row(), 1)).text()
         try:
-            entry = odi_from_text(answers, date_from_text(date_text))
+            entry = odi_from_text(answers, answered_on_from_text(date_text))
         except ValueError as err:
             self.show_case(self._case)
             self._on_error(f"ODI of {old.recorded_on.isoformat()}: {err}; not saved")
@@ -248,7 +249,7 @@ class ScoresPanel(QWidget):
         try:
             if score is None:
                 raise ValueError("choose the patient's answer (1 very much improved … 7)")
-            entry = PgicEntry(recorded_on=date_from_text(self.pgic_date.text()), score=score)
+            entry = PgicEntry(recorded_on=answered_on_from_text(self.pgic_date.text()), score=score)
         except ValueError as err:
             self._on_error(f"PGIC: {first_error(err)}; not recorded")
             return
@@ -263,7 +264,7 @@ class ScoresPanel(QWidget):
         index = self._pgic_rows[item.row()]
         old = self._case.pgic[index]
         try:
-            day = date_from_text(present(self.pgic_table.item(item.row(), 0)).text())
+            day = answered_on_from_text(present(self.pgic_table.item(item.row(), 0)).text())
             score_text = present(self.pgic_table.item(item.row(), 1)).text().strip()
             lo, hi = field_limits(PgicEntry, "score")
             if not score_text.isdigit():

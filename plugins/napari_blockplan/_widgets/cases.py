@@ -33,6 +33,7 @@ from qtpy.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QStyle,
     QTableWidget,
@@ -466,11 +467,37 @@ class CasePanel(Panel):
         self.message.setText("Case renamed.")
 
     def close_case(self) -> None:
-        """Close the open case (every edit is already saved)."""
+        """Close the open case (every edit is already saved; a title typed and not yet
+        renamed is asked about first)."""
+        if not self._title_settled():
+            return
         name = self.ws.case.display_name if self.ws.is_open else None
         self.ws.close_case()
         if name is not None:
             self.message.setText(f"Closed {name}; it stays in the worklist.")
+
+    def _title_settled(self) -> bool:
+        """Before closing: a title typed but not renamed is saved, dropped or kept open.
+
+        False when the physician stays on the case (or the rename is refused).
+        """
+        typed = self.title_edit.text().strip()
+        if not self.ws.is_open or typed == self.ws.case.title.strip():
+            return True
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Title not saved")
+        box.setText(f"The title typed, “{typed}”, is not saved (Rename was not pressed).")
+        rename = box.addButton("Rename, then close", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Close without it", QMessageBox.ButtonRole.DestructiveRole)
+        stay = box.addButton("Stay on the case", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(stay)
+        box.exec()
+        if box.clickedButton() is rename:
+            before = self.ws.case
+            self.rename()
+            return self.ws.case is not before
+        return box.clickedButton() is not stay
 
     def export_case(self) -> Path | None:
         """Ask for a file name, then write the open case there (mode 0600)."""

@@ -232,8 +232,32 @@ class OutcomesWidget(Panel):
         present(self.ledger_table.verticalHeader()).setVisible(False)
         self.ledger_table.setWordWrap(True)
         self.ledger_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        QVBoxLayout(box).addWidget(self.ledger_table)
+        self.ledger_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.ledger_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.ledger_table.itemSelectionChanged.connect(self._show_source)
+        # the selected source's reasons and what would settle it, whole: in a narrow dock
+        # the table's last columns lie beyond its edge
+        self.ledger_details = QLabel("")
+        self.ledger_details.setWordWrap(True)
+        self.ledger_details.setTextFormat(Qt.TextFormat.PlainText)
+        column = QVBoxLayout(box)
+        column.addWidget(self.ledger_table, 3)
+        column.addWidget(self.ledger_details, 1)
         return box
+
+    def _show_source(self) -> None:
+        """The selected source (else the first) in the ledger's words, under the table."""
+        sources = self.ledger.sources if self.ledger is not None else ()
+        rows = {index.row() for index in self.ledger_table.selectedIndexes()}
+        row = min(rows) if rows else 0
+        if row >= len(sources):
+            self.ledger_details.setText("")
+            return
+        s = sources[row]
+        lines = [f"{s.label}: {s.status_text}", f"{LEDGER_COLUMNS[2]}: {'; '.join(s.reasons)}"]
+        if s.settle:
+            lines.append(f"{LEDGER_COLUMNS[4]}: {'; '.join(s.settle)}")
+        self.ledger_details.setText("\n".join(lines))
 
     def _expose(self) -> None:
         """The controls a physician uses most, as attributes of the panel (see the docs)."""
@@ -554,6 +578,7 @@ class OutcomesWidget(Panel):
         for col in (2, 4):
             table.setColumnWidth(col, min(table.columnWidth(col), _LEDGER_TEXT_WIDTH))
         table.resizeRowsToContents()
+        self._show_source()
 
     def _block_selected(self, _row: int) -> None:
         if not self._filling and self._leave_loaded_block():
