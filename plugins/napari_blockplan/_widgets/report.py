@@ -176,8 +176,8 @@ class ReportWidget(Panel):
         self._prepare_timer.start()
 
     def prepare(self) -> Any:
-        """Compute the report's C-arm previews and level count ahead, in a worker at low
-        priority (`blockplan.report.prepare_report`), so that Build finds them ready.
+        """Compute the report's pictures and level count ahead, in a worker
+        (`blockplan.report.prepare_report`), so that Build finds them ready.
 
         Runs when the case has been left unchanged for `PREPARE_AFTER_MS`; an edit stops
         it before its next target. Nothing is shown and nothing is written.
@@ -192,9 +192,9 @@ class ReportWidget(Panel):
         @thread_worker  # type: ignore[untyped-decorator]
         def _prepare() -> int:
             from blockplan.report import ReportOptions, prepare_report
-            from napari_blockplan._reader import _below_the_gui
 
-            _below_the_gui()
+            # at the GUI thread's priority: this work holds the GIL most of the time, and a
+            # low-priority thread holding it would stall the GUI thread (see _reader)
             options = ReportOptions.from_settings(created_at=dt.datetime.now().astimezone())
             prepare_report(case, volumes, options, cancelled=lambda: edits[0] != edit)
             return edit
