@@ -25,3 +25,14 @@ def launch_app(mock_app_model: Any) -> Iterator[Any]:
     _initialize_plugins.cache_clear()
     init_qactions.cache_clear()
     yield mock_app_model
+
+
+@pytest.fixture(autouse=True)
+def _background_work_ends_with_its_test() -> Iterator[None]:
+    """Every worker a test started (napari's thread pool: a load, a scar proposal, the
+    Report panel's pictures computed ahead) has ended before the next test begins, so that
+    no test sees another's background work (e.g. the report memo's counters)."""
+    yield
+    from qtpy.QtCore import QThreadPool
+
+    assert QThreadPool.globalInstance().waitForDone(60_000), "a worker ran on for 60 s"
