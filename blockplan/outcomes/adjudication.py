@@ -66,6 +66,7 @@ from blockplan.outcomes.profiles import (
 
 __all__ = [
     "BLOCK_NAMES",
+    "MISSING_POINTS_LABEL",
     "STRUCTURE_NAMES",
     "BlockResult",
     "BlockRole",
@@ -82,6 +83,7 @@ __all__ = [
     "expand_sites",
     "injection_sites",
     "missing_diary_points",
+    "missing_points_words",
     "review_flags",
     "session_sites",
     "sites_label",
@@ -262,6 +264,17 @@ class Flag(_Result):
         return f"{self.severity.value}: {self.message}"
 
 
+MISSING_POINTS_LABEL = "missing diary points"
+"""How the panel, the report and their readers name diary times without an NRS."""
+
+
+def missing_points_words(missing_min: Sequence[int], diary_final: bool | None) -> str:
+    """The missing diary times of a block in words, e.g. ``"60, 120 min (diary final)"``
+    (`MISSING_POINTS_LABEL` names them): the Outcomes panel and the report print this."""
+    when = ", ".join(str(m) for m in missing_min)
+    return f"{when} min (diary {'final' if diary_final else 'not final'})"
+
+
 class BlockResult(_Result):
     """One block adjudicated under one profile — everything the report needs.
 
@@ -368,9 +381,7 @@ class BlockResult(_Result):
         """
         if not self.missing_min:
             return ""
-        when = ", ".join(str(m) for m in self.missing_min)
-        final = "final" if self.diary_final else "not final"
-        return f"missing diary points: {when} min (diary {final})"
+        return f"{MISSING_POINTS_LABEL}: {missing_points_words(self.missing_min, self.diary_final)}"
 
     @property
     def review_reasons(self) -> tuple[str, ...]:

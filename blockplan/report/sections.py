@@ -32,6 +32,7 @@ from blockplan.case._text import sex_text
 from blockplan.case.model import Case, Injection, Procedure, StudyRef, Target
 from blockplan.errors import ReportError
 from blockplan.io.volume import ImageVolume
+from blockplan.outcomes.adjudication import MISSING_POINTS_LABEL, missing_points_words
 from blockplan.outcomes.evidence import STATUS_ORDER, Status
 from blockplan.outcomes.payer import PayerChecklist
 from blockplan.outcomes.scores import OdiChange
@@ -958,9 +959,8 @@ def _block_notes(b: BlockFinding) -> str:
         for flag in b.flags
     ]
     if b.missing_min:
-        final = "final" if b.diary_final else "not final"
-        when = ", ".join(str(m) for m in b.missing_min)
-        lines.append(f"<b>missing diary points</b>: {when} min (diary {final})")
+        words = missing_points_words(b.missing_min, b.diary_final)
+        lines.append(f"<b>{MISSING_POINTS_LABEL}</b>: {esc(words)}")
     if b.provisional:
         lines.append(f"the rules alone read it {esc(b.provisional)} (not counted)")
     if b.profile:
