@@ -313,6 +313,10 @@ def test_what_would_settle_a_source_is_read_without_scrolling(demo: Any) -> None
     # inside the dock, not beyond its edge
     right = details.mapTo(widget, details.rect().topRight()).x()
     assert right <= widget.width()
+    # and a long reason wraps: it never makes the dock wider than the panel needs
+    wanted = widget.sizeHint().width()
+    details.setText("")
+    assert widget.sizeHint().width() == wanted
 
 
 # --- the Case panel --------------------------------------------------------------------

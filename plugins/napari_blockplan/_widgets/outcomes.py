@@ -27,6 +27,7 @@ from qtpy.QtWidgets import (
     QMessageBox,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -240,6 +241,8 @@ class OutcomesWidget(Panel):
         self.ledger_details = QLabel("")
         self.ledger_details.setWordWrap(True)
         self.ledger_details.setTextFormat(Qt.TextFormat.PlainText)
+        # wraps to the dock's width; a long reason never widens the dock
+        self.ledger_details.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         column = QVBoxLayout(box)
         column.addWidget(self.ledger_table, 3)
         column.addWidget(self.ledger_details, 1)
