@@ -313,10 +313,14 @@ def test_what_would_settle_a_source_is_read_without_scrolling(demo: Any) -> None
     # inside the dock, not beyond its edge
     right = details.mapTo(widget, details.rect().topRight()).x()
     assert right <= widget.width()
-    # and a long reason wraps: it never makes the dock wider than the panel needs
-    wanted = widget.sizeHint().width()
-    details.setText("")
-    assert widget.sizeHint().width() == wanted
+    # a long reason wraps to the panel: its one-paragraph width never sets the dock's width
+    # (it had widened the Outcomes dock from 526 to 602 px)
+    details.hide()
+    settle()
+    without = widget.sizeHint().width()
+    details.show()
+    settle()
+    assert widget.sizeHint().width() == without
 
 
 # --- the Case panel --------------------------------------------------------------------
