@@ -422,3 +422,46 @@ def test_a_title_typed_and_not_renamed_is_not_lost_on_close(two_cases: Any) -> N
     doc.click(panel.close_button, "Close")
     assert not ws.is_open
     assert ws.store.load(demo.case_id)[0].title == "Left L5 root, after two blocks"
+
+
+def test_the_study_browser_writes_an_empty_field_as_the_report_does(
+    make_napari_viewer: Any, qtbot: Any
+) -> None:
+    """The browser wrote "referring –" where the Case panel and the report write "not
+    recorded" for the sample's empty ReferringPhysicianName."""
+    viewer = make_napari_viewer(show=True)
+    _d, browser = viewer.window.add_plugin_dock_widget("blockplan", "Study browser")
+    doc = Physician(viewer)
+    doc.click(browser.path_edit, "the folder field")
+    doc.key(browser.path_edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier, "select all")
+    doc.type(browser.path_edit, str(SAMPLE), "the sample study's folder")
+    doc.click(browser.scan_button, "Find series")
+    qtbot.waitUntil(lambda: not browser.busy and bool(browser.identity_label.text()), timeout=60000)
+    text = browser.identity_label.text()
+    assert "referring not recorded" in text and "–" not in text
+
+
+def test_a_refused_series_is_seen_without_scrolling(
+    make_napari_viewer: Any, qtbot: Any, tmp_path: Path
+) -> None:
+    """The Status column ("refused: slice spacing varies …") lay beyond the dock's edge:
+    a refused series looked like the others. Now its row is vermillion, every cell tells
+    why, and the status line under the table names it."""
+    from tests.io._dicom_factory import SeriesSpec, phantom, write_series
+
+    spec = SeriesSpec(phantom((7, 24, 20)), series_number=5, description="gapped")
+    write_series(tmp_path, spec, indices=[0, 1, 2, 4, 5, 6])  # slice 3 missing
+    viewer = make_napari_viewer(show=True)
+    _d, browser = viewer.window.add_plugin_dock_widget("blockplan", "Study browser")
+    doc = Physician(viewer)
+    doc.click(browser.path_edit, "the folder field")
+    doc.type(browser.path_edit, str(tmp_path), "the folder")
+    doc.click(browser.scan_button, "Find series")
+    qtbot.waitUntil(lambda: not browser.busy and browser.table.rowCount() == 1, timeout=60000)
+    status = browser.table.item(0, 6).text()
+    assert status.startswith("refused: slice spacing varies")
+    description = browser.table.item(0, 2)
+    assert description.foreground().color().name() == "#d55e00"
+    assert description.toolTip() == status
+    assert browser.status.text().startswith("1 series found")
+    assert f"Series 5 {status}." in browser.status.text()
