@@ -183,6 +183,43 @@ def test_a_block_edit_not_saved_is_never_lost_silently(demo: Any) -> None:
     assert widget.message.text() == "changes to block #2 discarded"
 
 
+def test_a_new_block_filled_in_is_not_lost_by_selecting_another(demo: Any) -> None:
+    """A new block filled in (target, agent, notes) and then a click on a recorded block to
+    look something up replaced the form without a word; now the physician is asked."""
+    viewer, widget, ws = demo
+    doc = Physician(viewer)
+    doc.click(widget.new_block_button, "New block")
+    tid = ws.case.targets[0].id
+    box = widget.target_checks[tid]
+    doc.click(box, "a target", QPoint(8, box.height() // 2))
+    agent = next(iter(widget.agent_buttons))
+    doc.click(widget.agent_buttons[agent], agent.value)
+    doc.click(widget.form.notes, "Notes")
+    doc.type(widget.form.notes, "left leg pain reproduced", "a note")
+    n = len(ws.case.procedures)
+    lst = widget.block_list
+    first = lst.visualItemRect(lst.item(0)).center()
+
+    seen: list[str] = []
+    _answer("Stay on the new block", seen)
+    doc.click(lst.viewport(), "block #1", first)
+    assert seen[0].startswith("The new block is not recorded yet")
+    assert widget.selected_procedure_id() is None
+    assert widget.form.notes.toPlainText() == "left leg pain reproduced" and box.isChecked()
+
+    _answer("Record as new block", seen)
+    doc.click(lst.viewport(), "block #1", first)
+    assert len(ws.case.procedures) == n + 1
+    recorded = next(p for p in ws.case.procedures if p.id == widget.selected_procedure_id())
+    assert recorded.notes == "left leg pain reproduced"
+
+    # an untouched new form asks nothing
+    doc.click(widget.new_block_button, "New block")
+    doc.click(lst.viewport(), "block #1", first)
+    assert QApplication.activeModalWidget() is None and len(seen) == 2
+    assert widget.selected_procedure_id() is not None
+
+
 def test_recording_an_edited_block_as_new_asks_nothing(demo: Any) -> None:
     """Record as new block from a loaded block (same block, another agent) is not a lost
     edit: the new block is recorded, the loaded one stays unchanged, no dialog."""
