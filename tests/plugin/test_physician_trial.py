@@ -219,6 +219,15 @@ def test_a_new_block_filled_in_is_not_lost_by_selecting_another(demo: Any) -> No
     assert QApplication.activeModalWidget() is None and len(seen) == 2
     assert widget.selected_procedure_id() is not None
 
+    # New block on a new block filled in asks too; Discard empties the form
+    doc.click(widget.new_block_button, "New block")
+    doc.click(widget.form.notes, "Notes")
+    doc.type(widget.form.notes, "second thoughts", "a note")
+    _answer("Discard it", seen)
+    doc.click(widget.new_block_button, "New block")
+    assert len(seen) == 3 and widget.form.notes.toPlainText() == ""
+    assert len(ws.case.procedures) == n + 1
+
 
 def test_recording_an_edited_block_as_new_asks_nothing(demo: Any) -> None:
     """Record as new block from a loaded block (same block, another agent) is not a lost

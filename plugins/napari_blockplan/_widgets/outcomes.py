@@ -360,6 +360,8 @@ class OutcomesWidget(Panel):
 
     def new_block(self) -> None:
         """Start a new block record: no block selected, the form at its defaults."""
+        if self.selected_procedure_id() is None and not self._leave_new_block():
+            return  # a new block filled in: recorded, or the physician stays on it
         self.block_list.setCurrentRow(-1)
         if self.selected_procedure_id() is not None:
             return  # the physician stayed on a block with unsaved changes
@@ -636,12 +638,12 @@ class OutcomesWidget(Panel):
         return True
 
     def _leave_new_block(self) -> bool:
-        """Before a recorded block replaces a new block's form that was filled in."""
+        """Before a recorded block or an empty form replaces a new block filled in."""
         if self._fresh is None or self.form.snapshot() == self._fresh:
             return True
         clicked = self._ask(
             "The new block is not recorded yet: what was typed or chosen in the form would "
-            "be replaced by the block selected.",
+            "be lost.",
             "Record it as a new block, discard it, or stay on it?",
             ("Record as new block", "Discard it", "Stay on the new block"),
         )
