@@ -183,6 +183,52 @@ def test_a_block_edit_not_saved_is_never_lost_silently(demo: Any) -> None:
     assert widget.message.text() == "changes to block #2 discarded"
 
 
+def test_a_new_block_filled_in_is_not_lost_by_selecting_another(demo: Any) -> None:
+    """A new block filled in (target, agent, notes) and then a click on a recorded block to
+    look something up replaced the form without a word; now the physician is asked."""
+    viewer, widget, ws = demo
+    doc = Physician(viewer)
+    doc.click(widget.new_block_button, "New block")
+    tid = ws.case.targets[0].id
+    box = widget.target_checks[tid]
+    doc.click(box, "a target", QPoint(8, box.height() // 2))
+    agent = next(iter(widget.agent_buttons))
+    doc.click(widget.agent_buttons[agent], agent.value)
+    doc.click(widget.form.notes, "Notes")
+    doc.type(widget.form.notes, "left leg pain reproduced", "a note")
+    n = len(ws.case.procedures)
+    lst = widget.block_list
+    first = lst.visualItemRect(lst.item(0)).center()
+
+    seen: list[str] = []
+    _answer("Stay on the new block", seen)
+    doc.click(lst.viewport(), "block #1", first)
+    assert seen[0].startswith("The new block is not recorded yet")
+    assert widget.selected_procedure_id() is None
+    assert widget.form.notes.toPlainText() == "left leg pain reproduced" and box.isChecked()
+
+    _answer("Record as new block", seen)
+    doc.click(lst.viewport(), "block #1", first)
+    assert len(ws.case.procedures) == n + 1
+    recorded = next(p for p in ws.case.procedures if p.id == widget.selected_procedure_id())
+    assert recorded.notes == "left leg pain reproduced"
+
+    # an untouched new form asks nothing
+    doc.click(widget.new_block_button, "New block")
+    doc.click(lst.viewport(), "block #1", first)
+    assert QApplication.activeModalWidget() is None and len(seen) == 2
+    assert widget.selected_procedure_id() is not None
+
+    # New block on a new block filled in asks too; Discard empties the form
+    doc.click(widget.new_block_button, "New block")
+    doc.click(widget.form.notes, "Notes")
+    doc.type(widget.form.notes, "second thoughts", "a note")
+    _answer("Discard it", seen)
+    doc.click(widget.new_block_button, "New block")
+    assert len(seen) == 3 and widget.form.notes.toPlainText() == ""
+    assert len(ws.case.procedures) == n + 1
+
+
 def test_recording_an_edited_block_as_new_asks_nothing(demo: Any) -> None:
     """Record as new block from a loaded block (same block, another agent) is not a lost
     edit: the new block is recorded, the loaded one stays unchanged, no dialog."""
@@ -313,6 +359,14 @@ def test_what_would_settle_a_source_is_read_without_scrolling(demo: Any) -> None
     # inside the dock, not beyond its edge
     right = details.mapTo(widget, details.rect().topRight()).x()
     assert right <= widget.width()
+    # a long reason wraps to the panel: its one-paragraph width never sets the dock's width
+    # (it had widened the Outcomes dock from 526 to 602 px)
+    details.hide()
+    settle()
+    without = widget.sizeHint().width()
+    details.show()
+    settle()
+    assert widget.sizeHint().width() == without
 
 
 # --- the Case panel --------------------------------------------------------------------
@@ -414,3 +468,46 @@ def test_a_title_typed_and_not_renamed_is_not_lost_on_close(two_cases: Any) -> N
     doc.click(panel.close_button, "Close")
     assert not ws.is_open
     assert ws.store.load(demo.case_id)[0].title == "Left L5 root, after two blocks"
+
+
+def test_the_study_browser_writes_an_empty_field_as_the_report_does(
+    make_napari_viewer: Any, qtbot: Any
+) -> None:
+    """The browser wrote "referring –" where the Case panel and the report write "not
+    recorded" for the sample's empty ReferringPhysicianName."""
+    viewer = make_napari_viewer(show=True)
+    _d, browser = viewer.window.add_plugin_dock_widget("blockplan", "Study browser")
+    doc = Physician(viewer)
+    doc.click(browser.path_edit, "the folder field")
+    doc.key(browser.path_edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier, "select all")
+    doc.type(browser.path_edit, str(SAMPLE), "the sample study's folder")
+    doc.click(browser.scan_button, "Find series")
+    qtbot.waitUntil(lambda: not browser.busy and bool(browser.identity_label.text()), timeout=60000)
+    text = browser.identity_label.text()
+    assert "referring not recorded" in text and "–" not in text
+
+
+def test_a_refused_series_is_seen_without_scrolling(
+    make_napari_viewer: Any, qtbot: Any, tmp_path: Path
+) -> None:
+    """The Status column ("refused: slice spacing varies …") lay beyond the dock's edge:
+    a refused series looked like the others. Now its row is vermillion, every cell tells
+    why, and the status line under the table names it."""
+    from tests.io._dicom_factory import SeriesSpec, phantom, write_series
+
+    spec = SeriesSpec(phantom((7, 24, 20)), series_number=5, description="gapped")
+    write_series(tmp_path, spec, indices=[0, 1, 2, 4, 5, 6])  # slice 3 missing
+    viewer = make_napari_viewer(show=True)
+    _d, browser = viewer.window.add_plugin_dock_widget("blockplan", "Study browser")
+    doc = Physician(viewer)
+    doc.click(browser.path_edit, "the folder field")
+    doc.type(browser.path_edit, str(tmp_path), "the folder")
+    doc.click(browser.scan_button, "Find series")
+    qtbot.waitUntil(lambda: not browser.busy and browser.table.rowCount() == 1, timeout=60000)
+    status = browser.table.item(0, 6).text()
+    assert status.startswith("refused: slice spacing varies")
+    description = browser.table.item(0, 2)
+    assert description.foreground().color().name() == "#d55e00"
+    assert description.toolTip() == status
+    assert browser.status.text().startswith("1 series found")
+    assert f"Series 5 {status}." in browser.status.text()

@@ -121,6 +121,19 @@ NOT_IN_FORM: dict[str, str] = {
 """Fields of `Procedure` the form does not edit, and why."""
 
 
+def _shown(control: Any) -> Any:
+    """The value a control shows, as the physician sees it."""
+    if isinstance(control, ChoiceButtons):
+        return control.values()
+    if isinstance(control, QComboBox):
+        return control.currentIndex()
+    if isinstance(control, QCheckBox):
+        return control.isChecked()
+    if isinstance(control, QPlainTextEdit):
+        return control.toPlainText()
+    return control.text()  # line edits, spin boxes (their text)
+
+
 def _words(value: str) -> str:
     return value.replace("_", " ")
 
@@ -580,6 +593,21 @@ class ProcedureForm(QWidget):
         )
 
     # ------------------------------------------------------------------ read ----
+    def snapshot(self) -> tuple[Any, ...]:
+        """What the form shows (every control of `FIELD_CONTROLS`; volumes and branches of
+        ticked targets only), to tell whether anything was typed or chosen since."""
+        ticked = self.ticked_target_ids()
+        shown: list[Any] = []
+        for name in dict.fromkeys(FIELD_CONTROLS.values()):
+            control = getattr(self, name)
+            if name == "target_checks":
+                shown.append(tuple(ticked))
+            elif isinstance(control, dict):  # volume_spins, branch_spins
+                shown.append(tuple(control[t].value() for t in ticked))
+            else:
+                shown.append(_shown(control))
+        return tuple(shown)
+
     def procedure(self, case: Case, *, base: Procedure | None = None) -> Procedure:
         """The block the form shows (``base``: the recorded block it edits, else a new one).
 

@@ -27,6 +27,7 @@ from qtpy.QtWidgets import (
     QMessageBox,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -146,6 +147,7 @@ class OutcomesWidget(Panel):
         self.ledger: Any = None
         self._filling = False
         self._loaded: Procedure | None = None
+        self._fresh: tuple[Any, ...] | None = None  # a new block's form as it was reset
 
         self.profile = QComboBox()
         self.profile.addItems(list(list_profiles()))
@@ -192,6 +194,7 @@ class OutcomesWidget(Panel):
         self.listen(self.ws.case_changed, self._on_case_changed)
         self.form.reset(self.ws.case, self._operator())
         self._on_case_changed(self.ws.case)
+        self._fresh = self.form.snapshot()
 
     # ------------------------------------------------------------------ tabs ----
     def _block_tab(self) -> QWidget:
@@ -240,6 +243,8 @@ class OutcomesWidget(Panel):
         self.ledger_details = QLabel("")
         self.ledger_details.setWordWrap(True)
         self.ledger_details.setTextFormat(Qt.TextFormat.PlainText)
+        # wraps to the dock's width; a long reason never widens the dock
+        self.ledger_details.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         column = QVBoxLayout(box)
         column.addWidget(self.ledger_table, 3)
         column.addWidget(self.ledger_details, 1)
@@ -355,11 +360,14 @@ class OutcomesWidget(Panel):
 
     def new_block(self) -> None:
         """Start a new block record: no block selected, the form at its defaults."""
+        if self.selected_procedure_id() is None and not self._leave_new_block():
+            return  # a new block filled in: recorded, or the physician stays on it
         self.block_list.setCurrentRow(-1)
         if self.selected_procedure_id() is not None:
             return  # the physician stayed on a block with unsaved changes
         self.form.reset(self.ws.case, self._operator())
         self._loaded = None
+        self._fresh = self.form.snapshot()
         self.tabs.setCurrentIndex(0)
 
     def record_from_form(self) -> Procedure | None:
@@ -389,6 +397,7 @@ class OutcomesWidget(Panel):
         if self.ws.case is case:
             return False
         self._loaded = None  # what the form shows went into the new block, not the loaded one
+        self._fresh = None
         self.select_block(proc.id)
         return True
 
@@ -600,38 +609,71 @@ class OutcomesWidget(Panel):
         return [_FIELD_WORDS.get(k, k.replace("_", " ")) for k in old if old[k] != new[k]]
 
     def _leave_loaded_block(self) -> bool:
-        """Before another block is shown: save, discard or keep the form's unsaved changes.
+        """Before another block is shown: save, discard or keep the form's unsaved changes
+        (of the loaded block, or of a new block not recorded yet).
 
-        False (the list goes back to the loaded block) when the physician stays on it or
-        its changes cannot be saved.
+        False (the list goes back to where it was) when the physician stays or the changes
+        cannot be saved.
         """
         loaded = self._loaded
-        if loaded is None or loaded.id == self.selected_procedure_id():
+        if loaded is None:
+            return self._leave_new_block()
+        if loaded.id == self.selected_procedure_id():
             return True
         changed = self.unsaved_changes()
         if not changed:
             return True
         number = self._block_number(loaded.id)
-        box = QMessageBox(self)
-        box.setIcon(QMessageBox.Icon.Warning)
-        box.setWindowTitle("Unsaved changes")
-        box.setText(f"Block #{number} has changes that are not saved: {', '.join(changed)}.")
-        box.setInformativeText(f"Save them to block #{number}, discard them, or stay on it?")
-        save = box.addButton("Save changes", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton("Discard changes", QMessageBox.ButtonRole.DestructiveRole)
-        stay = box.addButton(f"Stay on block #{number}", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(stay)
-        box.exec()
-        clicked = box.clickedButton()
-        if clicked is save and self._save_block(loaded.id) is not None:
+        clicked = self._ask(
+            f"Block #{number} has changes that are not saved: {', '.join(changed)}.",
+            f"Save them to block #{number}, discard them, or stay on it?",
+            ("Save changes", "Discard changes", f"Stay on block #{number}"),
+        )
+        if clicked == 0 and self._save_block(loaded.id) is not None:
             return True
-        if clicked is save or clicked is stay:
+        if clicked != 1:
             self._reselect(loaded.id)
             return False
         self.message.setText(f"changes to block #{number} discarded")
         return True
 
-    def _reselect(self, procedure_id: str) -> None:
+    def _leave_new_block(self) -> bool:
+        """Before a recorded block or an empty form replaces a new block filled in."""
+        if self._fresh is None or self.form.snapshot() == self._fresh:
+            return True
+        clicked = self._ask(
+            "The new block is not recorded yet: what was typed or chosen in the form would "
+            "be lost.",
+            "Record it as a new block, discard it, or stay on it?",
+            ("Record as new block", "Discard it", "Stay on the new block"),
+        )
+        if clicked == 1:
+            self.message.setText("the new block's form was discarded")
+            return True
+        self._reselect(None)
+        if clicked == 0:
+            self.record_from_form()  # shows the new block when recorded, else says why
+        return False
+
+    def _ask(self, text: str, question: str, answers: tuple[str, str, str]) -> int:
+        """A warning with three answers (go ahead, discard, stay); the index clicked."""
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Unsaved changes")
+        box.setText(text)
+        box.setInformativeText(question)
+        roles = (
+            QMessageBox.ButtonRole.AcceptRole,
+            QMessageBox.ButtonRole.DestructiveRole,
+            QMessageBox.ButtonRole.RejectRole,
+        )
+        buttons = [box.addButton(a, r) for a, r in zip(answers, roles, strict=True)]
+        box.setDefaultButton(buttons[2])
+        box.exec()
+        clicked = box.clickedButton()
+        return next((n for n, b in enumerate(buttons) if b is clicked), 2)
+
+    def _reselect(self, procedure_id: str | None) -> None:
         self.block_list.blockSignals(True)
         try:
             self.select_block(procedure_id)
@@ -646,6 +688,7 @@ class OutcomesWidget(Panel):
         elif _record_only(proc) != self._loaded:
             self.form.load(proc, case)
             self._loaded = _record_only(proc)
+            self._fresh = None  # the form shows a recorded block now
         self.save_button.setEnabled(proc is not None)
         self.delete_button.setEnabled(proc is not None)
         block = None

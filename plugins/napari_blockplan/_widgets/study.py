@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import Qt
+from qtpy.QtGui import QColor
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
 
 __all__ = ["StudyWidget"]
 
+_STATUS_COLOURS = {"refused": "#d55e00", "warnings": "#e69f00"}
+"""Text colour of a series row that will not load as it is (vermillion) or loads with
+warnings (orange), as the report's palette."""
 _COLUMNS = ("No.", "Modality", "Description", "Orientation", "Images", "Size", "Status")
 _GAP_ITEMS = (
     ("refuse", "refuse the series"),
@@ -211,13 +215,22 @@ class StudyWidget(QWidget):
                 f"{info.columns}×{info.rows}",
                 status,
             )
+            colour = _STATUS_COLOURS.get(info.status)
             for col, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                if colour is not None:  # the Status column may lie beyond the dock's edge
+                    item.setForeground(QColor(colour))
+                    item.setToolTip(status)
                 self.table.setItem(row, col, item)
         self.table.resizeColumnsToContents()
         skipped = f", {len(found.skipped)} other files skipped" if found.skipped else ""
-        self._found_text = f"{len(self.series)} series found{skipped}."
+        refused = [
+            f" Series {info.series_number or '?'} refused: {'; '.join(info.reasons)}."
+            for info in self.series
+            if info.status == "refused"
+        ]
+        self._found_text = f"{len(self.series)} series found{skipped}.{''.join(refused)}"
 
     def selected_series(self) -> list[Any]:
         """The series of the selected rows (all loadable ones when nothing is selected)."""
@@ -318,16 +331,18 @@ def _identity_text(found: Any) -> str:
     except BlockplanError as err:
         return f"Patient and study not identified: {err}"
 
+    gap = "not recorded"  # the Case panel's and the report's word for an empty field
+
     def day(value: Any) -> str:
-        return value.isoformat() if value else "–"
+        return value.isoformat() if value else gap
 
     patient = (
-        f"Patient: {format_person_name(i.patient_name) or '–'} · ID {i.patient_id or '–'}"
-        f" · born {day(i.birth_date)} · sex {sex_text(i.sex) or '–'}"
+        f"Patient: {format_person_name(i.patient_name) or gap} · ID {i.patient_id or gap}"
+        f" · born {day(i.birth_date)} · sex {sex_text(i.sex) or gap}"
     )
     study = (
-        f"Study: {day(i.study_date)} · accession {i.accession_number or '–'}"
-        f" · referring {format_person_name(i.referring_physician) or '–'}"
+        f"Study: {day(i.study_date)} · accession {i.accession_number or gap}"
+        f" · referring {format_person_name(i.referring_physician) or gap}"
     )
     if i.study_description:
         study += f" · {i.study_description}"
