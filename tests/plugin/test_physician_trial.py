@@ -511,3 +511,29 @@ def test_a_refused_series_is_seen_without_scrolling(
     assert description.toolTip() == status
     assert browser.status.text().startswith("1 series found")
     assert f"Series 5 {status}." in browser.status.text()
+
+
+def test_the_wheel_over_the_planning_panel_never_edits_a_target(
+    make_napari_viewer: Any, tmp_path: Path
+) -> None:
+    """The wheel over the selected target's Approach (subpedicular → retrodiscal) or the
+    new target's block type edited them; the case was saved as "edit target"."""
+    viewer = make_napari_viewer(show=True)
+    ws = workspace_for(viewer)
+    ws.use_store(CaseStore(tmp_path / "cases.sqlite3"))
+    _dock, widget = viewer.window.add_plugin_dock_widget("blockplan", "Planning")
+    ws.start_case(build_demo_case(SAMPLE))
+    activate(widget)
+    doc = Physician(viewer)
+    widget.tabs.setCurrentIndex(2)  # Targets
+    settle()
+    row = widget.table.visualRect(widget.table.model().index(0, 0)).center()
+    doc.click(widget.table.viewport(), "the first target", row)
+    before, shown = ws.case, widget.target_approach.currentText()
+    assert shown != "not recorded"
+    kind = widget.block_type.currentText()
+    for control in (widget.target_approach, widget.block_type):
+        _wheel(control)
+    assert widget.target_approach.currentText() == shown
+    assert widget.block_type.currentText() == kind
+    assert ws.case == before  # nothing edited, nothing saved

@@ -111,6 +111,7 @@ from napari_blockplan._views import (
     show_orientation_letters,
     show_plane,
 )
+from napari_blockplan._widgets._controls import scroll_only
 from napari_blockplan._widgets._level_proposal import LevelProposalPanel
 from napari_blockplan._widgets._panel import Panel, UndoBar
 from napari_blockplan._widgets._scar_proposal import ScarProposal
@@ -192,6 +193,7 @@ class PlanningWidget(Panel):
         """The case whose planned targets the view was last centred on (once per opening)."""
         self.listen(self.ws.images_changed, self._centre_on_targets)
         self._on_case_changed(self.ws.case)
+        scroll_only(self)  # the wheel over a target's approach had edited the case
 
     # ------------------------------------------------------------------ tabs ----
     def _levels_tab(self) -> QWidget:
