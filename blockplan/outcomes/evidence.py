@@ -110,8 +110,8 @@ _MEANINGS: dict[Status, str] = {
     Status.CONFIRMED: "supported as a pain source",
     Status.PROBABLE: "probably a pain source, awaiting confirmation",
     Status.NEEDS_REVIEW: "a block needs the physician's review before it counts",
-    Status.PENDING: "a block's record is incomplete (missing diary points): not scored yet",
-    Status.INDETERMINATE: "open: the blocks so far do not decide",
+    Status.PENDING: "a block's record is incomplete (missing diary points), not scored yet",
+    Status.INDETERMINATE: "open — the blocks so far do not decide",
     Status.EXCLUDED: "not supported as a pain source",
 }
 

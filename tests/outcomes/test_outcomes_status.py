@@ -46,13 +46,13 @@ def test_order_is_most_support_first_and_rank_agrees() -> None:
         ),
         (
             Status.PENDING,
-            "a block's record is incomplete (missing diary points): not scored yet",
+            "a block's record is incomplete (missing diary points), not scored yet",
             "Pending (record incomplete)",
             "?",
         ),
         (
             Status.INDETERMINATE,
-            "open: the blocks so far do not decide",
+            "open — the blocks so far do not decide",
             "Open (indeterminate)",
             "I",
         ),
