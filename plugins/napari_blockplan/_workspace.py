@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -92,6 +93,7 @@ class Workspace:
         self.case: Case = self._draft()
         self._undo: list[tuple[Case, str]] = []
         self._redo: list[tuple[Case, str]] = []
+        self._leave_guards: list[Callable[[], bool]] = []
         self.ledger: Any = None
         """The evidence ledger of the case under its profile (recomputed on every change)."""
         self.target_statuses: dict[str, str] = {}
@@ -186,6 +188,19 @@ class Workspace:
             profile_name=_default_profile(),
         )
         return self.start_case(case)
+
+    def add_leave_guard(self, guard: Callable[[], bool]) -> Callable[[], None]:
+        """``guard()`` is asked before the open case is left (closed, another opened or
+        started, the window closed): it saves, discards or keeps an edit a panel holds
+        that is not in the case yet, and returns False when the physician stays. Returns
+        the function that removes the guard (a panel calls it when it is closed)."""
+        self._leave_guards.append(guard)
+        return lambda: self._leave_guards.remove(guard) if guard in self._leave_guards else None
+
+    def may_leave(self) -> bool:
+        """Whether the open case may be left: every panel's unsaved edit was saved or
+        discarded (`add_leave_guard`); False as soon as the physician chooses to stay."""
+        return all(guard() for guard in list(self._leave_guards))
 
     def close_case(self) -> None:
         """Close the open case: its layers are removed and nothing is open afterwards.

@@ -537,3 +537,32 @@ def test_the_wheel_over_the_planning_panel_never_edits_a_target(
     assert widget.target_approach.currentText() == shown
     assert widget.block_type.currentText() == kind
     assert ws.case == before  # nothing edited, nothing saved
+
+
+def test_closing_the_case_asks_about_a_block_edit_not_saved(demo: Any) -> None:
+    """An interpretation typed into block #1, then Close in the Case panel: the edit was
+    dropped with the case; now Close asks first (Stay keeps the case open with the text)."""
+    viewer, widget, ws = demo
+    _dock, cases = viewer.window.add_plugin_dock_widget("blockplan", "Cases")
+    doc = Physician(viewer)
+    first = _click_block(doc, widget, 0)
+    field = widget.form.interpretation
+    doc.click(field, "Interpretation")
+    doc.key(field, Qt.Key.Key_End, what="End")
+    doc.type(field, ", concordant relief", "an interpretation")
+    typed = field.text()
+
+    seen: list[str] = []
+    _answer("Stay on block #1", seen)
+    activate(cases)
+    doc.click(cases.close_button, "Close")
+    assert seen == ["Block #1 has changes that are not saved: interpretation."]
+    assert ws.is_open and field.text() == typed
+
+    _answer("Save changes", seen)
+    doc.click(cases.close_button, "Close")
+    assert not ws.is_open
+    stored, _version = ws.store.load(
+        next(e.case_id for e in ws.store.worklist() if e.title.startswith("Demo"))
+    )
+    assert next(p for p in stored.procedures if p.id == first).interpretation == typed

@@ -434,7 +434,10 @@ class CasePanel(Panel):
         self.open_case(case_id)
 
     def open_case(self, case_id: str) -> None:
-        """Open a stored case (errors are shown, never raised)."""
+        """Open a stored case (errors are shown, never raised); an edit of the open case
+        that a panel holds unsaved is asked about first (`Workspace.may_leave`)."""
+        if self.ws.is_open and not self.ws.may_leave():
+            return
         try:
             case = self.ws.open_case(case_id)
         except BlockplanError as err:
@@ -448,7 +451,10 @@ class CasePanel(Panel):
             self.open_case(self._offered[n].case_id)
 
     def new_case(self) -> None:
-        """Start a case from the loaded images (with the optional title typed)."""
+        """Start a case from the loaded images (with the optional title typed); an unsaved
+        edit of the open case is asked about first."""
+        if self.ws.is_open and not self.ws.may_leave():
+            return
         try:
             case = self.ws.new_case(self.new_title.text())
         except BlockplanError as err:
@@ -469,7 +475,7 @@ class CasePanel(Panel):
     def close_case(self) -> None:
         """Close the open case (every edit is already saved; a title typed and not yet
         renamed is asked about first)."""
-        if not self._title_settled():
+        if not self._title_settled() or not self.ws.may_leave():
             return
         name = self.ws.case.display_name if self.ws.is_open else None
         self.ws.close_case()

@@ -192,6 +192,8 @@ class OutcomesWidget(Panel):
         scroll_only(self)  # the wheel scrolls the panel; it never changes a dose or profile
 
         self.listen(self.ws.case_changed, self._on_case_changed)
+        unguard = self.ws.add_leave_guard(self._leave_case)
+        self.destroyed.connect(lambda *_: unguard())
         self.form.reset(self.ws.case, self._operator())
         self._on_case_changed(self.ws.case)
         self._fresh = self.form.snapshot()
@@ -608,7 +610,12 @@ class OutcomesWidget(Panel):
         old, new = _record_only(loaded).model_dump(), shown.model_dump()
         return [_FIELD_WORDS.get(k, k.replace("_", " ")) for k in old if old[k] != new[k]]
 
-    def _leave_loaded_block(self) -> bool:
+    def _leave_case(self) -> bool:
+        """Before the case is left (closed, another opened or started): the form's unsaved
+        changes are saved, discarded or kept, as before another block is shown."""
+        return self._leave_loaded_block(leaving_case=True)
+
+    def _leave_loaded_block(self, *, leaving_case: bool = False) -> bool:
         """Before another block is shown: save, discard or keep the form's unsaved changes
         (of the loaded block, or of a new block not recorded yet).
 
@@ -618,7 +625,7 @@ class OutcomesWidget(Panel):
         loaded = self._loaded
         if loaded is None:
             return self._leave_new_block()
-        if loaded.id == self.selected_procedure_id():
+        if loaded.id == self.selected_procedure_id() and not leaving_case:
             return True
         changed = self.unsaved_changes()
         if not changed:
