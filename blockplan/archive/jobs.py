@@ -45,6 +45,7 @@ __all__ = [
     "ArchiveOutcome",
     "Progress",
     "archive_case",
+    "archive_folder",
     "export_deidentified",
     "select_series",
     "send_waiting",
@@ -213,7 +214,8 @@ def archive_case(
     outbox: str | Path | None = None,
     progress: Progress = _quiet,
 ) -> ArchiveOutcome:
-    """Archive a case: to a new folder ``to``, or to the PACS ``pacs://…`` / ``https://…``.
+    """Archive a case: to a folder ``to`` (`archive_folder`: a new folder, or one per report
+    inside an existing one), or to the PACS ``pacs://…`` / ``https://…``.
 
     ``pdf`` is the report exactly as the physician reviewed it; see `signed_report` for
     what is archived without it. The objects' content date is the report's date.
@@ -250,8 +252,9 @@ def archive_case(
         outbox=str(box.path),
     )
     if "://" not in to:
-        progress(f"writing the archive folder {to}")
-        folder = write_archive(objects, to)
+        where = archive_folder(to, report.report_id)
+        progress(f"writing the archive folder {where}")
+        folder = write_archive(objects, where)
         record_version(case.case_id, uids, objects.datasets())
         return dataclasses.replace(done, destination=str(folder), folder=folder, waiting=len(box))
     dest = _destination(to, calling_ae, tls, ca_bundle)
@@ -265,6 +268,21 @@ def archive_case(
         waiting=len(box),
         warnings=tuple(result.warnings),
     )
+
+
+def archive_folder(to: str | Path, report_id: str) -> Path:
+    """The folder an archive to the local destination ``to`` is written into.
+
+    ``to`` itself when it does not exist yet (a new folder). An existing folder that is
+    not an archive — the clinic's archive folder, e.g. the configured
+    ``archive_destination`` — holds one archive per report: ``to/<report id>``, so that the
+    day's second archive does not fail. An existing archive folder is returned as it is,
+    and `write_archive` refuses it: archives are never overwritten.
+    """
+    target = Path(to)
+    if target.is_dir() and not (target / "manifest.json").exists():
+        return target / report_id
+    return target
 
 
 def export_deidentified(

@@ -73,6 +73,40 @@ def test_archive_to_folder(case_file: Path, study: Study, case: Case, tmp_path: 
     assert verify_archive(out) == ["plan-sr.dcm: SHA-256 differs from the manifest"]
 
 
+def test_the_clinics_archive_folder_holds_one_archive_per_report(
+    case_file: Path, case: Case, study: Study, tmp_path: Path, signed_pdf: Path
+) -> None:
+    """An existing folder that is not an archive (the configured archive_destination) gets
+    one archive per report, named by the report id: the day's second archive went into the
+    same folder and failed ("already exists")."""
+    from blockplan.report import ReportOptions, build_report
+    from blockplan.report.identity import read_report_identity
+
+    later = tmp_path / "later.pdf"
+    options = ReportOptions(author="Dr. Signing", created_at=SIGNED_AT + dt.timedelta(hours=2))
+    later.write_bytes(build_report(case, volumes=[study.volume], options=options))
+    clinic = tmp_path / "clinic-archive"
+    clinic.mkdir()
+
+    def archive(pdf: Path, to: Path) -> object:
+        args = ["archive", str(case_file), "--images", str(study.folder), "--pdf", str(pdf)]
+        return CliRunner().invoke(main, [*args, "--to", str(to)])
+
+    ids = [read_report_identity(p.read_bytes()).report_id for p in (signed_pdf, later)]
+    assert ids[0] != ids[1]
+    for pdf in (signed_pdf, later):
+        result = archive(pdf, clinic)
+        assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in clinic.iterdir()) == sorted(ids)
+    for report_id, pdf in zip(ids, (signed_pdf, later), strict=True):
+        assert verify_archive(clinic / report_id) == []
+        assert (clinic / report_id / "report.pdf").read_bytes() == pdf.read_bytes()
+    again = archive(signed_pdf, clinic)  # the same report again: never overwritten
+    assert again.exit_code == 2 and "already exists" in again.output
+    into_an_archive = archive(later, clinic / ids[0])  # an archive folder is not a parent
+    assert into_an_archive.exit_code == 2 and "already exists" in into_an_archive.output
+
+
 def test_archive_with_given_pdf_and_errors(
     case_file: Path, study: Study, tmp_path: Path, signed_pdf: Path
 ) -> None:
