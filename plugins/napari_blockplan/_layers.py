@@ -187,7 +187,8 @@ def refresh_layers(
         face_color="#ffd700",
         symbol="diamond",
         features={"level": [m.level for m in lv]},
-        text={"string": "{level}", "color": "#ffd700", "size": 10, "anchor": "upper_left"},
+        text={"string": "{level}", "color": "#ffd700", "size": 10, "anchor": "upper_left"}
+        | _BESIDE,
     )
     lm = case.landmarks
     _points(
@@ -213,10 +214,19 @@ def refresh_layers(
             "id": [t.id for t in tg],
             "label": [names[t.id] for t in tg],
         },
-        text={"string": "{label}", "color": "white", "size": 9, "anchor": "lower_left"},
+        text={"string": "{label}", "color": "white", "size": 9, "anchor": "lower_left"} | _BESIDE,
     )
     _trajectories(viewer, case, verdicts)
     _scar(viewer, case)
+
+
+_MARKER_MM = 5.0
+"""Size of the level and target markers (mm; napari's default point size)."""
+
+_BESIDE = {"translation": (0.0, 0.7 * _MARKER_MM, 0.7 * _MARKER_MM)}
+"""A marker's name starts beside it, not over it: moved by more than the marker's radius
+along y and x (world z, y, x), so it clears the marker in the axial (x across), coronal
+(x across) and sagittal (y across) views."""
 
 
 def _trajectories(viewer: napari.viewer.Viewer, case: Case, verdicts: Mapping[str, str]) -> None:
