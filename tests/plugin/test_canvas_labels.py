@@ -45,14 +45,14 @@ def test_a_targets_name_is_beside_its_marker(make_napari_viewer, tmp_path, plane
     Physician(viewer).click(planning.view_buttons[plane], plane.capitalize())
     world = lps_to_world(np.asarray(target.position.lps, dtype=float))
     viewer.dims.point = tuple(world)
-    viewer.camera.center = tuple(world[list(viewer.dims.order)])  # in the displayed order
-    viewer.camera.zoom = 6.0
+    viewer.scene.camera.center = tuple(world[list(viewer.dims.order)])  # in the displayed order
+    viewer.scene.camera.zoom = 6.0
     settle(10)
     layer = layer_for(viewer, "targets")
     for other in layer_for(viewer, "levels"), layer_for(viewer, "trajectories"):
         other.visible = False
     centre = pixel_of(viewer, target.position.lps)
-    radius_px = MARKER_MM / 2 * viewer.camera.zoom
+    radius_px = MARKER_MM / 2 * viewer.scene.camera.zoom
     text = _text_pixels(viewer, layer)
     near = text[np.hypot(text[:, 0] - centre.y(), text[:, 1] - centre.x()) < 12 * radius_px]
     assert len(near) > 50, "the target's name is drawn near its marker"
