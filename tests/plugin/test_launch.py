@@ -113,5 +113,12 @@ def test_launch_with_a_study_and_its_case_opens_both(qtbot, launch_app) -> None:
             extent,
             canvas,
         )
+        # the paths, measured when the case opened with no CT yet, are measured on the CT
+        # once it is in: no "not assessed — load the CT" beside a CT on screen
+        planning = viewer.window.dock_widgets["Planning (blockplan)"]
+        column = [planning.table.horizontalHeaderItem(c).text() for c in range(6)].index("Verdict")
+        verdicts = [planning.table.item(r, column).text() for r in range(len(demo.targets))]
+        assert verdicts and "not assessed" not in verdicts, verdicts
+        assert planning.metrics and all(m.bone_checked for m in planning.metrics.values())
     finally:
         viewer.close()

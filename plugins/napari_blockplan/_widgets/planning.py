@@ -14,6 +14,7 @@ list, a root/thecal-sac landmark, a target [Shift-T], the skin entry of the sele
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -144,6 +145,7 @@ class PlanningWidget(Panel):
     def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
         super().__init__(napari_viewer)
         self.metrics: dict[str, TrajectoryMetrics] = {}
+        self._measured_on: weakref.ref[Any] | None = None  # the CT the paths were measured on
         self._planner = PathPlanner()
         self._filling = False
 
@@ -192,6 +194,7 @@ class PlanningWidget(Panel):
         self._centred_on: str | None = None
         """The case whose planned targets the view was last centred on (once per opening)."""
         self.listen(self.ws.images_changed, self._centre_on_targets)
+        self.listen(self.ws.images_changed, self._measure_again)
         self._on_case_changed(self.ws.case)
         scroll_only(self)  # the wheel over a target's approach had edited the case
 
@@ -956,7 +959,20 @@ class PlanningWidget(Panel):
     def compute_metrics(self, case: Case) -> dict[str, TrajectoryMetrics]:
         """Every planned path measured by the core (`PathPlanner`: cached by its inputs)."""
         ct = planning_ct(self.ws.volumes(), case_frame(case))
+        self._measured_on = None if ct is None else weakref.ref(ct.array)  # never kept alive
         return self._planner.measure(case, ct, skip_unmeasurable=True)
+
+    def _measure_again(self, *_: Any) -> None:
+        """A series finished loading: paths measured without their planning CT (a case
+        opened before its study) are measured on it now — the verdicts had kept saying
+        "not assessed — load the CT" with the CT on screen."""
+        case = self.ws.case
+        if not case.trajectories:
+            return
+        ct = planning_ct(self.ws.volumes(), case_frame(case))
+        measured_on = None if self._measured_on is None else self._measured_on()
+        if (None if ct is None else ct.array) is not measured_on:
+            self._on_case_changed(case)
 
     def _on_case_changed(self, case: Case) -> None:
         self.metrics = self.compute_metrics(case) if case.trajectories else {}
