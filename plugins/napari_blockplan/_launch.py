@@ -39,6 +39,7 @@ def launch_viewer(
         dock.setWindowTitle(name)  # the tab reads "Cases", not a clipped "Cases (bloc…"
         widgets[name] = widget
         docks.append(dock)
+    _make_spares(viewer)
     if case_id is not None:
         from napari_blockplan._workspace import workspace_for
 
@@ -54,3 +55,15 @@ def launch_viewer(
     if run:
         napari.run()
     return viewer
+
+
+def _make_spares(viewer: Any) -> None:
+    """Have napari build, before the window is shown, the layers the first steps would
+    otherwise build on the GUI thread of a shown window (one ≈ 0.25–0.4 s call each in
+    software GL: controls, vispy visual, overlays): hidden, empty *spares* that the first
+    series shown (`_layers.take_image_spare`) and the first scar proposal adopt."""
+    from napari_blockplan._layers import make_image_spare
+    from napari_blockplan._widgets._scar_proposal import make_proposal_spare
+
+    make_image_spare(viewer)
+    make_proposal_spare(viewer)
