@@ -51,6 +51,7 @@ def launch_viewer(
         browser.scan(path)
         browser.load_selected()
     viewer.window.show()
+    _draw_once_unseen(viewer)
     docks[0].raise_()  # the Case panel's tab shows first: whose case is open
     if run:
         napari.run()
@@ -67,3 +68,29 @@ def _make_spares(viewer: Any) -> None:
 
     make_image_spare(viewer)
     make_proposal_spare(viewer)
+
+
+def _draw_once_unseen(viewer: Any) -> None:
+    """Draw the spares and the orientation letters once, transparent, while the window is
+    first shown: what napari does on a visual's first draw — compile its shader program,
+    rasterise the letters' glyphs (≈ 0.1–0.3 s in software GL) — is then done, not left
+    for the first image's paint. One off-screen render (`viewer.screenshot`); everything
+    is put back as it was."""
+    from napari_blockplan._layers import is_spare
+    from napari_blockplan._views import LETTER_OVERLAYS
+
+    spares = [(lay, lay.opacity) for lay in viewer.layers if is_spare(lay)]
+    overlays = viewer.canvas.overlays
+    letters = [overlays[key] for key in LETTER_OVERLAYS.values() if key in overlays]
+    kept = [(o.text, o.color, o.visible) for o in letters]
+    for layer, _opacity in spares:
+        layer.opacity, layer.visible = 0.0, True
+    for overlay in letters:
+        overlay.color, overlay.text, overlay.visible = (0.0, 0.0, 0.0, 0.0), "RLAPSI", True
+    try:
+        viewer.screenshot(canvas_only=True, flash=False)
+    finally:
+        for layer, opacity in spares:
+            layer.visible, layer.opacity = False, opacity
+        for overlay, (text, color, visible) in zip(letters, kept, strict=True):
+            overlay.visible, overlay.text, overlay.color = visible, text, color

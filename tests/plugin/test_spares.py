@@ -74,8 +74,13 @@ def test_launch_makes_hidden_spares_with_no_role(qtbot: Any, launch_app: Any) ->
             assert "blockplan" not in spare.metadata  # no blockplan role: not the case's
         assert viewer.layers.selection.active is None
         settle()
+        # drawn once, transparent, at launch (shaders, glyphs), then put back as they were
+        assert [lay.opacity for lay in spares] == pytest.approx([1.0, 0.6])
+        letters = [viewer.canvas.overlays[key] for key in LETTER_OVERLAYS.values()]
+        for overlay in letters:
+            np.testing.assert_allclose(overlay.color, (1.0, 1.0, 0.0, 1.0))  # yellow
         # nothing to orient yet: no letters on the empty canvas
-        assert not any(viewer.canvas.overlays[key].visible for key in LETTER_OVERLAYS.values())
+        assert not any(overlay.visible for overlay in letters)
     finally:
         viewer.close()
 
