@@ -71,15 +71,18 @@ def _make_spares(viewer: Any) -> None:
 
 
 def _draw_once_unseen(viewer: Any) -> None:
-    """Draw the spares and the orientation letters once, transparent, while the window is
-    first shown: what napari does on a visual's first draw — compile its shader program,
-    rasterise the letters' glyphs (≈ 0.1–0.3 s in software GL) — is then done, not left
-    for the first image's paint. One off-screen render (`viewer.screenshot`); everything
-    is put back as it was."""
-    from napari_blockplan._layers import is_spare
+    """Draw the image spare and the orientation letters once, transparent, while the
+    window is first shown: what napari does on a visual's first draw — compile its shader
+    program, rasterise the letters' glyphs (≈ 0.15–0.25 s of the first image's paint in
+    software GL) — is then done. One off-screen render (`viewer.screenshot`, ≈ 0.4 s at
+    launch); everything is put back as it was. (The proposal's spare is not drawn: its
+    first draw did not show in the grow phase.)"""
+    from napari_blockplan._layers import IMAGE_SPARE, SPARE_KEY
     from napari_blockplan._views import LETTER_OVERLAYS
 
-    spares = [(lay, lay.opacity) for lay in viewer.layers if is_spare(lay)]
+    spares = [
+        (lay, lay.opacity) for lay in viewer.layers if lay.metadata.get(SPARE_KEY) == IMAGE_SPARE
+    ]
     overlays = viewer.canvas.overlays
     letters = [overlays[key] for key in LETTER_OVERLAYS.values() if key in overlays]
     kept = [(o.text, o.color, o.visible) for o in letters]
