@@ -220,7 +220,7 @@ def take_image_spare(viewer: napari.viewer.Viewer, data: Any, kwargs: Mapping[st
     ``kwargs`` (`_convert.layer_kwargs`); returns the layer, or None when there is no
     spare (or ``kwargs`` asks for what a spare cannot take: make a layer then)."""
     layer = spare_for(viewer, IMAGE_SPARE)
-    if layer is None or set(kwargs) - _ADOPTED or np.ndim(data) != layer.ndim:
+    if layer is None or set(kwargs) - _ADOPTED or len(getattr(data, "shape", ())) != layer.ndim:
         return None
     clim = tuple(kwargs["contrast_limits"])
     layer.metadata = dict(kwargs["metadata"])  # no longer a spare

@@ -104,6 +104,9 @@ def test_the_first_series_adopts_the_image_spare_and_seed_mode_makes_no_layer(
         assert first.name == kwargs["name"]
         np.testing.assert_allclose(first.scale, kwargs["scale"])
         np.testing.assert_allclose(first.translate, kwargs["translate"])
+        assert first.contrast_limits == pytest.approx(list(kwargs["contrast_limits"]))
+        assert first.colormap.name == "gray" and first.blending == kwargs["blending"]
+        assert first.opacity == 1.0  # drawn once at launch at opacity 0, put back
         uid = first.metadata["blockplan"]["series_instance_uid"]
         same = [
             lay
