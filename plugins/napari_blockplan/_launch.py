@@ -71,12 +71,14 @@ def _make_spares(viewer: Any) -> None:
 
 
 def _draw_once_unseen(viewer: Any) -> None:
-    """Draw the image spare and the orientation letters once, transparent, while the
-    window is first shown: what napari does on a visual's first draw — compile its shader
-    program, rasterise the letters' glyphs (≈ 0.15–0.25 s of the first image's paint in
-    software GL) — is then done. One off-screen render (`viewer.screenshot`, ≈ 0.4 s at
-    launch); everything is put back as it was. (The proposal's spare is not drawn: its
-    first draw did not show in the grow phase.)"""
+    """Draw the image spare and one orientation letter overlay holding every letter once,
+    transparent, while the window is first shown: what napari does on a visual's first
+    draw — compile its shader program, rasterise the glyphs into the font's atlas, which
+    every text visual shares (≈ 0.15–0.25 s of the first image's paint in software GL) —
+    is then done. One off-screen render (`viewer.screenshot`, ≈ 0.25 s at launch);
+    everything is put back as it was. The other three letters compile their shaders when
+    they appear, each in its own step (`_views`); drawing them here too cost ≈ 0.15 s more
+    launch for no shorter stall, and the proposal's spare ≈ 0.1 s for none in grow."""
     from napari_blockplan._layers import IMAGE_SPARE, SPARE_KEY
     from napari_blockplan._views import LETTER_OVERLAYS
 
@@ -84,7 +86,7 @@ def _draw_once_unseen(viewer: Any) -> None:
         (lay, lay.opacity) for lay in viewer.layers if lay.metadata.get(SPARE_KEY) == IMAGE_SPARE
     ]
     overlays = viewer.canvas.overlays
-    letters = [overlays[key] for key in LETTER_OVERLAYS.values() if key in overlays]
+    letters = [overlays[key] for key in LETTER_OVERLAYS.values() if key in overlays][:1]
     kept = [(o.text, o.color, o.visible) for o in letters]
     for layer, _opacity in spares:
         layer.opacity, layer.visible = 0.0, True
