@@ -524,10 +524,9 @@ def build_measurement_report(
     series_instance_uid, sop_instance_uid, series_number, instance_number, series_description
         Identity of the new SR series and instance.
     content_datetime
-        ContentDate/Time (now, by default).
+        ContentDate/Time (default: now).
     previous_versions
-        Earlier SR versions of the case (StudyInstanceUID, SeriesInstanceUID,
-        SOPInstanceUID, SOPClassUID each): PredecessorDocumentsSequence.
+        Earlier SR versions of the case (their UIDs): PredecessorDocumentsSequence.
 
     Returns
     -------
@@ -547,10 +546,7 @@ def build_measurement_report(
         groups.extend(_ledger_groups(case, ledger))
     evidence = list(source_images)
     if seg is not None:
-        numbers = _scar_segment_numbers(seg, segment_numbers)
-        for region in case.scar_regions:
-            if region.id in numbers:
-                groups.extend(_scar_groups(case, region, seg, numbers[region.id]))
+        groups.extend(_all_scar_groups(case, seg, segment_numbers))
         evidence.append(seg)
     if not groups:
         raise ArchiveError(
@@ -570,6 +566,19 @@ def build_measurement_report(
     )
     _finish(sr, content_datetime or dt.datetime.now().astimezone())
     return sr
+
+
+def _all_scar_groups(
+    case: Case, seg: Dataset, segment_numbers: Mapping[str, int] | None
+) -> list[hd.sr.VolumetricROIMeasurementsAndQualitativeEvaluations]:
+    """The measurement groups of every scar region that has a segment in ``seg``."""
+    numbers = _scar_segment_numbers(seg, segment_numbers)
+    return [
+        group
+        for region in case.scar_regions
+        if region.id in numbers
+        for group in _scar_groups(case, region, seg, numbers[region.id])
+    ]
 
 
 def _comprehensive_sr(

@@ -36,30 +36,29 @@ pytestmark = pytest.mark.gui
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom"
 
 
-@pytest.fixture
-def demo(make_napari_viewer: Any, tmp_path: Path) -> Any:
-    """The Outcomes panel on the demo case (four blocks with diaries), its store on disk."""
+def _outcomes_on(make_napari_viewer: Any, tmp_path: Path, case: Case) -> Any:
+    """The Outcomes panel on ``case``, its store on disk, the clinician configured."""
     save_settings(Settings(clinician_name="Dr A. Example"))
     viewer = make_napari_viewer(show=True)
     ws = workspace_for(viewer)
     ws.use_store(CaseStore(tmp_path / "cases.sqlite3"))
     _dock, widget = viewer.window.add_plugin_dock_widget("blockplan", "Outcomes")
-    ws.start_case(build_demo_case(SAMPLE))
+    ws.start_case(case)
     activate(widget)
     return viewer, widget, ws
+
+
+@pytest.fixture
+def demo(make_napari_viewer: Any, tmp_path: Path) -> Any:
+    """The Outcomes panel on the demo case (four blocks with diaries), its store on disk."""
+    return _outcomes_on(make_napari_viewer, tmp_path, build_demo_case(SAMPLE))
 
 
 @pytest.fixture
 def panel(make_napari_viewer: Any, tmp_path: Path) -> Any:
     """The Outcomes panel on the demo case without its blocks."""
-    save_settings(Settings(clinician_name="Dr A. Example"))
-    viewer = make_napari_viewer(show=True)
-    ws = workspace_for(viewer)
-    ws.use_store(CaseStore(tmp_path / "cases.sqlite3"))
-    _dock, widget = viewer.window.add_plugin_dock_widget("blockplan", "Outcomes")
-    ws.start_case(build_demo_case(SAMPLE).evolve(procedures=(), odi=(), pgic=()))
-    activate(widget)
-    return viewer, widget, ws
+    case = build_demo_case(SAMPLE).evolve(procedures=(), odi=(), pgic=())
+    return _outcomes_on(make_napari_viewer, tmp_path, case)
 
 
 def _click_block(doc: Physician, widget: Any, row: int) -> str:

@@ -19,6 +19,14 @@ def _build(case: Case, ct: ImageVolume, options: ReportOptions) -> bytes:
     return build_report(case, volumes=[ct], options=options)
 
 
+def _cold(case: Case, ct: ImageVolume, options: ReportOptions) -> bytes:
+    """The report built with nothing kept; the memo is empty again afterwards."""
+    report_memo.clear()
+    pdf = _build(case, ct, options)
+    report_memo.clear()
+    return pdf
+
+
 def test_a_second_build_reuses_the_pictures_and_gives_the_same_bytes(
     ct: ImageVolume, options: ReportOptions
 ) -> None:
@@ -143,9 +151,7 @@ def test_prepared_pictures_make_the_first_build_compute_none(
     from blockplan.report import prepare_report
 
     case = _factory.make_case(2, 1, volume=ct)
-    report_memo.clear()
-    cold = _build(case, ct, options)
-    report_memo.clear()
+    cold = _cold(case, ct, options)
     asked: list[int] = []
 
     def cancelled() -> bool:  # the physician leaves after the first target's previews
@@ -172,9 +178,7 @@ def test_prepared_pictures_are_compressed_ahead_too(
     from blockplan.report import prepare_report
 
     case = _factory.make_case(2, 1, volume=ct)
-    report_memo.clear()
-    cold = _build(case, ct, options)
-    report_memo.clear()
+    cold = _cold(case, ct, options)
     prepare_report(case, [ct], options)
     streams = image_streams.hits
     assert _build(case, ct, options) == cold
