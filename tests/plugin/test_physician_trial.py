@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from qtpy.QtCore import QPoint, QPointF, Qt, QTimer
-from qtpy.QtGui import QWheelEvent
+from qtpy.QtGui import QCloseEvent, QWheelEvent
 from qtpy.QtTest import QTest
 from qtpy.QtWidgets import (
     QApplication,
@@ -565,3 +565,41 @@ def test_closing_the_case_asks_about_a_block_edit_not_saved(demo: Any) -> None:
         next(e.case_id for e in ws.store.worklist() if e.title.startswith("Demo"))
     )
     assert next(p for p in stored.procedures if p.id == first).interpretation == typed
+
+
+def test_closing_napari_asks_about_a_block_edit_not_saved(demo: Any) -> None:
+    """An interpretation typed into block #1, then napari's window closed (its title bar's
+    close button): the edit was lost without a word; now the window asks first — Stay keeps
+    it open with the text, Save changes stores it and lets the window close. napari's own
+    teardown (``viewer.close()``) is never stopped."""
+    viewer, widget, ws = demo
+    doc = Physician(viewer)
+    first = _click_block(doc, widget, 0)
+    field = widget.form.interpretation
+    doc.click(field, "Interpretation")
+    doc.key(field, Qt.Key.Key_End, what="End")
+    doc.type(field, ", concordant relief", "an interpretation")
+    typed = field.text()
+    main = widget.window()
+
+    seen: list[str] = []
+    _answer("Stay on block #1", seen)
+    closing = QCloseEvent()  # what the window manager's close button sends
+    QApplication.sendEvent(main, closing)
+    assert seen == ["Block #1 has changes that are not saved: interpretation."]
+    assert not closing.isAccepted()
+    assert main.isVisible() and field.text() == typed
+
+    _answer("Save changes", seen)
+    closing = QCloseEvent()
+    QApplication.sendEvent(main, closing)
+    assert closing.isAccepted() and len(seen) == 2
+    stored, _version = ws.store.load(ws.case.case_id)
+    assert next(p for p in stored.procedures if p.id == first).interpretation == typed
+
+    doc.type(field, " (again)", "more text")
+    unexpected: list[str] = []
+    _answer("Stay on block #1", unexpected)  # would answer a dialog, were one to open
+    viewer.close()
+    settle()
+    assert unexpected == []  # napari's teardown asked nothing

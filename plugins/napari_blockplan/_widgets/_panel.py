@@ -16,8 +16,13 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import QEvent, QObject, Qt
-from qtpy.QtGui import QKeyEvent, QKeySequence, QShortcut  # type: ignore[attr-defined]
-from qtpy.QtWidgets import QApplication, QHBoxLayout, QPushButton, QWidget
+from qtpy.QtGui import (  # type: ignore[attr-defined]
+    QKeyEvent,
+    QKeySequence,
+    QShortcut,
+    QShowEvent,
+)
+from qtpy.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QPushButton, QWidget
 
 from napari_blockplan._workspace import Workspace, workspace_for
 
@@ -78,8 +83,53 @@ def _watch_escape(panel: Panel) -> None:
     _ESCAPE.panels.add(panel)
 
 
+class _CloseGuard(QObject):
+    """Closing napari's window first asks about what a panel holds unsaved (a block edit in
+    the Outcomes panel: `Workspace.may_leave`), as leaving the case does; "Stay" keeps the
+    window open.
+
+    Watches the one main window a panel is docked in. napari's own teardown
+    (``viewer.close()``: it closes the canvas, then the window) is never stopped: when the
+    window's central widget holds no visible widget any more, the window is being taken
+    down, not closed by the physician.
+    """
+
+    def __init__(self, window: QWidget, ws: Workspace) -> None:
+        super().__init__(window)
+        self.window, self.ws = window, ws
+
+    def eventFilter(self, obj: QObject | None, event: QEvent | None) -> bool:
+        if event is None or event.type() != QEvent.Type.Close or obj is not self.window:
+            return False
+        if _taken_down(self.window) or self.ws.may_leave():
+            return False
+        event.ignore()  # the physician stays: the window remains open
+        return True
+
+
+def _taken_down(window: QWidget) -> bool:
+    """True once napari has closed the canvas inside ``window`` (its teardown)."""
+    centre = window.centralWidget() if isinstance(window, QMainWindow) else None
+    if centre is None:
+        return True
+    inside = centre.findChildren(QWidget, "", Qt.FindChildOption.FindDirectChildrenOnly)
+    return all(w.isHidden() for w in inside)
+
+
+def _guard_closing(panel: Panel) -> None:
+    """Let closing the panel's main window ask first (`_CloseGuard`), once per window."""
+    window = panel.window()
+    if window is panel or not isinstance(window, QMainWindow):
+        return  # not docked (yet)
+    if window.property("blockplan_close_guard"):
+        return
+    window.installEventFilter(_CloseGuard(window, panel.ws))
+    window.setProperty("blockplan_close_guard", True)
+
+
 class Panel(QWidget):
-    """A blockplan dock widget: its keys stay in it; Escape leaves the placement mode."""
+    """A blockplan dock widget: its keys stay in it; Escape leaves the placement mode;
+    closing its window asks about unsaved edits first."""
 
     def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
         super().__init__()
@@ -99,6 +149,10 @@ class Panel(QWidget):
                 shortcut = QShortcut(sequence, self)
                 shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
                 shortcut.activated.connect(action)
+
+    def showEvent(self, event: QShowEvent | None) -> None:
+        super().showEvent(event)
+        _guard_closing(self)
 
     def listen(self, signal: Any, slot: Any) -> None:
         """Connect ``slot`` to a workspace signal until this panel is destroyed."""
