@@ -462,6 +462,7 @@ class Workspace:
         return foreign, matching
 
     def _on_layer_inserted(self, event: Any) -> None:
+        _grid_for_3d_apart(event.value)
         self.image_layer_ready(event.value)
 
     def image_layer_ready(self, layer: Any) -> None:
@@ -609,3 +610,31 @@ def _user_name() -> str:
     from blockplan.settings import operator_name
 
     return operator_name()
+
+
+def _grid_for_3d_apart(layer: Any) -> None:
+    """An oblique or tilted series (`_convert.WorldAlignedView`): napari's 3-D view gets its
+    whole display grid resampled in a thread of its own, not on the GUI thread (seconds);
+    the layer draws it when ready and says so meanwhile."""
+    from napari_blockplan._convert import WorldAlignedView
+
+    view = getattr(layer, "data", None)
+    if not isinstance(view, WorldAlignedView) or view.whole_ready:
+        return
+    from napari.utils.notifications import show_info
+    from superqt.utils import ensure_main_thread
+
+    shown = weakref.ref(layer)
+
+    @ensure_main_thread
+    def ready() -> None:
+        drawn = shown()
+        if drawn is not None:
+            drawn.refresh()
+
+    def started() -> None:
+        drawn = shown()
+        name = drawn.name if drawn is not None else "the series"
+        show_info(f"{name}: preparing the 3-D view (resampled in the background)")
+
+    view.build_whole_apart(ready, started)

@@ -99,3 +99,48 @@ def test_napari_shows_the_tilted_ct_from_the_view(make_napari_viewer: Any) -> No
     for j, i in ((5, 5), (plane.shape[0] // 2, plane.shape[1] // 2), (20, 30)):
         world = layer.data_to_world((m, j, i))
         assert layer.get_value(world, world=True) == plane[j, i]  # what napari shows there
+
+
+@pytest.mark.gui
+def test_the_3d_view_of_a_tilted_ct_is_resampled_off_the_gui_thread(
+    make_napari_viewer: Any,
+) -> None:
+    """Ctrl+Y (napari's 3-D view) on an oblique or tilted series resampled its whole display
+    grid on the GUI thread (≈ 5 s frozen for a 58-slice 512² CT); now a thread of its own
+    does it while the view says so, and the layer then shows the very grid."""
+    from napari.utils.notifications import notification_manager
+    from qtpy.QtCore import Qt
+    from qtpy.QtTest import QTest
+
+    from napari_blockplan._workspace import workspace_for
+    from tests.plugin._gui import canvas_widget, settle
+
+    source = _tilted_ct()
+    viewer = make_napari_viewer(show=True)
+    workspace_for(viewer)  # as when any blockplan panel is docked
+    data, kwargs, _kind = image_layer_data(source)
+    layer = viewer.add_image(data, **kwargs)
+    assert isinstance(layer.data, WorldAlignedView) and not layer.data.whole_ready
+    told = len(notification_manager.records)
+
+    canvas = canvas_widget(viewer)
+    canvas.setFocus()
+    QTest.keyClick(canvas, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    settle()
+    assert viewer.dims.ndisplay == 3
+    messages = [str(n.message) for n in notification_manager.records[told:]]
+    assert any("preparing the 3-D view" in m for m in messages)
+
+    for _ in range(400):  # the thread resamples, then the layer draws it
+        if layer.data.whole_ready:
+            break
+        QTest.qWait(25)
+    settle()
+    assert layer.data.whole_ready
+    assert layer.data.whole_built_in == "blockplan-3d-grid"  # never the GUI thread
+    expected = resample_image(
+        source, layer.data.affine, layer.data.shape, order="linear", fill=layer.data.fill
+    )
+    assert np.array_equal(np.asarray(layer.data), np.rint(expected).astype(np.int16))
+    shot = viewer.screenshot(canvas_only=True, flash=False)
+    assert shot[..., :3].max() > 0  # the CT is drawn in 3-D, not the black placeholder
