@@ -366,8 +366,9 @@ colour conversions and scipy.linalg, ~0.2 s; skimage loads lazily, so the submod
 
 
 def _warm_napari() -> None:
-    """What napari's first layers would otherwise import on the GUI thread, done once
-    here: pint's unit registry (~1 s to build) and `_WARM_MODULES`."""
+    """What napari's first layers would otherwise import or compute on the GUI thread, done
+    once here: pint's unit registry (~1 s to build), `_WARM_MODULES` and vispy's dash
+    patterns."""
     import importlib
 
     import pint
@@ -378,6 +379,13 @@ def _warm_napari() -> None:
 
     with contextlib.suppress(Exception):
         pint.get_application_registry().pixel  # type: ignore[no-untyped-call]  # noqa: B018
+    with contextlib.suppress(Exception):
+        # vispy's dash patterns, computed once per process (cached) by the first line
+        # visual — the polygon overlay of the first labels layer (the scar proposal):
+        # ~0.12-0.23 s on the GUI thread otherwise
+        from vispy.visuals.line.dash_atlas import DashAtlas
+
+        DashAtlas()
 
 
 def _series_events(

@@ -67,6 +67,25 @@ def test_the_loader_worker_imports_what_the_first_labels_layer_needs() -> None:
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_the_loader_worker_computes_the_dash_patterns_of_the_first_line_visual() -> None:
+    """In a fresh interpreter: after `_warm_napari`, the dash patterns vispy computes for
+    its first line visual (the polygon overlay of the scar proposal's labels layer,
+    ~0.2 s on the GUI thread) are ready: building one computes none."""
+    code = (
+        "from napari_blockplan._reader import _warm_napari\n"
+        "from vispy.visuals.line import dash_atlas\n"
+        "_warm_napari()\n"
+        "before = dash_atlas._make_pattern.cache_info().misses\n"
+        "dash_atlas.DashAtlas()\n"
+        "print(before, dash_atlas._make_pattern.cache_info().misses)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    before, after = (int(v) for v in out.stdout.split())
+    assert before >= 13 and after == before
+
+
 def test_orientation_letters_follow_the_first_image_in_a_step_of_their_own(
     make_napari_viewer, qtbot
 ) -> None:
