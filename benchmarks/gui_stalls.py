@@ -89,9 +89,12 @@ class Monitor:
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(lambda: self.ticks.append(time.perf_counter()))
         self.inserted: list[tuple[float, Any]] = []
+        """Layers added — or shown: a spare made at launch is adopted, never inserted."""
         viewer.layers.events.inserted.connect(
             lambda e: self.inserted.append((time.perf_counter(), e.value))
         )
+        for layer in viewer.layers:
+            layer.events.visible.connect(self._on_visible)
         paints = self.paints
 
         class _Paints(QObject):
@@ -107,6 +110,10 @@ class Monitor:
         self.samples: list[tuple[float, str]] = []
         if os.environ.get("BP_WATCHDOG"):
             threading.Thread(target=self._watch, daemon=True).start()
+
+    def _on_visible(self, event: Any) -> None:
+        if event.source.visible:
+            self.inserted.append((time.perf_counter(), event.source))
 
     def _watch(self) -> None:
         """Stack samples of the GUI thread while it has not ticked for > 100 ms, each with
