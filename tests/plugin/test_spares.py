@@ -1,9 +1,11 @@
-"""Spare layers: napari builds them before the window is shown, later steps adopt them.
+"""Spare layers: napari builds them while the physician looks for a study, later steps
+adopt them.
 
-`blockplan view` (`launch_viewer`) makes a hidden, empty image layer and the scar
-proposal's hidden, empty labels layer before the window shows; the first series shown
-adopts the first, seed mode and the first proposal the second, so neither builds a layer
-on the GUI thread of a shown window (issue 14 point 2). Real Qt events where the
+`blockplan view` with no study (`launch_viewer`) makes, in steps of their own once the
+window is shown, a hidden, empty image layer and the scar proposal's hidden, empty labels
+layer; the first series shown adopts the first, seed mode and the first proposal the
+second, so neither builds a layer when the physician waits for it (issue 14 point 2).
+With a study given the launch makes none (relaunch, issue 13). Real Qt events where the
 physician acts (Xvfb).
 """
 
@@ -63,9 +65,17 @@ def _assert_fitted_to_the_images(viewer: Any) -> None:
     assert (shot > 150).sum() > 200, "the first series shows, fitted in the view"
 
 
+def _spares_made(viewer: Any, qtbot: Any) -> None:
+    """Wait for the launch's spare steps (`_launch.SPARES_AFTER_MS` after the window shows)."""
+    qtbot.waitUntil(lambda: spare_for(viewer, PROPOSAL_ROLE) is not None, timeout=10000)
+    settle()
+
+
 def test_launch_makes_hidden_spares_with_no_role(qtbot: Any, launch_app: Any) -> None:
     viewer = launch_viewer(None, run=False)
     try:
+        assert len(viewer.layers) == 0  # none before the window shows: launch not longer
+        _spares_made(viewer, qtbot)
         spares = [lay for lay in viewer.layers if is_spare(lay)]
         assert len(spares) == len(viewer.layers) == 2
         assert {lay.metadata[SPARE_KEY] for lay in spares} == {IMAGE_SPARE, PROPOSAL_ROLE}
@@ -74,7 +84,7 @@ def test_launch_makes_hidden_spares_with_no_role(qtbot: Any, launch_app: Any) ->
             assert "blockplan" not in spare.metadata  # no blockplan role: not the case's
         assert viewer.layers.selection.active is None
         settle()
-        # drawn once, transparent, at launch (shaders, glyphs), then put back as they were
+        # drawn once, transparent (shaders, glyphs), then put back as they were
         assert [lay.opacity for lay in spares] == pytest.approx([1.0, 0.6])
         letters = [viewer.canvas.overlays[key] for key in LETTER_OVERLAYS.values()]
         for overlay in letters:
@@ -90,6 +100,7 @@ def test_the_first_series_adopts_the_image_spare_and_seed_mode_makes_no_layer(
 ) -> None:
     viewer = launch_viewer(None, run=False)
     try:
+        _spares_made(viewer, qtbot)
         image_spare = spare_for(viewer, IMAGE_SPARE)
         proposal_spare = spare_for(viewer, PROPOSAL_ROLE)
         doc = Physician(viewer)
@@ -140,6 +151,7 @@ def test_a_study_loaded_again_after_its_images_are_removed_is_fitted(
 ) -> None:
     viewer = launch_viewer(None, run=False)
     try:
+        _spares_made(viewer, qtbot)
         doc = Physician(viewer)
         _load_sample(viewer, doc, qtbot)
         for layer in _images(viewer):
@@ -152,5 +164,46 @@ def test_a_study_loaded_again_after_its_images_are_removed_is_fitted(
         _assert_fitted_to_the_images(viewer)
         proposal_spare = spare_for(viewer, PROPOSAL_ROLE)
         np.testing.assert_allclose(proposal_spare.scale, _images(viewer)[0].scale)
+    finally:
+        viewer.close()
+
+
+def test_a_launch_with_a_study_makes_no_spare(qtbot: Any, launch_app: Any) -> None:
+    """`blockplan view STUDY`: the study loads at once; no spare is made then or later
+    (relaunch stays as it was), the first series builds its own layer, seed mode its
+    proposal layer."""
+    viewer = launch_viewer(SAMPLE, run=False)
+    try:
+        qtbot.waitUntil(lambda: len(_images(viewer)) == 4, timeout=120000)
+        qtbot.wait(600)  # past the spare steps' time
+        assert not any(is_spare(lay) for lay in viewer.layers)
+        assert [lay.visible for lay in _images(viewer)] == [True, False, False, False]
+    finally:
+        viewer.close()
+
+
+def test_a_study_opened_before_the_spares_leaves_the_image_spare_out(
+    qtbot: Any, launch_app: Any
+) -> None:
+    """A series shown before the spare steps run (a quick physician): no image spare is
+    made after it (it would widen the sliders); the proposal's spare sits on the image."""
+    from napari_blockplan._convert import image_layer_data as layer_data
+    from napari_blockplan._layers import insert_layer
+
+    viewer = launch_viewer(None, run=False)
+    try:
+        from napari.layers import Image
+
+        from blockplan.io import discover, load_series
+
+        ct = load_series(next(s for s in discover(SAMPLE).series if s.modality == "CT"))
+        data, kwargs, _kind = layer_data(ct)
+        first = insert_layer(viewer, Image(data, **kwargs), activate=True)
+        _spares_made(viewer, qtbot)
+        assert spare_for(viewer, IMAGE_SPARE) is None
+        proposal = spare_for(viewer, PROPOSAL_ROLE)
+        np.testing.assert_allclose(proposal.scale, first.scale)
+        np.testing.assert_allclose(proposal.translate, first.translate)
+        np.testing.assert_allclose(viewer.layers.extent.world, first.extent.world)
     finally:
         viewer.close()
