@@ -26,22 +26,34 @@ if TYPE_CHECKING:
     import napari
 
 __all__ = [
+    "IMAGE_SPARE",
     "ROLES",
+    "SPARE_KEY",
     "STATUS_COLOURS",
     "VERDICT_COLOURS",
     "adopt_as_scar_layer",
+    "follow_first_layer",
     "insert_layer",
+    "is_spare",
     "keep_overlays_on_top",
     "keeping_active_layer",
     "layer_for",
+    "make_image_spare",
     "refresh_layers",
     "scar_display_grid",
     "scar_layer_data",
+    "spare_for",
+    "take_image_spare",
 ]
 
 ROLES = ("levels", "landmarks", "targets", "trajectories", "scar")
 
 _POINT_SIZE_MM = 5.0
+
+SPARE_KEY = "blockplan_spare"
+"""Layer metadata key of a *spare*: a hidden, empty layer made ahead (before the window is
+shown, or on entering seed mode) that a later step adopts instead of making a layer. Its
+value is the role it will take; a spare has no ``metadata["blockplan"]`` role."""
 
 
 def _name(role: str) -> str:
@@ -117,19 +129,13 @@ def _signature(data: np.ndarray, style: dict[str, Any]) -> tuple[Any, ...]:
 
 def insert_layer(viewer: napari.viewer.Viewer, layer: Any, *, activate: bool = False) -> Any:
     """Add a napari layer where it belongs: blockplan's overlays on top, anything else
-    (images, a proposal) just below them — inserted there, not appended and then moved
-    (each move re-orders the scene and redraws the canvas). Unless ``activate``, the
-    active layer stays the physician's (`keeping_active_layer`). Returns the layer."""
+    (images, a proposal) just below them and below the spares — inserted there, not
+    appended and then moved (each move re-orders the scene and redraws the canvas).
+    Unless ``activate``, the active layer stays the physician's (`keeping_active_layer`).
+    Returns the layer."""
     index = len(viewer.layers)
-    if viewer in _OVERLAID and layer.metadata.get("blockplan", {}).get("role") not in ROLES:
-        index = next(
-            (
-                n
-                for n, lay in enumerate(viewer.layers)
-                if lay.metadata.get("blockplan", {}).get("role") in ROLES
-            ),
-            index,
-        )
+    if viewer in _OVERLAID and not _on_top(layer):
+        index = next((n for n, lay in enumerate(viewer.layers) if _on_top(lay)), index)
     if activate:
         viewer.layers.insert(index, layer)
     else:
@@ -138,30 +144,138 @@ def insert_layer(viewer: napari.viewer.Viewer, layer: Any, *, activate: bool = F
     return layer
 
 
+def _on_top(layer: Any) -> bool:
+    """Whether images go below ``layer``: blockplan's overlays and the spares."""
+    return layer.metadata.get("blockplan", {}).get("role") in ROLES or is_spare(layer)
+
+
 _OVERLAID: weakref.WeakSet[Any] = weakref.WeakSet()
 """Viewers whose overlays are kept on top (`keep_overlays_on_top`)."""
 
 
 def keep_overlays_on_top(viewer: napari.viewer.Viewer) -> None:
-    """From now on, move layers added later (images) below blockplan's overlay layers."""
+    """From now on, move layers added later (images) below blockplan's overlay layers
+    (and the spares)."""
     if viewer in _OVERLAID:
         return
 
     def _on_inserted(event: Any) -> None:
         layer = event.value
-        if layer.metadata.get("blockplan", {}).get("role") in ROLES:
+        if _on_top(layer):
             return
-        overlays = [
-            n
-            for n, lay in enumerate(viewer.layers)
-            if lay.metadata.get("blockplan", {}).get("role") in ROLES
-        ]
+        overlays = [n for n, lay in enumerate(viewer.layers) if _on_top(lay)]
         index = viewer.layers.index(layer)
         if overlays and index > overlays[0]:
             viewer.layers.move(index, overlays[0])
 
     viewer.layers.events.inserted.connect(_on_inserted)
     _OVERLAID.add(viewer)
+
+
+# -- spares: layers napari builds before the window is shown -------------------------------
+IMAGE_SPARE = "image"
+"""``SPARE_KEY`` value of the spare image layer the first series shown adopts."""
+
+_ADOPTED = frozenset(
+    ("name", "scale", "translate", "contrast_limits", "colormap", "blending", "metadata", "visible")
+)
+"""The image-layer keyword arguments `take_image_spare` assigns (`_convert.layer_kwargs`)."""
+
+_FOLLOWED: weakref.WeakSet[Any] = weakref.WeakSet()
+"""Viewers whose first layer is fitted by blockplan (`follow_first_layer`)."""
+
+
+def is_spare(layer: Any) -> bool:
+    """Whether ``layer`` is a spare (hidden, empty, waiting to be adopted)."""
+    return SPARE_KEY in layer.metadata
+
+
+def spare_for(viewer: napari.viewer.Viewer, role: str) -> Any:
+    """The spare that will take ``role`` (e.g. `IMAGE_SPARE`), or None."""
+    return next((lay for lay in viewer.layers if lay.metadata.get(SPARE_KEY) == role), None)
+
+
+def make_image_spare(viewer: napari.viewer.Viewer) -> Any:
+    """Make the hidden, empty image layer the first series shown adopts (`take_image_spare`).
+
+    napari builds a layer — its controls, its vispy visual, its overlays — in one call on
+    the GUI thread (≈ 0.25–0.4 s in software GL); made before the window is shown, that
+    call is no stall. Returns the spare.
+    """
+    from napari.layers import Image
+
+    layer = Image(
+        np.zeros((1, 1, 1), np.float32),
+        name="blockplan: next image (empty)",
+        contrast_limits=(0.0, 1.0),
+        visible=False,
+        metadata={SPARE_KEY: IMAGE_SPARE},
+    )
+    follow_first_layer(viewer)
+    return insert_layer(viewer, layer)
+
+
+def take_image_spare(viewer: napari.viewer.Viewer, data: Any, kwargs: Mapping[str, Any]) -> Any:
+    """Show an image in the spare image layer, with the layer keyword arguments
+    ``kwargs`` (`_convert.layer_kwargs`); returns the layer, or None when there is no
+    spare (or ``kwargs`` asks for what a spare cannot take: make a layer then)."""
+    layer = spare_for(viewer, IMAGE_SPARE)
+    if layer is None or set(kwargs) - _ADOPTED or len(getattr(data, "shape", ())) != layer.ndim:
+        return None
+    clim = tuple(kwargs["contrast_limits"])
+    layer.metadata = dict(kwargs["metadata"])  # no longer a spare
+    layer.data = data  # hidden: nothing is drawn or uploaded yet
+    layer.scale = kwargs["scale"]
+    layer.translate = kwargs["translate"]
+    layer.contrast_limits_range = clim
+    layer.contrast_limits = clim
+    layer.colormap = kwargs.get("colormap", "gray")
+    layer.blending = kwargs.get("blending", "translucent")
+    layer.name = kwargs["name"]
+    layer.visible = kwargs.get("visible", True)
+    if layer.visible:
+        viewer.layers.selection.active = layer  # as a new layer would be
+    _first_shown(viewer, layer)
+    return layer
+
+
+def follow_first_layer(viewer: napari.viewer.Viewer) -> None:
+    """From now on, do for the first layer that is not a spare what napari does for the
+    first layer of a viewer (fit the view, go to the middle slices): with spares in the
+    list, no layer is napari's first. Spares move onto the first image's first voxel
+    (their extent would widen the sliders' ranges, their spacing change the steps)."""
+    if viewer in _FOLLOWED:
+        return
+
+    def _on_inserted(event: Any) -> None:
+        if not is_spare(event.value):
+            _first_shown(viewer, event.value)
+
+    viewer.layers.events.inserted.connect(_on_inserted)
+    _FOLLOWED.add(viewer)
+
+
+def _first_shown(viewer: napari.viewer.Viewer, layer: Any) -> None:
+    """``layer`` was just added or adopted: fit the view and place the spares if it is
+    the first (the first image)."""
+    from napari.layers import Image
+
+    others = [lay for lay in viewer.layers if lay is not layer and not is_spare(lay)]
+    if isinstance(layer, Image) and not any(isinstance(lay, Image) for lay in others):
+        _place_spares(viewer, layer.scale, layer.translate)
+    if not others:
+        viewer.reset_view()
+        viewer.dims.current_step = tuple(int((n - 1) / 2) for n in viewer.dims.nsteps)
+
+
+def _place_spares(viewer: napari.viewer.Viewer, scale: Any, translate: Any) -> None:
+    """Put every spare on the voxel at ``translate`` with spacing ``scale``: inside the
+    images, on their spacing (no slider's range or step changes)."""
+    for spare in [lay for lay in viewer.layers if is_spare(lay)]:
+        if not np.allclose(spare.scale, scale):
+            spare.scale = scale
+        if not np.allclose(spare.translate, translate):
+            spare.translate = translate
 
 
 def refresh_layers(

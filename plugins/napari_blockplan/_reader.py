@@ -621,12 +621,20 @@ class StudyLoad:
 
     def _add_image(self, data: Any, kwargs: dict[str, Any]) -> Any:
         """Add a series' layer; a hidden one (every series after the first) leaves the
-        active layer to the series shown, so the physician's controls act on what is seen."""
+        active layer to the series shown, so the physician's controls act on what is seen.
+        The series shown adopts the spare image layer when there is one."""
         from napari.layers import Image
 
-        from napari_blockplan._layers import insert_layer
+        from napari_blockplan._layers import insert_layer, take_image_spare
+        from napari_blockplan._workspace import workspace_for
 
         visible = kwargs.get("visible", True)
+        if visible:
+            # the spare napari built before the window was shown (`_launch`): no new layer
+            adopted = take_image_spare(self.viewer, data, kwargs)
+            if adopted is not None:
+                workspace_for(self.viewer).image_layer_ready(adopted)  # as when inserted
+                return adopted
         return insert_layer(self.viewer, Image(data, **kwargs), activate=visible)
 
     def _show_preview(

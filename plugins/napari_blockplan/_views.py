@@ -145,13 +145,18 @@ def show_orientation_letters(viewer: napari.viewer.Viewer) -> Callable[[], None]
             viewer.canvas.overlays[key] = TextOverlay(
                 position=_POSITIONS[edge], font_size=14, color="yellow", visible=False
             )
+    from napari_blockplan._layers import is_spare
+
+    def any_layer() -> bool:  # a spare (hidden, empty, made ahead) is nothing to orient
+        return any(not is_spare(layer) for layer in viewer.layers)
+
     # how many edges may show: all of them, or none until the first layer is in
-    shown = [len(LETTER_OVERLAYS) if len(viewer.layers) else 0]
+    shown = [len(LETTER_OVERLAYS) if any_layer() else 0]
 
     def update(*_: object) -> None:
         if not all(key in viewer.canvas.overlays for key in LETTER_OVERLAYS.values()):
             return  # removed meanwhile
-        if not len(viewer.layers):
+        if not any_layer():
             shown[0] = 0
         letters = screen_letters(
             viewer.dims.order, viewer.scene.camera.orientation2d, viewer.dims.ndisplay
@@ -171,7 +176,7 @@ def show_orientation_letters(viewer: napari.viewer.Viewer) -> Callable[[], None]
             QTimer.singleShot(_LETTER_STEP_MS, reveal)
 
     def first_layer(*_: object) -> None:
-        if not shown[0] and not revealing[0]:
+        if not shown[0] and not revealing[0] and any_layer():
             revealing[0] = True
             QTimer.singleShot(_LETTER_STEP_MS, reveal)
 
@@ -183,13 +188,17 @@ def show_orientation_letters(viewer: napari.viewer.Viewer) -> Callable[[], None]
     )
     for event in events:
         event.connect(update)
-    viewer.layers.events.inserted.connect(first_layer)
+    # a spare adopted by the first image is no insertion: its extent changes the ranges
+    firsts = (viewer.layers.events.inserted, viewer.dims.events.range)
+    for event in firsts:
+        event.connect(first_layer)
     update()
 
     def remove() -> None:
         for event in events:
             event.disconnect(update)
-        viewer.layers.events.inserted.disconnect(first_layer)
+        for event in firsts:
+            event.disconnect(first_layer)
         for key in LETTER_OVERLAYS.values():
             if key in viewer.canvas.overlays:
                 del viewer.canvas.overlays[key]

@@ -9,9 +9,10 @@ advice is shown; Cancel and Reject leave the case as it was.
 
 napari builds a labels layer in one call on the GUI thread (its controls, its vispy
 visual and overlays: ≈ 0.3 s in software GL). So the layer is made once, hidden and empty
-— a *spare*, tagged ``metadata["blockplan_spare"]`` and without a blockplan role — when
-seed mode is entered (`prepare`), and each proposal is shown in it by assigning its data
-and placement; Reject and Cancel empty and hide it again for the next proposal.
+— a *spare*, tagged ``metadata["blockplan_spare"]`` and without a blockplan role —
+before the window is shown (`blockplan view`, `_launch.launch_viewer`), else when seed
+mode is entered (`prepare`), and each proposal is shown in it by assigning its data and
+placement; Reject and Cancel empty and hide it again for the next proposal.
 """
 
 from __future__ import annotations
@@ -25,18 +26,18 @@ import numpy.typing as npt
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
+from napari_blockplan._layers import SPARE_KEY
+
 if TYPE_CHECKING:
     from blockplan.case import Case, LevelMarker, MaskGrid, PatientPoint, ScarRegion
     from blockplan.io.volume import ImageVolume
 
-__all__ = ["PROPOSAL_ROLE", "SPARE_KEY", "ScarProposal"]
+__all__ = ["PROPOSAL_ROLE", "SPARE_KEY", "ScarProposal", "make_proposal_spare"]
 
 PROPOSAL_ROLE = "scar proposal"
 """``metadata["blockplan"]["role"]`` of the proposal layer (not one of the case's roles)."""
 
 _PROPOSAL_COLOUR = "#00e5ff"  # cyan: apart from the scar layer's label colour
-SPARE_KEY = "blockplan_spare"
-"""Layer metadata key of the hidden, empty layer the next proposal is shown in."""
 _POLL_MS = 100
 
 
@@ -263,7 +264,9 @@ class ScarProposal(QWidget):
 
     def spare(self) -> Any:
         """The hidden, empty layer the next proposal will be shown in, if made."""
-        return next((lay for lay in self.viewer.layers if SPARE_KEY in lay.metadata), None)
+        from napari_blockplan._layers import spare_for
+
+        return spare_for(self.viewer, PROPOSAL_ROLE)
 
     def prepare(self) -> Any:
         """Make the spare proposal layer now (hidden, empty), unless there is one, a
@@ -280,23 +283,7 @@ class ScarProposal(QWidget):
 
     def _make_layer(self, placement: dict[str, Any]) -> Any:
         """A hidden, empty proposal layer (a spare), inserted below the overlays."""
-        from napari.layers import Labels
-        from napari.utils.colormaps import DirectLabelColormap
-
-        from napari_blockplan._layers import insert_layer
-
-        layer = Labels(
-            np.zeros((1, 1, 1), np.uint8),
-            name=f"blockplan: {PROPOSAL_ROLE}",
-            opacity=0.6,
-            visible=False,
-            metadata={SPARE_KEY: PROPOSAL_ROLE},
-            **placement,
-        )
-        # napari's own label colours, for when the layer becomes the scar layer
-        layer.metadata["blockplan_default_colours"] = layer.colormap
-        layer.colormap = DirectLabelColormap(color_dict={None: "transparent", 1: _PROPOSAL_COLOUR})
-        return insert_layer(self.viewer, layer)
+        return make_proposal_spare(self.viewer, placement)
 
     def _show_layer(self, proposal: Proposal) -> None:
         """Show the proposal in the spare layer (made now when there is none)."""
@@ -372,3 +359,28 @@ def _empty_placement(volume: ImageVolume) -> dict[str, Any]:
         "scale": (aff[2, 2], aff[1, 1], aff[0, 0]),
         "translate": (origin[2], origin[1], origin[0]),
     }
+
+
+def make_proposal_spare(viewer: Any, placement: dict[str, Any] | None = None) -> Any:
+    """Make the hidden, empty labels layer the next scar proposal is shown in (a spare),
+    inserted below the overlays; ``placement`` (scale, translate) defaults to napari's
+    (`_layers` moves spares onto the first image shown). `_launch` makes it before the
+    window is shown, so that neither seed mode nor the proposal builds a layer."""
+    from napari.layers import Labels
+    from napari.utils.colormaps import DirectLabelColormap
+
+    from napari_blockplan._layers import follow_first_layer, insert_layer
+
+    layer = Labels(
+        np.zeros((1, 1, 1), np.uint8),
+        name=f"blockplan: {PROPOSAL_ROLE}",
+        opacity=0.6,
+        visible=False,
+        metadata={SPARE_KEY: PROPOSAL_ROLE},
+        **(placement or {}),
+    )
+    # napari's own label colours, for when the layer becomes the scar layer
+    layer.metadata["blockplan_default_colours"] = layer.colormap
+    layer.colormap = DirectLabelColormap(color_dict={None: "transparent", 1: _PROPOSAL_COLOUR})
+    follow_first_layer(viewer)
+    return insert_layer(viewer, layer)
