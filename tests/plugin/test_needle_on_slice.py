@@ -20,7 +20,7 @@ from blockplan.demo import build_demo_case
 from blockplan.planning import path_on_plane
 from napari_blockplan._layers import layer_for
 from napari_blockplan._workspace import workspace_for
-from tests.plugin._gui import Physician, pixel_of, settle
+from tests.plugin._gui import Physician, activate, canvas_widget, pixel_of, settle
 
 pytestmark = pytest.mark.gui
 
@@ -142,3 +142,35 @@ def _far_from(point: np.ndarray, segments: list[tuple[Any, Any]], mm: float) -> 
         if np.linalg.norm(p2 - (a2 + f * (b2 - a2))) <= mm:
             return False
     return True
+
+
+def test_stepping_slices_with_the_arrow_keys_follows_the_path(demo) -> None:
+    """Right/Left arrow on the canvas step one slice up/down: the path stays drawn on
+    every slice between its entry and target and disappears beyond its slab — the same
+    layer, updated, never made active."""
+    viewer, planning, case, doc = demo
+    doc.click(planning.view_buttons["axial"], "Axial")
+    _select_target(doc, planning, "t1")
+    layer = layer_for(viewer, "trajectories")
+    layers = list(viewer.layers)
+    entry, target, index = _path(case, "t1")
+    canvas = canvas_widget(viewer)
+    activate(canvas)
+    canvas.setFocus()
+
+    def drawn_here() -> list[bool]:
+        shots = _drawn_pixels(viewer, layer)
+        return [_painted(shots, layer, index, pixel_of(viewer, p)) for p in _along(entry, target)]
+
+    step = float(viewer.dims.range[0].step)
+    start = float(viewer.dims.point[0])
+    for _ in range(3):  # down towards the entry (6 mm caudal): drawn on each slice
+        doc.key(canvas, Qt.Key.Key_Left, what="previous slice")
+        assert float(viewer.dims.point[0]) < start
+        assert all(drawn_here()), viewer.dims.point[0]
+    for _ in range(3 + int(3.0 / step) + 1):  # up beyond the target by more than 2 mm
+        doc.key(canvas, Qt.Key.Key_Right, what="next slice")
+    assert float(viewer.dims.point[0]) > target[2] + 2.0
+    assert not any(drawn_here())
+    assert list(viewer.layers) == layers and layer_for(viewer, "trajectories") is layer
+    assert viewer.layers.selection.active is not layer
