@@ -20,8 +20,8 @@ def test_a_block_line_names_number_time_abbreviation_sites_agent_and_verdict() -
     )
     for block in ledger.blocks:
         line = block.list_line
-        assert line.startswith(f"#{block.number} ") and line.endswith(block.short_verdict)
-        assert block.block_type.value not in line.split(" · ")[1].split()  # "MBB", not "mbb"
+        assert line.startswith(f"Block #{block.number} · ") and line.endswith(block.short_verdict)
+        assert block.block_type.value not in line.split(" · ")[2].split()  # "MBB", not "mbb"
 
 
 def test_a_case_is_named_by_its_title_or_the_start_of_its_id() -> None:
