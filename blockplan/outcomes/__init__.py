@@ -43,6 +43,7 @@ from blockplan.outcomes.evidence import (
     Status,
 )
 from blockplan.outcomes.ledger import DISCLAIMER, Ledger, build_ledger
+from blockplan.outcomes.numbering import numbered_block, numbered_blocks
 from blockplan.outcomes.profiles import (
     ConfirmationRule,
     FlagCode,
@@ -115,6 +116,8 @@ __all__ = [
     "list_profiles",
     "load_profile",
     "missing_diary_points",
+    "numbered_block",
+    "numbered_blocks",
     "odi_band",
     "odi_changes",
     "odi_course",

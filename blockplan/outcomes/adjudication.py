@@ -52,6 +52,7 @@ from blockplan.outcomes.diary import (
     relief_curve,
     relief_run,
 )
+from blockplan.outcomes.numbering import numbered_block
 from blockplan.outcomes.profiles import (
     Acting,
     FlagCode,
@@ -437,19 +438,18 @@ class BlockResult(_Result):
     @property
     def list_line(self) -> str:
         """One line of a block list, e.g.
-        ``"#1 2026-04-07 09:00 · SNRB L5 right nerve root · lidocaine — positive"``."""
+        ``"Block #1 · 2026-04-07 09:00 · SNRB L5 right nerve root · lidocaine — positive"``."""
         sites = " + ".join(k.short_label for k in self.sites) or "site not recorded"
         when = self.performed_at.strftime("%Y-%m-%d %H:%M")
         what = f"{BLOCK_ABBREVIATIONS[self.block_type]} {sites}"
-        return f"#{self.number} {when} · {what} · {self.agent_label} — {self.short_verdict}"
+        name = numbered_block(self.number, capitalised=True)
+        return f"{name} · {when} · {what} · {self.agent_label} — {self.short_verdict}"
 
     @property
     def label(self) -> str:
-        """E.g. ``"block 2 (2026-03-15, medial branch block, lidocaine)"``."""
-        return (
-            f"block {self.number} ({self.day.isoformat()}, {BLOCK_NAMES[self.block_type]}, "
-            f"{self.agent_label})"
-        )
+        """E.g. ``"block #2 (2026-03-15, medial branch block, lidocaine)"``."""
+        what = f"{self.day.isoformat()}, {BLOCK_NAMES[self.block_type]}, {self.agent_label}"
+        return f"{numbered_block(self.number)} ({what})"
 
 
 # --- validity flags -------------------------------------------------------------------
@@ -1143,8 +1143,8 @@ def _pair_reason(short: BlockResult, long: BlockResult, cls: PairClass, profile:
     def part(b: BlockResult) -> str:
         run = b.run
         if run is not None and run.sustained:
-            return f"{b.agent_label} (block {b.number}) relief to {run.duration_min} min"
-        return f"{b.agent_label} (block {b.number}) relief not sustained"
+            return f"{b.agent_label} ({numbered_block(b.number)}) relief to {run.duration_min} min"
+        return f"{b.agent_label} ({numbered_block(b.number)}) relief not sustained"
 
     text = f"{profile.label}: {part(short)}, {part(long)}: {cls.text}"
     if cls is PairClass.CONCORDANT_PROLONGED:

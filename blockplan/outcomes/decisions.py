@@ -63,6 +63,7 @@ from blockplan.outcomes.adjudication import (
     sites_label,
 )
 from blockplan.outcomes.evidence import Status
+from blockplan.outcomes.numbering import numbered_block, numbered_blocks
 from blockplan.outcomes.profiles import Acting, ConfirmationRule, PairEffect, Profile, Severity
 
 __all__ = [
@@ -180,7 +181,7 @@ class Decision:
 
 # --- wording helpers ------------------------------------------------------------------
 def _refs(blocks: Iterable[BlockResult]) -> str:
-    return ", ".join(f"block {b.number}" for b in sorted(blocks, key=lambda b: b.number))
+    return numbered_blocks(sorted(b.number for b in blocks))
 
 
 def _why(evidence: SourceBlocks, text: str) -> str:
@@ -395,10 +396,11 @@ def blocks_to_review(evidence: SourceBlocks, rest: Decision) -> Decision | None:
     reasons = [p.reason for p in pairs]
     for block in ev.review:
         why = "; ".join(block.review_reasons) or "a reading to review"
-        reasons.append(f"block {block.number} needs review: {why}")
+        reasons.append(f"{numbered_block(block.number)} needs review: {why}")
     reasons[0] = _why(ev, reasons[0]) if not pairs else reasons[0]
     settle = [
-        f"the physician reviews block {b.number} (its reading is not counted until then); "
+        f"the physician reviews {numbered_block(b.number)} "
+        "(its reading is not counted until then); "
         "if in doubt, repeat it on another day under standard conditions"
         for b in ev.review
     ]
@@ -417,12 +419,13 @@ def blocks_pending(evidence: SourceBlocks, rest: Decision) -> Decision | None:
     if not ev.pending:
         return None
     reasons = [
-        f"block {b.number} is pending: {b.awaiting or 'its record is incomplete'}"
+        f"{numbered_block(b.number)} is pending: {b.awaiting or 'its record is incomplete'}"
         for b in ev.pending
     ]
     reasons[0] = _why(ev, reasons[0])
     settle = tuple(
-        f"complete the record of block {b.number} ({b.awaiting or 'pain diary, movements'})"
+        f"complete the record of {numbered_block(b.number)} "
+        f"({b.awaiting or 'pain diary, movements'})"
         for b in ev.pending
     )
     return Decision(Status.PENDING, (*reasons, _without_them(rest)), settle)
@@ -469,7 +472,9 @@ def no_valid_evidence(evidence: SourceBlocks, profile: Profile) -> Decision:
         invalid = [f for f in block.flags if f.severity is Severity.INVALID]
         codes = sorted({f.code.value.replace("_", " ") for f in invalid})
         why = ", ".join(codes) or "undefined relief"
-        settle.append(f"repeat block {block.number} without what made it not diagnostic ({why})")
+        settle.append(
+            f"repeat {numbered_block(block.number)} without what made it not diagnostic ({why})"
+        )
     if ev.shared:
         settle.append(
             f"a block of {ev.label} alone: relief after {_refs(ev.shared)} cannot be attributed "
@@ -589,12 +594,12 @@ def _why_saline_does_not_count(evidence: SourceBlocks, days: set[dt.date]) -> st
     why = []
     for c in given:
         if c.verdict is not Verdict.NO_PLACEBO_RESPONSE:
-            why.append(f"saline control block {c.number} is {c.verdict.text}")
+            why.append(f"saline control {numbered_block(c.number)} is {c.verdict.text}")
         elif c.evidence_set != ev.site_set:
-            why.append(f"saline control block {c.number} also covered other sites")
+            why.append(f"saline control {numbered_block(c.number)} also covered other sites")
         elif c.day in days:
             why.append(
-                f"saline control block {c.number} was on the day of an anaesthetic block "
+                f"saline control {numbered_block(c.number)} was on the day of an anaesthetic block "
                 "of the pair"
             )
     return (

@@ -22,6 +22,7 @@ from blockplan.outcomes.adjudication import (
     sites_label,
 )
 from blockplan.outcomes.evidence import SourceEvidence, Status
+from blockplan.outcomes.numbering import numbered_blocks
 from blockplan.outcomes.profiles import Profile
 
 __all__ = [
@@ -196,9 +197,9 @@ def workup_still_open(
     """
     why: list[str] = []
     for verdict, words in ((Verdict.PENDING, "pending"), (Verdict.NEEDS_REVIEW, "to review")):
-        numbers = [str(b.number) for b in blocks if b.verdict is verdict]
+        numbers = [b.number for b in blocks if b.verdict is verdict]
         if numbers:
-            why.append(f"block {', '.join(numbers)} {words}")
+            why.append(f"{numbered_blocks(numbers)} {words}")
     probable = [s.label for s in sources if s.status is Status.PROBABLE]
     if probable:
         why.append(f"probable: {'; '.join(probable)}")

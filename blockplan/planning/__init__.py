@@ -66,6 +66,7 @@ from blockplan.planning.placement import (
     side_of,
     target_level_and_side,
 )
+from blockplan.planning.projection import IN_PLANE_MM, PathOnPlane, path_on_plane
 from blockplan.planning.scar import (
     AUTO_MULTIPLIERS,
     DISC_SPACE_SHARE,
@@ -145,6 +146,7 @@ __all__ = [
     "DEFAULT_STEP_MM",
     "DISC_SPACE_SHARE",
     "GROW_RADIUS_RANGE_MM",
+    "IN_PLANE_MM",
     "LANDMARK_RADIUS_MM",
     "LEAK_FRACTION",
     "MAX_HAND_LEVEL_OFFSET",
@@ -161,6 +163,7 @@ __all__ = [
     "LevelCheck",
     "LevelPair",
     "LevelProposal",
+    "PathOnPlane",
     "PathPlanner",
     "PathSamples",
     "PathWords",
@@ -204,6 +207,7 @@ __all__ = [
     "needle_for_path",
     "needle_label",
     "paint_voxels",
+    "path_on_plane",
     "path_samples",
     "place_landmark",
     "place_level_marker",

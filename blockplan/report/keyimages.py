@@ -23,6 +23,7 @@ import numpy.typing as npt
 from blockplan.case.model import LevelMarker, MaskGrid, ScarRegion, Target
 from blockplan.io.resample import resample_image, resample_mask
 from blockplan.io.volume import ImageVolume
+from blockplan.planning.projection import path_on_plane
 
 __all__ = [
     "KeyImage",
@@ -405,7 +406,9 @@ def axial_key_image(
     """An axial plane through a target, with its trajectory and scar.
 
     The plane is perpendicular to the patient's z axis at the target's z, whatever the
-    orientation of ``volume``; its field of view is square and covers the target, the
+    orientation of ``volume``; the trajectory is drawn as the plane shows it
+    (`blockplan.planning.projection.path_on_plane`: projected, its entry's distance from
+    the plane in the notes). Its field of view is square and covers the target, the
     skin entry (projected onto the plane) and the midline, within ``min_fov_mm`` and
     ``max_fov_mm``.
 
@@ -466,11 +469,13 @@ def axial_key_image(
     marks = [PlaneMark(tc, tr, label, "target")]
     lines: list[PlaneLine] = []
     notes: list[str] = []
-    if e is not None:
-        ec, er, dist = plane.to_pixel(e)
+    shown = None if e is None else path_on_plane(e, t, plane.origin, plane.normal)
+    if shown is not None:
+        ec, er, _ = plane.to_pixel(shown.entry_lps)
         lines.append(PlaneLine(ec, er, tc, tr))
         marks.append(PlaneMark(ec, er, "", "entry"))
-        if abs(dist) >= 2.0:
+        if shown.entry_out_of_plane:
+            dist = shown.entry_offset_mm
             way = "cranial" if dist > 0 else "caudal"
             notes.append(f"entry {abs(dist):.0f} mm {way} to this plane (path projected)")
     return KeyImage(

@@ -34,6 +34,7 @@ from blockplan.errors import ReportError
 from blockplan.io.volume import ImageVolume
 from blockplan.outcomes.adjudication import MISSING_POINTS_LABEL, missing_points_words
 from blockplan.outcomes.evidence import STATUS_ORDER, Status
+from blockplan.outcomes.numbering import numbered_block, numbered_blocks
 from blockplan.outcomes.payer import PayerChecklist
 from blockplan.outcomes.scores import OdiChange
 from blockplan.planning.level_edit import level_text, transitional_text, unconfirmed_targets
@@ -404,14 +405,14 @@ def _ranked_table(ctx: Context, ranked: Sequence[SourceFinding]) -> Flowable:
     rows: list[list[Any]] = [[Paragraph(h, st.cell_head) for h in heads]]
     commands: list[tuple[Any, ...]] = []
     for n, source in enumerate(ranked, start=1):
-        blocks = ", ".join(str(b) for b in source.blocks) or "none"
+        blocks = numbered_blocks(source.blocks)
         why = esc(source.reasons[0]) if source.reasons else "–"
         rows.append(
             [
                 Paragraph(str(n), st.cell),
                 Paragraph(f"<b>{esc(source.display_label)}</b>", st.cell),
                 _status_cell(source.status, ctx),
-                Paragraph(f"{why}<br/><font color='#5F6B73'>blocks: {esc(blocks)}</font>", st.cell),
+                Paragraph(f"{why}<br/><font color='#5F6B73'>{esc(blocks)}</font>", st.cell),
                 Paragraph("<br/>".join(esc(s) for s in source.settle) or "–", st.cell),
             ]
         )
@@ -864,7 +865,9 @@ def procedure_details(ctx: Context, proc: Procedure) -> Paragraph:
     text = "; ".join(f"<i>{key}</i>: {esc(value or NOT_RECORDED)}" for key, value in facts)
     number = ctx.block_numbers[proc.id]
     return Paragraph(
-        f"<b>Block {number}</b> ({esc(fmt_date(proc.performed_at))}). {text}.", ctx.st.body
+        f"<b>{numbered_block(number, capitalised=True)}</b> "
+        f"({esc(fmt_date(proc.performed_at))}). {text}.",
+        ctx.st.body,
     )
 
 
@@ -919,7 +922,7 @@ def block_caption(b: BlockFinding) -> str:
     detail = f" ({'; '.join(parts)})" if parts else ""
     baseline = f"; baseline NRS {b.baseline_nrs}" if b.baseline_nrs is not None else ""
     return (
-        f"<b>Block {b.number}</b> · {esc(fmt_date(b.performed_at))} · "
+        f"<b>{numbered_block(b.number, capitalised=True)}</b> · {esc(fmt_date(b.performed_at))} · "
         f"{esc(block_name(b.block_type))} · {esc(sites)} · {esc(agents)}{esc(baseline)} — "
         f"<b>{esc(b.verdict_detail or b.verdict)}</b>{esc(detail)}"
     )

@@ -19,8 +19,9 @@ import numpy as np
 
 from blockplan.case import Case, MaskGrid, ScarRegion
 from blockplan.outcomes.evidence import STATUS_COLOURS, UNTESTED
+from blockplan.planning.projection import IN_PLANE_MM, path_on_plane
 from blockplan.planning.wording import VERDICT_COLOURS, target_names
-from napari_blockplan._convert import display_grid, lps_to_world
+from napari_blockplan._convert import display_grid, lps_to_world, world_to_lps
 
 if TYPE_CHECKING:
     import napari
@@ -344,12 +345,13 @@ along y and x (world z, y, x), so it clears the marker in the axial (x across), 
 
 
 def _trajectories(viewer: napari.viewer.Viewer, case: Case, verdicts: Mapping[str, str]) -> None:
-    lines, colours = [], []
+    paths, colours = [], []
     for traj in case.trajectories:
         target = case.target(traj.target_id)
-        lines.append(lps_to_world([traj.entry.lps, target.position.lps]))
+        paths.append(np.array([traj.entry.lps, target.position.lps], dtype=float))
         colours.append(VERDICT_COLOURS[str(verdicts.get(traj.target_id, "not assessed"))])
     layer = layer_for(viewer, "trajectories")
+    lines = _lines_shown(viewer, paths)
     if layer is None:
         if not lines:
             return
@@ -364,8 +366,12 @@ def _trajectories(viewer: napari.viewer.Viewer, case: Case, verdicts: Mapping[st
                 metadata={"blockplan": {"role": "trajectories"}},
             )
         layer.editable = False
-        layer.metadata["blockplan"]["drawn"] = _lines_signature(lines, colours)
+        layer.metadata["blockplan"].update(
+            paths=paths, colours=colours, drawn=_lines_signature(lines, colours)
+        )
+        _follow_slices(viewer)
         return
+    layer.metadata["blockplan"].update(paths=paths, colours=colours)
     signature = _lines_signature(lines, colours)
     if layer.metadata["blockplan"].get("drawn") == signature:
         return
@@ -375,6 +381,60 @@ def _trajectories(viewer: napari.viewer.Viewer, case: Case, verdicts: Mapping[st
             layer.add_lines(lines, edge_color=colours, edge_width=1.0)
     layer.metadata["blockplan"]["drawn"] = signature
     layer.refresh()
+
+
+def _lines_shown(viewer: napari.viewer.Viewer, paths: list[np.ndarray]) -> list[np.ndarray]:
+    """World lines of the paths (LPS ``(2, 3)`` entry, target) as the view shows them.
+
+    napari draws a 3-D line only on a slice that holds all of it. In a 2-D view, each path
+    the slice shows (`blockplan.planning.projection.path_on_plane`, within half a slice
+    step or `IN_PLANE_MM`, whichever is more) is given as its projection onto the slice,
+    which napari then draws on it; every other path keeps its true line, which napari does
+    not draw there. In 3-D every path is its true line.
+    """
+    dims = viewer.dims
+    if dims.ndisplay != 2 or dims.ndim != 3 or not paths:
+        return [lps_to_world(p) for p in paths]
+    axis = dims.not_displayed[0]
+    point_lps = world_to_lps(np.asarray(dims.point, dtype=float))
+    normal_lps = world_to_lps(np.eye(3)[axis])
+    near_mm = max(IN_PLANE_MM, float(dims.range[axis].step) / 2.0)
+    lines = []
+    for path in paths:
+        shown = path_on_plane(path[0], path[1], point_lps, normal_lps, near_mm=near_mm)
+        drawn = path if shown is None else np.array([shown.entry_lps, shown.target_lps])
+        lines.append(lps_to_world(drawn))
+    return lines
+
+
+_FOLLOWING: weakref.WeakSet[Any] = weakref.WeakSet()
+"""Viewers whose trajectories layer follows the slice shown (`_follow_slices`)."""
+
+
+def _follow_slices(viewer: napari.viewer.Viewer) -> None:
+    """From now on, redraw the paths as each slice shows them when the slice, the plane
+    or 2-D/3-D changes: only the trajectories layer's line data, and only when they change
+    (a step between two slices neither path comes near changes nothing)."""
+    if viewer in _FOLLOWING:
+        return
+
+    def _on_slice(*_: object) -> None:
+        layer = layer_for(viewer, "trajectories")
+        if layer is None or "paths" not in layer.metadata["blockplan"]:
+            return
+        meta = layer.metadata["blockplan"]
+        lines = _lines_shown(viewer, meta["paths"])
+        signature = _lines_signature(lines, meta["colours"])
+        if meta.get("drawn") == signature or len(lines) != len(layer.data):
+            return
+        with layer.events.blocker_all():
+            layer.data = lines  # as many lines as before: their colours stay
+        meta["drawn"] = signature
+        layer.refresh()
+
+    for event in (viewer.dims.events.point, viewer.dims.events.order, viewer.dims.events.ndisplay):
+        event.connect(_on_slice)
+    _FOLLOWING.add(viewer)
 
 
 def _lines_signature(lines: list[np.ndarray], colours: list[str]) -> tuple[Any, ...]:

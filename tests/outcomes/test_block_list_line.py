@@ -15,11 +15,13 @@ def test_a_block_line_names_number_time_abbreviation_sites_agent_and_verdict() -
     case = build_demo_case(SAMPLE)
     ledger = build_ledger(case, case.profile_name)
     lines = {b.number: b.list_line for b in ledger.blocks}
-    assert lines[1] == "#1 2026-04-07 09:00 · SNRB L5 left nerve root · lidocaine — positive"
+    assert (
+        lines[1] == "Block #1 · 2026-04-07 09:00 · SNRB L5 left nerve root · lidocaine — positive"
+    )
     for block in ledger.blocks:
         line = block.list_line
-        assert line.startswith(f"#{block.number} ") and line.endswith(block.short_verdict)
-        assert block.block_type.value not in line.split(" · ")[1].split()  # "MBB", not "mbb"
+        assert line.startswith(f"Block #{block.number} · ") and line.endswith(block.short_verdict)
+        assert block.block_type.value not in line.split(" · ")[2].split()  # "MBB", not "mbb"
 
 
 def test_a_case_is_named_by_its_title_or_the_start_of_its_id() -> None:

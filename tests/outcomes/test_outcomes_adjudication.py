@@ -366,7 +366,7 @@ def test_blocks_are_numbered_chronologically() -> None:
     results = adjudicate(case_of(late, early), profile("asra-2020-single"))
     assert [r.procedure_id for r in results] == [early.id, late.id]
     assert [r.number for r in results] == [1, 2]
-    assert results[0].label.startswith("block 1 (2026-03-03, medial branch block, lidocaine")
+    assert results[0].label.startswith("block #1 (2026-03-03, medial branch block, lidocaine")
 
 
 def test_relief_diary_helper_sanity() -> None:

@@ -124,7 +124,7 @@ def test_incomplete_diary_is_pending_with_missing_times(
             assert source.status is W and source.pending == (1,)
             assert source.status_text.startswith(f"pending under {name} v1.1.0")
             assert any(
-                s.startswith("complete the record of block 1 (NRS at") for s in source.settle
+                s.startswith("complete the record of block #1 (NRS at") for s in source.settle
             )
             # never "not supported", and no re-imaging / psychosocial screening
             assert ledger.suggestions == ()
@@ -335,7 +335,7 @@ def test_a_pending_block_holds_back_reimaging() -> None:
     ledger = build_ledger(case_of(*negatives, pending), profile("asra-2020-single"))
     assert ledger.source(FACET_R).status is X and ledger.source(FACET_L).status is W
     assert ledger.suggestions == ()
-    assert any("block 3 pending" in n for n in ledger.notes)
+    assert any("block #3 pending" in n for n in ledger.notes)
     complete = build_ledger(case_of(*negatives), profile("asra-2020-single"))
     assert [s.rule for s in complete.suggestions] == ["nothing_confirmed"]
 
@@ -378,7 +378,8 @@ def test_a_given_saline_control_is_never_reported_as_missing() -> None:
     assert source.status is P
     assert not any("no saline control yet" in r for r in source.reasons)
     assert any(
-        "saline control block 3 was on the day of an anaesthetic block" in r for r in source.reasons
+        "saline control block #3 was on the day of an anaesthetic block" in r
+        for r in source.reasons
     )
 
 

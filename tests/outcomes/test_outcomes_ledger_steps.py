@@ -162,7 +162,8 @@ def test_placebo_response() -> None:
     decision = placebo_response(ev)
     assert decision is not None and decision.status is IND
     assert decision.reasons == (
-        "asra-2020-single v1.1.0: saline control reached the threshold (placebo response): block 3",
+        "asra-2020-single v1.1.0: saline control reached the threshold (placebo response): "
+        "block #3",
     )
     assert "psychosocial" in decision.settle[0]
     assert placebo_response(gather(pos_lido, saline_clean)[0]) is None
@@ -194,7 +195,7 @@ def test_doubtful_pair_prolonged_under_comparative() -> None:
 def test_negative_only() -> None:
     ev, _ = gather(neg_lido)
     assert negative_only(ev) == Decision(
-        X, ("asra-2020-single v1.1.0: valid negative block 1 and no valid positive block",)
+        X, ("asra-2020-single v1.1.0: valid negative block #1 and no valid positive block",)
     )
 
 
@@ -203,7 +204,7 @@ def test_mixed_results() -> None:
     decision = mixed_results(ev)
     assert decision.status is IND
     assert decision.reasons == (
-        "asra-2020-single v1.1.0: positive (block 1) and negative (block 2) blocks disagree",
+        "asra-2020-single v1.1.0: positive (block #1) and negative (block #2) blocks disagree",
     )
     assert decision.settle[0].startswith("a further valid block on another day")
 
@@ -216,8 +217,8 @@ def test_no_valid_evidence_says_what_was_tried() -> None:
         "asra-2020-single v1.1.0: no valid diagnostic block tested this source",
     )
     assert decision.settle == (
-        "complete the record of block 2 (pain diary, movements)",
-        "repeat block 1 without what made it not diagnostic (sedation)",
+        "complete the record of block #2 (pain diary, movements)",
+        "repeat block #1 without what made it not diagnostic (sedation)",
     )
 
 
@@ -225,7 +226,7 @@ def test_no_valid_evidence_after_a_shared_block() -> None:
     ev, p = gather(bilateral_pos)
     decision = no_valid_evidence(ev, p)
     assert decision.reasons[0].startswith(
-        "asra-2020-single v1.1.0: tested only together with other sites (block 1)"
+        "asra-2020-single v1.1.0: tested only together with other sites (block #1)"
     )
     assert decision.settle[0].startswith("a block of L4-L5, right, facet joint alone")
 
@@ -260,7 +261,7 @@ def test_confirmation_steps_cover_every_rule() -> None:
 def test_decide_single() -> None:
     ev, p = gather(pos_lido)
     assert decide_single(ev, p) == Decision(
-        C, ("asra-2020-single v1.1.0: valid positive block 1 and no valid negative block",)
+        C, ("asra-2020-single v1.1.0: valid positive block #1 and no valid negative block",)
     )
     assert decide_single(*gather(neg_lido)).status is X
     assert decide_single(*gather(pos_lido, neg_lido)).status is IND
@@ -342,7 +343,7 @@ def test_saline_control_on_a_separate_day_confirms() -> None:
     assert decision.status is C
     assert decision.reasons == (
         *by_pairs.reasons,
-        "no placebo response to saline (block 3) on a separate day",
+        "no placebo response to saline (block #3) on a separate day",
     )
 
 
@@ -354,14 +355,14 @@ def test_saline_control_on_a_separate_day_confirms() -> None:
         # used to read "no saline control yet")
         pytest.param(
             block(day=0, hour=3, agent=SALINE, until=NO_RELIEF),
-            "relief with both anaesthetics; saline control block 2 was on the day of an "
+            "relief with both anaesthetics; saline control block #2 was on the day of an "
             "anaesthetic block of the pair (a saline control counts on this source alone, on "
             "a day of its own)",
             id="same-day",
         ),
         pytest.param(
             block(day=14, side=BILATERAL, branches=2, volume_ml=1.0, agent=SALINE, until=NO_RELIEF),
-            "relief with both anaesthetics; saline control block 3 also covered other sites "
+            "relief with both anaesthetics; saline control block #3 also covered other sites "
             "(a saline control counts on this source alone, on a day of its own)",
             id="saline-on-more-sites",
         ),
@@ -397,8 +398,8 @@ def test_block_notes_summarise_positive_and_negative_blocks() -> None:
     ev, _ = gather(pos_lido, neg_lido)
     notes = block_notes(ev, IND)
     assert len(notes) == 2
-    assert notes[0].startswith("block 1 (2026-03-02, medial branch block, lidocaine): positive")
-    assert notes[1].startswith("block 2 (2026-03-05, medial branch block, lidocaine): negative")
+    assert notes[0].startswith("block #1 (2026-03-02, medial branch block, lidocaine): positive")
+    assert notes[1].startswith("block #2 (2026-03-05, medial branch block, lidocaine): negative")
 
 
 def test_block_notes_discordant_pair_that_did_not_decide() -> None:
@@ -411,7 +412,7 @@ def test_block_notes_discordant_pair_that_did_not_decide() -> None:
 
 def test_block_notes_shared_blocks_unless_indeterminate() -> None:
     ev, _ = gather(pos_lido, bilateral_pos)
-    shared = "block 2 also covered other sites (not attributed here)"
+    shared = "block #2 also covered other sites (not attributed here)"
     assert shared in block_notes(ev, C)
     assert shared not in block_notes(ev, IND)
 

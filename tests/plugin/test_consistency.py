@@ -29,7 +29,7 @@ from blockplan.case import Case, Structure
 from blockplan.case.store import CaseStore
 from blockplan.demo import build_demo_case
 from blockplan.io import discover
-from blockplan.outcomes import Status
+from blockplan.outcomes import Status, numbered_block
 from blockplan.planning import (
     SafetyVerdict,
     level_text,
@@ -189,7 +189,8 @@ def test_screen_pdf_and_sr_state_the_same_plan(opened: Any) -> None:
     listed = [outcomes.block_list.item(r).text() for r in range(outcomes.block_list.count())]
     for block in ws.ledger.blocks:
         assert plan.block_verdicts[block.number] == block.verdict.value
-        assert any(t.startswith(f"#{block.number} ") and block.short_verdict in t for t in listed)
+        name = numbered_block(block.number, capitalised=True)
+        assert any(t.startswith(f"{name} · ") and block.short_verdict in t for t in listed)
 
 
 def test_a_target_on_its_own_root_is_not_a_hazard_for_its_path(opened: Any) -> None:

@@ -214,7 +214,7 @@ def test_pending_and_needs_review_blocks_show_why(outcomes) -> None:
 
     def listed() -> str:
         items = [widget.block_list.item(r).text() for r in range(widget.block_list.count())]
-        return next(t for t in items if t.startswith("#5 "))
+        return next(t for t in items if t.startswith("Block #5 · "))
 
     # only the in-clinic 0-min score: pending, with the missing times, never "excluded"
     widget.set_diary(proc.id, 8, [(0, 1, None)])
@@ -222,7 +222,7 @@ def test_pending_and_needs_review_blocks_show_why(outcomes) -> None:
     assert _status(widget, label) == "pending"
     # the physician's words: abbreviation, level, side, structure (not "mbb lidocaine")
     assert listed() == (
-        "#5 2026-05-26 09:00 · MBB L4-L5 right facet joint · lidocaine"
+        "Block #5 · 2026-05-26 09:00 · MBB L4-L5 right facet joint · lidocaine"
         " — pending: NRS at 15, 30, 60, 120 min"
     )
     assert "pending: NRS at 15, 30, 60, 120 min (under comparative v1.1.0)" in (
@@ -231,8 +231,8 @@ def test_pending_and_needs_review_blocks_show_why(outcomes) -> None:
     row = row_of(label)
     status_cell = widget.ledger_table.item(row, 1)
     assert status_cell.background().color() == QColor(CORE_COLOURS["pending"])
-    assert widget.ledger_table.item(row, 2).text().startswith("comparative v1.1.0: block 5 is")
-    assert "complete the record of block 5 (NRS at 15, 30, 60, 120 min)" in (
+    assert widget.ledger_table.item(row, 2).text().startswith("comparative v1.1.0: block #5 is")
+    assert "complete the record of block #5 (NRS at 15, 30, 60, 120 min)" in (
         widget.ledger_table.item(row, 4).text()
     )
 

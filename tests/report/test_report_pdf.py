@@ -212,7 +212,7 @@ def test_long_case_splits_tables_with_repeated_headers(long_pdf: bytes) -> None:
     for n in range(1, 21):
         assert f"T{n} " in joined
     for n in range(1, 16):
-        assert f"Block {n} " in joined
+        assert f"Block #{n} " in joined
 
 
 def test_long_case_has_no_text_outside_the_page_frame(long_pdf: bytes, tmp_path: Path) -> None:

@@ -151,7 +151,7 @@ def test_every_procedure_field_is_printed(record_text: str) -> None:
 def test_complications_none_not_recorded_and_other_with_notes(record_text: str) -> None:
     assert "no complications" not in record_text
     details = record_text[record_text.index("Procedure details") :]
-    blocks = re.split(r"Block \d \(", details)[1:4]
+    blocks = re.split(r"Block #\d \(", details)[1:4]
     assert "Complications: none;" in blocks[0]
     assert "Complications: not recorded;" in blocks[1]
     assert "Indication: not recorded" in blocks[1] and "Next step: not recorded" in blocks[1]

@@ -53,6 +53,7 @@ from blockplan.case.entry import datetime_text
 from blockplan.case.vocab import BLOCK_ABBREVIATIONS, BLOCK_NAMES
 from blockplan.errors import BlockplanError
 from blockplan.outcomes.evidence import STATUS_COLOURS, STATUS_TEXT_COLOURS
+from blockplan.outcomes.numbering import numbered_block, numbered_blocks
 from napari_blockplan._qt import present
 from napari_blockplan._widgets._controls import scroll_only
 from napari_blockplan._widgets._diary import DiaryPanel
@@ -332,7 +333,7 @@ class OutcomesWidget(Panel):
         number = self._block_number(proc.id)
         agents = "/".join(sorted(a.value for a in proc.agents))
         return (
-            f"Block #{number}: {datetime_text(proc.performed_at)}, "
+            f"{numbered_block(number, capitalised=True)}: {datetime_text(proc.performed_at)}, "
             f"{BLOCK_NAMES[proc.block_type]}, {agents}"
         )
 
@@ -474,7 +475,9 @@ class OutcomesWidget(Panel):
             return base
         number = self._block_number(base.id)
         case = self.ws.case
-        self._apply(case.replace_item("procedures", proc), "edit block", f"block #{number} changed")
+        self._apply(
+            case.replace_item("procedures", proc), "edit block", f"{numbered_block(number)} changed"
+        )
         return None if self.ws.case is case else proc
 
     def delete_block(self) -> None:
@@ -487,7 +490,7 @@ class OutcomesWidget(Panel):
         self._apply(
             self.ws.case.remove_item("procedures", pid),
             "delete block",
-            f"block #{number} deleted (Undo restores it)",
+            f"{numbered_block(number)} deleted (Undo restores it)",
         )
 
     def set_diary(
@@ -572,7 +575,7 @@ class OutcomesWidget(Panel):
                 s.label,
                 s.status.text,
                 s.reasons[0] if s.reasons else "",
-                ", ".join(f"#{n}" for n in s.blocks),
+                numbered_blocks(s.blocks, none=""),
                 "; ".join(s.settle),
             )
             for col, value in enumerate(values):
@@ -632,16 +635,17 @@ class OutcomesWidget(Panel):
             return True
         number = self._block_number(loaded.id)
         clicked = self._ask(
-            f"Block #{number} has changes that are not saved: {', '.join(changed)}.",
-            f"Save them to block #{number}, discard them, or stay on it?",
-            ("Save changes", "Discard changes", f"Stay on block #{number}"),
+            f"{numbered_block(number, capitalised=True)} has changes that are not saved: "
+            f"{', '.join(changed)}.",
+            f"Save them to {numbered_block(number)}, discard them, or stay on it?",
+            ("Save changes", "Discard changes", f"Stay on {numbered_block(number)}"),
         )
         if clicked == 0 and self._save_block(loaded.id) is not None:
             return True
         if clicked != 1:
             self._reselect(loaded.id)
             return False
-        self.message.setText(f"changes to block #{number} discarded")
+        self.message.setText(f"changes to {numbered_block(number)} discarded")
         return True
 
     def _leave_new_block(self) -> bool:
@@ -710,7 +714,8 @@ class OutcomesWidget(Panel):
             self.verdict.setText("")
         else:
             # the verdict on its own line, then one line per reason: read at a glance
-            lines = [f"Block #{block.number}: {block.short_verdict} (under {block.profile})"]
+            name = numbered_block(block.number, capitalised=True)
+            lines = [f"{name}: {block.short_verdict} (under {block.profile})"]
             lines += [f"• {reason}" for reason in block.reasons]
             if block.missing_points_text:  # as the report lists it, also when it decides nothing
                 lines.append(f"• {block.missing_points_text}")

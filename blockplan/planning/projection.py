@@ -1,0 +1,95 @@
+"""Which planned needle paths a plane shows, and how: one rule for the screen and the report.
+
+A needle path (skin entry → target) is rarely parallel to the plane the physician looks
+at: a TFESI aimed 6 mm caudal crosses its target's axial plane only at the target. The
+rule, `path_on_plane`, applied by the napari plugin to the slice on screen (axial,
+sagittal or coronal) and by the report to its axial key image:
+
+* a plane **shows** a path when the path comes within ``near_mm`` of it — it crosses the
+  plane, or runs beside it no farther than ``near_mm`` (`IN_PLANE_MM` by default);
+* it then shows the **whole path projected** orthogonally onto the plane, from the
+  projected entry to the projected target, as one solid line;
+* the signed distances of the true entry and target from the plane are kept, so that a
+  caption can say how far out of the plane the path runs (`PathOnPlane.entry_out_of_plane`).
+
+A plane the path stays farther from shows nothing of it. Pure numpy, LPS mm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["IN_PLANE_MM", "PathOnPlane", "path_on_plane"]
+
+IN_PLANE_MM = 2.0
+"""A path end closer to a plane than this (mm) counts as lying in it; a path that comes this
+close to a plane is shown on it."""
+
+
+@dataclass(frozen=True, slots=True)
+class PathOnPlane:
+    """A needle path as a plane shows it.
+
+    Attributes
+    ----------
+    entry_lps, target_lps
+        The skin entry and the target projected onto the plane (LPS mm): the ends of the
+        line drawn.
+    entry_offset_mm, target_offset_mm
+        Signed distance of the true entry and target from the plane along its normal (mm):
+        positive on the side the normal points to (for an axial plane with normal +z,
+        cranial).
+    """
+
+    entry_lps: npt.NDArray[np.float64]
+    target_lps: npt.NDArray[np.float64]
+    entry_offset_mm: float
+    target_offset_mm: float
+
+    @property
+    def entry_out_of_plane(self) -> bool:
+        """True when the true entry lies `IN_PLANE_MM` or more off the plane (the line
+        drawn is a projection a caption should name)."""
+        return abs(self.entry_offset_mm) >= IN_PLANE_MM
+
+
+def path_on_plane(
+    entry_lps: npt.ArrayLike,
+    target_lps: npt.ArrayLike,
+    plane_point_lps: npt.ArrayLike,
+    plane_normal_lps: npt.ArrayLike,
+    *,
+    near_mm: float = IN_PLANE_MM,
+) -> PathOnPlane | None:
+    """The path from ``entry_lps`` to ``target_lps`` as the plane shows it, or None.
+
+    The plane passes through ``plane_point_lps`` with normal ``plane_normal_lps`` (any
+    length). It shows the path when some point of the segment lies within ``near_mm`` of
+    the plane (the segment meets the slab ``|distance| ≤ near_mm``); then the whole path,
+    projected orthogonally onto the plane. See the module docstring.
+    """
+    normal = _unit(plane_normal_lps)
+    point = np.asarray(plane_point_lps, dtype=np.float64)
+    entry = np.asarray(entry_lps, dtype=np.float64)
+    target = np.asarray(target_lps, dtype=np.float64)
+    entry_off = float((entry - point) @ normal)
+    target_off = float((target - point) @ normal)
+    if min(entry_off, target_off) > near_mm or max(entry_off, target_off) < -near_mm:
+        return None  # the whole path lies beyond the slab, on one side
+    return PathOnPlane(
+        entry_lps=entry - entry_off * normal,
+        target_lps=target - target_off * normal,
+        entry_offset_mm=entry_off,
+        target_offset_mm=target_off,
+    )
+
+
+def _unit(vector: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    v = np.asarray(vector, dtype=np.float64)
+    length = float(np.linalg.norm(v))
+    if length == 0.0:
+        raise ValueError("a plane's normal must not be the zero vector")
+    return v / length
