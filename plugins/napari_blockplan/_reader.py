@@ -297,7 +297,7 @@ def _study_events(
     from blockplan.io import discover
     from blockplan.io.gaps import with_choices
 
-    _warm_napari()
+    _warm_in_background()  # alongside the search for the series, which needs none of it
     try:
         if infos is None:
             state.phase = "finding the series"
@@ -365,6 +365,37 @@ a points or labels layer's features (pandas, ~0.2 s), the labels colormap (skima
 colour conversions and scipy.linalg, ~0.2 s; skimage loads lazily, so the submodule)."""
 
 
+_WARM_LOCK = threading.Lock()
+_WARMED: threading.Event | None = None
+_WARM_WAIT_S = 30.0
+"""The longest a series waits for `_warm_napari` before it is shown anyway."""
+
+
+def _warm_in_background() -> threading.Event:
+    """Start `_warm_napari` in a thread of its own, once per process; the event is set
+    when it is done. The first series waits for it before a layer is made (`_warmed`);
+    finding the series does not: both run at once (in a fresh process the warm-up takes
+    ≈ 0.5-1 s, which the search for the series used to wait for)."""
+    global _WARMED
+    with _WARM_LOCK:
+        if _WARMED is None:
+            done = _WARMED = threading.Event()
+
+            def run() -> None:
+                try:
+                    _warm_napari()
+                finally:
+                    done.set()
+
+            threading.Thread(target=run, name="blockplan-warm", daemon=True).start()
+        return _WARMED
+
+
+def _warmed() -> None:
+    """Wait until napari's first layers find what they import ready (`_warm_napari`)."""
+    _warm_in_background().wait(_WARM_WAIT_S)
+
+
 def _warm_napari() -> None:
     """What napari's first layers would otherwise import or compute on the GUI thread, done
     once here: pint's unit registry (~1 s to build), `_WARM_MODULES` and vispy's dash
@@ -407,12 +438,14 @@ def _series_events(
         m = _first_slice(state, axes)
         with contextlib.suppress(BlockplanError, OSError):
             one = load_slice(info, axes.acquired_slice(m))
+            _warmed()
             state.shown.clear()
             yield ("preview", info, axes, one, m, identity)
             _wait_until_shown(state)
     volume = _run_below_the_gui(
         load_series, info, progress=state.progress, **load_options(*choices)
     )
+    _warmed()
     yield ("loaded", info, with_identity(image_layer_data(volume), info, source))
 
 
