@@ -108,3 +108,40 @@ def test_a_path_drawn_near_its_target_shows_the_target_too(day2: Any) -> None:
     # what is stored is yesterday's case, untouched by drawing
     stored, _version = ws.store.load(case.case_id)
     assert stored.targets == case.targets and ws.case.targets == case.targets
+
+
+def test_enter_in_the_worklist_search_opens_the_one_case_found(qtbot: Any, launch_app: Any) -> None:
+    """Started with no study, the physician typed the patient's name in the worklist's
+    Search and pressed Enter: nothing happened, and Open stayed greyed out until the one
+    row found was clicked. Now the one case found is selected, and Enter opens it."""
+    case = build_demo_case(SAMPLE)
+    with CaseStore() as store:
+        store.create(case, "dr-a")
+        other = case.evolve(case_id="other-case-0002", title="Right SIJ pain (synthetic)")
+        store.create(other, "dr-a")
+    viewer = launch_viewer(None, run=False)
+    try:
+        panel = viewer.window.dock_widgets["Cases (blockplan)"]
+        ws = workspace_for(viewer)
+        qtbot.waitUntil(lambda: panel.table.rowCount() == 2, timeout=10000)
+        doc = Physician(viewer)
+        activate(panel)
+        doc.click(panel.search_edit, "Search")
+        doc.type(panel.search_edit, "lumbar phantom", "words of the name")
+        qtbot.waitUntil(lambda: not panel.searching, timeout=5000)
+        assert panel.table.rowCount() == 2 and not ws.is_open  # two cases: Enter chooses none
+        doc.key(panel.search_edit, Qt.Key.Key_Return, what="Enter")
+        assert not ws.is_open and panel.table.hasFocus()  # … the list takes the focus
+        assert panel.selected_case_id() == panel.entries[0].case_id
+
+        doc.click(panel.search_edit, "Search")
+        doc.key(panel.search_edit, Qt.Key.Key_End, what="End")
+        doc.type(panel.search_edit, " radicular", "a word of the title")
+        doc.key(panel.search_edit, Qt.Key.Key_Return, what="Enter")  # before the search ran
+        qtbot.waitUntil(lambda: ws.is_open, timeout=5000)
+        assert ws.case.case_id == case.case_id
+        assert panel.message.text().startswith(f"Opened {case.display_name}.")
+        assert doc.actions == 7
+    finally:
+        viewer.close()
+        settle()
