@@ -145,3 +145,52 @@ def test_enter_in_the_worklist_search_opens_the_one_case_found(qtbot: Any, launc
     finally:
         viewer.close()
         settle()
+
+
+def test_a_long_case_title_in_the_reopen_offer_leaves_the_images_their_room(
+    qtbot: Any, launch_app: Any
+) -> None:
+    """Started with no study, the physician loaded yesterday's study with the Study
+    browser: the Case panel offered "Reopen “<long title>”, <date> — 5 targets, 4 blocks"
+    on one button as wide as its text, which widened the dock by half and shrank the
+    canvas from about 690 to 480 pixels, for good. The button now shortens its text in the
+    middle (the whole text in its tooltip) and the canvas keeps its width."""
+    case = build_demo_case(SAMPLE)
+    assert len(case.title) > 60
+    with CaseStore() as store:
+        store.create(case, "dr-a")
+    viewer = launch_viewer(None, run=False)
+    viewer.window._qt_window.resize(1400, 900)
+    try:
+        ws = workspace_for(viewer)
+        panel = viewer.window.dock_widgets["Cases (blockplan)"]
+        browser = viewer.window.dock_widgets["Study browser (blockplan)"]
+        canvas = canvas_widget(viewer)
+        qtbot.wait(800)  # the spares are made while the window is idle
+        doc = Physician(viewer)
+        _open_dock(doc, "Study browser")
+        doc.click(browser.path_edit, "the folder field")
+        doc.type(browser.path_edit, str(SAMPLE), "the study folder")
+        doc.click(browser.scan_button, "Find series")
+        qtbot.waitUntil(lambda: not browser.busy and browser.table.rowCount() == 4, timeout=30000)
+        _open_dock(doc, "Cases")
+        width = canvas.width()
+        _open_dock(doc, "Study browser")
+        doc.click(browser.load_button, "Load selected")
+        qtbot.waitUntil(lambda: len(ws.volumes()) == 4 and not browser.busy, timeout=60000)
+        _open_dock(doc, "Cases")
+        qtbot.waitUntil(panel.reopen_button.isVisible, timeout=5000)
+        settle(10)
+        button = panel.reopen_button
+        assert button.text().startswith("Reopen “Demo: persistent left L5")
+        assert button.text().endswith("— 5 targets, 4 blocks")
+        assert canvas.width() >= width - 4, (width, canvas.width())
+        assert button.toolTip() == button.text()
+        assert button.width() <= panel.width()
+        doc.click(button, "Reopen")
+        assert ws.is_open and ws.case.case_id == case.case_id
+        settle(10)
+        assert canvas.width() >= width - 4
+    finally:
+        viewer.close()
+        settle()

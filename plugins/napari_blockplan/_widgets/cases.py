@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qtpy.QtCore import QModelIndex, Qt, QTimer
+from qtpy.QtCore import QModelIndex, QSize, Qt, QTimer
 from qtpy.QtGui import QFont
 from qtpy.QtWidgets import (
     QAbstractItemView,
@@ -36,6 +36,8 @@ from qtpy.QtWidgets import (
     QMessageBox,
     QPushButton,
     QStyle,
+    QStyleOptionButton,
+    QStylePainter,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -166,7 +168,7 @@ class CasePanel(Panel):
         # one button per stored case of the study (newest first); the first is reopen_button
         self.reopen_buttons: list[QPushButton] = []
         for n in range(OFFERED_CASES):
-            button = QPushButton("Reopen")
+            button = _ElidedButton("Reopen")
             button.clicked.connect(lambda _checked=False, i=n: self.reopen(i))
             self.reopen_buttons.append(button)
         self.reopen_button = self.reopen_buttons[0]
@@ -598,6 +600,7 @@ class CasePanel(Panel):
             button.setVisible(entry is not None)
             if entry is not None:
                 button.setText(_reopen_text(entry))
+                button.setToolTip(button.text())
         if len(entries) == 1:
             self.offer_label.setText(
                 "The loaded study has a stored case. Reopen it to go on where you left off, "
@@ -709,6 +712,30 @@ def _worklist_row(entry: WorklistEntry) -> tuple[str, ...]:
         "Birth date": _day(entry.birth_date),
     }
     return tuple(texts[name] for name in WORKLIST_COLUMNS)
+
+
+class _ElidedButton(QPushButton):
+    """A push button whose long text is shortened in its middle to the room it has (the
+    whole text is its ``text()`` and tooltip), so a long case title never widens the dock
+    and takes the room of the images."""
+
+    _MIN_WIDTH = 120
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        return QSize(min(hint.width(), self._MIN_WIDTH), hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        return self.sizeHint()
+
+    def paintEvent(self, event: Any) -> None:
+        option = QStyleOptionButton()
+        self.initStyleOption(option)
+        room = self.width() - 2 * self.fontMetrics().averageCharWidth() - 8
+        option.text = self.fontMetrics().elidedText(
+            self.text(), Qt.TextElideMode.ElideMiddle, max(room, 0)
+        )
+        QStylePainter(self).drawControl(QStyle.ControlElement.CE_PushButton, option)
 
 
 def _reopen_text(entry: WorklistEntry) -> str:
