@@ -168,7 +168,7 @@ class CasePanel(Panel):
         # one button per stored case of the study (newest first); the first is reopen_button
         self.reopen_buttons: list[QPushButton] = []
         for n in range(OFFERED_CASES):
-            button = _ElidedButton("Reopen")
+            button: QPushButton = _ElidedButton("Reopen")
             button.clicked.connect(lambda _checked=False, i=n: self.reopen(i))
             self.reopen_buttons.append(button)
         self.reopen_button = self.reopen_buttons[0]
