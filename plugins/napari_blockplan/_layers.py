@@ -317,10 +317,11 @@ def refresh_layers(
     tg = case.targets
     names = target_names(tg)
     colours = [STATUS_COLOURS[statuses.get(t.id, UNTESTED)] for t in tg]
-    _points(
+    positions = np.array([t.position.lps for t in tg], dtype=float).reshape(-1, 3)
+    targets = _points(
         viewer,
         "targets",
-        lps_to_world([t.position.lps for t in tg]) if tg else np.empty((0, 3)),
+        lps_to_world(_targets_shown(viewer, positions)) if tg else np.empty((0, 3)),
         face_color=colours if colours else STATUS_COLOURS[UNTESTED],
         symbol="disc",
         border_color="white",
@@ -331,6 +332,9 @@ def refresh_layers(
         },
         text={"string": "{label}", "color": "white", "size": 9, "anchor": "lower_left"} | _BESIDE,
     )
+    if targets is not None:
+        targets.metadata["blockplan"]["positions"] = positions
+        _follow_slices(viewer)
     _trajectories(viewer, case, verdicts)
     _scar(viewer, case)
 
@@ -392,13 +396,10 @@ def _lines_shown(viewer: napari.viewer.Viewer, paths: list[np.ndarray]) -> list[
     which napari then draws on it; every other path keeps its true line, which napari does
     not draw there. In 3-D every path is its true line.
     """
-    dims = viewer.dims
-    if dims.ndisplay != 2 or dims.ndim != 3 or not paths:
+    plane = _slice_plane(viewer)
+    if plane is None or not paths:
         return [lps_to_world(p) for p in paths]
-    axis = dims.not_displayed[0]
-    point_lps = world_to_lps(np.asarray(dims.point, dtype=float))
-    normal_lps = world_to_lps(np.eye(3)[axis])
-    near_mm = max(IN_PLANE_MM, float(dims.range[axis].step) / 2.0)
+    point_lps, normal_lps, near_mm = plane
     lines = []
     for path in paths:
         shown = path_on_plane(path[0], path[1], point_lps, normal_lps, near_mm=near_mm)
@@ -407,18 +408,58 @@ def _lines_shown(viewer: napari.viewer.Viewer, paths: list[np.ndarray]) -> list[
     return lines
 
 
+def _slice_plane(viewer: napari.viewer.Viewer) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """The 2-D slice shown as a plane (a point and the normal, LPS) and how near to it a
+    path or target must come to be shown on it (half a slice step or `IN_PLANE_MM`,
+    whichever is more); None in 3-D."""
+    dims = viewer.dims
+    if dims.ndisplay != 2 or dims.ndim != 3:
+        return None
+    axis = dims.not_displayed[0]
+    point_lps = world_to_lps(np.asarray(dims.point, dtype=float))
+    normal_lps = world_to_lps(np.eye(3)[axis])
+    return point_lps, normal_lps, max(IN_PLANE_MM, float(dims.range[axis].step) / 2.0)
+
+
+_NAPARI_SLAB_MM = 0.5
+"""napari shows a point on a 2-D slice when it lies within half a world unit (1 mm) of it."""
+
+
+def _targets_shown(viewer: napari.viewer.Viewer, positions: np.ndarray) -> np.ndarray:
+    """Target positions (LPS ``(n, 3)``) as the slice shown draws them.
+
+    A slice that shows a target's path end (`path_on_plane` of the target alone: within
+    half a slice step or `IN_PLANE_MM`) shows the target too, with its name, projected onto
+    the slice: napari alone draws a point only within 0.5 mm of the slice, which left a path
+    drawn 1–2 mm from its target with no marker or name at its end. A target napari shows
+    anyway keeps its true position; in 3-D every target does.
+    """
+    plane = _slice_plane(viewer)
+    if plane is None or not len(positions):
+        return positions
+    point_lps, normal_lps, near_mm = plane
+    shown = positions.copy()
+    for n, lps in enumerate(positions):
+        on = path_on_plane(lps, lps, point_lps, normal_lps, near_mm=near_mm)
+        if on is not None and abs(on.target_offset_mm) > _NAPARI_SLAB_MM:
+            shown[n] = on.target_lps
+    return shown
+
+
 _FOLLOWING: weakref.WeakSet[Any] = weakref.WeakSet()
 """Viewers whose trajectories layer follows the slice shown (`_follow_slices`)."""
 
 
 def _follow_slices(viewer: napari.viewer.Viewer) -> None:
-    """From now on, redraw the paths as each slice shows them when the slice, the plane
-    or 2-D/3-D changes: only the trajectories layer's line data, and only when they change
-    (a step between two slices neither path comes near changes nothing)."""
+    """From now on, redraw the paths and targets as each slice shows them when the slice,
+    the plane or 2-D/3-D changes: only the trajectories layer's line data and the targets
+    layer's positions, and only when they change (a step between two slices no path or
+    target comes near changes nothing)."""
     if viewer in _FOLLOWING:
         return
 
     def _on_slice(*_: object) -> None:
+        _targets_follow()
         layer = layer_for(viewer, "trajectories")
         if layer is None or "paths" not in layer.metadata["blockplan"]:
             return
@@ -430,6 +471,19 @@ def _follow_slices(viewer: napari.viewer.Viewer) -> None:
         with layer.events.blocker_all():
             layer.data = lines  # as many lines as before: their colours stay
         meta["drawn"] = signature
+        layer.refresh()
+
+    def _targets_follow() -> None:
+        layer = layer_for(viewer, "targets")
+        if layer is None or "positions" not in layer.metadata["blockplan"]:
+            return
+        positions = layer.metadata["blockplan"]["positions"]
+        data = lps_to_world(_targets_shown(viewer, positions)) if len(positions) else None
+        if data is None or len(data) != len(layer.data) or np.array_equal(data, layer.data):
+            return
+        with layer.events.blocker_all():
+            layer.data = data  # as many points as before: their colours and names stay
+        layer.metadata["blockplan"]["drawn"] = None  # the next refresh_layers redraws it
         layer.refresh()
 
     for event in (viewer.dims.events.point, viewer.dims.events.order, viewer.dims.events.ndisplay):

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qtpy.QtCore import QModelIndex, Qt, QTimer
+from qtpy.QtCore import QModelIndex, QSize, Qt, QTimer
 from qtpy.QtGui import QFont
 from qtpy.QtWidgets import (
     QAbstractItemView,
@@ -36,6 +36,8 @@ from qtpy.QtWidgets import (
     QMessageBox,
     QPushButton,
     QStyle,
+    QStyleOptionButton,
+    QStylePainter,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -109,6 +111,7 @@ class CasePanel(Panel):
         self._shown = 0
         self._life = _Life()
         self._select_after: str | None = None
+        self._open_when_found = False
         self._import_path: str | None = None
         life = self._life
         self.destroyed.connect(lambda *_: life.end())
@@ -165,7 +168,7 @@ class CasePanel(Panel):
         # one button per stored case of the study (newest first); the first is reopen_button
         self.reopen_buttons: list[QPushButton] = []
         for n in range(OFFERED_CASES):
-            button = QPushButton("Reopen")
+            button: QPushButton = _ElidedButton("Reopen")
             button.clicked.connect(lambda _checked=False, i=n: self.reopen(i))
             self.reopen_buttons.append(button)
         self.reopen_button = self.reopen_buttons[0]
@@ -252,10 +255,12 @@ class CasePanel(Panel):
         self.search_edit.setPlaceholderText("name, patient ID or title")
         self.search_edit.setClearButtonEnabled(True)
         self.search_edit.textChanged.connect(self._schedule_search)
+        self.search_edit.returnPressed.connect(self._search_entered)
         self.date_edit = QLineEdit()
         self.date_edit.setPlaceholderText("2026-03-15, or a range 2026-03-01..2026-03-31")
         self.date_edit.setClearButtonEnabled(True)
         self.date_edit.textChanged.connect(self._schedule_search)
+        self.date_edit.returnPressed.connect(self._search_entered)
         search = QFormLayout()
         search.addRow("Search:", self.search_edit)
         search.addRow("Study date:", self.date_edit)
@@ -343,7 +348,28 @@ class CasePanel(Panel):
 
     # ------------------------------------------------------------------ worklist
     def _schedule_search(self, *_: Any) -> None:
+        self._open_when_found = False
         self._timer.start()  # restarts: a search runs once typing pauses
+
+    def _search_entered(self) -> None:
+        """Enter in a search field: the one case found opens (once the search typed has
+        run); with several, the worklist takes the focus on its first row."""
+        if self.searching:
+            self._open_when_found = True
+            if self._timer.isActive():
+                self.search()
+            return
+        self._open_found()
+
+    def _open_found(self) -> None:
+        self._open_when_found = False
+        if len(self.entries) == 1:
+            self.table.selectRow(0)
+            self.open_selected()
+        elif self.entries:
+            if self.selected_case_id() is None:
+                self.table.selectRow(0)
+            self.table.setFocus()
 
     def search(self) -> Any:
         """Search the worklist now, in a worker thread; returns the worker (or None)."""
@@ -383,6 +409,9 @@ class CasePanel(Panel):
             return
         selected = self._select_after or self.selected_case_id()
         self._select_after = None
+        searched = self.search_edit.text().strip() or self.date_edit.text().strip()
+        if searched and len(result) == 1:
+            selected = result[0].case_id  # the one case found is selected: Open opens it
         self.entries = list(result)
         self.table.setRowCount(len(self.entries))
         rows = [_worklist_row(e) for e in self.entries]
@@ -397,7 +426,6 @@ class CasePanel(Panel):
             if e.case_id == selected:
                 self.table.selectRow(row)
         _fit_columns(self.table, rows)
-        searched = self.search_edit.text().strip() or self.date_edit.text().strip()
         n = len(self.entries)
         if n == 0:
             self.worklist_status.setText("No stored case matches." if searched else "No cases.")
@@ -406,6 +434,8 @@ class CasePanel(Panel):
                 f"{n} case{'s' if n != 1 else ''}{' found' if searched else ''}, newest first."
             )
         self._update_buttons()
+        if self._open_when_found:
+            self._open_found()
 
     @property
     def searching(self) -> bool:
@@ -570,6 +600,7 @@ class CasePanel(Panel):
             button.setVisible(entry is not None)
             if entry is not None:
                 button.setText(_reopen_text(entry))
+                button.setToolTip(button.text())
         if len(entries) == 1:
             self.offer_label.setText(
                 "The loaded study has a stored case. Reopen it to go on where you left off, "
@@ -681,6 +712,30 @@ def _worklist_row(entry: WorklistEntry) -> tuple[str, ...]:
         "Birth date": _day(entry.birth_date),
     }
     return tuple(texts[name] for name in WORKLIST_COLUMNS)
+
+
+class _ElidedButton(QPushButton):
+    """A push button whose long text is shortened in its middle to the room it has (the
+    whole text is its ``text()`` and tooltip), so a long case title never widens the dock
+    and takes the room of the images."""
+
+    _MIN_WIDTH = 120
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        return QSize(min(hint.width(), self._MIN_WIDTH), hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        return self.sizeHint()
+
+    def paintEvent(self, event: Any) -> None:
+        option = QStyleOptionButton()
+        self.initStyleOption(option)
+        room = self.width() - 2 * self.fontMetrics().averageCharWidth() - 8
+        option.text = self.fontMetrics().elidedText(
+            self.text(), Qt.TextElideMode.ElideMiddle, max(room, 0)
+        )
+        QStylePainter(self).drawControl(QStyle.ControlElement.CE_PushButton, option)
 
 
 def _reopen_text(entry: WorklistEntry) -> str:
