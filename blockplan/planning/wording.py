@@ -47,7 +47,7 @@ from blockplan.case.vocab import (
 )
 
 if TYPE_CHECKING:
-    from blockplan.case.model import Target
+    from blockplan.case.model import LevelMarker, Target
     from blockplan.planning.trajectory import LandmarkClearance, TrajectoryMetrics
 
 __all__ = [
@@ -74,6 +74,7 @@ __all__ = [
     "target_name",
     "target_names",
     "tilt_text",
+    "unassigned_level_reason",
     "unchecked_text",
     "verdict_text",
 ]
@@ -116,6 +117,41 @@ def structure_from_text(text: str) -> Structure:
     except ValueError:
         known = ", ".join(structure_text(s) for s in Structure)
         raise ValueError(f"{text.strip()!r} is not a structure: type one of {known}") from None
+
+
+def unassigned_level_reason(target: Target, levels: Sequence[LevelMarker]) -> str | None:
+    """Why a target has no level and what gives it one — the screen and the report alike.
+
+    ``"below the lowest level marker (S1) — mark S1-S2, or type the level"``; ``"above
+    the highest level marker (L3) — mark the level above it, or type the level"``;
+    ``"fewer than two level markers — mark the levels, or type the level"``. Printed after
+    the target's name, which says "level unassigned" (`target_name`). None for a target
+    with a level, and for a sacroiliac joint (no spinal level). Where a point lies is
+    decided by `blockplan.planning.levels.assign_level`; a target placed beyond the marked
+    levels used to read only "level unassigned", with nothing saying why or what to do.
+    """
+    from blockplan.errors import PlanningError
+    from blockplan.planning.levels import propose_next_level
+    from blockplan.planning.placement import locate_point
+
+    if target.level is not None or target.structure is Structure.SACROILIAC_JOINT:
+        return None
+    fix = "or type the level"
+    if len(levels) < 2:
+        return f"fewer than two level markers — mark the levels, {fix}"
+    ordered = sorted(levels, key=lambda m: level_sort_key(m.level))
+    try:
+        where = locate_point(target.position, levels)
+        below = propose_next_level(levels)
+    except (PlanningError, ValueError):  # markers that do not make a spine: said elsewhere
+        return f"the level markers cannot place it — check them, {fix}"
+    if where.outside == "caudal":
+        return f"below the lowest level marker ({ordered[-1].level}) — mark {below}, {fix}"
+    if where.outside == "cranial":
+        return (
+            f"above the highest level marker ({ordered[0].level}) — mark the level above it, {fix}"
+        )
+    return f"not named yet — {fix}"
 
 
 VERDICT_WORDS: dict[str, str] = {

@@ -51,6 +51,7 @@ from blockplan.planning.wording import (
     describe_path,
     scar_volume_text,
     target_names,
+    unassigned_level_reason,
 )
 from blockplan.report import keyimages as ki
 from blockplan.report.charts import diary_chart
@@ -711,6 +712,11 @@ def _level_notes(ctx: Context) -> list[Flowable]:
     if ctx.case.transitional_vertebra is not None:
         noted = transitional_text(ctx.case.transitional_vertebra)
         notes.append(f"Transitional vertebra: {esc(noted)}.")
+    names = target_names(ctx.case.targets)
+    for t in ctx.case.targets:
+        reason = unassigned_level_reason(t, ctx.case.levels)
+        if reason is not None:  # the words of the planning panel's details pane
+            notes.append(f"{esc(names[t.id])} — {esc(reason)}.")
     if unconfirmed_targets(ctx.case):
         notes.append(
             "<b>Level not confirmed</b> (“confirm”): the level markers were edited after "

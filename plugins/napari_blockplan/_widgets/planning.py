@@ -101,6 +101,7 @@ from blockplan.planning.wording import (
     scar_volume_text,
     structure_from_text,
     structure_text,
+    unassigned_level_reason,
 )
 from napari_blockplan._convert import lps_to_world, world_to_lps
 from napari_blockplan._layers import keep_overlays_on_top, layer_for, refresh_layers
@@ -802,7 +803,9 @@ class PlanningWidget(Panel):
             approach=Approach(self.approach.currentData()) if self.approach.currentData() else None,
         )
         case = self.ws.case.replace_item("targets", target)
-        self._apply(case, "add target", f"target {target_names(case.targets)[target.id]} placed")
+        placed = f"target {target_names(case.targets)[target.id]} placed"
+        reason = unassigned_level_reason(target, case.levels)
+        self._apply(case, "add target", placed if reason is None else f"{placed} — {reason}")
         self.select_target(target.id, centre=False)  # the view is already there
         return target
 
@@ -922,7 +925,9 @@ class PlanningWidget(Panel):
             self.target_approach.setCurrentIndex(self.target_approach.findData(target.approach))
         if not self.target_label.hasFocus():
             self.target_label.setText(target.label)
-        self.details.setText("\n".join(self._path_lines(target)))
+        reason = unassigned_level_reason(target, self.ws.case.levels)
+        level = () if reason is None else (f"Level: unassigned — {reason}",)
+        self.details.setText("\n".join((*level, *self._path_lines(target))))
 
     def _path_lines(self, target: Target) -> tuple[str, ...]:
         if self.ws.case.trajectory_for(target.id) is None:

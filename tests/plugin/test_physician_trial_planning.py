@@ -1,0 +1,246 @@
+"""A physician's planning-and-report day, driven with real Qt events (Xvfb).
+
+Found by a physician's trial (wt-s) of the Planning, C-arm previews and Report panels on
+the sample study with a new case: the levels proposed and accepted, a nerve root and the
+thecal sac marked, three targets planned (an L5 left TFESI, an L4-L5 right MBB, an S1
+left SNRB in the S1 foramen) with their skin entries, the C-arm previews looked at, the
+report built, read and archived. Each test sends the events the physician sent and checks
+what the panels show and what the PDF says.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from qtpy.QtCore import Qt
+
+from blockplan.settings import Settings, save_settings
+from napari_blockplan._workspace import workspace_for
+from tests.plugin._gui import Physician, canvas_widget, settle
+from tests.plugin.test_clinic_day import TRUTH, _choose, _dock, _launch, _open_dock, _open_tab
+from tests.plugin.test_physician_trial import _wheel
+
+pytestmark = pytest.mark.gui
+
+TFESI = next(t for t in TRUTH["targets"] if t["block_type"] == "tfesi" and t["side"] == "left")
+MBB = next(t for t in TRUTH["targets"] if t["nerve"] == "L4 medial branch")  # L4-L5 right
+S1_ROOT = next(r for r in TRUTH["nerve_roots"] if (r["root"], r["side"]) == ("S1", "left"))
+S1 = {"target_lps": S1_ROOT["foramen_lps"], "entry_lps": [40.0, 135.0, -196.0]}
+"""An S1 left SNRB aimed at the S1 root in its (first sacral) foramen."""
+L5_ROOT = next(r for r in TRUTH["nerve_roots"] if (r["root"], r["side"]) == ("L5", "left"))
+
+
+def _button(panel: Any, text: str) -> Any:
+    kind = type(panel.view_buttons["axial"])
+    return next(b for b in panel.findChildren(kind) if b.text().startswith(text))
+
+
+def _plan_the_day(qtbot: Any, tmp_path: Path) -> tuple[Any, Physician, Any]:
+    """Open the sample study, accept the proposed levels, mark the left L5 root and the
+    thecal sac, and plan the three targets with their skin entries — real events only."""
+    save_settings(
+        Settings(
+            clinician_name="Dr. Synthetic Tester",
+            clinic_name="Synthetic Spine Clinic",
+            archive_destination=str(tmp_path / "archive"),
+        )
+    )
+    viewer = _launch(qtbot)
+    doc = Physician(viewer)
+    _open_dock(doc, "Planning")
+    planning = _dock(viewer, "Planning")
+    doc.click(planning.view_buttons["sagittal"], "Sagittal")
+    _open_tab(doc, planning.tabs, "Levels")
+    proposal = planning.level_proposal
+    doc.click(proposal.propose_button, "Propose levels")
+    qtbot.waitUntil(proposal.accept_button.isEnabled, timeout=120000)
+    doc.click(proposal.accept_button, "Accept proposed levels")
+
+    canvas = canvas_widget(viewer)
+    for kind, lps in (
+        ("nerve root", L5_ROOT["foramen_lps"]),
+        ("thecal sac", TRUTH["thecal_sac_centerline"]["L5"]),
+    ):
+        doc.click(planning.view_buttons["sagittal"], "Sagittal")
+        doc.click_patient(lps, "its height")
+        doc.click(planning.view_buttons["axial"], "Axial")
+        _choose(doc, planning.landmark_kind, kind)
+        doc.click(_button(planning, "Place landmark"), "Place landmark")
+        doc.click_patient(lps, kind)
+
+    _open_tab(doc, planning.tabs, "Targets")
+    for block, target in (("TFESI", TFESI), ("MBB", MBB), ("SNRB", S1)):
+        doc.click(planning.view_buttons["sagittal"], "Sagittal")
+        doc.click_patient(target["target_lps"], "its height")
+        _choose(doc, planning.block_type, block)
+        doc.click(planning.view_buttons["axial"], "Axial")
+        doc.key(canvas, Qt.Key.Key_T, Qt.KeyboardModifier.ShiftModifier, "Shift-T")
+        doc.click_patient(target["target_lps"], "the target")
+        doc.key(canvas, Qt.Key.Key_E, Qt.KeyboardModifier.ShiftModifier, "Shift-E")
+        doc.click_patient(target["entry_lps"], "the skin entry")
+    return viewer, doc, planning
+
+
+def _build(doc: Physician, qtbot: Any) -> Any:
+    _open_dock(doc, "Report")
+    report = _dock(doc.viewer, "Report")
+    doc.click(report.build_button, "Build report")
+    qtbot.waitUntil(
+        lambda: report.pdf is not None and report.build_button.isEnabled(), timeout=180000
+    )
+    return report
+
+
+def _pdf_text(pdf: bytes) -> str:
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def _select_row(doc: Physician, planning: Any, row: int) -> None:
+    table = planning.table
+    doc.click(table.viewport(), f"row {row + 1}", table.visualItemRect(table.item(row, 0)).center())
+
+
+def test_a_target_below_the_lowest_marker_says_why_its_level_is_unassigned(
+    qtbot: Any, tmp_path: Path, launch_app: Any
+) -> None:
+    """The S1 root target in the S1 foramen lies below the lowest marker (S1) the
+    proposal gave: it read "level unassigned" on screen and in the report, with nothing
+    saying why or what to do. Now both say it, in the same words, and the level typed in
+    its cell is kept."""
+    viewer, doc, planning = _plan_the_day(qtbot, tmp_path)
+    ws = workspace_for(viewer)
+    reason = "below the lowest level marker (S1) — mark S1-S2, or type the level"
+    table = planning.table
+    assert [table.item(2, c).text() for c in range(3)] == [
+        "T3 · left SNRB, level unassigned",
+        "level unassigned",
+        "left",
+    ]
+    # the placement message, then the details pane of the selected target
+    _select_row(doc, planning, 0)
+    _select_row(doc, planning, 2)
+    first = planning.details.text().splitlines()[0]
+    assert first == f"Level: unassigned — {reason}"
+    # the other targets have levels: no such line
+    _select_row(doc, planning, 0)
+    assert planning.details.text().startswith("Path length:")
+
+    report = _build(doc, qtbot)
+    text = _squash(_pdf_text(report.pdf))
+    assert _squash(f"T3 · left SNRB, level unassigned — {reason}.") in text
+    # the details pane and the report's targets table word each path the same
+    for row in range(table.rowCount()):
+        _open_dock(doc, "Planning")
+        _select_row(doc, planning, row)
+        for line in planning.details.text().splitlines():
+            assert _squash(line.removeprefix("Level: unassigned — ")) in text, line
+
+    # the physician types the level: the reason goes, and the report says S1
+    _open_dock(doc, "Planning")
+    level_cell = table.visualItemRect(table.item(2, 1)).center()
+    doc.click(table.viewport(), "the level cell of T3", level_cell)
+    doc.key(table, Qt.Key.Key_F2, what="F2")
+    doc.type_focused("S1", "S1")
+    doc.key_focused(Qt.Key.Key_Return, "Enter")
+    settle(10)
+    assert ws.case.targets[2].level == "S1"
+    assert table.item(2, 0).text() == "T3 · S1 left SNRB"
+    _select_row(doc, planning, 2)
+    assert not planning.details.text().startswith("Level:")
+    viewer.close()
+
+
+def test_the_placement_message_says_why_the_level_is_unassigned(
+    qtbot: Any, tmp_path: Path, launch_app: Any
+) -> None:
+    """Placing the S1 target said only "target T3 · left SNRB, level unassigned placed"."""
+    viewer, _doc, planning = _plan_the_day(qtbot, tmp_path)
+    # the last message is the entry's; the target's message was shown before it, so
+    # place one more below the markers and read the message it leaves
+    doc = Physician(viewer)
+    canvas = canvas_widget(viewer)
+    doc.key(canvas, Qt.Key.Key_T, Qt.KeyboardModifier.ShiftModifier, "Shift-T")
+    doc.click_patient(S1["target_lps"], "another S1 target")
+    assert planning.message.text() == (
+        "target T4 · left SNRB, level unassigned placed — below the lowest level marker "
+        "(S1) — mark S1-S2, or type the level"
+    )
+    viewer.close()
+
+
+def test_the_wheel_over_the_export_dates_never_changes_them(
+    qtbot: Any, tmp_path: Path, launch_app: Any
+) -> None:
+    """Scrolling the Report panel with the wheel over *Dates* turned "remove" into
+    "shift:-365" for the next de-identified export (the real dates then left shifted, or
+    with a second notch kept)."""
+    save_settings(Settings(clinician_name="Dr. Synthetic Tester"))
+    viewer = _launch(qtbot)
+    doc = Physician(viewer)
+    _open_dock(doc, "Report")
+    report = _dock(viewer, "Report")
+    assert report.deid_dates.currentText() == "remove"
+    _wheel(report.deid_dates, notches=3)
+    assert report.deid_dates.currentText() == "remove"
+    viewer.close()
+
+
+def test_an_edit_after_the_build_says_at_once_that_the_preview_is_stale(
+    qtbot: Any, tmp_path: Path, launch_app: Any
+) -> None:
+    """A label typed after the report was built left "report built: 5 pages" and an
+    enabled Archive button; only Archive's refusal told the physician. Now the panel says
+    it at once and Archive waits for a new build; Undo brings the previewed case back."""
+    viewer, doc, planning = _plan_the_day(qtbot, tmp_path)
+    report = _build(doc, qtbot)
+    pages = len(report.pages)
+    assert report.status.text().startswith(f"report built: {pages} pages")
+    assert report.archive_button.isEnabled()
+
+    _open_dock(doc, "Planning")
+    _select_row(doc, planning, 0)
+    doc.click(planning.target_label, "Label")
+    doc.type(planning.target_label, "index pain: left L5 dermatome", "a label")
+    doc.key(planning.target_label, Qt.Key.Key_Return, what="Enter")
+    assert workspace_for(viewer).case.targets[0].label == "index pain: left L5 dermatome"
+    _open_dock(doc, "Report")
+    assert report.status.text() == (
+        "the case changed after the report was built: build the report again, review it, "
+        "then archive"
+    )
+    assert not report.archive_button.isEnabled()
+
+    undo = next(
+        b for b in report.findChildren(type(report.build_button)) if b.text().startswith("Undo")
+    )
+    doc.click(undo, "Undo")
+    assert report.archive_button.isEnabled()  # the case is again the one previewed
+    doc.click(report.archive_button, "Archive the previewed report")
+    qtbot.waitUntil(lambda: "archived to" in report.status.text(), timeout=120000)
+    assert (tmp_path / "archive" / "report.pdf").read_bytes() == report.pdf
+    viewer.close()
+
+
+def test_the_page_box_says_of_how_many_pages(qtbot: Any, tmp_path: Path, launch_app: Any) -> None:
+    """The preview's page box read "1", not how many pages the report has (5 today)."""
+    viewer, doc, _planning = _plan_the_day(qtbot, tmp_path)
+    report = _build(doc, qtbot)
+    pages = len(report.pages)
+    from pypdf import PdfReader
+
+    assert pages == len(PdfReader(io.BytesIO(report.pdf)).pages)
+    assert report.page.text() == f"1 of {pages}"
+    doc.click(report.page, "the page box")
+    doc.key(report.page, Qt.Key.Key_Up, what="next page")
+    assert report.page.text() == f"2 of {pages}"
+    viewer.close()
