@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QApplication, QComboBox
 
 from blockplan.settings import Settings, save_settings
 from napari_blockplan._workspace import workspace_for
@@ -243,4 +244,35 @@ def test_the_page_box_says_of_how_many_pages(qtbot: Any, tmp_path: Path, launch_
     doc.click(report.page, "the page box")
     doc.key(report.page, Qt.Key.Key_Up, what="next page")
     assert report.page.text() == f"2 of {pages}"
+    viewer.close()
+
+
+def test_the_placement_keys_work_with_the_focus_in_the_panel(
+    qtbot: Any, tmp_path: Path, launch_app: Any
+) -> None:
+    """The physician chose SNRB in *New target — block* and pressed Shift-T, as the button
+    "Place target [Shift-T]" says: nothing happened (napari's key bindings hear only the
+    canvas). Now the keys work wherever the focus is in the Planning panel, and a text field
+    still types its capital letters."""
+    viewer, doc, planning = _plan_the_day(qtbot, tmp_path)
+    ws = workspace_for(viewer)
+    n = len(ws.case.targets)
+    doc.click(planning.view_buttons["sagittal"], "Sagittal")
+    doc.click_patient(TFESI["target_lps"], "its height")
+    doc.click(planning.view_buttons["axial"], "Axial")
+    _choose(doc, planning.block_type, "SNRB")
+    assert isinstance(QApplication.focusWidget(), QComboBox)  # the list just chosen from
+    doc.key(QApplication.focusWidget(), Qt.Key.Key_T, Qt.KeyboardModifier.ShiftModifier, "Shift-T")
+    assert ws.mode == "target"
+    assert "click the target" in planning.mode_label.text()
+    doc.click_patient(TFESI["target_lps"], "the target")
+    assert len(ws.case.targets) == n + 1
+    assert ws.case.targets[-1].block_type.value == "snrb"
+
+    # typing a label with capitals types them; no mode starts
+    _select_row(doc, planning, 0)
+    doc.click(planning.target_label, "Label")
+    doc.type(planning.target_label, "TFESI Left", "a label")
+    assert planning.target_label.text() == "TFESI Left"
+    assert ws.mode is None
     viewer.close()

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from qtpy.QtCore import QEvent, QObject, QSignalBlocker, Qt, QTimer
-from qtpy.QtGui import QBrush, QColor, QKeyEvent
+from qtpy.QtGui import QBrush, QColor, QKeyEvent, QKeySequence, QShortcut  # type: ignore[attr-defined]
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -434,6 +434,18 @@ class PlanningWidget(Panel):
                 self.viewer.bind_key(key, func, overwrite=True)
 
         self.destroyed.connect(unbind)
+        # the same keys with the focus in this panel (the block type just chosen, a table
+        # row): napari's bindings only hear the canvas, and Shift-T pressed after choosing
+        # SNRB did nothing, silently. A text field keeps its capital letters.
+        for key, mode in (
+            ("Shift+L", "level"),
+            ("Shift+T", "target"),
+            ("Shift+E", "entry"),
+            ("Shift+G", "seed"),
+        ):
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(lambda m=mode: self.set_mode(m))
 
     def show_plane(self, plane: str) -> None:
         """Show a plane upright through the last place clicked (any plane)."""
