@@ -150,7 +150,10 @@ class LevelProposal:
             return f"no level proposed: {why or (self.reasons[-1] if self.reasons else '')}"
         how = self.levels[0].reasons[0].split(";")[0]
         first, last = self.levels[0].label, self.levels[-1].label
-        return f"{len(self.levels)} levels proposed ({first}–{last}), {how}"
+        # a shifted proposal was not counted so: say who moved the names (`shift_proposal`)
+        shifted = [r for r in self.reasons if r.startswith("shifted ")]
+        then = f"; {shifted[-1]}" if shifted else ""
+        return f"{len(self.levels)} levels proposed ({first}–{last}), {how}{then}"
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (format ``blockplan.levels``, version 1)."""

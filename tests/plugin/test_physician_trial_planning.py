@@ -276,3 +276,30 @@ def test_the_placement_keys_work_with_the_focus_in_the_panel(
     assert planning.target_label.text() == "TFESI Left"
     assert ws.mode is None
     viewer.close()
+
+
+def test_a_shifted_proposal_says_the_physician_shifted_it(
+    qtbot: Any, tmp_path: Path, launch_app: Any
+) -> None:
+    """After *One level down* the proposal read "13 levels proposed (L1–S2), counted from
+    the sacrum and the lowest ribs (they agree)" — as if the count had found L1–S2; only the
+    message after Accept said the physician had shifted it."""
+    save_settings(Settings(clinician_name="Dr. Synthetic Tester"))
+    viewer = _launch(qtbot)
+    doc = Physician(viewer)
+    _open_dock(doc, "Planning")
+    planning = _dock(viewer, "Planning")
+    _open_tab(doc, planning.tabs, "Levels")
+    proposal = planning.level_proposal
+    doc.click(proposal.propose_button, "Propose levels")
+    qtbot.waitUntil(proposal.accept_button.isEnabled, timeout=120000)
+    counted = proposal.status.text()
+    assert counted.startswith("13 levels proposed (T12–S1), counted from the sacrum")
+    assert "shifted" not in counted
+    doc.click(proposal.down_button, "One level down")
+    assert proposal.status.text() == (
+        counted.replace("(T12–S1)", "(L1–S2)") + "; shifted 1 level caudally by the physician"
+    )
+    doc.click(proposal.up_button, "One level up")  # back to the count as it was
+    assert proposal.status.text() == counted
+    viewer.close()
