@@ -303,3 +303,51 @@ def test_a_shifted_proposal_says_the_physician_shifted_it(
     doc.click(proposal.up_button, "One level up")  # back to the count as it was
     assert proposal.status.text() == counted
     viewer.close()
+
+
+def _fully_shown(label: Any) -> bool:
+    """The whole wrapped text of a label is inside its widget and inside the visible part
+    of the scroll area around it."""
+    if label.height() < label.heightForWidth(label.width()):
+        return False
+    return label.visibleRegion().boundingRect().height() >= label.height() - 1
+
+
+def test_the_wrong_level_warning_is_read_whole_beside_a_readable_marker_list(
+    qtbot: Any, tmp_path: Path, launch_app: Any
+) -> None:
+    """With the markers shifted by one level the wrong-level warning ran to six lines: the
+    Levels tab squeezed the marker list to one row and clipped the warning's first and last
+    lines ("… targets near it stay flagged until you confirm them"). The proposal's line
+    also stayed after Accept, describing a proposal that was gone."""
+    save_settings(Settings(clinician_name="Dr. Synthetic Tester"))
+    viewer = _launch(qtbot)
+    doc = Physician(viewer)
+    _open_dock(doc, "Planning")
+    planning = _dock(viewer, "Planning")
+    doc.click(planning.view_buttons["sagittal"], "Sagittal")
+    _open_tab(doc, planning.tabs, "Levels")
+    proposal = planning.level_proposal
+    doc.click(proposal.propose_button, "Propose levels")
+    qtbot.waitUntil(proposal.accept_button.isEnabled, timeout=120000)
+    doc.click(proposal.down_button, "One level down")
+    doc.click(proposal.accept_button, "Accept proposed levels")
+    assert proposal.status.text() == ""  # the proposal is gone, and so is its line
+    doc.click(proposal.propose_button, "Propose levels again")
+    qtbot.waitUntil(proposal.accept_button.isEnabled, timeout=120000)
+    doc.click(proposal.discard_button, "Discard proposal")
+    assert proposal.status.text() == ""
+    guard = proposal.guard
+    assert guard.text().startswith("Level count: the markers and the automatic count disagree")
+    settle(10)
+    table = planning.marker_table
+    rows = table.verticalHeader().defaultSectionSize()
+    assert table.viewport().height() >= 5 * rows  # five markers readable at once
+
+    # the physician scrolls the Levels tab to the warning: all of it can be read
+    scroll = planning.tabs.currentWidget()
+    _wheel(scroll.viewport(), notches=10)
+    assert guard.height() >= guard.heightForWidth(guard.width())  # not squeezed
+    assert _fully_shown(guard)
+    planning.grab().save(str(tmp_path / "levels.png"))
+    viewer.close()

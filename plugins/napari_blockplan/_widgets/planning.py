@@ -151,8 +151,10 @@ class PlanningWidget(Panel):
         self._filling = False
 
         tabs = QTabWidget()
-        tabs.addTab(self._levels_tab(), "Levels")
-        tabs.addTab(self._scar_tab(), "Scar")
+        # the Levels and Scar tabs scroll rather than squeeze: a long wrong-level warning had
+        # shrunk the marker list to one row and clipped its own first and last lines
+        tabs.addTab(_scrolling(self._levels_tab()), "Levels")
+        tabs.addTab(_scrolling(self._scar_tab()), "Scar")
         tabs.addTab(self._targets_tab(), "Targets")
         self.tabs = tabs
 
@@ -259,6 +261,8 @@ class PlanningWidget(Panel):
         marker_header = present(self.marker_table.horizontalHeader())
         marker_header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         marker_header.setStretchLastSection(True)
+        rows = present(self.marker_table.verticalHeader()).defaultSectionSize()
+        self.marker_table.setMinimumHeight(marker_header.sizeHint().height() + 5 * rows + 4)
         self.marker_table.itemChanged.connect(self._on_marker_renamed)
         self.marker_table.installEventFilter(
             _DeleteKey(self.marker_table, self.delete_selected_level)
@@ -1102,6 +1106,16 @@ class PlanningWidget(Panel):
         """Redo the last undone edit."""
         action = self.undo_bar.redo()
         self.message.setText(f"redone: {action}" if action else "nothing to redo")
+
+
+def _scrolling(content: QWidget) -> QScrollArea:
+    """``content`` in a vertical scroll area as wide as the tab (no frame)."""
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setWidget(content)
+    return scroll
 
 
 class _DeleteKey(QObject):
