@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING
 from blockplan.case.vocab import (
     BLOCK_ABBREVIATIONS,
     BLOCK_NAMES,
+    Approach,
     BlockType,
     Structure,
     level_sort_key,
@@ -55,6 +56,7 @@ __all__ = [
     "VERDICT_COLOURS",
     "VERDICT_WORDS",
     "PathWords",
+    "approach_text",
     "block_type_from_text",
     "bone_clearance_text",
     "c_arm_text",
@@ -96,6 +98,11 @@ def block_type_from_text(text: str) -> BlockType:
             return block
     known = ", ".join(BLOCK_ABBREVIATIONS[b] for b in BlockType)
     raise ValueError(f"{text.strip()!r} is not a block type: type one of {known}")
+
+
+def approach_text(approach: Approach) -> str:
+    """An approach as the screen and the report name it: ``"posterior oblique"``."""
+    return approach.value.replace("_", " ")
 
 
 def structure_text(structure: Structure) -> str:

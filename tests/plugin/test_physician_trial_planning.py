@@ -351,3 +351,39 @@ def test_the_wrong_level_warning_is_read_whole_beside_a_readable_marker_list(
     assert _fully_shown(guard)
     planning.grab().save(str(tmp_path / "levels.png"))
     viewer.close()
+
+
+def test_retyping_a_target_in_the_table_carries_its_structure_and_approach(
+    qtbot: Any, tmp_path: Path, launch_app: Any
+) -> None:
+    """T1 (L5 left TFESI) typed "MBB" in its Block cell kept "nerve root" and
+    "subpedicular": the table read "T1 · L5 left MBB · nerve root", its verdict turned
+    "safe" (the L5 root no longer spared as its own) and the report printed a medial
+    branch block of the L5 root. Now structure, approach and level follow the block."""
+    viewer, doc, planning = _plan_the_day(qtbot, tmp_path)
+    ws = workspace_for(viewer)
+    table = planning.table
+    doc.click(table.viewport(), "T1's block cell", table.visualItemRect(table.item(0, 4)).center())
+    doc.key(table, Qt.Key.Key_F2, what="F2")
+    doc.type_focused("MBB", "MBB")
+    doc.key_focused(Qt.Key.Key_Return, "Enter")
+    settle(10)
+    assert [table.item(0, c).text() for c in range(5)] == [
+        "T1 · L5-S1 left MBB",
+        "L5-S1",
+        "left",
+        "facet joint",
+        "MBB",
+    ]
+    assert planning.message.text() == (
+        "block type set: MBB — structure facet joint, level L5-S1 and approach posterior "
+        "oblique follow it"
+    )
+    _select_row(doc, planning, 0)
+    assert planning.target_approach.currentText() == "posterior oblique"
+    target = ws.case.targets[0]
+    assert (target.structure.value, target.approach.value) == ("facet_joint", "posterior_oblique")
+    report = _build(doc, qtbot)
+    text = _squash(_pdf_text(report.pdf))
+    assert _squash("facet joint medial branch block, posterior oblique") in text
+    viewer.close()

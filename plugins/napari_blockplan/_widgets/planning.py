@@ -95,8 +95,10 @@ from blockplan.planning import (
 )
 from blockplan.planning.opening import opening_point
 from blockplan.planning.paths import own_root_label
+from blockplan.planning.retype import change_block_type
 from blockplan.planning.wording import (
     BLOCK_ABBREVIATIONS,
+    approach_text,
     block_type_from_text,
     scar_volume_text,
     structure_from_text,
@@ -340,7 +342,7 @@ class PlanningWidget(Panel):
         self.approach = QComboBox()
         self.approach.addItem("not recorded", "")
         for approach in Approach:
-            self.approach.addItem(approach.value.replace("_", " "), approach.value)
+            self.approach.addItem(approach_text(approach), approach.value)
         add = QPushButton("Place target [Shift-T]")
         add.clicked.connect(lambda: self.set_mode("target"))
         entry = QPushButton("Place skin entry of selected [Shift-E]")
@@ -389,7 +391,7 @@ class PlanningWidget(Panel):
         self.target_approach = QComboBox()
         self.target_approach.addItem("not recorded", None)
         for a in Approach:
-            self.target_approach.addItem(a.value.replace("_", " "), a)
+            self.target_approach.addItem(approach_text(a), a)
         self.target_approach.activated.connect(self._approach_chosen)
         self.target_label = QLineEdit()
         self.target_label.setPlaceholderText("a label of your own (optional)")
@@ -891,7 +893,12 @@ class PlanningWidget(Panel):
         except ValueError as err:
             self._error(f"{what}: {err}")
         else:
-            self._edit_target(tid, _EDITABLE[column], value, what)
+            if isinstance(value, BlockType):  # structure, approach and level follow it
+                case, summary = change_block_type(self.ws.case, tid, value)
+                if summary:
+                    self._apply(case, "edit target", summary)
+            else:
+                self._edit_target(tid, _EDITABLE[column], value, what)
         # the cell then shows the stored value in the physician's words ("tfesi" → "TFESI");
         # refilled once Qt is done with the item being edited (it cannot be replaced while
         # it signals its own change)
