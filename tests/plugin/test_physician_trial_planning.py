@@ -387,3 +387,28 @@ def test_retyping_a_target_in_the_table_carries_its_structure_and_approach(
     text = _squash(_pdf_text(report.pdf))
     assert _squash("facet joint medial branch block, posterior oblique") in text
     viewer.close()
+
+
+def test_the_c_arm_panel_never_shows_one_target_under_anothers_name(
+    qtbot: Any, tmp_path: Path, launch_app: Any
+) -> None:
+    """Selecting T2 (right MBB) after T1 (left TFESI): for as long as T2's previews took,
+    the C-arm panel showed T1's pictures and "bull's-eye: 40° left oblique" under "Target:
+    T2 · L4-L5 right MBB" — the other side's angles under the new target's name."""
+    viewer, doc, planning = _plan_the_day(qtbot, tmp_path)
+    _dock_widget, fluoro = viewer.window.add_plugin_dock_widget("blockplan", "C-arm previews")
+    _select_row(doc, planning, 0)
+    qtbot.waitUntil(lambda: fluoro.final and "T1" in fluoro.status.text(), timeout=60000)
+    assert "left oblique" in fluoro.captions[0].text()
+
+    _select_row(doc, planning, 1)
+    assert fluoro.target.currentText() == "T2 · L4-L5 right MBB"
+    assert all("left oblique" not in c.text() for c in fluoro.captions[:1])
+    assert fluoro.images[0].pixmap().isNull()  # T1's picture is gone
+    if not fluoro.shown:  # still computing T2's: the panel says so, naming T2
+        assert fluoro.images[0].text() == "computing the bull's-eye view…"
+        assert fluoro.status.text() == "computing the C-arm previews of T2 · L4-L5 right MBB…"
+    qtbot.waitUntil(lambda: fluoro.final and "T2" in fluoro.status.text(), timeout=60000)
+    assert fluoro.captions[0].text().startswith("bull's-eye: ")
+    assert "right oblique" in fluoro.captions[0].text()
+    viewer.close()
