@@ -709,9 +709,11 @@ class Count:
         return entry[0] if entry else None
 
 
-_FROM_SACRUM = "counted up from the sacrum (lowest ribs not in view or not reachable)"
-_FROM_RIBS = "counted from the lowest ribs (sacrum not in view or not reachable)"
-_FROM_BOTH = "counted from the sacrum and the lowest ribs (they agree)"
+# no parentheses: these are quoted inside parentheses ("… (counted from the sacrum and the
+# lowest ribs (they agree)) at 13 bodies" read as a typo on screen and in the report)
+_FROM_SACRUM = "counted up from the sacrum — the lowest ribs not in view or not reachable"
+_FROM_RIBS = "counted from the lowest ribs — the sacrum not in view or not reachable"
+_FROM_BOTH = "counted from the sacrum and the lowest ribs, which agree"
 
 
 def _disagreement(sacrum_says: str) -> str:

@@ -339,6 +339,12 @@ def test_the_wrong_level_warning_is_read_whole_beside_a_readable_marker_list(
     assert proposal.status.text() == ""
     guard = proposal.guard
     assert guard.text().startswith("Level count: the markers and the automatic count disagree")
+    # the count's basis reads plainly inside the warning's parentheses (it was "… counted
+    # from the sacrum and the lowest ribs (they agree)); markers name …")
+    assert "))" not in guard.text()
+    assert "(one level higher; counted from the sacrum and the lowest ribs, which agree)" in (
+        guard.text()
+    )
     settle(10)
     table = planning.marker_table
     rows = table.verticalHeader().defaultSectionSize()
