@@ -183,16 +183,22 @@ def test_the_wheel_over_the_export_dates_never_changes_them(
     qtbot: Any, tmp_path: Path, launch_app: Any
 ) -> None:
     """Scrolling the Report panel with the wheel over *Dates* turned "remove" into
-    "shift:-365" for the next de-identified export (the real dates then left shifted, or
-    with a second notch kept)."""
+    "shift:-365" for the next de-identified export (a second notch: "keep"); the choices were
+    policy strings, not words."""
     save_settings(Settings(clinician_name="Dr. Synthetic Tester"))
     viewer = _launch(qtbot)
     doc = Physician(viewer)
     _open_dock(doc, "Report")
     report = _dock(viewer, "Report")
-    assert report.deid_dates.currentText() == "remove"
+    assert report.deid_dates.currentText() == "remove dates"  # it read "remove"
+    # the choices in words (the list had offered "shift:-365"), the real dates last
+    assert [report.deid_dates.itemText(i) for i in range(report.deid_dates.count())] == [
+        "remove dates",
+        "shift dates 365 days back",
+        "keep the real dates",
+    ]
     _wheel(report.deid_dates, notches=3)
-    assert report.deid_dates.currentText() == "remove"
+    assert report.deid_dates.currentText() == "remove dates"
     viewer.close()
 
 

@@ -41,8 +41,13 @@ if TYPE_CHECKING:
 
 __all__ = ["ReportWidget"]
 
-DATE_CHOICES = ("remove", "keep", "shift:-365")
-"""Date handling offered for a de-identified export (`DatePolicy` text)."""
+DATE_CHOICES = (
+    ("remove dates", "remove"),
+    ("shift dates 365 days back", "shift:-365"),
+    ("keep the real dates", "keep"),
+)
+"""Date handling offered for a de-identified export: the words shown, the `DatePolicy` text
+(the list had shown "shift:-365"; keeping the real dates comes last)."""
 
 
 def _run_with_steps(job: Callable[[Callable[[str], None]], Any]) -> Generator[str, None, Any]:
@@ -155,7 +160,8 @@ class ReportWidget(Panel):
         self.archive_button.setEnabled(False)
         self.archive_button.clicked.connect(lambda: self.archive())
         self.deid_dates = QComboBox()
-        self.deid_dates.addItems(DATE_CHOICES)
+        for words, policy in DATE_CHOICES:
+            self.deid_dates.addItem(words, policy)
         self.export_button = QPushButton("Export de-identified…")
         self.export_button.clicked.connect(self._export_dialog)
         self.progress = QProgressBar()
@@ -372,7 +378,7 @@ class ReportWidget(Panel):
         images = self._images()
         if images is None:
             return None
-        case, dates = self.ws.case, self.deid_dates.currentText()
+        case, dates = self.ws.case, str(self.deid_dates.currentData())
         return self._start(
             lambda progress: export_deidentified(
                 case, images, folder, dates=dates, progress=progress
