@@ -10,8 +10,10 @@ what the panels show and what the PDF says.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,28 @@ S1 = {"target_lps": S1_ROOT["foramen_lps"], "entry_lps": [40.0, 135.0, -196.0]}
 L5_ROOT = next(r for r in TRUTH["nerve_roots"] if (r["root"], r["side"]) == ("L5", "left"))
 
 
+_OPEN: list[Any] = []
+"""The viewers a test opened: closed after it, whether it passed or failed (a viewer left
+open by a failing test would fail the next test's leak check)."""
+
+
+@pytest.fixture(autouse=True)
+def _close_viewers(launch_app: Any) -> Iterator[None]:
+    yield  # closed before napari's test application goes
+    while _OPEN:
+        viewer = _OPEN.pop()
+        with contextlib.suppress(RuntimeError):  # already closed
+            viewer.close()
+        settle()
+
+
+def _open(qtbot: Any) -> Any:
+    """napari on the sample study, as `blockplan view sample_dicom` opens it."""
+    viewer = _launch(qtbot)
+    _OPEN.append(viewer)
+    return viewer
+
+
 def _button(panel: Any, text: str) -> Any:
     kind = type(panel.view_buttons["axial"])
     return next(b for b in panel.findChildren(kind) if b.text().startswith(text))
@@ -50,7 +74,7 @@ def _plan_the_day(qtbot: Any, tmp_path: Path) -> tuple[Any, Physician, Any]:
             archive_destination=str(tmp_path / "archive"),
         )
     )
-    viewer = _launch(qtbot)
+    viewer = _open(qtbot)
     doc = Physician(viewer)
     _open_dock(doc, "Planning")
     planning = _dock(viewer, "Planning")
@@ -158,13 +182,13 @@ def test_a_target_below_the_lowest_marker_says_why_its_level_is_unassigned(
     assert table.item(2, 0).text() == "T3 · S1 left SNRB"
     _select_row(doc, planning, 2)
     assert not planning.details.text().startswith("Level:")
-    viewer.close()
 
 
 def test_the_placement_message_says_why_the_level_is_unassigned(
     qtbot: Any, tmp_path: Path, launch_app: Any
 ) -> None:
-    """Placing the S1 target said only "target T3 · left SNRB, level unassigned placed"."""
+    """Placing the S1 target said only "target T3 · left SNRB, level unassigned placed";
+    its skin entry "skin entry placed" and Delete "target deleted", naming no target."""
     viewer, _doc, planning = _plan_the_day(qtbot, tmp_path)
     # the last message is the entry's; the target's message was shown before it, so
     # place one more below the markers and read the message it leaves
@@ -176,7 +200,13 @@ def test_the_placement_message_says_why_the_level_is_unassigned(
         "target T4 · left SNRB, level unassigned placed — below the lowest level marker "
         "(S1) — mark S1-S2, or type the level"
     )
-    viewer.close()
+    # the next messages name the target too (they said "skin entry placed", "target deleted")
+    doc.key(canvas, Qt.Key.Key_E, Qt.KeyboardModifier.ShiftModifier, "Shift-E")
+    doc.click_patient(S1["entry_lps"], "its skin entry")
+    assert planning.message.text() == "skin entry of T4 · left SNRB, level unassigned placed"
+    doc.click(_button(planning, "Delete selected target"), "Delete selected target")
+    assert planning.message.text() == "target T4 · left SNRB, level unassigned deleted"
+    assert len(workspace_for(viewer).case.targets) == 3
 
 
 def test_the_wheel_over_the_export_dates_never_changes_them(
@@ -186,7 +216,7 @@ def test_the_wheel_over_the_export_dates_never_changes_them(
     "shift:-365" for the next de-identified export (a second notch: "keep"); the choices were
     policy strings, not words."""
     save_settings(Settings(clinician_name="Dr. Synthetic Tester"))
-    viewer = _launch(qtbot)
+    viewer = _open(qtbot)
     doc = Physician(viewer)
     _open_dock(doc, "Report")
     report = _dock(viewer, "Report")
@@ -199,7 +229,6 @@ def test_the_wheel_over_the_export_dates_never_changes_them(
     ]
     _wheel(report.deid_dates, notches=3)
     assert report.deid_dates.currentText() == "remove dates"
-    viewer.close()
 
 
 def test_an_edit_after_the_build_says_at_once_that_the_preview_is_stale(
@@ -235,12 +264,11 @@ def test_an_edit_after_the_build_says_at_once_that_the_preview_is_stale(
     doc.click(report.archive_button, "Archive the previewed report")
     qtbot.waitUntil(lambda: "archived to" in report.status.text(), timeout=120000)
     assert (tmp_path / "archive" / "report.pdf").read_bytes() == report.pdf
-    viewer.close()
 
 
 def test_the_page_box_says_of_how_many_pages(qtbot: Any, tmp_path: Path, launch_app: Any) -> None:
     """The preview's page box read "1", not how many pages the report has (5 today)."""
-    viewer, doc, _planning = _plan_the_day(qtbot, tmp_path)
+    _viewer, doc, _planning = _plan_the_day(qtbot, tmp_path)
     report = _build(doc, qtbot)
     pages = len(report.pages)
     from pypdf import PdfReader
@@ -250,7 +278,6 @@ def test_the_page_box_says_of_how_many_pages(qtbot: Any, tmp_path: Path, launch_
     doc.click(report.page, "the page box")
     doc.key(report.page, Qt.Key.Key_Up, what="next page")
     assert report.page.text() == f"2 of {pages}"
-    viewer.close()
 
 
 def test_the_placement_keys_work_with_the_focus_in_the_panel(
@@ -281,7 +308,6 @@ def test_the_placement_keys_work_with_the_focus_in_the_panel(
     doc.type(planning.target_label, "TFESI Left", "a label")
     assert planning.target_label.text() == "TFESI Left"
     assert ws.mode is None
-    viewer.close()
 
 
 def test_a_shifted_proposal_says_the_physician_shifted_it(
@@ -291,7 +317,7 @@ def test_a_shifted_proposal_says_the_physician_shifted_it(
     the sacrum and the lowest ribs (they agree)" — as if the count had found L1–S2; only the
     message after Accept said the physician had shifted it."""
     save_settings(Settings(clinician_name="Dr. Synthetic Tester"))
-    viewer = _launch(qtbot)
+    viewer = _open(qtbot)
     doc = Physician(viewer)
     _open_dock(doc, "Planning")
     planning = _dock(viewer, "Planning")
@@ -308,7 +334,6 @@ def test_a_shifted_proposal_says_the_physician_shifted_it(
     )
     doc.click(proposal.up_button, "One level up")  # back to the count as it was
     assert proposal.status.text() == counted
-    viewer.close()
 
 
 def _fully_shown(label: Any) -> bool:
@@ -327,7 +352,7 @@ def test_the_wrong_level_warning_is_read_whole_beside_a_readable_marker_list(
     lines ("… targets near it stay flagged until you confirm them"). The proposal's line
     also stayed after Accept, describing a proposal that was gone."""
     save_settings(Settings(clinician_name="Dr. Synthetic Tester"))
-    viewer = _launch(qtbot)
+    viewer = _open(qtbot)
     doc = Physician(viewer)
     _open_dock(doc, "Planning")
     planning = _dock(viewer, "Planning")
@@ -362,7 +387,6 @@ def test_the_wrong_level_warning_is_read_whole_beside_a_readable_marker_list(
     assert guard.height() >= guard.heightForWidth(guard.width())  # not squeezed
     assert _fully_shown(guard)
     planning.grab().save(str(tmp_path / "levels.png"))
-    viewer.close()
 
 
 def test_retyping_a_target_in_the_table_carries_its_structure_and_approach(
@@ -398,7 +422,6 @@ def test_retyping_a_target_in_the_table_carries_its_structure_and_approach(
     report = _build(doc, qtbot)
     text = _squash(_pdf_text(report.pdf))
     assert _squash("facet joint medial branch block, posterior oblique") in text
-    viewer.close()
 
 
 def test_the_c_arm_panel_never_shows_one_target_under_anothers_name(
@@ -415,12 +438,14 @@ def test_the_c_arm_panel_never_shows_one_target_under_anothers_name(
 
     _select_row(doc, planning, 1)
     assert fluoro.target.currentText() == "T2 · L4-L5 right MBB"
-    assert all("left oblique" not in c.text() for c in fluoro.captions[:1])
-    assert fluoro.images[0].pixmap().isNull()  # T1's picture is gone
-    if not fluoro.shown:  # still computing T2's: the panel says so, naming T2
+    t2 = workspace_for(viewer).case.targets[1].id
+    assert all("left oblique" not in c.text() for c in fluoro.captions)  # T1's angles gone
+    if fluoro.shown:  # T2's quick previews came already (a fast machine)
+        assert all(p.target_id == t2 for p in fluoro.shown)
+    else:  # still computing T2's: T1's pictures are gone and the panel says so
+        assert fluoro.images[0].pixmap().isNull()
         assert fluoro.images[0].text() == "computing the bull's-eye view…"
         assert fluoro.status.text() == "computing the C-arm previews of T2 · L4-L5 right MBB…"
     qtbot.waitUntil(lambda: fluoro.final and "T2" in fluoro.status.text(), timeout=60000)
     assert fluoro.captions[0].text().startswith("bull's-eye: ")
     assert "right oblique" in fluoro.captions[0].text()
-    viewer.close()

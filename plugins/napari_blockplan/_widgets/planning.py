@@ -851,7 +851,10 @@ class PlanningWidget(Panel):
         """Delete the selected target and its trajectory."""
         tid = self.selected_target_id()
         if tid is not None:
-            self._apply(self.ws.case.remove_item("targets", tid), "delete target", "target deleted")
+            name = target_names(self.ws.case.targets)[tid]  # "target deleted" named none
+            self._apply(
+                self.ws.case.remove_item("targets", tid), "delete target", f"target {name} deleted"
+            )
 
     def set_entry_at(self, world: Any, target_id: str | None = None) -> Trajectory:
         """Set the skin entry of a target (default: the selected one) at ``world``."""
@@ -861,8 +864,11 @@ class PlanningWidget(Panel):
         old = self.ws.case.trajectory_for(tid)
         kw = {"id": old.id} if old else {}
         traj = Trajectory(target_id=tid, entry=self._point(world), **kw)
+        name = target_names(self.ws.case.targets)[tid]
         self._apply(
-            self.ws.case.replace_item("trajectories", traj), "set entry", "skin entry placed"
+            self.ws.case.replace_item("trajectories", traj),
+            "set entry",
+            f"skin entry of {name} placed",
         )
         return traj
 
