@@ -150,7 +150,10 @@ class LevelProposal:
             return f"no level proposed: {why or (self.reasons[-1] if self.reasons else '')}"
         how = self.levels[0].reasons[0].split(";")[0]
         first, last = self.levels[0].label, self.levels[-1].label
-        return f"{len(self.levels)} levels proposed ({first}–{last}), {how}"
+        # a shifted proposal was not counted so: say who moved the names (`shift_proposal`)
+        shifted = [r for r in self.reasons if r.startswith("shifted ")]
+        then = f"; {shifted[-1]}" if shifted else ""
+        return f"{len(self.levels)} levels proposed ({first}–{last}), {how}{then}"
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (format ``blockplan.levels``, version 1)."""
@@ -706,9 +709,11 @@ class Count:
         return entry[0] if entry else None
 
 
-_FROM_SACRUM = "counted up from the sacrum (lowest ribs not in view or not reachable)"
-_FROM_RIBS = "counted from the lowest ribs (sacrum not in view or not reachable)"
-_FROM_BOTH = "counted from the sacrum and the lowest ribs (they agree)"
+# no parentheses: these are quoted inside parentheses ("… (counted from the sacrum and the
+# lowest ribs (they agree)) at 13 bodies" read as a typo on screen and in the report)
+_FROM_SACRUM = "counted up from the sacrum — the lowest ribs not in view or not reachable"
+_FROM_RIBS = "counted from the lowest ribs — the sacrum not in view or not reachable"
+_FROM_BOTH = "counted from the sacrum and the lowest ribs, which agree"
 
 
 def _disagreement(sacrum_says: str) -> str:

@@ -41,13 +41,14 @@ from typing import TYPE_CHECKING
 from blockplan.case.vocab import (
     BLOCK_ABBREVIATIONS,
     BLOCK_NAMES,
+    Approach,
     BlockType,
     Structure,
     level_sort_key,
 )
 
 if TYPE_CHECKING:
-    from blockplan.case.model import Target
+    from blockplan.case.model import LevelMarker, Target
     from blockplan.planning.trajectory import LandmarkClearance, TrajectoryMetrics
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "VERDICT_COLOURS",
     "VERDICT_WORDS",
     "PathWords",
+    "approach_text",
     "block_type_from_text",
     "bone_clearance_text",
     "c_arm_text",
@@ -74,6 +76,7 @@ __all__ = [
     "target_name",
     "target_names",
     "tilt_text",
+    "unassigned_level_reason",
     "unchecked_text",
     "verdict_text",
 ]
@@ -97,6 +100,11 @@ def block_type_from_text(text: str) -> BlockType:
     raise ValueError(f"{text.strip()!r} is not a block type: type one of {known}")
 
 
+def approach_text(approach: Approach) -> str:
+    """An approach as the screen and the report name it: ``"posterior oblique"``."""
+    return approach.value.replace("_", " ")
+
+
 def structure_text(structure: Structure) -> str:
     """A structure as the screen and the report name it: ``"nerve root"``."""
     return structure.value.replace("_", " ")
@@ -116,6 +124,41 @@ def structure_from_text(text: str) -> Structure:
     except ValueError:
         known = ", ".join(structure_text(s) for s in Structure)
         raise ValueError(f"{text.strip()!r} is not a structure: type one of {known}") from None
+
+
+def unassigned_level_reason(target: Target, levels: Sequence[LevelMarker]) -> str | None:
+    """Why a target has no level and what gives it one — the screen and the report alike.
+
+    ``"below the lowest level marker (S1) — mark S1-S2, or type the level"``; ``"above
+    the highest level marker (L3) — mark the level above it, or type the level"``;
+    ``"fewer than two level markers — mark the levels, or type the level"``. Printed after
+    the target's name, which says "level unassigned" (`target_name`). None for a target
+    with a level, and for a sacroiliac joint (no spinal level). Where a point lies is
+    decided by `blockplan.planning.levels.assign_level`; a target placed beyond the marked
+    levels used to read only "level unassigned", with nothing saying why or what to do.
+    """
+    from blockplan.errors import PlanningError
+    from blockplan.planning.levels import propose_next_level
+    from blockplan.planning.placement import locate_point
+
+    if target.level is not None or target.structure is Structure.SACROILIAC_JOINT:
+        return None
+    fix = "or type the level"
+    if len(levels) < 2:
+        return f"fewer than two level markers — mark the levels, {fix}"
+    ordered = sorted(levels, key=lambda m: level_sort_key(m.level))
+    try:
+        where = locate_point(target.position, levels)
+        below = propose_next_level(levels)
+    except (PlanningError, ValueError):  # markers that do not make a spine: said elsewhere
+        return f"the level markers cannot place it — check them, {fix}"
+    if where.outside == "caudal":
+        return f"below the lowest level marker ({ordered[-1].level}) — mark {below}, {fix}"
+    if where.outside == "cranial":
+        return (
+            f"above the highest level marker ({ordered[0].level}) — mark the level above it, {fix}"
+        )
+    return f"not named yet — {fix}"
 
 
 VERDICT_WORDS: dict[str, str] = {

@@ -49,9 +49,11 @@ from blockplan.planning.trajectory import (
 )
 from blockplan.planning.wording import (
     VERDICT_COLOURS,
+    approach_text,
     describe_path,
     scar_volume_text,
     target_names,
+    unassigned_level_reason,
 )
 from blockplan.report import keyimages as ki
 from blockplan.report.charts import diary_chart
@@ -529,7 +531,7 @@ def _axial_cell(
     what = " ".join(
         x for x in (target.level or "", target.side.value, structure_label(target.structure))
     )
-    approach = f" ({target.approach.value.replace('_', ' ')})" if target.approach else ""
+    approach = f" ({approach_text(target.approach)})" if target.approach else ""
     notes = "; ".join([img.source, *img.notes])
     scar = " Scar overlay shown." if img.scar_shown else ""
     name = target_names(case.targets)[target.id]
@@ -658,7 +660,7 @@ def _structure_cell(ctx: Context, t: Target) -> Paragraph:
     """Structure, block type and approach, and the physician's label (grey)."""
     text = f"{esc(structure_label(t.structure))}<br/>{esc(block_name(t.block_type.value))}"
     if t.approach:
-        text += f", {esc(t.approach.value.replace('_', ' '))}"
+        text += f", {esc(approach_text(t.approach))}"
     if t.label:
         text += f"<br/><font color='#5F6B73'>{esc(t.label)}</font>"
     return Paragraph(text, ctx.st.cell)
@@ -712,6 +714,11 @@ def _level_notes(ctx: Context) -> list[Flowable]:
     if ctx.case.transitional_vertebra is not None:
         noted = transitional_text(ctx.case.transitional_vertebra)
         notes.append(f"Transitional vertebra: {esc(noted)}.")
+    names = target_names(ctx.case.targets)
+    for t in ctx.case.targets:
+        reason = unassigned_level_reason(t, ctx.case.levels)
+        if reason is not None:  # the words of the planning panel's details pane
+            notes.append(f"{esc(names[t.id])} — {esc(reason)}.")
     if unconfirmed_targets(ctx.case):
         notes.append(
             "<b>Level not confirmed</b> (“confirm”): the level markers were edited after "
@@ -811,7 +818,7 @@ def complications_text(proc: Procedure) -> str:
 
 def _procedure_row(ctx: Context, proc: Procedure) -> list[Any]:
     st, case = ctx.st, ctx.case
-    approach = f", {proc.approach.value.replace('_', ' ')}" if proc.approach else ""
+    approach = f", {approach_text(proc.approach)}" if proc.approach else ""
     block = (
         f"{esc(block_name(proc.block_type.value))}{esc(approach)}<br/>"
         f"<font color='#5F6B73'>{esc(proc.guidance.value)} guidance</font>"

@@ -60,7 +60,7 @@ def test_markers_on_the_right_bodies_agree() -> None:
     assert len(check.pairs) == 7
     assert check.message == (
         "Level count: the markers agree with the automatic count (counted from the sacrum "
-        "and the lowest ribs (they agree)) at 7 bodies and discs (T12–S1)"
+        "and the lowest ribs, which agree) at 7 bodies and discs (T12–S1)"
     )
 
 
@@ -153,7 +153,7 @@ def test_accepted_markers_become_the_case_markers_with_an_audit_summary() -> Non
     assert case.targets[0].level == "L4"  # recomputed from the accepted markers
     assert summary.startswith(
         "level markers proposed automatically on CT series 2 (counted from the sacrum and the "
-        "lowest ribs (they agree)) and accepted: T12–S1, 13 markers"
+        "lowest ribs, which agree) and accepted: T12–S1, 13 markers"
     )
     assert summary.endswith("; moved by the physician before accepting: L3")
     _, shifted = accept_proposed_levels(Case(), shift_proposal(proposal, -1))

@@ -94,7 +94,7 @@ def test_propose_shift_edit_and_accept_levels(
     assert actions[-2:] == ["flag targets: levels disagree", "accept proposed levels"]
     assert entries[-1].summary.startswith(
         "level markers proposed automatically on CT series 2 (counted from the sacrum and the "
-        "lowest ribs (they agree)) and accepted: T12–S1, 13 markers"
+        "lowest ribs, which agree) and accepted: T12–S1, 13 markers"
     )
     assert entries[-1].summary.endswith("moved by the physician before accepting: L3")
     # the guard re-checks on every edit: the accepted markers agree with the count

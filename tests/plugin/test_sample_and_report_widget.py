@@ -119,7 +119,7 @@ def test_archiving_after_an_edit_asks_for_a_new_report(report_panel, tmp_path: P
 
 def test_deidentified_export_from_the_panel(report_panel, qtbot, tmp_path: Path) -> None:
     _viewer, _ws, widget = report_panel
-    widget.deid_dates.setCurrentText("remove")
+    widget.deid_dates.setCurrentIndex(widget.deid_dates.findData("remove"))
     widget.export_deidentified(tmp_path / "deid")
     qtbot.waitUntil(lambda: "de-identified export written" in widget.status.text(), timeout=120000)
     import json

@@ -227,4 +227,5 @@ class LevelProposalPanel(QWidget):
         if layer is not None:
             self.viewer.layers.remove(layer)
         self._proposal, self._shift = None, 0
+        self.status.setText("")  # the proposal's line went with it (it stayed after Accept)
         self._enable(False)

@@ -166,8 +166,29 @@ class FluoroWidget(Panel):
         if request == self._wanted:
             return
         self._wanted = request
+        self.final = False  # what is on screen is not the full-quality view of the request
+        self._mark_outdated(request)
         if self._running is None:
             self._start(request)
+
+    def _mark_outdated(self, request: tuple[Any, ...]) -> None:
+        """Previews of another target or view are taken off the screen at once; the same
+        view of the same target, moved, stays (marked as updating) until its new one comes.
+
+        T1's bull's-eye ("40.1° left oblique") had stayed under "Target: T2 · L4-L5 right
+        MBB" while T2's was computed — the other side's angles under the new target's name.
+        """
+        tid, kinds = request[0], request[5]
+        for n, (image, caption) in enumerate(zip(self.images, self.captions, strict=True)):
+            shown = self.shown[n] if n < len(self.shown) else None
+            if shown is not None and (shown.target_id, shown.view.kind) == (tid, kinds[n]):
+                caption.setText(f"{shown.view.title} (updating…)")
+                continue
+            image.clear()
+            image.setText(f"computing the {VIEW_TITLES[kinds[n]]} view…")
+            caption.setText("")
+        if any(caption.text() == "" for caption in self.captions):
+            self.shown = ()  # a view was taken off: what is left is not a pair to keep
 
     def _clear(self, message: str) -> None:
         self._wanted = None
@@ -193,7 +214,7 @@ class FluoroWidget(Panel):
             return request, _previews(case, ct, tid, kinds, 1)
 
         self._running = request
-        self.status.setText("computing the C-arm previews…")
+        self.status.setText(f"computing the C-arm previews of {self.target.currentText()}…")
         self._worker = _compute()
         return self._worker
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from qtpy.QtCore import QEvent, QObject, QSignalBlocker, Qt, QTimer
-from qtpy.QtGui import QBrush, QColor, QKeyEvent
+from qtpy.QtGui import QBrush, QColor, QKeyEvent, QKeySequence, QShortcut  # type: ignore[attr-defined]
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -95,12 +95,15 @@ from blockplan.planning import (
 )
 from blockplan.planning.opening import opening_point
 from blockplan.planning.paths import own_root_label
+from blockplan.planning.retype import change_block_type
 from blockplan.planning.wording import (
     BLOCK_ABBREVIATIONS,
+    approach_text,
     block_type_from_text,
     scar_volume_text,
     structure_from_text,
     structure_text,
+    unassigned_level_reason,
 )
 from napari_blockplan._convert import lps_to_world, world_to_lps
 from napari_blockplan._layers import keep_overlays_on_top, layer_for, refresh_layers
@@ -150,8 +153,10 @@ class PlanningWidget(Panel):
         self._filling = False
 
         tabs = QTabWidget()
-        tabs.addTab(self._levels_tab(), "Levels")
-        tabs.addTab(self._scar_tab(), "Scar")
+        # the Levels and Scar tabs scroll rather than squeeze: a long wrong-level warning had
+        # shrunk the marker list to one row and clipped its own first and last lines
+        tabs.addTab(_scrolling(self._levels_tab()), "Levels")
+        tabs.addTab(_scrolling(self._scar_tab()), "Scar")
         tabs.addTab(self._targets_tab(), "Targets")
         self.tabs = tabs
 
@@ -258,6 +263,8 @@ class PlanningWidget(Panel):
         marker_header = present(self.marker_table.horizontalHeader())
         marker_header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         marker_header.setStretchLastSection(True)
+        rows = present(self.marker_table.verticalHeader()).defaultSectionSize()
+        self.marker_table.setMinimumHeight(marker_header.sizeHint().height() + 5 * rows + 4)
         self.marker_table.itemChanged.connect(self._on_marker_renamed)
         self.marker_table.installEventFilter(
             _DeleteKey(self.marker_table, self.delete_selected_level)
@@ -335,7 +342,7 @@ class PlanningWidget(Panel):
         self.approach = QComboBox()
         self.approach.addItem("not recorded", "")
         for approach in Approach:
-            self.approach.addItem(approach.value.replace("_", " "), approach.value)
+            self.approach.addItem(approach_text(approach), approach.value)
         add = QPushButton("Place target [Shift-T]")
         add.clicked.connect(lambda: self.set_mode("target"))
         entry = QPushButton("Place skin entry of selected [Shift-E]")
@@ -384,7 +391,7 @@ class PlanningWidget(Panel):
         self.target_approach = QComboBox()
         self.target_approach.addItem("not recorded", None)
         for a in Approach:
-            self.target_approach.addItem(a.value.replace("_", " "), a)
+            self.target_approach.addItem(approach_text(a), a)
         self.target_approach.activated.connect(self._approach_chosen)
         self.target_label = QLineEdit()
         self.target_label.setPlaceholderText("a label of your own (optional)")
@@ -433,6 +440,18 @@ class PlanningWidget(Panel):
                 self.viewer.bind_key(key, func, overwrite=True)
 
         self.destroyed.connect(unbind)
+        # the same keys with the focus in this panel (the block type just chosen, a table
+        # row): napari's bindings only hear the canvas, and Shift-T pressed after choosing
+        # SNRB did nothing, silently. A text field keeps its capital letters.
+        for key, mode in (
+            ("Shift+L", "level"),
+            ("Shift+T", "target"),
+            ("Shift+E", "entry"),
+            ("Shift+G", "seed"),
+        ):
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(lambda m=mode: self.set_mode(m))
 
     def show_plane(self, plane: str) -> None:
         """Show a plane upright through the last place clicked (any plane)."""
@@ -802,7 +821,9 @@ class PlanningWidget(Panel):
             approach=Approach(self.approach.currentData()) if self.approach.currentData() else None,
         )
         case = self.ws.case.replace_item("targets", target)
-        self._apply(case, "add target", f"target {target_names(case.targets)[target.id]} placed")
+        placed = f"target {target_names(case.targets)[target.id]} placed"
+        reason = unassigned_level_reason(target, case.levels)
+        self._apply(case, "add target", placed if reason is None else f"{placed} — {reason}")
         self.select_target(target.id, centre=False)  # the view is already there
         return target
 
@@ -830,7 +851,10 @@ class PlanningWidget(Panel):
         """Delete the selected target and its trajectory."""
         tid = self.selected_target_id()
         if tid is not None:
-            self._apply(self.ws.case.remove_item("targets", tid), "delete target", "target deleted")
+            name = target_names(self.ws.case.targets)[tid]  # "target deleted" named none
+            self._apply(
+                self.ws.case.remove_item("targets", tid), "delete target", f"target {name} deleted"
+            )
 
     def set_entry_at(self, world: Any, target_id: str | None = None) -> Trajectory:
         """Set the skin entry of a target (default: the selected one) at ``world``."""
@@ -840,8 +864,11 @@ class PlanningWidget(Panel):
         old = self.ws.case.trajectory_for(tid)
         kw = {"id": old.id} if old else {}
         traj = Trajectory(target_id=tid, entry=self._point(world), **kw)
+        name = target_names(self.ws.case.targets)[tid]
         self._apply(
-            self.ws.case.replace_item("trajectories", traj), "set entry", "skin entry placed"
+            self.ws.case.replace_item("trajectories", traj),
+            "set entry",
+            f"skin entry of {name} placed",
         )
         return traj
 
@@ -872,7 +899,12 @@ class PlanningWidget(Panel):
         except ValueError as err:
             self._error(f"{what}: {err}")
         else:
-            self._edit_target(tid, _EDITABLE[column], value, what)
+            if isinstance(value, BlockType):  # structure, approach and level follow it
+                case, summary = change_block_type(self.ws.case, tid, value)
+                if summary:
+                    self._apply(case, "edit target", summary)
+            else:
+                self._edit_target(tid, _EDITABLE[column], value, what)
         # the cell then shows the stored value in the physician's words ("tfesi" → "TFESI");
         # refilled once Qt is done with the item being edited (it cannot be replaced while
         # it signals its own change)
@@ -922,7 +954,9 @@ class PlanningWidget(Panel):
             self.target_approach.setCurrentIndex(self.target_approach.findData(target.approach))
         if not self.target_label.hasFocus():
             self.target_label.setText(target.label)
-        self.details.setText("\n".join(self._path_lines(target)))
+        reason = unassigned_level_reason(target, self.ws.case.levels)
+        level = () if reason is None else (f"Level: unassigned — {reason}",)
+        self.details.setText("\n".join((*level, *self._path_lines(target))))
 
     def _path_lines(self, target: Target) -> tuple[str, ...]:
         if self.ws.case.trajectory_for(target.id) is None:
@@ -1085,6 +1119,16 @@ class PlanningWidget(Panel):
         """Redo the last undone edit."""
         action = self.undo_bar.redo()
         self.message.setText(f"redone: {action}" if action else "nothing to redo")
+
+
+def _scrolling(content: QWidget) -> QScrollArea:
+    """``content`` in a vertical scroll area as wide as the tab (no frame)."""
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setWidget(content)
+    return scroll
 
 
 class _DeleteKey(QObject):

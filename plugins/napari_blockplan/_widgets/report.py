@@ -33,6 +33,7 @@ from qtpy.QtWidgets import (
 )
 
 from blockplan.case import Case
+from napari_blockplan._widgets._controls import scroll_only
 from napari_blockplan._widgets._panel import Panel, UndoBar
 
 if TYPE_CHECKING:
@@ -40,8 +41,13 @@ if TYPE_CHECKING:
 
 __all__ = ["ReportWidget"]
 
-DATE_CHOICES = ("remove", "keep", "shift:-365")
-"""Date handling offered for a de-identified export (`DatePolicy` text)."""
+DATE_CHOICES = (
+    ("remove dates", "remove"),
+    ("shift dates 365 days back", "shift:-365"),
+    ("keep the real dates", "keep"),
+)
+"""Date handling offered for a de-identified export: the words shown, the `DatePolicy` text
+(the list had shown "shift:-365"; keeping the real dates comes last)."""
 
 
 def _run_with_steps(job: Callable[[Callable[[str], None]], Any]) -> Generator[str, None, Any]:
@@ -66,6 +72,11 @@ def _run_with_steps(job: Callable[[Callable[[str], None]], Any]) -> Generator[st
         raise outcome["error"]
     return outcome["value"]
 
+
+STALE_REPORT = (
+    "the case changed after the report was built: build the report again, review it, then archive"
+)
+"""Why the previewed report can no longer be archived (said when the case changes)."""
 
 PREPARE_AFTER_MS = 1500
 """How long the case stays unchanged before the report's pictures are computed ahead."""
@@ -137,6 +148,9 @@ class ReportWidget(Panel):
         note.setStyleSheet("color: gray; font-style: italic")
         layout.addWidget(note)
         self._show_outbox()
+        # the wheel over "Dates" had turned "remove" into "shift:-365" (or "keep") for the
+        # next de-identified export: it scrolls the panel instead
+        scroll_only(self)
 
     def _archive_box(self, destination: str) -> QGroupBox:
         box = QGroupBox("Archive and export")
@@ -146,7 +160,8 @@ class ReportWidget(Panel):
         self.archive_button.setEnabled(False)
         self.archive_button.clicked.connect(lambda: self.archive())
         self.deid_dates = QComboBox()
-        self.deid_dates.addItems(DATE_CHOICES)
+        for words, policy in DATE_CHOICES:
+            self.deid_dates.addItem(words, policy)
         self.export_button = QPushButton("Export de-identified…")
         self.export_button.clicked.connect(self._export_dialog)
         self.progress = QProgressBar()
@@ -174,6 +189,18 @@ class ReportWidget(Panel):
     def _case_edited(self, *_: Any) -> None:
         self.edits[0] += 1  # a running preparation stops before its next target
         self._prepare_timer.start()
+        if self.build_button.isEnabled():  # not while a report is being built
+            self._say_if_stale()
+
+    def _say_if_stale(self) -> None:
+        """The preview no longer shows the case: say so at once and disable Archive —
+        the physician used to learn it only from Archive's refusal."""
+        if self.pdf_case is None:
+            return
+        stale = self.pdf_case != self.ws.case
+        self.archive_button.setEnabled(not stale)
+        if stale:
+            self.status.setText(STALE_REPORT)
 
     def prepare(self) -> Any:
         """Compute the report's pictures and level count ahead, in a worker
@@ -244,12 +271,14 @@ class ReportWidget(Panel):
         self.save_button.setEnabled(True)
         self.archive_button.setEnabled(True)
         self.page.setMaximum(max(len(self.pages), 1))
+        self.page.setSuffix(f" of {len(self.pages)}" if self.pages else "")
         self.status.setText(
             f"report built: {len(self.pages)} pages, {len(self.pdf) / 1024:.0f} kB"
             if self.pages
             else "report built (no preview: install poppler-utils for pdftoppm)"
         )
         self._show_page(self.page.value())
+        self._say_if_stale()  # edited while it was being built
 
     def _failed(self, err: Exception) -> None:
         from napari.utils.notifications import show_error
@@ -320,10 +349,7 @@ class ReportWidget(Panel):
         if self.pdf is None or self.pdf_case is None:
             return self._refuse("build and review the report first; then archive it")
         if self.pdf_case != self.ws.case:
-            return self._refuse(
-                "the case changed after the report was built: build the report again, review "
-                "it, then archive"
-            )
+            return self._refuse(STALE_REPORT)
         if not destination:
             return self._refuse("give a destination: a new folder, pacs://… or https://…")
         images = self._images()
@@ -352,7 +378,7 @@ class ReportWidget(Panel):
         images = self._images()
         if images is None:
             return None
-        case, dates = self.ws.case, self.deid_dates.currentText()
+        case, dates = self.ws.case, str(self.deid_dates.currentData())
         return self._start(
             lambda progress: export_deidentified(
                 case, images, folder, dates=dates, progress=progress
