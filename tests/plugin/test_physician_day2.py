@@ -194,3 +194,21 @@ def test_a_long_case_title_in_the_reopen_offer_leaves_the_images_their_room(
     finally:
         viewer.close()
         settle()
+
+
+def test_the_docks_leave_the_images_most_of_the_window(launch_app: Any) -> None:
+    """In a 1400 × 900 window the tabbed docks took the width of their widest panel: the
+    Planning panel's row of three target buttons (573 px) and the Study browser's Gaps and
+    Gantry tilt side by side (505 px) left the canvas 530 px. Every panel now fits in
+    under 380 px (long drop-down choices may narrow; rows of wide buttons are two rows),
+    and the canvas gets more than half of the window."""
+    viewer = launch_viewer(None, run=False)
+    try:
+        panels = dict(viewer.window.dock_widgets.items())
+        next(iter(panels.values())).window().resize(1400, 900)
+        settle(20)
+        widths = {title: w.minimumSizeHint().width() for title, w in panels.items()}
+        assert max(widths.values()) < 380, widths
+        assert canvas_widget(viewer).width() > 700
+    finally:
+        viewer.close()

@@ -12,6 +12,8 @@
 - `scroll_only`: the mouse wheel over a spin box or drop-down scrolls the panel and never
   changes the value (a dose or block type changed by scrolling the form was then saved
   with the next *Save changes*).
+- `may_narrow`: a drop-down narrower than its longest choice, so that it does not set the
+  width of every tabbed dock.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ __all__ = [
     "compact_form",
     "first_error",
     "limit",
+    "may_narrow",
     "scroll_only",
 ]
 
@@ -244,3 +247,10 @@ def scroll_only(root: QWidget) -> None:
             control.setProperty("scroll_only", True)
             control.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the wheel gives no focus
             control.installEventFilter(guard)
+
+
+def may_narrow(combo: QComboBox, characters: int = 14) -> None:
+    """Let ``combo`` be narrower than its longest choice (its list still shows every choice
+    whole), so that one long choice does not set the width of every tabbed dock."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(characters)

@@ -28,6 +28,7 @@ from qtpy.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -115,7 +116,7 @@ from napari_blockplan._views import (
     show_orientation_letters,
     show_plane,
 )
-from napari_blockplan._widgets._controls import scroll_only
+from napari_blockplan._widgets._controls import may_narrow, scroll_only
 from napari_blockplan._widgets._level_proposal import LevelProposalPanel
 from napari_blockplan._widgets._panel import Panel, UndoBar
 from napari_blockplan._widgets._scar_proposal import ScarProposal
@@ -364,14 +365,18 @@ class PlanningWidget(Panel):
         header.setStretchLastSection(True)
         self.table.itemChanged.connect(self._on_item_changed)
         self.table.itemSelectionChanged.connect(self._on_selection)
+        for combo in (self.block_type, self.structure, self.approach):
+            may_narrow(combo)
         form = QFormLayout()
         form.addRow("New target — block:", self.block_type)
         form.addRow("New target — structure:", self.structure)
         form.addRow("New target — approach:", self.approach)
-        row = QHBoxLayout()
-        row.addWidget(add)
-        row.addWidget(entry)
-        row.addWidget(delete)
+        # two rows, not one: one row of three set the docks' width (573 px) and left the
+        # canvas 481 px of a 1400 px window (found by the second-day trial)
+        row = QGridLayout()
+        row.addWidget(add, 0, 0)
+        row.addWidget(delete, 0, 1)
+        row.addWidget(entry, 1, 0, 1, 2)
         layout = QVBoxLayout(w)
         layout.addLayout(form)
         layout.addLayout(row)

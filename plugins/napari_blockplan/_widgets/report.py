@@ -33,7 +33,7 @@ from qtpy.QtWidgets import (
 )
 
 from blockplan.case import Case
-from napari_blockplan._widgets._controls import scroll_only
+from napari_blockplan._widgets._controls import may_narrow, scroll_only
 from napari_blockplan._widgets._panel import Panel, UndoBar
 
 if TYPE_CHECKING:
@@ -173,11 +173,11 @@ class ReportWidget(Panel):
         form = QFormLayout(box)
         form.addRow("Archive to:", self.destination)
         form.addRow(self.archive_button)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Dates:"))
-        row.addWidget(self.deid_dates)
-        row.addWidget(self.export_button)
-        form.addRow(row)
+        # the export's dates and its button one under the other: side by side (with the
+        # longest date choice) they set every tabbed dock's width
+        may_narrow(self.deid_dates)
+        form.addRow("Dates:", self.deid_dates)
+        form.addRow(self.export_button)
         form.addRow(self.progress)
         outbox = QHBoxLayout()
         outbox.addWidget(self.outbox, 1)

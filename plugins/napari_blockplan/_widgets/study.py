@@ -16,6 +16,7 @@ from qtpy.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFileDialog,
+    QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -118,7 +119,7 @@ class StudyWidget(QWidget):
         ws.case_changed.connect(self._on_case)
         self.destroyed.connect(lambda *_: ws.case_changed.disconnect(self._on_case))
 
-    def _choices_row(self) -> QHBoxLayout:
+    def _choices_row(self) -> QFormLayout:
         """The 'Gaps' and 'Gantry tilt' choices (`blockplan.io.gaps.with_choices`)."""
         self.gaps_combo = QComboBox()
         for value, text in _GAP_ITEMS:
@@ -137,11 +138,10 @@ class StudyWidget(QWidget):
         )
         self.gaps_combo.currentIndexChanged.connect(lambda *_: self._relist())
         self.tilt_combo.currentIndexChanged.connect(lambda *_: self._relist())
-        choices = QHBoxLayout()
-        choices.addWidget(QLabel("Gaps:"))
-        choices.addWidget(self.gaps_combo)
-        choices.addWidget(QLabel("Gantry tilt:"))
-        choices.addWidget(self.tilt_combo)
+        # one under the other: side by side they set every tabbed dock's width (505 px)
+        choices = QFormLayout()
+        choices.addRow("Gaps:", self.gaps_combo)
+        choices.addRow("Gantry tilt:", self.tilt_combo)
         return choices
 
     # -- actions ------------------------------------------------------------------
