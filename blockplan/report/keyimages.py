@@ -390,6 +390,51 @@ def choose_volume(
 
 
 # --- the two kinds of key image ---------------------------------------------------------
+def _axial_field(
+    t: npt.NDArray[np.float64],
+    e: npt.NDArray[np.float64] | None,
+    midline_x: float | None,
+    anchors: Sequence[npt.ArrayLike],
+    fov_bounds: tuple[float, float],
+) -> tuple[npt.NDArray[np.float64], float]:
+    """Centre (LPS x, y) and width (mm) of an axial key image's square field of view: the
+    target ``t``, the entry ``e`` and the midline with 15 mm, each anchor with 30 mm, the
+    width within ``fov_bounds``, and the target inside even when that is too narrow."""
+    pts = [t[:2]]
+    if e is not None:
+        pts.append(e[:2])
+    if midline_x is not None:
+        pts.append(np.array([midline_x, t[1]]))
+    xy = np.array(pts)
+    lo, hi = xy.min(axis=0) - 15.0, xy.max(axis=0) + 15.0
+    for anchor in anchors:
+        a = np.asarray(anchor, dtype=np.float64)[:2]
+        lo, hi = np.minimum(lo, a - 30.0), np.maximum(hi, a + 30.0)
+    fov = float(np.clip(max(hi - lo), *fov_bounds))
+    half = fov / 2.0 - 10.0
+    centre: npt.NDArray[np.float64] = np.clip((lo + hi) / 2.0, t[:2] - half, t[:2] + half)
+    return centre, fov
+
+
+def _path_drawn(
+    plane: Plane, e: npt.NDArray[np.float64] | None, t: npt.NDArray[np.float64]
+) -> tuple[list[PlaneLine], list[PlaneMark], list[str]]:
+    """The path from entry ``e`` to target ``t`` as ``plane`` shows it
+    (`blockplan.planning.projection.path_on_plane`): its line, the entry's mark and, for an
+    entry out of the plane, a note of how far and which way."""
+    shown = None if e is None else path_on_plane(e, t, plane.origin, plane.normal)
+    if shown is None:
+        return [], [], []
+    tc, tr, _ = plane.to_pixel(t)
+    ec, er, _ = plane.to_pixel(shown.entry_lps)
+    notes = []
+    if shown.entry_out_of_plane:
+        dist = shown.entry_offset_mm
+        way = "cranial" if dist > 0 else "caudal"
+        notes.append(f"entry {abs(dist):.0f} mm {way} to this plane (path projected)")
+    return [PlaneLine(ec, er, tc, tr)], [PlaneMark(ec, er, "", "entry")], notes
+
+
 def axial_key_image(
     volume: ImageVolume,
     target: Target,
@@ -440,22 +485,8 @@ def axial_key_image(
         Patient right on the viewer's left, anterior up.
     """
     t = target.position.as_array()
-    pts = [t[:2]]
     e = None if entry is None else np.asarray(entry, dtype=np.float64)
-    if e is not None:
-        pts.append(e[:2])
-    if midline_x is not None:
-        pts.append(np.array([midline_x, t[1]]))
-    xy = np.array(pts)
-    lo, hi = xy.min(axis=0) - 15.0, xy.max(axis=0) + 15.0
-    for anchor in anchors:
-        a = np.asarray(anchor, dtype=np.float64)[:2]
-        lo, hi = np.minimum(lo, a - 30.0), np.maximum(hi, a + 30.0)
-    fov = float(np.clip(max(hi - lo), min_fov_mm, max_fov_mm))
-    centre_xy = (lo + hi) / 2.0
-    # Keep the target inside even when the span exceeds the maximum field of view.
-    half = fov / 2.0 - 10.0
-    centre_xy = np.clip(centre_xy, t[:2] - half, t[:2] + half)
+    centre_xy, fov = _axial_field(t, e, midline_x, anchors, (min_fov_mm, max_fov_mm))
     plane = Plane.centred(
         [centre_xy[0], centre_xy[1], t[2]],
         [1.0, 0.0, 0.0],  # +x is patient left: viewer's right
@@ -467,17 +498,8 @@ def axial_key_image(
     image, scar_shown = _render(volume, plane, scars)
     tc, tr, _ = plane.to_pixel(t)
     marks = [PlaneMark(tc, tr, label, "target")]
-    lines: list[PlaneLine] = []
-    notes: list[str] = []
-    shown = None if e is None else path_on_plane(e, t, plane.origin, plane.normal)
-    if shown is not None:
-        ec, er, _ = plane.to_pixel(shown.entry_lps)
-        lines.append(PlaneLine(ec, er, tc, tr))
-        marks.append(PlaneMark(ec, er, "", "entry"))
-        if shown.entry_out_of_plane:
-            dist = shown.entry_offset_mm
-            way = "cranial" if dist > 0 else "caudal"
-            notes.append(f"entry {abs(dist):.0f} mm {way} to this plane (path projected)")
+    lines, entry_marks, notes = _path_drawn(plane, e, t)
+    marks += entry_marks
     return KeyImage(
         kind="axial",
         pixels=image,
@@ -489,6 +511,20 @@ def axial_key_image(
         notes=tuple(notes),
         scar_shown=scar_shown,
     )
+
+
+def _overview_midline(
+    marker_pts: npt.NDArray[np.float64],
+    target_pts: npt.NDArray[np.float64],
+    volume_x: tuple[float, float],
+) -> float:
+    """LPS x of the sagittal overview: the level markers' mean, else the targets', else the
+    middle of the volume (``volume_x``: its lowest and highest x)."""
+    if len(marker_pts):
+        return float(marker_pts[:, 0].mean())
+    if len(target_pts):
+        return float(target_pts[:, 0].mean())
+    return float((volume_x[0] + volume_x[1]) / 2)
 
 
 def sagittal_overview(
@@ -534,12 +570,7 @@ def sagittal_overview(
     )
     vol_lo, vol_hi = corners.min(axis=0), corners.max(axis=0)
     if midline_x is None:
-        if len(marker_pts):
-            midline_x = float(marker_pts[:, 0].mean())
-        elif len(target_pts):
-            midline_x = float(target_pts[:, 0].mean())
-        else:
-            midline_x = float((vol_lo[0] + vol_hi[0]) / 2)
+        midline_x = _overview_midline(marker_pts, target_pts, (vol_lo[0], vol_hi[0]))
     anchor = np.vstack([marker_pts, target_pts]) if len(target_pts) else marker_pts
     if len(anchor):
         z_lo, z_hi = anchor[:, 2].min() - margin_mm, anchor[:, 2].max() + margin_mm

@@ -123,6 +123,17 @@ def test_the_wheel_scrolls_the_form_and_never_changes_a_dose(demo: Any) -> None:
     assert next(p for p in stored.procedures if p.id == pid).injections == before.injections
 
 
+def _interpretation_typed_into_block_1(doc: Physician, widget: Any) -> tuple[str, Any, str]:
+    """Block #1 selected and ", concordant relief" typed at the end of its interpretation
+    (not saved): the block's id, the field and the text it now shows."""
+    first = _click_block(doc, widget, 0)
+    field = widget.form.interpretation
+    doc.click(field, "Interpretation")
+    doc.key(field, Qt.Key.Key_End, what="End")
+    doc.type(field, ", concordant relief", "an interpretation")
+    return first, field, field.text()
+
+
 def _answer(button: str, seen: list[str]) -> None:
     """When a dialog opens, note its text and click its button ``button`` (a real click)."""
 
@@ -544,12 +555,7 @@ def test_closing_the_case_asks_about_a_block_edit_not_saved(demo: Any) -> None:
     viewer, widget, ws = demo
     _dock, cases = viewer.window.add_plugin_dock_widget("blockplan", "Cases")
     doc = Physician(viewer)
-    first = _click_block(doc, widget, 0)
-    field = widget.form.interpretation
-    doc.click(field, "Interpretation")
-    doc.key(field, Qt.Key.Key_End, what="End")
-    doc.type(field, ", concordant relief", "an interpretation")
-    typed = field.text()
+    first, field, typed = _interpretation_typed_into_block_1(doc, widget)
 
     seen: list[str] = []
     _answer("Stay on block #1", seen)
@@ -574,12 +580,7 @@ def test_closing_napari_asks_about_a_block_edit_not_saved(demo: Any) -> None:
     teardown (``viewer.close()``) is never stopped."""
     viewer, widget, ws = demo
     doc = Physician(viewer)
-    first = _click_block(doc, widget, 0)
-    field = widget.form.interpretation
-    doc.click(field, "Interpretation")
-    doc.key(field, Qt.Key.Key_End, what="End")
-    doc.type(field, ", concordant relief", "an interpretation")
-    typed = field.text()
+    first, field, typed = _interpretation_typed_into_block_1(doc, widget)
     main = widget.window()
 
     seen: list[str] = []

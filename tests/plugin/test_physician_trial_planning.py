@@ -64,6 +64,20 @@ def _button(panel: Any, text: str) -> Any:
     return next(b for b in panel.findChildren(kind) if b.text().startswith(text))
 
 
+def _levels_proposed(qtbot: Any, viewer: Any, doc: Physician, *, sagittal: bool) -> Any:
+    """The Planning panel's Levels tab (on the sagittal view when ``sagittal``) with the
+    automatic level count proposed (Propose clicked, Accept enabled); the Planning panel."""
+    _open_dock(doc, "Planning")
+    planning = _dock(viewer, "Planning")
+    if sagittal:
+        doc.click(planning.view_buttons["sagittal"], "Sagittal")
+    _open_tab(doc, planning.tabs, "Levels")
+    proposal = planning.level_proposal
+    doc.click(proposal.propose_button, "Propose levels")
+    qtbot.waitUntil(proposal.accept_button.isEnabled, timeout=120000)
+    return planning
+
+
 def _plan_the_day(qtbot: Any, tmp_path: Path) -> tuple[Any, Physician, Any]:
     """Open the sample study, accept the proposed levels, mark the left L5 root and the
     thecal sac, and plan the three targets with their skin entries — real events only."""
@@ -76,13 +90,8 @@ def _plan_the_day(qtbot: Any, tmp_path: Path) -> tuple[Any, Physician, Any]:
     )
     viewer = _open(qtbot)
     doc = Physician(viewer)
-    _open_dock(doc, "Planning")
-    planning = _dock(viewer, "Planning")
-    doc.click(planning.view_buttons["sagittal"], "Sagittal")
-    _open_tab(doc, planning.tabs, "Levels")
+    planning = _levels_proposed(qtbot, viewer, doc, sagittal=True)
     proposal = planning.level_proposal
-    doc.click(proposal.propose_button, "Propose levels")
-    qtbot.waitUntil(proposal.accept_button.isEnabled, timeout=120000)
     doc.click(proposal.accept_button, "Accept proposed levels")
 
     canvas = canvas_widget(viewer)
@@ -319,12 +328,8 @@ def test_a_shifted_proposal_says_the_physician_shifted_it(
     save_settings(Settings(clinician_name="Dr. Synthetic Tester"))
     viewer = _open(qtbot)
     doc = Physician(viewer)
-    _open_dock(doc, "Planning")
-    planning = _dock(viewer, "Planning")
-    _open_tab(doc, planning.tabs, "Levels")
+    planning = _levels_proposed(qtbot, viewer, doc, sagittal=False)
     proposal = planning.level_proposal
-    doc.click(proposal.propose_button, "Propose levels")
-    qtbot.waitUntil(proposal.accept_button.isEnabled, timeout=120000)
     counted = proposal.status.text()
     assert counted.startswith("13 levels proposed (T12–S1), counted from the sacrum")
     assert "shifted" not in counted
@@ -354,13 +359,8 @@ def test_the_wrong_level_warning_is_read_whole_beside_a_readable_marker_list(
     save_settings(Settings(clinician_name="Dr. Synthetic Tester"))
     viewer = _open(qtbot)
     doc = Physician(viewer)
-    _open_dock(doc, "Planning")
-    planning = _dock(viewer, "Planning")
-    doc.click(planning.view_buttons["sagittal"], "Sagittal")
-    _open_tab(doc, planning.tabs, "Levels")
+    planning = _levels_proposed(qtbot, viewer, doc, sagittal=True)
     proposal = planning.level_proposal
-    doc.click(proposal.propose_button, "Propose levels")
-    qtbot.waitUntil(proposal.accept_button.isEnabled, timeout=120000)
     doc.click(proposal.down_button, "One level down")
     doc.click(proposal.accept_button, "Accept proposed levels")
     assert proposal.status.text() == ""  # the proposal is gone, and so is its line
