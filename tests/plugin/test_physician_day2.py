@@ -199,9 +199,10 @@ def test_a_long_case_title_in_the_reopen_offer_leaves_the_images_their_room(
 def test_the_docks_leave_the_images_most_of_the_window(launch_app: Any) -> None:
     """In a 1400 × 900 window the tabbed docks took the width of their widest panel: the
     Planning panel's row of three target buttons (573 px) and the Study browser's Gaps and
-    Gantry tilt side by side (505 px) left the canvas 530 px. Every panel now fits in
-    under 380 px (long drop-down choices may narrow; rows of wide buttons are two rows),
-    and the canvas gets more than half of the window."""
+    Gantry tilt side by side (505 px) left the canvas 530 px. With no case every panel now
+    fits in under 380 px (long drop-down choices may narrow; rows of wide buttons are two
+    rows) and the canvas gets more than half of the window; with targets, the Planning
+    panel is as wide as its six columns need (test_consistency), no wider."""
     viewer = launch_viewer(None, run=False)
     try:
         panels = dict(viewer.window.dock_widgets.items())

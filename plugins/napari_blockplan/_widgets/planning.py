@@ -362,7 +362,6 @@ class PlanningWidget(Panel):
         )
         header = present(self.table.horizontalHeader())
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
         self.table.itemChanged.connect(self._on_item_changed)
         self.table.itemSelectionChanged.connect(self._on_selection)
         for combo in (self.block_type, self.structure, self.approach):
@@ -1112,6 +1111,8 @@ class PlanningWidget(Panel):
                 self.select_target(selected)
         finally:
             self._filling = False
+        # the panel is as wide as the six columns need (no sideways scrolling), not wider
+        self.table.setMinimumWidth(_columns_width(self.table))
         self._fill_details()
 
     # ------------------------------------------------------------------ undo ----
@@ -1124,6 +1125,15 @@ class PlanningWidget(Panel):
         """Redo the last undone edit."""
         action = self.undo_bar.redo()
         self.message.setText(f"redone: {action}" if action else "nothing to redo")
+
+
+def _columns_width(table: QTableWidget) -> int:
+    """The width that shows every column of ``table`` whole (header and cells), with room
+    for its vertical scroll bar."""
+    header = present(table.horizontalHeader())
+    header.resizeSections(QHeaderView.ResizeMode.ResizeToContents)  # sized to what they hold
+    scroll = present(table.verticalScrollBar()).sizeHint().width()
+    return header.length() + 2 * table.frameWidth() + scroll
 
 
 def _scrolling(content: QWidget) -> QScrollArea:
