@@ -128,3 +128,15 @@ def choose(combo: Any, value: str) -> None:
     index = combo.findData(value)
     assert index >= 0, f"{value!r} is not an item of the list"
     combo.setCurrentIndex(index)
+
+
+def canvas_with_and_without(viewer: Any, layer: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The canvas (RGB, float) with ``layer`` shown, and the same canvas with it hidden:
+    where they differ is what the layer draws."""
+    with_layer = viewer.screenshot(canvas_only=True, flash=False)[..., :3].astype(float)
+    layer.visible = False
+    settle()
+    without = viewer.screenshot(canvas_only=True, flash=False)[..., :3].astype(float)
+    layer.visible = True
+    settle()
+    return with_layer, without

@@ -8,12 +8,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from blockplan.case.store import CaseStore
-from blockplan.demo import build_demo_case
 from napari_blockplan._convert import lps_to_world
 from napari_blockplan._layers import layer_for
-from napari_blockplan._workspace import workspace_for
 from tests.plugin._gui import Physician, pixel_of, settle
+from tests.plugin.test_needle_on_slice import demo_in_planning
 
 pytestmark = pytest.mark.gui
 
@@ -34,13 +32,7 @@ def _text_pixels(viewer: Any, layer: Any) -> np.ndarray:
 
 @pytest.mark.parametrize("plane", ["axial", "sagittal", "coronal"])
 def test_a_targets_name_is_beside_its_marker(make_napari_viewer, tmp_path, plane: str) -> None:
-    viewer = make_napari_viewer(show=True)
-    viewer.window._qt_window.resize(1400, 900)
-    viewer.open_sample("blockplan", "lumbar_postop")
-    ws = workspace_for(viewer)
-    ws.use_store(CaseStore(tmp_path / "cases.sqlite3"))
-    _dock, planning = viewer.window.add_plugin_dock_widget("blockplan", "Planning")
-    case = ws.start_case(build_demo_case(SAMPLE))
+    viewer, planning, case = demo_in_planning(make_napari_viewer, tmp_path)
     target = case.targets[0]
     Physician(viewer).click(planning.view_buttons[plane], plane.capitalize())
     world = lps_to_world(np.asarray(target.position.lps, dtype=float))

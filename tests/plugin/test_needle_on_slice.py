@@ -20,7 +20,14 @@ from blockplan.demo import build_demo_case
 from blockplan.planning import path_on_plane
 from napari_blockplan._layers import layer_for
 from napari_blockplan._workspace import workspace_for
-from tests.plugin._gui import Physician, activate, canvas_widget, pixel_of, settle
+from tests.plugin._gui import (
+    Physician,
+    activate,
+    canvas_widget,
+    canvas_with_and_without,
+    pixel_of,
+    settle,
+)
 
 pytestmark = pytest.mark.gui
 
@@ -28,16 +35,22 @@ SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom"
 NORMALS = {"axial": (0, 0, 1), "sagittal": (1, 0, 0), "coronal": (0, 1, 0)}
 
 
-@pytest.fixture
-def demo(make_napari_viewer, tmp_path: Path) -> tuple[Any, Any, Any, Physician]:
-    """The sample study with the demo case open and the Planning panel docked."""
+def demo_in_planning(make_napari_viewer: Any, tmp_path: Path) -> tuple[Any, Any, Any]:
+    """The sample study in a 1400 × 900 window with the demo case open (its store in
+    ``tmp_path``) and the Planning panel docked: viewer, panel, case."""
     viewer = make_napari_viewer(show=True)
     viewer.window._qt_window.resize(1400, 900)
     viewer.open_sample("blockplan", "lumbar_postop")
     ws = workspace_for(viewer)
     ws.use_store(CaseStore(tmp_path / "cases.sqlite3"))
     _dock, planning = viewer.window.add_plugin_dock_widget("blockplan", "Planning")
-    case = ws.start_case(build_demo_case(SAMPLE))
+    return viewer, planning, ws.start_case(build_demo_case(SAMPLE))
+
+
+@pytest.fixture
+def demo(make_napari_viewer, tmp_path: Path) -> tuple[Any, Any, Any, Physician]:
+    """The sample study with the demo case open and the Planning panel docked."""
+    viewer, planning, case = demo_in_planning(make_napari_viewer, tmp_path)
     settle(10)
     return viewer, planning, case, Physician(viewer)
 
@@ -61,17 +74,6 @@ def _path(case: Any, target_id: str) -> tuple[np.ndarray, np.ndarray, int]:
     traj = case.trajectories[index]
     entry = np.asarray(traj.entry.lps, dtype=float)
     return entry, np.asarray(case.target(target_id).position.lps, dtype=float), index
-
-
-def _drawn_pixels(viewer: Any, layer: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The canvas (RGB) with the trajectories layer shown, and without it."""
-    with_layer = viewer.screenshot(canvas_only=True, flash=False)[..., :3].astype(float)
-    layer.visible = False
-    settle()
-    without = viewer.screenshot(canvas_only=True, flash=False)[..., :3].astype(float)
-    layer.visible = True
-    settle()
-    return with_layer, without
 
 
 def _painted(
@@ -106,7 +108,7 @@ def test_a_tilted_path_is_drawn_projected_on_its_targets_slice(demo, plane: str)
     assert viewer.layers.selection.active is not layer  # never made the active layer
     shown = path_on_plane(entry, target, target, NORMALS[plane])
     assert shown is not None
-    shots = _drawn_pixels(viewer, layer)
+    shots = canvas_with_and_without(viewer, layer)
     missing = [
         p.round(1).tolist()
         for p in _along(shown.entry_lps, shown.target_lps)
@@ -126,11 +128,11 @@ def test_a_path_the_slice_does_not_come_near_is_not_drawn(demo) -> None:
     others = [_path(case, t)[:2] for t in ("t1", "t2")]
     lonely = [p for p in _along(far_entry, far_target) if _far_from(p, others, 6.0)]
     assert len(lonely) >= 5
-    shots = _drawn_pixels(viewer, layer)
+    shots = canvas_with_and_without(viewer, layer)
     assert not any(_painted(shots, layer, far, pixel_of(viewer, p)) for p in lonely)
     # on its own slice, the same test sees it
     _select_target(doc, planning, "t3")
-    shots = _drawn_pixels(viewer, layer)
+    shots = canvas_with_and_without(viewer, layer)
     assert all(_painted(shots, layer, far, pixel_of(viewer, p)) for p in lonely)
 
 
@@ -159,7 +161,7 @@ def test_stepping_slices_with_the_arrow_keys_follows_the_path(demo) -> None:
     canvas.setFocus()
 
     def drawn_here() -> list[bool]:
-        shots = _drawn_pixels(viewer, layer)
+        shots = canvas_with_and_without(viewer, layer)
         return [_painted(shots, layer, index, pixel_of(viewer, p)) for p in _along(entry, target)]
 
     step = float(viewer.dims.range[0].step)

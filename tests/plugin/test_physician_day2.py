@@ -21,7 +21,14 @@ from napari_blockplan._convert import world_to_lps
 from napari_blockplan._launch import launch_viewer
 from napari_blockplan._layers import layer_for
 from napari_blockplan._workspace import workspace_for
-from tests.plugin._gui import Physician, activate, canvas_widget, pixel_of, settle
+from tests.plugin._gui import (
+    Physician,
+    activate,
+    canvas_widget,
+    canvas_with_and_without,
+    pixel_of,
+    settle,
+)
 from tests.plugin.test_clinic_day import _open_dock
 
 pytestmark = pytest.mark.gui
@@ -57,12 +64,7 @@ def day2(qtbot: Any, launch_app: Any) -> Any:
 def _marker_drawn(viewer: Any, layer: Any, index: int, lps: Any) -> bool:
     """True when the canvas shows the target ``index``'s face colour at ``lps`` (compared
     with the same canvas with the targets layer hidden)."""
-    with_layer = viewer.screenshot(canvas_only=True, flash=False)[..., :3].astype(float)
-    layer.visible = False
-    settle()
-    without = viewer.screenshot(canvas_only=True, flash=False)[..., :3].astype(float)
-    layer.visible = True
-    settle()
+    with_layer, without = canvas_with_and_without(viewer, layer)
     at = pixel_of(viewer, lps)
     rows, cols = slice(at.y() - 2, at.y() + 3), slice(at.x() - 2, at.x() + 3)
     colour = np.asarray(layer.face_color[index][:3], dtype=float) * 255
