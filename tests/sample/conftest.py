@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,15 +33,44 @@ def _generate(out: Path) -> Generated:
 
 
 @pytest.fixture(scope="session")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
-    """The study generated once per session with the default seed."""
+def _second_generation(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Path, subprocess.Popen[bytes]] | None]:
+    """The second generation, started as ``python -m blockplan.sample`` in a process of
+    its own while this one writes the first (on the machine's other core), when a test of
+    the session asks for it; None otherwise."""
+    if not any("generated_again" in item.fixturenames for item in request.session.items):
+        yield None
+        return
+    out = tmp_path_factory.mktemp("sample_b")
+    command = [sys.executable, "-m", "blockplan.sample", str(out), "--seed", str(DEFAULT_SEED)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    yield out, process
+    if process.poll() is None:  # the session ended before a test waited for it
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def generated(
+    tmp_path_factory: pytest.TempPathFactory,
+    _second_generation: tuple[Path, subprocess.Popen[bytes]] | None,
+) -> Generated:
+    """The study generated once per session with the default seed (in this process)."""
     return _generate(tmp_path_factory.mktemp("sample_a"))
 
 
 @pytest.fixture(scope="session")
-def generated_again(tmp_path_factory: pytest.TempPathFactory) -> Generated:
-    """A second, independent generation with the same seed."""
-    return _generate(tmp_path_factory.mktemp("sample_b"))
+def generated_again(
+    _second_generation: tuple[Path, subprocess.Popen[bytes]] | None,
+) -> Generated:
+    """A second, independent generation with the same seed: in a fresh process (the
+    command line's), so that nothing one generation left in memory can shape the other."""
+    assert _second_generation is not None
+    out, process = _second_generation
+    _out, err = process.communicate(timeout=900)
+    assert process.returncode == 0, err.decode(errors="replace")[-2000:]
+    return Generated(out)
 
 
 @pytest.fixture(scope="session")
