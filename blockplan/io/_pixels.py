@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import itertools
 import mmap
 import os
+from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -54,6 +56,8 @@ PREFERRED_PLUGINS: dict[str, tuple[str, ...]] = {
 # imagecodecs release the GIL; gdcm, pyjpegls and pylibjpeg-libjpeg hold it, so threads
 # only add overhead there).
 _THREADED = {dcm_uid.RLELossless}
+_AHEAD_PER_THREAD = 2
+"""Frames handed to each decoding thread ahead of the progress callback (`_decode_coded`)."""
 
 
 def alloc(shape: tuple[int, ...], dtype: np.dtype[Any] | type) -> npt.NDArray[Any]:
@@ -464,8 +468,20 @@ def _read_coded(
     if n_threads > 1 and len(coded) > 1:
         pool = ThreadPoolExecutor(n_threads)
         try:
-            for _ in pool.map(work, coded):
+            # A few frames ahead of ``tick``, never the whole series: when ``tick`` waits
+            # (a GUI thread busy: the napari plugin's `give_way`), the decoding threads
+            # run dry within `_AHEAD_PER_THREAD` frames each and leave it the GIL.
+            items = iter(coded)
+            ahead: deque[Future[None]] = deque(
+                pool.submit(work, item)
+                for item in itertools.islice(items, _AHEAD_PER_THREAD * n_threads)
+            )
+            while ahead:
+                ahead.popleft().result()
                 tick()
+                following = next(items, None)
+                if following is not None:
+                    ahead.append(pool.submit(work, following))
         finally:  # on cancel: drop the queued frames, wait for the running ones
             pool.shutdown(wait=True, cancel_futures=True)
     else:

@@ -6,6 +6,7 @@ total)`` and cancels by raising from the callback. `load_slice` shows a series a
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +74,43 @@ def test_load_series_stops_when_the_callback_raises(tmp_path: Path, tsuid: pydic
     with pytest.raises(_Cancel):
         load_series(info, progress=stop_at_five)
     assert calls == [1, 2, 3, 4, 5]  # nothing reported after the cancel
+
+
+@pytest.mark.parametrize("tsuid", [RLELossless, JPEGLSLossless], ids=lambda u: u.keyword)
+def test_decoding_threads_wait_with_a_progress_callback_that_waits(
+    tmp_path: Path, tsuid: pydicom.uid.UID, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A GUI's callback waits while the GUI thread is busy (napari plugin: `give_way`): the
+    decoding threads must not read on through the whole series meanwhile, holding the GIL
+    the GUI thread needs — only the few frames handed to them ahead."""
+    import threading
+
+    from blockplan.io import _pixels
+
+    _series(tmp_path, tsuid, n=40)
+    info = discover(tmp_path / "s").series[0]
+    decoded: list[int] = []
+    decode = _pixels._decode_into
+
+    def counted(*args: object) -> None:
+        decode(*args)  # type: ignore[arg-type]
+        decoded.append(1)
+
+    monkeypatch.setattr(_pixels, "_decode_into", counted)
+    during_the_wait: list[int] = []
+    started = threading.Event()
+
+    def waits_at_the_first(done: int, _total: int) -> None:
+        if done == 1:
+            started.set()
+            threading.Event().wait(0.4)  # a busy GUI thread
+            during_the_wait.append(len(decoded))
+
+    vol = load_series(info, progress=waits_at_the_first)
+    threads = min(4, os.cpu_count() or 1)
+    assert started.is_set() and len(decoded) == 40 and vol.array.shape[0] == 40
+    if threads > 1:  # frames decoded during the wait: those handed out ahead, not all 40
+        assert during_the_wait[0] <= 1 + _pixels._AHEAD_PER_THREAD * threads < 40
 
 
 @pytest.mark.parametrize("tsuid", [ExplicitVRLittleEndian, JPEGLSLossless], ids=lambda u: u.keyword)
