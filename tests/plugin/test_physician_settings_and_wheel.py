@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from qtpy.QtCore import Qt
+from qtpy.QtCore import QPoint, QPointF, Qt
+from qtpy.QtGui import QWheelEvent
+from qtpy.QtWidgets import QAbstractSpinBox, QApplication, QComboBox
 
 from blockplan.case.store import CaseStore
 from blockplan.demo import build_demo_case
@@ -134,3 +136,60 @@ def test_the_wheel_over_the_c_arm_and_study_choices_changes_nothing(
     assert [c.currentText() for c in combos] == shown
     assert fluoro.status.text() == status
     assert ws.case == case and ws.selected_target_id == selected
+
+
+PANELS = ("Cases", "Study browser", "Planning", "Outcomes", "C-arm previews", "Report")
+
+
+def _turn(widget: Any, delta: int) -> None:
+    """One notch of the wheel over ``widget`` (120: away from the user, -120: towards)."""
+    pos = QPointF(widget.width() / 2, widget.height() / 2)
+    event = QWheelEvent(
+        pos,
+        widget.mapToGlobal(pos),
+        QPoint(0, 0),
+        QPoint(0, delta),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(widget, event)
+
+
+def _shown(control: Any) -> Any:
+    return control.currentText() if isinstance(control, QComboBox) else control.text()
+
+
+def test_the_wheel_changes_no_drop_down_or_number_in_any_panel(
+    make_napari_viewer: Any, tmp_path: Path
+) -> None:
+    """Every drop-down and spin box of every blockplan panel, on the demo case: a notch of
+    the wheel each way leaves what it shows, and the case, as they were (a panel added
+    later without `scroll_only` fails here)."""
+    save_settings(Settings(clinician_name=AUTHOR))
+    viewer = make_napari_viewer(show=True)
+    ws = workspace_for(viewer)
+    ws.use_store(CaseStore(tmp_path / "cases.sqlite3"))
+    panels = [viewer.window.add_plugin_dock_widget("blockplan", p)[1] for p in PANELS]
+    ws.start_case(build_demo_case(SAMPLE))
+    settle()
+    case = ws.case
+    controls = [
+        (name, c)
+        for name, panel in zip(PANELS, panels, strict=True)
+        for c in (*panel.findChildren(QComboBox), *panel.findChildren(QAbstractSpinBox))
+        if c.isEnabled() and (not isinstance(c, QComboBox) or c.count() > 1)
+    ]
+    assert len(controls) >= 15  # the panels' choices and numbers are all there
+
+    moved = []
+    for name, control in controls:
+        before = _shown(control)
+        for delta in (-120, 120):  # one way, then the other (a box at its end moves back)
+            _turn(control, delta)
+            if _shown(control) != before:
+                moved.append(f"{name}: {type(control).__name__} showing {before!r}")
+    settle()
+    assert moved == []
+    assert ws.case == case
