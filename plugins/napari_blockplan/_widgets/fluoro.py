@@ -23,6 +23,7 @@ from qtpy.QtWidgets import QComboBox, QFormLayout, QGridLayout, QLabel, QVBoxLay
 from blockplan.case import Case
 from blockplan.fluoro.views import VIEW_TITLES, ViewKind, view_kinds
 from blockplan.planning.wording import target_names
+from napari_blockplan._widgets._controls import scroll_only
 from napari_blockplan._widgets._panel import Panel
 
 if TYPE_CHECKING:
@@ -80,6 +81,9 @@ class FluoroWidget(Panel):
         self.listen(self.ws.target_selected, self._on_selected)
         self.listen(self.ws.images_changed, self.refresh)
         self._fill_targets(self.ws.case)
+        # the wheel over the target or a view had switched the previews shown (and with
+        # the target, which target the panel followed): it scrolls the panel instead
+        scroll_only(self)
 
     def _layout(self) -> None:
         form = QFormLayout()

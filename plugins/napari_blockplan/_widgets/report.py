@@ -4,6 +4,11 @@ An adapter: the report is `blockplan.report.build_report`, archiving and export 
 core jobs `blockplan.archive.jobs.archive_case` / `export_deidentified` / `send_waiting`,
 run in worker threads with their steps shown. The PDF that is archived is exactly the one
 previewed: archiving is refused when the case changed after the report was built.
+
+What the physician types once per installation — the clinic, the author and the archive
+destination — is kept in the clinician settings (`blockplan.settings`) when the field is
+left (editing finished), so a relaunched napari shows it again. The author is the
+settings' clinician: the same name the audit trail records (`Workspace.set_clinician`).
 """
 
 from __future__ import annotations
@@ -112,6 +117,9 @@ class ReportWidget(Panel):
         self.clinic.setPlaceholderText("clinic name (printed in the header)")
         self.author = QLineEdit(settings.clinician_name)
         self.author.setPlaceholderText("the responsible physician (blockplan config)")
+        # kept in the settings when left (not at each key): a relaunch had emptied them
+        self.clinic.editingFinished.connect(lambda: self._keep("clinic_name", self.clinic))
+        self.author.editingFinished.connect(lambda: self._keep("clinician_name", self.author))
         self.build_button = QPushButton("Build report")
         self.build_button.clicked.connect(self.build)
         self.save_button = QPushButton("Save PDF…")
@@ -156,6 +164,9 @@ class ReportWidget(Panel):
         box = QGroupBox("Archive and export")
         self.destination = QLineEdit(destination)
         self.destination.setPlaceholderText("new folder, pacs://AE@host:port or https://…")
+        self.destination.editingFinished.connect(
+            lambda: self._keep("archive_destination", self.destination)
+        )
         self.archive_button = QPushButton("Archive the previewed report")
         self.archive_button.setEnabled(False)
         self.archive_button.clicked.connect(lambda: self.archive())
@@ -184,6 +195,44 @@ class ReportWidget(Panel):
         outbox.addWidget(self.send_waiting_button)
         form.addRow(outbox)
         return box
+
+    # -- the settings typed here ------------------------------------------------------
+    def _keep(self, key: str, field: QLineEdit) -> None:
+        """Save ``field``'s text as setting ``key`` when it differs from the saved one.
+
+        The author is the configured clinician (operator and report author are one
+        setting), saved as the Cases panel's clinician prompt saves it; an emptied author is
+        not saved (the field shows the saved one again). An invalid value is refused with
+        its reason and the saved one stays.
+        """
+        from blockplan.errors import BlockplanError
+        from blockplan.settings import load_settings, save_settings, set_value
+
+        words = {
+            "clinic_name": "Clinic",
+            "clinician_name": "Author",
+            "archive_destination": "Archive destination",
+        }
+        text = field.text().strip()
+        try:
+            saved = str(getattr(load_settings(), key))
+            if text == saved:
+                return
+            if key == "clinician_name":
+                if not text:
+                    field.setText(saved)
+                    self.status.setText(f"the author stays {saved!r}: give a name to change it")
+                    return
+                self.ws.set_clinician(text)  # the audit trail's operator too
+            else:
+                save_settings(set_value(load_settings(), key, text))
+        except BlockplanError as err:
+            self._refuse(f"{words[key]} not saved: {err}")
+            return
+        self.status.setText(
+            f"{words[key]} saved: {'cleared' if not text else repr(text)}, kept after a relaunch"
+            + (" (edits are recorded with this name too)" if key == "clinician_name" else "")
+        )
 
     # -- the report -----------------------------------------------------------------
     def _case_edited(self, *_: Any) -> None:

@@ -29,6 +29,7 @@ from qtpy.QtWidgets import (
 )
 
 from napari_blockplan._qt import present
+from napari_blockplan._widgets._controls import scroll_only
 from napari_blockplan._workspace import workspace_for
 
 if TYPE_CHECKING:
@@ -118,6 +119,9 @@ class StudyWidget(QWidget):
         ws = workspace_for(napari_viewer)
         ws.case_changed.connect(self._on_case)
         self.destroyed.connect(lambda *_: ws.case_changed.disconnect(self._on_case))
+        # the wheel over Gaps or Gantry tilt had changed how the next series is loaded
+        # (refuse → resample): it scrolls the panel instead
+        scroll_only(self)
 
     def _choices_row(self) -> QFormLayout:
         """The 'Gaps' and 'Gantry tilt' choices (`blockplan.io.gaps.with_choices`)."""
