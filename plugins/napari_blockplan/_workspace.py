@@ -76,6 +76,9 @@ class Workspace:
     target_selected = Signal(object)
     """Emitted with the id of the target selected in the Planning panel (None: none)."""
 
+    clinician_changed = Signal(str)
+    """Emitted with the clinician's name when it was saved in the settings (from any panel)."""
+
     images_refused = Signal(object)
     """Emitted with the `PatientMismatchError` of images removed because they are another
     patient's or study's (``err.comparison`` holds both identities: show, never log)."""
@@ -321,6 +324,7 @@ class Workspace:
         self.user = settings.clinician_name
         if self.session is not None:
             self.session.user = self.user
+        self.clinician_changed.emit(self.user)
         return self.user
 
     # -- edits --------------------------------------------------------------------

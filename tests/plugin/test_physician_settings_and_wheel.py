@@ -45,8 +45,11 @@ def test_clinic_author_and_destination_typed_in_the_report_panel_survive_a_relau
     """Clinic and Author typed in the Report panel were empty again after a restart of
     napari; the physician typed them before every report."""
     viewer, report = _report_panel(make_napari_viewer)
+    _dock, cases = viewer.window.add_plugin_dock_widget("blockplan", "Cases")
+    activate(report)
     doc = Physician(viewer)
     assert (report.clinic.text(), report.author.text()) == ("", "")  # nothing configured
+    assert not cases.clinician_row.isHidden()  # the Cases panel asks for the clinician
 
     doc.click(report.clinic, "Clinic")
     doc.type(report.clinic, CLINIC, "the clinic")
@@ -67,6 +70,7 @@ def test_clinic_author_and_destination_typed_in_the_report_panel_survive_a_relau
     assert saved.archive_destination == destination
     assert stat.S_IMODE(os.stat(settings_path()).st_mode) == 0o600  # the owner's only
     assert workspace_for(viewer).user == AUTHOR  # one clinician: author and operator
+    assert cases.clinician_row.isHidden()  # answered in the Report panel: no longer asked
     assert report.status.text().startswith("Archive destination saved")
     viewer.close()
     settle()

@@ -136,6 +136,8 @@ class CasePanel(Panel):
         self.listen(self.ws.case_changed, self._on_case_changed)
         self.listen(self.ws.images_changed, self._refresh_offer)
         self.listen(self.ws.images_refused, self._show_refused)
+        # the Report panel's Author saves the clinician too: the prompt goes at once
+        self.listen(self.ws.clinician_changed, lambda *_: self._refresh_clinician())
         self._on_case_changed(self.ws.case)
         self._refresh_clinician()
         self.search()
