@@ -86,6 +86,25 @@ def test_the_display_grid_is_resampled_plane_by_plane_as_napari_asks() -> None:
             view[view.shape[0]]
 
 
+def test_the_whole_grid_asked_for_while_it_is_built_apart_is_a_small_placeholder() -> None:
+    """napari's 3-D view asks for the whole grid: while a thread resamples it, the answer
+    is a 2 × 2 × 2 block of ``fill`` — the grid's shape of ``fill`` made napari copy and
+    upload a volume of nothing (1.6 s frozen for the oblique MR) — and then the grid."""
+    import threading
+
+    shown, _how = display_volume(_oblique_mr())
+    view = shown.array
+    assert isinstance(view, WorldAlignedView)
+    ready = threading.Event()
+    view.build_whole_apart(ready.set)
+    answer = view[:, :, :]
+    assert answer.shape == (2, 2, 2) and answer.nbytes < 64
+    assert np.all(answer == view.fill)
+    assert ready.wait(60) and view.whole_ready
+    assert view[:, :, :].shape == view.shape  # once built, the grid itself
+    assert np.array_equal(view[:, :, :], np.asarray(view))
+
+
 @pytest.mark.gui
 def test_napari_shows_the_tilted_ct_from_the_view(make_napari_viewer: Any) -> None:
     source = _tilted_ct()
