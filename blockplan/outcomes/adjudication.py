@@ -130,9 +130,12 @@ class SourceKey(_Result):
 
     @property
     def label(self) -> str:
-        """E.g. ``"L4-L5, right, facet joint"``; ``–`` for no level or side."""
+        """E.g. ``"L4-L5, right, facet joint"``; ``–`` for the level of a sacroiliac joint
+        and the side of a disc (they have none), ``level unassigned`` for a structure whose
+        level is not known yet (a target placed before the level markers)."""
         side = self.side.value if self.side is not None else "–"
-        return f"{self.level or '–'}, {side}, {STRUCTURE_NAMES[self.structure]}"
+        level = self.level or ("–" if self.structure in _LEVELLESS else "level unassigned")
+        return f"{level}, {side}, {STRUCTURE_NAMES[self.structure]}"
 
     @property
     def short_label(self) -> str:

@@ -372,3 +372,15 @@ def test_blocks_are_numbered_chronologically() -> None:
 def test_relief_diary_helper_sanity() -> None:
     d = relief_diary(60, 80)
     assert [e.nrs for e in d.entries][:5] == [2, 2, 2, 2, 10]
+
+
+def test_a_site_whose_level_is_not_known_yet_says_so() -> None:
+    """A target placed before the level markers tests a root of unknown level: the ledger,
+    the Outcomes panel and the report's pain-source table read "–, left, nerve root", which
+    looked like a level-less structure (an SIJ); they now say the level is unassigned."""
+    root = SourceKey(structure=Structure.NERVE_ROOT, level=None, side=Laterality.LEFT)
+    assert root.label == "level unassigned, left, nerve root"
+    sij = SourceKey(structure=Structure.SACROILIAC_JOINT, level=None, side=Laterality.RIGHT)
+    assert sij.label == "–, right, sacroiliac joint"  # an SIJ has no level
+    disc = SourceKey(structure=Structure.DISC, level="L4-L5", side=None)
+    assert disc.label == "L4-L5, –, disc"  # a disc has no side
