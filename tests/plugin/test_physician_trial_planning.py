@@ -439,10 +439,13 @@ def test_the_c_arm_panel_never_shows_one_target_under_anothers_name(
     _select_row(doc, planning, 1)
     assert fluoro.target.currentText() == "T2 · L4-L5 right MBB"
     t2 = workspace_for(viewer).case.targets[1].id
-    assert all("left oblique" not in c.text() for c in fluoro.captions)  # T1's angles gone
-    if fluoro.shown:  # T2's quick previews came already (a fast machine)
+    if fluoro.shown:  # T2's quick previews came already (a fast machine): T2's, as captioned
+        # (T2's progression view may itself be a left oblique: perpendicular to its
+        # right-oblique bull's-eye)
         assert all(p.target_id == t2 for p in fluoro.shown)
-    else:  # still computing T2's: T1's pictures are gone and the panel says so
+        assert [c.text() for c in fluoro.captions] == [p.view.title for p in fluoro.shown]
+    else:  # still computing T2's: T1's pictures and angles are gone and the panel says so
+        assert all("left oblique" not in c.text() for c in fluoro.captions)
         assert fluoro.images[0].pixmap().isNull()
         assert fluoro.images[0].text() == "computing the bull's-eye view…"
         assert fluoro.status.text() == "computing the C-arm previews of T2 · L4-L5 right MBB…"
