@@ -101,12 +101,21 @@ def test_names_stay_after_a_deletion_and_delete_keys_delete_the_selected_target(
     assert len(ws.case.targets) == 4 and _names_in_table(table) == after
 
     # a new target is T6: neither T2's number nor a place in the list
-    doc.key(canvas_widget(viewer), Qt.Key.Key_T, Qt.KeyboardModifier.ShiftModifier, "Shift-T")
+    canvas = canvas_widget(viewer)
     x, y, z = ws.case.targets[0].position.lps
+    doc.key(canvas, Qt.Key.Key_T, Qt.KeyboardModifier.ShiftModifier, "Shift-T")
     doc.click_patient((x, y + 8.0, z), "a new target")
+    six = _names_in_table(table)[4]
+    assert _names_in_table(table)[:4] == after and six.startswith("T6 · ")
+    # its placement undone (Ctrl+Z on its row), the next target is T7: 6 was given once
+    _click_row(doc, table, six)
+    doc.key(table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier, "Ctrl+Z")
+    assert _names_in_table(table) == after
+    doc.key(canvas, Qt.Key.Key_T, Qt.KeyboardModifier.ShiftModifier, "Shift-T")
+    doc.click_patient((x, y + 8.0, z), "the new target again")
     settle()
     shown = _names_in_table(table)
-    assert shown[:4] == after and shown[4].startswith("T6 · ")
+    assert shown[:4] == after and shown[4] == "T7" + six.removeprefix("T6")
     assert _names_on_canvas(viewer) == shown
 
     # the report PDF and the SR name every target as the table does, and none "T2"
@@ -128,5 +137,5 @@ def test_names_stay_after_a_deletion_and_delete_keys_delete_the_selected_target(
         assert name in pdf
         assert any(t.startswith(f"target:{target.id} {name}") for t in tracked)
     assert "T2 ·" not in pdf and not any(" T2 · " in t for t in tracked)
-    assert [t.number for t in read_sr(objects.sr).targets] == [1, 3, 4, 5, 6]
+    assert [t.number for t in read_sr(objects.sr).targets] == [1, 3, 4, 5, 7]
     assert case.targets[1].id not in {t.id for t in ws.case.targets}
