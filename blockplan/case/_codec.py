@@ -169,10 +169,9 @@ def _v5_to_v6(body: Body) -> Body:
     given (``last_target_number``).
 
     v5 numbered targets by their place in the list, so deleting T2 renamed T3 "T2" in the
-    next report. A v5 case's targets get the numbers they were shown with when it was
-    stored: their list positions, 1, 2, 3, …; the count starts at the last of them.
-    Numbers of targets deleted before the migration cannot be known, so they may be given
-    again once — a v5 case never showed them beside its current targets.
+    next report. A v5 case's targets get the numbers they were last shown with: their list
+    positions, 1, 2, 3, …; the count of numbers given starts at the last of them (numbers
+    of targets deleted while the case was v5 were never kept, so they cannot be known).
     """
     targets = [t for t in body.get("targets", []) or [] if isinstance(t, dict)]
     for n, target in enumerate(targets, start=1):

@@ -136,6 +136,9 @@ def test_a_case_stored_before_numbers_gets_its_list_positions(tmp_path: Path) ->
     body["schema_version"] = 5
     case = case_from_body(json.loads(json.dumps(body)))
     assert [t.number for t in case.targets] == [1, 2, 3] and case.last_target_number == 3
+    # a file written by blockplan 0.1.0 (schema 1), committed unchanged
+    old = load_case_file(Path(__file__).parents[1] / "case" / "data" / "case-v1.blockplan.json")
+    assert [t.number for t in old.targets] == [1, 2] and old.last_target_number == 2
     # the store's older rows too (its column says 5)
     with CaseStore(tmp_path / "cases.sqlite3") as store:
         store.create(case, "tester")
