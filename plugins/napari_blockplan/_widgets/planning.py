@@ -8,7 +8,8 @@ Clicking on the canvas places whatever the active mode says (keyboard shortcuts 
 brackets): a level marker [Shift-L], the new place of the marker selected in the marker
 list, a root/thecal-sac landmark, a target [Shift-T], the skin entry of the selected target
 [Shift-E], or the seed of a scar region-grow [Shift-G]. Escape leaves the mode. Undo/redo
-[Control-Alt-Z / Control-Alt-Y].
+[Control-Alt-Z / Control-Alt-Y]. Delete or Backspace on a selected row of the marker list or
+the targets table deletes that marker or target (not while a cell is being edited).
 """
 
 from __future__ import annotations
