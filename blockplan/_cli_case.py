@@ -244,9 +244,12 @@ def show(case_id: str, db: str | None, as_json: bool) -> None:
         loaded, _version = store.load(case_id)
         summary = store.summary(case_id)
         trail = store.audit(case_id)
+    from blockplan.planning.wording import target_name
+
     targets = [
         {
             "id": t.id,
+            "name": target_name(t),
             "level": t.level,
             "side": t.side.value,
             "structure": t.structure.value,
@@ -286,8 +289,8 @@ def show(case_id: str, db: str | None, as_json: bool) -> None:
     )
     for t in targets:
         click.echo(
-            f"  target {t['id']}: {t['level'] or '-'} {t['side']} {t['structure']} "
-            f"({t['block_type']})"
+            f"  target {t['id']}: {t['name']} — {t['level'] or '-'} {t['side']} "
+            f"{t['structure']} ({t['block_type']})"
         )
     for b in blocks:
         click.echo(

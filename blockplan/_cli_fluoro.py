@@ -26,21 +26,25 @@ errors import no numpy (a test checks that the two agree)."""
 
 
 def pick_target(case: Case, wanted: str | None) -> str:
-    """The target id for ``--target``: an id or ``T<n>`` (its number in placement order);
-    none given: the first target with a planned path, else the first target."""
+    """The target id for ``--target``: an id or ``T<n>`` (the target's own number, as its
+    name says: `target_tag`); none given: the first target with a planned path, else the
+    first target."""
     if not case.targets:
         raise PlanningError(f"fluoro: case {case.case_id} has no target: place one first")
     if wanted is None:
         with_path = [t.id for t in case.targets if case.trajectory_for(t.id) is not None]
         return (with_path or [case.targets[0].id])[0]
-    ids = [t.id for t in case.targets]
-    if wanted in ids:
+    from blockplan.planning.wording import target_tag
+
+    if wanted in {t.id for t in case.targets}:
         return wanted
-    number = wanted[1:] if wanted[:1] in ("T", "t") else ""
-    if number.isdigit() and 1 <= int(number) <= len(ids):
-        return ids[int(number) - 1]
+    tags = {target_tag(t): t.id for t in case.targets}
+    found = tags.get(wanted.strip().upper())
+    if found is not None:
+        return found
     raise PlanningError(
-        f"fluoro: case {case.case_id} has no target {wanted!r}; expected an id or T1–T{len(ids)}"
+        f"fluoro: case {case.case_id} has no target {wanted!r}; expected an id or one of "
+        f"{', '.join(tags)}"
     )
 
 

@@ -3,7 +3,8 @@
 Content (one Measurement Group per item, all under "Imaging Measurements"):
 
 * **Target** — TID 1410 group: Tracking Identifier ``target:<id> <name>`` (the target's
-  name, `blockplan.planning.wording.target_name`, e.g. ``T5 · L5 left SNRB``; followed by
+  name, `blockplan.planning.wording.target_name`, e.g. ``T5 · L5 left SNRB``, whose number
+  is the target's own and is read back with it; followed by
   `` | <label>`` when the physician gave the target a label), Finding
   (99BLOCKPLAN ``TARGET``), Finding Site = the structure (SNOMED CT "Sacroiliac joint"
   or a private code) with Laterality (SNOMED Left/Right/Bilateral) or topographical
@@ -967,7 +968,14 @@ def _xyz(row: np.ndarray) -> tuple[float, float, float]:
     return float(row[0]), float(row[1]), float(row[2])
 
 
-_NAME_PREFIX = re.compile(r"^T\d+ · ")
+_NAME_PREFIX = re.compile(r"^T(\d+) · ")
+
+
+def _number_of(rest: str) -> int | None:
+    """The target's own number from its name after ``target:<id>`` (``"T3 · …"`` → 3);
+    None when no name is written (SRs of blockplan 0.1): the case numbers it."""
+    found = _NAME_PREFIX.match(rest)
+    return int(found.group(1)) if found and int(found.group(1)) > 0 else None
 
 
 def _label_of(rest: str) -> str:
@@ -993,6 +1001,7 @@ def _read_target(group: Dataset, tracking: str) -> Target:
     level = level_from_code(qual["SPINAL-LEVEL"]) if "SPINAL-LEVEL" in qual else None
     return Target(
         id=head[len("target:") :],
+        number=_number_of(rest),
         label=label,
         level=level,
         side=side if side is not None else Laterality.MIDLINE,

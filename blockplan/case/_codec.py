@@ -164,12 +164,30 @@ def _v4_to_v5(body: Body) -> Body:
     return body
 
 
+def _v5_to_v6(body: Body) -> Body:
+    """v5 → v6: each target keeps its own number (``number``), the case the highest it has
+    given (``last_target_number``).
+
+    v5 numbered targets by their place in the list, so deleting T2 renamed T3 "T2" in the
+    next report. A v5 case's targets get the numbers they were last shown with: their list
+    positions, 1, 2, 3, …; the count of numbers given starts at the last of them (numbers
+    of targets deleted while the case was v5 were never kept, so they cannot be known).
+    """
+    targets = [t for t in body.get("targets", []) or [] if isinstance(t, dict)]
+    for n, target in enumerate(targets, start=1):
+        target.setdefault("number", n)
+    body.setdefault("last_target_number", len(targets))
+    body["schema_version"] = 6
+    return body
+
+
 MIGRATIONS: dict[int, Migration] = {
     0: _v0_to_v1,
     1: _v1_to_v2,
     2: _v2_to_v3,
     3: _v3_to_v4,
     4: _v4_to_v5,
+    5: _v5_to_v6,
 }
 """``{from_version: function(body) -> body of from_version + 1}``, applied in order."""
 

@@ -12,7 +12,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -68,7 +68,7 @@ __all__ = [
     "new_id",
 ]
 
-CASE_SCHEMA_VERSION = 5
+CASE_SCHEMA_VERSION = 6
 """Version of the case file format written by this release.
 
 2: study time, referring physician and institution in `StudyRef`; complications
@@ -79,6 +79,9 @@ transitional vertebra (`Case.transitional_vertebra`).
 4: sessions — procedures done in one sitting share `Procedure.session_id` (`Case.sessions`);
 a diary the physician closed as final (`PainDiary.closed_as_final`).
 5: a series the plan was made on resampled onto regular spacing (`SeriesRef.interpolated`).
+6: targets keep the number given at placement (`Target.number`); the case keeps the highest
+number it has given (`Case.last_target_number`), so a deleted target's number is never
+given again.
 """
 
 Level = Annotated[str, AfterValidator(parse_level)]
@@ -326,12 +329,16 @@ class LevelChange(_Model):
 class Target(_Model):
     """A candidate injection target.
 
+    ``number`` is the target's own number (its name "T3 · …", `blockplan.planning.wording
+    .target_name`): given once, when the target joins a case (`Case` gives the next one),
+    and kept through every edit; None only for a target not yet in a case.
     ``level_change`` is set when an edit of the level markers changed the target's level
     or side (what it was before); None when the physician has confirmed them (or nothing
     changed since the target was placed).
     """
 
     id: str = Field(default_factory=new_id)
+    number: int | None = Field(default=None, ge=1)
     label: str = ""
     level: Level | None = None
     side: Laterality
@@ -640,10 +647,54 @@ def _check_sessions(procedures: Iterable[Procedure]) -> None:
 
 
 # --- the case -------------------------------------------------------------------------
-class Case(_Model):
-    """One patient's plan and outcomes."""
+def _target_number(item: Any) -> Any:
+    """The ``number`` of a target given as a `Target` or as its JSON dict (None: none)."""
+    if isinstance(item, Target):
+        return item.number
+    return item.get("number") if isinstance(item, dict) else None
 
-    schema_version: Literal[5] = 5
+
+def _numbered(item: Any, number: int) -> Any:
+    if isinstance(item, Target):
+        return item.model_copy(update={"number": number})
+    return {**item, "number": number}
+
+
+def _number_targets(data: Any) -> Any:
+    """Give every target without a number the next one: one more than the highest number
+    the case has given (``last_target_number``, or the highest a target holds if higher).
+
+    Numbers are never given again: a deleted T3 leaves ``last_target_number`` at 3 (or
+    more), so the next target placed is T4. Runs before validation, on a case's raw data
+    (targets as dicts from JSON, or `Target` objects from an edit); anything malformed is
+    left for validation to refuse, naming the field.
+    """
+    if not isinstance(data, dict):
+        return data
+    targets = data.get("targets") or ()
+    given = data.get("last_target_number", 0)
+    if not isinstance(targets, list | tuple) or type(given) is not int:
+        return data
+    held = [n for n in map(_target_number, targets) if type(n) is int]
+    last = max([given, *held])
+    numbered = []
+    for item in targets:
+        if _target_number(item) is None and isinstance(item, Target | dict):
+            last += 1
+            item = _numbered(item, last)
+        numbered.append(item)
+    return {**data, "targets": tuple(numbered), "last_target_number": last}
+
+
+class Case(_Model):
+    """One patient's plan and outcomes.
+
+    ``last_target_number``: the highest target number the case has given (0: none yet).
+    It never goes down: a target added without a number gets the one after it, so a
+    deleted target's number is not given to another (`Target.number`).
+    """
+
+    schema_version: Literal[6] = 6
     case_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     title: str = ""
     created_at: AwareDatetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
@@ -658,11 +709,17 @@ class Case(_Model):
     landmarks: tuple[Landmark, ...] = ()
     scar_regions: tuple[ScarRegion, ...] = ()
     targets: tuple[Target, ...] = ()
+    last_target_number: int = Field(default=0, ge=0)
     trajectories: tuple[Trajectory, ...] = ()
     procedures: tuple[Procedure, ...] = ()
     odi: tuple[OdiEntry, ...] = ()
     pgic: tuple[PgicEntry, ...] = ()
     notes: tuple[Note, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _give_target_numbers(cls, data: Any) -> Any:
+        return _number_targets(data)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Self:
@@ -677,6 +734,9 @@ class Case(_Model):
             ids = [item.id for item in getattr(self, name)]
             if len(set(ids)) != len(ids):
                 raise ValueError(f"{name}: ids must be unique")
+        numbers = [t.number for t in self.targets]
+        if len(set(numbers)) != len(numbers):
+            raise ValueError("targets: numbers must be unique (each target keeps its own)")
         target_ids = {t.id for t in self.targets}
         for traj in self.trajectories:
             if traj.target_id not in target_ids:
@@ -754,6 +814,16 @@ class Case(_Model):
         if collection == "targets":
             changes["trajectories"] = tuple(t for t in self.trajectories if t.target_id != item_id)
         return self.evolve(**changes)
+
+    def keeping_target_numbers_of(self, other: Case) -> Case:
+        """This case, with ``other``'s count of given target numbers when it is higher.
+
+        For undo and redo: going back to an earlier state brings back its targets, never
+        its count, so a number given since (to a target now undone) is not given again.
+        """
+        if other.last_target_number <= self.last_target_number:
+            return self
+        return self.evolve(last_target_number=other.last_target_number)
 
     def evolve(self, **changes: object) -> Case:
         """A new case with ``changes`` applied and everything validated again."""

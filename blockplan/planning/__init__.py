@@ -129,6 +129,7 @@ from blockplan.planning.wording import (
     needle_label,
     target_name,
     target_names,
+    target_tag,
 )
 
 __all__ = [
@@ -236,6 +237,7 @@ __all__ = [
     "target_level_and_side",
     "target_name",
     "target_names",
+    "target_tag",
     "targets_near_disagreement",
     "transitional_text",
     "unchecked_structures",

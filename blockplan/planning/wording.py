@@ -25,8 +25,9 @@ structure of each kind, bone on the CT, scar): ``"safe — clear of nerve root L
 roots and thecal sac"``; ``"UNSAFE — <hazards>"`` (the verdict itself is decided by
 `blockplan.planning.trajectory.safety_verdict`).
 
-Targets are named by `target_name`: ``"T1 · L5 left SNRB"`` (number in placement order,
-level, side, block type), used wherever a target is named.
+Targets are named by `target_name`: ``"T1 · L5 left SNRB"`` (the target's own number,
+given at placement and never changed or given again, then level, side, block type), used
+wherever a target is named; `target_tag` is the number alone (``"T1"``, on key images).
 
 Decision support, not a medical device.
 """
@@ -75,6 +76,7 @@ __all__ = [
     "structure_text",
     "target_name",
     "target_names",
+    "target_tag",
     "tilt_text",
     "unassigned_level_reason",
     "unchecked_text",
@@ -177,22 +179,39 @@ VERDICT_COLOURS: dict[str, str] = {
 report's key images (green, red, orange); a path without a verdict is *not assessed*."""
 
 
-def target_name(target: Target, number: int) -> str:
+def target_tag(target: Target) -> str:
+    """A target's number as drawn beside it: ``"T3"`` (`Target.number`).
+
+    The number is the target's own, given when it was placed (one more than the highest
+    the case had given): deleting T2 leaves T3 named T3 on today's report as on
+    yesterday's, and a deleted target's number is never given to another.
+
+    Raises
+    ------
+    ValueError
+        For a target not yet in a case (no number given).
+    """
+    if target.number is None:
+        raise ValueError("a target is numbered when it joins a case; this one has no number")
+    return f"T{target.number}"
+
+
+def target_name(target: Target) -> str:
     """A target as the physician names it: ``"T1 · L5 left SNRB"``.
 
-    ``number`` is its place in the order the targets were placed (1 = first); then the
-    level, the side and the block type (`BLOCK_ABBREVIATIONS`). A target without a level:
-    ``"T2 · left MBB, level unassigned"``.
+    Its own number (`target_tag`), then the level, the side and the block type
+    (`BLOCK_ABBREVIATIONS`). A target without a level: ``"T2 · left MBB, level
+    unassigned"``.
     """
     what = f"{target.side.value} {BLOCK_ABBREVIATIONS[target.block_type]}"
     if target.level:
-        return f"T{number} · {target.level} {what}"
-    return f"T{number} · {what}, level unassigned"
+        return f"{target_tag(target)} · {target.level} {what}"
+    return f"{target_tag(target)} · {what}, level unassigned"
 
 
 def target_names(targets: Sequence[Target]) -> dict[str, str]:
-    """Target id → `target_name`, numbered in the given (placement) order."""
-    return {t.id: target_name(t, n) for n, t in enumerate(targets, start=1)}
+    """Target id → `target_name` (each by its own number)."""
+    return {t.id: target_name(t) for t in targets}
 
 
 def oblique_text(oblique_deg: float, oblique_side: str) -> str:

@@ -40,6 +40,7 @@ from blockplan.outcomes import Ledger, build_ledger
 from blockplan.planning.level_guard import level_check_for_case
 from blockplan.planning.level_proposal import LevelProposal, propose_levels
 from blockplan.planning.paths import measure_paths
+from blockplan.planning.wording import target_tag
 from blockplan.report.findings import ReportFindings, findings_from_ledger
 from blockplan.report.fonts import FontSet, register_fonts
 from blockplan.report.identity import case_relations
@@ -322,7 +323,7 @@ def _context(
         report_id=report_id,
         created_at=created,
         width=page[0] - 2 * _MARGIN,
-        target_labels={t.id: f"T{n}" for n, t in enumerate(case.targets, start=1)},
+        target_labels={t.id: target_tag(t) for t in case.targets},
         block_numbers=_block_numbers(case, findings),
         paths=measure_paths(case, vols, skip_unmeasurable=True),
         payer=payer_checklists(case, opts.payer_profiles),

@@ -111,7 +111,8 @@ class Context:
     width: float
     """Width of the text frame (pt)."""
     target_labels: dict[str, str]
-    """Target id → ``"T1"``, ``"T2"``, … in case order (the tags drawn on key images);
+    """Target id → ``"T1"``, ``"T3"``, … (`target_tag`: each target's own number, the tags
+    drawn on key images);
     tables and captions name targets by `blockplan.planning.wording.target_name`."""
     block_numbers: dict[str, int]
     """Procedure id → chronological block number (the ledger's numbering)."""

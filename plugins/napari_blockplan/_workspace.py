@@ -369,6 +369,9 @@ class Workspace:
         if not self._undo:
             return None
         previous, action = self._undo.pop()
+        # the targets of the earlier state come back, not its count: T4 undone is not
+        # given again to the next target placed
+        previous = previous.keeping_target_numbers_of(self.case)
         self._ensure_session().apply(previous, action="undo", summary=action)
         self._redo.append((self.case, action))
         self.case = previous
@@ -380,6 +383,7 @@ class Workspace:
         if not self._redo:
             return None
         following, action = self._redo.pop()
+        following = following.keeping_target_numbers_of(self.case)
         self._ensure_session().apply(following, action="redo", summary=action)
         self._undo.append((self.case, action))
         self.case = following

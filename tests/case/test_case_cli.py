@@ -101,12 +101,13 @@ def test_show_text_and_json(filled: tuple[str, str]) -> None:
     url, case_id = filled
     _, out, _ = run("show", case_id, "--db", url)
     assert f"case {case_id}  version 1" in out and "blocks 3 (3 with a diary)" in out
-    assert "target t1: L5 right nerve_root (snrb)" in out and "create" in out
+    assert "target t1: T1 · L5 right SNRB — L5 right nerve_root (snrb)" in out and "create" in out
     assert PATIENT_ID not in out and "Synthia" not in out
     _, out, _ = run("show", case_id, "--db", url, "--json")
     shown = json.loads(out)
     assert shown["summary"]["n_targets"] == 2 and len(shown["procedures"]) == 3
     assert shown["audit"][0]["action"] == "create"
+    assert [t["name"].split(" · ")[0] for t in shown["targets"]] == ["T1", "T2"]
     with CaseStore(url) as store:
         loaded = store.load(case_id)[0]
     assert [b["session_id"] for b in shown["procedures"]] == [

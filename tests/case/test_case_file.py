@@ -194,7 +194,7 @@ def test_v1_file_with_an_snrb_and_an_mbb_on_one_date_becomes_one_session(
     assert [p.block_type.value for p in session.procedures] == ["snrb", "mbb"]
     # and the current version is written back with the session
     saved = _envelope(save_case_file(case, tmp_path / "v4.json"))
-    assert saved["schema_version"] == CASE_SCHEMA_VERSION == 5  # v5: SeriesRef.interpolated
+    assert saved["schema_version"] == CASE_SCHEMA_VERSION == 6  # v6: Target.number
     assert {p["session_id"] for p in saved["case"]["procedures"]} == {"p0"}
 
 

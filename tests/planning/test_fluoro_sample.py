@@ -168,5 +168,5 @@ def test_fluoro_cli_writes_the_png_and_the_json(tmp_path: Path, case: Case) -> N
     assert bad.exit_code == 2
     assert bad.output.strip().splitlines() == [
         "blockplan: error: fluoro: case demo-phantom-lumbar-0001 has no target 'T9'; "
-        "expected an id or T1–T5"
+        "expected an id or one of T1, T2, T3, T4, T5"
     ]

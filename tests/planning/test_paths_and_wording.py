@@ -222,11 +222,15 @@ def test_clearance_scar_and_verdict_words() -> None:
 
 
 def test_target_names() -> None:
-    snrb = _target(Structure.NERVE_ROOT, "L5", "left", (20, 10, 0))
-    assert w.target_name(snrb, 1) == "T1 · L5 left SNRB"
-    mbb = _target(Structure.FACET_JOINT, "L4-L5", "right", (20, 10, 0))
-    unassigned = mbb.model_copy(update={"id": "u", "level": None})
-    tfesi = snrb.model_copy(update={"id": "f", "block_type": BlockType.TRANSFORAMINAL_EPIDURAL})
+    snrb = _target(Structure.NERVE_ROOT, "L5", "left", (20, 10, 0)).model_copy(update={"number": 1})
+    assert w.target_name(snrb) == "T1 · L5 left SNRB" and w.target_tag(snrb) == "T1"
+    mbb = _target(Structure.FACET_JOINT, "L4-L5", "right", (20, 10, 0)).model_copy(
+        update={"number": 2}
+    )
+    unassigned = mbb.model_copy(update={"id": "u", "level": None, "number": 3})
+    tfesi = snrb.model_copy(
+        update={"id": "f", "block_type": BlockType.TRANSFORAMINAL_EPIDURAL, "number": 4}
+    )
     names = w.target_names([snrb, mbb, unassigned, tfesi])
     assert list(names.values()) == [
         "T1 · L5 left SNRB",

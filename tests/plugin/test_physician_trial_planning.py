@@ -214,7 +214,9 @@ def test_the_placement_message_says_why_the_level_is_unassigned(
     doc.click_patient(S1["entry_lps"], "its skin entry")
     assert planning.message.text() == "skin entry of T4 · left SNRB, level unassigned placed"
     doc.click(_button(planning, "Delete selected target"), "Delete selected target")
-    assert planning.message.text() == "target T4 · left SNRB, level unassigned deleted"
+    assert planning.message.text() == (
+        "target T4 · left SNRB, level unassigned deleted — Ctrl+Z to undo"
+    )
     assert len(workspace_for(viewer).case.targets) == 3
 
 

@@ -8,7 +8,8 @@ Clicking on the canvas places whatever the active mode says (keyboard shortcuts 
 brackets): a level marker [Shift-L], the new place of the marker selected in the marker
 list, a root/thecal-sac landmark, a target [Shift-T], the skin entry of the selected target
 [Shift-E], or the seed of a scar region-grow [Shift-G]. Escape leaves the mode. Undo/redo
-[Control-Alt-Z / Control-Alt-Y].
+[Control-Alt-Z / Control-Alt-Y]. Delete or Backspace on a selected row of the marker list or
+the targets table deletes that marker or target (not while a cell is being edited).
 """
 
 from __future__ import annotations
@@ -364,6 +365,9 @@ class PlanningWidget(Panel):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.itemChanged.connect(self._on_item_changed)
         self.table.itemSelectionChanged.connect(self._on_selection)
+        # Delete / Backspace on a selected row deletes its target, as the button does; a
+        # cell being edited keeps the keys for its text
+        self.table.installEventFilter(_DeleteKey(self.table, self.delete_selected_target))
         for combo in (self.block_type, self.structure, self.approach):
             may_narrow(combo)
         form = QFormLayout()
@@ -852,12 +856,14 @@ class PlanningWidget(Panel):
                 return
 
     def delete_selected_target(self) -> None:
-        """Delete the selected target and its trajectory."""
+        """Delete the selected target and its trajectory (the button, Delete, Backspace)."""
         tid = self.selected_target_id()
         if tid is not None:
             name = target_names(self.ws.case.targets)[tid]  # "target deleted" named none
             self._apply(
-                self.ws.case.remove_item("targets", tid), "delete target", f"target {name} deleted"
+                self.ws.case.remove_item("targets", tid),
+                "delete target",
+                f"target {name} deleted — Ctrl+Z to undo",
             )
 
     def set_entry_at(self, world: Any, target_id: str | None = None) -> Trajectory:
