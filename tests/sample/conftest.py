@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pytest
 
@@ -32,10 +32,19 @@ def _generate(out: Path) -> Generated:
     return Generated(out, steps)
 
 
+@dataclass(frozen=True)
+class _Running:
+    """The second generation, writing ``out`` in a process of its own."""
+
+    out: Path
+    process: subprocess.Popen[bytes]
+    stderr: BinaryIO
+
+
 @pytest.fixture(scope="session")
 def _second_generation(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Path, subprocess.Popen[bytes]] | None]:
+) -> Iterator[_Running | None]:
     """The second generation, started as ``python -m blockplan.sample`` in a process of
     its own while this one writes the first (on the machine's other core), when a test of
     the session asks for it; None otherwise."""
@@ -44,33 +53,34 @@ def _second_generation(
         return
     out = tmp_path_factory.mktemp("sample_b")
     command = [sys.executable, "-m", "blockplan.sample", str(out), "--seed", str(DEFAULT_SEED)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    yield out, process
-    if process.poll() is None:  # the session ended before a test waited for it
-        process.kill()
-        process.wait()
+    # its messages go to a file: a pipe nobody reads until the end could fill and block it
+    with (tmp_path_factory.mktemp("sample_b_log") / "stderr.txt").open("w+b") as err:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err)
+        yield _Running(out, process, err)
+        if process.poll() is None:  # the session ended before a test waited for it
+            process.kill()
+            process.wait()
 
 
 @pytest.fixture(scope="session")
 def generated(
-    tmp_path_factory: pytest.TempPathFactory,
-    _second_generation: tuple[Path, subprocess.Popen[bytes]] | None,
+    tmp_path_factory: pytest.TempPathFactory, _second_generation: _Running | None
 ) -> Generated:
     """The study generated once per session with the default seed (in this process)."""
     return _generate(tmp_path_factory.mktemp("sample_a"))
 
 
 @pytest.fixture(scope="session")
-def generated_again(
-    _second_generation: tuple[Path, subprocess.Popen[bytes]] | None,
-) -> Generated:
+def generated_again(_second_generation: _Running | None) -> Generated:
     """A second, independent generation with the same seed: in a fresh process (the
     command line's), so that nothing one generation left in memory can shape the other."""
     assert _second_generation is not None
-    out, process = _second_generation
-    _out, err = process.communicate(timeout=900)
-    assert process.returncode == 0, err.decode(errors="replace")[-2000:]
-    return Generated(out)
+    running = _second_generation
+    running.process.wait(timeout=900)
+    running.stderr.seek(0)
+    why = running.stderr.read().decode(errors="replace")[-2000:]
+    assert running.process.returncode == 0, why
+    return Generated(running.out)
 
 
 @pytest.fixture(scope="session")
