@@ -832,7 +832,10 @@ def _procedure_row(ctx: Context, proc: Procedure) -> list[Any]:
         f"{esc(block_name(proc.block_type.value))}{esc(approach)}<br/>"
         f"<font color='#5F6B73'>{esc(proc.guidance.value)} guidance</font>"
     )
-    injections = "<br/>".join(esc(injection_text(case, i)) for i in proc.injections)
+    # the site on one line, the dose on the next (a dose split as "0.5 / mL" misreads)
+    injections = "<br/>".join(
+        esc(injection_text(case, i)).replace(": ", ":<br/>", 1) for i in proc.injections
+    )
     c = proc.contrast
     if c.pattern.value == "not_used" and not c.volume_ml:
         contrast = "none"

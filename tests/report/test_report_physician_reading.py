@@ -148,6 +148,11 @@ def test_the_two_injections_of_a_medial_branch_block_read_apart(
     assert lines[0] != lines[1]  # once both read "L4-L5 right: lidocaine 2 % 0.5 mL"
     for line in lines:
         assert line in procedures, line
+    # the dose on a line of its own, never split between number and unit ("0.5 / mL")
+    raw = "\n".join(pages)
+    for inj in mbb.injections:
+        dose = f"lidocaine 2 % {inj.volume_ml:g} mL"
+        assert re.search(rf"^{re.escape(dose)}$", raw, re.MULTILINE), dose
 
 
 def test_references_carry_no_doubled_full_stop(
