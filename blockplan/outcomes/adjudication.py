@@ -1149,10 +1149,10 @@ def _pair_reason(short: BlockResult, long: BlockResult, cls: PairClass, profile:
             return f"{b.agent_label} ({numbered_block(b.number)}) relief to {run.duration_min} min"
         return f"{b.agent_label} ({numbered_block(b.number)}) relief not sustained"
 
-    text = f"{profile.label}: {part(short)}, {part(long)}: {cls.text}"
+    text = f"{part(short)}, {part(long)}: {cls.text}"
     if cls is PairClass.CONCORDANT_PROLONGED:
         text += " (both beyond their windows, the long-acting agent still longer)"
-    return f"{text} — {profile.pair_effect(cls).describe(profile.label)}"
+    return f"{text} — {profile.pair_effect(cls).text}"
 
 
 _PAIRABLE = frozenset({Verdict.POSITIVE, Verdict.NEGATIVE, Verdict.NEEDS_REVIEW})

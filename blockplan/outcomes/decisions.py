@@ -19,8 +19,10 @@ decides (see ``_evaluate`` in `blockplan.outcomes.ledger`):
 
 Steps 4 and 5 also say what the other blocks alone would give (step 6 without the blocks
 under review or pending), so nothing is scored silently. Every step returns a `Decision`:
-the status, why (the first reason names the profile and version), and what would settle
-an open source. `block_notes` adds the reasons every status carries after its own.
+the status, why, and what would settle an open source. The reasons do not repeat the
+profile: the ledger names it once per source (`SourceEvidence.status_text`), and the
+screen and the report name it once above the reasons. `block_notes` adds the reasons
+every status carries after its own.
 
 Statuses per confirmation rule
 ------------------------------
@@ -132,7 +134,8 @@ class SourceBlocks:
     positive_days : int
         Most distinct days with positives on one and the same set of sites.
     profile_label : str
-        ``"name vVERSION"`` of the profile, named by every decision.
+        ``"name vVERSION"`` of the profile (named once per source by the ledger's
+        status text, not by each reason).
     """
 
     sites: tuple[SourceKey, ...]
@@ -169,7 +172,7 @@ class Decision:
     ----------
     status : Status
     reasons : tuple of str
-        Why, in words; the first names the profile and version.
+        Why, in words (without the profile: the status text names it).
     settle : tuple of str
         What would settle the source (kept only while it is open).
     """
@@ -182,11 +185,6 @@ class Decision:
 # --- wording helpers ------------------------------------------------------------------
 def _refs(blocks: Iterable[BlockResult]) -> str:
     return numbered_blocks(sorted(b.number for b in blocks))
-
-
-def _why(evidence: SourceBlocks, text: str) -> str:
-    """A decision's first reason, naming the profile: ``"<profile vX>: <text>"``."""
-    return f"{evidence.profile_label}: {text}" if evidence.profile_label else text
 
 
 def _summary(block: BlockResult) -> str:
@@ -354,7 +352,7 @@ def placebo_response(evidence: SourceBlocks) -> Decision | None:
     refs = _refs(evidence.placebo)
     return Decision(
         Status.INDETERMINATE,
-        (_why(evidence, f"saline control reached the threshold (placebo response): {refs}"),),
+        (f"saline control reached the threshold (placebo response): {refs}",),
         (
             "blinded, controlled blocks on separate days; consider psychosocial assessment "
             "(a placebo response makes anaesthetic relief uninterpretable)",
@@ -382,7 +380,7 @@ def doubtful_pair(evidence: SourceBlocks) -> Decision | None:
 
 def _without_them(rest: Decision) -> str:
     """What the other blocks alone give, e.g. ``"the other blocks alone: probable"``."""
-    first = rest.reasons[0].split(": ", 1)[-1] if rest.reasons else ""
+    first = rest.reasons[0] if rest.reasons else ""
     return f"the other blocks alone: {rest.status.text}" + (f" ({first})" if first else "")
 
 
@@ -397,7 +395,6 @@ def blocks_to_review(evidence: SourceBlocks, rest: Decision) -> Decision | None:
     for block in ev.review:
         why = "; ".join(block.review_reasons) or "a reading to review"
         reasons.append(f"{numbered_block(block.number)} needs review: {why}")
-    reasons[0] = _why(ev, reasons[0]) if not pairs else reasons[0]
     settle = [
         f"the physician reviews {numbered_block(b.number)} "
         "(its reading is not counted until then); "
@@ -422,7 +419,6 @@ def blocks_pending(evidence: SourceBlocks, rest: Decision) -> Decision | None:
         f"{numbered_block(b.number)} is pending: {b.awaiting or 'its record is incomplete'}"
         for b in ev.pending
     ]
-    reasons[0] = _why(ev, reasons[0])
     settle = tuple(
         f"complete the record of {numbered_block(b.number)} "
         f"({b.awaiting or 'pain diary, movements'})"
@@ -435,11 +431,7 @@ def negative_only(evidence: SourceBlocks) -> Decision:
     """Excluded: valid negatives and no valid positive."""
     return Decision(
         Status.EXCLUDED,
-        (
-            _why(
-                evidence, f"valid negative {_refs(evidence.negatives)} and no valid positive block"
-            ),
-        ),
+        (f"valid negative {_refs(evidence.negatives)} and no valid positive block",),
     )
 
 
@@ -449,7 +441,7 @@ def mixed_results(evidence: SourceBlocks) -> Decision:
     text = f"positive ({_refs(ev.positives)}) and negative ({_refs(ev.negatives)}) blocks disagree"
     return Decision(
         Status.INDETERMINATE,
-        (_why(ev, text),),
+        (text,),
         (
             "a further valid block on another day under standard conditions (no sedation, "
             "no steroid, diagnostic volume)",
@@ -488,7 +480,7 @@ def no_valid_evidence(evidence: SourceBlocks, profile: Profile) -> Decision:
         reason = "no valid diagnostic block tested this source"
     if not settle:
         settle.append(_first_block_text(ev.sites, profile))
-    return Decision(Status.INDETERMINATE, (_why(ev, reason),), tuple(settle))
+    return Decision(Status.INDETERMINATE, (reason,), tuple(settle))
 
 
 def negative_mixed_or_none(evidence: SourceBlocks, profile: Profile) -> Decision:
@@ -507,7 +499,7 @@ def decide_single(evidence: SourceBlocks, profile: Profile) -> Decision:
     if not evidence.positive_only:
         return negative_mixed_or_none(evidence, profile)
     text = f"valid positive {_refs(evidence.positives)} and no valid negative block"
-    return Decision(Status.CONFIRMED, (_why(evidence, text),))
+    return Decision(Status.CONFIRMED, (text,))
 
 
 def decide_dual(evidence: SourceBlocks, profile: Profile) -> Decision:
@@ -521,7 +513,7 @@ def decide_dual(evidence: SourceBlocks, profile: Profile) -> Decision:
             f"valid positive blocks on {ev.positive_days} separate days "
             f"({_refs(ev.positives)}) and no valid negative block"
         )
-        return Decision(Status.CONFIRMED, (_why(ev, text),))
+        return Decision(Status.CONFIRMED, (text,))
     consistent = (
         ", relief lasting as expected for its agent"
         if profile.require_duration_consistent_with_agent
@@ -533,7 +525,7 @@ def decide_dual(evidence: SourceBlocks, profile: Profile) -> Decision:
     )
     return Decision(
         Status.PROBABLE,
-        (_why(ev, text),),
+        (text,),
         (
             "a second block of the same site on another day (same or another local "
             f"anaesthetic) with relief ≥ {profile.threshold_pct:g} % sustained{consistent}",
@@ -553,12 +545,11 @@ def awaiting_complementary_agent(evidence: SourceBlocks, profile: Profile) -> De
         f"valid positive {_refs(evidence.positives)}; the comparative block with the "
         "other agent is missing"
     )
-    return Decision(Status.PROBABLE, (_why(evidence, text),), tuple(settle))
+    return Decision(Status.PROBABLE, (text,), tuple(settle))
 
 
 def decide_pairs(evidence: SourceBlocks) -> Decision:
-    """The comparative pairs on the source decide (the pair reasons come first; each names
-    the profile).
+    """The comparative pairs on the source decide (the pair reasons come first).
 
     A pair counting positive, none counting negative and no valid negative → confirmed;
     pairs counting negative only, with no positive outside them → excluded; else

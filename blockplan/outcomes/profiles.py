@@ -134,15 +134,21 @@ class PairEffect(StrEnum):
     NOTED = "noted"
     """The pair is noted; each block stands alone."""
 
-    def describe(self, profile_label: str) -> str:
-        """What the effect does, naming the profile."""
+    @property
+    def text(self) -> str:
+        """What the effect does, e.g. ``"counts as positive"`` (the ledger, the screen and
+        the report name the profile once, above the pairs)."""
         return {
-            PairEffect.COUNTS_POSITIVE: f"counts as positive under {profile_label}",
-            PairEffect.COUNTS_NEGATIVE: f"counts as negative under {profile_label}",
-            PairEffect.INDETERMINATE: f"makes the source indeterminate under {profile_label}",
-            PairEffect.NEEDS_REVIEW: f"needs the physician's review under {profile_label}",
-            PairEffect.NOTED: f"noted; each block stands alone under {profile_label}",
+            PairEffect.COUNTS_POSITIVE: "counts as positive",
+            PairEffect.COUNTS_NEGATIVE: "counts as negative",
+            PairEffect.INDETERMINATE: "makes the source indeterminate",
+            PairEffect.NEEDS_REVIEW: "needs the physician's review",
+            PairEffect.NOTED: "noted; each block stands alone",
         }[self]
+
+    def describe(self, profile_label: str) -> str:
+        """What the effect does, naming the profile (``"counts as positive under X"``)."""
+        return f"{self.text} under {profile_label}"
 
 
 class ConfirmationRule(StrEnum):

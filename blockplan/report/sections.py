@@ -53,6 +53,7 @@ from blockplan.planning.wording import (
     describe_path,
     scar_volume_text,
     target_names,
+    target_tag,
     unassigned_level_reason,
 )
 from blockplan.report import keyimages as ki
@@ -383,7 +384,9 @@ def _map_beside(ctx: Context, summary: list[Flowable]) -> Flowable:
         "the axial images. Nerve roots leave below each vertebra (outer markers), facet joints "
         "lie beside each disc, the epidural space beside each body, the sacroiliac joints "
         "beside the sacrum, discs in the midline. A bar joins the sites of a block that "
-        "covered several at once: its relief cannot be attributed to one of them.",
+        "covered several at once: its relief cannot be attributed to one of them. Drawn: "
+        "the levels from the highest to the lowest that a level marker, a target or a block "
+        "names, none beyond.",
         st.small,
     )
     meaning = Paragraph(
@@ -783,13 +786,18 @@ def scar_summary(ctx: Context) -> list[Flowable]:
 
 
 def injection_text(case: Case, injection: Injection) -> str:
-    """E.g. ``"L5 right: lidocaine 2 % 0.5 mL"``."""
+    """E.g. ``"T3 · L4-L5 right: lidocaine 2 % 0.5 mL"``: the target's tag first, so the two
+    injections of a medial branch block (one per branch, same facet joint) read apart and
+    point at the targets table and key images; without a target, ``"L5 right: …"``."""
     level = injection.level
+    tag = ""
     if injection.target_id is not None:
-        level = level or case.target(injection.target_id).level
+        target = case.target(injection.target_id)
+        level = level or target.level
+        tag = f"{target_tag(target)} · "
     conc = f" {injection.concentration_pct:g} %" if injection.concentration_pct is not None else ""
     branches = f" ({injection.branches} branches)" if injection.branches > 1 else ""
-    where = " ".join(p for p in (level or "", injection.side.value) if p)
+    where = tag + " ".join(p for p in (level or "", injection.side.value) if p)
     return f"{where}: {injection.agent.value}{conc} {injection.volume_ml:g} mL{branches}"
 
 
@@ -824,7 +832,10 @@ def _procedure_row(ctx: Context, proc: Procedure) -> list[Any]:
         f"{esc(block_name(proc.block_type.value))}{esc(approach)}<br/>"
         f"<font color='#5F6B73'>{esc(proc.guidance.value)} guidance</font>"
     )
-    injections = "<br/>".join(esc(injection_text(case, i)) for i in proc.injections)
+    # the site on one line, the dose on the next (a dose split as "0.5 / mL" misreads)
+    injections = "<br/>".join(
+        esc(injection_text(case, i)).replace(": ", ":<br/>", 1) for i in proc.injections
+    )
     c = proc.contrast
     if c.pattern.value == "not_used" and not c.volume_ml:
         contrast = "none"
@@ -974,8 +985,6 @@ def _block_notes(b: BlockFinding) -> str:
         lines.append(f"<b>{MISSING_POINTS_LABEL}</b>: {esc(words)}")
     if b.provisional:
         lines.append(f"the rules alone read it {esc(b.provisional)} (not counted)")
-    if b.profile:
-        lines.append(f"<i>{esc(b.verdict)} under {esc(b.profile)}</i>")
     flag_texts = {flag.message for flag in b.flags}
     for reason in b.reasons:
         if not any(text in reason for text in flag_texts):
@@ -994,14 +1003,19 @@ def adjudication(ctx: Context) -> list[Flowable]:
     if f.blocks:
         flow += [*h2(ctx, "Blocks"), _blocks_table(ctx)]
         flow.append(
-            Paragraph("NRS: baseline pain; ≥ threshold: onset and end of the run.", st.small)
+            Paragraph(
+                f"Verdicts under {esc(f.profile_label)}. NRS: baseline pain; ≥ threshold: "
+                "onset and end of the run.",
+                st.small,
+            )
         )
     if f.pairs:
         flow += h2(ctx, "Comparative pairs")
         flow += [Paragraph(esc(pair), st.bullet, bulletText="•") for pair in f.pairs]
     ranked = f.ranked_sources()
     if ranked:
-        flow += [*h2(ctx, "Sources in detail"), _sources_in_detail(ctx, ranked)]
+        flow += [*h2(ctx, "Sources in detail"), _sources_caption(ctx)]
+        flow.append(_sources_in_detail(ctx, ranked))
     for note in f.notes:
         flow.append(Paragraph(f"Note: {esc(note)}", st.small))
     return flow
@@ -1024,8 +1038,16 @@ def _profile_rules(ctx: Context) -> list[Flowable]:
         ),
     ]
     if f.profile_citations:
-        flow.append(Paragraph("<b>Based on</b>: " + esc("; ".join(f.profile_citations)), st.small))
+        flow.append(
+            Paragraph("<b>Based on</b>: " + esc(citations_text(f.profile_citations)), st.small)
+        )
     return flow
+
+
+def citations_text(citations: Sequence[str]) -> str:
+    """References in one run, separated by ``"; "`` — a reference's own closing full stop
+    is dropped first (they once read ``"Pain 1993;55:99-106.; Lord SM …"``)."""
+    return "; ".join(c.strip().removesuffix(".") for c in citations)
 
 
 def _blocks_table(ctx: Context) -> Flowable:
@@ -1055,14 +1077,24 @@ def _blocks_table(ctx: Context) -> Flowable:
     return data_table(rows, widths)
 
 
+def _sources_caption(ctx: Context) -> Flowable:
+    """The one line that names the profile for every status and reason below it."""
+    return Paragraph(
+        f"Statuses under {esc(ctx.findings.profile_label)}; why each source has its status, "
+        "then every block that tested it.",
+        ctx.st.small,
+    )
+
+
 def _sources_in_detail(ctx: Context, ranked: Sequence[SourceFinding]) -> Flowable:
-    """Each source with its status in words (naming the profile) and every reason."""
+    """Each source with its status (its column) and every reason, as the ledger words
+    them (the Outcomes panel shows the same reasons); the caption names the profile."""
     st = ctx.st
     widths = [42 * mm, 25 * mm, ctx.width - 67 * mm]
     rows: list[list[Any]] = [[Paragraph(h, st.cell_head) for h in ("Source", "Status", "Why")]]
     commands: list[tuple[Any, ...]] = []
     for n, s in enumerate(ranked, start=1):
-        lines = ([s.status_text] if s.status_text else []) + list(s.reasons)
+        lines = list(s.reasons)
         rows.append(
             [
                 Paragraph(f"<b>{esc(s.display_label)}</b>", st.cell),

@@ -59,6 +59,14 @@ def _vertebrae_of(level: str) -> tuple[str, ...]:
 
 
 def _level_range(sites: Iterable[SourceKey], extra: Iterable[str]) -> list[str]:
+    """The levels to draw: from the highest to the lowest level that a marker, a target or
+    a block names — never one beyond them.
+
+    A level nobody marked or named is not known from the images (the count may be off,
+    e.g. with a transitional vertebra), so it is not drawn as if it were: the map once drew
+    T11 above a top marker at T12. Levels between two named ones are drawn (the count
+    between them is known). With nothing named at all, L3–S1 stand for an empty map.
+    """
     idx: list[int] = []
     wanted = list(extra)
     for site in sites:
@@ -68,11 +76,7 @@ def _level_range(sites: Iterable[SourceKey], extra: Iterable[str]) -> list[str]:
             wanted.append("S1")
     for level in wanted:
         idx.extend(level_index(v) for v in _vertebrae_of(level))
-    if not idx:
-        lo, hi = level_index("L3"), level_index("S1")
-    else:
-        lo = max(min(idx) - 1, 0)
-        hi = max(min(max(idx) + 1, level_index("S1")), max(idx))
+    lo, hi = (min(idx), max(idx)) if idx else (level_index("L3"), level_index("S1"))
     names = [v.value for v in list(SpinalLevel)[lo : hi + 1]]
     if "L6" in names and not any("L6" in w for w in wanted):
         names.remove("L6")
@@ -185,7 +189,8 @@ def pain_source_map(
     font, bold_font
         Registered reportlab font names (embedded TrueType).
     extra_levels
-        Further levels to include in the drawn range (e.g. the level markers).
+        Further levels to include in the drawn range (the level markers). The map draws
+        from the highest to the lowest named level, none beyond (see `_level_range`).
 
     Returns
     -------

@@ -193,6 +193,40 @@ def test_screen_pdf_and_sr_state_the_same_plan(opened: Any) -> None:
         assert any(t.startswith(f"{name} · ") and block.short_verdict in t for t in listed)
 
 
+@pytest.mark.parametrize("opened", ["demo case"], indirect=True)
+def test_outcomes_panel_and_report_give_the_same_reasons_for_a_source(opened: Any) -> None:
+    """The ledger's reasons, worded once in the core: the Outcomes panel's Why column and
+    details under the table, and the report's ranked table and "Sources in detail", say the
+    same words; the profile is named once (the panel's profile line, the report's caption),
+    not before every reason (a physician's remark on the demo report)."""
+    ws, _planning, outcomes = opened
+    label = ws.ledger.profile_label
+    pdf = _pdf_text(
+        build_report(ws.case, volumes=ws.volumes(), options=ReportOptions(created_at=WHEN))
+    )
+    detail = pdf.split("Sources in detail", 1)[1]
+    assert detail.startswith(f" Statuses under {label};")
+    assert label in outcomes.profile_label.text()
+    table = outcomes.ledger_table
+    rows = _table(table)
+    assert len(rows) == len(ws.ledger.sources) >= 3
+    for row, shown in enumerate(rows):
+        table.selectRow(row)
+        source, status, why = shown["Source"], shown["Status"], shown["Why"]
+        lines = outcomes.ledger_details.text().splitlines()
+        assert lines[0].startswith(f"{source}: ")  # the status in words, naming the profile
+        assert lines[0].count(label) == 1
+        reasons = lines[1].removeprefix("Why: ")
+        assert reasons.startswith(why) and not why.startswith(f"{label}:"), why
+        # the report's ranked table (first page) and its detail row, in the same words
+        assert _flat(why) in pdf
+        ledger_reasons = next(s for s in ws.ledger.sources if s.label == source).reasons
+        assert "; ".join(ledger_reasons) == reasons  # the panel shows the ledger's words …
+        row_in_report = _flat(f"{source} {status} {' '.join(ledger_reasons)}")
+        assert row_in_report in detail, row_in_report  # … and so does the report
+        assert label not in _flat(" ".join(ledger_reasons))
+
+
 def test_a_target_on_its_own_root_is_not_a_hazard_for_its_path(opened: Any) -> None:
     ws, planning, _outcomes = opened
     snrb = next(t for t in ws.case.targets if t.block_type.value == "snrb")

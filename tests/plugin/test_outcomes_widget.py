@@ -231,7 +231,7 @@ def test_pending_and_needs_review_blocks_show_why(outcomes) -> None:
     row = row_of(label)
     status_cell = widget.ledger_table.item(row, 1)
     assert status_cell.background().color() == QColor(CORE_COLOURS["pending"])
-    assert widget.ledger_table.item(row, 2).text().startswith("comparative v1.1.0: block #5 is")
+    assert widget.ledger_table.item(row, 2).text().startswith("block #5 is")
     assert "complete the record of block #5 (NRS at 15, 30, 60, 120 min)" in (
         widget.ledger_table.item(row, 4).text()
     )

@@ -79,7 +79,9 @@ def test_report_names_pending_and_review_blocks_with_why(incomplete_case: Case, 
     assert "missing diary points: 15, 30, 60, 120 min (diary not final)" in text
     assert "needs review: volume outside usual range" in text
     assert "0.10 mL at" in text and "is below the usual 0.3–0.75 mL" in text
-    assert "pending under asra-2020-single v1.1.0" in text
+    # the profile named once above the sources (no longer restated in each status text)
+    assert "Statuses under asra-2020-single v1.1.0" in text
+    assert "Verdicts under asra-2020-single v1.1.0" in text
     assert "Needs review" in text  # the status heading of the summary
     findings = findings_from_ledger(ledger)
     for source in findings.sources:
