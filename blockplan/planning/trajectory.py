@@ -75,7 +75,8 @@ The verdict (`SafetyVerdict`, decided by `safety_verdict`) has three values:
 Assessment reach (decision support: a geometric rule of this tool, not a cited guideline).
 A marked root or thecal sac vouches for a path only when it lies within
 ``ASSESSMENT_REACH_MM`` (40 mm) of it — the clearance `landmark_clearances` measures.
-Lumbar roots exit about one vertebral height (≈ 30–35 mm) apart, so a path at one level has
+Lumbar roots exit about one vertebral height (≈ 30–35 mm; discs of 8–12 mm between bodies
+of 25–28 mm, as the scar level rule assumes: 33–40 mm) apart, so a path at one level has
 the roots of its own and the neighbouring foramen within that reach, while a root or sac
 marked two levels away (≥ 60 mm) says nothing about it: with a root and the sac marked at L2
 only, a path at L5 through the unmarked L5/L4 roots was called safe. 40 rather than 30 mm:
