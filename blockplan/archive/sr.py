@@ -164,7 +164,8 @@ class TrajectoryMeasurements:
         lacks a measurement those words need).
 
         What the path was not checked against (for a *not assessed* verdict) follows from
-        the kinds of structure held and whether a bone clearance is
+        the structures held, with their clearances (one beyond the assessment reach does not
+        count), and whether a bone clearance is
         (`blockplan.planning.unchecked_structures`, the rule the planning core applied).
         """
         values = (self.path_length_mm, self.oblique_deg, self.oblique_side, self.tilt_deg)
@@ -191,7 +192,7 @@ class TrajectoryMeasurements:
             scar_distance_mm=self.scar_distance_mm,
             verdict=self.verdict,
             unchecked=unchecked_structures(
-                [c[1] for c in self.structures], ct_given=self.bone_clearance_mm is not None
+                self.structures, ct_given=self.bone_clearance_mm is not None
             ),
             own_root=self.own_root,
         )

@@ -90,6 +90,7 @@ from blockplan.planning.scar_edit import (
     with_scar,
 )
 from blockplan.planning.trajectory import (
+    ASSESSMENT_REACH_MM,
     ASSESSMENT_STRUCTURES,
     BONE_SEARCH_MM,
     DEFAULT_BONE_EXCLUSION_MM,
@@ -133,6 +134,7 @@ from blockplan.planning.wording import (
 )
 
 __all__ = [
+    "ASSESSMENT_REACH_MM",
     "ASSESSMENT_STRUCTURES",
     "AUTO_MULTIPLIERS",
     "BONE_SEARCH_MM",

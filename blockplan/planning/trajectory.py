@@ -66,10 +66,26 @@ The verdict (`SafetyVerdict`, decided by `safety_verdict`) has three values:
   bone over its whole length although a CT was given (part of it outside the CT);
 * **not assessed** — no hazard found, but the path was not checked against everything a
   verdict needs (`unchecked_structures`): at least one nerve root and the thecal sac marked
-  and taken into account (the spared target root does not count), and a CT for bone. A path
-  straight through an unmarked root would otherwise pass;
+  *within reach of the path* (clearance at most ``ASSESSMENT_REACH_MM``, 40 mm) and taken
+  into account (the spared target root does not count), and a CT for bone. A path straight
+  through an unmarked root would otherwise pass;
 * **safe** — no hazard, and checked against all of these; the words name what it was
   checked against and how far it stays from each (`nearest_structures`, bone, scar).
+
+Assessment reach (decision support: a geometric rule of this tool, not a cited guideline).
+A marked root or thecal sac vouches for a path only when it lies within
+``ASSESSMENT_REACH_MM`` (40 mm) of it — the clearance `landmark_clearances` measures.
+Lumbar roots exit about one vertebral height (≈ 30–35 mm; discs of 8–12 mm between bodies
+of 25–28 mm, as the scar level rule assumes: 33–40 mm) apart, so a path at one level has
+the roots of its own and the neighbouring foramen within that reach, while a root or sac
+marked two levels away (≥ 60 mm) says nothing about it: with a root and the sac marked at L2
+only, a path at L5 through the unmarked L5/L4 roots was called safe. 40 rather than 30 mm:
+for a root block the own root is spared, so only the neighbouring roots vouch, and in the
+sample study (``sample_dicom/truth.json``: root centres 31–35 mm apart from L1 to L5,
+44 mm from L5 to S1) the left L5 block's nearest other root (L4) is 33.9 mm from its path.
+Structures beyond reach are still listed with their clearances (a hazard when closer than
+the margin, which they cannot be) but do not make a path *safe*; the words then name the
+nearest marked one and its distance (`wording.unchecked_text`).
 
 The steps
 ---------
@@ -92,7 +108,7 @@ then runs these steps, each a public function with its own tests:
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
@@ -120,6 +136,7 @@ from blockplan.planning._common import (
 needle_label = wording.needle_label
 
 __all__ = [
+    "ASSESSMENT_REACH_MM",
     "ASSESSMENT_STRUCTURES",
     "BONE_SEARCH_MM",
     "DEFAULT_BONE_EXCLUSION_MM",
@@ -179,6 +196,13 @@ CT (a speed-up only: the result is the same)."""
 
 ASSESSMENT_STRUCTURES: tuple[str, ...] = ("nerve_root", "thecal_sac")
 """Kinds of marked structure a path must have been checked against for a verdict."""
+
+ASSESSMENT_REACH_MM = 40.0
+"""Largest clearance (mm) at which a marked nerve root or thecal sac counts towards a
+verdict (module docstring, *Assessment reach*): a lumbar vertebral height (≈ 30–35 mm) with
+some room, so the roots of the path's own and the neighbouring foramen count and those two
+levels away (≥ 60 mm) do not. A geometric rule of this tool (decision support), not a cited
+guideline."""
 
 _KIND_ORDER = ("nerve_root", "thecal_sac", "artery", "other")
 
@@ -865,22 +889,33 @@ def nearest_structures(
     return tuple(sorted(nearest.values(), key=lambda c: order.get(c.kind, len(order))))
 
 
-def unchecked_structures(checked_kinds: Collection[str], *, ct_given: bool) -> tuple[str, ...]:
+def unchecked_structures(
+    checked: Iterable[tuple[float, str] | tuple[float, str, str | None, str | None]],
+    *,
+    ct_given: bool,
+    reach_mm: float = ASSESSMENT_REACH_MM,
+) -> tuple[str, ...]:
     """What a path was not checked against although its verdict needs it.
 
-    A verdict needs at least one marked structure of each kind in `ASSESSMENT_STRUCTURES`
-    (``"nerve_root"``, ``"thecal_sac"``) among those the path was checked against (the
-    root a root block aims at is spared, so it does not count), and a CT for bone
-    (``"bone"``).
+    A verdict needs, of each kind in `ASSESSMENT_STRUCTURES` (``"nerve_root"``,
+    ``"thecal_sac"``), at least one marked structure the path was checked against that lies
+    within ``reach_mm`` of the path (clearance ≤ ``ASSESSMENT_REACH_MM``, module docstring:
+    a root or sac marked at another level says nothing about this path), and a CT for bone
+    (``"bone"``). The root a root block aims at is spared, so it is not passed and does not
+    count.
 
     Parameters
     ----------
-    checked_kinds
-        Kinds of the marked structures the path was checked against.
+    checked
+        The marked structures the path was checked against, each ``(clearance mm, kind,
+        ...)`` — e.g. the nearest of each kind (`nearest_structures` as `ClosestStructure`
+        values, as the SR holds them): the nearest one decides whether any is within reach.
     ct_given
         Whether bone was checked on a CT.
+    reach_mm
+        The assessment reach (mm).
     """
-    kinds = set(checked_kinds)
+    kinds = {c[1] for c in checked if c[0] <= reach_mm}
     missing = [kind for kind in ASSESSMENT_STRUCTURES if kind not in kinds]
     if not ct_given:
         missing.append("bone")
@@ -1026,7 +1061,7 @@ def _metrics(
     angles = c_arm_angles(path.entry_lps, path.target_lps)
     nearest = nearest_structures(clearances)
     unchecked = unchecked_structures(
-        [c.kind for c in nearest], ct_given=clear.distance_mm is not None
+        [(c.distance_mm, c.kind) for c in nearest], ct_given=clear.distance_mm is not None
     )
     return TrajectoryMetrics(
         entry_lps=_tup(path.entry_lps),

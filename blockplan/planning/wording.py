@@ -314,23 +314,55 @@ def clearances_text(
     return ", ".join(parts)
 
 
-def unchecked_text(unchecked: Sequence[str], own_root: str | None = None) -> str:
+def unchecked_text(
+    unchecked: Sequence[str],
+    own_root: str | None = None,
+    structures: Sequence[ClosestStructure] = (),
+) -> str:
     """What to do so a path can be assessed: ``"mark the roots and thecal sac"``,
     ``"mark the nerve roots"``, ``"mark the thecal sac"``, ``"load the CT to check bone"``.
 
     ``own_root``: the root a root block aims at (`blockplan.planning.own_root_label`),
     which never counts — so the physician is told to mark the others: ``"mark the nerve
     roots near the path other than the target's own (nerve root L5 left)"``.
+
+    ``structures``: the nearest marked structure of each kind the path was checked against
+    (as in `clearances_text`). A kind still unchecked although one is marked lies beyond the
+    assessment reach (`blockplan.planning.ASSESSMENT_REACH_MM`: marked at another level), and
+    the words say which is the nearest and how far: ``"mark the nerve roots near the path
+    (the nearest marked, nerve root L2 left, is 61.0 mm away)"``, ``"mark the thecal sac
+    near the path (the nearest marked, thecal sac L2, is 58.0 mm away)"``.
     """
-    marks = {"nerve_root", "thecal_sac"} & set(unchecked)
-    roots = "mark the nerve roots"
-    if own_root:
-        roots = f"mark the nerve roots near the path other than the target's own ({own_root})"
+    nearest = {c[1]: c for c in structures}
+
+    def far(kind: str, other: str = "") -> str:
+        d, _, level, side = nearest[kind]
+        return f"the nearest {other}marked, {landmark_name(kind, level, side)}, is {d:.1f} mm away"
+
+    roots_missing = "nerve_root" in unchecked
+    sac_missing = "thecal_sac" in unchecked
     parts = []
-    if marks == {"nerve_root", "thecal_sac"}:
-        parts.append(f"{roots} and the thecal sac" if own_root else "mark the roots and thecal sac")
-    elif marks:
-        parts.append(roots if "nerve_root" in marks else "mark the thecal sac")
+    marked = {"nerve_root", "thecal_sac"} & nearest.keys()
+    if roots_missing and sac_missing and not own_root and not marked:
+        parts.append("mark the roots and thecal sac")
+    elif roots_missing or sac_missing:
+        phrases = []
+        if roots_missing:
+            roots = "the nerve roots"
+            if own_root:
+                also = f"; {far('nerve_root', 'other ')}" if "nerve_root" in nearest else ""
+                roots = (
+                    f"the nerve roots near the path other than the target's own ({own_root}{also})"
+                )
+            elif "nerve_root" in nearest:
+                roots = f"the nerve roots near the path ({far('nerve_root')})"
+            phrases.append(roots)
+        if sac_missing:
+            sac = "the thecal sac"
+            if "thecal_sac" in nearest:
+                sac = f"the thecal sac near the path ({far('thecal_sac')})"
+            phrases.append(sac)
+        parts.append("mark " + " and ".join(phrases))
     if "bone" in unchecked:
         parts.append("load the CT to check bone")
     return "; ".join(parts)
@@ -342,18 +374,20 @@ def verdict_text(
     findings: Sequence[str] = (),
     unchecked: Sequence[str] = (),
     own_root: str | None = None,
+    structures: Sequence[ClosestStructure] = (),
 ) -> str:
     """The verdict in words (``verdict`` is a `SafetyVerdict` value).
 
     ``"safe — clear of <clearances>"``; ``"UNSAFE — <findings>"`` (``"UNSAFE"`` without
-    them); ``"not assessed — <what to do>"`` (`unchecked_text`).
+    them); ``"not assessed — <what to do>"`` (`unchecked_text`, with ``own_root`` and the
+    nearest marked ``structures``).
     """
     word = VERDICT_WORDS[str(verdict)]
     if verdict == "safe":
         return f"{word} — clear of {clearances}"
     if verdict == "unsafe":
         return word + (" — " + "; ".join(findings) if findings else "")
-    return f"{word} — {unchecked_text(unchecked, own_root)}"
+    return f"{word} — {unchecked_text(unchecked, own_root, structures)}"
 
 
 def needle_label(length_mm: float | None) -> str:
@@ -452,7 +486,7 @@ def path_words(
         scar=scar_distance_text(scar),
         clearances=clearances,
         verdict=VERDICT_WORDS[str(verdict)],
-        safety=verdict_text(verdict, clearances, findings, unchecked, own_root),
+        safety=verdict_text(verdict, clearances, findings, unchecked, own_root, structures),
     )
 
 

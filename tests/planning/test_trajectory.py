@@ -393,10 +393,14 @@ def test_a_marked_root_on_the_path_makes_it_unsafe_and_is_named() -> None:
 
 
 def test_the_verdict_rule_by_itself() -> None:
-    assert unchecked_structures(["nerve_root", "thecal_sac"], ct_given=True) == ()
-    assert unchecked_structures(["thecal_sac", "artery"], ct_given=False) == (
+    assert unchecked_structures([(4.0, "nerve_root"), (9.0, "thecal_sac")], ct_given=True) == ()
+    assert unchecked_structures([(4.0, "thecal_sac"), (1.0, "artery")], ct_given=False) == (
         "nerve_root",
         "bone",
+    )
+    # beyond the assessment reach a marked structure does not count
+    assert unchecked_structures([(4.0, "nerve_root"), (41.0, "thecal_sac")], ct_given=True) == (
+        "thecal_sac",
     )
     assert safety_verdict(["crosses bone"], ["nerve_root"]) is SafetyVerdict.UNSAFE
     assert safety_verdict([], ["thecal_sac"]) is SafetyVerdict.NOT_ASSESSED

@@ -275,6 +275,36 @@ def test_an_edit_after_the_build_says_at_once_that_the_preview_is_stale(
     doc.click(report.archive_button, "Archive the previewed report")
     qtbot.waitUntil(lambda: "archived to" in report.status.text(), timeout=120000)
     assert (tmp_path / "archive" / "report.pdf").read_bytes() == report.pdf
+    _a_root_marked_at_another_level_does_not_vouch(doc, planning, report.pdf, tmp_path)
+
+
+def _a_root_marked_at_another_level_does_not_vouch(
+    doc: Physician, planning: Any, pdf: bytes, tmp_path: Path
+) -> None:
+    """T2, the L4-L5 right MBB: the only root marked is the left L5 root, 57 mm from its
+    path, beyond the assessment reach — it was called "safe" on it. Now *not assessed*,
+    naming the nearest marked root, in the same words in the details pane, the report PDF
+    and the archived SR."""
+    from pydicom import dcmread
+
+    from blockplan.archive.sr import read_sr
+
+    _open_dock(doc, "Planning")
+    _select_row(doc, planning, 1)
+    assert planning.table.item(1, 0).text().startswith("T2 · L4-L5 right MBB")
+    assert planning.table.item(1, planning.table.columnCount() - 1).text() == "not assessed"
+    verdict = planning.details.text().splitlines()[-1]
+    assert re.fullmatch(
+        r"Verdict: not assessed — mark the nerve roots near the path \(the nearest marked, "
+        r"nerve root L5 left, is 5\d\.\d mm away\)",
+        verdict,
+    ), verdict
+    assert _squash(verdict) in _squash(_pdf_text(pdf))
+    case = workspace_for(doc.viewer).case
+    traj = next(t for t in case.trajectories if t.target_id == case.targets[1].id)
+    plan = read_sr(dcmread(tmp_path / "archive" / "plan-sr.dcm"))
+    words = plan.measurements[traj.id].words()
+    assert words is not None and f"Verdict: {words.safety}" == verdict
 
 
 def test_the_page_box_says_of_how_many_pages(qtbot: Any, tmp_path: Path, launch_app: Any) -> None:
