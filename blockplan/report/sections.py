@@ -41,6 +41,7 @@ from blockplan.planning.level_edit import level_text, transitional_text, unconfi
 from blockplan.planning.level_guard import LevelCheck
 from blockplan.planning.paths import own_root_label
 from blockplan.planning.trajectory import (
+    ASSESSMENT_REACH_MM,
     DEFAULT_BONE_EXCLUSION_MM,
     DEFAULT_BONE_HU,
     DEFAULT_MARGIN_MM,
@@ -746,7 +747,8 @@ def _targets_note(ctx: Context) -> str:
         f"{DEFAULT_BONE_HU:g} HU, and to the marked scar. Verdict: <i>UNSAFE</i> when bone "
         f"is crossed, a marked structure lies within {DEFAULT_MARGIN_MM:g} mm, the entry is "
         "not posterior or the path leaves the CT; <i>not assessed</i> while no nerve root or "
-        "no thecal sac is marked (or there is no CT); <i>safe</i> otherwise. "
+        f"no thecal sac is marked within {ASSESSMENT_REACH_MM:g} mm of the path (the target's "
+        "own root does not count; or there is no CT); <i>safe</i> otherwise. "
         f"{esc(_bone_note(ctx))}"
     )
 

@@ -164,3 +164,13 @@ def test_references_carry_no_doubled_full_stop(
     assert "Pain 1993;55:99-106; Lord SM" in based_on
     assert based_on.count("; ") >= len(ledger.profile_citations) - 1
     assert Status.CONFIRMED.text in text
+
+
+def test_the_method_note_states_the_assessment_reach(demo: tuple[Case, list[str]]) -> None:
+    """The report's method note said "not assessed while no nerve root or no thecal sac is
+    marked": since a marked structure vouches for a path only within reach of it, the note
+    says so, with the reach the verdicts use."""
+    from blockplan.planning.trajectory import ASSESSMENT_REACH_MM
+
+    text = re.sub(r"\s+", "", " ".join(demo[1]))
+    assert re.sub(r"\s+", "", f"is marked within {ASSESSMENT_REACH_MM:g} mm of the path") in text
