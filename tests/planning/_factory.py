@@ -23,6 +23,16 @@ def marker(level: str, x: float, y: float, z: float, frame: str = FRAME) -> Leve
     return LevelMarker(level=level, position=point(x, y, z, frame))
 
 
+L4_TO_S1_MARKERS = (
+    marker("L4", 0.0, 0.0, 40.0),
+    marker("L4-L5", 0.0, 0.0, 20.0),
+    marker("L5", 0.0, 0.0, 0.0),
+    marker("L5-S1", 0.0, 0.0, -20.0),
+    marker("S1", 0.0, 0.0, -40.0),
+)
+"""Markers L4 … S1 on the z axis, 20 mm apart (bodies and discs), L5 at the origin."""
+
+
 def straight_spine(
     levels: Sequence[str] = ("L1", "L2", "L3", "L4", "L5", "S1"),
     top_z: float = 160.0,

@@ -5,15 +5,9 @@ from __future__ import annotations
 from blockplan.case import Approach, BlockType, Case, Structure
 from blockplan.planning import place_target
 from blockplan.planning.retype import change_block_type
-from tests.planning._factory import marker, point
+from tests.planning._factory import L4_TO_S1_MARKERS, point
 
-MARKERS = (
-    marker("L4", 0.0, 0.0, 40.0),
-    marker("L4-L5", 0.0, 0.0, 20.0),
-    marker("L5", 0.0, 0.0, 0.0),
-    marker("L5-S1", 0.0, 0.0, -20.0),
-    marker("S1", 0.0, 0.0, -40.0),
-)
+MARKERS = L4_TO_S1_MARKERS
 FORAMEN = point(25.0, 10.0, -20.0)  # left L5-S1 foramen
 
 

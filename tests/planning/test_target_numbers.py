@@ -29,15 +29,9 @@ from blockplan.planning.retype import change_block_type
 from blockplan.planning.wording import target_name, target_names, target_tag
 from blockplan.report import ReportOptions, build_report
 from tests.archive._factory import make_case, write_study
-from tests.planning._factory import marker, point
+from tests.planning._factory import L4_TO_S1_MARKERS, point
 
-MARKERS = (
-    marker("L4", 0.0, 0.0, 40.0),
-    marker("L4-L5", 0.0, 0.0, 20.0),
-    marker("L5", 0.0, 0.0, 0.0),
-    marker("L5-S1", 0.0, 0.0, -20.0),
-    marker("S1", 0.0, 0.0, -40.0),
-)
+MARKERS = L4_TO_S1_MARKERS
 WHEN = dt.datetime(2026, 5, 19, 12, 0, tzinfo=dt.UTC)
 
 
