@@ -14,6 +14,7 @@ import functools
 import hashlib
 import io
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,6 +126,11 @@ class _ReportDoc(BaseDocTemplate):
         self._section = 0
 
     def afterFlowable(self, flowable: Flowable) -> None:
+        # Let a picture's compressing worker (`_compressed_ahead`) take the GIL for the
+        # moment it needs between two pictures: without this it waits for the
+        # interpreter's 5 ms switch interval after each one, and the layout soon waits
+        # for it.
+        time.sleep(0)
         if isinstance(flowable, Paragraph) and flowable.style.name == "H1":
             self._section += 1
             key = f"section{self._section}"
@@ -165,22 +171,44 @@ def _plain_flate() -> Iterator[None]:
 _STREAM_FIELDS = ("width", "height", "streamContent", "_filters", "colorSpace", "bitsPerComponent")
 
 
+def _stream_key(im: Any, mask: Any) -> str:
+    """What a Flate stream is kept by: the pixels' digest with size, mode and mask — never
+    the name reportlab gives an image (for a file that is its path). Kept on the reader,
+    so its pixels are hashed once per build (`_compressed_ahead`, then the layout)."""
+    known = getattr(im, "_blockplan_stream_key", None)
+    if known is not None and known[0] == repr(mask):
+        return str(known[1])
+    raw = im.getRGBData()  # kept by the reader; sets its mode (e.g. P becomes RGB)
+    pixels = hashlib.blake2b(raw, digest_size=20).hexdigest()
+    key = f"{pixels} {im.getSize()} {im.mode} {mask!r}"
+    im._blockplan_stream_key = (repr(mask), key)
+    return key
+
+
+def _flate_stream(raw: bytes, size: tuple[int, int], mode: str) -> tuple[Any, ...]:
+    """The `_STREAM_FIELDS` reportlab's image XObject sets for these pixels with
+    ``useA85 = 0`` (`reportlab.pdfbase.pdfdoc.PDFImageXObject.loadImageFromSRC`): safe
+    in a worker thread, as zlib lets go of the GIL."""
+    import zlib
+
+    from reportlab.pdfbase.pdfdoc import _mode2CS
+
+    return (*size, zlib.compress(raw), ("FlateDecode",), _mode2CS[mode], 8)
+
+
 @functools.cache
 def _reused_image_class(base: type) -> type:
     """reportlab's image XObject, taking its Flate stream from `image_streams` when the
-    same pixels were compressed before, and keeping it there otherwise. The key is the
-    pixels' own digest (with size, mode and mask), never the name reportlab gives an image
-    (for a file that is its path). The stream is the one zlib would make again: the bytes
-    of the PDF do not change."""
+    same pixels were compressed before (or are being compressed ahead,
+    `_compressed_ahead`), and keeping it there otherwise. The stream is the one zlib would
+    make again: the bytes of the PDF do not change."""
 
     class ReusedImageXObject(base):
         def loadImageFromSRC(self, im: Any) -> None:
             if im.jpeg_fh() is not None:
                 super().loadImageFromSRC(im)
                 return
-            raw = im.getRGBData()  # kept by the reader: drawImage asked for it already
-            pixels = hashlib.blake2b(raw, digest_size=20).hexdigest()
-            key = f"{pixels} {im.getSize()} {im.mode} {self.mask!r}"
+            key = _stream_key(im, self.mask)
             found = image_streams.get(key)
             if found is None:
                 super().loadImageFromSRC(im)
@@ -191,6 +219,36 @@ def _reused_image_class(base: type) -> type:
             self._checkTransparency(im)
 
     return ReusedImageXObject
+
+
+_COMPRESSORS = 2
+"""Worker threads compressing a story's pictures while its layout runs."""
+
+
+@contextlib.contextmanager
+def _compressed_ahead(flowables: Iterable[Any]) -> Iterator[None]:
+    """Compress the story's pictures in worker threads while the body of the ``with``
+    lays it out: zlib lets go of the GIL, so on a second CPU the pictures are compressed
+    beside the layout instead of inside it. The layout takes each stream from
+    `image_streams`, waiting for it if it is not done yet — the very stream it would have
+    made itself, so the PDF's bytes do not change. On leaving, every worker has ended."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs: dict[str, tuple[bytes, tuple[int, int], str]] = {}
+    for reader in _image_readers(flowables):
+        key = _stream_key(reader, None)  # our pictures are drawn without a mask
+        if key not in jobs and not image_streams.has(key):
+            jobs[key] = (reader.getRGBData(), reader.getSize(), reader.mode)
+    if not jobs:
+        yield
+        return
+    try:
+        with ThreadPoolExecutor(_COMPRESSORS, thread_name_prefix="blockplan-flate") as pool:
+            for key, (raw, size, mode) in jobs.items():
+                image_streams.promise(key, pool.submit(_flate_stream, raw, size, mode))
+            yield
+    finally:
+        image_streams.settle(jobs)
 
 
 def resolve_findings(
@@ -292,7 +350,9 @@ def build_report(
     page = A4 if opts.page_size == "A4" else letter
     ctx = _context(case, vols, ledger, opts, page)
     info = _page_info(ctx, page)
-    pdf = _layout(ctx, info, story(ctx, vols))
+    flow = story(ctx, vols)
+    with _compressed_ahead(flow):
+        pdf = _layout(ctx, info, flow)
     return make_pdfa(pdf, _pdfa_metadata(ctx))
 
 
@@ -362,11 +422,8 @@ def prepare_report(
 
 def _precompress(flowables: Iterable[Any]) -> None:
     """Compress the pictures of a story as its layout will (`memo.image_streams`)."""
-    from reportlab.pdfbase import pdfdoc
-
-    with _plain_flate():
-        for reader in _image_readers(flowables):
-            pdfdoc.PDFImageXObject("prepared", reader, mask=None)
+    with _compressed_ahead(flowables):
+        pass  # leaving waits for every worker
 
 
 def _image_readers(flowables: Iterable[Any]) -> Iterator[Any]:

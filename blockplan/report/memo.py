@@ -23,7 +23,8 @@ from __future__ import annotations
 import hashlib
 import threading
 import weakref
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -152,6 +153,9 @@ class ImageStreams:
     pixels, kept for the next build that embeds the very same pixels (the key is a digest
     of the pixel bytes with the image's size, mode and mask).
 
+    A stream can also be promised (`promise`): compressed in a worker thread while the
+    layout runs; `get` then waits for it instead of compressing the same pixels again.
+
     Bounded (the latest ``limit`` images, a few megabytes); thread-safe.
     """
 
@@ -159,21 +163,63 @@ class ImageStreams:
         self._lock = threading.Lock()
         self._limit = limit
         self._streams: dict[str, tuple[Any, ...]] = {}
+        self._promised: dict[str, Future[tuple[Any, ...]]] = {}
         self.hits = 0
+        """Streams kept from an earlier build (or `prepare_report`) and used again."""
+        self.awaited = 0
+        """Streams promised by this build's own workers and waited for."""
 
     def get(self, name: str) -> tuple[Any, ...] | None:
+        """The stream promised for ``name`` (once it is done) or kept for it; else None.
+        A promise that failed is None too: the caller compresses the pixels itself."""
         with self._lock:
-            found = self._streams.pop(name, None)
-            if found is not None:
-                self._streams[name] = found  # most recently used last
-                self.hits += 1
-            return found
+            promised = self._promised.get(name)
+            if promised is None:
+                found = self._streams.pop(name, None)
+                if found is not None:
+                    self._streams[name] = found  # most recently used last
+                    self.hits += 1
+                return found
+        try:
+            stream = promised.result()
+        except Exception:  # a failed worker (e.g. out of memory): the caller compresses
+            return None
+        with self._lock:
+            self.awaited += 1
+        return stream
+
+    def has(self, name: str) -> bool:
+        """Whether a stream for ``name`` is kept or promised."""
+        with self._lock:
+            return name in self._streams or name in self._promised
 
     def put(self, name: str, stream: tuple[Any, ...]) -> None:
         with self._lock:
-            self._streams[name] = stream
-            while len(self._streams) > self._limit:
-                del self._streams[next(iter(self._streams))]
+            self._keep(name, stream)
+
+    def promise(self, name: str, future: Future[tuple[Any, ...]]) -> None:
+        """A stream being made by ``future``: `get` waits for it, and it is kept once
+        done. `settle` ends the promise (the stream stays kept)."""
+        with self._lock:
+            self._promised[name] = future
+
+        def done(f: Future[tuple[Any, ...]]) -> None:
+            if not f.cancelled() and f.exception() is None:
+                with self._lock:
+                    self._keep(name, f.result())
+
+        future.add_done_callback(done)
+
+    def settle(self, names: Iterable[str]) -> None:
+        """End the promises of ``names`` (their workers have ended)."""
+        with self._lock:
+            for name in names:
+                self._promised.pop(name, None)
+
+    def _keep(self, name: str, stream: tuple[Any, ...]) -> None:
+        self._streams[name] = stream
+        while len(self._streams) > self._limit:
+            del self._streams[next(iter(self._streams))]
 
     def clear(self) -> None:
         with self._lock:

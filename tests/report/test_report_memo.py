@@ -8,6 +8,8 @@ import dataclasses
 import gc
 import weakref
 
+import pytest
+
 from blockplan.case.model import Case
 from blockplan.io.volume import ImageVolume
 from blockplan.report import ReportOptions, build_report
@@ -184,3 +186,59 @@ def test_prepared_pictures_are_compressed_ahead_too(
     assert _build(case, ct, options) == cold
     # every picture's Flate stream was ready: 2 axial, the sagittal overview, 4 previews
     assert image_streams.hits - streams == 2 + 1 + 2 * 2
+
+
+def test_pictures_compressed_beside_the_layout_give_reportlabs_very_streams(
+    ct: ImageVolume, options: ReportOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import contextlib
+
+    from blockplan.report import document
+
+    case = _factory.make_case(2, 1, volume=ct)
+    report_memo.clear()
+    awaited = image_streams.awaited
+    ahead = _build(case, ct, options)
+    # the layout took every picture's stream from the workers: 2 axial, the sagittal
+    # overview, 2 previews for each of the 2 targets — none compressed in the layout
+    assert image_streams.awaited - awaited == 2 + 1 + 2 * 2
+    monkeypatch.setattr(document, "_compressed_ahead", lambda flow: contextlib.nullcontext())
+    assert _cold(case, ct, options) == ahead  # reportlab compressing in the layout
+
+
+def test_a_failed_compressing_worker_leaves_the_picture_to_the_layout(
+    ct: ImageVolume, options: ReportOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from blockplan.report import document
+
+    case = _factory.make_case(2, 1, volume=ct)
+    expected = _cold(case, ct, options)
+
+    def failing(raw: bytes, size: tuple[int, int], mode: str) -> tuple[object, ...]:
+        raise MemoryError("no room for the stream")
+
+    monkeypatch.setattr(document, "_flate_stream", failing)
+    awaited = image_streams.awaited
+    assert _cold(case, ct, options) == expected
+    assert image_streams.awaited == awaited  # no stream came from a worker
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_the_stream_made_ahead_is_the_one_reportlab_makes(mode: str) -> None:
+    import numpy as np
+    from PIL import Image as PILImage
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfbase import pdfdoc
+
+    from blockplan.report.document import _STREAM_FIELDS, _flate_stream, _plain_flate
+
+    rng = np.random.default_rng(7)
+    shape = (40, 56, 3) if mode == "RGB" else (40, 56)
+    pixels = PILImage.fromarray(rng.integers(0, 255, shape, dtype=np.uint8))
+    reader = ImageReader(pixels)
+    with _plain_flate():
+        image_streams.clear()  # reportlab's own compression, not a kept stream
+        made = pdfdoc.PDFImageXObject("x", ImageReader(pixels), mask=None)
+    raw = reader.getRGBData()
+    ours = _flate_stream(raw, reader.getSize(), reader.mode)
+    assert ours == tuple(getattr(made, f) for f in _STREAM_FIELDS)
