@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Paragraph, Spacer
+from reportlab.platypus import Flowable, Spacer
 
 from blockplan.errors import PlanningError
 from blockplan.fluoro.drr import DrrOptions, compute_drr
@@ -29,7 +29,7 @@ from blockplan.fluoro.preview import FluoroPreview, fluoro_preview
 from blockplan.fluoro.views import ViewKind
 from blockplan.io.volume import ImageVolume
 from blockplan.planning.paths import planning_ct
-from blockplan.report.layout import esc, grid
+from blockplan.report.layout import Paragraph, esc, grid
 from blockplan.report.memo import report_memo
 
 if TYPE_CHECKING:

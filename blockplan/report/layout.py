@@ -17,6 +17,7 @@ from reportlab.lib.colors import Color, HexColor, white
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.utils import ImageReader
 from reportlab.platypus import Flowable, Table, TableStyle
+from reportlab.platypus import Paragraph as _RLParagraph
 
 from blockplan.case._text import format_person_name
 from blockplan.case.vocab import BLOCK_NAMES, BlockType
@@ -31,6 +32,7 @@ __all__ = [
     "MUTED",
     "RULE",
     "KeyImageFlowable",
+    "Paragraph",
     "Styles",
     "block_name",
     "data_table",
@@ -171,6 +173,28 @@ def make_styles(fonts: FontSet) -> Styles:
         label=ParagraphStyle("label", parent=base, fontSize=7, leading=9, textColor=MUTED),
         clinic=ParagraphStyle("clinic", parent=base, fontName=fonts.bold, fontSize=11, leading=14),
     )
+
+
+# --- paragraphs -------------------------------------------------------------------------
+class Paragraph(_RLParagraph):
+    """reportlab's paragraph, broken into lines once per width.
+
+    A table wraps each cell to size its rows and again to draw it, a kept-together group
+    wraps its content to measure it and again to place it: the lines are the same each
+    time, and breaking a paragraph of mixed fonts (a bold label, then text) is the
+    layout's slowest step. A paragraph wrapped again at the width it was last wrapped at
+    takes its lines from then; the PDF's bytes do not change.
+    """
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        last = self.__dict__.get("_wrapped_at")
+        if last is not None and last[0] == availWidth:
+            _, self.width, self._wrapWidths, self.blPara, self.height = last
+            return self.width, self.height
+        size: tuple[float, float] = super().wrap(availWidth, availHeight)
+        if size[0] == availWidth:  # lines were made (not the "cannot fit" answer)
+            self._wrapped_at = (availWidth, self.width, self._wrapWidths, self.blPara, size[1])
+        return size
 
 
 # --- tables -----------------------------------------------------------------------------

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from reportlab.platypus import Flowable, KeepTogether, Paragraph
+from reportlab.platypus import Flowable, KeepTogether
 
 from blockplan.case.model import Case
 from blockplan.errors import ProfileError, ReportError
-from blockplan.report.layout import esc
+from blockplan.report.layout import Paragraph, esc
 
 if TYPE_CHECKING:
     from blockplan.outcomes.payer import PayerChecklist

@@ -23,7 +23,6 @@ from reportlab.platypus import (
     Flowable,
     Image,
     KeepTogether,
-    Paragraph,
     Spacer,
 )
 
@@ -71,6 +70,7 @@ from blockplan.report.layout import (
     INK,
     RULE,
     KeyImageFlowable,
+    Paragraph,
     Styles,
     block_name,
     data_table,
@@ -1198,7 +1198,7 @@ def outcome_measures(ctx: Context) -> list[Flowable]:
 def signature(ctx: Context) -> list[Flowable]:
     """Who prepared the report, lines to sign and date, and the closing statement."""
     st = ctx.st
-    rows = [
+    rows: list[list[Any]] = [
         [Paragraph("Report prepared by", st.label), Paragraph(esc(ctx.options.author), st.body)],
         [Paragraph("Signature", st.label), ""],
         [Paragraph("Date", st.label), ""],

@@ -489,3 +489,34 @@ def test_key_image_paths_are_drawn_in_their_verdicts_colour_as_on_screen(
     for verdict in verdicts:
         assert _rgb(VERDICT_COLOURS[verdict]) in colours, verdict
     assert _rgb("#00D5FF") not in colours  # no path drawn in the old verdict-less cyan
+
+
+def test_a_paragraph_wrapped_again_at_its_width_keeps_its_lines() -> None:
+    from reportlab.lib.styles import ParagraphStyle
+
+    from blockplan.report.fonts import register_fonts
+    from blockplan.report.layout import Paragraph
+
+    fonts = register_fonts()
+    style = ParagraphStyle("t", fontName=fonts.regular, fontSize=8, leading=10)
+    para = Paragraph("<b>Indication</b>: right L5 radicular pain " * 6, style)
+    broken = []
+    original = para.breakLines
+    para.breakLines = lambda widths: broken.append(widths) or original(widths)
+    first = para.wrap(200, 1000)
+    assert para.wrap(200, 1000) == first
+    assert len(broken) == 1  # the second wrap at 200 pt broke no lines
+    narrower = para.wrap(120, 1000)
+    assert len(broken) == 2 and narrower[1] > first[1]  # another width: broken anew
+    assert para.wrap(200, 1000) == first and len(broken) == 3
+
+
+def test_paragraph_lines_kept_between_wraps_change_no_byte_of_the_report(
+    ct: ImageVolume, mr: ImageVolume, options: ReportOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from blockplan.report import build_report, layout
+
+    case = _factory.make_case(4, 3, volume=ct)
+    kept = build_report(case, volumes=[ct, mr], options=options)
+    monkeypatch.setattr(layout.Paragraph, "wrap", layout._RLParagraph.wrap)
+    assert build_report(case, volumes=[ct, mr], options=options) == kept
