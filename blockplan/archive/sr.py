@@ -48,7 +48,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -225,7 +225,7 @@ def measurements_from(
             (c.distance_mm, c.kind, c.level, None if c.side is None else c.side.value)
             for c in metrics.nearest_structures
         ),
-        bone_clearance_mm=_finite(metrics.bone_clearance_mm),
+        bone_clearance_mm=metrics.bone_clearance_mm,  # +inf: no bone on the CT (kept as such)
         verdict=metrics.verdict,
     )
 
@@ -324,6 +324,32 @@ def _structure_clearance(c: ClosestStructure) -> hd.sr.Measurement | None:
     )
 
 
+_NO_VALUE_BEYOND = codes.DCM.PositiveInfinity
+"""CID 42 "Numeric Value Qualifier": a distance with nothing to measure it to (the bone
+clearance of a path on a CT with no bone near it — "no bone on the CT")."""
+
+
+def _number(name: Code, value: float, unit: Code) -> hd.sr.Measurement:
+    """A measurement; +∞ qualified Positive Infinity (its value emptied by `_finish`, as no
+    decimal string can hold it)."""
+    if math.isinf(value) and value > 0:
+        return hd.sr.Measurement(name=name, value=0.0, unit=unit, qualifier=_NO_VALUE_BEYOND)
+    return hd.sr.Measurement(name=name, value=value, unit=unit)
+
+
+def _empty_infinite_values(items: Iterable[Dataset]) -> None:
+    """Every NUM item qualified Positive Infinity loses its placeholder value: an empty
+    Measured Value Sequence with the qualifier as the reason (DICOM PS3.3 C.18.1;
+    highdicom builds a NUM item only with a value)."""
+    for item in items:
+        qualifiers = item.get("NumericValueQualifierCodeSequence", [])
+        if item.get("ValueType") == "NUM" and any(
+            same_code(q, _NO_VALUE_BEYOND) for q in qualifiers
+        ):
+            item.MeasuredValueSequence = []
+        _empty_infinite_values(item.get("ContentSequence", []))
+
+
 def _path_measurements(m: TrajectoryMeasurements, path_mm: float) -> list[hd.sr.Measurement]:
     """Path length, needle, C-arm angles and every clearance the SR holds of a path."""
     measurements = [hd.sr.Measurement(name=codes.DCM.PathLength, value=path_mm, unit=MM)]
@@ -337,7 +363,7 @@ def _path_measurements(m: TrajectoryMeasurements, path_mm: float) -> list[hd.sr.
     )
     for name, value, unit in numbers:
         if value is not None:
-            measurements.append(hd.sr.Measurement(name=name, value=value, unit=unit))
+            measurements.append(_number(name, value, unit))
     for c in m.structures:
         item = _structure_clearance(c)
         if item is not None:
@@ -720,6 +746,7 @@ def _finish(sr: Dataset, when: dt.datetime) -> None:
     if not any(s.get("CodingSchemeDesignator") == PRIVATE_SCHEME for s in schemes):
         schemes.append(coding_scheme_identification())
     sr.CodingSchemeIdentificationSequence = schemes  # pydicom makes it a Sequence
+    _empty_infinite_values(sr.get("ContentSequence", []))
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -821,12 +848,19 @@ def _qualitative(group: Dataset) -> dict[str, Dataset]:
 def _numbers(group: Dataset) -> dict[tuple[str, str], float]:
     out: dict[tuple[str, str], float] = {}
     for item in group.get("ContentSequence", []):
-        if item.get("ValueType") == "NUM" and item.get("MeasuredValueSequence"):
-            name = _name(item)
-            if name is None:
-                continue
-            value = float(item.MeasuredValueSequence[0].NumericValue)
-            out[(str(name.CodeValue), str(name.CodingSchemeDesignator))] = value
+        if item.get("ValueType") != "NUM":
+            continue
+        name = _name(item)
+        if name is None:
+            continue
+        key = (str(name.CodeValue), str(name.CodingSchemeDesignator))
+        if item.get("MeasuredValueSequence"):
+            out[key] = float(item.MeasuredValueSequence[0].NumericValue)
+        elif any(
+            same_code(q, _NO_VALUE_BEYOND)
+            for q in item.get("NumericValueQualifierCodeSequence", [])
+        ):
+            out[key] = math.inf
     return out
 
 

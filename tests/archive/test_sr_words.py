@@ -71,3 +71,38 @@ def test_sr_content_date_time_is_the_reports(measured: ArchiveObjects) -> None:
         assert (str(ds.ContentDate), str(ds.ContentTime)) == ("20260302", "153005")
     pdf = _flat(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(measured.pdf)).pages))
     assert "2026-03-02" in pdf
+
+
+def test_a_path_with_no_bone_on_the_ct_says_so_in_the_sr_too(study: Study, case: Case) -> None:
+    """+∞ bone clearance ("no bone on the CT") is kept: a NUM item with no value, qualified
+    Positive Infinity — not dropped, which read back as "bone not checked (no CT)" and made
+    the path "not assessed" in the SR while the screen and the PDF said "safe"."""
+    import dataclasses
+    import math
+
+    from blockplan.archive import build_measurement_report
+    from blockplan.archive.validate import dciodvfy_path, validate_dataset
+    from tests.archive._factory import metrics_for
+
+    checked = metrics_for(case)
+    first = next(iter(checked))
+    checked[first] = dataclasses.replace(checked[first], bone_clearance_mm=math.inf)
+    sr = build_measurement_report(case, study.headers, metrics=checked)
+    traj = case.trajectory_for(first)
+    assert traj is not None
+    back = read_sr(sr).measurements[traj.id]
+    assert back.bone_clearance_mm == math.inf
+    words, read = checked[first].words(), back.words()
+    assert words is not None and read is not None
+    assert "no bone on the CT" in read.safety and read.verdict == "safe"
+    assert read == words  # the same words as the screen and the PDF
+    qualifiers = [
+        code_value_and_scheme(q)
+        for group in _groups(sr.ContentSequence)
+        for item in group.get("ContentSequence", [])
+        for q in item.get("NumericValueQualifierCodeSequence", [])
+    ]
+    assert qualifiers == [("114002", "DCM")]  # Positive Infinity, on the bone clearance only
+    if dciodvfy_path() is not None:
+        result = validate_dataset(sr)
+        assert result.errors == (), result.errors
