@@ -1,22 +1,25 @@
-"""Benchmark: building the report (issue 8) against its 1 s budget and a bare reportlab peer.
+"""Benchmark: building the report (issues 8, 18) against its 1 s budget and bare reportlab.
 
 Builds, in memory, the synthetic lumbar phantom of the report tests (an axial CT and a
 sagittal T2-like MR in one frame of reference) and a case of 11 targets with trajectories,
-scar and 6 blocks with diaries: 12 key images (11 axial planes and the sagittal overview),
-about 6 pages. Then times, in one process:
+scar and 6 blocks with diaries: 12 key images (11 axial planes and the sagittal overview)
+and 22 C-arm preview thumbnails, 12 pages. Then times, in one process, builds taking turns
+(after one warm-up each) so that load from other processes hits them alike:
 
-* ``blockplan``: `blockplan.report.build_report` — evidence ledger, plane sampling of every
-  key image, map, charts, tables, layout, PDF/A-2b conversion (pikepdf);
-* ``bare reportlab`` (the peer): a plain reportlab document of the same 12 images and
-  the same 22 C-arm preview thumbnails (pre-rendered pixels, as PNG) and the same five
-  tables as plain text (findings, targets, procedures, blocks, sources in detail), same
-  embedded fonts and the same reportlab settings (``useA85 = 0``, ``invariant = 1``),
-  without sampling, DRRs, ledger, map, charts, styling or PDF/A.
+* ``blockplan``: `blockplan.report.build_report` — evidence ledger, measured paths, plane
+  sampling of every key image, DRRs, map, charts, tables, layout, PDF/A-2b (pikepdf) — cold,
+  with the pictures handed in (like for like), after an edit, again, after `prepare_report`;
+* peer **same content** (the reference): the report's own story made bare — every paragraph
+  as plain text, every table with the same cells and column widths, every picture as a
+  pre-rendered PNG at the same size — laid out by a plain reportlab document with the same
+  embedded fonts and reportlab settings (``useA85 = 0``, ``invariant = 1``); no sampling,
+  DRRs, ledger, map, charts, styling or PDF/A;
+* peer **five tables** (the peer until 2026-12-03): the same pictures and five of the
+  tables only (about a quarter of the report's text).
 
-The two builds alternate (after one warm-up each) so that load from other processes hits
-both alike. Prints a markdown table of the median and fastest of ``--repeat`` builds, the
-median of the per-pair ratios to the peer (budget ≤ 1.5×) and the 1 s budget; with
-``--results FILE`` appends it, dated, under "## report build (issue 8)".
+Prints a markdown table of the median and fastest of ``--repeat`` builds and the median of
+the per-round ratios to each peer (budget ≤ 1.5× the same-content peer) and the 1 s
+budget; with ``--results FILE`` appends it, dated.
 
 Usage::
 
@@ -46,13 +49,11 @@ BUDGET_RATIO = 1.5
 def _bare_reportlab(
     images: list[bytes], thumbs: list[bytes], tables: list[list[list[str]]]
 ) -> bytes:
-    """The peer: images and tables in a plain reportlab document with the same fonts and
-    the same reportlab settings as blockplan's (no ASCII85 layer, invariant output)."""
-    from reportlab import rl_config
-    from reportlab.lib.pagesizes import A4
+    """The earlier peer: images and five tables in a plain reportlab document with the
+    same fonts and the same reportlab settings as blockplan's (`_bare_story`)."""
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Table, TableStyle
+    from reportlab.platypus import Image, Paragraph, Table, TableStyle
 
     from blockplan.report.fonts import register_fonts
 
@@ -71,17 +72,7 @@ def _bare_reportlab(
         t = Table(data, repeatRows=1)
         t.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), fonts.regular)]))
         story.append(t)
-    buf = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buf, pagesize=A4, invariant=1, initialFontName=fonts.regular, pageCompression=1
-    )
-    previous = rl_config.useA85, rl_config.invariant
-    rl_config.useA85, rl_config.invariant = 0, 1  # as blockplan.report.document does
-    try:
-        doc.build(story)
-    finally:
-        rl_config.useA85, rl_config.invariant = previous
-    return buf.getvalue()
+    return _bare_story(story)
 
 
 def _plain_flowables(
@@ -122,8 +113,8 @@ def _plain_flowables(
 
 
 def _bare_story(story: list[object]) -> bytes:
-    """The peer: the report's story made bare (`_plain_flowables`) laid out by a plain
-    reportlab document, same fonts and settings."""
+    """A story laid out by a plain reportlab document with the same fonts and reportlab
+    settings as blockplan's (no ASCII85 layer, invariant output)."""
     from reportlab import rl_config
     from reportlab.lib.pagesizes import A4
     from reportlab.platypus import SimpleDocTemplate
