@@ -12,6 +12,8 @@ Decision support, not a medical device.
 
 from __future__ import annotations
 
+import functools
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +98,16 @@ def direction_letter(vector: npt.ArrayLike) -> str:
 
 
 def _font(size: int) -> Any:
+    """DejaVu Sans at ``size`` px (PIL's own font without it)."""
+    from blockplan.report.fonts import FONT_DIR_ENV
+
+    return _font_found(size, os.environ.get(FONT_DIR_ENV))
+
+
+@functools.lru_cache(maxsize=8)
+def _font_found(size: int, font_dir: str | None) -> Any:
+    """`_font`, looked up once per size and font folder setting (the search reads several
+    folders)."""
     from PIL import ImageFont
 
     from blockplan.errors import ReportError

@@ -129,6 +129,9 @@ def markup(text: str) -> str:
     """Paragraph markup of ``text``: escaped, visual order, fallback fonts where needed."""
     if text.isascii():
         return escape(text)
+    shown = visual(text)
+    if _coverage().primary.issuperset(map(ord, shown)):
+        return escape(shown)  # one run in the regular font ("·", "—", "°", "é" …)
     return "".join(
         escape(run) if font is None else f'<font name="{font}">{escape(run)}</font>'
         for font, run in runs(text)

@@ -85,3 +85,27 @@ def test_a_character_no_font_has_is_refused_not_boxed() -> None:
     ) as err:
         _report("Test^𐀀")
     assert "𐀀" not in str(err.value)  # the text itself is never quoted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "L4-L5 · right — 7.5° caudal, ≤ 40 mm",
+        "Müller, José (Ærø)",
+        "王小明 · 7.5°",
+        "김민준 — L5",
+        "مريم حسن · L5",
+        "שלום",
+        "a\u00a0b\u2009c",
+    ],
+)
+def test_markup_of_text_in_the_regular_font_is_the_run_by_run_markup(text: str) -> None:
+    from xml.sax.saxutils import escape
+
+    from blockplan.report.scripts import markup, runs
+
+    by_runs = "".join(
+        escape(run) if font is None else f'<font name="{font}">{escape(run)}</font>'
+        for font, run in runs(text)
+    )
+    assert markup(text) == by_runs
