@@ -211,10 +211,13 @@ class ImageStreams:
         future.add_done_callback(done)
 
     def settle(self, names: Iterable[str]) -> None:
-        """End the promises of ``names`` (their workers have ended)."""
+        """End the promises of ``names`` whose workers have ended (a promise another build
+        made since for the same pixels stays until its own end)."""
         with self._lock:
             for name in names:
-                self._promised.pop(name, None)
+                promised = self._promised.get(name)
+                if promised is not None and promised.done():
+                    del self._promised[name]
 
     def _keep(self, name: str, stream: tuple[Any, ...]) -> None:
         self._streams[name] = stream
