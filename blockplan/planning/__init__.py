@@ -56,8 +56,10 @@ from blockplan.planning.paths import (
 )
 from blockplan.planning.placement import (
     LANDMARK_RADIUS_MM,
+    delete_landmark,
     landmark_level,
     landmark_level_and_side,
+    landmarks_in_order,
     level_and_side,
     locate_point,
     place_landmark,
@@ -187,6 +189,7 @@ __all__ = [
     "clearance_hazards",
     "closest_active_landmark",
     "confirm_target_level",
+    "delete_landmark",
     "delete_level_marker",
     "describe_path",
     "evaluate_trajectory",
@@ -196,6 +199,7 @@ __all__ = [
     "landmark_clearances",
     "landmark_level",
     "landmark_level_and_side",
+    "landmarks_in_order",
     "level_and_side",
     "level_check_for_case",
     "level_for_structure",

@@ -17,7 +17,7 @@ import math
 from collections.abc import Sequence
 from typing import Literal
 
-from blockplan.case.model import Landmark, LevelMarker, PatientPoint, Target
+from blockplan.case.model import Case, Landmark, LevelMarker, PatientPoint, Target
 from blockplan.case.vocab import Approach, BlockType, Laterality, Structure
 from blockplan.errors import PlanningError
 from blockplan.planning._common import as_lps, common_frame
@@ -32,8 +32,10 @@ from blockplan.planning.levels import (
 __all__ = [
     "LANDMARK_RADIUS_MM",
     "LandmarkKind",
+    "delete_landmark",
     "landmark_level",
     "landmark_level_and_side",
+    "landmarks_in_order",
     "level_and_side",
     "locate_point",
     "place_landmark",
@@ -169,6 +171,31 @@ def place_landmark(
     return Landmark(
         kind=kind, level=level, side=side, position=point, radius_mm=LANDMARK_RADIUS_MM[kind]
     )
+
+
+def landmarks_in_order(case: Case) -> tuple[Landmark, ...]:
+    """The marked structures cranial to caudal (by height: LPS +z is superior), the
+    patient's left to right at one height (+x is left), as the landmark list shows them."""
+    return tuple(
+        sorted(case.landmarks, key=lambda lm: (-lm.position.lps[2], -lm.position.lps[0], lm.id))
+    )
+
+
+def delete_landmark(case: Case, landmark_id: str) -> Case:
+    """The case without the marked structure ``landmark_id``: the paths it vouched for
+    are measured again without it (`blockplan.planning.paths.measure_paths`).
+
+    Raises
+    ------
+    PlanningError
+        No landmark of the case has that id (deleted already, or by an undo).
+    """
+    if all(lm.id != landmark_id for lm in case.landmarks):
+        raise PlanningError(
+            "that landmark is no longer in the case (deleted already, or undone): "
+            "choose one in the landmark list"
+        )
+    return case.remove_item("landmarks", landmark_id)
 
 
 def place_target(

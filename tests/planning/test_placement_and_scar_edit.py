@@ -11,6 +11,8 @@ from blockplan.errors import PlanningError
 from blockplan.planning import (
     LANDMARK_RADIUS_MM,
     LEAK_FRACTION,
+    delete_landmark,
+    landmarks_in_order,
     mask_grid_for,
     paint_voxels,
     place_landmark,
@@ -41,6 +43,25 @@ def test_a_landmark_gets_level_side_and_default_radius() -> None:
     assert (lm.level, lm.side, lm.radius_mm) == ("L4", Laterality.LEFT, 2.5)
     assert place_landmark("thecal_sac", point(0, 10, 40), levels).radius_mm == 7.0
     assert LANDMARK_RADIUS_MM["artery"] == 1.5
+
+
+def test_landmarks_list_head_to_foot_left_first_and_one_is_deleted_by_id() -> None:
+    levels = straight_spine()
+    marked = [
+        place_landmark("thecal_sac", point(0, 10, 40), levels),
+        place_landmark("nerve_root", point(-20, 10, 40), levels),  # right
+        place_landmark("nerve_root", point(20, 10, 40), levels),  # left
+        place_landmark("nerve_root", point(20, 10, 80), levels),  # higher
+    ]
+    case = Case(levels=levels, landmarks=tuple(marked))
+    order = landmarks_in_order(case)
+    # head to foot; at one height the patient's left, the midline, the right
+    assert [lm.id for lm in order] == [marked[3].id, marked[2].id, marked[0].id, marked[1].id]
+    fewer = delete_landmark(case, marked[1].id)
+    assert [lm.id for lm in fewer.landmarks] == [marked[0].id, marked[2].id, marked[3].id]
+    assert fewer.levels == case.levels and len(case.landmarks) == 4  # a new case
+    with pytest.raises(PlanningError, match="no longer in the case"):
+        delete_landmark(fewer, marked[1].id)
 
 
 def test_a_root_target_is_named_by_the_vertebra_it_exits_below() -> None:

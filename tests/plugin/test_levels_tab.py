@@ -264,3 +264,94 @@ def test_a_target_before_levels_gets_its_side_then_its_level_flagged_and_reopens
     assert ws2.case.targets[0].level_change is None
     assert _rows(planning2.table)[0]["Level"] == "L5"
     assert store.load(case_id)[0].targets[0].level_change is None
+
+
+def test_a_landmark_marked_in_the_wrong_place_is_deleted_from_the_landmark_list(
+    make_napari_viewer: Any, store: CaseStore
+) -> None:
+    """A root marked at the wrong foramen could only go with Undo, taking every later edit
+    with it. The Levels tab lists the marked structures; Delete on a row (or the button)
+    removes that one, and the paths are checked again without it."""
+    from blockplan.case import Trajectory
+    from blockplan.planning.wording import landmark_name
+    from napari_blockplan._layers import layer_for
+
+    viewer, ws, planning = _viewer(make_napari_viewer, store)
+    doc = Physician(viewer)
+    frame = ws.frame_of_reference_uid()
+
+    def at(lps: Any) -> PatientPoint:
+        return PatientPoint(lps=lps, frame_of_reference_uid=frame)
+
+    case = Case()
+    for name in ("L3", "L4", "L5", "S1"):
+        case = add_level_marker(case, at(CENTRES[name]["center_lps"]), name)
+    target = place_target(
+        at(SNRB["target_lps"]), case.levels, block_type=BlockType.SELECTIVE_NERVE_ROOT
+    )
+    path = Trajectory(target_id=target.id, entry=at(SNRB["entry_lps"]))
+    ws.start_case(case.replace_item("targets", target).replace_item("trajectories", path))
+    settle()
+
+    roots = {(r["root"], r["side"]): r["foramen_lps"] for r in TRUTH["nerve_roots"]}
+    _open_tab(doc, planning.tabs, "Levels")
+    for kind, lps in (
+        ("nerve root", roots[("L4", "left")]),  # the neighbouring root, rightly marked
+        ("thecal sac", TRUTH["thecal_sac_centerline"]["L5"]),
+        ("nerve root", roots[("L4", "right")]),  # meant for the left: the wrong side
+    ):
+        doc.click(planning.view_buttons["sagittal"], "Sagittal")
+        doc.click_patient(lps, "its height")
+        doc.click(planning.view_buttons["axial"], "Axial")
+        _choose(doc, planning.landmark_kind, kind)
+        doc.click(_button(planning, "Place landmark"), "Place landmark")
+        doc.click_patient(lps, kind)
+    sac = next(lm for lm in ws.case.landmarks if lm.kind == "thecal_sac")
+    sac_name = landmark_name("thecal_sac", sac.level, None)  # at the L5 body's height
+    listed = [r["Landmark"] for r in _rows(planning.landmark_table)]
+    assert listed == ["nerve root L4 left", "nerve root L4 right", sac_name]  # head to foot
+    layer = layer_for(viewer, "landmarks")
+    assert len(layer.data) == 3
+
+    # the wrong root: select its row, press Delete
+    wrong = planning.landmark_table.item(1, 0)
+    doc.click(
+        planning.landmark_table.viewport(),
+        "the wrong root",
+        _centre_of(planning.landmark_table, wrong),
+    )
+    doc.key(planning.landmark_table, Qt.Key.Key_Delete, what="Delete")
+    assert sorted((lm.kind, lm.level, lm.side) for lm in ws.case.landmarks) == [
+        ("nerve_root", "L4", "left"),
+        ("thecal_sac", sac.level, sac.side),
+    ]
+    assert [r["Landmark"] for r in _rows(planning.landmark_table)] == [
+        "nerve root L4 left",
+        sac_name,
+    ]
+    assert len(layer.data) == 2
+    assert ws.last_action == "delete landmark"  # Undo brings it back
+    assert planning.message.text() == "deleted landmark nerve root L4 right"
+
+    # the thecal sac too, with the button: the path is checked again without it
+    _open_tab(doc, planning.tabs, "Targets")
+    doc.click(
+        planning.table.viewport(), "T1", _centre_of(planning.table, planning.table.item(0, 0))
+    )
+    before = planning.details.text()
+    _open_tab(doc, planning.tabs, "Levels")
+    sac = planning.landmark_table.item(1, 0)
+    doc.click(
+        planning.landmark_table.viewport(),
+        "the thecal sac",
+        _centre_of(planning.landmark_table, sac),
+    )
+    doc.click(_button(planning, "Delete selected landmark"), "Delete selected landmark")
+    assert [lm.kind for lm in ws.case.landmarks] == ["nerve_root"]
+    _open_tab(doc, planning.tabs, "Targets")
+    # safe while the sac was marked within reach; without it, not assessed, and it says why
+    assert before.splitlines()[-1].startswith("Verdict: safe — clear of nerve root L4 left")
+    after = planning.details.text().splitlines()[-1]
+    assert after == "Verdict: not assessed — mark the thecal sac"
+    last = planning.table.columnCount() - 1
+    assert planning.table.item(0, last).text() == "not assessed"

@@ -71,8 +71,10 @@ from blockplan.planning import (
     case_frame,
     change_level_markers,
     confirm_target_level,
+    delete_landmark,
     delete_level_marker,
     describe_path,
+    landmarks_in_order,
     level_text,
     markable_levels,
     markers_in_order,
@@ -102,6 +104,7 @@ from blockplan.planning.wording import (
     BLOCK_ABBREVIATIONS,
     approach_text,
     block_type_from_text,
+    landmark_name,
     scar_volume_text,
     structure_from_text,
     structure_text,
@@ -246,7 +249,37 @@ class PlanningWidget(Panel):
         form.addRow(self.level_proposal)
         form.addRow("Landmark:", self.landmark_kind)
         form.addRow(place_lm)
+        form.addRow(self._landmark_list())
         return w
+
+    def _landmark_list(self) -> QWidget:
+        """The marked structures (roots, thecal sac …), cranial to caudal: delete one."""
+        box = QWidget()
+        self.landmark_table = QTableWidget(0, 2)
+        self.landmark_table.setHorizontalHeaderLabels(("Landmark", "Centre (LPS mm)"))
+        self.landmark_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.landmark_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.landmark_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.landmark_table.setToolTip(
+            "the structures the needle paths are checked against; select one and press "
+            "Delete to remove a structure marked in the wrong place"
+        )
+        self.landmark_table.setWordWrap(False)
+        header = present(self.landmark_table.horizontalHeader())
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        rows = present(self.landmark_table.verticalHeader()).defaultSectionSize()
+        self.landmark_table.setMinimumHeight(header.sizeHint().height() + 4 * rows + 4)
+        self.landmark_table.installEventFilter(
+            _DeleteKey(self.landmark_table, self.delete_selected_landmark)
+        )
+        delete = QPushButton("Delete selected landmark")
+        delete.clicked.connect(self.delete_selected_landmark)
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.landmark_table)
+        layout.addWidget(delete)
+        return box
 
     def _marker_list(self) -> QWidget:
         """The level markers, cranial to caudal: rename (F2 / double-click), move, delete."""
@@ -631,6 +664,43 @@ class PlanningWidget(Panel):
             self.transitional.setCurrentIndex(
                 self.transitional.findData(noted.value if noted else "")
             )
+
+    def _fill_landmarks(self, case: Case) -> None:
+        """The landmark list, cranial to caudal, keeping the selected landmark selected."""
+        selected = self.selected_landmark_id()
+        landmarks = landmarks_in_order(case)
+        with QSignalBlocker(self.landmark_table):
+            self.landmark_table.setRowCount(len(landmarks))
+            for row, lm in enumerate(landmarks):
+                side = lm.side.value if lm.side else None
+                name = QTableWidgetItem(landmark_name(lm.kind, lm.level, side))
+                name.setData(Qt.ItemDataRole.UserRole, lm.id)
+                where = QTableWidgetItem(", ".join(f"{v:.1f}" for v in lm.position.lps))
+                self.landmark_table.setItem(row, 0, name)
+                self.landmark_table.setItem(row, 1, where)
+                if lm.id == selected:
+                    self.landmark_table.selectRow(row)
+
+    def selected_landmark_id(self) -> str | None:
+        """Id of the landmark selected in the landmark list."""
+        rows = {i.row() for i in self.landmark_table.selectedIndexes()}
+        item = self.landmark_table.item(min(rows), 0) if rows else None
+        return None if item is None else str(item.data(Qt.ItemDataRole.UserRole))
+
+    def delete_selected_landmark(self) -> None:
+        """Delete the landmark selected in the landmark list (Undo brings it back)."""
+        lid = self.selected_landmark_id()
+        if lid is None:
+            self._error("select a landmark in the list first, then delete it")
+            return
+        rows = {i.row() for i in self.landmark_table.selectedIndexes()}
+        name = present(self.landmark_table.item(min(rows), 0)).text()
+        try:
+            case = delete_landmark(self.ws.case, lid)
+        except BlockplanError as err:
+            self._error(str(err))
+            return
+        self._apply(case, "delete landmark", f"deleted landmark {name}")
 
     def selected_marker_id(self) -> str | None:
         """Id of the level marker selected in the marker list."""
@@ -1034,6 +1104,7 @@ class PlanningWidget(Panel):
         self._fill_series()
         self._fill_next_level(case)
         self._fill_markers(case)
+        self._fill_landmarks(case)
         self._centre_on_targets()
 
     def _centre_on_targets(self, *_: Any) -> None:
