@@ -151,19 +151,44 @@ def _attenuation(hu: npt.NDArray[Any], options: DrrOptions) -> npt.NDArray[np.fl
     return q
 
 
-def _axis_map(
-    grid: npt.NDArray[np.float64], scale: float, src: float, size: int
-) -> tuple[int, int, npt.NDArray[np.intp], npt.NDArray[np.float32]] | None:
-    """Reference-slice coordinates ``grid`` → slice coordinates (scaled about ``src``):
-    the valid range ``[lo, hi)`` of ``grid``, the lower voxel and the weight of the upper."""
+@dataclass(frozen=True, slots=True)
+class _AxisMap:
+    """Where one slice samples the reference grid along one axis: grid ``[lo, hi)`` reads
+    the slice's voxels ``first + lower`` and ``first + upper`` (``upper = lower + 1`` but
+    in a one-voxel slice), the upper weighted ``weight``."""
+
+    lo: int
+    hi: int
+    first: int
+    last: int
+    lower: npt.NDArray[np.intp]
+    upper: npt.NDArray[np.intp]
+    weight: npt.NDArray[np.float32]
+
+
+def _axis_maps(
+    grid: npt.NDArray[np.float64], scales: npt.NDArray[np.float64], src: float, size: int
+) -> list[_AxisMap | None]:
+    """Reference-slice coordinates ``grid`` → coordinates in each slice (scaled about
+    ``src`` by that slice's scale, one per slice; None: the slice's shadow misses the
+    grid). Computed for every slice at once."""
     # the map is increasing (scale > 0): the valid range is found by bisection on ``grid``
-    lo = int(np.searchsorted(grid, src - src / scale, "left"))
-    hi = int(np.searchsorted(grid, src + (size - 1.0 - src) / scale, "right"))
-    if hi <= lo:
-        return None
-    xs = np.clip(src + (grid[lo:hi] - src) * scale, 0.0, size - 1.0)
-    i0 = np.minimum(xs.astype(np.intp), size - 2) if size > 1 else np.zeros(hi - lo, np.intp)
-    return lo, hi, i0, (xs - i0).astype(np.float32)
+    los = np.searchsorted(grid, src - src / scales, "left")
+    his = np.searchsorted(grid, src + (size - 1.0 - src) / scales, "right")
+    xs = np.clip(src + (grid[None, :] - src) * scales[:, None], 0.0, size - 1.0)
+    i0 = np.minimum(xs.astype(np.intp), size - 2) if size > 1 else np.zeros(xs.shape, np.intp)
+    weights = (xs - i0).astype(np.float32)
+    step = 1 if size > 1 else 0
+    maps: list[_AxisMap | None] = []
+    for n, (lo, hi) in enumerate(zip(los.tolist(), his.tolist(), strict=True)):
+        if hi <= lo:
+            maps.append(None)
+            continue
+        # increasing along the grid: the first and last voxels bound the slice's part
+        first, last = int(i0[n, lo]), int(i0[n, hi - 1])
+        lower = i0[n, lo:hi] - first
+        maps.append(_AxisMap(lo, hi, first, last, lower, lower + step, weights[n, lo:hi]))
+    return maps
 
 
 _BLOCK = 16
@@ -192,22 +217,17 @@ def _slices(array: npt.NDArray[Any], axis: int) -> Iterator[tuple[int, npt.NDArr
 def _accumulate_slice(
     acc: npt.NDArray[np.float32],
     hu: npt.NDArray[Any],
-    maps: tuple[Any, Any],
+    cmap: _AxisMap,
+    rmap: _AxisMap,
     options: DrrOptions,
 ) -> None:
     """Add one slice, resampled onto the reference grid, to ``acc`` (in place)."""
-    (c_lo, c_hi, c0, cw), (r_lo, r_hi, r0, rw) = maps
-    rmin, rmax = int(r0.min()), int(r0.max()) + 2
-    cmin, cmax = int(c0.min()), int(c0.max()) + 2
-    q = _attenuation(hu[rmin:rmax, cmin:cmax], options)
-    c0 = c0 - cmin
-    t = q[:, c0 + 1] if q.shape[1] > 1 else q[:, c0]
-    t = q[:, c0] + (t - q[:, c0]) * cw
-    r0 = r0 - rmin
-    lo = t[r0]
-    hi = t[r0 + 1] if t.shape[0] > 1 else lo
-    lo += (hi - lo) * rw[:, None]
-    acc[r_lo:r_hi, c_lo:c_hi] += lo
+    q = _attenuation(hu[rmap.first : rmap.last + 2, cmap.first : cmap.last + 2], options)
+    t = q[:, cmap.lower]
+    t += (q[:, cmap.upper] - t) * cmap.weight
+    lo = t[rmap.lower]
+    lo += (t[rmap.upper] - lo) * rmap.weight[:, None]
+    acc[rmap.lo : rmap.hi, cmap.lo : cmap.hi] += lo
 
 
 def _reference_grid(
@@ -236,13 +256,15 @@ def _sum_slices(
     acc = np.zeros((rows.size, cols.size), dtype=np.float32)
     sizes = (volume.shape[2], volume.shape[1], volume.shape[0])
     s = slab.source
+    count = sizes[slab.axis]
+    scales = (np.arange(count) - s[slab.axis]) / (slab.ref - s[slab.axis])
+    cmaps = _axis_maps(cols, scales, s[slab.cols], sizes[slab.cols])
+    rmaps = _axis_maps(rows, scales, s[slab.rows], sizes[slab.rows])
     for n, plane in _slices(volume.array, slab.axis):
-        scale = (n - s[slab.axis]) / (slab.ref - s[slab.axis])
-        cmap = _axis_map(cols, scale, s[slab.cols], sizes[slab.cols])
-        rmap = _axis_map(rows, scale, s[slab.rows], sizes[slab.rows])
+        cmap, rmap = cmaps[n], rmaps[n]
         if cmap is None or rmap is None:
             continue
-        _accumulate_slice(acc, plane, (cmap, rmap), options)
+        _accumulate_slice(acc, plane, cmap, rmap, options)
     return acc, cols, rows
 
 
