@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -192,9 +195,57 @@ def fluoro_preview(
     name = names[target_id]
     li = drr(ct, view.geometry, options)
     overlay = plan_overlay(case, target_id, view.geometry)
-    gray = to_display(li, dense_dark=dense_dark)
-    rgb = draw_preview(gray, overlay, view, name, labels=labels)
+    rgb = _drawn(li, overlay, view, name, labels=labels, dense_dark=dense_dark)
     return FluoroPreview(target_id, name, view, li, rgb, overlay)
+
+
+_DRAWN_LIMIT = 48
+"""How many drawn previews `_drawn` keeps (a 256² preview is 192 KiB: ≤ 9 MiB)."""
+_drawn_lock = threading.Lock()
+_drawn_kept: OrderedDict[tuple[Any, ...], tuple[weakref.ref[Any], npt.NDArray[np.uint8]]] = (
+    OrderedDict()
+)
+
+
+def _drawn(
+    li: npt.NDArray[np.float32],
+    overlay: PlanOverlay,
+    view: FluoroView,
+    caption: str,
+    *,
+    labels: bool,
+    dense_dark: bool,
+) -> npt.NDArray[np.uint8]:
+    """`to_display` then `draw_preview`, kept for the very same DRR array (a DRR reused by
+    the report's memo, `blockplan.report.memo`) and the same drawing: a report rebuilt
+    after an edit that moves no needle draws none of its previews again. The kept image is
+    read-only (it is shared)."""
+    g = view.geometry
+    key = (
+        id(li),
+        dense_dark,
+        overlay,
+        view.title,
+        view.notes,
+        direction_letter(g.right),
+        direction_letter(g.down),
+        caption,
+        labels,
+    )
+    with _drawn_lock:
+        found = _drawn_kept.get(key)
+        if found is not None and found[0]() is li:
+            _drawn_kept.move_to_end(key)
+            return found[1]
+    rgb = draw_preview(to_display(li, dense_dark=dense_dark), overlay, view, caption, labels=labels)
+    rgb.setflags(write=False)
+    with _drawn_lock:
+        for old in [k for k, (ref, _) in _drawn_kept.items() if ref() is None]:
+            del _drawn_kept[old]  # their DRRs are gone: nothing can ask for them again
+        _drawn_kept[key] = (weakref.ref(li), rgb)
+        while len(_drawn_kept) > _DRAWN_LIMIT:
+            _drawn_kept.popitem(last=False)
+    return rgb
 
 
 def preview_record(preview: FluoroPreview) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import dataclasses
 import gc
 import weakref
 
+import numpy as np
 import pytest
 
 from blockplan.case.model import Case
@@ -109,8 +110,10 @@ def test_compressed_images_are_reused_across_revisions_without_changing_a_byte(
 
 
 def test_an_edit_that_moves_no_needle_reuses_every_picture_and_the_level_count(
-    ct: ImageVolume, options: ReportOptions
+    ct: ImageVolume, options: ReportOptions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from blockplan.fluoro import preview
+
     case = _factory.make_case(2, 2, volume=ct)
     block = case.procedures[-1]
     edited = case.replace_item(  # a note on the block: a new revision, no needle moved
@@ -122,10 +125,16 @@ def test_an_edit_that_moves_no_needle_reuses_every_picture_and_the_level_count(
     report_memo.clear()
     _build(case, ct, options)
     hits, lasting = report_memo.hits, report_memo.lasting_hits
+    drawn = []
+    original = preview.draw_preview
+    monkeypatch.setattr(
+        preview, "draw_preview", lambda *a, **k: drawn.append(a[3]) or original(*a, **k)
+    )
     assert _build(edited, ct, options) == fresh
     assert report_memo.hits == hits  # nothing of the other revision's own results
     # 2 targets × 2 DRRs, the level count, 2 axial key images and the sagittal overview
     assert report_memo.lasting_hits - lasting == 2 * 2 + 1 + 2 + 1
+    assert drawn == []  # the previews drawn on those DRRs are reused too
 
 
 def test_a_moved_needle_gets_new_pictures_and_the_others_are_reused(
@@ -242,3 +251,29 @@ def test_the_stream_made_ahead_is_the_one_reportlab_makes(mode: str) -> None:
     raw = reader.getRGBData()
     ours = _flate_stream(raw, reader.getSize(), reader.mode)
     assert ours == tuple(getattr(made, f) for f in _STREAM_FIELDS)
+
+
+def test_a_drawn_preview_is_kept_for_its_very_drr_only(ct: ImageVolume) -> None:
+    from blockplan.fluoro.drr import DrrOptions
+    from blockplan.fluoro.preview import fluoro_preview
+    from blockplan.fluoro.views import ViewKind
+
+    case = _factory.make_case(1, 0, volume=ct)
+    tid = case.targets[0].id
+    kept: dict[str, object] = {}
+
+    def drr(volume: ImageVolume, geometry: object, options: object) -> object:
+        from blockplan.fluoro.drr import compute_drr
+
+        if "li" not in kept:
+            kept["li"] = compute_drr(volume, geometry, options)  # type: ignore[arg-type]
+        return kept["li"]
+
+    quick = DrrOptions(voxel_step=2)
+    first = fluoro_preview(case, ct, tid, ViewKind.BULLSEYE, options=quick, drr=drr)
+    again = fluoro_preview(case, ct, tid, ViewKind.BULLSEYE, options=quick, drr=drr)
+    assert again.image_rgb is first.image_rgb  # the same DRR array: drawn once
+    assert not first.image_rgb.flags.writeable  # shared, so nobody draws on it
+    other = fluoro_preview(case, ct, tid, ViewKind.BULLSEYE, options=quick)  # a new DRR
+    assert other.image_rgb is not first.image_rgb
+    assert np.array_equal(other.image_rgb, first.image_rgb)
