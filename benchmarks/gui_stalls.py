@@ -37,7 +37,7 @@ threads>``: N, the share of the last 20 ms the GUI thread ran on a CPU — far b
 it waited for the GIL or a CPU; run one scenario with ``--scenario NAME --ct DIR`` to see
 them). The GUI thread's CPU time per phase is printed
 beside the stalls: on a shared machine the stalls include waiting for a CPU, the CPU time
-does not.
+does not; so is the time spent in full garbage collections (any thread: the GIL is held).
 Prints a Markdown table for RESULTS.md with the machine's load average.
 """
 
@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import itertools
 import json
 import os
@@ -108,6 +109,21 @@ class Monitor:
         viewer.window._qt_viewer.canvas.native.installEventFilter(self._filter)
         self.timer.start()
         self.samples: list[tuple[float, str]] = []
+        self.full_collections: list[tuple[float, float]] = []
+        """(start, seconds) of every full garbage collection, in any thread: the GIL is
+        held throughout, so the GUI thread stalls for as long."""
+        started: dict[int, float] = {}
+
+        def on_gc(stage: str, info: dict[str, int]) -> None:
+            if info["generation"] != 2:
+                return
+            if stage == "start":
+                started[threading.get_ident()] = time.perf_counter()
+            elif threading.get_ident() in started:
+                t0 = started.pop(threading.get_ident())
+                self.full_collections.append((t0, time.perf_counter() - t0))
+
+        gc.callbacks.append(on_gc)
         if os.environ.get("BP_WATCHDOG"):
             threading.Thread(target=self._watch, daemon=True).start()
 
@@ -148,6 +164,11 @@ class Monitor:
             self.samples.append(
                 (time.perf_counter(), f"cpu {100 * share:3.0f} % {where[:600]} || {others}")
             )
+
+    def full_gc_ms(self, name: str) -> float:
+        """Milliseconds of full garbage collection that started inside a phase."""
+        start, end = self.phases[name]
+        return 1000 * sum(d for t, d in self.full_collections if start <= t <= end)
 
     def stall_samples(self, name: str) -> list[str]:
         """The watchdog's stack samples inside a phase (with ``BP_WATCHDOG=1``)."""
@@ -389,6 +410,7 @@ def run_scenario(name: str, ct: Path) -> dict[str, Any]:
         out = napari_ct400(mon, viewer, tmp, ct)
     out["stalls ms"] = {p: round(mon.longest_stall_ms(p)) for p in mon.phases}
     out["gui cpu ms"] = {p: round(1000 * mon.cpu[p]) for p in mon.phases}
+    out["full gc ms"] = {p: round(mon.full_gc_ms(p)) for p in mon.phases}
     out["load average"] = [load_before, os.getloadavg()[0]]
     if os.environ.get("BP_WATCHDOG"):
         for p in mon.phases:
@@ -432,17 +454,18 @@ def _table(runs: dict[str, list[dict[str, Any]]]) -> str:
     """Median (and range) over the runs of each scenario."""
     rows = [
         "| scenario | phase | longest GUI stall ms, median (min–max) | ≤ 200 ms "
-        "| GUI-thread CPU ms, median |",
-        "|---|---|---:|---|---:|",
+        "| GUI-thread CPU ms, median | full GC ms, median |",
+        "|---|---|---:|---|---:|---:|",
     ]
     for name, results in runs.items():
         for phase in results[0]["stalls ms"]:
             ms = [r["stalls ms"][phase] for r in results]
             med = statistics.median(ms)
             cpu = statistics.median(r["gui cpu ms"][phase] for r in results)
+            full = statistics.median(r.get("full gc ms", {}).get(phase, 0) for r in results)
             rows.append(
                 f"| {name} | {phase} | {med:.0f} ({min(ms)}–{max(ms)}) | "
-                f"{'yes' if med <= 200 else 'no'} | {cpu:.0f} |"
+                f"{'yes' if med <= 200 else 'no'} | {cpu:.0f} | {full:.0f} |"
             )
     rows += ["", "| scenario | timings s, median (min–max) |", "|---|---|"]
     for name, results in runs.items():

@@ -51,12 +51,25 @@ def launch_viewer(
         browser.scan(path)
         browser.load_selected()
     viewer.window.show()
+    _freeze_the_launch_heap()
     if path is None:
         _spares_while_idle(viewer, docks[0])
     docks[0].raise_()  # the Case panel's tab shows first: whose case is open
     if run:
         napari.run()
     return viewer
+
+
+def _freeze_the_launch_heap() -> None:
+    """Leave the objects napari, Qt and the docks made at launch (about half a million)
+    out of every later garbage collection (`gc.freeze`): they live as long as the window.
+    Each full collection walked them all — 100–250 ms with the GIL held, a stall of the
+    GUI thread even when a worker collected (measured with `gc.callbacks` in
+    ``benchmarks/gui_stalls.py``). Objects made later are collected as before; garbage of
+    the launch itself is not, a few kilobytes once."""
+    import gc
+
+    gc.freeze()
 
 
 SPARES_AFTER_MS = 400
