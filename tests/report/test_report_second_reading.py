@@ -1,0 +1,68 @@
+"""The demo report as a pain physician read it a second time.
+
+Each test is one remark of that reading, checked on the demo report (`blockplan demo`):
+the spine map and the findings table giving one status per source, the reevaluation
+suggestions naming the profile once (as the reasons do), the contrast column of a block
+whose pattern question does not apply, and ODI percentages printed one way.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from click.testing import CliRunner
+from pypdf import PdfReader
+
+from blockplan.case.casefile import load_case_file
+from blockplan.case.model import Case
+from blockplan.cli import main
+from blockplan.demo import DEMO_PROFILE
+from blockplan.outcomes import build_ledger
+from blockplan.outcomes.ledger import Ledger
+
+
+def flat(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Case, list[str]]:
+    out = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(main, ["demo", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    pages = [p.extract_text() or "" for p in PdfReader(out / "demo-report.pdf").pages]
+    return load_case_file(out / "demo-case.blockplan.json"), pages
+
+
+@pytest.fixture(scope="module")
+def ledger(demo: tuple[Case, list[str]]) -> Ledger:
+    return build_ledger(demo[0], DEMO_PROFILE)
+
+
+def section(text: str, start: str, end: str) -> str:
+    """The flat text from the heading ``start`` up to ``end``."""
+    body = flat(text)
+    assert start in body, start
+    after = body.split(start, 1)[1]
+    assert end in after, end
+    return after.split(end, 1)[0]
+
+
+def test_suggestions_name_the_profile_once_as_the_reasons_do(
+    demo: tuple[Case, list[str]], ledger: Ledger
+) -> None:
+    """Every suggestion ended its condition with "under comparative v1.1.0"; the profile is
+    named once, in the caption above them."""
+    label = ledger.profile_label
+    assert ledger.suggestions, "the demo confirms a root: a suggestion is expected"
+    part = section(" ".join(demo[1]), "Reevaluation suggestions", "Outcome measures")
+    assert part.count(label) == 1, part
+    assert part.startswith(
+        f" Decision support: prompts for the treating physician that follow "
+        f"from the statuses under {label}; not orders."
+    )
+    for s in ledger.suggestions:
+        assert label not in s.condition
+        about = f" ({'; '.join(s.sources)})" if s.sources else ""
+        assert flat(f"{s.condition}{about}: {s.text}") in part, s.rule
