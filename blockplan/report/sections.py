@@ -30,6 +30,7 @@ from reportlab.platypus import (
 from blockplan import __version__
 from blockplan.case._text import sex_text
 from blockplan.case.model import Case, Injection, Procedure, StudyRef, Target
+from blockplan.case.wording import contrast_text
 from blockplan.errors import ReportError
 from blockplan.io.volume import ImageVolume
 from blockplan.outcomes.adjudication import MISSING_POINTS_LABEL, missing_points_words
@@ -838,15 +839,7 @@ def _procedure_row(ctx: Context, proc: Procedure) -> list[Any]:
     injections = "<br/>".join(
         esc(injection_text(case, i)).replace(": ", ":<br/>", 1) for i in proc.injections
     )
-    c = proc.contrast
-    if c.pattern.value == "not_used" and not c.volume_ml:
-        contrast = "none"
-    else:
-        contrast = (
-            f"{c.agent or 'contrast'} {c.volume_ml:g} mL; {c.pattern.value.replace('_', ' ')}"
-        )
-        if c.intravascular_uptake:
-            contrast += "; intravascular uptake" + (" (DSA)" if c.dsa_used else " (no DSA)")
+    contrast = contrast_text(proc.contrast, proc.block_type)
     steroid = "none"
     if proc.steroid is not None:
         s = proc.steroid

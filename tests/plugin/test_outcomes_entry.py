@@ -304,7 +304,7 @@ def test_a_block_recorded_through_the_form_round_trips_every_value(panel: Any) -
         "ct guidance",
         "L4-L5 right: bupivacaine 0.5 % 0.4 mL",
         "L4-L5 right: bupivacaine 0.5 % 0.5 mL (2 branches)",
-        "iohexol 300 0.3 mL; intra articular; intravascular uptake (DSA)",
+        "iohexol 300 0.3 mL; intra-articular; intravascular uptake (DSA)",
         "triamcinolone acetonide 40 mg (particulate)",
         "midazolam 1 mg IV",
         "22 G 89 mm, straight, Quincke spinal",

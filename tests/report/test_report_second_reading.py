@@ -16,6 +16,7 @@ from pypdf import PdfReader
 
 from blockplan.case.casefile import load_case_file
 from blockplan.case.model import Case
+from blockplan.case.vocab import BlockType, ContrastPattern
 from blockplan.cli import main
 from blockplan.demo import DEMO_PROFILE
 from blockplan.outcomes import build_ledger
@@ -66,3 +67,20 @@ def test_suggestions_name_the_profile_once_as_the_reasons_do(
         assert label not in s.condition
         about = f" ({'; '.join(s.sources)})" if s.sources else ""
         assert flat(f"{s.condition}{about}: {s.text}") in part, s.rule
+
+
+def test_contrast_of_a_medial_branch_block_reads_not_applicable(
+    demo: tuple[Case, list[str]],
+) -> None:
+    """The MBB row printed the root-block answer "neither": for a block the pattern
+    question (along the root / foraminal / neither) does not apply to, it reads "pattern
+    not applicable"; a root block keeps its recorded pattern."""
+    case, pages = demo
+    procedures = section(" ".join(pages), "Procedures", "Procedure details")
+    assert "neither" not in procedures, procedures
+    mbb = next(p for p in case.procedures if p.block_type is BlockType.MEDIAL_BRANCH)
+    snrb = next(p for p in case.procedures if p.block_type is BlockType.SELECTIVE_NERVE_ROOT)
+    assert mbb.contrast.pattern is ContrastPattern.NEITHER  # as the physician recorded it
+    assert "iohexol 300 0.2 mL; pattern not applicable" in procedures
+    assert snrb.contrast.pattern is ContrastPattern.ALONG_ROOT
+    assert "iohexol 300 0.3 mL; along the root" in procedures
