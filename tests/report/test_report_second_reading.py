@@ -13,14 +13,25 @@ import re
 import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
+from reportlab.graphics.shapes import Circle, Drawing, Group, String
 
 from blockplan.case.casefile import load_case_file
 from blockplan.case.model import Case
 from blockplan.case.vocab import BlockType, ContrastPattern
 from blockplan.cli import main
 from blockplan.demo import DEMO_PROFILE
-from blockplan.outcomes import build_ledger
+from blockplan.outcomes import (
+    UNTESTED_TEXT,
+    SourceKey,
+    Status,
+    build_ledger,
+    shown_status,
+    shown_status_text,
+)
 from blockplan.outcomes.ledger import Ledger
+from blockplan.report.findings import findings_from_ledger
+from blockplan.report.fonts import register_fonts
+from blockplan.report.spinemap import _collect, legend_drawing, pain_source_map
 
 
 def flat(text: str) -> str:
@@ -114,3 +125,63 @@ def test_odi_prints_whole_percents_in_the_report_and_the_cli_text(
         assert f"{entry.score.whole_pct} % ({entry.score.band};" in text
     assert f"({points:+d} points, {change.direction}" in text
     assert not re.search(r"ODI [^\n]*\d\.\d+ %", text)
+
+
+def _drawn(node: Drawing | Group) -> tuple[list[str], int]:
+    """The letters drawn in the map's markers and the number of dashed (empty) markers."""
+    letters: list[str] = []
+    dashed = 0
+    for item in node.contents:
+        if isinstance(item, String) and item.text in {s.letter for s in Status}:
+            letters.append(item.text)
+        elif isinstance(item, Circle) and getattr(item, "strokeDashArray", None):
+            dashed += 1
+        elif isinstance(item, Group):
+            more, n = _drawn(item)
+            letters += more
+            dashed += n
+    return letters, dashed
+
+
+def test_the_map_and_the_tables_state_the_same_status_for_every_source(
+    demo: tuple[Case, list[str]], ledger: Ledger
+) -> None:
+    """The map drew the right L5 root (reached only by a therapeutic TFESI) as "not yet
+    tested" while both tables said "indeterminate": all three now take the status from
+    `shown_status`, and the words are "no diagnostic block yet"."""
+    case, pages = demo
+    text = flat(" ".join(pages))
+    ranked = section(text, "# Pain source Status Why What would settle it", "Key images")
+    detail = section(text, "Sources in detail", "Note: block #4")
+    findings = findings_from_ledger(ledger)
+    marks, _groups = _collect(findings, case.targets)
+    on_map = {m.site: m.status for m in marks}
+    for source in ledger.sources:
+        words = shown_status_text(source)
+        assert f"{source.label} {words} " in ranked, source.label
+        assert f"{source.label} {words} " in detail, source.label
+        if not source.is_group:
+            assert on_map[source.sites[0]] == shown_status(source), source.label
+    right_l5 = SourceKey(level="L5", side="right", structure="nerve_root")
+    assert on_map[right_l5] is None
+    assert "L5, right, nerve root no diagnostic block yet" in ranked
+    assert "L5, right, nerve root indeterminate" not in text
+    assert f"No diagnostic block yet: {ledger.source(right_l5).label}" in flat(pages[0])
+    # what is drawn: a letter per tested site, an empty dashed marker per site not tested
+    fonts = register_fonts()
+    drawing = pain_source_map(
+        findings,
+        case.targets,
+        font=fonts.regular,
+        bold_font=fonts.bold,
+        extra_levels=[m.level for m in case.levels],
+    )
+    letters, dashed = _drawn(drawing)
+    assert sorted(letters) == sorted(m.status.letter for m in marks if m.status is not None)
+    assert dashed == sum(1 for m in marks if m.status is None) >= 1
+    legend = [
+        s.text
+        for s in legend_drawing(font=fonts.regular, bold_font=fonts.bold).contents
+        if isinstance(s, String)
+    ]
+    assert legend[-1] == UNTESTED_TEXT
