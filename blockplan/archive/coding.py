@@ -55,7 +55,7 @@ from blockplan.case.vocab import (
     parse_level,
 )
 from blockplan.outcomes.adjudication import Verdict
-from blockplan.outcomes.evidence import Status
+from blockplan.outcomes.evidence import UNTESTED, Status
 
 __all__ = [
     "APPROACH_CODES",
@@ -69,6 +69,7 @@ __all__ = [
     "STANDARD_CONCEPTS",
     "STATUS_CODES",
     "STRUCTURE_CODES",
+    "UNTESTED_STATUS_CODE",
     "VERDICT_CODES",
     "CodeLike",
     "approach_from_code",
@@ -84,6 +85,8 @@ __all__ = [
     "same_code",
     "side_from_code",
     "status_from_code",
+    "status_key_code",
+    "status_key_from_code",
     "structure_code",
     "structure_from_code",
     "verdict_from_code",
@@ -276,6 +279,27 @@ STATUS_CODES: dict[Status, Code] = {
     s: codes.SCT.Indeterminate if s is Status.INDETERMINATE else _status_private(s) for s in Status
 }
 """Ledger status → code (`blockplan.outcomes.Status`): SNOMED "Indeterminate", else private."""
+
+UNTESTED_STATUS_CODE: Code = codes.SCT.NotPerformed
+"""The status of a source no diagnostic block has tested (`~blockplan.outcomes.shown_status`
+is None — "no diagnostic block yet"; its ledger status is indeterminate): SNOMED CT "Not
+performed" (262008008), written instead of "Indeterminate" so that the SR states what the
+report and the Outcomes panel show. SRs written before read such a source as
+indeterminate."""
+
+
+def status_key_code(key: str) -> Code:
+    """The code of a `~blockplan.outcomes.shown_status_key` (a status value or
+    ``"untested"``)."""
+    return UNTESTED_STATUS_CODE if key == UNTESTED else STATUS_CODES[Status(key)]
+
+
+def status_key_from_code(code: CodeLike) -> str:
+    """Inverse of `status_key_code`: a status value or ``"untested"``."""
+    if same_code(code, UNTESTED_STATUS_CODE):
+        return UNTESTED
+    return status_from_code(code).value
+
 
 _VERDICT_VALUES = {
     Verdict.PLACEBO_RESPONSE: "V-PLACEBO-RESP",

@@ -28,7 +28,10 @@ Content (one Measurement Group per item, all under "Imaging Measurements"):
 * **Ledger** (decision support) — a TID 1501 group per pain source of the evidence ledger
   (``source:<label>``, Finding 99BLOCKPLAN ``PAIN-SOURCE``, its sites as Finding Sites,
   qualitative evaluations *Pain-source status* (``S-CONFIRMED`` … ``S-PENDING``,
-  ``S-NEEDS-REVIEW``) and *Adjudication profile* (the profile name and version), and per
+  ``S-NEEDS-REVIEW``; SNOMED "Indeterminate"; SNOMED "Not performed" for a source no
+  diagnostic block has tested — "no diagnostic block yet" in the report and the Outcomes
+  panel, `blockplan.outcomes.shown_status`) and
+  *Adjudication profile* (the profile name and version), and per
   block (``block:<number> <procedure id>``, Finding ``DIAG-BLOCK``) its *Block verdict*
   and, for a pending block or one whose missing points decide it, each *Missing pain
   diary time point* in minutes. The reasons in words are in the report PDF.
@@ -73,7 +76,6 @@ from blockplan.archive.coding import (
     LANDMARK_CODES,
     PRIVATE_SCHEME,
     SIDE_CODES,
-    STATUS_CODES,
     VERDICT_CODES,
     approach_from_code,
     block_type_from_code,
@@ -86,7 +88,8 @@ from blockplan.archive.coding import (
     private,
     same_code,
     side_from_code,
-    status_from_code,
+    status_key_code,
+    status_key_from_code,
     structure_code,
     structure_from_code,
     verdict_from_code,
@@ -96,7 +99,7 @@ from blockplan.case.vocab import Laterality
 from blockplan.errors import ArchiveError
 from blockplan.io.volume import interpolated_statement
 from blockplan.outcomes.adjudication import BlockResult, SourceKey, Verdict
-from blockplan.outcomes.evidence import SourceEvidence
+from blockplan.outcomes.evidence import SourceEvidence, shown_status_key
 from blockplan.outcomes.ledger import Ledger
 from blockplan.planning.paths import own_root_label
 from blockplan.planning.trajectory import (
@@ -472,7 +475,12 @@ def _source_group(
         finding_type=private("PAIN-SOURCE"),
         algorithm_id=profile,
         finding_sites=sites,
-        qualitative_evaluations=[_qual("LEDGER-STATUS", STATUS_CODES[source.status]), *levels],
+        # the status the report and the Outcomes panel show ("Not performed": no diagnostic
+        # block yet, where the ledger's status is indeterminate)
+        qualitative_evaluations=[
+            _qual("LEDGER-STATUS", status_key_code(shown_status_key(source))),
+            *levels,
+        ],
     )
 
 
@@ -767,7 +775,9 @@ class ArchivedPlan:
     profile
         ``"<name> v<version>"`` of the profile that decided the ledger ("" without one).
     source_statuses
-        Pain-source label → ledger status value (``"confirmed"``, ``"pending"``, …).
+        Pain-source label → its status as shown (`~blockplan.outcomes.shown_status_key`):
+        a ledger status value (``"confirmed"``, ``"pending"``, …) or ``"untested"`` (no
+        diagnostic block yet; the ledger's status is indeterminate).
     block_verdicts
         Block number → verdict value (``"positive"``, ``"needs_review"``, …).
     missing_min
@@ -976,7 +986,7 @@ class _ArchivedLedger:
         values = _qualitative(group)
         self.profile = _profile_of(group, values)
         if tracking.startswith("source:"):
-            self.statuses[tracking[7:]] = status_from_code(values["LEDGER-STATUS"]).value
+            self.statuses[tracking[7:]] = status_key_from_code(values["LEDGER-STATUS"])
             return
         number = int(tracking[6:].split()[0])
         self.verdicts[number] = verdict_from_code(values["BLOCK-VERDICT"]).value

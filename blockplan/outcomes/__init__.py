@@ -39,8 +39,12 @@ from blockplan.outcomes.evidence import (
     STATUS_ORDER,
     STATUS_TEXT_COLOURS,
     UNTESTED,
+    UNTESTED_TEXT,
     SourceEvidence,
     Status,
+    shown_status,
+    shown_status_key,
+    shown_status_text,
 )
 from blockplan.outcomes.ledger import DISCLAIMER, Ledger, build_ledger
 from blockplan.outcomes.numbering import numbered_block, numbered_blocks
@@ -81,6 +85,7 @@ __all__ = [
     "STATUS_ORDER",
     "STATUS_TEXT_COLOURS",
     "UNTESTED",
+    "UNTESTED_TEXT",
     "BlockResult",
     "BlockRole",
     "ComparativePair",
@@ -129,6 +134,9 @@ __all__ = [
     "relief_run",
     "review_flags",
     "score_odi",
+    "shown_status",
+    "shown_status_key",
+    "shown_status_text",
     "target_status",
     "target_statuses",
     "validity_flags",

@@ -133,6 +133,9 @@ class SourceBlocks:
         Comparative pairs on exactly this source.
     positive_days : int
         Most distinct days with positives on one and the same set of sites.
+    not_adjudicated : tuple of BlockResult
+        Blocks on the source the profile does not adjudicate (e.g. a therapeutic
+        transforaminal epidural injection): named in the reasons, never evidence.
     profile_label : str
         ``"name vVERSION"`` of the profile (named once per source by the ledger's
         status text, not by each reason).
@@ -152,6 +155,7 @@ class SourceBlocks:
     review: tuple[BlockResult, ...] = ()
     pairs: tuple[ComparativePair, ...] = ()
     positive_days: int = 0
+    not_adjudicated: tuple[BlockResult, ...] = ()
 
     @property
     def site_set(self) -> Sites:
@@ -329,6 +333,9 @@ def gather_evidence(
         review=tuple(b for b in touching if b.verdict is Verdict.NEEDS_REVIEW),
         pairs=tuple(p for p in pairs if frozenset(p.sites) == sites),
         positive_days=positive_days(positives),
+        not_adjudicated=tuple(
+            b for b in blocks if b.verdict is Verdict.NOT_APPLICABLE and b.site_set & sites
+        ),
     )
 
 
@@ -478,9 +485,15 @@ def no_valid_evidence(evidence: SourceBlocks, profile: Profile) -> Decision:
         )
     else:
         reason = "no valid diagnostic block tested this source"
+    reasons = [reason]
+    for block in ev.not_adjudicated:  # reached the site, but is no evidence either way
+        reasons.append(
+            f"{numbered_block(block.number)} ({BLOCK_NAMES[block.block_type]}) reached it but "
+            "is not a diagnostic block under this profile"
+        )
     if not settle:
         settle.append(_first_block_text(ev.sites, profile))
-    return Decision(Status.INDETERMINATE, (reason,), tuple(settle))
+    return Decision(Status.INDETERMINATE, tuple(reasons), tuple(settle))
 
 
 def negative_mixed_or_none(evidence: SourceBlocks, profile: Profile) -> Decision:

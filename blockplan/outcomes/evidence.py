@@ -5,10 +5,10 @@ Decision support, not a medical device.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Final
+from typing import Final, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -20,8 +20,15 @@ __all__ = [
     "STATUS_ORDER",
     "STATUS_TEXT_COLOURS",
     "UNTESTED",
+    "UNTESTED_HEADING",
+    "UNTESTED_TEXT",
     "SourceEvidence",
     "Status",
+    "describe_untested",
+    "shown_status",
+    "shown_status_key",
+    "shown_status_text",
+    "status_key_text",
 ]
 
 
@@ -131,6 +138,61 @@ OPEN_STATUSES: frozenset[Status] = frozenset(
 
 UNTESTED: Final = "untested"
 """Colour key of a planned target or site that no block has tested yet (not a status)."""
+
+UNTESTED_TEXT: Final = "no diagnostic block yet"
+"""How a source no diagnostic block has tested is shown (see `shown_status`)."""
+UNTESTED_HEADING: Final = "No diagnostic block yet"
+
+
+class _SourceLike(Protocol):
+    """What `shown_status` reads: the ledger's `SourceEvidence` or the report's finding."""
+
+    @property
+    def status(self) -> Status: ...
+
+    @property
+    def blocks(self) -> Collection[int]: ...
+
+
+def shown_status(source: _SourceLike) -> Status | None:
+    """The status a source is shown with — the one rule of the map, the report's tables,
+    the Outcomes panel and the viewer's target colours.
+
+    None ("no diagnostic block yet", `UNTESTED_TEXT`) when no block the profile adjudicates
+    bears on the source: a planned target not done yet, or a site reached only by a
+    therapeutic block (a transforaminal epidural injection under a profile that does not
+    adjudicate it). The ledger's status of such a source stays *indeterminate* (no valid
+    block, shared/DOMAIN.md §5) — but "indeterminate" next to a site nobody has tested
+    diagnostically reads as if blocks there had disagreed, so it is shown as not tested.
+    Otherwise the ledger's status.
+    """
+    return source.status if source.blocks else None
+
+
+def describe_untested(profile_label: str) -> str:
+    """The status text of a source `shown_status` shows as not tested, naming the profile
+    and the ledger's status, e.g. ``"no diagnostic block yet (indeterminate under
+    comparative v1.1.0: no valid block)"``."""
+    return f"{UNTESTED_TEXT} (indeterminate under {profile_label}: no valid block)"
+
+
+def shown_status_key(source: _SourceLike) -> str:
+    """`shown_status` as a key of `STATUS_COLOURS`: a `Status` value or `UNTESTED`."""
+    status = shown_status(source)
+    return UNTESTED if status is None else status.value
+
+
+def shown_status_text(source: _SourceLike) -> str:
+    """`shown_status` in words: ``"confirmed"``, ``"needs review"``, … or
+    ``"no diagnostic block yet"``."""
+    return status_key_text(shown_status_key(source))
+
+
+def status_key_text(key: str) -> str:
+    """A `shown_status_key` (a `Status` value or `UNTESTED`, e.g. read back from the SR) in
+    the words `shown_status_text` gives."""
+    return UNTESTED_TEXT if key == UNTESTED else Status(key).text
+
 
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
 STATUS_COLOURS: Mapping[str, str] = MappingProxyType(

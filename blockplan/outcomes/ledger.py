@@ -63,7 +63,12 @@ from blockplan.outcomes.decisions import (
     out_of_profile_scope,
     placebo_response,
 )
-from blockplan.outcomes.evidence import OPEN_STATUSES, SourceEvidence
+from blockplan.outcomes.evidence import (
+    OPEN_STATUSES,
+    SourceEvidence,
+    describe_untested,
+    shown_status,
+)
 from blockplan.outcomes.profiles import ConfirmationRule, Profile, load_profile
 from blockplan.outcomes.reevaluation import (
     Suggestion,
@@ -174,7 +179,7 @@ def _source_evidence(
     ev, status = evidence, decision.status
     reasons = (*decision.reasons, *block_notes(ev, status))
     best_peak = max((b.peak_relief_pct or 0.0 for b in ev.positives), default=0.0)
-    return SourceEvidence(
+    source = SourceEvidence(
         sites=ev.sites,
         label=ev.label,
         status=status,
@@ -194,6 +199,9 @@ def _source_evidence(
         settle=tuple(dict.fromkeys(decision.settle)) if status in OPEN_STATUSES else (),
         strength=(ev.positive_days, len(ev.positives), -len(ev.negatives), best_peak),
     )
+    if shown_status(source) is None:  # shown as "no diagnostic block yet" everywhere
+        return source.model_copy(update={"status_text": describe_untested(profile.label)})
+    return source
 
 
 # --- the ledger -----------------------------------------------------------------------

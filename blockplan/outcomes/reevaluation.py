@@ -42,7 +42,9 @@ class Suggestion(BaseModel):
     rule : str
         Identifier of the rule (a key of `REEVALUATION_RULES`).
     condition : str
-        The rule's condition in words, naming the profile whose statuses it rests on.
+        The rule's condition in words, without the profile: the profile is named once, in
+        `profile` (the report and the Outcomes panel print it once above the suggestions),
+        as the ledger's reasons do.
     text : str
         The suggestion.
     citation : str
@@ -110,7 +112,7 @@ def _suggest(rule: str, profile: Profile, sources: Sequence[str] = ()) -> Sugges
     condition, text, citation = REEVALUATION_RULES[rule]
     return Suggestion(
         rule=rule,
-        condition=f"{condition} under {profile.label}",
+        condition=condition,
         text=text,
         citation=citation,
         sources=tuple(sources),
@@ -279,5 +281,5 @@ def waiting_notes(
         return ()
     return (
         "re-imaging and psychosocial screening are not suggested yet: the work-up is still "
-        f"open under {profile.label} ({'; '.join(why)})",
+        f"open ({'; '.join(why)})",
     )

@@ -29,10 +29,16 @@ from reportlab.platypus import (
 from blockplan import __version__
 from blockplan.case._text import sex_text
 from blockplan.case.model import Case, Injection, Procedure, StudyRef, Target
+from blockplan.case.wording import contrast_text
 from blockplan.errors import ReportError
 from blockplan.io.volume import ImageVolume
 from blockplan.outcomes.adjudication import MISSING_POINTS_LABEL, missing_points_words
-from blockplan.outcomes.evidence import STATUS_ORDER, Status
+from blockplan.outcomes.evidence import (
+    STATUS_ORDER,
+    UNTESTED_HEADING,
+    shown_status,
+    shown_status_text,
+)
 from blockplan.outcomes.numbering import numbered_block, numbered_blocks
 from blockplan.outcomes.payer import PayerChecklist
 from blockplan.outcomes.scores import OdiChange
@@ -322,11 +328,15 @@ def _disclaimer_banner(ctx: Context) -> Flowable:
 
 
 # --- findings ---------------------------------------------------------------------------
-def _status_cell(status: Status, ctx: Context) -> Paragraph:
-    return Paragraph(f"<b>{status.text}</b>", ctx.st.cell)
+def _status_cell(source: SourceFinding, ctx: Context) -> Paragraph:
+    """The status as the map shows it (`shown_status`: one rule for map, tables, panel)."""
+    return Paragraph(f"<b>{esc(shown_status_text(source))}</b>", ctx.st.cell)
 
 
-def _status_commands(status: Status, col: int, row: int) -> list[tuple[Any, ...]]:
+def _status_commands(source: SourceFinding, col: int, row: int) -> list[tuple[Any, ...]]:
+    status = shown_status(source)
+    if status is None:  # no diagnostic block yet: unfilled, as the map's dashed marker
+        return []
     return [
         ("BACKGROUND", (col, row), (col, row), status_tint(status)),
         ("LINEBEFORE", (col, row), (col, row), 3, status_colour(status)),
@@ -356,12 +366,13 @@ def _status_summary(ctx: Context, ranked: Sequence[SourceFinding]) -> list[Flowa
                 "No block has tested a candidate pain source and no target is planned.", st.body
             )
         )
-    for status in STATUS_ORDER:
-        labels = [s.display_label for s in ranked if s.status == status]
+    headings = [(status, status.heading) for status in STATUS_ORDER]
+    for status, heading in [*headings, (None, UNTESTED_HEADING)]:
+        labels = [s.display_label for s in ranked if shown_status(s) == status]
         if labels:
             summary.append(
                 Paragraph(
-                    f"<b>{status.heading}</b>: {esc('; '.join(labels))}",
+                    f"<b>{heading}</b>: {esc('; '.join(labels))}",
                     st.bullet,
                     bulletText="•",
                 )
@@ -418,12 +429,12 @@ def _ranked_table(ctx: Context, ranked: Sequence[SourceFinding]) -> Flowable:
             [
                 Paragraph(str(n), st.cell),
                 Paragraph(f"<b>{esc(source.display_label)}</b>", st.cell),
-                _status_cell(source.status, ctx),
+                _status_cell(source, ctx),
                 Paragraph(f"{why}<br/><font color='#5F6B73'>{esc(blocks)}</font>", st.cell),
                 Paragraph("<br/>".join(esc(s) for s in source.settle) or "–", st.cell),
             ]
         )
-        commands += _status_commands(source.status, 2, n)
+        commands += _status_commands(source, 2, n)
     return data_table(rows, widths, commands)
 
 
@@ -838,15 +849,7 @@ def _procedure_row(ctx: Context, proc: Procedure) -> list[Any]:
     injections = "<br/>".join(
         esc(injection_text(case, i)).replace(": ", ":<br/>", 1) for i in proc.injections
     )
-    c = proc.contrast
-    if c.pattern.value == "not_used" and not c.volume_ml:
-        contrast = "none"
-    else:
-        contrast = (
-            f"{c.agent or 'contrast'} {c.volume_ml:g} mL; {c.pattern.value.replace('_', ' ')}"
-        )
-        if c.intravascular_uptake:
-            contrast += "; intravascular uptake" + (" (DSA)" if c.dsa_used else " (no DSA)")
+    contrast = contrast_text(proc.contrast, proc.block_type)
     steroid = "none"
     if proc.steroid is not None:
         s = proc.steroid
@@ -1100,11 +1103,11 @@ def _sources_in_detail(ctx: Context, ranked: Sequence[SourceFinding]) -> Flowabl
         rows.append(
             [
                 Paragraph(f"<b>{esc(s.display_label)}</b>", st.cell),
-                _status_cell(s.status, ctx),
+                _status_cell(s, ctx),
                 Paragraph("<br/>".join(esc(x) for x in lines) or "–", st.cell),
             ]
         )
-        commands += _status_commands(s.status, 1, n)
+        commands += _status_commands(s, 1, n)
     return data_table(rows, widths, commands)
 
 

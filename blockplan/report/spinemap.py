@@ -4,8 +4,10 @@ A front view (patient's right on the viewer's left, as on the key images): verte
 bodies with discs between them, facet joints beside each motion segment, nerve roots
 leaving below each vertebra, the epidural space beside each body and the sacroiliac
 joints beside the sacrum. Each tested source is a marker filled with its ledger status
-colour and its status letter (so the map reads in grey too); a planned target not yet
-tested is an empty dashed marker. Drawn with reportlab graphics: vector, fonts embedded.
+colour and its status letter (so the map reads in grey too); a source no diagnostic block
+has tested (a planned target, or a site reached only by a therapeutic block:
+`~blockplan.outcomes.shown_status`) is an empty dashed marker. Drawn with reportlab
+graphics: vector, fonts embedded.
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from reportlab.lib.colors import Color, HexColor, white
 from blockplan.case.model import Target
 from blockplan.case.vocab import Laterality, SpinalLevel, Structure, level_index
 from blockplan.outcomes.adjudication import SourceKey, expand_sites
-from blockplan.outcomes.evidence import STATUS_COLOURS, STATUS_ORDER, STATUS_TEXT_COLOURS, Status
+from blockplan.outcomes.evidence import (
+    STATUS_COLOURS,
+    STATUS_ORDER,
+    STATUS_TEXT_COLOURS,
+    UNTESTED_TEXT,
+    Status,
+    shown_status,
+)
 from blockplan.report.findings import ReportFindings
 
 __all__ = ["legend_drawing", "pain_source_map", "status_colour"]
@@ -51,7 +60,7 @@ _X_SIJ = 66.0
 @dataclass(frozen=True, slots=True)
 class _Mark:
     site: SourceKey
-    status: Status | None  # None: planned or listed but not tested yet
+    status: Status | None  # None: no diagnostic block yet (`shown_status`)
 
 
 def _vertebrae_of(level: str) -> tuple[str, ...]:
@@ -89,13 +98,14 @@ def _collect(
     marks: dict[SourceKey, _Mark] = {}
     groups: list[tuple[tuple[SourceKey, ...], Status]] = []
     for source in findings.ranked_sources():
+        status = shown_status(source)  # the tables and the Outcomes panel show the same
         if source.is_group:
-            if source.blocks:
-                groups.append((source.sites, source.status))
+            if status is not None:
+                groups.append((source.sites, status))
             continue
         site = source.sites[0]
         if site not in marks:
-            marks[site] = _Mark(site, source.status if source.blocks else None)
+            marks[site] = _Mark(site, status)
     for group, _ in groups:
         for site in group:
             marks.setdefault(site, _Mark(site, None))
@@ -326,7 +336,7 @@ def legend_drawing(
 ) -> Drawing:
     """A one-column legend of the status markers (and the dashed "planned" marker)."""
     rows: list[tuple[Status | None, str]] = [(s, s.text) for s in statuses]
-    rows.append((None, "not yet tested"))
+    rows.append((None, UNTESTED_TEXT))
     line_h = 16.0
     d = Drawing(130, line_h * len(rows) + 2)
     d.initialFontName = font  # reportlab's default (Helvetica) is not embedded

@@ -15,14 +15,17 @@ from blockplan.archive.coding import (
     PRIVATE_CODES,
     PRIVATE_SCHEME,
     STATUS_CODES,
+    UNTESTED_STATUS_CODE,
     VERDICT_CODES,
     status_from_code,
+    status_key_code,
+    status_key_from_code,
     verdict_from_code,
 )
 from blockplan.archive.validate import dciodvfy_path
 from blockplan.case.model import Case, DiaryEntry, Injection, PainDiary, Procedure
 from blockplan.case.vocab import Agent, BlockType, Laterality
-from blockplan.outcomes import Status, Verdict, build_ledger
+from blockplan.outcomes import UNTESTED, Status, Verdict, build_ledger, shown_status_key
 from tests.archive._factory import Study
 
 needs_dciodvfy = pytest.mark.skipif(dciodvfy_path() is None, reason="dicom3tools not installed")
@@ -91,7 +94,9 @@ def test_sr_holds_every_source_status_and_block_verdict(sr: Dataset, ledger_case
     ledger = build_ledger(ledger_case, ledger_case.profile_name)
     plan = read_sr(_reread(sr))
     assert plan.profile == "strict-dual-80 v1.1.0"
-    assert plan.source_statuses == {s.label: s.status.value for s in ledger.sources}
+    # each status as the report and the Outcomes panel show it (no diagnostic block yet →
+    # "untested", S-UNTESTED in the SR; else the ledger's status)
+    assert plan.source_statuses == {s.label: shown_status_key(s) for s in ledger.sources}
     assert plan.block_verdicts == {b.number: b.verdict.value for b in ledger.blocks}
     snrb = next(b for b in ledger.blocks if b.procedure_id == "p-snrb")
     mbb = next(b for b in ledger.blocks if b.procedure_id == "p-mbb")
@@ -108,6 +113,9 @@ def test_sr_without_ledger_has_no_ledger_groups(study: Study, ledger_case: Case)
 
 def test_status_and_verdict_codes_round_trip() -> None:
     assert {status_from_code(c) for c in STATUS_CODES.values()} == set(Status)
+    keys = [*(s.value for s in Status), UNTESTED]
+    assert [status_key_from_code(status_key_code(k)) for k in keys] == keys
+    assert status_key_code(UNTESTED) == UNTESTED_STATUS_CODE != STATUS_CODES[Status.INDETERMINATE]
     assert {verdict_from_code(c) for c in VERDICT_CODES.values()} == set(Verdict)
     assert all(len(v) <= 16 and len(m) <= 64 for v, m in PRIVATE_CODES.items())
 

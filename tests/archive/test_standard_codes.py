@@ -212,11 +212,13 @@ def test_disc_target_round_trips_as_snomed_disc(study: Study, case: Case) -> Non
 
 def _as_written_before(sr: pydicom.Dataset) -> pydicom.Dataset:
     """``sr`` as blockplan wrote it before point 9: private block-type name, status
-    ``S-INDETERMINATE``, ``THECAL-SAC`` and the profile as a private ``PROFILE`` code."""
+    ``S-INDETERMINATE`` (also for a source no diagnostic block had tested, now "Not
+    performed"), ``THECAL-SAC`` and the profile as a private ``PROFILE`` code."""
     old = copy.deepcopy(sr)
     swaps = {
         ("121023", "DCM"): private("BLOCK-TYPE"),
         ("82334004", "SCT"): private("S-INDETERMINATE"),
+        ("262008008", "SCT"): private("S-INDETERMINATE"),
         ("18545000", "SCT"): private("THECAL-SAC"),
     }
     for el in list(old.iterall()):
@@ -249,8 +251,12 @@ def test_sr_with_the_old_private_codes_still_reads(objects: ArchiveObjects) -> N
     assert "S-INDETERMINATE" in _private_values(old)
     new, back = read_sr(objects.sr), read_sr(old)
     assert new.profile and back.profile == new.profile
-    assert back.source_statuses == new.source_statuses
-    assert "indeterminate" in new.source_statuses.values()
+    # a source with no diagnostic block yet was written as indeterminate, and reads so
+    assert "untested" in new.source_statuses.values()
+    assert back.source_statuses == {
+        label: "indeterminate" if key == "untested" else key
+        for label, key in new.source_statuses.items()
+    }
     assert back.block_verdicts == new.block_verdicts
     assert [t.block_type for t in back.targets] == [t.block_type for t in new.targets]
     assert "THECAL-SAC" in _private_values(old)

@@ -27,6 +27,7 @@ from blockplan.outcomes import (
 )
 from blockplan.outcomes.adjudication import diary_is_final
 from blockplan.outcomes.profiles import PairEffect, ReviewCode, Severity, profile_path
+from blockplan.outcomes.reevaluation import REEVALUATION_RULES
 from blockplan.outcomes.text import ledger_to_text
 from tests.outcomes._factory import (
     BILATERAL,
@@ -415,7 +416,13 @@ def test_every_decision_names_the_profile_and_version(case, name: str) -> None:
     for pair in ledger.pairs:
         assert pair.profile == label and label not in pair.reason, pair.reason
     for suggestion in ledger.suggestions:
-        assert suggestion.profile == label and suggestion.condition.endswith(f"under {label}")
+        assert suggestion.profile == label, suggestion.profile
+        # named once (the profile field, printed above the suggestions), not in the words
+        assert suggestion.condition == REEVALUATION_RULES[suggestion.rule][0], suggestion
+        assert label not in suggestion.condition and label not in suggestion.text
+    for note in ledger.notes:
+        if note.startswith("re-imaging and psychosocial screening are not suggested yet"):
+            assert label not in note and "the work-up is still open (" in note, note
     for result in ledger.blocks:
         assert result.profile == label and result.verdict_text.endswith(f"under {label}")
     text = ledger_to_text(ledger)

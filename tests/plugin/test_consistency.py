@@ -29,7 +29,8 @@ from blockplan.case import Case, Structure
 from blockplan.case.store import CaseStore
 from blockplan.demo import build_demo_case
 from blockplan.io import discover
-from blockplan.outcomes import Status, numbered_block
+from blockplan.outcomes import numbered_block
+from blockplan.outcomes.evidence import status_key_text
 from blockplan.planning import (
     SafetyVerdict,
     level_text,
@@ -184,7 +185,7 @@ def test_screen_pdf_and_sr_state_the_same_plan(opened: Any) -> None:
     assert len(plan.source_statuses) == len(ledger_on_screen)
     for label, status in ledger_on_screen:
         assert f"{label} {status}" in pdf
-        assert Status(plan.source_statuses[label]).text == status
+        assert status_key_text(plan.source_statuses[label]) == status
     # block verdicts: the block list and the SR
     listed = [outcomes.block_list.item(r).text() for r in range(outcomes.block_list.count())]
     for block in ws.ledger.blocks:

@@ -26,6 +26,7 @@ from qtpy.QtWidgets import (
 from blockplan.case import Case
 from blockplan.case.store import CaseStore
 from blockplan.demo import build_demo_case
+from blockplan.outcomes import UNTESTED_TEXT
 from blockplan.settings import Settings, save_settings
 from napari_blockplan._workspace import workspace_for
 from tests.plugin._gui import Physician, activate, settle
@@ -352,7 +353,8 @@ def test_what_would_settle_a_source_is_read_without_scrolling(demo: Any) -> None
     bar = widget.tabs.tabBar()
     doc.click(bar, "the Ledger tab", bar.tabRect(3).center())
     table = widget.ledger_table
-    row = next(r for r in range(table.rowCount()) if table.item(r, 1).text() == "indeterminate")
+    # the demo's open source: the right L5 root, reached only by a therapeutic block
+    row = next(r for r in range(table.rowCount()) if table.item(r, 1).text() == UNTESTED_TEXT)
     doc.click(
         table.viewport(), "the open source", table.visualItemRect(table.item(row, 0)).center()
     )

@@ -20,7 +20,7 @@ from blockplan.case.casefile import load_case_file
 from blockplan.case.model import Case
 from blockplan.cli import main
 from blockplan.demo import DEMO_PROFILE
-from blockplan.outcomes import Status, build_ledger
+from blockplan.outcomes import Status, build_ledger, shown_status_text
 from blockplan.outcomes.ledger import Ledger
 from blockplan.planning.wording import target_tag
 from blockplan.report.findings import ReportFindings
@@ -64,8 +64,9 @@ def test_sources_in_detail_names_the_profile_once_and_no_status_twice(
     assert detail.count(label) == 1, detail  # the caption
     assert detail.startswith(f" Statuses under {label};")
     for source in ledger.sources:
-        # the row: the source, its status (its column, once) and the ledger's reasons
-        row = f"{source.label} {source.status.text} {' '.join(source.reasons)}"
+        # the row: the source, its status (its column, once, as the map shows it:
+        # `shown_status`) and the ledger's reasons
+        row = f"{source.label} {shown_status_text(source)} {' '.join(source.reasons)}"
         assert flat(row) in detail, row
         assert source.status_text not in detail  # "confirmed as a pain source under …"
         assert not any(r.startswith(f"{label}:") for r in source.reasons)

@@ -55,6 +55,7 @@ from blockplan.case.entry import (
     steroid_from_text,
 )
 from blockplan.case.limits import TYPICAL_VOLUME_ML
+from blockplan.case.wording import contrast_pattern_text
 from blockplan.errors import BlockplanError
 from blockplan.outcomes.adjudication import BLOCK_NAMES
 from blockplan.planning.paths import planned_needle_mm
@@ -233,8 +234,8 @@ class ProcedureForm(QWidget):
         self.contrast_ml.setSingleStep(0.1)
         self.contrast_ml.setSuffix(" mL")
         self.contrast_pattern = QComboBox()
-        for p in ContrastPattern:
-            self.contrast_pattern.addItem(_words(p.value), p)
+        for p in ContrastPattern:  # the core's words (the report prints the same)
+            self.contrast_pattern.addItem(contrast_pattern_text(p), p)
         self.intravascular = QCheckBox("intravascular uptake")
         self.dsa = QCheckBox("DSA used")
         self.needle_gauge = NumberField(Needle, "gauge", "needle gauge", integer=True)

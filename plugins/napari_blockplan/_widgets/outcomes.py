@@ -52,7 +52,12 @@ from blockplan.case import (
 from blockplan.case.entry import datetime_text
 from blockplan.case.vocab import BLOCK_ABBREVIATIONS, BLOCK_NAMES
 from blockplan.errors import BlockplanError
-from blockplan.outcomes.evidence import STATUS_COLOURS, STATUS_TEXT_COLOURS
+from blockplan.outcomes.evidence import (
+    STATUS_COLOURS,
+    STATUS_TEXT_COLOURS,
+    shown_status_key,
+    shown_status_text,
+)
 from blockplan.outcomes.numbering import numbered_block, numbered_blocks
 from napari_blockplan._qt import present
 from napari_blockplan._widgets._controls import scroll_only
@@ -573,7 +578,7 @@ class OutcomesWidget(Panel):
         for row, s in enumerate(sources):
             values = (
                 s.label,
-                s.status.text,
+                shown_status_text(s),  # the report's tables and map show the same
                 s.reasons[0] if s.reasons else "",
                 numbered_blocks(s.blocks, none=""),
                 "; ".join(s.settle),
@@ -583,8 +588,9 @@ class OutcomesWidget(Panel):
                 item.setToolTip(value)  # whole, however narrow the column
                 self.ledger_table.setItem(row, col, item)
             status = present(self.ledger_table.item(row, 1))
-            status.setBackground(QColor(STATUS_COLOURS[s.status]))
-            status.setForeground(QColor(STATUS_TEXT_COLOURS[s.status]))
+            key = shown_status_key(s)
+            status.setBackground(QColor(STATUS_COLOURS[key]))
+            status.setForeground(QColor(STATUS_TEXT_COLOURS[key]))
             status.setToolTip(s.status_text)
         table = self.ledger_table
         table.resizeColumnsToContents()
