@@ -5,18 +5,15 @@ Fairbank & Pynsent (Spine 2000;25:2940–2953) allow for unanswered sections by 
 the sections answered; this module accepts up to 2 unanswered items and refuses the score
 (``percent=None`` with a reason) when fewer than 8 of 10 items are answered.
 
-Printed as a whole percent, as the ODI is conventionally reported (`odi_whole`,
-`odi_number`: halves round up, 28.9 → 29, 47.5 → 48); the report, the Outcomes panel and
-the CLI text all print through `odi_number`, and what is printed is what is judged: the
-band of the whole percent, the change between the two whole percents.
-
 Bands: 0–20 minimal, 21–40 moderate, 41–60 severe, 61–80 crippled, 81–100 bed-bound. With
-missing items the percentage can fall between two integer bands (e.g. 20.5 %); the band is
-that of the printed whole percent (20.4 → 20, minimal; 20.5 → 21, moderate).
+missing items the percentage can fall between two integer bands (e.g. 20.5 %); each band
+includes its upper bound, so 20.0 is minimal and 20.5 is moderate.
 
-A change of at least `MIC_ODI_POINTS` (10) points between the printed whole percents is
-flagged as the minimal important change (≈ 10 points; Ostelo et al., Spine 2008;33:90–94,
-verify).
+A change of at least `MIC_ODI_POINTS` (10) points is flagged as the minimal important
+change (≈ 10 points; Ostelo et al., Spine 2008;33:90–94, verify).
+
+Every view prints an ODI figure through `odi_number`, always with one decimal (47.5 → 38.0
+is "-9.5 points", below the MIC: the change printed is the one compared).
 
 Decision support, not a medical device.
 """
@@ -26,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Iterable, Sequence
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -47,7 +43,6 @@ __all__ = [
     "odi_changes",
     "odi_course",
     "odi_number",
-    "odi_whole",
     "pgic_label",
     "score_odi",
     "score_pgic",
@@ -92,8 +87,8 @@ class _Result(BaseModel):
 class OdiScore(_Result):
     """A scored ODI questionnaire.
 
-    ``percent`` (exact) and ``band`` are None, with ``reason`` saying why, when too few
-    items were answered. ``band`` is that of the printed whole percent (`whole_pct`).
+    ``percent`` and ``band`` are None, with ``reason`` saying why, when too few items were
+    answered.
     """
 
     recorded_on: dt.date | None = None
@@ -102,48 +97,37 @@ class OdiScore(_Result):
     band: str | None = None
     reason: str | None = None
 
-    @property
-    def whole_pct(self) -> int | None:
-        """The percentage as printed (`odi_whole`), None when not scored."""
-        return None if self.percent is None else odi_whole(self.percent)
-
 
 class OdiChange(_Result):
     """Change of ODI between two dates (negative points = less disability).
 
-    ``change_points`` is the difference of the two printed whole percents (48 % → 38 % is
-    −10 points) and ``meaningful`` compares that number with `MIC_ODI_POINTS`, so the
-    words always agree with the figures printed beside them. ``from_pct`` and ``to_pct``
-    are the exact percentages.
+    ``change_points`` is rounded to one decimal — the number printed — and ``meaningful``
+    compares that rounded number with `MIC_ODI_POINTS`, so the words always agree with the
+    figure (a change of −9.5 prints as "−9.5 points" and is below the MIC).
     """
 
     from_date: dt.date
     to_date: dt.date
     from_pct: float
     to_pct: float
-    change_points: int
+    change_points: float
     meaningful: bool
     direction: Literal["improved", "worse", "unchanged"]
     text: str
 
     @property
     def short_text(self) -> str:
-        """E.g. ``"-9 points, improved; below the 10-point MIC"`` (report, viewer)."""
+        """E.g. ``"-9.5 points, improved; below the 10-point MIC"`` (report, viewer)."""
         note = "meaningful (≥ 10 points)" if self.meaningful else "below the 10-point MIC"
         return f"{odi_number(self.change_points, sign=True)} points, {self.direction}; {note}"
 
 
-def odi_whole(value: float) -> int:
-    """An ODI percentage (or change) as a whole number, halves rounded away from zero
-    (28.9 → 29, 47.5 → 48): the figure every view prints and the one judged."""
-    return int(Decimal(repr(float(value))).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
 def odi_number(value: float, *, sign: bool = False) -> str:
     """An ODI percentage or change as every view prints it (report, Outcomes panel, CLI):
-    a whole number (``"48"``, ``"29"``; ``"-10"``, ``"+12"`` with ``sign``; ``"0"``)."""
-    whole = odi_whole(value)
-    return f"{whole:+d}" if sign and whole else str(whole)
+    always one decimal, so figures beside each other read alike (``"47.5"``, ``"38.0"``,
+    ``"-9.5"``; ``"+12.0"`` with ``sign``; ``"0.0"``, never ``"-0.0"``)."""
+    text = f"{value:+.1f}" if sign else f"{value:.1f}"
+    return "0.0" if text in ("+0.0", "-0.0") else text
 
 
 class PgicScore(_Result):
@@ -198,10 +182,7 @@ def score_odi(entry: OdiEntry | Sequence[int | None]) -> OdiScore:
         )
     percent = 100.0 * sum(answered) / (5 * len(answered))
     return OdiScore(
-        recorded_on=recorded_on,
-        percent=percent,
-        answered=len(answered),
-        band=odi_band(odi_whole(percent)),  # the band of the printed figure
+        recorded_on=recorded_on, percent=percent, answered=len(answered), band=odi_band(percent)
     )
 
 
@@ -239,7 +220,7 @@ class OdiCourseEntry(_Result):
 
 
 def _change(d0: dt.date, p0: float, d1: dt.date, p1: float) -> OdiChange:
-    delta = odi_whole(p1) - odi_whole(p0)  # the printed figures decide
+    delta = round(p1 - p0, 1) + 0.0  # the printed figure decides (+ 0.0: no "-0.0")
     meaningful = abs(delta) >= MIC_ODI_POINTS
     direction: Literal["improved", "worse", "unchanged"] = (
         "improved" if delta < 0 else "worse" if delta > 0 else "unchanged"

@@ -43,7 +43,7 @@ def test_text_output_default_profile(case_file: Path) -> None:
         assert heading in lines
     assert "L4-L5, right, facet joint   confirmed" in result.output
     assert "radiofrequency ablation" in result.output
-    assert "ODI 2026-02-01: 60 % (severe; 10/10 items)" in result.output
+    assert "ODI 2026-02-01: 60.0 % (severe; 10/10 items)" in result.output
     assert "PGIC 2026-04-01: 2 — much improved" in result.output
     assert result.output.rstrip().endswith("the treating physician decides.")
 

@@ -90,9 +90,8 @@ def test_report_names_pending_and_review_blocks_with_why(incomplete_case: Case, 
 
 
 def test_report_odi_change_prints_the_figure_it_compares(text: str) -> None:
-    # issue 15: 19/40 = 47.5 % → 19/50 = 38 % printed as "−10 points … below the 10-point
-    # MIC". ODI prints as whole percents (47.5 → 48), and the printed figures decide: the
-    # change is 38 − 48 = −10 points, which meets the MIC, and the words say so.
-    assert "48 %" in text and "38 %" in text and "47.5" not in text
-    assert "-10 points, improved; meaningful (≥ 10 points)" in text
-    assert "-9.5" not in text and "below the 10-point MIC" not in text
+    # issue 15: 19/40 = 47.5 % → 19/50 = 38 % is −9.5 points; it printed as "−10 points …
+    # below the 10-point MIC". Now the printed figure is the one compared with the MIC.
+    assert "47.5 %" in text and "38.0 %" in text
+    assert "-9.5 points, improved; below the 10-point MIC" in text
+    assert "-10 points" not in text

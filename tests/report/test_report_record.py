@@ -162,16 +162,14 @@ def test_complications_none_not_recorded_and_other_with_notes(record_text: str) 
 
 def test_each_odi_and_pgic_entry_with_change_from_first(record_text: str) -> None:
     outcome = record_text[record_text.index("Outcome measures") :]
-    assert "60 % , severe" in outcome or "60 %, severe" in outcome
-    assert "58 %, severe" in outcome
-    assert "-2 points, worse" not in outcome
-    assert "-2 points, improved; below the 10-point MIC" in outcome
-    # ODI figures print as whole percents, one format for every entry (17/45 = 37.8 %
-    # prints "38 %"; "60 %" beside "37.8 %" read as two precisions), and the printed change
-    # (38 − 60) is the one compared with the 10-point MIC
-    assert "38 %, moderate (9 of 10 items answered)" in outcome
-    assert "-22 points, improved; meaningful (≥ 10 points)" in outcome
-    assert "37.8" not in outcome and "-22.2" not in outcome
+    assert "60.0 % , severe" in outcome or "60.0 %, severe" in outcome
+    assert "58.0 %, severe" in outcome
+    assert "-2.0 points, worse" not in outcome
+    assert "-2.0 points, improved; below the 10-point MIC" in outcome
+    # ODI figures print with one decimal (v1.1: 17/45 = 37.8 %, was rounded to "38 %"),
+    # and the printed change is the one compared with the 10-point MIC
+    assert "37.8 %, moderate (9 of 10 items answered)" in outcome
+    assert "-22.2 points, improved; meaningful (≥ 10 points)" in outcome
     assert "not scored: only 1 of 10 items answered" in outcome
     assert "4: no change" in outcome and "2: much improved" in outcome
     assert "minimal important change" in outcome

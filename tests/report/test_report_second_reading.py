@@ -97,34 +97,34 @@ def test_contrast_of_a_medial_branch_block_reads_not_applicable(
     assert "iohexol 300 0.3 mL; along the root" in procedures
 
 
-def test_odi_prints_whole_percents_in_the_report_and_the_cli_text(
+def test_odi_prints_one_decimal_in_the_report_and_the_cli_text(
     demo: tuple[Case, list[str]], ledger: Ledger
 ) -> None:
-    """ "48 %" stood beside "28.9 %" (and "-19.1 points"): one format, whole percents, and
-    the change is the difference of the figures printed beside it."""
-    from blockplan.outcomes.scores import odi_changes, odi_course, score_odi
+    """ "48 %" stood beside "28.9 %" (and "-19.1 points"): one format, one decimal always,
+    and the change is the one printed beside the figures."""
+    from blockplan.outcomes.scores import odi_changes, odi_course, odi_number, score_odi
     from blockplan.outcomes.text import ledger_to_text
 
     case, pages = demo
     outcome = section(" ".join(pages), "Outcome measures", "Notes")
-    assert not re.search(r"\d\.\d+ ?%", outcome), outcome
-    assert not re.search(r"\d\.\d+ points", outcome), outcome
-    course = [e for e in odi_course(case.odi) if e.score.whole_pct is not None]
-    assert len(course) >= 2 and course[1].score.percent != course[1].score.whole_pct
+    course = [e for e in odi_course(case.odi) if e.score.percent is not None]
+    assert len(course) >= 2
+    shown = re.findall(
+        r"(\d+(?:\.\d+)?) %, (?:minimal|moderate|severe|crippled|bed-bound)", outcome
+    )
+    assert shown and all(re.fullmatch(r"\d+\.\d", f) for f in shown), shown
+    assert not re.search(r"[-+]\d+ points", outcome), outcome  # no whole change either
     for entry in course:
-        assert f"{entry.score.whole_pct} %, {entry.score.band}" in outcome
+        assert f"{odi_number(entry.score.percent or 0.0)} %, {entry.score.band}" in outcome
     change = course[-1].change_from_first
     assert change is not None
-    points = course[-1].score.whole_pct - course[0].score.whole_pct  # type: ignore[operator]
-    assert change.change_points == points
-    assert f"{points:+d} points, {change.direction}" in outcome
+    assert f"{odi_number(change.change_points, sign=True)} points, {change.direction}" in outcome
     text = ledger_to_text(
         ledger, odi=[score_odi(e) for e in case.odi], odi_changes=odi_changes(case.odi)
     )
     for entry in course:
-        assert f"{entry.score.whole_pct} % ({entry.score.band};" in text
-    assert f"({points:+d} points, {change.direction}" in text
-    assert not re.search(r"ODI [^\n]*\d\.\d+ %", text)
+        assert f"{odi_number(entry.score.percent or 0.0)} % ({entry.score.band};" in text
+    assert not re.search(r"ODI [^\n]*(?<![\d.])\d+ %", text)
 
 
 def _drawn(node: Drawing | Group) -> tuple[list[str], int]:
