@@ -210,3 +210,21 @@ def _entry_with_percent(percent: float, when: dt.date) -> OdiEntry:
                 left -= items[-1]
             return OdiEntry(recorded_on=when, items=(*items, *[None] * (10 - n)))
     raise AssertionError(percent)
+
+
+@pytest.mark.parametrize(
+    ("value", "printed", "signed"),
+    [
+        (48.0, "48.0", "+48.0"),
+        (28.888, "28.9", "+28.9"),
+        (-9.5, "-9.5", "-9.5"),
+        (0.0, "0.0", "0.0"),
+        (-0.04, "0.0", "0.0"),  # never "-0.0"
+        (100.0, "100.0", "+100.0"),
+    ],
+)
+def test_every_odi_figure_prints_with_one_decimal(value: float, printed: str, signed: str) -> None:
+    from blockplan.outcomes.scores import odi_number
+
+    assert odi_number(value) == printed
+    assert odi_number(value, sign=True) == signed
