@@ -71,8 +71,10 @@ from blockplan.planning.projection import (
     IN_PLANE_MM,
     PathOnPlane,
     PathParts,
+    path_legend,
     path_on_plane,
     path_parts_on_plane,
+    side_words,
 )
 from blockplan.planning.scar import (
     AUTO_MULTIPLIERS,
@@ -220,6 +222,7 @@ __all__ = [
     "needle_for_path",
     "needle_label",
     "paint_voxels",
+    "path_legend",
     "path_on_plane",
     "path_parts_on_plane",
     "path_samples",
@@ -245,6 +248,7 @@ __all__ = [
     "set_target_side",
     "set_transitional_vertebra",
     "side_of",
+    "side_words",
     "spared_landmark_ids",
     "suggest_needle_mm",
     "target_level_and_side",

@@ -26,6 +26,10 @@ and where the needle crosses the plane:
 * the **crossing**: where the path passes through the plane itself (distance 0), when it
   does.
 
+The planning screen and the report draw the stretch in the slab solid, the +1 stretch as a
+thin line, the -1 stretch as a thin dashed line and the crossing as a ring (none at the
+target, whose marker is there); `path_legend` says so in words.
+
 Pure numpy, LPS mm.
 """
 
@@ -41,8 +45,10 @@ __all__ = [
     "PathOnPlane",
     "PathPart",
     "PathParts",
+    "path_legend",
     "path_on_plane",
     "path_parts_on_plane",
+    "side_words",
 ]
 
 IN_PLANE_MM = 2.0
@@ -178,6 +184,34 @@ def path_parts_on_plane(
     f_cross = -de / (dt - de)
     crossing = at(f_cross) if 0.0 <= f_cross <= 1.0 else None
     return PathParts(shown, tuple(parts), crossing)
+
+
+_SIDE_WORDS = (("left", "right"), ("posterior", "anterior"), ("cranial", "caudal"))
+"""LPS axis → the words for its plus and minus sides."""
+
+
+def side_words(plane_normal_lps: npt.ArrayLike) -> tuple[str, str]:
+    """How a physician names the plus side (``side == +1``) and the minus side of a plane
+    whose normal runs mostly along one patient axis: ``("cranial", "caudal")`` for an
+    axial plane with normal +z, ``("left", "right")`` for a sagittal one with normal +x,
+    ``("posterior", "anterior")`` for a coronal one with normal +y (swapped for a normal
+    pointing the other way)."""
+    normal = _unit(plane_normal_lps)
+    axis = int(np.argmax(np.abs(normal)))
+    plus, minus = _SIDE_WORDS[axis]
+    return (plus, minus) if normal[axis] > 0 else (minus, plus)
+
+
+def path_legend(plane_normal_lps: npt.ArrayLike, near_mm: float = IN_PLANE_MM) -> str:
+    """What the styles of a path drawn on a plane mean (`path_parts_on_plane`), in the
+    words of the plane's sides (`side_words`); the planning screen and the report print
+    it alike: ``"needle path: solid within 2 mm of this plane; thin where it runs cranial
+    of it, dashed where caudal (projected); ring where it passes through the plane"``."""
+    plus, minus = side_words(plane_normal_lps)
+    return (
+        f"needle path: solid within {near_mm:g} mm of this plane; thin where it runs {plus}"
+        f" of it, dashed where {minus} (projected); ring where it passes through the plane"
+    )
 
 
 def _unit(vector: npt.ArrayLike) -> npt.NDArray[np.float64]:
