@@ -10,6 +10,8 @@ another's, so each marker keeps its own name:
 * when that place overlaps a name already placed or another marker, the name moves up or
   down beside its marker by whole name heights (nearest first, up before down), then to
   the marker's left in the same order;
+* a place free of names and markers but lying across a line drawn (a needle path) is
+  taken only when no place is free of lines too;
 * names are placed in the order given (the target numbers), so the same picture always
   gets the same layout; when no place is free, the name takes the place that overlaps
   least (the first such).
@@ -38,16 +40,20 @@ def label_offsets(
     *,
     marker_radius_px: float,
     gap_px: float = LABEL_GAP_PX,
+    lines_px: npt.ArrayLike | None = None,
 ) -> npt.NDArray[np.float64]:
     """Offsets (``(n, 2)`` pixels, x right, y down) from each marker to the middle of its
-    name's left edge, so that no two names and no name and marker overlap where avoidable.
+    name's left edge, so that no two names and no name and marker overlap where avoidable,
+    and no name lies across a line (a needle path) where a place without one is free.
 
     ``markers_px`` holds the markers' centres (``(n, 2)`` pixels, x, y), ``sizes_px`` each
-    name's width and height (``(n, 2)`` pixels) and ``marker_radius_px`` the markers'
-    radius. See the module docstring for the order places are tried in.
+    name's width and height (``(n, 2)`` pixels), ``marker_radius_px`` the markers' radius
+    and ``lines_px`` the lines drawn (``(m, 2, 2)``: each one's two ends, x, y). See the
+    module docstring for the order places are tried in.
     """
     markers = np.asarray(markers_px, dtype=np.float64).reshape(-1, 2)
     sizes = np.asarray(sizes_px, dtype=np.float64).reshape(-1, 2)
+    lines = np.zeros((0, 2, 2)) if lines_px is None else np.asarray(lines_px, dtype=np.float64)
     if len(sizes) != len(markers):
         raise ValueError("one name size per marker is needed")
     r = float(marker_radius_px)
@@ -55,14 +61,17 @@ def label_offsets(
     placed: list[npt.NDArray[np.float64]] = []
     offsets = np.zeros((len(markers), 2))
     for n, (marker, (w, h)) in enumerate(zip(markers, sizes, strict=True)):
-        others = np.delete(marker_boxes, n, axis=0)
-        best, best_overlap = None, np.inf
+        others = list(np.delete(marker_boxes, n, axis=0))
+        best, best_cost = None, (np.inf, np.inf)
         for offset in _places(w, h, r, gap_px):
             box = _box(marker + offset, w, h)
-            overlap = _overlap(box, placed, gap_px) + _overlap(box, list(others), 0.0)
-            if overlap < best_overlap:
-                best, best_overlap = offset, overlap
-            if overlap == 0.0:
+            cost = (
+                _overlap(box, placed, gap_px) + _overlap(box, others, 0.0),
+                sum(_inside(box, line) for line in lines),
+            )
+            if cost < best_cost:
+                best, best_cost = offset, cost
+            if cost == (0.0, 0.0):
                 break
         assert best is not None
         offsets[n] = best
@@ -97,3 +106,21 @@ def _overlap(
         if w > 0 and h > 0:
             total += w * h
     return total
+
+
+def _inside(box: npt.NDArray[np.float64], line: npt.NDArray[np.float64]) -> float:
+    """Length (pixels) of the line ``(2, 2)`` within ``box`` (Liang–Barsky clipping)."""
+    (x0, y0), (x1, y1) = line
+    dx, dy = x1 - x0, y1 - y0
+    lo, hi = 0.0, 1.0
+    for p, q in ((-dx, x0 - box[0]), (dx, box[2] - x0), (-dy, y0 - box[1]), (dy, box[3] - y0)):
+        if p == 0.0:
+            if q < 0.0:
+                return 0.0  # parallel to this edge and outside it
+            continue
+        f = q / p
+        if p < 0.0:
+            lo = max(lo, f)
+        else:
+            hi = min(hi, f)
+    return float(max(hi - lo, 0.0) * np.hypot(dx, dy))

@@ -350,7 +350,11 @@ def refresh_layers(
     if targets is not None:
         targets.metadata["blockplan"]["positions"] = positions
         _follow_slices(viewer)
-    _target_names(viewer, positions, [names[t.id] for t in tg])
+    paths = [
+        np.array([traj.entry.lps, case.target(traj.target_id).position.lps], dtype=float)
+        for traj in case.trajectories
+    ]
+    _target_names(viewer, positions, [names[t.id] for t in tg], paths)
     _trajectories(viewer, case, verdicts)
     _scar(viewer, case)
 
@@ -371,15 +375,21 @@ _NAME_HEIGHT_PX = 16.0
 wide, a line 16 pixels high, measured on the Xvfb canvas), for `label_offsets`."""
 
 
-def _target_names(viewer: napari.viewer.Viewer, positions: np.ndarray, names: list[str]) -> None:
+def _target_names(
+    viewer: napari.viewer.Viewer,
+    positions: np.ndarray,
+    names: list[str],
+    paths: list[np.ndarray],
+) -> None:
     """Draw the targets' names (``names``, one per LPS row of ``positions``) on the names
-    layer, each beside its marker where no other name or marker is
+    layer, each beside its marker where no other name or marker is, and off the needle
+    ``paths`` (LPS ``(2, 3)`` entry, target) where it can be
     (`blockplan.planning.label_offsets`); `_follow_slices` moves them with the slice and
     the zoom."""
     layer = _points(
         viewer,
         "target names",
-        _name_anchors(viewer, positions, names) if names else np.empty((0, 3)),
+        _name_anchors(viewer, positions, names, paths) if names else np.empty((0, 3)),
         size=0.1,
         face_color="transparent",
         border_width=0.0,
@@ -392,19 +402,23 @@ def _target_names(viewer: napari.viewer.Viewer, positions: np.ndarray, names: li
         },
     )
     if layer is not None:
-        layer.metadata["blockplan"].update(positions=positions, names=list(names))
+        layer.metadata["blockplan"].update(positions=positions, names=list(names), paths=paths)
         _follow_slices(viewer)
 
 
 def _name_anchors(
-    viewer: napari.viewer.Viewer, positions: np.ndarray, names: list[str]
+    viewer: napari.viewer.Viewer,
+    positions: np.ndarray,
+    names: list[str],
+    paths: list[np.ndarray],
 ) -> np.ndarray:
     """World points where the targets' names are anchored in the view shown (napari's
     ``lower_left`` text anchor: the name's left end, its top edge on the canvas).
 
     In 2-D, the markers the slice shows (`_targets_shown`) get their names placed apart on
-    the screen (`label_offsets`, in canvas pixels at the camera's zoom and orientation),
-    turned back into millimetres in the slice; in 3-D every name stands beside its marker.
+    the screen, off the paths drawn where they can be (`label_offsets`, in canvas pixels at
+    the camera's zoom and orientation), turned back into millimetres in the slice; in 3-D
+    every name stands beside its marker.
     """
     world = np.asarray(lps_to_world(_targets_shown(viewer, positions)), dtype=float).reshape(-1, 3)
     dims = viewer.dims
@@ -416,12 +430,27 @@ def _name_anchors(
     down, right = viewer.camera.orientation2d
     sign_y, sign_x = (1.0 if down == "down" else -1.0), (1.0 if right == "right" else -1.0)
     zoom = float(viewer.camera.zoom)
-    screen = np.column_stack([world[:, cols] * sign_x, world[:, rows] * sign_y]) * zoom
+
+    def to_screen(w: np.ndarray) -> np.ndarray:  # world (n, 3) → canvas pixels (n, 2)
+        return np.column_stack([w[:, cols] * sign_x, w[:, rows] * sign_y]) * zoom
+
+    screen = to_screen(world)
+    plane = _slice_plane(viewer)
+    lines = []
+    if plane is not None:
+        point_lps, normal_lps, near_mm = plane
+        for path in paths:  # the paths as drawn here: projected
+            shown = path_on_plane(path[0], path[1], point_lps, normal_lps, near_mm=near_mm)
+            if shown is not None:
+                ends = np.array([shown.entry_lps, shown.target_lps])
+                lines.append(to_screen(np.asarray(lps_to_world(ends), dtype=float)))
     sizes = np.array([[_NAME_CHAR_PX * len(n), _NAME_HEIGHT_PX] for n in names]).reshape(-1, 2)
     on = np.abs(world[:, depth] - float(dims.point[depth])) <= _NAPARI_SLAB_MM
     offsets = np.tile([_MARKER_MM / 2 * zoom, 0.0], (len(world), 1))
     if on.any():
-        offsets[on] = label_offsets(screen[on], sizes[on], marker_radius_px=_MARKER_MM / 2 * zoom)
+        offsets[on] = label_offsets(
+            screen[on], sizes[on], marker_radius_px=_MARKER_MM / 2 * zoom, lines_px=lines or None
+        )
     offsets[:, 1] -= sizes[:, 1] / 2  # the text hangs from its anchor: the name's top edge
     anchors = world.copy()
     anchors[:, cols] += offsets[:, 0] * sign_x / zoom
@@ -676,7 +705,7 @@ def _follow_slices(viewer: napari.viewer.Viewer) -> None:
         meta = layer.metadata["blockplan"]
         if not len(meta["positions"]):
             return
-        data = _name_anchors(viewer, meta["positions"], meta["names"])
+        data = _name_anchors(viewer, meta["positions"], meta["names"], meta["paths"])
         if len(data) != len(layer.data) or np.array_equal(data, layer.data):
             return
         with layer.events.blocker_all():

@@ -63,3 +63,31 @@ def test_a_crowd_beyond_every_place_takes_the_least_overlap_and_sizes_must_match
     assert len({tuple(o) for o in offsets}) >= 10  # spread over the places, not piled up
     with pytest.raises(ValueError, match="one name size per marker"):
         label_offsets(markers, sizes[:3], marker_radius_px=R)
+
+
+def test_a_name_leaves_a_place_a_path_runs_through_when_another_is_free() -> None:
+    """A TFESI path leaves its target down and to the right: the name's first place (right
+    of the marker) lies across it, so the name goes up one line, still right of its
+    marker; without the path it keeps its first place."""
+    marker = np.array([[100.0, 100.0]])
+    path = np.array([[[100.0, 100.0], [160.0, 103.0]]])  # nearly level, through the place
+    offsets = label_offsets(marker, [NAME], marker_radius_px=R, lines_px=path)
+    assert offsets[0, 0] == R + LABEL_GAP_PX and offsets[0, 1] < 0
+    assert offsets.tolist() != label_offsets(marker, [NAME], marker_radius_px=R).tolist()
+    # a path that misses every place changes nothing
+    far = np.array([[[0.0, 300.0], [300.0, 300.0]]])
+    assert np.array_equal(
+        label_offsets(marker, [NAME], marker_radius_px=R, lines_px=far),
+        label_offsets(marker, [NAME], marker_radius_px=R),
+    )
+
+
+def test_names_apart_come_before_paths_apart() -> None:
+    """Where every place beside a marker crosses a path, the name still keeps off the
+    other name (a name over a name is unreadable; a thin line through a name is not)."""
+    markers = np.array([[100.0, 100.0], [100.0, 100.0]])
+    sizes = np.array([NAME, NAME])
+    lines = np.array([[[0.0, y], [400.0, y]] for y in np.arange(0.0, 200.0, 4.0)])
+    offsets = label_offsets(markers, sizes, marker_radius_px=R, lines_px=lines)
+    boxes = _boxes(markers, offsets, sizes)
+    assert _apart(boxes[0], boxes[1])

@@ -14,7 +14,13 @@ from blockplan.planning import target_names
 from napari_blockplan._convert import lps_to_world, world_to_lps
 from napari_blockplan._layers import layer_for
 from napari_blockplan._workspace import workspace_for
-from tests.plugin._gui import Physician, canvas_widget, pixel_of, settle
+from tests.plugin._gui import (
+    Physician,
+    canvas_widget,
+    canvas_with_and_without,
+    pixel_of,
+    settle,
+)
 from tests.plugin.test_needle_on_slice import _select_target, demo_in_planning
 
 pytestmark = pytest.mark.gui
@@ -149,3 +155,33 @@ def demo_axial(make_napari_viewer, tmp_path: Path) -> tuple[Any, Any, Any, Physi
     _select_target(doc, planning, "t1")
     settle(10)
     return viewer, planning, case, doc
+
+
+def test_names_keep_off_the_needle_paths_where_they_can(make_napari_viewer, tmp_path) -> None:
+    """On the coronal slice through the L5 roots, the TFESI and SNRB paths leave their
+    targets sideways, through the place right of each marker where a name first goes: every
+    name shown moves beside its marker to a place no path is drawn through."""
+    viewer, planning, case = demo_in_planning(make_napari_viewer, tmp_path)
+    settle(10)
+    doc = Physician(viewer)
+    doc.click(planning.view_buttons["coronal"], "Coronal")
+    _select_target(doc, planning, "t2")
+    settle(10)
+    layer = layer_for(viewer, "target names")
+    paths = [layer_for(viewer, r) for r in ("trajectories", "paths beyond the slice")]
+    drawn = np.zeros(viewer.screenshot(canvas_only=True, flash=False).shape[:2], dtype=bool)
+    for lay in paths:
+        with_it, without = canvas_with_and_without(viewer, lay)
+        drawn |= np.abs(with_it - without).sum(axis=2) > 60
+    for other in ("levels", "targets"):
+        layer_for(viewer, other).visible = False
+    for lay in paths:
+        lay.visible = False
+    pixels = _each_names_pixels(viewer, layer)
+    shown = [n for n, p in enumerate(pixels) if len(p) > 50]
+    ids = [t.id for t in case.targets]
+    assert {"t1", "t2", "t5"} <= {ids[n] for n in shown}  # the L5 targets' names are shown
+    for n in shown:
+        row0, col0, row1, col1 = _box(pixels[n])
+        crossed = int(drawn[row0 : row1 + 1, col0 : col1 + 1].sum())
+        assert crossed == 0, f"{ids[n]}'s name lies across a path ({crossed} pixels)"
