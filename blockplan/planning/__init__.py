@@ -7,6 +7,7 @@ position is in DICOM patient coordinates (LPS, mm: +x patient left, +y posterior
 `blockplan.planning.trajectory` (C-arm angle conventions, needle choice, safety checks).
 """
 
+from blockplan.planning.labels import LABEL_GAP_PX, label_offsets
 from blockplan.planning.level_edit import (
     MAX_HAND_LEVEL_OFFSET,
     UNASSIGNED_LEVEL_TEXT,
@@ -68,7 +69,15 @@ from blockplan.planning.placement import (
     side_of,
     target_level_and_side,
 )
-from blockplan.planning.projection import IN_PLANE_MM, PathOnPlane, path_on_plane
+from blockplan.planning.projection import (
+    IN_PLANE_MM,
+    PathOnPlane,
+    PathParts,
+    path_legend,
+    path_on_plane,
+    path_parts_on_plane,
+    side_words,
+)
 from blockplan.planning.scar import (
     AUTO_MULTIPLIERS,
     DISC_SPACE_SHARE,
@@ -152,6 +161,7 @@ __all__ = [
     "DISC_SPACE_SHARE",
     "GROW_RADIUS_RANGE_MM",
     "IN_PLANE_MM",
+    "LABEL_GAP_PX",
     "LANDMARK_RADIUS_MM",
     "LEAK_FRACTION",
     "MAX_HAND_LEVEL_OFFSET",
@@ -169,6 +179,7 @@ __all__ = [
     "LevelPair",
     "LevelProposal",
     "PathOnPlane",
+    "PathParts",
     "PathPlanner",
     "PathSamples",
     "PathWords",
@@ -196,6 +207,7 @@ __all__ = [
     "flag_targets_near_disagreement",
     "grow_scar",
     "grow_scar_auto",
+    "label_offsets",
     "landmark_clearances",
     "landmark_level",
     "landmark_level_and_side",
@@ -214,7 +226,9 @@ __all__ = [
     "needle_for_path",
     "needle_label",
     "paint_voxels",
+    "path_legend",
     "path_on_plane",
+    "path_parts_on_plane",
     "path_samples",
     "place_landmark",
     "place_level_marker",
@@ -238,6 +252,7 @@ __all__ = [
     "set_target_side",
     "set_transitional_vertebra",
     "side_of",
+    "side_words",
     "spared_landmark_ids",
     "suggest_needle_mm",
     "target_level_and_side",

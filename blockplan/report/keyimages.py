@@ -23,7 +23,7 @@ import numpy.typing as npt
 from blockplan.case.model import LevelMarker, MaskGrid, ScarRegion, Target
 from blockplan.io.resample import resample_image, resample_mask
 from blockplan.io.volume import ImageVolume
-from blockplan.planning.projection import path_on_plane
+from blockplan.planning.projection import path_legend, path_parts_on_plane, side_words
 
 __all__ = [
     "KeyImage",
@@ -145,13 +145,19 @@ class PlaneMark:
 
 @dataclass(frozen=True, slots=True)
 class PlaneLine:
-    """A line on a key image from ``(col0, row0)`` to ``(col1, row1)`` (pixel coordinates)."""
+    """A line on a key image from ``(col0, row0)`` to ``(col1, row1)`` (pixel coordinates).
+
+    ``side`` is the stretch of the path it draws (`blockplan.planning.PathPart.side`): 0
+    within the plane's slab (solid), +1 beyond it on the normal's side (thin), -1 on the
+    other side (thin, dashed) — as the planning screen draws them.
+    """
 
     col0: float
     row0: float
     col1: float
     row1: float
     kind: Literal["trajectory"] = "trajectory"
+    side: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,19 +426,28 @@ def _path_drawn(
     plane: Plane, e: npt.NDArray[np.float64] | None, t: npt.NDArray[np.float64]
 ) -> tuple[list[PlaneLine], list[PlaneMark], list[str]]:
     """The path from entry ``e`` to target ``t`` as ``plane`` shows it
-    (`blockplan.planning.projection.path_on_plane`): its line, the entry's mark and, for an
-    entry out of the plane, a note of how far and which way."""
-    shown = None if e is None else path_on_plane(e, t, plane.origin, plane.normal)
-    if shown is None:
+    (`blockplan.planning.projection.path_parts_on_plane`): its stretches within the slab
+    and beyond it, styled as on the planning screen, the entry's mark and, for an entry
+    out of the plane, a note of how far and which way, and what the styles mean
+    (`blockplan.planning.path_legend`)."""
+    cut = None if e is None else path_parts_on_plane(e, t, plane.origin, plane.normal)
+    if cut is None:
         return [], [], []
-    tc, tr, _ = plane.to_pixel(t)
+    shown = cut.shown
+    lines = []
+    for part in cut.parts:
+        c0, r0, _ = plane.to_pixel(part.start_lps)
+        c1, r1, _ = plane.to_pixel(part.end_lps)
+        lines.append(PlaneLine(c0, r0, c1, r1, side=part.side))
     ec, er, _ = plane.to_pixel(shown.entry_lps)
     notes = []
     if shown.entry_out_of_plane:
         dist = shown.entry_offset_mm
-        way = "cranial" if dist > 0 else "caudal"
+        way = side_words(plane.normal)[0 if dist > 0 else 1]
         notes.append(f"entry {abs(dist):.0f} mm {way} to this plane (path projected)")
-    return [PlaneLine(ec, er, tc, tr)], [PlaneMark(ec, er, "", "entry")], notes
+    if len(cut.parts) > 1:
+        notes.append(path_legend(plane.normal))
+    return lines, [PlaneMark(ec, er, "", "entry")], notes
 
 
 def axial_key_image(
@@ -452,7 +467,7 @@ def axial_key_image(
 
     The plane is perpendicular to the patient's z axis at the target's z, whatever the
     orientation of ``volume``; the trajectory is drawn as the plane shows it
-    (`blockplan.planning.projection.path_on_plane`: projected, its entry's distance from
+    (`blockplan.planning.projection.path_parts_on_plane`: projected, its entry's distance from
     the plane in the notes). Its field of view is square and covers the target, the
     skin entry (projected onto the plane) and the midline, within ``min_fov_mm`` and
     ``max_fov_mm``.

@@ -305,13 +305,16 @@ class KeyImageFlowable(Flowable):
         clip.rect(0, 0, w, h)
         c.clipPath(clip, stroke=0, fill=0)
         c.setLineCap(1)
-        for line in self.image.lines:
+        for line in self.image.lines:  # styled by stretch, as on the planning screen
             x0, y0 = self._xy(line.col0, line.row0)
             x1, y1 = self._xy(line.col1, line.row1)
-            for colour, width in ((_HALO, 2.8), (self.path_colour, 1.3)):
+            halo, width = (2.8, 1.3) if line.side == 0 else (1.6, 0.6)
+            c.setDash([] if line.side >= 0 else [2.5, 2.0], 0)  # minus side: dashed
+            for colour, w in ((_HALO, halo), (self.path_colour, width)):
                 c.setStrokeColor(colour)
-                c.setLineWidth(width)
+                c.setLineWidth(w)
                 c.line(x0, y0, x1, y1)
+        c.setDash([], 0)
         for mark in self.image.marks:
             x, y = self._xy(mark.col, mark.row)
             if mark.kind == "target":

@@ -3,9 +3,11 @@
 Each layer is named ``"blockplan: <role>"`` and tagged ``metadata["blockplan"]["role"]``.
 They are views of the case: `refresh_layers` redraws them from a `Case` after every
 change, so reopening a case restores every layer exactly. Points live in world
-coordinates (LPS as ``(z, y, x)``, see `_convert`). Targets are coloured by ledger status
-with the core's one table, `blockplan.outcomes.STATUS_COLOURS` (re-exported here), which
-the report's pain-source map uses too.
+coordinates (LPS as ``(z, y, x)``, see `_convert`). The targets' names are a layer of their
+own (``"target names"``: napari places every text of a layer at one offset, and names of
+close targets must be placed apart, `blockplan.planning.label_offsets`). Targets are
+coloured by ledger status with the core's one table, `blockplan.outcomes.STATUS_COLOURS`
+(re-exported here), which the report's pain-source map uses too.
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ import numpy as np
 
 from blockplan.case import Case, MaskGrid, ScarRegion
 from blockplan.outcomes.evidence import STATUS_COLOURS, UNTESTED
-from blockplan.planning.projection import IN_PLANE_MM, path_on_plane
+from blockplan.planning.labels import label_offsets
+from blockplan.planning.projection import (
+    IN_PLANE_MM,
+    path_legend,
+    path_on_plane,
+    path_parts_on_plane,
+)
 from blockplan.planning.wording import VERDICT_COLOURS, target_names
 from napari_blockplan._convert import display_grid, lps_to_world, world_to_lps
 
@@ -40,6 +48,7 @@ __all__ = [
     "keeping_active_layer",
     "layer_for",
     "make_image_spare",
+    "path_legend_shown",
     "refresh_layers",
     "scar_display_grid",
     "scar_layer_data",
@@ -47,7 +56,15 @@ __all__ = [
     "take_image_spare",
 ]
 
-ROLES = ("levels", "landmarks", "targets", "trajectories", "scar")
+ROLES = (
+    "levels",
+    "landmarks",
+    "targets",
+    "target names",
+    "trajectories",
+    "paths beyond the slice",
+    "scar",
+)
 
 _POINT_SIZE_MM = 5.0
 
@@ -103,9 +120,8 @@ def _points(viewer: napari.viewer.Viewer, role: str, data: np.ndarray, **style: 
                 data,
                 ndim=3,
                 name=_name(role),
-                size=_POINT_SIZE_MM,
                 metadata={"blockplan": {"role": role}},
-                **style,
+                **({"size": _POINT_SIZE_MM} | style),
             )
         layer.editable = False
         layer.metadata["blockplan"]["drawn"] = _signature(data, style)
@@ -330,11 +346,15 @@ def refresh_layers(
             "id": [t.id for t in tg],
             "label": [names[t.id] for t in tg],
         },
-        text={"string": "{label}", "color": "white", "size": 9, "anchor": "lower_left"} | _BESIDE,
     )
     if targets is not None:
         targets.metadata["blockplan"]["positions"] = positions
         _follow_slices(viewer)
+    paths = [
+        np.array([traj.entry.lps, case.target(traj.target_id).position.lps], dtype=float)
+        for traj in case.trajectories
+    ]
+    _target_names(viewer, positions, [names[t.id] for t in tg], paths)
     _trajectories(viewer, case, verdicts)
     _scar(viewer, case)
 
@@ -346,6 +366,96 @@ _BESIDE = {"translation": (0.0, 0.7 * _MARKER_MM, 0.7 * _MARKER_MM)}
 """A marker's name starts beside it, not over it: moved by more than the marker's radius
 along y and x (world z, y, x), so it clears the marker in the axial (x across), coronal
 (x across) and sagittal (y across) views."""
+
+
+_NAME_FONT_SIZE = 9
+_NAME_CHAR_PX = 7.5
+_NAME_HEIGHT_PX = 16.0
+"""A target name's size on the canvas (font size 9: each character at most ≈ 7.5 pixels
+wide, a line 16 pixels high, measured on the Xvfb canvas), for `label_offsets`."""
+
+
+def _target_names(
+    viewer: napari.viewer.Viewer,
+    positions: np.ndarray,
+    names: list[str],
+    paths: list[np.ndarray],
+) -> None:
+    """Draw the targets' names (``names``, one per LPS row of ``positions``) on the names
+    layer, each beside its marker where no other name or marker is, and off the needle
+    ``paths`` (LPS ``(2, 3)`` entry, target) where it can be
+    (`blockplan.planning.label_offsets`); `_follow_slices` moves them with the slice and
+    the zoom."""
+    layer = _points(
+        viewer,
+        "target names",
+        _name_anchors(viewer, positions, names, paths) if names else np.empty((0, 3)),
+        size=0.1,
+        face_color="transparent",
+        border_width=0.0,
+        features={"label": names},
+        text={
+            "string": "{label}",
+            "color": "white",
+            "size": _NAME_FONT_SIZE,
+            "anchor": "lower_left",
+        },
+    )
+    if layer is not None:
+        layer.metadata["blockplan"].update(positions=positions, names=list(names), paths=paths)
+        _follow_slices(viewer)
+
+
+def _name_anchors(
+    viewer: napari.viewer.Viewer,
+    positions: np.ndarray,
+    names: list[str],
+    paths: list[np.ndarray],
+) -> np.ndarray:
+    """World points where the targets' names are anchored in the view shown (napari's
+    ``lower_left`` text anchor: the name's left end, its top edge on the canvas).
+
+    In 2-D, the markers the slice shows (`_targets_shown`) get their names placed apart on
+    the screen, off the paths drawn where they can be (`label_offsets`, in canvas pixels at
+    the camera's zoom and orientation), turned back into millimetres in the slice; in 3-D
+    every name stands beside its marker.
+    """
+    world = np.asarray(lps_to_world(_targets_shown(viewer, positions)), dtype=float).reshape(-1, 3)
+    dims = viewer.dims
+    if dims.ndisplay != 2 or dims.ndim != 3 or not len(world):
+        beside: np.ndarray = world + np.asarray(_BESIDE["translation"], dtype=float)
+        return beside
+    depth = dims.not_displayed[0]
+    rows, cols = dims.displayed
+    down, right = viewer.camera.orientation2d
+    sign_y, sign_x = (1.0 if down == "down" else -1.0), (1.0 if right == "right" else -1.0)
+    zoom = float(viewer.camera.zoom)
+
+    def to_screen(w: np.ndarray) -> np.ndarray:  # world (n, 3) → canvas pixels (n, 2)
+        return np.column_stack([w[:, cols] * sign_x, w[:, rows] * sign_y]) * zoom
+
+    screen = to_screen(world)
+    plane = _slice_plane(viewer)
+    lines = []
+    if plane is not None:
+        point_lps, normal_lps, near_mm = plane
+        for path in paths:  # the paths as drawn here: projected
+            shown = path_on_plane(path[0], path[1], point_lps, normal_lps, near_mm=near_mm)
+            if shown is not None:
+                ends = np.array([shown.entry_lps, shown.target_lps])
+                lines.append(to_screen(np.asarray(lps_to_world(ends), dtype=float)))
+    sizes = np.array([[_NAME_CHAR_PX * len(n), _NAME_HEIGHT_PX] for n in names]).reshape(-1, 2)
+    on = np.abs(world[:, depth] - float(dims.point[depth])) <= _NAPARI_SLAB_MM
+    offsets = np.tile([_MARKER_MM / 2 * zoom, 0.0], (len(world), 1))
+    if on.any():
+        offsets[on] = label_offsets(
+            screen[on], sizes[on], marker_radius_px=_MARKER_MM / 2 * zoom, lines_px=lines or None
+        )
+    offsets[:, 1] -= sizes[:, 1] / 2  # the text hangs from its anchor: the name's top edge
+    anchors = world.copy()
+    anchors[:, cols] += offsets[:, 0] * sign_x / zoom
+    anchors[:, rows] += offsets[:, 1] * sign_y / zoom
+    return anchors
 
 
 def _trajectories(viewer: napari.viewer.Viewer, case: Case, verdicts: Mapping[str, str]) -> None:
@@ -373,9 +483,11 @@ def _trajectories(viewer: napari.viewer.Viewer, case: Case, verdicts: Mapping[st
         layer.metadata["blockplan"].update(
             paths=paths, colours=colours, drawn=_lines_signature(lines, colours)
         )
+        _beyond(viewer, paths, colours)
         _follow_slices(viewer)
         return
     layer.metadata["blockplan"].update(paths=paths, colours=colours)
+    _beyond(viewer, paths, colours)
     signature = _lines_signature(lines, colours)
     if layer.metadata["blockplan"].get("drawn") == signature:
         return
@@ -391,10 +503,11 @@ def _lines_shown(viewer: napari.viewer.Viewer, paths: list[np.ndarray]) -> list[
     """World lines of the paths (LPS ``(2, 3)`` entry, target) as the view shows them.
 
     napari draws a 3-D line only on a slice that holds all of it. In a 2-D view, each path
-    the slice shows (`blockplan.planning.projection.path_on_plane`, within half a slice
-    step or `IN_PLANE_MM`, whichever is more) is given as its projection onto the slice,
-    which napari then draws on it; every other path keeps its true line, which napari does
-    not draw there. In 3-D every path is its true line.
+    the slice shows (`blockplan.planning.projection.path_parts_on_plane`, within half a
+    slice step or `IN_PLANE_MM`, whichever is more) is given as the stretch of it within
+    that slab, projected onto the slice, which napari then draws on it, solid (the
+    stretches beyond the slab are drawn by `_beyond`); every other path keeps its true
+    line, which napari does not draw there. In 3-D every path is its true line.
     """
     plane = _slice_plane(viewer)
     if plane is None or not paths:
@@ -402,10 +515,120 @@ def _lines_shown(viewer: napari.viewer.Viewer, paths: list[np.ndarray]) -> list[
     point_lps, normal_lps, near_mm = plane
     lines = []
     for path in paths:
-        shown = path_on_plane(path[0], path[1], point_lps, normal_lps, near_mm=near_mm)
-        drawn = path if shown is None else np.array([shown.entry_lps, shown.target_lps])
+        cut = path_parts_on_plane(path[0], path[1], point_lps, normal_lps, near_mm=near_mm)
+        inside = None if cut is None else next(p for p in cut.parts if p.side == 0)
+        drawn = path if inside is None else np.array([inside.start_lps, inside.end_lps])
         lines.append(lps_to_world(drawn))
     return lines
+
+
+BEYOND_OPACITY = 0.6
+"""Opacity of the stretches of a path beyond the slice (the stretch within it: 0.7, napari's
+shapes default)."""
+BEYOND_WIDTH_MM = 0.5
+"""Width of the stretches beyond the slice (the stretch within it: 1 mm)."""
+DASH_MM = (2.5, 2.0)
+"""Dash and gap (mm) of the stretch on the slice's minus side (caudal of an axial slice,
+right of a sagittal one, anterior of a coronal one)."""
+CROSSING_RADIUS_MM = 1.5
+"""Radius of the ring where a path passes through the slice."""
+
+
+def _beyond(viewer: napari.viewer.Viewer, paths: list[np.ndarray], colours: list[str]) -> None:
+    """Draw what of each path lies beyond the slice shown (`_beyond_shown`) on the layer
+    ``"paths beyond the slice"``, made with the trajectories layer, redrawn when it
+    changes."""
+    shapes, types, edge = _beyond_shown(viewer, paths, colours)
+    layer = layer_for(viewer, "paths beyond the slice")
+    if layer is None:
+        with keeping_active_layer(viewer):
+            layer = viewer.add_shapes(
+                ndim=3,
+                opacity=BEYOND_OPACITY,
+                name=_name("paths beyond the slice"),
+                metadata={"blockplan": {"role": "paths beyond the slice"}},
+            )
+        layer.editable = False
+    signature = _lines_signature(shapes, [*types, *edge])
+    if layer.metadata["blockplan"].get("drawn") == signature:
+        return
+    with layer.events.blocker_all():
+        layer.data = []
+        if shapes:
+            layer.add(
+                shapes,
+                shape_type=types,
+                edge_color=edge,
+                face_color="transparent",
+                edge_width=BEYOND_WIDTH_MM,
+            )
+    layer.metadata["blockplan"]["drawn"] = signature
+    layer.refresh()
+
+
+def _beyond_shown(
+    viewer: napari.viewer.Viewer, paths: list[np.ndarray], colours: list[str]
+) -> tuple[list[np.ndarray], list[str], list[str]]:
+    """World shapes, their types and colours showing what of each path the slice shows
+    lies beyond its slab (`blockplan.planning.path_parts_on_plane`), projected: on the
+    plus side of the slice (cranial, left, posterior: the side its normal points to in LPS)
+    a thin line, on the minus side (caudal, right, anterior) a thin dashed line, and a ring
+    where the path passes through the slice (none at its target, whose marker is there).
+    Nothing in 3-D."""
+    plane = _slice_plane(viewer)
+    if plane is None:
+        return [], [], []
+    point_lps, normal_lps, near_mm = plane
+    rows, cols = viewer.dims.displayed
+    shapes, types, edge = [], [], []
+    for path, colour in zip(paths, colours, strict=True):
+        cut = path_parts_on_plane(path[0], path[1], point_lps, normal_lps, near_mm=near_mm)
+        if cut is None:
+            continue
+        for part in cut.parts:
+            if part.side == 1:
+                pieces = [np.array([part.start_lps, part.end_lps])]
+            elif part.side == -1:
+                pieces = _dashes(part.start_lps, part.end_lps)
+            else:
+                continue
+            shapes += [lps_to_world(p) for p in pieces]
+            types += ["line"] * len(pieces)
+            edge += [colour] * len(pieces)
+        crossing = cut.crossing_lps
+        if crossing is not None and np.linalg.norm(crossing - path[1]) > _MARKER_MM / 2:
+            ring = np.tile(lps_to_world(crossing), (4, 1))
+            for corner, (dr, dc) in zip(ring, ((-1, -1), (-1, 1), (1, 1), (1, -1)), strict=True):
+                corner[rows] += dr * CROSSING_RADIUS_MM
+                corner[cols] += dc * CROSSING_RADIUS_MM
+            shapes.append(ring)
+            types.append("ellipse")
+            edge.append(colour)
+    return shapes, types, edge
+
+
+def path_legend_shown(viewer: napari.viewer.Viewer) -> str:
+    """What the needle paths' styles mean on the view shown (`blockplan.planning.path_legend`
+    for the slice's plane and slab), for the legend under the view buttons."""
+    plane = _slice_plane(viewer)
+    if plane is None:
+        return "needle paths: drawn whole in 3-D"
+    _point, normal_lps, near_mm = plane
+    return path_legend(normal_lps, near_mm)
+
+
+def _dashes(start: np.ndarray, end: np.ndarray) -> list[np.ndarray]:
+    """``(2, 3)`` dashes along ``start`` → ``end`` (LPS), `DASH_MM` long and apart,
+    the first at ``start``."""
+    length = float(np.linalg.norm(end - start))
+    dash, gap = DASH_MM
+    if length <= dash:
+        return [np.array([start, end])]
+    unit = (end - start) / length
+    return [
+        np.array([start + a * unit, start + min(a + dash, length) * unit])
+        for a in np.arange(0.0, length, dash + gap)
+    ]
 
 
 def _slice_plane(viewer: napari.viewer.Viewer) -> tuple[np.ndarray, np.ndarray, float] | None:
@@ -460,10 +683,12 @@ def _follow_slices(viewer: napari.viewer.Viewer) -> None:
 
     def _on_slice(*_: object) -> None:
         _targets_follow()
+        _names_follow()
         layer = layer_for(viewer, "trajectories")
         if layer is None or "paths" not in layer.metadata["blockplan"]:
             return
         meta = layer.metadata["blockplan"]
+        _beyond(viewer, meta["paths"], meta["colours"])
         lines = _lines_shown(viewer, meta["paths"])
         signature = _lines_signature(lines, meta["colours"])
         if meta.get("drawn") == signature or len(lines) != len(layer.data):
@@ -471,6 +696,21 @@ def _follow_slices(viewer: napari.viewer.Viewer) -> None:
         with layer.events.blocker_all():
             layer.data = lines  # as many lines as before: their colours stay
         meta["drawn"] = signature
+        layer.refresh()
+
+    def _names_follow(*_: object) -> None:
+        layer = layer_for(viewer, "target names")
+        if layer is None or "positions" not in layer.metadata["blockplan"]:
+            return
+        meta = layer.metadata["blockplan"]
+        if not len(meta["positions"]):
+            return
+        data = _name_anchors(viewer, meta["positions"], meta["names"], meta["paths"])
+        if len(data) != len(layer.data) or np.array_equal(data, layer.data):
+            return
+        with layer.events.blocker_all():
+            layer.data = data  # as many names as before: their strings stay
+        meta["drawn"] = None  # the next refresh_layers redraws it
         layer.refresh()
 
     def _targets_follow() -> None:
@@ -488,6 +728,8 @@ def _follow_slices(viewer: napari.viewer.Viewer) -> None:
 
     for event in (viewer.dims.events.point, viewer.dims.events.order, viewer.dims.events.ndisplay):
         event.connect(_on_slice)
+    viewer.camera.events.zoom.connect(_names_follow)  # names keep their pixel spacing
+    viewer.camera.events.orientation.connect(_names_follow)
     _FOLLOWING.add(viewer)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -99,3 +101,61 @@ def test_an_oblique_plane_projects_orthogonally_and_the_normal_length_does_not_m
 def test_a_zero_normal_is_refused() -> None:
     with pytest.raises(ValueError, match="normal"):
         path_on_plane(ENTRY, TARGET, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
+
+
+# --- path_parts_on_plane: which part lies in the slice, which beyond, where it crosses ----
+def test_a_path_through_a_mid_plane_is_cut_at_the_slabs_faces() -> None:
+    """Axial plane at z = -161 (3 mm above the entry, 3 mm below the target): the entry's
+    stretch lies caudal (side -1), the target's cranial (+1), the slab between."""
+    from blockplan.planning import path_parts_on_plane
+
+    cut = path_parts_on_plane(ENTRY, TARGET, (0.0, 0.0, -161.0), AXIAL)
+    assert cut is not None
+    assert [p.side for p in cut.parts] == [-1, 0, 1]
+    # z runs -164 → -158 over the path; the slab -163 ≤ z ≤ -159 is fractions 1/6 … 5/6
+    along = [ENTRY + f * (TARGET - ENTRY) for f in (0.0, 1 / 6, 5 / 6, 1.0)]
+    flat = [np.array([p[0], p[1], -161.0]) for p in along]
+    for part, (a, b) in zip(cut.parts, itertools.pairwise(flat), strict=True):
+        assert np.allclose(part.start_lps, a) and np.allclose(part.end_lps, b)
+    assert cut.crossing_lps is not None
+    assert np.allclose(cut.crossing_lps, ENTRY + 0.5 * (TARGET - ENTRY))  # z = -161: half way
+    assert cut.crossing_lps[2] == pytest.approx(-161.0)
+
+
+def test_on_the_targets_plane_the_entry_side_is_caudal_and_the_crossing_is_the_target() -> None:
+    from blockplan.planning import path_parts_on_plane
+
+    cut = path_parts_on_plane(ENTRY, TARGET, TARGET, AXIAL)
+    assert cut is not None
+    assert [p.side for p in cut.parts] == [-1, 0]  # the entry 6 mm caudal; the target in
+    assert np.allclose(cut.parts[0].end_lps, ENTRY + (4 / 6) * (TARGET - ENTRY) + [0, 0, 2.0])
+    assert np.allclose(cut.parts[1].end_lps, TARGET)
+    assert np.allclose(cut.crossing_lps, TARGET)
+    # the same plane with its normal turned round: the entry's stretch is on the +1 side
+    flipped = path_parts_on_plane(ENTRY, TARGET, TARGET, (0.0, 0.0, -1.0))
+    assert flipped is not None and [p.side for p in flipped.parts] == [1, 0]
+
+
+def test_a_path_that_only_grazes_the_slab_has_no_crossing() -> None:
+    """Plane 1.5 mm above the target: the path comes within the slab but never reaches the
+    plane itself."""
+    from blockplan.planning import path_parts_on_plane
+
+    cut = path_parts_on_plane(ENTRY, TARGET, (0.0, 0.0, -156.5), AXIAL)
+    assert cut is not None
+    assert [p.side for p in cut.parts] == [-1, 0]
+    assert cut.crossing_lps is None
+    assert path_parts_on_plane(ENTRY, TARGET, (0.0, 0.0, -155.0), AXIAL) is None
+
+
+def test_a_path_in_the_plane_is_one_stretch_and_a_sagittal_plane_cuts_by_x() -> None:
+    from blockplan.planning import path_parts_on_plane
+
+    flat_entry = np.array([-65.0, 125.0, -158.0])
+    cut = path_parts_on_plane(flat_entry, TARGET, TARGET, AXIAL)
+    assert cut is not None and [p.side for p in cut.parts] == [0] and cut.crossing_lps is None
+    # sagittal plane x = -45 (half way across): the entry's end lies right (-x, side -1)
+    sag = path_parts_on_plane(ENTRY, TARGET, (-45.0, 0.0, 0.0), SAGITTAL)
+    assert sag is not None and [p.side for p in sag.parts] == [-1, 0, 1]
+    assert np.allclose(sag.crossing_lps, ENTRY + 0.5 * (TARGET - ENTRY))
+    assert all(p.start_lps[0] == pytest.approx(-45.0) for p in sag.parts)  # projected

@@ -101,6 +101,9 @@ def _what_is_shown(viewer: Any) -> dict[str, Any]:
     for role in ROLES:
         layer = layer_for(viewer, role)
         data = [] if layer is None else layer.data
+        if role == "target names":  # placed for the zoom of the moment: compare the names
+            shown[role] = [] if layer is None else [str(v) for v in layer.text.values]
+            continue
         shown[role] = (
             [np.asarray(d).round(6).tolist() for d in data]
             if role != "scar"

@@ -289,7 +289,7 @@ def test_targets_are_named_alike_in_the_table_and_the_view(planning) -> None:
     viewer, widget, ws, _store = planning
     _place_levels(widget)
     _first, second = _add_truth_targets(widget)[:2]
-    layer = layer_for(viewer, "targets")
+    layer = layer_for(viewer, "target names")  # the names beside the markers
     names = list(target_names(ws.case.targets).values())
     assert names[:2] == ["T1 · L5 right TFESI", "T2 · L5 left TFESI"]
     assert list(layer.text.values) == names

@@ -42,7 +42,7 @@ def _names_in_table(table: Any) -> list[str]:
 
 def _names_on_canvas(viewer: Any) -> list[str]:
     """The labels drawn beside the targets on the canvas (the layer's text)."""
-    return [str(v) for v in layer_for(viewer, "targets").text.values]
+    return [str(v) for v in layer_for(viewer, "target names").text.values]
 
 
 def _click_row(doc: Physician, table: Any, name: str) -> None:

@@ -121,7 +121,8 @@ def test_target_and_trajectory_land_where_they_are(ct: ImageVolume) -> None:
     assert e_mark.col < t_mark.col and e_mark.row > t_mark.row
     dx = (e_mark.col - t_mark.col) * img.px_mm
     assert dx == pytest.approx(entry[0] - plane_x0, abs=0.01)
-    assert img.lines[0].col1 == pytest.approx(t_mark.col)
+    assert img.lines[-1].col1 == pytest.approx(t_mark.col)  # the path's last stretch ends there
+    assert [line.side for line in img.lines] == [1, 0]  # the entry's stretch cranial: thin
     assert "cranial" in img.notes[0]
 
 

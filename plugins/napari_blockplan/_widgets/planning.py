@@ -111,7 +111,12 @@ from blockplan.planning.wording import (
     unassigned_level_reason,
 )
 from napari_blockplan._convert import lps_to_world, world_to_lps
-from napari_blockplan._layers import keep_overlays_on_top, layer_for, refresh_layers
+from napari_blockplan._layers import (
+    keep_overlays_on_top,
+    layer_for,
+    path_legend_shown,
+    refresh_layers,
+)
 from napari_blockplan._qt import present
 from napari_blockplan._views import (
     PLANES,
@@ -183,8 +188,13 @@ class PlanningWidget(Panel):
             views.addWidget(button)
             self.view_buttons[plane] = button
 
+        self.path_legend = QLabel("")  # what the needle paths' styles mean on this view
+        self.path_legend.setWordWrap(True)
+        self.path_legend.setObjectName("blockplan_path_legend")
+
         layout = QVBoxLayout(self)
         layout.addLayout(views)
+        layout.addWidget(self.path_legend)
         layout.addWidget(tabs)
         layout.addLayout(bottom)
         layout.addWidget(self.message)
@@ -198,6 +208,12 @@ class PlanningWidget(Panel):
         keep_overlays_on_top(self.viewer)
         remove_letters = show_orientation_letters(self.viewer)
         self.destroyed.connect(lambda *_: remove_letters())
+        self._show_path_legend()
+        for event in (self.viewer.dims.events.order, self.viewer.dims.events.ndisplay):
+            event.connect(self._show_path_legend)
+        self.destroyed.connect(
+            lambda *_: _disconnect_dims_events(self.viewer, self._show_path_legend)
+        )
         self.viewer.mouse_drag_callbacks.append(self._on_mouse)
         self.destroyed.connect(lambda *_: _remove(self.viewer.mouse_drag_callbacks, self._on_mouse))
         self._bind_keys()
@@ -493,6 +509,9 @@ class PlanningWidget(Panel):
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(lambda m=mode: self.set_mode(m))
+
+    def _show_path_legend(self, *_: object) -> None:
+        self.path_legend.setText(path_legend_shown(self.viewer))
 
     def show_plane(self, plane: str) -> None:
         """Show a plane upright through the last place clicked (any plane)."""
@@ -1277,3 +1296,8 @@ def _remove(callbacks: list[Any], callback: Any) -> None:
 def _disconnect_layer_events(viewer: Any, callback: Any) -> None:
     viewer.layers.events.inserted.disconnect(callback)
     viewer.layers.events.removed.disconnect(callback)
+
+
+def _disconnect_dims_events(viewer: Any, callback: Any) -> None:
+    viewer.dims.events.order.disconnect(callback)
+    viewer.dims.events.ndisplay.disconnect(callback)

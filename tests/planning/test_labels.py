@@ -1,0 +1,93 @@
+"""`label_offsets`: target names beside their markers, never on top of each other."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from blockplan.planning import LABEL_GAP_PX, label_offsets
+
+R = 7.5  # marker radius (px)
+NAME = (120.0, 12.0)  # a name's width and height (px)
+
+
+def _boxes(markers: np.ndarray, offsets: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    left_middle = markers + offsets
+    w, h = sizes[0]
+    return np.hstack([left_middle - np.array([0.0, h / 2]), left_middle + np.array([w, h / 2])])
+
+
+def _apart(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool(a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1])
+
+
+def test_a_lone_name_stands_right_of_its_marker_centred() -> None:
+    offsets = label_offsets([[100.0, 50.0]], [NAME], marker_radius_px=R)
+    assert offsets.tolist() == [[R + LABEL_GAP_PX, 0.0]]
+
+
+def test_two_targets_on_one_row_keep_their_names_apart_and_off_the_other_marker() -> None:
+    """The left and right L5 roots' targets on an axial slice: 60 px apart, the first
+    name (120 px wide) would run over the second marker and name."""
+    markers = np.array([[100.0, 200.0], [160.0, 200.0]])
+    sizes = np.array([NAME, NAME])
+    offsets = label_offsets(markers, sizes, marker_radius_px=R)
+    boxes = _boxes(markers, offsets, sizes)
+    assert _apart(boxes[0], boxes[1])
+    for n, box in enumerate(boxes):  # no name over the other marker
+        other = markers[1 - n]
+        assert _apart(box, np.r_[other - R, other + R])
+    assert offsets[0, 0] > 0 and offsets[1, 0] > 0  # both still right of their own markers
+    assert offsets[0, 1] < 0  # the first moved up, off the second marker
+    assert offsets[1].tolist() == [R + LABEL_GAP_PX, 0.0]  # the second keeps its place
+
+
+def test_three_targets_at_one_spot_get_three_rows_in_target_order() -> None:
+    markers = np.array([[300.0, 300.0], [302.0, 301.0], [299.0, 303.0]])
+    sizes = np.array([NAME, NAME, NAME])
+    offsets = label_offsets(markers, sizes, marker_radius_px=R)
+    boxes = _boxes(markers, offsets, sizes)
+    for i in range(3):
+        for j in range(i + 1, 3):
+            assert _apart(boxes[i], boxes[j]), (i, j)
+    assert offsets[0].tolist() == [R + LABEL_GAP_PX, 0.0]  # T1 keeps the first place
+    # the same input gives the same layout
+    assert np.array_equal(offsets, label_offsets(markers, sizes, marker_radius_px=R))
+
+
+def test_a_crowd_beyond_every_place_takes_the_least_overlap_and_sizes_must_match() -> None:
+    markers = np.zeros((12, 2))
+    sizes = np.tile(NAME, (12, 1))
+    offsets = label_offsets(markers, sizes, marker_radius_px=R)
+    assert offsets.shape == (12, 2) and np.isfinite(offsets).all()
+    assert len({tuple(o) for o in offsets}) >= 10  # spread over the places, not piled up
+    with pytest.raises(ValueError, match="one name size per marker"):
+        label_offsets(markers, sizes[:3], marker_radius_px=R)
+
+
+def test_a_name_leaves_a_place_a_path_runs_through_when_another_is_free() -> None:
+    """A TFESI path leaves its target down and to the right: the name's first place (right
+    of the marker) lies across it, so the name goes up one line, still right of its
+    marker; without the path it keeps its first place."""
+    marker = np.array([[100.0, 100.0]])
+    path = np.array([[[100.0, 100.0], [160.0, 103.0]]])  # nearly level, through the place
+    offsets = label_offsets(marker, [NAME], marker_radius_px=R, lines_px=path)
+    assert offsets[0, 0] == R + LABEL_GAP_PX and offsets[0, 1] < 0
+    assert offsets.tolist() != label_offsets(marker, [NAME], marker_radius_px=R).tolist()
+    # a path that misses every place changes nothing
+    far = np.array([[[0.0, 300.0], [300.0, 300.0]]])
+    assert np.array_equal(
+        label_offsets(marker, [NAME], marker_radius_px=R, lines_px=far),
+        label_offsets(marker, [NAME], marker_radius_px=R),
+    )
+
+
+def test_names_apart_come_before_paths_apart() -> None:
+    """Where every place beside a marker crosses a path, the name still keeps off the
+    other name (a name over a name is unreadable; a thin line through a name is not)."""
+    markers = np.array([[100.0, 100.0], [100.0, 100.0]])
+    sizes = np.array([NAME, NAME])
+    lines = np.array([[[0.0, y], [400.0, y]] for y in np.arange(0.0, 200.0, 4.0)])
+    offsets = label_offsets(markers, sizes, marker_radius_px=R, lines_px=lines)
+    boxes = _boxes(markers, offsets, sizes)
+    assert _apart(boxes[0], boxes[1])
