@@ -29,6 +29,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import io
 import os
@@ -153,6 +154,14 @@ def _interleaved(fns: list[Timed], repeat: int) -> list[list[float]]:
             fn()
             out.append(time.perf_counter() - t0)
     return times
+
+
+def _plain_row(name: str, ours_t: list[float], peer_t: list[float]) -> str:
+    ratio = statistics.median(o / p for o, p in zip(ours_t, peer_t, strict=True))
+    return (
+        f"| {name} | {statistics.median(ours_t):.3f} | {min(ours_t):.3f} | {ratio:.2f}× | "
+        f"{'yes' if ratio <= BUDGET_RATIO else 'NO'} |"
+    )
 
 
 def main() -> None:
@@ -357,22 +366,42 @@ def main() -> None:
 
     text_chars = (chars(pdf), chars(same_pdf), chars(peer()))
 
+    # The report as issue 18 measured it (before the C-arm previews of issue 20): no DRR
+    # thumbnails, against the same-content peer of that report.
+    no_previews = dataclasses.replace(options, fluoro_previews=False)
+    plain_story = report_story(_context(case, [ct, mr], None, no_previews, A4), [ct, mr])
+    bare_plain: list[list[object]] = [[]]
+
+    def ours_cold_plain() -> bytes:
+        report_memo.clear()
+        return build_report(case, volumes=[ct, mr], options=no_previews)
+
+    def plain_setup() -> None:
+        bare_plain[0] = _plain_flowables(plain_story, plain, regular, png_of)
+
+    def plain_peer() -> bytes:
+        return _bare_story(bare_plain[0])
+
     def prepare() -> None:
         # the Report panel once the case rested: its pictures computed ahead, then Build
         report_memo.clear()
         prepare_report(case, volumes=[ct, mr], options=options)
 
-    cold_t, given_t, edited_t, warm_t, prepared_t, same_t, peer_t = _interleaved(
-        [
-            ours_cold,
-            (given_setup, ours_given),
-            ours_edited,
-            ours_again,
-            (prepare, ours),
-            (same_setup, same_peer),
-            peer,
-        ],
-        args.repeat,
+    cold_t, given_t, edited_t, warm_t, prepared_t, same_t, peer_t, plain_t, plain_peer_t = (
+        _interleaved(
+            [
+                ours_cold,
+                (given_setup, ours_given),
+                ours_edited,
+                ours_again,
+                (prepare, ours),
+                (same_setup, same_peer),
+                peer,
+                ours_cold_plain,
+                (plain_setup, plain_peer),
+            ],
+            args.repeat,
+        )
     )
     assert ours_cold() == ours()  # the same bytes, computed or reused
     load = os.getloadavg()[0]
@@ -426,8 +455,19 @@ def main() -> None:
         f"| peer: five tables | {statistics.median(peer_t):.3f} | {min(peer_t):.3f} | | | "
         "1.00× | |",
         "",
-        "Builds take turns (cold, like for like, edited, warm, prepared, the two peers; one "
-        "warm-up each); each ratio is the median of the per-round ratios. "
+        "Without the C-arm previews (`fluoro_previews=False`: the report as issue 18 measured "
+        "it, before issue 20 added 22 DRR thumbnails), first build against the same-content "
+        "peer of that report:",
+        "",
+        "| build | median s | fastest s | ratio to same content | ≤ 1.5× |",
+        "|---|---:|---:|---:|---|",
+        _plain_row("blockplan, first build (cold)", plain_t, plain_peer_t),
+        f"| peer: same content | {statistics.median(plain_peer_t):.3f} | "
+        f"{min(plain_peer_t):.3f} | 1.00× | |",
+        "",
+        "Builds take turns (cold, like for like, edited, warm, prepared, the two peers, cold "
+        "without previews, its peer; one warm-up each); each ratio is the median of the "
+        "per-round ratios. "
         f"Load average at the end: {load:.1f} on {os.cpu_count()} CPUs. "
         "Cold: `report_memo` cleared before the build (C-arm previews, key images and the "
         "level count computed); like for like: a new revision each time (a note on a block), "
