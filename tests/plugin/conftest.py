@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom"
 
 
 @pytest.fixture
@@ -49,3 +52,23 @@ def _background_work_ends_with_its_test() -> Iterator[None]:
     from qtpy.QtCore import QThreadPool
 
     assert QThreadPool.globalInstance().waitForDone(60_000), "a worker ran on for 60 s"
+
+
+@pytest.fixture
+def outcomes(make_napari_viewer: Any, tmp_path: Path) -> tuple[Any, Any, Any]:
+    """The sample study with the demo case, the Planning and Outcomes panels docked (the
+    Outcomes panel active): ``(viewer, outcomes widget, workspace)``."""
+    from blockplan.case.store import CaseStore
+    from blockplan.demo import build_demo_case
+    from napari_blockplan._workspace import workspace_for
+    from tests.plugin._gui import activate
+
+    viewer = make_napari_viewer(show=True)
+    viewer.open_sample("blockplan", "lumbar_postop")
+    ws = workspace_for(viewer)
+    ws.use_store(CaseStore(tmp_path / "cases.sqlite3"))
+    viewer.window.add_plugin_dock_widget("blockplan", "Planning")
+    _dock, widget = viewer.window.add_plugin_dock_widget("blockplan", "Outcomes")
+    ws.start_case(build_demo_case(SAMPLE))
+    activate(widget)
+    return viewer, widget, ws

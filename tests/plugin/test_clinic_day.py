@@ -80,6 +80,22 @@ def _tick(doc: Physician, box: QWidget, what: str) -> None:
     doc.click(box, what, QPoint(8, box.height() // 2))
 
 
+def _mark_landmark(doc: Physician, planning: Any, kind: str, lps: Any) -> None:
+    """Mark a structure as a physician does: the sagittal view to reach its height, the
+    axial view, its kind chosen, *Place landmark*, one click on it."""
+    from qtpy.QtWidgets import QPushButton
+
+    doc.click(planning.view_buttons["sagittal"], "Sagittal")
+    doc.click_patient(lps, "its height")
+    doc.click(planning.view_buttons["axial"], "Axial")
+    _choose(doc, planning.landmark_kind, kind)
+    place = next(
+        b for b in planning.findChildren(QPushButton) if b.text().startswith("Place landmark")
+    )
+    doc.click(place, "Place landmark")
+    doc.click_patient(lps, kind)
+
+
 def _images(viewer: Any) -> list[Any]:
     return [lay for lay in viewer.layers if "blockplan_volume" in lay.metadata]
 

@@ -22,7 +22,7 @@ from blockplan.case.store import CaseStore
 from blockplan.planning import add_level_marker, place_target
 from napari_blockplan._workspace import workspace_for
 from tests.plugin._gui import Physician, activate, canvas_widget, settle
-from tests.plugin.test_clinic_day import _choose, _open_tab
+from tests.plugin.test_clinic_day import _choose, _mark_landmark, _open_tab
 
 pytestmark = pytest.mark.gui
 
@@ -300,12 +300,7 @@ def test_a_landmark_marked_in_the_wrong_place_is_deleted_from_the_landmark_list(
         ("thecal sac", TRUTH["thecal_sac_centerline"]["L5"]),
         ("nerve root", roots[("L4", "right")]),  # meant for the left: the wrong side
     ):
-        doc.click(planning.view_buttons["sagittal"], "Sagittal")
-        doc.click_patient(lps, "its height")
-        doc.click(planning.view_buttons["axial"], "Axial")
-        _choose(doc, planning.landmark_kind, kind)
-        doc.click(_button(planning, "Place landmark"), "Place landmark")
-        doc.click_patient(lps, kind)
+        _mark_landmark(doc, planning, kind, lps)
     sac = next(lm for lm in ws.case.landmarks if lm.kind == "thecal_sac")
     sac_name = landmark_name("thecal_sac", sac.level, None)  # at the L5 body's height
     listed = [r["Landmark"] for r in _rows(planning.landmark_table)]

@@ -10,29 +10,13 @@ import pytest
 from qtpy.QtCore import Qt
 
 from blockplan.case import Agent, BlockType
-from blockplan.case.store import CaseStore
-from blockplan.demo import build_demo_case
 from napari_blockplan._layers import STATUS_COLOURS, layer_for
-from napari_blockplan._workspace import workspace_for
-from tests.plugin._gui import Physician, activate
+from tests.plugin._gui import Physician
 
 pytestmark = pytest.mark.gui
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom"
 TZ = dt.timezone(dt.timedelta(hours=1))
-
-
-@pytest.fixture
-def outcomes(make_napari_viewer, tmp_path: Path):
-    viewer = make_napari_viewer(show=True)
-    viewer.open_sample("blockplan", "lumbar_postop")
-    ws = workspace_for(viewer)
-    ws.use_store(CaseStore(tmp_path / "cases.sqlite3"))
-    viewer.window.add_plugin_dock_widget("blockplan", "Planning")
-    _dock, widget = viewer.window.add_plugin_dock_widget("blockplan", "Outcomes")
-    ws.start_case(build_demo_case(SAMPLE))
-    activate(widget)
-    return viewer, widget, ws
 
 
 def _rgba(colour: str) -> np.ndarray:

@@ -24,7 +24,15 @@ from qtpy.QtWidgets import QApplication, QComboBox
 from blockplan.settings import Settings, save_settings
 from napari_blockplan._workspace import workspace_for
 from tests.plugin._gui import Physician, canvas_widget, settle
-from tests.plugin.test_clinic_day import TRUTH, _choose, _dock, _launch, _open_dock, _open_tab
+from tests.plugin.test_clinic_day import (
+    TRUTH,
+    _choose,
+    _dock,
+    _launch,
+    _mark_landmark,
+    _open_dock,
+    _open_tab,
+)
 from tests.plugin.test_physician_trial import _wheel
 
 pytestmark = pytest.mark.gui
@@ -99,12 +107,7 @@ def _plan_the_day(qtbot: Any, tmp_path: Path) -> tuple[Any, Physician, Any]:
         ("nerve root", L5_ROOT["foramen_lps"]),
         ("thecal sac", TRUTH["thecal_sac_centerline"]["L5"]),
     ):
-        doc.click(planning.view_buttons["sagittal"], "Sagittal")
-        doc.click_patient(lps, "its height")
-        doc.click(planning.view_buttons["axial"], "Axial")
-        _choose(doc, planning.landmark_kind, kind)
-        doc.click(_button(planning, "Place landmark"), "Place landmark")
-        doc.click_patient(lps, kind)
+        _mark_landmark(doc, planning, kind, lps)
 
     _open_tab(doc, planning.tabs, "Targets")
     for block, target in (("TFESI", TFESI), ("MBB", MBB), ("SNRB", S1)):

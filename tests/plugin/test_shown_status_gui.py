@@ -6,19 +6,17 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from pypdf import PdfReader
 
 from blockplan.case import BlockType
-from blockplan.case.store import CaseStore
-from blockplan.demo import build_demo_case
 from blockplan.outcomes import UNTESTED, UNTESTED_TEXT, shown_status_key, shown_status_text
 from blockplan.report import build_report
 from napari_blockplan._layers import STATUS_COLOURS, layer_for
-from napari_blockplan._workspace import workspace_for
-from tests.plugin._gui import Physician, activate
+from tests.plugin._gui import Physician
 
 pytestmark = pytest.mark.gui
 
@@ -29,15 +27,8 @@ def _flat(text: str) -> str:
     return re.sub(r"\s+", " ", text)
 
 
-def test_panel_viewer_and_report_show_the_same_status(make_napari_viewer, tmp_path: Path) -> None:
-    viewer = make_napari_viewer(show=True)
-    viewer.open_sample("blockplan", "lumbar_postop")
-    ws = workspace_for(viewer)
-    ws.use_store(CaseStore(tmp_path / "cases.sqlite3"))
-    viewer.window.add_plugin_dock_widget("blockplan", "Planning")
-    _dock, widget = viewer.window.add_plugin_dock_widget("blockplan", "Outcomes")
-    ws.start_case(build_demo_case(SAMPLE))
-    activate(widget)
+def test_panel_viewer_and_report_show_the_same_status(outcomes: Any) -> None:
+    viewer, widget, ws = outcomes
     doc = Physician(viewer)
 
     pdf = PdfReader(io.BytesIO(build_report(ws.case)))

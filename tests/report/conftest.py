@@ -12,6 +12,7 @@ import pytest
 
 from blockplan.case.model import Case
 from blockplan.io.volume import ImageVolume
+from blockplan.outcomes.ledger import Ledger
 from blockplan.report import ReportOptions, build_report
 from tests.report import _factory
 
@@ -107,3 +108,28 @@ def _object_bytes(obj: object) -> bytes:
         except pikepdf.PdfError:
             return obj.read_raw_bytes()
     return repr(obj).encode()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Case, list[str]]:
+    """The demo case and its report's pages as text (`blockplan demo`)."""
+    from click.testing import CliRunner
+    from pypdf import PdfReader
+
+    from blockplan.case.casefile import load_case_file
+    from blockplan.cli import main
+
+    out = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(main, ["demo", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    pages = [p.extract_text() or "" for p in PdfReader(out / "demo-report.pdf").pages]
+    return load_case_file(out / "demo-case.blockplan.json"), pages
+
+
+@pytest.fixture(scope="module")
+def ledger(demo: tuple[Case, list[str]]) -> Ledger:
+    """The demo case's ledger under the demo's profile."""
+    from blockplan.demo import DEMO_PROFILE
+    from blockplan.outcomes import build_ledger
+
+    return build_ledger(demo[0], DEMO_PROFILE)

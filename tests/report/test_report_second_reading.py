@@ -10,21 +10,14 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from click.testing import CliRunner
-from pypdf import PdfReader
 from reportlab.graphics.shapes import Circle, Drawing, Group, String
 
-from blockplan.case.casefile import load_case_file
 from blockplan.case.model import Case
 from blockplan.case.vocab import BlockType, ContrastPattern
-from blockplan.cli import main
-from blockplan.demo import DEMO_PROFILE
 from blockplan.outcomes import (
     UNTESTED_TEXT,
     SourceKey,
     Status,
-    build_ledger,
     shown_status,
     shown_status_text,
 )
@@ -32,33 +25,7 @@ from blockplan.outcomes.ledger import Ledger
 from blockplan.report.findings import findings_from_ledger
 from blockplan.report.fonts import register_fonts
 from blockplan.report.spinemap import _collect, legend_drawing, pain_source_map
-
-
-def flat(text: str) -> str:
-    return re.sub(r"\s+", " ", text)
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Case, list[str]]:
-    out = tmp_path_factory.mktemp("demo")
-    result = CliRunner().invoke(main, ["demo", "-o", str(out)])
-    assert result.exit_code == 0, result.output
-    pages = [p.extract_text() or "" for p in PdfReader(out / "demo-report.pdf").pages]
-    return load_case_file(out / "demo-case.blockplan.json"), pages
-
-
-@pytest.fixture(scope="module")
-def ledger(demo: tuple[Case, list[str]]) -> Ledger:
-    return build_ledger(demo[0], DEMO_PROFILE)
-
-
-def section(text: str, start: str, end: str) -> str:
-    """The flat text from the heading ``start`` up to ``end``."""
-    body = flat(text)
-    assert start in body, start
-    after = body.split(start, 1)[1]
-    assert end in after, end
-    return after.split(end, 1)[0]
+from tests.report._demo_reading import flat, section
 
 
 def test_suggestions_name_the_profile_once_as_the_reasons_do(
