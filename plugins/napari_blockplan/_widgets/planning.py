@@ -702,9 +702,7 @@ class PlanningWidget(Panel):
 
     def selected_landmark_id(self) -> str | None:
         """Id of the landmark selected in the landmark list."""
-        rows = {i.row() for i in self.landmark_table.selectedIndexes()}
-        item = self.landmark_table.item(min(rows), 0) if rows else None
-        return None if item is None else str(item.data(Qt.ItemDataRole.UserRole))
+        return _selected_id(self.landmark_table)
 
     def delete_selected_landmark(self) -> None:
         """Delete the landmark selected in the landmark list (Undo brings it back)."""
@@ -712,8 +710,14 @@ class PlanningWidget(Panel):
         if lid is None:
             self._error("select a landmark in the list first, then delete it")
             return
-        rows = {i.row() for i in self.landmark_table.selectedIndexes()}
-        name = present(self.landmark_table.item(min(rows), 0)).text()
+        name = next(
+            (
+                landmark_name(lm.kind, lm.level, lm.side.value if lm.side else None)
+                for lm in self.ws.case.landmarks
+                if lm.id == lid
+            ),
+            "",
+        )
         try:
             case = delete_landmark(self.ws.case, lid)
         except BlockplanError as err:
@@ -723,9 +727,7 @@ class PlanningWidget(Panel):
 
     def selected_marker_id(self) -> str | None:
         """Id of the level marker selected in the marker list."""
-        rows = {i.row() for i in self.marker_table.selectedIndexes()}
-        item = self.marker_table.item(min(rows), 0) if rows else None
-        return None if item is None else str(item.data(Qt.ItemDataRole.UserRole))
+        return _selected_id(self.marker_table)
 
     def _selected_marker_level(self) -> str:
         mid = self.selected_marker_id()
@@ -1240,6 +1242,13 @@ def _scrolling(content: QWidget) -> QScrollArea:
     scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     scroll.setWidget(content)
     return scroll
+
+
+def _selected_id(table: QTableWidget) -> str | None:
+    """The id (first column's user data) of the row selected in a list table."""
+    rows = {i.row() for i in table.selectedIndexes()}
+    item = table.item(min(rows), 0) if rows else None
+    return None if item is None else str(item.data(Qt.ItemDataRole.UserRole))
 
 
 class _DeleteKey(QObject):
