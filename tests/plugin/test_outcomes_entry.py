@@ -332,6 +332,33 @@ def test_ticking_a_target_of_another_block_type_is_refused(panel: Any) -> None:
     assert widget.form.current_block_type() is BlockType.SELECTIVE_NERVE_ROOT
 
 
+def test_the_contrast_choices_read_as_the_report_prints_them_for_the_block(
+    panel: Any,
+) -> None:
+    """ "Neither along the root nor foraminal" was offered for a medial branch block, whose
+    report reads "pattern not applicable": the form words its choices for the block."""
+    from blockplan.case.wording import contrast_pattern_text
+
+    viewer, widget, ws = panel
+    doc = Physician(viewer)
+    form = widget.form
+
+    def choices() -> list[str]:
+        combo = form.contrast_pattern
+        return [combo.itemText(i) for i in range(combo.count())]
+
+    snrb = _target(ws, BlockType.SELECTIVE_NERVE_ROOT)
+    _tick(doc, widget.target_checks[snrb], "SNRB target")
+    assert "neither along the root nor foraminal" in choices()
+    _tick(doc, widget.target_checks[snrb], "SNRB target again (untick)")
+    mbb = _target(ws, BlockType.MEDIAL_BRANCH)
+    _tick(doc, widget.target_checks[mbb], "MBB target")
+    assert form.current_block_type() is BlockType.MEDIAL_BRANCH
+    assert "pattern not applicable" in choices()
+    assert "neither along the root nor foraminal" not in choices()
+    assert choices() == [contrast_pattern_text(p, BlockType.MEDIAL_BRANCH) for p in ContrastPattern]
+
+
 def test_recording_refuses_what_it_cannot_read_and_changes_nothing(panel: Any) -> None:
     viewer, widget, ws = panel
     doc = Physician(viewer)

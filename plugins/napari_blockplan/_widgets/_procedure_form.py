@@ -236,6 +236,7 @@ class ProcedureForm(QWidget):
         self.contrast_pattern = QComboBox()
         for p in ContrastPattern:  # the core's words (the report prints the same)
             self.contrast_pattern.addItem(contrast_pattern_text(p), p)
+        self._word_patterns()
         self.intravascular = QCheckBox("intravascular uptake")
         self.dsa = QCheckBox("DSA used")
         self.needle_gauge = NumberField(Needle, "gauge", "needle gauge", integer=True)
@@ -441,11 +442,21 @@ class ProcedureForm(QWidget):
         for spin in self.branch_spins.values():
             spin.setVisible(mbb)
 
+    def _word_patterns(self) -> None:
+        """The contrast choices in the report's words for this block type: "neither" is
+        the root-block answer ("neither along the root nor foraminal"); for any other
+        block it reads "pattern not applicable", as the report prints it."""
+        block = self.current_block_type()
+        for row in range(self.contrast_pattern.count()):
+            pattern = self.contrast_pattern.itemData(row)
+            self.contrast_pattern.setItemText(row, contrast_pattern_text(pattern, block))
+
     def _block_type_changed(self, _index: int) -> None:
         """Volumes still at the old block type's typical value take the new one's."""
         old = TYPICAL_VOLUME_ML[self._shown_block_type]
         self._shown_block_type = self.current_block_type()
         self._show_branches()
+        self._word_patterns()
         if self._loading:
             return
         for spin in self.volume_spins.values():
