@@ -1037,14 +1037,27 @@ def evaluate_trajectory(
     clear = bone_clearance(ct, path, bone_hu=bone_hu, bone_exclusion_mm=bone_exclusion_mm)
     scar = scar_near_path(scar_masks, path)
     clearances = landmark_clearances(landmarks, path, exclude_ids=exclude_landmark_ids)
-    posterior = posterior_approach_hazard(entry, target)
-    hazards = (
-        ([posterior] if posterior else [])
-        + list(bone.hazards)
-        + list(clearance_hazards(clearances, margin_mm=margin_mm, length_mm=path.length_mm))
-    )
+    hazards = _path_hazards(entry, target, bone, clearances, margin_mm, path.length_mm)
     notes = ([needle_note] if needle_note else []) + list(bone.notes) + list(scar.notes)
-    return _metrics(path, needle, bone, clear, scar, clearances, tuple(hazards), tuple(notes))
+    return _metrics(path, needle, bone, clear, scar, clearances, hazards, tuple(notes))
+
+
+def _path_hazards(
+    entry: npt.NDArray[np.float64],
+    target: npt.NDArray[np.float64],
+    bone: BoneFinding,
+    clearances: Sequence[LandmarkClearance],
+    margin_mm: float,
+    length_mm: float,
+) -> tuple[str, ...]:
+    """What makes the path unsafe, in the module docstring's order: a posterior approach,
+    bone crossed, a landmark within the margin."""
+    posterior = posterior_approach_hazard(entry, target)
+    return (
+        *([posterior] if posterior else []),
+        *bone.hazards,
+        *clearance_hazards(clearances, margin_mm=margin_mm, length_mm=length_mm),
+    )
 
 
 def _metrics(
