@@ -19,7 +19,8 @@ it meets the reference slice, scaled about the source's foot point by a factor o
 slice: every slice is resampled onto the reference slice by two 1-D interpolations (rows,
 then columns) and summed there. One 2-D warp, exact by the projection matrix, takes that
 sum to the detector pixels. Slices are read in place (no copy of the volume), so memory is
-the volume plus a few slice-sized buffers.
+the volume plus a few slice-sized buffers and the slice-to-grid maps (computed for every
+slice at once: one row per slice and axis).
 
 Decision support, not a medical device.
 """
