@@ -15,7 +15,7 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from qtpy.QtCore import QEvent, QObject, Qt
+from qtpy.QtCore import QEvent, QObject, Qt, Signal  # type: ignore[attr-defined]
 from qtpy.QtGui import (  # type: ignore[attr-defined]
     QKeyEvent,
     QKeySequence,
@@ -142,13 +142,21 @@ class Panel(QWidget):
         """Ctrl+Z undoes the last edit of the case wherever the focus is in the panel
         (Ctrl+Shift+Z / Ctrl+Y redo); a text field being typed in keeps its own undo."""
         for keys, action in (
-            (QKeySequence.StandardKey.Undo, self.ws.undo),
-            (QKeySequence.StandardKey.Redo, self.ws.redo),
+            (QKeySequence.StandardKey.Undo, lambda: self._step("undo")),
+            (QKeySequence.StandardKey.Redo, lambda: self._step("redo")),
         ):
             for sequence in QKeySequence.keyBindings(keys):
                 shortcut = QShortcut(sequence, self)
                 shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
                 shortcut.activated.connect(action)
+
+    def _step(self, step: str) -> None:
+        """Undo or redo through the panel's undo bar, which says what it did."""
+        bar = self.findChild(UndoBar)
+        if bar is not None:
+            bar.undo() if step == "undo" else bar.redo()
+        else:
+            self.ws.undo() if step == "undo" else self.ws.redo()
 
     def showEvent(self, event: QShowEvent | None) -> None:
         super().showEvent(event)
@@ -172,7 +180,11 @@ class Panel(QWidget):
 
 
 class UndoBar(QWidget):
-    """Undo / Redo buttons naming the edit they take back or restore."""
+    """Undo / Redo buttons naming the edit they take back or restore. `stepped` says what
+    an undo or redo did ("undone: delete landmark"), for the panel's message line, by button
+    or key alike."""
+
+    stepped = Signal(str)
 
     def __init__(self, ws: Workspace) -> None:
         super().__init__()
@@ -198,8 +210,12 @@ class UndoBar(QWidget):
 
     def undo(self) -> str | None:
         """Undo the last edit of the case (saved like any edit)."""
-        return self.ws.undo()
+        action = self.ws.undo()
+        self.stepped.emit(f"undone: {action}" if action else "nothing to undo")
+        return action
 
     def redo(self) -> str | None:
         """Redo the last undone edit."""
-        return self.ws.redo()
+        action = self.ws.redo()
+        self.stepped.emit(f"redone: {action}" if action else "nothing to redo")
+        return action

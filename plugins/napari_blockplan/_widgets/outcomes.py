@@ -175,6 +175,7 @@ class OutcomesWidget(Panel):
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.undo_bar = UndoBar(self.ws)
+        self.undo_bar.stepped.connect(self.message.setText)
 
         top = QFormLayout()
         top.addRow("Profile:", self.profile)

@@ -59,6 +59,7 @@ from blockplan.case import (
 from blockplan.case.identity import volume_series_ref
 from blockplan.case.vocab import BLOCK_NAMES
 from blockplan.errors import BlockplanError
+from blockplan.outcomes.numbering import numbered_blocks
 from blockplan.planning import (
     AUTO_MULTIPLIERS,
     DEFAULT_GROW_RADIUS_MM,
@@ -178,6 +179,7 @@ class PlanningWidget(Panel):
         bottom.addWidget(self.undo_bar)
         self.message = QLabel("")
         self.message.setWordWrap(True)
+        self.undo_bar.stepped.connect(self.message.setText)
 
         views = QHBoxLayout()
         self.view_buttons: dict[str, QPushButton] = {}
@@ -668,6 +670,7 @@ class PlanningWidget(Panel):
         selected = self.selected_marker_id()
         markers = markers_in_order(case)
         with QSignalBlocker(self.marker_table):
+            _forget_gone_selection(self.marker_table, {m.id for m in markers})
             self.marker_table.setRowCount(len(markers))
             for row, m in enumerate(markers):
                 level = QTableWidgetItem(m.level)
@@ -689,6 +692,7 @@ class PlanningWidget(Panel):
         selected = self.selected_landmark_id()
         landmarks = landmarks_in_order(case)
         with QSignalBlocker(self.landmark_table):
+            _forget_gone_selection(self.landmark_table, {lm.id for lm in landmarks})
             self.landmark_table.setRowCount(len(landmarks))
             for row, lm in enumerate(landmarks):
                 side = lm.side.value if lm.side else None
@@ -951,11 +955,28 @@ class PlanningWidget(Panel):
         tid = self.selected_target_id()
         if tid is not None:
             name = target_names(self.ws.case.targets)[tid]  # "target deleted" named none
-            self._apply(
-                self.ws.case.remove_item("targets", tid),
-                "delete target",
-                f"target {name} deleted — Ctrl+Z to undo",
-            )
+            injected = {  # a target a recorded block injected stays: the record needs it
+                p.id
+                for p in self.ws.case.procedures
+                if any(i.target_id == tid for i in p.injections)
+            }
+            blocks = [
+                b.number
+                for b in (self.ws.ledger.blocks if self.ws.ledger is not None else ())
+                if b.procedure_id in injected
+            ]
+            if blocks:
+                self._error(
+                    f"target {name} not deleted: {numbered_blocks(blocks)} injected it "
+                    "(delete the block in Outcomes first)"
+                )
+                return
+            try:
+                case = self.ws.case.remove_item("targets", tid)
+            except ValueError as err:
+                self._error(f"target {name} not deleted: {_first_error(err)}")
+                return
+            self._apply(case, "delete target", f"target {name} deleted — Ctrl+Z to undo")
 
     def set_entry_at(self, world: Any, target_id: str | None = None) -> Trajectory:
         """Set the skin entry of a target (default: the selected one) at ``world``."""
@@ -1177,6 +1198,7 @@ class PlanningWidget(Panel):
         selected = self.selected_target_id()
         names = target_names(case.targets)
         try:
+            _forget_gone_selection(self.table, {t.id for t in case.targets})
             self.table.setRowCount(len(case.targets))
             for row, t in enumerate(case.targets):
                 m = self.metrics.get(t.id)
@@ -1216,13 +1238,11 @@ class PlanningWidget(Panel):
     # ------------------------------------------------------------------ undo ----
     def undo(self) -> None:
         """Undo the last edit."""
-        action = self.undo_bar.undo()
-        self.message.setText(f"undone: {action}" if action else "nothing to undo")
+        self.undo_bar.undo()  # its message says what was undone
 
     def redo(self) -> None:
         """Redo the last undone edit."""
-        action = self.undo_bar.redo()
-        self.message.setText(f"redone: {action}" if action else "nothing to redo")
+        self.undo_bar.redo()
 
 
 def _columns_width(table: QTableWidget) -> int:
@@ -1249,6 +1269,16 @@ def _selected_id(table: QTableWidget) -> str | None:
     rows = {i.row() for i in table.selectedIndexes()}
     item = table.item(min(rows), 0) if rows else None
     return None if item is None else str(item.data(Qt.ItemDataRole.UserRole))
+
+
+def _forget_gone_selection(table: QTableWidget, ids: set[str]) -> None:
+    """Clear the selection of a list whose selected item is no longer in ``ids``: the row
+    it leaves would hold its neighbour, selected without being chosen (a second Delete
+    deleted it)."""
+    selected = _selected_id(table)
+    if selected is not None and selected not in ids:
+        present(table.selectionModel()).clear()  # the current row too: Qt would select the
+        # row that takes its place when the last row goes
 
 
 class _DeleteKey(QObject):
