@@ -794,6 +794,13 @@ class Case(_Model):
         """The trajectory planned for a target, if any."""
         return next((t for t in self.trajectories if t.target_id == target_id), None)
 
+    def procedures_injecting(self, target_id: str) -> tuple[str, ...]:
+        """Ids of the recorded procedures with an injection at a target: while there is
+        one, the target cannot be removed (the record needs it; `remove_item` refuses)."""
+        return tuple(
+            p.id for p in self.procedures if any(i.target_id == target_id for i in p.injections)
+        )
+
     # -- edits (each returns a new, validated case) -------------------------------------
     def replace_item(self, collection: str, item: BaseModel) -> Case:
         """Insert or replace (by ``id``) an item of ``collection`` (e.g. ``"targets"``)."""

@@ -426,3 +426,17 @@ def test_injection_at_target_takes_the_targets_site() -> None:
         Structure.FACET_JOINT,
     )
     assert inj.volume_per_branch_ml == 0.5
+
+
+def test_a_target_a_recorded_block_injected_cannot_be_removed() -> None:
+    case = make_case()
+    injected = {i.target_id for p in case.procedures for i in p.injections}
+    assert injected, "the factory's case records a block"
+    tid = next(iter(injected))
+    owners = case.procedures_injecting(tid)
+    assert owners and set(owners) <= {p.id for p in case.procedures}
+    with pytest.raises(ValueError, match="unknown target"):
+        case.remove_item("targets", tid)  # the rule the Planning panel explains
+    free = [t.id for t in case.targets if t.id not in injected]
+    for t in free:
+        assert case.procedures_injecting(t) == ()

@@ -955,11 +955,7 @@ class PlanningWidget(Panel):
         tid = self.selected_target_id()
         if tid is not None:
             name = target_names(self.ws.case.targets)[tid]  # "target deleted" named none
-            injected = {  # a target a recorded block injected stays: the record needs it
-                p.id
-                for p in self.ws.case.procedures
-                if any(i.target_id == tid for i in p.injections)
-            }
+            injected = set(self.ws.case.procedures_injecting(tid))  # the record needs it
             blocks = [
                 b.number
                 for b in (self.ws.ledger.blocks if self.ws.ledger is not None else ())
