@@ -961,17 +961,14 @@ class PlanningWidget(Panel):
                 for b in (self.ws.ledger.blocks if self.ws.ledger is not None else ())
                 if b.procedure_id in injected
             ]
-            if blocks:
+            if injected:  # a block the ledger leaves out (not applicable) has no number
+                which = numbered_blocks(blocks) if blocks else "a recorded block"
                 self._error(
-                    f"target {name} not deleted: {numbered_blocks(blocks)} injected it "
+                    f"target {name} not deleted: {which} injected it "
                     "(delete the block in Outcomes first)"
                 )
                 return
-            try:
-                case = self.ws.case.remove_item("targets", tid)
-            except ValueError as err:
-                self._error(f"target {name} not deleted: {_first_error(err)}")
-                return
+            case = self.ws.case.remove_item("targets", tid)
             self._apply(case, "delete target", f"target {name} deleted — Ctrl+Z to undo")
 
     def set_entry_at(self, world: Any, target_id: str | None = None) -> Trajectory:
