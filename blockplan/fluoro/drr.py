@@ -309,14 +309,17 @@ def compute_drr(
     slab = _choose_slab(volume, geometry)
     acc, cols, rows = _sum_slices(volume, slab, options)
     result = np.empty((geometry.detector.rows, geometry.detector.columns), np.float32)
-    for start in range(0, result.shape[0], _ROWS_PER_CHUNK):
-        rows_done = slice(start, min(start + _ROWS_PER_CHUNK, result.shape[0]))
+    chunk = max(1, _PIXELS_PER_CHUNK // result.shape[1])  # detector rows at a time
+    for start in range(0, result.shape[0], chunk):
+        rows_done = slice(start, min(start + chunk, result.shape[0]))
         result[rows_done] = _warp_rows(acc, cols, rows, slab, volume, geometry, rows_done)
     result *= np.float32(options.mu_water_per_mm / 1000.0)
     return result
 
 
-_ROWS_PER_CHUNK = 64
+_PIXELS_PER_CHUNK = 1 << 16
+"""Detector pixels warped at a time (a 256² thumbnail in one go; the temporaries of a
+chunk take a few megabytes)."""
 
 
 def _warp_rows(
@@ -330,8 +333,6 @@ def _warp_rows(
 ) -> npt.NDArray[np.float32]:
     """Detector rows from the reference-grid sum: where each pixel's ray meets the
     reference slice, bilinear, times the ray's length per slice."""
-    from scipy import ndimage
-
     det = geometry.detector
     c0, r0 = geometry.principal_point
     u = (np.arange(det.columns) - c0) * det.pixel_mm  # mm on the detector, per column
@@ -349,10 +350,35 @@ def _warp_rows(
     over = (cols[1] - cols[0]) if cols.size > 1 else 1.0
     at_c = (slab.source[slab.cols] + t * ray[slab.cols] - cols[0]) / over
     at_r = (slab.source[slab.rows] + t * ray[slab.rows] - rows[0]) / over
-    summed = ndimage.map_coordinates(acc, [at_r, at_c], order=1, mode="constant", cval=0.0)
+    summed = _bilinear(acc, at_r, at_c)
     step_mm = length_mm / np.abs(ray[slab.axis])  # ray length per slice
     out: npt.NDArray[np.float32] = (summed * step_mm).astype(np.float32)
     return out
+
+
+def _bilinear(
+    grid: npt.NDArray[np.float32], at_r: npt.NDArray[np.float64], at_c: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float32]:
+    """``grid`` interpolated bilinearly at (row, column) index coordinates; 0 where a
+    point lies outside ``[0, rows − 1] × [0, columns − 1]`` (a ray that misses the CT)."""
+    rows, cols = grid.shape
+    inside = (at_r >= 0.0) & (at_r <= rows - 1.0) & (at_c >= 0.0) & (at_c <= cols - 1.0)
+    r = np.clip(at_r, 0.0, rows - 1.0)
+    c = np.clip(at_c, 0.0, cols - 1.0)
+    r0 = np.minimum(r.astype(np.intp), max(rows - 2, 0))
+    c0 = np.minimum(c.astype(np.intp), max(cols - 2, 0))
+    fr, fc = (r - r0).astype(np.float32), (c - c0).astype(np.float32)
+    flat = grid.ravel()
+    at = r0 * cols + c0
+    right = 1 if cols > 1 else 0
+    down = cols if rows > 1 else 0
+    top: npt.NDArray[np.float32] = flat.take(at)
+    top += (flat.take(at + right) - top) * fc
+    bottom = flat.take(at + down)
+    bottom += (flat.take(at + down + right) - bottom) * fc
+    top += (bottom - top) * fr
+    top *= inside
+    return top
 
 
 def to_display(

@@ -145,3 +145,64 @@ def _licence(meta: Any) -> str:
     classifiers = [c for c in meta.get_all("Classifier") or [] if c.startswith("License")]
     short = meta.get("License") or ""
     return " ".join(classifiers) + (" " + short if len(short) < 100 else "")
+
+
+def _requirement_closure(roots: list[tuple[str, str]]) -> set[str]:
+    """The distributions (normalised names) ``roots`` need: (name, extra) pairs, walked
+    through the installed metadata with each requirement's markers evaluated."""
+    import re
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    seen: set[tuple[str, str]] = set()
+    todo = list(roots)
+    while todo:
+        name, extra = todo.pop()
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if (key, extra) in seen:
+            continue
+        seen.add((key, extra))
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue  # e.g. a platform-specific requirement not installed here
+        for text in dist.requires or []:
+            req = Requirement(text)
+            if req.marker is None or req.marker.evaluate({"extra": extra}):
+                todo.append((req.name, ""))
+                todo += [(req.name, e) for e in req.extras]
+    return {key for key, _ in seen}
+
+
+def test_core_imports_only_its_declared_dependencies() -> None:
+    """Every third-party module the core imports — at the top of a module or inside a
+    function — comes from a core requirement or from the extra that adds it (never from
+    what napari happens to install, e.g. scipy: a core-only install would fail there)."""
+    import ast
+    import re
+    from importlib import metadata
+
+    allowed = _requirement_closure(
+        [("blockplan", e) for e in ("", "imaging", "codecs", "gpl", "postgres")]
+    )
+    assert "scipy" not in allowed and "napari" not in allowed
+    owners = metadata.packages_distributions()
+    wrong: list[str] = []
+    for path in sorted((REPO / "blockplan").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top in ("blockplan", "__future__"):
+                    continue
+                dists = {re.sub(r"[-_.]+", "-", d).lower() for d in owners.get(top, [])}
+                if not dists & allowed:
+                    where = path.relative_to(REPO).as_posix()
+                    wrong.append(f"{where}:{node.lineno} imports {top} ({sorted(dists)})")
+    assert not wrong, wrong
