@@ -7,6 +7,8 @@
 # ICC folders are empty tmpfs mounts, with an empty home and cache — runs `blockplan demo`
 # (which generates the sample study into the cache and writes the PDF/A report: fonts from
 # matplotlib, sRGB profile from highdicom) and napari's plugin discovery (`npe2 list`).
+# Then installs the wheel alone (no extras) into a second fresh virtual environment and runs
+# `blockplan demo` there: the core must not lean on what an extra happens to install.
 # Needs root for the mount namespace (or unprivileged user namespaces).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -84,4 +86,20 @@ assert get_reader(str(sample)) is not None and get_reader("plane.npy") is None
 print("reader: DICOM only, with napari", __import__("napari").__version__)
 EOF
 '
+step "the core alone: $(basename "$wheel") without extras into a second fresh venv"
+# what a clinic's report server installs: no napari, hence none of what napari brings
+# (scipy, scikit-image, pandas …); the demo builds the report with its C-arm previews
+"$py" -m venv "$work/core"
+"$work/core/bin/python" -m pip install --quiet --upgrade pip
+"$work/core/bin/python" -m pip install --quiet "$wheel"
+for absent in napari scipy skimage SimpleITK; do
+  if "$work/core/bin/python" -c "import $absent" 2>/dev/null; then
+    echo "ci-wheel: the core install brought $absent" >&2
+    exit 1
+  fi
+done
+mkdir -p "$work/core-home"
+(cd "$work/core-home" && env -i PATH="$work/core/bin:/usr/bin:/bin" HOME="$work/core-home" \
+  LANG=C.UTF-8 blockplan demo -o "$work/core-home/demo")
+test -s "$work/core-home/demo/demo-report.pdf"
 step "passed"
