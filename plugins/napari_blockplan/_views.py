@@ -26,11 +26,13 @@ if TYPE_CHECKING:
 __all__ = [
     "LETTER_OVERLAYS",
     "PLANES",
+    "SLICE_KEYS",
     "centre_on",
     "point_at",
     "screen_letters",
     "show_orientation_letters",
     "show_plane",
+    "step_slice",
 ]
 
 PLANES: dict[str, tuple[tuple[int, int, int], tuple[str, str]]] = {
@@ -56,6 +58,22 @@ def show_plane(
     viewer.dims.set_point(order[0], float(world[order[0]]))
     if centre_lps is not None:
         viewer.scene.camera.center = tuple(float(world[a]) for a in order[1:])
+
+
+SLICE_KEYS: dict[str, int] = {"Up": 1, "Down": -1, "PageUp": 10, "PageDown": -10}
+"""Canvas keys that step the plane shown, in slices (napari's own: Left and Right, one)."""
+
+
+def step_slice(viewer: napari.viewer.Viewer, slices: int) -> None:
+    """Move the plane shown by ``slices`` slices — positive: towards the head in the axial
+    view, the patient's left in the sagittal, the back in the coronal — stopping at the
+    first and the last (the 3-D view does not move)."""
+    if viewer.dims.ndisplay != 2:
+        return
+    axis = viewer.dims.order[0]
+    last = int(viewer.dims.nsteps[axis]) - 1
+    now = int(viewer.dims.current_step[axis])
+    viewer.dims.set_current_step(axis, int(np.clip(now + slices, 0, max(last, 0))))
 
 
 def centre_on(viewer: napari.viewer.Viewer, centre_lps: Sequence[float]) -> None:

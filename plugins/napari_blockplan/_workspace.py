@@ -107,6 +107,17 @@ class Workspace:
         """The target selected in the Planning panel (the C-arm previews follow it)."""
         viewer.layers.events.inserted.connect(self._on_layer_inserted)
         viewer.layers.events.removed.connect(self._on_layer_removed)
+        self._bind_slice_keys()
+
+    def _bind_slice_keys(self) -> None:
+        """Up/Down step the plane shown by one slice, Page Up/Down by ten, as in a PACS
+        viewer (napari leaves these keys free; Left/Right stay napari's one-slice steps)."""
+        from napari_blockplan._views import SLICE_KEYS, step_slice
+
+        for key, slices in SLICE_KEYS.items():
+            self.viewer.bind_key(
+                key, lambda viewer, n=slices: step_slice(viewer, n), overwrite=True
+            )
 
     def select_target(self, target_id: str | None) -> None:
         """Note the selected target and tell the panels that follow it."""
