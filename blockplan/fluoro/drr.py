@@ -27,6 +27,8 @@ Decision support, not a medical device.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -220,10 +222,12 @@ def _accumulate_slice(
     hu: npt.NDArray[Any],
     cmap: _AxisMap,
     rmap: _AxisMap,
-    options: DrrOptions,
+    options: DrrOptions | None,
 ) -> None:
-    """Add one slice, resampled onto the reference grid, to ``acc`` (in place)."""
-    q = _attenuation(hu[rmap.first : rmap.last + 2, cmap.first : cmap.last + 2], options)
+    """Add one slice, resampled onto the reference grid, to ``acc`` (in place); ``options``
+    None: the slice holds attenuation already (`_attenuation_kept`), not HU."""
+    part = hu[rmap.first : rmap.last + 2, cmap.first : cmap.last + 2]
+    q = part if options is None else _attenuation(part, options)
     t = q[:, cmap.lower]
     t += (q[:, cmap.upper] - t) * cmap.weight
     lo = t[rmap.lower]
@@ -249,11 +253,50 @@ def _reference_grid(
     return out[0], out[1]
 
 
+def _seen_part(grid: npt.NDArray[np.float64], low: float, high: float) -> npt.NDArray[np.float64]:
+    """The grid coordinates from the last one at or below ``low`` to the first one at or
+    above ``high`` (the whole grid where they lie beyond it): the same coordinates, fewer."""
+    first = max(int(np.searchsorted(grid, low, "right")) - 1, 0)
+    last = min(int(np.searchsorted(grid, high, "left")) + 1, grid.size)
+    return grid[first:last] if last > first else grid[:1]
+
+
+def _detector_footprint(
+    volume: ImageVolume, slab: _Slab, geometry: CArmGeometry
+) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """Where the rays to the detector's four corner pixels meet the reference slice:
+    ``((col_min, col_max), (row_min, row_max))`` in voxel index units (the footprint of a
+    flat detector seen from a point is a convex quadrilateral: its corners bound it).
+    None when a corner ray does not reach the slice (then nothing is cropped)."""
+    det = geometry.detector
+    c0, r0 = geometry.principal_point
+    inv = np.linalg.inv(volume.affine[:3, :3])
+    right, down, beam = inv @ geometry.right, inv @ geometry.down, inv @ geometry.beam
+    cols, rows = [], []
+    for column in (0.0, det.columns - 1.0):
+        for row in (0.0, det.rows - 1.0):
+            u, v = (column - c0) * det.pixel_mm, (row - r0) * det.pixel_mm
+            ray = u * right + v * down + det.source_detector_mm * beam
+            if abs(ray[slab.axis]) < 1e-12:
+                return None
+            t = (slab.ref - slab.source[slab.axis]) / ray[slab.axis]
+            if not np.isfinite(t) or t <= 0.0:
+                return None
+            cols.append(slab.source[slab.cols] + t * ray[slab.cols])
+            rows.append(slab.source[slab.rows] + t * ray[slab.rows])
+    return (min(cols), max(cols)), (min(rows), max(rows))
+
+
 def _sum_slices(
-    volume: ImageVolume, slab: _Slab, options: DrrOptions
+    volume: ImageVolume, slab: _Slab, options: DrrOptions, geometry: CArmGeometry
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """The sum, on the reference grid, of every slice's attenuation along the rays."""
+    """The sum, on the reference grid, of every slice's attenuation along the rays —
+    only where rays to the detector cross the reference slice: a CT wider or longer than
+    the C-arm's field of view is summed over the part the detector sees."""
     cols, rows = _reference_grid(volume, slab, options.oversample)
+    seen = _detector_footprint(volume, slab, geometry)
+    if seen is not None:
+        cols, rows = _seen_part(cols, *seen[0]), _seen_part(rows, *seen[1])
     acc = np.zeros((rows.size, cols.size), dtype=np.float32)
     sizes = (volume.shape[2], volume.shape[1], volume.shape[0])
     s = slab.source
@@ -261,12 +304,57 @@ def _sum_slices(
     scales = (np.arange(count) - s[slab.axis]) / (slab.ref - s[slab.axis])
     cmaps = _axis_maps(cols, scales, s[slab.cols], sizes[slab.cols])
     rmaps = _axis_maps(rows, scales, s[slab.rows], sizes[slab.rows])
-    for n, plane in _slices(volume.array, slab.axis):
+    kept = _attenuation_kept(volume, options)
+    for n, plane in _slices(volume.array if kept is None else kept, slab.axis):
         cmap, rmap = cmaps[n], rmaps[n]
         if cmap is None or rmap is None:
             continue
-        _accumulate_slice(acc, plane, cmap, rmap, options)
+        _accumulate_slice(acc, plane, cmap, rmap, options if kept is None else None)
     return acc, cols, rows
+
+
+_KEPT_VOXELS = 1 << 24
+"""The largest volume whose attenuation `_attenuation_kept` keeps (64 MiB of float32): a
+CT at every second voxel (a 512² × 400 CT is 13 million voxels then), not a whole one."""
+
+_kept_lock = threading.Lock()
+_kept: dict[str, Any] = {}
+
+
+def _attenuation_kept(volume: ImageVolume, options: DrrOptions) -> npt.NDArray[np.float32] | None:
+    """The attenuation of a whole coarse volume (``voxel_step`` > 1), computed once for
+    the latest CT and kept while its array lives: the report's 22 thumbnails of one CT
+    convert each voxel once instead of 22 times. None for a full-resolution or larger
+    volume (each slice is converted as it is read)."""
+    if options.voxel_step == 1 or volume.array.size > _KEPT_VOXELS:
+        return None
+    base = volume.array.base if volume.array.base is not None else volume.array
+    key = (
+        id(base),
+        volume.array.shape,
+        volume.array.strides,
+        options.voxel_step,
+        options.bone_enhanced,
+        options.bone_hu,
+        options.bone_gain,
+    )
+    with _kept_lock:
+        ref = _kept.get("ref")
+        if _kept.get("key") == key and ref is not None and ref() is base:
+            found: npt.NDArray[np.float32] = _kept["q"]
+            return found
+    q = _attenuation(volume.array, options)  # a contiguous float32 copy
+    q.flags.writeable = False
+    with _kept_lock:
+        _kept.update(key=key, ref=weakref.ref(base), q=q)
+    weakref.finalize(base, _forget_kept, key)  # a closed CT's attenuation goes with it
+    return q
+
+
+def _forget_kept(key: tuple[Any, ...]) -> None:
+    with _kept_lock:
+        if _kept.get("key") == key:
+            _kept.clear()
 
 
 DrrFunction = Callable[[ImageVolume, CArmGeometry, "DrrOptions | None"], npt.NDArray[np.float32]]
@@ -307,7 +395,7 @@ def compute_drr(
     if options.voxel_step > 1:
         volume = _every_nth_voxel(volume, options.voxel_step)
     slab = _choose_slab(volume, geometry)
-    acc, cols, rows = _sum_slices(volume, slab, options)
+    acc, cols, rows = _sum_slices(volume, slab, options, geometry)
     result = np.empty((geometry.detector.rows, geometry.detector.columns), np.float32)
     chunk = max(1, _PIXELS_PER_CHUNK // result.shape[1])  # detector rows at a time
     for start in range(0, result.shape[0], chunk):

@@ -135,6 +135,64 @@ def test_every_second_voxel_keeps_the_geometry() -> None:
         DrrOptions(voxel_step=5)
 
 
+def test_a_ct_wider_than_the_field_is_summed_only_where_the_detector_sees(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A CT larger than the C-arm's field of view: the slices are summed over the
+    detector's footprint only, and every pixel is the very value of the whole sum."""
+    from blockplan.fluoro import drr
+
+    arr = np.full((48, 200, 200), -1000, np.int16)
+    arr[10:38, 60:140, 60:140] = 400
+    arr[:, 95:105, 95:105] = 1200  # a dense column through the isocentre
+    vol = volume(arr, affine(origin=(-99.5, -99.5, -23.5)))
+    g = CArmGeometry.from_beam(
+        (0.0, 0.0, 0.0), (0.3, 0.95, 0.1), DetectorSpec(1000.0, 600.0, 96, 80, 0.6)
+    )
+    cropped = compute_drr(vol, g)
+    slab = drr._choose_slab(vol, g)
+    acc_seen, _, _ = drr._sum_slices(vol, slab, DrrOptions(), g)
+    monkeypatch.setattr(drr, "_detector_footprint", lambda *_: None)
+    whole = compute_drr(vol, g)
+    acc_all, _, _ = drr._sum_slices(vol, slab, DrrOptions(), g)
+    assert np.array_equal(cropped, whole)
+    assert cropped.max() > 1.0  # the column is seen
+    assert acc_seen.size * 4 < acc_all.size  # a 35 mm field of a 200 mm CT
+
+
+def test_a_coarse_ct_is_converted_to_attenuation_once_and_freed_with_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The report's thumbnails (every second voxel) share one conversion of the CT; the
+    images are those of the slice-by-slice conversion, and the kept copy goes with the CT."""
+    import gc
+
+    from blockplan.fluoro import drr
+
+    arr, vol = _cube_volume()
+    g = CArmGeometry.from_beam((1.2, -0.7, 2.3), (0.479, 0.878, 0.2), DetectorSpec())
+    lateral = CArmGeometry.from_beam((0.0, 0.0, 0.0), (1.0, 0.05, 0.0), DetectorSpec())
+    quick = DrrOptions(voxel_step=2)
+    calls: list[tuple[int, ...]] = []
+    convert = drr._attenuation
+
+    def counted(hu: npt.NDArray[np.int16], options: DrrOptions) -> npt.NDArray[np.float32]:
+        calls.append(hu.shape)
+        return convert(hu, options)
+
+    monkeypatch.setattr(drr, "_attenuation", counted)
+    kept = [compute_drr(vol, geo, quick) for geo in (g, lateral, g)]  # type: ignore[arg-type]
+    assert calls == [(32, 32, 32)]  # the whole coarse CT, once
+    monkeypatch.setattr(drr, "_KEPT_VOXELS", 0)  # slice by slice, as before
+    sliced = [compute_drr(vol, geo, quick) for geo in (g, lateral)]  # type: ignore[arg-type]
+    assert len(calls) > 30
+    assert np.array_equal(kept[0], sliced[0]) and np.array_equal(kept[1], sliced[1])
+    assert drr._kept
+    del arr, vol
+    gc.collect()
+    assert not drr._kept
+
+
 def test_display_shows_dense_as_dark_unless_asked() -> None:
     li = np.array([[0.0, 1.0], [2.0, 4.0]], dtype=np.float32)
     dark = to_display(li, window=(0.0, 4.0))
