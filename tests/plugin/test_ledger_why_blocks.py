@@ -82,8 +82,7 @@ def test_the_report_states_the_panel_s_why_and_blocks(outcomes: Any) -> None:
 
     pdf = PdfReader(io.BytesIO(build_report(ws.case)))
     text = _flat(" ".join(page.extract_text() for page in pdf.pages))
-    findings = text.split("Pain-source findings", 1)[1].split("Adjudication", 1)[0]
+    findings = text.split("Pain-source findings", 1)[1].split("Sources in detail", 1)[0]
     # the ranked table's row of this source: its label, the shown status, Why, then Blocks
-    row = findings.split(THERAPEUTIC_ONLY, 1)[1]
-    assert row.startswith(" no diagnostic block yet ")
-    assert f"{_flat(cells['Why'])} {cells['Blocks']}" in row
+    row = f"{THERAPEUTIC_ONLY} {cells['Status']} {_flat(cells['Why'])} {cells['Blocks']} "
+    assert row in findings
