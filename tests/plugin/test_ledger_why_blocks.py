@@ -45,7 +45,7 @@ def _ledger_row(widget: Any, doc: Physician, label: str) -> dict[str, str]:
 
 
 def test_a_source_reached_only_by_a_therapeutic_block(outcomes: Any) -> None:
-    viewer, widget, ws = outcomes
+    viewer, widget, _ws = outcomes
     doc = Physician(viewer)
     cells = _ledger_row(widget, doc, THERAPEUTIC_ONLY)
 
@@ -67,8 +67,8 @@ def test_a_source_reached_only_by_a_therapeutic_block(outcomes: Any) -> None:
 def test_diagnostic_blocks_keep_every_reason_and_block(outcomes: Any) -> None:
     viewer, widget, ws = outcomes
     cells = _ledger_row(widget, Physician(viewer), "L5, left, nerve root")
-    source = ws.ledger.source(*ws.ledger.sources[0].sites)
-    assert source.label == "L5, left, nerve root" and len(source.reasons) == 3
+    source = next(s for s in ws.ledger.sources if s.label == "L5, left, nerve root")
+    assert len(source.reasons) == 3
     assert cells["Why"] == "; ".join(source.reasons)
     assert cells["Blocks"] == "block #1, block #3"  # diagnostic blocks, unmarked
 
