@@ -12,6 +12,7 @@ from enum import StrEnum
 __all__ = [
     "BLOCK_ABBREVIATIONS",
     "BLOCK_NAMES",
+    "THERAPEUTIC_BLOCK_TYPES",
     "Agent",
     "Approach",
     "BlockType",
@@ -290,6 +291,17 @@ BLOCK_NAMES: dict[BlockType, str] = {
     BlockType.DISCOGRAPHY: "provocative discography",
 }
 """Human names of block types, for reasons and reports."""
+
+THERAPEUTIC_BLOCK_TYPES: frozenset[BlockType] = frozenset(
+    {
+        BlockType.TRANSFORAMINAL_EPIDURAL,
+        BlockType.INTERLAMINAR_EPIDURAL,
+        BlockType.CAUDAL_EPIDURAL,
+    }
+)
+"""Block types given as therapeutic injections (the epidural injections of
+shared/DOMAIN.md §2, with therapeutic volumes). A profile that does not adjudicate them as
+diagnostic names such a block as *therapeutic* where it reached a pain source."""
 
 BLOCK_ABBREVIATIONS: dict[BlockType, str] = {
     BlockType.MEDIAL_BRANCH: "MBB",

@@ -42,9 +42,11 @@ from blockplan.outcomes.evidence import (
     UNTESTED_TEXT,
     SourceEvidence,
     Status,
+    WhyAndBlocks,
     shown_status,
     shown_status_key,
     shown_status_text,
+    why_and_blocks,
 )
 from blockplan.outcomes.ledger import DISCLAIMER, Ledger, build_ledger
 from blockplan.outcomes.numbering import numbered_block, numbered_blocks
@@ -109,6 +111,7 @@ __all__ = [
     "Status",
     "Suggestion",
     "Verdict",
+    "WhyAndBlocks",
     "adjudicate",
     "adjudicate_block",
     "build_ledger",
@@ -140,5 +143,6 @@ __all__ = [
     "target_status",
     "target_statuses",
     "validity_flags",
+    "why_and_blocks",
     "workup_still_open",
 ]

@@ -5,14 +5,15 @@ Decision support, not a medical device.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Final, Protocol
+from typing import Final, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from blockplan.outcomes.adjudication import ComparativePair, SourceKey
+from blockplan.outcomes.numbering import numbered_block
 
 __all__ = [
     "OPEN_STATUSES",
@@ -24,11 +25,13 @@ __all__ = [
     "UNTESTED_TEXT",
     "SourceEvidence",
     "Status",
+    "WhyAndBlocks",
     "describe_untested",
     "shown_status",
     "shown_status_key",
     "shown_status_text",
     "status_key_text",
+    "why_and_blocks",
 ]
 
 
@@ -169,6 +172,54 @@ def shown_status(source: _SourceLike) -> Status | None:
     return source.status if source.blocks else None
 
 
+class _ReachedLike(_SourceLike, Protocol):
+    """What `why_and_blocks` reads: the ledger's `SourceEvidence` or the report's finding."""
+
+    @property
+    def reasons(self) -> Sequence[str]: ...
+
+    @property
+    def therapeutic(self) -> Collection[int]: ...
+
+    @property
+    def not_adjudicated(self) -> Collection[int]: ...
+
+
+class WhyAndBlocks(NamedTuple):
+    """A source's *Why* and *Blocks* in words (see `why_and_blocks`)."""
+
+    why: str
+    """Every reason for the shown status, in the ledger's order, ``"; "``-joined."""
+    blocks: str
+    """Every block that reached the source, by number, e.g. ``"block #1, block #4
+    (therapeutic)"``; empty when none did."""
+
+
+_THERAPEUTIC_MARK: Final = "therapeutic"
+_NOT_ADJUDICATED_MARK: Final = "not adjudicated"
+
+
+def why_and_blocks(source: _ReachedLike) -> WhyAndBlocks:
+    """Why a source has the status it is shown with, and which blocks reached it — the one
+    rule of the Outcomes panel's Ledger tab and the report's ranked sources table.
+
+    *Why* is every reason of the ledger, in its order (the deciding step's reasons, then
+    each block's note), each once. *Blocks* names every block that reached the source in
+    time order (`blockplan.outcomes.numbering`): the blocks the profile adjudicates
+    (`SourceEvidence.blocks`) as ``"block #1"``; a therapeutic injection it does not
+    adjudicate as ``"block #4 (therapeutic)"``; any other block it does not adjudicate (a
+    structure outside its scope, discography) as ``"block #5 (not adjudicated)"``. The
+    marked blocks count as no evidence: a source reached only by them is shown as
+    "no diagnostic block yet" (`shown_status`), and its Why says why they do not count.
+    """
+    why = "; ".join(dict.fromkeys(source.reasons))
+    marks = {n: "" for n in source.blocks}
+    marks.update({n: f" ({_NOT_ADJUDICATED_MARK})" for n in source.not_adjudicated})
+    marks.update({n: f" ({_THERAPEUTIC_MARK})" for n in source.therapeutic})
+    blocks = ", ".join(numbered_block(n) + marks[n] for n in sorted(marks))
+    return WhyAndBlocks(why, blocks)
+
+
 def describe_untested(profile_label: str) -> str:
     """The status text of a source `shown_status` shows as not tested, naming the profile
     and the ledger's status, e.g. ``"no diagnostic block yet (indeterminate under
@@ -251,6 +302,12 @@ class SourceEvidence(BaseModel):
         Blocks on this source that count as no evidence (flagged) or await data.
     review : tuple of int
         Blocks on this source that need the physician's review.
+    therapeutic : tuple of int
+        Therapeutic injections that reached this source and that the profile does not
+        adjudicate (e.g. a transforaminal epidural): named, never evidence.
+    not_adjudicated : tuple of int
+        Other blocks that reached this source and that the profile does not adjudicate (a
+        structure outside its scope, discography): named, never evidence.
     pairs : tuple of ComparativePair
         Comparative pairs on exactly this source.
     positive_days : int
@@ -280,6 +337,8 @@ class SourceEvidence(BaseModel):
     not_diagnostic: tuple[int, ...] = ()
     pending: tuple[int, ...] = ()
     review: tuple[int, ...] = ()
+    therapeutic: tuple[int, ...] = ()
+    not_adjudicated: tuple[int, ...] = ()
     pairs: tuple[ComparativePair, ...] = ()
     positive_days: int = 0
     in_scope: bool = True
@@ -300,7 +359,9 @@ class SourceEvidence(BaseModel):
 
     @property
     def blocks(self) -> tuple[int, ...]:
-        """Every block number referenced by this source, sorted."""
+        """Every block number referenced by this source that the profile adjudicates,
+        sorted (the therapeutic and not adjudicated blocks that reached it are not
+        counted here: see `why_and_blocks`)."""
         numbers = {
             *self.supporting,
             *self.against,

@@ -41,6 +41,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from blockplan.case.model import Case
+from blockplan.case.vocab import THERAPEUTIC_BLOCK_TYPES
 from blockplan.outcomes.adjudication import (
     BlockResult,
     ComparativePair,
@@ -172,6 +173,10 @@ def _numbers(blocks: Iterable[BlockResult]) -> tuple[int, ...]:
     return tuple(sorted(b.number for b in blocks))
 
 
+def _is_therapeutic(block: BlockResult) -> bool:
+    return block.block_type in THERAPEUTIC_BLOCK_TYPES
+
+
 def _source_evidence(
     evidence: SourceBlocks, decision: Decision, profile: Profile
 ) -> SourceEvidence:
@@ -192,6 +197,8 @@ def _source_evidence(
         not_diagnostic=_numbers(ev.not_diagnostic),
         pending=_numbers(ev.pending),
         review=_numbers(ev.review),
+        therapeutic=_numbers(b for b in ev.not_adjudicated if _is_therapeutic(b)),
+        not_adjudicated=_numbers(b for b in ev.not_adjudicated if not _is_therapeutic(b)),
         pairs=ev.pairs,
         positive_days=ev.positive_days,
         in_scope=ev.in_scope,

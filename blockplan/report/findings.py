@@ -186,7 +186,11 @@ class SourceFinding:
     reasons
         Why the status.
     blocks
-        Numbers of every block that tested this source.
+        Numbers of every block the profile adjudicates that tested this source.
+    therapeutic, not_adjudicated
+        Numbers of the blocks that reached this source but that the profile does not
+        adjudicate: therapeutic injections, and others (never evidence; see
+        `blockplan.outcomes.why_and_blocks`).
     settle
         What would settle an open source (empty when settled).
     """
@@ -197,6 +201,8 @@ class SourceFinding:
     status_text: str = ""
     reasons: tuple[str, ...] = ()
     blocks: tuple[int, ...] = ()
+    therapeutic: tuple[int, ...] = ()
+    not_adjudicated: tuple[int, ...] = ()
     settle: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -363,6 +369,8 @@ def _source_finding(s: SourceEvidence) -> SourceFinding:
         status_text=s.status_text,
         reasons=s.reasons,
         blocks=s.blocks,
+        therapeutic=s.therapeutic,
+        not_adjudicated=s.not_adjudicated,
         settle=s.settle,
     )
 

@@ -38,6 +38,7 @@ from blockplan.outcomes.evidence import (
     UNTESTED_HEADING,
     shown_status,
     shown_status_text,
+    why_and_blocks,
 )
 from blockplan.outcomes.numbering import numbered_block, numbered_blocks
 from blockplan.outcomes.payer import PayerChecklist
@@ -416,15 +417,16 @@ def _map_beside(ctx: Context, summary: list[Flowable]) -> Flowable:
 
 
 def _ranked_table(ctx: Context, ranked: Sequence[SourceFinding]) -> Flowable:
-    """Sources ranked: status, the first reason with the blocks, what would settle it."""
+    """Sources ranked: status, why with the blocks that reached each (`why_and_blocks`: the
+    Outcomes panel's Ledger tab says the same), what would settle it."""
     st = ctx.st
     widths = [6 * mm, 38 * mm, 25 * mm, 60 * mm, ctx.width - 129 * mm]
     heads = ("#", "Pain source", "Status", "Why", "What would settle it")
     rows: list[list[Any]] = [[Paragraph(h, st.cell_head) for h in heads]]
     commands: list[tuple[Any, ...]] = []
     for n, source in enumerate(ranked, start=1):
-        blocks = numbered_blocks(source.blocks)
-        why = esc(source.reasons[0]) if source.reasons else "–"
+        words = why_and_blocks(source)
+        why, blocks = esc(words.why) or "–", words.blocks or numbered_blocks(())
         rows.append(
             [
                 Paragraph(str(n), st.cell),

@@ -15,7 +15,7 @@ import pytest
 from reportlab.graphics.shapes import Drawing, Group, String
 
 from blockplan.case.model import Case
-from blockplan.outcomes import Status, shown_status_text
+from blockplan.outcomes import Status, shown_status_text, why_and_blocks
 from blockplan.outcomes.ledger import Ledger
 from blockplan.planning.wording import target_tag
 from blockplan.report.findings import ReportFindings
@@ -44,11 +44,15 @@ def test_sources_in_detail_names_the_profile_once_and_no_status_twice(
         "L5, left, nerve root confirmed lidocaine (block #1) relief to 60 min, bupivacaine "
         "(block #3) relief to 180 min: concordant — counts as positive block #1 (2026-04-07"
     ) in detail
-    # the first page's ranked table says the same "why", without the profile before it
+    # the ranked table (from the first page on) says the same "why" — every reason, as the
+    # Outcomes panel's Ledger tab (`why_and_blocks`) — without the profile before it
     first = flat(demo[1][0])
     assert f"{label}: " not in first
+    assert flat(ledger.sources[0].reasons[0]) in first
+    ranked = section(text, "What would settle it", "Sources in detail")
     for source in ledger.sources:
-        assert flat(source.reasons[0]) in first
+        words = why_and_blocks(source)
+        assert f"{flat(words.why)} {words.blocks}" in ranked, source.label
 
 
 def _strings(node: Drawing | Group) -> list[str]:

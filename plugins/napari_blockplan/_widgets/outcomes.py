@@ -57,8 +57,9 @@ from blockplan.outcomes.evidence import (
     STATUS_TEXT_COLOURS,
     shown_status_key,
     shown_status_text,
+    why_and_blocks,
 )
-from blockplan.outcomes.numbering import numbered_block, numbered_blocks
+from blockplan.outcomes.numbering import numbered_block
 from napari_blockplan._qt import present
 from napari_blockplan._widgets._controls import scroll_only
 from napari_blockplan._widgets._diary import DiaryPanel
@@ -268,7 +269,7 @@ class OutcomesWidget(Panel):
             self.ledger_details.setText("")
             return
         s = sources[row]
-        lines = [f"{s.label}: {s.status_text}", f"{LEDGER_COLUMNS[2]}: {'; '.join(s.reasons)}"]
+        lines = [f"{s.label}: {s.status_text}", f"{LEDGER_COLUMNS[2]}: {why_and_blocks(s).why}"]
         if s.settle:
             lines.append(f"{LEDGER_COLUMNS[4]}: {'; '.join(s.settle)}")
         self.ledger_details.setText("\n".join(lines))
@@ -577,11 +578,12 @@ class OutcomesWidget(Panel):
         sources = self.ledger.sources
         self.ledger_table.setRowCount(len(sources))
         for row, s in enumerate(sources):
+            words = why_and_blocks(s)  # the report's ranked table says the same
             values = (
                 s.label,
                 shown_status_text(s),  # the report's tables and map show the same
-                s.reasons[0] if s.reasons else "",
-                numbered_blocks(s.blocks, none=""),
+                words.why,
+                words.blocks,
                 "; ".join(s.settle),
             )
             for col, value in enumerate(values):
