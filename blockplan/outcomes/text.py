@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from blockplan.outcomes.adjudication import BlockResult
 from blockplan.outcomes.diary import ReliefPoint
+from blockplan.outcomes.evidence import shown_status_text
 from blockplan.outcomes.ledger import Ledger
 from blockplan.outcomes.scores import OdiChange, OdiScore, PgicScore, odi_number
 
@@ -22,10 +23,13 @@ _MARKS = (
     ("not_diagnostic", "!"),
     ("pending", "?"),
     ("review", "^"),
+    ("therapeutic", "†"),
+    ("not_adjudicated", "°"),
 )
 _LEGEND = (
     "blocks: +N positive, −N negative, *N positive that also covered other sites, "
-    "~N saline control, !N not diagnostic, ?N pending, ^N needs review"
+    "~N saline control, !N not diagnostic, ?N pending, ^N needs review, "
+    "†N therapeutic injection and °N not adjudicated under this profile (neither is evidence)"
 )
 
 
@@ -120,17 +124,19 @@ def _source_lines(ledger: Ledger) -> list[str]:
     """The ranked table of sources, then each source's reasons and what would settle it."""
     lines = ["PAIN SOURCES (ranked)"]
     width = max([len(s.label) for s in ledger.sources] + [6])
-    lines.append(f"  {'#':>2}  {'source':<{width}}  {'status':<13}  blocks")
-    for n, source in enumerate(ledger.sources, start=1):
+    shown = [shown_status_text(s) for s in ledger.sources]  # the panel's and report's words
+    status_width = max([len(text) for text in shown] + [6])
+    lines.append(f"  {'#':>2}  {'source':<{width}}  {'status':<{status_width}}  blocks")
+    for n, (source, status) in enumerate(zip(ledger.sources, shown, strict=True), start=1):
         marks = " ".join(
             f"{mark}{number}" for attr, mark in _MARKS for number in getattr(source, attr)
         )
-        lines.append(f"  {n:>2}  {source.label:<{width}}  {source.status.text:<13}  {marks or '–'}")
+        lines.append(f"  {n:>2}  {source.label:<{width}}  {status:<{status_width}}  {marks or '–'}")
     lines.append(f"  ({_LEGEND})")
     lines.append("")
     for n, source in enumerate(ledger.sources, start=1):
         lines.append(f"  {n}. {source.label}: {source.status_text}")
-        lines.extend(f"     - {reason}" for reason in source.reasons)
+        lines.extend(f"     - {reason}" for reason in dict.fromkeys(source.reasons))
         lines.extend(f"     what would settle it: {text}" for text in source.settle)
     return lines
 

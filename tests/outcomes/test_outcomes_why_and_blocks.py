@@ -114,3 +114,16 @@ def test_the_report_s_findings_carry_the_same_words(demo: Case) -> None:
     findings = {f.sites: f for f in findings_from_ledger(ledger).sources}
     for source in ledger.sources:
         assert why_and_blocks(findings[source.sites]) == why_and_blocks(source), source.label
+
+
+def test_the_cli_text_shows_the_panels_status_and_the_therapeutic_block(demo: Case) -> None:
+    """`blockplan outcomes` printed the ledger's "indeterminate" and "–" for the right L5
+    root; it says what the panel and the report say, and names block #4 as therapeutic."""
+    from blockplan.outcomes.text import ledger_to_text
+
+    ledger = build_ledger(demo, DEMO_PROFILE)
+    text = ledger_to_text(ledger)
+    row = next(line for line in text.splitlines() if line.startswith("   2  L5, right"))
+    assert "no diagnostic block yet" in row and "indeterminate" not in row
+    assert row.rstrip().endswith("†4")
+    assert "†N therapeutic injection" in text
