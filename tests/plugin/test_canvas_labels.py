@@ -30,7 +30,6 @@ pytestmark = pytest.mark.gui
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom"
 MARKER_MM = 5.0  # the targets layer's point size
 ZOOM_NOTCHES = 5  # wheel notches of the zoom-in (× 1.23 each)
-LINE_PX = 19.4  # a name's line on the Xvfb canvas (font size 9: `name_sizes_px`)
 
 
 def _text_pixels(viewer: Any, layer: Any) -> np.ndarray:
@@ -82,6 +81,11 @@ def _each_names_pixels(viewer: Any, layer: Any) -> list[np.ndarray]:
     return pixels
 
 
+def _line_px(layer: Any) -> float:
+    """A name's line height on the canvas (pixels), as the layout takes it."""
+    return float(name_sizes_px(("T",), layer.text.size)[0, 1])
+
+
 def _box(pixels: np.ndarray) -> tuple[int, int, int, int]:
     return (*pixels.min(axis=0), *pixels.max(axis=0))  # row0, col0, row1, col1
 
@@ -119,7 +123,7 @@ def test_close_targets_names_stand_apart_at_the_default_zoom(demo_axial) -> None
         for b in on_slice[i + 1 :]:
             assert _apart(boxes[a], boxes[b]), f"the names of {a} and {b} overlap"
     radius_px = MARKER_MM / 2 * zoom
-    row_px = LINE_PX + NAME_GAP_PX  # the names' rows: a line and the names' gap
+    row_px = _line_px(layer) + NAME_GAP_PX  # the names' rows: a line and the names' gap
     for tid in on_slice:  # beside its own marker: starts at its edge, within 2 rows of it
         centre = pixel_of(viewer, next(t for t in targets if t.id == tid).position.lps)
         row0, col0, row1, _col1 = boxes[tid]
@@ -139,12 +143,13 @@ def test_names_keep_their_pixel_spacing_when_zooming(demo_axial, qtbot) -> None:
         anchor = pixel_of(viewer, world_to_lps(layer.data[t1]))
         return float(anchor.y() - pixel_of(viewer, case.target("t1").position.lps).y())
 
+    line = _line_px(layer)
     moved = name_row_offset()
-    assert moved < -LINE_PX / 2 - 1  # at the default zoom T1's name stands above its row
+    assert moved < -line / 2 - 1  # at the default zoom T1's name stands above its row
     default_zoom = viewer.scene.camera.zoom
     viewer.scene.camera.zoom = 3 * default_zoom
     # its top half a line up
-    qtbot.waitUntil(lambda: abs(name_row_offset() + LINE_PX / 2) <= 1.0, timeout=3000)
+    qtbot.waitUntil(lambda: abs(name_row_offset() + line / 2) <= 1.0, timeout=3000)
     viewer.scene.camera.zoom = default_zoom
     qtbot.waitUntil(lambda: abs(name_row_offset() - moved) <= 1.0, timeout=3000)
 
@@ -289,7 +294,7 @@ def _names_inside_and_apart(
     lefts = 0
     for n in drawn:
         row0, col0, row1, col1 = _box(pixels[n])
-        assert 0 < row0 and row1 < height - 1 and 0 < col0 and col1 < width - 1, ids[n]
+        assert row0 > 0 and col0 > 0 and row1 < height - 1 and col1 < width - 1, ids[n]
         assert col1 - col0 + 1 >= sizes[n, 0] - 8, f"{ids[n]}'s name is cut"
         marker = markers[ids[n]]
         assert 0 <= marker.x() < width and 0 <= marker.y() < height, ids[n]
