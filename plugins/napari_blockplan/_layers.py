@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IMAGE_SPARE",
+    "RELAYOUT_MS",
     "ROLES",
     "SPARE_KEY",
     "STATUS_COLOURS",
@@ -49,6 +50,7 @@ __all__ = [
     "keeping_active_layer",
     "layer_for",
     "make_image_spare",
+    "name_sizes_px",
     "path_legend_shown",
     "refresh_layers",
     "scar_display_grid",
@@ -773,8 +775,8 @@ def _follow_slices(viewer: napari.viewer.Viewer) -> None:
                 layer.data = data  # as many names as before: their strings stay
             meta["drawn"] = None  # the next refresh_layers redraws it
         if not np.array_equal(shown, layer.shown):
-            layer.shown = shown  # redraws the layer
-        elif moved:
+            layer.shown = shown  # a marker came onto or left the canvas
+        if moved:
             layer.refresh()
 
     def _targets_follow() -> None:
