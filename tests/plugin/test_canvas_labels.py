@@ -3,18 +3,20 @@ another target's name (Xvfb)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from qtpy.QtCore import QPoint, QPointF, Qt
-from qtpy.QtGui import QWheelEvent
+from qtpy.QtCore import QEvent, QPoint, QPointF, Qt
+from qtpy.QtGui import QMouseEvent, QWheelEvent
 from qtpy.QtWidgets import QApplication
 
 from blockplan.planning import NAME_GAP_PX, target_names
+from napari_blockplan import _layers
 from napari_blockplan._convert import lps_to_world, world_to_lps
-from napari_blockplan._layers import _name_anchors, layer_for, name_sizes_px
+from napari_blockplan._layers import RELAYOUT_MS, _name_anchors, layer_for, name_sizes_px
 from napari_blockplan._workspace import workspace_for
 from tests.plugin._gui import (
     Physician,
@@ -312,3 +314,58 @@ def _names_inside_and_apart(
                 box_b[0] - box_a[2], box_a[0] - box_b[2], box_b[1] - box_a[3], box_a[1] - box_b[3]
             )
             assert apart >= NAME_GAP_PX, f"the names of {ids[a]} and {ids[b]}: {apart} px apart"
+
+
+def test_names_are_placed_again_when_the_window_narrows(demo_axial, qtbot) -> None:
+    """The physician narrows the window: the canvas loses 300 pixels, the view keeps its
+    centre, and T2's name, right of its marker, would end beyond the new right edge; once
+    the canvas has its new size, the names are placed again, whole inside it."""
+    viewer, _planning, case, _doc = demo_axial
+    layer = layer_for(viewer, "target names")
+    canvas = canvas_widget(viewer)
+    before = canvas.width()
+    window = viewer.window._qt_window
+    window.resize(window.width() - 300, window.height())
+    qtbot.waitUntil(lambda: canvas.width() <= before - 250, timeout=3000)
+    assert viewer.canvas.size[1] == canvas.width()  # napari knows the new size
+    qtbot.waitUntil(lambda: _laid_out(viewer, layer), timeout=3000)
+    _names_inside_and_apart(viewer, layer, case, {"t1", "t2"}, {"t1", "t2"}, flipped=True)
+
+
+def _mouse(canvas: Any, kind: Any, pos: QPointF, buttons: Any) -> None:
+    button = Qt.MouseButton.LeftButton if kind != QEvent.Type.MouseMove else Qt.MouseButton.NoButton
+    event = QMouseEvent(
+        kind, pos, canvas.mapToGlobal(pos), button, buttons, Qt.KeyboardModifier.NoModifier
+    )
+    QApplication.sendEvent(canvas, event)
+
+
+def test_a_pan_places_the_names_again_once_not_on_every_move(
+    demo_axial, qtbot, monkeypatch
+) -> None:
+    """The physician drags the view 100 pixels to the right in 20 moves: the names are not
+    placed again on every move (each move restarts the `RELAYOUT_MS` wait: at most one
+    layout per such wait elapsed), and once the drag rests they are placed for where the
+    view stopped, whole inside the canvas (T2's name now against the right edge)."""
+    viewer, _planning, case, _doc = demo_axial
+    layer = layer_for(viewer, "target names")
+    canvas = canvas_widget(viewer)
+    calls = []
+    real = _layers._name_anchors
+    monkeypatch.setattr(_layers, "_name_anchors", lambda *a, **k: calls.append(1) or real(*a, **k))
+    centre = viewer.scene.camera.center
+    start = QPointF(canvas.width() / 2, canvas.height() / 2)
+    began = time.perf_counter()
+    _mouse(canvas, QEvent.Type.MouseButtonPress, start, Qt.MouseButton.LeftButton)
+    for step in range(1, 21):
+        at = start + QPointF(5 * step, 0)
+        _mouse(canvas, QEvent.Type.MouseMove, at, Qt.MouseButton.LeftButton)
+        settle(1)
+    _mouse(canvas, QEvent.Type.MouseButtonRelease, at, Qt.MouseButton.NoButton)
+    elapsed_ms = (time.perf_counter() - began) * 1000
+    during = len(calls)
+    assert viewer.scene.camera.center != centre  # the drag panned the view
+    assert during <= elapsed_ms / RELAYOUT_MS + 1, (during, elapsed_ms)
+    qtbot.waitUntil(lambda: len(calls) > during, timeout=3000)
+    qtbot.waitUntil(lambda: _laid_out(viewer, layer), timeout=3000)
+    _names_inside_and_apart(viewer, layer, case, {"t1", "t2"}, {"t1", "t2"}, flipped=True)
