@@ -7,7 +7,7 @@ position is in DICOM patient coordinates (LPS, mm: +x patient left, +y posterior
 `blockplan.planning.trajectory` (C-arm angle conventions, needle choice, safety checks).
 """
 
-from blockplan.planning.labels import LABEL_GAP_PX, label_offsets
+from blockplan.planning.labels import LABEL_GAP_PX, NAME_GAP_PX, label_offsets
 from blockplan.planning.level_edit import (
     MAX_HAND_LEVEL_OFFSET,
     UNASSIGNED_LEVEL_TEXT,
@@ -165,6 +165,7 @@ __all__ = [
     "LANDMARK_RADIUS_MM",
     "LEAK_FRACTION",
     "MAX_HAND_LEVEL_OFFSET",
+    "NAME_GAP_PX",
     "ROOT_BLOCKS",
     "STANDARD_NEEDLE_LENGTHS_MM",
     "UNASSIGNED_LEVEL",

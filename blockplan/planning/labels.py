@@ -8,10 +8,18 @@ another's, so each marker keeps its own name:
 * a name's first place is to the right of its marker, centred on it (where a lone name
   always stands);
 * when that place overlaps a name already placed or another marker, the name moves up or
-  down beside its marker by whole name heights (nearest first, up before down), then to
+  down beside its marker by whole rows (a name height and `NAME_GAP_PX`; nearest first,
+  up before down), then to
   the marker's left in the same order;
 * a place free of names and markers but lying across a line drawn (a needle path) is
   taken only when no place is free of lines too;
+* names keep at least `NAME_GAP_PX` of clear space between them (one rule for every view:
+  the axial, sagittal and coronal slices alike), and `LABEL_GAP_PX` from their own marker;
+* given the visible box (the canvas, ``view_px``), a place lying partly outside it counts
+  the area outside as overlap, so a name stays inside the view whenever a place inside is
+  free (zoomed in, a marker near the right edge gets its name on its left); a marker
+  outside the box gets no name at all (its offset is NaN): a name pinned to the edge for a
+  marker one cannot see would be read as the name of a marker one can;
 * names are placed in the order given (the target numbers), so the same picture always
   gets the same layout; when no place is free, the name takes the place that overlaps
   least (the first such).
@@ -25,10 +33,14 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["LABEL_GAP_PX", "label_offsets"]
+__all__ = ["LABEL_GAP_PX", "NAME_GAP_PX", "label_offsets"]
 
 LABEL_GAP_PX = 3.0
-"""Clear space (pixels) kept between a name and its marker and between two names."""
+"""Clear space (pixels) between a name and its own marker."""
+
+NAME_GAP_PX = 8.0
+"""Least clear space (pixels) between two names, in every view: about one and a half word
+spaces of the canvas font (close names once stood a single space apart and read as one)."""
 
 _MAX_STEPS = 4
 """How many name heights a name may move up or down beside its marker."""
@@ -40,15 +52,22 @@ def label_offsets(
     *,
     marker_radius_px: float,
     gap_px: float = LABEL_GAP_PX,
+    name_gap_px: float = NAME_GAP_PX,
     lines_px: npt.ArrayLike | None = None,
+    view_px: npt.ArrayLike | None = None,
 ) -> npt.NDArray[np.float64]:
     """Offsets (``(n, 2)`` pixels, x right, y down) from each marker to the middle of its
     name's left edge, so that no two names and no name and marker overlap where avoidable,
-    and no name lies across a line (a needle path) where a place without one is free.
+    names stay inside the visible box where they can, and no name lies across a line (a
+    needle path) where a place without one is free.
 
     ``markers_px`` holds the markers' centres (``(n, 2)`` pixels, x, y), ``sizes_px`` each
-    name's width and height (``(n, 2)`` pixels), ``marker_radius_px`` the markers' radius
-    and ``lines_px`` the lines drawn (``(m, 2, 2)``: each one's two ends, x, y). See the
+    name's width and height (``(n, 2)`` pixels, as drawn: measured with the font that draws
+    it), ``marker_radius_px`` the markers' radius, ``gap_px`` the clear space between a
+    name and its marker, ``name_gap_px`` the least clear space between two names,
+    ``lines_px`` the lines drawn (``(m, 2, 2)``: each one's two ends, x, y) and
+    ``view_px`` the visible box ``(x0, y0, x1, y1)`` in the same pixels (None: unbounded).
+    A marker whose centre lies outside ``view_px`` gets no name: its row is NaN. See the
     module docstring for the order places are tried in.
     """
     markers = np.asarray(markers_px, dtype=np.float64).reshape(-1, 2)
@@ -56,17 +75,24 @@ def label_offsets(
     lines = np.zeros((0, 2, 2)) if lines_px is None else np.asarray(lines_px, dtype=np.float64)
     if len(sizes) != len(markers):
         raise ValueError("one name size per marker is needed")
+    view = None if view_px is None else np.asarray(view_px, dtype=np.float64).reshape(4)
+    if view is not None and not (view[0] < view[2] and view[1] < view[3]):
+        raise ValueError(f"the visible box must be (x0, y0, x1, y1) with x0 < x1, y0 < y1: {view}")
     r = float(marker_radius_px)
     marker_boxes = np.hstack([markers - r, markers + r])  # x0, y0, x1, y1
     placed: list[npt.NDArray[np.float64]] = []
-    offsets = np.zeros((len(markers), 2))
+    offsets = np.full((len(markers), 2), np.nan)
     for n, (marker, (w, h)) in enumerate(zip(markers, sizes, strict=True)):
+        if view is not None and not _within(marker, view):
+            continue  # off screen: no name (see the module docstring)
         others = list(np.delete(marker_boxes, n, axis=0))
         best, best_cost = None, (np.inf, np.inf)
-        for offset in _places(w, h, r, gap_px):
+        for offset in _places(w, h, r, gap_px, name_gap_px):
             box = _box(marker + offset, w, h)
             cost = (
-                _overlap(box, placed, gap_px) + _overlap(box, others, 0.0),
+                _overlap(box, placed, name_gap_px)
+                + _overlap(box, others, 0.0)
+                + _outside(box, view),
                 sum(_inside(box, line) for line in lines),
             )
             if cost < best_cost:
@@ -79,11 +105,14 @@ def label_offsets(
     return offsets
 
 
-def _places(w: float, h: float, r: float, gap: float) -> list[npt.NDArray[np.float64]]:
-    """Candidate offsets of a name's left-middle point, in the order they are tried."""
+def _places(
+    w: float, h: float, r: float, gap: float, name_gap: float
+) -> list[npt.NDArray[np.float64]]:
+    """Candidate offsets of a name's left-middle point, in the order they are tried: rows
+    a name height and the names' gap apart, so that names in adjacent rows keep it."""
     steps = [0.0]
     for k in range(1, _MAX_STEPS + 1):
-        steps += [-k * (h + gap), k * (h + gap)]  # up before down
+        steps += [-k * (h + name_gap), k * (h + name_gap)]  # up before down
     right = [np.array([r + gap, dy]) for dy in steps]
     left = [np.array([-(r + gap) - w, dy]) for dy in steps]
     return right + left
@@ -92,6 +121,19 @@ def _places(w: float, h: float, r: float, gap: float) -> list[npt.NDArray[np.flo
 def _box(left_middle: npt.NDArray[np.float64], w: float, h: float) -> npt.NDArray[np.float64]:
     x, y = left_middle
     return np.array([x, y - h / 2.0, x + w, y + h / 2.0])
+
+
+def _within(point: npt.NDArray[np.float64], view: npt.NDArray[np.float64]) -> bool:
+    return bool(view[0] <= point[0] <= view[2] and view[1] <= point[1] <= view[3])
+
+
+def _outside(box: npt.NDArray[np.float64], view: npt.NDArray[np.float64] | None) -> float:
+    """Area (pixels²) of ``box`` outside the visible box ``view`` (none without one)."""
+    if view is None:
+        return 0.0
+    w = max(min(box[2], view[2]) - max(box[0], view[0]), 0.0)
+    h = max(min(box[3], view[3]) - max(box[1], view[1]), 0.0)
+    return float((box[2] - box[0]) * (box[3] - box[1]) - w * h)
 
 
 def _overlap(

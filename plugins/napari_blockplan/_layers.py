@@ -12,6 +12,7 @@ coloured by ledger status with the core's one table, `blockplan.outcomes.STATUS_
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IMAGE_SPARE",
+    "RELAYOUT_MS",
     "ROLES",
     "SPARE_KEY",
     "STATUS_COLOURS",
@@ -48,6 +50,7 @@ __all__ = [
     "keeping_active_layer",
     "layer_for",
     "make_image_spare",
+    "name_sizes_px",
     "path_legend_shown",
     "refresh_layers",
     "scar_display_grid",
@@ -369,10 +372,45 @@ along y and x (world z, y, x), so it clears the marker in the axial (x across), 
 
 
 _NAME_FONT_SIZE = 9
-_NAME_CHAR_PX = 7.5
-_NAME_HEIGHT_PX = 16.0
-"""A target name's size on the canvas (font size 9: each character at most ≈ 7.5 pixels
-wide, a line 16 pixels high, measured on the Xvfb canvas), for `label_offsets`."""
+"""The font size (points) of the targets' names on the canvas."""
+
+RELAYOUT_MS = 60
+"""How long (ms) the camera must rest (no zoom, pan or canvas resize) before the names are
+placed again: a pan sends an event per mouse move, and the names follow their markers in
+the meantime (they are anchored in the world)."""
+
+
+def name_sizes_px(names: tuple[str, ...], font_size: float) -> np.ndarray:
+    """Width and height (``(n, 2)`` canvas pixels) of each name as napari draws it at
+    ``font_size`` points, measured with the font that draws it (`label_offsets` needs them).
+
+    napari draws layer text with the application font's family, its glyphs measured at
+    256 points by Qt (`QFontMetricsF`) and scaled to ``font_size / 72 × dpi`` pixels, the
+    dpi being vispy's (``vispy.util.config["dpi"]``, else the screen's as vispy reads it);
+    the width is the text's advance, the height a line (ascent and descent).
+    """
+    from qtpy.QtGui import QGuiApplication
+
+    return _measured(names, float(font_size), QGuiApplication.font().family()).copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _measured(names: tuple[str, ...], font_size: float, family: str) -> np.ndarray:
+    from qtpy.QtGui import QFont, QFontMetricsF
+
+    metrics = QFontMetricsF(QFont(family, 256))  # as napari builds its glyph atlas
+    scale = font_size / 72.0 * _vispy_dpi() / 256.0
+    line = (metrics.ascent() + metrics.descent()) * scale
+    return np.array([[metrics.horizontalAdvance(n) * scale, line] for n in names]).reshape(-1, 2)
+
+
+@functools.lru_cache(maxsize=1)
+def _vispy_dpi() -> float:
+    """The dpi vispy's canvas scales text by (napari passes none: vispy's own choice)."""
+    from vispy.util import config
+    from vispy.util.dpi import get_dpi
+
+    return float(config["dpi"] or get_dpi(raise_error=False))
 
 
 def _target_names(
@@ -386,10 +424,11 @@ def _target_names(
     ``paths`` (LPS ``(2, 3)`` entry, target) where it can be
     (`blockplan.planning.label_offsets`); `_follow_slices` moves them with the slice and
     the zoom."""
+    anchors, shown = _name_anchors(viewer, positions, names, paths, _NAME_FONT_SIZE)
     layer = _points(
         viewer,
         "target names",
-        _name_anchors(viewer, positions, names, paths) if names else np.empty((0, 3)),
+        anchors if names else np.empty((0, 3)),
         size=0.1,
         face_color="transparent",
         border_width=0.0,
@@ -403,6 +442,8 @@ def _target_names(
     )
     if layer is not None:
         layer.metadata["blockplan"].update(positions=positions, names=list(names), paths=paths)
+        if names and not np.array_equal(layer.shown, shown):
+            layer.shown = shown
         _follow_slices(viewer)
 
 
@@ -411,51 +452,69 @@ def _name_anchors(
     positions: np.ndarray,
     names: list[str],
     paths: list[np.ndarray],
-) -> np.ndarray:
+    font_size: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """World points where the targets' names are anchored in the view shown (napari's
-    ``lower_left`` text anchor: the name's left end, its top edge on the canvas).
+    ``lower_left`` text anchor: the name's left end, its top edge on the canvas), and which
+    names are shown.
 
     In 2-D, the markers the slice shows (`_targets_shown`) get their names placed apart on
-    the screen, off the paths drawn where they can be (`label_offsets`, in canvas pixels at
-    the camera's zoom and orientation), turned back into millimetres in the slice; in 3-D
+    the screen, inside the canvas, off the paths drawn where they can be (`label_offsets`,
+    in canvas pixels at the camera's zoom, centre and orientation, each name's size
+    measured in the font drawing it at ``font_size``: `name_sizes_px`), turned back into
+    millimetres in the slice; the name of a marker outside the canvas is not shown. In 3-D
     every name stands beside its marker.
     """
     world = np.asarray(lps_to_world(_targets_shown(viewer, positions)), dtype=float).reshape(-1, 3)
+    shown = np.ones(len(world), dtype=bool)
     dims = viewer.dims
     if dims.ndisplay != 2 or dims.ndim != 3 or not len(world):
         beside: np.ndarray = world + np.asarray(_BESIDE["translation"], dtype=float)
-        return beside
+        return beside, shown
     depth = dims.not_displayed[0]
     rows, cols = dims.displayed
-    down, right = viewer.camera.orientation2d
+    down, right = viewer.scene.camera.orientation2d
     sign_y, sign_x = (1.0 if down == "down" else -1.0), (1.0 if right == "right" else -1.0)
-    zoom = float(viewer.camera.zoom)
+    zoom = float(viewer.scene.camera.zoom)
 
     def to_screen(w: np.ndarray) -> np.ndarray:  # world (n, 3) → canvas pixels (n, 2)
         return np.column_stack([w[:, cols] * sign_x, w[:, rows] * sign_y]) * zoom
 
     screen = to_screen(world)
+    centre = np.zeros((1, 3))
+    centre[0, [rows, cols]] = np.asarray(viewer.scene.camera.center, dtype=float)[-2:]
+    height, width = viewer.canvas.size
+    view = np.concatenate([to_screen(centre)[0] - (width / 2, height / 2)] * 2)
+    view[2:] += (width, height)
     plane = _slice_plane(viewer)
     lines = []
     if plane is not None:
         point_lps, normal_lps, near_mm = plane
         for path in paths:  # the paths as drawn here: projected
-            shown = path_on_plane(path[0], path[1], point_lps, normal_lps, near_mm=near_mm)
-            if shown is not None:
-                ends = np.array([shown.entry_lps, shown.target_lps])
+            on_plane = path_on_plane(path[0], path[1], point_lps, normal_lps, near_mm=near_mm)
+            if on_plane is not None:
+                ends = np.array([on_plane.entry_lps, on_plane.target_lps])
                 lines.append(to_screen(np.asarray(lps_to_world(ends), dtype=float)))
-    sizes = np.array([[_NAME_CHAR_PX * len(n), _NAME_HEIGHT_PX] for n in names]).reshape(-1, 2)
+    sizes = name_sizes_px(tuple(names), font_size)
     on = np.abs(world[:, depth] - float(dims.point[depth])) <= _NAPARI_SLAB_MM
     offsets = np.tile([_MARKER_MM / 2 * zoom, 0.0], (len(world), 1))
     if on.any():
-        offsets[on] = label_offsets(
-            screen[on], sizes[on], marker_radius_px=_MARKER_MM / 2 * zoom, lines_px=lines or None
+        placed = label_offsets(
+            screen[on],
+            sizes[on],
+            marker_radius_px=_MARKER_MM / 2 * zoom,
+            lines_px=lines or None,
+            view_px=view,
         )
+        off_view = np.isnan(placed).any(axis=1)
+        placed[off_view] = offsets[on][off_view]
+        offsets[on] = placed
+        shown[np.flatnonzero(on)[off_view]] = False
     offsets[:, 1] -= sizes[:, 1] / 2  # the text hangs from its anchor: the name's top edge
     anchors = world.copy()
     anchors[:, cols] += offsets[:, 0] * sign_x / zoom
     anchors[:, rows] += offsets[:, 1] * sign_y / zoom
-    return anchors
+    return anchors, shown
 
 
 def _trajectories(viewer: napari.viewer.Viewer, case: Case, verdicts: Mapping[str, str]) -> None:
@@ -705,13 +764,20 @@ def _follow_slices(viewer: napari.viewer.Viewer) -> None:
         meta = layer.metadata["blockplan"]
         if not len(meta["positions"]):
             return
-        data = _name_anchors(viewer, meta["positions"], meta["names"], meta["paths"])
-        if len(data) != len(layer.data) or np.array_equal(data, layer.data):
+        data, shown = _name_anchors(
+            viewer, meta["positions"], meta["names"], meta["paths"], float(layer.text.size)
+        )
+        if len(data) != len(layer.data):
             return
-        with layer.events.blocker_all():
-            layer.data = data  # as many names as before: their strings stay
-        meta["drawn"] = None  # the next refresh_layers redraws it
-        layer.refresh()
+        moved = not np.array_equal(data, layer.data)
+        if moved:
+            with layer.events.blocker_all():
+                layer.data = data  # as many names as before: their strings stay
+            meta["drawn"] = None  # the next refresh_layers redraws it
+        if not np.array_equal(shown, layer.shown):
+            layer.shown = shown  # a marker came onto or left the canvas
+        if moved:
+            layer.refresh()
 
     def _targets_follow() -> None:
         layer = layer_for(viewer, "targets")
@@ -728,8 +794,18 @@ def _follow_slices(viewer: napari.viewer.Viewer) -> None:
 
     for event in (viewer.dims.events.point, viewer.dims.events.order, viewer.dims.events.ndisplay):
         event.connect(_on_slice)
-    viewer.camera.events.zoom.connect(_names_follow)  # names keep their pixel spacing
-    viewer.camera.events.orientation.connect(_names_follow)
+    # names keep their pixel spacing and stay inside the canvas: placed again once the
+    # camera rests (`RELAYOUT_MS`) after a zoom, a pan or a resize of the canvas
+    from qtpy.QtCore import QTimer
+
+    relayout = QTimer()
+    relayout.setSingleShot(True)
+    relayout.setInterval(RELAYOUT_MS)
+    relayout.timeout.connect(_names_follow)
+    camera = viewer.scene.camera
+    for event in (camera.events.zoom, camera.events.center, camera.events.orientation):
+        event.connect(lambda *_: relayout.start())
+    viewer.canvas.events.size.connect(lambda *_: relayout.start())
     _FOLLOWING.add(viewer)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from blockplan.planning import LABEL_GAP_PX, label_offsets
+from blockplan.planning import LABEL_GAP_PX, NAME_GAP_PX, label_offsets
 
 R = 7.5  # marker radius (px)
 NAME = (120.0, 12.0)  # a name's width and height (px)
@@ -91,3 +91,72 @@ def test_names_apart_come_before_paths_apart() -> None:
     offsets = label_offsets(markers, sizes, marker_radius_px=R, lines_px=lines)
     boxes = _boxes(markers, offsets, sizes)
     assert _apart(boxes[0], boxes[1])
+
+
+VIEW = (0.0, 0.0, 600.0, 400.0)  # the visible canvas (px): x0, y0, x1, y1
+
+
+def test_a_name_that_would_run_off_the_right_edge_goes_left_of_its_marker() -> None:
+    """Zoomed in, a marker 10 px from the right edge: every place right of it runs off the
+    view (the first by 120.5 × 12 px), so the name takes the first place on its left,
+    centred: 7.5 + 3 + 120 = 130.5 px left of the marker. Unbounded, it stays right."""
+    marker = [[590.0, 100.0]]
+    offsets = label_offsets(marker, [NAME], marker_radius_px=R, view_px=VIEW)
+    assert offsets.tolist() == [[-130.5, 0.0]]
+    assert label_offsets(marker, [NAME], marker_radius_px=R).tolist() == [[10.5, 0.0]]
+
+
+def test_a_name_at_the_top_edge_goes_down_a_row() -> None:
+    """A marker 5 px below the top edge: its first place (y −1…11) sticks out by a row of
+    pixels, the places above it more, so the name goes one row down: a name height and the
+    names' gap, 12 + 8 = 20 px, still right of its marker."""
+    offsets = label_offsets([[100.0, 5.0]], [NAME], marker_radius_px=R, view_px=VIEW)
+    assert offsets.tolist() == [[R + LABEL_GAP_PX, NAME[1] + NAME_GAP_PX]]
+
+
+def test_a_marker_outside_the_view_gets_no_name_and_leaves_the_others_alone() -> None:
+    markers = np.array([[100.0, 100.0], [-50.0, 100.0], [300.0, 450.0]])
+    sizes = np.array([NAME, NAME, NAME])
+    offsets = label_offsets(markers, sizes, marker_radius_px=R, view_px=VIEW)
+    assert offsets[0].tolist() == [10.5, 0.0]
+    assert np.isnan(offsets[1:]).all()  # left and below the view: no name
+    with pytest.raises(ValueError, match="visible box must be"):
+        label_offsets(markers, sizes, marker_radius_px=R, view_px=(10.0, 0.0, 5.0, 400.0))
+
+
+def test_names_keep_the_names_gap_between_rows() -> None:
+    """Two markers at one spot: the second name goes up one row, and its bottom edge stands
+    exactly `NAME_GAP_PX` above the first name's top edge."""
+    markers = np.array([[100.0, 200.0], [100.0, 200.0]])
+    sizes = np.array([NAME, NAME])
+    offsets = label_offsets(markers, sizes, marker_radius_px=R, view_px=VIEW)
+    assert offsets.tolist() == [[10.5, 0.0], [10.5, -20.0]]
+    boxes = _boxes(markers, offsets, sizes)
+    assert boxes[0][1] - boxes[1][3] == NAME_GAP_PX
+
+
+def test_a_name_closer_than_the_gap_to_another_moves_away() -> None:
+    """A's name spans y 194…206; B's marker (y 217) is clear of it, but B's first place
+    (y 211…223) would stand 5 px below A's name: closer than `NAME_GAP_PX` (8), so B goes
+    a row down (up would overlap A's name): 12 + 8 = 20 px. With a 3 px gap, 5 px was
+    enough and B kept its first place."""
+    markers = np.array([[100.0, 200.0], [150.0, 217.0]])
+    sizes = np.array([NAME, NAME])
+    offsets = label_offsets(markers, sizes, marker_radius_px=R)
+    assert offsets.tolist() == [[10.5, 0.0], [10.5, 20.0]]
+    loose = label_offsets(markers, sizes, marker_radius_px=R, name_gap_px=3.0)
+    assert loose.tolist() == [[10.5, 0.0], [10.5, 0.0]]
+
+
+def test_a_name_kept_inside_still_keeps_off_the_other_names() -> None:
+    """Near the right edge, a second marker's places on the right all run off the view and
+    its first place on the left (x 459.5…579.5) overlaps the first marker's name (x
+    410.5…530.5, y 386…398): it goes a row up on the left (y 366…378, exactly the names'
+    gap above). Unbounded, it keeps its first place on the right."""
+    markers = np.array([[400.0, 392.0], [590.0, 392.0]])
+    sizes = np.array([NAME, NAME])
+    offsets = label_offsets(markers, sizes, marker_radius_px=R, view_px=VIEW)
+    assert offsets.tolist() == [[10.5, 0.0], [-130.5, -20.0]]
+    for box in _boxes(markers, offsets, sizes):
+        assert VIEW[0] <= box[0] and box[2] <= VIEW[2] and VIEW[1] <= box[1] and box[3] <= VIEW[3]
+    assert label_offsets(markers, sizes, marker_radius_px=R).tolist() == [[10.5, 0.0]] * 2
