@@ -113,7 +113,7 @@ def test_launch_with_a_study_and_its_case_opens_both(qtbot, launch_app) -> None:
         # the whole slice is in view (the case's points, drawn before the images came,
         # do not set the zoom): its displayed extent fits the canvas, and fills most of it
         shown = list(viewer.dims.displayed)
-        extent = np.ptp(active.extent.world[:, shown], axis=0) * viewer.camera.zoom
+        extent = np.ptp(active.extent.world[:, shown], axis=0) * viewer.scene.camera.zoom
         canvas = np.asarray(viewer.screenshot(canvas_only=True, flash=False).shape[:2])
         assert np.all(extent <= canvas * 1.02) and np.any(extent >= canvas * 0.6), (
             extent,

@@ -158,7 +158,7 @@ def test_a_study_loaded_again_after_its_images_are_removed_is_fitted(
             viewer.layers.remove(layer)
             settle()
         assert [lay for lay in viewer.layers if not is_spare(lay)] == []
-        viewer.camera.zoom = 0.05  # looked around meanwhile
+        viewer.scene.camera.zoom = 0.05  # looked around meanwhile
         _load_sample(viewer, doc, qtbot)
         assert [lay.visible for lay in _images(viewer)] == [True, False, False, False]
         _assert_fitted_to_the_images(viewer)
