@@ -24,6 +24,7 @@ __all__ = [
     "Structure",
     "TransitionalVertebra",
     "is_segment",
+    "joints_beside",
     "level_index",
     "level_sort_key",
     "next_level",
@@ -84,6 +85,26 @@ def next_level(level: SpinalLevel | str, *, transitional_l6: bool = False) -> Sp
     if nxt is SpinalLevel.L6 and not transitional_l6:
         nxt = SpinalLevel.S1
     return nxt
+
+
+def joints_beside(level: SpinalLevel | str) -> tuple[str, ...]:
+    """The motion segments next to a vertebra, the one above it first: ``"L4"`` →
+    ``("L3-L4", "L4-L5")``, ``"L5"`` → ``("L4-L5", "L5-S1")``, ``"S1"`` → ``("L5-S1",)``
+    (the sacrum below S1 is fused), ``"C1"`` → ``("C1-C2",)``."""
+    v = SpinalLevel(level)
+    if v is SpinalLevel.L6:  # transitional: between L5 and S1
+        return ("L5-L6", "L6-S1")
+    index = level_index(v)
+    above = _ORDER[index - 1] if index > 0 else None
+    if above is SpinalLevel.L6:
+        above = SpinalLevel.L5
+    below = next_level(v)
+    joints = []
+    if above is not None and above.value[0] != "S":
+        joints.append(segment_between(above, v))
+    if below is not None and v.value[0] != "S":
+        joints.append(segment_between(v, below))
+    return tuple(joints)
 
 
 def segment_between(upper: SpinalLevel | str, lower: SpinalLevel | str) -> str:

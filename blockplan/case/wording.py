@@ -6,9 +6,14 @@ Decision support, not a medical device.
 from __future__ import annotations
 
 from blockplan.case.model import Contrast
-from blockplan.case.vocab import BlockType, ContrastPattern
+from blockplan.case.vocab import BlockType, ContrastPattern, Structure, is_segment, joints_beside
 
-__all__ = ["PATTERN_QUESTION_BLOCKS", "contrast_pattern_text", "contrast_text"]
+__all__ = [
+    "PATTERN_QUESTION_BLOCKS",
+    "contrast_pattern_text",
+    "contrast_text",
+    "unnamed_joint_text",
+]
 
 PATTERN_QUESTION_BLOCKS: frozenset[BlockType] = frozenset(
     {BlockType.SELECTIVE_NERVE_ROOT, BlockType.TRANSFORAMINAL_EPIDURAL}
@@ -73,3 +78,34 @@ def contrast_text(contrast: Contrast, block_type: BlockType) -> str:
     if contrast.intravascular_uptake:
         text += "; intravascular uptake" + (" (DSA)" if contrast.dsa_used else " (no DSA)")
     return text
+
+
+_BETWEEN_VERTEBRAE: dict[Structure, str] = {
+    Structure.FACET_JOINT: "facet joint",
+    Structure.DISC: "disc",
+}
+
+
+def unnamed_joint_text(level: str | None, structure: Structure | str) -> str | None:
+    """What a facet-joint or disc target (or pain source) named by a vertebra lacks, in
+    the words of the Planning panel, the ledger and the report — None when its level names
+    a joint (or it is no facet joint or disc, or has no level).
+
+    A facet joint and a disc lie between two vertebrae (`Structure`, shared/DOMAIN.md §2:
+    two medial branches per joint). A target placed level with a vertebral body keeps
+    that vertebra (`blockplan.planning.levels.level_for_structure`): the two needles of one
+    joint's medial branch block, at the transverse processes above and below it, would
+    otherwise be two sources that do not exist ("L4, facet joint" and "L5, facet joint")
+    instead of the L4-L5 joint. E.g. ``"L4 is a vertebra: name the facet joint (L3-L4 or
+    L4-L5)"``.
+    """
+    structure = Structure(structure)
+    what = _BETWEEN_VERTEBRAE.get(structure)
+    if what is None or level is None or is_segment(level):
+        return None
+    try:
+        joints = joints_beside(level)
+    except ValueError:
+        return None
+    choice = f" ({' or '.join(joints)})" if joints else ""
+    return f"{level} is a vertebra: name the {what}{choice}"

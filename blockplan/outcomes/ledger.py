@@ -42,6 +42,7 @@ from pydantic import BaseModel, ConfigDict
 
 from blockplan.case.model import Case
 from blockplan.case.vocab import THERAPEUTIC_BLOCK_TYPES
+from blockplan.case.wording import unnamed_joint_text
 from blockplan.outcomes.adjudication import (
     BlockResult,
     ComparativePair,
@@ -182,7 +183,8 @@ def _source_evidence(
 ) -> SourceEvidence:
     """The ledger entry: the decision with its block notes, and every block referenced."""
     ev, status = evidence, decision.status
-    reasons = (*decision.reasons, *block_notes(ev, status))
+    unnamed = (unnamed_joint_text(k.level, k.structure) for k in ev.sites)
+    reasons = (*decision.reasons, *block_notes(ev, status), *(u for u in unnamed if u))
     best_peak = max((b.peak_relief_pct or 0.0 for b in ev.positives), default=0.0)
     source = SourceEvidence(
         sites=ev.sites,

@@ -37,6 +37,7 @@ from blockplan.case.vocab import (
     level_sort_key,
     parse_level,
 )
+from blockplan.case.wording import unnamed_joint_text
 from blockplan.errors import PlanningError
 from blockplan.planning.levels import SpineAxis, level_for_structure, renumber_levels
 from blockplan.planning.placement import landmark_level, locate_point, side_of
@@ -82,7 +83,9 @@ def level_text(target: Target) -> str:
     ``"–"``); a level or side changed by the level markers and not yet confirmed:
     ``"L5 — confirm (was L2 left)"`` (``"was unassigned, left"`` for a target placed before
     the levels); a target flagged by the wrong-level guard (`level_guard`, nothing changed):
-    ``"L5 — confirm (the automatic level count disagrees near it)"``.
+    ``"L5 — confirm (the automatic level count disagrees near it)"``; a facet joint or
+    disc named by a vertebra (`blockplan.case.wording.unnamed_joint_text`):
+    ``"L4 — name the facet joint (L3-L4 or L4-L5)"``.
     """
     if target.level is not None:
         now = target.level
@@ -92,7 +95,8 @@ def level_text(target: Target) -> str:
         now = UNASSIGNED_LEVEL_TEXT
     change = target.level_change
     if change is None:
-        return now
+        unnamed = unnamed_joint_text(target.level, target.structure)
+        return now if unnamed is None else f"{now} — {unnamed.split(': ', 1)[1]}"
     if change.level == target.level and change.side == target.side:  # level_guard's flag
         return f"{now} — confirm (the automatic level count disagrees near it)"
     was = f"{change.level} " if change.level else "unassigned, "

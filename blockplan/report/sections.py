@@ -29,7 +29,7 @@ from reportlab.platypus import (
 from blockplan import __version__
 from blockplan.case._text import sex_text
 from blockplan.case.model import Case, Injection, Procedure, StudyRef, Target
-from blockplan.case.wording import contrast_text
+from blockplan.case.wording import contrast_text, unnamed_joint_text
 from blockplan.errors import ReportError
 from blockplan.io.volume import ImageVolume
 from blockplan.outcomes.adjudication import MISSING_POINTS_LABEL, missing_points_words
@@ -767,9 +767,11 @@ def _targets_note(ctx: Context) -> str:
 
 
 def _target_cell(name: str, target: Target) -> str:
-    """The target's name in bold; below it the level awaiting confirmation, if any."""
+    """The target's name in bold; below it the level awaiting confirmation, or the joint a
+    facet-joint or disc target named by a vertebra leaves unnamed, if any (`level_text`)."""
     cell = f"<b>{esc(name)}</b>"
-    if target.level_change is not None:
+    unnamed = unnamed_joint_text(target.level, target.structure)
+    if target.level_change is not None or unnamed is not None:
         cell += f"<br/>{esc(level_text(target))}"
     return cell
 

@@ -301,3 +301,63 @@ def test_the_flag_survives_the_case_file(tmp_path: Path) -> None:
     assert back.target(tid).level_change == case.target(tid).level_change
     assert level_text(back.target(tid)) == "L5 — confirm (was L2 left)"
     assert back.transitional_vertebra is TransitionalVertebra.SACRALISED_L5
+
+
+# --- a facet joint is named by the physician ---------------------------------------------------
+def test_the_joints_beside_a_vertebra() -> None:
+    from blockplan.case.vocab import joints_beside
+
+    assert joints_beside("L4") == ("L3-L4", "L4-L5")
+    assert joints_beside("L5") == ("L4-L5", "L5-S1")
+    assert joints_beside("S1") == ("L5-S1",)  # the sacrum below S1 is fused
+    assert joints_beside("C1") == ("C1-C2",)
+    assert joints_beside("L6") == ("L5-L6", "L6-S1")  # a transitional L6
+    assert joints_beside("S3") == ()
+
+
+def test_a_facet_target_level_with_a_vertebra_asks_for_its_joint_until_typed() -> None:
+    """Two medial branch needles for the right L4-L5 facet, on the L4 and L5 transverse
+    processes (level with their pedicles, truth markers at the body and disc centres):
+    each is named by its vertebra, and its level says to name the joint — on screen and
+    in the report (`level_text`) and in the ledger, whose source "(L4 …) + (L5 …)" gets
+    the reason; typed L4-L5, the words go and the two needles are one source."""
+    from blockplan.case.model import Injection, Procedure
+    from blockplan.case.vocab import Agent
+    from blockplan.outcomes import build_ledger
+
+    case = _mark(Case(), ["L3", "L3-L4", "L4", "L4-L5", "L5", "L5-S1", "S1"])
+    ids = []
+    for vertebra in ("L4", "L5"):
+        pedicle = TRUTH["vertebrae"][vertebra]["pedicle_centers_lps"]["right"]
+        target = place_target(
+            _at([pedicle[0] - 12.0, pedicle[1], pedicle[2]]),
+            case.levels,
+            block_type=BlockType.MEDIAL_BRANCH,
+        )
+        case = case.replace_item("targets", target)
+        ids.append(target.id)
+    l4, l5 = (case.target(i) for i in ids)
+    assert (l4.level, l4.structure, l4.side) == ("L4", Structure.FACET_JOINT, Laterality.RIGHT)
+    assert level_text(l4) == "L4 — name the facet joint (L3-L4 or L4-L5)"
+    assert level_text(l5) == "L5 — name the facet joint (L4-L5 or L5-S1)"
+    block = Procedure(
+        id="b1",
+        performed_at="2026-04-07T09:00:00+02:00",
+        block_type=BlockType.MEDIAL_BRANCH,
+        injections=tuple(
+            Injection.at_target(case.target(i), agent=Agent.LIDOCAINE, volume_ml=0.5)
+            for i in ids
+        ),
+    )
+    case = case.replace_item("procedures", block)
+    sources = build_ledger(case, "asra-2020-single").sources
+    source = next(s for s in sources if len(s.sites) == 2)  # "(L4 …) + (L5 …)"
+    assert "L4 is a vertebra: name the facet joint (L3-L4 or L4-L5)" in source.reasons
+    assert "L5 is a vertebra: name the facet joint (L4-L5 or L5-S1)" in source.reasons
+    for i in ids:
+        case = set_target_level(case, i, "L4-L5")
+    assert [level_text(case.target(i)) for i in ids] == ["L4-L5", "L4-L5"]
+    sources = build_ledger(case, "asra-2020-single").sources
+    assert [s.label for s in sources] == ["L4-L5, right, facet joint"]
+    source = sources[0]
+    assert not [r for r in source.reasons if "name the facet joint" in r]

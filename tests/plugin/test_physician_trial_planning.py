@@ -196,6 +196,56 @@ def test_a_target_below_the_lowest_marker_says_why_its_level_is_unassigned(
     assert not planning.details.text().startswith("Level:")
 
 
+def test_a_medial_branch_target_level_with_a_vertebra_asks_for_its_joint(
+    qtbot: Any, tmp_path: Path, launch_app: Any
+) -> None:
+    """A medial branch is targeted where it crosses a transverse process: a needle at the
+    base of the right L4 process, level with the L4 pedicle, was filed as "L4, facet
+    joint" — a joint that does not exist, which the ledger and report then treated as its
+    own pain source. The table, the details pane, the placement message and
+    the report now say to name the joint, in the same words; typed, it is the L4-L5 joint
+    and every mention goes."""
+    viewer, doc, planning = _plan_the_day(qtbot, tmp_path)
+    ws = workspace_for(viewer)
+    table = planning.table
+    # a needle at the base of the right L4 transverse process, level with the pedicle
+    pedicle = TRUTH["vertebrae"]["L4"]["pedicle_centers_lps"]["right"]
+    point = [pedicle[0] - 12.0, pedicle[1], pedicle[2]]
+    canvas = canvas_widget(viewer)
+    doc.click(planning.view_buttons["sagittal"], "Sagittal")
+    doc.click_patient(point, "its height")
+    _choose(doc, planning.block_type, "MBB")
+    doc.click(planning.view_buttons["axial"], "Axial")
+    doc.key(canvas, Qt.Key.Key_T, Qt.KeyboardModifier.ShiftModifier, "Shift-T")
+    doc.click_patient(point, "the medial branch on the L4 transverse process")
+    row = len(ws.case.targets) - 1
+    target = ws.case.targets[row]
+    assert (target.level, target.structure.value) == ("L4", "facet_joint")
+    asked = "L4 is a vertebra: name the facet joint (L3-L4 or L4-L5)"
+    assert planning.message.text().startswith(f"target {table.item(row, 0).text()} placed — {asked}")
+    level = table.item(row, 1)
+    assert level.text() == "L4 — name the facet joint (L3-L4 or L4-L5)"
+    assert level.toolTip().startswith(asked + ": double-click its level")
+    assert level.background().color().name() != table.item(row, 2).background().color().name()
+    _select_row(doc, planning, row)
+    assert planning.details.text().splitlines()[0].startswith(f"Level: {asked}:")
+
+    report = _build(doc, qtbot)
+    assert _squash("L4 — name the facet joint (L3-L4 or L4-L5)") in _squash(_pdf_text(report.pdf))
+
+    _open_dock(doc, "Planning")
+    doc.click(table.viewport(), "the level cell", table.visualItemRect(level).center())
+    doc.key(table, Qt.Key.Key_F2, what="F2")
+    doc.type_focused("L4-L5", "L4-L5")
+    doc.key_focused(Qt.Key.Key_Return, "Enter")
+    settle(10)
+    assert ws.case.targets[row].level == "L4-L5"
+    assert table.item(row, 1).text() == "L4-L5"
+    assert table.item(row, 1).toolTip() == ""
+    _select_row(doc, planning, row)
+    assert not planning.details.text().startswith("Level:")
+
+
 def test_the_placement_message_says_why_the_level_is_unassigned(
     qtbot: Any, tmp_path: Path, launch_app: Any
 ) -> None:

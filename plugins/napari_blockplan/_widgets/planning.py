@@ -58,6 +58,7 @@ from blockplan.case import (
 )
 from blockplan.case.identity import volume_series_ref
 from blockplan.case.vocab import BLOCK_NAMES
+from blockplan.case.wording import unnamed_joint_text
 from blockplan.errors import BlockplanError
 from blockplan.outcomes.numbering import numbered_blocks
 from blockplan.planning import (
@@ -925,7 +926,7 @@ class PlanningWidget(Panel):
         )
         case = self.ws.case.replace_item("targets", target)
         placed = f"target {target_names(case.targets)[target.id]} placed"
-        reason = unassigned_level_reason(target, case.levels)
+        reason = unassigned_level_reason(target, case.levels) or _joint_to_name(target)
         self._apply(case, "add target", placed if reason is None else f"{placed} — {reason}")
         self.select_target(target.id, centre=False)  # the view is already there
         return target
@@ -1070,7 +1071,9 @@ class PlanningWidget(Panel):
         if not self.target_label.hasFocus():
             self.target_label.setText(target.label)
         reason = unassigned_level_reason(target, self.ws.case.levels)
-        level = () if reason is None else (f"Level: unassigned — {reason}",)
+        joint = _joint_to_name(target)
+        level = [] if reason is None else [f"Level: unassigned — {reason}"]
+        level += [] if joint is None else [f"Level: {joint}"]
         self.details.setText("\n".join((*level, *self._path_lines(target))))
 
     def _path_lines(self, target: Target) -> tuple[str, ...]:
@@ -1292,8 +1295,25 @@ class _DeleteKey(QObject):
         return False
 
 
+def _joint_to_name(target: Target) -> str | None:
+    """A facet joint or disc named by a vertebra: what to do (`unnamed_joint_text`)."""
+    unnamed = unnamed_joint_text(target.level, target.structure)
+    if unnamed is None:
+        return None
+    return (
+        f"{unnamed}: double-click its level and type the joint it tests (both medial "
+        "branches blocked for one joint take that joint's name)"
+    )
+
+
 def _show_level(item: QTableWidgetItem, target: Target) -> None:
-    """A level awaiting confirmation: a tick box (tick to confirm) on a light orange cell."""
+    """A level awaiting confirmation: a tick box (tick to confirm) on a light orange cell;
+    a facet joint or disc named by a vertebra: a light orange cell saying what to type."""
+    joint = _joint_to_name(target)
+    if target.level_change is None and joint is not None:
+        item.setBackground(QBrush(_UNCONFIRMED))
+        item.setToolTip(joint)
+        return
     if target.level_change is None:
         return
     item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
