@@ -345,8 +345,7 @@ def test_a_facet_target_level_with_a_vertebra_asks_for_its_joint_until_typed() -
         performed_at="2026-04-07T09:00:00+02:00",
         block_type=BlockType.MEDIAL_BRANCH,
         injections=tuple(
-            Injection.at_target(case.target(i), agent=Agent.LIDOCAINE, volume_ml=0.5)
-            for i in ids
+            Injection.at_target(case.target(i), agent=Agent.LIDOCAINE, volume_ml=0.5) for i in ids
         ),
     )
     case = case.replace_item("procedures", block)

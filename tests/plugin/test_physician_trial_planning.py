@@ -222,7 +222,8 @@ def test_a_medial_branch_target_level_with_a_vertebra_asks_for_its_joint(
     target = ws.case.targets[row]
     assert (target.level, target.structure.value) == ("L4", "facet_joint")
     asked = "L4 is a vertebra: name the facet joint (L3-L4 or L4-L5)"
-    assert planning.message.text().startswith(f"target {table.item(row, 0).text()} placed — {asked}")
+    name = table.item(row, 0).text()
+    assert planning.message.text().startswith(f"target {name} placed — {asked}")
     level = table.item(row, 1)
     assert level.text() == "L4 — name the facet joint (L3-L4 or L4-L5)"
     assert level.toolTip().startswith(asked + ": double-click its level")
