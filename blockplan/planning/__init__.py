@@ -7,7 +7,13 @@ position is in DICOM patient coordinates (LPS, mm: +x patient left, +y posterior
 `blockplan.planning.trajectory` (C-arm angle conventions, needle choice, safety checks).
 """
 
-from blockplan.planning.labels import LABEL_GAP_PX, NAME_GAP_PX, label_offsets
+from blockplan.planning.labels import (
+    LABEL_GAP_PX,
+    NAME_GAP_PX,
+    LabelPlaces,
+    label_offsets,
+    label_places,
+)
 from blockplan.planning.level_edit import (
     MAX_HAND_LEVEL_OFFSET,
     UNASSIGNED_LEVEL_TEXT,
@@ -174,6 +180,7 @@ __all__ = [
     "BoneClearance",
     "BoneFinding",
     "CArmAngles",
+    "LabelPlaces",
     "LandmarkClearance",
     "LevelAssignment",
     "LevelCheck",
@@ -209,6 +216,7 @@ __all__ = [
     "grow_scar",
     "grow_scar_auto",
     "label_offsets",
+    "label_places",
     "landmark_clearances",
     "landmark_level",
     "landmark_level_and_side",

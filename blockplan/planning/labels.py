@@ -24,16 +24,27 @@ another's, so each marker keeps its own name:
   gets the same layout; when no place is free, the name takes the place that overlaps
   least (the first such).
 
+Where targets crowd a small picture (a narrow canvas with five targets at one level), a
+whole name may find no place near its marker: `label_places` then draws the short form (the
+target's number, ``"T1"``) in the first free place. There, a place also counts as taken when
+the name would begin (its left end, where reading starts) nearer another marker than its
+own: a long name on the left of the left L5 root's dot had reached over to the right-sided
+dots and began beside one, and read as its. The whole name is kept where it
+has a free place within `_NEAR_ROWS` rows of its
+marker.
+
 Pure numpy, in screen pixels (x to the right, y down): the caller turns the offsets into
 world or page positions for its zoom.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["LABEL_GAP_PX", "NAME_GAP_PX", "label_offsets"]
+__all__ = ["LABEL_GAP_PX", "NAME_GAP_PX", "LabelPlaces", "label_offsets", "label_places"]
 
 LABEL_GAP_PX = 3.0
 """Clear space (pixels) between a name and its own marker."""
@@ -44,6 +55,10 @@ spaces of the canvas font (close names once stood a single space apart and read 
 
 _MAX_STEPS = 4
 """How many name heights a name may move up or down beside its marker."""
+
+_NEAR_ROWS = 2
+"""How many rows from its marker a whole name may stand when a short form is offered
+(`label_places`); beyond, the short form stands nearer."""
 
 
 def label_offsets(
@@ -75,34 +90,151 @@ def label_offsets(
     lines = np.zeros((0, 2, 2)) if lines_px is None else np.asarray(lines_px, dtype=np.float64)
     if len(sizes) != len(markers):
         raise ValueError("one name size per marker is needed")
+    view = _checked_view(view_px)
+    r = float(marker_radius_px)
+    return _layout(markers, sizes, None, r, gap_px, name_gap_px, lines, view).offsets
+
+
+class LabelPlaces(NamedTuple):
+    """Where each name goes (`label_places`)."""
+
+    offsets: npt.NDArray[np.float64]
+    """``(n, 2)`` pixels from each marker to the middle of its name's left edge (NaN: no
+    name, the marker is outside the view)."""
+    short: npt.NDArray[np.bool_]
+    """``(n,)``: the short form is drawn (the target's number alone) instead of its name."""
+
+
+def label_places(
+    markers_px: npt.ArrayLike,
+    sizes_px: npt.ArrayLike,
+    short_sizes_px: npt.ArrayLike,
+    *,
+    marker_radius_px: float,
+    gap_px: float = LABEL_GAP_PX,
+    name_gap_px: float = NAME_GAP_PX,
+    lines_px: npt.ArrayLike | None = None,
+    view_px: npt.ArrayLike | None = None,
+) -> LabelPlaces:
+    """`label_offsets`, with a short form for each name (``short_sizes_px``: the target's
+    number alone, ``"T1"``) drawn where the whole name has no place near its own marker
+    that is clear and unambiguous (see the module docstring): where targets crowd a small
+    canvas, "T1" beside its dot, not "T1 · L5 left SNRB" reaching over to another's."""
+    markers = np.asarray(markers_px, dtype=np.float64).reshape(-1, 2)
+    sizes = np.asarray(sizes_px, dtype=np.float64).reshape(-1, 2)
+    short = np.asarray(short_sizes_px, dtype=np.float64).reshape(-1, 2)
+    if len(short) != len(markers):
+        raise ValueError("one short name size per marker is needed")
+    lines = np.zeros((0, 2, 2)) if lines_px is None else np.asarray(lines_px, dtype=np.float64)
+    view = _checked_view(view_px)
+    if len(sizes) != len(markers):
+        raise ValueError("one name size per marker is needed")
+    r = float(marker_radius_px)
+    return _layout(markers, sizes, short, r, gap_px, name_gap_px, lines, view)
+
+
+def _checked_view(view_px: npt.ArrayLike | None) -> npt.NDArray[np.float64] | None:
     view = None if view_px is None else np.asarray(view_px, dtype=np.float64).reshape(4)
     if view is not None and not (view[0] < view[2] and view[1] < view[3]):
         raise ValueError(f"the visible box must be (x0, y0, x1, y1) with x0 < x1, y0 < y1: {view}")
-    r = float(marker_radius_px)
+    return view
+
+
+_Cost = tuple[float, float]
+
+
+def _layout(
+    markers: npt.NDArray[np.float64],
+    sizes: npt.NDArray[np.float64],
+    short: npt.NDArray[np.float64] | None,
+    r: float,
+    gap_px: float,
+    name_gap_px: float,
+    lines: npt.NDArray[np.float64],
+    view: npt.NDArray[np.float64] | None,
+) -> LabelPlaces:
     marker_boxes = np.hstack([markers - r, markers + r])  # x0, y0, x1, y1
     placed: list[npt.NDArray[np.float64]] = []
     offsets = np.full((len(markers), 2), np.nan)
-    for n, (marker, (w, h)) in enumerate(zip(markers, sizes, strict=True)):
+    shortened = np.zeros(len(markers), dtype=bool)
+    for n, marker in enumerate(markers):
         if view is not None and not _within(marker, view):
             continue  # off screen: no name (see the module docstring)
-        others = list(np.delete(marker_boxes, n, axis=0))
-        best, best_cost = None, (np.inf, np.inf)
-        for offset in _places(w, h, r, gap_px, name_gap_px):
-            box = _box(marker + offset, w, h)
-            cost = (
-                _overlap(box, placed, name_gap_px)
-                + _overlap(box, others, 0.0)
-                + _outside(box, view),
-                sum(_inside(box, line) for line in lines),
-            )
-            if cost < best_cost:
-                best, best_cost = offset, cost
-            if cost == (0.0, 0.0):
-                break
-        assert best is not None
+        room = _Room(
+            marker,
+            others=list(np.delete(marker_boxes, n, axis=0)),
+            rivals=np.delete(markers, n, axis=0) if short is not None else np.zeros((0, 2)),
+            placed=placed,
+            lines=lines,
+            view=view,
+            name_gap=name_gap_px,
+        )
+        w, h = sizes[n]
+        best, best_cost = room.best(_places(w, h, r, gap_px, name_gap_px), w, h)
+        near = abs(best[1]) <= _NEAR_ROWS * (h + name_gap_px) + 1e-9
+        if short is not None and not (best_cost[0] == 0.0 and near):
+            sw, sh = short[n]
+            tag, tag_cost = room.best(_places(sw, sh, r, gap_px, name_gap_px), sw, sh)
+            if tag_cost[0] == 0.0 or tag_cost < best_cost:
+                best, w, h = tag, sw, sh
+                shortened[n] = True
         offsets[n] = best
         placed.append(_box(marker + best, w, h))
-    return offsets
+    return LabelPlaces(offsets, shortened)
+
+
+class _Room(NamedTuple):
+    """What a marker's name must keep clear of."""
+
+    marker: npt.NDArray[np.float64]
+    others: list[npt.NDArray[np.float64]]  # the other markers' boxes
+    rivals: npt.NDArray[np.float64]  # the other markers' centres (none: not weighed)
+    placed: list[npt.NDArray[np.float64]]  # the names placed so far
+    lines: npt.NDArray[np.float64]
+    view: npt.NDArray[np.float64] | None
+    name_gap: float
+
+    def cost(self, offset: npt.NDArray[np.float64], w: float, h: float) -> _Cost:
+        """(overlap with names and markers, area outside the view and read as another
+        marker's; length of lines crossed) of a name of ``w`` × ``h`` at ``offset``."""
+        box = _box(self.marker + offset, w, h)
+        return (
+            _overlap(box, self.placed, self.name_gap)
+            + _overlap(box, self.others, 0.0)
+            + _outside(box, self.view)
+            + _begins_at_another(box, self.marker, self.rivals),
+            sum(_inside(box, line) for line in self.lines),
+        )
+
+    def best(
+        self, places: list[npt.NDArray[np.float64]], w: float, h: float
+    ) -> tuple[npt.NDArray[np.float64], _Cost]:
+        """The first place of least cost (the first free one)."""
+        best, best_cost = places[0], (np.inf, np.inf)
+        for offset in places:
+            c = self.cost(offset, w, h)
+            if c < best_cost:
+                best, best_cost = offset, c
+            if c == (0.0, 0.0):
+                break
+        return best, best_cost
+
+
+def _begins_at_another(
+    box: npt.NDArray[np.float64], own: npt.NDArray[np.float64], others: npt.NDArray[np.float64]
+) -> float:
+    """A name's area when it begins (its left end, the middle of its first letter: where
+    reading starts) nearer another marker than its own — it would read as that one's —
+    else 0 (so that such a place counts as taken). The name of the left L5 root's target,
+    on its left across a narrow canvas, began beside a right-sided dot and read as
+    that target's."""
+    if not len(others):
+        return 0.0
+    x0, y0, x1, y1 = box
+    start = np.array([x0 + (y1 - y0) / 2, (y0 + y1) / 2])
+    mine = float(np.hypot(*(start - own)))
+    theirs = float(np.hypot(*(others - start).T).min())
+    return float((x1 - x0) * (y1 - y0)) if theirs < mine else 0.0
 
 
 def _places(

@@ -5,7 +5,7 @@ They are views of the case: `refresh_layers` redraws them from a `Case` after ev
 change, so reopening a case restores every layer exactly. Points live in world
 coordinates (LPS as ``(z, y, x)``, see `_convert`). The targets' names are a layer of their
 own (``"target names"``: napari places every text of a layer at one offset, and names of
-close targets must be placed apart, `blockplan.planning.label_offsets`). Targets are
+close targets must be placed apart, `blockplan.planning.label_places`). Targets are
 coloured by ledger status with the core's one table, `blockplan.outcomes.STATUS_COLOURS`
 (re-exported here), which the report's pain-source map uses too.
 """
@@ -22,14 +22,14 @@ import numpy as np
 
 from blockplan.case import Case, MaskGrid, ScarRegion
 from blockplan.outcomes.evidence import STATUS_COLOURS, UNTESTED
-from blockplan.planning.labels import label_offsets
+from blockplan.planning.labels import label_places
 from blockplan.planning.projection import (
     IN_PLANE_MM,
     path_legend,
     path_on_plane,
     path_parts_on_plane,
 )
-from blockplan.planning.wording import VERDICT_COLOURS, target_names
+from blockplan.planning.wording import VERDICT_COLOURS, target_names, target_tag
 from napari_blockplan._convert import display_grid, lps_to_world, world_to_lps
 
 if TYPE_CHECKING:
@@ -357,7 +357,7 @@ def refresh_layers(
         np.array([traj.entry.lps, case.target(traj.target_id).position.lps], dtype=float)
         for traj in case.trajectories
     ]
-    _target_names(viewer, positions, [names[t.id] for t in tg], paths)
+    _target_names(viewer, positions, [names[t.id] for t in tg], paths, [target_tag(t) for t in tg])
     _trajectories(viewer, case, verdicts)
     _scar(viewer, case)
 
@@ -382,7 +382,7 @@ the meantime (they are anchored in the world)."""
 
 def name_sizes_px(names: tuple[str, ...], font_size: float) -> np.ndarray:
     """Width and height (``(n, 2)`` canvas pixels) of each name as napari draws it at
-    ``font_size`` points, measured with the font that draws it (`label_offsets` needs them).
+    ``font_size`` points, measured with the font that draws it (`label_places` needs them).
 
     napari draws layer text with the application font's family, its glyphs measured at
     256 points by Qt (`QFontMetricsF`) and scaled to ``font_size / 72 × dpi`` pixels, the
@@ -418,13 +418,15 @@ def _target_names(
     positions: np.ndarray,
     names: list[str],
     paths: list[np.ndarray],
+    tags: list[str],
 ) -> None:
     """Draw the targets' names (``names``, one per LPS row of ``positions``) on the names
     layer, each beside its marker where no other name or marker is, and off the needle
     ``paths`` (LPS ``(2, 3)`` entry, target) where it can be
-    (`blockplan.planning.label_offsets`); `_follow_slices` moves them with the slice and
-    the zoom."""
-    anchors, shown = _name_anchors(viewer, positions, names, paths, _NAME_FONT_SIZE)
+    (`blockplan.planning.label_places`: a target's number alone, ``tags``, where its whole
+    name has no clear place near it); `_follow_slices` moves them with the slice and the
+    zoom."""
+    anchors, shown, texts = _name_anchors(viewer, positions, names, paths, _NAME_FONT_SIZE, tags)
     layer = _points(
         viewer,
         "target names",
@@ -432,7 +434,7 @@ def _target_names(
         size=0.1,
         face_color="transparent",
         border_width=0.0,
-        features={"label": names},
+        features={"label": texts},
         text={
             "string": "{label}",
             "color": "white",
@@ -441,7 +443,9 @@ def _target_names(
         },
     )
     if layer is not None:
-        layer.metadata["blockplan"].update(positions=positions, names=list(names), paths=paths)
+        layer.metadata["blockplan"].update(
+            positions=positions, names=list(names), paths=paths, tags=list(tags)
+        )
         if names and not np.array_equal(layer.shown, shown):
             layer.shown = shown
         _follow_slices(viewer)
@@ -453,13 +457,15 @@ def _name_anchors(
     names: list[str],
     paths: list[np.ndarray],
     font_size: float,
-) -> tuple[np.ndarray, np.ndarray]:
+    tags: list[str],
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """World points where the targets' names are anchored in the view shown (napari's
-    ``lower_left`` text anchor: the name's left end, its top edge on the canvas), and which
-    names are shown.
+    ``lower_left`` text anchor: the name's left end, its top edge on the canvas), which
+    names are shown, and what each shows: its name, or its number alone (``tags``) where
+    the whole name has no clear place near its marker (`label_places`).
 
     In 2-D, the markers the slice shows (`_targets_shown`) get their names placed apart on
-    the screen, inside the canvas, off the paths drawn where they can be (`label_offsets`,
+    the screen, inside the canvas, off the paths drawn where they can be (`label_places`,
     in canvas pixels at the camera's zoom, centre and orientation, each name's size
     measured in the font drawing it at ``font_size``: `name_sizes_px`), turned back into
     millimetres in the slice; the name of a marker outside the canvas is not shown. In 3-D
@@ -468,9 +474,10 @@ def _name_anchors(
     world = np.asarray(lps_to_world(_targets_shown(viewer, positions)), dtype=float).reshape(-1, 3)
     shown = np.ones(len(world), dtype=bool)
     dims = viewer.dims
+    texts = list(names)
     if dims.ndisplay != 2 or dims.ndim != 3 or not len(world):
         beside: np.ndarray = world + np.asarray(_BESIDE["translation"], dtype=float)
-        return beside, shown
+        return beside, shown, texts
     depth = dims.not_displayed[0]
     rows, cols = dims.displayed
     down, right = viewer.scene.camera.orientation2d
@@ -496,25 +503,30 @@ def _name_anchors(
                 ends = np.array([on_plane.entry_lps, on_plane.target_lps])
                 lines.append(to_screen(np.asarray(lps_to_world(ends), dtype=float)))
     sizes = name_sizes_px(tuple(names), font_size)
+    short_sizes = name_sizes_px(tuple(tags), font_size)
     on = np.abs(world[:, depth] - float(dims.point[depth])) <= _NAPARI_SLAB_MM
     offsets = np.tile([_MARKER_MM / 2 * zoom, 0.0], (len(world), 1))
     if on.any():
-        placed = label_offsets(
+        places = label_places(
             screen[on],
             sizes[on],
+            short_sizes[on],
             marker_radius_px=_MARKER_MM / 2 * zoom,
             lines_px=lines or None,
             view_px=view,
         )
+        placed = places.offsets.copy()
         off_view = np.isnan(placed).any(axis=1)
         placed[off_view] = offsets[on][off_view]
         offsets[on] = placed
         shown[np.flatnonzero(on)[off_view]] = False
+        for n in np.flatnonzero(on)[places.short]:
+            texts[n], sizes[n] = tags[n], short_sizes[n]
     offsets[:, 1] -= sizes[:, 1] / 2  # the text hangs from its anchor: the name's top edge
     anchors = world.copy()
     anchors[:, cols] += offsets[:, 0] * sign_x / zoom
     anchors[:, rows] += offsets[:, 1] * sign_y / zoom
-    return anchors, shown
+    return anchors, shown, texts
 
 
 def _trajectories(viewer: napari.viewer.Viewer, case: Case, verdicts: Mapping[str, str]) -> None:
@@ -764,15 +776,23 @@ def _follow_slices(viewer: napari.viewer.Viewer) -> None:
         meta = layer.metadata["blockplan"]
         if not len(meta["positions"]):
             return
-        data, shown = _name_anchors(
-            viewer, meta["positions"], meta["names"], meta["paths"], float(layer.text.size)
+        data, shown, texts = _name_anchors(
+            viewer,
+            meta["positions"],
+            meta["names"],
+            meta["paths"],
+            float(layer.text.size),
+            meta.get("tags", meta["names"]),
         )
         if len(data) != len(layer.data):
             return
-        moved = not np.array_equal(data, layer.data)
+        relabelled = list(layer.features["label"]) != texts
+        moved = relabelled or not np.array_equal(data, layer.data)
         if moved:
             with layer.events.blocker_all():
-                layer.data = data  # as many names as before: their strings stay
+                layer.data = data  # as many names as before
+                if relabelled:  # a whole name or its number alone
+                    layer.features = {"label": texts}
             meta["drawn"] = None  # the next refresh_layers redraws it
         if not np.array_equal(shown, layer.shown):
             layer.shown = shown  # a marker came onto or left the canvas

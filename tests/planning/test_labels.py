@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from blockplan.planning import LABEL_GAP_PX, NAME_GAP_PX, label_offsets
+from blockplan.planning import LABEL_GAP_PX, NAME_GAP_PX, label_offsets, label_places
 
 R = 7.5  # marker radius (px)
 NAME = (120.0, 12.0)  # a name's width and height (px)
@@ -160,3 +160,23 @@ def test_a_name_kept_inside_still_keeps_off_the_other_names() -> None:
     for box in _boxes(markers, offsets, sizes):
         assert VIEW[0] <= box[0] and box[2] <= VIEW[2] and VIEW[1] <= box[1] and box[3] <= VIEW[3]
     assert label_offsets(markers, sizes, marker_radius_px=R).tolist() == [[10.5, 0.0]] * 2
+
+
+TAG = (16.0, 12.0)  # a target's number alone ("T1")
+
+
+def test_a_name_with_no_place_near_its_marker_is_drawn_short() -> None:
+    """A narrow view (180 px) with the left L5 root's target (T1, x 120) right of a
+    right-sided one (T5, x 40) on its row, as on a small canvas: T1's whole name runs off
+    the view on its right (x 130.5…250.5) and off it on its left, across T5's dot; so T1
+    is drawn short, "T1", in its first place (x 130.5…146.5). T5's whole name finds a free
+    place a row up (its row has T1's dot and number in it: 12 px and the names' gap = 20),
+    near enough to keep it whole. Without short forms (`label_offsets`) T1 keeps the least
+    bad place for its whole name: across T5's dot."""
+    markers = [[120.0, 200.0], [40.0, 200.0]]
+    narrow = (0.0, 0.0, 180.0, 400.0)
+    places = label_places(markers, [NAME, NAME], [TAG, TAG], marker_radius_px=R, view_px=narrow)
+    assert places.offsets.tolist() == [[10.5, 0.0], [10.5, -20.0]]
+    assert places.short.tolist() == [True, False]
+    whole = label_offsets(markers, [NAME, NAME], marker_radius_px=R, view_px=narrow)
+    assert whole[0].tolist() != [10.5, 0.0]

@@ -96,7 +96,7 @@ def _apart(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
     return a[2] < b[0] or b[2] < a[0] or a[3] < b[1] or b[3] < a[1]
 
 
-def test_close_targets_names_stand_apart_at_the_default_zoom(demo_axial) -> None:
+def test_close_targets_names_stand_apart_at_the_default_zoom(demo_axial, qtbot) -> None:
     """The left and right L5 TFESI targets share an axial slice 51 mm apart: at the
     default zoom, T1's name ran into T2's marker and name ("T1 · L5 right TFESIT2 · L5 …").
     A third target placed by a click 4 mm beside T2 (same level and side) gets a name of
@@ -107,10 +107,17 @@ def test_close_targets_names_stand_apart_at_the_default_zoom(demo_axial) -> None
     doc.click_patient(near_t2, "a target beside T2")
     doc.key(canvas_widget(viewer), Qt.Key.Key_Escape, what="Esc")
     settle(10)
+    layer = layer_for(viewer, "target names")
+    qtbot.waitUntil(lambda: _laid_out(viewer, layer), timeout=3000)  # after the table widened
     targets = workspace_for(viewer).case.targets
     assert len(targets) == len(case.targets) + 1
-    layer = layer_for(viewer, "target names")
-    assert [str(v) for v in layer.text.values] == list(target_names(targets).values())
+    # each name its own: whole, or its number alone where the canvas (narrowed by the
+    # table, grown for T6's name) leaves its whole name no place near its marker that does
+    # not begin nearer another's
+    whole = list(target_names(targets).values())
+    texts = [str(v) for v in layer.text.values]
+    assert all(t in (w, w.split(" · ")[0]) for t, w in zip(texts, whole, strict=True)), texts
+    assert texts[0] == whole[0]  # T1 has room on its right
     on_slice = ["t1", "t2", targets[-1].id]
     index = [[t.id for t in targets].index(tid) for tid in on_slice]
     zoom = viewer.scene.camera.zoom
@@ -126,10 +133,14 @@ def test_close_targets_names_stand_apart_at_the_default_zoom(demo_axial) -> None
             assert _apart(boxes[a], boxes[b]), f"the names of {a} and {b} overlap"
     radius_px = MARKER_MM / 2 * zoom
     row_px = _line_px(layer) + NAME_GAP_PX  # the names' rows: a line and the names' gap
-    for tid in on_slice:  # beside its own marker: starts at its edge, within 2 rows of it
+    for tid in on_slice:  # beside its own marker: starts at its right edge or ends at its
+        # left edge (where the canvas, narrowed by the wider table, leaves no room on the
+        # right), within 2 rows of it
         centre = pixel_of(viewer, next(t for t in targets if t.id == tid).position.lps)
-        row0, col0, row1, _col1 = boxes[tid]
-        assert centre.x() + radius_px - 1 <= col0 <= centre.x() + 3 * radius_px, tid
+        row0, col0, row1, col1 = boxes[tid]
+        right = centre.x() + radius_px - 1 <= col0 <= centre.x() + 3 * radius_px
+        left = centre.x() - 3 * radius_px <= col1 <= centre.x() - radius_px + 1
+        assert right or left, (tid, col0, col1, centre.x())
         assert abs((row0 + row1) / 2 - centre.y()) < 2 * row_px + 4, tid
 
 
@@ -219,10 +230,19 @@ def _laid_out(viewer: Any, layer: Any) -> bool:
     """Whether the names stand where the layout for the camera now puts them (the debounced
     relayout has run since the last zoom or pan)."""
     meta = layer.metadata["blockplan"]
-    anchors, shown = _name_anchors(
-        viewer, meta["positions"], meta["names"], meta["paths"], float(layer.text.size)
+    anchors, shown, texts = _name_anchors(
+        viewer,
+        meta["positions"],
+        meta["names"],
+        meta["paths"],
+        float(layer.text.size),
+        meta["tags"],
     )
-    return bool(np.allclose(anchors, layer.data) and np.array_equal(shown, layer.shown))
+    return bool(
+        np.allclose(anchors, layer.data)
+        and np.array_equal(shown, layer.shown)
+        and texts == list(layer.features["label"])
+    )
 
 
 @pytest.mark.parametrize("plane", ["axial", "coronal"])
@@ -293,7 +313,8 @@ def _names_inside_and_apart(
     assert not (all_text & ~union).any(), "only the names expected are drawn"
     sizes = name_sizes_px(tuple(str(v) for v in layer.text.values), layer.text.size)
     markers = {tid: pixel_of(viewer, case.target(tid).position.lps) for tid in ids}
-    lefts = 0
+    lefts = shorts = 0
+    texts = [str(v) for v in layer.text.values]
     for n in drawn:
         row0, col0, row1, col1 = _box(pixels[n])
         assert row0 > 0 and col0 > 0 and row1 < height - 1 and col1 < width - 1, ids[n]
@@ -301,8 +322,15 @@ def _names_inside_and_apart(
         marker = markers[ids[n]]
         assert 0 <= marker.x() < width and 0 <= marker.y() < height, ids[n]
         lefts += col1 < marker.x()
-    if flipped:
-        assert lefts, "a name whose first place ran off the canvas went left of its marker"
+        shorts += texts[n] == ids[n].upper()  # its number alone ("T2")
+        first = pixels[n][pixels[n][:, 1] <= col0 + 6].mean(axis=0)  # where it begins
+        seen = [t for t in ids if t in on_slice and markers[t].x() in range(width)]
+        nearest = min(
+            seen, key=lambda t: np.hypot(markers[t].y() - first[0], markers[t].x() - first[1])
+        )
+        assert nearest == ids[n], f"{texts[n]} begins nearer {nearest}'s marker"
+    if flipped:  # whole on the left, or its number alone where it would begin at another's
+        assert lefts or shorts, "a name whose first place ran off the canvas went left"
     for tid in on_slice - expected:
         marker = markers[tid]
         assert not (0 <= marker.x() < width and 0 <= marker.y() < height), tid
@@ -369,3 +397,51 @@ def test_a_pan_places_the_names_again_once_not_on_every_move(
     qtbot.waitUntil(lambda: len(calls) > during, timeout=3000)
     qtbot.waitUntil(lambda: _laid_out(viewer, layer), timeout=3000)
     _names_inside_and_apart(viewer, layer, case, {"t1", "t2"}, {"t1", "t2"}, flipped=True)
+
+
+def test_on_a_narrow_canvas_every_name_begins_beside_its_own_marker(
+    make_napari_viewer, tmp_path, qtbot
+) -> None:
+    """A physician's trial: with the window narrowed until the canvas is ~250 px wide, the
+    left L5 target's whole name was put on its left, reaching over to the right L5 target
+    and beginning just beside that dot — "L5 left SNRB" read beside the right-sided needle.
+    Now, wherever a name is drawn, the marker nearest to where it begins (its left end, the
+    middle of its first letter) is its own; a name with no such place is drawn short (the
+    target's number)."""
+    viewer, planning, case = demo_in_planning(make_napari_viewer, tmp_path)
+    settle(10)
+    doc = Physician(viewer)
+    doc.click(planning.view_buttons["axial"], "Axial")
+    _select_target(doc, planning, "t1")
+    window = viewer.window._qt_window
+    canvas = canvas_widget(viewer)
+    for width in range(1400, 700, -50):  # narrower until the canvas is small
+        window.resize(width, 900)
+        settle()
+        if canvas.width() <= 280:
+            break
+    assert canvas.width() <= 280
+    layer = layer_for(viewer, "target names")
+    qtbot.waitUntil(lambda: _laid_out(viewer, layer), timeout=3000)
+    settle(10)
+    shown_ids = [t.id for t in case.targets]
+    on_slice = [n for n, t in enumerate(case.targets) if t.id in ("t1", "t2")]
+    assert layer.shown[on_slice].all()
+    texts = list(layer.features["label"])
+    assert any(texts[n] == case.targets[n].id.upper() for n in on_slice), texts  # "T1"/"T2"
+    for other in "levels", "trajectories", "targets":
+        layer_for(viewer, other).visible = False
+    pixels = _each_names_pixels(viewer, layer)
+    centres = {tid: pixel_of(viewer, case.target(tid).position.lps) for tid in ("t1", "t2")}
+    for n in on_slice:
+        mine = shown_ids[n]
+        drawn = pixels[n]
+        assert len(drawn) > 20, texts[n]
+        first = drawn[drawn[:, 1] <= drawn[:, 1].min() + 6]  # its first letter
+        start = first.mean(axis=0)  # row, column
+        nearest = min(
+            centres,
+            key=lambda tid: np.hypot(centres[tid].y() - start[0], centres[tid].x() - start[1]),
+        )
+        assert nearest == mine, (texts[n], start, {k: (v.x(), v.y()) for k, v in centres.items()})
+        assert drawn[:, 1].min() > 0 and drawn[:, 1].max() < canvas.width() - 1
