@@ -320,12 +320,14 @@ def test_an_edit_after_the_build_says_at_once_that_the_preview_is_stale(
         "then archive"
     )
     assert not report.archive_button.isEnabled()
+    assert not report.save_button.isEnabled()  # nor is the outdated PDF saved
 
     undo = next(
         b for b in report.findChildren(type(report.build_button)) if b.text().startswith("Undo")
     )
     doc.click(undo, "Undo")
     assert report.archive_button.isEnabled()  # the case is again the one previewed
+    assert report.save_button.isEnabled()
     doc.click(report.archive_button, "Archive the previewed report")
     qtbot.waitUntil(lambda: "archived to" in report.status.text(), timeout=120000)
     assert (tmp_path / "archive" / "report.pdf").read_bytes() == report.pdf

@@ -193,3 +193,24 @@ def test_the_proposal_layer_is_made_in_seed_mode_and_reused(scar: Any, qtbot: An
     assert layer_for(viewer, "scar") is spare and widget.proposal.spare() is None
     assert [lay for lay in viewer.layers if type(lay).__name__ == "Labels"] == [spare]
     np.testing.assert_array_equal(spare.data > 0, scar_layer_data(ws.case.scar_regions[0])[0] > 0)
+
+
+def test_accept_or_leaving_the_scar_tab_ends_the_seed_mode(scar: Any, qtbot: Any) -> None:
+    """A physician's trial: after Accept the seed stayed armed, and on the Targets tab an
+    ordinary click at a target grew another scar, ending in "the region leaked". Accept
+    ends the mode (the status bar says so no more); so does leaving the Scar tab."""
+    viewer, widget, ws, doc, seed = scar
+    doc.click_patient(seed, "inside the scar")
+    _proposal_shown(qtbot, widget)
+    doc.click(widget.proposal.accept_button, "Accept proposal")
+    assert widget.mode is None and "click inside the scar" not in viewer.help
+    grown = ws.case
+    doc.click_patient(seed, "a click to look around")
+    settle()
+    assert ws.case == grown and not widget.proposal.growing  # nothing grows
+    # armed again, then another tab is opened: the mode ends there too
+    doc.key(canvas_widget(viewer), Qt.Key.Key_G, Qt.KeyboardModifier.ShiftModifier, "Shift-G")
+    assert widget.mode == "seed"
+    bar = widget.tabs.tabBar()
+    doc.click(bar, "the Targets tab", bar.tabRect(2).center())
+    assert widget.mode is None

@@ -62,3 +62,39 @@ def test_up_down_and_page_keys_step_the_plane_shown(make_napari_viewer: Any) -> 
     assert int(viewer.dims.current_step[2]) == min(before + 1, 31)
     assert int(viewer.dims.current_step[0]) == 0  # the axial position is left alone
     assert layer.visible
+
+
+def test_ctrl_z_on_the_canvas_undoes_the_click_just_made(make_napari_viewer, tmp_path) -> None:
+    """A physician's trial: after Shift-T and a click on the canvas, the focus stays on the
+    canvas, where Ctrl+Z did nothing (only a panel heard it). It undoes the target now, and
+    Ctrl+Shift+Z redoes it, saying so in the Planning panel's message line."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtTest import QTest
+
+    from napari_blockplan._workspace import workspace_for
+    from tests.plugin._gui import Physician, canvas_widget, settle
+    from tests.plugin.test_needle_on_slice import demo_in_planning
+
+    viewer, planning, case = demo_in_planning(make_napari_viewer, tmp_path)
+    settle(10)
+    doc = Physician(viewer)
+    doc.click(planning.view_buttons["axial"], "Axial")
+    ws = workspace_for(viewer)
+    canvas = canvas_widget(viewer)
+    near = [case.targets[0].position.lps[0] + 6.0, *case.targets[0].position.lps[1:]]
+    doc.key(canvas, Qt.Key.Key_T, Qt.KeyboardModifier.ShiftModifier, "Shift-T")
+    doc.click_patient(near, "a new target")
+    assert len(ws.case.targets) == len(case.targets) + 1
+    canvas.setFocus()
+    QTest.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    settle()
+    assert len(ws.case.targets) == len(case.targets)
+    assert planning.message.text().startswith("undone: add target")
+    QTest.keyClick(
+        canvas,
+        Qt.Key.Key_Z,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    settle()
+    assert len(ws.case.targets) == len(case.targets) + 1
+    assert planning.message.text().startswith("redone: add target")

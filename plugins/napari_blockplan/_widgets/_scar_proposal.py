@@ -213,6 +213,8 @@ class ScarProposal(QWidget):
             with_scar(case, region), "grow scar", f"scar region grown: {region.volume_ml:.2f} mL"
         )
         self.label.setText("")
+        if self.panel.ws.mode == "seed":  # the scar is grown: a later click grows nothing
+            self.panel.ws.set_mode(None)
         return region
 
     def reject(self) -> None:

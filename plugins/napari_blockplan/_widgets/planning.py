@@ -171,6 +171,7 @@ class PlanningWidget(Panel):
         tabs.addTab(_scrolling(self._scar_tab()), "Scar")
         tabs.addTab(self._targets_tab(), "Targets")
         self.tabs = tabs
+        tabs.currentChanged.connect(self._leave_seed_mode_off_the_scar_tab)
 
         self.mode_label = QLabel("")
         self.mode_label.setWordWrap(True)
@@ -490,6 +491,10 @@ class PlanningWidget(Panel):
             "Escape": lambda _v: self.ws.set_mode(None),
             "Control-Alt-Z": lambda _v: self.undo(),
             "Control-Alt-Y": lambda _v: self.redo(),
+            # the canvas keeps the focus after a click places something: Ctrl+Z there undid
+            # nothing (a physician's trial). Ctrl+Y stays napari's 3-D view.
+            "Control-Z": lambda _v: self.undo(),
+            "Control-Shift-Z": lambda _v: self.redo(),
         }
         previous = {
             key: self.viewer.bind_key(key, func, overwrite=True) for key, func in bindings.items()
@@ -594,10 +599,17 @@ class PlanningWidget(Panel):
         placed = {m.level for m in self.ws.case.levels} - before
         self._after_placement(mode, placed)
 
+    def _leave_seed_mode_off_the_scar_tab(self, index: int) -> None:
+        """Leaving the Scar tab ends a scar seed mode: nothing on the other tabs shows it,
+        and an ordinary click there grew another scar (a physician's trial)."""
+        if self.ws.mode == "seed" and self.tabs.tabText(index) != "Scar":
+            self.ws.set_mode(None)
+
     def _after_placement(self, mode: str, levels_placed: set[str]) -> None:
         """One click places one item: the mode ends, so a later click to look around moves
         nothing. Levels are marked in a row (the hint names the next one) until S1; a scar
-        seed stays armed (a proposal can be cancelled or rejected and grown again)."""
+        seed stays armed until its proposal is accepted (a proposal can be cancelled or
+        rejected and grown again), or the Scar tab is left."""
         if mode == "seed":
             return
         if mode != "level" or "S1" in levels_placed:

@@ -242,12 +242,14 @@ class ReportWidget(Panel):
             self._say_if_stale()
 
     def _say_if_stale(self) -> None:
-        """The preview no longer shows the case: say so at once and disable Archive —
-        the physician used to learn it only from Archive's refusal."""
+        """The preview no longer shows the case: say so at once and disable Archive and
+        Save PDF… — the physician used to learn it only from Archive's refusal, and could
+        save the outdated PDF."""
         if self.pdf_case is None:
             return
         stale = self.pdf_case != self.ws.case
         self.archive_button.setEnabled(not stale)
+        self.save_button.setEnabled(not stale)  # an outdated PDF is not saved either
         if stale:
             self.status.setText(STALE_REPORT)
 
