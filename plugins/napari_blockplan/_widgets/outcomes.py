@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from qtpy.QtCore import Qt
+from qtpy.QtCore import QSize, Qt
 from qtpy.QtGui import QColor
 from qtpy.QtWidgets import (
     QAbstractItemView,
@@ -163,6 +163,10 @@ class OutcomesWidget(Panel):
         self.profile_label.setWordWrap(True)
         self.block_list = QListWidget()
         self.block_list.setMaximumHeight(84)
+        # a row wider than the list ends in "…" at the list's edge (the verdict comes first
+        # in the line), never behind a scroll bar; the whole line is the row's tooltip
+        self.block_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.block_list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.block_list.currentRowChanged.connect(self._block_selected)
         self.new_block_button = QPushButton("New block")
         self.new_block_button.clicked.connect(self.new_block)
@@ -568,6 +572,10 @@ class OutcomesWidget(Panel):
                 item = present(lst.item(row))
                 item.setText(text)
                 item.setToolTip(text)  # whole, however narrow the dock
+                if item.sizeHint().width() != 1:
+                    # as wide as the list, not as its text (the style's height): Qt then
+                    # elides the text at the list's edge
+                    item.setSizeHint(QSize(1, lst.sizeHintForRow(row)))
                 item.setData(_ID, pid)
             ids = [pid for pid, _text in rows]
             lst.setCurrentRow(ids.index(current) if current in ids else -1)
