@@ -209,6 +209,29 @@ def test_a_quick_entry_not_entered_never_moves_to_another_block(pending: Any) ->
     assert widget.message.text() == "the diary typed for block #1 was discarded"
 
 
+def test_recording_a_new_block_asks_about_a_quick_entry_not_entered(pending: Any) -> None:
+    """The diary typed for block #5, then Record as new block (the same block, another day):
+    the new block is shown and the line was emptied without a word. Now asked first: Stay
+    records nothing; Save the diary enters it into block #5, then records the new block."""
+    viewer, widget, ws, pid = pending
+    doc = Physician(viewer)
+    _diary_typed(doc, widget)
+    n = len(ws.case.procedures)
+    bar = widget.tabs.tabBar()
+    doc.click(bar, "the Block tab", bar.tabRect(TABS.index("Block")).center())
+
+    seen: list[str] = []
+    _answer(STAY, seen)
+    doc.click(widget.record_button, "Record as new block")
+    assert seen == [QUESTION] and len(ws.case.procedures) == n
+    assert widget.selected_procedure_id() == pid and widget.quick_diary.text() == TYPED
+
+    _answer(SAVE, seen)
+    doc.click(widget.record_button, "Record as new block")
+    assert len(seen) == 2 and len(ws.case.procedures) == n + 1
+    assert _nrs(ws, pid) == ENTERED and widget.selected_procedure_id() != pid
+
+
 def test_a_diary_cell_being_typed_is_saved_before_napari_closes(pending: Any) -> None:
     """A value typed into the grid (Enter not pressed), then napari's window closed: the
     cell is saved as Enter would save it (no question: every committed cell is saved at
@@ -226,6 +249,24 @@ def test_a_diary_cell_being_typed_is_saved_before_napari_closes(pending: Any) ->
     QApplication.sendEvent(widget.window(), closing)
     assert closing.isAccepted()
     assert _stored_nrs(ws, ws.case.case_id, pid) == (6, {30: 3})
+
+
+def test_a_diary_cell_refused_when_napari_closes_keeps_the_window_open(pending: Any) -> None:
+    """An NRS of 12 being typed when napari's window closes: not saved (as after Enter),
+    the message names the row and the range, and the window stays open to retype it."""
+    viewer, widget, ws, pid = pending
+    doc = Physician(viewer)
+    _diary_typed(doc, widget, text="6:")
+    doc.key(widget.quick_diary, Qt.Key.Key_Return, what="Enter")
+    widget.diary.setFocus()
+    widget.diary.setCurrentCell(2, 1)  # 30 min
+    doc.type_focused("12", "an NRS out of range")
+    closing = QCloseEvent()
+    QApplication.sendEvent(widget.window(), closing)
+    assert not closing.isAccepted() and widget.window().isVisible()
+    assert "diary 30 min (row 3)" in widget.message.text()
+    assert "0–10" in widget.message.text() and _nrs(ws, pid) == (6, {})
+    assert widget.selected_procedure_id() == pid
 
 
 def test_enter_on_the_empty_quick_entry_line_does_nothing(pending: Any) -> None:

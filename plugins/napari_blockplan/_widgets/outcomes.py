@@ -388,7 +388,10 @@ class OutcomesWidget(Panel):
         self.tabs.setCurrentIndex(0)
 
     def record_from_form(self) -> Procedure | None:
-        """Record the form as a new block; the Diary tab opens for its diary."""
+        """Record the form as a new block; the Diary tab opens for its diary (a diary typed
+        for the block shown and not entered is asked about first)."""
+        if self.selected_procedure_id() is not None and not self._leave_typed_diary():
+            return None
         try:
             proc = self.form.procedure(self.ws.case)
         except (BlockplanError, ValueError) as err:
