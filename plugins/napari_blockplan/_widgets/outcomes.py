@@ -547,8 +547,12 @@ class OutcomesWidget(Panel):
             self._fill_ledger()
         finally:
             self._filling = False
-        if not self._asking:  # an answer saved: the block asked about stays in the form
+        if not self._asking:
             self._show_selected(case)
+        else:  # an answer saved: the block asked about stays shown, its diary up to date
+            proc = self._procedure(self.diary_panel.procedure_id)
+            if proc is not None:
+                self.diary_panel.show_block(case, proc, self._block_title(proc))
         self.scores.show_case(case)
 
     def _fill_blocks(self, case: Case) -> None:
