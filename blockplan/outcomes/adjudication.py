@@ -440,13 +440,17 @@ class BlockResult(_Result):
 
     @property
     def list_line(self) -> str:
-        """One line of a block list, e.g.
-        ``"Block #1 · 2026-04-07 09:00 · SNRB L5 right nerve root · lidocaine — positive"``."""
+        """One line of a block list, the verdict right after the block's number, e.g.
+        ``"Block #1 — positive · 2026-04-07 09:00 · SNRB L5 right nerve root · lidocaine"``.
+
+        The verdict comes first because it is what the list is read for: a list narrower
+        than the line cuts its end (the sites and the agent), never the verdict.
+        """
         sites = " + ".join(k.short_label for k in self.sites) or "site not recorded"
         when = self.performed_at.strftime("%Y-%m-%d %H:%M")
         what = f"{BLOCK_ABBREVIATIONS[self.block_type]} {sites}"
         name = numbered_block(self.number, capitalised=True)
-        return f"{name} · {when} · {what} · {self.agent_label} — {self.short_verdict}"
+        return f"{name} — {self.short_verdict} · {when} · {what} · {self.agent_label}"
 
     @property
     def label(self) -> str:

@@ -11,16 +11,17 @@ from blockplan.outcomes.ledger import build_ledger
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom"
 
 
-def test_a_block_line_names_number_time_abbreviation_sites_agent_and_verdict() -> None:
+def test_a_block_line_names_number_verdict_time_abbreviation_sites_and_agent() -> None:
     case = build_demo_case(SAMPLE)
     ledger = build_ledger(case, case.profile_name)
     lines = {b.number: b.list_line for b in ledger.blocks}
     assert (
-        lines[1] == "Block #1 · 2026-04-07 09:00 · SNRB L5 left nerve root · lidocaine — positive"
+        lines[1] == "Block #1 — positive · 2026-04-07 09:00 · SNRB L5 left nerve root · lidocaine"
     )
     for block in ledger.blocks:
         line = block.list_line
-        assert line.startswith(f"Block #{block.number} · ") and line.endswith(block.short_verdict)
+        # the verdict first: a narrow list cuts the sites and the agent, never the verdict
+        assert line.startswith(f"Block #{block.number} — {block.short_verdict} · ")
         assert block.block_type.value not in line.split(" · ")[2].split()  # "MBB", not "mbb"
 
 

@@ -72,7 +72,7 @@ def test_panel_and_report_name_each_block_alike(make_napari_viewer: Any, tmp_pat
         name = shown.split(":")[0]
         block = next(b for b in blocks if numbered_block(b.number, capitalised=True) == name)
         assert block.short_verdict in shown
-        assert lst.item(row).text().startswith(f"{name} · ")  # the list names it alike
+        assert lst.item(row).text().startswith(f"{name} — ")  # the list names it alike
         assert f"{name} " in pdf, name  # the report's block paragraph and result line
 
     # the ledger: each source's first reason and its blocks, on screen and in the PDF

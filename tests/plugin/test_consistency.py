@@ -191,7 +191,7 @@ def test_screen_pdf_and_sr_state_the_same_plan(opened: Any) -> None:
     for block in ws.ledger.blocks:
         assert plan.block_verdicts[block.number] == block.verdict.value
         name = numbered_block(block.number, capitalised=True)
-        assert any(t.startswith(f"{name} · ") and block.short_verdict in t for t in listed)
+        assert any(t.startswith(f"{name} — {block.short_verdict} · ") for t in listed)
 
 
 @pytest.mark.parametrize("opened", ["demo case"], indirect=True)

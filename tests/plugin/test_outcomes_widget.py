@@ -198,7 +198,7 @@ def test_pending_and_needs_review_blocks_show_why(outcomes) -> None:
 
     def listed() -> str:
         items = [widget.block_list.item(r).text() for r in range(widget.block_list.count())]
-        return next(t for t in items if t.startswith("Block #5 · "))
+        return next(t for t in items if t.startswith("Block #5 — "))
 
     # only the in-clinic 0-min score: pending, with the missing times, never "excluded"
     widget.set_diary(proc.id, 8, [(0, 1, None)])
@@ -206,8 +206,8 @@ def test_pending_and_needs_review_blocks_show_why(outcomes) -> None:
     assert _status(widget, label) == "pending"
     # the physician's words: abbreviation, level, side, structure (not "mbb lidocaine")
     assert listed() == (
-        "Block #5 · 2026-05-26 09:00 · MBB L4-L5 right facet joint · lidocaine"
-        " — pending: NRS at 15, 30, 60, 120 min"
+        "Block #5 — pending: NRS at 15, 30, 60, 120 min · 2026-05-26 09:00"
+        " · MBB L4-L5 right facet joint · lidocaine"
     )
     assert "pending: NRS at 15, 30, 60, 120 min (under comparative v1.1.0)" in (
         widget.verdict.text()
@@ -223,7 +223,7 @@ def test_pending_and_needs_review_blocks_show_why(outcomes) -> None:
     # a baseline of 2/10 falling to 1/10: needs review, with the reason
     widget.set_diary(proc.id, 2, [(m, 1 if m <= 60 else 2, None) for m in (0, 15, 30, 60, 120)])
     assert _status(widget, label) == "needs review"
-    assert listed().endswith("needs review: low baseline")
+    assert listed().startswith("Block #5 — needs review: low baseline · ")
     assert "baseline NRS 2/10 is below 4/10" in widget.verdict.text()
     # the verdict on its first line, each reason on a line of its own (not one paragraph)
     first, *reasons = widget.verdict.text().splitlines()

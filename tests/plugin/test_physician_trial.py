@@ -7,6 +7,7 @@ the physician sent and checks what the panel shows and what the case store holds
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
@@ -135,10 +136,21 @@ def _interpretation_typed_into_block_1(doc: Physician, widget: Any) -> tuple[str
     return first, field, field.text()
 
 
+def _test_running() -> str:
+    """The node id of the test running now (pytest's ``PYTEST_CURRENT_TEST``)."""
+    return os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
+
+
 def _answer(button: str, seen: list[str]) -> None:
-    """When a dialog opens, note its text and click its button ``button`` (a real click)."""
+    """When a dialog opens, note its text and click its button ``button`` (a real click).
+
+    The wait ends with its test: one waiting for a dialog that never opened would
+    otherwise answer the next test's dialog (and fail it, not having its button)."""
+    test = _test_running()
 
     def click() -> None:
+        if _test_running() != test:
+            return
         box = QApplication.activeModalWidget()
         if not isinstance(box, QMessageBox):
             QTimer.singleShot(20, click)

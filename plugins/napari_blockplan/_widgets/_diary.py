@@ -125,13 +125,14 @@ class DiaryTable(QTableWidget):
 class DiaryPanel(QWidget):
     """Baseline, flags, the grid, the quick-entry line, the verdict and the chart.
 
-    ``apply(case, action, summary)`` saves a changed case; ``on_error`` receives messages
+    ``apply(case, action, summary)`` saves a changed case (False when refused, the
+    message said why); ``on_error`` receives messages
     for the physician; ``chart`` is the canvas the panel shows under the verdict.
     """
 
     def __init__(
         self,
-        apply: Callable[[Case, str, str], None],
+        apply: Callable[[Case, str, str], bool],
         on_error: Callable[[str], None],
         chart: QWidget,
     ) -> None:
@@ -141,6 +142,7 @@ class DiaryPanel(QWidget):
         self._case = Case()
         self._pid: str | None = None
         self._filling = False
+        self._refused = False  # the last cell committed was refused
         self._schedule: tuple[int, ...] = ()
 
         self.block_label = QLabel("no block selected")
@@ -166,7 +168,7 @@ class DiaryPanel(QWidget):
         self.quick_diary.setPlaceholderText(
             "8: 1 1 0 1 3 6 7 8 8 8 8   (baseline: one NRS per time)"
         )
-        self.quick_diary.returnPressed.connect(self._quick_entered)
+        self.quick_diary.returnPressed.connect(self._quick_return)
         self.quick_times = QLabel("")
         self.quick_times.setWordWrap(True)
         self.quick_times.setStyleSheet("color: gray")
@@ -208,6 +210,9 @@ class DiaryPanel(QWidget):
 
         if proc is None or proc.id != self._pid:
             self.grid.commit_editing()
+            # a line typed for another block is never entered into this one (the panel
+            # asked about it before another block or no block is shown)
+            self.quick_diary.clear()
         self._case = case
         self._pid = None if proc is None else proc.id
         self._schedule = tuple(load_profile(case.profile_name).diary_times_min)
@@ -265,9 +270,9 @@ class DiaryPanel(QWidget):
     def _procedure(self) -> Procedure | None:
         return next((p for p in self._case.procedures if p.id == self._pid), None)
 
-    def _save(self, proc: Procedure, diary: PainDiary | None, action: str, summary: str) -> None:
+    def _save(self, proc: Procedure, diary: PainDiary | None, action: str, summary: str) -> bool:
         # one sitting, one diary: the blocks of the session that shared it get it too
-        self._apply(self._case.with_session_diary(proc.id, diary), action, summary)
+        return self._apply(self._case.with_session_diary(proc.id, diary), action, summary)
 
     def _cell_committed(self, item: QTableWidgetItem) -> None:
         """A typed cell: read it, save it to the shown block, or refuse it in place."""
@@ -304,6 +309,7 @@ class DiaryPanel(QWidget):
         return (None, None) if entry is None else (entry.nrs, entry.patient_relief_pct)
 
     def _revert(self, item: QTableWidgetItem, stored: tuple[int | None, float | None]) -> None:
+        self._refused = True
         self._filling = True
         try:
             item.setText(_text(stored[0] if item.column() == NRS_COL else stored[1]))
@@ -365,22 +371,48 @@ class DiaryPanel(QWidget):
                 proc, diary, "diary flags", "baseline provoked / movements / closed recorded"
             )
 
-    def _quick_entered(self) -> None:
-        """A whole diary on one line: baseline, colon, one NRS per scheduled time."""
+    # ------------------------------------------------------------------ leaving -
+    def typed_not_entered(self) -> str:
+        """The Quick entry line typed for the shown block and not entered ("" when none)."""
+        return self.quick_diary.text().strip() if self._pid is not None else ""
+
+    def commit_cell(self) -> bool:
+        """Commit a cell being typed, as Enter would; False when its value was refused
+        (the message says why and the cell shows the stored value)."""
+        self._refused = False
+        self.grid.commit_editing()
+        return not self._refused
+
+    def discard_typed(self) -> None:
+        """Forget the Quick entry line typed and not entered."""
+        self.quick_diary.clear()
+
+    def _quick_return(self) -> None:
+        """Enter on the Quick entry line; on an empty line (Enter pressed twice) nothing."""
+        if self.quick_diary.text().strip():
+            self.enter_quick()
+
+    def enter_quick(self) -> bool:
+        """Enter the Quick entry line (a whole diary: baseline, colon, one NRS per scheduled
+        time) into the shown block; False when refused (the message says why, the line
+        stays to be corrected)."""
         proc = self._procedure()
         if proc is None:
             self._on_error("quick entry: record or select a block first")
-            return
+            return False
         self.grid.commit_editing()
         proc = self._procedure() or proc
         try:
             diary = quick_diary_from_text(self.quick_diary.text(), self._schedule, proc.diary)
         except ValueError as err:
             self._on_error(f"quick entry: {err}; nothing saved")
-            return
+            return False
+        if diary != proc.diary and not self._save(
+            proc, diary, "quick diary", "diary entered on one line"
+        ):
+            return False
         self.quick_diary.clear()
-        if diary != proc.diary:
-            self._save(proc, diary, "quick diary", "diary entered on one line")
+        return True
 
 
 def _text(value: Any) -> str:

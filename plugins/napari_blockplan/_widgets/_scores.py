@@ -91,7 +91,7 @@ class ScoresPanel(QWidget):
     """ODI and PGIC of the case. ``apply(case, action, summary)`` saves a change."""
 
     def __init__(
-        self, apply: Callable[[Case, str, str], None], on_error: Callable[[str], None]
+        self, apply: Callable[[Case, str, str], object], on_error: Callable[[str], None]
     ) -> None:
         super().__init__()
         self._apply = apply

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from qtpy.QtCore import Qt
+from qtpy.QtCore import QSize, Qt
 from qtpy.QtGui import QColor
 from qtpy.QtWidgets import (
     QAbstractItemView,
@@ -155,6 +155,7 @@ class OutcomesWidget(Panel):
         self._filling = False
         self._loaded: Procedure | None = None
         self._fresh: tuple[Any, ...] | None = None  # a new block's form as it was reset
+        self._asking = False  # the physician answers about the block shown: keep it shown
 
         self.profile = QComboBox()
         self.profile.addItems(list(list_profiles()))
@@ -163,6 +164,10 @@ class OutcomesWidget(Panel):
         self.profile_label.setWordWrap(True)
         self.block_list = QListWidget()
         self.block_list.setMaximumHeight(84)
+        # a row wider than the list ends in "…" at the list's edge (the verdict comes first
+        # in the line), never behind a scroll bar; the whole line is the row's tooltip
+        self.block_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.block_list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.block_list.currentRowChanged.connect(self._block_selected)
         self.new_block_button = QPushButton("New block")
         self.new_block_button.clicked.connect(self.new_block)
@@ -307,13 +312,15 @@ class OutcomesWidget(Panel):
         self.pgic_delete_button = scores.pgic_delete_button
 
     # ------------------------------------------------------------------ helpers --
-    def _apply(self, case: Case, action: str, summary: str) -> None:
+    def _apply(self, case: Case, action: str, summary: str) -> bool:
+        """Save ``case`` (undoable); False when refused (the message says why)."""
         try:
             self.ws.apply(case, action, summary)
         except (BlockplanError, ValueError) as err:
             self._error(f"{action}: {err}")
-            return
+            return False
         self.message.setText(summary)
+        return True
 
     def _error(self, text: str) -> None:
         from napari.utils.notifications import show_error
@@ -381,7 +388,10 @@ class OutcomesWidget(Panel):
         self.tabs.setCurrentIndex(0)
 
     def record_from_form(self) -> Procedure | None:
-        """Record the form as a new block; the Diary tab opens for its diary."""
+        """Record the form as a new block; the Diary tab opens for its diary (a diary typed
+        for the block shown and not entered is asked about first)."""
+        if self.selected_procedure_id() is not None and not self._leave_typed_diary():
+            return None
         try:
             proc = self.form.procedure(self.ws.case)
         except (BlockplanError, ValueError) as err:
@@ -537,7 +547,12 @@ class OutcomesWidget(Panel):
             self._fill_ledger()
         finally:
             self._filling = False
-        self._show_selected(case)
+        if not self._asking:
+            self._show_selected(case)
+        else:  # an answer saved: the block asked about stays shown, its diary up to date
+            proc = self._procedure(self.diary_panel.procedure_id)
+            if proc is not None:
+                self.diary_panel.show_block(case, proc, self._block_title(proc))
         self.scores.show_case(case)
 
     def _fill_blocks(self, case: Case) -> None:
@@ -568,6 +583,10 @@ class OutcomesWidget(Panel):
                 item = present(lst.item(row))
                 item.setText(text)
                 item.setToolTip(text)  # whole, however narrow the dock
+                if item.sizeHint().width() != 1:
+                    # as wide as the list, not as its text (the style's height): Qt then
+                    # elides the text at the list's edge
+                    item.setSizeHint(QSize(1, lst.sizeHintForRow(row)))
                 item.setData(_ID, pid)
             ids = [pid for pid, _text in rows]
             lst.setCurrentRow(ids.index(current) if current in ids else -1)
@@ -604,8 +623,8 @@ class OutcomesWidget(Panel):
         self._show_source()
 
     def _block_selected(self, _row: int) -> None:
-        if not self._filling and self._leave_loaded_block():
-            self._show_selected(self.ws.case)
+        if not self._filling:
+            self._leave_shown_block()  # the physician may stay: the list goes back
 
     def unsaved_changes(self) -> list[str]:
         """What the form changed in the block it shows and that is not saved (field words).
@@ -623,22 +642,70 @@ class OutcomesWidget(Panel):
         return [_FIELD_WORDS.get(k, k.replace("_", " ")) for k in old if old[k] != new[k]]
 
     def _leave_case(self) -> bool:
-        """Before the case is left (closed, another opened or started): the form's unsaved
-        changes are saved, discarded or kept, as before another block is shown."""
-        return self._leave_loaded_block(leaving_case=True)
+        """Before the case is left (closed, another opened or started, napari's window
+        closed): what the form and the diary hold unsaved is saved, discarded or kept, as
+        before another block is shown."""
+        return self._leave_shown_block(leaving_case=True)
+
+    def _leave_shown_block(self, *, leaving_case: bool = False) -> bool:
+        """`_leave_loaded_block`, the block asked about kept in the form and the diary
+        while the physician answers (a saved answer redraws nothing); then the block
+        selected is shown."""
+        asking, self._asking = self._asking, True
+        try:
+            return self._leave_loaded_block(leaving_case=leaving_case)
+        finally:
+            self._asking = asking
+            if not asking:
+                self._show_selected(self.ws.case)
 
     def _leave_loaded_block(self, *, leaving_case: bool = False) -> bool:
-        """Before another block is shown: save, discard or keep the form's unsaved changes
-        (of the loaded block, or of a new block not recorded yet).
+        """Before another block is shown: save, discard or keep what is typed and not saved
+        — the diary (a cell being typed, the Quick entry line), then the form's changes (of
+        the loaded block, or of a new block not recorded yet).
 
-        False (the list goes back to where it was) when the physician stays or the changes
-        cannot be saved.
+        False (the list goes back to where it was) when the physician stays or what was
+        typed cannot be saved.
         """
         loaded = self._loaded
         if loaded is None:
             return self._leave_new_block()
         if loaded.id == self.selected_procedure_id() and not leaving_case:
             return True
+        return self._leave_typed_diary() and self._leave_form_changes(loaded)
+
+    def _leave_typed_diary(self) -> bool:
+        """A diary cell being typed is saved as Enter would (every committed cell is); a
+        Quick entry line typed and not entered is saved, discarded or kept."""
+        diary = self.diary_panel
+        pid = diary.procedure_id
+        if pid is None:
+            return True
+        if not diary.commit_cell():  # refused: the message names the row and the range
+            self._reselect(pid)
+            return False
+        typed = diary.typed_not_entered()
+        if not typed:
+            return True
+        number = self._block_number(pid)
+        name = numbered_block(number)
+        clicked = self._ask(
+            f"{numbered_block(number, capitalised=True)}'s diary typed on the Quick entry "
+            f"line is not saved (Enter was not pressed): “{typed}”.",
+            f"Save it to {name}'s diary, discard it, or stay on {name}?",
+            ("Save the diary", "Discard it", f"Stay on {name}"),
+        )
+        if clicked == 0 and diary.enter_quick():  # as Enter; refused: says why and stays
+            return True
+        if clicked != 1:
+            self._reselect(pid)
+            return False
+        diary.discard_typed()
+        self.message.setText(f"the diary typed for {name} was discarded")
+        return True
+
+    def _leave_form_changes(self, loaded: Procedure) -> bool:
+        """The loaded block's changes in the form: saved, discarded or kept."""
         changed = self.unsaved_changes()
         if not changed:
             return True
