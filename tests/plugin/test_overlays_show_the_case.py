@@ -1,0 +1,191 @@
+"""blockplan's overlays are views of the case: napari's own layer editing (its keys, the
+layer list's delete button) never empties or removes them (Xvfb, real events)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from qtpy.QtCore import QPoint, Qt
+
+from blockplan.case.store import CaseStore
+from blockplan.demo import build_demo_case
+from napari_blockplan._layers import layer_for
+from napari_blockplan._workspace import workspace_for
+from tests.plugin._gui import Physician, activate, canvas_widget, canvas_with_and_without, settle
+
+pytestmark = pytest.mark.gui
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom"
+
+
+@pytest.fixture
+def demo(make_napari_viewer: Any, tmp_path: Path) -> Any:
+    viewer = make_napari_viewer(show=True)
+    viewer.window._qt_window.resize(1400, 900)
+    viewer.open_sample("blockplan", "lumbar_postop")
+    ws = workspace_for(viewer)
+    ws.use_store(CaseStore(tmp_path / "cases.sqlite3"))
+    _d, planning = viewer.window.add_plugin_dock_widget("blockplan", "Planning")
+    ws.start_case(build_demo_case(SAMPLE))
+    settle(10)
+    return viewer, ws, planning
+
+
+def _layer_list(viewer: Any) -> Any:
+    return viewer.window._qt_viewer.layers
+
+
+def _click_row(doc: Physician, viewer: Any, name: str) -> None:
+    """An ordinary click on a layer's row in napari's layer list."""
+    view = _layer_list(viewer)
+    model = view.model()
+    row = next(
+        r
+        for r in range(model.rowCount())
+        if model.data(model.index(r, 0), Qt.ItemDataRole.DisplayRole) == name
+    )
+    rect = view.visualRect(model.index(row, 0))
+    doc.click(view.viewport(), f"the {name!r} row", QPoint(rect.center().x(), rect.center().y()))
+
+
+def _drawn(layer: Any) -> tuple[Any, ...]:
+    """What a points or shapes layer draws: its data and its per-item look."""
+    data = [np.asarray(d, dtype=float).round(6).tolist() for d in np.asarray(layer.data)]
+    if hasattr(layer, "symbol"):
+        return (
+            data,
+            layer.features.to_dict("list"),
+            np.asarray(layer.face_color).round(3).tolist(),
+            [str(s) for s in layer.symbol],
+            np.asarray(layer.size).tolist(),
+            np.asarray(layer.shown).tolist(),
+        )
+    return (data, np.asarray(layer.edge_color).round(3).tolist(), list(layer.shape_type))
+
+
+def _stored(ws: Any) -> Any:
+    return ws.store.load(ws.case.case_id)
+
+
+@pytest.mark.parametrize(
+    "role", ["targets", "levels", "landmarks", "target names", "trajectories"]
+)
+def test_select_all_and_delete_on_an_overlay_leaves_it_and_the_case(demo: Any, role: str) -> None:
+    viewer, ws, _planning = demo
+    doc = Physician(viewer)
+    layer = layer_for(viewer, role)
+    assert layer is not None and len(layer.data)
+    before, case, stored = _drawn(layer), ws.case, _stored(ws)
+    _click_row(doc, viewer, layer.name)
+    assert viewer.layers.selection.active is layer
+    canvas = canvas_widget(viewer)
+    activate(canvas)
+    canvas.setFocus()
+    settle()
+    doc.key(canvas, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier, "Ctrl+A")
+    doc.key(canvas, Qt.Key.Key_Delete, what="Delete")
+    doc.key(canvas, Qt.Key.Key_Backspace, what="Backspace")
+    settle(10)
+    layer = layer_for(viewer, role)
+    assert layer is not None and _drawn(layer) == before  # the canvas still shows the case
+    assert ws.case == case and _stored(ws) == stored  # and the case is unchanged
+    assert "Planning" in viewer.status  # where to edit it instead
+
+
+def test_select_all_and_delete_leaves_the_target_markers_drawn(demo: Any) -> None:
+    """The physician's report: Ctrl+A then Delete on the targets layer left paths with no
+    target dot at their end."""
+    viewer, ws, _planning = demo
+    doc = Physician(viewer)
+    layer = layer_for(viewer, "targets")
+    viewer.dims.set_point(0, float(layer.data[0][0]))
+    settle(5)
+    _click_row(doc, viewer, layer.name)
+    canvas = canvas_widget(viewer)
+    activate(canvas)
+    canvas.setFocus()
+    doc.key(canvas, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier, "Ctrl+A")
+    doc.key(canvas, Qt.Key.Key_Delete, what="Delete")
+    settle(10)
+    shown, hidden = canvas_with_and_without(viewer, layer_for(viewer, "targets"))
+    assert (np.abs(shown - hidden).max(axis=-1) > 30).sum() > 20  # the dots are drawn
+    assert len(layer_for(viewer, "targets").data) == len(ws.case.targets)
+
+
+def test_copy_and_paste_on_the_targets_layer_adds_no_marker(demo: Any) -> None:
+    viewer, ws, _planning = demo
+    doc = Physician(viewer)
+    layer = layer_for(viewer, "targets")
+    before, case = _drawn(layer), ws.case
+    _click_row(doc, viewer, layer.name)
+    canvas = canvas_widget(viewer)
+    activate(canvas)
+    canvas.setFocus()
+    doc.key(canvas, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier, "Ctrl+A")
+    doc.key(canvas, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier, "Ctrl+C")
+    doc.key(canvas, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier, "Ctrl+V")
+    settle(10)
+    assert _drawn(layer_for(viewer, "targets")) == before
+    assert ws.case == case
+
+
+@pytest.mark.parametrize(
+    "role",
+    ["targets", "levels", "landmarks", "target names", "trajectories", "scar"],
+)
+def test_deleting_an_overlay_from_the_layer_list_brings_it_back(demo: Any, role: str) -> None:
+    viewer, ws, _planning = demo
+    doc = Physician(viewer)
+    layer = layer_for(viewer, role)
+    assert layer is not None
+    name, case, stored = layer.name, ws.case, _stored(ws)
+    before = None if role == "scar" else _drawn(layer)
+    scar_before = np.asarray(layer.data).copy() if role == "scar" else None
+    _click_row(doc, viewer, name)
+    doc.click(viewer.window._qt_viewer.layerButtons.deleteButton, "the layer list's delete")
+    settle(10)
+    back = layer_for(viewer, role)
+    assert back is not None and back.name == name  # drawn again from the case
+    if role == "scar":
+        assert np.array_equal(np.asarray(back.data), scar_before)
+    else:
+        assert _drawn(back) == before
+    assert ws.case == case and _stored(ws) == stored
+    assert "Planning" in viewer.status
+    viewer.dims.set_point(0, float(viewer.dims.point[0]) + 3.0)  # a later view change
+    settle(5)
+    assert layer_for(viewer, role) is not None
+
+
+def test_the_delete_key_in_the_layer_list_brings_the_targets_back(demo: Any) -> None:
+    viewer, ws, _planning = demo
+    doc = Physician(viewer)
+    layer = layer_for(viewer, "targets")
+    before, case = _drawn(layer), ws.case
+    _click_row(doc, viewer, layer.name)
+    view = _layer_list(viewer)
+    activate(view)
+    view.setFocus()
+    doc.key(view, Qt.Key.Key_Delete, what="Delete in the layer list")
+    settle(10)
+    back = layer_for(viewer, "targets")
+    assert back is not None and _drawn(back) == before
+    assert ws.case == case
+
+
+def test_painting_the_scar_still_reaches_the_case(demo: Any) -> None:
+    """The scar layer is the one overlay the physician edits on the canvas (paint mode)."""
+    viewer, ws, planning = demo
+    scar = layer_for(viewer, "scar")
+    old = ws.case.scar_regions[0].volume_ml
+    planning.start_painting()
+    scar = layer_for(viewer, "scar")
+    data = np.asarray(scar.data)
+    z, y, x = (n // 2 for n in data.shape)
+    scar.paint((z, y, x), 1)  # as a brush stroke does: napari's paint event
+    settle(5)
+    assert ws.case.scar_regions[0].volume_ml != old
+    assert np.asarray(layer_for(viewer, "scar").data)[z, y, x] == 1
