@@ -176,16 +176,21 @@ def test_the_delete_key_in_the_layer_list_brings_the_targets_back(demo: Any) -> 
     assert ws.case == case
 
 
-def test_painting_the_scar_still_reaches_the_case(demo: Any) -> None:
-    """The scar layer is the one overlay the physician edits on the canvas (paint mode)."""
+def test_the_scar_layer_drawn_again_is_still_painted_into_the_case(demo: Any) -> None:
+    """The scar layer is the one overlay the physician edits on the canvas (paint mode):
+    after the layer list removed it, the layer drawn again is painted as before."""
     viewer, ws, planning = demo
-    scar = layer_for(viewer, "scar")
-    old = ws.case.scar_regions[0].volume_ml
+    doc = Physician(viewer)
+    _click_row(doc, viewer, "blockplan: scar")
+    doc.click(viewer.window._qt_viewer.layerButtons.deleteButton, "the layer list's delete")
+    settle(10)
+    old = ws.case.scar_regions[0].voxel_count
     planning.start_painting()
     scar = layer_for(viewer, "scar")
-    data = np.asarray(scar.data)
-    z, y, x = (n // 2 for n in data.shape)
-    scar.paint((z, y, x), 1)  # as a brush stroke does: napari's paint event
+    assert scar is not None and scar.mode == "paint"
+    scar_voxels = np.argwhere(np.asarray(scar.data) > 0)
+    with scar.block_history():  # one brush stroke: napari's paint event once painted
+        scar.paint(tuple(scar_voxels[len(scar_voxels) // 2]), 0)
     settle(5)
-    assert ws.case.scar_regions[0].volume_ml != old
-    assert np.asarray(layer_for(viewer, "scar").data)[z, y, x] == 1
+    assert ws.case.scar_regions[0].voxel_count < old
+    assert _stored(ws).scar_regions[0].voxel_count < old
