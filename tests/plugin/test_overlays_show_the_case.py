@@ -67,6 +67,7 @@ def _drawn(layer: Any) -> tuple[Any, ...]:
 
 
 def _stored(ws: Any) -> Any:
+    """The case as the store holds it (and its version: unchanged means nothing saved)."""
     return ws.store.load(ws.case.case_id)
 
 
@@ -193,4 +194,32 @@ def test_the_scar_layer_drawn_again_is_still_painted_into_the_case(demo: Any) ->
         scar.paint(tuple(scar_voxels[len(scar_voxels) // 2]), 0)
     settle(5)
     assert ws.case.scar_regions[0].voxel_count < old
-    assert _stored(ws).scar_regions[0].voxel_count < old
+    assert _stored(ws)[0].scar_regions[0].voxel_count < old
+
+
+@pytest.mark.parametrize("role", ["targets", "trajectories"])
+def test_an_overlay_napari_changes_anyway_is_drawn_again(demo: Any, role: str) -> None:
+    """What no key reaches (the console, a plugin, napari's layer controls): the change
+    is undone at once by drawing the overlay from the case."""
+    viewer, ws, _planning = demo
+    layer = layer_for(viewer, role)
+    before, case = _drawn(layer), ws.case
+    layer.selected_data = set(range(len(layer.data)))
+    layer.remove_selected()
+    settle(5)
+    assert _drawn(layer_for(viewer, role)) == before
+    assert ws.case == case
+    assert "Planning" in viewer.status
+
+
+def test_the_paths_layer_stays_read_only_after_it_is_redrawn(demo: Any) -> None:
+    """napari makes a shapes layer editable again whenever its data is set (each slice
+    redraws the paths), which let its mode keys (select, direct) move a path's ends."""
+    viewer, _ws, _planning = demo
+    layer = layer_for(viewer, "trajectories")
+    for step in (3.0, -6.0):
+        viewer.dims.set_point(0, float(viewer.dims.point[0]) + step)
+        settle(3)
+        assert not layer.editable
+        layer.mode = "select"
+        assert layer.mode == "pan_zoom"
