@@ -333,7 +333,7 @@ _GUARDED: weakref.WeakSet[Any] = weakref.WeakSet()
 _REDRAWING: weakref.WeakSet[Any] = weakref.WeakSet()
 """Viewers with a redraw from the case scheduled (`_redraw_soon`)."""
 
-_said: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+_SAID: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 """What the status line will say once a scheduled redraw is done."""
 
 
@@ -373,12 +373,12 @@ def _read_only(viewer: napari.viewer.Viewer, layer: Any) -> None:
     from napari.settings import get_settings
 
     layer.editable = False
-    vref = weakref.ref(viewer)
+    vref, lref = weakref.ref(viewer), weakref.ref(layer)  # the layer's events keep these
 
-    def _refuse(_layer: Any) -> None:  # nothing changes: the status line says why
+    def _refuse(refused: Any) -> None:  # nothing changes: the status line says why
         found = vref()
         if found is not None:
-            found.status = shows_the_case(layer)
+            found.status = shows_the_case(refused)
 
     shortcuts = get_settings().shortcuts.shortcuts
     actions = _EDITING_SHORTCUTS.get(type(layer).__name__, ())
@@ -386,15 +386,16 @@ def _read_only(viewer: napari.viewer.Viewer, layer: Any) -> None:
     for key in keys | {"Ctrl+V"}:
         layer.bind_key(key, _refuse, overwrite=True)
 
-    def _on_data(event: Any) -> None:
-        if str(getattr(event, "action", "")) not in ("removing", "adding", "changing"):
-            found = vref()
-            if found is not None:
-                _redraw_soon(found, layer)
+    def _on_data(event: Any) -> None:  # napari's own edits: blockplan's are blocked
+        found, changed = vref(), lref()
+        done = str(getattr(event, "action", "")) not in ("removing", "adding", "changing")
+        if done and found is not None and changed is not None:
+            _redraw_soon(found, changed)
 
     def _on_editable(_event: Any) -> None:
-        if layer.editable:  # napari makes a shapes layer editable when its data is set
-            layer.editable = False
+        changed = lref()
+        if changed is not None and changed.editable:  # napari resets it (shapes: new data)
+            changed.editable = False
 
     layer.events.data.connect(_on_data)
     layer.events.editable.connect(_on_editable)
@@ -405,7 +406,7 @@ def _redraw_soon(viewer: napari.viewer.Viewer, layer: Any) -> None:
     changing or removing ``layer`` (at the next turn of the event loop), and say so."""
     meta = layer.metadata.get("blockplan", {})
     meta["drawn"] = None
-    _said[viewer] = shows_the_case(layer) + " (drawn again from the case)"
+    _SAID[viewer] = shows_the_case(layer) + " (drawn again from the case)"
     if viewer in _REDRAWING:
         return
     _REDRAWING.add(viewer)
@@ -425,7 +426,7 @@ def _redraw(vref: weakref.ref[Any]) -> None:
         return
     case, statuses, verdicts = shown
     refresh_layers(viewer, case, statuses=statuses, verdicts=verdicts)
-    viewer.status = _said.pop(viewer, viewer.status)  # after napari's own (active layer)
+    viewer.status = _SAID.pop(viewer, viewer.status)  # after napari's own (active layer)
 
 
 def _is_open(viewer: napari.viewer.Viewer) -> bool:
