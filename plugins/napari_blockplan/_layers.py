@@ -349,6 +349,7 @@ def keep_showing_the_case(viewer: napari.viewer.Viewer) -> None:
     it (its delete button, the Delete key there, Ctrl+Delete on the canvas): the case keeps
     its items, so the canvas keeps showing them. The scar layer too (it is painted, not
     removed, to edit the scar)."""
+    viewer = _unproxied(viewer)
     if viewer in _GUARDED:
         return
 
@@ -373,7 +374,8 @@ def _read_only(viewer: napari.viewer.Viewer, layer: Any) -> None:
     from napari.settings import get_settings
 
     layer.editable = False
-    vref, lref = weakref.ref(viewer), weakref.ref(layer)  # the layer's events keep these
+    # weakly: the layer's events keep these closures (not a plugin's proxy: it may be freed)
+    vref, lref = weakref.ref(_unproxied(viewer)), weakref.ref(_unproxied(layer))
 
     def _refuse(refused: Any) -> None:  # nothing changes: the status line says why
         found = vref()
@@ -404,6 +406,7 @@ def _read_only(viewer: napari.viewer.Viewer, layer: Any) -> None:
 def _redraw_soon(viewer: napari.viewer.Viewer, layer: Any) -> None:
     """Draw the overlays of ``viewer`` from its case again once napari has finished
     changing or removing ``layer`` (at the next turn of the event loop), and say so."""
+    viewer = _unproxied(viewer)
     meta = layer.metadata.get("blockplan", {})
     meta["drawn"] = None
     _SAID[viewer] = shows_the_case(layer) + " (drawn again from the case)"
@@ -430,11 +433,17 @@ def _redraw(vref: weakref.ref[Any]) -> None:
 
 
 def _is_open(viewer: napari.viewer.Viewer) -> bool:
-    """Whether ``viewer`` (or the viewer a plugin's proxy wraps) is still open: napari's
-    `Viewer.close` removes every layer, then forgets the viewer."""
+    """Whether ``viewer`` is still open: napari's `Viewer.close` removes every layer,
+    then forgets the viewer."""
     from napari import Viewer
 
-    return getattr(viewer, "__wrapped__", viewer) in Viewer._instances
+    return _unproxied(viewer) in Viewer._instances
+
+
+def _unproxied(obj: Any) -> Any:
+    """The napari object a plugin's proxy (napari's ``PublicOnlyProxy``) wraps, or ``obj``:
+    kept by weak reference, a proxy made for one call would be gone at once."""
+    return getattr(obj, "__wrapped__", obj)
 
 
 def refresh_layers(
@@ -452,7 +461,7 @@ def refresh_layers(
     """
     statuses = statuses or {}
     verdicts = verdicts or {}
-    _SHOWN[viewer] = (case, statuses, verdicts)
+    _SHOWN[_unproxied(viewer)] = (case, statuses, verdicts)
     keep_showing_the_case(viewer)
     lv = case.levels
     _points(
