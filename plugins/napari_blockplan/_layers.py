@@ -1012,9 +1012,10 @@ def _scar(viewer: napari.viewer.Viewer, case: Case) -> None:
             layer.metadata["blockplan"]["retired"] = True  # not a removal to undo
             viewer.layers.remove(layer)
         with keeping_active_layer(viewer):
-            viewer.add_labels(
+            layer = viewer.add_labels(
                 data, name=_name("scar"), opacity=0.45, metadata={"blockplan": meta}, **placement
             )
+        _undone_in_the_panel(layer)
         return
     with layer.events.blocker_all():
         layer.data = data
@@ -1044,3 +1045,25 @@ def adopt_as_scar_layer(layer: Any, region: ScarRegion) -> None:
     redraw finds it drawn and neither decodes nor uploads the mask again."""
     layer.metadata["blockplan"] = _scar_meta(region, np.asarray(layer.data))
     layer.name = _name("scar")
+    _undone_in_the_panel(layer)
+
+
+_UNDO_KEYS = ("Ctrl+Z", "Ctrl+Shift+Z")
+"""napari's undo and redo keys of a labels layer."""
+
+
+def _undone_in_the_panel(layer: Any) -> None:
+    """Refuse napari's own undo and redo on the scar layer (the canvas focused): they take
+    a stroke off the layer with no event, so the case would keep a scar the canvas no
+    longer showed. A stroke is an edit of the case, undone with the panels' Undo."""
+
+    def _refuse(refused: Any) -> None:
+        for viewer in list(_GUARDED):
+            if refused in viewer.layers:
+                viewer.status = (
+                    "blockplan: a scar stroke is an edit of the case — undo or redo it with "
+                    "the Planning panel's Undo / Redo (Ctrl+Z there)"
+                )
+
+    for key in _UNDO_KEYS:
+        layer.bind_key(key, _refuse, overwrite=True)

@@ -221,3 +221,26 @@ def test_the_paths_layer_stays_read_only_after_it_is_redrawn(demo: Any) -> None:
         assert not layer.editable
         layer.mode = "select"
         assert layer.mode == "pan_zoom"
+
+
+def test_napari_undo_on_the_scar_layer_leaves_the_canvas_and_the_case_alike(demo: Any) -> None:
+    """napari's Ctrl+Z on a focused canvas took a stroke off the scar layer without a
+    paint event: the case kept the scar the canvas no longer showed."""
+    viewer, ws, planning = demo
+    doc = Physician(viewer)
+    planning.start_painting()
+    scar = layer_for(viewer, "scar")
+    voxels = np.argwhere(np.asarray(scar.data) > 0)
+    with scar.block_history():  # one brush stroke
+        scar.paint(tuple(voxels[len(voxels) // 2]), 0)
+    settle(5)
+    painted, case = np.asarray(layer_for(viewer, "scar").data).copy(), ws.case
+    canvas = canvas_widget(viewer)
+    activate(canvas)
+    canvas.setFocus()
+    doc.key(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier, "Ctrl+Z")
+    settle(5)
+    assert viewer.layers.selection.active is layer_for(viewer, "scar")
+    assert np.array_equal(np.asarray(layer_for(viewer, "scar").data), painted)
+    assert ws.case == case
+    assert "Undo" in viewer.status
