@@ -2,7 +2,10 @@
 
 Each layer is named ``"blockplan: <role>"`` and tagged ``metadata["blockplan"]["role"]``.
 They are views of the case: `refresh_layers` redraws them from a `Case` after every
-change, so reopening a case restores every layer exactly. Points live in world
+change, so reopening a case restores every layer exactly. They are read-only
+(`keep_showing_the_case`): napari's keys that delete or paste points or shapes do nothing on
+them but say where to edit, and an overlay whose data napari changes anyway, or that the
+layer list removes, is drawn again from the case at once. Points live in world
 coordinates (LPS as ``(z, y, x)``, see `_convert`). The targets' names are a layer of their
 own (``"target names"``: napari places every text of a layer at one offset, and names of
 close targets must be placed apart, `blockplan.planning.label_places`). Targets are
@@ -47,6 +50,7 @@ __all__ = [
     "insert_layer",
     "is_spare",
     "keep_overlays_on_top",
+    "keep_showing_the_case",
     "keeping_active_layer",
     "layer_for",
     "make_image_spare",
@@ -55,6 +59,7 @@ __all__ = [
     "refresh_layers",
     "scar_display_grid",
     "scar_layer_data",
+    "shows_the_case",
     "spare_for",
     "take_image_spare",
 ]
@@ -126,7 +131,7 @@ def _points(viewer: napari.viewer.Viewer, role: str, data: np.ndarray, **style: 
                 metadata={"blockplan": {"role": role}},
                 **({"size": _POINT_SIZE_MM} | style),
             )
-        layer.editable = False
+        _read_only(viewer, layer)
         layer.metadata["blockplan"]["drawn"] = _signature(data, style)
         return layer
     signature = _signature(data, style)
@@ -298,6 +303,149 @@ def _place_spares(viewer: napari.viewer.Viewer, scale: Any, translate: Any) -> N
             spare.translate = translate
 
 
+# -- overlays are views of the case --------------------------------------------------------
+_WHERE = {
+    "levels": "level markers are placed and moved in the Planning panel's Levels tab",
+    "landmarks": "landmarks are placed and removed in the Planning panel's Levels tab",
+    "targets": "targets are placed, moved and deleted in the Planning panel's Targets tab",
+    "target names": "targets are named in the Planning panel's Targets tab",
+    "trajectories": "needle paths are planned in the Planning panel's Targets tab",
+    "paths beyond the slice": "needle paths are planned in the Planning panel's Targets tab",
+    "scar": "the scar is painted or grown from the Planning panel's Scar tab",
+}
+"""Where the case item an overlay shows is edited: said when napari's editing is refused."""
+
+_EDITING_SHORTCUTS = {
+    "Points": ("napari:delete_selected_points",),
+    "Shapes": ("napari:delete_selected_shapes", "napari:paste_shape"),
+}
+"""napari's actions (their shortcuts, as the physician set them) that would delete or add
+items on a points or shapes overlay; Ctrl+V (paste) is bound to points layers directly."""
+
+_SHOWN: weakref.WeakKeyDictionary[Any, tuple[Case, Mapping[str, str], Mapping[str, str]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""The case each viewer's overlays show, with its statuses and verdicts (`refresh_layers`)."""
+
+_GUARDED: weakref.WeakSet[Any] = weakref.WeakSet()
+"""Viewers whose removed overlays are drawn again (`keep_showing_the_case`)."""
+
+_REDRAWING: weakref.WeakSet[Any] = weakref.WeakSet()
+"""Viewers with a redraw from the case scheduled (`_redraw_soon`)."""
+
+_SAID: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+"""What the status line will say once a scheduled redraw is done."""
+
+
+def shows_the_case(layer: Any) -> str:
+    """What the status line says when napari's editing of overlay ``layer`` is refused or
+    undone: it shows the case, and where the case is edited."""
+    role = layer.metadata.get("blockplan", {}).get("role", "")
+    return f"blockplan: {_name(role)} shows the case — {_WHERE.get(role, 'edit it in Planning')}"
+
+
+def keep_showing_the_case(viewer: napari.viewer.Viewer) -> None:
+    """From now on, draw an overlay again from the case when napari's layer list removes
+    it (its delete button, the Delete key there, Ctrl+Delete on the canvas): the case keeps
+    its items, so the canvas keeps showing them. The scar layer too (it is painted, not
+    removed, to edit the scar)."""
+    viewer = _unproxied(viewer)
+    if viewer in _GUARDED:
+        return
+
+    def _on_removed(event: Any) -> None:
+        meta = event.value.metadata.get("blockplan", {})
+        if meta.get("role") in ROLES and not meta.get("retired"):
+            _redraw_soon(viewer, event.value)
+
+    viewer.layers.events.removed.connect(_on_removed)
+    _GUARDED.add(viewer)
+
+
+def _read_only(viewer: napari.viewer.Viewer, layer: Any) -> None:
+    """Make points or shapes overlay ``layer`` a view napari's editing does not change.
+
+    ``editable = False`` only stops napari's editing modes (add, select, move): its
+    delete and paste keys act on any points or shapes layer (Ctrl+A then Delete emptied
+    the targets layer while the case kept its targets). Those keys are bound on the layer
+    to say where the item is edited instead, and a change of its data that napari makes
+    anyway (its layer controls, the console) is undone by drawing it from the case again.
+    """
+    from napari.settings import get_settings
+
+    layer.editable = False
+    # weakly: the layer's events keep these closures (not a plugin's proxy: it may be freed)
+    vref, lref = weakref.ref(_unproxied(viewer)), weakref.ref(_unproxied(layer))
+
+    def _refuse(refused: Any) -> None:  # nothing changes: the status line says why
+        found = vref()
+        if found is not None:
+            found.status = shows_the_case(refused)
+
+    shortcuts = get_settings().shortcuts.shortcuts
+    actions = _EDITING_SHORTCUTS.get(type(layer).__name__, ())
+    keys = {str(key) for action in actions for key in shortcuts.get(action, ())}
+    for key in keys | {"Ctrl+V"}:
+        layer.bind_key(key, _refuse, overwrite=True)
+
+    def _on_data(event: Any) -> None:  # napari's own edits: blockplan's are blocked
+        found, changed = vref(), lref()
+        done = str(getattr(event, "action", "")) not in ("removing", "adding", "changing")
+        if done and found is not None and changed is not None:
+            _redraw_soon(found, changed)
+
+    def _on_editable(_event: Any) -> None:
+        changed = lref()
+        if changed is not None and changed.editable:  # napari resets it (shapes: new data)
+            changed.editable = False
+
+    layer.events.data.connect(_on_data)
+    layer.events.editable.connect(_on_editable)
+
+
+def _redraw_soon(viewer: napari.viewer.Viewer, layer: Any) -> None:
+    """Draw the overlays of ``viewer`` from its case again once napari has finished
+    changing or removing ``layer`` (at the next turn of the event loop), and say so."""
+    viewer = _unproxied(viewer)
+    meta = layer.metadata.get("blockplan", {})
+    meta["drawn"] = None
+    _SAID[viewer] = shows_the_case(layer) + " (drawn again from the case)"
+    if viewer in _REDRAWING:
+        return
+    _REDRAWING.add(viewer)
+    from qtpy.QtCore import QTimer
+
+    vref = weakref.ref(viewer)
+    QTimer.singleShot(0, lambda: _redraw(vref))
+
+
+def _redraw(vref: weakref.ref[Any]) -> None:
+    viewer = vref()
+    if viewer is None:
+        return
+    _REDRAWING.discard(viewer)
+    shown = _SHOWN.get(viewer)
+    if shown is None or not _is_open(viewer):  # closed: its layers were all removed
+        return
+    case, statuses, verdicts = shown
+    refresh_layers(viewer, case, statuses=statuses, verdicts=verdicts)
+    viewer.status = _SAID.pop(viewer, viewer.status)  # after napari's own (active layer)
+
+
+def _is_open(viewer: napari.viewer.Viewer) -> bool:
+    """Whether ``viewer`` is still open: napari's `Viewer.close` removes every layer,
+    then forgets the viewer."""
+    from napari import Viewer
+
+    return _unproxied(viewer) in Viewer._instances
+
+
+def _unproxied(obj: Any) -> Any:
+    """The napari object a plugin's proxy (napari's ``PublicOnlyProxy``) wraps, or ``obj``:
+    kept by weak reference, a proxy made for one call would be gone at once."""
+    return getattr(obj, "__wrapped__", obj)
+
+
 def refresh_layers(
     viewer: napari.viewer.Viewer,
     case: Case,
@@ -313,6 +461,8 @@ def refresh_layers(
     """
     statuses = statuses or {}
     verdicts = verdicts or {}
+    _SHOWN[_unproxied(viewer)] = (case, statuses, verdicts)
+    keep_showing_the_case(viewer)
     lv = case.levels
     _points(
         viewer,
@@ -550,7 +700,7 @@ def _trajectories(viewer: napari.viewer.Viewer, case: Case, verdicts: Mapping[st
                 name=_name("trajectories"),
                 metadata={"blockplan": {"role": "trajectories"}},
             )
-        layer.editable = False
+        _read_only(viewer, layer)
         layer.metadata["blockplan"].update(
             paths=paths, colours=colours, drawn=_lines_signature(lines, colours)
         )
@@ -566,6 +716,7 @@ def _trajectories(viewer: napari.viewer.Viewer, case: Case, verdicts: Mapping[st
         layer.data = []
         if lines:
             layer.add_lines(lines, edge_color=colours, edge_width=1.0)
+        layer.editable = False  # napari makes a shapes layer editable when its data is set
     layer.metadata["blockplan"]["drawn"] = signature
     layer.refresh()
 
@@ -619,7 +770,7 @@ def _beyond(viewer: napari.viewer.Viewer, paths: list[np.ndarray], colours: list
                 name=_name("paths beyond the slice"),
                 metadata={"blockplan": {"role": "paths beyond the slice"}},
             )
-        layer.editable = False
+        _read_only(viewer, layer)
     signature = _lines_signature(shapes, [*types, *edge])
     if layer.metadata["blockplan"].get("drawn") == signature:
         return
@@ -633,6 +784,7 @@ def _beyond(viewer: napari.viewer.Viewer, paths: list[np.ndarray], colours: list
                 face_color="transparent",
                 edge_width=BEYOND_WIDTH_MM,
             )
+        layer.editable = False  # napari makes a shapes layer editable when its data is set
     layer.metadata["blockplan"]["drawn"] = signature
     layer.refresh()
 
@@ -766,6 +918,7 @@ def _follow_slices(viewer: napari.viewer.Viewer) -> None:
             return
         with layer.events.blocker_all():
             layer.data = lines  # as many lines as before: their colours stay
+            layer.editable = False  # napari makes a shapes layer editable when data is set
         meta["drawn"] = signature
         layer.refresh()
 
@@ -876,11 +1029,13 @@ def _scar(viewer: napari.viewer.Viewer, case: Case) -> None:
     meta = _scar_meta(region, data)
     if layer is None or layer.data.shape != data.shape:
         if layer is not None:
+            layer.metadata["blockplan"]["retired"] = True  # not a removal to undo
             viewer.layers.remove(layer)
         with keeping_active_layer(viewer):
-            viewer.add_labels(
+            layer = viewer.add_labels(
                 data, name=_name("scar"), opacity=0.45, metadata={"blockplan": meta}, **placement
             )
+        _undone_in_the_panel(layer)
         return
     with layer.events.blocker_all():
         layer.data = data
@@ -910,3 +1065,34 @@ def adopt_as_scar_layer(layer: Any, region: ScarRegion) -> None:
     redraw finds it drawn and neither decodes nor uploads the mask again."""
     layer.metadata["blockplan"] = _scar_meta(region, np.asarray(layer.data))
     layer.name = _name("scar")
+    _undone_in_the_panel(layer)
+
+
+_UNDO_KEYS = {"Ctrl+Z": "undo", "Ctrl+Shift+Z": "redo"}
+"""napari's undo and redo keys of a labels layer, and what they do on the scar layer."""
+
+
+def _undone_in_the_panel(layer: Any) -> None:
+    """On the scar layer (the canvas focused), Ctrl+Z and Ctrl+Shift+Z undo and redo the
+    case's last edit, as on the rest of the canvas — not napari's own paint undo, which took
+    a stroke off the layer with no event, so the case kept a scar the canvas no longer
+    showed. A stroke is an edit of the case; undone, the layer is drawn from the case."""
+    from napari_blockplan._workspace import workspace_for
+
+    def _stepping(step: str) -> Any:
+        def _step(stepped: Any) -> None:
+            for viewer in list(_GUARDED):
+                if stepped in viewer.layers:
+                    ws = workspace_for(viewer)
+                    action = ws.undo() if step == "undo" else ws.redo()
+                    done = "undone" if step == "undo" else "redone"
+                    viewer.status = (
+                        f"blockplan: {done}: {action}"
+                        if action
+                        else f"blockplan: nothing to {step}"
+                    )
+
+        return _step
+
+    for key, step in _UNDO_KEYS.items():
+        layer.bind_key(key, _stepping(step), overwrite=True)
