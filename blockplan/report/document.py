@@ -348,12 +348,44 @@ def build_report(
     opts = options or ReportOptions.from_settings()
     vols = _as_volumes(volumes)
     page = A4 if opts.page_size == "A4" else letter
-    ctx = _context(case, vols, ledger, opts, page)
-    info = _page_info(ctx, page)
-    flow = story(ctx, vols)
-    with _compressed_ahead(flow):
-        pdf = _layout(ctx, info, flow)
-    return make_pdfa(pdf, _pdfa_metadata(ctx))
+    with _collector_held():
+        ctx = _context(case, vols, ledger, opts, page)
+        info = _page_info(ctx, page)
+        flow = story(ctx, vols)
+        with _compressed_ahead(flow):
+            pdf = _layout(ctx, info, flow)
+        return make_pdfa(pdf, _pdfa_metadata(ctx))
+
+
+class _HeldCollector:
+    """How many reports are being built, and whether the collector ran before the first."""
+
+    lock = threading.Lock()
+    builds = 0
+    was_enabled = False
+
+
+@contextlib.contextmanager
+def _collector_held() -> Iterator[None]:
+    """Python's cyclic garbage collector held off while a report is built: a build makes
+    and drops some 10⁵ objects (reportlab's fragments, lines, tables), so one build in three
+    ran a full collection of the whole process' heap (≈ 35 ms in the report benchmark;
+    `benchmarks/report_build.py`). Reference counting still frees what the build drops; the
+    collector runs again as before once the last of concurrent builds ends."""
+    import gc
+
+    with _HeldCollector.lock:
+        if _HeldCollector.builds == 0:
+            _HeldCollector.was_enabled = gc.isenabled()
+            gc.disable()
+        _HeldCollector.builds += 1
+    try:
+        yield
+    finally:
+        with _HeldCollector.lock:
+            _HeldCollector.builds -= 1
+            if _HeldCollector.builds == 0 and _HeldCollector.was_enabled:
+                gc.enable()
 
 
 def _context(

@@ -4,6 +4,7 @@ and no volume kept alive."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import weakref
@@ -277,3 +278,33 @@ def test_a_drawn_preview_is_kept_for_its_very_drr_only(ct: ImageVolume) -> None:
     other = fluoro_preview(case, ct, tid, ViewKind.BULLSEYE, options=quick)  # a new DRR
     assert other.image_rgb is not first.image_rgb
     assert np.array_equal(other.image_rgb, first.image_rgb)
+
+
+def test_the_garbage_collector_is_held_off_during_a_build_and_restored_after(
+    ct: ImageVolume, options: ReportOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build runs without the cyclic collector (one build in three ran a full collection
+    of the process' heap); afterwards it is on again — or still off, if it was off before —
+    and the bytes are those of a build with it on."""
+    from blockplan.report import document
+
+    case = _factory.make_case(2, 1, volume=ct)
+    seen: list[bool] = []
+    layout = document._layout
+
+    def watched(*args: object) -> bytes:
+        seen.append(gc.isenabled())
+        return layout(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(document, "_layout", watched)
+    assert gc.isenabled()
+    held = _cold(case, ct, options)
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        _cold(case, ct, options)
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
+    monkeypatch.setattr(document, "_collector_held", contextlib.nullcontext)
+    assert _cold(case, ct, options) == held
