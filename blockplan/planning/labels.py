@@ -85,14 +85,10 @@ def label_offsets(
     A marker whose centre lies outside ``view_px`` gets no name: its row is NaN. See the
     module docstring for the order places are tried in.
     """
-    markers = np.asarray(markers_px, dtype=np.float64).reshape(-1, 2)
-    sizes = np.asarray(sizes_px, dtype=np.float64).reshape(-1, 2)
-    lines = np.zeros((0, 2, 2)) if lines_px is None else np.asarray(lines_px, dtype=np.float64)
-    if len(sizes) != len(markers):
-        raise ValueError("one name size per marker is needed")
-    view = _checked_view(view_px)
-    r = float(marker_radius_px)
-    return _layout(markers, sizes, None, r, gap_px, name_gap_px, lines, view).offsets
+    places = _layout(
+        markers_px, sizes_px, None, marker_radius_px, gap_px, name_gap_px, lines_px, view_px
+    )
+    return places.offsets
 
 
 class LabelPlaces(NamedTuple):
@@ -120,39 +116,46 @@ def label_places(
     number alone, ``"T1"``) drawn where the whole name has no place near its own marker
     that is clear and unambiguous (see the module docstring): where targets crowd a small
     canvas, "T1" beside its dot, not "T1 · L5 left SNRB" reaching over to another's."""
-    markers = np.asarray(markers_px, dtype=np.float64).reshape(-1, 2)
-    sizes = np.asarray(sizes_px, dtype=np.float64).reshape(-1, 2)
-    short = np.asarray(short_sizes_px, dtype=np.float64).reshape(-1, 2)
-    if len(short) != len(markers):
-        raise ValueError("one short name size per marker is needed")
-    lines = np.zeros((0, 2, 2)) if lines_px is None else np.asarray(lines_px, dtype=np.float64)
-    view = _checked_view(view_px)
-    if len(sizes) != len(markers):
-        raise ValueError("one name size per marker is needed")
-    r = float(marker_radius_px)
-    return _layout(markers, sizes, short, r, gap_px, name_gap_px, lines, view)
-
-
-def _checked_view(view_px: npt.ArrayLike | None) -> npt.NDArray[np.float64] | None:
-    view = None if view_px is None else np.asarray(view_px, dtype=np.float64).reshape(4)
-    if view is not None and not (view[0] < view[2] and view[1] < view[3]):
-        raise ValueError(f"the visible box must be (x0, y0, x1, y1) with x0 < x1, y0 < y1: {view}")
-    return view
+    return _layout(
+        markers_px,
+        sizes_px,
+        short_sizes_px,
+        marker_radius_px,
+        gap_px,
+        name_gap_px,
+        lines_px,
+        view_px,
+    )
 
 
 _Cost = tuple[float, float]
 
 
 def _layout(
-    markers: npt.NDArray[np.float64],
-    sizes: npt.NDArray[np.float64],
-    short: npt.NDArray[np.float64] | None,
-    r: float,
+    markers_px: npt.ArrayLike,
+    sizes_px: npt.ArrayLike,
+    short_sizes_px: npt.ArrayLike | None,
+    marker_radius_px: float,
     gap_px: float,
     name_gap_px: float,
-    lines: npt.NDArray[np.float64],
-    view: npt.NDArray[np.float64] | None,
+    lines_px: npt.ArrayLike | None,
+    view_px: npt.ArrayLike | None,
 ) -> LabelPlaces:
+    """`label_places` (no short forms when ``short_sizes_px`` is None: `label_offsets`)."""
+    markers = np.asarray(markers_px, dtype=np.float64).reshape(-1, 2)
+    sizes = np.asarray(sizes_px, dtype=np.float64).reshape(-1, 2)
+    if len(sizes) != len(markers):
+        raise ValueError("one name size per marker is needed")
+    short = None
+    if short_sizes_px is not None:
+        short = np.asarray(short_sizes_px, dtype=np.float64).reshape(-1, 2)
+        if len(short) != len(markers):
+            raise ValueError("one short name size per marker is needed")
+    lines = np.zeros((0, 2, 2)) if lines_px is None else np.asarray(lines_px, dtype=np.float64)
+    view = None if view_px is None else np.asarray(view_px, dtype=np.float64).reshape(4)
+    if view is not None and not (view[0] < view[2] and view[1] < view[3]):
+        raise ValueError(f"the visible box must be (x0, y0, x1, y1) with x0 < x1, y0 < y1: {view}")
+    r = float(marker_radius_px)
     marker_boxes = np.hstack([markers - r, markers + r])  # x0, y0, x1, y1
     placed: list[npt.NDArray[np.float64]] = []
     offsets = np.full((len(markers), 2), np.nan)

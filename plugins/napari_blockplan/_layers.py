@@ -905,65 +905,9 @@ def _follow_slices(viewer: napari.viewer.Viewer) -> None:
         return
 
     def _on_slice(*_: object) -> None:
-        _targets_follow()
-        _names_follow()
-        layer = layer_for(viewer, "trajectories")
-        if layer is None or "paths" not in layer.metadata["blockplan"]:
-            return
-        meta = layer.metadata["blockplan"]
-        _beyond(viewer, meta["paths"], meta["colours"])
-        lines = _lines_shown(viewer, meta["paths"])
-        signature = _lines_signature(lines, meta["colours"])
-        if meta.get("drawn") == signature or len(lines) != len(layer.data):
-            return
-        with layer.events.blocker_all():
-            layer.data = lines  # as many lines as before: their colours stay
-            layer.editable = False  # napari makes a shapes layer editable when data is set
-        meta["drawn"] = signature
-        layer.refresh()
-
-    def _names_follow(*_: object) -> None:
-        layer = layer_for(viewer, "target names")
-        if layer is None or "positions" not in layer.metadata["blockplan"]:
-            return
-        meta = layer.metadata["blockplan"]
-        if not len(meta["positions"]):
-            return
-        data, shown, texts = _name_anchors(
-            viewer,
-            meta["positions"],
-            meta["names"],
-            meta["paths"],
-            float(layer.text.size),
-            meta.get("tags", meta["names"]),
-        )
-        if len(data) != len(layer.data):
-            return
-        relabelled = list(layer.features["label"]) != texts
-        moved = relabelled or not np.array_equal(data, layer.data)
-        if moved:
-            with layer.events.blocker_all():
-                layer.data = data  # as many names as before
-                if relabelled:  # a whole name or its number alone
-                    layer.features = {"label": texts}
-            meta["drawn"] = None  # the next refresh_layers redraws it
-        if not np.array_equal(shown, layer.shown):
-            layer.shown = shown  # a marker came onto or left the canvas
-        if moved:
-            layer.refresh()
-
-    def _targets_follow() -> None:
-        layer = layer_for(viewer, "targets")
-        if layer is None or "positions" not in layer.metadata["blockplan"]:
-            return
-        positions = layer.metadata["blockplan"]["positions"]
-        data = lps_to_world(_targets_shown(viewer, positions)) if len(positions) else None
-        if data is None or len(data) != len(layer.data) or np.array_equal(data, layer.data):
-            return
-        with layer.events.blocker_all():
-            layer.data = data  # as many points as before: their colours and names stay
-        layer.metadata["blockplan"]["drawn"] = None  # the next refresh_layers redraws it
-        layer.refresh()
+        _targets_follow(viewer)
+        _names_follow(viewer)
+        _paths_follow(viewer)
 
     for event in (viewer.dims.events.point, viewer.dims.events.order, viewer.dims.events.ndisplay):
         event.connect(_on_slice)
@@ -974,12 +918,77 @@ def _follow_slices(viewer: napari.viewer.Viewer) -> None:
     relayout = QTimer()
     relayout.setSingleShot(True)
     relayout.setInterval(RELAYOUT_MS)
-    relayout.timeout.connect(_names_follow)
+    relayout.timeout.connect(lambda: _names_follow(viewer))
     camera = viewer.scene.camera
     for event in (camera.events.zoom, camera.events.center, camera.events.orientation):
         event.connect(lambda *_: relayout.start())
     viewer.canvas.events.size.connect(lambda *_: relayout.start())
     _FOLLOWING.add(viewer)
+
+
+def _paths_follow(viewer: napari.viewer.Viewer) -> None:
+    """The needle paths as the slice shows them (and the paths beyond it)."""
+    layer = layer_for(viewer, "trajectories")
+    if layer is None or "paths" not in layer.metadata["blockplan"]:
+        return
+    meta = layer.metadata["blockplan"]
+    _beyond(viewer, meta["paths"], meta["colours"])
+    lines = _lines_shown(viewer, meta["paths"])
+    signature = _lines_signature(lines, meta["colours"])
+    if meta.get("drawn") == signature or len(lines) != len(layer.data):
+        return
+    with layer.events.blocker_all():
+        layer.data = lines  # as many lines as before: their colours stay
+        layer.editable = False  # napari makes a shapes layer editable when data is set
+    meta["drawn"] = signature
+    layer.refresh()
+
+
+def _names_follow(viewer: napari.viewer.Viewer) -> None:
+    """The targets' names placed again for the slice and the camera (`_name_anchors`)."""
+    layer = layer_for(viewer, "target names")
+    if layer is None or "positions" not in layer.metadata["blockplan"]:
+        return
+    meta = layer.metadata["blockplan"]
+    if not len(meta["positions"]):
+        return
+    data, shown, texts = _name_anchors(
+        viewer,
+        meta["positions"],
+        meta["names"],
+        meta["paths"],
+        float(layer.text.size),
+        meta.get("tags", meta["names"]),
+    )
+    if len(data) != len(layer.data):
+        return
+    relabelled = list(layer.features["label"]) != texts
+    moved = relabelled or not np.array_equal(data, layer.data)
+    if moved:
+        with layer.events.blocker_all():
+            layer.data = data  # as many names as before
+            if relabelled:  # a whole name or its number alone
+                layer.features = {"label": texts}
+        meta["drawn"] = None  # the next refresh_layers redraws it
+    if not np.array_equal(shown, layer.shown):
+        layer.shown = shown  # a marker came onto or left the canvas
+    if moved:
+        layer.refresh()
+
+
+def _targets_follow(viewer: napari.viewer.Viewer) -> None:
+    """The target markers as the slice shows them."""
+    layer = layer_for(viewer, "targets")
+    if layer is None or "positions" not in layer.metadata["blockplan"]:
+        return
+    positions = layer.metadata["blockplan"]["positions"]
+    data = lps_to_world(_targets_shown(viewer, positions)) if len(positions) else None
+    if data is None or len(data) != len(layer.data) or np.array_equal(data, layer.data):
+        return
+    with layer.events.blocker_all():
+        layer.data = data  # as many points as before: their colours and names stay
+    layer.metadata["blockplan"]["drawn"] = None  # the next refresh_layers redraws it
+    layer.refresh()
 
 
 def _lines_signature(lines: list[np.ndarray], colours: list[str]) -> tuple[Any, ...]:
