@@ -468,6 +468,11 @@ class PlanningWidget(Panel):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.details)
         scroll.setMinimumHeight(9 * self.details.fontMetrics().lineSpacing() + 8)
+        # a word-wrapped label tells the scroll area a height for some other width: the
+        # last lines were cut off with no scroll bar (a physician's trial); its height for
+        # the width it has is set whenever the text or the width changes
+        self.details_scroll = scroll
+        present(scroll.viewport()).installEventFilter(_WrappedHeight(self.details, scroll))
         form = QFormLayout(pane)
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow(self.details_title)
@@ -1087,6 +1092,7 @@ class PlanningWidget(Panel):
         level = [] if reason is None else [f"Level: unassigned — {reason}"]
         level += [] if joint is None else [f"Level: {joint}"]
         self.details.setText("\n".join((*level, *self._path_lines(target))))
+        _fit_wrapped(self.details, self.details_scroll)
 
     def _path_lines(self, target: Target) -> tuple[str, ...]:
         if self.ws.case.trajectory_for(target.id) is None:
@@ -1287,6 +1293,28 @@ def _forget_gone_selection(table: QTableWidget, ids: set[str]) -> None:
     if selected is not None and selected not in ids:
         present(table.selectionModel()).clear()  # the current row too: Qt would select the
         # row that takes its place when the last row goes
+
+
+def _fit_wrapped(label: QLabel, scroll: QScrollArea) -> None:
+    """Give a word-wrapped label in a scroll area its height for the viewport's width, so
+    the area scrolls to its last line."""
+    width = present(scroll.viewport()).width()
+    if width > 0 and label.minimumHeight() != (height := max(label.heightForWidth(width), 0)):
+        label.setMinimumHeight(height)
+        scroll.setWidgetResizable(True)  # the scroll range follows the new height
+
+
+class _WrappedHeight(QObject):
+    """The viewport of a scroll area holding a word-wrapped label was resized: fit it."""
+
+    def __init__(self, label: QLabel, scroll: QScrollArea) -> None:
+        super().__init__(scroll)
+        self.label, self.scroll = label, scroll
+
+    def eventFilter(self, obj: QObject | None, event: QEvent | None) -> bool:
+        if event is not None and event.type() == QEvent.Type.Resize:
+            _fit_wrapped(self.label, self.scroll)
+        return False
 
 
 class _DeleteKey(QObject):
