@@ -10,11 +10,10 @@ import numpy as np
 import pytest
 from qtpy.QtCore import QPoint, Qt
 
-from blockplan.case.store import CaseStore
-from blockplan.demo import build_demo_case
 from napari_blockplan._layers import layer_for
 from napari_blockplan._workspace import workspace_for
 from tests.plugin._gui import Physician, activate, canvas_widget, canvas_with_and_without, settle
+from tests.plugin.test_needle_on_slice import demo_in_planning
 
 pytestmark = pytest.mark.gui
 
@@ -23,15 +22,10 @@ SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom"
 
 @pytest.fixture
 def demo(make_napari_viewer: Any, tmp_path: Path) -> Any:
-    viewer = make_napari_viewer(show=True)
-    viewer.window._qt_window.resize(1400, 900)
-    viewer.open_sample("blockplan", "lumbar_postop")
-    ws = workspace_for(viewer)
-    ws.use_store(CaseStore(tmp_path / "cases.sqlite3"))
-    _d, planning = viewer.window.add_plugin_dock_widget("blockplan", "Planning")
-    ws.start_case(build_demo_case(SAMPLE))
+    """The sample study with the demo case open and the Planning panel docked."""
+    viewer, planning, _case = demo_in_planning(make_napari_viewer, tmp_path)
     settle(10)
-    return viewer, ws, planning
+    return viewer, workspace_for(viewer), planning
 
 
 def _layer_list(viewer: Any) -> Any:
