@@ -155,15 +155,18 @@ def _attenuation(hu: npt.NDArray[Any], options: DrrOptions) -> npt.NDArray[np.fl
 
 
 @dataclass(frozen=True, slots=True)
-class _AxisMap:
-    """Where one slice samples the reference grid along one axis: grid ``[lo, hi)`` reads
-    the slice's voxels ``first + lower`` and ``first + upper`` (``upper = lower + 1`` but
-    in a one-voxel slice), the upper weighted ``weight``."""
+class _AxisMaps:
+    """Where every slice samples the reference grid along one axis. Slice ``n`` covers
+    grid ``[lo[n], hi[n])`` (nothing where ``hi <= lo``: its shadow misses the grid) and
+    reads there the slice's voxels ``first[n] + lower[n]`` and ``first[n] + upper[n]``
+    (``upper = lower + 1`` but in a one-voxel slice), the upper weighted ``weight[n]``;
+    ``last[n]`` is the last voxel it reads below. One row per slice: a slice's map is a
+    few views of these rows, not arrays of its own."""
 
-    lo: int
-    hi: int
-    first: int
-    last: int
+    lo: list[int]
+    hi: list[int]
+    first: list[int]
+    last: list[int]
     lower: npt.NDArray[np.intp]
     upper: npt.NDArray[np.intp]
     weight: npt.NDArray[np.float32]
@@ -171,27 +174,24 @@ class _AxisMap:
 
 def _axis_maps(
     grid: npt.NDArray[np.float64], scales: npt.NDArray[np.float64], src: float, size: int
-) -> list[_AxisMap | None]:
+) -> _AxisMaps:
     """Reference-slice coordinates ``grid`` → coordinates in each slice (scaled about
-    ``src`` by that slice's scale, one per slice; None: the slice's shadow misses the
-    grid). Computed for every slice at once."""
+    ``src`` by that slice's scale, one per slice). Computed for every slice at once."""
     # the map is increasing (scale > 0): the valid range is found by bisection on ``grid``
     los = np.searchsorted(grid, src - src / scales, "left")
     his = np.searchsorted(grid, src + (size - 1.0 - src) / scales, "right")
     xs = np.clip(src + (grid[None, :] - src) * scales[:, None], 0.0, size - 1.0)
     i0 = np.minimum(xs.astype(np.intp), size - 2) if size > 1 else np.zeros(xs.shape, np.intp)
     weights = (xs - i0).astype(np.float32)
-    step = 1 if size > 1 else 0
-    maps: list[_AxisMap | None] = []
-    for n, (lo, hi) in enumerate(zip(los.tolist(), his.tolist(), strict=True)):
-        if hi <= lo:
-            maps.append(None)
-            continue
-        # increasing along the grid: the first and last voxels bound the slice's part
-        first, last = int(i0[n, lo]), int(i0[n, hi - 1])
-        lower = i0[n, lo:hi] - first
-        maps.append(_AxisMap(lo, hi, first, last, lower, lower + step, weights[n, lo:hi]))
-    return maps
+    # increasing along the grid: the first and last voxels bound the slice's part
+    rows = np.arange(len(scales))
+    first = i0[rows, np.minimum(los, grid.size - 1)]
+    last = i0[rows, np.clip(his - 1, 0, grid.size - 1)]
+    lower = i0 - first[:, None]
+    upper = lower + 1 if size > 1 else lower
+    return _AxisMaps(
+        los.tolist(), his.tolist(), first.tolist(), last.tolist(), lower, upper, weights
+    )
 
 
 _BLOCK = 16
@@ -220,19 +220,21 @@ def _slices(array: npt.NDArray[Any], axis: int) -> Iterator[tuple[int, npt.NDArr
 def _accumulate_slice(
     acc: npt.NDArray[np.float32],
     hu: npt.NDArray[Any],
-    cmap: _AxisMap,
-    rmap: _AxisMap,
+    n: int,
+    cmaps: _AxisMaps,
+    rmaps: _AxisMaps,
     options: DrrOptions | None,
 ) -> None:
-    """Add one slice, resampled onto the reference grid, to ``acc`` (in place); ``options``
-    None: the slice holds attenuation already (`_attenuation_kept`), not HU."""
-    part = hu[rmap.first : rmap.last + 2, cmap.first : cmap.last + 2]
+    """Add slice ``n``, resampled onto the reference grid, to ``acc`` (in place);
+    ``options`` None: the slice holds attenuation already (`_attenuation_kept`), not HU."""
+    c0, c1, r0, r1 = cmaps.lo[n], cmaps.hi[n], rmaps.lo[n], rmaps.hi[n]
+    part = hu[rmaps.first[n] : rmaps.last[n] + 2, cmaps.first[n] : cmaps.last[n] + 2]
     q = part if options is None else _attenuation(part, options)
-    t = q[:, cmap.lower]
-    t += (q[:, cmap.upper] - t) * cmap.weight
-    lo = t[rmap.lower]
-    lo += (t[rmap.upper] - lo) * rmap.weight[:, None]
-    acc[rmap.lo : rmap.hi, cmap.lo : cmap.hi] += lo
+    t = q[:, cmaps.lower[n, c0:c1]]
+    t += (q[:, cmaps.upper[n, c0:c1]] - t) * cmaps.weight[n, c0:c1]
+    lo = t[rmaps.lower[n, r0:r1]]
+    lo += (t[rmaps.upper[n, r0:r1]] - lo) * rmaps.weight[n, r0:r1, None]
+    acc[r0:r1, c0:c1] += lo
 
 
 def _reference_grid(
@@ -305,11 +307,11 @@ def _sum_slices(
     cmaps = _axis_maps(cols, scales, s[slab.cols], sizes[slab.cols])
     rmaps = _axis_maps(rows, scales, s[slab.rows], sizes[slab.rows])
     kept = _attenuation_kept(volume, options)
+    per_slice = options if kept is None else None
     for n, plane in _slices(volume.array if kept is None else kept, slab.axis):
-        cmap, rmap = cmaps[n], rmaps[n]
-        if cmap is None or rmap is None:
-            continue
-        _accumulate_slice(acc, plane, cmap, rmap, options if kept is None else None)
+        if cmaps.hi[n] <= cmaps.lo[n] or rmaps.hi[n] <= rmaps.lo[n]:
+            continue  # the slice's shadow misses the grid
+        _accumulate_slice(acc, plane, n, cmaps, rmaps, per_slice)
     return acc, cols, rows
 
 

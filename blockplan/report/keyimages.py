@@ -94,7 +94,9 @@ class Plane:
     @property
     def normal(self) -> npt.NDArray[np.float64]:
         """Unit normal of the plane (``u × v``)."""
-        n = np.cross(self.u, self.v)
+        (ux, uy, uz), (vx, vy, vz) = self.u.tolist(), self.v.tolist()
+        # written out: `numpy.cross` costs more than the rest of a key image's geometry
+        n = np.array([uy * vz - uz * vy, uz * vx - ux * vz, ux * vy - uy * vx])
         return np.asarray(n / np.linalg.norm(n), dtype=np.float64)
 
     @property
