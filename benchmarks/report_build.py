@@ -13,7 +13,9 @@ and 22 C-arm preview thumbnails, 12 pages. Then times, in one process, builds ta
   as plain text, every table with the same cells and column widths, every picture as a
   pre-rendered PNG at the same size — laid out by a plain reportlab document with the same
   embedded fonts and reportlab settings (``useA85 = 0``, ``invariant = 1``); no sampling,
-  DRRs, ledger, map, charts, styling or PDF/A;
+  DRRs, ledger, map, charts, styling or PDF/A. Timed: making the paragraphs (parsing
+  their markup), tables and images from plain data, and laying them out; untimed: taking
+  that plain data from the report's story (the benchmark's plumbing);
 * peer **five tables** (the peer until 2026-12-03): the same pictures and five of the
   tables only (about a quarter of the report's text).
 
@@ -76,29 +78,22 @@ def _bare_reportlab(
     return _bare_story(story)
 
 
-def _plain_flowables(
-    flowables: list[object], style: object, regular: str, png_of: Callable[[object], bytes]
-) -> list[object]:
-    """The report's own story, bare: every paragraph's text as a plain paragraph, every
-    table with the same cells (text plain) and column widths, every picture as a
-    pre-rendered PNG at the same size; the drawings (spine map, diary charts), styling,
-    spacing and page-break rules left out."""
-    from reportlab.platypus import Image, Paragraph, Table, TableStyle
-
-    from blockplan.report.layout import esc
+def _plain_recipe(flowables: list[object], png_of: Callable[[object], bytes]) -> list[object]:
+    """The report's own story as plain data (untimed: the benchmark's plumbing, not the
+    peer's work): every paragraph's text, every table's cells and column widths, every
+    picture as a pre-rendered PNG with its size; the drawings (spine map, diary charts),
+    styling, spacing and page-break rules left out."""
+    from reportlab.platypus import Paragraph, Table
 
     def one(f: object) -> list[object]:
         reader = getattr(f, "_reader", None)
         if reader is not None:
-            w, h = f.width, f.height  # type: ignore[attr-defined]
-            return [Image(io.BytesIO(png_of(reader)), width=w, height=h)]
+            return [("image", png_of(reader), f.width, f.height)]  # type: ignore[attr-defined]
         if isinstance(f, Paragraph):
-            return [Paragraph(esc(f.getPlainText()), style)]
+            return [("text", f.getPlainText())]
         if isinstance(f, Table):
             rows = [[cell(c) for c in row] for row in f._cellvalues]
-            t = Table(rows, colWidths=f._colWidths, repeatRows=f.repeatRows)
-            t.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), regular)]))
-            return [t]
+            return [("table", rows, f._colWidths, f.repeatRows)]
         content = getattr(f, "_content", None)  # KeepTogether
         return [g for c in content or () for g in one(c)]
 
@@ -111,6 +106,30 @@ def _plain_flowables(
         return found if found else ""
 
     return [g for f in flowables for g in one(f)]
+
+
+def _plain_flowables(recipe: list[object], style: object, regular: str) -> list[object]:
+    """What a plain reportlab program makes of that data (timed, as the peer's work):
+    a paragraph per text (reportlab parses its markup here), a table per table with the
+    embedded font, an image per PNG."""
+    from reportlab.platypus import Image, Paragraph, Table, TableStyle
+
+    from blockplan.report.layout import esc
+
+    def make(item: object) -> object:
+        kind = item[0]  # type: ignore[index]
+        if kind == "image":
+            _, data, w, h = item  # type: ignore[misc]
+            return Image(io.BytesIO(data), width=w, height=h)
+        if kind == "text":
+            return Paragraph(esc(item[1]), style)  # type: ignore[index]
+        _, rows, widths, repeat = item  # type: ignore[misc]
+        cells = [[c if isinstance(c, str) else [make(x) for x in c] for c in row] for row in rows]
+        t = Table(cells, colWidths=widths, repeatRows=repeat)
+        t.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), regular)]))
+        return t
+
+    return [make(item) for item in recipe]
 
 
 def _bare_story(story: list[object]) -> bytes:
@@ -330,7 +349,10 @@ def main() -> None:
         return _bare_reportlab(pngs, thumb_pngs, tables)
 
     # The peer that lays out the same content: the report's own story (every paragraph,
-    # table and picture of this case's report), bare — made afresh, untimed, each round.
+    # table and picture of this case's report) as plain data, taken once, untimed; each
+    # round the peer makes its paragraphs, tables and images from that data and lays them
+    # out, timed — as a reportlab program does (until 2026-12-04 its paragraphs were made,
+    # their markup parsed, in an untimed set-up while blockplan's were timed).
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
 
@@ -349,15 +371,11 @@ def main() -> None:
             encoded[key] = png(np.asarray(reader._image))  # type: ignore[attr-defined]
         return encoded[key]
 
-    bare: list[list[object]] = [[]]
-
-    def same_setup() -> None:
-        bare[0] = _plain_flowables(own_story, plain, regular, png_of)
+    own_recipe = _plain_recipe(own_story, png_of)
 
     def same_peer() -> bytes:
-        return _bare_story(bare[0])
+        return _bare_story(_plain_flowables(own_recipe, plain, regular))
 
-    same_setup()
     same_pdf = same_peer()
     from pypdf import PdfReader as _Reader
 
@@ -370,17 +388,14 @@ def main() -> None:
     # thumbnails, against the same-content peer of that report.
     no_previews = dataclasses.replace(options, fluoro_previews=False)
     plain_story = report_story(_context(case, [ct, mr], None, no_previews, A4), [ct, mr])
-    bare_plain: list[list[object]] = [[]]
+    plain_recipe = _plain_recipe(plain_story, png_of)
 
     def ours_cold_plain() -> bytes:
         report_memo.clear()
         return build_report(case, volumes=[ct, mr], options=no_previews)
 
-    def plain_setup() -> None:
-        bare_plain[0] = _plain_flowables(plain_story, plain, regular, png_of)
-
     def plain_peer() -> bytes:
-        return _bare_story(bare_plain[0])
+        return _bare_story(_plain_flowables(plain_recipe, plain, regular))
 
     def prepare() -> None:
         # the Report panel once the case rested: its pictures computed ahead, then Build
@@ -395,10 +410,10 @@ def main() -> None:
                 ours_edited,
                 ours_again,
                 (prepare, ours),
-                (same_setup, same_peer),
+                same_peer,
                 peer,
                 ours_cold_plain,
-                (plain_setup, plain_peer),
+                plain_peer,
             ],
             args.repeat,
         )

@@ -242,11 +242,15 @@ class ScarMask:
         grid: MaskGrid = region.grid
         full = region.mask()
         affine = grid.affine_array()
-        where = np.nonzero(full)
-        if not where[0].size:
+        # the bounding box from the mask's projections (`numpy.nonzero` would list
+        # every voxel of the region first)
+        ks = np.flatnonzero(full.any(axis=(1, 2)))
+        if not ks.size:
             return cls(np.zeros((0, 0, 0), dtype=bool), affine, grid.frame_of_reference_uid)
-        lo = [int(w.min()) for w in where]
-        hi = [int(w.max()) + 1 for w in where]
+        face = full[ks[0] : ks[-1] + 1].any(axis=0)
+        js, is_ = np.flatnonzero(face.any(axis=1)), np.flatnonzero(face.any(axis=0))
+        lo = [int(ks[0]), int(js[0]), int(is_[0])]
+        hi = [int(ks[-1]) + 1, int(js[-1]) + 1, int(is_[-1]) + 1]
         crop = full[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
         box = affine.copy()
         box[:3, 3] = affine[:3, :3] @ np.array([lo[2], lo[1], lo[0]], dtype=np.float64)
