@@ -247,7 +247,7 @@ class ScarMask:
         ks = np.flatnonzero(full.any(axis=(1, 2)))
         if not ks.size:
             return cls(np.zeros((0, 0, 0), dtype=bool), affine, grid.frame_of_reference_uid)
-        face = full[ks[0] : ks[-1] + 1].any(axis=0)
+        face = np.asarray(full[ks[0] : ks[-1] + 1].any(axis=0), dtype=bool)
         js, is_ = np.flatnonzero(face.any(axis=1)), np.flatnonzero(face.any(axis=0))
         lo = [int(ks[0]), int(js[0]), int(is_[0])]
         hi = [int(ks[-1]) + 1, int(js[-1]) + 1, int(is_[-1]) + 1]
