@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     import napari
 
 __all__ = [
+    "COPY_NAME",
     "IMAGE_SPARE",
     "RELAYOUT_MS",
     "ROLES",
@@ -123,14 +124,18 @@ def _points(viewer: napari.viewer.Viewer, role: str, data: np.ndarray, **style: 
     if layer is None:
         if not len(data):
             return None  # an overlay is made when it has something to show
-        with keeping_active_layer(viewer):
-            layer = viewer.add_points(
+        from napari.layers import Points
+
+        layer = _add_overlay(
+            viewer,
+            Points(
                 data,
                 ndim=3,
                 name=_name(role),
                 metadata={"blockplan": {"role": role}},
                 **({"size": _POINT_SIZE_MM} | style),
-            )
+            ),
+        )
         _read_only(viewer, layer)
         layer.metadata["blockplan"]["drawn"] = _signature(data, style)
         return layer
@@ -186,7 +191,7 @@ def keep_overlays_on_top(viewer: napari.viewer.Viewer) -> None:
 
     def _on_inserted(event: Any) -> None:
         layer = event.value
-        if _on_top(layer):
+        if _on_top(layer) or layer in _COPIES:
             return
         overlays = [n for n, lay in enumerate(viewer.layers) if _on_top(lay)]
         index = viewer.layers.index(layer)
@@ -346,9 +351,11 @@ def shows_the_case(layer: Any) -> str:
 
 def keep_showing_the_case(viewer: napari.viewer.Viewer) -> None:
     """From now on, draw an overlay again from the case when napari's layer list removes
-    it (its delete button, the Delete key there, Ctrl+Delete on the canvas): the case keeps
-    its items, so the canvas keeps showing them. The scar layer too (it is painted, not
-    removed, to edit the scar)."""
+    it (its delete button, the Delete key there, Ctrl+Delete on the canvas, Convert to
+    Image on the scar layer): the case keeps its items, so the canvas keeps showing them.
+    The scar layer too (it is painted, not removed, to edit the scar). And a copy napari
+    makes of a layer of blockplan's (Duplicate Layer, Convert to Labels or Image) is the
+    physician's own layer from the moment it is added (`_disown`)."""
     viewer = _unproxied(viewer)
     if viewer in _GUARDED:
         return
@@ -358,8 +365,110 @@ def keep_showing_the_case(viewer: napari.viewer.Viewer) -> None:
         if meta.get("role") in ROLES and not meta.get("retired"):
             _redraw_soon(viewer, event.value)
 
+    def _on_inserted(event: Any) -> None:
+        if _is_copy(viewer, event.value):
+            _disown(viewer, event.value)
+
     viewer.layers.events.removed.connect(_on_removed)
+    # first: no other listener (the workspace, the Planning panel) sees the copy's claim
+    viewer.layers.events.inserted.connect(_on_inserted, position="first")
     _GUARDED.add(viewer)
+
+
+# -- copies: napari's Duplicate Layer and Convert make the physician's own layers ----------
+_MADE: weakref.WeakSet[Any] = weakref.WeakSet()
+"""The overlays blockplan drew (`_add_overlay`, `adopt_as_scar_layer`)."""
+
+_COPIES: weakref.WeakSet[Any] = weakref.WeakSet()
+"""Copies `_disown` made the physician's (left where napari put them, `keep_overlays_on_top`)."""
+
+COPY_NAME = "copy of {} (not part of the case)"
+"""The name a copy of ``"blockplan: <role>"`` gets (`_disown`)."""
+
+
+def _add_overlay(viewer: napari.viewer.Viewer, layer: Any) -> Any:
+    """Add overlay ``layer``, made by blockplan, keeping the physician's active layer."""
+    _made(layer)
+    with keeping_active_layer(viewer):
+        viewer.add_layer(layer)
+    return layer
+
+
+def _made(layer: Any) -> None:
+    """Note ``layer`` as an overlay blockplan drew, and keep its name (`_keep_name`)."""
+    layer = _unproxied(layer)
+    if layer not in _MADE:
+        _MADE.add(layer)
+        layer.events.name.connect(_keep_name)
+
+
+def _claim(layer: Any) -> tuple[str, str] | None:
+    """What ``layer`` is to blockplan: ``("role", role)`` for a layer it draws (an overlay,
+    a proposal), ``("spare", role)`` for a spare, None for the physician's layers and the
+    images (a series may be shown in several)."""
+    role = layer.metadata.get("blockplan", {}).get("role")
+    if role is not None and role != "image":
+        return ("role", str(role))
+    spare = layer.metadata.get(SPARE_KEY)
+    return None if spare is None else ("spare", str(spare))
+
+
+def _is_copy(viewer: napari.viewer.Viewer, layer: Any) -> bool:
+    """Whether ``layer``, just added, claims what another layer of blockplan's is: an
+    overlay's role that blockplan did not draw, or another layer's role or spare.
+
+    napari's Duplicate Layer and Convert copy a layer's metadata — even the same
+    ``metadata["blockplan"]`` dict — so its copy claimed the overlay's role: `layer_for`
+    could find the copy instead of the overlay, and a scar converted to an image became
+    the scar layer (no longer paintable)."""
+    claim = _claim(layer)
+    if claim is None:
+        return False
+    if claim[0] == "role" and claim[1] in ROLES:
+        return _unproxied(layer) not in _MADE
+    return any(_claim(other) == claim for other in viewer.layers if other is not layer)
+
+
+def _disown(viewer: napari.viewer.Viewer, layer: Any) -> None:
+    """Make copy ``layer`` the physician's own layer: it keeps its look and its data,
+    loses blockplan's tags (no role, not a spare) and is named `COPY_NAME`; blockplan
+    never draws on it or reads it, so an edit there leaves the case as it is."""
+    claim = _claim(layer)
+    assert claim is not None
+    layer.metadata = {k: v for k, v in layer.metadata.items() if k not in ("blockplan", SPARE_KEY)}
+    layer.name = COPY_NAME.format(_name(claim[1]))
+    _COPIES.add(_unproxied(layer))
+    viewer.status = f"blockplan: {layer.name!r} is yours: editing it does not change the case"
+
+
+def _keep_name(event: Any) -> None:
+    """An overlay renamed (a double-click in the layer list) gets its name back once
+    napari is done: ``"blockplan: <role>"`` is what tells the physician that a layer shows
+    the case, is edited in the Planning panel only and is drawn again from the case —
+    renamed, it passed for one of their own layers."""
+    layer, claim = event.source, _claim(event.source)
+    if claim is not None and layer.name != _name(claim[1]):
+        from qtpy.QtCore import QTimer
+
+        ref = weakref.ref(layer)
+        QTimer.singleShot(0, lambda: _name_back(ref))
+
+
+def _name_back(ref: weakref.ref[Any]) -> None:
+    layer = ref()
+    if layer is None or (claim := _claim(layer)) is None:
+        return
+    viewer = next((v for v in list(_GUARDED) if layer in v.layers), None)
+    if viewer is None:
+        return
+    name = _name(claim[1])
+    if layer.name == name or any(other.name == name for other in viewer.layers):
+        return  # already back, or another layer took the name: no renaming back and forth
+    layer.name = name
+    viewer.status = (
+        f"blockplan: {name!r} keeps its name: it shows the case, and the name tells it from "
+        "your own layers (Duplicate Layer makes a copy you may rename)"
+    )
 
 
 def _read_only(viewer: napari.viewer.Viewer, layer: Any) -> None:
@@ -690,8 +799,11 @@ def _trajectories(viewer: napari.viewer.Viewer, case: Case, verdicts: Mapping[st
     if layer is None:
         if not lines:
             return
-        with keeping_active_layer(viewer):
-            layer = viewer.add_shapes(
+        from napari.layers import Shapes
+
+        layer = _add_overlay(
+            viewer,
+            Shapes(
                 lines,
                 ndim=3,
                 shape_type="line",
@@ -699,7 +811,8 @@ def _trajectories(viewer: napari.viewer.Viewer, case: Case, verdicts: Mapping[st
                 edge_color=colours,
                 name=_name("trajectories"),
                 metadata={"blockplan": {"role": "trajectories"}},
-            )
+            ),
+        )
         _read_only(viewer, layer)
         layer.metadata["blockplan"].update(
             paths=paths, colours=colours, drawn=_lines_signature(lines, colours)
@@ -763,13 +876,17 @@ def _beyond(viewer: napari.viewer.Viewer, paths: list[np.ndarray], colours: list
     shapes, types, edge = _beyond_shown(viewer, paths, colours)
     layer = layer_for(viewer, "paths beyond the slice")
     if layer is None:
-        with keeping_active_layer(viewer):
-            layer = viewer.add_shapes(
+        from napari.layers import Shapes
+
+        layer = _add_overlay(
+            viewer,
+            Shapes(
                 ndim=3,
                 opacity=BEYOND_OPACITY,
                 name=_name("paths beyond the slice"),
                 metadata={"blockplan": {"role": "paths beyond the slice"}},
-            )
+            ),
+        )
         _read_only(viewer, layer)
     signature = _lines_signature(shapes, [*types, *edge])
     if layer.metadata["blockplan"].get("drawn") == signature:
@@ -1040,10 +1157,14 @@ def _scar(viewer: napari.viewer.Viewer, case: Case) -> None:
         if layer is not None:
             layer.metadata["blockplan"]["retired"] = True  # not a removal to undo
             viewer.layers.remove(layer)
-        with keeping_active_layer(viewer):
-            layer = viewer.add_labels(
+        from napari.layers import Labels
+
+        layer = _add_overlay(
+            viewer,
+            Labels(
                 data, name=_name("scar"), opacity=0.45, metadata={"blockplan": meta}, **placement
-            )
+            ),
+        )
         _undone_in_the_panel(layer)
         return
     with layer.events.blocker_all():
@@ -1074,6 +1195,7 @@ def adopt_as_scar_layer(layer: Any, region: ScarRegion) -> None:
     redraw finds it drawn and neither decodes nor uploads the mask again."""
     layer.metadata["blockplan"] = _scar_meta(region, np.asarray(layer.data))
     layer.name = _name("scar")
+    _made(layer)
     _undone_in_the_panel(layer)
 
 
