@@ -395,11 +395,15 @@ def _add_overlay(viewer: napari.viewer.Viewer, layer: Any) -> Any:
 
 
 def _made(layer: Any) -> None:
-    """Note ``layer`` as an overlay blockplan drew, and keep its name (`_keep_name`)."""
+    """Note ``layer`` as an overlay blockplan drew, and keep its name (`_keep_name`) and
+    its place in the world (`_keep_place`)."""
     layer = _unproxied(layer)
     if layer not in _MADE:
         _MADE.add(layer)
+        _PLACES[layer] = _place(layer)
         layer.events.name.connect(_keep_name)
+        for transform in _TRANSFORMS:
+            getattr(layer.events, transform).connect(_keep_place)
 
 
 def _claim(layer: Any) -> tuple[str, str] | None:
@@ -452,6 +456,51 @@ def _keep_name(event: Any) -> None:
 
         ref = weakref.ref(layer)
         QTimer.singleShot(0, lambda: _name_back(ref))
+
+
+_TRANSFORMS = ("scale", "translate", "rotate", "shear", "affine")
+"""A layer's transforms, from its data to the world (napari's order of setting them)."""
+
+_PLACES: weakref.WeakKeyDictionary[Any, dict[str, np.ndarray]] = weakref.WeakKeyDictionary()
+"""Each overlay's transforms as blockplan drew it (`_made`)."""
+
+
+def _place(layer: Any) -> dict[str, np.ndarray]:
+    return {
+        "scale": np.array(layer.scale, dtype=float),
+        "translate": np.array(layer.translate, dtype=float),
+        "rotate": np.array(layer.rotate, dtype=float),
+        "shear": np.array(layer.shear, dtype=float),
+        "affine": np.array(layer.affine.affine_matrix, dtype=float),
+    }
+
+
+def _keep_place(event: Any) -> None:
+    """An overlay's transforms changed (the layer list's "Apply scale/transforms from
+    Clipboard", the console) are put back once napari is done: an overlay draws the case's
+    items where they are in the patient, and a CT's scale applied to the targets layer
+    drew every marker millimetres away from its target."""
+    from qtpy.QtCore import QTimer
+
+    ref = weakref.ref(event.source)
+    QTimer.singleShot(0, lambda: _place_back(ref))
+
+
+def _place_back(ref: weakref.ref[Any]) -> None:
+    layer = ref()
+    if layer is None or (placed := _PLACES.get(layer)) is None:
+        return
+    now = _place(layer)
+    if all(np.array_equal(now[key], placed[key]) for key in _TRANSFORMS):
+        return
+    for key in _TRANSFORMS:
+        setattr(layer, key, placed[key])
+    viewer = next((v for v in list(_GUARDED) if layer in v.layers), None)
+    if viewer is not None:
+        viewer.status = (
+            f"blockplan: {layer.name!r} keeps its place: it draws the case where it is in "
+            "the patient (a copy made with Duplicate Layer may be moved)"
+        )
 
 
 def _name_back(ref: weakref.ref[Any]) -> None:

@@ -235,7 +235,8 @@ def test_converting_an_overlay_leaves_a_copy_and_the_overlay_shows_the_case(demo
 
 def test_renaming_reordering_hiding_linking_and_new_layers_leave_the_case(demo: Any) -> None:
     """The other layer-list actions a physician may take on an overlay: renaming it by a
-    double-click gets its name back (the name tells the case's layers from their own);
+    double-click gets its name back (the name tells the case's layers from their own), an
+    image's transforms applied to it are put back (it draws the case in patient space);
     Toggle visibility and Link Layers are theirs to use; a reordered overlay still shows
     the case; new points, shapes and labels layers edited with napari's keys and clicks
     leave the case. Reordering is done with ``viewer.layers.move`` (what the list's
@@ -256,6 +257,18 @@ def test_renaming_reordering_hiding_linking_and_new_layers_leave_the_case(demo: 
     settle(10)
     assert targets.name == "blockplan: targets" and "my targets" not in _rows(viewer)
     assert "keeps its name" in viewer.status
+
+    # the CT's scale and transforms applied to it: put back, the markers stay on their targets
+    ct = next(lay for lay in viewer.layers if lay.name.startswith("CT "))
+    assert not np.allclose(ct.scale, targets.scale)
+    scale, translate = np.array(targets.scale), np.array(targets.translate)
+    world = targets.data_to_world(targets.data[0])
+    _menu(doc, viewer, ct.name, "Copy all to clipboard")
+    _menu(doc, viewer, targets.name, "Apply scale/transforms from Clipboard")
+    settle(10)
+    assert np.array_equal(targets.scale, scale) and np.array_equal(targets.translate, translate)
+    assert np.allclose(targets.data_to_world(targets.data[0]), world)
+    assert "keeps its place" in viewer.status
 
     # hide it and link it with the levels: the physician's choices, kept over a redraw
     _menu(doc, viewer, "blockplan: targets", "Toggle visibility")
