@@ -5,7 +5,9 @@ They are views of the case: `refresh_layers` redraws them from a `Case` after ev
 change, so reopening a case restores every layer exactly. They are read-only
 (`keep_showing_the_case`): napari's keys that delete or paste points or shapes do nothing on
 them but say where to edit, and an overlay whose data napari changes anyway, or that the
-layer list removes, is drawn again from the case at once. Points live in world
+layer list removes, is drawn again from the case at once; renamed or given other transforms,
+it gets its name and place back. A copy napari makes of one (Duplicate Layer, Convert) is
+the physician's own layer (`_disown`): no role, named `COPY_NAME`. Points live in world
 coordinates (LPS as ``(z, y, x)``, see `_convert`). The targets' names are a layer of their
 own (``"target names"``: napari places every text of a layer at one offset, and names of
 close targets must be placed apart, `blockplan.planning.label_places`). Targets are
