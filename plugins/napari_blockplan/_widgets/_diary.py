@@ -44,6 +44,7 @@ from blockplan.case.entry import (
 from blockplan.case.limits import NRS_LIMITS
 from napari_blockplan._qt import present
 from napari_blockplan._widgets._controls import ChoiceButtons, SelectingLineEdit
+from napari_blockplan._widgets._panel import typed_cells_of
 
 __all__ = ["DIARY_COLUMNS", "DiaryPanel", "DiaryTable"]
 
@@ -295,8 +296,12 @@ class DiaryPanel(QWidget):
             else:
                 nrs, relief = stored[0], patient_relief_from_text(item.text())
         except ValueError as err:
+            message = f"{where}: {err}; not saved"
+            typed = typed_cells_of(self)
+            if typed is not None:  # held until corrected or dropped (not left with the case)
+                typed.refused(self.grid, item, item.text().strip(), message)
             self._revert(item, stored)
-            self._on_error(f"{where}: {err}; not saved")
+            self._on_error(message)
             return
         diary = diary_with_point(proc.diary, minutes, nrs, relief)
         if diary != proc.diary:

@@ -204,6 +204,8 @@ class OutcomesWidget(Panel):
         self._expose()
         scroll_only(self)  # the wheel scrolls the panel; it never changes a dose or profile
 
+        for table in (self.diary, self.scores.odi_table, self.scores.pgic_table):
+            self.typed_cells.watch(table)  # a cell refused keeps the case open
         self.listen(self.ws.case_changed, self._on_case_changed)
         unguard = self.ws.add_leave_guard(self._leave_case)
         self.destroyed.connect(lambda *_: unguard())
