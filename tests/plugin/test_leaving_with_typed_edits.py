@@ -26,12 +26,14 @@ from blockplan.demo import build_demo_case
 from napari_blockplan._widgets.outcomes import TABS
 from napari_blockplan._workspace import workspace_for
 from tests.plugin._gui import Physician, activate, settle
+from tests.plugin.test_physician_trial import _answer
 
 pytestmark = pytest.mark.gui
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom"
 LEVEL, MARKER = 1, 0  # the targets table's Level column; the marker list's Level column
 STAYS = "the case stays open until then"
+TYPED_ODI = "3 2 1 - 4 2 3 1 2 0"
 
 
 @pytest.fixture
@@ -164,8 +166,9 @@ def test_outcome_cells_refused_keep_the_case_and_napari_open(day: Any) -> None:
     """Outcomes: a diary NRS of 12 refused with Enter, then Close — the case stays open on
     the diary cell, "12" back in its editor; Escape drops it. An ODI's answers retyped
     "3 2 9" (an answer above 5) and napari's window closed while the cell is still being
-    typed: the cell is committed first, refused, and the window stays open on it; Escape,
-    and the window closes."""
+    typed: the cell is committed first, refused, and the window stays open on it; Escape
+    drops it. Valid answers still being typed when the window closes are saved first. ODI
+    answers typed on the Answers line and not recorded are asked about (Stay / Record)."""
     viewer, ws, cases, _planning, outcomes = day
     doc = Physician(viewer)
     case_id = ws.case.case_id
@@ -187,7 +190,18 @@ def test_outcome_cells_refused_keep_the_case_and_napari_open(day: Any) -> None:
     assert _editor_text(grid) is None
     assert next(p.diary for p in _stored(ws, case_id).procedures if p.id == pid) == diary_before
 
+    # ODI answers typed on the Answers line, Record ODI not pressed: asked, as the Quick
+    # entry line is; Stay keeps the case open and the line as typed
     _tab(doc, outcomes.tabs, TABS[2])
+    line = outcomes.scores.odi_entry
+    doc.click(line, "Answers")
+    doc.type(line, TYPED_ODI, "ODI answers")
+    seen: list[str] = []
+    _answer("Stay on the case", seen)
+    doc.click(cases.close_button, "Close")
+    assert len(seen) == 1 and seen[0].startswith("ODI answers typed on the Answers line")
+    assert ws.is_open and line.text() == TYPED_ODI
+
     odi = outcomes.scores.odi_table
     answers = _stored(ws, case_id).odi
     assert answers
@@ -201,8 +215,15 @@ def test_outcome_cells_refused_keep_the_case_and_napari_open(day: Any) -> None:
     assert "ODI of" in outcomes.message.text() and STAYS in outcomes.message.text()
     assert _stored(ws, case_id).odi == answers
 
+    # dropped; then answers the model takes, still being typed when the window closes:
+    # saved first (before, a cell being typed was never committed and was lost)
     doc.key_focused(Qt.Key.Key_Escape, "Escape")
+    assert _editor_text(odi) is None
+    _type_in_cell(doc, odi, 0, 1, "1 1 1 1 1 1 1 1 1 1")
+    _answer("Record the ODI", seen)  # the Answers line is asked about, and recorded
     closing = QCloseEvent()
     QApplication.sendEvent(main, closing)
-    assert closing.isAccepted()
-    assert _stored(ws, case_id).odi == answers
+    assert closing.isAccepted() and len(seen) == 2
+    stored = [entry.items for entry in _stored(ws, case_id).odi]
+    assert (1,) * 10 in stored and (1,) * 10 not in [entry.items for entry in answers]
+    assert (3, 2, 1, None, 4, 2, 3, 1, 2, 0) in stored and len(stored) == len(answers) + 1

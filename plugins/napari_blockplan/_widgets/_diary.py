@@ -211,6 +211,9 @@ class DiaryPanel(QWidget):
 
         if proc is None or proc.id != self._pid:
             self.grid.commit_editing()
+            typed = typed_cells_of(self)
+            if typed is not None:  # a value refused for the block shown before
+                typed.drop(self.grid)
             # a line typed for another block is never entered into this one (the panel
             # asked about it before another block or no block is shown)
             self.quick_diary.clear()

@@ -18,6 +18,7 @@ message line — until the physician corrects it or drops it with Escape.
 from __future__ import annotations
 
 import weakref
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import QEvent, QObject, Qt, QTimer, Signal  # type: ignore[attr-defined]
@@ -147,16 +148,15 @@ def _guard_closing(panel: Panel) -> None:
     window.setProperty("blockplan_close_guard", True)
 
 
+@dataclass(frozen=True, slots=True)
 class _Held:
     """A cell value refused: where it was typed, what was typed, and why it was refused."""
 
-    __slots__ = ("case_id", "col", "message", "row", "table", "typed")
-
-    def __init__(
-        self, table: QTableWidget, row: int, col: int, typed: str, message: str, case_id: str
-    ) -> None:
-        self.table, self.row, self.col = table, row, col
-        self.typed, self.message, self.case_id = typed, message, case_id
+    table: QTableWidget
+    row: int
+    col: int
+    typed: str
+    message: str
 
 
 class TypedCells:
@@ -165,9 +165,11 @@ class TypedCells:
     A leave guard (`Workspace.add_leave_guard`): a cell still being typed is committed first,
     as Enter would commit it (the panel saves or refuses it as usual); a value the panel
     refused (`refused`) is held until the physician corrects it (a later commit of that table
-    goes through) or drops it (Escape in the cell's editor). While one is held the case is
-    not left: the panel, its tab and the cell are brought forward, the typed text is back in
-    the cell's editor, and the message line repeats why it was refused.
+    goes through), drops it (Escape in the cell's editor) or goes on to change the case
+    (any edit, undo or another case: the refusal was read, and the cell it named may show
+    something else now). While one is held the case is not left: the panel, its tab and the
+    cell are brought forward, the typed text is back in the cell's editor, and the message
+    line repeats why it was refused.
     """
 
     def __init__(self, panel: Panel) -> None:
@@ -175,6 +177,15 @@ class TypedCells:
         self.tables: list[QTableWidget] = []
         self.held: _Held | None = None
         self._refused_in_commit = False
+        panel.listen(panel.ws.case_changed, self._case_changed)
+
+    def _case_changed(self, *_: Any) -> None:
+        self.held = None
+
+    def drop(self, table: QTableWidget) -> None:
+        """Forget a value refused in ``table`` (its rows now show something else)."""
+        if self.held is not None and self.held.table is table:
+            self.held = None
 
     def watch(self, table: QTableWidget) -> None:
         """Settle ``table``'s typed cells before the case is left."""
@@ -191,20 +202,18 @@ class TypedCells:
         (a value typed; a tick refused is not held)."""
         if table.state() != table.State.EditingState:
             return
-        self.held = _Held(
-            table, item.row(), item.column(), typed, message, self.panel.ws.case.case_id
-        )
+        self.held = _Held(table, item.row(), item.column(), typed, message)
         self._refused_in_commit = True
 
     def _committed(self, table: QTableWidget) -> None:
         refused, self._refused_in_commit = self._refused_in_commit, False
-        if not refused and self.held is not None and self.held.table is table:
-            self.held = None  # corrected: this commit went through
+        if not refused:
+            self.drop(table)  # corrected: this commit went through
 
     def _closed(self, table: QTableWidget, hint: QAbstractItemDelegate.EndEditHint) -> None:
         escaped = hint == QAbstractItemDelegate.EndEditHint.RevertModelCache
         if escaped and self.held is not None and self.held.table is table:
-            self.held = None
+            self.drop(table)
             self.panel.say("the value typed was dropped; the cell shows what is saved")
 
     def commit_open(self) -> None:
@@ -226,8 +235,9 @@ class TypedCells:
         held = self.held
         if held is None:
             return True
-        if held.case_id != self.panel.ws.case.case_id:
-            self.held = None  # typed in a case no longer open
+        item = held.table.item(held.row, held.col)
+        if item is None or not item.flags() & Qt.ItemFlag.ItemIsEditable:
+            self.held = None  # the cell is gone: nothing to correct there
             return True
         self.panel.say(
             f"{held.message} — correct it and press Enter, or press Escape to drop it; "
@@ -249,6 +259,7 @@ class TypedCells:
         except RuntimeError:  # the panel is gone
             return
         if item is None:
+            self.held = None
             return
         _bring_forward(table)
         table.setCurrentCell(held.row, held.col)

@@ -204,16 +204,18 @@ class ScoresPanel(QWidget):
         table.resizeColumnsToContents()
 
     # ------------------------------------------------------------------ ODI -----
-    def record_odi(self) -> None:
-        """Record the ODI typed on the answers line, on the date shown."""
+    def record_odi(self) -> bool:
+        """Record the ODI typed on the answers line, on the date shown; False when refused
+        (the message says why and the line keeps what was typed)."""
         try:
             answered_on = answered_on_from_text(self.odi_date.text())
             entry = odi_from_text(self.odi_entry.text(), answered_on)
         except ValueError as err:
             self._on_error(f"ODI: {err}; not recorded")
-            return
+            return False
         self.odi_entry.clear()
         self._apply(self._case.evolve(odi=(*self._case.odi, entry)), "record ODI", "ODI recorded")
+        return True
 
     def _odi_edited(self, item: QTableWidgetItem) -> None:
         if self._filling:
