@@ -34,24 +34,24 @@ SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom"
 LEVEL, MARKER = 1, 0  # the targets table's Level column; the marker list's Level column
 STAYS = "the case stays open until then"
 TYPED_ODI = "3 2 1 - 4 2 3 1 2 0"
+SECOND = "f" * 32  # the other stored case's id
 
 
-@pytest.fixture
-def day(make_napari_viewer: Any, tmp_path: Path) -> Any:
-    """The sample study, the demo case open and a second case of the study stored; the
-    Cases, Planning and Outcomes panels docked: ``(viewer, ws, cases, planning, outcomes)``."""
+def _viewer(make_napari_viewer: Any, tmp_path: Path, panel: str) -> Any:
+    """The demo case open, a second case of the sample study stored, the Cases panel and
+    ``panel`` docked: ``(viewer, ws, cases panel, panel)``."""
     viewer = make_napari_viewer(show=True)
-    viewer.open_sample("blockplan", "lumbar_postop")
+    if panel == "Planning":  # its tables need the images; the Outcomes panel does not
+        viewer.open_sample("blockplan", "lumbar_postop")
     ws = workspace_for(viewer)
     store = CaseStore(tmp_path / "cases.sqlite3")
-    store.create(build_demo_case(SAMPLE).evolve(case_id="f" * 32, title="Second"), "dr-test")
+    store.create(build_demo_case(SAMPLE).evolve(case_id=SECOND, title="Second"), "dr-test")
     ws.use_store(store)
     _d, cases = viewer.window.add_plugin_dock_widget("blockplan", "Cases")
-    _d, planning = viewer.window.add_plugin_dock_widget("blockplan", "Planning")
-    _d, outcomes = viewer.window.add_plugin_dock_widget("blockplan", "Outcomes")
+    _d, widget = viewer.window.add_plugin_dock_widget("blockplan", panel)
     ws.start_case(build_demo_case(SAMPLE))
-    activate(planning)
-    return viewer, ws, cases, planning, outcomes
+    activate(widget)
+    return viewer, ws, cases, widget
 
 
 def _tab(doc: Physician, tabs: Any, name: str) -> None:
@@ -60,16 +60,20 @@ def _tab(doc: Physician, tabs: Any, name: str) -> None:
     doc.click(bar, f"the {name} tab", bar.tabRect(index).center())
 
 
-def _type_in_cell(doc: Physician, table: Any, row: int, col: int, text: str) -> None:
-    """Double-click a cell, select what it holds and type ``text`` (Enter not pressed)."""
-    doc.double_click(
-        table.viewport(), "a cell", table.visualItemRect(table.item(row, col)).center()
-    )
-    assert table.state() == table.State.EditingState
-    editor = QApplication.focusWidget()
-    assert isinstance(editor, QLineEdit)
-    editor.selectAll()
+def _retype(doc: Physician, text: str) -> None:
+    """Ctrl+A in the field that has the focus, then type ``text`` (Enter not pressed)."""
+    field = QApplication.focusWidget()
+    assert isinstance(field, QLineEdit)
+    doc.key(field, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier, "Ctrl+A")
     doc.type_focused(text, "a value")
+
+
+def _type_in_cell(doc: Physician, table: Any, row: int, col: int, text: str) -> None:
+    """Double-click a cell and type ``text`` over what it holds (Enter not pressed)."""
+    rect = table.visualItemRect(table.item(row, col))
+    doc.double_click(table.viewport(), "a cell", rect.center())
+    assert table.state() == table.State.EditingState
+    _retype(doc, text)
 
 
 def _editor_text(table: Any) -> str | None:
@@ -84,15 +88,25 @@ def _stored(ws: Any, case_id: str) -> Any:
     return ws.store.load(case_id)[0]
 
 
-def test_a_refused_target_level_keeps_the_case_open_until_corrected_or_dropped(
-    day: Any,
+def _double_click_row(doc: Physician, cases: Any, title: str) -> None:
+    """Double-click the worklist row of the case titled ``title`` (opens it)."""
+    table = cases.table
+    row = next(r for r in range(table.rowCount()) if table.item(r, 2).text() == title)
+    doc.double_click(table.viewport(), title, table.visualItemRect(table.item(row, 0)).center())
+
+
+def test_planning_values_refused_keep_the_case_open_until_corrected_or_dropped(
+    make_napari_viewer: Any, tmp_path: Path, qtbot: Any
 ) -> None:
-    """Targets table: "L9" typed and refused, then Close (no Enter) — the case stays open
-    on the cell with "L9" in its editor; Close again, the same; Escape drops it and Close
-    closes. A valid level still being typed when New case is clicked is saved first."""
-    viewer, ws, cases, planning, _outcomes = day
+    """Targets table: "L9" typed into T2's Level cell, then Close (no Enter) — the case
+    stays open on the cell with "L9" in its editor; Close again, the same; Escape drops it
+    and Close closes. Marker list: "Q7" typed, Enter — refused; then Open another case from
+    the worklist: the case stays open with "Q7" back in the marker's editor; corrected and
+    Enter, the worklist's case opens. A valid level still being typed when New case is
+    clicked is saved to the case left."""
+    viewer, ws, cases, planning = _viewer(make_napari_viewer, tmp_path, "Planning")
     doc = Physician(viewer)
-    table = planning.table
+    table, markers = planning.table, planning.marker_table
     case_id = ws.case.case_id
     before = ws.case.targets[1].level
     _tab(doc, planning.tabs, "Targets")
@@ -113,63 +127,46 @@ def test_a_refused_target_level_keeps_the_case_open_until_corrected_or_dropped(
     assert not ws.is_open
     assert _stored(ws, case_id).targets[1].level == before
 
-    # reopened from the offer; "L4" typed and New case clicked: saved, then the new case
+    # reopened from the offer; a marker renamed "Q7" with Enter: refused, the list shows
+    # the stored level; the worklist's other case double-clicked: asked to settle it first
     doc.click(cases.reopen_button, "Reopen")
     assert ws.is_open and ws.case.case_id == case_id
-    _type_in_cell(doc, table, 1, LEVEL, "L4")
-    doc.click(cases.new_button, "New case")
-    assert ws.is_open and ws.case.case_id != case_id
-    assert _stored(ws, case_id).targets[1].level == "L4"
-
-
-def test_a_refusal_seen_after_enter_still_keeps_the_case_open(day: Any, qtbot: Any) -> None:
-    """Marker list: "Q7" typed, Enter — refused, the list shows the stored level; then Open
-    another case from the worklist: the case stays open with "Q7" back in the marker's
-    editor. Corrected to its own level and Enter, the worklist's case opens."""
-    viewer, ws, cases, planning, _outcomes = day
-    doc = Physician(viewer)
-    markers = planning.marker_table
-    case_id = ws.case.case_id
-    level = markers.item(0, MARKER).text()
     _tab(doc, planning.tabs, "Levels")
+    level = markers.item(0, MARKER).text()
     _type_in_cell(doc, markers, 0, MARKER, "Q7")
     doc.key_focused(Qt.Key.Key_Return, "Enter")
     assert _editor_text(markers) is None and markers.item(0, MARKER).text() == level
     refusal = planning.message.text()
     assert refusal and STAYS not in refusal
-
     qtbot.waitUntil(lambda: cases.table.rowCount() == 2, timeout=5000)
-    row = next(
-        r for r in range(cases.table.rowCount()) if cases.table.item(r, 2).text() == "Second"
-    )
-    doc.double_click(
-        cases.table.viewport(),
-        "Second",
-        cases.table.visualItemRect(cases.table.item(row, 0)).center(),
-    )
+    _double_click_row(doc, cases, "Second")
     assert ws.case.case_id == case_id
     assert _editor_text(markers) == "Q7"
     assert planning.message.text().startswith(refusal) and STAYS in planning.message.text()
 
-    QApplication.focusWidget().selectAll()
-    doc.type_focused(level, "its own level")
+    _retype(doc, level)
     doc.key_focused(Qt.Key.Key_Return, "Enter")
-    doc.double_click(
-        cases.table.viewport(),
-        "Second",
-        cases.table.visualItemRect(cases.table.item(row, 0)).center(),
-    )
-    assert ws.case.case_id == "f" * 32
+    _double_click_row(doc, cases, "Second")
+    assert ws.case.case_id == SECOND
+
+    # "L4" still being typed in T2's Level cell when New case is clicked: saved first
+    _tab(doc, planning.tabs, "Targets")
+    _type_in_cell(doc, table, 1, LEVEL, "L4")
+    doc.click(cases.new_button, "New case")
+    assert ws.is_open and ws.case.case_id not in (case_id, SECOND)
+    assert _stored(ws, SECOND).targets[1].level == "L4"
 
 
-def test_outcome_cells_refused_keep_the_case_and_napari_open(day: Any) -> None:
+def test_outcome_cells_refused_keep_the_case_and_napari_open(
+    make_napari_viewer: Any, tmp_path: Path
+) -> None:
     """Outcomes: a diary NRS of 12 refused with Enter, then Close — the case stays open on
     the diary cell, "12" back in its editor; Escape drops it. An ODI's answers retyped
     "3 2 9" (an answer above 5) and napari's window closed while the cell is still being
     typed: the cell is committed first, refused, and the window stays open on it; Escape
     drops it. Valid answers still being typed when the window closes are saved first. ODI
     answers typed on the Answers line and not recorded are asked about (Stay / Record)."""
-    viewer, ws, cases, _planning, outcomes = day
+    viewer, ws, cases, outcomes = _viewer(make_napari_viewer, tmp_path, "Outcomes")
     doc = Physician(viewer)
     case_id = ws.case.case_id
     activate(outcomes)
