@@ -68,10 +68,17 @@ def _retype(doc: Physician, text: str) -> None:
     doc.type_focused(text, "a value")
 
 
-def _type_in_cell(doc: Physician, table: Any, row: int, col: int, text: str) -> None:
-    """Double-click a cell and type ``text`` over what it holds (Enter not pressed)."""
+def _type_in_cell(
+    doc: Physician, table: Any, row: int, col: int, text: str, *, f2: bool = False
+) -> None:
+    """Double-click a cell (or click it and press F2) and type ``text`` over what it holds
+    (Enter not pressed)."""
     rect = table.visualItemRect(table.item(row, col))
-    doc.double_click(table.viewport(), "a cell", rect.center())
+    if f2:
+        doc.click(table.viewport(), "a cell", rect.center())
+        doc.key(table, Qt.Key.Key_F2, what="F2")
+    else:
+        doc.double_click(table.viewport(), "a cell", rect.center())
     assert table.state() == table.State.EditingState
     _retype(doc, text)
 
@@ -133,7 +140,7 @@ def test_planning_values_refused_keep_the_case_open_until_corrected_or_dropped(
     assert ws.is_open and ws.case.case_id == case_id
     _tab(doc, planning.tabs, "Levels")
     level = markers.item(0, MARKER).text()
-    _type_in_cell(doc, markers, 0, MARKER, "Q7")
+    _type_in_cell(doc, markers, 0, MARKER, "Q7", f2=True)
     doc.key_focused(Qt.Key.Key_Return, "Enter")
     assert _editor_text(markers) is None and markers.item(0, MARKER).text() == level
     refusal = planning.message.text()
@@ -161,7 +168,8 @@ def test_outcome_cells_refused_keep_the_case_and_napari_open(
     make_napari_viewer: Any, tmp_path: Path
 ) -> None:
     """Outcomes: a diary NRS of 12 refused with Enter, then Close — the case stays open on
-    the diary cell, "12" back in its editor; Escape drops it. An ODI's answers retyped
+    the diary cell, "12" back in its editor; Escape drops it. The same for a baseline of 12
+    typed in its field. An ODI's answers retyped
     "3 2 9" (an answer above 5) and napari's window closed while the cell is still being
     typed: the cell is committed first, refused, and the window stays open on it; Escape
     drops it. Valid answers still being typed when the window closes are saved first. ODI
@@ -185,6 +193,18 @@ def test_outcome_cells_refused_keep_the_case_and_napari_open(
     assert STAYS in outcomes.message.text()
     doc.key_focused(Qt.Key.Key_Escape, "Escape")
     assert _editor_text(grid) is None
+
+    # a form field too: a baseline of 12 typed, then Close (no Enter) — refused as the click
+    # took the focus, and the case stays open on the field with "12" in it; Escape drops it
+    baseline = outcomes.diary_panel.baseline
+    saved = baseline.text()
+    doc.click(baseline, "Baseline NRS")
+    _retype(doc, "12")
+    doc.click(cases.close_button, "Close")
+    assert ws.is_open and baseline.text() == "12" and baseline.hasFocus()
+    assert "baseline NRS" in outcomes.message.text() and STAYS in outcomes.message.text()
+    doc.key_focused(Qt.Key.Key_Escape, "Escape")
+    assert baseline.text() == saved
     assert next(p.diary for p in _stored(ws, case_id).procedures if p.id == pid) == diary_before
 
     # ODI answers typed on the Answers line, Record ODI not pressed: asked, as the Quick

@@ -214,6 +214,7 @@ class DiaryPanel(QWidget):
             typed = typed_cells_of(self)
             if typed is not None:  # a value refused for the block shown before
                 typed.drop(self.grid)
+                typed.drop(self.baseline)
             # a line typed for another block is never entered into this one (the panel
             # asked about it before another block or no block is shown)
             self.quick_diary.clear()
@@ -340,8 +341,12 @@ class DiaryPanel(QWidget):
                     "remove the diary"
                 )
         except ValueError as err:
+            message = f"baseline NRS: {err}; not saved"
+            typed = typed_cells_of(self)
+            if typed is not None:  # held until corrected or dropped (not left with the case)
+                typed.refused_field(self.baseline, self.baseline.text().strip(), message)
             self.baseline.setText("" if diary is None else str(diary.baseline_nrs))
-            self._on_error(f"baseline NRS: {err}; not saved")
+            self._on_error(message)
             return
         if value is None:
             new = None

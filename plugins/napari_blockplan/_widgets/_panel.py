@@ -150,13 +150,35 @@ def _guard_closing(panel: Panel) -> None:
 
 @dataclass(frozen=True, slots=True)
 class _Held:
-    """A cell value refused: where it was typed, what was typed, and why it was refused."""
+    """A value refused: where it was typed (a table's cell, or a field: row and column
+    -1), what was typed, and why it was refused."""
 
-    table: QTableWidget
+    table: QTableWidget | QLineEdit
     row: int
     col: int
     typed: str
     message: str
+
+
+class _FieldEscape(QObject):
+    """Escape in a field whose refused value is held: the value is dropped and the field
+    shows what is saved again."""
+
+    def __init__(self, cells: TypedCells) -> None:
+        super().__init__(cells.panel)
+        self.cells = cells
+
+    def eventFilter(self, obj: QObject | None, event: QEvent | None) -> bool:
+        held = self.cells.held
+        if (
+            held is not None
+            and obj is held.table
+            and isinstance(event, QKeyEvent)
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() == Qt.Key.Key_Escape
+        ):
+            self.cells.drop_typed_field()
+        return False
 
 
 class TypedCells:
@@ -175,17 +197,44 @@ class TypedCells:
     def __init__(self, panel: Panel) -> None:
         self.panel = panel
         self.tables: list[QTableWidget] = []
+        self.fields: list[QLineEdit] = []
         self.held: _Held | None = None
+        self._saved_text = ""  # a held field's text before the typed text was put back
         self._refused_in_commit = False
+        self._escape: _FieldEscape | None = None
         panel.listen(panel.ws.case_changed, self._case_changed)
 
     def _case_changed(self, *_: Any) -> None:
         self.held = None
 
-    def drop(self, table: QTableWidget) -> None:
+    def drop(self, table: QTableWidget | QLineEdit) -> None:
         """Forget a value refused in ``table`` (its rows now show something else)."""
         if self.held is not None and self.held.table is table:
             self.held = None
+
+    def watch_field(self, field: QLineEdit) -> None:
+        """Settle ``field`` too: committed (as its ``editingFinished``, i.e. Enter or Tab)
+        when it has the focus as the case is left; a value refused there (`refused_field`)
+        held like a cell's, and dropped with Escape."""
+        self.fields.append(field)
+        # connected after the panel's own slot: runs once the panel has read the field
+        field.editingFinished.connect(lambda f=field: self._committed(f))
+        if self._escape is None:
+            self._escape = _FieldEscape(self)
+        field.installEventFilter(self._escape)
+
+    def refused_field(self, field: QLineEdit, typed: str, message: str) -> None:
+        """The panel refused ``typed`` in ``field`` (``message`` said why): hold it."""
+        self.held = _Held(field, -1, -1, typed, message)
+        self._refused_in_commit = True
+
+    def drop_typed_field(self) -> None:
+        """Escape in the held field: what is saved is shown again, the value dropped."""
+        held = self.held
+        if held is not None and isinstance(held.table, QLineEdit):
+            self.held = None
+            held.table.setText(self._saved_text)
+            self.panel.say("the value typed was dropped; the field shows what is saved")
 
     def watch(self, table: QTableWidget) -> None:
         """Settle ``table``'s typed cells before the case is left."""
@@ -205,7 +254,7 @@ class TypedCells:
         self.held = _Held(table, item.row(), item.column(), typed, message)
         self._refused_in_commit = True
 
-    def _committed(self, table: QTableWidget) -> None:
+    def _committed(self, table: QTableWidget | QLineEdit) -> None:
         refused, self._refused_in_commit = self._refused_in_commit, False
         if not refused:
             self.drop(table)  # corrected: this commit went through
@@ -228,6 +277,11 @@ class TypedCells:
             self._refused_in_commit = False
             delegate.commitData.emit(editor)
             delegate.closeEditor.emit(editor, QAbstractItemDelegate.EndEditHint.NoHint)
+        focus = QApplication.focusWidget()
+        for field in self.fields:
+            if field is focus:
+                self._refused_in_commit = False
+                field.editingFinished.emit()  # as Enter or Tab (Qt's own focus-out does too)
 
     def settled(self) -> bool:
         """The leave guard: True when nothing typed is held refused (after committing)."""
@@ -235,9 +289,13 @@ class TypedCells:
         held = self.held
         if held is None:
             return True
-        item = held.table.item(held.row, held.col)
-        if item is None or not item.flags() & Qt.ItemFlag.ItemIsEditable:
-            self.held = None  # the cell is gone: nothing to correct there
+        if isinstance(held.table, QTableWidget):
+            item = held.table.item(held.row, held.col)
+            if item is None or not item.flags() & Qt.ItemFlag.ItemIsEditable:
+                self.held = None  # the cell is gone: nothing to correct there
+                return True
+        elif not held.table.isEnabled():
+            self.held = None  # the field is not for typing now (no block shown)
             return True
         self.panel.say(
             f"{held.message} — correct it and press Enter, or press Escape to drop it; "
@@ -254,6 +312,13 @@ class TypedCells:
         if held is None:
             return
         table = held.table
+        if isinstance(table, QLineEdit):
+            _bring_forward(table)
+            self._saved_text = table.text()
+            table.setText(held.typed)
+            table.selectAll()
+            table.setFocus()
+            return
         try:
             item = table.item(held.row, held.col)
         except RuntimeError:  # the panel is gone

@@ -206,6 +206,7 @@ class OutcomesWidget(Panel):
 
         for table in (self.diary, self.scores.odi_table, self.scores.pgic_table):
             self.typed_cells.watch(table)  # a cell refused keeps the case open
+        self.typed_cells.watch_field(self.diary_panel.baseline)
         self.listen(self.ws.case_changed, self._on_case_changed)
         unguard = self.ws.add_leave_guard(self._leave_case)
         self.destroyed.connect(lambda *_: unguard())

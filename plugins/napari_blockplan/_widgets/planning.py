@@ -459,6 +459,7 @@ class PlanningWidget(Panel):
         self.target_label = QLineEdit()
         self.target_label.setPlaceholderText("a label of your own (optional)")
         self.target_label.editingFinished.connect(self._label_edited)
+        self.typed_cells.watch_field(self.target_label)
         self.details = QLabel("")
         self.details.setWordWrap(True)
         self.details.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
