@@ -134,8 +134,8 @@ def test_planning_values_refused_keep_the_case_open_until_corrected_or_dropped(
     assert not ws.is_open
     assert _stored(ws, case_id).targets[1].level == before
 
-    # reopened from the offer; a marker renamed "Q7" with Enter: refused, the list shows
-    # the stored level; the worklist's other case double-clicked: asked to settle it first
+    # reopened from the offer; a marker renamed "Q7" (F2) with Enter: refused, the list
+    # shows the stored level; the worklist's other case double-clicked: settled first
     doc.click(cases.reopen_button, "Reopen")
     assert ws.is_open and ws.case.case_id == case_id
     _tab(doc, planning.tabs, "Levels")
