@@ -159,6 +159,7 @@ def test_planning_values_refused_keep_the_case_open_until_corrected_or_dropped(
     # "L4" still being typed in T2's Level cell when New case is clicked: saved first
     _tab(doc, planning.tabs, "Targets")
     _type_in_cell(doc, table, 1, LEVEL, "L4")
+    assert _editor_text(table) == "L4"
     doc.click(cases.new_button, "New case")
     assert ws.is_open and ws.case.case_id not in (case_id, SECOND)
     assert _stored(ws, SECOND).targets[1].level == "L4"

@@ -289,6 +289,9 @@ class TypedCells:
         held = self.held
         if held is None:
             return True
+        if _dock_closed(self.panel):
+            self.held = None  # the physician closed the panel: nothing to correct there
+            return True
         if isinstance(held.table, QTableWidget):
             item = held.table.item(held.row, held.col)
             if item is None or not item.flags() & Qt.ItemFlag.ItemIsEditable:
@@ -345,6 +348,14 @@ def typed_cells_of(widget: QWidget) -> TypedCells | None:
             return parent.typed_cells
         parent = parent.parentWidget()
     return None
+
+
+def _dock_closed(widget: QWidget) -> bool:
+    """True when the dock holding ``widget`` was closed (not merely behind another dock)."""
+    parent = widget.parentWidget()
+    while parent is not None and not isinstance(parent, QDockWidget):
+        parent = parent.parentWidget()
+    return parent is not None and not present(parent.toggleViewAction()).isChecked()
 
 
 def _bring_forward(widget: QWidget) -> None:
