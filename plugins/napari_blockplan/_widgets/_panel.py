@@ -199,7 +199,7 @@ class TypedCells:
         self.tables: list[QTableWidget] = []
         self.fields: list[QLineEdit] = []
         self.held: _Held | None = None
-        self._saved_text = ""  # a held field's text before the typed text was put back
+        self._saved_text: str | None = None  # a held field's text before the typed was put back
         self._refused_in_commit = False
         self._escape: _FieldEscape | None = None
         panel.listen(panel.ws.case_changed, self._case_changed)
@@ -226,6 +226,7 @@ class TypedCells:
     def refused_field(self, field: QLineEdit, typed: str, message: str) -> None:
         """The panel refused ``typed`` in ``field`` (``message`` said why): hold it."""
         self.held = _Held(field, -1, -1, typed, message)
+        self._saved_text = None  # the field shows what is saved until the text is put back
         self._refused_in_commit = True
 
     def drop_typed_field(self) -> None:
@@ -233,7 +234,8 @@ class TypedCells:
         held = self.held
         if held is not None and isinstance(held.table, QLineEdit):
             self.held = None
-            held.table.setText(self._saved_text)
+            if self._saved_text is not None:
+                held.table.setText(self._saved_text)
             self.panel.say("the value typed was dropped; the field shows what is saved")
 
     def watch(self, table: QTableWidget) -> None:
