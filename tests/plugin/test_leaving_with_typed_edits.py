@@ -35,6 +35,7 @@ LEVEL, MARKER = 1, 0  # the targets table's Level column; the marker list's Leve
 STAYS = "the case stays open until then"
 TYPED_ODI = "3 2 1 - 4 2 3 1 2 0"
 SECOND = "f" * 32  # the other stored case's id
+NEW_TITLE = "Right L4-L5 facet"
 
 
 def _viewer(make_napari_viewer: Any, tmp_path: Path, panel: str) -> Any:
@@ -110,7 +111,7 @@ def test_planning_values_refused_keep_the_case_open_until_corrected_or_dropped(
     and Close closes. Marker list: "Q7" typed, Enter — refused; then Open another case from
     the worklist: the case stays open with "Q7" back in the marker's editor; corrected and
     Enter, the worklist's case opens. A valid level still being typed when New case is
-    clicked is saved to the case left."""
+    clicked is saved to the case left, and a title typed there is asked about."""
     viewer, ws, cases, planning = _viewer(make_napari_viewer, tmp_path, "Planning")
     doc = Physician(viewer)
     table, markers = planning.table, planning.marker_table
@@ -156,13 +157,22 @@ def test_planning_values_refused_keep_the_case_open_until_corrected_or_dropped(
     _double_click_row(doc, cases, "Second")
     assert ws.case.case_id == SECOND
 
-    # "L4" still being typed in T2's Level cell when New case is clicked: saved first
+    # a title typed in the Case panel (Rename not pressed), then "L4" typed into T2's Level
+    # cell and New case clicked: the cell is saved on the way (its edit no longer wipes the
+    # title typed), and the title is asked about on New case too (it was on Close only)
+    doc.click(cases.title_edit, "Title")
+    doc.key(cases.title_edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier, "Ctrl+A")
+    doc.type(cases.title_edit, NEW_TITLE, "a new title")
     _tab(doc, planning.tabs, "Targets")
     _type_in_cell(doc, table, 1, LEVEL, "L4")
     assert _editor_text(table) == "L4"
+    seen: list[str] = []
+    _answer("Rename, then close", seen)
     doc.click(cases.new_button, "New case")
+    assert len(seen) == 1 and seen[0].startswith(f"The title typed, “{NEW_TITLE}”")
     assert ws.is_open and ws.case.case_id not in (case_id, SECOND)
-    assert _stored(ws, SECOND).targets[1].level == "L4"
+    second = _stored(ws, SECOND)
+    assert second.targets[1].level == "L4" and second.title == NEW_TITLE
 
 
 def test_outcome_cells_refused_keep_the_case_and_napari_open(
