@@ -8,7 +8,9 @@ diary and the Outcome measures tables, and with napari's window closed while a c
 still being typed (that cell was never committed at all). Now a cell being typed is
 committed first, as Enter would; a refused value keeps the case open on its cell, the typed
 text back in the editor and the reason on the message line, until the physician corrects
-it or drops it with Escape.
+it or drops it with Escape. Also here: the diary's baseline field, ODI answers typed and
+not recorded, and a title typed in the Case panel (asked about on New case too, and no
+longer replaced by an edit made in another panel).
 """
 
 from __future__ import annotations
@@ -180,11 +182,11 @@ def test_outcome_cells_refused_keep_the_case_and_napari_open(
 ) -> None:
     """Outcomes: a diary NRS of 12 refused with Enter, then Close — the case stays open on
     the diary cell, "12" back in its editor; Escape drops it. The same for a baseline of 12
-    typed in its field. An ODI's answers retyped
-    "3 2 9" (an answer above 5) and napari's window closed while the cell is still being
-    typed: the cell is committed first, refused, and the window stays open on it; Escape
-    drops it. Valid answers still being typed when the window closes are saved first. ODI
-    answers typed on the Answers line and not recorded are asked about (Stay / Record)."""
+    typed in its field. An ODI's answers retyped "3 2 9" (an answer above 5) and napari's
+    window closed while the cell is still being typed: the cell is committed first,
+    refused, and the window stays open on it; Escape drops it. Valid answers still being
+    typed when the window closes are saved first. ODI answers typed on the Answers line and
+    not recorded are asked about (Stay / Record)."""
     viewer, ws, cases, outcomes = _viewer(make_napari_viewer, tmp_path, "Outcomes")
     doc = Physician(viewer)
     case_id = ws.case.case_id
