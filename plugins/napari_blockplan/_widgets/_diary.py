@@ -44,6 +44,7 @@ from blockplan.case.entry import (
 from blockplan.case.limits import NRS_LIMITS
 from napari_blockplan._qt import present
 from napari_blockplan._widgets._controls import ChoiceButtons, SelectingLineEdit
+from napari_blockplan._widgets._panel import typed_cells_of
 
 __all__ = ["DIARY_COLUMNS", "DiaryPanel", "DiaryTable"]
 
@@ -210,6 +211,10 @@ class DiaryPanel(QWidget):
 
         if proc is None or proc.id != self._pid:
             self.grid.commit_editing()
+            typed = typed_cells_of(self)
+            if typed is not None:  # a value refused for the block shown before
+                typed.drop(self.grid)
+                typed.drop(self.baseline)
             # a line typed for another block is never entered into this one (the panel
             # asked about it before another block or no block is shown)
             self.quick_diary.clear()
@@ -295,8 +300,12 @@ class DiaryPanel(QWidget):
             else:
                 nrs, relief = stored[0], patient_relief_from_text(item.text())
         except ValueError as err:
+            message = f"{where}: {err}; not saved"
+            typed = typed_cells_of(self)
+            if typed is not None:  # held until corrected or dropped (not left with the case)
+                typed.refused(self.grid, item, item.text().strip(), message)
             self._revert(item, stored)
-            self._on_error(f"{where}: {err}; not saved")
+            self._on_error(message)
             return
         diary = diary_with_point(proc.diary, minutes, nrs, relief)
         if diary != proc.diary:
@@ -332,8 +341,12 @@ class DiaryPanel(QWidget):
                     "remove the diary"
                 )
         except ValueError as err:
+            message = f"baseline NRS: {err}; not saved"
+            typed = typed_cells_of(self)
+            if typed is not None:  # held until corrected or dropped (not left with the case)
+                typed.refused_field(self.baseline, self.baseline.text().strip(), message)
             self.baseline.setText("" if diary is None else str(diary.baseline_nrs))
-            self._on_error(f"baseline NRS: {err}; not saved")
+            self._on_error(message)
             return
         if value is None:
             new = None

@@ -8,28 +8,49 @@ them. Escape always leaves the placement mode, wherever the focus is in the pane
 
 The undo bar shows what Undo and Redo would do and works from every panel, so every
 autosaved edit can be taken back where it was made.
+
+Nothing typed into a table cell is lost when the case is left (`TypedCells`): a cell still
+being typed is committed first, as Enter would; a value the panel refused is held — the
+case stays open on that cell, the typed text back in its editor and the refusal on the
+message line — until the physician corrects it or drops it with Escape.
 """
 
 from __future__ import annotations
 
 import weakref
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from qtpy.QtCore import QEvent, QObject, Qt, Signal  # type: ignore[attr-defined]
+from qtpy.QtCore import QEvent, QObject, Qt, QTimer, Signal  # type: ignore[attr-defined]
 from qtpy.QtGui import (  # type: ignore[attr-defined]
     QKeyEvent,
     QKeySequence,
     QShortcut,
     QShowEvent,
 )
-from qtpy.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QPushButton, QWidget
+from qtpy.QtWidgets import (
+    QAbstractItemDelegate,
+    QApplication,
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPushButton,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QWidget,
+)
 
+from napari_blockplan._qt import present
 from napari_blockplan._workspace import Workspace, workspace_for
 
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["Panel", "UndoBar"]
+__all__ = ["Panel", "TypedCells", "UndoBar", "typed_cells_of"]
 
 
 class _EscapeFilter(QObject):
@@ -127,9 +148,235 @@ def _guard_closing(panel: Panel) -> None:
     window.setProperty("blockplan_close_guard", True)
 
 
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """A value refused: where it was typed (a table's cell, or a field: row and column
+    -1), what was typed, and why it was refused."""
+
+    table: QTableWidget | QLineEdit
+    row: int
+    col: int
+    typed: str
+    message: str
+
+
+class _FieldEscape(QObject):
+    """Escape in a field whose refused value is held: the value is dropped and the field
+    shows what is saved again."""
+
+    def __init__(self, cells: TypedCells) -> None:
+        super().__init__(cells.panel)
+        self.cells = cells
+
+    def eventFilter(self, obj: QObject | None, event: QEvent | None) -> bool:
+        held = self.cells.held
+        if (
+            held is not None
+            and obj is held.table
+            and isinstance(event, QKeyEvent)
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() == Qt.Key.Key_Escape
+        ):
+            self.cells.drop_typed_field()
+        return False
+
+
+class TypedCells:
+    """What a panel's tables hold typed and not saved, settled before the case is left.
+
+    A leave guard (`Workspace.add_leave_guard`): a cell still being typed is committed first,
+    as Enter would commit it (the panel saves or refuses it as usual); a value the panel
+    refused (`refused`) is held until the physician corrects it (a later commit of that table
+    goes through), drops it (Escape in the cell's editor) or goes on to change the case
+    (any edit, undo or another case: the refusal was read, and the cell it named may show
+    something else now). While one is held the case is not left: the panel, its tab and the
+    cell are brought forward, the typed text is back in the cell's editor, and the message
+    line repeats why it was refused.
+    """
+
+    def __init__(self, panel: Panel) -> None:
+        self.panel = panel
+        self.tables: list[QTableWidget] = []
+        self.fields: list[QLineEdit] = []
+        self.held: _Held | None = None
+        self._saved_text: str | None = None  # a held field's text before the typed was put back
+        self._refused_in_commit = False
+        self._escape: _FieldEscape | None = None
+        panel.listen(panel.ws.case_changed, self._case_changed)
+
+    def _case_changed(self, *_: Any) -> None:
+        self.held = None
+
+    def drop(self, table: QTableWidget | QLineEdit) -> None:
+        """Forget a value refused in ``table`` (its rows now show something else)."""
+        if self.held is not None and self.held.table is table:
+            self.held = None
+
+    def watch_field(self, field: QLineEdit) -> None:
+        """Settle ``field`` too: committed (as its ``editingFinished``, i.e. Enter or Tab)
+        when it has the focus as the case is left; a value refused there (`refused_field`)
+        held like a cell's, and dropped with Escape."""
+        self.fields.append(field)
+        # connected after the panel's own slot: runs once the panel has read the field
+        field.editingFinished.connect(lambda f=field: self._committed(f))
+        if self._escape is None:
+            self._escape = _FieldEscape(self)
+        field.installEventFilter(self._escape)
+
+    def refused_field(self, field: QLineEdit, typed: str, message: str) -> None:
+        """The panel refused ``typed`` in ``field`` (``message`` said why): hold it."""
+        self.held = _Held(field, -1, -1, typed, message)
+        self._saved_text = None  # the field shows what is saved until the text is put back
+        self._refused_in_commit = True
+
+    def drop_typed_field(self) -> None:
+        """Escape in the held field: what is saved is shown again, the value dropped."""
+        held = self.held
+        if held is not None and isinstance(held.table, QLineEdit):
+            self.held = None
+            if self._saved_text is not None:
+                held.table.setText(self._saved_text)
+            self.panel.say("the value typed was dropped; the field shows what is saved")
+
+    def watch(self, table: QTableWidget) -> None:
+        """Settle ``table``'s typed cells before the case is left."""
+        self.tables.append(table)
+        delegate = present(table.itemDelegate())
+        # connected after the view's own slot: runs once the panel has read the commit
+        delegate.commitData.connect(lambda _editor, t=table: self._committed(t))
+        delegate.closeEditor.connect(lambda _editor, hint, t=table: self._closed(t, hint))
+
+    def refused(
+        self, table: QTableWidget, item: QTableWidgetItem, typed: str, message: str
+    ) -> None:
+        """The panel refused ``typed`` in ``item``'s cell (``message`` said why): hold it
+        (a value typed; a tick refused is not held)."""
+        if table.state() != table.State.EditingState:
+            return
+        self.held = _Held(table, item.row(), item.column(), typed, message)
+        self._refused_in_commit = True
+
+    def _committed(self, table: QTableWidget | QLineEdit) -> None:
+        refused, self._refused_in_commit = self._refused_in_commit, False
+        if not refused:
+            self.drop(table)  # corrected: this commit went through
+
+    def _closed(self, table: QTableWidget, hint: QAbstractItemDelegate.EndEditHint) -> None:
+        escaped = hint == QAbstractItemDelegate.EndEditHint.RevertModelCache
+        if escaped and self.held is not None and self.held.table is table:
+            self.drop(table)
+            self.panel.say("the value typed was dropped; the cell shows what is saved")
+
+    def commit_open(self) -> None:
+        """Commit every cell being typed in the watched tables, as Enter would."""
+        for table in self.tables:
+            if table.state() != table.State.EditingState:
+                continue
+            editor = table.indexWidget(table.currentIndex())
+            if editor is None:
+                continue
+            delegate = present(table.itemDelegate())
+            self._refused_in_commit = False
+            delegate.commitData.emit(editor)
+            delegate.closeEditor.emit(editor, QAbstractItemDelegate.EndEditHint.NoHint)
+        focus = QApplication.focusWidget()
+        for field in self.fields:
+            if field is focus:
+                self._refused_in_commit = False
+                field.editingFinished.emit()  # as Enter or Tab (Qt's own focus-out does too)
+
+    def settled(self) -> bool:
+        """The leave guard: True when nothing typed is held refused (after committing)."""
+        self.commit_open()
+        held = self.held
+        if held is None:
+            return True
+        if _dock_closed(self.panel):
+            self.held = None  # the physician closed the panel: nothing to correct there
+            return True
+        if isinstance(held.table, QTableWidget):
+            item = held.table.item(held.row, held.col)
+            if item is None or not item.flags() & Qt.ItemFlag.ItemIsEditable:
+                self.held = None  # the cell is gone: nothing to correct there
+                return True
+        elif not held.table.isEnabled():
+            self.held = None  # the field is not for typing now (no block shown)
+            return True
+        self.panel.say(
+            f"{held.message} — correct it and press Enter, or press Escape to drop it; "
+            "the case stays open until then"
+        )
+        # after the refusal's own redraw of the table (queued), which would overwrite an
+        # editor opened now
+        QTimer.singleShot(0, self._reopen)
+        return False
+
+    def _reopen(self) -> None:
+        """Open the held cell's editor again with the text typed."""
+        held = self.held
+        if held is None:
+            return
+        table = held.table
+        if isinstance(table, QLineEdit):
+            _bring_forward(table)
+            self._saved_text = table.text()
+            table.setText(held.typed)
+            table.selectAll()
+            table.setFocus()
+            return
+        try:
+            item = table.item(held.row, held.col)
+        except RuntimeError:  # the panel is gone
+            return
+        if item is None:
+            self.held = None
+            return
+        _bring_forward(table)
+        table.setCurrentCell(held.row, held.col)
+        table.setFocus()
+        table.editItem(item)
+        editor = table.indexWidget(table.currentIndex())
+        if isinstance(editor, QLineEdit):
+            editor.setText(held.typed)
+            editor.selectAll()
+            editor.setFocus()
+
+
+def typed_cells_of(widget: QWidget) -> TypedCells | None:
+    """The `TypedCells` of the panel ``widget`` is in (None outside a panel)."""
+    parent: QWidget | None = widget
+    while parent is not None:
+        if isinstance(parent, Panel):
+            return parent.typed_cells
+        parent = parent.parentWidget()
+    return None
+
+
+def _dock_closed(widget: QWidget) -> bool:
+    """True when the dock holding ``widget`` was closed (not merely behind another dock)."""
+    parent = widget.parentWidget()
+    while parent is not None and not isinstance(parent, QDockWidget):
+        parent = parent.parentWidget()
+    return parent is not None and not present(parent.toggleViewAction()).isChecked()
+
+
+def _bring_forward(widget: QWidget) -> None:
+    """Show ``widget``: its dock raised above docks tabbed with it, its tab page chosen."""
+    child: QWidget = widget
+    parent = widget.parentWidget()
+    while parent is not None:
+        tabs = parent.parentWidget()
+        if isinstance(parent, QStackedWidget) and isinstance(tabs, QTabWidget):
+            tabs.setCurrentWidget(child)
+        if isinstance(parent, QDockWidget):
+            parent.raise_()
+        child, parent = parent, parent.parentWidget()
+
+
 class Panel(QWidget):
     """A blockplan dock widget: its keys stay in it; Escape leaves the placement mode;
-    closing its window asks about unsaved edits first."""
+    closing its window asks about unsaved edits first; what its tables hold typed is
+    settled before the case is left (`TypedCells`)."""
 
     def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
         super().__init__()
@@ -137,6 +384,15 @@ class Panel(QWidget):
         self.ws: Workspace = workspace_for(napari_viewer)
         _watch_escape(self)
         self._undo_keys()
+        self.typed_cells = TypedCells(self)
+        unguard = self.ws.add_leave_guard(self.typed_cells.settled)
+        self.destroyed.connect(lambda *_: unguard())
+
+    def say(self, text: str) -> None:
+        """Show ``text`` on the panel's message line (panels without one show nothing)."""
+        message = getattr(self, "message", None)
+        if isinstance(message, QLabel):
+            message.setText(text)
 
     def _undo_keys(self) -> None:
         """Ctrl+Z undoes the last edit of the case wherever the focus is in the panel

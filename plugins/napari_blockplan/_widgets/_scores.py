@@ -38,6 +38,7 @@ from blockplan.case.limits import field_limits
 from blockplan.outcomes.scores import OdiCourseEntry, odi_course, odi_number, pgic_label
 from napari_blockplan._qt import present
 from napari_blockplan._widgets._controls import ChoiceButtons, SelectingLineEdit, first_error
+from napari_blockplan._widgets._panel import typed_cells_of
 
 __all__ = ["ODI_COLUMNS", "PGIC_COLUMNS", "ScoresPanel"]
 
@@ -203,16 +204,18 @@ class ScoresPanel(QWidget):
         table.resizeColumnsToContents()
 
     # ------------------------------------------------------------------ ODI -----
-    def record_odi(self) -> None:
-        """Record the ODI typed on the answers line, on the date shown."""
+    def record_odi(self) -> bool:
+        """Record the ODI typed on the answers line, on the date shown; False when refused
+        (the message says why and the line keeps what was typed)."""
         try:
             answered_on = answered_on_from_text(self.odi_date.text())
             entry = odi_from_text(self.odi_entry.text(), answered_on)
         except ValueError as err:
             self._on_error(f"ODI: {err}; not recorded")
-            return
+            return False
         self.odi_entry.clear()
         self._apply(self._case.evolve(odi=(*self._case.odi, entry)), "record ODI", "ODI recorded")
+        return True
 
     def _odi_edited(self, item: QTableWidgetItem) -> None:
         if self._filling:
@@ -224,8 +227,7 @@ class ScoresPanel(QWidget):
         try:
             entry = odi_from_text(answers, answered_on_from_text(date_text))
         except ValueError as err:
-            self.show_case(self._case)
-            self._on_error(f"ODI of {old.recorded_on.isoformat()}: {err}; not saved")
+            self._refuse(self.odi_table, item, f"ODI of {old.recorded_on.isoformat()}: {err}")
             return
         if entry != old:
             odi = list(self._case.odi)
@@ -271,13 +273,23 @@ class ScoresPanel(QWidget):
                 raise ValueError(f"expected a whole number {lo:g}–{hi:g}; got {score_text!r}")
             entry = PgicEntry(recorded_on=day, score=int(score_text))
         except ValueError as err:
-            self.show_case(self._case)
-            self._on_error(f"PGIC of {old.recorded_on.isoformat()}: {first_error(err)}; not saved")
+            when = old.recorded_on.isoformat()
+            self._refuse(self.pgic_table, item, f"PGIC of {when}: {first_error(err)}")
             return
         if entry != old:
             pgic = list(self._case.pgic)
             pgic[index] = entry
             self._apply(self._case.evolve(pgic=tuple(pgic)), "edit PGIC", "PGIC edited")
+
+    def _refuse(self, table: QTableWidget, item: QTableWidgetItem, why: str) -> None:
+        """A cell typed and refused: the stored values shown again, the reason said, and
+        the value held until corrected or dropped (the case is not left before)."""
+        message = f"{why}; not saved"
+        typed = typed_cells_of(self)
+        if typed is not None:
+            typed.refused(table, item, item.text().strip(), message)
+        self.show_case(self._case)
+        self._on_error(message)
 
     def delete_pgic(self) -> None:
         """Delete the selected PGIC (undoable)."""

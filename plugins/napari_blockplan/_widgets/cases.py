@@ -113,6 +113,7 @@ class CasePanel(Panel):
         self._select_after: str | None = None
         self._open_when_found = False
         self._import_path: str | None = None
+        self._title_shown: tuple[str, str] | None = None  # (case id, title) in the field
         life = self._life
         self.destroyed.connect(lambda *_: life.end())
 
@@ -134,6 +135,9 @@ class CasePanel(Panel):
         self._timer.timeout.connect(self.search)
 
         self.listen(self.ws.case_changed, self._on_case_changed)
+        # a title typed and not renamed is asked about whenever the case is left
+        unguard = self.ws.add_leave_guard(self._title_settled)
+        self.destroyed.connect(lambda *_: unguard())
         self.listen(self.ws.images_changed, self._refresh_offer)
         self.listen(self.ws.images_refused, self._show_refused)
         # the Report panel's Author saves the clinician too: the prompt goes at once
@@ -328,18 +332,30 @@ class CasePanel(Panel):
             }
             for name, value in values.items():
                 self.fields[name].setText(value)
-            self.title_edit.setText(case.title)
-            self.title_edit.setCursorPosition(0)  # a long title reads from its start
+            self._show_title(case)
         else:
             for label in self.fields.values():
                 label.setText("")
             self.title_edit.setText("")
+            self._title_shown = None
         if is_open and case.case_id not in {e.case_id for e in self.entries}:
             # the rows shown predate this case: never let them say it does not exist
             self.worklist_status.setText("Updating the worklist…")
         self._update_buttons()
         self._refresh_offer()
         self._schedule_search()
+
+    def _show_title(self, case: Case) -> None:
+        """The case's title in the Title field — unless the physician is typing another
+        for this case (an edit in another panel had replaced it without a word)."""
+        shown = self._title_shown
+        typing = (
+            shown is not None and shown[0] == case.case_id and self.title_edit.text() != shown[1]
+        )
+        if not typing:
+            self.title_edit.setText(case.title)
+            self.title_edit.setCursorPosition(0)  # a long title reads from its start
+        self._title_shown = (case.case_id, case.title)
 
     def _update_buttons(self) -> None:
         is_open = self.ws.is_open
@@ -506,8 +522,8 @@ class CasePanel(Panel):
 
     def close_case(self) -> None:
         """Close the open case (every edit is already saved; a title typed and not yet
-        renamed is asked about first)."""
-        if not self._title_settled() or not self.ws.may_leave():
+        renamed, and what other panels hold typed, are asked about first)."""
+        if not self.ws.may_leave():
             return
         name = self.ws.case.display_name if self.ws.is_open else None
         self.ws.close_case()
@@ -515,7 +531,8 @@ class CasePanel(Panel):
             self.message.setText(f"Closed {name}; it stays in the worklist.")
 
     def _title_settled(self) -> bool:
-        """Before closing: a title typed but not renamed is saved, dropped or kept open.
+        """Before the case is left (closed, another opened or started, napari's window
+        closed; a leave guard): a title typed but not renamed is saved, dropped or kept open.
 
         False when the physician stays on the case (or the rename is refused).
         """

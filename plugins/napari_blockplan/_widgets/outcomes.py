@@ -204,6 +204,9 @@ class OutcomesWidget(Panel):
         self._expose()
         scroll_only(self)  # the wheel scrolls the panel; it never changes a dose or profile
 
+        for table in (self.diary, self.scores.odi_table, self.scores.pgic_table):
+            self.typed_cells.watch(table)  # a cell refused keeps the case open
+        self.typed_cells.watch_field(self.diary_panel.baseline)
         self.listen(self.ws.case_changed, self._on_case_changed)
         unguard = self.ws.add_leave_guard(self._leave_case)
         self.destroyed.connect(lambda *_: unguard())
@@ -645,7 +648,28 @@ class OutcomesWidget(Panel):
         """Before the case is left (closed, another opened or started, napari's window
         closed): what the form and the diary hold unsaved is saved, discarded or kept, as
         before another block is shown."""
-        return self._leave_shown_block(leaving_case=True)
+        return self._leave_shown_block(leaving_case=True) and self._leave_typed_odi()
+
+    def _leave_typed_odi(self) -> bool:
+        """ODI answers typed and not recorded: recorded (as Record ODI), discarded or kept."""
+        typed = self.scores.odi_entry.text().strip()
+        if not typed:
+            return True
+        clicked = self._ask(
+            f"ODI answers typed on the Answers line are not recorded (Record ODI was not "
+            f"pressed): “{typed}”.",
+            "Record the ODI, discard the answers, or stay on the case?",
+            ("Record the ODI", "Discard them", "Stay on the case"),
+        )
+        if clicked == 0 and self.scores.record_odi():  # refused: says why, the line stays
+            return True
+        if clicked != 1:
+            self.tabs.setCurrentIndex(TABS.index("Outcome measures"))
+            self.scores.odi_entry.setFocus()
+            return False
+        self.scores.odi_entry.clear()
+        self.message.setText("the ODI answers typed were discarded")
+        return True
 
     def _leave_shown_block(self, *, leaving_case: bool = False) -> bool:
         """`_leave_loaded_block`, the block asked about kept in the form and the diary

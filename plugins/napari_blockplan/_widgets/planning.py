@@ -321,6 +321,7 @@ class PlanningWidget(Panel):
         rows = present(self.marker_table.verticalHeader()).defaultSectionSize()
         self.marker_table.setMinimumHeight(marker_header.sizeHint().height() + 5 * rows + 4)
         self.marker_table.itemChanged.connect(self._on_marker_renamed)
+        self.typed_cells.watch(self.marker_table)
         self.marker_table.installEventFilter(
             _DeleteKey(self.marker_table, self.delete_selected_level)
         )
@@ -417,6 +418,7 @@ class PlanningWidget(Panel):
         header = present(self.table.horizontalHeader())
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.itemChanged.connect(self._on_item_changed)
+        self.typed_cells.watch(self.table)
         self.table.itemSelectionChanged.connect(self._on_selection)
         # Delete / Backspace on a selected row deletes its target, as the button does; a
         # cell being edited keeps the keys for its text
@@ -457,6 +459,7 @@ class PlanningWidget(Panel):
         self.target_label = QLineEdit()
         self.target_label.setPlaceholderText("a label of your own (optional)")
         self.target_label.editingFinished.connect(self._label_edited)
+        self.typed_cells.watch_field(self.target_label)
         self.details = QLabel("")
         self.details.setWordWrap(True)
         self.details.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
@@ -650,6 +653,12 @@ class PlanningWidget(Panel):
         self.message.setText(text)
         show_error(f"blockplan: {text}")
 
+    def _refuse_cell(self, table: QTableWidget, item: QTableWidgetItem, message: str) -> None:
+        """A value typed into ``item``'s cell is refused: say why, and hold it so that the
+        case is not left before it is corrected or dropped (`TypedCells`)."""
+        self.typed_cells.refused(table, item, item.text().strip(), message)
+        self._error(message)
+
     def _proposed_level(self) -> str:
         """The level the next level-marker click places ("" before the first is chosen)."""
         return self.next_level.currentText()
@@ -820,7 +829,7 @@ class PlanningWidget(Panel):
         try:
             case = rename_level_marker(self.ws.case, mid, text, recount=self.recount.isChecked())
         except BlockplanError as err:
-            self._error(str(err))
+            self._refuse_cell(self.marker_table, item, str(err))
             self._fill_markers(self.ws.case)
             return
         what = "renumbered level markers" if self.recount.isChecked() else "renamed level marker"
@@ -1030,14 +1039,14 @@ class PlanningWidget(Panel):
         try:
             value = parse(text)
         except ValueError as err:
-            self._error(f"{what}: {err}")
+            self._refuse_cell(self.table, item, f"{what}: {err}")
         else:
             if isinstance(value, BlockType):  # structure, approach and level follow it
                 case, summary = change_block_type(self.ws.case, tid, value)
                 if summary:
                     self._apply(case, "edit target", summary)
             else:
-                self._edit_target(tid, _EDITABLE[column], value, what)
+                self._edit_target(tid, _EDITABLE[column], value, what, item)
         # the cell then shows the stored value in the physician's words ("tfesi" → "TFESI");
         # refilled once Qt is done with the item being edited (it cannot be replaced while
         # it signals its own change)
@@ -1048,15 +1057,22 @@ class PlanningWidget(Panel):
         with contextlib.suppress(RuntimeError):
             self._fill_table(self.ws.case)
 
-    def _edit_target(self, tid: str, field: str, value: Any, what: str) -> None:
-        """Set one field of a target (validated by the case model; refused with a message)."""
+    def _edit_target(
+        self, tid: str, field: str, value: Any, what: str, cell: QTableWidgetItem | None = None
+    ) -> None:
+        """Set one field of a target (validated by the case model; refused with a message;
+        a refused ``cell`` is held until corrected or dropped)."""
         target = self.ws.case.target(tid)
         try:
             data = target.model_dump()
             data[field] = value
             updated = Target.model_validate(data)
         except ValueError as err:
-            self._error(f"{what}: {value!r} is not valid ({_first_error(err)})")
+            message = f"{what}: {value!r} is not valid ({_first_error(err)})"
+            if cell is None:
+                self._error(message)
+            else:
+                self._refuse_cell(self.table, cell, message)
             self._fill_table(self.ws.case)
             return
         if updated != target:
@@ -1120,7 +1136,7 @@ class PlanningWidget(Panel):
                 case = set_target_level(self.ws.case, target.id, text or None)
                 action, summary = "edit target", "target level set"
         except BlockplanError as err:
-            self._error(str(err))
+            self._refuse_cell(self.table, item, str(err))
             self._fill_table(self.ws.case)
             return
         self._apply(case, action, summary)
