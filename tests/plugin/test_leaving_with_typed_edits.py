@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from qtpy.QtCore import Qt
+from qtpy.QtCore import Qt, QTimer
 from qtpy.QtGui import QCloseEvent
 from qtpy.QtWidgets import QApplication, QLineEdit
 
@@ -257,3 +257,31 @@ def test_outcome_cells_refused_keep_the_case_and_napari_open(
     stored = [entry.items for entry in _stored(ws, case_id).odi]
     assert (1,) * 10 in stored and (1,) * 10 not in [entry.items for entry in answers]
     assert (3, 2, 1, None, 4, 2, 3, 1, 2, 0) in stored and len(stored) == len(answers) + 1
+
+
+def test_a_change_from_elsewhere_leaves_the_cell_being_typed_as_typed(
+    make_napari_viewer: Any, tmp_path: Path, qtbot: Any
+) -> None:
+    """ "L4" typed into T2's Level cell (no Enter yet) when the case changes from elsewhere
+    (here the title, renamed as another panel or a worker's result would, delivered by the
+    event loop): the targets table is redrawn, and Qt put the stored level into the open
+    editor — the typed "L4" was gone and Enter saved nothing. Now the editor keeps "L4",
+    and Enter saves it."""
+    viewer, ws, _cases, planning = _viewer(make_napari_viewer, tmp_path, "Planning")
+    doc = Physician(viewer)
+    table = planning.table
+    case_id = ws.case.case_id
+    before = ws.case.targets[1].level
+    assert before != "L4"
+    _tab(doc, planning.tabs, "Targets")
+    _type_in_cell(doc, table, 1, LEVEL, "L4")
+    renamed: list[bool] = []
+    QTimer.singleShot(0, lambda: renamed.append(bool(ws.rename_case("Renamed elsewhere"))))
+    qtbot.waitUntil(lambda: renamed == [True], timeout=5000)
+    settle()
+    assert table.item(0, 0) is not None and ws.case.title == "Renamed elsewhere"
+    assert _editor_text(table) == "L4"
+    doc.key_focused(Qt.Key.Key_Return, "Enter")
+    settle()
+    assert _stored(ws, case_id).targets[1].level == "L4"
+    assert table.item(1, LEVEL).text().startswith("L4")

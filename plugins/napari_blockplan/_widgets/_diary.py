@@ -44,7 +44,7 @@ from blockplan.case.entry import (
 from blockplan.case.limits import NRS_LIMITS
 from napari_blockplan._qt import present
 from napari_blockplan._widgets._controls import ChoiceButtons, SelectingLineEdit
-from napari_blockplan._widgets._panel import typed_cells_of
+from napari_blockplan._widgets._panel import keeping_typed, typed_cells_of
 
 __all__ = ["DIARY_COLUMNS", "DiaryPanel", "DiaryTable"]
 
@@ -257,6 +257,10 @@ class DiaryPanel(QWidget):
             self._filling = False
 
     def _fill_rows(self, rows: list[tuple[int, str, str, str]]) -> None:
+        with keeping_typed(self.grid):  # a cell being typed keeps its text
+            self._fill_rows_now(rows)
+
+    def _fill_rows_now(self, rows: list[tuple[int, str, str, str]]) -> None:
         if self.grid.rowCount() != len(rows):
             self.grid.setRowCount(len(rows))
         for r, values in enumerate(rows):

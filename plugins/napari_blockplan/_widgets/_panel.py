@@ -17,7 +17,9 @@ message line — until the physician corrects it or drops it with Escape.
 
 from __future__ import annotations
 
+import contextlib
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +52,7 @@ from napari_blockplan._workspace import Workspace, workspace_for
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["Panel", "TypedCells", "UndoBar", "typed_cells_of"]
+__all__ = ["Panel", "TypedCells", "UndoBar", "keeping_typed", "typed_cells_of"]
 
 
 class _EscapeFilter(QObject):
@@ -340,6 +342,53 @@ class TypedCells:
             editor.setText(held.typed)
             editor.selectAll()
             editor.setFocus()
+
+
+def _row_id(table: QTableWidget, row: int) -> Any:
+    """What a table row shows: its first cell's id (``UserRole``), else its text."""
+    item = table.item(row, 0) if 0 <= row < table.rowCount() else None
+    if item is None:
+        return None
+    found = item.data(Qt.ItemDataRole.UserRole)
+    return found if found is not None else item.text()
+
+
+def _typing_in(table: QTableWidget) -> tuple[int, int, Any, str] | None:
+    """``(row, column, row id, text)`` of the cell being typed in ``table``, or None."""
+    if table.state() != table.State.EditingState:
+        return None
+    editor = table.indexWidget(table.currentIndex())
+    if not isinstance(editor, QLineEdit):
+        return None
+    row, col = table.currentRow(), table.currentColumn()
+    return row, col, _row_id(table, row), editor.text()
+
+
+@contextlib.contextmanager
+def keeping_typed(table: QTableWidget) -> Iterator[bool]:
+    """Refill ``table`` within this without losing a cell being typed.
+
+    Qt puts a cell's stored value into its open editor whenever the cell's item is set
+    again, so a refill while the physician typed (the table redrawn for a change made
+    elsewhere, a queued redraw) replaced what they had typed with what was saved, and
+    Enter then saved nothing new. The typed text is put back into the editor when the
+    row still shows the same item (its first cell's id, or text). When the row shows
+    another item now, the editor keeps that item's stored value, as Qt left it (Enter
+    then changes nothing). Yields whether a cell is being typed: the refill must then
+    not select a row again (Qt would move the current cell, committing and closing the
+    editor).
+    """
+    typing = _typing_in(table)
+    try:
+        yield typing is not None
+    finally:
+        if typing is not None:
+            row, col, row_id, typed = typing
+            now = _typing_in(table)
+            if now is not None and now[:3] == (row, col, row_id) and now[3] != typed:
+                editor = table.indexWidget(table.currentIndex())
+                if isinstance(editor, QLineEdit):
+                    editor.setText(typed)
 
 
 def typed_cells_of(widget: QWidget) -> TypedCells | None:

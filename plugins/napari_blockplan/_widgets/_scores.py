@@ -38,7 +38,7 @@ from blockplan.case.limits import field_limits
 from blockplan.outcomes.scores import OdiCourseEntry, odi_course, odi_number, pgic_label
 from napari_blockplan._qt import present
 from napari_blockplan._widgets._controls import ChoiceButtons, SelectingLineEdit, first_error
-from napari_blockplan._widgets._panel import typed_cells_of
+from napari_blockplan._widgets._panel import keeping_typed, typed_cells_of
 
 __all__ = ["ODI_COLUMNS", "PGIC_COLUMNS", "ScoresPanel"]
 
@@ -172,6 +172,10 @@ class ScoresPanel(QWidget):
             self._filling = False
 
     def _fill_odi(self, case: Case) -> None:
+        with keeping_typed(self.odi_table):  # a cell being typed keeps its text
+            self._fill_odi_now(case)
+
+    def _fill_odi_now(self, case: Case) -> None:
         """The ODI list (date, answers, % and band) and the changes from the first ODI."""
         self._odi_rows = _by_date(case.odi)
         course = odi_course(case.odi)
@@ -193,6 +197,10 @@ class ScoresPanel(QWidget):
         )
 
     def _fill_pgic(self, case: Case) -> None:
+        with keeping_typed(self.pgic_table):  # a cell being typed keeps its text
+            self._fill_pgic_now(case)
+
+    def _fill_pgic_now(self, case: Case) -> None:
         self._pgic_rows = _by_date(case.pgic)
         table = self.pgic_table
         table.setRowCount(len(self._pgic_rows))

@@ -129,7 +129,7 @@ from napari_blockplan._views import (
 )
 from napari_blockplan._widgets._controls import may_narrow, scroll_only
 from napari_blockplan._widgets._level_proposal import LevelProposalPanel
-from napari_blockplan._widgets._panel import Panel, UndoBar
+from napari_blockplan._widgets._panel import Panel, UndoBar, keeping_typed
 from napari_blockplan._widgets._scar_proposal import ScarProposal
 
 if TYPE_CHECKING:
@@ -693,6 +693,10 @@ class PlanningWidget(Panel):
             self.next_level.setCurrentText(proposal)
 
     def _fill_markers(self, case: Case) -> None:
+        with keeping_typed(self.marker_table) as typing:  # a cell being typed keeps its text
+            self._fill_markers_now(case, reselect=not typing)
+
+    def _fill_markers_now(self, case: Case, *, reselect: bool = True) -> None:
         """The marker list, cranial to caudal, keeping the selected marker selected."""
         selected = self.selected_marker_id()
         markers = markers_in_order(case)
@@ -706,7 +710,7 @@ class PlanningWidget(Panel):
                 where.setFlags(where.flags() & ~Qt.ItemFlag.ItemIsEditable)
                 self.marker_table.setItem(row, 0, level)
                 self.marker_table.setItem(row, 1, where)
-                if m.id == selected:
+                if m.id == selected and reselect:
                     self.marker_table.selectRow(row)
         with QSignalBlocker(self.transitional):
             noted = case.transitional_vertebra
@@ -1224,6 +1228,10 @@ class PlanningWidget(Panel):
         self.scar_volume.setText(scar_volume_text(region.volume_ml, region.volume_ml_per_level))
 
     def _fill_table(self, case: Case) -> None:
+        with keeping_typed(self.table) as typing:  # a cell being typed keeps its text
+            self._fill_table_now(case, reselect=not typing)
+
+    def _fill_table_now(self, case: Case, *, reselect: bool = True) -> None:
         self._filling = True
         selected = self.selected_target_id()
         names = target_names(case.targets)
@@ -1257,7 +1265,7 @@ class PlanningWidget(Panel):
                         if m.verdict in _VERDICT_INK:
                             item.setForeground(_VERDICT_INK[m.verdict])
                     self.table.setItem(row, col, item)
-            if selected is not None:
+            if selected is not None and reselect:
                 self.select_target(selected)
         finally:
             self._filling = False
