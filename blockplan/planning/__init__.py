@@ -106,6 +106,7 @@ from blockplan.planning.scar_edit import (
     scar_region_from_mask,
     with_scar,
 )
+from blockplan.planning.target_label import MAX_TARGET_LABEL_CHARS, set_target_label
 from blockplan.planning.trajectory import (
     ASSESSMENT_REACH_MM,
     ASSESSMENT_STRUCTURES,
@@ -171,6 +172,7 @@ __all__ = [
     "LANDMARK_RADIUS_MM",
     "LEAK_FRACTION",
     "MAX_HAND_LEVEL_OFFSET",
+    "MAX_TARGET_LABEL_CHARS",
     "NAME_GAP_PX",
     "ROOT_BLOCKS",
     "STANDARD_NEEDLE_LENGTHS_MM",
@@ -257,6 +259,7 @@ __all__ = [
     "scar_region_from_mask",
     "scar_volume_ml",
     "scar_volume_per_level",
+    "set_target_label",
     "set_target_level",
     "set_target_side",
     "set_transitional_vertebra",
