@@ -44,7 +44,7 @@ from blockplan.case.entry import (
 from blockplan.case.limits import NRS_LIMITS
 from napari_blockplan._qt import present
 from napari_blockplan._widgets._controls import ChoiceButtons, SelectingLineEdit
-from napari_blockplan._widgets._panel import keeping_typed, typed_cells_of
+from napari_blockplan._widgets._panel import keeping_typed, refuse_typed, typed_cells_of
 
 __all__ = ["DIARY_COLUMNS", "DiaryPanel", "DiaryTable"]
 
@@ -304,12 +304,9 @@ class DiaryPanel(QWidget):
             else:
                 nrs, relief = stored[0], patient_relief_from_text(item.text())
         except ValueError as err:
+            # held until corrected or dropped (not left with the case)
             message = f"{where}: {err}; not saved"
-            typed = typed_cells_of(self)
-            if typed is not None:  # held until corrected or dropped (not left with the case)
-                typed.refused(self.grid, item, item.text().strip(), message)
-            self._revert(item, stored)
-            self._on_error(message)
+            refuse_typed(item, message, self._on_error, lambda: self._revert(item, stored))
             return
         diary = diary_with_point(proc.diary, minutes, nrs, relief)
         if diary != proc.diary:
@@ -345,12 +342,12 @@ class DiaryPanel(QWidget):
                     "remove the diary"
                 )
         except ValueError as err:
+            # held until corrected or dropped (not left with the case)
+            saved = "" if diary is None else str(diary.baseline_nrs)
             message = f"baseline NRS: {err}; not saved"
-            typed = typed_cells_of(self)
-            if typed is not None:  # held until corrected or dropped (not left with the case)
-                typed.refused_field(self.baseline, self.baseline.text().strip(), message)
-            self.baseline.setText("" if diary is None else str(diary.baseline_nrs))
-            self._on_error(message)
+            refuse_typed(
+                self.baseline, message, self._on_error, lambda: self.baseline.setText(saved)
+            )
             return
         if value is None:
             new = None

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +52,7 @@ from napari_blockplan._workspace import Workspace, workspace_for
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["Panel", "TypedCells", "UndoBar", "keeping_typed", "typed_cells_of"]
+__all__ = ["Panel", "TypedCells", "UndoBar", "keeping_typed", "refuse_typed", "typed_cells_of"]
 
 
 class _EscapeFilter(QObject):
@@ -342,6 +342,33 @@ class TypedCells:
             editor.setText(held.typed)
             editor.selectAll()
             editor.setFocus()
+
+
+def refuse_typed(
+    where: QTableWidgetItem | QLineEdit,
+    message: str,
+    say: Callable[[str], None],
+    show_saved: Callable[[], None] | None = None,
+) -> None:
+    """A value typed into a cell (``where`` is its item) or a field was refused.
+
+    It is held (`TypedCells.refused`, `TypedCells.refused_field`: the case is not left
+    until it is corrected or dropped with Escape), ``show_saved`` puts what is saved back
+    on screen (when the panel does so at once), and ``say`` tells why (``message``).
+    """
+    typed = where.text().strip()
+    if isinstance(where, QLineEdit):
+        cells = typed_cells_of(where)
+        if cells is not None:
+            cells.refused_field(where, typed, message)
+    else:
+        table = present(where.tableWidget())
+        cells = typed_cells_of(table)
+        if cells is not None:
+            cells.refused(table, where, typed, message)
+    if show_saved is not None:
+        show_saved()
+    say(message)
 
 
 def _row_id(table: QTableWidget, row: int) -> Any:

@@ -38,7 +38,7 @@ from blockplan.case.limits import field_limits
 from blockplan.outcomes.scores import OdiCourseEntry, odi_course, odi_number, pgic_label
 from napari_blockplan._qt import present
 from napari_blockplan._widgets._controls import ChoiceButtons, SelectingLineEdit, first_error
-from napari_blockplan._widgets._panel import keeping_typed, typed_cells_of
+from napari_blockplan._widgets._panel import keeping_typed, refuse_typed
 
 __all__ = ["ODI_COLUMNS", "PGIC_COLUMNS", "ScoresPanel"]
 
@@ -235,7 +235,7 @@ class ScoresPanel(QWidget):
         try:
             entry = odi_from_text(answers, answered_on_from_text(date_text))
         except ValueError as err:
-            self._refuse(self.odi_table, item, f"ODI of {old.recorded_on.isoformat()}: {err}")
+            self._refuse(item, f"ODI of {old.recorded_on.isoformat()}: {err}")
             return
         if entry != old:
             odi = list(self._case.odi)
@@ -282,22 +282,16 @@ class ScoresPanel(QWidget):
             entry = PgicEntry(recorded_on=day, score=int(score_text))
         except ValueError as err:
             when = old.recorded_on.isoformat()
-            self._refuse(self.pgic_table, item, f"PGIC of {when}: {first_error(err)}")
+            self._refuse(item, f"PGIC of {when}: {first_error(err)}")
             return
         if entry != old:
             pgic = list(self._case.pgic)
             pgic[index] = entry
             self._apply(self._case.evolve(pgic=tuple(pgic)), "edit PGIC", "PGIC edited")
 
-    def _refuse(self, table: QTableWidget, item: QTableWidgetItem, why: str) -> None:
-        """A cell typed and refused: the stored values shown again, the reason said, and
-        the value held until corrected or dropped (the case is not left before)."""
-        message = f"{why}; not saved"
-        typed = typed_cells_of(self)
-        if typed is not None:
-            typed.refused(table, item, item.text().strip(), message)
-        self.show_case(self._case)
-        self._on_error(message)
+    def _refuse(self, item: QTableWidgetItem, why: str) -> None:
+        """A cell typed and refused: held, the stored values shown again, why said."""
+        refuse_typed(item, f"{why}; not saved", self._on_error, lambda: self.show_case(self._case))
 
     def delete_pgic(self) -> None:
         """Delete the selected PGIC (undoable)."""

@@ -129,7 +129,7 @@ from napari_blockplan._views import (
 )
 from napari_blockplan._widgets._controls import may_narrow, scroll_only
 from napari_blockplan._widgets._level_proposal import LevelProposalPanel
-from napari_blockplan._widgets._panel import Panel, UndoBar, keeping_typed
+from napari_blockplan._widgets._panel import Panel, UndoBar, keeping_typed, refuse_typed
 from napari_blockplan._widgets._scar_proposal import ScarProposal
 
 if TYPE_CHECKING:
@@ -653,12 +653,6 @@ class PlanningWidget(Panel):
         self.message.setText(text)
         show_error(f"blockplan: {text}")
 
-    def _refuse_cell(self, table: QTableWidget, item: QTableWidgetItem, message: str) -> None:
-        """A value typed into ``item``'s cell is refused: say why, and hold it so that the
-        case is not left before it is corrected or dropped (`TypedCells`)."""
-        self.typed_cells.refused(table, item, item.text().strip(), message)
-        self._error(message)
-
     def _proposed_level(self) -> str:
         """The level the next level-marker click places ("" before the first is chosen)."""
         return self.next_level.currentText()
@@ -833,7 +827,7 @@ class PlanningWidget(Panel):
         try:
             case = rename_level_marker(self.ws.case, mid, text, recount=self.recount.isChecked())
         except BlockplanError as err:
-            self._refuse_cell(self.marker_table, item, str(err))
+            refuse_typed(item, str(err), self._error)
             self._fill_markers(self.ws.case)
             return
         what = "renumbered level markers" if self.recount.isChecked() else "renamed level marker"
@@ -1043,7 +1037,7 @@ class PlanningWidget(Panel):
         try:
             value = parse(text)
         except ValueError as err:
-            self._refuse_cell(self.table, item, f"{what}: {err}")
+            refuse_typed(item, f"{what}: {err}", self._error)
         else:
             if isinstance(value, BlockType):  # structure, approach and level follow it
                 case, summary = change_block_type(self.ws.case, tid, value)
@@ -1076,7 +1070,7 @@ class PlanningWidget(Panel):
             if cell is None:
                 self._error(message)
             else:
-                self._refuse_cell(self.table, cell, message)
+                refuse_typed(cell, message, self._error)
             self._fill_table(self.ws.case)
             return
         if updated != target:
@@ -1140,7 +1134,7 @@ class PlanningWidget(Panel):
                 case = set_target_level(self.ws.case, target.id, text or None)
                 action, summary = "edit target", "target level set"
         except BlockplanError as err:
-            self._refuse_cell(self.table, item, str(err))
+            refuse_typed(item, str(err), self._error)
             self._fill_table(self.ws.case)
             return
         self._apply(case, action, summary)
