@@ -260,8 +260,13 @@ class TypedCells:
 
     def _committed(self, table: QTableWidget | QLineEdit) -> None:
         refused, self._refused_in_commit = self._refused_in_commit, False
-        if not refused:
-            self.drop(table)  # corrected: this commit went through
+        if refused:
+            return
+        if isinstance(table, QLineEdit) and not table.isModified():
+            # the field committed what the panel put there (the saved value, shown after
+            # the refusal), as the focus left it: nothing was corrected
+            return
+        self.drop(table)  # corrected: this commit went through
 
     def _closed(self, table: QTableWidget, hint: QAbstractItemDelegate.EndEditHint) -> None:
         escaped = hint == QAbstractItemDelegate.EndEditHint.RevertModelCache

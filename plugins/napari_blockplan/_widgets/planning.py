@@ -91,6 +91,7 @@ from blockplan.planning import (
     propose_next_level,
     rename_level_marker,
     scar_region_from_mask,
+    set_target_label,
     set_target_level,
     set_target_side,
     set_transitional_vertebra,
@@ -459,6 +460,7 @@ class PlanningWidget(Panel):
         self.target_label = QLineEdit()
         self.target_label.setPlaceholderText("a label of your own (optional)")
         self.target_label.editingFinished.connect(self._label_edited)
+        self._label_refused_for: str | None = None  # the target whose label was refused
         self.typed_cells.watch_field(self.target_label)
         self.details = QLabel("")
         self.details.setWordWrap(True)
@@ -1014,6 +1016,8 @@ class PlanningWidget(Panel):
 
     def _on_selection(self) -> None:
         tid = self.selected_target_id()
+        if tid != self._label_refused_for:  # the label field shows another target now
+            self.typed_cells.drop(self.target_label)
         self.ws.select_target(tid)
         self._fill_details()
         if tid is None or self._filling:
@@ -1082,9 +1086,24 @@ class PlanningWidget(Panel):
             self._edit_target(tid, "approach", self.target_approach.itemData(index), "approach")
 
     def _label_edited(self) -> None:
+        """The label typed (Enter, Tab or a click elsewhere): checked by the core; refused,
+        held like a refused cell until corrected or dropped with Escape."""
         tid = self.selected_target_id()
-        if tid is not None and self.target_label.text() != self.ws.case.target(tid).label:
-            self._edit_target(tid, "label", self.target_label.text().strip(), "target label")
+        if tid is None:
+            return
+        saved = self.ws.case.target(tid).label
+        if self.target_label.text() == saved:
+            return
+        try:
+            case = set_target_label(self.ws.case, tid, self.target_label.text())
+        except BlockplanError as err:
+            self._label_refused_for = tid
+            refuse_typed(
+                self.target_label, str(err), self._error, lambda: self.target_label.setText(saved)
+            )
+            return
+        if case is not self.ws.case:
+            self._apply(case, "edit target", "target label set")
 
     def _fill_details(self) -> None:
         """The selected target's name, approach, label and planned path (core words)."""

@@ -1,0 +1,99 @@
+"""A value the physician typed or chose is never half-kept when the case is left (Xvfb).
+
+A target's label refused by the core (longer than `MAX_TARGET_LABEL_CHARS`: such a label
+made the report fail to build) was said once and the case closed anyway, the label lost
+without the case staying open on it, as a refused level or NRS does. A PGIC answer chosen
+and not recorded was lost in silence when the case was left, while ODI answers typed and
+not recorded were asked about. Both now behave as their neighbours do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from qtpy.QtCore import Qt
+
+from blockplan.planning import MAX_TARGET_LABEL_CHARS
+from tests.plugin._gui import Physician
+from tests.plugin.test_leaving_with_typed_edits import (
+    STAYS,
+    _retype,
+    _stored,
+    _tab,
+    _viewer,
+)
+
+pytestmark = pytest.mark.gui
+
+TOO_LONG = ("left L5 dermatome " * 12).strip()  # 215 characters
+CORRECTED = "left L5 dermatome"
+
+
+def test_a_label_refused_keeps_the_case_open_on_the_label_until_corrected_or_dropped(
+    make_napari_viewer: Any, tmp_path: Path
+) -> None:
+    """A label of 215 characters typed for T2 and Enter: refused, the message says why.
+    Close: the case stays open, the label field comes forward with the text typed and the
+    message ends "the case stays open until then"; Escape shows the saved label again and
+    Close closes. Refused again and T1 selected: no longer held, Close closes. The long
+    label typed and Close clicked at once (no Enter: the click commits it): held the same
+    way; corrected and Enter, the case closes with the corrected label saved."""
+    assert len(TOO_LONG) > MAX_TARGET_LABEL_CHARS
+    viewer, ws, cases, planning = _viewer(make_napari_viewer, tmp_path, "Planning")
+    doc = Physician(viewer)
+    case_id = ws.case.case_id
+    table, field = planning.table, planning.target_label
+    _tab(doc, planning.tabs, "Targets")
+    doc.click(table.viewport(), "T2", table.visualItemRect(table.item(1, 0)).center())
+    tid = planning.selected_target_id()
+    saved = ws.case.target(tid).label
+    assert tid == ws.case.targets[1].id and field.isEnabled() and field.text() == saved
+
+    doc.click(field, "Label")
+    _retype(doc, TOO_LONG)
+    doc.key(field, Qt.Key.Key_Return, what="Enter")
+    refusal = planning.message.text()
+    assert f"{len(TOO_LONG)} characters, at most {MAX_TARGET_LABEL_CHARS}" in refusal
+    assert STAYS not in refusal
+
+    doc.click(cases.close_button, "Close")
+    assert ws.is_open and ws.case.case_id == case_id
+    assert field.text() == TOO_LONG and field.hasFocus()
+    assert planning.message.text().startswith(refusal) and STAYS in planning.message.text()
+    assert _stored(ws, case_id).target(tid).label == saved
+
+    doc.key(field, Qt.Key.Key_Escape, what="Escape")
+    assert field.text() == saved
+    doc.click(cases.close_button, "Close")
+    assert not ws.is_open
+
+    # reopened; refused again, then T1 selected: the field shows T1's label, so the
+    # refusal for T2 is no longer held (it would be put back into T1's label)
+    doc.click(cases.reopen_button, "Reopen")
+    assert ws.is_open and ws.case.case_id == case_id
+    _tab(doc, planning.tabs, "Targets")
+    doc.click(table.viewport(), "T2", table.visualItemRect(table.item(1, 0)).center())
+    doc.click(field, "Label")
+    _retype(doc, TOO_LONG)
+    doc.key(field, Qt.Key.Key_Return, what="Enter")
+    doc.click(table.viewport(), "T1", table.visualItemRect(table.item(0, 0)).center())
+    assert planning.selected_target_id() == ws.case.targets[0].id
+    doc.click(cases.close_button, "Close")
+    assert not ws.is_open
+
+    # reopened; the long label typed and Close clicked without Enter
+    doc.click(cases.reopen_button, "Reopen")
+    assert ws.is_open and ws.case.case_id == case_id
+    _tab(doc, planning.tabs, "Targets")
+    doc.click(table.viewport(), "T2", table.visualItemRect(table.item(1, 0)).center())
+    doc.click(field, "Label")
+    _retype(doc, TOO_LONG)
+    doc.click(cases.close_button, "Close")
+    assert ws.is_open and field.text() == TOO_LONG and STAYS in planning.message.text()
+    _retype(doc, CORRECTED)
+    doc.key(field, Qt.Key.Key_Return, what="Enter")
+    doc.click(cases.close_button, "Close")
+    assert not ws.is_open
+    assert _stored(ws, case_id).target(tid).label == CORRECTED
