@@ -16,14 +16,17 @@ import pytest
 from qtpy.QtCore import Qt
 
 from blockplan.planning import MAX_TARGET_LABEL_CHARS
-from tests.plugin._gui import Physician
+from napari_blockplan._widgets.outcomes import TABS
+from tests.plugin._gui import Physician, activate
 from tests.plugin.test_leaving_with_typed_edits import (
     STAYS,
+    _double_click_row,
     _retype,
     _stored,
     _tab,
     _viewer,
 )
+from tests.plugin.test_physician_trial import _answer
 
 pytestmark = pytest.mark.gui
 
@@ -97,3 +100,46 @@ def test_a_label_refused_keeps_the_case_open_on_the_label_until_corrected_or_dro
     doc.click(cases.close_button, "Close")
     assert not ws.is_open
     assert _stored(ws, case_id).target(tid).label == CORRECTED
+
+
+def test_a_pgic_chosen_and_not_recorded_is_asked_about_on_leaving(
+    make_napari_viewer: Any, tmp_path: Path, qtbot: Any
+) -> None:
+    """PGIC 3 clicked, Record PGIC not clicked, then Close: asked as ODI answers are —
+    Stay keeps the case open with 3 chosen; Record the PGIC stores it and closes. Reopened,
+    PGIC 5 clicked, Close, Discard it: the case closes and 5 is not stored."""
+    viewer, ws, cases, outcomes = _viewer(make_napari_viewer, tmp_path, "Outcomes")
+    doc = Physician(viewer)
+    case_id = ws.case.case_id
+    before = [entry.score for entry in _stored(ws, case_id).pgic]
+    _tab(doc, outcomes.tabs, TABS[2])
+    choice = outcomes.scores.pgic_buttons
+    doc.click(choice.buttons[3], "PGIC 3")
+    assert choice.value() == 3
+    seen: list[str] = []
+    _answer("Stay on the case", seen)
+    activate(cases)
+    doc.click(cases.close_button, "Close")
+    assert len(seen) == 1 and seen[0].startswith("A PGIC answer chosen is not recorded")
+    assert "3 minimally improved" in seen[0]
+    assert ws.is_open and choice.value() == 3
+    assert outcomes.tabs.currentIndex() == TABS.index("Outcome measures")
+
+    _answer("Record the PGIC", seen)
+    doc.click(cases.close_button, "Close")
+    assert len(seen) == 2 and not ws.is_open
+    recorded = [entry.score for entry in _stored(ws, case_id).pgic]
+    assert sorted(recorded) == sorted([*before, 3])
+
+    qtbot.waitUntil(lambda: cases.table.rowCount() == 2, timeout=5000)
+    _double_click_row(doc, cases, ws.store.load(case_id)[0].title)
+    assert ws.is_open and ws.case.case_id == case_id
+    activate(outcomes)
+    _tab(doc, outcomes.tabs, TABS[2])
+    doc.click(choice.buttons[5], "PGIC 5")
+    _answer("Discard it", seen)
+    activate(cases)
+    doc.click(cases.close_button, "Close")
+    assert len(seen) == 3 and not ws.is_open
+    assert [entry.score for entry in _stored(ws, case_id).pgic] == recorded
+    assert choice.value() is None

@@ -253,8 +253,9 @@ class ScoresPanel(QWidget):
         self._apply(self._case.evolve(odi=odi), "delete ODI", "ODI deleted")
 
     # ------------------------------------------------------------------ PGIC ----
-    def record_pgic(self) -> None:
-        """Record the PGIC chosen, on the date shown."""
+    def record_pgic(self) -> bool:
+        """Record the PGIC chosen, on the date shown; False when refused (the message says
+        why and the choice stays)."""
         score = self.pgic_buttons.value()
         try:
             if score is None:
@@ -262,11 +263,12 @@ class ScoresPanel(QWidget):
             entry = PgicEntry(recorded_on=answered_on_from_text(self.pgic_date.text()), score=score)
         except ValueError as err:
             self._on_error(f"PGIC: {first_error(err)}; not recorded")
-            return
+            return False
         self.pgic_buttons.set_value(None)
         self._apply(
             self._case.evolve(pgic=(*self._case.pgic, entry)), "record PGIC", "PGIC recorded"
         )
+        return True
 
     def _pgic_edited(self, item: QTableWidgetItem) -> None:
         if self._filling:

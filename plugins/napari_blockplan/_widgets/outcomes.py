@@ -11,6 +11,7 @@ workspace and can be undone.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import QSize, Qt
@@ -647,28 +648,67 @@ class OutcomesWidget(Panel):
     def _leave_case(self) -> bool:
         """Before the case is left (closed, another opened or started, napari's window
         closed): what the form and the diary hold unsaved is saved, discarded or kept, as
-        before another block is shown."""
-        return self._leave_shown_block(leaving_case=True) and self._leave_typed_odi()
+        before another block is shown; then ODI answers typed and a PGIC chosen and not
+        recorded."""
+        return (
+            self._leave_shown_block(leaving_case=True)
+            and self._leave_typed_odi()
+            and self._leave_chosen_pgic()
+        )
 
     def _leave_typed_odi(self) -> bool:
         """ODI answers typed and not recorded: recorded (as Record ODI), discarded or kept."""
-        typed = self.scores.odi_entry.text().strip()
-        if not typed:
-            return True
-        clicked = self._ask(
+        line = self.scores.odi_entry
+        typed = line.text().strip()
+        return not typed or self._leave_unrecorded(
             f"ODI answers typed on the Answers line are not recorded (Record ODI was not "
             f"pressed): “{typed}”.",
             "Record the ODI, discard the answers, or stay on the case?",
-            ("Record the ODI", "Discard them", "Stay on the case"),
+            ("Record the ODI", "Discard them"),
+            self.scores.record_odi,
+            line.clear,
+            line,
+            "the ODI answers typed were discarded",
         )
-        if clicked == 0 and self.scores.record_odi():  # refused: says why, the line stays
+
+    def _leave_chosen_pgic(self) -> bool:
+        """A PGIC answer chosen and not recorded: recorded (as Record PGIC), discarded or
+        kept, as ODI answers typed are."""
+        choice = self.scores.pgic_buttons
+        score = choice.value()
+        return score is None or self._leave_unrecorded(
+            f"A PGIC answer chosen is not recorded (Record PGIC was not pressed): "
+            f"“{choice.buttons[score].text()}”.",
+            "Record the PGIC, discard the answer, or stay on the case?",
+            ("Record the PGIC", "Discard it"),
+            self.scores.record_pgic,
+            lambda: choice.set_value(None),
+            choice.buttons[score],
+            "the PGIC answer chosen was discarded",
+        )
+
+    def _leave_unrecorded(
+        self,
+        text: str,
+        question: str,
+        answers: tuple[str, str],
+        record: Callable[[], bool],
+        discard: Callable[[], None],
+        where: QWidget,
+        discarded: str,
+    ) -> bool:
+        """An outcome measure entered and not recorded, asked about before the case is
+        left: recorded as its button would (refused: it says why, and the case stays),
+        discarded, or kept with the case open on ``where``."""
+        clicked = self._ask(text, question, (*answers, "Stay on the case"))
+        if clicked == 0 and record():
             return True
         if clicked != 1:
             self.tabs.setCurrentIndex(TABS.index("Outcome measures"))
-            self.scores.odi_entry.setFocus()
+            where.setFocus()
             return False
-        self.scores.odi_entry.clear()
-        self.message.setText("the ODI answers typed were discarded")
+        discard()
+        self.message.setText(discarded)
         return True
 
     def _leave_shown_block(self, *, leaving_case: bool = False) -> bool:
