@@ -471,26 +471,33 @@ def not_stepped_here(step: str) -> str:
     )
 
 
-_GONE: list[tuple[dict[str, Any], Any]] = []
-"""Layers removed in this turn of the event loop, with their ``metadata["blockplan"]``:
-napari's Convert removes a layer and adds its copy, which holds the same dict."""
+_GONE: list[weakref.ref[Any]] = []
+"""Layers removed in this turn of the event loop: napari's Convert removes a layer and
+adds its copy, which holds the same ``metadata["blockplan"]`` dict."""
 
 
 def _just_removed(layer: Any) -> None:
-    meta = layer.metadata.get("blockplan")
-    if not isinstance(meta, dict):
+    if not isinstance(layer.metadata.get("blockplan"), dict):
         return
     if not _GONE:
         from qtpy.QtCore import QTimer
 
         QTimer.singleShot(0, _GONE.clear)
-    _GONE.append((meta, layer))
+    _GONE.append(weakref.ref(_unproxied(layer)))
 
 
 def _converted_from(layer: Any) -> Any:
     """The layer napari's Convert just removed to add ``layer`` in its place, or None."""
     meta = layer.metadata.get("blockplan")
-    return next((gone for m, gone in _GONE if m is meta and gone is not layer), None)
+    gone = (ref() for ref in _GONE)
+    return next(
+        (
+            g
+            for g in gone
+            if g is not None and g is not layer and g.metadata.get("blockplan") is meta
+        ),
+        None,
+    )
 
 
 def _copied_from(viewer: napari.viewer.Viewer, layer: Any) -> Any:
