@@ -7,7 +7,10 @@ change, so reopening a case restores every layer exactly. They are read-only
 them but say where to edit, and an overlay whose data napari changes anyway, or that the
 layer list removes, is drawn again from the case at once; renamed or given other transforms,
 it gets its name and place back. A copy napari makes of one (Duplicate Layer, Convert) is
-the physician's own layer (`_disown`): no role, named `COPY_NAME`. Points live in world
+the physician's own layer (`_disown`): no role, named `COPY_NAME`; so is a copy of a
+series' image or of a proposal. A layer of the physician's cannot hold a ``"blockplan: "``
+name (`_rename_soon`), and `is_the_cases` tells their layers from the case's (Ctrl+Z on the
+canvas undoes the case only with one of the case's selected). Points live in world
 coordinates (LPS as ``(z, y, x)``, see `_convert`). The targets' names are a layer of their
 own (``"target names"``: napari places every text of a layer at one offset, and names of
 close targets must be placed apart, `blockplan.planning.label_places`). Targets are
