@@ -7,7 +7,10 @@ change, so reopening a case restores every layer exactly. They are read-only
 them but say where to edit, and an overlay whose data napari changes anyway, or that the
 layer list removes, is drawn again from the case at once; renamed or given other transforms,
 it gets its name and place back. A copy napari makes of one (Duplicate Layer, Convert) is
-the physician's own layer (`_disown`): no role, named `COPY_NAME`. Points live in world
+the physician's own layer (`_disown`): no role, named `COPY_NAME`; so is a copy of a
+series' image or of a proposal. A layer of the physician's cannot hold a ``"blockplan: "``
+name (`_rename_soon`), and `is_the_cases` tells their layers from the case's (Ctrl+Z on the
+canvas undoes the case only with one of the case's selected). Points live in world
 coordinates (LPS as ``(z, y, x)``, see `_convert`). The targets' names are a layer of their
 own (``"target names"``: napari places every text of a layer at one offset, and names of
 close targets must be placed apart, `blockplan.planning.label_places`). Targets are
@@ -18,6 +21,7 @@ coloured by ledger status with the core's one table, `blockplan.outcomes.STATUS_
 from __future__ import annotations
 
 import functools
+import re
 import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -43,6 +47,8 @@ if TYPE_CHECKING:
 __all__ = [
     "COPY_NAME",
     "IMAGE_SPARE",
+    "OWN_NAME",
+    "PREFIX",
     "RELAYOUT_MS",
     "ROLES",
     "SPARE_KEY",
@@ -52,12 +58,14 @@ __all__ = [
     "follow_first_layer",
     "insert_layer",
     "is_spare",
+    "is_the_cases",
     "keep_overlays_on_top",
     "keep_showing_the_case",
     "keeping_active_layer",
     "layer_for",
     "make_image_spare",
     "name_sizes_px",
+    "not_stepped_here",
     "path_legend_shown",
     "refresh_layers",
     "scar_display_grid",
@@ -85,8 +93,12 @@ shown, or on entering seed mode) that a later step adopts instead of making a la
 value is the role it will take; a spare has no ``metadata["blockplan"]`` role."""
 
 
+PREFIX = "blockplan: "
+"""How the names of the case's layers begin (`_name`)."""
+
+
 def _name(role: str) -> str:
-    return f"blockplan: {role}"
+    return f"{PREFIX}{role}"
 
 
 def layer_for(viewer: napari.viewer.Viewer, role: str) -> Any:
@@ -193,7 +205,7 @@ def keep_overlays_on_top(viewer: napari.viewer.Viewer) -> None:
 
     def _on_inserted(event: Any) -> None:
         layer = event.value
-        if _on_top(layer) or layer in _COPIES:
+        if _on_top(layer) or layer in _COPIES or layer in _PUT_BACK:
             return
         overlays = [n for n, lay in enumerate(viewer.layers) if _on_top(lay)]
         index = viewer.layers.index(layer)
@@ -357,7 +369,10 @@ def keep_showing_the_case(viewer: napari.viewer.Viewer) -> None:
     Image on the scar layer): the case keeps its items, so the canvas keeps showing them.
     The scar layer too (it is painted, not removed, to edit the scar). And a copy napari
     makes of a layer of blockplan's (Duplicate Layer, Convert to Labels or Image) is the
-    physician's own layer from the moment it is added (`_disown`)."""
+    physician's own layer from the moment it is added (`_disown`); so is a copy of a
+    series' image or of a proposal, and a series or proposal napari's Convert took out is
+    put back. A layer of the physician's named ``"blockplan: …"`` (added or renamed) is
+    renamed `OWN_NAME` (`_rename_soon`)."""
     viewer = _unproxied(viewer)
     if viewer in _GUARDED:
         return
@@ -366,14 +381,29 @@ def keep_showing_the_case(viewer: napari.viewer.Viewer) -> None:
         meta = event.value.metadata.get("blockplan", {})
         if meta.get("role") in ROLES and not meta.get("retired"):
             _redraw_soon(viewer, event.value)
+        _just_removed(event.value)
 
     def _on_inserted(event: Any) -> None:
-        if _is_copy(viewer, event.value):
-            _disown(viewer, event.value)
+        layer = event.value
+        if _is_copy(viewer, layer):
+            converted = _converted_from(layer)
+            _disown(viewer, layer)
+            if converted is not None:
+                _put_back_soon(viewer, converted, viewer.layers.index(layer))
+        elif _takes_a_case_name(layer):
+            _rename_soon(viewer, layer)
+
+    def _on_renamed(event: Any) -> None:
+        layer = viewer.layers[event.index]
+        if _takes_a_case_name(layer):
+            _rename_soon(viewer, layer)
 
     viewer.layers.events.removed.connect(_on_removed)
     # first: no other listener (the workspace, the Planning panel) sees the copy's claim
     viewer.layers.events.inserted.connect(_on_inserted, position="first")
+    viewer.layers.events.renamed.connect(_on_renamed)
+    for layer in [lay for lay in viewer.layers if _takes_a_case_name(lay)]:
+        _rename_soon(viewer, layer)
     _GUARDED.add(viewer)
 
 
@@ -383,6 +413,9 @@ _MADE: weakref.WeakSet[Any] = weakref.WeakSet()
 
 _COPIES: weakref.WeakSet[Any] = weakref.WeakSet()
 """Copies `_disown` made the physician's (left where napari put them, `keep_overlays_on_top`)."""
+
+_PUT_BACK: weakref.WeakSet[Any] = weakref.WeakSet()
+"""Images and proposals put back where they were after napari's Convert (`_put_back_soon`)."""
 
 COPY_NAME = "copy of {} (not part of the case)"
 """The name a copy of ``"blockplan: <role>"`` gets (`_disown`)."""
@@ -419,14 +452,83 @@ def _claim(layer: Any) -> tuple[str, str] | None:
     return None if spare is None else ("spare", str(spare))
 
 
+def is_the_cases(layer: Any) -> bool:
+    """Whether ``layer`` is one of the case's layers — an overlay, a series' image, a
+    proposal, a spare — rather than the physician's own (theirs: napari's new layers,
+    a copy napari made, `_disown`)."""
+    return isinstance(layer.metadata.get("blockplan"), dict) or is_spare(layer)
+
+
+def not_stepped_here(step: str) -> str:
+    """What the status line says when Ctrl+Z (``step`` "undo") or Ctrl+Shift+Z ("redo")
+    on the canvas leaves the case because the selected layer is not the case's (napari
+    gives that kind of layer no undo of its own). The layer's name is not repeated."""
+    done, button, key = (
+        ("undone", "Undo", "Ctrl+Z") if step == "undo" else ("redone", "Redo", "Ctrl+Shift+Z")
+    )
+    return (
+        f"blockplan: the case was not {done}: the selected layer is not part of the case "
+        f"(napari has no {step} for it). To {step} the case's last edit, select a "
+        f"'blockplan: ' layer, or use {button} in a blockplan panel ({key} with the focus "
+        "there)"
+    )
+
+
+_GONE: list[weakref.ref[Any]] = []
+"""Layers removed in this turn of the event loop: napari's Convert removes a layer and
+adds its copy, which holds the same ``metadata["blockplan"]`` dict."""
+
+
+def _just_removed(layer: Any) -> None:
+    if not isinstance(layer.metadata.get("blockplan"), dict):
+        return
+    if not _GONE:
+        from qtpy.QtCore import QTimer
+
+        QTimer.singleShot(0, _GONE.clear)
+    _GONE.append(weakref.ref(_unproxied(layer)))
+
+
+def _converted_from(layer: Any) -> Any:
+    """The layer napari's Convert just removed to add ``layer`` in its place, or None."""
+    meta = layer.metadata.get("blockplan")
+    gone = (ref() for ref in _GONE)
+    return next(
+        (
+            g
+            for g in gone
+            if g is not None and g is not layer and g.metadata.get("blockplan") is meta
+        ),
+        None,
+    )
+
+
+def _copied_from(viewer: napari.viewer.Viewer, layer: Any) -> Any:
+    """The layer ``layer`` is napari's copy of (Duplicate Layer, Convert), or None:
+    napari copies a layer's metadata one level deep, so both hold one
+    ``metadata["blockplan"]`` dict."""
+    meta = layer.metadata.get("blockplan")
+    if not isinstance(meta, dict):
+        return None
+    shared = (
+        lay for lay in viewer.layers if lay is not layer and lay.metadata.get("blockplan") is meta
+    )
+    return next(shared, None) or _converted_from(layer)
+
+
 def _is_copy(viewer: napari.viewer.Viewer, layer: Any) -> bool:
-    """Whether ``layer``, just added, claims what another layer of blockplan's is: an
-    overlay's role that blockplan did not draw, or another layer's role or spare.
+    """Whether ``layer``, just added, is napari's copy of a layer of blockplan's (one
+    holding its ``metadata["blockplan"]`` dict: a series' image, an overlay, a proposal),
+    or claims what another layer of blockplan's is: an overlay's role that blockplan did
+    not draw, or another layer's role or spare.
 
     napari's Duplicate Layer and Convert copy a layer's metadata — even the same
     ``metadata["blockplan"]`` dict — so its copy claimed the overlay's role: `layer_for`
     could find the copy instead of the overlay, and a scar converted to an image became
-    the scar layer (no longer paintable)."""
+    the scar layer (no longer paintable); a copy of the CT was a second CT of the case
+    (its volumes, the report's), a scar proposal converted to an image the proposal."""
+    if _copied_from(viewer, layer) is not None:
+        return True
     claim = _claim(layer)
     if claim is None:
         return False
@@ -437,14 +539,68 @@ def _is_copy(viewer: napari.viewer.Viewer, layer: Any) -> bool:
 
 def _disown(viewer: napari.viewer.Viewer, layer: Any) -> None:
     """Make copy ``layer`` the physician's own layer: it keeps its look and its data,
-    loses blockplan's tags (no role, not a spare) and is named `COPY_NAME`; blockplan
-    never draws on it or reads it, so an edit there leaves the case as it is."""
-    claim = _claim(layer)
-    assert claim is not None
-    layer.metadata = {k: v for k, v in layer.metadata.items() if k not in ("blockplan", SPARE_KEY)}
-    layer.name = COPY_NAME.format(_name(claim[1]))
+    loses blockplan's tags (no role, not a spare, no series) and is named `COPY_NAME`;
+    blockplan never draws on it or reads it, so an edit there leaves the case as it is."""
+    original, claim = _copied_from(viewer, layer), _claim(layer)
+    of = original.name if original is not None else _name(claim[1] if claim else "layer")
+    layer.metadata = {k: v for k, v in layer.metadata.items() if not k.startswith("blockplan")}
+    layer.name = COPY_NAME.format(of)
     _COPIES.add(_unproxied(layer))
     viewer.status = f"blockplan: {layer.name!r} is yours: editing it does not change the case"
+
+
+def _put_back_soon(viewer: napari.viewer.Viewer, layer: Any, index: int) -> None:
+    """Put a series' image or a proposal that napari's Convert took out of the list
+    back at ``index`` once napari is done (an overlay is drawn again from the case)."""
+    claim = _claim(layer)
+    if claim is not None and claim[1] in ROLES:
+        return
+    from qtpy.QtCore import QTimer
+
+    vref = weakref.ref(_unproxied(viewer))
+
+    def _back() -> None:
+        found = vref()
+        if found is None or layer in found.layers or not _is_open(found):
+            return
+        _PUT_BACK.add(layer)  # where it was: `keep_overlays_on_top` leaves it there
+        with keeping_active_layer(found):
+            found.layers.insert(min(index, len(found.layers)), layer)
+
+    QTimer.singleShot(0, _back)
+
+
+OWN_NAME = "{} (yours, not part of the case)"
+"""The name a layer of the physician's named ``"blockplan: <x>"`` gets: ``<x>`` with it."""
+
+
+def _takes_a_case_name(layer: Any) -> bool:
+    """Whether ``layer`` is the physician's own but named as the case's layers are."""
+    return str(layer.name).startswith(PREFIX) and not is_the_cases(layer)
+
+
+def _rename_soon(viewer: napari.viewer.Viewer, layer: Any) -> None:
+    """Rename the physician's ``layer`` named ``"blockplan: <x>"`` (`_takes_a_case_name`)
+    to `OWN_NAME` once napari is done: the prefix tells the case's layers, edited in the
+    Planning panel only, from the physician's own; a layer of theirs holding it passed for
+    one, and the case's overlay drawn after it was named ``"blockplan: <role> [1]"``."""
+    from qtpy.QtCore import QTimer
+
+    vref, lref = weakref.ref(_unproxied(viewer)), weakref.ref(_unproxied(layer))
+
+    def _rename() -> None:
+        found, renamed = vref(), lref()
+        if found is None or renamed is None or not _takes_a_case_name(renamed):
+            return
+        rest = re.sub(r" \[\d+\]$", "", str(renamed.name)[len(PREFIX) :]).strip() or "layer"
+        renamed.name = rest if rest.endswith(OWN_NAME.format("")) else OWN_NAME.format(rest)
+        found.status = (
+            "blockplan: a layer of yours was renamed: names beginning 'blockplan: ' are kept "
+            "for the case's layers (edited in the Planning panel), so that yours is never "
+            "taken for one"
+        )
+
+    QTimer.singleShot(0, _rename)
 
 
 def _keep_name(event: Any) -> None:

@@ -115,8 +115,10 @@ from blockplan.planning.wording import (
 )
 from napari_blockplan._convert import lps_to_world, world_to_lps
 from napari_blockplan._layers import (
+    is_the_cases,
     keep_overlays_on_top,
     layer_for,
+    not_stepped_here,
     path_legend_shown,
     refresh_layers,
 )
@@ -503,8 +505,8 @@ class PlanningWidget(Panel):
             "Control-Alt-Y": lambda _v: self.redo(),
             # the canvas keeps the focus after a click places something: Ctrl+Z there undid
             # nothing (a physician's trial). Ctrl+Y stays napari's 3-D view.
-            "Control-Z": lambda _v: self.undo(),
-            "Control-Shift-Z": lambda _v: self.redo(),
+            "Control-Z": lambda _v: self._step_on_canvas("undo"),
+            "Control-Shift-Z": lambda _v: self._step_on_canvas("redo"),
         }
         previous = {
             key: self.viewer.bind_key(key, func, overwrite=True) for key, func in bindings.items()
@@ -527,6 +529,23 @@ class PlanningWidget(Panel):
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(lambda m=mode: self.set_mode(m))
+
+    def _step_on_canvas(self, step: str) -> None:
+        """Ctrl+Z (``step`` "undo") or Ctrl+Shift+Z ("redo") on the canvas: the case's
+        last edit, unless a layer of the physician's own is selected — they mean that
+        layer. napari's own undo of a layer (a labels layer's) is bound on the layer and
+        runs before this; for the others (points, shapes) nothing changes, and the status
+        line and the message line say how to undo the case."""
+        active = self.viewer.layers.selection.active
+        if active is not None and not is_the_cases(active):
+            said = not_stepped_here(step)
+            self.viewer.status = said
+            self.message.setText(said.removeprefix("blockplan: "))
+            return
+        if step == "undo":
+            self.undo()
+        else:
+            self.redo()
 
     def _show_path_legend(self, *_: object) -> None:
         self.path_legend.setText(path_legend_shown(self.viewer))
