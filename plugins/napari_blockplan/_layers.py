@@ -57,6 +57,7 @@ __all__ = [
     "adopt_as_scar_layer",
     "follow_first_layer",
     "insert_layer",
+    "is_open",
     "is_spare",
     "is_the_cases",
     "keep_overlays_on_top",
@@ -561,7 +562,7 @@ def _put_back_soon(viewer: napari.viewer.Viewer, layer: Any, index: int) -> None
 
     def _back() -> None:
         found = vref()
-        if found is None or layer in found.layers or not _is_open(found):
+        if found is None or layer in found.layers or not is_open(found):
             return
         _PUT_BACK.add(layer)  # where it was: `keep_overlays_on_top` leaves it there
         with keeping_active_layer(found):
@@ -741,14 +742,14 @@ def _redraw(vref: weakref.ref[Any]) -> None:
         return
     _REDRAWING.discard(viewer)
     shown = _SHOWN.get(viewer)
-    if shown is None or not _is_open(viewer):  # closed: its layers were all removed
+    if shown is None or not is_open(viewer):  # closed: its layers were all removed
         return
     case, statuses, verdicts = shown
     refresh_layers(viewer, case, statuses=statuses, verdicts=verdicts)
     viewer.status = _SAID.pop(viewer, viewer.status)  # after napari's own (active layer)
 
 
-def _is_open(viewer: napari.viewer.Viewer) -> bool:
+def is_open(viewer: napari.viewer.Viewer) -> bool:
     """Whether ``viewer`` is still open: napari's `Viewer.close` removes every layer,
     then forgets the viewer."""
     from napari import Viewer

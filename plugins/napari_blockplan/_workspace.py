@@ -93,6 +93,7 @@ class Workspace:
         self.user = _user_name()
         self._refused: set[tuple[str, str]] = set()
         self._to_drop: list[Any] = []
+        self._removal_told = False  # images removed, panels to be told (`_images_removed`)
         self.case: Case = self._draft()
         self._undo: list[tuple[Case, str]] = []
         self._redo: list[tuple[Case, str]] = []
@@ -506,6 +507,24 @@ class Workspace:
         if not isinstance(layer.metadata.get("blockplan_volume"), ImageVolume):
             return
         if layer.metadata.get("blockplan_refused"):
+            return
+        # napari's `Viewer.close` removes every layer, one by one, before it forgets the
+        # viewer: the panels hear of images removed a turn later (several removed in one
+        # turn: once), and not at all when the viewer was being closed. Before, each
+        # series removed while the window closed had every panel measure the paths again
+        # and draw the case's overlays back while napari was removing them (a second or
+        # more of a closing window).
+        if not self._removal_told:
+            self._removal_told = True
+            from qtpy.QtCore import QTimer
+
+            QTimer.singleShot(0, self._images_removed)
+
+    def _images_removed(self) -> None:
+        self._removal_told = False
+        from napari_blockplan._layers import is_open
+
+        if not is_open(self.viewer):
             return
         if not self.is_open:
             self._redraft()

@@ -251,3 +251,19 @@ def test_napari_undo_on_the_scar_layer_leaves_the_canvas_and_the_case_alike(demo
     settle(5)
     assert ws.case == case
     assert np.array_equal(np.asarray(layer_for(viewer, "scar").data) > 0, painted > 0)
+
+
+def test_closing_napari_draws_nothing_back_and_leaves_the_stored_case(demo: Any) -> None:
+    """napari's close removes every layer one by one. The series going made every panel
+    measure the paths again and draw the case's seven overlays back while napari was
+    removing them (a second or more of a closing window, and layers added to a list being
+    emptied). Now nothing is added while napari closes, and the stored case is untouched."""
+    viewer, ws, _planning = demo
+    case_id, stored = ws.case.case_id, _stored(ws)
+    added: list[str] = []
+    viewer.layers.events.inserted.connect(lambda event: added.append(event.value.name))
+    viewer.close()
+    settle(10)
+    assert added == []
+    assert len(viewer.layers) == 0
+    assert ws.store.load(case_id) == stored
