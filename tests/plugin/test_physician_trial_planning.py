@@ -147,6 +147,92 @@ def _select_row(doc: Physician, planning: Any, row: int) -> None:
     doc.click(table.viewport(), f"row {row + 1}", table.visualItemRect(table.item(row, 0)).center())
 
 
+def _the_page_box_says_of_how_many_pages(doc: Physician, report: Any) -> None:
+    """The preview's page box read "1", not how many pages the report has (5 today)."""
+    from pypdf import PdfReader
+
+    pages = len(report.pages)
+    assert pages == len(PdfReader(io.BytesIO(report.pdf)).pages)
+    assert report.page.text() == f"1 of {pages}"
+    doc.click(report.page, "the page box")
+    doc.key(report.page, Qt.Key.Key_Up, what="next page")
+    assert report.page.text() == f"2 of {pages}"
+
+
+def _the_placement_keys_work_with_the_focus_in_the_panel(doc: Physician, planning: Any) -> None:
+    """The physician chose SNRB in *New target — block* and pressed Shift-T, as the button
+    "Place target [Shift-T]" says: nothing happened (napari's key bindings hear only the
+    canvas). Now the keys work wherever the focus is in the Planning panel, and a text field
+    still types its capital letters."""
+    ws = workspace_for(doc.viewer)
+    n = len(ws.case.targets)
+    doc.click(planning.view_buttons["sagittal"], "Sagittal")
+    doc.click_patient(TFESI["target_lps"], "its height")
+    doc.click(planning.view_buttons["axial"], "Axial")
+    _choose(doc, planning.block_type, "SNRB")
+    assert isinstance(QApplication.focusWidget(), QComboBox)  # the list just chosen from
+    doc.key(QApplication.focusWidget(), Qt.Key.Key_T, Qt.KeyboardModifier.ShiftModifier, "Shift-T")
+    assert ws.mode == "target"
+    assert "click the target" in planning.mode_label.text()
+    doc.click_patient(TFESI["target_lps"], "the target")
+    assert len(ws.case.targets) == n + 1
+    assert ws.case.targets[-1].block_type.value == "snrb"
+
+    # typing a label with capitals types them; no mode starts
+    _select_row(doc, planning, 0)
+    doc.click(planning.target_label, "Label")
+    doc.type(planning.target_label, "TFESI Left", "a label")
+    assert planning.target_label.text() == "TFESI Left"
+    assert ws.mode is None
+
+
+def _the_c_arm_panel_never_shows_one_target_under_anothers_name(
+    qtbot: Any, doc: Physician, planning: Any
+) -> None:
+    """Selecting T2 (right MBB) after T1 (left TFESI): for as long as T2's previews took,
+    the C-arm panel showed T1's pictures and "bull's-eye: 40° left oblique" under "Target:
+    T2 · L4-L5 right MBB" — the other side's angles under the new target's name."""
+    viewer = doc.viewer
+    _dock_widget, fluoro = viewer.window.add_plugin_dock_widget("blockplan", "C-arm previews")
+    _select_row(doc, planning, 0)
+    qtbot.waitUntil(lambda: fluoro.final and "T1" in fluoro.status.text(), timeout=60000)
+    assert "left oblique" in fluoro.captions[0].text()
+
+    _select_row(doc, planning, 1)
+    assert fluoro.target.currentText() == "T2 · L4-L5 right MBB"
+    t2 = workspace_for(viewer).case.targets[1].id
+    if fluoro.shown:  # T2's quick previews came already (a fast machine): T2's, as captioned
+        # (T2's progression view may itself be a left oblique: perpendicular to its
+        # right-oblique bull's-eye)
+        assert all(p.target_id == t2 for p in fluoro.shown)
+        assert [c.text() for c in fluoro.captions] == [p.view.title for p in fluoro.shown]
+    else:  # still computing T2's: T1's pictures and angles are gone and the panel says so
+        assert all("left oblique" not in c.text() for c in fluoro.captions)
+        assert fluoro.images[0].pixmap().isNull()
+        assert fluoro.images[0].text() == "computing the bull's-eye view…"
+        assert fluoro.status.text() == "computing the C-arm previews of T2 · L4-L5 right MBB…"
+    qtbot.waitUntil(lambda: fluoro.final and "T2" in fluoro.status.text(), timeout=60000)
+    assert fluoro.captions[0].text().startswith("bull's-eye: ")
+    assert "right oblique" in fluoro.captions[0].text()
+
+
+def _the_wheel_over_the_export_dates_never_changes_them(doc: Physician) -> None:
+    """Scrolling the Report panel with the wheel over *Dates* turned "remove" into
+    "shift:-365" for the next de-identified export (a second notch: "keep"); the choices were
+    policy strings, not words."""
+    _open_dock(doc, "Report")
+    report = _dock(doc.viewer, "Report")
+    assert report.deid_dates.currentText() == "remove dates"  # it read "remove"
+    # the choices in words (the list had offered "shift:-365"), the real dates last
+    assert [report.deid_dates.itemText(i) for i in range(report.deid_dates.count())] == [
+        "remove dates",
+        "shift dates 365 days back",
+        "keep the real dates",
+    ]
+    _wheel(report.deid_dates, notches=3)
+    assert report.deid_dates.currentText() == "remove dates"
+
+
 def test_a_target_below_the_lowest_marker_says_why_its_level_is_unassigned(
     qtbot: Any, tmp_path: Path, launch_app: Any
 ) -> None:
@@ -272,28 +358,9 @@ def test_the_placement_message_says_why_the_level_is_unassigned(
         "target T4 · left SNRB, level unassigned deleted — Ctrl+Z to undo"
     )
     assert len(workspace_for(viewer).case.targets) == 3
-
-
-def test_the_wheel_over_the_export_dates_never_changes_them(
-    qtbot: Any, tmp_path: Path, launch_app: Any
-) -> None:
-    """Scrolling the Report panel with the wheel over *Dates* turned "remove" into
-    "shift:-365" for the next de-identified export (a second notch: "keep"); the choices were
-    policy strings, not words."""
-    save_settings(Settings(clinician_name="Dr. Synthetic Tester"))
-    viewer = _open(qtbot)
-    doc = Physician(viewer)
-    _open_dock(doc, "Report")
-    report = _dock(viewer, "Report")
-    assert report.deid_dates.currentText() == "remove dates"  # it read "remove"
-    # the choices in words (the list had offered "shift:-365"), the real dates last
-    assert [report.deid_dates.itemText(i) for i in range(report.deid_dates.count())] == [
-        "remove dates",
-        "shift dates 365 days back",
-        "keep the real dates",
-    ]
-    _wheel(report.deid_dates, notches=3)
-    assert report.deid_dates.currentText() == "remove dates"
+    # the same day, two launches fewer
+    _the_placement_keys_work_with_the_focus_in_the_panel(doc, planning)
+    _the_c_arm_panel_never_shows_one_target_under_anothers_name(qtbot, doc, planning)
 
 
 def test_an_edit_after_the_build_says_at_once_that_the_preview_is_stale(
@@ -307,6 +374,7 @@ def test_an_edit_after_the_build_says_at_once_that_the_preview_is_stale(
     pages = len(report.pages)
     assert report.status.text().startswith(f"report built: {pages} pages")
     assert report.archive_button.isEnabled()
+    _the_page_box_says_of_how_many_pages(doc, report)  # the same day, one launch fewer
 
     _open_dock(doc, "Planning")
     _select_row(doc, planning, 0)
@@ -363,50 +431,6 @@ def _a_root_marked_at_another_level_does_not_vouch(
     assert words is not None and f"Verdict: {words.safety}" == verdict
 
 
-def test_the_page_box_says_of_how_many_pages(qtbot: Any, tmp_path: Path, launch_app: Any) -> None:
-    """The preview's page box read "1", not how many pages the report has (5 today)."""
-    _viewer, doc, _planning = _plan_the_day(qtbot, tmp_path)
-    report = _build(doc, qtbot)
-    pages = len(report.pages)
-    from pypdf import PdfReader
-
-    assert pages == len(PdfReader(io.BytesIO(report.pdf)).pages)
-    assert report.page.text() == f"1 of {pages}"
-    doc.click(report.page, "the page box")
-    doc.key(report.page, Qt.Key.Key_Up, what="next page")
-    assert report.page.text() == f"2 of {pages}"
-
-
-def test_the_placement_keys_work_with_the_focus_in_the_panel(
-    qtbot: Any, tmp_path: Path, launch_app: Any
-) -> None:
-    """The physician chose SNRB in *New target — block* and pressed Shift-T, as the button
-    "Place target [Shift-T]" says: nothing happened (napari's key bindings hear only the
-    canvas). Now the keys work wherever the focus is in the Planning panel, and a text field
-    still types its capital letters."""
-    viewer, doc, planning = _plan_the_day(qtbot, tmp_path)
-    ws = workspace_for(viewer)
-    n = len(ws.case.targets)
-    doc.click(planning.view_buttons["sagittal"], "Sagittal")
-    doc.click_patient(TFESI["target_lps"], "its height")
-    doc.click(planning.view_buttons["axial"], "Axial")
-    _choose(doc, planning.block_type, "SNRB")
-    assert isinstance(QApplication.focusWidget(), QComboBox)  # the list just chosen from
-    doc.key(QApplication.focusWidget(), Qt.Key.Key_T, Qt.KeyboardModifier.ShiftModifier, "Shift-T")
-    assert ws.mode == "target"
-    assert "click the target" in planning.mode_label.text()
-    doc.click_patient(TFESI["target_lps"], "the target")
-    assert len(ws.case.targets) == n + 1
-    assert ws.case.targets[-1].block_type.value == "snrb"
-
-    # typing a label with capitals types them; no mode starts
-    _select_row(doc, planning, 0)
-    doc.click(planning.target_label, "Label")
-    doc.type(planning.target_label, "TFESI Left", "a label")
-    assert planning.target_label.text() == "TFESI Left"
-    assert ws.mode is None
-
-
 def test_a_shifted_proposal_says_the_physician_shifted_it(
     qtbot: Any, tmp_path: Path, launch_app: Any
 ) -> None:
@@ -416,6 +440,7 @@ def test_a_shifted_proposal_says_the_physician_shifted_it(
     save_settings(Settings(clinician_name="Dr. Synthetic Tester"))
     viewer = _open(qtbot)
     doc = Physician(viewer)
+    _the_wheel_over_the_export_dates_never_changes_them(doc)  # the same launch
     planning = _levels_proposed(qtbot, viewer, doc, sagittal=False)
     proposal = planning.level_proposal
     counted = proposal.status.text()
@@ -510,33 +535,3 @@ def test_retyping_a_target_in_the_table_carries_its_structure_and_approach(
     report = _build(doc, qtbot)
     text = _squash(_pdf_text(report.pdf))
     assert _squash("facet joint medial branch block, posterior oblique") in text
-
-
-def test_the_c_arm_panel_never_shows_one_target_under_anothers_name(
-    qtbot: Any, tmp_path: Path, launch_app: Any
-) -> None:
-    """Selecting T2 (right MBB) after T1 (left TFESI): for as long as T2's previews took,
-    the C-arm panel showed T1's pictures and "bull's-eye: 40° left oblique" under "Target:
-    T2 · L4-L5 right MBB" — the other side's angles under the new target's name."""
-    viewer, doc, planning = _plan_the_day(qtbot, tmp_path)
-    _dock_widget, fluoro = viewer.window.add_plugin_dock_widget("blockplan", "C-arm previews")
-    _select_row(doc, planning, 0)
-    qtbot.waitUntil(lambda: fluoro.final and "T1" in fluoro.status.text(), timeout=60000)
-    assert "left oblique" in fluoro.captions[0].text()
-
-    _select_row(doc, planning, 1)
-    assert fluoro.target.currentText() == "T2 · L4-L5 right MBB"
-    t2 = workspace_for(viewer).case.targets[1].id
-    if fluoro.shown:  # T2's quick previews came already (a fast machine): T2's, as captioned
-        # (T2's progression view may itself be a left oblique: perpendicular to its
-        # right-oblique bull's-eye)
-        assert all(p.target_id == t2 for p in fluoro.shown)
-        assert [c.text() for c in fluoro.captions] == [p.view.title for p in fluoro.shown]
-    else:  # still computing T2's: T1's pictures and angles are gone and the panel says so
-        assert all("left oblique" not in c.text() for c in fluoro.captions)
-        assert fluoro.images[0].pixmap().isNull()
-        assert fluoro.images[0].text() == "computing the bull's-eye view…"
-        assert fluoro.status.text() == "computing the C-arm previews of T2 · L4-L5 right MBB…"
-    qtbot.waitUntil(lambda: fluoro.final and "T2" in fluoro.status.text(), timeout=60000)
-    assert fluoro.captions[0].text().startswith("bull's-eye: ")
-    assert "right oblique" in fluoro.captions[0].text()
