@@ -202,6 +202,7 @@ class _Table(Table):
     """A table whose plain-text cells use the embedded font (reportlab's default is not)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("splitInRow", 1)
         super().__init__(*args, **kwargs)
         self.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), REGULAR)]))
 
