@@ -14,6 +14,7 @@ import dataclasses
 import io
 import re
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,7 +23,7 @@ from pypdf import PdfReader
 
 from blockplan.case.model import Case, Note, Sedation, Steroid
 from blockplan.io.volume import ImageVolume
-from blockplan.report import ReportOptions, build_report
+from blockplan.report import ReportOptions, build_report, layout
 from tests.report._factory import T0, make_case
 
 
@@ -167,6 +168,41 @@ def test_long_option_text_is_printed_whole(
     text = TEXTS[kind]
     pdf = build_report(case, options=dataclasses.replace(quick, **{field: text}))
     _assert_whole_text(pdf, text)
+
+
+def test_long_text_in_a_later_row_of_a_table_already_split(
+    ct: ImageVolume, quick: ReportOptions
+) -> None:
+    """The procedures table runs over a page before the long row: the rest of the table
+    (made by reportlab from the first part) still splits that row inside itself."""
+    case = make_case(2, 14, volume=ct)
+    last, *_ = sorted(case.procedures, key=lambda p: p.performed_at, reverse=True)
+    text = TEXTS["pasted page"]
+    long = last.model_copy(update={"operator": text})
+    case = case.evolve(procedures=tuple(long if p.id == last.id else p for p in case.procedures))
+    _assert_whole_text(build_report(case, options=quick), text)
+
+
+def test_ordinary_reports_lay_out_as_before(
+    small_case: Case, ct: ImageVolume, mr: ImageVolume, options: ReportOptions
+) -> None:
+    """A row is split inside itself only where it cannot fit on any page: every page of
+    an ordinary report holds what it held without splitting inside rows (a key image with
+    its caption, a procedure's row whole)."""
+
+    def pages(pdf: bytes) -> list[str]:
+        return [p.extract_text() or "" for p in PdfReader(io.BytesIO(pdf)).pages]
+
+    now = pages(build_report(small_case, volumes=[ct, mr], options=options))
+    with pytest.MonkeyPatch.context() as mp:
+        init = layout._Table.__init__
+
+        def never_in_row(self: layout._Table, *args: Any, **kwargs: Any) -> None:
+            init(self, *args, **{**kwargs, "splitInRow": 0})
+
+        mp.setattr(layout._Table, "__init__", never_in_row)
+        before = pages(build_report(small_case, volumes=[ct, mr], options=options))
+    assert now == before
 
 
 def test_long_target_label_with_key_images(
