@@ -219,14 +219,14 @@ class _Table(Table):
         frame = self.__dict__.get("_frame")  # set by the frame that asks; None when nested
         if frame is None or getattr(frame, "_atTop", True):
             return list(super().split(availWidth, availHeight))
-        self.splitInRow = 0
+        in_row, self.splitInRow = self.splitInRow, 0
         try:
             parts = list(super().split(availWidth, availHeight))
         finally:
-            self.splitInRow = 1
-        for part in parts:  # the rest of the table, made with this table's settings
+            self.splitInRow = in_row
+        for part in parts:  # made with this table's settings of the moment: give them back
             if isinstance(part, _Table):
-                part.splitInRow = 1
+                part.splitInRow = in_row
         return parts
 
 
