@@ -260,3 +260,38 @@ def test_any_text_is_printed_whole(case: Case, quick: ReportOptions, text: str, 
     pdf = build_report(CASE_FIELDS[field](case, text), options=quick)
     if text.strip():
         _assert_whole_text(pdf, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Synthetic Spine Clinic", _prose(7_500), "Clinic\nwith\tlines", _one_word(3_000), "痛" * 500],
+)
+def test_a_canvas_line_fits_its_width(text: str) -> None:
+    """The running header's parts: one line, within the width, shortened only when wider
+    (each repeats a text printed whole on the first page)."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    from blockplan.report.fonts import register_fonts
+    from blockplan.report.scripts import fit_text, register_script_fonts, text_width
+
+    fonts = register_fonts()
+    register_script_fonts()
+    canvas = Canvas(io.BytesIO())
+    line = fit_text(canvas, text, fonts.bold, 7.5, 200.0)
+    assert text_width(canvas, line, fonts.bold, 7.5) <= 200.0
+    assert "\n" not in line and "\t" not in line
+    one_line = " ".join(text.split())
+    if text_width(canvas, one_line, fonts.bold, 7.5) <= 200.0:
+        assert line == one_line
+    else:
+        assert line.endswith("…") and one_line.startswith(line[:-1])
+
+
+def test_long_clinic_name_leaves_the_patient_in_the_running_header(
+    case: Case, quick: ReportOptions
+) -> None:
+    options = dataclasses.replace(quick, clinic_name=_prose(7_500))
+    pdf = build_report(case, options=options)
+    second = PdfReader(io.BytesIO(pdf)).pages[1].extract_text() or ""
+    assert "…" in second
+    assert "Testperson, Alexandra" in second  # the synthetic patient of the factory
