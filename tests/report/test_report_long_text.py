@@ -125,7 +125,7 @@ CASE_FIELDS: dict[str, Callable[[Case, str], Case]] = {
 
 Not printed, so not here: the case title, a target's notes, a series' description."""
 
-OPTION_FIELDS = ("author", "clinic_name", "clinic_address", "title")
+OPTION_FIELDS = ("author", "clinic_name", "clinic_address", "title", "report_id")
 """The texts of `ReportOptions` the report prints."""
 
 TEXTS = {
