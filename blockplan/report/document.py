@@ -50,7 +50,13 @@ from blockplan.report.memo import case_revision, image_streams, report_memo
 from blockplan.report.options import ReportOptions, derive_report_id
 from blockplan.report.payer import payer_checklists
 from blockplan.report.pdfa import PdfaMetadata, make_pdfa
-from blockplan.report.scripts import check_glyphs, draw_text, register_script_fonts
+from blockplan.report.scripts import (
+    check_glyphs,
+    draw_text,
+    fit_text,
+    register_script_fonts,
+    text_width,
+)
 from blockplan.report.sections import DISCLAIMER, Context, story
 
 __all__ = ["DISCLAIMER", "build_report", "prepare_report", "resolve_findings", "write_report"]
@@ -97,8 +103,11 @@ def _draw_page_frame(canvas: Canvas, info: _PageInfo, *, running_header: bool) -
     canvas.setLineWidth(0.5)
     canvas.line(m, y + 9, w - m, y + 9)
     canvas.setFillColor(MUTED)
-    canvas.setFont(fonts.regular, 7)
-    canvas.drawString(m, y, f"Report {info.report_id}")
+    centre = canvas.stringWidth(DISCLAIMER, fonts.bold, 7)
+    report = fit_text(
+        canvas, f"Report {info.report_id}", fonts.regular, 7, (w - centre) / 2 - m - 6
+    )
+    draw_text(canvas, m, y, report, fonts.regular, 7, right=False)
     canvas.setFont(fonts.bold, 7)
     canvas.drawCentredString(w / 2, y, DISCLAIMER)
     canvas.setFont(fonts.regular, 7)
@@ -111,8 +120,13 @@ def _draw_page_frame(canvas: Canvas, info: _PageInfo, *, running_header: bool) -
     if running_header:
         top = info.page_height - 11 * mm
         canvas.setFillColor(INK)
-        draw_text(canvas, m, top, info.running_left, fonts.bold, 7.5, right=False)
-        draw_text(canvas, w - m, top, info.running_right, fonts.regular, 7.5, right=True)
+        # Each side on its line, shortened if need be: both are printed whole on page 1.
+        line = w - 2 * m - 12
+        right = fit_text(canvas, info.running_right, fonts.regular, 7.5, line / 2)
+        used = text_width(canvas, right, fonts.regular, 7.5)
+        left = fit_text(canvas, info.running_left, fonts.bold, 7.5, line - used)
+        draw_text(canvas, m, top, left, fonts.bold, 7.5, right=False)
+        draw_text(canvas, w - m, top, right, fonts.regular, 7.5, right=True)
         canvas.setStrokeColor(RULE)
         canvas.line(m, top - 4, w - m, top - 4)
     canvas.restoreState()

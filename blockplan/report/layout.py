@@ -199,11 +199,35 @@ class Paragraph(_RLParagraph):
 
 # --- tables -----------------------------------------------------------------------------
 class _Table(Table):
-    """A table whose plain-text cells use the embedded font (reportlab's default is not)."""
+    """A table whose plain-text cells use the embedded font (reportlab's default is not),
+    and whose row taller than a page runs on to the next page instead of failing.
+
+    Free text is printed whole, whatever its length (a case read from a file may hold a
+    pasted page in a target label): a row is split inside itself (reportlab
+    ``splitInRow``) — but only at the top of a page, where it cannot fit whole on any
+    page. Lower on a page the table splits between rows as before, and a row that does not
+    fit moves to the next page whole, so a key image stays with its caption.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("splitInRow", 1)
+        self.splitInRow: int = kwargs["splitInRow"]
         super().__init__(*args, **kwargs)
         self.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), REGULAR)]))
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
+        frame = self.__dict__.get("_frame")  # set by the frame that asks; None when nested
+        if frame is None or getattr(frame, "_atTop", True):
+            return list(super().split(availWidth, availHeight))
+        in_row, self.splitInRow = self.splitInRow, 0
+        try:
+            parts = list(super().split(availWidth, availHeight))
+        finally:
+            self.splitInRow = in_row
+        for part in parts:  # made with this table's settings of the moment: give them back
+            if isinstance(part, _Table):
+                part.splitInRow = in_row
+        return parts
 
 
 def grid(

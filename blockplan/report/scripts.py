@@ -35,9 +35,11 @@ __all__ = [
     "FALLBACK_FONT_FILES",
     "check_glyphs",
     "draw_text",
+    "fit_text",
     "markup",
     "register_script_fonts",
     "runs",
+    "text_width",
     "uncovered",
     "visual",
 ]
@@ -153,6 +155,32 @@ def draw_text(
         canvas.drawString(cursor, y, run)
         cursor += canvas.stringWidth(run, f, size)
     canvas.setFont(font, size)
+
+
+def text_width(canvas: Any, text: str, font: str, size: float) -> float:
+    """Width of ``text`` in points as `draw_text` draws it (fallback fonts per run)."""
+    return float(sum(canvas.stringWidth(run, f or font, size) for f, run in runs(text)))
+
+
+def fit_text(canvas: Any, text: str, font: str, size: float, width: float) -> str:
+    """``text`` for one line of ``width`` points drawn with `draw_text`: whitespace (line
+    breaks, tabs) as single spaces, and shortened with "…" when it is wider.
+
+    Only for a line that repeats a text printed whole elsewhere (the running header
+    repeats the clinic, the title and the patient of the first page): a canvas line
+    neither wraps nor breaks, and a line break drawn on it is a glyph no font has.
+    """
+    line = " ".join(text.split())
+    if text_width(canvas, line, font, size) <= width:
+        return line
+    low, high = 0, len(line)  # the longest start that fits with "…" after it
+    while low < high:
+        mid = (low + high + 1) // 2
+        if text_width(canvas, line[:mid].rstrip() + "…", font, size) <= width:
+            low = mid
+        else:
+            high = mid - 1
+    return line[:low].rstrip() + "…" if low else ""
 
 
 def uncovered(text: str) -> list[str]:
