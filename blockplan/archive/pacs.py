@@ -28,7 +28,7 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import pydicom
@@ -265,6 +265,23 @@ def _probe(host: str, port: int, timeout: float) -> str | None:
         return err.strerror or str(err)
 
 
+def _associate(ae: Any, dest: DicomDestination, tls: tuple[Any, str] | None) -> Any:
+    """The association with the PACS, asked for a second time when the first attempt ended
+    with the connection dropped before any answer (neither accepted nor rejected).
+
+    A PACS that rejects an association writes its answer (A-ASSOCIATE-RJ, with the reason:
+    e.g. calling AE title not recognised) and closes the connection; when it closes with a
+    reset before this computer has read the answer — a loaded machine — the answer is lost
+    and the attempt reads as an abort, whose hint ("wrong port for plain DICOM?") misleads.
+    Asked again, the PACS answers the same, usually in time. Nothing is sent before an
+    association is accepted, so asking twice stores nothing twice.
+    """
+    assoc = ae.associate(dest.host, dest.port, ae_title=dest.called_ae, tls_args=tls)
+    if assoc.is_established or assoc.is_rejected or not assoc.is_aborted:
+        return assoc
+    return ae.associate(dest.host, dest.port, ae_title=dest.called_ae, tls_args=tls)
+
+
 def _store_one_by_one(
     datasets: Sequence[Dataset], dest: DicomDestination, result: SendResult, outbox: Outbox
 ) -> list[str]:
@@ -282,7 +299,7 @@ def _store_one_by_one(
     if dest.ssl_context is not None:
         tls = (dest.ssl_context, dest.server_hostname or dest.host)
     logging.getLogger("pynetdicom").setLevel(logging.CRITICAL)
-    assoc = ae.associate(dest.host, dest.port, ae_title=dest.called_ae, tls_args=tls)
+    assoc = _associate(ae, dest, tls)
     if assoc.is_rejected:
         rsp = assoc.acceptor.primitive
         reason = getattr(rsp, "reason_str", "no reason given")

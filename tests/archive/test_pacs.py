@@ -81,6 +81,48 @@ def test_unknown_calling_ae_is_refused(
     assert len(box) == 1  # nothing lost
 
 
+def test_a_rejection_lost_with_the_connection_is_asked_for_again(
+    objects: ArchiveObjects, tmp_path: Path
+) -> None:
+    """A PACS that rejects an association writes the rejection and closes; on a loaded
+    machine the connection could go before the answer was read (seen once in the suite,
+    against Orthanc): the physician read "the PACS aborted the association (wrong port for
+    plain DICOM?)" instead of the calling AE to register. A real DICOM server (pynetdicom)
+    that drops the first association request unanswered and rejects the next: the message
+    is the rejection's, the association was asked for twice, the object waits."""
+    import socket
+
+    from pynetdicom import AE, evt
+    from pynetdicom.sop_class import Verification
+
+    scp = AE(ae_title="PACS_TEST")
+    scp.add_supported_context(Verification)
+    scp.require_calling_aet = ["BLOCKPLAN"]
+    requests: list[str] = []
+
+    def on_request(event: object) -> None:
+        requests.append("request")
+        if len(requests) == 1:  # the first request: the connection drops, unanswered
+            event.assoc.dul.socket.socket.shutdown(socket.SHUT_RDWR)  # type: ignore[attr-defined]
+
+    server = scp.start_server(
+        ("127.0.0.1", 0), block=False, evt_handlers=[(evt.EVT_REQUESTED, on_request)]
+    )
+    try:
+        port = server.server_address[1]
+        box = Outbox(tmp_path / "outbox")
+        with pytest.raises(PacsError, match=r"rejected the association from calling AE 'STRANGER'"):
+            send_cstore(
+                [objects.sr],
+                DicomDestination("127.0.0.1", port, "PACS_TEST", "STRANGER", timeout=10),
+                outbox=box,
+            )
+    finally:
+        server.shutdown()
+    assert requests == ["request", "request"]
+    assert len(box) == 1  # nothing lost
+
+
 def test_failed_send_waits_in_outbox_then_retry(objects: ArchiveObjects, tmp_path: Path) -> None:
     server = OrthancServer(tmp_path / "pacs")
     server.start()
