@@ -25,6 +25,7 @@ import os
 import re
 import socket
 import ssl
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -275,10 +276,18 @@ def _associate(ae: Any, dest: DicomDestination, tls: tuple[Any, str] | None) -> 
     and the attempt reads as an abort, whose hint ("wrong port for plain DICOM?") misleads.
     Asked again, the PACS answers the same, usually in time. Nothing is sent before an
     association is accepted, so asking twice stores nothing twice.
+
+    Only an attempt that ended early is asked again: one that ended by a wait running out
+    (a PACS that takes the connection and never answers, or a connection never made)
+    would only make the physician wait twice as long for the same message.
     """
+    started = time.monotonic()
     assoc = ae.associate(dest.host, dest.port, ae_title=dest.called_ae, tls_args=tls)
     if assoc.is_established or assoc.is_rejected or not assoc.is_aborted:
         return assoc
+    waits = [t for t in (ae.acse_timeout, ae.connection_timeout, ae.network_timeout) if t]
+    if waits and time.monotonic() - started >= min(waits) / 2:
+        return assoc  # a wait ran out: no answer is coming
     return ae.associate(dest.host, dest.port, ae_title=dest.called_ae, tls_args=tls)
 
 

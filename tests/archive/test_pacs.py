@@ -123,6 +123,51 @@ def test_a_rejection_lost_with_the_connection_is_asked_for_again(
     assert len(box) == 1  # nothing lost
 
 
+def test_a_pacs_that_never_answers_is_asked_once(objects: ArchiveObjects, tmp_path: Path) -> None:
+    """A PACS that takes the connection and never answers the association request: the
+    wait runs out once and the physician reads why — the association is not asked for a
+    second time (that doubled the wait before the message, for the same answer). A real
+    listening socket that accepts and reads nothing; the connections it took are counted."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    done = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not done.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            accepted.append(conn)  # held open, never read, never answered
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    box = Outbox(tmp_path / "outbox")
+    try:
+        port = listener.getsockname()[1]
+        dest = DicomDestination("127.0.0.1", port, "PACS_TEST", "BLOCKPLAN", timeout=1)
+        with pytest.raises(PacsUnavailableError, match=r"no association with PACS .*outbox"):
+            send_cstore([objects.sr], dest, outbox=box)
+        # what each connection sent, unread until now: the reachability probe sends
+        # nothing; an association request starts with PDU type 0x01 (A-ASSOCIATE-RQ)
+        firsts = []
+        for conn in accepted:
+            conn.settimeout(1.0)
+            firsts.append(conn.recv(1, socket.MSG_PEEK))
+    finally:
+        done.set()
+        thread.join()
+        for conn in accepted:
+            conn.close()
+        listener.close()
+    assert firsts.count(b"\x01") == 1, firsts
+    assert len(box) == 1  # nothing lost
+
+
 def test_failed_send_waits_in_outbox_then_retry(objects: ArchiveObjects, tmp_path: Path) -> None:
     server = OrthancServer(tmp_path / "pacs")
     server.start()
