@@ -9,6 +9,7 @@ view, computed from napari's public camera (centre, zoom, orientation).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -140,3 +141,61 @@ def canvas_with_and_without(viewer: Any, layer: Any) -> tuple[np.ndarray, np.nda
     layer.visible = True
     settle()
     return with_layer, without
+
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom"
+
+
+def demo_in_planning(make_napari_viewer: Any, tmp_path: Path) -> tuple[Any, Any, Any]:
+    """The sample study in a 1400 × 900 window with the demo case open (its store in
+    ``tmp_path``) and the Planning panel docked: viewer, panel, case."""
+    from blockplan.case.store import CaseStore
+    from blockplan.demo import build_demo_case
+    from napari_blockplan._workspace import workspace_for
+
+    viewer = make_napari_viewer(show=True)
+    viewer.window._qt_window.resize(1400, 900)
+    viewer.open_sample("blockplan", "lumbar_postop")
+    ws = workspace_for(viewer)
+    ws.use_store(CaseStore(tmp_path / "cases.sqlite3"))
+    _dock, planning = viewer.window.add_plugin_dock_widget("blockplan", "Planning")
+    return viewer, planning, ws.start_case(build_demo_case(SAMPLE))
+
+
+def layer_rows(viewer: Any) -> list[str]:
+    """The names napari's layer list shows, top to bottom."""
+    model = viewer.window._qt_viewer.layers.model()
+    role = Qt.ItemDataRole.DisplayRole
+    return [model.data(model.index(r, 0), role) for r in range(model.rowCount())]
+
+
+def layer_row_centre(viewer: Any, name: str) -> QPoint:
+    """The centre of a layer's row in napari's layer list (viewport coordinates)."""
+    view = viewer.window._qt_viewer.layers
+    return view.visualRect(view.model().index(layer_rows(viewer).index(name), 0)).center()
+
+
+def click_layer_row(doc: Physician, name: str, modifier: Any = None) -> None:
+    """A click on a layer's row in napari's layer list (with Ctrl: added to the
+    selection)."""
+    doc._count(f"click the {name!r} row")
+    QTest.mouseClick(
+        doc.viewer.window._qt_viewer.layers.viewport(),
+        Qt.MouseButton.LeftButton,
+        modifier or Qt.KeyboardModifier.NoModifier,
+        layer_row_centre(doc.viewer, name),
+    )
+    settle()
+
+
+def select_target(doc: Physician, planning: Any, target_id: str) -> None:
+    """Click the target's row in the Planning table (the view centres on the target)."""
+    table = planning.table
+    row = next(
+        r
+        for r in range(table.rowCount())
+        if table.item(r, 0).data(Qt.ItemDataRole.UserRole) == target_id
+    )
+    rect = table.visualRect(table.model().index(row, 0))
+    doc.click(table.viewport(), "a target row", rect.center())
+    settle(10)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -72,3 +72,26 @@ def outcomes(make_napari_viewer: Any, tmp_path: Path) -> tuple[Any, Any, Any]:
     ws.start_case(build_demo_case(SAMPLE))
     activate(widget)
     return viewer, widget, ws
+
+
+class PlanningDemo(NamedTuple):
+    """`planning_demo`: the viewer, its workspace, the Planning panel, the case as opened,
+    and the physician sending real events."""
+
+    viewer: Any
+    ws: Any
+    planning: Any
+    case: Any
+    doc: Any
+
+
+@pytest.fixture
+def planning_demo(make_napari_viewer: Any, tmp_path: Path) -> PlanningDemo:
+    """The sample study with the demo case open (its store in ``tmp_path``) and the
+    Planning panel docked, settled (`tests.plugin._gui.demo_in_planning`)."""
+    from napari_blockplan._workspace import workspace_for
+    from tests.plugin._gui import Physician, demo_in_planning, settle
+
+    viewer, planning, case = demo_in_planning(make_napari_viewer, tmp_path)
+    settle(10)
+    return PlanningDemo(viewer, workspace_for(viewer), planning, case, Physician(viewer))

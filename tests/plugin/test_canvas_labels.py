@@ -22,10 +22,11 @@ from tests.plugin._gui import (
     Physician,
     canvas_widget,
     canvas_with_and_without,
+    demo_in_planning,
     pixel_of,
+    select_target,
     settle,
 )
-from tests.plugin.test_needle_on_slice import _select_target, demo_in_planning
 
 pytestmark = pytest.mark.gui
 
@@ -175,7 +176,7 @@ def demo_axial(make_napari_viewer, tmp_path: Path) -> tuple[Any, Any, Any, Physi
     settle(10)
     doc = Physician(viewer)
     doc.click(planning.view_buttons["axial"], "Axial")
-    _select_target(doc, planning, "t1")
+    select_target(doc, planning, "t1")
     settle(10)
     return viewer, planning, case, doc
 
@@ -188,7 +189,7 @@ def test_names_keep_off_the_needle_paths_where_they_can(make_napari_viewer, tmp_
     settle(10)
     doc = Physician(viewer)
     doc.click(planning.view_buttons["coronal"], "Coronal")
-    _select_target(doc, planning, "t2")
+    select_target(doc, planning, "t2")
     settle(10)
     layer = layer_for(viewer, "target names")
     paths = [layer_for(viewer, r) for r in ("trajectories", "paths beyond the slice")]
@@ -261,7 +262,7 @@ def test_zoomed_in_names_stay_inside_the_canvas_and_apart(
     settle(10)
     doc = Physician(viewer)
     doc.click(planning.view_buttons[plane], plane.capitalize())
-    _select_target(doc, planning, "t2")
+    select_target(doc, planning, "t2")
     layer = layer_for(viewer, "target names")
     qtbot.waitUntil(lambda: _laid_out(viewer, layer), timeout=3000)
     canvas = canvas_widget(viewer)
@@ -412,7 +413,7 @@ def test_on_a_narrow_canvas_every_name_begins_beside_its_own_marker(
     settle(10)
     doc = Physician(viewer)
     doc.click(planning.view_buttons["axial"], "Axial")
-    _select_target(doc, planning, "t1")
+    select_target(doc, planning, "t1")
     window = viewer.window._qt_window
     canvas = canvas_widget(viewer)
     for width in range(1400, 700, -50):  # narrower until the canvas is small

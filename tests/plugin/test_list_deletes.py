@@ -15,9 +15,8 @@ import pytest
 from qtpy.QtCore import Qt
 
 from napari_blockplan._workspace import workspace_for
-from tests.plugin._gui import Physician, activate, settle
+from tests.plugin._gui import Physician, activate, demo_in_planning, settle
 from tests.plugin.test_clinic_day import _open_tab
-from tests.plugin.test_needle_on_slice import demo_in_planning
 
 pytestmark = pytest.mark.gui
 

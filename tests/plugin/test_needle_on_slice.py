@@ -15,18 +15,15 @@ import numpy as np
 import pytest
 from qtpy.QtCore import Qt
 
-from blockplan.case.store import CaseStore
-from blockplan.demo import build_demo_case
 from blockplan.planning import IN_PLANE_MM, path_legend, path_on_plane, path_parts_on_plane
 from napari_blockplan._convert import lps_to_world, world_to_lps
 from napari_blockplan._layers import layer_for
-from napari_blockplan._workspace import workspace_for
 from tests.plugin._gui import (
-    Physician,
     activate,
     canvas_widget,
     canvas_with_and_without,
     pixel_of,
+    select_target,
     settle,
 )
 
@@ -34,39 +31,6 @@ pytestmark = pytest.mark.gui
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom"
 NORMALS = {"axial": (0, 0, 1), "sagittal": (1, 0, 0), "coronal": (0, 1, 0)}
-
-
-def demo_in_planning(make_napari_viewer: Any, tmp_path: Path) -> tuple[Any, Any, Any]:
-    """The sample study in a 1400 × 900 window with the demo case open (its store in
-    ``tmp_path``) and the Planning panel docked: viewer, panel, case."""
-    viewer = make_napari_viewer(show=True)
-    viewer.window._qt_window.resize(1400, 900)
-    viewer.open_sample("blockplan", "lumbar_postop")
-    ws = workspace_for(viewer)
-    ws.use_store(CaseStore(tmp_path / "cases.sqlite3"))
-    _dock, planning = viewer.window.add_plugin_dock_widget("blockplan", "Planning")
-    return viewer, planning, ws.start_case(build_demo_case(SAMPLE))
-
-
-@pytest.fixture
-def demo(make_napari_viewer, tmp_path: Path) -> tuple[Any, Any, Any, Physician]:
-    """The sample study with the demo case open and the Planning panel docked."""
-    viewer, planning, case = demo_in_planning(make_napari_viewer, tmp_path)
-    settle(10)
-    return viewer, planning, case, Physician(viewer)
-
-
-def _select_target(doc: Physician, planning: Any, target_id: str) -> None:
-    """Click the target's row in the Planning table (the view centres on the target)."""
-    table = planning.table
-    row = next(
-        r
-        for r in range(table.rowCount())
-        if table.item(r, 0).data(Qt.ItemDataRole.UserRole) == target_id
-    )
-    rect = table.visualRect(table.model().index(row, 0))
-    doc.click(table.viewport(), "a target row", rect.center())
-    settle(10)
 
 
 def _path(case: Any, target_id: str) -> tuple[np.ndarray, np.ndarray, int]:
@@ -114,15 +78,15 @@ def _shape_of_colour(layer: Any, colour: Any) -> int:
 
 
 @pytest.mark.parametrize("plane", ["axial", "sagittal", "coronal"])
-def test_a_tilted_path_is_drawn_projected_on_its_targets_slice(demo, plane: str) -> None:
+def test_a_tilted_path_is_drawn_projected_on_its_targets_slice(planning_demo, plane: str) -> None:
     """On its target's slice, the right L5 TFESI path is drawn whole, projected: solid
     within the slice's 2 mm slab, and beyond it thin (plus side: posterior in the coronal
     view) or dashed (minus side: caudal in the axial view, right in the sagittal view)."""
-    viewer, planning, case, doc = demo
+    viewer, _ws, planning, case, doc = planning_demo
     entry, target, index = _path(case, "t1")  # right L5 TFESI, entry 6 mm caudal
     assert abs(entry[2] - target[2]) > 5.0
     doc.click(planning.view_buttons[plane], plane.capitalize())
-    _select_target(doc, planning, "t1")
+    select_target(doc, planning, "t1")
     layer = layer_for(viewer, "trajectories")
     beyond = layer_for(viewer, "paths beyond the slice")
     assert viewer.layers.selection.active not in (layer, beyond)  # never made active
@@ -157,10 +121,10 @@ def test_a_tilted_path_is_drawn_projected_on_its_targets_slice(demo, plane: str)
     assert any(np.allclose(d[-1], outside.end_lps, atol=1e-6) for d in drawn)
 
 
-def test_a_path_the_slice_does_not_come_near_is_not_drawn(demo) -> None:
-    viewer, planning, case, doc = demo
+def test_a_path_the_slice_does_not_come_near_is_not_drawn(planning_demo) -> None:
+    viewer, _ws, planning, case, doc = planning_demo
     doc.click(planning.view_buttons["axial"], "Axial")
-    _select_target(doc, planning, "t1")  # the axial slice of the right L5 TFESI target
+    select_target(doc, planning, "t1")  # the axial slice of the right L5 TFESI target
     layer = layer_for(viewer, "trajectories")
     far_entry, far_target, far = _path(case, "t3")  # a right MBB path 43 mm cranial
     assert abs(far_target[2] - case.target("t1").position.lps[2]) > 40.0
@@ -171,7 +135,7 @@ def test_a_path_the_slice_does_not_come_near_is_not_drawn(demo) -> None:
     shots = canvas_with_and_without(viewer, layer)
     assert not any(_painted(shots, layer, far, pixel_of(viewer, p)) for p in lonely)
     # on its own slice, the same test sees it
-    _select_target(doc, planning, "t3")
+    select_target(doc, planning, "t3")
     shots = canvas_with_and_without(viewer, layer)
     assert all(_painted(shots, layer, far, pixel_of(viewer, p)) for p in lonely)
 
@@ -186,13 +150,13 @@ def _far_from(point: np.ndarray, segments: list[tuple[Any, Any]], mm: float) -> 
     return True
 
 
-def test_stepping_slices_with_the_arrow_keys_follows_the_path(demo) -> None:
+def test_stepping_slices_with_the_arrow_keys_follows_the_path(planning_demo) -> None:
     """Right/Left arrow on the canvas step one slice up/down: the path stays drawn on
     every slice between its entry and target and disappears beyond its slab — the same
     layer, updated, never made active."""
-    viewer, planning, case, doc = demo
+    viewer, _ws, planning, case, doc = planning_demo
     doc.click(planning.view_buttons["axial"], "Axial")
-    _select_target(doc, planning, "t1")
+    select_target(doc, planning, "t1")
     layer = layer_for(viewer, "trajectories")
     layers = list(viewer.layers)
     entry, target, index = _path(case, "t1")
@@ -246,15 +210,17 @@ def _ring_centre(beyond: Any) -> list[np.ndarray]:
     ]
 
 
-def test_between_entry_and_target_the_slice_shows_where_the_needle_crosses_it(demo) -> None:
+def test_between_entry_and_target_the_slice_shows_where_the_needle_crosses_it(
+    planning_demo,
+) -> None:
     """Four slices (about 3 mm) caudal of the right L5 TFESI target, half way down its 6 mm
     descent: the path runs solid through the slab, thin on to the target (cranial), dashed
     back to the entry (caudal), with a ring where it passes through this slice — each
     where the core puts it; the legend under the view buttons says so, in this view's
     words."""
-    viewer, planning, case, doc = demo
+    viewer, _ws, planning, case, doc = planning_demo
     doc.click(planning.view_buttons["axial"], "Axial")
-    _select_target(doc, planning, "t1")
+    select_target(doc, planning, "t1")
     canvas = canvas_widget(viewer)
     activate(canvas)
     canvas.setFocus()
@@ -297,16 +263,16 @@ def test_between_entry_and_target_the_slice_shows_where_the_needle_crosses_it(de
     assert "dashed where right" in planning.path_legend.text()
 
 
-def test_the_report_key_image_states_what_the_canvas_draws(demo) -> None:
+def test_the_report_key_image_states_what_the_canvas_draws(planning_demo) -> None:
     """The report's axial key image of the right L5 TFESI and the canvas on the same
     plane (the target's) draw the same stretches, in the same styles, and say the same
     legend."""
     from blockplan.io import load_path
     from blockplan.report.keyimages import axial_key_image
 
-    viewer, planning, case, doc = demo
+    viewer, _ws, planning, case, doc = planning_demo
     doc.click(planning.view_buttons["axial"], "Axial")
-    _select_target(doc, planning, "t1")
+    select_target(doc, planning, "t1")
     entry, target, index = _path(case, "t1")
     point = list(viewer.dims.point)
     point[viewer.dims.not_displayed[0]] = float(lps_to_world(target)[0])  # the report's plane

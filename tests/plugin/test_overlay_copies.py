@@ -9,7 +9,6 @@ budget): three viewers in all.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,46 +18,19 @@ from qtpy.QtTest import QTest
 from qtpy.QtWidgets import QApplication, QLineEdit, QMenu
 
 from napari_blockplan._layers import COPY_NAME, ROLES, layer_for
-from napari_blockplan._workspace import workspace_for
-from tests.plugin._gui import Physician, activate, canvas_widget, settle
-from tests.plugin.test_needle_on_slice import _select_target, demo_in_planning
+from tests.plugin._gui import (
+    Physician,
+    activate,
+    canvas_widget,
+    click_layer_row,
+    layer_row_centre,
+    layer_rows,
+    select_target,
+    settle,
+)
 from tests.plugin.test_overlays_show_the_case import _drawn, _stored
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def demo(make_napari_viewer: Any, tmp_path: Path) -> Any:
-    """The sample study with the demo case open and the Planning panel docked."""
-    viewer, planning, _case = demo_in_planning(make_napari_viewer, tmp_path)
-    settle(10)
-    return viewer, workspace_for(viewer), planning, Physician(viewer)
-
-
-def _rows(viewer: Any) -> list[str]:
-    """The names the layer list shows, top to bottom."""
-    model = viewer.window._qt_viewer.layers.model()
-    role = Qt.ItemDataRole.DisplayRole
-    return [model.data(model.index(r, 0), role) for r in range(model.rowCount())]
-
-
-def _row_centre(viewer: Any, name: str) -> QPoint:
-    view = viewer.window._qt_viewer.layers
-    row = _rows(viewer).index(name)
-    return view.visualRect(view.model().index(row, 0)).center()
-
-
-def _click_row(doc: Physician, viewer: Any, name: str, modifier: Any = None) -> None:
-    """A click on a layer's row (with Ctrl: added to the selection)."""
-    view = viewer.window._qt_viewer.layers
-    doc._count(f"click the {name!r} row")
-    QTest.mouseClick(
-        view.viewport(),
-        Qt.MouseButton.LeftButton,
-        modifier or Qt.KeyboardModifier.NoModifier,
-        _row_centre(viewer, name),
-    )
-    settle()
 
 
 def _find(menu: QMenu, text: str) -> tuple[QMenu, Any] | None:
@@ -76,7 +48,7 @@ def _menu(doc: Physician, viewer: Any, name: str, text: str) -> None:
     layer, as in napari) and pick ``text`` in the context menu."""
     view = viewer.window._qt_viewer.layers
     if name not in {layer.name for layer in viewer.layers.selection}:
-        _click_row(doc, viewer, name)
+        click_layer_row(doc, name)
     picked: dict[str, bool] = {}
 
     def pick() -> None:
@@ -103,7 +75,7 @@ def _menu(doc: Physician, viewer: Any, name: str, text: str) -> None:
         view.viewport(),
         Qt.MouseButton.RightButton,
         Qt.KeyboardModifier.NoModifier,
-        _row_centre(viewer, name),
+        layer_row_centre(viewer, name),
     )
     settle(10)
     assert picked.get("enabled"), f"{text!r} was not offered for {name!r}"
@@ -119,7 +91,7 @@ UNUSED_TARGET = "t2"
 
 def _delete_a_target(doc: Physician, planning: Any) -> None:
     """An edit of the case in the Planning panel: a target deleted."""
-    _select_target(doc, planning, UNUSED_TARGET)
+    select_target(doc, planning, UNUSED_TARGET)
     kind = type(planning.view_buttons["axial"])
     button = next(
         b for b in planning.findChildren(kind) if b.text().startswith("Delete selected target")
@@ -141,19 +113,19 @@ CTRL = Qt.KeyboardModifier.ControlModifier
 SELECT_ALL_AND_DELETE = ((Qt.Key.Key_A, CTRL), (Qt.Key.Key_Delete, None))
 
 
-def test_a_duplicated_overlay_is_the_physicians_copy(demo: Any) -> None:
+def test_a_duplicated_overlay_is_the_physicians_copy(planning_demo: Any) -> None:
     """Duplicate Layer on the targets, paths and scar layers: each copy keeps the drawn
     look but is the physician's (named as a copy, claiming no role); emptying the copy
     leaves the case, and an edit of the case redraws the overlay, not the copy. Painting
     the scar's copy leaves the case's scar; painting the scar layer still edits it."""
-    viewer, ws, planning, doc = demo
+    viewer, ws, planning, _case, doc = planning_demo
     roles = ("targets", "trajectories", "scar")
     overlays = {role: layer_for(viewer, role) for role in roles}
     looks = {role: _drawn(overlays[role]) for role in roles if role != "scar"}
     scar_shown = np.asarray(overlays["scar"].data).copy()
     for role in roles:
         _menu(doc, viewer, f"blockplan: {role}", "Duplicate Layer")
-    names = _rows(viewer)
+    names = layer_rows(viewer)
     copies = {role: viewer.layers[COPY_NAME.format(f"blockplan: {role}")] for role in roles}
     assert not [n for n in names if n.endswith(" copy")]  # napari's "blockplan: targets copy"
     for role in roles:
@@ -167,7 +139,7 @@ def test_a_duplicated_overlay_is_the_physicians_copy(demo: Any) -> None:
 
     # the copy is the physician's to edit: emptied, it stays empty and the case is kept
     case, stored = ws.case, _stored(ws)
-    _click_row(doc, viewer, copies["targets"].name)
+    click_layer_row(doc, copies["targets"].name)
     _on_canvas(doc, viewer, *SELECT_ALL_AND_DELETE)
     assert len(copies["targets"].data) == 0
     assert ws.case == case and _stored(ws) == stored
@@ -198,12 +170,14 @@ def test_a_duplicated_overlay_is_the_physicians_copy(demo: Any) -> None:
     assert ws.case.scar_regions[0].voxel_count < voxels
 
 
-def test_converting_an_overlay_leaves_a_copy_and_the_overlay_shows_the_case(demo: Any) -> None:
+def test_converting_an_overlay_leaves_a_copy_and_the_overlay_shows_the_case(
+    planning_demo: Any,
+) -> None:
     """Convert to Labels on the paths layer adds a labels copy; Convert to Image on the
     scar layer replaces it with an image in napari: the image is the physician's copy and
     the scar layer is drawn again from the case — a labels layer still painted into it
     (the image had become the scar layer: Paint failed, "'paint' is not a valid Mode")."""
-    viewer, ws, planning, doc = demo
+    viewer, ws, planning, _case, doc = planning_demo
     paths = layer_for(viewer, "trajectories")
     paths_look = _drawn(paths)
     scar_shown = np.asarray(layer_for(viewer, "scar").data).copy()
@@ -211,7 +185,7 @@ def test_converting_an_overlay_leaves_a_copy_and_the_overlay_shows_the_case(demo
     _menu(doc, viewer, "blockplan: trajectories", "Convert to Labels")
     _menu(doc, viewer, "blockplan: scar", "Convert to Image")
     settle(10)
-    names = _rows(viewer)
+    names = layer_rows(viewer)
     paths_copy = viewer.layers[COPY_NAME.format("blockplan: trajectories")]
     scar_copy = viewer.layers[COPY_NAME.format("blockplan: scar")]
     assert type(paths_copy).__name__ == "Labels" and type(scar_copy).__name__ == "Image"
@@ -233,7 +207,9 @@ def test_converting_an_overlay_leaves_a_copy_and_the_overlay_shows_the_case(demo
     assert ws.case.scar_regions[0].voxel_count < voxels
 
 
-def test_renaming_reordering_hiding_linking_and_new_layers_leave_the_case(demo: Any) -> None:
+def test_renaming_reordering_hiding_linking_and_new_layers_leave_the_case(
+    planning_demo: Any,
+) -> None:
     """The other layer-list actions a physician may take on an overlay: renaming it by a
     double-click gets its name back (the name tells the case's layers from their own), an
     image's transforms applied to it are put back (it draws the case in patient space);
@@ -241,7 +217,7 @@ def test_renaming_reordering_hiding_linking_and_new_layers_leave_the_case(demo: 
     the case; new points, shapes and labels layers edited with napari's keys and clicks
     leave the case. Reordering is done with ``viewer.layers.move`` (what the list's
     drag and drop calls): a drag in a ``QListView`` is not delivered reliably under Xvfb."""
-    viewer, ws, planning, doc = demo
+    viewer, ws, planning, _case, doc = planning_demo
     targets = layer_for(viewer, "targets")
     case, stored = ws.case, _stored(ws)
     status: list[str] = []  # the status line says why (napari writes over it on a mouse move)
@@ -250,14 +226,14 @@ def test_renaming_reordering_hiding_linking_and_new_layers_leave_the_case(demo: 
     # rename by double-click: the editor opens on the row, a new name is typed
     view = viewer.window._qt_viewer.layers
     activate(view)
-    doc.double_click(view.viewport(), "the targets row", _row_centre(viewer, targets.name))
+    doc.double_click(view.viewport(), "the targets row", layer_row_centre(viewer, targets.name))
     editor = QApplication.focusWidget()
     assert isinstance(editor, QLineEdit) and editor.text() == "blockplan: targets"
     editor.selectAll()
     doc.type(editor, "my targets")
     doc.key(editor, Qt.Key.Key_Return, what="Enter")
     settle(10)
-    assert targets.name == "blockplan: targets" and "my targets" not in _rows(viewer)
+    assert targets.name == "blockplan: targets" and "my targets" not in layer_rows(viewer)
     assert any("keeps its name" in said for said in status)
 
     # the CT's scale and transforms applied to it: put back, the markers stay on their targets
@@ -275,7 +251,7 @@ def test_renaming_reordering_hiding_linking_and_new_layers_leave_the_case(demo: 
     # hide it and link it with the levels: the physician's choices, kept over a redraw
     _menu(doc, viewer, "blockplan: targets", "Toggle visibility")
     assert not targets.visible
-    _click_row(doc, viewer, "blockplan: levels", Qt.KeyboardModifier.ControlModifier)
+    click_layer_row(doc, "blockplan: levels", Qt.KeyboardModifier.ControlModifier)
     _menu(doc, viewer, "blockplan: levels", "Link Layers")
     layer_for(viewer, "levels").opacity = 0.3  # linked: the targets follow
     assert targets.opacity == pytest.approx(0.3)

@@ -8,41 +8,24 @@ from typing import Any
 
 import numpy as np
 import pytest
-from qtpy.QtCore import QPoint, Qt
+from qtpy.QtCore import Qt
 
 from napari_blockplan._layers import layer_for
-from napari_blockplan._workspace import workspace_for
-from tests.plugin._gui import Physician, activate, canvas_widget, canvas_with_and_without, settle
-from tests.plugin.test_needle_on_slice import demo_in_planning
+from tests.plugin._gui import (
+    activate,
+    canvas_widget,
+    canvas_with_and_without,
+    click_layer_row,
+    settle,
+)
 
 pytestmark = pytest.mark.gui
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom"
 
 
-@pytest.fixture
-def demo(make_napari_viewer: Any, tmp_path: Path) -> Any:
-    """The sample study with the demo case open and the Planning panel docked."""
-    viewer, planning, _case = demo_in_planning(make_napari_viewer, tmp_path)
-    settle(10)
-    return viewer, workspace_for(viewer), planning
-
-
 def _layer_list(viewer: Any) -> Any:
     return viewer.window._qt_viewer.layers
-
-
-def _click_row(doc: Physician, viewer: Any, name: str) -> None:
-    """An ordinary click on a layer's row in napari's layer list."""
-    view = _layer_list(viewer)
-    model = view.model()
-    row = next(
-        r
-        for r in range(model.rowCount())
-        if model.data(model.index(r, 0), Qt.ItemDataRole.DisplayRole) == name
-    )
-    rect = view.visualRect(model.index(row, 0))
-    doc.click(view.viewport(), f"the {name!r} row", QPoint(rect.center().x(), rect.center().y()))
 
 
 def _drawn(layer: Any) -> tuple[Any, ...]:
@@ -66,13 +49,14 @@ def _stored(ws: Any) -> Any:
 
 
 @pytest.mark.parametrize("role", ["targets", "levels", "landmarks", "target names", "trajectories"])
-def test_select_all_and_delete_on_an_overlay_leaves_it_and_the_case(demo: Any, role: str) -> None:
-    viewer, ws, _planning = demo
-    doc = Physician(viewer)
+def test_select_all_and_delete_on_an_overlay_leaves_it_and_the_case(
+    planning_demo: Any, role: str
+) -> None:
+    viewer, ws, _planning, _case, doc = planning_demo
     layer = layer_for(viewer, role)
     assert layer is not None and len(layer.data)
     before, case, stored = _drawn(layer), ws.case, _stored(ws)
-    _click_row(doc, viewer, layer.name)
+    click_layer_row(doc, layer.name)
     assert viewer.layers.selection.active is layer
     canvas = canvas_widget(viewer)
     activate(canvas)
@@ -88,15 +72,14 @@ def test_select_all_and_delete_on_an_overlay_leaves_it_and_the_case(demo: Any, r
     assert "Planning" in viewer.status  # where to edit it instead
 
 
-def test_select_all_and_delete_leaves_the_target_markers_drawn(demo: Any) -> None:
+def test_select_all_and_delete_leaves_the_target_markers_drawn(planning_demo: Any) -> None:
     """The physician's report: Ctrl+A then Delete on the targets layer left paths with no
     target dot at their end."""
-    viewer, ws, _planning = demo
-    doc = Physician(viewer)
+    viewer, ws, _planning, _case, doc = planning_demo
     layer = layer_for(viewer, "targets")
     viewer.dims.set_point(0, float(layer.data[0][0]))
     settle(5)
-    _click_row(doc, viewer, layer.name)
+    click_layer_row(doc, layer.name)
     canvas = canvas_widget(viewer)
     activate(canvas)
     canvas.setFocus()
@@ -108,12 +91,11 @@ def test_select_all_and_delete_leaves_the_target_markers_drawn(demo: Any) -> Non
     assert len(layer_for(viewer, "targets").data) == len(ws.case.targets)
 
 
-def test_copy_and_paste_on_the_targets_layer_adds_no_marker(demo: Any) -> None:
-    viewer, ws, _planning = demo
-    doc = Physician(viewer)
+def test_copy_and_paste_on_the_targets_layer_adds_no_marker(planning_demo: Any) -> None:
+    viewer, ws, _planning, _case, doc = planning_demo
     layer = layer_for(viewer, "targets")
     before, case = _drawn(layer), ws.case
-    _click_row(doc, viewer, layer.name)
+    click_layer_row(doc, layer.name)
     canvas = canvas_widget(viewer)
     activate(canvas)
     canvas.setFocus()
@@ -129,15 +111,16 @@ def test_copy_and_paste_on_the_targets_layer_adds_no_marker(demo: Any) -> None:
     "role",
     ["targets", "levels", "landmarks", "target names", "trajectories", "scar"],
 )
-def test_deleting_an_overlay_from_the_layer_list_brings_it_back(demo: Any, role: str) -> None:
-    viewer, ws, _planning = demo
-    doc = Physician(viewer)
+def test_deleting_an_overlay_from_the_layer_list_brings_it_back(
+    planning_demo: Any, role: str
+) -> None:
+    viewer, ws, _planning, _case, doc = planning_demo
     layer = layer_for(viewer, role)
     assert layer is not None
     name, case, stored = layer.name, ws.case, _stored(ws)
     before = None if role == "scar" else _drawn(layer)
     scar_before = np.asarray(layer.data).copy() if role == "scar" else None
-    _click_row(doc, viewer, name)
+    click_layer_row(doc, name)
     doc.click(viewer.window._qt_viewer.layerButtons.deleteButton, "the layer list's delete")
     settle(10)
     back = layer_for(viewer, role)
@@ -153,12 +136,11 @@ def test_deleting_an_overlay_from_the_layer_list_brings_it_back(demo: Any, role:
     assert layer_for(viewer, role) is not None
 
 
-def test_the_delete_key_in_the_layer_list_brings_the_targets_back(demo: Any) -> None:
-    viewer, ws, _planning = demo
-    doc = Physician(viewer)
+def test_the_delete_key_in_the_layer_list_brings_the_targets_back(planning_demo: Any) -> None:
+    viewer, ws, _planning, _case, doc = planning_demo
     layer = layer_for(viewer, "targets")
     before, case = _drawn(layer), ws.case
-    _click_row(doc, viewer, layer.name)
+    click_layer_row(doc, layer.name)
     view = _layer_list(viewer)
     activate(view)
     view.setFocus()
@@ -169,12 +151,11 @@ def test_the_delete_key_in_the_layer_list_brings_the_targets_back(demo: Any) -> 
     assert ws.case == case
 
 
-def test_the_scar_layer_drawn_again_is_still_painted_into_the_case(demo: Any) -> None:
+def test_the_scar_layer_drawn_again_is_still_painted_into_the_case(planning_demo: Any) -> None:
     """The scar layer is the one overlay the physician edits on the canvas (paint mode):
     after the layer list removed it, the layer drawn again is painted as before."""
-    viewer, ws, planning = demo
-    doc = Physician(viewer)
-    _click_row(doc, viewer, "blockplan: scar")
+    viewer, ws, planning, _case, doc = planning_demo
+    click_layer_row(doc, "blockplan: scar")
     doc.click(viewer.window._qt_viewer.layerButtons.deleteButton, "the layer list's delete")
     settle(10)
     old = ws.case.scar_regions[0].voxel_count
@@ -190,10 +171,10 @@ def test_the_scar_layer_drawn_again_is_still_painted_into_the_case(demo: Any) ->
 
 
 @pytest.mark.parametrize("role", ["targets", "trajectories"])
-def test_an_overlay_napari_changes_anyway_is_drawn_again(demo: Any, role: str) -> None:
+def test_an_overlay_napari_changes_anyway_is_drawn_again(planning_demo: Any, role: str) -> None:
     """What no key reaches (the console, a plugin, napari's layer controls): the change
     is undone at once by drawing the overlay from the case."""
-    viewer, ws, _planning = demo
+    viewer, ws, _planning, _case, _doc = planning_demo
     layer = layer_for(viewer, role)
     before, case = _drawn(layer), ws.case
     layer.selected_data = set(range(len(layer.data)))
@@ -204,10 +185,10 @@ def test_an_overlay_napari_changes_anyway_is_drawn_again(demo: Any, role: str) -
     assert "Planning" in viewer.status
 
 
-def test_the_paths_layer_stays_read_only_after_it_is_redrawn(demo: Any) -> None:
+def test_the_paths_layer_stays_read_only_after_it_is_redrawn(planning_demo: Any) -> None:
     """napari makes a shapes layer editable again whenever its data is set (each slice
     redraws the paths), which let its mode keys (select, direct) move a path's ends."""
-    viewer, _ws, _planning = demo
+    viewer, _ws, _planning, _case, _doc = planning_demo
     layer = layer_for(viewer, "trajectories")
     for step in (3.0, -6.0):
         viewer.dims.set_point(0, float(viewer.dims.point[0]) + step)
@@ -217,13 +198,14 @@ def test_the_paths_layer_stays_read_only_after_it_is_redrawn(demo: Any) -> None:
         assert layer.mode == "pan_zoom"
 
 
-def test_napari_undo_on_the_scar_layer_leaves_the_canvas_and_the_case_alike(demo: Any) -> None:
+def test_napari_undo_on_the_scar_layer_leaves_the_canvas_and_the_case_alike(
+    planning_demo: Any,
+) -> None:
     """napari's Ctrl+Z on a focused canvas took a stroke off the scar layer without a
     paint event: the case kept the scar the canvas no longer showed. Ctrl+Z there undoes
     the case's last edit — the stroke — and the layer shows the case again; Ctrl+Shift+Z
     redoes it."""
-    viewer, ws, planning = demo
-    doc = Physician(viewer)
+    viewer, ws, planning, _case, doc = planning_demo
     planning.start_painting()
     scar = layer_for(viewer, "scar")
     before_stroke = np.asarray(scar.data).copy()
@@ -253,12 +235,12 @@ def test_napari_undo_on_the_scar_layer_leaves_the_canvas_and_the_case_alike(demo
     assert np.array_equal(np.asarray(layer_for(viewer, "scar").data) > 0, painted > 0)
 
 
-def test_closing_napari_draws_nothing_back_and_leaves_the_stored_case(demo: Any) -> None:
+def test_closing_napari_draws_nothing_back_and_leaves_the_stored_case(planning_demo: Any) -> None:
     """napari's close removes every layer one by one. The series going made every panel
     measure the paths again and draw the case's seven overlays back while napari was
     removing them (a second or more of a closing window, and layers added to a list being
     emptied). Now nothing is added while napari closes, and the stored case is untouched."""
-    viewer, ws, _planning = demo
+    viewer, ws, _planning, _case, _doc = planning_demo
     case_id, stored = ws.case.case_id, _stored(ws)
     added: list[str] = []
     viewer.layers.events.inserted.connect(lambda event: added.append(event.value.name))

@@ -10,7 +10,6 @@ case, not the proposal.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,31 +18,26 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QApplication, QLineEdit
 
 from napari_blockplan._layers import COPY_NAME, OWN_NAME, ROLES, layer_for
-from napari_blockplan._workspace import workspace_for
-from tests.plugin._gui import Physician, activate, canvas_widget, settle
-from tests.plugin.test_needle_on_slice import demo_in_planning
+from tests.plugin._gui import (
+    Physician,
+    activate,
+    canvas_widget,
+    click_layer_row,
+    layer_row_centre,
+    layer_rows,
+    settle,
+)
 from tests.plugin.test_overlay_copies import (
     CTRL,
     _claimers,
-    _click_row,
     _delete_a_target,
     _menu,
     _on_canvas,
-    _row_centre,
-    _rows,
 )
 from tests.plugin.test_overlays_show_the_case import _stored
 from tests.plugin.test_scar_proposal import SAMPLE, TRUTH, _deepest_point
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def demo(make_napari_viewer: Any, tmp_path: Path) -> Any:
-    """The sample study with the demo case open and the Planning panel docked."""
-    viewer, planning, _case = demo_in_planning(make_napari_viewer, tmp_path)
-    settle(10)
-    return viewer, workspace_for(viewer), planning, Physician(viewer)
 
 
 CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
@@ -56,12 +50,14 @@ def _said(viewer: Any) -> list[str]:
     return status
 
 
-def test_ctrl_z_with_a_layer_of_the_physicians_own_selected_leaves_the_case(demo: Any) -> None:
+def test_ctrl_z_with_a_layer_of_the_physicians_own_selected_leaves_the_case(
+    planning_demo: Any,
+) -> None:
     """With a new points or shapes layer of theirs selected, Ctrl+Z and Ctrl+Shift+Z on
     the canvas leave the case (it undid the case's last edit: the physician meant their
     layer) and say how to undo the case, without the layer's name; with a blockplan
     layer or a series' image selected they undo and redo the case's last edit."""
-    viewer, ws, planning, doc = demo
+    viewer, ws, planning, _case, doc = planning_demo
     status = _said(viewer)
     _delete_a_target(doc, planning)  # the case's last edit
     deleted, stored = ws.case, _stored(ws)
@@ -79,34 +75,34 @@ def test_ctrl_z_with_a_layer_of_the_physicians_own_selected_leaves_the_case(demo
         assert "was not undone" in planning.message.text()
         mine.name = "my marks (done)"
 
-    _click_row(doc, viewer, "blockplan: targets")  # a layer of the case: the case's undo
+    click_layer_row(doc, "blockplan: targets")  # a layer of the case: the case's undo
     _on_canvas(doc, viewer, (Qt.Key.Key_Z, CTRL))
     undone = ws.case
     assert len(undone.targets) == len(deleted.targets) + 1
     assert planning.message.text() == "undone: delete target"
 
-    _click_row(doc, viewer, "my marks (done)")  # theirs again: no redo of the case
+    click_layer_row(doc, "my marks (done)")  # theirs again: no redo of the case
     status.clear()
     _on_canvas(doc, viewer, (Qt.Key.Key_Z, CTRL_SHIFT))
     assert ws.case == undone
     assert any("was not redone" in s and "Redo in a blockplan panel" in s for s in status)
 
     ct = next(lay for lay in viewer.layers if lay.name.startswith("CT "))
-    _click_row(doc, viewer, ct.name)  # a series' image is the case's
+    click_layer_row(doc, ct.name)  # a series' image is the case's
     _on_canvas(doc, viewer, (Qt.Key.Key_Z, CTRL_SHIFT))
     assert len(ws.case.targets) == len(deleted.targets)
     assert planning.message.text() == "redone: delete target"
 
 
 def test_a_layer_of_the_physicians_named_blockplan_is_renamed_as_theirs(
-    demo: Any, qtbot: Any
+    planning_demo: Any, qtbot: Any
 ) -> None:
     """A points layer of theirs added as ``"blockplan: targets"`` (napari named it
     ``"blockplan: targets [1]"``, beside the case's) and one renamed ``"blockplan:
     levels"`` by a double-click in the layer list get the name without the prefix and
     "(yours, not part of the case)"; the status line says why; the case's overlays keep
     their names and roles, and the case is unchanged."""
-    viewer, ws, _planning, doc = demo
+    viewer, ws, _planning, _case, doc = planning_demo
     status = _said(viewer)
     case, stored = ws.case, _stored(ws)
     added = viewer.add_points(np.zeros((1, 3)), name="blockplan: targets")
@@ -118,7 +114,7 @@ def test_a_layer_of_the_physicians_named_blockplan_is_renamed_as_theirs(
     settle(5)
     view = viewer.window._qt_viewer.layers
     activate(view)
-    doc.double_click(view.viewport(), "my outline's row", _row_centre(viewer, other.name))
+    doc.double_click(view.viewport(), "my outline's row", layer_row_centre(viewer, other.name))
     editor = QApplication.focusWidget()
     assert isinstance(editor, QLineEdit) and editor.text() == "my outline"
     editor.selectAll()
@@ -126,7 +122,7 @@ def test_a_layer_of_the_physicians_named_blockplan_is_renamed_as_theirs(
     doc.key(editor, Qt.Key.Key_Return, what="Enter")
     qtbot.waitUntil(lambda: other.name == OWN_NAME.format("levels"), timeout=5000)
 
-    names = _rows(viewer)
+    names = layer_rows(viewer)
     assert not [n for n in names if n.endswith("]")]  # no "blockplan: targets [1]"
     for role in ROLES:
         (overlay,) = _claimers(viewer, role)
@@ -154,14 +150,14 @@ def _grow_a_scar_proposal(doc: Physician, viewer: Any, planning: Any, qtbot: Any
 
 
 def test_copies_of_a_series_and_of_a_scar_proposal_are_the_physicians(
-    demo: Any, qtbot: Any
+    planning_demo: Any, qtbot: Any
 ) -> None:
     """Duplicate Layer and Convert to Labels on the CT: each copy is theirs (named as a
     copy, no series' tags: it was a second CT of the case's volumes, sharing the CT's
     tag dict), and the CT that Convert took out of the list is put back. Convert to Image
     on the scar proposal: the image is theirs, the proposal layer is put back and is
     still the proposal (the image had become it)."""
-    viewer, ws, planning, doc = demo
+    viewer, ws, planning, _case, doc = planning_demo
     ct = next(lay for lay in viewer.layers if lay.name.startswith("CT "))
     volumes, case = ws.volumes(), ws.case
     _menu(doc, viewer, ct.name, "Duplicate Layer")

@@ -72,8 +72,7 @@ def test_ctrl_z_on_the_canvas_undoes_the_click_just_made(make_napari_viewer, tmp
     from qtpy.QtTest import QTest
 
     from napari_blockplan._workspace import workspace_for
-    from tests.plugin._gui import Physician, canvas_widget, settle
-    from tests.plugin.test_needle_on_slice import demo_in_planning
+    from tests.plugin._gui import Physician, canvas_widget, demo_in_planning, settle
 
     viewer, planning, case = demo_in_planning(make_napari_viewer, tmp_path)
     settle(10)

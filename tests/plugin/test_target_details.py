@@ -19,8 +19,7 @@ def test_long_details_are_given_their_height_and_scroll_to_the_last_line(
     height at the width they have, and scrolled down the last line can be seen."""
     from blockplan.planning import set_target_level
     from napari_blockplan._workspace import workspace_for
-    from tests.plugin._gui import Physician, settle
-    from tests.plugin.test_needle_on_slice import _select_target, demo_in_planning
+    from tests.plugin._gui import Physician, demo_in_planning, select_target, settle
 
     viewer, planning, _case = demo_in_planning(make_napari_viewer, tmp_path)
     settle(10)
@@ -35,7 +34,7 @@ def test_long_details_are_given_their_height_and_scroll_to_the_last_line(
         viewer.window._qt_window.resize(width, height)
         settle(5)
         for target in ws.case.targets:
-            _select_target(doc, planning, target.id)
+            select_target(doc, planning, target.id)
             settle(3)
             needed = label.heightForWidth(label.width())
             longest = max(longest, needed)

@@ -28,8 +28,7 @@ from blockplan.io import discover
 from blockplan.report import ReportOptions
 from napari_blockplan._layers import layer_for
 from napari_blockplan._workspace import workspace_for
-from tests.plugin._gui import Physician, activate, canvas_widget, settle
-from tests.plugin.test_needle_on_slice import SAMPLE, demo_in_planning
+from tests.plugin._gui import SAMPLE, Physician, activate, canvas_widget, demo_in_planning, settle
 
 pytestmark = pytest.mark.gui
 
