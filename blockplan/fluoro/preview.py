@@ -147,6 +147,12 @@ def draw_preview(
     draw = ImageDraw.Draw(img)
     size = max(10, gray.shape[1] // 40)
     font = _font(size)
+    # the edge letters first: the plan drawn after them stays whole where they meet (an
+    # entry far from the target can lie at the right edge's middle)
+    w, h = img.size
+    letters = _font(max(16, w // 24))  # ≥ 2 mm high in the report's 41 mm thumbnails
+    _edge_letter(draw, direction_letter(view.geometry.right), letters, (w - 2, h / 2), "right")
+    _edge_letter(draw, direction_letter(view.geometry.down), letters, (w / 2, h - 2), "bottom")
     for _name, centre, radius in overlay.roots:
         _ring(draw, centre, max(radius, 2.0), _ROOT, 1)
     if overlay.entry_px is not None:
@@ -160,10 +166,22 @@ def draw_preview(
             _text(draw, (lc + 4, lr - size / 2), name, font)
         for row, line in enumerate((caption, view.title, *view.notes)):
             _text(draw, (4, 4 + row * (size + 2)), line, font)
-    w, h = img.size
-    _text(draw, (w - size - 2, h / 2), direction_letter(view.geometry.right), font)
-    _text(draw, (w / 2, h - size - 4), direction_letter(view.geometry.down), font)
     return np.asarray(img, dtype=np.uint8)
+
+
+def _edge_letter(draw: Any, letter: str, font: Any, at: tuple[float, float], edge: str) -> None:
+    """A patient-direction letter in a black box against an edge of the image (``at``: the
+    middle of that edge), white on black as on the report's key images and the canvas:
+    where the DRR is air (white, dense = dark) a white letter with a thin outline read as
+    a smudge in the report's thumbnails."""
+    left, top, right, bottom = draw.textbbox((0, 0), letter, font=font)
+    pad = 2
+    bw, bh = right - left + 2 * pad, bottom - top + 2 * pad
+    x, y = at
+    x0, y0 = (x - bw, y - bh / 2) if edge == "right" else (x - bw / 2, y - bh)
+    x0, y0 = round(x0), round(y0)
+    draw.rectangle((x0, y0, x0 + bw - 1, y0 + bh - 1), fill=_SHADOW)
+    draw.text((x0 + pad - left, y0 + pad - top), letter, fill=_TEXT, font=font)
 
 
 def fluoro_preview(

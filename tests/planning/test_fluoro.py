@@ -14,6 +14,7 @@ from blockplan.case.vocab import BlockType, Laterality, Structure
 from blockplan.errors import PlanningError
 from blockplan.fluoro.drr import DrrOptions, compute_drr, to_display
 from blockplan.fluoro.geometry import CArmGeometry, DetectorSpec
+from blockplan.fluoro.preview import PlanOverlay, direction_letter, draw_preview
 from blockplan.fluoro.views import (
     ViewKind,
     bullseye_beam,
@@ -293,3 +294,56 @@ def test_views_refuse_what_they_cannot_show() -> None:
     flat = target_views(no_path.evolve(levels=()), "tg", kinds=[ViewKind.AP])[0]
     assert flat.c_arm == "true PA (0.0° oblique), no tilt"
     assert "endplates not squared" in flat.notes[0]
+
+
+# -- the drawn preview ----------------------------------------------------------------------
+
+
+def _letter_box(rgb: npt.NDArray[np.uint8], edge: str) -> npt.NDArray[np.uint8]:
+    """The part of a preview where an edge letter is drawn (a generous margin around it)."""
+    h, w = rgb.shape[:2]
+    if edge == "right":
+        return rgb[h // 2 - 20 : h // 2 + 20, w - 30 :]
+    return rgb[h - 30 :, w // 2 - 20 : w // 2 + 20]
+
+
+def test_the_edge_letters_read_alike_on_air_and_on_bone() -> None:
+    """The letters of the patient's directions (here L at the right edge, F at the bottom
+    of an AP view) are drawn white in a black box: the same pixels whether the DRR there
+    is air (white: dense is dark) or bone (black). A white letter with a thin outline, as
+    before, was a smudge on air in the report's 41 mm thumbnails."""
+    (view,) = target_views(
+        _case(), "tg", DetectorSpec(1000.0, 600.0, 256, 256), kinds=(ViewKind.AP,)
+    )
+    far = PlanOverlay(target_px=(60.0, 60.0), entry_px=None, levels=(), roots=())
+    drawn = {
+        shade: draw_preview(np.full((256, 256), shade, np.uint8), far, view, "T1", labels=False)
+        for shade in (255, 0)
+    }
+    for edge in ("right", "bottom"):
+        on_air, on_bone = (_letter_box(drawn[s], edge) for s in (255, 0))
+        rows, cols = np.nonzero(on_air.max(axis=2) < 30)  # the black box, seen on air
+        box = (slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1))
+        assert rows.size > 60 and (on_air[box].min(axis=2) > 128).sum() > 15, edge  # a letter
+        assert np.array_equal(on_air[box], on_bone[box]), edge
+    assert (
+        direction_letter(view.geometry.right) == "L" and direction_letter(view.geometry.down) == "F"
+    )
+
+
+def test_the_plan_is_drawn_over_an_edge_letter() -> None:
+    """A skin entry far from its target can lie at the middle of the right edge, where the
+    letter is: the entry's green ring and the path stay whole over the letter's box."""
+    (view,) = target_views(
+        _case(), "tg", DetectorSpec(1000.0, 600.0, 256, 256), kinds=(ViewKind.AP,)
+    )
+    at_the_letter = PlanOverlay(
+        target_px=(128.0, 128.0), entry_px=(246.0, 128.0), levels=(), roots=()
+    )
+    rgb = draw_preview(np.full((256, 256), 255, np.uint8), at_the_letter, view, "T1", labels=False)
+    box = _letter_box(rgb, "right").astype(int)
+    green = (box[..., 1] > 150) & (box[..., 0] < 100) & (box[..., 2] < 120)
+    assert green.sum() > 10
+    ring = rgb[128 - 8 : 128 + 9, 246 - 8 : 246 + 9].astype(int)
+    ring_green = (ring[..., 1] > 150) & (ring[..., 0] < 100) & (ring[..., 2] < 120)
+    assert ring_green[:, :8].any() and ring_green[:, 9:].any()  # both sides of the ring
