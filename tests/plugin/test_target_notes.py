@@ -27,7 +27,7 @@ from blockplan.case.store import CaseSession
 from blockplan.io import discover
 from blockplan.report import ReportOptions
 from tests.archive.test_target_notes import notes_in_report, sr_notes
-from tests.plugin._gui import Physician
+from tests.plugin._gui import Physician, canvas_widget
 from tests.plugin.test_leaving_with_typed_edits import SAMPLE, STAYS, _stored, _tab, _viewer
 
 pytestmark = pytest.mark.gui
@@ -60,7 +60,9 @@ def test_notes_typed_are_saved_undone_and_printed_as_typed(
     """T2 selected, two lines typed into its notes, T1's row clicked: the notes are saved
     to T2 (not carried to T1: the field shows T1's own). T2 again: its notes as typed;
     Ctrl+Z on the table takes them back, Redo restores them. The report and the SR say
-    them line for line as the field does. Then T2's approach chosen with the arrow key:
+    them line for line as the field does. A line added and a new target placed on the
+    canvas: the line is saved to T2, the field shows the new target's (none). Then T2's
+    approach chosen with the arrow key:
     saved; another session saves the case and the next choice cannot be saved — not held:
     the list shows what the case holds and the message line says why."""
     viewer, ws, _cases, planning = _viewer(make_napari_viewer, tmp_path, "Planning")
@@ -101,7 +103,22 @@ def test_notes_typed_are_saved_undone_and_printed_as_typed(
         content_datetime=WHEN,
     )
     assert notes_in_report(objects.pdf, ws.case, t2.id)
+    objects_targets = ws.case.targets
     assert ws.case.target(t2.id).notes == field.toPlainText() == sr_notes(objects.sr)[t2.id]
+
+    # a line typed for T2, then a new target placed on the canvas (it is selected): the
+    # line is saved to T2, and the field shows the new target's notes (none)
+    _type_notes(doc, planning, (*LINES, "no sedation"))
+    canvas = canvas_widget(viewer)
+    x, y, z = t2.position.lps
+    doc.key(canvas, Qt.Key.Key_T, Qt.KeyboardModifier.ShiftModifier, "Shift-T")
+    doc.click_patient((x, y + 8.0, z), "a new target")
+    new = ws.case.targets[-1]
+    assert len(ws.case.targets) == len(objects_targets) + 1
+    assert planning.selected_target_id() == new.id and new.notes == ""
+    assert field.toPlainText() == ""
+    assert _stored(ws, case_id).target(t2.id).notes == f"{NOTES}\nno sedation"
+    _click_row(doc, planning, 1)
 
     # T2's approach: the arrow key on the focused list chooses the next one, saved
     combo = planning.target_approach

@@ -1121,8 +1121,7 @@ class PlanningWidget(Panel):
         except ValueError as err:
             self._refuse_edit(f"{what}: {value!r} is not valid ({_first_error(err)})", cell)
         except BlockplanError as err:
-            shown = approach_text(value) if isinstance(value, Approach) else repr(value)
-            self._refuse_edit(f"{what} {shown} not saved: {err}", cell)
+            self._refuse_edit(f"{what} {_value_text(value)} not saved: {err}", cell)
 
     def _refuse_edit(self, message: str, cell: QTableWidgetItem | None) -> None:
         """An edit of a target refused: said (a typed ``cell`` held), the case shown."""
@@ -1504,6 +1503,17 @@ def _verdict_word(case: Case, target_id: str, words: PathWords | None) -> str:
     if words is not None:
         return words.verdict
     return "no path" if case.trajectory_for(target_id) is None else "not measured"
+
+
+def _value_text(value: Any) -> str:
+    """A target's field value in the panel's words (an approach as its list shows it)."""
+    if value is None:
+        return "not recorded"
+    if isinstance(value, Approach):
+        return approach_text(value)
+    if isinstance(value, Structure):
+        return structure_text(value)
+    return str(getattr(value, "value", value))
 
 
 def _first_error(err: ValueError) -> str:
