@@ -64,7 +64,8 @@ def test_notes_typed_are_saved_undone_and_printed_as_typed(
     canvas: the line is saved to T2, the field shows the new target's (none). Then T2's
     approach chosen with the arrow key:
     saved; another session saves the case and the next choice cannot be saved — not held:
-    the list shows what the case holds and the message line says why."""
+    the list shows what the case holds and the message line says why. Notes typed then
+    cannot be saved either: said, and held."""
     viewer, ws, _cases, planning = _viewer(make_napari_viewer, tmp_path, "Planning")
     doc = Physician(viewer)
     case_id = ws.case.case_id
@@ -137,6 +138,15 @@ def test_notes_typed_are_saved_undone_and_printed_as_typed(
     assert "another session saved" in message and "Reload the case" in message
     assert ws.case.target(t2.id).approach is Approach.RETRODISCAL
     assert _stored(ws, case_id).target(t2.id).approach is Approach.RETRODISCAL
+    # notes typed now cannot be saved either: said, and held as refused notes are
+    saved = ws.case.target(t2.id).notes
+    _type_notes(doc, planning, ("checked again",))
+    doc.key(field, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier, "Ctrl+Enter")
+    assert planning.message.text().startswith("target notes not saved: case ")
+    assert "another session saved" in planning.message.text()
+    assert _stored(ws, case_id).target(t2.id).notes == saved == field.toPlainText()
+    assert planning.typed_cells.held is not None
+    assert planning.typed_cells.held.typed == "checked again"
 
 
 def test_notes_refused_keep_the_case_open_until_corrected_or_dropped(

@@ -59,7 +59,7 @@ from blockplan.case import (
 from blockplan.case.identity import volume_series_ref
 from blockplan.case.vocab import BLOCK_NAMES
 from blockplan.case.wording import unnamed_joint_text
-from blockplan.errors import BlockplanError
+from blockplan.errors import BlockplanError, PlanningError
 from blockplan.outcomes.numbering import numbered_blocks
 from blockplan.planning import (
     AUTO_MULTIPLIERS,
@@ -1173,15 +1173,16 @@ class PlanningWidget(Panel):
             return
         try:
             case = set_target_notes(self.ws.case, tid, typed)
-        except BlockplanError as err:
+            if case is not self.ws.case:
+                name = target_names(case.targets)[tid]
+                self._apply(case, "edit target", f"notes of {name} saved")
+        except BlockplanError as err:  # the core's check, or the store could not save
+            said = str(err) if isinstance(err, PlanningError) else f"target notes not saved: {err}"
             self._notes_refused_for = tid
             refuse_typed(
-                self.target_notes, str(err), self._error, lambda: self.target_notes.setText(saved)
+                self.target_notes, said, self._error, lambda: self.target_notes.setText(saved)
             )
             return
-        if case is not self.ws.case:
-            name = target_names(case.targets)[tid]
-            self._apply(case, "edit target", f"notes of {name} saved")
         if self._notes_of == tid:  # still shown: as saved (a tab as a space), not typed
             self._show_notes(self.ws.case.target(tid).notes)
 
