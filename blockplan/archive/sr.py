@@ -10,7 +10,8 @@ Content (one Measurement Group per item, all under "Imaging Measurements"):
   or a private code) with Laterality (SNOMED Left/Right/Bilateral) or topographical
   modifier Midline, qualitative evaluations *Spinal level* (SNOMED vertebra or "Level
   of L4/L5 intervertebral disc", else private), *Planned block type* and *Needle
-  approach*, and the point as SCOORD3D POINT in the frame of reference.
+  approach*, the point as SCOORD3D POINT in the frame of reference, and the physician's
+  notes on the target (when there are any) as a TEXT Comment (DCM 121106), whole.
 * **Trajectory** — TID 1410 group: ``trajectory:<id> target:<target id> <name>``,
   SCOORD3D POLYLINE entry → target, measurements Path length (DCM 121211, mm), Needle
   Length (DCM 111467, mm, the suggested needle), C-arm oblique and tilt (deg, private
@@ -43,7 +44,8 @@ Content (one Measurement Group per item, all under "Imaging Measurements"):
   report captions').
 
 Tracking UIDs are derived from the case id and item id, so re-archiving a case keeps
-them (PACS can follow a target across reports). Free-text notes are not written.
+them (PACS can follow a target across reports). Free-text notes other than a target's
+are not written.
 """
 
 from __future__ import annotations
@@ -270,7 +272,7 @@ def _target_group(
         qualitative.append(_qual("SPINAL-LEVEL", level_code(target.level)))
     if target.approach is not None:
         qualitative.append(_qual("APPROACH", APPROACH_CODES[target.approach]))
-    return hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
+    group = hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
         tracking_identifier=_tracking(
             _target_tracking(target, name), case.case_id, "target", target.id
         ),
@@ -283,6 +285,25 @@ def _target_group(
         finding_sites=[_finding_site(structure_code(target.structure, target.level), target.side)],
         qualitative_evaluations=qualitative,
     )
+    if target.notes:
+        group[0].ContentSequence.append(_target_notes_item(target.notes))
+    return group
+
+
+def _target_notes_item(notes: str) -> hd.sr.TextContentItem:
+    """The physician's notes on a target: a TEXT qualitative evaluation of its group (TID
+    1410), Comment (DCM 121106), the whole text as stored (UT; line breaks as LF)."""
+    return hd.sr.TextContentItem(
+        name=codes.DCM.Comment,
+        value=notes,
+        relationship_type=hd.sr.RelationshipTypeValues.CONTAINS,
+    )
+
+
+def _target_notes(group: Dataset) -> str:
+    """The notes written by `_target_notes_item` ("" when the group holds none)."""
+    items = [i for i in _child(group, codes.DCM.Comment) if i.get("ValueType") == "TEXT"]
+    return str(items[0].TextValue) if items else ""
 
 
 def _side_value(text: str | None) -> Code | None:
@@ -1048,6 +1069,7 @@ def _read_target(group: Dataset, tracking: str) -> Target:
         id=head[len("target:") :],
         number=_number_of(rest),
         label=label,
+        notes=_target_notes(group),
         level=level,
         side=side if side is not None else Laterality.MIDLINE,
         structure=structure_from_code(structure),

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 from PIL import Image as PILImage
+from reportlab.lib.colors import white
 from reportlab.lib.units import mm
 from reportlab.platypus import (
     CondPageBreak,
@@ -76,6 +77,7 @@ from blockplan.report.fonts import FontSet
 from blockplan.report.layout import (
     INK,
     RULE,
+    ZEBRA,
     KeyImageFlowable,
     Paragraph,
     Styles,
@@ -684,6 +686,12 @@ def _structure_cell(ctx: Context, t: Target) -> Paragraph:
     return Paragraph(text, ctx.st.cell)
 
 
+def _notes_cell(ctx: Context, name: str, notes: str) -> Paragraph:
+    """A target's notes, whole and line by line, under its row (the full table width)."""
+    lines = "<br/>".join(esc(line) for line in notes.split("\n"))
+    return Paragraph(f"<font color='#5F6B73'>Notes on {esc(name)}:</font><br/>{lines}", ctx.st.cell)
+
+
 def targets_table(ctx: Context) -> list[Flowable]:
     """Every target with its planned trajectory, measured by the planning core."""
     st, case = ctx.st, ctx.case
@@ -696,10 +704,12 @@ def targets_table(ctx: Context) -> list[Flowable]:
     mmw = [30, 34, 30]
     widths = [x * mm for x in mmw] + [ctx.width - sum(mmw) * mm]
     rows: list[list[Any]] = [[Paragraph(h, st.cell_head) for h in heads]]
+    shading: list[tuple[Any, ...]] = []
     names = target_names(case.targets)
-    for t in case.targets:
+    for n, t in enumerate(case.targets):
         traj = case.trajectory_for(t.id)
         entry = fmt_lps(traj.entry.lps) if traj is not None else "–"
+        first = len(rows)
         rows.append(
             [
                 Paragraph(_target_cell(names[t.id], t), st.cell),
@@ -708,7 +718,13 @@ def targets_table(ctx: Context) -> list[Flowable]:
                 _path_cell(ctx, t),
             ]
         )
-    flow.append(data_table(rows, widths))
+        if t.notes:
+            rows.append([_notes_cell(ctx, names[t.id], t.notes), "", "", ""])
+            shading.append(("SPAN", (0, len(rows) - 1), (-1, len(rows) - 1)))
+        # a target and its notes row share one shade (zebra per target, not per row)
+        shade = ZEBRA if n % 2 else white
+        shading.append(("BACKGROUND", (0, first), (-1, len(rows) - 1), shade))
+    flow.append(data_table(rows, widths, shading))
     flow += _level_notes(ctx)
     flow.append(Paragraph(_targets_note(ctx), st.small))
     flow += scar_summary(ctx)

@@ -34,6 +34,20 @@ TOO_LONG = ("left L5 dermatome " * 12).strip()  # 215 characters
 CORRECTED = "left L5 dermatome"
 
 
+def _reopen_and_retype_t2_label(
+    doc: Physician, ws: Any, cases: Any, planning: Any, case_id: str
+) -> None:
+    """Reopen the case just closed (the Cases panel's offer), select T2 on the Targets tab
+    and type `TOO_LONG` over its label (Enter not pressed)."""
+    doc.click(cases.reopen_button, "Reopen")
+    assert ws.is_open and ws.case.case_id == case_id
+    table = planning.table
+    _tab(doc, planning.tabs, "Targets")
+    doc.click(table.viewport(), "T2", table.visualItemRect(table.item(1, 0)).center())
+    doc.click(planning.target_label, "Label")
+    _retype(doc, TOO_LONG)
+
+
 def test_a_label_refused_keeps_the_case_open_on_the_label_until_corrected_or_dropped(
     make_napari_viewer: Any, tmp_path: Path
 ) -> None:
@@ -74,12 +88,7 @@ def test_a_label_refused_keeps_the_case_open_on_the_label_until_corrected_or_dro
 
     # reopened; refused again, then T1 selected: the field shows T1's label, so the
     # refusal for T2 is no longer held (it would be put back into T1's label)
-    doc.click(cases.reopen_button, "Reopen")
-    assert ws.is_open and ws.case.case_id == case_id
-    _tab(doc, planning.tabs, "Targets")
-    doc.click(table.viewport(), "T2", table.visualItemRect(table.item(1, 0)).center())
-    doc.click(field, "Label")
-    _retype(doc, TOO_LONG)
+    _reopen_and_retype_t2_label(doc, ws, cases, planning, case_id)
     doc.key(field, Qt.Key.Key_Return, what="Enter")
     doc.click(table.viewport(), "T1", table.visualItemRect(table.item(0, 0)).center())
     assert planning.selected_target_id() == ws.case.targets[0].id
@@ -87,12 +96,7 @@ def test_a_label_refused_keeps_the_case_open_on_the_label_until_corrected_or_dro
     assert not ws.is_open
 
     # reopened; the long label typed and Close clicked without Enter
-    doc.click(cases.reopen_button, "Reopen")
-    assert ws.is_open and ws.case.case_id == case_id
-    _tab(doc, planning.tabs, "Targets")
-    doc.click(table.viewport(), "T2", table.visualItemRect(table.item(1, 0)).center())
-    doc.click(field, "Label")
-    _retype(doc, TOO_LONG)
+    _reopen_and_retype_t2_label(doc, ws, cases, planning, case_id)
     doc.click(cases.close_button, "Close")
     assert ws.is_open and field.text() == TOO_LONG and STAYS in planning.message.text()
     _retype(doc, CORRECTED)

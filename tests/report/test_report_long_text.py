@@ -99,6 +99,7 @@ CASE_FIELDS: dict[str, Callable[[Case, str], Case]] = {
     "case indication": lambda c, s: c.evolve(indication=s),
     "diagnosis code": lambda c, s: c.evolve(diagnosis_codes=(s,)),
     "target label": lambda c, s: _target(c, label=s),
+    "target notes": lambda c, s: _target(c, notes=s),
     "operator": lambda c, s: _procedure(c, operator=s),
     "block indication": lambda c, s: _procedure(c, indication=s),
     "index pain": lambda c, s: _procedure(c, index_pain=s),
@@ -123,7 +124,7 @@ CASE_FIELDS: dict[str, Callable[[Case, str], Case]] = {
 }
 """Each free-text field of the case that the report prints, and how to fill it.
 
-Not printed, so not here: the case title, a target's notes, a series' description."""
+Not printed, so not here: the case title, a series' description."""
 
 OPTION_FIELDS = ("author", "clinic_name", "clinic_address", "title", "report_id")
 """The texts of `ReportOptions` the report prints."""
@@ -156,9 +157,10 @@ def _limited(field: str, text: str) -> str:
         (field, kind)
         for field in CASE_FIELDS
         for kind in TEXTS
-        # Lines wrap like words: four fields (a cell, a fact, a paragraph, a note) suffice.
+        # Lines wrap like words: five fields (a cell, a fact, a paragraph, a note, a row
+        # across the table) suffice.
         if kind != "many lines"
-        or field in ("target label", "operator", "study description", "case note")
+        or field in ("target label", "target notes", "operator", "study description", "case note")
     ],
 )
 def test_long_case_text_is_printed_whole(

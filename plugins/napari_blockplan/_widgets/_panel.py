@@ -12,7 +12,8 @@ autosaved edit can be taken back where it was made.
 Nothing typed into a table cell is lost when the case is left (`TypedCells`): a cell still
 being typed is committed first, as Enter would; a value the panel refused is held — the
 case stays open on that cell, the typed text back in its editor and the refusal on the
-message line — until the physician corrects it or drops it with Escape.
+message line — until the physician corrects it or drops it with Escape. A field of several
+lines (`TextBox`) is settled the same way.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import QEvent, QObject, Qt, QTimer, Signal  # type: ignore[attr-defined]
 from qtpy.QtGui import (  # type: ignore[attr-defined]
+    QFocusEvent,
     QKeyEvent,
     QKeySequence,
     QShortcut,
@@ -38,6 +40,7 @@ from qtpy.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QPlainTextEdit,
     QPushButton,
     QStackedWidget,
     QTableWidget,
@@ -52,7 +55,15 @@ from napari_blockplan._workspace import Workspace, workspace_for
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["Panel", "TypedCells", "UndoBar", "keeping_typed", "refuse_typed", "typed_cells_of"]
+__all__ = [
+    "Panel",
+    "TextBox",
+    "TypedCells",
+    "UndoBar",
+    "keeping_typed",
+    "refuse_typed",
+    "typed_cells_of",
+]
 
 
 class _EscapeFilter(QObject):
@@ -150,12 +161,64 @@ def _guard_closing(panel: Panel) -> None:
     window.setProperty("blockplan_close_guard", True)
 
 
+class TextBox(QPlainTextEdit):
+    """A field of several lines, committed as a line edit is: `editingFinished` when the
+    focus leaves it (Tab, a click elsewhere; not a context menu opening) or on Ctrl+Enter,
+    where Enter starts a new line. ``text``, ``setText`` and ``isModified`` read as a line
+    edit's, so a panel settles it as it settles one (`TypedCells.watch_field`).
+    """
+
+    editingFinished = Signal()
+
+    def __init__(self, lines: int = 4) -> None:
+        super().__init__()
+        self.setTabChangesFocus(True)  # Tab leaves (and commits), as in every other field
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        margins = self.contentsMargins()
+        frame = 2 * self.frameWidth() + margins.top() + margins.bottom()
+        self.setFixedHeight(lines * self.fontMetrics().lineSpacing() + frame + 8)
+
+    def text(self) -> str:
+        """The text shown (line breaks as ``\\n``)."""
+        return self.toPlainText()
+
+    def setText(self, text: str) -> None:
+        """Show ``text`` as what is saved (not modified since)."""
+        self.setPlainText(text)
+        present(self.document()).setModified(False)
+
+    def isModified(self) -> bool:
+        """True when the text was typed into since `setText`."""
+        return present(self.document()).isModified()
+
+    def keyPressEvent(self, e: QKeyEvent | None) -> None:
+        if (
+            e is not None
+            and e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and e.modifiers() & Qt.KeyboardModifier.ControlModifier
+        ):
+            self.editingFinished.emit()
+            e.accept()
+            return
+        super().keyPressEvent(e)
+
+    def focusOutEvent(self, e: QFocusEvent | None) -> None:
+        super().focusOutEvent(e)
+        if e is not None and e.reason() != Qt.FocusReason.PopupFocusReason:
+            self.editingFinished.emit()
+
+
+_Field = QLineEdit | TextBox
+"""A field a panel settles before the case is left (`TypedCells.watch_field`)."""
+_FIELDS = (QLineEdit, TextBox)
+
+
 @dataclass(frozen=True, slots=True)
 class _Held:
     """A value refused: where it was typed (a table's cell, or a field: row and column
     -1), what was typed, and why it was refused."""
 
-    table: QTableWidget | QLineEdit
+    table: QTableWidget | _Field
     row: int
     col: int
     typed: str
@@ -199,7 +262,7 @@ class TypedCells:
     def __init__(self, panel: Panel) -> None:
         self.panel = panel
         self.tables: list[QTableWidget] = []
-        self.fields: list[QLineEdit] = []
+        self.fields: list[_Field] = []
         self.held: _Held | None = None
         self._saved_text: str | None = None  # a held field's text before the typed was put back
         self._refused_in_commit = False
@@ -209,12 +272,12 @@ class TypedCells:
     def _case_changed(self, *_: Any) -> None:
         self.held = None
 
-    def drop(self, table: QTableWidget | QLineEdit) -> None:
+    def drop(self, table: QTableWidget | _Field) -> None:
         """Forget a value refused in ``table`` (its rows now show something else)."""
         if self.held is not None and self.held.table is table:
             self.held = None
 
-    def watch_field(self, field: QLineEdit) -> None:
+    def watch_field(self, field: _Field) -> None:
         """Settle ``field`` too: committed (as its ``editingFinished``, i.e. Enter or Tab)
         when it has the focus as the case is left; a value refused there (`refused_field`)
         held like a cell's, and dropped with Escape."""
@@ -225,7 +288,7 @@ class TypedCells:
             self._escape = _FieldEscape(self)
         field.installEventFilter(self._escape)
 
-    def refused_field(self, field: QLineEdit, typed: str, message: str) -> None:
+    def refused_field(self, field: _Field, typed: str, message: str) -> None:
         """The panel refused ``typed`` in ``field`` (``message`` said why): hold it."""
         self.held = _Held(field, -1, -1, typed, message)
         self._saved_text = None  # the field shows what is saved until the text is put back
@@ -234,7 +297,7 @@ class TypedCells:
     def drop_typed_field(self) -> None:
         """Escape in the held field: what is saved is shown again, the value dropped."""
         held = self.held
-        if held is not None and isinstance(held.table, QLineEdit):
+        if held is not None and isinstance(held.table, _FIELDS):
             self.held = None
             if self._saved_text is not None:
                 held.table.setText(self._saved_text)
@@ -258,11 +321,11 @@ class TypedCells:
         self.held = _Held(table, item.row(), item.column(), typed, message)
         self._refused_in_commit = True
 
-    def _committed(self, table: QTableWidget | QLineEdit) -> None:
+    def _committed(self, table: QTableWidget | _Field) -> None:
         refused, self._refused_in_commit = self._refused_in_commit, False
         if refused:
             return
-        if isinstance(table, QLineEdit) and not table.isModified():
+        if isinstance(table, _FIELDS) and not table.isModified():
             # the field committed what the panel put there (the saved value, shown after
             # the refusal), as the focus left it: nothing was corrected
             return
@@ -324,10 +387,12 @@ class TypedCells:
         if held is None:
             return
         table = held.table
-        if isinstance(table, QLineEdit):
+        if isinstance(table, _FIELDS):
             _bring_forward(table)
             self._saved_text = table.text()
             table.setText(held.typed)
+            if isinstance(table, TextBox):  # typed, not saved: a refill keeps it
+                present(table.document()).setModified(True)
             table.selectAll()
             table.setFocus()
             return
@@ -350,7 +415,7 @@ class TypedCells:
 
 
 def refuse_typed(
-    where: QTableWidgetItem | QLineEdit,
+    where: QTableWidgetItem | _Field,
     message: str,
     say: Callable[[str], None],
     show_saved: Callable[[], None] | None = None,
@@ -362,7 +427,7 @@ def refuse_typed(
     on screen (when the panel does so at once), and ``say`` tells why (``message``).
     """
     typed = where.text().strip()
-    if isinstance(where, QLineEdit):
+    if isinstance(where, _FIELDS):
         cells = typed_cells_of(where)
         if cells is not None:
             cells.refused_field(where, typed, message)

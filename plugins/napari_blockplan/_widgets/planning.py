@@ -59,7 +59,7 @@ from blockplan.case import (
 from blockplan.case.identity import volume_series_ref
 from blockplan.case.vocab import BLOCK_NAMES
 from blockplan.case.wording import unnamed_joint_text
-from blockplan.errors import BlockplanError
+from blockplan.errors import BlockplanError, PlanningError
 from blockplan.outcomes.numbering import numbered_blocks
 from blockplan.planning import (
     AUTO_MULTIPLIERS,
@@ -103,6 +103,7 @@ from blockplan.planning import (
 from blockplan.planning.opening import opening_point
 from blockplan.planning.paths import own_root_label
 from blockplan.planning.retype import change_block_type
+from blockplan.planning.target_label import set_target_notes
 from blockplan.planning.wording import (
     BLOCK_ABBREVIATIONS,
     approach_text,
@@ -132,7 +133,13 @@ from napari_blockplan._views import (
 )
 from napari_blockplan._widgets._controls import may_narrow, scroll_only
 from napari_blockplan._widgets._level_proposal import LevelProposalPanel
-from napari_blockplan._widgets._panel import Panel, UndoBar, keeping_typed, refuse_typed
+from napari_blockplan._widgets._panel import (
+    Panel,
+    TextBox,
+    UndoBar,
+    keeping_typed,
+    refuse_typed,
+)
 from napari_blockplan._widgets._scar_proposal import ScarProposal
 
 if TYPE_CHECKING:
@@ -449,7 +456,8 @@ class PlanningWidget(Panel):
         return w
 
     def _details_pane(self) -> QWidget:
-        """The selected target: its name, approach and label (editable), and its path."""
+        """The selected target: its name, approach, label and notes (editable), and its
+        path."""
         pane = QWidget()
         self.details_title = QLabel("")
         self.details_title.setStyleSheet("font-weight: bold")
@@ -464,6 +472,16 @@ class PlanningWidget(Panel):
         self.target_label.editingFinished.connect(self._label_edited)
         self._label_refused_for: str | None = None  # the target whose label was refused
         self.typed_cells.watch_field(self.target_label)
+        # notes of several lines: Enter starts a line; leaving the field or Ctrl+Enter saves
+        self.target_notes = TextBox(lines=4)
+        self.target_notes.setPlaceholderText(
+            "notes on this target (optional; printed in the report): Enter for a new line, "
+            "Ctrl+Enter or leave the field to save"
+        )
+        self.target_notes.editingFinished.connect(self._notes_edited)
+        self._notes_of: str | None = None  # the target whose notes the field shows
+        self._notes_refused_for: str | None = None  # the target whose notes were refused
+        self.typed_cells.watch_field(self.target_notes)
         self.details = QLabel("")
         self.details.setWordWrap(True)
         self.details.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
@@ -485,6 +503,7 @@ class PlanningWidget(Panel):
         form.addRow(self.details_title)
         form.addRow("Approach:", self.target_approach)
         form.addRow("Label:", self.target_label)
+        form.addRow("Notes:", self.target_notes)
         form.addRow(scroll)
         return pane
 
@@ -1035,8 +1054,14 @@ class PlanningWidget(Panel):
 
     def _on_selection(self) -> None:
         tid = self.selected_target_id()
+        if self._notes_of not in (None, tid) and self.target_notes.isModified():
+            # typed for the target shown before and not yet saved (the focus stayed in
+            # the field): saved to that target, never carried to the one selected now
+            self._notes_edited()
         if tid != self._label_refused_for:  # the label field shows another target now
             self.typed_cells.drop(self.target_label)
+        if tid != self._notes_refused_for:  # the notes field shows another target now
+            self.typed_cells.drop(self.target_notes)
         self.ws.select_target(tid)
         self._fill_details()
         if tid is None or self._filling:
@@ -1082,24 +1107,35 @@ class PlanningWidget(Panel):
         self, tid: str, field: str, value: Any, what: str, cell: QTableWidgetItem | None = None
     ) -> None:
         """Set one field of a target (validated by the case model; refused with a message;
-        a refused ``cell`` is held until corrected or dropped)."""
+        a refused ``cell`` is held until corrected or dropped). Refused — by the model, or
+        by the store when it cannot save (another session saved the case first) — the
+        table and the details show what the case holds again."""
         target = self.ws.case.target(tid)
         try:
             data = target.model_dump()
             data[field] = value
             updated = Target.model_validate(data)
+            if updated != target:
+                case = self.ws.case.replace_item("targets", updated)
+                self._apply(case, "edit target", f"{what} set")
         except ValueError as err:
-            message = f"{what}: {value!r} is not valid ({_first_error(err)})"
-            if cell is None:
-                self._error(message)
-            else:
-                refuse_typed(cell, message, self._error)
-            self._fill_table(self.ws.case)
-            return
-        if updated != target:
-            self._apply(self.ws.case.replace_item("targets", updated), "edit target", f"{what} set")
+            self._refuse_edit(f"{what}: {value!r} is not valid ({_first_error(err)})", cell)
+        except BlockplanError as err:
+            self._refuse_edit(f"{what} {_value_text(value)} not saved: {err}", cell)
+
+    def _refuse_edit(self, message: str, cell: QTableWidgetItem | None) -> None:
+        """An edit of a target refused: said (a typed ``cell`` held), the case shown."""
+        if cell is None:
+            self._error(message)
+        else:
+            refuse_typed(cell, message, self._error)
+        self._fill_table(self.ws.case)
 
     def _approach_chosen(self, index: int) -> None:
+        """An approach chosen (a click or the arrow keys) is saved at once. One that cannot
+        be saved is not held, as a typed value is (a drop-down holds nothing half-typed
+        to correct): the list shows what the case holds again, and the message line says
+        what was not saved and why."""
         tid = self.selected_target_id()
         if tid is not None:
             self._edit_target(tid, "approach", self.target_approach.itemData(index), "approach")
@@ -1124,11 +1160,53 @@ class PlanningWidget(Panel):
         if case is not self.ws.case:
             self._apply(case, "edit target", "target label set")
 
+    def _notes_edited(self) -> None:
+        """The notes typed (a click elsewhere, Tab or Ctrl+Enter): checked by the core
+        (`set_target_notes`) and saved to the target they were typed for; refused, held
+        like a refused label until corrected or dropped with Escape."""
+        tid = self._notes_of
+        if tid is None or tid not in {t.id for t in self.ws.case.targets}:
+            return
+        saved = self.ws.case.target(tid).notes
+        typed = self.target_notes.text()
+        if typed == saved:
+            return
+        try:
+            case = set_target_notes(self.ws.case, tid, typed)
+            if case is not self.ws.case:
+                name = target_names(case.targets)[tid]
+                self._apply(case, "edit target", f"notes of {name} saved")
+        except BlockplanError as err:  # the core's check, or the store could not save
+            said = str(err) if isinstance(err, PlanningError) else f"target notes not saved: {err}"
+            self._notes_refused_for = tid
+            refuse_typed(
+                self.target_notes, said, self._error, lambda: self.target_notes.setText(saved)
+            )
+            return
+        if self._notes_of == tid:  # still shown: as saved (a tab as a space), not typed
+            self._show_notes(self.ws.case.target(tid).notes)
+
+    def _show_notes(self, notes: str) -> None:
+        """Show ``notes`` as what is saved (the cursor stays where it is if they are shown)."""
+        if self.target_notes.text() != notes:
+            self.target_notes.setText(notes)
+        present(self.target_notes.document()).setModified(False)
+
+    def _fill_notes(self, target: Target | None) -> None:
+        """Show ``target``'s notes, unless the field holds notes typed for it and not
+        saved yet; another target's are never kept (nor a target's gone from the case)."""
+        tid = None if target is None else target.id
+        if tid != self._notes_of or not self.target_notes.isModified():
+            self._show_notes("" if target is None else target.notes)
+        self._notes_of = tid
+
     def _fill_details(self) -> None:
-        """The selected target's name, approach, label and planned path (core words)."""
+        """The selected target's name, approach, label, notes and planned path (core
+        words)."""
         tid = self.selected_target_id()
         target = None if tid is None else self.ws.case.target(tid)
-        for control in (self.target_approach, self.target_label):
+        self._fill_notes(target)
+        for control in (self.target_approach, self.target_label, self.target_notes):
             control.setEnabled(target is not None)
         if target is None:
             self.details_title.setText("Select a target to see its path and verdict.")
@@ -1426,6 +1504,17 @@ def _verdict_word(case: Case, target_id: str, words: PathWords | None) -> str:
     if words is not None:
         return words.verdict
     return "no path" if case.trajectory_for(target_id) is None else "not measured"
+
+
+def _value_text(value: Any) -> str:
+    """A target's field value in the panel's words (an approach as its list shows it)."""
+    if value is None:
+        return "not recorded"
+    if isinstance(value, Approach):
+        return approach_text(value)
+    if isinstance(value, Structure):
+        return structure_text(value)
+    return str(getattr(value, "value", value))
 
 
 def _first_error(err: ValueError) -> str:
