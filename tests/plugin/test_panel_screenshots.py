@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from qtpy.QtCore import QPoint
 
 from blockplan.case.store import CaseStore
 from blockplan.demo import build_demo_case
@@ -90,6 +91,20 @@ def test_planning_panel(demo: Any) -> None:
     assert planning.table.rowCount() == len(ws.case.targets) > 0
     pixels = _save(planning, "planning-panel")
     assert pixels.shape[0] > 300 and pixels[..., :3].std() > 10
+    # the notes field is seen as a field (a box of its own colour), as the label above it:
+    # a multi-line field napari's theme does not style read as plain text on the panel
+    dock = _dock_of(planning)
+    for field in (planning.target_notes, planning.target_label):
+        box = field.rect()
+        inside = field.mapTo(dock, box.bottomRight() - QPoint(4, 4))
+        outside = field.mapTo(dock, QPoint(box.right() + 4, box.center().y()))
+        assert (
+            np.abs(
+                pixels[inside.y(), inside.x(), :3].astype(int)
+                - pixels[outside.y(), outside.x(), :3].astype(int)
+            ).sum()
+            > 20
+        ), field
 
 
 def test_report_panel(demo: Any, qtbot: Any) -> None:

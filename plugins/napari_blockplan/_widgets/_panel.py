@@ -40,12 +40,12 @@ from qtpy.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
-    QPlainTextEdit,
     QPushButton,
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
+    QTextEdit,
     QWidget,
 )
 
@@ -161,7 +161,7 @@ def _guard_closing(panel: Panel) -> None:
     window.setProperty("blockplan_close_guard", True)
 
 
-class TextBox(QPlainTextEdit):
+class TextBox(QTextEdit):
     """A field of several lines, committed as a line edit is: `editingFinished` when the
     focus leaves it (Tab, a click elsewhere; not a context menu opening) or on Ctrl+Enter,
     where Enter starts a new line. ``text``, ``setText`` and ``isModified`` read as a line
@@ -172,8 +172,12 @@ class TextBox(QPlainTextEdit):
 
     def __init__(self, lines: int = 4) -> None:
         super().__init__()
+        # a QTextEdit of plain text (what is pasted loses its formatting), not a
+        # QPlainTextEdit: napari's theme gives QTextEdit the field colour of a line edit,
+        # and a QPlainTextEdit none — the notes field read as text, not as a field
+        self.setAcceptRichText(False)
         self.setTabChangesFocus(True)  # Tab leaves (and commits), as in every other field
-        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.setLineWrapMode(QTextEdit.LineWrapMode.WidgetWidth)
         margins = self.contentsMargins()
         frame = 2 * self.frameWidth() + margins.top() + margins.bottom()
         self.setFixedHeight(lines * self.fontMetrics().lineSpacing() + frame + 8)
@@ -182,9 +186,10 @@ class TextBox(QPlainTextEdit):
         """The text shown (line breaks as ``\\n``)."""
         return self.toPlainText()
 
-    def setText(self, text: str) -> None:
-        """Show ``text`` as what is saved (not modified since)."""
-        self.setPlainText(text)
+    def setText(self, text: str | None) -> None:
+        """Show ``text`` as what is saved (not modified since): always as plain text, never
+        as markup (QTextEdit's own setText guesses and would render "<b>" as bold)."""
+        self.setPlainText(text or "")
         present(self.document()).setModified(False)
 
     def isModified(self) -> bool:

@@ -27,8 +27,8 @@ from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
     QSpinBox,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -130,7 +130,7 @@ def _shown(control: Any) -> Any:
         return control.currentIndex()
     if isinstance(control, QCheckBox):
         return control.isChecked()
-    if isinstance(control, QPlainTextEdit):
+    if isinstance(control, QTextEdit):
         return control.toPlainText()
     return control.text()  # line edits, spin boxes (their text)
 
@@ -313,7 +313,8 @@ class ProcedureForm(QWidget):
         limit(self.images_saved, Procedure, "images_saved")
         self.interpretation = QLineEdit()
         self.next_step = QLineEdit()
-        self.notes = QPlainTextEdit()
+        self.notes = QTextEdit()  # plain text; napari's theme shows a QTextEdit as a field
+        self.notes.setAcceptRichText(False)
         self.notes.setTabChangesFocus(True)
         self.notes.setMaximumHeight(48)
         form = compact_form(box)
