@@ -162,11 +162,28 @@ def draw_preview(
     draw.line([(c - 8, r), (c + 8, r)], fill=_TARGET, width=2)
     draw.line([(c, r - 8), (c, r + 8)], fill=_TARGET, width=2)
     if labels:
+        lines = [
+            ((4.0, 4.0 + row * (size + 2)), line)
+            for row, line in enumerate((caption, view.title, *view.notes))
+        ]
+        taken = [_box(draw, xy, line, font) for xy, line in lines]
         for name, (lc, lr) in overlay.levels:
-            _text(draw, (lc + 4, lr - size / 2), name, font)
-        for row, line in enumerate((caption, view.title, *view.notes)):
-            _text(draw, (4, 4 + row * (size + 2)), line, font)
+            xy = (lc + 4, lr - size / 2)
+            if not any(_overlap(_box(draw, xy, name, font), other) for other in taken):
+                _text(draw, xy, name, font)  # a name under the caption is left out
+        for xy, line in lines:
+            _text(draw, xy, line, font)
     return np.asarray(img, dtype=np.uint8)
+
+
+def _box(draw: Any, xy: tuple[float, float], text: str, font: Any) -> tuple[float, ...]:
+    """Where `_text` draws ``text`` at ``xy``, its outline included."""
+    left, top, right, bottom = draw.textbbox(xy, text, font=font, stroke_width=2)
+    return (left, top, right, bottom)
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _edge_letter(draw: Any, letter: str, font: Any, at: tuple[float, float], edge: str) -> None:

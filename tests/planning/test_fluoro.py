@@ -347,3 +347,23 @@ def test_the_plan_is_drawn_over_an_edge_letter() -> None:
     ring = rgb[128 - 8 : 128 + 9, 246 - 8 : 246 + 9].astype(int)
     ring_green = (ring[..., 1] > 150) & (ring[..., 0] < 100) & (ring[..., 2] < 120)
     assert ring_green[:, :8].any() and ring_green[:, 9:].any()  # both sides of the ring
+
+
+def test_a_level_name_under_the_caption_is_left_out() -> None:
+    """The labelled preview (the dock, ``blockplan fluoro``) writes the target and the view
+    at its top left: a level whose name would fall there (a level near the top of the
+    field) is left out rather than written over it; the others are written."""
+    (view,) = target_views(
+        _case(), "tg", DetectorSpec(1000.0, 600.0, 256, 256), kinds=(ViewKind.AP,)
+    )
+    gray = np.full((256, 256), 128, np.uint8)
+
+    def drawn(levels: tuple[tuple[str, tuple[float, float]], ...]) -> npt.NDArray[np.uint8]:
+        overlay = PlanOverlay(target_px=(200.0, 200.0), entry_px=None, levels=levels, roots=())
+        return draw_preview(gray, overlay, view, "T1 · L4 left TFESI", labels=True)
+
+    bare = drawn(())
+    under = drawn((("L2-L3", (20.0, 10.0)),))
+    assert np.array_equal(under, bare)  # nothing written over the caption
+    apart = drawn((("L4", (120.0, 150.0)),))
+    assert not np.array_equal(apart[140:165, 120:160], bare[140:165, 120:160])  # written
