@@ -21,10 +21,12 @@ from qtpy.QtCore import Qt
 from blockplan.case.refusal import KEPT_TYPED
 from blockplan.case.store import CaseSession
 from napari_blockplan._layers import layer_for
-from tests.plugin._gui import Physician, canvas_widget, select_target, settle
+from napari_blockplan._widgets.outcomes import TABS
+from tests.plugin._gui import Physician, activate, canvas_widget, select_target, settle
 from tests.plugin.test_leaving_with_typed_edits import (
     LEVEL,
     STAYS,
+    TYPED_ODI,
     _editor_text,
     _stored,
     _tab,
@@ -35,6 +37,7 @@ from tests.plugin.test_leaving_with_typed_edits import (
 pytestmark = pytest.mark.gui
 
 CONFLICT = "not saved: another session saved this case after you opened it — close and reopen"
+GONE = "not saved: the case is no longer in the case store (deleted in another session?)"
 
 
 def test_edits_refused_by_the_store_are_said_and_nothing_is_lost(
@@ -119,3 +122,73 @@ def test_edits_refused_by_the_store_are_said_and_nothing_is_lost(
     doc.key_focused(Qt.Key.Key_Return, "Enter")
     assert _stored(ws, case_id).target(t2.id).level == "L4"
     assert message.text() == "target level set"
+
+
+def test_outcomes_refused_by_the_store_are_said_and_nothing_is_lost(
+    make_napari_viewer: Any, tmp_path: Path
+) -> None:
+    """Outcomes: block #1's 15-min NRS typed, saved. Another session then deletes the case
+    from the store. The 30-min NRS typed with Enter: not saved — said, the cell shows the
+    stored value, the value held. ODI answers typed and Record ODI clicked: said, the line
+    keeps them (they were cleared before the save). Delete block: the block stays. Ctrl+Z:
+    said, the 15-min NRS still there and Undo still offers it. Close: the case stays open on
+    the diary cell with the value typed in its editor."""
+    viewer, ws, cases, outcomes = _viewer(make_napari_viewer, tmp_path, "Outcomes")
+    doc = Physician(viewer)
+    case_id = ws.case.case_id
+    message, grid, blocks = outcomes.message, outcomes.diary, outcomes.block_list
+    activate(outcomes)
+    doc.click(blocks.viewport(), "block #1", blocks.visualItemRect(blocks.item(0)).center())
+    pid = outcomes.selected_procedure_id()
+    _tab(doc, outcomes.tabs, TABS[1])
+    assert grid.item(1, 0).text() == "15" and grid.item(2, 0).text() == "30"
+    _type_in_cell(doc, grid, 1, 1, "5")
+    doc.key_focused(Qt.Key.Key_Return, "Enter")
+    doc.key_focused(Qt.Key.Key_Escape, "Escape")  # the next row's editor, opened by Enter
+    assert message.text() == "diary 15 min (row 2) entered"
+    shown, history = ws.case, list(ws._undo)
+    stored_30 = grid.item(2, 1).text()
+    assert stored_30 != "4"
+
+    # another session deletes the case from the store
+    ws.store.delete(case_id, ws.session.version, "dr-other")
+
+    # a diary cell typed: refused, said, the stored value shown, the value held
+    _type_in_cell(doc, grid, 2, 1, "4")
+    doc.key_focused(Qt.Key.Key_Return, "Enter")
+    settle()
+    assert message.text().startswith(f"diary 30 min {GONE}")
+    assert "close the case and look for it in the worklist" in message.text()
+    assert message.text().endswith(KEPT_TYPED)
+    assert grid.item(2, 1).text() == stored_30
+    assert outcomes.typed_cells.held is not None and outcomes.typed_cells.held.typed == "4"
+    doc.key_focused(Qt.Key.Key_Escape, "Escape")  # the cell's editor (held: kept open)
+
+    # ODI answers typed, Record ODI clicked: refused, the line keeps them
+    _tab(doc, outcomes.tabs, TABS[2])
+    line, odi = outcomes.scores.odi_entry, outcomes.scores.odi_table
+    rows = odi.rowCount()
+    doc.click(line, "Answers")
+    doc.type(line, TYPED_ODI, "ODI answers")
+    doc.click(outcomes.scores.odi_record_button, "Record ODI")
+    assert message.text().startswith(f"record ODI {GONE}")
+    assert line.text() == TYPED_ODI and odi.rowCount() == rows
+
+    # Delete block: the block stays
+    _tab(doc, outcomes.tabs, TABS[0])
+    count = blocks.count()
+    doc.click(outcomes.delete_button, "Delete block")
+    settle()
+    assert message.text().startswith(f"delete block {GONE}")
+    assert blocks.count() == count and outcomes.selected_procedure_id() == pid
+
+    # Ctrl+Z in the panel: said, nothing undone, the history as it was
+    doc.key(blocks, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier, "Ctrl+Z")
+    assert message.text().startswith(f"undo of diary 15 min {GONE}")
+    assert outcomes.undo_bar.undo_button.text() == "Undo diary 15 min"
+    assert ws.case is shown and ws._undo == history
+
+    # leaving: the case stays open on the diary cell, the value typed back in its editor
+    doc.click(cases.close_button, "Close")
+    assert ws.is_open and _editor_text(grid) == "4"
+    assert message.text().startswith(f"diary 30 min {GONE}") and message.text().endswith(STAYS)

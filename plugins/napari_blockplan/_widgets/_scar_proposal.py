@@ -212,12 +212,13 @@ class ScarProposal(QWidget):
             f"scar region grown: {region.volume_ml:.2f} mL",
             what="scar region grown",
         ):
-            # not saved (said): the panel redraws the case's scar — the proposal's layer
-            # made the scar layer is emptied with it; otherwise the proposal stays to accept
+            # not saved (said): the proposal stays to accept again — unless its layer
+            # became the scar layer, which then shows the case's scar again (none)
             if adopted:
                 self.proposal = None
                 self.label.setText("")
                 self._show_state()
+                self.panel._on_case_changed(self.panel.ws.case)
             return None
         if not adopted:
             self._discard()

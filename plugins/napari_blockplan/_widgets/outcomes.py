@@ -356,10 +356,7 @@ class OutcomesWidget(Panel):
             self.scores.show_case(case)
 
     def _error(self, text: str) -> None:
-        from napari.utils.notifications import show_error
-
-        self.message.setText(text)
-        show_error(f"blockplan: {text}")
+        self.say_error(text)
 
     @staticmethod
     def _operator() -> str:

@@ -710,20 +710,22 @@ class PlanningWidget(Panel):
         )
 
     def show_saved_case(self) -> None:
-        """After a refused save: the tables, lists, details and overlays show what the
-        case holds again — once Qt is done with a cell being committed (its item cannot
-        be replaced while it signals its own change)."""
+        """After a refused save: the tables, lists and details show what the case holds
+        again — once Qt is done with a cell being committed (its item cannot be replaced
+        while it signals its own change). The overlays show the case already: they are
+        drawn from it, and nothing was drawn for the refused edit."""
         QTimer.singleShot(0, self._show_saved_now)
 
     def _show_saved_now(self) -> None:
         with contextlib.suppress(RuntimeError):  # the panel was closed meanwhile
-            self._on_case_changed(self.ws.case)
+            case = self.ws.case
+            self._fill_table(case)
+            self._fill_scar(case)
+            self._fill_markers(case)
+            self._fill_landmarks(case)
 
     def _error(self, text: str) -> None:
-        from napari.utils.notifications import show_error
-
-        self.message.setText(text)
-        show_error(f"blockplan: {text}")
+        self.say_error(text)
 
     def _proposed_level(self) -> str:
         """The level the next level-marker click places ("" before the first is chosen)."""
