@@ -646,8 +646,10 @@ class Panel(QWidget):
         bar = self.findChild(UndoBar)
         if bar is not None:
             bar.undo() if step == "undo" else bar.redo()
-        else:
-            self.ws.undo() if step == "undo" else self.ws.redo()
+            return
+        said, refused = _step_case(self.ws, step)
+        if refused:
+            self.say_error(said)
 
     def showEvent(self, event: QShowEvent | None) -> None:
         super().showEvent(event)
@@ -710,15 +712,22 @@ class UndoBar(QWidget):
 
     def _step(self, step: str) -> str | None:
         pending = self.ws.last_action if step == "undo" else self.ws.next_redo
-        try:
-            action = self.ws.undo() if step == "undo" else self.ws.redo()
-        except SaveRefused as err:
-            said = err.words(f"{step} of {pending}")
-            self.stepped.emit(said)
+        said, refused = _step_case(self.ws, step)
+        self.stepped.emit(said)
+        if refused:
             from napari.utils.notifications import show_error
 
             show_error(f"blockplan: {said}")
-            return None
-        done = "undone" if step == "undo" else "redone"
-        self.stepped.emit(f"{done}: {action}" if action else f"nothing to {step}")
-        return action
+        return None if refused else pending
+
+
+def _step_case(ws: Workspace, step: str) -> tuple[str, bool]:
+    """Undo or redo the last edit of ``ws``'s case (``step``): what to say, and whether the
+    store refused it (then nothing was undone or redone, and the history is as it was)."""
+    pending = ws.last_action if step == "undo" else ws.next_redo
+    try:
+        action = ws.undo() if step == "undo" else ws.redo()
+    except SaveRefused as err:
+        return err.words(f"{step} of {pending}"), True
+    done = "undone" if step == "undo" else "redone"
+    return (f"{done}: {action}" if action else f"nothing to {step}"), False
