@@ -49,7 +49,8 @@ def test_edits_refused_by_the_store_are_said_and_nothing_is_lost(
     layer and the table as before), said. The new target deleted (Delete key): still there,
     said. Undo clicked: said, the history as it was. Close: the case stays open on the cell
     with "L4" in its editor; Escape, Close, Reopen: the other session's version is shown,
-    and "L4" typed again is saved."""
+    and "L4" typed again is saved. Saved elsewhere again, a label typed in T2's Label
+    field: not saved, said, held."""
     viewer, ws, cases, planning = _viewer(make_napari_viewer, tmp_path, "Planning")
     doc = Physician(viewer)
     case_id = ws.case.case_id
@@ -122,6 +123,25 @@ def test_edits_refused_by_the_store_are_said_and_nothing_is_lost(
     doc.key_focused(Qt.Key.Key_Return, "Enter")
     assert _stored(ws, case_id).target(t2.id).level == "L4"
     assert message.text() == "target level set"
+
+    # another save elsewhere; T2's label typed in its field with Enter: refused, said (no
+    # value typed in the message), the field shows the saved label, the text held
+    other = CaseSession(ws.store, case_id, "dr-other")
+    other.apply(other.case.evolve(title="edited again"), "edit title")
+    select_target(doc, planning, t2.id)
+    field = planning.target_label
+    doc.click(field, "Label")
+    doc.key(field, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier, "Ctrl+A")
+    doc.type(field, "checked twice", "a label")
+    doc.key(field, Qt.Key.Key_Return, what="Enter")
+    assert message.text() == (
+        "target label not saved: another session saved this case after you opened it — "
+        "close and reopen the case to see its latest version, then make the change again; "
+        "what you typed is kept and shown again when you close the case"
+    )
+    assert field.text() == t2.label and _stored(ws, case_id).target(t2.id).label == t2.label
+    assert planning.typed_cells.held is not None
+    assert planning.typed_cells.held.typed == "checked twice"
 
 
 def test_outcomes_refused_by_the_store_are_said_and_nothing_is_lost(
