@@ -63,8 +63,9 @@ class SaveRefused(CaseError):
     """The store did not save an edit, an undo or a redo: the open case and its undo
     history are as they were before it.
 
-    ``cause`` is the store's error (its message names the case by id only); `words` says
-    it to the physician.
+    ``action`` is what was saved (an edit's action, "undo" or "redo"); ``cause`` is the
+    store's error (its message names the case by id only); `words` says it to the
+    physician.
     """
 
     def __init__(self, action: str, cause: BaseException) -> None:
@@ -378,7 +379,7 @@ class Workspace:
         SaveRefused
             When the store did not save it: the case and the undo history are unchanged.
         """
-        self._save(new_case, action, summary, action)
+        self._save(new_case, action, summary)
         self._undo.append((self.case, action))
         del self._undo[:-_UNDO_DEPTH]
         self._redo.clear()
@@ -416,7 +417,7 @@ class Workspace:
         # the targets of the earlier state come back, not its count: T4 undone is not
         # given again to the next target placed
         previous = previous.keeping_target_numbers_of(self.case)
-        self._save(previous, "undo", action, action)
+        self._save(previous, "undo", action)
         self._undo.pop()
         self._redo.append((self.case, action))
         self.case = previous
@@ -431,22 +432,22 @@ class Workspace:
             return None
         following, action = self._redo[-1]
         following = following.keeping_target_numbers_of(self.case)
-        self._save(following, "redo", action, action)
+        self._save(following, "redo", action)
         self._redo.pop()
         self._undo.append((self.case, action))
         self.case = following
         self._announce()
         return action
 
-    def _save(self, new_case: Case, action: str, summary: str, edit: str) -> None:
+    def _save(self, new_case: Case, action: str, summary: str) -> None:
         """Save ``new_case`` through the session (the draft stored first, when no case is
-        open); `SaveRefused` of ``edit`` when the store did not."""
+        open); `SaveRefused` when the store did not."""
         try:
             session = self._ensure_session()
             self.is_open = True
             session.apply(new_case, action=action, summary=summary)
         except (BlockplanError, OSError) as err:
-            raise SaveRefused(edit, err) from err
+            raise SaveRefused(action, err) from err
 
     def _announce(self) -> None:
         """Recompute the ledger of the new case, then tell the widgets."""
