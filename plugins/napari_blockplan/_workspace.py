@@ -20,6 +20,13 @@ open case (or with the images already loaded): images of another patient or stud
 removed again and `images_refused` carries the error (its message names only UIDs and
 field names; its ``comparison`` holds both identities, for the Case panel, never logged).
 Images of the case's own study fill in what the case lacks (`adopt_identity`, an edit).
+
+**A save refused.** The store may refuse a save: another session saved the case after
+this one loaded it, or the store cannot be written (unreachable, read-only, full).
+`apply`, `undo` and `redo` then raise `SaveRefused` and leave the case and the undo
+history exactly as they were; `Panel.save_edit` (`_widgets/_panel.py`) is the one place the
+panels catch it, say it in the physician's words (`blockplan.case.refusal`) and show what
+the case holds again.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from psygnal import Signal
 
 from blockplan.case import Case, SeriesRef
-from blockplan.errors import CaseError, PatientMismatchError
+from blockplan.errors import BlockplanError, CaseError, PatientMismatchError
 from blockplan.io.identity import StudyIdentity
 from blockplan.io.volume import ImageVolume
 from napari_blockplan._qt import present
@@ -43,13 +50,34 @@ if TYPE_CHECKING:
 
     from blockplan.case.store import WorklistEntry
 
-__all__ = ["IDENTITY_KEY", "Workspace", "window_title", "workspace_for"]
+__all__ = ["IDENTITY_KEY", "SaveRefused", "Workspace", "window_title", "workspace_for"]
 
 IDENTITY_KEY = "blockplan_identity"
 """Layer metadata key of the `StudyIdentity` recorded in an image layer's DICOM headers."""
 
 _UNDO_DEPTH = 100
 _WORKSPACES: weakref.WeakKeyDictionary[Any, Workspace] = weakref.WeakKeyDictionary()
+
+
+class SaveRefused(CaseError):
+    """The store did not save an edit, an undo or a redo: the open case and its undo
+    history are as they were before it.
+
+    ``action`` is what was saved (an edit's action, "undo" or "redo"); ``cause`` is the
+    store's error (its message names the case by id only); `words` says it to the
+    physician.
+    """
+
+    def __init__(self, action: str, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.action = action
+        self.cause = cause
+
+    def words(self, what: str, *, typed: bool = False) -> str:
+        """``"<what> not saved: <why> — <what to do>"`` (`save_refused_text`)."""
+        from blockplan.case.refusal import save_refused_text
+
+        return save_refused_text(what, self.cause, typed=typed)
 
 
 def workspace_for(viewer: napari.viewer.Viewer) -> Workspace:
@@ -345,10 +373,13 @@ class Workspace:
 
         The first edit without an open case stores the draft it was made on: a new case
         carrying the loaded images' identity.
+
+        Raises
+        ------
+        SaveRefused
+            When the store did not save it: the case and the undo history are unchanged.
         """
-        session = self._ensure_session()
-        self.is_open = True
-        session.apply(new_case, action=action, summary=summary)
+        self._save(new_case, action, summary)
         self._undo.append((self.case, action))
         del self._undo[:-_UNDO_DEPTH]
         self._redo.clear()
@@ -377,30 +408,46 @@ class Workspace:
         return bool(self._redo)
 
     def undo(self) -> str | None:
-        """Go back one edit (saved like any edit); returns the action undone."""
+        """Go back one edit (saved like any edit); returns the action undone.
+
+        Raises `SaveRefused` (nothing undone, the history as it was) when not saved."""
         if not self._undo:
             return None
-        previous, action = self._undo.pop()
+        previous, action = self._undo[-1]
         # the targets of the earlier state come back, not its count: T4 undone is not
         # given again to the next target placed
         previous = previous.keeping_target_numbers_of(self.case)
-        self._ensure_session().apply(previous, action="undo", summary=action)
+        self._save(previous, "undo", action)
+        self._undo.pop()
         self._redo.append((self.case, action))
         self.case = previous
         self._announce()
         return action
 
     def redo(self) -> str | None:
-        """Redo the last undone edit; returns its action."""
+        """Redo the last undone edit; returns its action.
+
+        Raises `SaveRefused` (nothing redone, the history as it was) when not saved."""
         if not self._redo:
             return None
-        following, action = self._redo.pop()
+        following, action = self._redo[-1]
         following = following.keeping_target_numbers_of(self.case)
-        self._ensure_session().apply(following, action="redo", summary=action)
+        self._save(following, "redo", action)
+        self._redo.pop()
         self._undo.append((self.case, action))
         self.case = following
         self._announce()
         return action
+
+    def _save(self, new_case: Case, action: str, summary: str) -> None:
+        """Save ``new_case`` through the session (the draft stored first, when no case is
+        open); `SaveRefused` when the store did not."""
+        try:
+            session = self._ensure_session()
+            self.is_open = True
+            session.apply(new_case, action=action, summary=summary)
+        except (BlockplanError, OSError) as err:
+            raise SaveRefused(action, err) from err
 
     def _announce(self) -> None:
         """Recompute the ledger of the new case, then tell the widgets."""
@@ -569,8 +616,14 @@ class Workspace:
         from blockplan.case.identity import adopt_identity
 
         adopted = adopt_identity(self.case, identity)
-        if adopted != self.case:
+        if adopted == self.case:
+            return
+        try:
             self.apply(adopted, "identity from images", "patient and study from the images")
+        except SaveRefused as err:  # the images stay; the case lacks their identity still
+            from napari.utils.notifications import show_warning
+
+            show_warning(f"blockplan: {err.words('patient and study from the images')}")
 
     def volume(self, series_instance_uid: str) -> ImageVolume | None:
         """The loaded volume of a series, if any."""

@@ -135,15 +135,17 @@ def test_notes_typed_are_saved_undone_and_printed_as_typed(
     assert combo.currentData() is Approach.RETRODISCAL  # what the case holds
     message = planning.message.text()
     assert message.startswith("approach infraneural not saved: ")
-    assert "another session saved" in message and "Reload the case" in message
+    assert "another session saved" in message and "close and reopen the case" in message
     assert ws.case.target(t2.id).approach is Approach.RETRODISCAL
     assert _stored(ws, case_id).target(t2.id).approach is Approach.RETRODISCAL
     # notes typed now cannot be saved either: said, and held as refused notes are
     saved = ws.case.target(t2.id).notes
     _type_notes(doc, planning, ("checked again",))
     doc.key(field, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier, "Ctrl+Enter")
-    assert planning.message.text().startswith("target notes not saved: case ")
-    assert "another session saved" in planning.message.text()
+    assert planning.message.text().startswith(
+        "target notes not saved: another session saved this case after you opened it"
+    )
+    assert planning.message.text().endswith("shown again when you close the case")
     assert _stored(ws, case_id).target(t2.id).notes == saved == field.toPlainText()
     assert planning.typed_cells.held is not None
     assert planning.typed_cells.held.typed == "checked again"

@@ -44,7 +44,12 @@ from blockplan.case.entry import (
 from blockplan.case.limits import NRS_LIMITS
 from napari_blockplan._qt import present
 from napari_blockplan._widgets._controls import ChoiceButtons, SelectingLineEdit
-from napari_blockplan._widgets._panel import keeping_typed, refuse_typed, typed_cells_of
+from napari_blockplan._widgets._panel import (
+    SaveEdit,
+    keeping_typed,
+    refuse_typed,
+    typed_cells_of,
+)
 
 __all__ = ["DIARY_COLUMNS", "DiaryPanel", "DiaryTable"]
 
@@ -133,7 +138,7 @@ class DiaryPanel(QWidget):
 
     def __init__(
         self,
-        apply: Callable[[Case, str, str], bool],
+        apply: SaveEdit,
         on_error: Callable[[str], None],
         chart: QWidget,
     ) -> None:
@@ -279,9 +284,21 @@ class DiaryPanel(QWidget):
     def _procedure(self) -> Procedure | None:
         return next((p for p in self._case.procedures if p.id == self._pid), None)
 
-    def _save(self, proc: Procedure, diary: PainDiary | None, action: str, summary: str) -> bool:
+    def _save(
+        self,
+        proc: Procedure,
+        diary: PainDiary | None,
+        action: str,
+        summary: str,
+        *,
+        typed: QTableWidgetItem | QLineEdit | None = None,
+        show_saved: Callable[[], None] | None = None,
+    ) -> bool:
+        """Save the diary (a value ``typed`` the store refused is held, ``show_saved``
+        shows what is stored)."""
         # one sitting, one diary: the blocks of the session that shared it get it too
-        return self._apply(self._case.with_session_diary(proc.id, diary), action, summary)
+        case = self._case.with_session_diary(proc.id, diary)
+        return self._apply(case, action, summary, typed=typed, show_saved=show_saved)
 
     def _cell_committed(self, item: QTableWidgetItem) -> None:
         """A typed cell: read it, save it to the shown block, or refuse it in place."""
@@ -310,7 +327,14 @@ class DiaryPanel(QWidget):
             return
         diary = diary_with_point(proc.diary, minutes, nrs, relief)
         if diary != proc.diary:
-            self._save(proc, diary, f"diary {minutes} min", f"{where} entered")
+            self._save(
+                proc,
+                diary,
+                f"diary {minutes} min",
+                f"{where} entered",
+                typed=item,
+                show_saved=lambda: self._revert(item, stored),
+            )
 
     @staticmethod
     def _stored(proc: Procedure | None, minutes: int) -> tuple[int | None, float | None]:
@@ -356,7 +380,15 @@ class DiaryPanel(QWidget):
         else:
             new = PainDiary.model_validate({**diary.model_dump(), "baseline_nrs": value})
         if new != diary:
-            self._save(proc, new, "diary baseline", "baseline NRS entered")
+            saved = "" if diary is None else str(diary.baseline_nrs)
+            self._save(
+                proc,
+                new,
+                "diary baseline",
+                "baseline NRS entered",
+                typed=self.baseline,
+                show_saved=lambda: self.baseline.setText(saved),
+            )
 
     def _to_first_cell(self) -> None:
         if self._procedure() is not None and self.grid.rowCount():

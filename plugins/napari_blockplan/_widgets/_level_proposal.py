@@ -156,7 +156,12 @@ class LevelProposalPanel(QWidget):
         self._flagged_for = wrong
         flagged = flag_targets_near_disagreement(case, check)
         if flagged != case:
-            self.planning._apply(flagged, "flag targets: levels disagree", check.message)
+            self.planning._apply(
+                flagged,
+                "flag targets: levels disagree",
+                check.message,
+                what="flags on the targets near the levels that disagree",
+            )
 
     # -- the markers on screen -------------------------------------------------------------
     def layer(self) -> Any:
@@ -218,8 +223,11 @@ class LevelProposalPanel(QWidget):
         except BlockplanError as err:
             self.planning._error(str(err))
             return
-        self.discard()
-        self.planning._apply_levels(case, "accept proposed levels", summary)
+        # refused by the store (said), the proposal stays on screen as it was moved
+        if self.planning._apply_levels(
+            case, "accept proposed levels", summary, what="proposed level markers"
+        ):
+            self.discard()
 
     def discard(self) -> None:
         """Forget the proposal and remove its markers."""

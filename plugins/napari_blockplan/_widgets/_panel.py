@@ -14,6 +14,11 @@ being typed is committed first, as Enter would; a value the panel refused is hel
 case stays open on that cell, the typed text back in its editor and the refusal on the
 message line — until the physician corrects it or drops it with Escape. A field of several
 lines (`TextBox`) is settled the same way.
+
+Every edit a panel makes goes through `Panel.save_edit`: a save the store refuses (another
+session saved the case first, the store cannot be written) is said on the message line in
+the physician's words, the panel shows what the case holds again, and a value typed is held
+as a refused one is. Undo and redo refused are said the same way (`UndoBar`).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import contextlib
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from qtpy.QtCore import QEvent, QObject, Qt, QTimer, Signal  # type: ignore[attr-defined]
 from qtpy.QtGui import (  # type: ignore[attr-defined]
@@ -50,14 +55,18 @@ from qtpy.QtWidgets import (
 )
 
 from napari_blockplan._qt import present
-from napari_blockplan._workspace import Workspace, workspace_for
+from napari_blockplan._workspace import SaveRefused, Workspace, workspace_for
 
 if TYPE_CHECKING:
     import napari
 
+    from blockplan.case import Case
+
 __all__ = [
     "Panel",
+    "SaveEdit",
     "TextBox",
+    "Typed",
     "TypedCells",
     "UndoBar",
     "keeping_typed",
@@ -216,6 +225,9 @@ class TextBox(QTextEdit):
 _Field = QLineEdit | TextBox
 """A field a panel settles before the case is left (`TypedCells.watch_field`)."""
 _FIELDS = (QLineEdit, TextBox)
+
+Typed = QTableWidgetItem | _Field
+"""Where a value was typed: a table's cell (its item) or a field."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,6 +431,22 @@ class TypedCells:
             editor.setFocus()
 
 
+class SaveEdit(Protocol):
+    """A panel's save of an edit (`Panel.save_edit` with its words), as a part of the
+    panel (a tab's table) is given it: True when saved; a value ``typed`` into a cell or
+    a field that the store refused is held."""
+
+    def __call__(
+        self,
+        case: Case,
+        action: str,
+        summary: str,
+        *,
+        typed: Typed | None = None,
+        show_saved: Callable[[], None] | None = None,
+    ) -> bool: ...
+
+
 def refuse_typed(
     where: QTableWidgetItem | _Field,
     message: str,
@@ -545,6 +573,62 @@ class Panel(QWidget):
         if isinstance(message, QLabel):
             message.setText(text)
 
+    def say_error(self, text: str) -> None:
+        """Show ``text`` on the message line and as a napari error notification."""
+        from napari.utils.notifications import show_error
+
+        self.say(text)
+        show_error(f"blockplan: {text}")
+
+    def save_edit(
+        self,
+        case: Case,
+        action: str,
+        summary: str,
+        *,
+        what: str,
+        typed: Typed | None = None,
+        show_saved: Callable[[], None] | None = None,
+    ) -> bool:
+        """Save ``case`` as the open case (an undoable edit) and say ``summary``; the one
+        place every edit of a panel goes through.
+
+        Refused by the store (`SaveRefused`): nothing changes in the case nor in the undo
+        history; the message line says that ``what`` was not saved, why and what to do;
+        a value ``typed`` into a cell or a field is held (`refuse_typed`); ``show_saved``
+        (else `show_saved_case`) puts what the case holds back on screen. Returns whether
+        it was saved.
+        """
+        try:
+            self.ws.apply(case, action, summary)
+        except SaveRefused as err:
+            self.save_refused(err, what, typed=typed, show_saved=show_saved)
+            return False
+        self.say(summary)
+        return True
+
+    def save_refused(
+        self,
+        err: SaveRefused,
+        what: str,
+        *,
+        typed: Typed | None = None,
+        show_saved: Callable[[], None] | None = None,
+    ) -> None:
+        """Say that ``what`` was not saved (``err``), hold what was ``typed`` and show what
+        the case holds (``show_saved``, else `show_saved_case`)."""
+        message = err.words(what, typed=typed is not None)
+        shown = show_saved or self.show_saved_case
+        if typed is not None:
+            refuse_typed(typed, message, self.say_error, shown)
+        else:
+            shown()
+            self.say_error(message)
+
+    def show_saved_case(self) -> None:
+        """Show what the open case holds again, after a save was refused (a panel whose
+        controls keep what was typed or chosen redraws them from ``ws.case``)."""
+
     def _undo_keys(self) -> None:
         """Ctrl+Z undoes the last edit of the case wherever the focus is in the panel
         (Ctrl+Shift+Z / Ctrl+Y redo); a text field being typed in keeps its own undo."""
@@ -562,8 +646,10 @@ class Panel(QWidget):
         bar = self.findChild(UndoBar)
         if bar is not None:
             bar.undo() if step == "undo" else bar.redo()
-        else:
-            self.ws.undo() if step == "undo" else self.ws.redo()
+            return
+        said, refused = _step_case(self.ws, step)
+        if refused:
+            self.say_error(said)
 
     def showEvent(self, event: QShowEvent | None) -> None:
         super().showEvent(event)
@@ -616,13 +702,32 @@ class UndoBar(QWidget):
         self.redo_button.setText(f"Redo {following}" if following else "Redo")
 
     def undo(self) -> str | None:
-        """Undo the last edit of the case (saved like any edit)."""
-        action = self.ws.undo()
-        self.stepped.emit(f"undone: {action}" if action else "nothing to undo")
-        return action
+        """Undo the last edit of the case (saved like any edit); None when there was
+        nothing to undo or the store refused it (said)."""
+        return self._step("undo")
 
     def redo(self) -> str | None:
-        """Redo the last undone edit."""
-        action = self.ws.redo()
-        self.stepped.emit(f"redone: {action}" if action else "nothing to redo")
-        return action
+        """Redo the last undone edit (None: nothing to redo, or refused: said)."""
+        return self._step("redo")
+
+    def _step(self, step: str) -> str | None:
+        pending = self.ws.last_action if step == "undo" else self.ws.next_redo
+        said, refused = _step_case(self.ws, step)
+        self.stepped.emit(said)
+        if refused:
+            from napari.utils.notifications import show_error
+
+            show_error(f"blockplan: {said}")
+        return None if refused else pending
+
+
+def _step_case(ws: Workspace, step: str) -> tuple[str, bool]:
+    """Undo or redo the last edit of ``ws``'s case (``step``): what to say, and whether the
+    store refused it (then nothing was undone or redone, and the history is as it was)."""
+    pending = ws.last_action if step == "undo" else ws.next_redo
+    try:
+        action = ws.undo() if step == "undo" else ws.redo()
+    except SaveRefused as err:
+        return err.words(f"{step} of {pending}"), True
+    done = "undone" if step == "undo" else "redone"
+    return (f"{done}: {action}" if action else f"nothing to {step}"), False

@@ -205,13 +205,25 @@ class ScarProposal(QWidget):
         region = scar_region_from_mask(
             mask, proposal.grid, case.levels, method="region_grow", previous=previous
         )
-        if previous is not None or not self._becomes_scar_layer(proposal, region):
+        adopted = previous is None and self._becomes_scar_layer(proposal, region)
+        if not self.panel._apply(
+            with_scar(case, region),
+            "grow scar",
+            f"scar region grown: {region.volume_ml:.2f} mL",
+            what="scar region grown",
+        ):
+            # not saved (said): the proposal stays to accept again — unless its layer
+            # became the scar layer, which then shows the case's scar again (none)
+            if adopted:
+                self.proposal = None
+                self.label.setText("")
+                self._show_state()
+                self.panel._on_case_changed(self.panel.ws.case)
+            return None
+        if not adopted:
             self._discard()
         self.proposal = None
         self._show_state()
-        self.panel._apply(
-            with_scar(case, region), "grow scar", f"scar region grown: {region.volume_ml:.2f} mL"
-        )
         self.label.setText("")
         if self.panel.ws.mode == "seed":  # the scar is grown: a later click grows nothing
             self.panel.ws.set_mode(None)

@@ -38,7 +38,7 @@ from blockplan.case.limits import field_limits
 from blockplan.outcomes.scores import OdiCourseEntry, odi_course, odi_number, pgic_label
 from napari_blockplan._qt import present
 from napari_blockplan._widgets._controls import ChoiceButtons, SelectingLineEdit, first_error
-from napari_blockplan._widgets._panel import keeping_typed, refuse_typed
+from napari_blockplan._widgets._panel import SaveEdit, keeping_typed, refuse_typed
 
 __all__ = ["ODI_COLUMNS", "PGIC_COLUMNS", "ScoresPanel"]
 
@@ -91,9 +91,7 @@ def _by_date(entries: tuple[OdiEntry, ...] | tuple[PgicEntry, ...]) -> list[int]
 class ScoresPanel(QWidget):
     """ODI and PGIC of the case. ``apply(case, action, summary)`` saves a change."""
 
-    def __init__(
-        self, apply: Callable[[Case, str, str], object], on_error: Callable[[str], None]
-    ) -> None:
+    def __init__(self, apply: SaveEdit, on_error: Callable[[str], None]) -> None:
         super().__init__()
         self._apply = apply
         self._on_error = on_error
@@ -221,8 +219,10 @@ class ScoresPanel(QWidget):
         except ValueError as err:
             self._on_error(f"ODI: {err}; not recorded")
             return False
+        case = self._case.evolve(odi=(*self._case.odi, entry))
+        if not self._apply(case, "record ODI", "ODI recorded"):
+            return False  # not saved (said): the line keeps what was typed
         self.odi_entry.clear()
-        self._apply(self._case.evolve(odi=(*self._case.odi, entry)), "record ODI", "ODI recorded")
         return True
 
     def _odi_edited(self, item: QTableWidgetItem) -> None:
@@ -240,7 +240,13 @@ class ScoresPanel(QWidget):
         if entry != old:
             odi = list(self._case.odi)
             odi[index] = entry
-            self._apply(self._case.evolve(odi=tuple(odi)), "edit ODI", "ODI edited")
+            self._apply(
+                self._case.evolve(odi=tuple(odi)),
+                "edit ODI",
+                "ODI edited",
+                typed=item,
+                show_saved=lambda: self.show_case(self._case),
+            )
 
     def delete_odi(self) -> None:
         """Delete the selected ODI (undoable)."""
@@ -264,10 +270,10 @@ class ScoresPanel(QWidget):
         except ValueError as err:
             self._on_error(f"PGIC: {first_error(err)}; not recorded")
             return False
+        case = self._case.evolve(pgic=(*self._case.pgic, entry))
+        if not self._apply(case, "record PGIC", "PGIC recorded"):
+            return False  # not saved (said): the choice stays
         self.pgic_buttons.set_value(None)
-        self._apply(
-            self._case.evolve(pgic=(*self._case.pgic, entry)), "record PGIC", "PGIC recorded"
-        )
         return True
 
     def _pgic_edited(self, item: QTableWidgetItem) -> None:
@@ -289,7 +295,13 @@ class ScoresPanel(QWidget):
         if entry != old:
             pgic = list(self._case.pgic)
             pgic[index] = entry
-            self._apply(self._case.evolve(pgic=tuple(pgic)), "edit PGIC", "PGIC edited")
+            self._apply(
+                self._case.evolve(pgic=tuple(pgic)),
+                "edit PGIC",
+                "PGIC edited",
+                typed=item,
+                show_saved=lambda: self.show_case(self._case),
+            )
 
     def _refuse(self, item: QTableWidgetItem, why: str) -> None:
         """A cell typed and refused: held, the stored values shown again, why said."""

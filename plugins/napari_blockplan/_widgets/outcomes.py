@@ -10,11 +10,12 @@ workspace and can be undone.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from qtpy.QtCore import QSize, Qt
+from qtpy.QtCore import QSize, Qt, QTimer
 from qtpy.QtGui import QColor
 from qtpy.QtWidgets import (
     QAbstractItemView,
@@ -64,7 +65,7 @@ from blockplan.outcomes.numbering import numbered_block
 from napari_blockplan._qt import present
 from napari_blockplan._widgets._controls import scroll_only
 from napari_blockplan._widgets._diary import DiaryPanel
-from napari_blockplan._widgets._panel import Panel, UndoBar
+from napari_blockplan._widgets._panel import Panel, Typed, UndoBar
 from napari_blockplan._widgets._procedure_form import ProcedureForm
 from napari_blockplan._widgets._scores import ScoresPanel
 
@@ -316,21 +317,46 @@ class OutcomesWidget(Panel):
         self.pgic_delete_button = scores.pgic_delete_button
 
     # ------------------------------------------------------------------ helpers --
-    def _apply(self, case: Case, action: str, summary: str) -> bool:
-        """Save ``case`` (undoable); False when refused (the message says why)."""
+    def _apply(
+        self,
+        case: Case,
+        action: str,
+        summary: str,
+        *,
+        typed: Typed | None = None,
+        show_saved: Callable[[], None] | None = None,
+    ) -> bool:
+        """Save ``case`` (undoable, `Panel.save_edit`); False when refused (the message
+        says why; a value ``typed`` the store refused is held)."""
         try:
-            self.ws.apply(case, action, summary)
+            return self.save_edit(
+                case, action, summary, what=action, typed=typed, show_saved=show_saved
+            )
         except (BlockplanError, ValueError) as err:
             self._error(f"{action}: {err}")
             return False
-        self.message.setText(summary)
-        return True
+
+    def show_saved_case(self) -> None:
+        """After a refused save: the profile, the shown block's diary and the scores show
+        what the case holds (the block form keeps what it holds: it is saved with a
+        button, and asked about before it is left)."""
+        QTimer.singleShot(0, self._show_saved_now)
+
+    def _show_saved_now(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the panel was closed meanwhile
+            case = self.ws.case
+            self._filling = True
+            try:
+                self.profile.setCurrentText(case.profile_name)
+            finally:
+                self._filling = False
+            proc = self._procedure(self.diary_panel.procedure_id)
+            if proc is not None:
+                self.diary_panel.show_block(case, proc, self._block_title(proc))
+            self.scores.show_case(case)
 
     def _error(self, text: str) -> None:
-        from napari.utils.notifications import show_error
-
-        self.message.setText(text)
-        show_error(f"blockplan: {text}")
+        self.say_error(text)
 
     @staticmethod
     def _operator() -> str:

@@ -59,7 +59,7 @@ from blockplan.case import (
 from blockplan.case.identity import volume_series_ref
 from blockplan.case.vocab import BLOCK_NAMES
 from blockplan.case.wording import unnamed_joint_text
-from blockplan.errors import BlockplanError, PlanningError
+from blockplan.errors import BlockplanError
 from blockplan.outcomes.numbering import numbered_blocks
 from blockplan.planning import (
     AUTO_MULTIPLIERS,
@@ -136,6 +136,7 @@ from napari_blockplan._widgets._level_proposal import LevelProposalPanel
 from napari_blockplan._widgets._panel import (
     Panel,
     TextBox,
+    Typed,
     UndoBar,
     keeping_typed,
     refuse_typed,
@@ -638,12 +639,15 @@ class PlanningWidget(Panel):
         mode = self.mode
         if mode is None:
             return
-        before = {m.level for m in self.ws.case.levels}
+        case = self.ws.case
+        before = {m.level for m in case.levels}
         try:
             handlers[mode](world)
         except BlockplanError as err:
             self._error(str(err))
             return
+        if self.ws.case is case and mode != "seed":
+            return  # not saved (the message says why): nothing placed, the mode stays
         placed = {m.level for m in self.ws.case.levels} - before
         self._after_placement(mode, placed)
 
@@ -683,15 +687,45 @@ class PlanningWidget(Panel):
             study=StudyRef(study_instance_uid=vols[0].study_instance_uid, series=series)
         )
 
-    def _apply(self, case: Case, action: str, summary: str) -> None:
-        self.ws.apply(self._with_study(case), action, summary)
-        self.message.setText(summary)
+    def _apply(
+        self,
+        case: Case,
+        action: str,
+        summary: str,
+        *,
+        what: str | None = None,
+        typed: Typed | None = None,
+        show_saved: Callable[[], None] | None = None,
+    ) -> bool:
+        """Save an edit (`Panel.save_edit`); the message line says ``summary``. Refused
+        by the store: ``what`` (else ``action``) was not saved, said, a value ``typed``
+        held, and the panel shows what the case holds (`show_saved_case`)."""
+        return self.save_edit(
+            self._with_study(case),
+            action,
+            summary,
+            what=what or action,
+            typed=typed,
+            show_saved=show_saved,
+        )
+
+    def show_saved_case(self) -> None:
+        """After a refused save: the tables, lists and details show what the case holds
+        again — once Qt is done with a cell being committed (its item cannot be replaced
+        while it signals its own change). The overlays show the case already: they are
+        drawn from it, and nothing was drawn for the refused edit."""
+        QTimer.singleShot(0, self._show_saved_now)
+
+    def _show_saved_now(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the panel was closed meanwhile
+            case = self.ws.case
+            self._fill_table(case)
+            self._fill_scar(case)
+            self._fill_markers(case)
+            self._fill_landmarks(case)
 
     def _error(self, text: str) -> None:
-        from napari.utils.notifications import show_error
-
-        self.message.setText(text)
-        show_error(f"blockplan: {text}")
+        self.say_error(text)
 
     def _proposed_level(self) -> str:
         """The level the next level-marker click places ("" before the first is chosen)."""
@@ -792,7 +826,9 @@ class PlanningWidget(Panel):
         except BlockplanError as err:
             self._error(str(err))
             return
-        self._apply(case, "delete landmark", f"deleted landmark {name}")
+        self._apply(
+            case, "delete landmark", f"deleted landmark {name}", what=f"deletion of landmark {name}"
+        )
 
     def selected_marker_id(self) -> str | None:
         """Id of the level marker selected in the marker list."""
@@ -804,8 +840,17 @@ class PlanningWidget(Panel):
         return found[0] if found else "the marker selected in the list"
 
     # ------------------------------------------------------------------ levels --
-    def _apply_levels(self, case: Case, action: str, summary: str) -> None:
-        """Apply a marker edit, saying which targets now await confirmation."""
+    def _apply_levels(
+        self,
+        case: Case,
+        action: str,
+        summary: str,
+        *,
+        what: str,
+        typed: QTableWidgetItem | None = None,
+    ) -> bool:
+        """Apply a marker edit, saying which targets now await confirmation; False when
+        the store did not save it (``what`` was not saved: said)."""
         before = {t.id for t in unconfirmed_targets(self.ws.case)}
         flagged = [t for t in unconfirmed_targets(case) if t.id not in before]
         if flagged:
@@ -814,7 +859,7 @@ class PlanningWidget(Panel):
                 f"; level or side changed for {names}: confirm in the Targets table "
                 "(tick the level)"
             )
-        self._apply(case, action, summary)
+        return self._apply(case, action, summary, what=what, typed=typed)
 
     def add_level_at(self, world: Any) -> LevelMarker:
         """Place the level chosen in "Next level" (the proposal by default) at ``world``.
@@ -824,7 +869,9 @@ class PlanningWidget(Panel):
         chosen = self.next_level.currentText() or None
         marker = place_level_marker(self._point(world), self.ws.case.levels, chosen)
         case = change_level_markers(self.ws.case, (*self.ws.case.levels, marker))
-        self._apply_levels(case, "add level", f"level marker {marker.level}")
+        self._apply_levels(
+            case, "add level", f"level marker {marker.level}", what=f"level marker {marker.level}"
+        )
         return marker
 
     def remove_last_level(self) -> None:
@@ -832,7 +879,12 @@ class PlanningWidget(Panel):
         if self.ws.case.levels:
             last = self.ws.case.levels[-1]
             case = change_level_markers(self.ws.case, self.ws.case.levels[:-1])
-            self._apply_levels(case, "remove level", f"removed level marker {last.level}")
+            self._apply_levels(
+                case,
+                "remove level",
+                f"removed level marker {last.level}",
+                what=f"removal of level marker {last.level}",
+            )
 
     def delete_selected_level(self) -> None:
         """Delete the marker selected in the marker list."""
@@ -846,7 +898,12 @@ class PlanningWidget(Panel):
         except BlockplanError as err:
             self._error(str(err))
             return
-        self._apply_levels(case, "delete level", f"deleted level marker {level}")
+        self._apply_levels(
+            case,
+            "delete level",
+            f"deleted level marker {level}",
+            what=f"deletion of level marker {level}",
+        )
 
     def move_level_to(self, world: Any) -> None:
         """Move the marker selected in the marker list to ``world`` (one click)."""
@@ -856,7 +913,9 @@ class PlanningWidget(Panel):
         level = self._selected_marker_level()
         case = move_level_marker(self.ws.case, mid, self._point(world))
         self.ws.set_mode(None)
-        self._apply_levels(case, "move level", f"moved level marker {level}")
+        self._apply_levels(
+            case, "move level", f"moved level marker {level}", what=f"new place of {level}"
+        )
 
     def _on_marker_renamed(self, item: QTableWidgetItem) -> None:
         mid = str(item.data(Qt.ItemDataRole.UserRole))
@@ -871,7 +930,13 @@ class PlanningWidget(Panel):
             self._fill_markers(self.ws.case)
             return
         what = "renumbered level markers" if self.recount.isChecked() else "renamed level marker"
-        self._apply_levels(case, "rename level", f"{what}: {old} → {text.upper()}")
+        self._apply_levels(
+            case,
+            "rename level",
+            f"{what}: {old} → {text.upper()}",
+            what=f"level marker name {text.upper()}",
+            typed=item,
+        )
 
     def _transitional_chosen(self, index: int) -> None:
         value = str(self.transitional.itemData(index) or "") or None
@@ -887,6 +952,7 @@ class PlanningWidget(Panel):
             case,
             "note transitional vertebra",
             f"transitional vertebra: {self.transitional.itemText(index)}",
+            what="transitional vertebra",
         )
 
     def add_landmark_at(self, world: Any) -> Landmark:
@@ -897,6 +963,7 @@ class PlanningWidget(Panel):
             self.ws.case.replace_item("landmarks", lm),
             "add landmark",
             f"{kind.replace('_', ' ')} {lm.level or ''} {lm.side.value if lm.side else ''}",
+            what=f"new {kind.replace('_', ' ')} landmark",
         )
         return lm
 
@@ -934,7 +1001,9 @@ class PlanningWidget(Panel):
             region = scar_region_from_mask(
                 np.zeros(volume.shape, bool), mask_grid_for(volume), (), method="manual"
             )
-            self._apply(with_scar(self.ws.case, region), "start scar", "empty scar layer created")
+            case = with_scar(self.ws.case, region)
+            if not self._apply(case, "start scar", "empty scar layer created", what="scar layer"):
+                return
             layer = layer_for(self.viewer, "scar")
         self.ws.set_mode(None)  # a paint stroke is not a placement click
         self.viewer.layers.selection.active = layer
@@ -970,13 +1039,22 @@ class PlanningWidget(Panel):
             mask, old.grid, self.ws.case.levels, method="manual", previous=old
         )
         self._apply(
-            with_scar(self.ws.case, region), "paint scar", f"scar edited: {region.volume_ml:.2f} mL"
+            with_scar(self.ws.case, region),
+            "paint scar",
+            f"scar edited: {region.volume_ml:.2f} mL",
+            what="scar painted",
+            show_saved=lambda: _unpaint(layer),
         )
 
     def clear_scar(self) -> None:
         """Remove the scar region."""
         if self.ws.case.scar_regions:
-            self._apply(with_scar(self.ws.case, None), "clear scar", "scar cleared")
+            self._apply(
+                with_scar(self.ws.case, None),
+                "clear scar",
+                "scar cleared",
+                what="clearing of the scar",
+            )
 
     # ------------------------------------------------------------------ targets -
     def add_target_at(self, world: Any) -> Target:
@@ -991,8 +1069,9 @@ class PlanningWidget(Panel):
         case = self.ws.case.replace_item("targets", target)
         placed = f"target {target_names(case.targets)[target.id]} placed"
         reason = unassigned_level_reason(target, case.levels) or _joint_to_name(target)
-        self._apply(case, "add target", placed if reason is None else f"{placed} — {reason}")
-        self.select_target(target.id, centre=False)  # the view is already there
+        summary = placed if reason is None else f"{placed} — {reason}"
+        if self._apply(case, "add target", summary, what="new target"):
+            self.select_target(target.id, centre=False)  # the view is already there
         return target
 
     def selected_target_id(self) -> str | None:
@@ -1034,7 +1113,12 @@ class PlanningWidget(Panel):
                 )
                 return
             case = self.ws.case.remove_item("targets", tid)
-            self._apply(case, "delete target", f"target {name} deleted — Ctrl+Z to undo")
+            self._apply(
+                case,
+                "delete target",
+                f"target {name} deleted — Ctrl+Z to undo",
+                what=f"deletion of target {name}",
+            )
 
     def set_entry_at(self, world: Any, target_id: str | None = None) -> Trajectory:
         """Set the skin entry of a target (default: the selected one) at ``world``."""
@@ -1049,6 +1133,7 @@ class PlanningWidget(Panel):
             self.ws.case.replace_item("trajectories", traj),
             "set entry",
             f"skin entry of {name} placed",
+            what=f"skin entry of {name}",
         )
         return traj
 
@@ -1090,7 +1175,13 @@ class PlanningWidget(Panel):
             if isinstance(value, BlockType):  # structure, approach and level follow it
                 case, summary = change_block_type(self.ws.case, tid, value)
                 if summary:
-                    self._apply(case, "edit target", summary)
+                    self._apply(
+                        case,
+                        "edit target",
+                        summary,
+                        what=f"target block type {BLOCK_ABBREVIATIONS[value]}",
+                        typed=item,
+                    )
             else:
                 self._edit_target(tid, _EDITABLE[column], value, what, item)
         # the cell then shows the stored value in the physician's words ("tfesi" → "TFESI");
@@ -1115,13 +1206,13 @@ class PlanningWidget(Panel):
             data = target.model_dump()
             data[field] = value
             updated = Target.model_validate(data)
-            if updated != target:
-                case = self.ws.case.replace_item("targets", updated)
-                self._apply(case, "edit target", f"{what} set")
         except ValueError as err:
             self._refuse_edit(f"{what}: {value!r} is not valid ({_first_error(err)})", cell)
-        except BlockplanError as err:
-            self._refuse_edit(f"{what} {_value_text(value)} not saved: {err}", cell)
+            return
+        if updated != target:
+            case = self.ws.case.replace_item("targets", updated)
+            said = f"{what} {_value_text(value)}"
+            self._apply(case, "edit target", f"{what} set", what=said, typed=cell)
 
     def _refuse_edit(self, message: str, cell: QTableWidgetItem | None) -> None:
         """An edit of a target refused: said (a typed ``cell`` held), the case shown."""
@@ -1149,16 +1240,27 @@ class PlanningWidget(Panel):
         saved = self.ws.case.target(tid).label
         if self.target_label.text() == saved:
             return
+
+        def show_saved() -> None:
+            self.target_label.setText(saved)
+
         try:
             case = set_target_label(self.ws.case, tid, self.target_label.text())
         except BlockplanError as err:
             self._label_refused_for = tid
-            refuse_typed(
-                self.target_label, str(err), self._error, lambda: self.target_label.setText(saved)
-            )
+            refuse_typed(self.target_label, str(err), self._error, show_saved)
             return
-        if case is not self.ws.case:
-            self._apply(case, "edit target", "target label set")
+        if case is self.ws.case:
+            return
+        if not self._apply(
+            case,
+            "edit target",
+            "target label set",
+            what="target label",
+            typed=self.target_label,
+            show_saved=show_saved,
+        ):
+            self._label_refused_for = tid  # held, as a label the core refused
 
     def _notes_edited(self) -> None:
         """The notes typed (a click elsewhere, Tab or Ctrl+Enter): checked by the core
@@ -1171,18 +1273,28 @@ class PlanningWidget(Panel):
         typed = self.target_notes.text()
         if typed == saved:
             return
+
+        def show_saved() -> None:
+            self.target_notes.setText(saved)
+
         try:
             case = set_target_notes(self.ws.case, tid, typed)
-            if case is not self.ws.case:
-                name = target_names(case.targets)[tid]
-                self._apply(case, "edit target", f"notes of {name} saved")
-        except BlockplanError as err:  # the core's check, or the store could not save
-            said = str(err) if isinstance(err, PlanningError) else f"target notes not saved: {err}"
+        except BlockplanError as err:  # the core's check
             self._notes_refused_for = tid
-            refuse_typed(
-                self.target_notes, said, self._error, lambda: self.target_notes.setText(saved)
-            )
+            refuse_typed(self.target_notes, str(err), self._error, show_saved)
             return
+        if case is not self.ws.case:
+            name = target_names(case.targets)[tid]
+            if not self._apply(
+                case,
+                "edit target",
+                f"notes of {name} saved",
+                what="target notes",
+                typed=self.target_notes,
+                show_saved=show_saved,
+            ):
+                self._notes_refused_for = tid  # held, as notes the core refused
+                return
         if self._notes_of == tid:  # still shown: as saved (a tab as a space), not typed
             self._show_notes(self.ws.case.target(tid).notes)
 
@@ -1237,23 +1349,25 @@ class PlanningWidget(Panel):
     ) -> None:
         """A level cell ticked (confirmed) or typed, or a side typed: checked by the core."""
         try:
+            typed: QTableWidgetItem | None = item
             if column == "Side":
                 case = set_target_side(self.ws.case, target.id, text)
-                action, summary = "edit target", "target side set"
+                action, summary, what = "edit target", "target side set", "target side"
             elif item.checkState() == Qt.CheckState.Checked and target.level_change:
                 case = confirm_target_level(self.ws.case, target.id)
                 level = target.level or "level unassigned"
                 action, summary = "confirm level", f"level and side confirmed: {level}"
+                what, typed = f"confirmation of {level}", None  # a tick: nothing typed to hold
             elif text == level_text(target):
                 return
             else:
                 case = set_target_level(self.ws.case, target.id, text or None)
-                action, summary = "edit target", "target level set"
+                action, summary, what = "edit target", "target level set", "target level"
         except BlockplanError as err:
             refuse_typed(item, str(err), self._error)
             self._fill_table(self.ws.case)
             return
-        self._apply(case, action, summary)
+        self._apply(case, action, summary, what=what, typed=typed)
 
     # ------------------------------------------------------------------ refresh -
     def compute_metrics(self, case: Case) -> dict[str, TrajectoryMetrics]:
@@ -1391,6 +1505,15 @@ class PlanningWidget(Panel):
     def redo(self) -> None:
         """Redo the last undone edit."""
         self.undo_bar.redo()
+
+
+def _unpaint(layer: Any) -> None:
+    """A paint stroke on the scar layer not saved: the layer shows the case's scar again
+    (what it showed before the stroke)."""
+    shown = layer.metadata["blockplan"]["shown"]
+    with layer.events.blocker_all():
+        layer.data = shown.copy()
+    layer.refresh()
 
 
 def _columns_width(table: QTableWidget) -> int:
