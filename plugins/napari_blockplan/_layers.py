@@ -1416,20 +1416,16 @@ def _undone_in_the_panel(layer: Any) -> None:
     case's last edit, as on the rest of the canvas — not napari's own paint undo, which took
     a stroke off the layer with no event, so the case kept a scar the canvas no longer
     showed. A stroke is an edit of the case; undone, the layer is drawn from the case."""
+    from napari_blockplan._widgets._panel import step_case
     from napari_blockplan._workspace import workspace_for
 
     def _stepping(step: str) -> Any:
         def _step(stepped: Any) -> None:
             for viewer in list(_GUARDED):
                 if stepped in viewer.layers:
-                    ws = workspace_for(viewer)
-                    action = ws.undo() if step == "undo" else ws.redo()
-                    done = "undone" if step == "undo" else "redone"
-                    viewer.status = (
-                        f"blockplan: {done}: {action}"
-                        if action
-                        else f"blockplan: nothing to {step}"
-                    )
+                    # a refused save is said, as in the panels (nothing undone or redone)
+                    said, _refused = step_case(workspace_for(viewer), step)
+                    viewer.status = f"blockplan: {said}"
 
         return _step
 

@@ -22,7 +22,14 @@ from blockplan.case.refusal import KEPT_TYPED
 from blockplan.case.store import CaseSession
 from napari_blockplan._layers import layer_for
 from napari_blockplan._widgets.outcomes import TABS
-from tests.plugin._gui import Physician, activate, canvas_widget, select_target, settle
+from tests.plugin._gui import (
+    Physician,
+    activate,
+    canvas_widget,
+    click_layer_row,
+    select_target,
+    settle,
+)
 from tests.plugin.test_leaving_with_typed_edits import (
     LEVEL,
     STAYS,
@@ -108,6 +115,16 @@ def test_edits_refused_by_the_store_are_said_and_nothing_is_lost(
     assert ws.case is shown and ws._undo == history
     stored = _stored(ws, case_id)
     assert stored.title == "edited elsewhere" and stored.targets == shown.targets
+
+    # Ctrl+Z on the canvas with the scar layer selected (the case's undo there): said on
+    # the status line, nothing undone
+    click_layer_row(doc, "blockplan: scar")
+    activate(canvas)
+    canvas.setFocus()
+    doc.key(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier, "Ctrl+Z")
+    settle(5)
+    assert f"undo of add target {CONFLICT}" in viewer.status
+    assert ws.case is shown and ws._undo == history
 
     # leaving: the case stays open on the held cell, "L4" back in its editor
     doc.click(cases.close_button, "Close")

@@ -71,6 +71,7 @@ __all__ = [
     "UndoBar",
     "keeping_typed",
     "refuse_typed",
+    "step_case",
     "typed_cells_of",
 ]
 
@@ -647,7 +648,7 @@ class Panel(QWidget):
         if bar is not None:
             bar.undo() if step == "undo" else bar.redo()
             return
-        said, refused = _step_case(self.ws, step)
+        said, refused = step_case(self.ws, step)
         if refused:
             self.say_error(said)
 
@@ -712,7 +713,7 @@ class UndoBar(QWidget):
 
     def _step(self, step: str) -> str | None:
         pending = self.ws.last_action if step == "undo" else self.ws.next_redo
-        said, refused = _step_case(self.ws, step)
+        said, refused = step_case(self.ws, step)
         self.stepped.emit(said)
         if refused:
             from napari.utils.notifications import show_error
@@ -721,7 +722,7 @@ class UndoBar(QWidget):
         return None if refused else pending
 
 
-def _step_case(ws: Workspace, step: str) -> tuple[str, bool]:
+def step_case(ws: Workspace, step: str) -> tuple[str, bool]:
     """Undo or redo the last edit of ``ws``'s case (``step``): what to say, and whether the
     store refused it (then nothing was undone or redone, and the history is as it was)."""
     pending = ws.last_action if step == "undo" else ws.next_redo
