@@ -139,6 +139,9 @@ class CasePanel(Panel):
         unguard = self.ws.add_leave_guard(self._title_settled)
         self.destroyed.connect(lambda *_: unguard())
         self.listen(self.ws.images_changed, self._refresh_offer)
+        self.listen(self.ws.images_changed, self._images_came)
+        self._waiting_images: tuple[str, str] | None = None
+        """The case whose message asks for its study's images, and that message."""
         self.listen(self.ws.images_refused, self._show_refused)
         # the Report panel's Author saves the clinician too: the prompt goes at once
         self.listen(self.ws.clinician_changed, lambda *_: self._refresh_clinician())
@@ -491,7 +494,21 @@ class CasePanel(Panel):
         except BlockplanError as err:
             self._error(str(err))
             return
-        self.message.setText(f"Opened {case.display_name}.{_images_hint(self.ws, case)}")
+        hint = _images_hint(self.ws, case)
+        self.message.setText(f"Opened {case.display_name}.{hint}")
+        self._waiting_images = (case.case_id, self.message.text()) if hint else None
+
+    def _images_came(self) -> None:
+        """The study asked for is loaded: the message stops asking for it (it had kept
+        saying "No image of its study is loaded yet" over the loaded images)."""
+        waiting = self._waiting_images
+        if waiting is None or _images_hint(self.ws, self.ws.case):
+            return  # nothing asked, or still none of the study's images
+        self._waiting_images = None
+        case_id, asked = waiting
+        if self.ws.is_open and self.ws.case.case_id == case_id and self.message.text() == asked:
+            name = self.ws.case.display_name
+            self.message.setText(f"Opened {name}; the images of its study are loaded.")
 
     def reopen(self, n: int = 0) -> None:
         """Reopen the ``n``-th case offered for the loaded study (0: the newest)."""

@@ -16,9 +16,16 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from qtpy.QtCore import Qt
+from qtpy.QtCore import QSize, Qt
 from qtpy.QtGui import QImage, QPixmap
-from qtpy.QtWidgets import QComboBox, QFormLayout, QGridLayout, QLabel, QVBoxLayout
+from qtpy.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+)
 
 from blockplan.case import Case
 from blockplan.fluoro.views import VIEW_TITLES, ViewKind, view_kinds
@@ -37,6 +44,9 @@ __all__ = ["FluoroWidget"]
 DOCK_DETECTOR_PX = 384
 """Detector size of the panel's previews (pixels; the field stays 307 mm)."""
 
+PICTURE_MIN_PX = 200
+"""The smallest size a preview is shown at (pixels); wider when the panel is."""
+
 QUICK_VOXEL_STEP = 2
 """The quick previews shown first use every second CT voxel (about 8 times faster); the
 full-quality ones replace them when computed."""
@@ -49,6 +59,59 @@ def _pixmap(rgb: np.ndarray[Any, Any]) -> QPixmap:
     h, w = data.shape[:2]
     image = QImage(data.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888)
     return QPixmap.fromImage(image.copy())  # copy: the array may go away
+
+
+class _Picture(QLabel):
+    """A preview scaled to the width the panel gives it, keeping its square aspect.
+
+    The 384-pixel DRR had been shown at full size in a label about 200 pixels wide: the
+    label showed its middle, so the angles printed along its top edge ("ight oblique, 5.0°
+    caudal tilt"), the side marker and the level names at its edges were cut off.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._full: QPixmap | None = None
+        # the picture follows the panel's width (square), never sets it
+        policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+
+    def sizeHint(self) -> QSize:
+        return QSize(PICTURE_MIN_PX, PICTURE_MIN_PX)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(PICTURE_MIN_PX, PICTURE_MIN_PX)
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        return max(width, PICTURE_MIN_PX)
+
+    def show_picture(self, pixmap: QPixmap) -> None:
+        self._full = pixmap
+        self._fit()
+
+    def clear(self) -> None:
+        self._full = None
+        super().clear()
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        if self._full is None:
+            return
+        size = self.contentsRect().size()
+        self.setPixmap(
+            self._full.scaled(
+                size,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+        )
 
 
 class FluoroWidget(Panel):
@@ -64,7 +127,7 @@ class FluoroWidget(Panel):
                 combo.addItem(VIEW_TITLES[k], k.value)
             combo.setCurrentIndex(list(ViewKind).index(kind))
             combo.currentIndexChanged.connect(lambda *_: self.refresh())
-        self.images = [QLabel("no preview"), QLabel("no preview")]
+        self.images = [_Picture("no preview"), _Picture("no preview")]
         self.captions = [QLabel(""), QLabel("")]
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -93,7 +156,6 @@ class FluoroWidget(Panel):
             zip(self.views, self.images, self.captions, strict=True)
         ):
             image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            image.setMinimumSize(200, 200)
             caption.setWordWrap(True)
             grid.addWidget(combo, 0, col)
             grid.addWidget(image, 1, col)
@@ -247,7 +309,7 @@ class FluoroWidget(Panel):
         self.shown = previews
         self.final = final
         for preview, image, caption in zip(previews, self.images, self.captions, strict=True):
-            image.setPixmap(_pixmap(preview.image_rgb))
+            image.show_picture(_pixmap(preview.image_rgb))
             caption.setText(preview.view.title)
         quality = "" if final else " (quick preview; refining…)"
         self.status.setText(f"{previews[0].target_name}: isocentre at the target{quality}")
