@@ -20,7 +20,7 @@ import pytest
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QFileDialog, QLineEdit
 
-from tests.plugin._gui import SAMPLE, Physician, activate, select_target, settle
+from tests.plugin._gui import SAMPLE, Physician, activate, click_layer_row, select_target, settle
 
 pytestmark = pytest.mark.gui
 
@@ -202,3 +202,17 @@ def test_previews_and_report_of_a_planned_case(
     )
     assert not report.archive_button.isEnabled()
     assert report.export_button.isEnabled()
+
+    # the CT removed from napari's layer list (its row clicked, then napari's delete
+    # button): the previews say which target waits for what (the message had asked to
+    # "select a target and load the case's CT" with T1 selected above it)
+    ct = next(layer.name for layer in viewer.layers if layer.name.startswith("CT "))
+    click_layer_row(doc, ct)
+    doc.click(viewer.window._qt_viewer.layerButtons.deleteButton, "napari's delete button")
+    qtbot.waitUntil(lambda: ws.ct() is None, timeout=10000)
+    settle()
+    shown = previews.target.currentText()
+    assert previews.status.text() == (
+        f"{shown}: no CT loaded — load the case's CT (Study browser) to see its C-arm previews"
+    )
+    assert [image.text() for image in previews.images] == ["no preview", "no preview"]

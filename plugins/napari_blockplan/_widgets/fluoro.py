@@ -199,8 +199,15 @@ class FluoroWidget(Panel):
         """What the previews depend on; or None and what to do to see them."""
         tid = self.target.currentData()
         ct = self.ws.ct()
-        if tid is None or ct is None:
-            return None, "select a target and load the case's CT to see its C-arm previews"
+        # one sentence had asked for both ("select a target and load the case's CT") with
+        # a target chosen above it, or with no CT missing
+        if tid is None:
+            return None, "plan a target in the Planning panel to see its C-arm previews"
+        if ct is None:
+            return None, (
+                f"{self.target.currentText()}: no CT loaded — load the case's CT (Study "
+                "browser) to see its C-arm previews"
+            )
         case = self.ws.case
         target = case.target(tid)
         traj = case.trajectory_for(tid)
