@@ -35,7 +35,7 @@ def _enter_path(doc: Physician, browser: Any, path: Path) -> None:
 
 
 def test_a_case_reopened_before_its_images(
-    make_napari_viewer: Any, tmp_path: Path, qtbot: Any
+    make_napari_viewer: Any, tmp_path: Path, qtbot: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from blockplan.case.store import CaseStore
     from blockplan.demo import build_demo_case
@@ -49,8 +49,26 @@ def test_a_case_reopened_before_its_images(
     ws.close_case()
     _d, browser = viewer.window.add_plugin_dock_widget("blockplan", "Study browser")
     _d, cases = viewer.window.add_plugin_dock_widget("blockplan", "Cases")
+    _d, report = viewer.window.add_plugin_dock_widget("blockplan", "Report")
     doc = Physician(viewer)
     activate(cases)
+
+    # no case open: Build and Export say so (Build had made a report of no one, every
+    # field "not recorded", ready to archive; Export asked for a folder first)
+    asked: list[str] = []
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: asked.append("") or ("", ""))
+    )
+    doc.click(report.build_button, "Build report")
+    assert report.status.text() == (
+        "no case is open: open or start one in the Case panel, then build its report"
+    )
+    assert report.pdf is None and report.build_button.isEnabled()
+    doc.click(report.export_button, "Export de-identified…")
+    assert report.status.text() == (
+        "no case is open: open or start one in the Case panel, then export it"
+    )
+    assert asked == []
 
     # a folder without DICOM, typed and Enter (Enter had done nothing; then the scan
     # said "0 series found, 1 other files skipped.")
@@ -101,7 +119,7 @@ def test_a_case_reopened_before_its_images(
         "Opened case “Demo: persistent left L5 radicular pain after L4-L5 decompression”; "
         "the images of its study are loaded."
     )
-    assert doc.actions == 15, doc.log
+    assert doc.actions == 17, doc.log
 
 
 def _fits(picture: Any) -> bool:

@@ -83,6 +83,12 @@ STALE_REPORT = (
 )
 """Why the previewed report can no longer be archived (said when the case changes)."""
 
+NO_CASE = "no case is open: open or start one in the Case panel, then build its report"
+"""Why Build and Export do nothing without a case (Build had made a report of no one, every
+field "not recorded", that could be archived)."""
+
+NO_CASE_EXPORT = "no case is open: open or start one in the Case panel, then export it"
+
 PREPARE_AFTER_MS = 1500
 """How long the case stays unchanged before the report's pictures are computed ahead."""
 
@@ -301,6 +307,8 @@ class ReportWidget(Panel):
         """Build the report of the open case in a background thread."""
         from napari.qt.threading import thread_worker
 
+        if not self.ws.is_open:
+            return self._refuse(NO_CASE)
         case = self.ws.case
         volumes = self.ws.volumes()
         clinic, author = self.clinic.text().strip(), self.author.text().strip()
@@ -445,6 +453,8 @@ class ReportWidget(Panel):
         """Export a de-identified copy of the case's archive objects into a new folder."""
         from blockplan.archive.jobs import export_deidentified
 
+        if not self.ws.is_open:
+            return self._refuse(NO_CASE_EXPORT)
         images = self._images()
         if images is None:
             return None
@@ -460,6 +470,12 @@ class ReportWidget(Panel):
         self._job_ended(f"de-identified export written to {folder}")
 
     def _export_dialog(self) -> None:
+        # refused before a folder is asked for, not after it was chosen
+        if not self.ws.is_open:
+            self._refuse(NO_CASE_EXPORT)
+            return
+        if self._images() is None:
+            return
         name, _ = QFileDialog.getSaveFileName(self, "Export de-identified to a new folder")
         if name:
             self.export_deidentified(name)
