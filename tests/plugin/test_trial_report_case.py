@@ -119,7 +119,27 @@ def test_a_case_reopened_before_its_images(
         "Opened case “Demo: persistent left L5 radicular pain after L4-L5 decompression”; "
         "the images of its study are loaded."
     )
-    assert doc.actions == 17, doc.log
+
+    # a second case started by mistake, both closed: the banner offers both, each with
+    # when it was changed and what it holds in full on a second line (on one line, its
+    # middle was cut: "Reopen case 58cb5d9c, 2…5 — nothing planned yet")
+    doc.click(cases.close_button, "Close")
+    doc.click(cases.new_button, "New case")
+    doc.click(cases.close_button, "Close")
+    qtbot.waitUntil(lambda: cases.reopen_buttons[1].isVisible(), timeout=10000)
+    settle()
+    for button in cases.reopen_buttons[:2]:  # room for two lines
+        assert button.height() >= 2 * button.fontMetrics().lineSpacing()
+    empty, demo = (b.shown_text().split("\n") for b in cases.reopen_buttons[:2])
+    assert empty[0].startswith("Reopen case ") and empty[1].endswith(" — nothing planned yet")
+    assert demo[0].startswith("Reopen “Demo: persistent") and demo[0].endswith("decompression”")
+    assert demo[1].endswith(" — 5 targets, 4 blocks")
+    for button, lines in zip(cases.reopen_buttons, (empty, demo), strict=False):
+        assert "…" not in lines[1]
+        assert button.fontMetrics().horizontalAdvance(lines[1]) <= button.width()
+    doc.click(cases.reopen_buttons[1], "Reopen the planned case")
+    assert ws.is_open and ws.case.title.startswith("Demo: persistent")
+    assert doc.actions == 21, doc.log
 
 
 def _fits(picture: Any) -> bool:

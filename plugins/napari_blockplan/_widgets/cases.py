@@ -175,9 +175,9 @@ class CasePanel(Panel):
         self.offer_label = QLabel("")
         self.offer_label.setWordWrap(True)
         # one button per stored case of the study (newest first); the first is reopen_button
-        self.reopen_buttons: list[QPushButton] = []
+        self.reopen_buttons: list[_ElidedButton] = []
         for n in range(OFFERED_CASES):
-            button: QPushButton = _ElidedButton("Reopen")
+            button = _ElidedButton("Reopen")
             button.clicked.connect(lambda _checked=False, i=n: self.reopen(i))
             self.reopen_buttons.append(button)
         self.reopen_button = self.reopen_buttons[0]
@@ -635,7 +635,7 @@ class CasePanel(Panel):
         for button, entry in zip(self.reopen_buttons, self._offered + [None] * OFFERED_CASES):
             button.setVisible(entry is not None)
             if entry is not None:
-                button.setText(_reopen_text(entry))
+                button.set_parts(*_reopen_parts(entry))
                 button.setToolTip(button.text())
         if len(entries) == 1:
             self.offer_label.setText(
@@ -753,39 +753,69 @@ def _worklist_row(entry: WorklistEntry) -> tuple[str, ...]:
 class _ElidedButton(QPushButton):
     """A push button whose long text is shortened in its middle to the room it has (the
     whole text is its ``text()`` and tooltip), so a long case title never widens the dock
-    and takes the room of the images."""
+    and takes the room of the images. A reopen button (`set_parts`) shows two lines."""
 
     _MIN_WIDTH = 120
-
-    def sizeHint(self) -> QSize:
-        hint = super().sizeHint()
-        return QSize(min(hint.width(), self._MIN_WIDTH), hint.height())
+    _parts: tuple[str, str, str, str] | None = None
 
     def minimumSizeHint(self) -> QSize:
         return self.sizeHint()
 
+    def set_parts(self, head: str, name: str, end: str, detail: str) -> None:
+        """Show ``head + name + end`` on a first line (the name shortened in its middle
+        when the room is short) and ``detail`` whole on a second; ``text()`` is the whole,
+        one line: ``head + name + end + ", " + detail``.
+
+        On one line the middle had been cut, and with it the time changed ("Reopen case
+        58cb5d9c, 2…5 — nothing planned yet"), which tells two cases of a study apart.
+        """
+        self._parts = (head, name, end, detail)
+        self.setText(f"{head}{name}{end}, {detail}")
+        self.updateGeometry()
+
+    def _two_lines(self) -> bool:
+        return self._parts is not None and self.text() == "{}{}{}, {}".format(*self._parts)
+
+    def shown_text(self) -> str:
+        """The text as drawn in the room the button has."""
+        metrics = self.fontMetrics()
+        room = max(self.width() - 2 * metrics.averageCharWidth() - 8, 0)
+        middle, right = Qt.TextElideMode.ElideMiddle, Qt.TextElideMode.ElideRight
+        if self._parts is None or not self._two_lines():
+            return metrics.elidedText(self.text(), middle, room)
+        head, name, end, detail = self._parts
+        left = max(room - metrics.horizontalAdvance(head + end), 0)
+        first = head + metrics.elidedText(name, middle, left) + end if name else head + end
+        return (
+            f"{metrics.elidedText(first, right, room)}\n{metrics.elidedText(detail, right, room)}"
+        )
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        if self._parts is not None and self._two_lines():  # room for the second line
+            hint.setHeight(hint.height() + self.fontMetrics().lineSpacing())
+        return QSize(min(hint.width(), self._MIN_WIDTH), hint.height())
+
     def paintEvent(self, event: Any) -> None:
         option = QStyleOptionButton()
         self.initStyleOption(option)
-        room = self.width() - 2 * self.fontMetrics().averageCharWidth() - 8
-        option.text = self.fontMetrics().elidedText(
-            self.text(), Qt.TextElideMode.ElideMiddle, max(room, 0)
-        )
+        option.text = self.shown_text()
         QStylePainter(self).drawControl(QStyle.ControlElement.CE_PushButton, option)
 
 
-def _reopen_text(entry: WorklistEntry) -> str:
+def _reopen_parts(entry: WorklistEntry) -> tuple[str, str, str, str]:
     """A reopen button: which case (title, else the id's first eight characters), when it
-    was changed and what it holds, so two cases of one study are told apart."""
-    name = f"“{entry.title}”" if entry.title else f"case {entry.case_id[:8]}"
+    was changed and what it holds, so two cases of one study are told apart — as the
+    parts of `_ElidedButton.set_parts`."""
     held = [
         f"{n} {word}{'s' if n != 1 else ''}"
         for n, word in ((entry.n_targets, "target"), (entry.n_procedures, "block"))
         if n
     ]
-    return (
-        f"Reopen {name}, {_changed(entry.updated_at)} — {', '.join(held) or 'nothing planned yet'}"
-    )
+    detail = f"{_changed(entry.updated_at)} — {', '.join(held) or 'nothing planned yet'}"
+    if entry.title:
+        return "Reopen “", entry.title, "”", detail
+    return f"Reopen case {entry.case_id[:8]}", "", "", detail
 
 
 def _fit_columns(table: QTableWidget, rows: Sequence[Sequence[str]]) -> None:
