@@ -37,6 +37,8 @@ def _enter_path(doc: Physician, browser: Any, path: Path) -> None:
 def test_a_case_reopened_before_its_images(
     make_napari_viewer: Any, tmp_path: Path, qtbot: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from blockplan.case import Case
+    from blockplan.case.model import PatientInfo, StudyRef
     from blockplan.case.store import CaseStore
     from blockplan.demo import build_demo_case
     from napari_blockplan._workspace import workspace_for
@@ -46,6 +48,13 @@ def test_a_case_reopened_before_its_images(
     ws = workspace_for(viewer)
     ws.use_store(CaseStore(tmp_path / "cases.sqlite3"))
     ws.start_case(build_demo_case(SAMPLE))  # stored yesterday, closed
+    ws.close_case()
+    other = Case(
+        title="Another patient's plan",
+        patient=PatientInfo(patient_id="OTHER-7", patient_name="OTHER^Person"),
+        study=StudyRef(study_instance_uid="1.2.826.0.1.3680043.10.999.1"),
+    )
+    ws.start_case(other)  # another patient's case, stored too
     ws.close_case()
     _d, browser = viewer.window.add_plugin_dock_widget("blockplan", "Study browser")
     _d, cases = viewer.window.add_plugin_dock_widget("blockplan", "Cases")
@@ -139,7 +148,22 @@ def test_a_case_reopened_before_its_images(
         assert button.fontMetrics().horizontalAdvance(lines[1]) <= button.width()
     doc.click(cases.reopen_buttons[1], "Reopen the planned case")
     assert ws.is_open and ws.case.title.startswith("Demo: persistent")
-    assert doc.actions == 21, doc.log
+
+    # the other patient's case opened with the sample loaded: the sample is refused (its
+    # images removed) and the panel shows both identities — its parts scroll, none is
+    # squeezed (the open case's rows had overlapped, the name and Rename cut in half)
+    doc.click(cases.search_edit, "Search")
+    cases.search_edit.selectAll()
+    doc.type(cases.search_edit, "other", "the other patient's name")
+    qtbot.waitUntil(lambda: len(cases.entries) == 1 and not cases.searching, timeout=10000)
+    doc.key(cases.search_edit, Qt.Key.Key_Return, what="Enter")
+    qtbot.waitUntil(lambda: ws.case.title == "Another patient's plan", timeout=10000)
+    qtbot.waitUntil(lambda: cases.refused.isVisible() and ws.ct() is None, timeout=10000)
+    settle()
+    shown = [cases.rename_button, cases.title_edit, cases.close_button, *cases.fields.values()]
+    squeezed = [w for w in shown if w.height() < w.minimumSizeHint().height()]
+    assert not squeezed, [(type(w).__name__, w.height()) for w in squeezed]
+    assert doc.actions == 24, doc.log
 
 
 def _fits(picture: Any) -> bool:

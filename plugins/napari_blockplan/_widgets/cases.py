@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qtpy.QtCore import QModelIndex, QSize, Qt, QTimer
+from qtpy.QtCore import QEvent, QModelIndex, QSize, Qt, QTimer
 from qtpy.QtGui import QFont
 from qtpy.QtWidgets import (
     QAbstractItemView,
@@ -35,6 +35,7 @@ from qtpy.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QStyle,
     QStyleOptionButton,
     QStylePainter,
@@ -117,12 +118,20 @@ class CasePanel(Panel):
         life = self._life
         self.destroyed.connect(lambda *_: life.end())
 
+        content = QWidget()
+        parts = QVBoxLayout(content)
+        parts.setContentsMargins(0, 0, 0, 0)
+        parts.addWidget(self._clinician_row())
+        parts.addWidget(self._offer_banner())
+        parts.addWidget(self._refused_warning())
+        parts.addWidget(self._case_box())
+        parts.addWidget(self._worklist_box(), 1)
+        self.parts_scroll = _Scrolling(content)
+        """The panel's parts scroll when the dock is short: with the refused-images
+        warning shown, the open case's rows had been squeezed over each other (the name
+        and the Rename button cut in half)."""
         layout = QVBoxLayout(self)
-        layout.addWidget(self._clinician_row())
-        layout.addWidget(self._offer_banner())
-        layout.addWidget(self._refused_warning())
-        layout.addWidget(self._case_box())
-        layout.addWidget(self._worklist_box(), 1)
+        layout.addWidget(self.parts_scroll, 1)
         self.message = QLabel("")
         self.message.setWordWrap(True)
         layout.addWidget(self.message)
@@ -801,6 +810,33 @@ class _ElidedButton(QPushButton):
         self.initStyleOption(option)
         option.text = self.shown_text()
         QStylePainter(self).drawControl(QStyle.ControlElement.CE_PushButton, option)
+
+
+class _Scrolling(QScrollArea):
+    """``content`` in a vertical scroll area (no frame), never narrower than the content
+    with its scroll bar: as a part appears (the offer banner, the refused-images warning)
+    the dock widens to it rather than cutting its right edge under the scroll bar."""
+
+    def __init__(self, content: QWidget) -> None:
+        super().__init__()
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setWidget(content)
+        content.installEventFilter(self)
+
+    def eventFilter(self, watched: Any, event: Any) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()  # the content's minimum width may have changed
+        return super().eventFilter(watched, event)
+
+    def minimumSizeHint(self) -> QSize:
+        content = self.widget()
+        hint = super().minimumSizeHint()
+        if content is None:
+            return hint
+        bar = present(self.verticalScrollBar()).sizeHint().width()
+        return QSize(content.minimumSizeHint().width() + bar, hint.height())
 
 
 def _reopen_parts(entry: WorklistEntry) -> tuple[str, str, str, str]:
