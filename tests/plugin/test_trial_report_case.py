@@ -184,12 +184,24 @@ def test_previews_and_report_of_a_planned_case(
         planning_demo.planning,
         planning_demo.doc,
     )
-    _d, previews = viewer.window.add_plugin_dock_widget("blockplan", "C-arm previews")
+    previews_dock, previews = viewer.window.add_plugin_dock_widget("blockplan", "C-arm previews")
     qtbot.waitUntil(lambda: previews.final, timeout=60000)
     # the 384-pixel DRR had been shown at full size in a 200-pixel place: its middle only,
     # the angles along its top cut ("ight oblique, 5.0° caudal tilt")
     assert all(_fits(picture) for picture in previews.images)
     assert previews.shown[0].image_rgb.shape[:2] == (384, 384)
+
+    # the panel floated and made tall and narrow (420 × 900): the previews go one above
+    # the other, each about the panel's width (side by side, they stayed 200 px wide with
+    # half the panel empty below them, their level names unreadable)
+    previews_dock.setFloating(True)
+    previews_dock.resize(420, 900)
+    settle()
+    assert all(_fits(picture) for picture in previews.images)
+    assert min(picture.pixmap().width() for picture in previews.images) >= 300
+    assert previews.stacked
+    previews_dock.setFloating(False)
+    settle()
 
     # T2 chosen in the previews' target list (Down key): shown whole too
     doc.key(previews.target, Qt.Key.Key_Down, what="Down on the target list")

@@ -44,8 +44,8 @@ __all__ = ["FluoroWidget"]
 DOCK_DETECTOR_PX = 384
 """Detector size of the panel's previews (pixels; the field stays 307 mm)."""
 
-PICTURE_MIN_PX = 200
-"""The smallest size a preview is shown at (pixels); wider when the panel is."""
+PICTURE_MIN_PX = 120
+"""The smallest size a preview is shown at (pixels); larger when the panel is."""
 
 QUICK_VOXEL_STEP = 2
 """The quick previews shown first use every second CT voxel (about 8 times faster); the
@@ -73,7 +73,7 @@ class _Picture(QLabel):
         super().__init__(text)
         self._full: QPixmap | None = None
         # the picture follows the panel's width (square), never sets it
-        policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         policy.setHeightForWidth(True)
         self.setSizePolicy(policy)
 
@@ -149,22 +149,54 @@ class FluoroWidget(Panel):
         scroll_only(self)
 
     def _layout(self) -> None:
-        form = QFormLayout()
-        form.addRow("Target:", self.target)
-        grid = QGridLayout()
-        for col, (combo, image, caption) in enumerate(
-            zip(self.views, self.images, self.captions, strict=True)
-        ):
+        self._form = QFormLayout()
+        self._form.addRow("Target:", self.target)
+        self._grid = QGridLayout()
+        for image, caption in zip(self.images, self.captions, strict=True):
             image.setAlignment(Qt.AlignmentFlag.AlignCenter)
             caption.setWordWrap(True)
-            grid.addWidget(combo, 0, col)
-            grid.addWidget(image, 1, col)
-            grid.addWidget(caption, 2, col)
+        self.stacked = True
+        """Whether the two previews are one above the other (else side by side)."""
+        self._arrange(stacked=False)
+        self._note = QLabel("DRRs from the CT; decision support, not a medical device.")
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addLayout(grid)
+        layout.addLayout(self._form)
+        layout.addLayout(self._grid, 1)
         layout.addWidget(self.status)
-        layout.addWidget(QLabel("DRRs from the CT; decision support, not a medical device."))
+        layout.addWidget(self._note)
+
+    def _arrange(self, *, stacked: bool) -> None:
+        """The two previews side by side, or one above the other (each: its view, its
+        picture, its caption); the pictures take the room left."""
+        if stacked == self.stacked:
+            return
+        self.stacked = stacked
+        grid = self._grid
+        for n, parts in enumerate(zip(self.views, self.images, self.captions, strict=True)):
+            row, col = (3 * n, 0) if stacked else (0, n)
+            for k, part in enumerate(parts):
+                grid.addWidget(part, row + k, col)  # moves it when already in the grid
+        for r in range(6):
+            grid.setRowStretch(r, 1 if r in ((1, 4) if stacked else (1,)) else 0)
+
+    def resizeEvent(self, event: Any) -> None:
+        """Side by side, the previews of a tall narrow panel were 200 px wide with room to
+        spare below them (their level names unreadable): whichever arrangement shows the
+        larger pictures is used."""
+        super().resizeEvent(event)
+        room = self.contentsRect()
+        layout = self.layout()
+        if layout is None:
+            return
+        gap = max(layout.spacing(), 0)
+        m = layout.contentsMargins()
+        width = room.width() - m.left() - m.right()
+        height = room.height() - m.top() - m.bottom() - 3 * gap
+        height -= sum(w.sizeHint().height() for w in (self.target, self.status, self._note))
+        each = self.views[0].sizeHint().height() + self.captions[0].sizeHint().height() + 2 * gap
+        side_by_side = min((width - gap) / 2, height - each)
+        stacked = min(width, (height - 2 * each - gap) / 2)
+        self._arrange(stacked=stacked > 1.1 * side_by_side)  # 10 %: no flapping
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
