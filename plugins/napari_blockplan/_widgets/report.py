@@ -391,8 +391,8 @@ class ReportWidget(Panel):
         except OSError as err:  # had reached napari as a traceback
             why = err.strerror or type(err).__name__
             self._refuse(f"report not saved: {why} ({Path(name).name}); choose another folder")
-        except BlockplanError as err:
-            self._refuse(f"report not saved: {err}")
+        except BlockplanError as err:  # written, but not kept with the case
+            self._refuse(f"report not kept with the case: {err}")
 
     # -- archive and export --------------------------------------------------------------
     def _images(self) -> Path | None:
