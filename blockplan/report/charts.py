@@ -11,6 +11,7 @@ block's verdict.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 from reportlab.graphics.shapes import Drawing, Group, Line, Path, PolyLine, Rect, String
 from reportlab.lib.colors import Color, HexColor, white
@@ -29,6 +30,9 @@ _THRESHOLD = HexColor(DIARY_CHART_COLOURS["threshold"])
 _MISSING = HexColor(DIARY_CHART_COLOURS["missing"])
 _RUN = HexColor(DIARY_CHART_COLOURS["run"])
 _LABEL_GAP_PT = 13.0  # closer time-axis labels would overlap
+_FONT_PT = 6.5
+_LABEL_CLEAR_PT = 1.5
+"""Room kept between the threshold's label and the curve or a point (pt)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +55,20 @@ class _Frame:
 
     def text(self, x: float, y: float, text: str, colour: Color, anchor: str = "start") -> String:
         return String(
-            x, y, text, fontName=self.font, fontSize=6.5, fillColor=colour, textAnchor=anchor
+            x, y, text, fontName=self.font, fontSize=_FONT_PT, fillColor=colour, textAnchor=anchor
         )
+
+    def drawn_points(self) -> list[tuple[float, float]]:
+        """Where the curve and the points are drawn (pt): each point, and the curve's
+        segments sampled every ≈ 1 pt."""
+        spec = self.spec
+        out = [(self.x(m), self.y(v)) for m, v in (*spec.points, *spec.patient_points)]
+        for segment in spec.segments:
+            xy = [(self.x(m), self.y(v)) for m, v in segment]
+            for (x0, y0), (x1, y1) in pairwise(xy):
+                n = max(1, int(max(abs(x1 - x0), abs(y1 - y0))))
+                out += [(x0 + (x1 - x0) * k / n, y0 + (y1 - y0) * k / n) for k in range(n + 1)]
+        return out
 
 
 def diary_chart(
@@ -92,11 +108,14 @@ def diary_chart(
         d.add(message)
         return d
     grid, ticks = _axes(d, f)
+    label = None
     if spec.quantity == "relief":
         ticks += _nrs_axis(d, f, width)
-        _run_and_threshold(d, f)
+        label = _run_and_threshold(d, f)
     d.add(_segments(grid, _GRID, 0.4))
     d.add(_segments(ticks, _INK, 0.5))
+    if label is not None:  # over the grid: a grid line had struck it through
+        d.add(label)
     note = _CHART_NOTES.get(block.verdict)
     if note is not None:
         d.add(f.text(left + f.width - 3, bottom + f.height - 9, note, _THRESHOLD, "end"))
@@ -148,19 +167,44 @@ def _nrs_axis(d: Drawing, f: _Frame, width: float) -> list[Segment]:
     return ticks
 
 
-def _run_and_threshold(d: Drawing, f: _Frame) -> None:
-    """The shaded run at or above the threshold from onset, and the threshold line."""
+def _run_and_threshold(d: Drawing, f: _Frame) -> String | None:
+    """The shaded run at or above the threshold from onset, and the threshold line; its
+    label is returned, to be drawn over the grid."""
     spec = f.spec
     if spec.shaded_run_min is not None:
         x0, x1 = (f.x(t) for t in spec.shaded_run_min)
         d.add(Rect(x0, f.bottom, max(x1 - x0, 1.5), f.height, fillColor=_RUN, strokeColor=None))
     if spec.threshold_pct is None:
-        return
+        return None
     ty = f.y(spec.threshold_pct)
     line = Line(f.left, ty, f.left + f.width, ty, strokeColor=_THRESHOLD, strokeWidth=0.9)
     line.strokeDashArray = [3, 2]
     d.add(line)
-    d.add(f.text(f.left + 3, ty + 2, spec.threshold_label, _THRESHOLD))
+    return f.text(*_threshold_label_place(f, ty), spec.threshold_label, _THRESHOLD)
+
+
+def _threshold_label_place(f: _Frame, ty: float) -> tuple[float, float]:
+    """Where the threshold's label goes: above its line at the left, else at the right,
+    else below it at the left or the right — the first place the curve and its points
+    leave free.
+
+    Always above at the left, it had been crossed by the curve of every block relieved
+    early ("threshold 80 %" under the line from 87 % to 100 %, report page "Pain diaries").
+    """
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    label = f.spec.threshold_label
+    w, h = stringWidth(label, f.font, _FONT_PT), 0.75 * _FONT_PT  # digits' height
+    drawn = f.drawn_points()
+    left, right = f.left + 3, f.left + f.width - 3 - w
+    places = [(left, ty + 2), (right, ty + 2), (left, ty - 2 - h), (right, ty - 2 - h)]
+    m = _LABEL_CLEAR_PT + 2.0  # a point's marker reaches 2 pt around it
+    for x, y in places:
+        if y < f.bottom or y + h > f.bottom + f.height:
+            continue
+        if not any(x - m <= px <= x + w + m and y - m <= py <= y + h + m for px, py in drawn):
+            return x, y
+    return places[0]
 
 
 def _data(d: Drawing, f: _Frame) -> None:

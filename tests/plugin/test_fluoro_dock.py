@@ -45,7 +45,7 @@ def test_previews_follow_the_selected_target_and_its_entry(docked: Any, qtbot: A
     qtbot.waitUntil(lambda: _shows(previews, first) and previews.final, timeout=60000)
     eye, side = target_views(case, first, kinds=[ViewKind.BULLSEYE, ViewKind.PROGRESSION])
     assert [c.text() for c in previews.captions] == [eye.title, side.title]
-    assert previews.images[0].pixmap().width() == 384
+    assert previews.shown[0].image_rgb.shape[:2] == (384, 384)  # shown scaled to the panel
 
     # the physician selects T5 in the Planning table: the previews follow
     doc = Physician(viewer)

@@ -79,6 +79,9 @@ def test_clinic_author_and_destination_typed_in_the_report_panel_survive_a_relau
     assert (report.clinic.text(), report.author.text()) == (CLINIC, AUTHOR)
     assert report.destination.text() == destination
     assert workspace_for(again).user == AUTHOR
+    # a report is of a case (Build without one is refused): the case reopened
+    workspace_for(again).use_store(CaseStore(tmp_path / "cases.sqlite3"))
+    workspace_for(again).start_case(build_demo_case(SAMPLE))
     doc = Physician(again)
     doc.click(report.build_button, "Build report")
     qtbot.waitUntil(

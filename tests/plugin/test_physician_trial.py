@@ -534,7 +534,8 @@ def test_a_refused_series_is_seen_without_scrolling(
     assert description.foreground().color().name() == "#d55e00"
     assert description.toolTip() == status
     assert browser.status.text().startswith("1 series found")
-    assert f"Series 5 {status}." in browser.status.text()
+    assert f"Series 5 {status}" in browser.status.text()  # one full stop, not ".."
+    assert ".." not in browser.status.text()
 
 
 def test_the_wheel_over_the_planning_panel_never_edits_a_target(

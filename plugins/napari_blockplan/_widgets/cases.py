@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qtpy.QtCore import QModelIndex, QSize, Qt, QTimer
+from qtpy.QtCore import QEvent, QModelIndex, QSize, Qt, QTimer
 from qtpy.QtGui import QFont
 from qtpy.QtWidgets import (
     QAbstractItemView,
@@ -35,6 +35,7 @@ from qtpy.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QStyle,
     QStyleOptionButton,
     QStylePainter,
@@ -117,12 +118,20 @@ class CasePanel(Panel):
         life = self._life
         self.destroyed.connect(lambda *_: life.end())
 
+        content = QWidget()
+        parts = QVBoxLayout(content)
+        parts.setContentsMargins(0, 0, 0, 0)
+        parts.addWidget(self._clinician_row())
+        parts.addWidget(self._offer_banner())
+        parts.addWidget(self._refused_warning())
+        parts.addWidget(self._case_box())
+        parts.addWidget(self._worklist_box(), 1)
+        self.parts_scroll = _Scrolling(content)
+        """The panel's parts scroll when the dock is short: with the refused-images
+        warning shown, the open case's rows had been squeezed over each other (the name
+        and the Rename button cut in half)."""
         layout = QVBoxLayout(self)
-        layout.addWidget(self._clinician_row())
-        layout.addWidget(self._offer_banner())
-        layout.addWidget(self._refused_warning())
-        layout.addWidget(self._case_box())
-        layout.addWidget(self._worklist_box(), 1)
+        layout.addWidget(self.parts_scroll, 1)
         self.message = QLabel("")
         self.message.setWordWrap(True)
         layout.addWidget(self.message)
@@ -139,6 +148,9 @@ class CasePanel(Panel):
         unguard = self.ws.add_leave_guard(self._title_settled)
         self.destroyed.connect(lambda *_: unguard())
         self.listen(self.ws.images_changed, self._refresh_offer)
+        self.listen(self.ws.images_changed, self._images_came)
+        self._waiting_images: tuple[str, str] | None = None
+        """The case whose message asks for its study's images, and that message."""
         self.listen(self.ws.images_refused, self._show_refused)
         # the Report panel's Author saves the clinician too: the prompt goes at once
         self.listen(self.ws.clinician_changed, lambda *_: self._refresh_clinician())
@@ -172,9 +184,9 @@ class CasePanel(Panel):
         self.offer_label = QLabel("")
         self.offer_label.setWordWrap(True)
         # one button per stored case of the study (newest first); the first is reopen_button
-        self.reopen_buttons: list[QPushButton] = []
+        self.reopen_buttons: list[_ElidedButton] = []
         for n in range(OFFERED_CASES):
-            button: QPushButton = _ElidedButton("Reopen")
+            button = _ElidedButton("Reopen")
             button.clicked.connect(lambda _checked=False, i=n: self.reopen(i))
             self.reopen_buttons.append(button)
         self.reopen_button = self.reopen_buttons[0]
@@ -491,7 +503,21 @@ class CasePanel(Panel):
         except BlockplanError as err:
             self._error(str(err))
             return
-        self.message.setText(f"Opened {case.display_name}.{_images_hint(self.ws, case)}")
+        hint = _images_hint(self.ws, case)
+        self.message.setText(f"Opened {case.display_name}.{hint}")
+        self._waiting_images = (case.case_id, self.message.text()) if hint else None
+
+    def _images_came(self) -> None:
+        """The study asked for is loaded: the message stops asking for it (it had kept
+        saying "No image of its study is loaded yet" over the loaded images)."""
+        waiting = self._waiting_images
+        if waiting is None or _images_hint(self.ws, self.ws.case):
+            return  # nothing asked, or still none of the study's images
+        self._waiting_images = None
+        case_id, asked = waiting
+        if self.ws.is_open and self.ws.case.case_id == case_id and self.message.text() == asked:
+            name = self.ws.case.display_name
+            self.message.setText(f"Opened {name}; the images of its study are loaded.")
 
     def reopen(self, n: int = 0) -> None:
         """Reopen the ``n``-th case offered for the loaded study (0: the newest)."""
@@ -618,7 +644,7 @@ class CasePanel(Panel):
         for button, entry in zip(self.reopen_buttons, self._offered + [None] * OFFERED_CASES):
             button.setVisible(entry is not None)
             if entry is not None:
-                button.setText(_reopen_text(entry))
+                button.set_parts(*_reopen_parts(entry))
                 button.setToolTip(button.text())
         if len(entries) == 1:
             self.offer_label.setText(
@@ -736,39 +762,96 @@ def _worklist_row(entry: WorklistEntry) -> tuple[str, ...]:
 class _ElidedButton(QPushButton):
     """A push button whose long text is shortened in its middle to the room it has (the
     whole text is its ``text()`` and tooltip), so a long case title never widens the dock
-    and takes the room of the images."""
+    and takes the room of the images. A reopen button (`set_parts`) shows two lines."""
 
     _MIN_WIDTH = 120
-
-    def sizeHint(self) -> QSize:
-        hint = super().sizeHint()
-        return QSize(min(hint.width(), self._MIN_WIDTH), hint.height())
+    _parts: tuple[str, str, str, str] | None = None
 
     def minimumSizeHint(self) -> QSize:
         return self.sizeHint()
 
+    def set_parts(self, head: str, name: str, end: str, detail: str) -> None:
+        """Show ``head + name + end`` on a first line (the name shortened in its middle
+        when the room is short) and ``detail`` whole on a second; ``text()`` is the whole,
+        one line: ``head + name + end + ", " + detail``.
+
+        On one line the middle had been cut, and with it the time changed ("Reopen case
+        58cb5d9c, 2…5 — nothing planned yet"), which tells two cases of a study apart.
+        """
+        self._parts = (head, name, end, detail)
+        self.setText(f"{head}{name}{end}, {detail}")
+        self.updateGeometry()
+
+    def _two_lines(self) -> bool:
+        return self._parts is not None and self.text() == "{}{}{}, {}".format(*self._parts)
+
+    def shown_text(self) -> str:
+        """The text as drawn in the room the button has."""
+        metrics = self.fontMetrics()
+        room = max(self.width() - 2 * metrics.averageCharWidth() - 8, 0)
+        middle, right = Qt.TextElideMode.ElideMiddle, Qt.TextElideMode.ElideRight
+        if self._parts is None or not self._two_lines():
+            return metrics.elidedText(self.text(), middle, room)
+        head, name, end, detail = self._parts
+        left = max(room - metrics.horizontalAdvance(head + end), 0)
+        first = head + metrics.elidedText(name, middle, left) + end if name else head + end
+        return (
+            f"{metrics.elidedText(first, right, room)}\n{metrics.elidedText(detail, right, room)}"
+        )
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        if self._parts is not None and self._two_lines():  # room for the second line
+            hint.setHeight(hint.height() + self.fontMetrics().lineSpacing())
+        return QSize(min(hint.width(), self._MIN_WIDTH), hint.height())
+
     def paintEvent(self, event: Any) -> None:
         option = QStyleOptionButton()
         self.initStyleOption(option)
-        room = self.width() - 2 * self.fontMetrics().averageCharWidth() - 8
-        option.text = self.fontMetrics().elidedText(
-            self.text(), Qt.TextElideMode.ElideMiddle, max(room, 0)
-        )
+        option.text = self.shown_text()
         QStylePainter(self).drawControl(QStyle.ControlElement.CE_PushButton, option)
 
 
-def _reopen_text(entry: WorklistEntry) -> str:
+class _Scrolling(QScrollArea):
+    """``content`` in a vertical scroll area (no frame), never narrower than the content
+    with its scroll bar: as a part appears (the offer banner, the refused-images warning)
+    the dock widens to it rather than cutting its right edge under the scroll bar."""
+
+    def __init__(self, content: QWidget) -> None:
+        super().__init__()
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setWidget(content)
+        content.installEventFilter(self)
+
+    def eventFilter(self, watched: Any, event: Any) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()  # the content's minimum width may have changed
+        return super().eventFilter(watched, event)
+
+    def minimumSizeHint(self) -> QSize:
+        content = self.widget()
+        hint = super().minimumSizeHint()
+        if content is None:
+            return hint
+        bar = present(self.verticalScrollBar()).sizeHint().width()
+        return QSize(content.minimumSizeHint().width() + bar, hint.height())
+
+
+def _reopen_parts(entry: WorklistEntry) -> tuple[str, str, str, str]:
     """A reopen button: which case (title, else the id's first eight characters), when it
-    was changed and what it holds, so two cases of one study are told apart."""
-    name = f"“{entry.title}”" if entry.title else f"case {entry.case_id[:8]}"
+    was changed and what it holds, so two cases of one study are told apart — as the
+    parts of `_ElidedButton.set_parts`."""
     held = [
         f"{n} {word}{'s' if n != 1 else ''}"
         for n, word in ((entry.n_targets, "target"), (entry.n_procedures, "block"))
         if n
     ]
-    return (
-        f"Reopen {name}, {_changed(entry.updated_at)} — {', '.join(held) or 'nothing planned yet'}"
-    )
+    detail = f"{_changed(entry.updated_at)} — {', '.join(held) or 'nothing planned yet'}"
+    if entry.title:
+        return "Reopen “", entry.title, "”", detail
+    return f"Reopen case {entry.case_id[:8]}", "", "", detail
 
 
 def _fit_columns(table: QTableWidget, rows: Sequence[Sequence[str]]) -> None:

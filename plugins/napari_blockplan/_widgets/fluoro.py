@@ -16,9 +16,16 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from qtpy.QtCore import Qt
+from qtpy.QtCore import QSize, Qt
 from qtpy.QtGui import QImage, QPixmap
-from qtpy.QtWidgets import QComboBox, QFormLayout, QGridLayout, QLabel, QVBoxLayout
+from qtpy.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+)
 
 from blockplan.case import Case
 from blockplan.fluoro.views import VIEW_TITLES, ViewKind, view_kinds
@@ -37,6 +44,9 @@ __all__ = ["FluoroWidget"]
 DOCK_DETECTOR_PX = 384
 """Detector size of the panel's previews (pixels; the field stays 307 mm)."""
 
+PICTURE_MIN_PX = 120
+"""The smallest size a preview is shown at (pixels); larger when the panel is."""
+
 QUICK_VOXEL_STEP = 2
 """The quick previews shown first use every second CT voxel (about 8 times faster); the
 full-quality ones replace them when computed."""
@@ -49,6 +59,59 @@ def _pixmap(rgb: np.ndarray[Any, Any]) -> QPixmap:
     h, w = data.shape[:2]
     image = QImage(data.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888)
     return QPixmap.fromImage(image.copy())  # copy: the array may go away
+
+
+class _Picture(QLabel):
+    """A preview scaled to the width the panel gives it, keeping its square aspect.
+
+    The 384-pixel DRR had been shown at full size in a label about 200 pixels wide: the
+    label showed its middle, so the angles printed along its top edge ("ight oblique, 5.0°
+    caudal tilt"), the side marker and the level names at its edges were cut off.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._full: QPixmap | None = None
+        # the picture follows the panel's width (square), never sets it
+        policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+
+    def sizeHint(self) -> QSize:
+        return QSize(PICTURE_MIN_PX, PICTURE_MIN_PX)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(PICTURE_MIN_PX, PICTURE_MIN_PX)
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        return max(width, PICTURE_MIN_PX)
+
+    def show_picture(self, pixmap: QPixmap) -> None:
+        self._full = pixmap
+        self._fit()
+
+    def clear(self) -> None:
+        self._full = None
+        super().clear()
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        if self._full is None:
+            return
+        size = self.contentsRect().size()
+        self.setPixmap(
+            self._full.scaled(
+                size,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+        )
 
 
 class FluoroWidget(Panel):
@@ -64,7 +127,7 @@ class FluoroWidget(Panel):
                 combo.addItem(VIEW_TITLES[k], k.value)
             combo.setCurrentIndex(list(ViewKind).index(kind))
             combo.currentIndexChanged.connect(lambda *_: self.refresh())
-        self.images = [QLabel("no preview"), QLabel("no preview")]
+        self.images = [_Picture("no preview"), _Picture("no preview")]
         self.captions = [QLabel(""), QLabel("")]
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -86,23 +149,54 @@ class FluoroWidget(Panel):
         scroll_only(self)
 
     def _layout(self) -> None:
-        form = QFormLayout()
-        form.addRow("Target:", self.target)
-        grid = QGridLayout()
-        for col, (combo, image, caption) in enumerate(
-            zip(self.views, self.images, self.captions, strict=True)
-        ):
+        self._form = QFormLayout()
+        self._form.addRow("Target:", self.target)
+        self._grid = QGridLayout()
+        for image, caption in zip(self.images, self.captions, strict=True):
             image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            image.setMinimumSize(200, 200)
             caption.setWordWrap(True)
-            grid.addWidget(combo, 0, col)
-            grid.addWidget(image, 1, col)
-            grid.addWidget(caption, 2, col)
+        self.stacked = True
+        """Whether the two previews are one above the other (else side by side)."""
+        self._arrange(stacked=False)
+        self._note = QLabel("DRRs from the CT; decision support, not a medical device.")
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addLayout(grid)
+        layout.addLayout(self._form)
+        layout.addLayout(self._grid, 1)
         layout.addWidget(self.status)
-        layout.addWidget(QLabel("DRRs from the CT; decision support, not a medical device."))
+        layout.addWidget(self._note)
+
+    def _arrange(self, *, stacked: bool) -> None:
+        """The two previews side by side, or one above the other (each: its view, its
+        picture, its caption); the pictures take the room left."""
+        if stacked == self.stacked:
+            return
+        self.stacked = stacked
+        grid = self._grid
+        for n, parts in enumerate(zip(self.views, self.images, self.captions, strict=True)):
+            row, col = (3 * n, 0) if stacked else (0, n)
+            for k, part in enumerate(parts):
+                grid.addWidget(part, row + k, col)  # moves it when already in the grid
+        for r in range(6):
+            grid.setRowStretch(r, 1 if r in ((1, 4) if stacked else (1,)) else 0)
+
+    def resizeEvent(self, event: Any) -> None:
+        """Side by side, the previews of a tall narrow panel were 200 px wide with room to
+        spare below them (their level names unreadable): whichever arrangement shows the
+        larger pictures is used."""
+        super().resizeEvent(event)
+        room = self.contentsRect()
+        layout = self.layout()
+        if layout is None:
+            return
+        gap = max(layout.spacing(), 0)
+        m = layout.contentsMargins()
+        width = room.width() - m.left() - m.right()
+        height = room.height() - m.top() - m.bottom() - 3 * gap
+        height -= sum(w.sizeHint().height() for w in (self.target, self.status, self._note))
+        each = self.views[0].sizeHint().height() + self.captions[0].sizeHint().height() + 2 * gap
+        side_by_side = min((width - gap) / 2, height - each)
+        stacked = min(width, (height - 2 * each - gap) / 2)
+        self._arrange(stacked=stacked > 1.1 * side_by_side)  # 10 %: no flapping
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
@@ -137,8 +231,15 @@ class FluoroWidget(Panel):
         """What the previews depend on; or None and what to do to see them."""
         tid = self.target.currentData()
         ct = self.ws.ct()
-        if tid is None or ct is None:
-            return None, "select a target and load the case's CT to see its C-arm previews"
+        # one sentence had asked for both ("select a target and load the case's CT") with
+        # a target chosen above it, or with no CT missing
+        if tid is None:
+            return None, "plan a target in the Planning panel to see its C-arm previews"
+        if ct is None:
+            return None, (
+                f"{self.target.currentText()}: no CT loaded — load the case's CT (Study "
+                "browser) to see its C-arm previews"
+            )
         case = self.ws.case
         target = case.target(tid)
         traj = case.trajectory_for(tid)
@@ -247,7 +348,7 @@ class FluoroWidget(Panel):
         self.shown = previews
         self.final = final
         for preview, image, caption in zip(previews, self.images, self.captions, strict=True):
-            image.setPixmap(_pixmap(preview.image_rgb))
+            image.show_picture(_pixmap(preview.image_rgb))
             caption.setText(preview.view.title)
         quality = "" if final else " (quick preview; refining…)"
         self.status.setText(f"{previews[0].target_name}: isocentre at the target{quality}")

@@ -83,6 +83,12 @@ STALE_REPORT = (
 )
 """Why the previewed report can no longer be archived (said when the case changes)."""
 
+NO_CASE = "no case is open: open or start one in the Case panel, then build its report"
+"""Why Build and Export do nothing without a case (Build had made a report of no one, every
+field "not recorded", that could be archived)."""
+
+NO_CASE_EXPORT = "no case is open: open or start one in the Case panel, then export it"
+
 PREPARE_AFTER_MS = 1500
 """How long the case stays unchanged before the report's pictures are computed ahead."""
 
@@ -241,17 +247,28 @@ class ReportWidget(Panel):
         if self.build_button.isEnabled():  # not while a report is being built
             self._say_if_stale()
 
-    def _say_if_stale(self) -> None:
+    def _say_if_stale(self, done: str = "") -> None:
         """The preview no longer shows the case: say so at once and disable Archive and
         Save PDF… — the physician used to learn it only from Archive's refusal, and could
-        save the outdated PDF."""
+        save the outdated PDF. ``done``: what a job just finished, said before it."""
         if self.pdf_case is None:
             return
         stale = self.pdf_case != self.ws.case
         self.archive_button.setEnabled(not stale)
         self.save_button.setEnabled(not stale)  # an outdated PDF is not saved either
         if stale:
-            self.status.setText(STALE_REPORT)
+            self.status.setText(f"{done}; {STALE_REPORT}" if done else STALE_REPORT)
+
+    def _job_ended(self, done: str) -> None:
+        """An archive, export or send ended (``done`` says how): Archive is enabled again
+        only for a report that still shows the case — an export finished or refused had
+        enabled it under "the case changed after the report was built", and its click was
+        then refused."""
+        self.progress.setVisible(False)
+        self.export_button.setEnabled(True)
+        self.archive_button.setEnabled(self.pdf is not None)
+        self.status.setText(done)
+        self._say_if_stale(done)
 
     def prepare(self) -> Any:
         """Compute the report's pictures and level count ahead, in a worker
@@ -290,6 +307,8 @@ class ReportWidget(Panel):
         """Build the report of the open case in a background thread."""
         from napari.qt.threading import thread_worker
 
+        if not self.ws.is_open:
+            return self._refuse(NO_CASE)
         case = self.ws.case
         volumes = self.ws.volumes()
         clinic, author = self.clinic.text().strip(), self.author.text().strip()
@@ -323,6 +342,8 @@ class ReportWidget(Panel):
         self.archive_button.setEnabled(True)
         self.page.setMaximum(max(len(self.pages), 1))
         self.page.setSuffix(f" of {len(self.pages)}" if self.pages else "")
+        # wide enough for "9 of 9": the row had squeezed it to "1 of '"
+        self.page.setMinimumWidth(self.page.sizeHint().width())
         self.status.setText(
             f"report built: {len(self.pages)} pages, {len(self.pdf) / 1024:.0f} kB"
             if self.pages
@@ -335,9 +356,7 @@ class ReportWidget(Panel):
         from napari.utils.notifications import show_error
 
         self.build_button.setEnabled(True)
-        self.progress.setVisible(False)
-        self.archive_button.setEnabled(self.pdf is not None)
-        self.status.setText(f"failed: {err}")
+        self._job_ended(f"failed: {err}")
         show_error(f"blockplan: {err}")
 
     def _show_page(self, number: int) -> None:
@@ -362,9 +381,18 @@ class ReportWidget(Panel):
         return written
 
     def _save_dialog(self) -> None:
+        from blockplan.errors import BlockplanError
+
         name, _ = QFileDialog.getSaveFileName(self, "Save report", "report.pdf", "PDF (*.pdf)")
-        if name:
+        if not name:
+            return
+        try:
             self.save(name)
+        except OSError as err:  # had reached napari as a traceback
+            why = err.strerror or type(err).__name__
+            self._refuse(f"report not saved: {why} ({Path(name).name}); choose another folder")
+        except BlockplanError as err:  # written, but not kept with the case
+            self._refuse(f"report not kept with the case: {err}")
 
     # -- archive and export --------------------------------------------------------------
     def _images(self) -> Path | None:
@@ -388,6 +416,7 @@ class ReportWidget(Panel):
         )(job)
         self.progress.setVisible(True)
         self.archive_button.setEnabled(False)
+        self.export_button.setEnabled(False)  # one job at a time
         self._worker = worker
         return worker
 
@@ -415,17 +444,17 @@ class ReportWidget(Panel):
         )
 
     def _archived(self, outcome: Any) -> None:
-        self.progress.setVisible(False)
-        self.archive_button.setEnabled(True)
         where = outcome.folder if outcome.folder is not None else outcome.destination
         sent = f"{len(outcome.sent)} objects confirmed; " if outcome.folder is None else ""
-        self.status.setText(f"archived to {where}: {sent}the report exactly as previewed")
+        self._job_ended(f"archived to {where}: {sent}the report exactly as previewed")
         self._show_outbox()
 
     def export_deidentified(self, folder: str | Path) -> Any:
         """Export a de-identified copy of the case's archive objects into a new folder."""
         from blockplan.archive.jobs import export_deidentified
 
+        if not self.ws.is_open:
+            return self._refuse(NO_CASE_EXPORT)
         images = self._images()
         if images is None:
             return None
@@ -438,11 +467,15 @@ class ReportWidget(Panel):
         )
 
     def _exported(self, folder: Path) -> None:
-        self.progress.setVisible(False)
-        self.archive_button.setEnabled(self.pdf is not None)
-        self.status.setText(f"de-identified export written to {folder}")
+        self._job_ended(f"de-identified export written to {folder}")
 
     def _export_dialog(self) -> None:
+        # refused before a folder is asked for, not after it was chosen
+        if not self.ws.is_open:
+            self._refuse(NO_CASE_EXPORT)
+            return
+        if self._images() is None:
+            return
         name, _ = QFileDialog.getSaveFileName(self, "Export de-identified to a new folder")
         if name:
             self.export_deidentified(name)

@@ -67,6 +67,8 @@ class StudyWidget(QWidget):
 
         self.path_edit = QLineEdit()
         self.path_edit.setPlaceholderText("DICOM folder, file or DICOMDIR")
+        # Enter after typing or pasting a path finds its series (it had done nothing)
+        self.path_edit.returnPressed.connect(lambda: self.scan(self.path_edit.text()))
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         self.scan_button = QPushButton("Find series")
@@ -230,11 +232,17 @@ class StudyWidget(QWidget):
         self.table.resizeColumnsToContents()
         skipped = f", {len(found.skipped)} other files skipped" if found.skipped else ""
         refused = [
-            f" Series {info.series_number or '?'} refused: {'; '.join(info.reasons)}."
+            f" Series {info.series_number or '?'} refused: {_sentence(info.reasons)}"
             for info in self.series
             if info.status == "refused"
         ]
-        self._found_text = f"{len(self.series)} series found{skipped}.{''.join(refused)}"
+        if not self.series:  # "0 series found, 1 other files skipped." said nothing to do
+            self._found_text = (
+                f"No DICOM series found here{skipped}: choose the folder that holds the "
+                "study's DICOM files (Browse…)."
+            )
+        else:
+            self._found_text = f"{len(self.series)} series found{skipped}.{''.join(refused)}"
 
     def selected_series(self) -> list[Any]:
         """The series of the selected rows (all loadable ones when nothing is selected)."""
@@ -256,7 +264,16 @@ class StudyWidget(QWidget):
             return self.job
         chosen = self.selected_series()
         if not chosen:
-            self._show_error("no loadable series selected")
+            rows = sorted({index.row() for index in self.table.selectedIndexes()})
+            refused = [
+                f"Series {info.series_number or '?'} refused: {_sentence(info.reasons)}"
+                for info in ([self.series[r] for r in rows] if rows else self.series)
+            ]
+            self._show_error(  # the Status column may lie beyond the dock's edge
+                " ".join(["no loadable series selected.", *refused])
+                if refused
+                else "no series to load: find the series of a DICOM folder first"
+            )
             return None
         source = self.path_edit.text().strip()
         gaps, tilt = self.choices
@@ -320,6 +337,12 @@ class StudyWidget(QWidget):
 
         self.status.setText(message)
         show_error(f"blockplan: {message}")
+
+
+def _sentence(reasons: Any) -> str:
+    """Reasons joined into one sentence ending in a single full stop (a reason ending in
+    one had been shown as "…or pick another series..")."""
+    return "; ".join(reasons).rstrip(". ") + "."
 
 
 def _identity_text(found: Any) -> str:
