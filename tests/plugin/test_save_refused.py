@@ -160,6 +160,15 @@ def test_edits_refused_by_the_store_are_said_and_nothing_is_lost(
     assert planning.typed_cells.held is not None
     assert planning.typed_cells.held.typed == "checked twice"
 
+    # the Case panel's Rename: said in the same words, the title typed stays in its field
+    doc.click(cases.title_edit, "Title")
+    doc.key(cases.title_edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier, "Ctrl+A")
+    doc.type(cases.title_edit, "a title", "a title")
+    doc.click(cases.rename_button, "Rename")
+    assert cases.message.text().startswith(f"case title {CONFLICT}")
+    assert cases.title_edit.text() == "a title"
+    assert _stored(ws, case_id).title == "edited again"
+
 
 def test_outcomes_refused_by_the_store_are_said_and_nothing_is_lost(
     make_napari_viewer: Any, tmp_path: Path

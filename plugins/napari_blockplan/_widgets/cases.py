@@ -49,6 +49,7 @@ from blockplan.case._text import format_person_name, sex_text
 from blockplan.errors import BlockplanError, CaseConflictError
 from napari_blockplan._qt import present
 from napari_blockplan._widgets._panel import Panel, UndoBar
+from napari_blockplan._workspace import SaveRefused
 
 if TYPE_CHECKING:
     import napari
@@ -541,6 +542,9 @@ class CasePanel(Panel):
         """Give the open case the title typed (undoable)."""
         try:
             self.ws.rename_case(self.title_edit.text())
+        except SaveRefused as err:  # the title stays typed in its field
+            self._error(err.words("case title"))
+            return
         except BlockplanError as err:
             self._error(str(err))
             return
