@@ -355,10 +355,7 @@ def write_archive(
     """
     target = Path(folder).absolute()
     if target.exists():
-        raise ArchiveError(
-            f"{target}: already exists; archives are never overwritten. Choose a new folder "
-            "or remove the old one"
-        )
+        raise ArchiveError(_exists_message(target, objects.pdf, deidentified))
     parent = target.parent
     if not parent.is_dir():
         raise ArchiveError(f"{parent}: folder does not exist; create it first")
@@ -407,6 +404,43 @@ def write_archive(
             ) from err
         raise
     return target
+
+
+_MANIFEST_LIMIT = 1 << 20
+"""The largest manifest.json `_holds_report` reads (bytes): ours are a few kilobytes."""
+
+
+def _exists_message(target: Path, pdf: bytes, deidentified: bool) -> str:
+    """Why a folder that exists is refused: it already holds this very report, or it is
+    another folder — which is never written over."""
+    what, done = ("export", "exported") if deidentified else ("archive", "archived")
+    if _holds_report(target, pdf):
+        return (
+            f"{target}: this report is already {done} there (its report.pdf is the same, "
+            "byte for byte); nothing was written again"
+        )
+    return (
+        f"{target}: already exists; an {what} is never written over an existing folder. "
+        "Choose a new folder or remove the old one"
+    )
+
+
+def _holds_report(target: Path, pdf: bytes) -> bool:
+    """True when ``target`` is a blockplan archive or export whose report.pdf is ``pdf``
+    (by the SHA-256 its manifest records)."""
+    manifest_path = target / "manifest.json"
+    try:
+        if not manifest_path.is_file() or manifest_path.stat().st_size > _MANIFEST_LIMIT:
+            return False
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    want = _sha256(pdf)
+    return isinstance(files, list) and any(
+        isinstance(e, dict) and e.get("name") == "report.pdf" and e.get("sha256") == want
+        for e in files
+    )
 
 
 def verify_archive(folder: str | os.PathLike[str]) -> list[str]:

@@ -64,11 +64,11 @@ def test_archive_to_folder(case_file: Path, study: Study, case: Case, tmp_path: 
     assert bytes(enc.EncapsulatedDocument).startswith((out / "report.pdf").read_bytes()[:1024])
     assert enc.StudyInstanceUID == study.headers[0].StudyInstanceUID
     assert load_case_file(out / "case.blockplan.json").case_id == case.case_id
-    # never overwritten
+    # never written again: the same case makes the same report, already archived there
     again = CliRunner().invoke(
         main, ["archive", str(case_file), "--images", str(study.folder), "--to", str(out)]
     )
-    assert again.exit_code == 2 and "already exists" in again.output
+    assert again.exit_code == 2 and "this report is already archived there" in again.output
     (out / "plan-sr.dcm").write_bytes(b"changed")
     assert verify_archive(out) == ["plan-sr.dcm: SHA-256 differs from the manifest"]
 
@@ -101,10 +101,12 @@ def test_the_clinics_archive_folder_holds_one_archive_per_report(
     for report_id, pdf in zip(ids, (signed_pdf, later), strict=True):
         assert verify_archive(clinic / report_id) == []
         assert (clinic / report_id / "report.pdf").read_bytes() == pdf.read_bytes()
-    again = archive(signed_pdf, clinic)  # the same report again: never overwritten
-    assert again.exit_code == 2 and "already exists" in again.output
+    again = archive(signed_pdf, clinic)  # the same report again: said so, nothing written
+    assert again.exit_code == 2 and "this report is already archived there" in again.output
+    assert verify_archive(clinic / ids[0]) == []
     into_an_archive = archive(later, clinic / ids[0])  # an archive folder is not a parent
     assert into_an_archive.exit_code == 2 and "already exists" in into_an_archive.output
+    assert "an archive is never written over an existing folder" in into_an_archive.output
 
 
 def test_archive_with_given_pdf_and_errors(

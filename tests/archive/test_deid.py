@@ -262,8 +262,14 @@ def test_free_text_remove(study: Study, case: Case) -> None:
 
 def test_export_refuses_existing_folder(objects: ArchiveObjects, tmp_path: Path) -> None:
     (tmp_path / "there").mkdir()
-    with pytest.raises(ArchiveError, match="already exists"):
+    with pytest.raises(ArchiveError, match="already exists; an archive is never written over"):
         write_archive(objects, tmp_path / "there")
+    written = write_archive(objects, tmp_path / "export", deidentified=True)
+    with pytest.raises(ArchiveError, match="this report is already exported there"):
+        write_archive(objects, written, deidentified=True)
+    (written / "manifest.json").write_text("[1e400, ", encoding="utf-8")  # not ours: refused
+    with pytest.raises(ArchiveError, match="already exists; an export is never written over"):
+        write_archive(objects, written, deidentified=True)
 
 
 def test_export_bytes_contain_no_source_sop_uid(export_dir: Path, study: Study) -> None:
