@@ -43,6 +43,7 @@ from blockplan.planning.level_proposal import LevelProposal, propose_levels
 from blockplan.planning.paths import measure_paths
 from blockplan.planning.wording import target_tag
 from blockplan.report.findings import ReportFindings, findings_from_ledger
+from blockplan.report.fluoro import previews_shared
 from blockplan.report.fonts import FontSet, register_fonts
 from blockplan.report.identity import case_relations
 from blockplan.report.layout import INK, MUTED, RULE, make_styles, person_name
@@ -362,7 +363,7 @@ def build_report(
     opts = options or ReportOptions.from_settings()
     vols = _as_volumes(volumes)
     page = A4 if opts.page_size == "A4" else letter
-    with _collector_held():
+    with _collector_held(), previews_shared(case, vols, opts, case_revision(case)):
         ctx = _context(case, vols, ledger, opts, page)
         info = _page_info(ctx, page)
         flow = story(ctx, vols)

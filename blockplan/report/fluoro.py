@@ -10,6 +10,7 @@ Decision support, not a medical device.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,9 +27,10 @@ from blockplan.fluoro.geometry import (
     DetectorSpec,
 )
 from blockplan.fluoro.preview import FluoroPreview, fluoro_preview
-from blockplan.fluoro.views import ViewKind
+from blockplan.fluoro.views import ViewKind, target_views
 from blockplan.io.volume import ImageVolume
 from blockplan.planning.paths import planning_ct
+from blockplan.report.beside import previews_beside, taken_beside
 from blockplan.report.layout import Paragraph, esc, grid
 from blockplan.report.memo import report_memo
 
@@ -37,7 +39,13 @@ if TYPE_CHECKING:
     from blockplan.report.options import ReportOptions
     from blockplan.report.sections import Context
 
-__all__ = ["REPORT_VIEWS", "fluoro_cell", "prepare_previews", "report_previews"]
+__all__ = [
+    "REPORT_VIEWS",
+    "fluoro_cell",
+    "prepare_previews",
+    "previews_shared",
+    "report_previews",
+]
 
 REPORT_VIEWS = (ViewKind.BULLSEYE, ViewKind.PROGRESSION)
 """The views the report shows for each planned target."""
@@ -53,10 +61,69 @@ def report_previews(
     ct = _preview_ct(ctx.case, target, volumes, ctx.options)
     if ct is None:
         return ()
-    part = ("fluoro", target.id, ctx.options.fluoro_pixels)
     return report_memo.get(
-        ctx.revision, [ct], part, lambda: _compute_previews(ctx.case, target, ct, ctx.options)
+        ctx.revision,
+        [ct],
+        _previews_part(target, ctx.options),
+        lambda: _taken_or_computed(ctx.case, target, ct, ctx.options),
     )
+
+
+def _previews_part(target: Target, options: ReportOptions) -> tuple[str, str, int]:
+    return ("fluoro", target.id, options.fluoro_pixels)
+
+
+def _taken_or_computed(
+    case: Case, target: Target, ct: ImageVolume, options: ReportOptions
+) -> tuple[FluoroPreview, ...]:
+    """A target's previews from the build's helper process (`blockplan.report.beside`),
+    their DRRs then kept as if computed here; else computed here."""
+    taken = taken_beside(target.id)
+    if taken is None:
+        return _compute_previews(case, target, ct, options)
+    for preview in taken:
+        _keep_drr(ct, preview)
+    return taken
+
+
+def _keep_drr(ct: ImageVolume, preview: FluoroPreview) -> None:
+    """Keep a preview's DRR as `_reused_drr` would have (`ReportMemo.lasting`)."""
+    part = _drr_part(preview.view.geometry, _QUICK)
+    report_memo.lasting([ct], part, lambda: preview.line_integral)
+
+
+def previews_shared(
+    case: Case, volumes: Sequence[ImageVolume], options: ReportOptions, revision: str
+) -> AbstractContextManager[None]:
+    """The previews the build of a case revision has to compute — of targets with a
+    path, not kept for this revision nor their DRRs for these C-arm positions — computed
+    with a helper process beside the build where that is possible
+    (`blockplan.report.beside.previews_beside`); the build takes them from it
+    (`report_previews`)."""
+    wanted: dict[str, ImageVolume] = {}
+    targets = []
+    for target in case.targets[: options.max_key_images]:
+        ct = _preview_ct(case, target, volumes, options)
+        if ct is None or report_memo.holds(revision, [ct], _previews_part(target, options)):
+            continue
+        if _drrs_kept(case, target, ct, options):
+            continue  # drawing them again is quick: nothing worth a helper
+        wanted[target.id] = ct
+        targets.append(target)
+
+    def compute(target: Target) -> tuple[FluoroPreview, ...]:
+        return _compute_previews(case, target, wanted[target.id], options)
+
+    return previews_beside(targets, compute)
+
+
+def _drrs_kept(case: Case, target: Target, ct: ImageVolume, options: ReportOptions) -> bool:
+    """Whether every DRR of a target's report views is kept (`ReportMemo.lasting`)."""
+    try:
+        views = target_views(case, target.id, _detector(options), kinds=REPORT_VIEWS)
+    except PlanningError:
+        return True  # no views: no DRR to compute
+    return all(report_memo.holds_lasting([ct], _drr_part(v.geometry, _QUICK)) for v in views)
 
 
 def prepare_previews(
@@ -92,10 +159,7 @@ def _preview_ct(
 def _compute_previews(
     case: Case, target: Target, ct: ImageVolume, options: ReportOptions
 ) -> tuple[FluoroPreview, ...]:
-    px = options.fluoro_pixels
-    detector = DetectorSpec(
-        columns=px, rows=px, pixel_mm=DEFAULT_PIXEL_MM * DEFAULT_DETECTOR_PX / px
-    )
+    detector = _detector(options)
     try:
         return tuple(
             fluoro_preview(
@@ -114,14 +178,25 @@ def _compute_previews(
         return ()  # e.g. the source inside a very large CT: the previews are left out
 
 
+def _detector(options: ReportOptions) -> DetectorSpec:
+    """The thumbnails' detector: the default field of view at ``fluoro_pixels``."""
+    px = options.fluoro_pixels
+    return DetectorSpec(columns=px, rows=px, pixel_mm=DEFAULT_PIXEL_MM * DEFAULT_DETECTOR_PX / px)
+
+
+def _drr_part(geometry: CArmGeometry, options: DrrOptions | None) -> tuple[object, ...]:
+    """What a DRR is kept by besides its CT: the C-arm position, detector and options."""
+    g = geometry
+    position = tuple(a.tobytes() for a in (g.isocentre_lps, g.beam, g.right, g.down))
+    return ("drr", position, g.detector, options)
+
+
 def _reused_drr(
     ct: ImageVolume, geometry: CArmGeometry, options: DrrOptions | None
 ) -> npt.NDArray[np.float32]:
     """`compute_drr`, kept per CT and C-arm position across case revisions: a rebuild
     after an edit that moves no needle reuses every DRR (`ReportMemo.lasting`)."""
-    g = geometry
-    position = tuple(a.tobytes() for a in (g.isocentre_lps, g.beam, g.right, g.down))
-    part = ("drr", position, g.detector, options)
+    part = _drr_part(geometry, options)
     return report_memo.lasting([ct], part, lambda: compute_drr(ct, geometry, options))
 
 
