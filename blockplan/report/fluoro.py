@@ -26,7 +26,7 @@ from blockplan.fluoro.geometry import (
     CArmGeometry,
     DetectorSpec,
 )
-from blockplan.fluoro.preview import FluoroPreview, fluoro_preview
+from blockplan.fluoro.preview import FluoroPreview, fluoro_preview, keep_drawn
 from blockplan.fluoro.views import ViewKind, target_views
 from blockplan.io.volume import ImageVolume
 from blockplan.planning.paths import planning_ct
@@ -52,6 +52,9 @@ REPORT_VIEWS = (ViewKind.BULLSEYE, ViewKind.PROGRESSION)
 
 _QUICK = DrrOptions(voxel_step=2)
 """Thumbnails: every second CT voxel along each axis (about 8 times faster)."""
+
+_LABELS = False
+"""Thumbnails carry no level names (the caption says the view)."""
 
 
 def report_previews(
@@ -83,6 +86,7 @@ def _taken_or_computed(
         return _compute_previews(case, target, ct, options)
     for preview in taken:
         _keep_drr(ct, preview)
+        keep_drawn(preview, labels=_LABELS)
     return taken
 
 
@@ -169,7 +173,7 @@ def _compute_previews(
                 kind,
                 detector=detector,
                 options=_QUICK,
-                labels=False,
+                labels=_LABELS,
                 drr=_reused_drr,
             )
             for kind in REPORT_VIEWS
