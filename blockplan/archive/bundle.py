@@ -58,6 +58,7 @@ __all__ = [
     "ArchiveObjects",
     "build_archive",
     "build_export",
+    "holds_archive_of",
     "plan_metrics",
     "write_archive",
 ]
@@ -438,6 +439,19 @@ def _exists_message(target: Path, pdf: bytes, deidentified: bool) -> str:
         f"{target}: already exists; an {what} is never written over an existing folder. "
         "Choose a new folder or remove the old one"
     )
+
+
+def holds_archive_of(folder: str | os.PathLike[str], objects: ArchiveObjects) -> bool:
+    """True when ``folder`` is a complete archive of exactly ``objects``: its manifest's
+    report.pdf is theirs, it lists their DICOM objects by SOPInstanceUID, and every file
+    it lists is there unchanged (a run killed after writing it, before recording it)."""
+    target = Path(folder)
+    manifest = _read_manifest(target)
+    if manifest is None or not _holds_report(manifest, objects.pdf):
+        return False
+    listed = {e.get("sop_instance_uid") for e in manifest["files"] if isinstance(e, dict)}
+    ours = {str(ds.SOPInstanceUID) for ds in objects.datasets()}
+    return ours <= listed and not _file_problems(target, manifest)
 
 
 def _read_manifest(target: Path) -> dict[str, Any] | None:

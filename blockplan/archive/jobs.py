@@ -226,7 +226,7 @@ def archive_case(
         The message names what failed and what to do; nothing confirmed is lost (objects
         the PACS did not confirm stay in the outbox).
     """
-    from blockplan.archive.bundle import build_archive, write_archive
+    from blockplan.archive.bundle import build_archive, holds_archive_of, write_archive
     from blockplan.archive.pacs import Outbox, send
     from blockplan.archive.versions import record_version, version_uids
     from blockplan.report.identity import read_report_identity
@@ -253,6 +253,8 @@ def archive_case(
     )
     if "://" not in to:
         where = archive_folder(to, report.report_id)
+        if holds_archive_of(where, objects):  # a run killed before it recorded the folder
+            record_version(case.case_id, uids, objects.datasets())  # (write_archive refuses)
         progress(f"writing the archive folder {where}")
         folder = write_archive(objects, where)
         record_version(case.case_id, uids, objects.datasets())

@@ -7,17 +7,24 @@ chooses (`tests._killed`).
 
 from __future__ import annotations
 
+import json
 import pickle
 import shutil
 import stat
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from blockplan.archive import verify_archive
 from blockplan.archive.bundle import ArchiveObjects, write_archive
+from blockplan.archive.versions import archived_objects
+from blockplan.case.casefile import save_case_file
+from blockplan.case.model import Case
+from blockplan.cli import main
 from blockplan.errors import ArchiveError
 from tests._killed import PAUSE, KilledChild
+from tests.archive._factory import Study
 
 # write_archive in a child, paused (then killed) right after it wrote the file argv[3]
 WRITER = f"""
@@ -48,6 +55,18 @@ for name in names:
     shutil.copyfile(src / name, dst / name)
     if name == sys.argv[3]:
         {PAUSE}
+"""
+
+# `blockplan archive ARGS`, killed once the folder is written, before the archived version
+# is recorded with the case (the next version's InstanceNumber and predecessors)
+ARCHIVER = f"""
+import os, sys
+import blockplan.archive.versions as versions
+def record_version(*args, **kwargs):
+    {PAUSE}
+versions.record_version = record_version
+from blockplan.cli import main
+main(["archive", *sys.argv[1:]], prog_name="blockplan")
 """
 
 
@@ -115,3 +134,37 @@ def test_a_copy_killed_mid_way_is_not_taken_for_the_archive(
 
     shutil.rmtree(copy)
     assert verify_archive(write_archive(objects, copy)) == []
+
+
+def _report(case_file: Path, study: Study, out: Path, date: str) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["report", str(case_file), "-o", str(out), "--study", str(study.folder), "--date", date],
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_archive_killed_before_recording_its_version_is_recorded_by_the_rerun(
+    case: Case, study: Study, tmp_path: Path
+) -> None:
+    case_file = save_case_file(case, tmp_path / "case.blockplan.json")
+    clinic = tmp_path / "clinic"
+    clinic.mkdir()
+    args = ["archive", str(case_file), "--images", str(study.folder), "--to", str(clinic)]
+    _report(case_file, study, tmp_path / "v1.pdf", "2026-03-02T15:30:00+01:00")
+    KilledChild(ARCHIVER, *args[1:]).kill_when_paused()
+    (first,) = clinic.iterdir()
+    assert verify_archive(first) == []  # the folder was complete when the kill came
+    assert archived_objects(case.case_id) == []
+
+    # the physician runs it again: already there, nothing written — and now recorded
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 2
+    assert "this report is already archived there" in again.output
+    assert {o.instance_number for o in archived_objects(case.case_id)} == {1}
+
+    # so the next report version is the next instance, superseding the first
+    _report(case_file, study, tmp_path / "v2.pdf", "2026-03-09T10:00:00+01:00")
+    second = CliRunner().invoke(main, [*args, "--json"])
+    assert second.exit_code == 0, second.output
+    assert json.loads(second.output)["instance_number"] == 2
