@@ -14,7 +14,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from blockplan.case.casefile import load_case_file
+from blockplan.case.casefile import load_case_file, save_case_file
 from blockplan.case.store import CaseStore
 from blockplan.cli import main
 from tests._killed import PAUSE, KilledChild
@@ -52,6 +52,33 @@ os.replace = replace
 from blockplan.cli import main
 main(["case", "export", "{CASE_ID}", "-o", sys.argv[2], "--force", "--db", sys.argv[1],
       "--user", "dr-a"], prog_name="blockplan")
+"""
+
+# `blockplan case import FILES`, killed inside its one transaction once every case row,
+# document, audit entry and summary is inserted, before the commit
+IMPORTER = f"""
+import os, sys
+import blockplan.case.store as store_module
+real = store_module._write_summaries
+def write_summaries(*args, **kwargs):
+    real(*args, **kwargs)
+    {PAUSE}
+store_module._write_summaries = write_summaries
+from blockplan.cli import main
+main(["case", "import", "--db", sys.argv[1], "--user", "dr-a", *sys.argv[2:]],
+     prog_name="blockplan")
+"""
+
+# the first open of a new store, killed once the schema is created, before its commit
+OPENER = f"""
+import os, sys
+import blockplan.case.store as store_module
+real = store_module._upgrade
+def upgrade(*args, **kwargs):
+    real(*args, **kwargs)
+    {PAUSE}
+store_module._upgrade = upgrade
+store_module.CaseStore(sys.argv[1])
 """
 
 
@@ -116,3 +143,24 @@ def test_killed_case_export_keeps_the_old_file_and_the_rerun_cleans_up(tmp_path:
     assert load_case_file(out).title == "v2"
     assert _mode(out) == 0o600
     assert list(out.parent.iterdir()) == [out]
+
+
+def test_killed_import_and_first_open_store_nothing_and_the_rerun_works(
+    store_url: str, tmp_path: Path
+) -> None:
+    KilledChild(OPENER, store_url).kill_when_paused()
+    files = [
+        save_case_file(
+            make_case(case_id=f"{n}" * 32, title=f"c{n}"), tmp_path / f"{n}.blockplan.json"
+        )
+        for n in (1, 2, 3)
+    ]
+    KilledChild(IMPORTER, store_url, *map(str, files)).kill_when_paused()
+    with CaseStore(store_url) as store:  # opens (the schema made again), holds no case
+        assert store.list_cases() == []
+    result = CliRunner().invoke(
+        main, ["case", "import", "--db", store_url, "--user", "dr-a", *map(str, files)]
+    )
+    assert result.exit_code == 0, result.output
+    with CaseStore(store_url) as store:
+        assert sorted(s.title for s in store.list_cases()) == ["c1", "c2", "c3"]
