@@ -59,6 +59,7 @@ __all__ = [
     "build_archive",
     "build_export",
     "holds_archive_of",
+    "is_archive_folder",
     "plan_metrics",
     "write_archive",
 ]
@@ -417,12 +418,30 @@ _MANIFEST_LIMIT = 1 << 20
 """The largest manifest.json `_read_manifest` reads (bytes): ours are a few kilobytes."""
 
 
+_ARCHIVE_FILES = (
+    "report.pdf",
+    "report-encapsulated.dcm",
+    "plan-sr.dcm",
+    "scar-seg.dcm",
+    "case.blockplan.json",
+)
+
+
+def is_archive_folder(folder: str | os.PathLike[str]) -> bool:
+    """True when ``folder`` holds an archive or export — complete, or part of one (a
+    manifest.json, or any of the files an archive holds: a copy stopped mid-way)."""
+    base = Path(folder)
+    return any((base / name).exists() for name in ("manifest.json", *_ARCHIVE_FILES))
+
+
 def _exists_message(target: Path, pdf: bytes, deidentified: bool) -> str:
     """Why a folder that exists is refused: it already holds this very report, it holds
     an incomplete or damaged archive, or it is another folder — never written over."""
     what, done = ("export", "exported") if deidentified else ("archive", "archived")
     manifest = _read_manifest(target)
     problems = _file_problems(target, manifest) if manifest is not None else []
+    if not (target / "manifest.json").exists() and is_archive_folder(target):
+        problems = ["manifest.json: missing"]
     if problems:
         more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
         return (

@@ -278,11 +278,14 @@ def archive_folder(to: str | Path, report_id: str) -> Path:
     ``to`` itself when it does not exist yet (a new folder). An existing folder that is
     not an archive — the clinic's archive folder, e.g. the configured
     ``archive_destination`` — holds one archive per report: ``to/<report id>``, so that the
-    day's second archive does not fail. An existing archive folder is returned as it is,
-    and `write_archive` refuses it: archives are never overwritten.
+    day's second archive does not fail. An existing archive folder — or part of one, a
+    copy stopped before its manifest (`is_archive_folder`) — is returned as it is, and
+    `write_archive` refuses it: archives are never overwritten.
     """
+    from blockplan.archive.bundle import is_archive_folder
+
     target = Path(to)
-    if target.is_dir() and not (target / "manifest.json").exists():
+    if target.is_dir() and not is_archive_folder(target):
         return target / report_id
     return target
 

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from blockplan.archive import verify_archive
 from blockplan.archive.bundle import ArchiveObjects, write_archive
+from blockplan.archive.jobs import archive_folder
 from blockplan.archive.versions import archived_objects
 from blockplan.case.casefile import save_case_file
 from blockplan.case.model import Case
@@ -42,15 +43,15 @@ bundle._write = write
 bundle.write_archive(objects, sys.argv[2], deidentified=sys.argv[4] == "export")
 """
 
-# a copy of a complete archive folder (file by file, manifest.json first, as a file
-# manager or `cp -r` may go), killed after it copied argv[3]
+# a copy of a complete archive folder, file by file with manifest.json first or last
+# (argv[4]) as a file manager or `cp -r` may go, killed after it copied argv[3]
 COPIER = f"""
 import json, os, shutil, sys
 from pathlib import Path
 src, dst = Path(sys.argv[1]), Path(sys.argv[2])
 dst.mkdir()
-manifest = json.loads((src / "manifest.json").read_text())
-names = ["manifest.json"] + [e["name"] for e in manifest["files"]]
+files = [e["name"] for e in json.loads((src / "manifest.json").read_text())["files"]]
+names = ["manifest.json", *files] if sys.argv[4] == "first" else [*files, "manifest.json"]
 for name in names:
     shutil.copyfile(src / name, dst / name)
     if name == sys.argv[3]:
@@ -117,7 +118,7 @@ def test_a_copy_killed_mid_way_is_not_taken_for_the_archive(
     complete = write_archive(objects, tmp_path / "archive")
     copy = tmp_path / "usb-stick" / "archive"
     copy.parent.mkdir()
-    KilledChild(COPIER, str(complete), str(copy), "report.pdf").kill_when_paused()
+    KilledChild(COPIER, str(complete), str(copy), "report.pdf", "first").kill_when_paused()
     assert sorted(p.name for p in copy.iterdir()) == ["manifest.json", "report.pdf"]
 
     # its manifest names this very report, but the copy is incomplete: never "already
@@ -134,6 +135,16 @@ def test_a_copy_killed_mid_way_is_not_taken_for_the_archive(
 
     shutil.rmtree(copy)
     assert verify_archive(write_archive(objects, copy)) == []
+
+    # a copy that goes manifest.json last, killed before it: part of an archive, not the
+    # clinic's archive folder to write another archive into
+    late = tmp_path / "share" / "archive"
+    late.parent.mkdir()
+    KilledChild(COPIER, str(complete), str(late), "plan-sr.dcm", "last").kill_when_paused()
+    assert archive_folder(late, "R-2") == late
+    missing = r"incomplete or damaged archive \(manifest.json: missing\)"
+    with pytest.raises(ArchiveError, match=missing):
+        write_archive(objects, late)
 
 
 def _report(case_file: Path, study: Study, out: Path, date: str) -> None:
