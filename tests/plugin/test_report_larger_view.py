@@ -133,6 +133,8 @@ def test_the_report_read_in_the_dock_and_in_the_larger_view(planning_demo: Any, 
     assert _fitted(larger.view) and larger.zoom_label.text().startswith("fit (")
 
     # what the physician sees is drawn: a white page with dark print, not a black window
+    qtbot.waitUntil(lambda: len(larger.pages) == pages, timeout=60000)  # all rendered
+    assert larger.status.text() == f"{pages} pages"
     larger.set_zoom(1.0)  # the screenshot at 100 %, on page 1
     doc.click(larger.previous_button, "◀ Previous")
     settle()
