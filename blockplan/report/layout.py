@@ -203,10 +203,9 @@ class LabelledText(Flowable):
     """A label line above a text: a table cell that names what it holds, on every page.
 
     The text is given line by line (one flowable a line), so a split between lines keeps
-    every line whole and in place. Split across pages (a table row split inside itself at
-    the top of a page), each part after the first opens with ``continued`` instead of
-    ``label``, so a page that begins inside the text says whose it is ("Notes on T3 · …
-    (continued):").
+    every line whole and in place. Split across pages (its table row split inside itself),
+    each part after the first opens with ``continued`` instead of ``label``, so a page that
+    begins inside the text says whose it is ("Notes on T3 · … (continued):").
 
     ``keep_with_previous_row``: the table row holding it stays on one page with the row
     above it whenever the two fit on one page (see `_Table`).
