@@ -12,7 +12,6 @@ Every place that names a target (table, Outcomes ticks, report, SR) names it ali
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
 from pathlib import Path
@@ -21,14 +20,11 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from blockplan.archive import build_archive, read_sr
-from blockplan.archive._common import read_headers
-from blockplan.archive.jobs import select_series
+from blockplan.archive import read_sr
 from blockplan.archive.sr import _groups, _tracking_text
 from blockplan.case import Case, Structure
 from blockplan.case.store import CaseStore
 from blockplan.demo import build_demo_case
-from blockplan.io import discover
 from blockplan.outcomes import numbered_block
 from blockplan.outcomes.evidence import status_key_text
 from blockplan.planning import (
@@ -43,12 +39,9 @@ from blockplan.planning import (
 from blockplan.planning.wording import scar_volume_text, target_names
 from blockplan.report import ReportOptions, build_report
 from napari_blockplan._workspace import workspace_for
-from tests.plugin._gui import Physician
+from tests.plugin._gui import SAMPLE, WHEN, Physician, sample_archive
 
 pytestmark = pytest.mark.gui
-
-SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom"
-WHEN = dt.datetime(2026, 5, 19, 12, 0, tzinfo=dt.UTC)
 
 
 def _on_their_roots(case: Case) -> Case:
@@ -129,14 +122,7 @@ def test_screen_pdf_and_sr_state_the_same_plan(opened: Any) -> None:
     )
 
     # the archive: SR read back, and the PDF inside the archive
-    found = discover(SAMPLE)
-    info = select_series(found.series, case)
-    objects = build_archive(
-        case,
-        read_headers(info.files),
-        volume=ws.volume(info.series_instance_uid),
-        content_datetime=WHEN,
-    )
+    objects = sample_archive(ws, case)
     archived_pdf = _pdf_text(objects.pdf)
     plan = read_sr(objects.sr)
     sr_targets = {t.id: t for t in plan.targets}
@@ -256,14 +242,7 @@ def test_screen_pdf_and_sr_state_the_same_unconfirmed_levels(opened: Any) -> Non
     pdf = _pdf_text(
         build_report(ws.case, volumes=ws.volumes(), options=ReportOptions(created_at=WHEN))
     )
-    found = discover(SAMPLE)
-    info = select_series(found.series, ws.case)
-    objects = build_archive(
-        ws.case,
-        read_headers(info.files),
-        volume=ws.volume(info.series_instance_uid),
-        content_datetime=WHEN,
-    )
+    objects = sample_archive(ws)
     sr_targets = {t.id: t for t in read_sr(objects.sr).targets}
     for target in ws.case.targets:
         shown = screen[names[target.id]]["Level"]
