@@ -709,16 +709,15 @@ class ReportWidget(Panel):
         view.resize(width, height)
 
     def save(self, path: str | Path) -> Path:
-        """Write the built report atomically (mode 0600) and keep it with its case, so a
-        later archive (here or `blockplan archive`) sends these very bytes."""
-        from blockplan.case.casefile import write_bytes_atomic
+        """Keep the built report with its case, then write it atomically (mode 0600)
+        (`write_signed_report`, as `blockplan report`): a later archive (here or
+        `blockplan archive`) sends these very bytes."""
         from blockplan.errors import ReportError
-        from blockplan.report.kept import keep_report
+        from blockplan.report.kept import write_signed_report
 
         if self.pdf is None or self.pdf_case is None:
             raise ReportError("build the report first")
-        written = write_bytes_atomic(Path(path), self.pdf)
-        kept = keep_report(self.pdf_case, self.pdf)
+        written, kept = write_signed_report(self.pdf_case, self.pdf, Path(path))
         self.status.setText(f"saved {written} (report {kept.report_id}, kept with the case)")
         return written
 
@@ -730,11 +729,8 @@ class ReportWidget(Panel):
             return
         try:
             self.save(name)
-        except OSError as err:  # had reached napari as a traceback
-            why = err.strerror or type(err).__name__
-            self._refuse(f"report not saved: {why} ({Path(name).name}); choose another folder")
-        except BlockplanError as err:  # written, but not kept with the case
-            self._refuse(f"report not kept with the case: {err}")
+        except BlockplanError as err:  # not kept, or kept but not written (it says which)
+            self._refuse(f"report not saved: {err}")
 
     # -- archive and export --------------------------------------------------------------
     def _images(self) -> Path | None:
