@@ -12,7 +12,8 @@ Every view has its isocentre at the target. The beam (source → detector, LPS) 
   level, so the beam runs along that level's endplates and they are seen as lines
   ("squared", `endplate_beam`); the spine axis is the one the level markers define
   (`blockplan.planning.levels.SpineAxis`), its direction at a level the chord from half a
-  vertebra above to half a vertebra below. Without two level markers: true PA, with a note;
+  vertebra above to half a vertebra below. Without two level markers: the straight AP view
+  (beam posterior → anterior, not tilted), with a note (`wording.ap_not_squared_text`);
 * **ipsilateral oblique** ("Scotty dog") for facet, medial-branch and transforaminal
   targets — the AP beam turned about the spine axis towards the target's side by
   ``oblique_deg`` (default 25°, DOMAIN §10: typically 20–35°; `oblique_beam`);
@@ -205,12 +206,12 @@ def view_kinds(target: Target, has_path: bool) -> tuple[ViewKind, ...]:
 def _spine_at_target(case: Case, target: Target) -> tuple[npt.NDArray[np.float64] | None, str]:
     """The spine direction at the target's level, or None and why not."""
     if not target.level:
-        return None, "the target has no level: the AP view is true PA (endplates not squared)"
+        return None, wording.ap_not_squared_text("the target has no level")
     try:
         axis = SpineAxis.from_markers(case.levels)
         return spine_direction(axis, target.level), ""
     except PlanningError as err:
-        return None, f"endplates not squared (true PA): {err}"
+        return None, wording.ap_not_squared_text(str(err))
 
 
 def _beams(

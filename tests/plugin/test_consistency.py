@@ -38,6 +38,7 @@ from blockplan.planning import (
 )
 from blockplan.planning.wording import scar_volume_text, target_names
 from blockplan.report import ReportOptions, build_report
+from napari_blockplan._convert import lps_to_world
 from napari_blockplan._workspace import workspace_for
 from tests.plugin._gui import SAMPLE, WHEN, Physician, sample_archive
 
@@ -104,6 +105,11 @@ def opened(request: pytest.FixtureRequest, make_napari_viewer: Any, tmp_path: Pa
 
 def test_screen_pdf_and_sr_state_the_same_plan(opened: Any) -> None:
     ws, planning, outcomes = opened
+    # one path in a sagittal plane (its entry straight behind the target): no oblique, the
+    # view the screen, the report and the SR all call "straight AP" (never "true PA")
+    mbb = next(t for t in ws.case.targets if t.block_type.value == "mbb")
+    x, y, z = mbb.position.lps
+    planning.set_entry_at(lps_to_world((x, y + 55.0, z)), target_id=mbb.id)
     case = ws.case
     doc = Physician(planning.viewer)
     names = target_names(case.targets)
@@ -154,9 +160,13 @@ def test_screen_pdf_and_sr_state_the_same_plan(opened: Any) -> None:
         else:
             assert details[4] == words.lines()[4]
         assert f"{words.oblique}, {words.tilt}" in details[2]
+        if target.id == mbb.id:  # the sagittal path: the same AP words everywhere
+            assert details[2] == "C-arm: straight AP (0.0° oblique), no tilt"
         for text in (pdf, archived_pdf):
             for line in details:
                 assert _flat(line) in text, line
+
+    assert mbb.id in sr_paths and not re.search(r"\bPA\b", pdf + archived_pdf)
 
     # scar volumes: screen, SR (total and per level) and both PDFs
     region = case.scar_regions[0]
