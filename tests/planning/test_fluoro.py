@@ -294,6 +294,11 @@ def test_views_refuse_what_they_cannot_show() -> None:
     flat = target_views(no_path.evolve(levels=()), "tg", kinds=[ViewKind.AP])[0]
     assert flat.c_arm == "straight AP (0.0° oblique), no tilt"
     assert flat.notes[0].startswith("the AP view is not tilted (endplates not squared): ")
+    # its name says so too (it read "AP, endplates squared" above a note saying they are not)
+    assert flat.title == "AP, endplates not squared: straight AP (0.0° oblique), no tilt"
+    assert not flat.endplates_squared
+    squared = target_views(no_path, "tg", kinds=[ViewKind.AP])[0]
+    assert squared.endplates_squared and squared.title.startswith("AP, endplates squared: ")
     no_level = no_path.replace_item(
         "targets", no_path.target("tg").model_copy(update={"level": None})
     )
