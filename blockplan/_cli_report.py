@@ -181,7 +181,8 @@ def report(
     signature. Decision support, not a medical device.
     """
     from blockplan.case.casefile import load_case_file
-    from blockplan.report.document import write_report
+    from blockplan.report.document import build_report
+    from blockplan.report.kept import write_signed_report
     from blockplan.report.options import ReportOptions
 
     _check_output(output, force)
@@ -197,11 +198,8 @@ def report(
         profile=profile,
         payer_profiles=payer_profiles,
     )
-    path = write_report(case, output, volumes=volumes, options=options)
-    from blockplan.report.kept import keep_report
-
-    data = path.read_bytes()
-    kept = keep_report(case, data)
+    data = build_report(case, volumes=volumes, options=options)
+    path, kept = write_signed_report(case, data, output)  # kept first, then written
     if not as_json:
         click.echo(
             f"wrote {path} (report {kept.report_id}, kept with case {case.case_id} for archive)"

@@ -15,8 +15,12 @@ Folder layout::
       scar-seg.dcm           Segmentation (when the case has scar)
       case.blockplan.json    the case file
 
-Writing goes into a temporary folder beside DIR (files fsynced, mode 0600, folder 0700)
-that is renamed to DIR at the end, so DIR either does not exist or is complete.
+Writing goes into a hidden temporary folder beside DIR (files fsynced, mode 0600, folder
+0700) that is renamed to DIR at the end, so DIR either does not exist or is complete. The
+writer holds a lock on that folder; the next write of DIR removes the temporary folder of a
+writer that was killed (`blockplan.case.casefile.remove_abandoned_temporaries`). A folder
+whose manifest's files are missing or differ (a copy interrupted, a damaged disk) is never
+taken for a complete archive: writing there is refused, saying so.
 """
 
 from __future__ import annotations
@@ -27,7 +31,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +44,7 @@ from blockplan.archive.encapdoc import encapsulate_pdf
 from blockplan.archive.seg import build_scar_seg
 from blockplan.archive.sr import build_measurement_report
 from blockplan.archive.versions import ROLES, VersionUids
-from blockplan.case.casefile import dumps_case_file, fsync_dir
+from blockplan.case.casefile import dumps_case_file, fsync_dir, private_temporary
 from blockplan.case.model import Case
 from blockplan.errors import ArchiveError
 from blockplan.io import ImageVolume
@@ -55,6 +58,8 @@ __all__ = [
     "ArchiveObjects",
     "build_archive",
     "build_export",
+    "holds_archive_of",
+    "is_archive_folder",
     "plan_metrics",
     "write_archive",
 ]
@@ -360,9 +365,10 @@ def write_archive(
     if not parent.is_dir():
         raise ArchiveError(f"{parent}: folder does not exist; create it first")
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
+        tmp_name, held = private_temporary(target, folder=True)
     except OSError as err:
         raise ArchiveError(f"{parent}: cannot write ({err.strerror or err})") from err
+    tmp = Path(tmp_name)
     try:
         os.chmod(tmp, 0o700)
         files = [_write(tmp, "report.pdf", objects.pdf)]
@@ -403,18 +409,47 @@ def write_archive(
                 f"{target}: cannot write the archive ({err.strerror or err}); nothing was kept"
             ) from err
         raise
+    finally:
+        os.close(held)  # after the rename: a live writer's folder is never cleaned up
     return target
 
 
 _MANIFEST_LIMIT = 1 << 20
-"""The largest manifest.json `_holds_report` reads (bytes): ours are a few kilobytes."""
+"""The largest manifest.json `_read_manifest` reads (bytes): ours are a few kilobytes."""
+
+
+_ARCHIVE_FILES = (
+    "report.pdf",
+    "report-encapsulated.dcm",
+    "plan-sr.dcm",
+    "scar-seg.dcm",
+    "case.blockplan.json",
+)
+
+
+def is_archive_folder(folder: str | os.PathLike[str]) -> bool:
+    """True when ``folder`` holds an archive or export — complete, or part of one (a
+    manifest.json, or any of the files an archive holds: a copy stopped mid-way)."""
+    base = Path(folder)
+    return any((base / name).exists() for name in ("manifest.json", *_ARCHIVE_FILES))
 
 
 def _exists_message(target: Path, pdf: bytes, deidentified: bool) -> str:
-    """Why a folder that exists is refused: it already holds this very report, or it is
-    another folder — which is never written over."""
+    """Why a folder that exists is refused: it already holds this very report, it holds
+    an incomplete or damaged archive, or it is another folder — never written over."""
     what, done = ("export", "exported") if deidentified else ("archive", "archived")
-    if _holds_report(target, pdf):
+    manifest = _read_manifest(target)
+    problems = _file_problems(target, manifest) if manifest is not None else []
+    if not (target / "manifest.json").exists() and is_archive_folder(target):
+        problems = ["manifest.json: missing"]
+    if problems:
+        more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
+        return (
+            f"{target}: holds an incomplete or damaged {what} ({problems[0]}{more}); was "
+            f"writing or copying it interrupted? It is never written over: remove it or move "
+            f"it away, then {what} again"
+        )
+    if manifest is not None and _holds_report(manifest, pdf):
         return (
             f"{target}: this report is already {done} there (its report.pdf is the same, "
             "byte for byte); nothing was written again"
@@ -425,22 +460,62 @@ def _exists_message(target: Path, pdf: bytes, deidentified: bool) -> str:
     )
 
 
-def _holds_report(target: Path, pdf: bytes) -> bool:
-    """True when ``target`` is a blockplan archive or export whose report.pdf is ``pdf``
-    (by the SHA-256 its manifest records)."""
+def holds_archive_of(folder: str | os.PathLike[str], objects: ArchiveObjects) -> bool:
+    """True when ``folder`` is a complete archive of exactly ``objects``: its manifest's
+    report.pdf is theirs, it lists their DICOM objects by SOPInstanceUID, and every file
+    it lists is there unchanged (a run killed after writing it, before recording it)."""
+    target = Path(folder)
+    manifest = _read_manifest(target)
+    if manifest is None or not _holds_report(manifest, objects.pdf):
+        return False
+    listed = {e.get("sop_instance_uid") for e in manifest["files"] if isinstance(e, dict)}
+    ours = {str(ds.SOPInstanceUID) for ds in objects.datasets()}
+    return ours <= listed and not _file_problems(target, manifest)
+
+
+def _read_manifest(target: Path) -> dict[str, Any] | None:
+    """The manifest of a blockplan archive or export folder (None: not one, or unreadable)."""
     manifest_path = target / "manifest.json"
     try:
         if not manifest_path.is_file() or manifest_path.stat().st_size > _MANIFEST_LIMIT:
-            return False
+            return None
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    files = manifest.get("files") if isinstance(manifest, dict) else None
+        return None
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        return None
+    return manifest
+
+
+def _holds_report(manifest: Mapping[str, Any], pdf: bytes) -> bool:
+    """True when the manifest's report.pdf is ``pdf`` (by the SHA-256 it records)."""
+    files = manifest.get("files")
     want = _sha256(pdf)
     return isinstance(files, list) and any(
         isinstance(e, dict) and e.get("name") == "report.pdf" and e.get("sha256") == want
         for e in files
     )
+
+
+def _file_problems(base: Path, manifest: Mapping[str, Any]) -> list[str]:
+    """The files of a manifest that are missing from ``base`` or differ from it."""
+    entries = manifest.get("files")
+    if not isinstance(entries, list) or not entries:
+        return ["manifest.json lists no files"]
+    problems = []
+    for entry in entries:
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or not name or Path(name).name != name:
+            problems.append("manifest.json: a file entry without a plain file name")
+            continue
+        try:
+            data = (base / name).read_bytes()
+        except OSError:
+            problems.append(f"{name}: missing")
+            continue
+        if _sha256(data) != entry.get("sha256"):
+            problems.append(f"{name}: SHA-256 differs from the manifest")
+    return problems
 
 
 def verify_archive(folder: str | os.PathLike[str]) -> list[str]:
@@ -450,14 +525,6 @@ def verify_archive(folder: str | os.PathLike[str]) -> list[str]:
         manifest = json.loads((base / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         return [f"manifest.json unreadable ({err})"]
-    problems = []
-    for entry in manifest.get("files", []):
-        path = base / entry["name"]
-        try:
-            data = path.read_bytes()
-        except OSError:
-            problems.append(f"{entry['name']}: missing")
-            continue
-        if _sha256(data) != entry["sha256"]:
-            problems.append(f"{entry['name']}: SHA-256 differs from the manifest")
-    return problems
+    if not isinstance(manifest, dict):
+        return ["manifest.json is not a blockplan manifest"]
+    return _file_problems(base, manifest)

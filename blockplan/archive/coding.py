@@ -20,8 +20,8 @@ for a spinal nerve root (only "Nerve"), a zygapophysial (facet) joint (only "Joi
 epidural space, an individual sacral vertebra (S1–S5: only "Sacrum" as a whole), L6, the
 C1-C2, L5-L6 and L6-S1 segments, a block type or approach as blockplan defines them, the
 C-arm angles as the physician sets them (DCM 112011/112012 Positioner Primary/Secondary
-Angle are signed RAO/LAO and caudal/cranial angles, not an oblique from true PA with its
-side named), a path's clearances (DCM 121206 "Distance" is never negative; a clearance is
+Angle are signed RAO/LAO and caudal/cranial angles, not an oblique from the straight AP view
+with its side named), a path's clearances (DCM 121206 "Distance" is never negative; a clearance is
 when the path passes through the structure) and the evidence ledger's statuses and
 verdicts other than those above. These use the private coding scheme ``99BLOCKPLAN``
 (PS3.16 §8.2: a designator beginning with "99" is private), declared in every object's
@@ -56,6 +56,7 @@ from blockplan.case.vocab import (
 )
 from blockplan.outcomes.adjudication import Verdict
 from blockplan.outcomes.evidence import UNTESTED, Status
+from blockplan.planning.wording import STRAIGHT_AP
 
 __all__ = [
     "APPROACH_CODES",
@@ -127,7 +128,7 @@ PRIVATE_CODES: dict[str, str] = {
     "APP-OTHER": "Other approach",
     # concept names
     "TRAJECTORY": "Planned needle trajectory",
-    "OBLIQUE": "C-arm oblique angle from true PA",
+    "OBLIQUE": f"C-arm oblique angle from {STRAIGHT_AP}",
     "OBLIQUE-SIDE": "C-arm oblique side",
     "TILT": "C-arm cranio-caudal tilt",
     "TILT-DIR": "C-arm tilt direction",
@@ -140,7 +141,9 @@ PRIVATE_CODES: dict[str, str] = {
     "STRUCT-OTHER": "Other marked structure",
     "PLAN": "Diagnostic spinal nerve block planning",
     "NO-TILT": "No tilt",
-    "TRUE-PA": "True PA (no oblique)",
+    # the value is kept for the SRs already archived; the meaning names the view as the
+    # screen does (`blockplan.planning.wording.STRAIGHT_AP`), and it reads back as "midline"
+    "TRUE-PA": f"{STRAIGHT_AP[0].upper()}{STRAIGHT_AP[1:]} (no oblique)",
     # the evidence ledger (decision support; statuses and verdicts under a named profile)
     "PAIN-SOURCE": "Candidate pain source",
     "DIAG-BLOCK": "Diagnostic block",

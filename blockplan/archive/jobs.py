@@ -226,7 +226,7 @@ def archive_case(
         The message names what failed and what to do; nothing confirmed is lost (objects
         the PACS did not confirm stay in the outbox).
     """
-    from blockplan.archive.bundle import build_archive, write_archive
+    from blockplan.archive.bundle import build_archive, holds_archive_of, write_archive
     from blockplan.archive.pacs import Outbox, send
     from blockplan.archive.versions import record_version, version_uids
     from blockplan.report.identity import read_report_identity
@@ -253,6 +253,8 @@ def archive_case(
     )
     if "://" not in to:
         where = archive_folder(to, report.report_id)
+        if holds_archive_of(where, objects):  # a run killed before it recorded the folder
+            record_version(case.case_id, uids, objects.datasets())  # (write_archive refuses)
         progress(f"writing the archive folder {where}")
         folder = write_archive(objects, where)
         record_version(case.case_id, uids, objects.datasets())
@@ -276,11 +278,14 @@ def archive_folder(to: str | Path, report_id: str) -> Path:
     ``to`` itself when it does not exist yet (a new folder). An existing folder that is
     not an archive — the clinic's archive folder, e.g. the configured
     ``archive_destination`` — holds one archive per report: ``to/<report id>``, so that the
-    day's second archive does not fail. An existing archive folder is returned as it is,
-    and `write_archive` refuses it: archives are never overwritten.
+    day's second archive does not fail. An existing archive folder — or part of one, a
+    copy stopped before its manifest (`is_archive_folder`) — is returned as it is, and
+    `write_archive` refuses it: archives are never overwritten.
     """
+    from blockplan.archive.bundle import is_archive_folder
+
     target = Path(to)
-    if target.is_dir() and not (target / "manifest.json").exists():
+    if target.is_dir() and not is_archive_folder(target):
         return target / report_id
     return target
 

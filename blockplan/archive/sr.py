@@ -134,10 +134,11 @@ class TrajectoryMeasurements:
     """What the SR holds about a planned path (mm and degrees); None when not measured.
 
     ``oblique_side`` is the side the image intensifier rotates towards (``left``,
-    ``right`` or ``midline`` for true PA); ``tilt_direction`` ``cranial``, ``caudal`` or
-    ``none`` (see `blockplan.planning.wording`). ``landmark_clearance_mm`` is the
-    clearance to the nearest marked structure (negative when the path passes through it),
-    named by ``clearance_kind``, ``clearance_level`` and ``clearance_side``;
+    ``right`` or ``midline`` for the straight AP view, code ``TRUE-PA``); ``tilt_direction``
+    ``cranial``, ``caudal`` or ``none`` (see `blockplan.planning.wording`).
+    ``landmark_clearance_mm`` is the clearance to the nearest marked structure (negative
+    when the path passes through it), named by ``clearance_kind``, ``clearance_level`` and
+    ``clearance_side``;
     ``structures`` the nearest marked structure of each kind as ``(clearance mm, kind,
     level, side)``; ``bone_clearance_mm`` the shaft's clearance to bone on the CT;
     ``verdict`` the safety verdict of the planning core.

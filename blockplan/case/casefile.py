@@ -21,16 +21,20 @@ edits by hand; it is not a signature (anyone can recompute it).
 
 Files of an older ``schema_version`` are migrated forward before validation
 (`blockplan.case._codec.MIGRATIONS`). Files are written atomically (temporary file in the
-same folder, fsync, rename, fsync of the folder) with mode 0600.
+same folder, fsync, rename, fsync of the folder) with mode 0600. A writer holds a lock on its
+temporary file until the rename; the next write of the same file removes the temporary files
+nobody holds — those of a writer that was killed (`remove_abandoned_temporaries`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import glob
 import json
 import os
 import re
+import shutil
 import stat
 import tempfile
 from importlib import resources
@@ -48,6 +52,11 @@ from blockplan.case.model import CASE_SCHEMA_VERSION, Case
 from blockplan.errors import CaseError, CaseFileError
 from blockplan.strict_json import loads_strict
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no locks, so no clean-up either
+    fcntl = None  # type: ignore[assignment]
+
 __all__ = [
     "FILE_FORMAT",
     "MAX_FILE_BYTES",
@@ -55,6 +64,8 @@ __all__ = [
     "dumps_case_file",
     "load_case_file",
     "loads_case_file",
+    "private_temporary",
+    "remove_abandoned_temporaries",
     "save_case_file",
     "schema_path",
     "write_bytes_atomic",
@@ -142,11 +153,97 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _lock(fd: int, *, wait: bool) -> bool:
+    """Take the exclusive lock of an open temporary (False: another process holds it)."""
+    if fcntl is None:  # pragma: no cover - not POSIX
+        return wait
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _still_named(fd: int, path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` still names the file (folder) open as ``fd``."""
+    try:
+        named = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
+
+
+def private_temporary(target: Path, *, folder: bool = False) -> tuple[str, int]:
+    """A new hidden temporary file (or folder) beside ``target``, held by this process.
+
+    Named ``.<target name>.<random>.tmp``, mode 0600 (folder 0700) and locked (flock)
+    until the returned descriptor is closed — by the writer after its rename, or by the
+    kernel when the writer is killed; `remove_abandoned_temporaries` removes only the
+    temporaries nobody holds. Abandoned ones of ``target`` are removed first.
+
+    Returns
+    -------
+    tuple
+        The temporary's path and a descriptor holding its lock (for a file: open for
+        writing). The caller closes the descriptor.
+    """
+    remove_abandoned_temporaries(target)
+    prefix, parent = f".{target.name}.", target.parent
+    while True:
+        if folder:
+            path = tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=parent)
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        else:
+            fd, path = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=parent)
+        if _lock(fd, wait=True) and _still_named(fd, path):
+            return path, fd
+        os.close(fd)  # a clean-up removed it between its creation and our lock: again
+
+
+def remove_abandoned_temporaries(target: Path) -> int:
+    """Remove the temporaries of ``target`` that writers killed mid-write left behind.
+
+    A writer holds the lock of its temporary (`private_temporary`) until its rename; a
+    temporary whose lock is free belongs to a process that no longer exists (a crash,
+    ``kill -9``, a power cut). Only the current user's files and folders named
+    ``.<target name>.*.tmp`` are considered. Returns how many were removed.
+    """
+    if fcntl is None:  # pragma: no cover - not POSIX
+        return 0
+    removed = 0
+    for path in target.parent.glob(glob.escape(f".{target.name}.") + "*.tmp"):
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            continue  # a symbolic link, gone already, or not ours to read
+        try:
+            st = os.fstat(fd)
+            if st.st_uid != os.geteuid() or not _lock(fd, wait=False):
+                continue  # another user's, or a live writer's
+            if not _still_named(fd, path):
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                shutil.rmtree(path)
+            elif stat.S_ISREG(st.st_mode):
+                os.unlink(path)
+            else:
+                continue
+            removed += 1
+        except OSError:
+            continue  # left for the next write; never a reason to refuse this one
+        finally:
+            os.close(fd)
+    return removed
+
+
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600) -> Path:
     """Write ``data`` to ``path`` so that a crash leaves either the old or the new file.
 
-    A temporary file is created in the same folder with ``mode``, written, fsynced and
-    renamed over ``path``; then the folder is fsynced so the rename is durable.
+    A temporary file is created in the same folder with ``mode`` (`private_temporary`:
+    hidden, locked while written; temporaries of killed writers are removed first),
+    written, fsynced and renamed over ``path``; then the folder is fsynced so the rename
+    is durable.
 
     Parameters
     ----------
@@ -170,14 +267,14 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes, *, mode: int =
     """
     target = Path(path).absolute()
     folder = target.parent
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    tmp_name, fd = private_temporary(target)
     try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
+        with os.fdopen(fd, "wb") as fh:  # closing it (after the rename) releases the lock
+            os.fchmod(fh.fileno(), mode)
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp_name, target)
+            os.replace(tmp_name, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)

@@ -7,15 +7,17 @@ Every position is in DICOM patient coordinates (LPS, mm: +x patient left, +y pos
 
 * ``beam`` — the unit vector of the central ray, from the source towards the detector.
   With the patient prone and the tube under the table (the convention of
-  `blockplan.planning.trajectory`), a true PA view has ``beam = (0, 1, 0)``.
+  `blockplan.planning.trajectory`), the straight AP view has ``beam = (0, 1, 0)``
+  (posterior → anterior; called AP as the field calls it).
 * the **isocentre** — the point the C-arm turns about; blockplan puts it at the target.
   The source lies ``source_isocentre_mm`` before it on the central ray, the detector
   ``source_detector_mm`` from the source.
 * detector pixels ``(column, row)``; the principal point (foot of the central ray) is the
   centre of the detector, ``((columns − 1) / 2, (rows − 1) / 2)``; rows run down the image.
   Image **up** is the patient's head (+z) projected on the detector (the patient's
-  posterior, +y, for a beam along the long axis); image **right** is ``beam × up``: on a PA
-  view the patient's left is on the image's right, as radiographs are read.
+  posterior, +y, for a beam along the long axis); image **right** is ``beam × up``: on the
+  AP view (beam posterior → anterior) the patient's left is on the image's right, as
+  radiographs are read.
 
 The projection matrix ``P = K [R | −R·source]`` maps a homogeneous LPS point ``(x, y, z, 1)``
 to ``(w·column, w·row, w)``, with ``R`` the rows ``(right, down, beam)`` and ``K`` the

@@ -26,7 +26,7 @@ import numpy.typing as npt
 from blockplan.case.model import Case
 from blockplan.fluoro.drr import DrrFunction, DrrOptions, compute_drr, to_display
 from blockplan.fluoro.geometry import CArmGeometry, DetectorSpec
-from blockplan.fluoro.views import VIEW_TITLES, FluoroView, ViewKind, target_views
+from blockplan.fluoro.views import FluoroView, ViewKind, target_views
 from blockplan.io.volume import ImageVolume
 from blockplan.planning import wording
 
@@ -327,7 +327,7 @@ def preview_record(preview: FluoroPreview) -> dict[str, Any]:
         "target_id": preview.target_id,
         "target": preview.target_name,
         "view": v.kind.value,
-        "view_title": VIEW_TITLES[v.kind],
+        "view_title": v.name,
         "c_arm": v.c_arm,
         "c_arm_angles": {
             "oblique_deg": round(a.oblique_deg, 3),

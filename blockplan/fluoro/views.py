@@ -12,7 +12,8 @@ Every view has its isocentre at the target. The beam (source → detector, LPS) 
   level, so the beam runs along that level's endplates and they are seen as lines
   ("squared", `endplate_beam`); the spine axis is the one the level markers define
   (`blockplan.planning.levels.SpineAxis`), its direction at a level the chord from half a
-  vertebra above to half a vertebra below. Without two level markers: true PA, with a note;
+  vertebra above to half a vertebra below. Without two level markers: the straight AP view
+  (beam posterior → anterior, not tilted), with a note (`wording.ap_not_squared_text`);
 * **ipsilateral oblique** ("Scotty dog") for facet, medial-branch and transforaminal
   targets — the AP beam turned about the spine axis towards the target's side by
   ``oblique_deg`` (default 25°, DOMAIN §10: typically 20–35°; `oblique_beam`);
@@ -45,6 +46,7 @@ from blockplan.planning.levels import SpineAxis
 from blockplan.planning.trajectory import CArmAngles, c_arm_angles
 
 __all__ = [
+    "AP_NOT_SQUARED_TITLE",
     "DEFAULT_OBLIQUE_DEG",
     "OBLIQUE_BLOCKS",
     "VIEW_TITLES",
@@ -86,7 +88,12 @@ VIEW_TITLES: dict[ViewKind, str] = {
     ViewKind.OBLIQUE: "ipsilateral oblique",
     ViewKind.LATERAL: "true lateral",
 }
-"""A view's name as the screen, the report and the CLI print it."""
+"""A view's name as the screen, the report and the CLI print it (the AP view whose endplates
+could not be squared is named `AP_NOT_SQUARED_TITLE` once computed)."""
+
+AP_NOT_SQUARED_TITLE = "AP, endplates not squared"
+"""The AP view's name when it could not be tilted to the target level (no level, or fewer
+than two level markers): its note says why."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -99,11 +106,20 @@ class FluoroView:
     c_arm: str
     """``"23.2° left oblique, 7.5° cranial tilt"`` (`blockplan.planning.wording.c_arm_text`)."""
     notes: tuple[str, ...] = ()
+    endplates_squared: bool = True
+    """False for an AP view that could not be tilted to the target level."""
+
+    @property
+    def name(self) -> str:
+        """The view's name: `VIEW_TITLES`, or `AP_NOT_SQUARED_TITLE`."""
+        if self.kind == ViewKind.AP and not self.endplates_squared:
+            return AP_NOT_SQUARED_TITLE
+        return VIEW_TITLES[self.kind]
 
     @property
     def title(self) -> str:
         """``"bull's-eye: 23.2° left oblique, 7.5° cranial tilt"``."""
-        return f"{VIEW_TITLES[self.kind]}: {self.c_arm}"
+        return f"{self.name}: {self.c_arm}"
 
 
 def _unit(v: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -205,12 +221,12 @@ def view_kinds(target: Target, has_path: bool) -> tuple[ViewKind, ...]:
 def _spine_at_target(case: Case, target: Target) -> tuple[npt.NDArray[np.float64] | None, str]:
     """The spine direction at the target's level, or None and why not."""
     if not target.level:
-        return None, "the target has no level: the AP view is true PA (endplates not squared)"
+        return None, wording.ap_not_squared_text("the target has no level")
     try:
         axis = SpineAxis.from_markers(case.levels)
         return spine_direction(axis, target.level), ""
     except PlanningError as err:
-        return None, f"endplates not squared (true PA): {err}"
+        return None, wording.ap_not_squared_text(str(err))
 
 
 def _beams(
@@ -301,5 +317,7 @@ def target_views(
             angles.tilt_direction.value,
         )
         geometry = CArmGeometry.from_beam(iso, beam, detector)
-        views.append(FluoroView(kind, geometry, angles, words, notes))
+        # the AP view carries a note only when it could not be tilted to the level
+        squared = not (kind == ViewKind.AP and notes)
+        views.append(FluoroView(kind, geometry, angles, words, notes, squared))
     return tuple(views)

@@ -12,8 +12,10 @@ fluoroscopic needle path is planned with the patient prone and the beam posterio
 target`` (pointing from the target back to the entry, i.e. towards the image intensifier):
 
 * **oblique** ``= atan2(|v_x|, v_y)`` — rotation of the C-arm about the patient's
-  cranio-caudal axis away from the true PA projection: the angle between the path projected
-  on the axial plane and the sagittal plane. ``oblique_side`` names the side the image
+  cranio-caudal axis away from the straight AP view (the beam in a sagittal plane, running
+  posterior → anterior through the prone patient; called AP as the field calls it,
+  `blockplan.planning.wording.STRAIGHT_AP`): the angle between the path projected on the
+  axial plane and the sagittal plane. ``oblique_side`` names the side the image
   intensifier rotates towards, which is the side of the entry point relative to the target
   (`Laterality.LEFT` when the entry lies to the patient's left, +x), the usual *ipsilateral
   oblique*; ``MIDLINE`` for a path in a sagittal plane (0°).
@@ -285,7 +287,7 @@ class TrajectoryMetrics:
     suggested_needle_mm
         Shortest listed needle ≥ path length + spare; None when none is long enough.
     oblique_deg, oblique_side
-        C-arm rotation about the cranio-caudal axis from true PA, and the side the image
+        C-arm rotation about the cranio-caudal axis from straight AP, and the side the image
         intensifier rotates towards (module docstring).
     tilt_deg, tilt_direction
         C-arm cranio-caudal angulation and where the image intensifier tilts.

@@ -10,10 +10,12 @@ C-arm angles (patient prone, beam posterior-anterior: tube under the table, imag
 intensifier above the patient's back; the angles put the beam along the needle, the
 "down-the-beam" view):
 
-* **oblique** — the C-arm rotated about the patient's long axis away from true PA, named by
-  the side of the patient the image intensifier turns towards (the side of the skin entry
-  relative to the target): ``"23.2° left oblique"``; ``"true PA (0.0° oblique)"`` when the
-  path lies in a sagittal plane.
+* **oblique** — the C-arm rotated about the patient's long axis away from the straight AP
+  view, named by the side of the patient the image intensifier turns towards (the side of
+  the skin entry relative to the target): ``"23.2° left oblique"``; ``"straight AP (0.0°
+  oblique)"`` when the path lies in a sagittal plane. The view without oblique is called
+  **AP** as the field calls it (`STRAIGHT_AP`), although the beam of a prone patient runs
+  posterior → anterior: the screen, the report and the SR never call it "PA".
 * **tilt** — the C-arm angled along the patient's long axis, named by where the image
   intensifier tilts: ``"cranial"`` towards the head (the skin entry lies cranial to the
   target, the needle advances caudally), ``"caudal"`` towards the feet:
@@ -54,9 +56,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BLOCK_ABBREVIATIONS",
+    "STRAIGHT_AP",
     "VERDICT_COLOURS",
     "VERDICT_WORDS",
     "PathWords",
+    "ap_not_squared_text",
     "approach_text",
     "block_type_from_text",
     "bone_clearance_text",
@@ -214,14 +218,28 @@ def target_names(targets: Sequence[Target]) -> dict[str, str]:
     return {t.id: target_name(t) for t in targets}
 
 
-def oblique_text(oblique_deg: float, oblique_side: str) -> str:
-    """The C-arm oblique: ``"23.2° left oblique"`` or ``"true PA (0.0° oblique)"``.
+STRAIGHT_AP = "straight AP"
+"""The C-arm view without oblique, as every text names it: the beam in a sagittal plane,
+running posterior → anterior through the prone patient (tube under the table). The field
+calls it AP (DOMAIN §10) whatever the beam's direction; a report once said "AP" in a view's
+title and "true PA" in its angles, for the same view."""
 
-    ``oblique_side`` is ``"left"``, ``"right"`` or ``"midline"`` (true PA).
+
+def oblique_text(oblique_deg: float, oblique_side: str) -> str:
+    """The C-arm oblique: ``"23.2° left oblique"`` or ``"straight AP (0.0° oblique)"``.
+
+    ``oblique_side`` is ``"left"``, ``"right"`` or ``"midline"`` (no oblique: `STRAIGHT_AP`;
+    an SR's ``TRUE-PA`` code reads back as ``"midline"``).
     """
     if oblique_side == "midline":
-        return "true PA (0.0° oblique)"
+        return f"{STRAIGHT_AP} (0.0° oblique)"
     return f"{oblique_deg:.1f}° {oblique_side} oblique"
+
+
+def ap_not_squared_text(reason: str) -> str:
+    """Why the AP view is not tilted to square the target level's endplates:
+    ``"the AP view is not tilted (endplates not squared): the target has no level"``."""
+    return f"the AP view is not tilted (endplates not squared): {reason}"
 
 
 def tilt_text(tilt_deg: float, tilt_direction: str) -> str:

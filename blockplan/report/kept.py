@@ -10,6 +10,8 @@ case's folder of blockplan's data folder (platformdirs; owner-only: folders 0700
 ``blockplan archive`` without ``--pdf`` sends the latest kept report of the case,
 unchanged; it builds one only when none was kept (the first build). A report is checked
 against its case (`blockplan.report.identity.check_report_for_case`) before it is kept.
+The report the physician gets as a file (``blockplan report``, the Report panel's Save
+PDF…) is written by `write_signed_report` only: kept first, then written.
 """
 
 from __future__ import annotations
@@ -26,7 +28,14 @@ from blockplan.case.model import Case
 from blockplan.errors import ReportError
 from blockplan.report.identity import check_report_for_case
 
-__all__ = ["KeptReport", "case_data_dir", "keep_report", "kept_reports", "latest_kept_report"]
+__all__ = [
+    "KeptReport",
+    "case_data_dir",
+    "keep_report",
+    "kept_reports",
+    "latest_kept_report",
+    "write_signed_report",
+]
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _INDEX = "index.json"
@@ -151,3 +160,52 @@ def keep_report(case: Case, pdf: bytes, name: str = "the report") -> KeptReport:
             f"{folder}: cannot keep the report ({err.strerror or err}); check free space"
         ) from err
     return KeptReport(identity.report_id, digest, folder / name)
+
+
+def write_signed_report(
+    case: Case, pdf: bytes, path: str | os.PathLike[str]
+) -> tuple[Path, KeptReport]:
+    """Keep ``pdf`` with ``case``, then write it to ``path``: the report the physician signs.
+
+    The one rule behind ``blockplan report`` and the Report panel's Save PDF…: the report
+    is kept first (`keep_report`), then written atomically with mode 0600. So a report
+    file on disk is always one kept with its case, and a later archive (``blockplan
+    archive``, the panel's Archive) sends a report at least as new as the newest file
+    written. Stopped between the two steps (a crash, ``kill -9``, a full disk), the case
+    keeps a report no file holds: a later archive sends it, although the physician — who
+    got no "wrote" / "saved" message — holds at most an older report; writing the report
+    again writes the kept one (the same bytes are not kept twice) or keeps a newer one.
+
+    Parameters
+    ----------
+    case
+        The case the report belongs to (checked: `check_report_for_case`).
+    pdf
+        The PDF/A report bytes.
+    path
+        The destination file; its folder must exist. An existing file is replaced only
+        once the new one is complete.
+
+    Returns
+    -------
+    tuple
+        The absolute path written and the kept report.
+
+    Raises
+    ------
+    ReportError
+        When the PDF is not a report of this case or cannot be kept (nothing is written
+        then), or when ``path`` cannot be written (the report is kept with the case).
+    """
+    from blockplan.case.casefile import write_bytes_atomic
+
+    kept = keep_report(case, pdf)
+    try:
+        written = write_bytes_atomic(path, pdf, mode=0o600)
+    except OSError as err:
+        raise ReportError(
+            f"{os.fspath(path)}: cannot write the report ({err.strerror or err}); check that "
+            "the folder exists and is writable, or choose another file — the report is kept "
+            f"with the case all the same (report {kept.report_id}: a later archive sends it)"
+        ) from err
+    return written, kept

@@ -32,6 +32,7 @@ __all__ = [
     "MUTED",
     "RULE",
     "KeyImageFlowable",
+    "LabelledText",
     "Paragraph",
     "Styles",
     "block_name",
@@ -198,6 +199,79 @@ class Paragraph(_RLParagraph):
 
 
 # --- tables -----------------------------------------------------------------------------
+class LabelledText(Flowable):
+    """A label line above a text: a table cell that names what it holds, on every page.
+
+    The text is given line by line (one flowable a line), so a split between lines keeps
+    every line whole and in place. Split across pages (its table row split inside itself),
+    each part after the first opens with ``continued`` instead of ``label``, so a page that
+    begins inside the text says whose it is ("Notes on T3 · … (continued):").
+
+    ``keep_with_previous_row``: the table row holding it stays on one page with the row
+    above it whenever the two fit on one page (see `_Table`).
+    """
+
+    def __init__(
+        self,
+        label: Flowable,
+        lines: Sequence[Flowable],
+        continued: Flowable,
+        *,
+        keep_with_previous_row: bool = False,
+    ) -> None:
+        super().__init__()
+        self.label, self.lines, self.continued = label, list(lines), continued
+        self.keep_with_previous_row = keep_with_previous_row
+        self._heights: list[float] = []
+        self._widest = 0.0
+
+    def _width(self, availWidth: float) -> float:
+        """The widest width offered so far. A table sizes a cell spanning columns at the
+        span's width, but splitting its row inside itself, offers the cell only its first
+        column's width (reportlab 5.1): lines broken there would not be the lines drawn."""
+        self._widest = max(self._widest, availWidth)
+        return self._widest
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        width = self._width(availWidth)
+        self._heights = [f.wrap(width, availHeight)[1] for f in (self.label, *self.lines)]
+        self.width, self.height = width, sum(self._heights)
+        return self.width, self.height
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
+        availWidth = self._width(availWidth)
+        room = availHeight - self.label.wrap(availWidth, availHeight)[1]
+        head: list[Flowable] = []
+        for n, line in enumerate(self.lines):
+            height = line.wrap(availWidth, room)[1]
+            if height <= room:
+                head.append(line)
+                room -= height
+                continue
+            parts = line.split(availWidth, room) if room > 0 else []
+            if len(parts) == 2:  # a line that wraps, split between its wrapped lines
+                head.append(parts[0])
+                rest = [parts[1], *self.lines[n + 1 :]]
+            else:
+                rest = self.lines[n:]
+            if not head:
+                return []
+            parts = [
+                LabelledText(self.label, head, self.continued),
+                LabelledText(self.continued, rest, self.continued),
+            ]
+            for part in parts:
+                part._widest = availWidth
+            return parts
+        return []  # it fits: nothing to split
+
+    def draw(self) -> None:
+        y = self.height
+        for flowable, height in zip((self.label, *self.lines), self._heights, strict=True):
+            y -= height
+            flowable.drawOn(self.canv, 0, y)
+
+
 class _Table(Table):
     """A table whose plain-text cells use the embedded font (reportlab's default is not),
     and whose row taller than a page runs on to the next page instead of failing.
@@ -207,6 +281,13 @@ class _Table(Table):
     ``splitInRow``) — but only at the top of a page, where it cannot fit whole on any
     page. Lower on a page the table splits between rows as before, and a row that does not
     fit moves to the next page whole, so a key image stays with its caption.
+
+    A row holding a `LabelledText` kept with the previous row (a target's notes under the
+    target's row) never begins a page without that row: when the two fit in a frame with
+    the header, the table splits before them; when they do not, the kept row is split
+    inside itself right under the previous row and runs on over the next pages. At the
+    top of a frame the table always gives up at least a part of a row, so every layout
+    ends.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -214,10 +295,32 @@ class _Table(Table):
         self.splitInRow: int = kwargs["splitInRow"]
         super().__init__(*args, **kwargs)
         self.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), REGULAR)]))
+        self._frame_height: float | None = None  # while a frame asks for a split
+        self._at_top = True
 
     def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
         frame = self.__dict__.get("_frame")  # set by the frame that asks; None when nested
-        if frame is None or getattr(frame, "_atTop", True):
+        if frame is None:
+            return list(super().split(availWidth, availHeight))
+        self._frame_height = frame._height - frame._topPadding - frame._bottomPadding
+        self._at_top = bool(getattr(frame, "_atTop", True))
+        try:
+            self._calc(availWidth, availHeight)
+            parts: list[Flowable] = []
+            if self._tall_kept(self._overflowing_row(availHeight)):
+                parts = list(self._splitRows(availHeight, doInRowSplit=1))
+            if not parts:
+                parts = self._split_as_before(availWidth, availHeight)
+            if not parts and self._at_top:  # kept rows never hold a table off an empty frame
+                self._frame_height = None
+                parts = list(super().split(availWidth, availHeight))
+            return parts
+        finally:
+            self._frame_height, self._at_top = None, True
+
+    def _split_as_before(self, availWidth: float, availHeight: float) -> list[Flowable]:
+        """reportlab's split, inside a row only at the top of a frame."""
+        if self._at_top:
             return list(super().split(availWidth, availHeight))
         in_row, self.splitInRow = self.splitInRow, 0
         try:
@@ -228,6 +331,55 @@ class _Table(Table):
             if isinstance(part, _Table):
                 part.splitInRow = in_row
         return parts
+
+    def _getFirstPossibleSplitRowPosition(self, availHeight: float, ignoreSpans: int = 0) -> int:
+        """Splitting between rows: the row the table may split before, the last that
+        ``availHeight`` allows, never inside rows kept together (`_Table`). Splitting inside
+        a row (``ignoreSpans``): the row to split, as reportlab finds it."""
+        n: int = super()._getFirstPossibleSplitRowPosition(availHeight, ignoreSpans)
+        if self._frame_height is None:
+            return n
+        if ignoreSpans:  # n: the row to split inside itself (allowed by `split`)
+            return n
+        heights = self._rowHeights
+        while 0 < n < len(heights) and self._kept_with_previous(n):
+            first, _ = self._kept_group(n)
+            # the rows before the group: their sum, and a hair for rounding
+            n = super()._getFirstPossibleSplitRowPosition(sum(heights[:first]) + 1e-6, 0)
+        return n
+
+    def _overflowing_row(self, availHeight: float) -> int:
+        """The first row that does not fit in ``availHeight`` (the number of rows: all do)."""
+        return int(super()._getFirstPossibleSplitRowPosition(availHeight, 1))
+
+    def _kept_with_previous(self, row: int) -> bool:
+        for value in self._cellvalues[row]:
+            for cell in value if isinstance(value, (list, tuple)) else (value,):
+                if getattr(cell, "keep_with_previous_row", False):
+                    return True
+        return False
+
+    def _kept_group(self, row: int) -> tuple[int, int]:
+        """The first and last row of the rows kept together with ``row``."""
+        first, last = row, row
+        while first > 0 and self._kept_with_previous(first):
+            first -= 1
+        while last + 1 < len(self._rowHeights) and self._kept_with_previous(last + 1):
+            last += 1
+        return first, last
+
+    def _tall_kept(self, row: int) -> bool:
+        """Whether ``row`` is kept with the previous row and the rows kept together with
+        it are, with the repeated header, taller than the frame."""
+        if self._frame_height is None or not 0 < row < len(self._rowHeights):
+            return False
+        if not self._kept_with_previous(row):
+            return False
+        first, last = self._kept_group(row)
+        repeat = self.repeatRows
+        heights: list[float] = self._rowHeights
+        header = heights[: repeat if isinstance(repeat, int) else max(repeat) + 1]
+        return sum(header) + sum(heights[first : last + 1]) > self._frame_height
 
 
 def grid(

@@ -79,6 +79,7 @@ from blockplan.report.layout import (
     RULE,
     ZEBRA,
     KeyImageFlowable,
+    LabelledText,
     Paragraph,
     Styles,
     block_name,
@@ -686,10 +687,27 @@ def _structure_cell(ctx: Context, t: Target) -> Paragraph:
     return Paragraph(text, ctx.st.cell)
 
 
-def _notes_cell(ctx: Context, name: str, notes: str) -> Paragraph:
-    """A target's notes, whole and line by line, under its row (the full table width)."""
-    lines = "<br/>".join(esc(line) for line in notes.split("\n"))
-    return Paragraph(f"<font color='#5F6B73'>Notes on {esc(name)}:</font><br/>{lines}", ctx.st.cell)
+def _notes_cell(ctx: Context, name: str, notes: str) -> LabelledText:
+    """A target's notes, whole and line by line, under its row (the full table width).
+
+    Kept on the page of the target's row whenever the two fit on a page; notes longer
+    than a page run on over the next pages, each opening with "Notes on <name>
+    (continued):"."""
+    st = ctx.st
+
+    def label(text: str) -> Paragraph:
+        return Paragraph(f"<font color='#5F6B73'>{esc(text)}</font>", st.cell)
+
+    lines: list[Flowable] = [
+        Paragraph(esc(line), st.cell) if line.strip() else Spacer(1, st.cell.leading)
+        for line in notes.split("\n")
+    ]
+    return LabelledText(
+        label(f"Notes on {name}:"),
+        lines,
+        label(f"Notes on {name} (continued):"),
+        keep_with_previous_row=True,
+    )
 
 
 def targets_table(ctx: Context) -> list[Flowable]:

@@ -11,6 +11,7 @@ import datetime as dt
 import io
 import re
 
+import pydicom
 import pytest
 from pypdf import PdfReader
 
@@ -26,6 +27,11 @@ WHEN = dt.datetime(2026, 3, 2, 15, 30, 5, tzinfo=dt.timezone(dt.timedelta(hours=
 
 def _flat(text: str) -> str:
     return re.sub(r"\s+", " ", text)
+
+
+def _items(ds: pydicom.Dataset) -> list[pydicom.Dataset]:
+    """Every item of every sequence in ``ds``, nested ones too."""
+    return [item for el in ds.iterall() if el.VR == "SQ" for item in el.value]
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +112,52 @@ def test_a_path_with_no_bone_on_the_ct_says_so_in_the_sr_too(study: Study, case:
     if dciodvfy_path() is not None:
         result = validate_dataset(sr)
         assert result.errors == (), result.errors
+
+
+def test_a_path_in_a_sagittal_plane_is_straight_ap_in_the_pdf_and_the_sr(
+    study: Study, case: Case
+) -> None:
+    """No oblique: "straight AP (0.0° oblique)" in the PDF and in the SR read back — also an
+    SR archived before, whose code ``TRUE-PA`` meant "True PA (no oblique)". The code value
+    stays (archived SRs read back); its meaning names the view as the screen does."""
+    import copy
+
+    from blockplan.archive.coding import PRIVATE_SCHEME
+    from blockplan.case.model import PatientPoint, Trajectory
+
+    t3 = case.target("t3")
+    x, y, z = t3.position.lps
+    entry = PatientPoint(
+        lps=(x, y + 40.0, z), frame_of_reference_uid=t3.position.frame_of_reference_uid
+    )
+    sagittal = case.evolve(
+        trajectories=(*case.trajectories, Trajectory(id="r3", target_id="t3", entry=entry))
+    )
+    objects = build_archive(sagittal, study.headers, volume=study.volume, content_datetime=WHEN)
+    pdf = _flat(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(objects.pdf)).pages))
+    words = read_sr(objects.sr).measurements["r3"].words()
+    assert words is not None
+    assert words.c_arm == "straight AP (0.0° oblique), no tilt"
+    assert f"C-arm: {words.c_arm}" in pdf
+    assert not re.search(r"\bPA\b", pdf)
+
+    group = next(
+        g
+        for g in _groups(objects.sr.ContentSequence)
+        if _tracking_text(g).startswith("trajectory:r3")
+    )
+    side = _qualitative(group)["OBLIQUE-SIDE"]
+    assert code_value_and_scheme(side) == ("TRUE-PA", PRIVATE_SCHEME)
+    assert side.CodeMeaning == "Straight AP (no oblique)"
+    meanings = {str(i.CodeMeaning) for i in _items(objects.sr) if "CodeMeaning" in i}
+    assert "C-arm oblique angle from straight AP" in meanings
+    assert not any(re.search(r"\bPA\b", m) for m in meanings)
+
+    old = copy.deepcopy(objects.sr)  # as archived before: the old meanings
+    for item in _items(old):
+        if code_value_and_scheme(item) == ("TRUE-PA", PRIVATE_SCHEME):
+            item.CodeMeaning = "True PA (no oblique)"
+        elif code_value_and_scheme(item) == ("OBLIQUE", PRIVATE_SCHEME):
+            item.CodeMeaning = "C-arm oblique angle from true PA"
+    assert "True PA (no oblique)" in {str(i.CodeMeaning) for i in _items(old) if "CodeMeaning" in i}
+    assert read_sr(old).measurements["r3"].words() == words

@@ -2,13 +2,16 @@
 
 After every kill the store (or file) must open, hold a valid case at a version at least
 as new as the last one the writer reported committed, and — for the store — an audit
-trail with exactly one entry per version (case row and audit entry commit together).
+trail with exactly one entry per version (case row and audit entry commit together); for
+the file, at most the killed writer's own temporary is left beside it (each write removes
+those of writers killed before it), and the next write leaves nothing but the file.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import re
 import select
 import sqlite3
 import stat
@@ -18,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from blockplan.case.casefile import load_case_file
+from blockplan.case.casefile import load_case_file, save_case_file
 from blockplan.case.store import CaseStore
 from blockplan.errors import CaseNotFoundError
 from tests.case._crash_writer import CASE_ID
@@ -27,6 +30,7 @@ from tests.case.conftest import PgServer, _drop_pg_database, _new_pg_database
 REPO = Path(__file__).resolve().parents[2]
 KILLS = 60
 LINE_TIMEOUT_S = 60.0
+TEMPORARY = re.compile(r"^\.case\.blockplan\.json\.[^/]+\.tmp$")
 
 
 class _Writer:
@@ -92,7 +96,18 @@ def _check_store(url: str, reported: int, sqlite_path: Path | None) -> int:
     return version
 
 
+def _check_temporaries(path: Path) -> None:
+    """At most the killed child's own temporary is left: hidden, private (a write removes
+    the temporaries of writers killed before it, `remove_abandoned_temporaries`)."""
+    leftovers = [p for p in path.parent.iterdir() if p != path]
+    assert len(leftovers) <= 1, f"abandoned temporaries pile up: {sorted(leftovers)}"
+    for leftover in leftovers:
+        assert TEMPORARY.match(leftover.name), leftover.name
+        assert stat.S_IMODE(leftover.stat().st_mode) == 0o600
+
+
 def _check_file(path: Path, reported: int) -> int:
+    _check_temporaries(path)
     if not path.exists():
         assert reported == 0, "a reported write was lost"
         return 0
@@ -146,6 +161,10 @@ def test_kill_9_mid_save_never_loses_a_commit(
     # most kills must have hit a child that was saving, not one still starting up
     assert productive >= KILLS // 3, f"only {productive} of {KILLS} children committed"
     assert stored >= reported
-    if backend == "file":  # a kill between mkstemp and rename leaves a temporary file
-        leftovers = [p for p in tmp_path.iterdir() if p.name != "case.blockplan.json"]
-        assert all(p.name.startswith(".case.blockplan.json.") for p in leftovers)
+    if backend == "file":  # the next write removes what the last kill left: nothing but it
+        path = Path(target)
+        case = load_case_file(path)
+        save_case_file(case.evolve(title=f"v{stored + 1}"), path)
+        assert list(tmp_path.iterdir()) == [path]
+        assert load_case_file(path).title == f"v{stored + 1}"
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -261,8 +261,8 @@ def test_views_state_their_angles_with_the_path_wording() -> None:
     words = wording.c_arm_text(a.oblique_deg, a.oblique_side, a.tilt_deg, a.tilt_direction)
     assert views[ViewKind.BULLSEYE].c_arm == words == "23.2° left oblique, 7.5° cranial tilt"
     assert views[ViewKind.BULLSEYE].title == f"bull's-eye: {words}"
-    # a straight spine along z: the AP view is true PA, the oblique turns 25° to the left
-    assert views[ViewKind.AP].c_arm == "true PA (0.0° oblique), no tilt"
+    # a straight spine along z: the AP view is straight AP, the oblique turns 25° to the left
+    assert views[ViewKind.AP].c_arm == "straight AP (0.0° oblique), no tilt"
     assert views[ViewKind.OBLIQUE].c_arm == "25.0° left oblique, no tilt"
     assert views[ViewKind.LATERAL].c_arm == "90.0° left oblique, no tilt"
     right = {v.kind: v for v in target_views(_case(side="right"), "tg")}
@@ -292,8 +292,21 @@ def test_views_refuse_what_they_cannot_show() -> None:
     with pytest.raises(PlanningError, match=r"bullseye: target tg has no planned path"):
         target_views(no_path, "tg", kinds=[ViewKind.BULLSEYE])
     flat = target_views(no_path.evolve(levels=()), "tg", kinds=[ViewKind.AP])[0]
-    assert flat.c_arm == "true PA (0.0° oblique), no tilt"
-    assert "endplates not squared" in flat.notes[0]
+    assert flat.c_arm == "straight AP (0.0° oblique), no tilt"
+    assert flat.notes[0].startswith("the AP view is not tilted (endplates not squared): ")
+    # its name says so too (it read "AP, endplates squared" above a note saying they are not)
+    assert flat.title == "AP, endplates not squared: straight AP (0.0° oblique), no tilt"
+    assert not flat.endplates_squared
+    squared = target_views(no_path, "tg", kinds=[ViewKind.AP])[0]
+    assert squared.endplates_squared and squared.title.startswith("AP, endplates squared: ")
+    no_level = no_path.replace_item(
+        "targets", no_path.target("tg").model_copy(update={"level": None})
+    )
+    unlevelled = target_views(no_level, "tg", kinds=[ViewKind.AP])[0]
+    assert unlevelled.notes == (
+        "the AP view is not tilted (endplates not squared): the target has no level",
+    )
+    assert not any("PA" in n for n in (*flat.notes, *unlevelled.notes))
 
 
 # -- the drawn preview ----------------------------------------------------------------------

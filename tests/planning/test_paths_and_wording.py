@@ -183,7 +183,7 @@ def test_scar_of_the_case_is_measured_on_its_own_grid() -> None:
 # --- wording ----------------------------------------------------------------------------------
 def test_c_arm_words() -> None:
     assert w.oblique_text(23.21, "left") == "23.2° left oblique"
-    assert w.oblique_text(0.0, "midline") == "true PA (0.0° oblique)"
+    assert w.oblique_text(0.0, "midline") == "straight AP (0.0° oblique)"
     assert w.tilt_text(7.46, "cranial") == "7.5° cranial tilt"
     assert w.tilt_text(0.0, "none") == "no tilt"
     assert w.c_arm_text(40, "right", 5, "caudal") == "40.0° right oblique, 5.0° caudal tilt"

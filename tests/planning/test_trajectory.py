@@ -61,7 +61,7 @@ def test_straight_pa_path() -> None:
     m = evaluate_trajectory((5.0, 90.0, 12.0), (5.0, 20.0, 12.0))
     assert (m.oblique_deg, m.oblique_side) == (0.0, Laterality.MIDLINE)
     assert (m.tilt_deg, m.tilt_direction) == (0.0, TiltDirection.NONE)
-    assert m.c_arm_text == "true PA (0.0° oblique), no tilt"
+    assert m.c_arm_text == "straight AP (0.0° oblique), no tilt"
     assert m.path_length_mm == pytest.approx(70.0)
 
 
@@ -370,7 +370,7 @@ def test_safe_names_every_structure_it_was_checked_against() -> None:
     assert words.lines() == (
         "Path length: 35.0 mm",
         "Needle: 3.5 in (89 mm)",
-        "C-arm: true PA (0.0° oblique), no tilt",
+        "C-arm: straight AP (0.0° oblique), no tilt",
         f"Clearances: {words.clearances}",
         f"Verdict: {words.safety}",
     )

@@ -41,13 +41,13 @@ def test_c_arm_angles_of_the_worked_example() -> None:
     assert direction is TiltDirection.CRANIAL
 
 
-def test_c_arm_angles_right_caudal_and_true_pa() -> None:
+def test_c_arm_angles_right_caudal_and_straight_ap() -> None:
     right = c_arm_angles((-40.0, 50.0, -20.0), (0.0, 10.0, 0.0))
     assert right.oblique_deg == pytest.approx(45.0) and right.oblique_side is Laterality.RIGHT
     assert right.tilt_deg == pytest.approx(math.degrees(math.atan2(20, math.hypot(40, 40))))
     assert right.tilt_direction is TiltDirection.CAUDAL
-    pa = c_arm_angles((3.0, 90.0, 7.0), (3.0, 10.0, 7.0))
-    assert pa == (0.0, Laterality.MIDLINE, 0.0, TiltDirection.NONE)
+    ap = c_arm_angles((3.0, 90.0, 7.0), (3.0, 10.0, 7.0))
+    assert ap == (0.0, Laterality.MIDLINE, 0.0, TiltDirection.NONE)
 
 
 def test_posterior_approach_hazard() -> None:

@@ -9,6 +9,7 @@ view, computed from napari's public camera (centre, zoom, orientation).
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +145,40 @@ def canvas_with_and_without(viewer: Any, layer: Any) -> tuple[np.ndarray, np.nda
 
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom"
+
+WHEN = dt.datetime(2026, 5, 19, 12, 0, tzinfo=dt.UTC)
+"""When the archives of the plugin tests are made (their report date and SR content time)."""
+
+
+def sample_archive(ws: Any, case: Any = None, *, report_options: Any = None) -> Any:
+    """The archive objects (report PDF, SR, SEG) of ``case`` (default: the workspace's
+    case) on the sample study's series the case was planned on, made at `WHEN`, as
+    `blockplan archive` makes them; ``report_options`` as `build_archive` takes them."""
+    from blockplan.archive import build_archive
+    from blockplan.archive._common import read_headers
+    from blockplan.archive.jobs import select_series
+    from blockplan.io import discover
+
+    case = ws.case if case is None else case
+    info = select_series(discover(SAMPLE).series, case)
+    return build_archive(
+        case,
+        read_headers(info.files),
+        volume=ws.volume(info.series_instance_uid),
+        report_options=report_options,
+        content_datetime=WHEN,
+    )
+
+
+def quick_archive(ws: Any) -> Any:
+    """`sample_archive` of the workspace's case with a quick report: small key images,
+    no C-arm previews and no sagittal overview (the texts the tests read are all there)."""
+    from blockplan.report import ReportOptions
+
+    options = ReportOptions(
+        created_at=WHEN, fluoro_previews=False, include_sagittal=False, key_image_pixels=160
+    )
+    return sample_archive(ws, report_options=options)
 
 
 def demo_in_planning(make_napari_viewer: Any, tmp_path: Path) -> tuple[Any, Any, Any]:

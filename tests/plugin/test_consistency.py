@@ -12,7 +12,6 @@ Every place that names a target (table, Outcomes ticks, report, SR) names it ali
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
 from pathlib import Path
@@ -21,14 +20,11 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from blockplan.archive import build_archive, read_sr
-from blockplan.archive._common import read_headers
-from blockplan.archive.jobs import select_series
+from blockplan.archive import read_sr
 from blockplan.archive.sr import _groups, _tracking_text
 from blockplan.case import Case, Structure
 from blockplan.case.store import CaseStore
 from blockplan.demo import build_demo_case
-from blockplan.io import discover
 from blockplan.outcomes import numbered_block
 from blockplan.outcomes.evidence import status_key_text
 from blockplan.planning import (
@@ -42,13 +38,11 @@ from blockplan.planning import (
 )
 from blockplan.planning.wording import scar_volume_text, target_names
 from blockplan.report import ReportOptions, build_report
+from napari_blockplan._convert import lps_to_world
 from napari_blockplan._workspace import workspace_for
-from tests.plugin._gui import Physician
+from tests.plugin._gui import SAMPLE, WHEN, Physician, sample_archive
 
 pytestmark = pytest.mark.gui
-
-SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom"
-WHEN = dt.datetime(2026, 5, 19, 12, 0, tzinfo=dt.UTC)
 
 
 def _on_their_roots(case: Case) -> Case:
@@ -111,6 +105,11 @@ def opened(request: pytest.FixtureRequest, make_napari_viewer: Any, tmp_path: Pa
 
 def test_screen_pdf_and_sr_state_the_same_plan(opened: Any) -> None:
     ws, planning, outcomes = opened
+    # one path in a sagittal plane (its entry straight behind the target): no oblique, the
+    # view the screen, the report and the SR all call "straight AP" (never "true PA")
+    mbb = next(t for t in ws.case.targets if t.block_type.value == "mbb")
+    x, y, z = mbb.position.lps
+    planning.set_entry_at(lps_to_world((x, y + 55.0, z)), target_id=mbb.id)
     case = ws.case
     doc = Physician(planning.viewer)
     names = target_names(case.targets)
@@ -129,14 +128,7 @@ def test_screen_pdf_and_sr_state_the_same_plan(opened: Any) -> None:
     )
 
     # the archive: SR read back, and the PDF inside the archive
-    found = discover(SAMPLE)
-    info = select_series(found.series, case)
-    objects = build_archive(
-        case,
-        read_headers(info.files),
-        volume=ws.volume(info.series_instance_uid),
-        content_datetime=WHEN,
-    )
+    objects = sample_archive(ws, case)
     archived_pdf = _pdf_text(objects.pdf)
     plan = read_sr(objects.sr)
     sr_targets = {t.id: t for t in plan.targets}
@@ -168,9 +160,13 @@ def test_screen_pdf_and_sr_state_the_same_plan(opened: Any) -> None:
         else:
             assert details[4] == words.lines()[4]
         assert f"{words.oblique}, {words.tilt}" in details[2]
+        if target.id == mbb.id:  # the sagittal path: the same AP words everywhere
+            assert details[2] == "C-arm: straight AP (0.0° oblique), no tilt"
         for text in (pdf, archived_pdf):
             for line in details:
                 assert _flat(line) in text, line
+
+    assert mbb.id in sr_paths and not re.search(r"\bPA\b", pdf + archived_pdf)
 
     # scar volumes: screen, SR (total and per level) and both PDFs
     region = case.scar_regions[0]
@@ -256,14 +252,7 @@ def test_screen_pdf_and_sr_state_the_same_unconfirmed_levels(opened: Any) -> Non
     pdf = _pdf_text(
         build_report(ws.case, volumes=ws.volumes(), options=ReportOptions(created_at=WHEN))
     )
-    found = discover(SAMPLE)
-    info = select_series(found.series, ws.case)
-    objects = build_archive(
-        ws.case,
-        read_headers(info.files),
-        volume=ws.volume(info.series_instance_uid),
-        content_datetime=WHEN,
-    )
+    objects = sample_archive(ws)
     sr_targets = {t.id: t for t in read_sr(objects.sr).targets}
     for target in ws.case.targets:
         shown = screen[names[target.id]]["Level"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from qtpy.QtCore import Qt
 
 from blockplan.case.store import CaseStore
 from blockplan.demo import build_demo_case
@@ -82,3 +84,19 @@ def test_previews_follow_the_selected_target_and_its_entry(docked: Any, qtbot: A
     assert previews.shown == () and previews.status.text() == (
         f"{name}: bull's-eye, progression, AP, endplates squared, true lateral can be shown"
     )
+
+    # the physician picks the AP view with the keyboard: its angles name it "straight AP",
+    # the words of the Planning panel, the report and the SR (never "true PA")
+    combo = previews.views[1]
+    wanted = combo.findData(ViewKind.AP.value)
+    while combo.currentIndex() != wanted:
+        up = combo.currentIndex() > wanted
+        doc.key(combo, Qt.Key.Key_Up if up else Qt.Key.Key_Down, what="the view list")
+    ap = target_views(ws.case, fifth, kinds=[ViewKind.AP])[0]
+    qtbot.waitUntil(
+        lambda: previews.captions[1].text() == ap.title and previews.final, timeout=60000
+    )
+    assert re.fullmatch(
+        r"AP, endplates squared: straight AP \(0\.0° oblique\), \d+\.\d° cranial tilt",
+        previews.captions[1].text(),
+    ), previews.captions[1].text()

@@ -11,7 +11,6 @@ that the store cannot save is not held, the list shows what the case holds again
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -19,20 +18,14 @@ import pytest
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QApplication
 
-from blockplan.archive import build_archive
-from blockplan.archive._common import read_headers
-from blockplan.archive.jobs import select_series
 from blockplan.case import Approach
 from blockplan.case.store import CaseSession
-from blockplan.io import discover
-from blockplan.report import ReportOptions
 from tests.archive.test_target_notes import notes_in_report, sr_notes
-from tests.plugin._gui import Physician, canvas_widget
-from tests.plugin.test_leaving_with_typed_edits import SAMPLE, STAYS, _stored, _tab, _viewer
+from tests.plugin._gui import Physician, canvas_widget, quick_archive
+from tests.plugin.test_leaving_with_typed_edits import STAYS, _stored, _tab, _viewer
 
 pytestmark = pytest.mark.gui
 
-WHEN = dt.datetime(2026, 5, 19, 12, 0, tzinfo=dt.UTC)
 LINES = ("prior laminectomy at L4 left:", "approach from lateral")
 NOTES = "\n".join(LINES)
 
@@ -93,16 +86,7 @@ def test_notes_typed_are_saved_undone_and_printed_as_typed(
     assert _stored(ws, case_id).target(t2.id).notes == NOTES and field.toPlainText() == NOTES
 
     # the report and the SR say the notes as the field shows them, line for line
-    info = select_series(discover(SAMPLE).series, ws.case)
-    objects = build_archive(
-        ws.case,
-        read_headers(info.files),
-        volume=ws.volume(info.series_instance_uid),
-        report_options=ReportOptions(
-            created_at=WHEN, fluoro_previews=False, include_sagittal=False, key_image_pixels=160
-        ),
-        content_datetime=WHEN,
-    )
+    objects = quick_archive(ws)
     assert notes_in_report(objects.pdf, ws.case, t2.id)
     objects_targets = ws.case.targets
     assert ws.case.target(t2.id).notes == field.toPlainText() == sr_notes(objects.sr)[t2.id]

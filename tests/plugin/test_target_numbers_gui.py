@@ -9,7 +9,6 @@ label drawn beside the target on the canvas, the message, the report PDF and the
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
 from pathlib import Path
@@ -20,19 +19,20 @@ from pypdf import PdfReader
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QApplication, QLineEdit
 
-from blockplan.archive import build_archive, read_sr
-from blockplan.archive._common import read_headers
-from blockplan.archive.jobs import select_series
+from blockplan.archive import read_sr
 from blockplan.archive.sr import _groups, _tracking_text
-from blockplan.io import discover
-from blockplan.report import ReportOptions
 from napari_blockplan._layers import layer_for
 from napari_blockplan._workspace import workspace_for
-from tests.plugin._gui import SAMPLE, Physician, activate, canvas_widget, demo_in_planning, settle
+from tests.plugin._gui import (
+    Physician,
+    activate,
+    canvas_widget,
+    demo_in_planning,
+    quick_archive,
+    settle,
+)
 
 pytestmark = pytest.mark.gui
-
-WHEN = dt.datetime(2026, 5, 19, 12, 0, tzinfo=dt.UTC)
 
 
 def _names_in_table(table: Any) -> list[str]:
@@ -118,16 +118,7 @@ def test_names_stay_after_a_deletion_and_delete_keys_delete_the_selected_target(
     assert _names_on_canvas(viewer) == shown
 
     # the report PDF and the SR name every target as the table does, and none "T2"
-    info = select_series(discover(SAMPLE).series, ws.case)
-    objects = build_archive(
-        ws.case,
-        read_headers(info.files),
-        volume=ws.volume(info.series_instance_uid),
-        report_options=ReportOptions(
-            created_at=WHEN, fluoro_previews=False, include_sagittal=False, key_image_pixels=160
-        ),
-        content_datetime=WHEN,
-    )
+    objects = quick_archive(ws)
     pdf = re.sub(
         r"\s+", " ", " ".join(p.extract_text() for p in PdfReader(io.BytesIO(objects.pdf)).pages)
     )

@@ -6,7 +6,8 @@ Two stories, each one napari launch, driven with real Qt events (Xvfb):
    no DICOM and at a study whose only series is refused (a slice unreadable), then at the
    sample study; the Case panel's message follows.
 2. The demo case planned: the C-arm previews looked at (each picture whole in its place),
-   the report built, archived, saved where it cannot be, the case edited (the target shown
+   the report built, saved where it cannot be (kept with the case all the same) and where
+   it can, archived, the case edited (the target shown
    in the previews deleted) and a de-identified copy exported.
 """
 
@@ -228,6 +229,46 @@ def test_previews_and_report_of_a_planned_case(
     report_dock.setFloating(False)
     settle()
 
+    # Save PDF… into a folder that does not exist: said on the panel (it had reached
+    # napari as a traceback); the report is kept with the case all the same — kept first,
+    # then written, by the one function `blockplan report` calls too
+    import blockplan.report.kept as kept_module
+    from blockplan.report.kept import kept_reports
+
+    saves: list[tuple[str, bytes, Path]] = []
+    real_save = kept_module.write_signed_report
+
+    def save_spy(case: Any, pdf: bytes, path: Any) -> Any:
+        saves.append((case.case_id, pdf, Path(path)))
+        return real_save(case, pdf, path)
+
+    monkeypatch.setattr(kept_module, "write_signed_report", save_spy)
+    assert kept_reports(ws.case.case_id) == []
+    nowhere = tmp_path / "gone" / "report.pdf"
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(nowhere), ""))
+    )
+    doc.click(report.save_button, "Save PDF…")
+    (kept,) = kept_reports(ws.case.case_id)
+    assert report.status.text() == (
+        f"report not saved: {nowhere}: cannot write the report (No such file or directory); "
+        "check that the folder exists and is writable, or choose another file — the report "
+        f"is kept with the case all the same (report {kept.report_id}: a later archive "
+        "sends it)"
+    )
+    assert not nowhere.exists()
+    assert kept.path.read_bytes() == report.pdf
+    # then into a folder it can write: these very bytes, kept once
+    signed = tmp_path / "signed.pdf"
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(signed), ""))
+    )
+    doc.click(report.save_button, "Save PDF…")
+    assert report.status.text() == (f"saved {signed} (report {kept.report_id}, kept with the case)")
+    assert signed.read_bytes() == report.pdf
+    assert kept_reports(ws.case.case_id) == [kept]
+    assert saves == [(ws.case.case_id, report.pdf, nowhere), (ws.case.case_id, report.pdf, signed)]
+
     doc.click(report.destination, "Archive to")
     doc.type(report.destination, str(tmp_path / "archive"), "a new folder")
     doc.key(report.destination, Qt.Key.Key_Tab, what="Tab")
@@ -235,18 +276,7 @@ def test_previews_and_report_of_a_planned_case(
     qtbot.waitUntil(lambda: not report.progress.isVisible(), timeout=60000)
     assert report.status.text().startswith("archived to ")
     assert (tmp_path / "archive" / "report.pdf").read_bytes() == report.pdf
-
-    # Save PDF… into a folder that does not exist: said on the panel (it had reached
-    # napari as a traceback)
-    nowhere = tmp_path / "gone" / "report.pdf"
-    monkeypatch.setattr(
-        QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(nowhere), ""))
-    )
-    doc.click(report.save_button, "Save PDF…")
-    assert report.status.text() == (
-        "report not saved: No such file or directory (report.pdf); choose another folder"
-    )
-    assert not nowhere.exists()
+    assert kept_reports(ws.case.case_id) == [kept]  # the saved report is the archived one
 
     # T2, the target the previews show, deleted in the Planning panel (Delete key)
     select_target(doc, planning, "t2")

@@ -5,6 +5,11 @@ core jobs `blockplan.archive.jobs.archive_case` / `export_deidentified` / `send_
 run in worker threads with their steps shown. The PDF that is archived is exactly the one
 previewed: archiving is refused when the case changed after the report was built.
 
+The preview fits the dock's width (`PageView`); **Larger view…** opens a window
+(`LargerView`, not modal) with the same PDF rendered readable, page by page in a worker,
+with page keys and zoom. It says "stale" when the case changes after the build, as the
+panel does.
+
 What the physician types once per installation — the clinic, the author and the archive
 destination — is kept in the clinician settings (`blockplan.settings`) when the field is
 left (editing finished), so a relaunched napari shows it again. The author is the
@@ -20,10 +25,11 @@ from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qtpy.QtCore import Qt, QTimer
-from qtpy.QtGui import QPixmap
+from qtpy.QtCore import QSize, Qt, QTimer
+from qtpy.QtGui import QKeySequence, QPixmap, QResizeEvent, QShortcut  # type: ignore[attr-defined]
 from qtpy.QtWidgets import (
     QComboBox,
+    QDialog,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -35,6 +41,7 @@ from qtpy.QtWidgets import (
     QScrollArea,
     QSpinBox,
     QVBoxLayout,
+    QWidget,
 )
 
 from blockplan.case import Case
@@ -44,7 +51,7 @@ from napari_blockplan._widgets._panel import Panel, UndoBar
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["ReportWidget"]
+__all__ = ["LargerView", "PageView", "ReportWidget"]
 
 DATE_CHOICES = (
     ("remove dates", "remove"),
@@ -93,6 +100,299 @@ PREPARE_AFTER_MS = 1500
 """How long the case stays unchanged before the report's pictures are computed ahead."""
 
 
+class PageView(QScrollArea):
+    """A page image in a scroll area, fitted to the width it has (no sideways scrolling;
+    re-fitted when resized) or shown at a zoom (1.0: as rendered).
+
+    ``label`` holds the image shown (or a text, before there is a page).
+    """
+
+    def __init__(self, placeholder: str) -> None:
+        super().__init__()
+        self.label = QLabel(placeholder)
+        # a page shorter than the view starts at its top, as on paper
+        self.label.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self.setWidget(self.label)
+        self.setWidgetResizable(True)
+        self.page = QPixmap()
+        """The page as rendered (empty: none yet)."""
+        self.zoom: float | None = None
+        """The zoom shown; None: fitted to the width."""
+        self.set_zoom(None)
+
+    def sizeHint(self) -> QSize:
+        # about the dock's former width (its rows had set it); never the page shown
+        # (a fitted page's width would set the dock's width, which sets the page's …)
+        return QSize(360, 400)
+
+    def set_page(self, png: bytes) -> None:
+        """Show the page image ``png`` at the view's zoom."""
+        self.page = QPixmap()
+        self.page.loadFromData(png, "PNG")
+        self._show()
+
+    def set_text(self, text: str) -> None:
+        """Show ``text`` instead of a page."""
+        self.page = QPixmap()
+        self.label.clear()
+        self.label.setText(text)
+
+    def set_zoom(self, zoom: float | None) -> None:
+        """Show the page at ``zoom`` (None: fitted to the width, re-fitted when resized)."""
+        self.zoom = zoom
+        fit = zoom is None
+        # fitted: the vertical bar always there, so that its coming and going never
+        # changes the width the page is fitted to
+        self.setHorizontalScrollBarPolicy(
+            Qt.ScrollBarPolicy.ScrollBarAlwaysOff if fit else Qt.ScrollBarPolicy.ScrollBarAsNeeded
+        )
+        self.setVerticalScrollBarPolicy(
+            Qt.ScrollBarPolicy.ScrollBarAlwaysOn if fit else Qt.ScrollBarPolicy.ScrollBarAsNeeded
+        )
+        self._show()
+
+    def shown_zoom(self) -> float:
+        """The zoom the page is shown at (a fitted width's too)."""
+        from blockplan.report.preview import fit_width_zoom
+
+        if self.zoom is not None:
+            return self.zoom
+        return fit_width_zoom(self.page.width(), self.viewport_width())
+
+    def viewport_width(self) -> int:
+        """The width a fitted page gets."""
+        viewport = self.viewport()
+        return viewport.width() if viewport is not None else self.width()
+
+    def _show(self) -> None:
+        if self.page.isNull():
+            return
+        width = max(1, round(self.page.width() * self.shown_zoom()))
+        self.label.setPixmap(
+            self.page.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
+        )
+
+    def resizeEvent(self, event: QResizeEvent | None) -> None:
+        super().resizeEvent(event)
+        if self.zoom is None:
+            self._show()
+
+
+STALE_VIEW = f"stale: {STALE_REPORT}"
+"""What the larger view says above the pages when the case changed after the build."""
+
+
+class LargerView(QDialog):
+    """The built report readable: its pages rendered at `LARGER_VIEW_DPI` in a worker, page
+    by page (the one asked for first), with page buttons and keys (Page Up / Page Down),
+    zoom (buttons, Ctrl+= / Ctrl+-) and Fit width. Not modal: the panel and napari stay
+    usable.
+
+    It shows exactly the PDF it is given — the panel's previewed report, the bytes Archive
+    sends — and says "stale" (title and a line above the pages) while the case differs from
+    the one the report was built from.
+    """
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setModal(False)
+        self.setWindowFlags(
+            Qt.WindowType.Window
+            | Qt.WindowType.WindowMinMaxButtonsHint
+            | Qt.WindowType.WindowCloseButtonHint
+        )
+        self.pdf: bytes | None = None
+        self.stale = False
+        self.pages: dict[int, bytes] = {}
+        """The rendered pages by number (1-based)."""
+        self.count = 0
+        self.number = 1
+        """The page shown (1-based)."""
+        self._rendering: Any = None
+        self._generation = 0
+
+        self.stale_line = QLabel(STALE_VIEW)
+        self.stale_line.setWordWrap(True)
+        self.stale_line.setStyleSheet("color: black; background: #f0c000; padding: 4px")
+        self.stale_line.setVisible(False)
+        self.previous_button = QPushButton("◀ Previous")
+        self.previous_button.setToolTip("previous page (Page Up)")
+        self.previous_button.clicked.connect(lambda: self.go_to(self.number - 1))
+        self.next_button = QPushButton("Next ▶")
+        self.next_button.setToolTip("next page (Page Down)")
+        self.next_button.clicked.connect(lambda: self.go_to(self.number + 1))
+        self.page_label = QLabel("")
+        self.zoom_out_button = QPushButton("−")
+        self.zoom_out_button.setToolTip("zoom out (Ctrl+-)")
+        self.zoom_out_button.clicked.connect(lambda: self.zoom_by(-1))
+        self.zoom_label = QLabel("")
+        self.zoom_in_button = QPushButton("+")
+        self.zoom_in_button.setToolTip("zoom in (Ctrl+=)")
+        self.zoom_in_button.clicked.connect(lambda: self.zoom_by(1))
+        self.fit_button = QPushButton("Fit width")
+        self.fit_button.clicked.connect(lambda: self.set_zoom(None))
+        self.status = QLabel("")
+        self.view = PageView("")
+        self.view.set_zoom(1.0)
+
+        bar = QHBoxLayout()
+        for widget in (self.previous_button, self.page_label, self.next_button):
+            bar.addWidget(widget)
+        bar.addStretch(1)
+        for widget in (self.zoom_out_button, self.zoom_label, self.zoom_in_button):
+            bar.addWidget(widget)
+        bar.addWidget(self.fit_button)
+        note = QLabel("Decision support, not a medical device.")
+        note.setStyleSheet("color: gray; font-style: italic")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.stale_line)
+        layout.addLayout(bar)
+        layout.addWidget(self.status)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(note)
+        self._keys()
+        # closed (its button, Escape): rendering stops; opened again, it goes on
+        self.finished.connect(lambda *_: self._stop())
+
+    def _keys(self) -> None:
+        actions: list[tuple[list[QKeySequence], Callable[[], Any]]] = [
+            ([QKeySequence(Qt.Key.Key_PageDown)], lambda: self.go_to(self.number + 1)),
+            ([QKeySequence(Qt.Key.Key_PageUp)], lambda: self.go_to(self.number - 1)),
+            (
+                [
+                    QKeySequence("Ctrl+="),
+                    QKeySequence("Ctrl++"),
+                    *QKeySequence.keyBindings(QKeySequence.StandardKey.ZoomIn),
+                ],
+                lambda: self.zoom_by(1),
+            ),
+            (
+                [
+                    QKeySequence("Ctrl+-"),
+                    *QKeySequence.keyBindings(QKeySequence.StandardKey.ZoomOut),
+                ],
+                lambda: self.zoom_by(-1),
+            ),
+        ]
+        taken: set[str] = set()
+        for sequences, action in actions:
+            for sequence in sequences:
+                if sequence.isEmpty() or sequence.toString() in taken:
+                    continue  # one shortcut per key: two would be ambiguous, and do nothing
+                taken.add(sequence.toString())
+                shortcut = QShortcut(sequence, self)
+                shortcut.activated.connect(action)
+
+    def show_report(self, pdf: bytes, *, page: int = 1, stale: bool = False) -> None:
+        """Show the report ``pdf`` from ``page`` on, its pages rendered in a worker (those
+        of the same PDF are kept: nothing is rendered again)."""
+        from blockplan.errors import ReportError
+        from blockplan.report.preview import larger_view_title, page_count
+
+        if pdf is not self.pdf:
+            self._stop()
+            self.pdf, self.pages = pdf, {}
+            try:
+                self.count = page_count(pdf)
+            except ReportError as err:
+                self.count = 0
+                self.status.setText(f"the report cannot be shown: {err}")
+            self.setWindowTitle(larger_view_title(pdf))
+        self.number = min(max(page, 1), max(self.count, 1))
+        self.set_stale(stale)
+        if self.count and len(self.pages) < self.count and self._rendering is None:
+            self._render(self.number)
+        self._show()
+
+    def set_stale(self, stale: bool) -> None:
+        """Say (or stop saying) that the case changed after the report was built."""
+        from blockplan.report.preview import larger_view_title
+
+        self.stale = stale
+        self.stale_line.setVisible(stale)
+        if self.pdf is not None:
+            self.setWindowTitle(larger_view_title(self.pdf, stale=stale))
+
+    def go_to(self, number: int) -> None:
+        """Show page ``number`` (nothing beyond the first and last)."""
+        if 1 <= number <= self.count and number != self.number:
+            self.number = number
+            self._show()
+
+    def zoom_by(self, steps: int) -> None:
+        """Zoom ``steps`` steps in (positive) or out (negative), from the zoom shown."""
+        from blockplan.report.preview import next_zoom
+
+        self.set_zoom(next_zoom(self.view.shown_zoom(), steps))
+
+    def set_zoom(self, zoom: float | None) -> None:
+        """Show the pages at ``zoom`` (1.0: as rendered; None: fitted to the width)."""
+        self.view.set_zoom(zoom)
+        self._say_zoom()
+
+    def _say_zoom(self) -> None:
+        percent = f"{round(self.view.shown_zoom() * 100)} %"
+        self.zoom_label.setText(percent if self.view.zoom is not None else f"fit ({percent})")
+
+    def _show(self) -> None:
+        self.page_label.setText(f"page {self.number} of {self.count}" if self.count else "")
+        self.previous_button.setEnabled(self.number > 1)
+        self.next_button.setEnabled(self.number < self.count)
+        png = self.pages.get(self.number)
+        if png is not None:
+            self.view.set_page(png)
+        elif self.count:
+            self.view.set_text(f"rendering page {self.number}…")
+        self._say_zoom()
+
+    def _render(self, start: int) -> None:
+        from napari.qt.threading import thread_worker
+
+        from blockplan.report.preview import LARGER_VIEW_DPI, render_each_page
+
+        self._generation += 1
+        pdf, generation = self.pdf, self._generation
+        assert pdf is not None
+
+        @thread_worker  # type: ignore[untyped-decorator]
+        def _pages() -> Generator[tuple[int, int, bytes], None, None]:
+            for number, png in render_each_page(pdf, dpi=LARGER_VIEW_DPI, start=start):
+                yield generation, number, png
+
+        self._rendering = _pages()
+        self._rendering.yielded.connect(self._rendered)
+        self._rendering.errored.connect(self._render_failed)
+        self._rendering.finished.connect(lambda: self._render_ended(generation))
+        self.status.setText(f"rendering {self.count} pages…")
+        self._rendering.start()
+
+    def _rendered(self, item: tuple[int, int, bytes]) -> None:
+        generation, number, png = item
+        if generation != self._generation:
+            return  # an earlier report's page
+        self.pages[number] = png
+        if number == self.number:
+            self._show()
+        done = len(self.pages)
+        self.status.setText(
+            f"{self.count} pages" if done == self.count else f"rendered {done} of {self.count}…"
+        )
+
+    def _render_failed(self, err: Exception) -> None:
+        self.status.setText(f"the report cannot be shown: {err}")
+
+    def _render_ended(self, generation: int) -> None:
+        if generation == self._generation:
+            self._rendering = None
+
+    def _stop(self) -> None:
+        """Stop rendering (the pages not yet rendered are rendered when shown again)."""
+        self._generation += 1
+        if self._rendering is not None:
+            self._rendering.quit()
+            self._rendering = None
+
+
 class ReportWidget(Panel):
     """Build (in the background), preview, save, archive and export the open case's report."""
 
@@ -136,12 +436,16 @@ class ReportWidget(Panel):
         self.page.valueChanged.connect(self._show_page)
         self.status = QLabel("")
         self.status.setWordWrap(True)
-        self.preview = QLabel("no report built yet")
-        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        scroll = QScrollArea()
-        scroll.setWidget(self.preview)
-        scroll.setWidgetResizable(True)
-        scroll.setMinimumHeight(300)
+        # the page fitted to the dock's width: at 60 dpi it had needed sideways scrolling
+        self.page_view = PageView("no report built yet")
+        self.page_view.setMinimumHeight(300)
+        self.preview = self.page_view.label
+        self.larger_button = QPushButton("Larger view…")
+        self.larger_button.setToolTip("the report's pages readable, in a window of their own")
+        self.larger_button.setEnabled(False)
+        self.larger_button.clicked.connect(self.show_larger)
+        self.larger: LargerView | None = None
+        """The larger view, once opened."""
 
         form = QFormLayout()
         form.addRow("Clinic:", self.clinic)
@@ -149,13 +453,16 @@ class ReportWidget(Panel):
         buttons = QHBoxLayout()
         buttons.addWidget(self.build_button)
         buttons.addWidget(self.save_button)
-        buttons.addWidget(QLabel("Page:"))
-        buttons.addWidget(self.page)
+        pages = QHBoxLayout()
+        pages.addWidget(QLabel("Page:"))
+        pages.addWidget(self.page)
+        pages.addWidget(self.larger_button)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addLayout(buttons)
+        layout.addLayout(pages)
         layout.addWidget(self.status)
-        layout.addWidget(scroll)
+        layout.addWidget(self.page_view)
         layout.addWidget(self._archive_box(settings.archive_destination))
         layout.addWidget(UndoBar(self.ws))
         note = QLabel("Decision support, not a medical device.")
@@ -254,6 +561,8 @@ class ReportWidget(Panel):
         if self.pdf_case is None:
             return
         stale = self.pdf_case != self.ws.case
+        if self.larger is not None:
+            self.larger.set_stale(stale)
         self.archive_button.setEnabled(not stale)
         self.save_button.setEnabled(not stale)  # an outdated PDF is not saved either
         if stale:
@@ -318,14 +627,14 @@ class ReportWidget(Panel):
         )
         def _build() -> tuple[Case, bytes, list[bytes]]:
             from blockplan.report import ReportOptions, build_report
-            from blockplan.report.preview import render_pages
+            from blockplan.report.preview import PANEL_DPI, render_pages
 
             options = ReportOptions.from_settings(
                 clinic_name=clinic, author=author, created_at=dt.datetime.now().astimezone()
             )
             pdf = build_report(case, volumes=volumes, options=options)
             try:
-                pages = render_pages(pdf, dpi=60)
+                pages = render_pages(pdf, dpi=PANEL_DPI)
             except Exception:  # no pdftoppm: the report stands, without a preview
                 pages = []
             return case, pdf, pages
@@ -350,6 +659,9 @@ class ReportWidget(Panel):
             else "report built (no preview: install poppler-utils for pdftoppm)"
         )
         self._show_page(self.page.value())
+        self.larger_button.setEnabled(bool(self.pages))
+        if self.larger is not None and self.larger.isVisible():
+            self.larger.show_report(self.pdf, page=self.larger.number)  # the new one
         self._say_if_stale()  # edited while it was being built
 
     def _failed(self, err: Exception) -> None:
@@ -362,21 +674,50 @@ class ReportWidget(Panel):
     def _show_page(self, number: int) -> None:
         if not self.pages or not 1 <= number <= len(self.pages):
             return
-        pixmap = QPixmap()
-        pixmap.loadFromData(self.pages[number - 1], "PNG")
-        self.preview.setPixmap(pixmap)
+        self.page_view.set_page(self.pages[number - 1])
+
+    def show_larger(self) -> LargerView | None:
+        """Open the larger view of the previewed report at the page shown here (the same
+        PDF, the bytes Archive sends); None when no preview exists."""
+        if self.pdf is None or not self.pages:
+            return None
+        if self.larger is None:
+            self.larger = LargerView(self)
+            self._size_larger(self.larger, self.pdf)
+        stale = self.pdf_case is not None and self.pdf_case != self.ws.case
+        self.larger.show_report(self.pdf, page=self.page.value(), stale=stale)
+        self.larger.show()
+        self.larger.raise_()
+        self.larger.activateWindow()
+        return self.larger
+
+    @staticmethod
+    def _size_larger(view: LargerView, pdf: bytes) -> None:
+        """A page's width at 100 % and most of the screen's height, within the screen."""
+        from blockplan.errors import ReportError
+        from blockplan.report.preview import page_size_px
+
+        try:
+            page_width, page_height = page_size_px(pdf)
+        except ReportError:  # the view says why it shows nothing
+            page_width, page_height = 900, 1200
+        width, height = page_width + 80, page_height + 160
+        screen = view.screen()
+        if screen is not None:
+            room = screen.availableGeometry()
+            width, height = min(width, room.width()), min(height, room.height() * 9 // 10)
+        view.resize(width, height)
 
     def save(self, path: str | Path) -> Path:
-        """Write the built report atomically (mode 0600) and keep it with its case, so a
-        later archive (here or `blockplan archive`) sends these very bytes."""
-        from blockplan.case.casefile import write_bytes_atomic
+        """Keep the built report with its case, then write it atomically (mode 0600)
+        (`write_signed_report`, as `blockplan report`): a later archive (here or
+        `blockplan archive`) sends these very bytes."""
         from blockplan.errors import ReportError
-        from blockplan.report.kept import keep_report
+        from blockplan.report.kept import write_signed_report
 
         if self.pdf is None or self.pdf_case is None:
             raise ReportError("build the report first")
-        written = write_bytes_atomic(Path(path), self.pdf)
-        kept = keep_report(self.pdf_case, self.pdf)
+        written, kept = write_signed_report(self.pdf_case, self.pdf, Path(path))
         self.status.setText(f"saved {written} (report {kept.report_id}, kept with the case)")
         return written
 
@@ -388,11 +729,8 @@ class ReportWidget(Panel):
             return
         try:
             self.save(name)
-        except OSError as err:  # had reached napari as a traceback
-            why = err.strerror or type(err).__name__
-            self._refuse(f"report not saved: {why} ({Path(name).name}); choose another folder")
-        except BlockplanError as err:  # written, but not kept with the case
-            self._refuse(f"report not kept with the case: {err}")
+        except BlockplanError as err:  # not kept, or kept but not written (it says which)
+            self._refuse(f"report not saved: {err}")
 
     # -- archive and export --------------------------------------------------------------
     def _images(self) -> Path | None:
