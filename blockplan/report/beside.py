@@ -1,26 +1,29 @@
-"""The C-arm previews of a report computed in a second process beside the build.
+"""A report's pictures computed in a second process beside the build.
 
-The first build of a case computes the C-arm previews of its planned targets — for 11
-targets, 22 DRRs and their drawing, some 40 % of the build (`benchmarks/report_build.py`).
-Each is numpy work of many small steps, each taking Python's GIL: in a thread beside the
-build it gains nothing (the two wait for each other; RESULTS.md). In a second process it
-runs on the machine's other CPU.
+The first build of a case computes its pictures: for 11 planned targets, 22 C-arm
+previews (a DRR and its drawing each) — some 40 % of the build — and the automatic level
+count (`benchmarks/report_build.py`). Each is numpy work of many small steps, each taking
+Python's GIL: in a thread beside the build it gains nothing (the two wait for each other;
+RESULTS.md). In a second process it runs on the machine's other CPU.
 
 So, on Linux, in a process that runs no other thread (the command line, a script — the
-napari plugin computes the previews ahead in a worker instead, `prepare_report`), with
-at least two CPUs, `build_report` forks a helper at its start. The helper computes the
-previews of the targets from the last one backwards and sends each target's previews back
-through a pipe, while the build makes the rest of the report; when the build comes to a
-target's previews, it takes the helper's (waiting for them if the helper is working on
-that target) or, for a target the helper has not begun, computes them itself — the two
-meet in the middle. The previews are the same arrays either way (the same code on the same
-arrays, `blockplan.report.fluoro`): the report's bytes do not change.
+napari plugin computes the pictures ahead in a worker instead, `prepare_report`), with at
+least two CPUs, `build_report` forks a helper at its start (`pictures_beside`). The build
+hands it a list of jobs — each a key and what computes it, the very function the build
+would call — and the order the helper takes them in: the level count first, then the
+targets' previews from the last one backwards, while the build makes the rest of the
+report from the front. When the build comes to a job (`taken_beside`), it takes the
+helper's result (waiting for it if the helper is working on it) or, for a job the helper
+has not begun, computes it itself: the two share the jobs and meet in the middle. A
+result is the same either way (the same code on the same arrays): the report's bytes do
+not change.
 
 The helper reads the parent's memory as it was at the fork (copy-on-write: no copy of the
-CT), writes nothing but its pipe, ignores Ctrl+C (the build ends it) and is ended and
-reaped before `build_report` returns, whatever happens. Anything unexpected — the fork
-refused, the helper killed, an error in it, a message that does not read — and the build
-computes those previews itself: the helper only ever saves time.
+CT), writes nothing but its pipe and a box of memory the two share, ignores Ctrl+C (the
+build ends it) and is ended and reaped before `build_report` returns, whatever happens.
+Anything unexpected — the fork refused, the helper killed, an error in it, a result that
+does not read, a helper silent for `PATIENCE_S` — and the build computes those jobs
+itself: the helper only ever saves time.
 
 Decision support, not a medical device.
 """
@@ -39,47 +42,47 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from blockplan.case.model import Target
-    from blockplan.fluoro.preview import FluoroPreview
+from typing import Any
 
 __all__ = [
     "PATIENCE_S",
-    "PreviewsBeside",
+    "Job",
+    "PicturesBeside",
     "helper_allowed",
     "helper_counts",
-    "previews_beside",
+    "pictures_beside",
     "taken_beside",
 ]
 
+Job = tuple[str, Callable[[], Any]]
+"""A key and what computes its result (a picture, or a tuple of them)."""
+
 _FREE, _HELPER, _BUILD = 0, 1, 2
-"""Who computes a target's previews (one byte per target in memory both processes see)."""
+"""Who computes a job (one byte per job in memory both processes see)."""
 
 _NOTE = struct.Struct("<iQQ")
-"""The helper's note through the pipe: the target's index (−1: the helper is done), where
-its previews lie in the shared box and their length (0: the build computes them)."""
+"""The helper's note through the pipe: the job's index (−1: the helper is done), where its
+result lies in the shared box and its length (0: the build computes it)."""
 
-_BOX_PER_TARGET = 16 << 20
-"""Room in the shared box per target (a target's two previews at 512 px take about
-3.5 MiB pickled; at the report's 256 px, 0.9 MiB). Anonymous memory is only used as it is
+_BOX_PER_JOB = 16 << 20
+"""Room in the shared box per job (a target's two previews at 512 px take about 3.5 MiB
+pickled; at the report's 256 px, 0.9 MiB). Anonymous memory is only used as it is
 written: the room costs nothing until then."""
 
 PATIENCE_S = 30.0
 """How long the build waits for the helper's next note before it ends the helper and
 computes the rest itself (a helper stuck for any reason never hangs a build)."""
 
-_current: contextvars.ContextVar[PreviewsBeside | None] = contextvars.ContextVar(
-    "blockplan_previews_beside", default=None
+_current: contextvars.ContextVar[PicturesBeside | None] = contextvars.ContextVar(
+    "blockplan_pictures_beside", default=None
 )
 
 
 def helper_allowed() -> bool:
     """Whether this process may fork a helper: Linux (``fork`` is its way of starting a
-    process; elsewhere it is unsafe or missing), no other thread running (a forked child
-    keeps only the forking thread: a lock another thread held would never be released in
-    it), and at least two CPUs this process may run on."""
+    process; elsewhere it is unsafe or missing), no other Python thread running (a forked
+    child keeps only the forking thread: a lock another thread held would never be
+    released in it), and at least two CPUs this process may run on."""
     if not sys.platform.startswith("linux") or threading.active_count() != 1:
         return False
     try:
@@ -89,29 +92,25 @@ def helper_allowed() -> bool:
     return cpus >= 2
 
 
-class PreviewsBeside:
-    """A forked helper computing the previews of ``targets`` from the last one backwards.
+class PicturesBeside:
+    """A forked helper computing ``jobs`` in the order ``helper_order`` (indices into
+    ``jobs``), while the build takes them as it needs them (`take`).
 
-    ``compute(target)`` is what the build itself would call for a target's previews; the
-    helper calls the same function on the same data. It puts each target's previews
-    (pickled) in a box of memory both processes share and notes where through a pipe:
-    the pipe carries a few bytes per target, so the helper never waits for the build to
-    read it.
+    The helper puts each result (pickled) in a box of memory both processes share and
+    notes where through a pipe: the pipe carries a few bytes per job, so the helper never
+    waits for the build to read it.
     """
 
-    def __init__(
-        self,
-        targets: Sequence[Target],
-        compute: Callable[[Target], tuple[FluoroPreview, ...]],
-    ) -> None:
-        self._index = {t.id: i for i, t in enumerate(targets)}
-        self._claims = mmap.mmap(-1, max(len(targets), 1))
-        self._box = mmap.mmap(-1, _BOX_PER_TARGET * max(len(targets), 1))
+    def __init__(self, jobs: Sequence[Job], helper_order: Sequence[int]) -> None:
+        self._index = {key: i for i, (key, _) in enumerate(jobs)}
+        count = max(len(jobs), 1)
+        self._claims = mmap.mmap(-1, count)
+        self._box = mmap.mmap(-1, _BOX_PER_JOB * count)
         self._received: dict[int, tuple[int, int]] = {}
         self._buffer = b""
         self._ended = False
         self.taken = 0
-        """Targets whose previews the build took from the helper."""
+        """Jobs whose results the build took from the helper."""
         read, write = os.pipe()
         try:
             with warnings.catch_warnings():
@@ -128,15 +127,19 @@ class PreviewsBeside:
             raise
         if self._pid == 0:  # the helper
             os.close(read)
-            _helper(targets, compute, self._claims, self._box, write)  # never returns
+            _helper(jobs, helper_order, self._claims, self._box, write)  # never returns
         os.close(write)
         self._read = read
 
-    def take(self, target_id: str) -> tuple[FluoroPreview, ...] | None:
-        """The helper's previews of a target, waiting for them if it is computing them;
-        None when the build should compute them itself (the helper has not begun them,
-        or failed)."""
-        i = self._index.get(target_id)
+    @property
+    def pid(self) -> int:
+        """The helper's process id."""
+        return self._pid
+
+    def take(self, key: str) -> Any | None:
+        """The helper's result of a job, waiting for it if it is computing it; None when
+        the build should compute it itself (the helper has not begun it, or failed)."""
+        i = self._index.get(key)
         if i is None:
             return None
         if self._claims[i] == _FREE:
@@ -149,8 +152,8 @@ class PreviewsBeside:
             return None
         offset, length = where
         try:
-            found: tuple[FluoroPreview, ...] = pickle.loads(self._box[offset : offset + length])
-        except Exception:  # a box that does not read: the build computes it
+            found = pickle.loads(self._box[offset : offset + length])
+        except Exception:  # a result that does not read: the build computes it
             return None
         self.taken += 1
         return found
@@ -191,26 +194,26 @@ class PreviewsBeside:
 
 
 def _helper(
-    targets: Sequence[Target],
-    compute: Callable[[Target], tuple[FluoroPreview, ...]],
+    jobs: Sequence[Job],
+    order: Sequence[int],
     claims: mmap.mmap,
     box: mmap.mmap,
     write: int,
 ) -> None:
-    """The helper's whole life: previews from the last target backwards until it meets a
-    target the build took; then it exits at once, running none of the parent's exit code
-    (no atexit handler, no buffered output flushed twice)."""
+    """The helper's whole life: the jobs in its order, each unless the build took it
+    first; then it exits at once, running none of the parent's exit code (no atexit
+    handler, no buffered output flushed twice)."""
     status = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         offset = 0
-        for i in reversed(range(len(targets))):
+        for i in order:
             if claims[i] != _FREE:
-                break  # the build has come this far: the rest is its own
+                continue  # the build's own
             claims[i] = _HELPER
             try:
-                payload = pickle.dumps(compute(targets[i]), protocol=pickle.HIGHEST_PROTOCOL)
-            except Exception:  # the build computes it and says the error
+                payload = pickle.dumps(jobs[i][1](), protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # the build computes it, and says the error if there is one
                 payload = b""
             if offset + len(payload) > len(box):
                 payload = b""
@@ -224,17 +227,23 @@ def _helper(
         os._exit(status)
 
 
+_started = [0]
+_taken = [0]
+
+
 @contextlib.contextmanager
-def previews_beside(
-    targets: Sequence[Target], compute: Callable[[Target], tuple[FluoroPreview, ...]]
+def pictures_beside(
+    jobs: Sequence[Job], helper_order: Sequence[int] | None = None, *, worth: bool = True
 ) -> Iterator[None]:
-    """A helper computing ``targets``' previews for the build in the ``with`` block, when
-    this process may fork one (`helper_allowed`) and there are at least two targets to
-    share; otherwise nothing (the build computes them)."""
-    helper: PreviewsBeside | None = None
-    if len(targets) >= 2 and helper_allowed():
+    """A helper computing ``jobs`` for the build in the ``with`` block (the build takes
+    them with `taken_beside`), in ``helper_order`` (default: from the last job backwards),
+    when ``worth`` it — enough work to share — and this process may fork one
+    (`helper_allowed`); otherwise nothing (the build computes them all)."""
+    helper: PicturesBeside | None = None
+    if jobs and worth and helper_allowed():
+        order = range(len(jobs) - 1, -1, -1) if helper_order is None else helper_order
         with contextlib.suppress(OSError):  # e.g. no memory for a process: no helper
-            helper = PreviewsBeside(targets, compute)
+            helper = PicturesBeside(jobs, list(order))
             _started[0] += 1
     token = _current.set(helper)
     try:
@@ -246,18 +255,14 @@ def previews_beside(
             _taken[0] += helper.taken
 
 
-_started = [0]
-_taken = [0]
-
-
 def helper_counts() -> tuple[int, int]:
-    """How many helpers this process started, and how many targets' previews builds took
-    from them (for tests and benchmarks)."""
+    """How many helpers this process started, and how many jobs builds took from them
+    (for tests and benchmarks)."""
     return _started[0], _taken[0]
 
 
-def taken_beside(target_id: str) -> tuple[FluoroPreview, ...] | None:
-    """The previews the current build's helper computed for a target, or None (no
-    helper, or the build computes them itself)."""
+def taken_beside(key: str) -> Any | None:
+    """The result the current build's helper computed for the job ``key``, or None (no
+    helper, or the build computes it itself)."""
     helper = _current.get()
-    return None if helper is None else helper.take(target_id)
+    return None if helper is None else helper.take(key)

@@ -42,8 +42,9 @@ from blockplan.planning.level_guard import level_check_for_case
 from blockplan.planning.level_proposal import LevelProposal, propose_levels
 from blockplan.planning.paths import measure_paths
 from blockplan.planning.wording import target_tag
+from blockplan.report.beside import pictures_beside, taken_beside
 from blockplan.report.findings import ReportFindings, findings_from_ledger
-from blockplan.report.fluoro import previews_shared
+from blockplan.report.fluoro import preview_jobs
 from blockplan.report.fonts import FontSet, register_fonts
 from blockplan.report.identity import case_relations
 from blockplan.report.layout import INK, MUTED, RULE, make_styles, person_name
@@ -363,7 +364,7 @@ def build_report(
     opts = options or ReportOptions.from_settings()
     vols = _as_volumes(volumes)
     page = A4 if opts.page_size == "A4" else letter
-    with _collector_held(), previews_shared(case, vols, opts, case_revision(case)):
+    with _collector_held(), _pictures_shared(case, vols, opts):
         ctx = _context(case, vols, ledger, opts, page)
         info = _page_info(ctx, page)
         flow = story(ctx, vols)
@@ -434,8 +435,12 @@ def _context(
         block_numbers=_block_numbers(case, findings),
         paths=measure_paths(case, vols, skip_unmeasurable=True),
         payer=payer_checklists(case, opts.payer_profiles),
-        level_check=report_memo.get(
-            revision, vols, "level check", lambda: level_check_for_case(case, vols, _proposal)
+        level_check=functools.partial(
+            report_memo.get,
+            revision,
+            vols,
+            "level check",
+            lambda: level_check_for_case(case, vols, _proposal),
         ),
         revision=revision,
     )
@@ -488,8 +493,41 @@ def _image_readers(flowables: Iterable[Any]) -> Iterator[Any]:
 
 def _proposal(volume: ImageVolume) -> LevelProposal:
     """The automatic level count of a series, kept across case revisions (it depends on
-    the images alone)."""
-    return report_memo.lasting([volume], "level proposal", lambda: propose_levels(volume))
+    the images alone); taken from the build's helper when it computed it
+    (`_pictures_shared`)."""
+
+    def computed() -> LevelProposal:
+        taken: LevelProposal | None = taken_beside(_level_job_key(volume))
+        return propose_levels(volume) if taken is None else taken
+
+    return report_memo.lasting([volume], _LEVEL_PART, computed)
+
+
+_LEVEL_PART = "level proposal"
+
+
+def _level_job_key(volume: ImageVolume) -> str:
+    return f"level count of {id(volume.array)}"
+
+
+def _pictures_shared(
+    case: Case, vols: list[ImageVolume], opts: ReportOptions
+) -> contextlib.AbstractContextManager[None]:
+    """The pictures a first build computes, shared with a helper process where one can
+    run (`blockplan.report.beside`): the C-arm previews (the helper takes them from the
+    last target backwards) and, first, the automatic level count — when there are at
+    least two targets' previews to compute (less is not worth a process)."""
+    from blockplan.planning.level_proposal_mr import series_for_levels
+
+    jobs = preview_jobs(case, vols, opts, case_revision(case))
+    worth = len(jobs) >= 2
+    order = list(range(len(jobs) - 1, -1, -1))
+    if worth and case.levels:
+        volume = series_for_levels(vols, case.levels[0].position.frame_of_reference_uid)
+        if volume is not None and not report_memo.holds_lasting([volume], _LEVEL_PART):
+            jobs.append((_level_job_key(volume), functools.partial(propose_levels, volume)))
+            order.insert(0, len(jobs) - 1)  # the helper's first: the build needs it soon
+    return pictures_beside(jobs, order, worth=worth)
 
 
 def _check_text(case: Case, opts: ReportOptions) -> None:

@@ -9,8 +9,8 @@ Decision support, not a medical device.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,7 +30,7 @@ from blockplan.fluoro.preview import FluoroPreview, fluoro_preview, keep_drawn
 from blockplan.fluoro.views import ViewKind, target_views
 from blockplan.io.volume import ImageVolume
 from blockplan.planning.paths import planning_ct
-from blockplan.report.beside import previews_beside, taken_beside
+from blockplan.report.beside import Job, taken_beside
 from blockplan.report.layout import Paragraph, esc, grid
 from blockplan.report.memo import report_memo
 
@@ -43,7 +43,7 @@ __all__ = [
     "REPORT_VIEWS",
     "fluoro_cell",
     "prepare_previews",
-    "previews_shared",
+    "preview_jobs",
     "report_previews",
 ]
 
@@ -80,8 +80,8 @@ def _taken_or_computed(
     case: Case, target: Target, ct: ImageVolume, options: ReportOptions
 ) -> tuple[FluoroPreview, ...]:
     """A target's previews from the build's helper process (`blockplan.report.beside`),
-    their DRRs then kept as if computed here; else computed here."""
-    taken = taken_beside(target.id)
+    their DRRs and drawings then kept as if computed here; else computed here."""
+    taken: tuple[FluoroPreview, ...] | None = taken_beside(_job_key(target))
     if taken is None:
         return _compute_previews(case, target, ct, options)
     for preview in taken:
@@ -96,29 +96,27 @@ def _keep_drr(ct: ImageVolume, preview: FluoroPreview) -> None:
     report_memo.lasting([ct], part, lambda: preview.line_integral)
 
 
-def previews_shared(
+def _job_key(target: Target) -> str:
+    return f"C-arm previews of {target.id}"
+
+
+def preview_jobs(
     case: Case, volumes: Sequence[ImageVolume], options: ReportOptions, revision: str
-) -> AbstractContextManager[None]:
-    """The previews the build of a case revision has to compute — of targets with a
-    path, not kept for this revision nor their DRRs for these C-arm positions — computed
-    with a helper process beside the build where that is possible
-    (`blockplan.report.beside.previews_beside`); the build takes them from it
-    (`report_previews`)."""
-    wanted: dict[str, ImageVolume] = {}
-    targets = []
+) -> list[Job]:
+    """The previews a build of a case revision has to compute, in the order the build
+    needs them — of targets with a path, not kept for this revision nor their DRRs for
+    these C-arm positions —, as jobs a helper process can share (`blockplan.report.beside`;
+    the build takes them in `report_previews`)."""
+    jobs: list[Job] = []
     for target in case.targets[: options.max_key_images]:
         ct = _preview_ct(case, target, volumes, options)
         if ct is None or report_memo.holds(revision, [ct], _previews_part(target, options)):
             continue
         if _drrs_kept(case, target, ct, options):
-            continue  # drawing them again is quick: nothing worth a helper
-        wanted[target.id] = ct
-        targets.append(target)
-
-    def compute(target: Target) -> tuple[FluoroPreview, ...]:
-        return _compute_previews(case, target, wanted[target.id], options)
-
-    return previews_beside(targets, compute)
+            continue  # drawing them again is quick: nothing worth sharing
+        compute = functools.partial(_compute_previews, case, target, ct, options)
+        jobs.append((_job_key(target), compute))
+    return jobs
 
 
 def _drrs_kept(case: Case, target: Target, ct: ImageVolume, options: ReportOptions) -> bool:

@@ -1,6 +1,6 @@
-"""A first build's C-arm previews computed by a forked helper beside the build
-(`blockplan.report.beside`): the same bytes as without it, a helper that dies, fails or
-stalls never costs the report, and no helper outlives the build."""
+"""A first build's pictures (C-arm previews, level count) computed by a forked helper
+beside the build (`blockplan.report.beside`): the same bytes as without it, a helper that
+dies, fails or stalls never costs the report, and no helper outlives the build."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import pytest
 
@@ -21,17 +20,10 @@ from blockplan.report.memo import report_memo
 from tests.report import _factory
 
 
-@dataclass(frozen=True)
-class _T:
-    """A stand-in target: the helper only needs an id."""
-
-    id: str
+_KEYS = [f"t{i}" for i in range(4)]
 
 
-_TARGETS = [_T(f"t{i}") for i in range(4)]
-
-
-def _waited_for(helper: bs.PreviewsBeside, index: int, state: int) -> None:
+def _waited_for(helper: bs.PicturesBeside, index: int, state: int) -> None:
     """Wait until the helper has claimed target ``index`` (it starts from the last)."""
     deadline = time.monotonic() + 30
     while helper._claims[index] != state:
@@ -47,13 +39,15 @@ def _reaped(pid: int) -> bool:
     return False
 
 
-def _helper(compute: Callable[[_T], object]) -> bs.PreviewsBeside:
-    return bs.PreviewsBeside(_TARGETS, compute)  # type: ignore[arg-type]
+def _helper(compute: Callable[[str], object]) -> bs.PicturesBeside:
+    """A helper computing ``compute(key)`` for the four keys, from the last backwards."""
+    jobs = [(key, lambda key=key: compute(key)) for key in _KEYS]
+    return bs.PicturesBeside(jobs, [3, 2, 1, 0])
 
 
 def test_the_helper_computes_from_the_last_target_and_the_build_takes_them() -> None:
     parent = os.getpid()
-    helper = _helper(lambda t: ("computed in", os.getpid(), t.id))
+    helper = _helper(lambda key: ("computed in", os.getpid(), key))
     try:
         _waited_for(helper, 3, bs._HELPER)
         taken = helper.take("t3")
@@ -62,11 +56,11 @@ def test_the_helper_computes_from_the_last_target_and_the_build_takes_them() -> 
         assert helper.taken == 1
     finally:
         helper.close()
-    assert _reaped(helper._pid)
+    assert _reaped(helper.pid)
 
 
 def test_a_target_the_helper_has_not_begun_is_the_builds_own() -> None:
-    helper = _helper(lambda t: time.sleep(0.5) or t.id)  # a slow helper
+    helper = _helper(lambda key: time.sleep(0.5) or key)  # a slow helper
     try:
         _waited_for(helper, 3, bs._HELPER)
         assert helper.take("t0") is None  # free: the build claims it and computes it
@@ -75,16 +69,16 @@ def test_a_target_the_helper_has_not_begun_is_the_builds_own() -> None:
         assert helper.take("unknown") is None
     finally:
         helper.close()
-    assert _reaped(helper._pid)
+    assert _reaped(helper.pid)
 
 
 def test_a_helper_killed_mid_way_leaves_the_target_to_the_build() -> None:
     parent = os.getpid()
 
-    def dies(t: _T) -> str:
+    def dies(key: str) -> str:
         if os.getpid() != parent:
             os.kill(os.getpid(), signal.SIGKILL)
-        return t.id
+        return key
 
     helper = _helper(dies)
     try:
@@ -95,11 +89,11 @@ def test_a_helper_killed_mid_way_leaves_the_target_to_the_build() -> None:
         assert helper.take("t2") is None  # nothing more from it
     finally:
         helper.close()
-    assert _reaped(helper._pid)
+    assert _reaped(helper.pid)
 
 
 def test_an_error_in_the_helper_leaves_the_target_to_the_build() -> None:
-    def fails(t: _T) -> str:
+    def fails(key: str) -> str:
         raise RuntimeError("no")
 
     helper = _helper(fails)
@@ -115,13 +109,13 @@ def test_a_stalled_helper_is_given_up_after_patience_and_ended(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(bs, "PATIENCE_S", 0.3)
-    helper = _helper(lambda t: time.sleep(3600))
+    helper = _helper(lambda key: time.sleep(3600))
     try:
         _waited_for(helper, 3, bs._HELPER)
         assert helper.take("t3") is None
     finally:
         helper.close()  # kills it: the test does not wait an hour
-    assert _reaped(helper._pid)
+    assert _reaped(helper.pid)
 
 
 def test_no_helper_while_another_thread_runs() -> None:
@@ -188,3 +182,23 @@ def test_no_helper_when_the_drrs_are_kept_or_there_is_one_target(
     build_report(_factory.make_case(1, 1, volume=ct), volumes=[ct], options=options)
     assert bs.helper_counts()[0] == started
     report_memo.clear()
+
+
+def test_the_helper_takes_the_jobs_in_its_own_order() -> None:
+    # the level count first (the build needs it soon), then previews from the last
+    jobs = [(key, lambda key=key: key) for key in ("p0", "p1", "p2", "levels")]
+    order = [3, 2, 1, 0]
+    helper = bs.PicturesBeside(jobs, order)
+    try:
+        _waited_for(helper, 3, bs._HELPER)  # "levels", the last job, is the helper's first
+        assert helper.take("levels") == "levels"
+    finally:
+        helper.close()
+    jobs_first = [(key, lambda key=key: time.sleep(0.2) or key) for key in ("a", "b", "c")]
+    helper = bs.PicturesBeside(jobs_first, [1, 0, 2])
+    try:
+        _waited_for(helper, 1, bs._HELPER)
+        assert helper._claims[0] == bs._FREE and helper._claims[2] == bs._FREE
+        assert helper.take("b") == "b"
+    finally:
+        helper.close()
