@@ -19,7 +19,6 @@ from blockplan.report import beside as bs
 from blockplan.report.memo import report_memo
 from tests.report import _factory
 
-
 _KEYS = [f"t{i}" for i in range(4)]
 
 
