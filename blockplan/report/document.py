@@ -42,7 +42,7 @@ from blockplan.planning.level_guard import level_check_for_case
 from blockplan.planning.level_proposal import LevelProposal, propose_levels
 from blockplan.planning.paths import measure_paths
 from blockplan.planning.wording import target_tag
-from blockplan.report.beside import pictures_beside, taken_beside
+from blockplan.report.beside import pictures_beside
 from blockplan.report.findings import ReportFindings, findings_from_ledger
 from blockplan.report.fluoro import preview_jobs
 from blockplan.report.fonts import FontSet, register_fonts
@@ -435,12 +435,8 @@ def _context(
         block_numbers=_block_numbers(case, findings),
         paths=measure_paths(case, vols, skip_unmeasurable=True),
         payer=payer_checklists(case, opts.payer_profiles),
-        level_check=functools.partial(
-            report_memo.get,
-            revision,
-            vols,
-            "level check",
-            lambda: level_check_for_case(case, vols, _proposal),
+        level_check=report_memo.get(
+            revision, vols, "level check", lambda: level_check_for_case(case, vols, _proposal)
         ),
         revision=revision,
     )
@@ -493,41 +489,21 @@ def _image_readers(flowables: Iterable[Any]) -> Iterator[Any]:
 
 def _proposal(volume: ImageVolume) -> LevelProposal:
     """The automatic level count of a series, kept across case revisions (it depends on
-    the images alone); taken from the build's helper when it computed it
-    (`_pictures_shared`)."""
-
-    def computed() -> LevelProposal:
-        taken: LevelProposal | None = taken_beside(_level_job_key(volume))
-        return propose_levels(volume) if taken is None else taken
-
-    return report_memo.lasting([volume], _LEVEL_PART, computed)
-
-
-_LEVEL_PART = "level proposal"
-
-
-def _level_job_key(volume: ImageVolume) -> str:
-    return f"level count of {id(volume.array)}"
+    the images alone)."""
+    return report_memo.lasting([volume], "level proposal", lambda: propose_levels(volume))
 
 
 def _pictures_shared(
     case: Case, vols: list[ImageVolume], opts: ReportOptions
 ) -> contextlib.AbstractContextManager[None]:
-    """The pictures a first build computes, shared with a helper process where one can
-    run (`blockplan.report.beside`): the C-arm previews (the helper takes them from the
-    last target backwards) and, first, the automatic level count — when there are at
-    least two targets' previews to compute (less is not worth a process)."""
-    from blockplan.planning.level_proposal_mr import series_for_levels
-
+    """The C-arm previews a first build computes, shared with a helper process where one
+    can run (`blockplan.report.beside`: it takes them from the last target backwards) when
+    there are at least two targets' previews to compute (less is not worth a process).
+    Only the previews: the level count, measured in a helper, took it four times as long
+    as the build takes (the helper's first writes copy the pages they touch), and the
+    build needs it early."""
     jobs = preview_jobs(case, vols, opts, case_revision(case))
-    worth = len(jobs) >= 2
-    order = list(range(len(jobs) - 1, -1, -1))
-    if worth and case.levels:
-        volume = series_for_levels(vols, case.levels[0].position.frame_of_reference_uid)
-        if volume is not None and not report_memo.holds_lasting([volume], _LEVEL_PART):
-            jobs.append((_level_job_key(volume), functools.partial(propose_levels, volume)))
-            order.insert(0, len(jobs) - 1)  # the helper's first: the build needs it soon
-    return pictures_beside(jobs, order, worth=worth)
+    return pictures_beside(jobs, worth=len(jobs) >= 2)
 
 
 def _check_text(case: Case, opts: ReportOptions) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,10 +132,8 @@ class Context:
     """Target id → its measured path (`blockplan.planning.measure_paths`)."""
     payer: tuple[PayerChecklist, ...] = ()
     """Payer-documentation checklists (`blockplan.outcomes.payer`), when asked for."""
-    level_check: Callable[[], LevelCheck | None] = lambda: None
-    """The level markers against the automatic count (`blockplan.planning.level_guard`),
-    computed when the section printing it asks (a first build's helper process computes
-    the count meanwhile: `blockplan.report.beside`)."""
+    level_check: LevelCheck | None = None
+    """The level markers against the automatic count (`blockplan.planning.level_guard`)."""
     revision: str = ""
     """The case's revision (`blockplan.report.memo.case_revision`): pictures computed for
     it are reused by the next build of the same case; empty: nothing is reused."""
@@ -753,7 +751,7 @@ def targets_table(ctx: Context) -> list[Flowable]:
 
 def _level_check(ctx: Context) -> list[Flowable]:
     """The wrong-level guard's verdict, as the core worded it (both counts when they differ)."""
-    check = ctx.level_check()
+    check = ctx.level_check
     if check is None:
         return []
     text = esc(check.message)
