@@ -225,6 +225,18 @@ def main() -> None:
         report_memo.clear()  # the first build of this case revision in this process
         return build_report(case, volumes=[ct, mr], options=options)
 
+    from blockplan.report import beside
+
+    def ours_cold_alone() -> bytes:
+        # the first build in one process: no helper process computing its C-arm
+        # previews beside it (`blockplan.report.beside`; as on one CPU, or in a thread)
+        allowed = beside.helper_allowed
+        beside.helper_allowed = lambda: False
+        try:
+            return ours_cold()
+        finally:
+            beside.helper_allowed = allowed
+
     edits = iter(range(1_000_000))
 
     def ours_edited() -> bytes:
@@ -402,27 +414,39 @@ def main() -> None:
         report_memo.clear()
         prepare_report(case, volumes=[ct, mr], options=options)
 
-    cold_t, given_t, edited_t, warm_t, prepared_t, same_t, peer_t, plain_t, plain_peer_t = (
-        _interleaved(
-            [
-                ours_cold,
-                (given_setup, ours_given),
-                ours_edited,
-                ours_again,
-                (prepare, ours),
-                same_peer,
-                peer,
-                ours_cold_plain,
-                plain_peer,
-            ],
-            args.repeat,
-        )
+    (
+        cold_t,
+        alone_t,
+        given_t,
+        edited_t,
+        warm_t,
+        prepared_t,
+        same_t,
+        peer_t,
+        plain_t,
+        plain_peer_t,
+    ) = _interleaved(
+        [
+            ours_cold,
+            ours_cold_alone,
+            (given_setup, ours_given),
+            ours_edited,
+            ours_again,
+            (prepare, ours),
+            same_peer,
+            peer,
+            ours_cold_plain,
+            plain_peer,
+        ],
+        args.repeat,
     )
-    assert ours_cold() == ours()  # the same bytes, computed or reused
+    assert ours_cold() == ours() == ours_cold_alone()  # the same bytes, however made
+    started, taken = beside.helper_counts()
     load = os.getloadavg()[0]
     ours_chars, same_chars, tables_chars = text_chars
     rows = [
         ("first build of the case (cold)", cold_t),
+        ("first build, in one process (no helper beside it)", alone_t),
         ("pictures handed in, every picture compressed again (like for like)", given_t),
         ("after an edit that moves no needle", edited_t),
         ("same case again (previews reused)", warm_t),
@@ -480,9 +504,11 @@ def main() -> None:
         f"| peer: same content | {statistics.median(plain_peer_t):.3f} | "
         f"{min(plain_peer_t):.3f} | 1.00× | |",
         "",
-        "Builds take turns (cold, like for like, edited, warm, prepared, the two peers, cold "
-        "without previews, its peer; one warm-up each); each ratio is the median of the "
-        "per-round ratios. "
+        "Builds take turns (cold, cold in one process, like for like, edited, warm, prepared, "
+        "the two peers, cold without previews, its peer; one warm-up each); each ratio is the "
+        "median of the per-round ratios. "
+        f"The first builds started {started} helper processes, which computed {taken} "
+        "targets' C-arm previews (`blockplan.report.beside`). "
         f"Load average at the end: {load:.1f} on {os.cpu_count()} CPUs. "
         "Cold: `report_memo` cleared before the build (C-arm previews, key images and the "
         "level count computed); like for like: a new revision each time (a note on a block), "

@@ -36,6 +36,7 @@ __all__ = [
     "direction_letter",
     "draw_preview",
     "fluoro_preview",
+    "keep_drawn",
     "plan_overlay",
     "preview_record",
 ]
@@ -255,8 +256,43 @@ def _drawn(
     the report's memo, `blockplan.report.memo`) and the same drawing: a report rebuilt
     after an edit that moves no needle draws none of its previews again. The kept image is
     read-only (it is shared)."""
+    key = _drawn_key(li, overlay, view, caption, labels=labels, dense_dark=dense_dark)
+    with _drawn_lock:
+        found = _drawn_kept.get(key)
+        if found is not None and found[0]() is li:
+            _drawn_kept.move_to_end(key)
+            return found[1]
+    rgb = draw_preview(to_display(li, dense_dark=dense_dark), overlay, view, caption, labels=labels)
+    _keep_drawn(key, li, rgb)
+    return rgb
+
+
+def keep_drawn(preview: FluoroPreview, *, labels: bool, dense_dark: bool = True) -> None:
+    """Keep a preview computed elsewhere (`blockplan.report.beside`: in a helper process)
+    as `fluoro_preview` keeps the previews it draws: a later preview of the very same DRR
+    array and drawing takes it instead of drawing it again."""
+    key = _drawn_key(
+        preview.line_integral,
+        preview.overlay,
+        preview.view,
+        preview.target_name,
+        labels=labels,
+        dense_dark=dense_dark,
+    )
+    _keep_drawn(key, preview.line_integral, preview.image_rgb)
+
+
+def _drawn_key(
+    li: npt.NDArray[np.float32],
+    overlay: PlanOverlay,
+    view: FluoroView,
+    caption: str,
+    *,
+    labels: bool,
+    dense_dark: bool,
+) -> tuple[Any, ...]:
     g = view.geometry
-    key = (
+    return (
         id(li),
         dense_dark,
         overlay,
@@ -267,12 +303,11 @@ def _drawn(
         caption,
         labels,
     )
-    with _drawn_lock:
-        found = _drawn_kept.get(key)
-        if found is not None and found[0]() is li:
-            _drawn_kept.move_to_end(key)
-            return found[1]
-    rgb = draw_preview(to_display(li, dense_dark=dense_dark), overlay, view, caption, labels=labels)
+
+
+def _keep_drawn(
+    key: tuple[Any, ...], li: npt.NDArray[np.float32], rgb: npt.NDArray[np.uint8]
+) -> None:
     rgb.setflags(write=False)
     with _drawn_lock:
         for old in [k for k, (ref, _) in _drawn_kept.items() if ref() is None]:
@@ -280,7 +315,6 @@ def _drawn(
         _drawn_kept[key] = (weakref.ref(li), rgb)
         while len(_drawn_kept) > _DRAWN_LIMIT:
             _drawn_kept.popitem(last=False)
-    return rgb
 
 
 def preview_record(preview: FluoroPreview) -> dict[str, Any]:

@@ -42,7 +42,9 @@ from blockplan.planning.level_guard import level_check_for_case
 from blockplan.planning.level_proposal import LevelProposal, propose_levels
 from blockplan.planning.paths import measure_paths
 from blockplan.planning.wording import target_tag
+from blockplan.report.beside import pictures_beside
 from blockplan.report.findings import ReportFindings, findings_from_ledger
+from blockplan.report.fluoro import preview_jobs
 from blockplan.report.fonts import FontSet, register_fonts
 from blockplan.report.identity import case_relations
 from blockplan.report.layout import INK, MUTED, RULE, make_styles, person_name
@@ -362,7 +364,7 @@ def build_report(
     opts = options or ReportOptions.from_settings()
     vols = _as_volumes(volumes)
     page = A4 if opts.page_size == "A4" else letter
-    with _collector_held():
+    with _collector_held(), _pictures_shared(case, vols, opts):
         ctx = _context(case, vols, ledger, opts, page)
         info = _page_info(ctx, page)
         flow = story(ctx, vols)
@@ -489,6 +491,19 @@ def _proposal(volume: ImageVolume) -> LevelProposal:
     """The automatic level count of a series, kept across case revisions (it depends on
     the images alone)."""
     return report_memo.lasting([volume], "level proposal", lambda: propose_levels(volume))
+
+
+def _pictures_shared(
+    case: Case, vols: list[ImageVolume], opts: ReportOptions
+) -> contextlib.AbstractContextManager[None]:
+    """The C-arm previews a first build computes, shared with a helper process where one
+    can run (`blockplan.report.beside`: it takes them from the last target backwards) when
+    there are at least two targets' previews to compute (less is not worth a process).
+    Only the previews: the level count, measured in a helper, took it four times as long
+    as the build takes (the helper's first writes copy the pages they touch), and the
+    build needs it early."""
+    jobs = preview_jobs(case, vols, opts, case_revision(case))
+    return pictures_beside(jobs, worth=len(jobs) >= 2)
 
 
 def _check_text(case: Case, opts: ReportOptions) -> None:

@@ -9,6 +9,7 @@ Decision support, not a medical device.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -25,10 +26,11 @@ from blockplan.fluoro.geometry import (
     CArmGeometry,
     DetectorSpec,
 )
-from blockplan.fluoro.preview import FluoroPreview, fluoro_preview
-from blockplan.fluoro.views import ViewKind
+from blockplan.fluoro.preview import FluoroPreview, fluoro_preview, keep_drawn
+from blockplan.fluoro.views import ViewKind, target_views
 from blockplan.io.volume import ImageVolume
 from blockplan.planning.paths import planning_ct
+from blockplan.report.beside import Job, taken_beside
 from blockplan.report.layout import Paragraph, esc, grid
 from blockplan.report.memo import report_memo
 
@@ -37,13 +39,22 @@ if TYPE_CHECKING:
     from blockplan.report.options import ReportOptions
     from blockplan.report.sections import Context
 
-__all__ = ["REPORT_VIEWS", "fluoro_cell", "prepare_previews", "report_previews"]
+__all__ = [
+    "REPORT_VIEWS",
+    "fluoro_cell",
+    "prepare_previews",
+    "preview_jobs",
+    "report_previews",
+]
 
 REPORT_VIEWS = (ViewKind.BULLSEYE, ViewKind.PROGRESSION)
 """The views the report shows for each planned target."""
 
 _QUICK = DrrOptions(voxel_step=2)
 """Thumbnails: every second CT voxel along each axis (about 8 times faster)."""
+
+_LABELS = False
+"""Thumbnails carry no level names (the caption says the view)."""
 
 
 def report_previews(
@@ -53,10 +64,68 @@ def report_previews(
     ct = _preview_ct(ctx.case, target, volumes, ctx.options)
     if ct is None:
         return ()
-    part = ("fluoro", target.id, ctx.options.fluoro_pixels)
     return report_memo.get(
-        ctx.revision, [ct], part, lambda: _compute_previews(ctx.case, target, ct, ctx.options)
+        ctx.revision,
+        [ct],
+        _previews_part(target, ctx.options),
+        lambda: _taken_or_computed(ctx.case, target, ct, ctx.options),
     )
+
+
+def _previews_part(target: Target, options: ReportOptions) -> tuple[str, str, int]:
+    return ("fluoro", target.id, options.fluoro_pixels)
+
+
+def _taken_or_computed(
+    case: Case, target: Target, ct: ImageVolume, options: ReportOptions
+) -> tuple[FluoroPreview, ...]:
+    """A target's previews from the build's helper process (`blockplan.report.beside`),
+    their DRRs and drawings then kept as if computed here; else computed here."""
+    taken: tuple[FluoroPreview, ...] | None = taken_beside(_job_key(target))
+    if taken is None:
+        return _compute_previews(case, target, ct, options)
+    for preview in taken:
+        _keep_drr(ct, preview)
+        keep_drawn(preview, labels=_LABELS)
+    return taken
+
+
+def _keep_drr(ct: ImageVolume, preview: FluoroPreview) -> None:
+    """Keep a preview's DRR as `_reused_drr` would have (`ReportMemo.lasting`)."""
+    part = _drr_part(preview.view.geometry, _QUICK)
+    report_memo.lasting([ct], part, lambda: preview.line_integral)
+
+
+def _job_key(target: Target) -> str:
+    return f"C-arm previews of {target.id}"
+
+
+def preview_jobs(
+    case: Case, volumes: Sequence[ImageVolume], options: ReportOptions, revision: str
+) -> list[Job]:
+    """The previews a build of a case revision has to compute, in the order the build
+    needs them — of targets with a path, not kept for this revision nor their DRRs for
+    these C-arm positions —, as jobs a helper process can share (`blockplan.report.beside`;
+    the build takes them in `report_previews`)."""
+    jobs: list[Job] = []
+    for target in case.targets[: options.max_key_images]:
+        ct = _preview_ct(case, target, volumes, options)
+        if ct is None or report_memo.holds(revision, [ct], _previews_part(target, options)):
+            continue
+        if _drrs_kept(case, target, ct, options):
+            continue  # drawing them again is quick: nothing worth sharing
+        compute = functools.partial(_compute_previews, case, target, ct, options)
+        jobs.append((_job_key(target), compute))
+    return jobs
+
+
+def _drrs_kept(case: Case, target: Target, ct: ImageVolume, options: ReportOptions) -> bool:
+    """Whether every DRR of a target's report views is kept (`ReportMemo.lasting`)."""
+    try:
+        views = target_views(case, target.id, _detector(options), kinds=REPORT_VIEWS)
+    except PlanningError:
+        return True  # no views: no DRR to compute
+    return all(report_memo.holds_lasting([ct], _drr_part(v.geometry, _QUICK)) for v in views)
 
 
 def prepare_previews(
@@ -92,10 +161,7 @@ def _preview_ct(
 def _compute_previews(
     case: Case, target: Target, ct: ImageVolume, options: ReportOptions
 ) -> tuple[FluoroPreview, ...]:
-    px = options.fluoro_pixels
-    detector = DetectorSpec(
-        columns=px, rows=px, pixel_mm=DEFAULT_PIXEL_MM * DEFAULT_DETECTOR_PX / px
-    )
+    detector = _detector(options)
     try:
         return tuple(
             fluoro_preview(
@@ -105,7 +171,7 @@ def _compute_previews(
                 kind,
                 detector=detector,
                 options=_QUICK,
-                labels=False,
+                labels=_LABELS,
                 drr=_reused_drr,
             )
             for kind in REPORT_VIEWS
@@ -114,14 +180,25 @@ def _compute_previews(
         return ()  # e.g. the source inside a very large CT: the previews are left out
 
 
+def _detector(options: ReportOptions) -> DetectorSpec:
+    """The thumbnails' detector: the default field of view at ``fluoro_pixels``."""
+    px = options.fluoro_pixels
+    return DetectorSpec(columns=px, rows=px, pixel_mm=DEFAULT_PIXEL_MM * DEFAULT_DETECTOR_PX / px)
+
+
+def _drr_part(geometry: CArmGeometry, options: DrrOptions | None) -> tuple[object, ...]:
+    """What a DRR is kept by besides its CT: the C-arm position, detector and options."""
+    g = geometry
+    position = tuple(a.tobytes() for a in (g.isocentre_lps, g.beam, g.right, g.down))
+    return ("drr", position, g.detector, options)
+
+
 def _reused_drr(
     ct: ImageVolume, geometry: CArmGeometry, options: DrrOptions | None
 ) -> npt.NDArray[np.float32]:
     """`compute_drr`, kept per CT and C-arm position across case revisions: a rebuild
     after an edit that moves no needle reuses every DRR (`ReportMemo.lasting`)."""
-    g = geometry
-    position = tuple(a.tobytes() for a in (g.isocentre_lps, g.beam, g.right, g.down))
-    part = ("drr", position, g.detector, options)
+    part = _drr_part(geometry, options)
     return report_memo.lasting([ct], part, lambda: compute_drr(ct, geometry, options))
 
 

@@ -134,6 +134,21 @@ class ReportMemo:
                 del self._lasting[next(iter(self._lasting))]
         return value
 
+    def holds(self, revision: str, volumes: Sequence[ImageVolume], part: Hashable) -> bool:
+        """Whether `get` would reuse a result for this revision, these volumes and
+        ``part`` (without counting it as reused)."""
+        key = (tuple(_volume_key(v) for v in volumes), part)
+        with self._lock:
+            found = self._entries.get(key) if revision and revision == self._revision else None
+        return found is not None and _same_arrays(found[0], volumes)
+
+    def holds_lasting(self, volumes: Sequence[ImageVolume], part: Hashable) -> bool:
+        """Whether `lasting` would reuse a result for these volumes and ``part``."""
+        key = (tuple(_volume_key(v) for v in volumes), part)
+        with self._lock:
+            found = self._lasting.get(key)
+        return found is not None and _same_arrays(found[0], volumes)
+
     def clear(self) -> None:
         """Forget every result, compressed images too (the next build computes
         everything)."""
@@ -142,6 +157,11 @@ class ReportMemo:
             self._lasting.clear()
             self._revision = ""
         image_streams.clear()
+
+
+def _same_arrays(refs: tuple[weakref.ref[Any], ...], volumes: Sequence[ImageVolume]) -> bool:
+    """Whether a kept result's arrays are these volumes' very arrays (still alive)."""
+    return all(r() is v.array for r, v in zip(refs, volumes, strict=True))
 
 
 report_memo = ReportMemo()

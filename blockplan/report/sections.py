@@ -140,20 +140,20 @@ class Context:
 
 
 def story(ctx: Context, volumes: Sequence[ImageVolume]) -> list[Flowable]:
-    """All sections, in reading order."""
-    flow: list[Flowable] = []
-    flow += header(ctx)
-    flow += findings(ctx)
-    flow += key_images(ctx, volumes)
-    flow += targets_table(ctx)
-    flow += procedures_table(ctx)
-    flow += diaries(ctx)
-    flow += adjudication(ctx)
-    flow += suggestions(ctx)
-    flow += outcome_measures(ctx)
-    flow += payer_section(ctx)
-    flow += signature(ctx)
-    return flow
+    """All sections, in reading order. The key images are made last: a first build's
+    C-arm previews are computed by a helper process meanwhile, where there is one
+    (`blockplan.report.beside`), so the build finds more of them done."""
+    first: list[Flowable] = [*header(ctx), *findings(ctx)]
+    rest: list[Flowable] = []
+    rest += targets_table(ctx)
+    rest += procedures_table(ctx)
+    rest += diaries(ctx)
+    rest += adjudication(ctx)
+    rest += suggestions(ctx)
+    rest += outcome_measures(ctx)
+    rest += payer_section(ctx)
+    rest += signature(ctx)
+    return [*first, *key_images(ctx, volumes), *rest]
 
 
 def h1(ctx: Context, text: str) -> list[Flowable]:
