@@ -134,7 +134,8 @@ def test_the_report_read_in_the_dock_and_in_the_larger_view(planning_demo: Any, 
 
     # what the physician sees is drawn: a white page with dark print, not a black window
     qtbot.waitUntil(lambda: len(larger.pages) == pages, timeout=60000)  # all rendered
-    assert larger.status.text() == f"{pages} pages"
+    # all rendered: the bar says nothing more ("9 pages" had repeated "page 1 of 9")
+    assert larger.status.text() == "" and larger.page_label.text() == f"page 2 of {pages}"
     larger.set_zoom(1.0)  # the screenshot at 100 %, on page 1
     doc.click(larger.previous_button, "◀ Previous")
     settle()

@@ -232,13 +232,16 @@ class LargerView(QDialog):
         self.fit_button = QPushButton("Fit width")
         self.fit_button.clicked.connect(lambda: self.set_zoom(None))
         self.status = QLabel("")
+        self.status.setStyleSheet("color: gray")
+        self.status.setWordWrap(True)
         self.view = PageView("")
         self.view.set_zoom(1.0)
 
         bar = QHBoxLayout()
         for widget in (self.previous_button, self.page_label, self.next_button):
             bar.addWidget(widget)
-        bar.addStretch(1)
+        # in the bar, not a line of its own: the pages do not move when it empties
+        bar.addWidget(self.status, 1)
         for widget in (self.zoom_out_button, self.zoom_label, self.zoom_in_button):
             bar.addWidget(widget)
         bar.addWidget(self.fit_button)
@@ -247,7 +250,6 @@ class LargerView(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.stale_line)
         layout.addLayout(bar)
-        layout.addWidget(self.status)
         layout.addWidget(self.view, 1)
         layout.addWidget(note)
         self._keys()
@@ -296,7 +298,7 @@ class LargerView(QDialog):
                 self.count = page_count(pdf)
             except ReportError as err:
                 self.count = 0
-                self.status.setText(f"the report cannot be shown: {err}")
+                self._say(f"the report cannot be shown: {err}")
             self.setWindowTitle(larger_view_title(pdf))
         self.number = min(max(page, 1), max(self.count, 1))
         self.set_stale(stale)
@@ -363,7 +365,7 @@ class LargerView(QDialog):
         self._rendering.yielded.connect(self._rendered)
         self._rendering.errored.connect(self._render_failed)
         self._rendering.finished.connect(lambda: self._render_ended(generation))
-        self.status.setText(f"rendering {self.count} pages…")
+        self._say(f"rendering {self.count} pages…")
         self._rendering.start()
 
     def _rendered(self, item: tuple[int, int, bytes]) -> None:
@@ -374,12 +376,15 @@ class LargerView(QDialog):
         if number == self.number:
             self._show()
         done = len(self.pages)
-        self.status.setText(
-            f"{self.count} pages" if done == self.count else f"rendered {done} of {self.count}…"
-        )
+        self._say(f"rendered {done} of {self.count}…" if done < self.count else "")
+
+    def _say(self, text: str) -> None:
+        """Say ``text`` beside the page buttons (the rendering's progress, or why nothing
+        can be shown); all rendered, nothing: "9 pages" had repeated "page 1 of 9"."""
+        self.status.setText(text)
 
     def _render_failed(self, err: Exception) -> None:
-        self.status.setText(f"the report cannot be shown: {err}")
+        self._say(f"the report cannot be shown: {err}")
 
     def _render_ended(self, generation: int) -> None:
         if generation == self._generation:
