@@ -82,7 +82,7 @@ def test_previews_follow_the_selected_target_and_its_entry(docked: Any, qtbot: A
     oblique = previews.views[1].findData(ViewKind.OBLIQUE.value)
     previews.views[1].setCurrentIndex(oblique)
     assert previews.shown == () and previews.status.text() == (
-        f"{name}: bull's-eye, progression, AP, endplates squared, true lateral can be shown"
+        f"{name}: bull's-eye, progression, AP, true lateral can be shown"
     )
 
     # the physician picks the AP view with the keyboard: its angles name it "straight AP",
@@ -100,3 +100,19 @@ def test_previews_follow_the_selected_target_and_its_entry(docked: Any, qtbot: A
         r"AP, endplates squared: straight AP \(0\.0° oblique\), \d+\.\d° cranial tilt",
         previews.captions[1].text(),
     ), previews.captions[1].text()
+    assert combo.currentText() == "AP"
+
+    # T5 without a level (its level cleared): the AP view cannot be tilted to it; the
+    # caption says "not squared", and the list above it says "AP" — it had said "AP,
+    # endplates squared" above "AP, endplates not squared"
+    unlevelled = ws.case.target(fifth).model_copy(update={"level": None})
+    targets = tuple(unlevelled if t.id == fifth else t for t in ws.case.targets)
+    ws.apply(ws.case.model_copy(update={"targets": targets}), "T5's level cleared")
+    flat = target_views(ws.case, fifth, kinds=[ViewKind.AP])[0]
+    assert not flat.endplates_squared
+    qtbot.waitUntil(
+        lambda: previews.captions[1].text() == flat.title and previews.final, timeout=60000
+    )
+    assert previews.captions[1].text().startswith("AP, endplates not squared: straight AP")
+    assert combo.currentText() == "AP"
+    assert all("squared" not in c.itemText(i) for c in previews.views for i in range(c.count()))
