@@ -50,7 +50,9 @@ def _fitted(view: Any) -> bool:
     )
 
 
-def test_the_report_read_in_the_dock_and_in_the_larger_view(planning_demo: Any, qtbot: Any) -> None:
+def test_the_report_read_in_the_dock_and_in_the_larger_view(
+    planning_demo: Any, qtbot: Any, tmp_path: Path
+) -> None:
     from blockplan.report.preview import LARGER_VIEW_DPI, page_size_px
 
     viewer, ws, planning, doc = (
@@ -171,3 +173,19 @@ def test_the_report_read_in_the_dock_and_in_the_larger_view(planning_demo: Any, 
     # Escape closes it; rendering stops with it
     doc.key(larger.view, Qt.Key.Key_Escape, what="Escape")
     assert not larger.isVisible()
+
+    # Archive to a new folder, then Archive clicked again: the second click says the report
+    # is already there, not "failed: …" (with an error) as it did
+    folder = tmp_path / "archive-1"
+    doc.click(report.destination, "Archive to")
+    doc.type(report.destination, str(folder), "a new folder")
+    doc.key(report.destination, Qt.Key.Key_Return, what="Enter")
+    doc.click(report.archive_button, "Archive the previewed report")
+    qtbot.waitUntil(lambda: not report.progress.isVisible(), timeout=120000)
+    assert report.status.text() == f"archived to {folder}: the report exactly as previewed"
+    assert (folder / "manifest.json").is_file()
+    doc.click(report.archive_button, "Archive the previewed report (again)")
+    assert not report.progress.isVisible()  # nothing started
+    assert report.status.text() == (
+        f"this report is already archived in {folder}; nothing was written again"
+    )

@@ -451,6 +451,10 @@ class ReportWidget(Panel):
         self.larger_button.clicked.connect(self.show_larger)
         self.larger: LargerView | None = None
         """The larger view, once opened."""
+        self.archived_to: tuple[bytes, str, Path] | None = None
+        """The report last archived into a folder here: its PDF, the destination typed, the
+        folder written. Archive clicked again for them says so: the archive's refusal ("already
+        archived there") had been shown as "failed: …" with an error notification."""
 
         form = QFormLayout()
         form.addRow("Clinic:", self.clinic)
@@ -775,6 +779,13 @@ class ReportWidget(Panel):
             return self._refuse(STALE_REPORT)
         if not destination:
             return self._refuse("give a destination: a new folder, pacs://… or https://…")
+        done = self.archived_to
+        # the same click again: said, not refused as a failure
+        if done is not None and (done[0], done[1]) == (self.pdf, destination) and done[2].is_dir():
+            self.status.setText(
+                f"this report is already archived in {done[2]}; nothing was written again"
+            )
+            return None
         images = self._images()
         if images is None:
             return None
@@ -783,12 +794,14 @@ class ReportWidget(Panel):
             lambda progress: archive_case(
                 case, images, destination, pdf=pdf, calling_ae=ae, progress=progress
             ),
-            self._archived,
+            lambda outcome: self._archived(outcome, pdf, destination),
         )
 
-    def _archived(self, outcome: Any) -> None:
+    def _archived(self, outcome: Any, pdf: bytes | None = None, destination: str = "") -> None:
         where = outcome.folder if outcome.folder is not None else outcome.destination
         sent = f"{len(outcome.sent)} objects confirmed; " if outcome.folder is None else ""
+        if pdf is not None and outcome.folder is not None:
+            self.archived_to = (pdf, destination, Path(outcome.folder))
         self._job_ended(f"archived to {where}: {sent}the report exactly as previewed")
         self._show_outbox()
 
