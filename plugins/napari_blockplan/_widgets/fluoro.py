@@ -357,7 +357,9 @@ class FluoroWidget(Panel):
         self.final = final
         for preview, image, caption in zip(previews, self.images, self.captions, strict=True):
             image.show_picture(_pixmap(preview.image_rgb))
-            caption.setText(preview.view.title)
+            # its notes too (why the AP view is not tilted): drawn in the picture only, they
+            # were unreadable at the dock's size
+            caption.setText("\n".join((preview.view.title, *preview.view.notes)))
         quality = "" if final else " (quick preview; refining…)"
         self.status.setText(f"{previews[0].target_name}: isocentre at the target{quality}")
 
