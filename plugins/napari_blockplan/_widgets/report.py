@@ -739,7 +739,9 @@ class ReportWidget(Panel):
         try:
             self.save(name)
         except BlockplanError as err:  # not kept, or kept but not written (it says which)
-            self._refuse(f"report not saved: {err}")
+            # "PDF not written", true of both: "report not saved: … the report is kept with
+            # the case all the same" contradicted itself
+            self._refuse(f"PDF not written: {err}")
 
     # -- archive and export --------------------------------------------------------------
     def _images(self) -> Path | None:
