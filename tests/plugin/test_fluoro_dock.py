@@ -16,7 +16,7 @@ from blockplan.fluoro.views import ViewKind, target_views
 from blockplan.planning.wording import target_names
 from napari_blockplan._convert import lps_to_world
 from napari_blockplan._workspace import workspace_for
-from tests.plugin._gui import Physician
+from tests.plugin._gui import Physician, settle
 
 pytestmark = pytest.mark.gui
 
@@ -120,4 +120,21 @@ def test_previews_follow_the_selected_target_and_its_entry(docked: Any, qtbot: A
         "the AP view is not tilted (endplates not squared): the target has no level"
     )
     assert combo.currentText() == "AP"
+    # side by side (a wide dock), the one-line caption starts at the top of its row as the
+    # three-line one does: it had stood in the middle of the row
+    dock = previews.parentWidget()
+    while not dock.inherits("QDockWidget"):
+        dock = dock.parentWidget()
+    viewer.window._qt_window.resizeDocks([dock], [900], Qt.Orientation.Horizontal)
+    qtbot.waitUntil(lambda: not previews.stacked, timeout=5000)
+    settle(5)
+    one_line, three = previews.captions[0], previews.captions[1]
+    assert one_line.y() == three.y() and one_line.height() == three.height()
+    shot = one_line.grab().toImage()
+    rows = [
+        y
+        for y in range(shot.height())
+        if any(shot.pixelColor(x, y).lightness() > 150 for x in range(shot.width()))
+    ]
+    assert rows and rows[0] < one_line.height() / 4, (rows[:1], one_line.height())
     assert all("squared" not in c.itemText(i) for c in previews.views for i in range(c.count()))

@@ -161,6 +161,9 @@ class FluoroWidget(Panel):
         for image, caption in zip(self.images, self.captions, strict=True):
             image.setAlignment(Qt.AlignmentFlag.AlignCenter)
             caption.setWordWrap(True)
+            # side by side, a caption of one line beside one of three (an AP view's note)
+            # had stood in the middle of its row: each starts under its picture
+            caption.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.stacked = True
         """Whether the two previews are one above the other (else side by side)."""
         self._arrange(stacked=False)
