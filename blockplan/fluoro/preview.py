@@ -172,9 +172,27 @@ def draw_preview(
             xy = (lc + 4, lr - size / 2)
             if not any(_overlap(_box(draw, xy, name, font), other) for other in taken):
                 _text(draw, xy, name, font)  # a name under the caption is left out
+        # the words over a darkened band: a ring or the path crossing them (a root marked
+        # near the top of the field) had run through the letters; what runs under them is
+        # still seen, dimmed
+        _darken(img, taken)
         for xy, line in lines:
             _text(draw, xy, line, font)
     return np.asarray(img, dtype=np.uint8)
+
+
+CAPTION_DIM = 0.4
+"""What is left of the picture's brightness under the preview's written caption."""
+
+
+def _darken(img: Any, boxes: list[tuple[float, ...]]) -> None:
+    """Dim ``img`` under each box (left, top, right, bottom) to `CAPTION_DIM`."""
+    from PIL import Image
+
+    for left, top, right, bottom in boxes:
+        box = (max(0, int(left) - 1), max(0, int(top) - 1), int(right) + 2, int(bottom) + 1)
+        region = img.crop(box)
+        img.paste(Image.eval(region, lambda v: int(v * CAPTION_DIM)), box)
 
 
 def _box(draw: Any, xy: tuple[float, float], text: str, font: Any) -> tuple[float, ...]:

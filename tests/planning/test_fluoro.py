@@ -380,3 +380,26 @@ def test_a_level_name_under_the_caption_is_left_out() -> None:
     assert np.array_equal(under, bare)  # nothing written over the caption
     apart = drawn((("L4", (120.0, 150.0)),))
     assert not np.array_equal(apart[140:165, 120:160], bare[140:165, 120:160])  # written
+
+
+def test_the_caption_is_written_over_a_dimmed_band() -> None:
+    """A root's ring (or the path) crossing the caption at the top left of the labelled
+    preview (the dock, ``blockplan fluoro``) had run through its words: under the words the
+    picture is dimmed, the ring still seen there but no longer at full strength."""
+    (view,) = target_views(
+        _case(), "tg", DetectorSpec(1000.0, 600.0, 256, 256), kinds=(ViewKind.AP,)
+    )
+    gray = np.full((256, 256), 255, np.uint8)  # air: white
+    ring = PlanOverlay(
+        target_px=(200.0, 200.0), entry_px=None, levels=(), roots=(("L3 left", (30.0, 8.0), 9.0),)
+    )
+    rgb = draw_preview(gray, ring, view, "T1 · L4 left TFESI", labels=True).astype(int)
+    band = rgb[4:13, 2:60]  # the first caption line
+    red, green, blue = band[..., 0], band[..., 1], band[..., 2]
+    orange = (red > 200) & (green > 100) & (green < 180) & (blue < 60)
+    dimmed = (red > 80) & (red < 120) & (blue < 30)
+    assert not orange.any() and dimmed.any()
+    assert (band.min(axis=2) > 200).sum() > 20  # the words, white
+    assert (band.max(axis=2) < 110).mean() > 0.3  # on the dimmed band (air was white)
+    below = rgb[40:60, 2:60]
+    assert (below.min(axis=2) == 255).all()  # the picture under no words is untouched

@@ -16,7 +16,7 @@ from blockplan.fluoro.views import ViewKind, target_views
 from blockplan.planning.wording import target_names
 from napari_blockplan._convert import lps_to_world
 from napari_blockplan._workspace import workspace_for
-from tests.plugin._gui import Physician
+from tests.plugin._gui import Physician, settle
 
 pytestmark = pytest.mark.gui
 
@@ -82,7 +82,7 @@ def test_previews_follow_the_selected_target_and_its_entry(docked: Any, qtbot: A
     oblique = previews.views[1].findData(ViewKind.OBLIQUE.value)
     previews.views[1].setCurrentIndex(oblique)
     assert previews.shown == () and previews.status.text() == (
-        f"{name}: bull's-eye, progression, AP, endplates squared, true lateral can be shown"
+        f"{name}: bull's-eye, progression, AP, true lateral can be shown"
     )
 
     # the physician picks the AP view with the keyboard: its angles name it "straight AP",
@@ -100,3 +100,41 @@ def test_previews_follow_the_selected_target_and_its_entry(docked: Any, qtbot: A
         r"AP, endplates squared: straight AP \(0\.0° oblique\), \d+\.\d° cranial tilt",
         previews.captions[1].text(),
     ), previews.captions[1].text()
+    assert combo.currentText() == "AP"
+
+    # T5 without a level (its level cleared): the AP view cannot be tilted to it; the
+    # caption says "not squared", and the list above it says "AP" — it had said "AP,
+    # endplates squared" above "AP, endplates not squared"
+    unlevelled = ws.case.target(fifth).model_copy(update={"level": None})
+    targets = tuple(unlevelled if t.id == fifth else t for t in ws.case.targets)
+    ws.apply(ws.case.model_copy(update={"targets": targets}), "T5's level cleared")
+    flat = target_views(ws.case, fifth, kinds=[ViewKind.AP])[0]
+    assert not flat.endplates_squared
+    qtbot.waitUntil(
+        lambda: previews.captions[1].text().startswith(flat.title) and previews.final,
+        timeout=60000,
+    )
+    # and why, under it (in the picture only, the words were a few pixels high)
+    assert previews.captions[1].text() == (
+        "AP, endplates not squared: straight AP (0.0° oblique), no tilt\n"
+        "the AP view is not tilted (endplates not squared): the target has no level"
+    )
+    assert combo.currentText() == "AP"
+    # side by side (a wide dock), the one-line caption starts at the top of its row as the
+    # three-line one does: it had stood in the middle of the row
+    dock = previews.parentWidget()
+    while not dock.inherits("QDockWidget"):
+        dock = dock.parentWidget()
+    viewer.window._qt_window.resizeDocks([dock], [900], Qt.Orientation.Horizontal)
+    qtbot.waitUntil(lambda: not previews.stacked, timeout=5000)
+    settle(5)
+    one_line, three = previews.captions[0], previews.captions[1]
+    assert one_line.y() == three.y() and one_line.height() == three.height()
+    shot = one_line.grab().toImage()
+    rows = [
+        y
+        for y in range(shot.height())
+        if any(shot.pixelColor(x, y).lightness() > 150 for x in range(shot.width()))
+    ]
+    assert rows and rows[0] < one_line.height() / 4, (rows[:1], one_line.height())
+    assert all("squared" not in c.itemText(i) for c in previews.views for i in range(c.count()))

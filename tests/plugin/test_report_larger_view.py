@@ -50,7 +50,9 @@ def _fitted(view: Any) -> bool:
     )
 
 
-def test_the_report_read_in_the_dock_and_in_the_larger_view(planning_demo: Any, qtbot: Any) -> None:
+def test_the_report_read_in_the_dock_and_in_the_larger_view(
+    planning_demo: Any, qtbot: Any, tmp_path: Path
+) -> None:
     from blockplan.report.preview import LARGER_VIEW_DPI, page_size_px
 
     viewer, ws, planning, doc = (
@@ -134,7 +136,8 @@ def test_the_report_read_in_the_dock_and_in_the_larger_view(planning_demo: Any, 
 
     # what the physician sees is drawn: a white page with dark print, not a black window
     qtbot.waitUntil(lambda: len(larger.pages) == pages, timeout=60000)  # all rendered
-    assert larger.status.text() == f"{pages} pages"
+    # all rendered: the bar says nothing more ("9 pages" had repeated "page 1 of 9")
+    assert larger.status.text() == "" and larger.page_label.text() == f"page 2 of {pages}"
     larger.set_zoom(1.0)  # the screenshot at 100 %, on page 1
     doc.click(larger.previous_button, "◀ Previous")
     settle()
@@ -170,3 +173,19 @@ def test_the_report_read_in_the_dock_and_in_the_larger_view(planning_demo: Any, 
     # Escape closes it; rendering stops with it
     doc.key(larger.view, Qt.Key.Key_Escape, what="Escape")
     assert not larger.isVisible()
+
+    # Archive to a new folder, then Archive clicked again: the second click says the report
+    # is already there, not "failed: …" (with an error) as it did
+    folder = tmp_path / "archive-1"
+    doc.click(report.destination, "Archive to")
+    doc.type(report.destination, str(folder), "a new folder")
+    doc.key(report.destination, Qt.Key.Key_Return, what="Enter")
+    doc.click(report.archive_button, "Archive the previewed report")
+    qtbot.waitUntil(lambda: not report.progress.isVisible(), timeout=120000)
+    assert report.status.text() == f"archived to {folder}: the report exactly as previewed"
+    assert (folder / "manifest.json").is_file()
+    doc.click(report.archive_button, "Archive the previewed report (again)")
+    assert not report.progress.isVisible()  # nothing started
+    assert report.status.text() == (
+        f"this report is already archived in {folder}; nothing was written again"
+    )

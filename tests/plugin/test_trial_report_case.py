@@ -251,7 +251,7 @@ def test_previews_and_report_of_a_planned_case(
     doc.click(report.save_button, "Save PDF…")
     (kept,) = kept_reports(ws.case.case_id)
     assert report.status.text() == (
-        f"report not saved: {nowhere}: cannot write the report (No such file or directory); "
+        f"PDF not written: {nowhere}: cannot write the report (No such file or directory); "
         "check that the folder exists and is writable, or choose another file — the report "
         f"is kept with the case all the same (report {kept.report_id}: a later archive "
         "sends it)"

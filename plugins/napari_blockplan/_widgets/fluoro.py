@@ -41,6 +41,12 @@ if TYPE_CHECKING:
 
 __all__ = ["FluoroWidget"]
 
+VIEW_CHOICES: dict[ViewKind, str] = {**VIEW_TITLES, ViewKind.AP: "AP"}
+"""The views' names in the panel's view lists (and where it names a view not yet computed):
+the AP view is "AP" there — whether its endplates are squared depends on the target, and
+the caption of the view computed says it. The list had read "AP, endplates squared" above
+the caption "AP, endplates not squared" of a target without a level."""
+
 DOCK_DETECTOR_PX = 384
 """Detector size of the panel's previews (pixels; the field stays 307 mm)."""
 
@@ -124,7 +130,7 @@ class FluoroWidget(Panel):
         self.views = [QComboBox(), QComboBox()]
         for combo, kind in zip(self.views, (ViewKind.BULLSEYE, ViewKind.PROGRESSION), strict=True):
             for k in ViewKind:
-                combo.addItem(VIEW_TITLES[k], k.value)
+                combo.addItem(VIEW_CHOICES[k], k.value)
             combo.setCurrentIndex(list(ViewKind).index(kind))
             combo.currentIndexChanged.connect(lambda *_: self.refresh())
         self.images = [_Picture("no preview"), _Picture("no preview")]
@@ -155,6 +161,9 @@ class FluoroWidget(Panel):
         for image, caption in zip(self.images, self.captions, strict=True):
             image.setAlignment(Qt.AlignmentFlag.AlignCenter)
             caption.setWordWrap(True)
+            # side by side, a caption of one line beside one of three (an AP view's note)
+            # had stood in the middle of its row: each starts under its picture
+            caption.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.stacked = True
         """Whether the two previews are one above the other (else side by side)."""
         self._arrange(stacked=False)
@@ -249,12 +258,14 @@ class FluoroWidget(Panel):
             name = self.target.currentText()
             return None, (
                 f"{name}: "
-                + ", ".join(VIEW_TITLES[k] for k in offered)
+                + ", ".join(VIEW_CHOICES[k] for k in offered)
                 + " can be shown"
                 + ("" if traj is not None else "; place its skin entry for the others")
             )
         entry = None if traj is None else traj.entry
-        request = (tid, target.position, entry, case.levels, case.landmarks, kinds)
+        # its level too: the AP view is tilted to it (a level cleared had left "AP,
+        # endplates squared" with the former level's tilt on screen)
+        request = (tid, target.position, entry, case.levels, case.landmarks, kinds, target.level)
         return (*request, ct.series_instance_uid), ""
 
     # -- computing ------------------------------------------------------------------
@@ -290,7 +301,7 @@ class FluoroWidget(Panel):
                 caption.setText(f"{shown.view.title} (updating…)")
                 continue
             image.clear()
-            image.setText(f"computing the {VIEW_TITLES[kinds[n]]} view…")
+            image.setText(f"computing the {VIEW_CHOICES[kinds[n]]} view…")
             caption.setText("")
         if any(caption.text() == "" for caption in self.captions):
             self.shown = ()  # a view was taken off: what is left is not a pair to keep
@@ -349,7 +360,9 @@ class FluoroWidget(Panel):
         self.final = final
         for preview, image, caption in zip(previews, self.images, self.captions, strict=True):
             image.show_picture(_pixmap(preview.image_rgb))
-            caption.setText(preview.view.title)
+            # its notes too (why the AP view is not tilted): drawn in the picture only, they
+            # were unreadable at the dock's size
+            caption.setText("\n".join((preview.view.title, *preview.view.notes)))
         quality = "" if final else " (quick preview; refining…)"
         self.status.setText(f"{previews[0].target_name}: isocentre at the target{quality}")
 

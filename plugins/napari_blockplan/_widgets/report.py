@@ -232,13 +232,16 @@ class LargerView(QDialog):
         self.fit_button = QPushButton("Fit width")
         self.fit_button.clicked.connect(lambda: self.set_zoom(None))
         self.status = QLabel("")
+        self.status.setStyleSheet("color: gray")
+        self.status.setWordWrap(True)
         self.view = PageView("")
         self.view.set_zoom(1.0)
 
         bar = QHBoxLayout()
         for widget in (self.previous_button, self.page_label, self.next_button):
             bar.addWidget(widget)
-        bar.addStretch(1)
+        # in the bar, not a line of its own: the pages do not move when it empties
+        bar.addWidget(self.status, 1)
         for widget in (self.zoom_out_button, self.zoom_label, self.zoom_in_button):
             bar.addWidget(widget)
         bar.addWidget(self.fit_button)
@@ -247,7 +250,6 @@ class LargerView(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.stale_line)
         layout.addLayout(bar)
-        layout.addWidget(self.status)
         layout.addWidget(self.view, 1)
         layout.addWidget(note)
         self._keys()
@@ -296,7 +298,7 @@ class LargerView(QDialog):
                 self.count = page_count(pdf)
             except ReportError as err:
                 self.count = 0
-                self.status.setText(f"the report cannot be shown: {err}")
+                self._say(f"the report cannot be shown: {err}")
             self.setWindowTitle(larger_view_title(pdf))
         self.number = min(max(page, 1), max(self.count, 1))
         self.set_stale(stale)
@@ -363,7 +365,7 @@ class LargerView(QDialog):
         self._rendering.yielded.connect(self._rendered)
         self._rendering.errored.connect(self._render_failed)
         self._rendering.finished.connect(lambda: self._render_ended(generation))
-        self.status.setText(f"rendering {self.count} pages…")
+        self._say(f"rendering {self.count} pages…")
         self._rendering.start()
 
     def _rendered(self, item: tuple[int, int, bytes]) -> None:
@@ -374,12 +376,15 @@ class LargerView(QDialog):
         if number == self.number:
             self._show()
         done = len(self.pages)
-        self.status.setText(
-            f"{self.count} pages" if done == self.count else f"rendered {done} of {self.count}…"
-        )
+        self._say(f"rendered {done} of {self.count}…" if done < self.count else "")
+
+    def _say(self, text: str) -> None:
+        """Say ``text`` beside the page buttons (the rendering's progress, or why nothing
+        can be shown); all rendered, nothing: "9 pages" had repeated "page 1 of 9"."""
+        self.status.setText(text)
 
     def _render_failed(self, err: Exception) -> None:
-        self.status.setText(f"the report cannot be shown: {err}")
+        self._say(f"the report cannot be shown: {err}")
 
     def _render_ended(self, generation: int) -> None:
         if generation == self._generation:
@@ -446,6 +451,10 @@ class ReportWidget(Panel):
         self.larger_button.clicked.connect(self.show_larger)
         self.larger: LargerView | None = None
         """The larger view, once opened."""
+        self.archived_to: tuple[bytes, str, Path] | None = None
+        """The report last archived into a folder here: its PDF, the destination typed, the
+        folder written. Archive clicked again for them says so: the archive's refusal ("already
+        archived there") had been shown as "failed: …" with an error notification."""
 
         form = QFormLayout()
         form.addRow("Clinic:", self.clinic)
@@ -730,7 +739,9 @@ class ReportWidget(Panel):
         try:
             self.save(name)
         except BlockplanError as err:  # not kept, or kept but not written (it says which)
-            self._refuse(f"report not saved: {err}")
+            # "PDF not written", true of both: "report not saved: … the report is kept with
+            # the case all the same" contradicted itself
+            self._refuse(f"PDF not written: {err}")
 
     # -- archive and export --------------------------------------------------------------
     def _images(self) -> Path | None:
@@ -770,6 +781,13 @@ class ReportWidget(Panel):
             return self._refuse(STALE_REPORT)
         if not destination:
             return self._refuse("give a destination: a new folder, pacs://… or https://…")
+        done = self.archived_to
+        # the same click again: said, not refused as a failure
+        if done is not None and (done[0], done[1]) == (self.pdf, destination) and done[2].is_dir():
+            self.status.setText(
+                f"this report is already archived in {done[2]}; nothing was written again"
+            )
+            return None
         images = self._images()
         if images is None:
             return None
@@ -778,12 +796,14 @@ class ReportWidget(Panel):
             lambda progress: archive_case(
                 case, images, destination, pdf=pdf, calling_ae=ae, progress=progress
             ),
-            self._archived,
+            lambda outcome: self._archived(outcome, pdf, destination),
         )
 
-    def _archived(self, outcome: Any) -> None:
+    def _archived(self, outcome: Any, pdf: bytes | None = None, destination: str = "") -> None:
         where = outcome.folder if outcome.folder is not None else outcome.destination
         sent = f"{len(outcome.sent)} objects confirmed; " if outcome.folder is None else ""
+        if pdf is not None and outcome.folder is not None:
+            self.archived_to = (pdf, destination, Path(outcome.folder))
         self._job_ended(f"archived to {where}: {sent}the report exactly as previewed")
         self._show_outbox()
 
