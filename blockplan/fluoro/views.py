@@ -243,7 +243,7 @@ def _beams(
         if kind in (ViewKind.BULLSEYE, ViewKind.PROGRESSION):
             if traj is None:
                 raise PlanningError(
-                    f"C-arm view {kind.value}: target {target.id} has no planned path: "
+                    f"C-arm view {kind.value}: {_named(case, target)} has no planned path: "
                     "place its needle entry first, or ask for the ap or lateral view"
                 )
             e = traj.entry.as_array()
@@ -257,6 +257,11 @@ def _beams(
         else:
             out[kind] = (lateral_beam(target.side), ())
     return out
+
+
+def _named(case: Case, target: Target) -> str:
+    """The target as the physician knows it (``"T5 · L5 left SNRB"``), not its id."""
+    return wording.target_names(case.targets)[target.id]
 
 
 def target_views(
@@ -301,8 +306,8 @@ def target_views(
     wanted = tuple(kinds) if kinds is not None else view_kinds(target, has_path)
     if ViewKind.OBLIQUE in wanted and target.block_type not in OBLIQUE_BLOCKS:
         raise PlanningError(
-            f"C-arm view oblique: target {target.id} is a {target.block_type.value} block; "
-            "the ipsilateral oblique is planned for facet, MBB and TFESI targets: "
+            f"C-arm view oblique: {_named(case, target)} is not a facet, medial-branch or "
+            "transforaminal target, for which the ipsilateral oblique is planned: "
             "ask for bullseye, progression, ap or lateral"
         )
     detector = detector or DetectorSpec()
