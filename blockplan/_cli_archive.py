@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -28,6 +29,7 @@ from blockplan.errors import (
     EXIT_BAD_INPUT,
     EXIT_PACS_UNAVAILABLE,
     ArchiveError,
+    ArchiveRefusedError,
     BlockplanError,
     PacsError,
     PacsUnavailableError,
@@ -264,15 +266,25 @@ def _print_outcome(done: ArchiveOutcome, as_json: bool, line: str) -> None:
 
 @contextlib.contextmanager
 def _json_errors(as_json: bool) -> Iterator[None]:
-    """With --json, a failure is also printed as JSON on stdout (then exits as usual)."""
+    """With --json, a failure is also printed as JSON on stdout (then exits as usual).
+
+    A refusal (`ArchiveRefusedError`: the folder holds another archive or export, or part
+    of one; nothing was written) is said as one: "blockplan: not archived: …" on stderr, not
+    "error:", with exit status 2 all the same (nothing done) and ``"refused": true``.
+    """
     try:
         yield
     except BlockplanError as err:
+        status = EXIT_PACS_UNAVAILABLE if isinstance(err, PacsUnavailableError) else EXIT_BAD_INPUT
+        refused = isinstance(err, ArchiveRefusedError)
         if as_json:
-            status = (
-                EXIT_PACS_UNAVAILABLE if isinstance(err, PacsUnavailableError) else EXIT_BAD_INPUT
-            )
-            click.echo(json.dumps({"ok": False, "error": str(err), "exit_status": status}))
+            said: dict[str, object] = {"ok": False, "error": str(err), "exit_status": status}
+            if refused:
+                said["refused"] = True
+            click.echo(json.dumps(said))
+        if isinstance(err, ArchiveRefusedError):
+            click.echo(f"blockplan: not {err.verb}: {err}", err=True)
+            sys.exit(status)
         raise
 
 

@@ -31,6 +31,15 @@ MAX_REPORT_ID_CHARS = 64
 """Longest --report-id accepted (the length of a DICOM LO value, where it is archived)."""
 
 
+NO_IMAGES = (
+    "no images given (--study): this report has no key images nor C-arm previews; it is "
+    "kept with the case and a later `blockplan archive` sends it — give --study to include "
+    "them"
+)
+"""Said by ``blockplan report`` without --study: on stderr, or with --json as its
+``"warning"`` (beside ``"images": false``)."""
+
+
 def _bounded(limit: int, name: str) -> Callable[[click.Context, click.Parameter, str], str]:
     def check(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
         if value is not None and len(value) > limit:
@@ -204,6 +213,8 @@ def report(
         click.echo(
             f"wrote {path} (report {kept.report_id}, kept with case {case.case_id} for archive)"
         )
+        if study is None:  # kept, so a later archive sends it: said, not silent
+            click.echo(f"blockplan: warning: {NO_IMAGES}", err=True)
         return
     result = {
         "format": "blockplan.report",
@@ -214,7 +225,10 @@ def report(
         "case_id": case.case_id,
         "report_id": kept.report_id,
         "key_image_series": len(volumes),
+        "images": bool(volumes),
     }
+    if study is None:  # in the JSON, where a script reads it (stdout stays JSON only)
+        result["warning"] = NO_IMAGES
     click.echo(json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False))
 
 

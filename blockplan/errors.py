@@ -17,6 +17,7 @@ __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_PACS_UNAVAILABLE",
     "ArchiveError",
+    "ArchiveRefusedError",
     "BlockplanError",
     "BlockplanWarning",
     "CaseConflictError",
@@ -124,6 +125,16 @@ class ReportError(BlockplanError):
 
 class ArchiveError(BlockplanError):
     """A DICOM object cannot be built, written or validated."""
+
+
+class ArchiveRefusedError(ArchiveError):
+    """An archive or export was refused to protect what the folder already holds (another
+    archive or export, part of one, or another folder): nothing failed and nothing was
+    written. ``verb`` is what was not done ("archived" or "exported")."""
+
+    def __init__(self, message: str, verb: str = "archived") -> None:
+        super().__init__(message)
+        self.verb = verb
 
 
 class PacsError(ArchiveError):

@@ -46,7 +46,7 @@ from blockplan.archive.sr import build_measurement_report
 from blockplan.archive.versions import ROLES, VersionUids
 from blockplan.case.casefile import dumps_case_file, fsync_dir, private_temporary
 from blockplan.case.model import Case
-from blockplan.errors import ArchiveError
+from blockplan.errors import ArchiveError, ArchiveRefusedError
 from blockplan.io import ImageVolume
 from blockplan.outcomes.ledger import build_ledger
 from blockplan.planning.paths import measure_paths
@@ -355,12 +355,19 @@ def write_archive(
 
     Raises
     ------
+    ArchiveRefusedError
+        When the folder exists and holds something else (another archive or export, part
+        of one, another folder): refused, nothing written.
     ArchiveError
-        When the folder exists or cannot be written; nothing is left behind then.
+        When it already holds this very report, or cannot be written; nothing is left
+        behind then.
     """
     target = Path(folder).absolute()
     if target.exists():
-        raise ArchiveError(_exists_message(target, objects.pdf, deidentified))
+        message = _exists_message(target, objects.pdf, deidentified)
+        if _holds_this_report(target, objects.pdf):  # said as it is: not a refusal
+            raise ArchiveError(message)
+        raise ArchiveRefusedError(message, "exported" if deidentified else "archived")
     parent = target.parent
     if not parent.is_dir():
         raise ArchiveError(f"{parent}: folder does not exist; create it first")
@@ -485,6 +492,16 @@ def _read_manifest(target: Path) -> dict[str, Any] | None:
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
         return None
     return manifest
+
+
+def _holds_this_report(target: Path, pdf: bytes) -> bool:
+    """True when ``target`` is a complete archive or export whose report.pdf is ``pdf``."""
+    manifest = _read_manifest(target)
+    return (
+        manifest is not None
+        and not _file_problems(target, manifest)
+        and _holds_report(manifest, pdf)
+    )
 
 
 def _holds_report(manifest: Mapping[str, Any], pdf: bytes) -> bool:

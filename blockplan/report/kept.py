@@ -34,6 +34,7 @@ __all__ = [
     "keep_report",
     "kept_reports",
     "latest_kept_report",
+    "report_file_name",
     "write_signed_report",
 ]
 
@@ -160,6 +161,22 @@ def keep_report(case: Case, pdf: bytes, name: str = "the report") -> KeptReport:
             f"{folder}: cannot keep the report ({err.strerror or err}); check free space"
         ) from err
     return KeptReport(identity.report_id, digest, folder / name)
+
+
+def report_file_name(pdf: bytes) -> str:
+    """The file name a report is saved under by default: ``<report id>.pdf`` (e.g.
+    ``BPR-20261205-C629E3F5.pdf``; the id holds no patient identifier), so that two saved
+    reports do not overwrite each other as "report.pdf" did; ``report.pdf`` when the PDF
+    holds no usable id."""
+    from blockplan.report.identity import read_report_identity
+
+    try:
+        report_id = read_report_identity(pdf).report_id
+    except ReportError:
+        return "report.pdf"
+    if not _SAFE_ID.match(report_id) or report_id.startswith("."):
+        return "report.pdf"
+    return f"{report_id}.pdf"
 
 
 def write_signed_report(

@@ -186,3 +186,68 @@ def test_archive_to_pacs_and_retry(case_file: Path, study: Study, tmp_path: Path
         assert "sent 3 waiting object(s)" in retried.output
         assert list(outbox.glob("*.dcm")) == []
         assert len(server.get_json("/instances")) == 3
+
+
+def test_refusals_and_a_report_without_images_are_said_as_such(
+    case_file: Path, study: Study, tmp_path: Path
+) -> None:
+    """As whole processes: a folder holding another archive or export, or part of one, is
+    refused — "not archived" / "not exported", not "error:", nothing written, exit status 2
+    — and `blockplan report` without --study says its kept report has no images."""
+    import subprocess
+
+    from tests._cli import run_blockplan
+
+    half = tmp_path / "usb-copy"  # a copy to a USB stick stopped after report.pdf
+    half.mkdir()
+    (half / "report.pdf").write_bytes(b"%PDF-1.7 half")
+    refused = run_blockplan(
+        "archive", str(case_file), "--images", str(study.folder), "--to", str(half),
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.startswith(f"blockplan: not archived: {half}: holds an incomplete")
+    assert "error" not in refused.stderr and "Traceback" not in refused.stderr
+    assert refused.stderr.count("\n") == 1 and refused.stdout == ""
+    assert [p.name for p in half.iterdir()] == ["report.pdf"]
+
+    archived = tmp_path / "archive"
+    done = run_blockplan(
+        "archive", str(case_file), "--images", str(study.folder), "--to", str(archived),
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in archived.iterdir())
+    exported = run_blockplan(
+        "export", str(case_file), "--images", str(study.folder), "--deidentify",
+        "--to", str(archived), "--json",
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert exported.returncode == 2, exported.stderr
+    said = json.loads(exported.stdout)
+    assert said["ok"] is False and said["refused"] is True and said["exit_status"] == 2
+    assert "an export is never written over an existing folder" in said["error"]
+    assert exported.stderr.startswith(f"blockplan: not exported: {archived}: already exists")
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in archived.iterdir()) == before
+
+    # a report without --study: kept (a later archive sends it), and said to have no images
+    # (on stderr; with --json in the JSON)
+    no_images = (
+        "no images given (--study): this report has no key images nor C-arm previews; it is "
+        "kept with the case and a later `blockplan archive` sends it — give --study to "
+        "include them"
+    )
+    written = run_blockplan(
+        "report", str(case_file), "-o", str(tmp_path / "r.pdf"), stderr=subprocess.PIPE
+    )
+    assert written.returncode == 0, written.stderr
+    assert written.stdout.startswith(f"wrote {tmp_path / 'r.pdf'} (report ")
+    assert written.stderr == f"blockplan: warning: {no_images}\n"
+    as_json = run_blockplan(
+        "report", str(case_file), "-o", str(tmp_path / "j.pdf"), "--json",
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert as_json.returncode == 0, as_json.stderr
+    doc = json.loads(as_json.stdout)
+    assert doc["images"] is False and doc["key_image_series"] == 0
+    assert doc["warning"] == no_images

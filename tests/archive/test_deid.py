@@ -29,7 +29,7 @@ from blockplan.archive.validate import dciodvfy_path
 from blockplan.case.casefile import load_case_file, save_case_file
 from blockplan.case.model import Case
 from blockplan.cli import main
-from blockplan.errors import ArchiveError
+from blockplan.errors import ArchiveError, ArchiveRefusedError
 from tests.archive._factory import (
     ACCESSION,
     BIRTH_DATE,
@@ -261,15 +261,24 @@ def test_free_text_remove(study: Study, case: Case) -> None:
 
 
 def test_export_refuses_existing_folder(objects: ArchiveObjects, tmp_path: Path) -> None:
+    """Refusals that protect what is there are `ArchiveRefusedError` (nothing written, not
+    a failure) saying what was not done; the same report already there is said as it is."""
     (tmp_path / "there").mkdir()
-    with pytest.raises(ArchiveError, match="already exists; an archive is never written over"):
+    with pytest.raises(
+        ArchiveRefusedError, match="already exists; an archive is never written over"
+    ) as there:
         write_archive(objects, tmp_path / "there")
+    assert there.value.verb == "archived"
     written = write_archive(objects, tmp_path / "export", deidentified=True)
-    with pytest.raises(ArchiveError, match="this report is already exported there"):
+    with pytest.raises(ArchiveError, match="this report is already exported there") as same:
         write_archive(objects, written, deidentified=True)
+    assert not isinstance(same.value, ArchiveRefusedError)
     (written / "manifest.json").write_text("[1e400, ", encoding="utf-8")  # not ours: refused
-    with pytest.raises(ArchiveError, match="already exists; an export is never written over"):
+    with pytest.raises(
+        ArchiveRefusedError, match="already exists; an export is never written over"
+    ) as other:
         write_archive(objects, written, deidentified=True)
+    assert other.value.verb == "exported"
 
 
 def test_export_bytes_contain_no_source_sop_uid(export_dir: Path, study: Study) -> None:

@@ -51,7 +51,7 @@ def _fitted(view: Any) -> bool:
 
 
 def test_the_report_read_in_the_dock_and_in_the_larger_view(
-    planning_demo: Any, qtbot: Any, tmp_path: Path
+    planning_demo: Any, qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from blockplan.report.preview import LARGER_VIEW_DPI, page_size_px
 
@@ -189,3 +189,26 @@ def test_the_report_read_in_the_dock_and_in_the_larger_view(
     assert report.status.text() == (
         f"this report is already archived in {folder}; nothing was written again"
     )
+
+    # Archive into a folder holding part of an archive (a copy to a USB stick stopped
+    # mid-way): a refusal protecting it, said as one — "not archived: …" with a warning, not
+    # "failed: …" with an error as it was; nothing written there
+    import napari.utils.notifications as notifications
+
+    shown: list[tuple[str, str]] = []
+    monkeypatch.setattr(notifications, "show_error", lambda m: shown.append(("error", m)))
+    monkeypatch.setattr(notifications, "show_warning", lambda m: shown.append(("warning", m)))
+    half = tmp_path / "usb-copy"
+    half.mkdir()
+    (half / "plan-sr.dcm").write_bytes(b"half")
+    doc.click(report.destination, "Archive to")
+    doc.key(report.destination, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier, "Ctrl+A")
+    doc.type(report.destination, str(half), "a folder holding part of an archive")
+    doc.key(report.destination, Qt.Key.Key_Return, what="Enter")
+    doc.click(report.archive_button, "Archive the previewed report")
+    qtbot.waitUntil(lambda: not report.progress.isVisible(), timeout=120000)
+    said = f"not archived: {half}: holds an incomplete or damaged archive (manifest.json: missing)"
+    assert report.status.text().startswith(said)
+    assert shown == [("warning", f"blockplan: {report.status.text()}")]
+    assert [p.name for p in half.iterdir()] == ["plan-sr.dcm"]
+    assert report.archive_button.isEnabled()

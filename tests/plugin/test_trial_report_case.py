@@ -258,12 +258,17 @@ def test_previews_and_report_of_a_planned_case(
     )
     assert not nowhere.exists()
     assert kept.path.read_bytes() == report.pdf
-    # then into a folder it can write: these very bytes, kept once
+    # then into a folder it can write: these very bytes, kept once; the dialog suggests the
+    # report's id as the name (it suggested "report.pdf" for every report)
     signed = tmp_path / "signed.pdf"
+    suggested: list[str] = []
     monkeypatch.setattr(
-        QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(signed), ""))
+        QFileDialog,
+        "getSaveFileName",
+        staticmethod(lambda *a, **k: suggested.append(a[2]) or (str(signed), "")),
     )
     doc.click(report.save_button, "Save PDF…")
+    assert suggested == [f"{kept.report_id}.pdf"] and kept.report_id.startswith("BPR-")
     assert report.status.text() == (f"saved {signed} (report {kept.report_id}, kept with the case)")
     assert signed.read_bytes() == report.pdf
     assert kept_reports(ws.case.case_id) == [kept]

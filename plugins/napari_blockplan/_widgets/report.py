@@ -674,9 +674,15 @@ class ReportWidget(Panel):
         self._say_if_stale()  # edited while it was being built
 
     def _failed(self, err: Exception) -> None:
-        from napari.utils.notifications import show_error
+        from napari.utils.notifications import show_error, show_warning
+
+        from blockplan.errors import ArchiveRefusedError
 
         self.build_button.setEnabled(True)
+        if isinstance(err, ArchiveRefusedError):  # protects what is there; nothing failed
+            self._job_ended(f"not {err.verb}: {err}")
+            show_warning(f"blockplan: not {err.verb}: {err}")
+            return
         self._job_ended(f"failed: {err}")
         show_error(f"blockplan: {err}")
 
@@ -732,8 +738,11 @@ class ReportWidget(Panel):
 
     def _save_dialog(self) -> None:
         from blockplan.errors import BlockplanError
+        from blockplan.report.kept import report_file_name
 
-        name, _ = QFileDialog.getSaveFileName(self, "Save report", "report.pdf", "PDF (*.pdf)")
+        # the previewed report's id, not "report.pdf" for every report
+        suggested = report_file_name(self.pdf) if self.pdf is not None else "report.pdf"
+        name, _ = QFileDialog.getSaveFileName(self, "Save report", suggested, "PDF (*.pdf)")
         if not name:
             return
         try:
