@@ -360,7 +360,11 @@ def _export(
     case = _load(case_file, images)
     if not deidentify:
         with tty_steps("export", _ARCHIVE_STEPS) as progress:
-            done = archive_case(case, str(images), to, progress=progress)
+            try:
+                done = archive_case(case, str(images), to, progress=progress)
+            except ArchiveRefusedError as err:
+                err.verb = "exported"  # an export, though written as an archive folder
+                raise
         _print_outcome(done, as_json, f"exported case to {done.folder}")
         return
     key = None

@@ -229,6 +229,14 @@ def test_refusals_and_a_report_without_images_are_said_as_such(
     assert "an export is never written over an existing folder" in said["error"]
     assert exported.stderr.startswith(f"blockplan: not exported: {archived}: already exists")
     assert sorted((p.name, p.stat().st_mtime_ns) for p in archived.iterdir()) == before
+    # an export without --deidentify (written as an archive folder) is "not exported" too
+    plain = run_blockplan(
+        "export", str(case_file), "--images", str(study.folder), "--to", str(half),
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert plain.returncode == 2, plain.stderr
+    assert plain.stderr.startswith(f"blockplan: not exported: {half}: holds an incomplete")
+    assert [p.name for p in half.iterdir()] == ["report.pdf"]
 
     # a report without --study: kept (a later archive sends it), and said to have no images
     # (on stderr; with --json in the JSON)
