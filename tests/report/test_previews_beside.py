@@ -201,3 +201,32 @@ def test_the_helper_takes_the_jobs_in_its_own_order() -> None:
         assert helper.take("b") == "b"
     finally:
         helper.close()
+
+
+def test_a_build_interrupted_ends_and_reaps_its_helper(
+    ct: ImageVolume, options: ReportOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl+C (or any error) in the build: the helper is ended and reaped, no process left."""
+    from blockplan.report import sections
+
+    monkeypatch.setattr(bs, "helper_allowed", lambda: True)
+    pids: list[int] = []
+    real_init = bs.PicturesBeside.__init__
+
+    def recording(self: bs.PicturesBeside, *args: object) -> None:
+        real_init(self, *args)  # type: ignore[arg-type]
+        pids.append(self.pid)  # the parent only: the helper never returns from __init__
+
+    def interrupted(ctx: object) -> list[object]:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bs.PicturesBeside, "__init__", recording)
+    monkeypatch.setattr(sections, "diaries", interrupted)
+    case = _factory.make_case(3, 1, volume=ct)
+    report_memo.clear()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            build_report(case, volumes=[ct], options=options)
+    finally:
+        report_memo.clear()
+    assert len(pids) == 1 and _reaped(pids[0])
