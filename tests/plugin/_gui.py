@@ -36,6 +36,15 @@ def activate(widget: QWidget) -> None:
     settle()
 
 
+def dock_of(widget: QWidget) -> Any:
+    """The dock (QDockWidget) a panel sits in."""
+    dock = widget.parentWidget()
+    while dock is not None and not dock.inherits("QDockWidget"):
+        dock = dock.parentWidget()
+    assert dock is not None
+    return dock
+
+
 def canvas_widget(viewer: Any) -> QWidget:
     """The Qt widget of napari's canvas (the only private attribute the tests use)."""
     return viewer.window._qt_viewer.canvas.native

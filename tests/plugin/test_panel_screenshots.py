@@ -18,19 +18,11 @@ from qtpy.QtCore import QPoint
 from blockplan.case.store import CaseStore
 from blockplan.demo import build_demo_case
 from napari_blockplan._workspace import workspace_for
-from tests.plugin._gui import settle
+from tests.plugin._gui import dock_of, settle
 
 pytestmark = pytest.mark.gui
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom"
-
-
-def _dock_of(widget: Any) -> Any:
-    dock = widget.parentWidget()
-    while dock is not None and not dock.inherits("QDockWidget"):
-        dock = dock.parentWidget()
-    assert dock is not None
-    return dock
 
 
 def _save(widget: Any, name: str) -> np.ndarray:
@@ -38,7 +30,7 @@ def _save(widget: Any, name: str) -> np.ndarray:
     from qtpy.QtGui import QImage
 
     settle()
-    pixmap = _dock_of(widget).grab()
+    pixmap = dock_of(widget).grab()
     folder = os.environ.get("BLOCKPLAN_SAVE_SCREENSHOT_DIR")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
@@ -93,7 +85,7 @@ def test_planning_panel(demo: Any) -> None:
     assert pixels.shape[0] > 300 and pixels[..., :3].std() > 10
     # the notes field is seen as a field (a box of its own colour), as the label above it:
     # a multi-line field napari's theme does not style read as plain text on the panel
-    dock = _dock_of(planning)
+    dock = dock_of(planning)
     for field in (planning.target_notes, planning.target_label):
         box = field.rect()
         inside = field.mapTo(dock, box.bottomRight() - QPoint(4, 4))

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from qtpy.QtCore import Qt
 
-from tests.plugin._gui import select_target, settle
+from tests.plugin._gui import dock_of, select_target, settle
 
 pytestmark = pytest.mark.gui
 
@@ -30,14 +30,6 @@ def _pixels(pixmap: Any) -> np.ndarray:
     ptr.setsize(image.sizeInBytes())
     rows = np.frombuffer(ptr, np.uint8).reshape(image.height(), image.bytesPerLine())
     return rows[:, : image.width() * 4].reshape(image.height(), image.width(), 4)[..., :3].copy()
-
-
-def _dock_of(widget: Any) -> Any:
-    dock = widget.parentWidget()
-    while dock is not None and not dock.inherits("QDockWidget"):
-        dock = dock.parentWidget()
-    assert dock is not None
-    return dock
 
 
 def _fitted(view: Any) -> bool:
@@ -83,7 +75,7 @@ def test_the_report_read_in_the_dock_and_in_the_larger_view(
     dock_width = view.label.pixmap().width()
     assert dock_width < 496  # narrower than the 60-dpi page: it had been cut
     window = viewer.window._qt_window
-    window.resizeDocks([_dock_of(report)], [_dock_of(report).width() + 120], Qt.Horizontal)
+    window.resizeDocks([dock_of(report)], [dock_of(report).width() + 120], Qt.Horizontal)
     settle()
     assert _fitted(view) and view.label.pixmap().width() > dock_width + 60
 
