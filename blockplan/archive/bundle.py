@@ -175,13 +175,7 @@ def build_archive(
     ArchiveError
         When an object cannot be built (the message names it); ReportError from the report.
     """
-    if not source_headers:
-        raise ArchiveError(
-            f"case {case.case_id}: no source images; pass the study folder the plan was made on"
-        )
-    headers, notes = normalise_dates(source_headers)
-    if volume is not None:
-        headers = sort_by_uid(headers, volume.sop_instance_uids)
+    headers, notes = _plan_headers(case, source_headers, volume)
     when = content_datetime or dt.datetime.now().astimezone().replace(microsecond=0)
     if metrics is None:
         metrics = plan_metrics(case, volume)
@@ -219,6 +213,21 @@ def build_archive(
         seg_placement=placement,
         notes=notes,
     )
+
+
+def _plan_headers(
+    case: Case, source_headers: Sequence[Dataset], volume: ImageVolume | None
+) -> tuple[list[Dataset], list[str]]:
+    """The plan's source headers, dates normalised, in the volume's slice order; and the
+    notes the normalising made."""
+    if not source_headers:
+        raise ArchiveError(
+            f"case {case.case_id}: no source images; pass the study folder the plan was made on"
+        )
+    headers, notes = normalise_dates(source_headers)
+    if volume is not None:
+        headers = sort_by_uid(headers, volume.sop_instance_uids)
+    return headers, notes
 
 
 def _scar_seg(
@@ -364,10 +373,7 @@ def write_archive(
     """
     target = Path(folder).absolute()
     if target.exists():
-        message = _exists_message(target, objects.pdf, deidentified)
-        if _holds_this_report(target, objects.pdf):  # said as it is: not a refusal
-            raise ArchiveError(message)
-        raise ArchiveRefusedError(message, "exported" if deidentified else "archived")
+        _refuse_existing(target, objects.pdf, deidentified)
     parent = target.parent
     if not parent.is_dir():
         raise ArchiveError(f"{parent}: folder does not exist; create it first")
@@ -378,34 +384,7 @@ def write_archive(
     tmp = Path(tmp_name)
     try:
         os.chmod(tmp, 0o700)
-        files = [_write(tmp, "report.pdf", objects.pdf)]
-        named = [("report-encapsulated.dcm", objects.encapsulated_pdf), ("plan-sr.dcm", objects.sr)]
-        if objects.seg is not None:
-            named.append(("scar-seg.dcm", objects.seg))
-        for name, ds in named:
-            entry = _write(tmp, name, dataset_bytes(ds))
-            entry.update(
-                sop_class_uid=str(ds.SOPClassUID),
-                sop_instance_uid=str(ds.SOPInstanceUID),
-                series_instance_uid=str(ds.SeriesInstanceUID),
-                modality=str(ds.Modality),
-            )
-            files.append(entry)
-        files.append(_write(tmp, "case.blockplan.json", dumps_case_file(objects.case)))
-        from blockplan import __version__
-
-        manifest = {
-            "format": MANIFEST_FORMAT,
-            "version": 1,
-            "generator": f"blockplan {__version__}",
-            "case_id": objects.case.case_id,
-            "study_instance_uid": str(objects.sr.StudyInstanceUID),
-            "deidentified": deidentified,
-            "seg_placement": objects.seg_placement,
-            "notes": objects.notes,
-            "files": files,
-        }
-        _write(tmp, "manifest.json", (json.dumps(manifest, indent=2) + "\n").encode())
+        _write_contents(tmp, objects, deidentified)
         fsync_dir(tmp)
         os.rename(tmp, target)
         fsync_dir(parent)
@@ -419,6 +398,48 @@ def write_archive(
     finally:
         os.close(held)  # after the rename: a live writer's folder is never cleaned up
     return target
+
+
+def _refuse_existing(target: Path, pdf: bytes, deidentified: bool) -> None:
+    """An existing destination: said as it is when it holds this very report
+    (ArchiveError), refused otherwise (ArchiveRefusedError); nothing is written."""
+    message = _exists_message(target, pdf, deidentified)
+    if _holds_this_report(target, pdf):  # said as it is: not a refusal
+        raise ArchiveError(message)
+    raise ArchiveRefusedError(message, "exported" if deidentified else "archived")
+
+
+def _write_contents(folder: Path, objects: ArchiveObjects, deidentified: bool) -> None:
+    """The report, the DICOM objects and the case file into ``folder``, then the manifest
+    listing them (written last: a folder without it is incomplete)."""
+    from blockplan import __version__
+
+    files = [_write(folder, "report.pdf", objects.pdf)]
+    named = [("report-encapsulated.dcm", objects.encapsulated_pdf), ("plan-sr.dcm", objects.sr)]
+    if objects.seg is not None:
+        named.append(("scar-seg.dcm", objects.seg))
+    for name, ds in named:
+        entry = _write(folder, name, dataset_bytes(ds))
+        entry.update(
+            sop_class_uid=str(ds.SOPClassUID),
+            sop_instance_uid=str(ds.SOPInstanceUID),
+            series_instance_uid=str(ds.SeriesInstanceUID),
+            modality=str(ds.Modality),
+        )
+        files.append(entry)
+    files.append(_write(folder, "case.blockplan.json", dumps_case_file(objects.case)))
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "version": 1,
+        "generator": f"blockplan {__version__}",
+        "case_id": objects.case.case_id,
+        "study_instance_uid": str(objects.sr.StudyInstanceUID),
+        "deidentified": deidentified,
+        "seg_placement": objects.seg_placement,
+        "notes": objects.notes,
+        "files": files,
+    }
+    _write(folder, "manifest.json", (json.dumps(manifest, indent=2) + "\n").encode())
 
 
 _MANIFEST_LIMIT = 1 << 20
